@@ -1,0 +1,121 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Elementwise;
+
+/// <summary>
+/// Float functions the BCL lacks as vectors (tanh, erf-based GELU) or as scalars (log1p, erfc),
+/// each written once for <see cref="Vector256{T}"/> of float and for double scalars.
+/// </summary>
+internal static class FloatMath
+{
+    /// <summary>log(1+x) without cancellation (Goldberg's trick).</summary>
+    public static double Log1p(double x)
+    {
+        double u = 1.0 + x;
+        if (u == 1.0) return x;
+        return Math.Log(u) * x / (u - 1.0);
+    }
+
+    /// <summary>
+    /// 1 + erf(x) to double precision: the Maclaurin series of erf for |x| &lt; 2.5, and erfc's continued
+    /// fraction (modified Lentz) below -2.5, where 1 + erf(x) = erfc(-x) is tiny and must keep its relative accuracy.
+    /// </summary>
+    public static double OnePlusErf(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x > 6) return 2;
+        if (x < -27) return 0;
+        if (x > -2.5) return 1 + ErfSeries(x);
+        return ErfcContinuedFraction(-x);
+    }
+
+    static double ErfSeries(double x)
+    {
+        double x2 = x * x, term = x, sum = x;
+        for (int n = 1; n < 200; n++)
+        {
+            term *= -x2 / n;
+            double add = term / (2 * n + 1);
+            sum += add;
+            if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
+        }
+        return sum * 1.1283791670955125739; // 2/sqrt(pi)
+    }
+
+    static double ErfcContinuedFraction(double z)
+    {
+        // erfc(z) = exp(-z^2)/sqrt(pi) * 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))
+        const double tiny = 1e-300;
+        double f = z, c = z, d = 0;
+        for (int n = 1; n < 300; n++)
+        {
+            double an = n * 0.5;
+            d = z + an * d; d = Math.Abs(d) < tiny ? tiny : d; d = 1 / d;
+            c = z + an / c; c = Math.Abs(c) < tiny ? tiny : c;
+            double delta = c * d;
+            f *= delta;
+            if (Math.Abs(delta - 1) < 1e-16) break;
+        }
+        return Math.Exp(-z * z) / (f * 1.7724538509055160273);
+    }
+
+    /// <summary>Exact GELU: x/2 (1 + erf(x / sqrt 2)).</summary>
+    public static double Gelu(double x) => 0.5 * x * OnePlusErf(x * 0.70710678118654752440);
+
+    /// <summary>
+    /// 1 + erf(x) for float lanes through erfc's Chebyshev fit (fractional error below 1.2e-7 everywhere,
+    /// enough for float32 on both sides of zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> OnePlusErf(Vector256<float> x)
+    {
+        var z = Vector256.Abs(x);
+        var one = Vector256.Create(1f);
+        var t = one / (one + Vector256.Create(0.5f) * z);
+        var p = Vector256.Create(0.17087277f);
+        p = Vector256.Create(-0.82215223f) + t * p;
+        p = Vector256.Create(1.48851587f) + t * p;
+        p = Vector256.Create(-1.13520398f) + t * p;
+        p = Vector256.Create(0.27886807f) + t * p;
+        p = Vector256.Create(-0.18628806f) + t * p;
+        p = Vector256.Create(0.09678418f) + t * p;
+        p = Vector256.Create(0.37409196f) + t * p;
+        p = Vector256.Create(1.00002368f) + t * p;
+        p = Vector256.Create(-1.26551223f) + t * p - z * z;
+        var erfc = t * Vector256.Exp(p);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256.Create(2f) - erfc, erfc);
+    }
+
+    /// <summary>tanh for float lanes: a short odd series near 0, 1 - 2/(e^{2|x|}+1) elsewhere.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x)
+    {
+        var ax = Vector256.Abs(x);
+        var one = Vector256.Create(1f);
+        var e = Vector256.Exp(Vector256.Min(ax + ax, Vector256.Create(88f)));
+        var big = one - Vector256.Create(2f) / (e + one);
+        var x2 = x * x;
+        // x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 - 1382x^11/155925
+        var poly = Vector256.Create(-1382f / 155925f);
+        poly = Vector256.Create(62f / 2835f) + x2 * poly;
+        poly = Vector256.Create(-17f / 315f) + x2 * poly;
+        poly = Vector256.Create(2f / 15f) + x2 * poly;
+        poly = Vector256.Create(-1f / 3f) + x2 * poly;
+        var small = x + x * x2 * poly;
+        var signed = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -big, big);
+        return Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.2f)), small, signed);
+    }
+
+    /// <summary>Logistic sigmoid for float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> x)
+    {
+        var one = Vector256.Create(1f);
+        return one / (one + Vector256.Exp(-x));
+    }
+
+    /// <summary>Logistic sigmoid, stable for large |x|.</summary>
+    public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
+}

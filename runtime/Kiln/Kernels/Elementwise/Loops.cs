@@ -1,0 +1,179 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Elementwise;
+
+/// <summary>y = op(x) over one inner run: a vector body for contiguous runs, a scalar tail, a strided fallback.</summary>
+internal unsafe struct UnaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INumber<T> where TOp : struct, IUnaryOp
+{
+    public T* Y, X;
+    public TOp Op;
+
+    public void Run(long* off, long* st, int n)
+    {
+        T* y = Y + off[0], x = X + off[1];
+        long sy = st[0], sx = st[1];
+        int i = 0;
+        if (sy == 1 && sx == 1)
+        {
+            if (Op.Vectorized<T>() && Vector256.IsHardwareAccelerated)
+                for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                    Op.Invoke(Vector256.Load(x + i)).Store(y + i);
+            for (; i < n; i++) y[i] = Op.Invoke(x[i]);
+            return;
+        }
+        for (; i < n; i++) y[i * sy] = Op.Invoke(x[i * sx]);
+    }
+}
+
+/// <summary>y = op(a, b) over one inner run, with vector bodies for contiguous and scalar-broadcast operands.</summary>
+internal unsafe struct BinaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INumber<T> where TOp : struct, IBinaryOp
+{
+    public T* Y, A, B;
+    public TOp Op;
+
+    public void Run(long* off, long* st, int n)
+    {
+        T* y = Y + off[0], a = A + off[1], b = B + off[2];
+        long sy = st[0], sa = st[1], sb = st[2];
+        int i = 0, w = Vector256<T>.Count;
+        bool vec = Op.Vectorized<T>() && Vector256.IsHardwareAccelerated;
+        if (sy == 1 && sa == 1 && sb == 1)
+        {
+            if (vec) for (; i <= n - w; i += w) Op.Invoke(Vector256.Load(a + i), Vector256.Load(b + i)).Store(y + i);
+            for (; i < n; i++) y[i] = Op.Invoke(a[i], b[i]);
+        }
+        else if (sy == 1 && sa == 1 && sb == 0)
+        {
+            var vb = Vector256.Create(*b);
+            if (vec) for (; i <= n - w; i += w) Op.Invoke(Vector256.Load(a + i), vb).Store(y + i);
+            for (; i < n; i++) y[i] = Op.Invoke(a[i], *b);
+        }
+        else if (sy == 1 && sa == 0 && sb == 1)
+        {
+            var va = Vector256.Create(*a);
+            if (vec) for (; i <= n - w; i += w) Op.Invoke(va, Vector256.Load(b + i)).Store(y + i);
+            for (; i < n; i++) y[i] = Op.Invoke(*a, b[i]);
+        }
+        else
+        {
+            for (; i < n; i++) y[i * sy] = Op.Invoke(a[i * sa], b[i * sb]);
+        }
+    }
+}
+
+/// <summary>bool result of comparing a and b.</summary>
+internal unsafe struct CompareLoop<T, TOp> : IInnerLoop where T : unmanaged, INumber<T> where TOp : struct, ICompareOp
+{
+    public byte* Y;
+    public T* A, B;
+    public TOp Op;
+
+    public void Run(long* off, long* st, int n)
+    {
+        byte* y = Y + off[0];
+        T* a = A + off[1], b = B + off[2];
+        long sy = st[0], sa = st[1], sb = st[2];
+        for (int i = 0; i < n; i++) y[i * sy] = Op.Invoke(a[i * sa], b[i * sb]) ? (byte)1 : (byte)0;
+    }
+}
+
+/// <summary>y = cond ? a : b, on raw elements of any type of one size.</summary>
+internal unsafe struct WhereLoop<T> : IInnerLoop where T : unmanaged
+{
+    public T* Y, A, B;
+    public byte* C;
+
+    public void Run(long* off, long* st, int n)
+    {
+        T* y = Y + off[0], a = A + off[2], b = B + off[3];
+        byte* c = C + off[1];
+        long sy = st[0], sc = st[1], sa = st[2], sb = st[3];
+        for (int i = 0; i < n; i++) y[i * sy] = c[i * sc] != 0 ? a[i * sa] : b[i * sb];
+    }
+}
+
+/// <summary>Copies raw elements (same dtype), memcpy-speed when both runs are contiguous.</summary>
+internal unsafe struct CopyLoop<T> : IInnerLoop where T : unmanaged
+{
+    public T* Y, X;
+
+    public void Run(long* off, long* st, int n)
+    {
+        T* y = Y + off[0], x = X + off[1];
+        long sy = st[0], sx = st[1];
+        if (sy == 1 && sx == 1) { System.Buffer.MemoryCopy(x, y, (long)n * sizeof(T), (long)n * sizeof(T)); return; }
+        if (sy == 1 && sx == 0) { new System.Span<T>(y, n).Fill(*x); return; }
+        for (int i = 0; i < n; i++) y[i * sy] = x[i * sx];
+    }
+}
+
+/// <summary>Converts numbers between two numeric storage types (C-style truncation for float to int).</summary>
+internal unsafe struct ConvertLoop<TFrom, TTo> : IInnerLoop where TFrom : unmanaged, INumberBase<TFrom> where TTo : unmanaged, INumberBase<TTo>
+{
+    public TTo* Y;
+    public TFrom* X;
+
+    public void Run(long* off, long* st, int n)
+    {
+        TTo* y = Y + off[0];
+        TFrom* x = X + off[1];
+        long sy = st[0], sx = st[1];
+        for (int i = 0; i < n; i++) y[i * sy] = Convert(x[i * sx]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TTo Convert(TFrom v)
+    {
+        // Integer targets from floats wrap like a C cast through int64; everything else converts directly.
+        if (typeof(TTo) == typeof(sbyte) || typeof(TTo) == typeof(byte))
+            return TTo.CreateTruncating(long.CreateSaturating(v));
+        return TTo.CreateTruncating(v);
+    }
+}
+
+/// <summary>Number to bool (nonzero is true).</summary>
+internal unsafe struct ToBoolLoop<TFrom> : IInnerLoop where TFrom : unmanaged, INumberBase<TFrom>
+{
+    public byte* Y;
+    public TFrom* X;
+
+    public void Run(long* off, long* st, int n)
+    {
+        byte* y = Y + off[0];
+        TFrom* x = X + off[1];
+        long sy = st[0], sx = st[1];
+        for (int i = 0; i < n; i++) y[i * sy] = TFrom.IsZero(x[i * sx]) ? (byte)0 : (byte)1;
+    }
+}
+
+/// <summary>float to bfloat16 with round-to-nearest-even.</summary>
+internal unsafe struct ToBFloat16Loop : IInnerLoop
+{
+    public BFloat16* Y;
+    public float* X;
+
+    public void Run(long* off, long* st, int n)
+    {
+        BFloat16* y = Y + off[0];
+        float* x = X + off[1];
+        long sy = st[0], sx = st[1];
+        for (int i = 0; i < n; i++) y[i * sy] = BFloat16.FromSingle(x[i * sx]);
+    }
+}
+
+/// <summary>bfloat16 to float (exact).</summary>
+internal unsafe struct FromBFloat16Loop : IInnerLoop
+{
+    public float* Y;
+    public BFloat16* X;
+
+    public void Run(long* off, long* st, int n)
+    {
+        float* y = Y + off[0];
+        BFloat16* x = X + off[1];
+        long sy = st[0], sx = st[1];
+        for (int i = 0; i < n; i++) y[i * sy] = x[i * sx].ToSingle();
+    }
+}

@@ -1,0 +1,303 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Gemm;
+
+// The register-blocked inner kernels of the GEMM. Each computes one MR x NR tile of C from packed
+// panels of A (MR floats per k) and B (NR floats per k). The bodies are fully unrolled so every
+// accumulator lives in a register; the surrounding blocking, packing and edges are in SgemmDriver.
+
+/// <summary>AVX-512 micro-kernel: 12 rows x 32 columns.</summary>
+internal static unsafe class MicroKernel512
+{
+    public const int MR = 12, NR = 32;
+
+    /// <summary>12x32 tile over Vector512: 24 accumulators, A broadcast per row, B loaded as 2 vectors per k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, long ldc, float alpha, bool accumulate)
+    {
+        var c0_0 = Vector512<float>.Zero;
+        var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero;
+        var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero;
+        var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero;
+        var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero;
+        var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero;
+        var c5_1 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero;
+        var c6_1 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero;
+        var c7_1 = Vector512<float>.Zero;
+        var c8_0 = Vector512<float>.Zero;
+        var c8_1 = Vector512<float>.Zero;
+        var c9_0 = Vector512<float>.Zero;
+        var c9_1 = Vector512<float>.Zero;
+        var c10_0 = Vector512<float>.Zero;
+        var c10_1 = Vector512<float>.Zero;
+        var c11_0 = Vector512<float>.Zero;
+        var c11_1 = Vector512<float>.Zero;
+        // Pull the C tile toward L1 while the k loop runs; it is read and written only at the end.
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 6 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 6 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 7 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 7 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 8 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 8 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 9 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 9 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 10 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 10 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 11 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 11 * ldc + 16);
+        // Unrolled by 4 so loop overhead does not compete with the FMAs for ports.
+        int k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var b0_0 = Vector512.Load(b + 0);
+            var b1_0 = Vector512.Load(b + 16);
+            var a0_0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_0, b0_0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_0, b1_0, c0_1);
+            var a1_0 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_0, b0_0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_0, b1_0, c1_1);
+            var a2_0 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_0, b0_0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_0, b1_0, c2_1);
+            var a3_0 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_0, b0_0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_0, b1_0, c3_1);
+            var a4_0 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_0, b0_0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_0, b1_0, c4_1);
+            var a5_0 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_0, b0_0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_0, b1_0, c5_1);
+            var a6_0 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_0, b0_0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_0, b1_0, c6_1);
+            var a7_0 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_0, b0_0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_0, b1_0, c7_1);
+            var a8_0 = Vector512.Create(a[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8_0, b0_0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8_0, b1_0, c8_1);
+            var a9_0 = Vector512.Create(a[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9_0, b0_0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9_0, b1_0, c9_1);
+            var a10_0 = Vector512.Create(a[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10_0, b0_0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10_0, b1_0, c10_1);
+            var a11_0 = Vector512.Create(a[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11_0, b0_0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11_0, b1_0, c11_1);
+            var b0_1 = Vector512.Load(b + 32);
+            var b1_1 = Vector512.Load(b + 48);
+            var a0_1 = Vector512.Create(a[12]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_1, b0_1, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_1, b1_1, c0_1);
+            var a1_1 = Vector512.Create(a[13]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_1, b0_1, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_1, b1_1, c1_1);
+            var a2_1 = Vector512.Create(a[14]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_1, b0_1, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_1, b1_1, c2_1);
+            var a3_1 = Vector512.Create(a[15]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_1, b0_1, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_1, b1_1, c3_1);
+            var a4_1 = Vector512.Create(a[16]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_1, b0_1, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_1, b1_1, c4_1);
+            var a5_1 = Vector512.Create(a[17]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_1, b0_1, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_1, b1_1, c5_1);
+            var a6_1 = Vector512.Create(a[18]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_1, b0_1, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_1, b1_1, c6_1);
+            var a7_1 = Vector512.Create(a[19]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_1, b0_1, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_1, b1_1, c7_1);
+            var a8_1 = Vector512.Create(a[20]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8_1, b0_1, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8_1, b1_1, c8_1);
+            var a9_1 = Vector512.Create(a[21]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9_1, b0_1, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9_1, b1_1, c9_1);
+            var a10_1 = Vector512.Create(a[22]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10_1, b0_1, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10_1, b1_1, c10_1);
+            var a11_1 = Vector512.Create(a[23]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11_1, b0_1, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11_1, b1_1, c11_1);
+            var b0_2 = Vector512.Load(b + 64);
+            var b1_2 = Vector512.Load(b + 80);
+            var a0_2 = Vector512.Create(a[24]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_2, b0_2, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_2, b1_2, c0_1);
+            var a1_2 = Vector512.Create(a[25]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_2, b0_2, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_2, b1_2, c1_1);
+            var a2_2 = Vector512.Create(a[26]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_2, b0_2, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_2, b1_2, c2_1);
+            var a3_2 = Vector512.Create(a[27]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_2, b0_2, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_2, b1_2, c3_1);
+            var a4_2 = Vector512.Create(a[28]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_2, b0_2, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_2, b1_2, c4_1);
+            var a5_2 = Vector512.Create(a[29]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_2, b0_2, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_2, b1_2, c5_1);
+            var a6_2 = Vector512.Create(a[30]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_2, b0_2, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_2, b1_2, c6_1);
+            var a7_2 = Vector512.Create(a[31]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_2, b0_2, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_2, b1_2, c7_1);
+            var a8_2 = Vector512.Create(a[32]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8_2, b0_2, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8_2, b1_2, c8_1);
+            var a9_2 = Vector512.Create(a[33]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9_2, b0_2, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9_2, b1_2, c9_1);
+            var a10_2 = Vector512.Create(a[34]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10_2, b0_2, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10_2, b1_2, c10_1);
+            var a11_2 = Vector512.Create(a[35]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11_2, b0_2, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11_2, b1_2, c11_1);
+            var b0_3 = Vector512.Load(b + 96);
+            var b1_3 = Vector512.Load(b + 112);
+            var a0_3 = Vector512.Create(a[36]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_3, b0_3, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_3, b1_3, c0_1);
+            var a1_3 = Vector512.Create(a[37]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_3, b0_3, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_3, b1_3, c1_1);
+            var a2_3 = Vector512.Create(a[38]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_3, b0_3, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_3, b1_3, c2_1);
+            var a3_3 = Vector512.Create(a[39]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_3, b0_3, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_3, b1_3, c3_1);
+            var a4_3 = Vector512.Create(a[40]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_3, b0_3, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_3, b1_3, c4_1);
+            var a5_3 = Vector512.Create(a[41]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_3, b0_3, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_3, b1_3, c5_1);
+            var a6_3 = Vector512.Create(a[42]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_3, b0_3, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_3, b1_3, c6_1);
+            var a7_3 = Vector512.Create(a[43]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_3, b0_3, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_3, b1_3, c7_1);
+            var a8_3 = Vector512.Create(a[44]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8_3, b0_3, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8_3, b1_3, c8_1);
+            var a9_3 = Vector512.Create(a[45]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9_3, b0_3, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9_3, b1_3, c9_1);
+            var a10_3 = Vector512.Create(a[46]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10_3, b0_3, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10_3, b1_3, c10_1);
+            var a11_3 = Vector512.Create(a[47]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11_3, b0_3, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11_3, b1_3, c11_1);
+            a += 48;
+            b += 128;
+        }
+        for (; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            var a4 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            var a5 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            var a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            var a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            var a8 = Vector512.Create(a[8]);
+            c8_0 = Vector512.FusedMultiplyAdd(a8, b0, c8_0);
+            c8_1 = Vector512.FusedMultiplyAdd(a8, b1, c8_1);
+            var a9 = Vector512.Create(a[9]);
+            c9_0 = Vector512.FusedMultiplyAdd(a9, b0, c9_0);
+            c9_1 = Vector512.FusedMultiplyAdd(a9, b1, c9_1);
+            var a10 = Vector512.Create(a[10]);
+            c10_0 = Vector512.FusedMultiplyAdd(a10, b0, c10_0);
+            c10_1 = Vector512.FusedMultiplyAdd(a10, b1, c10_1);
+            var a11 = Vector512.Create(a[11]);
+            c11_0 = Vector512.FusedMultiplyAdd(a11, b0, c11_0);
+            c11_1 = Vector512.FusedMultiplyAdd(a11, b1, c11_1);
+            a += 12;
+            b += 32;
+        }
+        var va = Vector512.Create(alpha);
+        Store(c + 0 * ldc + 0, c0_0 * va, accumulate);
+        Store(c + 0 * ldc + 16, c0_1 * va, accumulate);
+        Store(c + 1 * ldc + 0, c1_0 * va, accumulate);
+        Store(c + 1 * ldc + 16, c1_1 * va, accumulate);
+        Store(c + 2 * ldc + 0, c2_0 * va, accumulate);
+        Store(c + 2 * ldc + 16, c2_1 * va, accumulate);
+        Store(c + 3 * ldc + 0, c3_0 * va, accumulate);
+        Store(c + 3 * ldc + 16, c3_1 * va, accumulate);
+        Store(c + 4 * ldc + 0, c4_0 * va, accumulate);
+        Store(c + 4 * ldc + 16, c4_1 * va, accumulate);
+        Store(c + 5 * ldc + 0, c5_0 * va, accumulate);
+        Store(c + 5 * ldc + 16, c5_1 * va, accumulate);
+        Store(c + 6 * ldc + 0, c6_0 * va, accumulate);
+        Store(c + 6 * ldc + 16, c6_1 * va, accumulate);
+        Store(c + 7 * ldc + 0, c7_0 * va, accumulate);
+        Store(c + 7 * ldc + 16, c7_1 * va, accumulate);
+        Store(c + 8 * ldc + 0, c8_0 * va, accumulate);
+        Store(c + 8 * ldc + 16, c8_1 * va, accumulate);
+        Store(c + 9 * ldc + 0, c9_0 * va, accumulate);
+        Store(c + 9 * ldc + 16, c9_1 * va, accumulate);
+        Store(c + 10 * ldc + 0, c10_0 * va, accumulate);
+        Store(c + 10 * ldc + 16, c10_1 * va, accumulate);
+        Store(c + 11 * ldc + 0, c11_0 * va, accumulate);
+        Store(c + 11 * ldc + 16, c11_1 * va, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* p, Vector512<float> v, bool accumulate)
+    {
+        if (accumulate) v += Vector512.Load(p);
+        v.Store(p);
+    }
+}

@@ -1,0 +1,191 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Gemm;
+
+/// <summary>
+/// Single-precision GEMM, C = alpha·A·B + beta·C, with A and B in any strides (a transposed operand
+/// costs nothing: packing reads it in place). Blocked for the caches (KC × NC panels of B, MC × KC
+/// blocks of A), packed into micro-panels and computed by an unrolled register micro-kernel —
+/// AVX-512 where the CPU has it, AVX2/FMA otherwise — in parallel over blocks of rows of C.
+/// </summary>
+public static unsafe class Sgemm
+{
+    internal static int KC = 256, NC = 1024, McPanels = 20;
+    [ThreadStatic] static float* _aPack;
+    [ThreadStatic] static float* _bPack;
+    [ThreadStatic] static long _bPackSize;
+
+    /// <summary>Whether the AVX-512 micro-kernel is used (settable for testing both kernels).</summary>
+    public static bool UseAvx512 { get; set; } = Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// Computes C[m×n] = alpha · A[m×k] · B[k×n] + beta · C. Strides are in elements: A[i,p] is at
+    /// a + i·rsa + p·csa. C is row-major with leading dimension <paramref name="ldc"/>. With beta = 0,
+    /// C is not read. The epilogue runs on each finished tile.
+    /// </summary>
+    public static void Multiply(int m, int n, int k, float alpha, float* a, long rsa, long csa,
+        float* b, long rsb, long csb, float beta, float* c, long ldc, GemmEpilogue epilogue = default)
+    {
+        if (m == 0 || n == 0) return;
+        bool accumulate = beta != 0;
+        if (beta != 0 && beta != 1)
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+        if (k == 0 || alpha == 0)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                if (!accumulate) new Span<float>(c + i * ldc, n).Clear();
+                if (!epilogue.IsEmpty) epilogue.Apply(c + i * ldc, i, 0, n);
+            }
+            return;
+        }
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue);
+    }
+
+    static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
+        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+    {
+        int threads = Math.Max(1, Threads.Count);
+        int mcMax = mr * McPanels;
+        // Row blocks: enough for every thread, each a multiple of MR and at most mcMax rows.
+        int perThread = (m + threads - 1) / threads;
+        int mc = Math.Min(mcMax, (perThread + mr - 1) / mr * mr);
+        long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
+        if (_bPackSize < bNeed)
+        {
+            if (_bPack != null) NativeMemory.AlignedFree(_bPack);
+            _bPack = (float*)NativeMemory.AlignedAlloc((nuint)(bNeed * sizeof(float)), 64);
+            _bPackSize = bNeed;
+        }
+        var job = new Job
+        {
+            Mr = mr, Nr = nr, Wide = wide, M = m, Mc = mc, Alpha = alpha, A = a, Rsa = rsa, Csa = csa,
+            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = _bPack,
+        };
+        int mBlocks = (m + mc - 1) / mc;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                job.Jc = jc; job.Nc = nc; job.Pc = pc; job.Kc = kc;
+                job.Accumulate = accumulate || pc > 0;
+                job.Last = pc + kc >= k;
+                job.BBlock = b + pc * rsb + jc * csb;
+                Threads.For(panels, 8, job.PackPanels);
+                Threads.For(mBlocks, 1, job.ComputeBlocks);
+            }
+        }
+    }
+
+    /// <summary>The state of one GEMM call shared by the threads working on it.</summary>
+    sealed class Job
+    {
+        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc;
+        public bool Wide, Accumulate, Last;
+        public float Alpha;
+        public float* A, BBlock, C, BPack;
+        public long Rsa, Csa, Rsb, Csb, Ldc;
+        public GemmEpilogue Epilogue;
+        public readonly Action<long, long> PackPanels, ComputeBlocks;
+
+        public Job()
+        {
+            PackPanels = PackRange;
+            ComputeBlocks = ComputeRange;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void PackRange(long s, long e)
+        {
+            for (long p = s; p < e; p++)
+                PackB(BBlock, Rsb, Csb, Kc, (int)p * Nr, Math.Min(Nr, Nc - (int)p * Nr), Nr, BPack + p * Nr * Kc);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void ComputeRange(long s, long e)
+        {
+            if (_aPack == null) _aPack = (float*)NativeMemory.AlignedAlloc((nuint)(MicroKernel512.MR * McPanels * KC * sizeof(float)), 64);
+            float* ap = _aPack;
+            float* tile = stackalloc float[MicroKernel512.MR * MicroKernel512.NR];
+            int mr = Mr, nr = Nr, kc = Kc, nc = Nc;
+            long ldc = Ldc;
+            for (long blk = s; blk < e; blk++)
+            {
+                int ic = (int)blk * Mc, mcur = Math.Min(Mc, M - ic);
+                PackA(A + ic * Rsa + Pc * Csa, Rsa, Csa, mcur, kc, mr, ap);
+                // The A micro-panel stays in L1 while the B panels of the block stream from L2.
+                for (int ir = 0; ir < mcur; ir += mr)
+                {
+                    int mrows = Math.Min(mr, mcur - ir);
+                    float* apanel = ap + (long)ir * kc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int ncur = Math.Min(nr, nc - jr);
+                        float* bpanel = BPack + (long)jr * kc;
+                        float* cTile = C + (ic + ir) * ldc + Jc + jr;
+                        if (mrows == mr && ncur == nr)
+                        {
+                            Kernel(Wide, kc, apanel, bpanel, cTile, ldc, Alpha, Accumulate);
+                            continue;
+                        }
+                        // Edge tile: compute into a scratch tile, then copy the valid part.
+                        Kernel(Wide, kc, apanel, bpanel, tile, nr, Alpha, false);
+                        for (int i = 0; i < mrows; i++)
+                            for (int j = 0; j < ncur; j++)
+                                cTile[i * ldc + j] = Accumulate ? cTile[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+                    }
+                }
+                if (Last && !Epilogue.IsEmpty)
+                    for (int i = 0; i < mcur; i++) Epilogue.Apply(C + (ic + i) * ldc + Jc, ic + i, Jc, nc);
+            }
+        }
+    }
+
+    static void Kernel(bool wide, int kc, float* a, float* b, float* c, long ldc, float alpha, bool acc)
+    {
+        if (wide) MicroKernel512.Run(kc, a, b, c, ldc, alpha, acc);
+        else MicroKernel256.Run(kc, a, b, c, ldc, alpha, acc);
+    }
+
+    /// <summary>Packs rows of A into MR-row micro-panels, k-major, zero-padding the last panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackA(float* a, long rsa, long csa, int rows, int kc, int mr, float* dst)
+    {
+        for (int ir = 0; ir < rows; ir += mr)
+        {
+            int valid = Math.Min(mr, rows - ir);
+            float* panel = dst + (long)ir * kc;
+            if (valid < mr) new Span<float>(panel, kc * mr).Clear();
+            for (int i = 0; i < valid; i++)
+            {
+                float* src = a + (ir + i) * rsa;
+                if (csa == 1) for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
+                else for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p * csa];
+            }
+        }
+    }
+
+    /// <summary>Packs columns [col, col+valid) of a B block into one NR-wide micro-panel, k-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackB(float* b, long rsb, long csb, int kc, int col, int valid, int nr, float* dst)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = b + p * rsb + col * csb;
+            float* row = dst + p * nr;
+            if (csb == 1 && valid == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(row, nr));
+            else
+            {
+                for (int j = 0; j < valid; j++) row[j] = src[j * csb];
+                for (int j = valid; j < nr; j++) row[j] = 0;
+            }
+        }
+    }
+}

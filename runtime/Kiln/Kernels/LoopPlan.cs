@@ -1,0 +1,138 @@
+using System;
+
+namespace Kiln.Kernels;
+
+/// <summary>
+/// Iteration plan for up to four operands over one output shape: size-1 dims dropped, adjacent dims
+/// merged wherever every operand allows, so a contiguous or broadcast case becomes a single inner run.
+/// </summary>
+internal sealed class LoopPlan
+{
+    public const int MaxOperands = 4;
+    public readonly int[] Shape;          // innermost last
+    public readonly long[][] Strides;     // [operand][dim], element strides (0 = broadcast)
+    public readonly long Numel;
+    public readonly int Operands;
+
+    LoopPlan(int[] shape, long[][] strides, long numel)
+    {
+        Shape = shape; Strides = strides; Numel = numel; Operands = strides.Length;
+    }
+
+    /// <summary>Builds a plan; each operand's strides must already be broadcast to <paramref name="shape"/>.</summary>
+    public static LoopPlan Create(int[] shape, params long[][] strides)
+    {
+        long numel = 1;
+        foreach (int d in shape) numel *= d;
+        int k = strides.Length;
+        var dims = new System.Collections.Generic.List<int>(shape.Length);
+        var st = new System.Collections.Generic.List<long[]>(shape.Length);
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 1) continue;
+            var s = new long[k];
+            for (int j = 0; j < k; j++) s[j] = strides[j][i];
+            if (dims.Count > 0)
+            {
+                var prev = st[st.Count - 1];
+                bool merge = true;
+                for (int j = 0; j < k && merge; j++) merge = prev[j] == s[j] * shape[i];
+                if (merge)
+                {
+                    dims[dims.Count - 1] *= shape[i];
+                    for (int j = 0; j < k; j++) prev[j] = s[j];
+                    continue;
+                }
+            }
+            dims.Add(shape[i]);
+            st.Add(s);
+        }
+        if (dims.Count == 0) { dims.Add(1); st.Add(new long[k]); }
+        var outStrides = new long[k][];
+        for (int j = 0; j < k; j++)
+        {
+            outStrides[j] = new long[dims.Count];
+            for (int i = 0; i < dims.Count; i++) outStrides[j][i] = st[i][j];
+        }
+        return new LoopPlan(dims.ToArray(), outStrides, numel);
+    }
+
+    /// <summary>Strides of <paramref name="t"/> broadcast to <paramref name="shape"/> (0 where stretched).</summary>
+    public static long[] BroadcastStrides(Tensor t, int[] shape)
+    {
+        var r = new long[shape.Length];
+        int lead = shape.Length - t.Dim;
+        for (int i = 0; i < t.Dim; i++)
+            r[i + lead] = t.ShapeArray[i] == 1 && shape[i + lead] != 1 ? 0 : t.StrideArray[i];
+        return r;
+    }
+}
+
+/// <summary>A kernel body run once per contiguous-index inner run (never per element).</summary>
+internal unsafe interface IInnerLoop
+{
+    /// <summary>Processes <paramref name="n"/> elements; offsets and strides are per operand, in elements.</summary>
+    void Run(long* offsets, long* strides, int n);
+}
+
+/// <summary>Drives an <see cref="IInnerLoop"/> over a <see cref="LoopPlan"/>, in parallel chunks when large.</summary>
+internal static unsafe class StridedLoop
+{
+    /// <summary>Elements below which a loop stays on the calling thread.</summary>
+    public const long Grain = 32768;
+
+    public static void Run<TLoop>(LoopPlan plan, TLoop loop, long grain = Grain) where TLoop : struct, IInnerLoop
+    {
+        if (plan.Numel == 0) return;
+        if (plan.Numel < grain * 2 || Threads.Count == 1)
+        {
+            RunRange(plan, ref loop, 0, plan.Numel);
+            return;
+        }
+        Threads.For(plan.Numel, grain, (s, e) =>
+        {
+            var copy = loop;
+            RunRange(plan, ref copy, s, e);
+        });
+    }
+
+    public static void RunRange<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop
+    {
+        int rank = plan.Shape.Length, k = plan.Operands;
+        int* idx = stackalloc int[rank];
+        long* off = stackalloc long[LoopPlan.MaxOperands];
+        long* inner = stackalloc long[LoopPlan.MaxOperands];
+        // Decompose the start index into a multi-index and per-operand offsets.
+        long rem = start;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            idx[d] = (int)(rem % plan.Shape[d]);
+            rem /= plan.Shape[d];
+        }
+        for (int j = 0; j < k; j++)
+        {
+            long o = 0;
+            for (int d = 0; d < rank; d++) o += idx[d] * plan.Strides[j][d];
+            off[j] = o;
+            inner[j] = plan.Strides[j][rank - 1];
+        }
+        int innerSize = plan.Shape[rank - 1];
+        long cur = start;
+        while (cur < end)
+        {
+            int n = (int)Math.Min(innerSize - idx[rank - 1], end - cur);
+            loop.Run(off, inner, n);
+            cur += n;
+            if (cur >= end) break;
+            idx[rank - 1] += n;
+            for (int j = 0; j < k; j++) off[j] += n * inner[j];
+            // Carry into outer dims.
+            for (int d = rank - 1; d > 0 && idx[d] == plan.Shape[d]; d--)
+            {
+                idx[d] = 0;
+                idx[d - 1]++;
+                for (int j = 0; j < k; j++) off[j] += plan.Strides[j][d - 1] - plan.Strides[j][d] * plan.Shape[d];
+            }
+        }
+    }
+}

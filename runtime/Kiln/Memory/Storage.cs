@@ -1,0 +1,77 @@
+using System;
+using System.Threading;
+
+namespace Kiln.Memory;
+
+/// <summary>
+/// A block of element memory shared by a tensor and all its views. Reference-counted by the tensors
+/// that use it (each <see cref="Tensor.Dispose"/> releases one reference); a finalizer frees it when the
+/// views were dropped without disposing.
+/// </summary>
+public sealed unsafe class Storage
+{
+    nint _ptr;
+    readonly long _block;
+    int _refs;
+
+    /// <summary>Size in bytes as requested.</summary>
+    public long ByteLength { get; }
+
+    /// <summary>The device holding the memory.</summary>
+    public Device Device { get; }
+
+    /// <summary>Bumped by every in-place write; autograd compares it with the version it saved.</summary>
+    public int Version;
+
+    internal Storage(long bytes, bool zero)
+    {
+        ByteLength = bytes;
+        Device = Device.Cpu;
+        _ptr = CachingAllocator.Allocate(Math.Max(bytes, 1), out _block);
+        if (zero) ClearBytes((byte*)_ptr, bytes);
+    }
+
+    static void ClearBytes(byte* p, long n)
+    {
+        while (n > 0)
+        {
+            int chunk = (int)Math.Min(n, int.MaxValue);
+            new Span<byte>(p, chunk).Clear();
+            p += chunk; n -= chunk;
+        }
+    }
+
+    /// <summary>Start of the memory; throws once freed.</summary>
+    public byte* Pointer
+    {
+        get
+        {
+            nint p = _ptr;
+            if (p == 0) throw new ObjectDisposedException("Tensor", "the tensor's storage was disposed");
+            return (byte*)p;
+        }
+    }
+
+    /// <summary>True once the memory went back to the allocator.</summary>
+    public bool IsFreed => _ptr == 0;
+
+    internal void Retain() => Interlocked.Increment(ref _refs);
+
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0)
+        {
+            FreeNow();
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    void FreeNow()
+    {
+        nint p = Interlocked.Exchange(ref _ptr, 0);
+        if (p != 0) CachingAllocator.Free(p, _block);
+    }
+
+    /// <summary>Safety net for tensors that were never disposed.</summary>
+    ~Storage() => FreeNow();
+}

@@ -1,0 +1,345 @@
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels;
+using Kiln.Kernels.Elementwise;
+
+namespace Kiln;
+
+public sealed partial class Tensor
+{
+    static void CheckSameDevice(string op, Tensor a, Tensor b)
+    {
+        if (a.Device != b.Device)
+            throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}");
+    }
+
+    /// <summary>Returns this tensor if it already has <paramref name="dtype"/>, else a converted copy.</summary>
+    internal Tensor As(DType dtype) => DType == dtype ? this : Kernels.CopyKernel.Convert(this, dtype);
+
+    /// <summary>Runs a unary op: floating ops lift integer input to float32; f16/bf16 compute in float32.</summary>
+    internal Tensor MapUnary<TOp>(string name, TOp op, bool floating) where TOp : struct, IUnaryOp
+    {
+        var rt = floating && !DType.IsFloatingPoint() ? DTypes.Default : DType;
+        if (!floating && DType == DType.Bool && op is NegOp)
+            throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
+        var ct = TypeDispatch.ComputeType(rt);
+        var x = As(ct);
+        var y = Allocate((int[])_shape.Clone(), ct);
+        TypeDispatch.Unary(y, x, op);
+        if (!ReferenceEquals(x, this)) x.Dispose();
+        return Finish(y, rt);
+    }
+
+    /// <summary>Converts a compute-type result to the result dtype, releasing the intermediate.</summary>
+    static Tensor Finish(Tensor y, DType rt)
+    {
+        if (y.DType == rt) return y;
+        var r = Kernels.CopyKernel.Convert(y, rt);
+        y.Dispose();
+        return r;
+    }
+
+    /// <summary>Runs a broadcasting binary op under PyTorch's type promotion.</summary>
+    internal static Tensor MapBinary<TOp>(string name, Tensor a, Tensor b, TOp op, bool floating = false) where TOp : struct, IBinaryOp
+    {
+        CheckSameDevice(name, a, b);
+        var rt = ResultType(a, b);
+        if (floating && !rt.IsFloatingPoint()) rt = DTypes.Default;
+        if (rt == DType.Bool && op is SubOp)
+            throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
+        var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
+        var ct = TypeDispatch.ComputeType(rt);
+        var x = a.As(ct);
+        var z = b.As(ct);
+        var y = Allocate(shape, ct);
+        TypeDispatch.Binary(y, x, z, op);
+        if (!ReferenceEquals(x, a)) x.Dispose();
+        if (!ReferenceEquals(z, b)) z.Dispose();
+        return Finish(y, rt);
+    }
+
+    internal static Tensor MapCompare<TOp>(string name, Tensor a, Tensor b, TOp op) where TOp : struct, ICompareOp
+    {
+        CheckSameDevice(name, a, b);
+        var ct = TypeDispatch.ComputeType(ResultType(a, b));
+        var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
+        var x = a.As(ct);
+        var z = b.As(ct);
+        var y = Allocate(shape, DType.Bool);
+        TypeDispatch.Compare(y, x, z, op);
+        if (!ReferenceEquals(x, a)) x.Dispose();
+        if (!ReferenceEquals(z, b)) z.Dispose();
+        return y;
+    }
+
+    /// <summary>Writes <paramref name="result"/> into this tensor (the shared tail of every in-place op).</summary>
+    internal Tensor AssignInPlace(string name, Tensor result)
+    {
+        if (!ShapeRules.SameShape(result._shape, _shape))
+            throw new KilnException(name, $"{name}: output with shape {ShapeText.Format(_shape)} doesn't match the broadcast shape {ShapeText.Format(result._shape)}");
+        if (result.DType.IsFloatingPoint() && !DType.IsFloatingPoint() || result.DType != DType.Bool && DType == DType.Bool)
+            throw new KilnException(name, $"{name}: result type {result.DType} can't be cast to the desired output type {DType}");
+        Kernels.CopyKernel.Copy(this, result);
+        result.Dispose();
+        BumpVersion();
+        return this;
+    }
+
+    // ---- arithmetic -------------------------------------------------------------------------------
+
+    /// <summary>a + b with broadcasting (<c>torch.add</c>).</summary>
+    public Tensor Add(Tensor other) => MapBinary("add", this, other, new AddOp());
+    /// <summary>a + alpha * b (<c>torch.add(a, b, alpha=...)</c>).</summary>
+    public Tensor Add(Tensor other, double alpha) => alpha == 1 ? Add(other) : Add(other.Mul(alpha));
+    /// <summary>a - b.</summary>
+    public Tensor Sub(Tensor other) => MapBinary("sub", this, other, new SubOp());
+    /// <summary>a * b.</summary>
+    public Tensor Mul(Tensor other) => MapBinary("mul", this, other, new MulOp());
+    /// <summary>True division a / b; integers give float32.</summary>
+    public Tensor Div(Tensor other) => MapBinary("div", this, other, new DivOp(), floating: true);
+    /// <summary>Elementwise maximum (<c>torch.maximum</c>).</summary>
+    public Tensor Maximum(Tensor other) => MapBinary("maximum", this, other, new MaximumOp());
+    /// <summary>Elementwise minimum (<c>torch.minimum</c>).</summary>
+    public Tensor Minimum(Tensor other) => MapBinary("minimum", this, other, new MinimumOp());
+
+    /// <summary>a ** b elementwise.</summary>
+    public Tensor Pow(Tensor exponent)
+    {
+        if (!ResultType(this, exponent).IsFloatingPoint() && exponent.DType != DType.Bool)
+        {
+            using var neg = exponent.Lt(Scalar(0L));
+            if (neg.Any().Item<bool>())
+                throw new KilnException("pow", "pow: integers to negative integer powers are not allowed");
+        }
+        return MapBinary("pow", this, exponent, new PowOp());
+    }
+
+    /// <summary>a ** exponent.</summary>
+    public Tensor Pow(double exponent)
+    {
+        if (DType.IsFloatingPoint() || exponent != System.Math.Floor(exponent))
+            return MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true);
+        return Pow(Scalar((long)exponent));
+    }
+
+    /// <summary>a + scalar.</summary>
+    public Tensor Add(double s) => Add(Scalar(s));
+    /// <summary>a - scalar.</summary>
+    public Tensor Sub(double s) => Sub(Scalar(s));
+    /// <summary>a * scalar.</summary>
+    public Tensor Mul(double s) => Mul(Scalar(s));
+    /// <summary>a / scalar.</summary>
+    public Tensor Div(double s) => Div(Scalar(s));
+
+    /// <summary>-x.</summary>
+    public Tensor Neg() => MapUnary("neg", new NegOp(), floating: false);
+    /// <summary>|x|.</summary>
+    public Tensor Abs() => MapUnary("abs", new AbsOp(), floating: false);
+    /// <summary>e^x.</summary>
+    public Tensor Exp() => MapUnary("exp", new FloatUnary<ExpF>(), floating: true);
+    /// <summary>Natural logarithm.</summary>
+    public Tensor Log() => MapUnary("log", new FloatUnary<LogF>(), floating: true);
+    /// <summary>log(1 + x), accurate near 0.</summary>
+    public Tensor Log1p() => MapUnary("log1p", new FloatUnary<Log1pF>(), floating: true);
+    /// <summary>Square root.</summary>
+    public Tensor Sqrt() => MapUnary("sqrt", new FloatUnary<SqrtF>(), floating: true);
+    /// <summary>1 / sqrt(x).</summary>
+    public Tensor Rsqrt() => MapUnary("rsqrt", new FloatUnary<RsqrtF>(), floating: true);
+    /// <summary>Sine.</summary>
+    public Tensor Sin() => MapUnary("sin", new FloatUnary<SinF>(), floating: true);
+    /// <summary>Cosine.</summary>
+    public Tensor Cos() => MapUnary("cos", new FloatUnary<CosF>(), floating: true);
+    /// <summary>Hyperbolic tangent.</summary>
+    public Tensor Tanh() => MapUnary("tanh", new FloatUnary<TanhF>(), floating: true);
+    /// <summary>Logistic sigmoid.</summary>
+    public Tensor Sigmoid() => MapUnary("sigmoid", new FloatUnary<SigmoidF>(), floating: true);
+    /// <summary>max(x, 0).</summary>
+    public Tensor Relu() => MapUnary("relu", new ReluOp(), floating: false);
+    /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh", as in PyTorch.</summary>
+    public Tensor Gelu(string approximate = "none") => approximate switch
+    {
+        "none" => MapUnary("gelu", new FloatUnary<GeluF>(), floating: true),
+        "tanh" => MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true),
+        _ => throw new KilnException("gelu", $"gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\""),
+    };
+    /// <summary>x * sigmoid(x).</summary>
+    public Tensor Silu() => MapUnary("silu", new FloatUnary<SiluF>(), floating: true);
+    /// <summary>log(1 + e^{βx})/β, linear where βx exceeds the threshold.</summary>
+    public Tensor Softplus(double beta = 1, double threshold = 20) =>
+        MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true);
+
+    /// <summary>Clamps into [min, max]; a null bound is open.</summary>
+    public Tensor Clamp(double? min = null, double? max = null)
+    {
+        if (min is null && max is null)
+            throw new KilnException("clamp", "clamp: at least one of 'min' or 'max' must not be None");
+        var rt = DType.IsFloatingPoint() || (min is not { } a || a == System.Math.Floor(a)) && (max is not { } b || b == System.Math.Floor(b))
+            ? DType : DTypes.Default;
+        var src = rt == DType ? this : As(rt);
+        var r = src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
+        if (!ReferenceEquals(src, this)) src.Dispose();
+        return r;
+    }
+
+    /// <summary>Clamps with tensor bounds (broadcast).</summary>
+    public Tensor Clamp(Tensor? min, Tensor? max)
+    {
+        Tensor r = this;
+        if (min is not null) r = r.Maximum(min);
+        if (max is not null) { var m = r.Minimum(max); if (!ReferenceEquals(r, this)) r.Dispose(); r = m; }
+        return ReferenceEquals(r, this) ? Clone() : r;
+    }
+
+    // ---- comparisons ------------------------------------------------------------------------------
+
+    /// <summary>a == b (bool).</summary>
+    public Tensor Eq(Tensor other) => MapCompare("eq", this, other, new EqOp());
+    /// <summary>a != b (bool).</summary>
+    public Tensor Ne(Tensor other) => MapCompare("ne", this, other, new NeOp());
+    /// <summary>a &lt; b (bool).</summary>
+    public Tensor Lt(Tensor other) => MapCompare("lt", this, other, new LtOp());
+    /// <summary>a &lt;= b (bool).</summary>
+    public Tensor Le(Tensor other) => MapCompare("le", this, other, new LeOp());
+    /// <summary>a &gt; b (bool).</summary>
+    public Tensor Gt(Tensor other) => MapCompare("gt", this, other, new GtOp());
+    /// <summary>a &gt;= b (bool).</summary>
+    public Tensor Ge(Tensor other) => MapCompare("ge", this, other, new GeOp());
+    /// <summary>a == scalar.</summary>
+    public Tensor Eq(double s) => Eq(Scalar(s));
+    /// <summary>a &lt; scalar.</summary>
+    public Tensor Lt(double s) => Lt(Scalar(s));
+    /// <summary>a &gt; scalar.</summary>
+    public Tensor Gt(double s) => Gt(Scalar(s));
+    /// <summary>a &lt;= scalar.</summary>
+    public Tensor Le(double s) => Le(Scalar(s));
+    /// <summary>a &gt;= scalar.</summary>
+    public Tensor Ge(double s) => Ge(Scalar(s));
+    /// <summary>a != scalar.</summary>
+    public Tensor Ne(double s) => Ne(Scalar(s));
+
+    /// <summary>Elementwise choice: <paramref name="condition"/> ? a : b, all broadcast (<c>torch.where</c>).</summary>
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b)
+    {
+        const string op = "where";
+        if (condition.DType != DType.Bool && condition.DType != DType.UInt8)
+            throw new KilnException(op, $"{op}: expected condition to be a bool tensor, but got {condition.DType}");
+        CheckSameDevice(op, a, b);
+        var rt = ResultType(a, b);
+        var shape = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, condition._shape, a._shape), b._shape);
+        var x = a.As(rt);
+        var z = b.As(rt);
+        var y = Allocate(shape, rt);
+        TypeDispatch.Where(y, condition, x, z);
+        if (!ReferenceEquals(x, a)) x.Dispose();
+        if (!ReferenceEquals(z, b)) z.Dispose();
+        return y;
+    }
+
+    /// <summary>Fills positions where <paramref name="mask"/> is true with <paramref name="value"/>.</summary>
+    public Tensor MaskedFill(Tensor mask, double value)
+    {
+        if (mask.DType != DType.Bool)
+            throw new KilnException("masked_fill", $"masked_fill: expected the mask to be a bool tensor, got {mask.DType}");
+        var shape = ShapeRules.Broadcast("masked_fill", _shape, mask._shape);
+        if (!ShapeRules.SameShape(shape, _shape))
+            throw new KilnException("masked_fill", $"masked_fill: mask of shape {ShapeText.Format(mask._shape)} cannot be broadcast to the tensor's shape {ShapeText.Format(_shape)}");
+        using var v = Full(System.Array.Empty<int>(), value, DType);
+        return Where(mask, v, this);
+    }
+
+    /// <summary>In-place <see cref="MaskedFill"/>.</summary>
+    public Tensor MaskedFill_(Tensor mask, double value) => AssignInPlace("masked_fill_", MaskedFill(mask, value));
+
+    // ---- in-place variants (PyTorch's trailing underscore) ------------------------------------------
+
+    /// <summary>In-place add.</summary>
+    public Tensor Add_(Tensor other) => AssignInPlace("add_", Add(other));
+    /// <summary>In-place add of a scalar.</summary>
+    public Tensor Add_(double s) => AssignInPlace("add_", Add(s));
+    /// <summary>In-place subtract.</summary>
+    public Tensor Sub_(Tensor other) => AssignInPlace("sub_", Sub(other));
+    /// <summary>In-place multiply.</summary>
+    public Tensor Mul_(Tensor other) => AssignInPlace("mul_", Mul(other));
+    /// <summary>In-place multiply by a scalar.</summary>
+    public Tensor Mul_(double s) => AssignInPlace("mul_", Mul(s));
+    /// <summary>In-place divide.</summary>
+    public Tensor Div_(Tensor other) => AssignInPlace("div_", Div(other));
+    /// <summary>In-place exp.</summary>
+    public Tensor Exp_() => AssignInPlace("exp_", Exp());
+    /// <summary>In-place relu.</summary>
+    public Tensor Relu_() => AssignInPlace("relu_", Relu());
+    /// <summary>In-place negation.</summary>
+    public Tensor Neg_() => AssignInPlace("neg_", Neg());
+    /// <summary>In-place clamp.</summary>
+    public Tensor Clamp_(double? min = null, double? max = null) => AssignInPlace("clamp_", Clamp(min, max));
+    /// <summary>In-place sqrt.</summary>
+    public Tensor Sqrt_() => AssignInPlace("sqrt_", Sqrt());
+    /// <summary>In-place fill with a value.</summary>
+    public Tensor Fill_(double value)
+    {
+        using var v = Full(System.Array.Empty<int>(), value, DType);
+        Kernels.CopyKernel.Copy(this, v);
+        BumpVersion();
+        return this;
+    }
+    /// <summary>In-place zero.</summary>
+    public Tensor Zero_() => Fill_(0);
+    /// <summary>Copies <paramref name="src"/> (broadcast, converted) into this tensor (<c>copy_</c>).</summary>
+    public Tensor Copy_(Tensor src)
+    {
+        CheckSameDevice("copy_", this, src);
+        Kernels.CopyKernel.Copy(this, src);
+        BumpVersion();
+        return this;
+    }
+
+    // ---- operators ------------------------------------------------------------------------------------
+
+    /// <summary>Broadcasting add.</summary>
+    public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
+    /// <summary>Broadcasting subtract.</summary>
+    public static Tensor operator -(Tensor a, Tensor b) => a.Sub(b);
+    /// <summary>Broadcasting multiply.</summary>
+    public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
+    /// <summary>Broadcasting true division.</summary>
+    public static Tensor operator /(Tensor a, Tensor b) => a.Div(b);
+    /// <summary>Negation.</summary>
+    public static Tensor operator -(Tensor a) => a.Neg();
+    /// <summary>Tensor + number.</summary>
+    public static Tensor operator +(Tensor a, double s) => a.Add(Scalar(s));
+    /// <summary>Number + tensor.</summary>
+    public static Tensor operator +(double s, Tensor a) => Scalar(s).Add(a);
+    /// <summary>Tensor - number.</summary>
+    public static Tensor operator -(Tensor a, double s) => a.Sub(Scalar(s));
+    /// <summary>Number - tensor.</summary>
+    public static Tensor operator -(double s, Tensor a) => Scalar(s).Sub(a);
+    /// <summary>Tensor * number.</summary>
+    public static Tensor operator *(Tensor a, double s) => a.Mul(Scalar(s));
+    /// <summary>Number * tensor.</summary>
+    public static Tensor operator *(double s, Tensor a) => Scalar(s).Mul(a);
+    /// <summary>Tensor / number.</summary>
+    public static Tensor operator /(Tensor a, double s) => a.Div(Scalar(s));
+    /// <summary>Number / tensor.</summary>
+    public static Tensor operator /(double s, Tensor a) => Scalar(s).Div(a);
+    /// <summary>Tensor + integer (keeps integer dtypes).</summary>
+    public static Tensor operator +(Tensor a, long s) => a.Add(Scalar(s));
+    /// <summary>Tensor - integer.</summary>
+    public static Tensor operator -(Tensor a, long s) => a.Sub(Scalar(s));
+    /// <summary>Tensor * integer.</summary>
+    public static Tensor operator *(Tensor a, long s) => a.Mul(Scalar(s));
+    /// <summary>Elementwise a &lt; b.</summary>
+    public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);
+    /// <summary>Elementwise a &gt; b.</summary>
+    public static Tensor operator >(Tensor a, Tensor b) => a.Gt(b);
+    /// <summary>Elementwise a &lt;= b.</summary>
+    public static Tensor operator <=(Tensor a, Tensor b) => a.Le(b);
+    /// <summary>Elementwise a &gt;= b.</summary>
+    public static Tensor operator >=(Tensor a, Tensor b) => a.Ge(b);
+    /// <summary>Elementwise a &lt; s.</summary>
+    public static Tensor operator <(Tensor a, double s) => a.Lt(s);
+    /// <summary>Elementwise a &gt; s.</summary>
+    public static Tensor operator >(Tensor a, double s) => a.Gt(s);
+    /// <summary>Elementwise a &lt;= s.</summary>
+    public static Tensor operator <=(Tensor a, double s) => a.Le(s);
+    /// <summary>Elementwise a &gt;= s.</summary>
+    public static Tensor operator >=(Tensor a, double s) => a.Ge(s);
+}

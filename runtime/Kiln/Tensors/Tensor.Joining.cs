@@ -1,0 +1,131 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln;
+
+public sealed unsafe partial class Tensor
+{
+    /// <summary>Concatenates along <paramref name="dim"/> (<c>torch.cat</c>), promoting dtypes.</summary>
+    public static Tensor Cat(IReadOnlyList<Tensor> tensors, int dim = 0)
+    {
+        var shapes = new int[tensors.Count][];
+        for (int i = 0; i < tensors.Count; i++) shapes[i] = tensors[i]._shape;
+        var shape = ShapeRules.Cat(shapes, dim);
+        var dtype = tensors[0].DType;
+        for (int i = 1; i < tensors.Count; i++)
+        {
+            CheckSameDevice("cat", tensors[0], tensors[i]);
+            dtype = DTypes.Promote(dtype, tensors[i].DType);
+        }
+        var result = Allocate(shape, dtype);
+        int d = shape.Length == 0 ? 0 : ShapeRules.NormalizeDim("cat", dim, shape.Length);
+        long at = 0;
+        foreach (var t in tensors)
+        {
+            if (t._shape.Length == 1 && t._shape[0] == 0 && shape.Length != 1) continue;
+            int len = t._shape[d];
+            using var part = result.Narrow(d, at, len);
+            Kernels.CopyKernel.Copy(part, t);
+            at += len;
+        }
+        return result;
+    }
+
+    /// <summary>Concatenates the given tensors along dim 0.</summary>
+    public static Tensor Cat(params Tensor[] tensors) => Cat(tensors, 0);
+
+    /// <summary>Stacks along a new dim (<c>torch.stack</c>).</summary>
+    public static Tensor Stack(IReadOnlyList<Tensor> tensors, int dim = 0)
+    {
+        var shapes = new int[tensors.Count][];
+        for (int i = 0; i < tensors.Count; i++) shapes[i] = tensors[i]._shape;
+        var shape = ShapeRules.Stack(shapes, dim);
+        int d = ShapeRules.NormalizeDim("stack", dim, shape.Length);
+        var parts = new Tensor[tensors.Count];
+        for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
+        try { return Cat(parts, d); }
+        finally { foreach (var p in parts) p.Dispose(); }
+    }
+
+    /// <summary>Splits into views of <paramref name="splitSize"/> along a dim (the last may be smaller).</summary>
+    public Tensor[] Split(int splitSize, int dim = 0)
+    {
+        int d = ShapeRules.NormalizeDim("split", dim, _shape.Length);
+        if (splitSize <= 0 && _shape[d] > 0) throw new KilnException("split", $"split: split_size must be positive, got {splitSize}");
+        int size = _shape[d];
+        int n = size == 0 ? 1 : (size + splitSize - 1) / splitSize;
+        var r = new Tensor[n];
+        for (int i = 0; i < n; i++) r[i] = Narrow(d, (long)i * splitSize, Math.Min(splitSize, size - i * splitSize));
+        return r;
+    }
+
+    /// <summary>Splits into views with the given sizes along a dim.</summary>
+    public Tensor[] Split(int[] sizes, int dim = 0)
+    {
+        int d = ShapeRules.NormalizeDim("split", dim, _shape.Length);
+        long total = 0;
+        foreach (int s in sizes) total += s;
+        if (total != _shape[d])
+            throw new KilnException("split", $"split: split sizes [{string.Join(", ", sizes)}] must sum to the size {_shape[d]} of dimension {d} (shape {ShapeText.Format(_shape)})");
+        var r = new Tensor[sizes.Length];
+        long at = 0;
+        for (int i = 0; i < sizes.Length; i++) { r[i] = Narrow(d, at, sizes[i]); at += sizes[i]; }
+        return r;
+    }
+
+    /// <summary>Splits into <paramref name="chunks"/> nearly equal views (<c>chunk</c>).</summary>
+    public Tensor[] Chunk(int chunks, int dim = 0)
+    {
+        if (chunks <= 0) throw new KilnException("chunk", $"chunk: number of chunks must be greater than 0, got {chunks}");
+        int d = ShapeRules.NormalizeDim("chunk", dim, _shape.Length);
+        int size = (_shape[d] + chunks - 1) / chunks;
+        return Split(Math.Max(size, 1), d);
+    }
+
+    /// <summary>Tiles the tensor (<c>repeat</c>); there may be more repeats than dims.</summary>
+    public Tensor Repeat(params int[] repeats)
+    {
+        if (repeats.Length < _shape.Length)
+            throw new KilnException("repeat", $"repeat: number of repeat dims ({repeats.Length}) cannot be smaller than the number of tensor dims ({_shape.Length})");
+        int lead = repeats.Length - _shape.Length;
+        var viewShape = new List<int>(); var expandShape = new List<int>(); var final = new int[repeats.Length];
+        for (int i = 0; i < repeats.Length; i++)
+        {
+            int s = i < lead ? 1 : _shape[i - lead];
+            if (repeats[i] < 0) throw new KilnException("repeat", $"repeat: repeats cannot be negative, got {repeats[i]}");
+            viewShape.Add(1); viewShape.Add(s);
+            expandShape.Add(repeats[i]); expandShape.Add(s);
+            final[i] = repeats[i] * s;
+        }
+        using var v = Reshape(viewShape.ToArray());
+        using var e = v.Expand(expandShape.ToArray());
+        using var c = e.Clone();
+        return c.View(final);
+    }
+
+    /// <summary>Lower triangle of the last two dims, zeroing above diagonal <paramref name="diagonal"/> (<c>tril</c>).</summary>
+    public Tensor Tril(int diagonal = 0) => Triangle("tril", diagonal, lower: true);
+
+    /// <summary>Upper triangle of the last two dims (<c>triu</c>).</summary>
+    public Tensor Triu(int diagonal = 0) => Triangle("triu", diagonal, lower: false);
+
+    Tensor Triangle(string op, int diagonal, bool lower)
+    {
+        if (_shape.Length < 2) throw new KilnException(op, $"{op}: input tensor must have at least 2 dimensions, got shape {ShapeText.Format(_shape)}");
+        var r = Clone();
+        int rows = _shape[^2], cols = _shape[^1], size = DType.SizeOf();
+        long batch = rows * (long)cols == 0 ? 0 : r.Numel / (rows * (long)cols);
+        byte* p = r.DataPointer;
+        for (long b = 0; b < batch; b++)
+            for (int i = 0; i < rows; i++)
+            {
+                // Zero columns j with j - i > diagonal (tril) or j - i < diagonal (triu).
+                int from = lower ? Math.Max(0, i + diagonal + 1) : 0;
+                int to = lower ? cols : Math.Clamp(i + diagonal, 0, cols);
+                if (from < to)
+                    new Span<byte>(p + ((b * rows + i) * cols + from) * size, (to - from) * size).Clear();
+            }
+        return r;
+    }
+}

@@ -1,0 +1,135 @@
+using System;
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels;
+using Kiln.Kernels.Gemm;
+
+namespace Kiln;
+
+public sealed unsafe partial class Tensor
+{
+    /// <summary>
+    /// Matrix product with <c>torch.matmul</c>'s rules: 1-D·1-D is a dot product, a 1-D operand gains and
+    /// then loses a dim, and batch dims broadcast.
+    /// </summary>
+    public Tensor Matmul(Tensor other)
+    {
+        var outShape = ShapeRules.Matmul(_shape, other._shape);
+        CheckMatmulOperands("matmul", this, other);
+        using var a = Dim == 1 ? Unsqueeze(0) : AsStrided(_shape, _strides, _offset);
+        using var b = other.Dim == 1 ? other.Unsqueeze(1) : other.AsStrided(other._shape, other._strides, other._offset);
+        var batch = ShapeRules.Broadcast("matmul", a._shape[..^2], b._shape[..^2]);
+        int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
+        using var ae = a.Expand([.. batch, n, k]);
+        using var be = b.Expand([.. batch, k, m]);
+        var result = BatchedGemm(ae, be, batch, 1, 0, null);
+        return result.ReshapeOwned(outShape);
+    }
+
+    /// <summary>Batched matrix product of two 3-D tensors with equal batch size (<c>bmm</c>).</summary>
+    public Tensor Bmm(Tensor other)
+    {
+        var shape = ShapeRules.Bmm(_shape, other._shape);
+        CheckMatmulOperands("bmm", this, other);
+        return BatchedGemm(this, other, new[] { shape[0] }, 1, 0, null);
+    }
+
+    /// <summary>Outer product of two vectors (<c>outer</c>).</summary>
+    public Tensor Outer(Tensor other)
+    {
+        if (Dim != 1 || other.Dim != 1)
+            throw new KilnException("outer", $"outer: expected 1-D vectors, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}");
+        using var col = Unsqueeze(1);
+        using var row = other.Unsqueeze(0);
+        return col.Mul(row);
+    }
+
+    /// <summary>beta·input + alpha·(m1 @ m2) for 2-D m1, m2, input broadcast (<c>addmm</c>).</summary>
+    public static Tensor Addmm(Tensor input, Tensor m1, Tensor m2, double beta = 1, double alpha = 1)
+    {
+        if (m1.Dim != 2 || m2.Dim != 2)
+            throw new KilnException("addmm", $"addmm: expected 2-D matrices, got {ShapeText.Format(m1._shape)} and {ShapeText.Format(m2._shape)}");
+        var shape = ShapeRules.Matmul(m1._shape, m2._shape);
+        CheckMatmulOperands("addmm", m1, m2);
+        var b = ShapeRules.Broadcast("addmm", input._shape, shape);
+        if (!ShapeRules.SameShape(b, shape))
+            throw new KilnException("addmm", $"addmm: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(shape)}");
+        return BatchedGemm(m1.Unsqueeze(0), m2.Unsqueeze(0), new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
+    }
+
+    static void CheckMatmulOperands(string op, Tensor a, Tensor b)
+    {
+        CheckSameDevice(op, a, b);
+        if (a.DType != b.DType)
+            throw new KilnException(op, $"{op}: expected both operands to have the same dtype, but got {a.DType.Name()} != {b.DType.Name()}");
+        if (a.DType == DType.Bool)
+            throw new KilnException(op, $"{op}: not implemented for bool tensors");
+    }
+
+    /// <summary>Reshapes a freshly made contiguous tensor, giving up this reference.</summary>
+    Tensor ReshapeOwned(int[] shape)
+    {
+        if (ShapeRules.SameShape(shape, _shape)) return this;
+        var r = AsStrided(shape, ContiguousStrides(shape), _offset);
+        Dispose();
+        return r;
+    }
+
+    /// <summary>
+    /// C[b] = alpha·A[b]·B[b] (+ beta·bias) for every batch index; a and b are already expanded to
+    /// [batch..., n, k] and [batch..., k, m]. Strides go straight to the GEMM, so transposed or expanded
+    /// operands are never copied. Many small matrices run in parallel over the batch instead.
+    /// </summary>
+    static Tensor BatchedGemm(Tensor a, Tensor b, int[] batch, double alpha, double beta, Tensor? bias)
+    {
+        int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
+        var dtype = a.DType;
+        var ct = TypeDispatch.ComputeType(dtype);
+        using var ac = a.As(ct) is var x && ReferenceEquals(x, a) ? a.AsStrided(a._shape, a._strides, a._offset) : x;
+        using var bc = b.As(ct) is var y && ReferenceEquals(y, b) ? b.AsStrided(b._shape, b._strides, b._offset) : y;
+        long count = ShapeRules.Numel(batch);
+        var result = Allocate([.. batch, n, m], ct);
+        if (bias is not null && beta != 0)
+        {
+            using var bt = bias.As(ct) is var z && ReferenceEquals(z, bias) ? bias.AsStrided(bias._shape, bias._strides, bias._offset) : z;
+            CopyKernel.Copy(result, bt);
+        }
+        else beta = 0;
+        int r = batch.Length;
+        long rsa = ac._strides[r], csa = ac._strides[r + 1], rsb = bc._strides[r], csb = bc._strides[r + 1];
+        byte* pa = ac.DataPointer, pb = bc.DataPointer, pc = result.DataPointer;
+        int es = ct.SizeOf();
+        long cStride = (long)n * m;
+        var aStr = ac._strides; var bStr = bc._strides;
+        void One(long bi)
+        {
+            long offA = 0, offB = 0, rem = bi;
+            for (int d = r - 1; d >= 0; d--)
+            {
+                long idx = rem % batch[d];
+                rem /= batch[d];
+                offA += idx * aStr[d];
+                offB += idx * bStr[d];
+            }
+            byte* ap = pa + offA * es, bp = pb + offB * es, cp = pc + bi * cStride * es;
+            switch (ct)
+            {
+                case DType.Float32:
+                    Sgemm.Multiply(n, m, k, (float)alpha, (float*)ap, rsa, csa, (float*)bp, rsb, csb, (float)beta, (float*)cp, m);
+                    break;
+                case DType.Float64:
+                    GenericGemm.Multiply(n, m, k, alpha, (double*)ap, rsa, csa, (double*)bp, rsb, csb, beta, (double*)cp, m);
+                    break;
+                case DType.Int64:
+                    GenericGemm.Multiply(n, m, k, (long)alpha, (long*)ap, rsa, csa, (long*)bp, rsb, csb, (long)beta, (long*)cp, m);
+                    break;
+                default:
+                    GenericGemm.Multiply(n, m, k, (int)alpha, (int*)ap, rsa, csa, (int*)bp, rsb, csb, (int)beta, (int*)cp, m);
+                    break;
+            }
+        }
+        long work = (long)n * m * k;
+        if (count > 1 && work < (1L << 21)) Threads.For(count, 1, (s, e) => { for (long i = s; i < e; i++) One(i); });
+        else for (long i = 0; i < count; i++) One(i);
+        return Finish(result, dtype);
+    }
+}

@@ -1,0 +1,261 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels;
+using Kiln.Kernels.Reduce;
+
+namespace Kiln;
+
+public sealed unsafe partial class Tensor
+{
+    /// <summary>
+    /// Lays the reduced dims out last and contiguous (a view when they already are), so every reduction
+    /// is "reduce each row of a [rows, length] matrix".
+    /// </summary>
+    Tensor RowsFor(string op, int[]? dims, bool keepDim, DType compute, out int[] outShape, out long rows, out long length)
+    {
+        outShape = ShapeRules.Reduce(op, _shape, dims, keepDim, out var reduced);
+        var perm = new List<int>(_shape.Length);
+        for (int i = 0; i < _shape.Length; i++) if (!reduced[i]) perm.Add(i);
+        for (int i = 0; i < _shape.Length; i++) if (reduced[i]) perm.Add(i);
+        length = 1;
+        for (int i = 0; i < _shape.Length; i++) if (reduced[i]) length *= _shape[i];
+        rows = length == 0 ? ShapeRules.Numel(outShape) : Numel / length;
+        using var p = Permute(perm.ToArray());
+        using var c = p.As(compute) is var conv && ReferenceEquals(conv, p) ? p.Contiguous() : conv;
+        return c.AsStrided(c._shape, c._strides, c._offset);
+    }
+
+    static void ForRows(long rows, long length, Action<long> body) =>
+        Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, length)), (s, e) => { for (long r = s; r < e; r++) body(r); });
+
+    /// <summary>Sum over all elements; integers and bool give int64.</summary>
+    public Tensor Sum() => Sum(null, false);
+
+    /// <summary>Sum over <paramref name="dims"/> (<c>sum(dim, keepdim)</c>).</summary>
+    public Tensor Sum(int[]? dims, bool keepDim = false, DType? dtype = null)
+    {
+        var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
+        var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
+        var y = Allocate(shape, ct);
+        if (ct == DType.Float32 && rows == 1 && len >= 2 * StridedLoop.Grain)
+        {
+            // One long row: partial sums per thread, then a double total.
+            float* px = x.Ptr<float>();
+            var parts = new double[Threads.Count];
+            int chunks = parts.Length;
+            Threads.For(chunks, 1, (s, e) => { for (long c = s; c < e; c++) parts[c] = RowKernels.Sum(px + len * c / chunks, len * (c + 1) / chunks - len * c / chunks); });
+            double total = 0;
+            foreach (var v in parts) total += v;
+            *y.Ptr<float>() = (float)total;
+        }
+        else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Sum<float>(p, n), static (t, p, n) => RowKernels.Sum(p, n), static (t, p, n) => RowKernels.Sum(p, n));
+        return Finish(y, rt);
+    }
+
+    /// <summary>Sum over one dim.</summary>
+    public Tensor Sum(int dim, bool keepDim = false) => Sum(new[] { dim }, keepDim);
+
+    /// <summary>Product over all elements (<c>prod</c>).</summary>
+    public Tensor Prod() => ProdImpl(null, false);
+    /// <summary>Product over one dim.</summary>
+    public Tensor Prod(int dim, bool keepDim = false) => ProdImpl(new[] { dim }, keepDim);
+
+    Tensor ProdImpl(int[]? dims, bool keepDim)
+    {
+        var rt = DType.IsFloatingPoint() ? DType : DType.Int64;
+        var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        using var x = RowsFor("prod", dims, keepDim, ct, out var shape, out long rows, out long len);
+        var y = Allocate(shape, ct);
+        RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n));
+        return Finish(y, rt);
+    }
+
+    delegate T RowFn<T>(object? state, T* row, long n) where T : unmanaged;
+
+    /// <summary>Applies a typed row function to each row of x (float, double or long) into y of the same type.</summary>
+    static void RowsTo(Tensor x, Tensor y, long rows, long len, DType ct, RowFn<float> f, RowFn<double> d, RowFn<long> l, object? state = null)
+    {
+        switch (ct)
+        {
+            case DType.Float32: { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, r => py[r] = f(state, px + r * len, len)); break; }
+            case DType.Float64: { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, r => py[r] = d(state, px + r * len, len)); break; }
+            default: { long* px = x.Ptr<long>(), py = y.Ptr<long>(); ForRows(rows, len, r => py[r] = l(state, px + r * len, len)); break; }
+        }
+    }
+
+    /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
+    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat)
+    {
+        if (!DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}");
+        var ct = TypeDispatch.ComputeType(DType);
+        using var x = RowsFor(op, dims, keepDim, ct, out var shape, out long rows, out long len);
+        var y = Allocate(shape, ct);
+        byte* px = x.DataPointer, py = y.DataPointer;
+        int es = ct.SizeOf();
+        ForRows(rows, len, r => ElementIO.Write(py + r * es, ct, stat((IntPtr)(px + r * len * es), len, ct)));
+        return Finish(y, DType);
+    }
+
+    /// <summary>Mean over all elements (floating input only, as in PyTorch).</summary>
+    public Tensor Mean() => Mean(null, false);
+
+    /// <summary>Mean over dims.</summary>
+    public Tensor Mean(int[]? dims, bool keepDim = false) => FloatStat("mean", dims, keepDim, (p, n, ct) =>
+        ct == DType.Float32 ? RowKernels.Mean((float*)p, n) : RowKernels.Mean((double*)p, n));
+
+    /// <summary>Mean over one dim.</summary>
+    public Tensor Mean(int dim, bool keepDim = false) => Mean(new[] { dim }, keepDim);
+
+    /// <summary>Variance with <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
+    public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("var", dims, keepDim, (p, n, ct) =>
+        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction));
+
+    /// <summary>Standard deviation with <paramref name="correction"/>.</summary>
+    public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("std", dims, keepDim, (p, n, ct) =>
+        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)));
+
+    /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
+    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
+        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p));
+
+    /// <summary>log(sum(exp(x))) over dims, computed stably.</summary>
+    public Tensor LogSumExp(int[] dims, bool keepDim = false)
+    {
+        if (!DType.IsFloatingPoint()) { using var f = To(DTypes.Default); return f.LogSumExp(dims, keepDim); }
+        return FloatStat("logsumexp", dims, keepDim, (p, n, ct) =>
+            ct == DType.Float32 ? RowKernels.LogSumExp((float*)p, n) : RowKernels.LogSumExp((double*)p, n));
+    }
+
+    /// <summary>log(sum(exp(x))) over one dim.</summary>
+    public Tensor LogSumExp(int dim, bool keepDim = false) => LogSumExp(new[] { dim }, keepDim);
+
+    /// <summary>Maximum of all elements.</summary>
+    public Tensor Max() => ExtremeAll("max", true);
+
+    /// <summary>Minimum of all elements.</summary>
+    public Tensor Min() => ExtremeAll("min", false);
+
+    /// <summary>Max along a dim: values and the index of the first maximum (<c>max(dim)</c>).</summary>
+    public (Tensor Values, Tensor Indices) Max(int dim, bool keepDim = false) => Extreme("max", dim, keepDim, true);
+
+    /// <summary>Min along a dim: values and indices.</summary>
+    public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => Extreme("min", dim, keepDim, false);
+
+    /// <summary>Index of the maximum of the flattened tensor.</summary>
+    public Tensor ArgMax() { using var f = Reshape(-1); var (v, i) = f.Extreme("argmax", 0, false, true); v.Dispose(); return i; }
+
+    /// <summary>Index of the maximum along a dim.</summary>
+    public Tensor ArgMax(int dim, bool keepDim = false) { var (v, i) = Extreme("argmax", dim, keepDim, true); v.Dispose(); return i; }
+
+    /// <summary>Index of the minimum of the flattened tensor.</summary>
+    public Tensor ArgMin() { using var f = Reshape(-1); var (v, i) = f.Extreme("argmin", 0, false, false); v.Dispose(); return i; }
+
+    /// <summary>Index of the minimum along a dim.</summary>
+    public Tensor ArgMin(int dim, bool keepDim = false) { var (v, i) = Extreme("argmin", dim, keepDim, false); v.Dispose(); return i; }
+
+    Tensor ExtremeAll(string op, bool max)
+    {
+        if (Numel == 0) throw new KilnException(op, $"{op}: expected a non-empty tensor because the operation has no identity (shape {ShapeText.Format(_shape)})");
+        using var f = Reshape(-1);
+        var (v, i) = f.Extreme(op, 0, false, max);
+        i.Dispose();
+        return v;
+    }
+
+    (Tensor, Tensor) Extreme(string op, int dim, bool keepDim, bool max)
+    {
+        var ct = TypeDispatch.ComputeType(DType);
+        using var x = RowsFor(op, new[] { dim }, keepDim, ct, out var shape, out long rows, out long len);
+        if (len == 0) throw new KilnException(op, $"{op}: cannot reduce over a zero-size dimension (shape {ShapeText.Format(_shape)})");
+        var values = Allocate(shape, ct);
+        var indices = Allocate((int[])shape.Clone(), DType.Int64);
+        long* pi = indices.Ptr<long>();
+        switch (ct)
+        {
+            case DType.Float32: ExtremeRows(x.Ptr<float>(), values.Ptr<float>(), pi, rows, len, max); break;
+            case DType.Float64: ExtremeRows(x.Ptr<double>(), values.Ptr<double>(), pi, rows, len, max); break;
+            case DType.Int64: ExtremeRows(x.Ptr<long>(), values.Ptr<long>(), pi, rows, len, max); break;
+            default: ExtremeRows(x.Ptr<int>(), values.Ptr<int>(), pi, rows, len, max); break;
+        }
+        return (Finish(values, DType), indices);
+    }
+
+    static void ExtremeRows<T>(T* x, T* v, long* idx, long rows, long len, bool max) where T : unmanaged, INumber<T> =>
+        ForRows(rows, len, r => { v[r] = RowKernels.Extreme(x + r * len, len, max, out long i); idx[r] = i; });
+
+    /// <summary>True when every element is nonzero (bool result).</summary>
+    public Tensor All() => Logical("all", null, false, all: true);
+    /// <summary>All along a dim.</summary>
+    public Tensor All(int dim, bool keepDim = false) => Logical("all", new[] { dim }, keepDim, all: true);
+    /// <summary>True when any element is nonzero (bool result).</summary>
+    public Tensor Any() => Logical("any", null, false, all: false);
+    /// <summary>Any along a dim.</summary>
+    public Tensor Any(int dim, bool keepDim = false) => Logical("any", new[] { dim }, keepDim, all: false);
+
+    Tensor Logical(string op, int[]? dims, bool keepDim, bool all)
+    {
+        using var b = To(DType.Bool);
+        using var x = b.RowsFor(op, dims, keepDim, DType.Bool, out var shape, out long rows, out long len);
+        var y = Allocate(shape, DType.Bool);
+        byte* px = x.Ptr<byte>(), py = y.Ptr<byte>();
+        ForRows(rows, len, r =>
+        {
+            bool acc = all;
+            var row = new ReadOnlySpan<byte>(px + r * len, (int)len);
+            acc = all ? !row.Contains((byte)0) : row.IndexOfAnyExcept((byte)0) >= 0;
+            py[r] = acc ? (byte)1 : (byte)0;
+        });
+        return y;
+    }
+
+    /// <summary>Softmax along a dim.</summary>
+    public Tensor Softmax(int dim) => SoftmaxImpl("softmax", dim, log: false);
+
+    /// <summary>Log-softmax along a dim, computed stably.</summary>
+    public Tensor LogSoftmax(int dim) => SoftmaxImpl("log_softmax", dim, log: true);
+
+    Tensor SoftmaxImpl(string op, int dim, bool log)
+    {
+        var rt = DType.IsFloatingPoint() ? DType : DTypes.Default;
+        var ct = TypeDispatch.ComputeType(rt);
+        int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
+        if (_shape.Length == 0) { using var s = Reshape(1); using var r0 = s.SoftmaxImpl(op, 0, log); return r0.Reshape(); }
+        using var moved = Transpose(d, -1);
+        using var x = moved.As(ct) is var conv && ReferenceEquals(conv, moved) ? moved.Contiguous() : conv;
+        var y = Allocate((int[])x._shape.Clone(), ct);
+        int len = x._shape[^1];
+        long rows = len == 0 ? 0 : x.Numel / len;
+        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, r => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
+        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, r => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
+        using var back = y.Transpose(d, -1);
+        var result = back.IsContiguous ? back.AsStrided(back._shape, back._strides, back._offset) : back.Contiguous();
+        y.Dispose();
+        return Finish(result, rt);
+    }
+
+    /// <summary>Cumulative sum along a dim (integers give int64).</summary>
+    public Tensor CumSum(int dim)
+    {
+        var rt = DType.IsFloatingPoint() ? DType : DType.Int64;
+        var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        int d = ShapeRules.NormalizeDim("cumsum", dim, _shape.Length);
+        if (_shape.Length == 0) return To(rt);
+        using var moved = Transpose(d, -1);
+        using var x = Kernels.CopyKernel.Convert(moved, ct);
+        int len = x._shape[^1];
+        long rows = len == 0 ? 0 : x.Numel / len;
+        switch (ct)
+        {
+            case DType.Float32: { float* p = x.Ptr<float>(); ForRows(rows, len, r => { double acc = 0; float* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = (float)acc; } }); break; }
+            case DType.Float64: { double* p = x.Ptr<double>(); ForRows(rows, len, r => { double acc = 0; double* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
+            default: { long* p = x.Ptr<long>(); ForRows(rows, len, r => { long acc = 0; long* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
+        }
+        using var back = x.Transpose(d, -1);
+        var result = back.Contiguous();
+        return Finish(result, rt);
+    }
+}

@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Shapes;
+using Kiln.Memory;
+
+namespace Kiln;
+
+/// <summary>
+/// An n-dimensional array with a shape, strides into shared storage, a <see cref="DType"/> and a
+/// <see cref="Device"/> — Kiln's <c>torch.Tensor</c>. Views share storage; ops follow PyTorch's
+/// broadcasting and type promotion.
+/// </summary>
+/// <remarks>
+/// Memory is released deterministically by <see cref="Dispose"/> or a <see cref="Scope"/>; a tensor
+/// that is simply dropped is reclaimed by a finalizer on its storage.
+/// </remarks>
+public sealed unsafe partial class Tensor : IDisposable
+{
+    readonly Storage _storage;
+    readonly int[] _shape;
+    readonly long[] _strides;
+    readonly long _offset;
+    int _disposed;
+
+    internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
+    {
+        _storage = storage;
+        _shape = shape;
+        _strides = strides;
+        _offset = offset;
+        DType = dtype;
+        storage.Retain();
+        TensorScope.Register(this);
+    }
+
+    /// <summary>A new contiguous tensor; <paramref name="zero"/> clears its memory.</summary>
+    internal static Tensor Allocate(int[] shape, DType dtype, bool zero = false)
+    {
+        foreach (int d in shape)
+            if (d < 0) throw new KilnException("empty", $"empty: trying to create tensor with negative dimension {d}: {ShapeText.Format(shape)}");
+        long n = ShapeRules.Numel(shape);
+        var storage = new Storage(n * dtype.SizeOf(), zero);
+        return new Tensor(storage, shape, ContiguousStrides(shape), 0, dtype);
+    }
+
+    internal static long[] ContiguousStrides(int[] shape)
+    {
+        var s = new long[shape.Length];
+        long acc = 1;
+        for (int i = shape.Length - 1; i >= 0; i--) { s[i] = acc; acc *= Math.Max(shape[i], 1); }
+        return s;
+    }
+
+    /// <summary>A view of the same storage with another shape, strides and offset.</summary>
+    internal Tensor AsStrided(int[] shape, long[] strides, long offset) => new(_storage, shape, strides, offset, DType);
+
+    /// <summary>The element type.</summary>
+    public DType DType { get; }
+
+    /// <summary>The device holding the data.</summary>
+    public Device Device => _storage.Device;
+
+    /// <summary>The sizes of each dimension (<c>tensor.shape</c>).</summary>
+    public IReadOnlyList<int> Shape => _shape;
+
+    /// <summary>Element strides of each dimension.</summary>
+    public IReadOnlyList<long> Strides => _strides;
+
+    /// <summary>Offset of the first element in the storage, in elements.</summary>
+    public long StorageOffset => _offset;
+
+    /// <summary>The storage this tensor views.</summary>
+    public Storage Storage => _storage;
+
+    /// <summary>Number of dimensions.</summary>
+    public int Dim => _shape.Length;
+
+    /// <summary>Number of elements.</summary>
+    public long Numel => ShapeRules.Numel(_shape);
+
+    /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
+    public int Size(int dim) => _shape[ShapeRules.NormalizeDim("size", dim, _shape.Length)];
+
+    /// <summary>Stride of dimension <paramref name="dim"/>.</summary>
+    public long Stride(int dim) => _strides[ShapeRules.NormalizeDim("stride", dim, _shape.Length)];
+
+    internal int[] ShapeArray => _shape;
+    internal long[] StrideArray => _strides;
+
+    /// <summary>True when elements are laid out row-major without gaps (size-1 dims ignored).</summary>
+    public bool IsContiguous
+    {
+        get
+        {
+            long expected = 1;
+            for (int i = _shape.Length - 1; i >= 0; i--)
+            {
+                if (_shape[i] == 1) continue;
+                if (_shape[i] == 0) return true;
+                if (_strides[i] != expected) return false;
+                expected *= _shape[i];
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Pointer to the first element (unsafe: valid while the tensor is alive).</summary>
+    internal byte* DataPointer => _storage.Pointer + _offset * DType.SizeOf();
+
+    internal T* Ptr<T>() where T : unmanaged => (T*)DataPointer;
+
+    /// <summary>Marks an in-place write for autograd's version checks.</summary>
+    internal void BumpVersion() => System.Threading.Interlocked.Increment(ref _storage.Version);
+
+    /// <summary>Releases this tensor's reference to its storage; memory returns when the last view is disposed.</summary>
+    public void Dispose()
+    {
+        if (System.Threading.Interlocked.Exchange(ref _disposed, 1) == 0) _storage.Release();
+    }
+
+    /// <summary>True after <see cref="Dispose"/>.</summary>
+    public bool IsDisposed => _disposed != 0;
+
+    /// <summary>
+    /// Opens a scope: every tensor created on this thread until the scope is disposed is disposed with it,
+    /// except those passed to <see cref="TensorScope.Keep"/>.
+    /// </summary>
+    public static TensorScope Scope() => new();
+}

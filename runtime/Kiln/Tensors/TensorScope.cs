@@ -1,0 +1,44 @@
+using System;
+using System.Collections.Generic;
+
+namespace Kiln;
+
+/// <summary>
+/// Deterministic release of temporaries: <c>using (Tensor.Scope()) { ... }</c> disposes every tensor
+/// created inside it on this thread. Scopes nest; <see cref="Keep"/> hands a tensor to the enclosing scope.
+/// </summary>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] static TensorScope? _current;
+    readonly TensorScope? _outer;
+    readonly List<Tensor> _owned = new();
+    readonly HashSet<Tensor> _kept = new(ReferenceEqualityComparer.Instance);
+    bool _closed;
+
+    internal TensorScope()
+    {
+        _outer = _current;
+        _current = this;
+    }
+
+    internal static void Register(Tensor t) => _current?._owned.Add(t);
+
+    /// <summary>Keeps <paramref name="t"/> alive past this scope (it moves to the enclosing scope, if any).</summary>
+    public Tensor Keep(Tensor t)
+    {
+        _kept.Add(t);
+        _outer?._owned.Add(t);
+        return t;
+    }
+
+    /// <summary>Disposes every tensor created in the scope that was not kept.</summary>
+    public void Dispose()
+    {
+        if (_closed) return;
+        _closed = true;
+        if (_current == this) _current = _outer;
+        foreach (var t in _owned)
+            if (!_kept.Contains(t)) t.Dispose();
+        _owned.Clear();
+    }
+}
