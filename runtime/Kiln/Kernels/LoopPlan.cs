@@ -96,6 +96,7 @@ internal static unsafe class StridedLoop
         });
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void RunRange<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop
     {
         int rank = plan.Shape.Length, k = plan.Operands;

@@ -10,6 +10,33 @@ namespace Kiln.Kernels.Elementwise;
 /// </summary>
 internal static class FloatMath
 {
+    /// <summary>
+    /// e^x for float lanes: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r by a degree-7
+    /// polynomial, 2^n put straight into the exponent bits. About 1 ulp; below e^-87.3 it flushes to 0.
+    /// Several times cheaper than the BCL's general vector Exp, which matters for softmax, GELU and sigmoid.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654f)), Vector256.Create(88.72283f));
+        var n = Vector256.Round(xc * Vector256.Create(1.44269504088896341f));
+        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), xc);
+        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
+        var p = Vector256.Create(1f / 5040);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
+        // n is in [-126, 128]: 2^n by adding n to the exponent field (n = 128 gives +inf, as e^x overflows).
+        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)).AsUInt32() << 23;
+        var result = p * scale.AsSingle();
+        result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-87.33654f)), Vector256<float>.Zero, result);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN stays NaN
+    }
+
     /// <summary>log(1+x) without cancellation (Goldberg's trick).</summary>
     public static double Log1p(double x)
     {
@@ -84,7 +111,7 @@ internal static class FloatMath
         p = Vector256.Create(0.37409196f) + t * p;
         p = Vector256.Create(1.00002368f) + t * p;
         p = Vector256.Create(-1.26551223f) + t * p - z * z;
-        var erfc = t * Vector256.Exp(p);
+        var erfc = t * Exp(p);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256.Create(2f) - erfc, erfc);
     }
 
@@ -94,7 +121,7 @@ internal static class FloatMath
     {
         var ax = Vector256.Abs(x);
         var one = Vector256.Create(1f);
-        var e = Vector256.Exp(Vector256.Min(ax + ax, Vector256.Create(88f)));
+        var e = Exp(Vector256.Min(ax + ax, Vector256.Create(88f)));
         var big = one - Vector256.Create(2f) / (e + one);
         var x2 = x * x;
         // x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 - 1382x^11/155925
@@ -113,7 +140,7 @@ internal static class FloatMath
     public static Vector256<float> Sigmoid(Vector256<float> x)
     {
         var one = Vector256.Create(1f);
-        return one / (one + Vector256.Exp(-x));
+        return one / (one + Exp(-x));
     }
 
     /// <summary>Logistic sigmoid, stable for large |x|.</summary>

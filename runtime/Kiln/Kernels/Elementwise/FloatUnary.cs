@@ -37,7 +37,7 @@ internal struct ExpF : IFloatFunction
 {
     public bool HasVector => true;
     public double Scalar(double x) => Math.Exp(x);
-    public Vector256<float> Vector(Vector256<float> x) => Vector256.Exp(x);
+    public Vector256<float> Vector(Vector256<float> x) => FloatMath.Exp(x);
 }
 
 internal struct LogF : IFloatFunction

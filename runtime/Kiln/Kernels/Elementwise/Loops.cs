@@ -10,6 +10,7 @@ internal unsafe struct UnaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INumb
     public T* Y, X;
     public TOp Op;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], x = X + off[1];
@@ -33,6 +34,7 @@ internal unsafe struct BinaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INum
     public T* Y, A, B;
     public TOp Op;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], a = A + off[1], b = B + off[2];
@@ -70,6 +72,7 @@ internal unsafe struct CompareLoop<T, TOp> : IInnerLoop where T : unmanaged, INu
     public T* A, B;
     public TOp Op;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         byte* y = Y + off[0];
@@ -85,6 +88,7 @@ internal unsafe struct WhereLoop<T> : IInnerLoop where T : unmanaged
     public T* Y, A, B;
     public byte* C;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], a = A + off[2], b = B + off[3];
@@ -99,6 +103,7 @@ internal unsafe struct CopyLoop<T> : IInnerLoop where T : unmanaged
 {
     public T* Y, X;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], x = X + off[1];
@@ -115,6 +120,7 @@ internal unsafe struct ConvertLoop<TFrom, TTo> : IInnerLoop where TFrom : unmana
     public TTo* Y;
     public TFrom* X;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         TTo* y = Y + off[0];
@@ -139,6 +145,7 @@ internal unsafe struct ToBoolLoop<TFrom> : IInnerLoop where TFrom : unmanaged, I
     public byte* Y;
     public TFrom* X;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         byte* y = Y + off[0];
@@ -154,6 +161,7 @@ internal unsafe struct ToBFloat16Loop : IInnerLoop
     public BFloat16* Y;
     public float* X;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         BFloat16* y = Y + off[0];
@@ -169,6 +177,7 @@ internal unsafe struct FromBFloat16Loop : IInnerLoop
     public float* Y;
     public BFloat16* X;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         float* y = Y + off[0];

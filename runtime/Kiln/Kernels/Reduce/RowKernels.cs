@@ -16,6 +16,7 @@ internal static unsafe class RowKernels
     const int Block = 1024;
 
     /// <summary>Sum of a float row: 4 vector accumulators per block, block totals in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Sum(float* p, long n)
     {
         double total = 0;
@@ -49,6 +50,7 @@ internal static unsafe class RowKernels
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Prod<T>(T* p, long n) where T : unmanaged, INumber<T>
     {
         if (typeof(T) == typeof(float))
@@ -64,6 +66,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Max or min with the index of its first occurrence; NaN wins, as in PyTorch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Extreme<T>(T* p, long n, bool max, out long index) where T : unmanaged, INumber<T>
     {
         T best = p[0];
@@ -78,9 +81,11 @@ internal static unsafe class RowKernels
         return best;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Mean<T>(T* p, long n) where T : unmanaged, INumber<T> => double.CreateTruncating(Sum(p, n)) / n;
 
     /// <summary>Two-pass variance with Bessel-style correction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Var<T>(T* p, long n, double correction) where T : unmanaged, INumber<T>
     {
         double mean = 0;
@@ -91,6 +96,7 @@ internal static unsafe class RowKernels
         return ss / Math.Max(0, n - correction);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Norm<T>(T* p, long n, double ord) where T : unmanaged, INumber<T>
     {
         if (double.IsPositiveInfinity(ord))
@@ -108,6 +114,7 @@ internal static unsafe class RowKernels
         return ord == 2 ? Math.Sqrt(s) : ord == 1 ? s : Math.Pow(s, 1 / ord);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double LogSumExp<T>(T* p, long n) where T : unmanaged, INumber<T>
     {
         double m = double.NegativeInfinity;
@@ -119,6 +126,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Softmax or log-softmax of one float row in place of <paramref name="y"/>; vectorised max, exp and scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(float* x, float* y, int n, bool log)
     {
         int w = Vector256<float>.Count, i = 0;
@@ -134,7 +142,7 @@ internal static unsafe class RowKernels
         i = 0;
         if (log)
         {
-            for (; i <= n - w; i += w) acc += Vector256.Exp(Vector256.Load(x + i) - vmax);
+            for (; i <= n - w; i += w) acc += FloatMath.Exp(Vector256.Load(x + i) - vmax);
             for (; i < n; i++) sum += MathF.Exp(x[i] - m);
             sum += Vector256.Sum(acc);
             var shift = Vector256.Create(m + (float)Math.Log(sum));
@@ -144,7 +152,7 @@ internal static unsafe class RowKernels
         }
         for (; i <= n - w; i += w)
         {
-            var e = Vector256.Exp(Vector256.Load(x + i) - vmax);
+            var e = FloatMath.Exp(Vector256.Load(x + i) - vmax);
             e.Store(y + i);
             acc += e;
         }
@@ -156,6 +164,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Softmax or log-softmax of a double row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(double* x, double* y, int n, bool log)
     {
         double m = double.NegativeInfinity;

@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using Kiln;
+
+// Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
+// Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
+var quick = args.Contains("--quick");
+var write = !args.Contains("--no-write");
+var cases = new List<BenchCase>();
+foreach (int t in new[] { 1, 2 })
+{
+    foreach (int n in new[] { 256, 512, 1024, 2048 })
+        cases.Add(new($"gemm {n} ({t}t)", "gemm", n, t, n >= 2048 ? 5 : n >= 1024 ? 15 : 40));
+    cases.Add(new($"add 16M ({t}t)", "add", 16 << 20, t, 15));
+    cases.Add(new($"gelu 16M ({t}t)", "gelu", 16 << 20, t, 15));
+    cases.Add(new($"softmax 4096x1024 rows ({t}t)", "softmax", 4096, t, 15));
+    cases.Add(new($"sum 16M ({t}t)", "sum", 16 << 20, t, 15));
+}
+if (quick) cases = cases.Select(c => c with { Reps = Math.Max(3, c.Reps / 5) }).ToList();
+
+var kiln = new Dictionary<string, double>();
+foreach (var c in cases)
+{
+    kiln[c.Name] = RunKiln(c);
+    Console.Error.WriteLine($"kiln  {c.Name,-32} {kiln[c.Name] * 1e3,9:F3} ms");
+}
+var (torchVersion, torchTimes) = RunTorch(cases);
+
+var table = new StringBuilder();
+table.AppendLine("| case | Kiln (ms) | PyTorch (ms) | speed vs PyTorch | Kiln GFLOP/s |");
+table.AppendLine("|---|---:|---:|---:|---:|");
+foreach (var c in cases)
+{
+    double k = kiln[c.Name], p = torchTimes.GetValueOrDefault(c.Name, double.NaN);
+    string flops = c.Op == "gemm" ? (2.0 * c.N * c.N * c.N / k / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
+    table.AppendLine(FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {flops} |"));
+}
+Console.WriteLine(table);
+if (write)
+{
+    var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
+    var section = new StringBuilder();
+    section.AppendLine("## Tensor core (issue: foundation)");
+    section.AppendLine();
+    section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench`  ");
+    section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
+                       "Times are medians of repeated calls after warm-up; \"speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster).");
+    section.AppendLine();
+    section.Append(table);
+    File.WriteAllText(path, "# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n" + section);
+    Console.Error.WriteLine($"wrote {path}");
+}
+
+static double RunKiln(BenchCase c)
+{
+    Threads.Count = c.Threads;
+    var g = new Generator(0);
+    Func<Tensor> fn;
+    switch (c.Op)
+    {
+        case "gemm": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g); var b = Tensor.Randn(new[] { c.N, c.N }, generator: g); fn = () => a.Matmul(b); break; }
+        case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
+        case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
+        case "softmax": { var a = Tensor.Randn(new[] { 4096, 1024 }, generator: g); fn = () => a.Softmax(1); break; }
+        case "sum": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Sum(); break; }
+        default: throw new ArgumentException(c.Op);
+    }
+    // Warm up past tiered JIT compilation, then take the median like the Python side.
+    for (int i = 0; i < Math.Max(3, c.Reps / 3) + 30 / Math.Max(1, c.Reps); i++) fn().Dispose();
+    var times = new double[c.Reps];
+    for (int i = 0; i < c.Reps; i++)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var r = fn();
+        times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        r.Dispose();
+    }
+    Array.Sort(times);
+    return times[times.Length / 2];
+}
+
+static (string, Dictionary<string, double>) RunTorch(List<BenchCase> cases)
+{
+    var python = Environment.GetEnvironmentVariable("KILN_PYTHON") ?? "/usr/bin/python3";
+    var script = Path.Combine(FindRepoRoot(), "bench", "torch_bench.py");
+    var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
+    psi.Environment.Remove("OMP_NUM_THREADS");
+    using var p = Process.Start(psi)!;
+    p.StandardInput.Write(JsonSerializer.Serialize(cases.Select(c => new { name = c.Name, op = c.Op, n = c.N, threads = c.Threads, reps = c.Reps })));
+    p.StandardInput.Close();
+    var output = p.StandardOutput.ReadToEnd();
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"{python} {script} failed ({p.ExitCode}); install python3-torch (./test.sh does)");
+    using var doc = JsonDocument.Parse(output);
+    var times = doc.RootElement.GetProperty("results").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetDouble());
+    return (doc.RootElement.GetProperty("torch").GetString()!, times);
+}
+
+static string FindRepoRoot()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir != null && !File.Exists(Path.Combine(dir.FullName, "Compile.sln"))) dir = dir.Parent;
+    return dir?.FullName ?? Directory.GetCurrentDirectory();
+}
+
+static string CpuName()
+{
+    try { return File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name")).Split(':')[1].Trim(); }
+    catch (Exception) { return "unknown CPU"; }
+}
+
+record BenchCase(string Name, string Op, int N, int Threads, int Reps);

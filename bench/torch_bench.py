@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""PyTorch side of bench/Kiln.Bench: the same work, timed the same way (median of repeats).
+
+Input (stdin): JSON list of {"name", "op", "n", "threads", "reps"}. Output (stdout): JSON {name: seconds}.
+"""
+import json, statistics, sys, time
+import torch
+
+torch.manual_seed(0)
+cases = json.load(sys.stdin)
+results = {}
+for c in cases:
+    torch.set_num_threads(c["threads"])
+    op, n = c["op"], c["n"]
+    if op == "gemm":
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        fn = lambda: torch.matmul(a, b)
+    elif op == "add":
+        a, b = torch.randn(n), torch.randn(n)
+        fn = lambda: torch.add(a, b)
+    elif op == "gelu":
+        a = torch.randn(n)
+        fn = lambda: torch.nn.functional.gelu(a)
+    elif op == "softmax":
+        a = torch.randn(4096, 1024)
+        fn = lambda: torch.softmax(a, dim=1)
+    elif op == "sum":
+        a = torch.randn(n)
+        fn = lambda: torch.sum(a)
+    else:
+        raise SystemExit(f"unknown op {op}")
+    for _ in range(max(3, c["reps"] // 3)):
+        fn()
+    times = []
+    for _ in range(c["reps"]):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    results[c["name"]] = statistics.median(times)
+json.dump({"torch": torch.__version__, "blas": "OpenBLAS" if "openblas" in torch.__config__.show().lower() else "unknown",
+           "results": results}, sys.stdout)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test project. The tests need only the .NET SDK: PyTorch's reference values are committed
+# under tests/golden/data (regenerate them with `./test.sh --regenerate-golden`, which installs
+# Debian's python3-torch when it is missing).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "test.sh: the .NET 10 SDK (dotnet) is required" >&2
+  exit 1
+fi
+
+ensure_torch() {
+  if /usr/bin/python3 -c "import torch, numpy" >/dev/null 2>&1; then return; fi
+  echo "test.sh: installing python3-torch, python3-numpy and libopenblas0-pthread (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-numpy libopenblas0-pthread >/dev/null
+}
+
+if [[ "${1:-}" == "--regenerate-golden" ]]; then
+  ensure_torch
+  /usr/bin/python3 tests/golden/make_golden.py
+  shift
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Compile.sln -c Release --nologo 2>&1 | tee "$log" || status=$?
+
+# One plain summary line over all test assemblies, for CI.
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
+echo "Tests: ${passed:-0} passed, ${failed:-0} failed"
+if grep -q "Test Run Aborted" "$log"; then status=1; fi
+exit $status

@@ -1,0 +1,87 @@
+using System;
+using Kiln;
+using Kiln.Kernels.Gemm;
+using Xunit;
+
+namespace Kiln.Tests.Core;
+
+[Collection("Allocator")]
+public class GemmTests
+{
+    static double[] Reference(float[] a, float[] b, int m, int k, int n)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) c[i * n + j] += (double)a[i * k + p] * b[p * n + j];
+        return c;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, false)]
+    [InlineData(13, 300, 35, false)]
+    [InlineData(13, 300, 35, true)]
+    [InlineData(100, 257, 70, true)]
+    [InlineData(250, 40, 1030, false)]
+    [InlineData(250, 40, 1030, true)]
+    public void BothMicroKernelsMatchADoubleReference(int m, int k, int n, bool wide)
+    {
+        if (wide && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the CPU has no AVX-512 kernel to test
+        bool saved = Sgemm.UseAvx512;
+        try
+        {
+            Sgemm.UseAvx512 = wide;
+            var g = new Generator(11);
+            var a = Tensor.Randn(new[] { m, k }, generator: g);
+            var b = Tensor.Randn(new[] { k, n }, generator: g);
+            var c = a.Matmul(b).ToArray<float>();
+            var r = Reference(a.ToArray<float>(), b.ToArray<float>(), m, k, n);
+            for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - r[i]) <= 1e-4 * Math.Sqrt(k) + 1e-4 * Math.Abs(r[i]), $"element {i}: {c[i]} vs {r[i]}");
+        }
+        finally { Sgemm.UseAvx512 = saved; }
+    }
+
+    [Fact]
+    public void StridedOperandsNeedNoCopyAndGiveTheSameResult()
+    {
+        var g = new Generator(5);
+        var a = Tensor.Randn(new[] { 70, 90 }, generator: g);
+        var b = Tensor.Randn(new[] { 60, 70 }, generator: g);
+        var viaTranspose = a.T.Matmul(b.T);          // both operands column-major views
+        var viaCopy = a.T.Contiguous().Matmul(b.T.Contiguous());
+        Assert.Equal(viaCopy.ToArray<float>(), viaTranspose.ToArray<float>());
+    }
+
+    [Fact]
+    public void OneAndTwoThreadsAgreeExactly()
+    {
+        int saved = Threads.Count;
+        try
+        {
+            var g = new Generator(9);
+            var a = Tensor.Randn(new[] { 300, 200 }, generator: g);
+            var b = Tensor.Randn(new[] { 200, 500 }, generator: g);
+            Threads.Count = 1;
+            var one = a.Matmul(b).ToArray<float>();
+            Threads.Count = 2;
+            Assert.Equal(one, a.Matmul(b).ToArray<float>());
+        }
+        finally { Threads.Count = saved; }
+    }
+
+    [Fact]
+    public unsafe void EpilogueAddsBiasAndAppliesActivation()
+    {
+        var g = new Generator(2);
+        int m = 37, k = 50, n = 45;
+        var a = Tensor.Randn(new[] { m, k }, generator: g);
+        var b = Tensor.Randn(new[] { k, n }, generator: g);
+        var bias = Tensor.Randn(new[] { n }, generator: g);
+        var expected = (a.Matmul(b) + bias).Relu().ToArray<float>();
+        var c = Tensor.Empty(new[] { m, n });
+        Sgemm.Multiply(m, n, k, 1, (float*)a.DataPointer, k, 1, (float*)b.DataPointer, n, 1, 0, (float*)c.DataPointer, n,
+            new GemmEpilogue { ColumnBias = (float*)bias.DataPointer, Activation = GemmActivation.Relu });
+        var got = c.ToArray<float>();
+        for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 5);
+    }
+}
