@@ -86,17 +86,15 @@ public sealed unsafe partial class Tensor
     /// <summary>Tiles the tensor (<c>repeat</c>); there may be more repeats than dims.</summary>
     public Tensor Repeat(params int[] repeats)
     {
-        if (repeats.Length < _shape.Length)
-            throw new KilnException("repeat", $"repeat: number of repeat dims ({repeats.Length}) cannot be smaller than the number of tensor dims ({_shape.Length})");
+        var final = ShapeRules.Repeat(_shape, repeats);
+        // Tile through a broadcast view: [1, s0, 1, s1, ...] expanded to [r0, s0, r1, s1, ...], then copied.
         int lead = repeats.Length - _shape.Length;
-        var viewShape = new List<int>(); var expandShape = new List<int>(); var final = new int[repeats.Length];
+        var viewShape = new List<int>(); var expandShape = new List<int>();
         for (int i = 0; i < repeats.Length; i++)
         {
             int s = i < lead ? 1 : _shape[i - lead];
-            if (repeats[i] < 0) throw new KilnException("repeat", $"repeat: repeats cannot be negative, got {repeats[i]}");
             viewShape.Add(1); viewShape.Add(s);
             expandShape.Add(repeats[i]); expandShape.Add(s);
-            final[i] = repeats[i] * s;
         }
         using var v = Reshape(viewShape.ToArray());
         using var e = v.Expand(expandShape.ToArray());

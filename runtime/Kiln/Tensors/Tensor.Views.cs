@@ -163,9 +163,7 @@ public sealed unsafe partial class Tensor
     public Tensor Narrow(int dim, long start, int length)
     {
         int d = ShapeRules.NormalizeDim("narrow", dim, _shape.Length);
-        if (start < 0) start += _shape[d];
-        if (start < 0 || length < 0 || start + length > _shape[d])
-            throw new KilnException("narrow", $"narrow: start ({start}) + length ({length}) exceeds dimension size ({_shape[d]}) of shape {ShapeText.Format(_shape)}");
+        start = ShapeRules.Narrow(_shape, d, start, length);
         var shape = (int[])_shape.Clone();
         shape[d] = length;
         return AsStrided(shape, (long[])_strides.Clone(), _offset + start * _strides[d]);

@@ -232,6 +232,33 @@ namespace Kiln.Compiler.Shapes
             return (int)(index < 0 ? index + size : index);
         }
 
+        /// <summary>narrow: checks [start, start+length) against the dim (negative start counts from the end) and returns the start.</summary>
+        public static long Narrow(IReadOnlyList<int> shape, int dim, long start, int length)
+        {
+            const string op = "narrow";
+            int d = NormalizeDim(op, dim, shape.Count);
+            if (start < 0) start += shape[d];
+            if (start < 0 || length < 0 || start + length > shape[d])
+                throw new KilnException(op, $"{op}: start ({start}) + length ({length}) exceeds dimension size ({shape[d]}) of shape {ShapeText.Format(shape)}");
+            return start;
+        }
+
+        /// <summary>repeat: the tiled shape; there may be more repeats than dims.</summary>
+        public static int[] Repeat(IReadOnlyList<int> shape, IReadOnlyList<int> repeats)
+        {
+            const string op = "repeat";
+            if (repeats.Count < shape.Count)
+                throw new KilnException(op, $"{op}: number of repeat dims ({repeats.Count}) cannot be smaller than the number of tensor dims ({shape.Count})");
+            int lead = repeats.Count - shape.Count;
+            var r = new int[repeats.Count];
+            for (int i = 0; i < r.Length; i++)
+            {
+                if (repeats[i] < 0) throw new KilnException(op, $"{op}: repeats cannot be negative, got {repeats[i]}");
+                r[i] = repeats[i] * (i < lead ? 1 : shape[i - lead]);
+            }
+            return r;
+        }
+
         /// <summary>True when both shapes have the same dims.</summary>
         public static bool SameShape(IReadOnlyList<int> a, IReadOnlyList<int> b)
         {

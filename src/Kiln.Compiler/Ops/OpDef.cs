@@ -1,0 +1,27 @@
+namespace Kiln.Compiler.Ops
+{
+    /// <summary>One op's declaration: its name (PyTorch's), its kind, its arity and its shape rule.</summary>
+    public sealed class OpDef
+    {
+        /// <summary>Creates a declaration.</summary>
+        public OpDef(string name, OpKind kind, int arity, ShapeRule shape)
+        {
+            Name = name;
+            Kind = kind;
+            Arity = arity;
+            Shape = shape;
+        }
+
+        /// <summary>PyTorch's name of the op (<c>add</c>, <c>matmul</c>, <c>index_select</c>).</summary>
+        public string Name { get; }
+        /// <summary>The op's kind.</summary>
+        public OpKind Kind { get; }
+        /// <summary>Number of tensor inputs; -1 for a list (cat, stack).</summary>
+        public int Arity { get; }
+        /// <summary>The shape rule, shared with the runtime's checks.</summary>
+        public ShapeRule Shape { get; }
+
+        /// <inheritdoc/>
+        public override string ToString() => $"{Name} ({Kind})";
+    }
+}
