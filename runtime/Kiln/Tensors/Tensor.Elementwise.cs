@@ -12,8 +12,8 @@ public sealed partial class Tensor
             throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}");
     }
 
-    /// <summary>Returns this tensor if it already has <paramref name="dtype"/>, else a converted copy.</summary>
-    internal Tensor As(DType dtype) => DType == dtype ? this : Kernels.CopyKernel.Convert(this, dtype);
+    /// <summary>A contiguous tensor of <paramref name="dtype"/> to dispose after use: a new view when nothing changes, else a copy.</summary>
+    internal Tensor ContiguousAs(DType dtype) => dtype == DType ? Contiguous() : Kernels.CopyKernel.Convert(this, dtype);
 
     /// <summary>Runs a unary op: floating ops lift integer input to float32; f16/bf16 compute in float32.</summary>
     internal Tensor MapUnary<TOp>(string name, TOp op, bool floating) where TOp : struct, IUnaryOp
@@ -22,10 +22,9 @@ public sealed partial class Tensor
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
         var ct = TypeDispatch.ComputeType(rt);
-        var x = As(ct);
+        using var x = To(ct);
         var y = Allocate((int[])_shape.Clone(), ct);
         TypeDispatch.Unary(y, x, op);
-        if (!ReferenceEquals(x, this)) x.Dispose();
         return Finish(y, rt);
     }
 
@@ -48,12 +47,10 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         var ct = TypeDispatch.ComputeType(rt);
-        var x = a.As(ct);
-        var z = b.As(ct);
+        using var x = a.To(ct);
+        using var z = b.To(ct);
         var y = Allocate(shape, ct);
         TypeDispatch.Binary(y, x, z, op);
-        if (!ReferenceEquals(x, a)) x.Dispose();
-        if (!ReferenceEquals(z, b)) z.Dispose();
         return Finish(y, rt);
     }
 
@@ -62,12 +59,10 @@ public sealed partial class Tensor
         CheckSameDevice(name, a, b);
         var ct = TypeDispatch.ComputeType(ResultType(a, b));
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
-        var x = a.As(ct);
-        var z = b.As(ct);
+        using var x = a.To(ct);
+        using var z = b.To(ct);
         var y = Allocate(shape, DType.Bool);
         TypeDispatch.Compare(y, x, z, op);
-        if (!ReferenceEquals(x, a)) x.Dispose();
-        if (!ReferenceEquals(z, b)) z.Dispose();
         return y;
     }
 
@@ -174,19 +169,19 @@ public sealed partial class Tensor
             throw new KilnException("clamp", "clamp: at least one of 'min' or 'max' must not be None");
         var rt = DType.IsFloatingPoint() || (min is not { } a || a == System.Math.Floor(a)) && (max is not { } b || b == System.Math.Floor(b))
             ? DType : DTypes.Default;
-        var src = rt == DType ? this : As(rt);
-        var r = src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
-        if (!ReferenceEquals(src, this)) src.Dispose();
-        return r;
+        using var src = To(rt);
+        return src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
     }
 
     /// <summary>Clamps with tensor bounds (broadcast).</summary>
     public Tensor Clamp(Tensor? min, Tensor? max)
     {
-        Tensor r = this;
-        if (min is not null) r = r.Maximum(min);
-        if (max is not null) { var m = r.Minimum(max); if (!ReferenceEquals(r, this)) r.Dispose(); r = m; }
-        return ReferenceEquals(r, this) ? Clone() : r;
+        if (min is null && max is null)
+            throw new KilnException("clamp", "clamp: at least one of 'min' or 'max' must not be None");
+        if (min is null) return Minimum(max!);
+        var lower = Maximum(min);
+        if (max is null) return lower;
+        using (lower) return lower.Minimum(max);
     }
 
     // ---- comparisons ------------------------------------------------------------------------------
@@ -225,12 +220,10 @@ public sealed partial class Tensor
         CheckSameDevice(op, a, b);
         var rt = ResultType(a, b);
         var shape = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, condition._shape, a._shape), b._shape);
-        var x = a.As(rt);
-        var z = b.As(rt);
+        using var x = a.To(rt);
+        using var z = b.To(rt);
         var y = Allocate(shape, rt);
         TypeDispatch.Where(y, condition, x, z);
-        if (!ReferenceEquals(x, a)) x.Dispose();
-        if (!ReferenceEquals(z, b)) z.Dispose();
         return y;
     }
 

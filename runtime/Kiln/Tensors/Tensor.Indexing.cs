@@ -94,7 +94,7 @@ public sealed unsafe partial class Tensor
             throw new KilnException(op, $"{op}: expected self and src to have the same dtype, got {DType} and {src.DType}");
         var ct = add ? TypeDispatch.ComputeType(DType) : DType;
         using var work = Kernels.CopyKernel.Convert(this, ct);
-        using var s = src.As(ct) is var sc && ReferenceEquals(sc, src) ? src.AsStrided(src._shape, src._strides, src._offset) : sc;
+        using var s = src.To(ct);
         using var idx = index.To(DType.Int64).Contiguous();
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();

@@ -84,13 +84,13 @@ public sealed unsafe partial class Tensor
         int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
         var dtype = a.DType;
         var ct = TypeDispatch.ComputeType(dtype);
-        using var ac = a.As(ct) is var x && ReferenceEquals(x, a) ? a.AsStrided(a._shape, a._strides, a._offset) : x;
-        using var bc = b.As(ct) is var y && ReferenceEquals(y, b) ? b.AsStrided(b._shape, b._strides, b._offset) : y;
+        using var ac = a.To(ct);
+        using var bc = b.To(ct);
         long count = ShapeRules.Numel(batch);
         var result = Allocate([.. batch, n, m], ct);
         if (bias is not null && beta != 0)
         {
-            using var bt = bias.As(ct) is var z && ReferenceEquals(z, bias) ? bias.AsStrided(bias._shape, bias._strides, bias._offset) : z;
+            using var bt = bias.To(ct);
             CopyKernel.Copy(result, bt);
         }
         else beta = 0;

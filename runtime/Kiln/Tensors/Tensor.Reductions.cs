@@ -23,7 +23,7 @@ public sealed unsafe partial class Tensor
         for (int i = 0; i < _shape.Length; i++) if (reduced[i]) length *= _shape[i];
         rows = length == 0 ? ShapeRules.Numel(outShape) : Numel / length;
         using var p = Permute(perm.ToArray());
-        using var c = p.As(compute) is var conv && ReferenceEquals(conv, p) ? p.Contiguous() : conv;
+        using var c = p.ContiguousAs(compute);
         return c.AsStrided(c._shape, c._strides, c._offset);
     }
 
@@ -225,7 +225,7 @@ public sealed unsafe partial class Tensor
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         if (_shape.Length == 0) { using var s = Reshape(1); using var r0 = s.SoftmaxImpl(op, 0, log); return r0.Reshape(); }
         using var moved = Transpose(d, -1);
-        using var x = moved.As(ct) is var conv && ReferenceEquals(conv, moved) ? moved.Contiguous() : conv;
+        using var x = moved.ContiguousAs(ct);
         var y = Allocate((int[])x._shape.Clone(), ct);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
