@@ -264,6 +264,22 @@ public sealed partial class Tensor
     public Tensor Neg_() => AssignInPlace("neg_", Neg());
     /// <summary>In-place clamp.</summary>
     public Tensor Clamp_(double? min = null, double? max = null) => AssignInPlace("clamp_", Clamp(min, max));
+    /// <summary>In-place subtract of a scalar.</summary>
+    public Tensor Sub_(double s) => AssignInPlace("sub_", Sub(s));
+    /// <summary>In-place divide by a scalar.</summary>
+    public Tensor Div_(double s) => AssignInPlace("div_", Div(s));
+    /// <summary>In-place power.</summary>
+    public Tensor Pow_(double exponent) => AssignInPlace("pow_", Pow(exponent));
+    /// <summary>In-place absolute value.</summary>
+    public Tensor Abs_() => AssignInPlace("abs_", Abs());
+    /// <summary>In-place natural logarithm.</summary>
+    public Tensor Log_() => AssignInPlace("log_", Log());
+    /// <summary>In-place tanh.</summary>
+    public Tensor Tanh_() => AssignInPlace("tanh_", Tanh());
+    /// <summary>In-place sigmoid.</summary>
+    public Tensor Sigmoid_() => AssignInPlace("sigmoid_", Sigmoid());
+    /// <summary>In-place elementwise maximum.</summary>
+    public Tensor Maximum_(Tensor other) => AssignInPlace("maximum_", Maximum(other));
     /// <summary>In-place sqrt.</summary>
     public Tensor Sqrt_() => AssignInPlace("sqrt_", Sqrt());
     /// <summary>In-place fill with a value.</summary>

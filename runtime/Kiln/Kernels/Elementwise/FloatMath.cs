@@ -46,14 +46,15 @@ internal static class FloatMath
     }
 
     /// <summary>
-    /// 1 + erf(x) to double precision: the Maclaurin series of erf for |x| &lt; 2.5, and erfc's continued
-    /// fraction (modified Lentz) below -2.5, where 1 + erf(x) = erfc(-x) is tiny and must keep its relative accuracy.
+    /// 1 + erf(x) to double precision: the Maclaurin series of erf for |x| &lt; 2.5 (beyond it the series cancels),
+    /// erfc's continued fraction (modified Lentz) outside, so 1 + erf(x) = erfc(-x) keeps its relative accuracy when tiny.
     /// </summary>
     public static double OnePlusErf(double x)
     {
         if (double.IsNaN(x)) return x;
         if (x > 6) return 2;
         if (x < -27) return 0;
+        if (x >= 2.5) return 2 - ErfcContinuedFraction(x);
         if (x > -2.5) return 1 + ErfSeries(x);
         return ErfcContinuedFraction(-x);
     }

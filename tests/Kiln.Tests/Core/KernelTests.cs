@@ -1,0 +1,80 @@
+using System;
+using System.Runtime.Intrinsics;
+using Kiln;
+using Kiln.Kernels.Elementwise;
+using Xunit;
+
+namespace Kiln.Tests.Core;
+
+public class KernelTests
+{
+    [Fact]
+    public void VectorExpIsWithinTwoUlpsAcrossItsRange()
+    {
+        var rng = new Random(3);
+        for (int i = 0; i < 20_000; i++)
+        {
+            var x = (float)(rng.NextDouble() * 175 - 87);
+            float got = FloatMath.Exp(Vector256.Create(x)).GetElement(0);
+            double want = Math.Exp(x);
+            Assert.True(Math.Abs(got - want) <= 2.5e-7 * want, $"exp({x:R}) = {got:R}, expected {want:R}");
+        }
+        Assert.Equal(0f, FloatMath.Exp(Vector256.Create(-100f)).GetElement(0));
+        Assert.True(float.IsPositiveInfinity(FloatMath.Exp(Vector256.Create(89f)).GetElement(0)));
+        Assert.True(float.IsNaN(FloatMath.Exp(Vector256.Create(float.NaN)).GetElement(0)));
+    }
+
+    [Fact]
+    public void VectorTanhAndErfMatchDoublePrecision()
+    {
+        for (double x = -9; x <= 9; x += 0.001)
+        {
+            float f = (float)x;
+            Assert.True(Math.Abs(FloatMath.Tanh(Vector256.Create(f)).GetElement(0) - Math.Tanh(f)) <= 1e-6 * Math.Abs(Math.Tanh(f)) + 1e-9, $"tanh({f})");
+            double onePlusErf = FloatMath.OnePlusErf((double)f);
+            // In the tail the float exponent (-z^2 plus the fit) carries rounding of ~1e-5 relative; nearer 0, 1e-6.
+            double rel = Math.Abs(f) > 2 ? 2e-5 : 1e-6;
+            Assert.True(Math.Abs(FloatMath.OnePlusErf(Vector256.Create(f)).GetElement(0) - onePlusErf) <= rel * onePlusErf + 1e-37, $"1+erf({f})");
+        }
+    }
+
+    [Fact]
+    public void DoubleErfMatchesKnownValues()
+    {
+        // erf(0.5), erf(1), erf(2) and erfc(3), erfc(5) to 15 digits.
+        Assert.True(Math.Abs(FloatMath.OnePlusErf(0.5) - (1 + 0.520499877813046538)) < 1e-15);
+        Assert.True(Math.Abs(FloatMath.OnePlusErf(1) - (1 + 0.842700792949714869)) < 1e-15);
+        Assert.True(Math.Abs(FloatMath.OnePlusErf(2) - (1 + 0.995322265018952734)) < 1e-15);
+        Assert.True(Math.Abs(FloatMath.OnePlusErf(-3) / 2.20904969985854413e-5 - 1) < 1e-13);
+        Assert.True(Math.Abs(FloatMath.OnePlusErf(-5) / 1.53745979442803485e-12 - 1) < 1e-13);
+    }
+
+    [Fact]
+    public void ParallelForRethrowsTheFirstChunkFailure()
+    {
+        int saved = Threads.Count;
+        try
+        {
+            Threads.Count = 2;
+            var e = Assert.Throws<InvalidOperationException>(() =>
+                Threads.For(1000, 1, (s, end) => { if (s > 0) throw new InvalidOperationException("chunk failed"); }));
+            Assert.Equal("chunk failed", e.Message);
+            long total = 0;
+            Threads.For(1000, 1, (s, end) => System.Threading.Interlocked.Add(ref total, end - s));
+            Assert.Equal(1000, total);
+            Assert.Throws<KilnException>(() => Threads.Count = 0);
+        }
+        finally { Threads.Count = saved; }
+    }
+
+    [Fact]
+    public void InPlaceVariantsMatchOutOfPlace()
+    {
+        var x = Tensor.Rand(new[] { 5, 7 }, generator: new Generator(4)) + 0.1;
+        Assert.Equal(x.Log().ToArray<float>(), x.Clone().Log_().ToArray<float>());
+        Assert.Equal(x.Tanh().ToArray<float>(), x.Clone().Tanh_().ToArray<float>());
+        Assert.Equal(x.Sigmoid().ToArray<float>(), x.Clone().Sigmoid_().ToArray<float>());
+        Assert.Equal(x.Pow(2).ToArray<float>(), x.Clone().Pow_(2).ToArray<float>());
+        Assert.Equal((x - 0.5).Abs().ToArray<float>(), (x - 0.5).Abs_().ToArray<float>());
+    }
+}
