@@ -2,6 +2,7 @@
 """PyTorch side of bench/Kiln.Bench: the same work, timed the same way (median of repeats).
 
 Input (stdin): JSON list of {"name", "op", "n", "threads", "reps"}. Output (stdout): JSON {name: seconds}.
+The caller sets OPENBLAS_NUM_THREADS: OpenBLAS keeps its own pthreads, which set_num_threads does not reach.
 """
 import json, statistics, sys, time
 import torch

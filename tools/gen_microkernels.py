@@ -72,5 +72,6 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4):
     L.append("}")
     return "\n".join(L)+"\n"
 mr512=int(sys.argv[1]) if len(sys.argv)>1 else 12
-open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,2,16,"AVX-512"))
+nvec512=int(sys.argv[2]) if len(sys.argv)>2 else 2
+open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512"))
 open(os.path.join(OUT, 'MicroKernel256.cs'), 'w').write(kernel("MicroKernel256","Vector256",6,2,8,"AVX2/FMA"))

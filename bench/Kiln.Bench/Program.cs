@@ -50,7 +50,8 @@ if (write)
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
-                       "Times are medians of repeated calls after warm-up; \"speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster).");
+                       "Times are medians of repeated calls after warm-up; \"speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster). " +
+                       "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core).");
     section.AppendLine();
     section.Append(table);
     File.WriteAllText(path, "# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n" + section);
@@ -87,16 +88,32 @@ static double RunKiln(BenchCase c)
 
 static (string, Dictionary<string, double>) RunTorch(List<BenchCase> cases)
 {
+    // One PyTorch process per thread count: torch.set_num_threads does not reach OpenBLAS's own
+    // pthreads, so OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) must be set before it starts.
+    var times = new Dictionary<string, double>();
+    string version = "?";
+    foreach (var group in cases.GroupBy(c => c.Threads))
+    {
+        var (v, t) = RunTorchProcess(group.ToList(), group.Key);
+        version = v;
+        foreach (var kv in t) times[kv.Key] = kv.Value;
+    }
+    return (version, times);
+}
+
+static (string, Dictionary<string, double>) RunTorchProcess(List<BenchCase> cases, int threads)
+{
     var python = Environment.GetEnvironmentVariable("KILN_PYTHON") ?? "/usr/bin/python3";
     var script = Path.Combine(FindRepoRoot(), "bench", "torch_bench.py");
     var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
-    psi.Environment.Remove("OMP_NUM_THREADS");
+    psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+    psi.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
     using var p = Process.Start(psi)!;
     p.StandardInput.Write(JsonSerializer.Serialize(cases.Select(c => new { name = c.Name, op = c.Op, n = c.N, threads = c.Threads, reps = c.Reps })));
     p.StandardInput.Close();
     var output = p.StandardOutput.ReadToEnd();
     p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"{python} {script} failed ({p.ExitCode}); install python3-torch (./test.sh does)");
+    if (p.ExitCode != 0) throw new InvalidOperationException($"{python} {script} failed ({p.ExitCode}); install python3-torch (./test.sh --regenerate-golden does)");
     using var doc = JsonDocument.Parse(output);
     var times = doc.RootElement.GetProperty("results").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetDouble());
     return (doc.RootElement.GetProperty("torch").GetString()!, times);

@@ -14,6 +14,10 @@ public static class Threads
     static Worker[] _workers = Array.Empty<Worker>();
     static readonly object Gate = new();
     [ThreadStatic] static bool _inParallel;
+    internal static readonly long SpinTicksDefault = System.Diagnostics.Stopwatch.Frequency / 5000; // 200 µs
+
+    /// <summary>How long an idle worker spins before it sleeps (ticks); internal for measurements.</summary>
+    internal static long WorkerSpinTicks = SpinTicksDefault;
 
     /// <summary>Threads used by kernels (the caller plus Count-1 workers). Defaults to the core count.</summary>
     public static int Count
@@ -97,11 +101,17 @@ public static class Threads
         }
     }
 
+    /// <summary>
+    /// A worker spins for a short while after each chunk before it sleeps: kernels issue parallel
+    /// regions back to back (a GEMM has several per call), and waking a sleeping thread costs tens of
+    /// microseconds on a VM, more than many regions take.
+    /// </summary>
     sealed class Worker
     {
         readonly SemaphoreSlim _signal = new(0);
         Job? _job;
         int _chunk;
+        int _posted, _sleeping;
 
         public Worker(int id)
         {
@@ -111,16 +121,27 @@ public static class Threads
 
         public void Post(Job job, int chunk)
         {
-            _job = job; _chunk = chunk;
-            _signal.Release();
+            _job = job;
+            _chunk = chunk;
+            Interlocked.Increment(ref _posted);                    // full fence, then look for a sleeper
+            if (Volatile.Read(ref _sleeping) != 0) _signal.Release();
         }
 
         void Loop()
         {
             _inParallel = true;
+            int seen = 0;
             while (true)
             {
-                _signal.Wait();
+                long until = System.Diagnostics.Stopwatch.GetTimestamp() + WorkerSpinTicks;
+                while (Volatile.Read(ref _posted) == seen && System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(20);
+                while (Volatile.Read(ref _posted) == seen)
+                {
+                    Interlocked.Exchange(ref _sleeping, 1);            // full fence before re-checking
+                    if (Volatile.Read(ref _posted) == seen) _signal.Wait();
+                    Interlocked.Exchange(ref _sleeping, 0);
+                }
+                seen++;
                 _job!.RunChunk(_chunk);
             }
         }

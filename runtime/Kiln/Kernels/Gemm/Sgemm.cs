@@ -14,7 +14,7 @@ namespace Kiln.Kernels.Gemm;
 public static unsafe class Sgemm
 {
     // Block sizes: a KC x NC block of packed B (1 MiB) fits in L2; MC rows of A per block.
-    internal static int KC = 256, NC = 1024, McPanels = 20;
+    const int KC = 256, NC = 1024, McPanels = 20;
     [ThreadStatic] static float* _aPack;
     [ThreadStatic] static float* _bPack;
     [ThreadStatic] static long _bPackSize;

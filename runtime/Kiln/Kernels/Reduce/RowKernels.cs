@@ -131,7 +131,7 @@ internal static unsafe class RowKernels
     {
         int w = Vector256<float>.Count, i = 0;
         var vm = Vector256.Create(float.NegativeInfinity);
-        for (; i <= n - w; i += w) vm = Vector256.Max(vm, Vector256.Load(x + i));
+        for (; i <= n - w; i += w) vm = Vector256.MaxNative(vm, Vector256.Load(x + i)); // a NaN row ends NaN through exp anyway
         float m = float.NegativeInfinity;
         for (int k = 0; k < w; k++) m = MathF.Max(m, vm[k]);
         for (; i < n; i++) m = MathF.Max(m, x[i]);
