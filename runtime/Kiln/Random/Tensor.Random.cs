@@ -33,15 +33,12 @@ public sealed unsafe partial class Tensor
             for (long i = s; i < e; i++)
             {
                 double u = (Philox.Word(key, start + (ulong)i) >> 8) * (1.0 / (1 << 24));
-                double v = low + u * (high - low);
-                if (dtype == DType.Float32) ((float*)p)[i] = Math.Min((float)v, BitDecrement((float)high, low, high));
-                else ElementIO.Write(p + i * size, dtype, v);
+                // 24 random bits: u < 1, and exactly representable in every floating dtype Kiln has.
+                ElementIO.Write(p + i * size, dtype, low + u * (high - low));
             }
         });
         return t;
     }
-
-    static float BitDecrement(float high, double low, double highD) => MathF.BitDecrement(high) < low ? (float)highD : MathF.BitDecrement(high);
 
     /// <summary>Normal with mean and std (<c>torch.normal</c>), by Box–Muller over the Philox stream.</summary>
     public static Tensor Normal(int[] shape, double mean = 0, double std = 1, DType dtype = DType.Float32, Generator? generator = null)
