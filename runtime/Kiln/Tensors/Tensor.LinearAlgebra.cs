@@ -53,7 +53,9 @@ public sealed unsafe partial class Tensor
         var b = ShapeRules.Broadcast("addmm", input._shape, shape);
         if (!ShapeRules.SameShape(b, shape))
             throw new KilnException("addmm", $"addmm: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(shape)}");
-        return BatchedGemm(m1.Unsqueeze(0), m2.Unsqueeze(0), new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
+        using var a = m1.Unsqueeze(0);
+        using var b2 = m2.Unsqueeze(0);
+        return BatchedGemm(a, b2, new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
     }
 
     static void CheckMatmulOperands(string op, Tensor a, Tensor b)
