@@ -1,3 +1,4 @@
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels;
 using Kiln.Kernels.Elementwise;
@@ -22,7 +23,7 @@ public sealed partial class Tensor
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
         var ct = TypeDispatch.ComputeType(rt);
-        using var x = To(ct);
+        using var x = ToInternal(ct);
         var y = Allocate((int[])_shape.Clone(), ct);
         TypeDispatch.Unary(y, x, op);
         return Finish(y, rt);
@@ -47,8 +48,8 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         var ct = TypeDispatch.ComputeType(rt);
-        using var x = a.To(ct);
-        using var z = b.To(ct);
+        using var x = a.ToInternal(ct);
+        using var z = b.ToInternal(ct);
         var y = Allocate(shape, ct);
         TypeDispatch.Binary(y, x, z, op);
         return Finish(y, rt);
@@ -59,8 +60,8 @@ public sealed partial class Tensor
         CheckSameDevice(name, a, b);
         var ct = TypeDispatch.ComputeType(ResultType(a, b));
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
-        using var x = a.To(ct);
-        using var z = b.To(ct);
+        using var x = a.ToInternal(ct);
+        using var z = b.ToInternal(ct);
         var y = Allocate(shape, DType.Bool);
         TypeDispatch.Compare(y, x, z, op);
         return y;
@@ -73,28 +74,42 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: output with shape {ShapeText.Format(_shape)} doesn't match the broadcast shape {ShapeText.Format(result._shape)}");
         if (result.DType.IsFloatingPoint() && !DType.IsFloatingPoint() || result.DType != DType.Bool && DType == DType.Bool)
             throw new KilnException(name, $"{name}: result type {result.DType} can't be cast to the desired output type {DType}");
+        CheckInPlaceAllowed(name);
         Kernels.CopyKernel.Copy(this, result);
-        result.Dispose();
         BumpVersion();
+        if (GradMode.Enabled && result.GradFn is { } node)
+        {
+            // The same tensor object now holds the op's result: it becomes the node's output.
+            GradFn = node;
+            node.Rebind(this);
+        }
+        else result.Dispose();
         return this;
+    }
+
+    /// <summary>PyTorch refuses in-place ops on leaves that require grad while recording.</summary>
+    void CheckInPlaceAllowed(string name)
+    {
+        if (GradMode.Enabled && IsLeaf && _requiresGrad)
+            throw new KilnException(name, $"{name}: a leaf Variable that requires grad is being used in an in-place operation.");
     }
 
     // ---- arithmetic -------------------------------------------------------------------------------
 
     /// <summary>a + b with broadcasting (<c>torch.add</c>).</summary>
-    public Tensor Add(Tensor other) => MapBinary("add", this, other, new AddOp());
+    public Tensor Add(Tensor other) => Record("add", MapBinary("add", this, other, new AddOp()), null, this, other);
     /// <summary>a + alpha * b (<c>torch.add(a, b, alpha=...)</c>).</summary>
     public Tensor Add(Tensor other, double alpha) => alpha == 1 ? Add(other) : Add(other.Mul(alpha));
     /// <summary>a - b.</summary>
-    public Tensor Sub(Tensor other) => MapBinary("sub", this, other, new SubOp());
+    public Tensor Sub(Tensor other) => Record("sub", MapBinary("sub", this, other, new SubOp()), null, this, other);
     /// <summary>a * b.</summary>
-    public Tensor Mul(Tensor other) => MapBinary("mul", this, other, new MulOp());
+    public Tensor Mul(Tensor other) => Record("mul", MapBinary("mul", this, other, new MulOp()), null, this, other);
     /// <summary>True division a / b; integers give float32.</summary>
-    public Tensor Div(Tensor other) => MapBinary("div", this, other, new DivOp(), floating: true);
+    public Tensor Div(Tensor other) => Record("div", MapBinary("div", this, other, new DivOp(), floating: true), null, this, other);
     /// <summary>Elementwise maximum (<c>torch.maximum</c>).</summary>
-    public Tensor Maximum(Tensor other) => MapBinary("maximum", this, other, new MaximumOp());
+    public Tensor Maximum(Tensor other) => Record("maximum", MapBinary("maximum", this, other, new MaximumOp()), null, this, other);
     /// <summary>Elementwise minimum (<c>torch.minimum</c>).</summary>
-    public Tensor Minimum(Tensor other) => MapBinary("minimum", this, other, new MinimumOp());
+    public Tensor Minimum(Tensor other) => Record("minimum", MapBinary("minimum", this, other, new MinimumOp()), null, this, other);
 
     /// <summary>a ** b elementwise.</summary>
     public Tensor Pow(Tensor exponent)
@@ -105,14 +120,14 @@ public sealed partial class Tensor
             if (neg.Any().Item<bool>())
                 throw new KilnException("pow", "pow: integers to negative integer powers are not allowed");
         }
-        return MapBinary("pow", this, exponent, new PowOp());
+        return Record("pow", MapBinary("pow", this, exponent, new PowOp()), null, this, exponent);
     }
 
     /// <summary>a ** exponent.</summary>
     public Tensor Pow(double exponent)
     {
         if (DType.IsFloatingPoint() || exponent != System.Math.Floor(exponent))
-            return MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true);
+            return Record("pow_scalar", MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true), new OpArgs { Scalar = exponent }, this);
         return Pow(Scalar((long)exponent));
     }
 
@@ -126,41 +141,48 @@ public sealed partial class Tensor
     public Tensor Div(double s) => Div(Scalar(s));
 
     /// <summary>-x.</summary>
-    public Tensor Neg() => MapUnary("neg", new NegOp(), floating: false);
+    public Tensor Neg() => Record("neg", MapUnary("neg", new NegOp(), floating: false), null, this);
     /// <summary>|x|.</summary>
-    public Tensor Abs() => MapUnary("abs", new AbsOp(), floating: false);
+    public Tensor Abs() => Record("abs", MapUnary("abs", new AbsOp(), floating: false), null, this);
     /// <summary>e^x.</summary>
-    public Tensor Exp() => MapUnary("exp", new FloatUnary<ExpF>(), floating: true);
+    public Tensor Exp() => Record("exp", MapUnary("exp", new FloatUnary<ExpF>(), floating: true), null, this);
     /// <summary>Natural logarithm.</summary>
-    public Tensor Log() => MapUnary("log", new FloatUnary<LogF>(), floating: true);
+    public Tensor Log() => Record("log", MapUnary("log", new FloatUnary<LogF>(), floating: true), null, this);
     /// <summary>log(1 + x), accurate near 0.</summary>
-    public Tensor Log1p() => MapUnary("log1p", new FloatUnary<Log1pF>(), floating: true);
+    public Tensor Log1p() => Record("log1p", MapUnary("log1p", new FloatUnary<Log1pF>(), floating: true), null, this);
     /// <summary>Square root.</summary>
-    public Tensor Sqrt() => MapUnary("sqrt", new FloatUnary<SqrtF>(), floating: true);
+    public Tensor Sqrt() => Record("sqrt", MapUnary("sqrt", new FloatUnary<SqrtF>(), floating: true), null, this);
     /// <summary>1 / sqrt(x).</summary>
-    public Tensor Rsqrt() => MapUnary("rsqrt", new FloatUnary<RsqrtF>(), floating: true);
+    public Tensor Rsqrt() => Record("rsqrt", MapUnary("rsqrt", new FloatUnary<RsqrtF>(), floating: true), null, this);
     /// <summary>Sine.</summary>
-    public Tensor Sin() => MapUnary("sin", new FloatUnary<SinF>(), floating: true);
+    public Tensor Sin() => Record("sin", MapUnary("sin", new FloatUnary<SinF>(), floating: true), null, this);
     /// <summary>Cosine.</summary>
-    public Tensor Cos() => MapUnary("cos", new FloatUnary<CosF>(), floating: true);
+    public Tensor Cos() => Record("cos", MapUnary("cos", new FloatUnary<CosF>(), floating: true), null, this);
     /// <summary>Hyperbolic tangent.</summary>
-    public Tensor Tanh() => MapUnary("tanh", new FloatUnary<TanhF>(), floating: true);
+    public Tensor Tanh() => Record("tanh", MapUnary("tanh", new FloatUnary<TanhF>(), floating: true), null, this);
     /// <summary>Logistic sigmoid.</summary>
-    public Tensor Sigmoid() => MapUnary("sigmoid", new FloatUnary<SigmoidF>(), floating: true);
+    public Tensor Sigmoid() => Record("sigmoid", MapUnary("sigmoid", new FloatUnary<SigmoidF>(), floating: true), null, this);
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => MapUnary("relu", new ReluOp(), floating: false);
+    public Tensor Relu() => Record("relu", MapUnary("relu", new ReluOp(), floating: false), null, this);
     /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh", as in PyTorch.</summary>
     public Tensor Gelu(string approximate = "none") => approximate switch
     {
-        "none" => MapUnary("gelu", new FloatUnary<GeluF>(), floating: true),
-        "tanh" => MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true),
+        "none" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluF>(), floating: true), new OpArgs { Mode = "none" }, this),
+        "tanh" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true), new OpArgs { Mode = "tanh" }, this),
         _ => throw new KilnException("gelu", $"gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\""),
     };
     /// <summary>x * sigmoid(x).</summary>
-    public Tensor Silu() => MapUnary("silu", new FloatUnary<SiluF>(), floating: true);
+    public Tensor Silu() => Record("silu", MapUnary("silu", new FloatUnary<SiluF>(), floating: true), null, this);
     /// <summary>log(1 + e^{βx})/β, linear where βx exceeds the threshold.</summary>
     public Tensor Softplus(double beta = 1, double threshold = 20) =>
-        MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true);
+        Record("softplus", MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true),
+            new OpArgs { Scalar = beta, Scalar2 = threshold }, this);
+
+    /// <summary>Standard normal density exp(-x²/2)/√(2π).</summary>
+    public Tensor NormalPdf() => Record("normal_pdf", MapUnary("normal_pdf", new FloatUnary<NormalPdfF>(), floating: true), null, this);
+
+    /// <summary>Standard normal CDF Φ(x).</summary>
+    public Tensor NormalCdf() => Record("normal_cdf", MapUnary("normal_cdf", new FloatUnary<NormalCdfF>(), floating: true), null, this);
 
     /// <summary>Clamps into [min, max]; a null bound is open.</summary>
     public Tensor Clamp(double? min = null, double? max = null)
@@ -169,8 +191,9 @@ public sealed partial class Tensor
             throw new KilnException("clamp", "clamp: at least one of 'min' or 'max' must not be None");
         var rt = DType.IsFloatingPoint() || (min is not { } a || a == System.Math.Floor(a)) && (max is not { } b || b == System.Math.Floor(b))
             ? DType : DTypes.Default;
-        using var src = To(rt);
-        return src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
+        using var src = ToInternal(rt);
+        var r = src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
+        return Record("clamp", r, new OpArgs { Scalar = min, Scalar2 = max }, this);
     }
 
     /// <summary>Clamps with tensor bounds (broadcast).</summary>
@@ -220,11 +243,11 @@ public sealed partial class Tensor
         CheckSameDevice(op, a, b);
         var rt = ResultType(a, b);
         var shape = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, condition._shape, a._shape), b._shape);
-        using var x = a.To(rt);
-        using var z = b.To(rt);
+        using var x = a.ToInternal(rt);
+        using var z = b.ToInternal(rt);
         var y = Allocate(shape, rt);
         TypeDispatch.Where(y, condition, x, z);
-        return y;
+        return Record("where", y, null, condition, a, b);
     }
 
     /// <summary>Fills positions where <paramref name="mask"/> is true with <paramref name="value"/>.</summary>
@@ -285,9 +308,11 @@ public sealed partial class Tensor
     /// <summary>In-place fill with a value.</summary>
     public Tensor Fill_(double value)
     {
+        CheckInPlaceAllowed("fill_");
         using var v = Full(System.Array.Empty<int>(), value, DType);
         Kernels.CopyKernel.Copy(this, v);
         BumpVersion();
+        if (GradMode.Enabled) GradFn = null; // the old graph no longer influences the values
         return this;
     }
     /// <summary>In-place zero.</summary>
@@ -296,8 +321,14 @@ public sealed partial class Tensor
     public Tensor Copy_(Tensor src)
     {
         CheckSameDevice("copy_", this, src);
+        CheckInPlaceAllowed("copy_");
         Kernels.CopyKernel.Copy(this, src);
         BumpVersion();
+        if (GradMode.Enabled)
+        {
+            GradFn = null;
+            if (src.RequiresGrad) { GradFn = new GradNode("copy", null, new Tensor?[] { src }, this); }
+        }
         return this;
     }
 

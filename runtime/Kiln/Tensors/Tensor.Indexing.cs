@@ -1,4 +1,5 @@
 using System;
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels;
 
@@ -19,7 +20,7 @@ public sealed unsafe partial class Tensor
         RequireIndexType(op, index);
         if (index.Dim > 1) throw new KilnException(op, $"{op}: index must be 0-D or 1-D, got shape {ShapeText.Format(index._shape)}");
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
-        using var idx = index.To(DType.Int64).Contiguous();
+        using var idx = index.ToInternal(DType.Int64).Contiguous();
         int count = (int)idx.Numel;
         var shape = (int[])_shape.Clone();
         if (shape.Length > 0) shape[d] = count;
@@ -28,7 +29,7 @@ public sealed unsafe partial class Tensor
         if (_shape.Length == 0)
         {
             CopyKernel.Copy(result, src);
-            return result;
+            return Record("index_select", result, new OpArgs { Dim = d }, this, index);
         }
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= _shape[i];
@@ -44,7 +45,7 @@ public sealed unsafe partial class Tensor
                 long k = ix[j] < 0 ? ix[j] + size : ix[j];
                 Buffer.MemoryCopy(s + (a * size + k) * block, o + (a * count + j) * block, block, block);
             }
-        return result;
+        return Record("index_select", result, new OpArgs { Dim = d }, this, index);
     }
 
     /// <summary>Gathers values along a dim by an index of the same rank (<c>gather</c>).</summary>
@@ -54,7 +55,7 @@ public sealed unsafe partial class Tensor
         RequireIndexType(op, index);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         CheckIndexShape(op, index, d, null);
-        using var idx = index.To(DType.Int64).Contiguous();
+        using var idx = index.ToInternal(DType.Int64).Contiguous();
         var result = Allocate((int[])index._shape.Clone(), DType);
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
@@ -69,7 +70,7 @@ public sealed unsafe partial class Tensor
             long off = walk.Offset(_strides, d, k);
             Buffer.MemoryCopy(src + off * esize, dst + n * esize, esize, esize);
         }
-        return result;
+        return Record("gather", result, new OpArgs { Dim = d }, this, index);
     }
 
     /// <summary>Copy with src values written at the index positions of a dim (<c>scatter</c>).</summary>
@@ -94,8 +95,8 @@ public sealed unsafe partial class Tensor
             throw new KilnException(op, $"{op}: expected self and src to have the same dtype, got {DType} and {src.DType}");
         var ct = add ? TypeDispatch.ComputeType(DType) : DType;
         using var work = Kernels.CopyKernel.Convert(this, ct);
-        using var s = src.To(ct);
-        using var idx = index.To(DType.Int64).Contiguous();
+        using var s = src.ToInternal(ct);
+        using var idx = index.ToInternal(DType.Int64).Contiguous();
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
         int esize = ct.SizeOf();
@@ -118,7 +119,8 @@ public sealed unsafe partial class Tensor
                 default: *(int*)to += *(int*)from; break;
             }
         }
-        return work.DType == DType ? work.Clone() : Kernels.CopyKernel.Convert(work, DType);
+        var result = Kernels.CopyKernel.Convert(work, DType);
+        return Record(op, result, new OpArgs { Dim = d }, this, index, src);
     }
 
     void CheckIndexShape(string op, Tensor index, int d, Tensor? src)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln;
@@ -29,7 +30,7 @@ public sealed unsafe partial class Tensor
             Kernels.CopyKernel.Copy(part, t);
             at += len;
         }
-        return result;
+        return RecordMany("cat", result, new OpArgs { Dim = dim }, tensors);
     }
 
     /// <summary>Concatenates the given tensors along dim 0.</summary>
@@ -98,20 +99,20 @@ public sealed unsafe partial class Tensor
         }
         using var v = Reshape(viewShape.ToArray());
         using var e = v.Expand(expandShape.ToArray());
-        using var c = e.Clone();
+        using var c = e.Contiguous();
         return c.View(final);
     }
 
     /// <summary>Lower triangle of the last two dims, zeroing above diagonal <paramref name="diagonal"/> (<c>tril</c>).</summary>
-    public Tensor Tril(int diagonal = 0) => Triangle("tril", diagonal, lower: true);
+    public Tensor Tril(int diagonal = 0) => Record("tril", Triangle("tril", diagonal, lower: true), new OpArgs { Dim = diagonal }, this);
 
     /// <summary>Upper triangle of the last two dims (<c>triu</c>).</summary>
-    public Tensor Triu(int diagonal = 0) => Triangle("triu", diagonal, lower: false);
+    public Tensor Triu(int diagonal = 0) => Record("triu", Triangle("triu", diagonal, lower: false), new OpArgs { Dim = diagonal }, this);
 
     Tensor Triangle(string op, int diagonal, bool lower)
     {
         if (_shape.Length < 2) throw new KilnException(op, $"{op}: input tensor must have at least 2 dimensions, got shape {ShapeText.Format(_shape)}");
-        var r = Clone();
+        var r = Kernels.CopyKernel.Convert(this, DType);
         int rows = _shape[^2], cols = _shape[^1], size = DType.SizeOf();
         long batch = rows * (long)cols == 0 ? 0 : r.Numel / (rows * (long)cols);
         byte* p = r.DataPointer;

@@ -1,4 +1,5 @@
 using System;
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels;
 using Kiln.Kernels.Gemm;
@@ -15,14 +16,18 @@ public sealed unsafe partial class Tensor
     {
         var outShape = ShapeRules.Matmul(_shape, other._shape);
         CheckMatmulOperands("matmul", this, other);
-        using var a = Dim == 1 ? Unsqueeze(0) : AsStrided(_shape, _strides, _offset);
-        using var b = other.Dim == 1 ? other.Unsqueeze(1) : other.AsStrided(other._shape, other._strides, other._offset);
-        var batch = ShapeRules.Broadcast("matmul", a._shape[..^2], b._shape[..^2]);
-        int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
-        using var ae = a.Expand([.. batch, n, k]);
-        using var be = b.Expand([.. batch, k, m]);
-        var result = BatchedGemm(ae, be, batch, 1, 0, null);
-        return result.ReshapeOwned(outShape);
+        Tensor result;
+        using (GradMode.Set(false)) // the views below are the kernel's business, not the graph's
+        {
+            using var a = Dim == 1 ? Unsqueeze(0) : Alias();
+            using var b = other.Dim == 1 ? other.Unsqueeze(1) : other.Alias();
+            var batch = ShapeRules.Broadcast("matmul", a._shape[..^2], b._shape[..^2]);
+            int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
+            using var ae = a.Expand([.. batch, n, k]);
+            using var be = b.Expand([.. batch, k, m]);
+            result = BatchedGemm(ae, be, batch, 1, 0, null).ReshapeOwned(outShape);
+        }
+        return Record("matmul", result, null, this, other);
     }
 
     /// <summary>Batched matrix product of two 3-D tensors with equal batch size (<c>bmm</c>).</summary>
@@ -30,7 +35,7 @@ public sealed unsafe partial class Tensor
     {
         var shape = ShapeRules.Bmm(_shape, other._shape);
         CheckMatmulOperands("bmm", this, other);
-        return BatchedGemm(this, other, new[] { shape[0] }, 1, 0, null);
+        return Record("bmm", BatchedGemm(this, other, new[] { shape[0] }, 1, 0, null), null, this, other);
     }
 
     /// <summary>Outer product of two vectors (<c>outer</c>).</summary>
@@ -53,9 +58,14 @@ public sealed unsafe partial class Tensor
         var b = ShapeRules.Broadcast("addmm", input._shape, shape);
         if (!ShapeRules.SameShape(b, shape))
             throw new KilnException("addmm", $"addmm: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(shape)}");
-        using var a = m1.Unsqueeze(0);
-        using var b2 = m2.Unsqueeze(0);
-        return BatchedGemm(a, b2, new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
+        Tensor r;
+        using (GradMode.Set(false))
+        {
+            using var a = m1.Unsqueeze(0);
+            using var b2 = m2.Unsqueeze(0);
+            r = BatchedGemm(a, b2, new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
+        }
+        return Record("addmm", r, new OpArgs { Scalar = beta, Scalar2 = alpha }, input, m1, m2);
     }
 
     static void CheckMatmulOperands(string op, Tensor a, Tensor b)
@@ -86,13 +96,13 @@ public sealed unsafe partial class Tensor
         int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
         var dtype = a.DType;
         var ct = TypeDispatch.ComputeType(dtype);
-        using var ac = a.To(ct);
-        using var bc = b.To(ct);
+        using var ac = a.ToInternal(ct);
+        using var bc = b.ToInternal(ct);
         long count = ShapeRules.Numel(batch);
         var result = Allocate([.. batch, n, m], ct);
         if (bias is not null && beta != 0)
         {
-            using var bt = bias.To(ct);
+            using var bt = bias.ToInternal(ct);
             CopyKernel.Copy(result, bt);
         }
         else beta = 0;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics;
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels;
 using Kiln.Kernels.Reduce;
@@ -22,9 +23,10 @@ public sealed unsafe partial class Tensor
         length = 1;
         for (int i = 0; i < _shape.Length; i++) if (reduced[i]) length *= _shape[i];
         rows = length == 0 ? ShapeRules.Numel(outShape) : Numel / length;
+        using var noGrad = GradMode.Set(false);
         using var p = Permute(perm.ToArray());
         using var c = p.ContiguousAs(compute);
-        return c.AsStrided(c._shape, c._strides, c._offset);
+        return c.Alias();
     }
 
     static void ForRows(long rows, long length, Action<long> body) =>
@@ -52,7 +54,7 @@ public sealed unsafe partial class Tensor
             *y.Ptr<float>() = (float)total;
         }
         else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Sum<float>(p, n), static (t, p, n) => RowKernels.Sum(p, n), static (t, p, n) => RowKernels.Sum(p, n));
-        return Finish(y, rt);
+        return Record("sum", Finish(y, rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
     }
 
     /// <summary>Sum over one dim.</summary>
@@ -70,7 +72,7 @@ public sealed unsafe partial class Tensor
         using var x = RowsFor("prod", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct);
         RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n));
-        return Finish(y, rt);
+        return Record("prod", Finish(y, rt), new OpArgs { Dim = dims?[0], KeepDim = keepDim }, this);
     }
 
     delegate T RowFn<T>(object? state, T* row, long n) where T : unmanaged;
@@ -87,7 +89,7 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
-    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat)
+    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, double? scalar = null)
     {
         if (!DType.IsFloatingPoint())
             throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}");
@@ -97,7 +99,7 @@ public sealed unsafe partial class Tensor
         byte* px = x.DataPointer, py = y.DataPointer;
         int es = ct.SizeOf();
         ForRows(rows, len, r => ElementIO.Write(py + r * es, ct, stat((IntPtr)(px + r * len * es), len, ct)));
-        return Finish(y, DType);
+        return Record(op, Finish(y, DType), new OpArgs { Dims = dims, KeepDim = keepDim, Scalar = scalar }, this);
     }
 
     /// <summary>Mean over all elements (floating input only, as in PyTorch).</summary>
@@ -112,15 +114,15 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Variance with <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
     public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("var", dims, keepDim, (p, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction));
+        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction), correction);
 
     /// <summary>Standard deviation with <paramref name="correction"/>.</summary>
     public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("std", dims, keepDim, (p, n, ct) =>
-        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)));
+        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)), correction);
 
     /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p));
+        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p), p);
 
     /// <summary>log(sum(exp(x))) over dims, computed stably.</summary>
     public Tensor LogSumExp(int[] dims, bool keepDim = false)
@@ -140,10 +142,13 @@ public sealed unsafe partial class Tensor
     public Tensor Min() => ExtremeAll("min", false);
 
     /// <summary>Max along a dim: values and the index of the first maximum (<c>max(dim)</c>).</summary>
-    public (Tensor Values, Tensor Indices) Max(int dim, bool keepDim = false) => Extreme("max", dim, keepDim, true);
+    public (Tensor Values, Tensor Indices) Max(int dim, bool keepDim = false) => RecordExtreme("max_dim", Extreme("max", dim, keepDim, true), dim, keepDim);
 
     /// <summary>Min along a dim: values and indices.</summary>
-    public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => Extreme("min", dim, keepDim, false);
+    public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => RecordExtreme("min_dim", Extreme("min", dim, keepDim, false), dim, keepDim);
+
+    (Tensor, Tensor) RecordExtreme(string op, (Tensor Values, Tensor Indices) r, int dim, bool keepDim) =>
+        (Record(op, r.Values, new OpArgs { Dim = dim, KeepDim = keepDim }, this, r.Indices), r.Indices);
 
     /// <summary>Index of the maximum of the flattened tensor.</summary>
     public Tensor ArgMax() { using var f = Reshape(-1); var (v, i) = f.Extreme("argmax", 0, false, true); v.Dispose(); return i; }
@@ -163,7 +168,7 @@ public sealed unsafe partial class Tensor
         using var f = Reshape(-1);
         var (v, i) = f.Extreme(op, 0, false, max);
         i.Dispose();
-        return v;
+        return Record(op, v, null, this);
     }
 
     (Tensor, Tensor) Extreme(string op, int dim, bool keepDim, bool max)
@@ -213,13 +218,14 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Softmax along a dim.</summary>
-    public Tensor Softmax(int dim) => SoftmaxImpl("softmax", dim, log: false);
+    public Tensor Softmax(int dim) => Record("softmax", SoftmaxImpl("softmax", dim, log: false), new OpArgs { Dim = dim }, this);
 
     /// <summary>Log-softmax along a dim, computed stably.</summary>
-    public Tensor LogSoftmax(int dim) => SoftmaxImpl("log_softmax", dim, log: true);
+    public Tensor LogSoftmax(int dim) => Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new OpArgs { Dim = dim }, this);
 
     Tensor SoftmaxImpl(string op, int dim, bool log)
     {
+        using var noGrad = GradMode.Set(false);
         var rt = DType.IsFloatingPoint() ? DType : DTypes.Default;
         var ct = TypeDispatch.ComputeType(rt);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
@@ -238,8 +244,11 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Cumulative sum along a dim (integers give int64).</summary>
-    public Tensor CumSum(int dim)
+    public Tensor CumSum(int dim) => Record("cumsum", CumSumImpl(dim), new OpArgs { Dim = dim }, this);
+
+    Tensor CumSumImpl(int dim)
     {
+        using var noGrad = GradMode.Set(false);
         var rt = DType.IsFloatingPoint() ? DType : DType.Int64;
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
         int d = ShapeRules.NormalizeDim("cumsum", dim, _shape.Length);

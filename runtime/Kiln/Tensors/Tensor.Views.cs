@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln;
@@ -13,7 +14,7 @@ public sealed unsafe partial class Tensor
         var strides = ViewStrides(target);
         if (strides == null)
             throw new KilnException("view", $"view: size {ShapeText.Format(target)} is not compatible with input tensor's size {ShapeText.Format(_shape)} and stride [{string.Join(", ", _strides)}] (at least one dimension spans across two contiguous subspaces). Use .Reshape(...) instead.");
-        return AsStrided(target, strides, _offset);
+        return Record("view", AsStrided(target, strides, _offset), null, this);
     }
 
     /// <summary>A view when the strides allow it, else a contiguous copy (<c>reshape</c>).</summary>
@@ -21,9 +22,9 @@ public sealed unsafe partial class Tensor
     {
         var target = ShapeRules.Reshape("reshape", _shape, shape);
         var strides = ViewStrides(target);
-        if (strides != null) return AsStrided(target, strides, _offset);
-        using var c = Contiguous();
-        return c.AsStrided(target, ContiguousStrides(target), c._offset);
+        if (strides != null) return Record("reshape", AsStrided(target, strides, _offset), null, this);
+        using var c = Kernels.CopyKernel.Convert(this, DType);
+        return Record("reshape", c.AsStrided(target, ContiguousStrides(target), c._offset), null, this);
     }
 
     /// <summary>PyTorch's stride computation for a view: null when the new shape splits a non-contiguous block.</summary>
@@ -63,7 +64,7 @@ public sealed unsafe partial class Tensor
         var shape = ShapeRules.Permute(_shape, dims);
         var strides = new long[dims.Length];
         for (int i = 0; i < dims.Length; i++) strides[i] = _strides[ShapeRules.NormalizeDim("permute", dims[i], _shape.Length)];
-        return AsStrided(shape, strides, _offset);
+        return Record("permute", AsStrided(shape, strides, _offset), new OpArgs { Sizes = (int[])dims.Clone() }, this);
     }
 
     /// <summary>Swaps two dims (<c>transpose</c>).</summary>
@@ -77,7 +78,7 @@ public sealed unsafe partial class Tensor
             (shape[a], shape[b]) = (shape[b], shape[a]);
             (strides[a], strides[b]) = (strides[b], strides[a]);
         }
-        return AsStrided(shape, strides, _offset);
+        return Record("transpose", AsStrided(shape, strides, _offset), new OpArgs { Dim = a, Dim1 = b }, this);
     }
 
     /// <summary>Transpose of a matrix (≤ 2 dims), like <c>tensor.T</c> for 2-D.</summary>
@@ -87,7 +88,7 @@ public sealed unsafe partial class Tensor
         {
             if (_shape.Length > 2)
                 throw new KilnException("t", $"t: expects a tensor with <= 2 dimensions, but got shape {ShapeText.Format(_shape)}; use Transpose or Permute");
-            return _shape.Length < 2 ? AsStrided(_shape, _strides, _offset) : Transpose(0, 1);
+            return _shape.Length < 2 ? Record("alias", AsStrided(_shape, _strides, _offset), null, this) : Transpose(0, 1);
         }
     }
 
@@ -96,16 +97,16 @@ public sealed unsafe partial class Tensor
     {
         var s = new List<int>(); var st = new List<long>();
         for (int i = 0; i < _shape.Length; i++) if (_shape[i] != 1) { s.Add(_shape[i]); st.Add(_strides[i]); }
-        return AsStrided(s.ToArray(), st.ToArray(), _offset);
+        return Record("squeeze", AsStrided(s.ToArray(), st.ToArray(), _offset), null, this);
     }
 
     /// <summary>Removes dim <paramref name="dim"/> if its size is 1.</summary>
     public Tensor Squeeze(int dim)
     {
-        if (_shape.Length == 0) return AsStrided(_shape, _strides, _offset);
+        if (_shape.Length == 0) return Record("alias", AsStrided(_shape, _strides, _offset), null, this);
         int d = ShapeRules.NormalizeDim("squeeze", dim, _shape.Length);
-        if (_shape[d] != 1) return AsStrided(_shape, _strides, _offset);
-        return AsStrided(Remove(_shape, d), Remove(_strides, d), _offset);
+        if (_shape[d] != 1) return Record("alias", AsStrided(_shape, _strides, _offset), null, this);
+        return Record("squeeze", AsStrided(Remove(_shape, d), Remove(_strides, d), _offset), null, this);
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="dim"/>.</summary>
@@ -115,7 +116,7 @@ public sealed unsafe partial class Tensor
         var s = new List<int>(_shape); var st = new List<long>(_strides);
         long stride = d < _shape.Length ? _strides[d] * _shape[d] : 1;
         s.Insert(d, 1); st.Insert(d, stride);
-        return AsStrided(s.ToArray(), st.ToArray(), _offset);
+        return Record("unsqueeze", AsStrided(s.ToArray(), st.ToArray(), _offset), null, this);
     }
 
     /// <summary>Broadcasts to a larger shape without copying (<c>expand</c>); -1 keeps a size.</summary>
@@ -126,7 +127,7 @@ public sealed unsafe partial class Tensor
         int lead = shape.Length - _shape.Length;
         for (int i = lead; i < shape.Length; i++)
             strides[i] = _shape[i - lead] == 1 && shape[i] != 1 ? 0 : _strides[i - lead];
-        return AsStrided(shape, strides, _offset);
+        return Record("expand", AsStrided(shape, strides, _offset), null, this);
     }
 
     /// <summary>Expands to another tensor's shape.</summary>
@@ -166,7 +167,7 @@ public sealed unsafe partial class Tensor
         start = ShapeRules.Narrow(_shape, d, start, length);
         var shape = (int[])_shape.Clone();
         shape[d] = length;
-        return AsStrided(shape, (long[])_strides.Clone(), _offset + start * _strides[d]);
+        return Record("narrow", AsStrided(shape, (long[])_strides.Clone(), _offset + start * _strides[d]), new OpArgs { Dim = d, Start = (int)start, Length = length }, this);
     }
 
     /// <summary>Slice with a step along one dim (Python's <c>start:stop:step</c>; bounds clamp like Python).</summary>
@@ -184,7 +185,7 @@ public sealed unsafe partial class Tensor
         var strides = (long[])_strides.Clone();
         shape[d] = (int)((e - s + step - 1) / step);
         strides[d] *= step;
-        return AsStrided(shape, strides, _offset + s * _strides[d]);
+        return Record("slice", AsStrided(shape, strides, _offset + s * _strides[d]), new OpArgs { Dim = d, Start = (int)s, Length = (int)step }, this);
     }
 
     /// <summary>Index <paramref name="index"/> of dim <paramref name="dim"/>, removing that dim (<c>select</c>).</summary>
@@ -193,7 +194,7 @@ public sealed unsafe partial class Tensor
         if (_shape.Length == 0) throw new KilnException("select", "select: cannot be applied to a 0-dim tensor");
         int d = ShapeRules.NormalizeDim("select", dim, _shape.Length);
         int i = ShapeRules.NormalizeIndex("select", index, _shape[d], d);
-        return AsStrided(Remove(_shape, d), Remove(_strides, d), _offset + i * _strides[d]);
+        return Record("select", AsStrided(Remove(_shape, d), Remove(_strides, d), _offset + i * _strides[d]), new OpArgs { Dim = d, Start = i }, this);
     }
 
     /// <summary>
@@ -209,7 +210,7 @@ public sealed unsafe partial class Tensor
             foreach (var ix in indices) if (ix.Kind is TensorIndex.IndexKind.Int or TensorIndex.IndexKind.Slice) consumed++;
             if (consumed > _shape.Length)
                 throw new KilnException("index", $"index: too many indices for tensor of dimension {_shape.Length} (got {consumed})");
-            Tensor cur = AsStrided(_shape, _strides, _offset);
+            Tensor cur = this;
             int dim = 0;
             foreach (var ix in indices)
             {
@@ -231,10 +232,10 @@ public sealed unsafe partial class Tensor
                         dim += _shape.Length - consumed;
                         continue;
                 }
-                cur.Dispose();
+                if (!ReferenceEquals(cur, this)) cur.Dispose();
                 cur = next;
             }
-            return cur;
+            return ReferenceEquals(cur, this) ? Record("alias", AsStrided(_shape, _strides, _offset), null, this) : cur;
         }
     }
 
@@ -261,13 +262,29 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>This tensor if already contiguous (a new reference), else a contiguous copy.</summary>
-    public Tensor Contiguous() => IsContiguous ? AsStrided(_shape, _strides, _offset) : Clone();
+    public Tensor Contiguous() => IsContiguous ? Record("contiguous", AsStrided(_shape, _strides, _offset), null, this) : Clone();
+
+    /// <summary>A new tensor object over the same data, never recorded (for kernels' internal use).</summary>
+    internal Tensor Alias() => AsStrided(_shape, _strides, _offset);
+
+    /// <summary>This data as <paramref name="dtype"/> for kernels: an unrecorded alias when nothing changes, else a converted copy.</summary>
+    internal Tensor ToInternal(DType dtype) => dtype == DType ? Alias() : Kernels.CopyKernel.Convert(this, dtype);
 
     /// <summary>A contiguous copy with its own storage (<c>clone</c>).</summary>
-    public Tensor Clone() => Kernels.CopyKernel.Convert(this, DType);
+    public Tensor Clone() => Record("clone", Kernels.CopyKernel.Convert(this, DType), null, this);
 
     /// <summary>Converts to <paramref name="dtype"/>; the same data (a new reference) when it already is (<c>to(dtype)</c>).</summary>
-    public Tensor To(DType dtype) => dtype == DType ? AsStrided(_shape, _strides, _offset) : Kernels.CopyKernel.Convert(this, dtype);
+    public Tensor To(DType dtype) => dtype == DType
+        ? Record("alias", AsStrided(_shape, _strides, _offset), null, this)
+        : Record("to", Kernels.CopyKernel.Convert(this, dtype), null, this);
+
+    /// <summary>Reverses the order of elements along <paramref name="dim"/> (<c>flip</c>).</summary>
+    public Tensor Flip(int dim)
+    {
+        int d = ShapeRules.NormalizeDim("flip", dim, _shape.Length);
+        using var reversed = Arange(_shape[d] - 1, -1, -1);
+        return IndexSelect(d, reversed);
+    }
 
     /// <summary>Moves to a device; only the CPU exists until the CUDA backend lands.</summary>
     public Tensor To(Device device)

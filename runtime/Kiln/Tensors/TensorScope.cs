@@ -23,6 +23,12 @@ public sealed class TensorScope : IDisposable
 
     internal static void Register(Tensor t) => _current?._owned.Add(t);
 
+    /// <summary>Keeps a tensor the runtime hands to the user past every open scope (gradients live on after a training step's scope).</summary>
+    internal static void Exempt(Tensor t)
+    {
+        for (var s = _current; s != null; s = s._outer) s._kept.Add(t);
+    }
+
     /// <summary>Keeps <paramref name="t"/> alive past this scope (it moves to the enclosing scope, if any).</summary>
     public Tensor Keep(Tensor t)
     {

@@ -20,6 +20,13 @@ namespace Kiln.Compiler.Ops
         /// <summary>Length (narrow) or end dim (flatten).</summary>
         public int? Length { get; set; }
 
+        /// <summary>A scalar argument (pow's exponent, clamp's min, masked_fill's value, softplus's beta, addmm's beta).</summary>
+        public double? Scalar { get; set; }
+        /// <summary>A second scalar (clamp's max, softplus's threshold, addmm's alpha).</summary>
+        public double? Scalar2 { get; set; }
+        /// <summary>A mode string (gelu's approximate).</summary>
+        public string? Mode { get; set; }
+
         /// <summary>No arguments.</summary>
         public static OpArgs None { get; } = new OpArgs();
     }

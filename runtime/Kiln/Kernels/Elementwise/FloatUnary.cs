@@ -141,3 +141,19 @@ internal struct PowScalarF : IFloatFunction
     public double Scalar(double x) => Exponent == 2.0 ? x * x : Exponent == 0.5 ? Math.Sqrt(x) : Math.Pow(x, Exponent);
     public Vector256<float> Vector(Vector256<float> x) => Exponent == 2.0 ? x * x : Exponent == 0.5 ? Vector256.Sqrt(x) : x;
 }
+
+/// <summary>Standard normal density φ(x).</summary>
+internal struct NormalPdfF : IFloatFunction
+{
+    public bool HasVector => true;
+    public double Scalar(double x) => 0.39894228040143267794 * Math.Exp(-0.5 * x * x);
+    public Vector256<float> Vector(Vector256<float> x) => Vector256.Create(0.39894228f) * FloatMath.Exp(Vector256.Create(-0.5f) * x * x);
+}
+
+/// <summary>Standard normal CDF Φ(x) = (1 + erf(x/√2))/2.</summary>
+internal struct NormalCdfF : IFloatFunction
+{
+    public bool HasVector => true;
+    public double Scalar(double x) => 0.5 * FloatMath.OnePlusErf(x * 0.70710678118654752440);
+    public Vector256<float> Vector(Vector256<float> x) => Vector256.Create(0.5f) * FloatMath.OnePlusErf(x * Vector256.Create(0.70710678f));
+}

@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Autodiff;
+
+namespace Kiln;
+
+/// <summary>
+/// Reverse-mode execution: counts each node's consumers, then runs nodes in dependency order (latest
+/// recorded first among the ready ones) with an explicit queue, so graphs of any depth need no recursion.
+/// Saved tensors are dropped as soon as their node ran, unless the graph is retained.
+/// </summary>
+internal static class AutogradEngine
+{
+    /// <summary>
+    /// Backpropagates from <paramref name="roots"/>. With <paramref name="captureInputs"/> the gradients of
+    /// those tensors are returned instead of accumulated into leaves (<c>Autograd.Grad</c>).
+    /// </summary>
+    public static Tensor?[]? Run(IReadOnlyList<Tensor> roots, IReadOnlyList<Tensor?>? gradients, bool retainGraph, bool createGraph,
+        IReadOnlyList<Tensor>? captureInputs, bool allowUnused)
+    {
+        var pending = new Dictionary<GradNode, Tensor>(ReferenceEqualityComparer.Instance);
+        var leafCapture = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        var nodeCapture = new Dictionary<GradNode, int>(ReferenceEqualityComparer.Instance);
+        Tensor?[]? captured = captureInputs is null ? null : new Tensor?[captureInputs.Count];
+        if (captureInputs != null)
+            for (int i = 0; i < captureInputs.Count; i++)
+            {
+                var t = captureInputs[i];
+                if (!t.RequiresGrad) throw new KilnException("grad", $"grad: input {i} does not require grad");
+                if (t.GradFn != null) nodeCapture[t.GradFn] = i; else leafCapture[t] = i;
+            }
+
+        using var mode = GradMode.Set(createGraph);
+        var seeds = new List<(Tensor root, Tensor grad)>();
+        for (int i = 0; i < roots.Count; i++)
+        {
+            var root = roots[i];
+            if (!root.RequiresGrad)
+                throw new KilnException("backward", $"element {i} of tensors does not require grad and does not have a grad_fn");
+            Tensor seed;
+            if (gradients is null || gradients[i] is null)
+            {
+                if (root.Numel != 1)
+                    throw new KilnException("backward", $"grad can be implicitly created only for scalar outputs (the output has shape [{string.Join(", ", root.Shape)}])");
+                seed = Tensor.OnesLike(root);
+            }
+            else
+            {
+                seed = gradients[i]!;
+                if (!Compiler.Shapes.ShapeRules.SameShape(seed.ShapeArray, root.ShapeArray))
+                    throw new KilnException("backward", $"backward: mismatch in shape: grad_output has shape [{string.Join(", ", seed.Shape)}] and output has shape [{string.Join(", ", root.Shape)}]");
+            }
+            seeds.Add((root, seed));
+        }
+
+        // Dependency counts over the reachable graph (iterative DFS).
+        var deps = new Dictionary<GradNode, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<GradNode>();
+        foreach (var (root, _) in seeds)
+            if (root.GradFn is { } n && !deps.ContainsKey(n)) { deps[n] = 0; stack.Push(n); }
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            foreach (var next in n.NextNodes)
+            {
+                if (next is null) continue;
+                if (deps.TryGetValue(next, out int d)) deps[next] = d + 1;
+                else { deps[next] = 1; stack.Push(next); }
+            }
+        }
+
+        var ready = new PriorityQueue<GradNode, long>();
+        foreach (var (root, grad) in seeds)
+        {
+            if (root.GradFn is null) { DeliverToLeaf(root, grad, createGraph, leafCapture, captured); continue; }
+            Accumulate(pending, root.GradFn, grad);
+        }
+        foreach (var (root, _) in seeds)
+            if (root.GradFn is { } n && deps[n] == 0 && !InQueue(ready, n)) ready.Enqueue(n, -n.Sequence);
+
+        while (ready.Count > 0)
+        {
+            var node = ready.Dequeue();
+            if (!pending.Remove(node, out var grad))
+            {
+                // No gradient reached this node: its inputs get none either, but their counts still drop.
+                foreach (var next in node.NextNodes)
+                    if (next != null && --deps[next] == 0) ready.Enqueue(next, -next.Sequence);
+                continue;
+            }
+            grad = RunHooks(node.HookOwner, grad);
+            if (node.HookOwner is { RetainsGrad: true } owner) owner.Grad = owner.Grad is null ? grad.Detach() : owner.Grad + grad;
+            if (nodeCapture.TryGetValue(node, out int ci)) captured![ci] = captured[ci] is null ? grad : captured[ci]! + grad;
+
+            var inputGrads = Derivatives.Backward(node.Op, TensorAlgebra.Instance, node, grad);
+            if (GradMode.Anomaly) CheckAnomaly(node, inputGrads);
+            for (int i = 0; i < inputGrads.Length; i++)
+            {
+                var g = inputGrads[i];
+                if (node.NextLeaves[i] is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured); }
+                else if (node.NextNodes[i] is { } next)
+                {
+                    if (g != null) Accumulate(pending, next, g);
+                    if (--deps[next] == 0) ready.Enqueue(next, -next.Sequence);
+                }
+            }
+            if (!retainGraph) node.Release();
+        }
+
+        if (captured != null && !allowUnused)
+            for (int i = 0; i < captured.Length; i++)
+                if (captured[i] is null)
+                    throw new KilnException("grad", $"grad: one of the differentiated Tensors (input {i}) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.");
+        return captured;
+    }
+
+    static bool InQueue(PriorityQueue<GradNode, long> q, GradNode n)
+    {
+        foreach (var (e, _) in q.UnorderedItems) if (ReferenceEquals(e, n)) return true;
+        return false;
+    }
+
+    static void Accumulate(Dictionary<GradNode, Tensor> pending, GradNode node, Tensor g) =>
+        pending[node] = pending.TryGetValue(node, out var have) ? have + g : g;
+
+    static Tensor RunHooks(Tensor? owner, Tensor grad)
+    {
+        if (owner?.Hooks is not { Count: > 0 } hooks) return grad;
+        foreach (var hook in hooks.ToArray())
+            if (hook(grad) is { } replaced) grad = replaced;
+        return grad;
+    }
+
+    static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Dictionary<Tensor, int> capture, Tensor?[]? captured)
+    {
+        g = RunHooks(leaf, g);
+        if (captured != null)
+        {
+            if (capture.TryGetValue(leaf, out int i)) captured[i] = captured[i] is null ? g : captured[i]! + g;
+            return; // Autograd.Grad never touches .Grad
+        }
+        if (!Compiler.Shapes.ShapeRules.SameShape(g.ShapeArray, leaf.ShapeArray)) g = g.Expand(leaf.ShapeArray);
+        // The first gradient is copied: g may alias another tensor (a broadcast view, a seed, another leaf's gradient).
+        if (leaf.Grad is null) leaf.Grad = createGraph ? g : g.Clone();
+        else leaf.Grad = createGraph ? leaf.Grad + g : AddNoGrad(leaf.Grad, g);
+        TensorScope.Exempt(leaf.Grad);
+    }
+
+    static Tensor AddNoGrad(Tensor a, Tensor b)
+    {
+        using var off = GradMode.Set(false);
+        return a + b;
+    }
+
+    static void CheckAnomaly(GradNode node, Tensor?[] grads)
+    {
+        for (int i = 0; i < grads.Length; i++)
+        {
+            if (grads[i] is not { } g || !g.DType.IsFloatingPoint()) continue;
+            using var off = GradMode.Set(false);
+            using var bad = g.Ne(g).Any();       // NaN
+            using var inf = g.Abs().Eq(double.PositiveInfinity).Any();
+            if (bad.Item<bool>() || inf.Item<bool>())
+                throw new KilnException(node.Op,
+                    $"Function '{node.Name}' returned {(bad.Item<bool>() ? "nan" : "inf")} values in its {i}th output; the forward op that created it was '{node.Op}'.");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Ops;
+
+namespace Kiln;
+
+public sealed partial class Tensor
+{
+    bool _requiresGrad;
+    List<Func<Tensor, Tensor?>>? _hooks;
+
+    /// <summary>Whether gradients flow to this tensor (<c>requires_grad</c>). Only floating tensors may require them.</summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad || GradFn != null;
+        set => RequiresGrad_(value);
+    }
+
+    /// <summary>The accumulated gradient of a leaf (or of a tensor that called <see cref="RetainGrad"/>); null until a backward reaches it.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The node that produced this tensor in the autograd graph (<c>grad_fn</c>); null for leaves.</summary>
+    public GradNode? GradFn { get; internal set; }
+
+    /// <summary>True for tensors the user created (no <see cref="GradFn"/>).</summary>
+    public bool IsLeaf => GradFn == null;
+
+    /// <summary>True when this non-leaf keeps its gradient in <see cref="Grad"/>.</summary>
+    public bool RetainsGrad { get; private set; }
+
+    internal List<Func<Tensor, Tensor?>>? Hooks => _hooks;
+
+    /// <summary>Sets whether this leaf requires gradients (<c>requires_grad_</c>).</summary>
+    public Tensor RequiresGrad_(bool requiresGrad = true)
+    {
+        if (GradFn != null && !requiresGrad)
+            throw new KilnException("requires_grad_", "requires_grad_: you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use Detach().");
+        if (requiresGrad && !DType.IsFloatingPoint())
+            throw new KilnException("requires_grad_", $"requires_grad_: only Tensors of floating point dtype can require gradients, got {DType}");
+        _requiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>Keeps the gradient of this non-leaf in <see cref="Grad"/> during backward (<c>retain_grad</c>).</summary>
+    public Tensor RetainGrad()
+    {
+        if (!RequiresGrad) throw new KilnException("retain_grad", "retain_grad: can't retain_grad on Tensor that has requires_grad=False");
+        if (GradFn != null) { RetainsGrad = true; GradFn.HookOwner = this; }
+        return this;
+    }
+
+    /// <summary>Registers a hook called with this tensor's gradient; returning a tensor replaces the gradient. Dispose the handle to remove it.</summary>
+    public IDisposable RegisterHook(Func<Tensor, Tensor?> hook)
+    {
+        if (!RequiresGrad) throw new KilnException("register_hook", "register_hook: cannot register a hook on a tensor that doesn't require gradient");
+        (_hooks ??= new()).Add(hook);
+        if (GradFn != null) GradFn.HookOwner = this;
+        return new HookHandle(this, hook);
+    }
+
+    sealed class HookHandle(Tensor owner, Func<Tensor, Tensor?> hook) : IDisposable
+    {
+        public void Dispose() => owner._hooks?.Remove(hook);
+    }
+
+    /// <summary>The same data, cut from the graph (<c>detach</c>).</summary>
+    public Tensor Detach() => AsStrided(_shape, _strides, _offset);
+
+    /// <summary>Backward from a scalar: accumulates d(this)/d(leaf) into every leaf's <see cref="Grad"/>.</summary>
+    public void Backward() => Backward(null, false);
+
+    /// <summary>Backward with an explicit output gradient (required for non-scalars).</summary>
+    public void Backward(Tensor? gradient, bool retainGraph = false, bool createGraph = false) =>
+        AutogradEngine.Run(new[] { this }, gradient is null ? null : new[] { gradient }, retainGraph, createGraph, null, false);
+
+    /// <summary>Attaches a graph node to an op's result when grad mode is on and an input requires grad.</summary>
+    internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor a)
+    {
+        if (!GradMode.Enabled || !a.RequiresGrad) return result;
+        return Attach(op, result, args, new Tensor?[] { a });
+    }
+
+    internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor a, Tensor? b)
+    {
+        if (!GradMode.Enabled || !(a.RequiresGrad || b is { RequiresGrad: true })) return result;
+        return Attach(op, result, args, new Tensor?[] { a, b });
+    }
+
+    internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor? a, Tensor? b, Tensor? c)
+    {
+        if (!GradMode.Enabled || !(a is { RequiresGrad: true } || b is { RequiresGrad: true } || c is { RequiresGrad: true })) return result;
+        return Attach(op, result, args, new Tensor?[] { a, b, c });
+    }
+
+    internal static Tensor RecordMany(string op, Tensor result, OpArgs? args, IReadOnlyList<Tensor> inputs)
+    {
+        if (!GradMode.Enabled) return result;
+        bool any = false;
+        foreach (var t in inputs) any |= t.RequiresGrad;
+        if (!any) return result;
+        var arr = new Tensor?[inputs.Count];
+        for (int i = 0; i < arr.Length; i++) arr[i] = inputs[i];
+        return Attach(op, result, args, arr);
+    }
+
+    static Tensor Attach(string op, Tensor result, OpArgs? args, Tensor?[] inputs)
+    {
+        if (!result.DType.IsFloatingPoint()) return result; // integer and bool results carry no gradient
+        result.GradFn = new GradNode(op, args, inputs, result);
+        return result;
+    }
+}

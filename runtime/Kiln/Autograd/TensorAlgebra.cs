@@ -1,0 +1,105 @@
+using System.Collections.Generic;
+using Kiln.Compiler.Autodiff;
+
+namespace Kiln;
+
+/// <summary>The derivative rules' algebra on eager tensors: each member is an ordinary (recorded) tensor op.</summary>
+internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
+{
+    public static readonly TensorAlgebra Instance = new();
+
+    public int[] Shape(Tensor x) => (int[])x.ShapeArray.Clone();
+    public Tensor Add(Tensor a, Tensor b) => a + b;
+    public Tensor Sub(Tensor a, Tensor b) => a - b;
+    public Tensor Mul(Tensor a, Tensor b) => a * b;
+    public Tensor Div(Tensor a, Tensor b) => a / b;
+    public Tensor Neg(Tensor a) => -a;
+    public Tensor Scale(Tensor a, double s) => a * s;
+    public Tensor AddScalar(Tensor a, double s) => a + s;
+    public Tensor PowScalar(Tensor a, double exponent) => a.Pow(exponent);
+    public Tensor Exp(Tensor a) => a.Exp();
+    public Tensor Log(Tensor a) => a.Log();
+    public Tensor Sqrt(Tensor a) => a.Sqrt();
+    public Tensor Sin(Tensor a) => a.Sin();
+    public Tensor Cos(Tensor a) => a.Cos();
+    public Tensor Tanh(Tensor a) => a.Tanh();
+    public Tensor Sigmoid(Tensor a) => a.Sigmoid();
+    public Tensor Abs(Tensor a) => a.Abs();
+    public Tensor Sign(Tensor a) => Mask(a.Gt(0), a) - Mask(a.Lt(0), a);
+    public Tensor NormalPdf(Tensor a) => a.NormalPdf();
+    public Tensor NormalCdf(Tensor a) => a.NormalCdf();
+    public Tensor GreaterMask(Tensor a, double s) => Mask(a.Gt(s), a);
+    public Tensor GreaterMask(Tensor a, Tensor b) => Mask(a.Gt(b), a);
+    public Tensor EqualMask(Tensor a, Tensor b) => Mask(a.Eq(b), a);
+
+    public Tensor InRangeMask(Tensor a, double? lo, double? hi)
+    {
+        using var m = Tensor.OnesLike(a, DType.Bool);
+        var r = m;
+        if (lo is { } l) { using var ge = a.Ge(l); r = r.Mul(ge); }
+        if (hi is { } h) { using var le = a.Le(h); var r2 = r.Mul(le); if (!ReferenceEquals(r, m)) r.Dispose(); r = r2; }
+        return Mask(ReferenceEquals(r, m) ? m.Clone() : r, a);
+    }
+
+    static Tensor Mask(Tensor condition, Tensor like)
+    {
+        using (condition) return condition.To(like.DType);
+    }
+
+    public Tensor Where(Tensor cond, Tensor a, Tensor b) => Tensor.Where(cond, a, b);
+    public Tensor MaskedZero(Tensor a, Tensor mask) => a.MaskedFill(mask, 0);
+    public Tensor ZerosLike(Tensor a) => Tensor.ZerosLike(a);
+    public Tensor CastLike(Tensor a, Tensor like) => a.To(like.DType);
+    public Tensor Sum(Tensor a, int[] dims, bool keepDim) => dims.Length == 0 && a.Dim == 0 ? a : a.Sum(dims, keepDim);
+
+    public Tensor SumTo(Tensor a, int[] shape)
+    {
+        if (Compiler.Shapes.ShapeRules.SameShape(a.ShapeArray, shape)) return a;
+        int lead = a.Dim - shape.Length;
+        var dims = new List<int>();
+        for (int i = 0; i < a.Dim; i++)
+            if (i < lead || (shape[i - lead] == 1 && a.ShapeArray[i] != 1)) dims.Add(i);
+        var summed = dims.Count == 0 ? a : a.Sum(dims.ToArray(), keepDim: true);
+        return summed.Reshape(shape);
+    }
+
+    public Tensor Expand(Tensor a, int[] shape) => Compiler.Shapes.ShapeRules.SameShape(a.ShapeArray, shape) ? a : a.Expand(shape);
+    public Tensor Reshape(Tensor a, int[] shape) => Compiler.Shapes.ShapeRules.SameShape(a.ShapeArray, shape) ? a : a.Reshape(shape);
+    public Tensor Permute(Tensor a, int[] dims) => a.Permute(dims);
+    public Tensor Transpose(Tensor a, int d0, int d1) => a.Transpose(d0, d1);
+    public Tensor Unsqueeze(Tensor a, int dim) => a.Unsqueeze(dim);
+    public Tensor Matmul(Tensor a, Tensor b) => a.Matmul(b);
+    public Tensor CumSum(Tensor a, int dim) => a.CumSum(dim);
+    public Tensor Flip(Tensor a, int dim) => a.Flip(dim);
+    public Tensor Narrow(Tensor a, int dim, int start, int length) => a.Narrow(dim, start, length);
+
+    public Tensor PadSlice(Tensor src, int[] shape, int dim, int start, int step)
+    {
+        var r = Tensor.Zeros(shape, src.DType);
+        using var window = r.Slice(dim, start, null, step);
+        using var target = window.Narrow(dim, 0, src.ShapeArray[Compiler.Shapes.ShapeRules.NormalizeDim("slice", dim, shape.Length)]);
+        using (GradMode.Set(false)) target.Copy_(src);
+        return r;
+    }
+
+    public Tensor Cat(IReadOnlyList<Tensor> parts, int dim) => Tensor.Cat(parts, dim);
+    public Tensor Select(Tensor a, int dim, int index) => a.Select(dim, index);
+    public Tensor Gather(Tensor a, int dim, Tensor index) => a.Gather(dim, index);
+    public Tensor ScatterAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src) => Tensor.Zeros(shape, like.DType).ScatterAdd(dim, index, src);
+
+    public Tensor IndexAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src)
+    {
+        // index_add through scatter_add: the 1-D index broadcast along every other dim of src.
+        int d = Compiler.Shapes.ShapeRules.NormalizeDim("index_add", dim, shape.Length);
+        var view = new int[src.Dim];
+        for (int i = 0; i < view.Length; i++) view[i] = i == d ? -1 : 1;
+        using var idx = index.To(DType.Int64).Reshape(view);
+        using var full = idx.Expand(src.ShapeArray).Contiguous();
+        return ScatterAddInto(shape, like, d, full, src);
+    }
+
+    public Tensor ScatterZero(Tensor a, int dim, Tensor index) => a.Scatter(dim, index, 0.0);
+    public Tensor Softmax(Tensor a, int dim) => a.Softmax(dim);
+    public Tensor Tril(Tensor a, int diagonal) => a.Tril(diagonal);
+    public Tensor Triu(Tensor a, int diagonal) => a.Triu(diagonal);
+}

@@ -1,0 +1,359 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Ops;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.Compiler.Autodiff
+{
+    /// <summary>
+    /// The derivative of every differentiable op, each written once in terms of other ops (PyTorch's
+    /// derivatives.yaml, as C#). Generic over <see cref="IGradAlgebra{T}"/>: the eager engine runs these
+    /// rules on tensors, and the kernel compiler will run the same rules on its graph.
+    /// </summary>
+    public static class Derivatives
+    {
+        /// <summary>Ops whose result is just another view or copy of the input's values.</summary>
+        static readonly HashSet<string> Reshapes = new HashSet<string> { "view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze" };
+
+        /// <summary>True when <paramref name="op"/> has a derivative rule here.</summary>
+        public static bool IsDifferentiable(string op) => Reshapes.Contains(op) || Known.Contains(op);
+
+        static readonly HashSet<string> Known = new HashSet<string>
+        {
+            "add", "sub", "mul", "div", "maximum", "minimum", "pow", "pow_scalar", "neg", "abs", "exp", "log", "log1p", "sqrt",
+            "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "gelu", "silu", "softplus", "clamp", "where", "to", "alias",
+            "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
+            "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
+            "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf",
+        };
+
+        /// <summary>
+        /// Gradients of the inputs of <paramref name="op"/> given the gradient of its output; null where an
+        /// input gets none (indices, masks, inputs that do not need one).
+        /// </summary>
+        public static T?[] Backward<T>(string op, IGradAlgebra<T> g, IGradContext<T> c, T grad) where T : class
+        {
+            var r = new T?[c.InputCount];
+            var a = c.Args;
+            bool n0 = c.NeedsGrad(0), n1 = c.InputCount > 1 && c.NeedsGrad(1);
+            if (Reshapes.Contains(op)) { r[0] = g.Reshape(grad, c.InputShape(0)); return r; }
+            switch (op)
+            {
+                case "add":
+                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(grad, c.InputShape(1));
+                    break;
+                case "sub":
+                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Neg(grad), c.InputShape(1));
+                    break;
+                case "mul":
+                    if (n0) r[0] = g.SumTo(g.Mul(grad, c.Input(1)), c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Mul(grad, c.Input(0)), c.InputShape(1));
+                    break;
+                case "div":
+                    if (n0) r[0] = g.SumTo(g.Div(grad, c.Input(1)), c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Neg(g.Div(g.Mul(grad, c.Output), c.Input(1))), c.InputShape(1));
+                    break;
+                case "maximum":
+                case "minimum":
+                {
+                    // Ties split the gradient evenly, as PyTorch does.
+                    T x = c.Input(0), y = c.Input(1);
+                    T half = g.Scale(g.EqualMask(x, y), 0.5);
+                    T xWins = op == "maximum" ? g.GreaterMask(x, y) : g.GreaterMask(y, x);
+                    T yWins = op == "maximum" ? g.GreaterMask(y, x) : g.GreaterMask(x, y);
+                    if (n0) r[0] = g.SumTo(g.Mul(grad, g.Add(xWins, half)), c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Mul(grad, g.Add(yWins, half)), c.InputShape(1));
+                    break;
+                }
+                case "pow":
+                {
+                    T x = c.Input(0), e = c.Input(1);
+                    if (n0) r[0] = g.SumTo(g.Mul(grad, g.Mul(e, g.Div(c.Output, x))), c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Mul(grad, g.Mul(c.Output, g.Log(x))), c.InputShape(1));
+                    break;
+                }
+                case "pow_scalar":
+                {
+                    double e = a.Scalar ?? 1;
+                    r[0] = e == 0 ? g.ZerosLike(grad) : g.Mul(grad, g.Scale(g.PowScalar(c.Input(0), e - 1), e));
+                    break;
+                }
+                case "neg": r[0] = g.Neg(grad); break;
+                case "abs": r[0] = g.Mul(grad, g.Sign(c.Input(0))); break;
+                case "exp": r[0] = g.Mul(grad, c.Output); break;
+                case "log": r[0] = g.Div(grad, c.Input(0)); break;
+                case "log1p": r[0] = g.Div(grad, g.AddScalar(c.Input(0), 1)); break;
+                case "sqrt": r[0] = g.Div(grad, g.Scale(c.Output, 2)); break;
+                case "rsqrt": r[0] = g.Mul(grad, g.Scale(g.Div(c.Output, c.Input(0)), -0.5)); break;
+                case "sin": r[0] = g.Mul(grad, g.Cos(c.Input(0))); break;
+                case "cos": r[0] = g.Neg(g.Mul(grad, g.Sin(c.Input(0)))); break;
+                case "tanh": r[0] = g.Mul(grad, g.AddScalar(g.Neg(g.Mul(c.Output, c.Output)), 1)); break;
+                case "sigmoid": r[0] = g.Mul(grad, g.Mul(c.Output, g.AddScalar(g.Neg(c.Output), 1))); break;
+                case "relu": r[0] = g.Mul(grad, g.GreaterMask(c.Output, 0)); break;
+                case "gelu":
+                {
+                    T x = c.Input(0);
+                    if (a.Mode == "tanh")
+                    {
+                        const double k = 0.79788456080286535588, b = 0.044715;
+                        T x2 = g.Mul(x, x);
+                        T t = g.Tanh(g.Scale(g.Add(x, g.Scale(g.Mul(x2, x), b)), k));
+                        T left = g.Scale(g.AddScalar(t, 1), 0.5);
+                        T dt = g.AddScalar(g.Neg(g.Mul(t, t)), 1);
+                        T right = g.Mul(g.Scale(x, 0.5 * k), g.Mul(dt, g.AddScalar(g.Scale(x2, 3 * b), 1)));
+                        r[0] = g.Mul(grad, g.Add(left, right));
+                    }
+                    else r[0] = g.Mul(grad, g.Add(g.NormalCdf(x), g.Mul(x, g.NormalPdf(x))));
+                    break;
+                }
+                case "silu":
+                {
+                    T x = c.Input(0), s = g.Sigmoid(x);
+                    r[0] = g.Mul(grad, g.Mul(s, g.AddScalar(g.Mul(x, g.AddScalar(g.Neg(s), 1)), 1)));
+                    break;
+                }
+                case "softplus":
+                {
+                    double beta = a.Scalar ?? 1, threshold = a.Scalar2 ?? 20;
+                    T bx = g.Scale(c.Input(0), beta), s = g.Sigmoid(bx), linear = g.GreaterMask(bx, threshold);
+                    r[0] = g.Mul(grad, g.Add(s, g.Mul(linear, g.AddScalar(g.Neg(s), 1))));
+                    break;
+                }
+                case "normal_cdf": r[0] = g.Mul(grad, g.NormalPdf(c.Input(0))); break;
+                case "normal_pdf": r[0] = g.Neg(g.Mul(grad, g.Mul(c.Input(0), c.Output))); break;
+                case "clamp": r[0] = g.Mul(grad, g.InRangeMask(c.Input(0), a.Scalar, a.Scalar2)); break;
+                case "where":
+                {
+                    T cond = c.Input(0), zero = g.ZerosLike(grad);
+                    if (n1) r[1] = g.SumTo(g.Where(cond, grad, zero), c.InputShape(1));
+                    if (c.NeedsGrad(2)) r[2] = g.SumTo(g.Where(cond, zero, grad), c.InputShape(2));
+                    break;
+                }
+                case "to": r[0] = g.CastLike(grad, c.Input(0)); break;
+                case "alias":
+                case "contiguous":
+                case "clone": r[0] = grad; break;
+                case "copy": r[0] = g.CastLike(g.SumTo(grad, c.InputShape(0)), c.Input(0)); break;
+                case "sum": r[0] = Unreduce(g, grad, c.InputShape(0), a.Dims, a.KeepDim); break;
+                case "mean":
+                {
+                    var shape = c.InputShape(0);
+                    r[0] = g.Scale(Unreduce(g, grad, shape, a.Dims, a.KeepDim), 1.0 / Count(shape, a.Dims));
+                    break;
+                }
+                case "prod":
+                {
+                    // d prod / d x_i = prod / x_i (inputs with zeros are not special-cased).
+                    var shape = c.InputShape(0);
+                    var dims = a.Dim is int d ? new[] { d } : null;
+                    r[0] = g.Div(g.Mul(Unreduce(g, grad, shape, dims, a.KeepDim), Unreduce(g, c.Output, shape, dims, a.KeepDim)), c.Input(0));
+                    break;
+                }
+                case "var":
+                case "std":
+                {
+                    var shape = c.InputShape(0);
+                    T x = c.Input(0);
+                    int[] dims = a.Dims != null && a.Dims.Count > 0 ? ToArray(a.Dims) : AllDims(shape.Length);
+                    T centered = g.Sub(x, g.Scale(g.Sum(x, dims, true), 1.0 / Count(shape, a.Dims)));
+                    double denom = Count(shape, a.Dims) - (a.Scalar ?? 1);
+                    T gu = Unreduce(g, grad, shape, a.Dims, a.KeepDim);
+                    r[0] = op == "var"
+                        ? g.Mul(gu, g.Scale(centered, 2 / denom))
+                        : g.Div(g.Mul(gu, g.Scale(centered, 1 / denom)), Unreduce(g, c.Output, shape, a.Dims, a.KeepDim));
+                    break;
+                }
+                case "norm":
+                {
+                    var shape = c.InputShape(0);
+                    double p = a.Scalar ?? 2;
+                    T x = c.Input(0), gu = Unreduce(g, grad, shape, a.Dims, a.KeepDim), nu = Unreduce(g, c.Output, shape, a.Dims, a.KeepDim);
+                    if (p == 1) r[0] = g.Mul(gu, g.Sign(x));
+                    else if (p == 2) r[0] = g.Div(g.Mul(gu, x), nu);
+                    else if (double.IsPositiveInfinity(p))
+                    {
+                        T hit = g.EqualMask(g.Abs(x), nu);
+                        T ties = Unreduce(g, g.Sum(hit, a.Dims != null && a.Dims.Count > 0 ? ToArray(a.Dims) : AllDims(shape.Length), a.KeepDim), shape, a.Dims, a.KeepDim);
+                        r[0] = g.Div(g.Mul(gu, g.Mul(g.Sign(x), hit)), ties);
+                    }
+                    else r[0] = g.Div(g.Mul(gu, g.Mul(x, g.PowScalar(g.Abs(x), p - 2))), g.PowScalar(nu, p - 1));
+                    break;
+                }
+                case "logsumexp":
+                {
+                    var shape = c.InputShape(0);
+                    r[0] = g.Mul(Unreduce(g, grad, shape, a.Dims, a.KeepDim), g.Exp(g.Sub(c.Input(0), Unreduce(g, c.Output, shape, a.Dims, a.KeepDim))));
+                    break;
+                }
+                case "max":
+                case "min":
+                {
+                    // Full reduction: ties share the gradient evenly.
+                    T hit = g.EqualMask(c.Input(0), c.Output);
+                    var all = AllDims(c.InputShape(0).Length);
+                    r[0] = g.Div(g.Mul(grad, hit), g.Sum(hit, all, false));
+                    break;
+                }
+                case "max_dim":
+                case "min_dim":
+                {
+                    // Along a dim: the gradient goes to the selected index (input 1 holds the indices).
+                    var shape = c.InputShape(0);
+                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, shape.Length);
+                    T idx = c.Input(1), gr = grad;
+                    if (!a.KeepDim) { idx = g.Unsqueeze(idx, d); gr = g.Unsqueeze(gr, d); }
+                    r[0] = g.ScatterAddInto(shape, grad, d, idx, gr);
+                    break;
+                }
+                case "softmax":
+                {
+                    int d = a.Dim ?? 0;
+                    T y = c.Output, gy = g.Mul(grad, y);
+                    r[0] = g.Sub(gy, g.Mul(y, g.Sum(gy, new[] { d }, true)));
+                    break;
+                }
+                case "log_softmax":
+                {
+                    int d = a.Dim ?? 0;
+                    r[0] = g.Sub(grad, g.Mul(g.Exp(c.Output), g.Sum(grad, new[] { d }, true)));
+                    break;
+                }
+                case "cumsum":
+                {
+                    int d = a.Dim ?? 0;
+                    r[0] = g.Flip(g.CumSum(g.Flip(grad, d), d), d);
+                    break;
+                }
+                case "matmul":
+                case "bmm":
+                    MatmulBackward(g, c, grad, r, 1.0);
+                    break;
+                case "addmm":
+                {
+                    double beta = a.Scalar ?? 1, alpha = a.Scalar2 ?? 1;
+                    if (n0) r[0] = g.SumTo(g.Scale(grad, beta), c.InputShape(0));
+                    T m1 = c.Input(1), m2 = c.Input(2);
+                    if (n1) r[1] = g.Scale(g.Matmul(grad, g.Transpose(m2, 0, 1)), alpha);
+                    if (c.NeedsGrad(2)) r[2] = g.Scale(g.Matmul(g.Transpose(m1, 0, 1), grad), alpha);
+                    break;
+                }
+                case "permute":
+                {
+                    var dims = a.Sizes!;
+                    int rank = dims.Count;
+                    var inverse = new int[rank];
+                    for (int i = 0; i < rank; i++) inverse[ShapeRules.NormalizeDim(op, dims[i], rank)] = i;
+                    r[0] = g.Permute(grad, inverse);
+                    break;
+                }
+                case "transpose": r[0] = g.Transpose(grad, a.Dim ?? 0, a.Dim1 ?? 1); break;
+                case "expand": r[0] = g.SumTo(grad, c.InputShape(0)); break;
+                case "narrow": r[0] = g.PadSlice(grad, c.InputShape(0), a.Dim ?? 0, a.Start ?? 0, 1); break;
+                case "slice": r[0] = g.PadSlice(grad, c.InputShape(0), a.Dim ?? 0, a.Start ?? 0, a.Length ?? 1); break;
+                case "select":
+                {
+                    int d = a.Dim ?? 0;
+                    r[0] = g.PadSlice(g.Unsqueeze(grad, d), c.InputShape(0), d, a.Start ?? 0, 1);
+                    break;
+                }
+                case "cat":
+                {
+                    int offset = 0;
+                    var outShape = g.Shape(grad);
+                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, outShape.Length);
+                    for (int i = 0; i < c.InputCount; i++)
+                    {
+                        var s = c.InputShape(i);
+                        if (s.Length == 1 && s[0] == 0 && outShape.Length != 1) continue; // skipped legacy empty input
+                        if (c.NeedsGrad(i)) r[i] = g.Narrow(grad, d, offset, s[d]);
+                        offset += s[d];
+                    }
+                    break;
+                }
+                case "index_select": r[0] = g.IndexAddInto(c.InputShape(0), grad, a.Dim ?? 0, c.Input(1), grad); break;
+                case "gather": r[0] = g.ScatterAddInto(c.InputShape(0), grad, a.Dim ?? 0, c.Input(1), grad); break;
+                case "scatter":
+                    if (n0) r[0] = g.ScatterZero(grad, a.Dim ?? 0, c.Input(1));
+                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, a.Dim ?? 0, c.Input(1));
+                    break;
+                case "scatter_add":
+                    if (n0) r[0] = grad;
+                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, a.Dim ?? 0, c.Input(1));
+                    break;
+                case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;
+                case "triu": r[0] = g.Triu(grad, a.Dim ?? 0); break;
+                default:
+                    throw new KilnException(op, $"{op}: the derivative for '{op}' is not implemented");
+            }
+            return r;
+        }
+
+        /// <summary>matmul's backward for every torch.matmul form (1-D operands gain and lose a dim).</summary>
+        static void MatmulBackward<T>(IGradAlgebra<T> g, IGradContext<T> c, T grad, T?[] r, double scale) where T : class
+        {
+            var sa = c.InputShape(0);
+            var sb = c.InputShape(1);
+            T x = c.Input(0), y = c.Input(1);
+            if (sa.Length == 1 && sb.Length == 1)
+            {
+                if (c.NeedsGrad(0)) r[0] = g.Mul(grad, y);
+                if (c.NeedsGrad(1)) r[1] = g.Mul(grad, x);
+                return;
+            }
+            T a2 = sa.Length == 1 ? g.Unsqueeze(x, 0) : x;
+            T b2 = sb.Length == 1 ? g.Unsqueeze(y, 1) : y;
+            T g2 = grad;
+            if (sa.Length == 1) g2 = g.Unsqueeze(g2, g.Shape(g2).Length - 1);
+            if (sb.Length == 1) g2 = g.Unsqueeze(g2, g.Shape(g2).Length);
+            var sa2 = g.Shape(a2);
+            var sb2 = g.Shape(b2);
+            if (c.NeedsGrad(0))
+            {
+                T ga = g.SumTo(g.Matmul(g2, g.Transpose(b2, -1, -2)), sa2);
+                r[0] = g.Reshape(ga, sa);
+            }
+            if (c.NeedsGrad(1))
+            {
+                T gb = g.SumTo(g.Matmul(g.Transpose(a2, -1, -2), g2), sb2);
+                r[1] = g.Reshape(gb, sb);
+            }
+        }
+
+        /// <summary>Brings a reduced gradient back to the input's shape (re-inserting dropped dims, then expanding).</summary>
+        static T Unreduce<T>(IGradAlgebra<T> g, T grad, int[] shape, IReadOnlyList<int>? dims, bool keepDim) where T : class
+        {
+            if (!keepDim)
+            {
+                var ds = dims != null && dims.Count > 0 ? ToArray(dims) : AllDims(shape.Length);
+                for (int i = 0; i < ds.Length; i++) ds[i] = ShapeRules.NormalizeDim("backward", ds[i], shape.Length);
+                Array.Sort(ds);
+                foreach (int d in ds) if (shape.Length > 0) grad = g.Unsqueeze(grad, d);
+            }
+            return g.Expand(grad, shape);
+        }
+
+        static double Count(int[] shape, IReadOnlyList<int>? dims)
+        {
+            if (dims == null || dims.Count == 0) return ShapeRules.Numel(shape);
+            double n = 1;
+            foreach (int d in dims) n *= shape[ShapeRules.NormalizeDim("backward", d, shape.Length)];
+            return n;
+        }
+
+        static int[] AllDims(int rank)
+        {
+            var r = new int[rank];
+            for (int i = 0; i < rank; i++) r[i] = i;
+            return r;
+        }
+
+        static int[] ToArray(IReadOnlyList<int> l)
+        {
+            var r = new int[l.Count];
+            for (int i = 0; i < r.Length; i++) r[i] = l[i];
+            return r;
+        }
+    }
+}

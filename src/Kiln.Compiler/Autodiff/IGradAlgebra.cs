@@ -1,0 +1,111 @@
+using System.Collections.Generic;
+
+namespace Kiln.Compiler.Autodiff
+{
+    /// <summary>
+    /// The ops a derivative rule may use, over an opaque value type: the eager runtime implements it with
+    /// tensors, the kernel compiler with graph nodes. A rule written against this interface is the one
+    /// declaration of that op's derivative.
+    /// </summary>
+    public interface IGradAlgebra<T> where T : class
+    {
+        /// <summary>The value's shape.</summary>
+        int[] Shape(T x);
+        /// <summary>a + b (broadcast).</summary>
+        T Add(T a, T b);
+        /// <summary>a - b (broadcast).</summary>
+        T Sub(T a, T b);
+        /// <summary>a * b (broadcast).</summary>
+        T Mul(T a, T b);
+        /// <summary>a / b (broadcast).</summary>
+        T Div(T a, T b);
+        /// <summary>-a.</summary>
+        T Neg(T a);
+        /// <summary>a * s.</summary>
+        T Scale(T a, double s);
+        /// <summary>a + s.</summary>
+        T AddScalar(T a, double s);
+        /// <summary>a ** exponent.</summary>
+        T PowScalar(T a, double exponent);
+        /// <summary>e^a.</summary>
+        T Exp(T a);
+        /// <summary>Natural log.</summary>
+        T Log(T a);
+        /// <summary>Square root.</summary>
+        T Sqrt(T a);
+        /// <summary>Sine.</summary>
+        T Sin(T a);
+        /// <summary>Cosine.</summary>
+        T Cos(T a);
+        /// <summary>Hyperbolic tangent.</summary>
+        T Tanh(T a);
+        /// <summary>Logistic sigmoid.</summary>
+        T Sigmoid(T a);
+        /// <summary>|a|.</summary>
+        T Abs(T a);
+        /// <summary>The sign of each element (-1, 0, 1) in a's dtype.</summary>
+        T Sign(T a);
+        /// <summary>The standard normal density exp(-x²/2)/sqrt(2π).</summary>
+        T NormalPdf(T a);
+        /// <summary>Standard normal CDF Φ(x).</summary>
+        T NormalCdf(T a);
+        /// <summary>1 where a &gt; s, else 0, in a's dtype.</summary>
+        T GreaterMask(T a, double s);
+        /// <summary>1 where a &gt; b, else 0 (broadcast), in a's dtype.</summary>
+        T GreaterMask(T a, T b);
+        /// <summary>1 where a == b, else 0 (broadcast), in a's dtype.</summary>
+        T EqualMask(T a, T b);
+        /// <summary>1 where lo ≤ a ≤ hi (null bounds open), else 0.</summary>
+        T InRangeMask(T a, double? lo, double? hi);
+        /// <summary>cond ? a : b, with cond a bool value.</summary>
+        T Where(T cond, T a, T b);
+        /// <summary>Zeros where mask is true.</summary>
+        T MaskedZero(T a, T mask);
+        /// <summary>Zeros shaped and typed like a.</summary>
+        T ZerosLike(T a);
+        /// <summary>Converts to the dtype of <paramref name="like"/>.</summary>
+        T CastLike(T a, T like);
+        /// <summary>Sum over dims.</summary>
+        T Sum(T a, int[] dims, bool keepDim);
+        /// <summary>Sums broadcast dims away so the result has <paramref name="shape"/>.</summary>
+        T SumTo(T a, int[] shape);
+        /// <summary>Broadcast view to a shape.</summary>
+        T Expand(T a, int[] shape);
+        /// <summary>Same values, another shape.</summary>
+        T Reshape(T a, int[] shape);
+        /// <summary>Reorders dims.</summary>
+        T Permute(T a, int[] dims);
+        /// <summary>Swaps two dims.</summary>
+        T Transpose(T a, int d0, int d1);
+        /// <summary>Inserts a size-1 dim.</summary>
+        T Unsqueeze(T a, int dim);
+        /// <summary>torch.matmul.</summary>
+        T Matmul(T a, T b);
+        /// <summary>Cumulative sum along a dim.</summary>
+        T CumSum(T a, int dim);
+        /// <summary>Reverses along a dim (for cumsum's backward).</summary>
+        T Flip(T a, int dim);
+        /// <summary>The slice [start, start+length) of a dim.</summary>
+        T Narrow(T a, int dim, int start, int length);
+        /// <summary>Zeros of <paramref name="shape"/> with <paramref name="src"/> written into dim's [start, start+len) (slicing's backward).</summary>
+        T PadSlice(T src, int[] shape, int dim, int start, int step);
+        /// <summary>Concatenation along a dim.</summary>
+        T Cat(IReadOnlyList<T> parts, int dim);
+        /// <summary>Index of a dim, removing it.</summary>
+        T Select(T a, int dim, int index);
+        /// <summary>Values picked along a dim by an index.</summary>
+        T Gather(T a, int dim, T index);
+        /// <summary>Zeros of <paramref name="shape"/> plus src scattered-added at index along dim.</summary>
+        T ScatterAddInto(int[] shape, T like, int dim, T index, T src);
+        /// <summary>Zeros of <paramref name="shape"/> plus src rows added at index along dim (index_select's backward).</summary>
+        T IndexAddInto(int[] shape, T like, int dim, T index, T src);
+        /// <summary>The value with the positions written by a scatter (index along dim) set to zero.</summary>
+        T ScatterZero(T a, int dim, T index);
+        /// <summary>Softmax along a dim.</summary>
+        T Softmax(T a, int dim);
+        /// <summary>Lower triangle.</summary>
+        T Tril(T a, int diagonal);
+        /// <summary>Upper triangle.</summary>
+        T Triu(T a, int diagonal);
+    }
+}
