@@ -63,6 +63,60 @@ def T(shape, dtype="float32", kind="randn", view=None, lo=-5, hi=5):
     return spec, apply_view(base, view)
 
 
+def decode(spec):
+    """The base tensor a spec describes (before its views)."""
+    d = DT[spec["dtype"]]
+    vals = [float(v) if not isinstance(v, str) else float(v.replace("inf", "inf")) for v in spec["data"]]
+    return torch.tensor(vals, dtype=torch.float64).reshape(spec["shape"]).to(d)
+
+
+# Ops whose outputs carry no gradient (or whose golden cases would only test integer paths).
+NO_GRAD = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "all", "any", "arange", "arange_float", "linspace",
+           "eye", "zeros", "ones", "full"}
+SECOND_ORDER = {"exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "gelu", "silu", "softplus", "pow_scalar",
+                "log_softmax", "softmax", "mul", "div", "matmul", "rsqrt", "log1p", "gelu_tanh"}
+
+
+def gradients(op, specs, fn, second):
+    """PyTorch's input gradients for random output seeds (and, for SECOND_ORDER ops, second-order ones)."""
+    leaves, ins = [], []
+    for spec in specs:
+        base = decode(spec)
+        if base.dtype in (torch.float32, torch.float64):
+            base.requires_grad_(True)
+            leaves.append(base)
+        else:
+            leaves.append(None)
+        ins.append(apply_view(base, spec["view"]))
+    if not any(l is not None for l in leaves):
+        return None
+    out = fn(*ins)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    keep = [o for o in outs if o.requires_grad]
+    if not keep:
+        return None
+    seeds = [torch.randn(o.shape, dtype=o.dtype) for o in keep]
+    wrt = [l for l in leaves if l is not None]
+    grads = torch.autograd.grad(keep, wrt, seeds, allow_unused=True, create_graph=second)
+    it = iter(grads)
+    entry = {"seeds": [enc(s) for s in seeds],
+             "grads": [None if l is None else (lambda g, l=l: enc(g) if g is not None else enc(torch.zeros_like(l)))(next(it)) for l in leaves]}
+    if second:
+        vs = [torch.randn(g.shape, dtype=g.dtype) if g is not None else None for g in grads]
+        total = sum((g * v).sum() for g, v in zip(grads, vs) if g is not None and g.requires_grad)
+        if isinstance(total, torch.Tensor):
+            g2 = torch.autograd.grad(total, wrt, allow_unused=True)
+            it2, itv = iter(g2), iter(vs)
+            entry["vs"], entry["second"] = [], []
+            for l in leaves:
+                if l is None:
+                    entry["vs"].append(None); entry["second"].append(None); continue
+                v, g = next(itv), next(it2)
+                entry["vs"].append(enc(v))
+                entry["second"].append(enc(g if g is not None else torch.zeros_like(l)))
+    return entry
+
+
 def case(name, op, inputs, fn, args=None, tol=None):
     specs = [s for s, _ in inputs]
     ts = [t for _, t in inputs]
@@ -74,8 +128,12 @@ def case(name, op, inputs, fn, args=None, tol=None):
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if tol is None:
         tol = "exact" if all(not o.dtype.is_floating_point for o in outs) else "elementwise"
-    cases.append({"name": name, "op": op, "args": args or {}, "inputs": specs,
-                  "outputs": [enc(o) for o in outs], "tol": tol})
+    c = {"name": name, "op": op, "args": args or {}, "inputs": specs, "outputs": [enc(o) for o in outs], "tol": tol}
+    if op not in NO_GRAD and all(o.dtype.is_floating_point for o in outs) and not any(o.dtype in (torch.float16, torch.bfloat16) for o in outs):
+        g = gradients(op, specs, fn, second=op in SECOND_ORDER or name.split("_f32")[0] in SECOND_ORDER)
+        if g is not None:
+            c["grad"] = g
+    cases.append(c)
 
 
 # ---------------------------------------------------------------- elementwise binary
@@ -113,6 +171,12 @@ for op, fn in [("add_scalar", lambda a, s: a + s), ("sub_scalar", lambda a, s: a
     case(f"{op}_f16", op, [T([5], "float16")], lambda a, fn=fn: fn(a, 2.5), {"s": 2.5}, tol="float16")
 case("zero_dim_f64_promotes_int", "add", [T([3], "int32", "int"), T([], "float64")], torch.add)
 case("zero_dim_f64_keeps_f32", "add", [T([3]), T([], "float64")], torch.add)
+
+# ---------------------------------------------------------------- one tensor used several times (gradients accumulate)
+case("mul_self", "mul_self", [T([3, 4])], lambda x: x * x)
+case("composite_reuse", "composite_reuse", [T([3, 4], kind="pos")], lambda x: (x * x.exp() + x.log()).sum(1) / x.sum())
+case("composite_mlp", "composite_mlp", [T([5, 6]), T([6, 4]), T([4])],
+     lambda x, w, b: torch.log_softmax(torch.relu(x @ w + b), 1).mean())
 
 # ---------------------------------------------------------------- comparisons and where
 for op, fn in [("eq", torch.eq), ("ne", torch.ne), ("lt", torch.lt), ("le", torch.le), ("gt", torch.gt), ("ge", torch.ge)]:
@@ -326,4 +390,6 @@ printing = [{"input": enc(t), "text": str(t).replace("torch.", "")} for t in pri
 
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "cases": cases, "printing": printing}, f, separators=(",", ":"))
-print(f"wrote {len(cases)} cases and {len(printing)} printing cases to {OUT}")
+n_grad = sum(1 for c in cases if "grad" in c)
+n_second = sum(1 for c in cases if "grad" in c and "second" in c["grad"])
+print(f"wrote {len(cases)} cases ({n_grad} with gradients, {n_second} with second-order ones) and {len(printing)} printing cases to {OUT}")

@@ -97,6 +97,7 @@ internal static class AutogradEngine
             for (int i = 0; i < inputGrads.Length; i++)
             {
                 var g = inputGrads[i];
+                if (g != null && g.DType != node.InputDType(i)) g = g.To(node.InputDType(i)); // mixed-dtype ops
                 if (node.NextLeaves[i] is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured); }
                 else if (node.NextNodes[i] is { } next)
                 {

@@ -18,6 +18,7 @@ public sealed class GradNode : IGradContext<Tensor>
     readonly int[] _inputVersions;
     int _outputVersion;
     readonly int[][] _shapes;
+    readonly DType[] _dtypes;
 
     internal readonly string Op;
     internal readonly OpArgs OpArgs;
@@ -39,6 +40,7 @@ public sealed class GradNode : IGradContext<Tensor>
         _outputVersion = output.Storage.Version;
         _inputVersions = new int[inputs.Length];
         _shapes = new int[inputs.Length][];
+        _dtypes = new DType[inputs.Length];
         NextNodes = new GradNode?[inputs.Length];
         NextLeaves = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
@@ -46,6 +48,7 @@ public sealed class GradNode : IGradContext<Tensor>
             var t = inputs[i];
             if (t == null) { _shapes[i] = Array.Empty<int>(); continue; }
             _inputVersions[i] = t.Storage.Version;
+            _dtypes[i] = t.DType;
             _shapes[i] = (int[])t.ShapeArray.Clone();
             if (!t.RequiresGrad) continue;
             if (t.GradFn != null) NextNodes[i] = t.GradFn;
@@ -70,6 +73,9 @@ public sealed class GradNode : IGradContext<Tensor>
 
     /// <summary>True once backward freed what this node saved.</summary>
     public bool IsReleased => _saved == null;
+
+    /// <summary>The dtype input <paramref name="i"/> had; its gradient is cast back to it.</summary>
+    internal DType InputDType(int i) => _dtypes[i];
 
     internal void Release()
     {

@@ -76,10 +76,20 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor PadSlice(Tensor src, int[] shape, int dim, int start, int step)
     {
         var r = Tensor.Zeros(shape, src.DType);
-        using var window = r.Slice(dim, start, null, step);
-        using var target = window.Narrow(dim, 0, src.ShapeArray[Compiler.Shapes.ShapeRules.NormalizeDim("slice", dim, shape.Length)]);
-        using (GradMode.Set(false)) target.Copy_(src);
-        return r;
+        using (GradMode.Set(false))
+        {
+            using var window = r.Slice(dim, start, null, step);
+            using var target = window.Narrow(dim, 0, src.ShapeArray[Compiler.Shapes.ShapeRules.NormalizeDim("slice", dim, shape.Length)]);
+            target.Copy_(src);
+        }
+        // Recorded as its own op so that gradients of gradients flow through slicing.
+        return Tensor.Record("pad_slice", r, new Compiler.Ops.OpArgs { Dim = dim, Start = start, Length = step }, src);
+    }
+
+    public Tensor SliceStep(Tensor a, int dim, int start, int step, int length)
+    {
+        using var s = a.Slice(dim, start, null, step);
+        return s.Narrow(dim, 0, length);
     }
 
     public Tensor Cat(IReadOnlyList<Tensor> parts, int dim) => Tensor.Cat(parts, dim);

@@ -24,7 +24,7 @@ namespace Kiln.Compiler.Autodiff
             "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "gelu", "silu", "softplus", "clamp", "where", "to", "alias",
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
-            "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf",
+            "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
         };
 
         /// <summary>
@@ -256,6 +256,12 @@ namespace Kiln.Compiler.Autodiff
                 {
                     int d = a.Dim ?? 0;
                     r[0] = g.PadSlice(g.Unsqueeze(grad, d), c.InputShape(0), d, a.Start ?? 0, 1);
+                    break;
+                }
+                case "pad_slice":
+                {
+                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, c.InputShape(0).Length);
+                    r[0] = g.SliceStep(grad, d, a.Start ?? 0, a.Length ?? 1, c.InputShape(0)[d]);
                     break;
                 }
                 case "cat":

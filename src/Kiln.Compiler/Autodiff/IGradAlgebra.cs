@@ -87,6 +87,8 @@ namespace Kiln.Compiler.Autodiff
         T Flip(T a, int dim);
         /// <summary>The slice [start, start+length) of a dim.</summary>
         T Narrow(T a, int dim, int start, int length);
+        /// <summary>Elements start, start+step, ... (<paramref name="length"/> of them) along a dim (a strided slice).</summary>
+        T SliceStep(T a, int dim, int start, int step, int length);
         /// <summary>Zeros of <paramref name="shape"/> with <paramref name="src"/> written into dim's [start, start+len) (slicing's backward).</summary>
         T PadSlice(T src, int[] shape, int dim, int start, int step);
         /// <summary>Concatenation along a dim.</summary>

@@ -22,15 +22,18 @@ public static class GoldenData
         Root.GetProperty("cases").EnumerateArray().First(c => c.GetProperty("name").GetString() == name);
 
     /// <summary>Builds the tensor a spec describes: base data, dtype, then the recorded view ops.</summary>
-    public static Tensor Build(JsonElement spec)
+    public static Tensor Build(JsonElement spec) => ApplyViews(BuildBase(spec), spec);
+
+    /// <summary>Applies the spec's recorded view ops (transpose, slice, expand, ...) to a base tensor.</summary>
+    public static Tensor ApplyViews(Tensor t, JsonElement spec)
     {
-        var t = BuildBase(spec);
         if (spec.TryGetProperty("view", out var views))
             foreach (var v in views.EnumerateArray()) t = ApplyView(t, v);
         return t;
     }
 
-    static Tensor BuildBase(JsonElement spec)
+    /// <summary>The base tensor of a spec, before its views.</summary>
+    public static Tensor BuildBase(JsonElement spec)
     {
         var shape = spec.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         var dtype = DTypes.Parse(spec.GetProperty("dtype").GetString()!);

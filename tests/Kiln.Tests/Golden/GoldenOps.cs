@@ -20,6 +20,9 @@ public static class GoldenOps
 
     public static readonly Dictionary<string, Func<Tensor[], JsonElement, Tensor[]>> Table = new()
     {
+        ["mul_self"] = (x, a) => [x[0] * x[0]],
+        ["composite_reuse"] = (x, a) => [(x[0] * x[0].Exp() + x[0].Log()).Sum(1) / x[0].Sum()],
+        ["composite_mlp"] = (x, a) => [(x[0].Matmul(x[1]) + x[2]).Relu().LogSoftmax(1).Mean()],
         ["add"] = (x, a) => [x[0].Add(x[1])],
         ["sub"] = (x, a) => [x[0].Sub(x[1])],
         ["mul"] = (x, a) => [x[0] * x[1]],
