@@ -66,21 +66,18 @@ public static class Autograd
                 for (int j = 0; j < row.Length; j++) analytic[k][o, j] = row[j];
             }
         }
-        // Numerical Jacobian columns: perturb each input element.
-        using var noGrad = GradMode.Set(false);
+        // Numerical Jacobian columns: perturb each input element (fn may itself take gradients, so grad mode stays on).
         for (int k = 0; k < diffInputs.Count; k++)
         {
             var x = xs[diffInputs[k]];
-            using var flat = x.Reshape(-1);
             for (long j = 0; j < x.Numel; j++)
             {
-                using var cell = flat.Select(0, j);
-                double orig = cell.Item<double>();
-                cell.Fill_(orig + eps);
+                double orig = Set(x, j, null);
+                Set(x, j, orig + eps);
                 var plus = fn(xs).To(DType.Float64).Reshape(-1).ToArray<double>();
-                cell.Fill_(orig - eps);
+                Set(x, j, orig - eps);
                 var minus = fn(xs).To(DType.Float64).Reshape(-1).ToArray<double>();
-                cell.Fill_(orig);
+                Set(x, j, orig);
                 for (long o = 0; o < outCount; o++)
                 {
                     double num = (plus[o] - minus[o]) / (2 * eps), ana = analytic[k][o, j];
@@ -91,5 +88,16 @@ public static class Autograd
             }
         }
         return true;
+    }
+
+    /// <summary>Reads element j of x (flattened) and, when given, overwrites it outside the graph.</summary>
+    static double Set(Tensor x, long j, double? value)
+    {
+        using var off = GradMode.Set(false);
+        using var flat = x.Reshape(-1);
+        using var cell = flat.Select(0, j);
+        double old = cell.Item<double>();
+        if (value is { } v) cell.Fill_(v);
+        return old;
     }
 }
