@@ -28,6 +28,27 @@ for c in cases:
     elif op == "sum":
         a = torch.randn(n)
         fn = lambda: torch.sum(a)
+    elif op == "mlp":
+        x, y = torch.randn(n, 784), torch.randint(0, 10, (n, 1))
+        w1 = (torch.randn(784, 128) * 0.03).requires_grad_()
+        b1 = torch.zeros(128, requires_grad=True)
+        w2 = (torch.randn(128, 10) * 0.1).requires_grad_()
+        b2 = torch.zeros(10, requires_grad=True)
+        def fn():
+            for p in (w1, b1, w2, b2):
+                p.grad = None
+            logits = torch.relu(x @ w1 + b1) @ w2 + b2
+            loss = -torch.log_softmax(logits, 1).gather(1, y).mean()  # cross-entropy, same formula as Kiln's run
+            loss.backward()
+            return loss
+    elif op in ("ops_grad", "ops_nograd"):
+        x = torch.ones(1, requires_grad=True)
+        def fn(record=op == "ops_grad"):
+            with torch.set_grad_enabled(record):
+                y = x
+                for _ in range(n):
+                    y = y * 1.0001
+            return y
     else:
         raise SystemExit(f"unknown op {op}")
     for _ in range(max(3, c["reps"] // 3)):

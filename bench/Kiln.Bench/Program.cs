@@ -21,7 +21,11 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"gelu 16M ({t}t)", "gelu", 16 << 20, t, 15));
     cases.Add(new($"softmax 4096x1024 rows ({t}t)", "softmax", 4096, t, 15));
     cases.Add(new($"sum 16M ({t}t)", "sum", 16 << 20, t, 15));
+    cases.Add(new($"MLP 784-128-10 b64 fwd+CE+bwd ({t}t)", "mlp", 64, t, 200));
 }
+// Autograd's per-op cost: a chain of 1000 multiplies on a one-element tensor, recorded and not.
+cases.Add(new("1000 tiny ops, recorded (1t)", "ops_grad", 1000, 1, 50));
+cases.Add(new("1000 tiny ops, no grad (1t)", "ops_nograd", 1000, 1, 50));
 if (quick) cases = cases.Select(c => c with { Reps = Math.Max(3, c.Reps / 5) }).ToList();
 
 // The machines are noisy: alternate Kiln and PyTorch for a few rounds and keep each side's best median.
@@ -56,7 +60,7 @@ if (write)
 {
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     var section = new StringBuilder();
-    section.AppendLine("## Tensor core (issue: foundation)");
+    section.AppendLine("## Tensor core and autograd");
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -80,6 +84,38 @@ static double RunKiln(BenchCase c)
         case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
         case "softmax": { var a = Tensor.Randn(new[] { 4096, 1024 }, generator: g); fn = () => a.Softmax(1); break; }
         case "sum": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Sum(); break; }
+        case "mlp":
+        {
+            var x = Tensor.Randn(new[] { c.N, 784 }, generator: g);
+            var y = Tensor.RandInt(0, 10, new[] { c.N, 1 }, generator: g);
+            var w1 = (Tensor.Randn(new[] { 784, 128 }, generator: g) * 0.03).Detach().RequiresGrad_();
+            var b1 = Tensor.Zeros(128).RequiresGrad_();
+            var w2 = (Tensor.Randn(new[] { 128, 10 }, generator: g) * 0.1).Detach().RequiresGrad_();
+            var b2 = Tensor.Zeros(10).RequiresGrad_();
+            fn = () =>
+            {
+                w1.Grad = b1.Grad = w2.Grad = b2.Grad = null;
+                var logits = (x.Matmul(w1) + b1).Relu().Matmul(w2) + b2;
+                var loss = -logits.LogSoftmax(1).Gather(1, y).Mean();   // cross-entropy
+                loss.Backward();
+                return loss;
+            };
+            break;
+        }
+        case "ops_grad":
+        case "ops_nograd":
+        {
+            var x = Tensor.Ones(1).RequiresGrad_();
+            bool record = c.Op == "ops_grad";
+            fn = () =>
+            {
+                using var mode = record ? Autograd.EnableGrad() : Autograd.NoGrad();
+                var y = x;
+                for (int i = 0; i < c.N; i++) y = y * 1.0001;
+                return y;
+            };
+            break;
+        }
         default: throw new ArgumentException(c.Op);
     }
     // Warm up past tiered JIT compilation, then take the median like the Python side.

@@ -61,8 +61,9 @@ internal static class AutogradEngine
         while (stack.Count > 0)
         {
             var n = stack.Pop();
-            foreach (var next in n.NextNodes)
+            for (int i = 0; i < n.InputCount; i++)
             {
+                var next = n.NextNode(i);
                 if (next is null) continue;
                 if (deps.TryGetValue(next, out int d)) deps[next] = d + 1;
                 else { deps[next] = 1; stack.Push(next); }
@@ -84,8 +85,8 @@ internal static class AutogradEngine
             if (!pending.Remove(node, out var grad))
             {
                 // No gradient reached this node: its inputs get none either, but their counts still drop.
-                foreach (var next in node.NextNodes)
-                    if (next != null && --deps[next] == 0) ready.Enqueue(next, -next.Sequence);
+                for (int i = 0; i < node.InputCount; i++)
+                    if (node.NextNode(i) is { } next && --deps[next] == 0) ready.Enqueue(next, -next.Sequence);
                 continue;
             }
             grad = RunHooks(node.HookOwner, grad);
@@ -98,8 +99,8 @@ internal static class AutogradEngine
             {
                 var g = inputGrads[i];
                 if (g != null && g.DType != node.InputDType(i)) g = g.To(node.InputDType(i)); // mixed-dtype ops
-                if (node.NextLeaves[i] is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured); }
-                else if (node.NextNodes[i] is { } next)
+                if (node.NextLeaf(i) is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured); }
+                else if (node.NextNode(i) is { } next)
                 {
                     if (g != null) Accumulate(pending, next, g);
                     if (--deps[next] == 0) ready.Enqueue(next, -next.Sequence);

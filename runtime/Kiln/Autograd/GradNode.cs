@@ -13,20 +13,29 @@ namespace Kiln;
 public sealed class GradNode : IGradContext<Tensor>
 {
     static long _sequence;
-    Tensor?[]? _saved;
+
+    /// <summary>What the node knows about one input: its saved value and version, shape and dtype, and where its gradient goes.</summary>
+    internal struct InputInfo
+    {
+        public Tensor? Saved;
+        public int Version;
+        public int[] Shape;
+        public DType DType;
+        /// <summary>The node that produced the input, or null.</summary>
+        public GradNode? Next;
+        /// <summary>The leaf that accumulates the input's gradient, or null.</summary>
+        public Tensor? Leaf;
+    }
+
+    // One array for everything per input: recording an op allocates the node and this, nothing else.
+    readonly InputInfo[] _inputs;
     Tensor? _savedOutput;
-    readonly int[] _inputVersions;
     int _outputVersion;
-    readonly int[][] _shapes;
-    readonly DType[] _dtypes;
+    bool _released;
 
     internal readonly string Op;
     internal readonly OpArgs OpArgs;
     internal readonly long Sequence;
-    /// <summary>Per input: the node that produced it, or null.</summary>
-    internal readonly GradNode?[] NextNodes;
-    /// <summary>Per input: the leaf tensor that accumulates its gradient, or null.</summary>
-    internal readonly Tensor?[] NextLeaves;
     /// <summary>The output tensor, kept only once it has hooks or retains its gradient.</summary>
     internal Tensor? HookOwner;
 
@@ -35,26 +44,27 @@ public sealed class GradNode : IGradContext<Tensor>
         Op = op;
         OpArgs = args ?? OpArgs.None;
         Sequence = System.Threading.Interlocked.Increment(ref _sequence);
-        _saved = inputs;
         _savedOutput = output;
         _outputVersion = output.Storage.Version;
-        _inputVersions = new int[inputs.Length];
-        _shapes = new int[inputs.Length][];
-        _dtypes = new DType[inputs.Length];
-        NextNodes = new GradNode?[inputs.Length];
-        NextLeaves = new Tensor?[inputs.Length];
+        _inputs = new InputInfo[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
         {
             var t = inputs[i];
-            if (t == null) { _shapes[i] = Array.Empty<int>(); continue; }
-            _inputVersions[i] = t.Storage.Version;
-            _dtypes[i] = t.DType;
-            _shapes[i] = (int[])t.ShapeArray.Clone();
+            ref var info = ref _inputs[i];
+            if (t == null) { info.Shape = Array.Empty<int>(); continue; }
+            info.Saved = t;
+            info.Version = t.Storage.Version;
+            info.Shape = t.ShapeArray; // shape arrays are never mutated, so no copy
+            info.DType = t.DType;
             if (!t.RequiresGrad) continue;
-            if (t.GradFn != null) NextNodes[i] = t.GradFn;
-            else NextLeaves[i] = t;
+            if (t.GradFn != null) info.Next = t.GradFn;
+            else info.Leaf = t;
         }
     }
+
+    internal int InputCount => _inputs.Length;
+    internal GradNode? NextNode(int i) => _inputs[i].Next;
+    internal Tensor? NextLeaf(int i) => _inputs[i].Leaf;
 
     /// <summary>PyTorch-style name, e.g. <c>MulBackward</c>.</summary>
     public string Name
@@ -72,15 +82,16 @@ public sealed class GradNode : IGradContext<Tensor>
     public override string ToString() => $"<{Name}>";
 
     /// <summary>True once backward freed what this node saved.</summary>
-    public bool IsReleased => _saved == null;
+    public bool IsReleased => _released;
 
     /// <summary>The dtype input <paramref name="i"/> had; its gradient is cast back to it.</summary>
-    internal DType InputDType(int i) => _dtypes[i];
+    internal DType InputDType(int i) => _inputs[i].DType;
 
     internal void Release()
     {
-        _saved = null;
+        _released = true;
         _savedOutput = null;
+        for (int i = 0; i < _inputs.Length; i++) _inputs[i].Saved = null;
     }
 
     /// <summary>After an in-place op the same tensor object holds the new value; it becomes this node's output.</summary>
@@ -92,14 +103,12 @@ public sealed class GradNode : IGradContext<Tensor>
 
     // ---- IGradContext<Tensor> ----------------------------------------------------------------------
 
-    Tensor IGradContext<Tensor>.Input(int i) => Check(Saved[i]!, _inputVersions[i], $"input {i}");
+    Tensor IGradContext<Tensor>.Input(int i) => Check(_released ? throw Freed() : _inputs[i].Saved!, _inputs[i].Version, $"input {i}");
     Tensor IGradContext<Tensor>.Output => Check(_savedOutput ?? throw Freed(), _outputVersion, "output 0");
-    int[] IGradContext<Tensor>.InputShape(int i) => _shapes[i];
-    int IGradContext<Tensor>.InputCount => _shapes.Length;
+    int[] IGradContext<Tensor>.InputShape(int i) => _inputs[i].Shape;
+    int IGradContext<Tensor>.InputCount => _inputs.Length;
     OpArgs IGradContext<Tensor>.Args => OpArgs;
-    bool IGradContext<Tensor>.NeedsGrad(int i) => NextNodes[i] != null || NextLeaves[i] != null;
-
-    Tensor?[] Saved => _saved ?? throw Freed();
+    bool IGradContext<Tensor>.NeedsGrad(int i) => _inputs[i].Next != null || _inputs[i].Leaf != null;
 
     static KilnException Freed() => new(null,
         "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). " +

@@ -89,12 +89,16 @@ internal static unsafe class StridedLoop
             RunRange(plan, ref loop, 0, plan.Numel);
             return;
         }
+        RunParallel(plan, loop, grain);
+    }
+
+    // Separate from Run so that small, single-threaded loops allocate no closure.
+    static void RunParallel<TLoop>(LoopPlan plan, TLoop loop, long grain) where TLoop : struct, IInnerLoop =>
         Threads.For(plan.Numel, grain, (s, e) =>
         {
             var copy = loop;
             RunRange(plan, ref copy, s, e);
         });
-    }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void RunRange<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop

@@ -13,6 +13,9 @@ public sealed partial class Tensor
             throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}");
     }
 
+    /// <summary>A converted copy when the dtype differs, else null (the caller uses the tensor itself).</summary>
+    internal Tensor? ConvertedOrNull(DType dtype) => dtype == DType ? null : Kernels.CopyKernel.Convert(this, dtype);
+
     /// <summary>A contiguous tensor of <paramref name="dtype"/> to dispose after use: a new view when nothing changes, else a copy.</summary>
     internal Tensor ContiguousAs(DType dtype) => dtype == DType ? Contiguous() : Kernels.CopyKernel.Convert(this, dtype);
 
@@ -23,9 +26,9 @@ public sealed partial class Tensor
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
         var ct = TypeDispatch.ComputeType(rt);
-        using var x = ToInternal(ct);
+        using var converted = ConvertedOrNull(ct);   // no alias object when the dtype already fits (hot path)
         var y = Allocate((int[])_shape.Clone(), ct);
-        TypeDispatch.Unary(y, x, op);
+        TypeDispatch.Unary(y, converted ?? this, op);
         return Finish(y, rt);
     }
 
@@ -48,10 +51,10 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         var ct = TypeDispatch.ComputeType(rt);
-        using var x = a.ToInternal(ct);
-        using var z = b.ToInternal(ct);
+        using var ca = a.ConvertedOrNull(ct);
+        using var cb = b.ConvertedOrNull(ct);
         var y = Allocate(shape, ct);
-        TypeDispatch.Binary(y, x, z, op);
+        TypeDispatch.Binary(y, ca ?? a, cb ?? b, op);
         return Finish(y, rt);
     }
 
