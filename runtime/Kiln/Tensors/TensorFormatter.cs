@@ -46,6 +46,8 @@ internal sealed class TensorFormatter
         }
         if (t.DType != DType.Float32 && t.DType != DType.Int64 && t.DType != DType.Bool)
             sb.Append(", dtype=").Append(t.DType.Name());
+        if (t.GradFn != null) sb.Append(", grad_fn=<").Append(t.GradFn.Name).Append('>');
+        else if (t.RequiresGrad) sb.Append(", requires_grad=True");
         return sb.Append(')').ToString();
     }
 

@@ -199,3 +199,15 @@ public class EngineTests
         Assert.True(loss.GradFn!.IsReleased);
     }
 }
+
+public class AutogradPrintingTests
+{
+    [Fact]
+    public void PrintsGradFnLikePyTorch()
+    {
+        var x = Tensor.From(1f, 2f).RequiresGrad_();
+        Assert.Equal("tensor([1., 2.], requires_grad=True)", x.ToString());
+        Assert.Equal("tensor(3., grad_fn=<SumBackward>)", x.Sum().ToString());
+        Assert.Equal("tensor([2., 4.], grad_fn=<MulBackward>)", (x * 2.0).ToString());
+    }
+}

@@ -72,9 +72,11 @@ public static unsafe class Sgemm
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC)
+            // K in equal blocks of at most KC: no short last block paying a full tile's C traffic.
+            int kBlocks = (k + KC - 1) / KC, kcEven = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kcEven)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcEven, k - pc);
                 job.Jc = jc; job.Nc = nc; job.Pc = pc; job.Kc = kc;
                 job.Accumulate = accumulate || pc > 0;
                 job.Last = pc + kc >= k;
