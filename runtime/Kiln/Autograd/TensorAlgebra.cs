@@ -28,7 +28,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Sign(Tensor a) => Mask(a.Gt(0), a) - Mask(a.Lt(0), a);
     public Tensor NormalPdf(Tensor a) => a.NormalPdf();
     public Tensor NormalCdf(Tensor a) => a.NormalCdf();
-    public Tensor GreaterMask(Tensor a, double s) => Mask(a.Gt(s), a);
+    public Tensor GreaterMask(Tensor a, double s) => a.GreaterMask(s);
     public Tensor GreaterMask(Tensor a, Tensor b) => Mask(a.Gt(b), a);
     public Tensor EqualMask(Tensor a, Tensor b) => Mask(a.Eq(b), a);
 

@@ -265,6 +265,9 @@ public sealed partial class Tensor
         return Where(mask, v, this);
     }
 
+    /// <summary>1 where this &gt; <paramref name="threshold"/>, else 0, in this dtype; a constant for autograd (not recorded).</summary>
+    internal Tensor GreaterMask(double threshold) => MapUnary("gt", new GreaterMaskOp { Threshold = threshold }, floating: false);
+
     /// <summary>In-place <see cref="MaskedFill"/>.</summary>
     public Tensor MaskedFill_(Tensor mask, double value) => AssignInPlace("masked_fill_", MaskedFill(mask, value));
 

@@ -124,3 +124,13 @@ internal struct LtOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : un
 internal struct LeOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => a <= b; }
 internal struct GtOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => a > b; }
 internal struct GeOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => a >= b; }
+
+/// <summary>1 where x &gt; threshold, else 0, in x's own type: relu's and softplus's backward mask in one pass.</summary>
+internal struct GreaterMaskOp : IUnaryOp
+{
+    public double Threshold;
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => true;
+    public T Invoke<T>(T x) where T : unmanaged, INumber<T> => x > T.CreateSaturating(Threshold) ? T.One : T.Zero;
+    public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(T.CreateSaturating(Threshold))), Vector256<T>.One, Vector256<T>.Zero);
+}
