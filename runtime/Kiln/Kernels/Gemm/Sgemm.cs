@@ -54,7 +54,8 @@ public static unsafe class Sgemm
         int mcMax = mr * McPanels;
         // Row blocks: enough for every thread, each a multiple of MR and at most mcMax rows.
         int perThread = (m + threads - 1) / threads;
-        int mc = Math.Min(mcMax, (perThread + mr - 1) / mr * mr);
+        // One thread: big blocks. Several: blocks of 8 micro-panels claimed dynamically, so threads finish together.
+        int mc = threads == 1 ? Math.Min(mcMax, (perThread + mr - 1) / mr * mr) : Math.Min(mr * 8, (perThread + mr - 1) / mr * mr);
         long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
         if (_bPackSize < bNeed)
         {
@@ -82,7 +83,9 @@ public static unsafe class Sgemm
                 job.Last = pc + kc >= k;
                 job.BBlock = b + pc * rsb + jc * csb;
                 Threads.For(panels, 8, job.PackPanels);
-                Threads.For(mBlocks, 1, job.ComputeBlocks);
+                job.NextBlock = 0;
+                job.Blocks = mBlocks;
+                Threads.For(Math.Min(threads, mBlocks), 1, job.ComputeBlocks);
             }
         }
     }
@@ -90,7 +93,8 @@ public static unsafe class Sgemm
     /// <summary>The state of one GEMM call shared by the threads working on it.</summary>
     sealed class Job
     {
-        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc;
+        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks;
+        public int NextBlock;
         public bool Wide, Accumulate, Last;
         public float Alpha;
         public float* A, BBlock, C, BPack;
@@ -119,9 +123,9 @@ public static unsafe class Sgemm
             float* tile = stackalloc float[MicroKernel512.MR * MicroKernel512.NR];
             int mr = Mr, kc = Kc, nc = Nc, nr = Nr;
             long ldc = Ldc;
-            for (long blk = s; blk < e; blk++)
+            for (int blk; (blk = System.Threading.Interlocked.Increment(ref NextBlock) - 1) < Blocks;)
             {
-                int ic = (int)blk * Mc, mcur = Math.Min(Mc, M - ic);
+                int ic = blk * Mc, mcur = Math.Min(Mc, M - ic);
                 PackA(A + ic * Rsa + Pc * Csa, Rsa, Csa, mcur, kc, mr, ap);
                 // The A micro-panel stays in L1 while the B micro-panels of the block stream from L2
                 // (measured a little faster here than keeping the wider B panel resident).
