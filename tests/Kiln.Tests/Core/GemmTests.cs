@@ -42,6 +42,23 @@ public class GemmTests
     }
 
     [Fact]
+    public void ReadingBInPlaceEqualsPackingIt()
+    {
+        bool saved = Sgemm.ReadBInPlace;
+        try
+        {
+            var g = new Generator(8);
+            var a = Tensor.Randn(new[] { 64, 784 }, generator: g);
+            var b = Tensor.Randn(new[] { 784, 128 }, generator: g);   // row-major, width a multiple of NR: read in place
+            Sgemm.ReadBInPlace = true;
+            var inPlace = a.Matmul(b).ToArray<float>();
+            Sgemm.ReadBInPlace = false;
+            Assert.Equal(a.Matmul(b).ToArray<float>(), inPlace);
+        }
+        finally { Sgemm.ReadBInPlace = saved; }
+    }
+
+    [Fact]
     public void StridedOperandsNeedNoCopyAndGiveTheSameResult()
     {
         var g = new Generator(5);

@@ -19,6 +19,9 @@ public static unsafe class Sgemm
     [ThreadStatic] static float* _bPack;
     [ThreadStatic] static long _bPackSize;
 
+    /// <summary>Whether row-major B is read in place instead of packed (settable for measuring and testing both paths).</summary>
+    public static bool ReadBInPlace { get; set; } = true;
+
     /// <summary>Whether the AVX-512 micro-kernel is used (settable for testing both kernels).</summary>
     public static bool UseAvx512 { get; set; } = Vector512.IsHardwareAccelerated;
 
@@ -82,7 +85,10 @@ public static unsafe class Sgemm
                 job.Accumulate = accumulate || pc > 0;
                 job.Last = pc + kc >= k;
                 job.BBlock = b + pc * rsb + jc * csb;
-                Threads.For(panels, 8, job.PackPanels);
+                // Narrow row-major B (rows at most 2 KiB apart) whose width is a whole number of panels is
+                // read in place: packing it costs more than it saves. Wide B is packed (strided rows thrash L1).
+                job.DirectB = ReadBInPlace && csb == 1 && nc % nr == 0 && rsb <= 512;
+                if (!job.DirectB) Threads.For(panels, 8, job.PackPanels);
                 job.NextBlock = 0;
                 job.Blocks = mBlocks;
                 Threads.For(Math.Min(threads, mBlocks), 1, job.ComputeBlocks);
@@ -95,7 +101,7 @@ public static unsafe class Sgemm
     {
         public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks;
         public int NextBlock;
-        public bool Wide, Accumulate, Last;
+        public bool Wide, Accumulate, Last, DirectB;
         public float Alpha;
         public float* A, BBlock, C, BPack;
         public long Rsa, Csa, Rsb, Csb, Ldc;
@@ -144,25 +150,26 @@ public static unsafe class Sgemm
             long ldc = Ldc;
             int mrows = Math.Min(mr, mcur - ir), ncur = Math.Min(nr, Nc - jr);
             float* apanel = ap + (long)ir * kc;
-            float* bpanel = BPack + (long)jr * kc;
+            float* bpanel = DirectB ? BBlock + jr : BPack + (long)jr * kc;
+            long ldb = DirectB ? Rsb : nr;
             float* cTile = C + (ic + ir) * ldc + Jc + jr;
             if (mrows == mr && ncur == nr)
             {
-                Kernel(Wide, kc, apanel, bpanel, cTile, ldc, Alpha, Accumulate);
+                Kernel(Wide, kc, apanel, bpanel, ldb, cTile, ldc, Alpha, Accumulate);
                 return;
             }
             // Edge tile: compute into a scratch tile, then copy the valid part.
-            Kernel(Wide, kc, apanel, bpanel, tile, nr, Alpha, false);
+            Kernel(Wide, kc, apanel, bpanel, ldb, tile, nr, Alpha, false);
             for (int i = 0; i < mrows; i++)
                 for (int j = 0; j < ncur; j++)
                     cTile[i * ldc + j] = Accumulate ? cTile[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
         }
     }
 
-    static void Kernel(bool wide, int kc, float* a, float* b, float* c, long ldc, float alpha, bool acc)
+    static void Kernel(bool wide, int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool acc)
     {
-        if (wide) MicroKernel512.Run(kc, a, b, c, ldc, alpha, acc);
-        else MicroKernel256.Run(kc, a, b, c, ldc, alpha, acc);
+        if (wide) MicroKernel512.Run(kc, a, b, ldb, c, ldc, alpha, acc);
+        else MicroKernel256.Run(kc, a, b, ldb, c, ldc, alpha, acc);
     }
 
     /// <summary>Packs rows of A into MR-row micro-panels, k-major, zero-padding the last panel.</summary>
