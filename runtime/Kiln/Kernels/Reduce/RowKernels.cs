@@ -13,7 +13,7 @@ namespace Kiln.Kernels.Reduce;
 /// </summary>
 internal static unsafe class RowKernels
 {
-    const int Block = 1024;
+    const int Block = 4096;
 
     /// <summary>Sum of a float row: 4 vector accumulators per block, block totals in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -130,11 +130,7 @@ internal static unsafe class RowKernels
     public static void Softmax(float* x, float* y, int n, bool log)
     {
         int w = Vector256<float>.Count, i = 0;
-        var vm = Vector256.Create(float.NegativeInfinity);
-        for (; i <= n - w; i += w) vm = Vector256.MaxNative(vm, Vector256.Load(x + i)); // a NaN row ends NaN through exp anyway
-        float m = float.NegativeInfinity;
-        for (int k = 0; k < w; k++) m = MathF.Max(m, vm[k]);
-        for (; i < n; i++) m = MathF.Max(m, x[i]);
+        float m = Max(x, n);
         if (float.IsNegativeInfinity(m)) m = 0;
         var vmax = Vector256.Create(m);
         var acc = Vector256<float>.Zero;
@@ -158,9 +154,45 @@ internal static unsafe class RowKernels
         }
         for (; i < n; i++) { float e = MathF.Exp(x[i] - m); y[i] = e; sum += e; }
         sum += Vector256.Sum(acc);
-        var scale = Vector256.Create((float)(1.0 / sum));
-        for (i = 0; i <= n - w; i += w) (Vector256.Load(y + i) * scale).Store(y + i);
-        for (; i < n; i++) y[i] *= scale[0];
+        Scale(y, n, (float)(1.0 / sum));
+    }
+
+    /// <summary>Largest element of a float row; NaN handling is left to the caller's exp (a NaN row ends NaN).</summary>
+    static float Max(float* x, int n)
+    {
+        int i = 0;
+        float m = float.NegativeInfinity;
+        // These light passes use 512-bit vectors where the CPU has them; the exp pass stays 256-bit (one exp implementation).
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vm = Vector512.Create(float.NegativeInfinity);
+            for (; i <= n - 16; i += 16) vm = Vector512.MaxNative(vm, Vector512.Load(x + i));
+            for (int k = 0; k < 16; k++) m = MathF.Max(m, vm[k]);
+        }
+        else
+        {
+            var vm = Vector256.Create(float.NegativeInfinity);
+            for (; i <= n - 8; i += 8) vm = Vector256.MaxNative(vm, Vector256.Load(x + i));
+            for (int k = 0; k < 8; k++) m = MathF.Max(m, vm[k]);
+        }
+        for (; i < n; i++) m = MathF.Max(m, x[i]);
+        return m;
+    }
+
+    static void Scale(float* y, int n, float s)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var v = Vector512.Create(s);
+            for (; i <= n - 16; i += 16) (Vector512.Load(y + i) * v).Store(y + i);
+        }
+        else
+        {
+            var v = Vector256.Create(s);
+            for (; i <= n - 8; i += 8) (Vector256.Load(y + i) * v).Store(y + i);
+        }
+        for (; i < n; i++) y[i] *= s;
     }
 
     /// <summary>Softmax or log-softmax of a double row.</summary>
