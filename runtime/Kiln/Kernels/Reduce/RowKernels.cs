@@ -13,7 +13,7 @@ namespace Kiln.Kernels.Reduce;
 /// </summary>
 internal static unsafe class RowKernels
 {
-    const int Block = 4096;
+    const int Block = 1024;
 
     /// <summary>Sum of a float row: 4 vector accumulators per block, block totals in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
