@@ -32,6 +32,7 @@ internal static class AutogradEngine
 
         using var mode = GradMode.Set(createGraph);
         var seeds = new List<(Tensor root, Tensor grad)>();
+        var notStealable = new HashSet<Tensor>(ReferenceEqualityComparer.Instance); // user seeds and gradients already handed out
         for (int i = 0; i < roots.Count; i++)
         {
             var root = roots[i];
@@ -47,6 +48,7 @@ internal static class AutogradEngine
             else
             {
                 seed = gradients[i]!;
+                notStealable.Add(seed);
                 if (!Compiler.Shapes.ShapeRules.SameShape(seed.ShapeArray, root.ShapeArray))
                     throw new KilnException("backward", $"backward: mismatch in shape: grad_output has shape [{string.Join(", ", seed.Shape)}] and output has shape [{string.Join(", ", root.Shape)}]");
             }
@@ -73,7 +75,7 @@ internal static class AutogradEngine
         var ready = new PriorityQueue<GradNode, long>();
         foreach (var (root, grad) in seeds)
         {
-            if (root.GradFn is null) { DeliverToLeaf(root, grad, createGraph, leafCapture, captured); continue; }
+            if (root.GradFn is null) { DeliverToLeaf(root, grad, createGraph, leafCapture, captured, notStealable); continue; }
             Accumulate(pending, root.GradFn, grad);
         }
         foreach (var (root, _) in seeds)
@@ -99,7 +101,7 @@ internal static class AutogradEngine
             {
                 var g = inputGrads[i];
                 if (g != null && g.DType != node.InputDType(i)) g = g.To(node.InputDType(i)); // mixed-dtype ops
-                if (node.NextLeaf(i) is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured); }
+                if (node.NextLeaf(i) is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured, notStealable); }
                 else if (node.NextNode(i) is { } next)
                 {
                     if (g != null) Accumulate(pending, next, g);
@@ -133,7 +135,7 @@ internal static class AutogradEngine
         return grad;
     }
 
-    static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Dictionary<Tensor, int> capture, Tensor?[]? captured)
+    static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Dictionary<Tensor, int> capture, Tensor?[]? captured, HashSet<Tensor> notStealable)
     {
         g = RunHooks(leaf, g);
         if (captured != null)
@@ -142,8 +144,10 @@ internal static class AutogradEngine
             return; // Autograd.Grad never touches .Grad
         }
         if (!Compiler.Shapes.ShapeRules.SameShape(g.ShapeArray, leaf.ShapeArray)) g = g.Expand(leaf.ShapeArray);
-        // The first gradient is copied: g may alias another tensor (a broadcast view, a seed, another leaf's gradient).
-        if (leaf.Grad is null) leaf.Grad = createGraph ? g : g.Clone();
+        // The first gradient is kept as is when nothing else can see it (contiguous, sole owner of its storage,
+        // not a user seed, not handed to another leaf); otherwise it is copied, since it may alias other data.
+        bool stealable = g.IsContiguous && g.Storage.RefCount == 1 && g.GradFn is null && notStealable.Add(g);
+        if (leaf.Grad is null) leaf.Grad = createGraph || stealable ? g : g.Clone();
         else leaf.Grad = createGraph ? leaf.Grad + g : AddNoGrad(leaf.Grad, g);
         TensorScope.Exempt(leaf.Grad);
     }

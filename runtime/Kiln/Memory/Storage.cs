@@ -57,6 +57,9 @@ public sealed unsafe class Storage
 
     internal void Retain() => Interlocked.Increment(ref _refs);
 
+    /// <summary>Tensor objects currently holding this storage.</summary>
+    internal int RefCount => Volatile.Read(ref _refs);
+
     internal void Release()
     {
         if (Interlocked.Decrement(ref _refs) == 0)

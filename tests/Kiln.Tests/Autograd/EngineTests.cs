@@ -25,6 +25,19 @@ public class EngineTests
     }
 
     [Fact]
+    public void LeavesNeverShareAGradientTensor()
+    {
+        var a = Leaf(1, 2);
+        var b = Leaf(3, 4);
+        var seed = Tensor.From(1f, 1f);
+        (a + b).Backward(seed);               // add hands the same gradient object to both inputs
+        using (Autograd.NoGrad()) a.Grad!.Mul_(5);
+        Assert.Equal(new float[] { 1, 1 }, b.Grad!.ToArray<float>());
+        Assert.Equal(new float[] { 1, 1 }, seed.ToArray<float>());
+        Assert.NotSame(a.Grad, b.Grad);
+    }
+
+    [Fact]
     public void RetainGradKeepsANonLeafGradient()
     {
         var x = Leaf(1, 2);
