@@ -6,6 +6,7 @@ using Xunit;
 
 namespace Kiln.Tests.Core;
 
+[Collection("Allocator")]
 public class KernelTests
 {
     [Fact]

@@ -79,5 +79,6 @@ public class MemoryTests
     }
 }
 
+// Tests that read allocator counters or change process-wide switches (Threads.Count, Sgemm kernels) run alone.
 [CollectionDefinition("Allocator", DisableParallelization = true)]
 public class AllocatorCollection { }

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Kiln.Tests.Core;
 
+[Collection("Allocator")]
 public class TensorApiTests
 {
     [Fact]
