@@ -21,6 +21,9 @@ namespace Kiln.Compiler.Ops
         /// <summary>The shape rule, shared with the runtime's checks.</summary>
         public ShapeRule Shape { get; }
 
+        /// <summary>Whether <see cref="Autodiff.Derivatives"/> holds this op's derivative rule.</summary>
+        public bool IsDifferentiable => Autodiff.Derivatives.IsDifferentiable(Name);
+
         /// <inheritdoc/>
         public override string ToString() => $"{Name} ({Kind})";
     }
