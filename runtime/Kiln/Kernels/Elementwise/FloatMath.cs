@@ -16,25 +16,30 @@ internal static class FloatMath
     /// Several times cheaper than the BCL's general vector Exp, which matters for softmax, GELU and sigmoid.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> Exp(Vector256<float> x) => Exp(new Lanes256(x)).V;
+
+    /// <summary>e^x for 16 float lanes (the same algorithm).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x) => Exp(new Lanes512(x)).V;
+
+    /// <summary>e^x for any lane width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV>(TV x) where TV : struct, IFloatLanes<TV>
     {
-        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(-87.33654f)), Vector256.Create(88.72283f));
-        var n = Vector256.Round(xc * Vector256.Create(1.44269504088896341f));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693359375f), xc);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(2.12194440e-4f), r);
-        var p = Vector256.Create(1f / 5040);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        // n is in [-126, 128]: 2^n by adding n to the exponent field (n = 128 gives +inf, as e^x overflows).
-        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)).AsUInt32() << 23;
-        var result = p * scale.AsSingle();
-        result = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(-87.33654f)), Vector256<float>.Zero, result);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x); // NaN stays NaN
+        var xc = TV.Clamp(x, -87.33654f, 88.72283f);
+        var n = TV.Round(TV.Mul(xc, TV.Splat(1.44269504088896341f)));
+        var r = TV.Fma(n, TV.Splat(-0.693359375f), xc);
+        r = TV.Fma(n, TV.Splat(2.12194440e-4f), r);
+        var p = TV.Splat(1f / 5040);
+        p = TV.Fma(p, r, TV.Splat(1f / 720));
+        p = TV.Fma(p, r, TV.Splat(1f / 120));
+        p = TV.Fma(p, r, TV.Splat(1f / 24));
+        p = TV.Fma(p, r, TV.Splat(1f / 6));
+        p = TV.Fma(p, r, TV.Splat(0.5f));
+        p = TV.Fma(p, r, TV.Splat(1f));
+        p = TV.Fma(p, r, TV.Splat(1f));
+        // n is in [-126, 128]: 2^n goes straight into the exponent field (n = 128 gives +inf, as e^x overflows).
+        return TV.FixUp(x, TV.ScaleByPowerOfTwo(p, n), -87.33654f);
     }
 
     /// <summary>log(1+x) without cancellation (Goldberg's trick).</summary>

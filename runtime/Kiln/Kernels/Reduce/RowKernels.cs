@@ -125,73 +125,45 @@ internal static unsafe class RowKernels
         return m + Math.Log(s);
     }
 
-    /// <summary>Softmax or log-softmax of one float row in place of <paramref name="y"/>; vectorised max, exp and scale.</summary>
+    /// <summary>Softmax or log-softmax of one float row into <paramref name="y"/>: vector max, exp (+ sum), then scale or shift — 512-bit lanes where the CPU has them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(float* x, float* y, int n, bool log)
     {
-        int w = Vector256<float>.Count, i = 0;
-        float m = Max(x, n);
+        if (Vector512.IsHardwareAccelerated) Softmax<Lanes512>(x, y, n, log);
+        else Softmax<Lanes256>(x, y, n, log);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Softmax<TV>(float* x, float* y, int n, bool log) where TV : struct, IFloatLanes<TV>
+    {
+        int w = TV.Count, i = 0;
+        var vm = TV.Splat(float.NegativeInfinity);
+        for (; i <= n - w; i += w) vm = TV.MaxNative(vm, TV.Load(x + i)); // a NaN row ends NaN through exp anyway
+        float m = TV.ReduceMax(vm);
+        for (; i < n; i++) m = MathF.Max(m, x[i]);
         if (float.IsNegativeInfinity(m)) m = 0;
-        var vmax = Vector256.Create(m);
-        var acc = Vector256<float>.Zero;
+        var vmax = TV.Splat(m);
+        var acc = TV.Splat(0);
         double sum = 0;
-        i = 0;
+        for (i = 0; i <= n - w; i += w)
+        {
+            var e = FloatMath.Exp(TV.Sub(TV.Load(x + i), vmax));
+            if (!log) TV.Store(e, y + i);
+            acc = TV.Add(acc, e);
+        }
+        for (; i < n; i++) { float e = MathF.Exp(x[i] - m); if (!log) y[i] = e; sum += e; }
+        sum += TV.ReduceSum(acc);
         if (log)
         {
-            for (; i <= n - w; i += w) acc += FloatMath.Exp(Vector256.Load(x + i) - vmax);
-            for (; i < n; i++) sum += MathF.Exp(x[i] - m);
-            sum += Vector256.Sum(acc);
-            var shift = Vector256.Create(m + (float)Math.Log(sum));
-            for (i = 0; i <= n - w; i += w) (Vector256.Load(x + i) - shift).Store(y + i);
-            for (; i < n; i++) y[i] = x[i] - shift[0];
+            float shift = m + (float)Math.Log(sum);
+            var vs = TV.Splat(shift);
+            for (i = 0; i <= n - w; i += w) TV.Store(TV.Sub(TV.Load(x + i), vs), y + i);
+            for (; i < n; i++) y[i] = x[i] - shift;
             return;
         }
-        for (; i <= n - w; i += w)
-        {
-            var e = FloatMath.Exp(Vector256.Load(x + i) - vmax);
-            e.Store(y + i);
-            acc += e;
-        }
-        for (; i < n; i++) { float e = MathF.Exp(x[i] - m); y[i] = e; sum += e; }
-        sum += Vector256.Sum(acc);
-        Scale(y, n, (float)(1.0 / sum));
-    }
-
-    /// <summary>Largest element of a float row; NaN handling is left to the caller's exp (a NaN row ends NaN).</summary>
-    static float Max(float* x, int n)
-    {
-        int i = 0;
-        float m = float.NegativeInfinity;
-        // These light passes use 512-bit vectors where the CPU has them; the exp pass stays 256-bit (one exp implementation).
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vm = Vector512.Create(float.NegativeInfinity);
-            for (; i <= n - 16; i += 16) vm = Vector512.MaxNative(vm, Vector512.Load(x + i));
-            for (int k = 0; k < 16; k++) m = MathF.Max(m, vm[k]);
-        }
-        else
-        {
-            var vm = Vector256.Create(float.NegativeInfinity);
-            for (; i <= n - 8; i += 8) vm = Vector256.MaxNative(vm, Vector256.Load(x + i));
-            for (int k = 0; k < 8; k++) m = MathF.Max(m, vm[k]);
-        }
-        for (; i < n; i++) m = MathF.Max(m, x[i]);
-        return m;
-    }
-
-    static void Scale(float* y, int n, float s)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var v = Vector512.Create(s);
-            for (; i <= n - 16; i += 16) (Vector512.Load(y + i) * v).Store(y + i);
-        }
-        else
-        {
-            var v = Vector256.Create(s);
-            for (; i <= n - 8; i += 8) (Vector256.Load(y + i) * v).Store(y + i);
-        }
+        float s = (float)(1.0 / sum);
+        var vscale = TV.Splat(s);
+        for (i = 0; i <= n - w; i += w) TV.Store(TV.Mul(TV.Load(y + i), vscale), y + i);
         for (; i < n; i++) y[i] *= s;
     }
 

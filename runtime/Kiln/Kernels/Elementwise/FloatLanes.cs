@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Elementwise;
+
+/// <summary>
+/// The handful of float-lane operations the vector math needs, so one implementation (e.g. exp) serves
+/// both 256- and 512-bit vectors. The BCL's generic vector interface is not public, hence these wrappers;
+/// the JIT inlines them away.
+/// </summary>
+internal interface IFloatLanes<TSelf> where TSelf : struct, IFloatLanes<TSelf>
+{
+    static abstract TSelf Splat(float v);
+    static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
+    static abstract TSelf Mul(TSelf a, TSelf b);
+    static abstract TSelf Clamp(TSelf x, float lo, float hi);
+    static abstract TSelf Round(TSelf x);
+    /// <summary>p · 2^n for integral n in [-126, 128], by writing n into the exponent field.</summary>
+    static abstract TSelf ScaleByPowerOfTwo(TSelf p, TSelf n);
+    /// <summary>Zero where x &lt; limit; x itself where x is NaN; else r.</summary>
+    static abstract TSelf FixUp(TSelf x, TSelf r, float limit);
+    static abstract int Count { get; }
+    static abstract unsafe TSelf Load(float* p);
+    static abstract unsafe void Store(TSelf v, float* p);
+    static abstract TSelf Add(TSelf a, TSelf b);
+    static abstract TSelf Sub(TSelf a, TSelf b);
+    /// <summary>Lane-wise max without NaN ordering (the hardware instruction).</summary>
+    static abstract TSelf MaxNative(TSelf a, TSelf b);
+    static abstract float ReduceMax(TSelf v);
+    static abstract float ReduceSum(TSelf v);
+}
+
+internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
+{
+    public readonly Vector256<float> V = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Splat(float v) => new(Vector256.Create(v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Fma(Lanes256 a, Lanes256 b, Lanes256 c) => new(Vector256.FusedMultiplyAdd(a.V, b.V, c.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Mul(Lanes256 a, Lanes256 b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Clamp(Lanes256 x, float lo, float hi) => new(Vector256.Min(Vector256.Max(x.V, Vector256.Create(lo)), Vector256.Create(hi)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Round(Lanes256 x) => new(Vector256.Round(x.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 ScaleByPowerOfTwo(Lanes256 p, Lanes256 n) =>
+        new(p.V * ((Vector256.ConvertToInt32(n.V) + Vector256.Create(127)).AsUInt32() << 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 FixUp(Lanes256 x, Lanes256 r, float limit) =>
+        new(Vector256.ConditionalSelect(Vector256.Equals(x.V, x.V),
+            Vector256.ConditionalSelect(Vector256.LessThan(x.V, Vector256.Create(limit)), Vector256<float>.Zero, r.V), x.V));
+    public static int Count => Vector256<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Lanes256 Load(float* p) => new(Vector256.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Lanes256 v, float* p) => v.V.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Add(Lanes256 a, Lanes256 b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Sub(Lanes256 a, Lanes256 b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 MaxNative(Lanes256 a, Lanes256 b) => new(Vector256.MaxNative(a.V, b.V));
+    public static float ReduceMax(Lanes256 v)
+    {
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < Vector256<float>.Count; i++) m = System.MathF.Max(m, v.V[i]);
+        return m;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReduceSum(Lanes256 v) => Vector256.Sum(v.V);
+}
+
+internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
+{
+    public readonly Vector512<float> V = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Splat(float v) => new(Vector512.Create(v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Fma(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a.V, b.V, c.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Mul(Lanes512 a, Lanes512 b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Clamp(Lanes512 x, float lo, float hi) => new(Vector512.Min(Vector512.Max(x.V, Vector512.Create(lo)), Vector512.Create(hi)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Round(Lanes512 x) => new(Vector512.Round(x.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 ScaleByPowerOfTwo(Lanes512 p, Lanes512 n) =>
+        new(p.V * ((Vector512.ConvertToInt32(n.V) + Vector512.Create(127)).AsUInt32() << 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 FixUp(Lanes512 x, Lanes512 r, float limit) =>
+        new(Vector512.ConditionalSelect(Vector512.Equals(x.V, x.V),
+            Vector512.ConditionalSelect(Vector512.LessThan(x.V, Vector512.Create(limit)), Vector512<float>.Zero, r.V), x.V));
+    public static int Count => Vector512<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Lanes512 Load(float* p) => new(Vector512.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Lanes512 v, float* p) => v.V.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Add(Lanes512 a, Lanes512 b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Sub(Lanes512 a, Lanes512 b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 MaxNative(Lanes512 a, Lanes512 b) => new(Vector512.MaxNative(a.V, b.V));
+    public static float ReduceMax(Lanes512 v)
+    {
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < Vector512<float>.Count; i++) m = System.MathF.Max(m, v.V[i]);
+        return m;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReduceSum(Lanes512 v) => Vector512.Sum(v.V);
+}
