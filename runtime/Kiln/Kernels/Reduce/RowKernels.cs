@@ -15,26 +15,29 @@ internal static unsafe class RowKernels
 {
     const int Block = 1024;
 
-    /// <summary>Sum of a float row: 4 vector accumulators per block, block totals in double.</summary>
+    /// <summary>Sum of a float row: 4 vector accumulators per block (512-bit lanes where available), block totals in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static double Sum(float* p, long n)
+    public static double Sum(float* p, long n) => Vector512.IsHardwareAccelerated ? Sum<Lanes512>(p, n) : Sum<Lanes256>(p, n);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static double Sum<TV>(float* p, long n) where TV : struct, IFloatLanes<TV>
     {
         double total = 0;
         long i = 0;
-        int w = Vector256<float>.Count;
+        int w = TV.Count;
         while (i < n)
         {
             long end = Math.Min(n, i + Block);
-            var a0 = Vector256<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+            var a0 = TV.Splat(0); var a1 = a0; var a2 = a0; var a3 = a0;
             for (; i <= end - 4 * w; i += 4 * w)
             {
-                a0 += Vector256.Load(p + i);
-                a1 += Vector256.Load(p + i + w);
-                a2 += Vector256.Load(p + i + 2 * w);
-                a3 += Vector256.Load(p + i + 3 * w);
+                a0 = TV.Add(a0, TV.Load(p + i));
+                a1 = TV.Add(a1, TV.Load(p + i + w));
+                a2 = TV.Add(a2, TV.Load(p + i + 2 * w));
+                a3 = TV.Add(a3, TV.Load(p + i + 3 * w));
             }
-            for (; i <= end - w; i += w) a0 += Vector256.Load(p + i);
-            float s = Vector256.Sum((a0 + a1) + (a2 + a3));
+            for (; i <= end - w; i += w) a0 = TV.Add(a0, TV.Load(p + i));
+            float s = TV.ReduceSum(TV.Add(TV.Add(a0, a1), TV.Add(a2, a3)));
             for (; i < end; i++) s += p[i];
             total += s;
         }
