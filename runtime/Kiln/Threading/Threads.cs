@@ -79,6 +79,7 @@ public static class Threads
             _body = body; _total = total; _chunks = chunks; _pending = chunks;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void RunChunk(int i)
         {
             try
@@ -127,6 +128,8 @@ public static class Threads
             if (Volatile.Read(ref _sleeping) != 0) _signal.Release();
         }
 
+        // A worker's loop never returns, so tiered compilation would leave it at tier 0: optimize it at once.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         void Loop()
         {
             _inParallel = true;
