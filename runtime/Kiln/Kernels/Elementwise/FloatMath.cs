@@ -108,15 +108,15 @@ internal static class FloatMath
         var one = Vector256.Create(1f);
         var t = one / (one + Vector256.Create(0.5f) * z);
         var p = Vector256.Create(0.17087277f);
-        p = Vector256.Create(-0.82215223f) + t * p;
-        p = Vector256.Create(1.48851587f) + t * p;
-        p = Vector256.Create(-1.13520398f) + t * p;
-        p = Vector256.Create(0.27886807f) + t * p;
-        p = Vector256.Create(-0.18628806f) + t * p;
-        p = Vector256.Create(0.09678418f) + t * p;
-        p = Vector256.Create(0.37409196f) + t * p;
-        p = Vector256.Create(1.00002368f) + t * p;
-        p = Vector256.Create(-1.26551223f) + t * p - z * z;
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-0.82215223f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(1.48851587f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-1.13520398f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.27886807f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-0.18628806f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.09678418f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.37409196f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(1.00002368f));
+        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-1.26551223f)) - z * z;
         var erfc = t * Exp(p);
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256.Create(2f) - erfc, erfc);
     }
