@@ -34,11 +34,10 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
 
     public Tensor InRangeMask(Tensor a, double? lo, double? hi)
     {
-        using var m = Tensor.OnesLike(a, DType.Bool);
-        var r = m;
-        if (lo is { } l) { using var ge = a.Ge(l); r = r.Mul(ge); }
-        if (hi is { } h) { using var le = a.Le(h); var r2 = r.Mul(le); if (!ReferenceEquals(r, m)) r.Dispose(); r = r2; }
-        return Mask(ReferenceEquals(r, m) ? m.Clone() : r, a);
+        // Inside [lo, hi] exactly where clamping changes nothing (NaN compares unequal: mask 0, as PyTorch).
+        using var off = GradMode.Set(false);
+        using var clamped = a.Clamp(lo, hi);
+        return Mask(a.Eq(clamped), a);
     }
 
     static Tensor Mask(Tensor condition, Tensor like)
