@@ -45,6 +45,7 @@ public sealed class GradNode : IGradContext<Tensor>
         OpArgs = args ?? OpArgs.None;
         Sequence = System.Threading.Interlocked.Increment(ref _sequence);
         _savedOutput = output;
+        output.Pin();
         _outputVersion = output.Storage.Version;
         _inputs = new InputInfo[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
@@ -53,6 +54,7 @@ public sealed class GradNode : IGradContext<Tensor>
             ref var info = ref _inputs[i];
             if (t == null) { info.Shape = Array.Empty<int>(); continue; }
             info.Saved = t;
+            t.Pin();
             info.Version = t.Storage.Version;
             info.Shape = t.ShapeArray; // shape arrays are never mutated, so no copy
             info.DType = t.DType;
@@ -89,14 +91,22 @@ public sealed class GradNode : IGradContext<Tensor>
 
     internal void Release()
     {
+        if (_released) return;
         _released = true;
+        _savedOutput?.Unpin();
         _savedOutput = null;
-        for (int i = 0; i < _inputs.Length; i++) _inputs[i].Saved = null;
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            _inputs[i].Saved?.Unpin();
+            _inputs[i].Saved = null;
+        }
     }
 
     /// <summary>After an in-place op the same tensor object holds the new value; it becomes this node's output.</summary>
     internal void Rebind(Tensor output)
     {
+        output.Pin();
+        _savedOutput?.Unpin();
         _savedOutput = output;
         _outputVersion = output.Storage.Version;
     }

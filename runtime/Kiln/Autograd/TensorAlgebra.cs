@@ -110,5 +110,9 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor ScatterZero(Tensor a, int dim, Tensor index) => a.Scatter(dim, index, 0.0);
     public Tensor Softmax(Tensor a, int dim) => a.Softmax(dim);
     public Tensor Tril(Tensor a, int diagonal) => a.Tril(diagonal);
+    public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));
+    public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal) =>
+        Tensor.AttentionBackwardOp(q, k, v, lse, mask, output, grad, scale, causal);
+    public Tensor Col2Im(Tensor a, int[] args) => Tensor.Col2ImOp(a, args[0], args[1], Compiler.Shapes.ConvGeometry.FromArgs("col2im", args, 2));
     public Tensor Triu(Tensor a, int diagonal) => a.Triu(diagonal);
 }

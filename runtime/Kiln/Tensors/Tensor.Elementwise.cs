@@ -271,6 +271,9 @@ public sealed partial class Tensor
     /// <summary>In-place <see cref="MaskedFill"/>.</summary>
     public Tensor MaskedFill_(Tensor mask, double value) => AssignInPlace("masked_fill_", MaskedFill(mask, value));
 
+    /// <summary>Elementwise logical not: true where the element is zero / false (<c>logical_not</c>).</summary>
+    public Tensor LogicalNot() => Eq(0.0);
+
     // ---- in-place variants (PyTorch's trailing underscore) ------------------------------------------
 
     /// <summary>In-place add.</summary>

@@ -16,10 +16,11 @@ namespace Kiln;
 /// </remarks>
 public sealed unsafe partial class Tensor : IDisposable
 {
-    readonly Storage _storage;
-    readonly int[] _shape;
-    readonly long[] _strides;
-    readonly long _offset;
+    // Not readonly: SetData rebinds a parameter to new data (PyTorch's `param.data = t`).
+    Storage _storage;
+    int[] _shape;
+    long[] _strides;
+    long _offset;
     int _disposed;
 
     internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
@@ -55,7 +56,7 @@ public sealed unsafe partial class Tensor : IDisposable
     internal Tensor AsStrided(int[] shape, long[] strides, long offset) => new(_storage, shape, strides, offset, DType);
 
     /// <summary>The element type.</summary>
-    public DType DType { get; }
+    public DType DType { get; private set; }
 
     /// <summary>The device holding the data.</summary>
     public Device Device => _storage.Device;
@@ -109,13 +110,49 @@ public sealed unsafe partial class Tensor : IDisposable
 
     internal T* Ptr<T>() where T : unmanaged => (T*)DataPointer;
 
+    /// <summary>
+    /// Rebinds this tensor object to <paramref name="src"/>'s data, shape and dtype (PyTorch's <c>param.data = src</c>):
+    /// modules and optimizers holding this object see the new data. Autograd history is not touched.
+    /// </summary>
+    internal void SetData(Tensor src)
+    {
+        if (ReferenceEquals(src, this)) return;
+        src._storage.Retain();
+        var old = _storage;
+        _storage = src._storage;
+        _shape = (int[])src._shape.Clone();
+        _strides = (long[])src._strides.Clone();
+        _offset = src._offset;
+        DType = src.DType;
+        if (_storageReleased == 0) old.Release();
+        _disposed = 0;
+        _storageReleased = 0;
+    }
+
     /// <summary>Marks an in-place write for autograd's version checks.</summary>
     internal void BumpVersion() => System.Threading.Interlocked.Increment(ref _storage.Version);
 
     /// <summary>Releases this tensor's reference to its storage; memory returns when the last view is disposed.</summary>
     public void Dispose()
     {
-        if (System.Threading.Interlocked.Exchange(ref _disposed, 1) == 0) _storage.Release();
+        if (System.Threading.Interlocked.Exchange(ref _disposed, 1) == 0 && System.Threading.Volatile.Read(ref _pins) == 0) ReleaseStorage();
+    }
+
+    // Autograd pins the tensors a node saved: disposing one while a graph still needs it (the natural
+    // `using var t = ...` in layer code) defers the release until the node frees what it saved.
+    int _pins;
+    int _storageReleased;
+
+    internal void Pin() => System.Threading.Interlocked.Increment(ref _pins);
+
+    internal void Unpin()
+    {
+        if (System.Threading.Interlocked.Decrement(ref _pins) == 0 && System.Threading.Volatile.Read(ref _disposed) != 0) ReleaseStorage();
+    }
+
+    void ReleaseStorage()
+    {
+        if (System.Threading.Interlocked.Exchange(ref _storageReleased, 1) == 0) _storage.Release();
     }
 
     /// <summary>True after <see cref="Dispose"/>.</summary>

@@ -25,6 +25,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
+            "im2col", "col2im", "sdpa",
         };
 
         /// <summary>
@@ -288,6 +289,31 @@ namespace Kiln.Compiler.Autodiff
                     if (n0) r[0] = grad;
                     if (c.NeedsGrad(2)) r[2] = g.Gather(grad, a.Dim ?? 0, c.Input(1));
                     break;
+                case "im2col":
+                {
+                    // unfold and fold are adjoint: each one's backward is the other.
+                    var x = c.InputShape(0);
+                    var args = new int[10];
+                    args[0] = x[2]; args[1] = x[3];
+                    for (int i = 0; i < 8; i++) args[i + 2] = a.Sizes![i];
+                    r[0] = g.Col2Im(grad, args);
+                    break;
+                }
+                case "col2im":
+                {
+                    var args = new int[8];
+                    for (int i = 0; i < 8; i++) args[i] = a.Sizes![i + 2];
+                    r[0] = g.Im2Col(grad, args);
+                    break;
+                }
+                case "sdpa":
+                {
+                    // Inputs: q, k, v, the forward's log-sum-exp, then the additive mask if any (neither gets a gradient).
+                    var gs = g.AttentionBackward(c.Input(0), c.Input(1), c.Input(2), c.Input(3), c.InputCount > 4 ? c.Input(4) : null,
+                        c.Output, grad, a.Scalar ?? 1, a.Mode == "causal");
+                    for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
                 case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;
                 case "triu": r[0] = g.Triu(grad, a.Dim ?? 0); break;
                 default:

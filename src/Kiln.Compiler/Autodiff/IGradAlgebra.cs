@@ -107,6 +107,15 @@ namespace Kiln.Compiler.Autodiff
         T Softmax(T a, int dim);
         /// <summary>Lower triangle.</summary>
         T Tril(T a, int diagonal);
+
+        /// <summary>unfold (im2col) with geometry args kernel, dilation, padding, stride (8 numbers).</summary>
+        T Im2Col(T a, int[] geometry);
+
+        /// <summary>fold (col2im) into an H x W image: args H, W, then the 8 geometry numbers.</summary>
+        T Col2Im(T a, int[] sizeAndGeometry);
+
+        /// <summary>Gradients of q, k and v of streaming attention, recomputed from the saved log-sum-exp.</summary>
+        T[] AttentionBackward(T q, T k, T v, T lse, T? mask, T output, T grad, double scale, bool causal);
         /// <summary>Upper triangle.</summary>
         T Triu(T a, int diagonal);
     }

@@ -98,6 +98,17 @@ namespace Kiln.Compiler.Ops
             Add("cat", OpKind.Join, -1, (s, a) => ShapeRules.Cat(s, a.Dim ?? 0));
             Add("stack", OpKind.Join, -1, (s, a) => ShapeRules.Stack(s, a.Dim ?? 0));
             Add("repeat", OpKind.Join, 1, (s, a) => ShapeRules.Repeat(s[0], a.Sizes!));
+            Add("im2col", OpKind.Indexing, 1, (s, a) => ConvGeometry.Im2ColShape("im2col", s[0], ConvGeometry.FromArgs("im2col", a.Sizes!)));
+            Add("col2im", OpKind.Indexing, 1, (s, a) =>
+                ConvGeometry.Col2ImShape("col2im", s[0], a.Sizes![0], a.Sizes[1], ConvGeometry.FromArgs("col2im", a.Sizes, 2)));
+            Add("sdpa", OpKind.LinearAlgebra, -1, (s, a) =>
+            {
+                if (s[0].Length < 2 || s[1].Length < 2 || s[2].Length < 2)
+                    throw new KilnException("sdpa", "sdpa: query, key and value need at least 2 dims [..., L, E]");
+                var batch = ShapeRules.Broadcast("sdpa", ShapeRules.Broadcast("sdpa", s[0].Take(s[0].Length - 2).ToArray(), s[1].Take(s[1].Length - 2).ToArray()),
+                    s[2].Take(s[2].Length - 2).ToArray());
+                return batch.Concat(new[] { s[0][s[0].Length - 2], s[2][s[2].Length - 1] }).ToArray();
+            });
             Add("tril", OpKind.Elementwise, 1, Same);
             Add("triu", OpKind.Elementwise, 1, Same);
         }

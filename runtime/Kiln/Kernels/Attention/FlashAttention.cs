@@ -1,0 +1,160 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Kiln.Kernels.Attention;
+
+/// <summary>
+/// Scaled dot-product attention that never materialises the full L×S score matrix: queries go in blocks, keys
+/// stream past in blocks with an online softmax (running max and sum), and backward recomputes each score block
+/// from the saved log-sum-exp. Memory is O(block²) per thread instead of O(L·S) per head.
+/// </summary>
+/// <remarks>Inputs are contiguous [BH, L, E], [BH, S, E], [BH, S, Ev]; the additive mask is [BH or 1, L, S] or null.</remarks>
+internal static unsafe class FlashAttention
+{
+    const int BlockQ = 64, BlockK = 128;
+
+    public struct Problem<T> where T : unmanaged
+    {
+        public int BH, L, S, E, Ev;
+        public T Scale;
+        public bool Causal;
+        public T* Q, K, V, Mask;
+        public bool MaskPerBatch;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward<T>(Problem<T> p, T* output, T* lse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Threads.For((long)p.BH * Blocks(p.L, BlockQ), 1, (t0, t1) =>
+        {
+            T* s = Alloc<T>(BlockQ * BlockK), acc = Alloc<T>(BlockQ * p.Ev), m = Alloc<T>(BlockQ), l = Alloc<T>(BlockQ);
+            try
+            {
+                for (long t = t0; t < t1; t++)
+                {
+                    int bh = (int)(t / Blocks(p.L, BlockQ)), q0 = (int)(t % Blocks(p.L, BlockQ)) * BlockQ, bq = Math.Min(BlockQ, p.L - q0);
+                    T* q = p.Q + ((long)bh * p.L + q0) * p.E;
+                    T* k = p.K + (long)bh * p.S * p.E, v = p.V + (long)bh * p.S * p.Ev;
+                    for (int i = 0; i < bq; i++) { m[i] = T.NegativeInfinity; l[i] = T.Zero; }
+                    new Span<T>(acc, bq * p.Ev).Clear();
+                    int kEnd = p.Causal ? Math.Min(p.S, q0 + bq) : p.S;
+                    for (int k0 = 0; k0 < kEnd; k0 += BlockK)
+                    {
+                        int bk = Math.Min(BlockK, kEnd - k0);
+                        Scores(p, bh, q0, bq, k0, bk, q, k, s);
+                        for (int i = 0; i < bq; i++)
+                        {
+                            T* row = s + i * BlockK;
+                            T mx = m[i];
+                            for (int j = 0; j < bk; j++) mx = T.Max(mx, row[j]);
+                            if (T.IsNegativeInfinity(mx)) { for (int j = 0; j < bk; j++) row[j] = T.Zero; continue; }
+                            T correction = T.Exp(m[i] - mx), sum = T.Zero;
+                            for (int j = 0; j < bk; j++) { T e = T.Exp(row[j] - mx); row[j] = e; sum += e; }
+                            l[i] = l[i] * correction + sum;
+                            m[i] = mx;
+                            if (correction != T.One)
+                            {
+                                T* a = acc + i * p.Ev;
+                                for (int j = 0; j < p.Ev; j++) a[j] *= correction;
+                            }
+                        }
+                        // acc += P · V_block
+                        BlockGemm.Multiply(bq, p.Ev, bk, T.One, s, BlockK, 1, v + (long)k0 * p.Ev, p.Ev, 1, T.One, acc, p.Ev);
+                    }
+                    T* o = output + ((long)bh * p.L + q0) * p.Ev;
+                    for (int i = 0; i < bq; i++)
+                    {
+                        // A fully masked row has no weights: NaN, as softmax over all -inf gives.
+                        T inv = T.One / l[i];
+                        for (int j = 0; j < p.Ev; j++) o[i * p.Ev + j] = acc[i * p.Ev + j] * inv;
+                        lse[(long)bh * p.L + q0 + i] = m[i] + T.Log(l[i]);
+                    }
+                }
+            }
+            finally { NativeMemory.Free(s); NativeMemory.Free(acc); NativeMemory.Free(m); NativeMemory.Free(l); }
+        });
+    }
+
+    /// <summary>dQ, dK, dV from dO, recomputing P = exp(S - lse) block by block (no stored probabilities).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Backward<T>(Problem<T> p, T* output, T* lse, T* dOut, T* dq, T* dk, T* dv) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // One task per (batch·head): dK and dV sum over all query blocks of that head.
+        Threads.For(p.BH, 1, (b0, b1) =>
+        {
+            T* s = Alloc<T>(BlockQ * BlockK), dp = Alloc<T>(BlockQ * BlockK), d = Alloc<T>(BlockQ);
+            try
+            {
+                for (long bh = b0; bh < b1; bh++)
+                {
+                    T* k = p.K + bh * p.S * p.E, v = p.V + bh * p.S * p.Ev;
+                    T* dkh = dk + bh * p.S * p.E, dvh = dv + bh * p.S * p.Ev;
+                    new Span<T>(dkh, p.S * p.E).Clear();
+                    new Span<T>(dvh, p.S * p.Ev).Clear();
+                    for (int q0 = 0; q0 < p.L; q0 += BlockQ)
+                    {
+                        int bq = Math.Min(BlockQ, p.L - q0);
+                        long rowBase = bh * p.L + q0;
+                        T* q = p.Q + rowBase * p.E, o = output + rowBase * p.Ev, go = dOut + rowBase * p.Ev, gq = dq + rowBase * p.E;
+                        new Span<T>(gq, bq * p.E).Clear();
+                        for (int i = 0; i < bq; i++)
+                        {
+                            T acc = T.Zero;
+                            for (int j = 0; j < p.Ev; j++) acc += go[i * p.Ev + j] * o[i * p.Ev + j];
+                            d[i] = acc;
+                        }
+                        int kEnd = p.Causal ? Math.Min(p.S, q0 + bq) : p.S;
+                        for (int k0 = 0; k0 < kEnd; k0 += BlockK)
+                        {
+                            int bk = Math.Min(BlockK, kEnd - k0);
+                            Scores(p, (int)bh, q0, bq, k0, bk, q, k, s);
+                            for (int i = 0; i < bq; i++)
+                            {
+                                T rowLse = lse[rowBase + i];
+                                T* row = s + i * BlockK;
+                                for (int j = 0; j < bk; j++) row[j] = T.IsNegativeInfinity(row[j]) ? T.Zero : T.Exp(row[j] - rowLse);
+                            }
+                            // dV += Pᵀ · dO ; dP = dO · Vᵀ
+                            BlockGemm.Multiply(bk, p.Ev, bq, T.One, s, 1, BlockK, go, p.Ev, 1, T.One, dvh + (long)k0 * p.Ev, p.Ev);
+                            BlockGemm.Multiply(bq, bk, p.Ev, T.One, go, p.Ev, 1, v + (long)k0 * p.Ev, 1, p.Ev, T.Zero, dp, BlockK);
+                            for (int i = 0; i < bq; i++)
+                            {
+                                T* pr = s + i * BlockK, dr = dp + i * BlockK;
+                                for (int j = 0; j < bk; j++) dr[j] = pr[j] * (dr[j] - d[i]);
+                            }
+                            // dQ += scale · dS · K ; dK += scale · dSᵀ · Q
+                            BlockGemm.Multiply(bq, p.E, bk, p.Scale, dp, BlockK, 1, k + (long)k0 * p.E, p.E, 1, T.One, gq, p.E);
+                            BlockGemm.Multiply(bk, p.E, bq, p.Scale, dp, 1, BlockK, q, p.E, 1, T.One, dkh + (long)k0 * p.E, p.E);
+                        }
+                    }
+                }
+            }
+            finally { NativeMemory.Free(s); NativeMemory.Free(dp); NativeMemory.Free(d); }
+        });
+    }
+
+    /// <summary>s[i, j] = scale · q_i·k_j + mask (and -∞ above the diagonal when causal).</summary>
+    static void Scores<T>(Problem<T> p, int bh, int q0, int bq, int k0, int bk, T* q, T* k, T* s) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BlockGemm.Multiply(bq, bk, p.E, p.Scale, q, p.E, 1, k + (long)k0 * p.E, 1, p.E, T.Zero, s, BlockK);
+        if (p.Mask != null)
+        {
+            T* mask = p.Mask + (p.MaskPerBatch ? (long)bh * p.L * p.S : 0);
+            for (int i = 0; i < bq; i++)
+            {
+                T* mr = mask + (long)(q0 + i) * p.S + k0;
+                T* row = s + i * BlockK;
+                for (int j = 0; j < bk; j++) row[j] += mr[j];
+            }
+        }
+        if (p.Causal)
+            for (int i = 0; i < bq; i++)
+                for (int j = Math.Max(0, q0 + i + 1 - k0); j < bk; j++) s[i * BlockK + j] = T.NegativeInfinity;
+    }
+
+    static int Blocks(int n, int b) => (n + b - 1) / b;
+
+    static T* Alloc<T>(int count) where T : unmanaged => (T*)NativeMemory.Alloc((nuint)Math.Max(1, count), (nuint)sizeof(T));
+}

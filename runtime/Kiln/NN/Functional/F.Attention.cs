@@ -1,0 +1,130 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+public static partial class F
+{
+    /// <summary>
+    /// softmax(q·kᵀ·scale + mask)·v over [..., L, E] / [..., S, E] / [..., S, Ev] (<c>F.scaled_dot_product_attention</c>).
+    /// A bool <paramref name="attnMask"/> marks positions that take part (true); a float one is added to the scores.
+    /// Without dropout this runs Kiln's streaming-softmax kernel, which never stores the L×S probabilities.
+    /// </summary>
+    public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, double dropoutP = 0,
+        bool isCausal = false, double? scale = null, Generator? generator = null)
+    {
+        const string op = "scaled_dot_product_attention";
+        if (isCausal && attnMask is not null)
+            throw new KilnException(op, $"{op}: explicit attn_mask should not be set when is_causal=True");
+        if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
+        double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
+        using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
+        if (dropoutP == 0) return Tensor.AttentionOp(query, key, value, additive, isCausal, sc);
+        var weights = AttentionWeights(query, key, additive, isCausal, sc);
+        return Dropout(weights, dropoutP, true, generator).Matmul(value);
+    }
+
+    /// <summary>softmax(q·kᵀ·scale + mask) materialised (for returned weights and dropout).</summary>
+    static Tensor AttentionWeights(Tensor query, Tensor key, Tensor? additive, bool causal, double scale)
+    {
+        var scores = query.Matmul(key.Transpose(-2, -1)) * scale;
+        if (additive is not null) scores = scores + additive;
+        if (causal)
+        {
+            int l = query.Size(-2), s = key.Size(-2);
+            using var ones = Tensor.Ones(new[] { l, s }, DType.Bool);
+            using var above = ones.Triu(1);
+            scores = scores.MaskedFill(above, double.NegativeInfinity);
+        }
+        return scores.Softmax(-1);
+    }
+
+    /// <summary>A bool or float mask as an additive float mask (0 where attending, -inf where not).</summary>
+    static Tensor AdditiveMask(Tensor mask, DType dtype, bool trueMeansKeep)
+    {
+        if (mask.DType == DType.Bool)
+        {
+            using var zeros = Tensor.Zeros(mask.ShapeArray, dtype);
+            return zeros.MaskedFill(trueMeansKeep ? mask.LogicalNot() : mask, double.NegativeInfinity);
+        }
+        if (!mask.DType.IsFloatingPoint()) throw new KilnException("attention", $"attention: masks must be bool or floating point, got {mask.DType}");
+        return mask.ToInternal(dtype);
+    }
+
+    /// <summary>
+    /// Multi-head attention (<c>F.multi_head_attention_forward</c>) on batch-first [N, L, E] inputs: input projections,
+    /// per-head attention, output projection. Bool masks mark positions to ignore (true), as in <c>nn.MultiheadAttention</c>.
+    /// Returns the output [N, L, E] and, with <paramref name="needWeights"/>, the weights [N, L, S] (averaged over heads)
+    /// or [N, H, L, S].
+    /// </summary>
+    public static (Tensor Output, Tensor? Weights) MultiHeadAttention(Tensor query, Tensor key, Tensor value, int numHeads,
+        Tensor qWeight, Tensor kWeight, Tensor vWeight, Tensor? qBias, Tensor? kBias, Tensor? vBias, Tensor outWeight, Tensor? outBias,
+        Tensor? keyPaddingMask = null, bool needWeights = true, Tensor? attnMask = null, bool averageAttnWeights = true,
+        double dropoutP = 0, bool training = true, bool isCausal = false, Generator? generator = null)
+    {
+        const string op = "multi_head_attention_forward";
+        if (query.Dim != 3 || key.Dim != 3 || value.Dim != 3)
+            throw new KilnException(op, $"{op}: expected batched 3-D query, key and value, got {ShapeText.Format(query.ShapeArray)}, {ShapeText.Format(key.ShapeArray)}, {ShapeText.Format(value.ShapeArray)}");
+        int n = query.Size(0), l = query.Size(1), e = query.Size(2), s = key.Size(1);
+        if (e % numHeads != 0) throw new KilnException(op, $"{op}: embed_dim {e} not divisible by num_heads {numHeads}");
+        if (key.Size(0) != n || value.Size(0) != n || value.Size(1) != s)
+            throw new KilnException(op, $"{op}: key and value must share the batch and sequence sizes of the query batch; got query {ShapeText.Format(query.ShapeArray)}, key {ShapeText.Format(key.ShapeArray)}, value {ShapeText.Format(value.ShapeArray)}");
+        return AttendProjected(Linear(query, qWeight, qBias), Linear(key, kWeight, kBias), Linear(value, vWeight, vBias), numHeads, outWeight, outBias,
+            keyPaddingMask, needWeights, attnMask, averageAttnWeights, dropoutP, training, isCausal, generator);
+    }
+
+    /// <summary>The part of multi-head attention after the input projections: q [N, L, E], k and v [N, S, E].</summary>
+    internal static (Tensor Output, Tensor? Weights) AttendProjected(Tensor qp, Tensor kp, Tensor vp, int numHeads, Tensor outWeight, Tensor? outBias,
+        Tensor? keyPaddingMask, bool needWeights, Tensor? attnMask, bool averageAttnWeights, double dropoutP, bool training, bool isCausal, Generator? generator)
+    {
+        const string op = "multi_head_attention_forward";
+        int n = qp.Size(0), l = qp.Size(1), e = qp.Size(2), s = kp.Size(1);
+        int hd = e / numHeads;
+        var q = Heads(qp, n, l, numHeads, hd);
+        var k = Heads(kp, n, s, numHeads, hd);
+        var v = Heads(vp, n, s, numHeads, hd);
+
+        Tensor? mask = null;
+        if (attnMask is not null)
+        {
+            if (attnMask.Dim == 2)
+            {
+                if (attnMask.Size(0) != l || attnMask.Size(1) != s)
+                    throw new KilnException(op, $"{op}: The shape of the 2D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{l}, {s}].");
+                mask = AdditiveMask(attnMask, qp.DType, trueMeansKeep: false);
+            }
+            else if (attnMask.Dim == 3)
+            {
+                if (attnMask.Size(0) != n * numHeads || attnMask.Size(1) != l || attnMask.Size(2) != s)
+                    throw new KilnException(op, $"{op}: The shape of the 3D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{n * numHeads}, {l}, {s}].");
+                using var m = AdditiveMask(attnMask, qp.DType, trueMeansKeep: false);
+                mask = m.Reshape(n, numHeads, l, s);
+            }
+            else throw new KilnException(op, $"{op}: attn_mask's dimension {attnMask.Dim} is not supported (2 or 3)");
+        }
+        if (keyPaddingMask is not null)
+        {
+            if (keyPaddingMask.Dim != 2 || keyPaddingMask.Size(0) != n || keyPaddingMask.Size(1) != s)
+                throw new KilnException(op, $"{op}: expecting key_padding_mask shape of [{n}, {s}], but got {ShapeText.Format(keyPaddingMask.ShapeArray)}");
+            using var kpm = AdditiveMask(keyPaddingMask, qp.DType, trueMeansKeep: false);
+            var kp4 = kpm.View(n, 1, 1, s);
+            mask = mask is null ? kp4 : mask + kp4;
+        }
+        double p = training ? dropoutP : 0;
+        double scale = 1.0 / Math.Sqrt(hd);
+        Tensor attended;
+        Tensor? weights = null;
+        if (needWeights || p > 0)
+        {
+            var w = AttentionWeights(q, k, mask, isCausal, scale);
+            if (p > 0) w = Dropout(w, p, true, generator);
+            attended = w.Matmul(v);
+            if (needWeights) weights = averageAttnWeights ? w.Mean(1) : w;
+        }
+        else attended = Tensor.AttentionOp(q, k, v, mask, isCausal, scale);
+        var merged = attended.Transpose(1, 2).Reshape(n, l, e);
+        return (Linear(merged, outWeight, outBias), weights);
+    }
+
+    static Tensor Heads(Tensor x, int n, int len, int heads, int hd) => x.View(n, len, heads, hd).Transpose(1, 2);
+}

@@ -1,0 +1,88 @@
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+public static partial class F
+{
+    /// <summary>y = x·Wᵀ + b over the last dim of <paramref name="input"/> (any leading dims); weight [out, in], bias [out].</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        if (weight.Dim != 2)
+            throw new KilnException("linear", $"linear: weight must be 2-D [out_features, in_features], got {ShapeText.Format(weight.ShapeArray)}");
+        if (input.Dim == 0 || input.Size(-1) != weight.Size(1))
+            throw new KilnException("linear", $"linear: mat1 and mat2 shapes cannot be multiplied (input {ShapeText.Format(input.ShapeArray)}, weight {ShapeText.Format(weight.ShapeArray)}: input's last dim must be in_features={weight.Size(1)})");
+        using var wt = weight.T;
+        if (input.Dim == 2)
+            return bias is null ? input.Matmul(wt) : Tensor.Addmm(bias, input, wt);
+        // Leading dims fold into rows so the whole batch is one GEMM.
+        var outShape = (int[])input.ShapeArray.Clone();
+        outShape[^1] = weight.Size(0);
+        using var flat = input.Reshape(-1, input.Size(-1));
+        using var y = bias is null ? flat.Matmul(wt) : Tensor.Addmm(bias, flat, wt);
+        return y.Reshape(outShape);
+    }
+
+    /// <summary>Zeroes elements with probability <paramref name="p"/> and scales the rest by 1/(1-p) when <paramref name="training"/>.</summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    {
+        if (p < 0 || p > 1) throw new KilnException("dropout", $"dropout: probability has to be between 0 and 1, but got {p}");
+        if (!training || p == 0) return input;
+        if (p == 1) return input * 0.0;
+        using var u = Tensor.Rand(input.ShapeArray, input.DType, generator);
+        using var keep = u.Ge(p);
+        using var scale = keep.To(input.DType);
+        using var scaled = scale * (1.0 / (1.0 - p));
+        return input * scaled;
+    }
+
+    /// <summary>Rows of <paramref name="weight"/> [num, dim] picked by integer <paramref name="indices"/>; rows at <paramref name="paddingIdx"/> get no gradient.</summary>
+    public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null)
+    {
+        if (weight.Dim != 2) throw new KilnException("embedding", $"embedding: weight must be 2-D, got {ShapeText.Format(weight.ShapeArray)}");
+        if (indices.DType.IsFloatingPoint() || indices.DType == DType.Bool)
+            throw new KilnException("embedding", $"embedding: expected indices of an integer type (Long or Int), got {indices.DType}");
+        var outShape = new int[indices.Dim + 1];
+        for (int i = 0; i < indices.Dim; i++) outShape[i] = indices.Size(i);
+        outShape[^1] = weight.Size(1);
+        using var flat = indices.Reshape(-1);
+        int num = weight.Size(0);
+        using (var lo = flat.Lt(-num)) using (var hi = flat.Ge(num)) using (var bad = lo.Any()) using (var bad2 = hi.Any())
+            if (bad.Item<bool>() || bad2.Item<bool>())
+                throw new KilnException("embedding", $"embedding: index out of range in self (indices must lie in [0, {num}), weight {ShapeText.Format(weight.ShapeArray)})");
+        using var rows = weight.IndexSelect(0, flat);
+        Tensor picked = rows;
+        if (paddingIdx is int pad && weight.RequiresGrad && GradMode.Enabled)
+        {
+            // Same values, but the padding rows' contribution is cut from the graph.
+            int pi = pad < 0 ? pad + num : pad;
+            using var isPad = flat.Eq(pi).Unsqueeze(1);
+            using var frozen = rows.Detach();
+            picked = Tensor.Where(isPad, frozen, rows);
+        }
+        var r = picked.Reshape(outShape);
+        if (!ReferenceEquals(picked, rows)) picked.Dispose();
+        return r;
+    }
+
+    /// <summary>One-hot encoding of int64 class indices: shape + [numClasses], int64 (numClasses -1 = max + 1).</summary>
+    public static Tensor OneHot(Tensor indices, int numClasses = -1)
+    {
+        if (indices.DType != DType.Int64) throw new KilnException("one_hot", $"one_hot is only applicable to index tensor (int64), got {indices.DType}");
+        if (numClasses < 0)
+        {
+            if (indices.Numel == 0) throw new KilnException("one_hot", "one_hot: can not infer total number of classes from empty tensor");
+            using var mx = indices.Max();
+            numClasses = (int)mx.Item<long>() + 1;
+        }
+        using (var mn = indices.Numel > 0 ? indices.Min() : Tensor.Scalar(0L))
+        using (var mx = indices.Numel > 0 ? indices.Max() : Tensor.Scalar(0L))
+            if (mn.Item<long>() < 0 || mx.Item<long>() >= numClasses)
+                throw new KilnException("one_hot", $"one_hot: class values must be in [0, {numClasses}), got values in [{mn.Item<long>()}, {mx.Item<long>()}]");
+        var shape = new int[indices.Dim + 1];
+        for (int i = 0; i < indices.Dim; i++) shape[i] = indices.Size(i);
+        shape[^1] = numClasses;
+        using var zeros = Tensor.Zeros(shape, DType.Int64);
+        using var idx = indices.Unsqueeze(-1);
+        return zeros.Scatter(-1, idx, 1.0);
+    }
+}

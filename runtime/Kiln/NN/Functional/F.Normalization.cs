@@ -1,0 +1,119 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+public static partial class F
+{
+    /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims: (x - mean) / sqrt(var + eps) · weight + bias (biased variance).</summary>
+    public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        var dims = TrailingDims("layer_norm", input, normalizedShape, weight, bias);
+        var mean = input.Mean(dims, keepDim: true);
+        var centered = input - mean;
+        var variance = (centered * centered).Mean(dims, keepDim: true);
+        var y = centered * (variance + eps).Rsqrt();
+        if (weight is not null) y = y * weight;
+        if (bias is not null) y = y + bias;
+        return y;
+    }
+
+    /// <summary>Root-mean-square norm over the trailing dims: x / sqrt(mean(x²) + eps) · weight; eps defaults to the dtype's machine epsilon.</summary>
+    public static Tensor RmsNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, double? eps = null)
+    {
+        var dims = TrailingDims("rms_norm", input, normalizedShape, weight, null);
+        double e = eps ?? (input.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
+        var y = input * ((input * input).Mean(dims, keepDim: true) + e).Rsqrt();
+        return weight is null ? y : y * weight;
+    }
+
+    /// <summary>Normalises each of <paramref name="numGroups"/> channel groups of [N, C, *], then applies per-channel weight and bias.</summary>
+    public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        const string op = "group_norm";
+        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}");
+        int n = input.Size(0), c = input.Size(1);
+        if (numGroups <= 0 || c % numGroups != 0)
+            throw new KilnException(op, $"{op}: Expected number of channels in input to be divisible by num_groups, but got input of shape {ShapeText.Format(input.ShapeArray)} and num_groups={numGroups}");
+        var grouped = input.Reshape(n, numGroups, -1);
+        var mean = grouped.Mean(2, keepDim: true);
+        var centered = grouped - mean;
+        var variance = (centered * centered).Mean(2, keepDim: true);
+        var y = (centered * (variance + eps).Rsqrt()).Reshape(input.ShapeArray);
+        var channelShape = ChannelShape(input);
+        if (weight is not null) y = y * weight.Reshape(channelShape);
+        if (bias is not null) y = y + bias.Reshape(channelShape);
+        return y;
+    }
+
+    /// <summary>
+    /// Batch normalisation over [N, C, *]: in training (or without running statistics) normalises with the batch's
+    /// statistics and updates <paramref name="runningMean"/>/<paramref name="runningVar"/> in place (unbiased variance,
+    /// <paramref name="momentum"/>); otherwise uses the running statistics.
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
+        bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        const string op = "batch_norm";
+        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}");
+        int c = input.Size(1);
+        foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
+            if (t is not null && (t.Dim != 1 || t.Size(0) != c))
+                throw new KilnException(op, $"{op}: {name} should contain {c} elements (the input's channels), got shape {ShapeText.Format(t.ShapeArray)}");
+        var dims = new int[input.Dim - 1];
+        dims[0] = 0;
+        for (int i = 2; i < input.Dim; i++) dims[i - 1] = i;
+        var channelShape = ChannelShape(input);
+        Tensor y;
+        if (training || runningMean is null || runningVar is null)
+        {
+            long count = input.Numel / Math.Max(c, 1);
+            if (training && count <= 1)
+                throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}");
+            var mean = input.Mean(dims, keepDim: true);
+            var centered = input - mean;
+            var variance = (centered * centered).Mean(dims, keepDim: true);
+            y = centered * (variance + eps).Rsqrt();
+            if (training && runningMean is not null && runningVar is not null)
+                using (Autograd.NoGrad())
+                {
+                    using var m = mean.Reshape(c);
+                    using var unbiased = variance.Reshape(c) * ((double)count / Math.Max(count - 1, 1));
+                    runningMean.Mul_(1 - momentum).Add_(m * momentum);
+                    runningVar.Mul_(1 - momentum).Add_(unbiased * momentum);
+                }
+        }
+        else
+        {
+            using var rm = runningMean.Reshape(channelShape);
+            using var rv = runningVar.Reshape(channelShape);
+            y = (input - rm) * (rv + eps).Rsqrt();
+        }
+        if (weight is not null) y = y * weight.Reshape(channelShape);
+        if (bias is not null) y = y + bias.Reshape(channelShape);
+        return y;
+    }
+
+    static int[] ChannelShape(Tensor input)
+    {
+        var s = new int[input.Dim];
+        Array.Fill(s, 1);
+        s[1] = input.Size(1);
+        return s;
+    }
+
+    static int[] TrailingDims(string op, Tensor input, int[] normalizedShape, Tensor? weight, Tensor? bias)
+    {
+        int k = normalizedShape.Length;
+        bool ok = k > 0 && k <= input.Dim;
+        for (int i = 0; ok && i < k; i++) ok = input.Size(input.Dim - k + i) == normalizedShape[i];
+        if (!ok)
+            throw new KilnException(op, $"{op}: Given normalized_shape={ShapeText.Format(normalizedShape)}, expected input with shape [*, {string.Join(", ", normalizedShape)}], but got input of size {ShapeText.Format(input.ShapeArray)}");
+        foreach (var (t, name) in new[] { (weight, "weight"), (bias, "bias") })
+            if (t is not null && !ShapeRules.SameShape(t.ShapeArray, normalizedShape))
+                throw new KilnException(op, $"{op}: Expected {name} to be of same shape as normalized_shape, but got {name} of shape {ShapeText.Format(t.ShapeArray)} and normalized_shape = {ShapeText.Format(normalizedShape)}");
+        var dims = new int[k];
+        for (int i = 0; i < k; i++) dims[i] = input.Dim - k + i;
+        return dims;
+    }
+}

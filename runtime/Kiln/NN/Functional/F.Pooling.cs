@@ -1,0 +1,95 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+public static partial class F
+{
+    /// <summary>Max over sliding windows of a [N, C, H, W] (or [C, H, W]) input; padding counts as -∞.</summary>
+    public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
+    {
+        const string op = "max_pool2d";
+        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, dilation, ceilMode);
+        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
+        // Pad with -inf (also the extra right/bottom rows ceil mode reads), then take windows without padding.
+        int needH = (oh - 1) * g.SH + g.DH * (g.KH - 1) + 1, needW = (ow - 1) * g.SW + g.DW * (g.KW - 1) + 1;
+        int padBottom = Math.Max(0, needH - h - g.PH), padRight = Math.Max(0, needW - w - g.PW);
+        var padded = g.PH + g.PW + padBottom + padRight > 0
+            ? Pad(x, new[] { g.PW, padRight, g.PH, padBottom }, "constant", double.NegativeInfinity)
+            : x;
+        var inner = new ConvGeometry(op, g.KH, g.KW, g.DH, g.DW, 0, 0, g.SH, g.SW);
+        var cols = Tensor.Im2ColOp(padded, inner);                       // [N, C·kk, L']
+        int lh = ConvGeometry.OutSize(padded.Size(2), g.KH, g.DH, 0, g.SH), lw = ConvGeometry.OutSize(padded.Size(3), g.KW, g.DW, 0, g.SW);
+        var windows = cols.View(n, c, g.KH * g.KW, lh, lw);
+        if (lh != oh || lw != ow) windows = windows.Narrow(3, 0, oh).Narrow(4, 0, ow);
+        var y = windows.Max(2).Values;
+        return unbatched ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>Mean over sliding windows; with <paramref name="countIncludePad"/> false, padded zeros are left out of each window's count.</summary>
+    public static Tensor AvgPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
+    {
+        const string op = "avg_pool2d";
+        if (ceilMode) throw new KilnException(op, $"{op}: ceil_mode=True is not supported by Kiln's avg_pool2d yet");
+        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, null, false);
+        int n = x.Size(0), c = x.Size(1);
+        var cols = Tensor.Im2ColOp(x, g).View(n, c, g.KH * g.KW, oh, ow);
+        Tensor y;
+        if (divisorOverride is int div)
+        {
+            if (div == 0) throw new KilnException(op, $"{op}: divisor must be not zero");
+            y = cols.Sum(2) * (1.0 / div);
+        }
+        else if (countIncludePad || (g.PH == 0 && g.PW == 0)) y = cols.Mean(2);
+        else
+        {
+            using var ones = Tensor.Ones(new[] { 1, 1, x.Size(2), x.Size(3) }, x.DType);
+            using var counts = Tensor.Im2ColOp(ones, g).View(1, 1, g.KH * g.KW, oh, ow).Sum(2);
+            y = cols.Sum(2) / counts;
+        }
+        return unbatched ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>Average pooling to a fixed output size; window i spans [floor(i·H/Ho), ceil((i+1)·H/Ho)) as in PyTorch.</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, int[] outputSize)
+    {
+        const string op = "adaptive_avg_pool2d";
+        if (input.Dim != 3 && input.Dim != 4)
+            throw new KilnException(op, $"{op}: expected 3D or 4D tensor, got shape {ShapeText.Format(input.ShapeArray)}");
+        var o = Pair(op, outputSize, "output_size");
+        int h = input.Size(-2), w = input.Size(-1);
+        if (o[0] <= 0 || o[1] <= 0) throw new KilnException(op, $"{op}: output size must be positive, got ({o[0]}, {o[1]})");
+        if (h == 0 || w == 0) throw new KilnException(op, $"{op}: input has an empty spatial dimension {ShapeText.Format(input.ShapeArray)}");
+        // Averaging is linear and separable: y = Ph · x · Pwᵀ with row-averaging matrices.
+        using var ph = AdaptiveMatrix(h, o[0], input.DType);
+        using var pwT = AdaptiveMatrix(w, o[1], input.DType).T;
+        return ph.Matmul(input).Matmul(pwT);
+    }
+
+    static Tensor AdaptiveMatrix(int input, int output, DType dtype)
+    {
+        var m = new double[output * input];
+        for (int i = 0; i < output; i++)
+        {
+            int start = (int)Math.Floor((double)i * input / output), end = (int)Math.Ceiling((double)(i + 1) * input / output);
+            for (int j = start; j < end; j++) m[i * input + j] = 1.0 / (end - start);
+        }
+        using var t = Tensor.From(m, output, input);
+        return t.To(dtype);
+    }
+
+    static (Tensor X, ConvGeometry G, int OH, int OW, bool Unbatched) PoolSetup(string op, Tensor input, int[] kernelSize, int[]? stride, int[]? padding, int[]? dilation, bool ceil)
+    {
+        bool unbatched = input.Dim == 3;
+        if (input.Dim != 4 && !unbatched)
+            throw new KilnException(op, $"{op}: expected 3D or 4D input (got shape {ShapeText.Format(input.ShapeArray)})");
+        var k = Pair(op, kernelSize, "kernel_size");
+        var s = stride == null || stride.Length == 0 ? k : Pair(op, stride, "stride");
+        var g = new ConvGeometry(op, k[0], k[1], Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), s[0], s[1]);
+        if (g.PH * 2 > g.KH || g.PW * 2 > g.KW)
+            throw new KilnException(op, $"{op}: pad should be at most half of effective kernel size, but got pad=({g.PH}, {g.PW}), kernel_size=({g.KH}, {g.KW})");
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        var (oh, ow) = g.Output(op, x.Size(2), x.Size(3), ceil);
+        return (x, g, oh, ow, unbatched);
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+public static partial class F
+{
+    /// <summary>
+    /// Pads the last dims (<c>F.pad</c>): <paramref name="pad"/> lists (left, right) for the last dim, then the one before, ...
+    /// Modes: "constant" (with <paramref name="value"/>; negative pads crop), "reflect", "replicate", "circular".
+    /// </summary>
+    public static Tensor Pad(Tensor input, int[] pad, string mode = "constant", double value = 0)
+    {
+        const string op = "pad";
+        if (pad.Length % 2 != 0 || pad.Length / 2 > input.Dim)
+            throw new KilnException(op, $"{op}: padding length must be even and at most twice the number of dims; got {pad.Length} values for a {input.Dim}-D input {ShapeText.Format(input.ShapeArray)}");
+        var x = input;
+        for (int i = 0; i < pad.Length / 2; i++)
+        {
+            int dim = input.Dim - 1 - i, left = pad[2 * i], right = pad[2 * i + 1];
+            if (left == 0 && right == 0) continue;
+            int size = x.Size(dim);
+            if (mode == "constant")
+            {
+                if (left < 0) { x = x.Narrow(dim, -left, size + left); size += left; left = 0; }
+                if (right < 0) { x = x.Narrow(dim, 0, size + right); size += right; right = 0; }
+                if (size < 0) throw new KilnException(op, $"{op}: the input size {input.Size(dim)} plus negative padding ({pad[2 * i]}, {pad[2 * i + 1]}) resulted in a negative output size");
+                var parts = new System.Collections.Generic.List<Tensor>(3);
+                if (left > 0) parts.Add(Filled(x, dim, left, value));
+                parts.Add(x);
+                if (right > 0) parts.Add(Filled(x, dim, right, value));
+                x = Tensor.Cat(parts, dim);
+                continue;
+            }
+            if (left < 0 || right < 0) throw new KilnException(op, $"{op}: negative padding is only supported in constant mode");
+            if (mode == "reflect" && (left >= size || right >= size))
+                throw new KilnException(op, $"{op}: Padding size should be less than the corresponding input dimension, but got: padding ({left}, {right}) at dimension {dim} of input {ShapeText.Format(input.ShapeArray)}");
+            if (mode == "circular" && (left > size || right > size))
+                throw new KilnException(op, $"{op}: Padding value causes wrapping around more than once (padding ({left}, {right}), size {size})");
+            var idx = new long[size + left + right];
+            for (int j = 0; j < idx.Length; j++)
+            {
+                int s = j - left;
+                idx[j] = mode switch
+                {
+                    "reflect" => s < 0 ? -s : s >= size ? 2 * (size - 1) - s : s,
+                    "replicate" => Math.Clamp(s, 0, size - 1),
+                    "circular" => ((s % size) + size) % size,
+                    _ => throw new KilnException(op, $"{op}: unknown padding mode '{mode}' (expected constant, reflect, replicate or circular)"),
+                };
+            }
+            using var index = Tensor.From(idx, idx.Length);
+            x = x.IndexSelect(dim, index);
+        }
+        return x;
+    }
+
+    static Tensor Filled(Tensor like, int dim, int count, double value)
+    {
+        var shape = (int[])like.ShapeArray.Clone();
+        shape[dim] = count;
+        return Tensor.Full(shape, value, like.DType);
+    }
+
+    /// <summary>
+    /// Resizes the spatial dims of [N, C, H, W] (or [N, C, L]): "nearest" or "bilinear" (4-D), by <paramref name="size"/>
+    /// or <paramref name="scaleFactor"/>, with PyTorch's coordinate rules (<paramref name="alignCorners"/> for bilinear).
+    /// </summary>
+    public static Tensor Interpolate(Tensor input, int[]? size = null, double[]? scaleFactor = null, string mode = "nearest", bool alignCorners = false)
+    {
+        const string op = "interpolate";
+        int spatial = input.Dim - 2;
+        if (spatial < 1 || spatial > 2) throw new KilnException(op, $"{op}: expected a 3-D or 4-D input, got {ShapeText.Format(input.ShapeArray)}");
+        if ((size == null) == (scaleFactor == null)) throw new KilnException(op, $"{op}: only one of size or scale_factor should be defined");
+        if (mode == "bilinear" && spatial != 2) throw new KilnException(op, $"{op}: bilinear interpolation needs a 4-D input, got {ShapeText.Format(input.ShapeArray)}");
+        if (mode != "nearest" && mode != "bilinear") throw new KilnException(op, $"{op}: mode '{mode}' is not supported (nearest, bilinear)");
+        var x = input;
+        for (int i = 0; i < spatial; i++)
+        {
+            int dim = 2 + i, inSize = input.Size(dim);
+            int outSize = size != null ? (size.Length == 1 ? size[0] : size[i]) : (int)Math.Floor(inSize * (scaleFactor!.Length == 1 ? scaleFactor[0] : scaleFactor[i]));
+            if (outSize <= 0) throw new KilnException(op, $"{op}: output size must be positive, got {outSize} for dim {dim}");
+            // PyTorch uses 1/scale_factor when it is given, in/out otherwise.
+            double scale = scaleFactor != null ? 1.0 / (scaleFactor.Length == 1 ? scaleFactor[0] : scaleFactor[i]) : (double)inSize / outSize;
+            if (mode == "nearest")
+            {
+                var idx = new long[outSize];
+                for (int j = 0; j < outSize; j++) idx[j] = Math.Min((long)Math.Floor((float)(j * (float)scale)), inSize - 1);
+                using var index = Tensor.From(idx, outSize);
+                x = x.IndexSelect(dim, index);
+            }
+            else
+            {
+                using var m = BilinearMatrix(inSize, outSize, alignCorners, scale, x.DType);
+                // Resample along `dim` as a matrix product: move dim last, multiply by Mᵀ, move back.
+                var moved = x.Transpose(dim, -1);
+                x = moved.Matmul(m.T).Transpose(dim, -1);
+            }
+        }
+        return x;
+    }
+
+    static Tensor BilinearMatrix(int input, int output, bool alignCorners, double scale, DType dtype)
+    {
+        var m = new double[output * input];
+        for (int j = 0; j < output; j++)
+        {
+            double src;
+            if (alignCorners) src = output > 1 ? (double)j * (input - 1) / (output - 1) : 0;
+            else src = Math.Max((j + 0.5) * scale - 0.5, 0);
+            int i0 = Math.Min((int)Math.Floor(src), input - 1), i1 = Math.Min(i0 + 1, input - 1);
+            double l1 = src - i0;
+            m[j * input + i0] += 1 - l1;
+            m[j * input + i1] += l1;
+        }
+        using var t = Tensor.From(m, output, input);
+        return t.To(dtype);
+    }
+}

@@ -1,0 +1,98 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+
+namespace Kiln.NN;
+
+/// <summary>Runs its modules in order, each one's output feeding the next (<c>nn.Sequential</c>); children are named 0, 1, 2, ...</summary>
+public sealed class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tensor, Tensor>>
+{
+    readonly List<Module<Tensor, Tensor>> _layers = new();
+
+    /// <summary>A pipeline of <paramref name="modules"/>.</summary>
+    public Sequential(params Module<Tensor, Tensor>[] modules) { foreach (var m in modules) Add(m); }
+
+    /// <summary>A pipeline of named modules (PyTorch's OrderedDict form).</summary>
+    public Sequential(params (string Name, Module<Tensor, Tensor> Module)[] modules)
+    {
+        foreach (var (name, m) in modules) { _layers.Add(m); RegisterModule(name, m); }
+    }
+
+    /// <summary>Appends a module.</summary>
+    public void Add(Module<Tensor, Tensor> module) { RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module); _layers.Add(module); }
+
+    /// <summary>The module at <paramref name="index"/> (negative counts from the end).</summary>
+    public Module<Tensor, Tensor> this[int index] => _layers[index < 0 ? index + _layers.Count : index];
+
+    /// <summary>Number of modules.</summary>
+    public int Count => _layers.Count;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        foreach (var m in _layers) input = m.Call(input);
+        return input;
+    }
+
+    /// <inheritdoc/>
+    public IEnumerator<Module<Tensor, Tensor>> GetEnumerator() => _layers.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>A list of submodules registered as 0, 1, 2, ... (<c>nn.ModuleList</c>).</summary>
+public sealed class ModuleList<T> : Module, IReadOnlyList<T> where T : Module
+{
+    readonly List<T> _items = new();
+
+    /// <summary>A list holding <paramref name="modules"/>.</summary>
+    public ModuleList(IEnumerable<T> modules) { foreach (var m in modules) Add(m); }
+
+    /// <summary>A list holding <paramref name="modules"/>.</summary>
+    public ModuleList(params T[] modules) : this((IEnumerable<T>)modules) { }
+
+    /// <summary>Appends a module.</summary>
+    public void Add(T module) { RegisterModule(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module); _items.Add(module); }
+
+    /// <inheritdoc/>
+    public T this[int index] => _items[index < 0 ? index + _items.Count : index];
+    /// <inheritdoc/>
+    public int Count => _items.Count;
+    /// <inheritdoc/>
+    public IEnumerator<T> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override string TypeName => "ModuleList";
+}
+
+/// <summary>Submodules by name, in insertion order (<c>nn.ModuleDict</c>).</summary>
+public sealed class ModuleDict<T> : Module, IEnumerable<KeyValuePair<string, T>> where T : Module
+{
+    readonly OrderedDictionary<string, T> _items = new();
+
+    /// <summary>An empty dictionary.</summary>
+    public ModuleDict() { }
+
+    /// <summary>A dictionary of the given modules.</summary>
+    public ModuleDict(params (string Name, T Module)[] modules) { foreach (var (k, m) in modules) this[k] = m; }
+
+    /// <summary>Gets or sets the module named <paramref name="key"/>.</summary>
+    public T this[string key]
+    {
+        get => _items.TryGetValue(key, out var m) ? m : throw new KilnException("ModuleDict", $"ModuleDict: no module named '{key}'");
+        set { RegisterModule(key, value); _items[key] = value; }
+    }
+
+    /// <summary>Names in order.</summary>
+    public IEnumerable<string> Keys => _items.Keys;
+    /// <summary>Number of modules.</summary>
+    public int Count => _items.Count;
+    /// <summary>True if <paramref name="key"/> is present.</summary>
+    public bool ContainsKey(string key) => _items.ContainsKey(key);
+    /// <inheritdoc/>
+    public IEnumerator<KeyValuePair<string, T>> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override string TypeName => "ModuleDict";
+}

@@ -1,0 +1,35 @@
+namespace Kiln.NN;
+
+/// <summary>A lookup table of <c>numEmbeddings</c> vectors (<c>nn.Embedding</c>); weights N(0, 1), the padding row zero and untrained.</summary>
+public sealed class Embedding : Module<Tensor, Tensor>
+{
+    /// <summary>A table of <paramref name="numEmbeddings"/> vectors of size <paramref name="embeddingDim"/>.</summary>
+    public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, DType dtype = DType.Float32)
+    {
+        if (numEmbeddings <= 0 || embeddingDim <= 0)
+            throw new KilnException("Embedding", $"Embedding: num_embeddings and embedding_dim must be positive, got {numEmbeddings}, {embeddingDim}");
+        if (paddingIdx is int p)
+        {
+            if (p >= numEmbeddings || p < -numEmbeddings) throw new KilnException("Embedding", $"Embedding: Padding_idx must be within num_embeddings (got {p} for {numEmbeddings})");
+            paddingIdx = p < 0 ? p + numEmbeddings : p;
+        }
+        NumEmbeddings = numEmbeddings; EmbeddingDim = embeddingDim; PaddingIdx = paddingIdx;
+        var w = RegisterParameter("weight", Parameter(Tensor.Empty(new[] { numEmbeddings, embeddingDim }, dtype)))!;
+        Init.Normal_(w);
+        if (paddingIdx is int pi) using (Autograd.NoGrad()) { using var row = w.Select(0, pi); row.Fill_(0); }
+    }
+
+    /// <summary>Table size.</summary>
+    public int NumEmbeddings { get; }
+    /// <summary>Vector size.</summary>
+    public int EmbeddingDim { get; }
+    /// <summary>The row that gets no gradient, or null.</summary>
+    public int? PaddingIdx { get; }
+    /// <summary>The table [num_embeddings, embedding_dim].</summary>
+    public Tensor Weight => TensorMember("weight")!;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Embedding(input, Weight, PaddingIdx);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"{NumEmbeddings}, {EmbeddingDim}" + (PaddingIdx is int p ? $", padding_idx={p}" : "");
+}

@@ -1,0 +1,62 @@
+using System;
+
+namespace Kiln.NN;
+
+/// <summary>y = x·Wᵀ + b (<c>nn.Linear</c>); weight [out, in] and bias drawn from U(-1/√in, 1/√in) as in PyTorch.</summary>
+public class Linear : Module<Tensor, Tensor>
+{
+    /// <summary>A linear layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, DType dtype = DType.Float32)
+    {
+        if (inFeatures < 0 || outFeatures < 0)
+            throw new KilnException("Linear", $"Linear: in_features and out_features must be non-negative, got in_features={inFeatures}, out_features={outFeatures}");
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        RegisterParameter("weight", Parameter(Tensor.Empty(new[] { outFeatures, inFeatures }, dtype)));
+        RegisterParameter("bias", bias ? Parameter(Tensor.Empty(new[] { outFeatures }, dtype)) : null);
+        ResetParameters();
+    }
+
+    /// <summary>Input features.</summary>
+    public int InFeatures { get; }
+    /// <summary>Output features.</summary>
+    public int OutFeatures { get; }
+    /// <summary>The weight [out_features, in_features].</summary>
+    public Tensor Weight => TensorMember("weight")!;
+    /// <summary>The bias [out_features], or null.</summary>
+    public Tensor? Bias => TensorMember("bias");
+
+    /// <summary>PyTorch's default initialisation: kaiming_uniform(a=√5) for the weight, U(±1/√fan_in) for the bias.</summary>
+    public void ResetParameters()
+    {
+        Init.KaimingUniform_(Weight, Math.Sqrt(5));
+        if (Bias is { } b)
+        {
+            double bound = InFeatures > 0 ? 1 / Math.Sqrt(InFeatures) : 0;
+            Init.Uniform_(b, -bound, bound);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Linear(input, Weight, Bias);
+
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Py(Bias is not null)}";
+}
+
+/// <summary>Returns its input unchanged (<c>nn.Identity</c>).</summary>
+public sealed class Identity : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input;
+}
+
+/// <summary>Flattens dims <c>startDim..endDim</c> into one (<c>nn.Flatten</c>; by default all but the batch dim).</summary>
+public sealed class Flatten(int startDim = 1, int endDim = -1) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Flatten(startDim, endDim);
+
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"start_dim={startDim}, end_dim={endDim}";
+}

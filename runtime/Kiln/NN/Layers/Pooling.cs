@@ -1,0 +1,38 @@
+namespace Kiln.NN;
+
+/// <summary>Max over sliding windows (<c>nn.MaxPool2d</c>); stride defaults to the kernel size.</summary>
+public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) =>
+        F.MaxPool2d(input, [kernelSize], [stride ?? kernelSize], [padding], [dilation], ceilMode);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>Mean over sliding windows (<c>nn.AvgPool2d</c>); stride defaults to the kernel size.</summary>
+public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AvgPool2d(input, [kernelSize], [stride ?? kernelSize], [padding], ceilMode, countIncludePad);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}";
+}
+
+/// <summary>Average pooling to a fixed output size (<c>nn.AdaptiveAvgPool2d</c>).</summary>
+public sealed class AdaptiveAvgPool2d : Module<Tensor, Tensor>
+{
+    readonly int[] _size;
+    readonly bool _square;
+
+    /// <summary>Pools to <paramref name="outputSize"/> x <paramref name="outputSize"/>.</summary>
+    public AdaptiveAvgPool2d(int outputSize) { _size = [outputSize, outputSize]; _square = true; }
+
+    /// <summary>Pools to height x width.</summary>
+    public AdaptiveAvgPool2d(int height, int width) { _size = [height, width]; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AdaptiveAvgPool2d(input, _size);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => _square ? $"output_size={_size[0]}" : $"output_size={Py(_size)}";
+}

@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+/// <summary>
+/// What LSTM and GRU share (<c>nn.RNNBase</c>): PyTorch's parameter names and layout (<c>weight_ih_l0</c>,
+/// <c>weight_hh_l0_reverse</c>, ...; gates stacked along dim 0), U(±1/√hidden) init, layers, directions,
+/// batch-first and inter-layer dropout.
+/// </summary>
+public abstract class RecurrentBase : Module
+{
+    private protected RecurrentBase(string name, int gates, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional, DType dtype)
+    {
+        if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}");
+        if (numLayers <= 0) throw new KilnException(name, $"{name}: num_layers must be positive, got {numLayers}");
+        if (dropout < 0 || dropout > 1) throw new KilnException(name, $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}");
+        InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; HasBias = bias; BatchFirst = batchFirst; DropoutP = dropout; Bidirectional = bidirectional;
+        Gates = gates;
+        double bound = 1 / Math.Sqrt(hiddenSize);
+        for (int l = 0; l < numLayers; l++)
+            for (int d = 0; d < Directions; d++)
+            {
+                int inSize = l == 0 ? inputSize : hiddenSize * Directions;
+                string sfx = Suffix(l, d);
+                Init.Uniform_(RegisterParameter("weight_ih" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize, inSize }, dtype)))!, -bound, bound);
+                Init.Uniform_(RegisterParameter("weight_hh" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize, hiddenSize }, dtype)))!, -bound, bound);
+                if (bias)
+                {
+                    Init.Uniform_(RegisterParameter("bias_ih" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize }, dtype)))!, -bound, bound);
+                    Init.Uniform_(RegisterParameter("bias_hh" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize }, dtype)))!, -bound, bound);
+                }
+            }
+    }
+
+    /// <summary>Features per input step.</summary>
+    public int InputSize { get; }
+    /// <summary>Hidden state size.</summary>
+    public int HiddenSize { get; }
+    /// <summary>Stacked layers.</summary>
+    public int NumLayers { get; }
+    /// <summary>Whether biases exist.</summary>
+    public bool HasBias { get; }
+    /// <summary>True for [N, L, H] inputs and outputs.</summary>
+    public bool BatchFirst { get; }
+    /// <summary>Dropout on each layer's output except the last, in training.</summary>
+    public double DropoutP { get; }
+    /// <summary>Whether a reverse-direction pass runs too.</summary>
+    public bool Bidirectional { get; }
+    /// <summary>1 or 2.</summary>
+    public int Directions => Bidirectional ? 2 : 1;
+    private protected int Gates { get; }
+
+    static string Suffix(int layer, int direction) => "_l" + layer.ToString(CultureInfo.InvariantCulture) + (direction == 1 ? "_reverse" : "");
+
+    private protected Tensor W(string kind, int layer, int direction) => TensorMember(kind + Suffix(layer, direction))!;
+    private protected Tensor? B(string kind, int layer, int direction) => HasBias ? TensorMember(kind + Suffix(layer, direction)) : null;
+
+    /// <summary>Brings the input to [L, N, in] and checks the initial state's shape; returns whether the input was unbatched.</summary>
+    private protected (Tensor Seq, bool Unbatched) Prepare(Tensor input)
+    {
+        if (input.Dim != 2 && input.Dim != 3)
+            throw new KilnException(TypeName, $"{TypeName}: Expected input to be 2D or 3D, got {input.Dim}D instead (shape {ShapeText.Format(input.ShapeArray)})");
+        if (input.Size(-1) != InputSize)
+            throw new KilnException(TypeName, $"{TypeName}: input.size(-1) must be equal to input_size. Expected {InputSize}, got {input.Size(-1)}");
+        bool unbatched = input.Dim == 2;
+        var seq = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input;
+        return (seq, unbatched);
+    }
+
+    private protected Tensor StateOrZeros(Tensor? state, int batch, bool unbatched, Tensor like, string what)
+    {
+        int[] expected = [NumLayers * Directions, batch, HiddenSize];
+        if (state is null) return Tensor.Zeros(expected, like.DType);
+        var s = unbatched ? state.Unsqueeze(1) : state;
+        if (!ShapeRules.SameShape(s.ShapeArray, expected))
+            throw new KilnException(TypeName, $"{TypeName}: Expected {what} size {ShapeText.Format(unbatched ? [expected[0], expected[2]] : expected)}, got {ShapeText.Format(state.ShapeArray)}");
+        return s;
+    }
+
+    /// <summary>Runs all layers and directions; <paramref name="cell"/> advances one step of one direction.</summary>
+    private protected (Tensor Output, Tensor[][] Final) Run(Tensor seq, Tensor[] initial, bool foldHiddenBias, Func<int, int, Tensor, Tensor[], Tensor[]> cell)
+    {
+        int steps = seq.Size(0), stateCount = initial.Length;
+        var final = new Tensor[stateCount][];
+        for (int k = 0; k < stateCount; k++) final[k] = new Tensor[NumLayers * Directions];
+        var layerInput = seq;
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var outputs = new Tensor[Directions];
+            for (int d = 0; d < Directions; d++)
+            {
+                int idx = l * Directions + d;
+                var state = new Tensor[stateCount];
+                for (int k = 0; k < stateCount; k++) state[k] = initial[k].Select(0, idx);
+                // The input projection for every step at once: one GEMM instead of one per step.
+                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
+                if (foldHiddenBias && B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
+                var hs = new Tensor[steps];
+                for (int s = 0; s < steps; s++)
+                {
+                    int t = d == 0 ? s : steps - 1 - s;
+                    state = cell(l, d, proj.Select(0, t), state);
+                    hs[t] = state[0];
+                }
+                outputs[d] = steps == 0 ? Tensor.Zeros(new[] { 0, seq.Size(1), HiddenSize }, seq.DType) : Tensor.Stack(hs, 0);
+                for (int k = 0; k < stateCount; k++) final[k][idx] = state[k];
+            }
+            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
+            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
+        }
+        return (layerInput, final);
+    }
+
+    private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
+
+    private protected static Tensor FinishState(Tensor[] states, bool unbatched)
+    {
+        var s = Tensor.Stack(states, 0);
+        return unbatched ? s.Squeeze(1) : s;
+    }
+
+    /// <inheritdoc/>
+    public override string ExtraRepr()
+    {
+        var s = $"{InputSize}, {HiddenSize}";
+        if (NumLayers != 1) s += $", num_layers={NumLayers}";
+        if (!HasBias) s += ", bias=False";
+        if (BatchFirst) s += ", batch_first=True";
+        if (DropoutP != 0) s += $", dropout={Py(DropoutP)}";
+        if (Bidirectional) s += ", bidirectional=True";
+        return s;
+    }
+}
+
+/// <summary>
+/// Long short-term memory (<c>nn.LSTM</c>): gates i, f, g, o stacked in that order in <c>weight_ih_l{k}</c> [4·hidden, in].
+/// <c>Forward</c> returns the output [L, N, D·hidden] (or [N, L, ...] batch-first) and the final (h, c), each [D·layers, N, hidden].
+/// </summary>
+public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
+    bool bidirectional = false, DType dtype = DType.Float32)
+    : RecurrentBase("LSTM", 4, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype)
+{
+    /// <summary>Runs the sequence from the initial state (zeros when null).</summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state = null)
+    {
+        var (seq, unbatched) = Prepare(input);
+        int batch = seq.Size(1);
+        var h0 = StateOrZeros(state?.H, batch, unbatched, seq, "hidden");
+        var c0 = StateOrZeros(state?.C, batch, unbatched, seq, "cell");
+        int hs = HiddenSize;
+        var (output, final) = Run(seq, [h0, c0], true, (l, d, xt, st) =>
+        {
+            // gates = (x·W_ihᵀ + b_ih + b_hh, precomputed for all steps) + h·W_hhᵀ: one addmm per step.
+            var gates = Tensor.Addmm(xt, st[0], W("weight_hh", l, d).T);
+            var sig = gates.Sigmoid();
+            var i = sig.Narrow(1, 0, hs);
+            var f = sig.Narrow(1, hs, hs);
+            var g = gates.Narrow(1, 2 * hs, hs).Tanh();
+            var o = sig.Narrow(1, 3 * hs, hs);
+            var c = f * st[1] + i * g;
+            var h = o * c.Tanh();
+            return [h, c];
+        });
+        return (Finish(output, unbatched), (FinishState(final[0], unbatched), FinishState(final[1], unbatched)));
+    }
+}
+
+/// <summary>
+/// Gated recurrent unit (<c>nn.GRU</c>): gates r, z, n stacked in that order; n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn)),
+/// h' = (1 - z)·n + z·h. <c>Forward</c> returns the output and the final h [D·layers, N, hidden].
+/// </summary>
+public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
+    bool bidirectional = false, DType dtype = DType.Float32)
+    : RecurrentBase("GRU", 3, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype)
+{
+    /// <summary>Runs the sequence from the initial hidden state (zeros when null).</summary>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null)
+    {
+        var (seq, unbatched) = Prepare(input);
+        var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden");
+        int hs = HiddenSize;
+        var (output, final) = Run(seq, [h], false, (l, d, xt, st) =>
+        {
+            var bhh = B("bias_hh", l, d);
+            var hp = bhh is null ? st[0].Matmul(W("weight_hh", l, d).T) : Tensor.Addmm(bhh, st[0], W("weight_hh", l, d).T);
+            var rz = (xt.Narrow(1, 0, 2 * hs) + hp.Narrow(1, 0, 2 * hs)).Sigmoid();
+            var r = rz.Narrow(1, 0, hs);
+            var z = rz.Narrow(1, hs, hs);
+            var n = (xt.Narrow(1, 2 * hs, hs) + r * hp.Narrow(1, 2 * hs, hs)).Tanh();
+            return [n + z * (st[0] - n)];
+        });
+        return (Finish(output, unbatched), FinishState(final[0], unbatched));
+    }
+}

@@ -1,0 +1,84 @@
+using System.Collections.Generic;
+using System.Text;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.NN;
+
+/// <summary>What <see cref="Module.LoadStateDict"/> could not match (<c>_IncompatibleKeys</c>).</summary>
+/// <param name="MissingKeys">Keys the module has that the dictionary lacks.</param>
+/// <param name="UnexpectedKeys">Keys in the dictionary the module does not have.</param>
+public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
+
+public abstract partial class Module
+{
+    /// <summary>
+    /// Parameters and persistent buffers by dotted name, in registration order (<c>state_dict</c>). Values share
+    /// storage with the module and carry no autograd history.
+    /// </summary>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var d = new OrderedDictionary<string, Tensor>();
+        foreach (var (key, t) in StateTensors()) d[key] = t.Detach();
+        return d;
+    }
+
+    /// <summary>
+    /// Copies values from <paramref name="stateDict"/> into this module's parameters and buffers (<c>load_state_dict</c>).
+    /// Everything is checked before anything is written: a shape mismatch, or with <paramref name="strict"/> a missing or
+    /// unexpected key, raises a <see cref="KilnException"/> listing every problem and leaves the module unchanged.
+    /// </summary>
+    public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        var targets = StateTensors();
+
+        var missing = new List<string>();
+        var unexpected = new List<string>();
+        var errors = new List<string>();
+        var known = new HashSet<string>();
+        foreach (var (key, target) in targets)
+        {
+            known.Add(key);
+            if (!stateDict.TryGetValue(key, out var src)) { missing.Add(key); continue; }
+            if (!ShapeRules.SameShape(src.ShapeArray, target.ShapeArray))
+                errors.Add($"size mismatch for {key}: copying a param with shape {ShapeText.Format(src.ShapeArray)} from checkpoint, the shape in current model is {ShapeText.Format(target.ShapeArray)}.");
+            else if (src.DType.IsFloatingPoint() != target.DType.IsFloatingPoint())
+                errors.Add($"dtype mismatch for {key}: copying a {src.DType} tensor into a {target.DType} one.");
+        }
+        foreach (var key in stateDict.Keys)
+            if (!known.Contains(key)) unexpected.Add(key);
+        if (strict)
+        {
+            if (unexpected.Count > 0) errors.Insert(0, "Unexpected key(s) in state_dict: " + Quote(unexpected) + ".");
+            if (missing.Count > 0) errors.Insert(0, "Missing key(s) in state_dict: " + Quote(missing) + ".");
+        }
+        if (errors.Count > 0)
+        {
+            var sb = new StringBuilder($"Error(s) in loading state_dict for {TypeName}:");
+            foreach (var e in errors) sb.Append("\n\t").Append(e);
+            throw new KilnException("load_state_dict", sb.ToString());
+        }
+        using (Autograd.NoGrad())
+            foreach (var (key, target) in targets)
+                if (stateDict.TryGetValue(key, out var src)) target.Copy_(src);
+        return new LoadStateDictResult(missing, unexpected);
+    }
+
+    /// <summary>Each module's parameters, then its persistent buffers, module by module in tree order (PyTorch's state-dict order).</summary>
+    List<(string Key, Tensor Target)> StateTensors()
+    {
+        var list = new List<(string, Tensor)>();
+        foreach (var (prefix, m) in NamedModules())
+            foreach (var kind in new[] { SlotKind.Parameter, SlotKind.Buffer })
+                foreach (var s in m.Slots)
+                    if (s.Kind == kind && s.Persistent && s.Value is Tensor t)
+                        list.Add((Join(prefix, s.Name), t));
+        return list;
+    }
+
+    static string Quote(List<string> keys)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < keys.Count; i++) sb.Append(i == 0 ? "" : ", ").Append('"').Append(keys[i]).Append('"');
+        return sb.ToString();
+    }
+}

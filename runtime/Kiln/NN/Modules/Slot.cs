@@ -1,0 +1,31 @@
+using System.Reflection;
+
+namespace Kiln.NN;
+
+/// <summary>What a module member is.</summary>
+internal enum SlotKind { Parameter, Buffer, Module }
+
+/// <summary>
+/// One named member of a module. Explicit registrations hold the value; members found by reflection read and
+/// write the field itself, so reassigning the field is seen.
+/// </summary>
+internal sealed class Slot
+{
+    readonly object? _owner;
+    readonly FieldInfo? _field;
+    object? _value;
+
+    public Slot(string name, SlotKind kind, object? value) { Name = name; Kind = kind; _value = value; }
+
+    public Slot(string name, SlotKind kind, object owner, FieldInfo field) { Name = name; Kind = kind; _owner = owner; _field = field; }
+
+    public string Name { get; }
+    public SlotKind Kind { get; }
+    public bool Persistent { get; init; } = true;
+
+    public object? Value
+    {
+        get => _field != null ? _field.GetValue(_owner) : _value;
+        set { if (_field != null) _field.SetValue(_owner, value); else _value = value; }
+    }
+}

@@ -1,0 +1,112 @@
+using System;
+using Kiln.Compiler.Ops;
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Attention;
+
+namespace Kiln;
+
+public sealed unsafe partial class Tensor
+{
+    /// <summary>
+    /// Streaming-softmax attention softmax(q·kᵀ·scale + mask)·v over the last two dims (batch dims broadcast);
+    /// <paramref name="mask"/> is additive (0 or -inf for masked) and broadcastable to [..., L, S].
+    /// </summary>
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale)
+    {
+        const string op = "sdpa";
+        if (q.Dim < 2 || k.Dim < 2 || v.Dim < 2)
+            throw new KilnException(op, $"{op}: query, key and value need at least 2 dims [..., L, E]; got {ShapeText.Format(q._shape)}, {ShapeText.Format(k._shape)}, {ShapeText.Format(v._shape)}");
+        if (q.DType != k.DType || q.DType != v.DType || (q.DType != DType.Float32 && q.DType != DType.Float64))
+            throw new KilnException(op, $"{op}: query, key and value must share a float32 or float64 dtype; got {q.DType}, {k.DType}, {v.DType}");
+        int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
+        if (k._shape[^1] != e) throw new KilnException(op, $"{op}: query's last dim ({e}) must equal key's ({k._shape[^1]}); shapes {ShapeText.Format(q._shape)} and {ShapeText.Format(k._shape)}");
+        if (v._shape[^2] != s) throw new KilnException(op, $"{op}: key and value must have the same sequence length; shapes {ShapeText.Format(k._shape)} and {ShapeText.Format(v._shape)}");
+        var batch = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, q._shape[..^2], k._shape[..^2]), v._shape[..^2]);
+        int bh = (int)ShapeRules.Numel(batch);
+        using var qc = Flat(q, batch, l, e);
+        using var kc = Flat(k, batch, s, e);
+        using var vc = Flat(v, batch, s, ev);
+        Tensor? maskFlat = null;
+        if (mask is not null)
+        {
+            var full = ShapeRules.Broadcast(op, mask._shape, [.. batch, l, s]);
+            if (!ShapeRules.SameShape(full, [.. batch, l, s]))
+                throw new KilnException(op, $"{op}: attn_mask of shape {ShapeText.Format(mask._shape)} does not broadcast to the scores' shape {ShapeText.Format([.. batch, l, s])}");
+            bool perBatch = false;
+            for (int i = 0; i < mask._shape.Length - 2; i++) perBatch |= mask._shape[i] > 1;
+            using var m = mask.ToInternal(q.DType);
+            maskFlat = perBatch ? Flat(m, batch, l, s) : FlatSingle(m, l, s);
+        }
+        var output = Allocate([.. batch, l, ev], q.DType);
+        var lse = Allocate([.. batch, l], q.DType);
+        if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
+        else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
+        var args = new OpArgs { Scalar = scale, Mode = causal ? "causal" : null };
+        if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
+        // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities.
+        var inputs = maskFlat is null ? new[] { q, k, v, lse } : new[] { q, k, v, lse, maskFlat };
+        return RecordMany(op, output, args, inputs);
+    }
+
+    /// <summary>dq, dk, dv of <see cref="AttentionOp"/> (reduced back to each input's batch shape).</summary>
+    internal static Tensor[] AttentionBackwardOp(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
+    {
+        int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
+        var batch = output._shape[..^2];
+        int bh = (int)ShapeRules.Numel(batch);
+        using var qc = Flat(q, batch, l, e);
+        using var kc = Flat(k, batch, s, e);
+        using var vc = Flat(v, batch, s, ev);
+        using var oc = output.ContiguousInternal();
+        using var gc = grad.ToInternal(q.DType).ContiguousInternal();
+        var dq = Allocate([.. batch, l, e], q.DType);
+        var dk = Allocate([.. batch, s, e], q.DType);
+        var dv = Allocate([.. batch, s, ev], q.DType);
+        if (q.DType == DType.Float32)
+            FlashAttention.Backward(MakeProblem<float>(qc, kc, vc, mask, causal, scale, bh, l, s, e, ev), oc.Ptr<float>(), lse.Ptr<float>(), gc.Ptr<float>(), dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>());
+        else
+            FlashAttention.Backward(MakeProblem<double>(qc, kc, vc, mask, causal, scale, bh, l, s, e, ev), oc.Ptr<double>(), lse.Ptr<double>(), gc.Ptr<double>(), dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>());
+        using (GradMode.Set(false))
+            return new[] { SumToOwned(dq, q._shape), SumToOwned(dk, k._shape), SumToOwned(dv, v._shape) };
+    }
+
+    static Tensor SumToOwned(Tensor t, int[] shape)
+    {
+        if (ShapeRules.SameShape(t._shape, shape)) return t;
+        var r = TensorAlgebra.Instance.SumTo(t, shape);
+        t.Dispose();
+        return r;
+    }
+
+    static FlashAttention.Problem<T> MakeProblem<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, int bh, int l, int s, int e, int ev)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => new()
+    {
+        BH = bh, L = l, S = s, E = e, Ev = ev, Scale = T.CreateTruncating(scale), Causal = causal,
+        Q = q.Ptr<T>(), K = k.Ptr<T>(), V = v.Ptr<T>(), Mask = mask is null ? null : mask.Ptr<T>(),
+        MaskPerBatch = mask is not null && mask.Dim > 2,
+    };
+
+    /// <summary>The tensor expanded to [batch..., rows, cols] and made contiguous (unrecorded).</summary>
+    static Tensor Flat(Tensor t, int[] batch, int rows, int cols)
+    {
+        using (GradMode.Set(false))
+        {
+            using var ex = t.Alias().Expand([.. batch, rows, cols]);
+            using var c = ex.ContiguousInternal();
+            return c.Alias();
+        }
+    }
+
+    /// <summary>A mask with no batch extent as a contiguous [L, S] matrix.</summary>
+    static Tensor FlatSingle(Tensor m, int l, int s)
+    {
+        using (GradMode.Set(false))
+        {
+            int r = m._shape.Length;
+            int rows = r >= 2 ? m._shape[^2] : 1, cols = r >= 1 ? m._shape[^1] : 1;
+            using var two = m.Alias().Reshape(rows, cols);
+            using var ex = two.Expand(l, s);
+            return ex.ContiguousInternal();
+        }
+    }
+}

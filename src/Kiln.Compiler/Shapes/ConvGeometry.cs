@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+
+namespace Kiln.Compiler.Shapes
+{
+    /// <summary>
+    /// The sliding-window geometry of a 2-D convolution or pool (kernel, dilation, padding, stride per spatial dim)
+    /// and its output-size arithmetic, shared by unfold/fold, conv, pools and the shape analyzers.
+    /// </summary>
+    public readonly struct ConvGeometry
+    {
+        /// <summary>Kernel height and width.</summary>
+        public readonly int KH, KW;
+        /// <summary>Dilation.</summary>
+        public readonly int DH, DW;
+        /// <summary>Zero padding on each side.</summary>
+        public readonly int PH, PW;
+        /// <summary>Stride.</summary>
+        public readonly int SH, SW;
+
+        /// <summary>A geometry; every value is validated (kernel, dilation and stride positive, padding non-negative).</summary>
+        public ConvGeometry(string op, int kh, int kw, int dh, int dw, int ph, int pw, int sh, int sw)
+        {
+            if (kh <= 0 || kw <= 0) throw new KilnException(op, $"{op}: kernel size should be greater than zero, but got kernel_size=({kh}, {kw})");
+            if (dh <= 0 || dw <= 0) throw new KilnException(op, $"{op}: dilation should be greater than zero, but got dilation=({dh}, {dw})");
+            if (sh <= 0 || sw <= 0) throw new KilnException(op, $"{op}: stride should be greater than zero, but got stride=({sh}, {sw})");
+            if (ph < 0 || pw < 0) throw new KilnException(op, $"{op}: padding should be non-negative, but got padding=({ph}, {pw})");
+            KH = kh; KW = kw; DH = dh; DW = dw; PH = ph; PW = pw; SH = sh; SW = sw;
+        }
+
+        /// <summary>The eight numbers as op arguments: kernel, dilation, padding, stride.</summary>
+        public int[] ToArgs() => new[] { KH, KW, DH, DW, PH, PW, SH, SW };
+
+        /// <summary>Reads <see cref="ToArgs"/> back, starting at <paramref name="at"/>.</summary>
+        public static ConvGeometry FromArgs(string op, IReadOnlyList<int> a, int at = 0) =>
+            new ConvGeometry(op, a[at], a[at + 1], a[at + 2], a[at + 3], a[at + 4], a[at + 5], a[at + 6], a[at + 7]);
+
+        /// <summary>Output length along one dim: floor((in + 2p - d(k-1) - 1) / s) + 1 (ceil with <paramref name="ceil"/>).</summary>
+        public static int OutSize(int input, int k, int d, int p, int s, bool ceil = false)
+        {
+            int span = input + 2 * p - d * (k - 1) - 1;
+            if (span < 0) return 0;
+            int o = (ceil ? (span + s - 1) / s : span / s) + 1;
+            // PyTorch's pooling rule: the last window must start inside the input or left padding.
+            if (ceil && (o - 1) * s >= input + p) o--;
+            return o;
+        }
+
+        /// <summary>Output height and width for an input of <paramref name="h"/> x <paramref name="w"/>; an empty output is an error.</summary>
+        public (int H, int W) Output(string op, int h, int w, bool ceil = false)
+        {
+            int oh = OutSize(h, KH, DH, PH, SH, ceil), ow = OutSize(w, KW, DW, PW, SW, ceil);
+            if (oh <= 0 || ow <= 0)
+                throw new KilnException(op, $"{op}: Given input size per channel: ({h} x {w}). Calculated output size per channel: ({Math.Max(oh, 0)} x {Math.Max(ow, 0)}). Output size is too small (kernel ({KH}, {KW}), dilation ({DH}, {DW}), padding ({PH}, {PW}), stride ({SH}, {SW}))");
+            return (oh, ow);
+        }
+
+        /// <summary>unfold (im2col): [N, C, H, W] → [N, C·KH·KW, L].</summary>
+        public static int[] Im2ColShape(string op, int[] input, ConvGeometry g)
+        {
+            if (input.Length != 4) throw new KilnException(op, $"{op}: expected a 4-D input [N, C, H, W], got shape {ShapeText.Format(input)}");
+            var (oh, ow) = g.Output(op, input[2], input[3]);
+            return new[] { input[0], input[1] * g.KH * g.KW, oh * ow };
+        }
+
+        /// <summary>fold (col2im): [N, C·KH·KW, L] → [N, C, H, W], with L matching the windows of H x W.</summary>
+        public static int[] Col2ImShape(string op, int[] cols, int h, int w, ConvGeometry g)
+        {
+            if (cols.Length != 3) throw new KilnException(op, $"{op}: expected a 3-D input [N, C*kh*kw, L], got shape {ShapeText.Format(cols)}");
+            int kk = g.KH * g.KW;
+            if (cols[1] % kk != 0)
+                throw new KilnException(op, $"{op}: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={cols[1]} and kernel_size=({g.KH}, {g.KW})");
+            var (oh, ow) = g.Output(op, h, w);
+            if (oh * ow != cols[2])
+                throw new KilnException(op, $"{op}: given output_size=({h}, {w}), kernel_size=({g.KH}, {g.KW}), dilation=({g.DH}, {g.DW}), padding=({g.PH}, {g.PW}), stride=({g.SH}, {g.SW}), expected size of input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but got input.size(2)={cols[2]}");
+            return new[] { cols[0], cols[1] / kk, h, w };
+        }
+    }
+}
