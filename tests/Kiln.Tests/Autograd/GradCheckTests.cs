@@ -86,6 +86,11 @@ public class GradCheckTests
         ["scatter_add"] = (x => x[0].ScatterAdd(1, Tensor.From(new long[] { 0, 0, 2, 1 }, 2, 2), x[1]), () => [R(2, 4), R(2, 2)]),
         ["tril"] = (x => x[0].Tril(), () => [R(3, 3)]),
         ["triu"] = (x => x[0].Triu(1), () => [R(3, 4)]),
+        ["im2col"] = (x => Kiln.NN.F.Unfold(x[0], [2, 3], [1, 2], [1, 0], [2, 1]), () => [R(2, 2, 5, 6)]),
+        ["col2im"] = (x => Kiln.NN.F.Fold(x[0], [4, 5], [2, 2], null, [1, 1], [2, 1]), () => [R(2, 8, 18)]),
+        // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.
+        ["sdpa"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], attnMask: Tensor.Randn([66, 130], DType.Float64, new Generator(5)))
+                       + Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true), () => [R(66, 2), R(130, 2), R(130, 2)]),
     };
 
     /// <summary>Finite-difference steps other than the default, where float32 rounding needs a larger one.</summary>

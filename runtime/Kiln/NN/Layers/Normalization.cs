@@ -54,7 +54,7 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
         double factor = Momentum ?? 0;
         if (Training && TrackRunningStats && NumBatchesTracked is { } n)
         {
-            using (Autograd.NoGrad()) n.Add_(1L);
+            using (Autograd.NoGrad()) using (var one = Tensor.Scalar(1L)) n.Add_(one);
             if (Momentum is null) factor = 1.0 / n.Item<long>();
         }
         bool useBatch = Training || RunningMean is null;

@@ -23,6 +23,7 @@ public abstract partial class Module
             string name = MemberName(f.Name);
             if (_byName.ContainsKey(name)) continue;
             object? value = f.GetValue(this);
+            if (value != null && IsRegistered(value)) continue; // a property caching an explicitly registered member
             var buffer = f.GetCustomAttribute<BufferAttribute>() ?? PropertyAttribute<BufferAttribute>(f);
             bool markedParam = f.GetCustomAttribute<ParameterAttribute>() != null || PropertyAttribute<ParameterAttribute>(f) != null;
             if (typeof(Module).IsAssignableFrom(f.FieldType))
@@ -38,6 +39,13 @@ public abstract partial class Module
         }
 
         void Add(Slot s) { _slots.Add(s); _byName[s.Name] = s; }
+    }
+
+    bool IsRegistered(object value)
+    {
+        foreach (var s in _slots)
+            if (ReferenceEquals(s.Value, value)) return true;
+        return false;
     }
 
     static T? PropertyAttribute<T>(FieldInfo backing) where T : Attribute

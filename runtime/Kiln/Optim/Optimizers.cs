@@ -1,0 +1,191 @@
+using System;
+using System.Collections.Generic;
+
+namespace Kiln.Optim;
+
+/// <summary>Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize (<c>torch.optim.SGD</c>).</summary>
+public sealed class SGD : Optimizer
+{
+    /// <summary>SGD over <paramref name="parameters"/>.</summary>
+    public SGD(IEnumerable<Tensor> parameters, double lr = 1e-3, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
+        : this([new ParamGroup(parameters)], lr, momentum, dampening, weightDecay, nesterov, maximize) { }
+
+    /// <summary>SGD over parameter groups; their unset options take these defaults.</summary>
+    public SGD(IEnumerable<ParamGroup> groups, double lr = 1e-3, double momentum = 0, double dampening = 0, double weightDecay = 0, bool nesterov = false, bool maximize = false)
+        : base("SGD", groups, new() { ["lr"] = lr, ["momentum"] = momentum, ["dampening"] = dampening, ["weight_decay"] = weightDecay, ["nesterov"] = nesterov ? 1 : 0, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override void Validate(ParamGroup g)
+    {
+        if (g.Flag("nesterov") && (g["momentum"] <= 0 || g["dampening"] != 0))
+            throw new KilnException(Name, $"{Name}: Nesterov momentum requires a momentum and zero dampening");
+    }
+
+    private protected override unsafe void StepGroup(ParamGroup g)
+    {
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            using var grad = Fused.Grad(this, p);
+            var st = State(p);
+            bool first = false;
+            Tensor? buf = null;
+            if (g["momentum"] != 0)
+            {
+                first = !st.ContainsKey("momentum_buffer");
+                buf = Buffer(st, "momentum_buffer", p);
+            }
+            if (p.DType == DType.Float64)
+                FusedUpdates.Sgd(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), buf is null ? null : buf.Ptr<double>(), first, g.Lr, g["weight_decay"], g["momentum"], g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
+            else
+                FusedUpdates.Sgd(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), buf is null ? null : buf.Ptr<float>(), first, (float)g.Lr, (float)g["weight_decay"], (float)g["momentum"], (float)g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
+            Fused.Written(p);
+        }
+    }
+}
+
+/// <summary>Adam (<c>torch.optim.Adam</c>), with L2 weight decay added to the gradient and optional AMSGrad.</summary>
+public class Adam : Optimizer
+{
+    /// <summary>Adam over <paramref name="parameters"/>.</summary>
+    public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false)
+        : this([new ParamGroup(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    /// <summary>Adam over parameter groups.</summary>
+    public Adam(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false)
+        : this("Adam", groups, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    private protected Adam(string name, IEnumerable<ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay, bool amsgrad, bool maximize)
+        : base(name, groups, new() { ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weightDecay, ["amsgrad"] = amsgrad ? 1 : 0, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected virtual bool Decoupled => false;
+
+    private protected override void Validate(ParamGroup g)
+    {
+        foreach (var b in new[] { "beta1", "beta2" })
+            if (g[b] < 0 || g[b] >= 1) throw new KilnException(Name, $"{Name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))");
+    }
+
+    private protected override unsafe void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"];
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            using var grad = Fused.Grad(this, p);
+            var st = State(p);
+            double step = NextStep(st);
+            var m = Buffer(st, "exp_avg", p);
+            var v = Buffer(st, "exp_avg_sq", p);
+            var vmax = g.Flag("amsgrad") ? Buffer(st, "max_exp_avg_sq", p) : null;
+            double stepSize = lr / (1 - Math.Pow(b1, step)), bc2Sqrt = Math.Sqrt(1 - Math.Pow(b2, step));
+            if (p.DType == DType.Float64)
+                FusedUpdates.Adam(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), vmax is null ? null : vmax.Ptr<double>(),
+                    lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt);
+            else
+                FusedUpdates.Adam(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), m.Ptr<float>(), v.Ptr<float>(), vmax is null ? null : vmax.Ptr<float>(),
+                    (float)lr, (float)b1, (float)b2, (float)g["eps"], (float)g["weight_decay"], Decoupled, g.Flag("maximize"), (float)stepSize, (float)bc2Sqrt);
+            Fused.Written(p);
+        }
+    }
+}
+
+/// <summary>Adam with decoupled weight decay (<c>torch.optim.AdamW</c>): weights shrink by lr·weight_decay before the Adam step.</summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>AdamW over <paramref name="parameters"/>.</summary>
+    public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : this([new ParamGroup(parameters)], lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    /// <summary>AdamW over parameter groups.</summary>
+    public AdamW(IEnumerable<ParamGroup> groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
+        : base("AdamW", groups, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize) { }
+
+    private protected override bool Decoupled => true;
+}
+
+/// <summary>RMSprop (<c>torch.optim.RMSprop</c>), optionally centred and with momentum.</summary>
+public sealed class RMSprop : Optimizer
+{
+    /// <summary>RMSprop over <paramref name="parameters"/>.</summary>
+    public RMSprop(IEnumerable<Tensor> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false, bool maximize = false)
+        : this([new ParamGroup(parameters)], lr, alpha, eps, weightDecay, momentum, centered, maximize) { }
+
+    /// <summary>RMSprop over parameter groups.</summary>
+    public RMSprop(IEnumerable<ParamGroup> groups, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0, double momentum = 0, bool centered = false, bool maximize = false)
+        : base("RMSprop", groups, new() { ["lr"] = lr, ["alpha"] = alpha, ["eps"] = eps, ["weight_decay"] = weightDecay, ["momentum"] = momentum, ["centered"] = centered ? 1 : 0, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override unsafe void StepGroup(ParamGroup g)
+    {
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            using var grad = Fused.Grad(this, p);
+            var st = State(p);
+            NextStep(st);
+            var sq = Buffer(st, "square_avg", p);
+            var gAvg = g.Flag("centered") ? Buffer(st, "grad_avg", p) : null;
+            var buf = g["momentum"] > 0 ? Buffer(st, "momentum_buffer", p) : null;
+            if (p.DType == DType.Float64)
+                FusedUpdates.RmsProp(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sq.Ptr<double>(), gAvg is null ? null : gAvg.Ptr<double>(), buf is null ? null : buf.Ptr<double>(),
+                    g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize"));
+            else
+                FusedUpdates.RmsProp(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sq.Ptr<float>(), gAvg is null ? null : gAvg.Ptr<float>(), buf is null ? null : buf.Ptr<float>(),
+                    (float)g.Lr, (float)g["alpha"], (float)g["eps"], (float)g["weight_decay"], (float)g["momentum"], g.Flag("maximize"));
+            Fused.Written(p);
+        }
+    }
+}
+
+/// <summary>Adagrad (<c>torch.optim.Adagrad</c>) with learning-rate decay and an initial accumulator value.</summary>
+public sealed class Adagrad : Optimizer
+{
+    /// <summary>Adagrad over <paramref name="parameters"/>.</summary>
+    public Adagrad(IEnumerable<Tensor> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
+        : this([new ParamGroup(parameters)], lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize) { }
+
+    /// <summary>Adagrad over parameter groups.</summary>
+    public Adagrad(IEnumerable<ParamGroup> groups, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0, double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
+        : base("Adagrad", groups, new() { ["lr"] = lr, ["lr_decay"] = lrDecay, ["weight_decay"] = weightDecay, ["initial_accumulator_value"] = initialAccumulatorValue, ["eps"] = eps, ["maximize"] = maximize ? 1 : 0 })
+    {
+        // PyTorch creates the accumulators at construction.
+        foreach (var g in ParamGroups)
+            foreach (var p in g.Params) Buffer(State(p), "sum", p, g["initial_accumulator_value"]);
+    }
+
+    private protected override unsafe void StepGroup(ParamGroup g)
+    {
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            using var grad = Fused.Grad(this, p);
+            var st = State(p);
+            double step = NextStep(st);
+            var sum = Buffer(st, "sum", p, g["initial_accumulator_value"]);
+            double clr = g.Lr / (1 + (step - 1) * g["lr_decay"]);
+            if (p.DType == DType.Float64)
+                FusedUpdates.Adagrad(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sum.Ptr<double>(), clr, g["eps"], g["weight_decay"], g.Flag("maximize"));
+            else
+                FusedUpdates.Adagrad(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sum.Ptr<float>(), (float)clr, (float)g["eps"], (float)g["weight_decay"], g.Flag("maximize"));
+            Fused.Written(p);
+        }
+    }
+}
+
+/// <summary>Shared plumbing of the fused steps.</summary>
+internal static class Fused
+{
+    /// <summary>The parameter's gradient as a contiguous tensor of the parameter's dtype (float32 or float64 only).</summary>
+    public static Tensor Grad(Optimizer opt, Tensor p)
+    {
+        if (p.DType != DType.Float32 && p.DType != DType.Float64)
+            throw new KilnException(opt.Name, $"{opt.Name}: fused updates support float32 and float64 parameters, got {p.DType}");
+        if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
+        var g = p.Grad!;
+        if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]");
+        using var converted = g.ToInternal(p.DType);
+        return converted.ContiguousInternal();
+    }
+
+    /// <summary>Marks an in-place parameter write for autograd's version checks.</summary>
+    public static void Written(Tensor p) => p.BumpVersion();
+}

@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Writes golden cases for Kiln.NN and Kiln.Optim from PyTorch.
+
+Run with Debian's python3-torch:  /usr/bin/python3 tests/golden/make_nn_golden.py
+Layers: PyTorch's weights (state dict), inputs, outputs, and gradients of a fixed cotangent with respect to every
+input and parameter. Losses: values and input gradients. Optimizers: parameters after 5 steps. Schedulers: the
+learning-rate sequence over 30 steps. tests/Kiln.Tests/NN runs every case through Kiln.
+"""
+import json, math, os
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(4321)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "nn.json")
+
+
+def enc(t):
+    t = t.detach()
+    if t.dtype == torch.bool:
+        return {"shape": list(t.shape), "dtype": "bool", "data": [1 if x else 0 for x in t.reshape(-1).tolist()]}
+    if t.dtype in (torch.int64, torch.int32):
+        return {"shape": list(t.shape), "dtype": "int64", "data": t.reshape(-1).tolist()}
+    dt = "float64" if t.dtype == torch.float64 else "float32"
+    vals = []
+    for x in t.reshape(-1).tolist():
+        if math.isnan(x): vals.append("nan")
+        elif math.isinf(x): vals.append("inf" if x > 0 else "-inf")
+        elif dt == "float32": vals.append(float(repr(np.float32(x))))  # shortest text that reads back as the same float32
+        else: vals.append(x)
+    return {"shape": list(t.shape), "dtype": dt, "data": vals}
+
+
+class RMSNormRef(nn.Module):
+    """nn.RMSNorm arrived in PyTorch 2.4; this is its formula for 1.13."""
+    def __init__(self, shape, eps=None):
+        super().__init__()
+        self.shape = tuple(shape); self.eps = eps
+        self.weight = nn.Parameter(torch.rand(self.shape) + 0.5)
+
+    def forward(self, x):
+        eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
+        dims = tuple(range(-len(self.shape), 0))
+        return x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps) * self.weight
+
+
+def build(t, a):
+    if t == "Linear": return nn.Linear(a["in"], a["out"], bias=a.get("bias", True))
+    if t == "Conv1d": return nn.Conv1d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
+    if t == "Conv2d": return nn.Conv2d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
+    if t == "ConvTranspose2d": return nn.ConvTranspose2d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), dilation=a.get("dilation", 1))
+    if t == "MaxPool2d": return nn.MaxPool2d(a["k"], stride=a.get("stride"), padding=a.get("padding", 0), dilation=a.get("dilation", 1), ceil_mode=a.get("ceil_mode", False))
+    if t == "AvgPool2d": return nn.AvgPool2d(a["k"], stride=a.get("stride"), padding=a.get("padding", 0), count_include_pad=a.get("count_include_pad", True))
+    if t == "AdaptiveAvgPool2d": return nn.AdaptiveAvgPool2d(tuple(a["size"]) if len(a["size"]) == 2 else a["size"][0])
+    if t == "BatchNorm1d": return nn.BatchNorm1d(a["n"], momentum=a.get("momentum", 0.1), affine=a.get("affine", True), track_running_stats=a.get("track", True))
+    if t == "BatchNorm2d": return nn.BatchNorm2d(a["n"], momentum=a.get("momentum", 0.1), affine=a.get("affine", True), track_running_stats=a.get("track", True))
+    if t == "LayerNorm": return nn.LayerNorm(a["shape"], elementwise_affine=a.get("affine", True))
+    if t == "RMSNorm": return RMSNormRef(a["shape"], a.get("eps"))
+    if t == "GroupNorm": return nn.GroupNorm(a["groups"], a["channels"])
+    if t == "Embedding": return nn.Embedding(a["num"], a["dim"], padding_idx=a.get("padding_idx"))
+    if t == "ReLU": return nn.ReLU()
+    if t == "GELU": return nn.GELU(approximate=a.get("approximate", "none"))
+    if t == "SiLU": return nn.SiLU()
+    if t == "Sigmoid": return nn.Sigmoid()
+    if t == "Tanh": return nn.Tanh()
+    if t == "LeakyReLU": return nn.LeakyReLU(a["slope"])
+    if t == "Softmax": return nn.Softmax(a["dim"])
+    if t == "LogSoftmax": return nn.LogSoftmax(a["dim"])
+    if t == "Flatten": return nn.Flatten()
+    if t == "Identity": return nn.Identity()
+    if t == "Dropout": return nn.Dropout(a["p"])
+    if t == "LSTM": return nn.LSTM(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
+    if t == "GRU": return nn.GRU(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
+    if t == "MultiheadAttention": return nn.MultiheadAttention(a["embed"], a["heads"], kdim=a.get("kdim"), vdim=a.get("vdim"), batch_first=a.get("batch_first", False), bias=a.get("bias", True))
+    if t == "TransformerEncoderLayer": return nn.TransformerEncoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, activation=a.get("activation", "relu"), batch_first=a.get("batch_first", False), norm_first=a.get("norm_first", False))
+    if t == "TransformerEncoder":
+        layer = nn.TransformerEncoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, batch_first=True, norm_first=a.get("norm_first", False))
+        return nn.TransformerEncoder(layer, a["layers"], norm=nn.LayerNorm(a["d"]) if a.get("norm") else None, enable_nested_tensor=False)
+    if t == "TransformerDecoderLayer": return nn.TransformerDecoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, activation=a.get("activation", "relu"), batch_first=True, norm_first=a.get("norm_first", False))
+    if t == "TransformerDecoder":
+        layer = nn.TransformerDecoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, batch_first=True, norm_first=a.get("norm_first", False))
+        return nn.TransformerDecoder(layer, a["layers"], norm=nn.LayerNorm(a["d"]) if a.get("norm") else None)
+    if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    raise ValueError(t)
+
+
+def run(t, m, inputs, a):
+    if t == "LSTM":
+        out, (h, c) = m(inputs[0], (inputs[1], inputs[2])) if len(inputs) > 1 else m(inputs[0])
+        return [out, h, c]
+    if t == "GRU":
+        out, h = m(inputs[0], inputs[1]) if len(inputs) > 1 else m(inputs[0])
+        return [out, h]
+    if t == "MultiheadAttention":
+        kw = dict(need_weights=a.get("need_weights", True), average_attn_weights=a.get("average", True))
+        if len(inputs) > 3 and inputs[3] is not None: kw["key_padding_mask"] = inputs[3]
+        if len(inputs) > 4 and inputs[4] is not None: kw["attn_mask"] = inputs[4]
+        q = inputs[0]; k = q if a.get("self") else inputs[1]; v = q if a.get("self") else inputs[2]
+        out, w = m(q, k, v, **kw)
+        return [out] if w is None else [out, w]
+    if t in ("TransformerEncoderLayer", "TransformerEncoder"):
+        kw = {}
+        if len(inputs) > 1 and inputs[1] is not None: kw["src_mask" if t.endswith("Layer") else "mask"] = inputs[1]
+        if len(inputs) > 2 and inputs[2] is not None: kw["src_key_padding_mask"] = inputs[2]
+        return [m(inputs[0], **kw)]
+    if t in ("TransformerDecoderLayer", "TransformerDecoder"):
+        kw = {}
+        if len(inputs) > 2 and inputs[2] is not None: kw["tgt_mask"] = inputs[2]
+        return [m(inputs[0], inputs[1], **kw)]
+    return [m(inputs[0])]
+
+
+modules = []
+
+
+def module_case(name, t, a, inputs, train=True, randomize=False, tol="float32", double=False):
+    m = build(t, a)
+    if randomize:  # non-trivial norm weights and running statistics
+        with torch.no_grad():
+            for n_, p in m.named_parameters(): p.uniform_(0.5, 1.5) if n_.endswith("weight") else p.uniform_(-0.5, 0.5)
+            for n_, b in m.named_buffers():
+                if n_.endswith("running_mean"): b.uniform_(-0.5, 0.5)
+                if n_.endswith("running_var"): b.uniform_(0.5, 2.0)
+    if double: m = m.double()
+    m.train(train)
+    state = {k: enc(v) for k, v in m.state_dict().items()}
+    ins = []
+    # Masks never get gradients: only the data inputs of attention layers require them.
+    data = {"MultiheadAttention": 3, "TransformerEncoderLayer": 1, "TransformerEncoder": 1, "TransformerDecoderLayer": 2, "TransformerDecoder": 2}.get(t, len(inputs))
+    for i, x in enumerate(inputs):
+        if x is not None and x.dtype.is_floating_point and i < data:
+            x = x.double() if double else x
+            x.requires_grad_(True)
+        ins.append(x)
+    outs = run(t, m, ins, a)
+    cots = [torch.randn(o.shape, dtype=o.dtype) for o in outs]
+    loss = sum((o * c).sum() for o, c in zip(outs, cots))
+    loss.backward()
+    modules.append({
+        "name": name, "type": t, "args": a, "train": train, "state": state,
+        "inputs": [None if x is None else enc(x) for x in ins],
+        "outputs": [enc(o) for o in outs], "cots": [enc(c) for c in cots],
+        "input_grads": [enc(x.grad) if x is not None and x.grad is not None else None for x in ins],
+        "param_grads": {k: enc(p.grad) for k, p in m.named_parameters() if p.grad is not None},
+        "buffers_after": {k: enc(v) for k, v in m.named_buffers()},
+        "repr": repr(m), "tol": tol,
+    })
+
+
+R = torch.randn
+module_case("linear", "Linear", {"in": 5, "out": 3}, [R(4, 5)])
+module_case("linear_nobias_3d", "Linear", {"in": 5, "out": 3, "bias": False}, [R(2, 3, 5)])
+module_case("conv1d_stride_pad", "Conv1d", {"in": 3, "out": 4, "k": 3, "stride": 2, "padding": 1}, [R(2, 3, 9)])
+module_case("conv1d_same_groups_dilation", "Conv1d", {"in": 4, "out": 4, "k": 3, "padding": "same", "groups": 2, "dilation": 2}, [R(2, 4, 10)])
+module_case("conv2d", "Conv2d", {"in": 3, "out": 4, "k": 3}, [R(2, 3, 7, 6)])
+module_case("conv2d_stride_pad_groups", "Conv2d", {"in": 4, "out": 6, "k": 3, "stride": 2, "padding": 1, "groups": 2}, [R(2, 4, 8, 8)])
+module_case("conv2d_same_even_kernel", "Conv2d", {"in": 2, "out": 3, "k": 4, "padding": "same"}, [R(1, 2, 6, 5)])
+module_case("conv2d_dilation_nobias", "Conv2d", {"in": 2, "out": 2, "k": 3, "dilation": 2, "padding": 2, "bias": False}, [R(2, 2, 7, 7)])
+module_case("conv2d_unbatched", "Conv2d", {"in": 2, "out": 3, "k": 3, "padding": 1}, [R(2, 5, 5)])
+module_case("conv_transpose2d", "ConvTranspose2d", {"in": 3, "out": 2, "k": 3, "stride": 2, "padding": 1, "output_padding": 1}, [R(2, 3, 4, 5)])
+module_case("conv_transpose2d_groups", "ConvTranspose2d", {"in": 4, "out": 4, "k": 3, "groups": 2}, [R(1, 4, 3, 3)])
+module_case("conv_transpose2d_dilation", "ConvTranspose2d", {"in": 2, "out": 3, "k": 2, "stride": 3, "dilation": 2}, [R(1, 2, 3, 4)])
+module_case("maxpool2d", "MaxPool2d", {"k": 2}, [R(2, 3, 6, 6)])
+module_case("maxpool2d_stride_pad", "MaxPool2d", {"k": 3, "stride": 2, "padding": 1}, [R(1, 2, 7, 7)])
+module_case("maxpool2d_ceil", "MaxPool2d", {"k": 3, "stride": 2, "ceil_mode": True}, [R(1, 2, 8, 8)])
+module_case("maxpool2d_dilation", "MaxPool2d", {"k": 2, "stride": 1, "dilation": 2}, [R(1, 2, 6, 6)])
+module_case("avgpool2d", "AvgPool2d", {"k": 2}, [R(2, 3, 6, 6)])
+module_case("avgpool2d_pad", "AvgPool2d", {"k": 3, "stride": 2, "padding": 1}, [R(1, 2, 7, 7)])
+module_case("avgpool2d_pad_exclude", "AvgPool2d", {"k": 3, "stride": 2, "padding": 1, "count_include_pad": False}, [R(1, 2, 7, 7)])
+module_case("adaptive_avgpool2d", "AdaptiveAvgPool2d", {"size": [2, 3]}, [R(2, 3, 7, 5)])
+module_case("adaptive_avgpool2d_1", "AdaptiveAvgPool2d", {"size": [1]}, [R(2, 3, 4, 4)])
+module_case("batchnorm1d_train", "BatchNorm1d", {"n": 4}, [R(6, 4)], randomize=True)
+module_case("batchnorm1d_3d_train", "BatchNorm1d", {"n": 3}, [R(4, 3, 5)], randomize=True)
+module_case("batchnorm2d_train", "BatchNorm2d", {"n": 3}, [R(4, 3, 5, 5)], randomize=True)
+module_case("batchnorm2d_eval", "BatchNorm2d", {"n": 3}, [R(4, 3, 5, 5)], train=False, randomize=True)
+module_case("batchnorm2d_cumulative", "BatchNorm2d", {"n": 3, "momentum": None}, [R(4, 3, 3, 3)], randomize=True)
+module_case("batchnorm2d_no_stats", "BatchNorm2d", {"n": 3, "track": False, "affine": False}, [R(4, 3, 3, 3)], train=False)
+module_case("layernorm", "LayerNorm", {"shape": [6]}, [R(3, 4, 6)], randomize=True)
+module_case("layernorm_2d_noaffine", "LayerNorm", {"shape": [4, 6], "affine": False}, [R(3, 4, 6)])
+module_case("rmsnorm", "RMSNorm", {"shape": [6]}, [R(3, 4, 6)])
+module_case("rmsnorm_eps", "RMSNorm", {"shape": [4, 6], "eps": 1e-3}, [R(2, 4, 6)])
+module_case("groupnorm", "GroupNorm", {"groups": 2, "channels": 6}, [R(3, 6, 4, 4)], randomize=True)
+module_case("embedding", "Embedding", {"num": 10, "dim": 4}, [torch.randint(0, 10, (3, 5))])
+module_case("embedding_padding", "Embedding", {"num": 10, "dim": 4, "padding_idx": 0}, [torch.tensor([[0, 2, 0, 5], [1, 0, 9, 2]])])
+for act, a in [("ReLU", {}), ("GELU", {}), ("GELU", {"approximate": "tanh"}), ("SiLU", {}), ("Sigmoid", {}), ("Tanh", {}),
+               ("LeakyReLU", {"slope": 0.2}), ("Softmax", {"dim": 1}), ("LogSoftmax", {"dim": -1}), ("Flatten", {}), ("Identity", {}), ("Dropout", {"p": 0.3})]:
+    module_case(act.lower() + ("_tanh" if a.get("approximate") == "tanh" else ""), act, a, [R(3, 4, 5)], train=(act != "Dropout"))
+module_case("lstm", "LSTM", {"in": 5, "hidden": 7}, [R(6, 3, 5)])
+module_case("lstm_2layer_bidir_batchfirst_state", "LSTM", {"in": 5, "hidden": 7, "layers": 2, "batch_first": True, "bidirectional": True}, [R(3, 6, 5), R(4, 3, 7), R(4, 3, 7)])
+module_case("lstm_unbatched_nobias", "LSTM", {"in": 4, "hidden": 3, "bias": False}, [R(5, 4)])
+module_case("gru", "GRU", {"in": 5, "hidden": 7}, [R(6, 3, 5)])
+module_case("gru_2layer_bidir_batchfirst_state", "GRU", {"in": 5, "hidden": 6, "layers": 2, "batch_first": True, "bidirectional": True}, [R(3, 4, 5), R(4, 3, 6)])
+module_case("mha_weights", "MultiheadAttention", {"embed": 8, "heads": 2}, [R(5, 3, 8), R(7, 3, 8), R(7, 3, 8)])
+kpm = torch.tensor([[False] * 5 + [True, True], [False] * 7, [False] * 6 + [True]])
+causal = torch.triu(torch.ones(5, 7, dtype=torch.bool), 3)
+module_case("mha_batchfirst_masks_noweights", "MultiheadAttention", {"embed": 8, "heads": 2, "batch_first": True, "need_weights": False}, [R(3, 5, 8), R(3, 7, 8), R(3, 7, 8), kpm, causal])
+module_case("mha_self_per_head_weights", "MultiheadAttention", {"embed": 8, "heads": 4, "batch_first": True, "self": True, "average": False}, [R(2, 5, 8), None, None, None, torch.randn(5, 5) * 0.5])
+module_case("mha_kdim_vdim", "MultiheadAttention", {"embed": 8, "heads": 2, "kdim": 5, "vdim": 3, "batch_first": True}, [R(2, 4, 8), R(2, 6, 5), R(2, 6, 3)])
+module_case("encoder_layer", "TransformerEncoderLayer", {"d": 8, "heads": 2, "ff": 16, "batch_first": True}, [R(2, 5, 8)])
+src_mask = torch.triu(torch.full((5, 5), float("-inf")), 1)
+module_case("encoder_layer_normfirst_gelu_masks", "TransformerEncoderLayer", {"d": 8, "heads": 2, "ff": 16, "batch_first": True, "norm_first": True, "activation": "gelu"},
+            [R(2, 5, 8), src_mask, torch.tensor([[False] * 4 + [True], [False] * 5])])
+module_case("encoder_layer_seqfirst", "TransformerEncoderLayer", {"d": 8, "heads": 4, "ff": 12}, [R(5, 2, 8)])
+module_case("encoder_2layers_norm", "TransformerEncoder", {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm": True}, [R(2, 5, 8)])
+module_case("decoder_layer", "TransformerDecoderLayer", {"d": 8, "heads": 2, "ff": 16}, [R(2, 4, 8), R(2, 6, 8), torch.triu(torch.full((4, 4), float("-inf")), 1)])
+module_case("decoder_2layers_normfirst", "TransformerDecoder", {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm": True, "norm_first": True}, [R(2, 4, 8), R(2, 6, 8)])
+module_case("sequential", "Sequential", {}, [R(3, 4)])
+
+# ---- functional ---------------------------------------------------------------------------------------------
+functional = []
+
+
+def f_case(name, fn, inputs, args, grad=True):
+    ins = [x.clone().requires_grad_(grad and x.dtype.is_floating_point) if x is not None else None for x in inputs]
+    out = fn(*ins)
+    cot = torch.randn(out.shape, dtype=out.dtype) if out.dtype.is_floating_point else None
+    if cot is not None and any(x is not None and x.requires_grad for x in ins):
+        (out * cot).sum().backward()
+    functional.append({"name": name, "args": args, "inputs": [None if x is None else enc(x) for x in ins], "output": enc(out),
+                       "cot": None if cot is None else enc(cot),
+                       "input_grads": [enc(x.grad) if x is not None and x.grad is not None else None for x in ins]})
+
+
+def sdpa_ref(q, k, v, mask=None, causal=False, scale=None):
+    s = q @ k.transpose(-2, -1) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    if causal: s = s.masked_fill(torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).triu(1), float("-inf"))
+    if mask is not None: s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
+    return torch.softmax(s, -1) @ v
+
+
+f_case("sdpa", lambda q, k, v: sdpa_ref(q, k, v), [R(2, 3, 5, 8), R(2, 3, 7, 8), R(2, 3, 7, 6)], {"op": "sdpa"})
+f_case("sdpa_causal", lambda q, k, v: sdpa_ref(q, k, v, causal=True), [R(2, 130, 16), R(2, 130, 16), R(2, 130, 16)], {"op": "sdpa", "causal": True})
+f_case("sdpa_bool_mask_broadcast", lambda q, k, v, m: sdpa_ref(q, k, v, m), [R(2, 2, 4, 8), R(2, 2, 6, 8), R(2, 2, 6, 8), torch.rand(2, 1, 1, 6) > 0.3], {"op": "sdpa"})
+f_case("sdpa_float_mask_scale", lambda q, k, v, m: sdpa_ref(q, k, v, m, scale=0.3), [R(3, 150, 8), R(3, 140, 8), R(3, 140, 4), R(150, 140)], {"op": "sdpa", "scale": 0.3})
+f_case("pad_constant", lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), [R(2, 3, 4)], {"op": "pad", "pad": [1, 2, 0, 1], "mode": "constant", "value": 0.5})
+f_case("pad_negative", lambda x: F.pad(x, (-1, 2)), [R(2, 5)], {"op": "pad", "pad": [-1, 2], "mode": "constant", "value": 0})
+f_case("pad_reflect", lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"), [R(1, 2, 4, 5)], {"op": "pad", "pad": [2, 1, 1, 2], "mode": "reflect"})
+f_case("pad_replicate", lambda x: F.pad(x, (3, 1), mode="replicate"), [R(1, 2, 4)], {"op": "pad", "pad": [3, 1], "mode": "replicate"})
+f_case("pad_circular", lambda x: F.pad(x, (2, 1, 1, 1), mode="circular"), [R(1, 1, 3, 4)], {"op": "pad", "pad": [2, 1, 1, 1], "mode": "circular"})
+f_case("interp_nearest_size", lambda x: F.interpolate(x, size=(5, 7), mode="nearest"), [R(1, 2, 3, 4)], {"op": "interpolate", "size": [5, 7], "mode": "nearest"})
+f_case("interp_nearest_scale", lambda x: F.interpolate(x, scale_factor=2.0, mode="nearest"), [R(1, 2, 3, 4)], {"op": "interpolate", "scale": [2.0], "mode": "nearest"})
+f_case("interp_bilinear", lambda x: F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=False), [R(1, 2, 3, 4)], {"op": "interpolate", "size": [5, 7], "mode": "bilinear"})
+f_case("interp_bilinear_corners", lambda x: F.interpolate(x, size=(6, 3), mode="bilinear", align_corners=True), [R(2, 1, 4, 5)], {"op": "interpolate", "size": [6, 3], "mode": "bilinear", "align_corners": True})
+f_case("interp_bilinear_scale", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"), [R(1, 1, 4, 4)], {"op": "interpolate", "scale": [1.5], "mode": "bilinear"})
+f_case("unfold", lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [R(2, 3, 5, 6)], {"op": "unfold", "k": [2, 3], "dilation": [1, 2], "padding": [1, 1], "stride": [2, 1]})
+f_case("fold", lambda x: F.fold(x, (4, 5), (2, 2), stride=1), [R(2, 12, 12)], {"op": "fold", "size": [4, 5], "k": [2, 2]})
+f_case("one_hot", lambda x: F.one_hot(x, 5), [torch.tensor([[0, 3], [4, 1]])], {"op": "one_hot", "classes": 5}, grad=False)
+
+# ---- losses -----------------------------------------------------------------------------------------------------
+losses = []
+
+
+def loss_case(name, fn, inputs, args):
+    ins = [x.clone().requires_grad_(i == 0) for i, x in enumerate(inputs)]
+    out = fn(*ins)
+    cot = torch.randn(out.shape)
+    (out * cot).sum().backward()
+    losses.append({"name": name, "args": args, "inputs": [enc(x) for x in ins], "output": enc(out), "cot": enc(cot), "grad": enc(ins[0].grad)})
+
+
+logits = R(6, 5); tgt = torch.tensor([1, 0, 4, 2, 2, 3]); cw = torch.rand(5) + 0.5
+tgt_ign = torch.tensor([1, -100, 4, 2, -100, 3])
+loss_case("ce", lambda x, t: F.cross_entropy(x, t), [logits, tgt], {"op": "cross_entropy"})
+loss_case("ce_sum", lambda x, t: F.cross_entropy(x, t, reduction="sum"), [logits, tgt], {"op": "cross_entropy", "reduction": "sum"})
+loss_case("ce_none_weight", lambda x, t, w: F.cross_entropy(x, t, weight=w, reduction="none"), [logits, tgt, cw], {"op": "cross_entropy", "reduction": "none", "weight": True})
+loss_case("ce_weight_ignore", lambda x, t, w: F.cross_entropy(x, t, weight=w), [logits, tgt_ign, cw], {"op": "cross_entropy", "weight": True})
+loss_case("ce_smoothing", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1), [logits, tgt], {"op": "cross_entropy", "smoothing": 0.1})
+loss_case("ce_smoothing_weight_ignore", lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2), [logits, tgt_ign, cw], {"op": "cross_entropy", "smoothing": 0.2, "weight": True})
+loss_case("ce_smoothing_sum_ignore", lambda x, t: F.cross_entropy(x, t, label_smoothing=0.2, reduction="sum", ignore_index=2), [logits, tgt], {"op": "cross_entropy", "smoothing": 0.2, "reduction": "sum", "ignore_index": 2})
+probs = torch.softmax(R(6, 5), 1)
+loss_case("ce_probs", lambda x, t: F.cross_entropy(x, t), [logits, probs], {"op": "cross_entropy"})
+loss_case("ce_probs_weight_smoothing", lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.1), [logits, probs, cw], {"op": "cross_entropy", "weight": True, "smoothing": 0.1})
+loss_case("ce_kdim", lambda x, t: F.cross_entropy(x, t), [R(2, 4, 3, 3), torch.randint(0, 4, (2, 3, 3))], {"op": "cross_entropy"})
+loss_case("nll", lambda x, t: F.nll_loss(torch.log_softmax(x, 1), t), [logits, tgt], {"op": "nll", "log_softmax_first": True})
+loss_case("nll_weight_none", lambda x, t, w: F.nll_loss(x, t, weight=w, reduction="none"), [logits, tgt, cw], {"op": "nll", "reduction": "none", "weight": True})
+a_, b_ = R(4, 3), R(4, 3)
+loss_case("mse", lambda x, t: F.mse_loss(x, t), [a_, b_], {"op": "mse"})
+loss_case("mse_sum", lambda x, t: F.mse_loss(x, t, reduction="sum"), [a_, b_], {"op": "mse", "reduction": "sum"})
+loss_case("l1", lambda x, t: F.l1_loss(x, t), [a_, b_], {"op": "l1"})
+loss_case("smooth_l1", lambda x, t: F.smooth_l1_loss(x, t, beta=0.5), [a_ * 2, b_], {"op": "smooth_l1", "beta": 0.5})
+loss_case("huber", lambda x, t: F.huber_loss(x, t, delta=0.7, reduction="none"), [a_ * 2, b_], {"op": "huber", "delta": 0.7, "reduction": "none"})
+p_ = torch.rand(4, 3) * 0.9 + 0.05; y_ = (torch.rand(4, 3) > 0.5).float(); w_ = torch.rand(4, 3) + 0.5
+loss_case("bce", lambda x, t: F.binary_cross_entropy(x, t), [p_, y_], {"op": "bce"})
+loss_case("bce_weight", lambda x, t, w: F.binary_cross_entropy(x, t, weight=w, reduction="sum"), [p_, y_, w_], {"op": "bce", "weight": True, "reduction": "sum"})
+loss_case("bce_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t), [R(4, 3) * 3, y_], {"op": "bce_logits"})
+loss_case("bce_logits_posweight", lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw), [R(4, 3) * 3, y_, torch.tensor([0.5, 2.0, 3.0])], {"op": "bce_logits", "pos_weight": True})
+lp = torch.log_softmax(R(4, 5), 1); tp = torch.softmax(R(4, 5), 1); tp[0, 1] = 0
+loss_case("kl_div_batchmean", lambda x, t: F.kl_div(x, t, reduction="batchmean"), [lp, tp], {"op": "kl_div", "reduction": "batchmean"})
+loss_case("kl_div_log_target_sum", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True), [lp, torch.log_softmax(R(4, 5), 1)], {"op": "kl_div", "reduction": "sum", "log_target": True})
+loss_case("kl_div_mean", lambda x, t: F.kl_div(x, t, reduction="mean"), [lp, tp], {"op": "kl_div"})
+
+# ---- optimizers -----------------------------------------------------------------------------------------------
+P1, P2 = torch.randn(3, 4), torch.randn(5)
+C1, T1, C2 = torch.randn(3, 4), torch.randn(3, 4), torch.randn(5)
+optims = []
+
+
+def opt_loss(p1, p2):
+    return ((p1 * C1 - T1) ** 2).sum() + (torch.sin(p2) * C2).sum()
+
+
+def opt_case(name, cls, kwargs, groups=None):
+    p1, p2 = P1.clone().requires_grad_(), P2.clone().requires_grad_()
+    if groups is None: opt = getattr(torch.optim, cls)([p1, p2], **kwargs)
+    else: opt = getattr(torch.optim, cls)([dict(params=[p1], **groups[0]), dict(params=[p2], **groups[1])], **kwargs)
+    for _ in range(5):
+        opt.zero_grad()
+        opt_loss(p1, p2).backward()
+        opt.step()
+    optims.append({"name": name, "type": cls, "kwargs": kwargs, "groups": groups, "p1": enc(p1), "p2": enc(p2)})
+
+
+for kw in [{"lr": 0.1}, {"lr": 0.1, "momentum": 0.9}, {"lr": 0.1, "momentum": 0.9, "dampening": 0.1}, {"lr": 0.05, "momentum": 0.9, "nesterov": True},
+           {"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "maximize": True}, {"lr": 0.05, "momentum": 0.8, "weight_decay": 0.01, "nesterov": True, "maximize": True}]:
+    opt_case("sgd_" + "_".join(k for k in kw if k != "lr") or "sgd", "SGD", kw)
+for cls in ["Adam", "AdamW"]:
+    for kw in [{"lr": 0.01}, {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "amsgrad": True}, {"lr": 0.01, "maximize": True},
+               {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True, "weight_decay": 0.05}]:
+        opt_case(cls.lower() + "_" + "_".join(k for k in kw if k != "lr"), cls, kw)
+for kw in [{"lr": 0.01}, {"lr": 0.01, "centered": True}, {"lr": 0.01, "momentum": 0.9}, {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1, "alpha": 0.9},
+           {"lr": 0.01, "maximize": True}]:
+    opt_case("rmsprop_" + "_".join(k for k in kw if k != "lr"), "RMSprop", kw)
+for kw in [{"lr": 0.1}, {"lr": 0.1, "lr_decay": 0.1}, {"lr": 0.1, "initial_accumulator_value": 0.1}, {"lr": 0.1, "weight_decay": 0.1}, {"lr": 0.1, "maximize": True}]:
+    opt_case("adagrad_" + "_".join(k for k in kw if k != "lr"), "Adagrad", kw)
+opt_case("sgd_param_groups", "SGD", {"lr": 0.01}, groups=[{"lr": 0.1, "momentum": 0.9}, {}])
+opt_case("adam_param_groups", "Adam", {"lr": 0.01}, groups=[{"weight_decay": 0.1}, {"lr": 0.05, "amsgrad": True}])
+
+# ---- schedulers -------------------------------------------------------------------------------------------------
+S = torch.optim.lr_scheduler
+scheds = []
+
+
+def sched_case(name, make, opt_cls="SGD", metrics=None):
+    p = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1, momentum=0.9) if opt_cls == "SGD" else torch.optim.Adam([p], lr=0.1)
+    s = make(opt)
+    lrs, moms = [opt.param_groups[0]["lr"]], []
+    mom_key = "momentum" if opt_cls == "SGD" else "betas"
+    def mom(): v = opt.param_groups[0][mom_key]; return v if opt_cls == "SGD" else v[0]
+    moms.append(mom())
+    for i in range(30):
+        opt.step()
+        if metrics is not None: s.step(metrics[i])
+        else: s.step()
+        lrs.append(opt.param_groups[0]["lr"]); moms.append(mom())
+    scheds.append({"name": name, "optimizer": opt_cls, "lrs": lrs, "momentum": moms, "metrics": metrics})
+
+
+sched_case("step", lambda o: S.StepLR(o, 7, 0.5))
+sched_case("multistep", lambda o: S.MultiStepLR(o, [5, 12, 12, 20], 0.3))
+sched_case("exponential", lambda o: S.ExponentialLR(o, 0.9))
+sched_case("cosine", lambda o: S.CosineAnnealingLR(o, 10, 0.001))
+sched_case("linear", lambda o: S.LinearLR(o, 0.25, 1.0, 8))
+sched_case("lambda", lambda o: S.LambdaLR(o, lambda e: 1.0 / (1 + e)))
+sched_case("onecycle", lambda o: S.OneCycleLR(o, 0.5, total_steps=30))
+sched_case("onecycle_linear_three_phase_adam", lambda o: S.OneCycleLR(o, 0.5, total_steps=30, anneal_strategy="linear", three_phase=True), opt_cls="Adam")
+sched_case("sequential_warmup_cosine", lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 5), S.CosineAnnealingLR(o, 25)], [5]))
+plateau_metrics = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.7] + [0.7] * 17
+sched_case("plateau", lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1), metrics=plateau_metrics)
+
+os.makedirs(os.path.dirname(OUT), exist_ok=True)
+with open(OUT, "w") as f:
+    json.dump({"torch": torch.__version__, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,
+               "schedulers": scheds}, f, separators=(",", ":"))
+print(f"wrote {OUT}: {len(modules)} modules, {len(functional)} functional, {len(losses)} losses, {len(optims)} optimizers, {len(scheds)} schedulers")
