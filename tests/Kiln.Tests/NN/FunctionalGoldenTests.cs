@@ -1,0 +1,95 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using Kiln.NN;
+using Xunit;
+using static Kiln.Tests.NN.NNGolden;
+
+namespace Kiln.Tests.NN;
+
+/// <summary>F.* functions and every loss against PyTorch: values and input gradients.</summary>
+public class FunctionalGoldenTests
+{
+    public static IEnumerable<object[]> FunctionalCases() => Names("functional");
+    public static IEnumerable<object[]> LossCases() => Names("losses");
+
+    static Tensor CallFunctional(JsonElement a, Tensor?[] x) => a.GetProperty("op").GetString() switch
+    {
+        "sdpa" => x.Length > 3
+            ? F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, x[3], scale: a.TryGetProperty("scale", out var s) ? s.GetDouble() : null)
+            : F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, isCausal: Bool(a, "causal")),
+        "pad" => F.Pad(x[0]!, Ints(a, "pad"), Str(a, "mode")!, Dbl(a, "value", 0)),
+        "interpolate" => F.Interpolate(x[0]!, a.TryGetProperty("size", out _) ? Ints(a, "size") : null,
+            a.TryGetProperty("scale", out var sc) ? sc.EnumerateArray().Select(e => e.GetDouble()).ToArray() : null, Str(a, "mode")!, Bool(a, "align_corners")),
+        "unfold" => F.Unfold(x[0]!, Ints(a, "k"), Ints(a, "dilation"), Ints(a, "padding"), Ints(a, "stride")),
+        "fold" => F.Fold(x[0]!, Ints(a, "size"), Ints(a, "k")),
+        "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
+        var op => throw new System.ArgumentException(op),
+    };
+
+    [Theory]
+    [MemberData(nameof(FunctionalCases))]
+    public void FunctionalMatchesPyTorch(string name)
+    {
+        var c = Case("functional", name);
+        var grads = c.GetProperty("input_grads").EnumerateArray().ToArray();
+        var x = c.GetProperty("inputs").EnumerateArray().Select((e, i) =>
+        {
+            var t = NNGolden.Tensor(e);
+            return t is not null && grads[i].ValueKind != JsonValueKind.Null ? t.RequiresGrad_() : t;
+        }).ToArray();
+        var y = CallFunctional(c.GetProperty("args"), x);
+        var want = c.GetProperty("output");
+        if (want.GetProperty("dtype").GetString() == "int64")
+        {
+            Assert.Equal(want.GetProperty("data").EnumerateArray().Select(e => e.GetInt64()), y.ToArray<long>());
+            Assert.Equal(want.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()), y.Shape);
+            return;
+        }
+        AssertClose(want, y, $"{name} output");
+        if (c.GetProperty("cot").ValueKind == JsonValueKind.Null) return;
+        (y * NNGolden.Tensor(c.GetProperty("cot"))!).Sum().Backward();
+        for (int i = 0; i < x.Length; i++)
+            if (grads[i].ValueKind != JsonValueKind.Null) AssertClose(grads[i], x[i]!.Grad!, $"{name} grad of input {i}");
+    }
+
+    static Reduction Red(JsonElement a) => Str(a, "reduction") switch
+    {
+        "sum" => Reduction.Sum,
+        "none" => Reduction.None,
+        "batchmean" => Reduction.BatchMean,
+        _ => Reduction.Mean,
+    };
+
+    static Tensor CallLoss(JsonElement a, Tensor[] x)
+    {
+        var r = Red(a);
+        Tensor? third = x.Length > 2 ? x[2] : null;
+        return a.GetProperty("op").GetString() switch
+        {
+            "cross_entropy" => F.CrossEntropy(x[0], x[1], Bool(a, "weight") ? third : null, Int(a, "ignore_index", -100), r, Dbl(a, "smoothing", 0)),
+            "nll" => F.NllLoss(Bool(a, "log_softmax_first") ? x[0].LogSoftmax(1) : x[0], x[1], Bool(a, "weight") ? third : null, -100, r),
+            "mse" => F.MseLoss(x[0], x[1], r),
+            "l1" => F.L1Loss(x[0], x[1], r),
+            "smooth_l1" => F.SmoothL1Loss(x[0], x[1], r, Dbl(a, "beta", 1)),
+            "huber" => F.HuberLoss(x[0], x[1], r, Dbl(a, "delta", 1)),
+            "bce" => F.BinaryCrossEntropy(x[0], x[1], Bool(a, "weight") ? third : null, r),
+            "bce_logits" => F.BinaryCrossEntropyWithLogits(x[0], x[1], null, Bool(a, "pos_weight") ? third : null, r),
+            "kl_div" => F.KlDiv(x[0], x[1], r, Bool(a, "log_target")),
+            var op => throw new System.ArgumentException(op),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(LossCases))]
+    public void LossMatchesPyTorch(string name)
+    {
+        var c = Case("losses", name);
+        var x = c.GetProperty("inputs").EnumerateArray().Select(e => NNGolden.Tensor(e)!).ToArray();
+        x[0].RequiresGrad_();
+        var y = CallLoss(c.GetProperty("args"), x);
+        AssertClose(c.GetProperty("output"), y, $"{name} value");
+        (y * NNGolden.Tensor(c.GetProperty("cot"))!).Sum().Backward();
+        AssertClose(c.GetProperty("grad"), x[0].Grad!, $"{name} input gradient");
+    }
+}
