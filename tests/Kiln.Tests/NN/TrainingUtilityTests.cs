@@ -1,0 +1,81 @@
+using System;
+using System.Linq;
+using Kiln.NN;
+using Kiln.Optim;
+using Xunit;
+
+namespace Kiln.Tests.NN;
+
+/// <summary>Dropout statistics, gradient clipping and a small end-to-end training run.</summary>
+public class TrainingUtilityTests
+{
+    [Fact]
+    public void DropoutZeroesAboutPAndRescalesTheRest()
+    {
+        var x = Tensor.Ones(200000);
+        var y = F.Dropout(x, 0.3, true, new Generator(9)).ToArray<float>();
+        double zeros = y.Count(v => v == 0) / (double)y.Length;
+        Assert.InRange(zeros, 0.29, 0.31);
+        Assert.All(y.Where(v => v != 0), v => Assert.Equal(1 / 0.7f, v, 5));
+        Assert.Equal(x.ToArray<float>(), F.Dropout(x, 0.3, training: false).ToArray<float>());
+        var g = Tensor.Ones(1000).RequiresGrad_();
+        var d = F.Dropout(g, 0.5, true, new Generator(1));
+        d.Sum().Backward();
+        Assert.Equal(d.ToArray<float>(), g.Grad!.ToArray<float>()); // the gradient is the same mask and scale
+    }
+
+    [Fact]
+    public void ClipGradNormScalesAllGradientsTogether()
+    {
+        var a = Tensor.Zeros(2).RequiresGrad_();
+        var b = Tensor.Zeros(1).RequiresGrad_();
+        a.Grad = Tensor.From(3f, 0f);
+        b.Grad = Tensor.From(4f);
+        double norm = GradClipping.ClipGradNorm_([a, b], 1.0);
+        Assert.Equal(5.0, norm, 6);
+        Assert.Equal(3f / 5, a.Grad!.ToArray<float>()[0], 5);
+        Assert.Equal(4f / 5, b.Grad!.ToArray<float>()[0], 5);
+        Assert.Equal(4.0, GradClipping.ClipGradNorm_([a, b], 10, double.PositiveInfinity) * 5, 4); // inf-norm of (0.6, 0, 0.8) = 0.8
+        GradClipping.ClipGradValue_([a, b], 0.7);
+        Assert.Equal(0.6f, a.Grad.ToArray<float>()[0], 5);
+        Assert.Equal(0f, a.Grad.ToArray<float>()[1]);
+        Assert.Equal(0.7f, b.Grad.ToArray<float>()[0]);
+        b.Grad = Tensor.From(float.NaN);
+        Assert.Throws<KilnException>(() => GradClipping.ClipGradNorm_([a, b], 1, errorIfNonfinite: true));
+    }
+
+    [Fact]
+    public void SmallConvNetLearnsWithAdamWAndCosineSchedule()
+    {
+        // Two classes of 8x8 images: a bright left half or a bright right half, plus noise.
+        var gen = new Generator(11);
+        var x = Tensor.Randn([64, 1, 8, 8], DType.Float32, gen) * 0.3;
+        var labels = new long[64];
+        using (Autograd.NoGrad())
+            for (int i = 0; i < 64; i++)
+            {
+                labels[i] = i % 2;
+                x[i, 0, .., (i % 2 == 0 ? 0 : 4)..(i % 2 == 0 ? 4 : 8)].Add_(1.0);
+            }
+        var y = Tensor.From(labels, 64);
+        var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Linear(4 * 4 * 4, 2));
+        var opt = new AdamW(model.Parameters(), lr: 0.05);
+        var sched = new Optim.Schedulers.CosineAnnealingLR(opt, 30);
+        double first = 0, last = 0;
+        for (int step = 0; step < 30; step++)
+        {
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.Forward(x), y);
+            loss.Backward();
+            opt.Step();
+            sched.Step();
+            if (step == 0) first = loss.Item<float>();
+            last = loss.Item<float>();
+        }
+        Assert.True(last < first * 0.2, $"loss went from {first} to {last}");
+        model.Eval();
+        var predicted = model.Forward(x).ArgMax(1).ToArray<long>();
+        Assert.True(predicted.Zip(labels).Count(p => p.First == p.Second) >= 62);
+    }
+}
