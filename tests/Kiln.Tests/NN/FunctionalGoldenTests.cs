@@ -53,6 +53,33 @@ public class FunctionalGoldenTests
             if (grads[i].ValueKind != JsonValueKind.Null) AssertClose(grads[i], x[i]!.Grad!, $"{name} grad of input {i}");
     }
 
+    /// <summary>Functional cases whose op is a registry primitive: case op → registry op.</summary>
+    public static readonly Dictionary<string, string> RegistryOps = new() { ["unfold"] = "im2col", ["fold"] = "col2im", ["sdpa"] = "sdpa" };
+
+    [Theory]
+    [MemberData(nameof(FunctionalCases))]
+    public void RegistryShapeRuleGivesPyTorchsShape(string name)
+    {
+        var c = Case("functional", name);
+        var a = c.GetProperty("args");
+        if (!RegistryOps.TryGetValue(a.GetProperty("op").GetString()!, out var op)) return;
+        var shapes = c.GetProperty("inputs").EnumerateArray().Where(e => e.ValueKind != JsonValueKind.Null)
+            .Select(e => e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
+        var args = new Kiln.Compiler.Ops.OpArgs();
+        if (op == "im2col")
+        {
+            var k = Ints(a, "k"); var d = Ints(a, "dilation"); var p = Ints(a, "padding"); var st = Ints(a, "stride");
+            args.Sizes = [k[0], k[1], d[0], d[1], p[0], p[1], st[0], st[1]];
+        }
+        else if (op == "col2im")
+        {
+            var size = Ints(a, "size"); var k = Ints(a, "k");
+            args.Sizes = [size[0], size[1], k[0], k[1], 1, 1, 0, 0, 1, 1];
+        }
+        var got = Kiln.Compiler.Ops.OpRegistry.Find(op)!.Shape(shapes, args);
+        Assert.Equal(c.GetProperty("output").GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()), got);
+    }
+
     static Reduction Red(JsonElement a) => Str(a, "reduction") switch
     {
         "sum" => Reduction.Sum,
