@@ -41,6 +41,29 @@ for c in cases:
             loss = -torch.log_softmax(logits, 1).gather(1, y).mean()  # cross-entropy, same formula as Kiln's run
             loss.backward()
             return loss
+    elif op == "conv2d":
+        conv = torch.nn.Conv2d(64, 64, 3, padding=1)
+        x = torch.randn(n, 64, 32, 32, requires_grad=True)
+        def fn():
+            x.grad = None; conv.zero_grad()
+            y = conv(x).sum(); y.backward(); return y
+    elif op == "lstm":
+        lstm = torch.nn.LSTM(128, 256, batch_first=True)
+        x = torch.randn(n, 64, 128, requires_grad=True)
+        def fn():
+            x.grad = None; lstm.zero_grad()
+            y = lstm(x)[0].sum(); y.backward(); return y
+    elif op == "encoder":
+        layer = torch.nn.TransformerEncoderLayer(256, 4, batch_first=True)
+        x = torch.randn(n, 128, 256, requires_grad=True)
+        def fn():
+            x.grad = None; layer.zero_grad()
+            y = layer(x).sum(); y.backward(); return y
+    elif op == "adamw":
+        p = torch.randn(n, requires_grad=True)
+        p.grad = torch.randn(n)
+        opt = torch.optim.AdamW([p])
+        fn = opt.step
     elif op in ("ops_grad", "ops_nograd"):
         x = torch.ones(1, requires_grad=True)
         def fn(record=op == "ops_grad"):

@@ -10,8 +10,11 @@ using Kiln;
 
 // Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
 // Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
+// Usage: ... [--suite core|nn] runs one suite and rewrites only its section of bench/RESULTS.md.
 var quick = args.Contains("--quick");
 var write = !args.Contains("--no-write");
+int suiteArg = Array.IndexOf(args, "--suite");
+string? onlySuite = suiteArg >= 0 && suiteArg + 1 < args.Length ? args[suiteArg + 1] : null;
 var cases = new List<BenchCase>();
 foreach (int t in new[] { 1, 2 })
 {
@@ -26,6 +29,14 @@ foreach (int t in new[] { 1, 2 })
 // Autograd's per-op cost: a chain of 1000 multiplies on a one-element tensor, recorded and not.
 cases.Add(new("1000 tiny ops, recorded (1t)", "ops_grad", 1000, 1, 50));
 cases.Add(new("1000 tiny ops, no grad (1t)", "ops_nograd", 1000, 1, 50));
+foreach (int t in new[] { 1, 2 })
+{
+    cases.Add(new($"Conv2d 3x3 64->64 32x32 b32 fwd+bwd ({t}t)", "conv2d", 32, t, 8, "nn"));
+    cases.Add(new($"LSTM 128->256 seq64 b32 fwd+bwd ({t}t)", "lstm", 32, t, 8, "nn"));
+    cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
+    cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
+}
+if (onlySuite != null) cases = cases.Where(c => c.Suite == onlySuite).ToList();
 if (quick) cases = cases.Select(c => c with { Reps = Math.Max(3, c.Reps / 5) }).ToList();
 
 // The machines are noisy: alternate Kiln and PyTorch for a few rounds and keep each side's best median.
@@ -46,29 +57,49 @@ for (int round = 0; round < rounds; round++)
     foreach (var kv in times) torchTimes[kv.Key] = Math.Min(torchTimes.GetValueOrDefault(kv.Key, double.MaxValue), kv.Value);
 }
 
-var table = new StringBuilder();
-table.AppendLine("| case | Kiln (ms) | PyTorch (ms) | speed vs PyTorch | Kiln GFLOP/s |");
-table.AppendLine("|---|---:|---:|---:|---:|");
-foreach (var c in cases)
+var sections = new Dictionary<string, string>();
+foreach (var suite in cases.Select(c => c.Suite).Distinct())
 {
-    double k = kiln[c.Name], p = torchTimes.GetValueOrDefault(c.Name, double.NaN);
-    string flops = c.Op == "gemm" ? (2.0 * c.N * c.N * c.N / k / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
-    table.AppendLine(FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {flops} |"));
-}
-Console.WriteLine(table);
-if (write)
-{
-    var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
+    var table = new StringBuilder();
+    table.AppendLine("| case | Kiln (ms) | PyTorch (ms) | speed vs PyTorch | Kiln GFLOP/s |");
+    table.AppendLine("|---|---:|---:|---:|---:|");
+    foreach (var c in cases.Where(c => c.Suite == suite))
+    {
+        double k = kiln[c.Name], p = torchTimes.GetValueOrDefault(c.Name, double.NaN);
+        string flops = c.Op == "gemm" ? (2.0 * c.N * c.N * c.N / k / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
+        table.AppendLine(FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {flops} |"));
+    }
+    Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine("## Tensor core and autograd");
+    section.AppendLine(suite == "core" ? "## Tensor core and autograd" : "## NN layers and optimizers");
     section.AppendLine();
-    section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench`  ");
+    section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
                        $"Each side ran {rounds} alternating rounds; a time is the best round's median of repeated calls after warm-up. \"Speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster). " +
                        "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core).");
+    if (suite == "nn")
+        section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     section.AppendLine();
     section.Append(table);
-    File.WriteAllText(path, "# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n" + section);
+    sections[suite] = section.ToString();
+}
+if (write)
+{
+    var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
+    // Keep the sections of suites not run this time.
+    var existing = File.Exists(path) ? File.ReadAllText(path) : "";
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers") })
+    {
+        if (sections.ContainsKey(suite)) continue;
+        int at = existing.IndexOf(title, StringComparison.Ordinal);
+        if (at < 0) continue;
+        int end = existing.IndexOf("\n## ", at + title.Length, StringComparison.Ordinal);
+        sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
+    }
+    var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
+    foreach (var suite in new[] { "core", "nn" })
+        if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
+    File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
 }
 
@@ -100,6 +131,35 @@ static double RunKiln(BenchCase c)
                 loss.Backward();
                 return loss;
             };
+            break;
+        }
+        case "conv2d":
+        {
+            var conv = new Kiln.NN.Conv2d(64, 64, 3, padding: 1);
+            var x = Tensor.Randn(new[] { c.N, 64, 32, 32 }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; conv.ZeroGrad(); var y = conv.Forward(x).Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "lstm":
+        {
+            var lstm = new Kiln.NN.LSTM(128, 256, batchFirst: true);
+            var x = Tensor.Randn(new[] { c.N, 64, 128 }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; lstm.ZeroGrad(); var y = lstm.Forward(x).Output.Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "encoder":
+        {
+            var layer = new Kiln.NN.TransformerEncoderLayer(256, 4, batchFirst: true);
+            var x = Tensor.Randn(new[] { c.N, 128, 256 }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; layer.ZeroGrad(); var y = layer.Forward(x).Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "adamw":
+        {
+            var p = Tensor.Randn(new[] { c.N }, generator: g).RequiresGrad_();
+            p.Grad = Tensor.Randn(new[] { c.N }, generator: g);
+            var opt = new Kiln.Optim.AdamW(new[] { p });
+            fn = () => { opt.Step(); return Tensor.Scalar(0.0); };
             break;
         }
         case "ops_grad":
@@ -178,4 +238,4 @@ static string CpuName()
     catch (Exception) { return "unknown CPU"; }
 }
 
-record BenchCase(string Name, string Op, int N, int Threads, int Reps);
+record BenchCase(string Name, string Op, int N, int Threads, int Reps, string Suite = "core");

@@ -111,6 +111,8 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Softmax(Tensor a, int dim) => a.Softmax(dim);
     public Tensor Tril(Tensor a, int diagonal) => a.Tril(diagonal);
     public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));
+    public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse) =>
+        Tensor.LstmLayerBackwardOp(h0, c0, whh, gates, output, grad, reverse);
     public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal) =>
         Tensor.AttentionBackwardOp(q, k, v, lse, mask, output, grad, scale, causal);
     public Tensor Col2Im(Tensor a, int[] args) => Tensor.Col2ImOp(a, args[0], args[1], Compiler.Shapes.ConvGeometry.FromArgs("col2im", args, 2));

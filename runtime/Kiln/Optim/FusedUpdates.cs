@@ -16,7 +16,7 @@ internal static unsafe class FusedUpdates
     public static void Sgd<T>(long n, T* p, T* g, T* buf, bool firstStep, T lr, T wd, T momentum, T dampening, bool nesterov, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Threads.For(n, Grain, (s, e) =>
+        Threads.For(n, Grain, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             T oneMinusDamp = T.One - dampening;
             for (long i = s; i < e; i++)
@@ -39,7 +39,7 @@ internal static unsafe class FusedUpdates
     public static void Adam<T>(long n, T* p, T* g, T* m, T* v, T* vmax, T lr, T beta1, T beta2, T eps, T wd, bool decoupled, bool maximize,
         T stepSize, T bc2Sqrt) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Threads.For(n, Grain, (s, e) =>
+        Threads.For(n, Grain, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             T a1 = T.One - beta1, a2 = T.One - beta2, shrink = T.One - lr * wd;
             for (long i = s; i < e; i++)
@@ -67,7 +67,7 @@ internal static unsafe class FusedUpdates
     public static void RmsProp<T>(long n, T* p, T* g, T* sq, T* gAvg, T* buf, T lr, T alpha, T eps, T wd, T momentum, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Threads.For(n, Grain, (s, e) =>
+        Threads.For(n, Grain, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             T a1 = T.One - alpha;
             for (long i = s; i < e; i++)
@@ -100,7 +100,7 @@ internal static unsafe class FusedUpdates
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adagrad<T>(long n, T* p, T* g, T* sum, T clr, T eps, T wd, bool maximize) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Threads.For(n, Grain, (s, e) =>
+        Threads.For(n, Grain, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             for (long i = s; i < e; i++)
             {

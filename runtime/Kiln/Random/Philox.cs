@@ -1,4 +1,7 @@
+using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln;
 
@@ -34,5 +37,60 @@ internal static class Philox
     {
         Block(key, index >> 2, out uint a, out uint b, out uint c, out uint d);
         return (index & 3) switch { 0 => a, 1 => b, 2 => c, _ => d };
+    }
+
+    /// <summary>
+    /// Words [<paramref name="first"/>, first + dest.Length) of the stream, identical to calling <see cref="Word"/> for each:
+    /// one block per four words, four blocks at a time with AVX2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Fill(ulong key, ulong first, Span<uint> dest)
+    {
+        int i = 0, n = dest.Length;
+        // Unaligned head: words of a partly used block.
+        while (i < n && ((first + (ulong)i) & 3) != 0) { dest[i] = Word(key, first + (ulong)i); i++; }
+        if (Avx2.IsSupported)
+        {
+            uint* outs = stackalloc uint[16];
+            for (; i + 16 <= n; i += 16)
+            {
+                Block4(key, (first + (ulong)i) >> 2, outs);
+                new ReadOnlySpan<uint>(outs, 16).CopyTo(dest.Slice(i, 16));
+            }
+        }
+        for (; i + 4 <= n; i += 4)
+        {
+            Block(key, (first + (ulong)i) >> 2, out uint a, out uint b, out uint c, out uint d);
+            dest[i] = a; dest[i + 1] = b; dest[i + 2] = c; dest[i + 3] = d;
+        }
+        for (; i < n; i++) dest[i] = Word(key, first + (ulong)i);
+    }
+
+    /// <summary>Blocks for counters counter..counter+3, written as 16 words in stream order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Block4(ulong key, ulong counter, uint* outs)
+    {
+        var mask = Vector256.Create(0xFFFFFFFFUL);
+        var ctr = Vector256.Create(counter, counter + 1, counter + 2, counter + 3);
+        Vector256<ulong> c0 = ctr & mask, c1 = Vector256.ShiftRightLogical(ctr, 32), c2 = Vector256<ulong>.Zero, c3 = Vector256<ulong>.Zero;
+        var m0 = Vector256.Create((ulong)M0).AsUInt32();
+        var m1 = Vector256.Create((ulong)M1).AsUInt32();
+        uint k0 = (uint)key, k1 = (uint)(key >> 32);
+        for (int round = 0; round < 10; round++)
+        {
+            var p0 = Avx2.Multiply(c0.AsUInt32(), m0);
+            var p1 = Avx2.Multiply(c2.AsUInt32(), m1);
+            var n0 = Vector256.ShiftRightLogical(p1, 32) ^ c1 ^ Vector256.Create((ulong)k0);
+            var n2 = Vector256.ShiftRightLogical(p0, 32) ^ c3 ^ Vector256.Create((ulong)k1);
+            c0 = n0; c1 = p1 & mask; c2 = n2; c3 = p0 & mask;
+            k0 += W0; k1 += W1;
+        }
+        for (int lane = 0; lane < 4; lane++)
+        {
+            outs[4 * lane] = (uint)c0.GetElement(lane);
+            outs[4 * lane + 1] = (uint)c1.GetElement(lane);
+            outs[4 * lane + 2] = (uint)c2.GetElement(lane);
+            outs[4 * lane + 3] = (uint)c3.GetElement(lane);
+        }
     }
 }

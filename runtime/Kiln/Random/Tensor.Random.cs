@@ -30,11 +30,21 @@ public sealed unsafe partial class Tensor
         int size = dtype.SizeOf();
         Threads.For(n, 16384, (s, e) =>
         {
-            for (long i = s; i < e; i++)
+            Span<uint> words = stackalloc uint[RandomChunk];
+            for (long c = s; c < e; c += RandomChunk)
             {
-                double u = (Philox.Word(key, start + (ulong)i) >> 8) * (1.0 / (1 << 24));
-                // 24 random bits: u < 1, and exactly representable in every floating dtype Kiln has.
-                ElementIO.Write(p + i * size, dtype, low + u * (high - low));
+                int len = (int)Math.Min(RandomChunk, e - c);
+                Philox.Fill(key, start + (ulong)c, words[..len]);
+                if (dtype == DType.Float32)
+                {
+                    float* f = (float*)p + c;
+                    // Exact in float: 24-bit u times the span, as the double path computes for unit ranges.
+                    if (low == 0 && high == 1) for (int j = 0; j < len; j++) f[j] = (words[j] >> 8) * (1f / (1 << 24));
+                    else for (int j = 0; j < len; j++) f[j] = (float)(low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
+                }
+                else
+                    for (int j = 0; j < len; j++)
+                        ElementIO.Write(p + (c + j) * size, dtype, low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
             }
         });
         return t;
@@ -53,13 +63,19 @@ public sealed unsafe partial class Tensor
         int size = dtype.SizeOf();
         Threads.For(n, 16384, (s, e) =>
         {
-            for (long i = s; i < e; i++)
+            Span<uint> words = stackalloc uint[RandomChunk];
+            for (long c = s; c < e; c += RandomChunk / 2)
             {
-                // Two words per value: u1 in (0, 1], u2 in [0, 1).
-                double u1 = ((Philox.Word(key, start + 2 * (ulong)i) >> 8) + 1) * (1.0 / (1 << 24));
-                double u2 = (Philox.Word(key, start + 2 * (ulong)i + 1) >> 8) * (1.0 / (1 << 24));
-                double z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-                ElementIO.Write(p + i * size, dtype, mean + std * z);
+                int len = (int)Math.Min(RandomChunk / 2, e - c);
+                Philox.Fill(key, start + 2 * (ulong)c, words[..(2 * len)]);
+                for (int j = 0; j < len; j++)
+                {
+                    // Two words per value: u1 in (0, 1], u2 in [0, 1).
+                    double u1 = ((words[2 * j] >> 8) + 1) * (1.0 / (1 << 24));
+                    double u2 = (words[2 * j + 1] >> 8) * (1.0 / (1 << 24));
+                    double z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+                    ElementIO.Write(p + (c + j) * size, dtype, mean + std * z);
+                }
             }
         });
         return t;
@@ -89,6 +105,44 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Random integers in [0, high).</summary>
     public static Tensor RandInt(long high, params int[] shape) => RandInt(0, high, shape);
+
+    /// <summary>Words generated per stack buffer.</summary>
+    const int RandomChunk = 1024;
+
+    /// <summary>
+    /// Dropout's scaled keep-mask in one pass over the Philox stream: 1/(1-p) where the uniform draw is ≥ p, else 0
+    /// (the same draws <see cref="Rand(int[], DType, Generator?)"/> would give).
+    /// </summary>
+    internal static Tensor DropoutMask(int[] shape, double p, DType dtype, Generator? generator)
+    {
+        var g = generator ?? Generator.Default;
+        var t = Allocate((int[])shape.Clone(), dtype);
+        long n = t.Numel;
+        ulong key = g.Seed, start = g.Reserve(n);
+        byte* ptr = t.DataPointer;
+        int size = dtype.SizeOf();
+        // u = w·2⁻²⁴ ≥ p  ⇔  w ≥ ceil(p·2²⁴), with w the top 24 bits of a word.
+        uint threshold = (uint)Math.Ceiling(p * (1 << 24));
+        double scale = 1 / (1 - p);
+        Threads.For(n, 16384, (s, e) =>
+        {
+            Span<uint> words = stackalloc uint[RandomChunk];
+            for (long c = s; c < e; c += RandomChunk)
+            {
+                int len = (int)Math.Min(RandomChunk, e - c);
+                Philox.Fill(key, start + (ulong)c, words[..len]);
+                if (dtype == DType.Float32)
+                {
+                    float* f = (float*)ptr + c;
+                    float keep = (float)scale;
+                    for (int j = 0; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
+                }
+                else
+                    for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
+            }
+        });
+        return t;
+    }
 
     static void RequireFloat(string op, DType dtype)
     {

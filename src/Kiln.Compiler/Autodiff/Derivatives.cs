@@ -25,7 +25,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
-            "im2col", "col2im", "sdpa",
+            "im2col", "col2im", "sdpa", "lstm_layer",
         };
 
         /// <summary>
@@ -312,6 +312,13 @@ namespace Kiln.Compiler.Autodiff
                     var gs = g.AttentionBackward(c.Input(0), c.Input(1), c.Input(2), c.Input(3), c.InputCount > 4 ? c.Input(4) : null,
                         c.Output, grad, a.Scalar ?? 1, a.Mode == "causal");
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "lstm_layer":
+                {
+                    // Inputs: proj, h0, c0, W_hh, and the activated gates saved by the forward (no gradient).
+                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), c.Input(4), c.Output, grad, a.Mode == "reverse");
+                    for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;

@@ -114,6 +114,9 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>fold (col2im) into an H x W image: args H, W, then the 8 geometry numbers.</summary>
         T Col2Im(T a, int[] sizeAndGeometry);
 
+        /// <summary>Gradients of the input projection, h0, c0 and W_hh of a fused LSTM layer direction.</summary>
+        T[] LstmLayerBackward(T h0, T c0, T weightHh, T gates, T output, T grad, bool reverse);
+
         /// <summary>Gradients of q, k and v of streaming attention, recomputed from the saved log-sum-exp.</summary>
         T[] AttentionBackward(T q, T k, T v, T lse, T? mask, T output, T grad, double scale, bool causal);
         /// <summary>Upper triangle.</summary>

@@ -27,7 +27,7 @@ internal static unsafe class FlashAttention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Problem<T> p, T* output, T* lse) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Threads.For((long)p.BH * Blocks(p.L, BlockQ), 1, (t0, t1) =>
+        Threads.For((long)p.BH * Blocks(p.L, BlockQ), 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
         {
             T* s = Alloc<T>(BlockQ * BlockK), acc = Alloc<T>(BlockQ * p.Ev), m = Alloc<T>(BlockQ), l = Alloc<T>(BlockQ);
             try
@@ -82,7 +82,7 @@ internal static unsafe class FlashAttention
     public static void Backward<T>(Problem<T> p, T* output, T* lse, T* dOut, T* dq, T* dk, T* dv) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // One task per (batch·head): dK and dV sum over all query blocks of that head.
-        Threads.For(p.BH, 1, (b0, b1) =>
+        Threads.For(p.BH, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (b0, b1) =>
         {
             T* s = Alloc<T>(BlockQ * BlockK), dp = Alloc<T>(BlockQ * BlockK), d = Alloc<T>(BlockQ);
             try

@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Kiln.Compiler.Shapes;
 
 
@@ -18,7 +19,7 @@ internal static unsafe class Im2Col
     {
         int kk = g.KH * g.KW;
         long rows = (long)n * c * kk, l = (long)oh * ow;
-        Threads.For(rows, Math.Max(1, 16384 / Math.Max(1, l)), (r0, r1) =>
+        Threads.For(rows, Math.Max(1, 16384 / Math.Max(1, l)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
         {
             for (long r = r0; r < r1; r++)
             {
@@ -52,6 +53,17 @@ internal static unsafe class Im2Col
         });
     }
 
+    /// <summary>dst[j] += src[j] for a contiguous run, eight lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddRun<T>(T* dst, T* src, int n) where T : unmanaged, INumberBase<T>
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            for (int w = Vector256<T>.Count; j <= n - w; j += w)
+                (Vector256.Load(dst + j) + Vector256.Load(src + j)).Store(dst + j);
+        for (; j < n; j++) dst[j] += src[j];
+    }
+
     /// <summary>The adjoint of <see cref="Unfold{T}"/>: sums every column entry back into its input position.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold<T>(T* cols, T* x, int n, int c, int h, int w, ConvGeometry g, int oh, int ow) where T : unmanaged, INumberBase<T>
@@ -59,7 +71,7 @@ internal static unsafe class Im2Col
         int kk = g.KH * g.KW;
         long planes = (long)n * c, l = (long)oh * ow;
         // One (n, c) plane per task: all of its kernel offsets write only that plane, so no races.
-        Threads.For(planes, 1, (p0, p1) =>
+        Threads.For(planes, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
@@ -79,7 +91,7 @@ internal static unsafe class Im2Col
                         if (g.SW == 1)
                         {
                             int lo = Math.Clamp(-iw0, 0, ow), hi = Math.Clamp(w - iw0, lo, ow);
-                            for (int j = lo; j < hi; j++) drow[iw0 + j] += srow[j];
+                            AddRun(drow + iw0 + lo, srow + lo, hi - lo);
                         }
                         else
                             for (int j = 0; j < ow; j++)

@@ -50,8 +50,72 @@ public static unsafe class Sgemm
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue);
     }
 
+    /// <summary>
+    /// B packed once for many products with the same right operand (a recurrent weight used at every step):
+    /// every KC × NC block already in micro-panel order, for the micro-kernel chosen when it was packed.
+    /// </summary>
+    public sealed class PackedB : IDisposable
+    {
+        internal readonly int K, N, Nr;
+        internal readonly bool Wide;
+        internal float* Data;
+        readonly long _blockStride;
+
+        /// <summary>Packs B[k×n] (B[p, j] at b + p·rsb + j·csb).</summary>
+        public PackedB(int k, int n, float* b, long rsb, long csb)
+        {
+            K = k; N = n;
+            Wide = UseAvx512;
+            Nr = Wide ? MicroKernel512.NR : MicroKernel256.NR;
+            int kBlocks = Math.Max(1, (k + KC - 1) / KC), kcEven = Math.Max(1, (k + kBlocks - 1) / kBlocks);
+            int nBlocks = Math.Max(1, (n + NC - 1) / NC);
+            _blockStride = (long)kcEven * ((Math.Min(NC, n) + Nr - 1) / Nr * Nr);
+            Data = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, _blockStride * kBlocks * nBlocks) * sizeof(float)), 64);
+            for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
+            {
+                int nc = Math.Min(NC, n - jc), panels = (nc + Nr - 1) / Nr;
+                for (int pc = 0, pb = 0; pc < k; pc += kcEven, pb++)
+                {
+                    int kc = Math.Min(kcEven, k - pc);
+                    float* dst = Block(jb, pb, kBlocks);
+                    for (int p = 0; p < panels; p++)
+                        PackB(b + pc * rsb + jc * csb, rsb, csb, kc, p * Nr, Math.Min(Nr, nc - p * Nr), Nr, dst + (long)p * Nr * kc);
+                }
+            }
+        }
+
+        internal float* Block(int jb, int pb, int kBlocks) => Data + (jb * kBlocks + pb) * _blockStride;
+
+        /// <summary>Frees the packed panels.</summary>
+        public void Dispose()
+        {
+            if (Data != null) NativeMemory.AlignedFree(Data);
+            Data = null;
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Frees the panels if <see cref="Dispose"/> was not called.</summary>
+        ~PackedB() { if (Data != null) NativeMemory.AlignedFree(Data); }
+    }
+
+    /// <summary>C[m×n] = alpha · A · B + beta · C with B packed in advance.</summary>
+    public static void Multiply(int m, float alpha, float* a, long rsa, long csa, PackedB b, float beta, float* c, long ldc)
+    {
+        int n = b.N, k = b.K;
+        if (m == 0 || n == 0) return;
+        if (beta != 0 && beta != 1)
+            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] *= beta;
+        if (k == 0)
+        {
+            if (beta == 0) for (int i = 0; i < m; i++) new Span<float>(c + i * ldc, n).Clear();
+            return;
+        }
+        int mr = b.Wide ? MicroKernel512.MR : MicroKernel256.MR;
+        Blocked(mr, b.Nr, b.Wide, m, n, k, alpha, a, rsa, csa, null, 0, 0, beta != 0, c, ldc, default, b);
+    }
+
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
-        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, PackedB? packed = null)
     {
         int threads = Math.Max(1, Threads.Count);
         int mcMax = mr * McPanels;
@@ -72,23 +136,31 @@ public static unsafe class Sgemm
             Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = _bPack,
         };
         int mBlocks = (m + mc - 1) / mc;
-        for (int jc = 0; jc < n; jc += NC)
+        for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
             // K in equal blocks of at most KC: no short last block paying a full tile's C traffic.
             int kBlocks = (k + KC - 1) / KC, kcEven = (k + kBlocks - 1) / kBlocks;
-            for (int pc = 0; pc < k; pc += kcEven)
+            for (int pc = 0, pb = 0; pc < k; pc += kcEven, pb++)
             {
                 int kc = Math.Min(kcEven, k - pc);
                 job.Jc = jc; job.Nc = nc; job.Pc = pc; job.Kc = kc;
                 job.Accumulate = accumulate || pc > 0;
                 job.Last = pc + kc >= k;
-                job.BBlock = b + pc * rsb + jc * csb;
-                // Narrow row-major B (rows at most 2 KiB apart) whose width is a whole number of panels is
-                // read in place: packing it costs more than it saves. Wide B is packed (strided rows thrash L1).
-                job.DirectB = ReadBInPlace && csb == 1 && nc % nr == 0 && rsb <= 512;
-                if (!job.DirectB) Threads.For(panels, 8, job.PackPanels);
+                if (packed != null)
+                {
+                    job.DirectB = false;
+                    job.BPack = packed.Block(jb, pb, kBlocks);
+                }
+                else
+                {
+                    job.BBlock = b + pc * rsb + jc * csb;
+                    // Narrow row-major B (rows at most 2 KiB apart) whose width is a whole number of panels is
+                    // read in place: packing it costs more than it saves. Wide B is packed (strided rows thrash L1).
+                    job.DirectB = ReadBInPlace && csb == 1 && nc % nr == 0 && rsb <= 512;
+                    if (!job.DirectB) Threads.For(panels, 8, job.PackPanels);
+                }
                 job.NextBlock = 0;
                 job.Blocks = mBlocks;
                 Threads.For(Math.Min(threads, mBlocks), 1, job.ComputeBlocks);

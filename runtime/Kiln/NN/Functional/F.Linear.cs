@@ -28,11 +28,8 @@ public static partial class F
         if (p < 0 || p > 1) throw new KilnException("dropout", $"dropout: probability has to be between 0 and 1, but got {p}");
         if (!training || p == 0) return input;
         if (p == 1) return input * 0.0;
-        using var u = Tensor.Rand(input.ShapeArray, input.DType, generator);
-        using var keep = u.Ge(p);
-        using var scale = keep.To(input.DType);
-        using var scaled = scale * (1.0 / (1.0 - p));
-        return input * scaled;
+        using var mask = Tensor.DropoutMask(input.ShapeArray, p, input.DType, generator);
+        return input * mask;
     }
 
     /// <summary>Rows of <paramref name="weight"/> [num, dim] picked by integer <paramref name="indices"/>; rows at <paramref name="paddingIdx"/> get no gradient.</summary>

@@ -81,7 +81,7 @@ public abstract class RecurrentBase : Module
     }
 
     /// <summary>Runs all layers and directions; <paramref name="cell"/> advances one step of one direction.</summary>
-    private protected (Tensor Output, Tensor[][] Final) Run(Tensor seq, Tensor[] initial, bool foldHiddenBias, Func<int, int, Tensor, Tensor[], Tensor[]> cell)
+    private protected (Tensor Output, Tensor[][] Final) Run(Tensor seq, Tensor[] initial, Func<int, int, Tensor, Tensor[], Tensor[]> cell)
     {
         int steps = seq.Size(0), stateCount = initial.Length;
         var final = new Tensor[stateCount][];
@@ -97,7 +97,6 @@ public abstract class RecurrentBase : Module
                 for (int k = 0; k < stateCount; k++) state[k] = initial[k].Select(0, idx);
                 // The input projection for every step at once: one GEMM instead of one per step.
                 var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
-                if (foldHiddenBias && B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
                 var hs = new Tensor[steps];
                 for (int s = 0; s < steps; s++)
                 {
@@ -150,21 +149,30 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
         int batch = seq.Size(1);
         var h0 = StateOrZeros(state?.H, batch, unbatched, seq, "hidden");
         var c0 = StateOrZeros(state?.C, batch, unbatched, seq, "cell");
-        int hs = HiddenSize;
-        var (output, final) = Run(seq, [h0, c0], true, (l, d, xt, st) =>
+        int hs = HiddenSize, steps = seq.Size(0);
+        var finalH = new Tensor[NumLayers * Directions];
+        var finalC = new Tensor[NumLayers * Directions];
+        var layerInput = seq;
+        for (int l = 0; l < NumLayers; l++)
         {
-            // gates = (x·W_ihᵀ + b_ih + b_hh, precomputed for all steps) + h·W_hhᵀ: one addmm per step.
-            var gates = Tensor.Addmm(xt, st[0], W("weight_hh", l, d).T);
-            var sig = gates.Sigmoid();
-            var i = sig.Narrow(1, 0, hs);
-            var f = sig.Narrow(1, hs, hs);
-            var g = gates.Narrow(1, 2 * hs, hs).Tanh();
-            var o = sig.Narrow(1, 3 * hs, hs);
-            var c = f * st[1] + i * g;
-            var h = o * c.Tanh();
-            return [h, c];
-        });
-        return (Finish(output, unbatched), (FinishState(final[0], unbatched), FinishState(final[1], unbatched)));
+            var outputs = new Tensor[Directions];
+            for (int d = 0; d < Directions; d++)
+            {
+                int idx = l * Directions + d;
+                // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
+                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
+                if (B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
+                var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), reverse: d == 1);
+                outputs[d] = hc.Narrow(2, 0, hs);
+                int last = d == 1 ? 0 : steps - 1;
+                var lastStep = hc.Select(0, last);
+                finalH[idx] = lastStep.Narrow(1, 0, hs);
+                finalC[idx] = lastStep.Narrow(1, hs, hs);
+            }
+            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
+            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
+        }
+        return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
     }
 }
 
@@ -182,7 +190,7 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
         var (seq, unbatched) = Prepare(input);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden");
         int hs = HiddenSize;
-        var (output, final) = Run(seq, [h], false, (l, d, xt, st) =>
+        var (output, final) = Run(seq, [h], (l, d, xt, st) =>
         {
             var bhh = B("bias_hh", l, d);
             var hp = bhh is null ? st[0].Matmul(W("weight_hh", l, d).T) : Tensor.Addmm(bhh, st[0], W("weight_hh", l, d).T);
