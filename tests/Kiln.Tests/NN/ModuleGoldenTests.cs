@@ -16,6 +16,17 @@ public class ModuleGoldenTests
 {
     public static IEnumerable<object[]> Cases() => Names("modules");
 
+    /// <summary>Registry primitives checked against PyTorch through the modules built on them (the LSTM cases).</summary>
+    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer"];
+
+    [Fact]
+    public void LstmLayerShapeRuleMatchesTheOp()
+    {
+        var y = Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 2), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), false);
+        Assert.Equal(y.Shape, Kiln.Compiler.Ops.OpRegistry.Find("lstm_layer")!.Shape([[5, 3, 8], [3, 2], [3, 2], [8, 2]], new()));
+        Assert.Throws<KilnException>(() => Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 3), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), false));
+    }
+
     /// <summary>The Kiln module for a case's type and PyTorch constructor arguments.</summary>
     internal static Module Build(string type, JsonElement a) => type switch
     {
