@@ -92,11 +92,11 @@ public sealed partial class Tensor
         return Attach(op, result, args, new Tensor?[] { a, b, c });
     }
 
-    internal static Tensor RecordMany(string op, Tensor result, OpArgs? args, IReadOnlyList<Tensor> inputs)
+    internal static Tensor RecordMany(string op, Tensor result, OpArgs? args, IReadOnlyList<Tensor?> inputs)
     {
         if (!GradMode.Enabled) return result;
         bool any = false;
-        foreach (var t in inputs) any |= t.RequiresGrad;
+        foreach (var t in inputs) any |= t is { RequiresGrad: true };
         if (!any) return result;
         var arr = new Tensor?[inputs.Count];
         for (int i = 0; i < arr.Length; i++) arr[i] = inputs[i];

@@ -40,6 +40,7 @@ public sealed unsafe partial class Tensor
     {
         var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        if (LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct);
         if (ct == DType.Float32 && rows == 1 && len >= 2 * StridedLoop.Grain)
@@ -55,6 +56,25 @@ public sealed unsafe partial class Tensor
         }
         else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Sum<float>(p, n), static (t, p, n) => RowKernels.Sum(p, n), static (t, p, n) => RowKernels.Sum(p, n));
         return Record("sum", Finish(y, rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
+    }
+
+    /// <summary>
+    /// Float32 sums over a leading run of dims of a contiguous tensor (bias gradients) without the transpose the
+    /// general path makes; null when the case does not apply.
+    /// </summary>
+    Tensor? LeadingPrefixSum(int[]? dims, bool keepDim, DType rt)
+    {
+        if (DType != DType.Float32 || rt != DType.Float32 || dims == null || dims.Length == 0 || dims.Length >= _shape.Length || !IsContiguous) return null;
+        var shape = ShapeRules.Reduce("sum", _shape, dims, keepDim, out var reduced);
+        int k = dims.Length;
+        for (int i = 0; i < _shape.Length; i++) if (reduced[i] != (i < k)) return null;
+        long rows = 1;
+        for (int i = 0; i < k; i++) rows *= _shape[i];
+        long cols = Numel / Math.Max(rows, 1);
+        if (rows < 2 || cols == 0) return null;
+        var y = Allocate(shape, DType.Float32);
+        Kernels.Reduce.ColumnKernels.Sum(Ptr<float>(), y.Ptr<float>(), rows, cols);
+        return y;
     }
 
     /// <summary>Sum over one dim.</summary>

@@ -25,7 +25,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer",
+            "im2col", "col2im", "sdpa", "lstm_layer", "layer_norm",
         };
 
         /// <summary>
@@ -319,6 +319,14 @@ namespace Kiln.Compiler.Autodiff
                     // Inputs: proj, h0, c0, W_hh, and the activated gates saved by the forward (no gradient).
                     var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), c.Input(4), c.Output, grad, a.Mode == "reverse");
                     for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "layer_norm":
+                {
+                    // Inputs: x, weight, bias (absent ones are null; Mode says which exist), row means, row 1/σ.
+                    bool hasW = a.Mode != null && a.Mode.IndexOf('w') >= 0, hasB = a.Mode != null && a.Mode.IndexOf('b') >= 0;
+                    var gs = g.LayerNormBackward(c.Input(0), hasW ? c.Input(1) : null, hasB, c.Input(3), c.Input(4), grad, a.Length ?? 1);
+                    for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;

@@ -114,6 +114,9 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>fold (col2im) into an H x W image: args H, W, then the 8 geometry numbers.</summary>
         T Col2Im(T a, int[] sizeAndGeometry);
 
+        /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
+        T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
+
         /// <summary>Gradients of the input projection, h0, c0 and W_hh of a fused LSTM layer direction.</summary>
         T[] LstmLayerBackward(T h0, T c0, T weightHh, T gates, T output, T grad, bool reverse);
 

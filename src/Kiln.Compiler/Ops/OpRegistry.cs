@@ -109,6 +109,7 @@ namespace Kiln.Compiler.Ops
                     s[2].Take(s[2].Length - 2).ToArray());
                 return batch.Concat(new[] { s[0][s[0].Length - 2], s[2][s[2].Length - 1] }).ToArray();
             });
+            Add("layer_norm", OpKind.Reduction, -1, (s, a) => (int[])s[0].Clone());
             Add("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]");

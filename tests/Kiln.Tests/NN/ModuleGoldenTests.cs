@@ -16,8 +16,15 @@ public class ModuleGoldenTests
 {
     public static IEnumerable<object[]> Cases() => Names("modules");
 
-    /// <summary>Registry primitives checked against PyTorch through the modules built on them (the LSTM cases).</summary>
-    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer"];
+    /// <summary>Registry primitives checked against PyTorch through the modules built on them (LSTM, LayerNorm, Transformer cases).</summary>
+    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer", "layer_norm"];
+
+    [Fact]
+    public void LayerNormShapeRuleMatchesTheOp()
+    {
+        var y = F.LayerNorm(Tensor.Randn(2, 3, 4), [4]);
+        Assert.Equal(y.Shape, Kiln.Compiler.Ops.OpRegistry.Find("layer_norm")!.Shape([[2, 3, 4]], new()));
+    }
 
     [Fact]
     public void LstmLayerShapeRuleMatchesTheOp()

@@ -2,6 +2,8 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Kernels.Attention;
 
@@ -50,8 +52,7 @@ internal static unsafe class FlashAttention
                             T mx = m[i];
                             for (int j = 0; j < bk; j++) mx = T.Max(mx, row[j]);
                             if (T.IsNegativeInfinity(mx)) { for (int j = 0; j < bk; j++) row[j] = T.Zero; continue; }
-                            T correction = T.Exp(m[i] - mx), sum = T.Zero;
-                            for (int j = 0; j < bk; j++) { T e = T.Exp(row[j] - mx); row[j] = e; sum += e; }
+                            T correction = T.Exp(m[i] - mx), sum = ExpShifted(row, bk, mx);
                             l[i] = l[i] * correction + sum;
                             m[i] = mx;
                             if (correction != T.One)
@@ -113,8 +114,7 @@ internal static unsafe class FlashAttention
                             for (int i = 0; i < bq; i++)
                             {
                                 T rowLse = lse[rowBase + i];
-                                T* row = s + i * BlockK;
-                                for (int j = 0; j < bk; j++) row[j] = T.IsNegativeInfinity(row[j]) ? T.Zero : T.Exp(row[j] - rowLse);
+                                ExpShifted(s + i * BlockK, bk, rowLse);
                             }
                             // dV += Pᵀ · dO ; dP = dO · Vᵀ
                             BlockGemm.Multiply(bk, p.Ev, bq, T.One, s, 1, BlockK, go, p.Ev, 1, T.One, dvh + (long)k0 * p.Ev, p.Ev);
@@ -152,6 +152,35 @@ internal static unsafe class FlashAttention
         if (p.Causal)
             for (int i = 0; i < bq; i++)
                 for (int j = Math.Max(0, q0 + i + 1 - k0); j < bk; j++) s[i * BlockK + j] = T.NegativeInfinity;
+    }
+
+    /// <summary>row[j] = exp(row[j] - shift) (0 for -inf), returning the sum; eight float lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T ExpShifted<T>(T* row, int n, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        T sum = T.Zero;
+        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
+        {
+            float* f = (float*)row;
+            var sh = Vector256.Create(float.CreateTruncating(shift));
+            var acc = Vector256<float>.Zero;
+            for (; j <= n - 8; j += 8)
+            {
+                // exp(-inf) is 0 in FloatMath.Exp's clamped range, so masked scores vanish.
+                var e = FloatMath.Exp(Vector256.Load(f + j) - sh);
+                e.Store(f + j);
+                acc += e;
+            }
+            sum = T.CreateTruncating(Vector256.Sum(acc));
+        }
+        for (; j < n; j++)
+        {
+            T e = T.IsNegativeInfinity(row[j]) ? T.Zero : T.Exp(row[j] - shift);
+            row[j] = e;
+            sum += e;
+        }
+        return sum;
     }
 
     static int Blocks(int n, int b) => (n + b - 1) / b;

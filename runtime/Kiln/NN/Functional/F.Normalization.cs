@@ -8,11 +8,15 @@ public static partial class F
     /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims: (x - mean) / sqrt(var + eps) · weight + bias (biased variance).</summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        TrailingDims("layer_norm", input, normalizedShape, weight, bias);
+        int d = 1;
+        foreach (int s in normalizedShape) d *= s;
+        // One fused op (statistics in double, one pass each way) instead of a chain of reductions.
+        if (input.DType == DType.Float32 || input.DType == DType.Float64) return Tensor.LayerNormOp(input, d, weight, bias, eps);
         var dims = TrailingDims("layer_norm", input, normalizedShape, weight, bias);
         var mean = input.Mean(dims, keepDim: true);
         var centered = input - mean;
-        var variance = (centered * centered).Mean(dims, keepDim: true);
-        var y = centered * (variance + eps).Rsqrt();
+        var y = centered * ((centered * centered).Mean(dims, keepDim: true) + eps).Rsqrt();
         if (weight is not null) y = y * weight;
         if (bias is not null) y = y + bias;
         return y;

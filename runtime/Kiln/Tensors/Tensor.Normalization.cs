@@ -1,0 +1,54 @@
+using Kiln.Compiler.Ops;
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Normalization;
+
+namespace Kiln;
+
+public sealed unsafe partial class Tensor
+{
+    /// <summary>
+    /// Fused layer norm over the trailing <paramref name="d"/> elements of each row; <paramref name="weight"/> and
+    /// <paramref name="bias"/> (shape of the normalised dims) are optional.
+    /// </summary>
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps)
+    {
+        const string op = "layer_norm";
+        RequireFloat(op, x);
+        long rows = d == 0 ? 0 : x.Numel / d;
+        using var xc = x.ContiguousInternal();
+        using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
+        using var bc = bias?.ToInternal(x.DType).ContiguousInternal();
+        var y = Allocate((int[])x._shape.Clone(), x.DType);
+        var mean = Allocate([(int)rows], x.DType);
+        var rstd = Allocate([(int)rows], x.DType);
+        if (x.DType == DType.Float32)
+            LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps);
+        else
+            LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps);
+        bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
+        if (!GradMode.Enabled || !needs) { mean.Dispose(); rstd.Dispose(); return y; }
+        // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient).
+        string mode = (weight is null ? "" : "w") + (bias is null ? "" : "b");
+        return RecordMany(op, y, new OpArgs { Length = d, Mode = mode }, [x, weight, bias, mean, rstd]);
+    }
+
+    /// <summary>dx, dweight, dbias of <see cref="LayerNormOp"/> (null where there is no weight or bias).</summary>
+    internal static Tensor?[] LayerNormBackwardOp(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d)
+    {
+        long rows = d == 0 ? 0 : x.Numel / d;
+        using var xc = x.ContiguousInternal();
+        using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
+        using var gc = grad.ToInternal(x.DType).ContiguousInternal();
+        var dx = Allocate((int[])x._shape.Clone(), x.DType);
+        var dw = weight is null ? null : Allocate((int[])weight._shape.Clone(), x.DType);
+        int[] paramShape = weight is not null ? weight._shape : x._shape[(x._shape.Length - 1)..];
+        var db = hasBias ? Allocate((int[])paramShape.Clone(), x.DType) : null;
+        if (x.DType == DType.Float32)
+            LayerNormKernel.Backward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), gc.Ptr<float>(), dx.Ptr<float>(),
+                dw is null ? null : dw.Ptr<float>(), db is null ? null : db.Ptr<float>(), rows, d);
+        else
+            LayerNormKernel.Backward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), gc.Ptr<double>(), dx.Ptr<double>(),
+                dw is null ? null : dw.Ptr<double>(), db is null ? null : db.Ptr<double>(), rows, d);
+        return [dx, dw, db];
+    }
+}
