@@ -1,6 +1,7 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels.Normalization;
 
@@ -18,15 +19,13 @@ internal static unsafe class LayerNormKernel
             for (long r = r0; r < r1; r++)
             {
                 T* xr = x + r * d, yr = y + r * d;
-                double sum = 0;
-                for (int j = 0; j < d; j++) sum += double.CreateTruncating(xr[j]);
-                double mu = sum / d, sq = 0;
-                for (int j = 0; j < d; j++) { double c = double.CreateTruncating(xr[j]) - mu; sq += c * c; }
+                double mu = Sum(xr, d) / d, sq = SumSquaredDeviation(xr, d, mu);
                 double rs = 1 / Math.Sqrt(sq / d + eps);
                 mean[r] = T.CreateTruncating(mu);
                 rstd[r] = T.CreateTruncating(rs);
                 T m = T.CreateTruncating(mu), s = T.CreateTruncating(rs);
-                for (int j = 0; j < d; j++)
+                int j0 = typeof(T) == typeof(float) ? Normalize256((float*)xr, (float*)w, (float*)b, (float*)yr, d, (float)mu, (float)rs) : 0;
+                for (int j = j0; j < d; j++)
                 {
                     T v = (xr[j] - m) * s;
                     if (w != null) v *= w[j];
@@ -35,6 +34,101 @@ internal static unsafe class LayerNormKernel
                 }
             }
         });
+    }
+
+    /// <summary>Σ x in double (eight float lanes widened at a time).</summary>
+    static double Sum<T>(T* x, int d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        double sum = 0;
+        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
+        {
+            var acc = Vector256<double>.Zero;
+            for (; j <= d - 8; j += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load((float*)x + j));
+                acc += lo + hi;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; j < d; j++) sum += double.CreateTruncating(x[j]);
+        return sum;
+    }
+
+    static double SumSquaredDeviation<T>(T* x, int d, double mu) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int j = 0;
+        double sq = 0;
+        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
+        {
+            var acc = Vector256<double>.Zero;
+            var m = Vector256.Create(mu);
+            for (; j <= d - 8; j += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load((float*)x + j));
+                lo -= m; hi -= m;
+                acc += lo * lo + hi * hi;
+            }
+            sq = Vector256.Sum(acc);
+        }
+        for (; j < d; j++) { double c = double.CreateTruncating(x[j]) - mu; sq += c * c; }
+        return sq;
+    }
+
+    /// <summary>One row of the backward in float lanes (double row sums and dw/db partials).</summary>
+    static void BackwardRow256(float* x, float* w, float* g, float* dx, double* pw, double* pb, int d, float mu, float rs)
+    {
+        var m = Vector256.Create(mu);
+        var s = Vector256.Create(rs);
+        var accG = Vector256<double>.Zero;
+        var accGX = Vector256<double>.Zero;
+        for (int j = 0; j < d; j += 8)
+        {
+            var xh = (Vector256.Load(x + j) - m) * s;
+            var gv = Vector256.Load(g + j);
+            if (pw != null)
+            {
+                var (lo, hi) = Vector256.Widen(gv * xh);
+                (Vector256.Load(pw + j) + lo).Store(pw + j);
+                (Vector256.Load(pw + j + 4) + hi).Store(pw + j + 4);
+            }
+            if (pb != null)
+            {
+                var (lo, hi) = Vector256.Widen(gv);
+                (Vector256.Load(pb + j) + lo).Store(pb + j);
+                (Vector256.Load(pb + j + 4) + hi).Store(pb + j + 4);
+            }
+            if (w != null) gv *= Vector256.Load(w + j);
+            var (g0, g1) = Vector256.Widen(gv);
+            var (p0, p1) = Vector256.Widen(gv * xh);
+            accG += g0 + g1;
+            accGX += p0 + p1;
+        }
+        var meanG = Vector256.Create((float)(Vector256.Sum(accG) / d));
+        var meanGX = Vector256.Create((float)(Vector256.Sum(accGX) / d));
+        for (int j = 0; j < d; j += 8)
+        {
+            var xh = (Vector256.Load(x + j) - m) * s;
+            var gv = Vector256.Load(g + j);
+            if (w != null) gv *= Vector256.Load(w + j);
+            (s * (gv - meanG - xh * meanGX)).Store(dx + j);
+        }
+    }
+
+    static int Normalize256(float* x, float* w, float* b, float* y, int d, float mu, float rs)
+    {
+        if (!Vector256.IsHardwareAccelerated) return 0;
+        int j = 0;
+        var m = Vector256.Create(mu);
+        var s = Vector256.Create(rs);
+        for (; j <= d - 8; j += 8)
+        {
+            var v = (Vector256.Load(x + j) - m) * s;
+            if (w != null) v *= Vector256.Load(w + j);
+            if (b != null) v += Vector256.Load(b + j);
+            v.Store(y + j);
+        }
+        return j;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -49,9 +143,16 @@ internal static unsafe class LayerNormKernel
             for (long c = c0; c < c1; c++)
             {
                 long rs = rows * c / chunks, re = rows * (c + 1) / chunks;
+                fixed (double* pw0 = partW, pb0 = partB)
                 for (long r = rs; r < re; r++)
                 {
                     T* xr = x + r * d, gr = dy + r * d, dxr = dx + r * d;
+                    if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && d % 8 == 0)
+                    {
+                        BackwardRow256((float*)xr, (float*)w, (float*)gr, (float*)dxr, pw0 == null ? null : pw0 + c * d, pb0 == null ? null : pb0 + c * d,
+                            d, (float)double.CreateTruncating(mean[r]), (float)double.CreateTruncating(rstd[r]));
+                        continue;
+                    }
                     double m = double.CreateTruncating(mean[r]), s = double.CreateTruncating(rstd[r]);
                     double sumG = 0, sumGX = 0;
                     for (int j = 0; j < d; j++)
