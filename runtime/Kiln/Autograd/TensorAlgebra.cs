@@ -111,6 +111,8 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Softmax(Tensor a, int dim) => a.Softmax(dim);
     public Tensor Tril(Tensor a, int diagonal) => a.Tril(diagonal);
     public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));
+    public Tensor?[] Conv2dBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, int[] geometry, int groups, bool needX, bool needW, bool needB) =>
+        Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
     public Tensor?[] LayerNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d) =>
         Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
     public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse) =>

@@ -41,6 +41,48 @@ public sealed unsafe partial class Tensor
         return Record(op, result, new OpArgs { Sizes = args }, cols);
     }
 
+    /// <summary>
+    /// Fused 2-D convolution of a batched [N, C, H, W] input with weight [O, C/groups, kH, kW] and optional bias [O]
+    /// (shapes already checked by the caller); see <see cref="Kernels.Conv.ConvKernel"/>.
+    /// </summary>
+    internal static Tensor Conv2dOp(Tensor x, Tensor weight, Tensor? bias, ConvGeometry g, int groups)
+    {
+        const string op = "conv2d";
+        RequireFloat(op, x);
+        var s = ConvShape(x._shape, weight._shape, g, groups);
+        using var xc = x.ContiguousInternal();
+        using var wc = weight.ToInternal(x.DType).ContiguousInternal();
+        using var bc = bias?.ToInternal(x.DType).ContiguousInternal();
+        var y = Allocate([s.N, s.O, s.OH, s.OW], x.DType);
+        if (x.DType == DType.Float32) Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<float>(), wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>());
+        else Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>());
+        var args = new OpArgs { Sizes = g.ToArgs(), Dim = groups, Mode = bias is null ? null : "bias" };
+        return RecordMany(op, y, args, [x, weight, bias]);
+    }
+
+    /// <summary>dx, dweight, dbias of <see cref="Conv2dOp"/>; only the requested ones are computed.</summary>
+    internal static Tensor?[] Conv2dBackwardOp(Tensor x, Tensor weight, bool hasBias, Tensor grad, ConvGeometry g, int groups, bool needX, bool needW, bool needB)
+    {
+        var s = ConvShape(x._shape, weight._shape, g, groups);
+        using var xc = x.ContiguousInternal();
+        using var wc = weight.ToInternal(x.DType).ContiguousInternal();
+        using var gc = grad.ToInternal(x.DType).ContiguousInternal();
+        var dx = needX ? Allocate((int[])x._shape.Clone(), x.DType) : null;
+        var dw = needW ? Allocate((int[])weight._shape.Clone(), x.DType) : null;
+        var db = needB && hasBias ? Allocate([s.O], x.DType) : null;
+        if (x.DType == DType.Float32)
+            Kernels.Conv.ConvKernel.Backward(s, xc.Ptr<float>(), wc.Ptr<float>(), gc.Ptr<float>(), dx is null ? null : dx.Ptr<float>(), dw is null ? null : dw.Ptr<float>(), db is null ? null : db.Ptr<float>());
+        else
+            Kernels.Conv.ConvKernel.Backward(s, xc.Ptr<double>(), wc.Ptr<double>(), gc.Ptr<double>(), dx is null ? null : dx.Ptr<double>(), dw is null ? null : dw.Ptr<double>(), db is null ? null : db.Ptr<double>());
+        return [dx, dw, db];
+    }
+
+    static Kernels.Conv.ConvKernel.Shape ConvShape(int[] x, int[] w, ConvGeometry g, int groups)
+    {
+        var (oh, ow) = g.Output("conv2d", x[2], x[3]);
+        return new Kernels.Conv.ConvKernel.Shape { N = x[0], C = x[1], H = x[2], W = x[3], O = w[0], Groups = groups, OH = oh, OW = ow, G = g };
+    }
+
     static void RequireFloat(string op, Tensor x)
     {
         if (x.DType != DType.Float32 && x.DType != DType.Float64)

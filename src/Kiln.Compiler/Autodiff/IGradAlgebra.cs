@@ -114,6 +114,9 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>fold (col2im) into an H x W image: args H, W, then the 8 geometry numbers.</summary>
         T Col2Im(T a, int[] sizeAndGeometry);
 
+        /// <summary>Gradients of input, weight and bias of a fused 2-D convolution (geometry: 8 numbers); only the requested ones.</summary>
+        T?[] Conv2dBackward(T x, T weight, bool hasBias, T grad, int[] geometry, int groups, bool needX, bool needW, bool needB);
+
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 

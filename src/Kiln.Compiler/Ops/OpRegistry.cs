@@ -109,6 +109,13 @@ namespace Kiln.Compiler.Ops
                     s[2].Take(s[2].Length - 2).ToArray());
                 return batch.Concat(new[] { s[0][s[0].Length - 2], s[2][s[2].Length - 1] }).ToArray();
             });
+            Add("conv2d", OpKind.LinearAlgebra, -1, (s, a) =>
+            {
+                var g = ConvGeometry.FromArgs("conv2d", a.Sizes!);
+                if (s[0].Length != 4 || s[1].Length != 4) throw new KilnException("conv2d", "conv2d: expected 4-D input and weight");
+                var (oh, ow) = g.Output("conv2d", s[0][2], s[0][3]);
+                return new[] { s[0][0], s[1][0], oh, ow };
+            });
             Add("layer_norm", OpKind.Reduction, -1, (s, a) => (int[])s[0].Clone());
             Add("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {

@@ -28,7 +28,7 @@ public static partial class F
         if (input.Dim != 4 && !unbatched)
             throw new KilnException(op, $"{op}: expected 3-D (unbatched) or 4-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}");
         var x = unbatched ? input.Unsqueeze(0) : input;
-        int n = x.Size(0), c = x.Size(1), o = weight.Size(0), kh = weight.Size(2), kw = weight.Size(3);
+        int c = x.Size(1), o = weight.Size(0), kh = weight.Size(2), kw = weight.Size(3);
         if (groups <= 0) throw new KilnException(op, $"{op}: non-positive groups is not supported (groups={groups})");
         if (c != weight.Size(1) * groups)
             throw new KilnException(op, $"{op}: Given groups={groups}, weight of size {ShapeText.Format(weight.ShapeArray)}, expected input{ShapeText.Format(x.ShapeArray)} to have {weight.Size(1) * groups} channels, but got {c} channels instead");
@@ -36,23 +36,9 @@ public static partial class F
         if (bias is not null && (bias.Dim != 1 || bias.Size(0) != o))
             throw new KilnException(op, $"{op}: expected bias of shape [{o}], got {ShapeText.Format(bias.ShapeArray)}");
         var g = new ConvGeometry(op, kh, kw, Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), Pick(stride, 0, 1), Pick(stride, 1, 1));
-        var (oh, ow) = g.Output(op, x.Size(2), x.Size(3));
-        // im2col turns the convolution into one GEMM per image (and group): out[n] = W · cols[n].
-        var cols = Tensor.Im2ColOp(x, g);
-        Tensor y;
-        if (groups == 1)
-        {
-            var w2 = weight.Reshape(o, -1);
-            y = w2.Matmul(cols);                                   // [N, O, L]
-        }
-        else
-        {
-            var colsG = cols.View(n, groups, c / groups * kh * kw, oh * ow);
-            var wG = weight.Reshape(groups, o / groups, -1);
-            y = wG.Matmul(colsG);                                  // [N, G, O/G, L]
-        }
-        y = y.View(n, o, oh, ow);
-        if (bias is not null) y = y + bias.View(1, o, 1, 1);
+        g.Output(op, x.Size(2), x.Size(3));
+        // One fused op: per image, im2col into a cache-resident buffer and one GEMM per group (ConvKernel).
+        var y = Tensor.Conv2dOp(x, weight, bias, g, groups);
         return unbatched ? y.Squeeze(0) : y;
     }
 
