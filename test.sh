@@ -20,6 +20,7 @@ ensure_torch() {
 if [[ "${1:-}" == "--regenerate-golden" ]]; then
   ensure_torch
   /usr/bin/python3 tests/golden/make_golden.py
+  /usr/bin/python3 tests/golden/make_nn_golden.py
   shift
 fi
 

@@ -98,14 +98,22 @@ public abstract class Optimizer
     /// <summary>A state buffer shaped like <paramref name="p"/>, created filled with <paramref name="fill"/>.</summary>
     private protected Tensor Buffer(Dictionary<string, Tensor> state, string name, Tensor p, double fill = 0)
     {
-        if (!state.TryGetValue(name, out var b)) state[name] = b = Tensor.Full(p.ShapeArray, fill, p.DType);
+        if (!state.TryGetValue(name, out var b))
+        {
+            state[name] = b = Tensor.Full(p.ShapeArray, fill, p.DType);
+            TensorScope.Exempt(b); // optimizer state outlives the training step's scope
+        }
         return b;
     }
 
     /// <summary>Increments and returns the parameter's step count (kept as a float scalar tensor, as PyTorch does).</summary>
     private protected static double NextStep(Dictionary<string, Tensor> state)
     {
-        if (!state.TryGetValue("step", out var s)) state["step"] = s = Tensor.Scalar(0.0).To(DType.Float32);
+        if (!state.TryGetValue("step", out var s))
+        {
+            state["step"] = s = Tensor.Scalar(0.0).To(DType.Float32);
+            TensorScope.Exempt(s);
+        }
         s.Add_(1.0);
         return s.Item<float>();
     }
@@ -148,7 +156,12 @@ public abstract class Optimizer
         }
         StateOf.Clear();
         foreach (var (idx, s) in state.State)
-            StateOf[byIndex[idx]] = s.ToDictionary(kv => kv.Key, kv => kv.Key == "step" ? kv.Value.Clone() : kv.Value.To(byIndex[idx].DType).Clone());
+            StateOf[byIndex[idx]] = s.ToDictionary(kv => kv.Key, kv =>
+            {
+                var t = kv.Key == "step" ? kv.Value.Clone() : kv.Value.To(byIndex[idx].DType).Clone();
+                TensorScope.Exempt(t);
+                return t;
+            });
         for (int i = 0; i < _groups.Count; i++)
             foreach (var (k, v) in state.ParamGroups[i].Options) _groups[i][k] = v;
     }

@@ -45,6 +45,29 @@ public class TrainingUtilityTests
     }
 
     [Fact]
+    public void OptimizerStateSurvivesTheStepsScope()
+    {
+        var p = Tensor.Ones(4).RequiresGrad_();
+        var q = Tensor.Ones(4).RequiresGrad_();
+        var inScope = new Adam([p], lr: 0.1);
+        var plain = new Adam([q], lr: 0.1);
+        for (int i = 0; i < 3; i++)
+        {
+            using (Tensor.Scope())
+            {
+                inScope.ZeroGrad();
+                (p * p).Sum().Backward();
+                inScope.Step();
+            }
+            plain.ZeroGrad();
+            (q * q).Sum().Backward();
+            plain.Step();
+        }
+        Assert.Equal(q.ToArray<float>(), p.ToArray<float>());
+        Assert.False(inScope.StateDict().State[0]["exp_avg"].IsDisposed);
+    }
+
+    [Fact]
     public void SmallConvNetLearnsWithAdamWAndCosineSchedule()
     {
         // Two classes of 8x8 images: a bright left half or a bright right half, plus noise.
