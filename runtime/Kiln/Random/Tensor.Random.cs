@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 
 namespace Kiln;
 
@@ -135,7 +136,20 @@ public sealed unsafe partial class Tensor
                 {
                     float* f = (float*)ptr + c;
                     float keep = (float)scale;
-                    for (int j = 0; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
+                    int j = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var thr = Vector256.Create(threshold);
+                        var kv = Vector256.Create(keep);
+                        fixed (uint* wp = words)
+                            for (; j <= len - 8; j += 8)
+                            {
+                                var bits = Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8);
+                                var kept = Vector256.GreaterThanOrEqual(bits, thr).AsSingle();
+                                (kept & kv).Store(f + j);
+                            }
+                    }
+                    for (; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
                 }
                 else
                     for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);

@@ -51,3 +51,18 @@ public class RandomTests
         Assert.Equal(Enumerable.Range(-3, 7).Select(i => (long)i), r.Distinct().OrderBy(v => v));
     }
 }
+
+public class PhiloxFillTests
+{
+    [Theory]
+    [InlineData(0UL, 1000)]
+    [InlineData(3UL, 77)]
+    [InlineData(1UL << 33, 129)]
+    [InlineData(0xFFFFFFF0UL, 64)] // counters crossing a 32-bit boundary
+    public void VectorFillMatchesTheScalarStream(ulong first, int length)
+    {
+        var dest = new uint[length];
+        Philox.Fill(0x1234_5678_9ABCUL, first, dest);
+        for (int i = 0; i < length; i++) Assert.Equal(Philox.Word(0x1234_5678_9ABCUL, first + (ulong)i), dest[i]);
+    }
+}

@@ -117,6 +117,34 @@ public class OptimizerGoldenTests
     };
 
     [Theory]
+    [InlineData("step")]
+    [InlineData("cosine")]
+    [InlineData("onecycle")]
+    [InlineData("plateau")]
+    public void SchedulerStateDictResumesTheSequence(string name)
+    {
+        var metrics = Case("schedulers", "plateau").GetProperty("metrics").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        var pa = Tensor.Zeros(2).RequiresGrad_();
+        var optA = new SGD([pa], lr: 0.1, momentum: 0.9);
+        var a = MakeScheduler(name, optA);
+        void StepIt(object s, int i) { if (s is ReduceLROnPlateau p) p.Step(metrics[i]); else ((LRScheduler)s).Step(); }
+        for (int i = 0; i < 12; i++) StepIt(a, i);
+        var saved = a is ReduceLROnPlateau pl ? pl.StateDict() : ((LRScheduler)a).StateDict();
+        var optState = optA.StateDict();
+        var pb = Tensor.Zeros(2).RequiresGrad_();
+        var optB = new SGD([pb], lr: 0.1, momentum: 0.9);
+        var b = MakeScheduler(name, optB);
+        optB.LoadStateDict(optState);
+        if (b is ReduceLROnPlateau plb) plb.LoadStateDict(saved); else ((LRScheduler)b).LoadStateDict(saved);
+        for (int i = 12; i < 30; i++)
+        {
+            StepIt(a, i);
+            StepIt(b, i);
+            Assert.Equal(optA.ParamGroups[0].Lr, optB.ParamGroups[0].Lr);
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(SchedulerCases))]
     public void LearningRatesMatchPyTorchOver30Steps(string name)
     {
