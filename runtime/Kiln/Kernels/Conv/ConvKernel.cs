@@ -29,6 +29,11 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Shape s, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && s.Groups == 1 && s.ColRows <= 4096)
+        {
+            ForwardImplicit(s, (float*)x, (float*)w, (float*)bias, (float*)y);
+            return;
+        }
         long colSize = (long)s.ColRows * s.L;
         ForImages<T>(s.N, colSize, (n, buffer) =>
         {
@@ -46,6 +51,112 @@ internal static unsafe class ConvKernel
                     for (int l = 0; l < s.L; l++) row[l] += b;
                 }
         });
+    }
+
+    /// <summary>
+    /// Implicit-GEMM forward: outᵀ (pixels × O) = cols (pixels × C·kk) · Wᵀ, where each MR-pixel panel of cols is gathered
+    /// straight from a zero-padded copy of the image into the micro-kernel's packed layout (no im2col matrix, no packing
+    /// pass) and Wᵀ is packed once for the whole batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardImplicit(Shape s, float* x, float* w, float* bias, float* y)
+    {
+        int k = s.ColRows, o = s.O, l = s.L;
+        using var packed = new Gemm.Sgemm.PackedB(k, o, w, 1, k);     // B[k, o] = W[o, k]
+        int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
+        var (kBlocks, kcEven) = packed.KSplit;
+        int hp = s.H + 2 * s.G.PH, wp = s.W + 2 * s.G.PW;
+        long planeP = (long)hp * wp;
+        // Offset of every column-matrix row (c, ki, kj) inside the padded image.
+        var koff = new long[k];
+        for (int c = 0, r = 0; c < s.C; c++)
+            for (int ki = 0; ki < s.G.KH; ki++)
+                for (int kj = 0; kj < s.G.KW; kj++, r++)
+                    koff[r] = c * planeP + (long)ki * s.G.DH * wp + (long)kj * s.G.DW;
+        int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+        Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
+        {
+            float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP), sizeof(float));
+            float* panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)k * mr * sizeof(float)), 64);
+            float* tile = (float*)NativeMemory.AlignedAlloc((nuint)(mr * nr * sizeof(float)), 64);
+            long* pix = stackalloc long[mr];
+            try
+            {
+                fixed (long* ko = koff)
+                for (long slot = s0; slot < s1; slot++)
+                    for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                    {
+                        float* xn = x + n * s.C * s.H * s.W;
+                        for (int c = 0; c < s.C; c++)
+                            for (int r = 0; r < s.H; r++)
+                                new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
+                                    .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
+                        float* yn = y + n * o * l;
+                        for (int l0 = 0; l0 < l; l0 += mr)
+                        {
+                            int rows = Math.Min(mr, l - l0);
+                            for (int i = 0; i < mr; i++)
+                            {
+                                int li = l0 + Math.Min(i, rows - 1);   // pad rows repeat the last pixel; their results are dropped
+                                pix[i] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
+                            }
+                            Gather(xpad, ko, pix, panel, k, mr);
+                            for (int pn = 0; pn < panels; pn++)
+                            {
+                                for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                    packed.Tile(pb, pn, Math.Min(kcEven, k - pc), panel + (long)pc * mr, tile, nr, pb > 0);
+                                int cols = Math.Min(nr, o - pn * nr);
+                                for (int j = 0; j < cols; j++)
+                                {
+                                    int oc = pn * nr + j;
+                                    float b = bias != null ? bias[oc] : 0f;
+                                    float* dst = yn + (long)oc * l + l0;
+                                    for (int i = 0; i < rows; i++) dst[i] = tile[i * nr + j] + b;
+                                }
+                            }
+                        }
+                    }
+            }
+            finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
+        });
+    }
+
+    /// <summary>
+    /// panel[r·mr + i] = xpad[pix[i] + koff[r]]: one packed A panel of the column matrix. Pixels that are neighbours in
+    /// the padded image (stride 1, same output row) form runs copied with vector moves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Gather(float* xpad, long* koff, long* pix, float* panel, int k, int mr)
+    {
+        int* runStart = stackalloc int[mr + 1];
+        int runs = 0;
+        for (int i = 0; i < mr; i++)
+            if (i == 0 || pix[i] != pix[i - 1] + 1) runStart[runs++] = i;
+        runStart[runs] = mr;
+        if (runs == 1 && mr >= 8 && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            // All pixels contiguous: eight lanes, then the rest.
+            long p0 = pix[0];
+            for (int r = 0; r < k; r++)
+            {
+                float* src = xpad + koff[r] + p0;
+                float* dst = panel + (long)r * mr;
+                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src), dst);
+                for (int i = 8; i < mr; i++) dst[i] = src[i];
+            }
+            return;
+        }
+        for (int r = 0; r < k; r++)
+        {
+            float* src = xpad + koff[r];
+            float* dst = panel + (long)r * mr;
+            for (int q = 0; q < runs; q++)
+            {
+                int a = runStart[q], e = runStart[q + 1];
+                float* from = src + pix[a];
+                for (int i = a; i < e; i++) dst[i] = from[i - a];
+            }
+        }
     }
 
     /// <summary>dx (may be null), dw (may be null) and db (may be null) from dy.</summary>

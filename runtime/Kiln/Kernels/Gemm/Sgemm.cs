@@ -86,6 +86,28 @@ public static unsafe class Sgemm
 
         internal float* Block(int jb, int pb, int kBlocks) => Data + (jb * kBlocks + pb) * _blockStride;
 
+        /// <summary>How K is split into blocks (the same split every product with this operand uses).</summary>
+        internal (int KBlocks, int KcEven) KSplit
+        {
+            get
+            {
+                int kBlocks = Math.Max(1, (K + KC - 1) / KC);
+                return (kBlocks, Math.Max(1, (K + kBlocks - 1) / kBlocks));
+            }
+        }
+
+        /// <summary>Runs the micro-kernel: C tile (MR × NR, ldc) from a packed A panel and B panel <paramref name="panel"/> of k-block <paramref name="pb"/>.</summary>
+        internal void Tile(int pb, int panel, int kc, float* aPanel, float* c, long ldc, bool accumulate)
+        {
+            var (kBlocks, _) = KSplit;
+            float* bp = Block(panel * Nr / NC, pb, kBlocks) + (long)(panel % (NC / Nr)) * Nr * kc;
+            if (Wide) MicroKernel512.Run(kc, aPanel, bp, Nr, c, ldc, 1f, accumulate);
+            else MicroKernel256.Run(kc, aPanel, bp, Nr, c, ldc, 1f, accumulate);
+        }
+
+        /// <summary>Rows per A panel of the micro-kernel this operand was packed for.</summary>
+        internal int Mr => Wide ? MicroKernel512.MR : MicroKernel256.MR;
+
         /// <summary>Frees the packed panels.</summary>
         public void Dispose()
         {
