@@ -115,6 +115,8 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
     public Tensor?[] LayerNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d) =>
         Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
+    public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse) =>
+        Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse);
     public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse) =>
         Tensor.LstmLayerBackwardOp(h0, c0, whh, gates, output, grad, reverse);
     public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal) =>

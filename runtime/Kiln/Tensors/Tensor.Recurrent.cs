@@ -57,4 +57,55 @@ public sealed unsafe partial class Tensor
                 dproj.Ptr<double>(), dh0.Ptr<double>(), dc0.Ptr<double>(), dwhh.Ptr<double>(), hprev.Ptr<double>(), reverse);
         return [dproj, dh0, dc0, dwhh];
     }
+
+    /// <summary>
+    /// A fused GRU layer direction: proj [T, N, 3H] (x·W_ihᵀ + b_ih), h0 [N, H], W_hh [3H, H], optional b_hh [3H].
+    /// Returns every step's h, [T, N, H].
+    /// </summary>
+    internal static Tensor GruLayerOp(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse)
+    {
+        const string op = "gru_layer";
+        if (proj.Dim != 3 || proj.Size(2) % 3 != 0)
+            throw new KilnException(op, $"{op}: expected the input projection [T, N, 3*hidden], got {ShapeText.Format(proj._shape)}");
+        int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 3;
+        if (!ShapeRules.SameShape(h0._shape, [n, h]) || !ShapeRules.SameShape(whh._shape, [3 * h, h]) || bhh is not null && !ShapeRules.SameShape(bhh._shape, [3 * h]))
+            throw new KilnException(op, $"{op}: expected h0 [{n}, {h}], weight_hh [{3 * h}, {h}] and bias_hh [{3 * h}]; got {ShapeText.Format(h0._shape)}, {ShapeText.Format(whh._shape)}" + (bhh is null ? "" : $", {ShapeText.Format(bhh._shape)}"));
+        RequireFloat(op, proj);
+        using var pc = proj.ContiguousInternal();
+        using var hc0 = h0.ToInternal(proj.DType).ContiguousInternal();
+        using var wc = whh.ToInternal(proj.DType).ContiguousInternal();
+        using var bc = bhh?.ToInternal(proj.DType).ContiguousInternal();
+        var output = Allocate([steps, n, h], proj.DType);
+        var saved = Allocate([steps, n, 4 * h], proj.DType);
+        if (proj.DType == DType.Float32)
+            GruKernel.Forward(steps, n, h, pc.Ptr<float>(), hc0.Ptr<float>(), wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), output.Ptr<float>(), saved.Ptr<float>(), reverse);
+        else
+            GruKernel.Forward(steps, n, h, pc.Ptr<double>(), hc0.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), output.Ptr<double>(), saved.Ptr<double>(), reverse);
+        if (!GradMode.Enabled || !(proj.RequiresGrad || h0.RequiresGrad || whh.RequiresGrad || bhh is { RequiresGrad: true })) { saved.Dispose(); return output; }
+        return RecordMany(op, output, new OpArgs { Mode = (reverse ? "reverse" : "") + (bhh is null ? "" : "+bias") }, [proj, h0, whh, bhh, saved]);
+    }
+
+    /// <summary>Gradients of proj, h0, W_hh and b_hh (null without a bias) of <see cref="GruLayerOp"/>.</summary>
+    internal static Tensor?[] GruLayerBackwardOp(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse)
+    {
+        int steps = saved.Size(0), n = saved.Size(1), h = saved.Size(2) / 4;
+        var dt = saved.DType;
+        using var hc0 = h0.ToInternal(dt).ContiguousInternal();
+        using var wc = whh.ToInternal(dt).ContiguousInternal();
+        using var oc = output.ContiguousInternal();
+        using var gc = grad.ToInternal(dt).ContiguousInternal();
+        var dproj = Allocate([steps, n, 3 * h], dt);
+        var dh0 = Allocate([n, h], dt);
+        var dwhh = Allocate([3 * h, h], dt);
+        var dbhh = hasBias ? Allocate([3 * h], dt) : null;
+        using var dhp = Allocate([steps, n, 3 * h], dt);
+        using var hprev = Allocate([steps, n, h], dt);
+        if (dt == DType.Float32)
+            GruKernel.Backward(steps, n, h, hc0.Ptr<float>(), wc.Ptr<float>(), oc.Ptr<float>(), saved.Ptr<float>(), gc.Ptr<float>(), dproj.Ptr<float>(), dh0.Ptr<float>(),
+                dwhh.Ptr<float>(), dbhh is null ? null : dbhh.Ptr<float>(), dhp.Ptr<float>(), hprev.Ptr<float>(), reverse);
+        else
+            GruKernel.Backward(steps, n, h, hc0.Ptr<double>(), wc.Ptr<double>(), oc.Ptr<double>(), saved.Ptr<double>(), gc.Ptr<double>(), dproj.Ptr<double>(), dh0.Ptr<double>(),
+                dwhh.Ptr<double>(), dbhh is null ? null : dbhh.Ptr<double>(), dhp.Ptr<double>(), hprev.Ptr<double>(), reverse);
+        return [dproj, dh0, dwhh, dbhh];
+    }
 }

@@ -25,7 +25,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "layer_norm", "conv2d",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d",
         };
 
         /// <summary>
@@ -326,6 +326,15 @@ namespace Kiln.Compiler.Autodiff
                     var gs = g.Conv2dBackward(c.Input(0), c.Input(1), a.Mode == "bias", grad, ToArray(a.Sizes!), a.Dim ?? 1,
                         c.NeedsGrad(0), c.NeedsGrad(1), c.InputCount > 2 && c.NeedsGrad(2));
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "gru_layer":
+                {
+                    // Inputs: proj, h0, W_hh, b_hh (null without bias), and the saved gates (no gradient).
+                    bool reverse = a.Mode != null && a.Mode.StartsWith("reverse", StringComparison.Ordinal);
+                    bool hasBias = a.Mode != null && a.Mode.EndsWith("+bias", StringComparison.Ordinal);
+                    var gs = g.GruLayerBackward(c.Input(1), c.Input(2), hasBias, c.Input(4), c.Output, grad, reverse);
+                    for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "layer_norm":

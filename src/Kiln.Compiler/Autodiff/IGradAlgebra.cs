@@ -120,6 +120,9 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 
+        /// <summary>Gradients of the input projection, h0, W_hh and b_hh (null without a bias) of a fused GRU layer direction.</summary>
+        T?[] GruLayerBackward(T h0, T weightHh, bool hasBias, T saved, T output, T grad, bool reverse);
+
         /// <summary>Gradients of the input projection, h0, c0 and W_hh of a fused LSTM layer direction.</summary>
         T[] LstmLayerBackward(T h0, T c0, T weightHh, T gates, T output, T grad, bool reverse);
 

@@ -116,6 +116,11 @@ namespace Kiln.Compiler.Ops
                 var (oh, ow) = g.Output("conv2d", s[0][2], s[0][3]);
                 return new[] { s[0][0], s[1][0], oh, ow };
             });
+            Add("gru_layer", OpKind.LinearAlgebra, -1, (s, a) =>
+            {
+                if (s[0].Length != 3 || s[0][2] % 3 != 0) throw new KilnException("gru_layer", "gru_layer: expected the input projection [T, N, 3*hidden]");
+                return new[] { s[0][0], s[0][1], s[0][2] / 3 };
+            });
             Add("layer_norm", OpKind.Reduction, -1, (s, a) => (int[])s[0].Clone());
             Add("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {

@@ -90,6 +90,8 @@ public class GradCheckTests
         ["col2im"] = (x => Kiln.NN.F.Fold(x[0], [4, 5], [2, 2], null, [1, 1], [2, 1]), () => [R(2, 8, 18)]),
         ["conv2d"] = (x => Kiln.NN.F.Conv2d(x[0], x[1], x[2], [2, 1], [1, 0], [1, 2], groups: 2), () => [R(2, 4, 5, 6), R(6, 2, 2, 3), R(6)]),
         ["layer_norm"] = (x => Kiln.NN.F.LayerNorm(x[0], [3, 4], x[1], x[2]) + Kiln.NN.F.LayerNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4), R(3, 4)]),
+        ["gru_layer"] = (x => Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true).Pow(2).Sum(),
+            () => [R(4, 2, 9), R(2, 3), R(9, 3), R(9)]),
         ["lstm_layer"] = (x => Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], reverse: true).Pow(2).Sum(),
             () => [R(4, 2, 12), R(2, 3), R(2, 3), R(12, 3)]),
         // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.

@@ -80,39 +80,6 @@ public abstract class RecurrentBase : Module
         return s;
     }
 
-    /// <summary>Runs all layers and directions; <paramref name="cell"/> advances one step of one direction.</summary>
-    private protected (Tensor Output, Tensor[][] Final) Run(Tensor seq, Tensor[] initial, Func<int, int, Tensor, Tensor[], Tensor[]> cell)
-    {
-        int steps = seq.Size(0), stateCount = initial.Length;
-        var final = new Tensor[stateCount][];
-        for (int k = 0; k < stateCount; k++) final[k] = new Tensor[NumLayers * Directions];
-        var layerInput = seq;
-        for (int l = 0; l < NumLayers; l++)
-        {
-            var outputs = new Tensor[Directions];
-            for (int d = 0; d < Directions; d++)
-            {
-                int idx = l * Directions + d;
-                var state = new Tensor[stateCount];
-                for (int k = 0; k < stateCount; k++) state[k] = initial[k].Select(0, idx);
-                // The input projection for every step at once: one GEMM instead of one per step.
-                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
-                var hs = new Tensor[steps];
-                for (int s = 0; s < steps; s++)
-                {
-                    int t = d == 0 ? s : steps - 1 - s;
-                    state = cell(l, d, proj.Select(0, t), state);
-                    hs[t] = state[0];
-                }
-                outputs[d] = steps == 0 ? Tensor.Zeros(new[] { 0, seq.Size(1), HiddenSize }, seq.DType) : Tensor.Stack(hs, 0);
-                for (int k = 0; k < stateCount; k++) final[k][idx] = state[k];
-            }
-            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
-            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
-        }
-        return (layerInput, final);
-    }
-
     private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
 
     private protected static Tensor FinishState(Tensor[] states, bool unbatched)
@@ -189,17 +156,26 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
     {
         var (seq, unbatched) = Prepare(input);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden");
-        int hs = HiddenSize;
-        var (output, final) = Run(seq, [h], (l, d, xt, st) =>
+        int steps = seq.Size(0);
+        var finalH = new Tensor[NumLayers * Directions];
+        var layerInput = seq;
+        for (int l = 0; l < NumLayers; l++)
         {
-            var bhh = B("bias_hh", l, d);
-            var hp = bhh is null ? st[0].Matmul(W("weight_hh", l, d).T) : Tensor.Addmm(bhh, st[0], W("weight_hh", l, d).T);
-            var rz = (xt.Narrow(1, 0, 2 * hs) + hp.Narrow(1, 0, 2 * hs)).Sigmoid();
-            var r = rz.Narrow(1, 0, hs);
-            var z = rz.Narrow(1, hs, hs);
-            var n = (xt.Narrow(1, 2 * hs, hs) + r * hp.Narrow(1, 2 * hs, hs)).Tanh();
-            return [n + z * (st[0] - n)];
-        });
+            var outputs = new Tensor[Directions];
+            for (int d = 0; d < Directions; d++)
+            {
+                int idx = l * Directions + d;
+                // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
+                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
+                var hs = Tensor.GruLayerOp(proj, h.Select(0, idx), W("weight_hh", l, d), B("bias_hh", l, d), reverse: d == 1);
+                outputs[d] = hs;
+                finalH[idx] = hs.Select(0, d == 1 ? 0 : steps - 1);
+            }
+            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
+            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
+        }
+        var output = layerInput;
+        var final = new[] { finalH };
         return (Finish(output, unbatched), FinishState(final[0], unbatched));
     }
 }
