@@ -53,6 +53,12 @@ for c in cases:
         def fn():
             x.grad = None; lstm.zero_grad()
             y = lstm(x)[0].sum(); y.backward(); return y
+    elif op == "gru":
+        gru = torch.nn.GRU(128, 256, batch_first=True)
+        x = torch.randn(n, 64, 128, requires_grad=True)
+        def fn():
+            x.grad = None; gru.zero_grad()
+            y = gru(x)[0].sum(); y.backward(); return y
     elif op == "encoder":
         layer = torch.nn.TransformerEncoderLayer(256, 4, batch_first=True)
         x = torch.randn(n, 128, 256, requires_grad=True)

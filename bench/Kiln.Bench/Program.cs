@@ -33,6 +33,7 @@ foreach (int t in new[] { 1, 2 })
 {
     cases.Add(new($"Conv2d 3x3 64->64 32x32 b32 fwd+bwd ({t}t)", "conv2d", 32, t, 8, "nn"));
     cases.Add(new($"LSTM 128->256 seq64 b32 fwd+bwd ({t}t)", "lstm", 32, t, 8, "nn"));
+    cases.Add(new($"GRU 128->256 seq64 b32 fwd+bwd ({t}t)", "gru", 32, t, 8, "nn"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
 }
@@ -145,6 +146,13 @@ static double RunKiln(BenchCase c)
             var lstm = new Kiln.NN.LSTM(128, 256, batchFirst: true);
             var x = Tensor.Randn(new[] { c.N, 64, 128 }, generator: g).RequiresGrad_();
             fn = () => { x.Grad = null; lstm.ZeroGrad(); var y = lstm.Forward(x).Output.Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "gru":
+        {
+            var gru = new Kiln.NN.GRU(128, 256, batchFirst: true);
+            var x = Tensor.Randn(new[] { c.N, 64, 128 }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; gru.ZeroGrad(); var y = gru.Forward(x).Output.Sum(); y.Backward(); return y; };
             break;
         }
         case "encoder":

@@ -1,6 +1,8 @@
 using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Kiln.Kernels.Elementwise;
 using Kiln.Kernels.Attention;
 
 namespace Kiln.Kernels.Recurrent;
@@ -23,6 +25,8 @@ internal static unsafe class GruKernel
     {
         int g3 = 3 * h, g4 = 4 * h;
         var hpBuf = new T[n * g3];
+        // W_hhᵀ is the right operand of every step: pack it once.
+        using var packed = typeof(T) == typeof(float) ? new Gemm.Sgemm.PackedB(h, g3, (float*)whh, 1, h) : null;
         fixed (T* hp = hpBuf)
         {
             T* hpp = hp;
@@ -32,14 +36,16 @@ internal static unsafe class GruKernel
                 T* hprev = s == 0 ? h0 : output + (long)Prev(t, reverse) * n * h;
                 for (int r = 0; r < n; r++)
                     for (int j = 0; j < g3; j++) hpp[r * g3 + j] = bhh != null ? bhh[j] : T.Zero;
-                BlockGemm.Multiply(n, g3, h, T.One, hprev, h, 1, whh, 1, h, T.One, hpp, g3);
+                if (packed != null) Gemm.Sgemm.Multiply(n, 1f, (float*)hprev, h, 1, packed, 1f, (float*)hpp, g3);
+                else BlockGemm.Multiply(n, g3, h, T.One, hprev, h, 1, whh, 1, h, T.One, hpp, g3);
                 T* xt = proj + (long)t * n * g3, ht = output + (long)t * n * h, sv = saved + (long)t * n * g4;
                 Threads.For(n, 8, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
                 {
                     for (long r = r0; r < r1; r++)
                     {
                         T* x = xt + r * g3, q = hpp + r * g3, o = ht + r * h, sr = sv + r * g4, hp0 = hprev + r * h;
-                        for (int j = 0; j < h; j++)
+                        int j0 = typeof(T) == typeof(float) ? Gates256((float*)x, (float*)q, (float*)o, (float*)sr, (float*)hp0, h) : 0;
+                        for (int j = j0; j < h; j++)
                         {
                             T rg = Sigmoid(x[j] + q[j]), z = Sigmoid(x[h + j] + q[h + j]);
                             T hn = q[2 * h + j];
@@ -102,6 +108,24 @@ internal static unsafe class GruKernel
                 for (long r = 0; r < rows; r++) a += dhpAll[r * g3 + j];
                 dbhh[j] = a;
             }
+    }
+
+    /// <summary>The float gate math eight lanes at a time; returns how many columns it did.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Gates256(float* x, float* q, float* o, float* sr, float* hp0, int h)
+    {
+        if (!Vector256.IsHardwareAccelerated) return 0;
+        int j = 0;
+        for (; j <= h - 8; j += 8)
+        {
+            var rg = FloatMath.Sigmoid(Vector256.Load(x + j) + Vector256.Load(q + j));
+            var z = FloatMath.Sigmoid(Vector256.Load(x + h + j) + Vector256.Load(q + h + j));
+            var hn = Vector256.Load(q + 2 * h + j);
+            var nn = FloatMath.Tanh(Vector256.Load(x + 2 * h + j) + rg * hn);
+            (nn + z * (Vector256.Load(hp0 + j) - nn)).Store(o + j);
+            rg.Store(sr + j); z.Store(sr + h + j); nn.Store(sr + 2 * h + j); hn.Store(sr + 3 * h + j);
+        }
+        return j;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
