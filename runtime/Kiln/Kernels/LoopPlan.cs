@@ -94,7 +94,7 @@ internal static unsafe class StridedLoop
 
     // Separate from Run so that small, single-threaded loops allocate no closure.
     static void RunParallel<TLoop>(LoopPlan plan, TLoop loop, long grain) where TLoop : struct, IInnerLoop =>
-        Threads.For(plan.Numel, grain, (s, e) =>
+        Threads.For(plan.Numel, grain, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             var copy = loop;
             RunRange(plan, ref copy, s, e);

@@ -29,7 +29,7 @@ public sealed unsafe partial class Tensor
         ulong key = g.Seed, start = g.Reserve(n);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, (s, e) =>
+        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             Span<uint> words = stackalloc uint[RandomChunk];
             for (long c = s; c < e; c += RandomChunk)
@@ -62,7 +62,7 @@ public sealed unsafe partial class Tensor
         ulong key = g.Seed, start = g.Reserve(2 * n);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, (s, e) =>
+        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             Span<uint> words = stackalloc uint[RandomChunk];
             for (long c = s; c < e; c += RandomChunk / 2)
@@ -93,7 +93,7 @@ public sealed unsafe partial class Tensor
         ulong range = (ulong)(high - low);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, (s, e) =>
+        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             for (long i = s; i < e; i++)
             {
@@ -125,7 +125,7 @@ public sealed unsafe partial class Tensor
         // u = w·2⁻²⁴ ≥ p  ⇔  w ≥ ceil(p·2²⁴), with w the top 24 bits of a word.
         uint threshold = (uint)Math.Ceiling(p * (1 << 24));
         double scale = 1 / (1 - p);
-        Threads.For(n, 16384, (s, e) =>
+        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             Span<uint> words = stackalloc uint[RandomChunk];
             for (long c = s; c < e; c += RandomChunk)

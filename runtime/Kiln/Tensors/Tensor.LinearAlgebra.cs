@@ -140,7 +140,7 @@ public sealed unsafe partial class Tensor
             }
         }
         long work = (long)n * m * k;
-        if (count > 1 && work < (1L << 21)) Threads.For(count, 1, (s, e) => { for (long i = s; i < e; i++) One(i); });
+        if (count > 1 && work < (1L << 21)) Threads.For(count, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) => { for (long i = s; i < e; i++) One(i); });
         else for (long i = 0; i < count; i++) One(i);
         return Finish(result, dtype);
     }

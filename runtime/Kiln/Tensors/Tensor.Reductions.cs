@@ -30,7 +30,7 @@ public sealed unsafe partial class Tensor
     }
 
     static void ForRows(long rows, long length, Action<long> body) =>
-        Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, length)), (s, e) => { for (long r = s; r < e; r++) body(r); });
+        Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, length)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) => { for (long r = s; r < e; r++) body(r); });
 
     /// <summary>Sum over all elements; integers and bool give int64.</summary>
     public Tensor Sum() => Sum(null, false);
@@ -49,7 +49,7 @@ public sealed unsafe partial class Tensor
             float* px = x.Ptr<float>();
             var parts = new double[Threads.Count];
             int chunks = parts.Length;
-            Threads.For(chunks, 1, (s, e) => { for (long c = s; c < e; c++) parts[c] = RowKernels.Sum(px + len * c / chunks, len * (c + 1) / chunks - len * c / chunks); });
+            Threads.For(chunks, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) => { for (long c = s; c < e; c++) parts[c] = RowKernels.Sum(px + len * c / chunks, len * (c + 1) / chunks - len * c / chunks); });
             double total = 0;
             foreach (var v in parts) total += v;
             *y.Ptr<float>() = (float)total;
@@ -255,8 +255,8 @@ public sealed unsafe partial class Tensor
         var y = Allocate((int[])x._shape.Clone(), ct);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, r => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
-        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, r => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
+        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
+        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
         using var back = y.Transpose(d, -1);
         var result = back.IsContiguous ? back.AsStrided(back._shape, back._strides, back._offset) : back.Contiguous();
         y.Dispose();

@@ -8,7 +8,7 @@ internal static unsafe class GenericGemm
     public static void Multiply<T>(int m, int n, int k, T alpha, T* a, long rsa, long csa, T* b, long rsb, long csb, T beta, T* c, long ldc)
         where T : unmanaged, INumber<T>
     {
-        Threads.For(m, 16, (s, e) =>
+        Threads.For(m, 16, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             for (long i = s; i < e; i++)
             {
