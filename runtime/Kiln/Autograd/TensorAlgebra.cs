@@ -110,17 +110,42 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor ScatterZero(Tensor a, int dim, Tensor index) => a.Scatter(dim, index, 0.0);
     public Tensor Softmax(Tensor a, int dim) => a.Softmax(dim);
     public Tensor Tril(Tensor a, int diagonal) => a.Tril(diagonal);
+    /// <summary>
+    /// Fused ops differentiate with their own kernels, which record nothing: with createGraph the result would look
+    /// like a constant and a second derivative would silently be wrong, so it is refused instead.
+    /// </summary>
+    static void RefuseDoubleBackward(string op)
+    {
+        if (GradMode.Enabled)
+            throw new KilnException(op, $"{op}: double backward (createGraph: true) through this fused op is not supported yet; compose the layer from primitive ops for higher-order gradients");
+    }
+
     public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));
-    public Tensor?[] Conv2dBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, int[] geometry, int groups, bool needX, bool needW, bool needB) =>
-        Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
-    public Tensor?[] LayerNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d) =>
-        Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
-    public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse) =>
-        Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse);
-    public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse) =>
-        Tensor.LstmLayerBackwardOp(h0, c0, whh, gates, output, grad, reverse);
-    public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal) =>
-        Tensor.AttentionBackwardOp(q, k, v, lse, mask, output, grad, scale, causal);
+    public Tensor?[] Conv2dBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, int[] geometry, int groups, bool needX, bool needW, bool needB)
+    {
+        RefuseDoubleBackward("conv2d");
+        return Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
+    }
+    public Tensor?[] LayerNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d)
+    {
+        RefuseDoubleBackward("layer_norm");
+        return Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
+    }
+    public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse)
+    {
+        RefuseDoubleBackward("gru_layer");
+        return Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse);
+    }
+    public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse)
+    {
+        RefuseDoubleBackward("lstm_layer");
+        return Tensor.LstmLayerBackwardOp(h0, c0, whh, gates, output, grad, reverse);
+    }
+    public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
+    {
+        RefuseDoubleBackward("scaled_dot_product_attention");
+        return Tensor.AttentionBackwardOp(q, k, v, lse, mask, output, grad, scale, causal);
+    }
     public Tensor Col2Im(Tensor a, int[] args) => Tensor.Col2ImOp(a, args[0], args[1], Compiler.Shapes.ConvGeometry.FromArgs("col2im", args, 2));
     public Tensor Triu(Tensor a, int diagonal) => a.Triu(diagonal);
 }

@@ -67,3 +67,19 @@ public class ConfigurationErrorTests
         Throws(() => opt.LoadStateDict(other.StateDict()), "AdamW", "different number of parameter groups");
     }
 }
+
+public class FusedOpLimitTests
+{
+    [Fact]
+    public void DoubleBackwardThroughAFusedOpIsRefusedNotSilentlyWrong()
+    {
+        var x = Tensor.Randn(1, 2, 5, 5).RequiresGrad_();
+        var conv = new Conv2d(2, 3, 3);
+        var y = conv.Forward(x).Pow(2).Sum();
+        var e = Assert.Throws<KilnException>(() => Autograd.Grad(y, x, createGraph: true));
+        Assert.Contains("conv2d: double backward", e.Message);
+        // First-order gradients through the same op are fine.
+        var g = Autograd.Grad(conv.Forward(x).Pow(2).Sum(), x);
+        Assert.Equal(x.Shape, g.Shape);
+    }
+}
