@@ -122,6 +122,97 @@ internal static unsafe class ConvKernel
     }
 
     /// <summary>
+    /// Implicit-GEMM weight gradient: dWᵀ (C·kk × O) = Σ over images of cols (C·kk × pixels) · dYᵀ, with every MR-row panel
+    /// of cols gathered from the padded image straight into the micro-kernel layout (no column matrix, no packing pass)
+    /// and dYᵀ packed once per image. Each thread sums its images into its own dWᵀ; the sums are added and transposed at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightGradImplicit(Shape s, float* x, float* dy, float* dw)
+    {
+        int k = s.ColRows, o = s.O, l = s.L;
+        int hp = s.H + 2 * s.G.PH, wp = s.W + 2 * s.G.PW;
+        long planeP = (long)hp * wp;
+        var koff = new long[k];
+        for (int c = 0, r = 0; c < s.C; c++)
+            for (int ki = 0; ki < s.G.KH; ki++)
+                for (int kj = 0; kj < s.G.KW; kj++, r++)
+                    koff[r] = c * planeP + (long)ki * s.G.DH * wp + (long)kj * s.G.DW;
+        var pixAll = new long[l];
+        for (int li = 0; li < l; li++) pixAll[li] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
+        int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+        long wSize = (long)k * o;
+        float* partial = (float*)NativeMemory.AllocZeroed((nuint)(slots * wSize), sizeof(float));
+        try
+        {
+            Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
+            {
+                float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP), sizeof(float));
+                int mrMax = Gemm.MicroKernel512.MR, nrMax = Gemm.MicroKernel512.NR;
+                float* panel = null;
+                float* tile = (float*)NativeMemory.AlignedAlloc((nuint)(mrMax * nrMax * sizeof(float)), 64);
+                try
+                {
+                    fixed (long* ko = koff, px = pixAll)
+                    for (long slot = s0; slot < s1; slot++)
+                    {
+                        float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [k, o]
+                        for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                        {
+                            float* xn = x + n * s.C * s.H * s.W;
+                            for (int c = 0; c < s.C; c++)
+                                for (int r = 0; r < s.H; r++)
+                                    new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
+                                        .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
+                            using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
+                            int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
+                            var (kBlocks, kcEven) = packed.KSplit;
+                            if (panel == null) panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kcEven * mr * sizeof(float)), 64);
+                            for (int r0 = 0; r0 < k; r0 += mr)
+                            {
+                                int rows = Math.Min(mr, k - r0);
+                                for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                {
+                                    int kc = Math.Min(kcEven, l - pc);
+                                    // panel[p·mr + i] = cols[r0 + i, pc + p] = xpad[koff[r0 + i] + pix[pc + p]]
+                                    for (int i = 0; i < mr; i++)
+                                    {
+                                        float* src = xpad + ko[r0 + Math.Min(i, rows - 1)];
+                                        long* pp = px + pc;
+                                        float* dst = panel + i;
+                                        for (int p = 0; p < kc; p++) dst[(long)p * mr] = src[pp[p]];
+                                    }
+                                    for (int pn = 0; pn < panels; pn++)
+                                    {
+                                        int cols = Math.Min(nr, o - pn * nr);
+                                        if (rows == mr && cols == nr)
+                                            packed.Tile(pb, pn, kc, panel, acc + (long)r0 * o + pn * nr, o, true);
+                                        else
+                                        {
+                                            packed.Tile(pb, pn, kc, panel, tile, nr, false);
+                                            for (int i = 0; i < rows; i++)
+                                                for (int j = 0; j < cols; j++) acc[(long)(r0 + i) * o + pn * nr + j] += tile[i * nr + j];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                finally { NativeMemory.Free(xpad); if (panel != null) NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
+            });
+            // dW[o, r] = Σ over threads of dWᵀ[r, o].
+            for (int r = 0; r < k; r++)
+                for (int q = 0; q < o; q++)
+                {
+                    float a = 0;
+                    for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)r * o + q];
+                    dw[(long)q * k + r] = a;
+                }
+        }
+        finally { NativeMemory.Free(partial); }
+    }
+
+    /// <summary>
     /// panel[r·mr + i] = xpad[pix[i] + koff[r]]: one packed A panel of the column matrix. Pixels that are neighbours in
     /// the padded image (stride 1, same output row) form runs copied with vector moves.
     /// </summary>
@@ -163,6 +254,12 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(Shape s, T* x, T* w, T* dy, T* dx, T* dw, T* db) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && s.Groups == 1 && dw != null)
+        {
+            WeightGradImplicit(s, (float*)x, (float*)dy, (float*)dw);
+            dw = null;
+            if (dx == null && db == null) return;
+        }
         long colSize = (long)s.ColRows * s.L;
         int kg = s.Cg * s.Kk;
         long wSize = (long)s.O * kg;
