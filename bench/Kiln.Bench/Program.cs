@@ -10,7 +10,7 @@ using Kiln;
 
 // Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
 // Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
-// Usage: ... [--suite core|nn] runs one suite and rewrites only its section of bench/RESULTS.md.
+// Usage: ... [--suite core|nn] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
 var quick = args.Contains("--quick");
 var write = !args.Contains("--no-write");
 int suiteArg = Array.IndexOf(args, "--suite");
@@ -38,6 +38,13 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
 }
 if (onlySuite != null) cases = cases.Where(c => c.Suite == onlySuite).ToList();
+// --case <text> keeps the cases whose name contains the text (for measuring one kernel; implies --no-write).
+int caseArg = Array.IndexOf(args, "--case");
+if (caseArg >= 0 && caseArg + 1 < args.Length)
+{
+    cases = cases.Where(c => c.Name.Contains(args[caseArg + 1], StringComparison.OrdinalIgnoreCase)).ToList();
+    write = false;
+}
 if (quick) cases = cases.Select(c => c with { Reps = Math.Max(3, c.Reps / 5) }).ToList();
 
 // The machines are noisy: alternate Kiln and PyTorch for a few rounds and keep each side's best median.
