@@ -51,7 +51,7 @@ def build(t, a):
     if t == "Conv2d": return nn.Conv2d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
     if t == "ConvTranspose2d": return nn.ConvTranspose2d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), dilation=a.get("dilation", 1))
     if t == "MaxPool2d": return nn.MaxPool2d(a["k"], stride=a.get("stride"), padding=a.get("padding", 0), dilation=a.get("dilation", 1), ceil_mode=a.get("ceil_mode", False))
-    if t == "AvgPool2d": return nn.AvgPool2d(a["k"], stride=a.get("stride"), padding=a.get("padding", 0), count_include_pad=a.get("count_include_pad", True))
+    if t == "AvgPool2d": return nn.AvgPool2d(a["k"], stride=a.get("stride"), padding=a.get("padding", 0), ceil_mode=a.get("ceil_mode", False), count_include_pad=a.get("count_include_pad", True))
     if t == "AdaptiveAvgPool2d": return nn.AdaptiveAvgPool2d(tuple(a["size"]) if len(a["size"]) == 2 else a["size"][0])
     if t == "BatchNorm1d": return nn.BatchNorm1d(a["n"], momentum=a.get("momentum", 0.1), affine=a.get("affine", True), track_running_stats=a.get("track", True))
     if t == "BatchNorm2d": return nn.BatchNorm2d(a["n"], momentum=a.get("momentum", 0.1), affine=a.get("affine", True), track_running_stats=a.get("track", True))
@@ -168,6 +168,8 @@ module_case("maxpool2d_dilation", "MaxPool2d", {"k": 2, "stride": 1, "dilation":
 module_case("avgpool2d", "AvgPool2d", {"k": 2}, [R(2, 3, 6, 6)])
 module_case("avgpool2d_pad", "AvgPool2d", {"k": 3, "stride": 2, "padding": 1}, [R(1, 2, 7, 7)])
 module_case("avgpool2d_pad_exclude", "AvgPool2d", {"k": 3, "stride": 2, "padding": 1, "count_include_pad": False}, [R(1, 2, 7, 7)])
+module_case("avgpool2d_ceil", "AvgPool2d", {"k": 3, "stride": 2, "padding": 1, "ceil_mode": True}, [R(1, 2, 8, 8)])
+module_case("avgpool2d_ceil_exclude", "AvgPool2d", {"k": 3, "stride": 2, "ceil_mode": True, "count_include_pad": False}, [R(1, 2, 8, 7)])
 module_case("adaptive_avgpool2d", "AdaptiveAvgPool2d", {"size": [2, 3]}, [R(2, 3, 7, 5)])
 module_case("adaptive_avgpool2d_1", "AdaptiveAvgPool2d", {"size": [1]}, [R(2, 3, 4, 4)])
 module_case("batchnorm1d_train", "BatchNorm1d", {"n": 4}, [R(6, 4)], randomize=True)
@@ -247,6 +249,8 @@ f_case("interp_bilinear_corners", lambda x: F.interpolate(x, size=(6, 3), mode="
 f_case("interp_bilinear_scale", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"), [R(1, 1, 4, 4)], {"op": "interpolate", "scale": [1.5], "mode": "bilinear"})
 f_case("unfold", lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [R(2, 3, 5, 6)], {"op": "unfold", "k": [2, 3], "dilation": [1, 2], "padding": [1, 1], "stride": [2, 1]})
 f_case("fold", lambda x: F.fold(x, (4, 5), (2, 2), stride=1), [R(2, 12, 12)], {"op": "fold", "size": [4, 5], "k": [2, 2]})
+f_case("maxpool_indices", lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True)[1], [R(2, 2, 7, 6)], {"op": "maxpool_indices", "k": 3, "stride": 2, "padding": 1}, grad=False)
+f_case("maxpool_indices_ceil_dilation", lambda x: F.max_pool2d(x, 2, 2, 0, dilation=2, ceil_mode=True, return_indices=True)[1], [R(1, 2, 9, 9)], {"op": "maxpool_indices", "k": 2, "stride": 2, "padding": 0, "dilation": 2, "ceil": True}, grad=False)
 f_case("one_hot", lambda x: F.one_hot(x, 5), [torch.tensor([[0, 3], [4, 1]])], {"op": "one_hot", "classes": 5}, grad=False)
 
 # ---- losses -----------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ public class FunctionalGoldenTests
         "unfold" => F.Unfold(x[0]!, Ints(a, "k"), Ints(a, "dilation"), Ints(a, "padding"), Ints(a, "stride")),
         "fold" => F.Fold(x[0]!, Ints(a, "size"), Ints(a, "k")),
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
+        "maxpool_indices" => F.MaxPool2dWithIndices(x[0]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], [Int(a, "dilation", 1)], Bool(a, "ceil")).Indices,
         var op => throw new System.ArgumentException(op),
     };
 

@@ -46,7 +46,7 @@ public class ModuleGoldenTests
             : new Conv2d(Int(a, "in", 0), Int(a, "out", 0), Int(a, "k", 0), Int(a, "stride", 1), Int(a, "padding", 0), Int(a, "dilation", 1), Int(a, "groups", 1), Bool(a, "bias", true)),
         "ConvTranspose2d" => new ConvTranspose2d(Int(a, "in", 0), Int(a, "out", 0), Int(a, "k", 0), Int(a, "stride", 1), Int(a, "padding", 0), Int(a, "output_padding", 0), Int(a, "groups", 1), true, Int(a, "dilation", 1)),
         "MaxPool2d" => new MaxPool2d(Int(a, "k", 0), a.TryGetProperty("stride", out var s) ? s.GetInt32() : null, Int(a, "padding", 0), Int(a, "dilation", 1), Bool(a, "ceil_mode")),
-        "AvgPool2d" => new AvgPool2d(Int(a, "k", 0), a.TryGetProperty("stride", out var s2) ? s2.GetInt32() : null, Int(a, "padding", 0), false, Bool(a, "count_include_pad", true)),
+        "AvgPool2d" => new AvgPool2d(Int(a, "k", 0), a.TryGetProperty("stride", out var s2) ? s2.GetInt32() : null, Int(a, "padding", 0), Bool(a, "ceil_mode"), Bool(a, "count_include_pad", true)),
         "AdaptiveAvgPool2d" => Ints(a, "size") is { Length: 2 } sz ? new AdaptiveAvgPool2d(sz[0], sz[1]) : new AdaptiveAvgPool2d(Ints(a, "size")[0]),
         "BatchNorm1d" => new BatchNorm1d(Int(a, "n", 0), 1e-5, Momentum(a), Bool(a, "affine", true), Bool(a, "track", true)),
         "BatchNorm2d" => new BatchNorm2d(Int(a, "n", 0), 1e-5, Momentum(a), Bool(a, "affine", true), Bool(a, "track", true)),

@@ -26,28 +26,78 @@ public static partial class F
         return unbatched ? y.Squeeze(0) : y;
     }
 
-    /// <summary>Mean over sliding windows; with <paramref name="countIncludePad"/> false, padded zeros are left out of each window's count.</summary>
+    /// <summary>
+    /// Mean over sliding windows; with <paramref name="countIncludePad"/> false, padded zeros are left out of each window's
+    /// count; with <paramref name="ceilMode"/>, windows that run past the padded input are kept and divided by the part
+    /// inside it (PyTorch's rule).
+    /// </summary>
     public static Tensor AvgPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
     {
         const string op = "avg_pool2d";
-        if (ceilMode) throw new KilnException(op, $"{op}: ceil_mode=True is not supported by Kiln's avg_pool2d yet");
-        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, null, false);
-        int n = x.Size(0), c = x.Size(1);
-        var cols = Tensor.Im2ColOp(x, g).View(n, c, g.KH * g.KW, oh, ow);
-        Tensor y;
+        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, null, ceilMode);
+        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
+        // Zero padding all round, plus the extra bottom/right rows ceil mode's last windows read.
+        int needH = (oh - 1) * g.SH + g.KH, needW = (ow - 1) * g.SW + g.KW;
+        int extraH = Math.Max(0, needH - h - 2 * g.PH), extraW = Math.Max(0, needW - w - 2 * g.PW);
+        var inner = new ConvGeometry(op, g.KH, g.KW, 1, 1, 0, 0, g.SH, g.SW);
+        var padded = g.PH + g.PW + extraH + extraW > 0 ? Pad(x, new[] { g.PW, g.PW + extraW, g.PH, g.PH + extraH }) : x;
+        var sums = Tensor.Im2ColOp(padded, inner).View(n, c, g.KH * g.KW, oh, ow).Sum(2);
         if (divisorOverride is int div)
         {
             if (div == 0) throw new KilnException(op, $"{op}: divisor must be not zero");
-            y = cols.Sum(2) * (1.0 / div);
+            var byDiv = sums * (1.0 / div);
+            return unbatched ? byDiv.Squeeze(0) : byDiv;
         }
-        else if (countIncludePad || (g.PH == 0 && g.PW == 0)) y = cols.Mean(2);
-        else
-        {
-            using var ones = Tensor.Ones(new[] { 1, 1, x.Size(2), x.Size(3) }, x.DType);
-            using var counts = Tensor.Im2ColOp(ones, g).View(1, 1, g.KH * g.KW, oh, ow).Sum(2);
-            y = cols.Sum(2) / counts;
-        }
+        // Each window's divisor: the cells it covers inside the padded input (or inside the input itself).
+        var counted = new double[(h + 2 * g.PH + extraH) * (w + 2 * g.PW + extraW)];
+        int cw = w + 2 * g.PW + extraW;
+        for (int i = 0; i < h + 2 * g.PH; i++)
+            for (int j = 0; j < w + 2 * g.PW; j++)
+            {
+                bool inside = i >= g.PH && i < h + g.PH && j >= g.PW && j < w + g.PW;
+                counted[i * cw + j] = countIncludePad || inside ? 1 : 0;
+            }
+        using var countImage = Tensor.From(counted, 1, 1, h + 2 * g.PH + extraH, cw);
+        using var countTyped = countImage.To(x.DType);
+        using var counts = Tensor.Im2ColOp(countTyped, inner).View(1, 1, g.KH * g.KW, oh, ow).Sum(2);
+        var y = sums / counts;
         return unbatched ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>
+    /// <see cref="MaxPool2d"/> that also returns where each maximum came from, as a flat index into its input plane
+    /// (h·W + w), like PyTorch's <c>return_indices=True</c>.
+    /// </summary>
+    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
+    {
+        const string op = "max_pool2d";
+        var values = MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
+        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, dilation, ceilMode);
+        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
+        Tensor idx;
+        using (Autograd.NoGrad())
+        {
+            int needH = (oh - 1) * g.SH + g.DH * (g.KH - 1) + 1, needW = (ow - 1) * g.SW + g.DW * (g.KW - 1) + 1;
+            int padBottom = Math.Max(0, needH - h - g.PH), padRight = Math.Max(0, needW - w - g.PW);
+            using var padded = Pad(x.Detach(), new[] { g.PW, padRight, g.PH, padBottom }, "constant", double.NegativeInfinity);
+            var inner = new ConvGeometry(op, g.KH, g.KW, g.DH, g.DW, 0, 0, g.SH, g.SW);
+            int lh = ConvGeometry.OutSize(padded.Size(2), g.KH, g.DH, 0, g.SH), lw = ConvGeometry.OutSize(padded.Size(3), g.KW, g.DW, 0, g.SW);
+            using var cols = Tensor.Im2ColOp(padded, inner);
+            using var windows = cols.View(n, c, g.KH * g.KW, lh, lw).Narrow(3, 0, oh).Narrow(4, 0, ow);
+            var (_, k) = windows.Max(2);
+            // Window offset k → input position: row oh·sh - ph + (k / kw)·dh, column ow·sw - pw + (k % kw)·dw.
+            var flat = new long[k.Numel];
+            var ks = k.Contiguous().ToArray<long>();
+            for (long e = 0; e < ks.Length; e++)
+            {
+                int o2 = (int)(e % ow), o1 = (int)(e / ow % oh);
+                long kk = ks[e];
+                long row = (long)o1 * g.SH - g.PH + kk / g.KW * g.DH, col = (long)o2 * g.SW - g.PW + kk % g.KW * g.DW;
+                flat[e] = row * w + col;
+            }
+            idx = Tensor.From(flat, k.ShapeArray);
+        }
+        return (values, unbatched ? idx.Squeeze(0) : idx);
     }
 
     /// <summary>Average pooling to a fixed output size; window i spans [floor(i·H/Ho), ceil((i+1)·H/Ho)) as in PyTorch.</summary>

@@ -6,6 +6,10 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
         F.MaxPool2d(input, [kernelSize], [stride ?? kernelSize], [padding], [dilation], ceilMode);
+
+    /// <summary>The pooled values and the flat input-plane index of each maximum (<c>return_indices=True</c>).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) =>
+        F.MaxPool2dWithIndices(input, [kernelSize], [stride ?? kernelSize], [padding], [dilation], ceilMode);
     /// <inheritdoc/>
     public override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={Py(ceilMode)}";
 }
@@ -17,6 +21,9 @@ public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 
     public override Tensor Forward(Tensor input) => F.AvgPool2d(input, [kernelSize], [stride ?? kernelSize], [padding], ceilMode, countIncludePad);
     /// <inheritdoc/>
     public override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}";
+
+    /// <summary>Whether windows running past the input are kept (output size rounded up).</summary>
+    public bool CeilMode => ceilMode;
 }
 
 /// <summary>Average pooling to a fixed output size (<c>nn.AdaptiveAvgPool2d</c>).</summary>
