@@ -29,24 +29,19 @@ public sealed unsafe partial class Tensor
         ulong key = g.Seed, start = g.Reserve(n);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        ForEachWordChunk(key, start, n, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            Span<uint> words = stackalloc uint[RandomChunk];
-            for (long c = s; c < e; c += RandomChunk)
+            int len = words.Length;
+            if (dtype == DType.Float32)
             {
-                int len = (int)Math.Min(RandomChunk, e - c);
-                Philox.Fill(key, start + (ulong)c, words[..len]);
-                if (dtype == DType.Float32)
-                {
-                    float* f = (float*)p + c;
-                    // Exact in float: 24-bit u times the span, as the double path computes for unit ranges.
-                    if (low == 0 && high == 1) for (int j = 0; j < len; j++) f[j] = (words[j] >> 8) * (1f / (1 << 24));
-                    else for (int j = 0; j < len; j++) f[j] = (float)(low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
-                }
-                else
-                    for (int j = 0; j < len; j++)
-                        ElementIO.Write(p + (c + j) * size, dtype, low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
+                float* f = (float*)p + c;
+                // Exact in float: 24-bit u times the span, as the double path computes for unit ranges.
+                if (low == 0 && high == 1) for (int j = 0; j < len; j++) f[j] = (words[j] >> 8) * (1f / (1 << 24));
+                else for (int j = 0; j < len; j++) f[j] = (float)(low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
             }
+            else
+                for (int j = 0; j < len; j++)
+                    ElementIO.Write(p + (c + j) * size, dtype, low + ((words[j] >> 8) * (1.0 / (1 << 24))) * (high - low));
         });
         return t;
     }
@@ -62,21 +57,16 @@ public sealed unsafe partial class Tensor
         ulong key = g.Seed, start = g.Reserve(2 * n);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        ForEachWordChunk(key, start, n, 2, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            Span<uint> words = stackalloc uint[RandomChunk];
-            for (long c = s; c < e; c += RandomChunk / 2)
+            int len = words.Length / 2;
+            for (int v = 0; v < len; v++)
             {
-                int len = (int)Math.Min(RandomChunk / 2, e - c);
-                Philox.Fill(key, start + 2 * (ulong)c, words[..(2 * len)]);
-                for (int j = 0; j < len; j++)
-                {
-                    // Two words per value: u1 in (0, 1], u2 in [0, 1).
-                    double u1 = ((words[2 * j] >> 8) + 1) * (1.0 / (1 << 24));
-                    double u2 = (words[2 * j + 1] >> 8) * (1.0 / (1 << 24));
-                    double z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-                    ElementIO.Write(p + (c + j) * size, dtype, mean + std * z);
-                }
+                // Two words per value: u1 in (0, 1], u2 in [0, 1).
+                double u1 = ((words[2 * v] >> 8) + 1) * (1.0 / (1 << 24));
+                double u2 = (words[2 * v + 1] >> 8) * (1.0 / (1 << 24));
+                double z = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+                ElementIO.Write(p + (c + v) * size, dtype, mean + std * z);
             }
         });
         return t;
@@ -93,12 +83,13 @@ public sealed unsafe partial class Tensor
         ulong range = (ulong)(high - low);
         byte* p = t.DataPointer;
         int size = dtype.SizeOf();
-        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        ForEachWordChunk(key, start, n, 2, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            for (long i = s; i < e; i++)
+            int len = words.Length / 2;
+            for (int v = 0; v < len; v++)
             {
-                ulong w = ((ulong)Philox.Word(key, start + 2 * (ulong)i) << 32) | Philox.Word(key, start + 2 * (ulong)i + 1);
-                ElementIO.WriteLong(p + i * size, dtype, low + (long)(w % range));
+                ulong w = ((ulong)words[2 * v] << 32) | words[2 * v + 1];
+                ElementIO.WriteLong(p + (c + v) * size, dtype, low + (long)(w % range));
             }
         });
         return t;
@@ -109,6 +100,29 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Words generated per stack buffer.</summary>
     const int RandomChunk = 1024;
+
+    /// <summary>Receives the words for values [first, first + words.Length / wordsPerValue).</summary>
+    delegate void WordChunk(long first, ReadOnlySpan<uint> words);
+
+    /// <summary>
+    /// Generates the Philox words for <paramref name="count"/> values (<paramref name="wordsPerValue"/> each, value i using
+    /// words start + i·wordsPerValue ...) in stack-sized chunks spread over the threads; the same numbers on any thread count.
+    /// </summary>
+    static void ForEachWordChunk(ulong key, ulong start, long count, int wordsPerValue, WordChunk body)
+    {
+        int valuesPerChunk = RandomChunk / wordsPerValue;
+        Threads.For(count, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        {
+            Span<uint> words = stackalloc uint[RandomChunk];
+            for (long c = s; c < e; c += valuesPerChunk)
+            {
+                int len = (int)Math.Min(valuesPerChunk, e - c);
+                var chunk = words[..(len * wordsPerValue)];
+                Philox.Fill(key, start + (ulong)(c * wordsPerValue), chunk);
+                body(c, chunk);
+            }
+        });
+    }
 
     /// <summary>
     /// Dropout's scaled keep-mask in one pass over the Philox stream: 1/(1-p) where the uniform draw is ≥ p, else 0
@@ -125,35 +139,29 @@ public sealed unsafe partial class Tensor
         // u = w·2⁻²⁴ ≥ p  ⇔  w ≥ ceil(p·2²⁴), with w the top 24 bits of a word.
         uint threshold = (uint)Math.Ceiling(p * (1 << 24));
         double scale = 1 / (1 - p);
-        Threads.For(n, 16384, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        ForEachWordChunk(key, start, n, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            Span<uint> words = stackalloc uint[RandomChunk];
-            for (long c = s; c < e; c += RandomChunk)
+            int len = words.Length;
+            if (dtype == DType.Float32)
             {
-                int len = (int)Math.Min(RandomChunk, e - c);
-                Philox.Fill(key, start + (ulong)c, words[..len]);
-                if (dtype == DType.Float32)
+                float* f = (float*)ptr + c;
+                float keep = (float)scale;
+                int j = 0;
+                if (Vector256.IsHardwareAccelerated)
                 {
-                    float* f = (float*)ptr + c;
-                    float keep = (float)scale;
-                    int j = 0;
-                    if (Vector256.IsHardwareAccelerated)
-                    {
-                        var thr = Vector256.Create(threshold);
-                        var kv = Vector256.Create(keep);
-                        fixed (uint* wp = words)
-                            for (; j <= len - 8; j += 8)
-                            {
-                                var bits = Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8);
-                                var kept = Vector256.GreaterThanOrEqual(bits, thr).AsSingle();
-                                (kept & kv).Store(f + j);
-                            }
-                    }
-                    for (; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
+                    var thr = Vector256.Create(threshold);
+                    var kv = Vector256.Create(keep);
+                    fixed (uint* wp = words)
+                        for (; j <= len - 8; j += 8)
+                        {
+                            var bits = Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8);
+                            (Vector256.GreaterThanOrEqual(bits, thr).AsSingle() & kv).Store(f + j);
+                        }
                 }
-                else
-                    for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
+                for (; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
             }
+            else
+                for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
         });
         return t;
     }

@@ -65,14 +65,7 @@ internal static unsafe class ConvKernel
         using var packed = new Gemm.Sgemm.PackedB(k, o, w, 1, k);     // B[k, o] = W[o, k]
         int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
         var (kBlocks, kcEven) = packed.KSplit;
-        int hp = s.H + 2 * s.G.PH, wp = s.W + 2 * s.G.PW;
-        long planeP = (long)hp * wp;
-        // Offset of every column-matrix row (c, ki, kj) inside the padded image.
-        var koff = new long[k];
-        for (int c = 0, r = 0; c < s.C; c++)
-            for (int ki = 0; ki < s.G.KH; ki++)
-                for (int kj = 0; kj < s.G.KW; kj++, r++)
-                    koff[r] = c * planeP + (long)ki * s.G.DH * wp + (long)kj * s.G.DW;
+        var (wp, planeP, koff) = Padding(s);
         int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
         Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
         {
@@ -86,11 +79,7 @@ internal static unsafe class ConvKernel
                 for (long slot = s0; slot < s1; slot++)
                     for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                     {
-                        float* xn = x + n * s.C * s.H * s.W;
-                        for (int c = 0; c < s.C; c++)
-                            for (int r = 0; r < s.H; r++)
-                                new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
-                                    .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
+                        FillPadded(s, x + n * s.C * s.H * s.W, xpad, wp, planeP);
                         float* yn = y + n * o * l;
                         for (int l0 = 0; l0 < l; l0 += mr)
                         {
@@ -122,6 +111,31 @@ internal static unsafe class ConvKernel
     }
 
     /// <summary>
+    /// The zero-padded image the implicit GEMMs read: its row length, plane size, and the offset of every column-matrix
+    /// row (c, ki, kj) inside it.
+    /// </summary>
+    static (int Wp, long PlaneP, long[] Koff) Padding(Shape s)
+    {
+        int hp = s.H + 2 * s.G.PH, wp = s.W + 2 * s.G.PW;
+        long planeP = (long)hp * wp;
+        var koff = new long[s.ColRows];
+        for (int c = 0, r = 0; c < s.C; c++)
+            for (int ki = 0; ki < s.G.KH; ki++)
+                for (int kj = 0; kj < s.G.KW; kj++, r++)
+                    koff[r] = c * planeP + (long)ki * s.G.DH * wp + (long)kj * s.G.DW;
+        return (wp, planeP, koff);
+    }
+
+    /// <summary>Copies one image into the interior of its padded buffer (the border stays zero).</summary>
+    static void FillPadded(Shape s, float* xn, float* xpad, int wp, long planeP)
+    {
+        for (int c = 0; c < s.C; c++)
+            for (int r = 0; r < s.H; r++)
+                new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
+                    .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
+    }
+
+    /// <summary>
     /// Implicit-GEMM weight gradient: dWᵀ (C·kk × O) = Σ over images of cols (C·kk × pixels) · dYᵀ, with every MR-row panel
     /// of cols gathered from the padded image straight into the micro-kernel layout (no column matrix, no packing pass)
     /// and dYᵀ packed once per image. Each thread sums its images into its own dWᵀ; the sums are added and transposed at the end.
@@ -130,13 +144,7 @@ internal static unsafe class ConvKernel
     static void WeightGradImplicit(Shape s, float* x, float* dy, float* dw)
     {
         int k = s.ColRows, o = s.O, l = s.L;
-        int hp = s.H + 2 * s.G.PH, wp = s.W + 2 * s.G.PW;
-        long planeP = (long)hp * wp;
-        var koff = new long[k];
-        for (int c = 0, r = 0; c < s.C; c++)
-            for (int ki = 0; ki < s.G.KH; ki++)
-                for (int kj = 0; kj < s.G.KW; kj++, r++)
-                    koff[r] = c * planeP + (long)ki * s.G.DH * wp + (long)kj * s.G.DW;
+        var (wp, planeP, koff) = Padding(s);
         var pixAll = new long[l];
         for (int li = 0; li < l; li++) pixAll[li] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
         int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
@@ -158,11 +166,7 @@ internal static unsafe class ConvKernel
                         float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [k, o]
                         for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                         {
-                            float* xn = x + n * s.C * s.H * s.W;
-                            for (int c = 0; c < s.C; c++)
-                                for (int r = 0; r < s.H; r++)
-                                    new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
-                                        .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
+                            FillPadded(s, x + n * s.C * s.H * s.W, xpad, wp, planeP);
                             using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
                             int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
                             var (kBlocks, kcEven) = packed.KSplit;

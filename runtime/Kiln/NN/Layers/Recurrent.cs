@@ -80,6 +80,23 @@ public abstract class RecurrentBase : Module
         return s;
     }
 
+    /// <summary>
+    /// Runs every layer and direction: <paramref name="direction"/>(layer, direction, state index, layer input) returns that
+    /// direction's outputs [T, N, H]; directions are concatenated and dropout applied between layers in training.
+    /// </summary>
+    private protected Tensor StackLayers(Tensor seq, Func<int, int, int, Tensor, Tensor> direction)
+    {
+        var layerInput = seq;
+        for (int l = 0; l < NumLayers; l++)
+        {
+            var outputs = new Tensor[Directions];
+            for (int d = 0; d < Directions; d++) outputs[d] = direction(l, d, l * Directions + d, layerInput);
+            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
+            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
+        }
+        return layerInput;
+    }
+
     private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
 
     private protected static Tensor FinishState(Tensor[] states, bool unbatched)
@@ -119,26 +136,17 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
         int hs = HiddenSize, steps = seq.Size(0);
         var finalH = new Tensor[NumLayers * Directions];
         var finalC = new Tensor[NumLayers * Directions];
-        var layerInput = seq;
-        for (int l = 0; l < NumLayers; l++)
+        var layerInput = StackLayers(seq, (l, d, idx, input) =>
         {
-            var outputs = new Tensor[Directions];
-            for (int d = 0; d < Directions; d++)
-            {
-                int idx = l * Directions + d;
-                // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
-                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
-                if (B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
-                var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), reverse: d == 1);
-                outputs[d] = hc.Narrow(2, 0, hs);
-                int last = d == 1 ? 0 : steps - 1;
-                var lastStep = hc.Select(0, last);
-                finalH[idx] = lastStep.Narrow(1, 0, hs);
-                finalC[idx] = lastStep.Narrow(1, hs, hs);
-            }
-            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
-            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
-        }
+            // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
+            var proj = F.Linear(input, W("weight_ih", l, d), B("bias_ih", l, d));
+            if (B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
+            var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), reverse: d == 1);
+            var lastStep = hc.Select(0, d == 1 ? 0 : steps - 1);
+            finalH[idx] = lastStep.Narrow(1, 0, hs);
+            finalC[idx] = lastStep.Narrow(1, hs, hs);
+            return hc.Narrow(2, 0, hs);
+        });
         return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
     }
 }
@@ -158,24 +166,13 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden");
         int steps = seq.Size(0);
         var finalH = new Tensor[NumLayers * Directions];
-        var layerInput = seq;
-        for (int l = 0; l < NumLayers; l++)
+        var output = StackLayers(seq, (l, d, idx, input) =>
         {
-            var outputs = new Tensor[Directions];
-            for (int d = 0; d < Directions; d++)
-            {
-                int idx = l * Directions + d;
-                // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
-                var proj = F.Linear(layerInput, W("weight_ih", l, d), B("bias_ih", l, d));
-                var hs = Tensor.GruLayerOp(proj, h.Select(0, idx), W("weight_hh", l, d), B("bias_hh", l, d), reverse: d == 1);
-                outputs[d] = hs;
-                finalH[idx] = hs.Select(0, d == 1 ? 0 : steps - 1);
-            }
-            layerInput = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);
-            if (DropoutP > 0 && Training && l < NumLayers - 1) layerInput = F.Dropout(layerInput, DropoutP, true);
-        }
-        var output = layerInput;
-        var final = new[] { finalH };
-        return (Finish(output, unbatched), FinishState(final[0], unbatched));
+            var proj = F.Linear(input, W("weight_ih", l, d), B("bias_ih", l, d));
+            var hs = Tensor.GruLayerOp(proj, h.Select(0, idx), W("weight_hh", l, d), B("bias_hh", l, d), reverse: d == 1);
+            finalH[idx] = hs.Select(0, d == 1 ? 0 : steps - 1);
+            return hs;
+        });
+        return (Finish(output, unbatched), FinishState(finalH, unbatched));
     }
 }
