@@ -2,6 +2,8 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels.Attention;
 
@@ -178,13 +180,7 @@ internal static unsafe class ConvKernel
                                 {
                                     int kc = Math.Min(kcEven, l - pc);
                                     // panel[p·mr + i] = cols[r0 + i, pc + p] = xpad[koff[r0 + i] + pix[pc + p]]
-                                    for (int i = 0; i < mr; i++)
-                                    {
-                                        float* src = xpad + ko[r0 + Math.Min(i, rows - 1)];
-                                        long* pp = px + pc;
-                                        float* dst = panel + i;
-                                        for (int p = 0; p < kc; p++) dst[(long)p * mr] = src[pp[p]];
-                                    }
+                                    GatherTransposed(xpad, ko + r0, rows, px + pc, kc, panel, mr);
                                     for (int pn = 0; pn < panels; pn++)
                                     {
                                         int cols = Math.Min(nr, o - pn * nr);
@@ -217,6 +213,73 @@ internal static unsafe class ConvKernel
     }
 
     /// <summary>
+    /// panel[p·mr + i] = xpad[rowOff[min(i, rows-1)] + pix[p]]: MR rows of the column matrix over kc pixels, pixel-major.
+    /// Eight pixels that are neighbours in the padded image are loaded as one vector per row and transposed in registers
+    /// (the 12-row AVX-512 panel as an 8×8 and a 4×8 block); anything else goes element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void GatherTransposed(float* xpad, long* rowOff, int rows, long* pix, int kc, float* panel, int mr)
+    {
+        float** src = stackalloc float*[16];
+        for (int i = 0; i < mr; i++) src[i] = xpad + rowOff[Math.Min(i, rows - 1)];
+        int p = 0;
+        if (mr == 12 && Avx.IsSupported)
+        {
+            for (; p + 8 <= kc; p += 8)
+            {
+                long b = pix[p];
+                if (pix[p + 7] != b + 7) { Scalar(p, p + 8); continue; }
+                float* d = panel + (long)p * 12;
+                Transpose8(Vector256.Load(src[0] + b), Vector256.Load(src[1] + b), Vector256.Load(src[2] + b), Vector256.Load(src[3] + b),
+                    Vector256.Load(src[4] + b), Vector256.Load(src[5] + b), Vector256.Load(src[6] + b), Vector256.Load(src[7] + b), d, 12, 8);
+                var z = Vector256<float>.Zero;
+                Transpose8(Vector256.Load(src[8] + b), Vector256.Load(src[9] + b), Vector256.Load(src[10] + b), Vector256.Load(src[11] + b),
+                    z, z, z, z, d + 8, 12, 4);
+            }
+        }
+        Scalar(p, kc);
+
+        void Scalar(int from, int to)
+        {
+            for (int q = from; q < to; q++)
+            {
+                float* d = panel + (long)q * mr;
+                long off = pix[q];
+                for (int i = 0; i < mr; i++) d[i] = src[i][off];
+            }
+        }
+    }
+
+    /// <summary>Transposes eight row vectors and stores the first <paramref name="width"/> lanes of each column at dst + q·stride.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, int stride, int width)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Store(Avx.Permute2x128(s0, s4, 0x20), dst);
+        Store(Avx.Permute2x128(s1, s5, 0x20), dst + stride);
+        Store(Avx.Permute2x128(s2, s6, 0x20), dst + 2 * stride);
+        Store(Avx.Permute2x128(s3, s7, 0x20), dst + 3 * stride);
+        Store(Avx.Permute2x128(s0, s4, 0x31), dst + 4 * stride);
+        Store(Avx.Permute2x128(s1, s5, 0x31), dst + 5 * stride);
+        Store(Avx.Permute2x128(s2, s6, 0x31), dst + 6 * stride);
+        Store(Avx.Permute2x128(s3, s7, 0x31), dst + 7 * stride);
+
+        void Store(Vector256<float> v, float* at)
+        {
+            if (width == 8) v.Store(at);
+            else v.GetLower().Store(at);
+        }
+    }
+
+    /// <summary>
     /// panel[r·mr + i] = xpad[pix[i] + koff[r]]: one packed A panel of the column matrix. Pixels that are neighbours in
     /// the padded image (stride 1, same output row) form runs copied with vector moves.
     /// </summary>
@@ -228,7 +291,7 @@ internal static unsafe class ConvKernel
         for (int i = 0; i < mr; i++)
             if (i == 0 || pix[i] != pix[i - 1] + 1) runStart[runs++] = i;
         runStart[runs] = mr;
-        if (runs == 1 && mr >= 8 && System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        if (runs == 1 && mr >= 8 && Vector256.IsHardwareAccelerated)
         {
             // All pixels contiguous: eight lanes, then the rest.
             long p0 = pix[0];
@@ -236,7 +299,7 @@ internal static unsafe class ConvKernel
             {
                 float* src = xpad + koff[r] + p0;
                 float* dst = panel + (long)r * mr;
-                System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src), dst);
+                Vector256.Store(Vector256.Load(src), dst);
                 for (int i = 8; i < mr; i++) dst[i] = src[i];
             }
             return;
