@@ -72,7 +72,8 @@ def build(t, a):
     if t == "Dropout": return nn.Dropout(a["p"])
     if t == "LSTM": return nn.LSTM(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
     if t == "GRU": return nn.GRU(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
-    if t == "MultiheadAttention": return nn.MultiheadAttention(a["embed"], a["heads"], kdim=a.get("kdim"), vdim=a.get("vdim"), batch_first=a.get("batch_first", False), bias=a.get("bias", True))
+    if t == "MultiheadAttention": return nn.MultiheadAttention(a["embed"], a["heads"], kdim=a.get("kdim"), vdim=a.get("vdim"), batch_first=a.get("batch_first", False), bias=a.get("bias", True),
+                                                                add_bias_kv=a.get("bias_kv", False), add_zero_attn=a.get("zero_attn", False))
     if t == "TransformerEncoderLayer": return nn.TransformerEncoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, activation=a.get("activation", "relu"), batch_first=a.get("batch_first", False), norm_first=a.get("norm_first", False))
     if t == "TransformerEncoder":
         layer = nn.TransformerEncoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, batch_first=True, norm_first=a.get("norm_first", False))
@@ -199,6 +200,9 @@ causal = torch.triu(torch.ones(5, 7, dtype=torch.bool), 3)
 module_case("mha_batchfirst_masks_noweights", "MultiheadAttention", {"embed": 8, "heads": 2, "batch_first": True, "need_weights": False}, [R(3, 5, 8), R(3, 7, 8), R(3, 7, 8), kpm, causal])
 module_case("mha_self_per_head_weights", "MultiheadAttention", {"embed": 8, "heads": 4, "batch_first": True, "self": True, "average": False}, [R(2, 5, 8), None, None, None, torch.randn(5, 5) * 0.5])
 module_case("mha_kdim_vdim", "MultiheadAttention", {"embed": 8, "heads": 2, "kdim": 5, "vdim": 3, "batch_first": True}, [R(2, 4, 8), R(2, 6, 5), R(2, 6, 3)])
+module_case("mha_bias_kv_zero_attn_masks", "MultiheadAttention", {"embed": 8, "heads": 2, "batch_first": True, "bias_kv": True, "zero_attn": True},
+            [R(3, 5, 8), R(3, 7, 8), R(3, 7, 8), kpm, causal])
+module_case("mha_zero_attn_self", "MultiheadAttention", {"embed": 8, "heads": 4, "self": True, "zero_attn": True, "average": False}, [R(5, 2, 8)])
 module_case("encoder_layer", "TransformerEncoderLayer", {"d": 8, "heads": 2, "ff": 16, "batch_first": True}, [R(2, 5, 8)])
 src_mask = torch.triu(torch.full((5, 5), float("-inf")), 1)
 module_case("encoder_layer_normfirst_gelu_masks", "TransformerEncoderLayer", {"d": 8, "heads": 2, "ff": 16, "batch_first": True, "norm_first": True, "activation": "gelu"},

@@ -60,7 +60,8 @@ public static partial class F
     public static (Tensor Output, Tensor? Weights) MultiHeadAttention(Tensor query, Tensor key, Tensor value, int numHeads,
         Tensor qWeight, Tensor kWeight, Tensor vWeight, Tensor? qBias, Tensor? kBias, Tensor? vBias, Tensor outWeight, Tensor? outBias,
         Tensor? keyPaddingMask = null, bool needWeights = true, Tensor? attnMask = null, bool averageAttnWeights = true,
-        double dropoutP = 0, bool training = true, bool isCausal = false, Generator? generator = null)
+        double dropoutP = 0, bool training = true, bool isCausal = false, Generator? generator = null,
+        Tensor? biasK = null, Tensor? biasV = null, bool addZeroAttn = false)
     {
         const string op = "multi_head_attention_forward";
         if (query.Dim != 3 || key.Dim != 3 || value.Dim != 3)
@@ -70,12 +71,13 @@ public static partial class F
         if (key.Size(0) != n || value.Size(0) != n || value.Size(1) != s)
             throw new KilnException(op, $"{op}: key and value must share the batch and sequence sizes of the query batch; got query {ShapeText.Format(query.ShapeArray)}, key {ShapeText.Format(key.ShapeArray)}, value {ShapeText.Format(value.ShapeArray)}");
         return AttendProjected(Linear(query, qWeight, qBias), Linear(key, kWeight, kBias), Linear(value, vWeight, vBias), numHeads, outWeight, outBias,
-            keyPaddingMask, needWeights, attnMask, averageAttnWeights, dropoutP, training, isCausal, generator);
+            keyPaddingMask, needWeights, attnMask, averageAttnWeights, dropoutP, training, isCausal, generator, biasK, biasV, addZeroAttn);
     }
 
     /// <summary>The part of multi-head attention after the input projections: q [N, L, E], k and v [N, S, E].</summary>
     internal static (Tensor Output, Tensor? Weights) AttendProjected(Tensor qp, Tensor kp, Tensor vp, int numHeads, Tensor outWeight, Tensor? outBias,
-        Tensor? keyPaddingMask, bool needWeights, Tensor? attnMask, bool averageAttnWeights, double dropoutP, bool training, bool isCausal, Generator? generator)
+        Tensor? keyPaddingMask, bool needWeights, Tensor? attnMask, bool averageAttnWeights, double dropoutP, bool training, bool isCausal, Generator? generator,
+        Tensor? biasK = null, Tensor? biasV = null, bool addZeroAttn = false)
     {
         const string op = "multi_head_attention_forward";
         int n = qp.Size(0), l = qp.Size(1), e = qp.Size(2), s = kp.Size(1);
@@ -83,6 +85,22 @@ public static partial class F
         var q = Heads(qp, n, l, numHeads, hd);
         var k = Heads(kp, n, s, numHeads, hd);
         var v = Heads(vp, n, s, numHeads, hd);
+        // Extra keys every query attends to: learned bias_k/bias_v (add_bias_kv), then a zero key/value (add_zero_attn).
+        int extra = 0;
+        if ((biasK is null) != (biasV is null)) throw new KilnException(op, $"{op}: bias_k and bias_v must be given together");
+        if (biasK is not null)
+        {
+            k = Tensor.Cat([k, Heads(biasK.Reshape(1, 1, e).Expand(n, 1, e), n, 1, numHeads, hd)], 2);
+            v = Tensor.Cat([v, Heads(biasV!.Reshape(1, 1, e).Expand(n, 1, e), n, 1, numHeads, hd)], 2);
+            extra++;
+        }
+        if (addZeroAttn)
+        {
+            k = Tensor.Cat([k, Tensor.Zeros([n, numHeads, 1, hd], k.DType)], 2);
+            v = Tensor.Cat([v, Tensor.Zeros([n, numHeads, 1, hd], v.DType)], 2);
+            extra++;
+        }
+        if (extra > 0 && isCausal) throw new KilnException(op, $"{op}: is_causal cannot be combined with add_bias_kv or add_zero_attn");
 
         Tensor? mask = null;
         if (attnMask is not null)
@@ -110,6 +128,8 @@ public static partial class F
             var kp4 = kpm.View(n, 1, 1, s);
             mask = mask is null ? kp4 : mask + kp4;
         }
+        // The extra keys are never masked.
+        if (extra > 0 && mask is not null) mask = Pad(mask, [0, extra]);
         double p = training ? dropoutP : 0;
         double scale = 1.0 / Math.Sqrt(hd);
         Tensor attended;

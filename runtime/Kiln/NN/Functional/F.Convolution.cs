@@ -37,7 +37,7 @@ public static partial class F
             throw new KilnException(op, $"{op}: expected bias of shape [{o}], got {ShapeText.Format(bias.ShapeArray)}");
         var g = new ConvGeometry(op, kh, kw, Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), Pick(stride, 0, 1), Pick(stride, 1, 1));
         g.Output(op, x.Size(2), x.Size(3));
-        // One fused op: per image, im2col into a cache-resident buffer and one GEMM per group (ConvKernel).
+        // One fused op (ConvKernel): implicit GEMM for float32 without groups, else per-image im2col and one GEMM per group.
         var y = Tensor.Conv2dOp(x, weight, bias, g, groups);
         return unbatched ? y.Squeeze(0) : y;
     }

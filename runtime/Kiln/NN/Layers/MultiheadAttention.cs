@@ -15,7 +15,7 @@ public sealed class MultiheadAttention : Module
 {
     /// <summary>Attention over <paramref name="embedDim"/> features in <paramref name="numHeads"/> heads.</summary>
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, int? kdim = null, int? vdim = null,
-        bool batchFirst = false, DType dtype = DType.Float32)
+        bool batchFirst = false, DType dtype = DType.Float32, bool addBiasKv = false, bool addZeroAttn = false)
     {
         if (embedDim <= 0 || numHeads <= 0) throw new KilnException("MultiheadAttention", $"MultiheadAttention: embed_dim and num_heads must be positive, got {embedDim}, {numHeads}");
         if (embedDim % numHeads != 0) throw new KilnException("MultiheadAttention", $"MultiheadAttention: embed_dim must be divisible by num_heads (embed_dim={embedDim}, num_heads={numHeads})");
@@ -31,6 +31,12 @@ public sealed class MultiheadAttention : Module
             Init.XavierUniform_(RegisterParameter("v_proj_weight", Parameter(Tensor.Empty(new[] { embedDim, VDim }, dtype)))!);
         }
         RegisterParameter("in_proj_bias", bias ? Parameter(Tensor.Zeros(new[] { 3 * embedDim }, dtype)) : null);
+        if (addBiasKv)
+        {
+            Init.XavierNormal_(RegisterParameter("bias_k", Parameter(Tensor.Empty(new[] { 1, 1, embedDim }, dtype)))!);
+            Init.XavierNormal_(RegisterParameter("bias_v", Parameter(Tensor.Empty(new[] { 1, 1, embedDim }, dtype)))!);
+        }
+        AddZeroAttn = addZeroAttn;
         var outProj = RegisterModule("out_proj", new NonDynamicallyQuantizableLinear(embedDim, embedDim, bias, dtype));
         if (outProj.Bias is { } ob) Init.Zeros_(ob);
     }
@@ -47,6 +53,8 @@ public sealed class MultiheadAttention : Module
     public double Dropout { get; }
     /// <summary>True for [N, L, E] inputs.</summary>
     public bool BatchFirst { get; }
+    /// <summary>Whether a zero key and value are appended to every sequence (<c>add_zero_attn</c>).</summary>
+    public bool AddZeroAttn { get; }
     bool SameEmbedDim { get; }
     /// <summary>The output projection.</summary>
     public Linear OutProj => (Linear)Member("out_proj")!;
@@ -74,7 +82,8 @@ public sealed class MultiheadAttention : Module
             // Self-attention: one GEMM for q, k and v together, as PyTorch does.
             var qkv = F.Linear(q, TensorMember("in_proj_weight")!, b);
             var (o, wts) = F.AttendProjected(qkv.Narrow(2, 0, EmbedDim), qkv.Narrow(2, EmbedDim, EmbedDim), qkv.Narrow(2, 2 * EmbedDim, EmbedDim), NumHeads,
-                OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal, null);
+                OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal, null,
+                TensorMember("bias_k"), TensorMember("bias_v"), AddZeroAttn);
             return Finish(o, wts, unbatched);
         }
         Tensor wq, wk, wv;
@@ -86,7 +95,8 @@ public sealed class MultiheadAttention : Module
         else { wq = TensorMember("q_proj_weight")!; wk = TensorMember("k_proj_weight")!; wv = TensorMember("v_proj_weight")!; }
         var (output, weights) = F.MultiHeadAttention(q, k, v, NumHeads, wq, wk, wv,
             b?.Narrow(0, 0, EmbedDim), b?.Narrow(0, EmbedDim, EmbedDim), b?.Narrow(0, 2 * EmbedDim, EmbedDim),
-            OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal);
+            OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal, null,
+            TensorMember("bias_k"), TensorMember("bias_v"), AddZeroAttn);
         return Finish(output, weights, unbatched);
     }
 
