@@ -70,7 +70,7 @@ def build(t, a):
     if t == "Flatten": return nn.Flatten()
     if t == "Identity": return nn.Identity()
     if t == "Dropout": return nn.Dropout(a["p"])
-    if t == "LSTM": return nn.LSTM(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
+    if t == "LSTM": return nn.LSTM(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False), proj_size=a.get("proj", 0))
     if t == "GRU": return nn.GRU(a["in"], a["hidden"], num_layers=a.get("layers", 1), bias=a.get("bias", True), batch_first=a.get("batch_first", False), bidirectional=a.get("bidirectional", False))
     if t == "MultiheadAttention": return nn.MultiheadAttention(a["embed"], a["heads"], kdim=a.get("kdim"), vdim=a.get("vdim"), batch_first=a.get("batch_first", False), bias=a.get("bias", True),
                                                                 add_bias_kv=a.get("bias_kv", False), add_zero_attn=a.get("zero_attn", False))
@@ -192,6 +192,8 @@ for act, a in [("ReLU", {}), ("GELU", {}), ("GELU", {"approximate": "tanh"}), ("
 module_case("lstm", "LSTM", {"in": 5, "hidden": 7}, [R(6, 3, 5)])
 module_case("lstm_2layer_bidir_batchfirst_state", "LSTM", {"in": 5, "hidden": 7, "layers": 2, "batch_first": True, "bidirectional": True}, [R(3, 6, 5), R(4, 3, 7), R(4, 3, 7)])
 module_case("lstm_unbatched_nobias", "LSTM", {"in": 4, "hidden": 3, "bias": False}, [R(5, 4)])
+module_case("lstm_proj_2layer_bidir_state", "LSTM", {"in": 5, "hidden": 7, "layers": 2, "bidirectional": True, "proj": 3}, [R(6, 2, 5), R(4, 2, 3), R(4, 2, 7)])
+module_case("lstm_proj_batchfirst", "LSTM", {"in": 4, "hidden": 9, "batch_first": True, "proj": 8}, [R(2, 5, 4)])
 module_case("gru", "GRU", {"in": 5, "hidden": 7}, [R(6, 3, 5)])
 module_case("gru_2layer_bidir_batchfirst_state", "GRU", {"in": 5, "hidden": 6, "layers": 2, "batch_first": True, "bidirectional": True}, [R(3, 4, 5), R(4, 3, 6)])
 module_case("mha_weights", "MultiheadAttention", {"embed": 8, "heads": 2}, [R(5, 3, 8), R(7, 3, 8), R(7, 3, 8)])

@@ -136,10 +136,10 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("gru_layer");
         return Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse);
     }
-    public Tensor[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse)
+    public Tensor?[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor? whr, Tensor gates, Tensor output, Tensor grad, bool reverse)
     {
         RefuseDoubleBackward("lstm_layer");
-        return Tensor.LstmLayerBackwardOp(h0, c0, whh, gates, output, grad, reverse);
+        return Tensor.LstmLayerBackwardOp(h0, c0, whh, whr, gates, output, grad, reverse);
     }
     public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels.Recurrent;
@@ -7,16 +8,18 @@ namespace Kiln;
 public sealed unsafe partial class Tensor
 {
     /// <summary>
-    /// A fused LSTM layer direction: proj [T, N, 4H] (input projection plus biases), initial h0 and c0 [N, H], W_hh [4H, H].
-    /// Returns [T, N, 2H] with each step's h then c.
+    /// A fused LSTM layer direction: proj [T, N, 4H] (input projection plus biases), initial h0 [N, P] and c0 [N, H],
+    /// W_hh [4H, P], and with a projection W_hr [P, H] (P = H without one). Returns [T, N, P + H] with each step's h then c.
     /// </summary>
-    internal static Tensor LstmLayerOp(Tensor proj, Tensor h0, Tensor c0, Tensor whh, bool reverse)
+    internal static Tensor LstmLayerOp(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse)
     {
         const string op = "lstm_layer";
         if (proj.Dim != 3 || proj.Size(2) % 4 != 0)
             throw new KilnException(op, $"{op}: expected the input projection [T, N, 4*hidden], got {ShapeText.Format(proj._shape)}");
-        int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 4;
-        foreach (var (t, name, shape) in new[] { (h0, "h0", new[] { n, h }), (c0, "c0", new[] { n, h }), (whh, "weight_hh", new[] { 4 * h, h }) })
+        int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 4, p = whr?.Size(0) ?? h;
+        var expected = new List<(Tensor, string, int[])> { (h0, "h0", [n, p]), (c0, "c0", [n, h]), (whh, "weight_hh", [4 * h, p]) };
+        if (whr is not null) expected.Add((whr, "weight_hr", [p, h]));
+        foreach (var (t, name, shape) in expected)
             if (!ShapeRules.SameShape(t._shape, shape) || t.DType != proj.DType)
                 throw new KilnException(op, $"{op}: expected {name} of shape {ShapeText.Format(shape)} and dtype {proj.DType}, got {ShapeText.Format(t._shape)} {t.DType}");
         RequireFloat(op, proj);
@@ -24,38 +27,42 @@ public sealed unsafe partial class Tensor
         using var hc0 = h0.ContiguousInternal();
         using var cc0 = c0.ContiguousInternal();
         using var wc = whh.ContiguousInternal();
-        var output = Allocate([steps, n, 2 * h], proj.DType);
+        using var rc = whr?.ContiguousInternal();
+        var output = Allocate([steps, n, p + h], proj.DType);
         var gates = Allocate([steps, n, 4 * h], proj.DType);
         if (proj.DType == DType.Float32)
-            LstmKernel.Forward(steps, n, h, pc.Ptr<float>(), hc0.Ptr<float>(), cc0.Ptr<float>(), wc.Ptr<float>(), output.Ptr<float>(), gates.Ptr<float>(), reverse);
+            LstmKernel.Forward(steps, n, h, p, pc.Ptr<float>(), hc0.Ptr<float>(), cc0.Ptr<float>(), wc.Ptr<float>(), rc is null ? null : rc.Ptr<float>(), output.Ptr<float>(), gates.Ptr<float>(), reverse);
         else
-            LstmKernel.Forward(steps, n, h, pc.Ptr<double>(), hc0.Ptr<double>(), cc0.Ptr<double>(), wc.Ptr<double>(), output.Ptr<double>(), gates.Ptr<double>(), reverse);
-        if (!GradMode.Enabled || !(proj.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad || whh.RequiresGrad)) { gates.Dispose(); return output; }
+            LstmKernel.Forward(steps, n, h, p, pc.Ptr<double>(), hc0.Ptr<double>(), cc0.Ptr<double>(), wc.Ptr<double>(), rc is null ? null : rc.Ptr<double>(), output.Ptr<double>(), gates.Ptr<double>(), reverse);
+        if (!GradMode.Enabled || !(proj.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad || whh.RequiresGrad || whr is { RequiresGrad: true })) { gates.Dispose(); return output; }
         // The activated gates ride along as a non-differentiable input for backward.
-        return RecordMany(op, output, new OpArgs { Mode = reverse ? "reverse" : null }, [proj, h0, c0, whh, gates]);
+        return RecordMany(op, output, new OpArgs { Mode = reverse ? "reverse" : null, Length = h }, [proj, h0, c0, whh, whr, gates]);
     }
 
-    /// <summary>Gradients of proj, h0, c0 and W_hh of <see cref="LstmLayerOp"/>.</summary>
-    internal static Tensor[] LstmLayerBackwardOp(Tensor h0, Tensor c0, Tensor whh, Tensor gates, Tensor output, Tensor grad, bool reverse)
+    /// <summary>Gradients of proj, h0, c0, W_hh and W_hr (null without a projection) of <see cref="LstmLayerOp"/>.</summary>
+    internal static Tensor?[] LstmLayerBackwardOp(Tensor h0, Tensor c0, Tensor whh, Tensor? whr, Tensor gates, Tensor output, Tensor grad, bool reverse)
     {
-        int steps = gates.Size(0), n = gates.Size(1), h = gates.Size(2) / 4;
+        int steps = gates.Size(0), n = gates.Size(1), h = gates.Size(2) / 4, p = whr?.Size(0) ?? h;
+        var dt = gates.DType;
         using var hc0 = h0.ContiguousInternal();
         using var cc0 = c0.ContiguousInternal();
         using var wc = whh.ContiguousInternal();
+        using var rc = whr?.ContiguousInternal();
         using var oc = output.ContiguousInternal();
-        using var gc = grad.ToInternal(gates.DType).ContiguousInternal();
-        var dproj = Allocate([steps, n, 4 * h], gates.DType);
-        var dh0 = Allocate([n, h], gates.DType);
-        var dc0 = Allocate([n, h], gates.DType);
-        var dwhh = Allocate([4 * h, h], gates.DType);
-        using var hprev = Allocate([steps, n, h], gates.DType);
-        if (gates.DType == DType.Float32)
-            LstmKernel.Backward(steps, n, h, hc0.Ptr<float>(), cc0.Ptr<float>(), wc.Ptr<float>(), oc.Ptr<float>(), gates.Ptr<float>(), gc.Ptr<float>(),
-                dproj.Ptr<float>(), dh0.Ptr<float>(), dc0.Ptr<float>(), dwhh.Ptr<float>(), hprev.Ptr<float>(), reverse);
+        using var gc = grad.ToInternal(dt).ContiguousInternal();
+        var dproj = Allocate([steps, n, 4 * h], dt);
+        var dh0 = Allocate([n, p], dt);
+        var dc0 = Allocate([n, h], dt);
+        var dwhh = Allocate([4 * h, p], dt);
+        var dwhr = whr is null ? null : Allocate([p, h], dt);
+        using var hprev = Allocate([steps, n, p], dt);
+        if (dt == DType.Float32)
+            LstmKernel.Backward(steps, n, h, p, hc0.Ptr<float>(), cc0.Ptr<float>(), wc.Ptr<float>(), rc is null ? null : rc.Ptr<float>(), oc.Ptr<float>(), gates.Ptr<float>(), gc.Ptr<float>(),
+                dproj.Ptr<float>(), dh0.Ptr<float>(), dc0.Ptr<float>(), dwhh.Ptr<float>(), dwhr is null ? null : dwhr.Ptr<float>(), hprev.Ptr<float>(), reverse);
         else
-            LstmKernel.Backward(steps, n, h, hc0.Ptr<double>(), cc0.Ptr<double>(), wc.Ptr<double>(), oc.Ptr<double>(), gates.Ptr<double>(), gc.Ptr<double>(),
-                dproj.Ptr<double>(), dh0.Ptr<double>(), dc0.Ptr<double>(), dwhh.Ptr<double>(), hprev.Ptr<double>(), reverse);
-        return [dproj, dh0, dc0, dwhh];
+            LstmKernel.Backward(steps, n, h, p, hc0.Ptr<double>(), cc0.Ptr<double>(), wc.Ptr<double>(), rc is null ? null : rc.Ptr<double>(), oc.Ptr<double>(), gates.Ptr<double>(), gc.Ptr<double>(),
+                dproj.Ptr<double>(), dh0.Ptr<double>(), dc0.Ptr<double>(), dwhh.Ptr<double>(), dwhr is null ? null : dwhr.Ptr<double>(), hprev.Ptr<double>(), reverse);
+        return [dproj, dh0, dc0, dwhh, dwhr];
     }
 
     /// <summary>

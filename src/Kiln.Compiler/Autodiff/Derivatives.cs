@@ -316,9 +316,10 @@ namespace Kiln.Compiler.Autodiff
                 }
                 case "lstm_layer":
                 {
-                    // Inputs: proj, h0, c0, W_hh, and the activated gates saved by the forward (no gradient).
-                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), c.Input(4), c.Output, grad, a.Mode == "reverse");
-                    for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    // Inputs: proj, h0, c0, W_hh, W_hr (null without a projection), and the activated gates (no gradient).
+                    bool hasProjection = c.InputShape(4).Length > 0;
+                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), hasProjection ? c.Input(4) : null, c.Input(5), c.Output, grad, a.Mode == "reverse");
+                    for (int i = 0; i < 5; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "conv2d":

@@ -125,7 +125,8 @@ namespace Kiln.Compiler.Ops
             Add("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]");
-                return new[] { s[0][0], s[0][1], s[0][2] / 2 };
+                // Output: each step's h (the width of h0) then c (hidden).
+                return new[] { s[0][0], s[0][1], s[1][s[1].Length - 1] + s[0][2] / 4 };
             });
             Add("tril", OpKind.Elementwise, 1, Same);
             Add("triu", OpKind.Elementwise, 1, Same);

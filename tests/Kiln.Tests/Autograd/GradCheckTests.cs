@@ -92,8 +92,10 @@ public class GradCheckTests
         ["layer_norm"] = (x => Kiln.NN.F.LayerNorm(x[0], [3, 4], x[1], x[2]) + Kiln.NN.F.LayerNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4), R(3, 4)]),
         ["gru_layer"] = (x => Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true).Pow(2).Sum(),
             () => [R(4, 2, 9), R(2, 3), R(9, 3), R(9)]),
-        ["lstm_layer"] = (x => Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], reverse: true).Pow(2).Sum(),
-            () => [R(4, 2, 12), R(2, 3), R(2, 3), R(12, 3)]),
+        ["lstm_layer"] = (x => Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: false).Sum()
+                               + Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: true).Pow(2).Sum()
+                               + Tensor.LstmLayerOp(x[0], x[4], x[2], x[5], x[6], reverse: false).Pow(2).Sum(),   // with a projection to 2
+            () => [R(4, 2, 12), R(2, 3), R(2, 3), R(12, 3), R(2, 2), R(12, 2), R(2, 3)]),
         // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.
         ["sdpa"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], attnMask: Tensor.Randn([66, 130], DType.Float64, new Generator(5)))
                        + Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true), () => [R(66, 2), R(130, 2), R(130, 2)]),

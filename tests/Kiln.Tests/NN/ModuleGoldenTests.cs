@@ -29,9 +29,11 @@ public class ModuleGoldenTests
     [Fact]
     public void LstmLayerShapeRuleMatchesTheOp()
     {
-        var y = Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 2), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), false);
+        var y = Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 2), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), null, false);
         Assert.Equal(y.Shape, Kiln.Compiler.Ops.OpRegistry.Find("lstm_layer")!.Shape([[5, 3, 8], [3, 2], [3, 2], [8, 2]], new()));
-        Assert.Throws<KilnException>(() => Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 3), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), false));
+        var p = Tensor.LstmLayerOp(Tensor.Randn(5, 3, 12), Tensor.Zeros(3, 2), Tensor.Zeros(3, 3), Tensor.Randn(12, 2), Tensor.Randn(2, 3), false);
+        Assert.Equal(p.Shape, Kiln.Compiler.Ops.OpRegistry.Find("lstm_layer")!.Shape([[5, 3, 12], [3, 2], [3, 3], [12, 2], [2, 3]], new()));
+        Assert.Throws<KilnException>(() => Tensor.LstmLayerOp(Tensor.Randn(5, 3, 8), Tensor.Zeros(3, 3), Tensor.Zeros(3, 2), Tensor.Randn(8, 2), null, false));
     }
 
     /// <summary>The Kiln module for a case's type and PyTorch constructor arguments.</summary>
@@ -65,7 +67,7 @@ public class ModuleGoldenTests
         "Flatten" => new Flatten(),
         "Identity" => new Identity(),
         "Dropout" => new Dropout(Dbl(a, "p", 0.5)),
-        "LSTM" => new LSTM(Int(a, "in", 0), Int(a, "hidden", 0), Int(a, "layers", 1), Bool(a, "bias", true), Bool(a, "batch_first"), 0, Bool(a, "bidirectional")),
+        "LSTM" => new LSTM(Int(a, "in", 0), Int(a, "hidden", 0), Int(a, "layers", 1), Bool(a, "bias", true), Bool(a, "batch_first"), 0, Bool(a, "bidirectional"), projSize: Int(a, "proj", 0)),
         "GRU" => new GRU(Int(a, "in", 0), Int(a, "hidden", 0), Int(a, "layers", 1), Bool(a, "bias", true), Bool(a, "batch_first"), 0, Bool(a, "bidirectional")),
         "MultiheadAttention" => new MultiheadAttention(Int(a, "embed", 0), Int(a, "heads", 0), 0, Bool(a, "bias", true),
             a.TryGetProperty("kdim", out var kd) ? kd.GetInt32() : null, a.TryGetProperty("vdim", out var vd) ? vd.GetInt32() : null, Bool(a, "batch_first"),

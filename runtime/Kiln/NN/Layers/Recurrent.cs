@@ -12,31 +12,40 @@ namespace Kiln.NN;
 /// </summary>
 public abstract class RecurrentBase : Module
 {
-    private protected RecurrentBase(string name, int gates, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional, DType dtype)
+    private protected RecurrentBase(string name, int gates, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional, DType dtype,
+        int projSize = 0)
     {
+        if (projSize < 0) throw new KilnException(name, $"{name}: proj_size should be a positive integer or zero to disable projections, got {projSize}");
+        if (projSize >= hiddenSize) throw new KilnException(name, $"{name}: proj_size has to be smaller than hidden_size (proj_size={projSize}, hidden_size={hiddenSize})");
         if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}");
         if (numLayers <= 0) throw new KilnException(name, $"{name}: num_layers must be positive, got {numLayers}");
         if (dropout < 0 || dropout > 1) throw new KilnException(name, $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}");
         InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; HasBias = bias; BatchFirst = batchFirst; DropoutP = dropout; Bidirectional = bidirectional;
         Gates = gates;
+        ProjSize = projSize;
+        int real = projSize > 0 ? projSize : hiddenSize;   // the width of h
         double bound = 1 / Math.Sqrt(hiddenSize);
         for (int l = 0; l < numLayers; l++)
             for (int d = 0; d < Directions; d++)
             {
-                int inSize = l == 0 ? inputSize : hiddenSize * Directions;
+                int inSize = l == 0 ? inputSize : real * Directions;
                 string sfx = Suffix(l, d);
                 Init.Uniform_(RegisterParameter("weight_ih" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize, inSize }, dtype)))!, -bound, bound);
-                Init.Uniform_(RegisterParameter("weight_hh" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize, hiddenSize }, dtype)))!, -bound, bound);
+                Init.Uniform_(RegisterParameter("weight_hh" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize, real }, dtype)))!, -bound, bound);
                 if (bias)
                 {
                     Init.Uniform_(RegisterParameter("bias_ih" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize }, dtype)))!, -bound, bound);
                     Init.Uniform_(RegisterParameter("bias_hh" + sfx, Parameter(Tensor.Empty(new[] { gates * hiddenSize }, dtype)))!, -bound, bound);
                 }
+                if (projSize > 0)
+                    Init.Uniform_(RegisterParameter("weight_hr" + sfx, Parameter(Tensor.Empty(new[] { projSize, hiddenSize }, dtype)))!, -bound, bound);
             }
     }
 
     /// <summary>Features per input step.</summary>
     public int InputSize { get; }
+    /// <summary>Width of the projected hidden state (LSTM <c>proj_size</c>); 0 without a projection.</summary>
+    public int ProjSize { get; }
     /// <summary>Hidden state size.</summary>
     public int HiddenSize { get; }
     /// <summary>Stacked layers.</summary>
@@ -70,9 +79,9 @@ public abstract class RecurrentBase : Module
         return (seq, unbatched);
     }
 
-    private protected Tensor StateOrZeros(Tensor? state, int batch, bool unbatched, Tensor like, string what)
+    private protected Tensor StateOrZeros(Tensor? state, int batch, bool unbatched, Tensor like, string what, int width)
     {
-        int[] expected = [NumLayers * Directions, batch, HiddenSize];
+        int[] expected = [NumLayers * Directions, batch, width];
         if (state is null) return Tensor.Zeros(expected, like.DType);
         var s = unbatched ? state.Unsqueeze(1) : state;
         if (!ShapeRules.SameShape(s.ShapeArray, expected))
@@ -109,6 +118,7 @@ public abstract class RecurrentBase : Module
     public override string ExtraRepr()
     {
         var s = $"{InputSize}, {HiddenSize}";
+        if (ProjSize != 0) s += $", proj_size={ProjSize}";
         if (NumLayers != 1) s += $", num_layers={NumLayers}";
         if (!HasBias) s += ", bias=False";
         if (BatchFirst) s += ", batch_first=True";
@@ -121,19 +131,20 @@ public abstract class RecurrentBase : Module
 /// <summary>
 /// Long short-term memory (<c>nn.LSTM</c>): gates i, f, g, o stacked in that order in <c>weight_ih_l{k}</c> [4·hidden, in].
 /// <c>Forward</c> returns the output [L, N, D·hidden] (or [N, L, ...] batch-first) and the final (h, c), each [D·layers, N, hidden].
+/// With <c>projSize</c> &gt; 0, h = W_hr·(o ⊙ tanh c) is projSize wide (in the output and h, not c), as in PyTorch.
 /// </summary>
 public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
-    bool bidirectional = false, DType dtype = DType.Float32)
-    : RecurrentBase("LSTM", 4, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype)
+    bool bidirectional = false, DType dtype = DType.Float32, int projSize = 0)
+    : RecurrentBase("LSTM", 4, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, projSize)
 {
     /// <summary>Runs the sequence from the initial state (zeros when null).</summary>
     public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state = null)
     {
         var (seq, unbatched) = Prepare(input);
         int batch = seq.Size(1);
-        var h0 = StateOrZeros(state?.H, batch, unbatched, seq, "hidden");
-        var c0 = StateOrZeros(state?.C, batch, unbatched, seq, "cell");
-        int hs = HiddenSize, steps = seq.Size(0);
+        int hs = HiddenSize, ps = ProjSize > 0 ? ProjSize : HiddenSize, steps = seq.Size(0);
+        var h0 = StateOrZeros(state?.H, batch, unbatched, seq, "hidden", ps);
+        var c0 = StateOrZeros(state?.C, batch, unbatched, seq, "cell", hs);
         var finalH = new Tensor[NumLayers * Directions];
         var finalC = new Tensor[NumLayers * Directions];
         var layerInput = StackLayers(seq, (l, d, idx, input) =>
@@ -141,11 +152,12 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
             // All steps' input projections in one GEMM, then the fused recurrence (one node per layer direction).
             var proj = F.Linear(input, W("weight_ih", l, d), B("bias_ih", l, d));
             if (B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
-            var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), reverse: d == 1);
+            var whr = ProjSize > 0 ? W("weight_hr", l, d) : null;
+            var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), whr, reverse: d == 1);
             var lastStep = hc.Select(0, d == 1 ? 0 : steps - 1);
-            finalH[idx] = lastStep.Narrow(1, 0, hs);
-            finalC[idx] = lastStep.Narrow(1, hs, hs);
-            return hc.Narrow(2, 0, hs);
+            finalH[idx] = lastStep.Narrow(1, 0, ps);
+            finalC[idx] = lastStep.Narrow(1, ps, hs);
+            return hc.Narrow(2, 0, ps);
         });
         return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
     }
@@ -163,7 +175,7 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
     public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null)
     {
         var (seq, unbatched) = Prepare(input);
-        var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden");
+        var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden", HiddenSize);
         int steps = seq.Size(0);
         var finalH = new Tensor[NumLayers * Directions];
         var output = StackLayers(seq, (l, d, idx, input) =>
