@@ -21,6 +21,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   ensure_torch
   /usr/bin/python3 tests/golden/make_golden.py
   /usr/bin/python3 tests/golden/make_nn_golden.py
+  /usr/bin/python3 tests/golden/make_safetensors_golden.py
   shift
 fi
 

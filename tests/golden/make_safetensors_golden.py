@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Writes tests/golden/data/reference.safetensors and its expected values from PyTorch.
+
+Debian has no python3-safetensors, so this script writes the format itself, following the specification
+(8-byte little-endian header length, JSON header with dtype/shape/data_offsets and __metadata__, raw little-endian
+data), the way the Hugging Face library lays files out: tensors ordered by dtype alignment (largest first), then name,
+and the header padded with spaces to a multiple of 8. It also reads back a file Kiln wrote, if given one:
+  /usr/bin/python3 tests/golden/make_safetensors_golden.py [kiln_written.safetensors]
+"""
+import json, os, struct, sys
+import numpy as np
+import torch
+
+torch.manual_seed(99)
+DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+CODES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64",
+         torch.int32: "I32", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
+DTYPES = {v: k for k, v in CODES.items()}
+
+
+def raw(t):
+    t = t.contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().tobytes()
+    return t.numpy().tobytes()
+
+
+def write(path, tensors, metadata):
+    items = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
+    header, offset, blobs = {}, 0, []
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in items:
+        b = raw(t)
+        header[name] = {"dtype": CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        dt = DTYPES[e["dtype"]]
+        buf = bytearray(data[base + b: base + end])
+        if dt == torch.bfloat16:
+            t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if buf else torch.empty(0, dtype=dt)
+        else:
+            t = torch.frombuffer(buf, dtype=dt) if buf else torch.empty(0, dtype=dt)
+        out[name] = t.reshape(e["shape"])
+    return out, header.get("__metadata__", {})
+
+
+if len(sys.argv) > 1:
+    tensors, meta = read(sys.argv[1])
+    for k, t in tensors.items():
+        print(k, str(t.dtype).replace("torch.", ""), list(t.shape), t.float().sum().item() if t.numel() else 0.0)
+    print("metadata", json.dumps(meta, sort_keys=True))
+    sys.exit(0)
+
+tensors = {
+    "encoder.weight": torch.randn(3, 4),
+    "encoder.bias": torch.randn(4, dtype=torch.float64),
+    "half": torch.randn(2, 3).half(),
+    "brain": torch.randn(5).bfloat16(),
+    "steps": torch.tensor([1, -2, 3_000_000_000_000], dtype=torch.int64),
+    "ids": torch.tensor([[7, -8], [9, 10]], dtype=torch.int32),
+    "bytes": torch.tensor([-128, 0, 127], dtype=torch.int8),
+    "pixels": torch.tensor([0, 128, 255], dtype=torch.uint8),
+    "mask": torch.tensor([True, False, True]),
+    "scalar": torch.tensor(2.5),
+    "empty": torch.zeros(0, 3),
+}
+write(os.path.join(DIR, "reference.safetensors"), tensors, {"format": "pt", "note": "written by make_safetensors_golden.py"})
+expected = {k: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape),
+                "data": [float(x) for x in t.double().reshape(-1).tolist()] if t.dtype.is_floating_point else [int(x) for x in t.reshape(-1).tolist()]}
+            for k, t in tensors.items()}
+with open(os.path.join(DIR, "reference.safetensors.json"), "w") as f:
+    json.dump({"tensors": expected, "metadata": {"format": "pt", "note": "written by make_safetensors_golden.py"}}, f, separators=(",", ":"))
+print("wrote reference.safetensors")
