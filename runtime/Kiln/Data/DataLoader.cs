@@ -1,0 +1,142 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Kiln.Data;
+
+/// <summary>
+/// Batches of a dataset (<c>torch.utils.data.DataLoader</c>): sampling (sequential, seeded shuffle, or any sampler or
+/// batch sampler), collation, drop-last, and background workers that prefetch through a bounded window and still deliver
+/// batches in order. An exception while loading a sample reaches the caller naming the sample index.
+/// </summary>
+public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
+{
+    readonly Dataset<T> _dataset;
+    readonly Func<IReadOnlyList<T>, TBatch> _collate;
+    readonly IEnumerable<int[]> _batches;
+    readonly int _count;
+
+    /// <summary>
+    /// A loader over <paramref name="dataset"/>. <paramref name="shuffle"/> draws a new permutation from
+    /// <paramref name="generator"/> each epoch; <paramref name="sampler"/> or <paramref name="batchSampler"/> replace it.
+    /// </summary>
+    public DataLoader(Dataset<T> dataset, Func<IReadOnlyList<T>, TBatch> collate, int batchSize = 1, bool shuffle = false, bool dropLast = false,
+        ISampler? sampler = null, IEnumerable<int[]>? batchSampler = null, int numWorkers = 0, int prefetchFactor = 2, Generator? generator = null)
+    {
+        if (batchSize <= 0) throw new KilnException("DataLoader", $"DataLoader: batch_size should be a positive integer value, but got batch_size={batchSize}");
+        if (numWorkers < 0) throw new KilnException("DataLoader", $"DataLoader: num_workers option should be non-negative, got {numWorkers}");
+        if (prefetchFactor <= 0) throw new KilnException("DataLoader", $"DataLoader: prefetch_factor must be positive, got {prefetchFactor}");
+        if (shuffle && sampler != null) throw new KilnException("DataLoader", "DataLoader: sampler option is mutually exclusive with shuffle");
+        if (batchSampler != null && (sampler != null || shuffle || dropLast || batchSize != 1))
+            throw new KilnException("DataLoader", "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last");
+        _dataset = dataset;
+        _collate = collate;
+        NumWorkers = numWorkers;
+        PrefetchFactor = prefetchFactor;
+        if (batchSampler != null)
+        {
+            _batches = batchSampler;
+            _count = batchSampler is BatchSampler bs ? bs.Count : -1;
+        }
+        else
+        {
+            var s = sampler ?? (shuffle ? new RandomSampler(dataset.Count, generator) : new SequentialSampler(dataset.Count));
+            var bs = new BatchSampler(s, batchSize, dropLast);
+            _batches = bs;
+            _count = bs.Count;
+        }
+    }
+
+    /// <summary>Background workers (0 loads on the caller's thread).</summary>
+    public int NumWorkers { get; }
+
+    /// <summary>Batches each worker may have ready ahead of the consumer.</summary>
+    public int PrefetchFactor { get; }
+
+    /// <summary>Batches per epoch (-1 when a custom batch sampler does not say).</summary>
+    public int Count => _count;
+
+    /// <inheritdoc/>
+    public IEnumerator<TBatch> GetEnumerator() => NumWorkers == 0 ? Serial() : Parallel();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    TBatch Load(int[] indices)
+    {
+        var samples = new T[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            try { samples[i] = _dataset[indices[i]]; }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new KilnException("DataLoader", $"DataLoader: loading sample {indices[i]} failed: {e.Message}", e);
+            }
+        }
+        return _collate(samples);
+    }
+
+    IEnumerator<TBatch> Serial()
+    {
+        foreach (var b in _batches) yield return Load(b);
+    }
+
+    IEnumerator<TBatch> Parallel()
+    {
+        var all = new List<int[]>(_batches);   // this epoch's batches, fixed before the workers start
+        var results = new TaskCompletionSource<TBatch>[all.Count];
+        for (int i = 0; i < results.Length; i++) results[i] = new TaskCompletionSource<TBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var window = new SemaphoreSlim(NumWorkers * PrefetchFactor);
+        using var cancel = new CancellationTokenSource();
+        int next = -1;
+        var workers = new Task[NumWorkers];
+        for (int w = 0; w < NumWorkers; w++)
+            workers[w] = Task.Factory.StartNew(() =>
+            {
+                while (true)
+                {
+                    try { window.Wait(cancel.Token); } catch (OperationCanceledException) { return; }
+                    int k = Interlocked.Increment(ref next);
+                    if (k >= all.Count) { window.Release(); return; }
+                    try { results[k].SetResult(Load(all[k])); }
+                    catch (Exception e) { results[k].SetException(e); }
+                }
+            }, cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            for (int k = 0; k < all.Count; k++)
+            {
+                TBatch batch;
+                try { batch = results[k].Task.GetAwaiter().GetResult(); }
+                finally { window.Release(); }
+                yield return batch;
+            }
+        }
+        finally
+        {
+            // Stopping early (break, exception) cancels the workers that are still waiting for room.
+            cancel.Cancel();
+            try { Task.WaitAll(workers); } catch (AggregateException) { }
+        }
+    }
+}
+
+/// <summary>Constructors of <see cref="DataLoader{T, TBatch}"/> with the default collation for common sample types.</summary>
+public static class DataLoader
+{
+    /// <summary>A loader of <see cref="TensorDataset"/>-style samples: each field stacked.</summary>
+    public static DataLoader<Tensor[], Tensor[]> Create(Dataset<Tensor[]> dataset, int batchSize = 1, bool shuffle = false, bool dropLast = false,
+        int numWorkers = 0, Generator? generator = null) =>
+        new(dataset, Collate.TensorTuples, batchSize, shuffle, dropLast, numWorkers: numWorkers, generator: generator);
+
+    /// <summary>A loader of tensors: stacked.</summary>
+    public static DataLoader<Tensor, Tensor> Create(Dataset<Tensor> dataset, int batchSize = 1, bool shuffle = false, bool dropLast = false,
+        int numWorkers = 0, Generator? generator = null) =>
+        new(dataset, Collate.Tensors, batchSize, shuffle, dropLast, numWorkers: numWorkers, generator: generator);
+
+    /// <summary>A loader of (input, class label) samples: inputs stacked, labels as int64.</summary>
+    public static DataLoader<(Tensor, long), (Tensor, Tensor)> Create(Dataset<(Tensor, long)> dataset, int batchSize = 1, bool shuffle = false,
+        bool dropLast = false, int numWorkers = 0, Generator? generator = null) =>
+        new(dataset, Collate.Labeled, batchSize, shuffle, dropLast, numWorkers: numWorkers, generator: generator);
+}
