@@ -11,9 +11,13 @@ namespace Kiln.Data;
 /// batch sampler), collation, drop-last, and background workers that prefetch through a bounded window and still deliver
 /// batches in order. An exception while loading a sample reaches the caller naming the sample index.
 /// </summary>
-public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
+public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>, IResumableLoader
 {
     readonly Dataset<T> _dataset;
+    readonly Generator _generator;
+    ulong _epochSeed;
+    long _epochOffset;
+    int _position, _skip;
     readonly Func<IReadOnlyList<T>, TBatch> _collate;
     readonly IEnumerable<int[]> _batches;
     readonly int _count;
@@ -33,6 +37,7 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
             throw new KilnException("DataLoader", "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last");
         _dataset = dataset;
         _collate = collate;
+        _generator = generator ?? Generator.Default;
         NumWorkers = numWorkers;
         PrefetchFactor = prefetchFactor;
         if (batchSampler != null)
@@ -42,7 +47,7 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
         }
         else
         {
-            var s = sampler ?? (shuffle ? new RandomSampler(dataset.Count, generator) : new SequentialSampler(dataset.Count));
+            var s = sampler ?? (shuffle ? new RandomSampler(dataset.Count, _generator) : new SequentialSampler(dataset.Count));
             var bs = new BatchSampler(s, batchSize, dropLast);
             _batches = bs;
             _count = bs.Count;
@@ -60,6 +65,29 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
 
     /// <inheritdoc/>
     public IEnumerator<TBatch> GetEnumerator() => NumWorkers == 0 ? Serial() : Parallel();
+
+    /// <inheritdoc/>
+    public DataLoaderState State => new(_epochSeed, _epochOffset, _position);
+
+    /// <inheritdoc/>
+    public void LoadState(DataLoaderState state)
+    {
+        if (state.Position < 0) throw new KilnException("DataLoader", $"DataLoader: position {state.Position} must be non-negative");
+        _generator.SetState(state.Seed, state.Offset);
+        _skip = state.Position;
+    }
+
+    /// <summary>This epoch's batches: the generator state is recorded first, so a saved position replays the same order.</summary>
+    List<int[]> Plan()
+    {
+        _epochSeed = _generator.Seed;
+        _epochOffset = _generator.Offset;
+        var all = new List<int[]>(_batches);
+        int skip = Math.Min(_skip, all.Count);
+        _skip = 0;
+        _position = skip;
+        return skip == 0 ? all : all.GetRange(skip, all.Count - skip);
+    }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -79,12 +107,17 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
 
     IEnumerator<TBatch> Serial()
     {
-        foreach (var b in _batches) yield return Load(b);
+        foreach (var b in Plan())
+        {
+            var batch = Load(b);
+            _position++;
+            yield return batch;
+        }
     }
 
     IEnumerator<TBatch> Parallel()
     {
-        var all = new List<int[]>(_batches);   // this epoch's batches, fixed before the workers start
+        var all = Plan();   // this epoch's batches, fixed before the workers start
         var results = new TaskCompletionSource<TBatch>[all.Count];
         for (int i = 0; i < results.Length; i++) results[i] = new TaskCompletionSource<TBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var window = new SemaphoreSlim(NumWorkers * PrefetchFactor);
@@ -110,6 +143,7 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
                 TBatch batch;
                 try { batch = results[k].Task.GetAwaiter().GetResult(); }
                 finally { window.Release(); }
+                _position++;
                 yield return batch;
             }
         }
@@ -120,6 +154,22 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>
             try { Task.WaitAll(workers); } catch (AggregateException) { }
         }
     }
+}
+
+/// <summary>Where a loader is within an epoch: the shuffle generator's state when the epoch began and the batches delivered.</summary>
+/// <param name="Seed">The generator's seed at the start of the epoch.</param>
+/// <param name="Offset">The generator's offset at the start of the epoch.</param>
+/// <param name="Position">Batches of the epoch already delivered.</param>
+public sealed record DataLoaderState(ulong Seed, long Offset, int Position);
+
+/// <summary>A loader whose position can be saved in a checkpoint and restored to continue the same epoch.</summary>
+public interface IResumableLoader
+{
+    /// <summary>The position to save.</summary>
+    DataLoaderState State { get; }
+
+    /// <summary>Makes the next enumeration replay the saved epoch's order and skip the batches already delivered.</summary>
+    void LoadState(DataLoaderState state);
 }
 
 /// <summary>Constructors of <see cref="DataLoader{T, TBatch}"/> with the default collation for common sample types.</summary>

@@ -2,12 +2,22 @@ using System.Collections.Generic;
 
 namespace Kiln.Optim.Schedulers;
 
+/// <summary>A scheduler whose position can be saved and restored (every scheduler in Kiln).</summary>
+public interface ISchedulerState
+{
+    /// <summary>The scheduler's position as named number arrays.</summary>
+    Dictionary<string, double[]> StateDict();
+
+    /// <summary>Restores a position saved by <see cref="StateDict"/>.</summary>
+    void LoadStateDict(Dictionary<string, double[]> state);
+}
+
 /// <summary>
 /// The base of the epoch/step learning-rate schedulers (<c>torch.optim.lr_scheduler.LRScheduler</c>). Construction
 /// records each group's <c>initial_lr</c> and takes the initial step (epoch 0); every <see cref="Step"/> advances one
 /// epoch and writes the new rates into the optimizer's groups.
 /// </summary>
-public abstract class LRScheduler
+public abstract class LRScheduler : ISchedulerState
 {
     private protected LRScheduler(Optimizer optimizer, bool initialStep = true)
     {

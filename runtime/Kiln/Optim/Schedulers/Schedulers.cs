@@ -254,7 +254,7 @@ public sealed class SequentialLR : LRScheduler
 /// Lowers the rate by <c>factor</c> when a metric stops improving for <c>patience</c> epochs (<c>ReduceLROnPlateau</c>);
 /// call <see cref="Step(double)"/> with the metric.
 /// </summary>
-public sealed class ReduceLROnPlateau
+public sealed class ReduceLROnPlateau : ISchedulerState
 {
     readonly Optimizer _opt;
     readonly bool _min, _rel;
