@@ -73,6 +73,8 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>, IResumableLoade
     public void LoadState(DataLoaderState state)
     {
         if (state.Position < 0) throw new KilnException("DataLoader", $"DataLoader: position {state.Position} must be non-negative");
+        // A finished epoch resumes at the next one: the generator keeps its current (post-epoch) state.
+        if (_count >= 0 && state.Position >= _count) { _skip = 0; return; }
         _generator.SetState(state.Seed, state.Offset);
         _skip = state.Position;
     }
