@@ -70,6 +70,31 @@ for c in cases:
         p.grad = torch.randn(n)
         opt = torch.optim.AdamW([p])
         fn = opt.step
+    elif op == "fashion_mlp":
+        import gzip, numpy as np
+        root = "/usr/share/datasets/fashion-mnist"
+        def idx(name):
+            with gzip.open(f"{root}/{name}", "rb") as f:
+                data = f.read()
+            dims = data[3]
+            shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+            return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+        images, labels = idx("train-images-idx3-ubyte.gz"), idx("train-labels-idx1-ubyte.gz")
+        class Fashion(torch.utils.data.Dataset):
+            def __len__(self): return len(labels)
+            def __getitem__(self, i):  # what torchvision's ToTensor + Normalize do, per sample
+                x = torch.from_numpy(images[i].copy()).unsqueeze(0).float().div(255)
+                return (x - 0.2860) / 0.3530, int(labels[i])
+        g = torch.Generator(); g.manual_seed(1)
+        loader = torch.utils.data.DataLoader(Fashion(), batch_size=n, shuffle=True, generator=g)
+        model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(128, 10))
+        opt = torch.optim.Adam(model.parameters())
+        def fn():
+            for x, y in loader:
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(model(x.reshape(-1, 784)), y)
+                loss.backward()
+                opt.step()
     elif op in ("ops_grad", "ops_nograd"):
         x = torch.ones(1, requires_grad=True)
         def fn(record=op == "ops_grad"):

@@ -37,6 +37,10 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
 }
+// One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
+if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
+    foreach (int t in new[] { 1, 2 })
+        cases.Add(new($"Fashion-MNIST MLP epoch, batch 64, Adam ({t}t)", "fashion_mlp", 64, t, 2, "data"));
 if (onlySuite != null) cases = cases.Where(c => c.Suite == onlySuite).ToList();
 // --case <text> keeps the cases whose name contains the text (for measuring one kernel; implies --no-write).
 int caseArg = Array.IndexOf(args, "--case");
@@ -79,7 +83,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine(suite == "core" ? "## Tensor core and autograd" : "## NN layers and optimizers");
+    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", _ => "## Training epochs (data loading included)" });
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -87,6 +91,8 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
                        "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core).");
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
+    if (suite == "data")
+        section.AppendLine("One epoch of the 784-128-10 MLP with dropout on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam: each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
     section.Append(table);
     sections[suite] = section.ToString();
@@ -96,7 +102,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers") })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("data", "## Training epochs (data loading included)") })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -105,7 +111,7 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn" })
+    foreach (var suite in new[] { "core", "nn", "data" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
@@ -175,6 +181,31 @@ static double RunKiln(BenchCase c)
             p.Grad = Tensor.Randn(new[] { c.N }, generator: g);
             var opt = new Kiln.Optim.AdamW(new[] { p });
             fn = () => { opt.Step(); return Tensor.Scalar(0.0); };
+            break;
+        }
+        case "fashion_mlp":
+        {
+            var normalize = Kiln.Data.Transforms.Normalize([0.2860], [0.3530]);
+            var train = new Kiln.Data.FashionMnist(train: true, transform: normalize);
+            var loader = Kiln.Data.DataLoader.Create(train, batchSize: c.N, shuffle: true, generator: new Generator(1));
+            var l1 = new Kiln.NN.Linear(784, 128);
+            var l2 = new Kiln.NN.Linear(128, 10);
+            var drop = new Kiln.NN.Dropout(0.2);
+            var opt = new Kiln.Optim.Adam(l1.Parameters().Concat(l2.Parameters()));
+            fn = () =>
+            {
+                Tensor last = Tensor.Scalar(0.0);
+                foreach (var (x, y) in loader)
+                {
+                    using var scope = Tensor.Scope();
+                    opt.ZeroGrad();
+                    var logits = l2.Forward(drop.Forward(Kiln.NN.F.Relu(l1.Forward(x.Reshape(-1, 784)))));
+                    var loss = Kiln.NN.F.CrossEntropy(logits, y);
+                    loss.Backward();
+                    opt.Step();
+                }
+                return last;
+            };
             break;
         }
         case "ops_grad":
