@@ -6,15 +6,16 @@ namespace Kiln.TensorBoard;
 /// <summary>CRC-32C (Castagnoli), the checksum of TFRecord framing; the SSE4.2 instruction where available, a table otherwise.</summary>
 internal static class Crc32C
 {
-    static readonly uint[] Table = BuildTable();
+    static readonly uint[] Table = BuildTable(0x82F63B78u);
 
-    static uint[] BuildTable()
+    /// <summary>The byte-at-a-time lookup table of a reflected CRC-32 with <paramref name="polynomial"/> (shared with the PNG CRC).</summary>
+    internal static uint[] BuildTable(uint polynomial)
     {
         var t = new uint[256];
         for (uint i = 0; i < 256; i++)
         {
             uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? polynomial ^ (c >> 1) : c >> 1;
             t[i] = c;
         }
         return t;

@@ -53,19 +53,7 @@ public static class Png
         s.Write(crc);
     }
 
-    static readonly uint[] Table = BuildTable();
-
-    static uint[] BuildTable()
-    {
-        var t = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }
+    static readonly uint[] Table = Crc32C.BuildTable(0xEDB88320u);
 
     /// <summary>The zlib/PNG CRC-32 of <paramref name="data"/>.</summary>
     internal static uint Crc32(ReadOnlySpan<byte> data)
