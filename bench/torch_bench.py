@@ -70,7 +70,7 @@ for c in cases:
         p.grad = torch.randn(n)
         opt = torch.optim.AdamW([p])
         fn = opt.step
-    elif op == "fashion_mlp":
+    elif op in ("fashion_mlp", "fashion_cnn"):
         import gzip, numpy as np
         root = "/usr/share/datasets/fashion-mnist"
         def idx(name):
@@ -87,12 +87,17 @@ for c in cases:
                 return (x - 0.2860) / 0.3530, int(labels[i])
         g = torch.Generator(); g.manual_seed(1)
         loader = torch.utils.data.DataLoader(Fashion(), batch_size=n, shuffle=True, generator=g)
-        model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(128, 10))
+        nn = torch.nn
+        if op == "fashion_mlp":
+            model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+        else:
+            model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
         opt = torch.optim.Adam(model.parameters())
         def fn():
             for x, y in loader:
                 opt.zero_grad()
-                loss = torch.nn.functional.cross_entropy(model(x.reshape(-1, 784)), y)
+                loss = torch.nn.functional.cross_entropy(model(x), y)
                 loss.backward()
                 opt.step()
     elif op in ("ops_grad", "ops_nograd"):
@@ -105,7 +110,7 @@ for c in cases:
             return y
     else:
         raise SystemExit(f"unknown op {op}")
-    for _ in range(max(3, c["reps"] // 3)):
+    for _ in range(c.get("warmup") or max(3, c["reps"] // 3)):
         fn()
     times = []
     for _ in range(c["reps"]):
