@@ -126,6 +126,13 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("conv2d");
         return Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
     }
+    public Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape)
+    {
+        if (!GradMode.Enabled) return Tensor.MaxPool2dBackwardOp(grad, indices, inputShape);
+        // Building a graph (createGraph): the same scatter as recorded ops, so it differentiates again.
+        int n = inputShape[0], c = inputShape[1];
+        return ScatterAddInto([n, c, inputShape[2] * inputShape[3]], grad, 2, indices.Reshape(n, c, -1), grad.Reshape(n, c, -1)).Reshape(inputShape);
+    }
     public Tensor?[] LayerNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d)
     {
         RefuseDoubleBackward("layer_norm");

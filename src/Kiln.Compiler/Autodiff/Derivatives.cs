@@ -25,7 +25,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d",
         };
 
         /// <summary>
@@ -329,6 +329,10 @@ namespace Kiln.Compiler.Autodiff
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
+                case "max_pool2d":
+                    // Input 1 holds where each maximum came from (no gradient).
+                    r[0] = g.MaxPool2dBackward(grad, c.Input(1), c.InputShape(0));
+                    break;
                 case "gru_layer":
                 {
                     // Inputs: proj, h0, W_hh, b_hh (null without bias), and the saved gates (no gradient).

@@ -117,6 +117,12 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Gradients of input, weight and bias of a fused 2-D convolution (geometry: 8 numbers); only the requested ones.</summary>
         T?[] Conv2dBackward(T x, T weight, bool hasBias, T grad, int[] geometry, int groups, bool needX, bool needW, bool needB);
 
+        /// <summary>
+        /// Gradient of a fused 2-D max pool: each output gradient added at its saved input position
+        /// (<paramref name="indices"/>: h·W + w within the plane) of an input of <paramref name="inputShape"/>.
+        /// </summary>
+        T MaxPool2dBackward(T grad, T indices, int[] inputShape);
+
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 

@@ -116,6 +116,13 @@ namespace Kiln.Compiler.Ops
                 var (oh, ow) = g.Output("conv2d", s[0][2], s[0][3]);
                 return new[] { s[0][0], s[1][0], oh, ow };
             });
+            Add("max_pool2d", OpKind.Indexing, 2, (s, a) =>
+            {
+                // Args: the 8 geometry numbers, then 1 for ceil mode.
+                if (s[0].Length != 4) throw new KilnException("max_pool2d", "max_pool2d: expected a 4-D input [N, C, H, W]");
+                var (oh, ow) = ConvGeometry.FromArgs("max_pool2d", a.Sizes!).Output("max_pool2d", s[0][2], s[0][3], a.Sizes![8] == 1);
+                return new[] { s[0][0], s[0][1], oh, ow };
+            });
             Add("gru_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 3 || s[0][2] % 3 != 0) throw new KilnException("gru_layer", "gru_layer: expected the input projection [T, N, 3*hidden]");

@@ -89,6 +89,9 @@ public class GradCheckTests
         ["im2col"] = (x => Kiln.NN.F.Unfold(x[0], [2, 3], [1, 2], [1, 0], [2, 1]), () => [R(2, 2, 5, 6)]),
         ["col2im"] = (x => Kiln.NN.F.Fold(x[0], [4, 5], [2, 2], null, [1, 1], [2, 1]), () => [R(2, 8, 18)]),
         ["conv2d"] = (x => Kiln.NN.F.Conv2d(x[0], x[1], x[2], [2, 1], [1, 0], [1, 2], groups: 2), () => [R(2, 4, 5, 6), R(6, 2, 2, 3), R(6)]),
+        ["max_pool2d"] = (x => Kiln.NN.F.MaxPool2d(x[0], [3, 2], [2, 1], [1, 1], [1, 2], ceilMode: true), () => [R(2, 3, 7, 6)]),
+        // Second order through the createGraph path: the gradient of the pooled gradient's weighted sum.
+        ["max_pool2d_double"] = (x => Autograd.Grad((Kiln.NN.F.MaxPool2d(x[0], [2]).Pow(2)).Sum(), x[0], createGraph: true)[0], () => [R(1, 2, 4, 4)]),
         ["layer_norm"] = (x => Kiln.NN.F.LayerNorm(x[0], [3, 4], x[1], x[2]) + Kiln.NN.F.LayerNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4), R(3, 4)]),
         ["gru_layer"] = (x => Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true).Pow(2).Sum(),
             () => [R(4, 2, 9), R(2, 3), R(9, 3), R(9)]),

@@ -17,7 +17,14 @@ public class ModuleGoldenTests
     public static IEnumerable<object[]> Cases() => Names("modules");
 
     /// <summary>Registry primitives checked against PyTorch through the modules built on them (LSTM, LayerNorm, Transformer cases).</summary>
-    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer", "gru_layer", "layer_norm", "conv2d"];
+    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d"];
+
+    [Fact]
+    public void MaxPoolShapeRuleMatchesTheOp()
+    {
+        var y = F.MaxPool2d(Tensor.Randn(2, 3, 8, 7), [3], [2], [1], [1], ceilMode: true);
+        Assert.Equal(y.Shape, Kiln.Compiler.Ops.OpRegistry.Find("max_pool2d")!.Shape([[2, 3, 8, 7]], new() { Sizes = [3, 3, 1, 1, 1, 1, 2, 2, 1] }));
+    }
 
     [Fact]
     public void LayerNormShapeRuleMatchesTheOp()

@@ -6,25 +6,8 @@ namespace Kiln.NN;
 public static partial class F
 {
     /// <summary>Max over sliding windows of a [N, C, H, W] (or [C, H, W]) input; padding counts as -∞.</summary>
-    public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
-    {
-        const string op = "max_pool2d";
-        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, dilation, ceilMode);
-        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
-        // Pad with -inf (also the extra right/bottom rows ceil mode reads), then take windows without padding.
-        int needH = (oh - 1) * g.SH + g.DH * (g.KH - 1) + 1, needW = (ow - 1) * g.SW + g.DW * (g.KW - 1) + 1;
-        int padBottom = Math.Max(0, needH - h - g.PH), padRight = Math.Max(0, needW - w - g.PW);
-        var padded = g.PH + g.PW + padBottom + padRight > 0
-            ? Pad(x, new[] { g.PW, padRight, g.PH, padBottom }, "constant", double.NegativeInfinity)
-            : x;
-        var inner = new ConvGeometry(op, g.KH, g.KW, g.DH, g.DW, 0, 0, g.SH, g.SW);
-        var cols = Tensor.Im2ColOp(padded, inner);                       // [N, C·kk, L']
-        int lh = ConvGeometry.OutSize(padded.Size(2), g.KH, g.DH, 0, g.SH), lw = ConvGeometry.OutSize(padded.Size(3), g.KW, g.DW, 0, g.SW);
-        var windows = cols.View(n, c, g.KH * g.KW, lh, lw);
-        if (lh != oh || lw != ow) windows = windows.Narrow(3, 0, oh).Narrow(4, 0, ow);
-        var y = windows.Max(2).Values;
-        return unbatched ? y.Squeeze(0) : y;
-    }
+    public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Values;
 
     /// <summary>
     /// Mean over sliding windows; with <paramref name="countIncludePad"/> false, padded zeros are left out of each window's
@@ -70,34 +53,9 @@ public static partial class F
     /// </summary>
     public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
     {
-        const string op = "max_pool2d";
-        var values = MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
-        var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, dilation, ceilMode);
-        int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
-        Tensor idx;
-        using (Autograd.NoGrad())
-        {
-            int needH = (oh - 1) * g.SH + g.DH * (g.KH - 1) + 1, needW = (ow - 1) * g.SW + g.DW * (g.KW - 1) + 1;
-            int padBottom = Math.Max(0, needH - h - g.PH), padRight = Math.Max(0, needW - w - g.PW);
-            using var padded = Pad(x.Detach(), new[] { g.PW, padRight, g.PH, padBottom }, "constant", double.NegativeInfinity);
-            var inner = new ConvGeometry(op, g.KH, g.KW, g.DH, g.DW, 0, 0, g.SH, g.SW);
-            int lh = ConvGeometry.OutSize(padded.Size(2), g.KH, g.DH, 0, g.SH), lw = ConvGeometry.OutSize(padded.Size(3), g.KW, g.DW, 0, g.SW);
-            using var cols = Tensor.Im2ColOp(padded, inner);
-            using var windows = cols.View(n, c, g.KH * g.KW, lh, lw).Narrow(3, 0, oh).Narrow(4, 0, ow);
-            var (_, k) = windows.Max(2);
-            // Window offset k → input position: row oh·sh - ph + (k / kw)·dh, column ow·sw - pw + (k % kw)·dw.
-            var flat = new long[k.Numel];
-            var ks = k.Contiguous().ToArray<long>();
-            for (long e = 0; e < ks.Length; e++)
-            {
-                int o2 = (int)(e % ow), o1 = (int)(e / ow % oh);
-                long kk = ks[e];
-                long row = (long)o1 * g.SH - g.PH + kk / g.KW * g.DH, col = (long)o2 * g.SW - g.PW + kk % g.KW * g.DW;
-                flat[e] = row * w + col;
-            }
-            idx = Tensor.From(flat, k.ShapeArray);
-        }
-        return (values, unbatched ? idx.Squeeze(0) : idx);
+        var (x, g, _, _, unbatched) = PoolSetup("max_pool2d", input, kernelSize, stride, padding, dilation, ceilMode);
+        var (values, indices) = Tensor.MaxPool2dOp(x, g, ceilMode);
+        return unbatched ? (values.Squeeze(0), indices.Squeeze(0)) : (values, indices);
     }
 
     /// <summary>Average pooling to a fixed output size; window i spans [floor(i·H/Ho), ceil((i+1)·H/Ho)) as in PyTorch.</summary>
