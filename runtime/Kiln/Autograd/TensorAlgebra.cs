@@ -29,6 +29,8 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor NormalPdf(Tensor a) => a.NormalPdf();
     public Tensor NormalCdf(Tensor a) => a.NormalCdf();
     public Tensor GreaterMask(Tensor a, double s) => a.GreaterMask(s);
+    // Under createGraph the product with a mask is recorded so it differentiates again; otherwise one fused pass.
+    public Tensor KeepWhereGreater(Tensor grad, Tensor a, double s) => GradMode.Enabled ? grad.Mul(a.GreaterMask(s)) : grad.KeepWhereGreater(a, s);
     public Tensor GreaterMask(Tensor a, Tensor b) => Mask(a.Gt(b), a);
     public Tensor EqualMask(Tensor a, Tensor b) => Mask(a.Eq(b), a);
 

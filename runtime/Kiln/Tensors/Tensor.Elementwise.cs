@@ -266,6 +266,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>1 where this &gt; <paramref name="threshold"/>, else 0, in this dtype; a constant for autograd (not recorded).</summary>
+    /// <summary>This tensor where <paramref name="a"/> &gt; <paramref name="threshold"/>, else 0 (not recorded).</summary>
+    internal Tensor KeepWhereGreater(Tensor a, double threshold) => MapBinary("relu_backward", this, a, new KeepWhereGreaterOp { Threshold = threshold });
     internal Tensor GreaterMask(double threshold) => MapUnary("gt", new GreaterMaskOp { Threshold = threshold }, floating: false);
 
     /// <summary>In-place <see cref="MaskedFill"/>.</summary>

@@ -92,7 +92,7 @@ namespace Kiln.Compiler.Autodiff
                 case "cos": r[0] = g.Neg(g.Mul(grad, g.Sin(c.Input(0)))); break;
                 case "tanh": r[0] = g.Mul(grad, g.AddScalar(g.Neg(g.Mul(c.Output, c.Output)), 1)); break;
                 case "sigmoid": r[0] = g.Mul(grad, g.Mul(c.Output, g.AddScalar(g.Neg(c.Output), 1))); break;
-                case "relu": r[0] = g.Mul(grad, g.GreaterMask(c.Output, 0)); break;
+                case "relu": r[0] = g.KeepWhereGreater(grad, c.Output, 0); break;
                 case "gelu":
                 {
                     T x = c.Input(0);

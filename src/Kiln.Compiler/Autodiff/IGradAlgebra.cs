@@ -51,6 +51,8 @@ namespace Kiln.Compiler.Autodiff
         T NormalCdf(T a);
         /// <summary>1 where a &gt; s, else 0, in a's dtype.</summary>
         T GreaterMask(T a, double s);
+        /// <summary><paramref name="grad"/> where <paramref name="a"/> &gt; <paramref name="s"/>, else 0 (relu's backward, one pass).</summary>
+        T KeepWhereGreater(T grad, T a, double s);
         /// <summary>1 where a &gt; b, else 0 (broadcast), in a's dtype.</summary>
         T GreaterMask(T a, T b);
         /// <summary>1 where a == b, else 0 (broadcast), in a's dtype.</summary>

@@ -31,6 +31,11 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Shape s, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && DirectConv.Handles(s))
+        {
+            DirectConv.Forward(s, (float*)x, (float*)w, (float*)bias, (float*)y);
+            return;
+        }
         if (typeof(T) == typeof(float) && s.Groups == 1 && s.ColRows <= 4096)
         {
             ForwardImplicit(s, (float*)x, (float*)w, (float*)bias, (float*)y);
@@ -81,7 +86,7 @@ internal static unsafe class ConvKernel
                 for (long slot = s0; slot < s1; slot++)
                     for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                     {
-                        FillPadded(s, x + n * s.C * s.H * s.W, xpad, wp, planeP);
+                        Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
                         float* yn = y + n * o * l;
                         for (int l0 = 0; l0 < l; l0 += mr)
                         {
@@ -128,15 +133,6 @@ internal static unsafe class ConvKernel
         return (wp, planeP, koff);
     }
 
-    /// <summary>Copies one image into the interior of its padded buffer (the border stays zero).</summary>
-    static void FillPadded(Shape s, float* xn, float* xpad, int wp, long planeP)
-    {
-        for (int c = 0; c < s.C; c++)
-            for (int r = 0; r < s.H; r++)
-                new ReadOnlySpan<float>(xn + ((long)c * s.H + r) * s.W, s.W)
-                    .CopyTo(new Span<float>(xpad + c * planeP + (long)(r + s.G.PH) * wp + s.G.PW, s.W));
-    }
-
     /// <summary>
     /// Implicit-GEMM weight gradient: dWᵀ (C·kk × O) = Σ over images of cols (C·kk × pixels) · dYᵀ, with every MR-row panel
     /// of cols gathered from the padded image straight into the micro-kernel layout (no column matrix, no packing pass)
@@ -168,7 +164,7 @@ internal static unsafe class ConvKernel
                         float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [k, o]
                         for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                         {
-                            FillPadded(s, x + n * s.C * s.H * s.W, xpad, wp, planeP);
+                            Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
                             using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
                             int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
                             var (kBlocks, kcEven) = packed.KSplit;
@@ -321,6 +317,17 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(Shape s, T* x, T* w, T* dy, T* dx, T* dw, T* db) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && dx != null && DirectConv.HandlesInputGrad(s))
+        {
+            DirectConv.InputGrad(s, (float*)w, (float*)dy, (float*)dx);
+            dx = null;
+        }
+        if (typeof(T) == typeof(float) && dw != null && DirectConv.Handles(s))
+        {
+            DirectConv.WeightGrad(s, (float*)x, (float*)dy, (float*)dw);
+            dw = null;
+        }
+        if (dx == null && dw == null && db == null) return;
         if (typeof(T) == typeof(float) && s.Groups == 1 && dw != null)
         {
             WeightGradImplicit(s, (float*)x, (float*)dy, (float*)dw);
@@ -335,6 +342,7 @@ internal static unsafe class ConvKernel
         var partial = dw != null ? (T*)NativeMemory.AllocZeroed((nuint)(slots * wSize), (nuint)sizeof(T)) : null;
         try
         {
+            if (dx != null || dw != null)
             ForImages<T>(s.N, colSize, (n, buffer) =>
             {
                 T* cols = buffer;
@@ -368,11 +376,12 @@ internal static unsafe class ConvKernel
             if (db != null)
                 for (int o = 0; o < s.O; o++)
                 {
+                    // Each image's row summed with vector lanes, the rows' sums in double.
                     double a = 0;
                     for (int n = 0; n < s.N; n++)
                     {
                         T* row = dy + ((long)n * s.O + o) * s.L;
-                        for (int l = 0; l < s.L; l++) a += double.CreateTruncating(row[l]);
+                        a += typeof(T) == typeof(float) ? Reduce.RowKernels.Sum((float*)row, s.L) : double.CreateTruncating(Reduce.RowKernels.Sum(row, s.L));
                     }
                     db[o] = T.CreateTruncating(a);
                 }

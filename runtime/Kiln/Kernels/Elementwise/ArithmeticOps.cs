@@ -125,6 +125,16 @@ internal struct LeOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : un
 internal struct GtOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => a > b; }
 internal struct GeOp : ICompareOp { public bool Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => a >= b; }
 
+/// <summary>a where b &gt; threshold, else 0: relu's backward (PyTorch's threshold_backward) without a mask tensor.</summary>
+internal struct KeepWhereGreaterOp : IBinaryOp
+{
+    public double Threshold;
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => true;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => b > T.CreateSaturating(Threshold) ? a : T.Zero;
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(b, Vector256.Create(T.CreateSaturating(Threshold))), a, Vector256<T>.Zero);
+}
+
 /// <summary>1 where x &gt; threshold, else 0, in x's own type: relu's and softplus's backward mask in one pass.</summary>
 internal struct GreaterMaskOp : IUnaryOp
 {
