@@ -8,6 +8,7 @@ using Kiln.IO;
 using Kiln.Monitoring;
 using Kiln.NN;
 using Kiln.Optim;
+using Kiln.Optim.Schedulers;
 using Kiln.TensorBoard;
 
 // Fashion-MNIST with the seed's classifier (784-128-10 MLP with dropout) or a LeNet-style CNN.
@@ -30,10 +31,12 @@ var loaderGenerator = new Generator(1);
 var loader = DataLoader.Create(train, batchSize: 64, shuffle: true, numWorkers: 1, generator: loaderGenerator);
 Module<Tensor, Tensor> model = kind == "cnn" ? new LeNet() : new Mlp();
 var optimizer = new Adam(model.Parameters(), lr: 1e-3);
+// The learning rate follows a cosine from 1e-3 to 0 over the run, one step per epoch.
+var schedule = new CosineAnnealingLR(optimizer, tMax: epochs);
 int start = 1;
 if (resume && File.Exists(checkpointPath))
 {
-    var info = Checkpoint.Load(checkpointPath, model, optimizer, loader: loader, generators: [loaderGenerator]);
+    var info = Checkpoint.Load(checkpointPath, model, optimizer, schedule, loader: loader, generators: [loaderGenerator]);
     start = (int)info.Epoch + 1;
     Console.WriteLine($"resumed from {checkpointPath} after epoch {info.Epoch}");
 }
@@ -61,7 +64,8 @@ for (int epoch = start; epoch <= epochs; epoch++)
     Console.WriteLine($"epoch {epoch}: {clock.Elapsed.TotalSeconds:F1} s, {report.Throughput:N0} samples/s, test accuracy {accuracy:P2}");
     log.AddScalar("loss/train", report.Loss, epoch);
     log.AddScalar("accuracy/test", accuracy, epoch);
-    Checkpoint.Save(checkpointPath, model, optimizer, epoch: epoch, loader: loader, generators: [loaderGenerator]);
+    schedule.Step();
+    Checkpoint.Save(checkpointPath, model, optimizer, schedule, epoch: epoch, loader: loader, generators: [loaderGenerator]);
 }
 Console.WriteLine($"{kind}: test accuracy {accuracy:P2}; checkpoint {checkpointPath}");
 return 0;

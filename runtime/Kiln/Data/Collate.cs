@@ -28,6 +28,17 @@ public static class Collate
         return r;
     }
 
+    /// <summary>
+    /// Records (or classes, structs, tuples) field by field, as PyTorch collates dicts and named tuples: see
+    /// <see cref="RecordBatch"/> for how each field type is batched.
+    /// </summary>
+    public static RecordBatch Records<T>(IReadOnlyList<T> samples)
+    {
+        var boxed = new object?[samples.Count];
+        for (int i = 0; i < boxed.Length; i++) boxed[i] = samples[i];
+        return RecordBatch.From(typeof(T), boxed);
+    }
+
     /// <summary>(input, target) pairs: each side stacked.</summary>
     public static (Tensor, Tensor) Pairs(IReadOnlyList<(Tensor, Tensor)> samples)
     {

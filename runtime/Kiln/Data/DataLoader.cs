@@ -187,6 +187,11 @@ public static class DataLoader
         int numWorkers = 0, Generator? generator = null) =>
         new(dataset, Collate.Tensors, batchSize, shuffle, dropLast, numWorkers: numWorkers, generator: generator);
 
+    /// <summary>A loader of records (or classes, structs, tuples): each field batched by <see cref="Collate.Records{T}"/>.</summary>
+    public static DataLoader<T, RecordBatch> Create<T>(Dataset<T> dataset, int batchSize = 1, bool shuffle = false, bool dropLast = false,
+        int numWorkers = 0, Generator? generator = null) =>
+        new(dataset, Collate.Records, batchSize, shuffle, dropLast, numWorkers: numWorkers, generator: generator);
+
     /// <summary>A loader of (input, class label) samples: inputs stacked, labels as int64.</summary>
     public static DataLoader<(Tensor, long), (Tensor, Tensor)> Create(Dataset<(Tensor, long)> dataset, int batchSize = 1, bool shuffle = false,
         bool dropLast = false, int numWorkers = 0, Generator? generator = null) =>

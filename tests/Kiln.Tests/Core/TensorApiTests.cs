@@ -51,7 +51,7 @@ public class TensorApiTests
         Assert.Equal(DType.Float32, (i32 / 2L).DType);
         var f16 = Tensor.Ones(new[] { 2 }, DType.Float16);
         Assert.Equal(DType.Float16, (f16 * 3.0).DType);
-        Assert.Equal(DTypes.Promote(DType.Float16, DType.BFloat16), DType.Float32);
+        Assert.Equal(DType.Float32, DTypes.Promote(DType.Float16, DType.BFloat16));
     }
 
     [Fact]

@@ -142,3 +142,60 @@ public class DataLoaderTests
         public override Tensor this[int index] => index == failAt ? throw new InvalidOperationException("corrupt record") : Tensor.From((float)index);
     }
 }
+
+/// <summary>Default collation of record samples (PyTorch's default_collate of dicts and named tuples).</summary>
+public class RecordCollateTests
+{
+    public sealed record Meta(int Id, string Source);
+    public sealed record Sample(Tensor Image, long Label, float Weight, double Score, bool Flag, string Name, Meta Meta);
+
+    sealed class Samples(int n) : Dataset<Sample>
+    {
+        public override int Count => n;
+        public override Sample this[int i] =>
+            new(Tensor.Full([2, 3], i), i % 3, i * 0.5f, i * 0.25, i % 2 == 0, $"s{i}", new Meta(100 + i, i < 2 ? "a" : "b"));
+    }
+
+    [Fact]
+    public void EveryFieldIsBatchedByItsType()
+    {
+        var batch = DataLoader.Create(new Samples(5), batchSize: 4).First();
+        Assert.Equal(4, batch.Size);
+        Assert.Equal(new[] { "Image", "Label", "Weight", "Score", "Flag", "Name", "Meta" }, batch.Keys.ToArray());
+        var image = batch.Tensor("Image");
+        Assert.Equal(new[] { 4, 2, 3 }, image.Shape.ToArray());
+        Assert.Equal(3f, image[3].ToArray<float>()[5]);
+        Assert.Equal(DType.Int64, batch.Tensor("Label").DType);
+        Assert.Equal(new long[] { 0, 1, 2, 0 }, batch.Tensor("Label").ToArray<long>());
+        Assert.Equal(DType.Float32, batch.Tensor("Weight").DType);
+        Assert.Equal(new[] { 0f, 0.5f, 1f, 1.5f }, batch.Tensor("Weight").ToArray<float>());
+        Assert.Equal(DType.Float64, batch.Tensor("Score").DType);
+        Assert.Equal(new[] { 0, 0.25, 0.5, 0.75 }, batch.Tensor("Score").ToArray<double>());
+        Assert.Equal(new[] { true, false, true, false }, batch.Tensor("Flag").ToArray<bool>());
+        Assert.Equal(new[] { "s0", "s1", "s2", "s3" }, batch.Strings("Name"));
+        var meta = batch.Nested("Meta");
+        Assert.Equal(new long[] { 100, 101, 102, 103 }, meta.Tensor("Id").ToArray<long>());
+        Assert.Equal(new[] { "a", "a", "b", "b" }, meta.Strings("Source"));
+    }
+
+    [Fact]
+    public void TuplesCollateByPosition()
+    {
+        var batch = Collate.Records(new[] { (Tensor.Ones(2), 1), (Tensor.Zeros(2), 2) });
+        Assert.Equal(new[] { "Item1", "Item2" }, batch.Keys.ToArray());
+        Assert.Equal(new[] { 1f, 1f, 0f, 0f }, batch.Tensor("Item1").ToArray<float>());
+    }
+
+    public sealed record Ragged(Tensor X);
+    public sealed record WithList(System.Collections.Generic.List<int> Items);
+
+    [Fact]
+    public void MismatchedShapesAndUnknownTypesNameTheField()
+    {
+        var e = Assert.Throws<KilnException>(() => Collate.Records(new[] { new Ragged(Tensor.Ones(2)), new Ragged(Tensor.Ones(3)) }));
+        Assert.Contains("field 'X' of Ragged", e.Message);
+        var u = Assert.Throws<KilnException>(() => Collate.Records(new[] { new WithList([1]) }));
+        Assert.Contains("field 'Items' of WithList has type List`1", u.Message);
+        Assert.Throws<System.Collections.Generic.KeyNotFoundException>(() => Collate.Records(new[] { new Ragged(Tensor.Ones(2)) })["Y"]);
+    }
+}
