@@ -6,6 +6,7 @@ Debian has no python3-safetensors, so this script writes the format itself, foll
 data), the way the Hugging Face library lays files out: tensors ordered by dtype alignment (largest first), then name,
 and the header padded with spaces to a multiple of 8. It also reads back a file Kiln wrote, if given one:
   /usr/bin/python3 tests/golden/make_safetensors_golden.py [kiln_written.safetensors]
+and with --read-kiln IN OUT.json writes PyTorch's view of it (dtype, shape, values) for the tests.
 """
 import json, os, struct, sys
 import numpy as np
@@ -64,6 +65,18 @@ def read(path):
         out[name] = t.reshape(e["shape"])
     return out, header.get("__metadata__", {})
 
+
+if len(sys.argv) > 3 and sys.argv[1] == "--read-kiln":
+    # PyTorch's view of a file Kiln wrote, for the test that checks Python reads what Kiln writes.
+    tensors, meta = read(sys.argv[2])
+    report = {"metadata": meta, "tensors": {}}
+    for k, t in tensors.items():
+        data = t.to(torch.float64) if t.dtype != torch.int64 else t
+        report["tensors"][k] = {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape),
+                                "data": [v.item() for v in data.reshape(-1)]}
+    with open(sys.argv[3], "w") as f:
+        json.dump(report, f, indent=1, sort_keys=True)
+    sys.exit(0)
 
 if len(sys.argv) > 1:
     tensors, meta = read(sys.argv[1])
