@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Kernels.Conv;
 
@@ -10,16 +11,20 @@ namespace Kiln.Kernels.Conv;
 /// would mostly multiply padding. Each image is copied into a zero-padded buffer; outputs are computed on the padded
 /// width (output q = oy·Wp + ox reads the input at q + ki·Wp + kj for every tap, one contiguous run per tap), four
 /// output channels by 24 positions per register block; the columns past the real width are dropped when the rows are
-/// copied out. The input gradient is the same forward run on the zero-padded output gradient with the kernel flipped
-/// and its channel axes swapped; the weight gradient is a blocked dot product over the same padded layout.
+/// copied out. The input gradient runs the same register block with the output channels as its taps and adds each
+/// tap's result into the padded input gradient; the weight gradient is a blocked dot product over the same layout.
 /// </summary>
 internal static unsafe class DirectConv
 {
     /// <summary>Output channels per register block.</summary>
     const int Ob = 4;
-    /// <summary>Vectors of positions per register block (8 lanes each).</summary>
+    /// <summary>Vectors of positions per register block.</summary>
     const int Pv = 3;
-    const int Block = 8 * Pv;
+    /// <summary>
+    /// Positions per register block: three 256-bit vectors. (512-bit lanes measured no faster here: the taps' unaligned
+    /// loads, not the FMAs, bound the loop, and wider blocks round the output up further.)
+    /// </summary>
+    const int Block = Pv * 8;
 
     /// <summary>Whether the direct kernels handle this layer (and are likely to beat the GEMM route).</summary>
     public static bool Handles(ConvKernel.Shape s) =>
@@ -63,13 +68,80 @@ internal static unsafe class DirectConv
         finally { NativeMemory.AlignedFree(packed); }
     }
 
-    /// <summary>dx = the stride-1 correlation of dy, padded by k-1-p, with the flipped kernel and in/out channels swapped.</summary>
+    /// <summary>
+    /// dx as the adjoint of the forward: for each tap, Σ over output channels of w[o, c, tap] · dy[o, q] (the forward's
+    /// register block with the channels as its taps) added into the padded input gradient at the tap's offset. Only
+    /// real outputs are multiplied (dy sits on the padded width with zeros in the dropped columns), unlike a full
+    /// correlation over a zero-padded dy.
+    /// </summary>
     public static void InputGrad(ConvKernel.Shape s, float* w, float* dy, float* dx)
     {
-        var plan = new Plan(s.O, s.OH, s.OW, s.G.KH - 1 - s.G.PH, s.G.KW - 1 - s.G.PW, s.C, s.G.KH, s.G.KW);
-        var packed = PackWeights(plan, (c, o, ki, kj) => w[((long)o * s.C + c) * s.Kk + (s.G.KH - 1 - ki) * s.G.KW + (s.G.KW - 1 - kj)]);
-        try { Run(plan, s.N, dy, packed, null, dx); }
+        var p = new Plan(s.C, s.H, s.W, s.G.PH, s.G.PW, s.O, s.G.KH, s.G.KW);
+        int kk = s.Kk, cBlocks = (s.C + Ob - 1) / Ob;
+        // packed[cBlock][tap][o][4 input channels]
+        var packed = (float*)NativeMemory.AlignedAlloc((nuint)((long)cBlocks * kk * s.O * Ob * sizeof(float)), 64);
+        for (int b = 0; b < cBlocks; b++)
+            for (int t = 0; t < kk; t++)
+                for (int o = 0; o < s.O; o++)
+                    for (int i = 0; i < Ob; i++)
+                    {
+                        int c = b * Ob + i;
+                        packed[(((long)b * kk + t) * s.O + o) * Ob + i] = c < s.C ? w[((long)o * s.C + c) * kk + t] : 0f;
+                    }
+        var channelOffsets = new long[s.O];
+        for (int o = 0; o < s.O; o++) channelOffsets[o] = (long)o * p.Q;
+        int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+        try
+        {
+            Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
+            {
+                float* dxpad = (float*)NativeMemory.AlignedAlloc((nuint)(p.PaddedSize * sizeof(float)), 64);
+                float* dyp = (float*)NativeMemory.AlignedAlloc((nuint)((long)s.O * p.Q * sizeof(float)), 64);
+                float* tile = (float*)NativeMemory.AlignedAlloc((nuint)(Ob * Block * sizeof(float)), 64);
+                new Span<float>(dyp, s.O * p.Q).Clear();
+                try
+                {
+                    fixed (long* off = channelOffsets)
+                        for (long slot = s0; slot < s1; slot++)
+                            for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                            {
+                                new Span<float>(dxpad, checked((int)p.PaddedSize)).Clear();
+                                OnPaddedWidth(dy + n * s.O * s.L, s.O, s.OH, s.OW, p, dyp);
+                                for (int b = 0; b < cBlocks; b++)
+                                    for (int ki = 0, t = 0; ki < s.G.KH; ki++)
+                                        for (int kj = 0; kj < s.G.KW; kj++, t++)
+                                        {
+                                            float* wt = packed + ((long)b * kk + t) * s.O * Ob;
+                                            long tapOffset = (long)ki * p.Wp + kj;
+                                            for (int q = 0; q < p.Q; q += Block)
+                                            {
+                                                MicroKernel<Lanes256>(dyp + q, off, s.O, wt, tile, Block);
+                                                for (int i = 0; i < Ob && b * Ob + i < s.C; i++)
+                                                    AddRun(dxpad + (b * Ob + i) * p.PlaneP + tapOffset + q, tile + i * Block);
+                                            }
+                                        }
+                                Padded.Extract(dxpad, s.C, s.H, s.W, s.G.PH, s.G.PW, dx + n * s.C * s.H * s.W);
+                            }
+                }
+                finally { NativeMemory.AlignedFree(dxpad); NativeMemory.AlignedFree(dyp); NativeMemory.AlignedFree(tile); }
+            });
+        }
         finally { NativeMemory.AlignedFree(packed); }
+    }
+
+    /// <summary>dst[0..Block) += src[0..Block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddRun(float* dst, float* src)
+    {
+        for (int j = 0; j < Block; j += 8) (Vector256.Load(dst + j) + Vector256.Load(src + j)).Store(dst + j);
+    }
+
+    /// <summary>An output-shaped [c, oh, ow] image laid out on the plan's padded width [c, Q]; the other columns stay as they are (zero).</summary>
+    static void OnPaddedWidth(float* src, int c, int oh, int ow, Plan p, float* dst)
+    {
+        for (int ch = 0; ch < c; ch++)
+            for (int r = 0; r < oh; r++)
+                new ReadOnlySpan<float>(src + ((long)ch * oh + r) * ow, ow).CopyTo(new Span<float>(dst + (long)ch * p.Q + (long)r * p.Wp, ow));
     }
 
     delegate float WeightAt(int cout, int cin, int ki, int kj);
@@ -109,7 +181,7 @@ internal static unsafe class DirectConv
                             Padded.Fill(x + n * p.Cin * p.H * p.W, p.Cin, p.H, p.W, p.PH, p.PW, xpad);
                             for (int b = 0; b < p.CoutBlocks; b++)
                                 for (int q = 0; q < p.Q; q += Block)
-                                    MicroKernel(xpad + q, off, p.Taps, packed + (long)b * p.Taps * Ob, tile + (long)b * Ob * p.Q + q, p.Q);
+                                    MicroKernel<Lanes256>(xpad + q, off, p.Taps, packed + (long)b * p.Taps * Ob, tile + (long)b * Ob * p.Q + q, p.Q);
                             CopyRows(p, tile, bias, y + n * p.Cout * p.OH * p.OW);
                         }
             }
@@ -118,33 +190,34 @@ internal static unsafe class DirectConv
     }
 
     /// <summary>
-    /// out[i, 0..24) = Σ over taps r of w[r, i] · x[off[r] + 0..24) for four channels i: twelve accumulators, three
-    /// input loads and four broadcasts per tap.
+    /// out[i, 0..3w) = Σ over taps r of w[r, i] · x[off[r] + 0..3w) for four channels i and w-lane vectors: twelve
+    /// accumulators, three input loads and four broadcasts per tap.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void MicroKernel(float* x, long* off, int taps, float* w, float* output, int stride)
+    static void MicroKernel<TV>(float* x, long* off, int taps, float* w, float* output, int stride) where TV : struct, IFloatLanes<TV>
     {
-        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        int n = TV.Count;
+        TV a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        TV a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
         for (int r = 0; r < taps; r++, w += Ob)
         {
             float* src = x + off[r];
-            var x0 = Vector256.Load(src);
-            var x1 = Vector256.Load(src + 8);
-            var x2 = Vector256.Load(src + 16);
-            var w0 = Vector256.Create(w[0]);
-            a00 = Vector256.FusedMultiplyAdd(x0, w0, a00); a01 = Vector256.FusedMultiplyAdd(x1, w0, a01); a02 = Vector256.FusedMultiplyAdd(x2, w0, a02);
-            var w1 = Vector256.Create(w[1]);
-            a10 = Vector256.FusedMultiplyAdd(x0, w1, a10); a11 = Vector256.FusedMultiplyAdd(x1, w1, a11); a12 = Vector256.FusedMultiplyAdd(x2, w1, a12);
-            var w2 = Vector256.Create(w[2]);
-            a20 = Vector256.FusedMultiplyAdd(x0, w2, a20); a21 = Vector256.FusedMultiplyAdd(x1, w2, a21); a22 = Vector256.FusedMultiplyAdd(x2, w2, a22);
-            var w3 = Vector256.Create(w[3]);
-            a30 = Vector256.FusedMultiplyAdd(x0, w3, a30); a31 = Vector256.FusedMultiplyAdd(x1, w3, a31); a32 = Vector256.FusedMultiplyAdd(x2, w3, a32);
+            var x0 = TV.Load(src);
+            var x1 = TV.Load(src + n);
+            var x2 = TV.Load(src + 2 * n);
+            var w0 = TV.Splat(w[0]);
+            a00 = TV.Fma(x0, w0, a00); a01 = TV.Fma(x1, w0, a01); a02 = TV.Fma(x2, w0, a02);
+            var w1 = TV.Splat(w[1]);
+            a10 = TV.Fma(x0, w1, a10); a11 = TV.Fma(x1, w1, a11); a12 = TV.Fma(x2, w1, a12);
+            var w2 = TV.Splat(w[2]);
+            a20 = TV.Fma(x0, w2, a20); a21 = TV.Fma(x1, w2, a21); a22 = TV.Fma(x2, w2, a22);
+            var w3 = TV.Splat(w[3]);
+            a30 = TV.Fma(x0, w3, a30); a31 = TV.Fma(x1, w3, a31); a32 = TV.Fma(x2, w3, a32);
         }
-        a00.Store(output); a01.Store(output + 8); a02.Store(output + 16);
-        output += stride; a10.Store(output); a11.Store(output + 8); a12.Store(output + 16);
-        output += stride; a20.Store(output); a21.Store(output + 8); a22.Store(output + 16);
-        output += stride; a30.Store(output); a31.Store(output + 8); a32.Store(output + 16);
+        TV.Store(a00, output); TV.Store(a01, output + n); TV.Store(a02, output + 2 * n);
+        output += stride; TV.Store(a10, output); TV.Store(a11, output + n); TV.Store(a12, output + 2 * n);
+        output += stride; TV.Store(a20, output); TV.Store(a21, output + n); TV.Store(a22, output + 2 * n);
+        output += stride; TV.Store(a30, output); TV.Store(a31, output + n); TV.Store(a32, output + 2 * n);
     }
 
     /// <summary>Drops the padded-width columns (and channels past the last) and adds the bias.</summary>
@@ -181,8 +254,11 @@ internal static unsafe class DirectConv
         var blockOffsets = new long[tapBlocks * 3];
         for (int r = 0; r < blockOffsets.Length; r++) blockOffsets[r] = offsets[Math.Min(r, taps - 1)];
         int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
-        long wSize = (long)couts * tapBlocks * 3;
-        float* partial = (float*)NativeMemory.AllocZeroed((nuint)(slots * wSize), sizeof(float));
+        // Each (channel, tap) keeps a whole vector of partial sums (reduced once at the end, not after every image).
+        const int lanes = 8;
+        long wSize = (long)couts * tapBlocks * 3 * lanes;
+        float* partial = (float*)NativeMemory.AlignedAlloc((nuint)(slots * wSize * sizeof(float)), 64);
+        new Span<float>(partial, checked((int)(slots * wSize))).Clear();
         try
         {
             Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
@@ -195,18 +271,14 @@ internal static unsafe class DirectConv
                     fixed (long* off = blockOffsets)
                         for (long slot = s0; slot < s1; slot++)
                         {
-                            float* acc = partial + slot * wSize;   // [cout, tap], taps padded to whole blocks
+                            float* acc = partial + slot * wSize;   // [cout, tap, lane], taps padded to whole blocks
                             for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                             {
                                 Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
-                                float* dyn = dy + n * s.O * s.L;
-                                for (int o = 0; o < s.O; o++)
-                                    for (int r = 0; r < s.OH; r++)
-                                        new ReadOnlySpan<float>(dyn + ((long)o * s.OH + r) * s.OW, s.OW)
-                                            .CopyTo(new Span<float>(dyp + (long)o * p.Q + (long)r * p.Wp, s.OW));
+                                OnPaddedWidth(dy + n * s.O * s.L, s.O, s.OH, s.OW, p, dyp);
                                 for (int b = 0; b < p.CoutBlocks; b++)
                                     for (int t = 0; t < tapBlocks; t++)
-                                        DotKernel(dyp + (long)b * Ob * p.Q, p.Q, xpad, off + t * 3, acc + (long)b * Ob * tapBlocks * 3 + t * 3, tapBlocks * 3);
+                                        DotKernel<Lanes256>(dyp + (long)b * Ob * p.Q, p.Q, xpad, off + t * 3, acc + ((long)b * Ob * tapBlocks * 3 + t * 3) * lanes, tapBlocks * 3 * lanes);
                             }
                         }
                 }
@@ -217,38 +289,48 @@ internal static unsafe class DirectConv
                 for (int r = 0; r < taps; r++)
                 {
                     float a = 0;
-                    for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)o * stride + r];
+                    for (int sl = 0; sl < slots; sl++)
+                    {
+                        float* v = partial + sl * wSize + ((long)o * stride + r) * lanes;
+                        for (int l = 0; l < lanes; l++) a += v[l];
+                    }
                     dw[(long)o * taps + r] = a;
                 }
         }
-        finally { NativeMemory.Free(partial); }
+        finally { NativeMemory.AlignedFree(partial); }
     }
 
-    /// <summary>acc[i, j] += Σ_q dy[i·q + q'] · x[off[j] + q'] for four channels i and three taps j over q' &lt; length.</summary>
+    /// <summary>
+    /// acc[i, j, lanes] += the lane-wise partial sums of dy[i·length + q] · x[off[j] + q] over q &lt; length, for four
+    /// channels i and three taps j (each acc entry a vector, accStride floats between channels).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void DotKernel(float* dy, int length, float* x, long* off, float* acc, int accStride)
+    static void DotKernel<TV>(float* dy, int length, float* x, long* off, float* acc, int accStride) where TV : struct, IFloatLanes<TV>
     {
-        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        TV a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        TV a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
         float* x0p = x + off[0], x1p = x + off[1], x2p = x + off[2];
         float* d0p = dy, d1p = dy + length, d2p = dy + 2 * length, d3p = dy + 3 * length;
-        for (int q = 0; q < length; q += 8)
+        for (int q = 0; q < length; q += TV.Count)
         {
-            var x0 = Vector256.Load(x0p + q);
-            var x1 = Vector256.Load(x1p + q);
-            var x2 = Vector256.Load(x2p + q);
-            var d = Vector256.Load(d0p + q);
-            a00 = Vector256.FusedMultiplyAdd(d, x0, a00); a01 = Vector256.FusedMultiplyAdd(d, x1, a01); a02 = Vector256.FusedMultiplyAdd(d, x2, a02);
-            d = Vector256.Load(d1p + q);
-            a10 = Vector256.FusedMultiplyAdd(d, x0, a10); a11 = Vector256.FusedMultiplyAdd(d, x1, a11); a12 = Vector256.FusedMultiplyAdd(d, x2, a12);
-            d = Vector256.Load(d2p + q);
-            a20 = Vector256.FusedMultiplyAdd(d, x0, a20); a21 = Vector256.FusedMultiplyAdd(d, x1, a21); a22 = Vector256.FusedMultiplyAdd(d, x2, a22);
-            d = Vector256.Load(d3p + q);
-            a30 = Vector256.FusedMultiplyAdd(d, x0, a30); a31 = Vector256.FusedMultiplyAdd(d, x1, a31); a32 = Vector256.FusedMultiplyAdd(d, x2, a32);
+            var x0 = TV.Load(x0p + q);
+            var x1 = TV.Load(x1p + q);
+            var x2 = TV.Load(x2p + q);
+            var d = TV.Load(d0p + q);
+            a00 = TV.Fma(d, x0, a00); a01 = TV.Fma(d, x1, a01); a02 = TV.Fma(d, x2, a02);
+            d = TV.Load(d1p + q);
+            a10 = TV.Fma(d, x0, a10); a11 = TV.Fma(d, x1, a11); a12 = TV.Fma(d, x2, a12);
+            d = TV.Load(d2p + q);
+            a20 = TV.Fma(d, x0, a20); a21 = TV.Fma(d, x1, a21); a22 = TV.Fma(d, x2, a22);
+            d = TV.Load(d3p + q);
+            a30 = TV.Fma(d, x0, a30); a31 = TV.Fma(d, x1, a31); a32 = TV.Fma(d, x2, a32);
         }
-        acc[0] += Vector256.Sum(a00); acc[1] += Vector256.Sum(a01); acc[2] += Vector256.Sum(a02);
-        acc += accStride; acc[0] += Vector256.Sum(a10); acc[1] += Vector256.Sum(a11); acc[2] += Vector256.Sum(a12);
-        acc += accStride; acc[0] += Vector256.Sum(a20); acc[1] += Vector256.Sum(a21); acc[2] += Vector256.Sum(a22);
-        acc += accStride; acc[0] += Vector256.Sum(a30); acc[1] += Vector256.Sum(a31); acc[2] += Vector256.Sum(a32);
+        int n = TV.Count;
+        Add(acc, a00); Add(acc + n, a01); Add(acc + 2 * n, a02);
+        acc += accStride; Add(acc, a10); Add(acc + n, a11); Add(acc + 2 * n, a12);
+        acc += accStride; Add(acc, a20); Add(acc + n, a21); Add(acc + 2 * n, a22);
+        acc += accStride; Add(acc, a30); Add(acc + n, a31); Add(acc + 2 * n, a32);
+
+        static void Add(float* at, TV v) => TV.Store(TV.Add(TV.Load(at), v), at);
     }
 }
