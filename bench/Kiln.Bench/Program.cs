@@ -95,7 +95,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     if (suite == "data")
-        section.AppendLine("One epoch of the 784-128-10 MLP with dropout on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam: each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
+        section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
     section.Append(table);
     sections[suite] = section.ToString();
