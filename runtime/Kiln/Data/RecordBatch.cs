@@ -75,6 +75,14 @@ public sealed class RecordBatch : IReadOnlyDictionary<string, object>
         return new RecordBatch(members.Select(m => m.Name).ToArray(), fields, samples.Count);
     }
 
+    /// <summary>Unboxed values as a 1-D tensor of their own type.</summary>
+    static Tensor Numbers<T>(object?[] column) where T : unmanaged
+    {
+        var a = new T[column.Length];
+        for (int i = 0; i < a.Length; i++) a[i] = (T)column[i]!;
+        return Kiln.Tensor.From(a, a.Length);
+    }
+
     static object Field(Type owner, RecordMembers.Member m, object?[] column)
     {
         var t = m.Type;
@@ -92,24 +100,9 @@ public sealed class RecordBatch : IReadOnlyDictionary<string, object>
             for (int i = 0; i < a.Length; i++) a[i] = Convert.ToInt64(column[i]);
             return Kiln.Tensor.From(a, a.Length);
         }
-        if (t == typeof(float))
-        {
-            var a = new float[column.Length];
-            for (int i = 0; i < a.Length; i++) a[i] = (float)column[i]!;
-            return Kiln.Tensor.From(a, a.Length);
-        }
-        if (t == typeof(double))
-        {
-            var a = new double[column.Length];
-            for (int i = 0; i < a.Length; i++) a[i] = (double)column[i]!;
-            return Kiln.Tensor.From(a, a.Length);
-        }
-        if (t == typeof(bool))
-        {
-            var a = new bool[column.Length];
-            for (int i = 0; i < a.Length; i++) a[i] = (bool)column[i]!;
-            return Kiln.Tensor.From(a, a.Length);
-        }
+        if (t == typeof(float)) return Numbers<float>(column);
+        if (t == typeof(double)) return Numbers<double>(column);
+        if (t == typeof(bool)) return Numbers<bool>(column);
         if (t == typeof(string))
         {
             var a = new string[column.Length];
