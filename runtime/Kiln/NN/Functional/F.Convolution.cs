@@ -23,20 +23,13 @@ public static partial class F
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? dilation = null, int groups = 1)
     {
         const string op = "conv2d";
-        if (weight.Dim != 4) throw new KilnException(op, $"{op}: expected 4-D weight [out_channels, in_channels/groups, kH, kW], got {ShapeText.Format(weight.ShapeArray)}");
-        bool unbatched = input.Dim == 3;
-        if (input.Dim != 4 && !unbatched)
-            throw new KilnException(op, $"{op}: expected 3-D (unbatched) or 4-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}");
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        int c = x.Size(1), o = weight.Size(0), kh = weight.Size(2), kw = weight.Size(3);
-        if (groups <= 0) throw new KilnException(op, $"{op}: non-positive groups is not supported (groups={groups})");
-        if (c != weight.Size(1) * groups)
-            throw new KilnException(op, $"{op}: Given groups={groups}, weight of size {ShapeText.Format(weight.ShapeArray)}, expected input{ShapeText.Format(x.ShapeArray)} to have {weight.Size(1) * groups} channels, but got {c} channels instead");
-        if (o % groups != 0) throw new KilnException(op, $"{op}: out_channels ({o}) must be divisible by groups ({groups})");
+        LayerRules.Conv2d(input.ShapeArray, weight.ShapeArray, [Pick(stride, 0, 1), Pick(stride, 1, 1)], [Pick(padding, 0, 0), Pick(padding, 1, 0)],
+            [Pick(dilation, 0, 1), Pick(dilation, 1, 1)], groups, out var g);
+        int o = weight.Size(0);
         if (bias is not null && (bias.Dim != 1 || bias.Size(0) != o))
             throw new KilnException(op, $"{op}: expected bias of shape [{o}], got {ShapeText.Format(bias.ShapeArray)}");
-        var g = new ConvGeometry(op, kh, kw, Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), Pick(stride, 0, 1), Pick(stride, 1, 1));
-        g.Output(op, x.Size(2), x.Size(3));
+        bool unbatched = input.Dim == 3;
+        var x = unbatched ? input.Unsqueeze(0) : input;
         // One fused op (ConvKernel): implicit GEMM for float32 without groups, else per-image im2col and one GEMM per group.
         var y = Tensor.Conv2dOp(x, weight, bias, g, groups);
         return unbatched ? y.Squeeze(0) : y;

@@ -9,8 +9,7 @@ public static partial class F
     {
         if (weight.Dim != 2)
             throw new KilnException("linear", $"linear: weight must be 2-D [out_features, in_features], got {ShapeText.Format(weight.ShapeArray)}");
-        if (input.Dim == 0 || input.Size(-1) != weight.Size(1))
-            throw new KilnException("linear", $"linear: mat1 and mat2 shapes cannot be multiplied (input {ShapeText.Format(input.ShapeArray)}, weight {ShapeText.Format(weight.ShapeArray)}: input's last dim must be in_features={weight.Size(1)})");
+        LayerRules.Linear(input.ShapeArray, weight.Size(1), weight.Size(0));
         using var wt = weight.T;
         if (input.Dim == 2)
             return bias is null ? input.Matmul(wt) : Tensor.Addmm(bias, input, wt);

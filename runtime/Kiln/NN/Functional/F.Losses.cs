@@ -57,12 +57,9 @@ public static partial class F
         const string op = "nll_loss";
         if (target.DType != DType.Int64 && target.DType != DType.Int32)
             throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}");
+        LayerRules.ClassTarget(op, input.ShapeArray, target.ShapeArray);
         int classDim = input.Dim == 1 ? 0 : 1;
         int c = input.Size(classDim);
-        var expected = new int[Math.Max(0, input.Dim - 1)];
-        for (int i = 0, j = 0; i < input.Dim; i++) if (i != classDim) expected[j++] = input.Size(i);
-        if (!ShapeRules.SameShape(expected, target.ShapeArray))
-            throw new KilnException(op, $"{op}: expected target of shape {ShapeText.Format(expected)} for input {ShapeText.Format(input.ShapeArray)}, got {ShapeText.Format(target.ShapeArray)}");
         if (weight is not null && (weight.Dim != 1 || weight.Size(0) != c))
             throw new KilnException(op, $"{op}: weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {ShapeText.Format(weight.ShapeArray)}");
         using var t64 = target.ToInternal(DType.Int64);
@@ -169,8 +166,7 @@ public static partial class F
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
     {
         const string op = "binary_cross_entropy_with_logits";
-        if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
-            throw new KilnException(op, $"{op}: Target size ({ShapeText.Format(target.ShapeArray)}) must be the same as input size ({ShapeText.Format(input.ShapeArray)})");
+        LayerRules.SameSize(op, input.ShapeArray, target.ShapeArray);
         // log(1 + e^-x) written with m = max(-x, 0) so that neither exponent overflows.
         var m = (-input).Clamp(0, null);
         var softplusNeg = ((-m).Exp() + (-input - m).Exp()).Log() + m;

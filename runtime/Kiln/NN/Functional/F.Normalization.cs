@@ -109,10 +109,7 @@ public static partial class F
     static int[] TrailingDims(string op, Tensor input, int[] normalizedShape, Tensor? weight, Tensor? bias)
     {
         int k = normalizedShape.Length;
-        bool ok = k > 0 && k <= input.Dim;
-        for (int i = 0; ok && i < k; i++) ok = input.Size(input.Dim - k + i) == normalizedShape[i];
-        if (!ok)
-            throw new KilnException(op, $"{op}: Given normalized_shape={ShapeText.Format(normalizedShape)}, expected input with shape [*, {string.Join(", ", normalizedShape)}], but got input of size {ShapeText.Format(input.ShapeArray)}");
+        LayerRules.TrailingDims(op, input.ShapeArray, normalizedShape);
         foreach (var (t, name) in new[] { (weight, "weight"), (bias, "bias") })
             if (t is not null && !ShapeRules.SameShape(t.ShapeArray, normalizedShape))
                 throw new KilnException(op, $"{op}: Expected {name} to be of same shape as normalized_shape, but got {name} of shape {ShapeText.Format(t.ShapeArray)} and normalized_shape = {ShapeText.Format(normalizedShape)}");

@@ -94,10 +94,8 @@ public static partial class F
         var k = Pair(op, kernelSize, "kernel_size");
         var s = stride == null || stride.Length == 0 ? k : Pair(op, stride, "stride");
         var g = new ConvGeometry(op, k[0], k[1], Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), s[0], s[1]);
-        if (g.PH * 2 > g.KH || g.PW * 2 > g.KW)
-            throw new KilnException(op, $"{op}: pad should be at most half of effective kernel size, but got pad=({g.PH}, {g.PW}), kernel_size=({g.KH}, {g.KW})");
+        var y = LayerRules.Pool2d(op, input.ShapeArray, g, ceil);
         var x = unbatched ? input.Unsqueeze(0) : input;
-        var (oh, ow) = g.Output(op, x.Size(2), x.Size(3), ceil);
-        return (x, g, oh, ow, unbatched);
+        return (x, g, y[^2], y[^1], unbatched);
     }
 }

@@ -17,8 +17,7 @@ public sealed class MultiheadAttention : Module
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, int? kdim = null, int? vdim = null,
         bool batchFirst = false, DType dtype = DType.Float32, bool addBiasKv = false, bool addZeroAttn = false)
     {
-        if (embedDim <= 0 || numHeads <= 0) throw new KilnException("MultiheadAttention", $"MultiheadAttention: embed_dim and num_heads must be positive, got {embedDim}, {numHeads}");
-        if (embedDim % numHeads != 0) throw new KilnException("MultiheadAttention", $"MultiheadAttention: embed_dim must be divisible by num_heads (embed_dim={embedDim}, num_heads={numHeads})");
+        Compiler.Shapes.LayerRules.AttentionHeads(embedDim, numHeads);
         EmbedDim = embedDim; NumHeads = numHeads; Dropout = dropout; BatchFirst = batchFirst;
         KDim = kdim ?? embedDim; VDim = vdim ?? embedDim;
         SameEmbedDim = KDim == embedDim && VDim == embedDim;
@@ -68,10 +67,7 @@ public sealed class MultiheadAttention : Module
         Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false)
     {
         bool unbatched = query.Dim == 2;
-        if (query.Dim != 2 && query.Dim != 3)
-            throw new KilnException("MultiheadAttention", $"MultiheadAttention: query should be unbatched 2D or batched 3D tensor but received {query.Dim}-D query tensor");
-        if (query.Size(-1) != EmbedDim)
-            throw new KilnException("MultiheadAttention", $"MultiheadAttention: was expecting embedding dimension of {EmbedDim}, but got {query.Size(-1)} (query {ShapeText.Format(query.ShapeArray)})");
+        Compiler.Shapes.LayerRules.AttentionQuery(query.ShapeArray, EmbedDim);
         Tensor q = query, k = key, v = value;
         var kp = keyPaddingMask;
         if (unbatched) { q = q.Unsqueeze(0); k = k.Unsqueeze(0); v = v.Unsqueeze(0); kp = kp?.Unsqueeze(0); }

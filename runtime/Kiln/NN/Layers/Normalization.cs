@@ -47,10 +47,7 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        if (Array.IndexOf(_ranks, input.Dim) < 0)
-            throw new KilnException(TypeName, $"{TypeName}: expected {string.Join(" or ", _ranks)}D input (got {input.Dim}D input)");
-        if (input.Size(1) != NumFeatures)
-            throw new KilnException(TypeName, $"{TypeName}: expected input with {NumFeatures} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}");
+        Compiler.Shapes.LayerRules.Channels(TypeName, input.ShapeArray, NumFeatures, _ranks);
         double factor = Momentum ?? 0;
         if (Training && TrackRunningStats && NumBatchesTracked is { } n)
         {

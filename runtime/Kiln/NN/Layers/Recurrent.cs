@@ -70,10 +70,7 @@ public abstract class RecurrentBase : Module
     /// <summary>Brings the input to [L, N, in] and checks the initial state's shape; returns whether the input was unbatched.</summary>
     private protected (Tensor Seq, bool Unbatched) Prepare(Tensor input)
     {
-        if (input.Dim != 2 && input.Dim != 3)
-            throw new KilnException(TypeName, $"{TypeName}: Expected input to be 2D or 3D, got {input.Dim}D instead (shape {ShapeText.Format(input.ShapeArray)})");
-        if (input.Size(-1) != InputSize)
-            throw new KilnException(TypeName, $"{TypeName}: input.size(-1) must be equal to input_size. Expected {InputSize}, got {input.Size(-1)}");
+        LayerRules.Recurrent(TypeName, input.ShapeArray, InputSize, Directions * (ProjSize > 0 ? ProjSize : HiddenSize));
         bool unbatched = input.Dim == 2;
         var seq = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input;
         return (seq, unbatched);
