@@ -1,0 +1,419 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Kiln.Compiler;
+using Kiln.Compiler.Ops;
+using Kiln.Compiler.Shapes;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kiln.Analyzers.FrontEnd;
+
+/// <summary>A tensor whose shape is known (symbolic dims as stand-in sizes).</summary>
+internal sealed class TensorShape(int[] dims)
+{
+    public int[] Dims { get; } = dims;
+}
+
+/// <summary>A layer result with named parts (LSTM's Output, MultiheadAttention's Output and Weights).</summary>
+internal sealed class TensorTuple(Dictionary<string, TensorShape?> items)
+{
+    public Dictionary<string, TensorShape?> Items { get; } = items;
+}
+
+/// <summary>
+/// Follows a <c>Forward</c> body through the operation tree, giving every tensor expression a shape from the
+/// parameters' [Shape] and the layers' constructor arguments, and checking each step with Kiln.Compiler's rules
+/// (LayerRules for layers, the op registry for tensor ops). A rule's exception becomes a diagnostic at the expression;
+/// anything outside the followed subset stops the walk with one info diagnostic, so no error is guessed.
+/// </summary>
+internal sealed class ShapeInterpreter
+{
+    readonly Dictionary<IFieldSymbol, LayerSpec> _layers;
+    readonly SymbolicDims _dims;
+    readonly Action<Diagnostic> _report;
+    readonly Dictionary<ISymbol, object?> _env = new(SymbolEqualityComparer.Default);
+    bool _stopped;
+
+    public ShapeInterpreter(Dictionary<IFieldSymbol, LayerSpec> layers, SymbolicDims dims, Action<Diagnostic> report)
+    {
+        _layers = layers;
+        _dims = dims;
+        _report = report;
+    }
+
+    /// <summary>Walks one Forward method whose parameters carry [Shape].</summary>
+    public void Run(IMethodSymbol method, IOperation body)
+    {
+        foreach (var p in method.Parameters)
+            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : null;
+        Statement(body);
+    }
+
+    /// <summary>The dims of a [Shape("N C H W")] attribute, names as stand-in sizes; null without one.</summary>
+    public int[]? ShapeOf(ImmutableArray<AttributeData> attributes)
+    {
+        foreach (var a in attributes)
+        {
+            if (a.AttributeClass?.Name != "ShapeAttribute" || a.ConstructorArguments.Length != 1 || a.ConstructorArguments[0].Value is not string text)
+                continue;
+            var tokens = text.Split(new[] { ' ', ',' }, StringSplitOptions.RemoveEmptyEntries);
+            return tokens.Select(t => int.TryParse(t, out int v) ? v : _dims.Of(t)).ToArray();
+        }
+        return null;
+    }
+
+    void Statement(IOperation op)
+    {
+        if (_stopped) return;
+        switch (op)
+        {
+            case IBlockOperation block:
+                foreach (var s in block.Operations) Statement(s);
+                break;
+            case IVariableDeclarationGroupOperation group:
+                foreach (var decl in group.Declarations)
+                    foreach (var d in decl.Declarators)
+                    {
+                        var init = d.Initializer ?? decl.Initializer;
+                        _env[d.Symbol] = init is null ? null : Eval(init.Value);
+                    }
+                break;
+            case IExpressionStatementOperation e:
+                Eval(e.Operation);
+                break;
+            case IReturnOperation r:
+                if (r.ReturnedValue is not null) Eval(r.ReturnedValue);
+                break;
+            default:
+                Stop(op, Describe(op));
+                break;
+        }
+    }
+
+    object? Eval(IOperation op)
+    {
+        if (_stopped) return null;
+        switch (op)
+        {
+            case IConversionOperation c: return Eval(c.Operand);
+            case IParenthesizedOperation p: return Eval(p.Operand);
+            case ILocalReferenceOperation l: return _env.TryGetValue(l.Local, out var lv) ? lv : null;
+            case IParameterReferenceOperation p: return _env.TryGetValue(p.Parameter, out var pv) ? pv : null;
+            case ISimpleAssignmentOperation a:
+            {
+                var v = Eval(a.Value);
+                if (a.Target is ILocalReferenceOperation tl) _env[tl.Local] = v;
+                else if (a.Target is IParameterReferenceOperation tp) _env[tp.Parameter] = v;
+                return v;
+            }
+            case IInvocationOperation call: return Invocation(call);
+            case IPropertyReferenceOperation prop: return Property(prop);
+            case IFieldReferenceOperation field when field.Instance is not null && Eval(field.Instance) is TensorTuple t:
+                return t.Items.TryGetValue(field.Field.Name, out var item) ? item : null;
+            case IBinaryOperation b: return Binary(b);
+            case IUnaryOperation u:
+            {
+                var v = Eval(u.Operand);
+                return u.OperatorKind == UnaryOperatorKind.Minus && v is int i ? -i : v;
+            }
+            default:
+                if (op.ConstantValue.HasValue) return Evaluate.Value(op, _dims);
+                return Evaluate.Value(op, _dims);
+        }
+    }
+
+    object? Invocation(IInvocationOperation call)
+    {
+        var m = call.TargetMethod;
+        string type = m.ContainingType?.Name ?? "";
+        string ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
+        // A layer held in a field: layer.Forward(x) / layer.Call(x).
+        if (call.Instance?.UnwrapConversions() is IFieldReferenceOperation f && _layers.TryGetValue(f.Field, out var layer)
+            && (m.Name == "Forward" || m.Name == "Call"))
+            return Layer(call, layer);
+        if (ns == "Kiln.NN" && type == "F") return Functional(call);
+        if (ns == "Kiln" && type == "Tensor")
+            return m.IsStatic ? TensorStatic(call) : TensorMethod(call);
+        Stop(call, $"the call to {m.ContainingType?.Name}.{m.Name}");
+        return null;
+    }
+
+    object? Layer(IInvocationOperation call, LayerSpec layer)
+    {
+        var inputs = call.Arguments.Select(a => Eval(a.Value) as TensorShape).ToArray();
+        if (inputs.Length == 0 || inputs[0] is not { } x) return null;
+        int? I(string name) => layer.Int(name);
+        // A Linear whose in_features is wrong gets a fix: the argument, and the size its input really has.
+        Fix? fix = layer.Kind.EndsWith("Linear", StringComparison.Ordinal) && x.Dims.Length > 0 && layer.ArgLocations.TryGetValue("inFeatures", out var arg)
+            ? new Fix(arg, _dims.Name(x.Dims[x.Dims.Length - 1])) : null;
+        return Check(call, fix, () =>
+        {
+            switch (layer.Kind)
+            {
+                case "Linear":
+                case "NonDynamicallyQuantizableLinear":
+                    return I("inFeatures") is int inF && I("outFeatures") is int outF ? Shape(LayerRules.Linear(x.Dims, inF, outF)) : null;
+                case "Conv2d":
+                    if (I("inChannels") is not int cin || I("outChannels") is not int cout || I("kernelSize") is not int k) return null;
+                    int groups = I("groups") ?? 1, stride = I("stride") ?? 1, pad = I("padding") ?? 0, dil = I("dilation") ?? 1;
+                    return Shape(LayerRules.Conv2d(x.Dims, new[] { cout, cin / Math.Max(1, groups), k, k }, new[] { stride, stride }, new[] { pad, pad },
+                        new[] { dil, dil }, groups, out _));
+                case "MaxPool2d":
+                case "AvgPool2d":
+                {
+                    if (I("kernelSize") is not int k2) return null;
+                    int s = I("stride") ?? k2, p = I("padding") ?? 0, d = layer.Kind == "MaxPool2d" ? I("dilation") ?? 1 : 1;
+                    string op = layer.Kind == "MaxPool2d" ? "max_pool2d" : "avg_pool2d";
+                    return Shape(LayerRules.Pool2d(op, x.Dims, new ConvGeometry(op, k2, k2, d, d, p, p, s, s), layer.Bool("ceilMode", false)));
+                }
+                case "BatchNorm1d":
+                    return I("numFeatures") is int nf1 ? Shape(LayerRules.Channels("BatchNorm1d", x.Dims, nf1, new[] { 2, 3 })) : null;
+                case "BatchNorm2d":
+                    return I("numFeatures") is int nf2 ? Shape(LayerRules.Channels("BatchNorm2d", x.Dims, nf2, new[] { 4 })) : null;
+                case "LayerNorm":
+                    return I("normalizedShape") is int ln ? Shape(LayerRules.TrailingDims("layer_norm", x.Dims, new[] { ln })) : null;
+                case "RMSNorm":
+                    return I("normalizedShape") is int rn ? Shape(LayerRules.TrailingDims("rms_norm", x.Dims, new[] { rn })) : null;
+                case "Embedding":
+                    return I("embeddingDim") is int dim ? Shape(LayerRules.Embedding(x.Dims, dim)) : null;
+                case "LSTM":
+                case "GRU":
+                {
+                    if (I("inputSize") is not int inSize || I("hiddenSize") is not int hidden) return null;
+                    int width = (layer.Bool("bidirectional", false) ? 2 : 1) * (I("projSize") is int ps && ps > 0 ? ps : hidden);
+                    var y = Shape(LayerRules.Recurrent(layer.Kind, x.Dims, inSize, width));
+                    return new TensorTuple(new Dictionary<string, TensorShape?> { ["Output"] = y, ["Item1"] = y });
+                }
+                case "MultiheadAttention":
+                {
+                    if (I("embedDim") is not int e) return null;
+                    var y = Shape(LayerRules.AttentionQuery(x.Dims, e));
+                    return new TensorTuple(new Dictionary<string, TensorShape?> { ["Output"] = y, ["Item1"] = y });
+                }
+                case "TransformerEncoderLayer":
+                case "TransformerDecoderLayer":
+                    return I("dModel") is int dm ? Shape(LayerRules.AttentionQuery(x.Dims, dm)) : null;
+                case "Flatten":
+                    return Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
+                case "Dropout": case "ReLU": case "GELU": case "SiLU": case "Sigmoid": case "Tanh": case "Identity":
+                case "LeakyReLU": case "ELU": case "Softplus": case "Mish": case "Hardswish":
+                    return x;
+                case "Softmax": case "LogSoftmax":
+                    return x;
+                default:
+                    Stop(call, $"the layer type {layer.Kind}");
+                    return null;
+            }
+        });
+    }
+
+    object? Functional(IInvocationOperation call)
+    {
+        var name = call.TargetMethod.Name;
+        var args = call.Arguments.ToDictionary(a => a.Parameter?.Name ?? "", a => a);
+        TensorShape? Arg(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) as TensorShape : null;
+        switch (name)
+        {
+            case "Relu": case "Gelu": case "Silu": case "Sigmoid": case "Tanh": case "Dropout": case "LeakyRelu": case "Elu": case "Softplus":
+            case "Softmax": case "LogSoftmax": case "Mish": case "Hardswish":
+                return Arg(0);
+            case "CrossEntropy":
+            case "NllLoss":
+            {
+                if (Arg(0) is not { } input || Arg(1) is not { } target) return null;
+                string op = name == "CrossEntropy" ? "cross_entropy" : "nll_loss";
+                // Class-probability targets (the input's shape) are the other form cross_entropy accepts.
+                if (name == "CrossEntropy" && ShapeRules.SameShape(input.Dims, target.Dims)) return Shape(Array.Empty<int>());
+                return Check(call, () => { LayerRules.ClassTarget(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
+            }
+            case "MseLoss": case "L1Loss": case "SmoothL1Loss": case "HuberLoss": case "BinaryCrossEntropy": case "BinaryCrossEntropyWithLogits":
+            {
+                if (Arg(0) is not { } input || Arg(1) is not { } target) return null;
+                string op = name switch
+                {
+                    "MseLoss" => "mse_loss", "L1Loss" => "l1_loss", "SmoothL1Loss" => "smooth_l1_loss", "HuberLoss" => "huber_loss",
+                    "BinaryCrossEntropy" => "binary_cross_entropy", _ => "binary_cross_entropy_with_logits",
+                };
+                return Check(call, () => { LayerRules.SameSize(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
+            }
+            default:
+                Stop(call, $"F.{name}");
+                return null;
+        }
+    }
+
+    object? TensorMethod(IInvocationOperation call)
+    {
+        if (Eval(call.Instance!) is not TensorShape x) return null;
+        var m = call.TargetMethod.Name;
+        object? A(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) : null;
+        int? IntArg(int i) => A(i) as int?;
+        switch (m)
+        {
+            case "Relu": case "Sigmoid": case "Tanh": case "Exp": case "Log": case "Abs": case "Neg": case "Sqrt": case "Gelu": case "Silu":
+            case "Contiguous": case "Clone": case "Detach": case "Softmax": case "LogSoftmax": case "Pow": case "Clamp": case "To":
+                return x;
+            case "Flatten":
+                return Check(call, () => Shape(Flatten(x.Dims, IntArg(0) ?? 0, IntArg(1) ?? -1)));
+            case "View":
+            case "Reshape":
+            {
+                var sizes = Sizes(call);
+                if (sizes is null) return null;
+                return Registry(call, m == "View" ? "view" : "reshape", new[] { x.Dims }, new OpArgs { Sizes = sizes });
+            }
+            case "Matmul":
+                return A(0) is TensorShape b ? Registry(call, "matmul", new[] { x.Dims, b.Dims }, OpArgs.None) : null;
+            case "Transpose":
+                return IntArg(0) is int d0 && IntArg(1) is int d1 ? Registry(call, "transpose", new[] { x.Dims }, new OpArgs { Dim = d0, Dim1 = d1 }) : null;
+            case "Permute":
+                return Sizes(call) is { } perm ? Registry(call, "permute", new[] { x.Dims }, new OpArgs { Sizes = perm }) : null;
+            case "Unsqueeze":
+                return IntArg(0) is int du ? Registry(call, "unsqueeze", new[] { x.Dims }, new OpArgs { Dim = du }) : null;
+            case "Add": case "Sub": case "Mul": case "Div":
+                return A(0) is TensorShape o ? Registry(call, m.ToLowerInvariant(), new[] { x.Dims, o.Dims }, OpArgs.None) : x;
+            case "Sum": case "Mean":
+                if (call.Arguments.Length == 0 || call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)) return Shape(Array.Empty<int>());
+                return null;
+            default:
+                Stop(call, $"Tensor.{m}");
+                return null;
+        }
+    }
+
+    object? TensorStatic(IInvocationOperation call)
+    {
+        var m = call.TargetMethod.Name;
+        if ((m == "Cat" || m == "Stack") && call.Arguments.Length >= 1)
+        {
+            var parts = Elements(call.Arguments[0].Value);
+            if (parts is null) return null;
+            var shapes = parts.Select(p => Eval(p) as TensorShape).ToArray();
+            if (shapes.Any(s => s is null)) return null;
+            int dim = call.Arguments.Length > 1 && Eval(call.Arguments[1].Value) is int d ? d : 0;
+            return Registry(call, m == "Cat" ? "cat" : "stack", shapes.Select(s => s!.Dims).ToArray(), new OpArgs { Dim = dim });
+        }
+        Stop(call, $"Tensor.{m}");
+        return null;
+    }
+
+    object? Property(IPropertyReferenceOperation prop)
+    {
+        if (prop.Instance is null) { Stop(prop, prop.Property.Name); return null; }
+        var target = Eval(prop.Instance);
+        if (target is TensorTuple t) return t.Items.TryGetValue(prop.Property.Name, out var item) ? item : null;
+        if (target is TensorShape x && prop.Property.Name == "T")
+            return Check(prop, () => Shape(x.Dims.Length < 2 ? x.Dims : Enumerable.Reverse(x.Dims).ToArray()));
+        if (prop.Property.Name == "Training") return null;
+        Stop(prop, $"the property {prop.Property.Name}");
+        return null;
+    }
+
+    object? Binary(IBinaryOperation b)
+    {
+        var l = Eval(b.LeftOperand);
+        var r = Eval(b.RightOperand);
+        if (l is TensorShape ls && r is TensorShape rs)
+        {
+            string op = b.OperatorKind switch
+            {
+                BinaryOperatorKind.Add => "add", BinaryOperatorKind.Subtract => "sub",
+                BinaryOperatorKind.Multiply => "mul", BinaryOperatorKind.Divide => "div", _ => "",
+            };
+            return op.Length == 0 ? null : Registry(b, op, new[] { ls.Dims, rs.Dims }, OpArgs.None);
+        }
+        if (l is TensorShape only) return only;
+        if (r is TensorShape other) return other;
+        if (l is int li && r is int ri)
+            return b.OperatorKind switch
+            {
+                BinaryOperatorKind.Add => li + ri, BinaryOperatorKind.Subtract => li - ri,
+                BinaryOperatorKind.Multiply => li * ri, BinaryOperatorKind.Divide when ri != 0 => li / ri, _ => null,
+            };
+        return null;
+    }
+
+    static int[] Flatten(int[] dims, int start, int end)
+    {
+        int n = dims.Length;
+        if (n == 0) return new[] { 1 };
+        int s = ShapeRules.NormalizeDim("flatten", start, n), e = ShapeRules.NormalizeDim("flatten", end, n);
+        if (s > e) throw new KilnException("flatten", $"flatten: start_dim {start} cannot come after end_dim {end}");
+        int product = 1;
+        for (int i = s; i <= e; i++) product *= dims[i];
+        return dims.Take(s).Concat(new[] { product }).Concat(dims.Skip(e + 1)).ToArray();
+    }
+
+    int[]? Sizes(IInvocationOperation call)
+    {
+        var values = new List<int>();
+        foreach (var a in call.Arguments)
+        {
+            if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation arr && arr.Initializer is { } init)
+            {
+                foreach (var e in init.ElementValues) if (Eval(e) is int v) values.Add(v); else return null;
+            }
+            else if (Eval(a.Value) is int v) values.Add(v);
+            else if (Eval(a.Value) is int[] vs) values.AddRange(vs);
+            else return null;
+        }
+        return values.ToArray();
+    }
+
+    static IEnumerable<IOperation>? Elements(IOperation op)
+    {
+        op = op.UnwrapConversions();
+        return op switch
+        {
+            IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+            ICollectionExpressionOperation c => c.Elements,
+            _ => null,
+        };
+    }
+
+    object? Registry(IOperation at, string op, int[][] inputs, OpArgs args) =>
+        Check(at, () => Shape(OpRegistry.Find(op)!.Shape(inputs, args)));
+
+    static TensorShape Shape(int[] dims) => new(dims);
+
+    /// <summary>Where a certain repair goes and what it writes there (the code fix reads both from the diagnostic).</summary>
+    internal sealed class Fix(Location argument, string replacement)
+    {
+        public Location Argument { get; } = argument;
+        public string Replacement { get; } = replacement;
+    }
+
+    object? Check(IOperation at, Func<object?> rule) => Check(at, null, rule);
+
+    /// <summary>Runs a rule; its KilnException becomes a diagnostic at <paramref name="at"/> and the value unknown.</summary>
+    object? Check(IOperation at, Fix? fix, Func<object?> rule)
+    {
+        try { return rule(); }
+        catch (KilnException e)
+        {
+            var descriptor = DiagnosticDescriptors.ForOp(e.Op ?? "");
+            var message = _dims.Render(e.Message);
+            _report(fix is not null && descriptor == DiagnosticDescriptors.LinearInFeatures
+                ? Diagnostic.Create(descriptor, at.Syntax.GetLocation(), new[] { fix.Argument },
+                    ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ReplacementProperty, fix.Replacement), message)
+                : Diagnostic.Create(descriptor, at.Syntax.GetLocation(), message));
+            return null;
+        }
+    }
+
+    void Stop(IOperation at, string construct)
+    {
+        if (_stopped) return;
+        _stopped = true;
+        _report(Diagnostic.Create(DiagnosticDescriptors.Unsupported, at.Syntax.GetLocation(), construct));
+    }
+
+    static string Describe(IOperation op) => op.Kind switch
+    {
+        OperationKind.Conditional => "an if statement",
+        OperationKind.Loop => "a loop",
+        _ => "a " + op.Kind.ToString().ToLowerInvariant() + " statement",
+    };
+}
