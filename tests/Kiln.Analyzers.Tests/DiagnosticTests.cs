@@ -1,0 +1,152 @@
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Testing;
+using Xunit;
+
+namespace Kiln.Analyzers.Tests;
+
+/// <summary>Messages in the runtime's words with symbolic dims by name, the info diagnostic, and the KLN0001 code fix.</summary>
+public class DiagnosticTests
+{
+    const string Usings = "using Kiln;\nusing Kiln.NN;\n\n";
+
+    static async Task<Diagnostic[]> Diagnostics(string source)
+    {
+        var (compiler, found) = await AnalyzerHarness.Run(Usings + source);
+        Assert.True(compiler.IsEmpty, string.Join("; ", compiler));
+        return found.OrderBy(d => d.Location.SourceSpan.Start).ToArray();
+    }
+
+    [Fact]
+    public async Task MessagesAreTheRuntimesWithSymbolsByName()
+    {
+        var d = await Diagnostics("""
+            [Model]
+            public partial class M : Module
+            {
+                readonly Linear a, b;
+                public M(int inputSize, int hidden) { a = new(inputSize, hidden); b = new(inputSize, 10); }
+                public Tensor Forward([Shape("N inputSize")] Tensor x) => b.Forward(a.Forward(x));
+            }
+            """);
+        var error = Assert.Single(d);
+        Assert.Equal("KLN0001", error.Id);
+        Assert.Equal("linear: mat1 and mat2 shapes cannot be multiplied (input [N, hidden], weight [10, inputSize]: input's last dim must be in_features=inputSize)", error.GetMessage());
+        // The runtime throws the same text for the same mistake with sizes in place of names.
+        var runtime = Assert.Throws<KilnException>(() => new Kiln.NN.Linear(5, 10).Forward(Tensor.Zeros(2, 7)));
+        Assert.Equal("linear: mat1 and mat2 shapes cannot be multiplied (input [2, 7], weight [10, 5]: input's last dim must be in_features=5)", runtime.Message);
+        Assert.Equal("docs/diagnostics.md#kln0001", error.Descriptor.HelpLinkUri);
+    }
+
+    [Fact]
+    public async Task ElementCountsShowTheirSymbolicFactor()
+    {
+        var d = await Diagnostics("""
+            [Model]
+            public partial class M : Module
+            {
+                public Tensor Forward([Shape("N 784")] Tensor x) => x.View(-1, 28, 27);
+            }
+            """);
+        Assert.Equal("view: shape [-1, 28, 27] is invalid for input of size 784·N (input shape [N, 784])", Assert.Single(d).GetMessage());
+    }
+
+    [Fact]
+    public async Task AnUnfollowedConstructIsOneInfoAndNoGuessedErrors()
+    {
+        var d = await Diagnostics("""
+            [Model]
+            public partial class M : Module
+            {
+                readonly Linear a = new(4, 8), b = new(3, 2);
+                public Tensor Forward([Shape("N 4")] Tensor x)
+                {
+                    var h = a.Forward(x);
+                    for (int i = 0; i < 2; i++) h = F.Relu(h);
+                    return b.Forward(h);
+                }
+            }
+            """);
+        var info = Assert.Single(d);
+        Assert.Equal("KLN0100", info.Id);
+        Assert.Equal(DiagnosticSeverity.Info, info.Severity);
+        Assert.StartsWith("a loop is outside what Kiln compiles", info.GetMessage());
+        Assert.Equal(10, info.Location.GetLineSpan().StartLinePosition.Line);   // 0-based: the for statement, after three lines of usings
+    }
+
+    [Fact]
+    public async Task ClassesWithoutTheAttributeAreNotChecked()
+    {
+        var d = await Diagnostics("""
+            public class Plain : Module
+            {
+                readonly Linear a = new(4, 8);
+                public Tensor Forward([Shape("N 5")] Tensor x) => a.Forward(x);
+            }
+            """);
+        Assert.Empty(d);
+    }
+
+    /// <summary>The code fix, through Microsoft.CodeAnalysis.CSharp.CodeFix.Testing, offline (.NET 10 reference assemblies from Basic.Reference.Assemblies).</summary>
+    [Fact]
+    public async Task TheFixSetsInFeaturesToTheInputWidth()
+    {
+        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, LinearInFeaturesCodeFix, DefaultVerifier>
+        {
+            TestCode = Usings + """
+                [Model]
+                public partial class M : Module
+                {
+                    readonly Linear a = new(784, 128), b = new(64, 10);
+                    public Tensor Forward([Shape("N 784")] Tensor x) => {|KLN0001:b.Forward(a.Forward(x))|};
+                }
+                """,
+            FixedCode = Usings + """
+                [Model]
+                public partial class M : Module
+                {
+                    readonly Linear a = new(784, 128), b = new(128, 10);
+                    public Tensor Forward([Shape("N 784")] Tensor x) => b.Forward(a.Forward(x));
+                }
+                """,
+            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),   // no package: nothing is downloaded
+        };
+        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        await test.RunAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ASymbolicWidthIsFixedWithItsName()
+    {
+        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, LinearInFeaturesCodeFix, DefaultVerifier>
+        {
+            TestCode = Usings + """
+                [Model]
+                public partial class M : Module
+                {
+                    readonly Linear a, b;
+                    public M(int inputSize, int hidden) { a = new(inputSize, hidden); b = new(inputSize, 10); }
+                    public Tensor Forward([Shape("N inputSize")] Tensor x) => {|KLN0001:b.Forward(a.Forward(x))|};
+                }
+                """,
+            FixedCode = Usings + """
+                [Model]
+                public partial class M : Module
+                {
+                    readonly Linear a, b;
+                    public M(int inputSize, int hidden) { a = new(inputSize, hidden); b = new(hidden, 10); }
+                    public Tensor Forward([Shape("N inputSize")] Tensor x) => b.Forward(a.Forward(x));
+                }
+                """,
+            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
+        };
+        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        await test.RunAsync(CancellationToken.None);
+    }
+}
