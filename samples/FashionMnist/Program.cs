@@ -87,20 +87,22 @@ static double Evaluate(Module<Tensor, Tensor> model, FashionMnist test, string k
 }
 
 /// <summary>The seed's classifier: 784 → 128 → 10 with dropout 0.2.</summary>
-sealed class Mlp : Module<Tensor, Tensor>
+[Model]
+sealed partial class Mlp : Module<Tensor, Tensor>
 {
     readonly Linear layer1 = new(784, 128), layer2 = new(128, 10);
     readonly Dropout dropout = new(0.2);
-    public override Tensor Forward(Tensor x) => layer2.Call(dropout.Call(F.Relu(layer1.Call(x))));
+    public override Tensor Forward([Shape("N 784")] Tensor x) => layer2.Call(dropout.Call(F.Relu(layer1.Call(x))));
 }
 
 /// <summary>LeNet-style: two conv + max-pool stages, then three linear layers.</summary>
-sealed class LeNet : Module<Tensor, Tensor>
+[Model]
+sealed partial class LeNet : Module<Tensor, Tensor>
 {
     readonly Conv2d conv1 = new(1, 6, 5, padding: 2), conv2 = new(6, 16, 5);
     readonly MaxPool2d pool = new(2);
     readonly Linear fc1 = new(16 * 5 * 5, 120), fc2 = new(120, 84), fc3 = new(84, 10);
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward([Shape("N 1 28 28")] Tensor x)
     {
         x = pool.Call(F.Relu(conv1.Call(x)));
         x = pool.Call(F.Relu(conv2.Call(x)));

@@ -84,11 +84,15 @@ static double Evaluate(DigitClassifier model, Tensor x, Tensor y)
     return model.Call(x).ArgMax(1).Eq(y).To(DType.Float32).Mean().Item<float>();
 }
 
-/// <summary>64 pixels → 128 → 10 with dropout: fields are registered as submodules under their names, as in PyTorch.</summary>
-sealed class DigitClassifier : Module<Tensor, Tensor>
+/// <summary>
+/// 64 pixels → 128 → 10 with dropout: fields are registered as submodules under their names, as in PyTorch.
+/// [Model] has the build check its shapes (try <c>output = new(100, 10)</c>: error KLN0001 on the Forward line).
+/// </summary>
+[Model]
+sealed partial class DigitClassifier : Module<Tensor, Tensor>
 {
     readonly Linear hidden = new(64, 128), output = new(128, 10);
     readonly Dropout dropout = new(0.2);
 
-    public override Tensor Forward(Tensor x) => output.Call(dropout.Call(F.Relu(hidden.Call(x))));
+    public override Tensor Forward([Shape("N 64")] Tensor x) => output.Call(dropout.Call(F.Relu(hidden.Call(x))));
 }
