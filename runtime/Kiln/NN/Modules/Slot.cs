@@ -19,13 +19,28 @@ internal sealed class Slot
 
     public Slot(string name, SlotKind kind, object owner, FieldInfo field) { Name = name; Kind = kind; _owner = owner; _field = field; }
 
+    /// <summary>A member read and written through generated accessors (no reflection).</summary>
+    public Slot(string name, SlotKind kind, System.Func<object?> get, System.Action<object?>? set) { Name = name; Kind = kind; _get = get; _set = set; }
+
+    readonly System.Func<object?>? _get;
+    readonly System.Action<object?>? _set;
+
     public string Name { get; }
     public SlotKind Kind { get; }
     public bool Persistent { get; init; } = true;
 
     public object? Value
     {
-        get => _field != null ? _field.GetValue(_owner) : _value;
-        set { if (_field != null) _field.SetValue(_owner, value); else _value = value; }
+        get => _get != null ? _get() : _field != null ? _field.GetValue(_owner) : _value;
+        set
+        {
+            if (_get != null)
+            {
+                if (_set == null) throw new KilnException("register", $"member '{Name}' is a readonly field and cannot be reassigned");
+                _set(value);
+            }
+            else if (_field != null) _field.SetValue(_owner, value);
+            else _value = value;
+        }
     }
 }

@@ -1,0 +1,29 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators;
+
+/// <summary>
+/// The [Model] source generator: for every partial class marked <c>[Model]</c>, a generated part that registers its
+/// members without reflection (PyTorch names, declaration order) and records its Forward input shapes. Incremental:
+/// the pipeline carries only equatable <see cref="ModelInfo"/> values, so unrelated edits regenerate nothing.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class ModelGenerator : IIncrementalGenerator
+{
+    /// <summary>Tracking names of the pipeline steps (tests check they stay cached across unrelated edits).</summary>
+    public const string ModelsStep = "Models", GeneratableStep = "GeneratableModels";
+
+    /// <inheritdoc/>
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var models = context.SyntaxProvider.ForAttributeWithMetadataName("Kiln.NN.ModelAttribute",
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, cancel) => ModelInfo.From(ctx, cancel))
+            .WithTrackingName(ModelsStep)
+            .Where(static m => m.Generatable)
+            .WithTrackingName(GeneratableStep);
+        context.RegisterSourceOutput(models, static (spc, model) =>
+            spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model)));
+    }
+}

@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Kiln.Generators;
+
+/// <summary>How a field becomes a module member.</summary>
+internal enum MemberKind { Module, Parameter, Buffer, TrainableTensor }
+
+/// <summary>One member field or auto-property of a [Model] class (what the generated registration needs, nothing else).</summary>
+internal sealed record MemberInfo(string Access, string Name, string TypeName, MemberKind Kind, bool Writable, bool Persistent);
+
+/// <summary>A Forward parameter's [Shape], as written.</summary>
+internal sealed record ShapeInfo(string Parameter, string Dims);
+
+/// <summary>
+/// The pipeline model of one [Model] class: plain strings and equatable arrays only (no symbols or syntax), so the
+/// incremental pipeline can compare it across edits and skip regeneration when it is unchanged.
+/// </summary>
+internal sealed record ModelInfo(string? Namespace, string Name, string TypeParameters, bool Generatable,
+    EquatableArray<MemberInfo> Members, EquatableArray<ShapeInfo> Shapes)
+{
+    public static ModelInfo From(GeneratorAttributeSyntaxContext context, CancellationToken cancel)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var declaration = (ClassDeclarationSyntax)context.TargetNode;
+        // A nested or non-partial class cannot take a generated part (the analyzer says so); it still runs by reflection.
+        bool generatable = type.ContainingType is null && declaration.Modifiers.Any(m => m.Text == "partial");
+        var members = ImmutableArray.CreateBuilder<MemberInfo>();
+        foreach (var m in type.GetMembers())
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (m.IsStatic || m.IsImplicitlyDeclared && m is not IFieldSymbol) continue;
+            if (HasAttribute(m, "NotAMemberAttribute")) continue;
+            switch (m)
+            {
+                case IFieldSymbol f when f.AssociatedSymbol is null && !f.IsConst:
+                    Add(f, f.Name, Kiln.Compiler.Naming.MemberName(f.Name), f.Type, !f.IsReadOnly, m);
+                    break;
+                case IPropertySymbol p when IsAutoProperty(p):
+                    Add(p, p.Name, p.Name, p.Type, p.SetMethod is { IsInitOnly: false }, m);
+                    break;
+            }
+        }
+        var forward = type.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault();
+        var shapes = forward is null ? ImmutableArray<ShapeInfo>.Empty : forward.Parameters
+            .Select(p => (p.Name, Dims: p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "ShapeAttribute")?.ConstructorArguments.FirstOrDefault().Value as string))
+            .Where(x => x.Dims is not null).Select(x => new ShapeInfo(x.Name, x.Dims!)).ToImmutableArray();
+        return new ModelInfo(type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(), type.Name,
+            type.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", type.TypeParameters.Select(t => t.Name)) + ">",
+            generatable, new EquatableArray<MemberInfo>(members.ToImmutable()), new EquatableArray<ShapeInfo>(shapes));
+
+        void Add(ISymbol symbol, string access, string name, ITypeSymbol memberType, bool writable, ISymbol attributes)
+        {
+            string typeName = memberType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            if (IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true));
+            else if (memberType.Name == "Tensor" && memberType.ContainingNamespace?.ToDisplayString() == "Kiln")
+            {
+                var buffer = attributes.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "BufferAttribute");
+                bool persistent = buffer is null || buffer.NamedArguments.All(a => a.Key != "Persistent" || a.Value.Value is true);
+                var kind = buffer is not null ? MemberKind.Buffer : HasAttribute(attributes, "ParameterAttribute") ? MemberKind.Parameter : MemberKind.TrainableTensor;
+                members.Add(new MemberInfo(access, name, typeName, kind, writable, persistent));
+            }
+        }
+    }
+
+    static bool IsAutoProperty(IPropertySymbol p) =>
+        !p.IsIndexer && p.GetMethod is not null && p.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, p));
+
+    static bool HasAttribute(ISymbol s, string name) => s.GetAttributes().Any(a => a.AttributeClass?.Name == name);
+
+    static bool IsModule(ITypeSymbol t)
+    {
+        for (var b = t as INamedTypeSymbol; b is not null; b = b.BaseType)
+            if (b.Name == "Module" && b.ContainingNamespace?.ToDisplayString() == "Kiln.NN") return true;
+        return false;
+    }
+}
