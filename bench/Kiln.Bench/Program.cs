@@ -10,7 +10,7 @@ using Kiln;
 
 // Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
 // Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
-// Usage: ... [--suite core|nn] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
+// Usage: ... [--suite core|nn|data|build] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
 var quick = args.Contains("--quick");
 var write = !args.Contains("--no-write");
 int suiteArg = Array.IndexOf(args, "--suite");
@@ -73,6 +73,8 @@ for (int round = 0; round < rounds; round++)
 }
 
 var sections = new Dictionary<string, string>();
+// The build suite times the compiler, not kernels: no PyTorch side.
+if ((onlySuite == null || onlySuite == "build") && caseArg < 0) sections["build"] = BuildTimes.Section(FindRepoRoot());
 foreach (var suite in cases.Select(c => c.Suite).Distinct())
 {
     var table = new StringBuilder();
@@ -105,7 +107,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("data", "## Training epochs (data loading included)") })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -114,7 +116,7 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn", "data" })
+    foreach (var suite in new[] { "core", "nn", "data", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
