@@ -25,6 +25,9 @@ internal sealed class LayerSpec
     public Dictionary<string, Location> ArgLocations { get; }
     public Location Creation { get; }
 
+    /// <summary>The layers a ModuleList or Sequential was built with, in order (null when not known at build time).</summary>
+    public IReadOnlyList<LayerSpec>? Items { get; set; }
+
     public int? Int(string name) => Args.TryGetValue(name, out var v) && v is int i ? i : null;
     public bool Bool(string name, bool fallback) => Args.TryGetValue(name, out var v) && v is bool b ? b : fallback;
 }
@@ -63,7 +66,36 @@ internal static class ModelLayers
 
     static void Add(Dictionary<IFieldSymbol, LayerSpec> layers, IFieldSymbol field, IObjectCreationOperation create, SymbolicDims dims)
     {
-        if (layers.ContainsKey(field) || create.Type is not INamedTypeSymbol type || !IsKilnNN(type)) return;
+        if (layers.ContainsKey(field) || Spec(field, create, dims) is not { } spec) return;
+        layers[field] = spec;
+    }
+
+    /// <summary>The layer an object creation builds; containers (ModuleList, Sequential) with the layers listed in it.</summary>
+    static LayerSpec? Spec(IFieldSymbol field, IObjectCreationOperation create, SymbolicDims dims)
+    {
+        if (create.Type is not INamedTypeSymbol type || !IsKilnNN(type)) return null;
+        if (type.Name is "ModuleList" or "Sequential")
+        {
+            var spec = new LayerSpec(field, type.Name, new Dictionary<string, object?>(), new Dictionary<string, Location>(), create.Syntax.GetLocation());
+            var items = new List<LayerSpec>();
+            foreach (var a in create.Arguments)
+            {
+                var elements = a.Value.UnwrapConversions() switch
+                {
+                    IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+                    ICollectionExpressionOperation c => c.Elements,
+                    _ => default(System.Collections.Immutable.ImmutableArray<IOperation>?),
+                };
+                if (elements is null) return spec;   // built some other way: items unknown
+                foreach (var e in elements.Value)
+                {
+                    if (e.UnwrapConversions() is not IObjectCreationOperation item || Spec(field, item, dims) is not { } itemSpec) return spec;
+                    items.Add(itemSpec);
+                }
+            }
+            spec.Items = items;
+            return spec;
+        }
         var args = new Dictionary<string, object?>();
         var locations = new Dictionary<string, Location>();
         foreach (var a in create.Arguments)
@@ -72,7 +104,7 @@ internal static class ModelLayers
             args[a.Parameter.Name] = Evaluate.Value(a.Value, dims);
             if (a.ArgumentKind != ArgumentKind.DefaultValue) locations[a.Parameter.Name] = a.Value.Syntax.GetLocation();
         }
-        layers[field] = new LayerSpec(field, type.Name, args, locations, create.Syntax.GetLocation());
+        return new LayerSpec(field, type.Name, args, locations, create.Syntax.GetLocation());
     }
 
     public static bool IsKilnNN(ITypeSymbol type) => type.ContainingNamespace?.ToDisplayString() == "Kiln.NN";

@@ -86,6 +86,20 @@ internal sealed class ShapeInterpreter
             case IReturnOperation r:
                 if (r.ReturnedValue is not null) Eval(r.ReturnedValue);
                 break;
+            case IConditionalOperation c when IsTrainingTest(c.Condition):
+                // if (Training) ... else ...: both branches are followed; a local they leave with different shapes becomes unknown.
+                Branches(() => Statement(c.WhenTrue), () => { if (c.WhenFalse is not null) Statement(c.WhenFalse); });
+                break;
+            case IForEachLoopOperation loop when loop.Collection.UnwrapConversions() is IFieldReferenceOperation f
+                                               && _layers.TryGetValue(f.Field, out var list) && list.Items is { } items
+                                               && loop.LoopControlVariable is IVariableDeclaratorOperation v:
+                // foreach over a ModuleList of known length: the body once per layer, in order.
+                foreach (var item in items)
+                {
+                    _env[v.Symbol] = item;
+                    Statement(loop.Body);
+                }
+                break;
             default:
                 Stop(op, Describe(op));
                 break;
@@ -113,6 +127,12 @@ internal sealed class ShapeInterpreter
             case IFieldReferenceOperation field when field.Instance is not null && Eval(field.Instance) is TensorTuple t:
                 return t.Items.TryGetValue(field.Field.Name, out var item) ? item : null;
             case IBinaryOperation b: return Binary(b);
+            case IConditionalOperation c when IsTrainingTest(c.Condition) && c.WhenFalse is not null:
+            {
+                var a = Eval(c.WhenTrue);
+                var b = Eval(c.WhenFalse);
+                return a is TensorShape sa && b is TensorShape sb && sa.Dims.SequenceEqual(sb.Dims) ? a : null;
+            }
             case IUnaryOperation u:
             {
                 var v = Eval(u.Operand);
@@ -130,8 +150,7 @@ internal sealed class ShapeInterpreter
         string type = m.ContainingType?.Name ?? "";
         string ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
         // A layer held in a field: layer.Forward(x) / layer.Call(x).
-        if (call.Instance?.UnwrapConversions() is IFieldReferenceOperation f && _layers.TryGetValue(f.Field, out var layer)
-            && (m.Name == "Forward" || m.Name == "Call"))
+        if ((m.Name == "Forward" || m.Name == "Call") && LayerOf(call.Instance) is { } layer)
             return Layer(call, layer);
         if (ns == "Kiln.NN" && type == "F") return Functional(call);
         if (ns == "Kiln" && type == "Tensor")
@@ -140,10 +159,57 @@ internal sealed class ShapeInterpreter
         return null;
     }
 
+    /// <summary>The layer an expression refers to: a layer field, or a loop variable over a ModuleList.</summary>
+    LayerSpec? LayerOf(IOperation? instance) => instance?.UnwrapConversions() switch
+    {
+        IFieldReferenceOperation f => _layers.TryGetValue(f.Field, out var l) ? l : null,
+        ILocalReferenceOperation local => _env.TryGetValue(local.Local, out var v) ? v as LayerSpec : null,
+        _ => null,
+    };
+
+    bool IsTrainingTest(IOperation condition) =>
+        condition.UnwrapConversions() is IPropertyReferenceOperation { Property.Name: "Training" } p && p.Property.ContainingType?.Name == "Module"
+        || condition is IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } u && IsTrainingTest(u.Operand);
+
+    /// <summary>Runs two alternative branches from the same state and keeps what they agree on.</summary>
+    void Branches(Action first, Action second)
+    {
+        var before = new Dictionary<ISymbol, object?>(_env, SymbolEqualityComparer.Default);
+        first();
+        var afterFirst = new Dictionary<ISymbol, object?>(_env, SymbolEqualityComparer.Default);
+        _env.Clear();
+        foreach (var kv in before) _env[kv.Key] = kv.Value;
+        second();
+        foreach (var kv in afterFirst)
+        {
+            _env.TryGetValue(kv.Key, out var other);
+            bool same = ReferenceEquals(kv.Value, other)
+                        || kv.Value is TensorShape a && other is TensorShape b && a.Dims.SequenceEqual(b.Dims);
+            if (!same) _env[kv.Key] = null;
+        }
+    }
+
     object? Layer(IInvocationOperation call, LayerSpec layer)
     {
         var inputs = call.Arguments.Select(a => Eval(a.Value) as TensorShape).ToArray();
         if (inputs.Length == 0 || inputs[0] is not { } x) return null;
+        if (layer.Kind == "Sequential")
+        {
+            // Each item in turn, each checked at this call.
+            if (layer.Items is null) return null;
+            object? current = x;
+            foreach (var item in layer.Items)
+            {
+                if (current is not TensorShape shape) return null;
+                current = Stage(call, item, shape);
+            }
+            return current;
+        }
+        return Stage(call, layer, x);
+    }
+
+    object? Stage(IInvocationOperation call, LayerSpec layer, TensorShape x)
+    {
         int? I(string name) => layer.Int(name);
         // A Linear whose in_features is wrong gets a fix: the argument, and the size its input really has.
         Fix? fix = layer.Kind.EndsWith("Linear", StringComparison.Ordinal) && x.Dims.Length > 0 && layer.ArgLocations.TryGetValue("inFeatures", out var arg)
