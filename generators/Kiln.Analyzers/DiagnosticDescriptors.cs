@@ -47,6 +47,11 @@ public static class DiagnosticDescriptors
     /// <summary>The diagnostic property holding a certain fix's replacement text (the fix's target is the first additional location).</summary>
     public const string ReplacementProperty = "Replacement";
 
+    /// <summary>A [Model] class the generator cannot extend (not partial, or nested in another type).</summary>
+    public static readonly DiagnosticDescriptor NotPartial = new("KLN0101", "[Model] class is not a top-level partial class",
+        "[Model] class '{0}' must be a top-level partial class for Kiln's generator; it runs with reflection-based registration and is not compiled", Compiler,
+        DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Docs + "kln0101");
+
     /// <summary>Picks the descriptor for a shape error by the op that raised it.</summary>
     public static DiagnosticDescriptor ForOp(string op)
     {

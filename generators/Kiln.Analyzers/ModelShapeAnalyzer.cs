@@ -23,7 +23,8 @@ public sealed class ModelShapeAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.LinearInFeatures, DiagnosticDescriptors.ConvChannels, DiagnosticDescriptors.MatmulInner,
         DiagnosticDescriptors.ReshapeCount, DiagnosticDescriptors.Broadcast, DiagnosticDescriptors.Concat,
         DiagnosticDescriptors.Attention, DiagnosticDescriptors.LossTarget, DiagnosticDescriptors.RecurrentInput,
-        DiagnosticDescriptors.Normalization, DiagnosticDescriptors.OtherShape, DiagnosticDescriptors.Unsupported);
+        DiagnosticDescriptors.Normalization, DiagnosticDescriptors.OtherShape, DiagnosticDescriptors.Unsupported,
+        DiagnosticDescriptors.NotPartial);
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
@@ -38,6 +39,8 @@ public sealed class ModelShapeAnalyzer : DiagnosticAnalyzer
         var declaration = (ClassDeclarationSyntax)context.Node;
         if (context.SemanticModel.GetDeclaredSymbol(declaration, context.CancellationToken) is not INamedTypeSymbol model) return;
         if (!HasModelAttribute(model)) return;
+        if (model.ContainingType is not null || !declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotPartial, declaration.Identifier.GetLocation(), model.Name));
         // A partial class is read once, at its first declaration in this file.
         if (declaration.SyntaxTree.GetRoot(context.CancellationToken).DescendantNodes().OfType<ClassDeclarationSyntax>()
                 .FirstOrDefault(d => SymbolEqualityComparer.Default.Equals(context.SemanticModel.GetDeclaredSymbol(d, context.CancellationToken), model)) != declaration)

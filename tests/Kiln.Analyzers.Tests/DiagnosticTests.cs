@@ -91,6 +91,34 @@ public class DiagnosticTests
         Assert.Empty(d);
     }
 
+    [Fact]
+    public async Task ANonPartialModelGetsAWarningAndAFix()
+    {
+        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, MakePartialCodeFix, DefaultVerifier>
+        {
+            TestCode = Usings + """
+                [Model]
+                public sealed class {|KLN0101:M|} : Module
+                {
+                    readonly Linear a = new(4, 2);
+                    public Tensor Forward([Shape("N 4")] Tensor x) => a.Forward(x);
+                }
+                """,
+            FixedCode = Usings + """
+                [Model]
+                public sealed partial class M : Module
+                {
+                    readonly Linear a = new(4, 2);
+                    public Tensor Forward([Shape("N 4")] Tensor x) => a.Forward(x);
+                }
+                """,
+            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
+        };
+        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        await test.RunAsync(CancellationToken.None);
+    }
+
     /// <summary>The code fix, through Microsoft.CodeAnalysis.CSharp.CodeFix.Testing, offline (.NET 10 reference assemblies from Basic.Reference.Assemblies).</summary>
     [Fact]
     public async Task TheFixSetsInFeaturesToTheInputWidth()
