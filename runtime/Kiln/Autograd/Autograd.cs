@@ -12,6 +12,23 @@ public static class Autograd
     /// <summary><c>using (Autograd.NoGrad())</c>: no graph is recorded inside (thread-local, nestable).</summary>
     public static IDisposable NoGrad() => GradMode.Set(false);
 
+    /// <summary>
+    /// A differentiable op with a hand-written backward (<c>torch.autograd.Function</c>): <paramref name="forward"/> runs
+    /// without recording; its result gets one graph node named after <paramref name="name"/> (<c>MyOpBackward</c>) whose
+    /// backward maps the output's gradient to one gradient per input (null where an input gets none). A backward made
+    /// of tensor ops is itself differentiable, so <c>createGraph</c> works through it.
+    /// </summary>
+    public static Tensor Function(string name, IReadOnlyList<Tensor?> inputs, Func<Tensor> forward, Func<Tensor, Tensor?[]> backward)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new KilnException("function", "function: a custom function needs a name");
+        Tensor output;
+        using (NoGrad()) output = forward();
+        // The node goes on the result: a forward that hands back one of its inputs gets a copy, so the input keeps its history.
+        foreach (var t in inputs)
+            if (ReferenceEquals(t, output)) { using (NoGrad()) output = output.Clone(); break; }
+        return Tensor.RecordFunction(name, output, inputs, backward);
+    }
+
     /// <summary>Re-enables recording inside a <see cref="NoGrad"/> scope.</summary>
     public static IDisposable EnableGrad() => GradMode.Set(true);
 

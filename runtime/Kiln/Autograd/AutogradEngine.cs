@@ -95,7 +95,7 @@ internal static class AutogradEngine
             if (node.HookOwner is { RetainsGrad: true } owner) owner.Grad = owner.Grad is null ? grad.Detach() : owner.Grad + grad;
             if (nodeCapture.TryGetValue(node, out int ci)) captured![ci] = captured[ci] is null ? grad : captured[ci]! + grad;
 
-            var inputGrads = Derivatives.Backward(node.Op, TensorAlgebra.Instance, node, grad);
+            var inputGrads = node.Custom is { } custom ? CustomGrads(node, custom, grad) : Derivatives.Backward(node.Op, TensorAlgebra.Instance, node, grad);
             if (GradMode.Anomaly) CheckAnomaly(node, inputGrads);
             for (int i = 0; i < inputGrads.Length; i++)
             {
@@ -116,6 +116,18 @@ internal static class AutogradEngine
                 if (captured[i] is null)
                     throw new KilnException("grad", $"grad: one of the differentiated Tensors (input {i}) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.");
         return captured;
+    }
+
+    /// <summary>Runs a user-defined backward and checks that it returned one gradient per input, each of its input's shape.</summary>
+    static Tensor?[] CustomGrads(GradNode node, Func<Tensor, Tensor?[]> backward, Tensor grad)
+    {
+        var grads = backward(grad) ?? throw new KilnException(node.Op, $"{node.Name}: backward returned null; return one gradient (or null) per input");
+        if (grads.Length != node.InputCount)
+            throw new KilnException(node.Op, $"{node.Name}: backward returned {grads.Length} gradients for {node.InputCount} inputs");
+        for (int i = 0; i < grads.Length; i++)
+            if (grads[i] is { } g && !Compiler.Shapes.ShapeRules.SameShape(g.ShapeArray, ((Compiler.Autodiff.IGradContext<Tensor>)node).InputShape(i)))
+                throw new KilnException(node.Op, $"{node.Name}: backward returned a gradient of shape {Compiler.Shapes.ShapeText.Format(g.ShapeArray)} for input {i} of shape {Compiler.Shapes.ShapeText.Format(((Compiler.Autodiff.IGradContext<Tensor>)node).InputShape(i))}");
+        return grads;
     }
 
     static bool InQueue(PriorityQueue<GradNode, long> q, GradNode n)

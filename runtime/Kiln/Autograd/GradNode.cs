@@ -34,6 +34,8 @@ public sealed class GradNode : IGradContext<Tensor>
     bool _released;
 
     internal readonly string Op;
+    /// <summary>The backward of a user-defined function (<see cref="Autograd.Function"/>), used instead of the registry's rule.</summary>
+    internal Func<Tensor, Tensor?[]>? Custom;
     internal readonly OpArgs OpArgs;
     internal readonly long Sequence;
     /// <summary>The output tensor, kept only once it has hooks or retains its gradient.</summary>

@@ -103,6 +103,14 @@ public sealed partial class Tensor
         return Attach(op, result, args, arr);
     }
 
+    /// <summary>Attaches a node with a user-defined backward (see <see cref="Autograd.Function"/>).</summary>
+    internal static Tensor RecordFunction(string name, Tensor output, IReadOnlyList<Tensor?> inputs, Func<Tensor, Tensor?[]> backward)
+    {
+        var result = RecordMany(name, output, null, inputs);
+        if (result.GradFn is { } node && node.Op == name && ReferenceEquals(result, output)) node.Custom = backward;
+        return result;
+    }
+
     static Tensor Attach(string op, Tensor result, OpArgs? args, Tensor?[] inputs)
     {
         if (!result.DType.IsFloatingPoint()) return result; // integer and bool results carry no gradient
