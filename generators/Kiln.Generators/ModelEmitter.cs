@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Text;
 
 namespace Kiln.Generators;
@@ -5,6 +6,38 @@ namespace Kiln.Generators;
 /// <summary>Writes the generated part of a [Model] class: member registration without reflection and its shape metadata.</summary>
 internal static class ModelEmitter
 {
+    /// <summary>A model outside the compiled subset: Compile() exists and runs the eager Forward (KLN0102 says why).</summary>
+    static void EmitEager(StringBuilder sb, ModelInfo model, ForwardInfo forward, string indent)
+    {
+        string name = model.Name + model.TypeParameters;
+        sb.AppendLine($"{indent}/// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset ({forward.NotCompiled}), so it runs eagerly.</summary>");
+        sb.AppendLine($"{indent}public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
+        sb.AppendLine();
+        sb.AppendLine($"{indent}/// <summary>{model.Name} as compiled: eager, since its Forward uses {forward.NotCompiled}.</summary>");
+        sb.AppendLine($"{indent}public sealed class Compiled");
+        sb.AppendLine($"{indent}{{");
+        sb.AppendLine($"{indent}    readonly {name} _model;");
+        sb.AppendLine($"{indent}    internal Compiled({name} model, global::Kiln.Compilation.CompileMode mode) {{ _model = model; Mode = mode; }}");
+        sb.AppendLine($"{indent}    /// <summary>The eager model.</summary>");
+        sb.AppendLine($"{indent}    public {name} Model => _model;");
+        sb.AppendLine($"{indent}    /// <summary>The compile mode.</summary>");
+        sb.AppendLine($"{indent}    public global::Kiln.Compilation.CompileMode Mode {{ get; }}");
+        sb.AppendLine($"{indent}    /// <summary>The model's Forward (eager).</summary>");
+        sb.AppendLine($"{indent}    public {forward.ReturnType} Forward({forward.Parameters}) => _model.Forward({forward.Arguments});");
+        sb.AppendLine($"{indent}}}");
+    }
+
+    static string SnakeCase(string name)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+        return sb.ToString();
+    }
+
     public static string Emit(ModelInfo model)
     {
         var sb = new StringBuilder();
@@ -52,6 +85,14 @@ internal static class ModelEmitter
         for (int k = 0; k < model.Shapes.Length; k++)
             sb.Append((k == 0 ? " " : ", ") + $"(\"{model.Shapes[k].Parameter}\", \"{model.Shapes[k].Dims}\")");
         sb.AppendLine(model.Shapes.Length == 0 ? "};" : " };");
+        if (model.Forward is { } forward)
+        {
+            sb.AppendLine();
+            if (forward.Chain.Length > 0)
+                sb.Append(Kiln.Compiler.Emit.DenseChainEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), forward.Chain.ToList(), i2));
+            else
+                EmitEager(sb, model, forward, i2);
+        }
         sb.AppendLine($"{indent}}}");
         if (model.Namespace is not null) sb.AppendLine("}");
         return sb.ToString();

@@ -14,6 +14,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
     /// <summary>Tracking names of the pipeline steps (tests check they stay cached across unrelated edits).</summary>
     public const string ModelsStep = "Models", GeneratableStep = "GeneratableModels";
 
+    /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
+    public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
+        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (dense chains of Linear, activations and dropout)",
+        "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: "docs/diagnostics.md#kln0102");
+
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -24,6 +29,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .Where(static m => m.Generatable)
             .WithTrackingName(GeneratableStep);
         context.RegisterSourceOutput(models, static (spc, model) =>
-            spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model)));
+        {
+            spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model));
+            if (model.Forward is { NotCompiled: { } construct } forward)
+                spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, forward.NotCompiledAt?.ToLocation() ?? Location.None, model.Name, construct));
+        });
     }
 }

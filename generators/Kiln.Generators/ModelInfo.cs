@@ -13,6 +13,37 @@ internal enum MemberKind { Module, Parameter, Buffer, TrainableTensor }
 /// <summary>One member field or auto-property of a [Model] class (what the generated registration needs, nothing else).</summary>
 internal sealed record MemberInfo(string Access, string Name, string TypeName, MemberKind Kind, bool Writable, bool Persistent);
 
+/// <summary>Where something is in the source, as plain values (a Location is not comparable across compilations).</summary>
+internal sealed record SourceSpot(string Path, int Start, int Length, int StartLine, int StartColumn, int EndLine, int EndColumn)
+{
+    public static SourceSpot? Of(SyntaxNode? node)
+    {
+        if (node is null) return null;
+        var span = node.GetLocation().GetLineSpan();
+        return new SourceSpot(node.SyntaxTree.FilePath, node.Span.Start, node.Span.Length, span.StartLinePosition.Line, span.StartLinePosition.Character,
+            span.EndLinePosition.Line, span.EndLinePosition.Character);
+    }
+
+    public Location ToLocation() => Location.Create(Path, new Microsoft.CodeAnalysis.Text.TextSpan(Start, Length),
+        new Microsoft.CodeAnalysis.Text.LinePositionSpan(new(StartLine, StartColumn), new(EndLine, EndColumn)));
+}
+
+/// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
+internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, EquatableArray<Kiln.Compiler.Emit.ChainStep> Chain,
+    string? NotCompiled, SourceSpot? NotCompiledAt)
+{
+    public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
+    {
+        var format = SymbolDisplayFormat.FullyQualifiedFormat;
+        string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(format) + " " + p.Name));
+        string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
+        var chain = ChainReader.Read(forward, semantics, cancel);
+        return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments,
+            new EquatableArray<Kiln.Compiler.Emit.ChainStep>(chain.Steps is null ? ImmutableArray<Kiln.Compiler.Emit.ChainStep>.Empty : chain.Steps.ToImmutableArray()),
+            chain.Steps is null ? chain.Unsupported : null, chain.Steps is null ? SourceSpot.Of(chain.Where) : null);
+    }
+}
+
 /// <summary>A Forward parameter's [Shape], as written.</summary>
 internal sealed record ShapeInfo(string Parameter, string Dims);
 
@@ -21,7 +52,7 @@ internal sealed record ShapeInfo(string Parameter, string Dims);
 /// incremental pipeline can compare it across edits and skip regeneration when it is unchanged.
 /// </summary>
 internal sealed record ModelInfo(string? Namespace, string Name, string TypeParameters, bool Generatable,
-    EquatableArray<MemberInfo> Members, EquatableArray<ShapeInfo> Shapes)
+    EquatableArray<MemberInfo> Members, EquatableArray<ShapeInfo> Shapes, ForwardInfo? Forward)
 {
     public static ModelInfo From(GeneratorAttributeSyntaxContext context, CancellationToken cancel)
     {
@@ -45,13 +76,14 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
                     break;
             }
         }
-        var forward = type.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault();
+        var forward = type.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault(f => !f.IsStatic && f.DeclaringSyntaxReferences.Length > 0);
         var shapes = forward is null ? ImmutableArray<ShapeInfo>.Empty : forward.Parameters
             .Select(p => (p.Name, Dims: p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "ShapeAttribute")?.ConstructorArguments.FirstOrDefault().Value as string))
             .Where(x => x.Dims is not null).Select(x => new ShapeInfo(x.Name, x.Dims!)).ToImmutableArray();
         return new ModelInfo(type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(), type.Name,
             type.TypeParameters.Length == 0 ? "" : "<" + string.Join(", ", type.TypeParameters.Select(t => t.Name)) + ">",
-            generatable, new EquatableArray<MemberInfo>(members.ToImmutable()), new EquatableArray<ShapeInfo>(shapes));
+            generatable, new EquatableArray<MemberInfo>(members.ToImmutable()), new EquatableArray<ShapeInfo>(shapes),
+            forward is null ? null : ForwardInfo.From(forward, context.SemanticModel, cancel));
 
         void Add(ISymbol symbol, string access, string name, ITypeSymbol memberType, bool writable, ISymbol attributes)
         {

@@ -10,6 +10,7 @@ using Xunit;
 namespace Kiln.Analyzers.Tests;
 
 /// <summary>Messages in the runtime's words with symbolic dims by name, the info diagnostic, and the KLN0001 code fix.</summary>
+[Collection(Generation.DefaultGenerator.Name)]
 public class DiagnosticTests
 {
     const string Usings = "using Kiln;\nusing Kiln.NN;\n\n";

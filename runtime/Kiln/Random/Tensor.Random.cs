@@ -134,7 +134,13 @@ public sealed unsafe partial class Tensor
         var t = Allocate((int[])shape.Clone(), dtype);
         long n = t.Numel;
         ulong key = g.Seed, start = g.Reserve(n);
-        byte* ptr = t.DataPointer;
+        FillDropoutMask(key, start, n, p, dtype, t.DataPointer);
+        return t;
+    }
+
+    /// <summary>Writes the mask of <see cref="DropoutMask"/> for the draws (key, start..start+n): the same mask again, on demand.</summary>
+    internal static void FillDropoutMask(ulong key, ulong start, long n, double p, DType dtype, byte* ptr)
+    {
         int size = dtype.SizeOf();
         // u = w·2⁻²⁴ ≥ p  ⇔  w ≥ ceil(p·2²⁴), with w the top 24 bits of a word.
         uint threshold = (uint)Math.Ceiling(p * (1 << 24));
@@ -163,7 +169,6 @@ public sealed unsafe partial class Tensor
             else
                 for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
         });
-        return t;
     }
 
     static void RequireFloat(string op, DType dtype)

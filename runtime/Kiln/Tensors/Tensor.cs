@@ -108,6 +108,30 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Pointer to the first element (unsafe: valid while the tensor is alive).</summary>
     internal byte* DataPointer => _storage.Pointer + _offset * DType.SizeOf();
 
+    /// <summary>
+    /// The elements of a contiguous tensor as a span over its memory (no copy, like <c>tensor.numpy()</c>): writes change
+    /// the tensor. <typeparamref name="T"/> must be the element type (float for Float32, ...).
+    /// </summary>
+    public Span<T> AsSpan<T>() where T : unmanaged
+    {
+        if (!IsContiguous) throw new KilnException("as_span", $"as_span: the tensor of shape {Compiler.Shapes.ShapeText.Format(_shape)} is not contiguous; call Contiguous() first");
+        if (sizeof(T) != DType.SizeOf() || !ElementTypeMatches<T>())
+            throw new KilnException("as_span", $"as_span: a {DType} tensor cannot be viewed as {typeof(T).Name}");
+        return new Span<T>(DataPointer, checked((int)Numel));
+    }
+
+    bool ElementTypeMatches<T>() => DType switch
+    {
+        DType.Float32 => typeof(T) == typeof(float),
+        DType.Float64 => typeof(T) == typeof(double),
+        DType.Int64 => typeof(T) == typeof(long),
+        DType.Int32 => typeof(T) == typeof(int),
+        DType.Int8 => typeof(T) == typeof(sbyte),
+        DType.UInt8 => typeof(T) == typeof(byte),
+        DType.Bool => typeof(T) == typeof(bool),
+        _ => typeof(T) == typeof(ushort) || typeof(T) == typeof(Half),
+    };
+
     internal T* Ptr<T>() where T : unmanaged => (T*)DataPointer;
 
     /// <summary>

@@ -3,7 +3,7 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using Xunit;
 
-namespace Kiln.Analyzers.Tests.Generator;
+namespace Kiln.Analyzers.Tests.Generation;
 
 /// <summary>
 /// Compares generated text with a committed <c>Snapshots/NAME.verified.cs</c>. On a difference it writes

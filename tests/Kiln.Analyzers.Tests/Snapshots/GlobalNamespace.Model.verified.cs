@@ -13,4 +13,20 @@ partial class GlobalNamespace
 
     /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
     public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 1 H W"), ("labels", "N") };
+
+    /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (a Forward that does not take one tensor and return one), so it runs eagerly.</summary>
+    public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
+
+    /// <summary>GlobalNamespace as compiled: eager, since its Forward uses a Forward that does not take one tensor and return one.</summary>
+    public sealed class Compiled
+    {
+        readonly GlobalNamespace _model;
+        internal Compiled(GlobalNamespace model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+        /// <summary>The eager model.</summary>
+        public GlobalNamespace Model => _model;
+        /// <summary>The compile mode.</summary>
+        public global::Kiln.Compilation.CompileMode Mode { get; }
+        /// <summary>The model's Forward (eager).</summary>
+        public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor labels) => _model.Forward(x, labels);
+    }
 }

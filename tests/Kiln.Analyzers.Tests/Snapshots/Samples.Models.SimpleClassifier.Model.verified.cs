@@ -17,5 +17,89 @@ namespace Samples.Models
 
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N inputSize") };
+
+        /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
+        public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
+        
+        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (layer1) with one fused loop of relu → dropout, then GEMM+bias (layer2).</summary>
+        public sealed class Compiled
+        {
+            readonly SimpleClassifier _model;
+            internal Compiled(SimpleClassifier model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+            /// <summary>The eager model whose parameters this one uses.</summary>
+            public SimpleClassifier Model => _model;
+            /// <summary>The compile mode.</summary>
+            public global::Kiln.Compilation.CompileMode Mode { get; }
+            
+            /// <summary>The model's Forward, compiled; other inputs than a contiguous 2-D float32 tensor run eagerly.</summary>
+            public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
+            {
+                if (x.Dim != 2 || x.DType != global::Kiln.DType.Float32) return _model.Forward(x);
+                var m = _model;
+                var w0 = m.layer1.Weight;
+                var b0 = m.layer1.Bias;
+                var w1 = m.layer2.Weight;
+                var b1 = m.layer2.Bias;
+                double p0_1 = m.dropout.P; bool drop0_1 = (m.dropout.Training) && p0_1 > 0; global::Kiln.Compilation.DropoutDraw draw0_1 = default;
+                global::Kiln.Tensor? in0 = null, z0 = null;
+                global::Kiln.Tensor? in1 = null, z1 = null;
+                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: () =>
+                {
+                    global::Kiln.Tensor h = x.Contiguous();
+                    in0 = h;
+                    z0 = global::Kiln.NN.F.Linear(h, w0, b0);
+                    h = global::Kiln.Tensor.EmptyLike(z0);
+                    {
+                        var zs = z0.AsSpan<float>(); var hs = h.AsSpan<float>();
+                        float[]? mask1 = null;
+                        if (drop0_1) { draw0_1 = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p0_1); mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
+                        for (int i = 0; i < zs.Length; i++)
+                        {
+                            float v0 = zs[i];
+                            float v1 = global::System.MathF.Max(v0, 0f);
+                            float v2 = mask1 != null ? v1 * mask1[i] : v1;
+                            hs[i] = v2;
+                        }
+                        if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
+                    }
+                    in1 = h;
+                    z1 = global::Kiln.NN.F.Linear(h, w1, b1);
+                    h = z1;
+                    return h;
+                },
+                backward: grad =>
+                {
+                    if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
+                    var grads = new global::Kiln.Tensor?[5];
+                    global::Kiln.Tensor d = grad.Contiguous();
+                    grads[3] = d.T.Matmul(in1!);
+                    if (b1 is not null) grads[4] = d.Sum(0);
+                    d = d.Matmul(w1);
+                    {
+                        var dz = global::Kiln.Tensor.EmptyLike(z0!);
+                        var zs = z0!.AsSpan<float>(); var ds = d.AsSpan<float>(); var dzs = dz.AsSpan<float>();
+                        float[]? mask1 = null;
+                        if (drop0_1) { mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
+                        for (int i = 0; i < zs.Length; i++)
+                        {
+                            float v0 = zs[i];
+                            float v1 = global::System.MathF.Max(v0, 0f);
+                            float v2 = mask1 != null ? v1 * mask1[i] : v1;
+                            float g2 = ds[i];
+                            float g1 = mask1 != null ? g2 * mask1[i] : g2;
+                            float g0 = (v1 > 0f ? g1 : 0f);
+                            dzs[i] = g0;
+                        }
+                        if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
+                        d = dz;
+                    }
+                    grads[1] = d.T.Matmul(in0!);
+                    if (b0 is not null) grads[2] = d.Sum(0);
+                    d = d.Matmul(w0);
+                    grads[0] = d;
+                    return grads;
+                });
+            }
+        }
     }
 }

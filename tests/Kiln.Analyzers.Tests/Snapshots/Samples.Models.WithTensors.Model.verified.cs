@@ -19,5 +19,21 @@ namespace Samples.Models
 
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 4") };
+
+        /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (the expression 'x * _scale + constant'), so it runs eagerly.</summary>
+        public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
+
+        /// <summary>WithTensors as compiled: eager, since its Forward uses the expression 'x * _scale + constant'.</summary>
+        public sealed class Compiled
+        {
+            readonly WithTensors _model;
+            internal Compiled(WithTensors model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+            /// <summary>The eager model.</summary>
+            public WithTensors Model => _model;
+            /// <summary>The compile mode.</summary>
+            public global::Kiln.Compilation.CompileMode Mode { get; }
+            /// <summary>The model's Forward (eager).</summary>
+            public global::Kiln.Tensor Forward(global::Kiln.Tensor x) => _model.Forward(x);
+        }
     }
 }

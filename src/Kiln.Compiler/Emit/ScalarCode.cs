@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Kiln.Compiler.Autodiff;
+using Kiln.Compiler.Ops;
+
+namespace Kiln.Compiler.Emit
+{
+    /// <summary>
+    /// Elementwise ops as C# float expressions for generated kernels. The forward forms are written here; the backward
+    /// forms are not: they come from the registry's derivative rules (<see cref="Derivatives"/>) run over an algebra whose
+    /// values are expressions, so a compiled kernel differentiates exactly as the eager engine does.
+    /// </summary>
+    public static class ScalarCode
+    {
+        /// <summary>The runtime class generated kernels call for the functions the BCL lacks (erf, the normal pdf/cdf).</summary>
+        public const string Math = "global::Kiln.Compilation.ScalarMath";
+
+        /// <summary>Elementwise activations a generated kernel can fuse.</summary>
+        public static IReadOnlyCollection<string> Activations { get; } = new[] { "relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu" };
+
+        /// <summary>The expression of activation <paramref name="op"/> applied to <paramref name="x"/>.</summary>
+        public static string Forward(string op, string x)
+        {
+            switch (op)
+            {
+                case "relu": return $"global::System.MathF.Max({x}, 0f)";
+                case "tanh": return $"global::System.MathF.Tanh({x})";
+                case "sigmoid": return $"(1f / (1f + global::System.MathF.Exp(-({x}))))";
+                case "silu": return $"({x} / (1f + global::System.MathF.Exp(-({x}))))";
+                case "gelu": return $"({x} * {Math}.NormalCdf({x}))";
+                case "gelu_tanh": return $"(0.5f * {x} * (1f + global::System.MathF.Tanh(0.7978845608f * ({x} + 0.044715f * {x} * {x} * {x}))))";
+                default: throw new NotSupportedException($"{op} has no fused elementwise form");
+            }
+        }
+
+        /// <summary>
+        /// The gradient of activation <paramref name="op"/> with respect to its input, given the input <paramref name="x"/>,
+        /// the output <paramref name="y"/> and the output's gradient <paramref name="grad"/> (variable names in the kernel).
+        /// </summary>
+        public static string Backward(string op, string x, string y, string grad)
+        {
+            var args = new OpArgs();
+            string rule = op;
+            if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
+            var r = Derivatives.Backward(rule, new ExpressionAlgebra(), new ExpressionContext(x, y, args), grad);
+            return r[0] ?? "0f";
+        }
+
+        static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f";
+
+        /// <summary>The registry's derivative algebra over C# float expressions (elementwise operations only).</summary>
+        sealed class ExpressionAlgebra : IGradAlgebra<string>
+        {
+            public string Add(string a, string b) => $"({a} + {b})";
+            public string Sub(string a, string b) => $"({a} - {b})";
+            public string Mul(string a, string b) => $"({a} * {b})";
+            public string Div(string a, string b) => $"({a} / {b})";
+            public string Neg(string a) => $"(-{a})";
+            public string Scale(string a, double s) => $"({a} * {F(s)})";
+            public string AddScalar(string a, double s) => $"({a} + {F(s)})";
+            public string PowScalar(string a, double exponent) => $"global::System.MathF.Pow({a}, {F(exponent)})";
+            public string Exp(string a) => $"global::System.MathF.Exp({a})";
+            public string Log(string a) => $"global::System.MathF.Log({a})";
+            public string Sqrt(string a) => $"global::System.MathF.Sqrt({a})";
+            public string Sin(string a) => $"global::System.MathF.Sin({a})";
+            public string Cos(string a) => $"global::System.MathF.Cos({a})";
+            public string Tanh(string a) => $"global::System.MathF.Tanh({a})";
+            public string Sigmoid(string a) => $"(1f / (1f + global::System.MathF.Exp(-({a}))))";
+            public string Abs(string a) => $"global::System.MathF.Abs({a})";
+            public string Sign(string a) => $"(float)global::System.MathF.Sign({a})";
+            public string NormalPdf(string a) => $"{Math}.NormalPdf({a})";
+            public string NormalCdf(string a) => $"{Math}.NormalCdf({a})";
+            public string GreaterMask(string a, double s) => $"({a} > {F(s)} ? 1f : 0f)";
+            public string KeepWhereGreater(string grad, string a, double s) => $"({a} > {F(s)} ? {grad} : 0f)";
+            public string GreaterMask(string a, string b) => $"({a} > {b} ? 1f : 0f)";
+            public string EqualMask(string a, string b) => $"({a} == {b} ? 1f : 0f)";
+            public string InRangeMask(string a, double? lo, double? hi) =>
+                $"(({(lo is null ? "true" : $"{a} >= {F(lo.Value)}")}) && ({(hi is null ? "true" : $"{a} <= {F(hi.Value)}")}) ? 1f : 0f)";
+            public string Where(string cond, string a, string b) => $"({cond} != 0f ? {a} : {b})";
+            public string MaskedZero(string a, string mask) => $"({mask} != 0f ? 0f : {a})";
+            public string ZerosLike(string a) => "0f";
+            public string CastLike(string a, string like) => a;
+
+            // Shape-changing operations have no single-element form: a rule that needs one cannot be fused.
+            static string No(string what) => throw new NotSupportedException($"{what} is not elementwise");
+            public int[] Shape(string a) => Array.Empty<int>();
+            public string Sum(string a, int[] dims, bool keepDim) => No("sum");
+            public string SumTo(string a, int[] shape) => No("sum_to");
+            public string Expand(string a, int[] shape) => No("expand");
+            public string Reshape(string a, int[] shape) => No("reshape");
+            public string Permute(string a, int[] dims) => No("permute");
+            public string Transpose(string a, int d0, int d1) => No("transpose");
+            public string Unsqueeze(string a, int dim) => No("unsqueeze");
+            public string Matmul(string a, string b) => No("matmul");
+            public string CumSum(string a, int dim) => No("cumsum");
+            public string Flip(string a, int dim) => No("flip");
+            public string Narrow(string a, int dim, int start, int length) => No("narrow");
+            public string SliceStep(string a, int dim, int start, int step, int length) => No("slice");
+            public string PadSlice(string src, int[] shape, int dim, int start, int step) => No("pad_slice");
+            public string Cat(IReadOnlyList<string> parts, int dim) => No("cat");
+            public string Select(string a, int dim, int index) => No("select");
+            public string Gather(string a, int dim, string index) => No("gather");
+            public string ScatterAddInto(int[] shape, string like, int dim, string index, string src) => No("scatter_add");
+            public string IndexAddInto(int[] shape, string like, int dim, string index, string src) => No("index_add");
+            public string ScatterZero(string a, int dim, string index) => No("scatter");
+            public string Softmax(string a, int dim) => No("softmax");
+            public string Tril(string a, int diagonal) => No("tril");
+            public string Triu(string a, int diagonal) => No("triu");
+            public string Im2Col(string a, int[] geometry) => No("im2col");
+            public string Col2Im(string a, int[] sizeAndGeometry) => No("col2im");
+            public string?[] Conv2dBackward(string x, string weight, bool hasBias, string grad, int[] geometry, int groups, bool needX, bool needW, bool needB) => new[] { No("conv2d") };
+            public string MaxPool2dBackward(string grad, string indices, int[] inputShape) => No("max_pool2d");
+            public string?[] LayerNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, int d) => new[] { No("layer_norm") };
+            public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse) => new[] { No("gru_layer") };
+            public string?[] LstmLayerBackward(string h0, string c0, string weightHh, string? weightHr, string gates, string output, string grad, bool reverse) => new[] { No("lstm_layer") };
+            public string[] AttentionBackward(string q, string k, string v, string lse, string? mask, string output, string grad, double scale, bool causal) => new[] { No("sdpa") };
+        }
+
+        /// <summary>A one-input elementwise op whose input and output are kernel variables.</summary>
+        sealed class ExpressionContext : IGradContext<string>
+        {
+            readonly string _x, _y;
+            public ExpressionContext(string x, string y, OpArgs args) { _x = x; _y = y; Args = args; }
+            public string Input(int i) => _x;
+            public string Output => _y;
+            public int[] InputShape(int i) => Array.Empty<int>();
+            public int InputCount => 1;
+            public OpArgs Args { get; }
+            public bool NeedsGrad(int i) => true;
+        }
+    }
+}
