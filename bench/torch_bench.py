@@ -65,6 +65,17 @@ for c in cases:
         def fn():
             x.grad = None; layer.zero_grad()
             y = layer(x).sum(); y.backward(); return y
+    elif op in ("mlp_step_eager", "mlp_step_compiled"):
+        # One training step of the seed's classifier: forward, cross-entropy, backward, Adam (eager PyTorch).
+        model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(128, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        x, y = torch.randn(n, 784), torch.randint(0, 10, (n,))
+        def fn():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
     elif op == "adamw":
         p = torch.randn(n, requires_grad=True)
         p.grad = torch.randn(n)

@@ -10,7 +10,7 @@ using Kiln;
 
 // Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
 // Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
-// Usage: ... [--suite core|nn|data|build] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
+// Usage: ... [--suite core|nn|compile|data|build] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
 var quick = args.Contains("--quick");
 var write = !args.Contains("--no-write");
 int suiteArg = Array.IndexOf(args, "--suite");
@@ -36,6 +36,12 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"GRU 128->256 seq64 b32 fwd+bwd ({t}t)", "gru", 32, t, 8, "nn"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
+}
+// The [Model] compiler: one training step of the seed's classifier, eager and compiled (PyTorch eager for both rows).
+foreach (int t in new[] { 1, 2 })
+{
+    cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "mlp_step_eager", 64, t, 200, "compile"));
+    cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "mlp_step_compiled", 64, t, 200, "compile"));
 }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
@@ -88,7 +94,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", _ => "## Training epochs (data loading included)" });
+    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", _ => "## Training epochs (data loading included)" });
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -96,6 +102,8 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
                        "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core).");
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
+    if (suite == "compile")
+        section.AppendLine("The seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10) as a [Model] class, one training step on a fixed batch: eager Kiln, its generated Compile() (GEMM+bias, one fused ReLU+dropout loop each way, one autograd node), and eager PyTorch (nn.Sequential, same optimizer) for both rows. torch.compile is not in Debian's PyTorch 1.13.");
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
@@ -107,7 +115,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -116,7 +124,7 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn", "data", "build" })
+    foreach (var suite in new[] { "core", "nn", "compile", "data", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
@@ -149,6 +157,26 @@ static double RunKiln(BenchCase c)
                 var loss = -logits.LogSoftmax(1).Gather(1, y).Mean();   // cross-entropy
                 loss.Backward();
                 return loss;
+            };
+            break;
+        }
+        case "mlp_step_eager":
+        case "mlp_step_compiled":
+        {
+            var model = new BenchClassifier();
+            var compiled = model.Compile();
+            var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-3);
+            var x = Tensor.Randn(new[] { c.N, 784 }, generator: g);
+            var y = Tensor.RandInt(0, 10, new[] { c.N }, generator: g);
+            bool useCompiled = c.Op == "mlp_step_compiled";
+            fn = () =>
+            {
+                using var scope = Tensor.Scope();   // as a training loop releases its temporaries
+                opt.ZeroGrad();
+                var loss = Kiln.NN.F.CrossEntropy(useCompiled ? compiled.Forward(x) : model.Forward(x), y);
+                loss.Backward();
+                opt.Step();
+                return Tensor.Scalar(loss.Item<float>());
             };
             break;
         }

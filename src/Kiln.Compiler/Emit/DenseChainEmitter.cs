@@ -101,6 +101,7 @@ namespace Kiln.Compiler.Emit
                     if (plan[k].Elementwise[j] is { Kind: "dropout" } d)
                         L(2, $"double p{k}_{j} = {d.Probability}; bool drop{k}_{j} = ({d.Training}) && p{k}_{j} > 0; global::Kiln.Compilation.DropoutDraw draw{k}_{j} = default;");
             for (int k = 0; k < plan.Count; k++) L(2, $"{T}? in{k} = null, z{k} = null;");
+            L(2, "bool needX = x.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: () =>");
             L(2, "{");
             L(3, $"{T} h = x.Contiguous();");
@@ -141,6 +142,8 @@ namespace Kiln.Compiler.Emit
             for (int k = plan.Count - 1; k >= 0; k--)
             {
                 var (linear, run) = plan[k];
+                // The input's gradient (and what only it needs) is skipped when the input needs none, as eager autograd does.
+                if (k == 0 && linear is null) L(3, "if (!needX) return grads;");
                 if (run.Count > 0)
                 {
                     L(3, "{");
@@ -174,6 +177,7 @@ namespace Kiln.Compiler.Emit
                     // y = x·Wᵀ + b: dW = dYᵀ·x, db = Σ rows of dY, dx = dY·W (the tensor core's GEMMs).
                     L(3, $"grads[{slot}] = d.T.Matmul(in{k}!);");
                     L(3, $"if (b{k} is not null) grads[{slot + 1}] = d.Sum(0);");
+                    if (k == 0) L(3, "if (!needX) return grads;");
                     L(3, $"d = d.Matmul(w{k});");
                 }
             }

@@ -43,6 +43,7 @@ namespace Samples.Models
                 double p0_1 = m.dropout.P; bool drop0_1 = (m.dropout.Training) && p0_1 > 0; global::Kiln.Compilation.DropoutDraw draw0_1 = default;
                 global::Kiln.Tensor? in0 = null, z0 = null;
                 global::Kiln.Tensor? in1 = null, z1 = null;
+                bool needX = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: () =>
                 {
                     global::Kiln.Tensor h = x.Contiguous();
@@ -95,6 +96,7 @@ namespace Samples.Models
                     }
                     grads[1] = d.T.Matmul(in0!);
                     if (b0 is not null) grads[2] = d.Sum(0);
+                    if (!needX) return grads;
                     d = d.Matmul(w0);
                     grads[0] = d;
                     return grads;
