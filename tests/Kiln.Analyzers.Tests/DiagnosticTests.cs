@@ -15,6 +15,20 @@ public class DiagnosticTests
 {
     const string Usings = "using Kiln;\nusing Kiln.NN;\n\n";
 
+    /// <summary>Runs a code fix through Microsoft.CodeAnalysis.CSharp.CodeFix.Testing, offline: no reference package is downloaded, .NET 10's come from Basic.Reference.Assemblies.</summary>
+    static async Task VerifyFix<TFix>(string source, string fixedSource) where TFix : Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider, new()
+    {
+        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, TFix, DefaultVerifier>
+        {
+            TestCode = source,
+            FixedCode = fixedSource,
+            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
+        };
+        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
+        await test.RunAsync(CancellationToken.None);
+    }
+
     static async Task<Diagnostic[]> Diagnostics(string source)
     {
         var (compiler, found) = await AnalyzerHarness.Run(Usings + source);
@@ -95,9 +109,7 @@ public class DiagnosticTests
     [Fact]
     public async Task ANonPartialModelGetsAWarningAndAFix()
     {
-        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, MakePartialCodeFix, DefaultVerifier>
-        {
-            TestCode = Usings + """
+        await VerifyFix<MakePartialCodeFix>(Usings + """
                 [Model]
                 public sealed class {|KLN0101:M|} : Module
                 {
@@ -105,28 +117,21 @@ public class DiagnosticTests
                     public Tensor Forward([Shape("N 4")] Tensor x) => a.Forward(x);
                 }
                 """,
-            FixedCode = Usings + """
+            Usings + """
                 [Model]
                 public sealed partial class M : Module
                 {
                     readonly Linear a = new(4, 2);
                     public Tensor Forward([Shape("N 4")] Tensor x) => a.Forward(x);
                 }
-                """,
-            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
-        };
-        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        await test.RunAsync(CancellationToken.None);
+                """);
     }
 
     /// <summary>The code fix, through Microsoft.CodeAnalysis.CSharp.CodeFix.Testing, offline (.NET 10 reference assemblies from Basic.Reference.Assemblies).</summary>
     [Fact]
     public async Task TheFixSetsInFeaturesToTheInputWidth()
     {
-        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, LinearInFeaturesCodeFix, DefaultVerifier>
-        {
-            TestCode = Usings + """
+        await VerifyFix<LinearInFeaturesCodeFix>(Usings + """
                 [Model]
                 public partial class M : Module
                 {
@@ -134,27 +139,20 @@ public class DiagnosticTests
                     public Tensor Forward([Shape("N 784")] Tensor x) => {|KLN0001:b.Forward(a.Forward(x))|};
                 }
                 """,
-            FixedCode = Usings + """
+            Usings + """
                 [Model]
                 public partial class M : Module
                 {
                     readonly Linear a = new(784, 128), b = new(128, 10);
                     public Tensor Forward([Shape("N 784")] Tensor x) => b.Forward(a.Forward(x));
                 }
-                """,
-            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),   // no package: nothing is downloaded
-        };
-        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        await test.RunAsync(CancellationToken.None);
+                """);
     }
 
     [Fact]
     public async Task ASymbolicWidthIsFixedWithItsName()
     {
-        var test = new CSharpCodeFixTest<ModelShapeAnalyzer, LinearInFeaturesCodeFix, DefaultVerifier>
-        {
-            TestCode = Usings + """
+        await VerifyFix<LinearInFeaturesCodeFix>(Usings + """
                 [Model]
                 public partial class M : Module
                 {
@@ -163,7 +161,7 @@ public class DiagnosticTests
                     public Tensor Forward([Shape("N inputSize")] Tensor x) => {|KLN0001:b.Forward(a.Forward(x))|};
                 }
                 """,
-            FixedCode = Usings + """
+            Usings + """
                 [Model]
                 public partial class M : Module
                 {
@@ -171,11 +169,6 @@ public class DiagnosticTests
                     public M(int inputSize, int hidden) { a = new(inputSize, hidden); b = new(hidden, 10); }
                     public Tensor Forward([Shape("N inputSize")] Tensor x) => b.Forward(a.Forward(x));
                 }
-                """,
-            ReferenceAssemblies = new ReferenceAssemblies("net10.0"),
-        };
-        test.TestState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        test.FixedState.AdditionalReferences.AddRange(AnalyzerHarness.References);
-        await test.RunAsync(CancellationToken.None);
+                """);
     }
 }
