@@ -114,21 +114,9 @@ namespace Kiln.Compiler.Emit
                 L(3, $"h = {T}.EmptyLike(z{k});");
                 L(3, "{");
                 L(4, $"var zs = z{k}.AsSpan<float>(); var hs = h.AsSpan<float>();");
-                for (int j = 0; j < run.Count; j++)
-                    if (run[j].Kind == "dropout")
-                    {
-                        L(4, $"float[]? mask{j} = null;");
-                        L(4, $"if (drop{k}_{j}) {{ draw{k}_{j} = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p{k}_{j}); mask{j} = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw{k}_{j}.Fill(global::System.MemoryExtensions.AsSpan(mask{j}, 0, zs.Length)); }}");
-                    }
-                L(4, "for (int i = 0; i < zs.Length; i++)");
-                L(4, "{");
-                L(5, "float v0 = zs[i];");
-                for (int j = 0; j < run.Count; j++)
-                    L(5, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
-                L(5, $"hs[i] = v{run.Count};");
-                L(4, "}");
-                for (int j = 0; j < run.Count; j++)
-                    if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
+                Masks(k, run, reserve: true);
+                Loop(run, () => L(5, $"hs[i] = v{run.Count};"));
+                ReturnMasks(run);
                 L(3, "}");
             }
             L(3, "return h;");
@@ -149,25 +137,16 @@ namespace Kiln.Compiler.Emit
                     L(3, "{");
                     L(4, $"var dz = {T}.EmptyLike(z{k}!);");
                     L(4, $"var zs = z{k}!.AsSpan<float>(); var ds = d.AsSpan<float>(); var dzs = dz.AsSpan<float>();");
-                    for (int j = 0; j < run.Count; j++)
-                        if (run[j].Kind == "dropout")
-                        {
-                            L(4, $"float[]? mask{j} = null;");
-                            L(4, $"if (drop{k}_{j}) {{ mask{j} = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw{k}_{j}.Fill(global::System.MemoryExtensions.AsSpan(mask{j}, 0, zs.Length)); }}");
-                        }
-                    L(4, "for (int i = 0; i < zs.Length; i++)");
-                    L(4, "{");
-                    L(5, "float v0 = zs[i];");
-                    // Recompute the run's intermediate values (cheaper than storing them), then apply the rules in reverse.
-                    for (int j = 0; j < run.Count; j++)
-                        L(5, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
-                    L(5, $"float g{run.Count} = ds[i];");
-                    for (int j = run.Count - 1; j >= 0; j--)
-                        L(5, $"float g{j} = {StepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
-                    L(5, "dzs[i] = g0;");
-                    L(4, "}");
-                    for (int j = 0; j < run.Count; j++)
-                        if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
+                    Masks(k, run, reserve: false);
+                    // The loop recomputes the run's intermediate values (cheaper than storing them), then applies the rules in reverse.
+                    Loop(run, () =>
+                    {
+                        L(5, $"float g{run.Count} = ds[i];");
+                        for (int j = run.Count - 1; j >= 0; j--)
+                            L(5, $"float g{j} = {StepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
+                        L(5, "dzs[i] = g0;");
+                    });
+                    ReturnMasks(run);
                     L(4, "d = dz;");
                     L(3, "}");
                 }
@@ -187,6 +166,36 @@ namespace Kiln.Compiler.Emit
             L(1, "}");
             L(0, "}");
             return sb.ToString();
+
+            // Dropout masks of a run: drawn in forward (reserving the generator's counters), regenerated in backward.
+            void Masks(int k, List<ChainStep> run, bool reserve)
+            {
+                for (int j = 0; j < run.Count; j++)
+                {
+                    if (run[j].Kind != "dropout") continue;
+                    L(4, $"float[]? mask{j} = null;");
+                    string draw = reserve ? $"draw{k}_{j} = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p{k}_{j}); " : "";
+                    L(4, $"if (drop{k}_{j}) {{ {draw}mask{j} = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw{k}_{j}.Fill(global::System.MemoryExtensions.AsSpan(mask{j}, 0, zs.Length)); }}");
+                }
+            }
+
+            void ReturnMasks(List<ChainStep> run)
+            {
+                for (int j = 0; j < run.Count; j++)
+                    if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
+            }
+
+            // One loop over the run's elements: v0 is the pre-activation, v1.. each step's value; then the body.
+            void Loop(List<ChainStep> run, System.Action body)
+            {
+                L(4, "for (int i = 0; i < zs.Length; i++)");
+                L(4, "{");
+                L(5, "float v0 = zs[i];");
+                for (int j = 0; j < run.Count; j++)
+                    L(5, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
+                body();
+                L(4, "}");
+            }
         }
 
         static string StepForward(ChainStep s, string v, int j) => s.Kind == "dropout"
