@@ -108,6 +108,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
     section.Append(table);
+    if (suite == "compile") section.AppendLine().Append(SavedActivations.Table());
     sections[suite] = section.ToString();
 }
 if (write)

@@ -18,15 +18,26 @@ public static class Autograd
     /// backward maps the output's gradient to one gradient per input (null where an input gets none). A backward made
     /// of tensor ops is itself differentiable, so <c>createGraph</c> works through it.
     /// </summary>
-    public static Tensor Function(string name, IReadOnlyList<Tensor?> inputs, Func<Tensor> forward, Func<Tensor, Tensor?[]> backward)
+    public static Tensor Function(string name, IReadOnlyList<Tensor?> inputs, Func<Tensor> forward, Func<Tensor, Tensor?[]> backward) =>
+        Function(name, inputs, _ => forward(), backward);
+
+    /// <summary>
+    /// <see cref="Function(string, IReadOnlyList{Tensor?}, Func{Tensor}, Func{Tensor, Tensor?[]})"/> whose forward keeps
+    /// tensors for the backward through <see cref="FunctionContext.Save"/> (<c>ctx.save_for_backward</c>): they outlive a
+    /// <c>Tensor.Scope()</c> or <c>Dispose</c> until the graph is released.
+    /// </summary>
+    public static Tensor Function(string name, IReadOnlyList<Tensor?> inputs, Func<FunctionContext, Tensor> forward, Func<Tensor, Tensor?[]> backward)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new KilnException("function", "function: a custom function needs a name");
+        var context = new FunctionContext();
         Tensor output;
-        using (NoGrad()) output = forward();
+        using (NoGrad()) output = forward(context);
         // The node goes on the result: a forward that hands back one of its inputs gets a copy, so the input keeps its history.
         foreach (var t in inputs)
             if (ReferenceEquals(t, output)) { using (NoGrad()) output = output.Clone(); break; }
-        return Tensor.RecordFunction(name, output, inputs, backward);
+        var result = Tensor.RecordFunction(name, output, inputs, backward, context);
+        if (result.GradFn?.Context != context) context.Release();   // nothing will run the backward
+        return result;
     }
 
     /// <summary>Re-enables recording inside a <see cref="NoGrad"/> scope.</summary>

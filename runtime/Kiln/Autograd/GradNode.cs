@@ -34,8 +34,10 @@ public sealed class GradNode : IGradContext<Tensor>
     bool _released;
 
     internal readonly string Op;
-    /// <summary>The backward of a user-defined function (<see cref="Autograd.Function"/>), used instead of the registry's rule.</summary>
+    /// <summary>The backward of a user-defined function (Autograd.Function), used instead of the registry's rule.</summary>
     internal Func<Tensor, Tensor?[]>? Custom;
+    /// <summary>What a user-defined function's forward saved for its backward (released with the node).</summary>
+    internal FunctionContext? Context;
     internal readonly OpArgs OpArgs;
     internal readonly long Sequence;
     /// <summary>The output tensor, kept only once it has hooks or retains its gradient.</summary>
@@ -97,6 +99,7 @@ public sealed class GradNode : IGradContext<Tensor>
         _released = true;
         _savedOutput?.Unpin();
         _savedOutput = null;
+        Context?.Release();
         for (int i = 0; i < _inputs.Length; i++)
         {
             _inputs[i].Saved?.Unpin();

@@ -103,11 +103,11 @@ public sealed partial class Tensor
         return Attach(op, result, args, arr);
     }
 
-    /// <summary>Attaches a node with a user-defined backward (see <see cref="Autograd.Function"/>).</summary>
-    internal static Tensor RecordFunction(string name, Tensor output, IReadOnlyList<Tensor?> inputs, Func<Tensor, Tensor?[]> backward)
+    /// <summary>Attaches a node with a user-defined backward (see Autograd.Function).</summary>
+    internal static Tensor RecordFunction(string name, Tensor output, IReadOnlyList<Tensor?> inputs, Func<Tensor, Tensor?[]> backward, FunctionContext context)
     {
         var result = RecordMany(name, output, null, inputs);
-        if (result.GradFn is { } node && node.Op == name && ReferenceEquals(result, output)) node.Custom = backward;
+        if (result.GradFn is { } node && node.Op == name && ReferenceEquals(result, output)) { node.Custom = backward; node.Context = context; }
         return result;
     }
 

@@ -102,14 +102,16 @@ namespace Kiln.Compiler.Emit
                         L(2, $"double p{k}_{j} = {d.Probability}; bool drop{k}_{j} = ({d.Training}) && p{k}_{j} > 0; global::Kiln.Compilation.DropoutDraw draw{k}_{j} = default;");
             for (int k = 0; k < plan.Count; k++) L(2, $"{T}? in{k} = null, z{k} = null;");
             L(2, "bool needX = x.RequiresGrad;");
-            L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: () =>");
+            L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: ctx =>");
             L(2, "{");
             L(3, $"{T} h = x.Contiguous();");
             for (int k = 0; k < plan.Count; k++)
             {
                 var (linear, run) = plan[k];
-                L(3, $"in{k} = h;");
-                L(3, linear is null ? $"z{k} = h;" : $"z{k} = global::Kiln.NN.F.Linear(h, w{k}, b{k});");
+                // What the backward reads is saved (pinned): a Tensor.Scope ending before Backward does not free it.
+                L(3, linear is null ? $"in{k} = h;" : $"in{k} = ctx.Save(h);");
+                string z = linear is null ? "h" : $"global::Kiln.NN.F.Linear(h, w{k}, b{k})";
+                L(3, run.Count > 0 ? $"z{k} = ctx.Save({z});" : $"z{k} = {z};");
                 if (run.Count == 0) { L(3, $"h = z{k};"); continue; }
                 L(3, $"h = {T}.EmptyLike(z{k});");
                 L(3, "{");

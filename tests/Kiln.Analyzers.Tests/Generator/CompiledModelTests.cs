@@ -125,6 +125,29 @@ public class CompiledModelTests
         Assert.Equal("DeepChainBackward", ((Tensor)compiled.GetType().GetMethod("Forward").Invoke(compiled, new object[] { x2 })).GradFn!.Name);
     }
 
+    /// <summary>What the compiled backward reads survives the end of a Tensor.Scope, as eager autograd's saved tensors do.</summary>
+    [Fact]
+    public void BackwardAfterTheScopeEndsStillWorks()
+    {
+        var type = Built.Value.Assembly.GetType("SimpleClassifier")!;
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type, [12, 3])!;
+        var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        model.Eval();
+        var x = Tensor.Randn([5, 12], DType.Float32, new Generator(2));
+        Tensor loss;
+        using (Tensor.Scope())
+            loss = ((Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [x])!).Sum();
+        // Reuse the freed blocks, so a backward reading released memory would read these numbers.
+        using (Tensor.Scope()) for (int i = 0; i < 20; i++) Tensor.Full([5, 128], 1e6f);
+        loss.Backward();
+        var compiledGrads = model.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+        model.ZeroGrad();
+        ((Tensor)type.GetMethods().First(m => m.Name == "Forward" && m.GetParameters().Length == 1).Invoke(model, [x])!).Sum().Backward();
+        var eagerGrads = model.Parameters().Select(p => p.Grad!).ToArray();
+        Assert.Equal(4, eagerGrads.Length);
+        for (int i = 0; i < eagerGrads.Length; i++) Close(eagerGrads[i], compiledGrads[i], $"gradient {i}");
+    }
+
     [Fact]
     public void AModelOutsideTheSubsetRunsEagerlyAndSaysWhy()
     {

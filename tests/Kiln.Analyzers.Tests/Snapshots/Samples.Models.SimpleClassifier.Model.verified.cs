@@ -44,11 +44,11 @@ namespace Samples.Models
                 global::Kiln.Tensor? in0 = null, z0 = null;
                 global::Kiln.Tensor? in1 = null, z1 = null;
                 bool needX = x.RequiresGrad;
-                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: () =>
+                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: ctx =>
                 {
                     global::Kiln.Tensor h = x.Contiguous();
-                    in0 = h;
-                    z0 = global::Kiln.NN.F.Linear(h, w0, b0);
+                    in0 = ctx.Save(h);
+                    z0 = ctx.Save(global::Kiln.NN.F.Linear(h, w0, b0));
                     h = global::Kiln.Tensor.EmptyLike(z0);
                     {
                         var zs = z0.AsSpan<float>(); var hs = h.AsSpan<float>();
@@ -63,7 +63,7 @@ namespace Samples.Models
                         }
                         if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
                     }
-                    in1 = h;
+                    in1 = ctx.Save(h);
                     z1 = global::Kiln.NN.F.Linear(h, w1, b1);
                     h = z1;
                     return h;
