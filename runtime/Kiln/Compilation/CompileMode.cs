@@ -5,8 +5,8 @@ public enum CompileMode
 {
     /// <summary>Fused kernels, buffers allocated per call.</summary>
     Default,
-    /// <summary>Fused kernels with buffers kept and reused between calls of the same batch size.</summary>
+    /// <summary>Meant to keep and reuse buffers between calls of the same batch size; not yet different from <see cref="Default"/>.</summary>
     ReduceOverhead,
-    /// <summary>As <see cref="ReduceOverhead"/>; tile sizes are to be measured on first call and cached (not yet: runs as ReduceOverhead).</summary>
+    /// <summary>Meant to measure tile sizes on the first call and cache them on disk; not yet different from <see cref="Default"/>.</summary>
     MaxAutotune,
 }

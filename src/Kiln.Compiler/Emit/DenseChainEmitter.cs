@@ -80,7 +80,7 @@ namespace Kiln.Compiler.Emit
             L(1, "/// <summary>The compile mode.</summary>");
             L(1, "public global::Kiln.Compilation.CompileMode Mode { get; }");
             L(1, "");
-            L(1, "/// <summary>The model's Forward, compiled; other inputs than a contiguous 2-D float32 tensor run eagerly.</summary>");
+            L(1, "/// <summary>The model's Forward, compiled; an input that is not a 2-D float32 tensor runs the eager Forward.</summary>");
             L(1, $"public {T} Forward({T} x)");
             L(1, "{");
             L(2, "if (x.Dim != 2 || x.DType != global::Kiln.DType.Float32) return _model.Forward(x);");

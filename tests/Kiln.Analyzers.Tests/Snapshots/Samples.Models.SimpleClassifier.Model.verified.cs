@@ -31,7 +31,7 @@ namespace Samples.Models
             /// <summary>The compile mode.</summary>
             public global::Kiln.Compilation.CompileMode Mode { get; }
             
-            /// <summary>The model's Forward, compiled; other inputs than a contiguous 2-D float32 tensor run eagerly.</summary>
+            /// <summary>The model's Forward, compiled; an input that is not a 2-D float32 tensor runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 if (x.Dim != 2 || x.DType != global::Kiln.DType.Float32) return _model.Forward(x);
