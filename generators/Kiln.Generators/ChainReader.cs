@@ -80,9 +80,9 @@ internal static class ChainReader
                 if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance) is { } member)
                 {
                     if (Expr(call.Arguments[0].Value, env, semantics, result) is not { } before) return null;
-                    var step = LayerStep(member.Name, member.Type, member.Symbol, semantics);
-                    if (step is null) return Fail(result, $"the layer {member.Type.Name} ({member.Name})", call.Syntax).Steps;
-                    before.Add(step);
+                    var steps = LayerSteps("m." + member.Name, member.Type, Creation(member.Symbol, semantics));
+                    if (steps is null) return Fail(result, $"the layer {member.Type.Name} ({member.Name})", call.Syntax).Steps;
+                    before.AddRange(steps);
                     return before;
                 }
                 // F.Relu(x), F.Dropout(x, 0.2, Training), ...
@@ -109,30 +109,67 @@ internal static class ChainReader
         }
     }
 
-    static ChainStep? LayerStep(string member, ITypeSymbol type, ISymbol symbol, SemanticModel semantics)
+    /// <summary>The steps a layer contributes, reached by <paramref name="access"/> (an expression over the model <c>m</c>); null if it cannot be fused.</summary>
+    static List<ChainStep>? LayerSteps(string access, ITypeSymbol type, IObjectCreationOperation? creation)
     {
         if (type.ContainingNamespace?.ToDisplayString() != "Kiln.NN") return null;
         switch (type.Name)
         {
-            case "Linear": return ChainStep.Linear(member);
-            case "Dropout": return ChainStep.Dropout($"m.{member}.P", $"m.{member}.Training");
-            case "ReLU": return ChainStep.Activation("relu");
-            case "Tanh": return ChainStep.Activation("tanh");
-            case "Sigmoid": return ChainStep.Activation("sigmoid");
-            case "SiLU": return ChainStep.Activation("silu");
+            case "Linear": return new List<ChainStep> { ChainStep.Linear(access) };
+            case "Dropout": return new List<ChainStep> { ChainStep.Dropout($"{access}.P", $"{access}.Training") };
+            case "ReLU": return new List<ChainStep> { ChainStep.Activation("relu") };
+            case "Tanh": return new List<ChainStep> { ChainStep.Activation("tanh") };
+            case "Sigmoid": return new List<ChainStep> { ChainStep.Activation("sigmoid") };
+            case "SiLU": return new List<ChainStep> { ChainStep.Activation("silu") };
             case "GELU":
-                // The approximation is a constructor argument: read it from the field's initializer.
-                foreach (var r in symbol.DeclaringSyntaxReferences)
-                    if (r.GetSyntax() is VariableDeclaratorSyntax { Initializer: { } init } && r.SyntaxTree == semantics.SyntaxTree
-                        && semantics.GetOperation(init.Value) is IObjectCreationOperation create)
-                    {
-                        var arg = create.Arguments.FirstOrDefault();
-                        return arg is null || arg.Value.ConstantValue.Value is "none" ? ChainStep.Activation("gelu")
-                            : arg.Value.ConstantValue.Value is "tanh" ? ChainStep.Activation("gelu_tanh") : null;
-                    }
-                return null;
+            {
+                // The approximation is a constructor argument, read from the creation expression.
+                var arg = creation?.Arguments.FirstOrDefault(a => a.ArgumentKind != ArgumentKind.DefaultValue);
+                if (creation is null) return null;
+                return arg is null || arg.Value.ConstantValue.Value is "none" ? new List<ChainStep> { ChainStep.Activation("gelu") }
+                    : arg.Value.ConstantValue.Value is "tanh" ? new List<ChainStep> { ChainStep.Activation("gelu_tanh") } : null;
+            }
+            case "Sequential":
+            {
+                // new Sequential(new Linear(...), new ReLU(), ...): each item in turn, reached through the indexer with its type.
+                if (creation is null) return null;
+                var items = creation.Arguments.Length == 1 && creation.Arguments[0].Value is IArrayCreationOperation { Initializer: { } init } ? init.ElementValues : default;
+                if (items.IsDefault) return null;
+                var steps = new List<ChainStep>();
+                for (int i = 0; i < items.Length; i++)
+                {
+                    var item = items[i];
+                    while (item is IConversionOperation c) item = c.Operand;
+                    if (item is not IObjectCreationOperation { Type: { } itemType } itemCreation) return null;
+                    string itemAccess = $"(({itemType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}){access}[{i}])";
+                    if (LayerSteps(itemAccess, itemType, itemCreation) is not { } itemSteps) return null;
+                    steps.AddRange(itemSteps);
+                }
+                return steps;
+            }
             default: return null;
         }
+    }
+
+    /// <summary>The object creation in a field's or auto-property's initializer, if it has one.</summary>
+    static IObjectCreationOperation? Creation(ISymbol member, SemanticModel semantics)
+    {
+        foreach (var r in member.DeclaringSyntaxReferences)
+        {
+            if (r.SyntaxTree != semantics.SyntaxTree) continue;
+            var value = r.GetSyntax() switch
+            {
+                VariableDeclaratorSyntax { Initializer: { } init } => init.Value,
+                PropertyDeclarationSyntax { Initializer: { } init } => init.Value,
+                _ => null,
+            };
+            if (value is not null && semantics.GetOperation(value) is { } op)
+            {
+                while (op is IConversionOperation c) op = c.Operand;
+                if (op is IObjectCreationOperation create) return create;
+            }
+        }
+        return null;
     }
 
     static ChainStep? FunctionalStep(string name, IInvocationOperation call)

@@ -15,7 +15,7 @@ namespace Kiln.Compiler.Emit
 
         /// <summary>"linear", "activation" or "dropout".</summary>
         public string Kind { get; }
-        /// <summary>The model member holding the Linear layer (C# member access, e.g. <c>layer1</c>).</summary>
+        /// <summary>The Linear layer as a C# expression over the model <c>m</c> (e.g. <c>m.layer1</c>).</summary>
         public string? Member { get; }
         /// <summary>The activation (<see cref="ScalarCode.Activations"/>).</summary>
         public string? Op { get; }
@@ -24,7 +24,7 @@ namespace Kiln.Compiler.Emit
         /// <summary>See <see cref="Probability"/>.</summary>
         public string? Training { get; }
 
-        /// <summary>A Linear layer held by <paramref name="member"/>.</summary>
+        /// <summary>A Linear layer reached by <paramref name="member"/>, an expression over the model <c>m</c>.</summary>
         public static ChainStep Linear(string member) => new ChainStep("linear", member, null, null, null);
         /// <summary>An elementwise activation.</summary>
         public static ChainStep Activation(string op) => new ChainStep("activation", null, op, null, null);
@@ -90,8 +90,8 @@ namespace Kiln.Compiler.Emit
             for (int k = 0; k < plan.Count; k++)
             {
                 if (plan[k].Linear is not { } member) continue;
-                L(2, $"var w{k} = m.{member}.Weight;");
-                L(2, $"var b{k} = m.{member}.Bias;");
+                L(2, $"var w{k} = {member}.Weight;");
+                L(2, $"var b{k} = {member}.Bias;");
                 inputs.Add($"w{k}");
                 inputs.Add($"b{k}");
             }
@@ -210,7 +210,7 @@ namespace Kiln.Compiler.Emit
 
         static string Describe(List<(string? Linear, List<ChainStep> Elementwise)> plan) =>
             string.Join(", then ", plan.Select(g =>
-                (g.Linear is null ? "" : "GEMM+bias (" + g.Linear + ")") +
+                (g.Linear is null ? "" : "GEMM+bias (" + g.Linear.Replace("global::Kiln.NN.", "") + ")") +
                 (g.Elementwise.Count == 0 ? "" : (g.Linear is null ? "" : " with ") + "one fused loop of " +
                     string.Join(" → ", g.Elementwise.Select(e => e.Kind == "dropout" ? "dropout" : e.Op)))));
     }

@@ -54,6 +54,13 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class SequentialMlp : Module
+        {
+            readonly Sequential body = new(new Linear(12, 32), new ReLU(), new Dropout(0.25), new Linear(32, 16), new GELU("tanh"), new Linear(16, 4));
+            public Tensor Forward([Shape("N 12")] Tensor x) => body.Forward(x);
+        }
+
+        [Model]
         public partial class Residual : Module
         {
             readonly Linear a = new(8, 8);
@@ -78,6 +85,7 @@ public class CompiledModelTests
     [InlineData("SimpleClassifier", 30, new object[] { 30, 10 })]
     [InlineData("DeepChain", 20, new object[0])]
     [InlineData("NoBiasSilu", 16, new object[0])]
+    [InlineData("SequentialMlp", 12, new object[0])]
     [InlineData("Residual", 8, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int features, object[] args)
     {
@@ -108,6 +116,16 @@ public class CompiledModelTests
             (y * upstream).Sum().Backward();
             return (y.Detach(), model.Parameters().Select(p => p.Grad!.Clone()).ToArray());
         }
+    }
+
+    [Fact]
+    public void SequentialItemsAreFused()
+    {
+        var type = Built.Value.Assembly.GetType("SequentialMlp")!;
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+        var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        var y = (Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [Tensor.Randn([2, 12]).RequiresGrad_()])!;
+        Assert.Equal("SequentialMlpBackward", y.GradFn!.Name);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ namespace Samples.Models
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
         
-        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (layer1) with one fused loop of relu → dropout, then GEMM+bias (layer2).</summary>
+        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (m.layer1) with one fused loop of relu → dropout, then GEMM+bias (m.layer2).</summary>
         public sealed class Compiled
         {
             readonly SimpleClassifier _model;
