@@ -58,7 +58,7 @@ internal static class ChainReader
                     return Fail(result, Describe(statement), statement.Syntax);
             }
         }
-        if (returned is null || !returned.Any(s => s.Kind == "linear")) return Fail(result, "a Forward without a Linear layer", method);
+        if (returned is null || !returned.Any(s => s.Kind is "linear" or "conv2d")) return Fail(result, "a Forward without a Linear or Conv2d layer", method);
         result.Steps = returned;
         return result;
     }
@@ -94,6 +94,15 @@ internal static class ChainReader
                     before.Add(step);
                     return before;
                 }
+                // x.Flatten(1): to the last dim only.
+                if (ns == "Kiln" && type == "Tensor" && m.Name == "Flatten" && call.Instance is not null
+                    && call.Arguments.Length == 2 && call.Arguments[0].Value.ConstantValue.Value is int startDim
+                    && call.Arguments[1].Value.ConstantValue.Value is -1)
+                {
+                    if (Expr(call.Instance, env, semantics, result) is not { } before) return null;
+                    before.Add(ChainStep.Flatten(startDim));
+                    return before;
+                }
                 // x.Relu(), x.Tanh(), ...
                 if (ns == "Kiln" && type == "Tensor" && call.Instance is not null && call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue))
                 {
@@ -116,6 +125,21 @@ internal static class ChainReader
         switch (type.Name)
         {
             case "Linear": return new List<ChainStep> { ChainStep.Linear(access) };
+            case "Conv2d": return new List<ChainStep> { ChainStep.Conv2d(access) };
+            case "MaxPool2d": return new List<ChainStep> { ChainStep.MaxPool2d(access) };
+            case "Flatten":
+            {
+                // new Flatten() / new Flatten(startDim): only flattening to the last dim is fused.
+                if (creation is null) return null;
+                int start = 1;
+                foreach (var a in creation.Arguments)
+                {
+                    if (a.ArgumentKind == ArgumentKind.DefaultValue) continue;
+                    if (a.Parameter?.Name == "startDim" && a.Value.ConstantValue.Value is int sd) start = sd;
+                    else if (!(a.Parameter?.Name == "endDim" && a.Value.ConstantValue.Value is -1)) return null;
+                }
+                return new List<ChainStep> { ChainStep.Flatten(start) };
+            }
             case "Dropout": return new List<ChainStep> { ChainStep.Dropout($"{access}.P", $"{access}.Training") };
             case "ReLU": return new List<ChainStep> { ChainStep.Activation("relu") };
             case "Tanh": return new List<ChainStep> { ChainStep.Activation("tanh") };

@@ -13,11 +13,11 @@ namespace Kiln.Compiler.Emit
             Kind = kind; Member = member; Op = op; Probability = probability; Training = training;
         }
 
-        /// <summary>"linear", "activation" or "dropout".</summary>
+        /// <summary>"linear", "conv2d", "maxpool2d", "flatten", "activation" or "dropout".</summary>
         public string Kind { get; }
         /// <summary>The Linear layer as a C# expression over the model <c>m</c> (e.g. <c>m.layer1</c>).</summary>
         public string? Member { get; }
-        /// <summary>The activation (<see cref="ScalarCode.Activations"/>).</summary>
+        /// <summary>The activation (<see cref="ScalarCode.Activations"/>), or Flatten's start dim.</summary>
         public string? Op { get; }
         /// <summary>Dropout's probability and training flag, as C# expressions over the model (<c>m.dropout.P</c>, <c>m.Training</c>).</summary>
         public string? Probability { get; }
@@ -26,6 +26,12 @@ namespace Kiln.Compiler.Emit
 
         /// <summary>A Linear layer reached by <paramref name="member"/>, an expression over the model <c>m</c>.</summary>
         public static ChainStep Linear(string member) => new ChainStep("linear", member, null, null, null);
+        /// <summary>A Conv2d layer reached by <paramref name="member"/>.</summary>
+        public static ChainStep Conv2d(string member) => new ChainStep("conv2d", member, null, null, null);
+        /// <summary>A MaxPool2d layer reached by <paramref name="member"/>.</summary>
+        public static ChainStep MaxPool2d(string member) => new ChainStep("maxpool2d", member, null, null, null);
+        /// <summary>Flatten from <paramref name="startDim"/> to the last dim.</summary>
+        public static ChainStep Flatten(int startDim) => new ChainStep("flatten", null, startDim.ToString(System.Globalization.CultureInfo.InvariantCulture), null, null);
         /// <summary>An elementwise activation.</summary>
         public static ChainStep Activation(string op) => new ChainStep("activation", null, op, null, null);
         /// <summary>Dropout with its probability and training flag as expressions over the model <c>m</c>.</summary>
@@ -40,25 +46,30 @@ namespace Kiln.Compiler.Emit
     }
 
     /// <summary>
-    /// Plans and writes the compiled form of a dense chain (Linear layers with activations and dropout between them,
-    /// from one 2-D float input): each Linear is the tensor core's GEMM with its bias, and each run of elementwise steps
-    /// after it is one generated loop — forward keeps only the pre-activation, backward recomputes the activations,
-    /// regenerates dropout's mask from its counter-based draw, and applies the registry's derivative rules (through
+    /// Plans and writes the compiled form of a sequential chain from one float input: producers (Linear as the tensor
+    /// core's GEMM with its bias, Conv2d and MaxPool2d as the eager kernels without recording, Flatten as a view), each
+    /// followed by a run of elementwise steps fused into one generated loop. Forward keeps only what backward reads (the
+    /// producers' inputs, the pre-activations, the pools' argmax); backward recomputes the activations, regenerates
+    /// dropout's mask from its counter-based draw and applies the registry's derivative rules (through
     /// <see cref="ScalarCode"/>). The whole forward is one autograd node (<c>Autograd.Function</c>).
     /// </summary>
     public static class DenseChainEmitter
     {
-        /// <summary>Fusion groups: an optional Linear followed by the elementwise steps up to the next Linear.</summary>
-        public static List<(string? Linear, List<ChainStep> Elementwise)> Plan(IReadOnlyList<ChainStep> steps)
+        static bool IsElementwise(ChainStep s) => s.Kind == "activation" || s.Kind == "dropout";
+
+        /// <summary>Fusion groups: an optional producer followed by the elementwise steps up to the next producer.</summary>
+        public static List<(ChainStep? Producer, List<ChainStep> Elementwise)> Plan(IReadOnlyList<ChainStep> steps)
         {
-            var groups = new List<(string? Linear, List<ChainStep> Elementwise)>();
+            var groups = new List<(ChainStep? Producer, List<ChainStep> Elementwise)>();
             foreach (var s in steps)
             {
-                if (s.Kind == "linear" || groups.Count == 0) groups.Add((s.Kind == "linear" ? s.Member : null, new List<ChainStep>()));
-                if (s.Kind != "linear") groups[groups.Count - 1].Elementwise.Add(s);
+                if (!IsElementwise(s) || groups.Count == 0) groups.Add((IsElementwise(s) ? null : s, new List<ChainStep>()));
+                if (IsElementwise(s)) groups[groups.Count - 1].Elementwise.Add(s);
             }
             return groups;
         }
+
+        static bool Weighted(ChainStep? p) => p is { Kind: "linear" } || p is { Kind: "conv2d" };
 
         /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
         public static string Emit(string modelName, string nodeName, IReadOnlyList<ChainStep> steps, string indent)
@@ -66,7 +77,9 @@ namespace Kiln.Compiler.Emit
             var plan = Plan(steps);
             var sb = new StringBuilder();
             void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
-            const string T = "global::Kiln.Tensor";
+            const string T = "global::Kiln.Tensor", Ops = "global::Kiln.Compilation.CompiledOps";
+            var first = plan.Select(g => g.Producer).FirstOrDefault(p => p is not null && p.Kind != "flatten");
+            int rank = first is null ? 0 : first.Kind == "linear" ? 2 : 4;
             L(0, "/// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>");
             L(0, "public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
             L(0, "");
@@ -80,18 +93,22 @@ namespace Kiln.Compiler.Emit
             L(1, "/// <summary>The compile mode.</summary>");
             L(1, "public global::Kiln.Compilation.CompileMode Mode { get; }");
             L(1, "");
-            L(1, "/// <summary>The model's Forward, compiled; an input that is not a 2-D float32 tensor runs the eager Forward.</summary>");
+            L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor runs the eager Forward.</summary>");
             L(1, $"public {T} Forward({T} x)");
             L(1, "{");
-            L(2, "if (x.Dim != 2 || x.DType != global::Kiln.DType.Float32) return _model.Forward(x);");
             L(2, "var m = _model;");
+            var guard = new List<string> { "x.DType != global::Kiln.DType.Float32" };
+            if (rank > 0) guard.Add($"x.Dim != {rank}");
+            foreach (var g in plan)
+                if (g.Producer is { Kind: "conv2d" } c) guard.Add($"!{Ops}.Fusable({c.Member})");
+            L(2, $"if ({string.Join(" || ", guard)}) return m.Forward(x);");
             // Parameters, in the order the node lists its inputs.
             var inputs = new List<string> { "x" };
             for (int k = 0; k < plan.Count; k++)
             {
-                if (plan[k].Linear is not { } member) continue;
-                L(2, $"var w{k} = {member}.Weight;");
-                L(2, $"var b{k} = {member}.Bias;");
+                if (!Weighted(plan[k].Producer)) continue;
+                L(2, $"var w{k} = {plan[k].Producer!.Member}.Weight;");
+                L(2, $"var b{k} = {plan[k].Producer!.Member}.Bias;");
                 inputs.Add($"w{k}");
                 inputs.Add($"b{k}");
             }
@@ -100,17 +117,41 @@ namespace Kiln.Compiler.Emit
                 for (int j = 0; j < plan[k].Elementwise.Count; j++)
                     if (plan[k].Elementwise[j] is { Kind: "dropout" } d)
                         L(2, $"double p{k}_{j} = {d.Probability}; bool drop{k}_{j} = ({d.Training}) && p{k}_{j} > 0; global::Kiln.Compilation.DropoutDraw draw{k}_{j} = default;");
-            for (int k = 0; k < plan.Count; k++) L(2, $"{T}? in{k} = null, z{k} = null;");
+            for (int k = 0; k < plan.Count; k++)
+                L(2, $"{T}? in{k} = null, z{k} = null, idx{k} = null; global::System.Collections.Generic.IReadOnlyList<int>? shape{k} = null;");
             L(2, "bool needX = x.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: ctx =>");
             L(2, "{");
             L(3, $"{T} h = x.Contiguous();");
             for (int k = 0; k < plan.Count; k++)
             {
-                var (linear, run) = plan[k];
+                var (producer, run) = plan[k];
                 // What the backward reads is saved (pinned): a Tensor.Scope ending before Backward does not free it.
-                L(3, linear is null ? $"in{k} = h;" : $"in{k} = ctx.Save(h);");
-                string z = linear is null ? "h" : $"global::Kiln.NN.F.Linear(h, w{k}, b{k})";
+                string z;
+                switch (producer?.Kind)
+                {
+                    case "linear":
+                        L(3, $"in{k} = ctx.Save(h);");
+                        z = $"global::Kiln.NN.F.Linear(h, w{k}, b{k})";
+                        break;
+                    case "conv2d":
+                        L(3, $"in{k} = ctx.Save(h);");
+                        z = $"{producer.Member}.Forward(h)";
+                        break;
+                    case "maxpool2d":
+                        L(3, $"shape{k} = h.Shape;");
+                        L(3, $"var pooled{k} = {producer.Member}.ForwardWithIndices(h);");
+                        L(3, $"idx{k} = ctx.Save(pooled{k}.Indices);");
+                        z = $"pooled{k}.Values";
+                        break;
+                    case "flatten":
+                        L(3, $"shape{k} = h.Shape;");
+                        z = $"h.Flatten({producer.Op})";
+                        break;
+                    default:
+                        z = "h";
+                        break;
+                }
                 L(3, run.Count > 0 ? $"z{k} = ctx.Save({z});" : $"z{k} = {z};");
                 if (run.Count == 0) { L(3, $"h = z{k};"); continue; }
                 L(3, $"h = {T}.EmptyLike(z{k});");
@@ -131,9 +172,9 @@ namespace Kiln.Compiler.Emit
             int slot = inputs.Count;
             for (int k = plan.Count - 1; k >= 0; k--)
             {
-                var (linear, run) = plan[k];
+                var (producer, run) = plan[k];
                 // The input's gradient (and what only it needs) is skipped when the input needs none, as eager autograd does.
-                if (k == 0 && linear is null) L(3, "if (!needX) return grads;");
+                if (k == 0 && producer is null) L(3, "if (!needX) return grads;");
                 if (run.Count > 0)
                 {
                     L(3, "{");
@@ -152,14 +193,33 @@ namespace Kiln.Compiler.Emit
                     L(4, "d = dz;");
                     L(3, "}");
                 }
-                if (linear is not null)
+                if (producer is null) continue;
+                if (Weighted(producer)) slot -= 2;
+                string needInput = k == 0 ? "needX" : "true";
+                switch (producer.Kind)
                 {
-                    slot -= 2;
-                    // y = x·Wᵀ + b: dW = dYᵀ·x, db = Σ rows of dY, dx = dY·W (the tensor core's GEMMs).
-                    L(3, $"grads[{slot}] = d.T.Matmul(in{k}!);");
-                    L(3, $"if (b{k} is not null) grads[{slot + 1}] = d.Sum(0);");
-                    if (k == 0) L(3, "if (!needX) return grads;");
-                    L(3, $"d = d.Matmul(w{k});");
+                    case "linear":
+                        // y = x·Wᵀ + b: dW = dYᵀ·x, db = Σ rows of dY, dx = dY·W (the tensor core's GEMMs).
+                        L(3, $"grads[{slot}] = d.T.Matmul(in{k}!);");
+                        L(3, $"if (b{k} is not null) grads[{slot + 1}] = d.Sum(0);");
+                        if (k == 0) L(3, "if (!needX) return grads;");
+                        L(3, $"d = d.Matmul(w{k});");
+                        break;
+                    case "conv2d":
+                        L(3, $"var conv{k} = {Ops}.Conv2dBackward({producer.Member}, in{k}!, d, {needInput});");
+                        L(3, $"grads[{slot}] = conv{k}.Weight;");
+                        L(3, $"grads[{slot + 1}] = conv{k}.Bias;");
+                        if (k == 0) L(3, "if (!needX) return grads;");
+                        L(3, $"d = conv{k}.Input!;");
+                        break;
+                    case "maxpool2d":
+                        if (k == 0) L(3, "if (!needX) return grads;");
+                        L(3, $"d = {Ops}.MaxPool2dBackward(d, idx{k}!, shape{k}!);");
+                        break;
+                    case "flatten":
+                        if (k == 0) L(3, "if (!needX) return grads;");
+                        L(3, $"d = d.Reshape(global::System.Linq.Enumerable.ToArray(shape{k}!));");
+                        break;
                 }
             }
             L(3, "grads[0] = d;");
@@ -187,7 +247,7 @@ namespace Kiln.Compiler.Emit
                     if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
             }
 
-            // One loop over the run's elements: v0 is the pre-activation, v1.. each step's value; then the body.
+            // One loop over the run's elements: v0 is the producer's output, v1.. each step's value; then the body.
             void Loop(List<ChainStep> run, System.Action body)
             {
                 L(4, "for (int i = 0; i < zs.Length; i++)");
@@ -208,10 +268,16 @@ namespace Kiln.Compiler.Emit
             ? $"mask{j} != null ? {g} * mask{j}[i] : {g}"
             : ScalarCode.Backward(s.Op!, x, y, g);
 
-        static string Describe(List<(string? Linear, List<ChainStep> Elementwise)> plan) =>
+        static string Describe(List<(ChainStep? Producer, List<ChainStep> Elementwise)> plan) =>
             string.Join(", then ", plan.Select(g =>
-                (g.Linear is null ? "" : "GEMM+bias (" + g.Linear.Replace("global::Kiln.NN.", "") + ")") +
-                (g.Elementwise.Count == 0 ? "" : (g.Linear is null ? "" : " with ") + "one fused loop of " +
+                (g.Producer is null ? "" : g.Producer.Kind switch
+                {
+                    "linear" => "GEMM+bias (" + g.Producer.Member!.Replace("global::Kiln.NN.", "") + ")",
+                    "conv2d" => "conv2d (" + g.Producer.Member!.Replace("global::Kiln.NN.", "") + ")",
+                    "maxpool2d" => "max pool",
+                    _ => "flatten",
+                }) +
+                (g.Elementwise.Count == 0 ? "" : (g.Producer is null ? "" : " with ") + "one fused loop of " +
                     string.Join(" → ", g.Elementwise.Select(e => e.Kind == "dropout" ? "dropout" : e.Op)))));
     }
 }

@@ -61,6 +61,29 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class LeNet : Module<Tensor, Tensor>
+        {
+            readonly Conv2d conv1 = new(1, 6, 5, padding: 2), conv2 = new(6, 16, 5);
+            readonly MaxPool2d pool = new(2);
+            readonly Linear fc1 = new(16 * 5 * 5, 120), fc2 = new(120, 84), fc3 = new(84, 10);
+            public override Tensor Forward([Shape("N 1 28 28")] Tensor x)
+            {
+                x = pool.Call(F.Relu(conv1.Call(x)));
+                x = pool.Call(F.Relu(conv2.Call(x)));
+                x = x.Flatten(1);
+                return fc3.Call(F.Relu(fc2.Call(F.Relu(fc1.Call(x)))));
+            }
+        }
+
+        [Model]
+        public partial class ConvFeatures : Module
+        {
+            readonly Sequential features = new(new Conv2d(3, 8, 3, stride: 1, padding: 1), new GELU(), new MaxPool2d(2), new Dropout(0.1), new Flatten());
+            readonly Linear head = new(8 * 4 * 4, 5);
+            public Tensor Forward([Shape("N 3 8 8")] Tensor x) => head.Forward(features.Forward(x));
+        }
+
+        [Model]
         public partial class Residual : Module
         {
             readonly Linear a = new(8, 8);
@@ -82,12 +105,14 @@ public class CompiledModelTests
     static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics)> Built = new(Build);
 
     [Theory]
-    [InlineData("SimpleClassifier", 30, new object[] { 30, 10 })]
-    [InlineData("DeepChain", 20, new object[0])]
-    [InlineData("NoBiasSilu", 16, new object[0])]
-    [InlineData("SequentialMlp", 12, new object[0])]
-    [InlineData("Residual", 8, new object[0])]
-    public void CompiledEqualsEagerInTrainingAndEval(string name, int features, object[] args)
+    [InlineData("SimpleClassifier", new[] { 6, 30 }, new object[] { 30, 10 })]
+    [InlineData("DeepChain", new[] { 6, 20 }, new object[0])]
+    [InlineData("NoBiasSilu", new[] { 6, 16 }, new object[0])]
+    [InlineData("SequentialMlp", new[] { 6, 12 }, new object[0])]
+    [InlineData("LeNet", new[] { 3, 1, 28, 28 }, new object[0])]
+    [InlineData("ConvFeatures", new[] { 4, 3, 8, 8 }, new object[0])]
+    [InlineData("Residual", new[] { 6, 8 }, new object[0])]
+    public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
         Generator.ManualSeed(7);
@@ -95,8 +120,8 @@ public class CompiledModelTests
         var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
         var compiledForward = compiled.GetType().GetMethod("Forward")!;
         var eagerForward = type.GetMethods().First(m => m.Name == "Forward" && m.GetParameters().Length == 1 && m.GetParameters()[0].ParameterType == typeof(Tensor));
-        var x = Tensor.Randn([6, features], DType.Float32, new Generator(3));
-        var upstream = Tensor.Randn([6, model.Parameters().Last().Shape[0]], DType.Float32, new Generator(4));
+        var x = Tensor.Randn(inputShape, DType.Float32, new Generator(3));
+        var upstream = Tensor.Randn([inputShape[0], model.Parameters().Last().Shape[0]], DType.Float32, new Generator(4));
         foreach (bool training in new[] { true, false })
         {
             if (training) model.Train(); else model.Eval();
@@ -118,14 +143,17 @@ public class CompiledModelTests
         }
     }
 
-    [Fact]
-    public void SequentialItemsAreFused()
+    [InlineData("SequentialMlp", new[] { 2, 12 }, "SequentialMlpBackward")]
+    [InlineData("LeNet", new[] { 2, 1, 28, 28 }, "LeNetBackward")]
+    [InlineData("ConvFeatures", new[] { 2, 3, 8, 8 }, "ConvFeaturesBackward")]
+    [Theory]
+    public void ChainsAreOneCompiledNode(string name, int[] shape, string node)
     {
-        var type = Built.Value.Assembly.GetType("SequentialMlp")!;
+        var type = Built.Value.Assembly.GetType(name)!;
         var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
         var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
-        var y = (Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [Tensor.Randn([2, 12]).RequiresGrad_()])!;
-        Assert.Equal("SequentialMlpBackward", y.GradFn!.Name);
+        var y = (Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [Tensor.Randn(shape).RequiresGrad_()])!;
+        Assert.Equal(node, y.GradFn!.Name);
     }
 
     [Fact]
@@ -171,7 +199,7 @@ public class CompiledModelTests
     {
         var d = Assert.Single(Built.Value.Diagnostics);
         Assert.Equal("KLN0102", d.Id);
-        Assert.Equal("Residual.Compile() runs Forward eagerly: the expression 'x + F.Relu(a.Forward(x))' is outside what Kiln compiles today (dense chains of Linear, activations and dropout)", d.GetMessage());
+        Assert.Equal("Residual.Compile() runs Forward eagerly: the expression 'x + F.Relu(a.Forward(x))' is outside what Kiln compiles today (sequential chains of Linear, Conv2d, MaxPool2d, Flatten, activations and dropout)", d.GetMessage());
         Assert.Equal(DiagnosticSeverity.Info, d.Severity);
     }
 

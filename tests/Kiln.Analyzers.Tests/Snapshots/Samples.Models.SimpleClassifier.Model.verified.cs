@@ -34,15 +34,15 @@ namespace Samples.Models
             /// <summary>The model's Forward, compiled; an input that is not a 2-D float32 tensor runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
-                if (x.Dim != 2 || x.DType != global::Kiln.DType.Float32) return _model.Forward(x);
                 var m = _model;
+                if (x.DType != global::Kiln.DType.Float32 || x.Dim != 2) return m.Forward(x);
                 var w0 = m.layer1.Weight;
                 var b0 = m.layer1.Bias;
                 var w1 = m.layer2.Weight;
                 var b1 = m.layer2.Bias;
                 double p0_1 = m.dropout.P; bool drop0_1 = (m.dropout.Training) && p0_1 > 0; global::Kiln.Compilation.DropoutDraw draw0_1 = default;
-                global::Kiln.Tensor? in0 = null, z0 = null;
-                global::Kiln.Tensor? in1 = null, z1 = null;
+                global::Kiln.Tensor? in0 = null, z0 = null, idx0 = null; global::System.Collections.Generic.IReadOnlyList<int>? shape0 = null;
+                global::Kiln.Tensor? in1 = null, z1 = null, idx1 = null; global::System.Collections.Generic.IReadOnlyList<int>? shape1 = null;
                 bool needX = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: ctx =>
                 {
