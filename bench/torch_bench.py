@@ -12,7 +12,7 @@ cases = json.load(sys.stdin)
 results = {}
 # Cases that time the same PyTorch work (the eager and compiled rows of one Kiln model) are measured once and shared,
 # so both rows are divided by the same number.
-SAME_WORK = {"mlp_step_compiled": "mlp_step_eager"}
+SAME_WORK = {"mlp_step_compiled": "mlp_step_eager", "lenet_step_compiled": "lenet_step_eager"}
 measured = {}
 for c in cases:
     torch.set_num_threads(c["threads"])
@@ -78,6 +78,18 @@ for c in cases:
         model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(128, 10))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         x, y = torch.randn(n, 784), torch.randint(0, 10, (n,))
+        def fn():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+    elif op in ("lenet_step_eager", "lenet_step_compiled"):
+        nn = torch.nn
+        model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
         def fn():
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)

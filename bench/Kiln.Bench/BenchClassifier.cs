@@ -9,3 +9,19 @@ sealed partial class BenchClassifier : Module
     readonly Dropout dropout = new(0.2);
     public Tensor Forward([Shape("N 784")] Tensor x) => layer2.Forward(dropout.Forward(F.Relu(layer1.Forward(x))));
 }
+
+/// <summary>A LeNet-style CNN as a [Model] (the second compiled benchmark).</summary>
+[Model]
+sealed partial class BenchLeNet : Module
+{
+    readonly Conv2d conv1 = new(1, 6, 5, padding: 2), conv2 = new(6, 16, 5);
+    readonly MaxPool2d pool = new(2);
+    readonly Linear fc1 = new(16 * 5 * 5, 120), fc2 = new(120, 84), fc3 = new(84, 10);
+    public Tensor Forward([Shape("N 1 28 28")] Tensor x)
+    {
+        x = pool.Forward(F.Relu(conv1.Forward(x)));
+        x = pool.Forward(F.Relu(conv2.Forward(x)));
+        x = x.Flatten(1);
+        return fc3.Forward(F.Relu(fc2.Forward(F.Relu(fc1.Forward(x)))));
+    }
+}

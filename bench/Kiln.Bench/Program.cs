@@ -42,6 +42,8 @@ foreach (int t in new[] { 1, 2 })
 {
     cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "mlp_step_eager", 64, t, 200, "compile"));
     cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "mlp_step_compiled", 64, t, 200, "compile"));
+    cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "lenet_step_eager", 64, t, 60, "compile"));
+    cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "lenet_step_compiled", 64, t, 60, "compile"));
 }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
@@ -103,7 +105,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     if (suite == "compile")
-        section.AppendLine("The seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10) as a [Model] class, one training step on a fixed batch: eager Kiln, its generated Compile() (GEMM+bias, one fused ReLU+dropout loop each way, one autograd node), and eager PyTorch (nn.Sequential, same optimizer) for both rows. torch.compile is not in Debian's PyTorch 1.13.");
+        section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (producers as GEMM+bias or the conv/pool kernels, one fused loop per run of activations and dropout each way, one autograd node), and eager PyTorch (same model as nn.Sequential, same optimizer), one PyTorch measurement shared by both rows. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's. torch.compile is not in Debian's PyTorch 1.13.");
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
@@ -163,18 +165,21 @@ static double RunKiln(BenchCase c)
         }
         case "mlp_step_eager":
         case "mlp_step_compiled":
+        case "lenet_step_eager":
+        case "lenet_step_compiled":
         {
-            var model = new BenchClassifier();
-            var compiled = model.Compile();
+            bool lenet = c.Op.StartsWith("lenet", StringComparison.Ordinal), useCompiled = c.Op.EndsWith("compiled", StringComparison.Ordinal);
+            Kiln.NN.Module model = lenet ? new BenchLeNet() : new BenchClassifier();
+            Func<Tensor, Tensor> compiled = lenet ? ((BenchLeNet)model).Compile().Forward : ((BenchClassifier)model).Compile().Forward;
+            Func<Tensor, Tensor> eager = lenet ? ((BenchLeNet)model).Forward : ((BenchClassifier)model).Forward;
             var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-3);
-            var x = Tensor.Randn(new[] { c.N, 784 }, generator: g);
+            var x = lenet ? Tensor.Randn(new[] { c.N, 1, 28, 28 }, generator: g) : Tensor.Randn(new[] { c.N, 784 }, generator: g);
             var y = Tensor.RandInt(0, 10, new[] { c.N }, generator: g);
-            bool useCompiled = c.Op == "mlp_step_compiled";
             fn = () =>
             {
                 using var scope = Tensor.Scope();   // as a training loop releases its temporaries
                 opt.ZeroGrad();
-                var loss = Kiln.NN.F.CrossEntropy(useCompiled ? compiled.Forward(x) : model.Forward(x), y);
+                var loss = Kiln.NN.F.CrossEntropy(useCompiled ? compiled(x) : eager(x), y);
                 loss.Backward();
                 opt.Step();
                 return Tensor.Scalar(loss.Item<float>());

@@ -158,7 +158,7 @@ namespace Kiln.Compiler.Emit
                 L(3, "{");
                 L(4, $"var zs = z{k}.AsSpan<float>(); var hs = h.AsSpan<float>();");
                 Masks(k, run, reserve: true);
-                Loop(run, () => L(5, $"hs[i] = v{run.Count};"));
+                Loop(run, () => L(5, $"hs[i] = v{run.Count};"), () => L(5, $"{Vec}.CopyTo(v{run.Count}, hs.Slice(i, 8));"));
                 ReturnMasks(run);
                 L(3, "}");
             }
@@ -188,6 +188,12 @@ namespace Kiln.Compiler.Emit
                         for (int j = run.Count - 1; j >= 0; j--)
                             L(5, $"float g{j} = {StepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
                         L(5, "dzs[i] = g0;");
+                    }, () =>
+                    {
+                        L(5, $"var g{run.Count} = {Vec}.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));");
+                        for (int j = run.Count - 1; j >= 0; j--)
+                            L(5, $"var g{j} = {VectorStepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
+                        L(5, $"{Vec}.CopyTo(g0, dzs.Slice(i, 8));");
                     });
                     ReturnMasks(run);
                     L(4, "d = dz;");
@@ -247,18 +253,53 @@ namespace Kiln.Compiler.Emit
                     if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
             }
 
-            // One loop over the run's elements: v0 is the producer's output, v1.. each step's value; then the body.
-            void Loop(List<ChainStep> run, System.Action body)
+            // The loop over a run's elements: v0 is the producer's output, v1.. each step's value, then the body — eight
+            // lanes at a time where every step has a vector form (decided here, at build time), and a scalar tail.
+            void Loop(List<ChainStep> run, System.Action scalarBody, System.Action vectorBody)
             {
-                L(4, "for (int i = 0; i < zs.Length; i++)");
+                L(4, "int i = 0;");
+                if (Vectorizable(run))
+                {
+                    L(4, "for (; i + 8 <= zs.Length; i += 8)");
+                    L(4, "{");
+                    L(5, $"var v0 = {Vec}.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));");
+                    for (int j = 0; j < run.Count; j++)
+                        L(5, $"var v{j + 1} = {VectorStepForward(run[j], $"v{j}", j)};");
+                    vectorBody();
+                    L(4, "}");
+                }
+                L(4, "for (; i < zs.Length; i++)");
                 L(4, "{");
                 L(5, "float v0 = zs[i];");
                 for (int j = 0; j < run.Count; j++)
                     L(5, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
-                body();
+                scalarBody();
                 L(4, "}");
             }
         }
+
+        const string Vec = "global::System.Runtime.Intrinsics.Vector256";
+
+        static string MaskLanes(int j) => $"{Vec}.Create(new global::System.ReadOnlySpan<float>(mask{j}, i, 8))";
+
+        static bool Vectorizable(List<ChainStep> run)
+        {
+            try
+            {
+                foreach (var s in run)
+                    if (s.Kind == "activation") { ScalarCode.VectorForward(s.Op!, "x"); ScalarCode.VectorBackward(s.Op!, "x", "y", "g"); }
+                return true;
+            }
+            catch (System.NotSupportedException) { return false; }
+        }
+
+        static string VectorStepForward(ChainStep s, string v, int j) => s.Kind == "dropout"
+            ? $"mask{j} != null ? {v} * {MaskLanes(j)} : {v}"
+            : ScalarCode.VectorForward(s.Op!, v);
+
+        static string VectorStepBackward(ChainStep s, string x, string y, string g, int j) => s.Kind == "dropout"
+            ? $"mask{j} != null ? {g} * {MaskLanes(j)} : {g}"
+            : ScalarCode.VectorBackward(s.Op!, x, y, g);
 
         static string StepForward(ChainStep s, string v, int j) => s.Kind == "dropout"
             ? $"mask{j} != null ? {v} * mask{j}[i] : {v}"

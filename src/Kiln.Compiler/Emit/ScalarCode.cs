@@ -34,6 +34,34 @@ namespace Kiln.Compiler.Emit
             }
         }
 
+        const string V = "global::System.Runtime.Intrinsics.Vector256";
+        const string VMath = "global::Kiln.Compilation.VectorMath";
+
+        /// <summary>The eight-lane (<c>Vector256&lt;float&gt;</c>) expression of activation <paramref name="op"/>.</summary>
+        public static string VectorForward(string op, string x)
+        {
+            switch (op)
+            {
+                case "relu": return $"{V}.Max({x}, {V}<float>.Zero)";
+                case "tanh": return $"{VMath}.Tanh({x})";
+                case "sigmoid": return $"{VMath}.Sigmoid({x})";
+                case "silu": return $"({x} * {VMath}.Sigmoid({x}))";
+                case "gelu": return $"({x} * {VMath}.NormalCdf({x}))";
+                case "gelu_tanh": return $"({x} * 0.5f * ({V}<float>.One + {VMath}.Tanh(({x} + {x} * {x} * {x} * 0.044715f) * 0.7978845608f)))";
+                default: throw new NotSupportedException($"{op} has no fused vector form");
+            }
+        }
+
+        /// <summary>The eight-lane form of <see cref="Backward"/>; throws <see cref="NotSupportedException"/> where a rule needs a function without one.</summary>
+        public static string VectorBackward(string op, string x, string y, string grad)
+        {
+            var args = new OpArgs();
+            string rule = op;
+            if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
+            var r = Derivatives.Backward(rule, new ExpressionAlgebra(vector: true), new ExpressionContext(x, y, args), grad);
+            return r[0] ?? $"{V}<float>.Zero";
+        }
+
         /// <summary>
         /// The gradient of activation <paramref name="op"/> with respect to its input, given the input <paramref name="x"/>,
         /// the output <paramref name="y"/> and the output's gradient <paramref name="grad"/> (variable names in the kernel).
@@ -43,43 +71,61 @@ namespace Kiln.Compiler.Emit
             var args = new OpArgs();
             string rule = op;
             if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
-            var r = Derivatives.Backward(rule, new ExpressionAlgebra(), new ExpressionContext(x, y, args), grad);
+            var r = Derivatives.Backward(rule, new ExpressionAlgebra(vector: false), new ExpressionContext(x, y, args), grad);
             return r[0] ?? "0f";
         }
 
         static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f";
 
-        /// <summary>The registry's derivative algebra over C# float expressions (elementwise operations only).</summary>
+        /// <summary>
+        /// The registry's derivative algebra over C# expressions (elementwise operations only): float scalars, or
+        /// eight-lane vectors (<c>Vector256&lt;float&gt;</c>) where every function used has a vector form.
+        /// </summary>
         sealed class ExpressionAlgebra : IGradAlgebra<string>
         {
+            readonly bool _vector;
+            public ExpressionAlgebra(bool vector) { _vector = vector; }
+
+            string C(double v) => _vector ? $"{V}.Create({F(v)})" : F(v);
+            string Fn(string scalar, string? vector, string a) =>
+                _vector ? (vector ?? throw new NotSupportedException(scalar + " has no vector form")) + $"({a})" : $"{scalar}({a})";
+            string Select(string condition, string a, string b) =>
+                _vector ? $"{V}.ConditionalSelect({condition}, {a}, {b})" : $"({condition} ? {a} : {b})";
+            string Greater(string a, string b) => _vector ? $"{V}.GreaterThan({a}, {b})" : $"{a} > {b}";
+            string One => _vector ? $"{V}<float>.One" : "1f";
+            string Zero => _vector ? $"{V}<float>.Zero" : "0f";
+
             public string Add(string a, string b) => $"({a} + {b})";
             public string Sub(string a, string b) => $"({a} - {b})";
             public string Mul(string a, string b) => $"({a} * {b})";
             public string Div(string a, string b) => $"({a} / {b})";
             public string Neg(string a) => $"(-{a})";
             public string Scale(string a, double s) => $"({a} * {F(s)})";
-            public string AddScalar(string a, double s) => $"({a} + {F(s)})";
-            public string PowScalar(string a, double exponent) => $"global::System.MathF.Pow({a}, {F(exponent)})";
-            public string Exp(string a) => $"global::System.MathF.Exp({a})";
-            public string Log(string a) => $"global::System.MathF.Log({a})";
-            public string Sqrt(string a) => $"global::System.MathF.Sqrt({a})";
-            public string Sin(string a) => $"global::System.MathF.Sin({a})";
-            public string Cos(string a) => $"global::System.MathF.Cos({a})";
-            public string Tanh(string a) => $"global::System.MathF.Tanh({a})";
-            public string Sigmoid(string a) => $"(1f / (1f + global::System.MathF.Exp(-({a}))))";
-            public string Abs(string a) => $"global::System.MathF.Abs({a})";
-            public string Sign(string a) => $"(float)global::System.MathF.Sign({a})";
-            public string NormalPdf(string a) => $"{Math}.NormalPdf({a})";
-            public string NormalCdf(string a) => $"{Math}.NormalCdf({a})";
-            public string GreaterMask(string a, double s) => $"({a} > {F(s)} ? 1f : 0f)";
-            public string KeepWhereGreater(string grad, string a, double s) => $"({a} > {F(s)} ? {grad} : 0f)";
-            public string GreaterMask(string a, string b) => $"({a} > {b} ? 1f : 0f)";
-            public string EqualMask(string a, string b) => $"({a} == {b} ? 1f : 0f)";
-            public string InRangeMask(string a, double? lo, double? hi) =>
-                $"(({(lo is null ? "true" : $"{a} >= {F(lo.Value)}")}) && ({(hi is null ? "true" : $"{a} <= {F(hi.Value)}")}) ? 1f : 0f)";
-            public string Where(string cond, string a, string b) => $"({cond} != 0f ? {a} : {b})";
-            public string MaskedZero(string a, string mask) => $"({mask} != 0f ? 0f : {a})";
-            public string ZerosLike(string a) => "0f";
+            public string AddScalar(string a, double s) => $"({a} + {C(s)})";
+            public string PowScalar(string a, double exponent) => _vector
+                ? (exponent == 2 ? $"({a} * {a})" : throw new NotSupportedException("pow has no vector form"))
+                : $"global::System.MathF.Pow({a}, {F(exponent)})";
+            public string Exp(string a) => Fn("global::System.MathF.Exp", VMath + ".Exp", a);
+            public string Log(string a) => Fn("global::System.MathF.Log", null, a);
+            public string Sqrt(string a) => Fn("global::System.MathF.Sqrt", V + ".Sqrt", a);
+            public string Sin(string a) => Fn("global::System.MathF.Sin", null, a);
+            public string Cos(string a) => Fn("global::System.MathF.Cos", null, a);
+            public string Tanh(string a) => Fn("global::System.MathF.Tanh", VMath + ".Tanh", a);
+            public string Sigmoid(string a) => _vector ? $"{VMath}.Sigmoid({a})" : $"(1f / (1f + global::System.MathF.Exp(-({a}))))";
+            public string Abs(string a) => Fn("global::System.MathF.Abs", V + ".Abs", a);
+            public string Sign(string a) => _vector ? throw new NotSupportedException("sign has no vector form") : $"(float)global::System.MathF.Sign({a})";
+            public string NormalPdf(string a) => Fn(Math + ".NormalPdf", VMath + ".NormalPdf", a);
+            public string NormalCdf(string a) => Fn(Math + ".NormalCdf", VMath + ".NormalCdf", a);
+            public string GreaterMask(string a, double s) => Select(Greater(a, C(s)), One, Zero);
+            public string KeepWhereGreater(string grad, string a, double s) => Select(Greater(a, C(s)), grad, Zero);
+            public string GreaterMask(string a, string b) => Select(Greater(a, b), One, Zero);
+            public string EqualMask(string a, string b) => Select(_vector ? $"{V}.Equals({a}, {b})" : $"{a} == {b}", One, Zero);
+            public string InRangeMask(string a, double? lo, double? hi) => _vector
+                ? throw new NotSupportedException("clamp's mask has no vector form")
+                : $"(({(lo is null ? "true" : $"{a} >= {F(lo.Value)}")}) && ({(hi is null ? "true" : $"{a} <= {F(hi.Value)}")}) ? 1f : 0f)";
+            public string Where(string cond, string a, string b) => _vector ? throw new NotSupportedException("where has no vector form") : $"({cond} != 0f ? {a} : {b})";
+            public string MaskedZero(string a, string mask) => _vector ? throw new NotSupportedException("masked fill has no vector form") : $"({mask} != 0f ? 0f : {a})";
+            public string ZerosLike(string a) => Zero;
             public string CastLike(string a, string like) => a;
 
             // Shape-changing operations have no single-element form: a rule that needs one cannot be fused.

@@ -54,7 +54,15 @@ namespace Samples.Models
                         var zs = z0.AsSpan<float>(); var hs = h.AsSpan<float>();
                         float[]? mask1 = null;
                         if (drop0_1) { draw0_1 = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p0_1); mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
-                        for (int i = 0; i < zs.Length; i++)
+                        int i = 0;
+                        for (; i + 8 <= zs.Length; i += 8)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
+                            var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                            var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
+                            global::System.Runtime.Intrinsics.Vector256.CopyTo(v2, hs.Slice(i, 8));
+                        }
+                        for (; i < zs.Length; i++)
                         {
                             float v0 = zs[i];
                             float v1 = global::System.MathF.Max(v0, 0f);
@@ -81,7 +89,18 @@ namespace Samples.Models
                         var zs = z0!.AsSpan<float>(); var ds = d.AsSpan<float>(); var dzs = dz.AsSpan<float>();
                         float[]? mask1 = null;
                         if (drop0_1) { mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
-                        for (int i = 0; i < zs.Length; i++)
+                        int i = 0;
+                        for (; i + 8 <= zs.Length; i += 8)
+                        {
+                            var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
+                            var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                            var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
+                            var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                            var g1 = mask1 != null ? g2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : g2;
+                            var g0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(v1, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g1, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                            global::System.Runtime.Intrinsics.Vector256.CopyTo(g0, dzs.Slice(i, 8));
+                        }
+                        for (; i < zs.Length; i++)
                         {
                             float v0 = zs[i];
                             float v1 = global::System.MathF.Max(v0, 0f);
