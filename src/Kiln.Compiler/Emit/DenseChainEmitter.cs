@@ -156,9 +156,10 @@ namespace Kiln.Compiler.Emit
                 if (run.Count == 0) { L(3, $"h = z{k};"); continue; }
                 L(3, $"h = {T}.EmptyLike(z{k});");
                 L(3, "{");
-                L(4, $"var zs = z{k}.AsSpan<float>(); var hs = h.AsSpan<float>();");
+                L(4, $"var zt = z{k}; var ht = h; int n = (int)zt.Numel;");
                 Masks(k, run, reserve: true);
-                Loop(run, () => L(5, $"hs[i] = v{run.Count};"), () => L(5, $"{Vec}.CopyTo(v{run.Count}, hs.Slice(i, 8));"));
+                Loop(run, "var zs = zt.AsSpan<float>(); var hs = ht.AsSpan<float>();",
+                    () => L(6, $"hs[i] = v{run.Count};"), () => L(6, $"{Vec}.CopyTo(v{run.Count}, hs.Slice(i, 8));"));
                 ReturnMasks(run);
                 L(3, "}");
             }
@@ -179,21 +180,21 @@ namespace Kiln.Compiler.Emit
                 {
                     L(3, "{");
                     L(4, $"var dz = {T}.EmptyLike(z{k}!);");
-                    L(4, $"var zs = z{k}!.AsSpan<float>(); var ds = d.AsSpan<float>(); var dzs = dz.AsSpan<float>();");
+                    L(4, $"var zt = z{k}!; var dt = d; int n = (int)zt.Numel;");
                     Masks(k, run, reserve: false);
                     // The loop recomputes the run's intermediate values (cheaper than storing them), then applies the rules in reverse.
-                    Loop(run, () =>
+                    Loop(run, "var zs = zt.AsSpan<float>(); var ds = dt.AsSpan<float>(); var dzs = dz.AsSpan<float>();", () =>
                     {
-                        L(5, $"float g{run.Count} = ds[i];");
+                        L(6, $"float g{run.Count} = ds[i];");
                         for (int j = run.Count - 1; j >= 0; j--)
-                            L(5, $"float g{j} = {StepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
-                        L(5, "dzs[i] = g0;");
+                            L(6, $"float g{j} = {StepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
+                        L(6, "dzs[i] = g0;");
                     }, () =>
                     {
-                        L(5, $"var g{run.Count} = {Vec}.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));");
+                        L(6, $"var g{run.Count} = {Vec}.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));");
                         for (int j = run.Count - 1; j >= 0; j--)
-                            L(5, $"var g{j} = {VectorStepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
-                        L(5, $"{Vec}.CopyTo(g0, dzs.Slice(i, 8));");
+                            L(6, $"var g{j} = {VectorStepBackward(run[j], $"v{j}", $"v{j + 1}", $"g{j + 1}", j)};");
+                        L(6, $"{Vec}.CopyTo(g0, dzs.Slice(i, 8));");
                     });
                     ReturnMasks(run);
                     L(4, "d = dz;");
@@ -242,8 +243,8 @@ namespace Kiln.Compiler.Emit
                 {
                     if (run[j].Kind != "dropout") continue;
                     L(4, $"float[]? mask{j} = null;");
-                    string draw = reserve ? $"draw{k}_{j} = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p{k}_{j}); " : "";
-                    L(4, $"if (drop{k}_{j}) {{ {draw}mask{j} = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw{k}_{j}.Fill(global::System.MemoryExtensions.AsSpan(mask{j}, 0, zs.Length)); }}");
+                    string draw = reserve ? $"draw{k}_{j} = global::Kiln.Compilation.DropoutDraw.Reserve(n, p{k}_{j}); " : "";
+                    L(4, $"if (drop{k}_{j}) {{ {draw}mask{j} = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw{k}_{j}.Fill(global::System.MemoryExtensions.AsSpan(mask{j}, 0, n)); }}");
                 }
             }
 
@@ -253,28 +254,33 @@ namespace Kiln.Compiler.Emit
                     if (run[j].Kind == "dropout") L(4, $"if (mask{j} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{j});");
             }
 
-            // The loop over a run's elements: v0 is the producer's output, v1.. each step's value, then the body — eight
-            // lanes at a time where every step has a vector form (decided here, at build time), and a scalar tail.
-            void Loop(List<ChainStep> run, System.Action scalarBody, System.Action vectorBody)
+            // The loop over a run's elements, split over Kiln's worker threads: v0 is the producer's output, v1.. each
+            // step's value, then the body — eight lanes at a time where every step has a vector form (decided here, at
+            // build time), and a scalar tail.
+            void Loop(List<ChainStep> run, string spans, System.Action scalarBody, System.Action vectorBody)
             {
-                L(4, "int i = 0;");
+                L(4, "global::Kiln.Threads.For(n, 16384, (s0, s1) =>");
+                L(4, "{");
+                L(5, spans);
+                L(5, "int i = (int)s0, end = (int)s1;");
                 if (Vectorizable(run))
                 {
-                    L(4, "for (; i + 8 <= zs.Length; i += 8)");
-                    L(4, "{");
-                    L(5, $"var v0 = {Vec}.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));");
+                    L(5, "for (; i + 8 <= end; i += 8)");
+                    L(5, "{");
+                    L(6, $"var v0 = {Vec}.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));");
                     for (int j = 0; j < run.Count; j++)
-                        L(5, $"var v{j + 1} = {VectorStepForward(run[j], $"v{j}", j)};");
+                        L(6, $"var v{j + 1} = {VectorStepForward(run[j], $"v{j}", j)};");
                     vectorBody();
-                    L(4, "}");
+                    L(5, "}");
                 }
-                L(4, "for (; i < zs.Length; i++)");
-                L(4, "{");
-                L(5, "float v0 = zs[i];");
+                L(5, "for (; i < end; i++)");
+                L(5, "{");
+                L(6, "float v0 = zs[i];");
                 for (int j = 0; j < run.Count; j++)
-                    L(5, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
+                    L(6, $"float v{j + 1} = {StepForward(run[j], $"v{j}", j)};");
                 scalarBody();
-                L(4, "}");
+                L(5, "}");
+                L(4, "});");
             }
         }
 

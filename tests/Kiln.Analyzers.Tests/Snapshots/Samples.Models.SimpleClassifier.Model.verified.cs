@@ -51,24 +51,28 @@ namespace Samples.Models
                     z0 = ctx.Save(global::Kiln.NN.F.Linear(h, w0, b0));
                     h = global::Kiln.Tensor.EmptyLike(z0);
                     {
-                        var zs = z0.AsSpan<float>(); var hs = h.AsSpan<float>();
+                        var zt = z0; var ht = h; int n = (int)zt.Numel;
                         float[]? mask1 = null;
-                        if (drop0_1) { draw0_1 = global::Kiln.Compilation.DropoutDraw.Reserve(zs.Length, p0_1); mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
-                        int i = 0;
-                        for (; i + 8 <= zs.Length; i += 8)
+                        if (drop0_1) { draw0_1 = global::Kiln.Compilation.DropoutDraw.Reserve(n, p0_1); mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, n)); }
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
-                            var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
-                            var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                            var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
-                            global::System.Runtime.Intrinsics.Vector256.CopyTo(v2, hs.Slice(i, 8));
-                        }
-                        for (; i < zs.Length; i++)
-                        {
-                            float v0 = zs[i];
-                            float v1 = global::System.MathF.Max(v0, 0f);
-                            float v2 = mask1 != null ? v1 * mask1[i] : v1;
-                            hs[i] = v2;
-                        }
+                            var zs = zt.AsSpan<float>(); var hs = ht.AsSpan<float>();
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
+                                var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(v2, hs.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                float v0 = zs[i];
+                                float v1 = global::System.MathF.Max(v0, 0f);
+                                float v2 = mask1 != null ? v1 * mask1[i] : v1;
+                                hs[i] = v2;
+                            }
+                        });
                         if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
                     }
                     in1 = ctx.Save(h);
@@ -86,30 +90,34 @@ namespace Samples.Models
                     d = d.Matmul(w1);
                     {
                         var dz = global::Kiln.Tensor.EmptyLike(z0!);
-                        var zs = z0!.AsSpan<float>(); var ds = d.AsSpan<float>(); var dzs = dz.AsSpan<float>();
+                        var zt = z0!; var dt = d; int n = (int)zt.Numel;
                         float[]? mask1 = null;
-                        if (drop0_1) { mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(zs.Length); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, zs.Length)); }
-                        int i = 0;
-                        for (; i + 8 <= zs.Length; i += 8)
+                        if (drop0_1) { mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, n)); }
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
-                            var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
-                            var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                            var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
-                            var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
-                            var g1 = mask1 != null ? g2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : g2;
-                            var g0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(v1, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g1, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                            global::System.Runtime.Intrinsics.Vector256.CopyTo(g0, dzs.Slice(i, 8));
-                        }
-                        for (; i < zs.Length; i++)
-                        {
-                            float v0 = zs[i];
-                            float v1 = global::System.MathF.Max(v0, 0f);
-                            float v2 = mask1 != null ? v1 * mask1[i] : v1;
-                            float g2 = ds[i];
-                            float g1 = mask1 != null ? g2 * mask1[i] : g2;
-                            float g0 = (v1 > 0f ? g1 : 0f);
-                            dzs[i] = g0;
-                        }
+                            var zs = zt.AsSpan<float>(); var ds = dt.AsSpan<float>(); var dzs = dz.AsSpan<float>();
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
+                                var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
+                                var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                var g1 = mask1 != null ? g2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : g2;
+                                var g0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(v1, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g1, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(g0, dzs.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                float v0 = zs[i];
+                                float v1 = global::System.MathF.Max(v0, 0f);
+                                float v2 = mask1 != null ? v1 * mask1[i] : v1;
+                                float g2 = ds[i];
+                                float g1 = mask1 != null ? g2 * mask1[i] : g2;
+                                float g0 = (v1 > 0f ? g1 : 0f);
+                                dzs[i] = g0;
+                            }
+                        });
                         if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
                         d = dz;
                     }
