@@ -84,6 +84,44 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class StridedGroups : Module
+        {
+            readonly Conv2d conv = new(4, 8, 3, stride: 2, padding: 1, groups: 2);
+            readonly Linear head = new(8 * 4 * 4, 3);
+            public Tensor Forward([Shape("N 4 8 8")] Tensor x) => head.Forward(F.Silu(conv.Forward(x)).Flatten(1));
+        }
+
+        [Model]
+        public partial class DropFirst : Module
+        {
+            readonly Linear fc = new(10, 4);
+            public Tensor Forward([Shape("N 10")] Tensor x) => F.Tanh(fc.Forward(F.Dropout(x, 0.5, Training)));
+        }
+
+        [Model]
+        public partial class TwoPools : Module<Tensor, Tensor>
+        {
+            readonly Conv2d conv = new(2, 4, 3, padding: 1, bias: false);
+            readonly MaxPool2d pool = new(2), wide = new(3, 2, 1);
+            readonly Flatten flatten = new();
+            readonly Linear head = new(4 * 2 * 2, 6);
+            public override Tensor Forward([Shape("N 2 8 8")] Tensor x) => head.Call(flatten.Call(wide.Call(pool.Call(conv.Call(x).Sigmoid()))));
+        }
+
+        [Model]
+        public partial class WideMlp : Module
+        {
+            readonly Linear a = new(64, 256), b = new(256, 256), c = new(256, 1);
+            readonly Dropout drop = new(0.5);
+            public Tensor Forward([Shape("N 64")] Tensor x)
+            {
+                x = drop.Forward(F.Gelu(a.Forward(x)));
+                x = drop.Forward(F.Relu(b.Forward(x)));
+                return c.Forward(x);
+            }
+        }
+
+        [Model]
         public partial class Residual : Module
         {
             readonly Linear a = new(8, 8);
@@ -111,6 +149,10 @@ public class CompiledModelTests
     [InlineData("SequentialMlp", new[] { 6, 12 }, new object[0])]
     [InlineData("LeNet", new[] { 3, 1, 28, 28 }, new object[0])]
     [InlineData("ConvFeatures", new[] { 4, 3, 8, 8 }, new object[0])]
+    [InlineData("StridedGroups", new[] { 3, 4, 8, 8 }, new object[0])]
+    [InlineData("DropFirst", new[] { 6, 10 }, new object[0])]
+    [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, new object[0])]
+    [InlineData("WideMlp", new[] { 9, 64 }, new object[0])]
     [InlineData("Residual", new[] { 6, 8 }, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
@@ -146,6 +188,10 @@ public class CompiledModelTests
     [InlineData("SequentialMlp", new[] { 2, 12 }, "SequentialMlpBackward")]
     [InlineData("LeNet", new[] { 2, 1, 28, 28 }, "LeNetBackward")]
     [InlineData("ConvFeatures", new[] { 2, 3, 8, 8 }, "ConvFeaturesBackward")]
+    [InlineData("StridedGroups", new[] { 2, 4, 8, 8 }, "StridedGroupsBackward")]
+    [InlineData("DropFirst", new[] { 2, 10 }, "DropFirstBackward")]
+    [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, "TwoPoolsBackward")]
+    [InlineData("WideMlp", new[] { 2, 64 }, "WideMlpBackward")]
     [Theory]
     public void ChainsAreOneCompiledNode(string name, int[] shape, string node)
     {
