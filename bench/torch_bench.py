@@ -73,23 +73,18 @@ for c in cases:
         def fn():
             x.grad = None; layer.zero_grad()
             y = layer(x).sum(); y.backward(); return y
-    elif op in ("mlp_step_eager", "mlp_step_compiled"):
-        # One training step of the seed's classifier: forward, cross-entropy, backward, Adam (eager PyTorch).
-        model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(128, 10))
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x, y = torch.randn(n, 784), torch.randint(0, 10, (n,))
-        def fn():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-    elif op in ("lenet_step_eager", "lenet_step_compiled"):
+    elif op in ("mlp_step_eager", "mlp_step_compiled", "lenet_step_eager", "lenet_step_compiled"):
+        # One training step (forward, cross-entropy, backward, Adam) of the seed's classifier or LeNet, eager PyTorch.
         nn = torch.nn
-        model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        if op.startswith("mlp"):
+            model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+            x = torch.randn(n, 784)
+        else:
+            model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+            x = torch.randn(n, 1, 28, 28)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x, y = torch.randn(n, 1, 28, 28), torch.randint(0, 10, (n,))
+        y = torch.randint(0, 10, (n,))
         def fn():
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)

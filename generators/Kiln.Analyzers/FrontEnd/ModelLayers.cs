@@ -141,14 +141,7 @@ internal static class Evaluate
                                                    && p.Parameter.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor }:
                 return dims.Of(p.Parameter.Name);
             case IBinaryOperation b when Value(b.LeftOperand, dims) is int l && Value(b.RightOperand, dims) is int r:
-                return b.OperatorKind switch
-                {
-                    BinaryOperatorKind.Add => l + r,
-                    BinaryOperatorKind.Subtract => l - r,
-                    BinaryOperatorKind.Multiply => l * r,
-                    BinaryOperatorKind.Divide when r != 0 => l / r,
-                    _ => null,
-                };
+                return Arithmetic(b.OperatorKind, l, r);
             case IArrayCreationOperation { Initializer: { } init }:
                 return Ints(init.ElementValues, dims);
             case ICollectionExpressionOperation c:
@@ -157,6 +150,16 @@ internal static class Evaluate
                 return null;
         }
     }
+
+    /// <summary>Integer +, -, *, / of sizes (null for other operators or a division by zero).</summary>
+    public static int? Arithmetic(BinaryOperatorKind kind, int l, int r) => kind switch
+    {
+        BinaryOperatorKind.Add => l + r,
+        BinaryOperatorKind.Subtract => l - r,
+        BinaryOperatorKind.Multiply => l * r,
+        BinaryOperatorKind.Divide when r != 0 => l / r,
+        _ => null,
+    };
 
     static int[]? Ints(IEnumerable<IOperation> elements, SymbolicDims dims)
     {

@@ -392,12 +392,7 @@ internal sealed class ShapeInterpreter
         }
         if (l is TensorShape only) return only;
         if (r is TensorShape other) return other;
-        if (l is int li && r is int ri)
-            return b.OperatorKind switch
-            {
-                BinaryOperatorKind.Add => li + ri, BinaryOperatorKind.Subtract => li - ri,
-                BinaryOperatorKind.Multiply => li * ri, BinaryOperatorKind.Divide when ri != 0 => li / ri, _ => null,
-            };
+        if (l is int li && r is int ri) return Evaluate.Arithmetic(b.OperatorKind, li, ri);
         return null;
     }
 
