@@ -25,3 +25,11 @@ sealed partial class BenchLeNet : Module
         return fc3.Forward(F.Relu(fc2.Forward(F.Relu(fc1.Forward(x)))));
     }
 }
+
+/// <summary>One Transformer encoder layer as a [Model] (d 256, 4 heads, PyTorch's defaults otherwise; the third compiled benchmark).</summary>
+[Model]
+sealed partial class BenchEncoder : Module
+{
+    readonly TransformerEncoderLayer layer = new(256, 4, batchFirst: true);
+    public Tensor Forward([Shape("N L 256")] Tensor x) => layer.Forward(x);
+}

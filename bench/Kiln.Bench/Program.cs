@@ -44,6 +44,8 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "mlp_step_compiled", 64, t, 200, "compile"));
     cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "lenet_step_eager", 64, t, 60, "compile"));
     cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "lenet_step_compiled", 64, t, 60, "compile"));
+    cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), eager ({t}t)", "encoder_step_eager", 16, t, 6, "compile"));
+    cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ({t}t)", "encoder_step_compiled", 16, t, 6, "compile"));
 }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
@@ -180,6 +182,25 @@ static double RunKiln(BenchCase c)
                 using var scope = Tensor.Scope();   // as a training loop releases its temporaries
                 opt.ZeroGrad();
                 var loss = Kiln.NN.F.CrossEntropy(useCompiled ? compiled(x) : eager(x), y);
+                loss.Backward();
+                opt.Step();
+                return Tensor.Scalar(loss.Item<float>());
+            };
+            break;
+        }
+        case "encoder_step_eager":
+        case "encoder_step_compiled":
+        {
+            var model = new BenchEncoder();
+            Func<Tensor, Tensor> forward = c.Op.EndsWith("compiled", StringComparison.Ordinal) ? model.Compile().Forward : model.Forward;
+            var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-4);
+            var x = Tensor.Randn(new[] { c.N, 128, 256 }, generator: g);
+            var target = Tensor.Randn(new[] { c.N, 128, 256 }, generator: g);
+            fn = () =>
+            {
+                using var scope = Tensor.Scope();
+                opt.ZeroGrad();
+                var loss = Kiln.NN.F.MseLoss(forward(x), target);
                 loss.Backward();
                 opt.Step();
                 return Tensor.Scalar(loss.Item<float>());

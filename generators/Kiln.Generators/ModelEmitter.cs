@@ -88,8 +88,8 @@ internal static class ModelEmitter
         if (model.Forward is { } forward)
         {
             sb.AppendLine();
-            if (forward.Chain.Length > 0)
-                sb.Append(Kiln.Compiler.Emit.DenseChainEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), forward.Chain.ToList(), i2));
+            if (forward.Graph is { } graph)
+                sb.Append(Kiln.Compiler.Emit.GraphEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), graph, i2));
             else
                 EmitEager(sb, model, forward, i2);
         }

@@ -29,7 +29,7 @@ internal sealed record SourceSpot(string Path, int Start, int Length, int StartL
 }
 
 /// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
-internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, EquatableArray<Kiln.Compiler.Emit.ChainStep> Chain,
+internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph,
     string? NotCompiled, SourceSpot? NotCompiledAt)
 {
     public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
@@ -37,10 +37,9 @@ internal sealed record ForwardInfo(string ReturnType, string Parameters, string 
         var format = SymbolDisplayFormat.FullyQualifiedFormat;
         string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(format) + " " + p.Name));
         string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
-        var chain = ChainReader.Read(forward, semantics, cancel);
-        return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments,
-            new EquatableArray<Kiln.Compiler.Emit.ChainStep>(chain.Steps is null ? ImmutableArray<Kiln.Compiler.Emit.ChainStep>.Empty : chain.Steps.ToImmutableArray()),
-            chain.Steps is null ? chain.Unsupported : null, chain.Steps is null ? SourceSpot.Of(chain.Where) : null);
+        var read = GraphReader.Read(forward, semantics, cancel);
+        return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph,
+            read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null);
     }
 }
 

@@ -11,7 +11,13 @@ public sealed unsafe partial class Tensor
     /// Streaming-softmax attention softmax(q·kᵀ·scale + mask)·v over the last two dims (batch dims broadcast);
     /// <paramref name="mask"/> is additive (0 or -inf for masked) and broadcastable to [..., L, S].
     /// </summary>
-    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale)
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale) => AttentionOp(q, k, v, mask, causal, scale, null);
+
+    /// <summary>
+    /// <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double)"/> unrecorded, handing the row log-sum-exp
+    /// (what its backward rebuilds the probabilities from) back in <paramref name="keepLse"/>[0] (compiled models keep it).
+    /// </summary>
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, Tensor[]? keepLse)
     {
         const string op = "sdpa";
         if (q.Dim < 2 || k.Dim < 2 || v.Dim < 2)
@@ -41,6 +47,7 @@ public sealed unsafe partial class Tensor
         var lse = Allocate([.. batch, l], q.DType);
         if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
         else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
+        if (keepLse is not null) { keepLse[0] = lse; maskFlat?.Dispose(); return output; }
         var args = new OpArgs { Scalar = scale, Mode = causal ? "causal" : null };
         if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
         // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities.
@@ -48,7 +55,7 @@ public sealed unsafe partial class Tensor
         return RecordMany(op, output, args, inputs);
     }
 
-    /// <summary>dq, dk, dv of <see cref="AttentionOp"/> (reduced back to each input's batch shape).</summary>
+    /// <summary>dq, dk, dv of <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double)"/> (reduced back to each input's batch shape).</summary>
     internal static Tensor[] AttentionBackwardOp(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
     {
         int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];

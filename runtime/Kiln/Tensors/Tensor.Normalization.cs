@@ -10,7 +10,13 @@ public sealed unsafe partial class Tensor
     /// Fused layer norm over the trailing <paramref name="d"/> elements of each row; <paramref name="weight"/> and
     /// <paramref name="bias"/> (shape of the normalised dims) are optional.
     /// </summary>
-    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps)
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps) => LayerNormOp(x, d, weight, bias, eps, null);
+
+    /// <summary>
+    /// <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/>; with <paramref name="keepStats"/> it is unrecorded
+    /// and hands the row mean and 1/std back in it (compiled models keep them for their backward).
+    /// </summary>
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats)
     {
         const string op = "layer_norm";
         RequireFloat(op, x);
@@ -25,6 +31,7 @@ public sealed unsafe partial class Tensor
             LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps);
         else
             LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps);
+        if (keepStats is not null) { keepStats[0] = mean; keepStats[1] = rstd; return y; }
         bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
         if (!GradMode.Enabled || !needs) { mean.Dispose(); rstd.Dispose(); return y; }
         // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient).
@@ -32,7 +39,7 @@ public sealed unsafe partial class Tensor
         return RecordMany(op, y, new OpArgs { Length = d, Mode = mode }, [x, weight, bias, mean, rstd]);
     }
 
-    /// <summary>dx, dweight, dbias of <see cref="LayerNormOp"/> (null where there is no weight or bias).</summary>
+    /// <summary>dx, dweight, dbias of <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/> (null where there is no weight or bias).</summary>
     internal static Tensor?[] LayerNormBackwardOp(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d)
     {
         long rows = d == 0 ? 0 : x.Numel / d;

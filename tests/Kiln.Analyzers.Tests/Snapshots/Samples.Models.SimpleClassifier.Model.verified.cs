@@ -21,7 +21,7 @@ namespace Samples.Models
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
         
-        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (m.layer1) with one fused loop of relu → dropout, then GEMM+bias (m.layer2).</summary>
+        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (m.layer1), then one fused loop of relu → dropout, then GEMM+bias (m.layer2).</summary>
         public sealed class Compiled
         {
             readonly SimpleClassifier _model;
@@ -31,101 +31,108 @@ namespace Samples.Models
             /// <summary>The compile mode.</summary>
             public global::Kiln.Compilation.CompileMode Mode { get; }
             
-            /// <summary>The model's Forward, compiled; an input that is not a 2-D float32 tensor runs the eager Forward.</summary>
+            /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if (x.DType != global::Kiln.DType.Float32 || x.Dim != 2) return m.Forward(x);
-                var w0 = m.layer1.Weight;
-                var b0 = m.layer1.Bias;
-                var w1 = m.layer2.Weight;
-                var b1 = m.layer2.Bias;
-                double p0_1 = m.dropout.P; bool drop0_1 = (m.dropout.Training) && p0_1 > 0; global::Kiln.Compilation.DropoutDraw draw0_1 = default;
-                global::Kiln.Tensor? in0 = null, z0 = null, idx0 = null; global::System.Collections.Generic.IReadOnlyList<int>? shape0 = null;
-                global::Kiln.Tensor? in1 = null, z1 = null, idx1 = null; global::System.Collections.Generic.IReadOnlyList<int>? shape1 = null;
+                if (x.DType != global::Kiln.DType.Float32) return m.Forward(x);
+                var w1 = m.layer1.Weight;
+                var b1 = m.layer1.Bias;
+                var w4 = m.layer2.Weight;
+                var b4 = m.layer2.Bias;
+                double p3 = m.dropout.P; bool drop3 = (m.dropout.Training) && p3 > 0; global::Kiln.Compilation.DropoutDraw draw3 = default;
+                global::Kiln.Tensor? v0 = null, v1 = null, v3 = null, v4 = null;
                 bool needX = x.RequiresGrad;
-                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w0, b0, w1, b1 }, forward: ctx =>
+                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
-                    global::Kiln.Tensor h = x.Contiguous();
-                    in0 = ctx.Save(h);
-                    z0 = ctx.Save(global::Kiln.NN.F.Linear(h, w0, b0));
-                    h = global::Kiln.Tensor.EmptyLike(z0);
+                    v0 = x.Contiguous();
+                    ctx.Save(v0!);
+                    v1 = global::Kiln.NN.F.Linear(v0!, w1, b1);
                     {
-                        var zt = z0; var ht = h; int n = (int)zt.Numel;
-                        float[]? mask1 = null;
-                        if (drop0_1) { draw0_1 = global::Kiln.Compilation.DropoutDraw.Reserve(n, p0_1); mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, n)); }
+                        var e0 = ctx.Save(v1!.Contiguous());
+                        var ot = global::Kiln.Tensor.EmptyLike(e0); int n = (int)ot.Numel;
+                        float[]? mask3 = null;
+                        if (drop3) { draw3 = global::Kiln.Compilation.DropoutDraw.Reserve(n, p3); mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
-                            var zs = zt.AsSpan<float>(); var hs = ht.AsSpan<float>();
+                            var es0 = e0.AsSpan<float>(); var os = ot.AsSpan<float>();
                             int i = (int)s0, end = (int)s1;
                             for (; i + 8 <= end; i += 8)
                             {
-                                var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
-                                var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(v2, hs.Slice(i, 8));
+                                var x0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8));
+                                var a2 = global::System.Runtime.Intrinsics.Vector256.Max(x0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                var a3 = mask3 != null ? a2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask3, i, 8)) : a2;
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a3, os.Slice(i, 8));
                             }
                             for (; i < end; i++)
                             {
-                                float v0 = zs[i];
-                                float v1 = global::System.MathF.Max(v0, 0f);
-                                float v2 = mask1 != null ? v1 * mask1[i] : v1;
-                                hs[i] = v2;
+                                var x0 = es0[i];
+                                var a2 = global::System.MathF.Max(x0, 0f);
+                                var a3 = mask3 != null ? a2 * mask3[i] : a2;
+                                os[i] = a3;
                             }
                         });
-                        if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
+                        if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
+                        v3 = ot;
                     }
-                    in1 = ctx.Save(h);
-                    z1 = global::Kiln.NN.F.Linear(h, w1, b1);
-                    h = z1;
-                    return h;
+                    ctx.Save(v3!);
+                    v4 = global::Kiln.NN.F.Linear(v3!, w4, b4);
+                    return v4!;
                 },
                 backward: grad =>
                 {
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[5];
-                    global::Kiln.Tensor d = grad.Contiguous();
-                    grads[3] = d.T.Matmul(in1!);
-                    if (b1 is not null) grads[4] = d.Sum(0);
-                    d = d.Matmul(w1);
+                    global::Kiln.Tensor? gv0 = null, gv1 = null, gv3 = null, gv4 = null;
+                    gv4 = grad.Contiguous();
+                    if (gv4 is { } d4)
                     {
-                        var dz = global::Kiln.Tensor.EmptyLike(z0!);
-                        var zt = z0!; var dt = d; int n = (int)zt.Numel;
-                        float[]? mask1 = null;
-                        if (drop0_1) { mask1 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw0_1.Fill(global::System.MemoryExtensions.AsSpan(mask1, 0, n)); }
+                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v3!, w4, b4 is not null, d4, true);
+                        grads[3] = r.Weight; grads[4] = r.Bias;
+                        if (r.Input is not null)
+                            { var t = r.Input; gv3 = gv3 is null ? t : gv3 + t; }
+                    }
+                    if (gv3 is { } d3)
+                    {
+                        var dt = d3; int n = (int)dt.Numel;
+                        var e0 = v1!.Contiguous();
+                        var de0 = global::Kiln.Tensor.EmptyLike(dt);
+                        float[]? mask3 = null;
+                        if (drop3) { mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
-                            var zs = zt.AsSpan<float>(); var ds = dt.AsSpan<float>(); var dzs = dz.AsSpan<float>();
+                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var es0 = e0.AsSpan<float>(); 
                             int i = (int)s0, end = (int)s1;
                             for (; i + 8 <= end; i += 8)
                             {
-                                var v0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)zs.Slice(i, 8));
-                                var v1 = global::System.Runtime.Intrinsics.Vector256.Max(v0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                var v2 = mask1 != null ? v1 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : v1;
-                                var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
-                                var g1 = mask1 != null ? g2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask1, i, 8)) : g2;
-                                var g0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(v1, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g1, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(g0, dzs.Slice(i, 8));
+                                var x0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8));
+                                var a2 = global::System.Runtime.Intrinsics.Vector256.Max(x0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                var g3 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                var g2 = mask3 != null ? g3 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask3, i, 8)) : g3;
+                                var ge0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g2, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
                             }
                             for (; i < end; i++)
                             {
-                                float v0 = zs[i];
-                                float v1 = global::System.MathF.Max(v0, 0f);
-                                float v2 = mask1 != null ? v1 * mask1[i] : v1;
-                                float g2 = ds[i];
-                                float g1 = mask1 != null ? g2 * mask1[i] : g2;
-                                float g0 = (v1 > 0f ? g1 : 0f);
-                                dzs[i] = g0;
+                                var x0 = es0[i];
+                                var a2 = global::System.MathF.Max(x0, 0f);
+                                var g3 = ds[i];
+                                var g2 = mask3 != null ? g3 * mask3[i] : g3;
+                                var ge0 = (a2 > 0f ? g2 : 0f);
+                                des0[i] = ge0;
                             }
                         });
-                        if (mask1 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask1);
-                        d = dz;
+                        if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
+                        { var t = de0; gv1 = gv1 is null ? t : gv1 + t; }
                     }
-                    grads[1] = d.T.Matmul(in0!);
-                    if (b0 is not null) grads[2] = d.Sum(0);
-                    if (!needX) return grads;
-                    d = d.Matmul(w0);
-                    grads[0] = d;
+                    if (gv1 is { } d1)
+                    {
+                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v0!, w1, b1 is not null, d1, needX);
+                        grads[1] = r.Weight; grads[2] = r.Bias;
+                        if (r.Input is not null)
+                            { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }
+                    }
+                    grads[0] = gv0;
                     return grads;
                 });
             }

@@ -275,6 +275,14 @@ public static unsafe class Sgemm
             int valid = Math.Min(mr, rows - ir);
             float* panel = dst + (long)ir * kc;
             if (valid < mr) new Span<float>(panel, kc * mr).Clear();
+            if (rsa == 1)
+            {
+                // A stored column-major (a transposed view, as in weight gradients dYᵀ·X): each k's MR values are adjacent,
+                // so copy them as one run rather than striding a page per element.
+                for (int p = 0; p < kc; p++)
+                    new ReadOnlySpan<float>(a + ir + p * csa, valid).CopyTo(new Span<float>(panel + p * mr, valid));
+                continue;
+            }
             for (int i = 0; i < valid; i++)
             {
                 float* src = a + (ir + i) * rsa;

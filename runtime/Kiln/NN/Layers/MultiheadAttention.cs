@@ -57,6 +57,12 @@ public sealed class MultiheadAttention : Module
     bool SameEmbedDim { get; }
     /// <summary>The output projection.</summary>
     public Linear OutProj => (Linear)Member("out_proj")!;
+    /// <summary>The packed q, k, v projection [3E, E] (<c>in_proj_weight</c>); null when key or value widths differ from E.</summary>
+    public Tensor? InProjWeight => TensorMember("in_proj_weight");
+    /// <summary>The packed q, k, v bias [3E] (<c>in_proj_bias</c>), or null.</summary>
+    public Tensor? InProjBias => TensorMember("in_proj_bias");
+    /// <summary>Whether learned bias_k/bias_v rows are appended to keys and values.</summary>
+    public bool AddBiasKv => TensorMember("bias_k") is not null;
 
     /// <summary>
     /// Attends <paramref name="query"/> to <paramref name="key"/>/<paramref name="value"/>. Bool masks mark positions to ignore.

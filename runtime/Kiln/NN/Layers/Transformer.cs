@@ -56,13 +56,22 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     public bool NormFirst { get; }
     /// <summary>The self-attention block.</summary>
     public MultiheadAttention SelfAttn => (MultiheadAttention)Member("self_attn")!;
-    Linear Linear1 => (Linear)Member("linear1")!;
-    Linear Linear2 => (Linear)Member("linear2")!;
-    LayerNorm Norm1 => (LayerNorm)Member("norm1")!;
-    LayerNorm Norm2 => (LayerNorm)Member("norm2")!;
-    Dropout Drop => (Dropout)Member("dropout")!;
-    Dropout Dropout1 => (Dropout)Member("dropout1")!;
-    Dropout Dropout2 => (Dropout)Member("dropout2")!;
+    /// <summary>The feed-forward block's first projection (<c>linear1</c>).</summary>
+    public Linear Linear1 => (Linear)Member("linear1")!;
+    /// <summary>The feed-forward block's second projection (<c>linear2</c>).</summary>
+    public Linear Linear2 => (Linear)Member("linear2")!;
+    /// <summary>The LayerNorm of the attention block (<c>norm1</c>).</summary>
+    public LayerNorm Norm1 => (LayerNorm)Member("norm1")!;
+    /// <summary>The LayerNorm of the feed-forward block (<c>norm2</c>).</summary>
+    public LayerNorm Norm2 => (LayerNorm)Member("norm2")!;
+    /// <summary>The dropout inside the feed-forward block (<c>dropout</c>).</summary>
+    public Dropout FeedForwardDropout => (Dropout)Member("dropout")!;
+    /// <summary>The dropout on the attention block's output (<c>dropout1</c>).</summary>
+    public Dropout Dropout1 => (Dropout)Member("dropout1")!;
+    /// <summary>The dropout on the feed-forward block's output (<c>dropout2</c>).</summary>
+    public Dropout Dropout2 => (Dropout)Member("dropout2")!;
+    /// <summary>The feed-forward activation's name ("relu" or "gelu").</summary>
+    public string Activation => _activationName;
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor src) => Forward(src, null, null, false);
@@ -87,7 +96,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     Tensor SelfAttention(Tensor x, Tensor? mask, Tensor? keyPadding, bool causal) =>
         Dropout1.Call(SelfAttn.Forward(x, x, x, keyPadding, needWeights: false, attnMask: mask, isCausal: causal && mask is null).Output);
 
-    Tensor FeedForward(Tensor x) => Dropout2.Call(Linear2.Call(Drop.Call(_activation(Linear1.Call(x)))));
+    Tensor FeedForward(Tensor x) => Dropout2.Call(Linear2.Call(FeedForwardDropout.Call(_activation(Linear1.Call(x)))));
 
     /// <summary>A new layer with the same settings and a copy of this one's weights (PyTorch deep-copies the layer it stacks).</summary>
     public TransformerEncoderLayer Clone()

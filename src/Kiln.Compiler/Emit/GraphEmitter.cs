@@ -1,0 +1,368 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Kiln.Compiler.Ir;
+
+namespace Kiln.Compiler.Emit
+{
+    /// <summary>
+    /// Writes the compiled form of a forward graph as C#: each producer (Linear as the tensor core's GEMM with its bias,
+    /// Conv2d, MaxPool2d, LayerNorm and self-attention as the eager kernels without recording, Flatten as a view) and each
+    /// fused elementwise group (one generated loop, eight lanes at a time plus a scalar tail, split over Kiln's worker
+    /// threads) in the fusion plan's order. Forward keeps only what backward reads: producers' inputs and statistics, and
+    /// a group's external values only when an activation's derivative needs them; dropout masks are regenerated from their
+    /// counter-based draw. Backward is reverse-mode over the plan — gradients accumulated where a value has several readers
+    /// (residual connections), each elementwise derivative taken from the registry's rules (<see cref="ScalarCode"/>). The
+    /// whole forward is one autograd node (<c>Autograd.Function</c>).
+    /// </summary>
+    public static class GraphEmitter
+    {
+        const string T = "global::Kiln.Tensor", Ops = "global::Kiln.Compilation.CompiledOps", Attention = "global::Kiln.Compilation.CompiledAttention";
+        const string Vec = "global::System.Runtime.Intrinsics.Vector256";
+
+        /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
+        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent)
+        {
+            var plan = FusionPlanner.Plan(graph);
+            var inputOnly = graph.InputOnly();
+            var sb = new StringBuilder();
+            void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
+            int rank = graph.ReadersOfInput().Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
+
+            L(0, "/// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>");
+            L(0, "public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
+            L(0, "");
+            L(0, "/// <summary>" + modelName + " run by its generated kernels: " + Describe(plan) + ".</summary>");
+            L(0, "public sealed class Compiled");
+            L(0, "{");
+            L(1, "readonly " + modelName + " _model;");
+            L(1, "internal Compiled(" + modelName + " model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }");
+            L(1, "/// <summary>The eager model whose parameters this one uses.</summary>");
+            L(1, "public " + modelName + " Model => _model;");
+            L(1, "/// <summary>The compile mode.</summary>");
+            L(1, "public global::Kiln.Compilation.CompileMode Mode { get; }");
+            L(1, "");
+            L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
+            L(1, $"public {T} Forward({T} x)");
+            L(1, "{");
+            L(2, "var m = _model;");
+            var guard = new List<string> { "x.DType != global::Kiln.DType.Float32" };
+            if (rank > 0) guard.Add($"x.Dim != {rank}");
+            foreach (var n in graph.Nodes)
+            {
+                if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm) guard.Add($"!{Ops}.Fusable({n.Member})");
+                if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
+            }
+            foreach (var c in graph.Conditions) guard.Add($"!({c})");
+            L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
+
+            // Parameters, in the order the node lists its inputs; each producer's first slot.
+            var inputs = new List<string> { "x" };
+            var slot = new Dictionary<int, int>();
+            foreach (var n in graph.Nodes)
+            {
+                var names = n.Op switch
+                {
+                    IrOps.Linear or IrOps.Conv2d => new[] { ($"w{n.Id}", $"{n.Member}.Weight"), ($"b{n.Id}", $"{n.Member}.Bias") },
+                    IrOps.LayerNorm => new[] { ($"w{n.Id}", $"{n.Member}.Weight"), ($"b{n.Id}", $"{n.Member}.Bias") },
+                    IrOps.SelfAttention => new[] { ($"wi{n.Id}", $"{n.Member}.InProjWeight!"), ($"bi{n.Id}", $"{n.Member}.InProjBias"),
+                        ($"wo{n.Id}", $"{n.Member}.OutProj.Weight"), ($"bo{n.Id}", $"{n.Member}.OutProj.Bias") },
+                    _ => Array.Empty<(string, string)>(),
+                };
+                if (names.Length == 0) continue;
+                slot[n.Id] = inputs.Count;
+                foreach (var (name, value) in names) { L(2, $"var {name} = {value};"); inputs.Add(name); }
+            }
+            // Dropout decisions are taken now; the draws are reserved as each group runs, in Forward's order.
+            foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Dropout))
+                L(2, $"double p{n.Id} = {n.Attr}; bool drop{n.Id} = ({n.Attr2}) && p{n.Id} > 0; global::Kiln.Compilation.DropoutDraw draw{n.Id} = default;");
+            // Values that live in memory: the input and each step's output (a group's inner values stay in registers).
+            var materialized = new[] { 0 }.Concat(plan.Select(p => p.Output)).ToList();
+            L(2, $"{T}? {string.Join(", ", materialized.Select(v => $"v{v} = null"))};");
+            foreach (var n in graph.Nodes)
+                switch (n.Op)
+                {
+                    case IrOps.MaxPool2d: L(2, $"{T}? idx{n.Id} = null; global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
+                    case IrOps.Flatten: L(2, $"global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
+                    case IrOps.LayerNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null;"); break;
+                    case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
+                }
+            L(2, "bool needX = x.RequiresGrad;");
+            L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: ctx =>");
+            L(2, "{");
+            L(3, "v0 = x.Contiguous();");
+            foreach (var step in plan)
+            {
+                if (step.Producer is { } p) { ProducerForward(p); continue; }
+                GroupForward(step);
+            }
+            L(3, $"return v{graph.Output}!;");
+            L(2, "},");
+            L(2, "backward: grad =>");
+            L(2, "{");
+            L(3, "if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException(\"compile\", \"" + modelName + ".Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model\");");
+            L(3, $"var grads = new {T}?[{inputs.Count}];");
+            L(3, $"{T}? {string.Join(", ", materialized.Select(v => $"gv{v} = null"))};");
+            L(3, $"gv{graph.Output} = grad.Contiguous();");
+            for (int s = plan.Count - 1; s >= 0; s--)
+            {
+                var step = plan[s];
+                int o = step.Output;
+                // A step on the input's own path (no parameter before it) only feeds the input's gradient: skipped when it needs none.
+                string cond = inputOnly[o] ? $"needX && gv{o} is {{ }} d{o}" : $"gv{o} is {{ }} d{o}";
+                L(3, $"if ({cond})");
+                L(3, "{");
+                if (step.Producer is { } p) ProducerBackward(p, $"d{o}");
+                else GroupBackward(step, $"d{o}");
+                L(3, "}");
+            }
+            L(3, "grads[0] = gv0;");
+            L(3, "return grads;");
+            L(2, "});");
+            L(1, "}");
+            L(0, "}");
+            return sb.ToString();
+
+            string NeedIn(int v) => inputOnly[v] ? "needX" : "true";
+
+            void Acc(int depth, int v, string value)
+            {
+                L(depth, $"{{ var t = {value}; gv{v} = gv{v} is null ? t : gv{v} + t; }}");
+            }
+
+            void ProducerForward(IrNode p)
+            {
+                string x = $"v{p.Inputs[0]}!";
+                switch (p.Op)
+                {
+                    case IrOps.Linear:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"v{p.Id} = global::Kiln.NN.F.Linear({x}, w{p.Id}, b{p.Id});");
+                        break;
+                    case IrOps.Conv2d:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"v{p.Id} = {p.Member}.Forward({x});");
+                        break;
+                    case IrOps.MaxPool2d:
+                        L(3, $"shape{p.Id} = {x}.Shape;");
+                        L(3, $"var pooled{p.Id} = {p.Member}.ForwardWithIndices({x});");
+                        L(3, $"idx{p.Id} = ctx.Save(pooled{p.Id}.Indices);");
+                        L(3, $"v{p.Id} = pooled{p.Id}.Values;");
+                        break;
+                    case IrOps.Flatten:
+                        L(3, $"shape{p.Id} = {x}.Shape;");
+                        L(3, $"v{p.Id} = {x}.Flatten({p.Attr});");
+                        break;
+                    case IrOps.LayerNorm:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"var ln{p.Id} = {Ops}.LayerNorm({p.Member}, {x});");
+                        L(3, $"mean{p.Id} = ctx.Save(ln{p.Id}.Mean); rstd{p.Id} = ctx.Save(ln{p.Id}.Rstd);");
+                        L(3, $"v{p.Id} = ln{p.Id}.Output;");
+                        break;
+                    case IrOps.SelfAttention:
+                        L(3, $"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
+                        L(3, $"v{p.Id} = att{p.Id}.Output;");
+                        break;
+                    default: throw new NotSupportedException("no producer form for " + p.Op);
+                }
+            }
+
+            void ProducerBackward(IrNode p, string d)
+            {
+                int i = p.Inputs[0], s = slot.TryGetValue(p.Id, out var first) ? first : -1;
+                switch (p.Op)
+                {
+                    case IrOps.Linear:
+                        L(4, $"var r = {Ops}.LinearBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, {NeedIn(i)});");
+                        L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                    case IrOps.Conv2d:
+                        L(4, $"var r = {Ops}.Conv2dBackward({p.Member}, v{i}!, {d}, {NeedIn(i)});");
+                        L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                    case IrOps.MaxPool2d:
+                        Acc(4, i, $"{Ops}.MaxPool2dBackward({d}, idx{p.Id}!, shape{p.Id}!)");
+                        break;
+                    case IrOps.Flatten:
+                        Acc(4, i, $"{d}.Reshape(global::System.Linq.Enumerable.ToArray(shape{p.Id}!))");
+                        break;
+                    case IrOps.LayerNorm:
+                        L(4, $"var r = {Ops}.LayerNormBackward({p.Member}, v{i}!, mean{p.Id}!, rstd{p.Id}!, {d});");
+                        L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+                        Acc(4, i, "r.Input");
+                        break;
+                    case IrOps.SelfAttention:
+                        L(4, $"var r = att{p.Id}!.Backward({d}, {NeedIn(i)});");
+                        L(4, $"grads[{s}] = r.InWeight; grads[{s + 1}] = r.InBias; grads[{s + 2}] = r.OutWeight; grads[{s + 3}] = r.OutBias;");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                }
+            }
+
+            void GroupForward(FusionStep g)
+            {
+                var ext = g.External;
+                L(3, "{");
+                for (int k = 0; k < ext.Count; k++)
+                {
+                    if (k > 0) L(4, $"{Ops}.SameShape(\"add\", v{ext[0]}!, v{ext[k]}!);");
+                    L(4, $"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}v{ext[k]}!.Contiguous(){(g.Recomputes ? ")" : "")};");
+                }
+                L(4, $"var ot = {T}.EmptyLike(e0); int n = (int)ot.Numel;");
+                Masks(g, reserve: true);
+                Loop(g, string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + "var os = ot.AsSpan<float>();", vector =>
+                {
+                    Loads(g, vector);
+                    ForwardValues(g, vector);
+                    Store(vector, "os", $"a{g.Output}");
+                });
+                ReturnMasks(g);
+                L(4, $"v{g.Output} = ot;");
+                L(3, "}");
+            }
+
+            void GroupBackward(FusionStep g, string d)
+            {
+                var ext = g.External;
+                L(4, $"var dt = {d}; int n = (int)dt.Numel;");
+                if (g.Recomputes) for (int k = 0; k < ext.Count; k++) L(4, $"var e{k} = v{ext[k]}!.Contiguous();");
+                for (int k = 0; k < ext.Count; k++) L(4, $"var de{k} = {T}.EmptyLike(dt);");
+                Masks(g, reserve: false);
+                string spans = "var ds = dt.AsSpan<float>(); " + string.Concat(ext.Select((_, k) => $"var des{k} = de{k}.AsSpan<float>(); "))
+                    + (g.Recomputes ? string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) : "");
+                Loop(g, spans, vector =>
+                {
+                    // The group's values are recomputed (cheaper than storing them) where a derivative reads them.
+                    if (g.Recomputes) { Loads(g, vector); ForwardValues(g, vector, upTo: g.Elementwise.FindLastIndex(n => n.Op == IrOps.Activation)); }
+                    L(6, $"var g{g.Output} = {Load(vector, "ds")};");
+                    var inside = new HashSet<int>(g.Elementwise.Select(n => n.Id));
+                    var started = new HashSet<int>();
+                    for (int j = g.Elementwise.Count - 1; j >= 0; j--)
+                    {
+                        var n = g.Elementwise[j];
+                        for (int a = 0; a < n.Inputs.Count; a++)
+                        {
+                            string contribution = NodeBackward(n, a, vector, g);
+                            int u = n.Inputs[a], k = ext.IndexOf(u);
+                            if (inside.Contains(u)) L(6, $"var g{u} = {contribution};");
+                            else L(6, started.Add(k) ? $"var ge{k} = {contribution};" : $"ge{k} += {contribution};");
+                        }
+                    }
+                    for (int k = 0; k < ext.Count; k++) Store(vector, $"des{k}", $"ge{k}");
+                });
+                ReturnMasks(g);
+                for (int k = 0; k < ext.Count; k++) Acc(4, ext[k], $"de{k}");
+            }
+
+            string Load(bool vector, string span) => vector ? $"{Vec}.Create((global::System.ReadOnlySpan<float>){span}.Slice(i, 8))" : $"{span}[i]";
+
+            void Store(bool vector, string span, string value) => L(6, vector ? $"{Vec}.CopyTo({value}, {span}.Slice(i, 8));" : $"{span}[i] = {value};");
+
+            void Loads(FusionStep g, bool vector)
+            {
+                for (int k = 0; k < g.External.Count; k++) L(6, $"var x{k} = {Load(vector, $"es{k}")};");
+            }
+
+            string Ref(FusionStep g, int v) => g.External.Contains(v) && !g.Elementwise.Any(n => n.Id == v) ? $"x{g.External.IndexOf(v)}" : $"a{v}";
+
+            // The group's values in order (up to node index upTo: what a backward reads).
+            void ForwardValues(FusionStep g, bool vector, int upTo = int.MaxValue)
+            {
+                foreach (var n in g.Elementwise.Take(upTo == int.MaxValue ? int.MaxValue : upTo + 1))
+                {
+                    string x0 = Ref(g, n.Inputs[0]);
+                    string value = n.Op switch
+                    {
+                        IrOps.Activation => vector ? ScalarCode.VectorForward(n.Attr!, x0) : ScalarCode.Forward(n.Attr!, x0),
+                        IrOps.Dropout => $"mask{n.Id} != null ? {x0} * {MaskAt(n.Id, vector)} : {x0}",
+                        IrOps.Add => $"{x0} + {Ref(g, n.Inputs[1])}",
+                        _ => throw new NotSupportedException(n.Op),
+                    };
+                    L(6, $"var a{n.Id} = {value};");
+                }
+            }
+
+            string NodeBackward(IrNode n, int input, bool vector, FusionStep g)
+            {
+                string gy = $"g{n.Id}";
+                switch (n.Op)
+                {
+                    case IrOps.Activation:
+                        string x0 = Ref(g, n.Inputs[0]);
+                        return vector ? ScalarCode.VectorBackward(n.Attr!, x0, $"a{n.Id}", gy) : ScalarCode.Backward(n.Attr!, x0, $"a{n.Id}", gy);
+                    case IrOps.Dropout: return $"mask{n.Id} != null ? {gy} * {MaskAt(n.Id, vector)} : {gy}";
+                    case IrOps.Add: return gy;
+                    default: throw new NotSupportedException(n.Op);
+                }
+            }
+
+            // Dropout masks of a group: drawn in forward (reserving the generator's counters), regenerated in backward.
+            void Masks(FusionStep g, bool reserve)
+            {
+                foreach (var n in g.Elementwise.Where(n => n.Op == IrOps.Dropout))
+                {
+                    L(4, $"float[]? mask{n.Id} = null;");
+                    string draw = reserve ? $"draw{n.Id} = global::Kiln.Compilation.DropoutDraw.Reserve(n, p{n.Id}); " : "";
+                    L(4, $"if (drop{n.Id}) {{ {draw}mask{n.Id} = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw{n.Id}.Fill(global::System.MemoryExtensions.AsSpan(mask{n.Id}, 0, n)); }}");
+                }
+            }
+
+            void ReturnMasks(FusionStep g)
+            {
+                foreach (var n in g.Elementwise.Where(n => n.Op == IrOps.Dropout))
+                    L(4, $"if (mask{n.Id} != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask{n.Id});");
+            }
+
+            // The loop over a group's elements, split over Kiln's worker threads: eight lanes at a time where every node has
+            // a vector form (decided here, at build time), then a scalar tail.
+            void Loop(FusionStep g, string spans, Action<bool> body)
+            {
+                L(4, "global::Kiln.Threads.For(n, 16384, (s0, s1) =>");
+                L(4, "{");
+                L(5, spans);
+                L(5, "int i = (int)s0, end = (int)s1;");
+                if (Vectorizable(g))
+                {
+                    L(5, "for (; i + 8 <= end; i += 8)");
+                    L(5, "{");
+                    body(true);
+                    L(5, "}");
+                }
+                L(5, "for (; i < end; i++)");
+                L(5, "{");
+                body(false);
+                L(5, "}");
+                L(4, "});");
+            }
+        }
+
+        static string MaskAt(int id, bool vector) => vector ? $"{Vec}.Create(new global::System.ReadOnlySpan<float>(mask{id}, i, 8))" : $"mask{id}[i]";
+
+        static bool Vectorizable(FusionStep g)
+        {
+            try
+            {
+                foreach (var n in g.Elementwise)
+                    if (n.Op == IrOps.Activation) { ScalarCode.VectorForward(n.Attr!, "x"); ScalarCode.VectorBackward(n.Attr!, "x", "y", "g"); }
+                return true;
+            }
+            catch (NotSupportedException) { return false; }
+        }
+
+        static string Describe(List<FusionStep> plan) =>
+            string.Join(", then ", plan.Select(s => s.Producer is { } p
+                ? p.Op switch
+                {
+                    IrOps.Linear => "GEMM+bias",
+                    IrOps.Conv2d => "conv2d",
+                    IrOps.MaxPool2d => "max pool",
+                    IrOps.LayerNorm => "layer norm",
+                    IrOps.SelfAttention => "self-attention",
+                    _ => "flatten",
+                } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
+                : "one fused loop of " + string.Join(" → ", s.Elementwise.Select(n => n.Op == IrOps.Activation ? n.Attr : n.Op))));
+    }
+}

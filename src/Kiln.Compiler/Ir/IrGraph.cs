@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Compiler.Ir
+{
+    /// <summary>
+    /// A model's Forward as a graph over one float input (value 0): nodes in evaluation order, the returned value, and
+    /// the run-time conditions (C# expressions over the model <c>m</c>) under which the graph is what Forward computes
+    /// (otherwise the compiled model runs the eager Forward).
+    /// </summary>
+    public sealed class IrGraph : IEquatable<IrGraph>
+    {
+        /// <summary>Creates a graph.</summary>
+        public IrGraph(IReadOnlyList<IrNode> nodes, int output, IReadOnlyList<string> conditions)
+        {
+            for (int i = 0; i < nodes.Count; i++)
+            {
+                if (nodes[i].Id != i) throw new ArgumentException($"node {i} has id {nodes[i].Id}");
+                foreach (int input in nodes[i].Inputs)
+                    if (input < 0 || input >= i) throw new ArgumentException($"node {i} reads %{input}, which is not an earlier value");
+            }
+            if (nodes.Count == 0 || nodes[0].Op != IrOps.Input) throw new ArgumentException("value 0 must be the input");
+            if (output < 0 || output >= nodes.Count) throw new ArgumentException($"the output %{output} is not a value of the graph");
+            Nodes = nodes.ToArray(); Output = output; Conditions = conditions.ToArray();
+        }
+
+        /// <summary>The values in evaluation order; node i has id i, node 0 is the input.</summary>
+        public IReadOnlyList<IrNode> Nodes { get; }
+        /// <summary>The returned value.</summary>
+        public int Output { get; }
+        /// <summary>Conditions for the graph to hold, checked before running it.</summary>
+        public IReadOnlyList<string> Conditions { get; }
+
+        /// <summary>How many times each value is read (the returned value counts once more).</summary>
+        public int[] Uses()
+        {
+            var uses = new int[Nodes.Count];
+            foreach (var n in Nodes) foreach (int i in n.Inputs) uses[i]++;
+            uses[Output]++;
+            return uses;
+        }
+
+        /// <summary>Which values depend on the input alone (no parameter on their path): their gradients matter only when the input needs one.</summary>
+        public bool[] InputOnly()
+        {
+            var only = new bool[Nodes.Count];
+            foreach (var n in Nodes)
+                only[n.Id] = n.Op == IrOps.Input || (!IrOps.HasParameters(n.Op) && n.Inputs.All(i => only[i]));
+            return only;
+        }
+
+        /// <summary>The ops that read the input directly.</summary>
+        public IEnumerable<IrNode> ReadersOfInput() => Nodes.Where(n => n.Inputs.Contains(0));
+
+        /// <inheritdoc/>
+        public bool Equals(IrGraph? o) => o is not null && o.Output == Output && o.Nodes.SequenceEqual(Nodes) && o.Conditions.SequenceEqual(Conditions);
+        /// <inheritdoc/>
+        public override bool Equals(object? obj) => Equals(obj as IrGraph);
+        /// <inheritdoc/>
+        public override int GetHashCode() => Nodes.Aggregate(Output, (h, n) => h * 31 + n.GetHashCode());
+        /// <inheritdoc/>
+        public override string ToString() => string.Join("\n", Nodes) + $"\nreturn %{Output}";
+    }
+
+    /// <summary>Builds an <see cref="IrGraph"/> in evaluation order.</summary>
+    public sealed class IrBuilder
+    {
+        readonly List<IrNode> _nodes = new List<IrNode> { new IrNode(0, IrOps.Input, Array.Empty<int>()) };
+        readonly List<string> _conditions = new List<string>();
+
+        /// <summary>The input value.</summary>
+        public int Input => 0;
+
+        /// <summary>Appends a node and returns its value.</summary>
+        public int Add(string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null)
+        {
+            _nodes.Add(new IrNode(_nodes.Count, op, inputs, member, attr, attr2));
+            return _nodes.Count - 1;
+        }
+
+        /// <summary>Appends a one-input node.</summary>
+        public int Add(string op, int input, string? member = null, string? attr = null, string? attr2 = null) => Add(op, new[] { input }, member, attr, attr2);
+
+        /// <summary>Adds a run-time condition for the graph (deduplicated).</summary>
+        public void Require(string condition) { if (!_conditions.Contains(condition)) _conditions.Add(condition); }
+
+        /// <summary>Whether any node has parameters.</summary>
+        public bool HasParameters => _nodes.Any(n => IrOps.HasParameters(n.Op));
+
+        /// <summary>The graph returning <paramref name="output"/>.</summary>
+        public IrGraph Build(int output) => new IrGraph(_nodes, output, _conditions);
+    }
+}

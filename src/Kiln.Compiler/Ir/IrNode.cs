@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Kiln.Compiler.Ir
+{
+    /// <summary>
+    /// One value of a model's forward graph: the op that computes it from earlier values (by id), and the C# expressions
+    /// (over the model <c>m</c>) that reach its layer or give its settings. Equatable by value, so a generator pipeline can
+    /// tell an unchanged graph from a changed one.
+    /// </summary>
+    public sealed class IrNode : IEquatable<IrNode>
+    {
+        /// <summary>Creates a node.</summary>
+        public IrNode(int id, string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null)
+        {
+            Id = id; Op = op; Inputs = inputs.ToArray(); Member = member; Attr = attr; Attr2 = attr2;
+        }
+
+        /// <summary>The value's id: its position in the graph (inputs always have smaller ids).</summary>
+        public int Id { get; }
+        /// <summary>The op (<see cref="IrOps"/>).</summary>
+        public string Op { get; }
+        /// <summary>The ids of the values it reads.</summary>
+        public IReadOnlyList<int> Inputs { get; }
+        /// <summary>The layer, as a C# expression over the model <c>m</c> (<c>m.layer1</c>); null for ops without one.</summary>
+        public string? Member { get; }
+        /// <summary>The activation's name, Flatten's start dim, or dropout's probability (a C# expression).</summary>
+        public string? Attr { get; }
+        /// <summary>Dropout's training flag (a C# expression).</summary>
+        public string? Attr2 { get; }
+
+        /// <inheritdoc/>
+        public bool Equals(IrNode? o) => o is not null && o.Id == Id && o.Op == Op && o.Inputs.SequenceEqual(Inputs)
+            && o.Member == Member && o.Attr == Attr && o.Attr2 == Attr2;
+        /// <inheritdoc/>
+        public override bool Equals(object? obj) => Equals(obj as IrNode);
+        /// <inheritdoc/>
+        public override int GetHashCode() => (Id + "|" + Op + "|" + string.Join(",", Inputs) + "|" + Member + "|" + Attr + "|" + Attr2).GetHashCode();
+        /// <inheritdoc/>
+        public override string ToString() => $"%{Id} = {Op}({string.Join(", ", Inputs.Select(i => "%" + i))}){(Member is null ? "" : " " + Member)}{(Attr is null ? "" : " " + Attr)}";
+    }
+
+    /// <summary>The ops of the forward graph.</summary>
+    public static class IrOps
+    {
+        /// <summary>The Forward parameter.</summary>
+        public const string Input = "input";
+        /// <summary>A Linear layer: GEMM with bias.</summary>
+        public const string Linear = "linear";
+        /// <summary>A Conv2d layer.</summary>
+        public const string Conv2d = "conv2d";
+        /// <summary>A MaxPool2d layer.</summary>
+        public const string MaxPool2d = "max_pool2d";
+        /// <summary>Flatten from a start dim (<see cref="IrNode.Attr"/>) to the last.</summary>
+        public const string Flatten = "flatten";
+        /// <summary>An elementwise activation (<see cref="IrNode.Attr"/>: relu, gelu, gelu_tanh, tanh, sigmoid, silu).</summary>
+        public const string Activation = "activation";
+        /// <summary>Dropout (probability and training flag as expressions).</summary>
+        public const string Dropout = "dropout";
+        /// <summary>The sum of two values of one shape (residual connections).</summary>
+        public const string Add = "add";
+        /// <summary>A LayerNorm layer over the last dim.</summary>
+        public const string LayerNorm = "layer_norm";
+        /// <summary>Self-attention of a MultiheadAttention layer (projections included).</summary>
+        public const string SelfAttention = "self_attention";
+
+        /// <summary>Whether an op is computed element by element (the fusion planner merges runs of them into one loop).</summary>
+        public static bool IsElementwise(string op) => op == Activation || op == Dropout || op == Add;
+
+        /// <summary>Whether an op reads trainable parameters of its layer.</summary>
+        public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention;
+    }
+}

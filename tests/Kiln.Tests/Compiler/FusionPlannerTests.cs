@@ -1,0 +1,92 @@
+using System;
+using System.Linq;
+using Kiln.Compiler.Ir;
+using Xunit;
+
+namespace Kiln.Tests.Compiler;
+
+/// <summary>The fusion planner's groups on hand-built graphs: what runs in one loop, what is read from memory, what is saved.</summary>
+public class FusionPlannerTests
+{
+    [Fact]
+    public void ARunOfElementwiseOpsAfterAProducerIsOneGroup()
+    {
+        var g = new IrBuilder();
+        int h = g.Add(IrOps.Linear, g.Input, "m.a");
+        h = g.Add(IrOps.Activation, h, attr: "relu");
+        h = g.Add(IrOps.Dropout, h, attr: "0.2", attr2: "m.Training");
+        h = g.Add(IrOps.Linear, h, "m.b");
+        var plan = FusionPlanner.Plan(g.Build(h));
+        Assert.Equal(new[] { "linear", "group", "linear" }, plan.Select(s => s.Producer?.Op ?? "group"));
+        Assert.Equal(new[] { IrOps.Activation, IrOps.Dropout }, plan[1].Elementwise.Select(n => n.Op));
+        Assert.Equal(new[] { 1 }, plan[1].External);
+        Assert.True(plan[1].Recomputes);
+    }
+
+    [Fact]
+    public void AResidualAddJoinsTheDropoutBeforeItAndReadsTheSkipFromMemory()
+    {
+        // Post-norm residual: x + dropout(attention(x)), then LayerNorm — the add and the dropout are one loop that saves nothing.
+        var g = new IrBuilder();
+        int a = g.Add(IrOps.SelfAttention, g.Input, "m.attn");
+        int d = g.Add(IrOps.Dropout, a, attr: "m.d.P", attr2: "m.d.Training");
+        int s = g.Add(IrOps.Add, new[] { g.Input, d });
+        int n = g.Add(IrOps.LayerNorm, s, "m.norm");
+        var plan = FusionPlanner.Plan(g.Build(n));
+        Assert.Equal(3, plan.Count);
+        Assert.Equal(new[] { d, s }, plan[1].Elementwise.Select(x => x.Id));
+        Assert.Equal(new[] { a, 0 }, plan[1].External);
+        Assert.False(plan[1].Recomputes);
+    }
+
+    [Fact]
+    public void AValueReadTwiceIsMaterialisedAndStartsNoLongerGroup()
+    {
+        var g = new IrBuilder();
+        int l = g.Add(IrOps.Linear, g.Input, "m.a");
+        int r = g.Add(IrOps.Activation, l, attr: "relu");
+        int t = g.Add(IrOps.Activation, r, attr: "tanh");
+        int sum = g.Add(IrOps.Add, new[] { r, t });
+        var graph = g.Build(g.Add(IrOps.Linear, sum, "m.b"));
+        var plan = FusionPlanner.Plan(graph);
+        // relu's value has two readers, so it is written to memory; tanh and the add then fuse.
+        Assert.Equal(new[] { r }, plan[1].Elementwise.Select(x => x.Id));
+        Assert.Equal(new[] { t, sum }, plan[2].Elementwise.Select(x => x.Id));
+        Assert.Equal(new[] { r }, plan[2].External);
+        Assert.Equal(2, graph.Uses()[r]);
+    }
+
+    [Fact]
+    public void ValuesBeforeAnyParameterAreMarkedInputOnly()
+    {
+        var g = new IrBuilder();
+        int drop = g.Add(IrOps.Dropout, g.Input, attr: "0.5", attr2: "true");
+        int lin = g.Add(IrOps.Linear, drop, "m.a");
+        int act = g.Add(IrOps.Activation, lin, attr: "tanh");
+        var only = g.Build(act).InputOnly();
+        Assert.True(only[0]);
+        Assert.True(only[drop]);
+        Assert.False(only[lin]);
+        Assert.False(only[act]);
+    }
+
+    [Fact]
+    public void AGraphThatReadsALaterValueIsRejected()
+    {
+        var nodes = new[] { new IrNode(0, IrOps.Input, Array.Empty<int>()), new IrNode(1, IrOps.Activation, new[] { 2 }, attr: "relu"), new IrNode(2, IrOps.Linear, new[] { 0 }, "m.a") };
+        var e = Assert.Throws<ArgumentException>(() => new IrGraph(nodes, 2, Array.Empty<string>()));
+        Assert.Contains("node 1 reads %2", e.Message);
+    }
+
+    [Fact]
+    public void EqualGraphsCompareEqual()
+    {
+        IrGraph Make(string act)
+        {
+            var g = new IrBuilder();
+            return g.Build(g.Add(IrOps.Activation, g.Add(IrOps.Linear, g.Input, "m.a"), attr: act));
+        }
+        Assert.Equal(Make("relu"), Make("relu"));
+        Assert.NotEqual(Make("relu"), Make("tanh"));
+    }
+}
