@@ -91,6 +91,8 @@ namespace Kiln.Compiler.Emit
             L(2, "bool needX = x.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: ctx =>");
             L(2, "{");
+            string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\");";
+            L(3, tuning);
             L(3, "v0 = x.Contiguous();");
             foreach (var step in plan)
             {
@@ -101,6 +103,7 @@ namespace Kiln.Compiler.Emit
             L(2, "},");
             L(2, "backward: grad =>");
             L(2, "{");
+            L(3, tuning);
             L(3, "if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException(\"compile\", \"" + modelName + ".Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model\");");
             L(3, $"var grads = new {T}?[{inputs.Count}];");
             L(3, $"{T}? {string.Join(", ", materialized.Select(v => $"gv{v} = null"))};");

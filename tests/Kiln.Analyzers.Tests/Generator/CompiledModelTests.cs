@@ -247,6 +247,48 @@ public class CompiledModelTests
         }
     }
 
+    /// <summary>MaxAutotune: the first call measures block sizes for the model's products and saves them; results still equal eager.</summary>
+    [Theory]
+    [InlineData("Encoder", new[] { 3, 5, 16 })]
+    [InlineData("WideMlp", new[] { 9, 64 })]
+    public void MaxAutotuneMeasuresSavesAndStillEqualsEager(string name, int[] shape)
+    {
+        string saved = Kiln.Compilation.Autotune.CacheDirectory, dir = Path.Combine(Path.GetTempPath(), "kiln-tune-" + Guid.NewGuid().ToString("N"));
+        Kiln.Compilation.Autotune.CacheDirectory = dir;
+        try
+        {
+            var type = Built.Value.Assembly.GetType(name)!;
+            var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+            model.Eval();
+            var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.MaxAutotune])!;
+            var eagerForward = type.GetMethods().First(m => m.Name == "Forward" && m.GetParameters().Length == 1 && m.GetParameters()[0].ParameterType == typeof(Tensor));
+            var x = Tensor.Randn(shape, DType.Float32, new Generator(3));
+            for (int call = 0; call < 2; call++)
+            {
+                model.ZeroGrad();
+                var y = (Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [x])!;
+                y.Sum().Backward();
+                var compiledGrads = model.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+                model.ZeroGrad();
+                var e = (Tensor)eagerForward.Invoke(model, [x])!;
+                e.Sum().Backward();
+                Close(e, y, $"{name} output, call {call}");
+                var eagerGrads = model.Parameters().Select(p => p.Grad!).ToArray();
+                for (int i = 0; i < eagerGrads.Length; i++) Close(eagerGrads[i], compiledGrads[i], $"{name} gradient {i}, call {call}");
+            }
+            var table = Kiln.Compilation.Autotune.Table(name);
+            Assert.True(File.Exists(table.Path), "the tuned table is saved");
+            // Forward and backward products (weight gradients read a transposed operand).
+            Assert.Contains(table.Entries.Keys, k => k.TransposedA);
+            Assert.True(table.Entries.Count >= 3, $"{table.Entries.Count} problems measured");
+        }
+        finally
+        {
+            Kiln.Compilation.Autotune.CacheDirectory = saved;
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
     [InlineData("SequentialMlp", new[] { 2, 12 }, "SequentialMlpBackward")]
     [InlineData("LeNet", new[] { 2, 1, 28, 28 }, "LeNetBackward")]
     [InlineData("ConvFeatures", new[] { 2, 3, 8, 8 }, "ConvFeaturesBackward")]

@@ -45,6 +45,7 @@ namespace Samples.Models
                 bool needX = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
                     v0 = x.Contiguous();
                     ctx.Save(v0!);
                     v1 = global::Kiln.NN.F.Linear(v0!, w1, b1);
@@ -81,6 +82,7 @@ namespace Samples.Models
                 },
                 backward: grad =>
                 {
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[5];
                     global::Kiln.Tensor? gv0 = null, gv1 = null, gv3 = null, gv4 = null;

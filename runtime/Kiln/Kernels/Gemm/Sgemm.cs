@@ -13,11 +13,18 @@ namespace Kiln.Kernels.Gemm;
 /// </summary>
 public static unsafe class Sgemm
 {
-    // Block sizes: a KC x NC block of packed B (1 MiB) fits in L2; MC rows of A per block.
-    const int KC = 256, NC = 1024, McPanels = 20;
+    // Block sizes of pre-packed operands (PackedB); other products take theirs from GemmTiles (Default, or a tuned table).
+    const int KC = 256, NC = 1024;
     [ThreadStatic] static float* _aPack;
+    [ThreadStatic] static long _aPackSize;
     [ThreadStatic] static float* _bPack;
     [ThreadStatic] static long _bPackSize;
+
+    /// <summary>
+    /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.Default"/>). Compiled models in
+    /// <c>MaxAutotune</c> mode set it around their forward and backward to their measured table.
+    /// </summary>
+    [ThreadStatic] public static IGemmTileSource? TileSource;
 
     /// <summary>Whether row-major B is read in place instead of packed (settable for measuring and testing both paths).</summary>
     public static bool ReadBInPlace { get; set; } = true;
@@ -46,8 +53,10 @@ public static unsafe class Sgemm
             }
             return;
         }
-        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue);
-        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue);
+        var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.Default;
+        if (!tiles.IsValid) tiles = GemmTiles.Default;
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
     }
 
     /// <summary>
@@ -133,18 +142,19 @@ public static unsafe class Sgemm
             return;
         }
         int mr = b.Wide ? MicroKernel512.MR : MicroKernel256.MR;
-        Blocked(mr, b.Nr, b.Wide, m, n, k, alpha, a, rsa, csa, null, 0, 0, beta != 0, c, ldc, default, b);
+        Blocked(mr, b.Nr, b.Wide, m, n, k, alpha, a, rsa, csa, null, 0, 0, beta != 0, c, ldc, default, GemmTiles.Default, b);
     }
 
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
-        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, PackedB? packed = null)
+        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null)
     {
         int threads = Math.Max(1, Threads.Count);
-        int mcMax = mr * McPanels;
+        int KC = tiles.Kc, NC = tiles.Nc;
+        int mcMax = mr * tiles.McPanels;
         // Row blocks: enough for every thread, each a multiple of MR and at most mcMax rows.
         int perThread = (m + threads - 1) / threads;
         // One thread: big blocks. Several: blocks of 8 micro-panels claimed dynamically, so threads finish together.
-        int mc = threads == 1 ? Math.Min(mcMax, (perThread + mr - 1) / mr * mr) : Math.Min(mr * 8, (perThread + mr - 1) / mr * mr);
+        int mc = threads == 1 ? Math.Min(mcMax, (perThread + mr - 1) / mr * mr) : Math.Min(mr * tiles.ParallelPanels, (perThread + mr - 1) / mr * mr);
         long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
         if (_bPackSize < bNeed)
         {
@@ -218,7 +228,13 @@ public static unsafe class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void ComputeRange(long s, long e)
         {
-            if (_aPack == null) _aPack = (float*)NativeMemory.AlignedAlloc((nuint)(MicroKernel512.MR * McPanels * KC * sizeof(float)), 64);
+            long aNeed = (long)(Mc + Mr) * Kc;
+            if (_aPackSize < aNeed)
+            {
+                if (_aPack != null) NativeMemory.AlignedFree(_aPack);
+                _aPack = (float*)NativeMemory.AlignedAlloc((nuint)(aNeed * sizeof(float)), 64);
+                _aPackSize = aNeed;
+            }
             float* ap = _aPack;
             float* tile = stackalloc float[MicroKernel512.MR * MicroKernel512.NR];
             int mr = Mr, kc = Kc, nc = Nc, nr = Nr;

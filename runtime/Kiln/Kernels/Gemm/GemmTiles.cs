@@ -1,0 +1,25 @@
+namespace Kiln.Kernels.Gemm;
+
+/// <summary>
+/// Block sizes of the blocked SGEMM: <see cref="Kc"/> deep panels, <see cref="Nc"/> wide blocks of B, and rows of A per
+/// block as a count of micro-kernel panels (<see cref="McPanels"/> on one thread, <see cref="ParallelPanels"/> when
+/// blocks are shared out among threads).
+/// </summary>
+public readonly record struct GemmTiles(int Kc, int Nc, int McPanels, int ParallelPanels)
+{
+    /// <summary>The sizes used unless a compiled model in <c>MaxAutotune</c> mode measured better ones: a 256 × 1024 block of B (1 MiB) fits in L2.</summary>
+    public static GemmTiles Default { get; } = new(256, 1024, 20, 8);
+
+    /// <summary>Whether every size lies in the range the kernel's buffers allow.</summary>
+    public bool IsValid => Kc is >= 16 and <= 1024 && Nc is >= 64 and <= 4096 && McPanels is >= 1 and <= 64 && ParallelPanels is >= 1 and <= 64;
+}
+
+/// <summary>One GEMM problem as the tile choice sees it: sizes, operand layouts and thread count.</summary>
+public readonly record struct GemmKey(int M, int N, int K, bool TransposedA, bool TransposedB, int Threads);
+
+/// <summary>Chooses block sizes per problem (an autotuning table); set for a thread by <see cref="Sgemm.TileSource"/>.</summary>
+public interface IGemmTileSource
+{
+    /// <summary>The block sizes for <paramref name="key"/>.</summary>
+    GemmTiles Tiles(in GemmKey key);
+}
