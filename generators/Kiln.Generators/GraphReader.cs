@@ -19,61 +19,171 @@ internal static class GraphReader
     public sealed class Result
     {
         public IrGraph? Graph;
+        /// <summary>The graph in eval mode when Forward branches on <c>Training</c> (then <see cref="Graph"/> is the training one).</summary>
+        public IrGraph? EvalGraph;
         public string? Unsupported;
         public SyntaxNode? Where;
     }
 
+    /// <summary>A layer reached by a C# expression over the model <c>m</c>, with the creation that built it when known.</summary>
+    sealed record LayerRef(string Access, ITypeSymbol Type, IObjectCreationOperation? Creation);
+
+    /// <summary>The state of reading one Forward body (the model's, or an inlined [Model] submodule's).</summary>
     sealed class Reader
     {
-        public readonly IrBuilder Graph = new IrBuilder();
+        public IrBuilder Graph = null!;
         public readonly Dictionary<ISymbol, int> Env = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
+        public readonly Dictionary<ISymbol, LayerRef> Layers = new Dictionary<ISymbol, LayerRef>(SymbolEqualityComparer.Default);
         public SemanticModel Semantics = null!;
         public Result Result = null!;
+        /// <summary>The module whose Forward this is, as an expression (<c>m</c>, or <c>m.block.__Kiln_inner</c> when inlined).</summary>
+        public string Owner = "m";
+        /// <summary>How its members are reached: directly (the model itself) or through the generated internal accessors.</summary>
+        public string MemberPrefix = "";
+        /// <summary>The <c>Training</c> value this read assumes (null until Forward is seen to branch on it).</summary>
+        public bool? Training;
+        /// <summary>Set when a branch on <c>Training</c> is met with no assumed value: the model is read once per mode.</summary>
+        public bool NeedsModes;
+        public int Depth;
+        public CancellationToken Cancel;
     }
 
     public static Result Read(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
     {
+        var result = Read(forward, semantics, null, cancel, out bool needsModes);
+        if (!needsModes) return result;
+        // Forward branches on Training: one graph per mode, chosen when the compiled model runs.
+        var training = Read(forward, semantics, true, cancel, out _);
+        if (training.Graph is null) return training;
+        var eval = Read(forward, semantics, false, cancel, out _);
+        if (eval.Graph is null) return eval;
+        training.EvalGraph = eval.Graph;
+        return training;
+    }
+
+    static Result Read(IMethodSymbol forward, SemanticModel semantics, bool? trainingMode, CancellationToken cancel, out bool needsModes)
+    {
         var result = new Result();
+        var r = new Reader { Graph = new IrBuilder(), Semantics = semantics, Result = result, Training = trainingMode, Cancel = cancel };
+        int? returned = Body(forward, r, r.Graph.Input);
+        needsModes = r.NeedsModes;
+        if (returned is null) return Fail(result, "Forward", null);
+        if (!r.Graph.HasParameters) return Fail(result, "a Forward without a layer that has parameters", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel));
+        result.Graph = r.Graph.Build(returned.Value);
+        return result;
+    }
+
+    /// <summary>Reads a Forward body with its tensor parameter bound to <paramref name="input"/>; the value it returns, or null (reason in the result).</summary>
+    static int? Body(IMethodSymbol forward, Reader r, int input)
+    {
+        var result = r.Result;
         if (forward.Parameters.Length != 1 || !IsTensor(forward.Parameters[0].Type) || !IsTensor(forward.ReturnType))
-            return Fail(result, "a Forward that does not take one tensor and return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel));
-        if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel) is not MethodDeclarationSyntax method) return Fail(result, "Forward's declaration", null);
+        { Fail(result, "a Forward that does not take one tensor and return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
+        if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel) is not MethodDeclarationSyntax method) { Fail(result, "Forward's declaration", null); return null; }
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
-        if (body is null || semantics.GetOperation(body, cancel) is not { } operation) return Fail(result, "Forward's body", method);
-        var r = new Reader { Semantics = semantics, Result = result };
-        r.Env[forward.Parameters[0]] = r.Graph.Input;
+        if (body is null || r.Semantics.GetOperation(body, r.Cancel) is not { } operation) { Fail(result, "Forward's body", method); return null; }
+        r.Env[forward.Parameters[0]] = input;
         int? returned = null;
-        foreach (var statement in operation is IBlockOperation block ? block.Operations : ImmutableArrayOf(operation))
+        if (!Statements(operation is IBlockOperation block ? block.Operations : ImmutableArrayOf(operation), r, ref returned)) return null;
+        if (returned is null) Fail(result, "a Forward that does not end in one return", method);
+        return returned;
+    }
+
+    static bool Statements(IEnumerable<IOperation> statements, Reader r, ref int? returned)
+    {
+        var result = r.Result;
+        foreach (var statement in statements)
         {
+            if (returned is not null) { Fail(result, "a statement after the return", statement.Syntax); return false; }
             switch (statement)
             {
+                case IBlockOperation inner:
+                    if (!Statements(inner.Operations, r, ref returned)) return false;
+                    break;
                 case IVariableDeclarationGroupOperation group:
                     foreach (var d in group.Declarations.SelectMany(x => x.Declarators))
                     {
-                        if (d.Initializer is null) return Fail(result, "a local without a value", d.Syntax);
-                        if (Expr(d.Initializer.Value, r) is not { } v) return result;
+                        if (d.Initializer is null) { Fail(result, "a local without a value", d.Syntax); return false; }
+                        if (Expr(d.Initializer.Value, r) is not { } v) return false;
                         r.Env[d.Symbol] = v;
                     }
                     break;
                 case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation assign }
                     when assign.Target is ILocalReferenceOperation or IParameterReferenceOperation:
                 {
-                    if (Expr(assign.Value, r) is not { } v) return result;
+                    if (Expr(assign.Value, r) is not { } v) return false;
                     r.Env[assign.Target is ILocalReferenceOperation l ? l.Local : ((IParameterReferenceOperation)assign.Target).Parameter] = v;
                     break;
                 }
                 case IReturnOperation { ReturnedValue: { } value }:
-                    if ((returned = Expr(value, r)) is null) return result;
+                    if ((returned = Expr(value, r)) is null) return false;
                     break;
+                case IConditionalOperation branch when TrainingTest(branch.Condition) is { } whenTraining:
+                {
+                    // if (Training) ...: the branch this mode takes (the model is read once per mode).
+                    if (r.Training is not { } mode) { r.NeedsModes = true; Fail(result, "a branch on Training", statement.Syntax); return false; }
+                    var taken = mode == whenTraining ? branch.WhenTrue : branch.WhenFalse;
+                    if (taken is not null && !Statements(ImmutableArrayOf(taken), r, ref returned)) return false;
+                    break;
+                }
+                case IForEachLoopOperation loop when loop.LoopControlVariable is IVariableDeclaratorOperation variable
+                                                  && Member(loop.Collection, r) is { } list && ListItems(list) is { } items:
+                {
+                    // foreach over a ModuleList of known layers: the body once per layer, in order.
+                    for (int i = 0; i < items.Count; i++)
+                    {
+                        r.Layers[variable.Symbol] = items[i];
+                        if (!Statements(ImmutableArrayOf(loop.Body), r, ref returned)) return false;
+                        if (returned is not null) { Fail(result, "a return inside a loop", loop.Syntax); return false; }
+                    }
+                    r.Layers.Remove(variable.Symbol);
+                    break;
+                }
                 default:
-                    return Fail(result, Describe(statement), statement.Syntax);
+                    Fail(result, Describe(statement), statement.Syntax);
+                    return false;
             }
         }
-        if (returned is null || !r.Graph.HasParameters) return Fail(result, "a Forward without a layer that has parameters", method);
-        result.Graph = r.Graph.Build(returned.Value);
-        return result;
+        return true;
     }
 
     static IEnumerable<IOperation> ImmutableArrayOf(IOperation op) => new[] { op };
+
+    /// <summary>True for <c>Training</c>, false for <c>!Training</c>, null for any other condition.</summary>
+    static bool? TrainingTest(IOperation condition)
+    {
+        while (condition is IConversionOperation c) condition = c.Operand;
+        if (condition is IPropertyReferenceOperation { Property.Name: "Training", Instance: IInstanceReferenceOperation }) return true;
+        if (condition is IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } not && TrainingTest(not.Operand) is { } inner) return !inner;
+        return null;
+    }
+
+    /// <summary>The layers a ModuleList was created with (an array or collection of <c>new</c> expressions), reached through its indexer.</summary>
+    static List<LayerRef>? ListItems(LayerRef list)
+    {
+        if (list.Type is not INamedTypeSymbol { Name: "ModuleList" } || list.Creation is null) return null;
+        var items = new List<LayerRef>();
+        foreach (var a in list.Creation.Arguments)
+        {
+            var value = a.Value;
+            while (value is IConversionOperation c) value = c.Operand;
+            var elements = value switch
+            {
+                IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+                ICollectionExpressionOperation ce => ce.Elements,
+                _ => default(System.Collections.Immutable.ImmutableArray<IOperation>?),
+            };
+            if (elements is null) return null;
+            foreach (var e in elements.Value)
+            {
+                var item = e;
+                while (item is IConversionOperation c) item = c.Operand;
+                if (item is not IObjectCreationOperation { Type: { } itemType } create) return null;
+                items.Add(new LayerRef($"(({itemType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}){list.Access}[{items.Count}])", itemType, create));
+            }
+        }
+        return items;
+    }
 
     static int? Expr(IOperation op, Reader r)
     {
@@ -83,6 +193,10 @@ internal static class GraphReader
         {
             case IParameterReferenceOperation p when r.Env.TryGetValue(p.Parameter, out var pv): return pv;
             case ILocalReferenceOperation l when r.Env.TryGetValue(l.Local, out var lv): return lv;
+            case IConditionalOperation choice when TrainingTest(choice.Condition) is { } whenTraining && choice.WhenFalse is not null:
+                // Training ? a : b — the operand this mode takes.
+                if (r.Training is not { } mode) { r.NeedsModes = true; Fail(result, "a branch on Training", op.Syntax); return null; }
+                return Expr(mode == whenTraining ? choice.WhenTrue : choice.WhenFalse, r);
             case IBinaryOperation { OperatorKind: BinaryOperatorKind.Add } add when IsTensor(add.LeftOperand.Type) && IsTensor(add.RightOperand.Type):
             {
                 // A residual connection: both sides of one shape (checked when the compiled model runs).
@@ -94,11 +208,11 @@ internal static class GraphReader
                 var m = call.TargetMethod;
                 string type = m.ContainingType?.Name ?? "", ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
                 // layer.Forward(x) / layer.Call(x) on a field or property of the model.
-                if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance) is { } member)
+                if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance, r) is { } member)
                 {
                     if (Expr(call.Arguments[0].Value, r) is not { } before) return null;
-                    var after = Layer(r, "m." + member.Name, member.Type, Creation(member.Symbol, r.Semantics), before);
-                    if (after is null) Fail(result, $"the layer {member.Type.Name} ({member.Name})", call.Syntax);
+                    var after = Layer(r, member.Access, member.Type, member.Creation, before);
+                    if (after is null) Fail(result, $"the layer {member.Type.Name} ({member.Access.Substring(member.Access.LastIndexOf('.') + 1).TrimEnd(')')})", call.Syntax);
                     return after;
                 }
                 // F.Relu(x), F.Dropout(x, 0.2, Training), ...
@@ -137,7 +251,7 @@ internal static class GraphReader
     static int? Layer(Reader r, string access, ITypeSymbol type, IObjectCreationOperation? creation, int x)
     {
         var g = r.Graph;
-        if (type.ContainingNamespace?.ToDisplayString() != "Kiln.NN") return null;
+        if (type.ContainingNamespace?.ToDisplayString() != "Kiln.NN") return Submodule(r, access, type, x);
         switch (type.Name)
         {
             case "Linear": return g.Add(IrOps.Linear, x, access);
@@ -193,6 +307,29 @@ internal static class GraphReader
         }
     }
 
+    /// <summary>
+    /// A [Model] submodule's Forward, read into this graph (its layers reached through the accessors the generator gives
+    /// every [Model] class), so blocks written as their own classes fuse with the model around them.
+    /// </summary>
+    static int? Submodule(Reader r, string access, ITypeSymbol type, int x)
+    {
+        // Only top-level partial [Model] classes get the generated accessors.
+        if (r.Depth > 8 || type is not INamedTypeSymbol { ContainingType: null } named || !named.GetAttributes().Any(a => a.AttributeClass?.Name == "ModelAttribute")
+            || !named.DeclaringSyntaxReferences.Any(d => d.GetSyntax(r.Cancel) is ClassDeclarationSyntax c && c.Modifiers.Any(m => m.Text == "partial")))
+            return null;
+        var forward = named.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault(f => f.Parameters.Length == 1 && IsTensor(f.Parameters[0].Type) && !f.IsStatic);
+        var tree = forward?.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree;
+        if (forward is null || tree is null || !r.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
+        var inner = new Reader
+        {
+            Graph = r.Graph, Semantics = tree == r.Semantics.SyntaxTree ? r.Semantics : r.Semantics.Compilation.GetSemanticModel(tree), Result = r.Result,
+            Owner = access, MemberPrefix = access + "." + GeneratedAccessor.Prefix, Training = r.Training, Depth = r.Depth + 1, Cancel = r.Cancel,
+        };
+        var value = Body(forward, inner, x);
+        r.NeedsModes |= inner.NeedsModes;
+        return value;
+    }
+
     static int Dropout(IrBuilder g, string access, int x) => g.Add(IrOps.Dropout, x, attr: $"{access}.P", attr2: $"{access}.Training");
 
     /// <summary>
@@ -233,9 +370,22 @@ internal static class GraphReader
         return g.Add(IrOps.LayerNorm, g.Add(IrOps.Add, new[] { x, FeedForward(x) }), access + ".Norm2");
     }
 
-    /// <summary>The object creation in a field's or auto-property's initializer, if it has one.</summary>
+    /// <summary>The object creation that builds a member: its initializer, or an assignment in a constructor of its class.</summary>
     static IObjectCreationOperation? Creation(ISymbol member, SemanticModel semantics)
     {
+        foreach (var ctor in (member.ContainingType?.Constructors).GetValueOrDefault())
+            foreach (var reference in ctor.DeclaringSyntaxReferences)
+            {
+                if (reference.SyntaxTree != semantics.SyntaxTree) continue;
+                foreach (var node in reference.GetSyntax().DescendantNodes().OfType<AssignmentExpressionSyntax>())
+                    if (semantics.GetOperation(node) is ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assign
+                        && SymbolEqualityComparer.Default.Equals(target.Member, member))
+                    {
+                        var value = assign.Value;
+                        while (value is IConversionOperation c) value = c.Operand;
+                        if (value is IObjectCreationOperation create) return create;
+                    }
+            }
         foreach (var r in member.DeclaringSyntaxReferences)
         {
             if (r.SyntaxTree != semantics.SyntaxTree) continue;
@@ -269,7 +419,7 @@ internal static class GraphReader
             var training = call.Arguments.Length > 2 ? call.Arguments[2].Value : null;
             if (!p.HasValue || p.Value is not double pv) return null;
             if (training is not IPropertyReferenceOperation { Property.Name: "Training" } && training?.ConstantValue.Value is not true) return null;
-            string flag = training is IPropertyReferenceOperation ? "m.Training" : "true";
+            string flag = training is IPropertyReferenceOperation ? r.Owner + ".Training" : "true";
             return g.Add(IrOps.Dropout, x, attr: pv.ToString("R", System.Globalization.CultureInfo.InvariantCulture), attr2: flag);
         }
         return Activation(name) is { } act && call.Arguments.Length == 1 ? g.Add(IrOps.Activation, x, attr: act) : null;
@@ -280,12 +430,27 @@ internal static class GraphReader
         "Relu" => "relu", "Tanh" => "tanh", "Sigmoid" => "sigmoid", "Silu" => "silu", "Gelu" => "gelu", _ => null,
     };
 
-    static (string Name, ITypeSymbol Type, ISymbol Symbol)? Member(IOperation? instance) => instance switch
+    /// <summary>The layer an expression names: a field or property of the module, or a loop variable over a ModuleList.</summary>
+    static LayerRef? Member(IOperation? instance, Reader r)
     {
-        IFieldReferenceOperation { Instance: IInstanceReferenceOperation } f => (f.Field.Name, f.Field.Type, f.Field),
-        IPropertyReferenceOperation { Instance: IInstanceReferenceOperation } p => (p.Property.Name, p.Property.Type, p.Property),
-        _ => null,
-    };
+        while (instance is IConversionOperation c) instance = c.Operand;
+        (ISymbol Symbol, string Name, ITypeSymbol Type)? member = instance switch
+        {
+            IFieldReferenceOperation { Instance: IInstanceReferenceOperation } f => (f.Field, f.Field.Name, f.Field.Type),
+            IPropertyReferenceOperation { Instance: IInstanceReferenceOperation } p => (p.Property, p.Property.Name, p.Property.Type),
+            _ => null,
+        };
+        if (instance is ILocalReferenceOperation local) return r.Layers.TryGetValue(local.Local, out var bound) ? bound : null;
+        if (member is not { } mb) return null;
+        // An inlined block's layers are reached through its generated accessors, which exist for field types code outside it can name.
+        if (r.MemberPrefix.Length > 0 && !(GeneratedAccessor.CanExpose(mb.Type) && (mb.Symbol is IFieldSymbol { IsStatic: false, IsConst: false }
+            || mb.Symbol is IPropertySymbol { IsStatic: false } prop && prop.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, prop)))))
+            return null;
+        var semantics = mb.Symbol.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree is { } tree && tree != r.Semantics.SyntaxTree && r.Semantics.Compilation.ContainsSyntaxTree(tree)
+            ? r.Semantics.Compilation.GetSemanticModel(tree) : r.Semantics;
+        string access = r.MemberPrefix.Length == 0 ? r.Owner + "." + mb.Name : r.MemberPrefix + mb.Name;
+        return new LayerRef(access, mb.Type, Creation(mb.Symbol, semantics));
+    }
 
     static bool IsTensor(ITypeSymbol? t) => t is not null && t.Name == "Tensor" && t.ContainingNamespace?.ToDisplayString() == "Kiln";
 

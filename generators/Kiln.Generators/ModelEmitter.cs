@@ -80,6 +80,11 @@ internal static class ModelEmitter
         }
         sb.AppendLine($"{i2}}}");
         sb.AppendLine();
+        // Layers reachable by models that use this one as a block (their compiled Forward inlines this Forward).
+        foreach (var m in model.Members)
+            if (m.Kind == MemberKind.Module && m.Exposable)
+                sb.AppendLine($"{i2}internal {m.TypeName} {GeneratedAccessor.Prefix}{m.Access} => this.{m.Access};");
+        sb.AppendLine();
         sb.AppendLine($"{i2}/// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>");
         sb.Append($"{i2}public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes {{ get; }} = new (string, string)[] {{");
         for (int k = 0; k < model.Shapes.Length; k++)
@@ -89,7 +94,7 @@ internal static class ModelEmitter
         {
             sb.AppendLine();
             if (forward.Graph is { } graph)
-                sb.Append(Kiln.Compiler.Emit.GraphEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), graph, i2));
+                sb.Append(Kiln.Compiler.Emit.GraphEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), graph, i2, forward.EvalGraph));
             else
                 EmitEager(sb, model, forward, i2);
         }

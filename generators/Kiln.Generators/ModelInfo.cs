@@ -11,7 +11,7 @@ namespace Kiln.Generators;
 internal enum MemberKind { Module, Parameter, Buffer, TrainableTensor }
 
 /// <summary>One member field or auto-property of a [Model] class (what the generated registration needs, nothing else).</summary>
-internal sealed record MemberInfo(string Access, string Name, string TypeName, MemberKind Kind, bool Writable, bool Persistent);
+internal sealed record MemberInfo(string Access, string Name, string TypeName, MemberKind Kind, bool Writable, bool Persistent, bool Exposable = false);
 
 /// <summary>Where something is in the source, as plain values (a Location is not comparable across compilations).</summary>
 internal sealed record SourceSpot(string Path, int Start, int Length, int StartLine, int StartColumn, int EndLine, int EndColumn)
@@ -29,7 +29,7 @@ internal sealed record SourceSpot(string Path, int Start, int Length, int StartL
 }
 
 /// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
-internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph,
+internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph, Kiln.Compiler.Ir.IrGraph? EvalGraph,
     string? NotCompiled, SourceSpot? NotCompiledAt)
 {
     public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
@@ -38,7 +38,7 @@ internal sealed record ForwardInfo(string ReturnType, string Parameters, string 
         string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(format) + " " + p.Name));
         string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
         var read = GraphReader.Read(forward, semantics, cancel);
-        return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph,
+        return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph, read.EvalGraph,
             read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null);
     }
 }
@@ -87,7 +87,7 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
         void Add(ISymbol symbol, string access, string name, ITypeSymbol memberType, bool writable, ISymbol attributes)
         {
             string typeName = memberType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            if (IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true));
+            if (IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true, GeneratedAccessor.CanExpose(memberType)));
             else if (memberType.Name == "Tensor" && memberType.ContainingNamespace?.ToDisplayString() == "Kiln")
             {
                 var buffer = attributes.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "BufferAttribute");

@@ -22,18 +22,16 @@ namespace Kiln.Compiler.Emit
         const string Vec = "global::System.Runtime.Intrinsics.Vector256";
 
         /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
-        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent)
+        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null)
         {
-            var plan = FusionPlanner.Plan(graph);
-            var inputOnly = graph.InputOnly();
             var sb = new StringBuilder();
             void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
-            int rank = graph.ReadersOfInput().Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
-
+            string description = evalGraph is null ? Describe(FusionPlanner.Plan(graph))
+                : "in training, " + Describe(FusionPlanner.Plan(graph)) + "; in eval, " + Describe(FusionPlanner.Plan(evalGraph));
             L(0, "/// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>");
             L(0, "public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
             L(0, "");
-            L(0, "/// <summary>" + modelName + " run by its generated kernels: " + Describe(plan) + ".</summary>");
+            L(0, "/// <summary>" + modelName + " run by its generated kernels: " + description + ".</summary>");
             L(0, "public sealed class Compiled");
             L(0, "{");
             L(1, "readonly " + modelName + " _model;");
@@ -43,8 +41,30 @@ namespace Kiln.Compiler.Emit
             L(1, "/// <summary>The compile mode.</summary>");
             L(1, "public global::Kiln.Compilation.CompileMode Mode { get; }");
             L(1, "");
+            if (evalGraph is null) Method(sb, indent, modelName, nodeName, graph, "public", "Forward");
+            else
+            {
+                // Forward branches on Training: one compiled graph per mode.
+                L(1, $"/// <summary>The model's Forward, compiled (one graph for training, one for eval, as Forward branches on Training).</summary>");
+                L(1, $"public {T} Forward({T} x) => _model.Training ? ForwardTraining(x) : ForwardEval(x);");
+                L(1, "");
+                Method(sb, indent, modelName, nodeName, graph, "", "ForwardTraining");
+                L(1, "");
+                Method(sb, indent, modelName, nodeName, evalGraph, "", "ForwardEval");
+            }
+            L(0, "}");
+            return sb.ToString();
+        }
+
+        /// <summary>One compiled Forward method for <paramref name="graph"/>: guards, parameters, the autograd node with its forward and backward.</summary>
+        static void Method(StringBuilder sb, string indent, string modelName, string nodeName, IrGraph graph, string visibility, string methodName)
+        {
+            var plan = FusionPlanner.Plan(graph);
+            var inputOnly = graph.InputOnly();
+            void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
+            int rank = graph.ReadersOfInput().Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
             L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
-            L(1, $"public {T} Forward({T} x)");
+            L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({T} x)");
             L(1, "{");
             L(2, "var m = _model;");
             var guard = new List<string> { "x.DType != global::Kiln.DType.Float32" };
@@ -124,8 +144,6 @@ namespace Kiln.Compiler.Emit
             L(3, "return grads;");
             L(2, "});");
             L(1, "}");
-            L(0, "}");
-            return sb.ToString();
 
             string NeedIn(int v) => inputOnly[v] ? "needX" : "true";
 

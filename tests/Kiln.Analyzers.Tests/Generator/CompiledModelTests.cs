@@ -180,6 +180,42 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class ResBlock : Module
+        {
+            readonly Linear fc1, fc2;
+            readonly LayerNorm norm;
+            public ResBlock(int width) { norm = new(width); fc1 = new(width, 2 * width); fc2 = new(2 * width, width); }
+            public Tensor Forward([Shape("N width")] Tensor x) => x + fc2.Forward(F.Dropout(F.Gelu(fc1.Forward(norm.Forward(x))), 0.1, Training));
+        }
+
+        [Model]
+        public partial class BlockStack : Module
+        {
+            readonly Linear embed = new(6, 16), head = new(16, 3);
+            readonly ModuleList<ResBlock> blocks = new(new ResBlock(16), new ResBlock(16), new ResBlock(16));
+            public Tensor Forward([Shape("N 6")] Tensor x)
+            {
+                var h = embed.Forward(x);
+                foreach (var block in blocks) h = block.Forward(h);
+                return head.Forward(h);
+            }
+        }
+
+        [Model]
+        public partial class TrainingBranch : Module
+        {
+            readonly Linear a = new(8, 12), b = new(12, 2);
+            readonly Dropout drop = new(0.4);
+            public Tensor Forward([Shape("N 8")] Tensor x)
+            {
+                var h = F.Relu(a.Forward(x));
+                if (Training) h = drop.Forward(h);
+                else { h = h.Tanh(); }
+                return b.Forward(Training ? h.Sigmoid() : h);
+            }
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -217,6 +253,8 @@ public class CompiledModelTests
     [InlineData("NormMlp", new[] { 5, 10 }, new object[0])]
     [InlineData("Encoder", new[] { 3, 5, 16 }, new object[0])]
     [InlineData("PreNormEncoder", new[] { 2, 7, 6 }, new object[0])]
+    [InlineData("BlockStack", new[] { 5, 6 }, new object[0])]
+    [InlineData("TrainingBranch", new[] { 6, 8 }, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -298,6 +336,8 @@ public class CompiledModelTests
     [InlineData("WideMlp", new[] { 2, 64 }, "WideMlpBackward")]
     [InlineData("ResidualBlock", new[] { 2, 12 }, "ResidualBlockBackward")]
     [InlineData("Encoder", new[] { 2, 4, 16 }, "EncoderBackward")]
+    [InlineData("BlockStack", new[] { 2, 6 }, "BlockStackBackward")]
+    [InlineData("TrainingBranch", new[] { 2, 8 }, "TrainingBranchBackward")]
     [Theory]
     public void ChainsAreOneCompiledNode(string name, int[] shape, string node)
     {

@@ -11,6 +11,8 @@ partial class GlobalNamespace
         members.Module("conv", () => this.conv);
     }
 
+    internal global::Kiln.NN.Conv2d __Kiln_conv => this.conv;
+
     /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
     public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 1 H W"), ("labels", "N") };
 

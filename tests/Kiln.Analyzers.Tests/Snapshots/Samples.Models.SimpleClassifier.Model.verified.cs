@@ -15,6 +15,10 @@ namespace Samples.Models
             members.Module("dropout", () => this.dropout);
         }
 
+        internal global::Kiln.NN.Linear __Kiln_layer1 => this.layer1;
+        internal global::Kiln.NN.Linear __Kiln_layer2 => this.layer2;
+        internal global::Kiln.NN.Dropout __Kiln_dropout => this.dropout;
+
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N inputSize") };
 

@@ -17,6 +17,8 @@ namespace Samples.Models
             members.Module("Head", () => this.Head, v => this.Head = (global::Kiln.NN.Linear)v!);
         }
 
+        internal global::Kiln.NN.Linear __Kiln_Head => this.Head;
+
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 4") };
 

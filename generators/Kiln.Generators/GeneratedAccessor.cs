@@ -1,0 +1,19 @@
+namespace Kiln.Generators;
+
+/// <summary>
+/// The internal accessors the generator gives every [Model] class for its layers, so a model that uses it as a block can
+/// inline its Forward (and reach its private layers) in its own compiled kernels.
+/// </summary>
+internal static class GeneratedAccessor
+{
+    public const string Prefix = "__Kiln_";
+
+    /// <summary>Whether an internal accessor may return <paramref name="t"/> (no private or protected type in it).</summary>
+    public static bool CanExpose(Microsoft.CodeAnalysis.ITypeSymbol t)
+    {
+        for (Microsoft.CodeAnalysis.ISymbol? s = t; s is Microsoft.CodeAnalysis.INamedTypeSymbol n; s = n.ContainingType)
+            if (n.DeclaredAccessibility is Microsoft.CodeAnalysis.Accessibility.Private or Microsoft.CodeAnalysis.Accessibility.Protected
+                or Microsoft.CodeAnalysis.Accessibility.ProtectedAndInternal) return false;
+        return t is not Microsoft.CodeAnalysis.INamedTypeSymbol g || System.Linq.Enumerable.All(g.TypeArguments, CanExpose);
+    }
+}
