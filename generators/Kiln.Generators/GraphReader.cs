@@ -197,12 +197,24 @@ internal static class GraphReader
                 // Training ? a : b — the operand this mode takes.
                 if (r.Training is not { } mode) { r.NeedsModes = true; Fail(result, "a branch on Training", op.Syntax); return null; }
                 return Expr(mode == whenTraining ? choice.WhenTrue : choice.WhenFalse, r);
-            case IBinaryOperation { OperatorKind: BinaryOperatorKind.Add } add when IsTensor(add.LeftOperand.Type) && IsTensor(add.RightOperand.Type):
+            case IBinaryOperation binary when BinaryName(binary.OperatorKind) is { } name && (IsTensor(binary.LeftOperand.Type) || IsTensor(binary.RightOperand.Type)):
             {
-                // A residual connection: both sides of one shape (checked when the compiled model runs).
-                if (Expr(add.LeftOperand, r) is not { } left || Expr(add.RightOperand, r) is not { } right) return null;
-                return r.Graph.Add(IrOps.Add, new[] { left, right });
+                bool leftTensor = IsTensor(binary.LeftOperand.Type), rightTensor = IsTensor(binary.RightOperand.Type);
+                if (leftTensor && rightTensor)
+                {
+                    // Two values of one shape (checked when the compiled model runs); + is the residual connection.
+                    if (Expr(binary.LeftOperand, r) is not { } left || Expr(binary.RightOperand, r) is not { } right) return null;
+                    return name == "add" ? r.Graph.Add(IrOps.Add, new[] { left, right }) : r.Graph.Add(IrOps.Binary, new[] { left, right }, attr: name);
+                }
+                // A value and a number: the number is a constant of the build.
+                var number = leftTensor ? binary.RightOperand : binary.LeftOperand;
+                if (Number(number) is not { } constant) { Fail(result, "the expression '" + op.Syntax + "' (a tensor with a non-constant number)", op.Syntax); return null; }
+                if (Expr(leftTensor ? binary.LeftOperand : binary.RightOperand, r) is not { } value) return null;
+                string attr = !leftTensor && name is "sub" or "div" ? "r" + name : name;
+                return r.Graph.Add(IrOps.Binary, new[] { value }, attr: attr, attr2: constant);
             }
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus } negate when IsTensor(negate.Operand.Type):
+                return Expr(negate.Operand, r) is { } negated ? r.Graph.Add(IrOps.Activation, negated, attr: "neg") : null;
             case IInvocationOperation call:
             {
                 var m = call.TargetMethod;
@@ -427,8 +439,24 @@ internal static class GraphReader
 
     static string? Activation(string method) => method switch
     {
-        "Relu" => "relu", "Tanh" => "tanh", "Sigmoid" => "sigmoid", "Silu" => "silu", "Gelu" => "gelu", _ => null,
+        "Relu" => "relu", "Tanh" => "tanh", "Sigmoid" => "sigmoid", "Silu" => "silu", "Gelu" => "gelu",
+        "Exp" => "exp", "Log" => "log", "Sqrt" => "sqrt", "Rsqrt" => "rsqrt", "Abs" => "abs", "Neg" => "neg", _ => null,
     };
+
+    static string? BinaryName(BinaryOperatorKind kind) => kind switch
+    {
+        BinaryOperatorKind.Add => "add", BinaryOperatorKind.Subtract => "sub", BinaryOperatorKind.Multiply => "mul", BinaryOperatorKind.Divide => "div", _ => null,
+    };
+
+    /// <summary>A compile-time number as an invariant literal.</summary>
+    static string? Number(IOperation op) => op.ConstantValue.HasValue ? op.ConstantValue.Value switch
+    {
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        float f => ((double)f).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        int i => i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        long l => l.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => null,
+    } : null;
 
     /// <summary>The layer an expression names: a field or property of the module, or a loop variable over a ModuleList.</summary>
     static LayerRef? Member(IOperation? instance, Reader r)

@@ -16,7 +16,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
     public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
-        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, TransformerEncoderLayer, activations, dropout and residual adds)",
+        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, TransformerEncoderLayer, [Model] blocks, activations, dropout and elementwise arithmetic)",
         "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: "docs/diagnostics.md#kln0102");
 
     /// <inheritdoc/>

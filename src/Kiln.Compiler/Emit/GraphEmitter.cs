@@ -229,7 +229,7 @@ namespace Kiln.Compiler.Emit
                 L(3, "{");
                 for (int k = 0; k < ext.Count; k++)
                 {
-                    if (k > 0) L(4, $"{Ops}.SameShape(\"add\", v{ext[0]}!, v{ext[k]}!);");
+                    if (k > 0) L(4, $"{Ops}.SameShape(\"{Describe(g)}\", v{ext[0]}!, v{ext[k]}!);");
                     L(4, $"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}v{ext[k]}!.Contiguous(){(g.Recomputes ? ")" : "")};");
                 }
                 L(4, $"var ot = {T}.EmptyLike(e0); int n = (int)ot.Numel;");
@@ -257,16 +257,17 @@ namespace Kiln.Compiler.Emit
                 Loop(g, spans, vector =>
                 {
                     // The group's values are recomputed (cheaper than storing them) where a derivative reads them.
-                    if (g.Recomputes) { Loads(g, vector); ForwardValues(g, vector, upTo: g.Elementwise.FindLastIndex(n => n.Op == IrOps.Activation)); }
+                    if (g.Recomputes) { Loads(g, vector); ForwardValues(g, vector, upTo: g.Elementwise.FindLastIndex(FusionStep.ReadsValues)); }
                     L(6, $"var g{g.Output} = {Load(vector, "ds")};");
                     var inside = new HashSet<int>(g.Elementwise.Select(n => n.Id));
                     var started = new HashSet<int>();
                     for (int j = g.Elementwise.Count - 1; j >= 0; j--)
                     {
                         var n = g.Elementwise[j];
+                        var contributions = NodeGradients(g, n, vector);
                         for (int a = 0; a < n.Inputs.Count; a++)
                         {
-                            string contribution = NodeBackward(n, a, vector, g);
+                            if (contributions[a] is not { } contribution) continue;
                             int u = n.Inputs[a], k = ext.IndexOf(u);
                             if (inside.Contains(u)) L(6, $"var g{u} = {contribution};");
                             else L(6, started.Add(k) ? $"var ge{k} = {contribution};" : $"ge{k} += {contribution};");
@@ -287,37 +288,11 @@ namespace Kiln.Compiler.Emit
                 for (int k = 0; k < g.External.Count; k++) L(6, $"var x{k} = {Load(vector, $"es{k}")};");
             }
 
-            string Ref(FusionStep g, int v) => g.External.Contains(v) && !g.Elementwise.Any(n => n.Id == v) ? $"x{g.External.IndexOf(v)}" : $"a{v}";
-
             // The group's values in order (up to node index upTo: what a backward reads).
             void ForwardValues(FusionStep g, bool vector, int upTo = int.MaxValue)
             {
                 foreach (var n in g.Elementwise.Take(upTo == int.MaxValue ? int.MaxValue : upTo + 1))
-                {
-                    string x0 = Ref(g, n.Inputs[0]);
-                    string value = n.Op switch
-                    {
-                        IrOps.Activation => vector ? ScalarCode.VectorForward(n.Attr!, x0) : ScalarCode.Forward(n.Attr!, x0),
-                        IrOps.Dropout => $"mask{n.Id} != null ? {x0} * {MaskAt(n.Id, vector)} : {x0}",
-                        IrOps.Add => $"{x0} + {Ref(g, n.Inputs[1])}",
-                        _ => throw new NotSupportedException(n.Op),
-                    };
-                    L(6, $"var a{n.Id} = {value};");
-                }
-            }
-
-            string NodeBackward(IrNode n, int input, bool vector, FusionStep g)
-            {
-                string gy = $"g{n.Id}";
-                switch (n.Op)
-                {
-                    case IrOps.Activation:
-                        string x0 = Ref(g, n.Inputs[0]);
-                        return vector ? ScalarCode.VectorBackward(n.Attr!, x0, $"a{n.Id}", gy) : ScalarCode.Backward(n.Attr!, x0, $"a{n.Id}", gy);
-                    case IrOps.Dropout: return $"mask{n.Id} != null ? {gy} * {MaskAt(n.Id, vector)} : {gy}";
-                    case IrOps.Add: return gy;
-                    default: throw new NotSupportedException(n.Op);
-                }
+                    L(6, $"var a{n.Id} = {NodeForward(g, n, vector)};");
             }
 
             // Dropout masks of a group: drawn in forward (reserving the generator's counters), regenerated in backward.
@@ -360,18 +335,63 @@ namespace Kiln.Compiler.Emit
             }
         }
 
+        static string Ref(FusionStep g, int v) => g.External.Contains(v) && !g.Elementwise.Any(n => n.Id == v) ? $"x{g.External.IndexOf(v)}" : $"a{v}";
+
+        /// <summary>An elementwise node's operands in the op's order: kernel variables for values, a constant for a number operand (null id).</summary>
+        static List<(string Expr, int? Value)> Operands(FusionStep g, IrNode n, bool vector)
+        {
+            var list = n.Inputs.Select(v => (Ref(g, v), (int?)v)).ToList();
+            if (n.Op == IrOps.Binary && n.Attr2 is { } c)
+            {
+                var constant = (ScalarCode.Constant(double.Parse(c, System.Globalization.CultureInfo.InvariantCulture), vector), (int?)null);
+                if (IrOps.ConstantFirst(n)) list.Insert(0, constant); else list.Add(constant);
+            }
+            return list;
+        }
+
+        static string Rule(IrNode n) => n.Op == IrOps.Add ? "add" : n.Op == IrOps.Binary ? IrOps.BinaryName(n) : n.Attr!;
+
+        static string NodeForward(FusionStep g, IrNode n, bool vector)
+        {
+            var ops = Operands(g, n, vector);
+            return n.Op switch
+            {
+                IrOps.Activation => ScalarCode.Forward(n.Attr!, ops[0].Expr, vector),
+                IrOps.Dropout => $"mask{n.Id} != null ? {ops[0].Expr} * {MaskAt(n.Id, vector)} : {ops[0].Expr}",
+                IrOps.Add or IrOps.Binary => ScalarCode.BinaryForward(Rule(n), ops[0].Expr, ops[1].Expr),
+                _ => throw new NotSupportedException(n.Op),
+            };
+        }
+
+        /// <summary>
+        /// What each input of an elementwise node receives from the node's gradient <c>g{id}</c>: dropout's mask, or the
+        /// registry's rule run over expressions (null where an input gets nothing).
+        /// </summary>
+        static string?[] NodeGradients(FusionStep g, IrNode n, bool vector)
+        {
+            string gy = $"g{n.Id}";
+            if (n.Op == IrOps.Dropout) return new[] { $"mask{n.Id} != null ? {gy} * {MaskAt(n.Id, vector)} : {gy}" };
+            var ops = Operands(g, n, vector);
+            var all = ScalarCode.Gradients(Rule(n), ops.Select(o => o.Expr).ToArray(), $"a{n.Id}", gy, ops.Select(o => o.Value is not null).ToArray(), vector);
+            var result = new string?[n.Inputs.Count];
+            for (int i = 0, t = 0; i < ops.Count; i++)
+                if (ops[i].Value is not null) result[t++] = all[i] ?? (vector ? $"{Vec}<float>.Zero" : "0f");
+            return result;
+        }
+
         static string MaskAt(int id, bool vector) => vector ? $"{Vec}.Create(new global::System.ReadOnlySpan<float>(mask{id}, i, 8))" : $"mask{id}[i]";
 
         static bool Vectorizable(FusionStep g)
         {
             try
             {
-                foreach (var n in g.Elementwise)
-                    if (n.Op == IrOps.Activation) { ScalarCode.VectorForward(n.Attr!, "x"); ScalarCode.VectorBackward(n.Attr!, "x", "y", "g"); }
+                foreach (var n in g.Elementwise) { NodeForward(g, n, true); NodeGradients(g, n, true); }
                 return true;
             }
             catch (NotSupportedException) { return false; }
         }
+
+        static string Describe(FusionStep g) => string.Join(" → ", g.Elementwise.Select(n => n.Op == IrOps.Dropout ? "dropout" : Rule(n)));
 
         static string Describe(List<FusionStep> plan) =>
             string.Join(", then ", plan.Select(s => s.Producer is { } p
@@ -384,6 +404,6 @@ namespace Kiln.Compiler.Emit
                     IrOps.SelfAttention => "self-attention",
                     _ => "flatten",
                 } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
-                : "one fused loop of " + string.Join(" → ", s.Elementwise.Select(n => n.Op == IrOps.Activation ? n.Attr : n.Op))));
+                : "one fused loop of " + Describe(s)));
     }
 }

@@ -19,9 +19,34 @@ namespace Kiln.Compiler.Emit
         /// <summary>Elementwise activations a generated kernel can fuse.</summary>
         public static IReadOnlyCollection<string> Activations { get; } = new[] { "relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu" };
 
-        /// <summary>The expression of activation <paramref name="op"/> applied to <paramref name="x"/>.</summary>
-        public static string Forward(string op, string x)
+        /// <summary>Other one-input elementwise ops a generated kernel can fuse.</summary>
+        public static IReadOnlyCollection<string> Unary { get; } = new[] { "exp", "log", "sqrt", "rsqrt", "abs", "neg" };
+
+        /// <summary>Two-input elementwise ops (operands of one shape, or a tensor and a number) a generated kernel can fuse.</summary>
+        public static IReadOnlyCollection<string> Binary { get; } = new[] { "add", "sub", "mul", "div" };
+
+        const string V = "global::System.Runtime.Intrinsics.Vector256";
+        const string VMath = "global::Kiln.Compilation.VectorMath";
+
+        /// <summary>The expression of one-input op <paramref name="op"/> applied to <paramref name="x"/>, as a float or an eight-lane vector.</summary>
+        public static string Forward(string op, string x, bool vector = false)
         {
+            if (vector)
+                switch (op)
+                {
+                    case "relu": return $"{V}.Max({x}, {V}<float>.Zero)";
+                    case "tanh": return $"{VMath}.Tanh({x})";
+                    case "sigmoid": return $"{VMath}.Sigmoid({x})";
+                    case "silu": return $"({x} * {VMath}.Sigmoid({x}))";
+                    case "gelu": return $"({x} * {VMath}.NormalCdf({x}))";
+                    case "gelu_tanh": return $"({x} * 0.5f * ({V}<float>.One + {VMath}.Tanh(({x} + {x} * {x} * {x} * 0.044715f) * 0.7978845608f)))";
+                    case "exp": return $"{VMath}.Exp({x})";
+                    case "sqrt": return $"{V}.Sqrt({x})";
+                    case "rsqrt": return $"({V}<float>.One / {V}.Sqrt({x}))";
+                    case "abs": return $"{V}.Abs({x})";
+                    case "neg": return $"(-{x})";
+                    default: throw new NotSupportedException($"{op} has no fused vector form");
+                }
             switch (op)
             {
                 case "relu": return $"global::System.MathF.Max({x}, 0f)";
@@ -30,49 +55,53 @@ namespace Kiln.Compiler.Emit
                 case "silu": return $"({x} / (1f + global::System.MathF.Exp(-({x}))))";
                 case "gelu": return $"({x} * {Math}.NormalCdf({x}))";
                 case "gelu_tanh": return $"(0.5f * {x} * (1f + global::System.MathF.Tanh(0.7978845608f * ({x} + 0.044715f * {x} * {x} * {x}))))";
+                case "exp": return $"global::System.MathF.Exp({x})";
+                case "log": return $"global::System.MathF.Log({x})";
+                case "sqrt": return $"global::System.MathF.Sqrt({x})";
+                case "rsqrt": return $"(1f / global::System.MathF.Sqrt({x}))";
+                case "abs": return $"global::System.MathF.Abs({x})";
+                case "neg": return $"(-{x})";
                 default: throw new NotSupportedException($"{op} has no fused elementwise form");
             }
         }
 
-        const string V = "global::System.Runtime.Intrinsics.Vector256";
-        const string VMath = "global::Kiln.Compilation.VectorMath";
+        /// <summary>The eight-lane (<c>Vector256&lt;float&gt;</c>) expression of one-input op <paramref name="op"/>.</summary>
+        public static string VectorForward(string op, string x) => Forward(op, x, vector: true);
 
-        /// <summary>The eight-lane (<c>Vector256&lt;float&gt;</c>) expression of activation <paramref name="op"/>.</summary>
-        public static string VectorForward(string op, string x)
+        /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="Binary"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
+        public static string BinaryForward(string op, string a, string b) => op switch
         {
-            switch (op)
-            {
-                case "relu": return $"{V}.Max({x}, {V}<float>.Zero)";
-                case "tanh": return $"{VMath}.Tanh({x})";
-                case "sigmoid": return $"{VMath}.Sigmoid({x})";
-                case "silu": return $"({x} * {VMath}.Sigmoid({x}))";
-                case "gelu": return $"({x} * {VMath}.NormalCdf({x}))";
-                case "gelu_tanh": return $"({x} * 0.5f * ({V}<float>.One + {VMath}.Tanh(({x} + {x} * {x} * {x} * 0.044715f) * 0.7978845608f)))";
-                default: throw new NotSupportedException($"{op} has no fused vector form");
-            }
-        }
+            "add" => $"({a} + {b})",
+            "sub" => $"({a} - {b})",
+            "mul" => $"({a} * {b})",
+            "div" => $"({a} / {b})",
+            _ => throw new NotSupportedException($"{op} has no fused elementwise form"),
+        };
+
+        /// <summary>A number as an operand: a float literal, or eight lanes of it.</summary>
+        public static string Constant(double value, bool vector) => vector ? $"{V}.Create({F(value)})" : F(value);
 
         /// <summary>The eight-lane form of <see cref="Backward"/>; throws <see cref="NotSupportedException"/> where a rule needs a function without one.</summary>
-        public static string VectorBackward(string op, string x, string y, string grad)
-        {
-            var args = new OpArgs();
-            string rule = op;
-            if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
-            var r = Derivatives.Backward(rule, new ExpressionAlgebra(vector: true), new ExpressionContext(x, y, args), grad);
-            return r[0] ?? $"{V}<float>.Zero";
-        }
+        public static string VectorBackward(string op, string x, string y, string grad) => Backward(op, x, y, grad, vector: true);
 
         /// <summary>
-        /// The gradient of activation <paramref name="op"/> with respect to its input, given the input <paramref name="x"/>,
+        /// The gradient of one-input op <paramref name="op"/> with respect to its input, given the input <paramref name="x"/>,
         /// the output <paramref name="y"/> and the output's gradient <paramref name="grad"/> (variable names in the kernel).
         /// </summary>
-        public static string Backward(string op, string x, string y, string grad)
+        public static string Backward(string op, string x, string y, string grad, bool vector = false) =>
+            Gradients(op, new[] { x }, y, grad, new[] { true }, vector)[0] ?? (vector ? $"{V}<float>.Zero" : "0f");
+
+        /// <summary>
+        /// The gradients of an elementwise op's inputs (<paramref name="inputs"/>: kernel variables or constants) given its output
+        /// and the output's gradient; null for inputs that need none. Inside a fused group every operand has the group's shape,
+        /// so the rules' reductions to an input's shape are the identity.
+        /// </summary>
+        public static string?[] Gradients(string op, IReadOnlyList<string> inputs, string y, string grad, IReadOnlyList<bool> needs, bool vector)
         {
             var args = new OpArgs();
             string rule = op;
             if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
-            var r = Derivatives.Backward(rule, new ExpressionAlgebra(vector: false), new ExpressionContext(x, y, args), grad);
-            return r[0] ?? "0f";
+            return Derivatives.Backward(rule, new ExpressionAlgebra(vector), new ExpressionContext(inputs, y, args, needs), grad);
         }
 
         static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f";
@@ -132,7 +161,8 @@ namespace Kiln.Compiler.Emit
             static string No(string what) => throw new NotSupportedException($"{what} is not elementwise");
             public int[] Shape(string a) => Array.Empty<int>();
             public string Sum(string a, int[] dims, bool keepDim) => No("sum");
-            public string SumTo(string a, int[] shape) => No("sum_to");
+            // A fused group's operands share one shape (checked when it runs), so reducing to an input's shape changes nothing.
+            public string SumTo(string a, int[] shape) => a;
             public string Expand(string a, int[] shape) => No("expand");
             public string Reshape(string a, int[] shape) => No("reshape");
             public string Permute(string a, int[] dims) => No("permute");
@@ -163,17 +193,19 @@ namespace Kiln.Compiler.Emit
             public string[] AttentionBackward(string q, string k, string v, string lse, string? mask, string output, string grad, double scale, bool causal) => new[] { No("sdpa") };
         }
 
-        /// <summary>A one-input elementwise op whose input and output are kernel variables.</summary>
+        /// <summary>An elementwise op whose inputs and output are kernel variables (or constants).</summary>
         sealed class ExpressionContext : IGradContext<string>
         {
-            readonly string _x, _y;
-            public ExpressionContext(string x, string y, OpArgs args) { _x = x; _y = y; Args = args; }
-            public string Input(int i) => _x;
+            readonly IReadOnlyList<string> _inputs;
+            readonly IReadOnlyList<bool> _needs;
+            readonly string _y;
+            public ExpressionContext(IReadOnlyList<string> inputs, string y, OpArgs args, IReadOnlyList<bool> needs) { _inputs = inputs; _y = y; Args = args; _needs = needs; }
+            public string Input(int i) => _inputs[i];
             public string Output => _y;
             public int[] InputShape(int i) => Array.Empty<int>();
-            public int InputCount => 1;
+            public int InputCount => _inputs.Count;
             public OpArgs Args { get; }
-            public bool NeedsGrad(int i) => true;
+            public bool NeedsGrad(int i) => _needs[i];
         }
     }
 }

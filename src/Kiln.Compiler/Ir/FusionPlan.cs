@@ -19,8 +19,11 @@ namespace Kiln.Compiler.Ir
         public List<int> External { get; } = new List<int>();
         /// <summary>The value this step materialises.</summary>
         public int Output => Producer?.Id ?? Elementwise[Elementwise.Count - 1].Id;
-        /// <summary>Whether its backward needs the forward values (an activation's rule reads them); otherwise nothing is saved for it.</summary>
-        public bool Recomputes => Elementwise.Any(n => n.Op == IrOps.Activation);
+        /// <summary>Whether its backward needs the forward values (a rule that reads them); otherwise nothing is saved for it.</summary>
+        public bool Recomputes => Elementwise.Any(ReadsValues);
+
+        /// <summary>Whether a node's derivative reads values (activations, products, quotients) rather than only the gradient (sums, dropout).</summary>
+        public static bool ReadsValues(IrNode n) => n.Op == IrOps.Activation || n.Op == IrOps.Binary && IrOps.BinaryName(n) is "mul" or "div";
     }
 
     /// <summary>

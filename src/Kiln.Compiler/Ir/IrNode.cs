@@ -54,8 +54,13 @@ namespace Kiln.Compiler.Ir
         public const string MaxPool2d = "max_pool2d";
         /// <summary>Flatten from a start dim (<see cref="IrNode.Attr"/>) to the last.</summary>
         public const string Flatten = "flatten";
-        /// <summary>An elementwise activation (<see cref="IrNode.Attr"/>: relu, gelu, gelu_tanh, tanh, sigmoid, silu).</summary>
+        /// <summary>A one-input elementwise op (<see cref="IrNode.Attr"/>: relu, gelu, gelu_tanh, tanh, sigmoid, silu, exp, log, sqrt, rsqrt, abs, neg).</summary>
         public const string Activation = "activation";
+        /// <summary>
+        /// A two-operand elementwise op (<see cref="IrNode.Attr"/>: add, sub, mul, div) on two values of one shape, or on one
+        /// value and the number in <see cref="IrNode.Attr2"/> (Attr rsub/rdiv when the number comes first).
+        /// </summary>
+        public const string Binary = "binary";
         /// <summary>Dropout (probability and training flag as expressions).</summary>
         public const string Dropout = "dropout";
         /// <summary>The sum of two values of one shape (residual connections).</summary>
@@ -66,7 +71,13 @@ namespace Kiln.Compiler.Ir
         public const string SelfAttention = "self_attention";
 
         /// <summary>Whether an op is computed element by element (the fusion planner merges runs of them into one loop).</summary>
-        public static bool IsElementwise(string op) => op == Activation || op == Dropout || op == Add;
+        public static bool IsElementwise(string op) => op == Activation || op == Dropout || op == Add || op == Binary;
+
+        /// <summary>A binary node's op without the reversed-operand prefix (rsub → sub).</summary>
+        public static string BinaryName(IrNode n) => ConstantFirst(n) ? n.Attr!.Substring(1) : n.Attr!;
+
+        /// <summary>Whether a binary node's number operand comes first (<c>2 - x</c>).</summary>
+        public static bool ConstantFirst(IrNode n) => n.Op == Binary && n.Attr2 is not null && (n.Attr == "rsub" || n.Attr == "rdiv");
 
         /// <summary>Whether an op reads trainable parameters of its layer.</summary>
         public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention;
