@@ -23,6 +23,8 @@ internal static class GraphReader
         public IrGraph? EvalGraph;
         public string? Unsupported;
         public SyntaxNode? Where;
+        /// <summary>Layers run by the eager engine inside the compiled model, with the call that uses each.</summary>
+        public List<(string Layer, SyntaxNode Where)> Islands = new List<(string, SyntaxNode)>();
     }
 
     /// <summary>A layer reached by a C# expression over the model <c>m</c>, with the creation that built it when known.</summary>
@@ -149,6 +151,15 @@ internal static class GraphReader
 
     static IEnumerable<IOperation> ImmutableArrayOf(IOperation op) => new[] { op };
 
+    static string Display(LayerRef layer) => layer.Access.Substring(layer.Access.LastIndexOf('.') + 1).TrimEnd(')').Replace(GeneratedAccessor.Prefix, "");
+
+    static bool IsModule(ITypeSymbol? t)
+    {
+        for (; t is not null; t = t.BaseType)
+            if (t.Name == "Module" && t.ContainingNamespace?.ToDisplayString() == "Kiln.NN") return true;
+        return false;
+    }
+
     /// <summary>True for <c>Training</c>, false for <c>!Training</c>, null for any other condition.</summary>
     static bool? TrainingTest(IOperation condition)
     {
@@ -223,9 +234,17 @@ internal static class GraphReader
                 if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance, r) is { } member)
                 {
                     if (Expr(call.Arguments[0].Value, r) is not { } before) return null;
+                    var mark = r.Graph.Mark();
+                    var (unsupported, where) = (result.Unsupported, result.Where);
                     var after = Layer(r, member.Access, member.Type, member.Creation, before);
-                    if (after is null) Fail(result, $"the layer {member.Type.Name} ({member.Access.Substring(member.Access.LastIndexOf('.') + 1).TrimEnd(')')})", call.Syntax);
-                    return after;
+                    if (after is not null) return after;
+                    // No fused form (or a block that does not read as a graph): the layer runs eagerly inside the compiled model.
+                    r.Graph.Rollback(mark);
+                    (result.Unsupported, result.Where) = (unsupported, where);
+                    if (!IsModule(member.Type) || !IsTensor(m.ReturnType) || m.Parameters.Length != 1 || !IsTensor(m.Parameters[0].Type))
+                    { Fail(result, $"the layer {member.Type.Name} ({Display(member)})", call.Syntax); return null; }
+                    result.Islands.Add(($"{member.Type.Name} ({Display(member)})", call.Syntax));
+                    return r.Graph.Add(IrOps.Island, before, member.Access, attr: m.Name);
                 }
                 // F.Relu(x), F.Dropout(x, 0.2, Training), ...
                 if (ns == "Kiln.NN" && type == "F" && call.Arguments.Length >= 1)

@@ -19,6 +19,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
         "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, TransformerEncoderLayer, [Model] blocks, activations, dropout and elementwise arithmetic)",
         "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: "docs/diagnostics.md#kln0102");
 
+    /// <summary>KLN0103: a layer without a fused form, run by the eager engine inside an otherwise compiled model.</summary>
+    public static readonly DiagnosticDescriptor EagerLayer = new("KLN0103", "Layer runs eagerly inside the compiled model",
+        "{0}.Compile() runs {1} eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+        "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: "docs/diagnostics.md#kln0103");
+
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -33,6 +38,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
             spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model));
             if (model.Forward is { NotCompiled: { } construct } forward)
                 spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, forward.NotCompiledAt?.ToLocation() ?? Location.None, model.Name, construct));
+            foreach (var island in model.Forward?.Islands ?? default)
+                spc.ReportDiagnostic(Diagnostic.Create(EagerLayer, island.Where?.ToLocation() ?? Location.None, model.Name, island.Layer));
         });
     }
 }

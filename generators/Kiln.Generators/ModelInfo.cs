@@ -30,7 +30,7 @@ internal sealed record SourceSpot(string Path, int Start, int Length, int StartL
 
 /// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
 internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph, Kiln.Compiler.Ir.IrGraph? EvalGraph,
-    string? NotCompiled, SourceSpot? NotCompiledAt)
+    string? NotCompiled, SourceSpot? NotCompiledAt, EquatableArray<IslandInfo> Islands)
 {
     public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
     {
@@ -39,9 +39,14 @@ internal sealed record ForwardInfo(string ReturnType, string Parameters, string 
         string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
         var read = GraphReader.Read(forward, semantics, cancel);
         return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph, read.EvalGraph,
-            read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null);
+            read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null,
+            new EquatableArray<IslandInfo>(read.Graph is null ? ImmutableArray<IslandInfo>.Empty
+                : read.Islands.Select(i => new IslandInfo(i.Layer, SourceSpot.Of(i.Where))).Distinct().ToImmutableArray()));
     }
 }
+
+/// <summary>A layer the compiled model runs eagerly, and where Forward calls it.</summary>
+internal sealed record IslandInfo(string Layer, SourceSpot? Where);
 
 /// <summary>A Forward parameter's [Shape], as written.</summary>
 internal sealed record ShapeInfo(string Parameter, string Dims);

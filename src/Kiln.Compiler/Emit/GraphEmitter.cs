@@ -94,6 +94,16 @@ namespace Kiln.Compiler.Emit
                 slot[n.Id] = inputs.Count;
                 foreach (var (name, value) in names) { L(2, $"var {name} = {value};"); inputs.Add(name); }
             }
+            // Eager islands' parameters are found now and listed after the fixed ones.
+            var islands = graph.Nodes.Where(n => n.Op == IrOps.Island).ToList();
+            foreach (var n in islands) L(2, $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.TrainableParameters({n.Member});");
+            string inputList = $"new {T}?[] {{ {string.Join(", ", inputs)} }}";
+            if (islands.Count > 0)
+            {
+                L(2, $"var inputs = new global::System.Collections.Generic.List<{T}?> {{ {string.Join(", ", inputs)} }};");
+                foreach (var n in islands) L(2, $"int is{n.Id} = inputs.Count; inputs.AddRange(ip{n.Id});");
+                inputList = "inputs";
+            }
             // Dropout decisions are taken now; the draws are reserved as each group runs, in Forward's order.
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Dropout))
                 L(2, $"double p{n.Id} = {n.Attr}; bool drop{n.Id} = ({n.Attr2}) && p{n.Id} > 0; global::Kiln.Compilation.DropoutDraw draw{n.Id} = default;");
@@ -107,9 +117,10 @@ namespace Kiln.Compiler.Emit
                     case IrOps.Flatten: L(2, $"global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
                     case IrOps.LayerNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null;"); break;
                     case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
+                    case IrOps.Island: L(2, $"global::Kiln.Compilation.EagerIsland? isl{n.Id} = null;"); break;
                 }
             L(2, "bool needX = x.RequiresGrad;");
-            L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", new {T}?[] {{ {string.Join(", ", inputs)} }}, forward: ctx =>");
+            L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", {inputList}, forward: ctx =>");
             L(2, "{");
             string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\");";
             L(3, tuning);
@@ -125,7 +136,7 @@ namespace Kiln.Compiler.Emit
             L(2, "{");
             L(3, tuning);
             L(3, "if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException(\"compile\", \"" + modelName + ".Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model\");");
-            L(3, $"var grads = new {T}?[{inputs.Count}];");
+            L(3, $"var grads = new {T}?[{(islands.Count > 0 ? "inputs.Count" : inputs.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))}];");
             L(3, $"{T}? {string.Join(", ", materialized.Select(v => $"gv{v} = null"))};");
             L(3, $"gv{graph.Output} = grad.Contiguous();");
             for (int s = plan.Count - 1; s >= 0; s--)
@@ -185,6 +196,10 @@ namespace Kiln.Compiler.Emit
                         L(3, $"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
                         L(3, $"v{p.Id} = att{p.Id}.Output;");
                         break;
+                    case IrOps.Island:
+                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, h => {p.Member}.{p.Attr}(h), {x}, {NeedIn(p.Inputs[0])});");
+                        L(3, $"v{p.Id} = isl{p.Id}.Output;");
+                        break;
                     default: throw new NotSupportedException("no producer form for " + p.Op);
                 }
             }
@@ -214,6 +229,11 @@ namespace Kiln.Compiler.Emit
                         L(4, $"var r = {Ops}.LayerNormBackward({p.Member}, v{i}!, mean{p.Id}!, rstd{p.Id}!, {d});");
                         L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
                         Acc(4, i, "r.Input");
+                        break;
+                    case IrOps.Island:
+                        L(4, $"var r = isl{p.Id}!.Backward({d});");
+                        L(4, $"for (int q = 0; q < r.Parameters.Length; q++) grads[is{p.Id} + q] = r.Parameters[q];");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
                         break;
                     case IrOps.SelfAttention:
                         L(4, $"var r = att{p.Id}!.Backward({d}, {NeedIn(i)});");
@@ -402,6 +422,7 @@ namespace Kiln.Compiler.Emit
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",
                     IrOps.SelfAttention => "self-attention",
+                    IrOps.Island => "eager",
                     _ => "flatten",
                 } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
                 : "one fused loop of " + Describe(s)));

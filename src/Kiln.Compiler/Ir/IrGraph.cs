@@ -82,6 +82,16 @@ namespace Kiln.Compiler.Ir
         /// <summary>Appends a one-input node.</summary>
         public int Add(string op, int input, string? member = null, string? attr = null, string? attr2 = null) => Add(op, new[] { input }, member, attr, attr2);
 
+        /// <summary>A point to roll back to (<see cref="Rollback"/>) when a tentative read fails.</summary>
+        public (int Nodes, int Conditions) Mark() => (_nodes.Count, _conditions.Count);
+
+        /// <summary>Drops every node and condition added since <paramref name="mark"/>.</summary>
+        public void Rollback((int Nodes, int Conditions) mark)
+        {
+            _nodes.RemoveRange(mark.Nodes, _nodes.Count - mark.Nodes);
+            _conditions.RemoveRange(mark.Conditions, _conditions.Count - mark.Conditions);
+        }
+
         /// <summary>Adds a run-time condition for the graph (deduplicated).</summary>
         public void Require(string condition) { if (!_conditions.Contains(condition)) _conditions.Add(condition); }
 

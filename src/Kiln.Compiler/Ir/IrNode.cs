@@ -70,6 +70,12 @@ namespace Kiln.Compiler.Ir
         /// <summary>Self-attention of a MultiheadAttention layer (projections included).</summary>
         public const string SelfAttention = "self_attention";
 
+        /// <summary>
+        /// A layer without a fused form, run by the eager engine inside the compiled model (<see cref="IrNode.Attr"/>: the
+        /// method called, Forward or Call); its parameters are found when the model runs.
+        /// </summary>
+        public const string Island = "island";
+
         /// <summary>Whether an op is computed element by element (the fusion planner merges runs of them into one loop).</summary>
         public static bool IsElementwise(string op) => op == Activation || op == Dropout || op == Add || op == Binary;
 
@@ -80,6 +86,6 @@ namespace Kiln.Compiler.Ir
         public static bool ConstantFirst(IrNode n) => n.Op == Binary && n.Attr2 is not null && (n.Attr == "rsub" || n.Attr == "rdiv");
 
         /// <summary>Whether an op reads trainable parameters of its layer.</summary>
-        public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention;
+        public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention || op == Island;
     }
 }

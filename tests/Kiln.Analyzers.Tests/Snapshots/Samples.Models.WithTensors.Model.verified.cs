@@ -22,10 +22,10 @@ namespace Samples.Models
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 4") };
 
-        /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (the expression 'x * _scale'), so it runs eagerly.</summary>
+        /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (the expression '_scale'), so it runs eagerly.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
 
-        /// <summary>WithTensors as compiled: eager, since its Forward uses the expression 'x * _scale'.</summary>
+        /// <summary>WithTensors as compiled: eager, since its Forward uses the expression '_scale'.</summary>
         public sealed class Compiled
         {
             readonly WithTensors _model;
