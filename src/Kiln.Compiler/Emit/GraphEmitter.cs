@@ -67,7 +67,10 @@ namespace Kiln.Compiler.Emit
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({T} x)");
             L(1, "{");
             L(2, "var m = _model;");
-            var guard = new List<string> { "x.DType != global::Kiln.DType.Float32" };
+            // An input read only by eager islands (an Embedding's token ids) may have any dtype: the layer checks it as in eager.
+            bool islandInput = graph.ReadersOfInput().All(n => n.Op == IrOps.Island);
+            var guard = new List<string>();
+            if (!islandInput) guard.Add("x.DType != global::Kiln.DType.Float32");
             if (rank > 0) guard.Add($"x.Dim != {rank}");
             foreach (var n in graph.Nodes)
             {
@@ -75,7 +78,7 @@ namespace Kiln.Compiler.Emit
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
-            L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
+            if (guard.Count > 0) L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
 
             // Parameters, in the order the node lists its inputs; each producer's first slot.
             var inputs = new List<string> { "x" };
@@ -124,7 +127,7 @@ namespace Kiln.Compiler.Emit
             L(2, "{");
             string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\");";
             L(3, tuning);
-            L(3, "v0 = x.Contiguous();");
+            L(3, islandInput ? "v0 = x;" : "v0 = x.Contiguous();");
             foreach (var step in plan)
             {
                 if (step.Producer is { } p) { ProducerForward(p); continue; }

@@ -260,6 +260,15 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class TokenEncoder : Module
+        {
+            readonly Embedding embed = new(20, 16, paddingIdx: 0);
+            readonly TransformerEncoderLayer layer = new(16, 4, dimFeedforward: 32, batchFirst: true);
+            readonly Linear head = new(16, 5);
+            public Tensor Forward([Shape("N L")] Tensor tokens) => head.Forward(layer.Forward(embed.Forward(tokens)));
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -456,11 +465,43 @@ public class CompiledModelTests
             "ConvBn.Compile() runs BatchNorm2d (bn) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs RMSNorm (norm) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "TokenEncoder.Compile() runs Embedding (embed) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
         }, islands.Select(d => d.GetMessage()));
         Assert.All(islands, d => Assert.Equal(DiagnosticSeverity.Info, d.Severity));
         var bn = islands[0].Location.GetLineSpan();
         Assert.Equal("bn.Call(conv.Call(x))", Source.Split('\n')[bn.StartLinePosition.Line].Substring(bn.StartLinePosition.Character, bn.EndLinePosition.Character - bn.StartLinePosition.Character));
-        Assert.Equal(3, Built.Value.Diagnostics.Length - 1);   // the islands and Doubled's KLN0102, nothing else
+        Assert.Equal(islands.Length, Built.Value.Diagnostics.Length - 1);   // the islands and Doubled's KLN0102, nothing else
+    }
+
+    /// <summary>Token ids (int64) through an Embedding (an eager island) into a compiled Transformer layer: equal to eager, padding row without gradient.</summary>
+    [Fact]
+    public void TokenInputsRunThroughAnEmbeddingIsland()
+    {
+        var type = Built.Value.Assembly.GetType("TokenEncoder")!;
+        Generator.ManualSeed(2);
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+        var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        var forward = compiled.GetType().GetMethod("Forward")!;
+        var eagerForward = type.GetMethod("Forward")!;
+        var tokens = Tensor.RandInt(0, 20, [3, 6], generator: new Generator(6));
+        foreach (bool training in new[] { true, false })
+        {
+            if (training) model.Train(); else model.Eval();
+            model.ZeroGrad();
+            Generator.ManualSeed(11);
+            var e = (Tensor)eagerForward.Invoke(model, [tokens])!;
+            (e * e).Sum().Backward();
+            var eagerGrads = model.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+            model.ZeroGrad();
+            Generator.ManualSeed(11);
+            var c = (Tensor)forward.Invoke(compiled, [tokens])!;
+            Assert.Equal("TokenEncoderBackward", c.GradFn!.Name);
+            (c * c).Sum().Backward();
+            Close(e, c, $"output (training={training})");
+            var grads = model.Parameters().ToArray();
+            for (int i = 0; i < grads.Length; i++) Close(eagerGrads[i], grads[i].Grad!, $"gradient {i} (training={training})");
+            Assert.All(grads[0].Grad!.Select(0, 0).ToArray<float>(), v => Assert.Equal(0f, v));   // the padding row
+        }
     }
 
     /// <summary>An eager island updates BatchNorm's running statistics exactly as the eager model does.</summary>
