@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using Kiln.Compiler.Ir;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -151,6 +152,91 @@ internal static class GraphReader
 
     static IEnumerable<IOperation> ImmutableArrayOf(IOperation op) => new[] { op };
 
+    /// <summary>What a tentative read may change, to undo it when the read falls back to another form.</summary>
+    static ((int, int) Graph, int Islands, string? Unsupported, SyntaxNode? Where) Save(Reader r) =>
+        (r.Graph.Mark(), r.Result.Islands.Count, r.Result.Unsupported, r.Result.Where);
+
+    static void Restore(Reader r, ((int, int) Graph, int Islands, string? Unsupported, SyntaxNode? Where) s)
+    {
+        r.Graph.Rollback(s.Graph);
+        r.Result.Islands.RemoveRange(s.Islands, r.Result.Islands.Count - s.Islands);
+        (r.Result.Unsupported, r.Result.Where) = (s.Unsupported, s.Where);
+    }
+
+    /// <summary>
+    /// A Tensor method or a static Tensor/F function without a fused form, as an expression island: its tensor operands
+    /// are graph values, every other argument a constant of the build (written back as a literal of its parameter's type).
+    /// </summary>
+    static int? ExpressionIsland(IInvocationOperation call, Reader r)
+    {
+        var m = call.TargetMethod;
+        string type = m.ContainingType?.Name ?? "", ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
+        if (!IsTensor(m.ReturnType) || !(ns == "Kiln" && type == "Tensor" || ns == "Kiln.NN" && type == "F")) return null;
+        var saved = Save(r);
+        var values = new List<int>();
+        string? Operand(IOperation o)
+        {
+            while (o is IConversionOperation c && !IsTensor(o.Type)) o = c.Operand;
+            if (IsTensor(o.Type))
+            {
+                if (Expr(o, r) is not { } v) return null;
+                values.Add(v);
+                return IrOps.Placeholder(values.Count - 1);
+            }
+            return Literal(o);
+        }
+        string? receiver = null;
+        if (!m.IsStatic && (call.Instance is null || (receiver = Operand(call.Instance)) is null)) { Restore(r, saved); return null; }
+        var parts = new List<string>();
+        foreach (var a in call.Arguments)
+        {
+            if (a.ArgumentKind == ArgumentKind.DefaultValue || a.Parameter is null) continue;
+            string? text;
+            if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation { Initializer: { } init } array)
+            {
+                var items = init.ElementValues.Select(Operand).ToList();
+                text = items.Any(i => i is null) ? null : $"new {((IArrayTypeSymbol)array.Type!).ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
+            }
+            else text = Operand(a.Value);
+            if (text is null) { Restore(r, saved); return null; }
+            parts.Add("@" + a.Parameter.Name + ": " + text);
+        }
+        string target = m.IsStatic ? m.ContainingType!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + m.Name : receiver + "." + m.Name;
+        r.Result.Islands.Add((type + "." + m.Name, call.Syntax));
+        return r.Graph.Add(IrOps.Island, values, attr: type + "." + m.Name, attr2: $"{target}({string.Join(", ", parts)})");
+    }
+
+    /// <summary>A constant as C# text of its type (numbers cast to it, enums by their type), or null when it is not a constant.</summary>
+    static string? Literal(IOperation o)
+    {
+        var target = o.Type;
+        while (o is IConversionOperation c) o = c.Operand;
+        if (o is IArrayCreationOperation { Initializer: { } init } array && array.Type is IArrayTypeSymbol at)
+        {
+            var items = init.ElementValues.Select(Literal).ToList();
+            return items.Any(i => i is null) ? null : $"new {at.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
+        }
+        if (o is ICollectionExpressionOperation { Type: IArrayTypeSymbol ct } collection)
+        {
+            var items = collection.Elements.Select(Literal).ToList();
+            return items.Any(i => i is null) ? null : $"new {ct.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
+        }
+        if (!o.ConstantValue.HasValue) return null;
+        var value = o.ConstantValue.Value;
+        if (value is null) return target is null ? "null" : $"default({target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})";
+        string text = value switch
+        {
+            string str => SymbolDisplay.FormatLiteral(str, quote: true),
+            bool b => b ? "true" : "false",
+            char ch => SymbolDisplay.FormatLiteral(ch, quote: true),
+            double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            float f => ((double)f).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            _ => System.Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!,
+        };
+        if (text.Contains("Infinity") || text == "NaN") text = "double." + (text == "NaN" ? "NaN" : text.StartsWith("-") ? "NegativeInfinity" : "PositiveInfinity");
+        return target is null || value is string || value is bool ? text : $"(({target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({text}))";
+    }
+
     static string Display(LayerRef layer) => layer.Access.Substring(layer.Access.LastIndexOf('.') + 1).TrimEnd(')').Replace(GeneratedAccessor.Prefix, "");
 
     static bool IsModule(ITypeSymbol? t)
@@ -224,6 +310,13 @@ internal static class GraphReader
                 string attr = !leftTensor && name is "sub" or "div" ? "r" + name : name;
                 return r.Graph.Add(IrOps.Binary, new[] { value }, attr: attr, attr2: constant);
             }
+            case IPropertyReferenceOperation { Instance: { } of } property when IsTensor(property.Type) && IsTensor(of.Type):
+            {
+                // x.T, x.mT: a view, run eagerly inside the compiled model.
+                if (Expr(of, r) is not { } value) return null;
+                r.Result.Islands.Add(("Tensor." + property.Property.Name, op.Syntax));
+                return r.Graph.Add(IrOps.Island, new[] { value }, attr: "Tensor." + property.Property.Name, attr2: IrOps.Placeholder(0) + "." + property.Property.Name);
+            }
             case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus } negate when IsTensor(negate.Operand.Type):
                 return Expr(negate.Operand, r) is { } negated ? r.Graph.Add(IrOps.Activation, negated, attr: "neg") : null;
             case IInvocationOperation call:
@@ -234,13 +327,11 @@ internal static class GraphReader
                 if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance, r) is { } member)
                 {
                     if (Expr(call.Arguments[0].Value, r) is not { } before) return null;
-                    var mark = r.Graph.Mark();
-                    var (unsupported, where) = (result.Unsupported, result.Where);
+                    var saved = Save(r);
                     var after = Layer(r, member.Access, member.Type, member.Creation, before);
                     if (after is not null) return after;
                     // No fused form (or a block that does not read as a graph): the layer runs eagerly inside the compiled model.
-                    r.Graph.Rollback(mark);
-                    (result.Unsupported, result.Where) = (unsupported, where);
+                    Restore(r, saved);
                     if (!IsModule(member.Type) || !IsTensor(m.ReturnType) || m.Parameters.Length != 1 || !IsTensor(m.Parameters[0].Type))
                     { Fail(result, $"the layer {member.Type.Name} ({Display(member)})", call.Syntax); return null; }
                     result.Islands.Add(($"{member.Type.Name} ({Display(member)})", call.Syntax));
@@ -249,10 +340,13 @@ internal static class GraphReader
                 // F.Relu(x), F.Dropout(x, 0.2, Training), ...
                 if (ns == "Kiln.NN" && type == "F" && call.Arguments.Length >= 1)
                 {
+                    var saved = Save(r);
                     if (Expr(call.Arguments[0].Value, r) is not { } before) return null;
-                    var after = Functional(r, m.Name, call, before);
-                    if (after is null) { Fail(result, "F." + m.Name + (m.Name == "Dropout" ? " with a non-constant probability or a training flag other than Training" : ""), call.Syntax); return null; }
-                    return after;
+                    if (Functional(r, m.Name, call, before) is { } after) return after;
+                    Restore(r, saved);
+                    if (ExpressionIsland(call, r) is { } island) return island;
+                    Fail(result, "F." + m.Name + (m.Name == "Dropout" ? " with a non-constant probability or a training flag other than Training" : ""), call.Syntax);
+                    return null;
                 }
                 // x.Flatten(1): to the last dim only.
                 if (ns == "Kiln" && type == "Tensor" && m.Name == "Flatten" && call.Instance is not null
@@ -263,13 +357,15 @@ internal static class GraphReader
                     return r.Graph.Add(IrOps.Flatten, before, attr: startDim.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
                 // x.Relu(), x.Tanh(), ...
-                if (ns == "Kiln" && type == "Tensor" && call.Instance is not null && call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue))
+                if (ns == "Kiln" && type == "Tensor" && call.Instance is not null && call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)
+                    && Activation(m.Name) is { } act)
                 {
                     if (Expr(call.Instance, r) is not { } before) return null;
-                    if (Activation(m.Name) is not { } act) { Fail(result, "Tensor." + m.Name, call.Syntax); return null; }
                     return r.Graph.Add(IrOps.Activation, before, attr: act);
                 }
-                Fail(result, $"the call to {type}.{m.Name}", call.Syntax);
+                // Any other Tensor method or Tensor/F function over values and constants: run eagerly inside the compiled model.
+                if (ExpressionIsland(call, r) is { } expression) return expression;
+                if (result.Unsupported is null) Fail(result, $"the call to {type}.{m.Name}", call.Syntax);
                 return null;
             }
             default:

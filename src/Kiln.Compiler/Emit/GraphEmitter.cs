@@ -98,8 +98,10 @@ namespace Kiln.Compiler.Emit
                 foreach (var (name, value) in names) { L(2, $"var {name} = {value};"); inputs.Add(name); }
             }
             // Eager islands' parameters are found now and listed after the fixed ones.
-            var islands = graph.Nodes.Where(n => n.Op == IrOps.Island).ToList();
+            var islands = graph.Nodes.Where(n => n.Op == IrOps.Island && n.Member is not null).ToList();
             foreach (var n in islands) L(2, $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.TrainableParameters({n.Member});");
+            // An expression island (a tensor method without a fused form) has no parameters of its own.
+            foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Island && n.Member is null)) L(2, $"var ip{n.Id} = global::System.Array.Empty<{T}>();");
             string inputList = $"new {T}?[] {{ {string.Join(", ", inputs)} }}";
             if (islands.Count > 0)
             {
@@ -200,9 +202,15 @@ namespace Kiln.Compiler.Emit
                         L(3, $"v{p.Id} = att{p.Id}.Output;");
                         break;
                     case IrOps.Island:
-                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, h => {p.Member}.{p.Attr}(h), {x}, {NeedIn(p.Inputs[0])});");
+                    {
+                        // A layer's call, or the expression's text with its values as t[0], t[1], ...
+                        string body = p.Member is not null ? $"{p.Member}.{p.Attr}(t[0])" : IrOps.FillTemplate(p.Attr2!, p.Inputs.Count, k => $"t[{k}]");
+                        string values = string.Join(", ", p.Inputs.Select(i => $"v{i}!"));
+                        string needs = string.Join(", ", p.Inputs.Select(NeedIn));
+                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, new {T}[] {{ {values} }}, new bool[] {{ {needs} }});");
                         L(3, $"v{p.Id} = isl{p.Id}.Output;");
                         break;
+                    }
                     default: throw new NotSupportedException("no producer form for " + p.Op);
                 }
             }
@@ -235,8 +243,12 @@ namespace Kiln.Compiler.Emit
                         break;
                     case IrOps.Island:
                         L(4, $"var r = isl{p.Id}!.Backward({d});");
-                        L(4, $"for (int q = 0; q < r.Parameters.Length; q++) grads[is{p.Id} + q] = r.Parameters[q];");
-                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        if (p.Member is not null) L(4, $"for (int q = 0; q < r.Parameters.Length; q++) grads[is{p.Id} + q] = r.Parameters[q];");
+                        for (int k = 0; k < p.Inputs.Count; k++)
+                        {
+                            L(4, $"if (r.Inputs[{k}] is not null)");
+                            Acc(5, p.Inputs[k], $"r.Inputs[{k}]");
+                        }
                         break;
                     case IrOps.SelfAttention:
                         L(4, $"var r = att{p.Id}!.Backward({d}, {NeedIn(i)});");
@@ -425,7 +437,7 @@ namespace Kiln.Compiler.Emit
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",
                     IrOps.SelfAttention => "self-attention",
-                    IrOps.Island => "eager",
+                    IrOps.Island => "eager " + (p.Member is null ? p.Attr : ""),
                     _ => "flatten",
                 } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
                 : "one fused loop of " + Describe(s)));

@@ -46,7 +46,7 @@ namespace Kiln.Compiler.Ir
         {
             var only = new bool[Nodes.Count];
             foreach (var n in Nodes)
-                only[n.Id] = n.Op == IrOps.Input || (!IrOps.HasParameters(n.Op) && n.Inputs.All(i => only[i]));
+                only[n.Id] = n.Op == IrOps.Input || (!IrOps.HasParameters(n) && n.Inputs.All(i => only[i]));
             return only;
         }
 
@@ -96,7 +96,7 @@ namespace Kiln.Compiler.Ir
         public void Require(string condition) { if (!_conditions.Contains(condition)) _conditions.Add(condition); }
 
         /// <summary>Whether any node has parameters.</summary>
-        public bool HasParameters => _nodes.Any(n => IrOps.HasParameters(n.Op));
+        public bool HasParameters => _nodes.Any(IrOps.HasParameters);
 
         /// <summary>The graph returning <paramref name="output"/>.</summary>
         public IrGraph Build(int output) => new IrGraph(_nodes, output, _conditions);

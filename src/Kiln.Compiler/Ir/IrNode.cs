@@ -71,8 +71,10 @@ namespace Kiln.Compiler.Ir
         public const string SelfAttention = "self_attention";
 
         /// <summary>
-        /// A layer without a fused form, run by the eager engine inside the compiled model (<see cref="IrNode.Attr"/>: the
-        /// method called, Forward or Call); its parameters are found when the model runs.
+        /// Code without a fused form, run by the eager engine inside the compiled model: a layer (<see cref="IrNode.Member"/>;
+        /// <see cref="IrNode.Attr"/> the method called, Forward or Call; its parameters found when the model runs), or a
+        /// tensor expression (<see cref="IrNode.Attr"/> its name, <see cref="IrNode.Attr2"/> its C# text with the input values
+        /// as <see cref="Placeholder"/>s).
         /// </summary>
         public const string Island = "island";
 
@@ -87,5 +89,18 @@ namespace Kiln.Compiler.Ir
 
         /// <summary>Whether an op reads trainable parameters of its layer.</summary>
         public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention || op == Island;
+
+        /// <summary>Where input <paramref name="k"/> goes in an expression island's text.</summary>
+        public static string Placeholder(int k) => "%%" + k + "%%";
+
+        /// <summary>An expression island's text with each input's placeholder replaced.</summary>
+        public static string FillTemplate(string template, int inputs, System.Func<int, string> value)
+        {
+            for (int k = 0; k < inputs; k++) template = template.Replace(Placeholder(k), value(k));
+            return template;
+        }
+
+        /// <summary>Whether a node reads trainable parameters (an expression island has none).</summary>
+        public static bool HasParameters(IrNode n) => n.Op == Island ? n.Member is not null : HasParameters(n.Op);
     }
 }
