@@ -164,6 +164,32 @@ internal static class GraphReader
     }
 
     /// <summary>
+    /// <c>attn.Forward(x, x, x, ...).Output</c> on a MultiheadAttention layer: self-attention (query, key and value one
+    /// value, no masks, not causal) — the attention weights, if asked for, are not used.
+    /// </summary>
+    static int? SelfAttention(IInvocationOperation call, Reader r)
+    {
+        if (call.TargetMethod.Name != "Forward" || call.TargetMethod.ContainingType?.Name != "MultiheadAttention" || Member(call.Instance, r) is not { } layer) return null;
+        int? shared = null;
+        foreach (var a in call.Arguments)
+        {
+            string name = a.Parameter?.Name ?? "";
+            if (name is "query" or "key" or "value")
+            {
+                var saved = Save(r);
+                if (Expr(a.Value, r) is not { } v || shared is { } s0 && s0 != v) { Restore(r, saved); return null; }
+                shared = v;
+            }
+            else if (a.ArgumentKind != ArgumentKind.DefaultValue && !(name == "needWeights" && a.Value.ConstantValue.HasValue)
+                     && !(name is "keyPaddingMask" or "attnMask" && a.Value.ConstantValue is { HasValue: true, Value: null })
+                     && !(name == "isCausal" && a.Value.ConstantValue.Value is false)
+                     && !(name == "averageAttnWeights" && a.Value.ConstantValue.HasValue))
+                return null;
+        }
+        return shared is { } x ? r.Graph.Add(IrOps.SelfAttention, x, layer.Access) : null;
+    }
+
+    /// <summary>
     /// A Tensor method or a static Tensor/F function without a fused form, as an expression island: its tensor operands
     /// are graph values, every other argument a constant of the build (written back as a literal of its parameter's type).
     /// </summary>
@@ -310,6 +336,8 @@ internal static class GraphReader
                 string attr = !leftTensor && name is "sub" or "div" ? "r" + name : name;
                 return r.Graph.Add(IrOps.Binary, new[] { value }, attr: attr, attr2: constant);
             }
+            case IFieldReferenceOperation { Field.Name: "Output", Instance: IInvocationOperation attention } when SelfAttention(attention, r) is { } attended:
+                return attended;
             case IPropertyReferenceOperation { Instance: { } of } property when IsTensor(property.Type) && IsTensor(of.Type):
             {
                 // x.T, x.mT: a view, run eagerly inside the compiled model.

@@ -281,6 +281,20 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class AttentionBlock : Module
+        {
+            readonly MultiheadAttention attn = new(12, 3, dropout: 0.2, batchFirst: true);
+            readonly LayerNorm norm = new(12);
+            readonly Linear head = new(12, 4);
+            public Tensor Forward([Shape("N L 12")] Tensor x)
+            {
+                var h = norm.Forward(x);
+                h = x + attn.Forward(h, h, h, needWeights: false).Output;
+                return head.Forward(attn.Forward(h, h, h).Output.Relu());
+            }
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -326,6 +340,7 @@ public class CompiledModelTests
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]
+    [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -414,6 +429,7 @@ public class CompiledModelTests
     [InlineData("ConvBn", new[] { 2, 2, 6, 6 }, "ConvBnBackward")]
     [InlineData("NormAndCustom", new[] { 2, 6 }, "NormAndCustomBackward")]
     [InlineData("HandAttention", new[] { 2, 3, 8 }, "HandAttentionBackward")]
+    [InlineData("AttentionBlock", new[] { 2, 3, 12 }, "AttentionBlockBackward")]
     [Theory]
     public void ChainsAreOneCompiledNode(string name, int[] shape, string node)
     {
