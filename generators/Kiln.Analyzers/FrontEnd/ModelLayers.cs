@@ -1,3 +1,4 @@
+using Kiln.Compiler.Shapes;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
