@@ -486,6 +486,14 @@ public class CompiledModelTests
         Assert.Equal(DiagnosticSeverity.Info, d.Severity);
     }
 
+    /// <summary>The shape analyzers and the generator read the same models: no shape error (or warning) on any of them.</summary>
+    [Fact]
+    public async System.Threading.Tasks.Task TheShapeAnalyzersFindNothingWrongInTheseModels()
+    {
+        var (_, analyzer) = await AnalyzerHarness.Run(Source);
+        Assert.DoesNotContain(analyzer, d => d.Severity >= DiagnosticSeverity.Warning);
+    }
+
     /// <summary>Layers without a fused form run eagerly inside the compiled model, each reported (info) at the call that uses it.</summary>
     [Fact]
     public void EagerLayersInsideACompiledModelAreReportedWhereTheyAreCalled()
