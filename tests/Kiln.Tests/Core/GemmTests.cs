@@ -17,6 +17,42 @@ public class GemmTests
         return c;
     }
 
+    /// <summary>
+    /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
+    /// up to four rows the dot-product path; bias and activation epilogue and accumulation into C included.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 784, 128)]
+    [InlineData(3, 37, 19)]
+    [InlineData(4, 8, 8)]
+    [InlineData(5, 37, 19)]
+    [InlineData(40, 203, 45)]
+    [InlineData(70, 16, 1030)]
+    public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
+    {
+        var g = new Generator(5);
+        var a = Tensor.Randn(new[] { m, k }, generator: g).ToArray<float>();
+        var w = Tensor.Randn(new[] { n, k }, generator: g).ToArray<float>();   // B = Wᵀ: column j of B is row j of W
+        var bias = Tensor.Randn(new[] { n }, generator: g).ToArray<float>();
+        var start = Tensor.Randn(new[] { m, n }, generator: g).ToArray<float>();
+        var bT = new float[k * n];
+        for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bT[p * n + j] = w[j * k + p];
+        var r = Reference(a, bT, m, k, n);
+        foreach (bool accumulate in new[] { false, true })
+        {
+            var c = (float[])start.Clone();
+            fixed (float* pa = a, pw = w, pc = c, pb = bias)
+                Sgemm.Multiply(m, n, k, 1f, pa, k, 1, pw, 1, k, accumulate ? 1f : 0f, pc, n,
+                    new GemmEpilogue { ColumnBias = pb, Activation = GemmActivation.Relu });
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = Math.Max(0, r[i * n + j] + (accumulate ? start[i * n + j] : 0) + bias[j]);
+                    Assert.True(Math.Abs(c[i * n + j] - expected) <= 1e-4 * Math.Sqrt(k) + 1e-4 * Math.Abs(expected), $"[{i},{j}] (accumulate={accumulate}): {c[i * n + j]} vs {expected}");
+                }
+        }
+    }
+
     [Theory]
     [InlineData(1, 1, 1, false)]
     [InlineData(13, 300, 35, false)]

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels.Gemm;
 
@@ -53,10 +54,69 @@ public static unsafe class Sgemm
             }
             return;
         }
+        if (m <= 4 && csa == 1 && rsb == 1 && csb != 1)
+        {
+            // A few rows against a transposed weight (batch-1 inference through x·Wᵀ): each output is a dot product of two
+            // contiguous runs; packing B would cost more than the product.
+            FewRows(m, n, k, alpha, a, rsa, b, csb, accumulate, c, ldc, epilogue);
+            return;
+        }
         var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.Default;
         if (!tiles.IsValid) tiles = GemmTiles.Default;
         if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
+    }
+
+    static void FewRows(int m, int n, int k, float alpha, float* a, long rsa, float* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+    {
+        var job = new FewRowsJob { M = m, K = k, Alpha = alpha, A = a, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
+        // Columns in chunks big enough to pay for a thread hand-off.
+        Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
+        if (!epilogue.IsEmpty)
+            for (int i = 0; i < m; i++) epilogue.Apply(c + i * ldc, i, 0, n);
+    }
+
+    sealed class FewRowsJob
+    {
+        public int M, K;
+        public float Alpha;
+        public float* A, B, C;
+        public long Rsa, Csb, Ldc;
+        public bool Accumulate;
+        public Action<long, long> Run => _run ??= Range;
+        Action<long, long>? _run;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Range(long j0, long j1)
+        {
+            for (long j = j0; j < j1; j++)
+            {
+                float* column = B + j * Csb;
+                for (int i = 0; i < M; i++)
+                {
+                    float v = Alpha * Dot(A + i * Rsa, column, K);
+                    float* o = C + i * Ldc + j;
+                    *o = Accumulate ? *o + v : v;
+                }
+            }
+        }
+
+        static float Dot(float* x, float* y, int k)
+        {
+            int p = 0;
+            var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero; var s2 = Vector256<float>.Zero; var s3 = Vector256<float>.Zero;
+            for (; p + 32 <= k; p += 32)
+            {
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
+                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 16), Vector256.Load(y + p + 16), s2);
+                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 24), Vector256.Load(y + p + 24), s3);
+            }
+            for (; p + 8 <= k; p += 8) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
+            float sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+            for (; p < k; p++) sum += x[p] * y[p];
+            return sum;
+        }
     }
 
     /// <summary>
@@ -308,10 +368,53 @@ public static unsafe class Sgemm
         }
     }
 
+    /// <summary>Writes the transpose of the 8 × 8 block at <paramref name="src"/> (rows <paramref name="srcStride"/> apart) to <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride), r2 = Avx.LoadVector256(src + 2 * srcStride),
+            r3 = Avx.LoadVector256(src + 3 * srcStride), r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride),
+            r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
     /// <summary>Packs columns [col, col+valid) of a B block into one NR-wide micro-panel, k-major.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackB(float* b, long rsb, long csb, int kc, int col, int valid, int nr, float* dst)
     {
+        if (rsb == 1 && csb != 1)
+        {
+            // B stored column-major (a transposed weight, as in x·Wᵀ): 8 × 8 blocks read down 8 columns' contiguous runs
+            // and transposed in registers, instead of gathering across columns one cache line per element.
+            int j8 = Avx.IsSupported ? valid / 8 * 8 : 0, p8 = kc / 8 * 8;
+            for (int j = 0; j < j8; j += 8)
+            {
+                float* src = b + (col + j) * csb;
+                for (int p = 0; p < p8; p += 8) Transpose8x8(src + p, csb, dst + p * nr + j, nr);
+                for (int p = p8; p < kc; p++)
+                    for (int jj = 0; jj < 8; jj++) dst[p * nr + j + jj] = src[jj * csb + p];
+            }
+            for (int j = j8; j < valid; j++)
+            {
+                float* src = b + (col + j) * csb;
+                for (int p = 0; p < kc; p++) dst[p * nr + j] = src[p];
+            }
+            if (valid < nr)
+                for (int p = 0; p < kc; p++)
+                    for (int j = valid; j < nr; j++) dst[p * nr + j] = 0;
+            return;
+        }
         for (int p = 0; p < kc; p++)
         {
             float* src = b + p * rsb + col * csb;
