@@ -478,6 +478,30 @@ public class CompiledModelTests
         for (int i = 0; i < eagerGrads.Length; i++) Close(eagerGrads[i], compiledGrads[i], $"gradient {i}");
     }
 
+    /// <summary>Eager islands keep what their local graph needs past the end of a Tensor.Scope, as the compiled kernels do.</summary>
+    [Theory]
+    [InlineData("NormAndCustom", new[] { 5, 6 })]
+    [InlineData("ConvBn", new[] { 3, 2, 6, 6 })]
+    [InlineData("HandAttention", new[] { 2, 5, 8 })]
+    public void IslandsSurviveTheEndOfAScopeBeforeBackward(string name, int[] shape)
+    {
+        var type = Built.Value.Assembly.GetType(name)!;
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+        var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        model.Eval();
+        var x = Tensor.Randn(shape, DType.Float32, new Generator(2));
+        Tensor loss;
+        using (Tensor.Scope())
+            loss = ((Tensor)compiled.GetType().GetMethod("Forward")!.Invoke(compiled, [x])!).Sum();
+        using (Tensor.Scope()) for (int i = 0; i < 20; i++) Tensor.Full([64, 64], 1e6f);
+        loss.Backward();
+        var compiledGrads = model.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+        model.ZeroGrad();
+        ((Tensor)type.GetMethods().First(m => m.Name == "Forward" && m.GetParameters().Length == 1).Invoke(model, [x])!).Sum().Backward();
+        var eagerGrads = model.Parameters().Select(p => p.Grad!).ToArray();
+        for (int i = 0; i < eagerGrads.Length; i++) Close(eagerGrads[i], compiledGrads[i], $"{name} gradient {i}");
+    }
+
     [Fact]
     public void AModelOutsideTheSubsetRunsEagerlyAndSaysWhy()
     {
