@@ -35,9 +35,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(GeneratableStep);
         context.RegisterSourceOutput(models, static (spc, model) =>
         {
-            spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model));
+            spc.AddSource((model.Namespace is null ? "" : model.Namespace + ".") + model.Name + ".Model.g.cs", ModelEmitter.Emit(model, out var failure));
             if (model.Forward is { NotCompiled: { } construct } forward)
                 spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, forward.NotCompiledAt?.ToLocation() ?? Location.None, model.Name, construct));
+            else if (failure is not null)
+                spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, Location.None, model.Name, failure));
             foreach (var island in model.Forward?.Islands ?? default)
                 spc.ReportDiagnostic(Diagnostic.Create(EagerLayer, island.Where?.ToLocation() ?? Location.None, model.Name, island.Layer));
         });

@@ -98,7 +98,7 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
                 var buffer = attributes.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "BufferAttribute");
                 bool persistent = buffer is null || buffer.NamedArguments.All(a => a.Key != "Persistent" || a.Value.Value is true);
                 var kind = buffer is not null ? MemberKind.Buffer : HasAttribute(attributes, "ParameterAttribute") ? MemberKind.Parameter : MemberKind.TrainableTensor;
-                members.Add(new MemberInfo(access, name, typeName, kind, writable, persistent));
+                members.Add(new MemberInfo(access, name, typeName, kind, writable, persistent, Exposable: true));
             }
         }
     }

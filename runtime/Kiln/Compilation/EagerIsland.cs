@@ -34,6 +34,14 @@ public sealed class EagerIsland
         return list.ToArray();
     }
 
+    /// <summary>The tensors among <paramref name="tensors"/> that need a gradient (the model tensors an expression reads).</summary>
+    public static Tensor[] Trainable(params Tensor?[] tensors)
+    {
+        var list = new List<Tensor>();
+        foreach (var t in tensors) if (t is { RequiresGrad: true } && !list.Contains(t)) list.Add(t);
+        return list.ToArray();
+    }
+
     /// <summary>A one-input island (a layer's Forward or Call); the input gets a gradient only when <paramref name="needInput"/>.</summary>
     public static EagerIsland Run(Tensor[] parameters, Func<Tensor, Tensor> forward, Tensor x, bool needInput) =>
         Run(parameters, inputs => forward(inputs[0]), new[] { x }, new[] { needInput });

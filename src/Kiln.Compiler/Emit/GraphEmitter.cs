@@ -67,10 +67,11 @@ namespace Kiln.Compiler.Emit
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({T} x)");
             L(1, "{");
             L(2, "var m = _model;");
-            // An input read only by eager islands (an Embedding's token ids) may have any dtype: the layer checks it as in eager.
+            // An input read only by eager islands may be integer (an Embedding's token ids): the layer checks it as in eager.
+            // A float input other than float32 runs the eager Forward, as the fused loops read float32.
             bool islandInput = graph.ReadersOfInput().All(n => n.Op == IrOps.Island);
             var guard = new List<string>();
-            if (!islandInput) guard.Add("x.DType != global::Kiln.DType.Float32");
+            guard.Add(islandInput ? "(x.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(x.DType))" : "x.DType != global::Kiln.DType.Float32");
             if (rank > 0) guard.Add($"x.Dim != {rank}");
             foreach (var n in graph.Nodes)
             {
@@ -78,7 +79,7 @@ namespace Kiln.Compiler.Emit
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
-            if (guard.Count > 0) L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
+            L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
 
             // Parameters, in the order the node lists its inputs; each producer's first slot.
             var inputs = new List<string> { "x" };
@@ -98,10 +99,12 @@ namespace Kiln.Compiler.Emit
                 foreach (var (name, value) in names) { L(2, $"var {name} = {value};"); inputs.Add(name); }
             }
             // Eager islands' parameters are found now and listed after the fixed ones.
-            var islands = graph.Nodes.Where(n => n.Op == IrOps.Island && n.Member is not null).ToList();
-            foreach (var n in islands) L(2, $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.TrainableParameters({n.Member});");
-            // An expression island (a tensor method without a fused form) has no parameters of its own.
-            foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Island && n.Member is null)) L(2, $"var ip{n.Id} = global::System.Array.Empty<{T}>();");
+            var islands = graph.Nodes.Where(n => n.Op == IrOps.Island && IrOps.HasParameters(n)).ToList();
+            foreach (var n in islands)
+                L(2, n.Member is not null ? $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.TrainableParameters({n.Member});"
+                    : $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.Trainable({string.Join(", ", n.Parameters)});");
+            // An expression island over values only has no parameters of its own.
+            foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Island && !IrOps.HasParameters(n))) L(2, $"var ip{n.Id} = global::System.Array.Empty<{T}>();");
             string inputList = $"new {T}?[] {{ {string.Join(", ", inputs)} }}";
             if (islands.Count > 0)
             {
@@ -170,7 +173,7 @@ namespace Kiln.Compiler.Emit
 
             void ProducerForward(IrNode p)
             {
-                string x = $"v{p.Inputs[0]}!";
+                string x = p.Inputs.Count > 0 ? $"v{p.Inputs[0]}!" : "";
                 switch (p.Op)
                 {
                     case IrOps.Linear:
@@ -206,8 +209,9 @@ namespace Kiln.Compiler.Emit
                         // A layer's call, or the expression's text with its values as t[0], t[1], ...
                         string body = p.Member is not null ? $"{p.Member}.{p.Attr}(t[0])" : IrOps.FillTemplate(p.Attr2!, p.Inputs.Count, k => $"t[{k}]");
                         string values = string.Join(", ", p.Inputs.Select(i => $"v{i}!"));
+                        string valueArray = p.Inputs.Count == 0 ? $"global::System.Array.Empty<{T}>()" : $"new {T}[] {{ {values} }}";
                         string needs = string.Join(", ", p.Inputs.Select(NeedIn));
-                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, new {T}[] {{ {values} }}, new bool[] {{ {needs} }});");
+                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, {valueArray}, new bool[] {{ {needs} }});");
                         L(3, $"v{p.Id} = isl{p.Id}.Output;");
                         break;
                     }
@@ -217,7 +221,7 @@ namespace Kiln.Compiler.Emit
 
             void ProducerBackward(IrNode p, string d)
             {
-                int i = p.Inputs[0], s = slot.TryGetValue(p.Id, out var first) ? first : -1;
+                int i = p.Inputs.Count > 0 ? p.Inputs[0] : -1, s = slot.TryGetValue(p.Id, out var first) ? first : -1;
                 switch (p.Op)
                 {
                     case IrOps.Linear:
@@ -243,7 +247,7 @@ namespace Kiln.Compiler.Emit
                         break;
                     case IrOps.Island:
                         L(4, $"var r = isl{p.Id}!.Backward({d});");
-                        if (p.Member is not null) L(4, $"for (int q = 0; q < r.Parameters.Length; q++) grads[is{p.Id} + q] = r.Parameters[q];");
+                        if (IrOps.HasParameters(p)) L(4, $"for (int q = 0; q < r.Parameters.Length; q++) grads[is{p.Id} + q] = r.Parameters[q];");
                         for (int k = 0; k < p.Inputs.Count; k++)
                         {
                             L(4, $"if (r.Inputs[{k}] is not null)");

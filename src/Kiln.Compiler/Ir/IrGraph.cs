@@ -73,11 +73,14 @@ namespace Kiln.Compiler.Ir
         public int Input => 0;
 
         /// <summary>Appends a node and returns its value.</summary>
-        public int Add(string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null)
+        public int Add(string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null, IReadOnlyList<string>? parameters = null)
         {
-            _nodes.Add(new IrNode(_nodes.Count, op, inputs, member, attr, attr2));
+            _nodes.Add(new IrNode(_nodes.Count, op, inputs, member, attr, attr2, parameters));
             return _nodes.Count - 1;
         }
+
+        /// <summary>The node that computes <paramref name="value"/>.</summary>
+        public IrNode Node(int value) => _nodes[value];
 
         /// <summary>Appends a one-input node.</summary>
         public int Add(string op, int input, string? member = null, string? attr = null, string? attr2 = null) => Add(op, new[] { input }, member, attr, attr2);

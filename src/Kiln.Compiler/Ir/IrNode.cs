@@ -12,9 +12,11 @@ namespace Kiln.Compiler.Ir
     public sealed class IrNode : IEquatable<IrNode>
     {
         /// <summary>Creates a node.</summary>
-        public IrNode(int id, string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null)
+        public IrNode(int id, string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null,
+            IReadOnlyList<string>? parameters = null)
         {
             Id = id; Op = op; Inputs = inputs.ToArray(); Member = member; Attr = attr; Attr2 = attr2;
+            Parameters = parameters?.ToArray() ?? Array.Empty<string>();
         }
 
         /// <summary>The value's id: its position in the graph (inputs always have smaller ids).</summary>
@@ -27,16 +29,18 @@ namespace Kiln.Compiler.Ir
         public string? Member { get; }
         /// <summary>The activation's name, Flatten's start dim, or dropout's probability (a C# expression).</summary>
         public string? Attr { get; }
-        /// <summary>Dropout's training flag (a C# expression).</summary>
+        /// <summary>Dropout's training flag (a C# expression), or an expression island's text.</summary>
         public string? Attr2 { get; }
+        /// <summary>Tensors of the model an expression island reads (C# expressions over <c>m</c>); their gradients go to them.</summary>
+        public IReadOnlyList<string> Parameters { get; }
 
         /// <inheritdoc/>
         public bool Equals(IrNode? o) => o is not null && o.Id == Id && o.Op == Op && o.Inputs.SequenceEqual(Inputs)
-            && o.Member == Member && o.Attr == Attr && o.Attr2 == Attr2;
+            && o.Member == Member && o.Attr == Attr && o.Attr2 == Attr2 && o.Parameters.SequenceEqual(Parameters);
         /// <inheritdoc/>
         public override bool Equals(object? obj) => Equals(obj as IrNode);
         /// <inheritdoc/>
-        public override int GetHashCode() => (Id + "|" + Op + "|" + string.Join(",", Inputs) + "|" + Member + "|" + Attr + "|" + Attr2).GetHashCode();
+        public override int GetHashCode() => (Id + "|" + Op + "|" + string.Join(",", Inputs) + "|" + Member + "|" + Attr + "|" + Attr2 + "|" + string.Join(",", Parameters)).GetHashCode();
         /// <inheritdoc/>
         public override string ToString() => $"%{Id} = {Op}({string.Join(", ", Inputs.Select(i => "%" + i))}){(Member is null ? "" : " " + Member)}{(Attr is null ? "" : " " + Attr)}";
     }
@@ -101,6 +105,6 @@ namespace Kiln.Compiler.Ir
         }
 
         /// <summary>Whether a node reads trainable parameters (an expression island has none).</summary>
-        public static bool HasParameters(IrNode n) => n.Op == Island ? n.Member is not null : HasParameters(n.Op);
+        public static bool HasParameters(IrNode n) => n.Op == Island ? n.Member is not null || n.Parameters.Count > 0 : HasParameters(n.Op);
     }
 }

@@ -295,6 +295,20 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class LearnedScale : Module
+        {
+            readonly Linear a = new(6, 6), b = new(6, 3);
+            Tensor gamma = Parameter(Tensor.Full([6], 0.5f));
+            Tensor position = Parameter(Tensor.Randn(4, 6));
+            [Buffer] readonly Tensor offset = Tensor.Full([6], 0.25f);
+            public Tensor Forward([Shape("N 4 6")] Tensor x)
+            {
+                var h = F.Gelu(a.Forward(x + position)) * gamma;
+                return b.Forward((h - offset).Tanh() * 2);
+            }
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -341,6 +355,7 @@ public class CompiledModelTests
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]
     [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]
+    [InlineData("LearnedScale", new[] { 3, 4, 6 }, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -430,6 +445,7 @@ public class CompiledModelTests
     [InlineData("NormAndCustom", new[] { 2, 6 }, "NormAndCustomBackward")]
     [InlineData("HandAttention", new[] { 2, 3, 8 }, "HandAttentionBackward")]
     [InlineData("AttentionBlock", new[] { 2, 3, 12 }, "AttentionBlockBackward")]
+    [InlineData("LearnedScale", new[] { 2, 4, 6 }, "LearnedScaleBackward")]
     [Theory]
     public void ChainsAreOneCompiledNode(string name, int[] shape, string node)
     {
@@ -533,6 +549,9 @@ public class CompiledModelTests
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Softmax eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LearnedScale.Compile() runs the tensor operator - eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LearnedScale.Compile() runs the tensor operator * eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LearnedScale.Compile() runs the tensor operator + eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs RMSNorm (norm) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "TokenEncoder.Compile() runs Embedding (embed) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",

@@ -17,25 +17,108 @@ namespace Samples.Models
             members.Module("Head", () => this.Head, v => this.Head = (global::Kiln.NN.Linear)v!);
         }
 
+        internal global::Kiln.Tensor? __Kiln__scale => this._scale;
+        internal global::Kiln.Tensor? __Kiln_m_cache => this.m_cache;
+        internal global::Kiln.Tensor? __Kiln_steps => this.steps;
+        internal global::Kiln.Tensor? __Kiln_constant => this.constant;
         internal global::Kiln.NN.Linear __Kiln_Head => this.Head;
 
         /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 4") };
 
-        /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (the expression '_scale'), so it runs eagerly.</summary>
+        /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
-
-        /// <summary>WithTensors as compiled: eager, since its Forward uses the expression '_scale'.</summary>
+        
+        /// <summary>WithTensors run by its generated kernels: eager tensor _scale, then eager operator *, then eager tensor constant, then eager operator +, then GEMM+bias (m.Head).</summary>
         public sealed class Compiled
         {
             readonly WithTensors _model;
             internal Compiled(WithTensors model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
-            /// <summary>The eager model.</summary>
+            /// <summary>The eager model whose parameters this one uses.</summary>
             public WithTensors Model => _model;
             /// <summary>The compile mode.</summary>
             public global::Kiln.Compilation.CompileMode Mode { get; }
-            /// <summary>The model's Forward (eager).</summary>
-            public global::Kiln.Tensor Forward(global::Kiln.Tensor x) => _model.Forward(x);
+            
+            /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
+            public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
+            {
+                var m = _model;
+                if ((x.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(x.DType))) return m.Forward(x);
+                var w5 = m.Head.Weight;
+                var b5 = m.Head.Bias;
+                var ip1 = global::Kiln.Compilation.EagerIsland.Trainable(m._scale);
+                var ip3 = global::Kiln.Compilation.EagerIsland.Trainable(m.constant);
+                var ip2 = global::System.Array.Empty<global::Kiln.Tensor>();
+                var ip4 = global::System.Array.Empty<global::Kiln.Tensor>();
+                var inputs = new global::System.Collections.Generic.List<global::Kiln.Tensor?> { x, w5, b5 };
+                int is1 = inputs.Count; inputs.AddRange(ip1);
+                int is3 = inputs.Count; inputs.AddRange(ip3);
+                global::Kiln.Tensor? v0 = null, v1 = null, v2 = null, v3 = null, v4 = null, v5 = null;
+                global::Kiln.Compilation.EagerIsland? isl1 = null;
+                global::Kiln.Compilation.EagerIsland? isl2 = null;
+                global::Kiln.Compilation.EagerIsland? isl3 = null;
+                global::Kiln.Compilation.EagerIsland? isl4 = null;
+                bool needX = x.RequiresGrad;
+                return global::Kiln.Autograd.Function("with_tensors", inputs, forward: ctx =>
+                {
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
+                    v0 = x;
+                    isl1 = global::Kiln.Compilation.EagerIsland.Run(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
+                    v1 = isl1.Output;
+                    isl2 = global::Kiln.Compilation.EagerIsland.Run(ip2, t => (t[0] * t[1]), new global::Kiln.Tensor[] { v0!, v1! }, new bool[] { needX, true });
+                    v2 = isl2.Output;
+                    isl3 = global::Kiln.Compilation.EagerIsland.Run(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
+                    v3 = isl3.Output;
+                    isl4 = global::Kiln.Compilation.EagerIsland.Run(ip4, t => (t[0] + t[1]), new global::Kiln.Tensor[] { v2!, v3! }, new bool[] { true, true });
+                    v4 = isl4.Output;
+                    ctx.Save(v4!);
+                    v5 = global::Kiln.NN.F.Linear(v4!, w5, b5);
+                    return v5!;
+                },
+                backward: grad =>
+                {
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
+                    if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "WithTensors.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
+                    var grads = new global::Kiln.Tensor?[inputs.Count];
+                    global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null, gv3 = null, gv4 = null, gv5 = null;
+                    gv5 = grad.Contiguous();
+                    if (gv5 is { } d5)
+                    {
+                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v4!, w5, b5 is not null, d5, true);
+                        grads[1] = r.Weight; grads[2] = r.Bias;
+                        if (r.Input is not null)
+                            { var t = r.Input; gv4 = gv4 is null ? t : gv4 + t; }
+                    }
+                    if (gv4 is { } d4)
+                    {
+                        var r = isl4!.Backward(d4);
+                        if (r.Inputs[0] is not null)
+                            { var t = r.Inputs[0]; gv2 = gv2 is null ? t : gv2 + t; }
+                        if (r.Inputs[1] is not null)
+                            { var t = r.Inputs[1]; gv3 = gv3 is null ? t : gv3 + t; }
+                    }
+                    if (gv3 is { } d3)
+                    {
+                        var r = isl3!.Backward(d3);
+                        for (int q = 0; q < r.Parameters.Length; q++) grads[is3 + q] = r.Parameters[q];
+                    }
+                    if (gv2 is { } d2)
+                    {
+                        var r = isl2!.Backward(d2);
+                        if (r.Inputs[0] is not null)
+                            { var t = r.Inputs[0]; gv0 = gv0 is null ? t : gv0 + t; }
+                        if (r.Inputs[1] is not null)
+                            { var t = r.Inputs[1]; gv1 = gv1 is null ? t : gv1 + t; }
+                    }
+                    if (gv1 is { } d1)
+                    {
+                        var r = isl1!.Backward(d1);
+                        for (int q = 0; q < r.Parameters.Length; q++) grads[is1 + q] = r.Parameters[q];
+                    }
+                    grads[0] = gv0;
+                    return grads;
+                });
+            }
         }
     }
 }
