@@ -128,4 +128,23 @@ public class GeneratorTests
         foreach (var (_, reason) in result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(r => r.Outputs))
             Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output: {reason}");
     }
+
+    /// <summary>A fault of the kernel compiler's emitter never breaks the build: that model's Compile() runs eagerly and says why.</summary>
+    [Fact]
+    public void AnEmitterFaultGivesAnEagerCompileInsteadOfABrokenBuild()
+    {
+        var graph = new Kiln.Compiler.Ir.IrGraph(new[]
+        {
+            new Kiln.Compiler.Ir.IrNode(0, Kiln.Compiler.Ir.IrOps.Input, System.Array.Empty<int>()),
+            new Kiln.Compiler.Ir.IrNode(1, "no_such_op", new[] { 0 }, "m.layer"),
+        }, 1, System.Array.Empty<string>());
+        var forward = new ForwardInfo("global::Kiln.Tensor", "global::Kiln.Tensor x", "x", graph, null, null, null,
+            new EquatableArray<IslandInfo>(System.Collections.Immutable.ImmutableArray<IslandInfo>.Empty));
+        var model = new ModelInfo(null, "Broken", "", true, new EquatableArray<Kiln.Generators.MemberInfo>(System.Collections.Immutable.ImmutableArray<Kiln.Generators.MemberInfo>.Empty),
+            new EquatableArray<ShapeInfo>(System.Collections.Immutable.ImmutableArray<ShapeInfo>.Empty), forward);
+        string code = ModelEmitter.Emit(model, out var failure);
+        Assert.StartsWith("an internal error of Kiln's kernel compiler (NotSupportedException", failure);
+        Assert.Contains("public global::Kiln.Tensor Forward(global::Kiln.Tensor x) => _model.Forward(x);", code);
+        Assert.Contains("so it runs eagerly", code);
+    }
 }
