@@ -68,7 +68,10 @@ internal static class GraphReader
     {
         var result = new Result();
         var r = new Reader { Graph = new IrBuilder(), Semantics = semantics, Result = result, Training = trainingMode, Cancel = cancel };
-        int? returned = Body(forward, r, r.Graph.Input);
+        // One input value per Forward parameter, in order (tensors without defaults: the compiled Forward takes the same arguments).
+        var inputs = new int[forward.Parameters.Length];
+        for (int i = 1; i < inputs.Length; i++) inputs[i] = r.Graph.AddInput(i);
+        int? returned = Body(forward, r, inputs);
         needsModes = r.NeedsModes;
         if (returned is null) return Fail(result, "Forward", null);
         if (!r.Graph.HasParameters) return Fail(result, "a Forward without a layer that has parameters", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel));
@@ -76,16 +79,17 @@ internal static class GraphReader
         return result;
     }
 
-    /// <summary>Reads a Forward body with its tensor parameter bound to <paramref name="input"/>; the value it returns, or null (reason in the result).</summary>
-    static int? Body(IMethodSymbol forward, Reader r, int input)
+    /// <summary>Reads a Forward body with its tensor parameters bound to <paramref name="inputs"/>; the value it returns, or null (reason in the result).</summary>
+    static int? Body(IMethodSymbol forward, Reader r, IReadOnlyList<int> inputs)
     {
         var result = r.Result;
-        if (forward.Parameters.Length != 1 || !IsTensor(forward.Parameters[0].Type) || !IsTensor(forward.ReturnType))
-        { Fail(result, "a Forward that does not take one tensor and return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
+        if (forward.Parameters.Length != inputs.Count || inputs.Count == 0 || !IsTensor(forward.ReturnType)
+            || forward.Parameters.Any(p => !IsTensor(p.Type) || p.HasExplicitDefaultValue || p.RefKind != RefKind.None || p.IsParams || p.NullableAnnotation == NullableAnnotation.Annotated))
+        { Fail(result, "a Forward whose parameters are not all tensors without defaults, or that does not return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
         if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel) is not MethodDeclarationSyntax method) { Fail(result, "Forward's declaration", null); return null; }
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
         if (body is null || r.Semantics.GetOperation(body, r.Cancel) is not { } operation) { Fail(result, "Forward's body", method); return null; }
-        r.Env[forward.Parameters[0]] = input;
+        for (int i = 0; i < inputs.Count; i++) r.Env[forward.Parameters[i]] = inputs[i];
         int? returned = null;
         if (!Statements(operation is IBlockOperation block ? block.Operations : ImmutableArrayOf(operation), r, ref returned)) return null;
         if (returned is null) Fail(result, "a Forward that does not end in one return", method);
@@ -197,12 +201,15 @@ internal static class GraphReader
     {
         var m = call.TargetMethod;
         string type = m.ContainingType?.Name ?? "", ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
-        if (!IsTensor(m.ReturnType) || !(ns == "Kiln" && type == "Tensor" || ns == "Kiln.NN" && type == "F")) return null;
+        // A layer of the model called with more than its input (layer.Forward(x, mask)): its parameters come along.
+        var layer = !m.IsStatic && IsModule(call.Instance?.Type) ? Member(call.Instance, r) : null;
+        if (!IsTensor(m.ReturnType) || layer is null && !(ns == "Kiln" && type == "Tensor" || ns == "Kiln.NN" && type == "F")) return null;
         var saved = Save(r);
         var values = new List<int>();
         string? Operand(IOperation o)
         {
             while (o is IConversionOperation c && !IsTensor(o.Type)) o = c.Operand;
+            if (o.ConstantValue is { HasValue: true, Value: null }) return "null";   // an absent optional tensor (a mask)
             if (IsTensor(o.Type))
             {
                 if (Expr(o, r) is not { } v) return null;
@@ -211,8 +218,8 @@ internal static class GraphReader
             }
             return Literal(o);
         }
-        string? receiver = null;
-        if (!m.IsStatic && (call.Instance is null || (receiver = Operand(call.Instance)) is null)) { Restore(r, saved); return null; }
+        string? receiver = layer?.Access;
+        if (!m.IsStatic && receiver is null && (call.Instance is null || (receiver = Operand(call.Instance)) is null)) { Restore(r, saved); return null; }
         var parts = new List<string>();
         foreach (var a in call.Arguments)
         {
@@ -228,8 +235,9 @@ internal static class GraphReader
             parts.Add("@" + a.Parameter.Name + ": " + text);
         }
         string target = m.IsStatic ? m.ContainingType!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + m.Name : receiver + "." + m.Name;
-        r.Result.Islands.Add((type + "." + m.Name, call.Syntax));
-        return r.Graph.Add(IrOps.Island, values, attr: type + "." + m.Name, attr2: $"{target}({string.Join(", ", parts)})");
+        string shown = layer is null ? type + "." + m.Name : $"{type} ({Display(layer)})";
+        r.Result.Islands.Add((shown, call.Syntax));
+        return r.Graph.Add(IrOps.Island, values, layer?.Access, attr: m.Name, attr2: $"{target}({string.Join(", ", parts)})");
     }
 
     /// <summary>A constant as C# text of its type (numbers cast to it, enums by their type), or null when it is not a constant.</summary>
@@ -497,7 +505,7 @@ internal static class GraphReader
             Graph = r.Graph, Semantics = tree == r.Semantics.SyntaxTree ? r.Semantics : r.Semantics.Compilation.GetSemanticModel(tree), Result = r.Result,
             Owner = access, MemberPrefix = access + "." + GeneratedAccessor.Prefix, Training = r.Training, Depth = r.Depth + 1, Cancel = r.Cancel,
         };
-        var value = Body(forward, inner, x);
+        var value = Body(forward, inner, new[] { x });
         r.NeedsModes |= inner.NeedsModes;
         return value;
     }

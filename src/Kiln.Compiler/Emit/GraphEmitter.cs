@@ -21,6 +21,13 @@ namespace Kiln.Compiler.Emit
         const string T = "global::Kiln.Tensor", Ops = "global::Kiln.Compilation.CompiledOps", Attention = "global::Kiln.Compilation.CompiledAttention";
         const string Vec = "global::System.Runtime.Intrinsics.Vector256";
 
+        /// <summary>The compiled Forward's name for input <paramref name="k"/> (names that cannot meet the kernels' locals).</summary>
+        static string InputName(int k) => k == 0 ? "x" : "input" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        static string Signature(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => $"{T} {InputName(k)}"));
+
+        static string Arguments(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => InputName(k)));
+
         /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
         public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null)
         {
@@ -46,7 +53,7 @@ namespace Kiln.Compiler.Emit
             {
                 // Forward branches on Training: one compiled graph per mode.
                 L(1, $"/// <summary>The model's Forward, compiled (one graph for training, one for eval, as Forward branches on Training).</summary>");
-                L(1, $"public {T} Forward({T} x) => _model.Training ? ForwardTraining(x) : ForwardEval(x);");
+                L(1, $"public {T} Forward({Signature(graph)}) => _model.Training ? ForwardTraining({Arguments(graph)}) : ForwardEval({Arguments(graph)});");
                 L(1, "");
                 Method(sb, indent, modelName, nodeName, graph, "", "ForwardTraining");
                 L(1, "");
@@ -61,28 +68,35 @@ namespace Kiln.Compiler.Emit
         {
             var plan = FusionPlanner.Plan(graph);
             var inputOnly = graph.InputOnly();
+            var behind = graph.InputsBehind();
+            var inputValues = graph.InputValues;
             void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
-            int rank = graph.ReadersOfInput().Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
-            L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
-            L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({T} x)");
-            L(1, "{");
-            L(2, "var m = _model;");
+            int Rank(int k) => graph.ReadersOfInput(k).Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
             // An input read only by eager islands may be integer (an Embedding's token ids): the layer checks it as in eager.
             // A float input other than float32 runs the eager Forward, as the fused loops read float32.
-            bool islandInput = graph.ReadersOfInput().All(n => n.Op == IrOps.Island);
+            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => n.Op == IrOps.Island);
+            int rank = Rank(0);
+            L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
+            L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({Signature(graph)})");
+            L(1, "{");
+            L(2, "var m = _model;");
             var guard = new List<string>();
-            guard.Add(islandInput ? "(x.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(x.DType))" : "x.DType != global::Kiln.DType.Float32");
-            if (rank > 0) guard.Add($"x.Dim != {rank}");
+            for (int k = 0; k < inputValues.Count; k++)
+            {
+                string name = InputName(k);
+                guard.Add(IslandOnly(k) ? $"({name}.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint({name}.DType))" : $"{name}.DType != global::Kiln.DType.Float32");
+                if (Rank(k) > 0) guard.Add($"{name}.Dim != {Rank(k)}");
+            }
             foreach (var n in graph.Nodes)
             {
                 if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm) guard.Add($"!{Ops}.Fusable({n.Member})");
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
-            L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward(x);");
+            L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward({Arguments(graph)});");
 
             // Parameters, in the order the node lists its inputs; each producer's first slot.
-            var inputs = new List<string> { "x" };
+            var inputs = inputValues.Select((_, k) => InputName(k)).ToList();
             var slot = new Dictionary<int, int>();
             foreach (var n in graph.Nodes)
             {
@@ -116,7 +130,7 @@ namespace Kiln.Compiler.Emit
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Dropout))
                 L(2, $"double p{n.Id} = {n.Attr}; bool drop{n.Id} = ({n.Attr2}) && p{n.Id} > 0; global::Kiln.Compilation.DropoutDraw draw{n.Id} = default;");
             // Values that live in memory: the input and each step's output (a group's inner values stay in registers).
-            var materialized = new[] { 0 }.Concat(plan.Select(p => p.Output)).ToList();
+            var materialized = inputValues.Concat(plan.Select(p => p.Output)).ToList();
             L(2, $"{T}? {string.Join(", ", materialized.Select(v => $"v{v} = null"))};");
             foreach (var n in graph.Nodes)
                 switch (n.Op)
@@ -127,12 +141,13 @@ namespace Kiln.Compiler.Emit
                     case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
                     case IrOps.Island: L(2, $"global::Kiln.Compilation.EagerIsland? isl{n.Id} = null;"); break;
                 }
-            L(2, "bool needX = x.RequiresGrad;");
+            for (int k = 0; k < inputValues.Count; k++) L(2, $"bool need{k} = {InputName(k)}.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", {inputList}, forward: ctx =>");
             L(2, "{");
             string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\");";
             L(3, tuning);
-            L(3, islandInput ? "v0 = x;" : "v0 = x.Contiguous();");
+            for (int k = 0; k < inputValues.Count; k++)
+                L(3, IslandOnly(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
             foreach (var step in plan)
             {
                 if (step.Producer is { } p) { ProducerForward(p); continue; }
@@ -152,19 +167,19 @@ namespace Kiln.Compiler.Emit
                 var step = plan[s];
                 int o = step.Output;
                 // A step on the input's own path (no parameter before it) only feeds the input's gradient: skipped when it needs none.
-                string cond = inputOnly[o] ? $"needX && gv{o} is {{ }} d{o}" : $"gv{o} is {{ }} d{o}";
+                string cond = inputOnly[o] ? $"({NeedIn(o)}) && gv{o} is {{ }} d{o}" : $"gv{o} is {{ }} d{o}";
                 L(3, $"if ({cond})");
                 L(3, "{");
                 if (step.Producer is { } p) ProducerBackward(p, $"d{o}");
                 else GroupBackward(step, $"d{o}");
                 L(3, "}");
             }
-            L(3, "grads[0] = gv0;");
+            for (int k = 0; k < inputValues.Count; k++) L(3, $"grads[{k}] = gv{inputValues[k]};");
             L(3, "return grads;");
             L(2, "});");
             L(1, "}");
 
-            string NeedIn(int v) => inputOnly[v] ? "needX" : "true";
+            string NeedIn(int v) => inputOnly[v] ? string.Join(" || ", behind[v].Select(k => $"need{k}").DefaultIfEmpty("false")) : "true";
 
             void Acc(int depth, int v, string value)
             {
@@ -207,7 +222,7 @@ namespace Kiln.Compiler.Emit
                     case IrOps.Island:
                     {
                         // A layer's call, or the expression's text with its values as t[0], t[1], ...
-                        string body = p.Member is not null ? $"{p.Member}.{p.Attr}(t[0])" : IrOps.FillTemplate(p.Attr2!, p.Inputs.Count, k => $"t[{k}]");
+                        string body = p.Attr2 is null ? $"{p.Member}.{p.Attr}(t[0])" : IrOps.FillTemplate(p.Attr2, p.Inputs.Count, k => $"t[{k}]");
                         string values = string.Join(", ", p.Inputs.Select(i => $"v{i}!"));
                         string valueArray = p.Inputs.Count == 0 ? $"global::System.Array.Empty<{T}>()" : $"new {T}[] {{ {values} }}";
                         string needs = string.Join(", ", p.Inputs.Select(NeedIn));
@@ -441,7 +456,7 @@ namespace Kiln.Compiler.Emit
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",
                     IrOps.SelfAttention => "self-attention",
-                    IrOps.Island => "eager " + (p.Member is null ? p.Attr : ""),
+                    IrOps.Island => "eager " + (p.Member is null ? p.Attr : "") + (p.Attr2 is null || p.Member is null ? "" : p.Attr),
                     _ => "flatten",
                 } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
                 : "one fused loop of " + Describe(s)));

@@ -20,7 +20,7 @@ namespace Kiln.Compiler.Ir
                 foreach (int input in nodes[i].Inputs)
                     if (input < 0 || input >= i) throw new ArgumentException($"node {i} reads %{input}, which is not an earlier value");
             }
-            if (nodes.Count == 0 || nodes[0].Op != IrOps.Input) throw new ArgumentException("value 0 must be the input");
+            if (nodes.Count == 0 || nodes[0].Op != IrOps.Input) throw new ArgumentException("value 0 must be the (first) input");
             if (output < 0 || output >= nodes.Count) throw new ArgumentException($"the output %{output} is not a value of the graph");
             Nodes = nodes.ToArray(); Output = output; Conditions = conditions.ToArray();
         }
@@ -41,7 +41,7 @@ namespace Kiln.Compiler.Ir
             return uses;
         }
 
-        /// <summary>Which values depend on the input alone (no parameter on their path): their gradients matter only when the input needs one.</summary>
+        /// <summary>Which values depend on the inputs alone (no parameter on their path): their gradients matter only when an input needs one.</summary>
         public bool[] InputOnly()
         {
             var only = new bool[Nodes.Count];
@@ -50,8 +50,30 @@ namespace Kiln.Compiler.Ir
             return only;
         }
 
-        /// <summary>The ops that read the input directly.</summary>
-        public IEnumerable<IrNode> ReadersOfInput() => Nodes.Where(n => n.Inputs.Contains(0));
+        /// <summary>The Forward inputs each value depends on (their positions), for the values that depend on inputs alone.</summary>
+        public IReadOnlyList<int>[] InputsBehind()
+        {
+            var only = InputOnly();
+            var sets = new IReadOnlyList<int>[Nodes.Count];
+            foreach (var n in Nodes)
+                sets[n.Id] = !only[n.Id] ? Array.Empty<int>()
+                    : n.Op == IrOps.Input ? new[] { InputPosition(n) }
+                    : n.Inputs.SelectMany(i => sets[i]).Distinct().OrderBy(k => k).ToArray();
+            return sets;
+        }
+
+        /// <summary>The Forward inputs' values, in parameter order.</summary>
+        public IReadOnlyList<int> InputValues => Nodes.Where(n => n.Op == IrOps.Input).OrderBy(InputPosition).Select(n => n.Id).ToArray();
+
+        /// <summary>Which Forward parameter an input node is (0 for the first).</summary>
+        public static int InputPosition(IrNode input) => input.Attr is null ? 0 : int.Parse(input.Attr, System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>The ops that read the input at <paramref name="position"/> directly.</summary>
+        public IEnumerable<IrNode> ReadersOfInput(int position = 0)
+        {
+            int value = InputValues[position];
+            return Nodes.Where(n => n.Inputs.Contains(value));
+        }
 
         /// <inheritdoc/>
         public bool Equals(IrGraph? o) => o is not null && o.Output == Output && o.Nodes.SequenceEqual(Nodes) && o.Conditions.SequenceEqual(Conditions);
@@ -69,8 +91,11 @@ namespace Kiln.Compiler.Ir
         readonly List<IrNode> _nodes = new List<IrNode> { new IrNode(0, IrOps.Input, Array.Empty<int>()) };
         readonly List<string> _conditions = new List<string>();
 
-        /// <summary>The input value.</summary>
+        /// <summary>The (first) input value.</summary>
         public int Input => 0;
+
+        /// <summary>Adds the Forward input at <paramref name="position"/> (1 for the second parameter, ...).</summary>
+        public int AddInput(int position) => Add(IrOps.Input, Array.Empty<int>(), attr: position.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         /// <summary>Appends a node and returns its value.</summary>
         public int Add(string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null, IReadOnlyList<string>? parameters = null)

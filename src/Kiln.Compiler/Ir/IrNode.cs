@@ -76,9 +76,9 @@ namespace Kiln.Compiler.Ir
 
         /// <summary>
         /// Code without a fused form, run by the eager engine inside the compiled model: a layer (<see cref="IrNode.Member"/>;
-        /// <see cref="IrNode.Attr"/> the method called, Forward or Call; its parameters found when the model runs), or a
-        /// tensor expression (<see cref="IrNode.Attr"/> its name, <see cref="IrNode.Attr2"/> its C# text with the input values
-        /// as <see cref="Placeholder"/>s).
+        /// <see cref="IrNode.Attr"/> the method called; its parameters found when the model runs), or a tensor expression
+        /// (<see cref="IrNode.Attr"/> its name). <see cref="IrNode.Attr2"/>, when set, is the call's C# text with the input
+        /// values as <see cref="Placeholder"/>s (a layer called with its input alone has none).
         /// </summary>
         public const string Island = "island";
 

@@ -309,6 +309,21 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class TwoInputs : Module
+        {
+            readonly Linear a = new(6, 6), b = new(6, 6), head = new(6, 2);
+            public Tensor Forward([Shape("N 6")] Tensor x, [Shape("N 6")] Tensor y) => head.Forward(F.Relu(a.Forward(x)) * y.Sigmoid() + b.Forward(y));
+        }
+
+        [Model]
+        public partial class MaskedEncoder : Module
+        {
+            readonly TransformerEncoderLayer layer = new(8, 2, dimFeedforward: 16, batchFirst: true);
+            readonly Linear head = new(8, 3);
+            public Tensor Forward([Shape("N L 8")] Tensor x, [Shape("L L")] Tensor mask) => head.Forward(layer.Forward(x, mask, null));
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -552,6 +567,7 @@ public class CompiledModelTests
             "LearnedScale.Compile() runs the tensor operator - eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LearnedScale.Compile() runs the tensor operator * eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LearnedScale.Compile() runs the tensor operator + eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "MaskedEncoder.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs RMSNorm (norm) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "TokenEncoder.Compile() runs Embedding (embed) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
@@ -560,6 +576,47 @@ public class CompiledModelTests
         var bn = islands[0].Location.GetLineSpan();
         Assert.Equal("bn.Call(conv.Call(x))", Source.Split('\n')[bn.StartLinePosition.Line].Substring(bn.StartLinePosition.Character, bn.EndLinePosition.Character - bn.StartLinePosition.Character));
         Assert.Equal(islands.Length, Built.Value.Diagnostics.Length - 1);   // the islands and Doubled's KLN0102, nothing else
+    }
+
+    /// <summary>
+    /// Forward with two inputs: both gradients and every parameter's match eager, training and eval; a layer called with
+    /// more than its input (an encoder layer with a bool mask) runs as an eager island inside the compiled node.
+    /// </summary>
+    [Theory]
+    [InlineData("TwoInputs")]
+    [InlineData("MaskedEncoder")]
+    public void ForwardWithTwoInputsMatchesEager(string name)
+    {
+        var type = Built.Value.Assembly.GetType(name)!;
+        Generator.ManualSeed(4);
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+        var compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        var forward = compiled.GetType().GetMethod("Forward")!;
+        var eagerForward = type.GetMethod("Forward")!;
+        Tensor x, y;
+        if (name == "TwoInputs") { x = Tensor.Randn([5, 6], DType.Float32, new Generator(1)); y = Tensor.Randn([5, 6], DType.Float32, new Generator(2)); }
+        else { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Ones([5, 5], DType.Bool).Triu(1); }
+        foreach (bool training in new[] { true, false })
+        {
+            if (training) model.Train(); else model.Eval();
+            (Tensor Out, Tensor[] Grads, Tensor XGrad, Tensor? YGrad) Run(System.Reflection.MethodInfo method, object target)
+            {
+                model.ZeroGrad();
+                Generator.ManualSeed(11);
+                var xi = x.Detach().RequiresGrad_();
+                var yi = y.DType == DType.Bool ? y : y.Detach().RequiresGrad_();
+                var o = (Tensor)method.Invoke(target, [xi, yi])!;
+                (o * Tensor.Randn(o.Shape.ToArray(), DType.Float32, new Generator(9))).Sum().Backward();
+                return (o.Detach(), model.Parameters().Select(p => p.Grad!.Clone()).ToArray(), xi.Grad!.Clone(), yi.Grad?.Clone());
+            }
+            var e = Run(eagerForward, model);
+            var c = Run(forward, compiled);
+            Close(e.Out, c.Out, $"{name} output (training={training})");
+            for (int i = 0; i < e.Grads.Length; i++) Close(e.Grads[i], c.Grads[i], $"{name} gradient {i} (training={training})");
+            Close(e.XGrad, c.XGrad, $"{name} first input's gradient");
+            if (e.YGrad is not null) Close(e.YGrad, c.YGrad!, $"{name} second input's gradient");
+        }
+        Assert.Equal(name + "Backward", ((Tensor)forward.Invoke(compiled, [x.Detach().RequiresGrad_(), y])!).GradFn!.Name);
     }
 
     /// <summary>Token ids (int64) through an Embedding (an eager island) into a compiled Transformer layer: equal to eager, padding row without gradient.</summary>

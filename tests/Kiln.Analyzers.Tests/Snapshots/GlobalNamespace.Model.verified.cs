@@ -16,19 +16,56 @@ partial class GlobalNamespace
     /// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>
     public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes { get; } = new (string, string)[] { ("x", "N 1 H W"), ("labels", "N") };
 
-    /// <summary>This model with Kiln's compiled kernels; its Forward is outside the compiled subset (a Forward that does not take one tensor and return one), so it runs eagerly.</summary>
+    /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
     public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
-
-    /// <summary>GlobalNamespace as compiled: eager, since its Forward uses a Forward that does not take one tensor and return one.</summary>
+    
+    /// <summary>GlobalNamespace run by its generated kernels: conv2d (m.conv).</summary>
     public sealed class Compiled
     {
         readonly GlobalNamespace _model;
         internal Compiled(GlobalNamespace model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
-        /// <summary>The eager model.</summary>
+        /// <summary>The eager model whose parameters this one uses.</summary>
         public GlobalNamespace Model => _model;
         /// <summary>The compile mode.</summary>
         public global::Kiln.Compilation.CompileMode Mode { get; }
-        /// <summary>The model's Forward (eager).</summary>
-        public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor labels) => _model.Forward(x, labels);
+        
+        /// <summary>The model's Forward, compiled; an input that is not a 4-D float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
+        public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor input1)
+        {
+            var m = _model;
+            if (x.DType != global::Kiln.DType.Float32 || x.Dim != 4 || (input1.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(input1.DType)) || !global::Kiln.Compilation.CompiledOps.Fusable(m.conv)) return m.Forward(x, input1);
+            var w2 = m.conv.Weight;
+            var b2 = m.conv.Bias;
+            global::Kiln.Tensor? v0 = null, v1 = null, v2 = null;
+            bool need0 = x.RequiresGrad;
+            bool need1 = input1.RequiresGrad;
+            return global::Kiln.Autograd.Function("global_namespace", new global::Kiln.Tensor?[] { x, input1, w2, b2 }, forward: ctx =>
+            {
+                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace");
+                v0 = x.Contiguous();
+                v1 = input1;
+                ctx.Save(v0!);
+                v2 = m.conv.Forward(v0!);
+                return v2!;
+            },
+            backward: grad =>
+            {
+                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace");
+                if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "GlobalNamespace.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
+                var grads = new global::Kiln.Tensor?[4];
+                global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null;
+                gv2 = grad.Contiguous();
+                if (gv2 is { } d2)
+                {
+                    var r = global::Kiln.Compilation.CompiledOps.Conv2dBackward(m.conv, v0!, d2, need0);
+                    grads[2] = r.Weight; grads[3] = r.Bias;
+                    if (r.Input is not null)
+                        { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }
+                }
+                grads[0] = gv0;
+                grads[1] = gv1;
+                return grads;
+            });
+        }
     }
 }

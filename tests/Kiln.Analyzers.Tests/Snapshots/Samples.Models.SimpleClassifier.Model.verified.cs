@@ -46,7 +46,7 @@ namespace Samples.Models
                 var b4 = m.layer2.Bias;
                 double p3 = m.dropout.P; bool drop3 = (m.dropout.Training) && p3 > 0; global::Kiln.Compilation.DropoutDraw draw3 = default;
                 global::Kiln.Tensor? v0 = null, v1 = null, v3 = null, v4 = null;
-                bool needX = x.RequiresGrad;
+                bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
                     using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
@@ -133,7 +133,7 @@ namespace Samples.Models
                     }
                     if (gv1 is { } d1)
                     {
-                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v0!, w1, b1 is not null, d1, needX);
+                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v0!, w1, b1 is not null, d1, need0);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
                             { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }

@@ -58,14 +58,14 @@ namespace Samples.Models
                 global::Kiln.Compilation.EagerIsland? isl2 = null;
                 global::Kiln.Compilation.EagerIsland? isl3 = null;
                 global::Kiln.Compilation.EagerIsland? isl4 = null;
-                bool needX = x.RequiresGrad;
+                bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("with_tensors", inputs, forward: ctx =>
                 {
                     using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
                     v0 = x;
                     isl1 = global::Kiln.Compilation.EagerIsland.Run(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v1 = isl1.Output;
-                    isl2 = global::Kiln.Compilation.EagerIsland.Run(ip2, t => (t[0] * t[1]), new global::Kiln.Tensor[] { v0!, v1! }, new bool[] { needX, true });
+                    isl2 = global::Kiln.Compilation.EagerIsland.Run(ip2, t => (t[0] * t[1]), new global::Kiln.Tensor[] { v0!, v1! }, new bool[] { need0, true });
                     v2 = isl2.Output;
                     isl3 = global::Kiln.Compilation.EagerIsland.Run(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v3 = isl3.Output;
