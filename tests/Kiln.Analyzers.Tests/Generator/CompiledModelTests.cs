@@ -324,6 +324,14 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class Decoder : Module
+        {
+            readonly TransformerDecoderLayer layer = new(8, 2, dimFeedforward: 16, batchFirst: true);
+            readonly Linear embed = new(8, 8), head = new(8, 3);
+            public Tensor Forward([Shape("N T 8")] Tensor x, [Shape("N S 8")] Tensor memory) => head.Forward(layer.Forward(F.Gelu(embed.Forward(x)), memory));
+        }
+
+        [Model]
         public partial class Doubled : Module
         {
             readonly Linear a = new(8, 8);
@@ -557,6 +565,7 @@ public class CompiledModelTests
         Assert.Equal(new[]
         {
             "ConvBn.Compile() runs BatchNorm2d (bn) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "Decoder.Compile() runs TransformerDecoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs F.LogSoftmax eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
@@ -585,6 +594,7 @@ public class CompiledModelTests
     [Theory]
     [InlineData("TwoInputs")]
     [InlineData("MaskedEncoder")]
+    [InlineData("Decoder")]
     public void ForwardWithTwoInputsMatchesEager(string name)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -595,7 +605,8 @@ public class CompiledModelTests
         var eagerForward = type.GetMethod("Forward")!;
         Tensor x, y;
         if (name == "TwoInputs") { x = Tensor.Randn([5, 6], DType.Float32, new Generator(1)); y = Tensor.Randn([5, 6], DType.Float32, new Generator(2)); }
-        else { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Ones([5, 5], DType.Bool).Triu(1); }
+        else if (name == "MaskedEncoder") { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Ones([5, 5], DType.Bool).Triu(1); }
+        else { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Randn([2, 4, 8], DType.Float32, new Generator(2)); }
         foreach (bool training in new[] { true, false })
         {
             if (training) model.Train(); else model.Eval();
