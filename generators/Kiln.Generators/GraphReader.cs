@@ -225,11 +225,8 @@ internal static class GraphReader
         {
             if (a.ArgumentKind == ArgumentKind.DefaultValue || a.Parameter is null) continue;
             string? text;
-            if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation { Initializer: { } init } array)
-            {
-                var items = init.ElementValues.Select(Operand).ToList();
-                text = items.Any(i => i is null) ? null : $"new {((IArrayTypeSymbol)array.Type!).ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
-            }
+            if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation { Initializer: { } init, Type: IArrayTypeSymbol array })
+                text = ArrayText(array, init.ElementValues.Select(Operand).ToList());
             else text = Operand(a.Value);
             if (text is null) { Restore(r, saved); return null; }
             parts.Add("@" + a.Parameter.Name + ": " + text);
@@ -240,21 +237,17 @@ internal static class GraphReader
         return r.Graph.Add(IrOps.Island, values, layer?.Access, attr: m.Name, attr2: $"{target}({string.Join(", ", parts)})");
     }
 
+    /// <summary>An array of <paramref name="type"/> with the given element texts, or null when one of them is not known.</summary>
+    static string? ArrayText(IArrayTypeSymbol type, List<string?> items) => items.Any(i => i is null) ? null
+        : $"new {type.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
+
     /// <summary>A constant as C# text of its type (numbers cast to it, enums by their type), or null when it is not a constant.</summary>
     static string? Literal(IOperation o)
     {
         var target = o.Type;
         while (o is IConversionOperation c) o = c.Operand;
-        if (o is IArrayCreationOperation { Initializer: { } init } array && array.Type is IArrayTypeSymbol at)
-        {
-            var items = init.ElementValues.Select(Literal).ToList();
-            return items.Any(i => i is null) ? null : $"new {at.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
-        }
-        if (o is ICollectionExpressionOperation { Type: IArrayTypeSymbol ct } collection)
-        {
-            var items = collection.Elements.Select(Literal).ToList();
-            return items.Any(i => i is null) ? null : $"new {ct.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
-        }
+        if (o is IArrayCreationOperation { Initializer: { } init, Type: IArrayTypeSymbol at }) return ArrayText(at, init.ElementValues.Select(Literal).ToList());
+        if (o is ICollectionExpressionOperation { Type: IArrayTypeSymbol ct } collection) return ArrayText(ct, collection.Elements.Select(Literal).ToList());
         if (!o.ConstantValue.HasValue) return null;
         var value = o.ConstantValue.Value;
         if (value is null) return target is null ? "null" : $"default({target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})";

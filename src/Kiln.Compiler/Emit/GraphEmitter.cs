@@ -456,7 +456,7 @@ namespace Kiln.Compiler.Emit
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",
                     IrOps.SelfAttention => "self-attention",
-                    IrOps.Island => "eager " + (p.Member is null ? p.Attr : "") + (p.Attr2 is null || p.Member is null ? "" : p.Attr),
+                    IrOps.Island => "eager " + p.Attr,
                     _ => "flatten",
                 } + (p.Member is null ? "" : " (" + p.Member.Replace("global::Kiln.NN.", "") + ")")
                 : "one fused loop of " + Describe(s)));

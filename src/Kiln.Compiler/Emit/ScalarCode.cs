@@ -65,9 +65,6 @@ namespace Kiln.Compiler.Emit
             }
         }
 
-        /// <summary>The eight-lane (<c>Vector256&lt;float&gt;</c>) expression of one-input op <paramref name="op"/>.</summary>
-        public static string VectorForward(string op, string x) => Forward(op, x, vector: true);
-
         /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="Binary"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
         public static string BinaryForward(string op, string a, string b) => op switch
         {
@@ -81,19 +78,10 @@ namespace Kiln.Compiler.Emit
         /// <summary>A number as an operand: a float literal, or eight lanes of it.</summary>
         public static string Constant(double value, bool vector) => vector ? $"{V}.Create({F(value)})" : F(value);
 
-        /// <summary>The eight-lane form of <see cref="Backward"/>; throws <see cref="NotSupportedException"/> where a rule needs a function without one.</summary>
-        public static string VectorBackward(string op, string x, string y, string grad) => Backward(op, x, y, grad, vector: true);
-
-        /// <summary>
-        /// The gradient of one-input op <paramref name="op"/> with respect to its input, given the input <paramref name="x"/>,
-        /// the output <paramref name="y"/> and the output's gradient <paramref name="grad"/> (variable names in the kernel).
-        /// </summary>
-        public static string Backward(string op, string x, string y, string grad, bool vector = false) =>
-            Gradients(op, new[] { x }, y, grad, new[] { true }, vector)[0] ?? (vector ? $"{V}<float>.Zero" : "0f");
-
         /// <summary>
         /// The gradients of an elementwise op's inputs (<paramref name="inputs"/>: kernel variables or constants) given its output
-        /// and the output's gradient; null for inputs that need none. Inside a fused group every operand has the group's shape,
+        /// and the output's gradient; null for inputs that need none (throws <see cref="NotSupportedException"/> where a rule
+        /// needs a function without a vector form). Inside a fused group every operand has the group's shape,
         /// so the rules' reductions to an input's shape are the identity.
         /// </summary>
         public static string?[] Gradients(string op, IReadOnlyList<string> inputs, string y, string grad, IReadOnlyList<bool> needs, bool vector)
