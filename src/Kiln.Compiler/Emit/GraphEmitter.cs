@@ -130,7 +130,8 @@ namespace Kiln.Compiler.Emit
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Dropout))
                 L(2, $"double p{n.Id} = {n.Attr}; bool drop{n.Id} = ({n.Attr2}) && p{n.Id} > 0; global::Kiln.Compilation.DropoutDraw draw{n.Id} = default;");
             // Values that live in memory: the input and each step's output (a group's inner values stay in registers).
-            var materialized = inputValues.Concat(plan.Select(p => p.Output)).ToList();
+            // A Linear with an epilogue also names its raw value (kept only where the epilogue group's backward reads it).
+            var materialized = inputValues.Concat(plan.SelectMany(p => p.Epilogue is null ? new[] { p.Output } : new[] { p.Producer!.Id, p.Output })).ToList();
             L(2, $"{T}? {string.Join(", ", materialized.Select(v => $"v{v} = null"))};");
             foreach (var n in graph.Nodes)
                 switch (n.Op)
@@ -150,6 +151,7 @@ namespace Kiln.Compiler.Emit
                 L(3, IslandOnly(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
             foreach (var step in plan)
             {
+                if (step.Epilogue is not null) { EpilogueForward(step); continue; }
                 if (step.Producer is { } p) { ProducerForward(p); continue; }
                 GroupForward(step);
             }
@@ -165,19 +167,46 @@ namespace Kiln.Compiler.Emit
             for (int s = plan.Count - 1; s >= 0; s--)
             {
                 var step = plan[s];
-                int o = step.Output;
-                // A step on the input's own path (no parameter before it) only feeds the input's gradient: skipped when it needs none.
-                string cond = inputOnly[o] ? $"({NeedIn(o)}) && gv{o} is {{ }} d{o}" : $"gv{o} is {{ }} d{o}";
-                L(3, $"if ({cond})");
-                L(3, "{");
-                if (step.Producer is { } p) ProducerBackward(p, $"d{o}");
-                else GroupBackward(step, $"d{o}");
-                L(3, "}");
+                // An ungated epilogue's group runs its own backward first (into the Linear's raw value), then the Linear's.
+                if (step.Epilogue is { } e && !step.Gated) BackwardBlock(e.Output, d => GroupBackward(e, d));
+                if (step.Producer is { } p) BackwardBlock(step.Gated ? step.Output : p.Id, d => ProducerBackward(step, d));
+                else BackwardBlock(step.Output, d => GroupBackward(step, d));
             }
             for (int k = 0; k < inputValues.Count; k++) L(3, $"grads[{k}] = gv{inputValues[k]};");
             L(3, "return grads;");
             L(2, "});");
             L(1, "}");
+
+            // One step's backward, run when its value received a gradient.
+            void BackwardBlock(int o, Action<string> body)
+            {
+                // A step on the input's own path (no parameter before it) only feeds the input's gradient: skipped when it needs none.
+                string cond = inputOnly[o] ? $"({NeedIn(o)}) && gv{o} is {{ }} d{o}" : $"gv{o} is {{ }} d{o}";
+                L(3, $"if ({cond})");
+                L(3, "{");
+                body($"d{o}");
+                L(3, "}");
+            }
+
+            // A Linear with its activation and dropout in the GEMM epilogue (the dropout draw reserved first, as eager does).
+            void EpilogueForward(FusionStep step)
+            {
+                var p = step.Producer!;
+                var g = step.Epilogue!;
+                string x = $"v{p.Inputs[0]}!";
+                bool keep = !step.Gated && g.Recomputes;
+                string activation = step.EpilogueActivation switch { "relu" => "Relu", "gelu" => "Gelu", "gelu_tanh" => "GeluTanh", _ => "None" };
+                string mask = step.EpilogueDropout is { } dn ? $"mask{dn.Id}" : "null";
+                L(3, "{");
+                L(4, $"ctx.Save({x});");
+                L(4, $"int n = global::Kiln.Compilation.FusedLinear.OutputCount({x}, w{p.Id});");
+                Masks(g, reserve: true);
+                L(4, $"var fl = global::Kiln.Compilation.FusedLinear.Forward({x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.{activation}, {mask}, {(keep ? "true" : "false")});");
+                if (keep) L(4, $"v{p.Id} = ctx.Save(fl.PreActivation!);");
+                L(4, $"v{g.Output} = {(step.Gated ? "ctx.Save(fl.Output)" : "fl.Output")};");
+                ReturnMasks(g);
+                L(3, "}");
+            }
 
             string NeedIn(int v) => inputOnly[v] ? string.Join(" || ", behind[v].Select(k => $"need{k}").DefaultIfEmpty("false")) : "true";
 
@@ -234,11 +263,20 @@ namespace Kiln.Compiler.Emit
                 }
             }
 
-            void ProducerBackward(IrNode p, string d)
+            void ProducerBackward(FusionStep step, string d)
             {
+                var p = step.Producer!;
                 int i = p.Inputs.Count > 0 ? p.Inputs[0] : -1, s = slot.TryGetValue(p.Id, out var first) ? first : -1;
                 switch (p.Op)
                 {
+                    case IrOps.Linear when step.Gated:
+                    {
+                        string scale = step.EpilogueDropout is { } dn ? $"global::Kiln.Compilation.FusedLinear.DropoutScale(drop{dn.Id}, p{dn.Id})" : "1f";
+                        L(4, $"var r = global::Kiln.Compilation.FusedLinear.GatedBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {NeedIn(i)});");
+                        L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                    }
                     case IrOps.Linear:
                         L(4, $"var r = {Ops}.LinearBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, {NeedIn(i)});");
                         L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
@@ -451,7 +489,7 @@ namespace Kiln.Compiler.Emit
             string.Join(", then ", plan.Select(s => s.Producer is { } p
                 ? p.Op switch
                 {
-                    IrOps.Linear => "GEMM+bias",
+                    IrOps.Linear => "GEMM+bias" + (s.Epilogue is null ? "" : "+" + Describe(s.Epilogue).Replace(" → ", "+")),
                     IrOps.Conv2d => "conv2d",
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",

@@ -17,8 +17,22 @@ namespace Kiln.Compiler.Ir
         public List<IrNode> Elementwise { get; } = new List<IrNode>();
         /// <summary>The values a group reads from outside it, each once.</summary>
         public List<int> External { get; } = new List<int>();
+        /// <summary>
+        /// A group run inside this producer's GEMM epilogue (a Linear followed by ReLU/GELU and dropout), or null. The
+        /// producer's own value then lives in memory only when the group's backward reads it.
+        /// </summary>
+        public FusionStep? Epilogue { get; internal set; }
+        /// <summary>The activation an epilogue applies ("relu", "gelu", "gelu_tanh"), or null.</summary>
+        public string? EpilogueActivation => Epilogue?.Elementwise.FirstOrDefault(n => n.Op == IrOps.Activation)?.Attr;
+        /// <summary>The dropout an epilogue applies, or null.</summary>
+        public IrNode? EpilogueDropout => Epilogue?.Elementwise.FirstOrDefault(n => n.Op == IrOps.Dropout);
+        /// <summary>
+        /// Whether backward gates the gradient GEMMs by this step's output (a ReLU epilogue: the output is positive exactly
+        /// where the gradient passes), so nothing but the output is kept.
+        /// </summary>
+        public bool Gated => EpilogueActivation == "relu";
         /// <summary>The value this step materialises.</summary>
-        public int Output => Producer?.Id ?? Elementwise[Elementwise.Count - 1].Id;
+        public int Output => Epilogue?.Output ?? Producer?.Id ?? Elementwise[Elementwise.Count - 1].Id;
         /// <summary>Whether its backward needs the forward values (a rule that reads them); otherwise nothing is saved for it.</summary>
         public bool Recomputes => Elementwise.Any(ReadsValues);
 
@@ -53,7 +67,36 @@ namespace Kiln.Compiler.Ir
                     if (!inside.Contains(i) && !group.External.Contains(i)) group.External.Add(i);
                 group.Elementwise.Add(node);
             }
+            // A Linear's activation and dropout move into its GEMM epilogue.
+            for (int s = steps.Count - 2; s >= 0; s--)
+                if (EpilogueFits(steps[s], steps[s + 1], uses))
+                {
+                    steps[s].Epilogue = steps[s + 1];
+                    steps.RemoveAt(s + 1);
+                }
             return steps;
+        }
+
+        /// <summary>
+        /// Whether <paramref name="group"/> can run in <paramref name="producer"/>'s GEMM epilogue: the producer is a Linear
+        /// read only by the group, and the group is a chain of at most one ReLU/GELU and at most one dropout (dropout
+        /// before a GELU would change its input, so only ReLU may follow a dropout).
+        /// </summary>
+        static bool EpilogueFits(FusionStep producer, FusionStep group, int[] uses)
+        {
+            if (producer.Producer is not { Op: IrOps.Linear } linear || group.Producer is not null) return false;
+            if (group.External.Count != 1 || group.External[0] != linear.Id || uses[linear.Id] != 1) return false;
+            bool activation = false, dropout = false;
+            int previous = linear.Id;
+            foreach (var n in group.Elementwise)
+            {
+                if (n.Inputs.Count != 1 || n.Inputs[0] != previous) return false;
+                previous = n.Id;
+                if (n.Op == IrOps.Dropout && !dropout) dropout = true;
+                else if (n.Op == IrOps.Activation && !activation && (n.Attr == "relu" || !dropout && n.Attr is "gelu" or "gelu_tanh")) activation = true;
+                else return false;
+            }
+            return true;
         }
     }
 }

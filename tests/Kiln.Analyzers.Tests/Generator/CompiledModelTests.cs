@@ -229,6 +229,21 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class EpilogueForms : Module
+        {
+            readonly Linear a = new(9, 24), b = new(24, 20), c = new(20, 16), d = new(16, 5);
+            readonly Dropout drop = new(0.3), drop2 = new(0.25);
+            readonly GELU tanhGelu = new("tanh");
+            public Tensor Forward([Shape("N 9")] Tensor x)
+            {
+                var h = F.Relu(drop.Forward(a.Forward(x)));
+                var k = drop2.Forward(b.Forward(h));
+                var t = tanhGelu.Forward(c.Forward(k));
+                return d.Forward(t);
+            }
+        }
+
+        [Model]
         public partial class ScalarOnlyOps : Module
         {
             readonly Linear a = new(6, 6);
@@ -374,6 +389,8 @@ public class CompiledModelTests
     [InlineData("TrainingBranch", new[] { 6, 8 }, new object[0])]
     [InlineData("Arithmetic", new[] { 7, 8 }, new object[0])]
     [InlineData("ScalarOnlyOps", new[] { 4, 6 }, new object[0])]
+    [InlineData("EpilogueForms", new[] { 13, 9 }, new object[0])]
+    [InlineData("EpilogueForms", new[] { 3, 9 }, new object[0])]
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]

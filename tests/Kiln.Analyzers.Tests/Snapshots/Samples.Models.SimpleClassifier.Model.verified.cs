@@ -25,7 +25,7 @@ namespace Samples.Models
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
         
-        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias (m.layer1), then one fused loop of relu → dropout, then GEMM+bias (m.layer2).</summary>
+        /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias+relu+dropout (m.layer1), then GEMM+bias (m.layer2).</summary>
         public sealed class Compiled
         {
             readonly SimpleClassifier _model;
@@ -51,34 +51,14 @@ namespace Samples.Models
                 {
                     using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
                     v0 = x.Contiguous();
-                    ctx.Save(v0!);
-                    v1 = global::Kiln.NN.F.Linear(v0!, w1, b1);
                     {
-                        var e0 = ctx.Save(v1!.Contiguous());
-                        var ot = global::Kiln.Tensor.EmptyLike(e0); int n = (int)ot.Numel;
+                        ctx.Save(v0!);
+                        int n = global::Kiln.Compilation.FusedLinear.OutputCount(v0!, w1);
                         float[]? mask3 = null;
                         if (drop3) { draw3 = global::Kiln.Compilation.DropoutDraw.Reserve(n, p3); mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var es0 = e0.AsSpan<float>(); var os = ot.AsSpan<float>();
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
-                            {
-                                var x0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8));
-                                var a2 = global::System.Runtime.Intrinsics.Vector256.Max(x0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                var a3 = mask3 != null ? a2 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask3, i, 8)) : a2;
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a3, os.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var x0 = es0[i];
-                                var a2 = global::System.MathF.Max(x0, 0f);
-                                var a3 = mask3 != null ? a2 * mask3[i] : a2;
-                                os[i] = a3;
-                            }
-                        });
+                        var fl = global::Kiln.Compilation.FusedLinear.Forward(v0!, w1, b1, global::Kiln.Kernels.Gemm.GemmActivation.Relu, mask3, false);
+                        v3 = ctx.Save(fl.Output);
                         if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
-                        v3 = ot;
                     }
                     ctx.Save(v3!);
                     v4 = global::Kiln.NN.F.Linear(v3!, w4, b4);
@@ -100,40 +80,7 @@ namespace Samples.Models
                     }
                     if (gv3 is { } d3)
                     {
-                        var dt = d3; int n = (int)dt.Numel;
-                        var e0 = v1!.Contiguous();
-                        var de0 = global::Kiln.Tensor.EmptyLike(dt);
-                        float[]? mask3 = null;
-                        if (drop3) { mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var es0 = e0.AsSpan<float>(); 
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
-                            {
-                                var x0 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8));
-                                var a2 = global::System.Runtime.Intrinsics.Vector256.Max(x0, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                var g3 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
-                                var g2 = mask3 != null ? g3 * global::System.Runtime.Intrinsics.Vector256.Create(new global::System.ReadOnlySpan<float>(mask3, i, 8)) : g3;
-                                var ge0 = global::System.Runtime.Intrinsics.Vector256.ConditionalSelect(global::System.Runtime.Intrinsics.Vector256.GreaterThan(a2, global::System.Runtime.Intrinsics.Vector256.Create(0f)), g2, global::System.Runtime.Intrinsics.Vector256<float>.Zero);
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var x0 = es0[i];
-                                var a2 = global::System.MathF.Max(x0, 0f);
-                                var g3 = ds[i];
-                                var g2 = mask3 != null ? g3 * mask3[i] : g3;
-                                var ge0 = (a2 > 0f ? g2 : 0f);
-                                des0[i] = ge0;
-                            }
-                        });
-                        if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
-                        { var t = de0; gv1 = gv1 is null ? t : gv1 + t; }
-                    }
-                    if (gv1 is { } d1)
-                    {
-                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v0!, w1, b1 is not null, d1, need0);
+                        var r = global::Kiln.Compilation.FusedLinear.GatedBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.FusedLinear.DropoutScale(drop3, p3), need0);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
                             { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }

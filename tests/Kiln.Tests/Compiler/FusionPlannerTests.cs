@@ -13,7 +13,7 @@ public class FusionPlannerTests
     {
         var g = new IrBuilder();
         int h = g.Add(IrOps.Linear, g.Input, "m.a");
-        h = g.Add(IrOps.Activation, h, attr: "relu");
+        h = g.Add(IrOps.Activation, h, attr: "tanh");
         h = g.Add(IrOps.Dropout, h, attr: "0.2", attr2: "m.Training");
         h = g.Add(IrOps.Linear, h, "m.b");
         var plan = FusionPlanner.Plan(g.Build(h));
@@ -21,6 +21,61 @@ public class FusionPlannerTests
         Assert.Equal(new[] { IrOps.Activation, IrOps.Dropout }, plan[1].Elementwise.Select(n => n.Op));
         Assert.Equal(new[] { 1 }, plan[1].External);
         Assert.True(plan[1].Recomputes);
+    }
+
+    [Theory]
+    [InlineData("relu,dropout", "relu", true)]
+    [InlineData("dropout,relu", "relu", true)]
+    [InlineData("relu", "relu", true)]
+    [InlineData("gelu,dropout", "gelu", false)]
+    [InlineData("gelu_tanh", "gelu_tanh", false)]
+    [InlineData("dropout", null, false)]
+    public void ALinearsActivationAndDropoutRunInItsGemmEpilogue(string ops, string? activation, bool gated)
+    {
+        var chain = ops.Split(',');
+        var g = new IrBuilder();
+        int h = g.Add(IrOps.Linear, g.Input, "m.a");
+        foreach (var op in chain)
+            h = op == "dropout" ? g.Add(IrOps.Dropout, h, attr: "0.2", attr2: "m.Training") : g.Add(IrOps.Activation, h, attr: op);
+        int last = h;
+        var plan = FusionPlanner.Plan(g.Build(g.Add(IrOps.Linear, h, "m.b")));
+        Assert.Equal(2, plan.Count);
+        Assert.Equal(chain.Length, plan[0].Epilogue!.Elementwise.Count);
+        Assert.Equal(activation, plan[0].EpilogueActivation);
+        Assert.Equal(chain.Contains("dropout"), plan[0].EpilogueDropout is not null);
+        Assert.Equal(gated, plan[0].Gated);
+        Assert.Equal(last, plan[0].Output);
+        // Only a GELU's backward reads the pre-activation, so only it keeps it.
+        Assert.Equal(activation is "gelu" or "gelu_tanh", !plan[0].Gated && plan[0].Epilogue!.Recomputes);
+    }
+
+    [Theory]
+    [InlineData("dropout,gelu")]
+    [InlineData("relu,relu")]
+    [InlineData("tanh")]
+    [InlineData("relu,tanh")]
+    public void OtherChainsAfterALinearStayAGroup(string ops)
+    {
+        var chain = ops.Split(',');
+        var g = new IrBuilder();
+        int h = g.Add(IrOps.Linear, g.Input, "m.a");
+        foreach (var op in chain)
+            h = op == "dropout" ? g.Add(IrOps.Dropout, h, attr: "0.2", attr2: "m.Training") : g.Add(IrOps.Activation, h, attr: op);
+        var plan = FusionPlanner.Plan(g.Build(h));
+        Assert.Null(plan[0].Epilogue);
+        Assert.Equal(chain.Length, plan[1].Elementwise.Count);
+    }
+
+    [Fact]
+    public void ALinearReadTwiceKeepsItsValueAndRunsNoEpilogue()
+    {
+        var g = new IrBuilder();
+        int l = g.Add(IrOps.Linear, g.Input, "m.a");
+        int r = g.Add(IrOps.Activation, l, attr: "relu");
+        int sum = g.Add(IrOps.Add, new[] { l, r });
+        var plan = FusionPlanner.Plan(g.Build(sum));
+        Assert.Null(plan[0].Epilogue);
+        Assert.Equal(l, plan[0].Output);
     }
 
     [Fact]
@@ -44,7 +99,7 @@ public class FusionPlannerTests
     {
         var g = new IrBuilder();
         int l = g.Add(IrOps.Linear, g.Input, "m.a");
-        int r = g.Add(IrOps.Activation, l, attr: "relu");
+        int r = g.Add(IrOps.Activation, l, attr: "sigmoid");
         int t = g.Add(IrOps.Activation, r, attr: "tanh");
         int sum = g.Add(IrOps.Add, new[] { r, t });
         var graph = g.Build(g.Add(IrOps.Linear, sum, "m.b"));

@@ -137,4 +137,58 @@ public class GemmTests
         var got = c.ToArray<float>();
         for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 5);
     }
+
+    /// <summary>The epilogue keeps the pre-activation and multiplies by a per-element factor, on the blocked and the few-rows paths.</summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(37)]
+    public unsafe void EpilogueKeepsThePreActivationAndMultipliesByAFactor(int m)
+    {
+        var g = new Generator(4);
+        int k = 50, n = 45;
+        var a = Tensor.Randn(new[] { m, k }, generator: g);
+        var w = Tensor.Randn(new[] { n, k }, generator: g);
+        var bias = Tensor.Randn(new[] { n }, generator: g);
+        var factor = Tensor.Rand(new[] { m, n }, generator: g);
+        var pre = (a.Matmul(w.T) + bias).ToArray<float>();
+        var expected = ((a.Matmul(w.T) + bias).Gelu() * factor).ToArray<float>();
+        var c = Tensor.Empty(new[] { m, n });
+        var kept = Tensor.Empty(new[] { m, n });
+        Sgemm.Multiply(m, n, k, 1, (float*)a.DataPointer, k, 1, (float*)w.DataPointer, 1, k, 0, (float*)c.DataPointer, n,
+            new GemmEpilogue { ColumnBias = (float*)bias.DataPointer, Activation = GemmActivation.Gelu, PreActivation = (float*)kept.DataPointer, Multiplier = (float*)factor.DataPointer, Ld = n });
+        var got = c.ToArray<float>();
+        var gotPre = kept.ToArray<float>();
+        for (int i = 0; i < got.Length; i++)
+        {
+            Assert.True(Math.Abs(pre[i] - gotPre[i]) <= 1e-4 * Math.Max(1, Math.Abs(pre[i])), $"pre-activation [{i}]: {gotPre[i]} vs {pre[i]}");
+            Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"output [{i}]: {got[i]} vs {expected[i]}");
+        }
+    }
+
+    /// <summary>
+    /// A gate on A (a ReLU output) passes A·scale where the gate is positive and 0 elsewhere, for A read by rows (the input
+    /// gradient dZ·W) and read transposed (the weight gradient dZᵀ·X).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void AGateOnTheLeftOperandFiltersItAsItIsPacked(bool transposed)
+    {
+        var g = new Generator(6);
+        int m = 29, k = 41, n = 19;
+        // Stored as [m, k], or as [k, m] and read transposed.
+        var stored = Tensor.Randn(transposed ? new[] { k, m } : new[] { m, k }, generator: g);
+        var gateStored = Tensor.Randn(stored.ShapeArray, generator: g);
+        var b = Tensor.Randn(new[] { k, n }, generator: g);
+        var aT = transposed ? stored.T : stored;
+        var gT = transposed ? gateStored.T : gateStored;
+        var masked = Tensor.Where(gT.Gt(0), aT * 1.25, Tensor.ZerosLike(aT));
+        var expected = masked.Matmul(b).ToArray<float>();
+        var c = Tensor.Empty(new[] { m, n });
+        long rsa = transposed ? 1 : k, csa = transposed ? m : 1;
+        Sgemm.Multiply(m, n, k, 1, (float*)stored.DataPointer, rsa, csa, (float*)b.DataPointer, n, 1, 0, (float*)c.DataPointer, n,
+            gate: new GemmGate { Values = (float*)gateStored.DataPointer, Scale = 1.25f });
+        var got = c.ToArray<float>();
+        for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"[{i}]: {got[i]} vs {expected[i]}");
+    }
 }

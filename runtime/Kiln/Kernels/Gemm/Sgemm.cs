@@ -36,10 +36,10 @@ public static unsafe class Sgemm
     /// <summary>
     /// Computes C[m×n] = alpha · A[m×k] · B[k×n] + beta · C. Strides are in elements: A[i,p] is at
     /// a + i·rsa + p·csa. C is row-major with leading dimension <paramref name="ldc"/>. With beta = 0,
-    /// C is not read. The epilogue runs on each finished tile.
+    /// C is not read. The epilogue runs on each finished tile; the gate filters A as it is packed.
     /// </summary>
     public static void Multiply(int m, int n, int k, float alpha, float* a, long rsa, long csa,
-        float* b, long rsb, long csb, float beta, float* c, long ldc, GemmEpilogue epilogue = default)
+        float* b, long rsb, long csb, float beta, float* c, long ldc, GemmEpilogue epilogue = default, GemmGate gate = default)
     {
         if (m == 0 || n == 0) return;
         bool accumulate = beta != 0;
@@ -54,7 +54,7 @@ public static unsafe class Sgemm
             }
             return;
         }
-        if (m <= 4 && csa == 1 && rsb == 1 && csb != 1)
+        if (m <= 4 && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
         {
             // A few rows against a transposed weight (batch-1 inference through x·Wᵀ): each output is a dot product of two
             // contiguous runs; packing B would cost more than the product.
@@ -63,8 +63,8 @@ public static unsafe class Sgemm
         }
         var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.Default;
         if (!tiles.IsValid) tiles = GemmTiles.Default;
-        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
-        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles);
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
     }
 
     static void FewRows(int m, int n, int k, float alpha, float* a, long rsa, float* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
@@ -206,7 +206,7 @@ public static unsafe class Sgemm
     }
 
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
-        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null)
+        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null, GemmGate gate = default)
     {
         int threads = Math.Max(1, Threads.Count);
         int KC = tiles.Kc, NC = tiles.Nc;
@@ -225,7 +225,7 @@ public static unsafe class Sgemm
         var job = new Job
         {
             Mr = mr, Nr = nr, Wide = wide, M = m, Mc = mc, Alpha = alpha, A = a, Rsa = rsa, Csa = csa,
-            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = _bPack,
+            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = _bPack, Gate = gate,
         };
         int mBlocks = (m + mc - 1) / mc;
         for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
@@ -270,6 +270,7 @@ public static unsafe class Sgemm
         public float* A, BBlock, C, BPack;
         public long Rsa, Csa, Rsb, Csb, Ldc;
         public GemmEpilogue Epilogue;
+        public GemmGate Gate;
         public readonly Action<long, long> PackPanels, ComputeBlocks;
 
         public Job()
@@ -302,7 +303,9 @@ public static unsafe class Sgemm
             for (int blk; (blk = System.Threading.Interlocked.Increment(ref NextBlock) - 1) < Blocks;)
             {
                 int ic = blk * Mc, mcur = Math.Min(Mc, M - ic);
-                PackA(A + ic * Rsa + Pc * Csa, Rsa, Csa, mcur, kc, mr, ap);
+                long offset = ic * Rsa + Pc * Csa;
+                if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
+                else PackGatedA(A + offset, Gate.Values + offset, Gate.Scale, Rsa, Csa, mcur, kc, mr, ap);
                 // The A micro-panel stays in L1 while the B micro-panels of the block stream from L2
                 // (measured a little faster here than keeping the wider B panel resident).
                 for (int ir = 0; ir < mcur; ir += mr)
@@ -364,6 +367,37 @@ public static unsafe class Sgemm
                 float* src = a + (ir + i) * rsa;
                 if (csa == 1) for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
                 else for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p * csa];
+            }
+        }
+    }
+
+    /// <summary>Packs rows of A as <see cref="PackA"/> does, each element passed through the gate <paramref name="g"/> (A's strides).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackGatedA(float* a, float* g, float scale, long rsa, long csa, int rows, int kc, int mr, float* dst)
+    {
+        var zero = Vector256<float>.Zero;
+        for (int ir = 0; ir < rows; ir += mr)
+        {
+            int valid = Math.Min(mr, rows - ir);
+            float* panel = dst + (long)ir * kc;
+            if (valid < mr) new Span<float>(panel, kc * mr).Clear();
+            if (rsa == 1)
+            {
+                // Column-major A (dYᵀ in a weight gradient): each k's run of rows is contiguous, in A and in the gate alike.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + ir + p * csa, gs = g + ir + p * csa, o = panel + p * mr;
+                    int i = 0;
+                    for (; i + 8 <= valid; i += 8)
+                        Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(gs + i), zero), Vector256.Load(src + i) * scale, zero).Store(o + i);
+                    for (; i < valid; i++) o[i] = gs[i] > 0 ? src[i] * scale : 0f;
+                }
+                continue;
+            }
+            for (int i = 0; i < valid; i++)
+            {
+                float* src = a + (ir + i) * rsa, gs = g + (ir + i) * rsa;
+                for (int p = 0; p < kc; p++) panel[p * mr + i] = gs[p * csa] > 0 ? src[p * csa] * scale : 0f;
             }
         }
     }

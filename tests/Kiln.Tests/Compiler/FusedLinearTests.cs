@@ -1,0 +1,67 @@
+using System;
+using Kiln;
+using Kiln.Compilation;
+using Kiln.Kernels.Gemm;
+using Kiln.NN;
+using Xunit;
+
+namespace Kiln.Tests.Compiler;
+
+/// <summary>A Linear with its ReLU and dropout in the GEMM epilogue, and the gated backward, against eager autograd.</summary>
+[Collection("Allocator")]
+public class FusedLinearTests
+{
+    static void Close(Tensor expected, Tensor actual, string what)
+    {
+        Assert.Equal(expected.ShapeArray, actual.ShapeArray);
+        var e = expected.ToArray<float>();
+        var a = actual.ToArray<float>();
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-5 * Math.Max(1, Math.Abs(e[i])), $"{what}[{i}]: fused {a[i]} vs eager {e[i]}");
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 7, 11 }, 0.0)]
+    [InlineData(new[] { 3, 11 }, 0.4)]
+    [InlineData(new[] { 40, 11 }, 0.4)]
+    public void ReluAndDropoutInTheEpilogueGiveEagerValuesAndGradients(int[] shape, double p)
+    {
+        var g = new Generator(11);
+        var x = Tensor.Randn(shape, generator: g); 
+        var w = Tensor.Randn(new[] { 13, 11 }, generator: g); 
+        var b = Tensor.Randn(new[] { 13 }, generator: g); 
+        x.RequiresGrad = true; w.RequiresGrad = true; b.RequiresGrad = true;
+        var outShape = (int[])shape.Clone();
+        outShape[^1] = 13;
+        var mask = Tensor.DropoutMask(outShape, p, DType.Float32, new Generator(5));
+        var eager = F.Linear(x, w, b).Relu() * mask;
+        var upstream = Tensor.Randn(outShape, generator: g);
+        eager.Backward(upstream);
+
+        var factors = mask.ToArray<float>();
+        var (y, pre) = FusedLinear.Forward(x.Detach(), w.Detach(), b.Detach(), GemmActivation.Relu, factors, keepPreActivation: false);
+        Assert.Null(pre);
+        Close(eager.Detach(), y, "output");
+        var r = FusedLinear.GatedBackward(x.Detach(), w.Detach(), true, upstream, y, FusedLinear.DropoutScale(p > 0, p), needInput: true);
+        Close(x.Grad!, r.Input!, "input gradient");
+        Close(w.Grad!, r.Weight, "weight gradient");
+        Close(b.Grad!, r.Bias!, "bias gradient");
+    }
+
+    [Fact]
+    public void AWrongInputWidthNamesTheLayerAndTheShapes()
+    {
+        var x = Tensor.Randn(4, 10);
+        var w = Tensor.Randn(6, 11);
+        var e = Assert.Throws<KilnException>(() => FusedLinear.Forward(x, w, null, GemmActivation.Relu, null, false));
+        Assert.Contains("linear", e.Message);
+        Assert.Contains("[4, 10]", e.Message);
+    }
+
+    [Fact]
+    public void AShortMultiplierIsRefusedBeforeAnythingIsWritten()
+    {
+        var e = Assert.Throws<KilnException>(() => FusedLinear.Forward(Tensor.Randn(4, 3), Tensor.Randn(5, 3), null, GemmActivation.None, new float[19], false));
+        Assert.Contains("19", e.Message);
+    }
+}
