@@ -431,6 +431,10 @@ internal static class GraphReader
             case "Conv2d": return g.Add(IrOps.Conv2d, x, access);
             case "MaxPool2d": return g.Add(IrOps.MaxPool2d, x, access);
             case "LayerNorm": return g.Add(IrOps.LayerNorm, x, access);
+            case "RMSNorm": return g.Add(IrOps.RmsNorm, x, access);
+            case "BatchNorm1d":
+            case "BatchNorm2d": return g.Add(IrOps.BatchNorm, x, access);
+            case "Embedding": return g.Add(IrOps.Embedding, x, access);
             case "Flatten":
             {
                 // new Flatten() / new Flatten(startDim): only flattening to the last dim is compiled.

@@ -16,31 +16,39 @@ public sealed unsafe partial class Tensor
     /// <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/>; with <paramref name="keepStats"/> it is unrecorded
     /// and hands the row mean and 1/std back in it (compiled models keep them for their backward).
     /// </summary>
-    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats)
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats) => LayerNormOp(x, d, weight, bias, eps, keepStats, true);
+
+    /// <summary>
+    /// <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/>, or with <paramref name="center"/> false RMS
+    /// norm (rows not centred; no mean is kept — <paramref name="keepStats"/>[0] is null). Only the layer norm is recorded.
+    /// </summary>
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center)
     {
-        const string op = "layer_norm";
+        string op = center ? "layer_norm" : "rms_norm";
+        // The fused RMS norm has no recorded form: eager RMSNorm is composed of recorded ops (and differentiates twice).
+        if (!center && keepStats is null) throw new KilnException(op, $"{op}: the fused kernel runs only where its statistics are kept (compiled models)");
         RequireFloat(op, x);
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
         using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
         using var bc = bias?.ToInternal(x.DType).ContiguousInternal();
         var y = Allocate((int[])x._shape.Clone(), x.DType);
-        var mean = Allocate([(int)rows], x.DType);
+        var mean = center ? Allocate([(int)rows], x.DType) : null;
         var rstd = Allocate([(int)rows], x.DType);
         if (x.DType == DType.Float32)
-            LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps);
+            LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean is null ? null : mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps);
         else
-            LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps);
-        if (keepStats is not null) { keepStats[0] = mean; keepStats[1] = rstd; return y; }
+            LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean is null ? null : mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps);
+        if (keepStats is not null) { keepStats[0] = mean!; keepStats[1] = rstd; return y; }
         bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
-        if (!GradMode.Enabled || !needs) { mean.Dispose(); rstd.Dispose(); return y; }
+        if (!GradMode.Enabled || !needs) { mean!.Dispose(); rstd.Dispose(); return y; }
         // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient).
         string mode = (weight is null ? "" : "w") + (bias is null ? "" : "b");
         return RecordMany(op, y, new OpArgs { Length = d, Mode = mode }, [x, weight, bias, mean, rstd]);
     }
 
-    /// <summary>dx, dweight, dbias of <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/> (null where there is no weight or bias).</summary>
-    internal static Tensor?[] LayerNormBackwardOp(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, int d)
+    /// <summary>dx, dweight, dbias of <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/> (null where there is no weight or bias); without <paramref name="mean"/>, of RMS norm.</summary>
+    internal static Tensor?[] LayerNormBackwardOp(Tensor x, Tensor? weight, bool hasBias, Tensor? mean, Tensor rstd, Tensor grad, int d)
     {
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
@@ -51,10 +59,10 @@ public sealed unsafe partial class Tensor
         int[] paramShape = weight is not null ? weight._shape : x._shape[(x._shape.Length - 1)..];
         var db = hasBias ? Allocate((int[])paramShape.Clone(), x.DType) : null;
         if (x.DType == DType.Float32)
-            LayerNormKernel.Backward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), gc.Ptr<float>(), dx.Ptr<float>(),
+            LayerNormKernel.Backward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), mean is null ? null : mean.Ptr<float>(), rstd.Ptr<float>(), gc.Ptr<float>(), dx.Ptr<float>(),
                 dw is null ? null : dw.Ptr<float>(), db is null ? null : db.Ptr<float>(), rows, d);
         else
-            LayerNormKernel.Backward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), gc.Ptr<double>(), dx.Ptr<double>(),
+            LayerNormKernel.Backward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), mean is null ? null : mean.Ptr<double>(), rstd.Ptr<double>(), gc.Ptr<double>(), dx.Ptr<double>(),
                 dw is null ? null : dw.Ptr<double>(), db is null ? null : db.Ptr<double>(), rows, d);
         return [dx, dw, db];
     }

@@ -72,9 +72,9 @@ namespace Kiln.Compiler.Emit
             var inputValues = graph.InputValues;
             void L(int depth, string text) => sb.Append(indent).Append(' ', depth * 4).AppendLine(text);
             int Rank(int k) => graph.ReadersOfInput(k).Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
-            // An input read only by eager islands may be integer (an Embedding's token ids): the layer checks it as in eager.
+            // An input read only by eager islands and embeddings may be integer (token ids): the layer checks it as in eager.
             // A float input other than float32 runs the eager Forward, as the fused loops read float32.
-            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => n.Op == IrOps.Island);
+            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => IrOps.ReadsIndices(n.Op));
             int rank = Rank(0);
             L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({Signature(graph)})");
@@ -89,7 +89,7 @@ namespace Kiln.Compiler.Emit
             }
             foreach (var n in graph.Nodes)
             {
-                if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm) guard.Add($"!{Ops}.Fusable({n.Member})");
+                if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm || n.Op == IrOps.RmsNorm) guard.Add($"!{Ops}.Fusable({n.Member})");
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
@@ -103,7 +103,8 @@ namespace Kiln.Compiler.Emit
                 var names = n.Op switch
                 {
                     IrOps.Linear or IrOps.Conv2d => new[] { ($"w{n.Id}", $"{n.Member}.Weight"), ($"b{n.Id}", $"{n.Member}.Bias") },
-                    IrOps.LayerNorm => new[] { ($"w{n.Id}", $"{n.Member}.Weight"), ($"b{n.Id}", $"{n.Member}.Bias") },
+                    IrOps.LayerNorm or IrOps.BatchNorm => new[] { ($"w{n.Id}", $"{n.Member}.Weight"), ($"b{n.Id}", $"{n.Member}.Bias") },
+                    IrOps.RmsNorm or IrOps.Embedding => new[] { ($"w{n.Id}", $"{n.Member}.Weight") },
                     IrOps.SelfAttention => new[] { ($"wi{n.Id}", $"{n.Member}.InProjWeight!"), ($"bi{n.Id}", $"{n.Member}.InProjBias"),
                         ($"wo{n.Id}", $"{n.Member}.OutProj.Weight"), ($"bo{n.Id}", $"{n.Member}.OutProj.Bias") },
                     _ => Array.Empty<(string, string)>(),
@@ -139,6 +140,8 @@ namespace Kiln.Compiler.Emit
                     case IrOps.MaxPool2d: L(2, $"{T}? idx{n.Id} = null; global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
                     case IrOps.Flatten: L(2, $"global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
                     case IrOps.LayerNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null;"); break;
+                    case IrOps.RmsNorm: L(2, $"{T}? rstd{n.Id} = null;"); break;
+                    case IrOps.BatchNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null; bool batch{n.Id} = false;"); break;
                     case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
                     case IrOps.Island: L(2, $"global::Kiln.Compilation.EagerIsland? isl{n.Id} = null;"); break;
                 }
@@ -244,6 +247,22 @@ namespace Kiln.Compiler.Emit
                         L(3, $"mean{p.Id} = ctx.Save(ln{p.Id}.Mean); rstd{p.Id} = ctx.Save(ln{p.Id}.Rstd);");
                         L(3, $"v{p.Id} = ln{p.Id}.Output;");
                         break;
+                    case IrOps.RmsNorm:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"var rms{p.Id} = {Ops}.RmsNorm({p.Member}, {x});");
+                        L(3, $"rstd{p.Id} = ctx.Save(rms{p.Id}.Rstd);");
+                        L(3, $"v{p.Id} = rms{p.Id}.Output;");
+                        break;
+                    case IrOps.BatchNorm:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"var bn{p.Id} = {Ops}.BatchNorm({p.Member}, {x});");
+                        L(3, $"mean{p.Id} = ctx.Save(bn{p.Id}.Mean); rstd{p.Id} = ctx.Save(bn{p.Id}.Rstd); batch{p.Id} = bn{p.Id}.BatchStatistics;");
+                        L(3, $"v{p.Id} = bn{p.Id}.Output;");
+                        break;
+                    case IrOps.Embedding:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"v{p.Id} = {Ops}.Embedding({p.Member}, {x});");
+                        break;
                     case IrOps.SelfAttention:
                         L(3, $"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
                         L(3, $"v{p.Id} = att{p.Id}.Output;");
@@ -297,6 +316,20 @@ namespace Kiln.Compiler.Emit
                         L(4, $"var r = {Ops}.LayerNormBackward({p.Member}, v{i}!, mean{p.Id}!, rstd{p.Id}!, {d});");
                         L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
                         Acc(4, i, "r.Input");
+                        break;
+                    case IrOps.RmsNorm:
+                        L(4, $"var r = {Ops}.RmsNormBackward({p.Member}, v{i}!, rstd{p.Id}!, {d});");
+                        L(4, $"grads[{s}] = r.Weight;");
+                        Acc(4, i, "r.Input");
+                        break;
+                    case IrOps.BatchNorm:
+                        L(4, $"var r = {Ops}.BatchNormBackward({p.Member}, v{i}!, mean{p.Id}!, rstd{p.Id}!, batch{p.Id}, {d}, {NeedIn(i)});");
+                        L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+                        L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                    case IrOps.Embedding:
+                        // Integer indices get no gradient; only the table does.
+                        L(4, $"grads[{s}] = {Ops}.EmbeddingBackward({p.Member}, v{i}!, {d});");
                         break;
                     case IrOps.Island:
                         L(4, $"var r = isl{p.Id}!.Backward({d});");
@@ -493,6 +526,9 @@ namespace Kiln.Compiler.Emit
                     IrOps.Conv2d => "conv2d",
                     IrOps.MaxPool2d => "max pool",
                     IrOps.LayerNorm => "layer norm",
+                    IrOps.RmsNorm => "RMS norm",
+                    IrOps.BatchNorm => "batch norm",
+                    IrOps.Embedding => "embedding lookup",
                     IrOps.SelfAttention => "self-attention",
                     IrOps.Island => "eager " + p.Attr,
                     _ => "flatten",

@@ -71,6 +71,12 @@ namespace Kiln.Compiler.Ir
         public const string Add = "add";
         /// <summary>A LayerNorm layer over the last dim.</summary>
         public const string LayerNorm = "layer_norm";
+        /// <summary>An RMSNorm layer over the last dim (the layer-norm kernel without centring).</summary>
+        public const string RmsNorm = "rms_norm";
+        /// <summary>A BatchNorm1d/2d layer (batch statistics and running-statistics update in training, running ones in eval).</summary>
+        public const string BatchNorm = "batch_norm";
+        /// <summary>An Embedding layer's lookup of integer indices (no gradient to them).</summary>
+        public const string Embedding = "embedding";
         /// <summary>Self-attention of a MultiheadAttention layer (projections included).</summary>
         public const string SelfAttention = "self_attention";
 
@@ -92,7 +98,10 @@ namespace Kiln.Compiler.Ir
         public static bool ConstantFirst(IrNode n) => n.Op == Binary && n.Attr2 is not null && (n.Attr == "rsub" || n.Attr == "rdiv");
 
         /// <summary>Whether an op reads trainable parameters of its layer.</summary>
-        public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == SelfAttention || op == Island;
+        public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == RmsNorm || op == BatchNorm || op == Embedding || op == SelfAttention || op == Island;
+
+        /// <summary>Whether an op reads its input without differentiating it, so the input may be integer (token ids).</summary>
+        public static bool ReadsIndices(string op) => op == Embedding || op == Island;
 
         /// <summary>Where input <paramref name="k"/> goes in an expression island's text.</summary>
         public static string Placeholder(int k) => "%%" + k + "%%";

@@ -8,6 +8,7 @@ namespace Kiln.Kernels.Normalization;
 /// <summary>
 /// Layer norm over rows of length D in one pass each way: forward keeps each row's mean and 1/σ; backward forms
 /// dx = rstd·(dy·w - mean(dy·w) - x̂·mean(dy·w·x̂)) per row, and dw = Σ dy·x̂, db = Σ dy over rows (double accumulators).
+/// Without a mean buffer it is RMS norm: rows are not centred, and the mean(dy·w) term drops out of dx.
 /// </summary>
 internal static unsafe class LayerNormKernel
 {
@@ -19,9 +20,9 @@ internal static unsafe class LayerNormKernel
             for (long r = r0; r < r1; r++)
             {
                 T* xr = x + r * d, yr = y + r * d;
-                double mu = Sum(xr, d) / d, sq = SumSquaredDeviation(xr, d, mu);
+                double mu = mean == null ? 0 : Sum(xr, d) / d, sq = SumSquaredDeviation(xr, d, mu);
                 double rs = 1 / Math.Sqrt(sq / d + eps);
-                mean[r] = T.CreateTruncating(mu);
+                if (mean != null) mean[r] = T.CreateTruncating(mu);
                 rstd[r] = T.CreateTruncating(rs);
                 T m = T.CreateTruncating(mu), s = T.CreateTruncating(rs);
                 int j0 = typeof(T) == typeof(float) ? Normalize256((float*)xr, (float*)w, (float*)b, (float*)yr, d, (float)mu, (float)rs) : 0;
@@ -76,7 +77,7 @@ internal static unsafe class LayerNormKernel
     }
 
     /// <summary>One row of the backward in float lanes (double row sums and dw/db partials).</summary>
-    static void BackwardRow256(float* x, float* w, float* g, float* dx, double* pw, double* pb, int d, float mu, float rs)
+    static void BackwardRow256(float* x, float* w, float* g, float* dx, double* pw, double* pb, int d, float mu, float rs, bool center)
     {
         var m = Vector256.Create(mu);
         var s = Vector256.Create(rs);
@@ -104,7 +105,7 @@ internal static unsafe class LayerNormKernel
             accG += g0 + g1;
             accGX += p0 + p1;
         }
-        var meanG = Vector256.Create((float)(Vector256.Sum(accG) / d));
+        var meanG = Vector256.Create(center ? (float)(Vector256.Sum(accG) / d) : 0f);
         var meanGX = Vector256.Create((float)(Vector256.Sum(accGX) / d));
         for (int j = 0; j < d; j += 8)
         {
@@ -150,10 +151,10 @@ internal static unsafe class LayerNormKernel
                     if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && d % 8 == 0)
                     {
                         BackwardRow256((float*)xr, (float*)w, (float*)gr, (float*)dxr, pw0 == null ? null : pw0 + c * d, pb0 == null ? null : pb0 + c * d,
-                            d, (float)double.CreateTruncating(mean[r]), (float)double.CreateTruncating(rstd[r]));
+                            d, mean == null ? 0f : (float)double.CreateTruncating(mean[r]), (float)double.CreateTruncating(rstd[r]), mean != null);
                         continue;
                     }
-                    double m = double.CreateTruncating(mean[r]), s = double.CreateTruncating(rstd[r]);
+                    double m = mean == null ? 0 : double.CreateTruncating(mean[r]), s = double.CreateTruncating(rstd[r]);
                     double sumG = 0, sumGX = 0;
                     for (int j = 0; j < d; j++)
                     {
@@ -165,7 +166,7 @@ internal static unsafe class LayerNormKernel
                         sumG += g;
                         sumGX += g * xh;
                     }
-                    double meanG = sumG / d, meanGX = sumGX / d;
+                    double meanG = mean == null ? 0 : sumG / d, meanGX = sumGX / d;
                     for (int j = 0; j < d; j++)
                     {
                         double xh = (double.CreateTruncating(xr[j]) - m) * s;

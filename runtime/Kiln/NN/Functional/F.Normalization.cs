@@ -80,12 +80,9 @@ public static partial class F
             y = centered * (variance + eps).Rsqrt();
             if (training && runningMean is not null && runningVar is not null)
                 using (Autograd.NoGrad())
-                {
-                    using var m = mean.Reshape(c);
-                    using var unbiased = variance.Reshape(c) * ((double)count / Math.Max(count - 1, 1));
-                    runningMean.Mul_(1 - momentum).Add_(m * momentum);
-                    runningVar.Mul_(1 - momentum).Add_(unbiased * momentum);
-                }
+                using (var m = mean.Reshape(c))
+                using (var v = variance.Reshape(c))
+                    UpdateRunningStats(runningMean, runningVar, m, v, count, momentum);
         }
         else
         {
@@ -96,6 +93,17 @@ public static partial class F
         if (weight is not null) y = y * weight.Reshape(channelShape);
         if (bias is not null) y = y + bias.Reshape(channelShape);
         return y;
+    }
+
+    /// <summary>Moves the running statistics toward a batch's per-channel mean and biased variance over <paramref name="count"/> values (the variance stored unbiased).</summary>
+    internal static void UpdateRunningStats(Tensor runningMean, Tensor runningVar, Tensor mean, Tensor variance, long count, double momentum)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var unbiased = variance * ((double)count / Math.Max(count - 1, 1));
+        using var m = mean * momentum;
+        using var u = unbiased * momentum;
+        runningMean.Mul_(1 - momentum).Add_(m);
+        runningVar.Mul_(1 - momentum).Add_(u);
     }
 
     static int[] ChannelShape(Tensor input)

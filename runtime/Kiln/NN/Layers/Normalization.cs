@@ -47,6 +47,17 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
+        var step = Begin(input);
+        return F.BatchNorm(input, step.RunningMean, step.RunningVar, Weight, Bias, step.UseBatch, step.Momentum, Eps);
+    }
+
+    /// <summary>
+    /// What one forward call normalises with, after checking the input's channels: counts the batch (training with running
+    /// statistics) and gives the momentum for this step (the cumulative average's 1/count without a momentum), whether the
+    /// batch's statistics are used, and the running statistics read or updated. Shared by eager and compiled forwards.
+    /// </summary>
+    internal (double Momentum, bool UseBatch, Tensor? RunningMean, Tensor? RunningVar) Begin(Tensor input)
+    {
         Compiler.Shapes.LayerRules.Channels(TypeName, input.ShapeArray, NumFeatures, _ranks);
         double factor = Momentum ?? 0;
         if (Training && TrackRunningStats && NumBatchesTracked is { } n)
@@ -55,8 +66,7 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
             if (Momentum is null) factor = 1.0 / n.Item<long>();
         }
         bool useBatch = Training || RunningMean is null;
-        return F.BatchNorm(input, !Training || TrackRunningStats ? RunningMean : null, !Training || TrackRunningStats ? RunningVar : null,
-            Weight, Bias, useBatch, factor, Eps);
+        return (factor, useBatch, !Training || TrackRunningStats ? RunningMean : null, !Training || TrackRunningStats ? RunningVar : null);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,88 @@
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Normalization;
+using Kiln.NN;
+
+namespace Kiln.Compilation;
+
+public static partial class CompiledOps
+{
+    /// <summary>Whether an RMSNorm normalises over the last dim only (the form the compiled kernels handle).</summary>
+    public static bool Fusable(RMSNorm layer) => layer.NormalizedShape.Length == 1;
+
+    /// <summary>An RMSNorm over the last dim, unrecorded (the layer-norm kernel without centring), with the row 1/rms its backward reads.</summary>
+    public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x)
+    {
+        int d = layer.NormalizedShape[0];
+        LayerRules.TrailingDims("rms_norm", x.ShapeArray, layer.NormalizedShape);
+        // eps as the eager layer takes it: the dtype's machine epsilon when unset.
+        double eps = layer.Eps ?? 1.1920928955078125e-07;
+        using (Autograd.NoGrad())
+        {
+            var stats = new Tensor[2];
+            var y = Tensor.LayerNormOp(x, d, layer.Weight, null, eps, stats, center: false);
+            return (y, stats[1]);
+        }
+    }
+
+    /// <summary>Gradients of an RMSNorm over the last dim: the input's and the weight's (null without one).</summary>
+    public static (Tensor Input, Tensor? Weight) RmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad)
+    {
+        var r = Tensor.LayerNormBackwardOp(x, layer.Weight, false, null, rstd, grad, layer.NormalizedShape[0]);
+        return (r[0]!, r[1]);
+    }
+
+    /// <summary>
+    /// A BatchNorm1d/2d forward, unrecorded: the batch's statistics in training (the running ones updated as the eager layer
+    /// does) or the running ones in eval; with the per-channel mean and 1/σ used and whether they were the batch's.
+    /// </summary>
+    public static (Tensor Output, Tensor Mean, Tensor Rstd, bool BatchStatistics) BatchNorm(BatchNormBase layer, Tensor x)
+    {
+        var step = layer.Begin(x);
+        int n = x.Size(0), c = x.Size(1);
+        long s = x.Numel / System.Math.Max(1L, (long)n * c);
+        using var noGrad = Autograd.NoGrad();
+        using var xc = x.Contiguous();
+        Tensor mean, rstd;
+        if (step.UseBatch)
+        {
+            if (layer.Training && (long)n * s <= 1)
+                throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}");
+            mean = Tensor.Empty(new[] { c }, DType.Float32);
+            using var variance = Tensor.Empty(new[] { c }, DType.Float32);
+            unsafe { BatchNormKernel.Statistics(xc.Ptr<float>(), n, c, s, mean.Ptr<float>(), variance.Ptr<float>()); }
+            using (var shifted = variance + layer.Eps) rstd = shifted.Rsqrt();
+            if (layer.Training && step.RunningMean is { } rm && step.RunningVar is { } rv)
+                F.UpdateRunningStats(rm, rv, mean, variance, (long)n * s, step.Momentum);
+        }
+        else
+        {
+            mean = step.RunningMean!.Clone();
+            using (var shifted = step.RunningVar! + layer.Eps) rstd = shifted.Rsqrt();
+        }
+        using var w = layer.Weight?.Contiguous();
+        using var b = layer.Bias?.Contiguous();
+        var y = Tensor.Empty(x.ShapeArray, DType.Float32);
+        unsafe { BatchNormKernel.Normalize(xc.Ptr<float>(), y.Ptr<float>(), n, c, s, mean.Ptr<float>(), rstd.Ptr<float>(), w is null ? null : w.Ptr<float>(), b is null ? null : b.Ptr<float>()); }
+        return (y, mean, rstd, step.UseBatch);
+    }
+
+    /// <summary>Gradients of a BatchNorm forward from its saved input and statistics: the input's (when asked), the weight's and the bias's (null without them).</summary>
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(BatchNormBase layer, Tensor x, Tensor mean, Tensor rstd, bool batchStatistics, Tensor grad, bool needInput)
+    {
+        int n = x.Size(0), c = x.Size(1);
+        long s = x.Numel / System.Math.Max(1L, (long)n * c);
+        using var noGrad = Autograd.NoGrad();
+        using var xc = x.Contiguous();
+        using var gc = grad.Contiguous();
+        using var w = layer.Weight?.Contiguous();
+        var dx = needInput ? Tensor.Empty(x.ShapeArray, DType.Float32) : null;
+        var dw = layer.Weight is null ? null : Tensor.Empty(new[] { c }, DType.Float32);
+        var db = layer.Bias is null ? null : Tensor.Empty(new[] { c }, DType.Float32);
+        unsafe
+        {
+            BatchNormKernel.Backward(xc.Ptr<float>(), gc.Ptr<float>(), dx is null ? null : dx.Ptr<float>(), n, c, s, mean.Ptr<float>(), rstd.Ptr<float>(),
+                w is null ? null : w.Ptr<float>(), dw is null ? null : dw.Ptr<float>(), db is null ? null : db.Ptr<float>(), batchStatistics);
+        }
+        return (dx, dw, db);
+    }
+}
