@@ -402,6 +402,13 @@ internal static class GraphReader
                     if (Expr(call.Instance, r) is not { } before) return null;
                     return r.Graph.Add(IrOps.Flatten, before, attr: startDim.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
+                // x.Softmax(dim), x.LogSoftmax(dim) with a constant dim.
+                if (ns == "Kiln" && type == "Tensor" && call.Instance is not null && m.Name is "Softmax" or "LogSoftmax"
+                    && call.Arguments.Length == 1 && call.Arguments[0].Value.ConstantValue.Value is int softmaxDim)
+                {
+                    if (Expr(call.Instance, r) is not { } before) return null;
+                    return Softmax(r.Graph, m.Name, before, softmaxDim);
+                }
                 // x.Relu(), x.Tanh(), ...
                 if (ns == "Kiln" && type == "Tensor" && call.Instance is not null && call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)
                     && Activation(m.Name) is { } act)
@@ -599,8 +606,30 @@ internal static class GraphReader
             string flag = training is IPropertyReferenceOperation ? r.Owner + ".Training" : "true";
             return g.Add(IrOps.Dropout, x, attr: pv.ToString("R", System.Globalization.CultureInfo.InvariantCulture), attr2: flag);
         }
+        if (name is "Softmax" or "LogSoftmax")
+            return call.Arguments.Length == 2 && call.Arguments[1].Value.ConstantValue.Value is int dim ? Softmax(g, name, x, dim) : null;
+        if (name is "CrossEntropy" or "NllLoss")
+        {
+            // The default form only: mean over class-index targets, no class weights or smoothing, ignore index -100.
+            if (call.Arguments.Length < 2 || call.Arguments.Skip(2).Any(a => a.ArgumentKind != ArgumentKind.DefaultValue)) return null;
+            int logits = x;
+            if (name == "NllLoss")
+            {
+                // NLL of a log-softmax over the class dim: one fused kernel from the logits; the log-probabilities are never kept.
+                var node = g.Node(x);
+                var mark = g.Mark();
+                if (node.Op != IrOps.Softmax || node.Attr != "log_softmax" || node.Attr2 != "1" || mark.Nodes - 1 != x) return null;
+                logits = node.Inputs[0];
+                g.Rollback((x, mark.Conditions));
+            }
+            if (Expr(call.Arguments[1].Value, r) is not { } target) return null;
+            return g.Add(IrOps.CrossEntropy, new[] { logits, target });
+        }
         return Activation(name) is { } act && call.Arguments.Length == 1 ? g.Add(IrOps.Activation, x, attr: act) : null;
     }
+
+    static int Softmax(IrBuilder g, string method, int x, int dim) =>
+        g.Add(IrOps.Softmax, x, attr: method == "Softmax" ? "softmax" : "log_softmax", attr2: dim.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     static string? Activation(string method) => method switch
     {

@@ -243,20 +243,21 @@ public sealed unsafe partial class Tensor
     /// <summary>Log-softmax along a dim, computed stably.</summary>
     public Tensor LogSoftmax(int dim) => Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new OpArgs { Dim = dim }, this);
 
-    Tensor SoftmaxImpl(string op, int dim, bool log)
+    /// <summary>Softmax or log-softmax of this·<paramref name="scale"/> along <paramref name="dim"/>, unrecorded.</summary>
+    internal Tensor SoftmaxImpl(string op, int dim, bool log, float scale = 1)
     {
         using var noGrad = GradMode.Set(false);
         var rt = DType.IsFloatingPoint() ? DType : DTypes.Default;
         var ct = TypeDispatch.ComputeType(rt);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
-        if (_shape.Length == 0) { using var s = Reshape(1); using var r0 = s.SoftmaxImpl(op, 0, log); return r0.Reshape(); }
+        if (_shape.Length == 0) { using var s = Reshape(1); using var r0 = s.SoftmaxImpl(op, 0, log, scale); return r0.Reshape(); }
         using var moved = Transpose(d, -1);
         using var x = moved.ContiguousAs(ct);
         var y = Allocate((int[])x._shape.Clone(), ct);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
-        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log)); }
+        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
+        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
         using var back = y.Transpose(d, -1);
         var result = back.IsContiguous ? back.AsStrided(back._shape, back._strides, back._offset) : back.Contiguous();
         y.Dispose();

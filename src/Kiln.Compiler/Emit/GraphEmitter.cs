@@ -74,7 +74,7 @@ namespace Kiln.Compiler.Emit
             int Rank(int k) => graph.ReadersOfInput(k).Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
             // An input read only by eager islands and embeddings may be integer (token ids): the layer checks it as in eager.
             // A float input other than float32 runs the eager Forward, as the fused loops read float32.
-            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => IrOps.ReadsIndices(n.Op));
+            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => Enumerable.Range(0, n.Inputs.Count).All(j => n.Inputs[j] != inputValues[k] || IrOps.ReadsIndices(n, j)));
             int rank = Rank(0);
             L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({Signature(graph)})");
@@ -141,6 +141,7 @@ namespace Kiln.Compiler.Emit
                     case IrOps.Flatten: L(2, $"global::System.Collections.Generic.IReadOnlyList<int>? shape{n.Id} = null;"); break;
                     case IrOps.LayerNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null;"); break;
                     case IrOps.RmsNorm: L(2, $"{T}? rstd{n.Id} = null;"); break;
+                    case IrOps.CrossEntropy: L(2, $"{T}? lse{n.Id} = null; long count{n.Id} = 0;"); break;
                     case IrOps.BatchNorm: L(2, $"{T}? mean{n.Id} = null, rstd{n.Id} = null; bool batch{n.Id} = false;"); break;
                     case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
                     case IrOps.Island: L(2, $"global::Kiln.Compilation.EagerIsland? isl{n.Id} = null;"); break;
@@ -155,7 +156,7 @@ namespace Kiln.Compiler.Emit
             foreach (var step in plan)
             {
                 if (step.Epilogue is not null) { EpilogueForward(step); continue; }
-                if (step.Producer is { } p) { ProducerForward(p); continue; }
+                if (step.Producer is not null) { ProducerForward(step); continue; }
                 GroupForward(step);
             }
             L(3, $"return v{graph.Output}!;");
@@ -218,9 +219,10 @@ namespace Kiln.Compiler.Emit
                 L(depth, $"{{ var t = {value}; gv{v} = gv{v} is null ? t : gv{v} + t; }}");
             }
 
-            void ProducerForward(IrNode p)
+            void ProducerForward(FusionStep step)
             {
-                string x = p.Inputs.Count > 0 ? $"v{p.Inputs[0]}!" : "";
+                var p = step.Producer!;
+                string x = p.Inputs.Count > 0 ? $"v{step.Source}!" : "";
                 switch (p.Op)
                 {
                     case IrOps.Linear:
@@ -258,6 +260,15 @@ namespace Kiln.Compiler.Emit
                         L(3, $"var bn{p.Id} = {Ops}.BatchNorm({p.Member}, {x});");
                         L(3, $"mean{p.Id} = ctx.Save(bn{p.Id}.Mean); rstd{p.Id} = ctx.Save(bn{p.Id}.Rstd); batch{p.Id} = bn{p.Id}.BatchStatistics;");
                         L(3, $"v{p.Id} = bn{p.Id}.Output;");
+                        break;
+                    case IrOps.Softmax:
+                        L(3, $"v{p.Id} = ctx.Save({Ops}.Softmax({x}, {p.Attr2}, {Log(p)}, {Scale(step)}));");
+                        break;
+                    case IrOps.CrossEntropy:
+                        L(3, $"ctx.Save({x});");
+                        L(3, $"var ce{p.Id} = {Ops}.CrossEntropy({x}, v{p.Inputs[1]}!);");
+                        L(3, $"lse{p.Id} = ctx.Save(ce{p.Id}.Lse); count{p.Id} = ce{p.Id}.Count;");
+                        L(3, $"v{p.Id} = ce{p.Id}.Loss;");
                         break;
                     case IrOps.Embedding:
                         L(3, $"ctx.Save({x});");
@@ -326,6 +337,13 @@ namespace Kiln.Compiler.Emit
                         L(4, $"var r = {Ops}.BatchNormBackward({p.Member}, v{i}!, mean{p.Id}!, rstd{p.Id}!, batch{p.Id}, {d}, {NeedIn(i)});");
                         L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
                         L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
+                        break;
+                    case IrOps.Softmax:
+                        Acc(4, step.Source, $"{Ops}.SoftmaxBackward(v{p.Id}!, {d}, {p.Attr2}, {Log(p)}, {Scale(step)})");
+                        break;
+                    case IrOps.CrossEntropy:
+                        // The class targets get no gradient.
+                        Acc(4, i, $"{Ops}.CrossEntropyBackward(v{i}!, v{p.Inputs[1]}!, lse{p.Id}!, count{p.Id}, {d})");
                         break;
                     case IrOps.Embedding:
                         // Integer indices get no gradient; only the table does.
@@ -460,6 +478,10 @@ namespace Kiln.Compiler.Emit
             }
         }
 
+        static string Log(IrNode softmax) => softmax.Attr == "log_softmax" ? "true" : "false";
+
+        static string Scale(FusionStep step) => ScalarCode.Constant(double.Parse(step.PrologueScale, System.Globalization.CultureInfo.InvariantCulture), false);
+
         static string Ref(FusionStep g, int v) => g.External.Contains(v) && !g.Elementwise.Any(n => n.Id == v) ? $"x{g.External.IndexOf(v)}" : $"a{v}";
 
         /// <summary>An elementwise node's operands in the op's order: kernel variables for values, a constant for a number operand (null id).</summary>
@@ -529,6 +551,8 @@ namespace Kiln.Compiler.Emit
                     IrOps.RmsNorm => "RMS norm",
                     IrOps.BatchNorm => "batch norm",
                     IrOps.Embedding => "embedding lookup",
+                    IrOps.Softmax => (p.Attr == "log_softmax" ? "log-softmax" : "softmax") + (s.Prologue is null ? "" : " of x·" + s.PrologueScale),
+                    IrOps.CrossEntropy => "log-softmax+NLL",
                     IrOps.SelfAttention => "self-attention",
                     IrOps.Island => "eager " + p.Attr,
                     _ => "flatten",

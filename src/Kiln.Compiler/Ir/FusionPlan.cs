@@ -22,6 +22,12 @@ namespace Kiln.Compiler.Ir
         /// producer's own value then lives in memory only when the group's backward reads it.
         /// </summary>
         public FusionStep? Epilogue { get; internal set; }
+        /// <summary>A "* c" group run inside this softmax's row kernel (scores scaled before a softmax), or null.</summary>
+        public FusionStep? Prologue { get; internal set; }
+        /// <summary>The constant a prologue multiplies by, as written ("1" without one).</summary>
+        public string PrologueScale => Prologue?.Elementwise[0].Attr2 ?? "1";
+        /// <summary>The value this step reads: a prologue's input, or the producer's first input.</summary>
+        public int Source => Prologue?.External[0] ?? Producer!.Inputs[0];
         /// <summary>The activation an epilogue applies ("relu", "gelu", "gelu_tanh"), or null.</summary>
         public string? EpilogueActivation => Epilogue?.Elementwise.FirstOrDefault(n => n.Op == IrOps.Activation)?.Attr;
         /// <summary>The dropout an epilogue applies, or null.</summary>
@@ -67,6 +73,13 @@ namespace Kiln.Compiler.Ir
                     if (!inside.Contains(i) && !group.External.Contains(i)) group.External.Add(i);
                 group.Elementwise.Add(node);
             }
+            // A constant scale before a softmax moves into its row kernel.
+            for (int s = steps.Count - 2; s >= 0; s--)
+                if (PrologueFits(steps[s], steps[s + 1], uses))
+                {
+                    steps[s + 1].Prologue = steps[s];
+                    steps.RemoveAt(s);
+                }
             // A Linear's activation and dropout move into its GEMM epilogue.
             for (int s = steps.Count - 2; s >= 0; s--)
                 if (EpilogueFits(steps[s], steps[s + 1], uses))
@@ -75,6 +88,15 @@ namespace Kiln.Compiler.Ir
                     steps.RemoveAt(s + 1);
                 }
             return steps;
+        }
+
+        /// <summary>Whether <paramref name="group"/> is one "* constant" read only by the softmax <paramref name="softmax"/>.</summary>
+        static bool PrologueFits(FusionStep group, FusionStep softmax, int[] uses)
+        {
+            if (group.Producer is not null || softmax.Producer is not { Op: IrOps.Softmax } s || group.Elementwise.Count != 1) return false;
+            var n = group.Elementwise[0];
+            return n.Op == IrOps.Binary && n.Attr == "mul" && n.Attr2 is not null && group.External.Count == 1
+                && s.Inputs[0] == n.Id && uses[n.Id] == 1;
         }
 
         /// <summary>

@@ -77,6 +77,10 @@ namespace Kiln.Compiler.Ir
         public const string BatchNorm = "batch_norm";
         /// <summary>An Embedding layer's lookup of integer indices (no gradient to them).</summary>
         public const string Embedding = "embedding";
+        /// <summary>Softmax or log-softmax (<see cref="IrNode.Attr"/>) along a constant dim (<see cref="IrNode.Attr2"/>).</summary>
+        public const string Softmax = "softmax";
+        /// <summary>Cross entropy (log-softmax and NLL in one kernel, mean reduction) of logits and int64 class targets.</summary>
+        public const string CrossEntropy = "cross_entropy";
         /// <summary>Self-attention of a MultiheadAttention layer (projections included).</summary>
         public const string SelfAttention = "self_attention";
 
@@ -100,8 +104,8 @@ namespace Kiln.Compiler.Ir
         /// <summary>Whether an op reads trainable parameters of its layer.</summary>
         public static bool HasParameters(string op) => op == Linear || op == Conv2d || op == LayerNorm || op == RmsNorm || op == BatchNorm || op == Embedding || op == SelfAttention || op == Island;
 
-        /// <summary>Whether an op reads its input without differentiating it, so the input may be integer (token ids).</summary>
-        public static bool ReadsIndices(string op) => op == Embedding || op == Island;
+        /// <summary>Whether <paramref name="n"/> reads its input at <paramref name="position"/> without differentiating it, so it may be integer (token ids, class targets).</summary>
+        public static bool ReadsIndices(IrNode n, int position) => n.Op == Island || n.Op == Embedding && position == 0 || n.Op == CrossEntropy && position == 1;
 
         /// <summary>Where input <paramref name="k"/> goes in an expression island's text.</summary>
         public static string Placeholder(int k) => "%%" + k + "%%";

@@ -269,6 +269,27 @@ public class CompiledModelTests
             public Tensor Forward([Shape("N 7")] Tensor x) => bn2.Forward(b.Forward(F.Relu(rms.Forward(bn.Forward(a.Forward(x))))));
         }
 
+        [Model]
+        public partial class ScaledSoftmax : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 4);
+            public Tensor Forward([Shape("N 8")] Tensor x) => b.Forward(F.Softmax(a.Forward(x) * 0.35, -1)).LogSoftmax(1);
+        }
+
+        [Model]
+        public partial class ClassifierLoss : Module
+        {
+            readonly Linear a = new(6, 10), b = new(10, 5);
+            public Tensor Forward([Shape("N 6")] Tensor x, Tensor target) => F.CrossEntropy(b.Forward(F.Relu(a.Forward(x))), target);
+        }
+
+        [Model]
+        public partial class NllClassifier : Module
+        {
+            readonly Linear a = new(6, 5);
+            public Tensor Forward([Shape("N 6")] Tensor x, Tensor target) => F.NllLoss(F.LogSoftmax(a.Forward(x).Tanh() * 3, 1), target);
+        }
+
         public sealed class Shift : Module<Tensor, Tensor>
         {
             public override Tensor Forward(Tensor x) => x * 2 + 1;
@@ -402,6 +423,7 @@ public class CompiledModelTests
     [InlineData("EpilogueForms", new[] { 3, 9 }, new object[0])]
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("BnMlp", new[] { 9, 7 }, new object[0])]
+    [InlineData("ScaledSoftmax", new[] { 6, 8 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]
     [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]
@@ -586,7 +608,8 @@ public class CompiledModelTests
 
     /// <summary>
     /// Layers without a fused form run eagerly inside the compiled model, each reported (info) at the call that uses it;
-    /// BatchNorm, RMSNorm and Embedding have fused forms (ConvBn, NormAndCustom's norm and TokenEncoder are not listed).
+    /// BatchNorm, RMSNorm, Embedding, softmax and log-softmax have fused forms (ConvBn, NormAndCustom's norm, TokenEncoder
+    /// and HandAttention's softmax are not listed).
     /// </summary>
     [Fact]
     public void EagerLayersInsideACompiledModelAreReportedWhereTheyAreCalled()
@@ -595,12 +618,10 @@ public class CompiledModelTests
         Assert.Equal(new[]
         {
             "Decoder.Compile() runs TransformerDecoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "HandAttention.Compile() runs F.LogSoftmax eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "HandAttention.Compile() runs Tensor.Softmax eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LearnedScale.Compile() runs the tensor operator - eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LearnedScale.Compile() runs the tensor operator * eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
@@ -620,6 +641,8 @@ public class CompiledModelTests
     /// </summary>
     [Theory]
     [InlineData("TwoInputs")]
+    [InlineData("ClassifierLoss")]
+    [InlineData("NllClassifier")]
     [InlineData("MaskedEncoder")]
     [InlineData("Decoder")]
     public void ForwardWithTwoInputsMatchesEager(string name)
@@ -632,6 +655,12 @@ public class CompiledModelTests
         var eagerForward = type.GetMethod("Forward")!;
         Tensor x, y;
         if (name == "TwoInputs") { x = Tensor.Randn([5, 6], DType.Float32, new Generator(1)); y = Tensor.Randn([5, 6], DType.Float32, new Generator(2)); }
+        else if (name is "ClassifierLoss" or "NllClassifier")
+        {
+            // Class targets, one of them the ignore index: the loss is the mean over the other six.
+            x = Tensor.Randn([7, 6], DType.Float32, new Generator(1));
+            y = Tensor.From(new long[] { 0, 4, -100, 2, 2, 1, 3 }, 7);
+        }
         else if (name == "MaskedEncoder") { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Ones([5, 5], DType.Bool).Triu(1); }
         else { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Randn([2, 4, 8], DType.Float32, new Generator(2)); }
         foreach (bool training in new[] { true, false })
@@ -642,7 +671,7 @@ public class CompiledModelTests
                 model.ZeroGrad();
                 Generator.ManualSeed(11);
                 var xi = x.Detach().RequiresGrad_();
-                var yi = y.DType == DType.Bool ? y : y.Detach().RequiresGrad_();
+                var yi = y.DType is DType.Bool or DType.Int64 ? y : y.Detach().RequiresGrad_();
                 var o = (Tensor)method.Invoke(target, [xi, yi])!;
                 (o * Tensor.Randn(o.Shape.ToArray(), DType.Float32, new Generator(9))).Sum().Backward();
                 return (o.Detach(), model.Parameters().Select(p => p.Grad!.Clone()).ToArray(), xi.Grad!.Clone(), yi.Grad?.Clone());

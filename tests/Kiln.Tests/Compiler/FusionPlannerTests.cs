@@ -67,6 +67,27 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void AConstantScaleBeforeASoftmaxRunsInItsRowKernel()
+    {
+        var g = new IrBuilder();
+        int l = g.Add(IrOps.Linear, g.Input, "m.a");
+        int scaled = g.Add(IrOps.Binary, l, attr: "mul", attr2: "0.125");
+        int s = g.Add(IrOps.Softmax, scaled, attr: "softmax", attr2: "-1");
+        var plan = FusionPlanner.Plan(g.Build(s));
+        Assert.Equal(2, plan.Count);
+        Assert.Equal("0.125", plan[1].PrologueScale);
+        Assert.Equal(l, plan[1].Source);
+        // A division or a scaled value read elsewhere stays its own loop.
+        var h = new IrBuilder();
+        int l2 = h.Add(IrOps.Linear, h.Input, "m.a");
+        int d = h.Add(IrOps.Binary, l2, attr: "div", attr2: "8");
+        var plan2 = FusionPlanner.Plan(h.Build(h.Add(IrOps.Softmax, d, attr: "softmax", attr2: "-1")));
+        Assert.Equal(3, plan2.Count);
+        Assert.Null(plan2[2].Prologue);
+        Assert.Equal("1", plan2[2].PrologueScale);
+    }
+
+    [Fact]
     public void ALinearReadTwiceKeepsItsValueAndRunsNoEpilogue()
     {
         var g = new IrBuilder();

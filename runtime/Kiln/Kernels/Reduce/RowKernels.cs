@@ -130,38 +130,41 @@ internal static unsafe class RowKernels
 
     /// <summary>Softmax or log-softmax of one float row into <paramref name="y"/>: vector max, exp (+ sum), then scale or shift — 512-bit lanes where the CPU has them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Softmax(float* x, float* y, int n, bool log)
+    public static void Softmax(float* x, float* y, int n, bool log, float scale = 1)
     {
-        if (Vector512.IsHardwareAccelerated) Softmax<Lanes512>(x, y, n, log);
-        else Softmax<Lanes256>(x, y, n, log);
+        if (Vector512.IsHardwareAccelerated) Softmax<Lanes512>(x, y, n, log, scale);
+        else Softmax<Lanes256>(x, y, n, log, scale);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Softmax<TV>(float* x, float* y, int n, bool log) where TV : struct, IFloatLanes<TV>
+    static void Softmax<TV>(float* x, float* y, int n, bool log, float scale) where TV : struct, IFloatLanes<TV>
     {
+        // softmax(x·scale): the scale (a compiled model's fused "* c" before the softmax) is applied as each element is
+        // loaded — x·1 is x, so the plain softmax is unchanged.
         int w = TV.Count, i = 0;
+        var vk = TV.Splat(scale);
         var vm = TV.Splat(float.NegativeInfinity);
-        for (; i <= n - w; i += w) vm = TV.MaxNative(vm, TV.Load(x + i)); // a NaN row ends NaN through exp anyway
+        for (; i <= n - w; i += w) vm = TV.MaxNative(vm, TV.Mul(TV.Load(x + i), vk)); // a NaN row ends NaN through exp anyway
         float m = TV.ReduceMax(vm);
-        for (; i < n; i++) m = MathF.Max(m, x[i]);
+        for (; i < n; i++) m = MathF.Max(m, x[i] * scale);
         if (float.IsNegativeInfinity(m)) m = 0;
         var vmax = TV.Splat(m);
         var acc = TV.Splat(0);
         double sum = 0;
         for (i = 0; i <= n - w; i += w)
         {
-            var e = FloatMath.Exp(TV.Sub(TV.Load(x + i), vmax));
+            var e = FloatMath.Exp(TV.Sub(TV.Mul(TV.Load(x + i), vk), vmax));
             if (!log) TV.Store(e, y + i);
             acc = TV.Add(acc, e);
         }
-        for (; i < n; i++) { float e = MathF.Exp(x[i] - m); if (!log) y[i] = e; sum += e; }
+        for (; i < n; i++) { float e = MathF.Exp(x[i] * scale - m); if (!log) y[i] = e; sum += e; }
         sum += TV.ReduceSum(acc);
         if (log)
         {
             float shift = m + (float)Math.Log(sum);
             var vs = TV.Splat(shift);
-            for (i = 0; i <= n - w; i += w) TV.Store(TV.Sub(TV.Load(x + i), vs), y + i);
-            for (; i < n; i++) y[i] = x[i] - shift;
+            for (i = 0; i <= n - w; i += w) TV.Store(TV.Sub(TV.Mul(TV.Load(x + i), vk), vs), y + i);
+            for (; i < n; i++) y[i] = x[i] * scale - shift;
             return;
         }
         float s = (float)(1.0 / sum);
@@ -172,14 +175,14 @@ internal static unsafe class RowKernels
 
     /// <summary>Softmax or log-softmax of a double row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Softmax(double* x, double* y, int n, bool log)
+    public static void Softmax(double* x, double* y, int n, bool log, double scale = 1)
     {
         double m = double.NegativeInfinity;
-        for (int i = 0; i < n; i++) m = Math.Max(m, x[i]);
+        for (int i = 0; i < n; i++) m = Math.Max(m, x[i] * scale);
         if (double.IsNegativeInfinity(m)) m = 0;
         double s = 0;
-        for (int i = 0; i < n; i++) s += Math.Exp(x[i] - m);
-        if (log) { double shift = m + Math.Log(s); for (int i = 0; i < n; i++) y[i] = x[i] - shift; return; }
-        for (int i = 0; i < n; i++) y[i] = Math.Exp(x[i] - m) / s;
+        for (int i = 0; i < n; i++) s += Math.Exp(x[i] * scale - m);
+        if (log) { double shift = m + Math.Log(s); for (int i = 0; i < n; i++) y[i] = x[i] * scale - shift; return; }
+        for (int i = 0; i < n; i++) y[i] = Math.Exp(x[i] * scale - m) / s;
     }
 }

@@ -51,6 +51,10 @@ public static partial class F
         return nll * (1 - labelSmoothing) + reduced * (labelSmoothing / c);
     }
 
+    /// <summary>The error for a class index outside [0, classes) that is not the ignore index.</summary>
+    internal static KilnException TargetOutOfBounds(string op, int classes, long ignoreIndex) =>
+        new(op, $"{op}: Target out of bounds: every class index must lie in [0, {classes}) or equal ignore_index={ignoreIndex}");
+
     /// <summary>Negative log likelihood of log-probabilities [N, C, d...] at int64 class indices [N, d...] (<c>F.nll_loss</c>).</summary>
     public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
@@ -66,7 +70,7 @@ public static partial class F
         using var ignored = t64.Eq(ignoreIndex);
         using var safe = t64.MaskedFill(ignored, 0);
         using (var lo = safe.Lt(0)) using (var hi = safe.Ge(c)) using (var any = (lo.Any().Item<bool>() || hi.Any().Item<bool>()) ? Tensor.Scalar(1L) : null)
-            if (any is not null) throw new KilnException(op, $"{op}: Target out of bounds: every class index must lie in [0, {c}) or equal ignore_index={ignoreIndex}");
+            if (any is not null) throw TargetOutOfBounds(op, c, ignoreIndex);
         using var idx = safe.Unsqueeze(classDim);
         var picked = -input.Gather(classDim, idx).Squeeze(classDim);
         using var keep = ignored.LogicalNot().To(input.DType);
