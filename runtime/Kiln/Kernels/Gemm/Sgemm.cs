@@ -376,6 +376,7 @@ public static unsafe class Sgemm
     static void PackGatedA(float* a, float* g, float scale, long rsa, long csa, int rows, int kc, int mr, float* dst)
     {
         var zero = Vector256<float>.Zero;
+        float* run = stackalloc float[csa == 1 && rsa != 1 ? kc : 1];
         for (int ir = 0; ir < rows; ir += mr)
         {
             int valid = Math.Min(mr, rows - ir);
@@ -391,6 +392,21 @@ public static unsafe class Sgemm
                     for (; i + 8 <= valid; i += 8)
                         Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(gs + i), zero), Vector256.Load(src + i) * scale, zero).Store(o + i);
                     for (; i < valid; i++) o[i] = gs[i] > 0 ? src[i] * scale : 0f;
+                }
+                continue;
+            }
+            if (csa == 1)
+            {
+                // Row-major A (dZ in an input gradient): gate each row in lanes into a scratch run (a data-dependent branch
+                // per element would mispredict on ReLU's half-and-half masks), then spread it into the panel.
+                for (int i = 0; i < valid; i++)
+                {
+                    float* src = a + (ir + i) * rsa, gs = g + (ir + i) * rsa;
+                    int p = 0;
+                    for (; p + 8 <= kc; p += 8)
+                        Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(gs + p), zero), Vector256.Load(src + p) * scale, zero).Store(run + p);
+                    for (; p < kc; p++) run[p] = gs[p] > 0 ? src[p] * scale : 0f;
+                    for (p = 0; p < kc; p++) panel[p * mr + i] = run[p];
                 }
                 continue;
             }
