@@ -9,8 +9,11 @@ public static partial class CompiledOps
     /// <summary>Whether an RMSNorm normalises over the last dim only (the form the compiled kernels handle).</summary>
     public static bool Fusable(RMSNorm layer) => layer.NormalizedShape.Length == 1;
 
-    /// <summary>An RMSNorm over the last dim, unrecorded (the layer-norm kernel without centring), with the row 1/rms its backward reads.</summary>
-    public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x)
+    /// <summary>
+    /// An RMSNorm over the last dim, unrecorded (the layer-norm kernel without centring), with the row 1/rms its backward
+    /// reads; <paramref name="produce"/> as for <see cref="LayerNorm(NN.LayerNorm, Tensor, System.Action{long, long}?)"/>.
+    /// </summary>
+    public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x, System.Action<long, long>? produce = null)
     {
         int d = layer.NormalizedShape[0];
         LayerRules.TrailingDims("rms_norm", x.ShapeArray, layer.NormalizedShape);
@@ -19,7 +22,7 @@ public static partial class CompiledOps
         using (Autograd.NoGrad())
         {
             var stats = new Tensor[2];
-            var y = Tensor.LayerNormOp(x, d, layer.Weight, null, eps, stats, center: false);
+            var y = Tensor.LayerNormOp(x, d, layer.Weight, null, eps, stats, false, produce);
             return (y, stats[1]);
         }
     }

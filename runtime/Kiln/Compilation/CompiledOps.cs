@@ -51,15 +51,19 @@ public static partial class CompiledOps
         return Tensor.MaxPool2dBackwardOp(grad, indices, shape);
     }
 
-    /// <summary>A LayerNorm over the last dim, unrecorded, with the row statistics its backward reads.</summary>
-    public static (Tensor Output, Tensor Mean, Tensor Rstd) LayerNorm(LayerNorm layer, Tensor x)
+    /// <summary>
+    /// A LayerNorm over the last dim, unrecorded, with the row statistics its backward reads. <paramref name="produce"/>, when
+    /// given, writes each block of <paramref name="x"/> (an element range) just before the block is normalised: the fused
+    /// elementwise group in front of the norm (a residual add) runs inside the norm's pass.
+    /// </summary>
+    public static (Tensor Output, Tensor Mean, Tensor Rstd) LayerNorm(LayerNorm layer, Tensor x, System.Action<long, long>? produce = null)
     {
         int d = layer.NormalizedShape[0];
         LayerRules.TrailingDims("layer_norm", x.ShapeArray, layer.NormalizedShape);
         using (Autograd.NoGrad())
         {
             var stats = new Tensor[2];
-            var y = Tensor.LayerNormOp(x, d, layer.Weight, layer.Bias, layer.Eps, stats);
+            var y = Tensor.LayerNormOp(x, d, layer.Weight, layer.Bias, layer.Eps, stats, true, produce);
             return (y, stats[0], stats[1]);
         }
     }

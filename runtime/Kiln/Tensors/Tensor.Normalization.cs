@@ -1,3 +1,4 @@
+using System;
 using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels.Normalization;
@@ -22,11 +23,18 @@ public sealed unsafe partial class Tensor
     /// <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/>, or with <paramref name="center"/> false RMS
     /// norm (rows not centred; no mean is kept — <paramref name="keepStats"/>[0] is null). Only the layer norm is recorded.
     /// </summary>
-    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center)
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center) =>
+        LayerNormOp(x, d, weight, bias, eps, keepStats, center, null);
+
+    /// <summary>
+    /// The layer or RMS norm with <paramref name="produce"/> filling each block of <paramref name="x"/> (element range) just
+    /// before the block is normalised (compiled models; unrecorded, statistics kept).
+    /// </summary>
+    internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center, Action<long, long>? produce)
     {
         string op = center ? "layer_norm" : "rms_norm";
         // The fused RMS norm has no recorded form: eager RMSNorm is composed of recorded ops (and differentiates twice).
-        if (!center && keepStats is null) throw new KilnException(op, $"{op}: the fused kernel runs only where its statistics are kept (compiled models)");
+        if ((!center || produce is not null) && keepStats is null) throw new KilnException(op, $"{op}: the fused kernel runs only where its statistics are kept (compiled models)");
         RequireFloat(op, x);
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
@@ -36,9 +44,9 @@ public sealed unsafe partial class Tensor
         var mean = center ? Allocate([(int)rows], x.DType) : null;
         var rstd = Allocate([(int)rows], x.DType);
         if (x.DType == DType.Float32)
-            LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean is null ? null : mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps);
+            LayerNormKernel.Forward(xc.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>(), mean is null ? null : mean.Ptr<float>(), rstd.Ptr<float>(), rows, d, eps, produce);
         else
-            LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean is null ? null : mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps);
+            LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean is null ? null : mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps, produce);
         if (keepStats is not null) { keepStats[0] = mean!; keepStats[1] = rstd; return y; }
         bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
         if (!GradMode.Enabled || !needs) { mean!.Dispose(); rstd.Dispose(); return y; }

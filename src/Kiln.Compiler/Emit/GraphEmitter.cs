@@ -153,10 +153,13 @@ namespace Kiln.Compiler.Emit
             L(3, tuning);
             for (int k = 0; k < inputValues.Count; k++)
                 L(3, IslandOnly(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
-            foreach (var step in plan)
+            for (int k = 0; k < plan.Count; k++)
             {
+                var step = plan[k];
                 if (step.Epilogue is not null) { EpilogueForward(step); continue; }
                 if (step.Producer is not null) { ProducerForward(step); continue; }
+                // A group feeding a norm is emitted with it (the norm's pass runs the group's loop block by block).
+                if (step.RunsInNorm) { GroupForward(step, plan[++k]); continue; }
                 GroupForward(step);
             }
             L(3, $"return v{graph.Output}!;");
@@ -219,64 +222,64 @@ namespace Kiln.Compiler.Emit
                 L(depth, $"{{ var t = {value}; gv{v} = gv{v} is null ? t : gv{v} + t; }}");
             }
 
-            void ProducerForward(FusionStep step)
+            void ProducerForward(FusionStep step, int depth = 3)
             {
                 var p = step.Producer!;
                 string x = p.Inputs.Count > 0 ? $"v{step.Source}!" : "";
                 switch (p.Op)
                 {
                     case IrOps.Linear:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"v{p.Id} = global::Kiln.NN.F.Linear({x}, w{p.Id}, b{p.Id});");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"v{p.Id} = global::Kiln.NN.F.Linear({x}, w{p.Id}, b{p.Id});");
                         break;
                     case IrOps.Conv2d:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"v{p.Id} = {p.Member}.Forward({x});");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"v{p.Id} = {p.Member}.Forward({x});");
                         break;
                     case IrOps.MaxPool2d:
-                        L(3, $"shape{p.Id} = {x}.Shape;");
-                        L(3, $"var pooled{p.Id} = {p.Member}.ForwardWithIndices({x});");
-                        L(3, $"idx{p.Id} = ctx.Save(pooled{p.Id}.Indices);");
-                        L(3, $"v{p.Id} = pooled{p.Id}.Values;");
+                        L(depth, $"shape{p.Id} = {x}.Shape;");
+                        L(depth, $"var pooled{p.Id} = {p.Member}.ForwardWithIndices({x});");
+                        L(depth, $"idx{p.Id} = ctx.Save(pooled{p.Id}.Indices);");
+                        L(depth, $"v{p.Id} = pooled{p.Id}.Values;");
                         break;
                     case IrOps.Flatten:
-                        L(3, $"shape{p.Id} = {x}.Shape;");
-                        L(3, $"v{p.Id} = {x}.Flatten({p.Attr});");
+                        L(depth, $"shape{p.Id} = {x}.Shape;");
+                        L(depth, $"v{p.Id} = {x}.Flatten({p.Attr});");
                         break;
                     case IrOps.LayerNorm:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"var ln{p.Id} = {Ops}.LayerNorm({p.Member}, {x});");
-                        L(3, $"mean{p.Id} = ctx.Save(ln{p.Id}.Mean); rstd{p.Id} = ctx.Save(ln{p.Id}.Rstd);");
-                        L(3, $"v{p.Id} = ln{p.Id}.Output;");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"var ln{p.Id} = {Ops}.LayerNorm({p.Member}, {x}{Produce(step)});");
+                        L(depth, $"mean{p.Id} = ctx.Save(ln{p.Id}.Mean); rstd{p.Id} = ctx.Save(ln{p.Id}.Rstd);");
+                        L(depth, $"v{p.Id} = ln{p.Id}.Output;");
                         break;
                     case IrOps.RmsNorm:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"var rms{p.Id} = {Ops}.RmsNorm({p.Member}, {x});");
-                        L(3, $"rstd{p.Id} = ctx.Save(rms{p.Id}.Rstd);");
-                        L(3, $"v{p.Id} = rms{p.Id}.Output;");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"var rms{p.Id} = {Ops}.RmsNorm({p.Member}, {x}{Produce(step)});");
+                        L(depth, $"rstd{p.Id} = ctx.Save(rms{p.Id}.Rstd);");
+                        L(depth, $"v{p.Id} = rms{p.Id}.Output;");
                         break;
                     case IrOps.BatchNorm:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"var bn{p.Id} = {Ops}.BatchNorm({p.Member}, {x});");
-                        L(3, $"mean{p.Id} = ctx.Save(bn{p.Id}.Mean); rstd{p.Id} = ctx.Save(bn{p.Id}.Rstd); batch{p.Id} = bn{p.Id}.BatchStatistics;");
-                        L(3, $"v{p.Id} = bn{p.Id}.Output;");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"var bn{p.Id} = {Ops}.BatchNorm({p.Member}, {x});");
+                        L(depth, $"mean{p.Id} = ctx.Save(bn{p.Id}.Mean); rstd{p.Id} = ctx.Save(bn{p.Id}.Rstd); batch{p.Id} = bn{p.Id}.BatchStatistics;");
+                        L(depth, $"v{p.Id} = bn{p.Id}.Output;");
                         break;
                     case IrOps.Softmax:
-                        L(3, $"v{p.Id} = ctx.Save({Ops}.Softmax({x}, {p.Attr2}, {Log(p)}, {Scale(step)}));");
+                        L(depth, $"v{p.Id} = ctx.Save({Ops}.Softmax({x}, {p.Attr2}, {Log(p)}, {Scale(step)}));");
                         break;
                     case IrOps.CrossEntropy:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"var ce{p.Id} = {Ops}.CrossEntropy({x}, v{p.Inputs[1]}!);");
-                        L(3, $"lse{p.Id} = ctx.Save(ce{p.Id}.Lse); count{p.Id} = ce{p.Id}.Count;");
-                        L(3, $"v{p.Id} = ce{p.Id}.Loss;");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"var ce{p.Id} = {Ops}.CrossEntropy({x}, v{p.Inputs[1]}!);");
+                        L(depth, $"lse{p.Id} = ctx.Save(ce{p.Id}.Lse); count{p.Id} = ce{p.Id}.Count;");
+                        L(depth, $"v{p.Id} = ce{p.Id}.Loss;");
                         break;
                     case IrOps.Embedding:
-                        L(3, $"ctx.Save({x});");
-                        L(3, $"v{p.Id} = {Ops}.Embedding({p.Member}, {x});");
+                        L(depth, $"ctx.Save({x});");
+                        L(depth, $"v{p.Id} = {Ops}.Embedding({p.Member}, {x});");
                         break;
                     case IrOps.SelfAttention:
-                        L(3, $"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
-                        L(3, $"v{p.Id} = att{p.Id}.Output;");
+                        L(depth, $"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
+                        L(depth, $"v{p.Id} = att{p.Id}.Output;");
                         break;
                     case IrOps.Island:
                     {
@@ -285,8 +288,8 @@ namespace Kiln.Compiler.Emit
                         string values = string.Join(", ", p.Inputs.Select(i => $"v{i}!"));
                         string valueArray = p.Inputs.Count == 0 ? $"global::System.Array.Empty<{T}>()" : $"new {T}[] {{ {values} }}";
                         string needs = string.Join(", ", p.Inputs.Select(NeedIn));
-                        L(3, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, {valueArray}, new bool[] {{ {needs} }});");
-                        L(3, $"v{p.Id} = isl{p.Id}.Output;");
+                        L(depth, $"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, {valueArray}, new bool[] {{ {needs} }});");
+                        L(depth, $"v{p.Id} = isl{p.Id}.Output;");
                         break;
                     }
                     default: throw new NotSupportedException("no producer form for " + p.Op);
@@ -366,7 +369,7 @@ namespace Kiln.Compiler.Emit
                 }
             }
 
-            void GroupForward(FusionStep g)
+            void GroupForward(FusionStep g, FusionStep? norm = null)
             {
                 var ext = g.External;
                 L(3, "{");
@@ -382,9 +385,10 @@ namespace Kiln.Compiler.Emit
                     Loads(g, vector);
                     ForwardValues(g, vector);
                     Store(vector, "os", $"a{g.Output}");
-                });
-                ReturnMasks(g);
+                }, norm is null ? null : $"rows{g.Output}");
                 L(4, $"v{g.Output} = ot;");
+                if (norm is not null) ProducerForward(norm, depth: 4);
+                ReturnMasks(g);
                 L(3, "}");
             }
 
@@ -457,9 +461,10 @@ namespace Kiln.Compiler.Emit
 
             // The loop over a group's elements, split over Kiln's worker threads: eight lanes at a time where every node has
             // a vector form (decided here, at build time), then a scalar tail.
-            void Loop(FusionStep g, string spans, Action<bool> body)
+            void Loop(FusionStep g, string spans, Action<bool> body, string? into = null)
             {
-                L(4, "global::Kiln.Threads.For(n, 16384, (s0, s1) =>");
+                // Into a named range function (a norm's pass calls it block by block), or over Kiln's threads now.
+                L(4, into is null ? "global::Kiln.Threads.For(n, 16384, (s0, s1) =>" : $"global::System.Action<long, long> {into} = (s0, s1) =>");
                 L(4, "{");
                 L(5, spans);
                 L(5, "int i = (int)s0, end = (int)s1;");
@@ -474,9 +479,12 @@ namespace Kiln.Compiler.Emit
                 L(5, "{");
                 body(false);
                 L(5, "}");
-                L(4, "});");
+                L(4, into is null ? "});" : "};");
             }
         }
+
+        /// <summary>The range function a norm's pass runs to produce its input block by block (the group before it), if any.</summary>
+        static string Produce(FusionStep norm) => norm.Prelude is { } g ? $", rows{g.Output}" : "";
 
         static string Log(IrNode softmax) => softmax.Attr == "log_softmax" ? "true" : "false";
 

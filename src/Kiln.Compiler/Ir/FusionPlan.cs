@@ -28,6 +28,13 @@ namespace Kiln.Compiler.Ir
         public string PrologueScale => Prologue?.Elementwise[0].Attr2 ?? "1";
         /// <summary>The value this step reads: a prologue's input, or the producer's first input.</summary>
         public int Source => Prologue?.External[0] ?? Producer!.Inputs[0];
+        /// <summary>
+        /// For a LayerNorm/RMSNorm step: the fused group just before it that produces its input, run block by block inside
+        /// the norm's pass (its output is still written — the norm's backward and other readers need it), or null.
+        /// </summary>
+        public FusionStep? Prelude { get; internal set; }
+        /// <summary>Whether this group runs inside the next step's norm pass (see <see cref="Prelude"/>).</summary>
+        public bool RunsInNorm { get; internal set; }
         /// <summary>The activation an epilogue applies ("relu", "gelu", "gelu_tanh"), or null.</summary>
         public string? EpilogueActivation => Epilogue?.Elementwise.FirstOrDefault(n => n.Op == IrOps.Activation)?.Attr;
         /// <summary>The dropout an epilogue applies, or null.</summary>
@@ -79,6 +86,13 @@ namespace Kiln.Compiler.Ir
                 {
                     steps[s + 1].Prologue = steps[s];
                     steps.RemoveAt(s);
+                }
+            // A group producing a norm's input runs inside the norm's pass, block by block.
+            for (int s = 0; s + 1 < steps.Count; s++)
+                if (steps[s].Producer is null && steps[s + 1].Producer is { Op: IrOps.LayerNorm or IrOps.RmsNorm } norm && norm.Inputs[0] == steps[s].Output)
+                {
+                    steps[s + 1].Prelude = steps[s];
+                    steps[s].RunsInNorm = true;
                 }
             // A Linear's activation and dropout move into its GEMM epilogue.
             for (int s = steps.Count - 2; s >= 0; s--)

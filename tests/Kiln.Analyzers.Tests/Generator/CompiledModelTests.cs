@@ -270,6 +270,19 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class ResidualNorms : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 3);
+            readonly RMSNorm rms = new(8);
+            readonly LayerNorm ln = new(8);
+            public Tensor Forward([Shape("N 8")] Tensor x)
+            {
+                var h = rms.Forward(a.Forward(x).Tanh() + x);
+                return b.Forward(ln.Forward(h * 2 - x));
+            }
+        }
+
+        [Model]
         public partial class ScaledSoftmax : Module
         {
             readonly Linear a = new(8, 8), b = new(8, 4);
@@ -424,6 +437,8 @@ public class CompiledModelTests
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("BnMlp", new[] { 9, 7 }, new object[0])]
     [InlineData("ScaledSoftmax", new[] { 6, 8 }, new object[0])]
+    [InlineData("ResidualNorms", new[] { 5, 8 }, new object[0])]
+    [InlineData("ResidualNorms", new[] { 2100, 8 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]
     [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]

@@ -88,6 +88,23 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void TheResidualAddBeforeANormRunsInsideTheNormsPass()
+    {
+        // LayerNorm(x + dropout(attention(x))): the add's loop is called block by block by the norm, and still written.
+        var g = new IrBuilder();
+        int a = g.Add(IrOps.SelfAttention, g.Input, "m.attn");
+        int d = g.Add(IrOps.Dropout, a, attr: "0.1", attr2: "m.Training");
+        int s = g.Add(IrOps.Add, new[] { g.Input, d });
+        int n = g.Add(IrOps.LayerNorm, s, "m.norm");
+        var plan = FusionPlanner.Plan(g.Build(g.Add(IrOps.RmsNorm, n, "m.rms")));
+        Assert.Equal(4, plan.Count);
+        Assert.True(plan[1].RunsInNorm);
+        Assert.Same(plan[1], plan[2].Prelude);
+        // A norm reading a producer directly has no prelude.
+        Assert.Null(plan[3].Prelude);
+    }
+
+    [Fact]
     public void ALinearReadTwiceKeepsItsValueAndRunsNoEpilogue()
     {
         var g = new IrBuilder();

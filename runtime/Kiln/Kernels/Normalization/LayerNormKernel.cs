@@ -13,10 +13,13 @@ namespace Kiln.Kernels.Normalization;
 internal static unsafe class LayerNormKernel
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<T>(T* x, T* w, T* b, T* y, T* mean, T* rstd, long rows, int d, double eps) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(T* x, T* w, T* b, T* y, T* mean, T* rstd, long rows, int d, double eps, Action<long, long>? produce = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Threads.For(rows, Math.Max(1, 16384 / d), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (r0, r1) =>
         {
+            // A compiled model's elementwise group before the norm writes this block of x first (elements [r0·d, r1·d)),
+            // so the rows are normalised while they are still in cache.
+            produce?.Invoke(r0 * d, r1 * d);
             for (long r = r0; r < r1; r++)
             {
                 T* xr = x + r * d, yr = y + r * d;
