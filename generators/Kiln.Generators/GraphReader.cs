@@ -264,9 +264,6 @@ internal static class GraphReader
         return target is null || value is string || value is bool ? text : $"(({target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({text}))";
     }
 
-    /// <summary>Whether a value is a tensor of the model read directly (a parameter or buffer).</summary>
-    static bool IsModelTensor(IrNode n) => n.Op == IrOps.Island && n.Inputs.Count == 0 && n.Parameters.Count == 1 && n.Attr2 == n.Parameters[0];
-
     static string Display(LayerRef layer) => layer.Access.Substring(layer.Access.LastIndexOf('.') + 1).TrimEnd(')').Replace(GeneratedAccessor.Prefix, "");
 
     static bool IsModule(ITypeSymbol? t)
@@ -329,15 +326,9 @@ internal static class GraphReader
                 bool leftTensor = IsTensor(binary.LeftOperand.Type), rightTensor = IsTensor(binary.RightOperand.Type);
                 if (leftTensor && rightTensor)
                 {
-                    // Two values of one shape (checked when the compiled model runs); + is the residual connection.
+                    // Two values, broadcast together when the compiled model runs (a learned scale, a positional table, a
+                    // per-row gate); + is the residual connection.
                     if (Expr(binary.LeftOperand, r) is not { } left || Expr(binary.RightOperand, r) is not { } right) return null;
-                    if (IsModelTensor(r.Graph.Node(left)) || IsModelTensor(r.Graph.Node(right)))
-                    {
-                        // A model tensor (a learned scale, a positional table) broadcasts: the eager op runs it.
-                        string symbol = name switch { "add" => "+", "sub" => "-", "mul" => "*", _ => "/" };
-                        r.Result.Islands.Add(($"the tensor operator {symbol}", op.Syntax));
-                        return r.Graph.Add(IrOps.Island, new[] { left, right }, attr: "operator " + symbol, attr2: $"({IrOps.Placeholder(0)} {symbol} {IrOps.Placeholder(1)})");
-                    }
                     return name == "add" ? r.Graph.Add(IrOps.Add, new[] { left, right }) : r.Graph.Add(IrOps.Binary, new[] { left, right }, attr: name);
                 }
                 // A value and a number: the number is a constant of the build.

@@ -74,11 +74,4 @@ public static partial class CompiledOps
         var r = Tensor.LayerNormBackwardOp(x, layer.Weight, layer.Bias is not null, mean, rstd, grad, layer.NormalizedShape[0]);
         return (r[0]!, r[1], r[2]);
     }
-
-    /// <summary>Throws the eager add's error unless <paramref name="a"/> and <paramref name="b"/> have one shape (compiled residual adds do not broadcast).</summary>
-    public static void SameShape(string op, Tensor a, Tensor b)
-    {
-        if (!ShapeRules.SameShape(a.ShapeArray, b.ShapeArray))
-            throw new KilnException(op, $"{op}: compiled models add tensors of one shape; got {ShapeText.Format(a.ShapeArray)} and {ShapeText.Format(b.ShapeArray)} (broadcasting adds run in the eager model)");
-    }
 }

@@ -19,4 +19,15 @@ public static class VectorMath
     public static Vector256<float> NormalPdf(Vector256<float> x) => new NormalPdfF().Vector(x);
     /// <summary>Standard normal CDF per lane.</summary>
     public static Vector256<float> NormalCdf(Vector256<float> x) => new NormalCdfF().Vector(x);
+
+    /// <summary>The eight elements a fused group reads at indices i..i+7 from a broadcast value (<see cref="BroadcastMap"/>).</summary>
+    public static Vector256<float> Load(System.ReadOnlySpan<float> value, int i, BroadcastMap map)
+    {
+        int j = map.Index(i);
+        if (map.Div == 1 && j + 8 <= map.Mod) return Vector256.Create(value.Slice(j, 8));
+        if (i / map.Div == (i + 7) / map.Div) return Vector256.Create(value[j]);
+        System.Span<float> lanes = stackalloc float[8];
+        for (int k = 0; k < 8; k++) lanes[k] = value[map.Index(i + k)];
+        return Vector256.Create((System.ReadOnlySpan<float>)lanes);
+    }
 }

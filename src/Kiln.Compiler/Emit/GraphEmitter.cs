@@ -146,6 +146,8 @@ namespace Kiln.Compiler.Emit
                     case IrOps.SelfAttention: L(2, $"{Attention}? att{n.Id} = null;"); break;
                     case IrOps.Island: L(2, $"global::Kiln.Compilation.EagerIsland? isl{n.Id} = null;"); break;
                 }
+            // Groups over several values broadcast them together (planned when the group runs).
+            foreach (var g in plan.Where(Broadcasts)) L(2, $"global::Kiln.Compilation.GroupBroadcast? gb{g.Output} = null;");
             for (int k = 0; k < inputValues.Count; k++) L(2, $"bool need{k} = {InputName(k)}.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", {inputList}, forward: ctx =>");
             L(2, "{");
@@ -373,14 +375,20 @@ namespace Kiln.Compiler.Emit
             {
                 var ext = g.External;
                 L(3, "{");
-                for (int k = 0; k < ext.Count; k++)
+                if (Broadcasts(g))
                 {
-                    if (k > 0) L(4, $"{Ops}.SameShape(\"{Describe(g)}\", v{ext[0]}!, v{ext[k]}!);");
-                    L(4, $"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}v{ext[k]}!.Contiguous(){(g.Recomputes ? ")" : "")};");
+                    L(4, $"var values = new {T}[] {{ {string.Join(", ", ext.Select(v => $"v{v}!.Contiguous()"))} }};");
+                    L(4, $"var gb = gb{g.Output} = global::Kiln.Compilation.GroupBroadcast.Plan(\"{Describe(g)}\", values);");
+                    for (int k = 0; k < ext.Count; k++) L(4, $"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}values[{k}]{(g.Recomputes ? ")" : "")};");
+                    L(4, $"var ot = {T}.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;");
                 }
-                L(4, $"var ot = {T}.EmptyLike(e0); int n = (int)ot.Numel;");
+                else
+                {
+                    L(4, $"var e0 = {(g.Recomputes ? "ctx.Save(" : "")}v{ext[0]}!.Contiguous(){(g.Recomputes ? ")" : "")};");
+                    L(4, $"var ot = {T}.EmptyLike(e0); int n = (int)ot.Numel;");
+                }
                 Masks(g, reserve: true);
-                Loop(g, string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + "var os = ot.AsSpan<float>();", vector =>
+                Loop(g, string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + Maps(g) + "var os = ot.AsSpan<float>();", vector =>
                 {
                     Loads(g, vector);
                     ForwardValues(g, vector);
@@ -396,11 +404,11 @@ namespace Kiln.Compiler.Emit
             {
                 var ext = g.External;
                 L(4, $"var dt = {d}; int n = (int)dt.Numel;");
-                if (g.Recomputes) for (int k = 0; k < ext.Count; k++) L(4, $"var e{k} = v{ext[k]}!.Contiguous();");
+                if (g.Recomputes) for (int k = 0; k < ext.Count; k++) L(4, Broadcasts(g) ? $"var e{k} = gb{g.Output}!.Values[{k}];" : $"var e{k} = v{ext[k]}!.Contiguous();");
                 for (int k = 0; k < ext.Count; k++) L(4, $"var de{k} = {T}.EmptyLike(dt);");
                 Masks(g, reserve: false);
                 string spans = "var ds = dt.AsSpan<float>(); " + string.Concat(ext.Select((_, k) => $"var des{k} = de{k}.AsSpan<float>(); "))
-                    + (g.Recomputes ? string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) : "");
+                    + (g.Recomputes ? string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + Maps(g) : "");
                 Loop(g, spans, vector =>
                 {
                     // The group's values are recomputed (cheaper than storing them) where a derivative reads them.
@@ -423,8 +431,12 @@ namespace Kiln.Compiler.Emit
                     for (int k = 0; k < ext.Count; k++) Store(vector, $"des{k}", $"ge{k}");
                 });
                 ReturnMasks(g);
-                for (int k = 0; k < ext.Count; k++) Acc(4, ext[k], $"de{k}");
+                // A broadcast value's gradient is summed back to its shape.
+                for (int k = 0; k < ext.Count; k++) Acc(4, ext[k], Broadcasts(g) ? $"gb{g.Output}!.SumTo(de{k}, {k})" : $"de{k}");
             }
+
+            // The broadcast maps a group's loop reads its values through.
+            string Maps(FusionStep g) => Broadcasts(g) ? string.Concat(g.External.Select((_, k) => $"var m{k} = gb{g.Output}!.Maps[{k}]; ")) : "";
 
             string Load(bool vector, string span) => vector ? $"{Vec}.Create((global::System.ReadOnlySpan<float>){span}.Slice(i, 8))" : $"{span}[i]";
 
@@ -432,7 +444,10 @@ namespace Kiln.Compiler.Emit
 
             void Loads(FusionStep g, bool vector)
             {
-                for (int k = 0; k < g.External.Count; k++) L(6, $"var x{k} = {Load(vector, $"es{k}")};");
+                for (int k = 0; k < g.External.Count; k++)
+                    L(6, !Broadcasts(g) ? $"var x{k} = {Load(vector, $"es{k}")};"
+                        : vector ? $"var x{k} = m{k}.Full ? {Load(true, $"es{k}")} : global::Kiln.Compilation.VectorMath.Load(es{k}, i, m{k});"
+                        : $"var x{k} = es{k}[m{k}.Full ? i : m{k}.Index(i)];");
             }
 
             // The group's values in order (up to node index upTo: what a backward reads).
@@ -485,6 +500,9 @@ namespace Kiln.Compiler.Emit
 
         /// <summary>The range function a norm's pass runs to produce its input block by block (the group before it), if any.</summary>
         static string Produce(FusionStep norm) => norm.Prelude is { } g ? $", rows{g.Output}" : "";
+
+        /// <summary>Whether a fused group reads several values (which may broadcast against each other).</summary>
+        static bool Broadcasts(FusionStep g) => g.Producer is null && g.External.Count > 1;
 
         static string Log(IrNode softmax) => softmax.Attr == "log_softmax" ? "true" : "false";
 

@@ -283,6 +283,32 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class BroadcastGates : Module
+        {
+            readonly Linear a = new(6, 8), gate = new(6, 1), head = new(8, 2);
+            public Tensor Forward([Shape("N 6")] Tensor x)
+            {
+                var h = a.Forward(x);
+                var g = gate.Forward(x).Sigmoid();
+                return head.Forward(h * g + (h - g).Tanh());
+            }
+        }
+
+        [Model]
+        public partial class BroadcastSuffix : Module
+        {
+            readonly Linear a = new(4, 4);
+            public Tensor Forward([Shape("N T 4")] Tensor x, Tensor y) => a.Forward(x) * y.Tanh() + y;
+        }
+
+        [Model]
+        public partial class BroadcastMiddle : Module
+        {
+            readonly Linear a = new(4, 4);
+            public Tensor Forward([Shape("N T 4")] Tensor x, Tensor y) => a.Forward(x) * y.Tanh() + y;
+        }
+
+        [Model]
         public partial class ScaledSoftmax : Module
         {
             readonly Linear a = new(8, 8), b = new(8, 4);
@@ -437,6 +463,8 @@ public class CompiledModelTests
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("BnMlp", new[] { 9, 7 }, new object[0])]
     [InlineData("ScaledSoftmax", new[] { 6, 8 }, new object[0])]
+    [InlineData("BroadcastGates", new[] { 7, 6 }, new object[0])]
+    [InlineData("BroadcastGates", new[] { 2100, 6 }, new object[0])]
     [InlineData("ResidualNorms", new[] { 5, 8 }, new object[0])]
     [InlineData("ResidualNorms", new[] { 2100, 8 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
@@ -638,9 +666,6 @@ public class CompiledModelTests
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LearnedScale.Compile() runs the tensor operator - eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LearnedScale.Compile() runs the tensor operator * eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LearnedScale.Compile() runs the tensor operator + eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "MaskedEncoder.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
         }, islands.Select(d => d.GetMessage()));
@@ -656,6 +681,8 @@ public class CompiledModelTests
     /// </summary>
     [Theory]
     [InlineData("TwoInputs")]
+    [InlineData("BroadcastSuffix")]
+    [InlineData("BroadcastMiddle")]
     [InlineData("ClassifierLoss")]
     [InlineData("NllClassifier")]
     [InlineData("MaskedEncoder")]
@@ -670,6 +697,12 @@ public class CompiledModelTests
         var eagerForward = type.GetMethod("Forward")!;
         Tensor x, y;
         if (name == "TwoInputs") { x = Tensor.Randn([5, 6], DType.Float32, new Generator(1)); y = Tensor.Randn([5, 6], DType.Float32, new Generator(2)); }
+        else if (name is "BroadcastSuffix" or "BroadcastMiddle")
+        {
+            // [T, D] against [N, T, D] (a trailing block), [N, 1, D] (broadcast inside: an expanded copy).
+            x = Tensor.Randn([3, 5, 4], DType.Float32, new Generator(1));
+            y = Tensor.Randn(name == "BroadcastSuffix" ? [5, 4] : [3, 1, 4], DType.Float32, new Generator(2));
+        }
         else if (name is "ClassifierLoss" or "NllClassifier")
         {
             // Class targets, one of them the ignore index: the loss is the mean over the other six.

@@ -29,7 +29,7 @@ namespace Samples.Models
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
         
-        /// <summary>WithTensors run by its generated kernels: eager tensor _scale, then eager operator *, then eager tensor constant, then eager operator +, then GEMM+bias (m.Head).</summary>
+        /// <summary>WithTensors run by its generated kernels: eager tensor _scale, then one fused loop of mul, then eager tensor constant, then one fused loop of add, then GEMM+bias (m.Head).</summary>
         public sealed class Compiled
         {
             readonly WithTensors _model;
@@ -43,34 +43,82 @@ namespace Samples.Models
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if ((x.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(x.DType))) return m.Forward(x);
+                if (x.DType != global::Kiln.DType.Float32) return m.Forward(x);
                 var w5 = m.Head.Weight;
                 var b5 = m.Head.Bias;
                 var ip1 = global::Kiln.Compilation.EagerIsland.Trainable(m._scale);
                 var ip3 = global::Kiln.Compilation.EagerIsland.Trainable(m.constant);
-                var ip2 = global::System.Array.Empty<global::Kiln.Tensor>();
-                var ip4 = global::System.Array.Empty<global::Kiln.Tensor>();
                 var inputs = new global::System.Collections.Generic.List<global::Kiln.Tensor?> { x, w5, b5 };
                 int is1 = inputs.Count; inputs.AddRange(ip1);
                 int is3 = inputs.Count; inputs.AddRange(ip3);
                 global::Kiln.Tensor? v0 = null, v1 = null, v2 = null, v3 = null, v4 = null, v5 = null;
                 global::Kiln.Compilation.EagerIsland? isl1 = null;
-                global::Kiln.Compilation.EagerIsland? isl2 = null;
                 global::Kiln.Compilation.EagerIsland? isl3 = null;
-                global::Kiln.Compilation.EagerIsland? isl4 = null;
+                global::Kiln.Compilation.GroupBroadcast? gb2 = null;
+                global::Kiln.Compilation.GroupBroadcast? gb4 = null;
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("with_tensors", inputs, forward: ctx =>
                 {
                     using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
-                    v0 = x;
+                    v0 = x.Contiguous();
                     isl1 = global::Kiln.Compilation.EagerIsland.Run(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v1 = isl1.Output;
-                    isl2 = global::Kiln.Compilation.EagerIsland.Run(ip2, t => (t[0] * t[1]), new global::Kiln.Tensor[] { v0!, v1! }, new bool[] { need0, true });
-                    v2 = isl2.Output;
+                    {
+                        var values = new global::Kiln.Tensor[] { v0!.Contiguous(), v1!.Contiguous() };
+                        var gb = gb2 = global::Kiln.Compilation.GroupBroadcast.Plan("mul", values);
+                        var e0 = ctx.Save(values[0]);
+                        var e1 = ctx.Save(values[1]);
+                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                        {
+                            var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; var os = ot.AsSpan<float>();
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                var a2 = (x0 * x1);
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a2, os.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                var a2 = (x0 * x1);
+                                os[i] = a2;
+                            }
+                        });
+                        v2 = ot;
+                    }
                     isl3 = global::Kiln.Compilation.EagerIsland.Run(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v3 = isl3.Output;
-                    isl4 = global::Kiln.Compilation.EagerIsland.Run(ip4, t => (t[0] + t[1]), new global::Kiln.Tensor[] { v2!, v3! }, new bool[] { true, true });
-                    v4 = isl4.Output;
+                    {
+                        var values = new global::Kiln.Tensor[] { v2!.Contiguous(), v3!.Contiguous() };
+                        var gb = gb4 = global::Kiln.Compilation.GroupBroadcast.Plan("add", values);
+                        var e0 = values[0];
+                        var e1 = values[1];
+                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                        {
+                            var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb4!.Maps[0]; var m1 = gb4!.Maps[1]; var os = ot.AsSpan<float>();
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                var a4 = (x0 + x1);
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a4, os.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                var a4 = (x0 + x1);
+                                os[i] = a4;
+                            }
+                        });
+                        v4 = ot;
+                    }
                     ctx.Save(v4!);
                     v5 = global::Kiln.NN.F.Linear(v4!, w5, b5);
                     return v5!;
@@ -91,11 +139,32 @@ namespace Samples.Models
                     }
                     if (gv4 is { } d4)
                     {
-                        var r = isl4!.Backward(d4);
-                        if (r.Inputs[0] is not null)
-                            { var t = r.Inputs[0]; gv2 = gv2 is null ? t : gv2 + t; }
-                        if (r.Inputs[1] is not null)
-                            { var t = r.Inputs[1]; gv3 = gv3 is null ? t : gv3 + t; }
+                        var dt = d4; int n = (int)dt.Numel;
+                        var de0 = global::Kiln.Tensor.EmptyLike(dt);
+                        var de1 = global::Kiln.Tensor.EmptyLike(dt);
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                        {
+                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); 
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var g4 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                var ge0 = g4;
+                                var ge1 = g4;
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                var g4 = ds[i];
+                                var ge0 = g4;
+                                var ge1 = g4;
+                                des0[i] = ge0;
+                                des1[i] = ge1;
+                            }
+                        });
+                        { var t = gb4!.SumTo(de0, 0); gv2 = gv2 is null ? t : gv2 + t; }
+                        { var t = gb4!.SumTo(de1, 1); gv3 = gv3 is null ? t : gv3 + t; }
                     }
                     if (gv3 is { } d3)
                     {
@@ -104,11 +173,40 @@ namespace Samples.Models
                     }
                     if (gv2 is { } d2)
                     {
-                        var r = isl2!.Backward(d2);
-                        if (r.Inputs[0] is not null)
-                            { var t = r.Inputs[0]; gv0 = gv0 is null ? t : gv0 + t; }
-                        if (r.Inputs[1] is not null)
-                            { var t = r.Inputs[1]; gv1 = gv1 is null ? t : gv1 + t; }
+                        var dt = d2; int n = (int)dt.Numel;
+                        var e0 = gb2!.Values[0];
+                        var e1 = gb2!.Values[1];
+                        var de0 = global::Kiln.Tensor.EmptyLike(dt);
+                        var de1 = global::Kiln.Tensor.EmptyLike(dt);
+                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                        {
+                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; 
+                            int i = (int)s0, end = (int)s1;
+                            for (; i + 8 <= end; i += 8)
+                            {
+                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                var a2 = (x0 * x1);
+                                var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                var ge0 = (g2 * x1);
+                                var ge1 = (g2 * x0);
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
+                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
+                            }
+                            for (; i < end; i++)
+                            {
+                                var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                var a2 = (x0 * x1);
+                                var g2 = ds[i];
+                                var ge0 = (g2 * x1);
+                                var ge1 = (g2 * x0);
+                                des0[i] = ge0;
+                                des1[i] = ge1;
+                            }
+                        });
+                        { var t = gb2!.SumTo(de0, 0); gv0 = gv0 is null ? t : gv0 + t; }
+                        { var t = gb2!.SumTo(de1, 1); gv1 = gv1 is null ? t : gv1 + t; }
                     }
                     if (gv1 is { } d1)
                     {
