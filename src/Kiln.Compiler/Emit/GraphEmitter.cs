@@ -131,9 +131,11 @@ namespace Kiln.Compiler.Emit
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Dropout))
                 L(2, $"double p{n.Id} = {n.Attr}; bool drop{n.Id} = ({n.Attr2}) && p{n.Id} > 0; global::Kiln.Compilation.DropoutDraw draw{n.Id} = default;");
             // Values that live in memory: the input and each step's output (a group's inner values stay in registers).
-            // A Linear with an epilogue also names its raw value (kept only where the epilogue group's backward reads it).
-            var materialized = inputValues.Concat(plan.SelectMany(p => p.Epilogue is null ? new[] { p.Output } : new[] { p.Producer!.Id, p.Output })).ToList();
-            L(2, $"{T}? {string.Join(", ", materialized.Select(v => $"v{v} = null"))};");
+            // A Linear with an epilogue names its raw value where the epilogue's group reads it back (a kept pre-activation)
+            // and its gradient where the group's backward runs on its own (not gated).
+            var materialized = inputValues.Concat(plan.SelectMany(p => p.Epilogue is null || p.Gated ? new[] { p.Output } : new[] { p.Producer!.Id, p.Output })).ToList();
+            var held = materialized.Where(v => !plan.Any(p => p.Epilogue is { } e && p.Producer!.Id == v && !e.Recomputes)).ToList();
+            L(2, $"{T}? {string.Join(", ", held.Select(v => $"v{v} = null"))};");
             foreach (var n in graph.Nodes)
                 switch (n.Op)
                 {
@@ -219,9 +221,10 @@ namespace Kiln.Compiler.Emit
 
             string NeedIn(int v) => inputOnly[v] ? string.Join(" || ", behind[v].Select(k => $"need{k}").DefaultIfEmpty("false")) : "true";
 
+            // Callers test the value for null first where it may be null (an array element the compiler cannot track).
             void Acc(int depth, int v, string value)
             {
-                L(depth, $"{{ var t = {value}; gv{v} = gv{v} is null ? t : gv{v} + t; }}");
+                L(depth, $"{{ var t = {value}!; gv{v} = gv{v} is null ? t : gv{v} + t; }}");
             }
 
             void ProducerForward(FusionStep step, int depth = 3)

@@ -424,7 +424,7 @@ public class CompiledModelTests
         }
         """;
 
-    static (Assembly Assembly, Diagnostic[] Diagnostics) Build()
+    static (Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings) Build()
     {
         var compilation = AnalyzerHarness.Compile(Source);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new ModelGenerator());
@@ -432,10 +432,15 @@ public class CompiledModelTests
         using var stream = new MemoryStream();
         var emit = output.Emit(stream);
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
-        return (Assembly.Load(stream.ToArray()), diagnostics.ToArray());
+        var generated = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true).ToArray();
+        return (Assembly.Load(stream.ToArray()), diagnostics.ToArray(), generated);
     }
 
-    static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics)> Built = new(Build);
+    static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings)> Built = new(Build);
+
+    /// <summary>The generated code compiles without warnings (a user's TreatWarningsAsErrors build must not break on it).</summary>
+    [Fact]
+    public void GeneratedCodeHasNoWarnings() => Assert.True(Built.Value.GeneratedWarnings.Length == 0, string.Join("\n", Built.Value.GeneratedWarnings.Select(d => d.ToString())));
 
     [Theory]
     [InlineData("SimpleClassifier", new[] { 6, 30 }, new object[] { 30, 10 })]

@@ -60,7 +60,7 @@ partial class GlobalNamespace
                     var r = global::Kiln.Compilation.CompiledOps.Conv2dBackward(m.conv, v0!, d2, need0);
                     grads[2] = r.Weight; grads[3] = r.Bias;
                     if (r.Input is not null)
-                        { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }
+                        { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }
                 }
                 grads[0] = gv0;
                 grads[1] = gv1;

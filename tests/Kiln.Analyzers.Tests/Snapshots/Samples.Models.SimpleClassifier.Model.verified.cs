@@ -45,7 +45,7 @@ namespace Samples.Models
                 var w4 = m.layer2.Weight;
                 var b4 = m.layer2.Bias;
                 double p3 = m.dropout.P; bool drop3 = (m.dropout.Training) && p3 > 0; global::Kiln.Compilation.DropoutDraw draw3 = default;
-                global::Kiln.Tensor? v0 = null, v1 = null, v3 = null, v4 = null;
+                global::Kiln.Tensor? v0 = null, v3 = null, v4 = null;
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
@@ -69,21 +69,21 @@ namespace Samples.Models
                     using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[5];
-                    global::Kiln.Tensor? gv0 = null, gv1 = null, gv3 = null, gv4 = null;
+                    global::Kiln.Tensor? gv0 = null, gv3 = null, gv4 = null;
                     gv4 = grad.Contiguous();
                     if (gv4 is { } d4)
                     {
                         var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v3!, w4, b4 is not null, d4, true);
                         grads[3] = r.Weight; grads[4] = r.Bias;
                         if (r.Input is not null)
-                            { var t = r.Input; gv3 = gv3 is null ? t : gv3 + t; }
+                            { var t = r.Input!; gv3 = gv3 is null ? t : gv3 + t; }
                     }
                     if (gv3 is { } d3)
                     {
                         var r = global::Kiln.Compilation.FusedLinear.GatedBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.FusedLinear.DropoutScale(drop3, p3), need0);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
-                            { var t = r.Input; gv0 = gv0 is null ? t : gv0 + t; }
+                            { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }
                     }
                     grads[0] = gv0;
                     return grads;

@@ -135,7 +135,7 @@ namespace Samples.Models
                         var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v4!, w5, b5 is not null, d5, true);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
-                            { var t = r.Input; gv4 = gv4 is null ? t : gv4 + t; }
+                            { var t = r.Input!; gv4 = gv4 is null ? t : gv4 + t; }
                     }
                     if (gv4 is { } d4)
                     {
@@ -163,8 +163,8 @@ namespace Samples.Models
                                 des1[i] = ge1;
                             }
                         });
-                        { var t = gb4!.SumTo(de0, 0); gv2 = gv2 is null ? t : gv2 + t; }
-                        { var t = gb4!.SumTo(de1, 1); gv3 = gv3 is null ? t : gv3 + t; }
+                        { var t = gb4!.SumTo(de0, 0)!; gv2 = gv2 is null ? t : gv2 + t; }
+                        { var t = gb4!.SumTo(de1, 1)!; gv3 = gv3 is null ? t : gv3 + t; }
                     }
                     if (gv3 is { } d3)
                     {
@@ -205,8 +205,8 @@ namespace Samples.Models
                                 des1[i] = ge1;
                             }
                         });
-                        { var t = gb2!.SumTo(de0, 0); gv0 = gv0 is null ? t : gv0 + t; }
-                        { var t = gb2!.SumTo(de1, 1); gv1 = gv1 is null ? t : gv1 + t; }
+                        { var t = gb2!.SumTo(de0, 0)!; gv0 = gv0 is null ? t : gv0 + t; }
+                        { var t = gb2!.SumTo(de1, 1)!; gv1 = gv1 is null ? t : gv1 + t; }
                     }
                     if (gv1 is { } d1)
                     {
