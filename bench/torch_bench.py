@@ -12,7 +12,7 @@ cases = json.load(sys.stdin)
 results = {}
 # Cases that time the same PyTorch work (the eager and compiled rows of one Kiln model) are measured once and shared,
 # so both rows are divided by the same number.
-SAME_WORK = {"mlp_step_compiled": "mlp_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
+SAME_WORK = {"mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
 measured = {}
 for c in cases:
     torch.set_num_threads(c["threads"])
@@ -73,7 +73,7 @@ for c in cases:
         def fn():
             x.grad = None; layer.zero_grad()
             y = layer(x).sum(); y.backward(); return y
-    elif op in ("mlp_step_eager", "mlp_step_compiled", "lenet_step_eager", "lenet_step_compiled"):
+    elif op in ("mlp_step_eager", "mlp_step_compiled", "mlp_step_reduce", "lenet_step_eager", "lenet_step_compiled"):
         # One training step (forward, cross-entropy, backward, Adam) of the seed's classifier or LeNet, eager PyTorch.
         nn = torch.nn
         if op.startswith("mlp"):
@@ -91,7 +91,7 @@ for c in cases:
             loss.backward()
             opt.step()
             return loss
-    elif op in ("encoder_step_eager", "encoder_step_compiled", "encoder_step_tuned"):
+    elif op in ("encoder_step_eager", "encoder_step_compiled", "encoder_step_tuned", "encoder_step_reduce"):
         # One training step of a Transformer encoder layer (PyTorch's defaults: ff 2048, dropout 0.1, post-norm, relu).
         model = torch.nn.TransformerEncoderLayer(256, 4, batch_first=True)
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)

@@ -42,11 +42,13 @@ foreach (int t in new[] { 1, 2 })
 {
     cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "mlp_step_eager", 64, t, 200, "compile"));
     cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "mlp_step_compiled", 64, t, 200, "compile"));
+    cases.Add(new($"MLP 784-128-10 b64 train step (fwd, CE, bwd, Adam), compiled ReduceOverhead ({t}t)", "mlp_step_reduce", 64, t, 200, "compile"));
     cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), eager ({t}t)", "lenet_step_eager", 64, t, 60, "compile"));
     cases.Add(new($"LeNet 28x28 b64 train step (fwd, CE, bwd, Adam), compiled ({t}t)", "lenet_step_compiled", 64, t, 60, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), eager ({t}t)", "encoder_step_eager", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ({t}t)", "encoder_step_compiled", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled MaxAutotune ({t}t)", "encoder_step_tuned", 16, t, 6, "compile"));
+    cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ReduceOverhead ({t}t)", "encoder_step_reduce", 16, t, 6, "compile"));
 }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
@@ -108,12 +110,12 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     if (suite == "compile")
-        section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (the model's graph: producers as GEMMs with bias, ReLU/GELU and dropout in their epilogue and a ReLU-gated backward, the conv/pool/norm/attention kernels, one fused loop per remaining group of elementwise ops each way — residual adds, other activations —, one autograd node), and eager PyTorch (same model, same optimizer), one PyTorch measurement shared by the rows of a model. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's; the Transformer layer has PyTorch's defaults (feed-forward 2048, dropout 0.1, post-norm, relu, batch-first), MSE loss to a random target. MaxAutotune rows use the block sizes measured in their warm-up calls. torch.compile is not in Debian's PyTorch 1.13.");
+        section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (the model's graph: producers as GEMMs with bias, ReLU/GELU and dropout in their epilogue and a ReLU-gated backward, the conv/pool/norm/attention kernels, one fused loop per remaining group of elementwise ops each way — residual adds, other activations —, one autograd node), and eager PyTorch (same model, same optimizer), one PyTorch measurement shared by the rows of a model. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's; the Transformer layer has PyTorch's defaults (feed-forward 2048, dropout 0.1, post-norm, relu, batch-first), MSE loss to a random target. MaxAutotune rows use the block sizes measured in their warm-up calls; ReduceOverhead rows run their temporaries in the compiled model's own memory pool (reserved in the warm-up calls). torch.compile is not in Debian's PyTorch 1.13.");
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
     section.Append(table);
-    if (suite == "compile") section.AppendLine().Append(SavedActivations.Table()).AppendLine().Append(AutotuneCost.Table());
+    if (suite == "compile") section.AppendLine().Append(SavedActivations.Table()).AppendLine().Append(AutotuneCost.Table()).AppendLine().Append(PoolUse.Table());
     sections[suite] = section.ToString();
 }
 if (write)
@@ -168,12 +170,14 @@ static double RunKiln(BenchCase c)
         }
         case "mlp_step_eager":
         case "mlp_step_compiled":
+        case "mlp_step_reduce":
         case "lenet_step_eager":
         case "lenet_step_compiled":
         {
-            bool lenet = c.Op.StartsWith("lenet", StringComparison.Ordinal), useCompiled = c.Op.EndsWith("compiled", StringComparison.Ordinal);
+            bool lenet = c.Op.StartsWith("lenet", StringComparison.Ordinal), useCompiled = !c.Op.EndsWith("eager", StringComparison.Ordinal);
+            var mode = c.Op == "mlp_step_reduce" ? Kiln.Compilation.CompileMode.ReduceOverhead : Kiln.Compilation.CompileMode.Default;
             Kiln.NN.Module model = lenet ? new BenchLeNet() : new BenchClassifier();
-            Func<Tensor, Tensor> compiled = lenet ? ((BenchLeNet)model).Compile().Forward : ((BenchClassifier)model).Compile().Forward;
+            Func<Tensor, Tensor> compiled = lenet ? ((BenchLeNet)model).Compile(mode).Forward : ((BenchClassifier)model).Compile(mode).Forward;
             Func<Tensor, Tensor> eager = lenet ? ((BenchLeNet)model).Forward : ((BenchClassifier)model).Forward;
             var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-3);
             var x = lenet ? Tensor.Randn(new[] { c.N, 1, 28, 28 }, generator: g) : Tensor.Randn(new[] { c.N, 784 }, generator: g);
@@ -192,6 +196,7 @@ static double RunKiln(BenchCase c)
         case "encoder_step_eager":
         case "encoder_step_compiled":
         case "encoder_step_tuned":
+        case "encoder_step_reduce":
         {
             if (c.Op == "encoder_step_tuned") Kiln.Compilation.Autotune.CacheDirectory = Path.Combine(Path.GetTempPath(), "kiln-bench-" + Guid.NewGuid().ToString("N"));
             var model = new BenchEncoder();
@@ -199,6 +204,7 @@ static double RunKiln(BenchCase c)
             {
                 "encoder_step_compiled" => model.Compile().Forward,
                 "encoder_step_tuned" => model.Compile(Kiln.Compilation.CompileMode.MaxAutotune).Forward,   // tuned in the warm-up calls, in a fresh cache
+                "encoder_step_reduce" => model.Compile(Kiln.Compilation.CompileMode.ReduceOverhead).Forward,
                 _ => model.Forward,
             };
             var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-4);

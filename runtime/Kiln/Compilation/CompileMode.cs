@@ -6,9 +6,10 @@ public enum CompileMode
     /// <summary>Fused kernels with the GEMM's default blocking.</summary>
     Default,
     /// <summary>
-    /// Accepted; on the CPU it runs as <see cref="Default"/>: Kiln's caching allocator already hands the same blocks back
-    /// call after call, so there is no per-call allocation left for preallocated buffers to remove. (Its GPU meaning —
-    /// capturing the launches once — belongs to the CUDA backend.)
+    /// The fused kernels with preallocated, reused buffers: every tensor the compiled forward and backward create comes
+    /// from a memory pool private to the compiled model (<c>Compiled.Pool</c>, a <see cref="Memory.MemoryPool"/>). The first
+    /// call reserves the blocks; later calls of the same shapes reuse exactly those blocks without touching the shared
+    /// cache, and the memory stays reserved between calls. (On a GPU the mode also captures the launches once.)
     /// </summary>
     ReduceOverhead,
     /// <summary>

@@ -73,17 +73,35 @@ public static unsafe class CachingAllocator
             if (p == 0) throw new OutOfMemoryException($"Kiln could not allocate {blockSize} bytes of host memory");
             Interlocked.Increment(ref _osAllocs);
         }
-        long now = Interlocked.Add(ref _inUse, blockSize);
-        Interlocked.Increment(ref _live);
-        long peak;
-        while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak) { }
+        CountIn(blockSize);
         return p;
     }
 
     internal static void Free(nint p, long blockSize)
     {
+        CountOut(blockSize);
+        Keep(p, blockSize);
+    }
+
+    /// <summary>Counts a block as handed out again (a <see cref="MemoryPool"/> reusing one of its own blocks).</summary>
+    internal static void CountIn(long blockSize)
+    {
+        long now = Interlocked.Add(ref _inUse, blockSize);
+        Interlocked.Increment(ref _live);
+        long peak;
+        while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak) { }
+    }
+
+    /// <summary>Counts a block as no longer in use (it goes to the cache, the OS or a <see cref="MemoryPool"/>).</summary>
+    internal static void CountOut(long blockSize)
+    {
         Interlocked.Add(ref _inUse, -blockSize);
         Interlocked.Decrement(ref _live);
+    }
+
+    /// <summary>Puts a block that is not in use into the shared cache (or back to the OS beyond the limit).</summary>
+    internal static void Keep(nint p, long blockSize)
+    {
         lock (Gate)
         {
             if (_cached + blockSize <= CacheLimitBytes)

@@ -12,6 +12,7 @@ public sealed unsafe class Storage
 {
     nint _ptr;
     readonly long _block;
+    readonly MemoryPool? _pool;
     int _refs;
 
     /// <summary>Size in bytes as requested.</summary>
@@ -27,7 +28,8 @@ public sealed unsafe class Storage
     {
         ByteLength = bytes;
         Device = Device.Cpu;
-        _ptr = CachingAllocator.Allocate(Math.Max(bytes, 1), out _block);
+        _pool = MemoryPool.Current;
+        _ptr = _pool is { } pool ? pool.Take(Math.Max(bytes, 1), out _block) : CachingAllocator.Allocate(Math.Max(bytes, 1), out _block);
         if (zero) ClearBytes((byte*)_ptr, bytes);
     }
 
@@ -52,6 +54,9 @@ public sealed unsafe class Storage
         }
     }
 
+    /// <summary>The private pool the block came from, or null (the shared cache).</summary>
+    internal MemoryPool? Pool => _pool;
+
     /// <summary>True once the memory went back to the allocator.</summary>
     public bool IsFreed => _ptr == 0;
 
@@ -72,7 +77,9 @@ public sealed unsafe class Storage
     void FreeNow()
     {
         nint p = Interlocked.Exchange(ref _ptr, 0);
-        if (p != 0) CachingAllocator.Free(p, _block);
+        if (p == 0) return;
+        if (_pool is { } pool) pool.Return(p, _block);
+        else CachingAllocator.Free(p, _block);
     }
 
     /// <summary>Safety net for tensors that were never disposed.</summary>

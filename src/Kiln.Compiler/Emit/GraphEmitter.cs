@@ -42,11 +42,17 @@ namespace Kiln.Compiler.Emit
             L(0, "public sealed class Compiled");
             L(0, "{");
             L(1, "readonly " + modelName + " _model;");
-            L(1, "internal Compiled(" + modelName + " model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }");
+            L(1, "internal Compiled(" + modelName + " model, global::Kiln.Compilation.CompileMode mode)");
+            L(1, "{");
+            L(2, "_model = model; Mode = mode;");
+            L(2, "if (mode == global::Kiln.Compilation.CompileMode.ReduceOverhead) Pool = new global::Kiln.Memory.MemoryPool();");
+            L(1, "}");
             L(1, "/// <summary>The eager model whose parameters this one uses.</summary>");
             L(1, "public " + modelName + " Model => _model;");
             L(1, "/// <summary>The compile mode.</summary>");
             L(1, "public global::Kiln.Compilation.CompileMode Mode { get; }");
+            L(1, "/// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>");
+            L(1, "public global::Kiln.Memory.MemoryPool? Pool { get; }");
             L(1, "");
             if (evalGraph is null) Method(sb, indent, modelName, nodeName, graph, "public", "Forward");
             else
@@ -153,7 +159,7 @@ namespace Kiln.Compiler.Emit
             for (int k = 0; k < inputValues.Count; k++) L(2, $"bool need{k} = {InputName(k)}.RequiresGrad;");
             L(2, $"return global::Kiln.Autograd.Function(\"{nodeName}\", {inputList}, forward: ctx =>");
             L(2, "{");
-            string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\");";
+            string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);";
             L(3, tuning);
             for (int k = 0; k < inputValues.Count; k++)
                 L(3, IslandOnly(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
@@ -166,7 +172,8 @@ namespace Kiln.Compiler.Emit
                 if (step.RunsInNorm) { GroupForward(step, plan[++k]); continue; }
                 GroupForward(step);
             }
-            L(3, $"return v{graph.Output}!;");
+            // What leaves the compiled node is never a block of the ReduceOverhead pool (only temporaries stay there).
+            L(3, $"return global::Kiln.Memory.MemoryPool.Outside(Pool, v{graph.Output})!;");
             L(2, "},");
             L(2, "backward: grad =>");
             L(2, "{");
@@ -184,6 +191,7 @@ namespace Kiln.Compiler.Emit
                 else BackwardBlock(step.Output, d => GroupBackward(step, d));
             }
             for (int k = 0; k < inputValues.Count; k++) L(3, $"grads[{k}] = gv{inputValues[k]};");
+            L(3, "if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);");
             L(3, "return grads;");
             L(2, "});");
             L(1, "}");

@@ -507,6 +507,45 @@ public class CompiledModelTests
         }
     }
 
+    /// <summary>
+    /// ReduceOverhead: the compiled model's tensors come from its own pool — reserved on the first steps, then reused
+    /// without adding blocks — and training steps still equal eager (dropout, residuals, attention included).
+    /// </summary>
+    [Theory]
+    [InlineData("SimpleClassifier", new[] { 6, 30 }, new object[] { 30, 10 })]
+    [InlineData("Encoder", new[] { 3, 5, 16 }, new object[0])]
+    public void ReduceOverheadReusesItsReservedBlocksAndEqualsEager(string name, int[] shape, object[] args)
+    {
+        var type = Built.Value.Assembly.GetType(name)!;
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type, args)!;
+        dynamic compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.ReduceOverhead])!;
+        Kiln.Memory.MemoryPool pool = compiled.Pool;
+        var forward = ((object)compiled).GetType().GetMethod("Forward")!;
+        var eagerForward = type.GetMethods().First(m => m.Name == "Forward" && m.GetParameters().Length == 1 && m.GetParameters()[0].ParameterType == typeof(Tensor));
+        var x = Tensor.Randn(shape, DType.Float32, new Generator(3));
+        var additions = new System.Collections.Generic.List<long>();
+        for (int step = 0; step < 4; step++)
+        {
+            using var scope = Tensor.Scope();
+            model.ZeroGrad();
+            Generator.ManualSeed((ulong)(20 + step));
+            var y = (Tensor)forward.Invoke(compiled, new object[] { x })!;
+            y.Sum().Backward();
+            var compiledGrads = model.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+            model.ZeroGrad();
+            Generator.ManualSeed((ulong)(20 + step));
+            var e = (Tensor)eagerForward.Invoke(model, [x])!;
+            e.Sum().Backward();
+            Close(e, y, $"{name} output, step {step}");
+            var eagerGrads = model.Parameters().Select(p => p.Grad!).ToArray();
+            for (int i = 0; i < eagerGrads.Length; i++) Close(eagerGrads[i], compiledGrads[i], $"{name} gradient {i}, step {step}");
+            additions.Add(pool.Additions);
+        }
+        Assert.True(pool.Reuses > 0, "later steps reuse the pool's blocks");
+        Assert.Equal(additions[1], additions[3]);
+        Assert.True(pool.ReservedBytes > 0);
+    }
+
     /// <summary>MaxAutotune: the first call measures block sizes for the model's products and saves them; results still equal eager.</summary>
     [Theory]
     [InlineData("Encoder", new[] { 3, 5, 16 })]

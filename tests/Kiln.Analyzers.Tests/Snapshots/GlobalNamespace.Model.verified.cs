@@ -23,11 +23,17 @@ partial class GlobalNamespace
     public sealed class Compiled
     {
         readonly GlobalNamespace _model;
-        internal Compiled(GlobalNamespace model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+        internal Compiled(GlobalNamespace model, global::Kiln.Compilation.CompileMode mode)
+        {
+            _model = model; Mode = mode;
+            if (mode == global::Kiln.Compilation.CompileMode.ReduceOverhead) Pool = new global::Kiln.Memory.MemoryPool();
+        }
         /// <summary>The eager model whose parameters this one uses.</summary>
         public GlobalNamespace Model => _model;
         /// <summary>The compile mode.</summary>
         public global::Kiln.Compilation.CompileMode Mode { get; }
+        /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
+        public global::Kiln.Memory.MemoryPool? Pool { get; }
         
         /// <summary>The model's Forward, compiled; an input that is not a 4-D float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
         public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor input1)
@@ -41,16 +47,16 @@ partial class GlobalNamespace
             bool need1 = input1.RequiresGrad;
             return global::Kiln.Autograd.Function("global_namespace", new global::Kiln.Tensor?[] { x, input1, w2, b2 }, forward: ctx =>
             {
-                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace");
+                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                 v0 = x.Contiguous();
                 v1 = input1;
                 ctx.Save(v0!);
                 v2 = m.conv.Forward(v0!);
-                return v2!;
+                return global::Kiln.Memory.MemoryPool.Outside(Pool, v2)!;
             },
             backward: grad =>
             {
-                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace");
+                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                 if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "GlobalNamespace.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                 var grads = new global::Kiln.Tensor?[4];
                 global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null;
@@ -64,6 +70,7 @@ partial class GlobalNamespace
                 }
                 grads[0] = gv0;
                 grads[1] = gv1;
+                if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
                 return grads;
             });
         }

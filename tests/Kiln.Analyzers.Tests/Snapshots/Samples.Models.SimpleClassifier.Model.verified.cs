@@ -29,11 +29,17 @@ namespace Samples.Models
         public sealed class Compiled
         {
             readonly SimpleClassifier _model;
-            internal Compiled(SimpleClassifier model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+            internal Compiled(SimpleClassifier model, global::Kiln.Compilation.CompileMode mode)
+            {
+                _model = model; Mode = mode;
+                if (mode == global::Kiln.Compilation.CompileMode.ReduceOverhead) Pool = new global::Kiln.Memory.MemoryPool();
+            }
             /// <summary>The eager model whose parameters this one uses.</summary>
             public SimpleClassifier Model => _model;
             /// <summary>The compile mode.</summary>
             public global::Kiln.Compilation.CompileMode Mode { get; }
+            /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
+            public global::Kiln.Memory.MemoryPool? Pool { get; }
             
             /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
@@ -49,7 +55,7 @@ namespace Samples.Models
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                     v0 = x.Contiguous();
                     {
                         ctx.Save(v0!);
@@ -62,11 +68,11 @@ namespace Samples.Models
                     }
                     ctx.Save(v3!);
                     v4 = global::Kiln.NN.F.Linear(v3!, w4, b4);
-                    return v4!;
+                    return global::Kiln.Memory.MemoryPool.Outside(Pool, v4)!;
                 },
                 backward: grad =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier");
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[5];
                     global::Kiln.Tensor? gv0 = null, gv3 = null, gv4 = null;
@@ -86,6 +92,7 @@ namespace Samples.Models
                             { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }
                     }
                     grads[0] = gv0;
+                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
                     return grads;
                 });
             }

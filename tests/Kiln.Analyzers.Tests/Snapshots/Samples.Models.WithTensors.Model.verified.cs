@@ -33,11 +33,17 @@ namespace Samples.Models
         public sealed class Compiled
         {
             readonly WithTensors _model;
-            internal Compiled(WithTensors model, global::Kiln.Compilation.CompileMode mode) { _model = model; Mode = mode; }
+            internal Compiled(WithTensors model, global::Kiln.Compilation.CompileMode mode)
+            {
+                _model = model; Mode = mode;
+                if (mode == global::Kiln.Compilation.CompileMode.ReduceOverhead) Pool = new global::Kiln.Memory.MemoryPool();
+            }
             /// <summary>The eager model whose parameters this one uses.</summary>
             public WithTensors Model => _model;
             /// <summary>The compile mode.</summary>
             public global::Kiln.Compilation.CompileMode Mode { get; }
+            /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
+            public global::Kiln.Memory.MemoryPool? Pool { get; }
             
             /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
@@ -59,7 +65,7 @@ namespace Samples.Models
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("with_tensors", inputs, forward: ctx =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                     v0 = x.Contiguous();
                     isl1 = global::Kiln.Compilation.EagerIsland.Run(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v1 = isl1.Output;
@@ -121,11 +127,11 @@ namespace Samples.Models
                     }
                     ctx.Save(v4!);
                     v5 = global::Kiln.NN.F.Linear(v4!, w5, b5);
-                    return v5!;
+                    return global::Kiln.Memory.MemoryPool.Outside(Pool, v5)!;
                 },
                 backward: grad =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors");
+                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "WithTensors.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[inputs.Count];
                     global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null, gv3 = null, gv4 = null, gv5 = null;
@@ -214,6 +220,7 @@ namespace Samples.Models
                         for (int q = 0; q < r.Parameters.Length; q++) grads[is1 + q] = r.Parameters[q];
                     }
                     grads[0] = gv0;
+                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
                     return grads;
                 });
             }
