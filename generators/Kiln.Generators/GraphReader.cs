@@ -70,7 +70,9 @@ internal static class GraphReader
         var r = new Reader { Graph = new IrBuilder(), Semantics = semantics, Result = result, Training = trainingMode, Cancel = cancel };
         // One input value per Forward parameter, in order (tensors without defaults: the compiled Forward takes the same arguments).
         var inputs = new int[forward.Parameters.Length];
-        for (int i = 1; i < inputs.Length; i++) inputs[i] = r.Graph.AddInput(i);
+        for (int i = 1; i < inputs.Length; i++)
+            inputs[i] = r.Graph.AddInput(i, forward.Parameters[i].HasExplicitDefaultValue ? IrOps.OptionalInput
+                : forward.Parameters[i].NullableAnnotation == NullableAnnotation.Annotated ? IrOps.NullableInput : null);
         int? returned = Body(forward, r, inputs);
         needsModes = r.NeedsModes;
         if (returned is null) return Fail(result, "Forward", null);
@@ -83,9 +85,12 @@ internal static class GraphReader
     static int? Body(IMethodSymbol forward, Reader r, IReadOnlyList<int> inputs)
     {
         var result = r.Result;
+        // Tensors; after the first, Tensor? (with or without the default null: a null argument runs the eager Forward).
+        static bool Plain(IParameterSymbol p) => !p.HasExplicitDefaultValue && p.NullableAnnotation != NullableAnnotation.Annotated;
+        static bool NullTensor(IParameterSymbol p) => p.Ordinal > 0 && (!p.HasExplicitDefaultValue || p.ExplicitDefaultValue is null);
         if (forward.Parameters.Length != inputs.Count || inputs.Count == 0 || !IsTensor(forward.ReturnType)
-            || forward.Parameters.Any(p => !IsTensor(p.Type) || p.HasExplicitDefaultValue || p.RefKind != RefKind.None || p.IsParams || p.NullableAnnotation == NullableAnnotation.Annotated))
-        { Fail(result, "a Forward whose parameters are not all tensors without defaults, or that does not return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
+            || forward.Parameters.Any(p => !IsTensor(p.Type) || p.RefKind != RefKind.None || p.IsParams || !Plain(p) && !NullTensor(p)))
+        { Fail(result, "a Forward whose parameters are not all tensors (after the first, Tensor? may default to null), or that does not return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
         if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel) is not MethodDeclarationSyntax method) { Fail(result, "Forward's declaration", null); return null; }
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
         if (body is null || r.Semantics.GetOperation(body, r.Cancel) is not { } operation) { Fail(result, "Forward's body", method); return null; }

@@ -24,7 +24,8 @@ namespace Kiln.Compiler.Emit
         /// <summary>The compiled Forward's name for input <paramref name="k"/> (names that cannot meet the kernels' locals).</summary>
         static string InputName(int k) => k == 0 ? "x" : "input" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        static string Signature(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => $"{T} {InputName(k)}"));
+        static string Signature(IrGraph graph) => string.Join(", ", graph.InputValues.Select((v, k) =>
+            IrGraph.IsOptional(graph.Nodes[v]) ? $"{T}? {InputName(k)} = null" : IrGraph.IsNullable(graph.Nodes[v]) ? $"{T}? {InputName(k)}" : $"{T} {InputName(k)}"));
 
         static string Arguments(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => InputName(k)));
 
@@ -86,7 +87,8 @@ namespace Kiln.Compiler.Emit
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({Signature(graph)})");
             L(1, "{");
             L(2, "var m = _model;");
-            var guard = new List<string>();
+            // A null Tensor? argument runs the eager Forward (the graph reads every input); tested first.
+            var guard = inputValues.Select((v, k) => (v, k)).Where(p => IrGraph.IsNullable(graph.Nodes[p.v])).Select(p => $"{InputName(p.k)} is null").ToList();
             for (int k = 0; k < inputValues.Count; k++)
             {
                 string name = InputName(k);

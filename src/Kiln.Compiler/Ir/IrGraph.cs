@@ -62,6 +62,12 @@ namespace Kiln.Compiler.Ir
             return sets;
         }
 
+        /// <summary>Whether Forward's input may be null (<c>Tensor?</c>; the compiled model runs the eager Forward when it is).</summary>
+        public static bool IsNullable(IrNode input) => input.Attr2 is IrOps.NullableInput or IrOps.OptionalInput;
+
+        /// <summary>Whether Forward's input has the default null (<c>Tensor? mask = null</c>).</summary>
+        public static bool IsOptional(IrNode input) => input.Attr2 == IrOps.OptionalInput;
+
         /// <summary>The Forward inputs' values, in parameter order.</summary>
         public IReadOnlyList<int> InputValues => Nodes.Where(n => n.Op == IrOps.Input).OrderBy(InputPosition).Select(n => n.Id).ToArray();
 
@@ -95,7 +101,8 @@ namespace Kiln.Compiler.Ir
         public int Input => 0;
 
         /// <summary>Adds the Forward input at <paramref name="position"/> (1 for the second parameter, ...).</summary>
-        public int AddInput(int position) => Add(IrOps.Input, Array.Empty<int>(), attr: position.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        public int AddInput(int position, string? nullability = null) =>
+            Add(IrOps.Input, Array.Empty<int>(), attr: position.ToString(System.Globalization.CultureInfo.InvariantCulture), attr2: nullability);
 
         /// <summary>Appends a node and returns its value.</summary>
         public int Add(string op, IReadOnlyList<int> inputs, string? member = null, string? attr = null, string? attr2 = null, IReadOnlyList<string>? parameters = null)

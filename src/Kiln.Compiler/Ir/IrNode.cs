@@ -69,6 +69,10 @@ namespace Kiln.Compiler.Ir
         public const string Dropout = "dropout";
         /// <summary>The sum of two values of one shape (residual connections).</summary>
         public const string Add = "add";
+        /// <summary>An input node's <see cref="IrNode.Attr2"/> for a <c>Tensor?</c> parameter without a default.</summary>
+        public const string NullableInput = "nullable";
+        /// <summary>An input node's <see cref="IrNode.Attr2"/> for a <c>Tensor? p = null</c> parameter.</summary>
+        public const string OptionalInput = "optional";
         /// <summary>A LayerNorm layer over the last dim.</summary>
         public const string LayerNorm = "layer_norm";
         /// <summary>An RMSNorm layer over the last dim (the layer-norm kernel without centring).</summary>

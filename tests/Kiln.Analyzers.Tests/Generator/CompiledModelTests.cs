@@ -408,6 +408,14 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class OptionalMask : Module
+        {
+            readonly TransformerEncoderLayer layer = new(8, 2, dimFeedforward: 16, batchFirst: true);
+            readonly Linear head = new(8, 3);
+            public Tensor Forward([Shape("N L 8")] Tensor x, Tensor? mask = null) => head.Forward(layer.Forward(x, mask, null));
+        }
+
+        [Model]
         public partial class Decoder : Module
         {
             readonly TransformerDecoderLayer layer = new(8, 2, dimFeedforward: 16, batchFirst: true);
@@ -712,6 +720,7 @@ public class CompiledModelTests
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "MaskedEncoder.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "OptionalMask.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
         }, islands.Select(d => d.GetMessage()));
         Assert.All(islands, d => Assert.Equal(DiagnosticSeverity.Info, d.Severity));
         var shift = islands.Single(d => d.GetMessage().Contains("Shift")).Location.GetLineSpan();
@@ -776,6 +785,35 @@ public class CompiledModelTests
             if (e.YGrad is not null) Close(e.YGrad, c.YGrad!, $"{name} second input's gradient");
         }
         Assert.Equal(name + "Backward", ((Tensor)forward.Invoke(compiled, [x.Detach().RequiresGrad_(), y])!).GradFn!.Name);
+    }
+
+    /// <summary>A <c>Tensor? mask = null</c> parameter compiles: with a mask the compiled node runs, without one the eager Forward — both equal eager.</summary>
+    [Fact]
+    public void AnOptionalMaskCompilesAndANullOneRunsTheEagerForward()
+    {
+        var type = Built.Value.Assembly.GetType("OptionalMask")!;
+        Generator.ManualSeed(4);
+        var model = (Kiln.NN.Module)Activator.CreateInstance(type)!;
+        model.Eval();
+        dynamic compiled = type.GetMethod("Compile")!.Invoke(model, [Kiln.Compilation.CompileMode.Default])!;
+        var eagerForward = type.GetMethod("Forward")!;
+        var x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1));
+        var mask = Tensor.Ones([5, 5], DType.Bool).Triu(1);
+        foreach (var m in new[] { mask, null })
+        {
+            var xi = x.Detach().RequiresGrad_();
+            Tensor c = compiled.Forward(xi, m);
+            c.Sum().Backward();
+            var xe = x.Detach().RequiresGrad_();
+            var e = (Tensor)eagerForward.Invoke(model, [xe, m])!;
+            e.Sum().Backward();
+            Close(e, c, $"output (mask={(m is null ? "null" : "causal")})");
+            Close(xe.Grad!, xi.Grad!, $"input gradient (mask={(m is null ? "null" : "causal")})");
+            Assert.Equal(m is null, c.GradFn!.Name != "OptionalMaskBackward");
+        }
+        // The default argument is there as in the model's Forward.
+        Tensor d = compiled.Forward(x);
+        Close((Tensor)eagerForward.Invoke(model, [x, null])!, d, "output with the default mask");
     }
 
     /// <summary>Token ids (int64) through an Embedding (an eager island) into a compiled Transformer layer: equal to eager, padding row without gradient.</summary>
