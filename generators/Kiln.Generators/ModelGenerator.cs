@@ -16,7 +16,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
     /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
     public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
-        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, TransformerEncoderLayer, [Model] blocks, activations, dropout and elementwise arithmetic)",
+        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, RMSNorm, BatchNorm, Embedding, self-attention, TransformerEncoderLayer, softmax, cross entropy, [Model] blocks, activations, dropout and elementwise arithmetic)",
         "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: "docs/diagnostics.md#kln0102");
 
     /// <summary>KLN0103: a layer without a fused form, run by the eager engine inside an otherwise compiled model.</summary>
@@ -39,7 +39,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
             if (model.Forward is { NotCompiled: { } construct } forward)
                 spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, forward.NotCompiledAt?.ToLocation() ?? Location.None, model.Name, construct));
             else if (failure is not null)
-                spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, Location.None, model.Name, failure));
+                spc.ReportDiagnostic(Diagnostic.Create(NotCompiled, model.Forward?.At?.ToLocation() ?? Location.None, model.Name, failure));
             foreach (var island in model.Forward?.Islands ?? default)
                 spc.ReportDiagnostic(Diagnostic.Create(EagerLayer, island.Where?.ToLocation() ?? Location.None, model.Name, island.Layer));
         });

@@ -16,12 +16,14 @@ internal sealed record MemberInfo(string Access, string Name, string TypeName, M
 /// <summary>Where something is in the source, as plain values (a Location is not comparable across compilations).</summary>
 internal sealed record SourceSpot(string Path, int Start, int Length, int StartLine, int StartColumn, int EndLine, int EndColumn)
 {
-    public static SourceSpot? Of(SyntaxNode? node)
+    public static SourceSpot? Of(SyntaxNode? node) => node is null ? null : Of(node.GetLocation());
+
+    public static SourceSpot? Of(Location? location)
     {
-        if (node is null) return null;
-        var span = node.GetLocation().GetLineSpan();
-        return new SourceSpot(node.SyntaxTree.FilePath, node.Span.Start, node.Span.Length, span.StartLinePosition.Line, span.StartLinePosition.Character,
-            span.EndLinePosition.Line, span.EndLinePosition.Character);
+        if (location is null || location.SourceTree is null) return null;
+        var span = location.GetLineSpan();
+        return new SourceSpot(location.SourceTree.FilePath, location.SourceSpan.Start, location.SourceSpan.Length, span.StartLinePosition.Line,
+            span.StartLinePosition.Character, span.EndLinePosition.Line, span.EndLinePosition.Character);
     }
 
     public Location ToLocation() => Location.Create(Path, new Microsoft.CodeAnalysis.Text.TextSpan(Start, Length),
@@ -30,18 +32,22 @@ internal sealed record SourceSpot(string Path, int Start, int Length, int StartL
 
 /// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
 internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph, Kiln.Compiler.Ir.IrGraph? EvalGraph,
-    string? NotCompiled, SourceSpot? NotCompiledAt, EquatableArray<IslandInfo> Islands)
+    string? NotCompiled, SourceSpot? NotCompiledAt, EquatableArray<IslandInfo> Islands, SourceSpot? At = null)
 {
     public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
     {
         var format = SymbolDisplayFormat.FullyQualifiedFormat;
-        string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(format) + " " + p.Name));
+        // As declared (Tensor? and a default null kept), so the eager fallback's Forward takes the same calls.
+        var typeFormat = format.AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+        string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(typeFormat) + " " + p.Name
+            + (p.HasExplicitDefaultValue ? " = " + (p.ExplicitDefaultValue is null ? "default" : Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatPrimitive(p.ExplicitDefaultValue, quoteStrings: true, useHexadecimalNumbers: false)) : "")));
         string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
         var read = GraphReader.Read(forward, semantics, cancel);
         return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph, read.EvalGraph,
             read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null,
             new EquatableArray<IslandInfo>(read.Graph is null ? ImmutableArray<IslandInfo>.Empty
-                : read.Islands.Select(i => new IslandInfo(i.Layer, SourceSpot.Of(i.Where))).Distinct().ToImmutableArray()));
+                : read.Islands.Select(i => new IslandInfo(i.Layer, SourceSpot.Of(i.Where))).Distinct().ToImmutableArray()),
+            SourceSpot.Of(forward.Locations.FirstOrDefault()));
     }
 }
 
