@@ -346,8 +346,40 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Packs rows of A into MR-row micro-panels, k-major, zero-padding the last panel.</summary>
+    static void PackA(float* a, long rsa, long csa, int rows, int kc, int mr, float* dst) =>
+        Pack(new PlainA { A = a }, rsa, csa, rows, kc, mr, dst);
+
+    /// <summary>Packs rows of A as <see cref="PackA"/> does, each element passed through the gate <paramref name="g"/> (A's strides).</summary>
+    static void PackGatedA(float* a, float* g, float scale, long rsa, long csa, int rows, int kc, int mr, float* dst) =>
+        Pack(new GatedA { A = a, G = g, Scale = Vector256.Create(scale), S = scale }, rsa, csa, rows, kc, mr, dst);
+
+    /// <summary>How packing reads A: eight consecutive elements, or one, at an element offset.</summary>
+    interface IReadA
+    {
+        Vector256<float> Load(long offset);
+        float Load1(long offset);
+    }
+
+    struct PlainA : IReadA
+    {
+        public float* A;
+        public readonly Vector256<float> Load(long offset) => Vector256.Load(A + offset);
+        public readonly float Load1(long offset) => A[offset];
+    }
+
+    /// <summary>A through a ReLU gate: A·scale where the gate (same layout) is positive, else 0 — in lanes, without a branch.</summary>
+    struct GatedA : IReadA
+    {
+        public float* A, G;
+        public Vector256<float> Scale;
+        public float S;
+        public readonly Vector256<float> Load(long offset) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(G + offset), Vector256<float>.Zero), Vector256.Load(A + offset) * Scale, Vector256<float>.Zero);
+        public readonly float Load1(long offset) => G[offset] > 0 ? A[offset] * S : 0f;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void PackA(float* a, long rsa, long csa, int rows, int kc, int mr, float* dst)
+    static void Pack<TRead>(TRead a, long rsa, long csa, int rows, int kc, int mr, float* dst) where TRead : struct, IReadA
     {
         for (int ir = 0; ir < rows; ir += mr)
         {
@@ -357,65 +389,62 @@ public static unsafe class Sgemm
             if (rsa == 1)
             {
                 // A stored column-major (a transposed view, as in weight gradients dYᵀ·X): each k's MR values are adjacent,
-                // so copy them as one run rather than striding a page per element.
+                // so read them as one run rather than striding a page per element.
                 for (int p = 0; p < kc; p++)
-                    new ReadOnlySpan<float>(a + ir + p * csa, valid).CopyTo(new Span<float>(panel + p * mr, valid));
+                {
+                    long at = ir + p * csa;
+                    float* o = panel + p * mr;
+                    int i = 0;
+                    for (; i + 8 <= valid; i += 8) a.Load(at + i).Store(o + i);
+                    for (; i < valid; i++) o[i] = a.Load1(at + i);
+                }
                 continue;
+            }
+            int p0 = 0;
+            if (csa == 1 && Avx.IsSupported)
+            {
+                // Row-major A (activations, dY): eight k at a time — rows in blocks of eight transposed in registers,
+                // the rest of the panel's rows read as lanes and spread.
+                for (; p0 + 8 <= kc; p0 += 8)
+                {
+                    int i = 0;
+                    for (; i + 8 <= valid; i += 8)
+                    {
+                        long at = (ir + i) * rsa + p0;
+                        Vector256<float> r0 = a.Load(at), r1 = a.Load(at + rsa), r2 = a.Load(at + 2 * rsa), r3 = a.Load(at + 3 * rsa),
+                            r4 = a.Load(at + 4 * rsa), r5 = a.Load(at + 5 * rsa), r6 = a.Load(at + 6 * rsa), r7 = a.Load(at + 7 * rsa);
+                        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                        float* o = panel + p0 * mr + i;
+                        r0.Store(o); r1.Store(o + mr); r2.Store(o + 2 * mr); r3.Store(o + 3 * mr);
+                        r4.Store(o + 4 * mr); r5.Store(o + 5 * mr); r6.Store(o + 6 * mr); r7.Store(o + 7 * mr);
+                    }
+                    for (; i < valid; i++)
+                    {
+                        var v = a.Load((ir + i) * rsa + p0);
+                        float* o = panel + p0 * mr + i;
+                        for (int j = 0; j < 8; j++) o[j * mr] = v.GetElement(j);
+                    }
+                }
             }
             for (int i = 0; i < valid; i++)
             {
-                float* src = a + (ir + i) * rsa;
-                if (csa == 1) for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
-                else for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p * csa];
+                long at = (ir + i) * rsa;
+                for (int p = p0; p < kc; p++) panel[p * mr + i] = a.Load1(at + p * csa);
             }
         }
     }
 
-    /// <summary>Packs rows of A as <see cref="PackA"/> does, each element passed through the gate <paramref name="g"/> (A's strides).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void PackGatedA(float* a, float* g, float scale, long rsa, long csa, int rows, int kc, int mr, float* dst)
+    /// <summary>Transposes the 8 × 8 block held in eight registers (row k becomes column k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
     {
-        var zero = Vector256<float>.Zero;
-        float* run = stackalloc float[csa == 1 && rsa != 1 ? kc : 1];
-        for (int ir = 0; ir < rows; ir += mr)
-        {
-            int valid = Math.Min(mr, rows - ir);
-            float* panel = dst + (long)ir * kc;
-            if (valid < mr) new Span<float>(panel, kc * mr).Clear();
-            if (rsa == 1)
-            {
-                // Column-major A (dYᵀ in a weight gradient): each k's run of rows is contiguous, in A and in the gate alike.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = a + ir + p * csa, gs = g + ir + p * csa, o = panel + p * mr;
-                    int i = 0;
-                    for (; i + 8 <= valid; i += 8)
-                        Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(gs + i), zero), Vector256.Load(src + i) * scale, zero).Store(o + i);
-                    for (; i < valid; i++) o[i] = gs[i] > 0 ? src[i] * scale : 0f;
-                }
-                continue;
-            }
-            if (csa == 1)
-            {
-                // Row-major A (dZ in an input gradient): gate each row in lanes into a scratch run (a data-dependent branch
-                // per element would mispredict on ReLU's half-and-half masks), then spread it into the panel.
-                for (int i = 0; i < valid; i++)
-                {
-                    float* src = a + (ir + i) * rsa, gs = g + (ir + i) * rsa;
-                    int p = 0;
-                    for (; p + 8 <= kc; p += 8)
-                        Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(gs + p), zero), Vector256.Load(src + p) * scale, zero).Store(run + p);
-                    for (; p < kc; p++) run[p] = gs[p] > 0 ? src[p] * scale : 0f;
-                    for (p = 0; p < kc; p++) panel[p * mr + i] = run[p];
-                }
-                continue;
-            }
-            for (int i = 0; i < valid; i++)
-            {
-                float* src = a + (ir + i) * rsa, gs = g + (ir + i) * rsa;
-                for (int p = 0; p < kc; p++) panel[p * mr + i] = gs[p * csa] > 0 ? src[p * csa] * scale : 0f;
-            }
-        }
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(u0, u4, 0x20); r1 = Avx.Permute2x128(u1, u5, 0x20); r2 = Avx.Permute2x128(u2, u6, 0x20); r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31); r5 = Avx.Permute2x128(u1, u5, 0x31); r6 = Avx.Permute2x128(u2, u6, 0x31); r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>Writes the transpose of the 8 × 8 block at <paramref name="src"/> (rows <paramref name="srcStride"/> apart) to <paramref name="dst"/>.</summary>
@@ -425,18 +454,9 @@ public static unsafe class Sgemm
         Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + srcStride), r2 = Avx.LoadVector256(src + 2 * srcStride),
             r3 = Avx.LoadVector256(src + 3 * srcStride), r4 = Avx.LoadVector256(src + 4 * srcStride), r5 = Avx.LoadVector256(src + 5 * srcStride),
             r6 = Avx.LoadVector256(src + 6 * srcStride), r7 = Avx.LoadVector256(src + 7 * srcStride);
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
-            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
-            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
+        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Avx.Store(dst, r0); Avx.Store(dst + dstStride, r1); Avx.Store(dst + 2 * dstStride, r2); Avx.Store(dst + 3 * dstStride, r3);
+        Avx.Store(dst + 4 * dstStride, r4); Avx.Store(dst + 5 * dstStride, r5); Avx.Store(dst + 6 * dstStride, r6); Avx.Store(dst + 7 * dstStride, r7);
     }
 
     /// <summary>Packs columns [col, col+valid) of a B block into one NR-wide micro-panel, k-major.</summary>
