@@ -3,6 +3,7 @@ using Kiln;
 using Kiln.Compilation;
 using Kiln.NN;
 using Xunit;
+using static Kiln.Tests.Compiler.KernelAssert;
 
 namespace Kiln.Tests.Compiler;
 
@@ -10,15 +11,6 @@ namespace Kiln.Tests.Compiler;
 [Collection("Allocator")]
 public class CompiledSoftmaxTests
 {
-    static void Close(Tensor expected, Tensor actual, string what)
-    {
-        Assert.Equal(expected.ShapeArray, actual.ShapeArray);
-        var e = expected.ToArray<float>();
-        var a = actual.ToArray<float>();
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-5 * Math.Max(1, Math.Abs(e[i])), $"{what}[{i}]: fused {a[i]} vs eager {e[i]}");
-    }
-
     [Theory]
     [InlineData(false, -1)]
     [InlineData(true, -1)]

@@ -4,6 +4,7 @@ using Kiln.Compilation;
 using Kiln.Kernels.Gemm;
 using Kiln.NN;
 using Xunit;
+using static Kiln.Tests.Compiler.KernelAssert;
 
 namespace Kiln.Tests.Compiler;
 
@@ -11,15 +12,6 @@ namespace Kiln.Tests.Compiler;
 [Collection("Allocator")]
 public class FusedLinearTests
 {
-    static void Close(Tensor expected, Tensor actual, string what)
-    {
-        Assert.Equal(expected.ShapeArray, actual.ShapeArray);
-        var e = expected.ToArray<float>();
-        var a = actual.ToArray<float>();
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= 1e-5 * Math.Max(1, Math.Abs(e[i])), $"{what}[{i}]: fused {a[i]} vs eager {e[i]}");
-    }
-
     [Theory]
     [InlineData(new[] { 2, 7, 11 }, 0.0)]
     [InlineData(new[] { 3, 11 }, 0.4)]
