@@ -7,7 +7,7 @@ public enum DeviceType : byte
 {
     /// <summary>Host memory.</summary>
     Cpu,
-    /// <summary>An NVIDIA GPU (backend arrives with the GPU work).</summary>
+    /// <summary>An NVIDIA GPU (see <see cref="Kiln.Cuda"/>; the backend arrives with the GPU work).</summary>
     Cuda,
 }
 
@@ -18,7 +18,8 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
     public static Device Cpu => new(DeviceType.Cpu);
 
     /// <summary>CUDA device <paramref name="index"/>.</summary>
-    public static Device Cuda(int index = 0) => new(DeviceType.Cuda, index);
+    public static Device Cuda(int index = 0) =>
+        index >= 0 ? new(DeviceType.Cuda, index) : throw new KilnException("device", $"device: a CUDA device index must not be negative, got {index}");
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:1</c>.</summary>
     public static Device Parse(string s)

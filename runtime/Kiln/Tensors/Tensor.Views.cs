@@ -290,6 +290,13 @@ public sealed unsafe partial class Tensor
     public Tensor To(Device device)
     {
         if (device == Device) return AsStrided(_shape, _strides, _offset);
-        throw new KilnException("to", $"to: device {device} is not available (Kiln's CUDA backend is not built yet); the tensor stays on {Device}");
+        Kiln.Cuda.Require("to", device);
+        throw new KilnException("to", $"to: device {device} is present, but Kiln's CUDA backend is not built yet; the tensor stays on {Device}");
     }
+
+    /// <summary>This tensor on CUDA device <paramref name="index"/> (<c>tensor.cuda()</c>).</summary>
+    public Tensor Cuda(int index = 0) => To(Device.Cuda(index));
+
+    /// <summary>This tensor in host memory (<c>tensor.cpu()</c>): itself, as a new view, when it is there already.</summary>
+    public Tensor Cpu() => To(Device.Cpu);
 }

@@ -1,0 +1,65 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Threading;
+using ILGPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Kiln;
+
+/// <summary>
+/// The machine's NVIDIA GPUs (<c>torch.cuda</c>): whether one can be used and how many. Asking never throws — on a machine
+/// without a GPU or without the NVIDIA driver the answer is false / 0.
+/// </summary>
+public static class Cuda
+{
+    static readonly Lazy<int> Count = new(Discover, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Whether a CUDA device is present and its driver loads (<c>torch.cuda.is_available()</c>).</summary>
+    public static bool IsAvailable => DeviceCount > 0;
+
+    /// <summary>The number of CUDA devices (<c>torch.cuda.device_count()</c>); 0 without a GPU or driver.</summary>
+    public static int DeviceCount => Count.Value;
+
+    /// <summary>Throws a clear error unless <paramref name="device"/> is a CUDA device this machine has.</summary>
+    internal static void Require(string op, Device device)
+    {
+        if (device.Type != DeviceType.Cuda) return;
+        if (!IsAvailable)
+            throw new KilnException(op, $"{op}: device {device} is not available: no CUDA device was found (Kiln.Cuda.IsAvailable is false — no NVIDIA GPU or driver on this machine)");
+        if (device.Index >= DeviceCount)
+            throw new KilnException(op, $"{op}: device {device} does not exist: this machine has {DeviceCount} CUDA device(s)");
+    }
+
+    static int Discover()
+    {
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(Context).Assembly, ResolveDriver);
+        }
+        catch (InvalidOperationException)
+        {
+            // A resolver was already set for ILGPU by the application: keep it.
+        }
+        try
+        {
+            using var context = Context.Create(builder => builder.Cuda());
+            return context.GetCudaDevices().Count;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException or ILGPU.Runtime.AcceleratorException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// ILGPU imports the driver as <c>cuda</c>; a machine with only the driver installed has <c>libcuda.so.1</c> but not the
+    /// unversioned <c>libcuda.so</c> the default probing looks for.
+    /// </summary>
+    static IntPtr ResolveDriver(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path)
+    {
+        if (name != "cuda" || !OperatingSystem.IsLinux()) return IntPtr.Zero;
+        foreach (var candidate in new[] { "libcuda.so.1", "libcuda.so" })
+            if (NativeLibrary.TryLoad(candidate, assembly, path, out var handle)) return handle;
+        return IntPtr.Zero;
+    }
+}
