@@ -87,19 +87,19 @@ namespace Kiln.Compiler.Ir
                     steps[s + 1].Prologue = steps[s];
                     steps.RemoveAt(s);
                 }
-            // A group producing a norm's input runs inside the norm's pass, block by block.
-            for (int s = 0; s + 1 < steps.Count; s++)
-                if (steps[s].Producer is null && steps[s + 1].Producer is { Op: IrOps.LayerNorm or IrOps.RmsNorm } norm && norm.Inputs[0] == steps[s].Output)
-                {
-                    steps[s + 1].Prelude = steps[s];
-                    steps[s].RunsInNorm = true;
-                }
             // A Linear's activation and dropout move into its GEMM epilogue.
             for (int s = steps.Count - 2; s >= 0; s--)
                 if (EpilogueFits(steps[s], steps[s + 1], uses))
                 {
                     steps[s].Epilogue = steps[s + 1];
                     steps.RemoveAt(s + 1);
+                }
+            // A group (still one: not in an epilogue) producing a norm's input runs inside the norm's pass, block by block.
+            for (int s = 0; s + 1 < steps.Count; s++)
+                if (steps[s].Producer is null && steps[s + 1].Producer is { Op: IrOps.LayerNorm or IrOps.RmsNorm } norm && norm.Inputs[0] == steps[s].Output)
+                {
+                    steps[s + 1].Prelude = steps[s];
+                    steps[s].RunsInNorm = true;
                 }
             return steps;
         }

@@ -302,6 +302,15 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class ReluNorm : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 3);
+            readonly LayerNorm ln = new(8);
+            // A Linear's ReLU feeding a norm: the ReLU goes to the GEMM epilogue, the norm reads its output.
+            public Tensor Forward([Shape("N 8")] Tensor x) => b.Forward(ln.Forward(F.Relu(a.Forward(x))));
+        }
+
+        [Model]
         public partial class ScaledSoftmax : Module
         {
             readonly Linear a = new(8, 8), b = new(8, 4);
@@ -474,6 +483,7 @@ public class CompiledModelTests
     [InlineData("BroadcastGates", new[] { 7, 6 }, new object[0])]
     [InlineData("BroadcastGates", new[] { 2100, 6 }, new object[0])]
     [InlineData("ResidualNorms", new[] { 5, 8 }, new object[0])]
+    [InlineData("ReluNorm", new[] { 6, 8 }, new object[0])]
     [InlineData("ResidualNorms", new[] { 2100, 8 }, new object[0])]
     [InlineData("NormAndCustom", new[] { 5, 6 }, new object[0])]
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]

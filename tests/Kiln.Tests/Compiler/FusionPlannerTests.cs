@@ -105,6 +105,19 @@ public class FusionPlannerTests
     }
 
     [Fact]
+    public void AnActivationBetweenALinearAndANormGoesToTheEpilogueNotTheNormsPass()
+    {
+        var g = new IrBuilder();
+        int l = g.Add(IrOps.Linear, g.Input, "m.a");
+        int r = g.Add(IrOps.Activation, l, attr: "relu");
+        var plan = FusionPlanner.Plan(g.Build(g.Add(IrOps.LayerNorm, r, "m.norm")));
+        Assert.Equal(2, plan.Count);
+        Assert.Equal(r, plan[0].Output);
+        Assert.Null(plan[1].Prelude);
+        Assert.False(plan[0].Epilogue!.RunsInNorm);
+    }
+
+    [Fact]
     public void ALinearReadTwiceKeepsItsValueAndRunsNoEpilogue()
     {
         var g = new IrBuilder();
