@@ -46,9 +46,9 @@ public class CompiledNormsTests
                 l.RunningMean!.Copy_(Tensor.Randn(new[] { 4 }, generator: new Generator(5)));
             }
         eagerLayer.Train(training); layer.Train(training);
-        var x = Tensor.Randn(new[] { 6, 4, 5 }, generator: new Generator(3)) * 2 + 1;
+        var x = Tensor.Randn(new[] { 6, 4, 13 }, generator: new Generator(3)) * 2 + 1;
         x.RequiresGrad = true;
-        var upstream = Tensor.Randn(new[] { 6, 4, 5 }, generator: new Generator(4));
+        var upstream = Tensor.Randn(new[] { 6, 4, 13 }, generator: new Generator(4));
         var eager = eagerLayer.Forward(x);
         eager.Backward(upstream);
         var f = CompiledOps.BatchNorm(layer, x.Detach());

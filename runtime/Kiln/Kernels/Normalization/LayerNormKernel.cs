@@ -41,7 +41,7 @@ internal static unsafe class LayerNormKernel
     }
 
     /// <summary>Σ x in double (eight float lanes widened at a time).</summary>
-    static double Sum<T>(T* x, int d) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static double Sum<T>(T* x, int d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         double sum = 0;
@@ -59,7 +59,7 @@ internal static unsafe class LayerNormKernel
         return sum;
     }
 
-    static double SumSquaredDeviation<T>(T* x, int d, double mu) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static double SumSquaredDeviation<T>(T* x, int d, double mu) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
         double sq = 0;
