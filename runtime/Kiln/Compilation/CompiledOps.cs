@@ -16,22 +16,9 @@ public static partial class CompiledOps
     /// <summary>Whether a LayerNorm normalises over the last dim only (the form the compiled kernels handle).</summary>
     public static bool Fusable(LayerNorm layer) => layer.NormalizedShape.Length == 1;
 
-    /// <summary>
-    /// Gradients of y = x·Wᵀ + b for an input of any rank (rows are all leading dims): the input's (when asked), the
-    /// weight's (dYᵀ·x) and the bias's (the column sums of dY), through the tensor core's GEMM.
-    /// </summary>
-    public static (Tensor? Input, Tensor Weight, Tensor? Bias) LinearBackward(Tensor input, Tensor weight, bool hasBias, Tensor grad, bool needInput)
-    {
-        using (Autograd.NoGrad())
-        {
-            Tensor g2 = grad.Dim == 2 ? grad : grad.Reshape(-1, grad.Size(-1));
-            Tensor x2 = input.Dim == 2 ? input : input.Reshape(-1, input.Size(-1));
-            var dw = g2.T.Matmul(x2);
-            var db = hasBias ? g2.Sum(0) : null;
-            var dx = needInput ? grad.Matmul(weight) : null;
-            return (dx, dw, db);
-        }
-    }
+    /// <summary>Gradients of y = x·Wᵀ + b for an input of any rank: the input's (when asked), the weight's and the bias's (<see cref="FusedLinear.Backward"/>).</summary>
+    public static (Tensor? Input, Tensor Weight, Tensor? Bias) LinearBackward(Tensor input, Tensor weight, bool hasBias, Tensor grad, bool needInput) =>
+        FusedLinear.Backward(input, weight, hasBias, grad, null, 1f, needInput);
 
     /// <summary>Gradients of a Conv2d layer for input <paramref name="x"/> [N, C, H, W]: the input's (when asked), the weight's and the bias's.</summary>
     public static (Tensor? Input, Tensor Weight, Tensor? Bias) Conv2dBackward(Conv2d layer, Tensor x, Tensor grad, bool needInput)

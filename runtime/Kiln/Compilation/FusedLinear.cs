@@ -7,7 +7,7 @@ namespace Kiln.Compilation;
 /// <summary>
 /// A compiled Linear with the elementwise work after it done inside the GEMM: the epilogue adds the bias, keeps the
 /// pre-activation when a backward needs it, applies ReLU/GELU and multiplies by a dropout mask while each tile of the
-/// output is in cache. For ReLU (with or without dropout) the backward reads only the layer's output: the gradient GEMMs
+/// output is in cache; its backward is the plain Linear's too. For ReLU (with or without dropout) the backward reads only the layer's output: the gradient GEMMs
 /// take the upstream gradient gated by it as they pack it, and the bias gradient is a gated column sum, so the
 /// pre-activation and its gradient are never written.
 /// </summary>
@@ -27,6 +27,7 @@ public static unsafe class FusedLinear
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         LayerRules.Linear(x.ShapeArray, inFeatures, outFeatures);
+        RequireFloat32(x, weight, bias);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();
@@ -51,22 +52,26 @@ public static unsafe class FusedLinear
     }
 
     /// <summary>
-    /// Gradients of y = relu(x·Wᵀ + b) · scale-or-0 from the layer's output <paramref name="output"/>: the pre-activation's
-    /// gradient is <paramref name="grad"/> where the output is positive (times <paramref name="scale"/>), else 0 — applied
-    /// while the gradient GEMMs pack it and inside the bias's column sum.
+    /// Gradients of y = x·Wᵀ + b (input of any rank): the input's (when asked), the weight's (dYᵀ·x) and the bias's
+    /// (column sums of dY). With <paramref name="output"/> they are those of y = relu(x·Wᵀ + b) · scale-or-0 read from the
+    /// layer's output: the pre-activation's gradient is <paramref name="grad"/> where the output is positive (times
+    /// <paramref name="scale"/>), else 0 — applied while the gradient GEMMs pack it and inside the bias's column sum.
     /// </summary>
-    public static (Tensor? Input, Tensor Weight, Tensor? Bias) GatedBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor output, float scale, bool needInput)
+    public static (Tensor? Input, Tensor Weight, Tensor? Bias) Backward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
-        if (!ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
+        if (output is not null && !ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
             throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}");
+        if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
+            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}");
+        RequireFloat32(x, weight, grad);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();
         using var gc = grad.Contiguous();
-        using var oc = output.Contiguous();
+        using var oc = output?.Contiguous();
         int rows = checked((int)(x.Numel / System.Math.Max(1, inFeatures)));
-        float* g = gc.Ptr<float>(), o = oc.Ptr<float>();
+        float* g = gc.Ptr<float>(), o = oc is null ? null : oc.Ptr<float>();
         var gate = new GemmGate { Values = o, Scale = scale };
         // dW = dZᵀ·x: A is dZ read transposed (rows one apart, columns outFeatures apart), the gate in the same layout.
         var dw = Tensor.Empty(new[] { outFeatures, inFeatures }, DType.Float32);
@@ -84,5 +89,13 @@ public static unsafe class FusedLinear
             Sgemm.Multiply(rows, inFeatures, outFeatures, 1f, g, outFeatures, 1, wc.Ptr<float>(), inFeatures, 1, 0f, dx.Ptr<float>(), inFeatures, gate: gate);
         }
         return (dx, dw, db);
+    }
+
+    /// <summary>The fused kernels read float32; other dtypes get eager's mismatch error instead of misread memory.</summary>
+    static void RequireFloat32(Tensor a, Tensor b, Tensor? c)
+    {
+        foreach (var t in new[] { a, b, c })
+            if (t is not null && t.DType != DType.Float32)
+                throw new KilnException("linear", $"linear: expected float32 operands for the compiled kernel, but got {a.DType.Name()}, {b.DType.Name()}{(c is null ? "" : ", " + c.DType.Name())}");
     }
 }

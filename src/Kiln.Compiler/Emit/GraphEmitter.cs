@@ -320,7 +320,7 @@ namespace Kiln.Compiler.Emit
                     case IrOps.Linear when step.Gated:
                     {
                         string scale = step.EpilogueDropout is { } dn ? $"global::Kiln.Compilation.FusedLinear.DropoutScale(drop{dn.Id}, p{dn.Id})" : "1f";
-                        L(4, $"var r = global::Kiln.Compilation.FusedLinear.GatedBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {NeedIn(i)});");
+                        L(4, $"var r = global::Kiln.Compilation.FusedLinear.Backward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {NeedIn(i)});");
                         L(4, $"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
                         L(4, "if (r.Input is not null)"); Acc(5, i, "r.Input");
                         break;

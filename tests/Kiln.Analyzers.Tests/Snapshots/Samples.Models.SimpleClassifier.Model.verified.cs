@@ -86,7 +86,7 @@ namespace Samples.Models
                     }
                     if (gv3 is { } d3)
                     {
-                        var r = global::Kiln.Compilation.FusedLinear.GatedBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.FusedLinear.DropoutScale(drop3, p3), need0);
+                        var r = global::Kiln.Compilation.FusedLinear.Backward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.FusedLinear.DropoutScale(drop3, p3), need0);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
                             { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }

@@ -34,10 +34,36 @@ public class FusedLinearTests
         var (y, pre) = FusedLinear.Forward(x.Detach(), w.Detach(), b.Detach(), GemmActivation.Relu, factors, keepPreActivation: false);
         Assert.Null(pre);
         Close(eager.Detach(), y, "output");
-        var r = FusedLinear.GatedBackward(x.Detach(), w.Detach(), true, upstream, y, FusedLinear.DropoutScale(p > 0, p), needInput: true);
+        var r = FusedLinear.Backward(x.Detach(), w.Detach(), true, upstream, y, FusedLinear.DropoutScale(p > 0, p), needInput: true);
         Close(x.Grad!, r.Input!, "input gradient");
         Close(w.Grad!, r.Weight, "weight gradient");
         Close(b.Grad!, r.Bias!, "bias gradient");
+    }
+
+    [Fact]
+    public void WithoutAGateTheBackwardIsThePlainLinears()
+    {
+        var g = new Generator(12);
+        var x = Tensor.Randn(new[] { 3, 5, 7 }, generator: g);
+        var w = Tensor.Randn(new[] { 4, 7 }, generator: g);
+        var b = Tensor.Randn(new[] { 4 }, generator: g);
+        x.RequiresGrad = true; w.RequiresGrad = true; b.RequiresGrad = true;
+        var upstream = Tensor.Randn(new[] { 3, 5, 4 }, generator: g);
+        F.Linear(x, w, b).Backward(upstream);
+        var r = FusedLinear.Backward(x.Detach(), w.Detach(), true, upstream, null, 1f, needInput: true);
+        Close(x.Grad!, r.Input!, "input gradient");
+        Close(w.Grad!, r.Weight, "weight gradient");
+        Close(b.Grad!, r.Bias!, "bias gradient");
+        Assert.Null(FusedLinear.Backward(x.Detach(), w.Detach(), false, upstream, null, 1f, needInput: false).Input);
+    }
+
+    [Fact]
+    public void OtherDtypesGetAClearErrorNotMisreadMemory()
+    {
+        var e = Assert.Throws<KilnException>(() => FusedLinear.Forward(Tensor.Randn(2, 3), Tensor.Randn(new[] { 4, 3 }, DType.Float64), null, GemmActivation.None, null, false));
+        Assert.Contains("float64", e.Message);
+        var grad = Assert.Throws<KilnException>(() => FusedLinear.Backward(Tensor.Randn(2, 3), Tensor.Randn(4, 3), true, Tensor.Randn(2, 5), null, 1f, true));
+        Assert.Contains("[2, 5]", grad.Message);
     }
 
     [Fact]
