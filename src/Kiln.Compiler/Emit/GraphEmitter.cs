@@ -81,7 +81,8 @@ namespace Kiln.Compiler.Emit
             int Rank(int k) => graph.ReadersOfInput(k).Select(n => n.Op switch { IrOps.Conv2d or IrOps.MaxPool2d => 4, IrOps.SelfAttention => 3, _ => 0 }).DefaultIfEmpty(0).Max();
             // An input read only by eager islands and embeddings may be integer (token ids): the layer checks it as in eager.
             // A float input other than float32 runs the eager Forward, as the fused loops read float32.
-            bool IslandOnly(int k) => graph.ReadersOfInput(k).All(n => Enumerable.Range(0, n.Inputs.Count).All(j => n.Inputs[j] != inputValues[k] || IrOps.ReadsIndices(n, j)));
+            // Whether every reader takes input k without differentiating it (islands, embeddings, class targets).
+            bool ReadAsIndices(int k) => graph.ReadersOfInput(k).All(n => Enumerable.Range(0, n.Inputs.Count).All(j => n.Inputs[j] != inputValues[k] || IrOps.ReadsIndices(n, j)));
             int rank = Rank(0);
             L(1, $"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
             L(1, $"{(visibility.Length == 0 ? "" : visibility + " ")}{T} {methodName}({Signature(graph)})");
@@ -92,7 +93,7 @@ namespace Kiln.Compiler.Emit
             for (int k = 0; k < inputValues.Count; k++)
             {
                 string name = InputName(k);
-                guard.Add(IslandOnly(k) ? $"({name}.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint({name}.DType))" : $"{name}.DType != global::Kiln.DType.Float32");
+                guard.Add(ReadAsIndices(k) ? $"({name}.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint({name}.DType))" : $"{name}.DType != global::Kiln.DType.Float32");
                 if (Rank(k) > 0) guard.Add($"{name}.Dim != {Rank(k)}");
             }
             foreach (var n in graph.Nodes)
@@ -164,7 +165,7 @@ namespace Kiln.Compiler.Emit
             string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{modelName}\"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);";
             L(3, tuning);
             for (int k = 0; k < inputValues.Count; k++)
-                L(3, IslandOnly(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
+                L(3, ReadAsIndices(k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
             for (int k = 0; k < plan.Count; k++)
             {
                 var step = plan[k];
