@@ -50,7 +50,12 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Where(Tensor cond, Tensor a, Tensor b) => Tensor.Where(cond, a, b);
     public Tensor MaskedZero(Tensor a, Tensor mask) => a.MaskedFill(mask, 0);
     public Tensor ZerosLike(Tensor a) => Tensor.ZerosLike(a);
-    public Tensor CastLike(Tensor a, Tensor like) => a.To(like.DType);
+    public Tensor CastLike(Tensor a, Tensor like)
+    {
+        if (a.Device == like.Device) return a.To(like.DType);
+        using var moved = a.To(like.Device);
+        return moved.To(like.DType);
+    }
     public Tensor Sum(Tensor a, int[] dims, bool keepDim) => dims.Length == 0 && a.Dim == 0 ? a : a.Sum(dims, keepDim);
 
     public Tensor SumTo(Tensor a, int[] shape)

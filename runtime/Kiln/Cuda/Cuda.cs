@@ -20,6 +20,29 @@ public static class Cuda
     /// <summary>The number of CUDA devices (<c>torch.cuda.device_count()</c>); 0 without a GPU or driver.</summary>
     public static int DeviceCount => Count.Value;
 
+    /// <summary>
+    /// Runs <c>cuda:0</c> on ILGPU's CPU accelerator instead of a GPU: every CUDA kernel executes (slowly — an emulator,
+    /// not a backend) with the CUDA device's semantics, so kernels can be tested and debugged on a machine without a GPU.
+    /// Set it before the first CUDA tensor is made; it does not change <see cref="IsAvailable"/>. Also enabled by the
+    /// environment variable <c>KILN_CUDA_EMULATOR=1</c>.
+    /// </summary>
+    public static bool Emulate { get; set; } = Environment.GetEnvironmentVariable("KILN_CUDA_EMULATOR") == "1";
+
+    /// <summary>Bytes the device's caching allocator holds from the driver (<c>torch.cuda.memory_reserved</c>).</summary>
+    public static long MemoryReserved(int device = 0) => Gpu.GpuDevice.For("memory_reserved", Device.Cuda(device)).Allocator.ReservedBytes;
+
+    /// <summary>Bytes of device memory in tensors now (<c>torch.cuda.memory_allocated</c>).</summary>
+    public static long MemoryAllocated(int device = 0) => Gpu.GpuDevice.For("memory_allocated", Device.Cuda(device)).Allocator.AllocatedBytes;
+
+    /// <summary>Driver allocations made so far by the caching allocator (steady-state training adds none).</summary>
+    public static long DriverAllocations(int device = 0) => Gpu.GpuDevice.For("driver_allocations", Device.Cuda(device)).Allocator.DriverAllocations;
+
+    /// <summary>Gives cached, unused device memory back to the driver (<c>torch.cuda.empty_cache()</c>).</summary>
+    public static void EmptyCache(int device = 0) => Gpu.GpuDevice.For("empty_cache", Device.Cuda(device)).Allocator.ReleaseCached();
+
+    /// <summary>Waits until every queued kernel and copy of the device finished (<c>torch.cuda.synchronize()</c>).</summary>
+    public static void Synchronize(int device = 0) => Gpu.GpuDevice.For("synchronize", Device.Cuda(device)).Synchronize();
+
     /// <summary>Throws a clear error unless <paramref name="device"/> is a CUDA device this machine has.</summary>
     internal static void Require(string op, Device device)
     {

@@ -16,6 +16,7 @@ internal static unsafe class CopyKernel
         if (!ShapeRules.SameShape(b, shape))
             throw new KilnException("copy_", $"copy_: source of shape {ShapeText.Format(src.ShapeArray)} cannot be broadcast to destination of shape {ShapeText.Format(shape)}");
         if (dst.Numel == 0) return;
+        if (dst.IsCuda || src.IsCuda) { Gpu.GpuOps.Copy(dst, src); return; }
         if (src.DType == DType.BFloat16 && dst.DType != DType.BFloat16 && dst.DType != DType.Float32)
         {
             using var f = Convert(src, DType.Float32);
@@ -65,7 +66,7 @@ internal static unsafe class CopyKernel
     /// <summary>A new contiguous tensor with src's values as <paramref name="dtype"/>.</summary>
     public static Tensor Convert(Tensor src, DType dtype)
     {
-        var r = Tensor.Allocate((int[])src.ShapeArray.Clone(), dtype);
+        var r = Tensor.Allocate((int[])src.ShapeArray.Clone(), dtype, false, src.Device);
         Copy(r, src);
         return r;
     }

@@ -16,6 +16,7 @@ internal static unsafe class TypeDispatch
 
     public static void Unary<TOp>(Tensor y, Tensor x, TOp op) where TOp : struct, IUnaryOp
     {
+        if (y.IsCuda) { Gpu.GpuOps.Unary(y, x, op); return; }
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(x, shape));
         switch (y.DType)
@@ -29,6 +30,7 @@ internal static unsafe class TypeDispatch
 
     public static void Binary<TOp>(Tensor y, Tensor a, Tensor b, TOp op) where TOp : struct, IBinaryOp
     {
+        if (y.IsCuda) { Gpu.GpuOps.Binary(y, a, b, op); return; }
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(a, shape), LoopPlan.BroadcastStrides(b, shape));
         switch (y.DType)
@@ -42,6 +44,7 @@ internal static unsafe class TypeDispatch
 
     public static void Compare<TOp>(Tensor y, Tensor a, Tensor b, TOp op) where TOp : struct, ICompareOp
     {
+        if (y.IsCuda) { Gpu.GpuOps.Compare(y, a, b, op); return; }
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(a, shape), LoopPlan.BroadcastStrides(b, shape));
         byte* py = y.Ptr<byte>();
@@ -56,6 +59,7 @@ internal static unsafe class TypeDispatch
 
     public static void Where(Tensor y, Tensor cond, Tensor a, Tensor b)
     {
+        if (y.IsCuda) { Gpu.GpuOps.Where(y, cond, a, b); return; }
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(cond, shape),
             LoopPlan.BroadcastStrides(a, shape), LoopPlan.BroadcastStrides(b, shape));

@@ -1,12 +1,15 @@
 using System;
 using System.Threading;
+using ILGPU;
+using ILGPU.Runtime;
+using Kiln.Gpu;
 
 namespace Kiln.Memory;
 
 /// <summary>
 /// A block of element memory shared by a tensor and all its views. Reference-counted by the tensors
 /// that use it (each <see cref="Tensor.Dispose"/> releases one reference); a finalizer frees it when the
-/// views were dropped without disposing.
+/// views were dropped without disposing. A CUDA storage holds a block of device memory from that device's caching allocator.
 /// </summary>
 public sealed unsafe class Storage
 {
@@ -14,6 +17,8 @@ public sealed unsafe class Storage
     readonly long _block;
     readonly MemoryPool? _pool;
     int _refs;
+    readonly GpuDevice? _gpu;
+    MemoryBuffer1D<byte, Stride1D.Dense>? _buffer;
 
     /// <summary>Size in bytes as requested.</summary>
     public long ByteLength { get; }
@@ -33,6 +38,32 @@ public sealed unsafe class Storage
         if (zero) ClearBytes((byte*)_ptr, bytes);
     }
 
+    Storage(long bytes, bool zero, GpuDevice gpu)
+    {
+        ByteLength = bytes;
+        Device = gpu.Device;
+        _gpu = gpu;
+        _buffer = gpu.Allocator.Allocate(Math.Max(bytes, 1), gpu.Device.ToString());
+        if (zero && bytes > 0) DeviceBytes.MemSetToZero(gpu.Stream);
+    }
+
+    /// <summary>Memory for <paramref name="bytes"/> on <paramref name="device"/>.</summary>
+    internal static Storage Create(long bytes, bool zero, Device device) =>
+        device.Type == DeviceType.Cpu ? new Storage(bytes, zero) : new Storage(bytes, zero, GpuDevice.For("empty", device));
+
+    /// <summary>The device object of a CUDA storage (null for host memory).</summary>
+    internal GpuDevice? Gpu => _gpu;
+
+    /// <summary>The device memory of a CUDA storage, exactly <see cref="ByteLength"/> long; throws once freed.</summary>
+    internal ArrayView<byte> DeviceBytes
+    {
+        get
+        {
+            var b = _buffer ?? throw new ObjectDisposedException("Tensor", "the tensor's storage was disposed");
+            return ((ArrayView<byte>)b.View).SubView(0, Math.Max(ByteLength, 1));
+        }
+    }
+
     static void ClearBytes(byte* p, long n)
     {
         while (n > 0)
@@ -49,6 +80,8 @@ public sealed unsafe class Storage
         get
         {
             nint p = _ptr;
+            if (_gpu is not null)
+                throw new KilnException("cuda", $"this operation has no CUDA kernel yet: its input lives on {Device}; move it with .Cpu() first (README lists the ops the CUDA backend runs)");
             if (p == 0) throw new ObjectDisposedException("Tensor", "the tensor's storage was disposed");
             return (byte*)p;
         }
@@ -58,7 +91,7 @@ public sealed unsafe class Storage
     internal MemoryPool? Pool => _pool;
 
     /// <summary>True once the memory went back to the allocator.</summary>
-    public bool IsFreed => _ptr == 0;
+    public bool IsFreed => _gpu is null ? _ptr == 0 : _buffer is null;
 
     internal void Retain() => Interlocked.Increment(ref _refs);
 
@@ -76,6 +109,12 @@ public sealed unsafe class Storage
 
     void FreeNow()
     {
+        if (_gpu is not null)
+        {
+            var b = Interlocked.Exchange(ref _buffer, null);
+            if (b is not null) _gpu.Allocator.Free(b);
+            return;
+        }
         nint p = Interlocked.Exchange(ref _ptr, 0);
         if (p == 0) return;
         if (_pool is { } pool) pool.Return(p, _block);

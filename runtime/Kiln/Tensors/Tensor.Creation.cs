@@ -54,23 +54,29 @@ public sealed unsafe partial class Tensor
     public static Tensor From(params float[] values) => From(values, values.Length);
 
     /// <summary>Uninitialised tensor (<c>torch.empty</c>).</summary>
-    public static Tensor Empty(int[] shape, DType dtype = DType.Float32) => Allocate((int[])shape.Clone(), dtype);
+    public static Tensor Empty(int[] shape, DType dtype = DType.Float32, Device? device = null) => Allocate((int[])shape.Clone(), dtype, false, device ?? Device.Cpu);
 
     /// <summary>Zeros (<c>torch.zeros</c>).</summary>
-    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32) => Allocate((int[])shape.Clone(), dtype, zero: true);
+    public static Tensor Zeros(int[] shape, DType dtype = DType.Float32, Device? device = null) => Allocate((int[])shape.Clone(), dtype, true, device ?? Device.Cpu);
 
     /// <summary>Zeros of the given sizes.</summary>
     public static Tensor Zeros(params int[] shape) => Zeros(shape, DType.Float32);
 
     /// <summary>Ones (<c>torch.ones</c>).</summary>
-    public static Tensor Ones(int[] shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
+    public static Tensor Ones(int[] shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 1, dtype, device);
 
     /// <summary>Ones of the given sizes.</summary>
     public static Tensor Ones(params int[] shape) => Ones(shape, DType.Float32);
 
     /// <summary>A tensor filled with <paramref name="value"/> (<c>torch.full</c>).</summary>
-    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32)
+    public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
+        if (device is { Type: DeviceType.Cuda } d)
+        {
+            var g = Allocate((int[])shape.Clone(), dtype, false, d);
+            Gpu.GpuOps.Fill(g, value);
+            return g;
+        }
         var t = Allocate((int[])shape.Clone(), dtype);
         long n = t.Numel;
         if (n == 0) return t;
@@ -88,13 +94,13 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Same shape, uninitialised.</summary>
-    public static Tensor EmptyLike(Tensor t, DType? dtype = null) => Empty(t._shape, dtype ?? t.DType);
+    public static Tensor EmptyLike(Tensor t, DType? dtype = null) => Empty(t._shape, dtype ?? t.DType, t.Device);
     /// <summary>Same shape, zeros.</summary>
-    public static Tensor ZerosLike(Tensor t, DType? dtype = null) => Zeros(t._shape, dtype ?? t.DType);
+    public static Tensor ZerosLike(Tensor t, DType? dtype = null) => Zeros(t._shape, dtype ?? t.DType, t.Device);
     /// <summary>Same shape, ones.</summary>
-    public static Tensor OnesLike(Tensor t, DType? dtype = null) => Ones(t._shape, dtype ?? t.DType);
+    public static Tensor OnesLike(Tensor t, DType? dtype = null) => Ones(t._shape, dtype ?? t.DType, t.Device);
     /// <summary>Same shape, filled.</summary>
-    public static Tensor FullLike(Tensor t, double value, DType? dtype = null) => Full(t._shape, value, dtype ?? t.DType);
+    public static Tensor FullLike(Tensor t, double value, DType? dtype = null) => Full(t._shape, value, dtype ?? t.DType, t.Device);
     /// <summary>Same shape, uniform [0, 1).</summary>
     public static Tensor RandLike(Tensor t, Generator? g = null) => Rand(t._shape, t.DType, g);
     /// <summary>Same shape, standard normal.</summary>

@@ -9,9 +9,13 @@ public sealed partial class Tensor
 {
     static void CheckSameDevice(string op, Tensor a, Tensor b)
     {
-        if (a.Device != b.Device)
+        // A 0-dim host tensor (a Python-style scalar) may meet a CUDA tensor, as in PyTorch.
+        if (a.Device != b.Device && !(a.Dim == 0 && a.Device.Type == DeviceType.Cpu) && !(b.Dim == 0 && b.Device.Type == DeviceType.Cpu))
             throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}");
     }
+
+    /// <summary>Where a two-operand op runs: the CUDA device when either operand is on one (the other may be a host scalar).</summary>
+    internal static Device DeviceOf(Tensor a, Tensor b) => a.IsCuda ? a.Device : b.Device;
 
     /// <summary>A converted copy when the dtype differs, else null (the caller uses the tensor itself).</summary>
     internal Tensor? ConvertedOrNull(DType dtype) => dtype == DType ? null : Kernels.CopyKernel.Convert(this, dtype);
@@ -27,7 +31,7 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
         var ct = TypeDispatch.ComputeType(rt);
         using var converted = ConvertedOrNull(ct);   // no alias object when the dtype already fits (hot path)
-        var y = Allocate((int[])_shape.Clone(), ct);
+        var y = Allocate((int[])_shape.Clone(), ct, false, Device);
         TypeDispatch.Unary(y, converted ?? this, op);
         return Finish(y, rt);
     }
@@ -53,7 +57,7 @@ public sealed partial class Tensor
         var ct = TypeDispatch.ComputeType(rt);
         using var ca = a.ConvertedOrNull(ct);
         using var cb = b.ConvertedOrNull(ct);
-        var y = Allocate(shape, ct);
+        var y = Allocate(shape, ct, false, DeviceOf(a, b));
         TypeDispatch.Binary(y, ca ?? a, cb ?? b, op);
         return Finish(y, rt);
     }
@@ -65,7 +69,7 @@ public sealed partial class Tensor
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         using var x = a.ToInternal(ct);
         using var z = b.ToInternal(ct);
-        var y = Allocate(shape, DType.Bool);
+        var y = Allocate(shape, DType.Bool, false, DeviceOf(a, b));
         TypeDispatch.Compare(y, x, z, op);
         return y;
     }
@@ -244,11 +248,12 @@ public sealed partial class Tensor
         if (condition.DType != DType.Bool && condition.DType != DType.UInt8)
             throw new KilnException(op, $"{op}: expected condition to be a bool tensor, but got {condition.DType}");
         CheckSameDevice(op, a, b);
+        CheckSameDevice(op, condition, a.IsCuda ? a : b);
         var rt = ResultType(a, b);
         var shape = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, condition._shape, a._shape), b._shape);
         using var x = a.ToInternal(rt);
         using var z = b.ToInternal(rt);
-        var y = Allocate(shape, rt);
+        var y = Allocate(shape, rt, false, condition.IsCuda ? condition.Device : DeviceOf(a, b));
         TypeDispatch.Where(y, condition, x, z);
         return Record("where", y, null, condition, a, b);
     }
@@ -331,7 +336,7 @@ public sealed partial class Tensor
     /// <summary>Copies <paramref name="src"/> (broadcast, converted) into this tensor (<c>copy_</c>).</summary>
     public Tensor Copy_(Tensor src)
     {
-        CheckSameDevice("copy_", this, src);
+        // copy_ may cross devices (host <-> CUDA), as in PyTorch; its derivative moves the gradient back.
         CheckInPlaceAllowed("copy_");
         Kernels.CopyKernel.Copy(this, src);
         BumpVersion();

@@ -86,6 +86,27 @@ public sealed unsafe partial class Tensor
         return r;
     }
 
+    /// <summary>The CUDA product: batch dims merged into one stride per operand, or made contiguous where they do not merge.</summary>
+    static void GpuBatchedGemm(Tensor a, Tensor b, Tensor c, int[] batch, int n, int m, int k, double alpha, double beta)
+    {
+        int r = batch.Length;
+        long count = ShapeRules.Numel(batch);
+        if (count > 65535)
+            throw new KilnException("matmul", $"matmul: the CUDA kernel takes up to 65535 matrices per product, got {count} (batch {ShapeText.Format(batch)})");
+        long[] cs = new long[r];
+        for (int i = r - 1, acc = 1; i >= 0; acc *= batch[i], i--) cs[i] = (long)acc * n * m;
+        var plan = LoopPlan.Create(batch, a._strides[..r], b._strides[..r], cs);
+        if (plan.Shape.Length > 1)
+        {
+            using var ac = a.Contiguous();
+            using var bc = b.Contiguous();
+            GpuBatchedGemm(ac, bc, c, batch, n, m, k, alpha, beta);
+            return;
+        }
+        long sa = plan.Shape.Length == 1 && count > 1 ? plan.Strides[0][0] : 0, sb = plan.Shape.Length == 1 && count > 1 ? plan.Strides[1][0] : 0;
+        Gpu.GpuOps.Gemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, c, (int)count, n, m, k, alpha, beta);
+    }
+
     /// <summary>
     /// C[b] = alpha·A[b]·B[b] (+ beta·bias) for every batch index; a and b are already expanded to
     /// [batch..., n, k] and [batch..., k, m]. Strides go straight to the GEMM, so transposed or expanded
@@ -99,13 +120,18 @@ public sealed unsafe partial class Tensor
         using var ac = a.ToInternal(ct);
         using var bc = b.ToInternal(ct);
         long count = ShapeRules.Numel(batch);
-        var result = Allocate([.. batch, n, m], ct);
+        var result = Allocate([.. batch, n, m], ct, false, DeviceOf(a, b));
         if (bias is not null && beta != 0)
         {
             using var bt = bias.ToInternal(ct);
             CopyKernel.Copy(result, bt);
         }
         else beta = 0;
+        if (result.IsCuda)
+        {
+            GpuBatchedGemm(ac, bc, result, batch, n, m, k, alpha, beta);
+            return Finish(result, dtype);
+        }
         int r = batch.Length;
         long rsa = ac._strides[r], csa = ac._strides[r + 1], rsb = bc._strides[r], csb = bc._strides[r + 1];
         byte* pa = ac.DataPointer, pb = bc.DataPointer, pc = result.DataPointer;

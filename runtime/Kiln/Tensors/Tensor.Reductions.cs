@@ -40,10 +40,11 @@ public sealed unsafe partial class Tensor
     {
         var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
-        if (LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
+        if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
-        var y = Allocate(shape, ct);
-        if (ct == DType.Float32 && rows == 1 && len >= 2 * StridedLoop.Grain)
+        var y = Allocate(shape, ct, false, Device);
+        if (IsCuda) Gpu.GpuOps.RowReduce(x, y, rows, len, Gpu.Kernels.RowKernels.Sum);
+        else if (ct == DType.Float32 && rows == 1 && len >= 2 * StridedLoop.Grain)
         {
             // One long row: partial sums per thread, then a double total.
             float* px = x.Ptr<float>();
@@ -109,13 +110,19 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
-    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, double? scalar = null)
+    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, double? scalar = null, int gpuRowOp = -1)
     {
         if (!DType.IsFloatingPoint())
             throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}");
         var ct = TypeDispatch.ComputeType(DType);
         using var x = RowsFor(op, dims, keepDim, ct, out var shape, out long rows, out long len);
-        var y = Allocate(shape, ct);
+        var y = Allocate(shape, ct, false, Device);
+        if (IsCuda)
+        {
+            if (gpuRowOp < 0) { y.Dispose(); throw new KilnException(op, $"{op}: the CUDA backend has no kernel for this reduction yet (input on {Device})"); }
+            Gpu.GpuOps.RowReduce(x, y, rows, len, gpuRowOp);
+            return Record(op, Finish(y, DType), new OpArgs { Dims = dims, KeepDim = keepDim, Scalar = scalar }, this);
+        }
         byte* px = x.DataPointer, py = y.DataPointer;
         int es = ct.SizeOf();
         ForRows(rows, len, r => ElementIO.Write(py + r * es, ct, stat((IntPtr)(px + r * len * es), len, ct)));
@@ -127,29 +134,65 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Mean over dims.</summary>
     public Tensor Mean(int[]? dims, bool keepDim = false) => FloatStat("mean", dims, keepDim, (p, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Mean((float*)p, n) : RowKernels.Mean((double*)p, n));
+        ct == DType.Float32 ? RowKernels.Mean((float*)p, n) : RowKernels.Mean((double*)p, n), gpuRowOp: Gpu.Kernels.RowKernels.Mean);
 
     /// <summary>Mean over one dim.</summary>
     public Tensor Mean(int dim, bool keepDim = false) => Mean(new[] { dim }, keepDim);
 
     /// <summary>Variance with <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
-    public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("var", dims, keepDim, (p, n, ct) =>
+    public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedVar(dims, correction, keepDim) : FloatStat("var", dims, keepDim, (p, n, ct) =>
         ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction), correction);
 
     /// <summary>Standard deviation with <paramref name="correction"/>.</summary>
-    public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => FloatStat("std", dims, keepDim, (p, n, ct) =>
+    public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedStd(dims, correction, keepDim) : FloatStat("std", dims, keepDim, (p, n, ct) =>
         Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)), correction);
 
     /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
-    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
+    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => IsCuda ? ComposedNorm(p, dims, keepDim) : FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
         ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p), p);
+
+    // On a CUDA device these statistics are recorded compositions of kernels it has (sums, powers), so their gradients
+    // come from the parts' rules.
+    Tensor ComposedVar(int[]? dims, double correction, bool keepDim)
+    {
+        ShapeRules.Reduce("var", _shape, dims, keepDim, out var reduced);
+        long n = 1;
+        for (int i = 0; i < _shape.Length; i++) if (reduced[i]) n *= _shape[i];
+        using var mean = Mean(dims, keepDim: true);
+        using var centred = Sub(mean);
+        using var squares = centred.Mul(centred);
+        using var total = squares.Sum(dims, keepDim);
+        return total.Div(Math.Max(n - correction, 0));
+    }
+
+    Tensor ComposedStd(int[]? dims, double correction, bool keepDim)
+    {
+        using var v = ComposedVar(dims, correction, keepDim);
+        return v.Sqrt();
+    }
+
+    Tensor ComposedNorm(double p, int[]? dims, bool keepDim)
+    {
+        using var a = Abs();
+        if (double.IsPositiveInfinity(p))
+        {
+            if (dims is null) return a.Max();
+            if (dims.Length != 1) throw new KilnException("norm", "norm: the CUDA backend takes the inf-norm over all dims or one dim");
+            var (v, i) = a.Extreme("norm", dims[0], keepDim, true);
+            i.Dispose();
+            return v;
+        }
+        using var powered = a.Pow(p);
+        using var s = powered.Sum(dims, keepDim);
+        return s.Pow(1 / p);
+    }
 
     /// <summary>log(sum(exp(x))) over dims, computed stably.</summary>
     public Tensor LogSumExp(int[] dims, bool keepDim = false)
     {
         if (!DType.IsFloatingPoint()) { using var f = To(DTypes.Default); return f.LogSumExp(dims, keepDim); }
         return FloatStat("logsumexp", dims, keepDim, (p, n, ct) =>
-            ct == DType.Float32 ? RowKernels.LogSumExp((float*)p, n) : RowKernels.LogSumExp((double*)p, n));
+            ct == DType.Float32 ? RowKernels.LogSumExp((float*)p, n) : RowKernels.LogSumExp((double*)p, n), gpuRowOp: Gpu.Kernels.RowKernels.LogSumExp);
     }
 
     /// <summary>log(sum(exp(x))) over one dim.</summary>
@@ -196,8 +239,13 @@ public sealed unsafe partial class Tensor
         var ct = TypeDispatch.ComputeType(DType);
         using var x = RowsFor(op, new[] { dim }, keepDim, ct, out var shape, out long rows, out long len);
         if (len == 0) throw new KilnException(op, $"{op}: cannot reduce over a zero-size dimension (shape {ShapeText.Format(_shape)})");
-        var values = Allocate(shape, ct);
-        var indices = Allocate((int[])shape.Clone(), DType.Int64);
+        var values = Allocate(shape, ct, false, Device);
+        var indices = Allocate((int[])shape.Clone(), DType.Int64, false, Device);
+        if (IsCuda)
+        {
+            Gpu.GpuOps.Extreme(x, values, indices, rows, len, max);
+            return (Finish(values, DType), indices);
+        }
         long* pi = indices.Ptr<long>();
         switch (ct)
         {
@@ -253,10 +301,11 @@ public sealed unsafe partial class Tensor
         if (_shape.Length == 0) { using var s = Reshape(1); using var r0 = s.SoftmaxImpl(op, 0, log, scale); return r0.Reshape(); }
         using var moved = Transpose(d, -1);
         using var x = moved.ContiguousAs(ct);
-        var y = Allocate((int[])x._shape.Clone(), ct);
+        var y = Allocate((int[])x._shape.Clone(), ct, false, Device);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
+        if (IsCuda) Gpu.GpuOps.Softmax(x, y, rows, len, log, scale);
+        else if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
         else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
         using var back = y.Transpose(d, -1);
         var result = back.IsContiguous ? back.AsStrided(back._shape, back._strides, back._offset) : back.Contiguous();

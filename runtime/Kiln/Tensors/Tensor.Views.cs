@@ -286,12 +286,17 @@ public sealed unsafe partial class Tensor
         return IndexSelect(d, reversed);
     }
 
-    /// <summary>Moves to a device; only the CPU exists until the CUDA backend lands.</summary>
+    /// <summary>
+    /// This tensor on <paramref name="device"/> (<c>tensor.to(device)</c>): itself, as a new view, when it is there already,
+    /// else a contiguous copy there (recorded: gradients flow back to the source device).
+    /// </summary>
     public Tensor To(Device device)
     {
-        if (device == Device) return AsStrided(_shape, _strides, _offset);
-        Kiln.Cuda.Require("to", device);
-        throw new KilnException("to", $"to: device {device} is present, but Kiln's CUDA backend is not built yet; the tensor stays on {Device}");
+        if (device == Device) return Record("alias", AsStrided(_shape, _strides, _offset), null, this);
+        if (device.Type == DeviceType.Cuda && !Kiln.Cuda.Emulate) Kiln.Cuda.Require("to", device);
+        var r = Allocate((int[])_shape.Clone(), DType, false, device);
+        Kernels.CopyKernel.Copy(r, this);
+        return Record("to", r, null, this); // its derivative casts back like the input: dtype and device
     }
 
     /// <summary>This tensor on CUDA device <paramref name="index"/> (<c>tensor.cuda()</c>).</summary>

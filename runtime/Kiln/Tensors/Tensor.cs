@@ -35,12 +35,15 @@ public sealed unsafe partial class Tensor : IDisposable
     }
 
     /// <summary>A new contiguous tensor; <paramref name="zero"/> clears its memory.</summary>
-    internal static Tensor Allocate(int[] shape, DType dtype, bool zero = false)
+    internal static Tensor Allocate(int[] shape, DType dtype, bool zero = false) => Allocate(shape, dtype, zero, Device.Cpu);
+
+    /// <summary>A new contiguous tensor on <paramref name="device"/>; <paramref name="zero"/> clears its memory.</summary>
+    internal static Tensor Allocate(int[] shape, DType dtype, bool zero, Device device)
     {
         foreach (int d in shape)
             if (d < 0) throw new KilnException("empty", $"empty: trying to create tensor with negative dimension {d}: {ShapeText.Format(shape)}");
         long n = ShapeRules.Numel(shape);
-        var storage = new Storage(n * dtype.SizeOf(), zero);
+        var storage = Storage.Create(n * dtype.SizeOf(), zero, device);
         return new Tensor(storage, shape, ContiguousStrides(shape), 0, dtype);
     }
 
@@ -133,6 +136,18 @@ public sealed unsafe partial class Tensor : IDisposable
     };
 
     internal T* Ptr<T>() where T : unmanaged => (T*)DataPointer;
+
+    /// <summary>True when the data lives on a CUDA device.</summary>
+    public bool IsCuda => _storage.Gpu is not null;
+
+    /// <summary>
+    /// The device elements of a CUDA tensor from its first element to the end of the storage (strides index into it).
+    /// </summary>
+    internal ILGPU.ArrayView<T> View<T>() where T : unmanaged
+    {
+        var all = _storage.DeviceBytes.Cast<T>();
+        return all.SubView(_offset, Math.Max(all.Length - _offset, 0));
+    }
 
     /// <summary>
     /// Rebinds this tensor object to <paramref name="src"/>'s data, shape and dtype (PyTorch's <c>param.data = src</c>):

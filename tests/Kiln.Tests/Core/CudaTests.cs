@@ -7,6 +7,7 @@ using Xunit;
 namespace Kiln.Tests.Core;
 
 /// <summary>Device discovery and the path without a GPU: answers, never exceptions, and clear errors when a tensor is sent there.</summary>
+[Collection(Gpu.EmulatedCuda.Collection)]
 public class CudaTests
 {
     /// <summary>Whether this machine has the NVIDIA driver at all (checked without ILGPU).</summary>

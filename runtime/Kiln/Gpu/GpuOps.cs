@@ -1,0 +1,402 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+using Kiln.Compiler.Shapes;
+using Kiln.Gpu.Kernels;
+using Kiln.Kernels;
+using Kiln.Kernels.Elementwise;
+
+namespace Kiln.Gpu;
+
+/// <summary>
+/// Host side of the CUDA backend's eager ops: the same entry points as the CPU's <see cref="TypeDispatch"/> and
+/// <see cref="CopyKernel"/> (they forward here for CUDA tensors), each one kernel launch on the device's stream.
+/// </summary>
+internal static unsafe class GpuOps
+{
+    /// <summary>The device of a CUDA tensor (after checking every CUDA operand is on the same one).</summary>
+    static GpuDevice DeviceOf(string op, Tensor y, params Tensor[] inputs)
+    {
+        var dev = y.Storage.Gpu ?? throw new KilnException(op, $"{op}: the output is on {y.Device}, expected a CUDA tensor");
+        foreach (var t in inputs)
+            if (t.Device != y.Device && !(t.Dim == 0 && t.Device.Type == DeviceType.Cpu))
+                throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {y.Device} and {t.Device}");
+        return dev;
+    }
+
+    /// <summary>A 0-dim host tensor's value, for operands passed to kernels by value.</summary>
+    static T HostValue<T>(Tensor t) where T : unmanaged => *(T*)t.DataPointer;
+
+    static bool IsHostScalar(Tensor t) => t.Device.Type == DeviceType.Cpu;
+
+    // ---- elementwise --------------------------------------------------------------------------------
+
+    public static void Unary<TOp>(Tensor y, Tensor x, TOp op) where TOp : struct, IUnaryOp
+    {
+        var dev = DeviceOf("unary", y, x);
+        var (code, p0, p1) = UnaryCodeOf(op);
+        using var xd = OnDevice(x, dev);
+        switch (y.DType)
+        {
+            case DType.Float32: Unary<float>(dev, y, xd, code, p0, p1); break;
+            case DType.Float64: Unary<double>(dev, y, xd, code, p0, p1); break;
+            case DType.Int64: Unary<long>(dev, y, xd, code, p0, p1); break;
+            default: Unary<int>(dev, y, xd, code, p0, p1); break;
+        }
+    }
+
+    static void Unary<T>(GpuDevice dev, Tensor y, Tensor x, int code, double p0, double p1) where T : unmanaged
+    {
+        var g = GpuGeometry.Of("unary", y.ShapeArray, y.StrideArray, LoopPlan.BroadcastStrides(x, y.ShapeArray));
+        if (g.Count == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, Dims6, Strides6, Strides6, int, double, double>>(KernelMethods<T>.Unary)
+            (dev.Stream, g.Count, y.View<T>(), x.View<T>(), g.Dims, g.Strides[0], g.Strides[1], code, p0, p1);
+    }
+
+    public static void Binary<TOp>(Tensor y, Tensor a, Tensor b, TOp op) where TOp : struct, IBinaryOp
+    {
+        var dev = DeviceOf("binary", y, a, b);
+        var (code, p) = BinaryCodeOf(op);
+        switch (y.DType)
+        {
+            case DType.Float32: Binary<float>(dev, y, a, b, code, p); break;
+            case DType.Float64: Binary<double>(dev, y, a, b, code, p); break;
+            case DType.Int64: Binary<long>(dev, y, a, b, code, p); break;
+            default: Binary<int>(dev, y, a, b, code, p); break;
+        }
+    }
+
+    static void Binary<T>(GpuDevice dev, Tensor y, Tensor a, Tensor b, int code, double p) where T : unmanaged
+    {
+        // A host scalar on the left: upload it (rare: `2 - x`); on the right it rides along as a kernel argument.
+        using var ad = OnDevice(a, dev);
+        bool bValue = IsHostScalar(b);
+        var g = GpuGeometry.Of("binary", y.ShapeArray, y.StrideArray, LoopPlan.BroadcastStrides(ad, y.ShapeArray), bValue ? new long[y.Dim] : LoopPlan.BroadcastStrides(b, y.ShapeArray));
+        if (g.Count == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, Dims6, Strides6, Strides6, Strides6, int, double, int, T>>(KernelMethods<T>.Binary)
+            (dev.Stream, g.Count, y.View<T>(), ad.View<T>(), bValue ? ad.View<T>() : b.View<T>(), g.Dims, g.Strides[0], g.Strides[1], g.Strides[2], code, p,
+             bValue ? 1 : 0, bValue ? HostValue<T>(b) : default);
+    }
+
+    public static void Compare<TOp>(Tensor y, Tensor a, Tensor b, TOp op) where TOp : struct, ICompareOp
+    {
+        var dev = DeviceOf("compare", y, a, b);
+        int code = op switch
+        {
+            EqOp => CompareCode.Eq,
+            NeOp => CompareCode.Ne,
+            LtOp => CompareCode.Lt,
+            LeOp => CompareCode.Le,
+            GtOp => CompareCode.Gt,
+            _ => CompareCode.Ge,
+        };
+        switch (a.DType)
+        {
+            case DType.Float32: Compare<float>(dev, y, a, b, code); break;
+            case DType.Float64: Compare<double>(dev, y, a, b, code); break;
+            case DType.Int64: Compare<long>(dev, y, a, b, code); break;
+            default: Compare<int>(dev, y, a, b, code); break;
+        }
+    }
+
+    static void Compare<T>(GpuDevice dev, Tensor y, Tensor a, Tensor b, int code) where T : unmanaged
+    {
+        using var ad = OnDevice(a, dev);
+        bool bValue = IsHostScalar(b);
+        var g = GpuGeometry.Of("compare", y.ShapeArray, y.StrideArray, LoopPlan.BroadcastStrides(ad, y.ShapeArray), bValue ? new long[y.Dim] : LoopPlan.BroadcastStrides(b, y.ShapeArray));
+        if (g.Count == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<T>, ArrayView<T>, Dims6, Strides6, Strides6, Strides6, int, int, T>>(KernelMethods<T>.Compare)
+            (dev.Stream, g.Count, y.View<byte>(), ad.View<T>(), bValue ? ad.View<T>() : b.View<T>(), g.Dims, g.Strides[0], g.Strides[1], g.Strides[2], code,
+             bValue ? 1 : 0, bValue ? HostValue<T>(b) : default);
+    }
+
+    public static void Where(Tensor y, Tensor cond, Tensor a, Tensor b)
+    {
+        var dev = DeviceOf("where", y, cond, a, b);
+        using var c = OnDevice(cond, dev);
+        using var ad = OnDevice(a, dev);
+        using var bd = OnDevice(b, dev);
+        switch (y.DType.SizeOf())
+        {
+            case 1: Where<byte>(dev, y, c, ad, bd); break;
+            case 2: Where<ushort>(dev, y, c, ad, bd); break;
+            case 4: Where<uint>(dev, y, c, ad, bd); break;
+            default: Where<ulong>(dev, y, c, ad, bd); break;
+        }
+    }
+
+    static void Where<T>(GpuDevice dev, Tensor y, Tensor c, Tensor a, Tensor b) where T : unmanaged
+    {
+        var s = y.ShapeArray;
+        var g = GpuGeometry.Of("where", s, y.StrideArray, LoopPlan.BroadcastStrides(c, s), LoopPlan.BroadcastStrides(a, s), LoopPlan.BroadcastStrides(b, s));
+        if (g.Count == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<byte>, ArrayView<T>, ArrayView<T>, Dims6, Strides6, Strides6, Strides6, Strides6>>(RawKernelMethods<T>.Where)
+            (dev.Stream, g.Count, y.View<T>(), c.View<byte>(), a.View<T>(), b.View<T>(), g.Dims, g.Strides[0], g.Strides[1], g.Strides[2], g.Strides[3]);
+    }
+
+    // ---- copies -------------------------------------------------------------------------------------
+
+    /// <summary>dst = src (broadcast, converted) where either side is on a CUDA device.</summary>
+    public static void Copy(Tensor dst, Tensor src)
+    {
+        if (dst.IsCuda && src.IsCuda)
+        {
+            var dev = DeviceOf("copy_", dst, src);
+            DeviceCopy(dev, dst, src);
+        }
+        else if (dst.IsCuda) Upload(dst.Storage.Gpu!, dst, src);
+        else Download(src.Storage.Gpu!, dst, src);
+    }
+
+    static void DeviceCopy(GpuDevice dev, Tensor dst, Tensor src)
+    {
+        var s = dst.ShapeArray;
+        if (dst.DType != src.DType)
+        {
+            var g = GpuGeometry.Of("copy_", s, dst.StrideArray, LoopPlan.BroadcastStrides(src, s));
+            if (g.Count == 0) return;
+            dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<byte>, ArrayView<byte>, Dims6, Strides6, Strides6, int, int>>(KernelMethods.Convert)
+                (dev.Stream, g.Count, dst.View<byte>(), src.View<byte>(), g.Dims, g.Strides[0], g.Strides[1], (int)dst.DType, (int)src.DType);
+            return;
+        }
+        switch (dst.DType.SizeOf())
+        {
+            case 1: RawCopy<byte>(dev, dst, src); break;
+            case 2: RawCopy<ushort>(dev, dst, src); break;
+            case 4: RawCopy<uint>(dev, dst, src); break;
+            default: RawCopy<ulong>(dev, dst, src); break;
+        }
+    }
+
+    static void RawCopy<T>(GpuDevice dev, Tensor dst, Tensor src) where T : unmanaged
+    {
+        var s = dst.ShapeArray;
+        var g = GpuGeometry.Of("copy_", s, dst.StrideArray, LoopPlan.BroadcastStrides(src, s));
+        if (g.Count == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, Dims6, Strides6, Strides6>>(RawKernelMethods<T>.Copy)
+            (dev.Stream, g.Count, dst.View<T>(), src.View<T>(), g.Dims, g.Strides[0], g.Strides[1]);
+    }
+
+    /// <summary>Host to device: the host side made contiguous in the source dtype, staged through pinned memory.</summary>
+    static void Upload(GpuDevice dev, Tensor dst, Tensor src)
+    {
+        using var host = src.IsContiguous ? src.Alias() : CopyKernel.Convert(src, src.DType);
+        bool direct = dst.IsContiguous && dst.DType == src.DType && ShapeRules.SameShape(dst.ShapeArray, src.ShapeArray);
+        using var staged = direct ? dst.Alias() : Tensor.Allocate((int[])src.ShapeArray.Clone(), src.DType, false, dst.Device);
+        long bytes = host.Numel * host.DType.SizeOf();
+        if (bytes > 0)
+        {
+            var target = staged.View<byte>().SubView(0, bytes);
+            byte* from = host.DataPointer;
+            const long Chunk = 64L << 20;
+            dev.WithStaging(Math.Min(bytes, Chunk), pinned =>
+            {
+                for (long at = 0; at < bytes; at += Chunk)
+                {
+                    int n = (int)Math.Min(Chunk, bytes - at);
+                    new ReadOnlySpan<byte>(from + at, n).CopyTo(pinned.Span);
+                    target.SubView(at, n).CopyFrom(dev.Stream, pinned.ArrayView.SubView(0, n));
+                    dev.Stream.Synchronize(); // the pinned buffer is reused for the next chunk
+                }
+            });
+        }
+        if (!direct) DeviceCopy(dev, dst, staged);
+    }
+
+    /// <summary>Device to host: the device side made contiguous, copied through pinned memory; the host waits here.</summary>
+    static void Download(GpuDevice dev, Tensor dst, Tensor src)
+    {
+        using var contiguous = src.IsContiguous ? src.Alias() : Contiguous(dev, src);
+        bool direct = dst.IsContiguous && dst.DType == src.DType && ShapeRules.SameShape(dst.ShapeArray, src.ShapeArray);
+        using var host = direct ? dst.Alias() : Tensor.Allocate((int[])src.ShapeArray.Clone(), src.DType);
+        long bytes = host.Numel * host.DType.SizeOf();
+        if (bytes > 0)
+        {
+            var source = contiguous.View<byte>().SubView(0, bytes);
+            byte* to = host.DataPointer;
+            const long Chunk = 64L << 20;
+            dev.WithStaging(Math.Min(bytes, Chunk), pinned =>
+            {
+                for (long at = 0; at < bytes; at += Chunk)
+                {
+                    int n = (int)Math.Min(Chunk, bytes - at);
+                    pinned.ArrayView.SubView(0, n).CopyFrom(dev.Stream, source.SubView(at, n));
+                    dev.Stream.Synchronize();
+                    pinned.Span[..n].CopyTo(new Span<byte>(to + at, n));
+                }
+            });
+        }
+        if (!direct) CopyKernel.Copy(dst, host);
+    }
+
+    static Tensor Contiguous(GpuDevice dev, Tensor src)
+    {
+        var r = Tensor.Allocate((int[])src.ShapeArray.Clone(), src.DType, false, src.Device);
+        DeviceCopy(dev, r, src);
+        return r;
+    }
+
+    /// <summary>The tensor itself (a new reference) when on <paramref name="dev"/>, else a copy there (host scalars).</summary>
+    static Tensor OnDevice(Tensor t, GpuDevice dev)
+    {
+        if (t.Storage.Gpu == dev) return t.Alias();
+        var r = Tensor.Allocate((int[])t.ShapeArray.Clone(), t.DType, false, dev.Device);
+        Copy(r, t);
+        return r;
+    }
+
+    /// <summary>Every element of <paramref name="y"/> set to <paramref name="value"/> converted to its dtype.</summary>
+    public static void Fill(Tensor y, double value)
+    {
+        var dev = DeviceOf("fill_", y);
+        using var host = Tensor.Full([], value, y.DType);
+        if (!y.IsContiguous)
+        {
+            DeviceCopyFromHostScalar(dev, y, host);
+            return;
+        }
+        switch (y.DType.SizeOf())
+        {
+            case 1: Fill(dev, y, HostValue<byte>(host)); break;
+            case 2: Fill(dev, y, HostValue<ushort>(host)); break;
+            case 4: Fill(dev, y, HostValue<uint>(host)); break;
+            default: Fill(dev, y, HostValue<ulong>(host)); break;
+        }
+    }
+
+    static void DeviceCopyFromHostScalar(GpuDevice dev, Tensor y, Tensor host)
+    {
+        using var d = OnDevice(host, dev);
+        DeviceCopy(dev, y, d);
+    }
+
+    static void Fill<T>(GpuDevice dev, Tensor y, T value) where T : unmanaged
+    {
+        long n = y.Numel;
+        if (n == 0) return;
+        if (n > int.MaxValue) throw new KilnException("fill_", $"fill_: {n} elements exceed one CUDA launch");
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, T>>(RawKernelMethods<T>.Fill)(dev.Stream, (int)n, y.View<T>(), value);
+    }
+
+    // ---- rows ---------------------------------------------------------------------------------------
+
+    /// <summary>y[r] = sum / mean / log-sum-exp of row r of contiguous x [rows, length].</summary>
+    public static void RowReduce(Tensor x, Tensor y, long rows, long length, int op)
+    {
+        var dev = DeviceOf("reduce", y, x);
+        if (rows == 0) return;
+        CheckRows("reduce", rows);
+        switch (y.DType)
+        {
+            case DType.Float32: Reduce<float>(dev, x, y, rows, length, op); break;
+            case DType.Float64: Reduce<double>(dev, x, y, rows, length, op); break;
+            case DType.Int64: Reduce<long>(dev, x, y, rows, length, op); break;
+            default: Reduce<int>(dev, x, y, rows, length, op); break;
+        }
+    }
+
+    static void CheckRows(string op, long rows)
+    {
+        if (rows > int.MaxValue) throw new KilnException(op, $"{op}: {rows} rows exceed one CUDA launch");
+    }
+
+    static KernelConfig RowConfig(long rows) => new((int)rows, RowKernels.GroupSize);
+
+    static void Reduce<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, int op) where T : unmanaged =>
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int>>(KernelMethods<T>.Reduce)
+            (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, op);
+
+    /// <summary>values / indices of each row's max (or min) of contiguous x [rows, length].</summary>
+    public static void Extreme(Tensor x, Tensor values, Tensor indices, long rows, long length, bool max)
+    {
+        var dev = DeviceOf("max", values, x, indices);
+        if (rows == 0) return;
+        CheckRows(max ? "max" : "min", rows);
+        switch (values.DType)
+        {
+            case DType.Float32: Extreme<float>(dev, x, values, indices, rows, length, max); break;
+            case DType.Float64: Extreme<double>(dev, x, values, indices, rows, length, max); break;
+            case DType.Int64: Extreme<long>(dev, x, values, indices, rows, length, max); break;
+            default: Extreme<int>(dev, x, values, indices, rows, length, max); break;
+        }
+    }
+
+    static void Extreme<T>(GpuDevice dev, Tensor x, Tensor values, Tensor indices, long rows, long length, bool max) where T : unmanaged =>
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<long>, long, int>>(KernelMethods<T>.Extreme)
+            (dev.Stream, RowConfig(rows), x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
+
+    /// <summary>Softmax or log-softmax of x·scale along the rows of contiguous x [rows, length].</summary>
+    public static void Softmax(Tensor x, Tensor y, long rows, long length, bool log, double scale)
+    {
+        var dev = DeviceOf("softmax", y, x);
+        if (rows == 0) return;
+        CheckRows("softmax", rows);
+        if (y.DType == DType.Float32) Softmax<float>(dev, x, y, rows, length, log, scale);
+        else Softmax<double>(dev, x, y, rows, length, log, scale);
+    }
+
+    static void Softmax<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, bool log, double scale) where T : unmanaged =>
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int, double>>(KernelMethods<T>.Softmax)
+            (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
+
+    // ---- matrix product -----------------------------------------------------------------------------
+
+    /// <summary>
+    /// C[i] = alpha·A[i]·B[i] + beta·C[i] over one batch dim (float32): a and b give their row/column strides and batch
+    /// strides (0 = broadcast), c is contiguous [batch, m, n].
+    /// </summary>
+    public static void Gemm(Tensor a, long rowA, long colA, long batchA, Tensor b, long rowB, long colB, long batchB, Tensor c,
+        int batch, int m, int n, int k, double alpha, double beta)
+    {
+        var dev = DeviceOf("matmul", c, a, b);
+        if (c.DType != DType.Float32)
+            throw new KilnException("matmul", $"matmul: the CUDA backend multiplies float32, float16 and bfloat16 matrices, got {c.DType.Name()}");
+        if (batch == 0 || m == 0 || n == 0) return;
+        var s = new GemmShape { M = m, N = n, K = k, RowA = rowA, ColA = colA, BatchA = batchA, RowB = rowB, ColB = colB, BatchB = batchB, BatchC = (long)m * n, Alpha = (float)alpha, Beta = (float)beta };
+        int t = GemmKernels.Tile;
+        var config = new KernelConfig(new Index3D((n + t - 1) / t, (m + t - 1) / t, batch), new Index3D(t, t, 1));
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>>(KernelMethods.Sgemm)
+            (dev.Stream, config, a.View<float>(), b.View<float>(), c.View<float>(), s);
+    }
+
+    // ---- op codes -----------------------------------------------------------------------------------
+
+    static (int Code, double P0, double P1) UnaryCodeOf<TOp>(TOp op) where TOp : struct, IUnaryOp => op switch
+    {
+        NegOp => (UnaryCode.Neg, 0, 0),
+        AbsOp => (UnaryCode.Abs, 0, 0),
+        ReluOp => (UnaryCode.Relu, 0, 0),
+        ClampOp c => (UnaryCode.Clamp, c.HasMin ? c.Min : double.NaN, c.HasMax ? c.Max : double.NaN),
+        GreaterMaskOp g => (UnaryCode.GreaterMask, g.Threshold, 0),
+        FloatUnary<ExpF> => (UnaryCode.Exp, 0, 0),
+        FloatUnary<LogF> => (UnaryCode.Log, 0, 0),
+        FloatUnary<Log1pF> => (UnaryCode.Log1p, 0, 0),
+        FloatUnary<SqrtF> => (UnaryCode.Sqrt, 0, 0),
+        FloatUnary<RsqrtF> => (UnaryCode.Rsqrt, 0, 0),
+        FloatUnary<SinF> => (UnaryCode.Sin, 0, 0),
+        FloatUnary<CosF> => (UnaryCode.Cos, 0, 0),
+        FloatUnary<TanhF> => (UnaryCode.Tanh, 0, 0),
+        FloatUnary<SigmoidF> => (UnaryCode.Sigmoid, 0, 0),
+        FloatUnary<SiluF> => (UnaryCode.Silu, 0, 0),
+        FloatUnary<GeluF> => (UnaryCode.Gelu, 0, 0),
+        FloatUnary<GeluTanhF> => (UnaryCode.GeluTanh, 0, 0),
+        FloatUnary<SoftplusF> f => (UnaryCode.Softplus, f.F.Beta, f.F.Threshold),
+        FloatUnary<PowScalarF> f => (UnaryCode.PowScalar, f.F.Exponent, 0),
+        FloatUnary<NormalPdfF> => (UnaryCode.NormalPdf, 0, 0),
+        FloatUnary<NormalCdfF> => (UnaryCode.NormalCdf, 0, 0),
+        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
+    };
+
+    static (int Code, double P) BinaryCodeOf<TOp>(TOp op) where TOp : struct, IBinaryOp => op switch
+    {
+        AddOp => (BinaryCode.Add, 0),
+        SubOp => (BinaryCode.Sub, 0),
+        MulOp => (BinaryCode.Mul, 0),
+        DivOp => (BinaryCode.Div, 0),
+        MaximumOp => (BinaryCode.Maximum, 0),
+        MinimumOp => (BinaryCode.Minimum, 0),
+        PowOp => (BinaryCode.Pow, 0),
+        KeepWhereGreaterOp k => (BinaryCode.KeepWhereGreater, k.Threshold),
+        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
+    };
+}

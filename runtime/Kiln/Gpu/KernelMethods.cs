@@ -1,0 +1,40 @@
+using System;
+using System.Reflection;
+using Kiln.Gpu.Kernels;
+
+namespace Kiln.Gpu;
+
+/// <summary>The closed kernel methods for compute type <typeparamref name="T"/>, looked up once.</summary>
+internal static class KernelMethods<T> where T : unmanaged
+{
+    /// <summary>The <see cref="IGpuNumber{T}"/> implementation for <typeparamref name="T"/>.</summary>
+    public static readonly Type Number =
+        typeof(T) == typeof(float) ? typeof(F32) : typeof(T) == typeof(double) ? typeof(F64) : typeof(T) == typeof(long) ? typeof(I64) : typeof(I32);
+
+    public static readonly MethodInfo Unary = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Unary), typeof(T), Number);
+    public static readonly MethodInfo Binary = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Binary), typeof(T), Number);
+    public static readonly MethodInfo Compare = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Compare), typeof(T), Number);
+    public static readonly MethodInfo Reduce = Close(typeof(RowKernels), nameof(RowKernels.Reduce), typeof(T), Number);
+    public static readonly MethodInfo Extreme = Close(typeof(RowKernels), nameof(RowKernels.Extreme), typeof(T), Number);
+    public static readonly MethodInfo Softmax = Close(typeof(RowKernels), nameof(RowKernels.Softmax), typeof(T), Number);
+
+    internal static MethodInfo Close(Type type, string name, params Type[] args) =>
+        type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(args);
+}
+
+/// <summary>Kernels over raw elements of <typeparamref name="T"/>'s size (byte, ushort, uint, ulong).</summary>
+internal static class RawKernelMethods<T> where T : unmanaged
+{
+    public static readonly MethodInfo Copy = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Copy), typeof(T));
+    public static readonly MethodInfo Where = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Where), typeof(T));
+    public static readonly MethodInfo Fill = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Fill), typeof(T));
+
+    static MethodInfo Close(Type type, string name, params Type[] args) => KernelMethods<float>.Close(type, name, args);
+}
+
+/// <summary>Non-generic kernels.</summary>
+internal static class KernelMethods
+{
+    public static readonly MethodInfo Convert = typeof(ElementwiseKernels).GetMethod(nameof(ElementwiseKernels.Convert))!;
+    public static readonly MethodInfo Sgemm = typeof(GemmKernels).GetMethod(nameof(GemmKernels.Sgemm))!;
+}

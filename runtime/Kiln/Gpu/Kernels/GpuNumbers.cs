@@ -1,0 +1,305 @@
+using System;
+
+namespace Kiln.Gpu.Kernels;
+
+/// <summary>
+/// The arithmetic one GPU compute type supports. Elementwise kernels are written once over this interface and compiled per
+/// type (float, double, int, long — the CPU's compute types); the op is a uniform code, so one kernel serves every op.
+/// </summary>
+public interface IGpuNumber<T> where T : unmanaged
+{
+    /// <summary>Applies unary op <paramref name="op"/> (<see cref="UnaryCode"/>) with its parameters.</summary>
+    T Unary(int op, T x, double p0, double p1);
+    /// <summary>Applies binary op <paramref name="op"/> (<see cref="BinaryCode"/>).</summary>
+    T Binary(int op, T a, T b, double p);
+    /// <summary>Applies comparison <paramref name="op"/> (<see cref="CompareCode"/>).</summary>
+    bool Compare(int op, T a, T b);
+    /// <summary>The value as double (reductions accumulate floats in double, as the CPU kernels do).</summary>
+    double ToDouble(T x);
+    /// <summary>The value from double.</summary>
+    T FromDouble(double x);
+    /// <summary>The value as long (integer reductions accumulate in long).</summary>
+    long ToLong(T x);
+    /// <summary>The value from long.</summary>
+    T FromLong(long x);
+    /// <summary>True for the floating types.</summary>
+    bool IsFloat { get; }
+}
+
+/// <summary>Unary op codes shared by the host launcher and the kernels.</summary>
+public static class UnaryCode
+{
+#pragma warning disable CS1591 // names say it
+    public const int Neg = 0, Abs = 1, Relu = 2, Clamp = 3, GreaterMask = 4, Exp = 5, Log = 6, Log1p = 7, Sqrt = 8, Rsqrt = 9,
+        Sin = 10, Cos = 11, Tanh = 12, Sigmoid = 13, Silu = 14, Gelu = 15, GeluTanh = 16, Softplus = 17, PowScalar = 18,
+        NormalPdf = 19, NormalCdf = 20;
+#pragma warning restore CS1591
+}
+
+/// <summary>Binary op codes.</summary>
+public static class BinaryCode
+{
+#pragma warning disable CS1591
+    public const int Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6, KeepWhereGreater = 7;
+#pragma warning restore CS1591
+}
+
+/// <summary>Comparison codes.</summary>
+public static class CompareCode
+{
+#pragma warning disable CS1591
+    public const int Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5;
+#pragma warning restore CS1591
+}
+
+/// <summary>
+/// The floating functions in double, as the CPU's scalar bodies compute them (results round to the storage type), so a GPU
+/// result equals the CPU's. Each is written for the GPU here because kernels cannot call the CPU's vector-lane structs.
+/// </summary>
+public static class GpuFloat
+{
+    /// <summary>Applies a floating unary op in double.</summary>
+    public static double Unary(int op, double x, double p0, double p1)
+    {
+        switch (op)
+        {
+            case UnaryCode.Neg: return -x;
+            case UnaryCode.Abs: return Math.Abs(x);
+            case UnaryCode.Relu: return x > 0 || double.IsNaN(x) ? x : 0;
+            case UnaryCode.Clamp:
+                if (double.IsNaN(x)) return x;
+                if (!double.IsNaN(p0) && x < p0) x = p0;
+                if (!double.IsNaN(p1) && x > p1) x = p1;
+                return x;
+            case UnaryCode.GreaterMask: return x > p0 ? 1 : 0;
+            case UnaryCode.Exp: return Math.Exp(x);
+            case UnaryCode.Log: return Math.Log(x);
+            case UnaryCode.Log1p: return Log1p(x);
+            case UnaryCode.Sqrt: return Math.Sqrt(x);
+            case UnaryCode.Rsqrt: return 1.0 / Math.Sqrt(x);
+            case UnaryCode.Sin: return Math.Sin(x);
+            case UnaryCode.Cos: return Math.Cos(x);
+            case UnaryCode.Tanh: return Math.Tanh(x);
+            case UnaryCode.Sigmoid: return Sigmoid(x);
+            case UnaryCode.Silu: return x * Sigmoid(x);
+            case UnaryCode.Gelu: return 0.5 * x * OnePlusErf(x * 0.70710678118654752440);
+            case UnaryCode.GeluTanh: return 0.5 * x * (1.0 + Math.Tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+            case UnaryCode.Softplus: return x * p0 > p1 ? x : Log1p(Math.Exp(x * p0)) / p0;
+            case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : Math.Pow(x, p0);
+            case UnaryCode.NormalPdf: return 0.39894228040143267794 * Math.Exp(-0.5 * x * x);
+            default: return 0.5 * OnePlusErf(x * 0.70710678118654752440); // NormalCdf
+        }
+    }
+
+    /// <summary>Applies a floating binary op in double.</summary>
+    public static double Binary(int op, double a, double b, double p)
+    {
+        switch (op)
+        {
+            case BinaryCode.Add: return a + b;
+            case BinaryCode.Sub: return a - b;
+            case BinaryCode.Mul: return a * b;
+            case BinaryCode.Div: return a / b;
+            case BinaryCode.Maximum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Max(a, b);
+            case BinaryCode.Minimum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Min(a, b);
+            case BinaryCode.Pow: return Math.Pow(a, b);
+            default: return b > p ? a : 0; // KeepWhereGreater
+        }
+    }
+
+    /// <summary>A comparison of two doubles.</summary>
+    public static bool Compare(int op, double a, double b) => op switch
+    {
+        CompareCode.Eq => a == b,
+        CompareCode.Ne => a != b,
+        CompareCode.Lt => a < b,
+        CompareCode.Le => a <= b,
+        CompareCode.Gt => a > b,
+        _ => a >= b,
+    };
+
+    /// <summary>log(1 + x), accurate for small x.</summary>
+    public static double Log1p(double x)
+    {
+        double u = 1.0 + x;
+        return u == 1.0 ? x : Math.Log(u) * (x / (u - 1.0));
+    }
+
+    /// <summary>The logistic function without overflow.</summary>
+    public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
+
+    /// <summary>1 + erf(x) (series near 0, continued fraction for the tails).</summary>
+    public static double OnePlusErf(double x)
+    {
+        if (x >= 2.5) return 2 - ErfcContinuedFraction(x);
+        if (x > -2.5) return 1 + ErfSeries(x);
+        return ErfcContinuedFraction(-x);
+    }
+
+    static double ErfSeries(double x)
+    {
+        double x2 = x * x, term = x, sum = x;
+        for (int n = 1; n < 60; n++)
+        {
+            term *= -x2 / n;
+            double add = term / (2 * n + 1);
+            sum += add;
+            if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
+        }
+        return sum * 1.1283791670955126;
+    }
+
+    static double ErfcContinuedFraction(double z)
+    {
+        double f = z;
+        for (int k = 60; k >= 1; k--) f = z + k / 2.0 / f;
+        return Math.Exp(-z * z) / f * 0.56418958354775628;
+    }
+}
+
+/// <summary>float32: computes in double like the CPU's scalar bodies and rounds once.</summary>
+public struct F32 : IGpuNumber<float>
+{
+    /// <inheritdoc/>
+    public float Unary(int op, float x, double p0, double p1) => (float)GpuFloat.Unary(op, x, p0, p1);
+    /// <inheritdoc/>
+    public float Binary(int op, float a, float b, double p) => op switch
+    {
+        // The CPU's float lanes add, multiply and divide in float: the same single rounding.
+        BinaryCode.Add => a + b,
+        BinaryCode.Sub => a - b,
+        BinaryCode.Mul => a * b,
+        BinaryCode.Div => a / b,
+        BinaryCode.Pow => MathF.Pow(a, b),
+        _ => (float)GpuFloat.Binary(op, a, b, p),
+    };
+    /// <inheritdoc/>
+    public bool Compare(int op, float a, float b) => GpuFloat.Compare(op, a, b);
+    /// <inheritdoc/>
+    public double ToDouble(float x) => x;
+    /// <inheritdoc/>
+    public float FromDouble(double x) => (float)x;
+    /// <inheritdoc/>
+    public long ToLong(float x) => (long)x;
+    /// <inheritdoc/>
+    public float FromLong(long x) => x;
+    /// <inheritdoc/>
+    public bool IsFloat => true;
+}
+
+/// <summary>float64.</summary>
+public struct F64 : IGpuNumber<double>
+{
+    /// <inheritdoc/>
+    public double Unary(int op, double x, double p0, double p1) => GpuFloat.Unary(op, x, p0, p1);
+    /// <inheritdoc/>
+    public double Binary(int op, double a, double b, double p) => GpuFloat.Binary(op, a, b, p);
+    /// <inheritdoc/>
+    public bool Compare(int op, double a, double b) => GpuFloat.Compare(op, a, b);
+    /// <inheritdoc/>
+    public double ToDouble(double x) => x;
+    /// <inheritdoc/>
+    public double FromDouble(double x) => x;
+    /// <inheritdoc/>
+    public long ToLong(double x) => (long)x;
+    /// <inheritdoc/>
+    public double FromLong(long x) => x;
+    /// <inheritdoc/>
+    public bool IsFloat => true;
+}
+
+/// <summary>Integer arithmetic in long (int64, and the int32 compute type of small ints and bool).</summary>
+public static class GpuInteger
+{
+    /// <summary>An integer unary op (only the ops that accept integers reach a kernel).</summary>
+    public static long Unary(int op, long x, double p0, double p1)
+    {
+        switch (op)
+        {
+            case UnaryCode.Neg: return -x;
+            case UnaryCode.Abs: return x < 0 ? -x : x;
+            case UnaryCode.Relu: return x > 0 ? x : 0;
+            case UnaryCode.Clamp:
+                if (!double.IsNaN(p0) && x < (long)p0) x = (long)p0;
+                if (!double.IsNaN(p1) && x > (long)p1) x = (long)p1;
+                return x;
+            default: return x > p0 ? 1 : 0; // GreaterMask
+        }
+    }
+
+    /// <summary>An integer binary op.</summary>
+    public static long Binary(int op, long a, long b, double p)
+    {
+        switch (op)
+        {
+            case BinaryCode.Add: return a + b;
+            case BinaryCode.Sub: return a - b;
+            case BinaryCode.Mul: return a * b;
+            case BinaryCode.Div: return b == 0 ? 0 : a / b;
+            case BinaryCode.Maximum: return a > b ? a : b;
+            case BinaryCode.Minimum: return a < b ? a : b;
+            case BinaryCode.Pow:
+                long result = 1, x = a;
+                for (long e = b; e > 0; e >>= 1)
+                {
+                    if ((e & 1) != 0) result *= x;
+                    x *= x;
+                }
+                return result;
+            default: return b > p ? a : 0;
+        }
+    }
+
+    /// <summary>An integer comparison.</summary>
+    public static bool Compare(int op, long a, long b) => op switch
+    {
+        CompareCode.Eq => a == b,
+        CompareCode.Ne => a != b,
+        CompareCode.Lt => a < b,
+        CompareCode.Le => a <= b,
+        CompareCode.Gt => a > b,
+        _ => a >= b,
+    };
+}
+
+/// <summary>int64.</summary>
+public struct I64 : IGpuNumber<long>
+{
+    /// <inheritdoc/>
+    public long Unary(int op, long x, double p0, double p1) => GpuInteger.Unary(op, x, p0, p1);
+    /// <inheritdoc/>
+    public long Binary(int op, long a, long b, double p) => GpuInteger.Binary(op, a, b, p);
+    /// <inheritdoc/>
+    public bool Compare(int op, long a, long b) => GpuInteger.Compare(op, a, b);
+    /// <inheritdoc/>
+    public double ToDouble(long x) => x;
+    /// <inheritdoc/>
+    public long FromDouble(double x) => (long)x;
+    /// <inheritdoc/>
+    public long ToLong(long x) => x;
+    /// <inheritdoc/>
+    public long FromLong(long x) => x;
+    /// <inheritdoc/>
+    public bool IsFloat => false;
+}
+
+/// <summary>int32: the compute type of int32, int8, uint8 and bool.</summary>
+public struct I32 : IGpuNumber<int>
+{
+    /// <inheritdoc/>
+    public int Unary(int op, int x, double p0, double p1) => (int)GpuInteger.Unary(op, x, p0, p1);
+    /// <inheritdoc/>
+    public int Binary(int op, int a, int b, double p) => (int)GpuInteger.Binary(op, a, b, p);
+    /// <inheritdoc/>
+    public bool Compare(int op, int a, int b) => GpuInteger.Compare(op, a, b);
+    /// <inheritdoc/>
+    public double ToDouble(int x) => x;
+    /// <inheritdoc/>
+    public int FromDouble(double x) => (int)x;
+    /// <inheritdoc/>
+    public long ToLong(int x) => x;
+    /// <inheritdoc/>
+    public int FromLong(long x) => (int)x;
+    /// <inheritdoc/>
+    public bool IsFloat => false;
+}

@@ -1,0 +1,180 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Kiln.Gpu.Kernels;
+
+/// <summary>
+/// Row reductions over a contiguous [rows, length] matrix — the shape every reduction is brought to (the host moves the
+/// reduced dims last). One group of <see cref="GroupSize"/> threads per row: a strided pass, then a tree in shared memory.
+/// Floats accumulate in double and integers in long, as the CPU's row kernels do.
+/// </summary>
+public static class RowKernels
+{
+    /// <summary>Threads per row group.</summary>
+    public const int GroupSize = 256;
+
+    /// <summary>Row operation codes.</summary>
+    public const int Sum = 0, Mean = 1, LogSumExp = 2;
+
+    /// <summary>y[row] = sum / mean / log-sum-exp of the row.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
+    public static void Reduce<T, TN>(ArrayView<T> x, ArrayView<T> y, long length, int op)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var sd = SharedMemory.Allocate<double>(GroupSize);
+        var sl = SharedMemory.Allocate<long>(GroupSize);
+        int t = Group.IdxX;
+        long row = Grid.IdxX, start = row * length;
+        var n = default(TN);
+        double max = 0;
+        if (op == LogSumExp)
+        {
+            max = RowMax<T, TN>(x, start, length, sd);
+            if (double.IsInfinity(max)) max = 0;
+        }
+        double accD = 0;
+        long accL = 0;
+        for (long j = t; j < length; j += GroupSize)
+        {
+            T v = x[start + j];
+            if (op == LogSumExp) accD += System.Math.Exp(n.ToDouble(v) - max);
+            else if (n.IsFloat) accD += n.ToDouble(v);
+            else accL += n.ToLong(v);
+        }
+        sd[t] = accD;
+        sl[t] = accL;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s) { sd[t] += sd[t + s]; sl[t] += sl[t + s]; }
+            Group.Barrier();
+        }
+        if (t != 0) return;
+        if (op == LogSumExp) y[row] = n.FromDouble(System.Math.Log(sd[0]) + max);
+        else if (op == Mean) y[row] = n.FromDouble(sd[0] / length);
+        else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
+    }
+
+    /// <summary>The row's maximum as double (-inf for an empty row), left in every thread.</summary>
+    static double RowMax<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        int t = Group.IdxX;
+        double m = double.NegativeInfinity;
+        for (long j = t; j < length; j += GroupSize)
+        {
+            double v = default(TN).ToDouble(x[start + j]);
+            if (v > m || double.IsNaN(v)) m = v;
+        }
+        sd[t] = m;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s)
+            {
+                double o = sd[t + s];
+                if (o > sd[t] || double.IsNaN(o)) sd[t] = o;
+            }
+            Group.Barrier();
+        }
+        double r = sd[0];
+        Group.Barrier();
+        return r;
+    }
+
+    /// <summary>values[row], indices[row] = the row's max (or min) and its first index; NaN counts as the extreme.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
+    public static void Extreme<T, TN>(ArrayView<T> x, ArrayView<T> values, ArrayView<long> indices, long length, int max)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var sv = SharedMemory.Allocate<double>(GroupSize);
+        var si = SharedMemory.Allocate<long>(GroupSize);
+        int t = Group.IdxX;
+        long row = Grid.IdxX, start = row * length;
+        double best = 0;
+        long bestAt = -1;
+        for (long j = t; j < length; j += GroupSize)
+        {
+            double v = default(TN).ToDouble(x[start + j]);
+            if (bestAt < 0 || Better(v, j, best, bestAt, max != 0)) { best = v; bestAt = j; }
+        }
+        sv[t] = best;
+        si[t] = bestAt;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s && si[t + s] >= 0 && (si[t] < 0 || Better(sv[t + s], si[t + s], sv[t], si[t], max != 0)))
+            {
+                sv[t] = sv[t + s];
+                si[t] = si[t + s];
+            }
+            Group.Barrier();
+        }
+        if (t != 0) return;
+        indices[row] = si[0];
+        values[row] = x[start + si[0]];
+    }
+
+    /// <summary>Whether (a at ia) beats (b at ib): NaN wins, then the larger (smaller), then the earlier index.</summary>
+    static bool Better(double a, long ia, double b, long ib, bool max)
+    {
+        bool an = double.IsNaN(a), bn = double.IsNaN(b);
+        if (an || bn) return an && (!bn || ia < ib);
+        if (a == b) return ia < ib;
+        return max ? a > b : a < b;
+    }
+
+    /// <summary>y = softmax or log-softmax of x·scale along each row (max-subtracted, double sums).</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64))]
+    public static void Softmax<T, TN>(ArrayView<T> x, ArrayView<T> y, long length, int log, double scale)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var sd = SharedMemory.Allocate<double>(GroupSize);
+        int t = Group.IdxX;
+        long row = Grid.IdxX, start = row * length;
+        var n = default(TN);
+        double max = RowMax<T, TN>(x, start, length, sd) * scale;
+        if (scale < 0) max = -RowMin<T, TN>(x, start, length, sd) * -scale;
+        double acc = 0;
+        for (long j = t; j < length; j += GroupSize) acc += System.Math.Exp(n.ToDouble(x[start + j]) * scale - max);
+        sd[t] = acc;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s) sd[t] += sd[t + s];
+            Group.Barrier();
+        }
+        double sum = sd[0], logSum = System.Math.Log(sum);
+        for (long j = t; j < length; j += GroupSize)
+        {
+            double z = n.ToDouble(x[start + j]) * scale - max;
+            y[start + j] = n.FromDouble(log != 0 ? z - logSum : System.Math.Exp(z) / sum);
+        }
+    }
+
+    static double RowMin<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        int t = Group.IdxX;
+        double m = double.PositiveInfinity;
+        for (long j = t; j < length; j += GroupSize)
+        {
+            double v = default(TN).ToDouble(x[start + j]);
+            if (v < m || double.IsNaN(v)) m = v;
+        }
+        sd[t] = m;
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s)
+            {
+                double o = sd[t + s];
+                if (o < sd[t] || double.IsNaN(o)) sd[t] = o;
+            }
+            Group.Barrier();
+        }
+        double r = sd[0];
+        Group.Barrier();
+        return r;
+    }
+}

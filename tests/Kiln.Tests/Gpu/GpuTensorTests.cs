@@ -1,0 +1,238 @@
+using System;
+using System.Linq;
+using Kiln;
+using Xunit;
+using static Kiln.Tests.Gpu.EmulatedCuda;
+
+namespace Kiln.Tests.Gpu;
+
+/// <summary>
+/// The CUDA backend's eager kernels on the emulated device, each against the CPU backend at small sizes: copies and
+/// conversions of every dtype, elementwise ops with broadcasting and host scalars, reductions, softmax, matrix products.
+/// </summary>
+[Collection(EmulatedCuda.Collection)]
+public class GpuTensorTests
+{
+    static Tensor Rand(params int[] shape)
+    {
+        var g = new Generator((ulong)(7 + shape.Sum()));
+        using var u = Tensor.Rand(shape, DType.Float32, g);
+        using var c = u * 4.0;
+        return c - 2.0;
+    }
+
+    [Fact]
+    public void EveryDTypeMakesTheRoundTripExactly()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Tensor.From(new float[] { -2.75f, -1f, 0f, 0.5f, 1f, 3.25f, 65519f, 1e-6f }, 2, 4);
+        foreach (DType t in Enum.GetValues<DType>())
+        {
+            using var host = x.To(t);
+            using var dev = host.Cuda();
+            Assert.Equal(Device.Cuda(0), dev.Device);
+            Assert.Equal(t, dev.DType);
+            using var back = dev.Cpu();
+            Assert.Equal(Device.Cpu, back.Device);
+            Assert.Equal(host.ToArray<double>(), back.ToArray<double>());
+        }
+    }
+
+    [Fact]
+    public void ConversionsOnTheDeviceMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        // Between floating types: values that round differently to half and bfloat16 (ties, subnormals, overflow to
+        // infinity, NaN); anything involving an integer type: values every type holds (out-of-range float-to-integer
+        // casts are undefined behaviour in C and differ between PyTorch's own backends).
+        using var special = Tensor.From(new double[] { -70000, -2.5, -1.00048828125, 0, 5.960464477539063e-8, 3e-8, 1.0009765625, 0.33333, 65520, 1e30, double.NaN }, 11);
+        using var plain = Tensor.From(new double[] { 0, 0.5, 1, 2.5, 3.75, 100, 7 }, 7);
+        foreach (DType from in Enum.GetValues<DType>())
+            foreach (DType to in Enum.GetValues<DType>())
+            {
+                var values = from.IsFloatingPoint() && to.IsFloatingPoint() ? special : plain;
+                using var src = values.To(from);
+                using var expected = src.To(to);
+                using var dsrc = src.Cuda();
+                using var got = dsrc.To(to);
+                Same(expected, got, 0, $"{from}->{to}");
+            }
+    }
+
+    [Fact]
+    public void StridedAndBroadcastCopiesLandInPlace()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(3, 4, 5);
+        using var t = x.Transpose(0, 2);          // non-contiguous source on the host
+        using var d = t.Cuda();
+        Same(t.Contiguous(), d);
+        using var dx = x.Cuda();
+        using var dt = dx.Permute(2, 0, 1);         // non-contiguous on the device
+        using var c = dt.Contiguous();
+        Same(x.Permute(2, 0, 1).Contiguous(), c);
+        using var target = Tensor.Zeros([2, 3, 4, 5], DType.Float32, Device.Cuda());
+        target.Copy_(x);                            // host source broadcast into a device tensor
+        Same(x.Expand([2, 3, 4, 5]).Contiguous(), target);
+    }
+
+    [Theory]
+    [InlineData("neg"), InlineData("abs"), InlineData("relu"), InlineData("exp"), InlineData("log"), InlineData("sqrt"), InlineData("rsqrt")]
+    [InlineData("sin"), InlineData("cos"), InlineData("tanh"), InlineData("sigmoid"), InlineData("silu"), InlineData("gelu"), InlineData("gelu_tanh")]
+    [InlineData("softplus"), InlineData("pow3"), InlineData("square"), InlineData("clamp"), InlineData("log1p")]
+    public void UnaryOpsMatchTheCpu(string op)
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(5, 7);
+        using var pos = x.Abs();
+        using var dx = x.Cuda();
+        using var dpos = pos.Cuda();
+        Func<Tensor, Tensor> f = op switch
+        {
+            "neg" => t => -t,
+            "abs" => t => t.Abs(),
+            "relu" => t => t.Relu(),
+            "exp" => t => t.Exp(),
+            "log" => t => t.Log(),
+            "sqrt" => t => t.Sqrt(),
+            "rsqrt" => t => t.Rsqrt(),
+            "sin" => t => t.Sin(),
+            "cos" => t => t.Cos(),
+            "tanh" => t => t.Tanh(),
+            "sigmoid" => t => t.Sigmoid(),
+            "silu" => t => t.Silu(),
+            "gelu" => t => t.Gelu(),
+            "gelu_tanh" => t => t.Gelu("tanh"),
+            "softplus" => t => t.Softplus(2, 3),
+            "pow3" => t => t.Pow(3),
+            "square" => t => t.Pow(2),
+            "clamp" => t => t.Clamp(-0.5, 1),
+            _ => t => t.Log1p(),
+        };
+        bool positive = op is "log" or "sqrt" or "rsqrt" or "log1p";
+        using var expected = f(positive ? pos : x);
+        using var got = f(positive ? dpos : dx);
+        Same(expected, got, 1e-5, op);
+    }
+
+    [Fact]
+    public void BinaryOpsBroadcastAndTakeHostScalars()
+    {
+        using var cuda = new EmulatedCuda();
+        using var a = Rand(4, 1, 6);
+        using var b = Rand(3, 1);
+        using var da = a.Cuda();
+        using var db = b.Cuda();
+        Same(a + b, da + db, 1e-6, "add");
+        Same(a - b, da - db, 1e-6, "sub");
+        Same(a * b, da * db, 1e-6, "mul");
+        Same(a / b, da / db, 1e-6, "div");
+        Same(a.Maximum(b), da.Maximum(db), 0, "maximum");
+        Same(a.Minimum(b), da.Minimum(db), 0, "minimum");
+        Same(a * 2.5, da * 2.5, 0, "scalar right");
+        Same(3.0 - a, 3.0 - da, 0, "scalar left");
+        Same(a.Gt(b), da.Gt(db), 0, "gt");
+        Same(a.Le(0.25), da.Le(0.25), 0, "le scalar");
+        Same(Tensor.Where(a.Gt(0), a, b), Tensor.Where(da.Gt(0), da, db), 0, "where");
+        Same(a.MaskedFill(a.Lt(0), -7), da.MaskedFill(da.Lt(0), -7), 0, "masked_fill");
+        using var ia = Tensor.Arange(0, 12).Reshape(3, 4);
+        using var dia = ia.Cuda();
+        Same(ia * 3 + ia, dia * 3 + dia, 0, "int64");
+        Same((ia.To(DType.Int32) - 5).Abs(), (dia.To(DType.Int32) - 5).Abs(), 0, "int32");
+    }
+
+    [Fact]
+    public void ReductionsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(4, 300, 3);
+        using var d = x.Cuda();
+        Same(x.Sum(), d.Sum(), 1e-4, "sum all");
+        Same(x.Sum(new[] { 1 }), d.Sum(new[] { 1 }), 1e-4, "sum dim 1");
+        Same(x.Sum(new[] { 0, 2 }, keepDim: true), d.Sum(new[] { 0, 2 }, keepDim: true), 1e-4, "sum dims 0,2");
+        Same(x.Mean(new[] { 1 }), d.Mean(new[] { 1 }), 1e-4, "mean");
+        Same(x.Var(new[] { 1 }), d.Var(new[] { 1 }), 1e-4, "var");
+        Same(x.Norm(), d.Norm(), 1e-4, "norm");
+        Same(x.LogSumExp(1), d.LogSumExp(1), 1e-4, "logsumexp");
+        Same(x.Max(), d.Max(), 0, "max");
+        Same(x.ArgMax(1), d.ArgMax(1), 0, "argmax");
+        Same(x.ArgMin(2), d.ArgMin(2), 0, "argmin");
+        using var i = Tensor.Arange(0, 10);
+        Same(i.Sum(), i.Cuda().Sum(), 0, "int sum");
+    }
+
+    [Fact]
+    public void SoftmaxAndLogSoftmaxMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(3, 5, 300);
+        using var d = x.Cuda();
+        Same(x.Softmax(-1), d.Softmax(-1), 1e-5, "softmax");
+        Same(x.LogSoftmax(1), d.LogSoftmax(1), 1e-5, "log_softmax dim 1");
+    }
+
+    [Fact]
+    public void MatrixProductsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var a = Rand(37, 19);
+        using var b = Rand(19, 23);
+        using var batch = Rand(3, 37, 19);
+        using var bias = Rand(23);
+        using var da = a.Cuda();
+        using var db = b.Cuda();
+        using var dbatch = batch.Cuda();
+        using var dbias = bias.Cuda();
+        Same(a.Matmul(b), da.Matmul(db), 1e-4, "2-D", atol: 1e-5);
+        Same(batch.Matmul(b), dbatch.Matmul(db), 1e-4, "batched, broadcast right", atol: 1e-5);
+        Same(a.Matmul(a.T), da.Matmul(da.T), 1e-4, "transposed right", atol: 1e-5);
+        Same(Tensor.Addmm(bias, a, b, 0.5, 2), Tensor.Addmm(dbias, da, db, 0.5, 2), 1e-4, "addmm", atol: 1e-5);
+        using var h = a.To(DType.Float16);
+        using var hb = b.To(DType.Float16);
+        Same(h.Matmul(hb), h.Cuda().Matmul(hb.Cuda()), 1e-3, "float16");
+        using var bf = a.To(DType.BFloat16);
+        using var bfb = b.To(DType.BFloat16);
+        Same(bf.Matmul(bfb), bf.Cuda().Matmul(bfb.Cuda()), 1e-2, "bfloat16");
+    }
+
+    [Fact]
+    public void MixingDevicesNamesBoth()
+    {
+        using var cuda = new EmulatedCuda();
+        using var a = Tensor.Ones(2, 3);
+        using var d = Tensor.Ones([2, 3], DType.Float32, Device.Cuda());
+        var e = Assert.Throws<KilnException>(() => a + d);
+        Assert.Contains("cpu", e.Message);
+        Assert.Contains("cuda:0", e.Message);
+        var m = Assert.Throws<KilnException>(() => a.Matmul(d.T));
+        Assert.Contains("cuda:0", m.Message);
+    }
+
+    [Fact]
+    public void AnOpWithoutACudaKernelSaysSo()
+    {
+        using var cuda = new EmulatedCuda();
+        using var d = Tensor.Ones([2, 3], DType.Float32, Device.Cuda());
+        var e = Assert.Throws<KilnException>(() => d.CumSum(1));
+        Assert.Contains("no CUDA kernel", e.Message);
+        Assert.Contains("cuda:0", e.Message);
+    }
+
+    [Fact]
+    public void TheCachingAllocatorReusesBlocks()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(64, 64).Cuda();
+        void Step()
+        {
+            using var a = x * 2;
+            using var b = a + 1;
+            using var y = b.Relu();
+        }
+        for (int i = 0; i < 3; i++) Step();
+        long before = Kiln.Cuda.DriverAllocations();
+        for (int i = 0; i < 5; i++) Step();
+        Assert.Equal(before, Kiln.Cuda.DriverAllocations());
+        Assert.True(Kiln.Cuda.MemoryReserved() >= Kiln.Cuda.MemoryAllocated());
+    }
+}
