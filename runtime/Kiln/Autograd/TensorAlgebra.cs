@@ -81,7 +81,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
 
     public Tensor PadSlice(Tensor src, int[] shape, int dim, int start, int step)
     {
-        var r = Tensor.Zeros(shape, src.DType);
+        var r = Tensor.Zeros(shape, src.DType, src.Device);
         using (GradMode.Set(false))
         {
             using var window = r.Slice(dim, start, null, step);
@@ -101,7 +101,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Cat(IReadOnlyList<Tensor> parts, int dim) => Tensor.Cat(parts, dim);
     public Tensor Select(Tensor a, int dim, int index) => a.Select(dim, index);
     public Tensor Gather(Tensor a, int dim, Tensor index) => a.Gather(dim, index);
-    public Tensor ScatterAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src) => Tensor.Zeros(shape, like.DType).ScatterAdd(dim, index, src);
+    public Tensor ScatterAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src) => Tensor.Zeros(shape, like.DType, like.Device).ScatterAdd(dim, index, src);
 
     public Tensor IndexAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src)
     {

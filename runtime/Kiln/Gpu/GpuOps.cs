@@ -278,6 +278,81 @@ internal static unsafe class GpuOps
         dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, T>>(RawKernelMethods<T>.Fill)(dev.Stream, (int)n, y.View<T>(), value);
     }
 
+    // ---- indexing -----------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Checks every index of a CUDA index tensor lies in [-size, size): its min and max are read back (the host waits here,
+    /// as PyTorch's device-side assert would stop the program).
+    /// </summary>
+    public static void CheckBounds(string op, Tensor index, int size, int dim)
+    {
+        if (index.Numel == 0) return;
+        using var flat = index.Reshape(-1);
+        using var lo = flat.Min();
+        using var hi = flat.Max();
+        long min = lo.Item<long>(), max = hi.Item<long>();
+        long bad = min < -size ? min : max >= size ? max : 0;
+        if (min < -size || max >= size)
+            throw new KilnException(op, $"{op}: index {bad} is out of bounds for dimension {dim} with size {size}");
+    }
+
+    /// <summary>
+    /// y = x gathered along <paramref name="dim"/> by <paramref name="index"/> (int64 on the device), walking y's shape:
+    /// the index's shape for gather, the output's for index_select (<paramref name="indexStrides"/> 0 off the dim).
+    /// </summary>
+    public static void Gather(Tensor y, Tensor x, Tensor index, long[] indexStrides, int dim)
+    {
+        var dev = DeviceOf("gather", y, x, index);
+        var xs = (long[])x.StrideArray.Clone();
+        long strideDim = x.Dim == 0 ? 0 : xs[dim];
+        long size = x.Dim == 0 ? 1 : x.ShapeArray[dim];
+        if (x.Dim > 0) xs[dim] = 0;
+        var g = GpuGeometry.Of("gather", y.ShapeArray, y.StrideArray, xs, indexStrides);
+        if (g.Count == 0) return;
+        switch (y.DType.SizeOf())
+        {
+            case 1: Indexed<byte>(dev, RawKernelMethods<byte>.Gather, y, x, index, g, strideDim, size); break;
+            case 2: Indexed<ushort>(dev, RawKernelMethods<ushort>.Gather, y, x, index, g, strideDim, size); break;
+            case 4: Indexed<uint>(dev, RawKernelMethods<uint>.Gather, y, x, index, g, strideDim, size); break;
+            default: Indexed<ulong>(dev, RawKernelMethods<ulong>.Gather, y, x, index, g, strideDim, size); break;
+        }
+    }
+
+    /// <summary>work[... index ...] = src (or += with <paramref name="add"/>) along <paramref name="dim"/>, walking the index's shape.</summary>
+    public static void Scatter(Tensor work, Tensor src, Tensor index, int dim, bool add)
+    {
+        var dev = DeviceOf("scatter", work, src, index);
+        var ws = (long[])work.StrideArray.Clone();
+        long strideDim = work.Dim == 0 ? 0 : ws[dim];
+        long size = work.Dim == 0 ? 1 : work.ShapeArray[dim];
+        if (work.Dim > 0) ws[dim] = 0;
+        var shape = index.ShapeArray;
+        var g = GpuGeometry.Of("scatter", shape, ws, LoopPlan.BroadcastStrides(src, shape), index.StrideArray);
+        if (g.Count == 0) return;
+        if (add)
+        {
+            switch (work.DType)
+            {
+                case DType.Float32: Indexed<float>(dev, KernelMethods<float>.ScatterAdd, work, src, index, g, strideDim, size); break;
+                case DType.Float64: Indexed<double>(dev, KernelMethods<double>.ScatterAdd, work, src, index, g, strideDim, size); break;
+                case DType.Int64: Indexed<long>(dev, KernelMethods<long>.ScatterAdd, work, src, index, g, strideDim, size); break;
+                default: Indexed<int>(dev, KernelMethods<int>.ScatterAdd, work, src, index, g, strideDim, size); break;
+            }
+            return;
+        }
+        switch (work.DType.SizeOf())
+        {
+            case 1: Indexed<byte>(dev, RawKernelMethods<byte>.Scatter, work, src, index, g, strideDim, size); break;
+            case 2: Indexed<ushort>(dev, RawKernelMethods<ushort>.Scatter, work, src, index, g, strideDim, size); break;
+            case 4: Indexed<uint>(dev, RawKernelMethods<uint>.Scatter, work, src, index, g, strideDim, size); break;
+            default: Indexed<ulong>(dev, RawKernelMethods<ulong>.Scatter, work, src, index, g, strideDim, size); break;
+        }
+    }
+
+    static void Indexed<T>(GpuDevice dev, System.Reflection.MethodInfo kernel, Tensor a, Tensor b, Tensor index, GpuGeometry g, long strideDim, long size) where T : unmanaged =>
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, Dims6, Strides6, Strides6, Strides6, long, long>>(kernel)
+            (dev.Stream, g.Count, a.View<T>(), b.View<T>(), index.View<long>(), g.Dims, g.Strides[0], g.Strides[1], g.Strides[2], strideDim, size);
+
     // ---- rows ---------------------------------------------------------------------------------------
 
     /// <summary>y[r] = sum / mean / log-sum-exp of row r of contiguous x [rows, length].</summary>
@@ -357,6 +432,36 @@ internal static unsafe class GpuOps
         var config = new KernelConfig(new Index3D((n + t - 1) / t, (m + t - 1) / t, batch), new Index3D(t, t, 1));
         dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>>(KernelMethods.Sgemm)
             (dev.Stream, config, a.View<float>(), b.View<float>(), c.View<float>(), s);
+    }
+
+    // ---- optimizers ---------------------------------------------------------------------------------
+
+    static void RequireFloat32(string op, Tensor p)
+    {
+        if (p.DType != DType.Float32)
+            throw new KilnException(op, $"{op}: the CUDA backend updates float32 parameters, got {p.DType.Name()} on {p.Device}");
+    }
+
+    /// <summary>One fused SGD step of a contiguous float32 parameter.</summary>
+    public static void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdArgs args)
+    {
+        RequireFloat32("SGD", p);
+        var dev = DeviceOf("SGD", p, grad);
+        if (p.Numel == 0) return;
+        args.HasBuffer = buf is null ? 0 : 1;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SgdArgs>>(KernelMethods.Sgd)
+            (dev.Stream, (int)p.Numel, p.View<float>(), grad.View<float>(), (buf ?? p).View<float>(), args);
+    }
+
+    /// <summary>One fused Adam / AdamW step of a contiguous float32 parameter.</summary>
+    public static void Adam(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vmax, AdamArgs args)
+    {
+        RequireFloat32("Adam", p);
+        var dev = DeviceOf("Adam", p, grad, m, v);
+        if (p.Numel == 0) return;
+        args.AmsGrad = vmax is null ? 0 : 1;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdamArgs>>(KernelMethods.Adam)
+            (dev.Stream, (int)p.Numel, p.View<float>(), grad.View<float>(), m.View<float>(), v.View<float>(), (vmax ?? v).View<float>(), args);
     }
 
     // ---- op codes -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ internal static class KernelMethods<T> where T : unmanaged
     public static readonly MethodInfo Reduce = Close(typeof(RowKernels), nameof(RowKernels.Reduce), typeof(T), Number);
     public static readonly MethodInfo Extreme = Close(typeof(RowKernels), nameof(RowKernels.Extreme), typeof(T), Number);
     public static readonly MethodInfo Softmax = Close(typeof(RowKernels), nameof(RowKernels.Softmax), typeof(T), Number);
+    public static readonly MethodInfo ScatterAdd = Close(typeof(IndexKernels), nameof(IndexKernels.ScatterAdd), typeof(T), Number);
 
     internal static MethodInfo Close(Type type, string name, params Type[] args) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!.MakeGenericMethod(args);
@@ -28,6 +29,8 @@ internal static class RawKernelMethods<T> where T : unmanaged
     public static readonly MethodInfo Copy = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Copy), typeof(T));
     public static readonly MethodInfo Where = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Where), typeof(T));
     public static readonly MethodInfo Fill = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Fill), typeof(T));
+    public static readonly MethodInfo Gather = Close(typeof(IndexKernels), nameof(IndexKernels.Gather), typeof(T));
+    public static readonly MethodInfo Scatter = Close(typeof(IndexKernels), nameof(IndexKernels.Scatter), typeof(T));
 
     static MethodInfo Close(Type type, string name, params Type[] args) => KernelMethods<float>.Close(type, name, args);
 }
@@ -37,4 +40,6 @@ internal static class KernelMethods
 {
     public static readonly MethodInfo Convert = typeof(ElementwiseKernels).GetMethod(nameof(ElementwiseKernels.Convert))!;
     public static readonly MethodInfo Sgemm = typeof(GemmKernels).GetMethod(nameof(GemmKernels.Sgemm))!;
+    public static readonly MethodInfo Sgd = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Sgd))!;
+    public static readonly MethodInfo Adam = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adam))!;
 }

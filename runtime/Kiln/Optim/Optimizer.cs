@@ -100,7 +100,7 @@ public abstract class Optimizer
     {
         if (!state.TryGetValue(name, out var b))
         {
-            state[name] = b = Tensor.Full(p.ShapeArray, fill, p.DType);
+            state[name] = b = Tensor.Full(p.ShapeArray, fill, p.DType, p.Device);
             TensorScope.Exempt(b); // optimizer state outlives the training step's scope
         }
         return b;

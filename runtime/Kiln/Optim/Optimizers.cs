@@ -34,7 +34,9 @@ public sealed class SGD : Optimizer
                 first = !st.ContainsKey("momentum_buffer");
                 buf = Buffer(st, "momentum_buffer", p);
             }
-            if (p.DType == DType.Float64)
+            if (p.IsCuda)
+                Gpu.GpuOps.Sgd(p, grad, buf, new Gpu.Kernels.SgdArgs { Lr = (float)g.Lr, WeightDecay = (float)g["weight_decay"], Momentum = (float)g["momentum"], Dampening = (float)g["dampening"], FirstStep = first ? 1 : 0, Nesterov = g.Flag("nesterov") ? 1 : 0, Maximize = g.Flag("maximize") ? 1 : 0 });
+            else if (p.DType == DType.Float64)
                 FusedUpdates.Sgd(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), buf is null ? null : buf.Ptr<double>(), first, g.Lr, g["weight_decay"], g["momentum"], g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
             else
                 FusedUpdates.Sgd(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), buf is null ? null : buf.Ptr<float>(), first, (float)g.Lr, (float)g["weight_decay"], (float)g["momentum"], (float)g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
@@ -78,7 +80,9 @@ public class Adam : Optimizer
             var v = Buffer(st, "exp_avg_sq", p);
             var vmax = g.Flag("amsgrad") ? Buffer(st, "max_exp_avg_sq", p) : null;
             double stepSize = lr / (1 - Math.Pow(b1, step)), bc2Sqrt = Math.Sqrt(1 - Math.Pow(b2, step));
-            if (p.DType == DType.Float64)
+            if (p.IsCuda)
+                Gpu.GpuOps.Adam(p, grad, m, v, vmax, new Gpu.Kernels.AdamArgs { Lr = (float)lr, Beta1 = (float)b1, Beta2 = (float)b2, Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], StepSize = (float)stepSize, Bc2Sqrt = (float)bc2Sqrt, Decoupled = Decoupled ? 1 : 0, Maximize = g.Flag("maximize") ? 1 : 0 });
+            else if (p.DType == DType.Float64)
                 FusedUpdates.Adam(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), vmax is null ? null : vmax.Ptr<double>(),
                     lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt);
             else

@@ -25,10 +25,19 @@ public sealed unsafe partial class Tensor
         var shape = (int[])_shape.Clone();
         if (shape.Length > 0) shape[d] = count;
         using var src = Contiguous();
-        var result = Allocate(shape, DType);
+        var result = Allocate(shape, DType, false, Device);
         if (_shape.Length == 0)
         {
             CopyKernel.Copy(result, src);
+            return Record("index_select", result, new OpArgs { Dim = d }, this, index);
+        }
+        if (IsCuda)
+        {
+            CheckSameDevice(op, this, index);
+            Gpu.GpuOps.CheckBounds(op, idx, _shape[d], d);
+            var indexStrides = new long[shape.Length];
+            indexStrides[d] = 1;
+            Gpu.GpuOps.Gather(result, src, idx, indexStrides, d);
             return Record("index_select", result, new OpArgs { Dim = d }, this, index);
         }
         long outer = 1, inner = 1;
@@ -56,7 +65,14 @@ public sealed unsafe partial class Tensor
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         CheckIndexShape(op, index, d, null);
         using var idx = index.ToInternal(DType.Int64).Contiguous();
-        var result = Allocate((int[])index._shape.Clone(), DType);
+        var result = Allocate((int[])index._shape.Clone(), DType, false, Device);
+        if (IsCuda)
+        {
+            CheckSameDevice(op, this, index);
+            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d);
+            Gpu.GpuOps.Gather(result, this, idx, idx.StrideArray, d);
+            return Record("gather", result, new OpArgs { Dim = d }, this, index);
+        }
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
         int esize = DType.SizeOf();
@@ -97,6 +113,14 @@ public sealed unsafe partial class Tensor
         using var work = Kernels.CopyKernel.Convert(this, ct);
         using var s = src.ToInternal(ct);
         using var idx = index.ToInternal(DType.Int64).Contiguous();
+        if (IsCuda)
+        {
+            CheckSameDevice(op, this, index);
+            CheckSameDevice(op, this, src);
+            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d);
+            Gpu.GpuOps.Scatter(work, s, idx, d, add);
+            return Record(op, Kernels.CopyKernel.Convert(work, DType), new OpArgs { Dim = d }, this, index, src);
+        }
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
         int esize = ct.SizeOf();

@@ -271,6 +271,17 @@ public sealed unsafe partial class Tensor
 
     Tensor Logical(string op, int[]? dims, bool keepDim, bool all)
     {
+        if (IsCuda)
+        {
+            // On a CUDA device: count the nonzero elements (a row sum) and compare with none / all of them.
+            using var nz = Ne(0);
+            using var counts = nz.Sum(dims, keepDim, DType.Int64);
+            if (!all) return counts.Gt(0);
+            ShapeRules.Reduce(op, _shape, dims, keepDim, out var reduced);
+            long n = 1;
+            for (int i = 0; i < _shape.Length; i++) if (reduced[i]) n *= _shape[i];
+            return counts.Eq(n);
+        }
         using var b = To(DType.Bool);
         using var x = b.RowsFor(op, dims, keepDim, DType.Bool, out var shape, out long rows, out long len);
         var y = Allocate(shape, DType.Bool);

@@ -1,4 +1,5 @@
 using System;
+using ILGPU;
 
 namespace Kiln.Gpu.Kernels;
 
@@ -24,6 +25,8 @@ public interface IGpuNumber<T> where T : unmanaged
     T FromLong(long x);
     /// <summary>True for the floating types.</summary>
     bool IsFloat { get; }
+    /// <summary>view[index] += value, atomically.</summary>
+    void AtomicAdd(ArrayView<T> view, long index, T value);
 }
 
 /// <summary>Unary op codes shared by the host launcher and the kernels.</summary>
@@ -161,6 +164,8 @@ public static class GpuFloat
 public struct F32 : IGpuNumber<float>
 {
     /// <inheritdoc/>
+    public void AtomicAdd(ArrayView<float> view, long index, float value) => Atomic.Add(ref view[index], value);
+    /// <inheritdoc/>
     public float Unary(int op, float x, double p0, double p1) => (float)GpuFloat.Unary(op, x, p0, p1);
     /// <inheritdoc/>
     public float Binary(int op, float a, float b, double p) => op switch
@@ -190,6 +195,8 @@ public struct F32 : IGpuNumber<float>
 /// <summary>float64.</summary>
 public struct F64 : IGpuNumber<double>
 {
+    /// <inheritdoc/>
+    public void AtomicAdd(ArrayView<double> view, long index, double value) => Atomic.Add(ref view[index], value);
     /// <inheritdoc/>
     public double Unary(int op, double x, double p0, double p1) => GpuFloat.Unary(op, x, p0, p1);
     /// <inheritdoc/>
@@ -266,6 +273,8 @@ public static class GpuInteger
 public struct I64 : IGpuNumber<long>
 {
     /// <inheritdoc/>
+    public void AtomicAdd(ArrayView<long> view, long index, long value) => Atomic.Add(ref view[index], value);
+    /// <inheritdoc/>
     public long Unary(int op, long x, double p0, double p1) => GpuInteger.Unary(op, x, p0, p1);
     /// <inheritdoc/>
     public long Binary(int op, long a, long b, double p) => GpuInteger.Binary(op, a, b, p);
@@ -286,6 +295,8 @@ public struct I64 : IGpuNumber<long>
 /// <summary>int32: the compute type of int32, int8, uint8 and bool.</summary>
 public struct I32 : IGpuNumber<int>
 {
+    /// <inheritdoc/>
+    public void AtomicAdd(ArrayView<int> view, long index, int value) => Atomic.Add(ref view[index], value);
     /// <inheritdoc/>
     public int Unary(int op, int x, double p0, double p1) => (int)GpuInteger.Unary(op, x, p0, p1);
     /// <inheritdoc/>

@@ -1,0 +1,134 @@
+using System;
+using System.Linq;
+using Kiln;
+using Kiln.NN;
+using Kiln.Optim;
+using Xunit;
+using static Kiln.Tests.Gpu.EmulatedCuda;
+
+namespace Kiln.Tests.Gpu;
+
+/// <summary>
+/// Dynamic autograd on the emulated CUDA device: the derivative rules are tensor ops, so every gradient is computed by the
+/// CUDA kernels; each is compared with the CPU's. A whole training loop (MLP, cross-entropy, Adam and SGD) too.
+/// </summary>
+[Collection(EmulatedCuda.Collection)]
+public class GpuAutogradTests
+{
+    static Tensor Rand(ulong seed, params int[] shape)
+    {
+        using var u = Tensor.Rand(shape, DType.Float32, new Generator(seed));
+        using var c = u * 2.0;
+        return c - 1.0;
+    }
+
+    /// <summary>Gradient of sum(f(x)·w) w.r.t. x on both devices.</summary>
+    static void SameGradient(string what, Func<Tensor, Tensor> f, Tensor x, double rel = 1e-5, double atol = 1e-6)
+    {
+        using var xc = x.Detach().RequiresGrad_();
+        using var xd = x.Cuda().Detach().RequiresGrad_();
+        using var yc = f(xc);
+        using var w = Rand(99, yc.Shape.ToArray());
+        using var lc = (yc * w).Sum();
+        lc.Backward();
+        using var yd = f(xd);
+        using var wd = w.Cuda();
+        using var ld = (yd * wd).Sum();
+        ld.Backward();
+        Same(yc.Detach(), yd.Detach(), rel, what + " (value)", atol);
+        Assert.True(xd.Grad!.IsCuda, $"{what}: the gradient should stay on the device");
+        Same(xc.Grad!, xd.Grad!, rel, what + " (gradient)", atol);
+    }
+
+    [Fact]
+    public void GradientsOfElementwiseOpsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(1, 4, 6);
+        SameGradient("tanh", t => t.Tanh(), x);
+        SameGradient("sigmoid", t => t.Sigmoid(), x);
+        SameGradient("relu", t => t.Relu(), x);
+        SameGradient("gelu", t => t.Gelu(), x);
+        SameGradient("silu", t => t.Silu(), x);
+        SameGradient("exp", t => t.Exp(), x);
+        SameGradient("pow", t => t.Pow(3), x);
+        SameGradient("clamp", t => t.Clamp(-0.3, 0.4), x);
+        SameGradient("div", t => t / (t.Abs() + 1.0), x);
+        SameGradient("broadcast mul", t => t * t.Sum(new[] { 0 }, keepDim: true), x, 1e-4, 1e-5);
+        SameGradient("where", t => Tensor.Where(t.Gt(0), t * 2, t.Exp()), x);
+    }
+
+    [Fact]
+    public void GradientsOfReductionsAndRowOpsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(2, 5, 7);
+        SameGradient("sum", t => t.Sum(new[] { 1 }), x, 1e-4, 1e-5);
+        SameGradient("mean", t => t.Mean(new[] { 0 }), x, 1e-4, 1e-5);
+        SameGradient("var", t => t.Var(new[] { 1 }), x, 1e-4, 1e-5);
+        SameGradient("max", t => t.Max(), x);
+        SameGradient("softmax", t => t.Softmax(1), x, 1e-4, 1e-6);
+        SameGradient("log_softmax", t => t.LogSoftmax(0), x, 1e-4, 1e-6);
+        SameGradient("logsumexp", t => t.LogSumExp(1), x, 1e-4, 1e-6);
+        SameGradient("matmul", t => t.Matmul(t.T), x, 1e-4, 1e-5);
+        SameGradient("transpose+contiguous", t => t.T.Contiguous() * 3.0, x);
+    }
+
+    [Fact]
+    public void GradientsOfIndexingMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(3, 6, 4);
+        using var idx = Tensor.From(new long[] { 5, 0, 5, 2, -1 }, 5);
+        using var didx = idx.Cuda();
+        SameGradientWith("index_select", (t, i) => t.IndexSelect(0, i), x, idx, didx);
+        using var g = Tensor.From(new long[] { 0, 3, 3, 1, 2, 2, 0, 1, 1, 1, 3, 0 }, 6, 2);
+        SameGradientWith("gather", (t, i) => t.Gather(1, i), x, g, g.Cuda());
+        var e = Assert.Throws<KilnException>(() => x.Cuda().IndexSelect(0, Tensor.From(new long[] { 6 }, 1).Cuda()));
+        Assert.Contains("index 6 is out of bounds for dimension 0 with size 6", e.Message);
+    }
+
+    static void SameGradientWith(string what, Func<Tensor, Tensor, Tensor> f, Tensor x, Tensor index, Tensor deviceIndex) =>
+        SameGradient(what, t => f(t, t.IsCuda ? deviceIndex : index), x);
+
+    static Sequential Mlp() => new(new Linear(12, 16), new ReLU(), new Linear(16, 5));
+
+    [Theory]
+    [InlineData("adam"), InlineData("adamw"), InlineData("sgd")]
+    public void TrainingStepsMatchTheCpu(string optimizer)
+    {
+        using var cuda = new EmulatedCuda();
+        var cpu = Mlp();
+        var gpu = Mlp();
+        using (Autograd.NoGrad())
+            foreach (var (pc, pg) in cpu.Parameters().Zip(gpu.Parameters())) pg.Copy_(pc);   // same start, whatever other tests draw
+        gpu.To(Device.Cuda());
+        Assert.All(gpu.Parameters(), p => Assert.True(p.IsCuda));
+        Optimizer Make(Module m) => optimizer switch
+        {
+            "adam" => new Adam(m.Parameters(), lr: 0.01),
+            "adamw" => new AdamW(m.Parameters(), lr: 0.01, weightDecay: 0.1),
+            _ => new SGD(m.Parameters(), lr: 0.05, momentum: 0.9, nesterov: true),
+        };
+        var oc = Make(cpu);
+        var og = Make(gpu);
+        using var x = Rand(11, 9, 12);
+        using var y = Tensor.From(new long[] { 0, 4, 2, 2, 1, 3, 0, 4, 1 }, 9);
+        using var dx = x.Cuda();
+        using var dy = y.Cuda();
+        for (int step = 0; step < 3; step++)
+        {
+            oc.ZeroGrad();
+            og.ZeroGrad();
+            using var lc = F.CrossEntropy(cpu.Forward(x), y);
+            using var lg = F.CrossEntropy(gpu.Forward(dx), dy);
+            lc.Backward();
+            lg.Backward();
+            Assert.Equal(lc.Item<float>(), lg.Item<float>(), 1e-5f);
+            oc.Step();
+            og.Step();
+        }
+        foreach (var (pc, pg) in cpu.Parameters().Zip(gpu.Parameters()))
+            Same(pc.Detach(), pg.Detach(), 1e-4, "parameter after 3 steps", 1e-6);
+    }
+}
