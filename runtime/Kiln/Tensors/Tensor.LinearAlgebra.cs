@@ -14,6 +14,7 @@ public sealed unsafe partial class Tensor
     /// </summary>
     public Tensor Matmul(Tensor other)
     {
+        if (Autocast.Lower(this, other) is { } low) return Autocast.RunLowered(t => t[0]!.Matmul(t[1]!), low, this, other);
         var outShape = ShapeRules.Matmul(_shape, other._shape);
         CheckMatmulOperands("matmul", this, other);
         Tensor result;
@@ -33,6 +34,7 @@ public sealed unsafe partial class Tensor
     /// <summary>Batched matrix product of two 3-D tensors with equal batch size (<c>bmm</c>).</summary>
     public Tensor Bmm(Tensor other)
     {
+        if (Autocast.Lower(this, other) is { } low) return Autocast.RunLowered(t => t[0]!.Bmm(t[1]!), low, this, other);
         var shape = ShapeRules.Bmm(_shape, other._shape);
         CheckMatmulOperands("bmm", this, other);
         return Record("bmm", BatchedGemm(this, other, new[] { shape[0] }, 1, 0, null), null, this, other);
@@ -51,6 +53,7 @@ public sealed unsafe partial class Tensor
     /// <summary>beta·input + alpha·(m1 @ m2) for 2-D m1, m2, input broadcast (<c>addmm</c>).</summary>
     public static Tensor Addmm(Tensor input, Tensor m1, Tensor m2, double beta = 1, double alpha = 1)
     {
+        if (Autocast.Lower(input, m1, m2) is { } low) return Autocast.RunLowered(t => Addmm(t[0]!, t[1]!, t[2]!, beta, alpha), low, input, m1, m2);
         if (m1.Dim != 2 || m2.Dim != 2)
             throw new KilnException("addmm", $"addmm: expected 2-D matrices, got {ShapeText.Format(m1._shape)} and {ShapeText.Format(m2._shape)}");
         var shape = ShapeRules.Matmul(m1._shape, m2._shape);

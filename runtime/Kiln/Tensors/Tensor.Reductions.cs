@@ -297,10 +297,10 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Softmax along a dim.</summary>
-    public Tensor Softmax(int dim) => Record("softmax", SoftmaxImpl("softmax", dim, log: false), new OpArgs { Dim = dim }, this);
+    public Tensor Softmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.Softmax(dim), this) : Record("softmax", SoftmaxImpl("softmax", dim, log: false), new OpArgs { Dim = dim }, this);
 
     /// <summary>Log-softmax along a dim, computed stably.</summary>
-    public Tensor LogSoftmax(int dim) => Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new OpArgs { Dim = dim }, this);
+    public Tensor LogSoftmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.LogSoftmax(dim), this) : Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new OpArgs { Dim = dim }, this);
 
     /// <summary>Softmax or log-softmax of this·<paramref name="scale"/> along <paramref name="dim"/>, unrecorded.</summary>
     internal Tensor SoftmaxImpl(string op, int dim, bool log, float scale = 1)

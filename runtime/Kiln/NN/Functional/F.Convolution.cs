@@ -22,6 +22,7 @@ public static partial class F
     /// </summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? dilation = null, int groups = 1)
     {
+        if (Autocast.Lower(input, weight, bias) is { } low) return Autocast.RunLowered(t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups), low, input, weight, bias);
         const string op = "conv2d";
         LayerRules.Conv2d(input.ShapeArray, weight.ShapeArray, [Pick(stride, 0, 1), Pick(stride, 1, 1)], [Pick(padding, 0, 0), Pick(padding, 1, 0)],
             [Pick(dilation, 0, 1), Pick(dilation, 1, 1)], groups, out var g);

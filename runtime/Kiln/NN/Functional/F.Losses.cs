@@ -12,6 +12,7 @@ public static partial class F
     public static Tensor CrossEntropy(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100,
         Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
     {
+        if (Autocast.Widen(input)) return Autocast.RunWidened(t => CrossEntropy(t, target, weight, ignoreIndex, reduction, labelSmoothing), input);
         const string op = "cross_entropy";
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new KilnException(op, $"{op}: label_smoothing must be between 0.0 and 1.0. Got: {labelSmoothing}");
@@ -58,6 +59,7 @@ public static partial class F
     /// <summary>Negative log likelihood of log-probabilities [N, C, d...] at int64 class indices [N, d...] (<c>F.nll_loss</c>).</summary>
     public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
+        if (Autocast.Widen(input)) return Autocast.RunWidened(t => NllLoss(t, target, weight, ignoreIndex, reduction), input);
         const string op = "nll_loss";
         if (target.DType != DType.Int64 && target.DType != DType.Int32)
             throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}");
@@ -116,6 +118,7 @@ public static partial class F
     /// <summary>Mean squared error.</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
+        if (Autocast.Widen(input)) { using var wideTarget = target.To(DType.Float32); return Autocast.RunWidened(t => MseLoss(t, wideTarget, reduction), input); }
         var d = Diff("mse_loss", input, target);
         return Reduce("mse_loss", d * d, reduction);
     }

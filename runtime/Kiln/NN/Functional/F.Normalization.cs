@@ -8,6 +8,7 @@ public static partial class F
     /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims: (x - mean) / sqrt(var + eps) · weight + bias (biased variance).</summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        if (Autocast.Widen(input, cudaOnly: true)) return Autocast.RunWidened(t => LayerNorm(t, normalizedShape, weight, bias, eps), input);
         TrailingDims("layer_norm", input, normalizedShape, weight, bias);
         int d = 1;
         foreach (int s in normalizedShape) d *= s;
