@@ -16,6 +16,7 @@ public static class AnalyzerHarness
         .Cast<MetadataReference>()
         .Append(MetadataReference.CreateFromFile(typeof(Kiln.Tensor).Assembly.Location))
         .Append(MetadataReference.CreateFromFile(typeof(Kiln.KilnException).Assembly.Location))
+        .Append(MetadataReference.CreateFromFile(typeof(ILGPU.Index1D).Assembly.Location))   // generated GPU kernels
         .ToImmutableArray();
 
     public static CSharpCompilation Compile(string source, string path = "Model.cs") =>

@@ -37,6 +37,7 @@ public static partial class CompiledOps
         using var t = target.ToInternal(DType.Int64).Contiguous();
         int classes = rows.Size(1);
         long n = rows.Size(0);
+        if (rows.IsCuda) return CudaCompiledOps.CrossEntropy(rows, t, ignoreIndex);
         unsafe
         {
             if (CrossEntropyKernel.FirstBadTarget(t.Ptr<long>(), n, classes, ignoreIndex) >= 0) throw F.TargetOutOfBounds(op, classes, ignoreIndex);
@@ -54,9 +55,14 @@ public static partial class CompiledOps
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);
         using var t = target.ToInternal(DType.Int64).Contiguous();
-        var dRows = Tensor.Empty(rows.ShapeArray, DType.Float32);
-        float scale = (float)(grad.Item<float>() / (double)count);
-        unsafe { CrossEntropyKernel.Backward(rows.Ptr<float>(), t.Ptr<long>(), lse.Ptr<float>(), dRows.Ptr<float>(), rows.Size(0), rows.Size(1), ignoreIndex, scale); }
+        Tensor dRows;
+        if (rows.IsCuda) dRows = CudaCompiledOps.CrossEntropyBackward(rows, t, lse, count, grad, ignoreIndex);
+        else
+        {
+            dRows = Tensor.Empty(rows.ShapeArray, DType.Float32);
+            float scale = (float)(grad.Item<float>() / (double)count);
+            unsafe { CrossEntropyKernel.Backward(rows.Ptr<float>(), t.Ptr<long>(), lse.Ptr<float>(), dRows.Ptr<float>(), rows.Size(0), rows.Size(1), ignoreIndex, scale); }
+        }
         if (logits.Dim <= 2) return logits.Dim == 1 ? dRows.Reshape(-1) : dRows;
         // Back from [N·d..., C] rows to [N, C, d...].
         var moved = (int[])logits.ShapeArray.Clone();

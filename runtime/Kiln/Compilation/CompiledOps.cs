@@ -47,6 +47,7 @@ public static partial class CompiledOps
     {
         int d = layer.NormalizedShape[0];
         LayerRules.TrailingDims("layer_norm", x.ShapeArray, layer.NormalizedShape);
+        if (x.IsCuda) return CudaCompiledOps.LayerNorm(layer, x);
         using (Autograd.NoGrad())
         {
             var stats = new Tensor[2];
@@ -58,6 +59,7 @@ public static partial class CompiledOps
     /// <summary>Gradients of a LayerNorm over the last dim: the input's, the weight's and the bias's (null where it has none).</summary>
     public static (Tensor Input, Tensor? Weight, Tensor? Bias) LayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad)
     {
+        if (x.IsCuda) return CudaCompiledOps.LayerNormBackward(layer, x, mean, rstd, grad);
         var r = Tensor.LayerNormBackwardOp(x, layer.Weight, layer.Bias is not null, mean, rstd, grad, layer.NormalizedShape[0]);
         return (r[0]!, r[1], r[2]);
     }

@@ -28,6 +28,7 @@ public static unsafe class FusedLinear
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         LayerRules.Linear(x.ShapeArray, inFeatures, outFeatures);
         RequireFloat32(x, weight, bias);
+        if (x.IsCuda) return CudaCompiledOps.LinearForward(x, weight, bias, activation, multiplier, keepPreActivation);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();
@@ -65,6 +66,7 @@ public static unsafe class FusedLinear
         if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
             throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}");
         RequireFloat32(x, weight, grad);
+        if (x.IsCuda) return CudaCompiledOps.LinearBackward(x, weight, hasBias, grad, output, scale, needInput);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();

@@ -55,23 +55,25 @@ namespace Kiln.Compiler.Emit
             L(1, "/// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>");
             L(1, "public global::Kiln.Memory.MemoryPool? Pool { get; }");
             L(1, "");
-            if (evalGraph is null) Method(sb, indent, modelName, nodeName, graph, "public", "Forward");
+            var kernels = new StringBuilder();
+            if (evalGraph is null) Method(sb, indent, modelName, nodeName, graph, "public", "Forward", kernels);
             else
             {
                 // Forward branches on Training: one compiled graph per mode.
                 L(1, $"/// <summary>The model's Forward, compiled (one graph for training, one for eval, as Forward branches on Training).</summary>");
                 L(1, $"public {T} Forward({Signature(graph)}) => _model.Training ? ForwardTraining({Arguments(graph)}) : ForwardEval({Arguments(graph)});");
                 L(1, "");
-                Method(sb, indent, modelName, nodeName, graph, "", "ForwardTraining");
+                Method(sb, indent, modelName, nodeName, graph, "", "ForwardTraining", kernels);
                 L(1, "");
-                Method(sb, indent, modelName, nodeName, evalGraph, "", "ForwardEval");
+                Method(sb, indent, modelName, nodeName, evalGraph, "", "ForwardEval", kernels);
             }
+            sb.Append(kernels);
             L(0, "}");
             return sb.ToString();
         }
 
         /// <summary>One compiled Forward method for <paramref name="graph"/>: guards, parameters, the autograd node with its forward and backward.</summary>
-        static void Method(StringBuilder sb, string indent, string modelName, string nodeName, IrGraph graph, string visibility, string methodName)
+        static void Method(StringBuilder sb, string indent, string modelName, string nodeName, IrGraph graph, string visibility, string methodName, StringBuilder kernels)
         {
             var plan = FusionPlanner.Plan(graph);
             var inputOnly = graph.InputOnly();
@@ -102,6 +104,10 @@ namespace Kiln.Compiler.Emit
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
+            // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, softmax, cross-entropy and layer norm run
+            // as the CUDA backend's kernels; a graph with any other producer runs the eager Forward there (same results).
+            if (plan.Any(st => st.Producer is { } pr && !GpuProducer(pr.Op)))
+                guard.Add($"{InputName(0)}.IsCuda");
             L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward({Arguments(graph)});");
 
             // Parameters, in the order the node lists its inputs; each producer's first slot.
@@ -394,7 +400,7 @@ namespace Kiln.Compiler.Emit
                     L(4, $"var values = new {T}[] {{ {string.Join(", ", ext.Select(v => $"v{v}!.Contiguous()"))} }};");
                     L(4, $"var gb = gb{g.Output} = global::Kiln.Compilation.GroupBroadcast.Plan(\"{Describe(g)}\", values);");
                     for (int k = 0; k < ext.Count; k++) L(4, $"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}values[{k}]{(g.Recomputes ? ")" : "")};");
-                    L(4, $"var ot = {T}.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;");
+                    L(4, $"var ot = {T}.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;");
                 }
                 else
                 {
@@ -402,12 +408,35 @@ namespace Kiln.Compiler.Emit
                     L(4, $"var ot = {T}.EmptyLike(e0); int n = (int)ot.Numel;");
                 }
                 Masks(g, reserve: true);
+                string into = norm is null ? null! : $"rows{g.Output}";
+                if (norm is not null) L(4, $"global::System.Action<long, long>? {into} = null;");
+                // On a CUDA device: the group's generated kernel (the loop's scalar body, one thread per element).
+                string kernel = $"__Gpu{methodName}_F{g.Output}";
+                var kernelArgs = new List<(string Type, string Name, string Value)> { (View, "os", "ot") };
+                for (int k = 0; k < ext.Count; k++)
+                {
+                    kernelArgs.Add((View, $"es{k}", $"e{k}"));
+                    kernelArgs.Add((Index, $"m{k}", Broadcasts(g) ? $"global::Kiln.Gpu.GroupIndex.Of(gb{g.Output}!.Maps[{k}])" : "global::Kiln.Gpu.GroupIndex.Identity"));
+                }
+                GpuKernel(kernel, kernelArgs, g, () =>
+                {
+                    Loads(g, false, gpu: true);
+                    ForwardValues(g, false, gpu: true);
+                    L(6, $"os[i] = a{g.Output};");
+                });
+                L(4, "if (ot.IsCuda)");
+                L(4, "{");
+                Launch(kernel, kernelArgs, g);
+                L(4, "}");
+                L(4, "else");
+                L(4, "{");
                 Loop(g, string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + Maps(g) + "var os = ot.AsSpan<float>();", vector =>
                 {
                     Loads(g, vector);
                     ForwardValues(g, vector);
                     Store(vector, "os", $"a{g.Output}");
-                }, norm is null ? null : $"rows{g.Output}");
+                }, into);
+                L(4, "}");
                 L(4, $"v{g.Output} = ot;");
                 if (norm is not null) ProducerForward(norm, depth: 4);
                 ReturnMasks(g);
@@ -421,32 +450,90 @@ namespace Kiln.Compiler.Emit
                 if (g.Recomputes) for (int k = 0; k < ext.Count; k++) L(4, Broadcasts(g) ? $"var e{k} = gb{g.Output}!.Values[{k}];" : $"var e{k} = v{ext[k]}!.Contiguous();");
                 for (int k = 0; k < ext.Count; k++) L(4, $"var de{k} = {T}.EmptyLike(dt);");
                 Masks(g, reserve: false);
+                string kernel = $"__Gpu{methodName}_B{g.Output}";
+                var kernelArgs = new List<(string Type, string Name, string Value)> { (View, "ds", "dt") };
+                for (int k = 0; k < ext.Count; k++) kernelArgs.Add((View, $"des{k}", $"de{k}"));
+                if (g.Recomputes)
+                    for (int k = 0; k < ext.Count; k++)
+                    {
+                        kernelArgs.Add((View, $"es{k}", $"e{k}"));
+                        kernelArgs.Add((Index, $"m{k}", Broadcasts(g) ? $"global::Kiln.Gpu.GroupIndex.Of(gb{g.Output}!.Maps[{k}])" : "global::Kiln.Gpu.GroupIndex.Identity"));
+                    }
+                GpuKernel(kernel, kernelArgs, g, () => BackwardBody(g, false, gpu: true));
+                L(4, "if (dt.IsCuda)");
+                L(4, "{");
+                Launch(kernel, kernelArgs, g);
+                L(4, "}");
+                L(4, "else");
+                L(4, "{");
                 string spans = "var ds = dt.AsSpan<float>(); " + string.Concat(ext.Select((_, k) => $"var des{k} = de{k}.AsSpan<float>(); "))
                     + (g.Recomputes ? string.Concat(ext.Select((_, k) => $"var es{k} = e{k}.AsSpan<float>(); ")) + Maps(g) : "");
-                Loop(g, spans, vector =>
-                {
-                    // The group's values are recomputed (cheaper than storing them) where a derivative reads them.
-                    if (g.Recomputes) { Loads(g, vector); ForwardValues(g, vector, upTo: g.Elementwise.FindLastIndex(FusionStep.ReadsValues)); }
-                    L(6, $"var g{g.Output} = {Load(vector, "ds")};");
-                    var inside = new HashSet<int>(g.Elementwise.Select(n => n.Id));
-                    var started = new HashSet<int>();
-                    for (int j = g.Elementwise.Count - 1; j >= 0; j--)
-                    {
-                        var n = g.Elementwise[j];
-                        var contributions = NodeGradients(g, n, vector);
-                        for (int a = 0; a < n.Inputs.Count; a++)
-                        {
-                            if (contributions[a] is not { } contribution) continue;
-                            int u = n.Inputs[a], k = ext.IndexOf(u);
-                            if (inside.Contains(u)) L(6, $"var g{u} = {contribution};");
-                            else L(6, started.Add(k) ? $"var ge{k} = {contribution};" : $"ge{k} += {contribution};");
-                        }
-                    }
-                    for (int k = 0; k < ext.Count; k++) Store(vector, $"des{k}", $"ge{k}");
-                });
+                Loop(g, spans, vector => BackwardBody(g, vector));
+                L(4, "}");
                 ReturnMasks(g);
                 // A broadcast value's gradient is summed back to its shape.
                 for (int k = 0; k < ext.Count; k++) Acc(4, ext[k], Broadcasts(g) ? $"gb{g.Output}!.SumTo(de{k}, {k})" : $"de{k}");
+            }
+
+            // One element of a group's backward: recompute what the derivatives read, then each node's rule in reverse.
+            void BackwardBody(FusionStep g, bool vector, bool gpu = false)
+            {
+                var ext = g.External;
+                // The group's values are recomputed (cheaper than storing them) where a derivative reads them.
+                if (g.Recomputes) { Loads(g, vector, gpu); ForwardValues(g, vector, upTo: g.Elementwise.FindLastIndex(FusionStep.ReadsValues), gpu: gpu); }
+                L(6, $"var g{g.Output} = {Load(vector, "ds")};");
+                var inside = new HashSet<int>(g.Elementwise.Select(n => n.Id));
+                var started = new HashSet<int>();
+                for (int j = g.Elementwise.Count - 1; j >= 0; j--)
+                {
+                    var n = g.Elementwise[j];
+                    var contributions = NodeGradients(g, n, vector, gpu);
+                    for (int a = 0; a < n.Inputs.Count; a++)
+                    {
+                        if (contributions[a] is not { } contribution) continue;
+                        int u = n.Inputs[a], k = ext.IndexOf(u);
+                        if (inside.Contains(u)) L(6, $"var g{u} = {contribution};");
+                        else L(6, started.Add(k) ? $"var ge{k} = {contribution};" : $"ge{k} += {contribution};");
+                    }
+                }
+                for (int k = 0; k < ext.Count; k++) Store(vector, $"des{k}", $"ge{k}");
+            }
+
+            // A group's GPU kernel: a [GpuKernel] method of the Compiled class whose body is the loop's scalar body for element
+            // i, its launcher delegate type and its MethodInfo (the build step compiles it to PTX with Kiln's own kernels).
+            void GpuKernel(string name, List<(string Type, string Name, string Value)> args, FusionStep g, Action body)
+            {
+                var masks = g.Elementwise.Where(n => n.Op == IrOps.Dropout).ToList();
+                string parameters = string.Join(", ", args.Select(a => $"{a.Type} {a.Name}").Concat(masks.SelectMany(n => new[] { $"{View} mask{n.Id}", $"int hasMask{n.Id}" })));
+                var saved = sb;
+                var k = new StringBuilder();
+                sb = k;
+                L(1, "");
+                L(1, $"internal delegate void {name}_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, {parameters});");
+                L(1, $"static readonly global::System.Reflection.MethodInfo {name}_Method = typeof(Compiled).GetMethod(\"{name}\", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;");
+                L(1, "[global::Kiln.Gpu.GpuKernel]");
+                L(1, $"static void {name}(global::ILGPU.Index1D index, {parameters})");
+                L(1, "{");
+                L(6 - 4, "int i = index;");
+                // The body is written at the loop's depth; re-indented below.
+                var inner = new StringBuilder();
+                sb = inner;
+                body();
+                sb = k;
+                foreach (var line in inner.ToString().Split(new[] { Environment.NewLine }, StringSplitOptions.RemoveEmptyEntries))
+                    k.Append(line.Length >= 16 ? line.Remove(indent.Length, 16) : line).Append(Environment.NewLine);
+                L(1, "}");
+                sb = saved;
+                kernels.Append(k);
+            }
+
+            void Launch(string name, List<(string Type, string Name, string Value)> args, FusionStep g)
+            {
+                var masks = g.Elementwise.Where(n => n.Op == IrOps.Dropout).ToList();
+                foreach (var n in masks) L(5, $"using var dmask{n.Id} = global::Kiln.Gpu.GeneratedKernels.Upload(mask{n.Id}, {args[0].Value});");
+                var values = args.Select(a => a.Type == View ? $"global::Kiln.Gpu.GeneratedKernels.View({a.Value})" : a.Value)
+                    .Concat(masks.SelectMany(n => new[] { $"dmask{n.Id} is null ? global::Kiln.Gpu.GeneratedKernels.None : global::Kiln.Gpu.GeneratedKernels.View(dmask{n.Id})", $"dmask{n.Id} is null ? 0 : 1" }));
+                L(5, $"global::Kiln.Gpu.GeneratedKernels.Launcher<{name}_Launch>({args[0].Value}, {name}_Method)(global::Kiln.Gpu.GeneratedKernels.Stream({args[0].Value}), n, {string.Join(", ", values)});");
             }
 
             // The broadcast maps a group's loop reads its values through.
@@ -456,19 +543,20 @@ namespace Kiln.Compiler.Emit
 
             void Store(bool vector, string span, string value) => L(6, vector ? $"{Vec}.CopyTo({value}, {span}.Slice(i, 8));" : $"{span}[i] = {value};");
 
-            void Loads(FusionStep g, bool vector)
+            void Loads(FusionStep g, bool vector, bool gpu = false)
             {
                 for (int k = 0; k < g.External.Count; k++)
-                    L(6, !Broadcasts(g) ? $"var x{k} = {Load(vector, $"es{k}")};"
+                    L(6, gpu ? $"var x{k} = es{k}[m{k}.Index(i)];"
+                        : !Broadcasts(g) ? $"var x{k} = {Load(vector, $"es{k}")};"
                         : vector ? $"var x{k} = m{k}.Full ? {Load(true, $"es{k}")} : global::Kiln.Compilation.VectorMath.Load(es{k}, i, m{k});"
                         : $"var x{k} = es{k}[m{k}.Full ? i : m{k}.Index(i)];");
             }
 
             // The group's values in order (up to node index upTo: what a backward reads).
-            void ForwardValues(FusionStep g, bool vector, int upTo = int.MaxValue)
+            void ForwardValues(FusionStep g, bool vector, int upTo = int.MaxValue, bool gpu = false)
             {
                 foreach (var n in g.Elementwise.Take(upTo == int.MaxValue ? int.MaxValue : upTo + 1))
-                    L(6, $"var a{n.Id} = {NodeForward(g, n, vector)};");
+                    L(6, $"var a{n.Id} = {NodeForward(g, n, vector, gpu)};");
             }
 
             // Dropout masks of a group: drawn in forward (reserving the generator's counters), regenerated in backward.
@@ -493,7 +581,7 @@ namespace Kiln.Compiler.Emit
             void Loop(FusionStep g, string spans, Action<bool> body, string? into = null)
             {
                 // Into a named range function (a norm's pass calls it block by block), or over Kiln's threads now.
-                L(4, into is null ? "global::Kiln.Threads.For(n, 16384, (s0, s1) =>" : $"global::System.Action<long, long> {into} = (s0, s1) =>");
+                L(4, into is null ? "global::Kiln.Threads.For(n, 16384, (s0, s1) =>" : $"{into} = (s0, s1) =>");
                 L(4, "{");
                 L(5, spans);
                 L(5, "int i = (int)s0, end = (int)s1;");
@@ -538,13 +626,21 @@ namespace Kiln.Compiler.Emit
 
         static string Rule(IrNode n) => n.Op == IrOps.Add ? "add" : n.Op == IrOps.Binary ? IrOps.BinaryName(n) : n.Attr!;
 
-        static string NodeForward(FusionStep g, IrNode n, bool vector)
+        const string View = "global::ILGPU.ArrayView<float>", Index = "global::Kiln.Gpu.GroupIndex";
+
+        /// <summary>The producers whose CUDA form exists (the CUDA backend's kernels behind the same runtime calls).</summary>
+        static bool GpuProducer(string op) => op is IrOps.Linear or IrOps.Flatten or IrOps.Softmax or IrOps.CrossEntropy or IrOps.LayerNorm or IrOps.Island;
+
+        /// <summary>Whether dropout node <paramref name="id"/>'s mask is present, on the CPU (an array) or in a GPU kernel (a flag).</summary>
+        static string HasMask(int id, bool gpu) => gpu ? $"hasMask{id} != 0" : $"mask{id} != null";
+
+        static string NodeForward(FusionStep g, IrNode n, bool vector, bool gpu = false)
         {
             var ops = Operands(g, n, vector);
             return n.Op switch
             {
                 IrOps.Activation => ScalarCode.Forward(n.Attr!, ops[0].Expr, vector),
-                IrOps.Dropout => $"mask{n.Id} != null ? {ops[0].Expr} * {MaskAt(n.Id, vector)} : {ops[0].Expr}",
+                IrOps.Dropout => $"{HasMask(n.Id, gpu)} ? {ops[0].Expr} * {MaskAt(n.Id, vector)} : {ops[0].Expr}",
                 IrOps.Add or IrOps.Binary => ScalarCode.BinaryForward(Rule(n), ops[0].Expr, ops[1].Expr),
                 _ => throw new NotSupportedException(n.Op),
             };
@@ -554,10 +650,10 @@ namespace Kiln.Compiler.Emit
         /// What each input of an elementwise node receives from the node's gradient <c>g{id}</c>: dropout's mask, or the
         /// registry's rule run over expressions (null where an input gets nothing).
         /// </summary>
-        static string?[] NodeGradients(FusionStep g, IrNode n, bool vector)
+        static string?[] NodeGradients(FusionStep g, IrNode n, bool vector, bool gpu = false)
         {
             string gy = $"g{n.Id}";
-            if (n.Op == IrOps.Dropout) return new[] { $"mask{n.Id} != null ? {gy} * {MaskAt(n.Id, vector)} : {gy}" };
+            if (n.Op == IrOps.Dropout) return new[] { $"{HasMask(n.Id, gpu)} ? {gy} * {MaskAt(n.Id, vector)} : {gy}" };
             var ops = Operands(g, n, vector);
             var all = ScalarCode.Gradients(Rule(n), ops.Select(o => o.Expr).ToArray(), $"a{n.Id}", gy, ops.Select(o => o.Value is not null).ToArray(), vector);
             var result = new string?[n.Inputs.Count];

@@ -130,7 +130,8 @@ namespace Kiln.Compiler.Emit
             public string Tanh(string a) => Fn("global::System.MathF.Tanh", VMath + ".Tanh", a);
             public string Sigmoid(string a) => _vector ? $"{VMath}.Sigmoid({a})" : $"(1f / (1f + global::System.MathF.Exp(-({a}))))";
             public string Abs(string a) => Fn("global::System.MathF.Abs", V + ".Abs", a);
-            public string Sign(string a) => _vector ? throw new NotSupportedException("sign has no vector form") : $"(float)global::System.MathF.Sign({a})";
+            // Not MathF.Sign: it throws on NaN (and a GPU kernel cannot throw); NaN·0 keeps PyTorch's NaN.
+            public string Sign(string a) => _vector ? throw new NotSupportedException("sign has no vector form") : $"({a} > 0f ? 1f : {a} < 0f ? -1f : {a} * 0f)";
             public string NormalPdf(string a) => Fn(Math + ".NormalPdf", VMath + ".NormalPdf", a);
             public string NormalCdf(string a) => Fn(Math + ".NormalCdf", VMath + ".NormalCdf", a);
             public string GreaterMask(string a, double s) => Select(Greater(a, C(s)), One, Zero);

@@ -74,7 +74,13 @@ namespace Samples.Models
                         var gb = gb2 = global::Kiln.Compilation.GroupBroadcast.Plan("mul", values);
                         var e0 = ctx.Save(values[0]);
                         var e1 = ctx.Save(values[1]);
-                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;
+                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;
+                        if (ot.IsCuda)
+                        {
+                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_F2_Launch>(ot, __GpuForward_F2_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(ot), n, global::Kiln.Gpu.GeneratedKernels.View(ot), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[1]));
+                        }
+                        else
+                        {
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
                             var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; var os = ot.AsSpan<float>();
@@ -94,6 +100,7 @@ namespace Samples.Models
                                 os[i] = a2;
                             }
                         });
+                        }
                         v2 = ot;
                     }
                     isl3 = global::Kiln.Compilation.EagerIsland.Run(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
@@ -103,7 +110,13 @@ namespace Samples.Models
                         var gb = gb4 = global::Kiln.Compilation.GroupBroadcast.Plan("add", values);
                         var e0 = values[0];
                         var e1 = values[1];
-                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32); int n = (int)ot.Numel;
+                        var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;
+                        if (ot.IsCuda)
+                        {
+                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_F4_Launch>(ot, __GpuForward_F4_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(ot), n, global::Kiln.Gpu.GeneratedKernels.View(ot), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb4!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb4!.Maps[1]));
+                        }
+                        else
+                        {
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
                             var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb4!.Maps[0]; var m1 = gb4!.Maps[1]; var os = ot.AsSpan<float>();
@@ -123,6 +136,7 @@ namespace Samples.Models
                                 os[i] = a4;
                             }
                         });
+                        }
                         v4 = ot;
                     }
                     ctx.Save(v4!);
@@ -148,6 +162,12 @@ namespace Samples.Models
                         var dt = d4; int n = (int)dt.Numel;
                         var de0 = global::Kiln.Tensor.EmptyLike(dt);
                         var de1 = global::Kiln.Tensor.EmptyLike(dt);
+                        if (dt.IsCuda)
+                        {
+                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_B4_Launch>(dt, __GpuForward_B4_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(dt), n, global::Kiln.Gpu.GeneratedKernels.View(dt), global::Kiln.Gpu.GeneratedKernels.View(de0), global::Kiln.Gpu.GeneratedKernels.View(de1));
+                        }
+                        else
+                        {
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
                             var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); 
@@ -169,6 +189,7 @@ namespace Samples.Models
                                 des1[i] = ge1;
                             }
                         });
+                        }
                         { var t = gb4!.SumTo(de0, 0)!; gv2 = gv2 is null ? t : gv2 + t; }
                         { var t = gb4!.SumTo(de1, 1)!; gv3 = gv3 is null ? t : gv3 + t; }
                     }
@@ -184,6 +205,12 @@ namespace Samples.Models
                         var e1 = gb2!.Values[1];
                         var de0 = global::Kiln.Tensor.EmptyLike(dt);
                         var de1 = global::Kiln.Tensor.EmptyLike(dt);
+                        if (dt.IsCuda)
+                        {
+                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_B2_Launch>(dt, __GpuForward_B2_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(dt), n, global::Kiln.Gpu.GeneratedKernels.View(dt), global::Kiln.Gpu.GeneratedKernels.View(de0), global::Kiln.Gpu.GeneratedKernels.View(de1), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[1]));
+                        }
+                        else
+                        {
                         global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                         {
                             var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; 
@@ -211,6 +238,7 @@ namespace Samples.Models
                                 des1[i] = ge1;
                             }
                         });
+                        }
                         { var t = gb2!.SumTo(de0, 0)!; gv0 = gv0 is null ? t : gv0 + t; }
                         { var t = gb2!.SumTo(de1, 1)!; gv1 = gv1 is null ? t : gv1 + t; }
                     }
@@ -223,6 +251,59 @@ namespace Samples.Models
                     if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
                     return grads;
                 });
+            }
+            
+            internal delegate void __GpuForward_F2_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
+            static readonly global::System.Reflection.MethodInfo __GpuForward_F2_Method = typeof(Compiled).GetMethod("__GpuForward_F2", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
+            [global::Kiln.Gpu.GpuKernel]
+            static void __GpuForward_F2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1)
+            {
+                int i = index;
+                var x0 = es0[m0.Index(i)];
+                var x1 = es1[m1.Index(i)];
+                var a2 = (x0 * x1);
+                os[i] = a2;
+            }
+            
+            internal delegate void __GpuForward_F4_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
+            static readonly global::System.Reflection.MethodInfo __GpuForward_F4_Method = typeof(Compiled).GetMethod("__GpuForward_F4", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
+            [global::Kiln.Gpu.GpuKernel]
+            static void __GpuForward_F4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1)
+            {
+                int i = index;
+                var x0 = es0[m0.Index(i)];
+                var x1 = es1[m1.Index(i)];
+                var a4 = (x0 + x1);
+                os[i] = a4;
+            }
+            
+            internal delegate void __GpuForward_B4_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1);
+            static readonly global::System.Reflection.MethodInfo __GpuForward_B4_Method = typeof(Compiled).GetMethod("__GpuForward_B4", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
+            [global::Kiln.Gpu.GpuKernel]
+            static void __GpuForward_B4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1)
+            {
+                int i = index;
+                var g4 = ds[i];
+                var ge0 = g4;
+                var ge1 = g4;
+                des0[i] = ge0;
+                des1[i] = ge1;
+            }
+            
+            internal delegate void __GpuForward_B2_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
+            static readonly global::System.Reflection.MethodInfo __GpuForward_B2_Method = typeof(Compiled).GetMethod("__GpuForward_B2", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
+            [global::Kiln.Gpu.GpuKernel]
+            static void __GpuForward_B2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1)
+            {
+                int i = index;
+                var x0 = es0[m0.Index(i)];
+                var x1 = es1[m1.Index(i)];
+                var a2 = (x0 * x1);
+                var g2 = ds[i];
+                var ge0 = (g2 * x1);
+                var ge1 = (g2 * x0);
+                des0[i] = ge0;
+                des1[i] = ge1;
             }
         }
     }

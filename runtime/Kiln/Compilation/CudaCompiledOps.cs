@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Kernels.Gemm;
+using Kiln.NN;
+
+namespace Kiln.Compilation;
+
+/// <summary>
+/// The CUDA forms of the producers a compiled model calls (the fused elementwise groups are generated ILGPU kernels; these
+/// are the GEMMs and row ops around them): the same math as the CPU kernels, run as the CUDA backend's kernels without
+/// recording. Each CPU entry point forwards here for CUDA tensors.
+/// </summary>
+internal static class CudaCompiledOps
+{
+    /// <summary>activation(x·Wᵀ + b)·multiplier, and the pre-activation when asked.</summary>
+    public static (Tensor Output, Tensor? PreActivation) LinearForward(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var z = F.Linear(x, weight, bias);
+        Tensor y = activation switch
+        {
+            GemmActivation.Relu => z.Relu(),
+            GemmActivation.Gelu => z.Gelu(),
+            GemmActivation.GeluTanh => z.Gelu("tanh"),
+            _ => z.Alias(),
+        };
+        if (multiplier is not null)
+        {
+            using var m = Upload(multiplier, y);
+            using var scaled = y * m;
+            y.Dispose();
+            y = scaled.Alias();
+        }
+        if (keepPreActivation) return (y, z);
+        z.Dispose();
+        return (y, null);
+    }
+
+    /// <summary>Gradients of a Linear (gated by a ReLU output and scale when <paramref name="output"/> is given).</summary>
+    public static (Tensor? Input, Tensor Weight, Tensor? Bias) LinearBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
+    {
+        using var noGrad = Autograd.NoGrad();
+        int inFeatures = weight.Size(1), outFeatures = weight.Size(0);
+        using var g0 = grad.Reshape(-1, outFeatures);
+        using var gated = output is null ? g0.Alias() : GateRelu(g0, output, scale);
+        using var x2 = x.Reshape(-1, inFeatures);
+        using var gt = gated.T;
+        var dw = gt.Matmul(x2);
+        var db = hasBias ? gated.Sum(new[] { 0 }) : null;
+        Tensor? dx = null;
+        if (needInput)
+        {
+            using var flat = gated.Matmul(weight);
+            dx = flat.Reshape(x.ShapeArray);
+        }
+        return (dx, dw, db);
+    }
+
+    static Tensor GateRelu(Tensor g, Tensor output, float scale)
+    {
+        using var o = output.Reshape(g.ShapeArray);
+        using var kept = g.KeepWhereGreater(o, 0);
+        return scale == 1 ? kept.Alias() : kept * scale;
+    }
+
+    /// <summary>A host mask as a device tensor shaped like <paramref name="like"/> (its first elements).</summary>
+    public static Tensor Upload(float[] values, Tensor like)
+    {
+        int n = (int)like.Numel;
+        using var host = Tensor.From(values.AsSpan(0, n).ToArray(), like.ShapeArray);
+        return host.To(like.Device);
+    }
+
+    /// <summary>LayerNorm over the last dim with its row statistics ([rows, 1] mean and 1/σ).</summary>
+    public static (Tensor Output, Tensor Mean, Tensor Rstd) LayerNorm(LayerNorm layer, Tensor x)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var mean = x.Mean(new[] { -1 }, keepDim: true);
+        using var centred = x - mean;
+        using var sq = centred * centred;
+        using var variance = sq.Mean(new[] { -1 }, keepDim: true);
+        using var shifted = variance + layer.Eps;
+        var rstd = shifted.Rsqrt();
+        using var xhat = centred * rstd;
+        Tensor y;
+        if (layer.Weight is { } w)
+        {
+            using var scaled = xhat * w;
+            y = layer.Bias is { } b ? scaled + b : scaled.Alias();
+        }
+        else y = layer.Bias is { } b ? xhat + b : xhat.Alias();
+        return (y, mean, rstd);
+    }
+
+    /// <summary>LayerNorm's gradients from the saved statistics.</summary>
+    public static (Tensor Input, Tensor? Weight, Tensor? Bias) LayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var centred = x - mean;
+        using var xhat = centred * rstd;
+        int rank = x.Dim;
+        var leading = new int[rank - 1];
+        for (int i = 0; i < leading.Length; i++) leading[i] = i;
+        Tensor? dw = null, db = null;
+        if (layer.Weight is not null) { using var gx = grad * xhat; dw = gx.Sum(leading); }
+        if (layer.Bias is not null) db = grad.Sum(leading);
+        using var dxhat = layer.Weight is { } w ? grad * w : grad.Alias();
+        using var m1 = dxhat.Mean(new[] { -1 }, keepDim: true);
+        using var prod = dxhat * xhat;
+        using var m2 = prod.Mean(new[] { -1 }, keepDim: true);
+        using var t1 = dxhat - m1;
+        using var t2 = xhat * m2;
+        using var t3 = t1 - t2;
+        var dx = t3 * rstd;
+        return (dx, dw, db);
+    }
+
+    /// <summary>Mean cross entropy over the kept targets of rows [N, C]: the loss, each row's log-sum-exp, the kept count.</summary>
+    public static (Tensor Loss, Tensor Lse, long Count) CrossEntropy(Tensor rows, Tensor target, long ignoreIndex)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var t = target.ToInternal(DType.Int64).Reshape(-1, 1);
+        using var ignored = t.Eq(ignoreIndex);
+        using var safe = t.MaskedFill(ignored, 0);
+        using var keep = ignored.LogicalNot().To(DType.Float32);
+        var lse = rows.LogSumExp(new[] { 1 }, keepDim: true);
+        using var picked = rows.Gather(1, safe);
+        using var each = lse - picked;
+        using var kept = each * keep;
+        using var total = kept.Sum();
+        using var countT = keep.Sum();
+        long count = (long)countT.Item<float>();
+        var loss = total / count;
+        return (loss, lse, count);
+    }
+
+    /// <summary>(softmax − one-hot)·grad/count on the kept rows.</summary>
+    public static Tensor CrossEntropyBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var t = target.ToInternal(DType.Int64).Reshape(-1, 1);
+        using var ignored = t.Eq(ignoreIndex);
+        using var safe = t.MaskedFill(ignored, 0);
+        using var keep = ignored.LogicalNot().To(DType.Float32);
+        using var shifted = rows - lse;
+        using var p = shifted.Exp();
+        using var onehot = Tensor.ZerosLike(rows).Scatter(1, safe, 1.0);
+        using var diff = p - onehot;
+        using var kept = diff * keep;
+        using var g = grad.To(rows.Device);
+        using var perCount = g / count;
+        return kept * perCount;
+    }
+}
