@@ -76,7 +76,7 @@ internal static class GraphReader
         int? returned = Body(forward, r, inputs);
         needsModes = r.NeedsModes;
         if (returned is null) return Fail(result, "Forward", null);
-        if (!r.Graph.HasParameters) return Fail(result, "a Forward without a layer that has parameters", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel));
+        if (!r.Graph.HasParameters && !r.Graph.HasElementwise) return Fail(result, "a Forward without a layer that has parameters or an elementwise op", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel));
         result.Graph = r.Graph.Build(returned.Value);
         return result;
     }

@@ -16,6 +16,7 @@ internal static class CudaCompiledOps
     public static (Tensor Output, Tensor? PreActivation) LinearForward(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation)
     {
         using var noGrad = Autograd.NoGrad();
+        if (!keepPreActivation && multiplier is null && Gpu.CublasLt.IsAvailable && EpilogueGemm(x, weight, bias, activation) is { } fused) return (fused, null);
         var z = F.Linear(x, weight, bias);
         Tensor y = activation switch
         {
@@ -34,6 +35,22 @@ internal static class CudaCompiledOps
         if (keepPreActivation) return (y, z);
         z.Dispose();
         return (y, null);
+    }
+
+    /// <summary>activation(x·Wᵀ + b) in one cuBLASLt call with its bias/activation epilogue, or null where it cannot.</summary>
+    static Tensor? EpilogueGemm(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation)
+    {
+        int inFeatures = weight.Size(1), outFeatures = weight.Size(0);
+        using var xc = x.Contiguous();
+        using var wc = weight.Contiguous();
+        int rows = checked((int)(x.Numel / Math.Max(1, inFeatures)));
+        var shape = (int[])x.ShapeArray.Clone();
+        shape[^1] = outFeatures;
+        var y = Tensor.Empty(shape, x.DType, x.Device);
+        // A = x [rows, in] row-major; B = Wᵀ, W [out, in] read with row stride 1 and column stride in.
+        if (Gpu.CublasLt.TryGemm(xc, inFeatures, 1, 0, wc, 1, inFeatures, 0, y, 1, rows, outFeatures, inFeatures, 1f, 0f, bias, activation)) return y;
+        y.Dispose();
+        return null;
     }
 
     /// <summary>Gradients of a Linear (gated by a ReLU output and scale when <paramref name="output"/> is given).</summary>

@@ -43,6 +43,9 @@ public static class Cuda
     /// <summary>Waits until every queued kernel and copy of the device finished (<c>torch.cuda.synchronize()</c>).</summary>
     public static void Synchronize(int device = 0) => Gpu.GpuDevice.For("synchronize", Device.Cuda(device)).Synchronize();
 
+    /// <summary>GPU kernels ILGPU compiled at run time in this process because the kernel bundle had no current entry (0 when every kernel came from a bundle).</summary>
+    public static int JitCompiledKernels => Gpu.GpuDevice.JitCompiledKernels;
+
     /// <summary>Throws a clear error unless <paramref name="device"/> is a CUDA device this machine has.</summary>
     internal static void Require(string op, Device device)
     {

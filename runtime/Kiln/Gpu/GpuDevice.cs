@@ -114,9 +114,11 @@ internal sealed class GpuDevice : IDisposable
 
     static (KernelBundle?, string) LoadBundle(Assembly assembly)
     {
+#pragma warning disable IL3000 // an empty Location (single-file publish) is handled: the bundle is then beside the app
         string file = assembly.Location.Length > 0
             ? KernelBundle.PathFor(assembly.Location)
             : Path.Combine(AppContext.BaseDirectory, assembly.GetName().Name + KernelBundle.Suffix); // single-file publish
+#pragma warning restore IL3000
         if (!File.Exists(file)) return (null, $"no kernel bundle at {file} (build with the Kiln.Build targets)");
         try { return (KernelBundle.Load(file), ""); }
         catch (KilnException e) { return (null, e.Message); }

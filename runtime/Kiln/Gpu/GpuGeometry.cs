@@ -28,7 +28,7 @@ internal readonly struct GpuGeometry
         var d = new long[Dims6.MaxRank];
         for (int i = 0; i < Dims6.MaxRank; i++) d[i] = 1;
         for (int i = 0; i < rank; i++) d[Dims6.MaxRank - rank + i] = plan.Shape[i];
-        var dims = new Dims6 { D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], D4 = d[4], D5 = d[5] };
+        var dims = new Dims6 { D0 = d[0], D1 = d[1], D2 = d[2], D3 = d[3], D4 = d[4], D5 = d[5], Rank = rank };
         var result = new Strides6[strides.Length];
         for (int j = 0; j < strides.Length; j++)
         {

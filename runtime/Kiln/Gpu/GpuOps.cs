@@ -170,6 +170,13 @@ internal static unsafe class GpuOps
 
     static void RawCopy<T>(GpuDevice dev, Tensor dst, Tensor src) where T : unmanaged
     {
+        if (dst.IsContiguous && src.IsContiguous && ShapeRules.SameShape(dst.ShapeArray, src.ShapeArray))
+        {
+            // A plain device-to-device copy (the driver's memcpy: full bandwidth, no index arithmetic).
+            long bytes = dst.Numel * dst.DType.SizeOf();
+            if (bytes > 0) src.View<byte>().SubView(0, bytes).CopyTo(dev.Stream, dst.View<byte>().SubView(0, bytes));
+            return;
+        }
         var s = dst.ShapeArray;
         var g = GpuGeometry.Of("copy_", s, dst.StrideArray, LoopPlan.BroadcastStrides(src, s));
         if (g.Count == 0) return;

@@ -89,6 +89,32 @@ public sealed unsafe partial class Tensor
         return r;
     }
 
+    /// <summary>
+    /// The product through cuBLASLt in the operands' own type (float32, float16, bfloat16 — float32 accumulation), or null
+    /// when it cannot take this layout (the caller runs Kiln's kernel).
+    /// </summary>
+    static Tensor? CublasGemm(Tensor a, Tensor b, int[] batch, int n, int m, int k, double alpha, double beta, Tensor? bias)
+    {
+        int r = batch.Length;
+        long count = ShapeRules.Numel(batch);
+        long[] cs = new long[r];
+        for (int i = r - 1, acc = 1; i >= 0; acc *= batch[i], i--) cs[i] = (long)acc * n * m;
+        var plan = LoopPlan.Create(batch, a._strides[..r], b._strides[..r], cs);
+        if (plan.Shape.Length > 1 || count > int.MaxValue) return null;
+        long sa = count > 1 ? plan.Strides[0][0] : 0, sb = count > 1 ? plan.Strides[1][0] : 0;
+        var result = Allocate([.. batch, n, m], a.DType, false, a.Device);
+        if (bias is not null && beta != 0)
+        {
+            using var bt = bias.ToInternal(a.DType);
+            CopyKernel.Copy(result, bt);
+        }
+        else beta = 0;
+        if (Gpu.CublasLt.TryGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, (float)alpha, (float)beta))
+            return result;
+        result.Dispose();
+        return null;
+    }
+
     /// <summary>The CUDA product: batch dims merged into one stride per operand, or made contiguous where they do not merge.</summary>
     static void GpuBatchedGemm(Tensor a, Tensor b, Tensor c, int[] batch, int n, int m, int k, double alpha, double beta)
     {
@@ -119,6 +145,7 @@ public sealed unsafe partial class Tensor
     {
         int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
         var dtype = a.DType;
+        if (a.IsCuda && Gpu.CublasLt.IsAvailable && CublasGemm(a, b, batch, n, m, k, alpha, beta, bias) is { } viaLibrary) return viaLibrary;
         var ct = TypeDispatch.ComputeType(dtype);
         using var ac = a.ToInternal(ct);
         using var bc = b.ToInternal(ct);

@@ -133,6 +133,9 @@ namespace Kiln.Compiler.Ir
         /// <summary>Whether any node has parameters.</summary>
         public bool HasParameters => _nodes.Any(IrOps.HasParameters);
 
+        /// <summary>Whether any node is elementwise (a parameterless model of such ops still compiles to one fused kernel).</summary>
+        public bool HasElementwise => _nodes.Any(n => n.Op is IrOps.Activation or IrOps.Binary or IrOps.Add or IrOps.Dropout);
+
         /// <summary>The graph returning <paramref name="output"/>.</summary>
         public IrGraph Build(int output) => new IrGraph(_nodes, output, _conditions);
     }

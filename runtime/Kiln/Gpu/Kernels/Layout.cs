@@ -11,6 +11,8 @@ public struct Dims6
 #pragma warning disable CS1591
     public long D0, D1, D2, D3, D4, D5;
 #pragma warning restore CS1591
+    /// <summary>Dims in use (1 to 6), so a contiguous or merged layout skips the divisions (a uniform branch).</summary>
+    public int Rank;
 
     /// <summary>The largest rank a GPU elementwise kernel takes after dims were merged.</summary>
     public const int MaxRank = 6;
@@ -26,7 +28,9 @@ public struct Strides6
     /// <summary>The element offset of linear output index <paramref name="i"/>.</summary>
     public readonly long Offset(long i, Dims6 d)
     {
+        if (d.Rank <= 1) return i * S5;
         long q = i / d.D5, o = (i - q * d.D5) * S5;
+        if (d.Rank == 2) return o + q * S4;
         i = q; q = i / d.D4; o += (i - q * d.D4) * S4;
         i = q; q = i / d.D3; o += (i - q * d.D3) * S3;
         i = q; q = i / d.D2; o += (i - q * d.D2) * S2;
