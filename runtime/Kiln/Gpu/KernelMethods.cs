@@ -40,6 +40,7 @@ internal static class KernelMethods
 {
     public static readonly MethodInfo Convert = typeof(ElementwiseKernels).GetMethod(nameof(ElementwiseKernels.Convert))!;
     public static readonly MethodInfo Sgemm = typeof(GemmKernels).GetMethod(nameof(GemmKernels.Sgemm))!;
+    public static readonly MethodInfo Mma16 = typeof(TensorCoreKernels).GetMethod(nameof(TensorCoreKernels.Mma16))!;
     public static readonly MethodInfo Sgd = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Sgd))!;
     public static readonly MethodInfo Adam = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adam))!;
 }

@@ -90,11 +90,14 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>
-    /// The product through cuBLASLt in the operands' own type (float32, float16, bfloat16 — float32 accumulation), or null
-    /// when it cannot take this layout (the caller runs Kiln's kernel).
+    /// A CUDA product in the operands' own type with float32 accumulation: cuBLASLt (float32, float16, bfloat16) where it
+    /// loads, else Kiln's tensor-core kernel for float16/bfloat16 on a real GPU; null otherwise (the caller runs the float32
+    /// tiled kernel on converted operands).
     /// </summary>
-    static Tensor? CublasGemm(Tensor a, Tensor b, int[] batch, int n, int m, int k, double alpha, double beta, Tensor? bias)
+    static Tensor? DeviceGemm(Tensor a, Tensor b, int[] batch, int n, int m, int k, double alpha, double beta, Tensor? bias)
     {
+        bool library = Gpu.CublasLt.IsAvailable, tensorCores = Gpu.GpuOps.HasTensorCores(a) && (a.DType == DType.Float16 || a.DType == DType.BFloat16);
+        if (!library && !tensorCores || a.DType != b.DType) return null;
         int r = batch.Length;
         long count = ShapeRules.Numel(batch);
         long[] cs = new long[r];
@@ -109,8 +112,13 @@ public sealed unsafe partial class Tensor
             CopyKernel.Copy(result, bt);
         }
         else beta = 0;
-        if (Gpu.CublasLt.TryGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, (float)alpha, (float)beta))
+        if (library && Gpu.CublasLt.TryGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, (float)alpha, (float)beta))
             return result;
+        if (tensorCores && count <= 65535)
+        {
+            Gpu.GpuOps.TensorCoreGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, alpha, beta);
+            return result;
+        }
         result.Dispose();
         return null;
     }
@@ -145,7 +153,7 @@ public sealed unsafe partial class Tensor
     {
         int n = a._shape[^2], k = a._shape[^1], m = b._shape[^1];
         var dtype = a.DType;
-        if (a.IsCuda && Gpu.CublasLt.IsAvailable && CublasGemm(a, b, batch, n, m, k, alpha, beta, bias) is { } viaLibrary) return viaLibrary;
+        if (a.IsCuda && DeviceGemm(a, b, batch, n, m, k, alpha, beta, bias) is { } inOwnType) return inOwnType;
         var ct = TypeDispatch.ComputeType(dtype);
         using var ac = a.ToInternal(ct);
         using var bc = b.ToInternal(ct);
