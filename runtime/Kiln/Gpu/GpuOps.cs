@@ -195,16 +195,11 @@ internal static unsafe class GpuOps
         {
             var target = staged.View<byte>().SubView(0, bytes);
             byte* from = host.DataPointer;
-            const long Chunk = 64L << 20;
-            dev.WithStaging(Math.Min(bytes, Chunk), pinned =>
+            Staged(dev, bytes, (pinned, at, n) =>
             {
-                for (long at = 0; at < bytes; at += Chunk)
-                {
-                    int n = (int)Math.Min(Chunk, bytes - at);
-                    new ReadOnlySpan<byte>(from + at, n).CopyTo(pinned.Span);
-                    target.SubView(at, n).CopyFrom(dev.Stream, pinned.ArrayView.SubView(0, n));
-                    dev.Stream.Synchronize(); // the pinned buffer is reused for the next chunk
-                }
+                new ReadOnlySpan<byte>(from + at, n).CopyTo(pinned.Span);
+                target.SubView(at, n).CopyFrom(dev.Stream, pinned.ArrayView.SubView(0, n));
+                dev.Stream.Synchronize(); // the pinned buffer is reused for the next chunk
             });
         }
         if (!direct) DeviceCopy(dev, dst, staged);
@@ -221,19 +216,24 @@ internal static unsafe class GpuOps
         {
             var source = contiguous.View<byte>().SubView(0, bytes);
             byte* to = host.DataPointer;
-            const long Chunk = 64L << 20;
-            dev.WithStaging(Math.Min(bytes, Chunk), pinned =>
+            Staged(dev, bytes, (pinned, at, n) =>
             {
-                for (long at = 0; at < bytes; at += Chunk)
-                {
-                    int n = (int)Math.Min(Chunk, bytes - at);
-                    pinned.ArrayView.SubView(0, n).CopyFrom(dev.Stream, source.SubView(at, n));
-                    dev.Stream.Synchronize();
-                    pinned.Span[..n].CopyTo(new Span<byte>(to + at, n));
-                }
+                pinned.ArrayView.SubView(0, n).CopyFrom(dev.Stream, source.SubView(at, n));
+                dev.Stream.Synchronize();
+                pinned.Span[..n].CopyTo(new Span<byte>(to + at, n));
             });
         }
         if (!direct) CopyKernel.Copy(dst, host);
+    }
+
+    /// <summary>Runs <paramref name="chunk"/> over <paramref name="bytes"/> in pieces of the device's pinned staging buffer (at most 64 MiB).</summary>
+    static void Staged(GpuDevice dev, long bytes, Action<ILGPU.Runtime.PageLockedArray1D<byte>, long, int> chunk)
+    {
+        const long Chunk = 64L << 20;
+        dev.WithStaging(Math.Min(bytes, Chunk), pinned =>
+        {
+            for (long at = 0; at < bytes; at += Chunk) chunk(pinned, at, (int)Math.Min(Chunk, bytes - at));
+        });
     }
 
     static Tensor Contiguous(GpuDevice dev, Tensor src)

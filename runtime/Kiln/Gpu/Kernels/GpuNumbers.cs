@@ -1,5 +1,6 @@
 using System;
 using ILGPU;
+using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Gpu.Kernels;
 
@@ -57,7 +58,8 @@ public static class CompareCode
 
 /// <summary>
 /// The floating functions in double, as the CPU's scalar bodies compute them (results round to the storage type), so a GPU
-/// result equals the CPU's. Each is written for the GPU here because kernels cannot call the CPU's vector-lane structs.
+/// result equals the CPU's: the special functions are the CPU's own scalar ones (<c>FloatMath</c>); the op dispatch is here
+/// because kernels cannot call the CPU's vector-lane op structs.
 /// </summary>
 public static class GpuFloat
 {
@@ -77,20 +79,20 @@ public static class GpuFloat
             case UnaryCode.GreaterMask: return x > p0 ? 1 : 0;
             case UnaryCode.Exp: return Math.Exp(x);
             case UnaryCode.Log: return Math.Log(x);
-            case UnaryCode.Log1p: return Log1p(x);
+            case UnaryCode.Log1p: return FloatMath.Log1p(x);
             case UnaryCode.Sqrt: return Math.Sqrt(x);
             case UnaryCode.Rsqrt: return 1.0 / Math.Sqrt(x);
             case UnaryCode.Sin: return Math.Sin(x);
             case UnaryCode.Cos: return Math.Cos(x);
             case UnaryCode.Tanh: return Math.Tanh(x);
-            case UnaryCode.Sigmoid: return Sigmoid(x);
-            case UnaryCode.Silu: return x * Sigmoid(x);
-            case UnaryCode.Gelu: return 0.5 * x * OnePlusErf(x * 0.70710678118654752440);
+            case UnaryCode.Sigmoid: return FloatMath.Sigmoid(x);
+            case UnaryCode.Silu: return x * FloatMath.Sigmoid(x);
+            case UnaryCode.Gelu: return FloatMath.Gelu(x);
             case UnaryCode.GeluTanh: return 0.5 * x * (1.0 + Math.Tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
-            case UnaryCode.Softplus: return x * p0 > p1 ? x : Log1p(Math.Exp(x * p0)) / p0;
+            case UnaryCode.Softplus: return x * p0 > p1 ? x : FloatMath.Log1p(Math.Exp(x * p0)) / p0;
             case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : Math.Pow(x, p0);
             case UnaryCode.NormalPdf: return 0.39894228040143267794 * Math.Exp(-0.5 * x * x);
-            default: return 0.5 * OnePlusErf(x * 0.70710678118654752440); // NormalCdf
+            default: return 0.5 * FloatMath.OnePlusErf(x * 0.70710678118654752440); // NormalCdf
         }
     }
 
@@ -120,44 +122,6 @@ public static class GpuFloat
         CompareCode.Gt => a > b,
         _ => a >= b,
     };
-
-    /// <summary>log(1 + x), accurate for small x.</summary>
-    public static double Log1p(double x)
-    {
-        double u = 1.0 + x;
-        return u == 1.0 ? x : Math.Log(u) * (x / (u - 1.0));
-    }
-
-    /// <summary>The logistic function without overflow.</summary>
-    public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
-
-    /// <summary>1 + erf(x) (series near 0, continued fraction for the tails).</summary>
-    public static double OnePlusErf(double x)
-    {
-        if (x >= 2.5) return 2 - ErfcContinuedFraction(x);
-        if (x > -2.5) return 1 + ErfSeries(x);
-        return ErfcContinuedFraction(-x);
-    }
-
-    static double ErfSeries(double x)
-    {
-        double x2 = x * x, term = x, sum = x;
-        for (int n = 1; n < 60; n++)
-        {
-            term *= -x2 / n;
-            double add = term / (2 * n + 1);
-            sum += add;
-            if (Math.Abs(add) < 1e-17 * Math.Abs(sum)) break;
-        }
-        return sum * 1.1283791670955126;
-    }
-
-    static double ErfcContinuedFraction(double z)
-    {
-        double f = z;
-        for (int k = 60; k >= 1; k--) f = z + k / 2.0 / f;
-        return Math.Exp(-z * z) / f * 0.56418958354775628;
-    }
 }
 
 /// <summary>float32: computes in double like the CPU's scalar bodies and rounds once.</summary>

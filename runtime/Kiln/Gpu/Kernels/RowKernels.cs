@@ -29,7 +29,7 @@ public static class RowKernels
         double max = 0;
         if (op == LogSumExp)
         {
-            max = RowMax<T, TN>(x, start, length, sd);
+            max = RowBound<T, TN>(x, start, length, sd, true);
             if (double.IsInfinity(max)) max = 0;
         }
         double accD = 0;
@@ -55,16 +55,16 @@ public static class RowKernels
         else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
     }
 
-    /// <summary>The row's maximum as double (-inf for an empty row), left in every thread.</summary>
-    static double RowMax<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd)
+    /// <summary>The row's maximum (or minimum) as double (∓inf for an empty row; NaN wins), left in every thread.</summary>
+    static double RowBound<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd, bool max)
         where T : unmanaged where TN : struct, IGpuNumber<T>
     {
         int t = Group.IdxX;
-        double m = double.NegativeInfinity;
+        double m = max ? double.NegativeInfinity : double.PositiveInfinity;
         for (long j = t; j < length; j += GroupSize)
         {
             double v = default(TN).ToDouble(x[start + j]);
-            if (v > m || double.IsNaN(v)) m = v;
+            if ((max ? v > m : v < m) || double.IsNaN(v)) m = v;
         }
         sd[t] = m;
         Group.Barrier();
@@ -73,7 +73,7 @@ public static class RowKernels
             if (t < s)
             {
                 double o = sd[t + s];
-                if (o > sd[t] || double.IsNaN(o)) sd[t] = o;
+                if ((max ? o > sd[t] : o < sd[t]) || double.IsNaN(o)) sd[t] = o;
             }
             Group.Barrier();
         }
@@ -133,8 +133,8 @@ public static class RowKernels
         int t = Group.IdxX;
         long row = Grid.IdxX, start = row * length;
         var n = default(TN);
-        double max = RowMax<T, TN>(x, start, length, sd) * scale;
-        if (scale < 0) max = -RowMin<T, TN>(x, start, length, sd) * -scale;
+        // The largest of x·scale: the row's max, or its min for a negative scale.
+        double max = RowBound<T, TN>(x, start, length, sd, scale >= 0) * scale;
         double acc = 0;
         for (long j = t; j < length; j += GroupSize) acc += System.Math.Exp(n.ToDouble(x[start + j]) * scale - max);
         sd[t] = acc;
@@ -150,31 +150,5 @@ public static class RowKernels
             double z = n.ToDouble(x[start + j]) * scale - max;
             y[start + j] = n.FromDouble(log != 0 ? z - logSum : System.Math.Exp(z) / sum);
         }
-    }
-
-    static double RowMin<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd)
-        where T : unmanaged where TN : struct, IGpuNumber<T>
-    {
-        int t = Group.IdxX;
-        double m = double.PositiveInfinity;
-        for (long j = t; j < length; j += GroupSize)
-        {
-            double v = default(TN).ToDouble(x[start + j]);
-            if (v < m || double.IsNaN(v)) m = v;
-        }
-        sd[t] = m;
-        Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
-        {
-            if (t < s)
-            {
-                double o = sd[t + s];
-                if (o < sd[t] || double.IsNaN(o)) sd[t] = o;
-            }
-            Group.Barrier();
-        }
-        double r = sd[0];
-        Group.Barrier();
-        return r;
     }
 }
