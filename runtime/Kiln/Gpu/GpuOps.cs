@@ -456,6 +456,44 @@ internal static unsafe class GpuOps
             (dev.Stream, config, a.View<ushort>(), b.View<ushort>(), c.View<ushort>(), s, c.DType == DType.BFloat16 ? 1 : 0);
     }
 
+    // ---- windows ------------------------------------------------------------------------------------
+
+    /// <summary>The kernels' window of a [N, C, H, W] input with output size (oh, ow).</summary>
+    public static Window2d Window(int[] input, int oh, int ow, Kiln.Compiler.Shapes.ConvGeometry g) => new()
+    {
+        C = input[1], H = input[2], W = input[3], OH = oh, OW = ow, KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW, PH = g.PH, PW = g.PW, SH = g.SH, SW = g.SW,
+    };
+
+    static void RequireFloat32Window(string op, Tensor t)
+    {
+        if (t.DType != DType.Float32) throw new KilnException(op, $"{op}: the CUDA backend runs float32 windows, got {t.DType.Name()} on {t.Device}");
+    }
+
+    /// <summary>Max pool of contiguous x into y and indices (each [N, C, OH, OW]).</summary>
+    public static void MaxPool2d(Tensor x, Tensor y, Tensor indices, Window2d w)
+    {
+        RequireFloat32Window("max_pool2d", x);
+        var dev = DeviceOf("max_pool2d", y, x, indices);
+        long n = y.Numel;
+        if (n == 0) return;
+        if (n > int.MaxValue) throw new KilnException("max_pool2d", $"max_pool2d: {n} outputs exceed one CUDA launch");
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<long>, Window2d>>(KernelMethods.MaxPool)
+            (dev.Stream, (int)n, x.View<float>(), y.View<float>(), indices.View<long>(), w);
+    }
+
+    /// <summary>cols [N, C·KH·KW, OH·OW] from contiguous x, or (<paramref name="back"/>) dx += cols scattered back.</summary>
+    public static void Columns(Tensor image, Tensor cols, Window2d w, bool back)
+    {
+        RequireFloat32Window("conv2d", image);
+        var dev = DeviceOf("conv2d", cols, image);
+        long n = cols.Numel;
+        if (n == 0) return;
+        if (n > int.MaxValue) throw new KilnException("conv2d", $"conv2d: {n} column elements exceed one CUDA launch; use a smaller batch");
+        var launch = dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Window2d>>(back ? KernelMethods.Col2Im : KernelMethods.Im2Col);
+        if (back) launch(dev.Stream, (int)n, cols.View<float>(), image.View<float>(), w);
+        else launch(dev.Stream, (int)n, image.View<float>(), cols.View<float>(), w);
+    }
+
     // ---- optimizers ---------------------------------------------------------------------------------
 
     static void RequireFloat32(string op, Tensor p)

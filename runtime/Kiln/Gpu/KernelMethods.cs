@@ -41,6 +41,9 @@ internal static class KernelMethods
     public static readonly MethodInfo Convert = typeof(ElementwiseKernels).GetMethod(nameof(ElementwiseKernels.Convert))!;
     public static readonly MethodInfo Sgemm = typeof(GemmKernels).GetMethod(nameof(GemmKernels.Sgemm))!;
     public static readonly MethodInfo Mma16 = typeof(TensorCoreKernels).GetMethod(nameof(TensorCoreKernels.Mma16))!;
+    public static readonly MethodInfo MaxPool = typeof(WindowKernels).GetMethod(nameof(WindowKernels.MaxPool))!;
+    public static readonly MethodInfo Im2Col = typeof(WindowKernels).GetMethod(nameof(WindowKernels.Im2Col))!;
+    public static readonly MethodInfo Col2Im = typeof(WindowKernels).GetMethod(nameof(WindowKernels.Col2Im))!;
     public static readonly MethodInfo Sgd = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Sgd))!;
     public static readonly MethodInfo Adam = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adam))!;
 }

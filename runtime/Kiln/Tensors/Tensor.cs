@@ -145,8 +145,10 @@ public sealed unsafe partial class Tensor : IDisposable
     /// </summary>
     internal ILGPU.ArrayView<T> View<T>() where T : unmanaged
     {
-        var all = _storage.DeviceBytes.Cast<T>();
-        return all.SubView(_offset, Math.Max(all.Length - _offset, 0));
+        // The offset is in this tensor's elements; T may be another width (bytes for conversions and copies).
+        var bytes = _storage.DeviceBytes;
+        long start = Math.Min(_offset * DType.SizeOf(), bytes.Length);
+        return bytes.SubView(start, bytes.Length - start).Cast<T>();
     }
 
     /// <summary>

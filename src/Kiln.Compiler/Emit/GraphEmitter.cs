@@ -104,8 +104,9 @@ namespace Kiln.Compiler.Emit
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
-            // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, softmax, cross-entropy and layer norm run
-            // as the CUDA backend's kernels; a graph with any other producer runs the eager Forward there (same results).
+            // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, convolutions, pooling, softmax,
+            // cross-entropy, layer norm and embeddings run as the CUDA backend's kernels; a graph with any other producer
+            // (RMSNorm, BatchNorm, self-attention) runs the eager Forward there (same results).
             if (plan.Any(st => st.Producer is { } pr && !GpuProducer(pr.Op)))
                 guard.Add($"{InputName(0)}.IsCuda");
             L(2, $"if ({string.Join(" || ", guard.Distinct())}) return m.Forward({Arguments(graph)});");
@@ -629,7 +630,8 @@ namespace Kiln.Compiler.Emit
         const string View = "global::ILGPU.ArrayView<float>", Index = "global::Kiln.Gpu.GroupIndex";
 
         /// <summary>The producers whose CUDA form exists (the CUDA backend's kernels behind the same runtime calls).</summary>
-        static bool GpuProducer(string op) => op is IrOps.Linear or IrOps.Flatten or IrOps.Softmax or IrOps.CrossEntropy or IrOps.LayerNorm or IrOps.Island;
+        static bool GpuProducer(string op) => op is IrOps.Linear or IrOps.Flatten or IrOps.Softmax or IrOps.CrossEntropy or IrOps.LayerNorm or IrOps.Island
+            or IrOps.Conv2d or IrOps.MaxPool2d or IrOps.Embedding;
 
         /// <summary>Whether dropout node <paramref name="id"/>'s mask is present, on the CPU (an array) or in a GPU kernel (a flag).</summary>
         static string HasMask(int id, bool gpu) => gpu ? $"hasMask{id} != 0" : $"mask{id} != null";

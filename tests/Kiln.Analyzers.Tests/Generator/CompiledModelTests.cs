@@ -541,6 +541,10 @@ public class CompiledModelTests
     [InlineData("BroadcastGates", new[] { 7, 6 }, new object[0])]
     [InlineData("ResidualNorms", new[] { 5, 8 }, new object[0])]
     [InlineData("ReluNorm", new[] { 6, 8 }, new object[0])]
+    [InlineData("LeNet", new[] { 2, 1, 28, 28 }, new object[0])]
+    [InlineData("ConvFeatures", new[] { 2, 3, 8, 8 }, new object[0])]
+    [InlineData("StridedGroups", new[] { 2, 4, 8, 8 }, new object[0])]
+    [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, new object[0])]
     public void CompiledOnCudaEqualsEagerOnCpu(string name, int[] inputShape, object[] args)
     {
         bool was = Kiln.Cuda.Emulate;

@@ -88,6 +88,33 @@ public class GpuAutogradTests
         Assert.Contains("index 6 is out of bounds for dimension 0 with size 6", e.Message);
     }
 
+    [Fact]
+    public void GradientsOfConvolutionAndPoolingMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(21, 2, 3, 9, 8);
+        using var w = Rand(22, 4, 3, 3, 3);
+        using var b = Rand(23, 4);
+        using var w2 = Rand(24, 4, 1, 2, 2);
+        SameGradient("conv2d", t => F.Conv2d(t, t.IsCuda ? w.Cuda() : w, t.IsCuda ? b.Cuda() : b, stride: new[] { 2, 1 }, padding: new[] { 1, 2 }), x, 1e-4, 1e-5);
+        SameGradient("conv2d dilated", t => F.Conv2d(t, t.IsCuda ? w.Cuda() : w, null, dilation: new[] { 2, 2 }), x, 1e-4, 1e-5);
+        SameGradient("max_pool2d", t => F.MaxPool2d(t, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1 }), x);
+        // Weights' gradients too (groups: one GEMM per channel group).
+        using var xc = x.Cuda();
+        using var wc = w.Detach().RequiresGrad_();
+        using var wd = w.Cuda().Detach().RequiresGrad_();
+        F.Conv2d(x, wc, null, padding: new[] { 1, 1 }).Sum().Backward();
+        F.Conv2d(xc, wd, null, padding: new[] { 1, 1 }).Sum().Backward();
+        Same(wc.Grad!, wd.Grad!, 1e-4, "conv2d weight gradient", 1e-5);
+        using var xg = Rand(25, 2, 4, 5, 5);
+        Same(F.Conv2d(xg, w2, null, groups: 4), F.Conv2d(xg.Cuda(), w2.Cuda(), null, groups: 4), 1e-4, "grouped conv2d", 1e-5);
+        using var wg = w2.Detach().RequiresGrad_();
+        using var wgd = w2.Cuda().Detach().RequiresGrad_();
+        F.Conv2d(xg, wg, null, groups: 4).Sum().Backward();
+        F.Conv2d(xg.Cuda(), wgd, null, groups: 4).Sum().Backward();
+        Same(wg.Grad!, wgd.Grad!, 1e-4, "grouped conv2d weight gradient", 1e-5);
+    }
+
     static void SameGradientWith(string what, Func<Tensor, Tensor, Tensor> f, Tensor x, Tensor index, Tensor deviceIndex) =>
         SameGradient(what, t => f(t, t.IsCuda ? deviceIndex : index), x);
 

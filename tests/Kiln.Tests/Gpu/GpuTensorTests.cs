@@ -71,6 +71,11 @@ public class GpuTensorTests
         using var dt = dx.Permute(2, 0, 1);         // non-contiguous on the device
         using var c = dt.Contiguous();
         Same(x.Permute(2, 0, 1).Contiguous(), c);
+        // Views that start inside their storage: conversions, copies and concatenation read from the view's offset.
+        using var inner = dx.Narrow(0, 1, 2);
+        Same(x.Narrow(0, 1, 2).To(DType.Float16), inner.To(DType.Float16), 0, "converted offset view");
+        Same(x.Narrow(0, 1, 2).Contiguous(), inner.Contiguous(), 0, "copied offset view");
+        Same(Tensor.Cat(new[] { x.Narrow(0, 2, 1), x.Narrow(0, 0, 1) }, 0), Tensor.Cat(new[] { dx.Narrow(0, 2, 1), dx.Narrow(0, 0, 1) }, 0), 0, "cat of offset views");
         using var target = Tensor.Zeros([2, 3, 4, 5], DType.Float32, Device.Cuda());
         target.Copy_(x);                            // host source broadcast into a device tensor
         Same(x.Expand([2, 3, 4, 5]).Contiguous(), target);

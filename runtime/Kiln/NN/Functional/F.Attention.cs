@@ -19,7 +19,9 @@ public static partial class F
         if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
         double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
         using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
-        if (dropoutP == 0) return Tensor.AttentionOp(query, key, value, additive, isCausal, sc);
+        // On a CUDA device: the materialised form, recorded op by op (GEMMs and the row softmax run there).
+        if (dropoutP == 0 && !query.IsCuda) return Tensor.AttentionOp(query, key, value, additive, isCausal, sc);
+        if (dropoutP == 0) return AttentionWeights(query, key, additive, isCausal, sc).Matmul(value);
         var weights = AttentionWeights(query, key, additive, isCausal, sc);
         return Dropout(weights, dropoutP, true, generator).Matmul(value);
     }
@@ -32,7 +34,7 @@ public static partial class F
         if (causal)
         {
             int l = query.Size(-2), s = key.Size(-2);
-            using var ones = Tensor.Ones(new[] { l, s }, DType.Bool);
+            using var ones = Tensor.Ones(new[] { l, s }, DType.Bool, scores.Device);
             using var above = ones.Triu(1);
             scores = scores.MaskedFill(above, double.NegativeInfinity);
         }
@@ -44,7 +46,7 @@ public static partial class F
     {
         if (mask.DType == DType.Bool)
         {
-            using var zeros = Tensor.Zeros(mask.ShapeArray, dtype);
+            using var zeros = Tensor.Zeros(mask.ShapeArray, dtype, mask.Device);
             return zeros.MaskedFill(trueMeansKeep ? mask.LogicalNot() : mask, double.NegativeInfinity);
         }
         if (!mask.DType.IsFloatingPoint()) throw new KilnException("attention", $"attention: masks must be bool or floating point, got {mask.DType}");

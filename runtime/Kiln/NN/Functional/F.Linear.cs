@@ -28,7 +28,10 @@ public static partial class F
         if (!training || p == 0) return input;
         if (p == 1) return input * 0.0;
         using var mask = Tensor.DropoutMask(input.ShapeArray, p, input.DType, generator);
-        return input * mask;
+        if (!input.IsCuda) return input * mask;
+        // Drawn on the host (the same Philox stream, so the same mask as on the CPU), then sent to the input's device.
+        using var onDevice = mask.To(input.Device);
+        return input * onDevice;
     }
 
     /// <summary>Rows of <paramref name="weight"/> [num, dim] picked by integer <paramref name="indices"/>; rows at <paramref name="paddingIdx"/> get no gradient.</summary>
