@@ -14,8 +14,10 @@ public sealed unsafe partial class Tensor
         var shape = ConvGeometry.Im2ColShape(op, x._shape, g);
         var (oh, ow) = g.Output(op, x._shape[2], x._shape[3]);
         using var src = x.ContiguousInternal();
-        var result = Allocate(shape, x.DType);
-        if (x.DType == DType.Float64)
+        var result = Allocate(shape, x.DType, false, x.Device);
+        if (x.IsCuda)
+            Gpu.GpuOps.Columns(src, result, Gpu.GpuOps.Window(x._shape, oh, ow, g), back: false);
+        else if (x.DType == DType.Float64)
             Im2Col.Unfold(src.Ptr<double>(), result.Ptr<double>(), x._shape[0], x._shape[1], x._shape[2], x._shape[3], g, oh, ow);
         else
             Im2Col.Unfold(src.Ptr<float>(), result.Ptr<float>(), x._shape[0], x._shape[1], x._shape[2], x._shape[3], g, oh, ow);
@@ -30,8 +32,10 @@ public sealed unsafe partial class Tensor
         var shape = ConvGeometry.Col2ImShape(op, cols._shape, h, w, g);
         var (oh, ow) = g.Output(op, h, w);
         using var src = cols.ContiguousInternal();
-        var result = Allocate(shape, cols.DType);
-        if (cols.DType == DType.Float64)
+        var result = Allocate(shape, cols.DType, cols.IsCuda, cols.Device);
+        if (cols.IsCuda)
+            Gpu.GpuOps.Columns(result, src, Gpu.GpuOps.Window(shape, oh, ow, g), back: true);
+        else if (cols.DType == DType.Float64)
             Im2Col.Fold(src.Ptr<double>(), result.Ptr<double>(), shape[0], shape[1], h, w, g, oh, ow);
         else
             Im2Col.Fold(src.Ptr<float>(), result.Ptr<float>(), shape[0], shape[1], h, w, g, oh, ow);

@@ -99,6 +99,9 @@ public class GpuAutogradTests
         SameGradient("conv2d", t => F.Conv2d(t, t.IsCuda ? w.Cuda() : w, t.IsCuda ? b.Cuda() : b, stride: new[] { 2, 1 }, padding: new[] { 1, 2 }), x, 1e-4, 1e-5);
         SameGradient("conv2d dilated", t => F.Conv2d(t, t.IsCuda ? w.Cuda() : w, null, dilation: new[] { 2, 2 }), x, 1e-4, 1e-5);
         SameGradient("max_pool2d", t => F.MaxPool2d(t, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1 }), x);
+        SameGradient("avg_pool2d", t => F.AvgPool2d(t, new[] { 2, 3 }, new[] { 2, 2 }, new[] { 1, 1 }), x, 1e-5, 1e-6);
+        SameGradient("unfold", t => F.Unfold(t, new[] { 2, 2 }, stride: new[] { 2, 1 }), x);
+        SameGradient("batch_norm", t => F.BatchNorm(t, null, null, null, null, training: true), x, 1e-4, 1e-5);
         // Weights' gradients too (groups: one GEMM per channel group).
         using var xc = x.Cuda();
         using var wc = w.Detach().RequiresGrad_();

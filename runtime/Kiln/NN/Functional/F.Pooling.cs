@@ -41,7 +41,7 @@ public static partial class F
                 counted[i * cw + j] = countIncludePad || inside ? 1 : 0;
             }
         using var countImage = Tensor.From(counted, 1, 1, h + 2 * g.PH + extraH, cw);
-        using var countTyped = countImage.To(x.DType);
+        using var countTyped = countImage.To(x.DType).To(x.Device);
         using var counts = Tensor.Im2ColOp(countTyped, inner).View(1, 1, g.KH * g.KW, oh, ow).Sum(2);
         var y = sums / counts;
         return unbatched ? y.Squeeze(0) : y;

@@ -49,7 +49,8 @@ public static partial class F
                     _ => throw new KilnException(op, $"{op}: unknown padding mode '{mode}' (expected constant, reflect, replicate or circular)"),
                 };
             }
-            using var index = Tensor.From(idx, idx.Length);
+            using var hostIndex = Tensor.From(idx, idx.Length);
+            using var index = hostIndex.To(x.Device);
             x = x.IndexSelect(dim, index);
         }
         return x;
@@ -59,7 +60,7 @@ public static partial class F
     {
         var shape = (int[])like.ShapeArray.Clone();
         shape[dim] = count;
-        return Tensor.Full(shape, value, like.DType);
+        return Tensor.Full(shape, value, like.DType, like.Device);
     }
 
     /// <summary>
