@@ -23,6 +23,7 @@ public sealed unsafe partial class Tensor
             if (!ShapeRules.SameShape(t._shape, shape) || t.DType != proj.DType)
                 throw new KilnException(op, $"{op}: expected {name} of shape {ShapeText.Format(shape)} and dtype {proj.DType}, got {ShapeText.Format(t._shape)} {t.DType}");
         RequireFloat(op, proj);
+        if (proj.IsCuda) return CudaLstm(proj, h0, c0, whh, whr, reverse);
         using var pc = proj.ContiguousInternal();
         using var hc0 = h0.ContiguousInternal();
         using var cc0 = c0.ContiguousInternal();
@@ -78,6 +79,7 @@ public sealed unsafe partial class Tensor
         if (!ShapeRules.SameShape(h0._shape, [n, h]) || !ShapeRules.SameShape(whh._shape, [3 * h, h]) || bhh is not null && !ShapeRules.SameShape(bhh._shape, [3 * h]))
             throw new KilnException(op, $"{op}: expected h0 [{n}, {h}], weight_hh [{3 * h}, {h}] and bias_hh [{3 * h}]; got {ShapeText.Format(h0._shape)}, {ShapeText.Format(whh._shape)}" + (bhh is null ? "" : $", {ShapeText.Format(bhh._shape)}"));
         RequireFloat(op, proj);
+        if (proj.IsCuda) return CudaGru(proj, h0, whh, bhh, reverse);
         using var pc = proj.ContiguousInternal();
         using var hc0 = h0.ToInternal(proj.DType).ContiguousInternal();
         using var wc = whh.ToInternal(proj.DType).ContiguousInternal();
@@ -114,5 +116,64 @@ public sealed unsafe partial class Tensor
             GruKernel.Backward(steps, n, h, hc0.Ptr<double>(), wc.Ptr<double>(), oc.Ptr<double>(), saved.Ptr<double>(), gc.Ptr<double>(), dproj.Ptr<double>(), dh0.Ptr<double>(),
                 dwhh.Ptr<double>(), dbhh is null ? null : dbhh.Ptr<double>(), dhp.Ptr<double>(), hprev.Ptr<double>(), reverse);
         return [dproj, dh0, dwhh, dbhh];
+    }
+
+    // On a CUDA device the recurrences are recorded step by step from the backend's kernels (a GEMM and a few elementwise
+    // ops per step), so autograd differentiates them; the CPU's fused layer kernels are not used there.
+
+    /// <summary>LSTM layer (gates i, f, g, o) as recorded ops: [T, N, p + h] with each step's h (projected) and c.</summary>
+    static Tensor CudaLstm(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse)
+    {
+        int steps = proj.Size(0), h = proj.Size(2) / 4;
+        var outputs = new Tensor[steps];
+        Tensor hPrev = h0, cPrev = c0;
+        using var whhT = whh.T;
+        using var whrT = whr?.T;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = reverse ? steps - 1 - k : k;
+            using var pt = proj.Select(0, t);
+            using var recurrent = hPrev.Matmul(whhT);
+            using var gates = pt + recurrent;
+            using var gi = gates.Narrow(1, 0, h); using var i = gi.Sigmoid();
+            using var gf = gates.Narrow(1, h, h); using var f = gf.Sigmoid();
+            using var gg = gates.Narrow(1, 2 * h, h); using var g = gg.Tanh();
+            using var go = gates.Narrow(1, 3 * h, h); using var o = go.Sigmoid();
+            using var kept = f * cPrev;
+            using var added = i * g;
+            var c = kept + added;
+            using var tc = c.Tanh();
+            var full = o * tc;
+            var hNext = whrT is null ? full : full.Matmul(whrT);
+            outputs[t] = Cat(new[] { hNext, c }, 1);
+            hPrev = hNext; cPrev = c;
+        }
+        return Stack(outputs, 0);
+    }
+
+    /// <summary>GRU layer (gates r, z, n) as recorded ops: [T, N, h].</summary>
+    static Tensor CudaGru(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse)
+    {
+        int steps = proj.Size(0), h = proj.Size(2) / 3;
+        var outputs = new Tensor[steps];
+        Tensor hPrev = h0;
+        using var whhT = whh.T;
+        for (int k = 0; k < steps; k++)
+        {
+            int t = reverse ? steps - 1 - k : k;
+            using var pt = proj.Select(0, t);
+            using var gh0 = hPrev.Matmul(whhT);
+            using var gh = bhh is null ? gh0.Alias() : gh0 + bhh;
+            using var pr = pt.Narrow(1, 0, h); using var hr = gh.Narrow(1, 0, h); using var sr = pr + hr; using var r = sr.Sigmoid();
+            using var pz = pt.Narrow(1, h, h); using var hz = gh.Narrow(1, h, h); using var sz = pz + hz; using var z = sz.Sigmoid();
+            using var pn = pt.Narrow(1, 2 * h, h); using var hn = gh.Narrow(1, 2 * h, h); using var rn = r * hn; using var sn = pn + rn; using var nn = sn.Tanh();
+            using var keep = 1.0 - z;
+            using var fresh = keep * nn;
+            using var carried = z * hPrev;
+            var next = fresh + carried;
+            outputs[t] = next;
+            hPrev = next;
+        }
+        return Stack(outputs, 0);
     }
 }

@@ -118,6 +118,32 @@ public class GpuAutogradTests
         Same(wg.Grad!, wgd.Grad!, 1e-4, "grouped conv2d weight gradient", 1e-5);
     }
 
+    [Fact]
+    public void RecurrentLayersMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        foreach (var kind in new[] { "lstm", "gru" })
+        {
+            RecurrentBase Make() => kind == "lstm" ? new LSTM(5, 6, numLayers: 2, bidirectional: true, projSize: 4) : new GRU(5, 6, bidirectional: true);
+            Tensor Run(RecurrentBase m, Tensor x) => m is LSTM l ? l.Forward(x).Output : ((GRU)m).Forward(x).Output;
+            var cpu = Make();
+            var gpu = Make();
+            Assert.NotEmpty(cpu.Parameters());
+            using (Autograd.NoGrad()) foreach (var (pc, pg) in cpu.Parameters().Zip(gpu.Parameters())) pg.Copy_(pc);
+            gpu.To(Device.Cuda());
+            using var x = Rand(31, 4, 3, 5);
+            using var xc = x.Detach().RequiresGrad_();
+            using var xd = x.Cuda().Detach().RequiresGrad_();
+            using var yc = Run(cpu, xc);
+            using var yd = Run(gpu, xd);
+            Same(yc.Detach(), yd.Detach(), 1e-5, kind + " output", 1e-6);
+            yc.Sum().Backward();
+            yd.Sum().Backward();
+            Same(xc.Grad!, xd.Grad!, 1e-4, kind + " input gradient", 1e-6);
+            foreach (var (pc, pg) in cpu.Parameters().Zip(gpu.Parameters())) Same(pc.Grad!, pg.Grad!, 1e-4, kind + " weight gradient", 1e-5);
+        }
+    }
+
     static void SameGradientWith(string what, Func<Tensor, Tensor, Tensor> f, Tensor x, Tensor index, Tensor deviceIndex) =>
         SameGradient(what, t => f(t, t.IsCuda ? deviceIndex : index), x);
 

@@ -79,7 +79,7 @@ public abstract class RecurrentBase : Module
     private protected Tensor StateOrZeros(Tensor? state, int batch, bool unbatched, Tensor like, string what, int width)
     {
         int[] expected = [NumLayers * Directions, batch, width];
-        if (state is null) return Tensor.Zeros(expected, like.DType);
+        if (state is null) return Tensor.Zeros(expected, like.DType, like.Device);
         var s = unbatched ? state.Unsqueeze(1) : state;
         if (!ShapeRules.SameShape(s.ShapeArray, expected))
             throw new KilnException(TypeName, $"{TypeName}: Expected {what} size {ShapeText.Format(unbatched ? [expected[0], expected[2]] : expected)}, got {ShapeText.Format(state.ShapeArray)}");
