@@ -524,6 +524,28 @@ internal static unsafe class GpuOps
             (dev.Stream, (int)p.Numel, p.View<float>(), grad.View<float>(), m.View<float>(), v.View<float>(), (vmax ?? v).View<float>(), args);
     }
 
+    /// <summary>One fused RMSprop step of a contiguous float32 parameter.</summary>
+    public static void RmsProp(Tensor p, Tensor grad, Tensor sq, Tensor? gAvg, Tensor? buf, RmsPropArgs args)
+    {
+        RequireFloat32("RMSprop", p);
+        var dev = DeviceOf("RMSprop", p, grad, sq);
+        if (p.Numel == 0) return;
+        args.Centered = gAvg is null ? 0 : 1;
+        args.HasBuffer = buf is null ? 0 : 1;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, RmsPropArgs>>(KernelMethods.RmsProp)
+            (dev.Stream, (int)p.Numel, p.View<float>(), grad.View<float>(), sq.View<float>(), (gAvg ?? sq).View<float>(), (buf ?? sq).View<float>(), args);
+    }
+
+    /// <summary>One fused Adagrad step of a contiguous float32 parameter.</summary>
+    public static void Adagrad(Tensor p, Tensor grad, Tensor sum, AdagradArgs args)
+    {
+        RequireFloat32("Adagrad", p);
+        var dev = DeviceOf("Adagrad", p, grad, sum);
+        if (p.Numel == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, AdagradArgs>>(KernelMethods.Adagrad)
+            (dev.Stream, (int)p.Numel, p.View<float>(), grad.View<float>(), sum.View<float>(), args);
+    }
+
     // ---- op codes -----------------------------------------------------------------------------------
 
     static (int Code, double P0, double P1) UnaryCodeOf<TOp>(TOp op) where TOp : struct, IUnaryOp => op switch

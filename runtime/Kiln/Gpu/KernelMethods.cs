@@ -46,4 +46,6 @@ internal static class KernelMethods
     public static readonly MethodInfo Col2Im = typeof(WindowKernels).GetMethod(nameof(WindowKernels.Col2Im))!;
     public static readonly MethodInfo Sgd = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Sgd))!;
     public static readonly MethodInfo Adam = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adam))!;
+    public static readonly MethodInfo RmsProp = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.RmsProp))!;
+    public static readonly MethodInfo Adagrad = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adagrad))!;
 }

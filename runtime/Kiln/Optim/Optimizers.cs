@@ -129,7 +129,9 @@ public sealed class RMSprop : Optimizer
             var sq = Buffer(st, "square_avg", p);
             var gAvg = g.Flag("centered") ? Buffer(st, "grad_avg", p) : null;
             var buf = g["momentum"] > 0 ? Buffer(st, "momentum_buffer", p) : null;
-            if (p.DType == DType.Float64)
+            if (p.IsCuda)
+                Gpu.GpuOps.RmsProp(p, grad, sq, gAvg, buf, new Gpu.Kernels.RmsPropArgs { Lr = (float)g.Lr, Alpha = (float)g["alpha"], Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], Momentum = (float)g["momentum"], Maximize = g.Flag("maximize") ? 1 : 0 });
+            else if (p.DType == DType.Float64)
                 FusedUpdates.RmsProp(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sq.Ptr<double>(), gAvg is null ? null : gAvg.Ptr<double>(), buf is null ? null : buf.Ptr<double>(),
                     g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize"));
             else
@@ -166,7 +168,9 @@ public sealed class Adagrad : Optimizer
             double step = NextStep(st);
             var sum = Buffer(st, "sum", p, g["initial_accumulator_value"]);
             double clr = g.Lr / (1 + (step - 1) * g["lr_decay"]);
-            if (p.DType == DType.Float64)
+            if (p.IsCuda)
+                Gpu.GpuOps.Adagrad(p, grad, sum, new Gpu.Kernels.AdagradArgs { Lr = (float)clr, Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], Maximize = g.Flag("maximize") ? 1 : 0 });
+            else if (p.DType == DType.Float64)
                 FusedUpdates.Adagrad(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sum.Ptr<double>(), clr, g["eps"], g["weight_decay"], g.Flag("maximize"));
             else
                 FusedUpdates.Adagrad(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sum.Ptr<float>(), (float)clr, (float)g["eps"], (float)g["weight_decay"], g.Flag("maximize"));

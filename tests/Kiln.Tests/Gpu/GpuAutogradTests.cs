@@ -150,7 +150,7 @@ public class GpuAutogradTests
     static Sequential Mlp() => new(new Linear(12, 16), new ReLU(), new Linear(16, 5));
 
     [Theory]
-    [InlineData("adam"), InlineData("adamw"), InlineData("sgd")]
+    [InlineData("adam"), InlineData("adamw"), InlineData("sgd"), InlineData("rmsprop"), InlineData("adagrad")]
     public void TrainingStepsMatchTheCpu(string optimizer)
     {
         using var cuda = new EmulatedCuda();
@@ -164,6 +164,8 @@ public class GpuAutogradTests
         {
             "adam" => new Adam(m.Parameters(), lr: 0.01),
             "adamw" => new AdamW(m.Parameters(), lr: 0.01, weightDecay: 0.1),
+            "rmsprop" => new RMSprop(m.Parameters(), lr: 0.01, momentum: 0.5, centered: true),
+            "adagrad" => new Adagrad(m.Parameters(), lr: 0.05, lrDecay: 0.01, initialAccumulatorValue: 0.1),
             _ => new SGD(m.Parameters(), lr: 0.05, momentum: 0.9, nesterov: true),
         };
         var oc = Make(cpu);
