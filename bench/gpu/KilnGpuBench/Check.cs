@@ -45,6 +45,12 @@ internal static class Check
         Grad("index_select", t => t.IndexSelect(0, t.IsCuda ? idx.Cuda() : idx), x, 1e-5);
         using var g = Tensor.From(Enumerable.Range(0, n * 2).Select(i => (long)((i * 5) % (n + 3))).ToArray(), n, 2);
         Grad("gather", t => t.Gather(1, t.IsCuda ? g.Cuda() : g), x, 1e-5);
+        using var img = Rand(3, 2, 3, n / 2 + 5, n / 2 + 4);
+        using var kernel = Rand(4, 4, 3, 3, 3);
+        Grad("conv2d", t => F.Conv2d(t, t.IsCuda ? kernel.Cuda() : kernel, null, padding: new[] { 1, 1 }), img, 1e-4);
+        Grad("max_pool2d", t => F.MaxPool2d(t, new[] { 2, 2 }), img, 1e-5);
+        Grad("avg_pool2d", t => F.AvgPool2d(t, new[] { 3, 3 }, new[] { 2, 2 }, new[] { 1, 1 }), img, 1e-5);
+        Grad("cumsum", t => t.CumSum(1), x, 1e-4);
         foreach (var dt in new[] { DType.Float16, DType.BFloat16 })
         {
             using var h = x.To(dt);

@@ -382,6 +382,23 @@ internal static unsafe class GpuOps
         if (rows > int.MaxValue) throw new KilnException(op, $"{op}: {rows} rows exceed one CUDA launch");
     }
 
+    /// <summary>Running sums along the rows of contiguous x [rows, length], in place.</summary>
+    public static void CumSum(Tensor x, long rows, long length)
+    {
+        var dev = DeviceOf("cumsum", x);
+        if (rows == 0 || length == 0) return;
+        CheckRows("cumsum", rows);
+        switch (x.DType)
+        {
+            case DType.Float32: CumSum<float>(dev, x, rows, length); break;
+            case DType.Float64: CumSum<double>(dev, x, rows, length); break;
+            default: CumSum<long>(dev, x, rows, length); break;
+        }
+    }
+
+    static void CumSum<T>(GpuDevice dev, Tensor x, long rows, long length) where T : unmanaged =>
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, long>>(KernelMethods<T>.CumSum)(dev.Stream, (int)rows, x.View<T>(), length);
+
     static KernelConfig RowConfig(long rows) => new((int)rows, RowKernels.GroupSize);
 
     static void Reduce<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, int op) where T : unmanaged =>

@@ -17,6 +17,7 @@ internal static class KernelMethods<T> where T : unmanaged
     public static readonly MethodInfo Reduce = Close(typeof(RowKernels), nameof(RowKernels.Reduce), typeof(T), Number);
     public static readonly MethodInfo Extreme = Close(typeof(RowKernels), nameof(RowKernels.Extreme), typeof(T), Number);
     public static readonly MethodInfo Softmax = Close(typeof(RowKernels), nameof(RowKernels.Softmax), typeof(T), Number);
+    public static readonly MethodInfo CumSum = Close(typeof(RowKernels), nameof(RowKernels.CumSum), typeof(T), Number);
     public static readonly MethodInfo ScatterAdd = Close(typeof(IndexKernels), nameof(IndexKernels.ScatterAdd), typeof(T), Number);
 
     internal static MethodInfo Close(Type type, string name, params Type[] args) =>

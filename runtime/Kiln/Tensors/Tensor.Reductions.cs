@@ -338,7 +338,8 @@ public sealed unsafe partial class Tensor
         using var x = Kernels.CopyKernel.Convert(moved, ct);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        switch (ct)
+        if (IsCuda) Gpu.GpuOps.CumSum(x, rows, len);
+        else switch (ct)
         {
             case DType.Float32: { float* p = x.Ptr<float>(); ForRows(rows, len, r => { double acc = 0; float* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = (float)acc; } }); break; }
             case DType.Float64: { double* p = x.Ptr<double>(); ForRows(rows, len, r => { double acc = 0; double* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }

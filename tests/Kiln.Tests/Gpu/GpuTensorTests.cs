@@ -214,11 +214,21 @@ public class GpuTensorTests
     }
 
     [Fact]
+    public void CumSumMatchesTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(3, 5, 4);
+        Same(x.CumSum(1), x.Cuda().CumSum(1), 1e-5, "cumsum float");
+        using var i = Tensor.Arange(0, 12).Reshape(3, 4);
+        Same(i.CumSum(0), i.Cuda().CumSum(0), 0, "cumsum int64");
+    }
+
+    [Fact]
     public void AnOpWithoutACudaKernelSaysSo()
     {
         using var cuda = new EmulatedCuda();
         using var d = Tensor.Ones([2, 3], DType.Float32, Device.Cuda());
-        var e = Assert.Throws<KilnException>(() => d.CumSum(1));
+        var e = Assert.Throws<KilnException>(() => d.Prod(1));   // prod has no CUDA kernel yet
         Assert.Contains("no CUDA kernel", e.Message);
         Assert.Contains("cuda:0", e.Message);
     }

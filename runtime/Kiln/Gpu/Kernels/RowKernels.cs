@@ -55,6 +55,22 @@ public static class RowKernels
         else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
     }
 
+    /// <summary>Each row of contiguous x [rows, length] replaced by its running sum (floats accumulate in double, as on the CPU); one thread per row.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(long), typeof(I64))]
+    public static void CumSum<T, TN>(Index1D row, ArrayView<T> x, long length)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        long start = row * length;
+        double accD = 0;
+        long accL = 0;
+        for (long j = 0; j < length; j++)
+        {
+            if (n.IsFloat) { accD += n.ToDouble(x[start + j]); x[start + j] = n.FromDouble(accD); }
+            else { accL += n.ToLong(x[start + j]); x[start + j] = n.FromLong(accL); }
+        }
+    }
+
     /// <summary>The row's maximum (or minimum) as double (∓inf for an empty row; NaN wins), left in every thread.</summary>
     static double RowBound<T, TN>(ArrayView<T> x, long start, long length, ArrayView<double> sd, bool max)
         where T : unmanaged where TN : struct, IGpuNumber<T>
