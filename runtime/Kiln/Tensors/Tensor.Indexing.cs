@@ -95,7 +95,7 @@ public sealed unsafe partial class Tensor
     /// <summary>Copy with a constant written at the index positions.</summary>
     public Tensor Scatter(int dim, Tensor index, double value)
     {
-        using var v = Full(index._shape, value, DType);
+        using var v = Full(index._shape, value, DType, Device);
         return ScatterImpl("scatter", dim, index, v, add: false);
     }
 

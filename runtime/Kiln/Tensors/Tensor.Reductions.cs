@@ -91,8 +91,9 @@ public sealed unsafe partial class Tensor
         var rt = DType.IsFloatingPoint() ? DType : DType.Int64;
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
         using var x = RowsFor("prod", dims, keepDim, ct, out var shape, out long rows, out long len);
-        var y = Allocate(shape, ct);
-        RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n));
+        var y = Allocate(shape, ct, false, Device);
+        if (IsCuda) Gpu.GpuOps.RowReduce(x, y, rows, len, Gpu.Kernels.RowKernels.Prod);
+        else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n));
         return Record("prod", Finish(y, rt), new OpArgs { Dim = dims?[0], KeepDim = keepDim }, this);
     }
 

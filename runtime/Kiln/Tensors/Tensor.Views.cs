@@ -282,7 +282,8 @@ public sealed unsafe partial class Tensor
     public Tensor Flip(int dim)
     {
         int d = ShapeRules.NormalizeDim("flip", dim, _shape.Length);
-        using var reversed = Arange(_shape[d] - 1, -1, -1);
+        using var reversedHost = Arange(_shape[d] - 1, -1, -1);
+        using var reversed = reversedHost.To(Device);
         return IndexSelect(d, reversed);
     }
 

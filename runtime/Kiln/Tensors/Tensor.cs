@@ -117,6 +117,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// </summary>
     public Span<T> AsSpan<T>() where T : unmanaged
     {
+        if (IsCuda) throw new KilnException("as_span", $"as_span: the tensor lives on {Device}; a span of host memory needs a CPU tensor (.Cpu())");
         if (!IsContiguous) throw new KilnException("as_span", $"as_span: the tensor of shape {Compiler.Shapes.ShapeText.Format(_shape)} is not contiguous; call Contiguous() first");
         if (sizeof(T) != DType.SizeOf() || !ElementTypeMatches<T>())
             throw new KilnException("as_span", $"as_span: a {DType} tensor cannot be viewed as {typeof(T).Name}");

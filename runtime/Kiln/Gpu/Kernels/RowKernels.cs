@@ -14,9 +14,9 @@ public static class RowKernels
     public const int GroupSize = 256;
 
     /// <summary>Row operation codes.</summary>
-    public const int Sum = 0, Mean = 1, LogSumExp = 2;
+    public const int Sum = 0, Mean = 1, LogSumExp = 2, Prod = 3;
 
-    /// <summary>y[row] = sum / mean / log-sum-exp of the row.</summary>
+    /// <summary>y[row] = sum / mean / log-sum-exp / product of the row.</summary>
     [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
     public static void Reduce<T, TN>(ArrayView<T> x, ArrayView<T> y, long length, int op)
         where T : unmanaged where TN : struct, IGpuNumber<T>
@@ -32,12 +32,14 @@ public static class RowKernels
             max = RowBound<T, TN>(x, start, length, sd, true);
             if (double.IsInfinity(max)) max = 0;
         }
-        double accD = 0;
-        long accL = 0;
+        bool product = op == Prod;
+        double accD = product ? 1 : 0;
+        long accL = product ? 1 : 0;
         for (long j = t; j < length; j += GroupSize)
         {
             T v = x[start + j];
             if (op == LogSumExp) accD += System.Math.Exp(n.ToDouble(v) - max);
+            else if (product) { accD *= n.ToDouble(v); accL *= n.ToLong(v); }
             else if (n.IsFloat) accD += n.ToDouble(v);
             else accL += n.ToLong(v);
         }
@@ -46,7 +48,11 @@ public static class RowKernels
         Group.Barrier();
         for (int s = GroupSize / 2; s > 0; s >>= 1)
         {
-            if (t < s) { sd[t] += sd[t + s]; sl[t] += sl[t + s]; }
+            if (t < s)
+            {
+                if (product) { sd[t] *= sd[t + s]; sl[t] *= sl[t + s]; }
+                else { sd[t] += sd[t + s]; sl[t] += sl[t + s]; }
+            }
             Group.Barrier();
         }
         if (t != 0) return;

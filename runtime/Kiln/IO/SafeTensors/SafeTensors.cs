@@ -21,7 +21,6 @@ public static unsafe class SafeTensors
         {
             if (k == "__metadata__") throw new KilnException("safetensors", "safetensors: '__metadata__' is reserved and cannot name a tensor");
             if (!seen.Add(k)) throw new KilnException("safetensors", $"safetensors: tensor '{k}' given twice");
-            if (!t.Device.Equals(Device.Cpu)) throw new KilnException("safetensors", $"safetensors: tensor '{k}' is on {t.Device}; move it to the CPU first");
             list.Add((k, t));
         }
         var layout = new List<(string, DType, int[], long)>(list.Count);
@@ -35,7 +34,8 @@ public static unsafe class SafeTensors
             stream.Write(header);
             foreach (var (_, t) in list)
             {
-                using var c = t.ContiguousInternal();
+                // A CUDA tensor is written from a host copy (the host waits for the device here).
+                using var c = t.IsCuda ? t.ToHost() : t.ContiguousInternal();
                 long bytes = c.Numel * c.DType.SizeOf();
                 byte* p = c.DataPointer;
                 for (long done = 0; done < bytes;)

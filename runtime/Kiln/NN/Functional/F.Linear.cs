@@ -80,7 +80,7 @@ public static partial class F
         var shape = new int[indices.Dim + 1];
         for (int i = 0; i < indices.Dim; i++) shape[i] = indices.Size(i);
         shape[^1] = numClasses;
-        using var zeros = Tensor.Zeros(shape, DType.Int64);
+        using var zeros = Tensor.Zeros(shape, DType.Int64, indices.Device);
         using var idx = indices.Unsqueeze(-1);
         return zeros.Scatter(-1, idx, 1.0);
     }

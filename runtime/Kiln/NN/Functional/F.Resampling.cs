@@ -87,12 +87,13 @@ public static partial class F
             {
                 var idx = new long[outSize];
                 for (int j = 0; j < outSize; j++) idx[j] = Math.Min((long)Math.Floor((float)(j * (float)scale)), inSize - 1);
-                using var index = Tensor.From(idx, outSize);
+                using var hostIndex = Tensor.From(idx, outSize);
+                using var index = hostIndex.To(x.Device);
                 x = x.IndexSelect(dim, index);
             }
             else
             {
-                using var m = BilinearMatrix(inSize, outSize, alignCorners, scale, x.DType);
+                using var m = BilinearMatrix(inSize, outSize, alignCorners, scale, x.DType, x.Device);
                 // Resample along `dim` as a matrix product: move dim last, multiply by Mᵀ, move back.
                 var moved = x.Transpose(dim, -1);
                 x = moved.Matmul(m.T).Transpose(dim, -1);
@@ -101,7 +102,7 @@ public static partial class F
         return x;
     }
 
-    static Tensor BilinearMatrix(int input, int output, bool alignCorners, double scale, DType dtype)
+    static Tensor BilinearMatrix(int input, int output, bool alignCorners, double scale, DType dtype, Device device)
     {
         var m = new double[output * input];
         for (int j = 0; j < output; j++)
@@ -115,6 +116,7 @@ public static partial class F
             m[j * input + i1] += l1;
         }
         using var t = Tensor.From(m, output, input);
-        return t.To(dtype);
+        using var typed = t.To(dtype);
+        return typed.To(device);
     }
 }
