@@ -20,7 +20,17 @@ public static unsafe class CublasLt
     static readonly Lazy<IntPtr> Handle = new(Create);
 
     /// <summary>Whether cuBLASLt was found and initialised (false on a machine without it, and under the emulator).</summary>
-    public static bool IsAvailable => Environment.GetEnvironmentVariable("KILN_CUBLASLT") != "0" && !Cuda.Emulate && Cuda.IsAvailable && Handle.Value != IntPtr.Zero;
+    public static bool IsAvailable => !_failed && Environment.GetEnvironmentVariable("KILN_CUBLASLT") != "0" && !Cuda.Emulate && Cuda.IsAvailable && Handle.Value != IntPtr.Zero;
+
+    static bool _failed;
+
+    /// <summary>Turns the library off for this process after a failed call (Kiln's kernels take over), with one warning.</summary>
+    static bool Disable(string why)
+    {
+        if (!_failed) Console.Error.WriteLine($"kiln: warning: cuBLASLt disabled for this process, Kiln's GEMM kernels run instead: {why}");
+        _failed = true;
+        return false;
+    }
 
     static IntPtr Create()
     {
@@ -116,6 +126,10 @@ public static unsafe class CublasLt
             Check(cublasLtMatmul(Handle.Value, desc, &alpha, Address(b), lb, Address(a), la, &beta, Address(c), lc, Address(c), lc,
                 heuristic, Address(space), (nuint)WorkspaceBytes, stream));
             return true;
+        }
+        catch (KilnException e)
+        {
+            return Disable(e.Message);
         }
         finally
         {

@@ -81,14 +81,22 @@ internal sealed class GpuDevice : IDisposable
     TDelegate Load<TDelegate>(MethodInfo method) where TDelegate : Delegate
     {
         var entry = new KernelEntry(KernelCatalog.NameOf(method), method, KernelCatalog.IsExplicitlyGrouped(method));
-        Kernel kernel;
+        Kernel? kernel = null;
         string why = "";
         if (!Emulated && Bundled(entry, out why) is { } b)
         {
-            var compiled = PtxCompiler.FromPtx(Context, entry, b.Ptx, b.SharedStatic, b.SharedDynamic);
-            kernel = entry.ExplicitlyGrouped ? Accelerator.LoadKernel(compiled) : Accelerator.LoadAutoGroupedKernel(compiled);
+            try
+            {
+                var compiled = PtxCompiler.FromPtx(Context, entry, b.Ptx, b.SharedStatic, b.SharedDynamic);
+                kernel = entry.ExplicitlyGrouped ? Accelerator.LoadKernel(compiled) : Accelerator.LoadAutoGroupedKernel(compiled);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The driver refused the bundled PTX (or ILGPU's internals moved): compile it here instead, once, loudly.
+                why = $"loading the bundled PTX failed ({e.GetType().Name}: {e.Message})";
+            }
         }
-        else
+        if (kernel is null)
         {
             if (!Emulated)
             {
@@ -97,7 +105,7 @@ internal sealed class GpuDevice : IDisposable
             }
             kernel = entry.ExplicitlyGrouped ? Accelerator.LoadKernel(method) : Accelerator.LoadAutoGroupedKernel(method);
         }
-        return kernel.CreateLauncherDelegate<TDelegate>();
+        return kernel!.CreateLauncherDelegate<TDelegate>();
     }
 
     static readonly ConcurrentDictionary<Assembly, (KernelBundle? Bundle, string Why)> Bundles = new();

@@ -459,18 +459,32 @@ internal static unsafe class GpuOps
     }
 
     /// <summary>Whether <paramref name="t"/>'s device runs inline PTX (a real GPU: tensor-core instructions; not the emulator).</summary>
-    public static bool HasTensorCores(Tensor t) => t.Storage.Gpu is { Emulated: false };
+    public static bool HasTensorCores(Tensor t) => !_tensorCoresFailed && t.Storage.Gpu is { Emulated: false };
 
-    /// <summary>A float16/bfloat16 product on tensor cores (<see cref="TensorCoreKernels.Mma16"/>), c contiguous [batch, m, n].</summary>
-    public static void TensorCoreGemm(Tensor a, long rowA, long colA, long batchA, Tensor b, long rowB, long colB, long batchB, Tensor c,
+    static bool _tensorCoresFailed;
+
+    /// <summary>A float16/bfloat16 product on tensor cores (<see cref="TensorCoreKernels.Mma16"/>), c contiguous [batch, m, n]; false when the kernel cannot load.</summary>
+    public static bool TensorCoreGemm(Tensor a, long rowA, long colA, long batchA, Tensor b, long rowB, long colB, long batchB, Tensor c,
         int batch, int m, int n, int k, double alpha, double beta)
     {
         var dev = DeviceOf("matmul", c, a, b);
-        if (batch == 0 || m == 0 || n == 0) return;
+        if (batch == 0 || m == 0 || n == 0) return true;
         var s = new GemmShape { M = m, N = n, K = k, RowA = rowA, ColA = colA, BatchA = batchA, RowB = rowB, ColB = colB, BatchB = batchB, BatchC = (long)m * n, Alpha = (float)alpha, Beta = (float)beta };
         var config = new KernelConfig(new Index3D((n + 7) / 8, (m + 15) / 16, batch), new Index3D(TensorCoreKernels.Warp, 1, 1));
-        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmShape, int>>(KernelMethods.Mma16)
-            (dev.Stream, config, a.View<ushort>(), b.View<ushort>(), c.View<ushort>(), s, c.DType == DType.BFloat16 ? 1 : 0);
+        Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmShape, int> launch;
+        try
+        {
+            launch = dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmShape, int>>(KernelMethods.Mma16);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A driver that cannot take the mma.sync PTX: the float32 tiles take over for the rest of the process.
+            _tensorCoresFailed = true;
+            Console.Error.WriteLine($"kiln: warning: the tensor-core GEMM kernel could not be loaded ({e.Message}); float16/bfloat16 products run on float32 tiles");
+            return false;
+        }
+        launch(dev.Stream, config, a.View<ushort>(), b.View<ushort>(), c.View<ushort>(), s, c.DType == DType.BFloat16 ? 1 : 0);
+        return true;
     }
 
     // ---- windows ------------------------------------------------------------------------------------

@@ -114,11 +114,9 @@ public sealed unsafe partial class Tensor
         else beta = 0;
         if (library && Gpu.CublasLt.TryGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, (float)alpha, (float)beta))
             return result;
-        if (tensorCores && count <= 65535)
-        {
-            Gpu.GpuOps.TensorCoreGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, alpha, beta);
+        if (tensorCores && count <= 65535
+            && Gpu.GpuOps.TensorCoreGemm(a, a._strides[r], a._strides[r + 1], sa, b, b._strides[r], b._strides[r + 1], sb, result, (int)count, n, m, k, alpha, beta))
             return result;
-        }
         result.Dispose();
         return null;
     }
