@@ -54,6 +54,17 @@ public static class CompareCode
 #pragma warning disable CS1591
     public const int Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5;
 #pragma warning restore CS1591
+
+    /// <summary>Whether comparison <paramref name="op"/> holds for an order of -1 (less), 0 (equal), 1 (greater) or 2 (unordered: NaN).</summary>
+    public static bool Holds(int op, int order) => op switch
+    {
+        Eq => order == 0,
+        Ne => order != 0,
+        Lt => order == -1,
+        Le => order == -1 || order == 0,
+        Gt => order == 1,
+        _ => order == 1 || order == 0,
+    };
 }
 
 /// <summary>
@@ -112,16 +123,8 @@ public static class GpuFloat
         }
     }
 
-    /// <summary>A comparison of two doubles.</summary>
-    public static bool Compare(int op, double a, double b) => op switch
-    {
-        CompareCode.Eq => a == b,
-        CompareCode.Ne => a != b,
-        CompareCode.Lt => a < b,
-        CompareCode.Le => a <= b,
-        CompareCode.Gt => a > b,
-        _ => a >= b,
-    };
+    /// <summary>A comparison of two doubles (NaN is unordered: only Ne holds).</summary>
+    public static bool Compare(int op, double a, double b) => CompareCode.Holds(op, a < b ? -1 : a > b ? 1 : a == b ? 0 : 2);
 }
 
 /// <summary>float32: computes in double like the CPU's scalar bodies and rounds once.</summary>
@@ -222,15 +225,7 @@ public static class GpuInteger
     }
 
     /// <summary>An integer comparison.</summary>
-    public static bool Compare(int op, long a, long b) => op switch
-    {
-        CompareCode.Eq => a == b,
-        CompareCode.Ne => a != b,
-        CompareCode.Lt => a < b,
-        CompareCode.Le => a <= b,
-        CompareCode.Gt => a > b,
-        _ => a >= b,
-    };
+    public static bool Compare(int op, long a, long b) => CompareCode.Holds(op, a < b ? -1 : a > b ? 1 : 0);
 }
 
 /// <summary>int64.</summary>
