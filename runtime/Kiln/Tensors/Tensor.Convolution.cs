@@ -104,7 +104,13 @@ public sealed unsafe partial class Tensor
         {
             // One convolution per group over its channel slice, outputs concatenated along the channels.
             var outs = new Tensor[s.Groups];
-            for (int k = 0; k < s.Groups; k++) outs[k] = CudaConv2d(GroupInput(x, s, k), GroupWeight(w, s, k), b is null ? null : GroupBias(b, s, k), OneGroup(s));
+            for (int k = 0; k < s.Groups; k++)
+            {
+                using var xk = GroupInput(x, s, k);
+                using var wk = GroupWeight(w, s, k);
+                using var bk = b is null ? null : GroupBias(b, s, k);
+                outs[k] = CudaConv2d(xk, wk, bk, OneGroup(s));
+            }
             try { return Cat(outs, 1); }
             finally { foreach (var o in outs) o.Dispose(); }
         }
