@@ -10,11 +10,11 @@ public static class DiagnosticDescriptors
 {
     const string Shapes = "Kiln.Shapes";
     const string Compiler = "Kiln.Compiler";
-    // Relative to the repository (and the package): docs/diagnostics.md has one section per ID.
-    const string Docs = "docs/diagnostics.md#";
+    // docs/diagnostics.md has one section per ID; the link resolves in the package a user has (Kiln.Compiler.DiagnosticHelp).
+    static string Docs(string id) => Kiln.Compiler.DiagnosticHelp.Link(id);
 
     static DiagnosticDescriptor Error(string id, string title) =>
-        new(id, title, "{0}", Shapes, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Docs + id.ToLowerInvariant());
+        new(id, title, "{0}", Shapes, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: Docs(id));
 
     /// <summary>A Linear layer's in_features differs from the last dim of what it is given.</summary>
     public static readonly DiagnosticDescriptor LinearInFeatures = Error("KLN0001", "Linear in_features does not match its input");
@@ -42,7 +42,7 @@ public static class DiagnosticDescriptors
     /// <summary>A construct the shape checker and compiler do not follow; the model still runs eagerly.</summary>
     public static readonly DiagnosticDescriptor Unsupported = new("KLN0100", "Construct outside the compiled subset",
         "{0} is outside what Kiln compiles; the model's shapes are not checked past it and it runs eagerly", Compiler,
-        DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Docs + "kln0100");
+        DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Docs("KLN0100"));
 
     /// <summary>The diagnostic property holding a certain fix's replacement text (the fix's target is the first additional location).</summary>
     public const string ReplacementProperty = "Replacement";
@@ -50,7 +50,7 @@ public static class DiagnosticDescriptors
     /// <summary>A [Model] class the generator cannot extend (not partial, or nested in another type).</summary>
     public static readonly DiagnosticDescriptor NotPartial = new("KLN0101", "[Model] class is not a top-level partial class",
         "[Model] class '{0}' must be a top-level partial class for Kiln's generator; it runs with reflection-based registration and is not compiled", Compiler,
-        DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Docs + "kln0101");
+        DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Docs("KLN0101"));
 
     /// <summary>Picks the descriptor for a shape error by the op that raised it.</summary>
     public static DiagnosticDescriptor ForOp(string op)

@@ -26,6 +26,12 @@ internal static class Program
             var path = line.Trim();
             if (path.Length > 0 && File.Exists(path)) references[Path.GetFileNameWithoutExtension(path)] = path;
         }
+        // Most projects have no kernels: say so from the metadata alone, without loading Kiln and ILGPU.
+        if (!DeclaresGpuKernels(target))
+        {
+            File.WriteAllText(output, "");
+            return 0;
+        }
         var context = new ReferenceContext(target, references);
         var assembly = context.LoadFromAssemblyPath(target);
         var kiln = assembly.GetName().Name == "Kiln" ? assembly : context.LoadFromAssemblyName(new AssemblyName("Kiln"));
@@ -51,6 +57,30 @@ internal static class Program
         bundleType.GetMethod("Save")!.Invoke(bundle, new object[] { output });
         Console.WriteLine($"Kiln.Build: {kernels.Count} GPU kernels of {Path.GetFileName(target)} compiled to PTX in {started.ElapsedMilliseconds} ms -> {output}");
         return 0;
+    }
+
+    /// <summary>Whether any method of the assembly carries an attribute named GpuKernelAttribute (read from its metadata).</summary>
+    static bool DeclaresGpuKernels(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
+        var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        foreach (var handle in md.CustomAttributes)
+        {
+            var attribute = md.GetCustomAttribute(handle);
+            if (attribute.Parent.Kind != System.Reflection.Metadata.HandleKind.MethodDefinition) continue;
+            var ctor = attribute.Constructor;
+            System.Reflection.Metadata.StringHandle name = default;
+            if (ctor.Kind == System.Reflection.Metadata.HandleKind.MemberReference)
+            {
+                var parent = md.GetMemberReference((System.Reflection.Metadata.MemberReferenceHandle)ctor).Parent;
+                if (parent.Kind == System.Reflection.Metadata.HandleKind.TypeReference) name = md.GetTypeReference((System.Reflection.Metadata.TypeReferenceHandle)parent).Name;
+            }
+            else if (ctor.Kind == System.Reflection.Metadata.HandleKind.MethodDefinition)
+                name = md.GetTypeDefinition(md.GetMethodDefinition((System.Reflection.Metadata.MethodDefinitionHandle)ctor).GetDeclaringType()).Name;
+            if (!name.IsNil && md.StringComparer.Equals(name, "GpuKernelAttribute")) return true;
+        }
+        return false;
     }
 
     /// <summary>Resolves the project's references (Kiln, ILGPU, ...) by simple name; the target assembly loads from its path.</summary>

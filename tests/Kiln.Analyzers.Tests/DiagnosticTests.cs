@@ -54,7 +54,12 @@ public class DiagnosticTests
         // The runtime throws the same text for the same mistake with sizes in place of names.
         var runtime = Assert.Throws<KilnException>(() => new Kiln.NN.Linear(5, 10).Forward(Tensor.Zeros(2, 7)));
         Assert.Equal("linear: mat1 and mat2 shapes cannot be multiplied (input [2, 7], weight [10, 5]: input's last dim must be in_features=5)", runtime.Message);
-        Assert.Equal("docs/diagnostics.md#kln0001", error.Descriptor.HelpLinkUri);
+        // A file URI of the page that ships with the analyzers (here: the repository's docs), with the ID's anchor.
+        var link = new System.Uri(error.Descriptor.HelpLinkUri);
+        Assert.Equal("file", link.Scheme);
+        Assert.Equal("#kln0001", link.Fragment);
+        Assert.True(System.IO.File.Exists(link.LocalPath), link.LocalPath);
+        Assert.EndsWith("docs/diagnostics.md", link.LocalPath);
     }
 
     [Fact]

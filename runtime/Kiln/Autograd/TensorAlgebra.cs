@@ -109,7 +109,13 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         int d = Compiler.Shapes.ShapeRules.NormalizeDim("index_add", dim, shape.Length);
         var view = new int[src.Dim];
         for (int i = 0; i < view.Length; i++) view[i] = i == d ? -1 : 1;
-        using var idx = index.To(DType.Int64).Reshape(view);
+        using var raw = index.To(DType.Int64);
+        // index_select wraps negative indices (scatter_add does not): wrap them here the same way.
+        using var negative = raw.Lt(0);
+        using var size = Tensor.Scalar((long)shape[d]);
+        using var wrapped = raw.Add(size);
+        using var nonNegative = Tensor.Where(negative, wrapped, raw);
+        using var idx = nonNegative.Reshape(view);
         using var full = idx.Expand(src.ShapeArray).Contiguous();
         return ScatterAddInto(shape, like, d, full, src);
     }

@@ -1,8 +1,6 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace Kiln.Data;
 
@@ -117,45 +115,9 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>, IResumableLoade
         }
     }
 
-    IEnumerator<TBatch> Parallel()
-    {
-        var all = Plan();   // this epoch's batches, fixed before the workers start
-        var results = new TaskCompletionSource<TBatch>[all.Count];
-        for (int i = 0; i < results.Length; i++) results[i] = new TaskCompletionSource<TBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var window = new SemaphoreSlim(NumWorkers * PrefetchFactor);
-        using var cancel = new CancellationTokenSource();
-        int next = -1;
-        var workers = new Task[NumWorkers];
-        for (int w = 0; w < NumWorkers; w++)
-            workers[w] = Task.Factory.StartNew(() =>
-            {
-                while (true)
-                {
-                    try { window.Wait(cancel.Token); } catch (OperationCanceledException) { return; }
-                    int k = Interlocked.Increment(ref next);
-                    if (k >= all.Count) { window.Release(); return; }
-                    try { results[k].SetResult(Load(all[k])); }
-                    catch (Exception e) { results[k].SetException(e); }
-                }
-            }, cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        try
-        {
-            for (int k = 0; k < all.Count; k++)
-            {
-                TBatch batch;
-                try { batch = results[k].Task.GetAwaiter().GetResult(); }
-                finally { window.Release(); }
-                _position++;
-                yield return batch;
-            }
-        }
-        finally
-        {
-            // Stopping early (break, exception) cancels the workers that are still waiting for room.
-            cancel.Cancel();
-            try { Task.WaitAll(workers); } catch (AggregateException) { }
-        }
-    }
+    IEnumerator<TBatch> Parallel() =>
+        // This epoch's batches are fixed before the workers start.
+        new PrefetchingEnumerator<TBatch>(Plan(), Load, NumWorkers, PrefetchFactor, () => _position++);
 }
 
 /// <summary>Where a loader is within an epoch: the shuffle generator's state when the epoch began and the batches delivered.</summary>

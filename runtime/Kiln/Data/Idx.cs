@@ -12,17 +12,69 @@ namespace Kiln.Data;
 public static class Idx
 {
     /// <summary>Reads an unsigned-byte IDX file (images or labels) as a uint8 tensor of its shape.</summary>
-    public static Tensor ReadBytes(string path)
+    /// <remarks>
+    /// The header is read first and the data read straight into the tensor: a compressed file is never decompressed
+    /// past the size its header declares (a gzip bomb stops there), and corrupt compressed data is a
+    /// <see cref="KilnException"/> naming the file.
+    /// </remarks>
+    public static unsafe Tensor ReadBytes(string path)
     {
         using var file = File.OpenRead(path);
         using var stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? (Stream)new GZipStream(file, CompressionMode.Decompress) : file;
-        using var ms = new MemoryStream();
-        stream.CopyTo(ms);
-        return Parse(ms.GetBuffer().AsSpan(0, (int)ms.Length), path);
+        try
+        {
+            Span<byte> head = stackalloc byte[4 + 4 * 4];
+            int got = ReadUpTo(stream, head[..4]);
+            if (got == 4 && head[3] is >= 1 and <= 4) got += ReadUpTo(stream, head.Slice(4, 4 * head[3]));
+            var (shape, count) = Header(head[..got], path);
+            int start = 4 + 4 * shape.Length;
+            var t = Tensor.Empty(shape, DType.UInt8);
+            try
+            {
+                int data = ReadUpTo(stream, new Span<byte>(t.DataPointer, (int)count));
+                if (data != count) throw Bad(path, start + data, $"expected {count} data bytes for shape [{string.Join(", ", shape)}], found {data}");
+                Span<byte> extra = stackalloc byte[1];
+                if (ReadUpTo(stream, extra) != 0) throw Bad(path, start + count, $"data continues past the {count} bytes its header declares for shape [{string.Join(", ", shape)}]");
+            }
+            catch
+            {
+                t.Dispose();
+                throw;
+            }
+            return t;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new KilnException("idx", $"idx: {path}: the compressed data is corrupt: {e.Message}", e);
+        }
+    }
+
+    static int ReadUpTo(Stream s, Span<byte> into)
+    {
+        int total = 0;
+        while (total < into.Length)
+        {
+            int n = s.Read(into[total..]);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
     }
 
     /// <summary>Parses IDX bytes; <paramref name="name"/> appears in errors.</summary>
     public static unsafe Tensor Parse(ReadOnlySpan<byte> bytes, string name)
+    {
+        var (shape, count) = Header(bytes, name);
+        int start = 4 + 4 * shape.Length;
+        if (bytes.Length - start != count)
+            throw Bad(name, start, $"expected {count} data bytes for shape [{string.Join(", ", shape)}], found {bytes.Length - start}");
+        var t = Tensor.Empty(shape, DType.UInt8);
+        bytes.Slice(start, (int)count).CopyTo(new Span<byte>(t.DataPointer, (int)count));
+        return t;
+    }
+
+    /// <summary>The magic number and sizes at the start of <paramref name="bytes"/>: the shape and its element count.</summary>
+    static (int[] Shape, long Count) Header(ReadOnlySpan<byte> bytes, string name)
     {
         if (bytes.Length < 4) throw Bad(name, 0, $"file is {bytes.Length} bytes, too short for the IDX magic number");
         if (bytes[0] != 0 || bytes[1] != 0) throw Bad(name, 0, "not an IDX file (the magic number must start with two zero bytes)");
@@ -40,12 +92,7 @@ public static class Idx
             count *= d;
             if (count > int.MaxValue) throw Bad(name, 4 + 4 * i, "the data would exceed 2 GB");
         }
-        int start = 4 + 4 * rank;
-        if (bytes.Length - start != count)
-            throw Bad(name, start, $"expected {count} data bytes for shape [{string.Join(", ", shape)}], found {bytes.Length - start}");
-        var t = Tensor.Empty(shape, DType.UInt8);
-        bytes.Slice(start, (int)count).CopyTo(new Span<byte>(t.DataPointer, (int)count));
-        return t;
+        return (shape, count);
     }
 
     static KilnException Bad(string name, long offset, string problem) => new("idx", $"idx: {name}: at byte {offset}: {problem}");

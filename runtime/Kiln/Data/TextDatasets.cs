@@ -8,31 +8,41 @@ namespace Kiln.Data;
 
 /// <summary>
 /// Numeric CSV data: every row becomes (features, target) with the target taken from one column (by default the last).
-/// A header row is detected (non-numeric cells) and its names kept.
 /// </summary>
+/// <remarks>
+/// The first row is a header when <c>hasHeader</c> says so. Left unsaid, it is taken as a header only when none of its
+/// cells is a number, as data when all are, and a row of both raises an error asking for <c>hasHeader</c>: a data row
+/// with a typo is never swallowed as a header.
+/// </remarks>
 public sealed class CsvDataset : Dataset<(Tensor Features, Tensor Target)>
 {
     readonly float[][] _features;
     readonly float[] _targets;
 
     /// <summary>Reads <paramref name="path"/>; <paramref name="targetColumn"/> counts from the end when negative.</summary>
-    public CsvDataset(string path, int targetColumn = -1, char separator = ',')
+    public CsvDataset(string path, int targetColumn = -1, char separator = ',', bool? hasHeader = null)
     {
         var rows = new List<float[]>();
         int width = -1, lineNo = 0;
+        bool first = true;
         foreach (var line in File.ReadLines(path))
         {
             lineNo++;
             if (line.Trim().Length == 0) continue;
             var cells = line.Split(separator);
             var values = new float[cells.Length];
-            bool numeric = true;
-            for (int i = 0; i < cells.Length && numeric; i++) numeric = float.TryParse(cells[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]);
-            if (!numeric)
+            int numbers = 0;
+            for (int i = 0; i < cells.Length; i++)
+                if (float.TryParse(cells[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])) numbers++;
+            if (first)
             {
-                if (rows.Count == 0 && Header == null) { Header = cells.Select(c => c.Trim()).ToArray(); width = cells.Length; continue; }
-                throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} has a cell that is not a number");
+                first = false;
+                bool header = hasHeader ?? (numbers == 0 ? true : numbers == cells.Length ? false
+                    : throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} mixes numbers and text, so it may be a header or a data row with a bad cell; pass hasHeader: true or false"));
+                if (header) { Header = cells.Select(c => c.Trim()).ToArray(); width = cells.Length; continue; }
             }
+            if (numbers != cells.Length)
+                throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} has a cell that is not a number");
             if (width >= 0 && cells.Length != width) throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} has {cells.Length} cells, expected {width}");
             width = cells.Length;
             rows.Add(values);

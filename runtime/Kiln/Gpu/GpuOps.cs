@@ -288,18 +288,19 @@ internal static unsafe class GpuOps
     // ---- indexing -----------------------------------------------------------------------------------
 
     /// <summary>
-    /// Checks every index of a CUDA index tensor lies in [-size, size): its min and max are read back (the host waits here,
-    /// as PyTorch's device-side assert would stop the program).
+    /// Checks every index of a CUDA index tensor lies in [-size, size) (in [0, size) without <paramref name="allowNegative"/>):
+    /// its min and max are read back (the host waits here, as PyTorch's device-side assert would stop the program).
     /// </summary>
-    public static void CheckBounds(string op, Tensor index, int size, int dim)
+    public static void CheckBounds(string op, Tensor index, int size, int dim, bool allowNegative = true)
     {
         if (index.Numel == 0) return;
         using var flat = index.Reshape(-1);
         using var lo = flat.Min();
         using var hi = flat.Max();
         long min = lo.Item<long>(), max = hi.Item<long>();
-        long bad = min < -size ? min : max >= size ? max : 0;
-        if (min < -size || max >= size)
+        long floor = allowNegative ? -size : 0;
+        long bad = min < floor ? min : max >= size ? max : 0;
+        if (min < floor || max >= size)
             throw new KilnException(op, $"{op}: index {bad} is out of bounds for dimension {dim} with size {size}");
     }
 

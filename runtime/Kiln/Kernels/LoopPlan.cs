@@ -9,12 +9,12 @@ namespace Kiln.Kernels;
 internal sealed class LoopPlan
 {
     public const int MaxOperands = 4;
-    public readonly int[] Shape;          // innermost last
+    public readonly long[] Shape;         // innermost last; merged dims may pass 2^31 elements
     public readonly long[][] Strides;     // [operand][dim], element strides (0 = broadcast)
     public readonly long Numel;
     public readonly int Operands;
 
-    LoopPlan(int[] shape, long[][] strides, long numel)
+    LoopPlan(long[] shape, long[][] strides, long numel)
     {
         Shape = shape; Strides = strides; Numel = numel; Operands = strides.Length;
     }
@@ -22,10 +22,9 @@ internal sealed class LoopPlan
     /// <summary>Builds a plan; each operand's strides must already be broadcast to <paramref name="shape"/>.</summary>
     public static LoopPlan Create(int[] shape, params long[][] strides)
     {
-        long numel = 1;
-        foreach (int d in shape) numel *= d;
+        long numel = Compiler.Shapes.ShapeRules.Numel(shape);
         int k = strides.Length;
-        var dims = new System.Collections.Generic.List<int>(shape.Length);
+        var dims = new System.Collections.Generic.List<long>(shape.Length);
         var st = new System.Collections.Generic.List<long[]>(shape.Length);
         for (int i = 0; i < shape.Length; i++)
         {
@@ -81,6 +80,9 @@ internal static unsafe class StridedLoop
     /// <summary>Elements below which a loop stays on the calling thread.</summary>
     public const long Grain = 32768;
 
+    /// <summary>The longest run handed to one <see cref="IInnerLoop.Run"/> call: its count is an int.</summary>
+    const long MaxRun = 1L << 30;
+
     public static void Run<TLoop>(LoopPlan plan, TLoop loop, long grain = Grain) where TLoop : struct, IInnerLoop
     {
         if (plan.Numel == 0) return;
@@ -104,14 +106,14 @@ internal static unsafe class StridedLoop
     public static void RunRange<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop
     {
         int rank = plan.Shape.Length, k = plan.Operands;
-        int* idx = stackalloc int[rank];
+        long* idx = stackalloc long[rank];
         long* off = stackalloc long[LoopPlan.MaxOperands];
         long* inner = stackalloc long[LoopPlan.MaxOperands];
         // Decompose the start index into a multi-index and per-operand offsets.
         long rem = start;
         for (int d = rank - 1; d >= 0; d--)
         {
-            idx[d] = (int)(rem % plan.Shape[d]);
+            idx[d] = rem % plan.Shape[d];
             rem /= plan.Shape[d];
         }
         for (int j = 0; j < k; j++)
@@ -121,11 +123,11 @@ internal static unsafe class StridedLoop
             off[j] = o;
             inner[j] = plan.Strides[j][rank - 1];
         }
-        int innerSize = plan.Shape[rank - 1];
+        long innerSize = plan.Shape[rank - 1];
         long cur = start;
         while (cur < end)
         {
-            int n = (int)Math.Min(innerSize - idx[rank - 1], end - cur);
+            int n = (int)Math.Min(Math.Min(innerSize - idx[rank - 1], end - cur), MaxRun);
             loop.Run(off, inner, n);
             cur += n;
             if (cur >= end) break;

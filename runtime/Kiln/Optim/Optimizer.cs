@@ -140,6 +140,29 @@ public abstract class Optimizer
     /// <summary>Restores options and buffers saved by <see cref="StateDict"/>; the groups must have the same sizes (<c>load_state_dict</c>).</summary>
     public void LoadStateDict(OptimizerStateDict state)
     {
+        CheckStateDict(state);
+        var byIndex = new List<Tensor>();
+        foreach (var g in _groups) byIndex.AddRange(g.Params);
+        StateOf.Clear();
+        foreach (var (idx, s) in state.State)
+            StateOf[byIndex[idx]] = s.ToDictionary(kv => kv.Key, kv =>
+            {
+                var t = kv.Key == "step" ? kv.Value.Clone() : kv.Value.To(byIndex[idx].DType).Clone();
+                TensorScope.Exempt(t);
+                return t;
+            });
+        for (int i = 0; i < _groups.Count; i++)
+            foreach (var (k, v) in state.ParamGroups[i].Options) _groups[i][k] = v;
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="state"/> fits this optimizer without changing anything: the same group count and sizes,
+    /// every option this kind of optimizer has (a state saved by another optimizer, SGD's into Adam, is refused), and
+    /// buffers shaped like their parameters.
+    /// </summary>
+    /// <exception cref="KilnException">Names the first mismatch.</exception>
+    public void CheckStateDict(OptimizerStateDict state)
+    {
         if (state.ParamGroups.Count != _groups.Count)
             throw new KilnException(Name, $"{Name}: loaded state dict has a different number of parameter groups ({state.ParamGroups.Count} vs {_groups.Count})");
         for (int i = 0; i < _groups.Count; i++)
@@ -154,15 +177,9 @@ public abstract class Optimizer
                 if (k != "step" && t.Numel != byIndex[idx].Numel)
                     throw new KilnException(Name, $"{Name}: state '{k}' of parameter {idx} has shape [{string.Join(", ", t.Shape)}], the parameter has [{string.Join(", ", byIndex[idx].Shape)}]");
         }
-        StateOf.Clear();
-        foreach (var (idx, s) in state.State)
-            StateOf[byIndex[idx]] = s.ToDictionary(kv => kv.Key, kv =>
-            {
-                var t = kv.Key == "step" ? kv.Value.Clone() : kv.Value.To(byIndex[idx].DType).Clone();
-                TensorScope.Exempt(t);
-                return t;
-            });
         for (int i = 0; i < _groups.Count; i++)
-            foreach (var (k, v) in state.ParamGroups[i].Options) _groups[i][k] = v;
+            foreach (var key in _defaults.Keys)
+                if (!state.ParamGroups[i].Options.ContainsKey(key))
+                    throw new KilnException(Name, $"{Name}: loaded state dict was not saved by a {Name} optimizer: its group {i} has no '{key}' option (options: {string.Join(", ", state.ParamGroups[i].Options.Keys)})");
     }
 }

@@ -55,8 +55,11 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>Logs the distribution of <paramref name="values"/> (<c>add_histogram</c>) with <paramref name="bins"/> equal-width buckets.</summary>
     public void AddHistogram(string tag, Tensor values, long step, int bins = 30, double? wallTime = null)
     {
+        if (bins <= 0) throw new KilnException("add_histogram", $"add_histogram: bins must be positive, got {bins} (tag '{tag}')");
         var v = values.Detach().To(DType.Float64).Reshape(-1).ToArray<double>();
         if (v.Length == 0) throw new KilnException("add_histogram", "add_histogram: the tensor is empty");
+        foreach (var x in v)
+            if (!double.IsFinite(x)) throw new KilnException("add_histogram", $"add_histogram: the values of '{tag}' hold {x}; a histogram needs finite values");
         double min = double.MaxValue, max = double.MinValue, sum = 0, sumSq = 0;
         foreach (var x in v) { min = Math.Min(min, x); max = Math.Max(max, x); sum += x; sumSq += x * x; }
         int nb = max > min ? bins : 1;

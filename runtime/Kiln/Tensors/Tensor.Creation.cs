@@ -110,12 +110,21 @@ public sealed unsafe partial class Tensor
     public static Tensor Arange(long start, long end, long step = 1)
     {
         if (step == 0) throw new KilnException("arange", "arange: step must be nonzero");
-        long n = Math.Max(0, (end - start + step - Math.Sign(step)) / step);
-        var t = Allocate(new[] { checked((int)n) }, DType.Int64);
+        if (step > 0 ? end < start : end > start)
+            throw new KilnException("arange", $"arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
+        // In 128 bits: end - start overflows 64 bits for ranges such as [long.MinValue, long.MaxValue).
+        Int128 count = ((Int128)end - start + step - Math.Sign(step)) / step;
+        if (count > int.MaxValue)
+            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({count} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})");
+        long n = (long)count;
+        var t = Allocate(new[] { (int)n }, DType.Int64);
         long* p = t.Ptr<long>();
         for (long i = 0; i < n; i++) p[i] = start + i * step;
         return t;
     }
+
+    // Python's spelling of non-finite numbers in messages ("nan", "inf"), as PyTorch users read them.
+    static string PyNumber(double v) => double.IsNaN(v) ? "nan" : double.IsInfinity(v) ? (v > 0 ? "inf" : "-inf") : v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Integers [0, end), int64.</summary>
     public static Tensor Arange(long end) => Arange(0, end);
@@ -123,10 +132,14 @@ public sealed unsafe partial class Tensor
     /// <summary>Floating range [start, end) by step (<c>torch.arange</c> with float arguments).</summary>
     public static Tensor Arange(double start, double end, double step, DType dtype = DType.Float32)
     {
-        if (step == 0) throw new KilnException("arange", "arange: step must be nonzero");
-        long n = (long)Math.Ceiling((end - start) / step);
-        if (n < 0) throw new KilnException("arange", $"arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
-        var t = Allocate(new[] { checked((int)n) }, dtype);
+        if (!double.IsFinite(start) || !double.IsFinite(end)) throw new KilnException("arange", $"arange: unsupported range: {PyNumber(start)} -> {PyNumber(end)}");
+        if (double.IsNaN(step) || step == 0) throw new KilnException("arange", $"arange: step must be nonzero and a number, got {step}");
+        double length = Math.Ceiling((end - start) / step);
+        if (length < 0) throw new KilnException("arange", $"arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
+        if (!(length <= int.MaxValue))
+            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({length} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})");
+        long n = (long)length;
+        var t = Allocate(new[] { (int)n }, dtype);
         int size = dtype.SizeOf();
         for (long i = 0; i < n; i++) ElementIO.Write(t.DataPointer + i * size, dtype, start + i * step);
         return t;

@@ -30,11 +30,61 @@ public sealed partial class Tensor
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
         var ct = TypeDispatch.ComputeType(rt);
+        if ((DType != ct || rt != ct) && ConvertsInBlocks(_shape, this, this))
+            return InBlocks(_shape, rt, this, this, (x, _) => x.MapUnary(name, op, floating));
         using var converted = ConvertedOrNull(ct);   // no alias object when the dtype already fits (hot path)
         var y = Allocate((int[])_shape.Clone(), ct, false, Device);
         TypeDispatch.Unary(y, converted ?? this, op);
         return Finish(y, rt);
     }
+
+    /// <summary>Elements per block when a large op converts its operands to the compute type (16 Mi).</summary>
+    internal const long ConvertBlock = 1L << 24;
+
+    /// <summary>
+    /// Whether a host op over <paramref name="shape"/> should convert its operands block by block rather than whole: it is
+    /// large, and each operand is contiguous in that shape or a single value, so flat blocks of it line up with the output's.
+    /// Converting whole would hold copies four to eight times the data (a 2 GiB uint8 tensor computes in int32).
+    /// </summary>
+    static bool ConvertsInBlocks(int[] shape, Tensor a, Tensor b)
+    {
+        if (a.IsCuda || b.IsCuda || ShapeRules.Numel(shape) <= ConvertBlock) return false;
+        static bool Flat(Tensor t, int[] shape) => t.Numel == 1 || (t.IsContiguous && ShapeRules.SameShape(t._shape, shape));
+        return Flat(a, shape) && Flat(b, shape);
+    }
+
+    /// <summary>Runs <paramref name="op"/> on flat blocks of the operands, each result written into its block of a new tensor.</summary>
+    static Tensor InBlocks(int[] shape, DType rt, Tensor a, Tensor b, System.Func<Tensor, Tensor, Tensor> op)
+    {
+        long numel = ShapeRules.Numel(shape);
+        var y = Allocate((int[])shape.Clone(), rt);
+        try
+        {
+            for (long start = 0; start < numel; start += ConvertBlock)
+            {
+                int n = (int)System.Math.Min(ConvertBlock, numel - start);
+                using var ba = FlatBlock(a, start, n);
+                using var bb = ReferenceEquals(a, b) ? null : FlatBlock(b, start, n);
+                var x = ba ?? a;
+                using var part = op(x, ReferenceEquals(a, b) ? x : bb ?? b);
+                using var into = y.AsStrided([n], [1], start);
+                Kernels.CopyKernel.Copy(into, part);
+            }
+        }
+        catch
+        {
+            y.Dispose();
+            throw;
+        }
+        return y;
+    }
+
+    /// <summary>
+    /// Elements [start, start + n) of a contiguous operand as a 1-D view, or null where the operand itself serves: a 0-dim
+    /// value (a wrapped number keeps its weak type for promotion).
+    /// </summary>
+    static Tensor? FlatBlock(Tensor t, long start, int n) =>
+        t.Dim == 0 ? null : t.Numel == 1 ? t.AsStrided([1], [1], t._offset) : t.AsStrided([n], [1], t._offset + start);
 
     /// <summary>Converts a compute-type result to the result dtype, releasing the intermediate.</summary>
     static Tensor Finish(Tensor y, DType rt)
@@ -55,6 +105,8 @@ public sealed partial class Tensor
             throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         var ct = TypeDispatch.ComputeType(rt);
+        if ((a.DType != ct || b.DType != ct || rt != ct) && ConvertsInBlocks(shape, a, b))
+            return InBlocks(shape, rt, a, b, (x, z) => MapBinary(name, x, z, op, floating));
         using var ca = a.ConvertedOrNull(ct);
         using var cb = b.ConvertedOrNull(ct);
         var y = Allocate(shape, ct, false, DeviceOf(a, b));

@@ -69,7 +69,7 @@ public sealed unsafe partial class Tensor
         if (IsCuda)
         {
             CheckSameDevice(op, this, index);
-            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d);
+            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d, allowNegative: false);
             Gpu.GpuOps.Gather(result, this, idx, idx.StrideArray, d);
             return Record("gather", result, new OpArgs { Dim = d }, this, index);
         }
@@ -81,8 +81,8 @@ public sealed unsafe partial class Tensor
         for (long n = 0; n < walk.Count; n++, walk.Next())
         {
             long k = ix[n];
-            if (k < -size || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
-            if (k < 0) k += size;
+            // No wrap-around: PyTorch's gather and scatter refuse negative indices.
+            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
             long off = walk.Offset(_strides, d, k);
             Buffer.MemoryCopy(src + off * esize, dst + n * esize, esize, esize);
         }
@@ -117,7 +117,7 @@ public sealed unsafe partial class Tensor
         {
             CheckSameDevice(op, this, index);
             CheckSameDevice(op, this, src);
-            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d);
+            Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d, allowNegative: false);
             Gpu.GpuOps.Scatter(work, s, idx, d, add);
             return Record(op, Kernels.CopyKernel.Convert(work, DType), new OpArgs { Dim = d }, this, index, src);
         }
@@ -130,8 +130,8 @@ public sealed unsafe partial class Tensor
         for (long n = 0; n < walk.Count; n++, walk.Next())
         {
             long k = ix[n];
-            if (k < -size || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
-            if (k < 0) k += size;
+            // No wrap-around: PyTorch's gather and scatter refuse negative indices.
+            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
             byte* to = dst + walk.Offset(dstStrides, d, k) * esize;
             byte* from = sp + walk.Offset(s._strides, -1, 0) * esize;
             if (!add) { Buffer.MemoryCopy(from, to, esize, esize); continue; }

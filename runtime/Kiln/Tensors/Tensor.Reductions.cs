@@ -40,6 +40,8 @@ public sealed unsafe partial class Tensor
     {
         var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        if (dims is null && !keepDim && ct == DType.Int64 && DType != ct && !IsCuda && IsContiguous && Numel > ConvertBlock)
+            return Record("sum", IntegerSumInBlocks(rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
         if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
@@ -57,6 +59,21 @@ public sealed unsafe partial class Tensor
         }
         else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Sum<float>(p, n), static (t, p, n) => RowKernels.Sum(p, n), static (t, p, n) => RowKernels.Sum(p, n));
         return Record("sum", Finish(y, rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
+    }
+
+    /// <summary>The exact int64 total of a large contiguous integer tensor, converting one block at a time.</summary>
+    Tensor IntegerSumInBlocks(DType rt)
+    {
+        long total = 0, numel = Numel;
+        using (GradMode.Set(false))
+            for (long start = 0; start < numel; start += ConvertBlock)
+            {
+                using var block = AsStrided([(int)Math.Min(ConvertBlock, numel - start)], [1], _offset + start);
+                using var part = block.Sum(null, false, DType.Int64);
+                total += part.Item<long>();
+            }
+        using var s = Scalar(total);
+        return Kernels.CopyKernel.Convert(s, rt);
     }
 
     /// <summary>
@@ -174,6 +191,12 @@ public sealed unsafe partial class Tensor
 
     Tensor ComposedNorm(double p, int[]? dims, bool keepDim)
     {
+        if (p == 0)
+        {
+            using var nonZero = Ne(0);
+            using var asFloat = nonZero.To(DType);
+            return asFloat.Sum(dims, keepDim);
+        }
         using var a = Abs();
         if (double.IsPositiveInfinity(p))
         {

@@ -183,8 +183,8 @@ public sealed unsafe partial class Tensor
         e = Math.Clamp(e, s, size);
         var shape = (int[])_shape.Clone();
         var strides = (long[])_strides.Clone();
-        shape[d] = (int)((e - s + step - 1) / step);
-        strides[d] *= step;
+        shape[d] = (int)(e <= s ? 0 : (e - s - 1) / step + 1); // not (e - s + step - 1) / step: a huge step overflows it
+        strides[d] = shape[d] <= 1 ? strides[d] : checked(strides[d] * step); // one element: the step is never taken
         return Record("slice", AsStrided(shape, strides, _offset + s * _strides[d]), new OpArgs { Dim = d, Start = (int)s, Length = (int)step }, this);
     }
 

@@ -25,6 +25,7 @@ public sealed unsafe partial class Tensor : IDisposable
 
     internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
     {
+        CheckLayout(storage, shape, strides, offset, dtype);
         _storage = storage;
         _shape = shape;
         _strides = strides;
@@ -43,8 +44,41 @@ public sealed unsafe partial class Tensor : IDisposable
         foreach (int d in shape)
             if (d < 0) throw new KilnException("empty", $"empty: trying to create tensor with negative dimension {d}: {ShapeText.Format(shape)}");
         long n = ShapeRules.Numel(shape);
+        if (n > long.MaxValue / dtype.SizeOf())
+            throw new KilnException("empty", $"empty: storage size calculation overflowed for sizes {ShapeText.Format(shape)} of {dtype}");
         var storage = Storage.Create(n * dtype.SizeOf(), zero, device);
         return new Tensor(storage, shape, ContiguousStrides(shape), 0, dtype);
+    }
+
+    /// <summary>
+    /// The safety net under every view: the elements a layout can reach must lie inside its storage. Each op checks its
+    /// own arguments first (with its own message); this catches what an overflowing computation would let through.
+    /// </summary>
+    static void CheckLayout(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
+    {
+        if (shape.Length != strides.Length)
+            throw new KilnException("as_strided", $"as_strided: {shape.Length} sizes but {strides.Length} strides");
+        for (int i = 0; i < shape.Length; i++)
+            if (shape[i] < 0) throw new KilnException("as_strided", $"as_strided: negative size {shape[i]} in {ShapeText.Format(shape)}");
+        long numel = ShapeRules.Numel(shape); // throws when the product overflows
+        if (offset < 0) throw new KilnException("as_strided", $"as_strided: negative storage offset {offset}");
+        if (numel == 0) return;
+        long capacity = storage.ByteLength / dtype.SizeOf();
+        long lo = offset, hi = offset;
+        try
+        {
+            for (int i = 0; i < shape.Length; i++)
+            {
+                long reach = checked((shape[i] - 1L) * strides[i]);
+                if (reach >= 0) hi = checked(hi + reach); else lo = checked(lo + reach);
+            }
+        }
+        catch (OverflowException)
+        {
+            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} overflow the storage's addressing");
+        }
+        if (lo < 0 || hi >= capacity)
+            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} reach element {(lo < 0 ? lo : hi)}, outside the storage of {capacity} elements");
     }
 
     internal static long[] ContiguousStrides(int[] shape)

@@ -171,9 +171,10 @@ namespace Kiln.Compiler.Autodiff
                     var shape = c.InputShape(0);
                     double p = a.Scalar ?? 2;
                     T x = c.Input(0), gu = Unreduce(g, grad, shape, a.Dims, a.KeepDim), nu = Unreduce(g, c.Output, shape, a.Dims, a.KeepDim);
-                    if (p == 1) r[0] = g.Mul(gu, g.Sign(x));
+                    if (p == 0) r[0] = g.ZerosLike(x); // a count of non-zeros: flat almost everywhere
+                    else if (p == 1) r[0] = g.Mul(gu, g.Sign(x));
                     else if (p == 2) r[0] = g.Div(g.Mul(gu, x), nu);
-                    else if (double.IsPositiveInfinity(p))
+                    else if (double.IsInfinity(p))
                     {
                         T hit = g.EqualMask(g.Abs(x), nu);
                         T ties = Unreduce(g, g.Sum(hit, a.Dims != null && a.Dims.Count > 0 ? ToArray(a.Dims) : AllDims(shape.Length), a.KeepDim), shape, a.Dims, a.KeepDim);

@@ -11,10 +11,21 @@ namespace Kiln.Compiler.Shapes
     public static class ShapeRules
     {
         /// <summary>Number of elements of a shape (1 for a scalar).</summary>
+        /// <exception cref="KilnException">The product does not fit in 64 bits (PyTorch's "storage size calculation overflowed").</exception>
         public static long Numel(IReadOnlyList<int> shape)
         {
             long n = 1;
-            for (int i = 0; i < shape.Count; i++) n *= shape[i];
+            bool overflow = false;
+            for (int i = 0; i < shape.Count; i++)
+            {
+                int d = shape[i];
+                if (d == 0) return 0;
+                // Sizes are never negative on a live tensor; a negative one is rejected by the op that builds it.
+                if (d > 0 && n > long.MaxValue / d) overflow = true;
+                else n *= d;
+            }
+            if (overflow)
+                throw new KilnException("numel", $"numel: Storage size calculation overflowed with sizes={ShapeText.Format(shape)} (more than 2^63 elements)");
             return n;
         }
 
@@ -86,6 +97,8 @@ namespace Kiln.Compiler.Shapes
                     infer = i;
                 }
                 else if (d < 0) throw new KilnException(op, $"{op}: invalid shape dimension {d} in {ShapeText.Format(target)}");
+                else if (d > 0 && known > long.MaxValue / d)
+                    throw new KilnException(op, $"{op}: shape {ShapeText.Format(target)} is invalid for input of size {numel}: its size calculation overflowed");
                 else known *= d;
                 result[i] = d;
             }
@@ -93,6 +106,8 @@ namespace Kiln.Compiler.Shapes
             {
                 if (known == 0 || numel % known != 0)
                     throw new KilnException(op, $"{op}: shape {ShapeText.Format(target)} is invalid for input of size {numel} (input shape {ShapeText.Format(shape)})");
+                if (numel / known > int.MaxValue)
+                    throw new KilnException(op, $"{op}: shape {ShapeText.Format(target)} is invalid for input of size {numel}: the inferred dimension would hold {numel / known} elements, more than {int.MaxValue}");
                 result[infer] = (int)(numel / known);
             }
             else if (known != numel)
@@ -238,7 +253,8 @@ namespace Kiln.Compiler.Shapes
             const string op = "narrow";
             int d = NormalizeDim(op, dim, shape.Count);
             if (start < 0) start += shape[d];
-            if (start < 0 || length < 0 || start + length > shape[d])
+            // Compared without adding start + length, which a huge start overflows past the check.
+            if (start < 0 || length < 0 || start > shape[d] || length > shape[d] - start)
                 throw new KilnException(op, $"{op}: start ({start}) + length ({length}) exceeds dimension size ({shape[d]}) of shape {ShapeText.Format(shape)}");
             return start;
         }

@@ -133,7 +133,7 @@ public class CheckpointTests : IDisposable
         var before = other.Model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
         // A scheduler was not saved: refused before the model is touched.
         var e = Assert.Throws<KilnException>(() => Checkpoint.Load(path, other.Model, other.Optimizer, other.Scheduler));
-        Assert.Contains("no 'scheduler' entry", e.Message);
+        Assert.Contains("no 'kiln.scheduler' entry", e.Message);
         foreach (var (k, v) in other.Model.StateDict()) Assert.Equal(before[k].ToArray<float>(), v.ToArray<float>());
         var info = Checkpoint.Load(path, other.Model, other.Optimizer);
         Assert.Equal((2L, 5L), (info.Epoch, info.Step));

@@ -14,7 +14,11 @@ namespace Kiln.IO;
 /// <param name="Epoch">The epoch saved.</param>
 /// <param name="Step">The step saved.</param>
 /// <param name="Extra">The caller's extra strings.</param>
-public sealed record CheckpointInfo(long Epoch, long Step, IReadOnlyDictionary<string, string> Extra);
+public sealed record CheckpointInfo(long Epoch, long Step, IReadOnlyDictionary<string, string> Extra)
+{
+    /// <summary>The model keys the checkpoint lacked or had in excess (both empty unless loaded with <c>strict: false</c>).</summary>
+    public LoadStateDictResult Keys { get; init; } = new(Array.Empty<string>(), Array.Empty<string>());
+}
 
 /// <summary>
 /// Training checkpoints: model weights, optimizer state, scheduler position, epoch and step, every random-number
@@ -46,6 +50,7 @@ public static class Checkpoint
             foreach (var (idx, state) in sd.State)
                 foreach (var (name, t) in state) tensors.Add(new($"optimizer.state.{idx}.{name}", t));
             meta[Prefix + "optimizer"] = JsonSerializer.Serialize(sd.ParamGroups.Select(g => new GroupDto(g.Options, g.Params)).ToList());
+            meta[Prefix + "optimizer.kind"] = optimizer.Name;
         }
         if (scheduler != null) meta[Prefix + "scheduler"] = JsonSerializer.Serialize(scheduler.StateDict());
         if (loader != null)
@@ -67,62 +72,102 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Restores what <see cref="Save"/> wrote into the given objects (strict: the model's keys and shapes must match).
-    /// Everything is read and checked before the objects change.
+    /// Restores what <see cref="Save"/> wrote into the given objects. Everything is read, parsed and checked before any
+    /// object changes: the metadata (epoch, step, generator, optimizer, scheduler and loader entries), the model's keys
+    /// and shapes (all of them with <paramref name="strict"/>, else the keys both sides have), the optimizer's kind,
+    /// group count and buffers, the scheduler's fields. A bad or missing entry raises a <see cref="KilnException"/>
+    /// naming the file and the key, and leaves every object as it was.
     /// </summary>
     public static CheckpointInfo Load(string path, Module model, Optimizer? optimizer = null, ISchedulerState? scheduler = null,
-        IResumableLoader? loader = null, IEnumerable<Generator>? generators = null)
+        IResumableLoader? loader = null, IEnumerable<Generator>? generators = null, bool strict = true)
     {
         using var f = new SafeTensorsFile(path);
-        var meta = f.Metadata;
-        if (!meta.TryGetValue("format", out var format) || format != "kiln-checkpoint")
+        var meta = new CheckpointMetadata(path, f.Metadata);
+        if (!f.Metadata.TryGetValue("format", out var format) || format != "kiln-checkpoint")
             throw new KilnException("checkpoint", $"checkpoint: {path} is not a Kiln checkpoint (its metadata has no format=kiln-checkpoint)");
-        string Need(string key) => meta.TryGetValue(Prefix + key, out var v) ? v
-            : throw new KilnException("checkpoint", $"checkpoint: {path} has no '{key}' entry to restore into the {key} given");
 
-        var modelState = new Dictionary<string, Tensor>();
-        var optimizerState = new OptimizerStateDict();
-        foreach (var name in f.Names)
-        {
-            if (name.StartsWith("model.", StringComparison.Ordinal)) modelState[name["model.".Length..]] = f.Get(name);
-            else if (name.StartsWith("optimizer.state.", StringComparison.Ordinal) && optimizer != null)
-            {
-                var rest = name["optimizer.state.".Length..];
-                int dot = rest.IndexOf('.');
-                if (dot <= 0 || !int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out int idx))
-                    throw new KilnException("checkpoint", $"checkpoint: {path}: malformed optimizer entry '{name}'");
-                if (!optimizerState.State.TryGetValue(idx, out var s)) optimizerState.State[idx] = s = new Dictionary<string, Tensor>();
-                s[rest[(dot + 1)..]] = f.Get(name);
-            }
-        }
-        List<GroupDto>? groups = optimizer != null ? JsonSerializer.Deserialize<List<GroupDto>>(Need("optimizer")) : null;
-        var schedulerState = scheduler != null ? JsonSerializer.Deserialize<Dictionary<string, double[]>>(Need("scheduler")) : null;
-        DataLoaderState? loaderState = null;
-        if (loader != null)
-        {
-            var v = JsonSerializer.Deserialize<double[]>(Need("loader"))!;
-            ulong seed = ulong.Parse(Need("loader.seed"), CultureInfo.InvariantCulture);
-            loaderState = new DataLoaderState(seed, (long)v[1], (int)v[2]);
-        }
-        var rng = Need("rng").Split(';').Select(p => p.Split(',')).Select(p => (Seed: ulong.Parse(p[0], CultureInfo.InvariantCulture), Offset: long.Parse(p[1], CultureInfo.InvariantCulture))).ToList();
+        // 1. Metadata, parsed in full.
+        long epoch = meta.Int64(Prefix + "epoch"), step = meta.Int64(Prefix + "step");
+        var rng = meta.GeneratorStates(Prefix + "rng");
         var gens = new List<Generator> { Generator.Default };
         if (generators != null) gens.AddRange(generators);
-        if (gens.Count > rng.Count) throw new KilnException("checkpoint", $"checkpoint: {path} saved {rng.Count} generator states, {gens.Count} were given");
-
-        // All read and parsed: now change the objects (model first: it checks keys and shapes before writing).
-        model.LoadStateDict(modelState);
+        if (gens.Count > rng.Count) throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}rng' holds {rng.Count} generator states, {gens.Count} were given");
+        List<GroupDto>? groups = null;
         if (optimizer != null)
         {
-            foreach (var g in groups!) optimizerState.ParamGroups.Add((g.Options, g.Params));
-            optimizer.LoadStateDict(optimizerState);
+            if (f.Metadata.TryGetValue(Prefix + "optimizer.kind", out var kind) && kind != optimizer.Name)
+                throw new KilnException("checkpoint", $"checkpoint: {path}: the optimizer state was saved by {kind} and cannot be loaded into {optimizer.Name}");
+            groups = meta.Json<List<GroupDto>>(Prefix + "optimizer");
+            for (int g = 0; g < groups.Count; g++)
+                if (groups[g] is not { Options: not null, Params: not null })
+                    throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}optimizer' group {g} has no options or params");
         }
-        if (scheduler != null) scheduler.LoadStateDict(schedulerState!);
-        for (int i = 0; i < gens.Count; i++) gens[i].SetState(rng[i].Seed, rng[i].Offset);
-        // After the generators: a shuffling loader rewinds its generator to where the saved epoch began.
-        if (loader != null) loader.LoadState(loaderState!);
-        var extra = meta.Where(kv => !kv.Key.StartsWith(Prefix, StringComparison.Ordinal) && kv.Key != "format").ToDictionary(kv => kv.Key, kv => kv.Value);
-        return new CheckpointInfo(long.Parse(Need("epoch"), CultureInfo.InvariantCulture), long.Parse(Need("step"), CultureInfo.InvariantCulture), extra);
+        var schedulerState = scheduler != null ? meta.Json<Dictionary<string, double[]>>(Prefix + "scheduler") : null;
+        if (scheduler != null) CheckSchedulerState(path, scheduler, schedulerState!);
+        DataLoaderState? loaderState = loader != null ? meta.LoaderState(Prefix + "loader", Prefix + "loader.seed") : null;
+
+        // 2. Tensors: read, and disposed again if anything below refuses them.
+        var read = new List<Tensor>();
+        try
+        {
+            var modelState = new Dictionary<string, Tensor>();
+            var optimizerState = new OptimizerStateDict();
+            foreach (var name in f.Names)
+            {
+                if (name.StartsWith("model.", StringComparison.Ordinal))
+                {
+                    var t = f.Get(name);
+                    read.Add(t);
+                    modelState[name["model.".Length..]] = t;
+                }
+                else if (name.StartsWith("optimizer.state.", StringComparison.Ordinal) && optimizer != null)
+                {
+                    var rest = name["optimizer.state.".Length..];
+                    int dot = rest.IndexOf('.');
+                    if (dot <= 0 || !int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out int idx))
+                        throw new KilnException("checkpoint", $"checkpoint: {path}: malformed optimizer entry '{name}'");
+                    if (!optimizerState.State.TryGetValue(idx, out var st)) optimizerState.State[idx] = st = new Dictionary<string, Tensor>();
+                    var t = f.Get(name);
+                    read.Add(t);
+                    st[rest[(dot + 1)..]] = t;
+                }
+            }
+
+            // 3. Every check, then 4. the changes (each Load below re-checks what it was just shown to accept).
+            var keys = model.CheckStateDict(modelState, strict);
+            if (optimizer != null)
+            {
+                foreach (var g in groups!) optimizerState.ParamGroups.Add((g.Options, g.Params));
+                try { optimizer.CheckStateDict(optimizerState); }
+                catch (KilnException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: {e.Message}", e); }
+            }
+
+            model.LoadStateDict(modelState, strict);
+            optimizer?.LoadStateDict(optimizerState);
+            scheduler?.LoadStateDict(schedulerState!);
+            for (int i = 0; i < gens.Count; i++) gens[i].SetState(rng[i].Seed, rng[i].Offset);
+            // After the generators: a shuffling loader rewinds its generator to where the saved epoch began.
+            if (loader != null) loader.LoadState(loaderState!);
+            var extra = f.Metadata.Where(kv => !kv.Key.StartsWith(Prefix, StringComparison.Ordinal) && kv.Key != "format").ToDictionary(kv => kv.Key, kv => kv.Value);
+            return new CheckpointInfo(epoch, step, extra) { Keys = keys };
+        }
+        finally
+        {
+            foreach (var t in read) t.Dispose();
+        }
     }
 
-    sealed record GroupDto(Dictionary<string, double> Options, int[] Params);
+    /// <summary>The saved scheduler state must have every field the scheduler's own state has, each of the same length.</summary>
+    static void CheckSchedulerState(string path, ISchedulerState scheduler, Dictionary<string, double[]> saved)
+    {
+        foreach (var (key, now) in scheduler.StateDict())
+        {
+            if (!saved.TryGetValue(key, out var v) || v is null)
+                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' has no '{key}' (saved by another kind of scheduler?)");
+            if (v.Length != now.Length)
+                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' field '{key}' has {v.Length} values, the scheduler has {now.Length}");
+        }
+    }
+
+    internal sealed record GroupDto(Dictionary<string, double> Options, int[] Params);
 }

@@ -1,19 +1,23 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace Kiln.IO;
 
 /// <summary>
-/// A safetensors file opened for lazy reading: the header is validated on open, the data stays memory-mapped, and each
-/// tensor is copied out only when <see cref="Get"/> asks for it. Dispose to unmap.
+/// A safetensors file opened for lazy reading: the header is validated on open and each tensor is read from the file
+/// only when <see cref="Get"/> asks for it. Dispose to close the file.
 /// </summary>
+/// <remarks>
+/// Reads are positioned reads of an open handle, not a memory mapping: a file truncated by another process while it is
+/// open then gives a <see cref="SafeTensorsFormatException"/> naming the offset, where a mapping would kill the process
+/// with SIGBUS.
+/// </remarks>
 public sealed unsafe class SafeTensorsFile : IDisposable
 {
-    readonly MemoryMappedFile _map;
-    readonly MemoryMappedViewAccessor _view;
-    readonly byte* _base;
+    readonly SafeFileHandle _handle;
+    readonly long _length;
     readonly long _dataStart;
     readonly Dictionary<string, SafeTensorInfo> _entries = new();
     bool _disposed;
@@ -22,18 +26,20 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public SafeTensorsFile(string path)
     {
         Path = path;
-        long length = new FileInfo(path).Length;
-        if (length < 8) throw new SafeTensorsFormatException(path, 0, $"file is {length} bytes, too short for the 8-byte header length");
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         try
         {
-            _view = _map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
-            byte* p = null;
-            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-            _base = p + _view.PointerOffset;
-            ulong n = *(ulong*)_base;
-            long available = (long)Math.Min((ulong)length, Math.Min(n, (ulong)SafeTensorsHeader.MaxHeaderBytes) + 8);
-            var (entries, metadata, dataStart) = SafeTensorsHeader.Parse(path, new ReadOnlySpan<byte>(_base, (int)available), length);
+            _length = RandomAccess.GetLength(_handle);
+            if (_length < 8) throw new SafeTensorsFormatException(path, 0, $"file is {_length} bytes, too short for the 8-byte header length");
+            Span<byte> len = stackalloc byte[8];
+            ReadExactly(len, 0);
+            ulong n = BitConverter.ToUInt64(len);
+            // Only as much as the header may hold and the file has: Parse reports what is missing.
+            long available = (long)Math.Min((ulong)_length - 8, Math.Min(n, (ulong)SafeTensorsHeader.MaxHeaderBytes));
+            var start = new byte[8 + available];
+            len.CopyTo(start);
+            ReadExactly(start.AsSpan(8), 8);
+            var (entries, metadata, dataStart) = SafeTensorsHeader.Parse(path, start, _length);
             _dataStart = dataStart;
             Metadata = metadata;
             foreach (var e in entries) _entries[e.Name] = e;
@@ -41,7 +47,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
         catch
         {
-            Dispose();
+            _handle.Dispose();
             throw;
         }
     }
@@ -52,42 +58,77 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>The <c>__metadata__</c> strings.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; } = new Dictionary<string, string>();
 
-    /// <summary>Tensor names in file order.</summary>
+    /// <summary>Tensor names in the order of their data.</summary>
     public IReadOnlyList<string> Names { get; } = Array.Empty<string>();
+
+    /// <summary>Whether the file holds a tensor named <paramref name="name"/>.</summary>
+    public bool Contains(string name) => _entries.ContainsKey(name);
 
     /// <summary>A tensor's dtype, shape and byte range, without reading it.</summary>
     public SafeTensorInfo Info(string name) =>
         _entries.TryGetValue(name, out var e) ? e : throw new KilnException("safetensors", $"safetensors: {Path} has no tensor '{name}'");
 
-    /// <summary>Copies tensor <paramref name="name"/> out of the mapping into a new Kiln tensor.</summary>
+    /// <summary>Reads tensor <paramref name="name"/> from the file into a new Kiln tensor.</summary>
+    /// <exception cref="SafeTensorsFormatException">The file shrank since it was opened.</exception>
     public Tensor Get(string name)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var e = Info(name);
+        long now = RandomAccess.GetLength(_handle);
+        if (now < _length)
+            throw new SafeTensorsFormatException(Path, Math.Min(now, _dataStart + e.Begin), $"the file shrank from {_length} to {now} bytes while it was open");
         var t = Tensor.Empty(e.Shape, e.DType);
-        long bytes = e.End - e.Begin;
-        Buffer.MemoryCopy(_base + _dataStart + e.Begin, t.DataPointer, bytes, bytes);
+        try
+        {
+            long bytes = e.End - e.Begin;
+            byte* p = t.DataPointer;
+            for (long done = 0; done < bytes;)
+            {
+                int chunk = (int)Math.Min(1 << 30, bytes - done);
+                ReadExactly(new Span<byte>(p + done, chunk), _dataStart + e.Begin + done);
+                done += chunk;
+            }
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
         return t;
     }
 
-    /// <summary>Every tensor, by name in file order.</summary>
+    /// <summary>Every tensor, by name in the order of their data.</summary>
     public OrderedDictionary<string, Tensor> ReadAll()
     {
         var d = new OrderedDictionary<string, Tensor>();
-        foreach (var n in Names) d[n] = Get(n);
+        try
+        {
+            foreach (var n in Names) d[n] = Get(n);
+        }
+        catch
+        {
+            foreach (var t in d.Values) t.Dispose();
+            throw;
+        }
         return d;
     }
 
-    /// <summary>Unmaps the file.</summary>
+    void ReadExactly(Span<byte> into, long offset)
+    {
+        while (into.Length > 0)
+        {
+            int got = RandomAccess.Read(_handle, into, offset);
+            if (got <= 0) throw new SafeTensorsFormatException(Path, offset, $"the file ends at byte {offset} (it was {_length} bytes when opened)");
+            into = into[got..];
+            offset += got;
+        }
+    }
+
+    /// <summary>Closes the file.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        if (_view != null)
-        {
-            if (_base != null) _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-        }
-        _map?.Dispose();
+        _handle.Dispose();
     }
 }

@@ -82,7 +82,8 @@ internal static class SafeTensorsHeader
                 entries.Add(Entry(file, prop, dataLength));
             }
             // The entries must tile the data section exactly: sorted by offset, each starts where the previous ended.
-            entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+            // Ordered by (begin, end): an empty tensor at offset x sorts before the tensor that starts at x.
+            entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
             long expected = 0;
             foreach (var e in entries)
             {

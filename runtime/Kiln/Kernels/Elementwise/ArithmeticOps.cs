@@ -14,7 +14,9 @@ internal struct NegOp : IUnaryOp
 internal struct AbsOp : IUnaryOp
 {
     public bool Vectorized<T>() where T : unmanaged, INumber<T> => true;
-    public T Invoke<T>(T x) where T : unmanaged, INumber<T> => T.Abs(x);
+    // Integers wrap like PyTorch (abs(long.MinValue) is long.MinValue) where T.Abs would throw OverflowException.
+    public T Invoke<T>(T x) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(float) || typeof(T) == typeof(double) ? T.Abs(x) : x < T.Zero ? T.Zero - x : x;
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => Vector256.Abs(x);
 }
 

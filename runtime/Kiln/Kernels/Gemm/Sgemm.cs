@@ -16,10 +16,9 @@ public static unsafe class Sgemm
 {
     // Block sizes of pre-packed operands (PackedB); other products take theirs from GemmTiles (Default, or a tuned table).
     const int KC = 256, NC = 1024;
-    [ThreadStatic] static float* _aPack;
-    [ThreadStatic] static long _aPackSize;
-    [ThreadStatic] static float* _bPack;
-    [ThreadStatic] static long _bPackSize;
+    // Per-thread packing buffers, freed with their thread (raw [ThreadStatic] pointers leaked on every thread exit).
+    [ThreadStatic] static Memory.ThreadScratch? _aPack;
+    [ThreadStatic] static Memory.ThreadScratch? _bPack;
 
     /// <summary>
     /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.Default"/>). Compiled models in
@@ -216,16 +215,11 @@ public static unsafe class Sgemm
         // One thread: big blocks. Several: blocks of 8 micro-panels claimed dynamically, so threads finish together.
         int mc = threads == 1 ? Math.Min(mcMax, (perThread + mr - 1) / mr * mr) : Math.Min(mr * tiles.ParallelPanels, (perThread + mr - 1) / mr * mr);
         long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
-        if (_bPackSize < bNeed)
-        {
-            if (_bPack != null) NativeMemory.AlignedFree(_bPack);
-            _bPack = (float*)NativeMemory.AlignedAlloc((nuint)(bNeed * sizeof(float)), 64);
-            _bPackSize = bNeed;
-        }
+        float* bPack = (float*)(_bPack ??= new()).Get(bNeed * sizeof(float));
         var job = new Job
         {
             Mr = mr, Nr = nr, Wide = wide, M = m, Mc = mc, Alpha = alpha, A = a, Rsa = rsa, Csa = csa,
-            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = _bPack, Gate = gate,
+            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = bPack, Gate = gate,
         };
         int mBlocks = (m + mc - 1) / mc;
         for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
@@ -290,13 +284,7 @@ public static unsafe class Sgemm
         void ComputeRange(long s, long e)
         {
             long aNeed = (long)(Mc + Mr) * Kc;
-            if (_aPackSize < aNeed)
-            {
-                if (_aPack != null) NativeMemory.AlignedFree(_aPack);
-                _aPack = (float*)NativeMemory.AlignedAlloc((nuint)(aNeed * sizeof(float)), 64);
-                _aPackSize = aNeed;
-            }
-            float* ap = _aPack;
+            float* ap = (float*)(_aPack ??= new()).Get(aNeed * sizeof(float));
             float* tile = stackalloc float[MicroKernel512.MR * MicroKernel512.NR];
             int mr = Mr, kc = Kc, nc = Nc, nr = Nr;
             long ldc = Ldc;

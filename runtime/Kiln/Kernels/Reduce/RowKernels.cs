@@ -108,6 +108,18 @@ internal static unsafe class RowKernels
             for (long i = 0; i < n; i++) m = Math.Max(m, Math.Abs(double.CreateTruncating(p[i])));
             return m;
         }
+        if (double.IsNegativeInfinity(ord))
+        {
+            double m = double.PositiveInfinity;
+            for (long i = 0; i < n; i++) m = Math.Min(m, Math.Abs(double.CreateTruncating(p[i])));
+            return m;
+        }
+        if (ord == 0) // PyTorch: the count of non-zero elements
+        {
+            long count = 0;
+            for (long i = 0; i < n; i++) if (p[i] != T.Zero) count++;
+            return count;
+        }
         double s = 0;
         for (long i = 0; i < n; i++)
         {

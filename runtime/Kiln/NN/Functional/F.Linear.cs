@@ -45,7 +45,7 @@ public static partial class F
         outShape[^1] = weight.Size(1);
         using var flat = indices.Reshape(-1);
         int num = weight.Size(0);
-        using (var lo = flat.Lt(-num)) using (var hi = flat.Ge(num)) using (var bad = lo.Any()) using (var bad2 = hi.Any())
+        using (var lo = flat.Lt(0)) using (var hi = flat.Ge(num)) using (var bad = lo.Any()) using (var bad2 = hi.Any())
             if (bad.Item<bool>() || bad2.Item<bool>())
                 throw new KilnException("embedding", $"embedding: index out of range in self (indices must lie in [0, {num}), weight {ShapeText.Format(weight.ShapeArray)})");
         using var rows = weight.IndexSelect(0, flat);

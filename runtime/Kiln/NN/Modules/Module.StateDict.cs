@@ -7,7 +7,20 @@ namespace Kiln.NN;
 /// <summary>What <see cref="Module.LoadStateDict"/> could not match (<c>_IncompatibleKeys</c>).</summary>
 /// <param name="MissingKeys">Keys the module has that the dictionary lacks.</param>
 /// <param name="UnexpectedKeys">Keys in the dictionary the module does not have.</param>
-public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
+public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys)
+{
+    /// <summary>PyTorch's text: <c>&lt;All keys matched successfully&gt;</c> or <c>_IncompatibleKeys(missing_keys=[...], unexpected_keys=[...])</c>.</summary>
+    public override string ToString() => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0
+        ? "<All keys matched successfully>"
+        : $"_IncompatibleKeys(missing_keys={PyList(MissingKeys)}, unexpected_keys={PyList(UnexpectedKeys)})";
+
+    static string PyList(IReadOnlyList<string> keys)
+    {
+        var sb = new StringBuilder("[");
+        for (int i = 0; i < keys.Count; i++) sb.Append(i == 0 ? "'" : ", '").Append(keys[i]).Append('\'');
+        return sb.Append(']').ToString();
+    }
+}
 
 public abstract partial class Module
 {
@@ -28,6 +41,19 @@ public abstract partial class Module
     /// unexpected key, raises a <see cref="KilnException"/> listing every problem and leaves the module unchanged.
     /// </summary>
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        var result = CheckStateDict(stateDict, strict);
+        using (Autograd.NoGrad())
+            foreach (var (key, target) in StateTensors())
+                if (stateDict.TryGetValue(key, out var src)) target.Copy_(src);
+        return result;
+    }
+
+    /// <summary>
+    /// The checks of <see cref="LoadStateDict"/> without writing anything: the keys that would be missing and unexpected,
+    /// or a <see cref="KilnException"/> listing every problem.
+    /// </summary>
+    public LoadStateDictResult CheckStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         var targets = StateTensors();
 
@@ -57,9 +83,6 @@ public abstract partial class Module
             foreach (var e in errors) sb.Append("\n\t").Append(e);
             throw new KilnException("load_state_dict", sb.ToString());
         }
-        using (Autograd.NoGrad())
-            foreach (var (key, target) in targets)
-                if (stateDict.TryGetValue(key, out var src)) target.Copy_(src);
         return new LoadStateDictResult(missing, unexpected);
     }
 
