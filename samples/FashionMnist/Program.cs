@@ -1,5 +1,5 @@
 using System;
-using System.Diagnostics;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Kiln;
@@ -48,7 +48,6 @@ double accuracy = 0;
 for (int epoch = start; epoch <= epochs; epoch++)
 {
     model.Train();
-    var clock = Stopwatch.StartNew();
     var report = TrainingProgress.Run($"{kind} epoch {epoch,2}/{epochs}", loader.Count, progress =>
     {
         foreach (var (x, y) in loader)
@@ -61,9 +60,8 @@ for (int epoch = start; epoch <= epochs; epoch++)
             optimizer.Step();
             progress.Advance(y.Size(0), loss.Item<float>(), logits.ArgMax(1).Eq(y).Sum().Item<long>());
         }
-    });
-    accuracy = Evaluate(model, test, kind);
-    Console.WriteLine($"epoch {epoch}: {clock.Elapsed.TotalSeconds:F1} s, {report.Throughput:N0} samples/s, test accuracy {accuracy:P2}");
+    }, evaluate: () => new Dictionary<string, double> { ["test accuracy"] = Evaluate(model, test, kind) });
+    accuracy = report.Metrics["test accuracy"];
     log.AddScalar("loss/train", report.Loss, epoch);
     log.AddScalar("accuracy/test", accuracy, epoch);
     schedule.Step();

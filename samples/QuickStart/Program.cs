@@ -49,9 +49,9 @@ using (var log = new SummaryWriter(Path.Combine(outDir, "tensorboard")))
                 long correct = logits.ArgMax(1).Eq(y).Sum().Item<long>();
                 progress.Advance(y.Size(0), loss.Item<float>(), correct);
             }
-        });
+        }, evaluate: () => new Dictionary<string, double> { ["test accuracy"] = Evaluate(model, testX, testY) });
         scheduler.Step();
-        double accuracy = Evaluate(model, testX, testY);
+        double accuracy = report.Metrics["test accuracy"];
         history["train loss"].Add(report.Loss);
         history["test accuracy"].Add(accuracy);
         log.AddScalar("loss/train", report.Loss, epoch);

@@ -11,6 +11,7 @@ namespace Kiln.Compilation;
 /// file per model under <see cref="CacheDirectory"/>) so a new process starts tuned. Other modes leave the kernels'
 /// default blocking.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class Autotune
 {
     static readonly Dictionary<string, TileTable> Tables = new();

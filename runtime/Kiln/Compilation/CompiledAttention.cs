@@ -10,6 +10,7 @@ namespace Kiln.Compilation;
 /// kernel and keeps its log-sum-exp; with dropout it materialises the probabilities as eager does and regenerates the
 /// dropout mask from its counter-based draw instead of keeping it.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class CompiledAttention
 {
     readonly MultiheadAttention _layer;

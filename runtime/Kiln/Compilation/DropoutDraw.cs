@@ -4,6 +4,7 @@ namespace Kiln.Compilation;
 /// Where one dropout mask sits in its generator's counter-based stream: the compiled backward regenerates the mask
 /// from it instead of keeping it, and it is the same mask eager dropout draws from the same generator state.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly struct DropoutDraw
 {
     readonly ulong _key, _start;

@@ -11,6 +11,7 @@ namespace Kiln.Compilation;
 /// (<c>torch.autograd.grad</c>), so it computes, updates its state (running statistics, random draws) and differentiates
 /// exactly as in the eager model.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class EagerIsland
 {
     readonly Tensor[] _inputs, _parameters;

@@ -11,6 +11,7 @@ namespace Kiln.Compilation;
 /// take the upstream gradient gated by it as they pack it, and the bias gradient is a gated column sum, so the
 /// pre-activation and its gradient are never written.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static unsafe class FusedLinear
 {
     /// <summary>The number of elements of x·Wᵀ (the dropout draws an epilogue reserves).</summary>

@@ -7,6 +7,7 @@ namespace Kiln.Compilation;
 /// size), a trailing block ([D] against [N, D]), a leading block ([N, 1] against [N, D]) or a single number. A value
 /// broadcast some other way is expanded into a full-size copy first, so every broadcast PyTorch accepts works.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly struct BroadcastMap
 {
     internal BroadcastMap(int div, int mod, bool full, int[] shape) { Div = div; Mod = mod; Full = full; Shape = shape; }
@@ -24,6 +25,7 @@ public readonly struct BroadcastMap
 }
 
 /// <summary>The shape a fused group of elementwise ops computes over (its values broadcast together) and how it reads each value.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class GroupBroadcast
 {
     GroupBroadcast(int[] shape, BroadcastMap[] maps, Tensor[] values) { Shape = shape; Maps = maps; Values = values; }

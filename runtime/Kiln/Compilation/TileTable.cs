@@ -12,6 +12,7 @@ namespace Kiln.Compilation;
 /// Measured GEMM block sizes of one compiled model, per problem (sizes, layouts, threads): problems not yet measured run
 /// with the defaults and are queued; <see cref="TunePending"/> measures them and saves the table.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class TileTable : IGemmTileSource
 {
     const int Version = 1;

@@ -7,7 +7,17 @@ namespace Kiln.Data;
 public static class Collate
 {
     /// <summary>Stacks tensors along a new first dim.</summary>
-    public static Tensor Tensors(IReadOnlyList<Tensor> samples) => Tensor.Stack(samples, 0);
+    public static Tensor Tensors(IReadOnlyList<Tensor> samples) => Stack(samples);
+
+    /// <summary>Stack for a batch; samples of different shapes get the hint a DataLoader user needs.</summary>
+    static Tensor Stack(IReadOnlyList<Tensor> samples)
+    {
+        for (int i = 1; i < samples.Count; i++)
+            if (!Compiler.Shapes.ShapeRules.SameShape(samples[i].ShapeArray, samples[0].ShapeArray))
+                throw new KilnException("collate", $"collate: sample {i} has shape {Compiler.Shapes.ShapeText.Format(samples[i].ShapeArray)} but sample 0 has {Compiler.Shapes.ShapeText.Format(samples[0].ShapeArray)}, so they cannot be stacked into one batch. "
+                    + "Ragged samples (text, variable-length sequences) need a collate that pads them: pass Collate.PadSequences (or your own collate) to the DataLoader, or resize the samples in a transform");
+        return Tensor.Stack(samples, 0);
+    }
 
     /// <summary>Stacks each position of tensor tuples (what <see cref="TensorDataset"/> yields).</summary>
     public static Tensor[] TensorTuples(IReadOnlyList<Tensor[]> samples)
@@ -23,7 +33,7 @@ public static class Collate
                     throw new KilnException("collate", $"collate: sample {i} has {samples[i].Length} fields, sample 0 has {r.Length}");
                 column[i] = samples[i][j];
             }
-            r[j] = Tensor.Stack(column, 0);
+            r[j] = Stack(column);
         }
         return r;
     }

@@ -14,6 +14,7 @@ namespace Kiln.Gpu;
 /// operand layout it cannot take (neither dim unit-stride), the emulator — Kiln's own tiled kernel runs. Set
 /// <c>KILN_CUBLASLT=0</c> to force Kiln's kernel (the GPU check compares both).
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static unsafe class CublasLt
 {
     const string Lib = "cublasLt";

@@ -9,6 +9,7 @@ namespace Kiln.Gpu;
 /// How a fused group's kernel reads one of its values: <c>(i / Div) % Mod</c>, or element i when <see cref="Full"/> — the
 /// GPU form of <see cref="BroadcastMap"/> (a plain struct a kernel takes by value).
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct GroupIndex
 {
     /// <summary>Divisor of the group index.</summary>
@@ -33,6 +34,7 @@ public struct GroupIndex
 /// as <see cref="GpuKernelAttribute"/> methods from the same fusion plan as the CPU loops): launchers, the device stream and
 /// tensors' device memory.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GeneratedKernels
 {
     /// <summary>The launcher of generated kernel <paramref name="kernel"/> on <paramref name="onDevice"/>'s device (PTX from the bundle when present).</summary>

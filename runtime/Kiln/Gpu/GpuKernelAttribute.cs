@@ -11,6 +11,7 @@ namespace Kiln.Gpu;
 /// explicitly grouped and launched with a <c>KernelConfig</c>.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true, Inherited = false)]
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class GpuKernelAttribute : Attribute
 {
     /// <summary>A kernel compiled as declared (non-generic) or closed over <paramref name="typeArguments"/>.</summary>

@@ -8,6 +8,7 @@ using System.Text.Json.Serialization;
 namespace Kiln.Gpu;
 
 /// <summary>One precompiled kernel in a bundle.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class BundleEntry
 {
     /// <summary>The kernel's <see cref="KernelCatalog.NameOf"/>.</summary>
@@ -26,6 +27,7 @@ public sealed class BundleEntry
 /// The kernel bundle written beside an assembly by the build step (<c>&lt;assembly&gt;.kernels.json</c>): PTX for every
 /// kernel, keyed by name and fingerprinted by IL. Read once per assembly at run time.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class KernelBundle
 {
     /// <summary>File name suffix after the assembly's file name without extension.</summary>

@@ -11,6 +11,7 @@ namespace Kiln.Gpu;
 /// <param name="Name">Stable name: declaring type, method and type arguments.</param>
 /// <param name="Method">The closed kernel method.</param>
 /// <param name="ExplicitlyGrouped">True when launched with a KernelConfig (no index parameter).</param>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed record KernelEntry(string Name, MethodInfo Method, bool ExplicitlyGrouped);
 
 /// <summary>
@@ -18,6 +19,7 @@ public sealed record KernelEntry(string Name, MethodInfo Method, bool Explicitly
 /// it calls in non-framework assemblies (transitively) and of its type arguments' methods, so editing a helper a kernel
 /// calls makes its precompiled PTX stale.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class KernelCatalog
 {
     /// <summary>Every kernel instantiation declared in <paramref name="assembly"/>, in a stable order.</summary>

@@ -14,6 +14,7 @@ namespace Kiln.Gpu;
 /// Compiles kernels to PTX with ILGPU's PTX backend — no GPU or driver needed. The build step uses it to write the kernel
 /// bundle; at run time it is only the fallback for a missing or stale bundle entry.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class PtxCompiler : IDisposable
 {
     /// <summary>The architecture Kiln targets: ILGPU 1.5.3 emits at most sm_80; newer GPUs JIT it in the driver.</summary>

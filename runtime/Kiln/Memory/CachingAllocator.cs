@@ -9,6 +9,7 @@ namespace Kiln.Memory;
 /// Host memory for tensors: 64-byte aligned blocks, cached by size class so that a training loop
 /// reuses the same blocks instead of calling the OS every step. Counters make leaks measurable.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static unsafe class CachingAllocator
 {
     const int Alignment = 64;

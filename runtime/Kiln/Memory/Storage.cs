@@ -11,6 +11,7 @@ namespace Kiln.Memory;
 /// that use it (each <see cref="Tensor.Dispose"/> releases one reference); a finalizer frees it when the
 /// views were dropped without disposing. A CUDA storage holds a block of device memory from that device's caching allocator.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed unsafe class Storage
 {
     nint _ptr;
@@ -59,7 +60,7 @@ public sealed unsafe class Storage
     {
         get
         {
-            var b = _buffer ?? throw new ObjectDisposedException("Tensor", "the tensor's storage was disposed");
+            var b = _buffer ?? throw new ObjectDisposedException("Tensor", Disposed);
             return ((ArrayView<byte>)b.View).SubView(0, Math.Max(ByteLength, 1));
         }
     }
@@ -74,6 +75,10 @@ public sealed unsafe class Storage
         }
     }
 
+    // The usual cause is a Tensor.Scope() that ended: say how to keep a tensor past it.
+    const string Disposed = "the tensor's memory was released: it was disposed, or created inside a Tensor.Scope() that has ended. "
+        + "To use a tensor after its scope, keep it (scope.Keep(t)), clone it before the scope ends, or create it outside the scope";
+
     /// <summary>Start of the memory; throws once freed.</summary>
     public byte* Pointer
     {
@@ -82,7 +87,7 @@ public sealed unsafe class Storage
             nint p = _ptr;
             if (_gpu is not null)
                 throw new KilnException("cuda", $"this operation has no CUDA kernel yet: its input lives on {Device}; move it with .Cpu() first (README lists the ops the CUDA backend runs)");
-            if (p == 0) throw new ObjectDisposedException("Tensor", "the tensor's storage was disposed");
+            if (p == 0) throw new ObjectDisposedException("Tensor", Disposed);
             return (byte*)p;
         }
     }

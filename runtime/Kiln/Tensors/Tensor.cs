@@ -99,7 +99,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public Device Device => _storage.Device;
 
     /// <summary>The sizes of each dimension (<c>tensor.shape</c>).</summary>
-    public IReadOnlyList<int> Shape => _shape;
+    public Kiln.Size Shape => Kiln.Size.Wrap(_shape);
 
     /// <summary>Element strides of each dimension.</summary>
     public IReadOnlyList<long> Strides => _strides;
@@ -108,6 +108,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public long StorageOffset => _offset;
 
     /// <summary>The storage this tensor views.</summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
     public Storage Storage => _storage;
 
     /// <summary>Number of dimensions.</summary>

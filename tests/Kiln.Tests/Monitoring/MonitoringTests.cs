@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using Kiln.Monitoring;
 using Xunit;
 
@@ -31,6 +32,41 @@ public class MonitoringTests
         Assert.Equal(35.0 / 40, report.Accuracy, 12);
         Assert.True(report.Throughput > 0);
         Assert.StartsWith("epoch 1: loss 0.6250  accuracy 87.50 %", output.ToString());
+    }
+
+    [Fact]
+    public void LiveBarsKeepEachPassAsOneLineWithElapsedTimeAndMetrics()
+    {
+        var output = new StringWriter();
+        for (int epoch = 1; epoch <= 3; epoch++)
+        {
+            int e = epoch;
+            var report = TrainingProgress.Run($"epoch {epoch}/3", 4, p =>
+            {
+                for (int b = 0; b < 4; b++) p.Advance(8, 1.0 / e, correct: 4 + b);
+            }, () => new Dictionary<string, double> { ["test accuracy"] = 0.9 + e / 100.0 }, output, live: true, width: 200);
+            Assert.Equal(0.9 + epoch / 100.0, report.Metrics["test accuracy"], 12);
+        }
+        string text = output.ToString();
+        Assert.DoesNotContain("\n\n", text.Replace("\r\n", "\n"));
+        // What stays on screen: the last redraw of each line (after its last carriage return).
+        var lines = text.Replace("\r\n", "\n").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l[(l.LastIndexOf('\r') + 1)..].Replace("\u001b[K", "")).ToArray();
+        Assert.Equal(3, lines.Length);
+        for (int epoch = 1; epoch <= 3; epoch++)
+        {
+            Assert.StartsWith($"epoch {epoch}/3 ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ 100 %", lines[epoch - 1]);
+            Assert.Contains(FormattableString.Invariant($"test accuracy {0.9 + epoch / 100.0:P2}"), lines[epoch - 1]);
+            Assert.Matches(@"samples/s  \d\d:\d\d\.\d  test", lines[epoch - 1]); // elapsed time, no remaining-time column left behind
+        }
+    }
+
+    [Fact]
+    public void RedirectedOutputGetsOnePlainLinePerPassWithItsMetrics()
+    {
+        var output = new StringWriter();
+        TrainingProgress.Run("eval", 1, p => p.Advance(4, 0.25), () => new Dictionary<string, double> { ["f1"] = 0.5 }, output, live: false);
+        Assert.Matches(@"^eval: loss 0\.2500  \d[\d,]* samples/s  \d\d:\d\d\.\d  f1 0\.5\r?\n$", output.ToString());
     }
 
     [Fact]

@@ -7,6 +7,7 @@ namespace Kiln.Gpu.Kernels;
 /// Loads and stores one element of any <see cref="DType"/> (its code) from raw device bytes, in registers: float16 and
 /// bfloat16 are 16-bit patterns converted here (ILGPU kernels cannot use <see cref="System.Half"/>), bool is 0/1.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class ElementCodec
 {
     /// <summary>True for int64, int32, int8, uint8 and bool.</summary>

@@ -7,6 +7,7 @@ namespace Kiln.Gpu.Kernels;
 /// <see cref="IGpuNumber{T}"/> and compiled per compute type; the op is a uniform code. A 0-dim CPU operand arrives as a
 /// value (<c>bIsValue</c>), so <c>x * 2</c> needs no upload.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class ElementwiseKernels
 {
     /// <summary>y = op(x).</summary>

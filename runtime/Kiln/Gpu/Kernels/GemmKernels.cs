@@ -4,6 +4,7 @@ using ILGPU.Runtime;
 namespace Kiln.Gpu.Kernels;
 
 /// <summary>The sizes and element strides of one batched product C = alpha·A·B + beta·C.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct GemmShape
 {
 #pragma warning disable CS1591
@@ -18,6 +19,7 @@ public struct GemmShape
 /// registers. Any strides (transposed or broadcast operands are never copied); the batch is the grid's Z dimension. The
 /// fallback where cuBLASLt is not loaded, and the kernel the tests run on the emulator.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GemmKernels
 {
     /// <summary>Tile edge (group is Tile×Tile threads).</summary>

@@ -8,6 +8,7 @@ namespace Kiln.Gpu.Kernels;
 /// The arithmetic one GPU compute type supports. Elementwise kernels are written once over this interface and compiled per
 /// type (float, double, int, long — the CPU's compute types); the op is a uniform code, so one kernel serves every op.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public interface IGpuNumber<T> where T : unmanaged
 {
     /// <summary>Applies unary op <paramref name="op"/> (<see cref="UnaryCode"/>) with its parameters.</summary>
@@ -31,6 +32,7 @@ public interface IGpuNumber<T> where T : unmanaged
 }
 
 /// <summary>Unary op codes shared by the host launcher and the kernels.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class UnaryCode
 {
 #pragma warning disable CS1591 // names say it
@@ -41,6 +43,7 @@ public static class UnaryCode
 }
 
 /// <summary>Binary op codes.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class BinaryCode
 {
 #pragma warning disable CS1591
@@ -49,6 +52,7 @@ public static class BinaryCode
 }
 
 /// <summary>Comparison codes.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class CompareCode
 {
 #pragma warning disable CS1591
@@ -72,6 +76,7 @@ public static class CompareCode
 /// result equals the CPU's: the special functions are the CPU's own scalar ones (<c>FloatMath</c>); the op dispatch is here
 /// because kernels cannot call the CPU's vector-lane op structs.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GpuFloat
 {
     /// <summary>Applies a floating unary op in double.</summary>
@@ -128,6 +133,7 @@ public static class GpuFloat
 }
 
 /// <summary>float32: computes in double like the CPU's scalar bodies and rounds once.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct F32 : IGpuNumber<float>
 {
     /// <inheritdoc/>
@@ -160,6 +166,7 @@ public struct F32 : IGpuNumber<float>
 }
 
 /// <summary>float64.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct F64 : IGpuNumber<double>
 {
     /// <inheritdoc/>
@@ -183,6 +190,7 @@ public struct F64 : IGpuNumber<double>
 }
 
 /// <summary>Integer arithmetic in long (int64, and the int32 compute type of small ints and bool).</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GpuInteger
 {
     /// <summary>An integer unary op (only the ops that accept integers reach a kernel).</summary>
@@ -229,6 +237,7 @@ public static class GpuInteger
 }
 
 /// <summary>int64.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct I64 : IGpuNumber<long>
 {
     /// <inheritdoc/>
@@ -252,6 +261,7 @@ public struct I64 : IGpuNumber<long>
 }
 
 /// <summary>int32: the compute type of int32, int8, uint8 and bool.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct I32 : IGpuNumber<int>
 {
     /// <inheritdoc/>

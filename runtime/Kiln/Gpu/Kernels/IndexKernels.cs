@@ -7,6 +7,7 @@ namespace Kiln.Gpu.Kernels;
 /// the indexed dim's stride is applied to the index value (negative values count from the end; the host has checked the
 /// bounds). <c>index_select</c> is a gather whose index is broadcast over the other dims.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class IndexKernels
 {
     /// <summary>y[i] = x[walk(i) + index[i]·strideDim] over raw elements.</summary>

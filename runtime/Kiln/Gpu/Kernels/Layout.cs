@@ -6,6 +6,7 @@ namespace Kiln.Gpu.Kernels;
 /// An output shape of up to six dims for a GPU kernel, right-aligned (D5 innermost, unused leading dims 1), passed by value
 /// as a kernel parameter — no per-launch upload. The host merges dims first (<c>LoopPlan</c>), so six is rarely tight.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct Dims6
 {
 #pragma warning disable CS1591
@@ -19,6 +20,7 @@ public struct Dims6
 }
 
 /// <summary>One operand's element strides over a <see cref="Dims6"/> (0 where broadcast).</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct Strides6
 {
 #pragma warning disable CS1591

@@ -3,6 +3,7 @@ using ILGPU;
 namespace Kiln.Gpu.Kernels;
 
 /// <summary>Scalars of one SGD step.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct SgdArgs
 {
 #pragma warning disable CS1591
@@ -12,6 +13,7 @@ public struct SgdArgs
 }
 
 /// <summary>Scalars of one Adam / AdamW step.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct AdamArgs
 {
 #pragma warning disable CS1591
@@ -21,6 +23,7 @@ public struct AdamArgs
 }
 
 /// <summary>Scalars of one RMSprop step.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct RmsPropArgs
 {
 #pragma warning disable CS1591
@@ -30,6 +33,7 @@ public struct RmsPropArgs
 }
 
 /// <summary>Scalars of one Adagrad step (the learning rate already decayed).</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct AdagradArgs
 {
 #pragma warning disable CS1591
@@ -42,6 +46,7 @@ public struct AdagradArgs
 /// The fused optimizer updates for float32 parameters on a CUDA device, one thread per element, with the CPU's scalar
 /// loop's operations in its order (no contractions the CPU does not make), so both give the same numbers.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class OptimizerKernels
 {
     /// <summary>SGD with weight decay, momentum (the first step copies the gradient), dampening, Nesterov, maximize.</summary>

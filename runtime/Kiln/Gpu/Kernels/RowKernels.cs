@@ -8,6 +8,7 @@ namespace Kiln.Gpu.Kernels;
 /// reduced dims last). One group of <see cref="GroupSize"/> threads per row: a strided pass, then a tree in shared memory.
 /// Floats accumulate in double and integers in long, as the CPU's row kernels do.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class RowKernels
 {
     /// <summary>Threads per row group.</summary>

@@ -9,6 +9,7 @@ namespace Kiln.Gpu.Kernels;
 /// past the edges). Kiln's fallback where cuBLASLt is not loaded; PTX only (the emulator cannot run inline assembly, so
 /// the CPU tests check its PTX and the GPU check its numbers).
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class TensorCoreKernels
 {
     /// <summary>Threads per group: one warp.</summary>

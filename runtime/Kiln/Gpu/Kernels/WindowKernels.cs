@@ -3,6 +3,7 @@ using ILGPU;
 namespace Kiln.Gpu.Kernels;
 
 /// <summary>A 2-D sliding window over [N, C, H, W] planes: the input and output sizes and the kernel geometry.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public struct Window2d
 {
 #pragma warning disable CS1591
@@ -15,6 +16,7 @@ public struct Window2d
 /// make a convolution a GEMM — <see cref="Im2Col"/> forward, <see cref="Col2Im"/> (atomic adds) for the input gradient.
 /// float32, one thread per output (or column) element.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class WindowKernels
 {
     /// <summary>y, indices [N·C, OH, OW] = max over each window of x [N·C, H, W] (padding never wins; NaN does).</summary>

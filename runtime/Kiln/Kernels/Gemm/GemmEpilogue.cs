@@ -4,6 +4,7 @@ using Kiln.Kernels.Elementwise;
 namespace Kiln.Kernels.Gemm;
 
 /// <summary>Activation applied by a GEMM epilogue.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public enum GemmActivation : byte
 {
     /// <summary>No activation.</summary>
@@ -21,6 +22,7 @@ public enum GemmActivation : byte
 /// pre-activation when a backward needs it, apply an activation, then multiply by a per-element factor (a dropout
 /// mask). Compiled models fuse Linear + bias + activation + dropout through this hook.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public unsafe struct GemmEpilogue
 {
     /// <summary>Bias of length N added to every row, or null.</summary>

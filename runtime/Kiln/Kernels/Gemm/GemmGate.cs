@@ -5,6 +5,7 @@ namespace Kiln.Kernels.Gemm;
 /// <c>Values[i,p] &gt; 0 ? A[i,p]·Scale : 0</c>, with <see cref="Values"/> in A's strides. The backward of a compiled
 /// Linear+ReLU (+dropout) passes the layer's output here, so the pre-activation gradient is never written out.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public unsafe struct GemmGate
 {
     /// <summary>The gating values (A's layout), or null for no gate.</summary>

@@ -5,6 +5,7 @@ namespace Kiln.Kernels.Gemm;
 /// block as a count of micro-kernel panels (<see cref="McPanels"/> on one thread, <see cref="ParallelPanels"/> when
 /// blocks are shared out among threads).
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly record struct GemmTiles(int Kc, int Nc, int McPanels, int ParallelPanels)
 {
     /// <summary>The sizes used unless a compiled model in <c>MaxAutotune</c> mode measured better ones: a 256 × 1024 block of B (1 MiB) fits in L2.</summary>
@@ -15,9 +16,11 @@ public readonly record struct GemmTiles(int Kc, int Nc, int McPanels, int Parall
 }
 
 /// <summary>One GEMM problem as the tile choice sees it: sizes, operand layouts and thread count.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly record struct GemmKey(int M, int N, int K, bool TransposedA, bool TransposedB, int Threads);
 
 /// <summary>Chooses block sizes per problem (an autotuning table); set for a thread by <see cref="Sgemm.TileSource"/>.</summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public interface IGemmTileSource
 {
     /// <summary>The block sizes for <paramref name="key"/>.</summary>

@@ -12,6 +12,7 @@ namespace Kiln.Kernels.Gemm;
 /// blocks of A), packed into micro-panels and computed by an unrolled register micro-kernel —
 /// AVX-512 where the CPU has it, AVX2/FMA otherwise — in parallel over blocks of rows of C.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static unsafe class Sgemm
 {
     // Block sizes of pre-packed operands (PackedB); other products take theirs from GemmTiles (Default, or a tuned table).

@@ -10,6 +10,10 @@ public static partial class F
         if (weight.Dim != 2)
             throw new KilnException("linear", $"linear: weight must be 2-D [out_features, in_features], got {ShapeText.Format(weight.ShapeArray)}");
         LayerRules.Linear(input.ShapeArray, weight.Size(1), weight.Size(0));
+        // Named here rather than by the GEMM inside (addmm): the user called a Linear.
+        if (input.DType != weight.DType && !Autocast.IsEnabled(input.Device.Type))
+            throw new KilnException("linear", $"linear: expected the input to have the weight's dtype {weight.DType}, but got {input.DType}"
+                + (input.DType.IsFloatingPoint() ? $"; convert one side with .To(DType.{weight.DType})" : $"; an integer input needs .To(DType.{weight.DType}) (indices go to an Embedding instead)"));
         using var wt = weight.T;
         if (input.Dim == 2)
             return bias is null ? input.Matmul(wt) : Tensor.Addmm(bias, input, wt);

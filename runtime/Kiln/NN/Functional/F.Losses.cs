@@ -22,7 +22,8 @@ public static partial class F
         if (target.DType.IsFloatingPoint())
         {
             if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
-                throw new KilnException(op, $"{op}: class-probability targets must have the input's shape; input {ShapeText.Format(input.ShapeArray)}, target {ShapeText.Format(target.ShapeArray)}");
+                throw new KilnException(op, $"{op}: class-probability targets must have the input's shape; input {ShapeText.Format(input.ShapeArray)}, target {ShapeText.Format(target.ShapeArray)}"
+                    + (target.Dim == input.Dim - 1 ? $". Class-index targets must be int64: pass target.To(DType.Int64) (a {target.DType} target is read as probabilities)" : ""));
             var t = labelSmoothing > 0 ? target * (1 - labelSmoothing) + labelSmoothing / c : target;
             var prod = logp * t;
             if (weight is not null) prod = prod * weight.Reshape(ClassShape(input.Dim, classDim, c));
