@@ -17,7 +17,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
     /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
     public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
         "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, RMSNorm, BatchNorm, Embedding, self-attention, TransformerEncoderLayer, softmax, cross entropy, [Model] blocks, activations, dropout and elementwise arithmetic)",
-        "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Kiln.Compiler.DiagnosticHelp.Link("KLN0102"));
+        "Kiln.Compiler", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Kiln.Compiler.DiagnosticHelp.Link("KLN0102"));
 
     /// <summary>KLN0103: a layer without a fused form, run by the eager engine inside an otherwise compiled model.</summary>
     public static readonly DiagnosticDescriptor EagerLayer = new("KLN0103", "Layer runs eagerly inside the compiled model",

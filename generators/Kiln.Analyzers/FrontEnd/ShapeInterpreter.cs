@@ -10,10 +10,15 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace Kiln.Analyzers.FrontEnd;
 
-/// <summary>A tensor whose shape is known (symbolic dims as stand-in sizes).</summary>
-internal sealed class TensorShape(int[] dims)
+/// <summary>
+/// A tensor's shape as far as it is known: symbolic dims as stand-in sizes, unknown dims as stand-ins the interpreter
+/// marks unknown. <see cref="Open"/>: there may be further leading dims of unknown number (a Forward parameter without
+/// [Shape] is an open shape with no dims; a Linear applied to it gives an open shape ending in out_features).
+/// </summary>
+internal sealed class TensorShape(int[] dims, bool open = false)
 {
     public int[] Dims { get; } = dims;
+    public bool Open { get; } = open;
 }
 
 /// <summary>A layer result with named parts (LSTM's Output, MultiheadAttention's Output and Weights).</summary>
@@ -28,7 +33,7 @@ internal sealed class TensorTuple(Dictionary<string, TensorShape?> items)
 /// (LayerRules for layers, the op registry for tensor ops). A rule's exception becomes a diagnostic at the expression;
 /// anything outside the followed subset stops the walk with one info diagnostic, so no error is guessed.
 /// </summary>
-internal sealed class ShapeInterpreter
+internal sealed partial class ShapeInterpreter
 {
     readonly Dictionary<IFieldSymbol, LayerSpec> _layers;
     readonly SymbolicDims _dims;
@@ -47,7 +52,7 @@ internal sealed class ShapeInterpreter
     public void Run(IMethodSymbol method, IOperation body)
     {
         foreach (var p in method.Parameters)
-            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : null;
+            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : IsTensor(p.Type) ? new TensorShape(Array.Empty<int>(), open: true) : null;
         Statement(body);
     }
 
@@ -210,11 +215,17 @@ internal sealed class ShapeInterpreter
 
     object? Stage(IInvocationOperation call, LayerSpec layer, TensorShape x)
     {
+        if (x.Open || HasUnknown(x.Dims)) return PartialStage(call, layer, x);
+        return StageKnown(call, layer, x);
+    }
+
+    object? StageKnown(IInvocationOperation call, LayerSpec layer, TensorShape x)
+    {
         int? I(string name) => layer.Int(name);
         // A Linear whose in_features is wrong gets a fix: the argument, and the size its input really has.
         Fix? fix = layer.Kind.EndsWith("Linear", StringComparison.Ordinal) && x.Dims.Length > 0 && layer.ArgLocations.TryGetValue("inFeatures", out var arg)
             ? new Fix(arg, _dims.Name(x.Dims[x.Dims.Length - 1])) : null;
-        return Check(call, fix, () =>
+        return Check(call, fix, () => Recovered(layer, x), () =>
         {
             switch (layer.Kind)
             {
@@ -288,7 +299,7 @@ internal sealed class ShapeInterpreter
             case "CrossEntropy":
             case "NllLoss":
             {
-                if (Arg(0) is not { } input || Arg(1) is not { } target) return null;
+                if (Arg(0) is not { Open: false } input || Arg(1) is not { Open: false } target) return null;
                 string op = name == "CrossEntropy" ? "cross_entropy" : "nll_loss";
                 // Class-probability targets (the input's shape) are the other form cross_entropy accepts.
                 if (name == "CrossEntropy" && ShapeRules.SameShape(input.Dims, target.Dims)) return Shape(Array.Empty<int>());
@@ -296,7 +307,7 @@ internal sealed class ShapeInterpreter
             }
             case "MseLoss": case "L1Loss": case "SmoothL1Loss": case "HuberLoss": case "BinaryCrossEntropy": case "BinaryCrossEntropyWithLogits":
             {
-                if (Arg(0) is not { } input || Arg(1) is not { } target) return null;
+                if (Arg(0) is not { Open: false } input || Arg(1) is not { Open: false } target) return null;
                 string op = name switch
                 {
                     "MseLoss" => "mse_loss", "L1Loss" => "l1_loss", "SmoothL1Loss" => "smooth_l1_loss", "HuberLoss" => "huber_loss",
@@ -321,8 +332,15 @@ internal sealed class ShapeInterpreter
             case "Relu": case "Sigmoid": case "Tanh": case "Exp": case "Log": case "Abs": case "Neg": case "Sqrt": case "Gelu": case "Silu":
             case "Contiguous": case "Clone": case "Detach": case "Softmax": case "LogSoftmax": case "Pow": case "Clamp": case "To":
                 return x;
+            case var _ when x.Open:
+                return null; // an open shape is followed through layers and elementwise functions only
             case "Flatten":
+                if (x.Open) return null;
                 return Check(call, () => Shape(Flatten(x.Dims, IntArg(0) ?? 0, IntArg(1) ?? -1)));
+            case "Size":
+                // h.Size(0) in h.View(h.Size(0), -1): the dim's size (its stand-in when symbolic or unknown).
+                if (x.Open || IntArg(0) is not int sd || sd < -x.Dims.Length || sd >= x.Dims.Length) return null;
+                return x.Dims[sd < 0 ? sd + x.Dims.Length : sd];
             case "View":
             case "Reshape":
             {
@@ -357,7 +375,7 @@ internal sealed class ShapeInterpreter
             var parts = Elements(call.Arguments[0].Value);
             if (parts is null) return null;
             var shapes = parts.Select(p => Eval(p) as TensorShape).ToArray();
-            if (shapes.Any(s => s is null)) return null;
+            if (shapes.Any(s => s is null || s.Open)) return null;
             int dim = call.Arguments.Length > 1 && Eval(call.Arguments[1].Value) is int d ? d : 0;
             return Registry(call, m == "Cat" ? "cat" : "stack", shapes.Select(s => s!.Dims).ToArray(), new OpArgs { Dim = dim });
         }
@@ -370,7 +388,7 @@ internal sealed class ShapeInterpreter
         if (prop.Instance is null) { Stop(prop, prop.Property.Name); return null; }
         var target = Eval(prop.Instance);
         if (target is TensorTuple t) return t.Items.TryGetValue(prop.Property.Name, out var item) ? item : null;
-        if (target is TensorShape x && prop.Property.Name == "T")
+        if (target is TensorShape { Open: false } x && prop.Property.Name == "T")
             return Check(prop, () => Shape(x.Dims.Length < 2 ? x.Dims : Enumerable.Reverse(x.Dims).ToArray()));
         if (prop.Property.Name == "Training") return null;
         Stop(prop, $"the property {prop.Property.Name}");
@@ -381,6 +399,7 @@ internal sealed class ShapeInterpreter
     {
         var l = Eval(b.LeftOperand);
         var r = Eval(b.RightOperand);
+        if (l is TensorShape { Open: true } || r is TensorShape { Open: true }) return null;
         if (l is TensorShape ls && r is TensorShape rs)
         {
             string op = b.OperatorKind switch
@@ -434,8 +453,11 @@ internal sealed class ShapeInterpreter
         };
     }
 
+    // With an unknown dim among the inputs a rule's refusal may be about that dim: say nothing rather than guess.
     object? Registry(IOperation at, string op, int[][] inputs, OpArgs args) =>
-        Check(at, () => Shape(OpRegistry.Find(op)!.Shape(inputs, args)));
+        inputs.Any(HasUnknown)
+            ? Quietly(() => Shape(OpRegistry.Find(op)!.Shape(inputs, args)))
+            : Check(at, () => Shape(OpRegistry.Find(op)!.Shape(inputs, args)));
 
     static TensorShape Shape(int[] dims) => new(dims);
 
@@ -446,10 +468,14 @@ internal sealed class ShapeInterpreter
         public string Replacement { get; } = replacement;
     }
 
-    object? Check(IOperation at, Func<object?> rule) => Check(at, null, rule);
+    object? Check(IOperation at, Func<object?> rule) => Check(at, null, () => null, rule);
 
-    /// <summary>Runs a rule; its KilnException becomes a diagnostic at <paramref name="at"/> and the value unknown.</summary>
-    object? Check(IOperation at, Fix? fix, Func<object?> rule)
+    /// <summary>
+    /// Runs a rule; its KilnException becomes a diagnostic at <paramref name="at"/>, and the value is what
+    /// <paramref name="recovered"/> says the step gives anyway (a Linear still yields out_features), so that later,
+    /// independent errors are reported too.
+    /// </summary>
+    object? Check(IOperation at, Fix? fix, Func<object?> recovered, Func<object?> rule)
     {
         try { return rule(); }
         catch (KilnException e)
@@ -460,8 +486,14 @@ internal sealed class ShapeInterpreter
                 ? Diagnostic.Create(descriptor, at.Syntax.GetLocation(), new[] { fix.Argument },
                     ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ReplacementProperty, fix.Replacement), message)
                 : Diagnostic.Create(descriptor, at.Syntax.GetLocation(), message));
-            return null;
+            return recovered();
         }
+    }
+
+    static object? Quietly(Func<object?> rule)
+    {
+        try { return rule(); }
+        catch (KilnException) { return null; }
     }
 
     void Stop(IOperation at, string construct)
