@@ -199,7 +199,10 @@ public sealed unsafe partial class Tensor
 
     /// <summary>
     /// NumPy-style indexing with C# indices and ranges: <c>x[0]</c>, <c>x[^1]</c>, <c>x[.., 1..3]</c>,
-    /// <c>x[TensorIndex.Ellipsis, TensorIndex.NewAxis]</c>, <c>x[TensorIndex.Slice(0, 10, 2)]</c>. Always a view.
+    /// <c>x[TensorIndex.Ellipsis, TensorIndex.NewAxis]</c>, <c>x[TensorIndex.Slice(0, 10, 2)]</c> give views;
+    /// a tensor index gives a copy: <c>x[mask]</c> (a bool mask over the next dims, the selected elements in order) or
+    /// <c>x[indices]</c> (int64 indices into the next dim, their shape taking its place). Assigning writes into this
+    /// tensor: <c>x[.., 0] = value</c>, <c>x[mask] = 0</c>, <c>x[indices] = rows</c>.
     /// </summary>
     [System.Runtime.CompilerServices.IndexerName("Index")]
     public Tensor this[params TensorIndex[] indices]
@@ -207,7 +210,9 @@ public sealed unsafe partial class Tensor
         get
         {
             int consumed = 0;
-            foreach (var ix in indices) if (ix.Kind is TensorIndex.IndexKind.Int or TensorIndex.IndexKind.Slice) consumed++;
+            foreach (var ix in indices)
+                if (ix.Kind is TensorIndex.IndexKind.Int or TensorIndex.IndexKind.Slice) consumed++;
+                else if (ix.Kind == TensorIndex.IndexKind.Tensor) consumed += ix.Values!.DType == DType.Bool ? Math.Max(1, ix.Values.Dim) : 1;
             if (consumed > _shape.Length)
                 throw new KilnException("index", $"index: too many indices for tensor of dimension {_shape.Length} (got {consumed})");
             Tensor cur = this;
@@ -228,6 +233,10 @@ public sealed unsafe partial class Tensor
                         next = cur.Unsqueeze(dim);
                         dim++;
                         break;
+                    case TensorIndex.IndexKind.Tensor:
+                        next = cur.AdvancedIndex(dim, ix.Values!, out int added);
+                        dim += added;
+                        break;
                     default: // Ellipsis: skip the dims no other index consumes
                         dim += _shape.Length - consumed;
                         continue;
@@ -237,6 +246,126 @@ public sealed unsafe partial class Tensor
             }
             return ReferenceEquals(cur, this) ? Record("alias", AsStrided(_shape, _strides, _offset), null, this) : cur;
         }
+        set => IndexAssign(indices, value);
+    }
+
+    /// <summary>
+    /// One tensor index at <paramref name="dim"/>: a bool mask over the dims from there (they become one dim of the
+    /// selected elements), or integer indices into that dim (their shape takes its place). Gradients flow (index_select).
+    /// </summary>
+    Tensor AdvancedIndex(int dim, Tensor index, out int dimsAdded)
+    {
+        const string op = "index";
+        if (index.DType == DType.Bool)
+        {
+            int k = Math.Max(1, index.Dim);
+            for (int i = 0; i < index.Dim; i++)
+                if (dim + i >= Dim || index._shape[i] != _shape[dim + i])
+                    throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not match the indexed tensor's shape {ShapeText.Format(_shape)} at dim {dim + i}");
+            using var flat = index.Dim == 0 ? Unsqueeze(dim) : Flatten(dim, dim + k - 1);
+            using var positions = index.Reshape(-1).Nonzero();
+            using var at = positions.Reshape(-1);
+            dimsAdded = 1;
+            return flat.IndexSelect(dim, at);
+        }
+        if (index.DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: tensors used as indices must be long, int or bool tensors, got {index.DType}");
+        if (dim >= Dim) throw new KilnException(op, $"{op}: too many indices for tensor of dimension {Dim}");
+        using var flatIndex = index.Reshape(-1);
+        using var picked = IndexSelect(dim, flatIndex);
+        var shape = new List<int>();
+        for (int i = 0; i < dim; i++) shape.Add(_shape[i]);
+        shape.AddRange(index._shape);
+        for (int i = dim + 1; i < Dim; i++) shape.Add(_shape[i]);
+        dimsAdded = index.Dim;
+        return picked.Reshape(shape.ToArray());
+    }
+
+    /// <summary>
+    /// <c>x[indices] = value</c>: integers and slices write through the view they select; a bool mask or integer indices
+    /// (the only tensor index) write the selected elements (<c>masked_fill_</c> / <c>index_put_</c>).
+    /// </summary>
+    void IndexAssign(TensorIndex[] indices, Tensor value)
+    {
+        const string op = "index_put_";
+        if (GradMode.Enabled && RequiresGrad)
+            throw new KilnException(op, $"{op}: indexed assignment into a tensor that requires grad is not recorded; use Tensor.Where or build a new tensor");
+        int tensorAt = -1;
+        for (int i = 0; i < indices.Length; i++)
+            if (indices[i].Kind == TensorIndex.IndexKind.Tensor)
+            {
+                if (tensorAt >= 0) throw new KilnException(op, $"{op}: assignment takes at most one tensor index");
+                tensorAt = i;
+            }
+        if (tensorAt < 0)
+        {
+            using var view = this[indices];
+            view.Copy_(value);
+            return;
+        }
+        if (indices.Length != 1)
+            throw new KilnException(op, $"{op}: a tensor index in an assignment must be the only index (x[mask] = v, x[indices] = v)");
+        var index = indices[0].Values!;
+        if (index.DType == DType.Bool)
+        {
+            var shape = ShapeRules.Broadcast(op, _shape, index._shape);
+            if (!ShapeRules.SameShape(shape, _shape))
+                throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not fit the tensor's shape {ShapeText.Format(_shape)}");
+            if (value.Numel == 1)
+            {
+                using var v = value.To(DType).Reshape(Array.Empty<int>());
+                using var filled = Where(index, v, this);
+                Copy_(filled);
+                return;
+            }
+            using var hits = index.Expand(_shape).Reshape(-1).Nonzero();
+            using var flatPositions = hits.Reshape(-1);
+            ScatterInto(flatPositions, value, op);
+            return;
+        }
+        using var rows = index.Reshape(-1);
+        using var wrapped = WrapIndices(rows, Dim == 0 ? 1 : _shape[0], op);
+        // Row indices become element positions: each row's block of the flattened tensor.
+        long block = Dim == 0 ? 1 : Numel / Math.Max(1, _shape[0]);
+        using var scaled = wrapped.Mul(Scalar(block));
+        using var start = scaled.Unsqueeze(1);
+        using var withinHost = Arange(0, block);
+        using var within = withinHost.To(Device).Unsqueeze(0);
+        using var sum = start.Add(within);
+        using var positions = sum.Reshape(-1);
+        // The value broadcasts to the selected rows: [count, *rest] (one row, or a number, serves them all).
+        var rowsShape = new int[Math.Max(1, Dim)];
+        rowsShape[0] = (int)rows.Numel;
+        for (int i = 1; i < Dim; i++) rowsShape[i] = _shape[i];
+        using var typed = value.To(DType);
+        using var broadcast = typed.Expand(ShapeRules.Broadcast(op, rowsShape, typed._shape));
+        ScatterInto(positions, broadcast, op);
+    }
+
+    /// <summary>Negative indices wrapped; any outside [-size, size) refused.</summary>
+    static Tensor WrapIndices(Tensor index, int size, string op)
+    {
+        using var i64 = index.To(DType.Int64);
+        using var low = i64.Lt(-size);
+        using var high = i64.Ge(size);
+        using var bad = low.BitwiseOr(high);
+        using var any = bad.Any();
+        if (any.Item<bool>()) throw new KilnException(op, $"{op}: an index is out of bounds for dimension 0 with size {size}");
+        using var negative = i64.Lt(0);
+        using var shifted = i64.Add(Scalar((long)size));
+        return Where(negative, shifted, i64);
+    }
+
+    /// <summary>Writes <paramref name="value"/> (broadcast to the positions) at flat element <paramref name="positions"/>.</summary>
+    void ScatterInto(Tensor positions, Tensor value, string op)
+    {
+        int count = (int)positions.Numel;
+        using var v = value.To(DType);
+        using var expanded = value.Numel == count ? v.Reshape(count) : v.Expand(ShapeRules.Broadcast(op, [count], v._shape)).Reshape(count);
+        using var flat = Reshape(-1);
+        using var written = flat.Scatter(0, positions, expanded);
+        using var back = written.Reshape(_shape);
+        Copy_(back);
     }
 
     Tensor SliceRange(int dim, TensorIndex ix)

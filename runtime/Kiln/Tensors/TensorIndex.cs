@@ -2,10 +2,13 @@ using System;
 
 namespace Kiln;
 
-/// <summary>One position of a tensor indexer: an integer, a slice, <see cref="NewAxis"/> or <see cref="Ellipsis"/>.</summary>
+/// <summary>
+/// One position of a tensor indexer: an integer, a slice, <see cref="NewAxis"/>, <see cref="Ellipsis"/>, or a tensor
+/// (integer indices, or a bool mask, as in NumPy's advanced indexing).
+/// </summary>
 public readonly struct TensorIndex
 {
-    internal enum IndexKind : byte { Int, Slice, NewAxis, Ellipsis }
+    internal enum IndexKind : byte { Int, Slice, NewAxis, Ellipsis, Tensor }
 
     internal IndexKind Kind { get; init; }
     internal long Start { get; init; }
@@ -13,6 +16,7 @@ public readonly struct TensorIndex
     internal long? Stop { get; init; }
     internal bool StopFromEnd { get; init; }
     internal long Step { get; init; }
+    internal Tensor? Values { get; init; }
 
     /// <summary>Inserts a size-1 dim (Python's <c>None</c>).</summary>
     public static TensorIndex NewAxis => new() { Kind = IndexKind.NewAxis };
@@ -23,6 +27,9 @@ public readonly struct TensorIndex
     /// <summary>A Python slice <c>start:stop:step</c>; null bounds are open.</summary>
     public static TensorIndex Slice(long? start = null, long? stop = null, long step = 1) =>
         new() { Kind = IndexKind.Slice, Start = start ?? 0, Stop = stop, Step = step };
+
+    /// <summary>Integer indices (any shape; negative ones count from the end) or a bool mask over the next dims.</summary>
+    public static implicit operator TensorIndex(Tensor t) => new() { Kind = IndexKind.Tensor, Values = t };
 
     /// <summary>An integer index (negative counts from the end).</summary>
     public static implicit operator TensorIndex(int i) => new() { Kind = IndexKind.Int, Start = i };

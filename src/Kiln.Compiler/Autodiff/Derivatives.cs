@@ -26,6 +26,7 @@ namespace Kiln.Compiler.Autodiff
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
             "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d",
+            "floor", "ceil", "round", "trunc", "sign", "erf", "log2", "log10", "tan", "asin", "acos", "atan", "atan2", "remainder",
         };
 
         /// <summary>
@@ -81,6 +82,28 @@ namespace Kiln.Compiler.Autodiff
                     r[0] = e == 0 ? g.ZerosLike(grad) : g.Mul(grad, g.Scale(g.PowScalar(c.Input(0), e - 1), e));
                     break;
                 }
+                // Step functions: flat almost everywhere (PyTorch's zero gradient).
+                case "floor": case "ceil": case "round": case "trunc": case "sign": r[0] = g.ZerosLike(grad); break;
+                case "erf": r[0] = g.Mul(grad, g.Scale(g.Exp(g.Neg(g.Mul(c.Input(0), c.Input(0)))), 1.1283791670955125739)); break; // 2/√π e^{-x²}
+                case "log2": r[0] = g.Div(grad, g.Scale(c.Input(0), 0.69314718055994530942)); break;
+                case "log10": r[0] = g.Div(grad, g.Scale(c.Input(0), 2.30258509299404568402)); break;
+                case "tan": r[0] = g.Mul(grad, g.AddScalar(g.Mul(c.Output, c.Output), 1)); break;                     // 1 + tan²
+                case "asin": r[0] = g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(c.Input(0), c.Input(0))), 1))); break;
+                case "acos": r[0] = g.Neg(g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(c.Input(0), c.Input(0))), 1)))); break;
+                case "atan": r[0] = g.Div(grad, g.AddScalar(g.Mul(c.Input(0), c.Input(0)), 1)); break;
+                case "atan2":
+                {
+                    T y = c.Input(0), x = c.Input(1);
+                    T denominator = g.Add(g.Mul(y, y), g.Mul(x, x));
+                    if (n0) r[0] = g.SumTo(g.Div(g.Mul(grad, x), denominator), c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Neg(g.Div(g.Mul(grad, y), denominator)), c.InputShape(1));
+                    break;
+                }
+                case "remainder":
+                    // a - b·floor(a/b): the quotient is (a - out) / b.
+                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
+                    if (n1) r[1] = g.SumTo(g.Neg(g.Mul(grad, g.Div(g.Sub(c.Input(0), c.Output), c.Input(1)))), c.InputShape(1));
+                    break;
                 case "neg": r[0] = g.Neg(grad); break;
                 case "abs": r[0] = g.Mul(grad, g.Sign(c.Input(0))); break;
                 case "exp": r[0] = g.Mul(grad, c.Output); break;

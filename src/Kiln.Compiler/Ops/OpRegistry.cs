@@ -39,14 +39,15 @@ namespace Kiln.Compiler.Ops
 
         static OpRegistry()
         {
-            foreach (var op in new[] { "add", "sub", "mul", "div", "maximum", "minimum", "pow" })
+            foreach (var op in new[] { "add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "remainder" })
                 Add(op, OpKind.Elementwise, 2, (s, a) => ShapeRules.Broadcast(op, s[0], s[1]));
             foreach (var op in new[] { "eq", "ne", "lt", "le", "gt", "ge" })
                 Add(op, OpKind.Comparison, 2, (s, a) => ShapeRules.Broadcast(op, s[0], s[1]));
             Add("where", OpKind.Elementwise, 3, (s, a) => BroadcastAll("where", s));
             Add("masked_fill", OpKind.Elementwise, 2, (s, a) => Same(s, a));
             foreach (var op in new[] { "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
-                                       "relu", "gelu", "silu", "softplus", "clamp", "to" })
+                                       "relu", "gelu", "silu", "softplus", "clamp", "to", "floor", "ceil", "round", "trunc", "sign",
+                                       "erf", "log2", "log10", "tan", "asin", "acos", "atan" })
                 Add(op, OpKind.Elementwise, 1, Same);
             foreach (var op in new[] { "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "all", "any", "max", "min", "argmax", "argmin" })
                 Add(op, OpKind.Reduction, 1, (s, a) =>

@@ -12,6 +12,7 @@ public class GradCheckTests
 {
     static Tensor R(params int[] shape) => Tensor.Randn(shape, DType.Float64, new Generator((ulong)shape.Sum() * 7 + 1)).RequiresGrad_();
     static Tensor P(params int[] shape) => (Tensor.Rand(shape, DType.Float64, new Generator((ulong)shape.Sum() * 3 + 2)) + 0.5).Detach().RequiresGrad_();
+    static Tensor S(double scale, params int[] shape) => (Tensor.Randn(shape, DType.Float64, new Generator((ulong)shape.Sum() * 5 + 3)) * scale).Detach().RequiresGrad_();
     static Tensor Idx(params long[] v) => Tensor.From(v, v.Length);
 
     /// <summary>op name (as filed in Derivatives) → function and inputs.</summary>
@@ -58,6 +59,20 @@ public class GradCheckTests
         ["logsumexp"] = (x => x[0].LogSumExp(1), () => [R(3, 5)]),
         ["max"] = (x => x[0].Max() + x[0].Min(), () => [R(7)]),
         ["min"] = (x => x[0].Min(), () => [R(7)]),
+        ["floor"] = (x => x[0].Floor() * x[0], () => [R(6)]),
+        ["ceil"] = (x => x[0].Ceil() * x[0], () => [R(6)]),
+        ["round"] = (x => x[0].Round() * x[0], () => [R(6)]),
+        ["trunc"] = (x => x[0].Trunc() * x[0], () => [R(6)]),
+        ["sign"] = (x => x[0].Sign() * x[0], () => [R(6)]),
+        ["erf"] = (x => x[0].Erf(), () => [R(6)]),
+        ["log2"] = (x => x[0].Log2(), () => [P(4)]),
+        ["log10"] = (x => x[0].Log10(), () => [P(4)]),
+        ["tan"] = (x => x[0].Tan(), () => [S(0.5, 5)]),
+        ["asin"] = (x => x[0].Asin(), () => [S(0.3, 5)]),
+        ["acos"] = (x => x[0].Acos(), () => [S(0.3, 5)]),
+        ["atan"] = (x => x[0].Atan(), () => [R(5)]),
+        ["atan2"] = (x => x[0].Atan2(x[1]), () => [R(3, 4), R(4)]),
+        ["remainder"] = (x => x[0].Remainder(x[1]), () => [S(3, 3, 4), P(4)]),
         ["max_dim"] = (x => x[0].Max(1).Values, () => [R(3, 5)]),
         ["min_dim"] = (x => x[0].Min(0, keepDim: true).Values, () => [R(3, 5)]),
         ["softmax"] = (x => x[0].Softmax(1), () => [R(3, 5)]),

@@ -69,6 +69,7 @@ public class OpRegistryTests
         // NN primitives are covered by nn.json's functional cases (FunctionalGoldenTests checks their shape rules).
         covered.UnionWith(Kiln.Tests.NN.FunctionalGoldenTests.RegistryOps.Values);
         covered.UnionWith(Kiln.Tests.NN.ModuleGoldenTests.RegistryOpsCoveredByModules);
+        covered.UnionWith(CourseGoldenTests.RegistryOpsCovered);
         var missing = OpRegistry.All.Select(d => d.Name).Where(n => !covered.Contains(n)).ToArray();
         Assert.True(missing.Length == 0, "registered ops without a PyTorch case: " + string.Join(", ", missing));
     }

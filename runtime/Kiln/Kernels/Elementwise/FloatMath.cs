@@ -64,6 +64,17 @@ internal static class FloatMath
         return ErfcContinuedFraction(-x);
     }
 
+    /// <summary>erf(x) to double precision: the series near 0 (no cancellation through 1 + erf), erfc's fraction outside.</summary>
+    public static double Erf(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        if (x > 6) return 1;
+        if (x < -6) return -1;
+        if (x >= 2.5) return 1 - ErfcContinuedFraction(x);
+        if (x > -2.5) return ErfSeries(x);
+        return ErfcContinuedFraction(-x) - 1;
+    }
+
     static double ErfSeries(double x)
     {
         double x2 = x * x, term = x, sum = x;

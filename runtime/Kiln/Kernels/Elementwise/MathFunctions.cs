@@ -1,0 +1,159 @@
+using System;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
+namespace Kiln.Kernels.Elementwise;
+
+// The rounding, error-function, logarithm and trigonometric functions of the first-hour surface (floor, erf, log2, asin,
+// ...): scalar bodies in double, PyTorch's conventions (round half to even); vector bodies where .NET has them.
+
+internal struct FloorF : IFloatFunction
+{
+    public bool HasVector => true;
+    public double Scalar(double x) => Math.Floor(x);
+    public Vector256<float> Vector(Vector256<float> x) => Vector256.Floor(x);
+}
+
+internal struct CeilF : IFloatFunction
+{
+    public bool HasVector => true;
+    public double Scalar(double x) => Math.Ceiling(x);
+    public Vector256<float> Vector(Vector256<float> x) => Vector256.Ceiling(x);
+}
+
+internal struct RoundF : IFloatFunction
+{
+    public bool HasVector => false;
+    // Float results are rounded from the double, so round the float value itself: ties to even, as torch.round.
+    public double Scalar(double x) => Math.Round(x, MidpointRounding.ToEven);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct TruncF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Truncate(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct ErfF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => FloatMath.Erf(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct Log2F : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Log2(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct Log10F : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Log10(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct TanF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Tan(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct AsinF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Asin(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct AcosF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Acos(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+internal struct AtanF : IFloatFunction
+{
+    public bool HasVector => false;
+    public double Scalar(double x) => Math.Atan(x);
+    public Vector256<float> Vector(Vector256<float> x) => x;
+}
+
+/// <summary>sign(x): -1, 0 or 1 in x's type (NaN gives 0, as torch.sign does).</summary>
+internal struct SignOp : IUnaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T x) where T : unmanaged, INumber<T> => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
+    public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => x;
+}
+
+/// <summary>atan2(a, b) in double (float results rounded from it).</summary>
+internal struct Atan2Op : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => T.CreateTruncating(Math.Atan2(double.CreateTruncating(a), double.CreateTruncating(b)));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a;
+}
+
+/// <summary>
+/// Python's modulo (<c>torch.remainder</c>, the <c>%</c> operator): the result takes the divisor's sign. Integer division
+/// by zero is refused before the kernel runs.
+/// </summary>
+internal struct RemainderOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+        {
+            double x = double.CreateTruncating(a), y = double.CreateTruncating(b);
+            double r = x - Math.Floor(x / y) * y;
+            return T.CreateTruncating(r);
+        }
+        T m = a % b;
+        return m != T.Zero && (m < T.Zero) != (b < T.Zero) ? m + b : m;
+    }
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a;
+}
+
+/// <summary>Bitwise and (logical and on bool).</summary>
+internal struct BitAndOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(int) || typeof(T) == typeof(long);
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(long.CreateTruncating(a) & long.CreateTruncating(b)) : T.CreateTruncating(int.CreateTruncating(a) & int.CreateTruncating(b));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a & b;
+}
+
+/// <summary>Bitwise or (logical or on bool).</summary>
+internal struct BitOrOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(int) || typeof(T) == typeof(long);
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(long.CreateTruncating(a) | long.CreateTruncating(b)) : T.CreateTruncating(int.CreateTruncating(a) | int.CreateTruncating(b));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a | b;
+}
+
+/// <summary>Bitwise exclusive or (logical xor on bool).</summary>
+internal struct BitXorOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(int) || typeof(T) == typeof(long);
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(long.CreateTruncating(a) ^ long.CreateTruncating(b)) : T.CreateTruncating(int.CreateTruncating(a) ^ int.CreateTruncating(b));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a ^ b;
+}
+
+/// <summary>Bitwise not of an integer.</summary>
+internal struct BitNotOp : IUnaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(int) || typeof(T) == typeof(long);
+    public T Invoke<T>(T x) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(~long.CreateTruncating(x)) : T.CreateTruncating(~int.CreateTruncating(x));
+    public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => ~x;
+}

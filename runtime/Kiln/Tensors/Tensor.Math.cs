@@ -1,0 +1,209 @@
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Elementwise;
+
+namespace Kiln;
+
+public sealed partial class Tensor
+{
+    // ---- rounding --------------------------------------------------------------------------------------------------
+
+    /// <summary>Largest integer not above each element (<c>torch.floor</c>); an integer tensor is returned as a copy.</summary>
+    public Tensor Floor() => Rounding<FloorF>("floor");
+    /// <summary>Smallest integer not below each element (<c>torch.ceil</c>).</summary>
+    public Tensor Ceil() => Rounding<CeilF>("ceil");
+    /// <summary>Nearest integer, ties to even (<c>torch.round</c>).</summary>
+    public Tensor Round() => Rounding<RoundF>("round");
+    /// <summary>The integer part, toward zero (<c>torch.trunc</c>).</summary>
+    public Tensor Trunc() => Rounding<TruncF>("trunc");
+
+    Tensor Rounding<TF>(string op) where TF : struct, IFloatFunction =>
+        DType.IsFloatingPoint() ? Record(op, MapUnary(op, new FloatUnary<TF>(), floating: true), null, this) : Clone();
+
+    /// <summary>-1, 0 or 1 by the sign of each element, in its dtype (<c>torch.sign</c>).</summary>
+    public Tensor Sign() => Record("sign", MapUnary("sign", new SignOp(), floating: false), null, this);
+
+    // ---- special functions, logarithms, trigonometry -----------------------------------------------------------------
+
+    /// <summary>The error function (<c>torch.erf</c>).</summary>
+    public Tensor Erf() => Record("erf", MapUnary("erf", new FloatUnary<ErfF>(), floating: true), null, this);
+    /// <summary>Base-2 logarithm.</summary>
+    public Tensor Log2() => Record("log2", MapUnary("log2", new FloatUnary<Log2F>(), floating: true), null, this);
+    /// <summary>Base-10 logarithm.</summary>
+    public Tensor Log10() => Record("log10", MapUnary("log10", new FloatUnary<Log10F>(), floating: true), null, this);
+    /// <summary>Tangent.</summary>
+    public Tensor Tan() => Record("tan", MapUnary("tan", new FloatUnary<TanF>(), floating: true), null, this);
+    /// <summary>Arcsine (<c>torch.asin</c>).</summary>
+    public Tensor Asin() => Record("asin", MapUnary("asin", new FloatUnary<AsinF>(), floating: true), null, this);
+    /// <summary>Arccosine (<c>torch.acos</c>).</summary>
+    public Tensor Acos() => Record("acos", MapUnary("acos", new FloatUnary<AcosF>(), floating: true), null, this);
+    /// <summary>Arctangent (<c>torch.atan</c>).</summary>
+    public Tensor Atan() => Record("atan", MapUnary("atan", new FloatUnary<AtanF>(), floating: true), null, this);
+    /// <summary>The angle of (other, this) in radians, quadrant-aware (<c>torch.atan2(self, other)</c>).</summary>
+    public Tensor Atan2(Tensor other) => Record("atan2", MapBinary("atan2", this, other, new Atan2Op(), floating: true), null, this, other);
+
+    // ---- modulo and bitwise ----------------------------------------------------------------------------------------------
+
+    /// <summary>Python's modulo: the result has the divisor's sign (<c>torch.remainder</c>, the <c>%</c> operator).</summary>
+    public Tensor Remainder(Tensor other)
+    {
+        if (!ResultType(this, other).IsFloatingPoint())
+        {
+            using var zero = other.Eq(0);
+            using var any = zero.Any();
+            if (any.Item<bool>()) throw new KilnException("remainder", "remainder: ZeroDivisionError (an integer divisor is zero)");
+        }
+        return Record("remainder", MapBinary("remainder", this, other, new RemainderOp()), null, this, other);
+    }
+
+    /// <summary>Python's modulo by a number.</summary>
+    public Tensor Remainder(double other) => Remainder(Scalar(other));
+
+    /// <summary>Bitwise and of integer tensors, logical and of bool ones (<c>&amp;</c>).</summary>
+    public Tensor BitwiseAnd(Tensor other) => Bitwise("bitwise_and", other, new BitAndOp());
+    /// <summary>Bitwise or of integer tensors, logical or of bool ones (<c>|</c>).</summary>
+    public Tensor BitwiseOr(Tensor other) => Bitwise("bitwise_or", other, new BitOrOp());
+    /// <summary>Bitwise exclusive or (<c>^</c>).</summary>
+    public Tensor BitwiseXor(Tensor other) => Bitwise("bitwise_xor", other, new BitXorOp());
+
+    /// <summary>Bitwise not of an integer tensor, logical not of a bool one (<c>~</c>).</summary>
+    public Tensor BitwiseNot()
+    {
+        if (DType.IsFloatingPoint())
+            throw new KilnException("bitwise_not", $"bitwise_not: only integer and bool tensors are supported, got {DType}");
+        return DType == DType.Bool ? Eq(0) : MapUnary("bitwise_not", new BitNotOp(), floating: false);
+    }
+
+    Tensor Bitwise<TOp>(string op, Tensor other, TOp kernel) where TOp : struct, IBinaryOp
+    {
+        if (DType.IsFloatingPoint() || other.DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: only integer and bool tensors are supported, got {DType} and {other.DType}");
+        return MapBinary(op, this, other, kernel);
+    }
+
+    /// <summary>Python's modulo (<c>a % b</c>).</summary>
+    public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
+    /// <summary>Python's modulo by a number.</summary>
+    public static Tensor operator %(Tensor a, double b) => a.Remainder(Scalar(b));
+    /// <summary>Python's modulo by an integer (an integer tensor stays integer).</summary>
+    public static Tensor operator %(Tensor a, long b) => a.Remainder(Scalar(b));
+    /// <summary>Bitwise (or logical) and.</summary>
+    public static Tensor operator &(Tensor a, Tensor b) => a.BitwiseAnd(b);
+    /// <summary>Bitwise (or logical) or.</summary>
+    public static Tensor operator |(Tensor a, Tensor b) => a.BitwiseOr(b);
+    /// <summary>Bitwise (or logical) exclusive or.</summary>
+    public static Tensor operator ^(Tensor a, Tensor b) => a.BitwiseXor(b);
+    /// <summary>Bitwise (or logical) not.</summary>
+    public static Tensor operator ~(Tensor a) => a.BitwiseNot();
+
+    // ---- tests of values ---------------------------------------------------------------------------------------------
+
+    /// <summary>True where an element is NaN (<c>torch.isnan</c>).</summary>
+    public Tensor IsNan() => DType.IsFloatingPoint() ? Ne(this) : Full(_shape, 0, DType.Bool, Device);
+
+    /// <summary>True where an element is +∞ or -∞ (<c>torch.isinf</c>).</summary>
+    public Tensor IsInf()
+    {
+        if (!DType.IsFloatingPoint()) return Full(_shape, 0, DType.Bool, Device);
+        using var a = Abs();
+        return a.Eq(double.PositiveInfinity);
+    }
+
+    /// <summary>True where an element is neither NaN nor infinite (<c>torch.isfinite</c>).</summary>
+    public Tensor IsFinite()
+    {
+        if (!DType.IsFloatingPoint()) return Full(_shape, 1, DType.Bool, Device);
+        using var a = Abs();
+        return a.Lt(double.PositiveInfinity); // NaN compares false
+    }
+
+    /// <summary>
+    /// |self − other| ≤ atol + rtol·|other| elementwise, equal infinities close, NaNs close only with
+    /// <paramref name="equalNan"/> (<c>torch.isclose</c>).
+    /// </summary>
+    public Tensor IsClose(Tensor other, double rtol = 1e-5, double atol = 1e-8, bool equalNan = false)
+    {
+        if (rtol < 0 || atol < 0) throw new KilnException("isclose", $"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative");
+        using var grad = GradMode.Set(false);
+        using var equal = Eq(other);
+        if (!ResultType(this, other).IsFloatingPoint()) return equal.Alias();
+        using var diff = Sub(other);
+        using var absDiff = diff.Abs();
+        using var otherAbs = other.Abs();
+        using var scaled = otherAbs.Mul(rtol);
+        using var tolerance = scaled.Add(atol);
+        using var within = absDiff.Le(tolerance);
+        using var finite = absDiff.IsFinite();
+        using var closeFinite = within.BitwiseAnd(finite);
+        var close = equal.BitwiseOr(closeFinite);
+        if (!equalNan) return close;
+        using (close)
+        using (var nanA = IsNan())
+        using (var nanB = other.IsNan())
+        using (var bothNan = nanA.BitwiseAnd(nanB))
+            return close.BitwiseOr(bothNan);
+    }
+
+    /// <summary>Whether every element is close (<c>torch.allclose</c>).</summary>
+    public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8, bool equalNan = false)
+    {
+        using var close = IsClose(other, rtol, atol, equalNan);
+        using var all = close.All();
+        return all.Item<bool>();
+    }
+
+    /// <summary>Same shape and the same values (<c>torch.equal</c>).</summary>
+    public bool Equal(Tensor other)
+    {
+        if (!ShapeRules.SameShape(_shape, other._shape)) return false;
+        using var grad = GradMode.Set(false);
+        using var eq = Eq(other);
+        using var all = eq.All();
+        return all.Item<bool>();
+    }
+
+    // ---- interpolation ----------------------------------------------------------------------------------------------
+
+    /// <summary>self + weight·(end − self) (<c>torch.lerp</c>).</summary>
+    public Tensor Lerp(Tensor end, Tensor weight)
+    {
+        using var span = end.Sub(this);
+        using var step = span.Mul(weight);
+        return Add(step);
+    }
+
+    /// <summary>self + weight·(end − self) with a number weight.</summary>
+    public Tensor Lerp(Tensor end, double weight) => Lerp(end, Scalar(weight));
+
+    /// <summary>self + value·t1·t2 (<c>torch.addcmul</c>).</summary>
+    public Tensor Addcmul(Tensor tensor1, Tensor tensor2, double value = 1)
+    {
+        using var product = tensor1.Mul(tensor2);
+        return Add(product, value);
+    }
+
+    /// <summary>self + value·t1/t2 (<c>torch.addcdiv</c>).</summary>
+    public Tensor Addcdiv(Tensor tensor1, Tensor tensor2, double value = 1)
+    {
+        using var quotient = tensor1.Div(tensor2);
+        return Add(quotient, value);
+    }
+
+    // ---- dtype shortcuts --------------------------------------------------------------------------------------------
+
+    /// <summary>As float32 (<c>tensor.float()</c>).</summary>
+    public Tensor Float() => To(DType.Float32);
+    /// <summary>As float64 (<c>tensor.double()</c>).</summary>
+    public Tensor Double() => To(DType.Float64);
+    /// <summary>As float16 (<c>tensor.half()</c>).</summary>
+    public Tensor Half() => To(DType.Float16);
+    /// <summary>As bfloat16 (<c>tensor.bfloat16()</c>).</summary>
+    public Tensor BFloat16() => To(DType.BFloat16);
+    /// <summary>As int64 (<c>tensor.long()</c>), truncating floats toward zero.</summary>
+    public Tensor Long() => To(DType.Int64);
+    /// <summary>As int32 (<c>tensor.int()</c>).</summary>
+    public Tensor Int() => To(DType.Int32);
+    /// <summary>As bool (<c>tensor.bool()</c>): non-zero is true.</summary>
+    public Tensor Bool() => To(DType.Bool);
+    /// <summary>As uint8 (<c>tensor.byte()</c>).</summary>
+    public Tensor Byte() => To(DType.UInt8);
+}

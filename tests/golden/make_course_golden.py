@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""PyTorch's results for the first-hour tensor surface of issue 15 (rounding, special functions, modulo and bitwise
+operators, value tests, sorting and selection, advanced indexing, roll/tile/diag, lerp/addcmul), with the gradients of
+the differentiable ones.
+
+Run with Debian's python3-torch:  /usr/bin/python3 tests/golden/make_course_golden.py
+Writes tests/golden/data/course.json; tests/Kiln.Tests/Golden/CourseGoldenTests.cs reads it. Each case: named inputs
+(float64 values, a dtype), PyTorch's outputs, and for float cases the gradient of sum(output * weights) per input.
+"""
+import json, math, os
+import torch
+
+torch.manual_seed(15)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "course.json")
+NAME = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.int32: "int32", torch.bool: "bool",
+        torch.uint8: "uint8", torch.int8: "int8"}
+
+
+def num(v):
+    if isinstance(v, bool): return 1 if v else 0
+    if isinstance(v, float):
+        if math.isnan(v): return "nan"
+        if math.isinf(v): return "inf" if v > 0 else "-inf"
+    return v
+
+
+def enc(t):
+    t = t.detach()
+    return {"shape": list(t.shape), "dtype": NAME[t.dtype], "data": [num(x) for x in t.reshape(-1).tolist()]}
+
+
+cases = []
+
+
+def case(name, inputs, fn, grad=True):
+    """inputs: dict name -> tensor. fn(**inputs) -> tensor or tuple of tensors."""
+    leaves = {k: v.clone().requires_grad_(grad and v.is_floating_point()) for k, v in inputs.items()}
+    out = fn(**leaves)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    c = {"name": name, "inputs": {k: enc(v) for k, v in inputs.items()}, "outputs": [enc(o) for o in outs]}
+    first = outs[0]
+    if grad and first.is_floating_point() and first.requires_grad:
+        w = torch.randn(first.shape, dtype=first.dtype)
+        (first * w).sum().backward()
+        c["weights"] = enc(w)
+        c["grads"] = {k: enc(v.grad) if v.grad is not None else enc(torch.zeros_like(v)) for k, v in leaves.items() if v.is_floating_point()}
+    cases.append(c)
+
+
+x = torch.randn(3, 5) * 3
+x[0, 0] = 2.5; x[0, 1] = -2.5; x[0, 2] = 0.5; x[0, 3] = -0.0; x[0, 4] = 1.5
+unit = torch.rand(4, 5) * 1.8 - 0.9
+pos = torch.rand(4, 5) * 5 + 0.05
+for op in ["floor", "ceil", "round", "trunc", "sign"]:
+    case(op, {"x": x}, lambda x, op=op: getattr(torch, op)(x))
+case("sign_nan", {"x": torch.tensor([float("nan"), -2.0, 0.0, 3.0])}, lambda x: torch.sign(x), grad=False)
+case("floor_int", {"x": torch.tensor([-3, 0, 7])}, lambda x: torch.floor(x), grad=False)
+case("sign_int", {"x": torch.tensor([-3, 0, 7])}, lambda x: torch.sign(x), grad=False)
+case("erf", {"x": x}, lambda x: torch.erf(x))
+case("erf_small", {"x": torch.tensor([1e-8, -3e-5, 1e-3, 2.4, 2.6, -5.0])}, lambda x: torch.erf(x))
+for op, inp in [("log2", pos), ("log10", pos), ("tan", unit), ("asin", unit), ("acos", unit), ("atan", x)]:
+    case(op, {"x": inp}, lambda x, op=op: getattr(torch, op)(x))
+case("atan2", {"y": torch.randn(3, 4), "x": torch.randn(4)}, lambda y, x: torch.atan2(y, x))
+case("remainder", {"a": torch.randn(3, 4) * 5, "b": torch.tensor([2.0, -2.0, 0.75, -3.5])}, lambda a, b: torch.remainder(a, b))
+case("remainder_int", {"a": torch.tensor([-7, -1, 0, 5, 7, 9]), "b": torch.tensor([3, 3, 3, -3, -3, 4])}, lambda a, b: a % b, grad=False)
+case("remainder_scalar", {"a": torch.tensor([-7.5, -1.0, 0.0, 5.25])}, lambda a: a % 2.0)
+case("bitwise_int", {"a": torch.tensor([12, -7, 0, 255]), "b": torch.tensor([10, 3, -1, 15])},
+     lambda a, b: (a & b, a | b, a ^ b, ~a), grad=False)
+case("bitwise_bool", {"a": torch.tensor([True, True, False, False]), "b": torch.tensor([True, False, True, False])},
+     lambda a, b: (a & b, a | b, a ^ b, ~a), grad=False)
+case("bitwise_uint8", {"a": torch.tensor([5, 200, 0], dtype=torch.uint8)}, lambda a: ~a, grad=False)
+special = torch.tensor([1.0, float("nan"), float("inf"), -float("inf"), -2.0, 0.0])
+case("isnan_isinf_isfinite", {"x": special}, lambda x: (torch.isnan(x), torch.isinf(x), torch.isfinite(x)), grad=False)
+a = torch.tensor([1.0, 1.0, float("nan"), float("inf"), 1e-9, 100.0])
+b = torch.tensor([1.0 + 1e-6, 1.1, float("nan"), float("inf"), 0.0, 100.0011])
+case("isclose", {"a": a, "b": b}, lambda a, b: (torch.isclose(a, b), torch.isclose(a, b, equal_nan=True), torch.isclose(a, b, rtol=1e-3, atol=0.0)), grad=False)
+case("lerp", {"s": torch.randn(3, 4), "e": torch.randn(3, 4), "w": torch.rand(4)}, lambda s, e, w: torch.lerp(s, e, w))
+case("lerp_scalar", {"s": torch.randn(5), "e": torch.randn(5)}, lambda s, e: torch.lerp(s, e, 0.3))
+case("addcmul_addcdiv", {"t": torch.randn(3, 4), "a": torch.randn(3, 4), "b": torch.rand(4) + 0.5},
+     lambda t, a, b: torch.addcmul(t, a, b, value=0.5) + torch.addcdiv(t, a, b, value=-2.0))
+# sorting and selection (distinct values: no ties)
+s = torch.randperm(24).double().reshape(4, 6) - 10.0
+case("sort_last", {"x": s}, lambda x: torch.sort(x))
+case("sort_dim0_desc", {"x": s}, lambda x: torch.sort(x, dim=0, descending=True))
+case("sort_nan", {"x": torch.tensor([3.0, float("nan"), -1.0, 2.0])}, lambda x: torch.sort(x), grad=False)
+case("sort_ties_stable", {"x": torch.tensor([2.0, 1.0, 2.0, 1.0, 0.0])}, lambda x: torch.sort(x, stable=True), grad=False)
+case("argsort", {"x": s}, lambda x: torch.argsort(x, dim=1, descending=True), grad=False)
+case("topk", {"x": s}, lambda x: torch.topk(x, 3))
+case("topk_smallest_dim0", {"x": s}, lambda x: torch.topk(x, 2, dim=0, largest=False))
+case("median_all", {"x": s}, lambda x: torch.median(x))
+case("median_dim", {"x": s}, lambda x: torch.median(x, dim=1))
+case("median_even_keepdim", {"x": s}, lambda x: torch.median(x, dim=0, keepdim=True))
+case("quantile_all", {"x": s}, lambda x: torch.quantile(x, 0.3))
+case("quantile_dim", {"x": s}, lambda x: torch.quantile(x, 0.75, dim=1))
+case("quantile_keepdim", {"x": s}, lambda x: torch.quantile(x, 0.5, dim=0, keepdim=True))
+case("unique", {"x": torch.tensor([[3, 1, 2], [2, 3, 3]])}, lambda x: torch.unique(x, sorted=True, return_inverse=True, return_counts=True), grad=False)
+case("unique_float", {"x": torch.tensor([1.5, -1.0, 1.5, 0.0, -1.0])}, lambda x: torch.unique(x, return_inverse=True, return_counts=True), grad=False)
+case("nonzero", {"x": torch.tensor([[0, 1, 0], [2, 0, 3]])}, lambda x: torch.nonzero(x), grad=False)
+m = torch.randn(3, 4)
+mask = m > 0.2
+case("masked_select", {"x": m, "mask": mask}, lambda x, mask: x[mask])
+case("masked_select_broadcast", {"x": torch.randn(3, 4), "mask": torch.tensor([True, False, True, True])}, lambda x, mask: torch.masked_select(x, mask))
+case("index_tensor", {"x": torch.randn(5, 3), "i": torch.tensor([[4, 0], [-1, 2]])}, lambda x, i: x[i])
+case("index_tensor_dim1", {"x": torch.randn(3, 5), "i": torch.tensor([3, 0, 3])}, lambda x, i: x[:, i])
+case("roll", {"x": torch.randn(3, 4)}, lambda x: (torch.roll(x, 1, 1), torch.roll(x, -5, 0), torch.roll(x, 3)))
+case("tile", {"x": torch.randn(2, 3)}, lambda x: (torch.tile(x, (2,)), torch.tile(x, (2, 1, 2))))
+case("movedim_unbind", {"x": torch.randn(2, 3, 4)}, lambda x: (torch.movedim(x, 0, 2),) + torch.unbind(x, 1))
+case("diag_1d", {"x": torch.randn(3)}, lambda x: (torch.diag(x), torch.diag(x, 1), torch.diag(x, -2)))
+case("diag_2d", {"x": torch.randn(3, 4)}, lambda x: (torch.diag(x), torch.diag(x, 1), torch.diag(x, -1)))
+case("trace", {"x": torch.randn(4, 3)}, lambda x: torch.trace(x))
+
+# assignment through the indexer (no gradients)
+def assigned():
+    base = torch.arange(12.0).reshape(3, 4)
+    a = base.clone(); a[:, 1] = -1.0
+    b = base.clone(); b[b > 5] = 0.0
+    c = base.clone(); c[base > 8] = torch.tensor([-1.0, -2.0, -3.0])
+    d = base.clone(); d[torch.tensor([2, 0])] = torch.tensor([7.0, 8.0, 9.0, 10.0])
+    e = base.clone(); e[1] = 5.0
+    return a, b, c, d, e
+case("index_assign", {}, lambda: assigned(), grad=False)
+
+with open(OUT, "w") as f:
+    json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
+print(f"wrote {len(cases)} cases to {OUT}")
