@@ -109,6 +109,29 @@ case("diag_1d", {"x": torch.randn(3)}, lambda x: (torch.diag(x), torch.diag(x, 1
 case("diag_2d", {"x": torch.randn(3, 4)}, lambda x: (torch.diag(x), torch.diag(x, 1), torch.diag(x, -1)))
 case("trace", {"x": torch.randn(4, 3)}, lambda x: torch.trace(x))
 
+# loss modules and layers of the first hour
+import torch.nn as nn
+logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5
+case("cross_entropy_loss", {"x": logits, "y": classes, "w": cw}, lambda x, y, w: nn.CrossEntropyLoss(weight=w.detach(), label_smoothing=0.1)(x, y))
+case("nll_loss_sum", {"x": torch.randn(4, 5).log_softmax(1), "y": classes}, lambda x, y: nn.NLLLoss(reduction="sum")(x, y))
+reg_in, reg_t = torch.randn(3, 4), torch.randn(3, 4)
+case("mse_loss", {"x": reg_in, "t": reg_t}, lambda x, t: nn.MSELoss()(x, t))
+case("l1_loss", {"x": reg_in, "t": reg_t}, lambda x, t: nn.L1Loss(reduction="sum")(x, t))
+case("smooth_l1_loss", {"x": reg_in, "t": reg_t}, lambda x, t: nn.SmoothL1Loss(beta=0.5)(x, t))
+case("huber_loss", {"x": reg_in, "t": reg_t}, lambda x, t: nn.HuberLoss(delta=0.7)(x, t))
+case("bce_loss", {"x": torch.rand(6) * 0.9 + 0.05, "t": torch.rand(6)}, lambda x, t: nn.BCELoss()(x, t))
+case("bce_with_logits_loss", {"x": torch.randn(2, 3), "t": torch.rand(2, 3), "pw": torch.rand(3) + 0.5},
+     lambda x, t, pw: nn.BCEWithLogitsLoss(pos_weight=pw.detach())(x, t))
+case("kl_div_loss", {"x": torch.randn(3, 4).log_softmax(1), "t": torch.randn(3, 4).softmax(1)}, lambda x, t: nn.KLDivLoss(reduction="sum")(x, t))
+seq = torch.randn(2, 3, 9)
+case("max_pool1d", {"x": seq}, lambda x: nn.MaxPool1d(3, stride=2, padding=1)(x))
+case("avg_pool1d", {"x": seq}, lambda x: nn.AvgPool1d(4, stride=2, padding=1, count_include_pad=False)(x))
+case("adaptive_max_pool2d", {"x": torch.randn(2, 3, 5, 7)}, lambda x: nn.AdaptiveMaxPool2d((3, 2))(x))
+case("instance_norm2d", {"x": torch.randn(2, 3, 4, 5) * 2 + 1}, lambda x: nn.InstanceNorm2d(3)(x))
+case("instance_norm1d_affine", {"x": torch.randn(2, 3, 6)}, lambda x: nn.InstanceNorm1d(3, affine=True)(x))
+case("upsample_nearest", {"x": torch.randn(1, 2, 3, 4)}, lambda x: nn.Upsample(scale_factor=2, mode="nearest")(x))
+case("upsample_bilinear", {"x": torch.randn(1, 2, 3, 4)}, lambda x: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False)(x))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

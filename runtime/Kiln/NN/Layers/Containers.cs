@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Kiln.NN;
 
@@ -95,4 +96,78 @@ public sealed class ModuleDict<T> : Module, IEnumerable<KeyValuePair<string, T>>
 
     /// <inheritdoc/>
     protected override string TypeName => "ModuleDict";
+}
+
+/// <summary>Parameters in a list, registered as "0", "1", ... (<c>nn.ParameterList</c>).</summary>
+public sealed class ParameterList : Module, IReadOnlyList<Tensor>
+{
+    readonly List<Tensor> _items = new();
+
+    /// <summary>A list of <paramref name="parameters"/> (each made a parameter: detached, requiring grad).</summary>
+    public ParameterList(IEnumerable<Tensor> parameters) { foreach (var p in parameters) Add(p); }
+
+    /// <summary>A list of <paramref name="parameters"/>.</summary>
+    public ParameterList(params Tensor[] parameters) : this((IEnumerable<Tensor>)parameters) { }
+
+    /// <summary>Appends a parameter.</summary>
+    public void Add(Tensor value)
+    {
+        var p = value.RequiresGrad && value.IsLeaf ? value : Parameter(value);
+        RegisterParameter(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), p);
+        _items.Add(p);
+    }
+
+    /// <inheritdoc/>
+    public Tensor this[int index] => _items[index < 0 ? index + _items.Count : index];
+    /// <inheritdoc/>
+    public int Count => _items.Count;
+    /// <inheritdoc/>
+    public IEnumerator<Tensor> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override string TypeName => "ParameterList";
+    /// <inheritdoc/>
+    public override string ExtraRepr() => ParameterLines(_items.Select((p, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), p)));
+
+    /// <summary>PyTorch's lines for held parameters: <c>(0): Parameter containing: [torch.float32 of size 3x4]</c>.</summary>
+    internal static string ParameterLines(IEnumerable<(string Key, Tensor Value)> items) =>
+        string.Join("\n", items.Select(kv => $"({kv.Key}): Parameter containing: [torch.{kv.Value.DType.Name()} of size {string.Join("x", kv.Value.Shape)}]"));
+}
+
+/// <summary>Parameters by name, in insertion order (<c>nn.ParameterDict</c>).</summary>
+public sealed class ParameterDict : Module, IEnumerable<KeyValuePair<string, Tensor>>
+{
+    readonly OrderedDictionary<string, Tensor> _items = new();
+
+    /// <summary>An empty dictionary.</summary>
+    public ParameterDict() { }
+
+    /// <summary>A dictionary of the given parameters.</summary>
+    public ParameterDict(params (string Name, Tensor Value)[] parameters) { foreach (var (k, v) in parameters) this[k] = v; }
+
+    /// <summary>Gets or sets the parameter named <paramref name="key"/>.</summary>
+    public Tensor this[string key]
+    {
+        get => _items.TryGetValue(key, out var p) ? p : throw new KilnException("ParameterDict", $"ParameterDict: no parameter named '{key}'");
+        set
+        {
+            var p = value.RequiresGrad && value.IsLeaf ? value : Parameter(value);
+            RegisterParameter(key, p);
+            _items[key] = p;
+        }
+    }
+
+    /// <summary>Number of parameters.</summary>
+    public int Count => _items.Count;
+    /// <summary>The names.</summary>
+    public IEnumerable<string> Keys => _items.Keys;
+    /// <inheritdoc/>
+    public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator() => _items.GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override string TypeName => "ParameterDict";
+    /// <inheritdoc/>
+    public override string ExtraRepr() => ParameterList.ParameterLines(_items.Select(kv => (kv.Key, kv.Value)));
 }
