@@ -143,6 +143,81 @@ def assigned():
     return a, b, c, d, e
 case("index_assign", {}, lambda: assigned(), grad=False)
 
+
+# ---------------------------------------------------------------- optimizers and schedulers (trajectories)
+import torch.optim as optim
+
+
+def trajectory(make_opt, steps=6):
+    torch.manual_seed(3)
+    w = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(4, 3, dtype=torch.float64)
+    opt = make_opt([w])
+    start = w.detach().clone()
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        ((w - target) ** 2 * torch.arange(1.0, 13.0, dtype=torch.float64).reshape(4, 3)).sum().backward()
+        opt.step()
+        out.append(w.detach().clone())
+    return {"start": enc(start), "target": enc(target), "steps": [enc(t) for t in out]}
+
+
+class ModernNAdam(optim.Optimizer):
+    """PyTorch 2's NAdam (1.13 multiplies mu twice in the look-ahead factor); Kiln follows PyTorch 2."""
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            b1, b2 = g["betas"]
+            for p in g["params"]:
+                st = self.state[p]
+                if not st:
+                    st["step"] = 0; st["mu_product"] = 1.0
+                    st["exp_avg"] = torch.zeros_like(p); st["exp_avg_sq"] = torch.zeros_like(p)
+                st["step"] += 1; step = st["step"]
+                grad = p.grad if g["weight_decay"] == 0 else p.grad.add(p, alpha=g["weight_decay"])
+                mu = b1 * (1. - 0.5 * (0.96 ** (step * g["momentum_decay"])))
+                mu_next = b1 * (1. - 0.5 * (0.96 ** ((step + 1) * g["momentum_decay"])))
+                st["mu_product"] *= mu
+                st["exp_avg"].mul_(b1).add_(grad, alpha=1 - b1)
+                st["exp_avg_sq"].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                denom = st["exp_avg_sq"].div(1 - b2 ** step).sqrt().add_(g["eps"])
+                p.addcdiv_(grad, denom, value=-g["lr"] * (1. - mu) / (1. - st["mu_product"]))
+                p.addcdiv_(st["exp_avg"], denom, value=-g["lr"] * mu_next / (1. - st["mu_product"] * mu_next))
+
+
+optimizers = {
+    "adamax": trajectory(lambda p: optim.Adamax(p, lr=0.05, weight_decay=0.01)),
+    "adadelta": trajectory(lambda p: optim.Adadelta(p, lr=0.5, rho=0.8)),
+    "nadam": trajectory(lambda p: ModernNAdam(p, lr=0.05, weight_decay=0.01)),
+    "radam": trajectory(lambda p: optim.RAdam(p, lr=0.05), steps=8),
+}
+
+
+def lrs(make_sched, steps, make_opt=lambda p: optim.SGD(p, lr=0.1, momentum=0.9), fractional=None):
+    p = [torch.zeros(1, requires_grad=True)]
+    opt = make_opt(p)
+    sched = make_sched(opt)
+    rates, momenta = [opt.param_groups[0]["lr"]], [opt.param_groups[0].get("momentum", 0.0)]
+    for i in range(steps):
+        opt.step()
+        if fractional is None: sched.step()
+        else: sched.step(fractional[i])
+        rates.append(opt.param_groups[0]["lr"]); momenta.append(opt.param_groups[0].get("momentum", 0.0))
+    return {"lr": rates, "momentum": momenta}
+
+
+schedulers = {
+    "warm_restarts": lrs(lambda o: optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01), 16),
+    "warm_restarts_fractional": lrs(lambda o: optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=2), 6, fractional=[0.5, 1.0, 1.75, 2.5, 4.25, 7.0]),
+    "cyclic_triangular": lrs(lambda o: optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2), 14),
+    "cyclic_triangular2": lrs(lambda o: optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, mode="triangular2"), 12),
+    "cyclic_exp_range": lrs(lambda o: optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, mode="exp_range", gamma=0.9), 10),
+}
+
 with open(OUT, "w") as f:
-    json.dump({"torch": torch.__version__, "cases": cases}, f, separators=(",", ":"))
-print(f"wrote {len(cases)} cases to {OUT}")
+    json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers}, f, separators=(",", ":"))
+print(f"wrote {len(cases)} cases, {len(optimizers)} optimizer trajectories and {len(schedulers)} schedules to {OUT}")

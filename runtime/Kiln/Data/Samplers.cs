@@ -107,3 +107,38 @@ internal static class Samplers
         return idx;
     }
 }
+
+/// <summary>
+/// Indices drawn with probability proportional to <c>weights</c> (<c>WeightedRandomSampler</c>): with replacement by
+/// default, so rare classes can be over-sampled.
+/// </summary>
+public sealed class WeightedRandomSampler : ISampler
+{
+    readonly double[] _weights;
+    readonly bool _replacement;
+    readonly Generator _generator;
+
+    /// <summary>Draws <paramref name="numSamples"/> indices into <paramref name="weights"/> per epoch.</summary>
+    public WeightedRandomSampler(double[] weights, int numSamples, bool replacement = true, Generator? generator = null)
+    {
+        if (numSamples <= 0) throw new KilnException("WeightedRandomSampler", $"WeightedRandomSampler: num_samples should be a positive integer value, but got num_samples={numSamples}");
+        if (weights.Length == 0) throw new KilnException("WeightedRandomSampler", "WeightedRandomSampler: weights must not be empty");
+        _weights = (double[])weights.Clone();
+        Count = numSamples;
+        _replacement = replacement;
+        _generator = generator ?? Generator.Default;
+    }
+
+    /// <inheritdoc/>
+    public int Count { get; }
+
+    /// <inheritdoc/>
+    public IEnumerator<int> GetEnumerator()
+    {
+        using var w = Tensor.From(_weights, _weights.Length);
+        using var draws = w.Multinomial(Count, _replacement, _generator);
+        foreach (long i in draws.ToArray<long>()) yield return (int)i;
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

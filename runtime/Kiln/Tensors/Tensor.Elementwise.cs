@@ -337,6 +337,8 @@ public sealed partial class Tensor
 
     /// <summary>In-place add.</summary>
     public Tensor Add_(Tensor other) => AssignInPlace("add_", Add(other));
+    /// <summary>In-place self + alpha · other (<c>add_(other, alpha=...)</c>).</summary>
+    public Tensor Add_(Tensor other, double alpha) => AssignInPlace("add_", Add(other, alpha));
     /// <summary>In-place add of a scalar.</summary>
     public Tensor Add_(double s) => AssignInPlace("add_", Add(s));
     /// <summary>In-place subtract.</summary>

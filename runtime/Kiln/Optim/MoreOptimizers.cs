@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+
+namespace Kiln.Optim;
+
+// Adamax, Adadelta, NAdam and RAdam with PyTorch's update rules, written as in-place tensor ops (they run on any device;
+// not fused into one kernel per parameter like SGD and the Adam family). The parameter and its buffers are updated in place.
+
+/// <summary>Adam with the infinity norm (<c>torch.optim.Adamax</c>).</summary>
+public sealed class Adamax : Optimizer
+{
+    /// <summary>Adamax over <paramref name="parameters"/>.</summary>
+    public Adamax(IEnumerable<Tensor> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, bool maximize = false)
+        : base("Adamax", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weightDecay, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override void Validate(ParamGroup g) => MoreOptimizers.CheckBetas(Name, g);
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"];
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            var st = State(p);
+            double step = NextStep(st);
+            using var grad = MoreOptimizers.Gradient(p, g);
+            var m = Buffer(st, "exp_avg", p);
+            var u = Buffer(st, "exp_inf", p);
+            m.Mul_(b1).Add_(grad, 1 - b1);
+            using (var a = grad.Abs()) using (var floor = a.Add(eps)) u.Mul_(b2).Maximum_(floor);
+            using var ratio = m.Div(u);
+            p.Add_(ratio, -lr / (1 - Math.Pow(b1, step)));
+        }
+    }
+}
+
+/// <summary>Adadelta (<c>torch.optim.Adadelta</c>): per-parameter rates from running averages of squared gradients and updates.</summary>
+public sealed class Adadelta : Optimizer
+{
+    /// <summary>Adadelta over <paramref name="parameters"/>.</summary>
+    public Adadelta(IEnumerable<Tensor> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
+        : base("Adadelta", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["rho"] = rho, ["eps"] = eps, ["weight_decay"] = weightDecay, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override void Validate(ParamGroup g)
+    {
+        if (g["rho"] < 0 || g["rho"] > 1) throw new KilnException(Name, $"{Name}: Invalid rho value: {g["rho"]}");
+    }
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, rho = g["rho"], eps = g["eps"];
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            var st = State(p);
+            NextStep(st);
+            using var grad = MoreOptimizers.Gradient(p, g);
+            var square = Buffer(st, "square_avg", p);
+            var acc = Buffer(st, "acc_delta", p);
+            using (var g2 = grad.Mul(grad)) square.Mul_(rho).Add_(g2, 1 - rho);
+            using var std = square.Add(eps).Sqrt_();
+            using var delta = acc.Add(eps).Sqrt_().Div_(std).Mul_(grad);
+            using (var d2 = delta.Mul(delta)) acc.Mul_(rho).Add_(d2, 1 - rho);
+            p.Add_(delta, -lr);
+        }
+    }
+}
+
+/// <summary>
+/// Adam with Nesterov momentum (<c>torch.optim.NAdam</c>), with PyTorch 2's momentum schedule (1.13 multiplied one
+/// factor of the schedule twice in the look-ahead term).
+/// </summary>
+public sealed class NAdam : Optimizer
+{
+    /// <summary>NAdam over <paramref name="parameters"/>.</summary>
+    public NAdam(IEnumerable<Tensor> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0, double momentumDecay = 4e-3)
+        : base("NAdam", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weightDecay, ["momentum_decay"] = momentumDecay }) { }
+
+    private protected override void Validate(ParamGroup g) => MoreOptimizers.CheckBetas(Name, g);
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"], decay = g["momentum_decay"];
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            var st = State(p);
+            double step = NextStep(st);
+            using var grad = MoreOptimizers.Gradient(p, g);
+            var m = Buffer(st, "exp_avg", p);
+            var v = Buffer(st, "exp_avg_sq", p);
+            if (!st.TryGetValue("mu_product", out var muProduct))
+            {
+                st["mu_product"] = muProduct = Tensor.Ones(Array.Empty<int>(), DType.Float64); // the schedule's product, in double
+                TensorScope.Exempt(muProduct);
+            }
+            double mu = b1 * (1 - 0.5 * Math.Pow(0.96, step * decay));
+            double muNext = b1 * (1 - 0.5 * Math.Pow(0.96, (step + 1) * decay));
+            muProduct.Mul_(mu);
+            double product = muProduct.Item<double>();
+            m.Mul_(b1).Add_(grad, 1 - b1);
+            using (var g2 = grad.Mul(grad)) v.Mul_(b2).Add_(g2, 1 - b2);
+            using var denom = v.Div(1 - Math.Pow(b2, step)).Sqrt_().Add_(eps);
+            using (var g1 = grad.Div(denom)) p.Add_(g1, -lr * (1 - mu) / (1 - product));
+            using (var g2 = m.Div(denom)) p.Add_(g2, -lr * muNext / (1 - product * muNext));
+        }
+    }
+}
+
+/// <summary>Rectified Adam (<c>torch.optim.RAdam</c>): SGD with momentum until the variance estimate is reliable.</summary>
+public sealed class RAdam : Optimizer
+{
+    /// <summary>RAdam over <paramref name="parameters"/>.</summary>
+    public RAdam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
+        : base("RAdam", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weightDecay }) { }
+
+    private protected override void Validate(ParamGroup g) => MoreOptimizers.CheckBetas(Name, g);
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"];
+        foreach (var p in g.Params)
+        {
+            if (p.Grad is null) continue;
+            var st = State(p);
+            double step = NextStep(st);
+            using var grad = MoreOptimizers.Gradient(p, g);
+            var m = Buffer(st, "exp_avg", p);
+            var v = Buffer(st, "exp_avg_sq", p);
+            m.Mul_(b1).Add_(grad, 1 - b1);
+            using (var g2 = grad.Mul(grad)) v.Mul_(b2).Add_(g2, 1 - b2);
+            double bc1 = 1 - Math.Pow(b1, step), bc2 = 1 - Math.Pow(b2, step);
+            double rhoInf = 2 / (1 - b2) - 1;
+            double rhoT = rhoInf - 2 * step * Math.Pow(b2, step) / bc2;
+            using var corrected = m.Div(bc1);
+            if (rhoT > 5)
+            {
+                double rect = Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT));
+                using var denom = v.Sqrt().Add_(eps);
+                using var adaptive = corrected.Div(denom);
+                p.Add_(adaptive, -lr * Math.Sqrt(bc2) * rect);
+            }
+            else p.Add_(corrected, -lr);
+        }
+    }
+}
+
+/// <summary>What the optimizers above share.</summary>
+internal static class MoreOptimizers
+{
+    public static void CheckBetas(string name, ParamGroup g)
+    {
+        foreach (var b in new[] { "beta1", "beta2" })
+            if (g[b] < 0 || g[b] >= 1) throw new KilnException(name, $"{name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))");
+    }
+
+    /// <summary>The gradient with weight decay added (and negated when maximizing), as a new tensor.</summary>
+    public static Tensor Gradient(Tensor p, ParamGroup g)
+    {
+        var grad = g.Flag("maximize") ? p.Grad!.Neg() : p.Grad!.Clone();
+        double wd = g["weight_decay"];
+        if (wd != 0) grad.Add_(p, wd);
+        return grad;
+    }
+}
