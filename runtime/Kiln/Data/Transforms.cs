@@ -57,6 +57,77 @@ public static class Transforms
         return u.Item<double>() < p ? image.Flip(image.Dim - 1) : image;
     };
 
+    /// <summary>Mirrors the image top-bottom with probability <paramref name="p"/> (<c>RandomVerticalFlip</c>).</summary>
+    public static Func<Tensor, Tensor> RandomVerticalFlip(double p = 0.5, Generator? generator = null) => image =>
+    {
+        using var u = Tensor.Rand([1], DType.Float64, generator);
+        return u.Item<double>() < p ? image.Flip(image.Dim - 2) : image;
+    };
+
+    /// <summary>
+    /// Resizes a [C, H, W] (or [N, C, H, W]) image bilinearly (<c>Resize</c>): to <paramref name="size"/> on the shorter side
+    /// keeping the aspect ratio (torchvision's rounding down of the longer side).
+    /// </summary>
+    public static Func<Tensor, Tensor> Resize(int size) => image =>
+    {
+        CheckImage("Resize", image);
+        int h = image.Size(-2), w = image.Size(-1);
+        if (size <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got {size}");
+        var (oh, ow) = h <= w ? (size, (int)((long)size * w / h)) : ((int)((long)size * h / w), size);
+        return ResizeTo(image, oh, ow);
+    };
+
+    /// <summary>Resizes a [C, H, W] image bilinearly to exactly <paramref name="height"/> × <paramref name="width"/> (<c>Resize((h, w))</c>).</summary>
+    public static Func<Tensor, Tensor> Resize(int height, int width)
+    {
+        if (height <= 0 || width <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got ({height}, {width})");
+        return image => { CheckImage("Resize", image); return ResizeTo(image, height, width); };
+    }
+
+    static Tensor ResizeTo(Tensor image, int height, int width)
+    {
+        if (image.Dim == 4) return NN.F.Interpolate(image, [height, width], mode: "bilinear");
+        // As a batch of one [N, C, H, W]; a grey [H, W] image as one channel too.
+        using var batch = image.Dim == 2 ? image.Reshape(1, 1, image.Size(0), image.Size(1)) : image.Unsqueeze(0);
+        using var resized = NN.F.Interpolate(batch, [height, width], mode: "bilinear");
+        return image.Dim == 2 ? resized.Reshape(height, width) : resized.Squeeze(0);
+    }
+
+    /// <summary>The central <paramref name="height"/> × <paramref name="width"/> region (<c>CenterCrop</c>); a smaller image is zero-padded first.</summary>
+    public static Func<Tensor, Tensor> CenterCrop(int height, int width)
+    {
+        if (height <= 0 || width <= 0) throw new KilnException("CenterCrop", $"CenterCrop: size must be positive, got ({height}, {width})");
+        return image =>
+        {
+            CheckImage("CenterCrop", image);
+            int h = image.Size(-2), w = image.Size(-1);
+            var x = image;
+            if (h < height || w < width)
+            {
+                // torchvision pads the short sides (left/top get the floor half) before cropping.
+                int padW = Math.Max(0, width - w), padH = Math.Max(0, height - h);
+                x = NN.F.Pad(image, [padW / 2, (padW + 1) / 2, padH / 2, (padH + 1) / 2]);
+                h = x.Size(-2); w = x.Size(-1);
+            }
+            // Python's round (ties to even), as torchvision computes the offsets.
+            int top = (int)Math.Round((h - height) / 2.0, MidpointRounding.ToEven), left = (int)Math.Round((w - width) / 2.0, MidpointRounding.ToEven);
+            using var rows = x.Narrow(x.Dim - 2, top, height);
+            using var crop = rows.Narrow(x.Dim - 1, left, width);
+            var result = crop.Contiguous();
+            if (!ReferenceEquals(x, image)) x.Dispose();
+            return result;
+        };
+    }
+
+    /// <summary>A square central crop.</summary>
+    public static Func<Tensor, Tensor> CenterCrop(int size) => CenterCrop(size, size);
+
+    static void CheckImage(string op, Tensor image)
+    {
+        if (image.Dim < 2 || image.Dim > 4)
+            throw new KilnException(op, $"{op}: expected an image [C, H, W] (or [N, C, H, W]), got [{string.Join(", ", image.Shape)}]");
+    }
+
     /// <summary>Applies the transforms in order (<c>Compose</c>).</summary>
     public static Func<Tensor, Tensor> Compose(params Func<Tensor, Tensor>[] transforms) => image =>
     {
