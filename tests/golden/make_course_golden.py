@@ -218,6 +218,33 @@ schedulers = {
     "cyclic_exp_range": lrs(lambda o: optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, mode="exp_range", gamma=0.9), 10),
 }
 
+# ---------------------------------------------------------------- recurrent cells and RNN (weights, outputs, gradients)
+def module_case(name, module, x, state=None, select=lambda out: out[0] if isinstance(out, tuple) else out):
+    torch.manual_seed(sum(map(ord, name)))
+    x = x.clone().requires_grad_()
+    out = module(x) if state is None else module(x, state)
+    first = select(out)
+    w = torch.randn(first.shape)
+    (first * w).sum().backward()
+    outs = list(out) if isinstance(out, tuple) else [out]
+    flat = []
+    for o in outs:
+        flat.extend(o if isinstance(o, tuple) else [o])
+    return {"state": {k: enc(v) for k, v in module.state_dict().items()}, "input": enc(x),
+            "outputs": [enc(o) for o in flat], "weights": enc(w),
+            "grads": dict({k: enc(p.grad) for k, p in module.named_parameters()}, input=enc(x.grad))}
+
+
+torch.manual_seed(21)
+recurrent = {
+    "rnn_cell_tanh": module_case("rnn_cell_tanh", nn.RNNCell(3, 4), torch.randn(2, 3)),
+    "rnn_cell_relu_unbatched": module_case("rnn_cell_relu_unbatched", nn.RNNCell(3, 4, nonlinearity="relu"), torch.randn(3)),
+    "lstm_cell": module_case("lstm_cell", nn.LSTMCell(3, 4), torch.randn(2, 3)),
+    "gru_cell": module_case("gru_cell", nn.GRUCell(3, 4), torch.randn(2, 3)),
+    "rnn_two_layers_bidirectional": module_case("rnn_two_layers_bidirectional", nn.RNN(3, 4, num_layers=2, bidirectional=True), torch.randn(5, 2, 3)),
+    "rnn_relu_batch_first": module_case("rnn_relu_batch_first", nn.RNN(3, 4, nonlinearity="relu", batch_first=True), torch.randn(2, 5, 3)),
+}
+
 with open(OUT, "w") as f:
-    json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers}, f, separators=(",", ":"))
+    json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers, "recurrent": recurrent}, f, separators=(",", ":"))
 print(f"wrote {len(cases)} cases, {len(optimizers)} optimizer trajectories and {len(schedulers)} schedules to {OUT}")
