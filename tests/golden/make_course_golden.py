@@ -132,6 +132,18 @@ case("instance_norm1d_affine", {"x": torch.randn(2, 3, 6)}, lambda x: nn.Instanc
 case("upsample_nearest", {"x": torch.randn(1, 2, 3, 4)}, lambda x: nn.Upsample(scale_factor=2, mode="nearest")(x))
 case("upsample_bilinear", {"x": torch.randn(1, 2, 3, 4)}, lambda x: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False)(x))
 
+# einsum and cumprod
+case("einsum_matmul", {"a": torch.randn(3, 4), "b": torch.randn(4, 5)}, lambda a, b: torch.einsum("ij,jk->ik", a, b))
+case("einsum_attention", {"q": torch.randn(2, 3, 4, 5), "k": torch.randn(2, 3, 6, 5)}, lambda q, k: torch.einsum("bhqd,bhkd->bhqk", q, k))
+case("einsum_implicit_outer", {"a": torch.randn(3), "b": torch.randn(4)}, lambda a, b: torch.einsum("i,j", a, b))
+case("einsum_dot_and_sum", {"a": torch.randn(5), "b": torch.randn(5)}, lambda a, b: torch.einsum("i,i->", a, b))
+case("einsum_transpose_sum", {"a": torch.randn(2, 3, 4)}, lambda a: torch.einsum("ijk->kj", a))
+case("einsum_three", {"a": torch.randn(2, 3), "b": torch.randn(3, 4), "c": torch.randn(4, 2)}, lambda a, b, c: torch.einsum("ij,jk,kl->il", a, b, c))
+case("einsum_batch_broadcast", {"a": torch.randn(1, 3, 4), "b": torch.randn(5, 4, 2)}, lambda a, b: torch.einsum("bij,bjk->bik", a, b))
+cp = torch.randn(3, 5); cp[1, 2] = 0.0; cp[2, 0] = 0.0
+case("cumprod", {"x": cp}, lambda x: (torch.cumprod(x, 1), torch.cumprod(x, 0)))
+case("cumprod_int", {"x": torch.tensor([[1, 2, 3], [4, 0, 6]], dtype=torch.int32)}, lambda x: torch.cumprod(x, 1), grad=False)
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -11,10 +11,35 @@ public sealed unsafe partial class Tensor
         if (IsCuda) { using var host = ToHost(); return host.ToArray<T>(); }
         var dtype = ElementIO.DTypeOf(typeof(T));
         using var c = dtype == DType && IsContiguous ? AsStrided(_shape, _strides, _offset) : Kernels.CopyKernel.Convert(this, dtype);
-        var arr = new T[checked((int)Numel)];
+        if (Numel > Array.MaxLength)
+            throw new KilnException("to_array", $"to_array: {Numel} elements of shape {Compiler.Shapes.ShapeText.Format(_shape)} do not fit one .NET array (at most {Array.MaxLength}); copy it in slices (Narrow)");
+        var arr = new T[(int)Numel];
         new ReadOnlySpan<T>(c.DataPointer, arr.Length).CopyTo(arr);
         return arr;
     }
+
+    /// <summary>
+    /// The elements in a multidimensional array of this tensor's shape (<c>float[,]</c> for a matrix; PyTorch's
+    /// <c>tolist()</c> in C# form); a 0-dim tensor gives a one-element array. <see cref="From(Array)"/> reads it back.
+    /// </summary>
+    public Array ToNDArray<T>() where T : unmanaged
+    {
+        var flat = ToArray<T>();
+        if (Dim == 0) return flat;
+        var result = Array.CreateInstance(typeof(T), _shape);
+        ref byte start = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(result);
+        var target = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.CompilerServices.Unsafe.As<byte, T>(ref start), flat.Length);
+        flat.CopyTo(target);
+        return result;
+    }
+
+    /// <summary>A matrix's elements as <c>T[rows, columns]</c>.</summary>
+    public T[,] ToArray2D<T>() where T : unmanaged =>
+        Dim == 2 ? (T[,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray2D needs a 2-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}");
+
+    /// <summary>A 3-D tensor's elements as <c>T[d0, d1, d2]</c>.</summary>
+    public T[,,] ToArray3D<T>() where T : unmanaged =>
+        Dim == 3 ? (T[,,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray3D needs a 3-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}");
 
     /// <summary>The value of a one-element tensor (<c>item()</c>).</summary>
     public T Item<T>() where T : unmanaged

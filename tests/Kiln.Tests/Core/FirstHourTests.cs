@@ -78,3 +78,31 @@ public class FirstHourTests
         Assert.Equal(EditorBrowsableState.Never, typeof(Tensor).GetProperty("Storage")!.GetCustomAttribute<EditorBrowsableAttribute>()?.State);
     }
 }
+
+public class NestedArrayTests
+{
+    [Fact]
+    public void ToNDArrayKeepsTheShapeAndRoundTrips()
+    {
+        using var t = Tensor.Arange(0.0, 24.0, 1.0).Reshape(2, 3, 4);
+        var a = t.ToArray3D<float>();
+        Assert.Equal(new[] { 2, 3, 4 }, new[] { a.GetLength(0), a.GetLength(1), a.GetLength(2) });
+        Assert.Equal(23f, a[1, 2, 3]);
+        Assert.Equal(6f, a[0, 1, 2]);
+        using var back = Tensor.From(a);
+        Assert.True(back.Equal(t));
+        using var m = Tensor.From(new long[] { 1, 2, 3, 4 }, 2, 2);
+        Assert.Equal(new long[,] { { 1, 2 }, { 3, 4 } }, m.ToArray2D<long>());
+        Assert.Equal(new[] { 7.5 }, (double[])Tensor.Scalar(7.5).ToNDArray<double>());
+        Assert.Throws<KilnException>(() => m.ToArray3D<long>());
+    }
+
+    [Fact]
+    public void EinsumRefusesWhatItDoesNotFollow()
+    {
+        using var a = Tensor.Zeros(3, 3);
+        Assert.Contains("diagonal", Assert.Throws<KilnException>(() => Tensor.Einsum("ii->i", a)).Message);
+        Assert.Contains("operand", Assert.Throws<KilnException>(() => Tensor.Einsum("ij,jk->ik", a)).Message);
+        Assert.Contains("size 3", Assert.Throws<KilnException>(() => Tensor.Einsum("ij,jk->ik", a, Tensor.Zeros(4, 2))).Message);
+    }
+}

@@ -108,6 +108,15 @@ public class CourseGoldenTests
         ["instance_norm1d_affine"] = i => [new Kiln.NN.InstanceNorm1d(3, affine: true).Call(i["x"])],
         ["upsample_nearest"] = i => [new Kiln.NN.Upsample(2.0).Call(i["x"])],
         ["upsample_bilinear"] = i => [new Kiln.NN.Upsample([5, 7], mode: "bilinear").Call(i["x"])],
+        ["einsum_matmul"] = i => [Tensor.Einsum("ij,jk->ik", i["a"], i["b"])],
+        ["einsum_attention"] = i => [Tensor.Einsum("bhqd,bhkd->bhqk", i["q"], i["k"])],
+        ["einsum_implicit_outer"] = i => [Tensor.Einsum("i,j", i["a"], i["b"])],
+        ["einsum_dot_and_sum"] = i => [Tensor.Einsum("i,i->", i["a"], i["b"])],
+        ["einsum_transpose_sum"] = i => [Tensor.Einsum("ijk->kj", i["a"])],
+        ["einsum_three"] = i => [Tensor.Einsum("ij,jk,kl->il", i["a"], i["b"], i["c"])],
+        ["einsum_batch_broadcast"] = i => [Tensor.Einsum("bij,bjk->bik", i["a"], i["b"])],
+        ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
+        ["cumprod_int"] = i => [i["x"].CumProd(1)],
         ["index_assign"] = _ => Assigned(),
     };
 
