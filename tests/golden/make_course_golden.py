@@ -144,6 +144,23 @@ cp = torch.randn(3, 5); cp[1, 2] = 0.0; cp[2, 0] = 0.0
 case("cumprod", {"x": cp}, lambda x: (torch.cumprod(x, 1), torch.cumprod(x, 0)))
 case("cumprod_int", {"x": torch.tensor([[1, 2, 3], [4, 0, 6]], dtype=torch.int32)}, lambda x: torch.cumprod(x, 1), grad=False)
 
+# linalg (float64: the factorizations are compared at 1e-10)
+sq = torch.randn(3, 3, dtype=torch.float64) + 3 * torch.eye(3, dtype=torch.float64)
+case("linalg_inv", {"a": sq}, lambda a: torch.linalg.inv(a))
+case("linalg_inv_batch", {"a": torch.randn(2, 4, 4, dtype=torch.float64) + 4 * torch.eye(4, dtype=torch.float64)}, lambda a: torch.linalg.inv(a))
+case("linalg_det", {"a": torch.randn(2, 3, 3, dtype=torch.float64)}, lambda a: torch.linalg.det(a))
+case("linalg_solve", {"a": sq, "b": torch.randn(3, 2, dtype=torch.float64)}, lambda a, b: torch.linalg.solve(a, b))
+case("linalg_solve_vector", {"a": sq, "b": torch.randn(3, dtype=torch.float64)}, lambda a, b: torch.linalg.solve(a, b))
+case("linalg_qr", {"a": torch.randn(5, 3, dtype=torch.float64)}, lambda a: torch.linalg.qr(a), grad=False)
+case("linalg_qr_wide", {"a": torch.randn(2, 4, dtype=torch.float64)}, lambda a: torch.linalg.qr(a), grad=False)
+case("linalg_svdvals", {"a": torch.randn(4, 3, dtype=torch.float64)}, lambda a: torch.linalg.svd(a, full_matrices=False)[1], grad=False)
+mat = torch.randn(3, 4, dtype=torch.float64)
+case("linalg_norm_matrix", {"a": mat}, lambda a: (torch.linalg.norm(a), torch.linalg.norm(a, "fro"), torch.linalg.norm(a, float("inf")),
+                                                  torch.linalg.norm(a, 1), torch.linalg.norm(a, -1), torch.linalg.norm(a, 2), torch.linalg.norm(a, "nuc")), grad=False)
+case("linalg_norm_fro_grad", {"a": mat}, lambda a: torch.linalg.norm(a, "fro"))
+case("linalg_norm_inf_grad", {"a": mat}, lambda a: torch.linalg.norm(a, float("inf")))
+case("linalg_norm_vector", {"a": torch.randn(6, dtype=torch.float64)}, lambda a: torch.linalg.norm(a, 3))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

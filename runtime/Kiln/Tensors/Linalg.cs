@@ -1,0 +1,276 @@
+using System;
+using Kiln.Compiler.Shapes;
+using Kiln.Kernels.LinearAlgebra;
+
+namespace Kiln;
+
+/// <summary>
+/// <c>torch.linalg</c>: inverse, determinant, solve, QR, SVD and norms of matrices [..., m, n] (batches of matrices too).
+/// Factorizations run on the host in double precision and return the input's dtype and device. Inverse, determinant and
+/// solve are differentiable (their backward is written with these same functions, so it is differentiable again); QR
+/// and SVD are not yet, and say so when asked for a gradient.
+/// </summary>
+public static class Linalg
+{
+    /// <summary>The inverse of each square matrix (<c>torch.linalg.inv</c>); a singular one is an error naming the zero pivot.</summary>
+    public static Tensor Inv(Tensor a)
+    {
+        const string op = "linalg.inv";
+        int n = CheckSquare(op, a);
+        Tensor? y = null;
+        return Autograd.Function("linalg_inv", [a], () => y = PerMatrix(op, a, a.ShapeArray, (m, output) =>
+        {
+            var pivots = new int[n];
+            DenseDecompositions.Lu(m, n, pivots, out int zero);
+            if (zero >= 0)
+                throw new KilnException(op, $"{op}: The diagonal element {zero + 1} is zero, the inversion could not be completed because the input matrix is singular.");
+            output.Clear();
+            for (int i = 0; i < n; i++) output[i * n + i] = 1;
+            DenseDecompositions.LuSolve(m, n, pivots, output, n);
+        }), grad =>
+        {
+            // d(A⁻¹) = -A⁻¹ dA A⁻¹, so dL/dA = -A⁻ᵀ G A⁻ᵀ.
+            using var yt = y!.Transpose(-2, -1);
+            using var left = yt.Matmul(grad);
+            using var both = left.Matmul(yt);
+            return [both.Neg()];
+        });
+    }
+
+    /// <summary>The determinant of each square matrix (<c>torch.linalg.det</c>).</summary>
+    public static Tensor Det(Tensor a)
+    {
+        const string op = "linalg.det";
+        int n = CheckSquare(op, a);
+        Tensor? d = null;
+        return Autograd.Function("linalg_det", [a], () => d = PerMatrix(op, a, a.ShapeArray[..^2], (m, output) =>
+        {
+            var pivots = new int[n];
+            int sign = DenseDecompositions.Lu(m, n, pivots, out _);
+            double det = sign;
+            for (int i = 0; i < n && det != 0; i++) det *= m[i * n + i];
+            output[0] = det;
+        }, outputPerMatrix: 1), grad =>
+        {
+            // d det / dA = det · A⁻ᵀ (a singular matrix has no inverse: its gradient is refused by Inv).
+            using var inverse = Inv(a);
+            using var invT = inverse.Transpose(-2, -1);
+            using var scale = grad.Mul(d!);
+            using var s1 = scale.Unsqueeze(-1);
+            using var s2 = s1.Unsqueeze(-1);
+            return [s2.Mul(invT)];
+        });
+    }
+
+    /// <summary>
+    /// X with A·X = B (<c>torch.linalg.solve</c>): A [..., n, n]; B [..., n, k], or [..., n] for one right-hand side.
+    /// A's batch dims are B's, or A is one matrix for all of B.
+    /// </summary>
+    public static Tensor Solve(Tensor a, Tensor b)
+    {
+        const string op = "linalg.solve";
+        int n = CheckSquare(op, a);
+        bool vector = b.Dim == a.Dim - 1 || b.Dim == 1;
+        using var rhs = vector ? b.Unsqueeze(-1) : b.Alias();
+        if (rhs.Size(-2) != n)
+            throw new KilnException(op, $"{op}: A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)}: B's rows must be A's {n}");
+        bool shared = a.Dim == 2 && rhs.Dim > 2;
+        if (!shared && !ShapeRules.SameShape(a.ShapeArray[..^2], rhs.ShapeArray[..^2]))
+            throw new KilnException(op, $"{op}: the batch dims of A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)} differ");
+        Tensor? x = null;
+        var result = Autograd.Function("linalg_solve", [a, b], () =>
+        {
+            int k = rhs.Size(-1);
+            using var a64 = Host(a);
+            using var b64 = Host(rhs);
+            var outShape = (int[])rhs.ShapeArray.Clone();
+            var solved = Tensor.Empty(outShape, DType.Float64);
+            long matrices = rhs.Numel / Math.Max(1, (long)n * k);
+            var lu = new double[n * n];
+            var pivots = new int[n];
+            var av = a64.AsSpan<double>();
+            var bv = b64.AsSpan<double>();
+            var xv = solved.AsSpan<double>();
+            for (long i = 0; i < matrices; i++)
+            {
+                av.Slice((int)((shared ? 0 : i) * n * n), n * n).CopyTo(lu);
+                DenseDecompositions.Lu(lu, n, pivots, out int zero);
+                if (zero >= 0) throw new KilnException(op, $"{op}: The solver failed because the input matrix is singular (zero pivot in column {zero + 1}).");
+                var block = xv.Slice((int)(i * n * k), n * k);
+                bv.Slice((int)(i * n * k), n * k).CopyTo(block);
+                DenseDecompositions.LuSolve(lu, n, pivots, block, k);
+            }
+            using (solved)
+            {
+                using var typed = solved.To(b.DType);
+                using var placed = typed.To(b.Device);
+                x = vector ? placed.Squeeze(-1) : placed.Alias();
+                return x;
+            }
+        }, grad =>
+        {
+            // A·X = B: dL/dB = A⁻ᵀ G (a solve with Aᵀ), dL/dA = -dL/dB · Xᵀ.
+            using var at = a.Transpose(-2, -1);
+            var gb = Solve(at, grad);
+            using var gbm = vector ? gb.Unsqueeze(-1) : gb.Alias();
+            using var xm = vector ? x!.Unsqueeze(-1) : x!.Alias();
+            using var xt = xm.Transpose(-2, -1);
+            using var outer = gbm.Matmul(xt);
+            var ga = outer.Neg();
+            if (shared && ga.Dim > 2)
+            {
+                using var full = ga;
+                var dims = new int[full.Dim - 2];
+                for (int i = 0; i < dims.Length; i++) dims[i] = i;
+                ga = full.Sum(dims);
+            }
+            return [ga, gb];
+        });
+        return result;
+    }
+
+    /// <summary>The reduced QR factorization A = Q·R (<c>torch.linalg.qr</c>, mode "reduced"), with LAPACK's Householder signs.</summary>
+    public static (Tensor Q, Tensor R) Qr(Tensor a)
+    {
+        const string op = "linalg.qr";
+        CheckMatrix(op, a);
+        NoGradYet(op, a);
+        int m = a.Size(-2), n = a.Size(-1), k = Math.Min(m, n);
+        var qShape = (int[])a.ShapeArray.Clone(); qShape[^1] = k;
+        var rShape = (int[])a.ShapeArray.Clone(); rShape[^2] = k;
+        var q = PerMatrix(op, a, qShape, (matrix, output) => { }, outputPerMatrix: m * k, second: (rShape, k * n), both: (matrix, qOut, rOut) =>
+            DenseDecompositions.Qr(matrix, m, n, qOut, rOut));
+        return (q.First, q.Second!);
+    }
+
+    /// <summary>The thin SVD A = U·diag(S)·Vh (<c>torch.linalg.svd(full_matrices=False)</c>); S descending, signs as the Jacobi method leaves them.</summary>
+    public static (Tensor U, Tensor S, Tensor Vh) Svd(Tensor a)
+    {
+        const string op = "linalg.svd";
+        CheckMatrix(op, a);
+        NoGradYet(op, a);
+        int m = a.Size(-2), n = a.Size(-1), k = Math.Min(m, n);
+        using var a64 = Host(a);
+        long count = a.Numel / Math.Max(1, (long)m * n);
+        var batch = a.ShapeArray[..^2];
+        var u = Tensor.Empty([.. batch, m, k], DType.Float64);
+        var s = Tensor.Empty([.. batch, k], DType.Float64);
+        var vh = Tensor.Empty([.. batch, k, n], DType.Float64);
+        var av = a64.AsSpan<double>();
+        for (long i = 0; i < count; i++)
+            DenseDecompositions.Svd(av.Slice((int)(i * m * n), m * n), m, n,
+                u.AsSpan<double>().Slice((int)(i * m * k), m * k), s.AsSpan<double>().Slice((int)(i * k), k), vh.AsSpan<double>().Slice((int)(i * k * n), k * n));
+        return (Back(u, a), Back(s, a), Back(vh, a));
+    }
+
+    /// <summary>
+    /// <c>torch.linalg.norm</c> with a number order: over all elements (or <paramref name="dims"/>, one dim) a vector norm;
+    /// over two dims of a matrix, ord 1/-1 (max/min column sum), ∞/-∞ (max/min row sum), 2/-2 (largest/smallest singular
+    /// value). Without an order: the 2-norm of all elements (Frobenius for a matrix).
+    /// </summary>
+    public static Tensor Norm(Tensor x, double? ord = null, int[]? dims = null, bool keepDim = false)
+    {
+        const string op = "linalg.norm";
+        if (ord is null) return x.Norm(2, dims, keepDim);
+        bool matrix = dims is { Length: 2 } || (dims is null && x.Dim == 2);
+        if (!matrix)
+        {
+            if (dims is null && x.Dim != 1) throw new KilnException(op, $"{op}: a number order without dims needs a 1-D or 2-D input, got shape {ShapeText.Format(x.ShapeArray)}");
+            return x.Norm(ord.Value, dims, keepDim);
+        }
+        if (dims is not null || x.Dim != 2)
+            throw new KilnException(op, $"{op}: matrix norms are supported over a 2-D input's two dims, got shape {ShapeText.Format(x.ShapeArray)}");
+        double p = ord.Value;
+        if (Math.Abs(p) == 1 || double.IsInfinity(p))
+        {
+            using var abs = x.Abs();
+            using var sums = abs.Sum([Math.Abs(p) == 1 ? 0 : 1], keepDim: false);
+            var r = p > 0 ? sums.Max() : sums.Min();
+            if (!keepDim) return r;
+            using (r) return r.Reshape(1, 1);
+        }
+        if (Math.Abs(p) == 2)
+        {
+            var (u, s, vh) = Svd(x);
+            u.Dispose(); vh.Dispose();
+            using (s) { var r = p > 0 ? s.Max() : s.Min(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
+        }
+        throw new KilnException(op, $"{op}: order {p} is not a matrix norm (use 1, -1, 2, -2, inf, -inf, \"fro\" or \"nuc\")");
+    }
+
+    /// <summary><c>torch.linalg.norm</c> with "fro" (Frobenius) or "nuc" (sum of singular values) over a matrix.</summary>
+    public static Tensor Norm(Tensor x, string ord, bool keepDim = false)
+    {
+        const string op = "linalg.norm";
+        if (x.Dim != 2) throw new KilnException(op, $"{op}: '{ord}' needs a matrix, got shape {ShapeText.Format(x.ShapeArray)}");
+        if (ord == "fro") return x.Norm(2, [0, 1], keepDim);
+        if (ord != "nuc") throw new KilnException(op, $"{op}: unknown order '{ord}' (expected \"fro\" or \"nuc\")");
+        var (u, s, vh) = Svd(x);
+        u.Dispose(); vh.Dispose();
+        using (s) { var r = s.Sum(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------------------------
+
+    static int CheckSquare(string op, Tensor a)
+    {
+        CheckMatrix(op, a);
+        if (a.Size(-1) != a.Size(-2))
+            throw new KilnException(op, $"{op}: A must be batches of square matrices, but they are {a.Size(-2)} by {a.Size(-1)} matrices");
+        return a.Size(-1);
+    }
+
+    static void CheckMatrix(string op, Tensor a)
+    {
+        if (a.Dim < 2) throw new KilnException(op, $"{op}: The input tensor A must have at least 2 dimensions, got shape {ShapeText.Format(a.ShapeArray)}");
+        if (!a.DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: Expected a floating point tensor as input, got {a.DType}");
+    }
+
+    static void NoGradYet(string op, Tensor a)
+    {
+        if (a.RequiresGrad && GradMode.Enabled)
+            throw new KilnException(op, $"{op}: gradients are not implemented yet; call it under Autograd.NoGrad() or on a detached tensor");
+    }
+
+    /// <summary>A contiguous float64 host copy.</summary>
+    static Tensor Host(Tensor a)
+    {
+        using var grad = GradMode.Set(false);
+        using var host = a.IsCuda ? a.Cpu() : a.Alias();
+        return Kernels.CopyKernel.Convert(host, DType.Float64);
+    }
+
+    static Tensor Back(Tensor f64, Tensor like)
+    {
+        using (f64)
+        {
+            using var typed = f64.To(like.DType);
+            return typed.To(like.Device);
+        }
+    }
+
+    static Tensor PerMatrix(string op, Tensor a, int[] outShape, Action<double[], Span<double>> body, int outputPerMatrix = -1) =>
+        PerMatrix(op, a, outShape, body, outputPerMatrix, null, null).First;
+
+    /// <summary>Runs <paramref name="body"/> on each matrix of the batch (a private double copy) into its block of the result.</summary>
+    static (Tensor First, Tensor? Second) PerMatrix(string op, Tensor a, int[] outShape, Action<double[], Span<double>> body, int outputPerMatrix,
+        (int[] Shape, int PerMatrix)? second, Action<double[], Span<double>, Span<double>>? both)
+    {
+        int m = a.Size(-2), n = a.Size(-1);
+        int per = outputPerMatrix < 0 ? m * n : outputPerMatrix;
+        using var a64 = Host(a);
+        long count = a.Numel / Math.Max(1, (long)m * n);
+        var first = Tensor.Empty(outShape, DType.Float64);
+        var other = second is { } s ? Tensor.Empty(s.Shape, DType.Float64) : null;
+        var src = a64.AsSpan<double>();
+        var matrix = new double[m * n];
+        for (long i = 0; i < count; i++)
+        {
+            src.Slice((int)(i * m * n), m * n).CopyTo(matrix);
+            var block = first.AsSpan<double>().Slice((int)(i * per), per);
+            if (both is not null) both(matrix, block, other!.AsSpan<double>().Slice((int)(i * second!.Value.PerMatrix), second.Value.PerMatrix));
+            else body(matrix, block);
+        }
+        return (Back(first, a), other is null ? null : Back(other, a));
+    }
+}
