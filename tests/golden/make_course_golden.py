@@ -274,6 +274,19 @@ recurrent = {
     "rnn_relu_batch_first": module_case("rnn_relu_batch_first", nn.RNN(3, 4, nonlinearity="relu", batch_first=True), torch.randn(2, 5, 3)),
 }
 
+# the full Transformer (dropout 0): output for src and a causally masked tgt, gradients of inputs and every parameter
+torch.manual_seed(8)
+tr = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16, dropout=0.0)
+src, tgt = torch.randn(5, 2, 8, requires_grad=True), torch.randn(4, 2, 8, requires_grad=True)
+mask = nn.Transformer.generate_square_subsequent_mask(4)
+out = tr(src, tgt, tgt_mask=mask)
+w = torch.randn(out.shape)
+(out * w).sum().backward()
+transformer = {"state": {k: enc(v) for k, v in tr.state_dict().items()}, "src": enc(src), "tgt": enc(tgt), "mask": enc(mask),
+               "output": enc(out), "weights": enc(w),
+               "grads": dict({k: enc(p.grad) for k, p in tr.named_parameters()}, src=enc(src.grad), tgt=enc(tgt.grad))}
+
 with open(OUT, "w") as f:
-    json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers, "recurrent": recurrent}, f, separators=(",", ":"))
+    json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers, "recurrent": recurrent,
+               "transformer": transformer}, f, separators=(",", ":"))
 print(f"wrote {len(cases)} cases, {len(optimizers)} optimizer trajectories and {len(schedulers)} schedules to {OUT}")

@@ -176,3 +176,42 @@ public class RecurrentCellGoldenTests
         Assert.Contains(module.GetType().Name + "(3, 4", module.ToString());
     }
 }
+
+/// <summary>nn.Transformer with PyTorch's weights: the output and the gradient of every parameter and input (course.json).</summary>
+public class TransformerGoldenTests
+{
+    static readonly JsonElement Root = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "golden", "course.json"))).RootElement;
+
+    static Tensor Build(JsonElement spec) =>
+        Tensor.From(spec.GetProperty("data").EnumerateArray().Select(e => (float)GoldenData.ReadDouble(e)).ToArray(),
+            spec.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+
+    static void Close(string what, JsonElement expected, Tensor actual, double rel)
+    {
+        var want = expected.GetProperty("data").EnumerateArray().Select(GoldenData.ReadDouble).ToArray();
+        var got = actual.ToArray<float>();
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(got[i] == want[i] || Math.Abs(got[i] - want[i]) <= rel * Math.Abs(want[i]) + 1e-5, $"{what}[{i}]: {got[i]}, PyTorch {want[i]}");
+    }
+
+    [Fact]
+    public void MatchesPyTorch()
+    {
+        var c = Root.GetProperty("transformer");
+        var model = new Kiln.NN.Transformer(dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 1, dimFeedforward: 16, dropout: 0);
+        Assert.Equal(c.GetProperty("state").EnumerateObject().Select(p => p.Name), model.StateDict().Keys);
+        model.LoadStateDict(c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => Build(p.Value)));
+        var src = Build(c.GetProperty("src")).RequiresGrad_();
+        var tgt = Build(c.GetProperty("tgt")).RequiresGrad_();
+        using var mask = Kiln.NN.Transformer.GenerateSquareSubsequentMask(4);
+        Close("mask", c.GetProperty("mask"), mask, 0);
+        var output = model.Forward(src, tgt, tgtMask: mask);
+        Close("output", c.GetProperty("output"), output, 1e-4);
+        using var w = Build(c.GetProperty("weights"));
+        (output * w).Sum().Backward();
+        var parameters = model.NamedParameters().ToDictionary(kv => kv.Name, kv => kv.Parameter);
+        foreach (var g in c.GetProperty("grads").EnumerateObject())
+            Close($"gradient of {g.Name}", g.Value, g.Name == "src" ? src.Grad! : g.Name == "tgt" ? tgt.Grad! : parameters[g.Name].Grad!, 1e-3);
+    }
+}

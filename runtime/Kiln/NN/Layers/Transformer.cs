@@ -248,3 +248,59 @@ public sealed class TransformerDecoder : Module
         return Member("norm") is Module<Tensor, Tensor> norm ? norm.Call(x) : x;
     }
 }
+
+/// <summary>
+/// The full encoder-decoder Transformer (<c>nn.Transformer</c>): an encoder stack and a decoder stack, each with a final
+/// LayerNorm, weights of rank 2 and above initialised Xavier-uniform as in PyTorch; PyTorch's state-dict keys
+/// (<c>encoder.layers.0.self_attn.in_proj_weight</c>, <c>decoder.norm.weight</c>, ...).
+/// </summary>
+public sealed class Transformer : Module
+{
+    /// <summary>A Transformer of width <paramref name="dModel"/> with PyTorch's defaults.</summary>
+    public Transformer(int dModel = 512, int nhead = 8, int numEncoderLayers = 6, int numDecoderLayers = 6, int dimFeedforward = 2048, double dropout = 0.1,
+        string activation = "relu", double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, DType dtype = DType.Float32)
+    {
+        DModel = dModel; NHead = nhead; BatchFirst = batchFirst;
+        var encoderLayer = new TransformerEncoderLayer(dModel, nhead, dimFeedforward, dropout, activation, layerNormEps, batchFirst, normFirst, dtype);
+        var decoderLayer = new TransformerDecoderLayer(dModel, nhead, dimFeedforward, dropout, activation, layerNormEps, batchFirst, normFirst, dtype);
+        Encoder = RegisterModule("encoder", new TransformerEncoder(encoderLayer, numEncoderLayers, new LayerNorm(dModel, layerNormEps, dtype: dtype)));
+        Decoder = RegisterModule("decoder", new TransformerDecoder(decoderLayer, numDecoderLayers, new LayerNorm(dModel, layerNormEps, dtype: dtype)));
+        foreach (var p in Parameters())
+            if (p.Dim > 1) Init.XavierUniform_(p);
+    }
+
+    /// <summary>Model width.</summary>
+    public int DModel { get; }
+    /// <summary>Attention heads.</summary>
+    public int NHead { get; }
+    /// <summary>True for [N, L, E] inputs.</summary>
+    public bool BatchFirst { get; }
+    /// <summary>The encoder stack.</summary>
+    public TransformerEncoder Encoder { get; }
+    /// <summary>The decoder stack.</summary>
+    public TransformerDecoder Decoder { get; }
+
+    /// <summary>Encodes <paramref name="src"/> and decodes <paramref name="tgt"/> against it (masks as in PyTorch: float, added, or bool, true = masked).</summary>
+    public Tensor Forward(Tensor src, Tensor tgt, Tensor? srcMask = null, Tensor? tgtMask = null, Tensor? memoryMask = null,
+        Tensor? srcKeyPaddingMask = null, Tensor? tgtKeyPaddingMask = null, Tensor? memoryKeyPaddingMask = null)
+    {
+        const string op = "Transformer";
+        bool batched = src.Dim == 3;
+        if (src.Dim != tgt.Dim) throw new KilnException(op, $"{op}: src and tgt must have the same rank, got {ShapeText(src)} and {ShapeText(tgt)}");
+        if (batched && src.Size(BatchFirst ? 0 : 1) != tgt.Size(BatchFirst ? 0 : 1))
+            throw new KilnException(op, $"{op}: the batch number of src and tgt must be equal ({ShapeText(src)} and {ShapeText(tgt)})");
+        if (src.Size(-1) != DModel || tgt.Size(-1) != DModel)
+            throw new KilnException(op, $"{op}: the feature number of src and tgt must be equal to d_model={DModel} ({ShapeText(src)} and {ShapeText(tgt)})");
+        var memory = Encoder.Forward(src, srcMask, srcKeyPaddingMask);
+        return Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask);
+    }
+
+    static string ShapeText(Tensor t) => Compiler.Shapes.ShapeText.Format(t.ShapeArray);
+
+    /// <summary>The causal mask for <paramref name="size"/> positions: 0 on and below the diagonal, -∞ above (<c>generate_square_subsequent_mask</c>).</summary>
+    public static Tensor GenerateSquareSubsequentMask(int size, DType dtype = DType.Float32)
+    {
+        using var full = Tensor.Full([size, size], double.NegativeInfinity, dtype);
+        return full.Triu(1);
+    }
+}
