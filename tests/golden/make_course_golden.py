@@ -286,7 +286,34 @@ transformer = {"state": {k: enc(v) for k, v in tr.state_dict().items()}, "src": 
                "output": enc(out), "weights": enc(w),
                "grads": dict({k: enc(p.grad) for k, p in tr.named_parameters()}, src=enc(src.grad), tgt=enc(tgt.grad))}
 
+# packed variable-length sequences through LSTM (bidirectional), GRU and RNN
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+def packed_case(module, enforce_sorted, lengths):
+    torch.manual_seed(31)
+    x = torch.randn(max(lengths), len(lengths), 3, requires_grad=True)
+    packed = pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=enforce_sorted)
+    out, state = module(packed)
+    padded, lens = pad_packed_sequence(out)
+    w = torch.randn(padded.shape)
+    states = list(state) if isinstance(state, tuple) else [state]
+    loss = (padded * w).sum() + sum(s.sum() for s in states)
+    loss.backward()
+    return {"state": {k: enc(v) for k, v in module.state_dict().items()}, "input": enc(x), "lengths": lengths,
+            "packed_data": enc(packed.data), "batch_sizes": packed.batch_sizes.tolist(),
+            "padded": enc(padded), "states": [enc(s) for s in states], "weights": enc(w),
+            "grads": dict({k: enc(p.grad) for k, p in module.named_parameters()}, input=enc(x.grad))}
+
+
+torch.manual_seed(30)
+packed = {
+    "lstm_bidirectional_unsorted": packed_case(nn.LSTM(3, 4, bidirectional=True), False, [3, 5, 2]),
+    "gru_two_layers_sorted": packed_case(nn.GRU(3, 4, num_layers=2), True, [4, 4, 1]),
+    "rnn_unsorted": packed_case(nn.RNN(3, 4), False, [1, 3, 2]),
+}
+
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "cases": cases, "optimizers": optimizers, "schedulers": schedulers, "recurrent": recurrent,
-               "transformer": transformer}, f, separators=(",", ":"))
+               "transformer": transformer, "packed": packed}, f, separators=(",", ":"))
 print(f"wrote {len(cases)} cases, {len(optimizers)} optimizer trajectories and {len(schedulers)} schedules to {OUT}")

@@ -215,3 +215,75 @@ public class TransformerGoldenTests
             Close($"gradient of {g.Name}", g.Value, g.Name == "src" ? src.Grad! : g.Name == "tgt" ? tgt.Grad! : parameters[g.Name].Grad!, 1e-3);
     }
 }
+
+/// <summary>pack_padded_sequence / pad_packed_sequence and packed input to LSTM, GRU and RNN against PyTorch (course.json).</summary>
+public class PackedSequenceGoldenTests
+{
+    static readonly JsonElement Root = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "golden", "course.json"))).RootElement;
+
+    static Tensor Build(JsonElement spec) =>
+        Tensor.From(spec.GetProperty("data").EnumerateArray().Select(e => (float)GoldenData.ReadDouble(e)).ToArray(),
+            spec.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+
+    static void Close(string what, JsonElement expected, Tensor actual)
+    {
+        var shape = expected.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.True(shape.SequenceEqual(actual.Shape), $"{what}: shape {actual.Shape}, PyTorch [{string.Join(", ", shape)}]");
+        var want = expected.GetProperty("data").EnumerateArray().Select(GoldenData.ReadDouble).ToArray();
+        var got = actual.ToArray<float>();
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(got[i] - want[i]) <= 1e-4 * Math.Abs(want[i]) + 1e-6, $"{what}[{i}]: {got[i]}, PyTorch {want[i]}");
+    }
+
+    [Theory]
+    [InlineData("lstm_bidirectional_unsorted")]
+    [InlineData("gru_two_layers_sorted")]
+    [InlineData("rnn_unsorted")]
+    public void MatchesPyTorch(string name)
+    {
+        var c = Root.GetProperty("packed").GetProperty(name);
+        Kiln.NN.Module module = name switch
+        {
+            "lstm_bidirectional_unsorted" => new Kiln.NN.LSTM(3, 4, bidirectional: true),
+            "gru_two_layers_sorted" => new Kiln.NN.GRU(3, 4, numLayers: 2),
+            _ => new Kiln.NN.RNN(3, 4),
+        };
+        module.LoadStateDict(c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => Build(p.Value)));
+        var x = Build(c.GetProperty("input")).RequiresGrad_();
+        var lengths = c.GetProperty("lengths").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        bool sorted = name == "gru_two_layers_sorted";
+        var packed = Kiln.NN.RnnUtils.PackPaddedSequence(x, lengths, enforceSorted: sorted);
+        Close("packed data", c.GetProperty("packed_data"), packed.Data);
+        Assert.Equal(c.GetProperty("batch_sizes").EnumerateArray().Select(e => e.GetInt64()), packed.BatchSizes.ToArray<long>());
+        (Kiln.NN.PackedSequence output, Tensor[] states) = module switch
+        {
+            Kiln.NN.LSTM lstm => lstm.Forward(packed) is var (o, (h, cc)) ? (o, new[] { h, cc }) : default,
+            Kiln.NN.GRU gru => gru.Forward(packed) is var (o2, h2) ? (o2, new[] { h2 }) : default,
+            Kiln.NN.RNN rnn => rnn.Forward(packed) is var (o3, h3) ? (o3, new[] { h3 }) : default,
+            _ => throw new InvalidOperationException(),
+        };
+        var (padded, lens) = Kiln.NN.RnnUtils.PadPackedSequence(output);
+        Assert.Equal(lengths, lens);
+        Close("padded output", c.GetProperty("padded"), padded);
+        var expectedStates = c.GetProperty("states").EnumerateArray().ToArray();
+        for (int k = 0; k < states.Length; k++) Close($"state {k}", expectedStates[k], states[k]);
+        using var w = Build(c.GetProperty("weights"));
+        var loss = (padded * w).Sum();
+        foreach (var s in states) loss = loss + s.Sum();
+        loss.Backward();
+        var parameters = module.NamedParameters().ToDictionary(kv => kv.Name, kv => kv.Parameter);
+        foreach (var g in c.GetProperty("grads").EnumerateObject())
+            Close($"gradient of {g.Name}", g.Value, g.Name == "input" ? x.Grad! : parameters[g.Name].Grad!);
+    }
+
+    [Fact]
+    public void PackingRefusesBadLengths()
+    {
+        using var x = Tensor.Zeros(3, 2, 1);
+        Assert.Contains("decreasing", Assert.Throws<KilnException>(() => Kiln.NN.RnnUtils.PackPaddedSequence(x, [1, 3])).Message);
+        Assert.Throws<KilnException>(() => Kiln.NN.RnnUtils.PackPaddedSequence(x, [4, 1]));
+        Assert.Throws<KilnException>(() => Kiln.NN.RnnUtils.PackPaddedSequence(x, [2, 0]));
+        var p = Kiln.NN.RnnUtils.PackSequence([Tensor.Ones(3, 1), Tensor.Ones(1, 1)]);
+        Assert.Equal(new long[] { 2, 1, 1 }, p.BatchSizes.ToArray<long>());
+    }
+}

@@ -103,6 +103,39 @@ public abstract class RecurrentBase : Module
         return layerInput;
     }
 
+    /// <summary>
+    /// A packed batch, one sequence at a time to its own length (so no step runs on padding and a reverse direction starts
+    /// at each sequence's last element): <paramref name="run"/>(sequence [length, in], batch index) gives its output
+    /// [length, D·H]; the outputs come back packed like the input.
+    /// </summary>
+    private protected static PackedSequence RunPacked(PackedSequence input, Func<Tensor, int, Tensor> run)
+    {
+        var (padded, lengths) = RnnUtils.PadPackedSequence(input);
+        using (padded)
+        {
+            int steps = padded.Size(0);
+            var outputs = new Tensor[lengths.Length];
+            try
+            {
+                for (int b = 0; b < lengths.Length; b++)
+                {
+                    using var column = padded.Select(1, b);
+                    using var sequence = column.Narrow(0, 0, (int)lengths[b]);
+                    using var output = run(sequence, b);
+                    outputs[b] = F.Pad(output, [0, 0, 0, steps - (int)lengths[b]]);
+                }
+                using var stacked = Tensor.Stack(outputs, 1);
+                return RnnUtils.PackPaddedSequence(stacked, lengths, enforceSorted: input.SortedIndices is null);
+            }
+            finally
+            {
+                foreach (var o in outputs) o?.Dispose();
+            }
+        }
+    }
+
+    private protected static int BatchOf(PackedSequence input) => (int)input.BatchSizes.ToArray<long>()[0];
+
     private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
 
     private protected static Tensor FinishState(Tensor[] states, bool unbatched)
@@ -158,6 +191,22 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
         });
         return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
     }
+
+    /// <summary>Runs packed variable-length sequences; the final (h, c) are each sequence's own last step, in batch order.</summary>
+    public (PackedSequence Output, (Tensor H, Tensor C) State) Forward(PackedSequence input, (Tensor H, Tensor C)? state = null)
+    {
+        int batch = BatchOf(input);
+        var hs = new Tensor[batch];
+        var cs = new Tensor[batch];
+        var output = RunPacked(input, (sequence, b) =>
+        {
+            (Tensor, Tensor)? start = state is { } s ? (s.H.Select(1, b), s.C.Select(1, b)) : null;
+            var (o, (h, c)) = Forward(sequence, start);
+            hs[b] = h; cs[b] = c;
+            return o;
+        });
+        return (output, (Tensor.Stack(hs, 1), Tensor.Stack(cs, 1)));
+    }
 }
 
 /// <summary>
@@ -183,5 +232,19 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
             return hs;
         });
         return (Finish(output, unbatched), FinishState(finalH, unbatched));
+    }
+
+    /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>
+    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null)
+    {
+        int batch = BatchOf(input);
+        var hs = new Tensor[batch];
+        var output = RunPacked(input, (sequence, b) =>
+        {
+            var (o, h) = Forward(sequence, h0?.Select(1, b));
+            hs[b] = h;
+            return o;
+        });
+        return (output, Tensor.Stack(hs, 1));
     }
 }
