@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels.LinearAlgebra;
 
@@ -7,8 +8,8 @@ namespace Kiln;
 /// <summary>
 /// <c>torch.linalg</c>: inverse, determinant, solve, QR, SVD and norms of matrices [..., m, n] (batches of matrices too).
 /// Factorizations run on the host in double precision and return the input's dtype and device. Inverse, determinant and
-/// solve are differentiable (their backward is written with these same functions, so it is differentiable again); QR
-/// and SVD are not yet, and say so when asked for a gradient.
+/// solve are differentiable (their backward is written with these same functions, so it is differentiable again), QR
+/// (m ≥ n) and the thin SVD (distinct singular values) too; norms through SVD (2, -2, "nuc") are not.
 /// </summary>
 public static class Linalg
 {
@@ -129,26 +130,129 @@ public static class Linalg
         return result;
     }
 
-    /// <summary>The reduced QR factorization A = Q·R (<c>torch.linalg.qr</c>, mode "reduced"), with LAPACK's Householder signs.</summary>
+    /// <summary>
+    /// The reduced QR factorization A = Q·R (<c>torch.linalg.qr</c>, mode "reduced"), with LAPACK's Householder signs.
+    /// Differentiable for m ≥ n (full column rank).
+    /// </summary>
     public static (Tensor Q, Tensor R) Qr(Tensor a)
     {
         const string op = "linalg.qr";
         CheckMatrix(op, a);
-        NoGradYet(op, a);
         int m = a.Size(-2), n = a.Size(-1), k = Math.Min(m, n);
         var qShape = (int[])a.ShapeArray.Clone(); qShape[^1] = k;
         var rShape = (int[])a.ShapeArray.Clone(); rShape[^2] = k;
-        var q = PerMatrix(op, a, qShape, (matrix, output) => { }, outputPerMatrix: m * k, second: (rShape, k * n), both: (matrix, qOut, rOut) =>
-            DenseDecompositions.Qr(matrix, m, n, qOut, rOut));
-        return (q.First, q.Second!);
+        Tensor Q, R;
+        using (GradMode.Set(false))
+        {
+            var f = PerMatrix(op, a, qShape, (matrix, output) => { }, outputPerMatrix: m * k, second: (rShape, k * n), both: (matrix, qOut, rOut) =>
+                DenseDecompositions.Qr(matrix, m, n, qOut, rOut));
+            (Q, R) = (f.First, f.Second!);
+        }
+        if (!(a.RequiresGrad && GradMode.Enabled)) return (Q, R);
+        if (m < n) throw new KilnException(op, $"{op}: gradients of a wide QR (m < n, here {m} x {n}) are not implemented yet");
+        // One node for both outputs: they are views of one packed tensor, whose gradient arrives as the two parts.
+        var outputs = Packed("linalg_qr", a, [Q, R], grads =>
+        {
+            // M = R·gRᵀ − gQᵀ·Q; gA = (gQ + Q·copyltu(M))·R⁻ᵀ, copyltu mirroring M's lower triangle upward.
+            var (gQ, gR) = (grads[0], grads[1]);
+            using var rgr = R.Matmul(gR.Transpose(-2, -1));
+            using var qgq = gQ.Transpose(-2, -1).Matmul(Q);
+            using var mm = rgr - qgq;
+            using var lower = mm.Tril(-1);
+            using var copy = mm.Tril() + lower.Transpose(-2, -1);
+            using var b = gQ + Q.Matmul(copy);
+            using var bt = b.Transpose(-2, -1);
+            using var x = Solve(R, bt);        // R · Xᵀ... = Bᵀ, so B·R⁻ᵀ = (R⁻¹·Bᵀ)ᵀ
+            return x.Transpose(-2, -1).Contiguous();
+        });
+        return (outputs[0], outputs[1]);
     }
 
-    /// <summary>The thin SVD A = U·diag(S)·Vh (<c>torch.linalg.svd(full_matrices=False)</c>); S descending, signs as the Jacobi method leaves them.</summary>
+    /// <summary>
+    /// The thin SVD A = U·diag(S)·Vh (<c>torch.linalg.svd(full_matrices=False)</c>); S descending, signs as the Jacobi
+    /// method leaves them. Differentiable where the singular values are distinct and non-zero (the loss must not depend on
+    /// the vectors' signs, as in PyTorch).
+    /// </summary>
     public static (Tensor U, Tensor S, Tensor Vh) Svd(Tensor a)
+    {
+        var (u, s, vh) = SvdValues(a);
+        if (!(a.RequiresGrad && GradMode.Enabled)) return (u, s, vh);
+        int m = a.Size(-2), n = a.Size(-1);
+        var outputs = Packed("linalg_svd", a, [u, s, vh], grads =>
+        {
+            // gA = U[(skew(UᵀgU)/E)·S + S·(skew(VᵀgV)/E) + diag(gS)]Vᵀ + (I − UUᵀ)gU S⁻¹Vᵀ + U S⁻¹ gVᵀ(I − VVᵀ), E_jk = S_k² − S_j².
+            var (gU, gS, gVh) = (grads[0], grads[1], grads[2]);
+            using var v = vh.Transpose(-2, -1);
+            using var gV = gVh.Transpose(-2, -1);
+            using var s2 = s * s;
+            using var e = s2.Unsqueeze(-2) - s2.Unsqueeze(-1);
+            using var eye = Tensor.Eye(s.Size(-1), null, s.DType);
+            using var safeE = e + eye;                            // the diagonal's skew part is zero: any non-zero divisor
+            using var utgu = u.Transpose(-2, -1).Matmul(gU);
+            using var vtgv = v.Transpose(-2, -1).Matmul(gV);
+            using var skewU = utgu - utgu.Transpose(-2, -1);
+            using var skewV = vtgv - vtgv.Transpose(-2, -1);
+            using var inner = (skewU / safeE) * s.Unsqueeze(-2) + s.Unsqueeze(-1) * (skewV / safeE) + gS.Unsqueeze(-1) * eye;
+            var ga = u.Matmul(inner).Matmul(vh);
+            using var sInv = s.Pow(-1.0);
+            if (m > s.Size(-1))
+            {
+                using var proj = gU - u.Matmul(utgu);
+                using var extra = (proj * sInv.Unsqueeze(-2)).Matmul(vh);
+                var sum = ga + extra; ga.Dispose(); ga = sum;
+            }
+            if (n > s.Size(-1))
+            {
+                using var proj = gV - v.Matmul(vtgv);
+                using var extra = (u * sInv.Unsqueeze(-2)).Matmul(proj.Transpose(-2, -1));
+                var sum = ga + extra; ga.Dispose(); ga = sum;
+            }
+            return ga;
+        });
+        return (outputs[0], outputs[1], outputs[2]);
+    }
+
+    /// <summary>
+    /// Several outputs of one differentiable factorization as views of one packed node: <paramref name="backward"/> gets
+    /// each output's gradient (zeros for one the loss does not use) and returns the input's.
+    /// </summary>
+    static Tensor[] Packed(string name, Tensor a, Tensor[] values, Func<Tensor[], Tensor> backward)
+    {
+        var sizes = values.Select(v => (int)v.Numel).ToArray();
+        var packed = Autograd.Function(name, [a], () =>
+        {
+            var flats = values.Select(v => v.Reshape(-1)).ToArray();
+            try { return Tensor.Cat(flats, 0); }
+            finally { foreach (var f in flats) f.Dispose(); }
+        }, grad =>
+        {
+            var parts = new Tensor[values.Length];
+            int at = 0;
+            for (int i = 0; i < values.Length; i++)
+            {
+                using var part = grad.Narrow(0, at, sizes[i]);
+                parts[i] = part.Reshape(values[i].ShapeArray);
+                at += sizes[i];
+            }
+            try { return [backward(parts)]; }
+            finally { foreach (var p in parts) p.Dispose(); }
+        });
+        var outputs = new Tensor[values.Length];
+        int offset = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            using var part = packed.Narrow(0, offset, sizes[i]);
+            outputs[i] = part.Reshape(values[i].ShapeArray);
+            offset += sizes[i];
+        }
+        return outputs;
+    }
+
+    static (Tensor U, Tensor S, Tensor Vh) SvdValues(Tensor a)
     {
         const string op = "linalg.svd";
         CheckMatrix(op, a);
-        NoGradYet(op, a);
+        using var noGrad = GradMode.Set(false);
         int m = a.Size(-2), n = a.Size(-1), k = Math.Min(m, n);
         using var a64 = Host(a);
         long count = a.Numel / Math.Max(1, (long)m * n);
@@ -191,7 +295,7 @@ public static class Linalg
         }
         if (Math.Abs(p) == 2)
         {
-            var (u, s, vh) = Svd(x);
+            var (u, s, vh) = SvdValues(x);
             u.Dispose(); vh.Dispose();
             using (s) { var r = p > 0 ? s.Max() : s.Min(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
         }
@@ -205,7 +309,7 @@ public static class Linalg
         if (x.Dim != 2) throw new KilnException(op, $"{op}: '{ord}' needs a matrix, got shape {ShapeText.Format(x.ShapeArray)}");
         if (ord == "fro") return x.Norm(2, [0, 1], keepDim);
         if (ord != "nuc") throw new KilnException(op, $"{op}: unknown order '{ord}' (expected \"fro\" or \"nuc\")");
-        var (u, s, vh) = Svd(x);
+        var (u, s, vh) = SvdValues(x);
         u.Dispose(); vh.Dispose();
         using (s) { var r = s.Sum(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
     }
@@ -224,12 +328,6 @@ public static class Linalg
     {
         if (a.Dim < 2) throw new KilnException(op, $"{op}: The input tensor A must have at least 2 dimensions, got shape {ShapeText.Format(a.ShapeArray)}");
         if (!a.DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: Expected a floating point tensor as input, got {a.DType}");
-    }
-
-    static void NoGradYet(string op, Tensor a)
-    {
-        if (a.RequiresGrad && GradMode.Enabled)
-            throw new KilnException(op, $"{op}: gradients are not implemented yet; call it under Autograd.NoGrad() or on a detached tensor");
     }
 
     /// <summary>A contiguous float64 host copy.</summary>

@@ -59,8 +59,29 @@ public class LinalgTests
         Assert.Equal(0.0, Linalg.Det(singular).Item<double>());
         Assert.Contains("square", Assert.Throws<KilnException>(() => Linalg.Inv(Tensor.Zeros(2, 3))).Message);
         Assert.Contains("at least 2 dimensions", Assert.Throws<KilnException>(() => Linalg.Det(Tensor.Zeros(3))).Message);
-        var x = R(7, 3, 3).RequiresGrad_();
-        Assert.Contains("not implemented yet", Assert.Throws<KilnException>(() => Linalg.Qr(x)).Message);
-        using (Autograd.NoGrad()) Linalg.Svd(x);
+        var wide = R(7, 2, 3).RequiresGrad_();
+        Assert.Contains("not implemented yet", Assert.Throws<KilnException>(() => Linalg.Qr(wide)).Message);
+        using (Autograd.NoGrad()) Linalg.Qr(wide);
+    }
+
+    [Fact]
+    public void QrAndSvdPassFiniteDifferenceChecks()
+    {
+        var tall = R(8, 5, 3).RequiresGrad_();
+        Assert.True(Autograd.GradCheck(t =>
+        {
+            var (q, r) = Linalg.Qr(t[0]);
+            return Tensor.Cat([q.Reshape(-1), r.Reshape(-1)], 0);
+        }, [tall]));
+        // Sign-free functions of the factors (a loss must not depend on the singular vectors' signs).
+        foreach (var shape in new[] { new[] { 5, 3 }, new[] { 3, 5 }, new[] { 4, 4 } })
+        {
+            var a = R(9 + shape[0], shape).RequiresGrad_();
+            Assert.True(Autograd.GradCheck(t =>
+            {
+                var (u, sv, vh) = Linalg.Svd(t[0]);
+                return Tensor.Cat([sv, (u * u).Reshape(-1), (vh * vh).Reshape(-1), u.Matmul(vh).Reshape(-1)], 0);
+            }, [a]), $"SVD of [{shape[0]}, {shape[1]}]");
+        }
     }
 }
