@@ -98,8 +98,7 @@ public sealed class NAdam : Optimizer
             double muNext = b1 * (1 - 0.5 * Math.Pow(0.96, (step + 1) * decay));
             muProduct.Mul_(mu);
             double product = muProduct.Item<double>();
-            m.Mul_(b1).Add_(grad, 1 - b1);
-            using (var g2 = grad.Mul(grad)) v.Mul_(b2).Add_(g2, 1 - b2);
+            MoreOptimizers.Moments(m, v, grad, b1, b2);
             using var denom = v.Div(1 - Math.Pow(b2, step)).Sqrt_().Add_(eps);
             using (var g1 = grad.Div(denom)) p.Add_(g1, -lr * (1 - mu) / (1 - product));
             using (var g2 = m.Div(denom)) p.Add_(g2, -lr * muNext / (1 - product * muNext));
@@ -127,8 +126,7 @@ public sealed class RAdam : Optimizer
             using var grad = MoreOptimizers.Gradient(p, g);
             var m = Buffer(st, "exp_avg", p);
             var v = Buffer(st, "exp_avg_sq", p);
-            m.Mul_(b1).Add_(grad, 1 - b1);
-            using (var g2 = grad.Mul(grad)) v.Mul_(b2).Add_(g2, 1 - b2);
+            MoreOptimizers.Moments(m, v, grad, b1, b2);
             double bc1 = 1 - Math.Pow(b1, step), bc2 = 1 - Math.Pow(b2, step);
             double rhoInf = 2 / (1 - b2) - 1;
             double rhoT = rhoInf - 2 * step * Math.Pow(b2, step) / bc2;
@@ -152,6 +150,14 @@ internal static class MoreOptimizers
     {
         foreach (var b in new[] { "beta1", "beta2" })
             if (g[b] < 0 || g[b] >= 1) throw new KilnException(name, $"{name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))");
+    }
+
+    /// <summary>Adam's running moments: m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g².</summary>
+    public static void Moments(Tensor m, Tensor v, Tensor grad, double b1, double b2)
+    {
+        m.Mul_(b1).Add_(grad, 1 - b1);
+        using var g2 = grad.Mul(grad);
+        v.Mul_(b2).Add_(g2, 1 - b2);
     }
 
     /// <summary>The gradient with weight decay added (and negated when maximizing), as a new tensor.</summary>

@@ -88,4 +88,24 @@ public static partial class F
         using var idx = indices.Unsqueeze(-1);
         return zeros.Scatter(-1, idx, 1.0);
     }
+
+    /// <summary>
+    /// Zeroes whole channels of [N, C, *] with probability <paramref name="p"/> and scales the rest by 1/(1-p)
+    /// (<c>F.dropout2d</c>); the identity when not <paramref name="training"/>.
+    /// </summary>
+    public static Tensor Dropout2d(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    {
+        const string op = "dropout2d";
+        if (p < 0 || p > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {p}");
+        if (input.Dim != 3 && input.Dim != 4)
+            throw new KilnException(op, $"{op}: expected 3D or 4D input [N, C, H, W] (got shape {ShapeText.Format(input.ShapeArray)})");
+        if (!training || p == 0) return input;
+        var maskShape = (int[])input.ShapeArray.Clone();
+        for (int i = input.Dim == 4 ? 2 : 1; i < maskShape.Length; i++) maskShape[i] = 1;
+        using var draw = Tensor.Rand(maskShape, input.DType, generator).To(input.Device);
+        using var keep = draw.Ge(p);
+        using var mask = keep.To(input.DType);
+        using var scaled = p == 1 ? mask.Alias() : mask.Mul(1.0 / (1 - p));
+        return input.Mul(scaled);
+    }
 }

@@ -82,3 +82,23 @@ public sealed class Dropout : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override string ExtraRepr() => $"p={Py(P)}, inplace=False";
 }
+
+/// <summary>Zeroes whole channels while training (<c>nn.Dropout2d</c>).</summary>
+public sealed class Dropout2d : Module<Tensor, Tensor>
+{
+    /// <summary>A channel dropout layer with drop probability <paramref name="p"/>.</summary>
+    public Dropout2d(double p = 0.5)
+    {
+        if (p < 0 || p > 1) throw new KilnException("Dropout2d", $"Dropout2d: dropout probability has to be between 0 and 1, but got {p}");
+        P = p;
+    }
+
+    /// <summary>The drop probability.</summary>
+    public double P { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Dropout2d(input, P, Training);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"p={Py(P)}, inplace=False";
+}
+

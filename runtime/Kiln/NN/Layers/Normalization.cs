@@ -178,3 +178,48 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override string ExtraRepr() => $"{NumGroups}, {NumChannels}, eps={Py(Eps)}, affine={Py(Affine)}";
 }
+
+/// <summary>
+/// Instance normalization (<c>nn.InstanceNorm1d/2d</c>): each sample's channels normalised over their own positions,
+/// PyTorch's defaults (no affine parameters, no running statistics).
+/// </summary>
+public abstract class InstanceNormBase : Module<Tensor, Tensor>
+{
+    /// <summary>Normalises each of <paramref name="numFeatures"/> channels per sample.</summary>
+    private protected InstanceNormBase(int numFeatures, double eps, bool affine, DType dtype)
+    {
+        if (numFeatures <= 0) throw new KilnException("InstanceNorm", $"InstanceNorm: num_features must be positive, got {numFeatures}");
+        NumFeatures = numFeatures; Eps = eps; Affine = affine;
+        RegisterParameter("weight", affine ? Parameter(Tensor.Ones(new[] { numFeatures }, dtype)) : null);
+        RegisterParameter("bias", affine ? Parameter(Tensor.Zeros(new[] { numFeatures }, dtype)) : null);
+    }
+
+    /// <summary>Channels.</summary>
+    public int NumFeatures { get; }
+    /// <summary>Added to the variance.</summary>
+    public double Eps { get; }
+    /// <summary>Whether weight and bias exist.</summary>
+    public bool Affine { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.Dim < 3 || input.Size(1) != NumFeatures)
+            throw new KilnException(GetType().Name, $"{GetType().Name}: expected input [N, {NumFeatures}, ...] with {NumFeatures} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}");
+        // One group per channel: group normalization is instance normalization.
+        return F.GroupNorm(input, NumFeatures, TensorMember("weight"), TensorMember("bias"), Eps);
+    }
+
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"{NumFeatures}, eps={Py(Eps)}, momentum=0.1, affine={Py(Affine)}, track_running_stats=False";
+}
+
+
+/// <summary>Instance normalization of [N, C, L] (<c>nn.InstanceNorm1d</c>).</summary>
+public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affine = false, DType dtype = DType.Float32)
+    : InstanceNormBase(numFeatures, eps, affine, dtype);
+
+
+/// <summary>Instance normalization of [N, C, H, W] (<c>nn.InstanceNorm2d</c>).</summary>
+public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, DType dtype = DType.Float32)
+    : InstanceNormBase(numFeatures, eps, affine, dtype);

@@ -43,3 +43,41 @@ public sealed class AdaptiveAvgPool2d : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override string ExtraRepr() => _square ? $"output_size={_size[0]}" : $"output_size={Py(_size)}";
 }
+
+/// <summary>Max over sliding windows of [N, C, L] (<c>nn.MaxPool1d</c>); stride defaults to the kernel size.</summary>
+public sealed class MaxPool1d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.MaxPool1d(input, kernelSize, stride, padding, dilation, ceilMode);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size={kernelSize}, stride={stride ?? kernelSize}, padding={padding}, dilation={dilation}, ceil_mode={Py(ceilMode)}";
+}
+
+
+/// <summary>Mean over sliding windows of [N, C, L] (<c>nn.AvgPool1d</c>).</summary>
+public sealed class AvgPool1d(int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AvgPool1d(input, kernelSize, stride, padding, ceilMode, countIncludePad);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size=({kernelSize},), stride=({stride ?? kernelSize},), padding=({padding},)";
+}
+
+
+/// <summary>Max pooling to a fixed output size (<c>nn.AdaptiveMaxPool2d</c>).</summary>
+public sealed class AdaptiveMaxPool2d : Module<Tensor, Tensor>
+{
+    readonly int[] _size;
+
+    /// <summary>Pools to <paramref name="outputSize"/> x <paramref name="outputSize"/>.</summary>
+    public AdaptiveMaxPool2d(int outputSize) => _size = [outputSize, outputSize];
+
+    /// <summary>Pools to height x width.</summary>
+    public AdaptiveMaxPool2d(int height, int width) => _size = [height, width];
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AdaptiveMaxPool2d(input, _size);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => _size[0] == _size[1] ? $"output_size={_size[0]}" : $"output_size=({_size[0]}, {_size[1]})";
+}
+

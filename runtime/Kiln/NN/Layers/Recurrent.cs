@@ -136,6 +136,19 @@ public abstract class RecurrentBase : Module
 
     private protected static int BatchOf(PackedSequence input) => (int)input.BatchSizes.ToArray<long>()[0];
 
+    /// <summary>The packed form of a layer whose state is one tensor h (GRU, RNN): its own forward per sequence, h stacked in batch order.</summary>
+    private protected static (PackedSequence Output, Tensor H) ForwardPacked(PackedSequence input, Tensor? h0, Func<Tensor, Tensor?, (Tensor Output, Tensor H)> forward)
+    {
+        var hs = new Tensor[BatchOf(input)];
+        var output = RunPacked(input, (sequence, b) =>
+        {
+            var (o, h) = forward(sequence, h0?.Select(1, b));
+            hs[b] = h;
+            return o;
+        });
+        return (output, Tensor.Stack(hs, 1));
+    }
+
     private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
 
     private protected static Tensor FinishState(Tensor[] states, bool unbatched)
@@ -235,16 +248,5 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>
-    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null)
-    {
-        int batch = BatchOf(input);
-        var hs = new Tensor[batch];
-        var output = RunPacked(input, (sequence, b) =>
-        {
-            var (o, h) = Forward(sequence, h0?.Select(1, b));
-            hs[b] = h;
-            return o;
-        });
-        return (output, Tensor.Stack(hs, 1));
-    }
+    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) => ForwardPacked(input, h0, (x, h) => Forward(x, h));
 }

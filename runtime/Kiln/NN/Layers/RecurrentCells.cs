@@ -167,18 +167,7 @@ public sealed class RNN : RecurrentBase
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>
-    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null)
-    {
-        int batch = BatchOf(input);
-        var hs = new Tensor[batch];
-        var output = RunPacked(input, (sequence, b) =>
-        {
-            var (o, h) = Forward(sequence, h0?.Select(1, b));
-            hs[b] = h;
-            return o;
-        });
-        return (output, Tensor.Stack(hs, 1));
-    }
+    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) => ForwardPacked(input, h0, (x, h) => Forward(x, h));
 
     /// <inheritdoc/>
     public override string ExtraRepr() => base.ExtraRepr() + (Nonlinearity == "tanh" ? "" : ", nonlinearity=relu");
