@@ -1,9 +1,5 @@
 using System;
-using System.IO;
 using System.Linq;
-using System.Text.Json;
-using Kiln.Optim;
-using Kiln.Optim.Schedulers;
 using Kiln.Tests.Golden;
 using Xunit;
 
