@@ -603,6 +603,19 @@ internal static unsafe class GpuOps
         FloatUnary<PowScalarF> f => (UnaryCode.PowScalar, f.F.Exponent, 0),
         FloatUnary<NormalPdfF> => (UnaryCode.NormalPdf, 0, 0),
         FloatUnary<NormalCdfF> => (UnaryCode.NormalCdf, 0, 0),
+        FloatUnary<FloorF> => (UnaryCode.Floor, 0, 0),
+        FloatUnary<CeilF> => (UnaryCode.Ceil, 0, 0),
+        FloatUnary<RoundF> => (UnaryCode.Round, 0, 0),
+        FloatUnary<TruncF> => (UnaryCode.Trunc, 0, 0),
+        FloatUnary<ErfF> => (UnaryCode.Erf, 0, 0),
+        FloatUnary<Log2F> => (UnaryCode.Log2, 0, 0),
+        FloatUnary<Log10F> => (UnaryCode.Log10, 0, 0),
+        FloatUnary<TanF> => (UnaryCode.Tan, 0, 0),
+        FloatUnary<AsinF> => (UnaryCode.Asin, 0, 0),
+        FloatUnary<AcosF> => (UnaryCode.Acos, 0, 0),
+        FloatUnary<AtanF> => (UnaryCode.Atan, 0, 0),
+        SignOp => (UnaryCode.Sign, 0, 0),
+        BitNotOp => (UnaryCode.BitNot, 0, 0),
         _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
     };
 
@@ -616,6 +629,11 @@ internal static unsafe class GpuOps
         MinimumOp => (BinaryCode.Minimum, 0),
         PowOp => (BinaryCode.Pow, 0),
         KeepWhereGreaterOp k => (BinaryCode.KeepWhereGreater, k.Threshold),
+        Atan2Op => (BinaryCode.Atan2, 0),
+        RemainderOp => (BinaryCode.Remainder, 0),
+        BitAndOp => (BinaryCode.BitAnd, 0),
+        BitOrOp => (BinaryCode.BitOr, 0),
+        BitXorOp => (BinaryCode.BitXor, 0),
         _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
     };
 }

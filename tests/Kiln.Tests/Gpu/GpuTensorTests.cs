@@ -120,6 +120,40 @@ public class GpuTensorTests
         Same(expected, got, 1e-5, op);
     }
 
+    /// <summary>The first-hour functions on the device: the same kernels' op codes, the CPU's numbers (issue 15).</summary>
+    [Fact]
+    public void FirstHourElementwiseOpsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var x = Tensor.From(new float[] { -2.5f, -1.5f, -0.5f, 0f, 0.5f, 1.5f, 2.5f, 3.7f, -3.7f, 0.25f }, 2, 5);
+        using var unit = x * 0.25;
+        using var pos = x.Abs() + 0.1;
+        using var dx = x.Cuda();
+        using var dunit = unit.Cuda();
+        using var dpos = pos.Cuda();
+        foreach (var (name, f, input, device) in new (string, Func<Tensor, Tensor>, Tensor, Tensor)[]
+        {
+            ("floor", t => t.Floor(), x, dx), ("ceil", t => t.Ceil(), x, dx), ("round", t => t.Round(), x, dx), ("trunc", t => t.Trunc(), x, dx),
+            ("sign", t => t.Sign(), x, dx), ("erf", t => t.Erf(), x, dx), ("log2", t => t.Log2(), pos, dpos), ("log10", t => t.Log10(), pos, dpos),
+            ("tan", t => t.Tan(), unit, dunit), ("asin", t => t.Asin(), unit, dunit), ("acos", t => t.Acos(), unit, dunit), ("atan", t => t.Atan(), x, dx),
+        })
+            Same(f(input), f(device), 1e-5, name, 1e-7);
+        using var b = Tensor.From(new float[] { 2f, -2f, 0.75f, -3.5f, 1f }, 5);
+        using var db = b.Cuda();
+        Same(x.Atan2(b), dx.Atan2(db), 1e-5, "atan2", 1e-7);
+        Same(x.Remainder(b), dx.Remainder(db), 1e-5, "remainder", 1e-6);
+        using var i = Tensor.From(new long[] { 12, -7, 0, 255, -9 }, 5);
+        using var j = Tensor.From(new long[] { 10, 3, -1, 15, 4 }, 5);
+        using var di = i.Cuda();
+        using var dj = j.Cuda();
+        Same(i % j, di % dj, 0, "integer remainder");
+        Same(i & j, di & dj, 0, "and");
+        Same(i | j, di | dj, 0, "or");
+        Same(i ^ j, di ^ dj, 0, "xor");
+        Same(~i, ~di, 0, "not");
+        Same(i.Sign(), di.Sign(), 0, "integer sign");
+    }
+
     [Fact]
     public void BinaryOpsBroadcastAndTakeHostScalars()
     {

@@ -38,7 +38,8 @@ public static class UnaryCode
 #pragma warning disable CS1591 // names say it
     public const int Neg = 0, Abs = 1, Relu = 2, Clamp = 3, GreaterMask = 4, Exp = 5, Log = 6, Log1p = 7, Sqrt = 8, Rsqrt = 9,
         Sin = 10, Cos = 11, Tanh = 12, Sigmoid = 13, Silu = 14, Gelu = 15, GeluTanh = 16, Softplus = 17, PowScalar = 18,
-        NormalPdf = 19, NormalCdf = 20;
+        NormalPdf = 19, NormalCdf = 20, Floor = 21, Ceil = 22, Round = 23, Trunc = 24, Sign = 25, Erf = 26, Log2 = 27, Log10 = 28,
+        Tan = 29, Asin = 30, Acos = 31, Atan = 32, BitNot = 33;
 #pragma warning restore CS1591
 }
 
@@ -47,7 +48,8 @@ public static class UnaryCode
 public static class BinaryCode
 {
 #pragma warning disable CS1591
-    public const int Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6, KeepWhereGreater = 7;
+    public const int Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6, KeepWhereGreater = 7, Atan2 = 8, Remainder = 9,
+        BitAnd = 10, BitOr = 11, BitXor = 12;
 #pragma warning restore CS1591
 }
 
@@ -108,8 +110,28 @@ public static class GpuFloat
             case UnaryCode.Softplus: return x * p0 > p1 ? x : FloatMath.Log1p(Math.Exp(x * p0)) / p0;
             case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : Math.Pow(x, p0);
             case UnaryCode.NormalPdf: return 0.39894228040143267794 * Math.Exp(-0.5 * x * x);
+            case UnaryCode.Floor: return Math.Floor(x);
+            case UnaryCode.Ceil: return Math.Ceiling(x);
+            case UnaryCode.Round: return RoundHalfEven(x);
+            case UnaryCode.Trunc: return x < 0 ? -Math.Floor(-x) : Math.Floor(x);
+            case UnaryCode.Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
+            case UnaryCode.Erf: return FloatMath.Erf(x);
+            case UnaryCode.Log2: return Math.Log(x) * 1.44269504088896340736;
+            case UnaryCode.Log10: return Math.Log(x) * 0.43429448190325182765;
+            case UnaryCode.Tan: return Math.Sin(x) / Math.Cos(x);
+            case UnaryCode.Asin: return Math.Asin(x);
+            case UnaryCode.Acos: return Math.Acos(x);
+            case UnaryCode.Atan: return Math.Atan(x);
             default: return 0.5 * FloatMath.OnePlusErf(x * 0.70710678118654752440); // NormalCdf
         }
+    }
+
+    /// <summary>Nearest integer, ties to even (torch.round), from Floor alone (no MidpointRounding in kernels).</summary>
+    static double RoundHalfEven(double x)
+    {
+        double r = Math.Floor(x + 0.5);
+        if (r - x == 0.5 && r - 2 * Math.Floor(r * 0.5) != 0) r -= 1; // a tie rounded up to an odd number: take the even one
+        return r;
     }
 
     /// <summary>Applies a floating binary op in double.</summary>
@@ -124,6 +146,8 @@ public static class GpuFloat
             case BinaryCode.Maximum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Max(a, b);
             case BinaryCode.Minimum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Min(a, b);
             case BinaryCode.Pow: return Math.Pow(a, b);
+            case BinaryCode.Atan2: return Math.Atan2(a, b);
+            case BinaryCode.Remainder: return a - Math.Floor(a / b) * b;
             default: return b > p ? a : 0; // KeepWhereGreater
         }
     }
@@ -205,6 +229,8 @@ public static class GpuInteger
                 if (!double.IsNaN(p0) && x < (long)p0) x = (long)p0;
                 if (!double.IsNaN(p1) && x > (long)p1) x = (long)p1;
                 return x;
+            case UnaryCode.Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
+            case UnaryCode.BitNot: return ~x;
             default: return x > p0 ? 1 : 0; // GreaterMask
         }
     }
@@ -228,6 +254,15 @@ public static class GpuInteger
                     x *= x;
                 }
                 return result;
+            case BinaryCode.Remainder:
+            {
+                if (b == 0) return 0; // refused on the host before a kernel runs
+                long m = a % b;
+                return m != 0 && (m < 0) != (b < 0) ? m + b : m;
+            }
+            case BinaryCode.BitAnd: return a & b;
+            case BinaryCode.BitOr: return a | b;
+            case BinaryCode.BitXor: return a ^ b;
             default: return b > p ? a : 0;
         }
     }
