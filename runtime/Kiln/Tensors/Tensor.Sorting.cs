@@ -193,11 +193,12 @@ public sealed unsafe partial class Tensor
         var firstOfRun = new List<long>();
         var counts = new List<long>();
         var inverse = new long[n];
+        bool floating = DType.IsFloatingPoint();
+        double* kd = floating ? keys.Ptr<double>() : null;
+        long* kl = floating ? null : keys.Ptr<long>();
         for (long i = 0; i < n; i++)
         {
-            bool same = i > 0 && (DType.IsFloatingPoint()
-                ? keys.Ptr<double>()[i] == keys.Ptr<double>()[i - 1] && !double.IsNaN(keys.Ptr<double>()[i])
-                : keys.Ptr<long>()[i] == keys.Ptr<long>()[i - 1]);
+            bool same = i > 0 && (floating ? kd[i] == kd[i - 1] && !double.IsNaN(kd[i]) : kl[i] == kl[i - 1]);
             if (!same) { firstOfRun.Add(i); counts.Add(0); }
             counts[^1]++;
             inverse[ord[i]] = counts.Count - 1;

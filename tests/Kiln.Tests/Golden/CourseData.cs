@@ -16,7 +16,7 @@ public static class CourseData
         Tensor.From(spec.GetProperty("data").EnumerateArray().Select(e => (float)GoldenData.ReadDouble(e)).ToArray(),
             spec.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray());
 
-    /// <summary>Same shape, and every value within rel·|PyTorch| + abs (equal infinities pass).</summary>
+    /// <summary>Same shape, and every value within rel·|PyTorch| + abs (equal infinities pass; PyTorch's NaN needs a NaN).</summary>
     public static void Close(string what, JsonElement expected, Tensor actual, double rel = 1e-4, double abs = 1e-6)
     {
         var shape = expected.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
@@ -25,6 +25,9 @@ public static class CourseData
         using var f64 = actual.To(DType.Float64);
         var got = f64.ToArray<double>();
         for (int i = 0; i < want.Length; i++)
+        {
+            if (double.IsNaN(want[i])) { Assert.True(double.IsNaN(got[i]), $"{what}[{i}]: {got[i]}, PyTorch NaN"); continue; }
             Assert.True(got[i] == want[i] || Math.Abs(got[i] - want[i]) <= rel * Math.Abs(want[i]) + abs, $"{what}[{i}]: {got[i]}, PyTorch {want[i]}");
+        }
     }
 }

@@ -166,7 +166,7 @@ public class CourseGoldenTests
         for (int k = 0; k < outputs.Length; k++)
         {
             Assert.Equal(TypeOf(expected[k].GetProperty("dtype").GetString()!), outputs[k].DType);
-            Close($"{name} output {k}", expected[k], outputs[k], 1e-5);
+            CourseData.Close($"{name} output {k}", expected[k], outputs[k], 1e-5);
         }
         if (!withGrad) return;
         using var weights = Build(c.GetProperty("weights"));
@@ -175,23 +175,7 @@ public class CourseGoldenTests
         foreach (var g in grads.EnumerateObject())
         {
             var grad = inputs[g.Name].Grad ?? Tensor.ZerosLike(inputs[g.Name]);
-            Close($"{name} gradient of {g.Name}", g.Value, grad, 1e-4);
-        }
-    }
-
-    static void Close(string what, JsonElement expected, Tensor actual, double rel)
-    {
-        var shape = expected.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        Assert.True(shape.SequenceEqual(actual.Shape), $"{what}: shape {actual.Shape}, PyTorch [{string.Join(", ", shape)}]");
-        var want = expected.GetProperty("data").EnumerateArray().Select(GoldenData.ReadDouble).ToArray();
-        using var f64 = actual.To(DType.Float64);
-        var got = f64.ToArray<double>();
-        for (int i = 0; i < want.Length; i++)
-        {
-            if (double.IsNaN(want[i])) { Assert.True(double.IsNaN(got[i]), $"{what}[{i}]: {got[i]}, PyTorch NaN"); continue; }
-            if (double.IsInfinity(want[i])) { Assert.Equal(want[i], got[i]); continue; }
-            double tol = rel * Math.Abs(want[i]) + 1e-6;
-            Assert.True(Math.Abs(got[i] - want[i]) <= tol, $"{what}[{i}]: {got[i]}, PyTorch {want[i]}");
+            CourseData.Close($"{name} gradient of {g.Name}", g.Value, grad, 1e-4);
         }
     }
 }
