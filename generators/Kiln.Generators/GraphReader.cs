@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Kiln.Compiler.Ir;
+using Kiln.Compiler.Ops.Pointwise;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -452,10 +453,7 @@ internal static class GraphReader
                 return g.Add(IrOps.Flatten, x, attr: start.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             case "Dropout": return Dropout(g, access, x);
-            case "ReLU": return g.Add(IrOps.Activation, x, attr: "relu");
-            case "Tanh": return g.Add(IrOps.Activation, x, attr: "tanh");
-            case "Sigmoid": return g.Add(IrOps.Activation, x, attr: "sigmoid");
-            case "SiLU": return g.Add(IrOps.Activation, x, attr: "silu");
+            case var module when UnaryOps.FindModule(module) is { } unary: return g.Add(IrOps.Activation, x, attr: unary.Name);
             case "GELU":
             {
                 // The approximation is a constructor argument, read from the creation expression.
@@ -627,11 +625,8 @@ internal static class GraphReader
     static int Softmax(IrBuilder g, string method, int x, int dim) =>
         g.Add(IrOps.Softmax, x, attr: method == "Softmax" ? "softmax" : "log_softmax", attr2: dim.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    static string? Activation(string method) => method switch
-    {
-        "Relu" => "relu", "Tanh" => "tanh", "Sigmoid" => "sigmoid", "Silu" => "silu", "Gelu" => "gelu",
-        "Exp" => "exp", "Log" => "log", "Sqrt" => "sqrt", "Rsqrt" => "rsqrt", "Abs" => "abs", "Neg" => "neg", _ => null,
-    };
+    /// <summary>The op table's one-input op behind Tensor method or F function <paramref name="method"/> (gelu is read with its mode elsewhere).</summary>
+    static string? Activation(string method) => UnaryOps.FindMethod(method) is { TensorMethod: true } unary ? unary.Name : null;
 
     static string? BinaryName(BinaryOperatorKind kind) => kind switch
     {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Kiln.Compiler;
+using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -101,8 +102,8 @@ internal sealed partial class ShapeInterpreter
             case "LayerNorm":
             case "RMSNorm":
                 return x.Dims.Length > 0 && !IsUnknown(x.Dims[x.Dims.Length - 1]) ? StageKnownOpen(call, layer, x, Trailing(x, 1), x.Dims.Length) ?? x : x;
-            case "Dropout": case "ReLU": case "GELU": case "SiLU": case "Sigmoid": case "Tanh": case "Identity":
-            case "LeakyReLU": case "ELU": case "Softplus": case "Mish": case "Hardswish": case "Softmax": case "LogSoftmax":
+            case "Dropout": case "GELU": case "Identity": case "LeakyReLU": case "ELU": case "Softplus": case "Softmax": case "LogSoftmax":
+            case var kind when UnaryOps.FindModule(kind) is not null:
                 return x;
             case "Flatten":
             {

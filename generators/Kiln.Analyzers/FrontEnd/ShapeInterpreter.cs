@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using Kiln.Compiler;
 using Kiln.Compiler.Ops;
+using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -274,8 +275,8 @@ internal sealed partial class ShapeInterpreter
                     return I("dModel") is int dm ? Shape(LayerRules.AttentionQuery(x.Dims, dm)) : null;
                 case "Flatten":
                     return Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
-                case "Dropout": case "ReLU": case "GELU": case "SiLU": case "Sigmoid": case "Tanh": case "Identity":
-                case "LeakyReLU": case "ELU": case "Softplus": case "Mish": case "Hardswish":
+                case "Dropout": case "GELU": case "Identity": case "LeakyReLU": case "ELU": case "Softplus":
+                case var kind when UnaryOps.FindModule(kind) is not null:
                     return x;
                 case "Softmax": case "LogSoftmax":
                     return x;
@@ -293,8 +294,8 @@ internal sealed partial class ShapeInterpreter
         TensorShape? Arg(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) as TensorShape : null;
         switch (name)
         {
-            case "Relu": case "Gelu": case "Silu": case "Sigmoid": case "Tanh": case "Dropout": case "LeakyRelu": case "Elu": case "Softplus":
-            case "Softmax": case "LogSoftmax": case "Mish": case "Hardswish":
+            case "Gelu": case "Dropout": case "LeakyRelu": case "Elu": case "Softplus": case "Softmax": case "LogSoftmax":
+            case var _ when UnaryOps.FindMethod(name) is { Functional: true }:
                 return Arg(0);
             case "CrossEntropy":
             case "NllLoss":
@@ -329,8 +330,8 @@ internal sealed partial class ShapeInterpreter
         int? IntArg(int i) => A(i) as int?;
         switch (m)
         {
-            case "Relu": case "Sigmoid": case "Tanh": case "Exp": case "Log": case "Abs": case "Neg": case "Sqrt": case "Gelu": case "Silu":
-            case "Contiguous": case "Clone": case "Detach": case "Softmax": case "LogSoftmax": case "Pow": case "Clamp": case "To":
+            case "Gelu": case "Contiguous": case "Clone": case "Detach": case "Softmax": case "LogSoftmax": case "Pow": case "Clamp": case "To":
+            case var _ when UnaryOps.FindMethod(m) is { TensorMethod: true }:
                 return x;
             case var _ when x.Open:
                 return null; // an open shape is followed through layers and elementwise functions only

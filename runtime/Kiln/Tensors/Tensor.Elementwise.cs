@@ -199,30 +199,6 @@ public sealed partial class Tensor
     /// <summary>a / scalar.</summary>
     public Tensor Div(double s) => Div(Scalar(s));
 
-    /// <summary>-x.</summary>
-    public Tensor Neg() => Record("neg", MapUnary("neg", new NegOp(), floating: false), null, this);
-    /// <summary>|x|.</summary>
-    public Tensor Abs() => Record("abs", MapUnary("abs", new AbsOp(), floating: false), null, this);
-    /// <summary>e^x.</summary>
-    public Tensor Exp() => Record("exp", MapUnary("exp", new FloatUnary<ExpF>(), floating: true), null, this);
-    /// <summary>Natural logarithm.</summary>
-    public Tensor Log() => Record("log", MapUnary("log", new FloatUnary<LogF>(), floating: true), null, this);
-    /// <summary>log(1 + x), accurate near 0.</summary>
-    public Tensor Log1p() => Record("log1p", MapUnary("log1p", new FloatUnary<Log1pF>(), floating: true), null, this);
-    /// <summary>Square root.</summary>
-    public Tensor Sqrt() => Record("sqrt", MapUnary("sqrt", new FloatUnary<SqrtF>(), floating: true), null, this);
-    /// <summary>1 / sqrt(x).</summary>
-    public Tensor Rsqrt() => Record("rsqrt", MapUnary("rsqrt", new FloatUnary<RsqrtF>(), floating: true), null, this);
-    /// <summary>Sine.</summary>
-    public Tensor Sin() => Record("sin", MapUnary("sin", new FloatUnary<SinF>(), floating: true), null, this);
-    /// <summary>Cosine.</summary>
-    public Tensor Cos() => Record("cos", MapUnary("cos", new FloatUnary<CosF>(), floating: true), null, this);
-    /// <summary>Hyperbolic tangent.</summary>
-    public Tensor Tanh() => Record("tanh", MapUnary("tanh", new FloatUnary<TanhF>(), floating: true), null, this);
-    /// <summary>Logistic sigmoid.</summary>
-    public Tensor Sigmoid() => Record("sigmoid", MapUnary("sigmoid", new FloatUnary<SigmoidF>(), floating: true), null, this);
-    /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => Record("relu", MapUnary("relu", new ReluOp(), floating: false), null, this);
     /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh", as in PyTorch.</summary>
     public Tensor Gelu(string approximate = "none") => approximate switch
     {
@@ -230,18 +206,10 @@ public sealed partial class Tensor
         "tanh" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true), new OpArgs { Mode = "tanh" }, this),
         _ => throw new KilnException("gelu", $"gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\""),
     };
-    /// <summary>x * sigmoid(x).</summary>
-    public Tensor Silu() => Record("silu", MapUnary("silu", new FloatUnary<SiluF>(), floating: true), null, this);
     /// <summary>log(1 + e^{βx})/β, linear where βx exceeds the threshold.</summary>
     public Tensor Softplus(double beta = 1, double threshold = 20) =>
         Record("softplus", MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true),
             new OpArgs { Scalar = beta, Scalar2 = threshold }, this);
-
-    /// <summary>Standard normal density exp(-x²/2)/√(2π).</summary>
-    public Tensor NormalPdf() => Record("normal_pdf", MapUnary("normal_pdf", new FloatUnary<NormalPdfF>(), floating: true), null, this);
-
-    /// <summary>Standard normal CDF Φ(x).</summary>
-    public Tensor NormalCdf() => Record("normal_cdf", MapUnary("normal_cdf", new FloatUnary<NormalCdfF>(), floating: true), null, this);
 
     /// <summary>Clamps into [min, max]; a null bound is open.</summary>
     public Tensor Clamp(double? min = null, double? max = null)

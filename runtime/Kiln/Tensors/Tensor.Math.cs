@@ -5,39 +5,8 @@ namespace Kiln;
 
 public sealed partial class Tensor
 {
-    // ---- rounding --------------------------------------------------------------------------------------------------
+    // floor, ceil, round, trunc, sign, erf, log2, log10, tan, asin, acos, atan: generated from the op table (UnaryOps).
 
-    /// <summary>Largest integer not above each element (<c>torch.floor</c>); an integer tensor is returned as a copy.</summary>
-    public Tensor Floor() => Rounding<FloorF>("floor");
-    /// <summary>Smallest integer not below each element (<c>torch.ceil</c>).</summary>
-    public Tensor Ceil() => Rounding<CeilF>("ceil");
-    /// <summary>Nearest integer, ties to even (<c>torch.round</c>).</summary>
-    public Tensor Round() => Rounding<RoundF>("round");
-    /// <summary>The integer part, toward zero (<c>torch.trunc</c>).</summary>
-    public Tensor Trunc() => Rounding<TruncF>("trunc");
-
-    Tensor Rounding<TF>(string op) where TF : struct, IFloatFunction =>
-        DType.IsFloatingPoint() ? Record(op, MapUnary(op, new FloatUnary<TF>(), floating: true), null, this) : Clone();
-
-    /// <summary>-1, 0 or 1 by the sign of each element, in its dtype (<c>torch.sign</c>).</summary>
-    public Tensor Sign() => Record("sign", MapUnary("sign", new SignOp(), floating: false), null, this);
-
-    // ---- special functions, logarithms, trigonometry -----------------------------------------------------------------
-
-    /// <summary>The error function (<c>torch.erf</c>).</summary>
-    public Tensor Erf() => Record("erf", MapUnary("erf", new FloatUnary<ErfF>(), floating: true), null, this);
-    /// <summary>Base-2 logarithm.</summary>
-    public Tensor Log2() => Record("log2", MapUnary("log2", new FloatUnary<Log2F>(), floating: true), null, this);
-    /// <summary>Base-10 logarithm.</summary>
-    public Tensor Log10() => Record("log10", MapUnary("log10", new FloatUnary<Log10F>(), floating: true), null, this);
-    /// <summary>Tangent.</summary>
-    public Tensor Tan() => Record("tan", MapUnary("tan", new FloatUnary<TanF>(), floating: true), null, this);
-    /// <summary>Arcsine (<c>torch.asin</c>).</summary>
-    public Tensor Asin() => Record("asin", MapUnary("asin", new FloatUnary<AsinF>(), floating: true), null, this);
-    /// <summary>Arccosine (<c>torch.acos</c>).</summary>
-    public Tensor Acos() => Record("acos", MapUnary("acos", new FloatUnary<AcosF>(), floating: true), null, this);
-    /// <summary>Arctangent (<c>torch.atan</c>).</summary>
-    public Tensor Atan() => Record("atan", MapUnary("atan", new FloatUnary<AtanF>(), floating: true), null, this);
     /// <summary>The angle of (other, this) in radians, quadrant-aware (<c>torch.atan2(self, other)</c>).</summary>
     public Tensor Atan2(Tensor other) => Record("atan2", MapBinary("atan2", this, other, new Atan2Op(), floating: true), null, this, other);
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Kiln.Compiler.Ops;
+using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln.Compiler.Autodiff
@@ -16,17 +17,16 @@ namespace Kiln.Compiler.Autodiff
         static readonly HashSet<string> Reshapes = new HashSet<string> { "view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze" };
 
         /// <summary>True when <paramref name="op"/> has a derivative rule here.</summary>
-        public static bool IsDifferentiable(string op) => Reshapes.Contains(op) || Known.Contains(op);
+        public static bool IsDifferentiable(string op) => Reshapes.Contains(op) || Known.Contains(op) || UnaryOps.Find(op) is not null;
 
+        // The ops with a rule below (one-input pointwise ops have theirs in their declaration, UnaryOps).
         static readonly HashSet<string> Known = new HashSet<string>
         {
-            "add", "sub", "mul", "div", "maximum", "minimum", "pow", "pow_scalar", "neg", "abs", "exp", "log", "log1p", "sqrt",
-            "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "gelu", "silu", "softplus", "clamp", "where", "to", "alias",
+            "add", "sub", "mul", "div", "maximum", "minimum", "pow", "pow_scalar", "softplus", "clamp", "where", "to", "alias",
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
-            "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "normal_pdf", "normal_cdf", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d",
-            "floor", "ceil", "round", "trunc", "sign", "erf", "log2", "log10", "tan", "asin", "acos", "atan", "atan2", "remainder",
+            "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d", "atan2", "remainder",
         };
 
         /// <summary>
@@ -39,6 +39,13 @@ namespace Kiln.Compiler.Autodiff
             var a = c.Args;
             bool n0 = c.NeedsGrad(0), n1 = c.InputCount > 1 && c.NeedsGrad(1);
             if (Reshapes.Contains(op)) { r[0] = g.Reshape(grad, c.InputShape(0)); return r; }
+            // One-input pointwise ops: their declaration holds the rule (gelu's mode picks its tanh form).
+            if (UnaryOps.Find(op == "gelu" && a.Mode == "tanh" ? "gelu_tanh" : op) is { } unary)
+            {
+                // Only what the rule reads is fetched: an in-place op may have overwritten the other.
+                r[0] = unary.Backward(g, unary.BackwardReadsInput ? c.Input(0) : null!, unary.BackwardReadsOutput ? c.Output : null!, grad);
+                return r;
+            }
             switch (op)
             {
                 case "add":
@@ -82,15 +89,6 @@ namespace Kiln.Compiler.Autodiff
                     r[0] = e == 0 ? g.ZerosLike(grad) : g.Mul(grad, g.Scale(g.PowScalar(c.Input(0), e - 1), e));
                     break;
                 }
-                // Step functions: flat almost everywhere (PyTorch's zero gradient).
-                case "floor": case "ceil": case "round": case "trunc": case "sign": r[0] = g.ZerosLike(grad); break;
-                case "erf": r[0] = g.Mul(grad, g.Scale(g.Exp(g.Neg(g.Mul(c.Input(0), c.Input(0)))), 1.1283791670955125739)); break; // 2/√π e^{-x²}
-                case "log2": r[0] = g.Div(grad, g.Scale(c.Input(0), 0.69314718055994530942)); break;
-                case "log10": r[0] = g.Div(grad, g.Scale(c.Input(0), 2.30258509299404568402)); break;
-                case "tan": r[0] = g.Mul(grad, g.AddScalar(g.Mul(c.Output, c.Output), 1)); break;                     // 1 + tan²
-                case "asin": r[0] = g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(c.Input(0), c.Input(0))), 1))); break;
-                case "acos": r[0] = g.Neg(g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(c.Input(0), c.Input(0))), 1)))); break;
-                case "atan": r[0] = g.Div(grad, g.AddScalar(g.Mul(c.Input(0), c.Input(0)), 1)); break;
                 case "atan2":
                 {
                     T y = c.Input(0), x = c.Input(1);
@@ -104,40 +102,6 @@ namespace Kiln.Compiler.Autodiff
                     if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
                     if (n1) r[1] = g.SumTo(g.Neg(g.Mul(grad, g.Div(g.Sub(c.Input(0), c.Output), c.Input(1)))), c.InputShape(1));
                     break;
-                case "neg": r[0] = g.Neg(grad); break;
-                case "abs": r[0] = g.Mul(grad, g.Sign(c.Input(0))); break;
-                case "exp": r[0] = g.Mul(grad, c.Output); break;
-                case "log": r[0] = g.Div(grad, c.Input(0)); break;
-                case "log1p": r[0] = g.Div(grad, g.AddScalar(c.Input(0), 1)); break;
-                case "sqrt": r[0] = g.Div(grad, g.Scale(c.Output, 2)); break;
-                case "rsqrt": r[0] = g.Mul(grad, g.Scale(g.Div(c.Output, c.Input(0)), -0.5)); break;
-                case "sin": r[0] = g.Mul(grad, g.Cos(c.Input(0))); break;
-                case "cos": r[0] = g.Neg(g.Mul(grad, g.Sin(c.Input(0)))); break;
-                case "tanh": r[0] = g.Mul(grad, g.AddScalar(g.Neg(g.Mul(c.Output, c.Output)), 1)); break;
-                case "sigmoid": r[0] = g.Mul(grad, g.Mul(c.Output, g.AddScalar(g.Neg(c.Output), 1))); break;
-                case "relu": r[0] = g.KeepWhereGreater(grad, c.Output, 0); break;
-                case "gelu":
-                {
-                    T x = c.Input(0);
-                    if (a.Mode == "tanh")
-                    {
-                        const double k = 0.79788456080286535588, b = 0.044715;
-                        T x2 = g.Mul(x, x);
-                        T t = g.Tanh(g.Scale(g.Add(x, g.Scale(g.Mul(x2, x), b)), k));
-                        T left = g.Scale(g.AddScalar(t, 1), 0.5);
-                        T dt = g.AddScalar(g.Neg(g.Mul(t, t)), 1);
-                        T right = g.Mul(g.Scale(x, 0.5 * k), g.Mul(dt, g.AddScalar(g.Scale(x2, 3 * b), 1)));
-                        r[0] = g.Mul(grad, g.Add(left, right));
-                    }
-                    else r[0] = g.Mul(grad, g.Add(g.NormalCdf(x), g.Mul(x, g.NormalPdf(x))));
-                    break;
-                }
-                case "silu":
-                {
-                    T x = c.Input(0), s = g.Sigmoid(x);
-                    r[0] = g.Mul(grad, g.Mul(s, g.AddScalar(g.Mul(x, g.AddScalar(g.Neg(s), 1)), 1)));
-                    break;
-                }
                 case "softplus":
                 {
                     double beta = a.Scalar ?? 1, threshold = a.Scalar2 ?? 20;
@@ -145,8 +109,6 @@ namespace Kiln.Compiler.Autodiff
                     r[0] = g.Mul(grad, g.Add(s, g.Mul(linear, g.AddScalar(g.Neg(s), 1))));
                     break;
                 }
-                case "normal_cdf": r[0] = g.Mul(grad, g.NormalPdf(c.Input(0))); break;
-                case "normal_pdf": r[0] = g.Neg(g.Mul(grad, g.Mul(c.Input(0), c.Output))); break;
                 case "clamp": r[0] = g.Mul(grad, g.InRangeMask(c.Input(0), a.Scalar, a.Scalar2)); break;
                 case "where":
                 {

@@ -1,70 +1,21 @@
 using System.Collections.Generic;
+using Kiln.Compiler.Ops.Pointwise;
 
 namespace Kiln.Compiler.Autodiff
 {
     /// <summary>
     /// The ops a derivative rule may use, over an opaque value type: the eager runtime implements it with
-    /// tensors, the kernel compiler with graph nodes. A rule written against this interface is the one
-    /// declaration of that op's derivative.
+    /// tensors, the kernel compiler with C# expressions. A rule written against this interface is the one
+    /// declaration of that op's derivative; pointwise ops need only the elementwise part, <see cref="IScalarAlgebra{T}"/>.
     /// </summary>
-    public interface IGradAlgebra<T> where T : class
+    public interface IGradAlgebra<T> : IScalarAlgebra<T> where T : class
     {
         /// <summary>The value's shape.</summary>
         int[] Shape(T x);
-        /// <summary>a + b (broadcast).</summary>
-        T Add(T a, T b);
-        /// <summary>a - b (broadcast).</summary>
-        T Sub(T a, T b);
-        /// <summary>a * b (broadcast).</summary>
-        T Mul(T a, T b);
-        /// <summary>a / b (broadcast).</summary>
-        T Div(T a, T b);
-        /// <summary>-a.</summary>
-        T Neg(T a);
-        /// <summary>a * s.</summary>
-        T Scale(T a, double s);
-        /// <summary>a + s.</summary>
-        T AddScalar(T a, double s);
-        /// <summary>a ** exponent.</summary>
-        T PowScalar(T a, double exponent);
-        /// <summary>e^a.</summary>
-        T Exp(T a);
-        /// <summary>Natural log.</summary>
-        T Log(T a);
-        /// <summary>Square root.</summary>
-        T Sqrt(T a);
-        /// <summary>Sine.</summary>
-        T Sin(T a);
-        /// <summary>Cosine.</summary>
-        T Cos(T a);
-        /// <summary>Hyperbolic tangent.</summary>
-        T Tanh(T a);
-        /// <summary>Logistic sigmoid.</summary>
-        T Sigmoid(T a);
-        /// <summary>|a|.</summary>
-        T Abs(T a);
-        /// <summary>The sign of each element (-1, 0, 1) in a's dtype.</summary>
-        T Sign(T a);
-        /// <summary>The standard normal density exp(-x²/2)/sqrt(2π).</summary>
-        T NormalPdf(T a);
-        /// <summary>Standard normal CDF Φ(x).</summary>
-        T NormalCdf(T a);
-        /// <summary>1 where a &gt; s, else 0, in a's dtype.</summary>
-        T GreaterMask(T a, double s);
-        /// <summary><paramref name="grad"/> where <paramref name="a"/> &gt; <paramref name="s"/>, else 0 (relu's backward, one pass).</summary>
-        T KeepWhereGreater(T grad, T a, double s);
-        /// <summary>1 where a &gt; b, else 0 (broadcast), in a's dtype.</summary>
-        T GreaterMask(T a, T b);
-        /// <summary>1 where a == b, else 0 (broadcast), in a's dtype.</summary>
-        T EqualMask(T a, T b);
-        /// <summary>1 where lo ≤ a ≤ hi (null bounds open), else 0.</summary>
-        T InRangeMask(T a, double? lo, double? hi);
         /// <summary>cond ? a : b, with cond a bool value.</summary>
         T Where(T cond, T a, T b);
         /// <summary>Zeros where mask is true.</summary>
         T MaskedZero(T a, T mask);
-        /// <summary>Zeros shaped and typed like a.</summary>
-        T ZerosLike(T a);
         /// <summary>Converts to the dtype of <paramref name="like"/>.</summary>
         T CastLike(T a, T like);
         /// <summary>Sum over dims.</summary>

@@ -641,7 +641,7 @@ namespace Kiln.Compiler.Emit
             var ops = Operands(g, n, vector);
             return n.Op switch
             {
-                IrOps.Activation => ScalarCode.Forward(n.Attr!, ops[0].Expr, vector),
+                IrOps.Activation => ScalarCode.Forward(n.Attr!, ops[0].Expr, vector, gpu),
                 IrOps.Dropout => $"{HasMask(n.Id, gpu)} ? {ops[0].Expr} * {MaskAt(n.Id, vector)} : {ops[0].Expr}",
                 IrOps.Add or IrOps.Binary => ScalarCode.BinaryForward(Rule(n), ops[0].Expr, ops[1].Expr),
                 _ => throw new NotSupportedException(n.Op),
@@ -657,7 +657,7 @@ namespace Kiln.Compiler.Emit
             string gy = $"g{n.Id}";
             if (n.Op == IrOps.Dropout) return new[] { $"{HasMask(n.Id, gpu)} ? {gy} * {MaskAt(n.Id, vector)} : {gy}" };
             var ops = Operands(g, n, vector);
-            var all = ScalarCode.Gradients(Rule(n), ops.Select(o => o.Expr).ToArray(), $"a{n.Id}", gy, ops.Select(o => o.Value is not null).ToArray(), vector);
+            var all = ScalarCode.Gradients(Rule(n), ops.Select(o => o.Expr).ToArray(), $"a{n.Id}", gy, ops.Select(o => o.Value is not null).ToArray(), vector, gpu);
             var result = new string?[n.Inputs.Count];
             for (int i = 0, t = 0; i < ops.Count; i++)
                 if (ops[i].Value is not null) result[t++] = all[i] ?? (vector ? $"{Vec}<float>.Zero" : "0f");

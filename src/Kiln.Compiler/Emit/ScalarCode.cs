@@ -1,68 +1,41 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using Kiln.Compiler.Autodiff;
 using Kiln.Compiler.Ops;
+using Kiln.Compiler.Ops.Pointwise;
 
 namespace Kiln.Compiler.Emit
 {
     /// <summary>
-    /// Elementwise ops as C# float expressions for generated kernels. The forward forms are written here; the backward
-    /// forms are not: they come from the registry's derivative rules (<see cref="Derivatives"/>) run over an algebra whose
-    /// values are expressions, so a compiled kernel differentiates exactly as the eager engine does.
+    /// Elementwise ops as C# expressions for the fused loops of compiled models. Nothing is written here per op: the
+    /// forward forms are the op table's formulas (<see cref="UnaryOps"/>) and the backward forms the registry's derivative
+    /// rules (<see cref="Derivatives"/>), both printed by <see cref="CSharpScalarAlgebra"/>, so a compiled kernel computes
+    /// and differentiates exactly as the eager engine does. Scalar forms compute in double and round once to float.
     /// </summary>
     public static class ScalarCode
     {
-        /// <summary>The runtime class generated kernels call for the functions the BCL lacks (erf, the normal pdf/cdf).</summary>
+        /// <summary>The runtime contract class generated kernels call for special functions (hidden from IntelliSense).</summary>
         public const string Math = "global::Kiln.Compilation.ScalarMath";
-
-        /// <summary>Elementwise activations a generated kernel can fuse.</summary>
-        public static IReadOnlyCollection<string> Activations { get; } = new[] { "relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "silu" };
-
-        /// <summary>Other one-input elementwise ops a generated kernel can fuse.</summary>
-        public static IReadOnlyCollection<string> Unary { get; } = new[] { "exp", "log", "sqrt", "rsqrt", "abs", "neg" };
 
         /// <summary>Two-input elementwise ops (operands of one shape, or a tensor and a number) a generated kernel can fuse.</summary>
         public static IReadOnlyCollection<string> Binary { get; } = new[] { "add", "sub", "mul", "div" };
 
-        const string V = "global::System.Runtime.Intrinsics.Vector256";
-        const string VMath = "global::Kiln.Compilation.VectorMath";
+        /// <summary>Whether one-input op <paramref name="op"/> (PyTorch's name) can be fused into a generated loop.</summary>
+        public static bool IsFusableUnary(string op) => UnaryOps.Find(op) is not null;
+
+        static CSharpScalarAlgebra Printer(bool vector, bool gpu) => new CSharpScalarAlgebra(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu);
+
+        // A scalar form that calls a function or holds a double literal computes in double: round it once to float. Pure
+        // arithmetic on the kernel's float variables is float already and stays as printed.
+        static readonly System.Text.RegularExpressions.Regex Widens = new System.Text.RegularExpressions.Regex(@"global::|[0-9]d\b|\bdouble\.");
+
+        static string Round(string expr, bool vector) => vector || !Widens.IsMatch(expr) ? expr : $"((float){expr})";
 
         /// <summary>The expression of one-input op <paramref name="op"/> applied to <paramref name="x"/>, as a float or an eight-lane vector.</summary>
-        public static string Forward(string op, string x, bool vector = false)
+        public static string Forward(string op, string x, bool vector = false, bool gpu = false)
         {
-            if (vector)
-                switch (op)
-                {
-                    case "relu": return $"{V}.Max({x}, {V}<float>.Zero)";
-                    case "tanh": return $"{VMath}.Tanh({x})";
-                    case "sigmoid": return $"{VMath}.Sigmoid({x})";
-                    case "silu": return $"({x} * {VMath}.Sigmoid({x}))";
-                    case "gelu": return $"({x} * {VMath}.NormalCdf({x}))";
-                    case "gelu_tanh": return $"({x} * 0.5f * ({V}<float>.One + {VMath}.Tanh(({x} + {x} * {x} * {x} * 0.044715f) * 0.7978845608f)))";
-                    case "exp": return $"{VMath}.Exp({x})";
-                    case "sqrt": return $"{V}.Sqrt({x})";
-                    case "rsqrt": return $"({V}<float>.One / {V}.Sqrt({x}))";
-                    case "abs": return $"{V}.Abs({x})";
-                    case "neg": return $"(-{x})";
-                    default: throw new NotSupportedException($"{op} has no fused vector form");
-                }
-            switch (op)
-            {
-                case "relu": return $"global::System.MathF.Max({x}, 0f)";
-                case "tanh": return $"global::System.MathF.Tanh({x})";
-                case "sigmoid": return $"(1f / (1f + global::System.MathF.Exp(-({x}))))";
-                case "silu": return $"({x} / (1f + global::System.MathF.Exp(-({x}))))";
-                case "gelu": return $"({x} * {Math}.NormalCdf({x}))";
-                case "gelu_tanh": return $"(0.5f * {x} * (1f + global::System.MathF.Tanh(0.7978845608f * ({x} + 0.044715f * {x} * {x} * {x}))))";
-                case "exp": return $"global::System.MathF.Exp({x})";
-                case "log": return $"global::System.MathF.Log({x})";
-                case "sqrt": return $"global::System.MathF.Sqrt({x})";
-                case "rsqrt": return $"(1f / global::System.MathF.Sqrt({x}))";
-                case "abs": return $"global::System.MathF.Abs({x})";
-                case "neg": return $"(-{x})";
-                default: throw new NotSupportedException($"{op} has no fused elementwise form");
-            }
+            var unary = UnaryOps.Find(op) ?? throw new NotSupportedException($"{op} has no fused elementwise form");
+            return Round(unary.Forward(Printer(vector, gpu), x), vector);
         }
 
         /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="Binary"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
@@ -76,7 +49,8 @@ namespace Kiln.Compiler.Emit
         };
 
         /// <summary>A number as an operand: a float literal, or eight lanes of it.</summary>
-        public static string Constant(double value, bool vector) => vector ? $"{V}.Create({F(value)})" : F(value);
+        public static string Constant(double value, bool vector) =>
+            vector ? new CSharpScalarAlgebra(Lanes.Vector256, Math).Constant(value) : CSharpScalarAlgebra.FloatLiteral(value);
 
         /// <summary>
         /// The gradients of an elementwise op's inputs (<paramref name="inputs"/>: kernel variables or constants) given its output
@@ -84,70 +58,31 @@ namespace Kiln.Compiler.Emit
         /// needs a function without a vector form). Inside a fused group every operand has the group's shape,
         /// so the rules' reductions to an input's shape are the identity.
         /// </summary>
-        public static string?[] Gradients(string op, IReadOnlyList<string> inputs, string y, string grad, IReadOnlyList<bool> needs, bool vector)
+        public static string?[] Gradients(string op, IReadOnlyList<string> inputs, string y, string grad, IReadOnlyList<bool> needs, bool vector, bool gpu = false)
         {
             var args = new OpArgs();
             string rule = op;
             if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
-            return Derivatives.Backward(rule, new ExpressionAlgebra(vector), new ExpressionContext(inputs, y, args, needs), grad);
+            var result = Derivatives.Backward(rule, new ExpressionAlgebra(vector, gpu), new ExpressionContext(inputs, y, args, needs), grad);
+            for (int i = 0; i < result.Length; i++)
+                if (result[i] is { } r) result[i] = Round(r, vector);
+            return result;
         }
 
-        static string F(double v) => ((float)v).ToString("R", CultureInfo.InvariantCulture) + "f";
-
         /// <summary>
-        /// The registry's derivative algebra over C# expressions (elementwise operations only): float scalars, or
-        /// eight-lane vectors (<c>Vector256&lt;float&gt;</c>) where every function used has a vector form.
+        /// The registry's derivative algebra over C# expressions: the elementwise part is <see cref="CSharpScalarAlgebra"/>;
+        /// shape-changing operations have no single-element form, so a rule that needs one cannot be fused.
         /// </summary>
-        sealed class ExpressionAlgebra : IGradAlgebra<string>
+        sealed class ExpressionAlgebra : CSharpScalarAlgebra, IGradAlgebra<string>
         {
-            readonly bool _vector;
-            public ExpressionAlgebra(bool vector) { _vector = vector; }
+            public ExpressionAlgebra(bool vector, bool gpu) : base(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu) { }
 
-            string C(double v) => _vector ? $"{V}.Create({F(v)})" : F(v);
-            string Fn(string scalar, string? vector, string a) =>
-                _vector ? (vector ?? throw new NotSupportedException(scalar + " has no vector form")) + $"({a})" : $"{scalar}({a})";
-            string Select(string condition, string a, string b) =>
-                _vector ? $"{V}.ConditionalSelect({condition}, {a}, {b})" : $"({condition} ? {a} : {b})";
-            string Greater(string a, string b) => _vector ? $"{V}.GreaterThan({a}, {b})" : $"{a} > {b}";
-            string One => _vector ? $"{V}<float>.One" : "1f";
-            string Zero => _vector ? $"{V}<float>.Zero" : "0f";
-
-            public string Add(string a, string b) => $"({a} + {b})";
-            public string Sub(string a, string b) => $"({a} - {b})";
-            public string Mul(string a, string b) => $"({a} * {b})";
-            public string Div(string a, string b) => $"({a} / {b})";
-            public string Neg(string a) => $"(-{a})";
-            public string Scale(string a, double s) => $"({a} * {F(s)})";
-            public string AddScalar(string a, double s) => $"({a} + {C(s)})";
-            public string PowScalar(string a, double exponent) => _vector
-                ? (exponent == 2 ? $"({a} * {a})" : throw new NotSupportedException("pow has no vector form"))
-                : $"global::System.MathF.Pow({a}, {F(exponent)})";
-            public string Exp(string a) => Fn("global::System.MathF.Exp", VMath + ".Exp", a);
-            public string Log(string a) => Fn("global::System.MathF.Log", null, a);
-            public string Sqrt(string a) => Fn("global::System.MathF.Sqrt", V + ".Sqrt", a);
-            public string Sin(string a) => Fn("global::System.MathF.Sin", null, a);
-            public string Cos(string a) => Fn("global::System.MathF.Cos", null, a);
-            public string Tanh(string a) => Fn("global::System.MathF.Tanh", VMath + ".Tanh", a);
-            public string Sigmoid(string a) => _vector ? $"{VMath}.Sigmoid({a})" : $"(1f / (1f + global::System.MathF.Exp(-({a}))))";
-            public string Abs(string a) => Fn("global::System.MathF.Abs", V + ".Abs", a);
-            // Not MathF.Sign: it throws on NaN (and a GPU kernel cannot throw); NaN·0 keeps PyTorch's NaN.
-            public string Sign(string a) => _vector ? throw new NotSupportedException("sign has no vector form") : $"({a} > 0f ? 1f : {a} < 0f ? -1f : {a} * 0f)";
-            public string NormalPdf(string a) => Fn(Math + ".NormalPdf", VMath + ".NormalPdf", a);
-            public string NormalCdf(string a) => Fn(Math + ".NormalCdf", VMath + ".NormalCdf", a);
-            public string GreaterMask(string a, double s) => Select(Greater(a, C(s)), One, Zero);
-            public string KeepWhereGreater(string grad, string a, double s) => Select(Greater(a, C(s)), grad, Zero);
-            public string GreaterMask(string a, string b) => Select(Greater(a, b), One, Zero);
-            public string EqualMask(string a, string b) => Select(_vector ? $"{V}.Equals({a}, {b})" : $"{a} == {b}", One, Zero);
-            public string InRangeMask(string a, double? lo, double? hi) => _vector
-                ? throw new NotSupportedException("clamp's mask has no vector form")
-                : $"(({(lo is null ? "true" : $"{a} >= {F(lo.Value)}")}) && ({(hi is null ? "true" : $"{a} <= {F(hi.Value)}")}) ? 1f : 0f)";
-            public string Where(string cond, string a, string b) => _vector ? throw new NotSupportedException("where has no vector form") : $"({cond} != 0f ? {a} : {b})";
-            public string MaskedZero(string a, string mask) => _vector ? throw new NotSupportedException("masked fill has no vector form") : $"({mask} != 0f ? 0f : {a})";
-            public string ZerosLike(string a) => Zero;
+            public string Where(string cond, string a, string b) => Vector ? No("where") : $"({cond} != 0f ? {a} : {b})";
+            public string MaskedZero(string a, string mask) => Vector ? No("masked fill") : $"({mask} != 0f ? 0d : {a})";
             public string CastLike(string a, string like) => a;
 
             // Shape-changing operations have no single-element form: a rule that needs one cannot be fused.
-            static string No(string what) => throw new NotSupportedException($"{what} is not elementwise");
+            static new string No(string what) => throw new NotSupportedException($"{what} is not elementwise");
             public int[] Shape(string a) => Array.Empty<int>();
             public string Sum(string a, int[] dims, bool keepDim) => No("sum");
             // A fused group's operands share one shape (checked when it runs), so reducing to an input's shape changes nothing.

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln.Compiler.Ops
@@ -45,9 +46,9 @@ namespace Kiln.Compiler.Ops
                 Add(op, OpKind.Comparison, 2, (s, a) => ShapeRules.Broadcast(op, s[0], s[1]));
             Add("where", OpKind.Elementwise, 3, (s, a) => BroadcastAll("where", s));
             Add("masked_fill", OpKind.Elementwise, 2, (s, a) => Same(s, a));
-            foreach (var op in new[] { "neg", "abs", "exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
-                                       "relu", "gelu", "silu", "softplus", "clamp", "to", "floor", "ceil", "round", "trunc", "sign",
-                                       "erf", "log2", "log10", "tan", "asin", "acos", "atan" })
+            foreach (var unary in UnaryOps.All)
+                if (unary.TensorMethod || unary.Name == "gelu") Add(unary.Name, OpKind.Elementwise, 1, Same);
+            foreach (var op in new[] { "softplus", "clamp", "to" })
                 Add(op, OpKind.Elementwise, 1, Same);
             foreach (var op in new[] { "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "all", "any", "max", "min", "argmax", "argmin" })
                 Add(op, OpKind.Reduction, 1, (s, a) =>

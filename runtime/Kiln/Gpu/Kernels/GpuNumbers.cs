@@ -36,10 +36,8 @@ public interface IGpuNumber<T> where T : unmanaged
 public static class UnaryCode
 {
 #pragma warning disable CS1591 // names say it
-    public const int Neg = 0, Abs = 1, Relu = 2, Clamp = 3, GreaterMask = 4, Exp = 5, Log = 6, Log1p = 7, Sqrt = 8, Rsqrt = 9,
-        Sin = 10, Cos = 11, Tanh = 12, Sigmoid = 13, Silu = 14, Gelu = 15, GeluTanh = 16, Softplus = 17, PowScalar = 18,
-        NormalPdf = 19, NormalCdf = 20, Floor = 21, Ceil = 22, Round = 23, Trunc = 24, Sign = 25, Erf = 26, Log2 = 27, Log10 = 28,
-        Tan = 29, Asin = 30, Acos = 31, Atan = 32, BitNot = 33;
+    public const int Neg = 0, Abs = 1, Relu = 2, Clamp = 3, GreaterMask = 4, Softplus = 17, PowScalar = 18, Sign = 25, BitNot = 33;
+    // The op table's floating functions (exp, silu, erf, ...) take codes from TableUnary.First on (generated).
 #pragma warning restore CS1591
 }
 
@@ -75,8 +73,8 @@ public static class CompareCode
 
 /// <summary>
 /// The floating functions in double, as the CPU's scalar bodies compute them (results round to the storage type), so a GPU
-/// result equals the CPU's: the special functions are the CPU's own scalar ones (<c>FloatMath</c>); the op dispatch is here
-/// because kernels cannot call the CPU's vector-lane op structs.
+/// result equals the CPU's: the hand-written parametrised ops here, the op table's functions in the generated
+/// <see cref="TableUnary"/> (both printed from the same formulas as the CPU's kernel structs).
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GpuFloat
@@ -95,43 +93,11 @@ public static class GpuFloat
                 if (!double.IsNaN(p1) && x > p1) x = p1;
                 return x;
             case UnaryCode.GreaterMask: return x > p0 ? 1 : 0;
-            case UnaryCode.Exp: return Math.Exp(x);
-            case UnaryCode.Log: return Math.Log(x);
-            case UnaryCode.Log1p: return FloatMath.Log1p(x);
-            case UnaryCode.Sqrt: return Math.Sqrt(x);
-            case UnaryCode.Rsqrt: return 1.0 / Math.Sqrt(x);
-            case UnaryCode.Sin: return Math.Sin(x);
-            case UnaryCode.Cos: return Math.Cos(x);
-            case UnaryCode.Tanh: return Math.Tanh(x);
-            case UnaryCode.Sigmoid: return FloatMath.Sigmoid(x);
-            case UnaryCode.Silu: return x * FloatMath.Sigmoid(x);
-            case UnaryCode.Gelu: return FloatMath.Gelu(x);
-            case UnaryCode.GeluTanh: return 0.5 * x * (1.0 + Math.Tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
             case UnaryCode.Softplus: return x * p0 > p1 ? x : FloatMath.Log1p(Math.Exp(x * p0)) / p0;
             case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : Math.Pow(x, p0);
-            case UnaryCode.NormalPdf: return 0.39894228040143267794 * Math.Exp(-0.5 * x * x);
-            case UnaryCode.Floor: return Math.Floor(x);
-            case UnaryCode.Ceil: return Math.Ceiling(x);
-            case UnaryCode.Round: return RoundHalfEven(x);
-            case UnaryCode.Trunc: return x < 0 ? -Math.Floor(-x) : Math.Floor(x);
             case UnaryCode.Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
-            case UnaryCode.Erf: return FloatMath.Erf(x);
-            case UnaryCode.Log2: return Math.Log(x) * 1.44269504088896340736;
-            case UnaryCode.Log10: return Math.Log(x) * 0.43429448190325182765;
-            case UnaryCode.Tan: return Math.Sin(x) / Math.Cos(x);
-            case UnaryCode.Asin: return Math.Asin(x);
-            case UnaryCode.Acos: return Math.Acos(x);
-            case UnaryCode.Atan: return Math.Atan(x);
-            default: return 0.5 * FloatMath.OnePlusErf(x * 0.70710678118654752440); // NormalCdf
+            default: return TableUnary.Apply(op, x);
         }
-    }
-
-    /// <summary>Nearest integer, ties to even (torch.round), from Floor alone (no MidpointRounding in kernels).</summary>
-    static double RoundHalfEven(double x)
-    {
-        double r = Math.Floor(x + 0.5);
-        if (r - x == 0.5 && r - 2 * Math.Floor(r * 0.5) != 0) r -= 1; // a tie rounded up to an odd number: take the even one
-        return r;
     }
 
     /// <summary>Applies a floating binary op in double.</summary>

@@ -162,4 +162,15 @@ internal static class FloatMath
 
     /// <summary>Logistic sigmoid, stable for large |x|.</summary>
     public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
+
+    /// <summary>Nearest integer, ties to even (torch.round), from Floor alone so GPU kernels can use it too.</summary>
+    public static double RoundHalfEven(double x)
+    {
+        double r = Math.Floor(x + 0.5);
+        if (r - x == 0.5 && r - 2 * Math.Floor(r * 0.5) != 0) r -= 1; // a tie rounded up to an odd number: take the even one
+        return r;
+    }
+
+    /// <summary>The integer part, toward zero, from Floor alone (GPU kernels have no Math.Truncate).</summary>
+    public static double Trunc(double x) => x < 0 ? -Math.Floor(-x) : Math.Floor(x);
 }

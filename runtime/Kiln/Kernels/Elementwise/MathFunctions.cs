@@ -4,86 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace Kiln.Kernels.Elementwise;
 
-// The rounding, error-function, logarithm and trigonometric functions of the first-hour surface (floor, erf, log2, asin,
-// ...): scalar bodies in double, PyTorch's conventions (round half to even); vector bodies where .NET has them.
-
-internal struct FloorF : IFloatFunction
-{
-    public bool HasVector => true;
-    public double Scalar(double x) => Math.Floor(x);
-    public Vector256<float> Vector(Vector256<float> x) => Vector256.Floor(x);
-}
-
-internal struct CeilF : IFloatFunction
-{
-    public bool HasVector => true;
-    public double Scalar(double x) => Math.Ceiling(x);
-    public Vector256<float> Vector(Vector256<float> x) => Vector256.Ceiling(x);
-}
-
-internal struct RoundF : IFloatFunction
-{
-    public bool HasVector => false;
-    // Float results are rounded from the double, so round the float value itself: ties to even, as torch.round.
-    public double Scalar(double x) => Math.Round(x, MidpointRounding.ToEven);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct TruncF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Truncate(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct ErfF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => FloatMath.Erf(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct Log2F : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Log2(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct Log10F : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Log10(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct TanF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Tan(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct AsinF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Asin(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct AcosF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Acos(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
-
-internal struct AtanF : IFloatFunction
-{
-    public bool HasVector => false;
-    public double Scalar(double x) => Math.Atan(x);
-    public Vector256<float> Vector(Vector256<float> x) => x;
-}
+// Hand-written kernels of the first-hour surface that the op table does not generate: sign in every type, the two-input
+// functions, and the bitwise ops (the floating one-input functions are generated from Kiln.Compiler's UnaryOps).
 
 /// <summary>sign(x): -1, 0 or 1 in x's type (NaN gives 0, as torch.sign does).</summary>
 internal struct SignOp : IUnaryOp

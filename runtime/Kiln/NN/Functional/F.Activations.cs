@@ -2,20 +2,8 @@ namespace Kiln.NN;
 
 public static partial class F
 {
-    /// <summary>max(x, 0).</summary>
-    public static Tensor Relu(Tensor x) => x.Relu();
-
     /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh".</summary>
     public static Tensor Gelu(Tensor x, string approximate = "none") => x.Gelu(approximate);
-
-    /// <summary>x·sigmoid(x) (swish).</summary>
-    public static Tensor Silu(Tensor x) => x.Silu();
-
-    /// <summary>1 / (1 + e^-x).</summary>
-    public static Tensor Sigmoid(Tensor x) => x.Sigmoid();
-
-    /// <summary>Hyperbolic tangent.</summary>
-    public static Tensor Tanh(Tensor x) => x.Tanh();
 
     /// <summary>x where x &gt; 0, else <paramref name="negativeSlope"/>·x.</summary>
     public static Tensor LeakyRelu(Tensor x, double negativeSlope = 0.01)

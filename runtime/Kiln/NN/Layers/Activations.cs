@@ -1,12 +1,5 @@
 namespace Kiln.NN;
 
-/// <summary>max(x, 0) (<c>nn.ReLU</c>).</summary>
-public sealed class ReLU : Module<Tensor, Tensor>
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.Relu(input);
-}
-
 /// <summary>GELU (<c>nn.GELU</c>); approximate "none" (erf) or "tanh".</summary>
 public sealed class GELU(string approximate = "none") : Module<Tensor, Tensor>
 {
@@ -14,27 +7,6 @@ public sealed class GELU(string approximate = "none") : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input) => F.Gelu(input, approximate);
     /// <inheritdoc/>
     public override string ExtraRepr() => $"approximate='{approximate}'";
-}
-
-/// <summary>x·sigmoid(x) (<c>nn.SiLU</c>).</summary>
-public sealed class SiLU : Module<Tensor, Tensor>
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.Silu(input);
-}
-
-/// <summary>Logistic sigmoid (<c>nn.Sigmoid</c>).</summary>
-public sealed class Sigmoid : Module<Tensor, Tensor>
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.Sigmoid(input);
-}
-
-/// <summary>Hyperbolic tangent (<c>nn.Tanh</c>).</summary>
-public sealed class Tanh : Module<Tensor, Tensor>
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.Tanh(input);
 }
 
 /// <summary>x, or slope·x for negative x (<c>nn.LeakyReLU</c>).</summary>

@@ -1,0 +1,282 @@
+using System.Collections.Generic;
+
+namespace Kiln.Compiler.Ops.Pointwise
+{
+    /// <summary>
+    /// The table of one-input elementwise ops (PyTorch's <c>native_functions.yaml</c> + <c>derivatives.yaml</c> for them, as
+    /// C#). Adding an op is one class here plus its line in the golden script (<c>tests/golden/make_pointwise_golden.py</c>);
+    /// the kernels, Tensor/F/nn members, CUDA code, registry entry and tests follow from it.
+    /// </summary>
+    public static partial class UnaryOps
+    {
+        /// <summary>Every declared op, in declaration order (the order of generated members and CUDA codes).</summary>
+        public static IReadOnlyList<UnaryOp> All { get; } = new UnaryOp[]
+        {
+            new Neg(), new Abs(), new Sign(), new Relu(),
+            new Exp(), new Log(), new Log1p(), new Log2(), new Log10(), new Sqrt(), new Rsqrt(), new Reciprocal(),
+            new Sin(), new Cos(), new Tan(), new Asin(), new Acos(), new Atan(), new Tanh(), new Sigmoid(),
+            new Silu(), new Gelu(), new GeluTanh(), new Erf(), new NormalPdf(), new NormalCdf(),
+            new Floor(), new Ceil(), new Round(), new Trunc(),
+        };
+
+        const double Ln2 = 0.69314718055994530942, Ln10 = 2.30258509299404568402;
+
+        // ---- integer-capable (hand-written generic kernels) ---------------------------------------------------------------
+
+        sealed class Neg : UnaryOp
+        {
+            public Neg() : base("neg", "Neg", "-x.") { }
+            public override IntegerInputs Integers => IntegerInputs.Native;
+            public override string RuntimeKernel => "NegOp";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Neg(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Neg(grad);
+        }
+
+        sealed class Abs : UnaryOp
+        {
+            public Abs() : base("abs", "Abs", "|x|.") { }
+            public override IntegerInputs Integers => IntegerInputs.Native;
+            public override string RuntimeKernel => "AbsOp";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Abs(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Sign(x));
+        }
+
+        sealed class Sign : UnaryOp
+        {
+            public Sign() : base("sign", "Sign", "-1, 0 or 1 by the sign of each element, in its dtype (<c>torch.sign</c>).") { }
+            public override IntegerInputs Integers => IntegerInputs.Native;
+            public override string RuntimeKernel => "SignOp";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Sign(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.ZerosLike(grad);
+        }
+
+        sealed class Relu : UnaryOp
+        {
+            public Relu() : base("relu", "Relu", "max(x, 0).") { }
+            public override IntegerInputs Integers => IntegerInputs.Native;
+            public override string RuntimeKernel => "ReluOp";
+            public override bool Functional => true;
+            public override string Module => "ReLU";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.MaxScalar(x, 0);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.KeepWhereGreater(grad, y, 0);
+        }
+
+        // ---- exponentials and logarithms ----------------------------------------------------------------------------------
+
+        sealed class Exp : UnaryOp
+        {
+            public Exp() : base("exp", "Exp", "e^x.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Exp(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, y);
+        }
+
+        sealed class Log : UnaryOp
+        {
+            public Log() : base("log", "Log", "Natural logarithm.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Log(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, x);
+        }
+
+        sealed class Log1p : UnaryOp
+        {
+            public Log1p() : base("log1p", "Log1p", "log(1 + x), accurate near 0.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Log1p(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.AddScalar(x, 1));
+        }
+
+        sealed class Log2 : UnaryOp
+        {
+            public Log2() : base("log2", "Log2", "Base-2 logarithm.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Log2(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Scale(x, Ln2));
+        }
+
+        sealed class Log10 : UnaryOp
+        {
+            public Log10() : base("log10", "Log10", "Base-10 logarithm.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Log10(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Scale(x, Ln10));
+        }
+
+        sealed class Sqrt : UnaryOp
+        {
+            public Sqrt() : base("sqrt", "Sqrt", "Square root.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Sqrt(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Scale(y, 2));
+        }
+
+        sealed class Rsqrt : UnaryOp
+        {
+            public Rsqrt() : base("rsqrt", "Rsqrt", "1 / sqrt(x).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Reciprocal(g.Sqrt(x));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(g.Div(y, x), -0.5));
+        }
+
+        sealed class Reciprocal : UnaryOp
+        {
+            public Reciprocal() : base("reciprocal", "Reciprocal", "1 / x (<c>torch.reciprocal</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Reciprocal(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Neg(g.Mul(grad, g.Mul(y, y)));
+        }
+
+        // ---- trigonometric and hyperbolic ---------------------------------------------------------------------------------
+
+        sealed class Sin : UnaryOp
+        {
+            public Sin() : base("sin", "Sin", "Sine.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Sin(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Cos(x));
+        }
+
+        sealed class Cos : UnaryOp
+        {
+            public Cos() : base("cos", "Cos", "Cosine.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Cos(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Neg(g.Mul(grad, g.Sin(x)));
+        }
+
+        sealed class Tan : UnaryOp
+        {
+            public Tan() : base("tan", "Tan", "Tangent.") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Tan(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.AddScalar(g.Mul(y, y), 1)); // 1 + tan²
+        }
+
+        sealed class Asin : UnaryOp
+        {
+            public Asin() : base("asin", "Asin", "Arcsine (<c>torch.asin</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Asin(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(x, x)), 1)));
+        }
+
+        sealed class Acos : UnaryOp
+        {
+            public Acos() : base("acos", "Acos", "Arccosine (<c>torch.acos</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Acos(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Neg(g.Div(grad, g.Sqrt(g.AddScalar(g.Neg(g.Mul(x, x)), 1))));
+        }
+
+        sealed class Atan : UnaryOp
+        {
+            public Atan() : base("atan", "Atan", "Arctangent (<c>torch.atan</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Atan(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.AddScalar(g.Mul(x, x), 1));
+        }
+
+        sealed class Tanh : UnaryOp
+        {
+            public Tanh() : base("tanh", "Tanh", "Hyperbolic tangent.") { }
+            public override bool Functional => true;
+            public override string Module => "Tanh";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Tanh(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.AddScalar(g.Neg(g.Mul(y, y)), 1));
+        }
+
+        sealed class Sigmoid : UnaryOp
+        {
+            public Sigmoid() : base("sigmoid", "Sigmoid", "Logistic sigmoid, 1 / (1 + e^-x).") { }
+            public override bool Functional => true;
+            public override string Module => "Sigmoid";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Sigmoid(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Mul(y, g.AddScalar(g.Neg(y), 1)));
+        }
+
+        // ---- activations and the normal distribution ----------------------------------------------------------------------
+
+        sealed class Silu : UnaryOp
+        {
+            public Silu() : base("silu", "Silu", "x·sigmoid(x) (swish, <c>nn.SiLU</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "SiLU";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(x, g.Sigmoid(x));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                T s = g.Sigmoid(x);
+                return g.Mul(grad, g.Mul(s, g.AddScalar(g.Mul(x, g.AddScalar(g.Neg(s), 1)), 1)));
+            }
+        }
+
+        /// <summary>Exact GELU, x·Φ(x); <c>Tensor.Gelu(approximate)</c> picks it or <see cref="GeluTanh"/>.</summary>
+        sealed class Gelu : UnaryOp
+        {
+            public Gelu() : base("gelu", "Gelu", "GELU, x·Φ(x).") { }
+            public override bool TensorMethod => false;
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(x, g.NormalCdf(x));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Add(g.NormalCdf(x), g.Mul(x, g.NormalPdf(x))));
+        }
+
+        /// <summary>GELU's tanh approximation (<c>approximate="tanh"</c>): the op <c>gelu</c> with that mode.</summary>
+        sealed class GeluTanh : UnaryOp
+        {
+            const double K = 0.79788456080286535588, B = 0.044715; // sqrt(2/π)
+            public GeluTanh() : base("gelu_tanh", "GeluTanh", "GELU's tanh approximation.") { }
+            public override bool TensorMethod => false;
+            static T Inner<T>(IScalarAlgebra<T> g, T x) => g.Tanh(g.Scale(g.Add(x, g.Scale(g.Mul(g.Mul(x, x), x), B)), K));
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(g.Scale(x, 0.5), g.AddScalar(Inner(g, x), 1));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                T x2 = g.Mul(x, x), t = Inner(g, x);
+                T left = g.Scale(g.AddScalar(t, 1), 0.5);
+                T dt = g.AddScalar(g.Neg(g.Mul(t, t)), 1);
+                T right = g.Mul(g.Scale(x, 0.5 * K), g.Mul(dt, g.AddScalar(g.Scale(x2, 3 * B), 1)));
+                return g.Mul(grad, g.Add(left, right));
+            }
+        }
+
+        sealed class Erf : UnaryOp
+        {
+            public Erf() : base("erf", "Erf", "The error function (<c>torch.erf</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Erf(x);
+            // 2/√π e^{-x²}
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(g.Exp(g.Neg(g.Mul(x, x))), 1.1283791670955125739));
+        }
+
+        sealed class NormalPdf : UnaryOp
+        {
+            public NormalPdf() : base("normal_pdf", "NormalPdf", "Standard normal density exp(-x²/2)/√(2π).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.NormalPdf(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Neg(g.Mul(grad, g.Mul(x, y)));
+        }
+
+        sealed class NormalCdf : UnaryOp
+        {
+            public NormalCdf() : base("normal_cdf", "NormalCdf", "Standard normal CDF Φ(x).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.NormalCdf(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.NormalPdf(x));
+        }
+
+        // ---- rounding: flat almost everywhere (PyTorch's zero gradient); integers are their own answer ----------------------
+
+        sealed class Floor : UnaryOp
+        {
+            public Floor() : base("floor", "Floor", "Largest integer not above each element (<c>torch.floor</c>); an integer tensor is returned as a copy.") { }
+            public override IntegerInputs Integers => IntegerInputs.Identity;
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Floor(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.ZerosLike(grad);
+        }
+
+        sealed class Ceil : UnaryOp
+        {
+            public Ceil() : base("ceil", "Ceil", "Smallest integer not below each element (<c>torch.ceil</c>).") { }
+            public override IntegerInputs Integers => IntegerInputs.Identity;
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Ceil(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.ZerosLike(grad);
+        }
+
+        sealed class Round : UnaryOp
+        {
+            public Round() : base("round", "Round", "Nearest integer, ties to even (<c>torch.round</c>).") { }
+            public override IntegerInputs Integers => IntegerInputs.Identity;
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Round(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.ZerosLike(grad);
+        }
+
+        sealed class Trunc : UnaryOp
+        {
+            public Trunc() : base("trunc", "Trunc", "The integer part, toward zero (<c>torch.trunc</c>).") { }
+            public override IntegerInputs Integers => IntegerInputs.Identity;
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Trunc(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.ZerosLike(grad);
+        }
+    }
+}
