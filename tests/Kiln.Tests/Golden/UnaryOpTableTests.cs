@@ -88,7 +88,9 @@ public class UnaryOpTableTests
         using (var loss = weighted.Sum())
             loss.Backward();
         var grad = x.Grad!.ToArray<double>();
-        Close(Values(name, "grad"), grad, 1e-9, 1e-12, name + " vs PyTorch");
+        // rel 1e-7: some of PyTorch's double kernels use float constants (hardsigmoid's 1/6 is 1.0f/6.0f); the finite
+        // differences below hold the rule itself to the function.
+        Close(Values(name, "grad"), grad, 1e-7, 1e-12, name + " vs PyTorch");
 
         // Central differences in float64, away from kinks and steps (0 for relu/abs/sign, integers for rounding).
         const double h = 1e-6;
