@@ -15,7 +15,8 @@ namespace Kiln.Compiler.Ops.Pointwise
             new Neg(), new Abs(), new Sign(), new Relu(),
             new Exp(), new Log(), new Log1p(), new Log2(), new Log10(), new Sqrt(), new Rsqrt(), new Reciprocal(),
             new Sin(), new Cos(), new Tan(), new Asin(), new Acos(), new Atan(), new Tanh(), new Sigmoid(),
-            new Silu(), new Gelu(), new GeluTanh(), new Erf(), new NormalPdf(), new NormalCdf(),
+            new Silu(), new Gelu(), new GeluTanh(), new Mish(), new Hardsigmoid(), new Hardswish(), new Softsign(), new LogSigmoid(), new Selu(),
+            new Erf(), new NormalPdf(), new NormalCdf(),
             new Floor(), new Ceil(), new Round(), new Trunc(),
         };
 
@@ -220,6 +221,83 @@ namespace Kiln.Compiler.Ops.Pointwise
                 T dt = g.AddScalar(g.Neg(g.Mul(t, t)), 1);
                 T right = g.Mul(g.Scale(x, 0.5 * K), g.Mul(dt, g.AddScalar(g.Scale(x2, 3 * B), 1)));
                 return g.Mul(grad, g.Add(left, right));
+            }
+        }
+
+        sealed class Mish : UnaryOp
+        {
+            public Mish() : base("mish", "Mish", "x·tanh(softplus(x)) (<c>nn.Mish</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "Mish";
+            static T Softplus<T>(IScalarAlgebra<T> g, T x) => g.Log1p(g.Exp(x));
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(x, g.Tanh(Softplus(g, x)));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                // tanh(sp) + x·sigmoid(x)·(1 - tanh²(sp))
+                T t = g.Tanh(Softplus(g, x));
+                return g.Mul(grad, g.Add(t, g.Mul(g.Mul(x, g.Sigmoid(x)), g.AddScalar(g.Neg(g.Mul(t, t)), 1))));
+            }
+        }
+
+        sealed class Hardsigmoid : UnaryOp
+        {
+            public Hardsigmoid() : base("hardsigmoid", "Hardsigmoid", "min(max(x/6 + 1/2, 0), 1) (<c>nn.Hardsigmoid</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "Hardsigmoid";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.MinScalar(g.MaxScalar(g.AddScalar(g.Scale(x, 1.0 / 6), 0.5), 0), 1);
+            // 1/6 strictly inside (-3, 3), as PyTorch.
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) =>
+                g.Mul(g.Scale(grad, 1.0 / 6), g.Mul(g.GreaterMask(x, -3), g.GreaterMask(g.Neg(x), -3)));
+        }
+
+        sealed class Hardswish : UnaryOp
+        {
+            public Hardswish() : base("hardswish", "Hardswish", "x·min(max(x + 3, 0), 6)/6 (<c>nn.Hardswish</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "Hardswish";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(x, g.Scale(g.MinScalar(g.MaxScalar(g.AddScalar(x, 3), 0), 6), 1.0 / 6));
+            // 0 below -3, 1 above 3, (2x + 3)/6 between.
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                T inside = g.Mul(g.GreaterMask(x, -3), g.GreaterMask(g.Neg(x), -3));
+                return g.Mul(grad, g.Add(g.Mul(inside, g.AddScalar(g.Scale(x, 1.0 / 3), 0.5)), g.GreaterMask(x, 3)));
+            }
+        }
+
+        sealed class Softsign : UnaryOp
+        {
+            public Softsign() : base("softsign", "Softsign", "x / (1 + |x|) (<c>nn.Softsign</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "Softsign";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Div(x, g.AddScalar(g.Abs(x), 1));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                T d = g.AddScalar(g.Abs(x), 1);
+                return g.Div(grad, g.Mul(d, d));
+            }
+        }
+
+        sealed class LogSigmoid : UnaryOp
+        {
+            public LogSigmoid() : base("logsigmoid", "LogSigmoid", "log(sigmoid(x)) = -softplus(-x) (<c>nn.LogSigmoid</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "LogSigmoid";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Neg(g.Log1p(g.Exp(g.Neg(x))));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Sigmoid(g.Neg(x)));
+        }
+
+        sealed class Selu : UnaryOp
+        {
+            const double Alpha = 1.6732632423543772848170429916717, Lambda = 1.0507009873554804934193349852946;
+            public Selu() : base("selu", "Selu", "λ·(max(0, x) + min(0, α·(eˣ - 1))) (<c>nn.SELU</c>).") { }
+            public override bool Functional => true;
+            public override string Module => "SELU";
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) =>
+                g.Scale(g.Add(g.MaxScalar(x, 0), g.MinScalar(g.Scale(g.AddScalar(g.Exp(x), -1), Alpha), 0)), Lambda);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad)
+            {
+                T positive = g.GreaterMask(x, 0);
+                return g.Mul(g.Scale(grad, Lambda), g.Add(positive, g.Mul(g.AddScalar(g.Neg(positive), 1), g.Scale(g.Exp(x), Alpha))));
             }
         }
 
