@@ -250,6 +250,18 @@ public class CompiledModelTests
             public Tensor Forward([Shape("N 6")] Tensor x) => a.Forward((a.Forward(x).Abs() + 1).Log());
         }
 
+        /// <summary>The op table's functions as layers, F calls and Tensor methods in fused loops (vector, scalar-only, GPU).</summary>
+        [Model]
+        public partial class TableFunctions : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 8);
+            readonly Mish mish = new();
+            readonly Hardswish hardswish = new();
+            readonly SELU selu = new();
+            public Tensor Forward([Shape("N 8")] Tensor x) =>
+                b.Forward(selu.Forward(hardswish.Forward(mish.Forward(a.Forward(x)))).Softsign() + F.LogSigmoid(x).Atan()).Hardsigmoid().Erf();
+        }
+
         [Model]
         public partial class ConvBn : Module<Tensor, Tensor>
         {
@@ -475,6 +487,7 @@ public class CompiledModelTests
     [InlineData("TrainingBranch", new[] { 6, 8 }, new object[0])]
     [InlineData("Arithmetic", new[] { 7, 8 }, new object[0])]
     [InlineData("ScalarOnlyOps", new[] { 4, 6 }, new object[0])]
+    [InlineData("TableFunctions", new[] { 5, 8 }, new object[0])]
     [InlineData("EpilogueForms", new[] { 13, 9 }, new object[0])]
     [InlineData("EpilogueForms", new[] { 3, 9 }, new object[0])]
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
@@ -545,6 +558,7 @@ public class CompiledModelTests
     [InlineData("ConvFeatures", new[] { 2, 3, 8, 8 }, new object[0])]
     [InlineData("StridedGroups", new[] { 2, 4, 8, 8 }, new object[0])]
     [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, new object[0])]
+    [InlineData("TableFunctions", new[] { 3, 8 }, new object[0])]
     public void CompiledOnCudaEqualsEagerOnCpu(string name, int[] inputShape, object[] args)
     {
         bool was = Kiln.Cuda.Emulate;
