@@ -33,6 +33,12 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   shift
 fi
 
+# Formatting is part of the build's contract (.editorconfig): a change that dotnet format would rewrite fails here.
+if ! dotnet format Compile.sln --verify-no-changes; then
+  echo "test.sh: run 'dotnet format Compile.sln' (whitespace/style differs from .editorconfig)" >&2
+  exit 1
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

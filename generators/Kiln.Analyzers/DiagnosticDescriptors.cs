@@ -64,8 +64,14 @@ public static class DiagnosticDescriptors
             case "add": case "sub": case "mul": case "div": case "maximum": case "minimum": case "pow": case "where": return Broadcast;
             case "cat": case "stack": return Concat;
             case "MultiheadAttention": case "sdpa": case "scaled_dot_product_attention": return Attention;
-            case "nll_loss": case "cross_entropy": case "mse_loss": case "l1_loss": case "smooth_l1_loss": case "huber_loss":
-            case "binary_cross_entropy": case "binary_cross_entropy_with_logits": return LossTarget;
+            case "nll_loss":
+            case "cross_entropy":
+            case "mse_loss":
+            case "l1_loss":
+            case "smooth_l1_loss":
+            case "huber_loss":
+            case "binary_cross_entropy":
+            case "binary_cross_entropy_with_logits": return LossTarget;
             case "LSTM": case "GRU": case "RNN": return RecurrentInput;
             case "BatchNorm1d": case "BatchNorm2d": case "layer_norm": case "rms_norm": case "group_norm": case "GroupNorm": return Normalization;
             default: return OtherShape;

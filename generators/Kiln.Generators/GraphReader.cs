@@ -500,8 +500,14 @@ internal static class GraphReader
         if (forward is null || tree is null || !r.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
         var inner = new Reader
         {
-            Graph = r.Graph, Semantics = tree == r.Semantics.SyntaxTree ? r.Semantics : r.Semantics.Compilation.GetSemanticModel(tree), Result = r.Result,
-            Owner = access, MemberPrefix = access + "." + GeneratedAccessor.Prefix, Training = r.Training, Depth = r.Depth + 1, Cancel = r.Cancel,
+            Graph = r.Graph,
+            Semantics = tree == r.Semantics.SyntaxTree ? r.Semantics : r.Semantics.Compilation.GetSemanticModel(tree),
+            Result = r.Result,
+            Owner = access,
+            MemberPrefix = access + "." + GeneratedAccessor.Prefix,
+            Training = r.Training,
+            Depth = r.Depth + 1,
+            Cancel = r.Cancel,
         };
         var value = Body(forward, inner, new[] { x });
         r.NeedsModes |= inner.NeedsModes;
@@ -630,7 +636,11 @@ internal static class GraphReader
 
     static string? BinaryName(BinaryOperatorKind kind) => kind switch
     {
-        BinaryOperatorKind.Add => "add", BinaryOperatorKind.Subtract => "sub", BinaryOperatorKind.Multiply => "mul", BinaryOperatorKind.Divide => "div", _ => null,
+        BinaryOperatorKind.Add => "add",
+        BinaryOperatorKind.Subtract => "sub",
+        BinaryOperatorKind.Multiply => "mul",
+        BinaryOperatorKind.Divide => "div",
+        _ => null,
     };
 
     /// <summary>A compile-time number as an invariant literal.</summary>

@@ -139,7 +139,9 @@ public static class Program
         double second = sw.Elapsed.TotalMilliseconds;
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, double>
         {
-            ["device_init_ms"] = init, ["first_forward_ms"] = first, ["second_forward_ms"] = second,
+            ["device_init_ms"] = init,
+            ["first_forward_ms"] = first,
+            ["second_forward_ms"] = second,
             ["jit_compiled_kernels"] = Cuda.JitCompiledKernels,
         }));
         return 0;

@@ -102,7 +102,14 @@ internal sealed partial class ShapeInterpreter
             case "LayerNorm":
             case "RMSNorm":
                 return x.Dims.Length > 0 && !IsUnknown(x.Dims[x.Dims.Length - 1]) ? StageKnownOpen(call, layer, x, Trailing(x, 1), x.Dims.Length) ?? x : x;
-            case "Dropout": case "GELU": case "Identity": case "LeakyReLU": case "ELU": case "Softplus": case "Softmax": case "LogSoftmax":
+            case "Dropout":
+            case "GELU":
+            case "Identity":
+            case "LeakyReLU":
+            case "ELU":
+            case "Softplus":
+            case "Softmax":
+            case "LogSoftmax":
             case var kind when UnaryOps.FindModule(kind) is not null:
                 return x;
             case "Flatten":
@@ -140,7 +147,10 @@ internal sealed partial class ShapeInterpreter
                 c[c.Length - 2] = Unknown();
                 c[c.Length - 1] = Unknown();
                 return new TensorShape(c, x.Open);
-            case "BatchNorm1d": case "BatchNorm2d": case "LayerNorm": case "RMSNorm":
+            case "BatchNorm1d":
+            case "BatchNorm2d":
+            case "LayerNorm":
+            case "RMSNorm":
                 return x;
             default:
                 return null;

@@ -275,10 +275,16 @@ internal sealed partial class ShapeInterpreter
                     return I("dModel") is int dm ? Shape(LayerRules.AttentionQuery(x.Dims, dm)) : null;
                 case "Flatten":
                     return Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
-                case "Dropout": case "GELU": case "Identity": case "LeakyReLU": case "ELU": case "Softplus":
+                case "Dropout":
+                case "GELU":
+                case "Identity":
+                case "LeakyReLU":
+                case "ELU":
+                case "Softplus":
                 case var kind when UnaryOps.FindModule(kind) is not null:
                     return x;
-                case "Softmax": case "LogSoftmax":
+                case "Softmax":
+                case "LogSoftmax":
                     return x;
                 default:
                     Stop(call, $"the layer type {layer.Kind}");
@@ -294,7 +300,13 @@ internal sealed partial class ShapeInterpreter
         TensorShape? Arg(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) as TensorShape : null;
         switch (name)
         {
-            case "Gelu": case "Dropout": case "LeakyRelu": case "Elu": case "Softplus": case "Softmax": case "LogSoftmax":
+            case "Gelu":
+            case "Dropout":
+            case "LeakyRelu":
+            case "Elu":
+            case "Softplus":
+            case "Softmax":
+            case "LogSoftmax":
             case var _ when UnaryOps.FindMethod(name) is { Functional: true }:
                 return Arg(0);
             case "CrossEntropy":
@@ -306,13 +318,22 @@ internal sealed partial class ShapeInterpreter
                 if (name == "CrossEntropy" && ShapeRules.SameShape(input.Dims, target.Dims)) return Shape(Array.Empty<int>());
                 return Check(call, () => { LayerRules.ClassTarget(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
             }
-            case "MseLoss": case "L1Loss": case "SmoothL1Loss": case "HuberLoss": case "BinaryCrossEntropy": case "BinaryCrossEntropyWithLogits":
+            case "MseLoss":
+            case "L1Loss":
+            case "SmoothL1Loss":
+            case "HuberLoss":
+            case "BinaryCrossEntropy":
+            case "BinaryCrossEntropyWithLogits":
             {
                 if (Arg(0) is not { Open: false } input || Arg(1) is not { Open: false } target) return null;
                 string op = name switch
                 {
-                    "MseLoss" => "mse_loss", "L1Loss" => "l1_loss", "SmoothL1Loss" => "smooth_l1_loss", "HuberLoss" => "huber_loss",
-                    "BinaryCrossEntropy" => "binary_cross_entropy", _ => "binary_cross_entropy_with_logits",
+                    "MseLoss" => "mse_loss",
+                    "L1Loss" => "l1_loss",
+                    "SmoothL1Loss" => "smooth_l1_loss",
+                    "HuberLoss" => "huber_loss",
+                    "BinaryCrossEntropy" => "binary_cross_entropy",
+                    _ => "binary_cross_entropy_with_logits",
                 };
                 return Check(call, () => { LayerRules.SameSize(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
             }
@@ -330,7 +351,15 @@ internal sealed partial class ShapeInterpreter
         int? IntArg(int i) => A(i) as int?;
         switch (m)
         {
-            case "Gelu": case "Contiguous": case "Clone": case "Detach": case "Softmax": case "LogSoftmax": case "Pow": case "Clamp": case "To":
+            case "Gelu":
+            case "Contiguous":
+            case "Clone":
+            case "Detach":
+            case "Softmax":
+            case "LogSoftmax":
+            case "Pow":
+            case "Clamp":
+            case "To":
             case var _ when UnaryOps.FindMethod(m) is { TensorMethod: true }:
                 return x;
             case var _ when x.Open:
@@ -357,9 +386,13 @@ internal sealed partial class ShapeInterpreter
                 return Sizes(call) is { } perm ? Registry(call, "permute", new[] { x.Dims }, new OpArgs { Sizes = perm }) : null;
             case "Unsqueeze":
                 return IntArg(0) is int du ? Registry(call, "unsqueeze", new[] { x.Dims }, new OpArgs { Dim = du }) : null;
-            case "Add": case "Sub": case "Mul": case "Div":
+            case "Add":
+            case "Sub":
+            case "Mul":
+            case "Div":
                 return A(0) is TensorShape o ? Registry(call, m.ToLowerInvariant(), new[] { x.Dims, o.Dims }, OpArgs.None) : x;
-            case "Sum": case "Mean":
+            case "Sum":
+            case "Mean":
                 if (call.Arguments.Length == 0 || call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)) return Shape(Array.Empty<int>());
                 return null;
             default:
@@ -405,8 +438,11 @@ internal sealed partial class ShapeInterpreter
         {
             string op = b.OperatorKind switch
             {
-                BinaryOperatorKind.Add => "add", BinaryOperatorKind.Subtract => "sub",
-                BinaryOperatorKind.Multiply => "mul", BinaryOperatorKind.Divide => "div", _ => "",
+                BinaryOperatorKind.Add => "add",
+                BinaryOperatorKind.Subtract => "sub",
+                BinaryOperatorKind.Multiply => "mul",
+                BinaryOperatorKind.Divide => "div",
+                _ => "",
             };
             return op.Length == 0 ? null : Registry(b, op, new[] { ls.Dims, rs.Dims }, OpArgs.None);
         }

@@ -45,8 +45,11 @@ public static unsafe class FusedLinear
         {
             var epilogue = new GemmEpilogue
             {
-                ColumnBias = bc is null ? null : bc.Ptr<float>(), Activation = activation, Multiplier = m,
-                PreActivation = pre is null ? null : pre.Ptr<float>(), Ld = outFeatures,
+                ColumnBias = bc is null ? null : bc.Ptr<float>(),
+                Activation = activation,
+                Multiplier = m,
+                PreActivation = pre is null ? null : pre.Ptr<float>(),
+                Ld = outFeatures,
             };
             Sgemm.Multiply(rows, outFeatures, inFeatures, 1f, xc.Ptr<float>(), inFeatures, 1, wc.Ptr<float>(), 1, inFeatures, 0f, y.Ptr<float>(), outFeatures, epilogue);
         }

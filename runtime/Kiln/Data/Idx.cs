@@ -161,7 +161,8 @@ public sealed class FashionMnist : MnistLike
     /// <summary>Loads the training or test split from <paramref name="root"/> (the Debian package's folder by default).</summary>
     public FashionMnist(bool train = true, string? root = null, Func<Tensor, Tensor>? transform = null)
         : base("FashionMnist", root ?? DefaultRoot, train, transform,
-            "Install it with `sudo apt-get install dataset-fashion-mnist` (files land in " + DefaultRoot + "), or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into a folder and pass it as root.") { }
+            "Install it with `sudo apt-get install dataset-fashion-mnist` (files land in " + DefaultRoot + "), or download the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into a folder and pass it as root.")
+    { }
 }
 
 /// <summary>MNIST handwritten digits (the IDX files in <c>root</c>).</summary>
@@ -170,5 +171,6 @@ public sealed class Mnist : MnistLike
     /// <summary>Loads the training or test split from <paramref name="root"/>.</summary>
     public Mnist(string root, bool train = true, Func<Tensor, Tensor>? transform = null)
         : base("Mnist", root, train, transform,
-            "Put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (from the MNIST distribution) in that folder.") { }
+            "Put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (from the MNIST distribution) in that folder.")
+    { }
 }

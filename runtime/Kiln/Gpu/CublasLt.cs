@@ -175,8 +175,10 @@ public static unsafe class CublasLt
     [DllImport(Lib)] static extern int cublasLtMatmulPreferenceCreate(out IntPtr pref);
     [DllImport(Lib)] static extern int cublasLtMatmulPreferenceDestroy(IntPtr pref);
     [DllImport(Lib)] static extern int cublasLtMatmulPreferenceSetAttribute(IntPtr pref, int attribute, void* value, nuint size);
-    [DllImport(Lib)] static extern int cublasLtMatmulAlgoGetHeuristic(IntPtr handle, IntPtr desc, IntPtr a, IntPtr b, IntPtr c, IntPtr d, IntPtr pref,
+    [DllImport(Lib)]
+    static extern int cublasLtMatmulAlgoGetHeuristic(IntPtr handle, IntPtr desc, IntPtr a, IntPtr b, IntPtr c, IntPtr d, IntPtr pref,
         int requested, void* results, int* returned);
-    [DllImport(Lib)] static extern int cublasLtMatmul(IntPtr handle, IntPtr desc, void* alpha, IntPtr a, IntPtr aDesc, IntPtr b, IntPtr bDesc, void* beta,
+    [DllImport(Lib)]
+    static extern int cublasLtMatmul(IntPtr handle, IntPtr desc, void* alpha, IntPtr a, IntPtr aDesc, IntPtr b, IntPtr bDesc, void* beta,
         IntPtr c, IntPtr cDesc, IntPtr d, IntPtr dDesc, void* algo, IntPtr workspace, nuint workspaceSize, IntPtr stream);
 }

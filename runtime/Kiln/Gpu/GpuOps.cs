@@ -493,7 +493,19 @@ internal static unsafe class GpuOps
     /// <summary>The kernels' window of a [N, C, H, W] input with output size (oh, ow).</summary>
     public static Window2d Window(int[] input, int oh, int ow, Kiln.Compiler.Shapes.ConvGeometry g) => new()
     {
-        C = input[1], H = input[2], W = input[3], OH = oh, OW = ow, KH = g.KH, KW = g.KW, DH = g.DH, DW = g.DW, PH = g.PH, PW = g.PW, SH = g.SH, SW = g.SW,
+        C = input[1],
+        H = input[2],
+        W = input[3],
+        OH = oh,
+        OW = ow,
+        KH = g.KH,
+        KW = g.KW,
+        DH = g.DH,
+        DW = g.DW,
+        PH = g.PH,
+        PW = g.PW,
+        SH = g.SH,
+        SW = g.SW,
     };
 
     static void RequireFloat32Window(string op, Tensor t)

@@ -13,7 +13,9 @@ public static class Png
         if (width <= 0 || height <= 0) throw new KilnException("png", $"png: image size must be positive, got {width}x{height}");
         byte colorType = channels switch
         {
-            1 => 0, 3 => 2, 4 => 6,
+            1 => 0,
+            3 => 2,
+            4 => 6,
             _ => throw new KilnException("png", $"png: {channels} channels is not supported (1, 3 or 4)"),
         };
         if (pixels.Length != width * height * channels) throw new KilnException("png", $"png: expected {width * height * channels} bytes for {width}x{height}x{channels}, got {pixels.Length}");

@@ -87,11 +87,20 @@ public sealed unsafe partial class Tensor
 
     static FlashAttention.Problem<T> MakeProblem<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, int bh, int l, int s, int e, int ev)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => new()
-    {
-        BH = bh, L = l, S = s, E = e, Ev = ev, Scale = T.CreateTruncating(scale), Causal = causal,
-        Q = q.Ptr<T>(), K = k.Ptr<T>(), V = v.Ptr<T>(), Mask = mask is null ? null : mask.Ptr<T>(),
-        MaskPerBatch = mask is not null && mask.Dim > 2,
-    };
+        {
+            BH = bh,
+            L = l,
+            S = s,
+            E = e,
+            Ev = ev,
+            Scale = T.CreateTruncating(scale),
+            Causal = causal,
+            Q = q.Ptr<T>(),
+            K = k.Ptr<T>(),
+            V = v.Ptr<T>(),
+            Mask = mask is null ? null : mask.Ptr<T>(),
+            MaskPerBatch = mask is not null && mask.Dim > 2,
+        };
 
     /// <summary>The tensor expanded to [batch..., rows, cols] and made contiguous (unrecorded).</summary>
     static Tensor Flat(Tensor t, int[] batch, int rows, int cols)

@@ -61,9 +61,9 @@ public sealed unsafe partial class Tensor
         if (x.IsCuda) y = CudaConv2d(xc, wc, bc, s);
         else
         {
-        y = Allocate([s.N, s.O, s.OH, s.OW], x.DType);
-        if (x.DType == DType.Float32) Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<float>(), wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>());
-        else Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>());
+            y = Allocate([s.N, s.O, s.OH, s.OW], x.DType);
+            if (x.DType == DType.Float32) Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<float>(), wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>());
+            else Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>());
         }
         var args = new OpArgs { Sizes = g.ToArgs(), Dim = groups, Mode = bias is null ? null : "bias" };
         return RecordMany(op, y, args, [x, weight, bias]);

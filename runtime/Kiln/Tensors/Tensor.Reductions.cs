@@ -364,11 +364,11 @@ public sealed unsafe partial class Tensor
         long rows = len == 0 ? 0 : x.Numel / len;
         if (IsCuda) Gpu.GpuOps.CumSum(x, rows, len);
         else switch (ct)
-        {
-            case DType.Float32: { float* p = x.Ptr<float>(); ForRows(rows, len, r => { double acc = 0; float* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = (float)acc; } }); break; }
-            case DType.Float64: { double* p = x.Ptr<double>(); ForRows(rows, len, r => { double acc = 0; double* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
-            default: { long* p = x.Ptr<long>(); ForRows(rows, len, r => { long acc = 0; long* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
-        }
+            {
+                case DType.Float32: { float* p = x.Ptr<float>(); ForRows(rows, len, r => { double acc = 0; float* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = (float)acc; } }); break; }
+                case DType.Float64: { double* p = x.Ptr<double>(); ForRows(rows, len, r => { double acc = 0; double* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
+                default: { long* p = x.Ptr<long>(); ForRows(rows, len, r => { long acc = 0; long* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
+            }
         using var back = x.Transpose(d, -1);
         var result = back.Contiguous();
         return Finish(result, rt);

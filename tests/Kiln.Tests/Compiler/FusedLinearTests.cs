@@ -19,9 +19,9 @@ public class FusedLinearTests
     public void ReluAndDropoutInTheEpilogueGiveEagerValuesAndGradients(int[] shape, double p)
     {
         var g = new Generator(11);
-        var x = Tensor.Randn(shape, generator: g); 
-        var w = Tensor.Randn(new[] { 13, 11 }, generator: g); 
-        var b = Tensor.Randn(new[] { 13 }, generator: g); 
+        var x = Tensor.Randn(shape, generator: g);
+        var w = Tensor.Randn(new[] { 13, 11 }, generator: g);
+        var b = Tensor.Randn(new[] { 13 }, generator: g);
         x.RequiresGrad = true; w.RequiresGrad = true; b.RequiresGrad = true;
         var outShape = (int[])shape.Clone();
         outShape[^1] = 13;

@@ -22,8 +22,13 @@ public class CourseGoldenTests
 
     static DType TypeOf(string name) => name switch
     {
-        "float32" => DType.Float32, "float64" => DType.Float64, "int64" => DType.Int64, "int32" => DType.Int32,
-        "bool" => DType.Bool, "uint8" => DType.UInt8, "int8" => DType.Int8,
+        "float32" => DType.Float32,
+        "float64" => DType.Float64,
+        "int64" => DType.Int64,
+        "int32" => DType.Int32,
+        "bool" => DType.Bool,
+        "uint8" => DType.UInt8,
+        "int8" => DType.Int8,
         _ => throw new InvalidOperationException(name),
     };
 

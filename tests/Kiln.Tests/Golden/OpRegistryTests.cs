@@ -11,7 +11,11 @@ public class OpRegistryTests
 {
     static readonly Dictionary<string, string> Aliases = new()
     {
-        ["max_dim"] = "max", ["min_dim"] = "min", ["max_all"] = "max", ["min_all"] = "min", ["gelu_tanh"] = "gelu",
+        ["max_dim"] = "max",
+        ["min_dim"] = "min",
+        ["max_all"] = "max",
+        ["min_all"] = "min",
+        ["gelu_tanh"] = "gelu",
     };
 
     static OpArgs ArgsOf(JsonElement a)

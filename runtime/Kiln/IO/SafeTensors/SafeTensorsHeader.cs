@@ -25,8 +25,15 @@ internal static class SafeTensorsHeader
 
     static readonly Dictionary<string, DType> Codes = new()
     {
-        ["F64"] = DType.Float64, ["F32"] = DType.Float32, ["F16"] = DType.Float16, ["BF16"] = DType.BFloat16,
-        ["I64"] = DType.Int64, ["I32"] = DType.Int32, ["I8"] = DType.Int8, ["U8"] = DType.UInt8, ["BOOL"] = DType.Bool,
+        ["F64"] = DType.Float64,
+        ["F32"] = DType.Float32,
+        ["F16"] = DType.Float16,
+        ["BF16"] = DType.BFloat16,
+        ["I64"] = DType.Int64,
+        ["I32"] = DType.Int32,
+        ["I8"] = DType.Int8,
+        ["U8"] = DType.UInt8,
+        ["BOOL"] = DType.Bool,
     };
 
     /// <summary>The safetensors code of a Kiln dtype.</summary>

@@ -83,35 +83,35 @@ internal static unsafe class ConvKernel
             try
             {
                 fixed (long* ko = koff)
-                for (long slot = s0; slot < s1; slot++)
-                    for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
-                    {
-                        Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
-                        float* yn = y + n * o * l;
-                        for (int l0 = 0; l0 < l; l0 += mr)
+                    for (long slot = s0; slot < s1; slot++)
+                        for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                         {
-                            int rows = Math.Min(mr, l - l0);
-                            for (int i = 0; i < mr; i++)
+                            Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
+                            float* yn = y + n * o * l;
+                            for (int l0 = 0; l0 < l; l0 += mr)
                             {
-                                int li = l0 + Math.Min(i, rows - 1);   // pad rows repeat the last pixel; their results are dropped
-                                pix[i] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
-                            }
-                            Gather(xpad, ko, pix, panel, k, mr);
-                            for (int pn = 0; pn < panels; pn++)
-                            {
-                                for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
-                                    packed.Tile(pb, pn, Math.Min(kcEven, k - pc), panel + (long)pc * mr, tile, nr, pb > 0);
-                                int cols = Math.Min(nr, o - pn * nr);
-                                for (int j = 0; j < cols; j++)
+                                int rows = Math.Min(mr, l - l0);
+                                for (int i = 0; i < mr; i++)
                                 {
-                                    int oc = pn * nr + j;
-                                    float b = bias != null ? bias[oc] : 0f;
-                                    float* dst = yn + (long)oc * l + l0;
-                                    for (int i = 0; i < rows; i++) dst[i] = tile[i * nr + j] + b;
+                                    int li = l0 + Math.Min(i, rows - 1);   // pad rows repeat the last pixel; their results are dropped
+                                    pix[i] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
+                                }
+                                Gather(xpad, ko, pix, panel, k, mr);
+                                for (int pn = 0; pn < panels; pn++)
+                                {
+                                    for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                        packed.Tile(pb, pn, Math.Min(kcEven, k - pc), panel + (long)pc * mr, tile, nr, pb > 0);
+                                    int cols = Math.Min(nr, o - pn * nr);
+                                    for (int j = 0; j < cols; j++)
+                                    {
+                                        int oc = pn * nr + j;
+                                        float b = bias != null ? bias[oc] : 0f;
+                                        float* dst = yn + (long)oc * l + l0;
+                                        for (int i = 0; i < rows; i++) dst[i] = tile[i * nr + j] + b;
+                                    }
                                 }
                             }
                         }
-                    }
             }
             finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
         });
@@ -159,40 +159,40 @@ internal static unsafe class ConvKernel
                 try
                 {
                     fixed (long* ko = koff, px = pixAll)
-                    for (long slot = s0; slot < s1; slot++)
-                    {
-                        float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [k, o]
-                        for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                        for (long slot = s0; slot < s1; slot++)
                         {
-                            Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
-                            using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
-                            int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
-                            var (kBlocks, kcEven) = packed.KSplit;
-                            if (panel == null) panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kcEven * mr * sizeof(float)), 64);
-                            for (int r0 = 0; r0 < k; r0 += mr)
+                            float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [k, o]
+                            for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
                             {
-                                int rows = Math.Min(mr, k - r0);
-                                for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
+                                using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
+                                int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
+                                var (kBlocks, kcEven) = packed.KSplit;
+                                if (panel == null) panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kcEven * mr * sizeof(float)), 64);
+                                for (int r0 = 0; r0 < k; r0 += mr)
                                 {
-                                    int kc = Math.Min(kcEven, l - pc);
-                                    // panel[p·mr + i] = cols[r0 + i, pc + p] = xpad[koff[r0 + i] + pix[pc + p]]
-                                    GatherTransposed(xpad, ko + r0, rows, px + pc, kc, panel, mr);
-                                    for (int pn = 0; pn < panels; pn++)
+                                    int rows = Math.Min(mr, k - r0);
+                                    for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
                                     {
-                                        int cols = Math.Min(nr, o - pn * nr);
-                                        if (rows == mr && cols == nr)
-                                            packed.Tile(pb, pn, kc, panel, acc + (long)r0 * o + pn * nr, o, true);
-                                        else
+                                        int kc = Math.Min(kcEven, l - pc);
+                                        // panel[p·mr + i] = cols[r0 + i, pc + p] = xpad[koff[r0 + i] + pix[pc + p]]
+                                        GatherTransposed(xpad, ko + r0, rows, px + pc, kc, panel, mr);
+                                        for (int pn = 0; pn < panels; pn++)
                                         {
-                                            packed.Tile(pb, pn, kc, panel, tile, nr, false);
-                                            for (int i = 0; i < rows; i++)
-                                                for (int j = 0; j < cols; j++) acc[(long)(r0 + i) * o + pn * nr + j] += tile[i * nr + j];
+                                            int cols = Math.Min(nr, o - pn * nr);
+                                            if (rows == mr && cols == nr)
+                                                packed.Tile(pb, pn, kc, panel, acc + (long)r0 * o + pn * nr, o, true);
+                                            else
+                                            {
+                                                packed.Tile(pb, pn, kc, panel, tile, nr, false);
+                                                for (int i = 0; i < rows; i++)
+                                                    for (int j = 0; j < cols; j++) acc[(long)(r0 + i) * o + pn * nr + j] += tile[i * nr + j];
+                                            }
                                         }
                                     }
                                 }
                             }
                         }
-                    }
                 }
                 finally { NativeMemory.Free(xpad); if (panel != null) NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
             });
@@ -343,25 +343,25 @@ internal static unsafe class ConvKernel
         try
         {
             if (dx != null || dw != null)
-            ForImages<T>(s.N, colSize, (n, buffer) =>
-            {
-                T* cols = buffer;
-                T* dyn = dy + (long)n * s.O * s.L;
-                if (dw != null)
+                ForImages<T>(s.N, colSize, (n, buffer) =>
                 {
-                    T* acc = partial + (long)Slot(slots) * wSize;
-                    Im2Col.Unfold(x + (long)n * s.C * s.H * s.W, cols, 1, s.C, s.H, s.W, s.G, s.OH, s.OW);
-                    // dW_gᵀ += cols_g · dY_gᵀ: the big operand (cols) is read along its rows, which packs fast.
-                    for (int g = 0; g < s.Groups; g++)
-                        BlockGemm.Multiply(kg, s.Og, s.L, T.One, cols + (long)g * kg * s.L, s.L, 1, dyn + (long)g * s.Og * s.L, 1, s.L, T.One, acc + (long)g * s.Og * kg, s.Og);
-                }
-                if (dx != null)
-                {
-                    for (int g = 0; g < s.Groups; g++)   // dcols_g = W_gᵀ · dY_g
-                        BlockGemm.Multiply(kg, s.L, s.Og, T.One, w + (long)g * s.Og * kg, 1, kg, dyn + (long)g * s.Og * s.L, s.L, 1, T.Zero, cols + (long)g * kg * s.L, s.L);
-                    Im2Col.Fold(cols, dx + (long)n * s.C * s.H * s.W, 1, s.C, s.H, s.W, s.G, s.OH, s.OW);
-                }
-            });
+                    T* cols = buffer;
+                    T* dyn = dy + (long)n * s.O * s.L;
+                    if (dw != null)
+                    {
+                        T* acc = partial + (long)Slot(slots) * wSize;
+                        Im2Col.Unfold(x + (long)n * s.C * s.H * s.W, cols, 1, s.C, s.H, s.W, s.G, s.OH, s.OW);
+                        // dW_gᵀ += cols_g · dY_gᵀ: the big operand (cols) is read along its rows, which packs fast.
+                        for (int g = 0; g < s.Groups; g++)
+                            BlockGemm.Multiply(kg, s.Og, s.L, T.One, cols + (long)g * kg * s.L, s.L, 1, dyn + (long)g * s.Og * s.L, 1, s.L, T.One, acc + (long)g * s.Og * kg, s.Og);
+                    }
+                    if (dx != null)
+                    {
+                        for (int g = 0; g < s.Groups; g++)   // dcols_g = W_gᵀ · dY_g
+                            BlockGemm.Multiply(kg, s.L, s.Og, T.One, w + (long)g * s.Og * kg, 1, kg, dyn + (long)g * s.Og * s.L, s.L, 1, T.Zero, cols + (long)g * kg * s.L, s.L);
+                        Im2Col.Fold(cols, dx + (long)n * s.C * s.H * s.W, 1, s.C, s.H, s.W, s.G, s.OH, s.OW);
+                    }
+                });
             if (dw != null)
                 for (int g = 0; g < s.Groups; g++)
                     for (int o = 0; o < s.Og; o++)

@@ -219,8 +219,22 @@ public static unsafe class Sgemm
         float* bPack = (float*)(_bPack ??= new()).Get(bNeed * sizeof(float));
         var job = new Job
         {
-            Mr = mr, Nr = nr, Wide = wide, M = m, Mc = mc, Alpha = alpha, A = a, Rsa = rsa, Csa = csa,
-            Rsb = rsb, Csb = csb, C = c, Ldc = ldc, Epilogue = epilogue, BPack = bPack, Gate = gate,
+            Mr = mr,
+            Nr = nr,
+            Wide = wide,
+            M = m,
+            Mc = mc,
+            Alpha = alpha,
+            A = a,
+            Rsa = rsa,
+            Csa = csa,
+            Rsb = rsb,
+            Csb = csb,
+            C = c,
+            Ldc = ldc,
+            Epilogue = epilogue,
+            BPack = bPack,
+            Gate = gate,
         };
         int mBlocks = (m + mc - 1) / mc;
         for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)

@@ -148,36 +148,36 @@ internal static unsafe class LayerNormKernel
             {
                 long rs = rows * c / chunks, re = rows * (c + 1) / chunks;
                 fixed (double* pw0 = partW, pb0 = partB)
-                for (long r = rs; r < re; r++)
-                {
-                    T* xr = x + r * d, gr = dy + r * d, dxr = dx + r * d;
-                    if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && d % 8 == 0)
+                    for (long r = rs; r < re; r++)
                     {
-                        BackwardRow256((float*)xr, (float*)w, (float*)gr, (float*)dxr, pw0 == null ? null : pw0 + c * d, pb0 == null ? null : pb0 + c * d,
-                            d, mean == null ? 0f : (float)double.CreateTruncating(mean[r]), (float)double.CreateTruncating(rstd[r]), mean != null);
-                        continue;
+                        T* xr = x + r * d, gr = dy + r * d, dxr = dx + r * d;
+                        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && d % 8 == 0)
+                        {
+                            BackwardRow256((float*)xr, (float*)w, (float*)gr, (float*)dxr, pw0 == null ? null : pw0 + c * d, pb0 == null ? null : pb0 + c * d,
+                                d, mean == null ? 0f : (float)double.CreateTruncating(mean[r]), (float)double.CreateTruncating(rstd[r]), mean != null);
+                            continue;
+                        }
+                        double m = mean == null ? 0 : double.CreateTruncating(mean[r]), s = double.CreateTruncating(rstd[r]);
+                        double sumG = 0, sumGX = 0;
+                        for (int j = 0; j < d; j++)
+                        {
+                            double xh = (double.CreateTruncating(xr[j]) - m) * s;
+                            double g = double.CreateTruncating(gr[j]);
+                            if (partW != null) partW[c * d + j] += g * xh;
+                            if (partB != null) partB[c * d + j] += g;
+                            if (w != null) g *= double.CreateTruncating(w[j]);
+                            sumG += g;
+                            sumGX += g * xh;
+                        }
+                        double meanG = mean == null ? 0 : sumG / d, meanGX = sumGX / d;
+                        for (int j = 0; j < d; j++)
+                        {
+                            double xh = (double.CreateTruncating(xr[j]) - m) * s;
+                            double g = double.CreateTruncating(gr[j]);
+                            if (w != null) g *= double.CreateTruncating(w[j]);
+                            dxr[j] = T.CreateTruncating(s * (g - meanG - xh * meanGX));
+                        }
                     }
-                    double m = mean == null ? 0 : double.CreateTruncating(mean[r]), s = double.CreateTruncating(rstd[r]);
-                    double sumG = 0, sumGX = 0;
-                    for (int j = 0; j < d; j++)
-                    {
-                        double xh = (double.CreateTruncating(xr[j]) - m) * s;
-                        double g = double.CreateTruncating(gr[j]);
-                        if (partW != null) partW[c * d + j] += g * xh;
-                        if (partB != null) partB[c * d + j] += g;
-                        if (w != null) g *= double.CreateTruncating(w[j]);
-                        sumG += g;
-                        sumGX += g * xh;
-                    }
-                    double meanG = mean == null ? 0 : sumG / d, meanGX = sumGX / d;
-                    for (int j = 0; j < d; j++)
-                    {
-                        double xh = (double.CreateTruncating(xr[j]) - m) * s;
-                        double g = double.CreateTruncating(gr[j]);
-                        if (w != null) g *= double.CreateTruncating(w[j]);
-                        dxr[j] = T.CreateTruncating(s * (g - meanG - xh * meanGX));
-                    }
-                }
             }
         });
         for (int j = 0; j < d; j++)

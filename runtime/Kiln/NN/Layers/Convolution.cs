@@ -90,7 +90,8 @@ public sealed class Conv2d : ConvBase
     public Conv2d(int inChannels, int outChannels, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null,
         int groups = 1, bool bias = true, DType dtype = DType.Float32)
         : base("Conv2d", inChannels, outChannels, Expand(kernelSize, 2, "Conv2d", "kernel_size"), Expand(stride ?? [1], 2, "Conv2d", "stride"),
-            Expand(padding ?? [0], 2, "Conv2d", "padding"), null, Expand(dilation ?? [1], 2, "Conv2d", "dilation"), [0, 0], groups, bias, false, dtype) { }
+            Expand(padding ?? [0], 2, "Conv2d", "padding"), null, Expand(dilation ?? [1], 2, "Conv2d", "dilation"), [0, 0], groups, bias, false, dtype)
+    { }
 
     /// <summary>A 2-D convolution with a square kernel.</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true, DType dtype = DType.Float32)
@@ -99,7 +100,8 @@ public sealed class Conv2d : ConvBase
     /// <summary>A 2-D convolution with string padding, "same" or "valid".</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, string padding, int stride = 1, int dilation = 1, int groups = 1, bool bias = true, DType dtype = DType.Float32)
         : base("Conv2d", inChannels, outChannels, [kernelSize, kernelSize], [stride, stride],
-            F.SamePadding("Conv2d", padding, [stride], [dilation], [kernelSize, kernelSize]).Symmetric, padding, [dilation, dilation], [0, 0], groups, bias, false, dtype) { }
+            F.SamePadding("Conv2d", padding, [stride], [dilation], [kernelSize, kernelSize]).Symmetric, padding, [dilation, dilation], [0, 0], groups, bias, false, dtype)
+    { }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => PaddingText != null
@@ -117,7 +119,8 @@ public sealed class Conv1d : ConvBase
     /// <summary>A 1-D convolution with "same" or "valid" padding.</summary>
     public Conv1d(int inChannels, int outChannels, int kernelSize, string padding, int stride = 1, int dilation = 1, int groups = 1, bool bias = true, DType dtype = DType.Float32)
         : base("Conv1d", inChannels, outChannels, [kernelSize], [stride], F.SamePadding("Conv1d", padding, [stride], [dilation], [kernelSize]).Symmetric,
-            padding, [dilation], [0], groups, bias, false, dtype) { }
+            padding, [dilation], [0], groups, bias, false, dtype)
+    { }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => PaddingText != null
@@ -133,7 +136,8 @@ public sealed class ConvTranspose2d : ConvBase
         int groups = 1, bool bias = true, int[]? dilation = null, DType dtype = DType.Float32)
         : base("ConvTranspose2d", inChannels, outChannels, Expand(kernelSize, 2, "ConvTranspose2d", "kernel_size"), Expand(stride ?? [1], 2, "ConvTranspose2d", "stride"),
             Expand(padding ?? [0], 2, "ConvTranspose2d", "padding"), null, Expand(dilation ?? [1], 2, "ConvTranspose2d", "dilation"),
-            Expand(outputPadding ?? [0], 2, "ConvTranspose2d", "output_padding"), groups, bias, true, dtype) { }
+            Expand(outputPadding ?? [0], 2, "ConvTranspose2d", "output_padding"), groups, bias, true, dtype)
+    { }
 
     /// <summary>A transposed 2-D convolution with a square kernel.</summary>
     public ConvTranspose2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1, bool bias = true, int dilation = 1, DType dtype = DType.Float32)

@@ -317,7 +317,10 @@ public sealed class ReduceLROnPlateau : ISchedulerState
     /// <summary>The scheduler's position.</summary>
     public Dictionary<string, double[]> StateDict() => new()
     {
-        ["best"] = [_best], ["num_bad_epochs"] = [_badEpochs], ["cooldown_counter"] = [_cooldownCounter], ["last_epoch"] = [_lastEpoch],
+        ["best"] = [_best],
+        ["num_bad_epochs"] = [_badEpochs],
+        ["cooldown_counter"] = [_cooldownCounter],
+        ["last_epoch"] = [_lastEpoch],
     };
 
     /// <summary>Restores a position saved by <see cref="StateDict"/>.</summary>
