@@ -34,7 +34,7 @@ public sealed partial class Tensor
             return InBlocks(_shape, rt, this, this, (x, _) => x.MapUnary(name, op, floating));
         using var converted = ConvertedOrNull(ct);   // no alias object when the dtype already fits (hot path)
         var y = Allocate((int[])_shape.Clone(), ct, false, Device);
-        TypeDispatch.Unary(y, converted ?? this, op);
+        y.Backend.Unary(y, converted ?? this, op);
         return Finish(y, rt);
     }
 
@@ -110,7 +110,7 @@ public sealed partial class Tensor
         using var ca = a.ConvertedOrNull(ct);
         using var cb = b.ConvertedOrNull(ct);
         var y = Allocate(shape, ct, false, DeviceOf(a, b));
-        TypeDispatch.Binary(y, ca ?? a, cb ?? b, op);
+        y.Backend.Binary(y, ca ?? a, cb ?? b, op);
         return Finish(y, rt);
     }
 
@@ -122,7 +122,7 @@ public sealed partial class Tensor
         using var x = a.ToInternal(ct);
         using var z = b.ToInternal(ct);
         var y = Allocate(shape, DType.Bool, false, DeviceOf(a, b));
-        TypeDispatch.Compare(y, x, z, op);
+        y.Backend.Compare(y, x, z, op);
         return y;
     }
 
@@ -274,7 +274,7 @@ public sealed partial class Tensor
         using var x = a.ToInternal(rt);
         using var z = b.ToInternal(rt);
         var y = Allocate(shape, rt, false, condition.IsCuda ? condition.Device : DeviceOf(a, b));
-        TypeDispatch.Where(y, condition, x, z);
+        y.Backend.Where(y, condition, x, z);
         return Record("where", y, null, condition, a, b);
     }
 

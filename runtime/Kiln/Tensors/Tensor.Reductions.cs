@@ -29,7 +29,7 @@ public sealed unsafe partial class Tensor
         return c.Alias();
     }
 
-    static void ForRows(long rows, long length, Action<long> body) =>
+    internal static void ForRows(long rows, long length, Action<long> body) =>
         Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, length)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) => { for (long r = s; r < e; r++) body(r); });
 
     /// <summary>Sum over all elements; integers and bool give int64.</summary>
@@ -45,19 +45,7 @@ public sealed unsafe partial class Tensor
         if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
-        if (IsCuda) Gpu.GpuOps.RowReduce(x, y, rows, len, Gpu.Kernels.RowKernels.Sum);
-        else if (ct == DType.Float32 && rows == 1 && len >= 2 * StridedLoop.Grain)
-        {
-            // One long row: partial sums per thread, then a double total.
-            float* px = x.Ptr<float>();
-            var parts = new double[Threads.Count];
-            int chunks = parts.Length;
-            Threads.For(chunks, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) => { for (long c = s; c < e; c++) parts[c] = RowKernels.Sum(px + len * c / chunks, len * (c + 1) / chunks - len * c / chunks); });
-            double total = 0;
-            foreach (var v in parts) total += v;
-            *y.Ptr<float>() = (float)total;
-        }
-        else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Sum<float>(p, n), static (t, p, n) => RowKernels.Sum(p, n), static (t, p, n) => RowKernels.Sum(p, n));
+        Backend.RowSum(x, y, rows, len);
         return Record("sum", Finish(y, rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
     }
 
@@ -109,22 +97,8 @@ public sealed unsafe partial class Tensor
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
         using var x = RowsFor("prod", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
-        if (IsCuda) Gpu.GpuOps.RowReduce(x, y, rows, len, Gpu.Kernels.RowKernels.Prod);
-        else RowsTo(x, y, rows, len, ct, static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n), static (t, p, n) => RowKernels.Prod(p, n));
+        Backend.RowProd(x, y, rows, len);
         return Record("prod", Finish(y, rt), new OpArgs { Dim = dims?[0], KeepDim = keepDim }, this);
-    }
-
-    delegate T RowFn<T>(object? state, T* row, long n) where T : unmanaged;
-
-    /// <summary>Applies a typed row function to each row of x (float, double or long) into y of the same type.</summary>
-    static void RowsTo(Tensor x, Tensor y, long rows, long len, DType ct, RowFn<float> f, RowFn<double> d, RowFn<long> l, object? state = null)
-    {
-        switch (ct)
-        {
-            case DType.Float32: { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, r => py[r] = f(state, px + r * len, len)); break; }
-            case DType.Float64: { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, r => py[r] = d(state, px + r * len, len)); break; }
-            default: { long* px = x.Ptr<long>(), py = y.Ptr<long>(); ForRows(rows, len, r => py[r] = l(state, px + r * len, len)); break; }
-        }
     }
 
     /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
@@ -265,24 +239,9 @@ public sealed unsafe partial class Tensor
         if (len == 0) throw new KilnException(op, $"{op}: cannot reduce over a zero-size dimension (shape {ShapeText.Format(_shape)})");
         var values = Allocate(shape, ct, false, Device);
         var indices = Allocate((int[])shape.Clone(), DType.Int64, false, Device);
-        if (IsCuda)
-        {
-            Gpu.GpuOps.Extreme(x, values, indices, rows, len, max);
-            return (Finish(values, DType), indices);
-        }
-        long* pi = indices.Ptr<long>();
-        switch (ct)
-        {
-            case DType.Float32: ExtremeRows(x.Ptr<float>(), values.Ptr<float>(), pi, rows, len, max); break;
-            case DType.Float64: ExtremeRows(x.Ptr<double>(), values.Ptr<double>(), pi, rows, len, max); break;
-            case DType.Int64: ExtremeRows(x.Ptr<long>(), values.Ptr<long>(), pi, rows, len, max); break;
-            default: ExtremeRows(x.Ptr<int>(), values.Ptr<int>(), pi, rows, len, max); break;
-        }
+        Backend.RowExtreme(x, values, indices, rows, len, max);
         return (Finish(values, DType), indices);
     }
-
-    static void ExtremeRows<T>(T* x, T* v, long* idx, long rows, long len, bool max) where T : unmanaged, INumber<T> =>
-        ForRows(rows, len, r => { v[r] = RowKernels.Extreme(x + r * len, len, max, out long i); idx[r] = i; });
 
     /// <summary>True when every element is nonzero (bool result).</summary>
     public Tensor All() => Logical("all", null, false, all: true);
@@ -339,9 +298,7 @@ public sealed unsafe partial class Tensor
         var y = Allocate((int[])x._shape.Clone(), ct, false, Device);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        if (IsCuda) Gpu.GpuOps.Softmax(x, y, rows, len, log, scale);
-        else if (ct == DType.Float32) { float* px = x.Ptr<float>(), py = y.Ptr<float>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
-        else { double* px = x.Ptr<double>(), py = y.Ptr<double>(); ForRows(rows, len, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (r) => RowKernels.Softmax(px + r * len, py + r * len, len, log, scale)); }
+        Backend.RowSoftmax(x, y, rows, len, log, scale);
         using var back = y.Transpose(d, -1);
         var result = back.IsContiguous ? back.AsStrided(back._shape, back._strides, back._offset) : back.Contiguous();
         y.Dispose();
@@ -362,13 +319,7 @@ public sealed unsafe partial class Tensor
         using var x = Kernels.CopyKernel.Convert(moved, ct);
         int len = x._shape[^1];
         long rows = len == 0 ? 0 : x.Numel / len;
-        if (IsCuda) Gpu.GpuOps.CumSum(x, rows, len);
-        else switch (ct)
-            {
-                case DType.Float32: { float* p = x.Ptr<float>(); ForRows(rows, len, r => { double acc = 0; float* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = (float)acc; } }); break; }
-                case DType.Float64: { double* p = x.Ptr<double>(); ForRows(rows, len, r => { double acc = 0; double* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
-                default: { long* p = x.Ptr<long>(); ForRows(rows, len, r => { long acc = 0; long* row = p + r * len; for (int i = 0; i < len; i++) { acc += row[i]; row[i] = acc; } }); break; }
-            }
+        Backend.RowCumSum(x, rows, len);
         using var back = x.Transpose(d, -1);
         var result = back.Contiguous();
         return Finish(result, rt);

@@ -176,6 +176,9 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>True when the data lives on a CUDA device.</summary>
     public bool IsCuda => _storage.Gpu is not null;
 
+    /// <summary>The kernels of the device this tensor lives on.</summary>
+    internal Backends.IBackend Backend => _storage.Gpu is null ? Backends.CpuBackend.Instance : Backends.CudaBackend.Instance;
+
     /// <summary>
     /// The device elements of a CUDA tensor from its first element to the end of the storage (strides index into it).
     /// </summary>
