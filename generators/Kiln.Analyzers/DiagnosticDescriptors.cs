@@ -3,8 +3,10 @@ using Microsoft.CodeAnalysis;
 namespace Kiln.Analyzers;
 
 /// <summary>
-/// Every diagnostic Kiln's analyzers report. Shape errors carry the runtime's message (the rules are shared through
-/// Kiln.Compiler), with symbolic dims written by name; each ID has a section in docs/diagnostics.md.
+/// Every diagnostic Kiln reports — the shape analyzers' and the [Model] generator's (Kiln.Generators references this
+/// assembly for them) — with one ID prefix, KLN: KLN00xx shape errors, KLN01xx the compiler's notes. Shape errors carry
+/// the runtime's message (the rules are shared through Kiln.Compiler), with symbolic dims written by name; each ID has a
+/// section in docs/diagnostics.md and a row in this project's AnalyzerReleases file.
 /// </summary>
 public static class DiagnosticDescriptors
 {
@@ -43,6 +45,16 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor Unsupported = new("KLN0100", "Construct outside the compiled subset",
         "{0} is outside what Kiln compiles; the model's shapes are not checked past it and it runs eagerly", Compiler,
         DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Docs("KLN0100"));
+
+    /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
+    public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
+        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, RMSNorm, BatchNorm, Embedding, self-attention, TransformerEncoderLayer, softmax, cross entropy, [Model] blocks, activations, dropout and elementwise arithmetic)",
+        Compiler, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Docs("KLN0102"));
+
+    /// <summary>KLN0103: a layer without a fused form, run by the eager engine inside an otherwise compiled model.</summary>
+    public static readonly DiagnosticDescriptor EagerLayer = new("KLN0103", "Layer runs eagerly inside the compiled model",
+        "{0}.Compile() runs {1} eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+        Compiler, DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Docs("KLN0103"));
 
     /// <summary>The diagnostic property holding a certain fix's replacement text (the fix's target is the first additional location).</summary>
     public const string ReplacementProperty = "Replacement";

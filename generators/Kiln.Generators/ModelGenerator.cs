@@ -14,15 +14,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
     /// <summary>Tracking names of the pipeline steps (tests check they stay cached across unrelated edits).</summary>
     public const string ModelsStep = "Models", GeneratableStep = "GeneratableModels";
 
-    /// <summary>KLN0102: a [Model] whose Forward the compiler does not fuse yet; Compile() runs it eagerly.</summary>
-    public static readonly DiagnosticDescriptor NotCompiled = new("KLN0102", "Forward runs eagerly",
-        "{0}.Compile() runs Forward eagerly: {1} is outside what Kiln compiles today (graphs of Linear, Conv2d, MaxPool2d, Flatten, LayerNorm, RMSNorm, BatchNorm, Embedding, self-attention, TransformerEncoderLayer, softmax, cross entropy, [Model] blocks, activations, dropout and elementwise arithmetic)",
-        "Kiln.Compiler", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Kiln.Compiler.DiagnosticHelp.Link("KLN0102"));
+    /// <summary>KLN0102 (declared with every Kiln diagnostic in <see cref="Kiln.Analyzers.DiagnosticDescriptors"/>).</summary>
+    public static readonly DiagnosticDescriptor NotCompiled = Kiln.Analyzers.DiagnosticDescriptors.NotCompiled;
 
-    /// <summary>KLN0103: a layer without a fused form, run by the eager engine inside an otherwise compiled model.</summary>
-    public static readonly DiagnosticDescriptor EagerLayer = new("KLN0103", "Layer runs eagerly inside the compiled model",
-        "{0}.Compile() runs {1} eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-        "Kiln.Compiler", DiagnosticSeverity.Info, isEnabledByDefault: true, helpLinkUri: Kiln.Compiler.DiagnosticHelp.Link("KLN0103"));
+    /// <summary>KLN0103 (declared in <see cref="Kiln.Analyzers.DiagnosticDescriptors"/>).</summary>
+    public static readonly DiagnosticDescriptor EagerLayer = Kiln.Analyzers.DiagnosticDescriptors.EagerLayer;
 
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)

@@ -32,7 +32,7 @@ public static class Autocast
     public static IDisposable Enable(DType dtype = DType.Float16, DeviceType device = DeviceType.Cuda, bool enabled = true)
     {
         if (dtype != DType.Float16 && dtype != DType.BFloat16)
-            throw new KilnException("autocast", $"autocast: the lower-precision type must be Float16 or BFloat16, got {dtype}");
+            throw new KilnException("autocast", $"autocast: the lower-precision type must be Float16 or BFloat16, got {dtype}", KilnErrorKind.DType);
         ref State s = ref device == DeviceType.Cuda ? ref _cuda : ref _cpu;
         var previous = s;
         s = new State { Enabled = enabled, DType = dtype };

@@ -111,7 +111,7 @@ public static class Autograd
                     double num = (plus[o] - minus[o]) / (2 * eps), ana = analytic[k][o, j];
                     if (Math.Abs(num - ana) > atol + rtol * Math.Abs(num))
                         throw new KilnException("gradcheck",
-                            $"gradcheck: Jacobian mismatch for output {o} with respect to input {diffInputs[k]}, element {j}: numerical {num:R}, analytical {ana:R}");
+                            $"gradcheck: Jacobian mismatch for output {o} with respect to input {diffInputs[k]}, element {j}: numerical {num:R}, analytical {ana:R}", KilnErrorKind.Shape);
                 }
             }
         }

@@ -37,12 +37,12 @@ internal static class AutogradEngine
         {
             var root = roots[i];
             if (!root.RequiresGrad)
-                throw new KilnException("backward", $"element {i} of tensors does not require grad and does not have a grad_fn");
+                throw new KilnException("backward", $"element {i} of tensors does not require grad and does not have a grad_fn", KilnErrorKind.State);
             Tensor seed;
             if (gradients is null || gradients[i] is null)
             {
                 if (root.Numel != 1)
-                    throw new KilnException("backward", $"grad can be implicitly created only for scalar outputs (the output has shape [{string.Join(", ", root.Shape)}])");
+                    throw new KilnException("backward", $"grad can be implicitly created only for scalar outputs (the output has shape [{string.Join(", ", root.Shape)}])", KilnErrorKind.Shape);
                 seed = Tensor.OnesLike(root);
             }
             else
@@ -50,7 +50,7 @@ internal static class AutogradEngine
                 seed = gradients[i]!;
                 notStealable.Add(seed);
                 if (!Compiler.Shapes.ShapeRules.SameShape(seed.ShapeArray, root.ShapeArray))
-                    throw new KilnException("backward", $"backward: mismatch in shape: grad_output has shape [{string.Join(", ", seed.Shape)}] and output has shape [{string.Join(", ", root.Shape)}]");
+                    throw new KilnException("backward", $"backward: mismatch in shape: grad_output has shape [{string.Join(", ", seed.Shape)}] and output has shape [{string.Join(", ", root.Shape)}]", KilnErrorKind.State);
             }
             seeds.Add((root, seed));
         }
@@ -114,19 +114,19 @@ internal static class AutogradEngine
         if (captured != null && !allowUnused)
             for (int i = 0; i < captured.Length; i++)
                 if (captured[i] is null)
-                    throw new KilnException("grad", $"grad: one of the differentiated Tensors (input {i}) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.");
+                    throw new KilnException("grad", $"grad: one of the differentiated Tensors (input {i}) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.", KilnErrorKind.State);
         return captured;
     }
 
     /// <summary>Runs a user-defined backward and checks that it returned one gradient per input, each of its input's shape.</summary>
     static Tensor?[] CustomGrads(GradNode node, Func<Tensor, Tensor?[]> backward, Tensor grad)
     {
-        var grads = backward(grad) ?? throw new KilnException(node.Op, $"{node.Name}: backward returned null; return one gradient (or null) per input");
+        var grads = backward(grad) ?? throw new KilnException(node.Op, $"{node.Name}: backward returned null; return one gradient (or null) per input", KilnErrorKind.State);
         if (grads.Length != node.InputCount)
-            throw new KilnException(node.Op, $"{node.Name}: backward returned {grads.Length} gradients for {node.InputCount} inputs");
+            throw new KilnException(node.Op, $"{node.Name}: backward returned {grads.Length} gradients for {node.InputCount} inputs", KilnErrorKind.State);
         for (int i = 0; i < grads.Length; i++)
             if (grads[i] is { } g && !Compiler.Shapes.ShapeRules.SameShape(g.ShapeArray, ((Compiler.Autodiff.IGradContext<Tensor>)node).InputShape(i)))
-                throw new KilnException(node.Op, $"{node.Name}: backward returned a gradient of shape {Compiler.Shapes.ShapeText.Format(g.ShapeArray)} for input {i} of shape {Compiler.Shapes.ShapeText.Format(((Compiler.Autodiff.IGradContext<Tensor>)node).InputShape(i))}");
+                throw new KilnException(node.Op, $"{node.Name}: backward returned a gradient of shape {Compiler.Shapes.ShapeText.Format(g.ShapeArray)} for input {i} of shape {Compiler.Shapes.ShapeText.Format(((Compiler.Autodiff.IGradContext<Tensor>)node).InputShape(i))}", KilnErrorKind.State);
         return grads;
     }
 

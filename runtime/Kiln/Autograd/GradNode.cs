@@ -139,7 +139,7 @@ public sealed class GradNode : IGradContext<Tensor>
             throw new KilnException(Op,
                 $"one of the variables needed for gradient computation has been modified by an inplace operation: " +
                 $"[{t.DType} [{string.Join(", ", t.Shape)}]]{producer} is at version {now}; expected version {version} instead " +
-                $"(it is {which} of {Name}).");
+                $"(it is {which} of {Name}).", KilnErrorKind.State);
         }
         return t;
     }

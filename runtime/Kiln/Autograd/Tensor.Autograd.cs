@@ -34,9 +34,9 @@ public sealed partial class Tensor
     public Tensor RequiresGrad_(bool requiresGrad = true)
     {
         if (GradFn != null && !requiresGrad)
-            throw new KilnException("requires_grad_", "requires_grad_: you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use Detach().");
+            throw new KilnException("requires_grad_", "requires_grad_: you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use Detach().", KilnErrorKind.State);
         if (requiresGrad && !DType.IsFloatingPoint())
-            throw new KilnException("requires_grad_", $"requires_grad_: only Tensors of floating point dtype can require gradients, got {DType}");
+            throw new KilnException("requires_grad_", $"requires_grad_: only Tensors of floating point dtype can require gradients, got {DType}", KilnErrorKind.State);
         _requiresGrad = requiresGrad;
         return this;
     }
@@ -44,7 +44,7 @@ public sealed partial class Tensor
     /// <summary>Keeps the gradient of this non-leaf in <see cref="Grad"/> during backward (<c>retain_grad</c>).</summary>
     public Tensor RetainGrad()
     {
-        if (!RequiresGrad) throw new KilnException("retain_grad", "retain_grad: can't retain_grad on Tensor that has requires_grad=False");
+        if (!RequiresGrad) throw new KilnException("retain_grad", "retain_grad: can't retain_grad on Tensor that has requires_grad=False", KilnErrorKind.State);
         if (GradFn != null) { RetainsGrad = true; GradFn.HookOwner = this; }
         return this;
     }

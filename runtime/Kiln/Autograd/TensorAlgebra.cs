@@ -145,7 +145,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     static void RefuseDoubleBackward(string op)
     {
         if (GradMode.Enabled)
-            throw new KilnException(op, $"{op}: double backward (createGraph: true) through this fused op is not supported yet; compose the layer from primitive ops for higher-order gradients");
+            throw new KilnException(op, $"{op}: double backward (createGraph: true) through this fused op is not supported yet; compose the layer from primitive ops for higher-order gradients", KilnErrorKind.Unsupported);
     }
 
     public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));

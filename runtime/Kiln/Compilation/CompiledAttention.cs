@@ -40,7 +40,7 @@ public sealed class CompiledAttention
     /// <summary>Runs self-attention on <paramref name="x"/> [N, L, E], saving into <paramref name="ctx"/> what the backward reads.</summary>
     public static CompiledAttention Forward(FunctionContext ctx, MultiheadAttention layer, Tensor x)
     {
-        if (x.Dim != 3) throw new KilnException("multi_head_attention_forward", $"multi_head_attention_forward: compiled self-attention takes batched [N, L, E] input, got {Compiler.Shapes.ShapeText.Format(x.ShapeArray)}");
+        if (x.Dim != 3) throw new KilnException("multi_head_attention_forward", $"multi_head_attention_forward: compiled self-attention takes batched [N, L, E] input, got {Compiler.Shapes.ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         Compiler.Shapes.LayerRules.AttentionQuery(x.ShapeArray, layer.EmbedDim);
         using var _ = Autograd.NoGrad();
         int n = x.Size(0), l = x.Size(1), e = layer.EmbedDim, h = layer.NumHeads, hd = e / h;

@@ -49,7 +49,7 @@ public static partial class CompiledOps
         if (step.UseBatch)
         {
             if (layer.Training && (long)n * s <= 1)
-                throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}");
+                throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
             mean = Tensor.Empty(new[] { c }, DType.Float32);
             using var variance = Tensor.Empty(new[] { c }, DType.Float32);
             unsafe { BatchNormKernel.Statistics(xc.Ptr<float>(), n, c, s, mean.Ptr<float>(), variance.Ptr<float>()); }

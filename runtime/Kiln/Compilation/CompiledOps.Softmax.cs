@@ -30,7 +30,7 @@ public static partial class CompiledOps
     {
         const string op = "nll_loss";
         if (target.DType != DType.Int64 && target.DType != DType.Int32)
-            throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}");
+            throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}", KilnErrorKind.DType);
         LayerRules.ClassTarget(op, logits.ShapeArray, target.ShapeArray);
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);

@@ -66,9 +66,9 @@ public static unsafe class FusedLinear
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         if (output is not null && !ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
-            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}");
+            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}", KilnErrorKind.Shape);
         if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
-            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}");
+            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         RequireFloat32(x, weight, grad);
         if (x.IsCuda) return CudaCompiledOps.LinearBackward(x, weight, hasBias, grad, output, scale, needInput);
         using var noGrad = Autograd.NoGrad();
@@ -102,6 +102,6 @@ public static unsafe class FusedLinear
     {
         foreach (var t in new[] { a, b, c })
             if (t is not null && t.DType != DType.Float32)
-                throw new KilnException("linear", $"linear: expected float32 operands for the compiled kernel, but got {a.DType.Name()}, {b.DType.Name()}{(c is null ? "" : ", " + c.DType.Name())}");
+                throw new KilnException("linear", $"linear: expected float32 operands for the compiled kernel, but got {a.DType.Name()}, {b.DType.Name()}{(c is null ? "" : ", " + c.DType.Name())}", KilnErrorKind.DType);
     }
 }

@@ -45,7 +45,7 @@ public sealed class GroupBroadcast
     {
         foreach (var v in values)
             if (v.DType != DType.Float32)
-                throw new KilnException(op, $"{op}: compiled models compute in float32, got a {v.DType} value of shape {ShapeText.Format(v.ShapeArray)} (keep the model's tensors float32, or run the eager model)");
+                throw new KilnException(op, $"{op}: compiled models compute in float32, got a {v.DType} value of shape {ShapeText.Format(v.ShapeArray)} (keep the model's tensors float32, or run the eager model)", KilnErrorKind.DType);
         int[] shape = values[0].ShapeArray;
         for (int k = 1; k < values.Length; k++) shape = ShapeRules.Broadcast(op, shape, values[k].ShapeArray);
         var maps = new BroadcastMap[values.Length];

@@ -70,7 +70,7 @@ public static class DTypes
         "int8" => DType.Int8,
         "uint8" => DType.UInt8,
         "bool" => DType.Bool,
-        _ => throw new KilnException(null, $"unknown dtype '{name}'"),
+        _ => throw new KilnException(null, $"unknown dtype '{name}'", KilnErrorKind.DType),
     };
 
     internal static int Category(DType t) => t.IsFloatingPoint() ? 2 : t == DType.Bool ? 0 : 1;

@@ -19,7 +19,7 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
 
     /// <summary>CUDA device <paramref name="index"/>.</summary>
     public static Device Cuda(int index = 0) =>
-        index >= 0 ? new(DeviceType.Cuda, index) : throw new KilnException("device", $"device: a CUDA device index must not be negative, got {index}");
+        index >= 0 ? new(DeviceType.Cuda, index) : throw new KilnException("device", $"device: a CUDA device index must not be negative, got {index}", KilnErrorKind.Device);
 
     /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:1</c>.</summary>
     public static Device Parse(string s)
@@ -27,7 +27,7 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
         if (s == "cpu") return Cpu;
         if (s == "cuda") return Cuda();
         if (s.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(s.AsSpan(5), out int i)) return Cuda(i);
-        throw new KilnException(null, $"invalid device string '{s}'");
+        throw new KilnException(null, $"invalid device string '{s}'", KilnErrorKind.Device);
     }
 
     /// <inheritdoc/>

@@ -51,9 +51,9 @@ public static class Cuda
     {
         if (device.Type != DeviceType.Cuda) return;
         if (!IsAvailable)
-            throw new KilnException(op, $"{op}: device {device} is not available: no CUDA device was found (Kiln.Cuda.IsAvailable is false — no NVIDIA GPU or driver on this machine)");
+            throw new KilnException(op, $"{op}: device {device} is not available: no CUDA device was found (Kiln.Cuda.IsAvailable is false — no NVIDIA GPU or driver on this machine)", KilnErrorKind.Device);
         if (device.Index >= DeviceCount)
-            throw new KilnException(op, $"{op}: device {device} does not exist: this machine has {DeviceCount} CUDA device(s)");
+            throw new KilnException(op, $"{op}: device {device} does not exist: this machine has {DeviceCount} CUDA device(s)", KilnErrorKind.Device);
     }
 
     static int Discover()

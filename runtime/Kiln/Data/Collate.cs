@@ -15,7 +15,7 @@ public static class Collate
         for (int i = 1; i < samples.Count; i++)
             if (!Compiler.Shapes.ShapeRules.SameShape(samples[i].ShapeArray, samples[0].ShapeArray))
                 throw new KilnException("collate", $"collate: sample {i} has shape {Compiler.Shapes.ShapeText.Format(samples[i].ShapeArray)} but sample 0 has {Compiler.Shapes.ShapeText.Format(samples[0].ShapeArray)}, so they cannot be stacked into one batch. "
-                    + "Ragged samples (text, variable-length sequences) need a collate that pads them: pass Collate.PadSequences (or your own collate) to the DataLoader, or resize the samples in a transform");
+                    + "Ragged samples (text, variable-length sequences) need a collate that pads them: pass Collate.PadSequences (or your own collate) to the DataLoader, or resize the samples in a transform", KilnErrorKind.Shape);
         return Tensor.Stack(samples, 0);
     }
 
@@ -30,7 +30,7 @@ public static class Collate
             for (int i = 0; i < samples.Count; i++)
             {
                 if (samples[i].Length != r.Length)
-                    throw new KilnException("collate", $"collate: sample {i} has {samples[i].Length} fields, sample 0 has {r.Length}");
+                    throw new KilnException("collate", $"collate: sample {i} has {samples[i].Length} fields, sample 0 has {r.Length}", KilnErrorKind.Shape);
                 column[i] = samples[i][j];
             }
             r[j] = Stack(column);
@@ -93,9 +93,9 @@ public static class Collate
         int longest = 0;
         foreach (var s in samples)
         {
-            if (s.Dim == 0) throw new KilnException("pad_sequence", "pad_sequence: sequences must have at least one dim (the length)");
+            if (s.Dim == 0) throw new KilnException("pad_sequence", "pad_sequence: sequences must have at least one dim (the length)", KilnErrorKind.Shape);
             if (s.Dim != samples[0].Dim || s.DType != samples[0].DType)
-                throw new KilnException("pad_sequence", $"pad_sequence: sequences must share rank and dtype; got [{string.Join(", ", s.Shape)}] {s.DType} and [{string.Join(", ", samples[0].Shape)}] {samples[0].DType}");
+                throw new KilnException("pad_sequence", $"pad_sequence: sequences must share rank and dtype; got [{string.Join(", ", s.Shape)}] {s.DType} and [{string.Join(", ", samples[0].Shape)}] {samples[0].DType}", KilnErrorKind.DType);
             longest = Math.Max(longest, s.Size(0));
         }
         var rows = new Tensor[samples.Count];

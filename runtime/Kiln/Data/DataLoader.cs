@@ -27,12 +27,12 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>, IResumableLoade
     public DataLoader(Dataset<T> dataset, Func<IReadOnlyList<T>, TBatch> collate, int batchSize = 1, bool shuffle = false, bool dropLast = false,
         ISampler? sampler = null, IEnumerable<int[]>? batchSampler = null, int numWorkers = 0, int prefetchFactor = 2, Generator? generator = null)
     {
-        if (batchSize <= 0) throw new KilnException("DataLoader", $"DataLoader: batch_size should be a positive integer value, but got batch_size={batchSize}");
+        if (batchSize <= 0) throw new KilnException("DataLoader", $"DataLoader: batch_size should be a positive integer value, but got batch_size={batchSize}", KilnErrorKind.Shape);
         if (numWorkers < 0) throw new KilnException("DataLoader", $"DataLoader: num_workers option should be non-negative, got {numWorkers}");
         if (prefetchFactor <= 0) throw new KilnException("DataLoader", $"DataLoader: prefetch_factor must be positive, got {prefetchFactor}");
         if (shuffle && sampler != null) throw new KilnException("DataLoader", "DataLoader: sampler option is mutually exclusive with shuffle");
         if (batchSampler != null && (sampler != null || shuffle || dropLast || batchSize != 1))
-            throw new KilnException("DataLoader", "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last");
+            throw new KilnException("DataLoader", "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last", KilnErrorKind.Shape);
         _dataset = dataset;
         _collate = collate;
         _generator = generator ?? Generator.Default;
@@ -99,7 +99,7 @@ public sealed class DataLoader<T, TBatch> : IEnumerable<TBatch>, IResumableLoade
             try { samples[i] = _dataset[indices[i]]; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                throw new KilnException("DataLoader", $"DataLoader: loading sample {indices[i]} failed: {e.Message}", e);
+                throw new KilnException("DataLoader", $"DataLoader: loading sample {indices[i]} failed: {e.Message}", e, KilnErrorKind.Index);
             }
         }
         return _collate(samples);

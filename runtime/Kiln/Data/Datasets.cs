@@ -26,7 +26,7 @@ public abstract class Dataset<T> : IReadOnlyList<T>
     protected void CheckIndex(int index)
     {
         if ((uint)index >= (uint)Count)
-            throw new KilnException("dataset", $"{GetType().Name}: index {index} is out of range for a dataset of {Count} samples");
+            throw new KilnException("dataset", $"{GetType().Name}: index {index} is out of range for a dataset of {Count} samples", KilnErrorKind.Index);
     }
 }
 
@@ -50,7 +50,7 @@ public sealed class TensorDataset : Dataset<Tensor[]>
         if (tensors.Length == 0) throw new KilnException("TensorDataset", "TensorDataset: at least one tensor is required");
         foreach (var t in tensors)
             if (t.Dim == 0 || t.Size(0) != tensors[0].Size(0))
-                throw new KilnException("TensorDataset", $"TensorDataset: Size mismatch between tensors: every tensor needs the same first dimension ({string.Join(", ", tensors.Select(x => x.Dim == 0 ? "scalar" : x.Size(0).ToString()))})");
+                throw new KilnException("TensorDataset", $"TensorDataset: Size mismatch between tensors: every tensor needs the same first dimension ({string.Join(", ", tensors.Select(x => x.Dim == 0 ? "scalar" : x.Size(0).ToString()))})", KilnErrorKind.Shape);
         _tensors = tensors;
     }
 
@@ -109,7 +109,7 @@ public sealed class Subset<T> : Dataset<T>
     public Subset(Dataset<T> dataset, IReadOnlyList<int> indices)
     {
         foreach (int i in indices)
-            if ((uint)i >= (uint)dataset.Count) throw new KilnException("Subset", $"Subset: index {i} is out of range for a dataset of {dataset.Count} samples");
+            if ((uint)i >= (uint)dataset.Count) throw new KilnException("Subset", $"Subset: index {i} is out of range for a dataset of {dataset.Count} samples", KilnErrorKind.Index);
         Dataset = dataset;
         Indices = indices;
     }
@@ -150,7 +150,7 @@ public static class DataUtils
         {
             sizes = lengths.Select(l => (int)l).ToArray();
             if (sizes.Any(s => s < 0) || sizes.Sum() != n)
-                throw new KilnException("random_split", $"random_split: Sum of input lengths ({sizes.Sum()}) does not equal the length of the input dataset ({n})");
+                throw new KilnException("random_split", $"random_split: Sum of input lengths ({sizes.Sum()}) does not equal the length of the input dataset ({n})", KilnErrorKind.Shape);
         }
         var perm = Samplers.Permutation(n, generator);
         var parts = new Subset<T>[sizes.Length];

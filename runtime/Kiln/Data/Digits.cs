@@ -76,7 +76,7 @@ public sealed class Digits : Dataset<(Tensor Image, long Label)>
             if (cells.Length != 65 || !float.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
             {
                 if (row == 0) { row++; continue; }   // a header line
-                throw new KilnException("Digits", $"Digits: row {row} of the embedded data has {cells.Length} cells, expected 65");
+                throw new KilnException("Digits", $"Digits: row {row} of the embedded data has {cells.Length} cells, expected 65", KilnErrorKind.Format);
             }
             for (int j = 0; j < 64; j++) pixels.Add(float.Parse(cells[j], CultureInfo.InvariantCulture) / 16f);
             labels.Add((byte)float.Parse(cells[64], CultureInfo.InvariantCulture));

@@ -117,7 +117,7 @@ public class MnistLike : Dataset<(Tensor Image, long Label)>
         _images = Idx.ReadBytes(images);
         _labels = Idx.ReadBytes(labels);
         if (_images.Dim != 3 || _labels.Dim != 1 || _images.Size(0) != _labels.Size(0))
-            throw new KilnException(name, $"{name}: images [{string.Join(", ", _images.Shape)}] and labels [{string.Join(", ", _labels.Shape)}] do not match");
+            throw new KilnException(name, $"{name}: images [{string.Join(", ", _images.Shape)}] and labels [{string.Join(", ", _labels.Shape)}] do not match", KilnErrorKind.Shape);
         _labelBytes = _labels.ToArray<byte>();
         _transform = transform;
         Root = root;

@@ -70,7 +70,7 @@ public sealed class BatchSampler : IEnumerable<int[]>
     /// <summary>Batches of <paramref name="batchSize"/> indices from <paramref name="sampler"/>.</summary>
     public BatchSampler(ISampler sampler, int batchSize, bool dropLast)
     {
-        if (batchSize <= 0) throw new KilnException("BatchSampler", $"BatchSampler: batch_size should be a positive integer value, but got batch_size={batchSize}");
+        if (batchSize <= 0) throw new KilnException("BatchSampler", $"BatchSampler: batch_size should be a positive integer value, but got batch_size={batchSize}", KilnErrorKind.Shape);
         _sampler = sampler; _batchSize = batchSize; _dropLast = dropLast;
     }
 

@@ -38,7 +38,7 @@ public sealed class CsvDataset : Dataset<(Tensor Features, Tensor Target)>
             {
                 first = false;
                 bool header = hasHeader ?? (numbers == 0 ? true : numbers == cells.Length ? false
-                    : throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} mixes numbers and text, so it may be a header or a data row with a bad cell; pass hasHeader: true or false"));
+                    : throw new KilnException("CsvDataset", $"CsvDataset: {path}: line {lineNo} mixes numbers and text, so it may be a header or a data row with a bad cell; pass hasHeader: true or false", KilnErrorKind.Format));
                 if (header) { Header = cells.Select(c => c.Trim()).ToArray(); width = cells.Length; continue; }
             }
             if (numbers != cells.Length)
@@ -47,9 +47,9 @@ public sealed class CsvDataset : Dataset<(Tensor Features, Tensor Target)>
             width = cells.Length;
             rows.Add(values);
         }
-        if (width < 2) throw new KilnException("CsvDataset", $"CsvDataset: {path}: needs at least two columns (features and a target)");
+        if (width < 2) throw new KilnException("CsvDataset", $"CsvDataset: {path}: needs at least two columns (features and a target)", KilnErrorKind.Format);
         int t = targetColumn < 0 ? width + targetColumn : targetColumn;
-        if (t < 0 || t >= width) throw new KilnException("CsvDataset", $"CsvDataset: target column {targetColumn} is outside the {width} columns");
+        if (t < 0 || t >= width) throw new KilnException("CsvDataset", $"CsvDataset: target column {targetColumn} is outside the {width} columns", KilnErrorKind.Format);
         _features = rows.Select(r => r.Where((_, i) => i != t).ToArray()).ToArray();
         _targets = rows.Select(r => r[t]).ToArray();
     }

@@ -12,7 +12,7 @@ public static class Transforms
     /// </summary>
     public static Tensor ToTensor(Tensor image)
     {
-        if (image.Dim != 2 && image.Dim != 3) throw new KilnException("ToTensor", $"ToTensor: expected an image [H, W] or [H, W, C], got [{string.Join(", ", image.Shape)}]");
+        if (image.Dim != 2 && image.Dim != 3) throw new KilnException("ToTensor", $"ToTensor: expected an image [H, W] or [H, W, C], got [{string.Join(", ", image.Shape)}]", KilnErrorKind.Shape);
         if (image.DType.IsFloatingPoint()) return image.Dim == 2 ? image.Unsqueeze(0) : image;
         var chw = image.Dim == 2 ? image.Unsqueeze(0) : image.Permute(2, 0, 1);
         using var f = chw.To(DType.Float32);
@@ -29,7 +29,7 @@ public static class Transforms
         return image =>
         {
             if (image.Dim != 3 || (image.Size(0) != mean.Length && mean.Length != 1))
-                throw new KilnException("Normalize", $"Normalize: expected a [C, H, W] image with {mean.Length} channels, got [{string.Join(", ", image.Shape)}]");
+                throw new KilnException("Normalize", $"Normalize: expected a [C, H, W] image with {mean.Length} channels, got [{string.Join(", ", image.Shape)}]", KilnErrorKind.Shape);
             return (image - m) / s;
         };
     }
@@ -37,12 +37,12 @@ public static class Transforms
     /// <summary>A random <paramref name="size"/>×<paramref name="size"/> crop after zero <paramref name="padding"/> (<c>RandomCrop</c>).</summary>
     public static Func<Tensor, Tensor> RandomCrop(int size, int padding = 0, Generator? generator = null)
     {
-        if (size <= 0 || padding < 0) throw new KilnException("RandomCrop", $"RandomCrop: size must be positive and padding non-negative, got size={size}, padding={padding}");
+        if (size <= 0 || padding < 0) throw new KilnException("RandomCrop", $"RandomCrop: size must be positive and padding non-negative, got size={size}, padding={padding}", KilnErrorKind.Shape);
         return image =>
         {
             var x = padding > 0 ? NN.F.Pad(image, [padding, padding, padding, padding]) : image;
             int h = x.Size(-2), w = x.Size(-1);
-            if (h < size || w < size) throw new KilnException("RandomCrop", $"RandomCrop: required crop size ({size}, {size}) is larger than the input image size ({h}, {w})");
+            if (h < size || w < size) throw new KilnException("RandomCrop", $"RandomCrop: required crop size ({size}, {size}) is larger than the input image size ({h}, {w})", KilnErrorKind.Shape);
             using var draw = Tensor.RandInt(0, long.MaxValue, [2], DType.Int64, generator);
             var r = draw.ToArray<long>();
             int top = (int)(r[0] % (h - size + 1)), left = (int)(r[1] % (w - size + 1));
@@ -72,7 +72,7 @@ public static class Transforms
     {
         CheckImage("Resize", image);
         int h = image.Size(-2), w = image.Size(-1);
-        if (size <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got {size}");
+        if (size <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got {size}", KilnErrorKind.Shape);
         var (oh, ow) = h <= w ? (size, (int)((long)size * w / h)) : ((int)((long)size * h / w), size);
         return ResizeTo(image, oh, ow);
     };
@@ -80,7 +80,7 @@ public static class Transforms
     /// <summary>Resizes a [C, H, W] image bilinearly to exactly <paramref name="height"/> × <paramref name="width"/> (<c>Resize((h, w))</c>).</summary>
     public static Func<Tensor, Tensor> Resize(int height, int width)
     {
-        if (height <= 0 || width <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got ({height}, {width})");
+        if (height <= 0 || width <= 0) throw new KilnException("Resize", $"Resize: size must be positive, got ({height}, {width})", KilnErrorKind.Shape);
         return image => { CheckImage("Resize", image); return ResizeTo(image, height, width); };
     }
 
@@ -96,7 +96,7 @@ public static class Transforms
     /// <summary>The central <paramref name="height"/> × <paramref name="width"/> region (<c>CenterCrop</c>); a smaller image is zero-padded first.</summary>
     public static Func<Tensor, Tensor> CenterCrop(int height, int width)
     {
-        if (height <= 0 || width <= 0) throw new KilnException("CenterCrop", $"CenterCrop: size must be positive, got ({height}, {width})");
+        if (height <= 0 || width <= 0) throw new KilnException("CenterCrop", $"CenterCrop: size must be positive, got ({height}, {width})", KilnErrorKind.Shape);
         return image =>
         {
             CheckImage("CenterCrop", image);
@@ -125,7 +125,7 @@ public static class Transforms
     static void CheckImage(string op, Tensor image)
     {
         if (image.Dim < 2 || image.Dim > 4)
-            throw new KilnException(op, $"{op}: expected an image [C, H, W] (or [N, C, H, W]), got [{string.Join(", ", image.Shape)}]");
+            throw new KilnException(op, $"{op}: expected an image [C, H, W] (or [N, C, H, W]), got [{string.Join(", ", image.Shape)}]", KilnErrorKind.Shape);
     }
 
     /// <summary>Applies the transforms in order (<c>Compose</c>).</summary>

@@ -68,7 +68,7 @@ internal sealed class DeviceAllocator : IDisposable
                 catch (Exception e2) when (e2 is AcceleratorException or OutOfMemoryException or InvalidOperationException)
                 {
                     AllocatedBytes -= size;
-                    throw new KilnException("cuda", $"cuda: out of memory allocating {bytes} bytes on {device} ({ReservedBytes} bytes reserved by Kiln, {AllocatedBytes} in use): {e2.Message}");
+                    throw new KilnException("cuda", $"cuda: out of memory allocating {bytes} bytes on {device} ({ReservedBytes} bytes reserved by Kiln, {AllocatedBytes} in use): {e2.Message}", KilnErrorKind.Device);
                 }
             }
         }

@@ -53,5 +53,5 @@ public static class GeneratedKernels
     /// <summary>A host dropout mask (as many values as <paramref name="like"/> has) on <paramref name="like"/>'s device, or null.</summary>
     public static Tensor? Upload(float[]? mask, Tensor like) => mask is null ? null : CudaCompiledOps.Upload(mask, like);
 
-    static GpuDevice Device(Tensor t) => t.Storage.Gpu ?? throw new KilnException("compile", $"compile: a generated GPU kernel was given a tensor on {t.Device}");
+    static GpuDevice Device(Tensor t) => t.Storage.Gpu ?? throw new KilnException("compile", $"compile: a generated GPU kernel was given a tensor on {t.Device}", KilnErrorKind.Device);
 }

@@ -56,7 +56,7 @@ internal sealed class GpuDevice : IDisposable
             bool emulate = Kiln.Cuda.Emulate;
             if (emulate)
             {
-                if (device.Index != 0) throw new KilnException(op, $"{op}: device {device} does not exist: the CUDA emulator provides cuda:0 only");
+                if (device.Index != 0) throw new KilnException(op, $"{op}: device {device} does not exist: the CUDA emulator provides cuda:0 only", KilnErrorKind.Device);
             }
             else Kiln.Cuda.Require(op, device);
             d = new GpuDevice(device, emulate);

@@ -22,9 +22,9 @@ internal readonly struct GpuGeometry
         var plan = LoopPlan.Create(shape, strides);
         int rank = plan.Shape.Length;
         if (rank > Dims6.MaxRank)
-            throw new KilnException(op, $"{op}: the CUDA kernels take up to {Dims6.MaxRank} dims after merging, this layout of shape {ShapeText.Format(shape)} keeps {rank}; make the operands contiguous first");
+            throw new KilnException(op, $"{op}: the CUDA kernels take up to {Dims6.MaxRank} dims after merging, this layout of shape {ShapeText.Format(shape)} keeps {rank}; make the operands contiguous first", KilnErrorKind.Device);
         if (plan.Numel > int.MaxValue)
-            throw new KilnException(op, $"{op}: {plan.Numel} elements exceed one CUDA launch ({int.MaxValue}) for shape {ShapeText.Format(shape)}");
+            throw new KilnException(op, $"{op}: {plan.Numel} elements exceed one CUDA launch ({int.MaxValue}) for shape {ShapeText.Format(shape)}", KilnErrorKind.Device);
         var d = new long[Dims6.MaxRank];
         for (int i = 0; i < Dims6.MaxRank; i++) d[i] = 1;
         for (int i = 0; i < rank; i++) d[Dims6.MaxRank - rank + i] = plan.Shape[i];

@@ -17,10 +17,10 @@ internal static unsafe class GpuOps
     /// <summary>The device of a CUDA tensor (after checking every CUDA operand is on the same one).</summary>
     static GpuDevice DeviceOf(string op, Tensor y, params Tensor[] inputs)
     {
-        var dev = y.Storage.Gpu ?? throw new KilnException(op, $"{op}: the output is on {y.Device}, expected a CUDA tensor");
+        var dev = y.Storage.Gpu ?? throw new KilnException(op, $"{op}: the output is on {y.Device}, expected a CUDA tensor", KilnErrorKind.Device);
         foreach (var t in inputs)
             if (t.Device != y.Device && !(t.Dim == 0 && t.Device.Type == DeviceType.Cpu))
-                throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {y.Device} and {t.Device}");
+                throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {y.Device} and {t.Device}", KilnErrorKind.Device);
         return dev;
     }
 
@@ -281,7 +281,7 @@ internal static unsafe class GpuOps
     {
         long n = y.Numel;
         if (n == 0) return;
-        if (n > int.MaxValue) throw new KilnException("fill_", $"fill_: {n} elements exceed one CUDA launch");
+        if (n > int.MaxValue) throw new KilnException("fill_", $"fill_: {n} elements exceed one CUDA launch", KilnErrorKind.Device);
         dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, T>>(RawKernelMethods<T>.Fill)(dev.Stream, (int)n, y.View<T>(), value);
     }
 
@@ -301,7 +301,7 @@ internal static unsafe class GpuOps
         long floor = allowNegative ? -size : 0;
         long bad = min < floor ? min : max >= size ? max : 0;
         if (min < floor || max >= size)
-            throw new KilnException(op, $"{op}: index {bad} is out of bounds for dimension {dim} with size {size}");
+            throw new KilnException(op, $"{op}: index {bad} is out of bounds for dimension {dim} with size {size}", KilnErrorKind.Index);
     }
 
     /// <summary>
@@ -380,7 +380,7 @@ internal static unsafe class GpuOps
 
     static void CheckRows(string op, long rows)
     {
-        if (rows > int.MaxValue) throw new KilnException(op, $"{op}: {rows} rows exceed one CUDA launch");
+        if (rows > int.MaxValue) throw new KilnException(op, $"{op}: {rows} rows exceed one CUDA launch", KilnErrorKind.Device);
     }
 
     /// <summary>Running sums along the rows of contiguous x [rows, length], in place.</summary>
@@ -450,7 +450,7 @@ internal static unsafe class GpuOps
     {
         var dev = DeviceOf("matmul", c, a, b);
         if (c.DType != DType.Float32)
-            throw new KilnException("matmul", $"matmul: the CUDA backend multiplies float32, float16 and bfloat16 matrices, got {c.DType.Name()}");
+            throw new KilnException("matmul", $"matmul: the CUDA backend multiplies float32, float16 and bfloat16 matrices, got {c.DType.Name()}", KilnErrorKind.Device);
         if (batch == 0 || m == 0 || n == 0) return;
         var s = new GemmShape { M = m, N = n, K = k, RowA = rowA, ColA = colA, BatchA = batchA, RowB = rowB, ColB = colB, BatchB = batchB, BatchC = (long)m * n, Alpha = (float)alpha, Beta = (float)beta };
         int t = GemmKernels.Tile;
@@ -510,7 +510,7 @@ internal static unsafe class GpuOps
 
     static void RequireFloat32Window(string op, Tensor t)
     {
-        if (t.DType != DType.Float32) throw new KilnException(op, $"{op}: the CUDA backend runs float32 windows, got {t.DType.Name()} on {t.Device}");
+        if (t.DType != DType.Float32) throw new KilnException(op, $"{op}: the CUDA backend runs float32 windows, got {t.DType.Name()} on {t.Device}", KilnErrorKind.Device);
     }
 
     /// <summary>Max pool of contiguous x into y and indices (each [N, C, OH, OW]).</summary>
@@ -520,7 +520,7 @@ internal static unsafe class GpuOps
         var dev = DeviceOf("max_pool2d", y, x, indices);
         long n = y.Numel;
         if (n == 0) return;
-        if (n > int.MaxValue) throw new KilnException("max_pool2d", $"max_pool2d: {n} outputs exceed one CUDA launch");
+        if (n > int.MaxValue) throw new KilnException("max_pool2d", $"max_pool2d: {n} outputs exceed one CUDA launch", KilnErrorKind.Device);
         dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<long>, Window2d>>(KernelMethods.MaxPool)
             (dev.Stream, (int)n, x.View<float>(), y.View<float>(), indices.View<long>(), w);
     }
@@ -532,7 +532,7 @@ internal static unsafe class GpuOps
         var dev = DeviceOf("conv2d", cols, image);
         long n = cols.Numel;
         if (n == 0) return;
-        if (n > int.MaxValue) throw new KilnException("conv2d", $"conv2d: {n} column elements exceed one CUDA launch; use a smaller batch");
+        if (n > int.MaxValue) throw new KilnException("conv2d", $"conv2d: {n} column elements exceed one CUDA launch; use a smaller batch", KilnErrorKind.Device);
         var launch = dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, Window2d>>(back ? KernelMethods.Col2Im : KernelMethods.Im2Col);
         if (back) launch(dev.Stream, (int)n, cols.View<float>(), image.View<float>(), w);
         else launch(dev.Stream, (int)n, image.View<float>(), cols.View<float>(), w);
@@ -543,7 +543,7 @@ internal static unsafe class GpuOps
     static void RequireFloat32(string op, Tensor p)
     {
         if (p.DType != DType.Float32)
-            throw new KilnException(op, $"{op}: the CUDA backend updates float32 parameters, got {p.DType.Name()} on {p.Device}");
+            throw new KilnException(op, $"{op}: the CUDA backend updates float32 parameters, got {p.DType.Name()} on {p.Device}", KilnErrorKind.Device);
     }
 
     /// <summary>One fused SGD step of a contiguous float32 parameter.</summary>
@@ -604,7 +604,7 @@ internal static unsafe class GpuOps
         SignOp => (UnaryCode.Sign, 0, 0),
         BitNotOp => (UnaryCode.BitNot, 0, 0),
         _ when TableUnaryCodes.CodeOf<TOp>() is var code && code >= 0 => (code, 0, 0),
-        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
+        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet", KilnErrorKind.Device),
     };
 
     static (int Code, double P) BinaryCodeOf<TOp>(TOp op) where TOp : struct, IBinaryOp => op switch
@@ -622,6 +622,6 @@ internal static unsafe class GpuOps
         BitAndOp => (BinaryCode.BitAnd, 0),
         BitOrOp => (BinaryCode.BitOr, 0),
         BitXorOp => (BinaryCode.BitXor, 0),
-        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet"),
+        _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet", KilnErrorKind.Device),
     };
 }

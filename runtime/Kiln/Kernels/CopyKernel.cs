@@ -14,7 +14,7 @@ internal static unsafe class CopyKernel
         var shape = dst.ShapeArray;
         var b = ShapeRules.Broadcast("copy_", src.ShapeArray, shape);
         if (!ShapeRules.SameShape(b, shape))
-            throw new KilnException("copy_", $"copy_: source of shape {ShapeText.Format(src.ShapeArray)} cannot be broadcast to destination of shape {ShapeText.Format(shape)}");
+            throw new KilnException("copy_", $"copy_: source of shape {ShapeText.Format(src.ShapeArray)} cannot be broadcast to destination of shape {ShapeText.Format(shape)}", KilnErrorKind.Shape);
         if (dst.Numel == 0) return;
         if (dst.IsCuda || src.IsCuda) { Gpu.GpuOps.Copy(dst, src); return; }
         if (src.DType == DType.BFloat16 && dst.DType != DType.BFloat16 && dst.DType != DType.Float32)

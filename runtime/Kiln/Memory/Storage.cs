@@ -86,7 +86,7 @@ public sealed unsafe class Storage
         {
             nint p = _ptr;
             if (_gpu is not null)
-                throw new KilnException("cuda", $"this operation has no CUDA kernel yet: its input lives on {Device}; move it with .Cpu() first (README lists the ops the CUDA backend runs)");
+                throw new KilnException("cuda", $"this operation has no CUDA kernel yet: its input lives on {Device}; move it with .Cpu() first (README lists the ops the CUDA backend runs)", KilnErrorKind.Device);
             if (p == 0) throw new ObjectDisposedException("Tensor", Disposed);
             return (byte*)p;
         }

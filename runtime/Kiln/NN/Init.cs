@@ -13,7 +13,7 @@ public static class Init
     public static (int FanIn, int FanOut) CalculateFans(Tensor t)
     {
         if (t.Dim < 2)
-            throw new KilnException("init", $"init: Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape {ShapeText.Format(t.ShapeArray)})");
+            throw new KilnException("init", $"init: Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape {ShapeText.Format(t.ShapeArray)})", KilnErrorKind.Shape);
         int receptive = 1;
         for (int i = 2; i < t.Dim; i++) receptive *= t.Size(i);
         return (t.Size(1) * receptive, t.Size(0) * receptive);
@@ -27,7 +27,7 @@ public static class Init
         "relu" => Math.Sqrt(2.0),
         "leaky_relu" => Math.Sqrt(2.0 / (1 + Math.Pow(param ?? 0.01, 2))),
         "selu" => 3.0 / 4,
-        _ => throw new KilnException("calculate_gain", $"calculate_gain: Unsupported nonlinearity {nonlinearity}"),
+        _ => throw new KilnException("calculate_gain", $"calculate_gain: Unsupported nonlinearity {nonlinearity}", KilnErrorKind.Unsupported),
     };
 
     /// <summary>Fills with U(low, high).</summary>
@@ -93,7 +93,7 @@ public static class Init
     /// <summary>A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, scaled by <paramref name="gain"/> (<c>orthogonal_</c>).</summary>
     public static Tensor Orthogonal_(Tensor t, double gain = 1, Generator? generator = null)
     {
-        if (t.Dim < 2) throw new KilnException("orthogonal_", $"orthogonal_: Only tensors with 2 or more dimensions are supported (shape {ShapeText.Format(t.ShapeArray)})");
+        if (t.Dim < 2) throw new KilnException("orthogonal_", $"orthogonal_: Only tensors with 2 or more dimensions are supported (shape {ShapeText.Format(t.ShapeArray)})", KilnErrorKind.Shape);
         int rows = t.Size(0), cols = (int)(t.Numel / Math.Max(rows, 1));
         if (t.Numel == 0) return t;
         using var g = Tensor.Normal(new[] { rows, cols }, 0, 1, DType.Float64, generator);
@@ -141,7 +141,7 @@ public static class Init
         {
             "fan_in" => fi,
             "fan_out" => fo,
-            _ => throw new KilnException("init", $"init: Mode {mode} not supported, please use one of fan_in, fan_out"),
+            _ => throw new KilnException("init", $"init: Mode {mode} not supported, please use one of fan_in, fan_out", KilnErrorKind.Unsupported),
         };
     }
 

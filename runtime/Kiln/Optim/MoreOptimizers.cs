@@ -43,7 +43,7 @@ public sealed class Adadelta : Optimizer
 
     private protected override void Validate(ParamGroup g)
     {
-        if (g["rho"] < 0 || g["rho"] > 1) throw new KilnException(Name, $"{Name}: Invalid rho value: {g["rho"]}");
+        if (g["rho"] < 0 || g["rho"] > 1) throw new KilnException(Name, $"{Name}: Invalid rho value: {g["rho"]}", KilnErrorKind.Shape);
     }
 
     private protected override void StepGroup(ParamGroup g)
@@ -149,7 +149,7 @@ internal static class MoreOptimizers
     public static void CheckBetas(string name, ParamGroup g)
     {
         foreach (var b in new[] { "beta1", "beta2" })
-            if (g[b] < 0 || g[b] >= 1) throw new KilnException(name, $"{name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))");
+            if (g[b] < 0 || g[b] >= 1) throw new KilnException(name, $"{name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))", KilnErrorKind.Shape);
     }
 
     /// <summary>Adam's running moments: m ← β1·m + (1-β1)·g, v ← β2·v + (1-β2)·g².</summary>

@@ -40,7 +40,7 @@ public abstract class Optimizer
         foreach (var p in group.Params)
         {
             if (!p.IsLeaf) throw new KilnException(Name, $"{Name}: can't optimize a non-leaf Tensor");
-            if (!p.DType.IsFloatingPoint()) throw new KilnException(Name, $"{Name}: parameters must be floating point, got {p.DType}");
+            if (!p.DType.IsFloatingPoint()) throw new KilnException(Name, $"{Name}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
             foreach (var g in _groups)
                 foreach (var q in g.Params)
                     if (ReferenceEquals(p, q)) throw new KilnException(Name, $"{Name}: some parameters appear in more than one parameter group");
@@ -167,19 +167,19 @@ public abstract class Optimizer
             throw new KilnException(Name, $"{Name}: loaded state dict has a different number of parameter groups ({state.ParamGroups.Count} vs {_groups.Count})");
         for (int i = 0; i < _groups.Count; i++)
             if (state.ParamGroups[i].Params.Length != _groups[i].Params.Count)
-                throw new KilnException(Name, $"{Name}: loaded state dict contains a parameter group that doesn't match the size of optimizer's group {i} ({state.ParamGroups[i].Params.Length} vs {_groups[i].Params.Count})");
+                throw new KilnException(Name, $"{Name}: loaded state dict contains a parameter group that doesn't match the size of optimizer's group {i} ({state.ParamGroups[i].Params.Length} vs {_groups[i].Params.Count})", KilnErrorKind.Shape);
         var byIndex = new List<Tensor>();
         foreach (var g in _groups) byIndex.AddRange(g.Params);
         foreach (var (idx, s) in state.State)
         {
-            if (idx < 0 || idx >= byIndex.Count) throw new KilnException(Name, $"{Name}: state for parameter index {idx} but the optimizer has {byIndex.Count} parameters");
+            if (idx < 0 || idx >= byIndex.Count) throw new KilnException(Name, $"{Name}: state for parameter index {idx} but the optimizer has {byIndex.Count} parameters", KilnErrorKind.Index);
             foreach (var (k, t) in s)
                 if (k != "step" && t.Numel != byIndex[idx].Numel)
-                    throw new KilnException(Name, $"{Name}: state '{k}' of parameter {idx} has shape [{string.Join(", ", t.Shape)}], the parameter has [{string.Join(", ", byIndex[idx].Shape)}]");
+                    throw new KilnException(Name, $"{Name}: state '{k}' of parameter {idx} has shape [{string.Join(", ", t.Shape)}], the parameter has [{string.Join(", ", byIndex[idx].Shape)}]", KilnErrorKind.Shape);
         }
         for (int i = 0; i < _groups.Count; i++)
             foreach (var key in _defaults.Keys)
                 if (!state.ParamGroups[i].Options.ContainsKey(key))
-                    throw new KilnException(Name, $"{Name}: loaded state dict was not saved by a {Name} optimizer: its group {i} has no '{key}' option (options: {string.Join(", ", state.ParamGroups[i].Options.Keys)})");
+                    throw new KilnException(Name, $"{Name}: loaded state dict was not saved by a {Name} optimizer: its group {i} has no '{key}' option (options: {string.Join(", ", state.ParamGroups[i].Options.Keys)})", KilnErrorKind.Shape);
     }
 }

@@ -64,7 +64,7 @@ public class Adam : Optimizer
     private protected override void Validate(ParamGroup g)
     {
         foreach (var b in new[] { "beta1", "beta2" })
-            if (g[b] < 0 || g[b] >= 1) throw new KilnException(Name, $"{Name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))");
+            if (g[b] < 0 || g[b] >= 1) throw new KilnException(Name, $"{Name}: Invalid {b} parameter: {g[b]} (must be in [0, 1))", KilnErrorKind.Shape);
     }
 
     private protected override unsafe void StepGroup(ParamGroup g)
@@ -186,10 +186,10 @@ internal static class Fused
     public static Tensor Grad(Optimizer opt, Tensor p)
     {
         if (p.DType != DType.Float32 && p.DType != DType.Float64)
-            throw new KilnException(opt.Name, $"{opt.Name}: fused updates support float32 and float64 parameters, got {p.DType}");
+            throw new KilnException(opt.Name, $"{opt.Name}: fused updates support float32 and float64 parameters, got {p.DType}", KilnErrorKind.DType);
         if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
         var g = p.Grad!;
-        if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]");
+        if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]", KilnErrorKind.Shape);
         using var converted = g.ToInternal(p.DType);
         return converted.ContiguousInternal();
     }

@@ -174,6 +174,6 @@ public sealed unsafe partial class Tensor
     static void RequireFloat(string op, DType dtype)
     {
         if (!dtype.IsFloatingPoint())
-            throw new KilnException(op, $"{op}: expected a floating point dtype, got {dtype}");
+            throw new KilnException(op, $"{op}: expected a floating point dtype, got {dtype}", KilnErrorKind.DType);
     }
 }

@@ -19,10 +19,10 @@ public sealed unsafe partial class Tensor
     public Tensor Bernoulli(Generator? generator = null)
     {
         const string op = "bernoulli";
-        if (!DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: expected floating-point probabilities, got {DType}");
+        if (!DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: expected floating-point probabilities, got {DType}", KilnErrorKind.DType);
         using var grad = GradMode.Set(false);
         using (var low = Lt(0)) using (var high = Gt(1)) using (var bad = low.BitwiseOr(high)) using (var any = bad.Any())
-            if (any.Item<bool>()) throw new KilnException(op, $"{op}: probabilities must lie in [0, 1]");
+            if (any.Item<bool>()) throw new KilnException(op, $"{op}: probabilities must lie in [0, 1]", KilnErrorKind.Shape);
         using var draw = Rand(_shape, DType, generator);
         using var onDevice = draw.To(Device);
         using var hit = onDevice.Lt(this);
@@ -37,7 +37,7 @@ public sealed unsafe partial class Tensor
     public Tensor Multinomial(int numSamples, bool replacement = false, Generator? generator = null)
     {
         const string op = "multinomial";
-        if (Dim != 1 && Dim != 2) throw new KilnException(op, $"{op}: prob_dist must be 1 or 2 dim, got shape {ShapeText.Format(_shape)}");
+        if (Dim != 1 && Dim != 2) throw new KilnException(op, $"{op}: prob_dist must be 1 or 2 dim, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         if (numSamples <= 0) throw new KilnException(op, $"{op}: cannot sample n_sample <= 0 samples");
         using var grad = GradMode.Set(false);
         using var host = IsCuda ? Cpu() : Alias();
@@ -46,7 +46,7 @@ public sealed unsafe partial class Tensor
         int rows = weights._shape[0], categories = weights._shape[1];
         double* w = weights.Ptr<double>();
         if (!replacement && numSamples > categories)
-            throw new KilnException(op, $"{op}: cannot sample n_sample > prob_dist.size(-1) samples without replacement ({numSamples} > {categories})");
+            throw new KilnException(op, $"{op}: cannot sample n_sample > prob_dist.size(-1) samples without replacement ({numSamples} > {categories})", KilnErrorKind.Shape);
         using var uniform = Rand([rows, replacement ? numSamples : categories], DType.Float64, generator);
         double* u = uniform.Ptr<double>();
         var result = Allocate([rows, numSamples], DType.Int64);

@@ -10,13 +10,13 @@ public static class Png
     /// <summary>Encodes <paramref name="pixels"/> (rows of width·channels bytes) as a PNG file.</summary>
     public static byte[] Encode(ReadOnlySpan<byte> pixels, int width, int height, int channels)
     {
-        if (width <= 0 || height <= 0) throw new KilnException("png", $"png: image size must be positive, got {width}x{height}");
+        if (width <= 0 || height <= 0) throw new KilnException("png", $"png: image size must be positive, got {width}x{height}", KilnErrorKind.Shape);
         byte colorType = channels switch
         {
             1 => 0,
             3 => 2,
             4 => 6,
-            _ => throw new KilnException("png", $"png: {channels} channels is not supported (1, 3 or 4)"),
+            _ => throw new KilnException("png", $"png: {channels} channels is not supported (1, 3 or 4)", KilnErrorKind.Unsupported),
         };
         if (pixels.Length != width * height * channels) throw new KilnException("png", $"png: expected {width * height * channels} bytes for {width}x{height}x{channels}, got {pixels.Length}");
         using var ms = new MemoryStream();

@@ -88,7 +88,7 @@ public sealed class SummaryWriter : IDisposable
     public void AddImage(string tag, Tensor image, long step, double? wallTime = null)
     {
         if (image.Dim != 3 || image.Size(0) is not (1 or 3 or 4))
-            throw new KilnException("add_image", $"add_image: expected a [C, H, W] image with 1, 3 or 4 channels, got [{string.Join(", ", image.Shape)}]");
+            throw new KilnException("add_image", $"add_image: expected a [C, H, W] image with 1, 3 or 4 channels, got [{string.Join(", ", image.Shape)}]", KilnErrorKind.Shape);
         int c = image.Size(0), h = image.Size(1), w = image.Size(2);
         using var hwc = image.Detach().Permute(1, 2, 0).Contiguous();
         var bytes = new byte[c * h * w];

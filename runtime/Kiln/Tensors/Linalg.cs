@@ -24,7 +24,7 @@ public static class Linalg
             var pivots = new int[n];
             DenseDecompositions.Lu(m, n, pivots, out int zero);
             if (zero >= 0)
-                throw new KilnException(op, $"{op}: The diagonal element {zero + 1} is zero, the inversion could not be completed because the input matrix is singular.");
+                throw new KilnException(op, $"{op}: The diagonal element {zero + 1} is zero, the inversion could not be completed because the input matrix is singular.", KilnErrorKind.State);
             output.Clear();
             for (int i = 0; i < n; i++) output[i * n + i] = 1;
             DenseDecompositions.LuSolve(m, n, pivots, output, n);
@@ -74,10 +74,10 @@ public static class Linalg
         bool vector = b.Dim == a.Dim - 1 || b.Dim == 1;
         using var rhs = vector ? b.Unsqueeze(-1) : b.Alias();
         if (rhs.Size(-2) != n)
-            throw new KilnException(op, $"{op}: A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)}: B's rows must be A's {n}");
+            throw new KilnException(op, $"{op}: A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)}: B's rows must be A's {n}", KilnErrorKind.Shape);
         bool shared = a.Dim == 2 && rhs.Dim > 2;
         if (!shared && !ShapeRules.SameShape(a.ShapeArray[..^2], rhs.ShapeArray[..^2]))
-            throw new KilnException(op, $"{op}: the batch dims of A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)} differ");
+            throw new KilnException(op, $"{op}: the batch dims of A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)} differ", KilnErrorKind.Shape);
         Tensor? x = null;
         var result = Autograd.Function("linalg_solve", [a, b], () =>
         {
@@ -149,7 +149,7 @@ public static class Linalg
             (Q, R) = (f.First, f.Second!);
         }
         if (!(a.RequiresGrad && GradMode.Enabled)) return (Q, R);
-        if (m < n) throw new KilnException(op, $"{op}: gradients of a wide QR (m < n, here {m} x {n}) are not implemented yet");
+        if (m < n) throw new KilnException(op, $"{op}: gradients of a wide QR (m < n, here {m} x {n}) are not implemented yet", KilnErrorKind.Unsupported);
         // One node for both outputs: they are views of one packed tensor, whose gradient arrives as the two parts.
         var outputs = Packed("linalg_qr", a, [Q, R], grads =>
         {
@@ -279,11 +279,11 @@ public static class Linalg
         bool matrix = dims is { Length: 2 } || (dims is null && x.Dim == 2);
         if (!matrix)
         {
-            if (dims is null && x.Dim != 1) throw new KilnException(op, $"{op}: a number order without dims needs a 1-D or 2-D input, got shape {ShapeText.Format(x.ShapeArray)}");
+            if (dims is null && x.Dim != 1) throw new KilnException(op, $"{op}: a number order without dims needs a 1-D or 2-D input, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
             return x.Norm(ord.Value, dims, keepDim);
         }
         if (dims is not null || x.Dim != 2)
-            throw new KilnException(op, $"{op}: matrix norms are supported over a 2-D input's two dims, got shape {ShapeText.Format(x.ShapeArray)}");
+            throw new KilnException(op, $"{op}: matrix norms are supported over a 2-D input's two dims, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         double p = ord.Value;
         if (Math.Abs(p) == 1 || double.IsInfinity(p))
         {
@@ -306,7 +306,7 @@ public static class Linalg
     public static Tensor Norm(Tensor x, string ord, bool keepDim = false)
     {
         const string op = "linalg.norm";
-        if (x.Dim != 2) throw new KilnException(op, $"{op}: '{ord}' needs a matrix, got shape {ShapeText.Format(x.ShapeArray)}");
+        if (x.Dim != 2) throw new KilnException(op, $"{op}: '{ord}' needs a matrix, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         if (ord == "fro") return x.Norm(2, [0, 1], keepDim);
         if (ord != "nuc") throw new KilnException(op, $"{op}: unknown order '{ord}' (expected \"fro\" or \"nuc\")");
         var (u, s, vh) = SvdValues(x);
@@ -320,14 +320,14 @@ public static class Linalg
     {
         CheckMatrix(op, a);
         if (a.Size(-1) != a.Size(-2))
-            throw new KilnException(op, $"{op}: A must be batches of square matrices, but they are {a.Size(-2)} by {a.Size(-1)} matrices");
+            throw new KilnException(op, $"{op}: A must be batches of square matrices, but they are {a.Size(-2)} by {a.Size(-1)} matrices", KilnErrorKind.Shape);
         return a.Size(-1);
     }
 
     static void CheckMatrix(string op, Tensor a)
     {
-        if (a.Dim < 2) throw new KilnException(op, $"{op}: The input tensor A must have at least 2 dimensions, got shape {ShapeText.Format(a.ShapeArray)}");
-        if (!a.DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: Expected a floating point tensor as input, got {a.DType}");
+        if (a.Dim < 2) throw new KilnException(op, $"{op}: The input tensor A must have at least 2 dimensions, got shape {ShapeText.Format(a.ShapeArray)}", KilnErrorKind.Shape);
+        if (!a.DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: Expected a floating point tensor as input, got {a.DType}", KilnErrorKind.DType);
     }
 
     /// <summary>A contiguous float64 host copy.</summary>

@@ -21,12 +21,12 @@ public sealed unsafe partial class Tensor
     {
         const string op = "sdpa";
         if (q.Dim < 2 || k.Dim < 2 || v.Dim < 2)
-            throw new KilnException(op, $"{op}: query, key and value need at least 2 dims [..., L, E]; got {ShapeText.Format(q._shape)}, {ShapeText.Format(k._shape)}, {ShapeText.Format(v._shape)}");
+            throw new KilnException(op, $"{op}: query, key and value need at least 2 dims [..., L, E]; got {ShapeText.Format(q._shape)}, {ShapeText.Format(k._shape)}, {ShapeText.Format(v._shape)}", KilnErrorKind.Shape);
         if (q.DType != k.DType || q.DType != v.DType || (q.DType != DType.Float32 && q.DType != DType.Float64))
-            throw new KilnException(op, $"{op}: query, key and value must share a float32 or float64 dtype; got {q.DType}, {k.DType}, {v.DType}");
+            throw new KilnException(op, $"{op}: query, key and value must share a float32 or float64 dtype; got {q.DType}, {k.DType}, {v.DType}", KilnErrorKind.DType);
         int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
-        if (k._shape[^1] != e) throw new KilnException(op, $"{op}: query's last dim ({e}) must equal key's ({k._shape[^1]}); shapes {ShapeText.Format(q._shape)} and {ShapeText.Format(k._shape)}");
-        if (v._shape[^2] != s) throw new KilnException(op, $"{op}: key and value must have the same sequence length; shapes {ShapeText.Format(k._shape)} and {ShapeText.Format(v._shape)}");
+        if (k._shape[^1] != e) throw new KilnException(op, $"{op}: query's last dim ({e}) must equal key's ({k._shape[^1]}); shapes {ShapeText.Format(q._shape)} and {ShapeText.Format(k._shape)}", KilnErrorKind.Shape);
+        if (v._shape[^2] != s) throw new KilnException(op, $"{op}: key and value must have the same sequence length; shapes {ShapeText.Format(k._shape)} and {ShapeText.Format(v._shape)}", KilnErrorKind.Shape);
         var batch = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, q._shape[..^2], k._shape[..^2]), v._shape[..^2]);
         int bh = (int)ShapeRules.Numel(batch);
         using var qc = Flat(q, batch, l, e);
@@ -37,7 +37,7 @@ public sealed unsafe partial class Tensor
         {
             var full = ShapeRules.Broadcast(op, mask._shape, [.. batch, l, s]);
             if (!ShapeRules.SameShape(full, [.. batch, l, s]))
-                throw new KilnException(op, $"{op}: attn_mask of shape {ShapeText.Format(mask._shape)} does not broadcast to the scores' shape {ShapeText.Format([.. batch, l, s])}");
+                throw new KilnException(op, $"{op}: attn_mask of shape {ShapeText.Format(mask._shape)} does not broadcast to the scores' shape {ShapeText.Format([.. batch, l, s])}", KilnErrorKind.Shape);
             bool perBatch = false;
             for (int i = 0; i < mask._shape.Length - 2; i++) perBatch |= mask._shape[i] > 1;
             using var m = mask.ToInternal(q.DType);

@@ -90,7 +90,7 @@ public sealed unsafe partial class Tensor
     /// <summary>The columns [N, C·kH·kW, OH·OW] of a CUDA input (one group).</summary>
     static Tensor CudaColumns(Tensor x, Kernels.Conv.ConvKernel.Shape s)
     {
-        if (s.Groups != 1) throw new KilnException("conv2d", $"conv2d: the CUDA backend convolves with groups=1, got groups={s.Groups}");
+        if (s.Groups != 1) throw new KilnException("conv2d", $"conv2d: the CUDA backend convolves with groups=1, got groups={s.Groups}", KilnErrorKind.Device);
         var cols = Allocate([s.N, s.C * s.G.KH * s.G.KW, s.OH * s.OW], x.DType, false, x.Device);
         Gpu.GpuOps.Columns(x, cols, Gpu.GpuOps.Window(x._shape, s.OH, s.OW, s.G), back: false);
         return cols;
@@ -188,7 +188,7 @@ public sealed unsafe partial class Tensor
     static void RequireFloat(string op, Tensor x)
     {
         if (x.DType != DType.Float32 && x.DType != DType.Float64)
-            throw new KilnException(op, $"{op}: expected a float32 or float64 tensor, got {x.DType}");
+            throw new KilnException(op, $"{op}: expected a float32 or float64 tensor, got {x.DType}", KilnErrorKind.DType);
     }
 
     /// <summary>A contiguous tensor with the same values that records nothing (a new reference to this one when already contiguous).</summary>

@@ -28,7 +28,7 @@ public sealed unsafe partial class Tensor
         if (shape.Length == 0 && data.Length != 1) shape = new[] { data.Length };
         long n = ShapeRules.Numel(shape);
         if (n != data.Length)
-            throw new KilnException("tensor", $"tensor: {data.Length} values cannot fill shape {ShapeText.Format(shape)} ({n} elements)");
+            throw new KilnException("tensor", $"tensor: {data.Length} values cannot fill shape {ShapeText.Format(shape)} ({n} elements)", KilnErrorKind.Shape);
         var dtype = ElementIO.DTypeOf(typeof(T));
         var t = Allocate((int[])shape.Clone(), dtype);
         MemoryMarshal.AsBytes(data.AsSpan()).CopyTo(new Span<byte>(t.DataPointer, checked((int)(n * dtype.SizeOf()))));
@@ -115,7 +115,7 @@ public sealed unsafe partial class Tensor
         // In 128 bits: end - start overflows 64 bits for ranges such as [long.MinValue, long.MaxValue).
         Int128 count = ((Int128)end - start + step - Math.Sign(step)) / step;
         if (count > int.MaxValue)
-            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({count} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})");
+            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({count} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})", KilnErrorKind.Shape);
         long n = (long)count;
         var t = Allocate(new[] { (int)n }, DType.Int64);
         long* p = t.Ptr<long>();
@@ -132,12 +132,12 @@ public sealed unsafe partial class Tensor
     /// <summary>Floating range [start, end) by step (<c>torch.arange</c> with float arguments).</summary>
     public static Tensor Arange(double start, double end, double step, DType dtype = DType.Float32)
     {
-        if (!double.IsFinite(start) || !double.IsFinite(end)) throw new KilnException("arange", $"arange: unsupported range: {PyNumber(start)} -> {PyNumber(end)}");
+        if (!double.IsFinite(start) || !double.IsFinite(end)) throw new KilnException("arange", $"arange: unsupported range: {PyNumber(start)} -> {PyNumber(end)}", KilnErrorKind.Unsupported);
         if (double.IsNaN(step) || step == 0) throw new KilnException("arange", $"arange: step must be nonzero and a number, got {step}");
         double length = Math.Ceiling((end - start) / step);
         if (length < 0) throw new KilnException("arange", $"arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})");
         if (!(length <= int.MaxValue))
-            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({length} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})");
+            throw new KilnException("arange", $"arange: invalid size, possible overflow? ({length} elements from {start} to {end} by {step}; a dimension holds at most {int.MaxValue})", KilnErrorKind.Shape);
         long n = (long)length;
         var t = Allocate(new[] { (int)n }, dtype);
         int size = dtype.SizeOf();

@@ -12,7 +12,7 @@ public sealed unsafe partial class Tensor
         var dtype = ElementIO.DTypeOf(typeof(T));
         using var c = dtype == DType && IsContiguous ? AsStrided(_shape, _strides, _offset) : Kernels.CopyKernel.Convert(this, dtype);
         if (Numel > Array.MaxLength)
-            throw new KilnException("to_array", $"to_array: {Numel} elements of shape {Compiler.Shapes.ShapeText.Format(_shape)} do not fit one .NET array (at most {Array.MaxLength}); copy it in slices (Narrow)");
+            throw new KilnException("to_array", $"to_array: {Numel} elements of shape {Compiler.Shapes.ShapeText.Format(_shape)} do not fit one .NET array (at most {Array.MaxLength}); copy it in slices (Narrow)", KilnErrorKind.Shape);
         var arr = new T[(int)Numel];
         new ReadOnlySpan<T>(c.DataPointer, arr.Length).CopyTo(arr);
         return arr;
@@ -35,17 +35,17 @@ public sealed unsafe partial class Tensor
 
     /// <summary>A matrix's elements as <c>T[rows, columns]</c>.</summary>
     public T[,] ToArray2D<T>() where T : unmanaged =>
-        Dim == 2 ? (T[,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray2D needs a 2-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}");
+        Dim == 2 ? (T[,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray2D needs a 2-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}", KilnErrorKind.Shape);
 
     /// <summary>A 3-D tensor's elements as <c>T[d0, d1, d2]</c>.</summary>
     public T[,,] ToArray3D<T>() where T : unmanaged =>
-        Dim == 3 ? (T[,,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray3D needs a 3-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}");
+        Dim == 3 ? (T[,,])ToNDArray<T>() : throw new KilnException("to_array", $"to_array: ToArray3D needs a 3-D tensor, got shape {Compiler.Shapes.ShapeText.Format(_shape)}", KilnErrorKind.Shape);
 
     /// <summary>The value of a one-element tensor (<c>item()</c>).</summary>
     public T Item<T>() where T : unmanaged
     {
         if (Numel != 1)
-            throw new KilnException("item", $"item: a Tensor with {Numel} elements cannot be converted to a scalar (shape {Compiler.Shapes.ShapeText.Format(_shape)})");
+            throw new KilnException("item", $"item: a Tensor with {Numel} elements cannot be converted to a scalar (shape {Compiler.Shapes.ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         if (IsCuda) { using var host = ToHost(); return host.Item<T>(); }
         var want = ElementIO.DTypeOf(typeof(T));
         var buf = stackalloc byte[8];

@@ -21,21 +21,21 @@ public sealed partial class Tensor
         var inputs = parts[0].Split(',');
         if (inputs.Length != operands.Length)
             throw new KilnException(op, $"{op}: the equation '{equation}' names {inputs.Length} operands, {operands.Length} were given");
-        if (equation.Contains("...")) throw new KilnException(op, $"{op}: ellipsis ('...') is not supported yet in '{equation}'");
+        if (equation.Contains("...")) throw new KilnException(op, $"{op}: ellipsis ('...') is not supported yet in '{equation}'", KilnErrorKind.Unsupported);
         var sizes = new Dictionary<char, int>();
         for (int k = 0; k < inputs.Length; k++)
         {
             var letters = inputs[k];
             if (letters.Any(c => !char.IsAsciiLetter(c))) throw new KilnException(op, $"{op}: subscripts must be letters, got '{letters}' in '{equation}'");
             if (letters.Length != operands[k].Dim)
-                throw new KilnException(op, $"{op}: the subscript '{letters}' has {letters.Length} letters for operand {k} of shape {ShapeText.Format(operands[k].ShapeArray)}");
+                throw new KilnException(op, $"{op}: the subscript '{letters}' has {letters.Length} letters for operand {k} of shape {ShapeText.Format(operands[k].ShapeArray)}", KilnErrorKind.Shape);
             if (letters.Distinct().Count() != letters.Length)
-                throw new KilnException(op, $"{op}: a letter repeated within one operand ('{letters}', a diagonal) is not supported yet");
+                throw new KilnException(op, $"{op}: a letter repeated within one operand ('{letters}', a diagonal) is not supported yet", KilnErrorKind.Unsupported);
             for (int i = 0; i < letters.Length; i++)
             {
                 int size = operands[k].Size(i);
                 if (sizes.TryGetValue(letters[i], out int seen) && seen != size && seen != 1 && size != 1)
-                    throw new KilnException(op, $"{op}: subscript '{letters[i]}' has size {seen} in one operand and {size} in operand {k}");
+                    throw new KilnException(op, $"{op}: subscript '{letters[i]}' has size {seen} in one operand and {size} in operand {k}", KilnErrorKind.Shape);
                 sizes[letters[i]] = Math.Max(seen, size);
             }
         }

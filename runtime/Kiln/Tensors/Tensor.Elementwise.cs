@@ -11,7 +11,7 @@ public sealed partial class Tensor
     {
         // A 0-dim host tensor (a Python-style scalar) may meet a CUDA tensor, as in PyTorch.
         if (a.Device != b.Device && !(a.Dim == 0 && a.Device.Type == DeviceType.Cpu) && !(b.Dim == 0 && b.Device.Type == DeviceType.Cpu))
-            throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}");
+            throw new KilnException(op, $"{op}: expected all tensors to be on the same device, but found at least two devices, {a.Device} and {b.Device}", KilnErrorKind.Device);
     }
 
     /// <summary>Where a two-operand op runs: the CUDA device when either operand is on one (the other may be a host scalar).</summary>
@@ -28,7 +28,7 @@ public sealed partial class Tensor
     {
         var rt = floating && !DType.IsFloatingPoint() ? DTypes.Default : DType;
         if (!floating && DType == DType.Bool && op is NegOp)
-            throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported");
+            throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported", KilnErrorKind.Unsupported);
         var ct = TypeDispatch.ComputeType(rt);
         if ((DType != ct || rt != ct) && ConvertsInBlocks(_shape, this, this))
             return InBlocks(_shape, rt, this, this, (x, _) => x.MapUnary(name, op, floating));
@@ -102,7 +102,7 @@ public sealed partial class Tensor
         var rt = ResultType(a, b);
         if (floating && !rt.IsFloatingPoint()) rt = DTypes.Default;
         if (rt == DType.Bool && op is SubOp)
-            throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported");
+            throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported", KilnErrorKind.Unsupported);
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
         var ct = TypeDispatch.ComputeType(rt);
         if ((a.DType != ct || b.DType != ct || rt != ct) && ConvertsInBlocks(shape, a, b))
@@ -130,9 +130,9 @@ public sealed partial class Tensor
     internal Tensor AssignInPlace(string name, Tensor result)
     {
         if (!ShapeRules.SameShape(result._shape, _shape))
-            throw new KilnException(name, $"{name}: output with shape {ShapeText.Format(_shape)} doesn't match the broadcast shape {ShapeText.Format(result._shape)}");
+            throw new KilnException(name, $"{name}: output with shape {ShapeText.Format(_shape)} doesn't match the broadcast shape {ShapeText.Format(result._shape)}", KilnErrorKind.Shape);
         if (result.DType.IsFloatingPoint() && !DType.IsFloatingPoint() || result.DType != DType.Bool && DType == DType.Bool)
-            throw new KilnException(name, $"{name}: result type {result.DType} can't be cast to the desired output type {DType}");
+            throw new KilnException(name, $"{name}: result type {result.DType} can't be cast to the desired output type {DType}", KilnErrorKind.DType);
         CheckInPlaceAllowed(name);
         Kernels.CopyKernel.Copy(this, result);
         BumpVersion();
@@ -150,7 +150,7 @@ public sealed partial class Tensor
     void CheckInPlaceAllowed(string name)
     {
         if (GradMode.Enabled && IsLeaf && _requiresGrad)
-            throw new KilnException(name, $"{name}: a leaf Variable that requires grad is being used in an in-place operation.");
+            throw new KilnException(name, $"{name}: a leaf Variable that requires grad is being used in an in-place operation.", KilnErrorKind.State);
     }
 
     // ---- arithmetic -------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ public sealed partial class Tensor
     {
         const string op = "where";
         if (condition.DType != DType.Bool && condition.DType != DType.UInt8)
-            throw new KilnException(op, $"{op}: expected condition to be a bool tensor, but got {condition.DType}");
+            throw new KilnException(op, $"{op}: expected condition to be a bool tensor, but got {condition.DType}", KilnErrorKind.DType);
         CheckSameDevice(op, a, b);
         CheckSameDevice(op, condition, a.IsCuda ? a : b);
         var rt = ResultType(a, b);
@@ -282,10 +282,10 @@ public sealed partial class Tensor
     public Tensor MaskedFill(Tensor mask, double value)
     {
         if (mask.DType != DType.Bool)
-            throw new KilnException("masked_fill", $"masked_fill: expected the mask to be a bool tensor, got {mask.DType}");
+            throw new KilnException("masked_fill", $"masked_fill: expected the mask to be a bool tensor, got {mask.DType}", KilnErrorKind.DType);
         var shape = ShapeRules.Broadcast("masked_fill", _shape, mask._shape);
         if (!ShapeRules.SameShape(shape, _shape))
-            throw new KilnException("masked_fill", $"masked_fill: mask of shape {ShapeText.Format(mask._shape)} cannot be broadcast to the tensor's shape {ShapeText.Format(_shape)}");
+            throw new KilnException("masked_fill", $"masked_fill: mask of shape {ShapeText.Format(mask._shape)} cannot be broadcast to the tensor's shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         using var v = Full(System.Array.Empty<int>(), value, DType);
         return Where(mask, v, this);
     }

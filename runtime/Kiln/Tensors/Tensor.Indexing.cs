@@ -10,7 +10,7 @@ public sealed unsafe partial class Tensor
     static void RequireIndexType(string op, Tensor index)
     {
         if (index.DType != DType.Int64 && index.DType != DType.Int32)
-            throw new KilnException(op, $"{op}: expected an index tensor of dtype int64 or int32, got {index.DType}");
+            throw new KilnException(op, $"{op}: expected an index tensor of dtype int64 or int32, got {index.DType}", KilnErrorKind.DType);
     }
 
     /// <summary>Rows (slices) of <paramref name="dim"/> picked by a 1-D index (<c>index_select</c>).</summary>
@@ -18,7 +18,7 @@ public sealed unsafe partial class Tensor
     {
         const string op = "index_select";
         RequireIndexType(op, index);
-        if (index.Dim > 1) throw new KilnException(op, $"{op}: index must be 0-D or 1-D, got shape {ShapeText.Format(index._shape)}");
+        if (index.Dim > 1) throw new KilnException(op, $"{op}: index must be 0-D or 1-D, got shape {ShapeText.Format(index._shape)}", KilnErrorKind.Index);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         using var idx = index.ToInternal(DType.Int64).Contiguous();
         int count = (int)idx.Numel;
@@ -82,7 +82,7 @@ public sealed unsafe partial class Tensor
         {
             long k = ix[n];
             // No wrap-around: PyTorch's gather and scatter refuse negative indices.
-            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
+            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}", KilnErrorKind.Index);
             long off = walk.Offset(_strides, d, k);
             Buffer.MemoryCopy(src + off * esize, dst + n * esize, esize, esize);
         }
@@ -108,7 +108,7 @@ public sealed unsafe partial class Tensor
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         CheckIndexShape(op, index, d, src);
         if (src.DType != DType)
-            throw new KilnException(op, $"{op}: expected self and src to have the same dtype, got {DType} and {src.DType}");
+            throw new KilnException(op, $"{op}: expected self and src to have the same dtype, got {DType} and {src.DType}", KilnErrorKind.DType);
         var ct = add ? TypeDispatch.ComputeType(DType) : DType;
         using var work = Kernels.CopyKernel.Convert(this, ct);
         using var s = src.ToInternal(ct);
@@ -131,7 +131,7 @@ public sealed unsafe partial class Tensor
         {
             long k = ix[n];
             // No wrap-around: PyTorch's gather and scatter refuse negative indices.
-            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}");
+            if (k < 0 || k >= size) throw new KilnException(op, $"{op}: index {k} is out of bounds for dimension {d} with size {size}", KilnErrorKind.Index);
             byte* to = dst + walk.Offset(dstStrides, d, k) * esize;
             byte* from = sp + walk.Offset(s._strides, -1, 0) * esize;
             if (!add) { Buffer.MemoryCopy(from, to, esize, esize); continue; }
@@ -151,13 +151,13 @@ public sealed unsafe partial class Tensor
     {
         int rank = Math.Max(_shape.Length, 1);
         if (Math.Max(index.Dim, 1) != rank)
-            throw new KilnException(op, $"{op}: index tensor must have the same number of dimensions as input tensor (index {ShapeText.Format(index._shape)}, input {ShapeText.Format(_shape)})");
+            throw new KilnException(op, $"{op}: index tensor must have the same number of dimensions as input tensor (index {ShapeText.Format(index._shape)}, input {ShapeText.Format(_shape)})", KilnErrorKind.Index);
         for (int i = 0; i < index.Dim; i++)
         {
             if (i != d && index._shape[i] > _shape[i])
-                throw new KilnException(op, $"{op}: size of index {ShapeText.Format(index._shape)} does not fit input {ShapeText.Format(_shape)} at dimension {i}");
+                throw new KilnException(op, $"{op}: size of index {ShapeText.Format(index._shape)} does not fit input {ShapeText.Format(_shape)} at dimension {i}", KilnErrorKind.Index);
             if (src != null && (src.Dim != index.Dim || index._shape[i] > src._shape[i]))
-                throw new KilnException(op, $"{op}: index {ShapeText.Format(index._shape)} is larger than src {ShapeText.Format(src._shape)} at dimension {i}");
+                throw new KilnException(op, $"{op}: index {ShapeText.Format(index._shape)} is larger than src {ShapeText.Format(src._shape)} at dimension {i}", KilnErrorKind.Index);
         }
     }
 

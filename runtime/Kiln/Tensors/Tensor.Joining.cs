@@ -53,7 +53,7 @@ public sealed unsafe partial class Tensor
     public Tensor[] Split(int splitSize, int dim = 0)
     {
         int d = ShapeRules.NormalizeDim("split", dim, _shape.Length);
-        if (splitSize <= 0 && _shape[d] > 0) throw new KilnException("split", $"split: split_size must be positive, got {splitSize}");
+        if (splitSize <= 0 && _shape[d] > 0) throw new KilnException("split", $"split: split_size must be positive, got {splitSize}", KilnErrorKind.Shape);
         int size = _shape[d];
         int n = size == 0 ? 1 : (size + splitSize - 1) / splitSize;
         var r = new Tensor[n];
@@ -68,7 +68,7 @@ public sealed unsafe partial class Tensor
         long total = 0;
         foreach (int s in sizes) total += s;
         if (total != _shape[d])
-            throw new KilnException("split", $"split: split sizes [{string.Join(", ", sizes)}] must sum to the size {_shape[d]} of dimension {d} (shape {ShapeText.Format(_shape)})");
+            throw new KilnException("split", $"split: split sizes [{string.Join(", ", sizes)}] must sum to the size {_shape[d]} of dimension {d} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         var r = new Tensor[sizes.Length];
         long at = 0;
         for (int i = 0; i < sizes.Length; i++) { r[i] = Narrow(d, at, sizes[i]); at += sizes[i]; }
@@ -125,7 +125,7 @@ public sealed unsafe partial class Tensor
 
     Tensor Triangle(string op, int diagonal, bool lower)
     {
-        if (_shape.Length < 2) throw new KilnException(op, $"{op}: input tensor must have at least 2 dimensions, got shape {ShapeText.Format(_shape)}");
+        if (_shape.Length < 2) throw new KilnException(op, $"{op}: input tensor must have at least 2 dimensions, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         if (IsCuda) return CudaTriangle(diagonal, lower);
         var r = Kernels.CopyKernel.Convert(this, DType);
         int rows = _shape[^2], cols = _shape[^1], size = DType.SizeOf();

@@ -44,7 +44,7 @@ public sealed unsafe partial class Tensor
     public Tensor Outer(Tensor other)
     {
         if (Dim != 1 || other.Dim != 1)
-            throw new KilnException("outer", $"outer: expected 1-D vectors, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}");
+            throw new KilnException("outer", $"outer: expected 1-D vectors, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}", KilnErrorKind.Shape);
         using var col = Unsqueeze(1);
         using var row = other.Unsqueeze(0);
         return col.Mul(row);
@@ -55,12 +55,12 @@ public sealed unsafe partial class Tensor
     {
         if (Autocast.Lower(input, m1, m2) is { } low) return Autocast.RunLowered(t => Addmm(t[0]!, t[1]!, t[2]!, beta, alpha), low, input, m1, m2);
         if (m1.Dim != 2 || m2.Dim != 2)
-            throw new KilnException("addmm", $"addmm: expected 2-D matrices, got {ShapeText.Format(m1._shape)} and {ShapeText.Format(m2._shape)}");
+            throw new KilnException("addmm", $"addmm: expected 2-D matrices, got {ShapeText.Format(m1._shape)} and {ShapeText.Format(m2._shape)}", KilnErrorKind.Shape);
         var shape = ShapeRules.Matmul(m1._shape, m2._shape);
         CheckMatmulOperands("addmm", m1, m2);
         var b = ShapeRules.Broadcast("addmm", input._shape, shape);
         if (!ShapeRules.SameShape(b, shape))
-            throw new KilnException("addmm", $"addmm: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(shape)}");
+            throw new KilnException("addmm", $"addmm: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(shape)}", KilnErrorKind.Shape);
         Tensor r;
         using (GradMode.Set(false))
         {
@@ -75,9 +75,9 @@ public sealed unsafe partial class Tensor
     {
         CheckSameDevice(op, a, b);
         if (a.DType != b.DType)
-            throw new KilnException(op, $"{op}: expected both operands to have the same dtype, but got {a.DType.Name()} != {b.DType.Name()}");
+            throw new KilnException(op, $"{op}: expected both operands to have the same dtype, but got {a.DType.Name()} != {b.DType.Name()}", KilnErrorKind.DType);
         if (a.DType == DType.Bool)
-            throw new KilnException(op, $"{op}: not implemented for bool tensors");
+            throw new KilnException(op, $"{op}: not implemented for bool tensors", KilnErrorKind.Unsupported);
     }
 
     /// <summary>Reshapes a freshly made contiguous tensor, giving up this reference.</summary>
@@ -127,7 +127,7 @@ public sealed unsafe partial class Tensor
         int r = batch.Length;
         long count = ShapeRules.Numel(batch);
         if (count > 65535)
-            throw new KilnException("matmul", $"matmul: the CUDA kernel takes up to 65535 matrices per product, got {count} (batch {ShapeText.Format(batch)})");
+            throw new KilnException("matmul", $"matmul: the CUDA kernel takes up to 65535 matrices per product, got {count} (batch {ShapeText.Format(batch)})", KilnErrorKind.Device);
         long[] cs = new long[r];
         for (int i = r - 1, acc = 1; i >= 0; acc *= batch[i], i--) cs[i] = (long)acc * n * m;
         var plan = LoopPlan.Create(batch, a._strides[..r], b._strides[..r], cs);

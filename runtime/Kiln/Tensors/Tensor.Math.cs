@@ -38,14 +38,14 @@ public sealed partial class Tensor
     public Tensor BitwiseNot()
     {
         if (DType.IsFloatingPoint())
-            throw new KilnException("bitwise_not", $"bitwise_not: only integer and bool tensors are supported, got {DType}");
+            throw new KilnException("bitwise_not", $"bitwise_not: only integer and bool tensors are supported, got {DType}", KilnErrorKind.DType);
         return DType == DType.Bool ? Eq(0) : MapUnary("bitwise_not", new BitNotOp(), floating: false);
     }
 
     Tensor Bitwise<TOp>(string op, Tensor other, TOp kernel) where TOp : struct, IBinaryOp
     {
         if (DType.IsFloatingPoint() || other.DType.IsFloatingPoint())
-            throw new KilnException(op, $"{op}: only integer and bool tensors are supported, got {DType} and {other.DType}");
+            throw new KilnException(op, $"{op}: only integer and bool tensors are supported, got {DType} and {other.DType}", KilnErrorKind.DType);
         return MapBinary(op, this, other, kernel);
     }
 

@@ -15,13 +15,13 @@ public sealed unsafe partial class Tensor
     {
         const string op = "lstm_layer";
         if (proj.Dim != 3 || proj.Size(2) % 4 != 0)
-            throw new KilnException(op, $"{op}: expected the input projection [T, N, 4*hidden], got {ShapeText.Format(proj._shape)}");
+            throw new KilnException(op, $"{op}: expected the input projection [T, N, 4*hidden], got {ShapeText.Format(proj._shape)}", KilnErrorKind.Shape);
         int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 4, p = whr?.Size(0) ?? h;
         var expected = new List<(Tensor, string, int[])> { (h0, "h0", [n, p]), (c0, "c0", [n, h]), (whh, "weight_hh", [4 * h, p]) };
         if (whr is not null) expected.Add((whr, "weight_hr", [p, h]));
         foreach (var (t, name, shape) in expected)
             if (!ShapeRules.SameShape(t._shape, shape) || t.DType != proj.DType)
-                throw new KilnException(op, $"{op}: expected {name} of shape {ShapeText.Format(shape)} and dtype {proj.DType}, got {ShapeText.Format(t._shape)} {t.DType}");
+                throw new KilnException(op, $"{op}: expected {name} of shape {ShapeText.Format(shape)} and dtype {proj.DType}, got {ShapeText.Format(t._shape)} {t.DType}", KilnErrorKind.DType);
         RequireFloat(op, proj);
         if (proj.IsCuda) return CudaLstm(proj, h0, c0, whh, whr, reverse);
         using var pc = proj.ContiguousInternal();
@@ -74,10 +74,10 @@ public sealed unsafe partial class Tensor
     {
         const string op = "gru_layer";
         if (proj.Dim != 3 || proj.Size(2) % 3 != 0)
-            throw new KilnException(op, $"{op}: expected the input projection [T, N, 3*hidden], got {ShapeText.Format(proj._shape)}");
+            throw new KilnException(op, $"{op}: expected the input projection [T, N, 3*hidden], got {ShapeText.Format(proj._shape)}", KilnErrorKind.Shape);
         int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 3;
         if (!ShapeRules.SameShape(h0._shape, [n, h]) || !ShapeRules.SameShape(whh._shape, [3 * h, h]) || bhh is not null && !ShapeRules.SameShape(bhh._shape, [3 * h]))
-            throw new KilnException(op, $"{op}: expected h0 [{n}, {h}], weight_hh [{3 * h}, {h}] and bias_hh [{3 * h}]; got {ShapeText.Format(h0._shape)}, {ShapeText.Format(whh._shape)}" + (bhh is null ? "" : $", {ShapeText.Format(bhh._shape)}"));
+            throw new KilnException(op, $"{op}: expected h0 [{n}, {h}], weight_hh [{3 * h}, {h}] and bias_hh [{3 * h}]; got {ShapeText.Format(h0._shape)}, {ShapeText.Format(whh._shape)}" + (bhh is null ? "" : $", {ShapeText.Format(bhh._shape)}"), KilnErrorKind.Shape);
         RequireFloat(op, proj);
         if (proj.IsCuda) return CudaGru(proj, h0, whh, bhh, reverse);
         using var pc = proj.ContiguousInternal();

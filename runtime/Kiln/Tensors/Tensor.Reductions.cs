@@ -105,13 +105,13 @@ public sealed unsafe partial class Tensor
     Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, double? scalar = null, int gpuRowOp = -1)
     {
         if (!DType.IsFloatingPoint())
-            throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}");
+            throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}", KilnErrorKind.DType);
         var ct = TypeDispatch.ComputeType(DType);
         using var x = RowsFor(op, dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
         if (IsCuda)
         {
-            if (gpuRowOp < 0) { y.Dispose(); throw new KilnException(op, $"{op}: the CUDA backend has no kernel for this reduction yet (input on {Device})"); }
+            if (gpuRowOp < 0) { y.Dispose(); throw new KilnException(op, $"{op}: the CUDA backend has no kernel for this reduction yet (input on {Device})", KilnErrorKind.Device); }
             Gpu.GpuOps.RowReduce(x, y, rows, len, gpuRowOp);
             return Record(op, Finish(y, DType), new OpArgs { Dims = dims, KeepDim = keepDim, Scalar = scalar }, this);
         }
@@ -175,7 +175,7 @@ public sealed unsafe partial class Tensor
         if (double.IsPositiveInfinity(p))
         {
             if (dims is null) return a.Max();
-            if (dims.Length != 1) throw new KilnException("norm", "norm: the CUDA backend takes the inf-norm over all dims or one dim");
+            if (dims.Length != 1) throw new KilnException("norm", "norm: the CUDA backend takes the inf-norm over all dims or one dim", KilnErrorKind.Device);
             var (v, i) = a.Extreme("norm", dims[0], keepDim, true);
             i.Dispose();
             return v;
@@ -225,7 +225,7 @@ public sealed unsafe partial class Tensor
 
     Tensor ExtremeAll(string op, bool max)
     {
-        if (Numel == 0) throw new KilnException(op, $"{op}: expected a non-empty tensor because the operation has no identity (shape {ShapeText.Format(_shape)})");
+        if (Numel == 0) throw new KilnException(op, $"{op}: expected a non-empty tensor because the operation has no identity (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         using var f = Reshape(-1);
         var (v, i) = f.Extreme(op, 0, false, max);
         i.Dispose();
@@ -236,7 +236,7 @@ public sealed unsafe partial class Tensor
     {
         var ct = TypeDispatch.ComputeType(DType);
         using var x = RowsFor(op, new[] { dim }, keepDim, ct, out var shape, out long rows, out long len);
-        if (len == 0) throw new KilnException(op, $"{op}: cannot reduce over a zero-size dimension (shape {ShapeText.Format(_shape)})");
+        if (len == 0) throw new KilnException(op, $"{op}: cannot reduce over a zero-size dimension (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         var values = Allocate(shape, ct, false, Device);
         var indices = Allocate((int[])shape.Clone(), DType.Int64, false, Device);
         Backend.RowExtreme(x, values, indices, rows, len, max);

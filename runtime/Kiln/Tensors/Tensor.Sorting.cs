@@ -30,7 +30,7 @@ public sealed unsafe partial class Tensor
         const string op = "topk";
         int d = ShapeRules.NormalizeDim(op, dim, Dim);
         int size = Dim == 0 ? 1 : _shape[d];
-        if (k < 0 || k > size) throw new KilnException(op, $"{op}: k ({k}) is out of range for dimension {d} of size {size} (shape {ShapeText.Format(_shape)})");
+        if (k < 0 || k > size) throw new KilnException(op, $"{op}: k ({k}) is out of range for dimension {d} of size {size} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Index);
         using var all = SortIndices(op, d, descending: largest);
         var indices = Dim == 0 ? all.Alias() : all.Narrow(d, 0, k).Contiguous();
         return new(Gather(d, indices), indices);
@@ -51,7 +51,7 @@ public sealed unsafe partial class Tensor
         const string op = "median";
         int d = ShapeRules.NormalizeDim(op, dim, Dim);
         int size = Dim == 0 ? 1 : _shape[d];
-        if (size == 0) throw new KilnException(op, $"{op}: cannot compute the median of an empty dimension {d} (shape {ShapeText.Format(_shape)})");
+        if (size == 0) throw new KilnException(op, $"{op}: cannot compute the median of an empty dimension {d} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         using var order = SortIndices(op, d, descending: false);
         using var at = Dim == 0 ? order.Alias() : order.Narrow(d, (size - 1) / 2, 1).Contiguous();
         var values = Gather(d, at);
@@ -67,8 +67,8 @@ public sealed unsafe partial class Tensor
     public Tensor Quantile(double q, int? dim = null, bool keepDim = false)
     {
         const string op = "quantile";
-        if (!(q >= 0 && q <= 1)) throw new KilnException(op, $"{op}: q must be in the range [0, 1] but got {q}");
-        if (!DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: input tensor must be either float or double dtype, got {DType}");
+        if (!(q >= 0 && q <= 1)) throw new KilnException(op, $"{op}: q must be in the range [0, 1] but got {q}", KilnErrorKind.Shape);
+        if (!DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: input tensor must be either float or double dtype, got {DType}", KilnErrorKind.DType);
         if (dim is null)
         {
             using var flat = Reshape(-1);
@@ -78,7 +78,7 @@ public sealed unsafe partial class Tensor
         }
         int d = ShapeRules.NormalizeDim(op, dim.Value, Dim);
         int size = Dim == 0 ? 1 : _shape[d];
-        if (size == 0) throw new KilnException(op, $"{op}: cannot compute a quantile of an empty dimension {d} (shape {ShapeText.Format(_shape)})");
+        if (size == 0) throw new KilnException(op, $"{op}: cannot compute a quantile of an empty dimension {d} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
         var (sorted, order) = Sort(d);
         using (sorted) using (order)
         {
@@ -238,7 +238,7 @@ public sealed unsafe partial class Tensor
     public Tensor MaskedSelect(Tensor mask)
     {
         const string op = "masked_select";
-        if (mask.DType != DType.Bool) throw new KilnException(op, $"{op}: expected a bool mask, got {mask.DType}");
+        if (mask.DType != DType.Bool) throw new KilnException(op, $"{op}: expected a bool mask, got {mask.DType}", KilnErrorKind.DType);
         var shape = ShapeRules.Broadcast(op, _shape, mask._shape);
         using var values = Expand(shape);
         using var flat = values.Reshape(-1);
@@ -323,7 +323,7 @@ public sealed unsafe partial class Tensor
             int before = diagonal >= 0 ? 0 : -diagonal, left = diagonal >= 0 ? diagonal : 0;
             return NN.F.Pad(scaled, [left, size - n - left, before, size - n - before]);
         }
-        if (Dim != 2) throw new KilnException(op, $"{op}: expected a 1-D or 2-D tensor, got shape {ShapeText.Format(_shape)}");
+        if (Dim != 2) throw new KilnException(op, $"{op}: expected a 1-D or 2-D tensor, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         int rows = _shape[0], cols = _shape[1];
         int start0 = diagonal >= 0 ? 0 : -diagonal, start1 = diagonal >= 0 ? diagonal : 0;
         int length = Math.Max(0, Math.Min(rows - start0, cols - start1));
@@ -339,7 +339,7 @@ public sealed unsafe partial class Tensor
     /// <summary>The sum of the main diagonal of a matrix (<c>torch.trace</c>).</summary>
     public Tensor Trace()
     {
-        if (Dim != 2) throw new KilnException("trace", $"trace: expected a matrix, got shape {ShapeText.Format(_shape)}");
+        if (Dim != 2) throw new KilnException("trace", $"trace: expected a matrix, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         using var d = Diag();
         return d.Sum();
     }

@@ -13,7 +13,7 @@ public sealed unsafe partial class Tensor
         var target = ShapeRules.Reshape("view", _shape, shape);
         var strides = ViewStrides(target);
         if (strides == null)
-            throw new KilnException("view", $"view: size {ShapeText.Format(target)} is not compatible with input tensor's size {ShapeText.Format(_shape)} and stride [{string.Join(", ", _strides)}] (at least one dimension spans across two contiguous subspaces). Use .Reshape(...) instead.");
+            throw new KilnException("view", $"view: size {ShapeText.Format(target)} is not compatible with input tensor's size {ShapeText.Format(_shape)} and stride [{string.Join(", ", _strides)}] (at least one dimension spans across two contiguous subspaces). Use .Reshape(...) instead.", KilnErrorKind.Shape);
         return Record("view", AsStrided(target, strides, _offset), null, this);
     }
 
@@ -87,7 +87,7 @@ public sealed unsafe partial class Tensor
         get
         {
             if (_shape.Length > 2)
-                throw new KilnException("t", $"t: expects a tensor with <= 2 dimensions, but got shape {ShapeText.Format(_shape)}; use Transpose or Permute");
+                throw new KilnException("t", $"t: expects a tensor with <= 2 dimensions, but got shape {ShapeText.Format(_shape)}; use Transpose or Permute", KilnErrorKind.Shape);
             return _shape.Length < 2 ? Record("alias", AsStrided(_shape, _strides, _offset), null, this) : Transpose(0, 1);
         }
     }
@@ -191,7 +191,7 @@ public sealed unsafe partial class Tensor
     /// <summary>Index <paramref name="index"/> of dim <paramref name="dim"/>, removing that dim (<c>select</c>).</summary>
     public Tensor Select(int dim, long index)
     {
-        if (_shape.Length == 0) throw new KilnException("select", "select: cannot be applied to a 0-dim tensor");
+        if (_shape.Length == 0) throw new KilnException("select", "select: cannot be applied to a 0-dim tensor", KilnErrorKind.Shape);
         int d = ShapeRules.NormalizeDim("select", dim, _shape.Length);
         int i = ShapeRules.NormalizeIndex("select", index, _shape[d], d);
         return Record("select", AsStrided(Remove(_shape, d), Remove(_strides, d), _offset + i * _strides[d]), new OpArgs { Dim = d, Start = i }, this);
@@ -214,7 +214,7 @@ public sealed unsafe partial class Tensor
                 if (ix.Kind is TensorIndex.IndexKind.Int or TensorIndex.IndexKind.Slice) consumed++;
                 else if (ix.Kind == TensorIndex.IndexKind.Tensor) consumed += ix.Values!.DType == DType.Bool ? Math.Max(1, ix.Values.Dim) : 1;
             if (consumed > _shape.Length)
-                throw new KilnException("index", $"index: too many indices for tensor of dimension {_shape.Length} (got {consumed})");
+                throw new KilnException("index", $"index: too many indices for tensor of dimension {_shape.Length} (got {consumed})", KilnErrorKind.Index);
             Tensor cur = this;
             int dim = 0;
             foreach (var ix in indices)
@@ -261,7 +261,7 @@ public sealed unsafe partial class Tensor
             int k = Math.Max(1, index.Dim);
             for (int i = 0; i < index.Dim; i++)
                 if (dim + i >= Dim || index._shape[i] != _shape[dim + i])
-                    throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not match the indexed tensor's shape {ShapeText.Format(_shape)} at dim {dim + i}");
+                    throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not match the indexed tensor's shape {ShapeText.Format(_shape)} at dim {dim + i}", KilnErrorKind.Index);
             using var flat = index.Dim == 0 ? Unsqueeze(dim) : Flatten(dim, dim + k - 1);
             using var positions = index.Reshape(-1).Nonzero();
             using var at = positions.Reshape(-1);
@@ -269,8 +269,8 @@ public sealed unsafe partial class Tensor
             return flat.IndexSelect(dim, at);
         }
         if (index.DType.IsFloatingPoint())
-            throw new KilnException(op, $"{op}: tensors used as indices must be long, int or bool tensors, got {index.DType}");
-        if (dim >= Dim) throw new KilnException(op, $"{op}: too many indices for tensor of dimension {Dim}");
+            throw new KilnException(op, $"{op}: tensors used as indices must be long, int or bool tensors, got {index.DType}", KilnErrorKind.DType);
+        if (dim >= Dim) throw new KilnException(op, $"{op}: too many indices for tensor of dimension {Dim}", KilnErrorKind.Index);
         using var flatIndex = index.Reshape(-1);
         using var picked = IndexSelect(dim, flatIndex);
         var shape = new List<int>();
@@ -289,12 +289,12 @@ public sealed unsafe partial class Tensor
     {
         const string op = "index_put_";
         if (GradMode.Enabled && RequiresGrad)
-            throw new KilnException(op, $"{op}: indexed assignment into a tensor that requires grad is not recorded; use Tensor.Where or build a new tensor");
+            throw new KilnException(op, $"{op}: indexed assignment into a tensor that requires grad is not recorded; use Tensor.Where or build a new tensor", KilnErrorKind.State);
         int tensorAt = -1;
         for (int i = 0; i < indices.Length; i++)
             if (indices[i].Kind == TensorIndex.IndexKind.Tensor)
             {
-                if (tensorAt >= 0) throw new KilnException(op, $"{op}: assignment takes at most one tensor index");
+                if (tensorAt >= 0) throw new KilnException(op, $"{op}: assignment takes at most one tensor index", KilnErrorKind.Index);
                 tensorAt = i;
             }
         if (tensorAt < 0)
@@ -304,13 +304,13 @@ public sealed unsafe partial class Tensor
             return;
         }
         if (indices.Length != 1)
-            throw new KilnException(op, $"{op}: a tensor index in an assignment must be the only index (x[mask] = v, x[indices] = v)");
+            throw new KilnException(op, $"{op}: a tensor index in an assignment must be the only index (x[mask] = v, x[indices] = v)", KilnErrorKind.Index);
         var index = indices[0].Values!;
         if (index.DType == DType.Bool)
         {
             var shape = ShapeRules.Broadcast(op, _shape, index._shape);
             if (!ShapeRules.SameShape(shape, _shape))
-                throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not fit the tensor's shape {ShapeText.Format(_shape)}");
+                throw new KilnException(op, $"{op}: the mask of shape {ShapeText.Format(index._shape)} does not fit the tensor's shape {ShapeText.Format(_shape)}", KilnErrorKind.Index);
             if (value.Numel == 1)
             {
                 using var v = value.To(DType).Reshape(Array.Empty<int>());
@@ -350,7 +350,7 @@ public sealed unsafe partial class Tensor
         using var high = i64.Ge(size);
         using var bad = low.BitwiseOr(high);
         using var any = bad.Any();
-        if (any.Item<bool>()) throw new KilnException(op, $"{op}: an index is out of bounds for dimension 0 with size {size}");
+        if (any.Item<bool>()) throw new KilnException(op, $"{op}: an index is out of bounds for dimension 0 with size {size}", KilnErrorKind.Index);
         using var negative = i64.Lt(0);
         using var shifted = i64.Add(Scalar((long)size));
         return Where(negative, shifted, i64);

@@ -42,10 +42,10 @@ public sealed unsafe partial class Tensor : IDisposable
     internal static Tensor Allocate(int[] shape, DType dtype, bool zero, Device device)
     {
         foreach (int d in shape)
-            if (d < 0) throw new KilnException("empty", $"empty: trying to create tensor with negative dimension {d}: {ShapeText.Format(shape)}");
+            if (d < 0) throw new KilnException("empty", $"empty: trying to create tensor with negative dimension {d}: {ShapeText.Format(shape)}", KilnErrorKind.Shape);
         long n = ShapeRules.Numel(shape);
         if (n > long.MaxValue / dtype.SizeOf())
-            throw new KilnException("empty", $"empty: storage size calculation overflowed for sizes {ShapeText.Format(shape)} of {dtype}");
+            throw new KilnException("empty", $"empty: storage size calculation overflowed for sizes {ShapeText.Format(shape)} of {dtype}", KilnErrorKind.DType);
         var storage = Storage.Create(n * dtype.SizeOf(), zero, device);
         return new Tensor(storage, shape, ContiguousStrides(shape), 0, dtype);
     }
@@ -57,9 +57,9 @@ public sealed unsafe partial class Tensor : IDisposable
     static void CheckLayout(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
     {
         if (shape.Length != strides.Length)
-            throw new KilnException("as_strided", $"as_strided: {shape.Length} sizes but {strides.Length} strides");
+            throw new KilnException("as_strided", $"as_strided: {shape.Length} sizes but {strides.Length} strides", KilnErrorKind.Shape);
         for (int i = 0; i < shape.Length; i++)
-            if (shape[i] < 0) throw new KilnException("as_strided", $"as_strided: negative size {shape[i]} in {ShapeText.Format(shape)}");
+            if (shape[i] < 0) throw new KilnException("as_strided", $"as_strided: negative size {shape[i]} in {ShapeText.Format(shape)}", KilnErrorKind.Shape);
         long numel = ShapeRules.Numel(shape); // throws when the product overflows
         if (offset < 0) throw new KilnException("as_strided", $"as_strided: negative storage offset {offset}");
         if (numel == 0) return;
@@ -75,10 +75,10 @@ public sealed unsafe partial class Tensor : IDisposable
         }
         catch (OverflowException)
         {
-            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} overflow the storage's addressing");
+            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} overflow the storage's addressing", KilnErrorKind.Shape);
         }
         if (lo < 0 || hi >= capacity)
-            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} reach element {(lo < 0 ? lo : hi)}, outside the storage of {capacity} elements");
+            throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} reach element {(lo < 0 ? lo : hi)}, outside the storage of {capacity} elements", KilnErrorKind.Shape);
     }
 
     internal static long[] ContiguousStrides(int[] shape)
@@ -152,10 +152,10 @@ public sealed unsafe partial class Tensor : IDisposable
     /// </summary>
     public Span<T> AsSpan<T>() where T : unmanaged
     {
-        if (IsCuda) throw new KilnException("as_span", $"as_span: the tensor lives on {Device}; a span of host memory needs a CPU tensor (.Cpu())");
-        if (!IsContiguous) throw new KilnException("as_span", $"as_span: the tensor of shape {Compiler.Shapes.ShapeText.Format(_shape)} is not contiguous; call Contiguous() first");
+        if (IsCuda) throw new KilnException("as_span", $"as_span: the tensor lives on {Device}; a span of host memory needs a CPU tensor (.Cpu())", KilnErrorKind.Device);
+        if (!IsContiguous) throw new KilnException("as_span", $"as_span: the tensor of shape {Compiler.Shapes.ShapeText.Format(_shape)} is not contiguous; call Contiguous() first", KilnErrorKind.Shape);
         if (sizeof(T) != DType.SizeOf() || !ElementTypeMatches<T>())
-            throw new KilnException("as_span", $"as_span: a {DType} tensor cannot be viewed as {typeof(T).Name}");
+            throw new KilnException("as_span", $"as_span: a {DType} tensor cannot be viewed as {typeof(T).Name}", KilnErrorKind.DType);
         return new Span<T>(DataPointer, checked((int)Numel));
     }
 

@@ -339,7 +339,7 @@ namespace Kiln.Compiler.Autodiff
                 case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;
                 case "triu": r[0] = g.Triu(grad, a.Dim ?? 0); break;
                 default:
-                    throw new KilnException(op, $"{op}: the derivative for '{op}' is not implemented");
+                    throw new KilnException(op, $"{op}: the derivative for '{op}' is not implemented", KilnErrorKind.Unsupported);
             }
             return r;
         }

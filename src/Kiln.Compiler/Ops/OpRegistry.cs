@@ -106,7 +106,7 @@ namespace Kiln.Compiler.Ops
             Add("sdpa", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length < 2 || s[1].Length < 2 || s[2].Length < 2)
-                    throw new KilnException("sdpa", "sdpa: query, key and value need at least 2 dims [..., L, E]");
+                    throw new KilnException("sdpa", "sdpa: query, key and value need at least 2 dims [..., L, E]", KilnErrorKind.Shape);
                 var batch = ShapeRules.Broadcast("sdpa", ShapeRules.Broadcast("sdpa", s[0].Take(s[0].Length - 2).ToArray(), s[1].Take(s[1].Length - 2).ToArray()),
                     s[2].Take(s[2].Length - 2).ToArray());
                 return batch.Concat(new[] { s[0][s[0].Length - 2], s[2][s[2].Length - 1] }).ToArray();
@@ -121,19 +121,19 @@ namespace Kiln.Compiler.Ops
             Add("max_pool2d", OpKind.Indexing, 2, (s, a) =>
             {
                 // Args: the 8 geometry numbers, then 1 for ceil mode.
-                if (s[0].Length != 4) throw new KilnException("max_pool2d", "max_pool2d: expected a 4-D input [N, C, H, W]");
+                if (s[0].Length != 4) throw new KilnException("max_pool2d", "max_pool2d: expected a 4-D input [N, C, H, W]", KilnErrorKind.Shape);
                 var (oh, ow) = ConvGeometry.FromArgs("max_pool2d", a.Sizes!).Output("max_pool2d", s[0][2], s[0][3], a.Sizes![8] == 1);
                 return new[] { s[0][0], s[0][1], oh, ow };
             });
             Add("gru_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
-                if (s[0].Length != 3 || s[0][2] % 3 != 0) throw new KilnException("gru_layer", "gru_layer: expected the input projection [T, N, 3*hidden]");
+                if (s[0].Length != 3 || s[0][2] % 3 != 0) throw new KilnException("gru_layer", "gru_layer: expected the input projection [T, N, 3*hidden]", KilnErrorKind.Shape);
                 return new[] { s[0][0], s[0][1], s[0][2] / 3 };
             });
             Add("layer_norm", OpKind.Reduction, -1, (s, a) => (int[])s[0].Clone());
             Add("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
-                if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]");
+                if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]", KilnErrorKind.Shape);
                 // Output: each step's h (the width of h0) then c (hidden).
                 return new[] { s[0][0], s[0][1], s[1][s[1].Length - 1] + s[0][2] / 4 };
             });

@@ -21,10 +21,10 @@ namespace Kiln.Compiler.Shapes
         /// <summary>A geometry; every value is validated (kernel, dilation and stride positive, padding non-negative).</summary>
         public ConvGeometry(string op, int kh, int kw, int dh, int dw, int ph, int pw, int sh, int sw)
         {
-            if (kh <= 0 || kw <= 0) throw new KilnException(op, $"{op}: kernel size should be greater than zero, but got kernel_size=({kh}, {kw})");
-            if (dh <= 0 || dw <= 0) throw new KilnException(op, $"{op}: dilation should be greater than zero, but got dilation=({dh}, {dw})");
-            if (sh <= 0 || sw <= 0) throw new KilnException(op, $"{op}: stride should be greater than zero, but got stride=({sh}, {sw})");
-            if (ph < 0 || pw < 0) throw new KilnException(op, $"{op}: padding should be non-negative, but got padding=({ph}, {pw})");
+            if (kh <= 0 || kw <= 0) throw new KilnException(op, $"{op}: kernel size should be greater than zero, but got kernel_size=({kh}, {kw})", KilnErrorKind.Shape);
+            if (dh <= 0 || dw <= 0) throw new KilnException(op, $"{op}: dilation should be greater than zero, but got dilation=({dh}, {dw})", KilnErrorKind.Shape);
+            if (sh <= 0 || sw <= 0) throw new KilnException(op, $"{op}: stride should be greater than zero, but got stride=({sh}, {sw})", KilnErrorKind.Shape);
+            if (ph < 0 || pw < 0) throw new KilnException(op, $"{op}: padding should be non-negative, but got padding=({ph}, {pw})", KilnErrorKind.Shape);
             KH = kh; KW = kw; DH = dh; DW = dw; PH = ph; PW = pw; SH = sh; SW = sw;
         }
 
@@ -52,17 +52,17 @@ namespace Kiln.Compiler.Shapes
         {
             int oh = OutSize(h, KH, DH, PH, SH, ceil), ow = OutSize(w, KW, DW, PW, SW, ceil);
             if (oh <= 0 || ow <= 0)
-                throw new KilnException(op, $"{op}: Given input size per channel: ({h} x {w}). Calculated output size per channel: ({Math.Max(oh, 0)} x {Math.Max(ow, 0)}). Output size is too small (kernel ({KH}, {KW}), dilation ({DH}, {DW}), padding ({PH}, {PW}), stride ({SH}, {SW}))");
+                throw new KilnException(op, $"{op}: Given input size per channel: ({h} x {w}). Calculated output size per channel: ({Math.Max(oh, 0)} x {Math.Max(ow, 0)}). Output size is too small (kernel ({KH}, {KW}), dilation ({DH}, {DW}), padding ({PH}, {PW}), stride ({SH}, {SW}))", KilnErrorKind.Shape);
             return (oh, ow);
         }
 
         static int Dim(string op, long size, int[] input, ConvGeometry g) => size <= int.MaxValue ? (int)size
-            : throw new KilnException(op, $"{op}: a dimension of {size} elements (input {ShapeText.Format(input)}, kernel ({g.KH}, {g.KW})) exceeds {int.MaxValue}");
+            : throw new KilnException(op, $"{op}: a dimension of {size} elements (input {ShapeText.Format(input)}, kernel ({g.KH}, {g.KW})) exceeds {int.MaxValue}", KilnErrorKind.Shape);
 
         /// <summary>unfold (im2col): [N, C, H, W] → [N, C·KH·KW, L].</summary>
         public static int[] Im2ColShape(string op, int[] input, ConvGeometry g)
         {
-            if (input.Length != 4) throw new KilnException(op, $"{op}: expected a 4-D input [N, C, H, W], got shape {ShapeText.Format(input)}");
+            if (input.Length != 4) throw new KilnException(op, $"{op}: expected a 4-D input [N, C, H, W], got shape {ShapeText.Format(input)}", KilnErrorKind.Shape);
             var (oh, ow) = g.Output(op, input[2], input[3]);
             return new[] { input[0], Dim(op, (long)input[1] * g.KH * g.KW, input, g), Dim(op, (long)oh * ow, input, g) };
         }
@@ -70,13 +70,13 @@ namespace Kiln.Compiler.Shapes
         /// <summary>fold (col2im): [N, C·KH·KW, L] → [N, C, H, W], with L matching the windows of H x W.</summary>
         public static int[] Col2ImShape(string op, int[] cols, int h, int w, ConvGeometry g)
         {
-            if (cols.Length != 3) throw new KilnException(op, $"{op}: expected a 3-D input [N, C*kh*kw, L], got shape {ShapeText.Format(cols)}");
+            if (cols.Length != 3) throw new KilnException(op, $"{op}: expected a 3-D input [N, C*kh*kw, L], got shape {ShapeText.Format(cols)}", KilnErrorKind.Shape);
             int kk = Dim(op, (long)g.KH * g.KW, cols, g);
             if (cols[1] % kk != 0)
-                throw new KilnException(op, $"{op}: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={cols[1]} and kernel_size=({g.KH}, {g.KW})");
+                throw new KilnException(op, $"{op}: expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={cols[1]} and kernel_size=({g.KH}, {g.KW})", KilnErrorKind.Shape);
             var (oh, ow) = g.Output(op, h, w);
             if ((long)oh * ow != cols[2])
-                throw new KilnException(op, $"{op}: given output_size=({h}, {w}), kernel_size=({g.KH}, {g.KW}), dilation=({g.DH}, {g.DW}), padding=({g.PH}, {g.PW}), stride=({g.SH}, {g.SW}), expected size of input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but got input.size(2)={cols[2]}");
+                throw new KilnException(op, $"{op}: given output_size=({h}, {w}), kernel_size=({g.KH}, {g.KW}), dilation=({g.DH}, {g.DW}), padding=({g.PH}, {g.PW}), stride=({g.SH}, {g.SW}), expected size of input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but got input.size(2)={cols[2]}", KilnErrorKind.Shape);
             return new[] { cols[0], cols[1] / kk, h, w };
         }
     }

@@ -65,7 +65,7 @@ public static class Checkpoint
         if (extra != null)
             foreach (var (k, v) in extra)
             {
-                if (k.StartsWith(Prefix, StringComparison.Ordinal) || k == "format") throw new KilnException("checkpoint", $"checkpoint: extra key '{k}' is reserved");
+                if (k.StartsWith(Prefix, StringComparison.Ordinal) || k == "format") throw new KilnException("checkpoint", $"checkpoint: extra key '{k}' is reserved", KilnErrorKind.Format);
                 meta[k] = v;
             }
         SafeTensors.Save(path, tensors, meta);
@@ -84,23 +84,23 @@ public static class Checkpoint
         using var f = new SafeTensorsFile(path);
         var meta = new CheckpointMetadata(path, f.Metadata);
         if (!f.Metadata.TryGetValue("format", out var format) || format != "kiln-checkpoint")
-            throw new KilnException("checkpoint", $"checkpoint: {path} is not a Kiln checkpoint (its metadata has no format=kiln-checkpoint)");
+            throw new KilnException("checkpoint", $"checkpoint: {path} is not a Kiln checkpoint (its metadata has no format=kiln-checkpoint)", KilnErrorKind.Format);
 
         // 1. Metadata, parsed in full.
         long epoch = meta.Int64(Prefix + "epoch"), step = meta.Int64(Prefix + "step");
         var rng = meta.GeneratorStates(Prefix + "rng");
         var gens = new List<Generator> { Generator.Default };
         if (generators != null) gens.AddRange(generators);
-        if (gens.Count > rng.Count) throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}rng' holds {rng.Count} generator states, {gens.Count} were given");
+        if (gens.Count > rng.Count) throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}rng' holds {rng.Count} generator states, {gens.Count} were given", KilnErrorKind.Format);
         List<GroupDto>? groups = null;
         if (optimizer != null)
         {
             if (f.Metadata.TryGetValue(Prefix + "optimizer.kind", out var kind) && kind != optimizer.Name)
-                throw new KilnException("checkpoint", $"checkpoint: {path}: the optimizer state was saved by {kind} and cannot be loaded into {optimizer.Name}");
+                throw new KilnException("checkpoint", $"checkpoint: {path}: the optimizer state was saved by {kind} and cannot be loaded into {optimizer.Name}", KilnErrorKind.Format);
             groups = meta.Json<List<GroupDto>>(Prefix + "optimizer");
             for (int g = 0; g < groups.Count; g++)
                 if (groups[g] is not { Options: not null, Params: not null })
-                    throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}optimizer' group {g} has no options or params");
+                    throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}optimizer' group {g} has no options or params", KilnErrorKind.Format);
         }
         var schedulerState = scheduler != null ? meta.Json<Dictionary<string, double[]>>(Prefix + "scheduler") : null;
         if (scheduler != null) CheckSchedulerState(path, scheduler, schedulerState!);
@@ -125,7 +125,7 @@ public static class Checkpoint
                     var rest = name["optimizer.state.".Length..];
                     int dot = rest.IndexOf('.');
                     if (dot <= 0 || !int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out int idx))
-                        throw new KilnException("checkpoint", $"checkpoint: {path}: malformed optimizer entry '{name}'");
+                        throw new KilnException("checkpoint", $"checkpoint: {path}: malformed optimizer entry '{name}'", KilnErrorKind.Format);
                     if (!optimizerState.State.TryGetValue(idx, out var st)) optimizerState.State[idx] = st = new Dictionary<string, Tensor>();
                     var t = f.Get(name);
                     read.Add(t);
@@ -139,7 +139,7 @@ public static class Checkpoint
             {
                 foreach (var g in groups!) optimizerState.ParamGroups.Add((g.Options, g.Params));
                 try { optimizer.CheckStateDict(optimizerState); }
-                catch (KilnException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: {e.Message}", e); }
+                catch (KilnException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: {e.Message}", e, KilnErrorKind.Format); }
             }
 
             model.LoadStateDict(modelState, strict);
@@ -163,9 +163,9 @@ public static class Checkpoint
         foreach (var (key, now) in scheduler.StateDict())
         {
             if (!saved.TryGetValue(key, out var v) || v is null)
-                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' has no '{key}' (saved by another kind of scheduler?)");
+                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' has no '{key}' (saved by another kind of scheduler?)", KilnErrorKind.Format);
             if (v.Length != now.Length)
-                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' field '{key}' has {v.Length} values, the scheduler has {now.Length}");
+                throw new KilnException("checkpoint", $"checkpoint: {path}: '{Prefix}scheduler' field '{key}' has {v.Length} values, the scheduler has {now.Length}", KilnErrorKind.Format);
         }
     }
 

@@ -13,7 +13,7 @@ namespace Kiln.IO;
 internal sealed class CheckpointMetadata(string path, IReadOnlyDictionary<string, string> meta)
 {
     public string Need(string key) => meta.TryGetValue(key, out var v) ? v
-        : throw new KilnException("checkpoint", $"checkpoint: {path} has no '{key}' entry to restore");
+        : throw new KilnException("checkpoint", $"checkpoint: {path} has no '{key}' entry to restore", KilnErrorKind.Format);
 
     KilnException Bad(string key, string value, string expected) =>
         new("checkpoint", $"checkpoint: {path}: metadata '{key}' is '{Shorten(value)}', {expected}");
@@ -46,8 +46,8 @@ internal sealed class CheckpointMetadata(string path, IReadOnlyDictionary<string
     {
         var v = Need(key);
         try { return JsonSerializer.Deserialize<T>(v) ?? throw Bad(key, v, "null where a value was expected"); }
-        catch (JsonException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: metadata '{key}' is not the expected JSON: {e.Message}", e); }
-        catch (NotSupportedException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: metadata '{key}' is not the expected JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: metadata '{key}' is not the expected JSON: {e.Message}", e, KilnErrorKind.Format); }
+        catch (NotSupportedException e) { throw new KilnException("checkpoint", $"checkpoint: {path}: metadata '{key}' is not the expected JSON: {e.Message}", e, KilnErrorKind.Format); }
     }
 
     /// <summary>The loader's [seed, offset, position] array and its exact seed (a double cannot hold every ulong).</summary>

@@ -19,8 +19,8 @@ public static unsafe class SafeTensors
         var seen = new HashSet<string>();
         foreach (var (k, t) in tensors)
         {
-            if (k == "__metadata__") throw new KilnException("safetensors", "safetensors: '__metadata__' is reserved and cannot name a tensor");
-            if (!seen.Add(k)) throw new KilnException("safetensors", $"safetensors: tensor '{k}' given twice");
+            if (k == "__metadata__") throw new KilnException("safetensors", "safetensors: '__metadata__' is reserved and cannot name a tensor", KilnErrorKind.Format);
+            if (!seen.Add(k)) throw new KilnException("safetensors", $"safetensors: tensor '{k}' given twice", KilnErrorKind.Format);
             list.Add((k, t));
         }
         var layout = new List<(string, DType, int[], long)>(list.Count);
@@ -82,9 +82,9 @@ public static unsafe class SafeTensors
     public static string SaveSharded(string directory, IEnumerable<KeyValuePair<string, Tensor>> tensors, long maxShardBytes, string baseName = "model",
         IReadOnlyDictionary<string, string>? metadata = null)
     {
-        if (maxShardBytes <= 0) throw new KilnException("safetensors", $"safetensors: maxShardBytes must be positive, got {maxShardBytes}");
+        if (maxShardBytes <= 0) throw new KilnException("safetensors", $"safetensors: maxShardBytes must be positive, got {maxShardBytes}", KilnErrorKind.Format);
         if (baseName.Length == 0 || baseName.IndexOfAny(['/', '\\', '\0']) >= 0)
-            throw new KilnException("safetensors", $"safetensors: baseName '{baseName}' must be a plain file name");
+            throw new KilnException("safetensors", $"safetensors: baseName '{baseName}' must be a plain file name", KilnErrorKind.Format);
         Directory.CreateDirectory(directory);
         var shards = new List<List<KeyValuePair<string, Tensor>>> { new() };
         long size = 0, total = 0;

@@ -66,7 +66,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     /// <summary>A tensor's dtype, shape and byte range, without reading it.</summary>
     public SafeTensorInfo Info(string name) =>
-        _entries.TryGetValue(name, out var e) ? e : throw new KilnException("safetensors", $"safetensors: {Path} has no tensor '{name}'");
+        _entries.TryGetValue(name, out var e) ? e : throw new KilnException("safetensors", $"safetensors: {Path} has no tensor '{name}'", KilnErrorKind.Format);
 
     /// <summary>Reads tensor <paramref name="name"/> from the file into a new Kiln tensor.</summary>
     /// <exception cref="SafeTensorsFormatException">The file shrank since it was opened.</exception>

@@ -9,7 +9,7 @@ public sealed class SafeTensorsFormatException : KilnException
 {
     /// <summary>Creates the exception for <paramref name="file"/> at byte <paramref name="offset"/>.</summary>
     public SafeTensorsFormatException(string file, long offset, string problem)
-        : base("safetensors", $"safetensors: {file}: at byte {offset}: {problem}")
+        : base("safetensors", $"safetensors: {file}: at byte {offset}: {problem}", KilnErrorKind.Format)
     {
         File = file;
         Offset = offset;

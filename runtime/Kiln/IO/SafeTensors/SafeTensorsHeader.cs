@@ -40,7 +40,7 @@ internal static class SafeTensorsHeader
     public static string Code(DType t)
     {
         foreach (var (k, v) in Codes) if (v == t) return k;
-        throw new KilnException("safetensors", $"safetensors: dtype {t} has no safetensors code");
+        throw new KilnException("safetensors", $"safetensors: dtype {t} has no safetensors code", KilnErrorKind.DType);
     }
 
     /// <summary>Parses the header of a file of <paramref name="fileLength"/> bytes whose first bytes are <paramref name="start"/>.</summary>

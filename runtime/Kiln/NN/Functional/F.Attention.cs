@@ -49,7 +49,7 @@ public static partial class F
             using var zeros = Tensor.Zeros(mask.ShapeArray, dtype, mask.Device);
             return zeros.MaskedFill(trueMeansKeep ? mask.LogicalNot() : mask, double.NegativeInfinity);
         }
-        if (!mask.DType.IsFloatingPoint()) throw new KilnException("attention", $"attention: masks must be bool or floating point, got {mask.DType}");
+        if (!mask.DType.IsFloatingPoint()) throw new KilnException("attention", $"attention: masks must be bool or floating point, got {mask.DType}", KilnErrorKind.DType);
         return mask.ToInternal(dtype);
     }
 
@@ -67,11 +67,11 @@ public static partial class F
     {
         const string op = "multi_head_attention_forward";
         if (query.Dim != 3 || key.Dim != 3 || value.Dim != 3)
-            throw new KilnException(op, $"{op}: expected batched 3-D query, key and value, got {ShapeText.Format(query.ShapeArray)}, {ShapeText.Format(key.ShapeArray)}, {ShapeText.Format(value.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected batched 3-D query, key and value, got {ShapeText.Format(query.ShapeArray)}, {ShapeText.Format(key.ShapeArray)}, {ShapeText.Format(value.ShapeArray)}", KilnErrorKind.Shape);
         int n = query.Size(0), l = query.Size(1), e = query.Size(2), s = key.Size(1);
         if (e % numHeads != 0) throw new KilnException(op, $"{op}: embed_dim {e} not divisible by num_heads {numHeads}");
         if (key.Size(0) != n || value.Size(0) != n || value.Size(1) != s)
-            throw new KilnException(op, $"{op}: key and value must share the batch and sequence sizes of the query batch; got query {ShapeText.Format(query.ShapeArray)}, key {ShapeText.Format(key.ShapeArray)}, value {ShapeText.Format(value.ShapeArray)}");
+            throw new KilnException(op, $"{op}: key and value must share the batch and sequence sizes of the query batch; got query {ShapeText.Format(query.ShapeArray)}, key {ShapeText.Format(key.ShapeArray)}, value {ShapeText.Format(value.ShapeArray)}", KilnErrorKind.Shape);
         return AttendProjected(Linear(query, qWeight, qBias), Linear(key, kWeight, kBias), Linear(value, vWeight, vBias), numHeads, outWeight, outBias,
             keyPaddingMask, needWeights, attnMask, averageAttnWeights, dropoutP, training, isCausal, generator, biasK, biasV, addZeroAttn);
     }
@@ -110,22 +110,22 @@ public static partial class F
             if (attnMask.Dim == 2)
             {
                 if (attnMask.Size(0) != l || attnMask.Size(1) != s)
-                    throw new KilnException(op, $"{op}: The shape of the 2D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{l}, {s}].");
+                    throw new KilnException(op, $"{op}: The shape of the 2D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{l}, {s}].", KilnErrorKind.Shape);
                 mask = AdditiveMask(attnMask, qp.DType, trueMeansKeep: false);
             }
             else if (attnMask.Dim == 3)
             {
                 if (attnMask.Size(0) != n * numHeads || attnMask.Size(1) != l || attnMask.Size(2) != s)
-                    throw new KilnException(op, $"{op}: The shape of the 3D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{n * numHeads}, {l}, {s}].");
+                    throw new KilnException(op, $"{op}: The shape of the 3D attn_mask is {ShapeText.Format(attnMask.ShapeArray)}, but should be [{n * numHeads}, {l}, {s}].", KilnErrorKind.Shape);
                 using var m = AdditiveMask(attnMask, qp.DType, trueMeansKeep: false);
                 mask = m.Reshape(n, numHeads, l, s);
             }
-            else throw new KilnException(op, $"{op}: attn_mask's dimension {attnMask.Dim} is not supported (2 or 3)");
+            else throw new KilnException(op, $"{op}: attn_mask's dimension {attnMask.Dim} is not supported (2 or 3)", KilnErrorKind.Unsupported);
         }
         if (keyPaddingMask is not null)
         {
             if (keyPaddingMask.Dim != 2 || keyPaddingMask.Size(0) != n || keyPaddingMask.Size(1) != s)
-                throw new KilnException(op, $"{op}: expecting key_padding_mask shape of [{n}, {s}], but got {ShapeText.Format(keyPaddingMask.ShapeArray)}");
+                throw new KilnException(op, $"{op}: expecting key_padding_mask shape of [{n}, {s}], but got {ShapeText.Format(keyPaddingMask.ShapeArray)}", KilnErrorKind.Shape);
             using var kpm = AdditiveMask(keyPaddingMask, qp.DType, trueMeansKeep: false);
             var kp4 = kpm.View(n, 1, 1, s);
             mask = mask is null ? kp4 : mask + kp4;

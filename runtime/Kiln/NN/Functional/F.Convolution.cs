@@ -28,7 +28,7 @@ public static partial class F
             [Pick(dilation, 0, 1), Pick(dilation, 1, 1)], groups, out var g);
         int o = weight.Size(0);
         if (bias is not null && (bias.Dim != 1 || bias.Size(0) != o))
-            throw new KilnException(op, $"{op}: expected bias of shape [{o}], got {ShapeText.Format(bias.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected bias of shape [{o}], got {ShapeText.Format(bias.ShapeArray)}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 3;
         var x = unbatched ? input.Unsqueeze(0) : input;
         // One fused op (ConvKernel): implicit GEMM for float32 without groups, else per-image im2col and one GEMM per group.
@@ -48,9 +48,9 @@ public static partial class F
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
     {
         const string op = "conv1d";
-        if (weight.Dim != 3) throw new KilnException(op, $"{op}: expected 3-D weight [out_channels, in_channels/groups, k], got {ShapeText.Format(weight.ShapeArray)}");
+        if (weight.Dim != 3) throw new KilnException(op, $"{op}: expected 3-D weight [out_channels, in_channels/groups, k], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         if (input.Dim != 3 && input.Dim != 2)
-            throw new KilnException(op, $"{op}: expected 2-D (unbatched) or 3-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected 2-D (unbatched) or 3-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var y = Conv2d(input.Unsqueeze(-2), weight.Unsqueeze(2), bias, new[] { 1, stride }, new[] { 0, padding }, new[] { 1, dilation }, groups);
         return y.Squeeze(-2);
     }
@@ -70,14 +70,14 @@ public static partial class F
     public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? outputPadding = null, int groups = 1, int[]? dilation = null)
     {
         const string op = "conv_transpose2d";
-        if (weight.Dim != 4) throw new KilnException(op, $"{op}: expected 4-D weight [in_channels, out_channels/groups, kH, kW], got {ShapeText.Format(weight.ShapeArray)}");
+        if (weight.Dim != 4) throw new KilnException(op, $"{op}: expected 4-D weight [in_channels, out_channels/groups, kH, kW], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 3;
         if (input.Dim != 4 && !unbatched)
-            throw new KilnException(op, $"{op}: expected 3-D (unbatched) or 4-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected 3-D (unbatched) or 4-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var x = unbatched ? input.Unsqueeze(0) : input;
         int n = x.Size(0), cin = x.Size(1), h = x.Size(2), w = x.Size(3), kh = weight.Size(2), kw = weight.Size(3);
         if (groups <= 0 || cin != weight.Size(0) || cin % groups != 0)
-            throw new KilnException(op, $"{op}: Given transposed=1, weight of size {ShapeText.Format(weight.ShapeArray)}, expected input{ShapeText.Format(x.ShapeArray)} to have {weight.Size(0)} channels (divisible by groups={groups}), but got {cin} channels instead");
+            throw new KilnException(op, $"{op}: Given transposed=1, weight of size {ShapeText.Format(weight.ShapeArray)}, expected input{ShapeText.Format(x.ShapeArray)} to have {weight.Size(0)} channels (divisible by groups={groups}), but got {cin} channels instead", KilnErrorKind.Shape);
         int cout = weight.Size(1) * groups;
         var g = new ConvGeometry(op, kh, kw, Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), Pick(stride, 0, 1), Pick(stride, 1, 1));
         int oph = Pick(outputPadding, 0, 0), opw = Pick(outputPadding, 1, 0);
@@ -85,9 +85,9 @@ public static partial class F
             throw new KilnException(op, $"{op}: output padding must be smaller than either stride or dilation, got output_padding=({oph}, {opw}), stride=({g.SH}, {g.SW}), dilation=({g.DH}, {g.DW})");
         int oh = (h - 1) * g.SH - 2 * g.PH + g.DH * (kh - 1) + oph + 1;
         int ow = (w - 1) * g.SW - 2 * g.PW + g.DW * (kw - 1) + opw + 1;
-        if (oh <= 0 || ow <= 0) throw new KilnException(op, $"{op}: calculated output size ({oh} x {ow}) is too small for input ({h} x {w})");
+        if (oh <= 0 || ow <= 0) throw new KilnException(op, $"{op}: calculated output size ({oh} x {ow}) is too small for input ({h} x {w})", KilnErrorKind.Shape);
         if (bias is not null && (bias.Dim != 1 || bias.Size(0) != cout))
-            throw new KilnException(op, $"{op}: expected bias of shape [{cout}], got {ShapeText.Format(bias.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected bias of shape [{cout}], got {ShapeText.Format(bias.ShapeArray)}", KilnErrorKind.Shape);
         // cols[n] = Wᵀ · x[n], then fold sums the overlapping windows into the larger image.
         Tensor cols;
         var xs = x.Reshape(n, groups, cin / groups, h * w);
@@ -123,9 +123,9 @@ public static partial class F
         var sym = new int[dims];
         var asym = new int[2 * dims];
         if (padding == "valid") return (sym, asym, false);
-        if (padding != "same") throw new KilnException(op, $"{op}: Invalid padding string '{padding}', should be one of [\"valid\", \"same\"]");
+        if (padding != "same") throw new KilnException(op, $"{op}: Invalid padding string '{padding}', should be one of [\"valid\", \"same\"]", KilnErrorKind.Shape);
         for (int i = 0; i < dims; i++)
-            if (Pick(stride, i, 1) != 1) throw new KilnException(op, $"{op}: padding='same' is not supported for strided convolutions");
+            if (Pick(stride, i, 1) != 1) throw new KilnException(op, $"{op}: padding='same' is not supported for strided convolutions", KilnErrorKind.Unsupported);
         bool extra = false;
         for (int i = 0; i < dims; i++)
         {

@@ -8,12 +8,12 @@ public static partial class F
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
         if (weight.Dim != 2)
-            throw new KilnException("linear", $"linear: weight must be 2-D [out_features, in_features], got {ShapeText.Format(weight.ShapeArray)}");
+            throw new KilnException("linear", $"linear: weight must be 2-D [out_features, in_features], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         LayerRules.Linear(input.ShapeArray, weight.Size(1), weight.Size(0));
         // Named here rather than by the GEMM inside (addmm): the user called a Linear.
         if (input.DType != weight.DType && !Autocast.IsEnabled(input.Device.Type))
             throw new KilnException("linear", $"linear: expected the input to have the weight's dtype {weight.DType}, but got {input.DType}"
-                + (input.DType.IsFloatingPoint() ? $"; convert one side with .To(DType.{weight.DType})" : $"; an integer input needs .To(DType.{weight.DType}) (indices go to an Embedding instead)"));
+                + (input.DType.IsFloatingPoint() ? $"; convert one side with .To(DType.{weight.DType})" : $"; an integer input needs .To(DType.{weight.DType}) (indices go to an Embedding instead)"), KilnErrorKind.DType);
         using var wt = weight.T;
         if (input.Dim == 2)
             return bias is null ? input.Matmul(wt) : Tensor.Addmm(bias, input, wt);
@@ -41,9 +41,9 @@ public static partial class F
     /// <summary>Rows of <paramref name="weight"/> [num, dim] picked by integer <paramref name="indices"/>; rows at <paramref name="paddingIdx"/> get no gradient.</summary>
     public static Tensor Embedding(Tensor indices, Tensor weight, int? paddingIdx = null)
     {
-        if (weight.Dim != 2) throw new KilnException("embedding", $"embedding: weight must be 2-D, got {ShapeText.Format(weight.ShapeArray)}");
+        if (weight.Dim != 2) throw new KilnException("embedding", $"embedding: weight must be 2-D, got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         if (indices.DType.IsFloatingPoint() || indices.DType == DType.Bool)
-            throw new KilnException("embedding", $"embedding: expected indices of an integer type (Long or Int), got {indices.DType}");
+            throw new KilnException("embedding", $"embedding: expected indices of an integer type (Long or Int), got {indices.DType}", KilnErrorKind.DType);
         var outShape = new int[indices.Dim + 1];
         for (int i = 0; i < indices.Dim; i++) outShape[i] = indices.Size(i);
         outShape[^1] = weight.Size(1);
@@ -51,7 +51,7 @@ public static partial class F
         int num = weight.Size(0);
         using (var lo = flat.Lt(0)) using (var hi = flat.Ge(num)) using (var bad = lo.Any()) using (var bad2 = hi.Any())
             if (bad.Item<bool>() || bad2.Item<bool>())
-                throw new KilnException("embedding", $"embedding: index out of range in self (indices must lie in [0, {num}), weight {ShapeText.Format(weight.ShapeArray)})");
+                throw new KilnException("embedding", $"embedding: index out of range in self (indices must lie in [0, {num}), weight {ShapeText.Format(weight.ShapeArray)})", KilnErrorKind.Index);
         using var rows = weight.IndexSelect(0, flat);
         Tensor picked = rows;
         if (paddingIdx is int pad && weight.RequiresGrad && GradMode.Enabled)
@@ -70,7 +70,7 @@ public static partial class F
     /// <summary>One-hot encoding of int64 class indices: shape + [numClasses], int64 (numClasses -1 = max + 1).</summary>
     public static Tensor OneHot(Tensor indices, int numClasses = -1)
     {
-        if (indices.DType != DType.Int64) throw new KilnException("one_hot", $"one_hot is only applicable to index tensor (int64), got {indices.DType}");
+        if (indices.DType != DType.Int64) throw new KilnException("one_hot", $"one_hot is only applicable to index tensor (int64), got {indices.DType}", KilnErrorKind.DType);
         if (numClasses < 0)
         {
             if (indices.Numel == 0) throw new KilnException("one_hot", "one_hot: can not infer total number of classes from empty tensor");
@@ -80,7 +80,7 @@ public static partial class F
         using (var mn = indices.Numel > 0 ? indices.Min() : Tensor.Scalar(0L))
         using (var mx = indices.Numel > 0 ? indices.Max() : Tensor.Scalar(0L))
             if (mn.Item<long>() < 0 || mx.Item<long>() >= numClasses)
-                throw new KilnException("one_hot", $"one_hot: class values must be in [0, {numClasses}), got values in [{mn.Item<long>()}, {mx.Item<long>()}]");
+                throw new KilnException("one_hot", $"one_hot: class values must be in [0, {numClasses}), got values in [{mn.Item<long>()}, {mx.Item<long>()}]", KilnErrorKind.Shape);
         var shape = new int[indices.Dim + 1];
         for (int i = 0; i < indices.Dim; i++) shape[i] = indices.Size(i);
         shape[^1] = numClasses;
@@ -98,7 +98,7 @@ public static partial class F
         const string op = "dropout2d";
         if (p < 0 || p > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {p}");
         if (input.Dim != 3 && input.Dim != 4)
-            throw new KilnException(op, $"{op}: expected 3D or 4D input [N, C, H, W] (got shape {ShapeText.Format(input.ShapeArray)})");
+            throw new KilnException(op, $"{op}: expected 3D or 4D input [N, C, H, W] (got shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
         if (!training || p == 0) return input;
         var maskShape = (int[])input.ShapeArray.Clone();
         for (int i = input.Dim == 4 ? 2 : 1; i < maskShape.Length; i++) maskShape[i] = 1;

@@ -23,7 +23,7 @@ public static partial class F
         {
             if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
                 throw new KilnException(op, $"{op}: class-probability targets must have the input's shape; input {ShapeText.Format(input.ShapeArray)}, target {ShapeText.Format(target.ShapeArray)}"
-                    + (target.Dim == input.Dim - 1 ? $". Class-index targets must be int64: pass target.To(DType.Int64) (a {target.DType} target is read as probabilities)" : ""));
+                    + (target.Dim == input.Dim - 1 ? $". Class-index targets must be int64: pass target.To(DType.Int64) (a {target.DType} target is read as probabilities)" : ""), KilnErrorKind.DType);
             var t = labelSmoothing > 0 ? target * (1 - labelSmoothing) + labelSmoothing / c : target;
             var prod = logp * t;
             if (weight is not null) prod = prod * weight.Reshape(ClassShape(input.Dim, classDim, c));
@@ -63,12 +63,12 @@ public static partial class F
         if (Autocast.Widen(input)) return Autocast.RunWidened(t => NllLoss(t, target, weight, ignoreIndex, reduction), input);
         const string op = "nll_loss";
         if (target.DType != DType.Int64 && target.DType != DType.Int32)
-            throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}");
+            throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}", KilnErrorKind.DType);
         LayerRules.ClassTarget(op, input.ShapeArray, target.ShapeArray);
         int classDim = input.Dim == 1 ? 0 : 1;
         int c = input.Size(classDim);
         if (weight is not null && (weight.Dim != 1 || weight.Size(0) != c))
-            throw new KilnException(op, $"{op}: weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {ShapeText.Format(weight.ShapeArray)}");
+            throw new KilnException(op, $"{op}: weight tensor should be defined either for all {c} classes or no classes but got weight tensor of shape: {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         using var t64 = target.ToInternal(DType.Int64);
         using var ignored = t64.Eq(ignoreIndex);
         using var safe = t64.MaskedFill(ignored, 0);
@@ -156,7 +156,7 @@ public static partial class F
     {
         const string op = "binary_cross_entropy";
         if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
-            throw new KilnException(op, $"{op}: Using a target size ({ShapeText.Format(target.ShapeArray)}) that is different to the input size ({ShapeText.Format(input.ShapeArray)}) is deprecated. Please ensure they have the same size.");
+            throw new KilnException(op, $"{op}: Using a target size ({ShapeText.Format(target.ShapeArray)}) that is different to the input size ({ShapeText.Format(input.ShapeArray)}) is deprecated. Please ensure they have the same size.", KilnErrorKind.Shape);
         using (var lo = input.Lt(0)) using (var hi = input.Gt(1))
             if (lo.Any().Item<bool>() || hi.Any().Item<bool>())
                 throw new KilnException(op, $"{op}: all elements of input should be between 0 and 1");
@@ -216,7 +216,7 @@ public static partial class F
     static Tensor Diff(string op, Tensor input, Tensor target)
     {
         if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
-            throw new KilnException(op, $"{op}: Using a target size ({ShapeText.Format(target.ShapeArray)}) that is different to the input size ({ShapeText.Format(input.ShapeArray)}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.");
+            throw new KilnException(op, $"{op}: Using a target size ({ShapeText.Format(target.ShapeArray)}) that is different to the input size ({ShapeText.Format(input.ShapeArray)}). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.", KilnErrorKind.Shape);
         return input - target;
     }
 

@@ -37,10 +37,10 @@ public static partial class F
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         const string op = "group_norm";
-        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}");
+        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         int n = input.Size(0), c = input.Size(1);
         if (numGroups <= 0 || c % numGroups != 0)
-            throw new KilnException(op, $"{op}: Expected number of channels in input to be divisible by num_groups, but got input of shape {ShapeText.Format(input.ShapeArray)} and num_groups={numGroups}");
+            throw new KilnException(op, $"{op}: Expected number of channels in input to be divisible by num_groups, but got input of shape {ShapeText.Format(input.ShapeArray)} and num_groups={numGroups}", KilnErrorKind.Shape);
         var grouped = input.Reshape(n, numGroups, -1);
         var mean = grouped.Mean(2, keepDim: true);
         var centered = grouped - mean;
@@ -61,11 +61,11 @@ public static partial class F
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         const string op = "batch_norm";
-        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}");
+        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         int c = input.Size(1);
         foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
             if (t is not null && (t.Dim != 1 || t.Size(0) != c))
-                throw new KilnException(op, $"{op}: {name} should contain {c} elements (the input's channels), got shape {ShapeText.Format(t.ShapeArray)}");
+                throw new KilnException(op, $"{op}: {name} should contain {c} elements (the input's channels), got shape {ShapeText.Format(t.ShapeArray)}", KilnErrorKind.Shape);
         var dims = new int[input.Dim - 1];
         dims[0] = 0;
         for (int i = 2; i < input.Dim; i++) dims[i - 1] = i;
@@ -75,7 +75,7 @@ public static partial class F
         {
             long count = input.Numel / Math.Max(c, 1);
             if (training && count <= 1)
-                throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}");
+                throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
             var mean = input.Mean(dims, keepDim: true);
             var centered = input - mean;
             var variance = (centered * centered).Mean(dims, keepDim: true);
@@ -122,7 +122,7 @@ public static partial class F
         LayerRules.TrailingDims(op, input.ShapeArray, normalizedShape);
         foreach (var (t, name) in new[] { (weight, "weight"), (bias, "bias") })
             if (t is not null && !ShapeRules.SameShape(t.ShapeArray, normalizedShape))
-                throw new KilnException(op, $"{op}: Expected {name} to be of same shape as normalized_shape, but got {name} of shape {ShapeText.Format(t.ShapeArray)} and normalized_shape = {ShapeText.Format(normalizedShape)}");
+                throw new KilnException(op, $"{op}: Expected {name} to be of same shape as normalized_shape, but got {name} of shape {ShapeText.Format(t.ShapeArray)} and normalized_shape = {ShapeText.Format(normalizedShape)}", KilnErrorKind.Shape);
         var dims = new int[k];
         for (int i = 0; i < k; i++) dims[i] = input.Dim - k + i;
         return dims;

@@ -73,11 +73,11 @@ public static partial class F
     static (int[] Output, int H, int W) AdaptiveSetup(string op, Tensor input, int[] outputSize)
     {
         if (input.Dim != 3 && input.Dim != 4)
-            throw new KilnException(op, $"{op}: expected 3D or 4D tensor, got shape {ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException(op, $"{op}: expected 3D or 4D tensor, got shape {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var o = Pair(op, outputSize, "output_size");
         int h = input.Size(-2), w = input.Size(-1);
-        if (o[0] <= 0 || o[1] <= 0) throw new KilnException(op, $"{op}: output size must be positive, got ({o[0]}, {o[1]})");
-        if (h == 0 || w == 0) throw new KilnException(op, $"{op}: input has an empty spatial dimension {ShapeText.Format(input.ShapeArray)}");
+        if (o[0] <= 0 || o[1] <= 0) throw new KilnException(op, $"{op}: output size must be positive, got ({o[0]}, {o[1]})", KilnErrorKind.Shape);
+        if (h == 0 || w == 0) throw new KilnException(op, $"{op}: input has an empty spatial dimension {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         return (o, h, w);
     }
 
@@ -97,7 +97,7 @@ public static partial class F
     {
         bool unbatched = input.Dim == 3;
         if (input.Dim != 4 && !unbatched)
-            throw new KilnException(op, $"{op}: expected 3D or 4D input (got shape {ShapeText.Format(input.ShapeArray)})");
+            throw new KilnException(op, $"{op}: expected 3D or 4D input (got shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
         var k = Pair(op, kernelSize, "kernel_size");
         var s = stride == null || stride.Length == 0 ? k : Pair(op, stride, "stride");
         var g = new ConvGeometry(op, k[0], k[1], Pick(dilation, 0, 1), Pick(dilation, 1, 1), Pick(padding, 0, 0), Pick(padding, 1, 0), s[0], s[1]);
@@ -127,7 +127,7 @@ public static partial class F
     static void Check1d(string op, Tensor input)
     {
         if (input.Dim != 2 && input.Dim != 3)
-            throw new KilnException(op, $"{op}: expected 2D or 3D input [N, C, L] (got shape {ShapeText.Format(input.ShapeArray)})");
+            throw new KilnException(op, $"{op}: expected 2D or 3D input [N, C, L] (got shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
     }
 
     /// <summary>

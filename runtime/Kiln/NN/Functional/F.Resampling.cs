@@ -13,7 +13,7 @@ public static partial class F
     {
         const string op = "pad";
         if (pad.Length % 2 != 0 || pad.Length / 2 > input.Dim)
-            throw new KilnException(op, $"{op}: padding length must be even and at most twice the number of dims; got {pad.Length} values for a {input.Dim}-D input {ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException(op, $"{op}: padding length must be even and at most twice the number of dims; got {pad.Length} values for a {input.Dim}-D input {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var x = input;
         for (int i = 0; i < pad.Length / 2; i++)
         {
@@ -24,7 +24,7 @@ public static partial class F
             {
                 if (left < 0) { x = x.Narrow(dim, -left, size + left); size += left; left = 0; }
                 if (right < 0) { x = x.Narrow(dim, 0, size + right); size += right; right = 0; }
-                if (size < 0) throw new KilnException(op, $"{op}: the input size {input.Size(dim)} plus negative padding ({pad[2 * i]}, {pad[2 * i + 1]}) resulted in a negative output size");
+                if (size < 0) throw new KilnException(op, $"{op}: the input size {input.Size(dim)} plus negative padding ({pad[2 * i]}, {pad[2 * i + 1]}) resulted in a negative output size", KilnErrorKind.Shape);
                 var parts = new System.Collections.Generic.List<Tensor>(3);
                 if (left > 0) parts.Add(Filled(x, dim, left, value));
                 parts.Add(x);
@@ -34,9 +34,9 @@ public static partial class F
             }
             if (left < 0 || right < 0) throw new KilnException(op, $"{op}: negative padding is only supported in constant mode");
             if (mode == "reflect" && (left >= size || right >= size))
-                throw new KilnException(op, $"{op}: Padding size should be less than the corresponding input dimension, but got: padding ({left}, {right}) at dimension {dim} of input {ShapeText.Format(input.ShapeArray)}");
+                throw new KilnException(op, $"{op}: Padding size should be less than the corresponding input dimension, but got: padding ({left}, {right}) at dimension {dim} of input {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
             if (mode == "circular" && (left > size || right > size))
-                throw new KilnException(op, $"{op}: Padding value causes wrapping around more than once (padding ({left}, {right}), size {size})");
+                throw new KilnException(op, $"{op}: Padding value causes wrapping around more than once (padding ({left}, {right}), size {size})", KilnErrorKind.Shape);
             var idx = new long[size + left + right];
             for (int j = 0; j < idx.Length; j++)
             {
@@ -71,16 +71,16 @@ public static partial class F
     {
         const string op = "interpolate";
         int spatial = input.Dim - 2;
-        if (spatial < 1 || spatial > 2) throw new KilnException(op, $"{op}: expected a 3-D or 4-D input, got {ShapeText.Format(input.ShapeArray)}");
-        if ((size == null) == (scaleFactor == null)) throw new KilnException(op, $"{op}: only one of size or scale_factor should be defined");
-        if (mode == "bilinear" && spatial != 2) throw new KilnException(op, $"{op}: bilinear interpolation needs a 4-D input, got {ShapeText.Format(input.ShapeArray)}");
-        if (mode != "nearest" && mode != "bilinear") throw new KilnException(op, $"{op}: mode '{mode}' is not supported (nearest, bilinear)");
+        if (spatial < 1 || spatial > 2) throw new KilnException(op, $"{op}: expected a 3-D or 4-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if ((size == null) == (scaleFactor == null)) throw new KilnException(op, $"{op}: only one of size or scale_factor should be defined", KilnErrorKind.Shape);
+        if (mode == "bilinear" && spatial != 2) throw new KilnException(op, $"{op}: bilinear interpolation needs a 4-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if (mode != "nearest" && mode != "bilinear") throw new KilnException(op, $"{op}: mode '{mode}' is not supported (nearest, bilinear)", KilnErrorKind.Unsupported);
         var x = input;
         for (int i = 0; i < spatial; i++)
         {
             int dim = 2 + i, inSize = input.Size(dim);
             int outSize = size != null ? (size.Length == 1 ? size[0] : size[i]) : (int)Math.Floor(inSize * (scaleFactor!.Length == 1 ? scaleFactor[0] : scaleFactor[i]));
-            if (outSize <= 0) throw new KilnException(op, $"{op}: output size must be positive, got {outSize} for dim {dim}");
+            if (outSize <= 0) throw new KilnException(op, $"{op}: output size must be positive, got {outSize} for dim {dim}", KilnErrorKind.Shape);
             // PyTorch uses 1/scale_factor when it is given, in/out otherwise.
             double scale = scaleFactor != null ? 1.0 / (scaleFactor.Length == 1 ? scaleFactor[0] : scaleFactor[i]) : (double)inSize / outSize;
             if (mode == "nearest")

@@ -13,7 +13,7 @@ public abstract class ConvBase : Module<Tensor, Tensor>
         if (groups <= 0) throw new KilnException(name, $"{name}: groups must be a positive integer, got {groups}");
         if (inChannels % groups != 0) throw new KilnException(name, $"{name}: in_channels must be divisible by groups (in_channels={inChannels}, groups={groups})");
         if (outChannels % groups != 0) throw new KilnException(name, $"{name}: out_channels must be divisible by groups (out_channels={outChannels}, groups={groups})");
-        foreach (int k in kernel) if (k <= 0) throw new KilnException(name, $"{name}: kernel_size must be positive, got {Py(kernel)}");
+        foreach (int k in kernel) if (k <= 0) throw new KilnException(name, $"{name}: kernel_size must be positive, got {Py(kernel)}", KilnErrorKind.Shape);
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernel; Stride = stride; Padding = padding; PaddingText = paddingText;
         Dilation = dilation; OutputPadding = outputPadding; Groups = groups; Transposed = transposed;
         var shape = new int[2 + kernel.Length];
@@ -79,7 +79,7 @@ public abstract class ConvBase : Module<Tensor, Tensor>
     {
         if (v.Length == dims) return (int[])v.Clone();
         if (v.Length == 1) { var r = new int[dims]; Array.Fill(r, v[0]); return r; }
-        throw new KilnException(name, $"{name}: {what} must have 1 or {dims} values, got {v.Length}");
+        throw new KilnException(name, $"{name}: {what} must have 1 or {dims} values, got {v.Length}", KilnErrorKind.Shape);
     }
 }
 

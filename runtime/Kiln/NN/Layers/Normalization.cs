@@ -92,7 +92,7 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     /// <summary>Normalises over trailing dims of <paramref name="normalizedShape"/>.</summary>
     public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, DType dtype = DType.Float32)
     {
-        foreach (int d in normalizedShape) if (d <= 0) throw new KilnException("LayerNorm", $"LayerNorm: normalized_shape must be positive, got {Py(normalizedShape)}");
+        foreach (int d in normalizedShape) if (d <= 0) throw new KilnException("LayerNorm", $"LayerNorm: normalized_shape must be positive, got {Py(normalizedShape)}", KilnErrorKind.Shape);
         NormalizedShape = (int[])normalizedShape.Clone(); Eps = eps; ElementwiseAffine = elementwiseAffine;
         RegisterParameter("weight", elementwiseAffine ? Parameter(Tensor.Ones(normalizedShape, dtype)) : null);
         RegisterParameter("bias", elementwiseAffine ? Parameter(Tensor.Zeros(normalizedShape, dtype)) : null);
@@ -125,7 +125,7 @@ public sealed class RMSNorm : Module<Tensor, Tensor>
     /// <summary>Normalises over trailing dims of <paramref name="normalizedShape"/>.</summary>
     public RMSNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true, DType dtype = DType.Float32)
     {
-        foreach (int d in normalizedShape) if (d <= 0) throw new KilnException("RMSNorm", $"RMSNorm: normalized_shape must be positive, got {Py(normalizedShape)}");
+        foreach (int d in normalizedShape) if (d <= 0) throw new KilnException("RMSNorm", $"RMSNorm: normalized_shape must be positive, got {Py(normalizedShape)}", KilnErrorKind.Shape);
         NormalizedShape = (int[])normalizedShape.Clone(); Eps = eps; ElementwiseAffine = elementwiseAffine;
         RegisterParameter("weight", elementwiseAffine ? Parameter(Tensor.Ones(normalizedShape, dtype)) : null);
     }
@@ -171,7 +171,7 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         if (input.Dim < 2 || input.Size(1) != NumChannels)
-            throw new KilnException("GroupNorm", $"GroupNorm: expected input with {NumChannels} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException("GroupNorm", $"GroupNorm: expected input with {NumChannels} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         return F.GroupNorm(input, NumGroups, TensorMember("weight"), TensorMember("bias"), Eps);
     }
 
@@ -205,7 +205,7 @@ public abstract class InstanceNormBase : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         if (input.Dim < 3 || input.Size(1) != NumFeatures)
-            throw new KilnException(GetType().Name, $"{GetType().Name}: expected input [N, {NumFeatures}, ...] with {NumFeatures} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}");
+            throw new KilnException(GetType().Name, $"{GetType().Name}: expected input [N, {NumFeatures}, ...] with {NumFeatures} channels in dim 1, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         // One group per channel: group normalization is instance normalization.
         return F.GroupNorm(input, NumFeatures, TensorMember("weight"), TensorMember("bias"), Eps);
     }

@@ -41,12 +41,12 @@ public static class RnnUtils
     public static PackedSequence PackPaddedSequence(Tensor input, long[] lengths, bool batchFirst = false, bool enforceSorted = true)
     {
         const string op = "pack_padded_sequence";
-        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected a padded batch [T, B, *], got shape {ShapeText.Format(input.ShapeArray)}");
+        if (input.Dim < 2) throw new KilnException(op, $"{op}: expected a padded batch [T, B, *], got shape {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var seq = batchFirst ? input.Transpose(0, 1) : input;
         int steps = seq.Size(0), batch = seq.Size(1);
         if (lengths.Length != batch) throw new KilnException(op, $"{op}: {lengths.Length} lengths for a batch of {batch}");
         foreach (long l in lengths)
-            if (l <= 0 || l > steps) throw new KilnException(op, $"{op}: lengths must lie in [1, {steps}] (every sequence needs at least one element), got {l}");
+            if (l <= 0 || l > steps) throw new KilnException(op, $"{op}: lengths must lie in [1, {steps}] (every sequence needs at least one element), got {l}", KilnErrorKind.Shape);
         int[] order = Enumerable.Range(0, batch).ToArray();
         if (enforceSorted)
         {

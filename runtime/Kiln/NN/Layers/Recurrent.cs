@@ -15,11 +15,11 @@ public abstract class RecurrentBase : Module
     private protected RecurrentBase(string name, int gates, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst, double dropout, bool bidirectional, DType dtype,
         int projSize = 0)
     {
-        if (projSize < 0) throw new KilnException(name, $"{name}: proj_size should be a positive integer or zero to disable projections, got {projSize}");
-        if (projSize >= hiddenSize) throw new KilnException(name, $"{name}: proj_size has to be smaller than hidden_size (proj_size={projSize}, hidden_size={hiddenSize})");
-        if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}");
+        if (projSize < 0) throw new KilnException(name, $"{name}: proj_size should be a positive integer or zero to disable projections, got {projSize}", KilnErrorKind.Shape);
+        if (projSize >= hiddenSize) throw new KilnException(name, $"{name}: proj_size has to be smaller than hidden_size (proj_size={projSize}, hidden_size={hiddenSize})", KilnErrorKind.Shape);
+        if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}", KilnErrorKind.Shape);
         if (numLayers <= 0) throw new KilnException(name, $"{name}: num_layers must be positive, got {numLayers}");
-        if (dropout < 0 || dropout > 1) throw new KilnException(name, $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}");
+        if (dropout < 0 || dropout > 1) throw new KilnException(name, $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}", KilnErrorKind.Shape);
         InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; HasBias = bias; BatchFirst = batchFirst; DropoutP = dropout; Bidirectional = bidirectional;
         Gates = gates;
         ProjSize = projSize;
@@ -82,7 +82,7 @@ public abstract class RecurrentBase : Module
         if (state is null) return Tensor.Zeros(expected, like.DType, like.Device);
         var s = unbatched ? state.Unsqueeze(1) : state;
         if (!ShapeRules.SameShape(s.ShapeArray, expected))
-            throw new KilnException(TypeName, $"{TypeName}: Expected {what} size {ShapeText.Format(unbatched ? [expected[0], expected[2]] : expected)}, got {ShapeText.Format(state.ShapeArray)}");
+            throw new KilnException(TypeName, $"{TypeName}: Expected {what} size {ShapeText.Format(unbatched ? [expected[0], expected[2]] : expected)}, got {ShapeText.Format(state.ShapeArray)}", KilnErrorKind.Shape);
         return s;
     }
 

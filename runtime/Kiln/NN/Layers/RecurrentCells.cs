@@ -11,7 +11,7 @@ public abstract class RecurrentCellBase : Module
 {
     private protected RecurrentCellBase(string name, int gates, int inputSize, int hiddenSize, bool bias, DType dtype)
     {
-        if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}");
+        if (inputSize <= 0 || hiddenSize <= 0) throw new KilnException(name, $"{name}: input_size and hidden_size must be positive, got input_size={inputSize}, hidden_size={hiddenSize}", KilnErrorKind.Shape);
         InputSize = inputSize; HiddenSize = hiddenSize; HasBias = bias;
         double bound = 1 / Math.Sqrt(hiddenSize);
         Init.Uniform_(RegisterParameter("weight_ih", Parameter(Tensor.Empty([gates * hiddenSize, inputSize], dtype)))!, -bound, bound);
@@ -31,14 +31,14 @@ public abstract class RecurrentCellBase : Module
     private protected (Tensor X, Tensor H, bool Unbatched) Batch(Tensor input, Tensor? h)
     {
         if (input.Dim != 1 && input.Dim != 2)
-            throw new KilnException(TypeName, $"{TypeName}: Expected input to be 1D or 2D, got {input.Dim}D instead (shape {ShapeText.Format(input.ShapeArray)})");
+            throw new KilnException(TypeName, $"{TypeName}: Expected input to be 1D or 2D, got {input.Dim}D instead (shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
         if (input.Size(-1) != InputSize)
-            throw new KilnException(TypeName, $"{TypeName}: input has inconsistent input_size: got {input.Size(-1)} expected {InputSize}");
+            throw new KilnException(TypeName, $"{TypeName}: input has inconsistent input_size: got {input.Size(-1)} expected {InputSize}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 1;
         var x = unbatched ? input.Unsqueeze(0) : input;
         var state = h is null ? Tensor.Zeros([x.Size(0), HiddenSize], input.DType, input.Device) : unbatched ? h.Unsqueeze(0) : h;
         if (state.Dim != 2 || state.Size(0) != x.Size(0) || state.Size(1) != HiddenSize)
-            throw new KilnException(TypeName, $"{TypeName}: hidden state of shape {ShapeText.Format(h!.ShapeArray)} does not fit input {ShapeText.Format(input.ShapeArray)} and hidden_size {HiddenSize}");
+            throw new KilnException(TypeName, $"{TypeName}: hidden state of shape {ShapeText.Format(h!.ShapeArray)} does not fit input {ShapeText.Format(input.ShapeArray)} and hidden_size {HiddenSize}", KilnErrorKind.Shape);
         return (x, state, unbatched);
     }
 

@@ -286,11 +286,11 @@ public sealed class Transformer : Module
     {
         const string op = "Transformer";
         bool batched = src.Dim == 3;
-        if (src.Dim != tgt.Dim) throw new KilnException(op, $"{op}: src and tgt must have the same rank, got {ShapeText(src)} and {ShapeText(tgt)}");
+        if (src.Dim != tgt.Dim) throw new KilnException(op, $"{op}: src and tgt must have the same rank, got {ShapeText(src)} and {ShapeText(tgt)}", KilnErrorKind.Shape);
         if (batched && src.Size(BatchFirst ? 0 : 1) != tgt.Size(BatchFirst ? 0 : 1))
-            throw new KilnException(op, $"{op}: the batch number of src and tgt must be equal ({ShapeText(src)} and {ShapeText(tgt)})");
+            throw new KilnException(op, $"{op}: the batch number of src and tgt must be equal ({ShapeText(src)} and {ShapeText(tgt)})", KilnErrorKind.Shape);
         if (src.Size(-1) != DModel || tgt.Size(-1) != DModel)
-            throw new KilnException(op, $"{op}: the feature number of src and tgt must be equal to d_model={DModel} ({ShapeText(src)} and {ShapeText(tgt)})");
+            throw new KilnException(op, $"{op}: the feature number of src and tgt must be equal to d_model={DModel} ({ShapeText(src)} and {ShapeText(tgt)})", KilnErrorKind.Shape);
         var memory = Encoder.Forward(src, srcMask, srcKeyPaddingMask);
         return Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask);
     }

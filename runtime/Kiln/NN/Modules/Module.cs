@@ -178,7 +178,7 @@ public abstract partial class Module
     public Module To(DType dtype)
     {
         if (!dtype.IsFloatingPoint())
-            throw new KilnException("Module.to", $"Module.to only accepts floating point dtypes, but got desired dtype={dtype}");
+            throw new KilnException("Module.to", $"Module.to only accepts floating point dtypes, but got desired dtype={dtype}", KilnErrorKind.DType);
         return Convert(t => t.DType.IsFloatingPoint() && t.DType != dtype ? t.To(dtype) : null);
     }
 

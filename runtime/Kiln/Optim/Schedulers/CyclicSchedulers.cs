@@ -100,7 +100,7 @@ public sealed class CyclicLR : LRScheduler
     {
         if (mode is not ("triangular" or "triangular2" or "exp_range"))
             throw new KilnException("CyclicLR", $"CyclicLR: mode is invalid and scale_fn is None (got '{mode}'; expected triangular, triangular2 or exp_range)");
-        if (stepSizeUp <= 0 || stepSizeDown is <= 0) throw new KilnException("CyclicLR", "CyclicLR: step sizes must be positive");
+        if (stepSizeUp <= 0 || stepSizeDown is <= 0) throw new KilnException("CyclicLR", "CyclicLR: step sizes must be positive", KilnErrorKind.Shape);
         int groups = optimizer.ParamGroups.Count;
         _maxLrs = Fill(groups, maxLr);
         _baseMomentum = Fill(groups, baseMomentum);
