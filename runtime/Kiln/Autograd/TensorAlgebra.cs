@@ -29,6 +29,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Acos(Tensor a) => a.Acos();
     public Tensor Atan(Tensor a) => a.Atan();
     public Tensor Erf(Tensor a) => a.Erf();
+    public Tensor OnePlusErf(Tensor a) => a.Erf() + 1;
     public Tensor Floor(Tensor a) => a.Floor();
     public Tensor Ceil(Tensor a) => a.Ceil();
     public Tensor Round(Tensor a) => a.Round();

@@ -2,6 +2,7 @@ using System.Numerics;
 using Kiln.Kernels;
 using Kiln.Kernels.Elementwise;
 using Kiln.Kernels.Reduce;
+using Kiln.Optim;
 
 namespace Kiln.Backends;
 
@@ -127,4 +128,40 @@ internal sealed unsafe class CpuBackend : IBackend
 
     static void ExtremeRows<T>(T* x, T* v, long* idx, long rows, long len, bool max) where T : unmanaged, INumber<T> =>
         Tensor.ForRows(rows, len, r => { v[r] = RowKernels.Extreme(x + r * len, len, max, out long i); idx[r] = i; });
+
+    public void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep s)
+    {
+        if (p.DType == DType.Float64)
+            FusedUpdates.Sgd(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), buf is null ? null : buf.Ptr<double>(), s.FirstStep, s.Lr, s.WeightDecay, s.Momentum, s.Dampening, s.Nesterov, s.Maximize);
+        else
+            FusedUpdates.Sgd(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), buf is null ? null : buf.Ptr<float>(), s.FirstStep, (float)s.Lr, (float)s.WeightDecay, (float)s.Momentum, (float)s.Dampening, s.Nesterov, s.Maximize);
+    }
+
+    public void Adam(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vmax, AdamStep s)
+    {
+        if (p.DType == DType.Float64)
+            FusedUpdates.Adam(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), vmax is null ? null : vmax.Ptr<double>(),
+                s.Lr, s.Beta1, s.Beta2, s.Eps, s.WeightDecay, s.Decoupled, s.Maximize, s.StepSize, s.Bc2Sqrt);
+        else
+            FusedUpdates.Adam(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), m.Ptr<float>(), v.Ptr<float>(), vmax is null ? null : vmax.Ptr<float>(),
+                (float)s.Lr, (float)s.Beta1, (float)s.Beta2, (float)s.Eps, (float)s.WeightDecay, s.Decoupled, s.Maximize, (float)s.StepSize, (float)s.Bc2Sqrt);
+    }
+
+    public void RmsProp(Tensor p, Tensor grad, Tensor sq, Tensor? gradAvg, Tensor? buf, RmsPropStep s)
+    {
+        if (p.DType == DType.Float64)
+            FusedUpdates.RmsProp(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sq.Ptr<double>(), gradAvg is null ? null : gradAvg.Ptr<double>(), buf is null ? null : buf.Ptr<double>(),
+                s.Lr, s.Alpha, s.Eps, s.WeightDecay, s.Momentum, s.Maximize);
+        else
+            FusedUpdates.RmsProp(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sq.Ptr<float>(), gradAvg is null ? null : gradAvg.Ptr<float>(), buf is null ? null : buf.Ptr<float>(),
+                (float)s.Lr, (float)s.Alpha, (float)s.Eps, (float)s.WeightDecay, (float)s.Momentum, s.Maximize);
+    }
+
+    public void Adagrad(Tensor p, Tensor grad, Tensor sum, AdagradStep s)
+    {
+        if (p.DType == DType.Float64)
+            FusedUpdates.Adagrad(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sum.Ptr<double>(), s.Lr, s.Eps, s.WeightDecay, s.Maximize);
+        else
+            FusedUpdates.Adagrad(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sum.Ptr<float>(), (float)s.Lr, (float)s.Eps, (float)s.WeightDecay, s.Maximize);
+    }
 }

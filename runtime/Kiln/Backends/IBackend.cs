@@ -36,4 +36,16 @@ internal interface IBackend
 
     /// <summary>Each row of x replaced by its running sum, in place.</summary>
     void RowCumSum(Tensor x, long rows, long length);
+
+    /// <summary>One fused SGD update of contiguous p (momentum buffer <paramref name="buf"/> when momentum is on).</summary>
+    void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep step);
+
+    /// <summary>One fused Adam/AdamW update (<paramref name="vmax"/> for AMSGrad).</summary>
+    void Adam(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vmax, AdamStep step);
+
+    /// <summary>One fused RMSprop update.</summary>
+    void RmsProp(Tensor p, Tensor grad, Tensor sq, Tensor? gradAvg, Tensor? buf, RmsPropStep step);
+
+    /// <summary>One fused Adagrad update.</summary>
+    void Adagrad(Tensor p, Tensor grad, Tensor sum, AdagradStep step);
 }

@@ -34,12 +34,7 @@ public sealed class SGD : Optimizer
                 first = !st.ContainsKey("momentum_buffer");
                 buf = Buffer(st, "momentum_buffer", p);
             }
-            if (p.IsCuda)
-                Gpu.GpuOps.Sgd(p, grad, buf, new Gpu.Kernels.SgdArgs { Lr = (float)g.Lr, WeightDecay = (float)g["weight_decay"], Momentum = (float)g["momentum"], Dampening = (float)g["dampening"], FirstStep = first ? 1 : 0, Nesterov = g.Flag("nesterov") ? 1 : 0, Maximize = g.Flag("maximize") ? 1 : 0 });
-            else if (p.DType == DType.Float64)
-                FusedUpdates.Sgd(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), buf is null ? null : buf.Ptr<double>(), first, g.Lr, g["weight_decay"], g["momentum"], g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
-            else
-                FusedUpdates.Sgd(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), buf is null ? null : buf.Ptr<float>(), first, (float)g.Lr, (float)g["weight_decay"], (float)g["momentum"], (float)g["dampening"], g.Flag("nesterov"), g.Flag("maximize"));
+            p.Backend.Sgd(p, grad, buf, new(g.Lr, g["weight_decay"], g["momentum"], g["dampening"], first, g.Flag("nesterov"), g.Flag("maximize")));
             Fused.Written(p);
         }
     }
@@ -80,14 +75,7 @@ public class Adam : Optimizer
             var v = Buffer(st, "exp_avg_sq", p);
             var vmax = g.Flag("amsgrad") ? Buffer(st, "max_exp_avg_sq", p) : null;
             double stepSize = lr / (1 - Math.Pow(b1, step)), bc2Sqrt = Math.Sqrt(1 - Math.Pow(b2, step));
-            if (p.IsCuda)
-                Gpu.GpuOps.Adam(p, grad, m, v, vmax, new Gpu.Kernels.AdamArgs { Lr = (float)lr, Beta1 = (float)b1, Beta2 = (float)b2, Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], StepSize = (float)stepSize, Bc2Sqrt = (float)bc2Sqrt, Decoupled = Decoupled ? 1 : 0, Maximize = g.Flag("maximize") ? 1 : 0 });
-            else if (p.DType == DType.Float64)
-                FusedUpdates.Adam(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), m.Ptr<double>(), v.Ptr<double>(), vmax is null ? null : vmax.Ptr<double>(),
-                    lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt);
-            else
-                FusedUpdates.Adam(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), m.Ptr<float>(), v.Ptr<float>(), vmax is null ? null : vmax.Ptr<float>(),
-                    (float)lr, (float)b1, (float)b2, (float)g["eps"], (float)g["weight_decay"], Decoupled, g.Flag("maximize"), (float)stepSize, (float)bc2Sqrt);
+            p.Backend.Adam(p, grad, m, v, vmax, new(lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt));
             Fused.Written(p);
         }
     }
@@ -129,14 +117,7 @@ public sealed class RMSprop : Optimizer
             var sq = Buffer(st, "square_avg", p);
             var gAvg = g.Flag("centered") ? Buffer(st, "grad_avg", p) : null;
             var buf = g["momentum"] > 0 ? Buffer(st, "momentum_buffer", p) : null;
-            if (p.IsCuda)
-                Gpu.GpuOps.RmsProp(p, grad, sq, gAvg, buf, new Gpu.Kernels.RmsPropArgs { Lr = (float)g.Lr, Alpha = (float)g["alpha"], Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], Momentum = (float)g["momentum"], Maximize = g.Flag("maximize") ? 1 : 0 });
-            else if (p.DType == DType.Float64)
-                FusedUpdates.RmsProp(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sq.Ptr<double>(), gAvg is null ? null : gAvg.Ptr<double>(), buf is null ? null : buf.Ptr<double>(),
-                    g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize"));
-            else
-                FusedUpdates.RmsProp(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sq.Ptr<float>(), gAvg is null ? null : gAvg.Ptr<float>(), buf is null ? null : buf.Ptr<float>(),
-                    (float)g.Lr, (float)g["alpha"], (float)g["eps"], (float)g["weight_decay"], (float)g["momentum"], g.Flag("maximize"));
+            p.Backend.RmsProp(p, grad, sq, gAvg, buf, new(g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize")));
             Fused.Written(p);
         }
     }
@@ -168,12 +149,7 @@ public sealed class Adagrad : Optimizer
             double step = NextStep(st);
             var sum = Buffer(st, "sum", p, g["initial_accumulator_value"]);
             double clr = g.Lr / (1 + (step - 1) * g["lr_decay"]);
-            if (p.IsCuda)
-                Gpu.GpuOps.Adagrad(p, grad, sum, new Gpu.Kernels.AdagradArgs { Lr = (float)clr, Eps = (float)g["eps"], WeightDecay = (float)g["weight_decay"], Maximize = g.Flag("maximize") ? 1 : 0 });
-            else if (p.DType == DType.Float64)
-                FusedUpdates.Adagrad(p.Numel, p.Ptr<double>(), grad.Ptr<double>(), sum.Ptr<double>(), clr, g["eps"], g["weight_decay"], g.Flag("maximize"));
-            else
-                FusedUpdates.Adagrad(p.Numel, p.Ptr<float>(), grad.Ptr<float>(), sum.Ptr<float>(), (float)clr, (float)g["eps"], (float)g["weight_decay"], g.Flag("maximize"));
+            p.Backend.Adagrad(p, grad, sum, new(clr, g["eps"], g["weight_decay"], g.Flag("maximize")));
             Fused.Written(p);
         }
     }

@@ -122,6 +122,8 @@ namespace Kiln.Compiler.Emit
         /// <inheritdoc/>
         public string Erf(string a) => Call(_math + ".Erf", null, a);
         /// <inheritdoc/>
+        public string OnePlusErf(string a) => Call(_math + ".OnePlusErf", _math + ".OnePlusErf", a);
+        /// <inheritdoc/>
         public string Floor(string a) => Call(M + ".Floor", V + ".Floor", a);
         /// <inheritdoc/>
         public string Ceil(string a) => Call(M + ".Ceiling", V + ".Ceiling", a);

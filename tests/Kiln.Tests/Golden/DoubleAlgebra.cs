@@ -35,6 +35,7 @@ internal sealed class DoubleAlgebra : IScalarAlgebra<double>
     public double Tanh(double a) => Math.Tanh(a);
     public double Sigmoid(double a) => FloatMath.Sigmoid(a);
     public double Erf(double a) => FloatMath.Erf(a);
+    public double OnePlusErf(double a) => FloatMath.OnePlusErf(a);
     public double Floor(double a) => Math.Floor(a);
     public double Ceil(double a) => Math.Ceiling(a);
     public double Round(double a) => Math.Round(a, MidpointRounding.ToEven);

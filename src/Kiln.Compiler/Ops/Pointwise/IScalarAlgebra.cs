@@ -60,6 +60,8 @@ namespace Kiln.Compiler.Ops.Pointwise
         T Sigmoid(T a);
         /// <summary>The error function.</summary>
         T Erf(T a);
+        /// <summary>1 + erf(a), accurate where erf is near -1 (GELU and Φ are built on it).</summary>
+        T OnePlusErf(T a);
         /// <summary>Largest integer not above a.</summary>
         T Floor(T a);
         /// <summary>Smallest integer not below a.</summary>

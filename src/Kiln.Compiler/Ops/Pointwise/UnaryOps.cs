@@ -202,7 +202,8 @@ namespace Kiln.Compiler.Ops.Pointwise
         {
             public Gelu() : base("gelu", "Gelu", "GELU, x·Φ(x).") { }
             public override bool TensorMethod => false;
-            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(x, g.NormalCdf(x));
+            // (x/2)·(1 + erf(x/√2)): the half taken before the erf, so the product after it is a single multiply.
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Mul(g.Scale(x, 0.5), g.OnePlusErf(g.Scale(x, 0.70710678118654752440)));
             public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Add(g.NormalCdf(x), g.Mul(x, g.NormalPdf(x))));
         }
 
