@@ -21,24 +21,43 @@ internal sealed class CudaBackend : IBackend
 
     public void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep s) => GpuOps.Sgd(p, grad, buf, new SgdArgs
     {
-        Lr = (float)s.Lr, WeightDecay = (float)s.WeightDecay, Momentum = (float)s.Momentum, Dampening = (float)s.Dampening,
-        FirstStep = s.FirstStep ? 1 : 0, Nesterov = s.Nesterov ? 1 : 0, Maximize = s.Maximize ? 1 : 0,
+        Lr = (float)s.Lr,
+        WeightDecay = (float)s.WeightDecay,
+        Momentum = (float)s.Momentum,
+        Dampening = (float)s.Dampening,
+        FirstStep = s.FirstStep ? 1 : 0,
+        Nesterov = s.Nesterov ? 1 : 0,
+        Maximize = s.Maximize ? 1 : 0,
     });
 
     public void Adam(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vmax, AdamStep s) => GpuOps.Adam(p, grad, m, v, vmax, new AdamArgs
     {
-        Lr = (float)s.Lr, Beta1 = (float)s.Beta1, Beta2 = (float)s.Beta2, Eps = (float)s.Eps, WeightDecay = (float)s.WeightDecay,
-        StepSize = (float)s.StepSize, Bc2Sqrt = (float)s.Bc2Sqrt, Decoupled = s.Decoupled ? 1 : 0, Maximize = s.Maximize ? 1 : 0,
+        Lr = (float)s.Lr,
+        Beta1 = (float)s.Beta1,
+        Beta2 = (float)s.Beta2,
+        Eps = (float)s.Eps,
+        WeightDecay = (float)s.WeightDecay,
+        StepSize = (float)s.StepSize,
+        Bc2Sqrt = (float)s.Bc2Sqrt,
+        Decoupled = s.Decoupled ? 1 : 0,
+        Maximize = s.Maximize ? 1 : 0,
     });
 
     public void RmsProp(Tensor p, Tensor grad, Tensor sq, Tensor? gradAvg, Tensor? buf, RmsPropStep s) => GpuOps.RmsProp(p, grad, sq, gradAvg, buf, new RmsPropArgs
     {
-        Lr = (float)s.Lr, Alpha = (float)s.Alpha, Eps = (float)s.Eps, WeightDecay = (float)s.WeightDecay, Momentum = (float)s.Momentum,
+        Lr = (float)s.Lr,
+        Alpha = (float)s.Alpha,
+        Eps = (float)s.Eps,
+        WeightDecay = (float)s.WeightDecay,
+        Momentum = (float)s.Momentum,
         Maximize = s.Maximize ? 1 : 0,
     });
 
     public void Adagrad(Tensor p, Tensor grad, Tensor sum, AdagradStep s) => GpuOps.Adagrad(p, grad, sum, new AdagradArgs
     {
-        Lr = (float)s.Lr, Eps = (float)s.Eps, WeightDecay = (float)s.WeightDecay, Maximize = s.Maximize ? 1 : 0,
+        Lr = (float)s.Lr,
+        Eps = (float)s.Eps,
+        WeightDecay = (float)s.WeightDecay,
+        Maximize = s.Maximize ? 1 : 0,
     });
 }
