@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Kiln.Compiler;
-using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -102,15 +101,7 @@ internal sealed partial class ShapeInterpreter
             case "LayerNorm":
             case "RMSNorm":
                 return x.Dims.Length > 0 && !IsUnknown(x.Dims[x.Dims.Length - 1]) ? StageKnownOpen(call, layer, x, Trailing(x, 1), x.Dims.Length) ?? x : x;
-            case "Dropout":
-            case "GELU":
-            case "Identity":
-            case "LeakyReLU":
-            case "ELU":
-            case "Softplus":
-            case "Softmax":
-            case "LogSoftmax":
-            case var kind when UnaryOps.FindModule(kind) is not null:
+            case var kind when KeepsShape(kind):
                 return x;
             case "Flatten":
             {

@@ -275,16 +275,7 @@ internal sealed partial class ShapeInterpreter
                     return I("dModel") is int dm ? Shape(LayerRules.AttentionQuery(x.Dims, dm)) : null;
                 case "Flatten":
                     return Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
-                case "Dropout":
-                case "GELU":
-                case "Identity":
-                case "LeakyReLU":
-                case "ELU":
-                case "Softplus":
-                case var kind when UnaryOps.FindModule(kind) is not null:
-                    return x;
-                case "Softmax":
-                case "LogSoftmax":
+                case var kind when KeepsShape(kind):
                     return x;
                 default:
                     Stop(call, $"the layer type {layer.Kind}");
@@ -292,6 +283,10 @@ internal sealed partial class ShapeInterpreter
             }
         });
     }
+
+    /// <summary>Layers whose output has their input's shape: the activations (the op table's modules among them), dropout, softmax.</summary>
+    static bool KeepsShape(string kind) =>
+        kind is "Dropout" or "GELU" or "Identity" or "LeakyReLU" or "ELU" or "Softplus" or "Softmax" or "LogSoftmax" || UnaryOps.FindModule(kind) is not null;
 
     object? Functional(IInvocationOperation call)
     {
