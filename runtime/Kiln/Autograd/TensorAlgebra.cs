@@ -18,6 +18,10 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor AddScalar(Tensor a, double s) => a + s;
     public Tensor PowScalar(Tensor a, double exponent) => a.Pow(exponent);
     public Tensor Reciprocal(Tensor a) => a.Reciprocal();
+    public Tensor Maximum(Tensor a, Tensor b) => a.Maximum(b);
+    public Tensor Minimum(Tensor a, Tensor b) => a.Minimum(b);
+    public Tensor Pow(Tensor a, Tensor b) => a.Pow(b);
+    public Tensor Atan2(Tensor a, Tensor b) => a.Atan2(b);
     public Tensor MaxScalar(Tensor a, double s) => a.Clamp(min: s);
     public Tensor MinScalar(Tensor a, double s) => a.Clamp(max: s);
     public Tensor Exp(Tensor a) => a.Exp();

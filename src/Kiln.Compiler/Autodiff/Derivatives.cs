@@ -17,16 +17,17 @@ namespace Kiln.Compiler.Autodiff
         static readonly HashSet<string> Reshapes = new HashSet<string> { "view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze" };
 
         /// <summary>True when <paramref name="op"/> has a derivative rule here.</summary>
-        public static bool IsDifferentiable(string op) => Reshapes.Contains(op) || Known.Contains(op) || UnaryOps.Find(op) is not null;
+        public static bool IsDifferentiable(string op) =>
+            Reshapes.Contains(op) || Known.Contains(op) || UnaryOps.Find(op) is not null || BinaryOps.Find(op) is not null;
 
-        // The ops with a rule below (one-input pointwise ops have theirs in their declaration, UnaryOps).
+        // The ops with a rule below (pointwise ops have theirs in their declarations, UnaryOps and BinaryOps).
         static readonly HashSet<string> Known = new HashSet<string>
         {
-            "add", "sub", "mul", "div", "maximum", "minimum", "pow", "pow_scalar", "softplus", "clamp", "where", "to", "alias",
+            "pow_scalar", "softplus", "clamp", "where", "to", "alias",
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d", "atan2", "remainder",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d",
         };
 
         /// <summary>
@@ -46,62 +47,26 @@ namespace Kiln.Compiler.Autodiff
                 r[0] = unary.Backward(g, unary.BackwardReadsInput ? c.Input(0) : null!, unary.BackwardReadsOutput ? c.Output : null!, grad);
                 return r;
             }
+            // Two-input pointwise ops: the declaration's gradients, reduced to each input's (broadcast) shape.
+            if (BinaryOps.Find(op) is { } binary)
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    if (!c.NeedsGrad(i)) continue;
+                    var (readsA, readsB, readsY) = binary.Reads(i);
+                    T x0 = readsA ? c.Input(0) : null!, x1 = readsB ? c.Input(1) : null!, y = readsY ? c.Output : null!;
+                    r[i] = g.SumTo(i == 0 ? binary.GradA(g, x0, x1, y, grad) : binary.GradB(g, x0, x1, y, grad), c.InputShape(i));
+                }
+                return r;
+            }
             switch (op)
             {
-                case "add":
-                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(grad, c.InputShape(1));
-                    break;
-                case "sub":
-                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Neg(grad), c.InputShape(1));
-                    break;
-                case "mul":
-                    if (n0) r[0] = g.SumTo(g.Mul(grad, c.Input(1)), c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Mul(grad, c.Input(0)), c.InputShape(1));
-                    break;
-                case "div":
-                    if (n0) r[0] = g.SumTo(g.Div(grad, c.Input(1)), c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Neg(g.Div(g.Mul(grad, c.Output), c.Input(1))), c.InputShape(1));
-                    break;
-                case "maximum":
-                case "minimum":
-                {
-                    // Ties split the gradient evenly, as PyTorch does.
-                    T x = c.Input(0), y = c.Input(1);
-                    T half = g.Scale(g.EqualMask(x, y), 0.5);
-                    T xWins = op == "maximum" ? g.GreaterMask(x, y) : g.GreaterMask(y, x);
-                    T yWins = op == "maximum" ? g.GreaterMask(y, x) : g.GreaterMask(x, y);
-                    if (n0) r[0] = g.SumTo(g.Mul(grad, g.Add(xWins, half)), c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Mul(grad, g.Add(yWins, half)), c.InputShape(1));
-                    break;
-                }
-                case "pow":
-                {
-                    T x = c.Input(0), e = c.Input(1);
-                    if (n0) r[0] = g.SumTo(g.Mul(grad, g.Mul(e, g.Div(c.Output, x))), c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Mul(grad, g.Mul(c.Output, g.Log(x))), c.InputShape(1));
-                    break;
-                }
                 case "pow_scalar":
                 {
                     double e = a.Scalar ?? 1;
                     r[0] = e == 0 ? g.ZerosLike(grad) : g.Mul(grad, g.Scale(g.PowScalar(c.Input(0), e - 1), e));
                     break;
                 }
-                case "atan2":
-                {
-                    T y = c.Input(0), x = c.Input(1);
-                    T denominator = g.Add(g.Mul(y, y), g.Mul(x, x));
-                    if (n0) r[0] = g.SumTo(g.Div(g.Mul(grad, x), denominator), c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Neg(g.Div(g.Mul(grad, y), denominator)), c.InputShape(1));
-                    break;
-                }
-                case "remainder":
-                    // a - b·floor(a/b): the quotient is (a - out) / b.
-                    if (n0) r[0] = g.SumTo(grad, c.InputShape(0));
-                    if (n1) r[1] = g.SumTo(g.Neg(g.Mul(grad, g.Div(g.Sub(c.Input(0), c.Output), c.Input(1)))), c.InputShape(1));
-                    break;
                 case "softplus":
                 {
                     double beta = a.Scalar ?? 1, threshold = a.Scalar2 ?? 20;

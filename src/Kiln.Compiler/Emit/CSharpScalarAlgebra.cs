@@ -88,6 +88,14 @@ namespace Kiln.Compiler.Emit
         /// <inheritdoc/>
         public string Reciprocal(string a) => $"({One} / {a})";
         /// <inheritdoc/>
+        public string Maximum(string a, string b) => Vector ? $"{V}.Max({a}, {b})" : $"{M}.Max({a}, {b})";
+        /// <inheritdoc/>
+        public string Minimum(string a, string b) => Vector ? $"{V}.Min({a}, {b})" : $"{M}.Min({a}, {b})";
+        /// <inheritdoc/>
+        public string Pow(string a, string b) => Vector ? No("pow") : $"{M}.Pow({a}, {b})";
+        /// <inheritdoc/>
+        public string Atan2(string a, string b) => Vector ? No("atan2") : $"{M}.Atan2({a}, {b})";
+        /// <inheritdoc/>
         public string MaxScalar(string a, double s) => Vector ? $"{V}.Max({a}, {Constant(s)})" : $"{M}.Max({a}, {Constant(s)})";
         /// <inheritdoc/>
         public string MinScalar(string a, double s) => Vector ? $"{V}.Min({a}, {Constant(s)})" : $"{M}.Min({a}, {Constant(s)})";

@@ -643,7 +643,7 @@ namespace Kiln.Compiler.Emit
             {
                 IrOps.Activation => ScalarCode.Forward(n.Attr!, ops[0].Expr, vector, gpu),
                 IrOps.Dropout => $"{HasMask(n.Id, gpu)} ? {ops[0].Expr} * {MaskAt(n.Id, vector)} : {ops[0].Expr}",
-                IrOps.Add or IrOps.Binary => ScalarCode.BinaryForward(Rule(n), ops[0].Expr, ops[1].Expr),
+                IrOps.Add or IrOps.Binary => ScalarCode.BinaryForward(Rule(n), ops[0].Expr, ops[1].Expr, vector, gpu),
                 _ => throw new NotSupportedException(n.Op),
             };
         }

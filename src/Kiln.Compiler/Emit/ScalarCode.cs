@@ -39,14 +39,11 @@ namespace Kiln.Compiler.Emit
         }
 
         /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="Binary"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
-        public static string BinaryForward(string op, string a, string b) => op switch
+        public static string BinaryForward(string op, string a, string b, bool vector = false, bool gpu = false)
         {
-            "add" => $"({a} + {b})",
-            "sub" => $"({a} - {b})",
-            "mul" => $"({a} * {b})",
-            "div" => $"({a} / {b})",
-            _ => throw new NotSupportedException($"{op} has no fused elementwise form"),
-        };
+            var binary = BinaryOps.Find(op) ?? throw new NotSupportedException($"{op} has no fused elementwise form");
+            return Round(binary.Forward(Printer(vector, gpu), a, b), vector);
+        }
 
         /// <summary>A number as an operand: a float literal, or eight lanes of it.</summary>
         public static string Constant(double value, bool vector) =>

@@ -18,6 +18,10 @@ internal sealed class DoubleAlgebra : IScalarAlgebra<double>
     public double AddScalar(double a, double s) => a + s;
     public double PowScalar(double a, double exponent) => Math.Pow(a, exponent);
     public double Reciprocal(double a) => 1 / a;
+    public double Maximum(double a, double b) => Math.Max(a, b);
+    public double Minimum(double a, double b) => Math.Min(a, b);
+    public double Pow(double a, double b) => Math.Pow(a, b);
+    public double Atan2(double a, double b) => Math.Atan2(a, b);
     public double MaxScalar(double a, double s) => Math.Max(a, s);
     public double MinScalar(double a, double s) => Math.Min(a, s);
     public double Exp(double a) => Math.Exp(a);

@@ -26,6 +26,14 @@ namespace Kiln.Compiler.Ops.Pointwise
         T PowScalar(T a, double exponent);
         /// <summary>1 / a.</summary>
         T Reciprocal(T a);
+        /// <summary>max(a, b) (broadcast), NaN kept.</summary>
+        T Maximum(T a, T b);
+        /// <summary>min(a, b) (broadcast), NaN kept.</summary>
+        T Minimum(T a, T b);
+        /// <summary>a ** b (broadcast).</summary>
+        T Pow(T a, T b);
+        /// <summary>atan2(a, b), the angle of (b, a) (broadcast).</summary>
+        T Atan2(T a, T b);
         /// <summary>max(a, s), NaN kept.</summary>
         T MaxScalar(T a, double s);
         /// <summary>min(a, s), NaN kept.</summary>
