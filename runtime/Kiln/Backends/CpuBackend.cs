@@ -129,6 +129,25 @@ internal sealed unsafe class CpuBackend : IBackend
     static void ExtremeRows<T>(T* x, T* v, long* idx, long rows, long len, bool max) where T : unmanaged, INumber<T> =>
         Tensor.ForRows(rows, len, r => { v[r] = RowKernels.Extreme(x + r * len, len, max, out long i); idx[r] = i; });
 
+    public void MaxPool2d(Tensor x, Tensor y, Tensor indices, Kiln.Compiler.Shapes.ConvGeometry g)
+    {
+        int[] s = x.ShapeArray;
+        long planes = (long)s[0] * s[1];
+        int oh = y.ShapeArray[2], ow = y.ShapeArray[3];
+        if (x.DType == DType.Float32) Kernels.Pooling.MaxPoolKernel.Forward(x.Ptr<float>(), y.Ptr<float>(), indices.Ptr<long>(), planes, s[2], s[3], oh, ow, g);
+        else Kernels.Pooling.MaxPoolKernel.Forward(x.Ptr<double>(), y.Ptr<double>(), indices.Ptr<long>(), planes, s[2], s[3], oh, ow, g);
+    }
+
+    public Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape)
+    {
+        long planes = (long)inputShape[0] * inputShape[1];
+        int inPlane = inputShape[2] * inputShape[3], outPlane = grad.ShapeArray[2] * grad.ShapeArray[3];
+        var dx = Tensor.Allocate((int[])inputShape.Clone(), grad.DType);
+        if (grad.DType == DType.Float32) Kernels.Pooling.MaxPoolKernel.Backward(grad.Ptr<float>(), indices.Ptr<long>(), dx.Ptr<float>(), planes, inPlane, outPlane);
+        else Kernels.Pooling.MaxPoolKernel.Backward(grad.Ptr<double>(), indices.Ptr<long>(), dx.Ptr<double>(), planes, inPlane, outPlane);
+        return dx;
+    }
+
     public void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep s)
     {
         if (p.DType == DType.Float64)

@@ -19,6 +19,22 @@ internal sealed class CudaBackend : IBackend
     public void RowSoftmax(Tensor x, Tensor y, long rows, int length, bool log, float scale) => GpuOps.Softmax(x, y, rows, length, log, scale);
     public void RowCumSum(Tensor x, long rows, long length) => GpuOps.CumSum(x, rows, length);
 
+    public void MaxPool2d(Tensor x, Tensor y, Tensor indices, Kiln.Compiler.Shapes.ConvGeometry g) =>
+        GpuOps.MaxPool2d(x, y, indices, GpuOps.Window(x.ShapeArray, y.ShapeArray[2], y.ShapeArray[3], g));
+
+    public Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape)
+    {
+        // A scatter-add along the flattened planes.
+        long planes = (long)inputShape[0] * inputShape[1];
+        int inPlane = inputShape[2] * inputShape[3], outPlane = grad.ShapeArray[2] * grad.ShapeArray[3];
+        var dx = Tensor.Zeros((int[])inputShape.Clone(), grad.DType, grad.Device);
+        using var flat = dx.Reshape(checked((int)planes), inPlane);
+        using var g2 = grad.Reshape(checked((int)planes), outPlane);
+        using var i2 = indices.Reshape(checked((int)planes), outPlane);
+        GpuOps.Scatter(flat, g2, i2, 1, add: true);
+        return dx;
+    }
+
     public void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep s) => GpuOps.Sgd(p, grad, buf, new SgdArgs
     {
         Lr = (float)s.Lr,

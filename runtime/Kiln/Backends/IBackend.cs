@@ -37,6 +37,12 @@ internal interface IBackend
     /// <summary>Each row of x replaced by its running sum, in place.</summary>
     void RowCumSum(Tensor x, long rows, long length);
 
+    /// <summary>2-D max pool of contiguous [N, C, H, W] <paramref name="x"/> into y and the int64 positions (h·W + w) of the maxima.</summary>
+    void MaxPool2d(Tensor x, Tensor y, Tensor indices, Kiln.Compiler.Shapes.ConvGeometry g);
+
+    /// <summary>The input gradient of a max pool: each (contiguous) output gradient added at its saved position.</summary>
+    Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape);
+
     /// <summary>One fused SGD update of contiguous p (momentum buffer <paramref name="buf"/> when momentum is on).</summary>
     void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep step);
 
