@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace Kiln.Compiler.Ops.Pointwise
 {
     /// <summary>
@@ -34,9 +32,9 @@ namespace Kiln.Compiler.Ops.Pointwise
         // The gradient printed as text once tells which values it reads.
         (bool, bool, bool) Mentions(int input)
         {
-            var printer = new Emit.CSharpScalarAlgebra(Emit.Lanes.Double, "M");
-            string text = input == 0 ? GradA(printer, "a", "b", "y", "grad") : GradB(printer, "a", "b", "y", "grad");
-            return (Regex.IsMatch(text, @"\ba\b"), Regex.IsMatch(text, @"\bb\b"), Regex.IsMatch(text, @"\by\b"));
+            var p = FormulaText.Printer;
+            string text = input == 0 ? GradA(p, "a", "b", "y", "grad") : GradB(p, "a", "b", "y", "grad");
+            return (FormulaText.Mentions(text, "a"), FormulaText.Mentions(text, "b"), FormulaText.Mentions(text, "y"));
         }
 
         /// <inheritdoc/>

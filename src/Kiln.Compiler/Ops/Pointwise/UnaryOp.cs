@@ -61,8 +61,7 @@ namespace Kiln.Compiler.Ops.Pointwise
         public bool BackwardReadsOutput => _backwardReadsOutput ??= BackwardMentions("y");
 
         // The derivative printed as text once tells which values it reads.
-        bool BackwardMentions(string name) => System.Text.RegularExpressions.Regex.IsMatch(
-            Backward(new Emit.CSharpScalarAlgebra(Emit.Lanes.Double, "M"), "x", "y", "grad"), $@"\b{name}\b");
+        bool BackwardMentions(string name) => FormulaText.Mentions(Backward(FormulaText.Printer, "x", "y", "grad"), name);
 
         /// <summary>y = f(x).</summary>
         public abstract T Forward<T>(IScalarAlgebra<T> g, T x);
