@@ -371,16 +371,16 @@ internal sealed partial class ShapeInterpreter
             {
                 var sizes = Sizes(call);
                 if (sizes is null) return null;
-                return Registry(call, m == "View" ? "view" : "reshape", new[] { x.Dims }, new OpArgs { Sizes = sizes });
+                return Registry(call, m == "View" ? "view" : "reshape", new[] { x.Dims }, new SizesArgs(sizes));
             }
             case "Matmul":
                 return A(0) is TensorShape b ? Registry(call, "matmul", new[] { x.Dims, b.Dims }, OpArgs.None) : null;
             case "Transpose":
-                return IntArg(0) is int d0 && IntArg(1) is int d1 ? Registry(call, "transpose", new[] { x.Dims }, new OpArgs { Dim = d0, Dim1 = d1 }) : null;
+                return IntArg(0) is int d0 && IntArg(1) is int d1 ? Registry(call, "transpose", new[] { x.Dims }, new TransposeArgs(d0, d1)) : null;
             case "Permute":
-                return Sizes(call) is { } perm ? Registry(call, "permute", new[] { x.Dims }, new OpArgs { Sizes = perm }) : null;
+                return Sizes(call) is { } perm ? Registry(call, "permute", new[] { x.Dims }, new PermuteArgs(perm)) : null;
             case "Unsqueeze":
-                return IntArg(0) is int du ? Registry(call, "unsqueeze", new[] { x.Dims }, new OpArgs { Dim = du }) : null;
+                return IntArg(0) is int du ? Registry(call, "unsqueeze", new[] { x.Dims }, new DimArgs(du)) : null;
             case "Add":
             case "Sub":
             case "Mul":
@@ -406,7 +406,7 @@ internal sealed partial class ShapeInterpreter
             var shapes = parts.Select(p => Eval(p) as TensorShape).ToArray();
             if (shapes.Any(s => s is null || s.Open)) return null;
             int dim = call.Arguments.Length > 1 && Eval(call.Arguments[1].Value) is int d ? d : 0;
-            return Registry(call, m == "Cat" ? "cat" : "stack", shapes.Select(s => s!.Dims).ToArray(), new OpArgs { Dim = dim });
+            return Registry(call, m == "Cat" ? "cat" : "stack", shapes.Select(s => s!.Dims).ToArray(), new DimArgs(dim));
         }
         Stop(call, $"Tensor.{m}");
         return null;

@@ -109,7 +109,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
             target.Copy_(src);
         }
         // Recorded as its own op so that gradients of gradients flow through slicing.
-        return Tensor.Record("pad_slice", r, new Compiler.Ops.OpArgs { Dim = dim, Start = start, Length = step }, src);
+        return Tensor.Record("pad_slice", r, new Compiler.Ops.SliceArgs(dim, start, step), src);
     }
 
     public Tensor SliceStep(Tensor a, int dim, int start, int step, int length)
@@ -153,11 +153,11 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
             throw new KilnException(op, $"{op}: double backward (createGraph: true) through this fused op is not supported yet; compose the layer from primitive ops for higher-order gradients", KilnErrorKind.Unsupported);
     }
 
-    public Tensor Im2Col(Tensor a, int[] geometry) => Tensor.Im2ColOp(a, Compiler.Shapes.ConvGeometry.FromArgs("im2col", geometry));
-    public Tensor?[] Conv2dBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, int[] geometry, int groups, bool needX, bool needW, bool needB)
+    public Tensor Im2Col(Tensor a, Compiler.Shapes.ConvGeometry geometry) => Tensor.Im2ColOp(a, geometry);
+    public Tensor?[] Conv2dBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Compiler.Shapes.ConvGeometry geometry, int groups, bool needX, bool needW, bool needB)
     {
         RefuseDoubleBackward("conv2d");
-        return Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, Compiler.Shapes.ConvGeometry.FromArgs("conv2d", geometry), groups, needX, needW, needB);
+        return Tensor.Conv2dBackwardOp(x, weight, hasBias, grad, geometry, groups, needX, needW, needB);
     }
     public Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape)
     {
@@ -186,6 +186,6 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("scaled_dot_product_attention");
         return Tensor.AttentionBackwardOp(q, k, v, lse, mask, output, grad, scale, causal);
     }
-    public Tensor Col2Im(Tensor a, int[] args) => Tensor.Col2ImOp(a, args[0], args[1], Compiler.Shapes.ConvGeometry.FromArgs("col2im", args, 2));
+    public Tensor Col2Im(Tensor a, int height, int width, Compiler.Shapes.ConvGeometry geometry) => Tensor.Col2ImOp(a, height, width, geometry);
     public Tensor Triu(Tensor a, int diagonal) => a.Triu(diagonal);
 }

@@ -104,7 +104,7 @@ public sealed class CompiledAttention
             dv = dProduct[1]!;
             using var dDropped = dProduct[0]!;
             using var dProbabilities = dDropped * mask;
-            using var dScores = SavedCall.Backward("softmax", [probabilities], probabilities, dProbabilities, new OpArgs { Dim = -1 })[0]!;
+            using var dScores = SavedCall.Backward("softmax", [probabilities], probabilities, dProbabilities, new DimArgs(-1))[0]!;
             using var dScaled = dScores * _scale;
             var kT = k.Transpose(-2, -1);
             var dScore = SavedCall.Backward("matmul", [q, kT], dScaled, dScaled);
@@ -113,7 +113,7 @@ public sealed class CompiledAttention
         }
         else
         {
-            var d = SavedCall.Backward("sdpa", [q, k, v, _lse!], _attended!, dAttended, new OpArgs { Scalar = _scale });
+            var d = SavedCall.Backward("sdpa", [q, k, v, _lse!], _attended!, dAttended, new AttentionArgs(_scale, Causal: false));
             dq = d[0]!; dk = d[1]!; dv = d[2]!;
         }
         var dqkv = Tensor.Cat([Merge(dq), Merge(dk), Merge(dv)], 2);

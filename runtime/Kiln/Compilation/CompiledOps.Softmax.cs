@@ -17,7 +17,7 @@ public static partial class CompiledOps
     public static Tensor SoftmaxBackward(Tensor output, Tensor grad, int dim, bool log, float scale)
     {
         using var noGrad = Autograd.NoGrad();
-        var g = SavedCall.Backward(log ? "log_softmax" : "softmax", [output], output, grad, new OpArgs { Dim = dim })[0]!;
+        var g = SavedCall.Backward(log ? "log_softmax" : "softmax", [output], output, grad, new DimArgs(dim))[0]!;
         if (scale == 1) return g;
         using (g) return g * scale;
     }

@@ -48,7 +48,7 @@ public sealed unsafe partial class Tensor
         if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
         else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
         if (keepLse is not null) { keepLse[0] = lse; maskFlat?.Dispose(); return output; }
-        var args = new OpArgs { Scalar = scale, Mode = causal ? "causal" : null };
+        var args = new AttentionArgs(scale, causal);
         if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
         // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities.
         var inputs = maskFlat is null ? new[] { q, k, v, lse } : new[] { q, k, v, lse, maskFlat };

@@ -21,7 +21,7 @@ public sealed unsafe partial class Tensor
             Im2Col.Unfold(src.Ptr<double>(), result.Ptr<double>(), x._shape[0], x._shape[1], x._shape[2], x._shape[3], g, oh, ow);
         else
             Im2Col.Unfold(src.Ptr<float>(), result.Ptr<float>(), x._shape[0], x._shape[1], x._shape[2], x._shape[3], g, oh, ow);
-        return Record(op, result, new OpArgs { Sizes = g.ToArgs() }, x);
+        return Record(op, result, new Im2ColArgs(g), x);
     }
 
     /// <summary>col2im (<c>F.fold</c>): sums columns [N, C·kh·kw, L] back into a [N, C, H, W] tensor.</summary>
@@ -39,10 +39,7 @@ public sealed unsafe partial class Tensor
             Im2Col.Fold(src.Ptr<double>(), result.Ptr<double>(), shape[0], shape[1], h, w, g, oh, ow);
         else
             Im2Col.Fold(src.Ptr<float>(), result.Ptr<float>(), shape[0], shape[1], h, w, g, oh, ow);
-        var args = new int[10];
-        args[0] = h; args[1] = w;
-        g.ToArgs().CopyTo(args, 2);
-        return Record(op, result, new OpArgs { Sizes = args }, cols);
+        return Record(op, result, new Col2ImArgs(h, w, g), cols);
     }
 
     /// <summary>
@@ -65,8 +62,7 @@ public sealed unsafe partial class Tensor
             if (x.DType == DType.Float32) Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<float>(), wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>(), y.Ptr<float>());
             else Kernels.Conv.ConvKernel.Forward(s, xc.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>());
         }
-        var args = new OpArgs { Sizes = g.ToArgs(), Dim = groups, Mode = bias is null ? null : "bias" };
-        return RecordMany(op, y, args, [x, weight, bias]);
+        return RecordMany(op, y, new ConvArgs(g, groups, HasBias: bias is not null), [x, weight, bias]);
     }
 
     /// <summary>dx, dweight, dbias of <see cref="Conv2dOp"/>; only the requested ones are computed.</summary>

@@ -186,7 +186,7 @@ public sealed partial class Tensor
     public Tensor Pow(double exponent)
     {
         if (DType.IsFloatingPoint() || exponent != System.Math.Floor(exponent))
-            return Record("pow_scalar", MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true), new OpArgs { Scalar = exponent }, this);
+            return Record("pow_scalar", MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true), new PowScalarArgs(exponent), this);
         return Pow(Scalar((long)exponent));
     }
 
@@ -202,14 +202,14 @@ public sealed partial class Tensor
     /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh", as in PyTorch.</summary>
     public Tensor Gelu(string approximate = "none") => approximate switch
     {
-        "none" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluF>(), floating: true), new OpArgs { Mode = "none" }, this),
-        "tanh" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true), new OpArgs { Mode = "tanh" }, this),
+        "none" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluF>(), floating: true), new GeluArgs("none"), this),
+        "tanh" => Record("gelu", MapUnary("gelu", new FloatUnary<GeluTanhF>(), floating: true), new GeluArgs("tanh"), this),
         _ => throw new KilnException("gelu", $"gelu: approximate must be \"none\" or \"tanh\", got \"{approximate}\""),
     };
     /// <summary>log(1 + e^{βx})/β, linear where βx exceeds the threshold.</summary>
     public Tensor Softplus(double beta = 1, double threshold = 20) =>
         Record("softplus", MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true),
-            new OpArgs { Scalar = beta, Scalar2 = threshold }, this);
+            new SoftplusArgs(beta, threshold), this);
 
     /// <summary>Clamps into [min, max]; a null bound is open.</summary>
     public Tensor Clamp(double? min = null, double? max = null)
@@ -220,7 +220,7 @@ public sealed partial class Tensor
             ? DType : DTypes.Default;
         using var src = ToInternal(rt);
         var r = src.MapUnary("clamp", new ClampOp { Min = min ?? 0, Max = max ?? 0, HasMin = min.HasValue, HasMax = max.HasValue }, floating: false);
-        return Record("clamp", r, new OpArgs { Scalar = min, Scalar2 = max }, this);
+        return Record("clamp", r, new ClampArgs(min, max), this);
     }
 
     /// <summary>Clamps with tensor bounds (broadcast).</summary>

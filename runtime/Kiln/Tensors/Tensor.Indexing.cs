@@ -29,7 +29,7 @@ public sealed unsafe partial class Tensor
         if (_shape.Length == 0)
         {
             CopyKernel.Copy(result, src);
-            return Record("index_select", result, new OpArgs { Dim = d }, this, index);
+            return Record("index_select", result, new DimArgs(d), this, index);
         }
         if (IsCuda)
         {
@@ -38,7 +38,7 @@ public sealed unsafe partial class Tensor
             var indexStrides = new long[shape.Length];
             indexStrides[d] = 1;
             Gpu.GpuOps.Gather(result, src, idx, indexStrides, d);
-            return Record("index_select", result, new OpArgs { Dim = d }, this, index);
+            return Record("index_select", result, new DimArgs(d), this, index);
         }
         long outer = 1, inner = 1;
         for (int i = 0; i < d; i++) outer *= _shape[i];
@@ -54,7 +54,7 @@ public sealed unsafe partial class Tensor
                 long k = ix[j] < 0 ? ix[j] + size : ix[j];
                 Buffer.MemoryCopy(s + (a * size + k) * block, o + (a * count + j) * block, block, block);
             }
-        return Record("index_select", result, new OpArgs { Dim = d }, this, index);
+        return Record("index_select", result, new DimArgs(d), this, index);
     }
 
     /// <summary>Gathers values along a dim by an index of the same rank (<c>gather</c>).</summary>
@@ -71,7 +71,7 @@ public sealed unsafe partial class Tensor
             CheckSameDevice(op, this, index);
             Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d, allowNegative: false);
             Gpu.GpuOps.Gather(result, this, idx, idx.StrideArray, d);
-            return Record("gather", result, new OpArgs { Dim = d }, this, index);
+            return Record("gather", result, new DimArgs(d), this, index);
         }
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
@@ -86,7 +86,7 @@ public sealed unsafe partial class Tensor
             long off = walk.Offset(_strides, d, k);
             Buffer.MemoryCopy(src + off * esize, dst + n * esize, esize, esize);
         }
-        return Record("gather", result, new OpArgs { Dim = d }, this, index);
+        return Record("gather", result, new DimArgs(d), this, index);
     }
 
     /// <summary>Copy with src values written at the index positions of a dim (<c>scatter</c>).</summary>
@@ -119,7 +119,7 @@ public sealed unsafe partial class Tensor
             CheckSameDevice(op, this, src);
             Gpu.GpuOps.CheckBounds(op, idx, _shape.Length == 0 ? 1 : _shape[d], d, allowNegative: false);
             Gpu.GpuOps.Scatter(work, s, idx, d, add);
-            return Record(op, Kernels.CopyKernel.Convert(work, DType), new OpArgs { Dim = d }, this, index, src);
+            return Record(op, Kernels.CopyKernel.Convert(work, DType), new DimArgs(d), this, index, src);
         }
         var walk = new IndexWalk(idx._shape);
         long* ix = idx.Ptr<long>();
@@ -144,7 +144,7 @@ public sealed unsafe partial class Tensor
             }
         }
         var result = Kernels.CopyKernel.Convert(work, DType);
-        return Record(op, result, new OpArgs { Dim = d }, this, index, src);
+        return Record(op, result, new DimArgs(d), this, index, src);
     }
 
     void CheckIndexShape(string op, Tensor index, int d, Tensor? src)

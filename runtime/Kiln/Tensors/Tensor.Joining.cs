@@ -30,7 +30,7 @@ public sealed unsafe partial class Tensor
             Kernels.CopyKernel.Copy(part, t);
             at += len;
         }
-        return RecordMany("cat", result, new OpArgs { Dim = dim }, tensors);
+        return RecordMany("cat", result, new DimArgs(dim), tensors);
     }
 
     /// <summary>Concatenates the given tensors along dim 0.</summary>
@@ -104,10 +104,10 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Lower triangle of the last two dims, zeroing above diagonal <paramref name="diagonal"/> (<c>tril</c>).</summary>
-    public Tensor Tril(int diagonal = 0) => Record("tril", Triangle("tril", diagonal, lower: true), new OpArgs { Dim = diagonal }, this);
+    public Tensor Tril(int diagonal = 0) => Record("tril", Triangle("tril", diagonal, lower: true), new DiagonalArgs(diagonal), this);
 
     /// <summary>Upper triangle of the last two dims (<c>triu</c>).</summary>
-    public Tensor Triu(int diagonal = 0) => Record("triu", Triangle("triu", diagonal, lower: false), new OpArgs { Dim = diagonal }, this);
+    public Tensor Triu(int diagonal = 0) => Record("triu", Triangle("triu", diagonal, lower: false), new DiagonalArgs(diagonal), this);
 
     /// <summary>tril/triu on a CUDA device: a select against the [rows, cols] keep-mask (made on the host, broadcast over the batch).</summary>
     Tensor CudaTriangle(int diagonal, bool lower)

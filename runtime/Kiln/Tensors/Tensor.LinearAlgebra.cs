@@ -68,7 +68,7 @@ public sealed unsafe partial class Tensor
             using var b2 = m2.Unsqueeze(0);
             r = BatchedGemm(a, b2, new[] { 1 }, alpha, beta, input).ReshapeOwned(shape);
         }
-        return Record("addmm", r, new OpArgs { Scalar = beta, Scalar2 = alpha }, input, m1, m2);
+        return Record("addmm", r, new AddmmArgs(beta, alpha), input, m1, m2);
     }
 
     static void CheckMatmulOperands(string op, Tensor a, Tensor b)

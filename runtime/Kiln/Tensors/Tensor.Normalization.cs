@@ -51,8 +51,7 @@ public sealed unsafe partial class Tensor
         bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
         if (!GradMode.Enabled || !needs) { mean!.Dispose(); rstd.Dispose(); return y; }
         // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient).
-        string mode = (weight is null ? "" : "w") + (bias is null ? "" : "b");
-        return RecordMany(op, y, new OpArgs { Length = d, Mode = mode }, [x, weight, bias, mean, rstd]);
+        return RecordMany(op, y, new NormalizationArgs(d, HasWeight: weight is not null, HasBias: bias is not null), [x, weight, bias, mean, rstd]);
     }
 
     /// <summary>dx, dweight, dbias of <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/> (null where there is no weight or bias); without <paramref name="mean"/>, of RMS norm.</summary>

@@ -20,10 +20,7 @@ public sealed unsafe partial class Tensor
         var y = Allocate([n, c, oh, ow], x.DType, false, x.Device);
         var indices = Allocate([n, c, oh, ow], DType.Int64, false, x.Device);
         x.Backend.MaxPool2d(xc, y, indices, g);
-        var args = new int[9];
-        g.ToArgs().CopyTo(args, 0);
-        args[8] = ceil ? 1 : 0;
-        return (Record(op, y, new OpArgs { Sizes = args }, x, indices), indices);
+        return (Record(op, y, new PoolArgs(g, ceil), x, indices), indices);
     }
 
     /// <summary>The input gradient of <see cref="MaxPool2dOp"/>: each output gradient added at its saved position.</summary>

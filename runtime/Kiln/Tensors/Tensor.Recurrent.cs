@@ -37,7 +37,7 @@ public sealed unsafe partial class Tensor
             LstmKernel.Forward(steps, n, h, p, pc.Ptr<double>(), hc0.Ptr<double>(), cc0.Ptr<double>(), wc.Ptr<double>(), rc is null ? null : rc.Ptr<double>(), output.Ptr<double>(), gates.Ptr<double>(), reverse);
         if (!GradMode.Enabled || !(proj.RequiresGrad || h0.RequiresGrad || c0.RequiresGrad || whh.RequiresGrad || whr is { RequiresGrad: true })) { gates.Dispose(); return output; }
         // The activated gates ride along as a non-differentiable input for backward.
-        return RecordMany(op, output, new OpArgs { Mode = reverse ? "reverse" : null, Length = h }, [proj, h0, c0, whh, whr, gates]);
+        return RecordMany(op, output, new LstmArgs(reverse, h), [proj, h0, c0, whh, whr, gates]);
     }
 
     /// <summary>Gradients of proj, h0, c0, W_hh and W_hr (null without a projection) of <see cref="LstmLayerOp"/>.</summary>
@@ -91,7 +91,7 @@ public sealed unsafe partial class Tensor
         else
             GruKernel.Forward(steps, n, h, pc.Ptr<double>(), hc0.Ptr<double>(), wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), output.Ptr<double>(), saved.Ptr<double>(), reverse);
         if (!GradMode.Enabled || !(proj.RequiresGrad || h0.RequiresGrad || whh.RequiresGrad || bhh is { RequiresGrad: true })) { saved.Dispose(); return output; }
-        return RecordMany(op, output, new OpArgs { Mode = (reverse ? "reverse" : "") + (bhh is null ? "" : "+bias") }, [proj, h0, whh, bhh, saved]);
+        return RecordMany(op, output, new GruArgs(reverse, HasBias: bhh is not null), [proj, h0, whh, bhh, saved]);
     }
 
     /// <summary>Gradients of proj, h0, W_hh and b_hh (null without a bias) of <see cref="GruLayerOp"/>.</summary>

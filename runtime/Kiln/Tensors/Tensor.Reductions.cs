@@ -41,12 +41,12 @@ public sealed unsafe partial class Tensor
         var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
         if (dims is null && !keepDim && ct == DType.Int64 && DType != ct && !IsCuda && IsContiguous && Numel > ConvertBlock)
-            return Record("sum", IntegerSumInBlocks(rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
-        if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new OpArgs { Dims = dims, KeepDim = keepDim }, this);
+            return Record("sum", IntegerSumInBlocks(rt), new ReduceArgs(dims, keepDim), this);
+        if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new ReduceArgs(dims, keepDim), this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
         Backend.RowSum(x, y, rows, len);
-        return Record("sum", Finish(y, rt), new OpArgs { Dims = dims, KeepDim = keepDim }, this);
+        return Record("sum", Finish(y, rt), new ReduceArgs(dims, keepDim), this);
     }
 
     /// <summary>The exact int64 total of a large contiguous integer tensor, converting one block at a time.</summary>
@@ -98,11 +98,11 @@ public sealed unsafe partial class Tensor
         using var x = RowsFor("prod", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
         Backend.RowProd(x, y, rows, len);
-        return Record("prod", Finish(y, rt), new OpArgs { Dim = dims?[0], KeepDim = keepDim }, this);
+        return Record("prod", Finish(y, rt), ReduceArgs.Over(dims?[0], keepDim), this);
     }
 
     /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
-    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, double? scalar = null, int gpuRowOp = -1)
+    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, ReduceArgs? args = null, int gpuRowOp = -1)
     {
         if (!DType.IsFloatingPoint())
             throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}", KilnErrorKind.DType);
@@ -113,12 +113,12 @@ public sealed unsafe partial class Tensor
         {
             if (gpuRowOp < 0) { y.Dispose(); throw new KilnException(op, $"{op}: the CUDA backend has no kernel for this reduction yet (input on {Device})", KilnErrorKind.Device); }
             Gpu.GpuOps.RowReduce(x, y, rows, len, gpuRowOp);
-            return Record(op, Finish(y, DType), new OpArgs { Dims = dims, KeepDim = keepDim, Scalar = scalar }, this);
+            return Record(op, Finish(y, DType), args ?? new ReduceArgs(dims, keepDim), this);
         }
         byte* px = x.DataPointer, py = y.DataPointer;
         int es = ct.SizeOf();
         ForRows(rows, len, r => ElementIO.Write(py + r * es, ct, stat((IntPtr)(px + r * len * es), len, ct)));
-        return Record(op, Finish(y, DType), new OpArgs { Dims = dims, KeepDim = keepDim, Scalar = scalar }, this);
+        return Record(op, Finish(y, DType), args ?? new ReduceArgs(dims, keepDim), this);
     }
 
     /// <summary>Mean over all elements (floating input only, as in PyTorch).</summary>
@@ -133,15 +133,15 @@ public sealed unsafe partial class Tensor
 
     /// <summary>Variance with <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
     public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedVar(dims, correction, keepDim) : FloatStat("var", dims, keepDim, (p, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction), correction);
+        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction), new MomentArgs(dims, keepDim, correction));
 
     /// <summary>Standard deviation with <paramref name="correction"/>.</summary>
     public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedStd(dims, correction, keepDim) : FloatStat("std", dims, keepDim, (p, n, ct) =>
-        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)), correction);
+        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)), new MomentArgs(dims, keepDim, correction));
 
     /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => IsCuda ? ComposedNorm(p, dims, keepDim) : FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p), p);
+        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p), new NormArgs(dims, keepDim, p));
 
     // On a CUDA device these statistics are recorded compositions of kernels it has (sums, powers), so their gradients
     // come from the parts' rules.
@@ -209,7 +209,7 @@ public sealed unsafe partial class Tensor
     public (Tensor Values, Tensor Indices) Min(int dim, bool keepDim = false) => RecordExtreme("min_dim", Extreme("min", dim, keepDim, false), dim, keepDim);
 
     (Tensor, Tensor) RecordExtreme(string op, (Tensor Values, Tensor Indices) r, int dim, bool keepDim) =>
-        (Record(op, r.Values, new OpArgs { Dim = dim, KeepDim = keepDim }, this, r.Indices), r.Indices);
+        (Record(op, r.Values, new DimReduceArgs(dim, keepDim), this, r.Indices), r.Indices);
 
     /// <summary>Index of the maximum of the flattened tensor.</summary>
     public Tensor ArgMax() { using var f = Reshape(-1); var (v, i) = f.Extreme("argmax", 0, false, true); v.Dispose(); return i; }
@@ -280,10 +280,10 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Softmax along a dim.</summary>
-    public Tensor Softmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.Softmax(dim), this) : Record("softmax", SoftmaxImpl("softmax", dim, log: false), new OpArgs { Dim = dim }, this);
+    public Tensor Softmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.Softmax(dim), this) : Record("softmax", SoftmaxImpl("softmax", dim, log: false), new DimArgs(dim), this);
 
     /// <summary>Log-softmax along a dim, computed stably.</summary>
-    public Tensor LogSoftmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.LogSoftmax(dim), this) : Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new OpArgs { Dim = dim }, this);
+    public Tensor LogSoftmax(int dim) => Autocast.Widen(this, cudaOnly: true) ? Autocast.RunWidened(t => t.LogSoftmax(dim), this) : Record("log_softmax", SoftmaxImpl("log_softmax", dim, log: true), new DimArgs(dim), this);
 
     /// <summary>Softmax or log-softmax of this·<paramref name="scale"/> along <paramref name="dim"/>, unrecorded.</summary>
     internal Tensor SoftmaxImpl(string op, int dim, bool log, float scale = 1)
@@ -306,7 +306,7 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>Cumulative sum along a dim (integers give int64).</summary>
-    public Tensor CumSum(int dim) => Record("cumsum", CumSumImpl(dim), new OpArgs { Dim = dim }, this);
+    public Tensor CumSum(int dim) => Record("cumsum", CumSumImpl(dim), new DimArgs(dim), this);
 
     Tensor CumSumImpl(int dim)
     {

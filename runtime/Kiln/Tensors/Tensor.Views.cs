@@ -64,7 +64,7 @@ public sealed unsafe partial class Tensor
         var shape = ShapeRules.Permute(_shape, dims);
         var strides = new long[dims.Length];
         for (int i = 0; i < dims.Length; i++) strides[i] = _strides[ShapeRules.NormalizeDim("permute", dims[i], _shape.Length)];
-        return Record("permute", AsStrided(shape, strides, _offset), new OpArgs { Sizes = (int[])dims.Clone() }, this);
+        return Record("permute", AsStrided(shape, strides, _offset), new PermuteArgs((int[])dims.Clone()), this);
     }
 
     /// <summary>Swaps two dims (<c>transpose</c>).</summary>
@@ -78,7 +78,7 @@ public sealed unsafe partial class Tensor
             (shape[a], shape[b]) = (shape[b], shape[a]);
             (strides[a], strides[b]) = (strides[b], strides[a]);
         }
-        return Record("transpose", AsStrided(shape, strides, _offset), new OpArgs { Dim = a, Dim1 = b }, this);
+        return Record("transpose", AsStrided(shape, strides, _offset), new TransposeArgs(a, b), this);
     }
 
     /// <summary>Transpose of a matrix (≤ 2 dims), like <c>tensor.T</c> for 2-D.</summary>
@@ -167,7 +167,7 @@ public sealed unsafe partial class Tensor
         start = ShapeRules.Narrow(_shape, d, start, length);
         var shape = (int[])_shape.Clone();
         shape[d] = length;
-        return Record("narrow", AsStrided(shape, (long[])_strides.Clone(), _offset + start * _strides[d]), new OpArgs { Dim = d, Start = (int)start, Length = length }, this);
+        return Record("narrow", AsStrided(shape, (long[])_strides.Clone(), _offset + start * _strides[d]), new NarrowArgs(d, start, length), this);
     }
 
     /// <summary>Slice with a step along one dim (Python's <c>start:stop:step</c>; bounds clamp like Python).</summary>
@@ -185,7 +185,7 @@ public sealed unsafe partial class Tensor
         var strides = (long[])_strides.Clone();
         shape[d] = (int)(e <= s ? 0 : (e - s - 1) / step + 1); // not (e - s + step - 1) / step: a huge step overflows it
         strides[d] = shape[d] <= 1 ? strides[d] : checked(strides[d] * step); // one element: the step is never taken
-        return Record("slice", AsStrided(shape, strides, _offset + s * _strides[d]), new OpArgs { Dim = d, Start = (int)s, Length = (int)step }, this);
+        return Record("slice", AsStrided(shape, strides, _offset + s * _strides[d]), new SliceArgs(d, s, (int)step), this);
     }
 
     /// <summary>Index <paramref name="index"/> of dim <paramref name="dim"/>, removing that dim (<c>select</c>).</summary>
@@ -194,7 +194,7 @@ public sealed unsafe partial class Tensor
         if (_shape.Length == 0) throw new KilnException("select", "select: cannot be applied to a 0-dim tensor", KilnErrorKind.Shape);
         int d = ShapeRules.NormalizeDim("select", dim, _shape.Length);
         int i = ShapeRules.NormalizeIndex("select", index, _shape[d], d);
-        return Record("select", AsStrided(Remove(_shape, d), Remove(_strides, d), _offset + i * _strides[d]), new OpArgs { Dim = d, Start = i }, this);
+        return Record("select", AsStrided(Remove(_shape, d), Remove(_strides, d), _offset + i * _strides[d]), new SelectArgs(d, i), this);
     }
 
     /// <summary>

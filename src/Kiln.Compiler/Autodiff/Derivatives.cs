@@ -41,7 +41,7 @@ namespace Kiln.Compiler.Autodiff
             bool n0 = c.NeedsGrad(0), n1 = c.InputCount > 1 && c.NeedsGrad(1);
             if (Reshapes.Contains(op)) { r[0] = g.Reshape(grad, c.InputShape(0)); return r; }
             // One-input pointwise ops: their declaration holds the rule (gelu's mode picks its tanh form).
-            if (UnaryOps.Find(op == "gelu" && a.Mode == "tanh" ? "gelu_tanh" : op) is { } unary)
+            if (UnaryOps.Find(op == "gelu" && a is GeluArgs { Approximate: "tanh" } ? "gelu_tanh" : op) is { } unary)
             {
                 // Only what the rule reads is fetched: an in-place op may have overwritten the other.
                 r[0] = unary.Backward(g, unary.BackwardReadsInput ? c.Input(0) : null!, unary.BackwardReadsOutput ? c.Output : null!, grad);
@@ -63,18 +63,23 @@ namespace Kiln.Compiler.Autodiff
             {
                 case "pow_scalar":
                 {
-                    double e = a.Scalar ?? 1;
+                    double e = OpArgs.Of<PowScalarArgs>(op, a).Exponent;
                     r[0] = e == 0 ? g.ZerosLike(grad) : g.Mul(grad, g.Scale(g.PowScalar(c.Input(0), e - 1), e));
                     break;
                 }
                 case "softplus":
                 {
-                    double beta = a.Scalar ?? 1, threshold = a.Scalar2 ?? 20;
+                    var (beta, threshold) = OpArgs.Of<SoftplusArgs>(op, a);
                     T bx = g.Scale(c.Input(0), beta), s = g.Sigmoid(bx), linear = g.GreaterMask(bx, threshold);
                     r[0] = g.Mul(grad, g.Add(s, g.Mul(linear, g.AddScalar(g.Neg(s), 1))));
                     break;
                 }
-                case "clamp": r[0] = g.Mul(grad, g.InRangeMask(c.Input(0), a.Scalar, a.Scalar2)); break;
+                case "clamp":
+                {
+                    var (min, max) = OpArgs.Of<ClampArgs>(op, a);
+                    r[0] = g.Mul(grad, g.InRangeMask(c.Input(0), min, max));
+                    break;
+                }
                 case "where":
                 {
                     T cond = c.Input(0), zero = g.ZerosLike(grad);
@@ -87,47 +92,50 @@ namespace Kiln.Compiler.Autodiff
                 case "contiguous":
                 case "clone": r[0] = grad; break;
                 case "copy": r[0] = g.CastLike(g.SumTo(grad, c.InputShape(0)), c.Input(0)); break;
-                case "sum": r[0] = Unreduce(g, grad, c.InputShape(0), a.Dims, a.KeepDim); break;
+                case "sum": r[0] = Unreduce(g, grad, c.InputShape(0), OpArgs.Of<ReduceArgs>(op, a)); break;
                 case "mean":
                 {
                     var shape = c.InputShape(0);
-                    r[0] = g.Scale(Unreduce(g, grad, shape, a.Dims, a.KeepDim), 1.0 / Count(shape, a.Dims));
+                    var ra = OpArgs.Of<ReduceArgs>(op, a);
+                    r[0] = g.Scale(Unreduce(g, grad, shape, ra), 1.0 / Count(shape, ra.Dims));
                     break;
                 }
                 case "prod":
                 {
                     // d prod / d x_i = prod / x_i (inputs with zeros are not special-cased).
                     var shape = c.InputShape(0);
-                    var dims = a.Dim is int d ? new[] { d } : null;
-                    r[0] = g.Div(g.Mul(Unreduce(g, grad, shape, dims, a.KeepDim), Unreduce(g, c.Output, shape, dims, a.KeepDim)), c.Input(0));
+                    var ra = OpArgs.Of<ReduceArgs>(op, a);
+                    r[0] = g.Div(g.Mul(Unreduce(g, grad, shape, ra), Unreduce(g, c.Output, shape, ra)), c.Input(0));
                     break;
                 }
                 case "var":
                 case "std":
                 {
                     var shape = c.InputShape(0);
+                    var ma = OpArgs.Of<MomentArgs>(op, a);
                     T x = c.Input(0);
-                    int[] dims = a.Dims != null && a.Dims.Count > 0 ? ToArray(a.Dims) : AllDims(shape.Length);
-                    T centered = g.Sub(x, g.Scale(g.Sum(x, dims, true), 1.0 / Count(shape, a.Dims)));
-                    double denom = Count(shape, a.Dims) - (a.Scalar ?? 1);
-                    T gu = Unreduce(g, grad, shape, a.Dims, a.KeepDim);
+                    int[] dims = ReducedDims(ma, shape.Length);
+                    T centered = g.Sub(x, g.Scale(g.Sum(x, dims, true), 1.0 / Count(shape, ma.Dims)));
+                    double denom = Count(shape, ma.Dims) - ma.Correction;
+                    T gu = Unreduce(g, grad, shape, ma);
                     r[0] = op == "var"
                         ? g.Mul(gu, g.Scale(centered, 2 / denom))
-                        : g.Div(g.Mul(gu, g.Scale(centered, 1 / denom)), Unreduce(g, c.Output, shape, a.Dims, a.KeepDim));
+                        : g.Div(g.Mul(gu, g.Scale(centered, 1 / denom)), Unreduce(g, c.Output, shape, ma));
                     break;
                 }
                 case "norm":
                 {
                     var shape = c.InputShape(0);
-                    double p = a.Scalar ?? 2;
-                    T x = c.Input(0), gu = Unreduce(g, grad, shape, a.Dims, a.KeepDim), nu = Unreduce(g, c.Output, shape, a.Dims, a.KeepDim);
+                    var na = OpArgs.Of<NormArgs>(op, a);
+                    double p = na.P;
+                    T x = c.Input(0), gu = Unreduce(g, grad, shape, na), nu = Unreduce(g, c.Output, shape, na);
                     if (p == 0) r[0] = g.ZerosLike(x); // a count of non-zeros: flat almost everywhere
                     else if (p == 1) r[0] = g.Mul(gu, g.Sign(x));
                     else if (p == 2) r[0] = g.Div(g.Mul(gu, x), nu);
                     else if (double.IsInfinity(p))
                     {
                         T hit = g.EqualMask(g.Abs(x), nu);
-                        T ties = Unreduce(g, g.Sum(hit, a.Dims != null && a.Dims.Count > 0 ? ToArray(a.Dims) : AllDims(shape.Length), a.KeepDim), shape, a.Dims, a.KeepDim);
+                        T ties = Unreduce(g, g.Sum(hit, ReducedDims(na, shape.Length), na.KeepDim), shape, na);
                         r[0] = g.Div(g.Mul(gu, g.Mul(g.Sign(x), hit)), ties);
                     }
                     else r[0] = g.Div(g.Mul(gu, g.Mul(x, g.PowScalar(g.Abs(x), p - 2))), g.PowScalar(nu, p - 1));
@@ -136,7 +144,8 @@ namespace Kiln.Compiler.Autodiff
                 case "logsumexp":
                 {
                     var shape = c.InputShape(0);
-                    r[0] = g.Mul(Unreduce(g, grad, shape, a.Dims, a.KeepDim), g.Exp(g.Sub(c.Input(0), Unreduce(g, c.Output, shape, a.Dims, a.KeepDim))));
+                    var ra = OpArgs.Of<ReduceArgs>(op, a);
+                    r[0] = g.Mul(Unreduce(g, grad, shape, ra), g.Exp(g.Sub(c.Input(0), Unreduce(g, c.Output, shape, ra))));
                     break;
                 }
                 case "max":
@@ -153,28 +162,29 @@ namespace Kiln.Compiler.Autodiff
                 {
                     // Along a dim: the gradient goes to the selected index (input 1 holds the indices).
                     var shape = c.InputShape(0);
-                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, shape.Length);
+                    var da = OpArgs.Of<DimReduceArgs>(op, a);
+                    int d = ShapeRules.NormalizeDim(op, da.Dim, shape.Length);
                     T idx = c.Input(1), gr = grad;
-                    if (!a.KeepDim) { idx = g.Unsqueeze(idx, d); gr = g.Unsqueeze(gr, d); }
+                    if (!da.KeepDim) { idx = g.Unsqueeze(idx, d); gr = g.Unsqueeze(gr, d); }
                     r[0] = g.ScatterAddInto(shape, grad, d, idx, gr);
                     break;
                 }
                 case "softmax":
                 {
-                    int d = a.Dim ?? 0;
+                    int d = OpArgs.Of<DimArgs>(op, a).Dim;
                     T y = c.Output, gy = g.Mul(grad, y);
                     r[0] = g.Sub(gy, g.Mul(y, g.Sum(gy, new[] { d }, true)));
                     break;
                 }
                 case "log_softmax":
                 {
-                    int d = a.Dim ?? 0;
+                    int d = OpArgs.Of<DimArgs>(op, a).Dim;
                     r[0] = g.Sub(grad, g.Mul(g.Exp(c.Output), g.Sum(grad, new[] { d }, true)));
                     break;
                 }
                 case "cumsum":
                 {
-                    int d = a.Dim ?? 0;
+                    int d = OpArgs.Of<DimArgs>(op, a).Dim;
                     r[0] = g.Flip(g.CumSum(g.Flip(grad, d), d), d);
                     break;
                 }
@@ -184,7 +194,7 @@ namespace Kiln.Compiler.Autodiff
                     break;
                 case "addmm":
                 {
-                    double beta = a.Scalar ?? 1, alpha = a.Scalar2 ?? 1;
+                    var (beta, alpha) = OpArgs.Of<AddmmArgs>(op, a);
                     if (n0) r[0] = g.SumTo(g.Scale(grad, beta), c.InputShape(0));
                     T m1 = c.Input(1), m2 = c.Input(2);
                     if (n1) r[1] = g.Scale(g.Matmul(grad, g.Transpose(m2, 0, 1)), alpha);
@@ -193,34 +203,50 @@ namespace Kiln.Compiler.Autodiff
                 }
                 case "permute":
                 {
-                    var dims = a.Sizes!;
+                    var dims = OpArgs.Of<PermuteArgs>(op, a).Dims;
                     int rank = dims.Count;
                     var inverse = new int[rank];
                     for (int i = 0; i < rank; i++) inverse[ShapeRules.NormalizeDim(op, dims[i], rank)] = i;
                     r[0] = g.Permute(grad, inverse);
                     break;
                 }
-                case "transpose": r[0] = g.Transpose(grad, a.Dim ?? 0, a.Dim1 ?? 1); break;
+                case "transpose":
+                {
+                    var (d0, d1) = OpArgs.Of<TransposeArgs>(op, a);
+                    r[0] = g.Transpose(grad, d0, d1);
+                    break;
+                }
                 case "expand": r[0] = g.SumTo(grad, c.InputShape(0)); break;
-                case "narrow": r[0] = g.PadSlice(grad, c.InputShape(0), a.Dim ?? 0, a.Start ?? 0, 1); break;
-                case "slice": r[0] = g.PadSlice(grad, c.InputShape(0), a.Dim ?? 0, a.Start ?? 0, a.Length ?? 1); break;
+                case "narrow":
+                {
+                    var na = OpArgs.Of<NarrowArgs>(op, a);
+                    r[0] = g.PadSlice(grad, c.InputShape(0), na.Dim, (int)na.Start, 1);
+                    break;
+                }
+                case "slice":
+                {
+                    var sa = OpArgs.Of<SliceArgs>(op, a);
+                    r[0] = g.PadSlice(grad, c.InputShape(0), sa.Dim, (int)sa.Start, sa.Step);
+                    break;
+                }
                 case "select":
                 {
-                    int d = a.Dim ?? 0;
-                    r[0] = g.PadSlice(g.Unsqueeze(grad, d), c.InputShape(0), d, a.Start ?? 0, 1);
+                    var sa = OpArgs.Of<SelectArgs>(op, a);
+                    r[0] = g.PadSlice(g.Unsqueeze(grad, sa.Dim), c.InputShape(0), sa.Dim, (int)sa.Index, 1);
                     break;
                 }
                 case "pad_slice":
                 {
-                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, c.InputShape(0).Length);
-                    r[0] = g.SliceStep(grad, d, a.Start ?? 0, a.Length ?? 1, c.InputShape(0)[d]);
+                    var sa = OpArgs.Of<SliceArgs>(op, a);
+                    int d = ShapeRules.NormalizeDim(op, sa.Dim, c.InputShape(0).Length);
+                    r[0] = g.SliceStep(grad, d, (int)sa.Start, sa.Step, c.InputShape(0)[d]);
                     break;
                 }
                 case "cat":
                 {
                     int offset = 0;
                     var outShape = g.Shape(grad);
-                    int d = ShapeRules.NormalizeDim(op, a.Dim ?? 0, outShape.Length);
+                    int d = ShapeRules.NormalizeDim(op, OpArgs.Of<DimArgs>(op, a).Dim, outShape.Length);
                     for (int i = 0; i < c.InputCount; i++)
                     {
                         var s = c.InputShape(i);
@@ -230,38 +256,33 @@ namespace Kiln.Compiler.Autodiff
                     }
                     break;
                 }
-                case "index_select": r[0] = g.IndexAddInto(c.InputShape(0), grad, a.Dim ?? 0, c.Input(1), grad); break;
-                case "gather": r[0] = g.ScatterAddInto(c.InputShape(0), grad, a.Dim ?? 0, c.Input(1), grad); break;
+                case "index_select": r[0] = g.IndexAddInto(c.InputShape(0), grad, OpArgs.Of<DimArgs>(op, a).Dim, c.Input(1), grad); break;
+                case "gather": r[0] = g.ScatterAddInto(c.InputShape(0), grad, OpArgs.Of<DimArgs>(op, a).Dim, c.Input(1), grad); break;
                 case "scatter":
-                    if (n0) r[0] = g.ScatterZero(grad, a.Dim ?? 0, c.Input(1));
-                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, a.Dim ?? 0, c.Input(1));
+                {
+                    int d = OpArgs.Of<DimArgs>(op, a).Dim;
+                    if (n0) r[0] = g.ScatterZero(grad, d, c.Input(1));
+                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, d, c.Input(1));
                     break;
+                }
                 case "scatter_add":
                     if (n0) r[0] = grad;
-                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, a.Dim ?? 0, c.Input(1));
+                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, OpArgs.Of<DimArgs>(op, a).Dim, c.Input(1));
                     break;
                 case "im2col":
                 {
                     // unfold and fold are adjoint: each one's backward is the other.
                     var x = c.InputShape(0);
-                    var args = new int[10];
-                    args[0] = x[2]; args[1] = x[3];
-                    for (int i = 0; i < 8; i++) args[i + 2] = a.Sizes![i];
-                    r[0] = g.Col2Im(grad, args);
+                    r[0] = g.Col2Im(grad, x[2], x[3], OpArgs.Of<Im2ColArgs>(op, a).Geometry);
                     break;
                 }
-                case "col2im":
-                {
-                    var args = new int[8];
-                    for (int i = 0; i < 8; i++) args[i] = a.Sizes![i + 2];
-                    r[0] = g.Im2Col(grad, args);
-                    break;
-                }
+                case "col2im": r[0] = g.Im2Col(grad, OpArgs.Of<Col2ImArgs>(op, a).Geometry); break;
                 case "sdpa":
                 {
                     // Inputs: q, k, v, the forward's log-sum-exp, then the additive mask if any (neither gets a gradient).
+                    var aa = OpArgs.Of<AttentionArgs>(op, a);
                     var gs = g.AttentionBackward(c.Input(0), c.Input(1), c.Input(2), c.Input(3), c.InputCount > 4 ? c.Input(4) : null,
-                        c.Output, grad, a.Scalar ?? 1, a.Mode == "causal");
+                        c.Output, grad, aa.Scale, aa.Causal);
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
@@ -269,13 +290,14 @@ namespace Kiln.Compiler.Autodiff
                 {
                     // Inputs: proj, h0, c0, W_hh, W_hr (null without a projection), and the activated gates (no gradient).
                     bool hasProjection = c.InputShape(4).Length > 0;
-                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), hasProjection ? c.Input(4) : null, c.Input(5), c.Output, grad, a.Mode == "reverse");
+                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), hasProjection ? c.Input(4) : null, c.Input(5), c.Output, grad, OpArgs.Of<LstmArgs>(op, a).Reverse);
                     for (int i = 0; i < 5; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "conv2d":
                 {
-                    var gs = g.Conv2dBackward(c.Input(0), c.Input(1), a.Mode == "bias", grad, ToArray(a.Sizes!), a.Dim ?? 1,
+                    var ca = OpArgs.Of<ConvArgs>(op, a);
+                    var gs = g.Conv2dBackward(c.Input(0), c.Input(1), ca.HasBias, grad, ca.Geometry, ca.Groups,
                         c.NeedsGrad(0), c.NeedsGrad(1), c.InputCount > 2 && c.NeedsGrad(2));
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
@@ -287,22 +309,21 @@ namespace Kiln.Compiler.Autodiff
                 case "gru_layer":
                 {
                     // Inputs: proj, h0, W_hh, b_hh (null without bias), and the saved gates (no gradient).
-                    bool reverse = a.Mode != null && a.Mode.StartsWith("reverse", StringComparison.Ordinal);
-                    bool hasBias = a.Mode != null && a.Mode.EndsWith("+bias", StringComparison.Ordinal);
-                    var gs = g.GruLayerBackward(c.Input(1), c.Input(2), hasBias, c.Input(4), c.Output, grad, reverse);
+                    var ga = OpArgs.Of<GruArgs>(op, a);
+                    var gs = g.GruLayerBackward(c.Input(1), c.Input(2), ga.HasBias, c.Input(4), c.Output, grad, ga.Reverse);
                     for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "layer_norm":
                 {
-                    // Inputs: x, weight, bias (absent ones are null; Mode says which exist), row means, row 1/σ.
-                    bool hasW = a.Mode != null && a.Mode.IndexOf('w') >= 0, hasB = a.Mode != null && a.Mode.IndexOf('b') >= 0;
-                    var gs = g.LayerNormBackward(c.Input(0), hasW ? c.Input(1) : null, hasB, c.Input(3), c.Input(4), grad, a.Length ?? 1);
+                    // Inputs: x, weight, bias (absent ones are null; the arguments say which exist), row means, row 1/σ.
+                    var la = OpArgs.Of<NormalizationArgs>(op, a);
+                    var gs = g.LayerNormBackward(c.Input(0), la.HasWeight ? c.Input(1) : null, la.HasBias, c.Input(3), c.Input(4), grad, la.Size);
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
-                case "tril": r[0] = g.Tril(grad, a.Dim ?? 0); break;
-                case "triu": r[0] = g.Triu(grad, a.Dim ?? 0); break;
+                case "tril": r[0] = g.Tril(grad, OpArgs.Of<DiagonalArgs>(op, a).Diagonal); break;
+                case "triu": r[0] = g.Triu(grad, OpArgs.Of<DiagonalArgs>(op, a).Diagonal); break;
                 default:
                     throw new KilnException(op, $"{op}: the derivative for '{op}' is not implemented", KilnErrorKind.Unsupported);
             }
@@ -341,17 +362,20 @@ namespace Kiln.Compiler.Autodiff
         }
 
         /// <summary>Brings a reduced gradient back to the input's shape (re-inserting dropped dims, then expanding).</summary>
-        static T Unreduce<T>(IGradAlgebra<T> g, T grad, int[] shape, IReadOnlyList<int>? dims, bool keepDim) where T : class
+        static T Unreduce<T>(IGradAlgebra<T> g, T grad, int[] shape, ReduceArgs args) where T : class
         {
-            if (!keepDim)
+            if (!args.KeepDim)
             {
-                var ds = dims != null && dims.Count > 0 ? ToArray(dims) : AllDims(shape.Length);
+                var ds = ReducedDims(args, shape.Length);
                 for (int i = 0; i < ds.Length; i++) ds[i] = ShapeRules.NormalizeDim("backward", ds[i], shape.Length);
                 Array.Sort(ds);
                 foreach (int d in ds) if (shape.Length > 0) grad = g.Unsqueeze(grad, d);
             }
             return g.Expand(grad, shape);
         }
+
+        /// <summary>The dims a reduction covers, as a fresh array (all of them when it names none).</summary>
+        static int[] ReducedDims(ReduceArgs args, int rank) => args.Dims != null && args.Dims.Count > 0 ? ToArray(args.Dims) : AllDims(rank);
 
         static double Count(int[] shape, IReadOnlyList<int>? dims)
         {

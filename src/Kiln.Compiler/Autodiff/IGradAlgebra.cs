@@ -61,14 +61,14 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Lower triangle.</summary>
         T Tril(T a, int diagonal);
 
-        /// <summary>unfold (im2col) with geometry args kernel, dilation, padding, stride (8 numbers).</summary>
-        T Im2Col(T a, int[] geometry);
+        /// <summary>unfold (im2col) with the window <paramref name="geometry"/>.</summary>
+        T Im2Col(T a, Shapes.ConvGeometry geometry);
 
-        /// <summary>fold (col2im) into an H x W image: args H, W, then the 8 geometry numbers.</summary>
-        T Col2Im(T a, int[] sizeAndGeometry);
+        /// <summary>fold (col2im) into a <paramref name="height"/> x <paramref name="width"/> image.</summary>
+        T Col2Im(T a, int height, int width, Shapes.ConvGeometry geometry);
 
-        /// <summary>Gradients of input, weight and bias of a fused 2-D convolution (geometry: 8 numbers); only the requested ones.</summary>
-        T?[] Conv2dBackward(T x, T weight, bool hasBias, T grad, int[] geometry, int groups, bool needX, bool needW, bool needB);
+        /// <summary>Gradients of input, weight and bias of a fused 2-D convolution; only the requested ones.</summary>
+        T?[] Conv2dBackward(T x, T weight, bool hasBias, T grad, Shapes.ConvGeometry geometry, int groups, bool needX, bool needW, bool needB);
 
         /// <summary>
         /// Gradient of a fused 2-D max pool: each output gradient added at its saved input position

@@ -57,9 +57,9 @@ namespace Kiln.Compiler.Emit
         /// </summary>
         public static string?[] Gradients(string op, IReadOnlyList<string> inputs, string y, string grad, IReadOnlyList<bool> needs, bool vector, bool gpu = false)
         {
-            var args = new OpArgs();
+            OpArgs args = OpArgs.None;
             string rule = op;
-            if (op == "gelu_tanh") { rule = "gelu"; args.Mode = "tanh"; }
+            if (op == "gelu_tanh") { rule = "gelu"; args = new GeluArgs("tanh"); }
             var result = Derivatives.Backward(rule, new ExpressionAlgebra(vector, gpu), new ExpressionContext(inputs, y, args, needs), grad);
             for (int i = 0; i < result.Length; i++)
                 if (result[i] is { } r) result[i] = Round(r, vector);
@@ -104,9 +104,9 @@ namespace Kiln.Compiler.Emit
             public string Softmax(string a, int dim) => No("softmax");
             public string Tril(string a, int diagonal) => No("tril");
             public string Triu(string a, int diagonal) => No("triu");
-            public string Im2Col(string a, int[] geometry) => No("im2col");
-            public string Col2Im(string a, int[] sizeAndGeometry) => No("col2im");
-            public string?[] Conv2dBackward(string x, string weight, bool hasBias, string grad, int[] geometry, int groups, bool needX, bool needW, bool needB) => new[] { No("conv2d") };
+            public string Im2Col(string a, Shapes.ConvGeometry geometry) => No("im2col");
+            public string Col2Im(string a, int height, int width, Shapes.ConvGeometry geometry) => No("col2im");
+            public string?[] Conv2dBackward(string x, string weight, bool hasBias, string grad, Shapes.ConvGeometry geometry, int groups, bool needX, bool needW, bool needB) => new[] { No("conv2d") };
             public string MaxPool2dBackward(string grad, string indices, int[] inputShape) => No("max_pool2d");
             public string?[] LayerNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, int d) => new[] { No("layer_norm") };
             public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse) => new[] { No("gru_layer") };

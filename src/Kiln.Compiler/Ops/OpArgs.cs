@@ -1,35 +1,29 @@
+using System;
 using System.Collections.Generic;
 
 namespace Kiln.Compiler.Ops
 {
-    /// <summary>The non-tensor arguments a shape rule may need; unset members are null.</summary>
-    public sealed class OpArgs
+    /// <summary>
+    /// The non-tensor arguments of one op call: each op family has its own record (<see cref="ReduceArgs"/>,
+    /// <see cref="TransposeArgs"/>, <see cref="ConvArgs"/>, ...) so a rule reads named, typed values; an op without
+    /// any takes <see cref="None"/>.
+    /// </summary>
+    public abstract record OpArgs
     {
-        /// <summary>Dims to reduce over (null: all).</summary>
-        public IReadOnlyList<int>? Dims { get; set; }
-        /// <summary>A single dim argument.</summary>
-        public int? Dim { get; set; }
-        /// <summary>Second dim (transpose).</summary>
-        public int? Dim1 { get; set; }
-        /// <summary>Keep reduced dims as size 1.</summary>
-        public bool KeepDim { get; set; }
-        /// <summary>A target shape or a list of sizes (view, reshape, expand, repeat, unflatten).</summary>
-        public IReadOnlyList<int>? Sizes { get; set; }
-        /// <summary>Start (narrow, flatten) and length/end.</summary>
-        public int? Start { get; set; }
-        /// <summary>Length (narrow) or end dim (flatten).</summary>
-        public int? Length { get; set; }
-
-        /// <summary>A scalar argument (pow's exponent, clamp's min, masked_fill's value, softplus's beta, addmm's beta).</summary>
-        public double? Scalar { get; set; }
-        /// <summary>A second scalar (clamp's max, softplus's threshold, addmm's alpha).</summary>
-        public double? Scalar2 { get; set; }
-        /// <summary>A mode string (gelu's approximate).</summary>
-        public string? Mode { get; set; }
-
         /// <summary>No arguments.</summary>
-        public static OpArgs None { get; } = new OpArgs();
+        public static OpArgs None { get; } = new NoArgs();
+
+        /// <summary>
+        /// <paramref name="args"/> as the record <paramref name="op"/> takes; a call recorded with another record is a bug in
+        /// the caller, reported with both names rather than as a cast error.
+        /// </summary>
+        public static TArgs Of<TArgs>(string op, OpArgs? args) where TArgs : OpArgs =>
+            args as TArgs ?? throw new KilnException(op,
+                $"{op}: expected arguments of type {typeof(TArgs).Name}, got {(args is null ? "none" : args.GetType().Name)}", KilnErrorKind.Argument);
     }
+
+    /// <summary>The arguments of an op that has none.</summary>
+    public sealed record NoArgs : OpArgs;
 
     /// <summary>Computes an op's output shape from its input shapes, or throws <see cref="KilnException"/>.</summary>
     public delegate int[] ShapeRule(IReadOnlyList<int[]> inputs, OpArgs args);

@@ -1,14 +1,15 @@
 namespace Kiln.Compiler.Ops
 {
-    /// <summary>One op's declaration: its name (PyTorch's), its kind, its arity and its shape rule.</summary>
+    /// <summary>One op's declaration: its name (PyTorch's), its kind, its arity, its argument record and its shape rule.</summary>
     public sealed class OpDef
     {
         /// <summary>Creates a declaration.</summary>
-        public OpDef(string name, OpKind kind, int arity, ShapeRule shape)
+        public OpDef(string name, OpKind kind, int arity, System.Type argsType, ShapeRule shape)
         {
             Name = name;
             Kind = kind;
             Arity = arity;
+            ArgsType = argsType;
             Shape = shape;
         }
 
@@ -18,7 +19,9 @@ namespace Kiln.Compiler.Ops
         public OpKind Kind { get; }
         /// <summary>Number of tensor inputs; -1 for a list (cat, stack).</summary>
         public int Arity { get; }
-        /// <summary>The shape rule, shared with the runtime's checks.</summary>
+        /// <summary>The <see cref="OpArgs"/> record the op's calls carry (<see cref="NoArgs"/> for none).</summary>
+        public System.Type ArgsType { get; }
+        /// <summary>The shape rule, shared with the runtime's checks; it refuses arguments of another type than <see cref="ArgsType"/>.</summary>
         public ShapeRule Shape { get; }
 
         /// <summary>Whether <see cref="Autodiff.Derivatives"/> holds this op's derivative rule.</summary>

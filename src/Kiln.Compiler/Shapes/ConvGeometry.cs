@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 
 namespace Kiln.Compiler.Shapes
 {
@@ -27,13 +26,6 @@ namespace Kiln.Compiler.Shapes
             if (ph < 0 || pw < 0) throw new KilnException(op, $"{op}: padding should be non-negative, but got padding=({ph}, {pw})", KilnErrorKind.Shape);
             KH = kh; KW = kw; DH = dh; DW = dw; PH = ph; PW = pw; SH = sh; SW = sw;
         }
-
-        /// <summary>The eight numbers as op arguments: kernel, dilation, padding, stride.</summary>
-        public int[] ToArgs() => new[] { KH, KW, DH, DW, PH, PW, SH, SW };
-
-        /// <summary>Reads <see cref="ToArgs"/> back, starting at <paramref name="at"/>.</summary>
-        public static ConvGeometry FromArgs(string op, IReadOnlyList<int> a, int at = 0) =>
-            new ConvGeometry(op, a[at], a[at + 1], a[at + 2], a[at + 3], a[at + 4], a[at + 5], a[at + 6], a[at + 7]);
 
         /// <summary>Output length along one dim: floor((in + 2p - d(k-1) - 1) / s) + 1 (ceil with <paramref name="ceil"/>).</summary>
         public static int OutSize(int input, int k, int d, int p, int s, bool ceil = false)

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using Kiln.Compiler;
 using Kiln.Compiler.Ops;
 using Xunit;
 
@@ -18,24 +19,31 @@ public class OpRegistryTests
         ["gelu_tanh"] = "gelu",
     };
 
-    static OpArgs ArgsOf(JsonElement a)
+    /// <summary>A golden case's arguments as the record the op declares (<see cref="OpDef.ArgsType"/>).</summary>
+    static OpArgs ArgsOf(OpDef def, JsonElement a)
     {
-        var r = new OpArgs();
-        foreach (var p in a.EnumerateObject())
+        bool Has(string n, JsonValueKind kind) => a.TryGetProperty(n, out var v) && v.ValueKind == kind;
+        int Int(string n) => Has(n, JsonValueKind.Number) ? a.GetProperty(n).GetInt32() : 0;
+        double? Num(string n) => Has(n, JsonValueKind.Number) ? a.GetProperty(n).GetDouble() : null;
+        int[]? Ints(string n) => Has(n, JsonValueKind.Array) ? a.GetProperty(n).EnumerateArray().Select(e => e.GetInt32()).ToArray() : null;
+        bool keep = Has("keepdim", JsonValueKind.True);
+        return def.ArgsType.Name switch
         {
-            switch (p.Name)
-            {
-                case "dims" when p.Value.ValueKind == JsonValueKind.Array: r.Dims = p.Value.EnumerateArray().Select(e => e.GetInt32()).ToArray(); break;
-                case "dim" when p.Value.ValueKind == JsonValueKind.Number: r.Dim = p.Value.GetInt32(); break;
-                case "dim0": r.Dim = p.Value.GetInt32(); break;
-                case "dim1": r.Dim1 = p.Value.GetInt32(); break;
-                case "keepdim": r.KeepDim = p.Value.GetBoolean(); break;
-                case "shape" or "dims" or "repeats" or "sizes" when p.Value.ValueKind == JsonValueKind.Array: r.Sizes = p.Value.EnumerateArray().Select(e => e.GetInt32()).ToArray(); break;
-                case "start" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var st): r.Start = st; break;
-                case "length": r.Length = p.Value.GetInt32(); break;
-            }
-        }
-        return r;
+            nameof(NoArgs) => OpArgs.None,
+            nameof(ReduceArgs) => Ints("dims") is { } dims ? new ReduceArgs(dims, keep) : ReduceArgs.Over(Has("dim", JsonValueKind.Number) ? Int("dim") : null, keep),
+            nameof(DimArgs) => new DimArgs(Int("dim")),
+            nameof(TransposeArgs) => new TransposeArgs(Int("dim0"), Int("dim1")),
+            nameof(SizesArgs) => new SizesArgs(Ints("shape") ?? Ints("repeats") ?? Ints("sizes")!),
+            nameof(PermuteArgs) => new PermuteArgs(Ints("dims")!),
+            nameof(NarrowArgs) => new NarrowArgs(Int("dim"), Int("start"), Int("length")),
+            nameof(SelectArgs) => new SelectArgs(Int("dim"), Int("index")),
+            nameof(GeluArgs) => new GeluArgs("none"),
+            nameof(SoftplusArgs) => new SoftplusArgs(Num("beta") ?? 1, Num("threshold") ?? 20),
+            nameof(ClampArgs) => new ClampArgs(Num("min"), Num("max")),
+            nameof(AddmmArgs) => new AddmmArgs(Num("beta") ?? 1, Num("alpha") ?? 1),
+            nameof(DiagonalArgs) => new DiagonalArgs(Int("diagonal")),
+            _ => throw new System.InvalidOperationException($"no golden reader for {def.ArgsType.Name} ({def.Name})"),
+        };
     }
 
     public static TheoryData<string> Cases()
@@ -58,11 +66,28 @@ public class OpRegistryTests
         var op = c.GetProperty("op").GetString()!;
         var def = OpRegistry.Find(Aliases.GetValueOrDefault(op, op))!;
         var inputs = c.GetProperty("inputs").EnumerateArray().Select(s => GoldenData.Build(s).Shape.ToArray()).ToArray();
-        var args = ArgsOf(c.GetProperty("args"));
-        if (def.Name == "permute") args.Sizes = c.GetProperty("args").GetProperty("dims").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var shape = def.Shape(inputs, args);
+        var shape = def.Shape(inputs, ArgsOf(def, c.GetProperty("args")));
         var expected = c.GetProperty("outputs")[0].GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
         Assert.Equal(expected, shape);
+    }
+
+    [Fact]
+    public void EveryOpDeclaresItsArgumentRecord()
+    {
+        foreach (var def in OpRegistry.All)
+            Assert.True(typeof(OpArgs).IsAssignableFrom(def.ArgsType) && !def.ArgsType.IsAbstract, $"{def.Name}: {def.ArgsType}");
+        Assert.Equal(typeof(TransposeArgs), OpRegistry.Find("transpose")!.ArgsType);
+        Assert.Equal(typeof(NoArgs), OpRegistry.Find("matmul")!.ArgsType);
+    }
+
+    [Fact]
+    public void ArgumentsOfAnotherRecordAreRefusedNamingTheOpAndBothTypes()
+    {
+        var e = Assert.Throws<KilnException>(() => OpRegistry.Find("transpose")!.Shape([[2, 3]], new DimArgs(0)));
+        Assert.Equal("transpose: expected arguments of type TransposeArgs, got DimArgs", e.Message);
+        Assert.Equal(KilnErrorKind.Argument, e.Kind);
+        // A derived record is accepted where its base is declared (var's MomentArgs is a ReduceArgs).
+        Assert.Equal(new[] { 2 }, OpRegistry.Find("var")!.Shape([[2, 3]], new MomentArgs([1], false, 1)));
     }
 
     [Fact]

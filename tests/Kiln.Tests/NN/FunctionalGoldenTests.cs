@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using Kiln.Compiler.Shapes;
 using Kiln.NN;
 using Xunit;
 using static Kiln.Tests.NN.NNGolden;
@@ -66,17 +67,18 @@ public class FunctionalGoldenTests
         if (!RegistryOps.TryGetValue(a.GetProperty("op").GetString()!, out var op)) return;
         var shapes = c.GetProperty("inputs").EnumerateArray().Where(e => e.ValueKind != JsonValueKind.Null)
             .Select(e => e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray()).ToArray();
-        var args = new Kiln.Compiler.Ops.OpArgs();
+        Kiln.Compiler.Ops.OpArgs args = Kiln.Compiler.Ops.OpArgs.None;
         if (op == "im2col")
         {
             var k = Ints(a, "k"); var d = Ints(a, "dilation"); var p = Ints(a, "padding"); var st = Ints(a, "stride");
-            args.Sizes = [k[0], k[1], d[0], d[1], p[0], p[1], st[0], st[1]];
+            args = new Kiln.Compiler.Ops.Im2ColArgs(new ConvGeometry("im2col", k[0], k[1], d[0], d[1], p[0], p[1], st[0], st[1]));
         }
         else if (op == "col2im")
         {
             var size = Ints(a, "size"); var k = Ints(a, "k");
-            args.Sizes = [size[0], size[1], k[0], k[1], 1, 1, 0, 0, 1, 1];
+            args = new Kiln.Compiler.Ops.Col2ImArgs(size[0], size[1], new ConvGeometry("col2im", k[0], k[1], 1, 1, 0, 0, 1, 1));
         }
+        else if (op == "sdpa") args = new Kiln.Compiler.Ops.AttentionArgs(1, Causal: false);
         var got = Kiln.Compiler.Ops.OpRegistry.Find(op)!.Shape(shapes, args);
         Assert.Equal(c.GetProperty("output").GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()), got);
     }

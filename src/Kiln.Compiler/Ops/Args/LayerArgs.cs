@@ -1,0 +1,14 @@
+namespace Kiln.Compiler.Ops
+{
+    /// <summary>Scaled dot-product attention: the score scale and whether the causal mask applies.</summary>
+    public sealed record AttentionArgs(double Scale, bool Causal) : OpArgs;
+
+    /// <summary>One LSTM layer over a sequence: the direction and the hidden size (the width of c).</summary>
+    public sealed record LstmArgs(bool Reverse, int HiddenSize) : OpArgs;
+
+    /// <summary>One GRU layer over a sequence: the direction and whether the hidden-to-hidden bias exists.</summary>
+    public sealed record GruArgs(bool Reverse, bool HasBias) : OpArgs;
+
+    /// <summary>layer_norm / rms_norm over the last <paramref name="Size"/> values of each row, with which affine tensors exist.</summary>
+    public sealed record NormalizationArgs(int Size, bool HasWeight, bool HasBias) : OpArgs;
+}
