@@ -45,22 +45,21 @@ public sealed class ModelShapeAnalyzer : DiagnosticAnalyzer
         if (declaration.SyntaxTree.GetRoot(context.CancellationToken).DescendantNodes().OfType<ClassDeclarationSyntax>()
                 .FirstOrDefault(d => SymbolEqualityComparer.Default.Equals(context.SemanticModel.GetDeclaredSymbol(d, context.CancellationToken), model)) != declaration)
             return;
-        var dims = new SymbolicDims();
-        var layers = ModelLayers.Read(model, context.SemanticModel, dims, context.CancellationToken);
+        var layers = ModelLayers.Read(model, context.SemanticModel, context.CancellationToken);
         foreach (var layer in layers.Values)
-            CheckConstruction(layer, context.ReportDiagnostic, dims);
+            CheckConstruction(layer, context.ReportDiagnostic);
         foreach (var member in declaration.Members)
         {
             if (member is not MethodDeclarationSyntax method || method.Identifier.Text != "Forward") continue;
             if (context.SemanticModel.GetDeclaredSymbol(method, context.CancellationToken) is not IMethodSymbol symbol) continue;
             SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
             if (body is null || context.SemanticModel.GetOperation(body, context.CancellationToken) is not { } operation) continue;
-            new ShapeInterpreter(layers, dims, context.ReportDiagnostic).Run(symbol, operation);
+            new ShapeInterpreter(layers, context.ReportDiagnostic).Run(symbol, operation);
         }
     }
 
     /// <summary>Checks a layer's constructor arguments that shape rules constrain (attention heads).</summary>
-    static void CheckConstruction(LayerSpec layer, System.Action<Diagnostic> report, SymbolicDims dims)
+    static void CheckConstruction(LayerSpec layer, System.Action<Diagnostic> report)
     {
         try
         {
@@ -70,7 +69,7 @@ public sealed class ModelShapeAnalyzer : DiagnosticAnalyzer
         }
         catch (KilnException e)
         {
-            report(Diagnostic.Create(DiagnosticDescriptors.ForOp(e.Op ?? ""), layer.Creation, dims.Render(e.Message)));
+            report(Diagnostic.Create(DiagnosticDescriptors.ForOp(e.Op ?? ""), layer.Creation, e.Message));
         }
     }
 

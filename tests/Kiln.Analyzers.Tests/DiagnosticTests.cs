@@ -76,6 +76,48 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public async Task SymbolicSizesFollowArithmeticAndStridedWindows()
+    {
+        // Sizes are expressions, not stand-in numbers: a width computed from a constructor parameter matches where it
+        // should, a stride-2 conv over a symbolic height is named by its expression, and a wrong Linear after it is
+        // reported with that name.
+        var d = await Diagnostics("""
+            [Model]
+            public partial class M : Module
+            {
+                readonly Linear fc;
+                readonly Conv2d down = new Conv2d(3, 8, 3, stride: 2, padding: 1);
+                readonly Linear head;
+                public M(int width) { fc = new Linear(width * 2, width); head = new Linear(8, 10); }
+                public Tensor Forward([Shape("N width")] Tensor x, [Shape("N 3 H W")] Tensor image)
+                {
+                    var h = fc.Forward(Tensor.Cat([x, x], 1));
+                    var y = down.Forward(image);
+                    return head.Forward(y);
+                }
+            }
+            """);
+        Assert.Equal("linear: mat1 and mat2 shapes cannot be multiplied (input [N, 8, (H - 1)/2 + 1, (W - 1)/2 + 1], weight [10, 8]: input's last dim must be in_features=8)",
+            Assert.Single(d).GetMessage());
+    }
+
+    [Fact]
+    public async Task AttentionHeadsAreCheckedOnlyForNumbers()
+    {
+        // A width given as a constructor parameter may be any multiple of the heads: no diagnostic is guessed.
+        var d = await Diagnostics("""
+            [Model]
+            public partial class M : Module
+            {
+                readonly MultiheadAttention attn;
+                public M(int dModel) { attn = new MultiheadAttention(dModel, 4, batchFirst: true); }
+                public Tensor Forward([Shape("N L dModel")] Tensor x) => attn.Forward(x, x, x).Output;
+            }
+            """);
+        Assert.Empty(d);
+    }
+
+    [Fact]
     public async Task AnUnfollowedConstructIsOneInfoAndNoGuessedErrors()
     {
         var d = await Diagnostics("""

@@ -21,7 +21,7 @@ internal sealed class LayerSpec
     public IFieldSymbol Field { get; }
     /// <summary>The layer's class name (Linear, Conv2d, ...).</summary>
     public string Kind { get; }
-    /// <summary>Evaluated arguments (int, int[], bool, double, or null where unknown), defaults included.</summary>
+    /// <summary>Evaluated arguments (a size as <see cref="SymbolicDim"/>, sizes as an array of them, bool, double, or null where unknown), defaults included.</summary>
     public Dictionary<string, object?> Args { get; }
     public Dictionary<string, Location> ArgLocations { get; }
     public Location Creation { get; }
@@ -29,7 +29,10 @@ internal sealed class LayerSpec
     /// <summary>The layers a ModuleList or Sequential was built with, in order (null when not known at build time).</summary>
     public IReadOnlyList<LayerSpec>? Items { get; set; }
 
-    public int? Int(string name) => Args.TryGetValue(name, out var v) && v is int i ? i : null;
+    /// <summary>An integer argument that is a number (kernel sizes, strides, groups, dims).</summary>
+    public int? Int(string name) => Evaluate.AsInt(Args.TryGetValue(name, out var v) ? v : null);
+    /// <summary>A size argument, a number or symbolic (a constructor parameter, arithmetic of those).</summary>
+    public SymbolicDim? Size(string name) => Args.TryGetValue(name, out var v) ? v as SymbolicDim : null;
     public bool Bool(string name, bool fallback) => Args.TryGetValue(name, out var v) && v is bool b ? b : fallback;
 }
 
@@ -40,7 +43,7 @@ internal sealed class LayerSpec
 /// </summary>
 internal static class ModelLayers
 {
-    public static Dictionary<IFieldSymbol, LayerSpec> Read(INamedTypeSymbol model, SemanticModel semantics, SymbolicDims dims, System.Threading.CancellationToken cancel)
+    public static Dictionary<IFieldSymbol, LayerSpec> Read(INamedTypeSymbol model, SemanticModel semantics, System.Threading.CancellationToken cancel)
     {
         var layers = new Dictionary<IFieldSymbol, LayerSpec>(SymbolEqualityComparer.Default);
         foreach (var reference in model.DeclaringSyntaxReferences)
@@ -52,12 +55,12 @@ internal static class ModelLayers
                 switch (op)
                 {
                     case IFieldInitializerOperation init when init.Value.UnwrapConversions() is IObjectCreationOperation create:
-                        foreach (var f in init.InitializedFields) Add(layers, f, create, dims);
+                        foreach (var f in init.InitializedFields) Add(layers, f, create);
                         break;
                     case ISimpleAssignmentOperation assign when assign.Target is IFieldReferenceOperation fr
                                                            && assign.Value.UnwrapConversions() is IObjectCreationOperation create
                                                            && SymbolEqualityComparer.Default.Equals(fr.Field.ContainingType, model):
-                        Add(layers, fr.Field, create, dims);
+                        Add(layers, fr.Field, create);
                         break;
                 }
             }
@@ -65,14 +68,14 @@ internal static class ModelLayers
         return layers;
     }
 
-    static void Add(Dictionary<IFieldSymbol, LayerSpec> layers, IFieldSymbol field, IObjectCreationOperation create, SymbolicDims dims)
+    static void Add(Dictionary<IFieldSymbol, LayerSpec> layers, IFieldSymbol field, IObjectCreationOperation create)
     {
-        if (layers.ContainsKey(field) || Spec(field, create, dims) is not { } spec) return;
+        if (layers.ContainsKey(field) || Spec(field, create) is not { } spec) return;
         layers[field] = spec;
     }
 
     /// <summary>The layer an object creation builds; containers (ModuleList, Sequential) with the layers listed in it.</summary>
-    static LayerSpec? Spec(IFieldSymbol field, IObjectCreationOperation create, SymbolicDims dims)
+    static LayerSpec? Spec(IFieldSymbol field, IObjectCreationOperation create)
     {
         if (create.Type is not INamedTypeSymbol type || !IsKilnNN(type)) return null;
         if (type.Name is "ModuleList" or "Sequential")
@@ -90,7 +93,7 @@ internal static class ModelLayers
                 if (elements is null) return spec;   // built some other way: items unknown
                 foreach (var e in elements.Value)
                 {
-                    if (e.UnwrapConversions() is not IObjectCreationOperation item || Spec(field, item, dims) is not { } itemSpec) return spec;
+                    if (e.UnwrapConversions() is not IObjectCreationOperation item || Spec(field, item) is not { } itemSpec) return spec;
                     items.Add(itemSpec);
                 }
             }
@@ -102,7 +105,7 @@ internal static class ModelLayers
         foreach (var a in create.Arguments)
         {
             if (a.Parameter is null) continue;
-            args[a.Parameter.Name] = Evaluate.Value(a.Value, dims);
+            args[a.Parameter.Name] = Evaluate.Value(a.Value);
             if (a.ArgumentKind != ArgumentKind.DefaultValue) locations[a.Parameter.Name] = a.Value.Syntax.GetLocation();
         }
         return new LayerSpec(field, type.Name, args, locations, create.Syntax.GetLocation());
@@ -120,15 +123,15 @@ internal static class ModelLayers
 /// <summary>Compile-time values of constructor and method arguments.</summary>
 internal static class Evaluate
 {
-    /// <summary>An int, int[], bool, double or string the argument is known to be; null where unknown.</summary>
-    public static object? Value(IOperation op, SymbolicDims dims)
+    /// <summary>A size (<see cref="SymbolicDim"/>: a number, a constructor parameter or arithmetic of those), sizes, bool, double or string the argument is known to be; null where unknown.</summary>
+    public static object? Value(IOperation op)
     {
         op = op.UnwrapConversions();
         if (op.ConstantValue.HasValue)
             return op.ConstantValue.Value switch
             {
-                int i => i,
-                long l => (int)l,
+                int i => SymbolicDim.Constant(i),
+                long l => SymbolicDim.Constant(l),
                 double d => d,
                 float f => (double)f,
                 bool b => b,
@@ -140,31 +143,53 @@ internal static class Evaluate
         {
             case IParameterReferenceOperation p when p.Parameter.Type.SpecialType == SpecialType.System_Int32
                                                    && p.Parameter.ContainingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor }:
-                return dims.Of(p.Parameter.Name);
-            case IBinaryOperation b when Value(b.LeftOperand, dims) is int l && Value(b.RightOperand, dims) is int r:
+                return SymbolicDim.Symbol(p.Parameter.Name);
+            case IBinaryOperation b when Value(b.LeftOperand) is SymbolicDim l && Value(b.RightOperand) is SymbolicDim r:
                 return Arithmetic(b.OperatorKind, l, r);
             case IArrayCreationOperation { Initializer: { } init }:
-                return Ints(init.ElementValues, dims);
+                return Sizes(init.ElementValues);
             case ICollectionExpressionOperation c:
-                return Ints(c.Elements, dims);
+                return Sizes(c.Elements);
             default:
                 return null;
         }
     }
 
-    /// <summary>Integer +, -, *, / of sizes (null for other operators or a division by zero).</summary>
-    public static int? Arithmetic(BinaryOperatorKind kind, int l, int r) => kind switch
+    /// <summary>
+    /// +, -, * of sizes, and / where it is exact (or both are numbers: C#'s integer division); null for other operators,
+    /// a division by zero or a symbolic quotient that is not whole.
+    /// </summary>
+    public static SymbolicDim? Arithmetic(BinaryOperatorKind kind, SymbolicDim l, SymbolicDim r)
     {
-        BinaryOperatorKind.Add => l + r,
-        BinaryOperatorKind.Subtract => l - r,
-        BinaryOperatorKind.Multiply => l * r,
-        BinaryOperatorKind.Divide when r != 0 => l / r,
-        _ => null,
-    };
+        switch (kind)
+        {
+            case BinaryOperatorKind.Add: return l + r;
+            case BinaryOperatorKind.Subtract: return l - r;
+            case BinaryOperatorKind.Multiply: return l * r;
+            case BinaryOperatorKind.Divide:
+                if (l.TryConstant(out long a) && r.TryConstant(out long b)) return b == 0 ? null : SymbolicDim.Constant(a / b);
+                return SymbolicDim.TryDivide(l, r, out var q) ? q : null;
+            default: return null;
+        }
+    }
 
-    static int[]? Ints(IEnumerable<IOperation> elements, SymbolicDims dims)
+    /// <summary>A value as a number, when it is one.</summary>
+    public static int? AsInt(object? value) =>
+        value is SymbolicDim d && d.TryConstant(out long v) && v >= int.MinValue && v <= int.MaxValue ? (int)v : null;
+
+    /// <summary>Sizes as numbers, when every one is.</summary>
+    public static int[]? AsInts(SymbolicDim[] sizes)
     {
-        var values = elements.Select(e => Value(e, dims)).ToArray();
-        return values.All(v => v is int) ? values.Cast<int>().ToArray() : null;
+        var r = new int[sizes.Length];
+        for (int i = 0; i < r.Length; i++)
+            if (AsInt(sizes[i]) is int v) r[i] = v;
+            else return null;
+        return r;
+    }
+
+    static SymbolicDim[]? Sizes(IEnumerable<IOperation> elements)
+    {
+        var values = elements.Select(Value).ToArray();
+        return values.All(v => v is SymbolicDim) ? values.Cast<SymbolicDim>().ToArray() : null;
     }
 }

@@ -11,36 +11,31 @@ namespace Kiln.Analyzers.FrontEnd;
 /// <summary>
 /// Checking with partly known shapes. A Forward parameter without [Shape] is not a reason to stop checking: a Conv2d
 /// still fixes the channels of what it gives, a Linear its last dim, so channel chains and Linear chains are checked
-/// from there on. Unknown sizes are stand-ins the interpreter remembers; a size that is a multiple of one (a flattened
-/// product) is unknown too, and no rule is asked about an unknown size, so nothing is guessed.
+/// from there on. Unknown sizes are named ?1, ?2, ...; a size built from one (a flattened product) is unknown too, and
+/// no rule is asked about an unknown size, so nothing is guessed.
 /// </summary>
 internal sealed partial class ShapeInterpreter
 {
-    readonly HashSet<int> _unknown = new();
     int _unknownCount;
 
     /// <summary>A fresh unknown size.</summary>
-    int Unknown() { int v = _dims.Of("?" + ++_unknownCount); _unknown.Add(v); return v; }
+    SymbolicDim Unknown() => SymbolicDim.Unknown(++_unknownCount);
 
-    bool IsUnknown(int d)
-    {
-        foreach (int u in _unknown) if (d == u || d > u && d % u == 0) return true;
-        return false;
-    }
+    static bool IsUnknown(SymbolicDim d) => d.HasUnknown;
 
-    bool HasUnknown(int[] dims)
+    static bool HasUnknown(SymbolicDim[] dims)
     {
-        foreach (int d in dims) if (IsUnknown(d)) return true;
+        foreach (var d in dims) if (d.HasUnknown) return true;
         return false;
     }
 
     static bool IsTensor(ITypeSymbol type) => type is { Name: "Tensor" } t && t.ContainingNamespace?.ToDisplayString() == "Kiln";
 
     /// <summary>The trailing <paramref name="rank"/> dims of <paramref name="x"/>, unknown ones made up where an open shape lacks them.</summary>
-    int[] Trailing(TensorShape x, int rank)
+    SymbolicDim[] Trailing(TensorShape x, int rank)
     {
         if (!x.Open) return x.Dims;
-        var dims = new int[Math.Max(rank, x.Dims.Length)];
+        var dims = new SymbolicDim[Math.Max(rank, x.Dims.Length)];
         int lead = dims.Length - x.Dims.Length;
         for (int i = 0; i < lead; i++) dims[i] = Unknown();
         Array.Copy(x.Dims, 0, dims, lead, x.Dims.Length);
@@ -48,7 +43,7 @@ internal sealed partial class ShapeInterpreter
     }
 
     /// <summary>An output: open again when the input was (only its trailing <paramref name="keep"/> dims are meant).</summary>
-    static TensorShape Result(TensorShape x, int[] dims, int keep) =>
+    static TensorShape Result(TensorShape x, SymbolicDim[] dims, int keep) =>
         x.Open ? new TensorShape(dims.Skip(Math.Max(0, dims.Length - keep)).ToArray(), open: true) : new TensorShape(dims);
 
     /// <summary>A layer step whose input has unknown sizes: the checks the known ones allow, and what it gives.</summary>
@@ -60,10 +55,10 @@ internal sealed partial class ShapeInterpreter
             case "Linear":
             case "NonDynamicallyQuantizableLinear":
             {
-                if (I("inFeatures") is not int inF || I("outFeatures") is not int outF) return null;
+                if (layer.Size("inFeatures") is null || layer.Size("outFeatures") is not { } outF) return null;
                 var dims = Trailing(x, 1);
                 if (!IsUnknown(dims[dims.Length - 1])) return StageKnownOpen(call, layer, x, dims, 1);
-                var y = (int[])dims.Clone();
+                var y = (SymbolicDim[])dims.Clone();
                 y[y.Length - 1] = outF;
                 return Result(x, y, x.Dims.Length == 0 ? 1 : x.Dims.Length);
             }
@@ -74,19 +69,19 @@ internal sealed partial class ShapeInterpreter
                 var dims = Trailing(x, 4);
                 if (dims.Length != 4 && dims.Length != 3) return null;
                 int n = dims.Length;
-                // Unknown heights and widths stay unknown; the rule sees stand-ins large enough for any window.
+                // Unknown heights and widths stay unknown; the rule takes such a size to be large enough for any window.
                 bool hUnknown = IsUnknown(dims[n - 2]), wUnknown = IsUnknown(dims[n - 1]);
                 if (layer.Kind == "Conv2d" && IsUnknown(dims[n - 3]))
                 {
-                    if (I("outChannels") is not int cout) return null;
-                    var y = (int[])dims.Clone();
+                    if (layer.Size("outChannels") is not { } cout) return null;
+                    var y = (SymbolicDim[])dims.Clone();
                     y[n - 3] = cout;
                     y[n - 2] = Unknown();
                     y[n - 1] = Unknown();
                     return Result(x, y, 3);
                 }
                 if (StageKnownOpen(call, layer, x, dims, 3) is not TensorShape r) return null;
-                var outDims = (int[])r.Dims.Clone();
+                var outDims = (SymbolicDim[])r.Dims.Clone();
                 if (hUnknown) outDims[outDims.Length - 2] = Unknown();
                 if (wUnknown) outDims[outDims.Length - 1] = Unknown();
                 return new TensorShape(outDims, r.Open);
@@ -106,7 +101,7 @@ internal sealed partial class ShapeInterpreter
             case "Flatten":
             {
                 if (x.Open) return null;
-                return Quietly(() => Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1)));
+                return Quietly(() => Shape(ShapeRules<SymbolicDim, SymbolicDim, SymbolicDims>.Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1)));
             }
             default:
                 return null; // not followed with unknown sizes: the shape is unknown from here
@@ -114,7 +109,7 @@ internal sealed partial class ShapeInterpreter
     }
 
     /// <summary>The known-shape step run on <paramref name="dims"/> (an open shape's made-up form), open again after.</summary>
-    object? StageKnownOpen(IInvocationOperation call, LayerSpec layer, TensorShape x, int[] dims, int keep) =>
+    object? StageKnownOpen(IInvocationOperation call, LayerSpec layer, TensorShape x, SymbolicDim[] dims, int keep) =>
         StageKnown(call, layer, new TensorShape(dims)) is TensorShape r ? Result(x, r.Dims, keep) : null;
 
     /// <summary>
@@ -127,13 +122,13 @@ internal sealed partial class ShapeInterpreter
         {
             case "Linear":
             case "NonDynamicallyQuantizableLinear":
-                if (layer.Int("outFeatures") is not int outF || x.Dims.Length == 0) return null;
-                var y = (int[])x.Dims.Clone();
+                if (layer.Size("outFeatures") is not { } outF || x.Dims.Length == 0) return null;
+                var y = (SymbolicDim[])x.Dims.Clone();
                 y[y.Length - 1] = outF;
                 return new TensorShape(y, x.Open);
             case "Conv2d":
-                if (layer.Int("outChannels") is not int cout || x.Dims.Length < 3) return null;
-                var c = (int[])x.Dims.Clone();
+                if (layer.Size("outChannels") is not { } cout || x.Dims.Length < 3) return null;
+                var c = (SymbolicDim[])x.Dims.Clone();
                 c[c.Length - 3] = cout;
                 c[c.Length - 2] = Unknown();
                 c[c.Length - 1] = Unknown();

@@ -8,17 +8,19 @@ using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
+using Sym = Kiln.Compiler.Shapes.ShapeRules<Kiln.Compiler.Shapes.SymbolicDim, Kiln.Compiler.Shapes.SymbolicDim, Kiln.Compiler.Shapes.SymbolicDims>;
+using SymLayers = Kiln.Compiler.Shapes.LayerRules<Kiln.Compiler.Shapes.SymbolicDim, Kiln.Compiler.Shapes.SymbolicDim, Kiln.Compiler.Shapes.SymbolicDims>;
 
 namespace Kiln.Analyzers.FrontEnd;
 
 /// <summary>
-/// A tensor's shape as far as it is known: symbolic dims as stand-in sizes, unknown dims as stand-ins the interpreter
-/// marks unknown. <see cref="Open"/>: there may be further leading dims of unknown number (a Forward parameter without
+/// A tensor's shape as far as it is known: each size a <see cref="SymbolicDim"/> (a number, a name such as N, an
+/// expression such as 784·N, or an unknown ?1). <see cref="Open"/>: there may be further leading dims of unknown number (a Forward parameter without
 /// [Shape] is an open shape with no dims; a Linear applied to it gives an open shape ending in out_features).
 /// </summary>
-internal sealed class TensorShape(int[] dims, bool open = false)
+internal sealed class TensorShape(SymbolicDim[] dims, bool open = false)
 {
-    public int[] Dims { get; } = dims;
+    public SymbolicDim[] Dims { get; } = dims;
     public bool Open { get; } = open;
 }
 
@@ -30,22 +32,20 @@ internal sealed class TensorTuple(Dictionary<string, TensorShape?> items)
 
 /// <summary>
 /// Follows a <c>Forward</c> body through the operation tree, giving every tensor expression a shape from the
-/// parameters' [Shape] and the layers' constructor arguments, and checking each step with Kiln.Compiler's rules
-/// (LayerRules for layers, the op registry for tensor ops). A rule's exception becomes a diagnostic at the expression;
+/// parameters' [Shape] and the layers' constructor arguments, and checking each step with Kiln.Compiler's rules read
+/// on symbolic sizes (the layer rules and the tensor ops' shape rules the runtime reads on numbers). A rule's exception becomes a diagnostic at the expression;
 /// anything outside the followed subset stops the walk with one info diagnostic, so no error is guessed.
 /// </summary>
 internal sealed partial class ShapeInterpreter
 {
     readonly Dictionary<IFieldSymbol, LayerSpec> _layers;
-    readonly SymbolicDims _dims;
     readonly Action<Diagnostic> _report;
     readonly Dictionary<ISymbol, object?> _env = new(SymbolEqualityComparer.Default);
     bool _stopped;
 
-    public ShapeInterpreter(Dictionary<IFieldSymbol, LayerSpec> layers, SymbolicDims dims, Action<Diagnostic> report)
+    public ShapeInterpreter(Dictionary<IFieldSymbol, LayerSpec> layers, Action<Diagnostic> report)
     {
         _layers = layers;
-        _dims = dims;
         _report = report;
     }
 
@@ -53,19 +53,19 @@ internal sealed partial class ShapeInterpreter
     public void Run(IMethodSymbol method, IOperation body)
     {
         foreach (var p in method.Parameters)
-            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : IsTensor(p.Type) ? new TensorShape(Array.Empty<int>(), open: true) : null;
+            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : IsTensor(p.Type) ? new TensorShape(Array.Empty<SymbolicDim>(), open: true) : null;
         Statement(body);
     }
 
-    /// <summary>The dims of a [Shape("N C H W")] attribute, names as stand-in sizes; null without one.</summary>
-    public int[]? ShapeOf(ImmutableArray<AttributeData> attributes)
+    /// <summary>The dims of a [Shape("N C H W")] attribute, names as symbolic sizes; null without one.</summary>
+    public static SymbolicDim[]? ShapeOf(ImmutableArray<AttributeData> attributes)
     {
         foreach (var a in attributes)
         {
             if (a.AttributeClass?.Name != "ShapeAttribute" || a.ConstructorArguments.Length != 1 || a.ConstructorArguments[0].Value is not string text)
                 continue;
             var tokens = text.Split(new[] { ' ', ',' }, StringSplitOptions.RemoveEmptyEntries);
-            return tokens.Select(t => int.TryParse(t, out int v) ? v : _dims.Of(t)).ToArray();
+            return tokens.Select(t => int.TryParse(t, out int v) ? SymbolicDim.Constant(v) : SymbolicDim.Symbol(t)).ToArray();
         }
         return null;
     }
@@ -142,11 +142,10 @@ internal sealed partial class ShapeInterpreter
             case IUnaryOperation u:
             {
                 var v = Eval(u.Operand);
-                return u.OperatorKind == UnaryOperatorKind.Minus && v is int i ? -i : v;
+                return u.OperatorKind == UnaryOperatorKind.Minus && v is SymbolicDim d ? d * -1 : v;
             }
             default:
-                if (op.ConstantValue.HasValue) return Evaluate.Value(op, _dims);
-                return Evaluate.Value(op, _dims);
+                return Evaluate.Value(op);
         }
     }
 
@@ -223,58 +222,62 @@ internal sealed partial class ShapeInterpreter
     object? StageKnown(IInvocationOperation call, LayerSpec layer, TensorShape x)
     {
         int? I(string name) => layer.Int(name);
+        SymbolicDim? S(string name) => layer.Size(name);
         // A Linear whose in_features is wrong gets a fix: the argument, and the size its input really has.
         Fix? fix = layer.Kind.EndsWith("Linear", StringComparison.Ordinal) && x.Dims.Length > 0 && layer.ArgLocations.TryGetValue("inFeatures", out var arg)
-            ? new Fix(arg, _dims.Name(x.Dims[x.Dims.Length - 1])) : null;
+            ? new Fix(arg, x.Dims[x.Dims.Length - 1].ToString()) : null;
         return Check(call, fix, () => Recovered(layer, x), () =>
         {
             switch (layer.Kind)
             {
                 case "Linear":
                 case "NonDynamicallyQuantizableLinear":
-                    return I("inFeatures") is int inF && I("outFeatures") is int outF ? Shape(LayerRules.Linear(x.Dims, inF, outF)) : null;
+                    return S("inFeatures") is { } inF && S("outFeatures") is { } outF ? Shape(SymLayers.Linear(x.Dims, inF, outF)) : null;
                 case "Conv2d":
-                    if (I("inChannels") is not int cin || I("outChannels") is not int cout || I("kernelSize") is not int k) return null;
+                {
+                    if (S("inChannels") is not { } cin || S("outChannels") is not { } cout || I("kernelSize") is not int k) return null;
                     int groups = I("groups") ?? 1, stride = I("stride") ?? 1, pad = I("padding") ?? 0, dil = I("dilation") ?? 1;
-                    return Shape(LayerRules.Conv2d(x.Dims, new[] { cout, cin / Math.Max(1, groups), k, k }, new[] { stride, stride }, new[] { pad, pad },
-                        new[] { dil, dil }, groups, out _));
+                    if (!SymbolicDim.TryDivide(cin, SymbolicDim.Constant(Math.Max(1, groups)), out var perGroup)) return null;
+                    return Shape(SymLayers.Conv2d(x.Dims, cout, perGroup, new ConvGeometry("conv2d", k, k, dil, dil, pad, pad, stride, stride), groups));
+                }
                 case "MaxPool2d":
                 case "AvgPool2d":
                 {
                     if (I("kernelSize") is not int k2) return null;
                     int s = I("stride") ?? k2, p = I("padding") ?? 0, d = layer.Kind == "MaxPool2d" ? I("dilation") ?? 1 : 1;
                     string op = layer.Kind == "MaxPool2d" ? "max_pool2d" : "avg_pool2d";
-                    return Shape(LayerRules.Pool2d(op, x.Dims, new ConvGeometry(op, k2, k2, d, d, p, p, s, s), layer.Bool("ceilMode", false)));
+                    return Shape(SymLayers.Pool2d(op, x.Dims, new ConvGeometry(op, k2, k2, d, d, p, p, s, s), layer.Bool("ceilMode", false)));
                 }
                 case "BatchNorm1d":
-                    return I("numFeatures") is int nf1 ? Shape(LayerRules.Channels("BatchNorm1d", x.Dims, nf1, new[] { 2, 3 })) : null;
+                    return S("numFeatures") is { } nf1 ? Shape(SymLayers.Channels("BatchNorm1d", x.Dims, nf1, new[] { 2, 3 })) : null;
                 case "BatchNorm2d":
-                    return I("numFeatures") is int nf2 ? Shape(LayerRules.Channels("BatchNorm2d", x.Dims, nf2, new[] { 4 })) : null;
+                    return S("numFeatures") is { } nf2 ? Shape(SymLayers.Channels("BatchNorm2d", x.Dims, nf2, new[] { 4 })) : null;
                 case "LayerNorm":
-                    return I("normalizedShape") is int ln ? Shape(LayerRules.TrailingDims("layer_norm", x.Dims, new[] { ln })) : null;
+                    return S("normalizedShape") is { } ln ? Shape(SymLayers.TrailingDims("layer_norm", x.Dims, new[] { ln })) : null;
                 case "RMSNorm":
-                    return I("normalizedShape") is int rn ? Shape(LayerRules.TrailingDims("rms_norm", x.Dims, new[] { rn })) : null;
+                    return S("normalizedShape") is { } rn ? Shape(SymLayers.TrailingDims("rms_norm", x.Dims, new[] { rn })) : null;
                 case "Embedding":
-                    return I("embeddingDim") is int dim ? Shape(LayerRules.Embedding(x.Dims, dim)) : null;
+                    return S("embeddingDim") is { } dim ? Shape(SymLayers.Embedding(x.Dims, dim)) : null;
                 case "LSTM":
                 case "GRU":
                 {
-                    if (I("inputSize") is not int inSize || I("hiddenSize") is not int hidden) return null;
-                    int width = (layer.Bool("bidirectional", false) ? 2 : 1) * (I("projSize") is int ps && ps > 0 ? ps : hidden);
-                    var y = Shape(LayerRules.Recurrent(layer.Kind, x.Dims, inSize, width));
+                    if (S("inputSize") is not { } inSize || S("hiddenSize") is not { } hidden) return null;
+                    var h = S("projSize") is { } ps && !(ps.TryConstant(out long pv) && pv <= 0) ? ps : hidden;
+                    var width = layer.Bool("bidirectional", false) ? h * 2 : h;
+                    var y = Shape(SymLayers.Recurrent(layer.Kind, x.Dims, inSize, width));
                     return new TensorTuple(new Dictionary<string, TensorShape?> { ["Output"] = y, ["Item1"] = y });
                 }
                 case "MultiheadAttention":
                 {
-                    if (I("embedDim") is not int e) return null;
-                    var y = Shape(LayerRules.AttentionQuery(x.Dims, e));
+                    if (S("embedDim") is not { } e) return null;
+                    var y = Shape(SymLayers.AttentionQuery(x.Dims, e));
                     return new TensorTuple(new Dictionary<string, TensorShape?> { ["Output"] = y, ["Item1"] = y });
                 }
                 case "TransformerEncoderLayer":
                 case "TransformerDecoderLayer":
-                    return I("dModel") is int dm ? Shape(LayerRules.AttentionQuery(x.Dims, dm)) : null;
+                    return S("dModel") is { } dm ? Shape(SymLayers.AttentionQuery(x.Dims, dm)) : null;
                 case "Flatten":
-                    return Shape(Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
+                    return Shape(Sym.Flatten(x.Dims, I("startDim") ?? 1, I("endDim") ?? -1));
                 case var kind when KeepsShape(kind):
                     return x;
                 default:
@@ -310,8 +313,8 @@ internal sealed partial class ShapeInterpreter
                 if (Arg(0) is not { Open: false } input || Arg(1) is not { Open: false } target) return null;
                 string op = name == "CrossEntropy" ? "cross_entropy" : "nll_loss";
                 // Class-probability targets (the input's shape) are the other form cross_entropy accepts.
-                if (name == "CrossEntropy" && ShapeRules.SameShape(input.Dims, target.Dims)) return Shape(Array.Empty<int>());
-                return Check(call, () => { LayerRules.ClassTarget(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
+                if (name == "CrossEntropy" && Sym.SameShape(input.Dims, target.Dims)) return Scalar();
+                return Check(call, () => { SymLayers.ClassTarget(op, input.Dims, target.Dims); return Scalar(); });
             }
             case "MseLoss":
             case "L1Loss":
@@ -330,7 +333,7 @@ internal sealed partial class ShapeInterpreter
                     "BinaryCrossEntropy" => "binary_cross_entropy",
                     _ => "binary_cross_entropy_with_logits",
                 };
-                return Check(call, () => { LayerRules.SameSize(op, input.Dims, target.Dims); return Shape(Array.Empty<int>()); });
+                return Check(call, () => { SymLayers.SameSize(op, input.Dims, target.Dims); return Scalar(); });
             }
             default:
                 Stop(call, $"F.{name}");
@@ -343,7 +346,7 @@ internal sealed partial class ShapeInterpreter
         if (Eval(call.Instance!) is not TensorShape x) return null;
         var m = call.TargetMethod.Name;
         object? A(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) : null;
-        int? IntArg(int i) => A(i) as int?;
+        int? IntArg(int i) => Evaluate.AsInt(A(i));
         switch (m)
         {
             case "Gelu":
@@ -361,9 +364,9 @@ internal sealed partial class ShapeInterpreter
                 return null; // an open shape is followed through layers and elementwise functions only
             case "Flatten":
                 if (x.Open) return null;
-                return Check(call, () => Shape(Flatten(x.Dims, IntArg(0) ?? 0, IntArg(1) ?? -1)));
+                return Check(call, () => Shape(Sym.Flatten(x.Dims, IntArg(0) ?? 0, IntArg(1) ?? -1)));
             case "Size":
-                // h.Size(0) in h.View(h.Size(0), -1): the dim's size (its stand-in when symbolic or unknown).
+                // h.Size(0) in h.View(h.Size(0), -1): the dim's size (symbolic or unknown as the shape has it).
                 if (x.Open || IntArg(0) is not int sd || sd < -x.Dims.Length || sd >= x.Dims.Length) return null;
                 return x.Dims[sd < 0 ? sd + x.Dims.Length : sd];
             case "View":
@@ -371,24 +374,25 @@ internal sealed partial class ShapeInterpreter
             {
                 var sizes = Sizes(call);
                 if (sizes is null) return null;
-                return Registry(call, m == "View" ? "view" : "reshape", new[] { x.Dims }, new SizesArgs(sizes));
+                string op = m == "View" ? "view" : "reshape";
+                return Rule(call, new[] { x.Dims, sizes }, () => Sym.Reshape(op, x.Dims, sizes));
             }
             case "Matmul":
-                return A(0) is TensorShape b ? Registry(call, "matmul", new[] { x.Dims, b.Dims }, OpArgs.None) : null;
+                return A(0) is TensorShape b ? Rule(call, new[] { x.Dims, b.Dims }, () => Sym.Matmul(x.Dims, b.Dims)) : null;
             case "Transpose":
-                return IntArg(0) is int d0 && IntArg(1) is int d1 ? Registry(call, "transpose", new[] { x.Dims }, new TransposeArgs(d0, d1)) : null;
+                return IntArg(0) is int d0 && IntArg(1) is int d1 ? Rule(call, new[] { x.Dims }, () => Sym.Transpose(x.Dims, d0, d1)) : null;
             case "Permute":
-                return Sizes(call) is { } perm ? Registry(call, "permute", new[] { x.Dims }, new PermuteArgs(perm)) : null;
+                return Sizes(call) is { } perm && Evaluate.AsInts(perm) is { } order ? Rule(call, new[] { x.Dims }, () => Sym.Permute(x.Dims, order)) : null;
             case "Unsqueeze":
-                return IntArg(0) is int du ? Registry(call, "unsqueeze", new[] { x.Dims }, new DimArgs(du)) : null;
+                return IntArg(0) is int du ? Rule(call, new[] { x.Dims }, () => Sym.Unsqueeze(x.Dims, du)) : null;
             case "Add":
             case "Sub":
             case "Mul":
             case "Div":
-                return A(0) is TensorShape o ? Registry(call, m.ToLowerInvariant(), new[] { x.Dims, o.Dims }, OpArgs.None) : x;
+                return A(0) is TensorShape o ? Rule(call, new[] { x.Dims, o.Dims }, () => Sym.Broadcast(m.ToLowerInvariant(), x.Dims, o.Dims)) : x;
             case "Sum":
             case "Mean":
-                if (call.Arguments.Length == 0 || call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)) return Shape(Array.Empty<int>());
+                if (call.Arguments.Length == 0 || call.Arguments.All(a => a.ArgumentKind == ArgumentKind.DefaultValue)) return Scalar();
                 return null;
             default:
                 Stop(call, $"Tensor.{m}");
@@ -405,8 +409,9 @@ internal sealed partial class ShapeInterpreter
             if (parts is null) return null;
             var shapes = parts.Select(p => Eval(p) as TensorShape).ToArray();
             if (shapes.Any(s => s is null || s.Open)) return null;
-            int dim = call.Arguments.Length > 1 && Eval(call.Arguments[1].Value) is int d ? d : 0;
-            return Registry(call, m == "Cat" ? "cat" : "stack", shapes.Select(s => s!.Dims).ToArray(), new DimArgs(dim));
+            int dim = call.Arguments.Length > 1 ? Evaluate.AsInt(Eval(call.Arguments[1].Value)) ?? 0 : 0;
+            var dims = shapes.Select(s => s!.Dims).ToArray();
+            return Rule(call, dims, () => m == "Cat" ? Sym.Cat(dims, dim) : Sym.Stack(dims, dim));
         }
         Stop(call, $"Tensor.{m}");
         return null;
@@ -439,36 +444,25 @@ internal sealed partial class ShapeInterpreter
                 BinaryOperatorKind.Divide => "div",
                 _ => "",
             };
-            return op.Length == 0 ? null : Registry(b, op, new[] { ls.Dims, rs.Dims }, OpArgs.None);
+            return op.Length == 0 ? null : Rule(b, new[] { ls.Dims, rs.Dims }, () => Sym.Broadcast(op, ls.Dims, rs.Dims));
         }
         if (l is TensorShape only) return only;
         if (r is TensorShape other) return other;
-        if (l is int li && r is int ri) return Evaluate.Arithmetic(b.OperatorKind, li, ri);
+        if (l is SymbolicDim li && r is SymbolicDim ri) return Evaluate.Arithmetic(b.OperatorKind, li, ri);
         return null;
     }
 
-    static int[] Flatten(int[] dims, int start, int end)
+    SymbolicDim[]? Sizes(IInvocationOperation call)
     {
-        int n = dims.Length;
-        if (n == 0) return new[] { 1 };
-        int s = ShapeRules.NormalizeDim("flatten", start, n), e = ShapeRules.NormalizeDim("flatten", end, n);
-        if (s > e) throw new KilnException("flatten", $"flatten: start_dim {start} cannot come after end_dim {end}");
-        int product = 1;
-        for (int i = s; i <= e; i++) product *= dims[i];
-        return dims.Take(s).Concat(new[] { product }).Concat(dims.Skip(e + 1)).ToArray();
-    }
-
-    int[]? Sizes(IInvocationOperation call)
-    {
-        var values = new List<int>();
+        var values = new List<SymbolicDim>();
         foreach (var a in call.Arguments)
         {
             if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation arr && arr.Initializer is { } init)
             {
-                foreach (var e in init.ElementValues) if (Eval(e) is int v) values.Add(v); else return null;
+                foreach (var e in init.ElementValues) if (Eval(e) is SymbolicDim v) values.Add(v); else return null;
             }
-            else if (Eval(a.Value) is int v) values.Add(v);
-            else if (Eval(a.Value) is int[] vs) values.AddRange(vs);
+            else if (Eval(a.Value) is SymbolicDim v) values.Add(v);
+            else if (Eval(a.Value) is SymbolicDim[] vs) values.AddRange(vs);
             else return null;
         }
         return values.ToArray();
@@ -486,12 +480,12 @@ internal sealed partial class ShapeInterpreter
     }
 
     // With an unknown dim among the inputs a rule's refusal may be about that dim: say nothing rather than guess.
-    object? Registry(IOperation at, string op, int[][] inputs, OpArgs args) =>
-        inputs.Any(HasUnknown)
-            ? Quietly(() => Shape(OpRegistry.Find(op)!.Shape(inputs, args)))
-            : Check(at, () => Shape(OpRegistry.Find(op)!.Shape(inputs, args)));
+    object? Rule(IOperation at, SymbolicDim[][] inputs, Func<SymbolicDim[]> rule) =>
+        inputs.Any(HasUnknown) ? Quietly(() => Shape(rule())) : Check(at, () => Shape(rule()));
 
-    static TensorShape Shape(int[] dims) => new(dims);
+    static TensorShape Shape(SymbolicDim[] dims) => new(dims);
+
+    static TensorShape Scalar() => new(Array.Empty<SymbolicDim>());
 
     /// <summary>Where a certain repair goes and what it writes there (the code fix reads both from the diagnostic).</summary>
     internal sealed class Fix(Location argument, string replacement)
@@ -513,7 +507,7 @@ internal sealed partial class ShapeInterpreter
         catch (KilnException e)
         {
             var descriptor = DiagnosticDescriptors.ForOp(e.Op ?? "");
-            var message = _dims.Render(e.Message);
+            var message = e.Message;
             _report(fix is not null && descriptor == DiagnosticDescriptors.LinearInFeatures
                 ? Diagnostic.Create(descriptor, at.Syntax.GetLocation(), new[] { fix.Argument },
                     ImmutableDictionary<string, string?>.Empty.Add(DiagnosticDescriptors.ReplacementProperty, fix.Replacement), message)

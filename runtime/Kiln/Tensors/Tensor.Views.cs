@@ -134,19 +134,7 @@ public sealed unsafe partial class Tensor
     public Tensor ExpandAs(Tensor other) => Expand(other._shape);
 
     /// <summary>Merges dims start..end into one (<c>flatten</c>).</summary>
-    public Tensor Flatten(int startDim = 0, int endDim = -1)
-    {
-        if (_shape.Length == 0) return Reshape(1);
-        int s = ShapeRules.NormalizeDim("flatten", startDim, _shape.Length), e = ShapeRules.NormalizeDim("flatten", endDim, _shape.Length);
-        if (s > e) throw new KilnException("flatten", $"flatten: start_dim {startDim} cannot come after end_dim {endDim}");
-        var shape = new List<int>();
-        for (int i = 0; i < s; i++) shape.Add(_shape[i]);
-        int m = 1;
-        for (int i = s; i <= e; i++) m *= _shape[i];
-        shape.Add(m);
-        for (int i = e + 1; i < _shape.Length; i++) shape.Add(_shape[i]);
-        return Reshape(shape.ToArray());
-    }
+    public Tensor Flatten(int startDim = 0, int endDim = -1) => Reshape(ShapeRules.Flatten(_shape, startDim, endDim));
 
     /// <summary>Splits dim <paramref name="dim"/> into <paramref name="sizes"/> (<c>unflatten</c>).</summary>
     public Tensor Unflatten(int dim, params int[] sizes)

@@ -38,13 +38,6 @@ namespace Kiln.Compiler.Ops
             return r;
         }
 
-        static int[] Insert(int[] shape, int at, int size)
-        {
-            var l = shape.ToList();
-            l.Insert(at, size);
-            return l.ToArray();
-        }
-
         static OpRegistry()
         {
             foreach (var op in new[] { "add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "remainder" })
@@ -76,14 +69,8 @@ namespace Kiln.Compiler.Ops
             Add<SizesArgs>("reshape", OpKind.View, 1, (s, a) => ShapeRules.Reshape("reshape", s[0], a.Sizes));
             Add<SizesArgs>("expand", OpKind.View, 1, (s, a) => ShapeRules.Expand(s[0], a.Sizes));
             Add<PermuteArgs>("permute", OpKind.View, 1, (s, a) => ShapeRules.Permute(s[0], a.Dims));
-            Add<TransposeArgs>("transpose", OpKind.View, 1, (s, a) =>
-            {
-                var r = Same(s);
-                int d0 = ShapeRules.NormalizeDim("transpose", a.Dim0, r.Length), d1 = ShapeRules.NormalizeDim("transpose", a.Dim1, r.Length);
-                if (r.Length > 0) { int t = r[d0]; r[d0] = r[d1]; r[d1] = t; }
-                return r;
-            });
-            Add<DimArgs>("unsqueeze", OpKind.View, 1, (s, a) => Insert(s[0], ShapeRules.NormalizeDim("unsqueeze", a.Dim, s[0].Length + 1), 1));
+            Add<TransposeArgs>("transpose", OpKind.View, 1, (s, a) => ShapeRules.Transpose(s[0], a.Dim0, a.Dim1));
+            Add<DimArgs>("unsqueeze", OpKind.View, 1, (s, a) => ShapeRules.Unsqueeze(s[0], a.Dim));
             Add<SelectArgs>("select", OpKind.View, 1, (s, a) =>
             {
                 int d = ShapeRules.NormalizeDim("select", a.Dim, s[0].Length);

@@ -40,13 +40,7 @@ namespace Kiln.Compiler.Shapes
         }
 
         /// <summary>Output height and width for an input of <paramref name="h"/> x <paramref name="w"/>; an empty output is an error.</summary>
-        public (int H, int W) Output(string op, int h, int w, bool ceil = false)
-        {
-            int oh = OutSize(h, KH, DH, PH, SH, ceil), ow = OutSize(w, KW, DW, PW, SW, ceil);
-            if (oh <= 0 || ow <= 0)
-                throw new KilnException(op, $"{op}: Given input size per channel: ({h} x {w}). Calculated output size per channel: ({Math.Max(oh, 0)} x {Math.Max(ow, 0)}). Output size is too small (kernel ({KH}, {KW}), dilation ({DH}, {DW}), padding ({PH}, {PW}), stride ({SH}, {SW}))", KilnErrorKind.Shape);
-            return (oh, ow);
-        }
+        public (int H, int W) Output(string op, int h, int w, bool ceil = false) => LayerRules<int, long, IntDims>.Window(op, this, h, w, ceil);
 
         static int Dim(string op, long size, int[] input, ConvGeometry g) => size <= int.MaxValue ? (int)size
             : throw new KilnException(op, $"{op}: a dimension of {size} elements (input {ShapeText.Format(input)}, kernel ({g.KH}, {g.KW})) exceeds {int.MaxValue}", KilnErrorKind.Shape);
