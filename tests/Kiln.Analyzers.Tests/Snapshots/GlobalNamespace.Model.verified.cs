@@ -18,7 +18,7 @@ partial class GlobalNamespace
 
     /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
     public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
-    
+
     /// <summary>GlobalNamespace run by its generated kernels: conv2d (m.conv).</summary>
     public sealed class Compiled
     {
@@ -34,7 +34,7 @@ partial class GlobalNamespace
         public global::Kiln.Compilation.CompileMode Mode { get; }
         /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
         public global::Kiln.Memory.MemoryPool? Pool { get; }
-        
+
         /// <summary>The model's Forward, compiled; an input that is not a 4-D float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
         public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor input1)
         {

@@ -24,7 +24,7 @@ namespace Samples.Models
 
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
-        
+
         /// <summary>SimpleClassifier run by its generated kernels: GEMM+bias+relu+dropout (m.layer1), then GEMM+bias (m.layer2).</summary>
         public sealed class Compiled
         {
@@ -40,7 +40,7 @@ namespace Samples.Models
             public global::Kiln.Compilation.CompileMode Mode { get; }
             /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
             public global::Kiln.Memory.MemoryPool? Pool { get; }
-            
+
             /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {

@@ -28,7 +28,7 @@ namespace Samples.Models
 
         /// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>
         public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);
-        
+
         /// <summary>WithTensors run by its generated kernels: eager tensor _scale, then one fused loop of mul, then eager tensor constant, then one fused loop of add, then GEMM+bias (m.Head).</summary>
         public sealed class Compiled
         {
@@ -44,7 +44,7 @@ namespace Samples.Models
             public global::Kiln.Compilation.CompileMode Mode { get; }
             /// <summary>The memory the compiled kernels' tensors are reserved in (ReduceOverhead), or null.</summary>
             public global::Kiln.Memory.MemoryPool? Pool { get; }
-            
+
             /// <summary>The model's Forward, compiled; an input that is not a float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
@@ -81,25 +81,25 @@ namespace Samples.Models
                         }
                         else
                         {
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; var os = ot.AsSpan<float>();
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
+                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                             {
-                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
-                                var a2 = (x0 * x1);
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a2, os.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var x0 = es0[m0.Full ? i : m0.Index(i)];
-                                var x1 = es1[m1.Full ? i : m1.Index(i)];
-                                var a2 = (x0 * x1);
-                                os[i] = a2;
-                            }
-                        });
+                                var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; var os = ot.AsSpan<float>();
+                                int i = (int)s0, end = (int)s1;
+                                for (; i + 8 <= end; i += 8)
+                                {
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var a2 = (x0 * x1);
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(a2, os.Slice(i, 8));
+                                }
+                                for (; i < end; i++)
+                                {
+                                    var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                    var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                    var a2 = (x0 * x1);
+                                    os[i] = a2;
+                                }
+                            });
                         }
                         v2 = ot;
                     }
@@ -117,25 +117,25 @@ namespace Samples.Models
                         }
                         else
                         {
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb4!.Maps[0]; var m1 = gb4!.Maps[1]; var os = ot.AsSpan<float>();
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
+                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                             {
-                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
-                                var a4 = (x0 + x1);
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(a4, os.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var x0 = es0[m0.Full ? i : m0.Index(i)];
-                                var x1 = es1[m1.Full ? i : m1.Index(i)];
-                                var a4 = (x0 + x1);
-                                os[i] = a4;
-                            }
-                        });
+                                var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb4!.Maps[0]; var m1 = gb4!.Maps[1]; var os = ot.AsSpan<float>();
+                                int i = (int)s0, end = (int)s1;
+                                for (; i + 8 <= end; i += 8)
+                                {
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var a4 = (x0 + x1);
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(a4, os.Slice(i, 8));
+                                }
+                                for (; i < end; i++)
+                                {
+                                    var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                    var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                    var a4 = (x0 + x1);
+                                    os[i] = a4;
+                                }
+                            });
                         }
                         v4 = ot;
                     }
@@ -168,27 +168,27 @@ namespace Samples.Models
                         }
                         else
                         {
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); 
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
+                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                             {
-                                var g4 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
-                                var ge0 = g4;
-                                var ge1 = g4;
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var g4 = ds[i];
-                                var ge0 = g4;
-                                var ge1 = g4;
-                                des0[i] = ge0;
-                                des1[i] = ge1;
-                            }
-                        });
+                                var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); 
+                                int i = (int)s0, end = (int)s1;
+                                for (; i + 8 <= end; i += 8)
+                                {
+                                    var g4 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                    var ge0 = g4;
+                                    var ge1 = g4;
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
+                                }
+                                for (; i < end; i++)
+                                {
+                                    var g4 = ds[i];
+                                    var ge0 = g4;
+                                    var ge1 = g4;
+                                    des0[i] = ge0;
+                                    des1[i] = ge1;
+                                }
+                            });
                         }
                         { var t = gb4!.SumTo(de0, 0)!; gv2 = gv2 is null ? t : gv2 + t; }
                         { var t = gb4!.SumTo(de1, 1)!; gv3 = gv3 is null ? t : gv3 + t; }
@@ -211,33 +211,33 @@ namespace Samples.Models
                         }
                         else
                         {
-                        global::Kiln.Threads.For(n, 16384, (s0, s1) =>
-                        {
-                            var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; 
-                            int i = (int)s0, end = (int)s1;
-                            for (; i + 8 <= end; i += 8)
+                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
                             {
-                                var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
-                                var a2 = (x0 * x1);
-                                var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
-                                var ge0 = (g2 * x1);
-                                var ge1 = (g2 * x0);
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
-                                global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
-                            }
-                            for (; i < end; i++)
-                            {
-                                var x0 = es0[m0.Full ? i : m0.Index(i)];
-                                var x1 = es1[m1.Full ? i : m1.Index(i)];
-                                var a2 = (x0 * x1);
-                                var g2 = ds[i];
-                                var ge0 = (g2 * x1);
-                                var ge1 = (g2 * x0);
-                                des0[i] = ge0;
-                                des1[i] = ge1;
-                            }
-                        });
+                                var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; 
+                                int i = (int)s0, end = (int)s1;
+                                for (; i + 8 <= end; i += 8)
+                                {
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var a2 = (x0 * x1);
+                                    var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
+                                    var ge0 = (g2 * x1);
+                                    var ge1 = (g2 * x0);
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(ge0, des0.Slice(i, 8));
+                                    global::System.Runtime.Intrinsics.Vector256.CopyTo(ge1, des1.Slice(i, 8));
+                                }
+                                for (; i < end; i++)
+                                {
+                                    var x0 = es0[m0.Full ? i : m0.Index(i)];
+                                    var x1 = es1[m1.Full ? i : m1.Index(i)];
+                                    var a2 = (x0 * x1);
+                                    var g2 = ds[i];
+                                    var ge0 = (g2 * x1);
+                                    var ge1 = (g2 * x0);
+                                    des0[i] = ge0;
+                                    des1[i] = ge1;
+                                }
+                            });
                         }
                         { var t = gb2!.SumTo(de0, 0)!; gv0 = gv0 is null ? t : gv0 + t; }
                         { var t = gb2!.SumTo(de1, 1)!; gv1 = gv1 is null ? t : gv1 + t; }
@@ -252,7 +252,7 @@ namespace Samples.Models
                     return grads;
                 });
             }
-            
+
             internal delegate void __GpuForward_F2_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
             static readonly global::System.Reflection.MethodInfo __GpuForward_F2_Method = typeof(Compiled).GetMethod("__GpuForward_F2", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
             [global::Kiln.Gpu.GpuKernel]
@@ -264,7 +264,7 @@ namespace Samples.Models
                 var a2 = (x0 * x1);
                 os[i] = a2;
             }
-            
+
             internal delegate void __GpuForward_F4_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> os, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
             static readonly global::System.Reflection.MethodInfo __GpuForward_F4_Method = typeof(Compiled).GetMethod("__GpuForward_F4", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
             [global::Kiln.Gpu.GpuKernel]
@@ -276,7 +276,7 @@ namespace Samples.Models
                 var a4 = (x0 + x1);
                 os[i] = a4;
             }
-            
+
             internal delegate void __GpuForward_B4_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1);
             static readonly global::System.Reflection.MethodInfo __GpuForward_B4_Method = typeof(Compiled).GetMethod("__GpuForward_B4", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
             [global::Kiln.Gpu.GpuKernel]
@@ -289,7 +289,7 @@ namespace Samples.Models
                 des0[i] = ge0;
                 des1[i] = ge1;
             }
-            
+
             internal delegate void __GpuForward_B2_Launch(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> ds, global::ILGPU.ArrayView<float> des0, global::ILGPU.ArrayView<float> des1, global::ILGPU.ArrayView<float> es0, global::Kiln.Gpu.GroupIndex m0, global::ILGPU.ArrayView<float> es1, global::Kiln.Gpu.GroupIndex m1);
             static readonly global::System.Reflection.MethodInfo __GpuForward_B2_Method = typeof(Compiled).GetMethod("__GpuForward_B2", global::System.Reflection.BindingFlags.NonPublic | global::System.Reflection.BindingFlags.Static)!;
             [global::Kiln.Gpu.GpuKernel]
