@@ -82,7 +82,7 @@ internal static class Check
         using var x = Rand(9, n, n + 5).Cuda();
         using (Autograd.NoGrad())
         {
-            var (fused, _) = Kiln.Compilation.FusedLinear.Forward(x, layer.Weight, layer.Bias, Kiln.Kernels.Gemm.GemmActivation.Relu, null, false);
+            var (fused, _) = Kiln.Compilation.CompiledOps.LinearEpilogue(x, layer.Weight, layer.Bias, Kiln.Kernels.Gemm.GemmActivation.Relu, null, false);
             using var plain = F.Linear(x, layer.Weight, layer.Bias).Relu();
             Same("linear+bias+relu: cuBLASLt epilogue vs separate ops", plain, fused, 1e-4);
         }

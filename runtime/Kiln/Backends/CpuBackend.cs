@@ -7,7 +7,7 @@ using Kiln.Optim;
 namespace Kiln.Backends;
 
 /// <summary>The CPU: strided SIMD loops over <see cref="LoopPlan"/>s and row kernels, on Kiln's thread pool.</summary>
-internal sealed unsafe class CpuBackend : IBackend
+internal sealed unsafe partial class CpuBackend : IBackend
 {
     public static readonly CpuBackend Instance = new();
 

@@ -5,7 +5,7 @@ using Kiln.Kernels.Elementwise;
 namespace Kiln.Backends;
 
 /// <summary>The CUDA device: ILGPU kernels (<see cref="GpuOps"/>), PTX from the build's kernel bundle.</summary>
-internal sealed class CudaBackend : IBackend
+internal sealed partial class CudaBackend : IBackend
 {
     public static readonly CudaBackend Instance = new();
 

@@ -37,11 +37,53 @@ internal interface IBackend
     /// <summary>Each row of x replaced by its running sum, in place.</summary>
     void RowCumSum(Tensor x, long rows, long length);
 
+    /// <summary>index_select: slices of contiguous <paramref name="src"/> along <paramref name="dim"/> picked by a contiguous int64 1-D index (negative indices wrap; out of range is an error naming <paramref name="op"/>).</summary>
+    void IndexSelect(string op, Tensor result, Tensor src, Tensor index, int dim);
+
+    /// <summary>gather: result[i] = x[i with dim replaced by index[i]] for a contiguous int64 index of result's shape (no wrap-around).</summary>
+    void Gather(string op, Tensor result, Tensor x, Tensor index, int dim);
+
+    /// <summary>scatter / scatter_add into <paramref name="work"/> (in its compute type): work[i with dim replaced by index[i]] = (or +=) src[i].</summary>
+    void Scatter(string op, Tensor work, Tensor src, Tensor index, int dim, bool add);
+
+    /// <summary>tril / triu: a copy of x with the values above (lower) or below (upper) diagonal <paramref name="diagonal"/> of the last two dims zeroed.</summary>
+    Tensor Triangle(Tensor x, int diagonal, bool lower);
+
+    /// <summary>im2col of contiguous x [N, C, H, W] into cols [N, C·kH·kW, OH·OW] (windows <paramref name="g"/>).</summary>
+    void Im2Col(Tensor x, Tensor cols, Kiln.Compiler.Shapes.ConvGeometry g, int oh, int ow);
+
+    /// <summary>col2im: contiguous cols [N, C·kH·kW, OH·OW] summed into <paramref name="image"/> [N, C, H, W] (overwritten).</summary>
+    void Col2Im(Tensor cols, Tensor image, Kiln.Compiler.Shapes.ConvGeometry g, int oh, int ow);
+
+    /// <summary>A 2-D convolution of contiguous x, weight and bias (shapes and groups in <paramref name="s"/>): a new [N, O, OH, OW] tensor.</summary>
+    Tensor Conv2d(Tensor x, Tensor w, Tensor? b, Kernels.Conv.ConvKernel.Shape s);
+
+    /// <summary>dx, dweight, dbias of <see cref="Conv2d"/> for contiguous x, w and grad; only the requested ones (others null).</summary>
+    Tensor?[] Conv2dBackward(Tensor x, Tensor w, bool hasBias, Tensor grad, Kernels.Conv.ConvKernel.Shape s, bool needX, bool needW, bool needB);
+
     /// <summary>2-D max pool of contiguous [N, C, H, W] <paramref name="x"/> into y and the int64 positions (h·W + w) of the maxima.</summary>
     void MaxPool2d(Tensor x, Tensor y, Tensor indices, Kiln.Compiler.Shapes.ConvGeometry g);
 
     /// <summary>The input gradient of a max pool: each (contiguous) output gradient added at its saved position.</summary>
     Tensor MaxPool2dBackward(Tensor grad, Tensor indices, int[] inputShape);
+
+    /// <summary>A compiled model's Linear with activation and dropout in the GEMM epilogue (float32; shapes checked).</summary>
+    (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor w, Tensor? b, Kernels.Gemm.GemmActivation activation, float[]? multiplier, bool keepPreActivation);
+
+    /// <summary>The gradients of <see cref="LinearEpilogue"/> (ReLU gated by <paramref name="output"/> when given).</summary>
+    (Tensor? Input, Tensor Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor w, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput);
+
+    /// <summary>A compiled model's LayerNorm over the last dim with its statistics kept (<paramref name="produce"/>: the CPU group run inside its pass).</summary>
+    (Tensor Output, Tensor Mean, Tensor Rstd) CompiledLayerNorm(NN.LayerNorm layer, Tensor x, System.Action<long, long>? produce);
+
+    /// <summary>The gradients of <see cref="CompiledLayerNorm"/>.</summary>
+    (Tensor Input, Tensor? Weight, Tensor? Bias) CompiledLayerNormBackward(NN.LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad);
+
+    /// <summary>Cross entropy (mean over kept targets) of contiguous float32 rows [n, classes] and int64 targets, keeping each row's log-sum-exp.</summary>
+    (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex);
+
+    /// <summary>The rows' gradient of <see cref="CrossEntropyRows"/>.</summary>
+    Tensor CrossEntropyRowsBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex);
 
     /// <summary>One fused SGD update of contiguous p (momentum buffer <paramref name="buf"/> when momentum is on).</summary>
     void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep step);

@@ -34,7 +34,7 @@ public static class Autotune
     /// Makes the current thread's GEMMs use <paramref name="model"/>'s tuned table while the returned scope lives (only in
     /// <see cref="CompileMode.MaxAutotune"/>); problems seen for the first time are measured when it ends.
     /// </summary>
-    public static Scope Enter(CompileMode mode, string model) => mode == CompileMode.MaxAutotune ? new Scope(Table(model)) : default;
+    internal static Scope Enter(CompileMode mode, string model) => mode == CompileMode.MaxAutotune ? new Scope(Table(model)) : default;
 
     /// <summary>The table of <paramref name="model"/> (loaded from disk the first time).</summary>
     public static TileTable Table(string model)

@@ -34,11 +34,11 @@ public sealed class CompiledAttention
     public Tensor Output { get; }
 
     /// <summary>Whether a layer has the form compiled models handle: batch-first, packed projection, no extra keys.</summary>
-    public static bool Fusable(MultiheadAttention layer) =>
+    internal static bool Fusable(MultiheadAttention layer) =>
         layer.BatchFirst && layer.InProjWeight is not null && !layer.AddBiasKv && !layer.AddZeroAttn;
 
     /// <summary>Runs self-attention on <paramref name="x"/> [N, L, E], saving into <paramref name="ctx"/> what the backward reads.</summary>
-    public static CompiledAttention Forward(FunctionContext ctx, MultiheadAttention layer, Tensor x)
+    internal static CompiledAttention Forward(FunctionContext ctx, MultiheadAttention layer, Tensor x)
     {
         if (x.Dim != 3) throw new KilnException("multi_head_attention_forward", $"multi_head_attention_forward: compiled self-attention takes batched [N, L, E] input, got {Compiler.Shapes.ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         Compiler.Shapes.LayerRules.AttentionQuery(x.ShapeArray, layer.EmbedDim);

@@ -35,9 +35,15 @@ public static partial class CompiledOps
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);
         using var t = target.ToInternal(DType.Int64).Contiguous();
+        return rows.Backend.CrossEntropyRows(rows, t, ignoreIndex);
+    }
+
+    /// <summary>The CPU form of cross entropy over contiguous float32 rows [n, classes] and int64 targets.</summary>
+    internal static (Tensor Loss, Tensor Lse, long Count) CpuCrossEntropy(Tensor rows, Tensor t, long ignoreIndex)
+    {
+        const string op = "nll_loss";
         int classes = rows.Size(1);
         long n = rows.Size(0);
-        if (rows.IsCuda) return CudaCompiledOps.CrossEntropy(rows, t, ignoreIndex);
         unsafe
         {
             if (CrossEntropyKernel.FirstBadTarget(t.Ptr<long>(), n, classes, ignoreIndex) >= 0) throw F.TargetOutOfBounds(op, classes, ignoreIndex);
@@ -49,20 +55,22 @@ public static partial class CompiledOps
         }
     }
 
+    /// <summary>The CPU form of the cross-entropy rows' gradient.</summary>
+    internal static Tensor CpuCrossEntropyBackward(Tensor rows, Tensor t, Tensor lse, long count, Tensor grad, long ignoreIndex)
+    {
+        var dRows = Tensor.Empty(rows.ShapeArray, DType.Float32);
+        float scale = (float)(grad.Item<float>() / (double)count);
+        unsafe { CrossEntropyKernel.Backward(rows.Ptr<float>(), t.Ptr<long>(), lse.Ptr<float>(), dRows.Ptr<float>(), rows.Size(0), rows.Size(1), ignoreIndex, scale); }
+        return dRows;
+    }
+
     /// <summary>The logits' gradient of <see cref="CrossEntropy"/> for the loss's gradient <paramref name="grad"/>.</summary>
     public static Tensor CrossEntropyBackward(Tensor logits, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex = -100)
     {
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);
         using var t = target.ToInternal(DType.Int64).Contiguous();
-        Tensor dRows;
-        if (rows.IsCuda) dRows = CudaCompiledOps.CrossEntropyBackward(rows, t, lse, count, grad, ignoreIndex);
-        else
-        {
-            dRows = Tensor.Empty(rows.ShapeArray, DType.Float32);
-            float scale = (float)(grad.Item<float>() / (double)count);
-            unsafe { CrossEntropyKernel.Backward(rows.Ptr<float>(), t.Ptr<long>(), lse.Ptr<float>(), dRows.Ptr<float>(), rows.Size(0), rows.Size(1), ignoreIndex, scale); }
-        }
+        var dRows = rows.Backend.CrossEntropyRowsBackward(rows, t, lse, count, grad, ignoreIndex);
         if (logits.Dim <= 2) return logits.Dim == 1 ? dRows.Reshape(-1) : dRows;
         // Back from [N·d..., C] rows to [N, C, d...].
         var moved = (int[])logits.ShapeArray.Clone();

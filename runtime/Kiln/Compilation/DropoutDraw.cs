@@ -16,7 +16,7 @@ public readonly struct DropoutDraw
     public double P { get; }
 
     /// <summary>Reserves <paramref name="count"/> draws from <paramref name="generator"/> (the default one when null), as eager dropout does.</summary>
-    public static DropoutDraw Reserve(long count, double p, Generator? generator = null)
+    internal static DropoutDraw Reserve(long count, double p, Generator? generator = null)
     {
         var g = generator ?? Generator.Default;
         return new DropoutDraw(g.Seed, g.Reserve(count), count, p);

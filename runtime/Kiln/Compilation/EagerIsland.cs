@@ -28,7 +28,7 @@ public sealed class EagerIsland
     public Tensor Output { get; }
 
     /// <summary>The trainable parameters of <paramref name="layer"/>, in the order their gradients come back from <see cref="Backward"/>.</summary>
-    public static Tensor[] TrainableParameters(Kiln.NN.Module layer)
+    internal static Tensor[] TrainableParameters(Kiln.NN.Module layer)
     {
         var list = new List<Tensor>();
         foreach (var p in layer.Parameters()) if (p.RequiresGrad) list.Add(p);
@@ -36,7 +36,7 @@ public sealed class EagerIsland
     }
 
     /// <summary>The tensors among <paramref name="tensors"/> that need a gradient (the model tensors an expression reads).</summary>
-    public static Tensor[] Trainable(params Tensor?[] tensors)
+    internal static Tensor[] Trainable(params Tensor?[] tensors)
     {
         var list = new List<Tensor>();
         foreach (var t in tensors) if (t is { RequiresGrad: true } && !list.Contains(t)) list.Add(t);
@@ -44,14 +44,14 @@ public sealed class EagerIsland
     }
 
     /// <summary>A one-input island (a layer's Forward or Call); the input gets a gradient only when <paramref name="needInput"/>.</summary>
-    public static EagerIsland Run(Tensor[] parameters, Func<Tensor, Tensor> forward, Tensor x, bool needInput) =>
+    internal static EagerIsland Run(Tensor[] parameters, Func<Tensor, Tensor> forward, Tensor x, bool needInput) =>
         Run(parameters, inputs => forward(inputs[0]), new[] { x }, new[] { needInput });
 
     /// <summary>
     /// Runs <paramref name="forward"/> on detached copies of <paramref name="inputs"/> with recording on; input i gets a
     /// gradient only when <paramref name="needInputs"/>[i].
     /// </summary>
-    public static EagerIsland Run(Tensor[] parameters, Func<Tensor[], Tensor> forward, Tensor[] inputs, bool[] needInputs)
+    internal static EagerIsland Run(Tensor[] parameters, Func<Tensor[], Tensor> forward, Tensor[] inputs, bool[] needInputs)
     {
         using var _ = Autograd.EnableGrad();
         var copies = new Tensor[inputs.Length];

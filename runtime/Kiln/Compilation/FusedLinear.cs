@@ -11,8 +11,7 @@ namespace Kiln.Compilation;
 /// take the upstream gradient gated by it as they pack it, and the bias gradient is a gated column sum, so the
 /// pre-activation and its gradient are never written.
 /// </summary>
-[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-public static unsafe class FusedLinear
+internal static unsafe class FusedLinear
 {
     /// <summary>The number of elements of x·Wᵀ (the dropout draws an epilogue reserves).</summary>
     public static int OutputCount(Tensor x, Tensor weight) => checked((int)(x.Numel / System.Math.Max(1, weight.Size(1)) * weight.Size(0)));
@@ -29,7 +28,13 @@ public static unsafe class FusedLinear
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         LayerRules.Linear(x.ShapeArray, inFeatures, outFeatures);
         RequireFloat32(x, weight, bias);
-        if (x.IsCuda) return CudaCompiledOps.LinearForward(x, weight, bias, activation, multiplier, keepPreActivation);
+        return x.Backend.LinearEpilogue(x, weight, bias, activation, multiplier, keepPreActivation);
+    }
+
+    /// <summary>The CPU form of <see cref="Forward"/> (shapes and dtypes checked).</summary>
+    internal static (Tensor Output, Tensor? PreActivation) CpuForward(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation)
+    {
+        int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();
@@ -70,7 +75,13 @@ public static unsafe class FusedLinear
         if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
             throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         RequireFloat32(x, weight, grad);
-        if (x.IsCuda) return CudaCompiledOps.LinearBackward(x, weight, hasBias, grad, output, scale, needInput);
+        return x.Backend.LinearEpilogueBackward(x, weight, hasBias, grad, output, scale, needInput);
+    }
+
+    /// <summary>The CPU form of <see cref="Backward"/> (shapes and dtypes checked).</summary>
+    internal static (Tensor? Input, Tensor Weight, Tensor? Bias) CpuBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
+    {
+        int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
         using var wc = weight.Contiguous();

@@ -41,7 +41,7 @@ public sealed class GroupBroadcast
     /// Broadcasts <paramref name="values"/> (contiguous) by PyTorch's rules — a clear error naming the shapes otherwise —
     /// replacing any value whose broadcast is not one block of dims by its expanded copy.
     /// </summary>
-    public static GroupBroadcast Plan(string op, Tensor[] values)
+    internal static GroupBroadcast Plan(string op, Tensor[] values)
     {
         foreach (var v in values)
             if (v.DType != DType.Float32)

@@ -23,10 +23,10 @@ public struct GroupIndex
     public readonly int Index(int i) => Full != 0 ? i : i / Div % Mod;
 
     /// <summary>The kernel form of a CPU broadcast map.</summary>
-    public static GroupIndex Of(BroadcastMap map) => new() { Div = map.Div, Mod = map.Mod, Full = map.Full ? 1 : 0 };
+    internal static GroupIndex Of(BroadcastMap map) => new() { Div = map.Div, Mod = map.Mod, Full = map.Full ? 1 : 0 };
 
     /// <summary>Element for element.</summary>
-    public static GroupIndex Identity => new() { Div = 1, Mod = int.MaxValue, Full = 1 };
+    internal static GroupIndex Identity => new() { Div = 1, Mod = int.MaxValue, Full = 1 };
 }
 
 /// <summary>
@@ -34,8 +34,7 @@ public struct GroupIndex
 /// as <see cref="GpuKernelAttribute"/> methods from the same fusion plan as the CPU loops): launchers, the device stream and
 /// tensors' device memory.
 /// </summary>
-[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
-public static class GeneratedKernels
+internal static class GeneratedKernels
 {
     /// <summary>The launcher of generated kernel <paramref name="kernel"/> on <paramref name="onDevice"/>'s device (PTX from the bundle when present).</summary>
     public static TDelegate Launcher<TDelegate>(Tensor onDevice, MethodInfo kernel) where TDelegate : System.Delegate =>

@@ -109,37 +109,9 @@ public sealed unsafe partial class Tensor
     /// <summary>Upper triangle of the last two dims (<c>triu</c>).</summary>
     public Tensor Triu(int diagonal = 0) => Record("triu", Triangle("triu", diagonal, lower: false), new DiagonalArgs(diagonal), this);
 
-    /// <summary>tril/triu on a CUDA device: a select against the [rows, cols] keep-mask (made on the host, broadcast over the batch).</summary>
-    Tensor CudaTriangle(int diagonal, bool lower)
-    {
-        int rows = _shape[^2], cols = _shape[^1];
-        var keep = new bool[rows * cols];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) keep[i * cols + j] = lower ? j - i <= diagonal : j - i >= diagonal;
-        using var grad = GradMode.Set(false);
-        using var hostMask = From(keep, rows, cols);
-        using var mask = hostMask.To(Device);
-        using var zero = Zeros([], DType);
-        return Where(mask, this, zero);
-    }
-
     Tensor Triangle(string op, int diagonal, bool lower)
     {
         if (_shape.Length < 2) throw new KilnException(op, $"{op}: input tensor must have at least 2 dimensions, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
-        if (IsCuda) return CudaTriangle(diagonal, lower);
-        var r = Kernels.CopyKernel.Convert(this, DType);
-        int rows = _shape[^2], cols = _shape[^1], size = DType.SizeOf();
-        long batch = rows * (long)cols == 0 ? 0 : r.Numel / (rows * (long)cols);
-        byte* p = r.DataPointer;
-        for (long b = 0; b < batch; b++)
-            for (int i = 0; i < rows; i++)
-            {
-                // Zero columns j with j - i > diagonal (tril) or j - i < diagonal (triu).
-                int from = lower ? Math.Max(0, i + diagonal + 1) : 0;
-                int to = lower ? cols : Math.Clamp(i + diagonal, 0, cols);
-                if (from < to)
-                    new Span<byte>(p + ((b * rows + i) * cols + from) * size, (to - from) * size).Clear();
-            }
-        return r;
+        return Backend.Triangle(this, diagonal, lower);
     }
 }

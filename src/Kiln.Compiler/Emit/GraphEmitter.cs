@@ -99,8 +99,8 @@ namespace Kiln.Compiler.Emit
             }
             // Eager islands' parameters are found now and listed after the fixed ones.
             foreach (var n in m.Islands)
-                w.Line(n.Member is not null ? $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.TrainableParameters({n.Member});"
-                    : $"var ip{n.Id} = global::Kiln.Compilation.EagerIsland.Trainable({string.Join(", ", n.Parameters)});");
+                w.Line(n.Member is not null ? $"var ip{n.Id} = {Contract}.IslandParameters({n.Member});"
+                    : $"var ip{n.Id} = {Contract}.IslandParameters({string.Join(", ", n.Parameters)});");
             // An expression island over values only has no parameters of its own.
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Island && !IrOps.HasParameters(n))) w.Line($"var ip{n.Id} = global::System.Array.Empty<{Tensor}>();");
             string inputList = $"new {Tensor}?[] {{ {string.Join(", ", inputs)} }}";
@@ -135,14 +135,14 @@ namespace Kiln.Compiler.Emit
             foreach (var g in plan.Where(ElementwiseCode.Broadcasts)) w.Line($"global::Kiln.Compilation.GroupBroadcast? gb{g.Output} = null;");
             for (int k = 0; k < inputValues.Count; k++) w.Line($"bool need{k} = {InputName(k)}.RequiresGrad;");
 
-            string tuning = $"using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, \"{m.ModelName}\"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);";
+            string tuning = $"using var tuning = {Contract}.EnterTuning(Mode, \"{m.ModelName}\"); using var reserved = {Contract}.UsePool(Pool);";
             w.Open($"return global::Kiln.Autograd.Function(\"{m.NodeName}\", {inputList}, forward: ctx =>");
             w.Line(tuning);
             for (int k = 0; k < inputValues.Count; k++)
                 w.Line(GuardEmitter.ReadAsIndices(graph, k) ? $"v{inputValues[k]} = {InputName(k)};" : $"v{inputValues[k]} = {InputName(k)}.Contiguous();");
             ForwardEmitter.Write(m);
             // What leaves the compiled node is never a block of the ReduceOverhead pool (only temporaries stay there).
-            w.Line($"return global::Kiln.Memory.MemoryPool.Outside(Pool, v{graph.Output})!;");
+            w.Line($"return {Contract}.OutsidePool(Pool, v{graph.Output})!;");
             w.Close(",");
             w.Open("backward: grad =>");
             w.Line(tuning);
@@ -152,7 +152,7 @@ namespace Kiln.Compiler.Emit
             w.Line($"gv{graph.Output} = grad.Contiguous();");
             BackwardEmitter.Write(m);
             for (int k = 0; k < inputValues.Count; k++) w.Line($"grads[{k}] = gv{inputValues[k]};");
-            w.Line("if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);");
+            w.Line($"if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = {Contract}.OutsidePool(Pool, grads[q]);");
             w.Line("return grads;");
             w.Close(");");
             w.Close();

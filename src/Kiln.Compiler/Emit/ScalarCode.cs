@@ -15,7 +15,7 @@ namespace Kiln.Compiler.Emit
     public static class ScalarCode
     {
         /// <summary>The runtime contract class generated kernels call for special functions (hidden from IntelliSense).</summary>
-        public const string Math = "global::Kiln.Compilation.ScalarMath";
+        public const string Math = "global::Kiln.Compilation.CompiledOps.Functions";
 
         /// <summary>Two-input elementwise ops (operands of one shape, or a tensor and a number) a generated kernel can fuse.</summary>
         public static IReadOnlyCollection<string> Binary { get; } = new[] { "add", "sub", "mul", "div" };

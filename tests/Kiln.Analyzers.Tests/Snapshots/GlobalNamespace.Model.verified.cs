@@ -47,16 +47,16 @@ partial class GlobalNamespace
             bool need1 = input1.RequiresGrad;
             return global::Kiln.Autograd.Function("global_namespace", new global::Kiln.Tensor?[] { x, input1, w2, b2 }, forward: ctx =>
             {
-                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                 v0 = x.Contiguous();
                 v1 = input1;
                 ctx.Save(v0!);
                 v2 = m.conv.Forward(v0!);
-                return global::Kiln.Memory.MemoryPool.Outside(Pool, v2)!;
+                return global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, v2)!;
             },
             backward: grad =>
             {
-                using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "GlobalNamespace"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                 if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "GlobalNamespace.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                 var grads = new global::Kiln.Tensor?[4];
                 global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null;
@@ -70,7 +70,7 @@ partial class GlobalNamespace
                 }
                 grads[0] = gv0;
                 grads[1] = gv1;
-                if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
+                if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, grads[q]);
                 return grads;
             });
         }

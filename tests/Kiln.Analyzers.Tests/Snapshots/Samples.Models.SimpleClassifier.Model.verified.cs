@@ -55,24 +55,24 @@ namespace Samples.Models
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                    using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     v0 = x.Contiguous();
                     {
                         ctx.Save(v0!);
-                        int n = global::Kiln.Compilation.FusedLinear.OutputCount(v0!, w1);
+                        int n = global::Kiln.Compilation.CompiledOps.LinearOutputCount(v0!, w1);
                         float[]? mask3 = null;
-                        if (drop3) { draw3 = global::Kiln.Compilation.DropoutDraw.Reserve(n, p3); mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
-                        var fl = global::Kiln.Compilation.FusedLinear.Forward(v0!, w1, b1, global::Kiln.Kernels.Gemm.GemmActivation.Relu, mask3, false);
+                        if (drop3) { draw3 = global::Kiln.Compilation.CompiledOps.ReserveDropout(n, p3); mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
+                        var fl = global::Kiln.Compilation.CompiledOps.LinearEpilogue(v0!, w1, b1, global::Kiln.Kernels.Gemm.GemmActivation.Relu, mask3, false);
                         v3 = ctx.Save(fl.Output);
                         if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
                     }
                     ctx.Save(v3!);
                     v4 = global::Kiln.NN.F.Linear(v3!, w4, b4);
-                    return global::Kiln.Memory.MemoryPool.Outside(Pool, v4)!;
+                    return global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, v4)!;
                 },
                 backward: grad =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                    using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[5];
                     global::Kiln.Tensor? gv0 = null, gv3 = null, gv4 = null;
@@ -86,13 +86,13 @@ namespace Samples.Models
                     }
                     if (gv3 is { } d3)
                     {
-                        var r = global::Kiln.Compilation.FusedLinear.Backward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.FusedLinear.DropoutScale(drop3, p3), need0);
+                        var r = global::Kiln.Compilation.CompiledOps.LinearEpilogueBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.CompiledOps.DropoutScale(drop3, p3), need0);
                         grads[1] = r.Weight; grads[2] = r.Bias;
                         if (r.Input is not null)
                             { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }
                     }
                     grads[0] = gv0;
-                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
+                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, grads[q]);
                     return grads;
                 });
             }

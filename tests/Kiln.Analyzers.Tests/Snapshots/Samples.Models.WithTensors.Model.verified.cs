@@ -52,8 +52,8 @@ namespace Samples.Models
                 if (x.DType != global::Kiln.DType.Float32) return m.Forward(x);
                 var w5 = m.Head.Weight;
                 var b5 = m.Head.Bias;
-                var ip1 = global::Kiln.Compilation.EagerIsland.Trainable(m._scale);
-                var ip3 = global::Kiln.Compilation.EagerIsland.Trainable(m.constant);
+                var ip1 = global::Kiln.Compilation.CompiledOps.IslandParameters(m._scale);
+                var ip3 = global::Kiln.Compilation.CompiledOps.IslandParameters(m.constant);
                 var inputs = new global::System.Collections.Generic.List<global::Kiln.Tensor?> { x, w5, b5 };
                 int is1 = inputs.Count; inputs.AddRange(ip1);
                 int is3 = inputs.Count; inputs.AddRange(ip3);
@@ -65,30 +65,30 @@ namespace Samples.Models
                 bool need0 = x.RequiresGrad;
                 return global::Kiln.Autograd.Function("with_tensors", inputs, forward: ctx =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                    using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "WithTensors"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     v0 = x.Contiguous();
-                    isl1 = global::Kiln.Compilation.EagerIsland.Run(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
+                    isl1 = global::Kiln.Compilation.CompiledOps.RunIsland(ip1, t => m._scale, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v1 = isl1.Output;
                     {
                         var values = new global::Kiln.Tensor[] { v0!.Contiguous(), v1!.Contiguous() };
-                        var gb = gb2 = global::Kiln.Compilation.GroupBroadcast.Plan("mul", values);
+                        var gb = gb2 = global::Kiln.Compilation.CompiledOps.PlanBroadcast("mul", values);
                         var e0 = ctx.Save(values[0]);
                         var e1 = ctx.Save(values[1]);
                         var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;
                         if (ot.IsCuda)
                         {
-                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_F2_Launch>(ot, __GpuForward_F2_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(ot), n, global::Kiln.Gpu.GeneratedKernels.View(ot), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[1]));
+                            global::Kiln.Compilation.CompiledOps.GpuLauncher<__GpuForward_F2_Launch>(ot, __GpuForward_F2_Method)(global::Kiln.Compilation.CompiledOps.GpuStream(ot), n, global::Kiln.Compilation.CompiledOps.GpuView(ot), global::Kiln.Compilation.CompiledOps.GpuView(e0), global::Kiln.Compilation.CompiledOps.GpuIndex(gb2!.Maps[0]), global::Kiln.Compilation.CompiledOps.GpuView(e1), global::Kiln.Compilation.CompiledOps.GpuIndex(gb2!.Maps[1]));
                         }
                         else
                         {
-                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                            global::Kiln.Compilation.CompiledOps.ForRanges(n, 16384, (s0, s1) =>
                             {
                                 var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; var os = ot.AsSpan<float>();
                                 int i = (int)s0, end = (int)s1;
                                 for (; i + 8 <= end; i += 8)
                                 {
-                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es1, i, m1);
                                     var a2 = (x0 * x1);
                                     global::System.Runtime.Intrinsics.Vector256.CopyTo(a2, os.Slice(i, 8));
                                 }
@@ -103,28 +103,28 @@ namespace Samples.Models
                         }
                         v2 = ot;
                     }
-                    isl3 = global::Kiln.Compilation.EagerIsland.Run(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
+                    isl3 = global::Kiln.Compilation.CompiledOps.RunIsland(ip3, t => m.constant, global::System.Array.Empty<global::Kiln.Tensor>(), new bool[] {  });
                     v3 = isl3.Output;
                     {
                         var values = new global::Kiln.Tensor[] { v2!.Contiguous(), v3!.Contiguous() };
-                        var gb = gb4 = global::Kiln.Compilation.GroupBroadcast.Plan("add", values);
+                        var gb = gb4 = global::Kiln.Compilation.CompiledOps.PlanBroadcast("add", values);
                         var e0 = values[0];
                         var e1 = values[1];
                         var ot = global::Kiln.Tensor.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;
                         if (ot.IsCuda)
                         {
-                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_F4_Launch>(ot, __GpuForward_F4_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(ot), n, global::Kiln.Gpu.GeneratedKernels.View(ot), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb4!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb4!.Maps[1]));
+                            global::Kiln.Compilation.CompiledOps.GpuLauncher<__GpuForward_F4_Launch>(ot, __GpuForward_F4_Method)(global::Kiln.Compilation.CompiledOps.GpuStream(ot), n, global::Kiln.Compilation.CompiledOps.GpuView(ot), global::Kiln.Compilation.CompiledOps.GpuView(e0), global::Kiln.Compilation.CompiledOps.GpuIndex(gb4!.Maps[0]), global::Kiln.Compilation.CompiledOps.GpuView(e1), global::Kiln.Compilation.CompiledOps.GpuIndex(gb4!.Maps[1]));
                         }
                         else
                         {
-                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                            global::Kiln.Compilation.CompiledOps.ForRanges(n, 16384, (s0, s1) =>
                             {
                                 var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb4!.Maps[0]; var m1 = gb4!.Maps[1]; var os = ot.AsSpan<float>();
                                 int i = (int)s0, end = (int)s1;
                                 for (; i + 8 <= end; i += 8)
                                 {
-                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es1, i, m1);
                                     var a4 = (x0 + x1);
                                     global::System.Runtime.Intrinsics.Vector256.CopyTo(a4, os.Slice(i, 8));
                                 }
@@ -141,11 +141,11 @@ namespace Samples.Models
                     }
                     ctx.Save(v4!);
                     v5 = global::Kiln.NN.F.Linear(v4!, w5, b5);
-                    return global::Kiln.Memory.MemoryPool.Outside(Pool, v5)!;
+                    return global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, v5)!;
                 },
                 backward: grad =>
                 {
-                    using var tuning = global::Kiln.Compilation.Autotune.Enter(Mode, "WithTensors"); using var reserved = global::Kiln.Memory.MemoryPool.Use(Pool);
+                    using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "WithTensors"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "WithTensors.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
                     var grads = new global::Kiln.Tensor?[inputs.Count];
                     global::Kiln.Tensor? gv0 = null, gv1 = null, gv2 = null, gv3 = null, gv4 = null, gv5 = null;
@@ -164,11 +164,11 @@ namespace Samples.Models
                         var de1 = global::Kiln.Tensor.EmptyLike(dt);
                         if (dt.IsCuda)
                         {
-                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_B4_Launch>(dt, __GpuForward_B4_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(dt), n, global::Kiln.Gpu.GeneratedKernels.View(dt), global::Kiln.Gpu.GeneratedKernels.View(de0), global::Kiln.Gpu.GeneratedKernels.View(de1));
+                            global::Kiln.Compilation.CompiledOps.GpuLauncher<__GpuForward_B4_Launch>(dt, __GpuForward_B4_Method)(global::Kiln.Compilation.CompiledOps.GpuStream(dt), n, global::Kiln.Compilation.CompiledOps.GpuView(dt), global::Kiln.Compilation.CompiledOps.GpuView(de0), global::Kiln.Compilation.CompiledOps.GpuView(de1));
                         }
                         else
                         {
-                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                            global::Kiln.Compilation.CompiledOps.ForRanges(n, 16384, (s0, s1) =>
                             {
                                 var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); 
                                 int i = (int)s0, end = (int)s1;
@@ -207,18 +207,18 @@ namespace Samples.Models
                         var de1 = global::Kiln.Tensor.EmptyLike(dt);
                         if (dt.IsCuda)
                         {
-                            global::Kiln.Gpu.GeneratedKernels.Launcher<__GpuForward_B2_Launch>(dt, __GpuForward_B2_Method)(global::Kiln.Gpu.GeneratedKernels.Stream(dt), n, global::Kiln.Gpu.GeneratedKernels.View(dt), global::Kiln.Gpu.GeneratedKernels.View(de0), global::Kiln.Gpu.GeneratedKernels.View(de1), global::Kiln.Gpu.GeneratedKernels.View(e0), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[0]), global::Kiln.Gpu.GeneratedKernels.View(e1), global::Kiln.Gpu.GroupIndex.Of(gb2!.Maps[1]));
+                            global::Kiln.Compilation.CompiledOps.GpuLauncher<__GpuForward_B2_Launch>(dt, __GpuForward_B2_Method)(global::Kiln.Compilation.CompiledOps.GpuStream(dt), n, global::Kiln.Compilation.CompiledOps.GpuView(dt), global::Kiln.Compilation.CompiledOps.GpuView(de0), global::Kiln.Compilation.CompiledOps.GpuView(de1), global::Kiln.Compilation.CompiledOps.GpuView(e0), global::Kiln.Compilation.CompiledOps.GpuIndex(gb2!.Maps[0]), global::Kiln.Compilation.CompiledOps.GpuView(e1), global::Kiln.Compilation.CompiledOps.GpuIndex(gb2!.Maps[1]));
                         }
                         else
                         {
-                            global::Kiln.Threads.For(n, 16384, (s0, s1) =>
+                            global::Kiln.Compilation.CompiledOps.ForRanges(n, 16384, (s0, s1) =>
                             {
                                 var ds = dt.AsSpan<float>(); var des0 = de0.AsSpan<float>(); var des1 = de1.AsSpan<float>(); var es0 = e0.AsSpan<float>(); var es1 = e1.AsSpan<float>(); var m0 = gb2!.Maps[0]; var m1 = gb2!.Maps[1]; 
                                 int i = (int)s0, end = (int)s1;
                                 for (; i + 8 <= end; i += 8)
                                 {
-                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es0, i, m0);
-                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.VectorMath.Load(es1, i, m1);
+                                    var x0 = m0.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es0.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es0, i, m0);
+                                    var x1 = m1.Full ? global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)es1.Slice(i, 8)) : global::Kiln.Compilation.CompiledOps.LoadBroadcast(es1, i, m1);
                                     var a2 = (x0 * x1);
                                     var g2 = global::System.Runtime.Intrinsics.Vector256.Create((global::System.ReadOnlySpan<float>)ds.Slice(i, 8));
                                     var ge0 = (g2 * x1);
@@ -248,7 +248,7 @@ namespace Samples.Models
                         for (int q = 0; q < r.Parameters.Length; q++) grads[is1 + q] = r.Parameters[q];
                     }
                     grads[0] = gv0;
-                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Memory.MemoryPool.Outside(Pool, grads[q]);
+                    if (Pool is not null) for (int q = 0; q < grads.Length; q++) grads[q] = global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, grads[q]);
                     return grads;
                 });
             }

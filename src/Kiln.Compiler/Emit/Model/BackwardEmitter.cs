@@ -53,8 +53,8 @@ namespace Kiln.Compiler.Emit.Model
             {
                 case IrOps.Linear when step.Gated:
                 {
-                    string scale = step.EpilogueDropout is { } dn ? $"global::Kiln.Compilation.FusedLinear.DropoutScale(drop{dn.Id}, p{dn.Id})" : "1f";
-                    w.Line($"var r = global::Kiln.Compilation.FusedLinear.Backward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {m.NeedIn(i)});");
+                    string scale = step.EpilogueDropout is { } dn ? $"{Contract}.DropoutScale(drop{dn.Id}, p{dn.Id})" : "1f";
+                    w.Line($"var r = {Contract}.LinearEpilogueBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {m.NeedIn(i)});");
                     w.Line($"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
                     AccumulateIfAny(m, "r.Input", i);
                     break;

@@ -42,9 +42,9 @@ namespace Kiln.Compiler.Emit.Model
             string mask = step.EpilogueDropout is { } dn ? $"mask{dn.Id}" : "null";
             w.Open();
             w.Line($"ctx.Save({x});");
-            w.Line($"int n = global::Kiln.Compilation.FusedLinear.OutputCount({x}, w{p.Id});");
+            w.Line($"int n = {Contract}.LinearOutputCount({x}, w{p.Id});");
             Masks(w, g, reserve: true);
-            w.Line($"var fl = global::Kiln.Compilation.FusedLinear.Forward({x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.{activation}, {mask}, {(keep ? "true" : "false")});");
+            w.Line($"var fl = {Contract}.LinearEpilogue({x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.{activation}, {mask}, {(keep ? "true" : "false")});");
             if (keep) w.Line($"v{p.Id} = ctx.Save(fl.PreActivation!);");
             w.Line($"v{g.Output} = {(step.Gated ? "ctx.Save(fl.Output)" : "fl.Output")};");
             ReturnMasks(w, g);
@@ -109,7 +109,7 @@ namespace Kiln.Compiler.Emit.Model
                     w.Line($"v{p.Id} = {Contract}.Embedding({p.Member}, {x});");
                     break;
                 case IrOps.SelfAttention:
-                    w.Line($"att{p.Id} = {Attention}.Forward(ctx, {p.Member}, {x});");
+                    w.Line($"att{p.Id} = {Contract}.SelfAttention(ctx, {p.Member}, {x});");
                     w.Line($"v{p.Id} = att{p.Id}.Output;");
                     break;
                 case IrOps.Island:
@@ -119,7 +119,7 @@ namespace Kiln.Compiler.Emit.Model
                     string values = string.Join(", ", p.Inputs.Select(i => $"v{i}!"));
                     string valueArray = p.Inputs.Count == 0 ? $"global::System.Array.Empty<{Tensor}>()" : $"new {Tensor}[] {{ {values} }}";
                     string needs = string.Join(", ", p.Inputs.Select(m.NeedIn));
-                    w.Line($"isl{p.Id} = global::Kiln.Compilation.EagerIsland.Run(ip{p.Id}, t => {body}, {valueArray}, new bool[] {{ {needs} }});");
+                    w.Line($"isl{p.Id} = {Contract}.RunIsland(ip{p.Id}, t => {body}, {valueArray}, new bool[] {{ {needs} }});");
                     w.Line($"v{p.Id} = isl{p.Id}.Output;");
                     break;
                 }
@@ -139,7 +139,7 @@ namespace Kiln.Compiler.Emit.Model
             if (Broadcasts(g))
             {
                 w.Line($"var values = new {Tensor}[] {{ {string.Join(", ", ext.Select(v => $"v{v}!.Contiguous()"))} }};");
-                w.Line($"var gb = gb{g.Output} = global::Kiln.Compilation.GroupBroadcast.Plan(\"{Describe(g)}\", values);");
+                w.Line($"var gb = gb{g.Output} = {Contract}.PlanBroadcast(\"{Describe(g)}\", values);");
                 for (int k = 0; k < ext.Count; k++) w.Line($"var e{k} = {(g.Recomputes ? "ctx.Save(" : "")}values[{k}]{(g.Recomputes ? ")" : "")};");
                 w.Line($"var ot = {Tensor}.Empty(gb.Shape, global::Kiln.DType.Float32, values[0].Device); int n = (int)ot.Numel;");
             }

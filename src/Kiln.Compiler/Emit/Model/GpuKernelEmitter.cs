@@ -34,15 +34,15 @@ namespace Kiln.Compiler.Emit.Model
         public static void Launch(IndentedWriter w, string name, List<KernelArgument> args, FusionStep g)
         {
             var masks = Masks(g);
-            foreach (var n in masks) w.Line($"using var dmask{n.Id} = global::Kiln.Gpu.GeneratedKernels.Upload(mask{n.Id}, {args[0].Value});");
-            var values = args.Select(a => a.Type == View ? $"global::Kiln.Gpu.GeneratedKernels.View({a.Value})" : a.Value)
-                .Concat(masks.SelectMany(n => new[] { $"dmask{n.Id} is null ? global::Kiln.Gpu.GeneratedKernels.None : global::Kiln.Gpu.GeneratedKernels.View(dmask{n.Id})", $"dmask{n.Id} is null ? 0 : 1" }));
-            w.Line($"global::Kiln.Gpu.GeneratedKernels.Launcher<{name}_Launch>({args[0].Value}, {name}_Method)(global::Kiln.Gpu.GeneratedKernels.Stream({args[0].Value}), n, {string.Join(", ", values)});");
+            foreach (var n in masks) w.Line($"using var dmask{n.Id} = {Contract}.GpuUpload(mask{n.Id}, {args[0].Value});");
+            var values = args.Select(a => a.Type == View ? $"{Contract}.GpuView({a.Value})" : a.Value)
+                .Concat(masks.SelectMany(n => new[] { $"dmask{n.Id} is null ? {Contract}.GpuNone : {Contract}.GpuView(dmask{n.Id})", $"dmask{n.Id} is null ? 0 : 1" }));
+            w.Line($"{Contract}.GpuLauncher<{name}_Launch>({args[0].Value}, {name}_Method)({Contract}.GpuStream({args[0].Value}), n, {string.Join(", ", values)});");
         }
 
         /// <summary>The broadcast map argument of input k of a group.</summary>
         public static string IndexOf(FusionStep g, int k) =>
-            ElementwiseCode.Broadcasts(g) ? $"global::Kiln.Gpu.GroupIndex.Of(gb{g.Output}!.Maps[{k}])" : "global::Kiln.Gpu.GroupIndex.Identity";
+            ElementwiseCode.Broadcasts(g) ? $"{Contract}.GpuIndex(gb{g.Output}!.Maps[{k}])" : $"{Contract}.GpuIdentity";
 
         static List<IrNode> Masks(FusionStep g) => g.Elementwise.Where(n => n.Op == IrOps.Dropout).ToList();
 

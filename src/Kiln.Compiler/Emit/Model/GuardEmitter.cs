@@ -43,7 +43,7 @@ namespace Kiln.Compiler.Emit.Model
             foreach (var n in graph.Nodes)
             {
                 if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm || n.Op == IrOps.RmsNorm) guard.Add($"!{Contract}.Fusable({n.Member})");
-                if (n.Op == IrOps.SelfAttention) guard.Add($"!{Attention}.Fusable({n.Member})");
+                if (n.Op == IrOps.SelfAttention) guard.Add($"!{Contract}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
             // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, convolutions, pooling, softmax,

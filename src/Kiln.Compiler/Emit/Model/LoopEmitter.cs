@@ -29,7 +29,7 @@ namespace Kiln.Compiler.Emit.Model
             for (int k = 0; k < g.External.Count; k++)
                 w.Line(gpu ? $"var x{k} = es{k}[m{k}.Index(i)];"
                     : !Broadcasts(g) ? $"var x{k} = {Load(vector, $"es{k}")};"
-                    : vector ? $"var x{k} = m{k}.Full ? {Load(true, $"es{k}")} : global::Kiln.Compilation.VectorMath.Load(es{k}, i, m{k});"
+                    : vector ? $"var x{k} = m{k}.Full ? {Load(true, $"es{k}")} : {Contract}.LoadBroadcast(es{k}, i, m{k});"
                     : $"var x{k} = es{k}[m{k}.Full ? i : m{k}.Index(i)];");
         }
 
@@ -46,7 +46,7 @@ namespace Kiln.Compiler.Emit.Model
             foreach (var n in g.Elementwise.Where(n => n.Op == IrOps.Dropout))
             {
                 w.Line($"float[]? mask{n.Id} = null;");
-                string draw = reserve ? $"draw{n.Id} = global::Kiln.Compilation.DropoutDraw.Reserve(n, p{n.Id}); " : "";
+                string draw = reserve ? $"draw{n.Id} = {Contract}.ReserveDropout(n, p{n.Id}); " : "";
                 w.Line($"if (drop{n.Id}) {{ {draw}mask{n.Id} = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw{n.Id}.Fill(global::System.MemoryExtensions.AsSpan(mask{n.Id}, 0, n)); }}");
             }
         }
@@ -64,7 +64,7 @@ namespace Kiln.Compiler.Emit.Model
         /// </summary>
         public static void Loop(IndentedWriter w, FusionStep g, string spans, Action<bool> body, string? into = null)
         {
-            w.Open(into is null ? "global::Kiln.Threads.For(n, 16384, (s0, s1) =>" : $"{into} = (s0, s1) =>");
+            w.Open(into is null ? $"{Contract}.ForRanges(n, 16384, (s0, s1) =>" : $"{into} = (s0, s1) =>");
             w.Line(spans);
             w.Line("int i = (int)s0, end = (int)s1;");
             if (Vectorizable(g))

@@ -5,7 +5,10 @@ namespace Kiln.Compiler.Emit.Model
     {
         /// <summary>Kiln's tensor.</summary>
         public const string Tensor = "global::Kiln.Tensor";
-        /// <summary>The runtime contract: every runtime member compiled models call.</summary>
+        /// <summary>
+        /// The runtime contract: every runtime member compiled models call besides public API (Tensor, F, layers,
+        /// Autograd.Function), in one type hidden from IntelliSense.
+        /// </summary>
         public const string Contract = "global::Kiln.Compilation.CompiledOps";
         /// <summary>A compiled self-attention's saved state.</summary>
         public const string Attention = "global::Kiln.Compilation.CompiledAttention";

@@ -1,0 +1,26 @@
+using System;
+using Kiln.Compilation;
+using Kiln.Kernels.Gemm;
+using Kiln.NN;
+
+namespace Kiln.Backends;
+
+// What compiled models run on the CPU: the fused Linear epilogue GEMMs, layer norm with kept statistics, cross entropy rows.
+internal sealed partial class CpuBackend
+{
+    public (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor w, Tensor? b, GemmActivation activation, float[]? multiplier, bool keepPreActivation) =>
+        FusedLinear.CpuForward(x, w, b, activation, multiplier, keepPreActivation);
+
+    public (Tensor? Input, Tensor Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor w, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput) =>
+        FusedLinear.CpuBackward(x, w, hasBias, grad, output, scale, needInput);
+
+    public (Tensor Output, Tensor Mean, Tensor Rstd) CompiledLayerNorm(LayerNorm layer, Tensor x, Action<long, long>? produce) => CompiledOps.CpuLayerNorm(layer, x, produce);
+
+    public (Tensor Input, Tensor? Weight, Tensor? Bias) CompiledLayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad) =>
+        CompiledOps.CpuLayerNormBackward(layer, x, mean, rstd, grad);
+
+    public (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex) => CompiledOps.CpuCrossEntropy(rows, target, ignoreIndex);
+
+    public Tensor CrossEntropyRowsBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex) =>
+        CompiledOps.CpuCrossEntropyBackward(rows, target, lse, count, grad, ignoreIndex);
+}
