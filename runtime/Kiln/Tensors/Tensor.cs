@@ -19,13 +19,14 @@ public sealed unsafe partial class Tensor : IDisposable
     // Not readonly: SetData rebinds a parameter to new data (PyTorch's `param.data = t`).
     Storage _storage;
     int[] _shape;
+    long _numel; // the shape's product, kept: Numel is read by nearly every op
     long[] _strides;
     long _offset;
     int _disposed;
 
     internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
     {
-        CheckLayout(storage, shape, strides, offset, dtype);
+        _numel = CheckLayout(storage, shape, strides, offset, dtype);
         _storage = storage;
         _shape = shape;
         _strides = strides;
@@ -53,8 +54,9 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>
     /// The safety net under every view: the elements a layout can reach must lie inside its storage. Each op checks its
     /// own arguments first (with its own message); this catches what an overflowing computation would let through.
+    /// Returns the element count.
     /// </summary>
-    static void CheckLayout(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
+    static long CheckLayout(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
     {
         if (shape.Length != strides.Length)
             throw new KilnException("as_strided", $"as_strided: {shape.Length} sizes but {strides.Length} strides", KilnErrorKind.Shape);
@@ -62,7 +64,7 @@ public sealed unsafe partial class Tensor : IDisposable
             if (shape[i] < 0) throw new KilnException("as_strided", $"as_strided: negative size {shape[i]} in {ShapeText.Format(shape)}", KilnErrorKind.Shape);
         long numel = ShapeRules.Numel(shape); // throws when the product overflows
         if (offset < 0) throw new KilnException("as_strided", $"as_strided: negative storage offset {offset}");
-        if (numel == 0) return;
+        if (numel == 0) return 0;
         long capacity = storage.ByteLength / dtype.SizeOf();
         long lo = offset, hi = offset;
         try
@@ -79,6 +81,7 @@ public sealed unsafe partial class Tensor : IDisposable
         }
         if (lo < 0 || hi >= capacity)
             throw new KilnException("as_strided", $"as_strided: sizes {ShapeText.Format(shape)} with strides [{string.Join(", ", strides)}] and offset {offset} reach element {(lo < 0 ? lo : hi)}, outside the storage of {capacity} elements", KilnErrorKind.Shape);
+        return numel;
     }
 
     internal static long[] ContiguousStrides(int[] shape)
@@ -115,7 +118,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public int Dim => _shape.Length;
 
     /// <summary>Number of elements.</summary>
-    public long Numel => ShapeRules.Numel(_shape);
+    public long Numel => _numel;
 
     /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
     public int Size(int dim) => _shape[ShapeRules.NormalizeDim("size", dim, _shape.Length)];
@@ -201,6 +204,7 @@ public sealed unsafe partial class Tensor : IDisposable
         var old = _storage;
         _storage = src._storage;
         _shape = (int[])src._shape.Clone();
+        _numel = src._numel;
         _strides = (long[])src._strides.Clone();
         _offset = src._offset;
         DType = src.DType;

@@ -46,11 +46,15 @@ namespace Kiln.Compiler.Shapes
         public static TCount Count(IReadOnlyList<TDim> shape)
         {
             TCount n = A.One;
+            bool overflow = false;
             for (int i = 0; i < shape.Count; i++)
+            {
+                // A zero size makes the count zero even past an overflow (PyTorch's rule).
                 if (Is(shape[i], 0)) { A.TryMultiply(A.One, shape[i], out n); return n; }
-            for (int i = 0; i < shape.Count; i++)
-                if (!A.TryMultiply(n, shape[i], out n))
-                    throw new KilnException("numel", $"numel: Storage size calculation overflowed with sizes={ShapeText.Format(shape)} (more than 2^63 elements)", KilnErrorKind.Shape);
+                if (!overflow && !A.TryMultiply(n, shape[i], out n)) overflow = true;
+            }
+            if (overflow)
+                throw new KilnException("numel", $"numel: Storage size calculation overflowed with sizes={ShapeText.Format(shape)} (more than 2^63 elements)", KilnErrorKind.Shape);
             return n;
         }
 
