@@ -46,6 +46,18 @@ internal interface IBackend
     /// <summary>scatter / scatter_add into <paramref name="work"/> (in its compute type): work[i with dim replaced by index[i]] = (or +=) src[i].</summary>
     void Scatter(string op, Tensor work, Tensor src, Tensor index, int dim, bool add);
 
+    /// <summary>
+    /// C[b] = alpha·A[b]·B[b] + beta·C[b] for every batch index, in the operands' own type where the device has such a
+    /// kernel (a new tensor; <paramref name="bias"/> broadcast into it first), else null.
+    /// </summary>
+    Tensor? GemmInOwnType(Tensor a, Tensor b, int[] batch, int n, int m, int k, double alpha, double beta, Tensor? bias);
+
+    /// <summary>
+    /// C[b] = alpha·A[b]·B[b] + beta·C[b] for every batch index: a [batch..., n, k], b [batch..., k, m] with any strides
+    /// (transposed or expanded operands are not copied), c contiguous [batch..., n, m], all in the compute type.
+    /// </summary>
+    void BatchedGemm(Tensor a, Tensor b, Tensor c, int[] batch, int n, int m, int k, double alpha, double beta);
+
     /// <summary>tril / triu: a copy of x with the values above (lower) or below (upper) diagonal <paramref name="diagonal"/> of the last two dims zeroed.</summary>
     Tensor Triangle(Tensor x, int diagonal, bool lower);
 
