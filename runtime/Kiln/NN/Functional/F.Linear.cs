@@ -32,8 +32,8 @@ public static partial class F
         if (!training || p == 0) return input;
         if (p == 1) return input * 0.0;
         using var mask = Tensor.DropoutMask(input.ShapeArray, p, input.DType, generator);
-        if (!input.IsCuda) return input * mask;
-        // Drawn on the host (the same Philox stream, so the same mask as on the CPU), then sent to the input's device.
+        // Drawn on the host (the same Philox stream, so the same mask on every device), then sent to the input's device
+        // (on the CPU an alias of it).
         using var onDevice = mask.To(input.Device);
         return input * onDevice;
     }
