@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Kiln.Compiler;
-using Kiln.Compiler.Ops;
 using Kiln.Compiler.Ops.Pointwise;
 using Kiln.Compiler.Shapes;
 using Microsoft.CodeAnalysis;
