@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Kiln.Analyzers.FrontEnd;
 using Kiln.Compiler.Ir;
 using Kiln.Compiler.Ops.Pointwise;
 using Microsoft.CodeAnalysis;
@@ -89,8 +90,8 @@ internal static class GraphReader
         // Tensors; after the first, Tensor? (with or without the default null: a null argument runs the eager Forward).
         static bool Plain(IParameterSymbol p) => !p.HasExplicitDefaultValue && p.NullableAnnotation != NullableAnnotation.Annotated;
         static bool NullTensor(IParameterSymbol p) => p.Ordinal > 0 && (!p.HasExplicitDefaultValue || p.ExplicitDefaultValue is null);
-        if (forward.Parameters.Length != inputs.Count || inputs.Count == 0 || !IsTensor(forward.ReturnType)
-            || forward.Parameters.Any(p => !IsTensor(p.Type) || p.RefKind != RefKind.None || p.IsParams || !Plain(p) && !NullTensor(p)))
+        if (forward.Parameters.Length != inputs.Count || inputs.Count == 0 || !ForwardSyntax.IsTensor(forward.ReturnType)
+            || forward.Parameters.Any(p => !ForwardSyntax.IsTensor(p.Type) || p.RefKind != RefKind.None || p.IsParams || !Plain(p) && !NullTensor(p)))
         { Fail(result, "a Forward whose parameters are not all tensors (after the first, Tensor? may default to null), or that does not return one", forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel)); return null; }
         if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(r.Cancel) is not MethodDeclarationSyntax method) { Fail(result, "Forward's declaration", null); return null; }
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
@@ -131,7 +132,7 @@ internal static class GraphReader
                 case IReturnOperation { ReturnedValue: { } value }:
                     if ((returned = Expr(value, r)) is null) return false;
                     break;
-                case IConditionalOperation branch when TrainingTest(branch.Condition) is { } whenTraining:
+                case IConditionalOperation branch when ForwardSyntax.TrainingTest(branch.Condition, ownOnly: true) is { } whenTraining:
                 {
                     // if (Training) ...: the branch this mode takes (the model is read once per mode).
                     if (r.Training is not { } mode) { r.NeedsModes = true; Fail(result, "a branch on Training", statement.Syntax); return false; }
@@ -153,7 +154,7 @@ internal static class GraphReader
                     break;
                 }
                 default:
-                    Fail(result, Describe(statement), statement.Syntax);
+                    Fail(result, ForwardSyntax.Describe(statement), statement.Syntax);
                     return false;
             }
         }
@@ -208,15 +209,15 @@ internal static class GraphReader
         var m = call.TargetMethod;
         string type = m.ContainingType?.Name ?? "", ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
         // A layer of the model called with more than its input (layer.Forward(x, mask)): its parameters come along.
-        var layer = !m.IsStatic && IsModule(call.Instance?.Type) ? Member(call.Instance, r) : null;
-        if (!IsTensor(m.ReturnType) || layer is null && !(ns == "Kiln" && type == "Tensor" || ns == "Kiln.NN" && type == "F")) return null;
+        var layer = !m.IsStatic && ForwardSyntax.IsModule(call.Instance?.Type) ? Member(call.Instance, r) : null;
+        if (!ForwardSyntax.IsTensor(m.ReturnType) || layer is null && !(ns == "Kiln" && type == "Tensor" || ns == "Kiln.NN" && type == "F")) return null;
         var saved = Save(r);
         var values = new List<int>();
         string? Operand(IOperation o)
         {
-            while (o is IConversionOperation c && !IsTensor(o.Type)) o = c.Operand;
+            while (o is IConversionOperation c && !ForwardSyntax.IsTensor(o.Type)) o = c.Operand;
             if (o.ConstantValue is { HasValue: true, Value: null }) return "null";   // an absent optional tensor (a mask)
-            if (IsTensor(o.Type))
+            if (ForwardSyntax.IsTensor(o.Type))
             {
                 if (Expr(o, r) is not { } v) return null;
                 values.Add(v);
@@ -272,22 +273,6 @@ internal static class GraphReader
 
     static string Display(LayerRef layer) => layer.Access.Substring(layer.Access.LastIndexOf('.') + 1).TrimEnd(')').Replace(GeneratedAccessor.Prefix, "");
 
-    static bool IsModule(ITypeSymbol? t)
-    {
-        for (; t is not null; t = t.BaseType)
-            if (t.Name == "Module" && t.ContainingNamespace?.ToDisplayString() == "Kiln.NN") return true;
-        return false;
-    }
-
-    /// <summary>True for <c>Training</c>, false for <c>!Training</c>, null for any other condition.</summary>
-    static bool? TrainingTest(IOperation condition)
-    {
-        while (condition is IConversionOperation c) condition = c.Operand;
-        if (condition is IPropertyReferenceOperation { Property.Name: "Training", Instance: IInstanceReferenceOperation }) return true;
-        if (condition is IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } not && TrainingTest(not.Operand) is { } inner) return !inner;
-        return null;
-    }
-
     /// <summary>The layers a ModuleList was created with (an array or collection of <c>new</c> expressions), reached through its indexer.</summary>
     static List<LayerRef>? ListItems(LayerRef list)
     {
@@ -323,13 +308,13 @@ internal static class GraphReader
         {
             case IParameterReferenceOperation p when r.Env.TryGetValue(p.Parameter, out var pv): return pv;
             case ILocalReferenceOperation l when r.Env.TryGetValue(l.Local, out var lv): return lv;
-            case IConditionalOperation choice when TrainingTest(choice.Condition) is { } whenTraining && choice.WhenFalse is not null:
+            case IConditionalOperation choice when ForwardSyntax.TrainingTest(choice.Condition, ownOnly: true) is { } whenTraining && choice.WhenFalse is not null:
                 // Training ? a : b — the operand this mode takes.
                 if (r.Training is not { } mode) { r.NeedsModes = true; Fail(result, "a branch on Training", op.Syntax); return null; }
                 return Expr(mode == whenTraining ? choice.WhenTrue : choice.WhenFalse, r);
-            case IBinaryOperation binary when BinaryName(binary.OperatorKind) is { } name && (IsTensor(binary.LeftOperand.Type) || IsTensor(binary.RightOperand.Type)):
+            case IBinaryOperation binary when BinaryName(binary.OperatorKind) is { } name && (ForwardSyntax.IsTensor(binary.LeftOperand.Type) || ForwardSyntax.IsTensor(binary.RightOperand.Type)):
             {
-                bool leftTensor = IsTensor(binary.LeftOperand.Type), rightTensor = IsTensor(binary.RightOperand.Type);
+                bool leftTensor = ForwardSyntax.IsTensor(binary.LeftOperand.Type), rightTensor = ForwardSyntax.IsTensor(binary.RightOperand.Type);
                 if (leftTensor && rightTensor)
                 {
                     // Two values, broadcast together when the compiled model runs (a learned scale, a positional table, a
@@ -347,20 +332,20 @@ internal static class GraphReader
             case IFieldReferenceOperation { Field.Name: "Output", Instance: IInvocationOperation attention } when SelfAttention(attention, r) is { } attended:
                 return attended;
             case IMemberReferenceOperation { Instance: IInstanceReferenceOperation } tensorMember and (IFieldReferenceOperation or IPropertyReferenceOperation)
-                when IsTensor(tensorMember.Type) && Member(tensorMember, r) is { } held:
+                when ForwardSyntax.IsTensor(tensorMember.Type) && Member(tensorMember, r) is { } held:
             {
                 // A tensor of the model (a Parameter or buffer): the value is the tensor itself, its gradient goes to it.
                 string shown = Display(held);
                 return r.Graph.Add(IrOps.Island, System.Array.Empty<int>(), attr: "tensor " + shown, attr2: held.Access, parameters: new[] { held.Access });
             }
-            case IPropertyReferenceOperation { Instance: { } of } property when IsTensor(property.Type) && IsTensor(of.Type):
+            case IPropertyReferenceOperation { Instance: { } of } property when ForwardSyntax.IsTensor(property.Type) && ForwardSyntax.IsTensor(of.Type):
             {
                 // x.T, x.mT: a view, run eagerly inside the compiled model.
                 if (Expr(of, r) is not { } value) return null;
                 r.Result.Islands.Add(("Tensor." + property.Property.Name, op.Syntax));
                 return r.Graph.Add(IrOps.Island, new[] { value }, attr: "Tensor." + property.Property.Name, attr2: IrOps.Placeholder(0) + "." + property.Property.Name);
             }
-            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus } negate when IsTensor(negate.Operand.Type):
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus } negate when ForwardSyntax.IsTensor(negate.Operand.Type):
                 return Expr(negate.Operand, r) is { } negated ? r.Graph.Add(IrOps.Activation, negated, attr: "neg") : null;
             case IInvocationOperation call:
             {
@@ -375,7 +360,7 @@ internal static class GraphReader
                     if (after is not null) return after;
                     // No fused form (or a block that does not read as a graph): the layer runs eagerly inside the compiled model.
                     Restore(r, saved);
-                    if (!IsModule(member.Type) || !IsTensor(m.ReturnType) || m.Parameters.Length != 1 || !IsTensor(m.Parameters[0].Type))
+                    if (!ForwardSyntax.IsModule(member.Type) || !ForwardSyntax.IsTensor(m.ReturnType) || m.Parameters.Length != 1 || !ForwardSyntax.IsTensor(m.Parameters[0].Type))
                     { Fail(result, $"the layer {member.Type.Name} ({Display(member)})", call.Syntax); return null; }
                     result.Islands.Add(($"{member.Type.Name} ({Display(member)})", call.Syntax));
                     return r.Graph.Add(IrOps.Island, before, member.Access, attr: m.Name);
@@ -495,7 +480,7 @@ internal static class GraphReader
         if (r.Depth > 8 || type is not INamedTypeSymbol { ContainingType: null } named || !named.GetAttributes().Any(a => a.AttributeClass?.Name == "ModelAttribute")
             || !named.DeclaringSyntaxReferences.Any(d => d.GetSyntax(r.Cancel) is ClassDeclarationSyntax c && c.Modifiers.Any(m => m.Text == "partial")))
             return null;
-        var forward = named.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault(f => f.Parameters.Length == 1 && IsTensor(f.Parameters[0].Type) && !f.IsStatic);
+        var forward = named.GetMembers("Forward").OfType<IMethodSymbol>().FirstOrDefault(f => f.Parameters.Length == 1 && ForwardSyntax.IsTensor(f.Parameters[0].Type) && !f.IsStatic);
         var tree = forward?.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree;
         if (forward is null || tree is null || !r.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
         var inner = new Reader
@@ -674,15 +659,6 @@ internal static class GraphReader
         string access = r.MemberPrefix.Length == 0 ? r.Owner + "." + mb.Name : r.MemberPrefix + mb.Name;
         return new LayerRef(access, mb.Type, Creation(mb.Symbol, semantics));
     }
-
-    static bool IsTensor(ITypeSymbol? t) => t is not null && t.Name == "Tensor" && t.ContainingNamespace?.ToDisplayString() == "Kiln";
-
-    static string Describe(IOperation op) => op.Kind switch
-    {
-        OperationKind.Conditional => "an if statement",
-        OperationKind.Loop => "a loop",
-        _ => "a " + op.Kind.ToString().ToLowerInvariant() + " statement",
-    };
 
     static Result Fail(Result r, string construct, SyntaxNode? where)
     {

@@ -1,3 +1,4 @@
+using Kiln.Analyzers.FrontEnd;
 using System;
 using System.Collections.Immutable;
 using System.Linq;
@@ -98,7 +99,7 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
         void Add(ISymbol symbol, string access, string name, ITypeSymbol memberType, bool writable, ISymbol attributes)
         {
             string typeName = memberType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-            if (IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true, GeneratedAccessor.CanExpose(memberType)));
+            if (ForwardSyntax.IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true, GeneratedAccessor.CanExpose(memberType)));
             else if (memberType.Name == "Tensor" && memberType.ContainingNamespace?.ToDisplayString() == "Kiln")
             {
                 var buffer = attributes.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "BufferAttribute");
@@ -113,11 +114,4 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
         !p.IsIndexer && p.GetMethod is not null && p.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, p));
 
     static bool HasAttribute(ISymbol s, string name) => s.GetAttributes().Any(a => a.AttributeClass?.Name == name);
-
-    static bool IsModule(ITypeSymbol t)
-    {
-        for (var b = t as INamedTypeSymbol; b is not null; b = b.BaseType)
-            if (b.Name == "Module" && b.ContainingNamespace?.ToDisplayString() == "Kiln.NN") return true;
-        return false;
-    }
 }

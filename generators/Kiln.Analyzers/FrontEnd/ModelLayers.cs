@@ -77,7 +77,7 @@ internal static class ModelLayers
     /// <summary>The layer an object creation builds; containers (ModuleList, Sequential) with the layers listed in it.</summary>
     static LayerSpec? Spec(IFieldSymbol field, IObjectCreationOperation create)
     {
-        if (create.Type is not INamedTypeSymbol type || !IsKilnNN(type)) return null;
+        if (create.Type is not INamedTypeSymbol type || !ForwardSyntax.IsKilnNN(type)) return null;
         if (type.Name is "ModuleList" or "Sequential")
         {
             var spec = new LayerSpec(field, type.Name, new Dictionary<string, object?>(), new Dictionary<string, Location>(), create.Syntax.GetLocation());
@@ -109,14 +109,6 @@ internal static class ModelLayers
             if (a.ArgumentKind != ArgumentKind.DefaultValue) locations[a.Parameter.Name] = a.Value.Syntax.GetLocation();
         }
         return new LayerSpec(field, type.Name, args, locations, create.Syntax.GetLocation());
-    }
-
-    public static bool IsKilnNN(ITypeSymbol type) => type.ContainingNamespace?.ToDisplayString() == "Kiln.NN";
-
-    public static IOperation UnwrapConversions(this IOperation op)
-    {
-        while (op is IConversionOperation c) op = c.Operand;
-        return op;
     }
 }
 

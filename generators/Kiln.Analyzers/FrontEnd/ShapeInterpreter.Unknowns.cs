@@ -29,8 +29,6 @@ internal sealed partial class ShapeInterpreter
         return false;
     }
 
-    static bool IsTensor(ITypeSymbol type) => type is { Name: "Tensor" } t && t.ContainingNamespace?.ToDisplayString() == "Kiln";
-
     /// <summary>The trailing <paramref name="rank"/> dims of <paramref name="x"/>, unknown ones made up where an open shape lacks them.</summary>
     SymbolicDim[] Trailing(TensorShape x, int rank)
     {

@@ -52,7 +52,7 @@ internal sealed partial class ShapeInterpreter
     public void Run(IMethodSymbol method, IOperation body)
     {
         foreach (var p in method.Parameters)
-            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : IsTensor(p.Type) ? new TensorShape(Array.Empty<SymbolicDim>(), open: true) : null;
+            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : ForwardSyntax.IsTensor(p.Type) ? new TensorShape(Array.Empty<SymbolicDim>(), open: true) : null;
         Statement(body);
     }
 
@@ -106,7 +106,7 @@ internal sealed partial class ShapeInterpreter
                 }
                 break;
             default:
-                Stop(op, Describe(op));
+                Stop(op, ForwardSyntax.Describe(op));
                 break;
         }
     }
@@ -171,9 +171,7 @@ internal sealed partial class ShapeInterpreter
         _ => null,
     };
 
-    bool IsTrainingTest(IOperation condition) =>
-        condition.UnwrapConversions() is IPropertyReferenceOperation { Property.Name: "Training" } p && p.Property.ContainingType?.Name == "Module"
-        || condition is IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } u && IsTrainingTest(u.Operand);
+    static bool IsTrainingTest(IOperation condition) => ForwardSyntax.TrainingTest(condition, ownOnly: false) is not null;
 
     /// <summary>Runs two alternative branches from the same state and keeps what they agree on.</summary>
     void Branches(Action first, Action second)
@@ -527,11 +525,4 @@ internal sealed partial class ShapeInterpreter
         _stopped = true;
         _report(Diagnostic.Create(DiagnosticDescriptors.Unsupported, at.Syntax.GetLocation(), construct));
     }
-
-    static string Describe(IOperation op) => op.Kind switch
-    {
-        OperationKind.Conditional => "an if statement",
-        OperationKind.Loop => "a loop",
-        _ => "a " + op.Kind.ToString().ToLowerInvariant() + " statement",
-    };
 }
