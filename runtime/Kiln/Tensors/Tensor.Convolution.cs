@@ -1,6 +1,5 @@
 using Kiln.Compiler.Ops;
 using Kiln.Compiler.Shapes;
-using Kiln.Kernels.Conv;
 
 namespace Kiln;
 
