@@ -46,15 +46,14 @@ public sealed class ModelShapeAnalyzer : DiagnosticAnalyzer
                 .FirstOrDefault(d => SymbolEqualityComparer.Default.Equals(context.SemanticModel.GetDeclaredSymbol(d, context.CancellationToken), model)) != declaration)
             return;
         var layers = ModelLayers.Read(model, context.SemanticModel, context.CancellationToken);
-        foreach (var layer in layers.Values)
+        foreach (var layer in layers)
             CheckConstruction(layer, context.ReportDiagnostic);
         foreach (var member in declaration.Members)
         {
             if (member is not MethodDeclarationSyntax method || method.Identifier.Text != "Forward") continue;
             if (context.SemanticModel.GetDeclaredSymbol(method, context.CancellationToken) is not IMethodSymbol symbol) continue;
-            SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
-            if (body is null || context.SemanticModel.GetOperation(body, context.CancellationToken) is not { } operation) continue;
-            new ShapeInterpreter(layers, context.ReportDiagnostic).Run(symbol, operation);
+            var forward = ForwardReader.Read(symbol, context.SemanticModel, inlineModels: false, context.CancellationToken);
+            if (forward.NotRead is null) new ShapeInterpreter(context.ReportDiagnostic).Run(forward);
         }
     }
 

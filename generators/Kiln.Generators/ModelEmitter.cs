@@ -1,3 +1,4 @@
+using Kiln.Analyzers.FrontEnd;
 using System.Linq;
 using System.Text;
 

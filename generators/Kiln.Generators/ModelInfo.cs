@@ -43,7 +43,7 @@ internal sealed record ForwardInfo(string ReturnType, string Parameters, string 
         string parameters = string.Join(", ", forward.Parameters.Select(p => p.Type.ToDisplayString(typeFormat) + " " + p.Name
             + (p.HasExplicitDefaultValue ? " = " + (p.ExplicitDefaultValue is null ? "default" : Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatPrimitive(p.ExplicitDefaultValue, quoteStrings: true, useHexadecimalNumbers: false)) : "")));
         string arguments = string.Join(", ", forward.Parameters.Select(p => p.Name));
-        var read = GraphReader.Read(forward, semantics, cancel);
+        var read = GraphLowering.Lower(forward, semantics, cancel);
         return new ForwardInfo(forward.ReturnType.ToDisplayString(format), parameters, arguments, read.Graph, read.EvalGraph,
             read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null,
             new EquatableArray<IslandInfo>(read.Graph is null ? ImmutableArray<IslandInfo>.Empty

@@ -4,9 +4,9 @@ using Microsoft.CodeAnalysis.Operations;
 namespace Kiln.Analyzers.FrontEnd;
 
 /// <summary>
-/// What both readers of a model's Forward agree on — the [Model] generator's graph reader and the shape analyzers'
-/// interpreter: which types are Kiln's tensors and modules, how a branch on <c>Training</c> looks, how an unfollowed
-/// statement is named in a diagnostic. Written once here so the two cannot drift apart.
+/// The syntax facts of a model's Forward that the front end (<see cref="ForwardReader"/>) and its passes share: which
+/// types are Kiln's tensors and modules, how a branch on <c>Training</c> looks, how an unfollowed statement is named in
+/// a diagnostic.
 /// </summary>
 internal static class ForwardSyntax
 {
@@ -51,6 +51,7 @@ internal static class ForwardSyntax
     {
         OperationKind.Conditional => "an if statement",
         OperationKind.Loop => "a loop",
+        OperationKind.ExpressionStatement => "the statement '" + op.Syntax + "'",
         _ => "a " + op.Kind.ToString().ToLowerInvariant() + " statement",
     };
 }

@@ -6,19 +6,17 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace Kiln.Analyzers.FrontEnd;
 
-/// <summary>One layer a model's field holds: its type, its constructor arguments by parameter name, and where it is built.</summary>
+/// <summary>One layer a model builds: its type, its constructor arguments by parameter name, and where it is built.</summary>
 internal sealed class LayerSpec
 {
-    public LayerSpec(IFieldSymbol field, string kind, Dictionary<string, object?> args, Dictionary<string, Location> argLocations, Location creation)
+    public LayerSpec(string kind, Dictionary<string, object?> args, Dictionary<string, Location> argLocations, Location creation)
     {
-        Field = field;
         Kind = kind;
         Args = args;
         ArgLocations = argLocations;
         Creation = creation;
     }
 
-    public IFieldSymbol Field { get; }
     /// <summary>The layer's class name (Linear, Conv2d, ...).</summary>
     public string Kind { get; }
     /// <summary>Evaluated arguments (a size as <see cref="SymbolicDim"/>, sizes as an array of them, bool, double, or null where unknown), defaults included.</summary>
@@ -37,50 +35,32 @@ internal sealed class LayerSpec
 }
 
 /// <summary>
-/// Reads a [Model] class's layers: fields of Kiln.NN layer types and the <c>new</c> expression that builds each one,
-/// in a field initializer or a constructor assignment. Constructor arguments are evaluated as constants, symbolic
-/// dims (constructor parameters) or simple arithmetic of those.
+/// A [Model] class's layers as the shape rules read them: Kiln.NN layers and the <c>new</c> expression that builds each
+/// one (<see cref="MemberCreation"/>). Constructor arguments are evaluated as constants, symbolic dims (constructor
+/// parameters) or simple arithmetic of those.
 /// </summary>
 internal static class ModelLayers
 {
-    public static Dictionary<IFieldSymbol, LayerSpec> Read(INamedTypeSymbol model, SemanticModel semantics, System.Threading.CancellationToken cancel)
+    /// <summary>The layers the fields and auto-properties of <paramref name="model"/> are built as, in this file.</summary>
+    public static List<LayerSpec> Read(INamedTypeSymbol model, SemanticModel semantics, System.Threading.CancellationToken cancel)
     {
-        var layers = new Dictionary<IFieldSymbol, LayerSpec>(SymbolEqualityComparer.Default);
-        foreach (var reference in model.DeclaringSyntaxReferences)
+        var layers = new List<LayerSpec>();
+        foreach (var member in model.GetMembers())
         {
-            if (reference.SyntaxTree != semantics.SyntaxTree) continue;
-            foreach (var node in reference.GetSyntax(cancel).DescendantNodes())
-            {
-                var op = semantics.GetOperation(node, cancel);
-                switch (op)
-                {
-                    case IFieldInitializerOperation init when init.Value.UnwrapConversions() is IObjectCreationOperation create:
-                        foreach (var f in init.InitializedFields) Add(layers, f, create);
-                        break;
-                    case ISimpleAssignmentOperation assign when assign.Target is IFieldReferenceOperation fr
-                                                           && assign.Value.UnwrapConversions() is IObjectCreationOperation create
-                                                           && SymbolEqualityComparer.Default.Equals(fr.Field.ContainingType, model):
-                        Add(layers, fr.Field, create);
-                        break;
-                }
-            }
+            cancel.ThrowIfCancellationRequested();
+            if (member is not IFieldSymbol { IsStatic: false } and not IPropertySymbol { IsStatic: false }) continue;
+            if (MemberCreation.Of(member, semantics) is { } create && SpecOf(create) is { } spec) layers.Add(spec);
         }
         return layers;
     }
 
-    static void Add(Dictionary<IFieldSymbol, LayerSpec> layers, IFieldSymbol field, IObjectCreationOperation create)
-    {
-        if (layers.ContainsKey(field) || Spec(field, create) is not { } spec) return;
-        layers[field] = spec;
-    }
-
-    /// <summary>The layer an object creation builds; containers (ModuleList, Sequential) with the layers listed in it.</summary>
-    static LayerSpec? Spec(IFieldSymbol field, IObjectCreationOperation create)
+    /// <summary>The layer an object creation builds; containers (ModuleList, Sequential) with the layers listed in it. Null for a type outside Kiln.NN.</summary>
+    public static LayerSpec? SpecOf(IObjectCreationOperation create)
     {
         if (create.Type is not INamedTypeSymbol type || !ForwardSyntax.IsKilnNN(type)) return null;
         if (type.Name is "ModuleList" or "Sequential")
         {
-            var spec = new LayerSpec(field, type.Name, new Dictionary<string, object?>(), new Dictionary<string, Location>(), create.Syntax.GetLocation());
+            var spec = new LayerSpec(type.Name, new Dictionary<string, object?>(), new Dictionary<string, Location>(), create.Syntax.GetLocation());
             var items = new List<LayerSpec>();
             foreach (var a in create.Arguments)
             {
@@ -93,7 +73,7 @@ internal static class ModelLayers
                 if (elements is null) return spec;   // built some other way: items unknown
                 foreach (var e in elements.Value)
                 {
-                    if (e.UnwrapConversions() is not IObjectCreationOperation item || Spec(field, item) is not { } itemSpec) return spec;
+                    if (e.UnwrapConversions() is not IObjectCreationOperation item || SpecOf(item) is not { } itemSpec) return spec;
                     items.Add(itemSpec);
                 }
             }
@@ -108,7 +88,7 @@ internal static class ModelLayers
             args[a.Parameter.Name] = Evaluate.Value(a.Value);
             if (a.ArgumentKind != ArgumentKind.DefaultValue) locations[a.Parameter.Name] = a.Value.Syntax.GetLocation();
         }
-        return new LayerSpec(field, type.Name, args, locations, create.Syntax.GetLocation());
+        return new LayerSpec(type.Name, args, locations, create.Syntax.GetLocation());
     }
 }
 

@@ -45,7 +45,7 @@ internal sealed partial class ShapeInterpreter
         x.Open ? new TensorShape(dims.Skip(Math.Max(0, dims.Length - keep)).ToArray(), open: true) : new TensorShape(dims);
 
     /// <summary>A layer step whose input has unknown sizes: the checks the known ones allow, and what it gives.</summary>
-    object? PartialStage(IInvocationOperation call, LayerSpec layer, TensorShape x)
+    object? PartialStage(IOperation call, LayerSpec layer, TensorShape x)
     {
         int? I(string name) => layer.Int(name);
         switch (layer.Kind)
@@ -107,7 +107,7 @@ internal sealed partial class ShapeInterpreter
     }
 
     /// <summary>The known-shape step run on <paramref name="dims"/> (an open shape's made-up form), open again after.</summary>
-    object? StageKnownOpen(IInvocationOperation call, LayerSpec layer, TensorShape x, SymbolicDim[] dims, int keep) =>
+    object? StageKnownOpen(IOperation call, LayerSpec layer, TensorShape x, SymbolicDim[] dims, int keep) =>
         StageKnown(call, layer, new TensorShape(dims)) is TensorShape r ? Result(x, r.Dims, keep) : null;
 
     /// <summary>

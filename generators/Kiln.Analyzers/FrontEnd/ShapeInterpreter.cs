@@ -30,30 +30,35 @@ internal sealed class TensorTuple(Dictionary<string, TensorShape?> items)
 }
 
 /// <summary>
-/// Follows a <c>Forward</c> body through the operation tree, giving every tensor expression a shape from the
-/// parameters' [Shape] and the layers' constructor arguments, and checking each step with Kiln.Compiler's rules read
-/// on symbolic sizes (the layer rules and the tensor ops' shape rules the runtime reads on numbers). A rule's exception becomes a diagnostic at the expression;
-/// anything outside the followed subset stops the walk with one info diagnostic, so no error is guessed.
+/// The shape pass over a read Forward (<see cref="ForwardIr"/>): gives every value a shape from the parameters' [Shape]
+/// and the layers' constructor arguments, checking each step with Kiln.Compiler's rules read on symbolic sizes (the
+/// layer rules and the tensor ops' shape rules the runtime reads on numbers). A rule's exception becomes a diagnostic at
+/// the expression; anything outside what it follows stops the pass with one info diagnostic, so no error is guessed.
+/// Values are computed when read (a constant argument no rule asks about is never looked at), in the reader's order.
 /// </summary>
 internal sealed partial class ShapeInterpreter
 {
-    readonly Dictionary<IFieldSymbol, LayerSpec> _layers;
     readonly Action<Diagnostic> _report;
-    readonly Dictionary<ISymbol, object?> _env = new(SymbolEqualityComparer.Default);
+    ForwardIr _ir = null!;
+    object?[] _values = Array.Empty<object?>();
+    bool[] _done = Array.Empty<bool>();
     bool _stopped;
 
-    public ShapeInterpreter(Dictionary<IFieldSymbol, LayerSpec> layers, Action<Diagnostic> report)
-    {
-        _layers = layers;
-        _report = report;
-    }
+    public ShapeInterpreter(Action<Diagnostic> report) => _report = report;
 
-    /// <summary>Walks one Forward method whose parameters carry [Shape].</summary>
-    public void Run(IMethodSymbol method, IOperation body)
+    /// <summary>Checks one read Forward; its parameters' [Shape] give the first shapes.</summary>
+    public void Run(ForwardIr ir)
     {
-        foreach (var p in method.Parameters)
-            _env[p] = ShapeOf(p.GetAttributes()) is { } s ? new TensorShape(s) : ForwardSyntax.IsTensor(p.Type) ? new TensorShape(Array.Empty<SymbolicDim>(), open: true) : null;
-        Statement(body);
+        _ir = ir;
+        _values = new object?[ir.Nodes.Count];
+        _done = new bool[ir.Nodes.Count];
+        var readers = ir.Readers();
+        // The values nothing else reads (statements, the returned value) pull the rest, in order.
+        foreach (var node in ir.Nodes)
+        {
+            if (_stopped) return;
+            if (readers[node.Id] == 0 || node.Id == ir.Returned) V(node.Id);
+        }
     }
 
     /// <summary>The dims of a [Shape("N C H W")] attribute, names as symbolic sizes; null without one.</summary>
@@ -69,132 +74,93 @@ internal sealed partial class ShapeInterpreter
         return null;
     }
 
-    void Statement(IOperation op)
+    /// <summary>The value of node <paramref name="id"/> (a shape, a tuple of shapes, a size, a constant), computed once.</summary>
+    object? V(int id)
     {
-        if (_stopped) return;
-        switch (op)
-        {
-            case IBlockOperation block:
-                foreach (var s in block.Operations) Statement(s);
-                break;
-            case IVariableDeclarationGroupOperation group:
-                foreach (var decl in group.Declarations)
-                    foreach (var d in decl.Declarators)
-                    {
-                        var init = d.Initializer ?? decl.Initializer;
-                        _env[d.Symbol] = init is null ? null : Eval(init.Value);
-                    }
-                break;
-            case IExpressionStatementOperation e:
-                Eval(e.Operation);
-                break;
-            case IReturnOperation r:
-                if (r.ReturnedValue is not null) Eval(r.ReturnedValue);
-                break;
-            case IConditionalOperation c when IsTrainingTest(c.Condition):
-                // if (Training) ... else ...: both branches are followed; a local they leave with different shapes becomes unknown.
-                Branches(() => Statement(c.WhenTrue), () => { if (c.WhenFalse is not null) Statement(c.WhenFalse); });
-                break;
-            case IForEachLoopOperation loop when loop.Collection.UnwrapConversions() is IFieldReferenceOperation f
-                                               && _layers.TryGetValue(f.Field, out var list) && list.Items is { } items
-                                               && loop.LoopControlVariable is IVariableDeclaratorOperation v:
-                // foreach over a ModuleList of known length: the body once per layer, in order.
-                foreach (var item in items)
-                {
-                    _env[v.Symbol] = item;
-                    Statement(loop.Body);
-                }
-                break;
-            default:
-                Stop(op, ForwardSyntax.Describe(op));
-                break;
-        }
-    }
-
-    object? Eval(IOperation op)
-    {
+        if (_done[id]) return _values[id];
+        _done[id] = true;
         if (_stopped) return null;
-        switch (op)
+        return _values[id] = Eval(_ir[id]);
+    }
+
+    /// <summary>The value an operand of <paramref name="node"/> was read into (a constant it did not read: evaluated here).</summary>
+    object? V(ForwardNode node, IOperation operand) => node.Operand(operand) is int id ? V(id) : Evaluate.Value(operand);
+
+    object? Eval(ForwardNode n)
+    {
+        switch (n.Kind)
         {
-            case IConversionOperation c: return Eval(c.Operand);
-            case IParenthesizedOperation p: return Eval(p.Operand);
-            case ILocalReferenceOperation l: return _env.TryGetValue(l.Local, out var lv) ? lv : null;
-            case IParameterReferenceOperation p: return _env.TryGetValue(p.Parameter, out var pv) ? pv : null;
-            case ISimpleAssignmentOperation a:
+            case ForwardKind.Input:
+                return ShapeOf(n.Parameter!.GetAttributes()) is { } s ? new TensorShape(s)
+                    : ForwardSyntax.IsTensor(n.Parameter!.Type) ? new TensorShape(Array.Empty<SymbolicDim>(), open: true) : null;
+            case ForwardKind.Opaque:
+                if (n.Operation is IPropertyReferenceOperation prop && prop.Property.Name != "Training") { Stop(prop, $"the property {prop.Property.Name}"); return null; }
+                return n.Operation is null ? null : Evaluate.Value(n.Operation);
+            case ForwardKind.LayerCall:
+                if (n.Layer?.Spec is not { } spec) { Stop(n.Operation!, $"the call to {n.Layer?.Type.Name}.{((IInvocationOperation)n.Operation!).TargetMethod.Name}"); return null; }
+                return V(n.Inputs[0]) is TensorShape x ? Layer(n.Operation!, spec, x) : null;
+            case ForwardKind.Call:
+                return Invocation(n);
+            case ForwardKind.Binary:
+                return Binary((IBinaryOperation)n.Operation!, V(n.Inputs[0]), V(n.Inputs[1]));
+            case ForwardKind.Negate:
             {
-                var v = Eval(a.Value);
-                if (a.Target is ILocalReferenceOperation tl) _env[tl.Local] = v;
-                else if (a.Target is IParameterReferenceOperation tp) _env[tp.Parameter] = v;
-                return v;
+                var v = V(n.Inputs[0]);
+                return v is SymbolicDim d ? d * -1 : v;
             }
-            case IInvocationOperation call: return Invocation(call);
-            case IPropertyReferenceOperation prop: return Property(prop);
-            case IFieldReferenceOperation field when field.Instance is not null && Eval(field.Instance) is TensorTuple t:
-                return t.Items.TryGetValue(field.Field.Name, out var item) ? item : null;
-            case IBinaryOperation b: return Binary(b);
-            case IConditionalOperation c when IsTrainingTest(c.Condition) && c.WhenFalse is not null:
+            case ForwardKind.Member:
+                return Member(n);
+            case ForwardKind.ModelTensor:
+                if (n.Operation is IPropertyReferenceOperation held) Stop(held, $"the property {held.Property.Name}");
+                return null;
+            case ForwardKind.Choose:
             {
-                var a = Eval(c.WhenTrue);
-                var b = Eval(c.WhenFalse);
-                return a is TensorShape sa && b is TensorShape sb && sa.Dims.SequenceEqual(sb.Dims) ? a : null;
+                // Both branches are followed; a value they leave with different shapes is unknown.
+                var a = V(n.Inputs[0]);
+                var b = V(n.Inputs[1]);
+                return ReferenceEquals(a, b) || a is TensorShape sa && b is TensorShape sb && sa.Dims.SequenceEqual(sb.Dims) ? a : null;
             }
-            case IUnaryOperation u:
-            {
-                var v = Eval(u.Operand);
-                return u.OperatorKind == UnaryOperatorKind.Minus && v is SymbolicDim d ? d * -1 : v;
-            }
+            case ForwardKind.Effect:
+                V(n.Inputs[0]);
+                return null;
             default:
-                return Evaluate.Value(op);
+                Stop(n.Operation!, n.Failure ?? "");
+                return null;
         }
     }
 
-    object? Invocation(IInvocationOperation call)
+    object? Invocation(ForwardNode node)
     {
+        var call = (IInvocationOperation)node.Operation!;
         var m = call.TargetMethod;
         string type = m.ContainingType?.Name ?? "";
         string ns = m.ContainingType?.ContainingNamespace?.ToDisplayString() ?? "";
-        // A layer held in a field: layer.Forward(x) / layer.Call(x).
-        if ((m.Name == "Forward" || m.Name == "Call") && LayerOf(call.Instance) is { } layer)
-            return Layer(call, layer);
-        if (ns == "Kiln.NN" && type == "F") return Functional(call);
+        // A layer called with more than its input: layer.Forward(x, mask), attention.Forward(q, k, v).
+        if ((m.Name == "Forward" || m.Name == "Call") && node.Layer?.Spec is { } layer)
+            return call.Arguments.Length > 0 && V(node, call.Arguments[0].Value) is TensorShape x ? Layer(call, layer, x) : null;
+        if (ns == "Kiln.NN" && type == "F") return Functional(node, call);
         if (ns == "Kiln" && type == "Tensor")
-            return m.IsStatic ? TensorStatic(call) : TensorMethod(call);
+            return m.IsStatic ? TensorStatic(node, call) : TensorMethod(node, call);
         Stop(call, $"the call to {m.ContainingType?.Name}.{m.Name}");
         return null;
     }
 
-    /// <summary>The layer an expression refers to: a layer field, or a loop variable over a ModuleList.</summary>
-    LayerSpec? LayerOf(IOperation? instance) => instance?.UnwrapConversions() switch
+    /// <summary>A field or property of a value: a named part of a layer's result, a transpose.</summary>
+    object? Member(ForwardNode node)
     {
-        IFieldReferenceOperation f => _layers.TryGetValue(f.Field, out var l) ? l : null,
-        ILocalReferenceOperation local => _env.TryGetValue(local.Local, out var v) ? v as LayerSpec : null,
-        _ => null,
-    };
-
-    static bool IsTrainingTest(IOperation condition) => ForwardSyntax.TrainingTest(condition, ownOnly: false) is not null;
-
-    /// <summary>Runs two alternative branches from the same state and keeps what they agree on.</summary>
-    void Branches(Action first, Action second)
-    {
-        var before = new Dictionary<ISymbol, object?>(_env, SymbolEqualityComparer.Default);
-        first();
-        var afterFirst = new Dictionary<ISymbol, object?>(_env, SymbolEqualityComparer.Default);
-        _env.Clear();
-        foreach (var kv in before) _env[kv.Key] = kv.Value;
-        second();
-        foreach (var kv in afterFirst)
-        {
-            _env.TryGetValue(kv.Key, out var other);
-            bool same = ReferenceEquals(kv.Value, other)
-                        || kv.Value is TensorShape a && other is TensorShape b && a.Dims.SequenceEqual(b.Dims);
-            if (!same) _env[kv.Key] = null;
-        }
+        var target = V(node.Inputs[0]);
+        string name = node.Name!;
+        if (target is TensorTuple t) return t.Items.TryGetValue(name, out var item) ? item : null;
+        if (node.Operation is not IPropertyReferenceOperation) return null;
+        if (target is TensorShape { Open: false } x && name == "T")
+            return Check(node.Operation, () => Shape(x.Dims.Length < 2 ? x.Dims : Enumerable.Reverse(x.Dims).ToArray()));
+        if (name == "Training") return null;
+        Stop(node.Operation, $"the property {name}");
+        return null;
     }
 
-    object? Layer(IInvocationOperation call, LayerSpec layer)
+    object? Layer(IOperation call, LayerSpec layer, TensorShape x)
     {
-        var inputs = call.Arguments.Select(a => Eval(a.Value) as TensorShape).ToArray();
-        if (inputs.Length == 0 || inputs[0] is not { } x) return null;
         if (layer.Kind == "Sequential")
         {
             // Each item in turn, each checked at this call.
@@ -210,13 +176,13 @@ internal sealed partial class ShapeInterpreter
         return Stage(call, layer, x);
     }
 
-    object? Stage(IInvocationOperation call, LayerSpec layer, TensorShape x)
+    object? Stage(IOperation call, LayerSpec layer, TensorShape x)
     {
         if (x.Open || HasUnknown(x.Dims)) return PartialStage(call, layer, x);
         return StageKnown(call, layer, x);
     }
 
-    object? StageKnown(IInvocationOperation call, LayerSpec layer, TensorShape x)
+    object? StageKnown(IOperation call, LayerSpec layer, TensorShape x)
     {
         int? I(string name) => layer.Int(name);
         SymbolicDim? S(string name) => layer.Size(name);
@@ -288,11 +254,10 @@ internal sealed partial class ShapeInterpreter
     static bool KeepsShape(string kind) =>
         kind is "Dropout" or "GELU" or "Identity" or "LeakyReLU" or "ELU" or "Softplus" or "Softmax" or "LogSoftmax" || UnaryOps.FindModule(kind) is not null;
 
-    object? Functional(IInvocationOperation call)
+    object? Functional(ForwardNode node, IInvocationOperation call)
     {
         var name = call.TargetMethod.Name;
-        var args = call.Arguments.ToDictionary(a => a.Parameter?.Name ?? "", a => a);
-        TensorShape? Arg(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) as TensorShape : null;
+        TensorShape? Arg(int i) => i < call.Arguments.Length ? V(node, call.Arguments[i].Value) as TensorShape : null;
         switch (name)
         {
             case "Gelu":
@@ -338,11 +303,11 @@ internal sealed partial class ShapeInterpreter
         }
     }
 
-    object? TensorMethod(IInvocationOperation call)
+    object? TensorMethod(ForwardNode node, IInvocationOperation call)
     {
-        if (Eval(call.Instance!) is not TensorShape x) return null;
+        if (V(node, call.Instance!) is not TensorShape x) return null;
         var m = call.TargetMethod.Name;
-        object? A(int i) => i < call.Arguments.Length ? Eval(call.Arguments[i].Value) : null;
+        object? A(int i) => i < call.Arguments.Length ? V(node, call.Arguments[i].Value) : null;
         int? IntArg(int i) => Evaluate.AsInt(A(i));
         switch (m)
         {
@@ -369,7 +334,7 @@ internal sealed partial class ShapeInterpreter
             case "View":
             case "Reshape":
             {
-                var sizes = Sizes(call);
+                var sizes = Sizes(node, call);
                 if (sizes is null) return null;
                 string op = m == "View" ? "view" : "reshape";
                 return Rule(call, new[] { x.Dims, sizes }, () => Sym.Reshape(op, x.Dims, sizes));
@@ -379,7 +344,7 @@ internal sealed partial class ShapeInterpreter
             case "Transpose":
                 return IntArg(0) is int d0 && IntArg(1) is int d1 ? Rule(call, new[] { x.Dims }, () => Sym.Transpose(x.Dims, d0, d1)) : null;
             case "Permute":
-                return Sizes(call) is { } perm && Evaluate.AsInts(perm) is { } order ? Rule(call, new[] { x.Dims }, () => Sym.Permute(x.Dims, order)) : null;
+                return Sizes(node, call) is { } perm && Evaluate.AsInts(perm) is { } order ? Rule(call, new[] { x.Dims }, () => Sym.Permute(x.Dims, order)) : null;
             case "Unsqueeze":
                 return IntArg(0) is int du ? Rule(call, new[] { x.Dims }, () => Sym.Unsqueeze(x.Dims, du)) : null;
             case "Add":
@@ -397,16 +362,16 @@ internal sealed partial class ShapeInterpreter
         }
     }
 
-    object? TensorStatic(IInvocationOperation call)
+    object? TensorStatic(ForwardNode node, IInvocationOperation call)
     {
         var m = call.TargetMethod.Name;
         if ((m == "Cat" || m == "Stack") && call.Arguments.Length >= 1)
         {
             var parts = Elements(call.Arguments[0].Value);
             if (parts is null) return null;
-            var shapes = parts.Select(p => Eval(p) as TensorShape).ToArray();
+            var shapes = parts.Select(p => V(node, p) as TensorShape).ToArray();
             if (shapes.Any(s => s is null || s.Open)) return null;
-            int dim = call.Arguments.Length > 1 ? Evaluate.AsInt(Eval(call.Arguments[1].Value)) ?? 0 : 0;
+            int dim = call.Arguments.Length > 1 ? Evaluate.AsInt(V(node, call.Arguments[1].Value)) ?? 0 : 0;
             var dims = shapes.Select(s => s!.Dims).ToArray();
             return Rule(call, dims, () => m == "Cat" ? Sym.Cat(dims, dim) : Sym.Stack(dims, dim));
         }
@@ -414,22 +379,8 @@ internal sealed partial class ShapeInterpreter
         return null;
     }
 
-    object? Property(IPropertyReferenceOperation prop)
+    object? Binary(IBinaryOperation b, object? l, object? r)
     {
-        if (prop.Instance is null) { Stop(prop, prop.Property.Name); return null; }
-        var target = Eval(prop.Instance);
-        if (target is TensorTuple t) return t.Items.TryGetValue(prop.Property.Name, out var item) ? item : null;
-        if (target is TensorShape { Open: false } x && prop.Property.Name == "T")
-            return Check(prop, () => Shape(x.Dims.Length < 2 ? x.Dims : Enumerable.Reverse(x.Dims).ToArray()));
-        if (prop.Property.Name == "Training") return null;
-        Stop(prop, $"the property {prop.Property.Name}");
-        return null;
-    }
-
-    object? Binary(IBinaryOperation b)
-    {
-        var l = Eval(b.LeftOperand);
-        var r = Eval(b.RightOperand);
         if (l is TensorShape { Open: true } || r is TensorShape { Open: true }) return null;
         if (l is TensorShape ls && r is TensorShape rs)
         {
@@ -449,17 +400,17 @@ internal sealed partial class ShapeInterpreter
         return null;
     }
 
-    SymbolicDim[]? Sizes(IInvocationOperation call)
+    SymbolicDim[]? Sizes(ForwardNode node, IInvocationOperation call)
     {
         var values = new List<SymbolicDim>();
         foreach (var a in call.Arguments)
         {
             if (a.ArgumentKind == ArgumentKind.ParamArray && a.Value is IArrayCreationOperation arr && arr.Initializer is { } init)
             {
-                foreach (var e in init.ElementValues) if (Eval(e) is SymbolicDim v) values.Add(v); else return null;
+                foreach (var e in init.ElementValues) if (V(node, e) is SymbolicDim v) values.Add(v); else return null;
             }
-            else if (Eval(a.Value) is SymbolicDim v) values.Add(v);
-            else if (Eval(a.Value) is SymbolicDim[] vs) values.AddRange(vs);
+            else if (V(node, a.Value) is SymbolicDim v) values.Add(v);
+            else if (V(node, a.Value) is SymbolicDim[] vs) values.AddRange(vs);
             else return null;
         }
         return values.ToArray();

@@ -1,4 +1,4 @@
-namespace Kiln.Generators;
+namespace Kiln.Analyzers.FrontEnd;
 
 /// <summary>
 /// The internal accessors the generator gives every [Model] class for its layers, so a model that uses it as a block can

@@ -1,0 +1,379 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Kiln.Analyzers.FrontEnd;
+
+/// <summary>
+/// The one reader of a model's Forward: follows its body through the operation tree — locals and reassignments, layers
+/// of the module (fields, properties, <c>foreach</c> over a ModuleList, [Model] blocks inlined when asked), calls,
+/// arithmetic, branches on <c>Training</c> — into <see cref="ForwardIr"/> values in evaluation order. What each value
+/// means is decided by the passes over it: the shape checker (analyzers) and the lowering to the compiler's graph
+/// (generator). A statement outside what it follows ends the IR with an <see cref="ForwardKind.Unfollowed"/> node.
+/// </summary>
+internal sealed class ForwardReader
+{
+    /// <summary>A local's value: a node, or a layer (a <c>foreach</c> variable over a ModuleList).</summary>
+    sealed class Scope
+    {
+        public readonly Dictionary<ISymbol, object> Env = new Dictionary<ISymbol, object>(SymbolEqualityComparer.Default);
+        public string Owner = "m";
+        public string MemberPrefix = "";
+        public SemanticModel Semantics = null!;
+        public int Depth;
+    }
+
+    readonly ForwardIr _ir;
+    readonly bool _inlineModels;
+    readonly CancellationToken _cancel;
+    ForwardModes _modes = ForwardModes.Both;
+    bool _stopped;
+
+    ForwardReader(ForwardIr ir, bool inlineModels, CancellationToken cancel)
+    {
+        _ir = ir;
+        _inlineModels = inlineModels;
+        _cancel = cancel;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="forward"/>. With <paramref name="inlineModels"/> a call of a [Model] block of the module is
+    /// read through the block's own Forward (the generator fuses it); otherwise it stays one call.
+    /// </summary>
+    public static ForwardIr Read(IMethodSymbol forward, SemanticModel semantics, bool inlineModels, CancellationToken cancel)
+    {
+        var ir = new ForwardIr(forward);
+        var reader = new ForwardReader(ir, inlineModels, cancel);
+        var scope = new Scope { Semantics = semantics };
+        if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel) is not MethodDeclarationSyntax method) { ir.NotRead = ("Forward's declaration", null); return ir; }
+        SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
+        if (body is null || semantics.GetOperation(body, cancel) is not { } operation) { ir.NotRead = ("Forward's body", method); return ir; }
+        foreach (var p in forward.Parameters)
+            scope.Env[p] = reader.Add(new ForwardNode(ir.Nodes.Count, ForwardKind.Input, null, System.Array.Empty<int>()) { Parameter = p });
+        int? returned = null;
+        reader.Statements(Single(operation), scope, ref returned);
+        ir.Returned = returned;
+        return ir;
+    }
+
+    static IEnumerable<IOperation> Single(IOperation op) => op is IBlockOperation block ? block.Operations : new[] { op };
+
+    int Add(ForwardNode node)
+    {
+        _ir.Nodes.Add(node);
+        return node.Id;
+    }
+
+    int Node(ForwardKind kind, IOperation? operation, int[] inputs, Scope scope, string? failure = null, string? name = null, LayerRef? layer = null, bool own = false) =>
+        Add(new ForwardNode(_ir.Nodes.Count, kind, operation, inputs) { Failure = failure, Name = name, Layer = layer, Own = own, Owner = scope.Owner, Modes = _modes });
+
+    void Unfollowed(IOperation at, string construct, Scope scope)
+    {
+        Node(ForwardKind.Unfollowed, at, System.Array.Empty<int>(), scope, failure: construct);
+        _stopped = true;
+    }
+
+    /// <summary>A construct the lowering refuses while the shape checker reads on (a statement after the return, a return in a loop).</summary>
+    void LoweringFails(IOperation at, string construct, Scope scope) =>
+        Node(ForwardKind.Opaque, at, System.Array.Empty<int>(), scope, failure: construct);
+
+    void Statements(IEnumerable<IOperation> statements, Scope scope, ref int? returned)
+    {
+        foreach (var statement in statements)
+        {
+            if (_stopped) return;
+            _cancel.ThrowIfCancellationRequested();
+            if (returned is not null) LoweringFails(statement, "a statement after the return", scope);
+            switch (statement)
+            {
+                case IBlockOperation inner:
+                    Statements(inner.Operations, scope, ref returned);
+                    break;
+                case IVariableDeclarationGroupOperation group:
+                    foreach (var declaration in group.Declarations)
+                        foreach (var d in declaration.Declarators)
+                        {
+                            var init = d.Initializer ?? declaration.Initializer;
+                            scope.Env[d.Symbol] = init is null ? Node(ForwardKind.Opaque, d, System.Array.Empty<int>(), scope, failure: "a local without a value") : Expr(init.Value, scope);
+                        }
+                    break;
+                case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation assign } when assign.Target is ILocalReferenceOperation or IParameterReferenceOperation:
+                    Assign(assign, scope);
+                    break;
+                case IExpressionStatementOperation e:
+                {
+                    var value = e.Operation is ISimpleAssignmentOperation other ? Expr(other.Value, scope) : Expr(e.Operation, scope);
+                    Node(ForwardKind.Effect, statement, new[] { value }, scope, failure: ForwardSyntax.Describe(statement));
+                    break;
+                }
+                case IReturnOperation { ReturnedValue: { } value }:
+                {
+                    int v = Expr(value, scope);
+                    returned ??= v;
+                    break;
+                }
+                case IConditionalOperation branch when ForwardSyntax.TrainingTest(branch.Condition, ownOnly: false) is { } whenTraining:
+                    Branch(branch, whenTraining, scope, ref returned);
+                    break;
+                case IForEachLoopOperation loop when loop.LoopControlVariable is IVariableDeclaratorOperation variable
+                                                  && Member(loop.Collection, scope) is { } list && ListItems(list) is { } items:
+                    // foreach over a ModuleList of known layers: the body once per layer, in order.
+                    foreach (var item in items)
+                    {
+                        scope.Env[variable.Symbol] = item;
+                        int? inLoop = null;
+                        Statements(Single(loop.Body), scope, ref inLoop);
+                        if (inLoop is not null) LoweringFails(loop, "a return inside a loop", scope);
+                    }
+                    scope.Env.Remove(variable.Symbol);
+                    break;
+                default:
+                    Unfollowed(statement, ForwardSyntax.Describe(statement), scope);
+                    return;
+            }
+        }
+    }
+
+    void Assign(ISimpleAssignmentOperation assign, Scope scope)
+    {
+        int v = Expr(assign.Value, scope);
+        if (assign.Target is ILocalReferenceOperation l) scope.Env[l.Local] = v;
+        else if (assign.Target is IParameterReferenceOperation p) scope.Env[p.Parameter] = v;
+    }
+
+    /// <summary>
+    /// <c>if (Training) ... else ...</c>: both branches, each read under its mode; a local they leave different becomes a
+    /// <see cref="ForwardKind.Choose"/> of the two.
+    /// </summary>
+    void Branch(IConditionalOperation branch, bool whenTraining, Scope scope, ref int? returned)
+    {
+        bool own = ForwardSyntax.TrainingTest(branch.Condition, ownOnly: true) is not null;
+        if (own) _ir.BranchesOnTraining = true;
+        var before = new Dictionary<ISymbol, object>(scope.Env, SymbolEqualityComparer.Default);
+        var outer = _modes;
+        int? returnedTrue = returned, returnedFalse = returned;
+        _modes = outer & (own ? (whenTraining ? ForwardModes.Training : ForwardModes.Eval) : ForwardModes.Both);
+        Statements(Single(branch.WhenTrue), scope, ref returnedTrue);
+        var afterTrue = new Dictionary<ISymbol, object>(scope.Env, SymbolEqualityComparer.Default);
+        scope.Env.Clear();
+        foreach (var kv in before) scope.Env[kv.Key] = kv.Value;
+        _modes = outer & (own ? (whenTraining ? ForwardModes.Eval : ForwardModes.Training) : ForwardModes.Both);
+        if (branch.WhenFalse is not null) Statements(Single(branch.WhenFalse), scope, ref returnedFalse);
+        _modes = outer;
+        if (_stopped) return;
+        foreach (var kv in afterTrue)
+        {
+            if (!scope.Env.TryGetValue(kv.Key, out var other) || Equals(kv.Value, other)) continue;
+            if (kv.Value is int a && other is int b) scope.Env[kv.Key] = Choose(branch, whenTraining ? a : b, whenTraining ? b : a, own, scope);
+        }
+        if (returnedTrue != returnedFalse)
+        {
+            if (returnedTrue is int a && returnedFalse is int b && returned is null) returned = Choose(branch, whenTraining ? a : b, whenTraining ? b : a, own, scope);
+            else
+            {
+                // One branch returns and the other goes on: the shapes read on, the lowering (one graph per mode) does not.
+                LoweringFails(branch, "a statement after the return", scope);
+                returned ??= returnedTrue ?? returnedFalse;
+            }
+        }
+    }
+
+    int Choose(IOperation at, int whenTraining, int whenEval, bool own, Scope scope) =>
+        Node(ForwardKind.Choose, at, new[] { whenTraining, whenEval }, scope, own: own, failure: "an if statement");
+
+    /// <summary>Reads an expression into a value.</summary>
+    int Expr(IOperation op, Scope scope)
+    {
+        _cancel.ThrowIfCancellationRequested();
+        var original = op;
+        op = op.UnwrapConversions();
+        if (op is IParenthesizedOperation paren) return Expr(paren.Operand, scope);
+        if (op.ConstantValue.HasValue) return Opaque(original, scope);
+        switch (op)
+        {
+            case IParameterReferenceOperation p when scope.Env.TryGetValue(p.Parameter, out var pv) && pv is int pi: return pi;
+            case ILocalReferenceOperation l when scope.Env.TryGetValue(l.Local, out var lv) && lv is int li: return li;
+            case ISimpleAssignmentOperation assign when assign.Target is ILocalReferenceOperation or IParameterReferenceOperation:
+            {
+                Assign(assign, scope);
+                return (int)(assign.Target is ILocalReferenceOperation tl ? scope.Env[tl.Local] : scope.Env[((IParameterReferenceOperation)assign.Target).Parameter]);
+            }
+            case IConditionalOperation choice when choice.WhenFalse is not null && ForwardSyntax.TrainingTest(choice.Condition, ownOnly: false) is { } whenTraining:
+            {
+                bool own = ForwardSyntax.TrainingTest(choice.Condition, ownOnly: true) is not null;
+                if (own) _ir.BranchesOnTraining = true;
+                var outer = _modes;
+                _modes = outer & (own ? (whenTraining ? ForwardModes.Training : ForwardModes.Eval) : ForwardModes.Both);
+                int a = Expr(choice.WhenTrue, scope);
+                _modes = outer & (own ? (whenTraining ? ForwardModes.Eval : ForwardModes.Training) : ForwardModes.Both);
+                int b = Expr(choice.WhenFalse, scope);
+                _modes = outer;
+                return Node(ForwardKind.Choose, op, whenTraining ? new[] { a, b } : new[] { b, a }, scope, own: own, failure: "the expression '" + op.Syntax + "'");
+            }
+            case IBinaryOperation binary:
+            {
+                int l = Expr(binary.LeftOperand, scope), r = Expr(binary.RightOperand, scope);
+                return Node(ForwardKind.Binary, binary, new[] { l, r }, scope, failure: "the expression '" + op.Syntax + "'");
+            }
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Minus } negate:
+                return Node(ForwardKind.Negate, negate, new[] { Expr(negate.Operand, scope) }, scope, failure: "the expression '" + op.Syntax + "'");
+            case IMemberReferenceOperation { Instance: IInstanceReferenceOperation } member and (IFieldReferenceOperation or IPropertyReferenceOperation)
+                when ForwardSyntax.IsTensor(member.Type):
+                // A tensor of the model (a Parameter or buffer).
+                return Member(member, scope) is { } held
+                    ? Node(ForwardKind.ModelTensor, member, System.Array.Empty<int>(), scope, layer: held, name: member.Member.Name, failure: "the expression '" + op.Syntax + "'")
+                    : Opaque(original, scope);
+            case IMemberReferenceOperation { Instance: { } of } member and (IFieldReferenceOperation or IPropertyReferenceOperation)
+                when of is not IInstanceReferenceOperation && !ForwardSyntax.IsModule(of.Type):
+                return Node(ForwardKind.Member, member, new[] { Expr(of, scope) }, scope, name: member.Member.Name, failure: "the expression '" + op.Syntax + "'");
+            case IInvocationOperation call:
+                return Invocation(call, scope);
+            default:
+                return Opaque(original, scope);
+        }
+    }
+
+    int Opaque(IOperation op, Scope scope) => Node(ForwardKind.Opaque, op, System.Array.Empty<int>(), scope, failure: "the expression '" + op.Syntax + "'");
+
+    int Invocation(IInvocationOperation call, Scope scope)
+    {
+        var m = call.TargetMethod;
+        // layer.Forward(x) / layer.Call(x) on a layer of the module.
+        if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance, scope) is { } layer)
+        {
+            int x = Expr(call.Arguments[0].Value, scope);
+            // new Sequential(a, b, ...): each item in turn, at this call.
+            if (layer.Type is INamedTypeSymbol { Name: "Sequential" } && ForwardSyntax.IsKilnNN(layer.Type) && ListItems(layer) is { Count: > 0 } items)
+            {
+                foreach (var item in items) x = LayerCall(call, item, x, scope);
+                return x;
+            }
+            return LayerCall(call, layer, x, scope);
+        }
+        // Anything else: its receiver and arguments read, each operation's value kept for the passes.
+        var operands = new Dictionary<IOperation, int>();
+        var inputs = new List<int>();
+        void Read(IOperation o)
+        {
+            int v = Expr(o, scope);
+            operands[o] = v;
+            inputs.Add(v);
+        }
+        var receiver = !m.IsStatic && ForwardSyntax.IsModule(call.Instance?.Type) ? Member(call.Instance, scope) : null;
+        if (!m.IsStatic && call.Instance is not null && receiver is null) Read(call.Instance);
+        foreach (var a in call.Arguments)
+        {
+            if (a.ArgumentKind == ArgumentKind.DefaultValue) continue;
+            var value = a.Value.UnwrapConversions();
+            var elements = value switch
+            {
+                IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+                ICollectionExpressionOperation collection => collection.Elements,
+                _ => default(ImmutableArray<IOperation>?),
+            };
+            if (elements is { } items && !items.IsEmpty && (a.ArgumentKind == ArgumentKind.ParamArray || !items.All(e => e.ConstantValue.HasValue)))
+                foreach (var e in items) Read(e);
+            else Read(a.Value);
+        }
+        var node = new ForwardNode(_ir.Nodes.Count, ForwardKind.Call, call, inputs.ToArray())
+        { Layer = receiver, Name = m.Name, Owner = scope.Owner, Modes = _modes, Failure = $"the call to {m.ContainingType?.Name}.{m.Name}" };
+        node.SetOperands(operands);
+        return Add(node);
+    }
+
+    /// <summary>A layer applied to <paramref name="x"/>; a [Model] block read through its own Forward when the reader inlines.</summary>
+    int LayerCall(IInvocationOperation call, LayerRef layer, int x, Scope scope)
+    {
+        if (_inlineModels && ModelForward(layer.Type, scope) is { } block)
+        {
+            // A [Model] block: its Forward read here (its layers through the accessors the generator gives it), so it
+            // fuses with the model around it; the call node says which nodes it was.
+            int first = _ir.Nodes.Count;
+            var saved = _stopped;
+            int? value = Inline(block.Forward, block.Semantics, layer.Access, x, scope);
+            if (value is int v && !_stopped)
+                return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, new[] { x })
+                { Layer = layer, Owner = scope.Owner, Modes = _modes, InlinedFrom = first, InlinedValue = v });
+            // Not readable: forget what was read of it, the block is one call.
+            _ir.Nodes.RemoveRange(first, _ir.Nodes.Count - first);
+            _stopped = saved;
+        }
+        return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, new[] { x }) { Layer = layer, Owner = scope.Owner, Modes = _modes });
+    }
+
+    /// <summary>Reads a [Model] block's Forward with its input bound to <paramref name="x"/>; its value, or null.</summary>
+    int? Inline(IMethodSymbol forward, SemanticModel semantics, string access, int x, Scope outer)
+    {
+        if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_cancel) is not MethodDeclarationSyntax method) return null;
+        SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
+        if (body is null || semantics.GetOperation(body, _cancel) is not { } operation) return null;
+        var scope = new Scope { Owner = access, MemberPrefix = access + "." + GeneratedAccessor.Prefix, Semantics = semantics, Depth = outer.Depth + 1 };
+        scope.Env[forward.Parameters[0]] = x;
+        int? returned = null;
+        Statements(Single(operation), scope, ref returned);
+        return returned;
+    }
+
+    /// <summary>The Forward of a [Model] block a module holds (a top-level partial class of this compilation), with its semantics.</summary>
+    (IMethodSymbol Forward, SemanticModel Semantics)? ModelForward(ITypeSymbol type, Scope scope)
+    {
+        if (scope.Depth > 8 || type is not INamedTypeSymbol { ContainingType: null } named || ForwardSyntax.IsKilnNN(named)
+            || !named.GetAttributes().Any(a => a.AttributeClass?.Name == "ModelAttribute")
+            || !named.DeclaringSyntaxReferences.Any(d => d.GetSyntax(_cancel) is ClassDeclarationSyntax c && c.Modifiers.Any(m => m.Text == "partial")))
+            return null;
+        var forward = named.GetMembers("Forward").OfType<IMethodSymbol>()
+            .FirstOrDefault(f => f.Parameters.Length == 1 && ForwardSyntax.IsTensor(f.Parameters[0].Type) && ForwardSyntax.IsTensor(f.ReturnType) && !f.IsStatic);
+        var tree = forward?.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree;
+        if (forward is null || tree is null || !scope.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
+        return (forward, tree == scope.Semantics.SyntaxTree ? scope.Semantics : scope.Semantics.Compilation.GetSemanticModel(tree));
+    }
+
+    /// <summary>The layers a ModuleList or Sequential was created with (an array or collection of <c>new</c> expressions), reached through its indexer.</summary>
+    static List<LayerRef>? ListItems(LayerRef list)
+    {
+        if (list.Type is not INamedTypeSymbol { Name: "ModuleList" or "Sequential" } || list.Creation is null) return null;
+        var items = new List<LayerRef>();
+        foreach (var a in list.Creation.Arguments)
+        {
+            var elements = a.Value.UnwrapConversions() switch
+            {
+                IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+                ICollectionExpressionOperation ce => ce.Elements,
+                _ => default(ImmutableArray<IOperation>?),
+            };
+            if (elements is null) return null;
+            foreach (var e in elements.Value)
+            {
+                if (e.UnwrapConversions() is not IObjectCreationOperation { Type: { } itemType } create) return null;
+                items.Add(new LayerRef($"(({itemType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}){list.Access}[{items.Count}])", itemType, create));
+            }
+        }
+        return items;
+    }
+
+    /// <summary>The layer an expression names: a field or property of the module, or a loop variable over a ModuleList.</summary>
+    LayerRef? Member(IOperation? instance, Scope scope)
+    {
+        instance = instance?.UnwrapConversions();
+        if (instance is ILocalReferenceOperation local) return scope.Env.TryGetValue(local.Local, out var bound) ? bound as LayerRef : null;
+        (ISymbol Symbol, string Name, ITypeSymbol Type)? member = instance switch
+        {
+            IFieldReferenceOperation { Instance: IInstanceReferenceOperation } f => (f.Field, f.Field.Name, f.Field.Type),
+            IPropertyReferenceOperation { Instance: IInstanceReferenceOperation } p => (p.Property, p.Property.Name, p.Property.Type),
+            _ => null,
+        };
+        if (member is not { } mb) return null;
+        // An inlined block's layers are reached through its generated accessors, which exist for field types code outside it can name.
+        if (scope.MemberPrefix.Length > 0 && !(GeneratedAccessor.CanExpose(mb.Type) && (mb.Symbol is IFieldSymbol { IsStatic: false, IsConst: false }
+            || mb.Symbol is IPropertySymbol { IsStatic: false } prop && prop.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, prop)))))
+            return null;
+        var semantics = mb.Symbol.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree is { } tree && tree != scope.Semantics.SyntaxTree && scope.Semantics.Compilation.ContainsSyntaxTree(tree)
+            ? scope.Semantics.Compilation.GetSemanticModel(tree) : scope.Semantics;
+        string access = scope.MemberPrefix.Length == 0 ? scope.Owner + "." + mb.Name : scope.MemberPrefix + mb.Name;
+        return new LayerRef(access, mb.Type, MemberCreation.Of(mb.Symbol, semantics));
+    }
+}
