@@ -97,6 +97,30 @@ internal interface IBackend
     /// <summary>The rows' gradient of <see cref="CrossEntropyRows"/>.</summary>
     Tensor CrossEntropyRowsBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex);
 
+    // Fused ops a device may lack: null (or false) means it has no kernel for them, and the op is recorded as a
+    // composition of the kernels it has, whose gradients come from the parts' rules.
+
+    /// <summary>A row statistic (mean, variance, standard deviation, p-norm) of each row into y; false where the device has no kernel for it.</summary>
+    bool RowStatistic(RowStatistic stat, Tensor x, Tensor y, long rows, long length, double parameter);
+
+    /// <summary>all/any over <paramref name="dims"/> as the device's own kernel; null where it composes them from a count of nonzeros.</summary>
+    Tensor? AllAny(Tensor x, string op, int[]? dims, bool keepDim, bool all);
+
+    /// <summary>A sum the device has a faster path for (an integer total in blocks, float32 leading dims); null for the general row sum.</summary>
+    Tensor? SumFastPath(Tensor x, int[]? dims, bool keepDim, DType resultType);
+
+    /// <summary>Streaming-softmax attention that never stores the L×S probabilities; null where the device composes it.</summary>
+    Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale);
+
+    /// <summary>Layer norm as one fused op over the trailing <paramref name="width"/> elements; null where the device composes it.</summary>
+    Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps);
+
+    /// <summary>One LSTM layer direction over the whole sequence (arguments checked; see <see cref="Tensor.LstmLayerOp"/>), recorded for backward.</summary>
+    Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse);
+
+    /// <summary>One GRU layer direction over the whole sequence (arguments checked; see <see cref="Tensor.GruLayerOp"/>), recorded for backward.</summary>
+    Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse);
+
     /// <summary>One fused SGD update of contiguous p (momentum buffer <paramref name="buf"/> when momentum is on).</summary>
     void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep step);
 

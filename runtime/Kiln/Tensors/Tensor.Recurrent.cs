@@ -23,7 +23,14 @@ public sealed unsafe partial class Tensor
             if (!ShapeRules.SameShape(t._shape, shape) || t.DType != proj.DType)
                 throw new KilnException(op, $"{op}: expected {name} of shape {ShapeText.Format(shape)} and dtype {proj.DType}, got {ShapeText.Format(t._shape)} {t.DType}", KilnErrorKind.DType);
         RequireFloat(op, proj);
-        if (proj.IsCuda) return CudaLstm(proj, h0, c0, whh, whr, reverse);
+        return proj.Backend.LstmLayer(proj, h0, c0, whh, whr, reverse);
+    }
+
+    /// <summary>The host's LSTM layer direction: one fused kernel over the steps (arguments checked by <see cref="LstmLayerOp"/>).</summary>
+    internal static Tensor HostLstm(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse)
+    {
+        const string op = "lstm_layer";
+        int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 4, p = whr?.Size(0) ?? h;
         using var pc = proj.ContiguousInternal();
         using var hc0 = h0.ContiguousInternal();
         using var cc0 = c0.ContiguousInternal();
@@ -79,7 +86,14 @@ public sealed unsafe partial class Tensor
         if (!ShapeRules.SameShape(h0._shape, [n, h]) || !ShapeRules.SameShape(whh._shape, [3 * h, h]) || bhh is not null && !ShapeRules.SameShape(bhh._shape, [3 * h]))
             throw new KilnException(op, $"{op}: expected h0 [{n}, {h}], weight_hh [{3 * h}, {h}] and bias_hh [{3 * h}]; got {ShapeText.Format(h0._shape)}, {ShapeText.Format(whh._shape)}" + (bhh is null ? "" : $", {ShapeText.Format(bhh._shape)}"), KilnErrorKind.Shape);
         RequireFloat(op, proj);
-        if (proj.IsCuda) return CudaGru(proj, h0, whh, bhh, reverse);
+        return proj.Backend.GruLayer(proj, h0, whh, bhh, reverse);
+    }
+
+    /// <summary>The host's GRU layer direction: one fused kernel over the steps (arguments checked by <see cref="GruLayerOp"/>).</summary>
+    internal static Tensor HostGru(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse)
+    {
+        const string op = "gru_layer";
+        int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 3;
         using var pc = proj.ContiguousInternal();
         using var hc0 = h0.ToInternal(proj.DType).ContiguousInternal();
         using var wc = whh.ToInternal(proj.DType).ContiguousInternal();
@@ -122,7 +136,7 @@ public sealed unsafe partial class Tensor
     // ops per step), so autograd differentiates them; the CPU's fused layer kernels are not used there.
 
     /// <summary>LSTM layer (gates i, f, g, o) as recorded ops: [T, N, p + h] with each step's h (projected) and c.</summary>
-    static Tensor CudaLstm(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse)
+    internal static Tensor CudaLstm(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse)
     {
         int steps = proj.Size(0), h = proj.Size(2) / 4;
         var outputs = new Tensor[steps];
@@ -152,7 +166,7 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>GRU layer (gates r, z, n) as recorded ops: [T, N, h].</summary>
-    static Tensor CudaGru(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse)
+    internal static Tensor CudaGru(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse)
     {
         int steps = proj.Size(0), h = proj.Size(2) / 3;
         var outputs = new Tensor[steps];

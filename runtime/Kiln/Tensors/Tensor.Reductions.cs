@@ -40,13 +40,19 @@ public sealed unsafe partial class Tensor
     {
         var rt = dtype ?? (DType.IsFloatingPoint() ? DType : DType.Int64);
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
-        if (dims is null && !keepDim && ct == DType.Int64 && DType != ct && !IsCuda && IsContiguous && Numel > ConvertBlock)
-            return Record("sum", IntegerSumInBlocks(rt), new ReduceArgs(dims, keepDim), this);
-        if (!IsCuda && LeadingPrefixSum(dims, keepDim, rt) is { } fast) return Record("sum", fast, new ReduceArgs(dims, keepDim), this);
+        if (Backend.SumFastPath(this, dims, keepDim, rt) is { } fast) return Record("sum", fast, new ReduceArgs(dims, keepDim), this);
         using var x = RowsFor("sum", dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
         Backend.RowSum(x, y, rows, len);
         return Record("sum", Finish(y, rt), new ReduceArgs(dims, keepDim), this);
+    }
+
+    /// <summary>The host's faster sums: an integer total in blocks (no full int64 copy), float32 leading dims; null for the general path.</summary>
+    internal Tensor? HostSumFastPath(int[]? dims, bool keepDim, DType rt)
+    {
+        var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
+        if (dims is null && !keepDim && ct == DType.Int64 && DType != ct && IsContiguous && Numel > ConvertBlock) return IntegerSumInBlocks(rt);
+        return LeadingPrefixSum(dims, keepDim, rt);
     }
 
     /// <summary>The exact int64 total of a large contiguous integer tensor, converting one block at a time.</summary>
@@ -101,50 +107,48 @@ public sealed unsafe partial class Tensor
         return Record("prod", Finish(y, rt), ReduceArgs.Over(dims?[0], keepDim), this);
     }
 
-    /// <summary>Runs a double-valued statistic over rows of a floating tensor, writing dtype rt.</summary>
-    Tensor FloatStat(string op, int[]? dims, bool keepDim, Func<IntPtr, long, DType, double> stat, ReduceArgs? args = null, int gpuRowOp = -1)
+    /// <summary>
+    /// A double-valued statistic over rows of a floating tensor, as the device's row kernel; null where the device has
+    /// none (the caller records a composition).
+    /// </summary>
+    Tensor? FloatStat(string op, int[]? dims, bool keepDim, Backends.RowStatistic stat, double parameter = 0, ReduceArgs? args = null)
     {
         if (!DType.IsFloatingPoint())
             throw new KilnException(op, $"{op}: could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {DType}", KilnErrorKind.DType);
         var ct = TypeDispatch.ComputeType(DType);
         using var x = RowsFor(op, dims, keepDim, ct, out var shape, out long rows, out long len);
         var y = Allocate(shape, ct, false, Device);
-        if (IsCuda)
-        {
-            if (gpuRowOp < 0) { y.Dispose(); throw new KilnException(op, $"{op}: the CUDA backend has no kernel for this reduction yet (input on {Device})", KilnErrorKind.Device); }
-            Gpu.GpuOps.RowReduce(x, y, rows, len, gpuRowOp);
-            return Record(op, Finish(y, DType), args ?? new ReduceArgs(dims, keepDim), this);
-        }
-        byte* px = x.DataPointer, py = y.DataPointer;
-        int es = ct.SizeOf();
-        ForRows(rows, len, r => ElementIO.Write(py + r * es, ct, stat((IntPtr)(px + r * len * es), len, ct)));
+        if (!Backend.RowStatistic(stat, x, y, rows, len, parameter)) { y.Dispose(); return null; }
         return Record(op, Finish(y, DType), args ?? new ReduceArgs(dims, keepDim), this);
     }
+
+    /// <summary>A statistic every device has a row kernel for.</summary>
+    Tensor KernelStat(string op, int[]? dims, bool keepDim, Backends.RowStatistic stat) => FloatStat(op, dims, keepDim, stat)
+        ?? throw new KilnException(op, $"{op}: the {Device} backend has no kernel for this reduction", KilnErrorKind.Device);
 
     /// <summary>Mean over all elements (floating input only, as in PyTorch).</summary>
     public Tensor Mean() => Mean(null, false);
 
     /// <summary>Mean over dims.</summary>
-    public Tensor Mean(int[]? dims, bool keepDim = false) => FloatStat("mean", dims, keepDim, (p, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Mean((float*)p, n) : RowKernels.Mean((double*)p, n), gpuRowOp: Gpu.Kernels.RowKernels.Mean);
+    public Tensor Mean(int[]? dims, bool keepDim = false) => KernelStat("mean", dims, keepDim, Backends.RowStatistic.Mean);
 
     /// <summary>Mean over one dim.</summary>
     public Tensor Mean(int dim, bool keepDim = false) => Mean(new[] { dim }, keepDim);
 
     /// <summary>Variance with <paramref name="correction"/> (1 = unbiased, PyTorch's default).</summary>
-    public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedVar(dims, correction, keepDim) : FloatStat("var", dims, keepDim, (p, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction), new MomentArgs(dims, keepDim, correction));
+    public Tensor Var(int[]? dims = null, double correction = 1, bool keepDim = false) =>
+        FloatStat("var", dims, keepDim, Backends.RowStatistic.Var, correction, new MomentArgs(dims, keepDim, correction)) ?? ComposedVar(dims, correction, keepDim);
 
     /// <summary>Standard deviation with <paramref name="correction"/>.</summary>
-    public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) => IsCuda ? ComposedStd(dims, correction, keepDim) : FloatStat("std", dims, keepDim, (p, n, ct) =>
-        Math.Sqrt(ct == DType.Float32 ? RowKernels.Var((float*)p, n, correction) : RowKernels.Var((double*)p, n, correction)), new MomentArgs(dims, keepDim, correction));
+    public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) =>
+        FloatStat("std", dims, keepDim, Backends.RowStatistic.Std, correction, new MomentArgs(dims, keepDim, correction)) ?? ComposedStd(dims, correction, keepDim);
 
     /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
-    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) => IsCuda ? ComposedNorm(p, dims, keepDim) : FloatStat("norm", dims, keepDim, (ptr, n, ct) =>
-        ct == DType.Float32 ? RowKernels.Norm((float*)ptr, n, p) : RowKernels.Norm((double*)ptr, n, p), new NormArgs(dims, keepDim, p));
+    public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) =>
+        FloatStat("norm", dims, keepDim, Backends.RowStatistic.Norm, p, new NormArgs(dims, keepDim, p)) ?? ComposedNorm(p, dims, keepDim);
 
-    // On a CUDA device these statistics are recorded compositions of kernels it has (sums, powers), so their gradients
-    // come from the parts' rules.
+    // Where the device has no row kernel for them, these statistics are recorded compositions of kernels it has (sums,
+    // powers), so their gradients come from the parts' rules.
     Tensor ComposedVar(int[]? dims, double correction, bool keepDim)
     {
         ShapeRules.Reduce("var", _shape, dims, keepDim, out var reduced);
@@ -189,8 +193,7 @@ public sealed unsafe partial class Tensor
     public Tensor LogSumExp(int[] dims, bool keepDim = false)
     {
         if (!DType.IsFloatingPoint()) { using var f = To(DTypes.Default); return f.LogSumExp(dims, keepDim); }
-        return FloatStat("logsumexp", dims, keepDim, (p, n, ct) =>
-            ct == DType.Float32 ? RowKernels.LogSumExp((float*)p, n) : RowKernels.LogSumExp((double*)p, n), gpuRowOp: Gpu.Kernels.RowKernels.LogSumExp);
+        return KernelStat("logsumexp", dims, keepDim, Backends.RowStatistic.LogSumExp);
     }
 
     /// <summary>log(sum(exp(x))) over one dim.</summary>
@@ -252,19 +255,23 @@ public sealed unsafe partial class Tensor
     /// <summary>Any along a dim.</summary>
     public Tensor Any(int dim, bool keepDim = false) => Logical("any", new[] { dim }, keepDim, all: false);
 
-    Tensor Logical(string op, int[]? dims, bool keepDim, bool all)
+    Tensor Logical(string op, int[]? dims, bool keepDim, bool all) => Backend.AllAny(this, op, dims, keepDim, all) ?? ComposedAllAny(op, dims, keepDim, all);
+
+    /// <summary>all/any where the device has no kernel: count the nonzero elements (a row sum) and compare with none / all of them.</summary>
+    Tensor ComposedAllAny(string op, int[]? dims, bool keepDim, bool all)
     {
-        if (IsCuda)
-        {
-            // On a CUDA device: count the nonzero elements (a row sum) and compare with none / all of them.
-            using var nz = Ne(0);
-            using var counts = nz.Sum(dims, keepDim, DType.Int64);
-            if (!all) return counts.Gt(0);
-            ShapeRules.Reduce(op, _shape, dims, keepDim, out var reduced);
-            long n = 1;
-            for (int i = 0; i < _shape.Length; i++) if (reduced[i]) n *= _shape[i];
-            return counts.Eq(n);
-        }
+        using var nz = Ne(0);
+        using var counts = nz.Sum(dims, keepDim, DType.Int64);
+        if (!all) return counts.Gt(0);
+        ShapeRules.Reduce(op, _shape, dims, keepDim, out var reduced);
+        long n = 1;
+        for (int i = 0; i < _shape.Length; i++) if (reduced[i]) n *= _shape[i];
+        return counts.Eq(n);
+    }
+
+    /// <summary>all/any on the host: one scan of each row of bytes.</summary>
+    internal Tensor HostAllAny(string op, int[]? dims, bool keepDim, bool all)
+    {
         using var b = To(DType.Bool);
         using var x = b.RowsFor(op, dims, keepDim, DType.Bool, out var shape, out long rows, out long len);
         var y = Allocate(shape, DType.Bool);

@@ -19,9 +19,8 @@ public static partial class F
         if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
         double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
         using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
-        // On a CUDA device: the materialised form, recorded op by op (GEMMs and the row softmax run there).
-        if (dropoutP == 0 && !query.IsCuda) return Tensor.AttentionOp(query, key, value, additive, isCausal, sc);
-        if (dropoutP == 0) return AttentionWeights(query, key, additive, isCausal, sc).Matmul(value);
+        // Where the device has no streaming kernel: the materialised form, recorded op by op (GEMMs and the row softmax).
+        if (dropoutP == 0) return query.Backend.Attention(query, key, value, additive, isCausal, sc) ?? AttentionWeights(query, key, additive, isCausal, sc).Matmul(value);
         var weights = AttentionWeights(query, key, additive, isCausal, sc);
         return Dropout(weights, dropoutP, true, generator).Matmul(value);
     }

@@ -12,9 +12,9 @@ public static partial class F
         TrailingDims("layer_norm", input, normalizedShape, weight, bias);
         int d = 1;
         foreach (int s in normalizedShape) d *= s;
-        // One fused op (statistics in double, one pass each way) instead of a chain of reductions; on a CUDA device the
-        // recorded chain of its kernels.
-        if (!input.IsCuda && (input.DType == DType.Float32 || input.DType == DType.Float64)) return Tensor.LayerNormOp(input, d, weight, bias, eps);
+        // One fused op (statistics in double, one pass each way) instead of a chain of reductions; where the device has
+        // none, the recorded chain of its kernels.
+        if (input.Backend.LayerNorm(input, d, weight, bias, eps) is { } fused) return fused;
         var dims = TrailingDims("layer_norm", input, normalizedShape, weight, bias);
         var mean = input.Mean(dims, keepDim: true);
         var centered = input - mean;

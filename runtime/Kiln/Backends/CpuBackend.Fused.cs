@@ -1,0 +1,54 @@
+using Kiln.Kernels;
+using Kiln.Kernels.Reduce;
+
+namespace Kiln.Backends;
+
+/// <summary>The CPU's fused reductions, attention, layer norm and recurrent layers.</summary>
+internal sealed unsafe partial class CpuBackend
+{
+    public bool RowStatistic(RowStatistic stat, Tensor x, Tensor y, long rows, long length, double parameter)
+    {
+        byte* px = (byte*)x.DataPointer, py = (byte*)y.DataPointer;
+        var ct = x.DType;
+        int es = ct.SizeOf();
+        Tensor.ForRows(rows, length, r =>
+        {
+            byte* row = px + r * length * es;
+            double value = ct == DType.Float32 ? Statistic((float*)row, length, stat, parameter) : Statistic((double*)row, length, stat, parameter);
+            ElementIO.Write(py + r * es, ct, value);
+        });
+        return true;
+    }
+
+    static double Statistic(float* row, long n, RowStatistic stat, double parameter) => stat switch
+    {
+        Backends.RowStatistic.Mean => RowKernels.Mean(row, n),
+        Backends.RowStatistic.Var => RowKernels.Var(row, n, parameter),
+        Backends.RowStatistic.Std => System.Math.Sqrt(RowKernels.Var(row, n, parameter)),
+        Backends.RowStatistic.LogSumExp => RowKernels.LogSumExp(row, n),
+        _ => RowKernels.Norm(row, n, parameter),
+    };
+
+    static double Statistic(double* row, long n, RowStatistic stat, double parameter) => stat switch
+    {
+        Backends.RowStatistic.Mean => RowKernels.Mean(row, n),
+        Backends.RowStatistic.Var => RowKernels.Var(row, n, parameter),
+        Backends.RowStatistic.Std => System.Math.Sqrt(RowKernels.Var(row, n, parameter)),
+        Backends.RowStatistic.LogSumExp => RowKernels.LogSumExp(row, n),
+        _ => RowKernels.Norm(row, n, parameter),
+    };
+
+    public Tensor? AllAny(Tensor x, string op, int[]? dims, bool keepDim, bool all) => x.HostAllAny(op, dims, keepDim, all);
+
+    public Tensor? SumFastPath(Tensor x, int[]? dims, bool keepDim, DType resultType) => x.HostSumFastPath(dims, keepDim, resultType);
+
+    public Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale) =>
+        Tensor.AttentionOp(q, k, v, additiveMask, causal, scale);
+
+    public Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps) =>
+        x.DType is DType.Float32 or DType.Float64 ? Tensor.LayerNormOp(x, width, weight, bias, eps) : null;
+
+    public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse) => Tensor.HostLstm(proj, h0, c0, whh, whr, reverse);
+
+    public Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse) => Tensor.HostGru(proj, h0, whh, bhh, reverse);
+}
