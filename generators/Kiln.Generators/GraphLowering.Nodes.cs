@@ -92,11 +92,15 @@ internal sealed partial class GraphLowering
                 if (callNode.Operand(a.Value) is not int id || _lowered[id] is not int v || shared is { } s0 && s0 != v) return null;
                 shared = v;
             }
-            else if (a.ArgumentKind != ArgumentKind.DefaultValue && !(name == "needWeights" && a.Value.ConstantValue.HasValue)
-                     && !(name is "keyPaddingMask" or "attnMask" && a.Value.ConstantValue is { HasValue: true, Value: null })
-                     && !(name == "isCausal" && a.Value.ConstantValue.Value is false)
-                     && !(name == "averageAttnWeights" && a.Value.ConstantValue.HasValue))
-                return null;
+            else if (a.ArgumentKind != ArgumentKind.DefaultValue)
+            {
+                // Known at build time: a constant, or folded by the reader (an argument bound to one, causal && mask is null).
+                bool known = callNode.Operand(a.Value) is int arg && _ir[arg].HasConstant;
+                object? value = known ? _ir[callNode.Operand(a.Value)!.Value].Constant : null;
+                if (!(name is "needWeights" or "averageAttnWeights" && known) && !(name is "keyPaddingMask" or "attnMask" && known && value is null)
+                    && !(name == "isCausal" && known && value is false))
+                    return null;
+            }
         }
         return shared is { } x ? _g.Add(IrOps.SelfAttention, x, layer.Access) : null;
     }
@@ -259,51 +263,11 @@ internal sealed partial class GraphLowering
                 return arg is null || arg.Value.ConstantValue.Value is "none" ? g.Add(IrOps.Activation, x, attr: "gelu")
                     : arg.Value.ConstantValue.Value is "tanh" ? g.Add(IrOps.Activation, x, attr: "gelu_tanh") : null;
             }
-            case "TransformerEncoderLayer": return EncoderLayer(access, creation, x);
             default: return null;
         }
     }
 
     int Dropout(string access, int x) => _g.Add(IrOps.Dropout, x, attr: $"{access}.P", attr2: $"{access}.Training");
-
-    /// <summary>
-    /// nn.TransformerEncoderLayer as its parts (self-attention, dropout, residual add, LayerNorm, the feed-forward block),
-    /// post-norm or pre-norm as its creation says; the compiled model checks at run time that the layer is configured so.
-    /// </summary>
-    int? EncoderLayer(string access, IObjectCreationOperation? creation, int x)
-    {
-        var g = _g;
-        if (creation is null) return null;
-        bool normFirst = false;
-        string activation = "relu";
-        foreach (var a in creation.Arguments)
-        {
-            if (a.ArgumentKind == ArgumentKind.DefaultValue) continue;
-            object? value = a.Value.ConstantValue.HasValue ? a.Value.ConstantValue.Value : null;
-            switch (a.Parameter?.Name)
-            {
-                case "normFirst": if (value is bool nf) normFirst = nf; else return null; break;
-                case "activation": if (value is "relu" or "gelu") activation = (string)value; else return null; break;
-            }
-        }
-        g.Require($"{access}.NormFirst == {(normFirst ? "true" : "false")}");
-        g.Require($"{access}.Activation == \"{activation}\"");
-        g.Require($"{access}.BatchFirst");
-        int Attention(int h) => Dropout(access + ".Dropout1", g.Add(IrOps.SelfAttention, h, access + ".SelfAttn"));
-        int FeedForward(int h)
-        {
-            h = g.Add(IrOps.Activation, g.Add(IrOps.Linear, h, access + ".Linear1"), attr: activation);
-            h = g.Add(IrOps.Linear, Dropout(access + ".FeedForwardDropout", h), access + ".Linear2");
-            return Dropout(access + ".Dropout2", h);
-        }
-        if (normFirst)
-        {
-            x = g.Add(IrOps.Add, new[] { x, Attention(g.Add(IrOps.LayerNorm, x, access + ".Norm1")) });
-            return g.Add(IrOps.Add, new[] { x, FeedForward(g.Add(IrOps.LayerNorm, x, access + ".Norm2")) });
-        }
-        x = g.Add(IrOps.LayerNorm, g.Add(IrOps.Add, new[] { x, Attention(x) }), access + ".Norm1");
-        return g.Add(IrOps.LayerNorm, g.Add(IrOps.Add, new[] { x, FeedForward(x) }), access + ".Norm2");
-    }
 
     int? Functional(ForwardNode n, string name, IInvocationOperation call, int x)
     {

@@ -12,9 +12,9 @@ namespace Kiln.Generators;
 
 /// <summary>
 /// The generator's pass over a read Forward (<see cref="ForwardIr"/>, from the front end the analyzers share): lowers
-/// its values to the compiler's graph (<see cref="IrGraph"/>) — known layers to their fused forms (a
-/// TransformerEncoderLayer to its attention, residual, norm and feed-forward nodes), F.* activations, dropout, softmax
-/// and cross entropy, Tensor methods, residual arithmetic, [Model] blocks through their own Forward — and anything else
+/// its values to the compiler's graph (<see cref="IrGraph"/>) — known layers to their fused forms, F.* activations,
+/// dropout, softmax and cross entropy, Tensor methods, residual arithmetic, [Model] blocks and built-in composite layers
+/// (TransformerEncoderLayer) through their own Forward as the reader followed it — and anything else
 /// over tensors to an expression island run eagerly inside the compiled model. A value it cannot lower is reported by
 /// construct and location when something needs it, and the model runs eagerly. A Forward that branches on Training is
 /// lowered once per mode.
@@ -93,13 +93,15 @@ internal sealed partial class GraphLowering
             foreach (var call in inlinedFrom[node.Id].OrderByDescending(n => n.Id))
                 if (live[call.Id]) _scopes.Push(new InlineScope(call.Id, Save()));
             if (!live[node.Id]) continue;
+            if (node.Kind == ForwardKind.Guard) { _g.Require(node.Name!); continue; }
             int? value = node.Kind == ForwardKind.LayerCall && node.InlinedValue is int inner ? EndInline(node, inner) : Lower(node);
             _lowered[node.Id] = value;
             if (value is null)
             {
                 var why = _why[node.Id] ??= new Why(node.Failure ?? "the expression '" + node.Syntax + "'", node.Syntax);
-                // Something nothing reads (a statement) must lower; a value only when it is read.
-                if (readers[node.Id] == 0 && node.Id != _ir.Returned && Fatal(why)) return _result;
+                // Something nothing reads (a statement) must lower; a value only when it is read (an unread constant, such
+                // as an argument the reader folded, is no statement).
+                if (readers[node.Id] == 0 && node.Id != _ir.Returned && node.Kind != ForwardKind.Opaque && Fatal(why)) return _result;
             }
         }
         if (_ir.Returned is not int returned)

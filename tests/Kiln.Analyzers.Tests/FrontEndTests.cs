@@ -62,6 +62,13 @@ public class FrontEndTests
         }
 
         [Model]
+        public partial class Encoder : Module
+        {
+            readonly TransformerEncoderLayer layer = new(16, 2, 32, 0.0, activation: "gelu", batchFirst: true, normFirst: true);
+            public Tensor Forward([Shape("N L 16")] Tensor x) => layer.Forward(x);
+        }
+
+        [Model]
         public partial class Outer : Module
         {
             readonly Odd block = new();
@@ -152,6 +159,22 @@ public class FrontEndTests
         var alone = GraphLowering.Lower(odd, oddSemantics, CancellationToken.None);
         Assert.Null(alone.Graph);
         Assert.Equal("the statement 'System.Console.WriteLine(h);'", alone.Unsupported);
+    }
+
+    [Fact]
+    public void TheEncoderLayerIsReadFromItsRealForwardWithItsSettingsGuarded()
+    {
+        var ir = Read("Encoder");
+        var (forward, semantics) = ForwardOf("Encoder");
+        var lowered = GraphLowering.Lower(forward, semantics, CancellationToken.None);
+        Assert.True(lowered.Unsupported is null && lowered.Islands.Count == 0, $"{lowered.Unsupported} {lowered.Where}; islands {string.Join(", ", lowered.Islands)}\n{ir}");
+        // Pre-norm (normFirst: true) with GELU, as the creation says; the compiled model checks both before running.
+        Assert.Equal(new[] { IrOps.Input, IrOps.LayerNorm, IrOps.SelfAttention, IrOps.Dropout, IrOps.Add, IrOps.LayerNorm, IrOps.Linear, IrOps.Activation,
+            IrOps.Dropout, IrOps.Linear, IrOps.Dropout, IrOps.Add }, lowered.Graph!.Nodes.Select(n => n.Op));
+        Assert.Equal("gelu", lowered.Graph.Nodes[7].Attr);
+        Assert.Equal(new[] { "m.layer.NormFirst == true", "m.layer.Activation == \"gelu\"" }, lowered.Graph.Conditions);
+        Assert.Equal(new[] { "m.layer.Norm1", "m.layer.SelfAttn", "m.layer.Norm2", "m.layer.Linear1", "m.layer.Linear2" },
+            lowered.Graph.Nodes.Where(n => n.Op is IrOps.LayerNorm or IrOps.SelfAttention or IrOps.Linear).Select(n => n.Member));
     }
 
     [Fact]

@@ -30,6 +30,13 @@ internal enum ForwardKind
     Choose,
     /// <summary>An expression statement kept for what it does (Inputs [its value]).</summary>
     Effect,
+    /// <summary>
+    /// A setting of a composite layer the reader resolved from the layer's creation (<see cref="ForwardNode.Name"/>: the
+    /// C# condition, over the model <c>m</c>, under which the read holds; the compiled model checks it before running).
+    /// </summary>
+    Guard,
+    /// <summary>A construct the lowering refuses while the shape checker reads on (a statement after the return, a return in a loop).</summary>
+    Refused,
     /// <summary>A statement or expression outside what the reader follows; nothing after it is read.</summary>
     Unfollowed,
 }
@@ -61,6 +68,10 @@ internal sealed class ForwardNode
     public LayerRef? Layer { get; init; }
     public string? Name { get; init; }
     public bool Own { get; init; }
+    /// <summary>Whether the reader knows this value at build time (a constant, or folded from constants and settings).</summary>
+    public bool HasConstant { get; init; }
+    /// <summary>The value known at build time (when <see cref="HasConstant"/>).</summary>
+    public object? Constant { get; init; }
     /// <summary>Why the lowering cannot use this value (an Opaque, Effect, Unfollowed or foreign Choose), as a diagnostic names it.</summary>
     public string? Failure { get; init; }
     /// <summary>The module whose Forward this node is in, as a C# expression over the model <c>m</c>.</summary>

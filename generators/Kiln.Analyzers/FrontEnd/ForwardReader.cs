@@ -25,6 +25,13 @@ internal sealed class ForwardReader
         public string MemberPrefix = "";
         public SemanticModel Semantics = null!;
         public int Depth;
+        /// <summary>The module class whose code this is (its own methods are read where they are called).</summary>
+        public INamedTypeSymbol? Type;
+        /// <summary>For a built-in composite layer's Forward: the layer, whose creation gives its settings; its members are reached publicly.</summary>
+        public LayerRef? Settings;
+
+        public Scope Inner(string owner, string memberPrefix, SemanticModel semantics, INamedTypeSymbol? type, LayerRef? settings) =>
+            new Scope { Owner = owner, MemberPrefix = memberPrefix, Semantics = semantics, Depth = Depth + 1, Type = type, Settings = settings };
     }
 
     readonly ForwardIr _ir;
@@ -48,7 +55,7 @@ internal sealed class ForwardReader
     {
         var ir = new ForwardIr(forward);
         var reader = new ForwardReader(ir, inlineModels, cancel);
-        var scope = new Scope { Semantics = semantics };
+        var scope = new Scope { Semantics = semantics, Type = forward.ContainingType };
         if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel) is not MethodDeclarationSyntax method) { ir.NotRead = ("Forward's declaration", null); return ir; }
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
         if (body is null || semantics.GetOperation(body, cancel) is not { } operation) { ir.NotRead = ("Forward's body", method); return ir; }
@@ -79,7 +86,7 @@ internal sealed class ForwardReader
 
     /// <summary>A construct the lowering refuses while the shape checker reads on (a statement after the return, a return in a loop).</summary>
     void LoweringFails(IOperation at, string construct, Scope scope) =>
-        Node(ForwardKind.Opaque, at, System.Array.Empty<int>(), scope, failure: construct);
+        Node(ForwardKind.Refused, at, System.Array.Empty<int>(), scope, failure: construct);
 
     void Statements(IEnumerable<IOperation> statements, Scope scope, ref int? returned)
     {
@@ -119,6 +126,13 @@ internal sealed class ForwardReader
                 case IConditionalOperation branch when ForwardSyntax.TrainingTest(branch.Condition, ownOnly: false) is { } whenTraining:
                     Branch(branch, whenTraining, scope, ref returned);
                     break;
+                case IConditionalOperation setting when Fold(setting.Condition, scope) is { } known && known.Value is bool taken:
+                {
+                    // if (NormFirst) ...: a setting known from the layer's creation; only its side is read.
+                    var side = taken ? setting.WhenTrue : setting.WhenFalse;
+                    if (side is not null) Statements(Single(side), scope, ref returned);
+                    break;
+                }
                 case IForEachLoopOperation loop when loop.LoopControlVariable is IVariableDeclaratorOperation variable
                                                   && Member(loop.Collection, scope) is { } list && ListItems(list) is { } items:
                     // foreach over a ModuleList of known layers: the body once per layer, in order.
@@ -193,6 +207,9 @@ internal sealed class ForwardReader
         op = op.UnwrapConversions();
         if (op is IParenthesizedOperation paren) return Expr(paren.Operand, scope);
         if (op.ConstantValue.HasValue) return Opaque(original, scope);
+        if (!ForwardSyntax.IsTensor(op.Type) && op is not (IParameterReferenceOperation or ILocalReferenceOperation) && Fold(op, scope) is { } folded)
+            return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.Opaque, original, System.Array.Empty<int>())
+            { Owner = scope.Owner, Modes = _modes, HasConstant = true, Constant = folded.Value, Failure = "the expression '" + op.Syntax + "'" });
         switch (op)
         {
             case IParameterReferenceOperation p when scope.Env.TryGetValue(p.Parameter, out var pv) && pv is int pi: return pi;
@@ -202,6 +219,8 @@ internal sealed class ForwardReader
                 Assign(assign, scope);
                 return (int)(assign.Target is ILocalReferenceOperation tl ? scope.Env[tl.Local] : scope.Env[((IParameterReferenceOperation)assign.Target).Parameter]);
             }
+            case IConditionalOperation { WhenFalse: { } otherwise } choice when Fold(choice.Condition, scope) is { Value: bool taken }:
+                return Expr(taken ? choice.WhenTrue : otherwise, scope);
             case IConditionalOperation choice when choice.WhenFalse is not null && ForwardSyntax.TrainingTest(choice.Condition, ownOnly: false) is { } whenTraining:
             {
                 bool own = ForwardSyntax.TrainingTest(choice.Condition, ownOnly: true) is not null;
@@ -237,7 +256,14 @@ internal sealed class ForwardReader
         }
     }
 
-    int Opaque(IOperation op, Scope scope) => Node(ForwardKind.Opaque, op, System.Array.Empty<int>(), scope, failure: "the expression '" + op.Syntax + "'");
+    int Opaque(IOperation op, Scope scope) => Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.Opaque, op, System.Array.Empty<int>())
+    {
+        Owner = scope.Owner,
+        Modes = _modes,
+        Failure = "the expression '" + op.Syntax + "'",
+        HasConstant = op.UnwrapConversions().ConstantValue.HasValue,
+        Constant = op.UnwrapConversions().ConstantValue.HasValue ? op.UnwrapConversions().ConstantValue.Value : null,
+    });
 
     int Invocation(IInvocationOperation call, Scope scope)
     {
@@ -253,6 +279,20 @@ internal sealed class ForwardReader
                 return x;
             }
             return LayerCall(call, layer, x, scope);
+        }
+        // A method of the module's own class (a helper, another Forward overload): its body read here, arguments bound.
+        if (OwnMethod(call, scope) is { } own)
+        {
+            int first = _ir.Nodes.Count;
+            bool saved = _stopped;
+            var inner = scope.Inner(scope.Owner, scope.MemberPrefix, own.Semantics, scope.Type, scope.Settings);
+            foreach (var a in call.Arguments)
+                if (a.Parameter is not null) inner.Env[a.Parameter.OriginalDefinition] = Expr(a.Value, scope);
+            int? returned = null;
+            Statements(Single(own.Body), inner, ref returned);
+            if (returned is int v && !_stopped) return v;
+            _ir.Nodes.RemoveRange(first, _ir.Nodes.Count - first);
+            _stopped = saved;
         }
         // Anything else: its receiver and arguments read, each operation's value kept for the passes.
         var operands = new Dictionary<IOperation, int>();
@@ -288,13 +328,19 @@ internal sealed class ForwardReader
     /// <summary>A layer applied to <paramref name="x"/>; a [Model] block read through its own Forward when the reader inlines.</summary>
     int LayerCall(IInvocationOperation call, LayerRef layer, int x, Scope scope)
     {
-        if (_inlineModels && ModelForward(layer.Type, scope) is { } block)
+        // A [Model] block: its Forward read here (its layers through the accessors the generator gives it); a built-in
+        // composite layer: its real Forward, from the source Kiln's build embedded, its settings from its creation. Either
+        // fuses with the model around it; the call node says which nodes it was.
+        var block = !_inlineModels ? null : ModelForward(layer.Type, scope) is { } model
+            ? (model.Forward, Scope: scope.Inner(layer.Access, layer.Access + "." + GeneratedAccessor.Prefix, model.Semantics, model.Forward.ContainingType, null))
+            : ComposedLayers.Forward(layer.Type, scope.Semantics.Compilation, _cancel) is { } composite
+            ? (composite.Forward, Scope: scope.Inner(layer.Access, "", composite.Semantics, composite.Forward.ContainingType, layer))
+            : default((IMethodSymbol Forward, Scope Scope)?);
+        if (block is { } b)
         {
-            // A [Model] block: its Forward read here (its layers through the accessors the generator gives it), so it
-            // fuses with the model around it; the call node says which nodes it was.
             int first = _ir.Nodes.Count;
             var saved = _stopped;
-            int? value = Inline(block.Forward, block.Semantics, layer.Access, x, scope);
+            int? value = Inline(b.Forward, b.Scope, x);
             if (value is int v && !_stopped)
                 return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, new[] { x })
                 { Layer = layer, Owner = scope.Owner, Modes = _modes, InlinedFrom = first, InlinedValue = v });
@@ -305,13 +351,10 @@ internal sealed class ForwardReader
         return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, new[] { x }) { Layer = layer, Owner = scope.Owner, Modes = _modes });
     }
 
-    /// <summary>Reads a [Model] block's Forward with its input bound to <paramref name="x"/>; its value, or null.</summary>
-    int? Inline(IMethodSymbol forward, SemanticModel semantics, string access, int x, Scope outer)
+    /// <summary>Reads a block's Forward in <paramref name="scope"/> with its input bound to <paramref name="x"/>; its value, or null.</summary>
+    int? Inline(IMethodSymbol forward, Scope scope, int x)
     {
-        if (forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_cancel) is not MethodDeclarationSyntax method) return null;
-        SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
-        if (body is null || semantics.GetOperation(body, _cancel) is not { } operation) return null;
-        var scope = new Scope { Owner = access, MemberPrefix = access + "." + GeneratedAccessor.Prefix, Semantics = semantics, Depth = outer.Depth + 1 };
+        if (scope.Depth > 8 || Body(forward, scope.Semantics) is not { } operation) return null;
         scope.Env[forward.Parameters[0]] = x;
         int? returned = null;
         Statements(Single(operation), scope, ref returned);
@@ -367,6 +410,8 @@ internal sealed class ForwardReader
             _ => null,
         };
         if (member is not { } mb) return null;
+        // A composite layer's members are reached from generated code through its public surface.
+        if (scope.Settings is not null && mb.Symbol.DeclaredAccessibility != Accessibility.Public) return null;
         // An inlined block's layers are reached through its generated accessors, which exist for field types code outside it can name.
         if (scope.MemberPrefix.Length > 0 && !(GeneratedAccessor.CanExpose(mb.Type) && (mb.Symbol is IFieldSymbol { IsStatic: false, IsConst: false }
             || mb.Symbol is IPropertySymbol { IsStatic: false } prop && prop.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, prop)))))
@@ -376,4 +421,115 @@ internal sealed class ForwardReader
         string access = scope.MemberPrefix.Length == 0 ? scope.Owner + "." + mb.Name : scope.MemberPrefix + mb.Name;
         return new LayerRef(access, mb.Type, MemberCreation.Of(mb.Symbol, semantics));
     }
+
+    /// <summary>The operation of a method's body (block or expression), or null when it has none in this compilation.</summary>
+    IOperation? Body(IMethodSymbol method, SemanticModel semantics)
+    {
+        if (method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_cancel) is not MethodDeclarationSyntax declaration) return null;
+        SyntaxNode? body = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
+        if (body is null) return null;
+        var model = body.SyntaxTree == semantics.SyntaxTree ? semantics
+            : semantics.Compilation.ContainsSyntaxTree(body.SyntaxTree) ? semantics.Compilation.GetSemanticModel(body.SyntaxTree) : null;
+        return model?.GetOperation(body, _cancel);
+    }
+
+    /// <summary>A call of a method of the module's own class that returns a tensor and has a body to read.</summary>
+    (IOperation Body, SemanticModel Semantics)? OwnMethod(IInvocationOperation call, Scope scope)
+    {
+        var m = call.TargetMethod;
+        if (scope.Depth > 8 || scope.Type is null || !SymbolEqualityComparer.Default.Equals(m.ContainingType, scope.Type) || !ForwardSyntax.IsTensor(m.ReturnType)
+            || call.Instance is not (null or IInstanceReferenceOperation) || m.IsAbstract || m.IsVirtual && !m.IsOverride && !m.ContainingType.IsSealed)
+            return null;
+        var tree = m.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree;
+        if (tree is null || !scope.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
+        var semantics = tree == scope.Semantics.SyntaxTree ? scope.Semantics : scope.Semantics.Compilation.GetSemanticModel(tree);
+        return Body(m, semantics) is { } body ? (body, semantics) : null;
+    }
+
+    /// <summary>A value known while reading (<see cref="Fold"/>).</summary>
+    sealed class Known(object? value)
+    {
+        public object? Value { get; } = value;
+    }
+
+    /// <summary>
+    /// The value of a non-tensor expression when the reader can know it: constants, arguments bound to constants, a
+    /// composite layer's settings (read from its creation; each adds a <see cref="ForwardKind.Guard"/> the compiled model
+    /// checks), and !, &amp;&amp;, ||, ==, != and <c>is null</c> over those. Null when it is not known.
+    /// </summary>
+    Known? Fold(IOperation op, Scope scope)
+    {
+        op = op.UnwrapConversions();
+        if (op.ConstantValue.HasValue) return new Known(op.ConstantValue.Value);
+        switch (op)
+        {
+            case IParenthesizedOperation p: return Fold(p.Operand, scope);
+            case IParameterReferenceOperation p when scope.Env.TryGetValue(p.Parameter.OriginalDefinition, out var pv) && pv is int pi && _ir[pi].HasConstant:
+                return new Known(_ir[pi].Constant);
+            case ILocalReferenceOperation l when scope.Env.TryGetValue(l.Local, out var lv) && lv is int li && _ir[li].HasConstant:
+                return new Known(_ir[li].Constant);
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } not when Fold(not.Operand, scope) is { Value: bool b }:
+                return new Known(!b);
+            case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
+                when Fold(isNull.Value, scope) is { } tested:
+                return new Known(tested.Value is null);
+            case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr:
+            {
+                bool and = b.OperatorKind == BinaryOperatorKind.ConditionalAnd;
+                if (Fold(b.LeftOperand, scope) is not { Value: bool left }) return null;
+                if (left != and) return new Known(left);   // false && _, true || _
+                return Fold(b.RightOperand, scope) is { Value: bool right } ? new Known(right) : null;
+            }
+            case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals:
+            {
+                if (Fold(b.LeftOperand, scope) is not { } l || Fold(b.RightOperand, scope) is not { } r) return null;
+                return new Known(Equals(l.Value, r.Value) == (b.OperatorKind == BinaryOperatorKind.Equals));
+            }
+            case IMemberReferenceOperation { Instance: IInstanceReferenceOperation } member and (IPropertyReferenceOperation or IFieldReferenceOperation)
+                when scope.Settings is { } layer && Setting(member.Member, layer, scope) is { } setting:
+                return setting;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// A composite layer's setting (a property or field its constructor assigns from a parameter) from the argument its
+    /// creation passes (or the parameter's default); the compiled model checks the setting has that value.
+    /// </summary>
+    Known? Setting(ISymbol member, LayerRef layer, Scope scope)
+    {
+        if (layer.Creation is null) return null;
+        foreach (var ctor in member.ContainingType.Constructors)
+            foreach (var reference in ctor.DeclaringSyntaxReferences)
+            {
+                var tree = reference.SyntaxTree;
+                if (!scope.Semantics.Compilation.ContainsSyntaxTree(tree)) continue;
+                var semantics = tree == scope.Semantics.SyntaxTree ? scope.Semantics : scope.Semantics.Compilation.GetSemanticModel(tree);
+                foreach (var node in reference.GetSyntax(_cancel).DescendantNodes().OfType<AssignmentExpressionSyntax>())
+                {
+                    if (semantics.GetOperation(node, _cancel) is not ISimpleAssignmentOperation { Target: IMemberReferenceOperation target } assign
+                        || !SymbolEqualityComparer.Default.Equals(target.Member, member) || assign.Value.UnwrapConversions() is not IParameterReferenceOperation from)
+                        continue;
+                    // The creation was bound in the user's compilation: its arguments are matched by parameter name.
+                    var argument = layer.Creation.Arguments.FirstOrDefault(a => a.Parameter?.Name == from.Parameter.Name);
+                    if (argument is null || !argument.Value.UnwrapConversions().ConstantValue.HasValue) return null;
+                    var value = argument.Value.UnwrapConversions().ConstantValue.Value;
+                    if (Literal(value) is not { } text) return null;
+                    Node(ForwardKind.Guard, null, System.Array.Empty<int>(), scope, name: $"{scope.Owner}.{member.Name} == {text}");
+                    return new Known(value);
+                }
+            }
+        return null;
+    }
+
+    static string? Literal(object? value) => value switch
+    {
+        bool b => b ? "true" : "false",
+        string s => Microsoft.CodeAnalysis.CSharp.SymbolDisplay.FormatLiteral(s, quote: true),
+        int i => i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        long l => l.ToString(System.Globalization.CultureInfo.InvariantCulture) + "L",
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "d",
+        _ => null,
+    };
 }

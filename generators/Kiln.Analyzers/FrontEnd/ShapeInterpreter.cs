@@ -123,6 +123,9 @@ internal sealed partial class ShapeInterpreter
             case ForwardKind.Effect:
                 V(n.Inputs[0]);
                 return null;
+            case ForwardKind.Guard:
+            case ForwardKind.Refused:
+                return null;
             default:
                 Stop(n.Operation!, n.Failure ?? "");
                 return null;

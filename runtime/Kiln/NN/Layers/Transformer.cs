@@ -18,17 +18,16 @@ internal static class FeedForwardActivation
 /// Self-attention then a feed-forward block, each with a residual and LayerNorm (<c>nn.TransformerEncoderLayer</c>);
 /// <c>normFirst</c> normalises before each block instead of after.
 /// </summary>
-public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
+[ComposedLayer]
+public sealed partial class TransformerEncoderLayer : Module<Tensor, Tensor>
 {
-    readonly Func<Tensor, Tensor> _activation;
-    readonly string _activationName;
 
     /// <summary>An encoder layer of width <paramref name="dModel"/> with <paramref name="nhead"/> heads.</summary>
     public TransformerEncoderLayer(int dModel, int nhead, int dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
         double layerNormEps = 1e-5, bool batchFirst = false, bool normFirst = false, DType dtype = DType.Float32)
     {
-        _activation = FeedForwardActivation.Resolve(activation);
-        _activationName = activation;
+        FeedForwardActivation.Resolve(activation);   // refuses names other than relu and gelu here, not at the first Forward
+        Activation = activation;
         DModel = dModel; NHead = nhead; DimFeedforward = dimFeedforward; DropoutP = dropout; LayerNormEps = layerNormEps; BatchFirst = batchFirst; NormFirst = normFirst;
         RegisterModule("self_attn", new MultiheadAttention(dModel, nhead, dropout, batchFirst: batchFirst, dtype: dtype));
         RegisterModule("linear1", new Linear(dModel, dimFeedforward, dtype: dtype));
@@ -71,7 +70,7 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// <summary>The dropout on the feed-forward block's output (<c>dropout2</c>).</summary>
     public Dropout Dropout2 => (Dropout)Member("dropout2")!;
     /// <summary>The feed-forward activation's name ("relu" or "gelu").</summary>
-    public string Activation => _activationName;
+    public string Activation { get; }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor src) => Forward(src, null, null, false);
@@ -96,12 +95,16 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     Tensor SelfAttention(Tensor x, Tensor? mask, Tensor? keyPadding, bool causal) =>
         Dropout1.Call(SelfAttn.Forward(x, x, x, keyPadding, needWeights: false, attnMask: mask, isCausal: causal && mask is null).Output);
 
-    Tensor FeedForward(Tensor x) => Dropout2.Call(Linear2.Call(FeedForwardDropout.Call(_activation(Linear1.Call(x)))));
+    Tensor FeedForward(Tensor x) => Dropout2.Call(Linear2.Call(FeedForwardDropout.Call(Activate(Linear1.Call(x)))));
+
+    // A branch on a setting rather than a delegate: the [Model] generator reads this Forward, and resolves the branch
+    // from the layer's creation.
+    Tensor Activate(Tensor h) => Activation == "gelu" ? F.Gelu(h) : F.Relu(h);
 
     /// <summary>A new layer with the same settings and a copy of this one's weights (PyTorch deep-copies the layer it stacks).</summary>
     public TransformerEncoderLayer Clone()
     {
-        var c = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, _activationName, LayerNormEps, BatchFirst, NormFirst, SelfAttn.OutProj.Weight.DType);
+        var c = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, SelfAttn.OutProj.Weight.DType);
         c.LoadStateDict(StateDict());
         if (!Training) c.Eval();
         return c;
