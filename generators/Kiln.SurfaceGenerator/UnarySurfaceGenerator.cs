@@ -8,7 +8,7 @@ namespace Kiln.SurfaceGenerator;
 
 /// <summary>
 /// Writes everything of a one-input op the runtime needs from its one declaration in <see cref="UnaryOps"/>: the kernel
-/// struct (double scalar body, Vector256 body where every function has a vector form), the Tensor method, the F function,
+/// struct (double scalar body, Vector256 and Vector512 bodies where every function has a vector form), the Tensor method, the F function,
 /// the nn module, and the CUDA op switch with its host-side code lookup. The table is part of Kiln.Compiler (loaded beside
 /// this generator), so the output depends on nothing in the compilation: it is written once per build.
 /// </summary>
@@ -51,11 +51,14 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
         {
             string scalar = TryPrint(op, Lanes.Double) ?? throw new InvalidOperationException($"{op.Name} has no scalar form");
             string? vector = TryPrint(op, Lanes.Vector256);
+            string? vector512 = TryPrint(op, Lanes.Vector512);
             w.Line($"    /// <summary><c>{op.Name}</c>: {op.Summary}</summary>");
             w.Line($"    internal struct {op.KernelStruct} : IFloatFunction").Line("    {");
             w.Line($"        public bool HasVector => {(vector is null ? "false" : "true")};");
             w.Line($"        public double Scalar(double x) => {scalar};");
             w.Line($"        public global::System.Runtime.Intrinsics.Vector256<float> Vector(global::System.Runtime.Intrinsics.Vector256<float> x) => {vector ?? "x"};");
+            w.Line($"        public bool HasVector512 => {(vector512 is null ? "false" : "true")};");
+            w.Line($"        public global::System.Runtime.Intrinsics.Vector512<float> Vector512(global::System.Runtime.Intrinsics.Vector512<float> x) => {vector512 ?? "x"};");
             w.Line("    }");
         }
         return w.Line("}").ToString();

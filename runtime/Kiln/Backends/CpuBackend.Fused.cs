@@ -9,34 +9,24 @@ internal sealed unsafe partial class CpuBackend
     public bool RowStatistic(RowStatistic stat, Tensor x, Tensor y, long rows, long length, double parameter)
     {
         byte* px = (byte*)x.DataPointer, py = (byte*)y.DataPointer;
+        bool f32 = x.DType == DType.Float32;
+        int es = x.DType.SizeOf();
         var ct = x.DType;
-        int es = ct.SizeOf();
         Tensor.ForRows(rows, length, r =>
         {
             byte* row = px + r * length * es;
-            double value = ct == DType.Float32 ? Statistic((float*)row, length, stat, parameter) : Statistic((double*)row, length, stat, parameter);
+            double value = stat switch
+            {
+                Backends.RowStatistic.Mean => f32 ? RowKernels.Mean((float*)row, length) : RowKernels.Mean((double*)row, length),
+                Backends.RowStatistic.Var => f32 ? RowKernels.Var((float*)row, length, parameter) : RowKernels.Var((double*)row, length, parameter),
+                Backends.RowStatistic.Std => System.Math.Sqrt(f32 ? RowKernels.Var((float*)row, length, parameter) : RowKernels.Var((double*)row, length, parameter)),
+                Backends.RowStatistic.LogSumExp => f32 ? RowKernels.LogSumExp((float*)row, length) : RowKernels.LogSumExp((double*)row, length),
+                _ => f32 ? RowKernels.Norm((float*)row, length, parameter) : RowKernels.Norm((double*)row, length, parameter),
+            };
             ElementIO.Write(py + r * es, ct, value);
         });
         return true;
     }
-
-    static double Statistic(float* row, long n, RowStatistic stat, double parameter) => stat switch
-    {
-        Backends.RowStatistic.Mean => RowKernels.Mean(row, n),
-        Backends.RowStatistic.Var => RowKernels.Var(row, n, parameter),
-        Backends.RowStatistic.Std => System.Math.Sqrt(RowKernels.Var(row, n, parameter)),
-        Backends.RowStatistic.LogSumExp => RowKernels.LogSumExp(row, n),
-        _ => RowKernels.Norm(row, n, parameter),
-    };
-
-    static double Statistic(double* row, long n, RowStatistic stat, double parameter) => stat switch
-    {
-        Backends.RowStatistic.Mean => RowKernels.Mean(row, n),
-        Backends.RowStatistic.Var => RowKernels.Var(row, n, parameter),
-        Backends.RowStatistic.Std => System.Math.Sqrt(RowKernels.Var(row, n, parameter)),
-        Backends.RowStatistic.LogSumExp => RowKernels.LogSumExp(row, n),
-        _ => RowKernels.Norm(row, n, parameter),
-    };
 
     public Tensor? AllAny(Tensor x, string op, int[]? dims, bool keepDim, bool all) => x.HostAllAny(op, dims, keepDim, all);
 

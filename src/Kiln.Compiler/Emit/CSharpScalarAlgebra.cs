@@ -11,6 +11,8 @@ namespace Kiln.Compiler.Emit
         Double,
         /// <summary>Eight float lanes (<c>Vector256&lt;float&gt;</c>).</summary>
         Vector256,
+        /// <summary>Sixteen float lanes (<c>Vector512&lt;float&gt;</c>, where the CPU has AVX-512).</summary>
+        Vector512,
     }
 
     /// <summary>
@@ -21,27 +23,29 @@ namespace Kiln.Compiler.Emit
     /// </summary>
     public class CSharpScalarAlgebra : IScalarAlgebra<string>
     {
-        const string M = "global::System.Math", V = "global::System.Runtime.Intrinsics.Vector256";
+        const string M = "global::System.Math";
+        readonly string V;
         readonly string _math;
 
         /// <summary>An algebra printing for <paramref name="lanes"/>.</summary>
-        /// <param name="lanes">Scalar double or Vector256 lanes.</param>
+        /// <param name="lanes">Scalar double, Vector256 or Vector512 lanes.</param>
         /// <param name="math">The class holding the special functions (Sigmoid, Log1p, Erf, OnePlusErf, Exp and Tanh of
         /// vectors, RoundHalfEven, Trunc): the runtime's internal one, or the public contract for generated code.</param>
         /// <param name="gpu">Prints forms an ILGPU kernel compiles (no Math.Log2/Log10/Tan calls).</param>
         public CSharpScalarAlgebra(Lanes lanes, string math, bool gpu = false)
         {
-            Vector = lanes == Lanes.Vector256;
+            Vector = lanes != Lanes.Double;
+            V = lanes == Lanes.Vector512 ? "global::System.Runtime.Intrinsics.Vector512" : "global::System.Runtime.Intrinsics.Vector256";
             _math = math;
             Gpu = gpu;
         }
 
-        /// <summary>Whether expressions are Vector256 lanes.</summary>
+        /// <summary>Whether expressions are vector lanes (Vector256 or Vector512).</summary>
         public bool Vector { get; }
         /// <summary>Whether expressions must compile in an ILGPU kernel.</summary>
         public bool Gpu { get; }
 
-        /// <summary>A number as an operand: a double literal, or eight float lanes of it.</summary>
+        /// <summary>A number as an operand: a double literal, or float lanes of it.</summary>
         public string Constant(double v) => Vector ? $"{V}.Create({FloatLiteral(v)})" : DoubleLiteral(v);
 
         /// <summary>A float literal (<c>0.5f</c>).</summary>

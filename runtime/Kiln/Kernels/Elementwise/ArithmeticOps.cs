@@ -9,6 +9,8 @@ internal struct NegOp : IUnaryOp
     public bool Vectorized<T>() where T : unmanaged, INumber<T> => true;
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> => -x;
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => -x;
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => true;
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> => -x;
 }
 
 internal struct AbsOp : IUnaryOp
@@ -18,6 +20,8 @@ internal struct AbsOp : IUnaryOp
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> =>
         typeof(T) == typeof(float) || typeof(T) == typeof(double) ? T.Abs(x) : x < T.Zero ? T.Zero - x : x;
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => Vector256.Abs(x);
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => true;
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> => Vector512.Abs(x);
 }
 
 internal struct ReluOp : IUnaryOp
@@ -25,6 +29,8 @@ internal struct ReluOp : IUnaryOp
     public bool Vectorized<T>() where T : unmanaged, INumber<T> => true;
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> => x > T.Zero ? x : (T.IsNaN(x) ? x : T.Zero);
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => Vector256.Max(x, Vector256<T>.Zero);
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => true;
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> => Vector512.Max(x, Vector512<T>.Zero);
 }
 
 /// <summary>Clamp to [Min, Max]; either bound may be absent.</summary>
@@ -48,6 +54,15 @@ internal struct ClampOp : IUnaryOp
     {
         if (HasMin) x = Vector256.Max(x, Vector256.Create(T.CreateSaturating(Min)));
         if (HasMax) x = Vector256.Min(x, Vector256.Create(T.CreateSaturating(Max)));
+        return x;
+    }
+
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => true;
+
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T>
+    {
+        if (HasMin) x = Vector512.Max(x, Vector512.Create(T.CreateSaturating(Min)));
+        if (HasMax) x = Vector512.Min(x, Vector512.Create(T.CreateSaturating(Max)));
         return x;
     }
 }
@@ -145,4 +160,7 @@ internal struct GreaterMaskOp : IUnaryOp
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> => x > T.CreateSaturating(Threshold) ? T.One : T.Zero;
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256.Create(T.CreateSaturating(Threshold))), Vector256<T>.One, Vector256<T>.Zero);
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => true;
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(T.CreateSaturating(Threshold))), Vector512<T>.One, Vector512<T>.Zero);
 }

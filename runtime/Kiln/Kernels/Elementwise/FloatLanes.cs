@@ -28,6 +28,12 @@ internal interface IFloatLanes<TSelf> where TSelf : struct, IFloatLanes<TSelf>
     static abstract TSelf MaxNative(TSelf a, TSelf b);
     static abstract float ReduceMax(TSelf v);
     static abstract float ReduceSum(TSelf v);
+    static abstract TSelf Div(TSelf a, TSelf b);
+    static abstract TSelf Abs(TSelf x);
+    static abstract TSelf Neg(TSelf x);
+    static abstract TSelf Min(TSelf a, TSelf b);
+    /// <summary>Lane-wise x &lt; y ? whenLess : otherwise.</summary>
+    static abstract TSelf SelectLess(TSelf x, TSelf y, TSelf whenLess, TSelf otherwise);
 }
 
 internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
@@ -58,6 +64,13 @@ internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
         return m;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReduceSum(Lanes256 v) => Vector256.Sum(v.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Div(Lanes256 a, Lanes256 b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Abs(Lanes256 x) => new(Vector256.Abs(x.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Neg(Lanes256 x) => new(-x.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Min(Lanes256 a, Lanes256 b) => new(Vector256.Min(a.V, b.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 SelectLess(Lanes256 x, Lanes256 y, Lanes256 whenLess, Lanes256 otherwise) =>
+        new(Vector256.ConditionalSelect(Vector256.LessThan(x.V, y.V), whenLess.V, otherwise.V));
 }
 
 internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
@@ -88,4 +101,11 @@ internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
         return m;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReduceSum(Lanes512 v) => Vector512.Sum(v.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Div(Lanes512 a, Lanes512 b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Abs(Lanes512 x) => new(Vector512.Abs(x.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Neg(Lanes512 x) => new(-x.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Min(Lanes512 a, Lanes512 b) => new(Vector512.Min(a.V, b.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 SelectLess(Lanes512 x, Lanes512 y, Lanes512 whenLess, Lanes512 otherwise) =>
+        new(Vector512.ConditionalSelect(Vector512.LessThan(x.V, y.V), whenLess.V, otherwise.V));
 }

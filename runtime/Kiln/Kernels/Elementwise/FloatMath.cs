@@ -113,51 +113,75 @@ internal static class FloatMath
     /// enough for float32 on both sides of zero).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> OnePlusErf(Vector256<float> x)
+    public static Vector256<float> OnePlusErf(Vector256<float> x) => OnePlusErf(new Lanes256(x)).V;
+
+    /// <summary>1 + erf(x) for 16 float lanes (the same fit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> OnePlusErf(Vector512<float> x) => OnePlusErf(new Lanes512(x)).V;
+
+    /// <summary>1 + erf(x) for any lane width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV OnePlusErf<TV>(TV x) where TV : struct, IFloatLanes<TV>
     {
-        var z = Vector256.Abs(x);
-        var one = Vector256.Create(1f);
-        var t = one / (one + Vector256.Create(0.5f) * z);
-        var p = Vector256.Create(0.17087277f);
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-0.82215223f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(1.48851587f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-1.13520398f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.27886807f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-0.18628806f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.09678418f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(0.37409196f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(1.00002368f));
-        p = Vector256.FusedMultiplyAdd(t, p, Vector256.Create(-1.26551223f)) - z * z;
-        var erfc = t * Exp(p);
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256.Create(2f) - erfc, erfc);
+        var z = TV.Abs(x);
+        var one = TV.Splat(1f);
+        var t = TV.Div(one, TV.Add(one, TV.Mul(TV.Splat(0.5f), z)));
+        var p = TV.Splat(0.17087277f);
+        p = TV.Fma(t, p, TV.Splat(-0.82215223f));
+        p = TV.Fma(t, p, TV.Splat(1.48851587f));
+        p = TV.Fma(t, p, TV.Splat(-1.13520398f));
+        p = TV.Fma(t, p, TV.Splat(0.27886807f));
+        p = TV.Fma(t, p, TV.Splat(-0.18628806f));
+        p = TV.Fma(t, p, TV.Splat(0.09678418f));
+        p = TV.Fma(t, p, TV.Splat(0.37409196f));
+        p = TV.Fma(t, p, TV.Splat(1.00002368f));
+        p = TV.Sub(TV.Fma(t, p, TV.Splat(-1.26551223f)), TV.Mul(z, z));
+        var erfc = TV.Mul(t, Exp(p));
+        return TV.SelectLess(x, TV.Splat(0f), erfc, TV.Sub(TV.Splat(2f), erfc));
     }
 
     /// <summary>tanh for float lanes: a short odd series near 0, 1 - 2/(e^{2|x|}+1) elsewhere.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
+    public static Vector256<float> Tanh(Vector256<float> x) => Tanh(new Lanes256(x)).V;
+
+    /// <summary>tanh for 16 float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x) => Tanh(new Lanes512(x)).V;
+
+    /// <summary>tanh for any lane width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Tanh<TV>(TV x) where TV : struct, IFloatLanes<TV>
     {
-        var ax = Vector256.Abs(x);
-        var one = Vector256.Create(1f);
-        var e = Exp(Vector256.Min(ax + ax, Vector256.Create(88f)));
-        var big = one - Vector256.Create(2f) / (e + one);
-        var x2 = x * x;
+        var ax = TV.Abs(x);
+        var one = TV.Splat(1f);
+        var e = Exp(TV.Min(TV.Add(ax, ax), TV.Splat(88f)));
+        var big = TV.Sub(one, TV.Div(TV.Splat(2f), TV.Add(e, one)));
+        var x2 = TV.Mul(x, x);
         // x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 - 1382x^11/155925
-        var poly = Vector256.Create(-1382f / 155925f);
-        poly = Vector256.Create(62f / 2835f) + x2 * poly;
-        poly = Vector256.Create(-17f / 315f) + x2 * poly;
-        poly = Vector256.Create(2f / 15f) + x2 * poly;
-        poly = Vector256.Create(-1f / 3f) + x2 * poly;
-        var small = x + x * x2 * poly;
-        var signed = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -big, big);
-        return Vector256.ConditionalSelect(Vector256.LessThan(ax, Vector256.Create(0.2f)), small, signed);
+        var poly = TV.Splat(-1382f / 155925f);
+        poly = TV.Add(TV.Splat(62f / 2835f), TV.Mul(x2, poly));
+        poly = TV.Add(TV.Splat(-17f / 315f), TV.Mul(x2, poly));
+        poly = TV.Add(TV.Splat(2f / 15f), TV.Mul(x2, poly));
+        poly = TV.Add(TV.Splat(-1f / 3f), TV.Mul(x2, poly));
+        var small = TV.Add(x, TV.Mul(TV.Mul(x, x2), poly));
+        var signed = TV.SelectLess(x, TV.Splat(0f), TV.Neg(big), big);
+        return TV.SelectLess(ax, TV.Splat(0.2f), small, signed);
     }
 
     /// <summary>Logistic sigmoid for float lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x)
+    public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid(new Lanes256(x)).V;
+
+    /// <summary>Logistic sigmoid for 16 float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid(new Lanes512(x)).V;
+
+    /// <summary>Logistic sigmoid for any lane width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Sigmoid<TV>(TV x) where TV : struct, IFloatLanes<TV>
     {
-        var one = Vector256.Create(1f);
-        return one / (one + Exp(-x));
+        var one = TV.Splat(1f);
+        return TV.Div(one, TV.Add(one, Exp(TV.Neg(x))));
     }
 
     /// <summary>Logistic sigmoid, stable for large |x|.</summary>

@@ -13,6 +13,8 @@ internal struct SignOp : IUnaryOp
     public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => x;
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => false;
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> => x;
 }
 
 /// <summary>atan2(a, b) in double (float results rounded from it).</summary>
@@ -78,4 +80,6 @@ internal struct BitNotOp : IUnaryOp
     public T Invoke<T>(T x) where T : unmanaged, INumber<T> =>
         typeof(T) == typeof(long) ? T.CreateTruncating(~long.CreateTruncating(x)) : T.CreateTruncating(~int.CreateTruncating(x));
     public Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T> => ~x;
+    public bool Vectorized512<T>() where T : unmanaged, INumber<T> => Vectorized<T>();
+    public Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T> => ~x;
 }

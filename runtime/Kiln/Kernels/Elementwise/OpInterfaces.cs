@@ -14,6 +14,9 @@ internal interface IUnaryOp
     bool Vectorized<T>() where T : unmanaged, INumber<T>;
     T Invoke<T>(T x) where T : unmanaged, INumber<T>;
     Vector256<T> Invoke<T>(Vector256<T> x) where T : unmanaged, INumber<T>;
+    /// <summary>Whether a <see cref="Vector512{T}"/> body exists for <typeparamref name="T"/> (used where the CPU has AVX-512).</summary>
+    bool Vectorized512<T>() where T : unmanaged, INumber<T>;
+    Vector512<T> Invoke<T>(Vector512<T> x) where T : unmanaged, INumber<T>;
 }
 
 /// <summary>A binary elementwise operator; see <see cref="IUnaryOp"/>.</summary>
