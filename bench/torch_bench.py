@@ -12,7 +12,7 @@ cases = json.load(sys.stdin)
 results = {}
 # Cases that time the same PyTorch work (the eager and compiled rows of one Kiln model) are measured once and shared,
 # so both rows are divided by the same number.
-SAME_WORK = {"mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
+SAME_WORK = {"cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
 measured = {}
 for c in cases:
     torch.set_num_threads(c["threads"])
@@ -22,8 +22,49 @@ for c in cases:
         results[c["name"]] = measured[key]
         continue
     if op == "gemm":
-        a, b = torch.randn(n, n), torch.randn(n, n)
+        m, k, nn_ = c.get("dims") or (n, n, n)
+        a, b = torch.randn(m, k), torch.randn(k, nn_)
         fn = lambda: torch.matmul(a, b)
+    elif op in ("conv_bn3", "conv_bn32"):
+        cin, cout, size = (3, 32, 32) if op == "conv_bn3" else (32, 64, 16)
+        conv, bn = torch.nn.Conv2d(cin, cout, 3, padding=1), torch.nn.BatchNorm2d(cout)
+        x = torch.randn(n, cin, size, size, requires_grad=True)
+        def fn():
+            x.grad = None; conv.zero_grad(); bn.zero_grad()
+            y = bn(conv(x)).sum(); y.backward(); return y
+    elif op in ("resblock", "resblock_step_eager", "resblock_step_compiled"):
+        class Block(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
+                self.conv2 = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
+                self.bn1, self.bn2 = torch.nn.BatchNorm2d(64), torch.nn.BatchNorm2d(64)
+            def forward(self, x):
+                return torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))) + x)
+        block = Block()
+        if op == "resblock":
+            x = torch.randn(n, 64, 32, 32, requires_grad=True)
+            def fn():
+                x.grad = None; block.zero_grad()
+                y = block(x).sum(); y.backward(); return y
+        else:
+            opt = torch.optim.SGD(block.parameters(), lr=0.01, momentum=0.9)
+            x, target = torch.randn(n, 64, 32, 32), torch.randn(n, 64, 32, 32)
+            def fn():
+                opt.zero_grad()
+                loss = torch.nn.functional.mse_loss(block(x), target)
+                loss.backward(); opt.step(); return loss
+    elif op in ("cifar_step_eager", "cifar_step_compiled"):
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.BatchNorm2d(32), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.BatchNorm2d(64), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(64 * 8 * 8, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x, y = torch.randn(n, 3, 32, 32), torch.randint(0, 10, (n,))
+        def fn():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            loss.backward(); opt.step(); return loss
     elif op == "add":
         a, b = torch.randn(n), torch.randn(n)
         fn = lambda: torch.add(a, b)

@@ -33,3 +33,28 @@ sealed partial class BenchEncoder : Module
     readonly TransformerEncoderLayer layer = new(256, 4, batchFirst: true);
     public Tensor Forward([Shape("N L 256")] Tensor x) => layer.Forward(x);
 }
+
+/// <summary>A CIFAR-shaped CNN (issue 20): two conv 3x3 pad 1 + BatchNorm + ReLU + max-pool stages, then 4096-128-10.</summary>
+[Model]
+sealed partial class BenchCifarCnn : Module
+{
+    readonly Conv2d conv1 = new(3, 32, 3, padding: 1), conv2 = new(32, 64, 3, padding: 1);
+    readonly BatchNorm2d bn1 = new(32), bn2 = new(64);
+    readonly MaxPool2d pool = new(2);
+    readonly Linear fc1 = new(64 * 8 * 8, 128), fc2 = new(128, 10);
+    public Tensor Forward([Shape("N 3 32 32")] Tensor x)
+    {
+        x = pool.Forward(F.Relu(bn1.Forward(conv1.Forward(x))));
+        x = pool.Forward(F.Relu(bn2.Forward(conv2.Forward(x))));
+        return fc2.Forward(F.Relu(fc1.Forward(x.Flatten(1))));
+    }
+}
+
+/// <summary>A ResNet-18 basic block at CIFAR size (64 channels, stride 1): conv-BN-ReLU-conv-BN, the input added, ReLU.</summary>
+[Model]
+sealed partial class BenchResBlock : Module
+{
+    readonly Conv2d conv1 = new(64, 64, 3, padding: 1, bias: false), conv2 = new(64, 64, 3, padding: 1, bias: false);
+    readonly BatchNorm2d bn1 = new(64), bn2 = new(64);
+    public Tensor Forward([Shape("N 64 32 32")] Tensor x) => F.Relu(bn2.Forward(conv2.Forward(F.Relu(bn1.Forward(conv1.Forward(x))))) + x);
+}

@@ -20,6 +20,10 @@ foreach (int t in new[] { 1, 2 })
 {
     foreach (int n in new[] { 256, 512, 1024, 2048 })
         cases.Add(new($"gemm {n} ({t}t)", "gemm", n, t, n >= 2048 ? 5 : n >= 1024 ? 15 : 40));
+    // Shapes the square rows do not cover (M x K x N): odd-sized square, tall-skinny, small M.
+    cases.Add(new($"gemm 1000x1000x1000 ({t}t)", "gemm", 1000, t, 15) { Dims = [1000, 1000, 1000] });
+    cases.Add(new($"gemm 4096x512x1024 tall-skinny ({t}t)", "gemm", 4096, t, 10) { Dims = [4096, 512, 1024] });
+    cases.Add(new($"gemm 128x1024x512 small-M ({t}t)", "gemm", 128, t, 60) { Dims = [128, 1024, 512] });
     cases.Add(new($"add 16M ({t}t)", "add", 16 << 20, t, 15));
     cases.Add(new($"gelu 16M ({t}t)", "gelu", 16 << 20, t, 15));
     cases.Add(new($"softmax 4096x1024 rows ({t}t)", "softmax", 4096, t, 15));
@@ -36,6 +40,9 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"GRU 128->256 seq64 b32 fwd+bwd ({t}t)", "gru", 32, t, 8, "nn"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
+    cases.Add(new($"Conv2d 3x3 3->32 + BatchNorm2d 32x32 b64 fwd+bwd ({t}t)", "conv_bn3", 64, t, 10, "nn"));
+    cases.Add(new($"Conv2d 3x3 32->64 + BatchNorm2d 16x16 b64 fwd+bwd ({t}t)", "conv_bn32", 64, t, 10, "nn"));
+    cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 fwd+bwd ({t}t)", "resblock", 32, t, 5, "nn"));
 }
 // The [Model] compiler: one training step of the seed's classifier, eager and compiled (PyTorch eager for both rows).
 foreach (int t in new[] { 1, 2 })
@@ -49,6 +56,10 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ({t}t)", "encoder_step_compiled", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled MaxAutotune ({t}t)", "encoder_step_tuned", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ReduceOverhead ({t}t)", "encoder_step_reduce", 16, t, 6, "compile"));
+    cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), eager ({t}t)", "cifar_step_eager", 64, t, 10, "compile"));
+    cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), compiled ({t}t)", "cifar_step_compiled", 64, t, 10, "compile"));
+    cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), eager ({t}t)", "resblock_step_eager", 32, t, 5, "compile"));
+    cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), compiled ({t}t)", "resblock_step_compiled", 32, t, 5, "compile"));
 }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
@@ -71,6 +82,10 @@ if (quick) cases = cases.Select(c => c with { Reps = Math.Max(3, c.Reps / 5) }).
 int rounds = quick ? 1 : 3;
 var kiln = new Dictionary<string, double>();
 var torchTimes = new Dictionary<string, double>();
+// PyTorch also with the strongest OpenBLAS kernel for this CPU, set for its process only (the machine sets another).
+string? bestKernel = OpenBlasKernel.Best;
+bool alsoBest = bestKernel != null && bestKernel != OpenBlasKernel.Machine;
+var torchBest = new Dictionary<string, double>();
 string torchVersion = "?";
 for (int round = 0; round < rounds; round++)
 {
@@ -80,10 +95,14 @@ for (int round = 0; round < rounds; round++)
         kiln[c.Name] = Math.Min(kiln.GetValueOrDefault(c.Name, double.MaxValue), t);
         Console.Error.WriteLine($"round {round + 1}: kiln  {c.Name,-32} {t * 1e3,9:F3} ms");
     }
-    var (version, times) = RunTorch(cases);
+    var (version, times) = RunTorch(cases, OpenBlasKernel.Machine);
     torchVersion = version;
     foreach (var kv in times) torchTimes[kv.Key] = Math.Min(torchTimes.GetValueOrDefault(kv.Key, double.MaxValue), kv.Value);
+    if (!alsoBest) continue;
+    foreach (var kv in RunTorch(cases, bestKernel).Times) torchBest[kv.Key] = Math.Min(torchBest.GetValueOrDefault(kv.Key, double.MaxValue), kv.Value);
 }
+// The physical limit beside the GEMM rows: the measured FMA peak per thread count.
+var peak = cases.Any(c => c.Op == "gemm") ? cases.Select(c => c.Threads).Distinct().ToDictionary(t => t, FmaPeak.Measure) : new Dictionary<int, double>();
 
 var sections = new Dictionary<string, string>();
 // The build suite times the compiler, not kernels: no PyTorch side.
@@ -91,13 +110,21 @@ if ((onlySuite == null || onlySuite == "build") && caseArg < 0) sections["build"
 foreach (var suite in cases.Select(c => c.Suite).Distinct())
 {
     var table = new StringBuilder();
-    table.AppendLine("| case | Kiln (ms) | PyTorch (ms) | speed vs PyTorch | Kiln GFLOP/s |");
-    table.AppendLine("|---|---:|---:|---:|---:|");
+    string machine = OpenBlasKernel.Describe(OpenBlasKernel.Machine);
+    table.AppendLine(alsoBest
+        ? $"| case | Kiln (ms) | PyTorch, OpenBLAS {machine} (ms) | speed vs PyTorch | PyTorch, OpenBLAS {bestKernel} (ms) | speed vs that | Kiln GFLOP/s | FMA peak GFLOP/s |"
+        : "| case | Kiln (ms) | PyTorch (ms) | speed vs PyTorch | Kiln GFLOP/s | FMA peak GFLOP/s |");
+    table.AppendLine(alsoBest ? "|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|---:|");
     foreach (var c in cases.Where(c => c.Suite == suite))
     {
-        double k = kiln[c.Name], p = torchTimes.GetValueOrDefault(c.Name, double.NaN);
-        string flops = c.Op == "gemm" ? (2.0 * c.N * c.N * c.N / k / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
-        table.AppendLine(FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {flops} |"));
+        double k = kiln[c.Name], p = torchTimes.GetValueOrDefault(c.Name, double.NaN), b = torchBest.GetValueOrDefault(c.Name, double.NaN);
+        bool gemm = c.Op == "gemm";
+        var mkn = c.Dims ?? [c.N, c.N, c.N];
+        string flops = gemm ? (2.0 * mkn[0] * mkn[1] * mkn[2] / k / 1e9).ToString("F1", CultureInfo.InvariantCulture) : "";
+        string limit = gemm && peak.TryGetValue(c.Threads, out var g) ? g.ToString("F1", CultureInfo.InvariantCulture) : "";
+        table.AppendLine(alsoBest
+            ? FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {b * 1e3:F3} | {b / k:F2}x | {flops} | {limit} |")
+            : FormattableString.Invariant($"| {c.Name} | {k * 1e3:F3} | {p * 1e3:F3} | {p / k:F2}x | {flops} | {limit} |"));
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
@@ -106,7 +133,9 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
                        $"Each side ran {rounds} alternating rounds; a time is the best round's median of repeated calls after warm-up. \"Speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster). " +
-                       "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core).");
+                       "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core)" +
+                       (alsoBest ? $", once with the machine's OPENBLAS_CORETYPE ({machine}) and once with {bestKernel}, the strongest kernel for this CPU, set for that process only." : ".") +
+                       (peak.Count > 0 ? " FMA peak: float32 fused multiply-adds on registers, the widest vectors the JIT accelerates, on that many threads at once (the GEMM rows' physical limit)." : ""));
     if (suite == "nn")
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     if (suite == "compile")
@@ -145,7 +174,57 @@ static double RunKiln(BenchCase c)
     Func<Tensor> fn;
     switch (c.Op)
     {
-        case "gemm": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g); var b = Tensor.Randn(new[] { c.N, c.N }, generator: g); fn = () => a.Matmul(b); break; }
+        case "gemm":
+        {
+            var mkn = c.Dims ?? [c.N, c.N, c.N];
+            var a = Tensor.Randn(new[] { mkn[0], mkn[1] }, generator: g);
+            var b = Tensor.Randn(new[] { mkn[1], mkn[2] }, generator: g);
+            fn = () => a.Matmul(b);
+            break;
+        }
+        case "conv_bn3":
+        case "conv_bn32":
+        {
+            bool first = c.Op == "conv_bn3";
+            int cin = first ? 3 : 32, cout = first ? 32 : 64, size = first ? 32 : 16;
+            var conv = new Kiln.NN.Conv2d(cin, cout, 3, padding: 1);
+            var bn = new Kiln.NN.BatchNorm2d(cout);
+            var x = Tensor.Randn(new[] { c.N, cin, size, size }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; conv.ZeroGrad(); bn.ZeroGrad(); var y = bn.Forward(conv.Forward(x)).Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "resblock":
+        {
+            var block = new BenchResBlock();
+            var x = Tensor.Randn(new[] { c.N, 64, 32, 32 }, generator: g).RequiresGrad_();
+            fn = () => { x.Grad = null; block.ZeroGrad(); var y = block.Forward(x).Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "cifar_step_eager":
+        case "cifar_step_compiled":
+        case "resblock_step_eager":
+        case "resblock_step_compiled":
+        {
+            bool cifar = c.Op.StartsWith("cifar", StringComparison.Ordinal), useCompiled = c.Op.EndsWith("compiled", StringComparison.Ordinal);
+            Kiln.NN.Module model = cifar ? new BenchCifarCnn() : new BenchResBlock();
+            Func<Tensor, Tensor> forward = cifar
+                ? (useCompiled ? ((BenchCifarCnn)model).Compile().Forward : ((BenchCifarCnn)model).Forward)
+                : (useCompiled ? ((BenchResBlock)model).Compile().Forward : ((BenchResBlock)model).Forward);
+            var opt = new Kiln.Optim.SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn(cifar ? new[] { c.N, 3, 32, 32 } : new[] { c.N, 64, 32, 32 }, generator: g);
+            var y = Tensor.RandInt(0, 10, new[] { c.N }, generator: g);
+            var target = cifar ? null : Tensor.Randn(new[] { c.N, 64, 32, 32 }, generator: g);
+            fn = () =>
+            {
+                using var scope = Tensor.Scope();
+                opt.ZeroGrad();
+                var loss = cifar ? Kiln.NN.F.CrossEntropy(forward(x), y) : Kiln.NN.F.MseLoss(forward(x), target!);
+                loss.Backward();
+                opt.Step();
+                return Tensor.Scalar(loss.Item<float>());
+            };
+            break;
+        }
         case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
         case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
         case "softmax": { var a = Tensor.Randn(new[] { 4096, 1024 }, generator: g); fn = () => a.Softmax(1); break; }
@@ -337,7 +416,7 @@ static double RunKiln(BenchCase c)
     return times[times.Length / 2];
 }
 
-static (string, Dictionary<string, double>) RunTorch(List<BenchCase> cases)
+static (string Version, Dictionary<string, double> Times) RunTorch(List<BenchCase> cases, string? coretype)
 {
     // One PyTorch process per thread count: torch.set_num_threads does not reach OpenBLAS's own
     // pthreads, so OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) must be set before it starts.
@@ -345,22 +424,24 @@ static (string, Dictionary<string, double>) RunTorch(List<BenchCase> cases)
     string version = "?";
     foreach (var group in cases.GroupBy(c => c.Threads))
     {
-        var (v, t) = RunTorchProcess(group.ToList(), group.Key);
+        var (v, t) = RunTorchProcess(group.ToList(), group.Key, coretype);
         version = v;
         foreach (var kv in t) times[kv.Key] = kv.Value;
     }
     return (version, times);
 }
 
-static (string, Dictionary<string, double>) RunTorchProcess(List<BenchCase> cases, int threads)
+static (string, Dictionary<string, double>) RunTorchProcess(List<BenchCase> cases, int threads, string? coretype)
 {
     var python = Environment.GetEnvironmentVariable("KILN_PYTHON") ?? "/usr/bin/python3";
     var script = Path.Combine(FindRepoRoot(), "bench", "torch_bench.py");
     var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
     psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
     psi.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+    if (coretype is null) psi.Environment.Remove("OPENBLAS_CORETYPE");
+    else psi.Environment["OPENBLAS_CORETYPE"] = coretype;
     using var p = Process.Start(psi)!;
-    p.StandardInput.Write(JsonSerializer.Serialize(cases.Select(c => new { name = c.Name, op = c.Op, n = c.N, threads = c.Threads, reps = c.Reps, warmup = c.Suite == "data" ? 1 : (int?)null })));
+    p.StandardInput.Write(JsonSerializer.Serialize(cases.Select(c => new { name = c.Name, op = c.Op, n = c.N, dims = c.Dims, threads = c.Threads, reps = c.Reps, warmup = c.Suite == "data" ? 1 : (int?)null })));
     p.StandardInput.Close();
     var output = p.StandardOutput.ReadToEnd();
     p.WaitForExit();
@@ -383,4 +464,8 @@ static string CpuName()
     catch (Exception) { return "unknown CPU"; }
 }
 
-record BenchCase(string Name, string Op, int N, int Threads, int Reps, string Suite = "core");
+record BenchCase(string Name, string Op, int N, int Threads, int Reps, string Suite = "core")
+{
+    /// <summary>A GEMM's M, K, N when it is not square (N³).</summary>
+    public int[]? Dims { get; init; }
+}
