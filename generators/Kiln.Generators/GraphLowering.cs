@@ -84,9 +84,9 @@ internal sealed partial class GraphLowering
 
     Result Run(SyntaxNode? declaration)
     {
-        var live = Live();
-        var inlinedFrom = _ir.Nodes.Where(n => n.InlinedFrom is not null).ToLookup(n => n.InlinedFrom!.Value);
         var readers = _ir.Readers();
+        var live = Live(readers);
+        var inlinedFrom = _ir.Nodes.Where(n => n.InlinedFrom is not null).ToLookup(n => n.InlinedFrom!.Value);
         foreach (var node in _ir.Nodes)
         {
             // Blocks whose bodies start here (outermost first): roll back to here if one of them cannot be lowered.
@@ -117,11 +117,10 @@ internal sealed partial class GraphLowering
     /// The nodes this mode computes: what the returned value reads (through a branch on Training, only this mode's side),
     /// and the statements read under this mode with what they read.
     /// </summary>
-    bool[] Live()
+    bool[] Live(int[] readers)
     {
         var mode = _training is null ? ForwardModes.Both : _training.Value ? ForwardModes.Training : ForwardModes.Eval;
         var live = new bool[_ir.Nodes.Count];
-        var readers = _ir.Readers();
         var stack = new Stack<int>();
         for (int i = _ir.Nodes.Count - 1; i >= 0; i--)
             if (readers[i] == 0 && (_ir[i].Modes & mode) != 0) stack.Push(i);

@@ -256,14 +256,18 @@ internal sealed class ForwardReader
         }
     }
 
-    int Opaque(IOperation op, Scope scope) => Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.Opaque, op, System.Array.Empty<int>())
+    int Opaque(IOperation op, Scope scope)
     {
-        Owner = scope.Owner,
-        Modes = _modes,
-        Failure = "the expression '" + op.Syntax + "'",
-        HasConstant = op.UnwrapConversions().ConstantValue.HasValue,
-        Constant = op.UnwrapConversions().ConstantValue.HasValue ? op.UnwrapConversions().ConstantValue.Value : null,
-    });
+        var constant = op.UnwrapConversions().ConstantValue;
+        return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.Opaque, op, System.Array.Empty<int>())
+        {
+            Owner = scope.Owner,
+            Modes = _modes,
+            Failure = "the expression '" + op.Syntax + "'",
+            HasConstant = constant.HasValue,
+            Constant = constant.HasValue ? constant.Value : null,
+        });
+    }
 
     int Invocation(IInvocationOperation call, Scope scope)
     {
