@@ -3,10 +3,7 @@ using System.Linq;
 using System.Threading;
 using Kiln.Analyzers.FrontEnd;
 using Kiln.Compiler.Ir;
-using Kiln.Compiler.Ops.Pointwise;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Operations;
 
 namespace Kiln.Generators;
 
