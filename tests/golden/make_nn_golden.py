@@ -179,6 +179,9 @@ module_case("batchnorm2d_train", "BatchNorm2d", {"n": 3}, [R(4, 3, 5, 5)], rando
 module_case("batchnorm2d_eval", "BatchNorm2d", {"n": 3}, [R(4, 3, 5, 5)], train=False, randomize=True)
 module_case("batchnorm2d_cumulative", "BatchNorm2d", {"n": 3, "momentum": None}, [R(4, 3, 3, 3)], randomize=True)
 module_case("batchnorm2d_no_stats", "BatchNorm2d", {"n": 3, "track": False, "affine": False}, [R(4, 3, 3, 3)], train=False)
+# Runs long enough for the fused kernel's vector body (and an offset mean), and BatchNorm1d over many rows.
+module_case("batchnorm2d_wide_train", "BatchNorm2d", {"n": 8}, [R(4, 8, 5, 7) * 3 + 5], randomize=True)
+module_case("batchnorm1d_wide_train", "BatchNorm1d", {"n": 16}, [R(32, 16)], randomize=True)
 module_case("layernorm", "LayerNorm", {"shape": [6]}, [R(3, 4, 6)], randomize=True)
 module_case("layernorm_2d_noaffine", "LayerNorm", {"shape": [4, 6], "affine": False}, [R(3, 4, 6)])
 module_case("rmsnorm", "RMSNorm", {"shape": [6]}, [R(3, 4, 6)])

@@ -171,6 +171,10 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("layer_norm");
         return Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
     }
+    public Tensor?[] BatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, double eps) =>
+        // Building a graph (createGraph): the same gradients as recorded ops, so they differentiate again.
+        GradMode.Enabled ? Tensor.BatchNormBackwardRecorded(x, weight, hasBias, mean, rstd, grad, batchStatistics, eps)
+            : Tensor.BatchNormBackwardOp(x, weight, hasBias, mean, rstd, grad, batchStatistics, needInput: true);
     public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse)
     {
         RefuseDoubleBackward("gru_layer");

@@ -115,6 +115,12 @@ internal interface IBackend
     /// <summary>Layer norm as one fused op over the trailing <paramref name="width"/> elements; null where the device composes it.</summary>
     Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps);
 
+    /// <summary>
+    /// Batch norm over [N, C, *] as one fused op (arguments checked; see <see cref="Tensor.BatchNormOp"/>), updating the
+    /// running statistics in training; null where the device composes it.
+    /// </summary>
+    Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps);
+
     /// <summary>One LSTM layer direction over the whole sequence (arguments checked; see <see cref="Tensor.LstmLayerOp"/>), recorded for backward.</summary>
     Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse);
 

@@ -1,5 +1,4 @@
 using Kiln.Compiler.Shapes;
-using Kiln.Kernels.Normalization;
 using Kiln.NN;
 
 namespace Kiln.Compilation;
@@ -43,49 +42,21 @@ public static partial class CompiledOps
         var step = layer.Begin(x);
         int n = x.Size(0), c = x.Size(1);
         long s = x.Numel / System.Math.Max(1L, (long)n * c);
+        if (step.UseBatch && layer.Training && (long)n * s <= 1)
+            throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
-        Tensor mean, rstd;
-        if (step.UseBatch)
-        {
-            if (layer.Training && (long)n * s <= 1)
-                throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-            mean = Tensor.Empty(new[] { c }, DType.Float32);
-            using var variance = Tensor.Empty(new[] { c }, DType.Float32);
-            unsafe { BatchNormKernel.Statistics(xc.Ptr<float>(), n, c, s, mean.Ptr<float>(), variance.Ptr<float>()); }
-            using (var shifted = variance + layer.Eps) rstd = shifted.Rsqrt();
-            if (layer.Training && step.RunningMean is { } rm && step.RunningVar is { } rv)
-                F.UpdateRunningStats(rm, rv, mean, variance, (long)n * s, step.Momentum);
-        }
-        else
-        {
-            mean = step.RunningMean!.Clone();
-            using (var shifted = step.RunningVar! + layer.Eps) rstd = shifted.Rsqrt();
-        }
-        using var w = layer.Weight?.Contiguous();
-        using var b = layer.Bias?.Contiguous();
-        var y = Tensor.Empty(x.ShapeArray, DType.Float32);
-        unsafe { BatchNormKernel.Normalize(xc.Ptr<float>(), y.Ptr<float>(), n, c, s, mean.Ptr<float>(), rstd.Ptr<float>(), w is null ? null : w.Ptr<float>(), b is null ? null : b.Ptr<float>()); }
+        // The eager op's statistics and normalisation (one kernel for both paths).
+        var (mean, rstd) = Tensor.BatchNormStatistics(xc, step.RunningMean, step.RunningVar, step.UseBatch, layer.Training, step.Momentum, layer.Eps);
+        var y = Tensor.BatchNormNormalize(xc, mean, rstd, layer.Weight, layer.Bias);
         return (y, mean, rstd, step.UseBatch);
     }
 
     /// <summary>Gradients of a BatchNorm forward from its saved input and statistics: the input's (when asked), the weight's and the bias's (null without them).</summary>
     public static (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(BatchNormBase layer, Tensor x, Tensor mean, Tensor rstd, bool batchStatistics, Tensor grad, bool needInput)
     {
-        int n = x.Size(0), c = x.Size(1);
-        long s = x.Numel / System.Math.Max(1L, (long)n * c);
         using var noGrad = Autograd.NoGrad();
-        using var xc = x.Contiguous();
-        using var gc = grad.Contiguous();
-        using var w = layer.Weight?.Contiguous();
-        var dx = needInput ? Tensor.Empty(x.ShapeArray, DType.Float32) : null;
-        var dw = layer.Weight is null ? null : Tensor.Empty(new[] { c }, DType.Float32);
-        var db = layer.Bias is null ? null : Tensor.Empty(new[] { c }, DType.Float32);
-        unsafe
-        {
-            BatchNormKernel.Backward(xc.Ptr<float>(), gc.Ptr<float>(), dx is null ? null : dx.Ptr<float>(), n, c, s, mean.Ptr<float>(), rstd.Ptr<float>(),
-                w is null ? null : w.Ptr<float>(), dw is null ? null : dw.Ptr<float>(), db is null ? null : db.Ptr<float>(), batchStatistics);
-        }
-        return (dx, dw, db);
+        var r = Tensor.BatchNormBackwardOp(x, layer.Weight, layer.Bias is not null, mean, rstd, grad, batchStatistics, needInput);
+        return (r[0], r[1], r[2]);
     }
 }

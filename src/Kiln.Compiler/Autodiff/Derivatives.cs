@@ -27,7 +27,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "batch_norm", "conv2d", "max_pool2d",
         };
 
         /// <summary>
@@ -319,6 +319,14 @@ namespace Kiln.Compiler.Autodiff
                     // Inputs: x, weight, bias (absent ones are null; the arguments say which exist), row means, row 1/σ.
                     var la = OpArgs.Of<NormalizationArgs>(op, a);
                     var gs = g.LayerNormBackward(c.Input(0), la.HasWeight ? c.Input(1) : null, la.HasBias, c.Input(3), c.Input(4), grad, la.Size);
+                    for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "batch_norm":
+                {
+                    // Inputs: x, weight, bias (absent ones are null), per-channel mean, per-channel 1/σ.
+                    var ba = OpArgs.Of<BatchNormArgs>(op, a);
+                    var gs = g.BatchNormBackward(c.Input(0), ba.HasWeight ? c.Input(1) : null, ba.HasBias, c.Input(3), c.Input(4), grad, ba.BatchStatistics, ba.Eps);
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }

@@ -79,6 +79,12 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 
+        /// <summary>
+        /// Gradients of x, weight and bias of a fused batch norm over [N, C, *] from its per-channel mean and 1/σ
+        /// (<paramref name="batchStatistics"/>: they were the batch's own, formed with <paramref name="eps"/>).
+        /// </summary>
+        T?[] BatchNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, bool batchStatistics, double eps);
+
         /// <summary>Gradients of the input projection, h0, W_hh and b_hh (null without a bias) of a fused GRU layer direction.</summary>
         T?[] GruLayerBackward(T h0, T weightHh, bool hasBias, T saved, T output, T grad, bool reverse);
 

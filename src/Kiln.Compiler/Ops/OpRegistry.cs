@@ -124,6 +124,7 @@ namespace Kiln.Compiler.Ops
                 return new[] { s[0][0], s[0][1], s[0][2] / 3 };
             });
             Add<NormalizationArgs>("layer_norm", OpKind.Reduction, -1, (s, a) => Same(s));
+            Add<BatchNormArgs>("batch_norm", OpKind.Reduction, -1, (s, a) => Same(s));
             Add<LstmArgs>("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]", KilnErrorKind.Shape);

@@ -108,6 +108,18 @@ public class GradCheckTests
         // Second order through the createGraph path: the gradient of the pooled gradient's weighted sum.
         ["max_pool2d_double"] = (x => Autograd.Grad((Kiln.NN.F.MaxPool2d(x[0], [2]).Pow(2)).Sum(), x[0], createGraph: true)[0], () => [R(1, 2, 4, 4)]),
         ["layer_norm"] = (x => Kiln.NN.F.LayerNorm(x[0], [3, 4], x[1], x[2]) + Kiln.NN.F.LayerNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4), R(3, 4)]),
+        // Batch statistics (with a running update), then running statistics; BatchNorm1d's [N, C] form (S = 1) too.
+        ["batch_norm"] = (x => Kiln.NN.F.BatchNorm(x[0], Tensor.Zeros([3], DType.Float64), Tensor.Ones([3], DType.Float64), x[1], x[2], training: true)
+                             + Kiln.NN.F.BatchNorm(x[0], Tensor.Randn([3], DType.Float64, new Generator(9)), Tensor.Rand([3], DType.Float64, new Generator(8)) + 0.5, x[1], null).Pow(2)
+                             + Kiln.NN.F.BatchNorm(x[0].Reshape(2, 3, 4, 5).Permute(0, 1, 3, 2), null, null, null, x[2]).Sum()
+                             + Kiln.NN.F.BatchNorm(x[0].Sum([2, 3]), null, null, x[1], x[2], training: true).Pow(2).Sum(),
+            () => [R(2, 3, 4, 5), R(3), R(3)]),
+        // Second order: the gradient of a weighted sum of the normalised batch, differentiated again.
+        ["batch_norm_double"] = (x =>
+        {
+            var g = Autograd.Grad([(Kiln.NN.F.BatchNorm(x[0], null, null, x[1], x[2], training: true).Pow(3) * x[3]).Sum()], [x[0], x[1]], createGraph: true);
+            return (g[0]! * x[3]).Sum() + g[1]!.Pow(2).Sum();
+        }, () => [R(3, 2, 4), R(2), R(2), R(3, 2, 4)]),
         ["gru_layer"] = (x => Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false).Sum() + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true).Pow(2).Sum(),
             () => [R(4, 2, 9), R(2, 3), R(9, 3), R(9)]),
         ["lstm_layer"] = (x => Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: false).Sum()

@@ -66,6 +66,10 @@ public static partial class F
         foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
             if (t is not null && (t.Dim != 1 || t.Size(0) != c))
                 throw new KilnException(op, $"{op}: {name} should contain {c} elements (the input's channels), got shape {ShapeText.Format(t.ShapeArray)}", KilnErrorKind.Shape);
+        if (training && input.Numel / Math.Max(c, 1) <= 1)
+            throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        // One fused op (statistics in double, one pass each way); where the device has none, the recorded chain below.
+        if (input.Backend.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps) is { } fused) return fused;
         var dims = new int[input.Dim - 1];
         dims[0] = 0;
         for (int i = 2; i < input.Dim; i++) dims[i - 1] = i;
@@ -74,8 +78,6 @@ public static partial class F
         if (training || runningMean is null || runningVar is null)
         {
             long count = input.Numel / Math.Max(c, 1);
-            if (training && count <= 1)
-                throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
             var mean = input.Mean(dims, keepDim: true);
             var centered = input - mean;
             var variance = (centered * centered).Mean(dims, keepDim: true);

@@ -11,4 +11,10 @@ namespace Kiln.Compiler.Ops
 
     /// <summary>layer_norm / rms_norm over the last <paramref name="Size"/> values of each row, with which affine tensors exist.</summary>
     public sealed record NormalizationArgs(int Size, bool HasWeight, bool HasBias) : OpArgs;
+
+    /// <summary>
+    /// batch_norm over [N, C, *] with which affine tensors exist, whether the statistics were the batch's own (their
+    /// derivative flows into dx) and the eps they were formed with (a second-order backward recomputes them).
+    /// </summary>
+    public sealed record BatchNormArgs(bool HasWeight, bool HasBias, bool BatchStatistics, double Eps) : OpArgs;
 }
