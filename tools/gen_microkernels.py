@@ -75,4 +75,7 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4):
 mr512=int(sys.argv[1]) if len(sys.argv)>1 else 12
 nvec512=int(sys.argv[2]) if len(sys.argv)>2 else 2
 open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512"))
+# The stride-1 convolution's tile: 8 output channels x 48 positions (channel counts are multiples of 8 far more often
+# than of 12, and 24 accumulators + 3 B vectors + 1 broadcast fit the 32 registers).
+open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution"))
 open(os.path.join(OUT, 'MicroKernel256.cs'), 'w').write(kernel("MicroKernel256","Vector256",6,2,8,"AVX2/FMA"))

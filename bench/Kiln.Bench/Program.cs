@@ -133,7 +133,8 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
                        $"Each side ran {rounds} alternating rounds; a time is the best round's median of repeated calls after warm-up. \"Speed vs PyTorch\" is PyTorch's time divided by Kiln's (above 1 means Kiln is faster). " +
-                       "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core)" +
+                       "PyTorch runs with OPENBLAS_NUM_THREADS and OMP_NUM_THREADS set to the thread count (torch.set_num_threads alone leaves OpenBLAS on every core) " +
+                       "and with glibc's MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ raised so big blocks stay in its heap (without it every conv step page-faults its activations in again: 2-3x slower)" +
                        (alsoBest ? $", once with the machine's OPENBLAS_CORETYPE ({machine}) and once with {bestKernel}, the strongest kernel for this CPU, set for that process only." : ".") +
                        (peak.Count > 0 ? " FMA peak: float32 fused multiply-adds on registers, the widest vectors the JIT accelerates, on that many threads at once (the GEMM rows' physical limit)." : ""));
     if (suite == "nn")
@@ -438,6 +439,11 @@ static (string, Dictionary<string, double>) RunTorchProcess(List<BenchCase> case
     var psi = new ProcessStartInfo(python, script) { RedirectStandardInput = true, RedirectStandardOutput = true };
     psi.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
     psi.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+    // glibc hands every block over 128 KiB back to the OS on free, so each step of a conv net page-faults its activations
+    // in again (2-3x slower, and how much depends on what ran earlier in the process). PyTorch's tuning guide answers
+    // with a caching malloc; keeping big blocks in glibc's heap does the same and makes its times steady.
+    psi.Environment["MALLOC_MMAP_THRESHOLD_"] = "268435456";
+    psi.Environment["MALLOC_TRIM_THRESHOLD_"] = "1073741824";
     if (coretype is null) psi.Environment.Remove("OPENBLAS_CORETYPE");
     else psi.Environment["OPENBLAS_CORETYPE"] = coretype;
     using var p = Process.Start(psi)!;

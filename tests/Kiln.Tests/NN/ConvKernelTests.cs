@@ -11,16 +11,21 @@ namespace Kiln.Tests.NN;
 public class ConvKernelTests
 {
     [Theory]
-    [InlineData(1, 1, 1, 1)]   // stride 1: eight-pixel runs use the transposing gathers
-    [InlineData(2, 0, 1, 1)]   // stride 2: element-by-element gathers
-    [InlineData(1, 2, 2, 1)]   // dilation
-    [InlineData(1, 1, 1, 2)]   // groups: the per-image GEMM path
-    public void FusedConvMatchesUnfoldMatmulReference(int stride, int padding, int dilation, int groups)
+    [InlineData(1, 1, 1, 1, 4, 6)]     // stride 1, few outputs: the direct kernels
+    [InlineData(2, 0, 1, 1, 4, 6)]     // stride 2: element-by-element gathers
+    [InlineData(1, 2, 2, 1, 4, 6)]     // dilation
+    [InlineData(1, 1, 1, 2, 4, 6)]     // groups: the per-image GEMM path
+    [InlineData(1, 1, 1, 1, 4, 40)]    // stride 1, many outputs: output-stationary implicit GEMM (a partial channel panel); dx direct
+    [InlineData(1, 1, 1, 1, 40, 20)]   // C·kk past one k-block; dx as a stride-1 forward with flipped weights
+    [InlineData(1, 0, 1, 1, 20, 20)]   // no padding: dx's forward pads by K-1
+    [InlineData(1, 2, 2, 1, 20, 20)]   // dilated stride-1 forward; dx by the column route
+    [InlineData(2, 1, 1, 1, 20, 40)]   // stride 2 with many outputs: pixel-major implicit GEMM
+    public void FusedConvMatchesUnfoldMatmulReference(int stride, int padding, int dilation, int groups, int cin, int cout)
     {
         var g = new Generator(17);
-        var x = Tensor.Randn([3, 4, 21, 19], DType.Float32, g).RequiresGrad_();
-        var w = (Tensor.Randn([6, 4 / groups, 3, 3], DType.Float32, g) * 0.2).Detach().RequiresGrad_();
-        var b = Tensor.Randn([6], DType.Float32, g).RequiresGrad_();
+        var x = Tensor.Randn([3, cin, 21, 19], DType.Float32, g).RequiresGrad_();
+        var w = (Tensor.Randn([cout, cin / groups, 3, 3], DType.Float32, g) * 0.2).Detach().RequiresGrad_();
+        var b = Tensor.Randn([cout], DType.Float32, g).RequiresGrad_();
         var y = F.Conv2d(x, w, b, [stride], [padding], [dilation], groups);
         var cot = Tensor.Randn(y.ShapeArray, DType.Float32, g);
         (y * cot).Sum().Backward();
@@ -30,10 +35,10 @@ public class ConvKernelTests
         var wd = w.Detach().To(DType.Float64).RequiresGrad_();
         var bd = b.Detach().To(DType.Float64).RequiresGrad_();
         var cols = F.Unfold(xd, [3, 3], [dilation], [padding], [stride]);                 // [N, C·9, L]
-        int n = 3, l = cols.Size(2), cg = 4 / groups, og = 6 / groups;
+        int n = 3, l = cols.Size(2), cg = cin / groups, og = cout / groups;
         var parts = Enumerable.Range(0, groups).Select(gi =>
             wd.Narrow(0, gi * og, og).Reshape(og, -1).Matmul(cols.Narrow(1, gi * cg * 9, cg * 9))).ToArray();
-        var yd = (Tensor.Cat(parts, 1) + bd.View(1, 6, 1)).View(y.ShapeArray);
+        var yd = (Tensor.Cat(parts, 1) + bd.View(1, cout, 1)).View(y.ShapeArray);
         (yd * cot.To(DType.Float64)).Sum().Backward();
 
         Close(yd, y);
@@ -42,6 +47,19 @@ public class ConvKernelTests
         Close(bd.Grad!, b.Grad!);
         Assert.Equal(n, y.Size(0));
         Assert.True(l > 8);
+    }
+
+    [Fact]
+    public void StrideOneKernelsMatchWithTheAvx2MicroKernel()
+    {
+        // The output-stationary forward with the 6x16 micro-kernel (machines without AVX-512).
+        bool saved = Kiln.Kernels.Gemm.Sgemm.UseAvx512;
+        try
+        {
+            Kiln.Kernels.Gemm.Sgemm.UseAvx512 = false;
+            FusedConvMatchesUnfoldMatmulReference(1, 1, 1, 1, 40, 20);
+        }
+        finally { Kiln.Kernels.Gemm.Sgemm.UseAvx512 = saved; }
     }
 
     static void Close(Tensor want, Tensor got)

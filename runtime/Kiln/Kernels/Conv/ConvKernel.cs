@@ -31,9 +31,16 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Shape s, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && DirectConv.Handles(s))
+        // The direct kernels win where a GEMM tile would be mostly empty rows: fewer output channels than the AVX-512
+        // stride-1 tile has (8), or no AVX-512 at all.
+        if (typeof(T) == typeof(float) && DirectConv.Handles(s) && (s.O < Gemm.ConvMicroKernel512.MR || !Gemm.Sgemm.UseAvx512))
         {
             DirectConv.Forward(s, (float*)x, (float*)w, (float*)bias, (float*)y);
+            return;
+        }
+        if (typeof(T) == typeof(float) && s.Groups == 1 && s.G.SH == 1 && s.G.SW == 1)
+        {
+            ForwardStride1(s, (float*)x, (float*)w, (float*)bias, (float*)y);
             return;
         }
         if (typeof(T) == typeof(float) && s.Groups == 1 && s.ColRows <= 4096)
@@ -115,6 +122,90 @@ internal static unsafe class ConvKernel
             }
             finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
         });
+    }
+
+    /// <summary>
+    /// Implicit-GEMM forward of a stride-1 convolution, output-stationary: out (O × positions) = W (O × C·kk) · cols, with
+    /// positions on the padded width (q = oy·Wp + ox; the Wp - OW columns past each row are computed and dropped). Row r
+    /// of cols is then the padded image read from koff[r] on, so an NR-position panel of cols is NR consecutive floats per
+    /// row (vector copies, no gather), W is packed once into MR-channel panels, and the micro-kernel writes its tiles
+    /// straight into a per-thread output on the padded width that is compacted (bias added) once per image.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardStride1(Shape s, float* x, float* w, float* bias, float* y)
+    {
+        int k = s.ColRows, o = s.O, l = s.L;
+        bool wideKernel = Gemm.Sgemm.UseAvx512;
+        int mr = wideKernel ? Gemm.ConvMicroKernel512.MR : Gemm.MicroKernel256.MR, nr = wideKernel ? Gemm.ConvMicroKernel512.NR : Gemm.MicroKernel256.NR;
+        var (wp, planeP, koff) = Padding(s);
+        int positions = (s.OH - 1) * wp + s.OW, ldw = (positions + nr - 1) / nr * nr;
+        int oPanels = (o + mr - 1) / mr;
+        int kBlocks = Math.Max(1, (k + Gemm.Sgemm.KC - 1) / Gemm.Sgemm.KC), kcEven = (k + kBlocks - 1) / kBlocks;
+        // W packed per k-block: [block][oc panel][kc × MR], zero rows past O.
+        float* packedW = (float*)NativeMemory.AlignedAlloc((nuint)((long)oPanels * mr * k * sizeof(float)), 64);
+        try
+        {
+            for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                Gemm.Sgemm.PackA(w + pc, k, 1, o, Math.Min(kcEven, k - pc), mr, packedW + (long)oPanels * mr * pc);
+            int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+            Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
+            {
+                // Slack past the last plane: the last panel reads up to NR positions beyond the last real one.
+                float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP + nr + 16), sizeof(float));
+                float* cols = (float*)NativeMemory.AlignedAlloc((nuint)((long)k * nr * sizeof(float)), 64);
+                float* wide = (float*)NativeMemory.AlignedAlloc((nuint)((long)oPanels * mr * ldw * sizeof(float)), 64);
+                try
+                {
+                    fixed (long* ko = koff)
+                        for (long slot = s0; slot < s1; slot++)
+                            for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                            {
+                                Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
+                                for (int q0 = 0; q0 < positions; q0 += nr)
+                                {
+                                    for (int r = 0; r < k; r++) CopyRun(xpad + ko[r] + q0, cols + (long)r * nr, nr);
+                                    for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                    {
+                                        int kc = Math.Min(kcEven, k - pc);
+                                        float* wBlock = packedW + (long)oPanels * mr * pc;
+                                        for (int op = 0; op < oPanels; op++)
+                                        {
+                                            float* c = wide + (long)op * mr * ldw + q0;
+                                            if (wideKernel) Gemm.ConvMicroKernel512.Run(kc, wBlock + (long)op * mr * kc, cols + (long)pc * nr, nr, c, ldw, 1f, pb > 0);
+                                            else Gemm.MicroKernel256.Run(kc, wBlock + (long)op * mr * kc, cols + (long)pc * nr, nr, c, ldw, 1f, pb > 0);
+                                        }
+                                    }
+                                }
+                                float* yn = y + n * o * l;
+                                for (int oc = 0; oc < o; oc++)
+                                {
+                                    float b = bias != null ? bias[oc] : 0f;
+                                    for (int oy = 0; oy < s.OH; oy++)
+                                        AddBias(wide + (long)oc * ldw + (long)oy * wp, yn + (long)oc * l + (long)oy * s.OW, s.OW, b);
+                                }
+                            }
+                }
+                finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(cols); NativeMemory.AlignedFree(wide); }
+            });
+        }
+        finally { NativeMemory.AlignedFree(packedW); }
+    }
+
+    /// <summary>Copies <paramref name="count"/> floats (a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRun(float* src, float* dst, int count)
+    {
+        for (int i = 0; i < count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+    }
+
+    /// <summary>dst = src + b over one output row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddBias(float* src, float* dst, int count, float b)
+    {
+        int i = 0;
+        var vb = Vector256.Create(b);
+        for (; i + 8 <= count; i += 8) (Vector256.Load(src + i) + vb).Store(dst + i);
+        for (; i < count; i++) dst[i] = src[i] + b;
     }
 
     /// <summary>
@@ -317,11 +408,12 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(Shape s, T* x, T* w, T* dy, T* dx, T* dw, T* db) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && dx != null && DirectConv.HandlesInputGrad(s))
+        if (typeof(T) == typeof(float) && dx != null && DirectConv.HandlesInputGrad(s) && (s.C < Gemm.ConvMicroKernel512.MR || !Gemm.Sgemm.UseAvx512))
         {
             DirectConv.InputGrad(s, (float*)w, (float*)dy, (float*)dx);
             dx = null;
         }
+        if (typeof(T) == typeof(float) && dx != null && InputGradAsForward(s, (float*)w, (float*)dy, (float*)dx)) dx = null;
         if (typeof(T) == typeof(float) && dw != null && DirectConv.Handles(s))
         {
             DirectConv.WeightGrad(s, (float*)x, (float*)dy, (float*)dw);
@@ -387,6 +479,46 @@ internal static unsafe class ConvKernel
                 }
         }
         finally { if (partial != null) NativeMemory.Free(partial); }
+    }
+
+    /// <summary>
+    /// The input gradient of a stride-1, undilated, ungrouped convolution is itself a forward correlation: dy padded by
+    /// K-1-P, against the weights with in and out channels swapped and the taps flipped. Running it through
+    /// <see cref="Forward{T}"/> gives it the forward's kernels (implicit GEMM or direct) instead of a GEMM into a column
+    /// matrix and a fold. False where the geometry does not allow it.
+    /// </summary>
+    static bool InputGradAsForward(Shape s, float* w, float* dy, float* dx)
+    {
+        var g = s.G;
+        if (s.Groups != 1 || g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.PH > g.KH - 1 || g.PW > g.KW - 1) return false;
+        var t = new Shape
+        {
+            N = s.N,
+            C = s.O,
+            H = s.OH,
+            W = s.OW,
+            O = s.C,
+            Groups = 1,
+            OH = s.H,
+            OW = s.W,
+            G = new ConvGeometry("conv2d", g.KH, g.KW, 1, 1, g.KH - 1 - g.PH, g.KW - 1 - g.PW, 1, 1),
+        };
+        int kk = s.Kk;
+        float* flipped = (float*)NativeMemory.Alloc((nuint)((long)s.O * s.C * kk), sizeof(float));
+        try
+        {
+            // flipped[c, o, ki, kj] = w[o, c, KH-1-ki, KW-1-kj]
+            for (int o = 0; o < s.O; o++)
+                for (int c = 0; c < s.C; c++)
+                {
+                    float* src = w + ((long)o * s.C + c) * kk;
+                    float* dst = flipped + ((long)c * s.O + o) * kk;
+                    for (int r = 0; r < kk; r++) dst[r] = src[kk - 1 - r];
+                }
+            Forward(t, dy, flipped, null, dx);
+        }
+        finally { NativeMemory.Free(flipped); }
+        return true;
     }
 
     [ThreadStatic] static int _slot;

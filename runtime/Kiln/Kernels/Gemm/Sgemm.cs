@@ -16,7 +16,7 @@ namespace Kiln.Kernels.Gemm;
 public static unsafe class Sgemm
 {
     // Block sizes of pre-packed operands (PackedB); other products take theirs from GemmTiles (Default, or a tuned table).
-    const int KC = 256, NC = 1024;
+    internal const int KC = 256, NC = 1024;
     // Per-thread packing buffers, freed with their thread (raw [ThreadStatic] pointers leaked on every thread exit).
     [ThreadStatic] static Memory.ThreadScratch? _aPack;
     [ThreadStatic] static Memory.ThreadScratch? _bPack;
@@ -349,7 +349,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Packs rows of A into MR-row micro-panels, k-major, zero-padding the last panel.</summary>
-    static void PackA(float* a, long rsa, long csa, int rows, int kc, int mr, float* dst) =>
+    internal static void PackA(float* a, long rsa, long csa, int rows, int kc, int mr, float* dst) =>
         Pack(new PlainA { A = a }, rsa, csa, rows, kc, mr, dst);
 
     /// <summary>Packs rows of A as <see cref="PackA"/> does, each element passed through the gate <paramref name="g"/> (A's strides).</summary>

@@ -62,6 +62,7 @@ internal static unsafe class BatchNormKernel
     }
 
     /// <summary>y = x·a + b over one run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Affine<T>(T* x, T* y, long s, T a, T b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long j = 0;
@@ -127,6 +128,7 @@ internal static unsafe class BatchNormKernel
     static long Grain(long n, int c, long s) => Math.Max(1, 32768 / Math.Max(1, n * s));
 
     /// <summary>(Σ g, Σ g·(x - m)) over one run, in double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static (double G, double GX) SumAndCenteredDot<T>(T* g, T* x, long s, T m) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long j = 0;
@@ -159,6 +161,7 @@ internal static unsafe class BatchNormKernel
     }
 
     /// <summary>dx = dy·scale + (x - m)·slope + offset over one run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void InputGradient<T>(T* g, T* x, T* dx, long s, T m, T scale, T slope, T offset) where T : unmanaged, IFloatingPointIeee754<T>
     {
         long j = 0;

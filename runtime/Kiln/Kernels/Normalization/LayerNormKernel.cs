@@ -41,6 +41,7 @@ internal static unsafe class LayerNormKernel
     }
 
     /// <summary>Σ x in double (eight float lanes widened at a time).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double Sum<T>(T* x, int d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
@@ -59,6 +60,7 @@ internal static unsafe class LayerNormKernel
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double SumSquaredDeviation<T>(T* x, int d, double mu) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
