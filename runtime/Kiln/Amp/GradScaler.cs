@@ -66,7 +66,7 @@ public sealed class GradScaler
         foreach (var group in optimizer.ParamGroups)
             foreach (var p in group.Params)
             {
-                if (p.Grad is not { } g) continue;
+                if (p.GradInternal is not { } g) continue;
                 g.Mul_(inverse);
                 if (!found) found = !AllFinite(g);
             }

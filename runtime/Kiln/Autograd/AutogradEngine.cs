@@ -159,9 +159,12 @@ internal static class AutogradEngine
         // The first gradient is kept as is when nothing else can see it (contiguous, sole owner of its storage,
         // not a user seed, not handed to another leaf); otherwise it is copied, since it may alias other data.
         bool stealable = g.IsContiguous && g.Storage.RefCount == 1 && g.GradFn is null && notStealable.Add(g);
-        if (leaf.Grad is null) leaf.Grad = createGraph || stealable ? g : g.Clone();
-        else leaf.Grad = createGraph ? leaf.Grad + g : AddNoGrad(leaf.Grad, g);
-        TensorScope.Exempt(leaf.Grad);
+        // A gradient that is part of a graph (createGraph) or that a hook saw may be held elsewhere: never released early.
+        bool shared = createGraph || leaf.Hooks is { Count: > 0 };
+        var old = leaf.GradInternal;
+        if (old is null) leaf.SetGradInternal(createGraph || stealable ? g : g.Clone(), shared);
+        else leaf.SetGradInternal(createGraph ? old + g : AddNoGrad(old, g), shared);
+        TensorScope.Exempt(leaf.GradInternal!);
     }
 
     static Tensor AddNoGrad(Tensor a, Tensor b)

@@ -16,8 +16,50 @@ public sealed partial class Tensor
         set => RequiresGrad_(value);
     }
 
-    /// <summary>The accumulated gradient of a leaf (or of a tensor that called <see cref="RetainGrad"/>); null until a backward reaches it.</summary>
-    public Tensor? Grad { get; set; }
+    Tensor? _grad;
+    // Whether anyone outside Kiln's engine and optimizers has read or set the gradient (and so may still hold it).
+    bool _gradSeen;
+
+    /// <summary>
+    /// The accumulated gradient of a leaf (or of a tensor that called <see cref="RetainGrad"/>); null until a backward
+    /// reaches it. Setting it — to null, as <c>ZeroGrad()</c> does — returns the previous gradient's memory to the
+    /// allocator at once when only Kiln ever touched that gradient (a training loop then reuses the same blocks every
+    /// step, as PyTorch's reference counting does); a gradient you have read is left to the garbage collector.
+    /// </summary>
+    public Tensor? Grad
+    {
+        get
+        {
+            if (_grad is not null) _gradSeen = true;
+            return _grad;
+        }
+        set
+        {
+            ReplaceGrad(value);
+            _gradSeen = value is not null;
+        }
+    }
+
+    /// <summary>The gradient as Kiln's own code reads it (engine, optimizers, clipping): such reads never keep it.</summary>
+    internal Tensor? GradInternal => _grad;
+
+    /// <summary>
+    /// Stores a gradient the engine made; <paramref name="shared"/> when something else may hold it (a hook saw it, or it
+    /// is part of a graph). The previous gradient is not released: during a backward the tensor it took over may still
+    /// be read by another branch of the graph.
+    /// </summary>
+    internal void SetGradInternal(Tensor? grad, bool shared)
+    {
+        _grad = grad;
+        _gradSeen = shared;
+    }
+
+    void ReplaceGrad(Tensor? grad)
+    {
+        var old = _grad;
+        _grad = grad;
+        if (old is not null && !ReferenceEquals(old, grad) && !_gradSeen) old.Dispose();
+    }
 
     /// <summary>The node that produced this tensor in the autograd graph (<c>grad_fn</c>); null for leaves.</summary>
     public GradNode? GradFn { get; internal set; }

@@ -13,7 +13,7 @@ public static class GradClipping
     public static double ClipGradNorm_(IEnumerable<Tensor> parameters, double maxNorm, double normType = 2, bool errorIfNonfinite = false)
     {
         var grads = new List<Tensor>();
-        foreach (var p in parameters) if (p.Grad is { } g) grads.Add(g);
+        foreach (var p in parameters) if (p.GradInternal is { } g) grads.Add(g);
         if (grads.Count == 0) return 0;
         double total;
         using (Autograd.NoGrad())
@@ -42,6 +42,6 @@ public static class GradClipping
     public static void ClipGradValue_(IEnumerable<Tensor> parameters, double clipValue)
     {
         using var _ = Autograd.NoGrad();
-        foreach (var p in parameters) p.Grad?.Clamp_(-clipValue, clipValue);
+        foreach (var p in parameters) p.GradInternal?.Clamp_(-clipValue, clipValue);
     }
 }

@@ -20,7 +20,7 @@ public sealed class Adamax : Optimizer
         double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"];
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             var st = State(p);
             double step = NextStep(st);
             using var grad = MoreOptimizers.Gradient(p, g);
@@ -51,7 +51,7 @@ public sealed class Adadelta : Optimizer
         double lr = g.Lr, rho = g["rho"], eps = g["eps"];
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             var st = State(p);
             NextStep(st);
             using var grad = MoreOptimizers.Gradient(p, g);
@@ -83,7 +83,7 @@ public sealed class NAdam : Optimizer
         double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"], decay = g["momentum_decay"];
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             var st = State(p);
             double step = NextStep(st);
             using var grad = MoreOptimizers.Gradient(p, g);
@@ -120,7 +120,7 @@ public sealed class RAdam : Optimizer
         double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"], eps = g["eps"];
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             var st = State(p);
             double step = NextStep(st);
             using var grad = MoreOptimizers.Gradient(p, g);
@@ -163,7 +163,7 @@ internal static class MoreOptimizers
     /// <summary>The gradient with weight decay added (and negated when maximizing), as a new tensor.</summary>
     public static Tensor Gradient(Tensor p, ParamGroup g)
     {
-        var grad = g.Flag("maximize") ? p.Grad!.Neg() : p.Grad!.Clone();
+        var grad = g.Flag("maximize") ? p.GradInternal!.Neg() : p.GradInternal!.Clone();
         double wd = g["weight_decay"];
         if (wd != 0) grad.Add_(p, wd);
         return grad;

@@ -63,9 +63,9 @@ public abstract class Optimizer
         foreach (var g in _groups)
             foreach (var p in g.Params)
             {
-                if (p.Grad is null) continue;
+                if (p.GradInternal is not { } grad) continue;
                 if (setToNone) p.Grad = null;
-                else p.Grad.Zero_();
+                else grad.Zero_();
             }
     }
 

@@ -24,7 +24,7 @@ public sealed class SGD : Optimizer
     {
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             using var grad = Fused.Grad(this, p);
             var st = State(p);
             bool first = false;
@@ -67,7 +67,7 @@ public class Adam : Optimizer
         double lr = g.Lr, b1 = g["beta1"], b2 = g["beta2"];
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             using var grad = Fused.Grad(this, p);
             var st = State(p);
             double step = NextStep(st);
@@ -110,7 +110,7 @@ public sealed class RMSprop : Optimizer
     {
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             using var grad = Fused.Grad(this, p);
             var st = State(p);
             NextStep(st);
@@ -143,7 +143,7 @@ public sealed class Adagrad : Optimizer
     {
         foreach (var p in g.Params)
         {
-            if (p.Grad is null) continue;
+            if (p.GradInternal is null) continue;
             using var grad = Fused.Grad(this, p);
             var st = State(p);
             double step = NextStep(st);
@@ -164,7 +164,7 @@ internal static class Fused
         if (p.DType != DType.Float32 && p.DType != DType.Float64)
             throw new KilnException(opt.Name, $"{opt.Name}: fused updates support float32 and float64 parameters, got {p.DType}", KilnErrorKind.DType);
         if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
-        var g = p.Grad!;
+        var g = p.GradInternal!;
         if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]", KilnErrorKind.Shape);
         using var converted = g.ToInternal(p.DType);
         return converted.ContiguousInternal();

@@ -17,7 +17,7 @@ public class ModuleGoldenTests
     public static IEnumerable<object[]> Cases() => Names("modules");
 
     /// <summary>Registry primitives checked against PyTorch through the modules built on them (LSTM, LayerNorm, Transformer cases).</summary>
-    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer", "gru_layer", "layer_norm", "conv2d", "max_pool2d"];
+    public static readonly string[] RegistryOpsCoveredByModules = ["lstm_layer", "gru_layer", "layer_norm", "batch_norm", "conv2d", "max_pool2d"];
 
     [Fact]
     public void MaxPoolShapeRuleMatchesTheOp()

@@ -161,9 +161,9 @@ public abstract partial class Module
     {
         foreach (var p in Parameters())
         {
-            if (p.Grad == null) continue;
+            if (p.GradInternal is not { } grad) continue;
             if (setToNone) p.Grad = null;
-            else p.Grad.Zero_();
+            else grad.Zero_();
         }
     }
 
