@@ -71,6 +71,9 @@ for c in cases:
     elif op == "gelu":
         a = torch.randn(n)
         fn = lambda: torch.nn.functional.gelu(a)
+    elif op == "log_softmax":
+        a = torch.randn(4096, 1000)
+        fn = lambda: torch.log_softmax(a, dim=1)
     elif op == "softmax":
         a = torch.randn(4096, 1024)
         fn = lambda: torch.softmax(a, dim=1)

@@ -27,6 +27,7 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"add 16M ({t}t)", "add", 16 << 20, t, 15));
     cases.Add(new($"gelu 16M ({t}t)", "gelu", 16 << 20, t, 15));
     cases.Add(new($"softmax 4096x1024 rows ({t}t)", "softmax", 4096, t, 15));
+    cases.Add(new($"log_softmax 4096x1000 rows ({t}t)", "log_softmax", 4096, t, 15));
     cases.Add(new($"sum 16M ({t}t)", "sum", 16 << 20, t, 15));
     cases.Add(new($"MLP 784-128-10 b64 fwd+CE+bwd ({t}t)", "mlp", 64, t, 200));
 }
@@ -229,6 +230,7 @@ static double RunKiln(BenchCase c)
         case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
         case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
         case "softmax": { var a = Tensor.Randn(new[] { 4096, 1024 }, generator: g); fn = () => a.Softmax(1); break; }
+        case "log_softmax": { var a = Tensor.Randn(new[] { 4096, 1000 }, generator: g); fn = () => a.LogSoftmax(1); break; }
         case "sum": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Sum(); break; }
         case "mlp":
         {

@@ -70,8 +70,11 @@ public static unsafe class CachingAllocator
         }
         if (p == 0)
         {
-            p = (nint)NativeMemory.AlignedAlloc((nuint)blockSize, Alignment);
+            // Big blocks start on a huge-page boundary so that all of them can be backed by 2 MiB pages.
+            bool huge = blockSize >= HugePages.MinBytes && HugePages.Available;
+            p = (nint)NativeMemory.AlignedAlloc((nuint)blockSize, huge ? (nuint)HugePages.Alignment : Alignment);
             if (p == 0) throw new OutOfMemoryException($"Kiln could not allocate {blockSize} bytes of host memory");
+            HugePages.Advise(p, blockSize);
             Interlocked.Increment(ref _osAllocs);
         }
         CountIn(blockSize);

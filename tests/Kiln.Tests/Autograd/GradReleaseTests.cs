@@ -61,3 +61,17 @@ public class GradReleaseTests
         Assert.True(sum.IsDisposed);
     }
 }
+
+/// <summary>Big host blocks start on a 2 MiB boundary where Linux takes huge-page advice, so every 2 MiB can be one page.</summary>
+public class HugePageTests
+{
+    [Fact]
+    public unsafe void BigBlocksAreHugePageAligned()
+    {
+        using var big = Tensor.Ones(3 << 20);      // 12 MiB of float32
+        using var small = Tensor.Ones(1000);
+        Assert.Equal(3 << 20, (int)big.Sum().Item<float>());
+        if (Kiln.Memory.HugePages.Available) Assert.Equal(0, (long)big.DataPointer % Kiln.Memory.HugePages.Alignment);
+        Assert.Equal(0, (long)small.DataPointer % 64);
+    }
+}
