@@ -53,4 +53,22 @@ public class MaxPoolRulesTests
         Assert.Equal(new long[] { 1, 1, 3, 3, 1, 1, 3, 3, 8, 8, 15, 15, 8, 8, 15, 15 }, indices.ToArray<long>());
         Assert.Equal(7.0, values.ToArray<double>()[15]);
     }
+
+    [Fact]
+    public void TheVectorTwoByTwoPathKeepsTheRules()
+    {
+        // Rows long enough for the eight-output blocks (plus a tail), values with many ties, NaNs (two in some windows).
+        var g = new Generator(3);
+        var data = Tensor.RandInt(0, 3, [2, 3, 7, 37], generator: g).To(DType.Float32).ToArray<float>();
+        for (int k = 0; k < data.Length; k += 13) data[k] = float.NaN;
+        for (int k = 1; k < data.Length; k += 29) data[k] = float.NaN;
+        var x = Tensor.From(data, 2, 3, 7, 37);
+        var (v32, i32) = F.MaxPool2dWithIndices(x, [2]);
+        var (v64, i64) = F.MaxPool2dWithIndices(x.To(DType.Float64), [2]);   // float64 runs the general kernel
+        Assert.Equal(new[] { 2, 3, 3, 18 }, v32.ShapeArray);
+        Assert.Equal(i64.ToArray<long>(), i32.ToArray<long>());
+        var a = v32.ToArray<float>();
+        var b = v64.ToArray<double>();
+        for (int k = 0; k < a.Length; k++) Assert.True(float.IsNaN(a[k]) ? double.IsNaN(b[k]) : a[k] == b[k], $"output {k}: {a[k]} vs {b[k]}");
+    }
 }

@@ -19,6 +19,16 @@ internal static unsafe class MaxPoolKernel
         where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
     {
         long outPlane = (long)oh * ow;
+        if (typeof(T) == typeof(float) && Avx2.IsSupported && IsPlain2x2(g, h, w, oh, ow))
+        {
+            Threads.For(planes, Math.Max(1, 8192 / Math.Max(1, (long)h * w)), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
+            {
+                for (long p = p0; p < p1; p++)
+                    for (int i = 0; i < oh; i++)
+                        Row2x2((float*)x + p * h * w, (float*)y + p * outPlane + (long)i * ow, indices + p * outPlane + (long)i * ow, i, w, ow);
+            });
+            return;
+        }
         // Per column offset kj, the outputs whose window column j·sw + kj·dw - pw lies in [0, w); and per output, the
         // first column of its window inside the input. Both are the same for every row, so they are worked out once.
         var lo = new int[g.KW];
@@ -42,6 +52,67 @@ internal static unsafe class MaxPoolKernel
                 for (int i = 0; i < oh; i++)
                     Row(x + p * h * w, y + p * outPlane + (long)i * ow, indices + p * outPlane + (long)i * ow, i, h, w, ow, g, lo, hi, firstCol);
         });
+    }
+
+    /// <summary>The common CNN pool: 2×2 windows, stride 2, no padding or dilation, every window inside the input.</summary>
+    static bool IsPlain2x2(ConvGeometry g, int h, int w, int oh, int ow) =>
+        g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 && g.DW == 1
+        && 2 * oh <= h && 2 * ow <= w && (long)h * w < int.MaxValue;
+
+    /// <summary>
+    /// One output row of a plain 2×2 pool, eight outputs at a time: the two input rows de-interleaved into even and odd
+    /// columns, the four candidates taken in window order (top-left, top-right, bottom-left, bottom-right) with the
+    /// same rule as <see cref="Row{T}"/> (greater, or NaN, takes), so ties keep the first and results equal it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Row2x2(float* src, float* dst, long* at, int i, int w, int ow)
+    {
+        float* top = src + (long)2 * i * w, bottom = top + w;
+        int rowBase = 2 * i * w, j = 0;
+        var lane2 = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var offW = Vector256.Create(w);
+        var one = Vector256.Create(1);
+        // A block reads 16 floats of each row: it stops while 2j + 16 <= w.
+        for (; 2 * j + 16 <= w && j + 8 <= ow; j += 8)
+        {
+            var (t0, t1) = Split(Vector256.Load(top + 2 * j), Vector256.Load(top + 2 * j + 8));
+            var (b0, b1) = Split(Vector256.Load(bottom + 2 * j), Vector256.Load(bottom + 2 * j + 8));
+            var best = t0;
+            var off = Vector256<int>.Zero;
+            Take(ref best, ref off, t1, one);
+            Take(ref best, ref off, b0, offW);
+            Take(ref best, ref off, b1, offW + one);
+            best.Store(dst + j);
+            var index = off + lane2 + Vector256.Create(rowBase + 2 * j);
+            Avx2.ConvertToVector256Int64(index.GetLower()).Store(at + j);
+            Avx2.ConvertToVector256Int64(index.GetUpper()).Store(at + j + 4);
+        }
+        for (; j < ow; j++)
+        {
+            float* t = top + 2 * j, b = bottom + 2 * j;
+            float m = t[0];
+            int o = 0;
+            if (t[1] > m || float.IsNaN(t[1])) { m = t[1]; o = 1; }
+            if (b[0] > m || float.IsNaN(b[0])) { m = b[0]; o = w; }
+            if (b[1] > m || float.IsNaN(b[1])) { m = b[1]; o = w + 1; }
+            dst[j] = m;
+            at[j] = rowBase + 2 * j + o;
+        }
+    }
+
+    /// <summary>Even and odd lanes of sixteen consecutive floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float> Even, Vector256<float> Odd) Split(Vector256<float> a, Vector256<float> b) =>
+        (Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle(),
+         Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle());
+
+    /// <summary>Lanes where <paramref name="v"/> is greater than the best so far, or NaN, take it and its offset.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Take(ref Vector256<float> best, ref Vector256<int> off, Vector256<float> v, Vector256<int> vOff)
+    {
+        var take = Avx.Or(Avx.Compare(v, best, FloatComparisonMode.OrderedGreaterThanSignaling), Avx.Compare(v, v, FloatComparisonMode.UnorderedNonSignaling));
+        best = Avx.BlendVariable(best, v, take);
+        off = Avx.BlendVariable(off.AsSingle(), vOff.AsSingle(), take).AsInt32();
     }
 
     /// <summary>
