@@ -20,6 +20,7 @@ public class ConvKernelTests
     [InlineData(1, 0, 1, 1, 20, 20)]   // no padding: dx's forward pads by K-1
     [InlineData(1, 2, 2, 1, 20, 20)]   // dilated stride-1 forward; dx by the column route
     [InlineData(2, 1, 1, 1, 20, 40)]   // stride 2 with many outputs: pixel-major implicit GEMM
+    [InlineData(1, 2, 1, 1, 17, 33)]   // padding 2 (dx's forward unpadded) and channel counts off the vector width
     public void FusedConvMatchesUnfoldMatmulReference(int stride, int padding, int dilation, int groups, int cin, int cout)
     {
         var g = new Generator(17);

@@ -83,11 +83,10 @@ internal static unsafe class ConvKernel
         int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
         Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
         {
-            float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP), sizeof(float));
-            float* panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)k * mr * sizeof(float)), 64);
-            float* tile = (float*)NativeMemory.AlignedAlloc((nuint)(mr * nr * sizeof(float)), 64);
+            float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP);
+            float* panel = ConvScratch.Get(ConvScratch.Panel, (long)k * mr);
+            float* tile = ConvScratch.Get(ConvScratch.Tile, mr * nr);
             long* pix = stackalloc long[mr];
-            try
             {
                 fixed (long* ko = koff)
                     for (long slot = s0; slot < s1; slot++)
@@ -120,7 +119,6 @@ internal static unsafe class ConvKernel
                             }
                         }
             }
-            finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
         });
     }
 
@@ -142,8 +140,7 @@ internal static unsafe class ConvKernel
         int oPanels = (o + mr - 1) / mr;
         int kBlocks = Math.Max(1, (k + Gemm.Sgemm.KC - 1) / Gemm.Sgemm.KC), kcEven = (k + kBlocks - 1) / kBlocks;
         // W packed per k-block: [block][oc panel][kc × MR], zero rows past O.
-        float* packedW = (float*)NativeMemory.AlignedAlloc((nuint)((long)oPanels * mr * k * sizeof(float)), 64);
-        try
+        float* packedW = ConvScratch.Get(ConvScratch.Weights, (long)oPanels * mr * k);
         {
             for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
                 Gemm.Sgemm.PackA(w + pc, k, 1, o, Math.Min(kcEven, k - pc), mr, packedW + (long)oPanels * mr * pc);
@@ -151,10 +148,9 @@ internal static unsafe class ConvKernel
             Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
             {
                 // Slack past the last plane: the last panel reads up to NR positions beyond the last real one.
-                float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP + nr + 16), sizeof(float));
-                float* cols = (float*)NativeMemory.AlignedAlloc((nuint)((long)k * nr * sizeof(float)), 64);
-                float* wide = (float*)NativeMemory.AlignedAlloc((nuint)((long)oPanels * mr * ldw * sizeof(float)), 64);
-                try
+                float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP + nr + 16);
+                float* cols = ConvScratch.Get(ConvScratch.Panel, (long)k * nr);
+                float* wide = ConvScratch.Get(ConvScratch.Output, (long)oPanels * mr * ldw);
                 {
                     fixed (long* ko = koff)
                         for (long slot = s0; slot < s1; slot++)
@@ -185,10 +181,8 @@ internal static unsafe class ConvKernel
                                 }
                             }
                 }
-                finally { NativeMemory.Free(xpad); NativeMemory.AlignedFree(cols); NativeMemory.AlignedFree(wide); }
             });
         }
-        finally { NativeMemory.AlignedFree(packedW); }
     }
 
     /// <summary>Copies <paramref name="count"/> floats (a multiple of 8).</summary>
@@ -238,16 +232,14 @@ internal static unsafe class ConvKernel
         for (int li = 0; li < l; li++) pixAll[li] = (long)(li / s.OW) * s.G.SH * wp + (long)(li % s.OW) * s.G.SW;
         int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
         long wSize = (long)k * o;
-        float* partial = (float*)NativeMemory.AllocZeroed((nuint)(slots * wSize), sizeof(float));
-        try
+        float* partial = ConvScratch.Zeroed(ConvScratch.Partial, slots * wSize);
         {
             Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
             {
-                float* xpad = (float*)NativeMemory.AllocZeroed((nuint)(s.C * planeP), sizeof(float));
+                float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP);
                 int mrMax = Gemm.MicroKernel512.MR, nrMax = Gemm.MicroKernel512.NR;
                 float* panel = null;
-                float* tile = (float*)NativeMemory.AlignedAlloc((nuint)(mrMax * nrMax * sizeof(float)), 64);
-                try
+                float* tile = ConvScratch.Get(ConvScratch.Tile, mrMax * nrMax);
                 {
                     fixed (long* ko = koff, px = pixAll)
                         for (long slot = s0; slot < s1; slot++)
@@ -259,7 +251,7 @@ internal static unsafe class ConvKernel
                                 using var packed = new Gemm.Sgemm.PackedB(l, o, dy + n * o * l, 1, l);   // B[pixel, o] = dY[o, pixel]
                                 int mr = packed.Mr, nr = packed.Nr, panels = (o + nr - 1) / nr;
                                 var (kBlocks, kcEven) = packed.KSplit;
-                                if (panel == null) panel = (float*)NativeMemory.AlignedAlloc((nuint)((long)kcEven * mr * sizeof(float)), 64);
+                                if (panel == null) panel = ConvScratch.Get(ConvScratch.Panel, (long)kcEven * mr);
                                 for (int r0 = 0; r0 < k; r0 += mr)
                                 {
                                     int rows = Math.Min(mr, k - r0);
@@ -285,7 +277,6 @@ internal static unsafe class ConvKernel
                             }
                         }
                 }
-                finally { NativeMemory.Free(xpad); if (panel != null) NativeMemory.AlignedFree(panel); NativeMemory.AlignedFree(tile); }
             });
             // dW[o, r] = Σ over threads of dWᵀ[r, o].
             for (int r = 0; r < k; r++)
@@ -296,7 +287,6 @@ internal static unsafe class ConvKernel
                     dw[(long)q * k + r] = a;
                 }
         }
-        finally { NativeMemory.Free(partial); }
     }
 
     /// <summary>
@@ -504,8 +494,7 @@ internal static unsafe class ConvKernel
             G = new ConvGeometry("conv2d", g.KH, g.KW, 1, 1, g.KH - 1 - g.PH, g.KW - 1 - g.PW, 1, 1),
         };
         int kk = s.Kk;
-        float* flipped = (float*)NativeMemory.Alloc((nuint)((long)s.O * s.C * kk), sizeof(float));
-        try
+        float* flipped = ConvScratch.Get(ConvScratch.Flipped, (long)s.O * s.C * kk);
         {
             // flipped[c, o, ki, kj] = w[o, c, KH-1-ki, KW-1-kj]
             for (int o = 0; o < s.O; o++)
@@ -517,7 +506,6 @@ internal static unsafe class ConvKernel
                 }
             Forward(t, dy, flipped, null, dx);
         }
-        finally { NativeMemory.Free(flipped); }
         return true;
     }
 
