@@ -27,6 +27,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   /usr/bin/python3 tests/golden/make_course_golden.py
   /usr/bin/python3 tests/golden/make_vision_golden.py
   /usr/bin/python3 tests/golden/make_pointwise_golden.py
+  /usr/bin/python3 tests/golden/make_transformers_golden.py
   # Kiln writes its reference file, then PyTorch reads it back (the test compares both sides).
   KILN_WRITE_GOLDEN="$PWD/tests/golden/data" dotnet test tests/Kiln.Tests -c Release --nologo --filter "FullyQualifiedName~PythonReadsTheFileKilnWrites" >/dev/null
   /usr/bin/python3 tests/golden/make_safetensors_golden.py --read-kiln tests/golden/data/kiln_written.safetensors tests/golden/data/kiln_written.python.json

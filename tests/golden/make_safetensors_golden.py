@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/golden/data/reference.safetensors and its expected values from PyTorch.
 
-Debian has no python3-safetensors, so this script writes the format itself, following the specification
+Debian has no python3-safetensors, so the format is written by safetensors_io.py (shared with the other golden scripts), following the specification
 (8-byte little-endian header length, JSON header with dtype/shape/data_offsets and __metadata__, raw little-endian
 data), the way the Hugging Face library lays files out: tensors ordered by dtype alignment (largest first), then name,
 and the header padded with spaces to a multiple of 8. It also reads back a file Kiln wrote, if given one:
@@ -11,40 +11,10 @@ and with --read-kiln IN OUT.json writes PyTorch's view of it (dtype, shape, valu
 import json, os, struct, sys
 import numpy as np
 import torch
+from safetensors_io import CODES, DTYPES, raw, write
 
 torch.manual_seed(99)
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-CODES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64",
-         torch.int32: "I32", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
-DTYPES = {v: k for k, v in CODES.items()}
-
-
-def raw(t):
-    t = t.contiguous()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().tobytes()
-    return t.numpy().tobytes()
-
-
-def write(path, tensors, metadata):
-    items = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
-    header, offset, blobs = {}, 0, []
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in items:
-        b = raw(t)
-        header[name] = {"dtype": CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def read(path):
     with open(path, "rb") as f:
         data = f.read()

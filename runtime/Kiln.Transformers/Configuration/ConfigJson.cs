@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace Kiln.Transformers;
+
+/// <summary>Typed reads of a config.json's fields with defaults; a field of the wrong JSON kind is an error naming the file and field.</summary>
+internal readonly struct ConfigJson(JsonElement e, string file)
+{
+    public int Int(string name, int fallback)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i)) throw Wrong(name, "an integer", v);
+        return i;
+    }
+
+    public double Double(string name, double fallback)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        if (v.ValueKind != JsonValueKind.Number) throw Wrong(name, "a number", v);
+        return v.GetDouble();
+    }
+
+    public bool Bool(string name, bool fallback)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        return v.ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => throw Wrong(name, "true or false", v) };
+    }
+
+    public string String(string name, string fallback)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
+        if (v.ValueKind != JsonValueKind.String) throw Wrong(name, "a string", v);
+        return v.GetString()!;
+    }
+
+    KilnException Wrong(string name, string want, JsonElement v) =>
+        new("config", $"{file}: {name} should be {want}, got {v.GetRawText()}", KilnErrorKind.Format);
+}

@@ -1,0 +1,98 @@
+using System.IO;
+using System.Text.Json;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// A Llama-family model's <c>config.json</c> (Hugging Face's <c>LlamaConfig</c>): sizes, grouped-query heads, RMSNorm eps,
+/// rotary base and scaling, biases, tied embeddings. Read with <see cref="FromFile"/>; every size is checked.
+/// </summary>
+public sealed record LlamaConfig
+{
+    /// <summary><c>vocab_size</c>.</summary>
+    public int VocabSize { get; init; } = 32000;
+    /// <summary><c>hidden_size</c>.</summary>
+    public int HiddenSize { get; init; } = 4096;
+    /// <summary><c>intermediate_size</c> (the SwiGLU MLP's inner width).</summary>
+    public int IntermediateSize { get; init; } = 11008;
+    /// <summary><c>num_hidden_layers</c>.</summary>
+    public int NumHiddenLayers { get; init; } = 32;
+    /// <summary><c>num_attention_heads</c> (query heads).</summary>
+    public int NumAttentionHeads { get; init; } = 32;
+    /// <summary><c>num_key_value_heads</c> (grouped-query attention; equal to the query heads when absent).</summary>
+    public int NumKeyValueHeads { get; init; } = 32;
+    /// <summary><c>head_dim</c> (hidden_size / heads when absent).</summary>
+    public int HeadDim { get; init; } = 128;
+    /// <summary><c>rms_norm_eps</c>.</summary>
+    public double RmsNormEps { get; init; } = 1e-6;
+    /// <summary><c>rope_theta</c> (or <c>rope_parameters.rope_theta</c>).</summary>
+    public double RopeTheta { get; init; } = 10000;
+    /// <summary><c>rope_scaling</c> / <c>rope_parameters</c>.</summary>
+    public RopeScaling RopeScaling { get; init; } = RopeScaling.Default;
+    /// <summary><c>max_position_embeddings</c>.</summary>
+    public int MaxPositionEmbeddings { get; init; } = 2048;
+    /// <summary><c>attention_bias</c>: biases on q/k/v/o projections.</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary><c>mlp_bias</c>: biases on gate/up/down projections.</summary>
+    public bool MlpBias { get; init; }
+    /// <summary><c>tie_word_embeddings</c>: the output head reuses the token embedding (no <c>lm_head.weight</c>).</summary>
+    public bool TieWordEmbeddings { get; init; }
+    /// <summary><c>model_type</c>.</summary>
+    public string ModelType { get; init; } = "llama";
+
+    /// <summary>Reads <paramref name="path"/> (a config.json, or the folder holding it).</summary>
+    public static LlamaConfig FromFile(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"no config.json at {file}", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        return FromJson(doc.RootElement, file);
+    }
+
+    /// <summary>Reads a parsed config (<paramref name="file"/> names it in errors).</summary>
+    public static LlamaConfig FromJson(JsonElement e, string file)
+    {
+        var j = new ConfigJson(e, file);
+        int hidden = j.Int("hidden_size", 4096), heads = j.Int("num_attention_heads", 32);
+        int kv = j.Int("num_key_value_heads", heads);
+        double theta = j.Double("rope_theta", 10000);
+        var scaling = RopeScaling.Default;
+        if (e.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object)
+        {
+            scaling = RopeScaling.FromJson(rp, file);
+            if (rp.TryGetProperty("rope_theta", out var rt) && rt.ValueKind == JsonValueKind.Number) theta = rt.GetDouble();
+        }
+        else if (e.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object)
+            scaling = RopeScaling.FromJson(rs, file);
+        var c = new LlamaConfig
+        {
+            VocabSize = j.Int("vocab_size", 32000),
+            HiddenSize = hidden,
+            IntermediateSize = j.Int("intermediate_size", 11008),
+            NumHiddenLayers = j.Int("num_hidden_layers", 32),
+            NumAttentionHeads = heads,
+            NumKeyValueHeads = kv,
+            HeadDim = j.Int("head_dim", heads > 0 ? hidden / heads : 0),
+            RmsNormEps = j.Double("rms_norm_eps", 1e-6),
+            RopeTheta = theta,
+            RopeScaling = scaling,
+            MaxPositionEmbeddings = j.Int("max_position_embeddings", 2048),
+            AttentionBias = j.Bool("attention_bias", false),
+            MlpBias = j.Bool("mlp_bias", false),
+            TieWordEmbeddings = j.Bool("tie_word_embeddings", false),
+            ModelType = j.String("model_type", "llama"),
+        };
+        c.Validate(file);
+        return c;
+    }
+
+    void Validate(string file)
+    {
+        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
+                     ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim) })
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
+        if (NumAttentionHeads % NumKeyValueHeads != 0)
+            throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", KilnErrorKind.Format);
+        if (HeadDim % 2 != 0) throw new KilnException("config", $"{file}: head_dim must be even for rotary embeddings, got {HeadDim}", KilnErrorKind.Format);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Generic;
+using System.IO;
+using Kiln.IO;
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// A Hugging Face model folder's weights: <c>model.safetensors</c>, or the shards named by
+/// <c>model.safetensors.index.json</c>, loaded into a module by Hugging Face's key names.
+/// </summary>
+public static class PretrainedWeights
+{
+    /// <summary>The single-file weights' name.</summary>
+    public const string SingleFile = "model.safetensors";
+    /// <summary>The sharded weights' index name.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>Every tensor of the folder's weights, by name.</summary>
+    public static OrderedDictionary<string, Tensor> Read(string directory)
+    {
+        string single = Path.Combine(directory, SingleFile), index = Path.Combine(directory, IndexFile);
+        if (File.Exists(single)) return SafeTensors.Load(single);
+        if (File.Exists(index)) return SafeTensors.LoadSharded(index);
+        throw new FileNotFoundException($"{directory}: no weights found (looked for {SingleFile} and {IndexFile})", single);
+    }
+
+    /// <summary>
+    /// Copies the folder's weights into <paramref name="model"/> (each cast to its parameter's dtype). Every key is checked
+    /// first: a missing or unexpected key, or a shape that differs, is a <see cref="KilnException"/> naming the folder and
+    /// listing them all, and nothing is written.
+    /// </summary>
+    public static void LoadInto(Module model, string directory)
+    {
+        var weights = Read(directory);
+        try { model.LoadStateDict(weights, strict: true); }
+        catch (KilnException e) { throw new KilnException("from_pretrained", $"from_pretrained: {directory}: {e.Message}", e.Kind); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+    }
+}

@@ -1,0 +1,57 @@
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// Llama's self-attention: q/k/v projections into heads, rotary positions on q and k, key/value heads repeated for
+/// grouped-query attention, one fused scaled-dot-product attention (causal, plus an optional additive mask), o_proj.
+/// Child names are Hugging Face's (<c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>).
+/// </summary>
+public sealed class LlamaAttention : Module
+{
+    readonly int _heads, _kvHeads, _headDim;
+
+    /// <summary>The projections of <paramref name="config"/>'s sizes.</summary>
+    public LlamaAttention(LlamaConfig config)
+    {
+        _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
+        int h = config.HiddenSize;
+        QProj = RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.AttentionBias));
+        KProj = RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.AttentionBias));
+        VProj = RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.AttentionBias));
+        OProj = RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.AttentionBias));
+    }
+
+    /// <summary>The query projection.</summary>
+    public Linear QProj { get; }
+    /// <summary>The key projection.</summary>
+    public Linear KProj { get; }
+    /// <summary>The value projection.</summary>
+    public Linear VProj { get; }
+    /// <summary>The output projection.</summary>
+    public Linear OProj { get; }
+
+    /// <summary>
+    /// Attention over <paramref name="x"/> [batch, length, hidden] with rotary tables [length, headDim]; without
+    /// <paramref name="mask"/> causal, with it the additive mask [batch, 1, length, length] (causal and padding folded in).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    {
+        int b = x.Size(0), s = x.Size(1);
+        var q = RotaryEmbedding.Apply(QProj.Forward(x).View(b, s, _heads, _headDim).Transpose(1, 2), cos, sin);
+        var k = RotaryEmbedding.Apply(KProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2), cos, sin);
+        var v = VProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2);
+        k = RepeatKv(k, _heads / _kvHeads);
+        v = RepeatKv(v, _heads / _kvHeads);
+        var attn = mask is null ? F.ScaledDotProductAttention(q, k, v, isCausal: true) : F.ScaledDotProductAttention(q, k, v, attnMask: mask);
+        return OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
+    }
+
+    /// <summary>[b, kv, s, d] → [b, kv·rep, s, d], each key/value head repeated for the query heads of its group.</summary>
+    static Tensor RepeatKv(Tensor t, int rep)
+    {
+        if (rep == 1) return t;
+        int b = t.Size(0), kv = t.Size(1), s = t.Size(2), d = t.Size(3);
+        return t.Unsqueeze(2).Expand(b, kv, rep, s, d).Reshape(b, kv * rep, s, d);
+    }
+}

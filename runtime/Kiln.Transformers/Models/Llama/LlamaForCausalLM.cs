@@ -1,0 +1,33 @@
+using System.Collections.Generic;
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
+/// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
+/// </summary>
+public sealed class LlamaForCausalLM : Module, ICausalLM
+{
+    /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
+    public LlamaForCausalLM(LlamaConfig config)
+    {
+        Config = config;
+        Model = RegisterModule("model", new LlamaModel(config));
+        if (!config.TieWordEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, bias: false));
+    }
+
+    /// <summary>The config the model was built from.</summary>
+    public LlamaConfig Config { get; }
+    /// <summary>The decoder stack.</summary>
+    public LlamaModel Model { get; }
+    /// <summary>The output head; null when tied to the token embedding.</summary>
+    public Linear? LmHead { get; }
+
+    /// <inheritdoc/>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
+    {
+        var h = Model.Forward(inputIds, attentionMask, hiddenStates);
+        return LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);
+    }
+}

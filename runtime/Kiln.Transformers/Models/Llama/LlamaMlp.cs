@@ -1,0 +1,26 @@
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>Llama's SwiGLU feed-forward: down_proj(silu(gate_proj(x)) · up_proj(x)).</summary>
+public sealed class LlamaMlp : Module<Tensor, Tensor>
+{
+    /// <summary>The three projections of <paramref name="config"/>'s sizes.</summary>
+    public LlamaMlp(LlamaConfig config)
+    {
+        int h = config.HiddenSize, i = config.IntermediateSize;
+        GateProj = RegisterModule("gate_proj", new Linear(h, i, config.MlpBias));
+        UpProj = RegisterModule("up_proj", new Linear(h, i, config.MlpBias));
+        DownProj = RegisterModule("down_proj", new Linear(i, h, config.MlpBias));
+    }
+
+    /// <summary>The gate projection (through SiLU).</summary>
+    public Linear GateProj { get; }
+    /// <summary>The up projection.</summary>
+    public Linear UpProj { get; }
+    /// <summary>The down projection.</summary>
+    public Linear DownProj { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => DownProj.Forward(F.Silu(GateProj.Forward(x)) * UpProj.Forward(x));
+}
