@@ -57,17 +57,17 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def forward(cfg, sd, ids, mask):
+def forward(cfg, sd, ids, mask, positions=None):
     b, s = ids.shape
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or cfg["hidden_size"] // nh
     eps = cfg["rms_norm_eps"]
     h = sd["model.embed_tokens.weight"][ids]
     hidden = [h]
-    pos = torch.arange(s).float()
-    freqs = pos[:, None] * inv_freq(cfg)[None, :]
+    pos = (torch.arange(s)[None, :].expand(b, s) if positions is None else positions).float()
+    freqs = pos[:, :, None] * inv_freq(cfg)[None, None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos(), emb.sin()
+    cos, sin = emb.cos()[:, None], emb.sin()[:, None]     # [b, 1, s, head_dim]
     # Causal mask plus key padding, as HF builds it: the dtype's lowest value where attention is not allowed.
     allowed = torch.tril(torch.ones(s, s, dtype=torch.bool))[None, None] & mask[:, None, None, :].bool()
     additive = torch.zeros(b, 1, s, s).masked_fill(~allowed, torch.finfo(torch.float32).min)
@@ -97,6 +97,18 @@ def forward(cfg, sd, ids, mask):
     hidden[-1] = h
     head = sd["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else sd["lm_head.weight"]
     return h @ head.T, hidden
+
+
+def greedy(cfg, sd, ids, mask, new_tokens):
+    """HF generate's greedy search without a cache: position ids from the mask (cumsum - 1, 1 at padding), the whole
+    sequence recomputed for every new token."""
+    for _ in range(new_tokens):
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+        logits, _ = forward(cfg, sd, ids, mask, positions)
+        nxt = logits[:, -1].argmax(-1, keepdim=True)
+        ids = torch.cat([ids, nxt], dim=1)
+        mask = torch.cat([mask, torch.ones_like(nxt)], dim=1)
+    return ids
 
 
 def random_state(cfg, g):
@@ -167,7 +179,7 @@ def main():
         mask = torch.ones(2, 9, dtype=torch.int64)
         mask[1, :3] = 0   # the second row left-padded by three
         logits, hidden = forward(cfg, sd, ids, mask)
-        expected = {"input_ids": ids, "attention_mask": mask, "logits": logits}
+        expected = {"input_ids": ids, "attention_mask": mask, "logits": logits, "greedy": greedy(cfg, sd, ids, mask, 6)}
         for j, h in enumerate(hidden): expected[f"hidden_states.{j}"] = h
         save_file(expected, os.path.join(d, "expected.safetensors"))
         print(f"{name}: {len(sd)} tensors, logits {tuple(logits.shape)}")

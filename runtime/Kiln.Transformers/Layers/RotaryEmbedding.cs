@@ -72,6 +72,25 @@ public sealed class RotaryEmbedding
         return dtype == DType.Float32 ? (tc, ts) : (tc.To(dtype), ts.To(dtype));
     }
 
+    /// <summary>cos and sin tables [batch, 1, length, headDim] for per-row positions <paramref name="positions"/> [batch·length] (left-padded batches).</summary>
+    public (Tensor Cos, Tensor Sin) Tables(long[] positions, int batch, int length, DType dtype = DType.Float32)
+    {
+        int half = _invFreq.Length, d = HeadDim;
+        var cos = new float[positions.Length * d];
+        var sin = new float[positions.Length * d];
+        for (int p = 0; p < positions.Length; p++)
+            for (int i = 0; i < half; i++)
+            {
+                float angle = (float)positions[p] * (float)_invFreq[i];
+                float c = MathF.Cos(angle), s = MathF.Sin(angle);
+                cos[p * d + i] = cos[p * d + half + i] = c;
+                sin[p * d + i] = sin[p * d + half + i] = s;
+            }
+        var tc = Tensor.From(cos, batch, 1, length, d);
+        var ts = Tensor.From(sin, batch, 1, length, d);
+        return dtype == DType.Float32 ? (tc, ts) : (tc.To(dtype), ts.To(dtype));
+    }
+
     /// <summary>x·cos + rotate_half(x)·sin over the last dim of <paramref name="x"/> [..., length, headDim].</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {

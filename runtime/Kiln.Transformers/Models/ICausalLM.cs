@@ -11,4 +11,14 @@ public interface ICausalLM
     /// Hugging Face's <c>output_hidden_states</c>.
     /// </summary>
     Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null);
+
+    /// <summary>
+    /// Logits [batch, n, vocab] of <paramref name="inputIds"/> [batch, n], the tokens after those already in
+    /// <paramref name="cache"/> (whose keys and values it appends); <paramref name="attentionMask"/> spans the cached and
+    /// new positions. Prefill is one call with the whole prompt, each decode step one call with one token.
+    /// </summary>
+    Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null);
+
+    /// <summary>An empty cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> positions.</summary>
+    KvCache CreateCache(int batch, int maxLength);
 }

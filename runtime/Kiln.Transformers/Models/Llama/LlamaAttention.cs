@@ -35,15 +35,21 @@ public sealed class LlamaAttention : Module
     /// Attention over <paramref name="x"/> [batch, length, hidden] with rotary tables [length, headDim]; without
     /// <paramref name="mask"/> causal, with it the additive mask [batch, 1, length, length] (causal and padding folded in).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) => Forward(x, cos, sin, mask, null, 0);
+
+    /// <summary>As <see cref="Forward(Tensor, Tensor, Tensor, Tensor?)"/>, the new keys and values appended to <paramref name="cache"/> (layer <paramref name="layer"/>) and attended with the cached ones; <paramref name="mask"/> then spans every cached position.</summary>
+    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
         int b = x.Size(0), s = x.Size(1);
         var q = RotaryEmbedding.Apply(QProj.Forward(x).View(b, s, _heads, _headDim).Transpose(1, 2), cos, sin);
         var k = RotaryEmbedding.Apply(KProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2), cos, sin);
         var v = VProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
         k = RepeatKv(k, _heads / _kvHeads);
         v = RepeatKv(v, _heads / _kvHeads);
-        var attn = mask is null ? F.ScaledDotProductAttention(q, k, v, isCausal: true) : F.ScaledDotProductAttention(q, k, v, attnMask: mask);
+        // No mask: causal over a fresh sequence, or (one new token with a cache) every cached position.
+        var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask)
+            : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null);
         return OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
     }
 

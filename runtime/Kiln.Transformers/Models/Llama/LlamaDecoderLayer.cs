@@ -23,10 +23,12 @@ public sealed class LlamaDecoderLayer : Module
     /// <summary>The norm before the feed-forward.</summary>
     public RMSNorm PostAttentionLayernorm { get; }
 
-    /// <summary>The block over <paramref name="x"/> [batch, length, hidden] (see <see cref="LlamaAttention.Forward"/> for the rest).</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    /// <summary>The block over <paramref name="x"/> [batch, length, hidden] (see <see cref="LlamaAttention.Forward(Tensor, Tensor, Tensor, Tensor?)"/> for the rest).</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) => Forward(x, cos, sin, mask, null, 0);
+
+    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
-        var h = x + SelfAttn.Forward(InputLayernorm.Forward(x), cos, sin, mask);
+        var h = x + SelfAttn.Forward(InputLayernorm.Forward(x), cos, sin, mask, cache, layer);
         return h + Mlp.Forward(PostAttentionLayernorm.Forward(h));
     }
 }

@@ -25,9 +25,15 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
     public Linear? LmHead { get; }
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
-    {
-        var h = Model.Forward(inputIds, attentionMask, hiddenStates);
-        return LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);
-    }
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
+        Head(Model.Forward(inputIds, attentionMask, hiddenStates));
+
+    /// <inheritdoc/>
+    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null) => Head(Model.Forward(inputIds, cache, attentionMask));
+
+    /// <inheritdoc/>
+    public KvCache CreateCache(int batch, int maxLength) =>
+        new(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
+
+    Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);
 }

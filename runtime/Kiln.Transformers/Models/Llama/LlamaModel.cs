@@ -57,6 +57,54 @@ public sealed class LlamaModel : Module
     }
 
     /// <summary>
+    /// The incremental forward generation runs: <paramref name="inputIds"/> [batch, n] are the tokens after the
+    /// <c>cache.Length</c> positions already in <paramref name="cache"/> (their keys and values are appended);
+    /// <paramref name="attentionMask"/> [batch, cache.Length + n] covers all of them (null: no padding). Positions come
+    /// from the mask as Hugging Face's generate derives them (cumulative count of real tokens - 1; padding at 1), so a
+    /// left-padded row starts at 0. Returns the new tokens' last hidden state [batch, n, hidden].
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null)
+    {
+        if (inputIds.Dim != 2)
+            throw new KilnException("LlamaModel", $"LlamaModel: input_ids should be [batch, length], got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
+        int b = inputIds.Size(0), n = inputIds.Size(1), past = cache.Length, total = past + n;
+        if (b != cache.Batch) throw new KilnException("LlamaModel", $"LlamaModel: input_ids has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
+        if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != b || attentionMask.Size(1) != total))
+            throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should be [{b}, {total}] (cached and new positions)", KilnErrorKind.Shape);
+        var keep = attentionMask?.To(DType.Int64).ToArray<long>();
+        var positions = new long[b * n];
+        bool padded = false;
+        for (int r = 0; r < b; r++)
+        {
+            long seen = 0;
+            for (int k = 0; k < total; k++)
+            {
+                bool real = keep is null || keep[r * total + k] != 0;
+                padded |= !real;
+                if (real) seen++;
+                if (k >= past) positions[r * n + k - past] = real ? seen - 1 : 1;
+            }
+        }
+        var h = EmbedTokens.Forward(inputIds);
+        var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
+        // One new token and no padding attends to everything cached: no mask at all.
+        Tensor? mask = null;
+        if (padded || n > 1)
+        {
+            var add = new float[b * n * total];
+            for (int r = 0; r < b; r++)
+                for (int q = 0; q < n; q++)
+                    for (int k = 0; k < total; k++)
+                        if (k > past + q || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
+            mask = Tensor.From(add, b, 1, n, total);
+            if (h.DType != DType.Float32) mask = mask.To(h.DType);
+        }
+        int i = 0;
+        foreach (var layer in Layers) h = layer.Forward(h, cos, sin, mask, cache, i++);
+        return Norm.Forward(h);
+    }
+
+    /// <summary>
     /// Causal and key-padding mask as one additive [batch, 1, length, length] tensor: 0 where a query may attend, the
     /// dtype's lowest value where not (as Hugging Face builds it, so a fully padded row stays finite).
     /// </summary>
