@@ -12,6 +12,63 @@ cases = json.load(sys.stdin)
 results = {}
 # Cases that time the same PyTorch work (the eager and compiled rows of one Kiln model) are measured once and shared,
 # so both rows are divided by the same number.
+def llama_decode(batch, prompt=32, new=16):
+    """The golden script's reference Llama (tests/golden/make_transformers_golden.py), with Hugging Face's cache
+    behaviour: each layer's keys and values concatenated per step. Returns one greedy generate call."""
+    import math
+    hs, inter, vocab, layers, nh, nkv, hd = 768, 2048, 32000, 12, 12, 4, 64
+    g = torch.Generator().manual_seed(0)
+    R = lambda *shape: torch.randn(*shape, generator=g) * 0.02
+    W = [dict(q=R(nh * hd, hs), k=R(nkv * hd, hs), v=R(nkv * hd, hs), o=R(hs, nh * hd), gate=R(inter, hs), up=R(inter, hs),
+              down=R(hs, inter), n1=torch.ones(hs), n2=torch.ones(hs)) for _ in range(layers)]
+    embed, head, norm = R(vocab, hs), R(vocab, hs), torch.ones(hs)
+    inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2).float() / hd))
+    ids0 = torch.randint(3, vocab, (batch, prompt), generator=g)
+
+    def rms(x, w):
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5))
+
+    def rot(x):
+        return torch.cat((-x[..., hd // 2:], x[..., :hd // 2]), dim=-1)
+
+    def step(ids, past, start):
+        b, s = ids.shape
+        freqs = torch.arange(start, start + s).float()[:, None] * inv[None]
+        emb = torch.cat((freqs, freqs), -1)
+        cos, sin = emb.cos(), emb.sin()
+        h = embed[ids]
+        for i, w in enumerate(W):
+            x = rms(h, w["n1"])
+            q = (x @ w["q"].T).view(b, s, nh, hd).transpose(1, 2)
+            k = (x @ w["k"].T).view(b, s, nkv, hd).transpose(1, 2)
+            v = (x @ w["v"].T).view(b, s, nkv, hd).transpose(1, 2)
+            q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+            if past[i] is not None:
+                k, v = torch.cat([past[i][0], k], 2), torch.cat([past[i][1], v], 2)
+            past[i] = (k, v)
+            kk, vv = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
+            scores = q @ kk.transpose(2, 3) / math.sqrt(hd)
+            if s > 1:
+                scores = scores + torch.full((s, s + start), float("-inf")).triu(start + 1)
+            h = h + (torch.softmax(scores, -1) @ vv).transpose(1, 2).reshape(b, s, nh * hd) @ w["o"].T
+            x = rms(h, w["n2"])
+            h = h + (torch.nn.functional.silu(x @ w["gate"].T) * (x @ w["up"].T)) @ w["down"].T
+        return rms(h, norm)[:, -1] @ head.T
+
+    def generate():
+        with torch.no_grad():
+            past = [None] * layers
+            ids = ids0
+            logits = step(ids, past, 0)
+            for t in range(new):
+                nxt = logits.argmax(-1, keepdim=True)
+                ids = torch.cat([ids, nxt], 1)
+                if t == new - 1: break
+                logits = step(nxt, past, prompt + t)
+            return ids
+    return generate
+
+
 SAME_WORK = {"cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
 measured = {}
 for c in cases:
@@ -74,6 +131,8 @@ for c in cases:
     elif op == "log_softmax":
         a = torch.randn(4096, 1000)
         fn = lambda: torch.log_softmax(a, dim=1)
+    elif op == "llama_decode":
+        fn = llama_decode(n)
     elif op == "softmax":
         a = torch.randn(4096, 1024)
         fn = lambda: torch.softmax(a, dim=1)

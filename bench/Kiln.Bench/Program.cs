@@ -62,6 +62,10 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), eager ({t}t)", "resblock_step_eager", 32, t, 5, "compile"));
     cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), compiled ({t}t)", "resblock_step_compiled", 32, t, 5, "compile"));
 }
+// Greedy decoding of a Llama-shaped model (~124M parameters, random weights): 32-token prompts, 16 new tokens.
+foreach (int t in new[] { 1, 2 })
+    foreach (int batch in new[] { 1, 8 })
+        cases.Add(new($"Llama 124M generate 32+16 tokens, batch {batch}, fp32 ({t}t)", "llama_decode", batch, t, 3, "llm"));
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
     foreach (int t in new[] { 1, 2 })
@@ -129,7 +133,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", _ => "## Training epochs (data loading included)" });
+    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", "llm" => LlamaBench.Title, _ => "## Training epochs (data loading included)" });
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -142,6 +146,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
         section.AppendLine("Layers run in training mode with PyTorch's default settings on both sides; the loss is the output's sum. AdamW updates one 10M-element float32 tensor.");
     if (suite == "compile")
         section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (the model's graph: producers as GEMMs with bias, ReLU/GELU and dropout in their epilogue and a ReLU-gated backward, the conv/pool/norm/attention kernels, one fused loop per remaining group of elementwise ops each way — residual adds, other activations —, one autograd node), and eager PyTorch (same model, same optimizer), one PyTorch measurement shared by the rows of a model. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's; the Transformer layer has PyTorch's defaults (feed-forward 2048, dropout 0.1, post-norm, relu, batch-first), MSE loss to a random target. MaxAutotune rows use the block sizes measured in their warm-up calls; ReduceOverhead rows run their temporaries in the compiled model's own memory pool (reserved in the warm-up calls). torch.compile is not in Debian's PyTorch 1.13.");
+    if (suite == "llm") section.AppendLine(LlamaBench.Description);
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
@@ -154,7 +159,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("llm", LlamaBench.Title), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -163,7 +168,7 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn", "compile", "data", "build" })
+    foreach (var suite in new[] { "core", "nn", "compile", "llm", "data", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
@@ -204,6 +209,13 @@ static double RunKiln(BenchCase c)
         }
         case "cifar_step_eager":
         case "cifar_step_compiled":
+        case "llama_decode":
+        {
+            var (model, ids) = LlamaBench.Create(c.N, g);
+            var config = new Kiln.Transformers.GenerationConfig { MaxNewTokens = LlamaBench.NewTokens };
+            fn = () => Kiln.Transformers.TextGeneration.Generate(model, ids, config);
+            break;
+        }
         case "resblock_step_eager":
         case "resblock_step_compiled":
         {

@@ -54,10 +54,10 @@ public static unsafe class Sgemm
             }
             return;
         }
-        if (m <= 4 && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
+        if (m <= 16 && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
         {
-            // A few rows against a transposed weight (batch-1 inference through x·Wᵀ): each output is a dot product of two
-            // contiguous runs; packing B would cost more than the product.
+            // A few rows against a transposed weight (decoding through x·Wᵀ, batch up to 16): each output is a dot product
+            // of two contiguous runs; packing B would read the whole weight twice, more than the product costs.
             FewRows(m, n, k, alpha, a, rsa, b, csb, accumulate, c, ldc, epilogue);
             return;
         }
@@ -89,18 +89,62 @@ public static unsafe class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Range(long j0, long j1)
         {
-            for (long j = j0; j < j1; j++)
-            {
-                float* column = B + j * Csb;
-                for (int i = 0; i < M; i++)
-                {
-                    float v = Alpha * Dot(A + i * Rsa, column, K);
-                    float* o = C + i * Ldc + j;
-                    *o = Accumulate ? *o + v : v;
-                }
-            }
+            // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA).
+            long jt = j0 + (j1 - j0) / 4 * 4;
+            int mt = M / 4 * 4;
+            for (long j = j0; j < jt; j += 4)
+                for (int i = 0; i < mt; i += 4) Tile(i, j);
+            if (mt < M)
+                for (long j = j0; j < jt; j++)
+                    for (int i = mt; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
+            for (long j = jt; j < j1; j++)
+                for (int i = 0; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Put(int i, long j, float dot)
+        {
+            float v = Alpha * dot;
+            float* o = C + i * Ldc + j;
+            *o = Accumulate ? *o + v : v;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Tile(int i, long j)
+        {
+            float* x0 = A + i * Rsa, x1 = x0 + Rsa, x2 = x1 + Rsa, x3 = x2 + Rsa;
+            float* w0 = B + j * Csb, w1 = w0 + Csb, w2 = w1 + Csb, w3 = w2 + Csb;
+            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            int p = 0;
+            for (; p + 8 <= K; p += 8)
+            {
+                var v0 = Vector256.Load(w0 + p); var v1 = Vector256.Load(w1 + p); var v2 = Vector256.Load(w2 + p); var v3 = Vector256.Load(w3 + p);
+                var r = Vector256.Load(x0 + p);
+                a00 = Vector256.FusedMultiplyAdd(r, v0, a00); a01 = Vector256.FusedMultiplyAdd(r, v1, a01); a02 = Vector256.FusedMultiplyAdd(r, v2, a02); a03 = Vector256.FusedMultiplyAdd(r, v3, a03);
+                r = Vector256.Load(x1 + p);
+                a10 = Vector256.FusedMultiplyAdd(r, v0, a10); a11 = Vector256.FusedMultiplyAdd(r, v1, a11); a12 = Vector256.FusedMultiplyAdd(r, v2, a12); a13 = Vector256.FusedMultiplyAdd(r, v3, a13);
+                r = Vector256.Load(x2 + p);
+                a20 = Vector256.FusedMultiplyAdd(r, v0, a20); a21 = Vector256.FusedMultiplyAdd(r, v1, a21); a22 = Vector256.FusedMultiplyAdd(r, v2, a22); a23 = Vector256.FusedMultiplyAdd(r, v3, a23);
+                r = Vector256.Load(x3 + p);
+                a30 = Vector256.FusedMultiplyAdd(r, v0, a30); a31 = Vector256.FusedMultiplyAdd(r, v1, a31); a32 = Vector256.FusedMultiplyAdd(r, v2, a32); a33 = Vector256.FusedMultiplyAdd(r, v3, a33);
+            }
+            Put(i, j, Finish(a00, x0, w0, p)); Put(i, j + 1, Finish(a01, x0, w1, p)); Put(i, j + 2, Finish(a02, x0, w2, p)); Put(i, j + 3, Finish(a03, x0, w3, p));
+            Put(i + 1, j, Finish(a10, x1, w0, p)); Put(i + 1, j + 1, Finish(a11, x1, w1, p)); Put(i + 1, j + 2, Finish(a12, x1, w2, p)); Put(i + 1, j + 3, Finish(a13, x1, w3, p));
+            Put(i + 2, j, Finish(a20, x2, w0, p)); Put(i + 2, j + 1, Finish(a21, x2, w1, p)); Put(i + 2, j + 2, Finish(a22, x2, w2, p)); Put(i + 2, j + 3, Finish(a23, x2, w3, p));
+            Put(i + 3, j, Finish(a30, x3, w0, p)); Put(i + 3, j + 1, Finish(a31, x3, w1, p)); Put(i + 3, j + 2, Finish(a32, x3, w2, p)); Put(i + 3, j + 3, Finish(a33, x3, w3, p));
+        }
+
+        /// <summary>The lanes' sum plus the scalar tail from <paramref name="p"/> to K.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        float Finish(Vector256<float> acc, float* x, float* w, int p)
+        {
+            float s = Vector256.Sum(acc);
+            for (; p < K; p++) s += x[p] * w[p];
+            return s;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         static float Dot(float* x, float* y, int k)
         {
             int p = 0;
