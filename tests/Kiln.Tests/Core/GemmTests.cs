@@ -19,13 +19,18 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to four rows the dot-product path; bias and activation epilogue and accumulation into C included.
+    /// up to sixteen rows the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
+    /// accumulation into C included.
     /// </summary>
     [Theory]
     [InlineData(1, 784, 128)]
     [InlineData(3, 37, 19)]
     [InlineData(4, 8, 8)]
     [InlineData(5, 37, 19)]
+    [InlineData(8, 45, 36)]
+    [InlineData(13, 43, 17)]
+    [InlineData(16, 64, 40)]
+    [InlineData(17, 43, 17)]
     [InlineData(40, 203, 45)]
     [InlineData(70, 16, 1030)]
     public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
