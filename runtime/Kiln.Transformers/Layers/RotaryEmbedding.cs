@@ -55,21 +55,10 @@ public sealed class RotaryEmbedding
     /// <summary>cos and sin tables [length, headDim] for positions start .. start+length-1 (each frequency twice, as cat(freqs, freqs)).</summary>
     public (Tensor Cos, Tensor Sin) Tables(int start, int length, DType dtype = DType.Float32)
     {
-        int half = _invFreq.Length, d = HeadDim;
-        var cos = new float[length * d];
-        var sin = new float[length * d];
-        for (int p = 0; p < length; p++)
-            for (int i = 0; i < half; i++)
-            {
-                // The angle in float32 first, as the reference forms position × frequency in float32.
-                float angle = (float)(start + p) * (float)_invFreq[i];
-                float c = MathF.Cos(angle), s = MathF.Sin(angle);
-                cos[p * d + i] = cos[p * d + half + i] = c;
-                sin[p * d + i] = sin[p * d + half + i] = s;
-            }
-        var tc = Tensor.From(cos, length, d);
-        var ts = Tensor.From(sin, length, d);
-        return dtype == DType.Float32 ? (tc, ts) : (tc.To(dtype), ts.To(dtype));
+        var positions = new long[length];
+        for (int p = 0; p < length; p++) positions[p] = start + p;
+        var (cos, sin) = Tables(positions, 1, length, dtype);
+        return (cos.View(length, HeadDim), sin.View(length, HeadDim));
     }
 
     /// <summary>cos and sin tables [batch, 1, length, headDim] for per-row positions <paramref name="positions"/> [batch·length] (left-padded batches).</summary>
@@ -81,6 +70,7 @@ public sealed class RotaryEmbedding
         for (int p = 0; p < positions.Length; p++)
             for (int i = 0; i < half; i++)
             {
+                // The angle in float32 first, as the reference forms position × frequency in float32.
                 float angle = (float)positions[p] * (float)_invFreq[i];
                 float c = MathF.Cos(angle), s = MathF.Sin(angle);
                 cos[p * d + i] = cos[p * d + half + i] = c;
