@@ -26,7 +26,7 @@ public static class TextGeneration
         var finished = new bool[b];
         using var noGrad = Autograd.NoGrad();
         var cache = model.CreateCache(b, s + Math.Max(1, config.MaxNewTokens));
-        var logits = model.Forward(inputIds.To(DType.Int64), cache, Tensor.From(mask.ToArray(), b, s));
+        var logits = model.Forward(inputIds.To(DType.Int64), cache, Tensor.From(mask.ToArray(), b, s), logitsToKeep: 1);
         for (int step = 0; step < config.MaxNewTokens; step++)
         {
             int n = logits.Size(1), vocab = logits.Size(2);
@@ -47,7 +47,7 @@ public static class TextGeneration
                 full[r * total + total - 1] = 1;
             }
             mask = new List<long>(full);
-            logits = model.Forward(Tensor.From(next, b, 1), cache, Tensor.From(full, b, total));
+            logits = model.Forward(Tensor.From(next, b, 1), cache, Tensor.From(full, b, total), logitsToKeep: 1);
         }
         int len = rows[0].Count;
         var result = new long[b * len];

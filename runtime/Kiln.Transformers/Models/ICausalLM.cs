@@ -16,8 +16,10 @@ public interface ICausalLM
     /// Logits [batch, n, vocab] of <paramref name="inputIds"/> [batch, n], the tokens after those already in
     /// <paramref name="cache"/> (whose keys and values it appends); <paramref name="attentionMask"/> spans the cached and
     /// new positions. Prefill is one call with the whole prompt, each decode step one call with one token.
+    /// <paramref name="logitsToKeep"/> &gt; 0 computes the logits of only that many last positions (HF's
+    /// <c>logits_to_keep</c>: generation needs the last one, and the vocabulary-wide head is the costliest product).
     /// </summary>
-    Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null);
+    Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0);
 
     /// <summary>An empty cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> positions.</summary>
     KvCache CreateCache(int batch, int maxLength);

@@ -36,16 +36,21 @@ public class GenerationTests
         var ids = expected["input_ids"].Narrow(0, 0, 1);          // the unpadded row, 9 tokens
         var full = model.Forward(ids).ToArray<float>();
         var cache = model.CreateCache(1, 9);
-        var prefill = model.Forward(ids.Narrow(1, 0, 5), cache).ToArray<float>();
+        var prefill = model.Forward(ids.Narrow(1, 0, 5), cache, logitsToKeep: 5).ToArray<float>();
         int vocab = 97;
         for (int i = 0; i < prefill.Length; i++) Assert.True(Math.Abs(prefill[i] - full[i]) <= 1e-4 + 1e-4 * Math.Abs(full[i]), $"prefill {i}");
         for (int t = 5; t < 9; t++)
         {
-            var step = model.Forward(ids.Narrow(1, t, 1), cache).ToArray<float>();
+            var step = model.Forward(ids.Narrow(1, t, 1), cache, logitsToKeep: 1).ToArray<float>();
             for (int v = 0; v < vocab; v++)
                 Assert.True(Math.Abs(step[v] - full[t * vocab + v]) <= 1e-4 + 1e-4 * Math.Abs(full[t * vocab + v]), $"step {t} token {v}: {step[v]} vs {full[t * vocab + v]}");
         }
         Assert.Equal(9, cache.Length);
+        // Keeping the last two of a fresh prefill gives the full forward's last two positions.
+        var last2 = model.Forward(ids, model.CreateCache(1, 9), logitsToKeep: 2);
+        Assert.Equal(new[] { 1, 2, vocab }, last2.Shape.ToArray());
+        var l2 = last2.ToArray<float>();
+        for (int i = 0; i < l2.Length; i++) Assert.True(Math.Abs(l2[i] - full[7 * vocab + i]) <= 1e-4 + 1e-4 * Math.Abs(full[7 * vocab + i]), $"kept {i}");
         var e = Assert.Throws<KilnException>(() => model.Forward(ids.Narrow(1, 0, 1), cache));
         Assert.Contains("exceed max_length 9", e.Message);
     }

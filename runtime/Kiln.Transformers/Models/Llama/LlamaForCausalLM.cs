@@ -29,7 +29,12 @@ public sealed class LlamaForCausalLM : Module, ICausalLM
         Head(Model.Forward(inputIds, attentionMask, hiddenStates));
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null) => Head(Model.Forward(inputIds, cache, attentionMask));
+    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
+    {
+        var h = Model.Forward(inputIds, cache, attentionMask);
+        int n = h.Size(1);
+        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
+    }
 
     /// <inheritdoc/>
     public KvCache CreateCache(int batch, int maxLength) =>
