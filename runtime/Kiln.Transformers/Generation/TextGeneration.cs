@@ -22,11 +22,11 @@ public static class TextGeneration
         var rows = new List<long>[b];
         var ids = inputIds.To(DType.Int64).ToArray<long>();
         for (int r = 0; r < b; r++) rows[r] = new List<long>(ids.AsSpan(r * s, s).ToArray());
-        var mask = new List<long>(attentionMask is null ? Ones(b * s) : attentionMask.To(DType.Int64).ToArray<long>());
+        var mask = attentionMask is null ? Ones(b * s) : attentionMask.To(DType.Int64).ToArray<long>();
         var finished = new bool[b];
         using var noGrad = Autograd.NoGrad();
         var cache = model.CreateCache(b, s + Math.Max(1, config.MaxNewTokens));
-        var logits = model.Forward(inputIds.To(DType.Int64), cache, Tensor.From(mask.ToArray(), b, s), logitsToKeep: 1);
+        var logits = model.Forward(inputIds.To(DType.Int64), cache, Tensor.From(mask, b, s), logitsToKeep: 1);
         for (int step = 0; step < config.MaxNewTokens; step++)
         {
             int n = logits.Size(1), vocab = logits.Size(2);
@@ -46,7 +46,7 @@ public static class TextGeneration
                 for (int k = 0; k < total - 1; k++) full[r * total + k] = mask[r * (total - 1) + k];
                 full[r * total + total - 1] = 1;
             }
-            mask = new List<long>(full);
+            mask = full;
             logits = model.Forward(Tensor.From(next, b, 1), cache, Tensor.From(full, b, total), logitsToKeep: 1);
         }
         int len = rows[0].Count;

@@ -45,7 +45,7 @@ public sealed class LlamaModel : Module
         var h = EmbedTokens.Forward(inputIds);
         hiddenStates?.Add(h);
         var (cos, sin) = _rope.Tables(0, s, h.DType);
-        var mask = attentionMask is null ? null : AdditiveMask(attentionMask, s, h.DType);
+        var mask = attentionMask is null ? null : AdditiveMask(attentionMask.To(DType.Int64).ToArray<long>(), b, s, 0, h.DType);
         foreach (var layer in Layers)
         {
             h = layer.Forward(h, cos, sin, mask);
@@ -88,32 +88,26 @@ public sealed class LlamaModel : Module
         var h = EmbedTokens.Forward(inputIds);
         var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
         // One new token and no padding attends to everything cached: no mask at all.
-        Tensor? mask = null;
-        if (padded || n > 1)
-        {
-            var add = new float[b * n * total];
-            for (int r = 0; r < b; r++)
-                for (int q = 0; q < n; q++)
-                    for (int k = 0; k < total; k++)
-                        if (k > past + q || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
-            mask = Tensor.From(add, b, 1, n, total);
-            if (h.DType != DType.Float32) mask = mask.To(h.DType);
-        }
+        var mask = padded || n > 1 ? AdditiveMask(keep, b, n, past, h.DType) : null;
         int i = 0;
         foreach (var layer in Layers) h = layer.Forward(h, cos, sin, mask, cache, i++);
         return Norm.Forward(h);
     }
 
     /// <summary>
-    /// Causal and key-padding mask as one additive [batch, 1, length, length] tensor: 0 where a query may attend, the
-    /// dtype's lowest value where not (as Hugging Face builds it, so a fully padded row stays finite).
+    /// Causal and key-padding mask as one additive [batch, 1, n, past + n] tensor for n queries after
+    /// <paramref name="past"/> cached positions: 0 where a query may attend, the lowest float where not (as Hugging Face
+    /// builds it, so a fully padded row stays finite). <paramref name="keep"/> [batch·(past + n)]: 0 marks padding (null: none).
     /// </summary>
-    static Tensor AdditiveMask(Tensor attentionMask, int s, DType dtype)
+    static Tensor AdditiveMask(long[]? keep, int b, int n, int past, DType dtype)
     {
-        int b = attentionMask.Size(0);
-        var causal = Tensor.Ones([s, s], dtype).Tril();
-        var keys = attentionMask.To(dtype).Reshape(b, 1, 1, s);
-        var allowed = causal * keys;                        // [b, 1, s, s], 1 where attending
-        return (1 - allowed) * float.MinValue;
+        int total = past + n;
+        var add = new float[b * n * total];
+        for (int r = 0; r < b; r++)
+            for (int q = 0; q < n; q++)
+                for (int k = 0; k < total; k++)
+                    if (k > past + q || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
+        var mask = Tensor.From(add, b, 1, n, total);
+        return dtype == DType.Float32 ? mask : mask.To(dtype);
     }
 }

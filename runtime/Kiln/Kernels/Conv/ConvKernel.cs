@@ -31,9 +31,7 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Shape s, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // The direct kernels win where a GEMM tile would be mostly empty rows: fewer output channels than the AVX-512
-        // stride-1 tile has (8), or no AVX-512 at all.
-        if (typeof(T) == typeof(float) && DirectConv.Handles(s) && (s.O < Gemm.ConvMicroKernel512.MR || !Gemm.Sgemm.UseAvx512))
+        if (typeof(T) == typeof(float) && DirectConv.Handles(s) && PreferDirect(s.O))
         {
             DirectConv.Forward(s, (float*)x, (float*)w, (float*)bias, (float*)y);
             return;
@@ -398,7 +396,7 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(Shape s, T* x, T* w, T* dy, T* dx, T* dw, T* db) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && dx != null && DirectConv.HandlesInputGrad(s) && (s.C < Gemm.ConvMicroKernel512.MR || !Gemm.Sgemm.UseAvx512))
+        if (typeof(T) == typeof(float) && dx != null && DirectConv.HandlesInputGrad(s) && PreferDirect(s.C))
         {
             DirectConv.InputGrad(s, (float*)w, (float*)dy, (float*)dx);
             dx = null;
@@ -470,6 +468,12 @@ internal static unsafe class ConvKernel
         }
         finally { if (partial != null) NativeMemory.Free(partial); }
     }
+
+    /// <summary>
+    /// Whether the direct kernels beat the stride-1 implicit GEMM for a product with <paramref name="outputs"/> output
+    /// channels: where a GEMM tile would be mostly empty rows (fewer than the AVX-512 tile's 8), or without AVX-512.
+    /// </summary>
+    static bool PreferDirect(int outputs) => outputs < Gemm.ConvMicroKernel512.MR || !Gemm.Sgemm.UseAvx512;
 
     /// <summary>
     /// The input gradient of a stride-1, undilated, ungrouped convolution is itself a forward correlation: dy padded by

@@ -179,8 +179,7 @@ internal static unsafe class MaxPoolKernel
                 var inRow = Vector256.Create(w - first);
                 var a = Avx.MaskLoad(row + first, Vector256.LessThan(lane, inRow).AsSingle());
                 var b = Avx.MaskLoad(row + first + 8, Vector256.LessThan(lane + Vector256.Create(8), inRow).AsSingle());
-                // Even lanes of the two loads, then the 64-bit pairs back into order.
-                v = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+                v = Split(a, b).Even;
             }
             var best = Avx.MaskLoad(dst + j, live);
             var take = Avx.And(live, Avx.Or(Avx.Compare(v, best, FloatComparisonMode.OrderedGreaterThanSignaling),
