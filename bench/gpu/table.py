@@ -30,6 +30,9 @@ def section(kiln, torch, check, failures):
     ff = k.get("first_forward_ms")
     row("first compiled forward, new process (ms)", ff, None, "< 100 ms, no JIT", None if ff is None else ff < 100 and k.get("jit_compiled_kernels") == 0)
     row("device init (ms) / kernels JIT-compiled", k.get("device_init_ms"), k.get("jit_compiled_kernels"), "", None)
+    for key in sorted(k_ for k_ in k if k_.startswith("op_")):
+        kv, tv = k.get(key), t.get(key)
+        row(f"{key[3:-3]}, 2^26 float32 (ms)", kv, tv, "", None)
     now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
     head = (f"## GPU (bench/gpu)\n\nCommand: `bench/gpu/run.sh` (publish here, then `bench/gpu/run.sh device` on the GPU machine)  \n"
             f"Measured {now} on {k.get('device')}; PyTorch {t.get('torch', '?')} in the same run. "

@@ -39,6 +39,17 @@ with torch.no_grad():
     except Exception as e:  # torch.compile needs a working Triton; report why not
         r["compile_error"] = repr(e)[:200]
 
+n2 = (1 << 12) if small else (1 << 26)
+v = torch.randn(n2 // 1024, 1024, device=dev)
+w = torch.randn(n2 // 1024, 1024, device=dev)
+PER_OP = {"neg": lambda t: -t, "mul_scalar": lambda t: t * 2, "add": lambda t: t + w, "exp": torch.exp,
+          "log_abs": lambda t: t.abs().log(), "tanh": torch.tanh, "sigmoid": torch.sigmoid, "silu": F.silu, "gelu": F.gelu,
+          "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"), "softmax_rows": lambda t: t.softmax(-1),
+          "log_softmax_rows": lambda t: t.log_softmax(-1), "sum": lambda t: t.sum(), "sum_rows": lambda t: t.sum(1)}
+with torch.no_grad():
+    for name, f in PER_OP.items():
+        r[f"op_{name}_ms"] = timed(lambda: f(v)) * 1e3
+
 batch = 8 if small else 256
 
 

@@ -113,7 +113,9 @@ internal static class Check
         using var yd = f(xd);
         (yd * w.Cuda()).Sum().Backward();
         Same(name, yc.Detach(), yd.Detach(), rel);
-        Same(name + " gradient", xc.Grad!, xd.Grad!, rel);
+        // The device composes a derivative from float32 ops where the CPU runs one fused kernel in double: a few float
+        // roundings, visible near the derivative's zeros, so gradients get the reductions' bound.
+        Same(name + " gradient", xc.Grad!, xd.Grad!, Math.Max(rel, 1e-4));
     }
 
     static void Same(string name, Tensor cpu, Tensor gpu, double rel)

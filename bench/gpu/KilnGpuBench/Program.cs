@@ -77,6 +77,15 @@ public static class Program
             r["fused_ms"] = fused * 1e3;
             r["copy_ms"] = copy * 1e3;
         }
+        // One op at a time over 2^26 float32 elements (rows of 1024 for the row ops): the same calls as torch_gpu.py's.
+        int n2 = _small ? 1 << 12 : 1 << 26;
+        using (Autograd.NoGrad())
+        using (var v = Tensor.Randn([n2 / 1024, 1024], DType.Float32, new Generator(7)).Cuda())
+        using (var w = Tensor.Randn([n2 / 1024, 1024], DType.Float32, new Generator(8)).Cuda())
+        {
+            foreach (var (name, f) in PerOp(w))
+                r[$"op_{name}_ms"] = Time(() => { using var y = f(v); }) * 1e3;
+        }
         // The MLP training step: forward, cross-entropy, backward, Adam.
         int batch = _small ? 8 : 256;
         foreach (bool compiled in new[] { false, true })
@@ -120,6 +129,15 @@ public static class Program
         Console.WriteLine(JsonSerializer.Serialize(r));
         return 0;
     }
+
+    /// <summary>The per-op rows (names shared with torch_gpu.py).</summary>
+    static (string, Func<Tensor, Tensor>)[] PerOp(Tensor w) =>
+    [
+        ("neg", t => -t), ("mul_scalar", t => t * 2), ("add", t => t + w), ("exp", t => t.Exp()), ("log_abs", t => t.Abs().Log()),
+        ("tanh", t => t.Tanh()), ("sigmoid", t => t.Sigmoid()), ("silu", t => t.Silu()), ("gelu", t => t.Gelu()),
+        ("gelu_tanh", t => t.Gelu("tanh")), ("softmax_rows", t => t.Softmax(-1)), ("log_softmax_rows", t => t.LogSoftmax(-1)),
+        ("sum", t => t.Sum()), ("sum_rows", t => t.Sum(new[] { 1 })),
+    ];
 
     static int FirstForward()
     {

@@ -402,9 +402,24 @@ internal static unsafe class GpuOps
 
     static KernelConfig RowConfig(long rows) => new((int)rows, RowKernels.GroupSize);
 
-    static void Reduce<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, int op) where T : unmanaged =>
-        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int>>(KernelMethods<T>.Reduce)
-            (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, op);
+    /// <summary>Groups that keep the device busy: fewer rows than this split each row (an H200 has 132 multiprocessors).</summary>
+    const int BusyGroups = 1024;
+
+    /// <summary>Parts per row: one unless the rows are too few to fill the device and long enough to share out.</summary>
+    internal static int SplitsFor(long rows, long length, int op) =>
+        op == RowKernels.LogSumExp || rows >= BusyGroups / 2 ? 1 : (int)Math.Clamp(Math.Min(BusyGroups / rows, length / (8 * RowKernels.GroupSize)), 1, BusyGroups);
+
+    static void Reduce<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, int op) where T : unmanaged
+    {
+        int splits = SplitsFor(rows, length, op);
+        using var pd = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Float64, false, dev.Device);
+        using var pl = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Int64, false, dev.Device);
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<double>, ArrayView<long>, long, int, int>>(KernelMethods<T>.Reduce)
+            (dev.Stream, RowConfig(rows * splits), x.View<T>(), y.View<T>(), pd.View<double>(), pl.View<long>(), length, op, splits);
+        if (splits > 1)
+            dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<double>, ArrayView<long>, long, int, int>>(KernelMethods<T>.FinishSplit)
+                (dev.Stream, (int)rows, y.View<T>(), pd.View<double>(), pl.View<long>(), length, op, splits);
+    }
 
     /// <summary>values / indices of each row's max (or min) of contiguous x [rows, length].</summary>
     public static void Extreme(Tensor x, Tensor values, Tensor indices, long rows, long length, bool max)

@@ -23,7 +23,10 @@ namespace Kiln.Compiler.Emit
     /// </summary>
     public class CSharpScalarAlgebra : IScalarAlgebra<string>
     {
-        const string M = "global::System.Math";
+        /// <summary>The runtime's double functions for GPU kernels (ILGPU lowers System.Math's exp/log/tanh/pow to slow
+        /// CORDIC loops).</summary>
+        public const string GpuMathClass = "global::Kiln.Gpu.Kernels.GpuMath";
+        readonly string M;
         readonly string V;
         readonly string _math;
 
@@ -36,7 +39,9 @@ namespace Kiln.Compiler.Emit
         {
             Vector = lanes != Lanes.Double;
             V = lanes == Lanes.Vector512 ? "global::System.Runtime.Intrinsics.Vector512" : "global::System.Runtime.Intrinsics.Vector256";
-            _math = math;
+            bool gpuScalar = gpu && lanes == Lanes.Double;
+            M = gpuScalar ? GpuMathClass : "global::System.Math";
+            _math = gpuScalar ? GpuMathClass : math;
             Gpu = gpu;
         }
 

@@ -201,6 +201,27 @@ public class GpuTensorTests
     }
 
     [Fact]
+    public void FewLongRowsAreReducedInPartsWithTheSameResult()
+    {
+        // Rows too few to fill a device are split into parts (partials in double / long, combined once): lengths that do
+        // not divide evenly, one row and three, every op that splits; log-sum-exp and max stay one group per row.
+        Assert.Equal(1, Kiln.Gpu.GpuOps.SplitsFor(3, 100, Kiln.Gpu.Kernels.RowKernels.Sum));
+        Assert.Equal(3, Kiln.Gpu.GpuOps.SplitsFor(1, 3 * 2048 + 5, Kiln.Gpu.Kernels.RowKernels.Sum));
+        Assert.Equal(1, Kiln.Gpu.GpuOps.SplitsFor(1, 1 << 20, Kiln.Gpu.Kernels.RowKernels.LogSumExp));
+        using var cuda = new EmulatedCuda();
+        using var x = Rand(3, 9001);
+        using var d = x.Cuda();
+        Same(x.Sum(), d.Sum(), 1e-6, "sum all");
+        Same(x.Sum(new[] { 1 }), d.Sum(new[] { 1 }), 1e-6, "sum rows");
+        Same(x.Mean(new[] { 1 }), d.Mean(new[] { 1 }), 1e-6, "mean rows");
+        Same(x.LogSumExp(1), d.LogSumExp(1), 1e-6, "logsumexp rows");
+        using var near1 = x * 1e-4 + 1.0;
+        Same(near1.Prod(1), near1.Cuda().Prod(1), 1e-5, "prod rows");
+        using var ints = Tensor.Arange(0, 20011);
+        Same(ints.Sum(), ints.Cuda().Sum(), 0, "int sum");
+    }
+
+    [Fact]
     public void SoftmaxAndLogSoftmaxMatchTheCpu()
     {
         using var cuda = new EmulatedCuda();

@@ -93,8 +93,8 @@ public static class GpuFloat
                 if (!double.IsNaN(p1) && x > p1) x = p1;
                 return x;
             case UnaryCode.GreaterMask: return x > p0 ? 1 : 0;
-            case UnaryCode.Softplus: return x * p0 > p1 ? x : FloatMath.Log1p(Math.Exp(x * p0)) / p0;
-            case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : Math.Pow(x, p0);
+            case UnaryCode.Softplus: return x * p0 > p1 ? x : GpuMath.Log1p(GpuMath.Exp(x * p0)) / p0;
+            case UnaryCode.PowScalar: return p0 == 2.0 ? x * x : p0 == 0.5 ? Math.Sqrt(x) : GpuMath.Pow(x, p0);
             case UnaryCode.Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
             default: return TableUnary.Apply(op, x);
         }
@@ -111,7 +111,7 @@ public static class GpuFloat
             case BinaryCode.Div: return a / b;
             case BinaryCode.Maximum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Max(a, b);
             case BinaryCode.Minimum: return double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Min(a, b);
-            case BinaryCode.Pow: return Math.Pow(a, b);
+            case BinaryCode.Pow: return GpuMath.Pow(a, b);
             case BinaryCode.Atan2: return Math.Atan2(a, b);
             case BinaryCode.Remainder: return a - Math.Floor(a / b) * b;
             default: return b > p ? a : 0; // KeepWhereGreater

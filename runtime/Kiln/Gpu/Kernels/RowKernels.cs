@@ -17,15 +17,21 @@ public static class RowKernels
     /// <summary>Row operation codes.</summary>
     public const int Sum = 0, Mean = 1, LogSumExp = 2, Prod = 3;
 
-    /// <summary>y[row] = sum / mean / log-sum-exp / product of the row.</summary>
+    /// <summary>
+    /// y[row] = sum / mean / log-sum-exp / product of the row. With <paramref name="splits"/> &gt; 1 (few long rows: one
+    /// group per row would leave most of the device idle) group g reduces part g % splits of row g / splits into the
+    /// partials <paramref name="pd"/>/<paramref name="pl"/> (double / long, so nothing rounds to T before the end) and
+    /// <see cref="FinishSplit{T, TN}"/> combines them; log-sum-exp always runs with one split.
+    /// </summary>
     [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
-    public static void Reduce<T, TN>(ArrayView<T> x, ArrayView<T> y, long length, int op)
+    public static void Reduce<T, TN>(ArrayView<T> x, ArrayView<T> y, ArrayView<double> pd, ArrayView<long> pl, long length, int op, int splits)
         where T : unmanaged where TN : struct, IGpuNumber<T>
     {
         var sd = SharedMemory.Allocate<double>(GroupSize);
         var sl = SharedMemory.Allocate<long>(GroupSize);
         int t = Group.IdxX;
-        long row = Grid.IdxX, start = row * length;
+        long g = Grid.IdxX, row = g / splits, part = g - row * splits;
+        long start = row * length + part * length / splits, count = (part + 1) * length / splits - part * length / splits;
         var n = default(TN);
         double max = 0;
         if (op == LogSumExp)
@@ -36,10 +42,10 @@ public static class RowKernels
         bool product = op == Prod;
         double accD = product ? 1 : 0;
         long accL = product ? 1 : 0;
-        for (long j = t; j < length; j += GroupSize)
+        for (long j = t; j < count; j += GroupSize)
         {
             T v = x[start + j];
-            if (op == LogSumExp) accD += System.Math.Exp(n.ToDouble(v) - max);
+            if (op == LogSumExp) accD += GpuMath.Exp(n.ToDouble(v) - max);
             else if (product) { accD *= n.ToDouble(v); accL *= n.ToLong(v); }
             else if (n.IsFloat) accD += n.ToDouble(v);
             else accL += n.ToLong(v);
@@ -57,9 +63,28 @@ public static class RowKernels
             Group.Barrier();
         }
         if (t != 0) return;
-        if (op == LogSumExp) y[row] = n.FromDouble(System.Math.Log(sd[0]) + max);
+        if (splits > 1) { pd[g] = sd[0]; pl[g] = sl[0]; return; }
+        if (op == LogSumExp) y[row] = n.FromDouble(GpuMath.Log(sd[0]) + max);
         else if (op == Mean) y[row] = n.FromDouble(sd[0] / length);
         else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
+    }
+
+    /// <summary>y[row] from the <paramref name="splits"/> partials of <see cref="Reduce{T, TN}"/> (sum, mean or product); one thread per row.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
+    public static void FinishSplit<T, TN>(Index1D row, ArrayView<T> y, ArrayView<double> pd, ArrayView<long> pl, long length, int op, int splits)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        bool product = op == Prod;
+        double d = product ? 1 : 0;
+        long l = product ? 1 : 0;
+        for (long s = (long)(int)row * splits, end = s + splits; s < end; s++)
+        {
+            if (product) { d *= pd[s]; l *= pl[s]; }
+            else { d += pd[s]; l += pl[s]; }
+        }
+        if (op == Mean) y[row] = n.FromDouble(d / length);
+        else y[row] = n.IsFloat ? n.FromDouble(d) : n.FromLong(l);
     }
 
     /// <summary>Each row of contiguous x [rows, length] replaced by its running sum (floats accumulate in double, as on the CPU); one thread per row.</summary>
@@ -159,7 +184,7 @@ public static class RowKernels
         // The largest of x·scale: the row's max, or its min for a negative scale.
         double max = RowBound<T, TN>(x, start, length, sd, scale >= 0) * scale;
         double acc = 0;
-        for (long j = t; j < length; j += GroupSize) acc += System.Math.Exp(n.ToDouble(x[start + j]) * scale - max);
+        for (long j = t; j < length; j += GroupSize) acc += GpuMath.Exp(n.ToDouble(x[start + j]) * scale - max);
         sd[t] = acc;
         Group.Barrier();
         for (int s = GroupSize / 2; s > 0; s >>= 1)
@@ -167,11 +192,11 @@ public static class RowKernels
             if (t < s) sd[t] += sd[t + s];
             Group.Barrier();
         }
-        double sum = sd[0], logSum = System.Math.Log(sum);
+        double sum = sd[0], logSum = GpuMath.Log(sum);
         for (long j = t; j < length; j += GroupSize)
         {
             double z = n.ToDouble(x[start + j]) * scale - max;
-            y[start + j] = n.FromDouble(log != 0 ? z - logSum : System.Math.Exp(z) / sum);
+            y[start + j] = n.FromDouble(log != 0 ? z - logSum : GpuMath.Exp(z) / sum);
         }
     }
 }

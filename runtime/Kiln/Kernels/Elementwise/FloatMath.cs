@@ -43,36 +43,45 @@ internal static class FloatMath
     }
 
     /// <summary>log(1+x) without cancellation (Goldberg's trick).</summary>
-    public static double Log1p(double x)
+    public static double Log1p(double x) => Log1p<SystemExpLog>(x);
+
+    /// <summary>log(1+x) over the exp/log of <typeparamref name="TM"/> (the BCL's, or a GPU kernel's).</summary>
+    public static double Log1p<TM>(double x) where TM : struct, IExpLog
     {
         double u = 1.0 + x;
         if (u == 1.0) return x;
-        return Math.Log(u) * x / (u - 1.0);
+        return default(TM).Log(u) * x / (u - 1.0);
     }
 
     /// <summary>
     /// 1 + erf(x) to double precision: the Maclaurin series of erf for |x| &lt; 2.5 (beyond it the series cancels),
     /// erfc's continued fraction (modified Lentz) outside, so 1 + erf(x) = erfc(-x) keeps its relative accuracy when tiny.
     /// </summary>
-    public static double OnePlusErf(double x)
+    public static double OnePlusErf(double x) => OnePlusErf<SystemExpLog>(x);
+
+    /// <summary>1 + erf(x) over the exp of <typeparamref name="TM"/>.</summary>
+    public static double OnePlusErf<TM>(double x) where TM : struct, IExpLog
     {
         if (double.IsNaN(x)) return x;
         if (x > 6) return 2;
         if (x < -27) return 0;
-        if (x >= 2.5) return 2 - ErfcContinuedFraction(x);
+        if (x >= 2.5) return 2 - ErfcContinuedFraction<TM>(x);
         if (x > -2.5) return 1 + ErfSeries(x);
-        return ErfcContinuedFraction(-x);
+        return ErfcContinuedFraction<TM>(-x);
     }
 
     /// <summary>erf(x) to double precision: the series near 0 (no cancellation through 1 + erf), erfc's fraction outside.</summary>
-    public static double Erf(double x)
+    public static double Erf(double x) => Erf<SystemExpLog>(x);
+
+    /// <summary>erf(x) over the exp of <typeparamref name="TM"/>.</summary>
+    public static double Erf<TM>(double x) where TM : struct, IExpLog
     {
         if (double.IsNaN(x)) return x;
         if (x > 6) return 1;
         if (x < -6) return -1;
-        if (x >= 2.5) return 1 - ErfcContinuedFraction(x);
+        if (x >= 2.5) return 1 - ErfcContinuedFraction<TM>(x);
         if (x > -2.5) return ErfSeries(x);
-        return ErfcContinuedFraction(-x) - 1;
+        return ErfcContinuedFraction<TM>(-x) - 1;
     }
 
     static double ErfSeries(double x)
@@ -88,7 +97,7 @@ internal static class FloatMath
         return sum * 1.1283791670955125739; // 2/sqrt(pi)
     }
 
-    static double ErfcContinuedFraction(double z)
+    static double ErfcContinuedFraction<TM>(double z) where TM : struct, IExpLog
     {
         // erfc(z) = exp(-z^2)/sqrt(pi) * 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))
         const double tiny = 1e-300;
@@ -102,7 +111,7 @@ internal static class FloatMath
             f *= delta;
             if (Math.Abs(delta - 1) < 1e-16) break;
         }
-        return Math.Exp(-z * z) / (f * 1.7724538509055160273);
+        return default(TM).Exp(-z * z) / (f * 1.7724538509055160273);
     }
 
     /// <summary>Exact GELU: x/2 (1 + erf(x / sqrt 2)).</summary>
@@ -185,7 +194,15 @@ internal static class FloatMath
     }
 
     /// <summary>Logistic sigmoid, stable for large |x|.</summary>
-    public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
+    public static double Sigmoid(double x) => Sigmoid<SystemExpLog>(x);
+
+    /// <summary>Logistic sigmoid over the exp of <typeparamref name="TM"/>.</summary>
+    public static double Sigmoid<TM>(double x) where TM : struct, IExpLog
+    {
+        if (x >= 0) return 1.0 / (1.0 + default(TM).Exp(-x));
+        double e = default(TM).Exp(x);
+        return e / (1.0 + e);
+    }
 
     /// <summary>Nearest integer, ties to even (torch.round), from Floor alone so GPU kernels can use it too.</summary>
     public static double RoundHalfEven(double x)
