@@ -17,7 +17,7 @@ public sealed class LlamaModel : Module
         for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new LlamaDecoderLayer(config));
         Layers = RegisterModule("layers", new ModuleList<LlamaDecoderLayer>(layers));
         Norm = RegisterModule("norm", new RMSNorm(config.HiddenSize, config.RmsNormEps));
-        _rope = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.RopeScaling);
+        _rope = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.RopeScaling, config.MaxPositionEmbeddings);
     }
 
     /// <summary>The config the model was built from.</summary>
