@@ -12,6 +12,12 @@ internal readonly struct ConfigJson(JsonElement e, string file)
         return i;
     }
 
+    public int? OptionalInt(string name)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        return Int(name, 0);
+    }
+
     public double Double(string name, double fallback)
     {
         if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;

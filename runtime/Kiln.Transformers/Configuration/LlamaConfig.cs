@@ -5,7 +5,8 @@ namespace Kiln.Transformers;
 
 /// <summary>
 /// A Llama-family model's <c>config.json</c> (Hugging Face's <c>LlamaConfig</c>): sizes, grouped-query heads, RMSNorm eps,
-/// rotary base and scaling, biases, tied embeddings. Read with <see cref="FromFile"/>; every size is checked.
+/// rotary base and scaling, biases, tied embeddings, and the fields Qwen2 adds (q/k/v biases without an o_proj bias,
+/// sliding-window layers; read by <see cref="Qwen2Config"/>). Read with <see cref="FromFile"/>; every size is checked.
 /// </summary>
 public sealed record LlamaConfig
 {
@@ -37,6 +38,16 @@ public sealed record LlamaConfig
     public bool MlpBias { get; init; }
     /// <summary><c>tie_word_embeddings</c>: the output head reuses the token embedding (no <c>lm_head.weight</c>).</summary>
     public bool TieWordEmbeddings { get; init; }
+    /// <summary>Biases on q/k/v (Llama: <see cref="AttentionBias"/>; Qwen2: always).</summary>
+    public bool QkvBias { get => _qkvBias ?? AttentionBias; init => _qkvBias = value; }
+    bool? _qkvBias, _outputBias;
+    /// <summary>A bias on o_proj (Llama: <see cref="AttentionBias"/>; Qwen2: never).</summary>
+    public bool OutputBias { get => _outputBias ?? AttentionBias; init => _outputBias = value; }
+    /// <summary><c>sliding_window</c>: keys further back than this many positions are not attended in sliding layers (null: none).</summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>Per layer, whether it attends through the sliding window (<c>layer_types</c>, or Qwen2's
+    /// <c>use_sliding_window</c> from <c>max_window_layers</c> on); null: no sliding layers.</summary>
+    public bool[]? SlidingLayers { get; init; }
     /// <summary><c>model_type</c>.</summary>
     public string ModelType { get; init; } = "llama";
 
@@ -82,17 +93,39 @@ public sealed record LlamaConfig
             TieWordEmbeddings = j.Bool("tie_word_embeddings", false),
             ModelType = j.String("model_type", "llama"),
         };
+        c = c with { SlidingWindow = j.OptionalInt("sliding_window"), SlidingLayers = LayerTypes(e, file, c.NumHiddenLayers) };
         c.Validate(file);
         return c;
     }
 
-    void Validate(string file)
+    /// <summary>Which layers slide, from <c>layer_types</c> ("sliding_attention" / "full_attention"); null when absent or all full.</summary>
+    internal static bool[]? LayerTypes(JsonElement e, string file, int layers)
+    {
+        if (!e.TryGetProperty("layer_types", out var lt) || lt.ValueKind != JsonValueKind.Array) return null;
+        if (lt.GetArrayLength() != layers)
+            throw new KilnException("config", $"{file}: layer_types has {lt.GetArrayLength()} entries for {layers} layers", KilnErrorKind.Format);
+        var sliding = new bool[layers];
+        bool any = false;
+        int i = 0;
+        foreach (var t in lt.EnumerateArray())
+        {
+            string kind = t.GetString() ?? "";
+            if (kind is not ("full_attention" or "sliding_attention"))
+                throw new KilnException("config", $"{file}: layer_types[{i}] is '{kind}' (expected full_attention or sliding_attention)", KilnErrorKind.Format);
+            any |= sliding[i++] = kind == "sliding_attention";
+        }
+        return any ? sliding : null;
+    }
+
+    internal void Validate(string file)
     {
         foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
                      ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim) })
             if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
         if (NumAttentionHeads % NumKeyValueHeads != 0)
             throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", KilnErrorKind.Format);
+        if (SlidingLayers is not null && SlidingWindow is not > 0)
+            throw new KilnException("config", $"{file}: sliding layers need a positive sliding_window, got {SlidingWindow?.ToString() ?? "null"}", KilnErrorKind.Format);
         if (HeadDim % 2 != 0) throw new KilnException("config", $"{file}: head_dim must be even for rotary embeddings, got {HeadDim}", KilnErrorKind.Format);
     }
 }

@@ -23,6 +23,9 @@ public class HuggingFaceFixtureTests
     [InlineData("llama3_rope_sharded")]
     [InlineData("llama_yarn")]
     [InlineData("llama_dynamic")]
+    [InlineData("qwen2")]
+    [InlineData("qwen2_tied")]
+    [InlineData("gpt2")]
     public void CausalModelsMatchTransformers(string name)
     {
         var expected = SafeTensors.Load(Path.Combine(Dir(name), "expected.safetensors"));
@@ -40,6 +43,40 @@ public class HuggingFaceFixtureTests
         }
         var generated = model.Generate(expected["input_ids"], new GenerationConfig { MaxNewTokens = 6 }, mask);
         Assert.Equal(expected["greedy"].ToArray<long>(), generated.ToArray<long>());
+    }
+
+    [Fact]
+    public void FamiliesAreBuiltFromModelType()
+    {
+        Assert.IsType<Qwen2ForCausalLM>(AutoModelForCausalLM.FromPretrained(Dir("qwen2")));
+        var gpt2 = Assert.IsType<GPT2LMHeadModel>(AutoModelForCausalLM.FromPretrained(Dir("gpt2")));
+        Assert.Null(gpt2.LmHead);
+        Assert.Equal([32, 96], gpt2.Transformer.H[0].Attn.CAttn.Weight.Shape.ToArray());
+        var qwen = Qwen2Config.FromFile(Dir("qwen2"));
+        Assert.True(qwen.QkvBias && !qwen.OutputBias && qwen.SlidingLayers is null);
+    }
+
+    [Fact]
+    public void SlidingLayersHideKeysBeyondTheWindow()
+    {
+        // Qwen2 with every layer sliding over a window of 3: the output at a position depends only on the last 3 tokens
+        // (per layer, so 2 layers see 5 back): tokens earlier than that change nothing, the cached path agrees.
+        var config = Qwen2Config.FromFile(Dir("qwen2")) with { SlidingWindow = 3, SlidingLayers = [true, true] };
+        var model = new Qwen2ForCausalLM(config);
+        model.LoadStateDict(((Qwen2ForCausalLM)AutoModelForCausalLM.FromPretrained(Dir("qwen2"))).StateDict());
+        model.Eval();
+        using var _ = Autograd.NoGrad();
+        var a = Tensor.From(new long[] { 5, 6, 7, 8, 9, 10, 11, 12, 13 }, 1, 9);
+        var b = Tensor.From(new long[] { 40, 41, 7, 8, 9, 10, 11, 12, 13 }, 1, 9);
+        var la = model.Forward(a).Narrow(1, 8, 1).ToArray<float>();
+        var lb = model.Forward(b).Narrow(1, 8, 1).ToArray<float>();
+        Assert.Equal(la, lb);
+        var plain = (Qwen2ForCausalLM)AutoModelForCausalLM.FromPretrained(Dir("qwen2"));
+        Assert.NotEqual(la, plain.Forward(a).Narrow(1, 8, 1).ToArray<float>());
+        var cache = model.CreateCache(1, 9);
+        model.Forward(a.Narrow(1, 0, 5), cache);
+        var stepwise = model.Forward(a.Narrow(1, 5, 4), cache).Narrow(1, 3, 1).ToArray<float>();
+        for (int i = 0; i < la.Length; i++) Assert.True(Math.Abs(la[i] - stepwise[i]) < 1e-4, $"{i}: {stepwise[i]} vs {la[i]}");
     }
 
     [Fact]

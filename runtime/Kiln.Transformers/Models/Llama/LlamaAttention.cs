@@ -16,10 +16,10 @@ public sealed class LlamaAttention : Module
     {
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         int h = config.HiddenSize;
-        QProj = RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.AttentionBias));
-        KProj = RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.AttentionBias));
-        VProj = RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.AttentionBias));
-        OProj = RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.AttentionBias));
+        QProj = RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.QkvBias));
+        KProj = RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
+        VProj = RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
+        OProj = RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.OutputBias));
     }
 
     /// <summary>The query projection.</summary>

@@ -7,7 +7,7 @@ namespace Kiln.Transformers;
 /// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
 /// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
 /// </summary>
-public sealed class LlamaForCausalLM : Module, ICausalLM
+public class LlamaForCausalLM : Module, ICausalLM
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaForCausalLM(LlamaConfig config)

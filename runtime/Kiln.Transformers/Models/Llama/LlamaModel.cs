@@ -45,10 +45,13 @@ public sealed class LlamaModel : Module
         var h = EmbedTokens.Forward(inputIds);
         hiddenStates?.Add(h);
         var (cos, sin) = _rope.Tables(0, s, h.DType);
-        var mask = attentionMask is null ? null : AdditiveMask(attentionMask.To(DType.Int64).ToArray<long>(), b, s, 0, h.DType);
+        var keep = attentionMask?.To(DType.Int64).ToArray<long>();
+        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType);
+        var slidingMask = SlidingMask(keep, b, s, 0, h.DType);
+        int i = 0;
         foreach (var layer in Layers)
         {
-            h = layer.Forward(h, cos, sin, mask);
+            h = layer.Forward(h, cos, sin, IsSliding(i++) ? slidingMask : mask);
             hiddenStates?.Add(h);
         }
         h = Norm.Forward(h);
@@ -72,42 +75,24 @@ public sealed class LlamaModel : Module
         if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != b || attentionMask.Size(1) != total))
             throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should be [{b}, {total}] (cached and new positions)", KilnErrorKind.Shape);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
-        var positions = new long[b * n];
-        bool padded = false;
-        for (int r = 0; r < b; r++)
-        {
-            long seen = 0;
-            for (int k = 0; k < total; k++)
-            {
-                bool real = keep is null || keep[r * total + k] != 0;
-                padded |= !real;
-                if (real) seen++;
-                if (k >= past) positions[r * n + k - past] = real ? seen - 1 : 1;
-            }
-        }
+        var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
         var h = EmbedTokens.Forward(inputIds);
         var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
         // One new token and no padding attends to everything cached: no mask at all.
-        var mask = padded || n > 1 ? AdditiveMask(keep, b, n, past, h.DType) : null;
+        var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
+        var slidingMask = SlidingMask(keep, b, n, past, h.DType);
         int i = 0;
-        foreach (var layer in Layers) h = layer.Forward(h, cos, sin, mask, cache, i++);
+        foreach (var layer in Layers)
+        {
+            h = layer.Forward(h, cos, sin, IsSliding(i) ? slidingMask : mask, cache, i);
+            i++;
+        }
         return Norm.Forward(h);
     }
 
-    /// <summary>
-    /// Causal and key-padding mask as one additive [batch, 1, n, past + n] tensor for n queries after
-    /// <paramref name="past"/> cached positions: 0 where a query may attend, the lowest float where not (as Hugging Face
-    /// builds it, so a fully padded row stays finite). <paramref name="keep"/> [batch·(past + n)]: 0 marks padding (null: none).
-    /// </summary>
-    static Tensor AdditiveMask(long[]? keep, int b, int n, int past, DType dtype)
-    {
-        int total = past + n;
-        var add = new float[b * n * total];
-        for (int r = 0; r < b; r++)
-            for (int q = 0; q < n; q++)
-                for (int k = 0; k < total; k++)
-                    if (k > past + q || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
-        var mask = Tensor.From(add, b, 1, n, total);
-        return dtype == DType.Float32 ? mask : mask.To(dtype);
-    }
+    bool IsSliding(int layer) => Config.SlidingLayers is { } s && s[layer];
+
+    /// <summary>The sliding layers' mask (also hiding keys <see cref="LlamaConfig.SlidingWindow"/> or more positions back); null without sliding layers.</summary>
+    Tensor? SlidingMask(long[]? keep, int b, int n, int past, DType dtype) =>
+        Config.SlidingLayers is null ? null : CausalMask.Additive(keep, b, n, past, dtype, Config.SlidingWindow);
 }

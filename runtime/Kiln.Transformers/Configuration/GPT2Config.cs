@@ -1,0 +1,74 @@
+using System.IO;
+using System.Text.Json;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// GPT-2's <c>config.json</c> (Hugging Face's <c>GPT2Config</c>): <c>n_embd</c>, <c>n_layer</c>, <c>n_head</c>,
+/// <c>n_positions</c>, <c>n_inner</c> (4·n_embd when null), <c>layer_norm_epsilon</c>, <c>activation_function</c>
+/// (gelu_new, gelu, relu, silu), attention scaling flags, tied embeddings.
+/// </summary>
+public sealed record GPT2Config
+{
+    /// <summary><c>vocab_size</c>.</summary>
+    public int VocabSize { get; init; } = 50257;
+    /// <summary><c>n_embd</c>.</summary>
+    public int NEmbd { get; init; } = 768;
+    /// <summary><c>n_layer</c>.</summary>
+    public int NLayer { get; init; } = 12;
+    /// <summary><c>n_head</c>.</summary>
+    public int NHead { get; init; } = 12;
+    /// <summary><c>n_positions</c> (learned position embeddings).</summary>
+    public int NPositions { get; init; } = 1024;
+    /// <summary><c>n_inner</c>: the MLP's width.</summary>
+    public int NInner { get; init; } = 3072;
+    /// <summary><c>layer_norm_epsilon</c>.</summary>
+    public double LayerNormEpsilon { get; init; } = 1e-5;
+    /// <summary><c>activation_function</c>.</summary>
+    public string ActivationFunction { get; init; } = "gelu_new";
+    /// <summary><c>scale_attn_weights</c>: scores divided by √head_dim.</summary>
+    public bool ScaleAttnWeights { get; init; } = true;
+    /// <summary><c>scale_attn_by_inverse_layer_idx</c>: scores further divided by the layer's index + 1.</summary>
+    public bool ScaleAttnByInverseLayerIdx { get; init; }
+    /// <summary><c>tie_word_embeddings</c> (true for GPT-2: the head is the token embedding).</summary>
+    public bool TieWordEmbeddings { get; init; } = true;
+
+    /// <summary>Dims per head.</summary>
+    public int HeadDim => NEmbd / NHead;
+
+    /// <summary>Reads <paramref name="path"/> (a config.json, or the folder holding it).</summary>
+    public static GPT2Config FromFile(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"no config.json at {file}", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        return FromJson(doc.RootElement, file);
+    }
+
+    /// <summary>Reads a parsed config (<paramref name="file"/> names it in errors).</summary>
+    public static GPT2Config FromJson(JsonElement e, string file)
+    {
+        var j = new ConfigJson(e, file);
+        int embd = j.Int("n_embd", 768);
+        var c = new GPT2Config
+        {
+            VocabSize = j.Int("vocab_size", 50257),
+            NEmbd = embd,
+            NLayer = j.Int("n_layer", 12),
+            NHead = j.Int("n_head", 12),
+            NPositions = j.Int("n_positions", 1024),
+            NInner = j.Int("n_inner", 4 * embd),
+            LayerNormEpsilon = j.Double("layer_norm_epsilon", 1e-5),
+            ActivationFunction = j.String("activation_function", "gelu_new"),
+            ScaleAttnWeights = j.Bool("scale_attn_weights", true),
+            ScaleAttnByInverseLayerIdx = j.Bool("scale_attn_by_inverse_layer_idx", false),
+            TieWordEmbeddings = j.Bool("tie_word_embeddings", true),
+        };
+        foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("n_embd", c.NEmbd), ("n_layer", c.NLayer), ("n_head", c.NHead), ("n_positions", c.NPositions), ("n_inner", c.NInner) })
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
+        if (c.NEmbd % c.NHead != 0)
+            throw new KilnException("config", $"{file}: n_embd ({c.NEmbd}) must be a multiple of n_head ({c.NHead})", KilnErrorKind.Format);
+        Activations.Check(c.ActivationFunction, file, "activation_function");
+        return c;
+    }
+}

@@ -1,0 +1,26 @@
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// GPT-2's <c>Conv1D</c>: a linear layer whose weight is stored [in, out] (transposed against <see cref="Linear"/>), so
+/// checkpoints load as they are; y = x·W + b.
+/// </summary>
+public sealed class Conv1D : Module<Tensor, Tensor>
+{
+    /// <summary>A layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>, weights N(0, 0.02) as GPT-2 initialises them.</summary>
+    public Conv1D(int inFeatures, int outFeatures)
+    {
+        var w = RegisterParameter("weight", Parameter(Tensor.Empty([inFeatures, outFeatures])))!;
+        Init.Normal_(w, 0, 0.02);
+        RegisterParameter("bias", Parameter(Tensor.Zeros(outFeatures)));
+    }
+
+    /// <summary>The weight [in, out].</summary>
+    public Tensor Weight => TensorMember("weight")!;
+    /// <summary>The bias [out].</summary>
+    public Tensor Bias => TensorMember("bias")!;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => F.Linear(x, Weight.T, Bias);
+}

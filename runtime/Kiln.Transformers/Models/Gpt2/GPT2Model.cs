@@ -1,0 +1,94 @@
+using System.Collections.Generic;
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>GPT-2's decoder stack (Hugging Face's <c>GPT2Model</c>): <c>wte</c> + <c>wpe</c>, blocks <c>h.N</c>, <c>ln_f</c>.</summary>
+public sealed class GPT2Model : Module
+{
+    /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
+    public GPT2Model(GPT2Config config)
+    {
+        Config = config;
+        Wte = RegisterModule("wte", new Embedding(config.VocabSize, config.NEmbd));
+        Wpe = RegisterModule("wpe", new Embedding(config.NPositions, config.NEmbd));
+        var blocks = new List<GPT2Block>();
+        for (int i = 0; i < config.NLayer; i++) blocks.Add(new GPT2Block(config, i));
+        H = RegisterModule("h", new ModuleList<GPT2Block>(blocks));
+        LnF = RegisterModule("ln_f", new LayerNorm(config.NEmbd, config.LayerNormEpsilon));
+    }
+
+    /// <summary>The config the model was built from.</summary>
+    public GPT2Config Config { get; }
+    /// <summary>Token embeddings.</summary>
+    public Embedding Wte { get; }
+    /// <summary>Learned position embeddings.</summary>
+    public Embedding Wpe { get; }
+    /// <summary>The blocks.</summary>
+    public ModuleList<GPT2Block> H { get; }
+    /// <summary>The final norm.</summary>
+    public LayerNorm LnF { get; }
+
+    /// <summary>
+    /// The last hidden state of <paramref name="inputIds"/> [batch, length] at positions 0..length-1 (as Hugging Face's
+    /// forward without position ids); <paramref name="attentionMask"/> hides padded keys; <paramref name="hiddenStates"/>
+    /// collects the embeddings and each block's output, the last after <c>ln_f</c>.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
+    {
+        int b = CheckIds(inputIds), s = inputIds.Size(1);
+        CheckMask(attentionMask, b, s);
+        var positions = new long[b * s];
+        for (int i = 0; i < positions.Length; i++) positions[i] = i % s;
+        var keep = attentionMask?.To(DType.Int64).ToArray<long>();
+        var h = Embed(inputIds, positions, b, s);
+        hiddenStates?.Add(h);
+        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType);
+        int layer = 0;
+        foreach (var block in H)
+        {
+            h = block.Forward(h, mask, null, layer++);
+            hiddenStates?.Add(h);
+        }
+        h = LnF.Forward(h);
+        if (hiddenStates is not null) hiddenStates[^1] = h;
+        return h;
+    }
+
+    /// <summary>The incremental forward (see <see cref="ICausalLM.Forward(Tensor, KvCache, Tensor?, int)"/>): positions from the mask, as generate derives them.</summary>
+    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null)
+    {
+        int b = CheckIds(inputIds), n = inputIds.Size(1), past = cache.Length;
+        if (b != cache.Batch) throw new KilnException("GPT2Model", $"GPT2Model: input_ids has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
+        CheckMask(attentionMask, b, past + n);
+        var keep = attentionMask?.To(DType.Int64).ToArray<long>();
+        var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
+        var h = Embed(inputIds, positions, b, n);
+        var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
+        int layer = 0;
+        foreach (var block in H) { h = block.Forward(h, mask, cache, layer); layer++; }
+        return LnF.Forward(h);
+    }
+
+    Tensor Embed(Tensor inputIds, long[] positions, int b, int n)
+    {
+        foreach (long p in positions)
+            if (p >= Config.NPositions)
+                throw new KilnException("GPT2Model", $"GPT2Model: position {p} is past n_positions {Config.NPositions}", KilnErrorKind.Index);
+        using var pos = Tensor.From(positions, b, n);
+        return Wte.Forward(inputIds) + Wpe.Forward(pos);
+    }
+
+    static int CheckIds(Tensor inputIds)
+    {
+        if (inputIds.Dim != 2)
+            throw new KilnException("GPT2Model", $"GPT2Model: input_ids should be [batch, length], got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
+        return inputIds.Size(0);
+    }
+
+    static void CheckMask(Tensor? mask, int b, int total)
+    {
+        if (mask is not null && (mask.Dim != 2 || mask.Size(0) != b || mask.Size(1) != total))
+            throw new KilnException("GPT2Model", $"GPT2Model: attention_mask [{string.Join(", ", mask.Shape)}] should be [{b}, {total}]", KilnErrorKind.Shape);
+    }
+}
