@@ -30,11 +30,30 @@ public static class PretrainedWeights
     /// first: a missing or unexpected key, or a shape that differs, is a <see cref="KilnException"/> naming the folder and
     /// listing them all, and nothing is written.
     /// </summary>
-    public static void LoadInto(Module model, string directory)
+    /// <param name="model">The module to fill.</param>
+    /// <param name="directory">The folder.</param>
+    /// <param name="basePrefix">For a base model (<c>bert</c>): a checkpoint of a model with a head stores the base under
+    /// this prefix (<c>bert.</c>); those keys are taken without it and the head's keys are left out, as HF loads them.</param>
+    public static void LoadInto(Module model, string directory, string? basePrefix = null)
     {
         var weights = Read(directory);
+        if (basePrefix is not null) weights = StripBasePrefix(weights, basePrefix + ".");
         try { model.LoadStateDict(weights, strict: true); }
         catch (KilnException e) { throw new KilnException("from_pretrained", $"from_pretrained: {directory}: {e.Message}", e.Kind); }
         finally { foreach (var t in weights.Values) t.Dispose(); }
+    }
+
+    static OrderedDictionary<string, Tensor> StripBasePrefix(OrderedDictionary<string, Tensor> weights, string prefix)
+    {
+        bool prefixed = false;
+        foreach (var k in weights.Keys) prefixed |= k.StartsWith(prefix, System.StringComparison.Ordinal);
+        if (!prefixed) return weights;
+        var stripped = new OrderedDictionary<string, Tensor>();
+        foreach (var (k, v) in weights)
+        {
+            if (k.StartsWith(prefix, System.StringComparison.Ordinal)) stripped[k[prefix.Length..]] = v;
+            else v.Dispose();   // the head (cls.*, lm_head, ...) of a checkpoint with one
+        }
+        return stripped;
     }
 }

@@ -96,4 +96,45 @@ public class HuggingFaceFixtureTests
         Assert.Equal(plain[0], longer[0]);
         for (int i = 1; i < plain.Length; i++) Assert.True(longer[i] < plain[i]);
     }
+
+    [Fact]
+    public void BertMatchesTransformersWithPoolingAndMeanPooling()
+    {
+        var expected = SafeTensors.Load(Path.Combine(Dir("bert"), "expected.safetensors"));
+        var model = Assert.IsType<BertModel>(AutoModel.FromPretrained(Dir("bert")));
+        var mask = expected["attention_mask"];
+        var hidden = new List<Tensor>();
+        using var _ = Autograd.NoGrad();
+        var (last, pooled) = model.Forward(expected["input_ids"], mask, expected["token_type_ids"], hidden);
+        var real = mask.ToArray<long>();
+        LlamaGoldenTests.Close(expected["last_hidden_state"], last, real, "last_hidden_state");
+        Assert.Equal(3, hidden.Count);
+        for (int i = 0; i < hidden.Count; i++) LlamaGoldenTests.Close(expected[$"hidden_states.{i}"], hidden[i], real, $"hidden_states.{i}");
+        var allRows = new long[] { 1, 1 };
+        LlamaGoldenTests.Close(expected["pooler_output"], pooled!, allRows, "pooler_output");
+        LlamaGoldenTests.Close(expected["mean_pooled"], Pooling.Mean(last, mask), allRows, "mean_pooled");
+        LlamaGoldenTests.Close(expected["mean_pooled_normalized"], Pooling.Mean(last, mask, normalize: true), allRows, "mean_pooled_normalized");
+    }
+
+    [Fact]
+    public void ABaseModelLoadsFromACheckpointWithAHead()
+    {
+        // BertForMaskedLM-style files keep the encoder under "bert." beside the head's "cls.*": AutoModel takes the base.
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-bert-prefixed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(Path.Combine(Dir("bert"), "config.json"), Path.Combine(dir, "config.json"));
+            var weights = SafeTensors.Load(Path.Combine(Dir("bert"), "model.safetensors"));
+            var prefixed = new Dictionary<string, Tensor> { ["cls.predictions.bias"] = Tensor.Zeros(97) };
+            foreach (var (k, v) in weights) prefixed["bert." + k] = v;
+            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), prefixed);
+            var a = (BertModel)AutoModel.FromPretrained(dir);
+            var b = (BertModel)AutoModel.FromPretrained(Dir("bert"));
+            Assert.Equal(b.Pooler!.Dense.Weight.ToArray<float>(), a.Pooler!.Dense.Weight.ToArray<float>());
+            File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "bert", "hidden_size": 30, "num_attention_heads": 4}""");
+            Assert.Contains("must be a multiple of num_attention_heads", Assert.Throws<KilnException>(() => AutoModel.FromPretrained(dir)).Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -1,0 +1,67 @@
+using System.IO;
+using System.Text.Json;
+
+namespace Kiln.Transformers;
+
+/// <summary>BERT's <c>config.json</c> (Hugging Face's <c>BertConfig</c>): sizes, activation, positions, token types, LayerNorm eps.</summary>
+public sealed record BertConfig
+{
+    /// <summary><c>vocab_size</c>.</summary>
+    public int VocabSize { get; init; } = 30522;
+    /// <summary><c>hidden_size</c>.</summary>
+    public int HiddenSize { get; init; } = 768;
+    /// <summary><c>num_hidden_layers</c>.</summary>
+    public int NumHiddenLayers { get; init; } = 12;
+    /// <summary><c>num_attention_heads</c>.</summary>
+    public int NumAttentionHeads { get; init; } = 12;
+    /// <summary><c>intermediate_size</c>.</summary>
+    public int IntermediateSize { get; init; } = 3072;
+    /// <summary><c>hidden_act</c>.</summary>
+    public string HiddenAct { get; init; } = "gelu";
+    /// <summary><c>max_position_embeddings</c>.</summary>
+    public int MaxPositionEmbeddings { get; init; } = 512;
+    /// <summary><c>type_vocab_size</c> (segment ids).</summary>
+    public int TypeVocabSize { get; init; } = 2;
+    /// <summary><c>layer_norm_eps</c>.</summary>
+    public double LayerNormEps { get; init; } = 1e-12;
+
+    /// <summary>Dims per head.</summary>
+    public int HeadDim => HiddenSize / NumAttentionHeads;
+
+    /// <summary>Reads <paramref name="path"/> (a config.json, or the folder holding it).</summary>
+    public static BertConfig FromFile(string path)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"no config.json at {file}", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        return FromJson(doc.RootElement, file);
+    }
+
+    /// <summary>Reads a parsed config (<paramref name="file"/> names it in errors).</summary>
+    public static BertConfig FromJson(JsonElement e, string file)
+    {
+        var j = new ConfigJson(e, file);
+        var c = new BertConfig
+        {
+            VocabSize = j.Int("vocab_size", 30522),
+            HiddenSize = j.Int("hidden_size", 768),
+            NumHiddenLayers = j.Int("num_hidden_layers", 12),
+            NumAttentionHeads = j.Int("num_attention_heads", 12),
+            IntermediateSize = j.Int("intermediate_size", 3072),
+            HiddenAct = j.String("hidden_act", "gelu"),
+            MaxPositionEmbeddings = j.Int("max_position_embeddings", 512),
+            TypeVocabSize = j.Int("type_vocab_size", 2),
+            LayerNormEps = j.Double("layer_norm_eps", 1e-12),
+        };
+        foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("hidden_size", c.HiddenSize), ("num_hidden_layers", c.NumHiddenLayers),
+                     ("num_attention_heads", c.NumAttentionHeads), ("intermediate_size", c.IntermediateSize), ("max_position_embeddings", c.MaxPositionEmbeddings), ("type_vocab_size", c.TypeVocabSize) })
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
+        if (c.HiddenSize % c.NumAttentionHeads != 0)
+            throw new KilnException("config", $"{file}: hidden_size ({c.HiddenSize}) must be a multiple of num_attention_heads ({c.NumAttentionHeads})", KilnErrorKind.Format);
+        string positions = j.String("position_embedding_type", "absolute");
+        if (positions != "absolute")
+            throw new KilnException("config", $"{file}: position_embedding_type '{positions}' is not supported (supported: absolute)", KilnErrorKind.Unsupported);
+        Activations.Check(c.HiddenAct, file, "hidden_act");
+        return c;
+    }
+}

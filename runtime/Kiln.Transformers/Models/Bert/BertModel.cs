@@ -1,0 +1,85 @@
+using System.Collections.Generic;
+using Kiln.NN;
+
+namespace Kiln.Transformers;
+
+/// <summary>
+/// BERT's encoder (Hugging Face's <c>BertModel</c>): embeddings, <c>encoder.layer.N</c>, and the pooler
+/// (tanh(dense(first token))). Sentence embeddings: <see cref="Pooling.Mean"/> over the last hidden state.
+/// </summary>
+public sealed class BertModel : Module
+{
+    /// <summary>An encoder of <paramref name="config"/>'s sizes (random weights until loaded); <paramref name="addPoolingLayer"/> as HF's.</summary>
+    public BertModel(BertConfig config, bool addPoolingLayer = true)
+    {
+        Config = config;
+        Embeddings = RegisterModule("embeddings", new BertEmbeddings(config));
+        var layers = new List<BertLayer>();
+        for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new BertLayer(config));
+        Encoder = RegisterModule("encoder", new BertEncoder(layers));
+        if (addPoolingLayer) Pooler = RegisterModule("pooler", new BertPooler(config));
+    }
+
+    /// <summary>The config the model was built from.</summary>
+    public BertConfig Config { get; }
+    /// <summary>The embeddings.</summary>
+    public BertEmbeddings Embeddings { get; }
+    /// <summary>The layers (<c>encoder.layer</c>).</summary>
+    public BertEncoder Encoder { get; }
+    /// <summary>The pooler, or null.</summary>
+    public BertPooler? Pooler { get; }
+
+    /// <summary>
+    /// The last hidden state [batch, length, hidden] and the pooled first token [batch, hidden] (null without a pooler) of
+    /// <paramref name="inputIds"/> [batch, length]; <paramref name="attentionMask"/> (1 token, 0 padding) hides padded keys;
+    /// <paramref name="hiddenStates"/> collects the embeddings and every layer's output.
+    /// </summary>
+    public (Tensor LastHiddenState, Tensor? PoolerOutput) Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null, List<Tensor>? hiddenStates = null)
+    {
+        if (inputIds.Dim != 2)
+            throw new KilnException("BertModel", $"BertModel: input_ids should be [batch, length], got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
+        int b = inputIds.Size(0), s = inputIds.Size(1);
+        foreach (var (name, t) in new[] { ("attention_mask", attentionMask), ("token_type_ids", tokenTypeIds) })
+            if (t is not null && (t.Dim != 2 || t.Size(0) != b || t.Size(1) != s))
+                throw new KilnException("BertModel", $"BertModel: {name} [{string.Join(", ", t.Shape)}] should match input_ids [{b}, {s}]", KilnErrorKind.Shape);
+        var h = Embeddings.Forward(inputIds, tokenTypeIds);
+        hiddenStates?.Add(h);
+        Tensor? mask = null;
+        if (attentionMask is not null)
+        {
+            // (1 - mask) · lowest float, broadcast over heads and queries, as HF extends it.
+            var keep = attentionMask.To(DType.Int64).ToArray<long>();
+            var add = new float[keep.Length];
+            for (int i = 0; i < keep.Length; i++) add[i] = keep[i] == 0 ? float.MinValue : 0f;
+            mask = Tensor.From(add, b, 1, 1, s).To(h.DType);
+        }
+        foreach (var layer in Encoder.Layer)
+        {
+            h = layer.Forward(h, mask);
+            hiddenStates?.Add(h);
+        }
+        return (h, Pooler?.Forward(h));
+    }
+}
+
+/// <summary>BERT's layer stack (<c>encoder.layer</c>).</summary>
+public sealed class BertEncoder : Module
+{
+    internal BertEncoder(List<BertLayer> layers) => Layer = RegisterModule("layer", new ModuleList<BertLayer>(layers));
+
+    /// <summary>The layers.</summary>
+    public ModuleList<BertLayer> Layer { get; }
+}
+
+/// <summary>BERT's pooler: tanh(dense(hidden state of the first token)).</summary>
+public sealed class BertPooler : Module<Tensor, Tensor>
+{
+    /// <summary>A pooler of <paramref name="config"/>'s width.</summary>
+    public BertPooler(BertConfig config) => Dense = RegisterModule("dense", new Linear(config.HiddenSize, config.HiddenSize));
+
+    /// <summary>The projection.</summary>
+    public Linear Dense { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor hidden) => Dense.Forward(hidden.Select(1, 0)).Tanh();
+}
