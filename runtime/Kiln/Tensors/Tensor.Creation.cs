@@ -35,6 +35,20 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// A tensor of <paramref name="dtype"/> and <paramref name="shape"/> from its raw little-endian element bytes (as
+    /// <c>torch.frombuffer</c>, copied): how file readers (ONNX, GGUF, ...) hand data of any dtype to Kiln.
+    /// </summary>
+    public static Tensor FromBytes(ReadOnlySpan<byte> bytes, int[] shape, DType dtype)
+    {
+        long n = ShapeRules.Numel(shape);
+        if (bytes.Length != n * dtype.SizeOf())
+            throw new KilnException("frombuffer", $"frombuffer: {bytes.Length} bytes cannot fill shape {ShapeText.Format(shape)} of {dtype.Name()} ({n * dtype.SizeOf()} bytes)", KilnErrorKind.Shape);
+        var t = Allocate((int[])shape.Clone(), dtype);
+        bytes.CopyTo(new Span<byte>(t.DataPointer, bytes.Length));
+        return t;
+    }
+
     /// <summary>Creates a tensor from an array of any rank (<c>float[,]</c>, <c>long[,,]</c>, ...) keeping its shape.</summary>
     public static Tensor From(Array data)
     {

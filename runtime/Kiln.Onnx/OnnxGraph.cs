@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Google.Protobuf;
+
+namespace Kiln.Onnx;
+
+/// <summary>
+/// An ONNX model's main graph, read: its nodes in order, its inputs and outputs, and every initializer as a Kiln tensor
+/// (float32/64, float16, bfloat16, int32/64, int8, uint8, bool; from <c>raw_data</c> or the typed fields). Importers walk
+/// it to map anonymous initializers to module parameters (a MatMul's transposed weight, say).
+/// </summary>
+public sealed class OnnxGraph
+{
+    readonly Dictionary<string, List<OnnxNode>> _consumers = new();
+    readonly Dictionary<string, OnnxNode> _producer = new();
+
+    OnnxGraph(List<OnnxNode> nodes, Dictionary<string, Tensor> initializers, List<string> inputs, List<string> outputs, long opset, string producer)
+    {
+        Nodes = nodes; Initializers = initializers; Inputs = inputs; Outputs = outputs; Opset = opset; Producer = producer;
+        foreach (var n in nodes)
+        {
+            foreach (var i in n.Inputs)
+            {
+                if (!_consumers.TryGetValue(i, out var list)) _consumers[i] = list = new List<OnnxNode>();
+                list.Add(n);
+            }
+            foreach (var o in n.Outputs) _producer[o] = n;
+        }
+    }
+
+    /// <summary>The operators, in the file's (topological) order.</summary>
+    public IReadOnlyList<OnnxNode> Nodes { get; }
+    /// <summary>The initializers by name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Initializers { get; }
+    /// <summary>The graph inputs that are not initializers.</summary>
+    public IReadOnlyList<string> Inputs { get; }
+    /// <summary>The graph outputs.</summary>
+    public IReadOnlyList<string> Outputs { get; }
+    /// <summary>The default domain's opset version.</summary>
+    public long Opset { get; }
+    /// <summary>The producer's name and version (<c>pytorch 1.10</c>).</summary>
+    public string Producer { get; }
+
+    /// <summary>The nodes that read value <paramref name="name"/>.</summary>
+    public IReadOnlyList<OnnxNode> ConsumersOf(string name) => _consumers.TryGetValue(name, out var l) ? l : Array.Empty<OnnxNode>();
+
+    /// <summary>The node that writes value <paramref name="name"/>, or null (a graph input or an initializer).</summary>
+    public OnnxNode? ProducerOf(string name) => _producer.GetValueOrDefault(name);
+
+    /// <summary>Reads the ONNX file at <paramref name="path"/>.</summary>
+    public static OnnxGraph Load(string path)
+    {
+        using var s = File.OpenRead(path);
+        return Load(s, path);
+    }
+
+    /// <summary>Reads an ONNX model from <paramref name="stream"/> (<paramref name="source"/> names it in errors).</summary>
+    public static OnnxGraph Load(Stream stream, string source = "onnx model")
+    {
+        global::Onnx.ModelProto model;
+        try { model = global::Onnx.ModelProto.Parser.ParseFrom(stream); }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new KilnException("onnx", $"onnx: {source} is not a valid ONNX model: {e.Message}", KilnErrorKind.Format);
+        }
+        var g = model.Graph ?? throw new KilnException("onnx", $"onnx: {source} has no graph", KilnErrorKind.Format);
+        var inits = new Dictionary<string, Tensor>();
+        foreach (var t in g.Initializer) inits[t.Name] = OnnxTensor.ToTensor(t, source);
+        var nodes = new List<OnnxNode>(g.Node.Count);
+        foreach (var n in g.Node)
+        {
+            var ints = new Dictionary<string, long>();
+            var floats = new Dictionary<string, float>();
+            foreach (var a in n.Attribute)
+            {
+                if (a.Type == global::Onnx.AttributeProto.Types.AttributeType.Int) ints[a.Name] = a.I;
+                else if (a.Type == global::Onnx.AttributeProto.Types.AttributeType.Float) floats[a.Name] = a.F;
+            }
+            nodes.Add(new OnnxNode(n.OpType, n.Name, [.. n.Input], [.. n.Output], ints, floats));
+        }
+        var inputs = new List<string>();
+        foreach (var i in g.Input) if (!inits.ContainsKey(i.Name)) inputs.Add(i.Name);
+        var outputs = new List<string>();
+        foreach (var o in g.Output) outputs.Add(o.Name);
+        long opset = 0;
+        foreach (var o in model.OpsetImport) if (o.Domain is "" or "ai.onnx") opset = o.Version;
+        return new OnnxGraph(nodes, inits, inputs, outputs, opset, $"{model.ProducerName} {model.ProducerVersion}".Trim());
+    }
+}

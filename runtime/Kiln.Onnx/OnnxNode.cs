@@ -1,0 +1,13 @@
+using System.Collections.Generic;
+
+namespace Kiln.Onnx;
+
+/// <summary>One operator of an ONNX graph: its type, the value names it reads and writes, its integer and float attributes.</summary>
+/// <param name="OpType">The operator (<c>MatMul</c>, <c>Add</c>, ...).</param>
+/// <param name="Name">The node's name (may be empty).</param>
+/// <param name="Inputs">Names of the values it reads (an initializer, a graph input or another node's output; "" for an omitted optional input).</param>
+/// <param name="Outputs">Names of the values it writes.</param>
+/// <param name="Ints">Integer attributes (<c>transB</c>, <c>axis</c>, ...).</param>
+/// <param name="Floats">Float attributes (<c>alpha</c>, <c>epsilon</c>, ...).</param>
+public sealed record OnnxNode(string OpType, string Name, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
+    IReadOnlyDictionary<string, long> Ints, IReadOnlyDictionary<string, float> Floats);
