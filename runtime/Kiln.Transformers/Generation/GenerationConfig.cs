@@ -25,6 +25,8 @@ public sealed record GenerationConfig
     public double RepetitionPenalty { get; init; } = 1.0;
     /// <summary>Tokens that end a row (<c>eos_token_id</c>); a finished row is filled with <see cref="PadTokenId"/>.</summary>
     public IReadOnlyList<long> EosTokenIds { get; init; } = [];
+    /// <summary>Texts that end a row once generated (<c>stop_strings</c>; the row keeps the string); needs the tokenizer.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>The filler after a row ends (<c>pad_token_id</c>).</summary>
     public long PadTokenId { get; init; }
     /// <summary>The sampling seed (the default generator when null).</summary>

@@ -9,50 +9,137 @@ public static class TextGeneration
     /// <summary>
     /// The rows of <paramref name="inputIds"/> [batch, length] (int64) continued by up to <c>MaxNewTokens</c> tokens each
     /// ([batch, length + generated]). <paramref name="attentionMask"/> marks padding (left-pad batched prompts); the keys
-    /// and values live in a cache allocated once for the whole run.
+    /// and values live in a cache allocated once for the whole run. <paramref name="tokenizer"/> is needed for the
+    /// config's <see cref="GenerationConfig.StopStrings"/>.
     /// </summary>
-    public static Tensor Generate(this ICausalLM model, Tensor inputIds, GenerationConfig? config = null, Tensor? attentionMask = null)
+    public static Tensor Generate(this ICausalLM model, Tensor inputIds, GenerationConfig? config = null, Tensor? attentionMask = null,
+        Tokenization.PreTrainedTokenizer? tokenizer = null)
     {
-        config ??= new GenerationConfig();
-        config.Validate();
-        if (inputIds.Dim != 2 || inputIds.Size(1) == 0)
-            throw new KilnException("generate", $"generate: input_ids should be [batch, length] with length > 0, got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
-        int b = inputIds.Size(0), s = inputIds.Size(1);
-        var generator = config.Seed is { } seed ? new Generator(seed) : Generator.Default;
-        var rows = new List<long>[b];
-        var ids = inputIds.To(DType.Int64).ToArray<long>();
-        for (int r = 0; r < b; r++) rows[r] = new List<long>(ids.AsSpan(r * s, s).ToArray());
-        var mask = attentionMask is null ? Ones(b * s) : attentionMask.To(DType.Int64).ToArray<long>();
-        var finished = new bool[b];
-        using var noGrad = Autograd.NoGrad();
-        var cache = model.CreateCache(b, s + Math.Max(1, config.MaxNewTokens));
-        var logits = model.Forward(inputIds.To(DType.Int64), cache, Tensor.From(mask, b, s), logitsToKeep: 1);
-        for (int step = 0; step < config.MaxNewTokens; step++)
+        var run = new Run(model, inputIds, config ?? new GenerationConfig(), attentionMask, tokenizer);
+        while (run.Step()) { }
+        return run.Result();
+    }
+
+    /// <summary>
+    /// Generates from <paramref name="prompt"/> (encoded by <paramref name="tokenizer"/> with its special tokens) and
+    /// yields the text as it grows, one piece per token (a piece waits while its token ends inside a UTF-8 character);
+    /// stops at an EOS token, a stop string or <c>MaxNewTokens</c>, or when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public static async IAsyncEnumerable<string> GenerateStreamAsync(this ICausalLM model, Tokenization.PreTrainedTokenizer tokenizer, string prompt,
+        GenerationConfig? config = null, [System.Runtime.CompilerServices.EnumeratorCancellation] System.Threading.CancellationToken cancellationToken = default)
+    {
+        var ids = tokenizer.Encode(prompt);
+        var input = Tensor.From(Array.ConvertAll(ids, i => (long)i), 1, ids.Length);
+        var run = new Run(model, input, config ?? new GenerationConfig(), null, tokenizer);
+        string sent = "";
+        bool more = true;
+        while (more)
         {
-            int n = logits.Size(1), vocab = logits.Size(2);
-            var last = logits.Narrow(1, n - 1, 1).To(DType.Float32).ToArray<float>();
-            var next = new long[b];
-            for (int r = 0; r < b; r++)
+            cancellationToken.ThrowIfCancellationRequested();
+            more = run.Step();
+            string text = tokenizer.Decode(run.Generated(0), skipSpecialTokens: true);
+            // Hold back a trailing replacement character: the next token may complete the UTF-8 sequence.
+            if (more && text.EndsWith('\uFFFD')) continue;
+            if (text.Length > sent.Length && text.StartsWith(sent, StringComparison.Ordinal))
             {
-                next[r] = finished[r] ? config.PadTokenId : Choose(last.AsSpan(r * vocab, vocab), rows[r], config, generator);
-                rows[r].Add(next[r]);
-                if (!finished[r] && Contains(config.EosTokenIds, next[r])) finished[r] = true;
+                yield return text[sent.Length..];
+                sent = text;
             }
-            if (Array.TrueForAll(finished, f => f) || step == config.MaxNewTokens - 1) break;
-            int total = s + step + 1;
-            var full = new long[b * total];
-            for (int r = 0; r < b; r++)
+            await System.Threading.Tasks.Task.Yield();
+        }
+    }
+
+    /// <summary>One generation: prefill at construction, then one cached step per <see cref="Step"/>.</summary>
+    sealed class Run
+    {
+        readonly ICausalLM _model;
+        readonly GenerationConfig _config;
+        readonly Tokenization.PreTrainedTokenizer? _tokenizer;
+        readonly Generator _generator;
+        readonly List<long>[] _rows;
+        readonly bool[] _finished;
+        readonly KvCache _cache;
+        readonly int _b, _s;
+        long[] _mask;
+        Tensor _logits;
+        int _step;
+
+        public Run(ICausalLM model, Tensor inputIds, GenerationConfig config, Tensor? attentionMask, Tokenization.PreTrainedTokenizer? tokenizer)
+        {
+            config.Validate();
+            if (inputIds.Dim != 2 || inputIds.Size(1) == 0)
+                throw new KilnException("generate", $"generate: input_ids should be [batch, length] with length > 0, got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
+            if (config.StopStrings.Count > 0 && tokenizer is null)
+                throw new KilnException("generate", "generate: stop_strings need the tokenizer (pass it to Generate)", KilnErrorKind.Argument);
+            _model = model; _config = config; _tokenizer = tokenizer;
+            _b = inputIds.Size(0); _s = inputIds.Size(1);
+            _generator = config.Seed is { } seed ? new Generator(seed) : Generator.Default;
+            _rows = new List<long>[_b];
+            var ids = inputIds.To(DType.Int64).ToArray<long>();
+            for (int r = 0; r < _b; r++) _rows[r] = new List<long>(ids.AsSpan(r * _s, _s).ToArray());
+            _mask = attentionMask is null ? Ones(_b * _s) : attentionMask.To(DType.Int64).ToArray<long>();
+            _finished = new bool[_b];
+            using var noGrad = Autograd.NoGrad();
+            _cache = model.CreateCache(_b, _s + Math.Max(1, config.MaxNewTokens));
+            _logits = model.Forward(inputIds.To(DType.Int64), _cache, Tensor.From(_mask, _b, _s), logitsToKeep: 1);
+        }
+
+        /// <summary>The tokens generated so far in row <paramref name="r"/>.</summary>
+        public int[] Generated(int r)
+        {
+            var row = _rows[r];
+            var g = new int[row.Count - _s];
+            for (int i = 0; i < g.Length; i++) g[i] = (int)row[_s + i];
+            return g;
+        }
+
+        /// <summary>Picks every row's next token; false once every row has finished or the budget is spent.</summary>
+        public bool Step()
+        {
+            if (_step >= _config.MaxNewTokens || Array.TrueForAll(_finished, f => f)) return false;
+            using var noGrad = Autograd.NoGrad();
+            int n = _logits.Size(1), vocab = _logits.Size(2);
+            var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).ToArray<float>();
+            var next = new long[_b];
+            for (int r = 0; r < _b; r++)
             {
-                for (int k = 0; k < total - 1; k++) full[r * total + k] = mask[r * (total - 1) + k];
+                next[r] = _finished[r] ? _config.PadTokenId : Choose(last.AsSpan(r * vocab, vocab), _rows[r], _config, _generator);
+                _rows[r].Add(next[r]);
+                if (!_finished[r] && (Contains(_config.EosTokenIds, next[r]) || HitStopString(r))) _finished[r] = true;
+            }
+            _step++;
+            if (Array.TrueForAll(_finished, f => f) || _step == _config.MaxNewTokens) return false;
+            int total = _s + _step;
+            var full = new long[_b * total];
+            for (int r = 0; r < _b; r++)
+            {
+                for (int k = 0; k < total - 1; k++) full[r * total + k] = _mask[r * (total - 1) + k];
                 full[r * total + total - 1] = 1;
             }
-            mask = full;
-            logits = model.Forward(Tensor.From(next, b, 1), cache, Tensor.From(full, b, total), logitsToKeep: 1);
+            _mask = full;
+            _logits = _model.Forward(Tensor.From(next, _b, 1), _cache, Tensor.From(full, _b, total), logitsToKeep: 1);
+            return true;
         }
-        int len = rows[0].Count;
-        var result = new long[b * len];
-        for (int r = 0; r < b; r++) rows[r].CopyTo(result, r * len);
-        return Tensor.From(result, b, len);
+
+        // A stop string ends the row when the newest token completes it (HF's stop_strings: the string stays in the output).
+        bool HitStopString(int r)
+        {
+            if (_config.StopStrings.Count == 0) return false;
+            var g = Generated(r);
+            string now = _tokenizer!.Decode(g, skipSpecialTokens: true);
+            string before = _tokenizer.Decode(g[..^1], skipSpecialTokens: true);
+            foreach (var stop in _config.StopStrings)
+                if (stop.Length > 0 && now.Contains(stop, StringComparison.Ordinal) && !before.Contains(stop, StringComparison.Ordinal)) return true;
+            return false;
+        }
+
+        public Tensor Result()
+        {
+            int len = _rows[0].Count;
+            var result = new long[_b * len];
+            for (int r = 0; r < _b; r++) _rows[r].CopyTo(result, r * len);
+            return Tensor.From(result, _b, len);
+        }
     }
 
     /// <summary>One row's next token from its last logits (greedy, or sampled through the config's filters).</summary>

@@ -111,10 +111,13 @@ internal static class TokenizerFile
 
     static WordPieceModel WordPiece(JsonElement model, Dictionary<string, int> vocab, JsonElement normalizer)
     {
-        bool lower = true, chinese = true;
-        bool? strip = null;
+        // No normalizer: the text as it is; a BertNormalizer's fields default as in HF (lower case, CJK spacing).
+        bool lower = false, chinese = false;
+        bool? strip = false;
         if (normalizer.ValueKind == JsonValueKind.Object)
         {
+            lower = chinese = true;
+            strip = null;
             if (normalizer.TryGetProperty("lowercase", out var l)) lower = l.ValueKind == JsonValueKind.True;
             if (normalizer.TryGetProperty("handle_chinese_chars", out var c)) chinese = c.ValueKind != JsonValueKind.False;
             if (normalizer.TryGetProperty("strip_accents", out var s) && s.ValueKind is JsonValueKind.True or JsonValueKind.False) strip = s.ValueKind == JsonValueKind.True;
