@@ -35,13 +35,15 @@ namespace Kiln.Compiler.Emit
         /// <param name="math">The class holding the special functions (Sigmoid, Log1p, Erf, OnePlusErf, Exp and Tanh of
         /// vectors, RoundHalfEven, Trunc): the runtime's internal one, or the public contract for generated code.</param>
         /// <param name="gpu">Prints forms an ILGPU kernel compiles (no Math.Log2/Log10/Tan calls).</param>
-        public CSharpScalarAlgebra(Lanes lanes, string math, bool gpu = false)
+        /// <param name="gpuMath">The class a GPU body's double functions come from (the runtime's <c>GpuMath</c>, or the
+        /// generated-code contract's forwarder to it).</param>
+        public CSharpScalarAlgebra(Lanes lanes, string math, bool gpu = false, string gpuMath = GpuMathClass)
         {
             Vector = lanes != Lanes.Double;
             V = lanes == Lanes.Vector512 ? "global::System.Runtime.Intrinsics.Vector512" : "global::System.Runtime.Intrinsics.Vector256";
             bool gpuScalar = gpu && lanes == Lanes.Double;
-            M = gpuScalar ? GpuMathClass : "global::System.Math";
-            _math = gpuScalar ? GpuMathClass : math;
+            M = gpuScalar ? gpuMath : "global::System.Math";
+            _math = gpuScalar ? gpuMath : math;
             Gpu = gpu;
         }
 

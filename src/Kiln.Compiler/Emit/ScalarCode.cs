@@ -17,13 +17,16 @@ namespace Kiln.Compiler.Emit
         /// <summary>The runtime contract class generated kernels call for special functions (hidden from IntelliSense).</summary>
         public const string Math = "global::Kiln.Compilation.CompiledOps.Functions";
 
+        /// <summary>The contract class a generated GPU kernel's double functions come from.</summary>
+        public const string GpuMath = "global::Kiln.Compilation.CompiledOps.GpuFunctions";
+
         /// <summary>Two-input elementwise ops (operands of one shape, or a tensor and a number) a generated kernel can fuse.</summary>
         public static IReadOnlyCollection<string> Binary { get; } = new[] { "add", "sub", "mul", "div" };
 
         /// <summary>Whether one-input op <paramref name="op"/> (PyTorch's name) can be fused into a generated loop.</summary>
         public static bool IsFusableUnary(string op) => UnaryOps.Find(op) is not null;
 
-        static CSharpScalarAlgebra Printer(bool vector, bool gpu) => new CSharpScalarAlgebra(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu);
+        static CSharpScalarAlgebra Printer(bool vector, bool gpu) => new CSharpScalarAlgebra(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu, GpuMath);
 
         // A scalar form that calls a function or holds a double literal computes in double: round it once to float. Pure
         // arithmetic on the kernel's float variables is float already and stays as printed.
@@ -72,7 +75,7 @@ namespace Kiln.Compiler.Emit
         /// </summary>
         sealed class ExpressionAlgebra : CSharpScalarAlgebra, IGradAlgebra<string>
         {
-            public ExpressionAlgebra(bool vector, bool gpu) : base(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu) { }
+            public ExpressionAlgebra(bool vector, bool gpu) : base(vector ? Lanes.Vector256 : Lanes.Double, Math, gpu, GpuMath) { }
 
             public string Where(string cond, string a, string b) => Vector ? No("where") : $"({cond} != 0f ? {a} : {b})";
             public string MaskedZero(string a, string mask) => Vector ? No("masked fill") : $"({mask} != 0f ? 0d : {a})";
