@@ -39,6 +39,22 @@ public abstract class IterableDataset<T> : IEnumerable<T>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
+/// <summary>A dataset over items already in memory (a list of tokenized texts, say).</summary>
+public sealed class ListDataset<T> : Dataset<T>
+{
+    readonly IReadOnlyList<T> _items;
+
+    /// <summary>A dataset of <paramref name="items"/> (not copied).</summary>
+    public ListDataset(IReadOnlyList<T> items) => _items = items ?? throw new ArgumentNullException(nameof(items));
+
+    /// <inheritdoc/>
+    public override int Count => _items.Count;
+
+    /// <inheritdoc/>
+    public override T this[int index] => (uint)index < (uint)_items.Count ? _items[index]
+        : throw new KilnException("dataset", $"dataset: index {index} is out of range for {_items.Count} items", KilnErrorKind.Index);
+}
+
 /// <summary>Samples are the rows of tensors sharing their first dimension (<c>TensorDataset</c>); a sample is one row of each.</summary>
 public sealed class TensorDataset : Dataset<Tensor[]>
 {
