@@ -25,6 +25,9 @@ public sealed record BertConfig
     /// <summary><c>layer_norm_eps</c>.</summary>
     public double LayerNormEps { get; init; } = 1e-12;
 
+    /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
+    public double InitializerRange { get; init; } = 0.02;
+
     /// <summary>Dims per head.</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
 
@@ -52,6 +55,7 @@ public sealed record BertConfig
             MaxPositionEmbeddings = j.Int("max_position_embeddings", 512),
             TypeVocabSize = j.Int("type_vocab_size", 2),
             LayerNormEps = j.Double("layer_norm_eps", 1e-12),
+            InitializerRange = j.Double("initializer_range", 0.02),
         };
         foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("hidden_size", c.HiddenSize), ("num_hidden_layers", c.NumHiddenLayers),
                      ("num_attention_heads", c.NumAttentionHeads), ("intermediate_size", c.IntermediateSize), ("max_position_embeddings", c.MaxPositionEmbeddings), ("type_vocab_size", c.TypeVocabSize) })

@@ -33,6 +33,9 @@ public sealed record GPT2Config
     /// <summary><c>tie_word_embeddings</c> (true for GPT-2: the head is the token embedding).</summary>
     public bool TieWordEmbeddings { get; init; } = true;
 
+    /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
+    public double InitializerRange { get; init; } = 0.02;
+
     /// <summary>Dims per head.</summary>
     public int HeadDim => NEmbd / NHead;
 
@@ -63,6 +66,7 @@ public sealed record GPT2Config
             ScaleAttnWeights = j.Bool("scale_attn_weights", true),
             ScaleAttnByInverseLayerIdx = j.Bool("scale_attn_by_inverse_layer_idx", false),
             TieWordEmbeddings = j.Bool("tie_word_embeddings", true),
+            InitializerRange = j.Double("initializer_range", 0.02),
         };
         foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("n_embd", c.NEmbd), ("n_layer", c.NLayer), ("n_head", c.NHead), ("n_positions", c.NPositions), ("n_inner", c.NInner) })
             if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);

@@ -48,6 +48,8 @@ public sealed record LlamaConfig
     /// <summary>Per layer, whether it attends through the sliding window (<c>layer_types</c>, or Qwen2's
     /// <c>use_sliding_window</c> from <c>max_window_layers</c> on); null: no sliding layers.</summary>
     public bool[]? SlidingLayers { get; init; }
+    /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
+    public double InitializerRange { get; init; } = 0.02;
     /// <summary><c>model_type</c>.</summary>
     public string ModelType { get; init; } = "llama";
 
@@ -91,6 +93,7 @@ public sealed record LlamaConfig
             AttentionBias = j.Bool("attention_bias", false),
             MlpBias = j.Bool("mlp_bias", false),
             TieWordEmbeddings = j.Bool("tie_word_embeddings", false),
+            InitializerRange = j.Double("initializer_range", 0.02),
             ModelType = j.String("model_type", "llama"),
         };
         c = c with { SlidingWindow = j.OptionalInt("sliding_window"), SlidingLayers = LayerTypes(e, file, c.NumHiddenLayers) };

@@ -58,16 +58,16 @@ public class TrainerTests : IDisposable
         var args = new TrainingArguments
         {
             OutputDir = _dir,
-            MaxSteps = 40,
+            MaxSteps = 80,
             PerDeviceTrainBatchSize = 8,
-            LearningRate = 3e-3,
-            WarmupSteps = 4,
+            LearningRate = 5e-3,
+            WarmupSteps = 8,
             LrSchedulerType = "cosine",
-            LoggingSteps = 10,
-            SaveSteps = 10,
+            LoggingSteps = 20,
+            SaveSteps = 20,
             SaveTotalLimit = 2,
             EvalStrategy = "steps",
-            EvalSteps = 20,
+            EvalSteps = 40,
             WeightDecay = 0.01,
             ReportToTensorBoard = true,
             DisableTqdm = true,
@@ -75,7 +75,7 @@ public class TrainerTests : IDisposable
         var trainer = new Trainer(model, args, Counting(64, 12, 1), new DataCollatorForLanguageModeling(padTokenId: 0), Counting(16, 12, 2),
             computeMetrics: p => new Dictionary<string, double> { ["rows"] = p.Labels.Size(0) });
         var (steps, loss) = trainer.Train();
-        Assert.Equal(40, steps);
+        Assert.Equal(80, steps);
         var losses = trainer.LogHistory.Where(e => e.ContainsKey("loss")).Select(e => e["loss"]).ToArray();
         Assert.Equal(4, losses.Length);
         Assert.True(losses[^1] < 0.5 * losses[0], $"loss {losses[0]} -> {losses[^1]}");
@@ -83,8 +83,8 @@ public class TrainerTests : IDisposable
         Assert.Equal(2, evals.Length);
         Assert.Equal(16, evals[0]["eval_rows"]);
         Assert.True(evals[1]["eval_loss"] < evals[0]["eval_loss"]);
-        Assert.Equal(["checkpoint-30", "checkpoint-40"], Directory.GetDirectories(_dir, "checkpoint-*").Select(Path.GetFileName).Order().ToArray());
-        Assert.True(File.Exists(Path.Combine(_dir, "checkpoint-40", "trainer_state.json")));
+        Assert.Equal(["checkpoint-60", "checkpoint-80"], Directory.GetDirectories(_dir, "checkpoint-*").Select(Path.GetFileName).Order().ToArray());
+        Assert.True(File.Exists(Path.Combine(_dir, "checkpoint-80", "trainer_state.json")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "runs"), "events.out.tfevents.*"));
         Assert.True(loss > 0 && double.IsFinite(loss));
     }

@@ -18,6 +18,7 @@ public sealed class BertModel : Module
         for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new BertLayer(config));
         Encoder = RegisterModule("encoder", new BertEncoder(layers));
         if (addPoolingLayer) Pooler = RegisterModule("pooler", new BertPooler(config));
+        HfInit.Apply(this, config.InitializerRange);
     }
 
     /// <summary>The config the model was built from.</summary>

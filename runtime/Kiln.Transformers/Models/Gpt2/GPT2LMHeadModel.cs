@@ -12,6 +12,7 @@ public sealed class GPT2LMHeadModel : Module, ICausalLM
         Config = config;
         Transformer = RegisterModule("transformer", new GPT2Model(config));
         if (!config.TieWordEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.NEmbd, config.VocabSize, bias: false));
+        HfInit.Apply(this, config.InitializerRange);
     }
 
     /// <summary>The config the model was built from.</summary>

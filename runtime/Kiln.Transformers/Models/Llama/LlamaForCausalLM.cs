@@ -15,6 +15,7 @@ public class LlamaForCausalLM : Module, ICausalLM
         Config = config;
         Model = RegisterModule("model", new LlamaModel(config));
         if (!config.TieWordEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, bias: false));
+        HfInit.Apply(this, config.InitializerRange);
     }
 
     /// <summary>The config the model was built from.</summary>
