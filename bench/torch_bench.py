@@ -12,16 +12,16 @@ cases = json.load(sys.stdin)
 results = {}
 # Cases that time the same PyTorch work (the eager and compiled rows of one Kiln model) are measured once and shared,
 # so both rows are divided by the same number.
-def llama_decode(batch, prompt=32, new=16):
+def llama_decode(batch, prompt=32, new=16, dtype=torch.float32):
     """The golden script's reference Llama (tests/golden/make_transformers_golden.py), with Hugging Face's cache
     behaviour: each layer's keys and values concatenated per step. Returns one greedy generate call."""
     import math
     hs, inter, vocab, layers, nh, nkv, hd = 768, 2048, 32000, 12, 12, 4, 64
     g = torch.Generator().manual_seed(0)
-    R = lambda *shape: torch.randn(*shape, generator=g) * 0.02
+    R = lambda *shape: (torch.randn(*shape, generator=g) * 0.02).to(dtype)
     W = [dict(q=R(nh * hd, hs), k=R(nkv * hd, hs), v=R(nkv * hd, hs), o=R(hs, nh * hd), gate=R(inter, hs), up=R(inter, hs),
-              down=R(hs, inter), n1=torch.ones(hs), n2=torch.ones(hs)) for _ in range(layers)]
-    embed, head, norm = R(vocab, hs), R(vocab, hs), torch.ones(hs)
+              down=R(hs, inter), n1=torch.ones(hs, dtype=dtype), n2=torch.ones(hs, dtype=dtype)) for _ in range(layers)]
+    embed, head, norm = R(vocab, hs), R(vocab, hs), torch.ones(hs, dtype=dtype)
     inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2).float() / hd))
     ids0 = torch.randint(3, vocab, (batch, prompt), generator=g)
 
@@ -35,7 +35,7 @@ def llama_decode(batch, prompt=32, new=16):
         b, s = ids.shape
         freqs = torch.arange(start, start + s).float()[:, None] * inv[None]
         emb = torch.cat((freqs, freqs), -1)
-        cos, sin = emb.cos(), emb.sin()
+        cos, sin = emb.cos().to(dtype), emb.sin().to(dtype)
         h = embed[ids]
         for i, w in enumerate(W):
             x = rms(h, w["n1"])
@@ -49,7 +49,7 @@ def llama_decode(batch, prompt=32, new=16):
             kk, vv = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
             scores = q @ kk.transpose(2, 3) / math.sqrt(hd)
             if s > 1:
-                scores = scores + torch.full((s, s + start), float("-inf")).triu(start + 1)
+                scores = scores + torch.full((s, s + start), float("-inf"), dtype=dtype).triu(start + 1)
             h = h + (torch.softmax(scores, -1) @ vv).transpose(1, 2).reshape(b, s, nh * hd) @ w["o"].T
             x = rms(h, w["n2"])
             h = h + (torch.nn.functional.silu(x @ w["gate"].T) * (x @ w["up"].T)) @ w["down"].T
@@ -133,6 +133,8 @@ for c in cases:
         fn = lambda: torch.log_softmax(a, dim=1)
     elif op == "llama_decode":
         fn = llama_decode(n)
+    elif op == "llama_decode_bf16":
+        fn = llama_decode(n, dtype=torch.bfloat16)
     elif op == "softmax":
         a = torch.randn(4096, 1024)
         fn = lambda: torch.softmax(a, dim=1)

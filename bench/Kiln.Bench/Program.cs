@@ -65,7 +65,10 @@ foreach (int t in new[] { 1, 2 })
 // Greedy decoding of a Llama-shaped model (~124M parameters, random weights): 32-token prompts, 16 new tokens.
 foreach (int t in new[] { 1, 2 })
     foreach (int batch in new[] { 1, 8 })
+    {
         cases.Add(new($"Llama 124M generate 32+16 tokens, batch {batch}, fp32 ({t}t)", "llama_decode", batch, t, 3, "llm"));
+        cases.Add(new($"Llama 124M generate 32+16 tokens, batch {batch}, bf16 weights ({t}t)", "llama_decode_bf16", batch, t, 3, "llm"));
+    }
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
     foreach (int t in new[] { 1, 2 })
@@ -207,15 +210,16 @@ static double RunKiln(BenchCase c)
             fn = () => { x.Grad = null; block.ZeroGrad(); var y = block.Forward(x).Sum(); y.Backward(); return y; };
             break;
         }
-        case "cifar_step_eager":
-        case "cifar_step_compiled":
         case "llama_decode":
+        case "llama_decode_bf16":
         {
-            var (model, ids) = LlamaBench.Create(c.N, g);
+            var (model, ids) = LlamaBench.Create(c.N, g, c.Op.EndsWith("bf16", StringComparison.Ordinal) ? DType.BFloat16 : DType.Float32);
             var config = new Kiln.Transformers.GenerationConfig { MaxNewTokens = LlamaBench.NewTokens };
             fn = () => Kiln.Transformers.TextGeneration.Generate(model, ids, config);
             break;
         }
+        case "cifar_step_eager":
+        case "cifar_step_compiled":
         case "resblock_step_eager":
         case "resblock_step_compiled":
         {

@@ -1,3 +1,5 @@
+using System;
+using System.IO;
 using System.Text.Json;
 
 namespace Kiln.Transformers;
@@ -5,6 +7,15 @@ namespace Kiln.Transformers;
 /// <summary>Typed reads of a config.json's fields with defaults; a field of the wrong JSON kind is an error naming the file and field.</summary>
 internal readonly struct ConfigJson(JsonElement e, string file)
 {
+    /// <summary>Parses <paramref name="path"/> (a config.json, or the folder holding it) with <paramref name="read"/>.</summary>
+    public static T ReadFile<T>(string path, Func<JsonElement, string, T> read)
+    {
+        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new FileNotFoundException($"no config.json at {file}", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        return read(doc.RootElement, file);
+    }
+
     public int Int(string name, int fallback)
     {
         if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;

@@ -1,4 +1,3 @@
-using System.IO;
 using System.Text.Json;
 
 namespace Kiln.Transformers;
@@ -40,13 +39,7 @@ public sealed record GPT2Config
     public int HeadDim => NEmbd / NHead;
 
     /// <summary>Reads <paramref name="path"/> (a config.json, or the folder holding it).</summary>
-    public static GPT2Config FromFile(string path)
-    {
-        string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
-        if (!File.Exists(file)) throw new FileNotFoundException($"no config.json at {file}", file);
-        using var doc = JsonDocument.Parse(File.ReadAllText(file));
-        return FromJson(doc.RootElement, file);
-    }
+    public static GPT2Config FromFile(string path) => ConfigJson.ReadFile(path, FromJson);
 
     /// <summary>Reads a parsed config (<paramref name="file"/> names it in errors).</summary>
     public static GPT2Config FromJson(JsonElement e, string file)

@@ -4,7 +4,7 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>GPT-2 with its language-model head (Hugging Face's <c>GPT2LMHeadModel</c>): <c>transformer.</c> and the head tied to <c>wte</c> (or <c>lm_head</c> when untied).</summary>
-public sealed class GPT2LMHeadModel : Module, ICausalLM
+public sealed class GPT2LMHeadModel : CausalLanguageModel
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2LMHeadModel(GPT2Config config)
@@ -23,20 +23,15 @@ public sealed class GPT2LMHeadModel : Module, ICausalLM
     public Linear? LmHead { get; }
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
-        Head(Transformer.Forward(inputIds, attentionMask, hiddenStates));
+    protected override Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Transformer.Forward(inputIds, attentionMask, hiddenStates);
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
-    {
-        var h = Transformer.Forward(inputIds, cache, attentionMask);
-        int n = h.Size(1);
-        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
-    }
+    protected override Tensor Body(Tensor inputIds, KvCache cache, Tensor? attentionMask) => Transformer.Forward(inputIds, cache, attentionMask);
 
     /// <inheritdoc/>
-    public KvCache CreateCache(int batch, int maxLength) =>
+    public override KvCache CreateCache(int batch, int maxLength) =>
         new(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType);
 
-    Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Transformer.Wte.Weight);
+    /// <inheritdoc/>
+    protected override Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Transformer.Wte.Weight);
 }

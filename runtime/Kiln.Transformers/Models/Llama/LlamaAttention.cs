@@ -47,9 +47,13 @@ public sealed class LlamaAttention : Module
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
         k = RepeatKv(k, _heads / _kvHeads);
         v = RepeatKv(v, _heads / _kvHeads);
-        // No mask: causal over a fresh sequence, or (one new token with a cache) every cached position.
+        // No mask: causal over a fresh sequence, or (one new token with a cache) every cached position. Half-precision
+        // models attend in float32 (the streaming-softmax kernel's type) and cast back, as HF upcasts the softmax.
+        var dtype = q.DType;
+        if (dtype is DType.BFloat16 or DType.Float16) { q = q.To(DType.Float32); k = k.To(DType.Float32); v = v.To(DType.Float32); mask = mask?.To(DType.Float32); }
         var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask)
             : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null);
+        if (attn.DType != dtype) attn = attn.To(dtype);
         return OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
     }
 

@@ -7,7 +7,7 @@ namespace Kiln.Transformers;
 /// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
 /// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
 /// </summary>
-public class LlamaForCausalLM : Module, ICausalLM
+public class LlamaForCausalLM : CausalLanguageModel
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaForCausalLM(LlamaConfig config)
@@ -26,20 +26,15 @@ public class LlamaForCausalLM : Module, ICausalLM
     public Linear? LmHead { get; }
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
-        Head(Model.Forward(inputIds, attentionMask, hiddenStates));
+    protected override Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Model.Forward(inputIds, attentionMask, hiddenStates);
 
     /// <inheritdoc/>
-    public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
-    {
-        var h = Model.Forward(inputIds, cache, attentionMask);
-        int n = h.Size(1);
-        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
-    }
+    protected override Tensor Body(Tensor inputIds, KvCache cache, Tensor? attentionMask) => Model.Forward(inputIds, cache, attentionMask);
 
     /// <inheritdoc/>
-    public KvCache CreateCache(int batch, int maxLength) =>
+    public override KvCache CreateCache(int batch, int maxLength) =>
         new(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
 
-    Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);
+    /// <inheritdoc/>
+    protected override Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);
 }

@@ -1,3 +1,4 @@
+using System;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln.NN;
@@ -14,6 +15,7 @@ public static partial class F
         if (input.DType != weight.DType && !Autocast.IsEnabled(input.Device.Type))
             throw new KilnException("linear", $"linear: expected the input to have the weight's dtype {weight.DType}, but got {input.DType}"
                 + (input.DType.IsFloatingPoint() ? $"; convert one side with .To(DType.{weight.DType})" : $"; an integer input needs .To(DType.{weight.DType}) (indices go to an Embedding instead)"), KilnErrorKind.DType);
+        if (Bf16Decode(input, weight, bias) is { } fast) return fast;
         using var wt = weight.T;
         if (input.Dim == 2)
             return bias is null ? input.Matmul(wt) : Tensor.Addmm(bias, input, wt);
@@ -23,6 +25,27 @@ public static partial class F
         using var flat = input.Reshape(-1, input.Size(-1));
         using var y = bias is null ? flat.Matmul(wt) : Tensor.Addmm(bias, flat, wt);
         return y.Reshape(outShape);
+    }
+
+    /// <summary>
+    /// A bfloat16 weight against a few rows with no gradient to record (decoding): the weight read as stored, the rows and
+    /// bias in float32, the result cast back to the weight's dtype. Null when the case does not apply.
+    /// </summary>
+    static unsafe Tensor? Bf16Decode(Tensor input, Tensor weight, Tensor? bias)
+    {
+        if (weight.DType != DType.BFloat16 || input.DType != DType.BFloat16 || input.Device.Type != DeviceType.Cpu || !weight.IsContiguous) return null;
+        if (GradMode.Enabled && (input.RequiresGrad || weight.RequiresGrad || bias?.RequiresGrad == true)) return null;
+        int n = weight.Size(0), k = weight.Size(1);
+        long rows = input.Numel / Math.Max(1, k);
+        if (rows == 0 || rows > Kernels.Gemm.Bf16Gemv.MaxRows) return null;
+        using var x = input.Reshape(-1, k).To(DType.Float32).Contiguous();
+        using var b = bias?.To(DType.Float32).Contiguous();
+        using var y = Tensor.Empty(new[] { (int)rows, n }, DType.Float32);
+        Kernels.Gemm.Bf16Gemv.Multiply((int)rows, n, k, x.Ptr<float>(), weight.Ptr<ushort>(), b is null ? null : b.Ptr<float>(), y.Ptr<float>());
+        var outShape = (int[])input.ShapeArray.Clone();
+        outShape[^1] = n;
+        using var shaped = y.Reshape(outShape);
+        return shaped.To(DType.BFloat16);
     }
 
     /// <summary>Zeroes elements with probability <paramref name="p"/> and scales the rest by 1/(1-p) when <paramref name="training"/>.</summary>
