@@ -45,6 +45,11 @@ public sealed class Trainer
         if (trainDataset.Count == 0) throw new KilnException("Trainer", "Trainer: the training set is empty", KilnErrorKind.Argument);
         if (args.EvalStrategy != "no" && evalDataset is null)
             throw new KilnException("Trainer", $"Trainer: eval_strategy '{args.EvalStrategy}' needs an eval dataset", KilnErrorKind.Argument);
+        if (args.GradientCheckpointing)
+        {
+            if (model is LlamaForCausalLM llama) llama.Model.GradientCheckpointing = true;
+            else throw new KilnException("Trainer", $"Trainer: gradient_checkpointing is supported for Llama-family models, not {model.GetType().Name}", KilnErrorKind.Unsupported);
+        }
         _model = model; _args = args; _train = trainDataset; _eval = evalDataset; _collator = dataCollator; _computeMetrics = computeMetrics;
         _forward = forward ?? (model is ICausalLM lm ? (_, b) => lm.Forward(b.InputIds, b.AttentionMask)
             : throw new KilnException("Trainer", $"Trainer: {model.GetType().Name} is not a causal language model; pass forward to get its logits", KilnErrorKind.Argument));

@@ -53,6 +53,8 @@ public sealed record TrainingArguments
     public ulong Seed { get; init; } = 42;
     /// <summary><c>bf16</c>: forward and loss under bfloat16 autocast (weights and optimizer stay float32).</summary>
     public bool Bf16 { get; init; }
+    /// <summary><c>gradient_checkpointing</c>: decoder blocks recompute their activations in the backward (Llama-family models).</summary>
+    public bool GradientCheckpointing { get; init; }
     /// <summary><c>report_to="tensorboard"</c>: scalars written under <see cref="LoggingDir"/>.</summary>
     public bool ReportToTensorBoard { get; init; }
     /// <summary><c>logging_dir</c> (OutputDir/runs when null).</summary>

@@ -40,6 +40,29 @@ public static class Autograd
         return result;
     }
 
+    /// <summary>
+    /// Activation checkpointing (<c>torch.utils.checkpoint</c>): runs <paramref name="function"/> on <paramref name="input"/>
+    /// without keeping its intermediate tensors, and in the backward runs it again (recording) to get the gradients of the
+    /// input and of <paramref name="parameters"/> — memory for compute, per block of a deep model. The function must be
+    /// deterministic (no dropout draws between the two runs).
+    /// </summary>
+    public static Tensor Checkpoint(Func<Tensor, Tensor> function, Tensor input, IEnumerable<Tensor> parameters)
+    {
+        var trainable = new List<Tensor>();
+        foreach (var p in parameters) if (p.RequiresGrad) trainable.Add(p);
+        var inputs = new List<Tensor?>(trainable.Count + 1) { input };
+        inputs.AddRange(trainable);
+        return Function("Checkpoint", inputs, ctx => { ctx.Save(input); return function(input); }, gradOutput =>
+        {
+            using var _ = EnableGrad();
+            using var replay = input.Detach().RequiresGrad_();
+            var output = function(replay);
+            var wrt = new List<Tensor>(trainable.Count + 1) { replay };
+            wrt.AddRange(trainable);
+            return Grad([output], wrt, [gradOutput], allowUnused: true);
+        });
+    }
+
     /// <summary>Re-enables recording inside a <see cref="NoGrad"/> scope.</summary>
     public static IDisposable EnableGrad() => GradMode.Set(true);
 

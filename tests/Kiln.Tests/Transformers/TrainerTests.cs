@@ -173,4 +173,39 @@ public class TrainerTests : IDisposable
         Assert.Contains("no checkpoint-N folder", Assert.Throws<KilnException>(() => new Trainer(model, new TrainingArguments { OutputDir = _dir, DisableTqdm = true }, data, collator).Train(resumeFromCheckpoint: true)).Message);
         Assert.Contains("has no label", Assert.Throws<KilnException>(() => new DataCollatorWithPadding(0).Collate([new TokenizedExample([1, 2])])).Message);
     }
+
+    [Fact]
+    public void GradientCheckpointingGivesTheSameGradientsAndTraining()
+    {
+        var batch = new DataCollatorForLanguageModeling(0).Collate(Counting(4, 10, 9).ToList());
+        Dictionary<string, float[]> Grads(bool checkpointing)
+        {
+            var model = TinyLlama(21);
+            model.Model.GradientCheckpointing = checkpointing;
+            var logits = model.Forward(batch.InputIds, batch.AttentionMask);
+            int s = batch.InputIds.Size(1);
+            var loss = F.CrossEntropy(logits.Narrow(1, 0, s - 1).Reshape(-1, 32), batch.Labels.Narrow(1, 1, s - 1).Reshape(-1), ignoreIndex: -100);
+            loss.Backward();
+            return model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Grad!.ToArray<float>());
+        }
+        var plain = Grads(false);
+        var recomputed = Grads(true);
+        Assert.Equal(plain.Keys, recomputed.Keys);
+        foreach (var (k, g) in plain)
+            for (int i = 0; i < g.Length; i++) Assert.True(Math.Abs(g[i] - recomputed[k][i]) <= 1e-6 + 1e-5 * Math.Abs(g[i]), $"{k}[{i}]: {recomputed[k][i]} vs {g[i]}");
+
+        TrainingArguments Args(string dir, bool gc) => new() { OutputDir = dir, MaxSteps = 5, PerDeviceTrainBatchSize = 2, LearningRate = 1e-2, SaveStrategy = "no", LoggingSteps = 1, DisableTqdm = true, GradientCheckpointing = gc };
+        var a = TinyLlama(4);
+        new Trainer(a, Args(Path.Combine(_dir, "p"), false), Counting(8, 9, 5), new DataCollatorForLanguageModeling(0)).Train();
+        var b = TinyLlama(4);
+        new Trainer(b, Args(Path.Combine(_dir, "g"), true), Counting(8, 9, 5), new DataCollatorForLanguageModeling(0)).Train();
+        Assert.True(b.Model.GradientCheckpointing);
+        var pa = a.StateDict();
+        foreach (var (k, v) in b.StateDict())
+        {
+            var x = pa[k].ToArray<float>();
+            var y = v.ToArray<float>();
+            for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(x[i] - y[i]) <= 1e-5 + 1e-4 * Math.Abs(x[i]), $"{k}[{i}]");
+        }
+    }
 }

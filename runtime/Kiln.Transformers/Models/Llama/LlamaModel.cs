@@ -29,6 +29,10 @@ public sealed class LlamaModel : Module
     /// <summary>The final norm.</summary>
     public RMSNorm Norm { get; }
 
+    /// <summary>Recompute each block in the backward instead of keeping its activations (training only; HF's
+    /// <c>gradient_checkpointing_enable()</c>).</summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>
     /// The last hidden state [batch, length, hidden] of <paramref name="inputIds"/> [batch, length] (int64);
     /// <paramref name="attentionMask"/> [batch, length] (1 = token, 0 = padding) masks padded keys. With
@@ -51,7 +55,10 @@ public sealed class LlamaModel : Module
         int i = 0;
         foreach (var layer in Layers)
         {
-            h = layer.Forward(h, cos, sin, IsSliding(i++) ? slidingMask : mask);
+            var layerMask = IsSliding(i++) ? slidingMask : mask;
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
+                ? Autograd.Checkpoint(x => layer.Forward(x, cos, sin, layerMask), h, layer.Parameters())
+                : layer.Forward(h, cos, sin, layerMask);
             hiddenStates?.Add(h);
         }
         h = Norm.Forward(h);
