@@ -1,5 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Text.Json;
 using Kiln.IO;
 using Kiln.NN;
 
@@ -15,6 +17,27 @@ public static class PretrainedWeights
     public const string SingleFile = "model.safetensors";
     /// <summary>The sharded weights' index name.</summary>
     public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>
+    /// What every <c>Auto*.FromPretrained</c> does: read config.json, build the class <paramref name="create"/> gives for
+    /// its <c>model_type</c> (null: not supported, named with <paramref name="supported"/>), cast to <paramref name="dtype"/>,
+    /// load the weights (a base model also from a checkpoint with a head), move to <paramref name="device"/>, eval mode.
+    /// </summary>
+    internal static Module Build(string directory, DType dtype, Device? device, string loader, string[] supported, bool asBaseModel,
+        Func<string, JsonElement, string, Module?> create)
+    {
+        string file = Path.Combine(directory, "config.json");
+        if (!File.Exists(file)) throw new FileNotFoundException($"{directory}: no config.json", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        string type = new ConfigJson(doc.RootElement, file).String("model_type", "");
+        var model = create(type, doc.RootElement, file)
+            ?? throw new KilnException("from_pretrained", $"{file}: model_type '{type}' is not supported{loader} (supported: {string.Join(", ", supported)})", KilnErrorKind.Unsupported);
+        if (dtype != DType.Float32) model.To(dtype);
+        LoadInto(model, directory, asBaseModel ? type : null);
+        if (device is { } d) model.To(d);
+        model.Eval();
+        return model;
+    }
 
     /// <summary>Every tensor of the folder's weights, by name.</summary>
     public static OrderedDictionary<string, Tensor> Read(string directory)
