@@ -8,18 +8,18 @@ public sealed class BertEmbeddings : Module
     /// <summary>Tables of <paramref name="config"/>'s sizes.</summary>
     public BertEmbeddings(BertConfig config)
     {
-        WordEmbeddings = RegisterModule("word_embeddings", new Embedding(config.VocabSize, config.HiddenSize));
-        PositionEmbeddings = RegisterModule("position_embeddings", new Embedding(config.MaxPositionEmbeddings, config.HiddenSize));
-        TokenTypeEmbeddings = RegisterModule("token_type_embeddings", new Embedding(config.TypeVocabSize, config.HiddenSize));
+        RegisterModule("word_embeddings", new Embedding(config.VocabSize, config.HiddenSize));
+        RegisterModule("position_embeddings", new Embedding(config.MaxPositionEmbeddings, config.HiddenSize));
+        RegisterModule("token_type_embeddings", new Embedding(config.TypeVocabSize, config.HiddenSize));
         LayerNorm = RegisterModule("LayerNorm", new LayerNorm(config.HiddenSize, config.LayerNormEps));
     }
 
     /// <summary>Token vectors.</summary>
-    public Embedding WordEmbeddings { get; }
+    public Embedding WordEmbeddings => Child<Embedding>("word_embeddings");
     /// <summary>Learned position vectors.</summary>
-    public Embedding PositionEmbeddings { get; }
+    public Embedding PositionEmbeddings => Child<Embedding>("position_embeddings");
     /// <summary>Segment vectors.</summary>
-    public Embedding TokenTypeEmbeddings { get; }
+    public Embedding TokenTypeEmbeddings => Child<Embedding>("token_type_embeddings");
     /// <summary>The norm over their sum.</summary>
     public LayerNorm LayerNorm { get; }
 

@@ -19,32 +19,32 @@ public sealed class BertLayer : Module
         int h = config.HiddenSize;
         var attention = RegisterModule("attention", new Block());
         var self = attention.Add("self", new Block());
-        Query = self.Add("query", new Linear(h, h));
-        Key = self.Add("key", new Linear(h, h));
-        Value = self.Add("value", new Linear(h, h));
+        self.Add("query", new Linear(h, h));
+        self.Add("key", new Linear(h, h));
+        self.Add("value", new Linear(h, h));
         var attnOut = attention.Add("output", new Block());
-        AttentionDense = attnOut.Add("dense", new Linear(h, h));
+        attnOut.Add("dense", new Linear(h, h));
         AttentionNorm = attnOut.Add("LayerNorm", new LayerNorm(h, config.LayerNormEps));
-        IntermediateDense = RegisterModule("intermediate", new Block()).Add("dense", new Linear(h, config.IntermediateSize));
+        RegisterModule("intermediate", new Block()).Add("dense", new Linear(h, config.IntermediateSize));
         var output = RegisterModule("output", new Block());
-        OutputDense = output.Add("dense", new Linear(config.IntermediateSize, h));
+        output.Add("dense", new Linear(config.IntermediateSize, h));
         OutputNorm = output.Add("LayerNorm", new LayerNorm(h, config.LayerNormEps));
     }
 
     /// <summary><c>attention.self.query</c>.</summary>
-    public Linear Query { get; }
+    public Linear Query => (Linear)GetSubmodule("attention.self.query");
     /// <summary><c>attention.self.key</c>.</summary>
-    public Linear Key { get; }
+    public Linear Key => (Linear)GetSubmodule("attention.self.key");
     /// <summary><c>attention.self.value</c>.</summary>
-    public Linear Value { get; }
+    public Linear Value => (Linear)GetSubmodule("attention.self.value");
     /// <summary><c>attention.output.dense</c>.</summary>
-    public Linear AttentionDense { get; }
+    public Linear AttentionDense => (Linear)GetSubmodule("attention.output.dense");
     /// <summary><c>attention.output.LayerNorm</c>.</summary>
     public LayerNorm AttentionNorm { get; }
     /// <summary><c>intermediate.dense</c>.</summary>
-    public Linear IntermediateDense { get; }
+    public Linear IntermediateDense => (Linear)GetSubmodule("intermediate.dense");
     /// <summary><c>output.dense</c>.</summary>
-    public Linear OutputDense { get; }
+    public Linear OutputDense => (Linear)GetSubmodule("output.dense");
     /// <summary><c>output.LayerNorm</c>.</summary>
     public LayerNorm OutputNorm { get; }
 

@@ -76,10 +76,10 @@ public sealed class BertEncoder : Module
 public sealed class BertPooler : Module<Tensor, Tensor>
 {
     /// <summary>A pooler of <paramref name="config"/>'s width.</summary>
-    public BertPooler(BertConfig config) => Dense = RegisterModule("dense", new Linear(config.HiddenSize, config.HiddenSize));
+    public BertPooler(BertConfig config) => RegisterModule("dense", new Linear(config.HiddenSize, config.HiddenSize));
 
     /// <summary>The projection.</summary>
-    public Linear Dense { get; }
+    public Linear Dense => Child<Linear>("dense");
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor hidden) => Dense.Forward(hidden.Select(1, 0)).Tanh();

@@ -14,14 +14,14 @@ public sealed class GPT2Attention : Module
     {
         _heads = config.NHead; _headDim = config.HeadDim;
         _scale = (config.ScaleAttnWeights ? 1.0 / Math.Sqrt(_headDim) : 1.0) / (config.ScaleAttnByInverseLayerIdx ? layerIdx + 1 : 1);
-        CAttn = RegisterModule("c_attn", new Conv1D(config.NEmbd, 3 * config.NEmbd));
-        CProj = RegisterModule("c_proj", new Conv1D(config.NEmbd, config.NEmbd));
+        RegisterModule("c_attn", new Conv1D(config.NEmbd, 3 * config.NEmbd));
+        RegisterModule("c_proj", new Conv1D(config.NEmbd, config.NEmbd));
     }
 
     /// <summary>The fused q/k/v projection.</summary>
-    public Conv1D CAttn { get; }
+    public Conv1D CAttn => Child<Conv1D>("c_attn");
     /// <summary>The output projection.</summary>
-    public Conv1D CProj { get; }
+    public Conv1D CProj => Child<Conv1D>("c_proj");
 
     internal Tensor Forward(Tensor x, Tensor? mask, KvCache? cache, int layer)
     {

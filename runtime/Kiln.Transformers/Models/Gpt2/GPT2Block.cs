@@ -39,14 +39,14 @@ public sealed class GPT2Mlp : Module<Tensor, Tensor>
     public GPT2Mlp(GPT2Config config)
     {
         _activation = config.ActivationFunction;
-        CFc = RegisterModule("c_fc", new Conv1D(config.NEmbd, config.NInner));
-        CProj = RegisterModule("c_proj", new Conv1D(config.NInner, config.NEmbd));
+        RegisterModule("c_fc", new Conv1D(config.NEmbd, config.NInner));
+        RegisterModule("c_proj", new Conv1D(config.NInner, config.NEmbd));
     }
 
     /// <summary>The widening projection.</summary>
-    public Conv1D CFc { get; }
+    public Conv1D CFc => Child<Conv1D>("c_fc");
     /// <summary>The narrowing projection.</summary>
-    public Conv1D CProj { get; }
+    public Conv1D CProj => Child<Conv1D>("c_proj");
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => CProj.Forward(Activations.Apply(_activation, CFc.Forward(x)));

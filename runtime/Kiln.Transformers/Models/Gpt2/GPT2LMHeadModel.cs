@@ -11,7 +11,7 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel
     {
         Config = config;
         Transformer = RegisterModule("transformer", new GPT2Model(config));
-        if (!config.TieWordEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.NEmbd, config.VocabSize, bias: false));
+        if (!config.TieWordEmbeddings) RegisterModule("lm_head", new Linear(config.NEmbd, config.VocabSize, bias: false));
         HfInit.Apply(this, config.InitializerRange);
     }
 
@@ -20,7 +20,7 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel
     /// <summary>The decoder stack.</summary>
     public GPT2Model Transformer { get; }
     /// <summary>The untied head, or null.</summary>
-    public Linear? LmHead { get; }
+    public Linear? LmHead => Member("lm_head") as Linear;
 
     /// <inheritdoc/>
     protected override Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Transformer.Forward(inputIds, attentionMask, hiddenStates);

@@ -10,8 +10,8 @@ public sealed class GPT2Model : Module
     public GPT2Model(GPT2Config config)
     {
         Config = config;
-        Wte = RegisterModule("wte", new Embedding(config.VocabSize, config.NEmbd));
-        Wpe = RegisterModule("wpe", new Embedding(config.NPositions, config.NEmbd));
+        RegisterModule("wte", new Embedding(config.VocabSize, config.NEmbd));
+        RegisterModule("wpe", new Embedding(config.NPositions, config.NEmbd));
         var blocks = new List<GPT2Block>();
         for (int i = 0; i < config.NLayer; i++) blocks.Add(new GPT2Block(config, i));
         H = RegisterModule("h", new ModuleList<GPT2Block>(blocks));
@@ -21,9 +21,9 @@ public sealed class GPT2Model : Module
     /// <summary>The config the model was built from.</summary>
     public GPT2Config Config { get; }
     /// <summary>Token embeddings.</summary>
-    public Embedding Wte { get; }
+    public Embedding Wte => Child<Embedding>("wte");
     /// <summary>Learned position embeddings.</summary>
-    public Embedding Wpe { get; }
+    public Embedding Wpe => Child<Embedding>("wpe");
     /// <summary>The blocks.</summary>
     public ModuleList<GPT2Block> H { get; }
     /// <summary>The final norm.</summary>

@@ -16,20 +16,20 @@ public sealed class LlamaAttention : Module
     {
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         int h = config.HiddenSize;
-        QProj = RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.QkvBias));
-        KProj = RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
-        VProj = RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
-        OProj = RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.OutputBias));
+        RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.QkvBias));
+        RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
+        RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
+        RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.OutputBias));
     }
 
     /// <summary>The query projection.</summary>
-    public Linear QProj { get; }
+    public Linear QProj => Child<Linear>("q_proj");
     /// <summary>The key projection.</summary>
-    public Linear KProj { get; }
+    public Linear KProj => Child<Linear>("k_proj");
     /// <summary>The value projection.</summary>
-    public Linear VProj { get; }
+    public Linear VProj => Child<Linear>("v_proj");
     /// <summary>The output projection.</summary>
-    public Linear OProj { get; }
+    public Linear OProj => Child<Linear>("o_proj");
 
     /// <summary>
     /// Attention over <paramref name="x"/> [batch, length, hidden] with rotary tables [length, headDim]; without

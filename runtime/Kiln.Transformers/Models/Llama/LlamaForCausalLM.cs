@@ -14,7 +14,7 @@ public class LlamaForCausalLM : CausalLanguageModel
     {
         Config = config;
         Model = RegisterModule("model", new LlamaModel(config));
-        if (!config.TieWordEmbeddings) LmHead = RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, bias: false));
+        if (!config.TieWordEmbeddings) RegisterModule("lm_head", new Linear(config.HiddenSize, config.VocabSize, bias: false));
         HfInit.Apply(this, config.InitializerRange);
     }
 
@@ -23,7 +23,7 @@ public class LlamaForCausalLM : CausalLanguageModel
     /// <summary>The decoder stack.</summary>
     public LlamaModel Model { get; }
     /// <summary>The output head; null when tied to the token embedding.</summary>
-    public Linear? LmHead { get; }
+    public Linear? LmHead => Member("lm_head") as Linear;
 
     /// <inheritdoc/>
     protected override Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Model.Forward(inputIds, attentionMask, hiddenStates);

@@ -9,17 +9,17 @@ public sealed class LlamaMlp : Module<Tensor, Tensor>
     public LlamaMlp(LlamaConfig config)
     {
         int h = config.HiddenSize, i = config.IntermediateSize;
-        GateProj = RegisterModule("gate_proj", new Linear(h, i, config.MlpBias));
-        UpProj = RegisterModule("up_proj", new Linear(h, i, config.MlpBias));
-        DownProj = RegisterModule("down_proj", new Linear(i, h, config.MlpBias));
+        RegisterModule("gate_proj", new Linear(h, i, config.MlpBias));
+        RegisterModule("up_proj", new Linear(h, i, config.MlpBias));
+        RegisterModule("down_proj", new Linear(i, h, config.MlpBias));
     }
 
     /// <summary>The gate projection (through SiLU).</summary>
-    public Linear GateProj { get; }
+    public Linear GateProj => Child<Linear>("gate_proj");
     /// <summary>The up projection.</summary>
-    public Linear UpProj { get; }
+    public Linear UpProj => Child<Linear>("up_proj");
     /// <summary>The down projection.</summary>
-    public Linear DownProj { get; }
+    public Linear DownProj => Child<Linear>("down_proj");
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => DownProj.Forward(F.Silu(GateProj.Forward(x)) * UpProj.Forward(x));

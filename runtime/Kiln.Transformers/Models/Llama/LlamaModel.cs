@@ -12,7 +12,7 @@ public sealed class LlamaModel : Module
     public LlamaModel(LlamaConfig config)
     {
         Config = config;
-        EmbedTokens = RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize));
+        RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize));
         var layers = new List<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new LlamaDecoderLayer(config));
         Layers = RegisterModule("layers", new ModuleList<LlamaDecoderLayer>(layers));
@@ -23,7 +23,7 @@ public sealed class LlamaModel : Module
     /// <summary>The config the model was built from.</summary>
     public LlamaConfig Config { get; }
     /// <summary>The token embedding.</summary>
-    public Embedding EmbedTokens { get; }
+    public Embedding EmbedTokens => Child<Embedding>("embed_tokens");
     /// <summary>The decoder blocks.</summary>
     public ModuleList<LlamaDecoderLayer> Layers { get; }
     /// <summary>The final norm.</summary>

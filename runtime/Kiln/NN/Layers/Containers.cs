@@ -37,6 +37,15 @@ public sealed class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tens
 
     /// <inheritdoc/>
     public IEnumerator<Module<Tensor, Tensor>> GetEnumerator() => _layers.GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override void OnSubmoduleReplacing(string name, Module module)
+    {
+        if (module is not Module<Tensor, Tensor> layer)
+            throw new KilnException("set_submodule", $"set_submodule: Sequential layer '{name}' must take a tensor and return one; {module.GetType().Name} does not");
+        int i = 0;
+        foreach (var (n, _) in NamedChildren()) { if (n == name) { _layers[i] = layer; return; } i++; }
+    }
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
@@ -61,6 +70,11 @@ public sealed class ModuleList<T> : Module, IReadOnlyList<T> where T : Module
     /// <inheritdoc/>
     public IEnumerator<T> GetEnumerator() => _items.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override void OnSubmoduleReplacing(string name, Module module) =>
+        _items[int.Parse(name, System.Globalization.CultureInfo.InvariantCulture)] = module as T
+            ?? throw new KilnException("set_submodule", $"set_submodule: ModuleList item {name} must be a {typeof(T).Name}, got {module.GetType().Name}");
 
     /// <inheritdoc/>
     protected override string TypeName => "ModuleList";
@@ -90,9 +104,15 @@ public sealed class ModuleDict<T> : Module, IEnumerable<KeyValuePair<string, T>>
     public int Count => _items.Count;
     /// <summary>True if <paramref name="key"/> is present.</summary>
     public bool ContainsKey(string key) => _items.ContainsKey(key);
+    /// <summary>Removes the module named <paramref name="key"/> (<c>del d[key]</c>); false when absent.</summary>
+    public bool Remove(string key) => _items.Remove(key) && Unregister(key);
     /// <inheritdoc/>
     public IEnumerator<KeyValuePair<string, T>> GetEnumerator() => _items.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc/>
+    protected override void OnSubmoduleReplacing(string name, Module module) =>
+        _items[name] = module as T ?? throw new KilnException("set_submodule", $"set_submodule: ModuleDict entry '{name}' must be a {typeof(T).Name}, got {module.GetType().Name}");
 
     /// <inheritdoc/>
     protected override string TypeName => "ModuleDict";
@@ -157,6 +177,9 @@ public sealed class ParameterDict : Module, IEnumerable<KeyValuePair<string, Ten
             _items[key] = p;
         }
     }
+
+    /// <summary>Removes the parameter named <paramref name="key"/>; false when absent.</summary>
+    public bool Remove(string key) => _items.Remove(key) && Unregister(key);
 
     /// <summary>Number of parameters.</summary>
     public int Count => _items.Count;

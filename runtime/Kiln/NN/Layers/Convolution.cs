@@ -25,6 +25,16 @@ public abstract class ConvBase : Module<Tensor, Tensor>
         ResetParameters();
     }
 
+    /// <summary>A layer of <paramref name="source"/>'s geometry sharing its weight and bias tensors (no new storage).</summary>
+    private protected ConvBase(ConvBase source)
+    {
+        InChannels = source.InChannels; OutChannels = source.OutChannels; KernelSize = source.KernelSize; Stride = source.Stride;
+        Padding = source.Padding; PaddingText = source.PaddingText; Dilation = source.Dilation; OutputPadding = source.OutputPadding;
+        Groups = source.Groups; Transposed = source.Transposed;
+        RegisterParameter("weight", source.Weight);
+        RegisterParameter("bias", source.Bias);
+    }
+
     /// <summary>Input channels.</summary>
     public int InChannels { get; }
     /// <summary>Output channels.</summary>
@@ -84,7 +94,7 @@ public abstract class ConvBase : Module<Tensor, Tensor>
 }
 
 /// <summary>2-D convolution over [N, C, H, W] (<c>nn.Conv2d</c>): stride, zero padding (numbers, "same" or "valid"), dilation, groups.</summary>
-public sealed class Conv2d : ConvBase
+public class Conv2d : ConvBase
 {
     /// <summary>A 2-D convolution with numeric padding.</summary>
     public Conv2d(int inChannels, int outChannels, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null,
@@ -102,6 +112,9 @@ public sealed class Conv2d : ConvBase
         : base("Conv2d", inChannels, outChannels, [kernelSize, kernelSize], [stride, stride],
             F.SamePadding("Conv2d", padding, [stride], [dilation], [kernelSize, kernelSize]).Symmetric, padding, [dilation, dilation], [0, 0], groups, bias, false, dtype)
     { }
+
+    /// <summary>A layer sharing <paramref name="source"/>'s tensors and geometry (no new storage): the base of layers that wrap it in place, such as LoRA.</summary>
+    protected Conv2d(Conv2d source) : base(source) { }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => PaddingText != null

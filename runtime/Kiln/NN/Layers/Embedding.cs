@@ -1,7 +1,7 @@
 namespace Kiln.NN;
 
 /// <summary>A lookup table of <c>numEmbeddings</c> vectors (<c>nn.Embedding</c>); weights N(0, 1), the padding row zero and untrained.</summary>
-public sealed class Embedding : Module<Tensor, Tensor>
+public class Embedding : Module<Tensor, Tensor>
 {
     /// <summary>A table of <paramref name="numEmbeddings"/> vectors of size <paramref name="embeddingDim"/>.</summary>
     public Embedding(int numEmbeddings, int embeddingDim, int? paddingIdx = null, DType dtype = DType.Float32)
@@ -17,6 +17,14 @@ public sealed class Embedding : Module<Tensor, Tensor>
         var w = RegisterParameter("weight", Parameter(Tensor.Empty(new[] { numEmbeddings, embeddingDim }, dtype)))!;
         Init.Normal_(w);
         if (paddingIdx is int pi) using (Autograd.NoGrad()) { using var row = w.Select(0, pi); row.Fill_(0); }
+    }
+
+    /// <summary>A table sharing <paramref name="source"/>'s weight (no new storage): the base of layers that wrap an embedding in place, such as LoRA.</summary>
+    protected Embedding(Embedding source)
+    {
+        System.ArgumentNullException.ThrowIfNull(source);
+        NumEmbeddings = source.NumEmbeddings; EmbeddingDim = source.EmbeddingDim; PaddingIdx = source.PaddingIdx;
+        RegisterParameter("weight", source.Weight);
     }
 
     /// <summary>Table size.</summary>

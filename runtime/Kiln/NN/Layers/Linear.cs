@@ -17,6 +17,16 @@ public class Linear : Module<Tensor, Tensor>
         ResetParameters();
     }
 
+    /// <summary>A layer sharing <paramref name="source"/>'s weight and bias tensors (no new storage, no initialisation): the base of layers that wrap a linear layer in place, such as LoRA.</summary>
+    protected Linear(Linear source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        InFeatures = source.InFeatures;
+        OutFeatures = source.OutFeatures;
+        RegisterParameter("weight", source.Weight);
+        RegisterParameter("bias", source.Bias);
+    }
+
     /// <summary>Input features.</summary>
     public int InFeatures { get; }
     /// <summary>Output features.</summary>

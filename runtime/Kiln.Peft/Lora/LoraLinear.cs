@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using Kiln.NN;
+
+namespace Kiln.Peft;
+
+/// <summary>
+/// A <see cref="Linear"/> with LoRA adapters (PEFT's <c>lora.Linear</c>): y = x·Wᵀ + b + Σ scale·B(A(dropout(x))).
+/// It shares the replaced layer's weight and bias, so the base state dict keys stay as they were.
+/// </summary>
+public sealed class LoraLinear : Linear, ILoraLayer
+{
+    readonly LoraPairs _pairs = new();
+
+    /// <summary>Wraps <paramref name="baseLayer"/> (its tensors are shared, not copied).</summary>
+    public LoraLinear(Linear baseLayer) : base(baseLayer)
+    {
+        BaseLayer = baseLayer;
+        RegisterModule("lora_A", _pairs.A);
+        RegisterModule("lora_B", _pairs.B);
+        RegisterModule("lora_dropout", _pairs.Dropout);
+    }
+
+    /// <inheritdoc/>
+    public Module BaseLayer { get; }
+    /// <inheritdoc/>
+    public LoraAdapters Lora { get; } = new();
+    /// <inheritdoc/>
+    public Tensor BaseWeight => Weight;
+    /// <inheritdoc/>
+    public Tensor? BaseBias => Bias;
+
+    /// <inheritdoc/>
+    public void AddAdapter(string name, int r, double scaling, double dropout, LoraInit init)
+    {
+        LoraMath.CheckRank("Linear", name, r);
+        _pairs.Add(Lora, name, r, scaling, dropout, init, () => new Linear(InFeatures, r, bias: false), () => new Linear(r, OutFeatures, bias: false), Weight.DType);
+    }
+
+    /// <inheritdoc/>
+    public void RemoveAdapter(string name) => _pairs.Remove(Lora, name);
+
+    /// <inheritdoc/>
+    public Tensor DeltaWeight(string name) => _pairs.Product(Lora, name);
+
+    /// <inheritdoc/>
+    public IEnumerable<(string Suffix, Tensor Tensor)> AdapterTensors(string name) => _pairs.Tensors(name);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => _pairs.Forward(Lora, base.Forward(input), input);
+}
