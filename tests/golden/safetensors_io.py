@@ -41,3 +41,24 @@ def write(path, tensors, metadata):
 def save_file(tensors, path, metadata=None):
     """safetensors.torch.save_file's signature."""
     write(path, tensors, metadata)
+
+
+def load_file(path):
+    """safetensors.torch.load_file's signature: every tensor of the file, in header order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out, base = {}, 8 + n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        dtype = DTYPES[info["dtype"]]
+        buf = bytearray(data[base + a:base + b])
+        if dtype == torch.bfloat16:
+            t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if buf else torch.empty(0, dtype=dtype)
+        else:
+            t = torch.frombuffer(buf, dtype=dtype) if buf else torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(info["shape"]).clone()
+    return out

@@ -5,7 +5,8 @@ namespace Kiln.Peft;
 
 /// <summary>
 /// A <see cref="Linear"/> with LoRA adapters (PEFT's <c>lora.Linear</c>): y = x·Wᵀ + b + Σ scale·B(A(dropout(x))).
-/// It shares the replaced layer's weight and bias, so the base state dict keys stay as they were.
+/// It shares the replaced layer's weight and bias (and a quantized layer's statistics), so the base state dict keys stay
+/// as they were; over a <c>Linear4bit</c> base it is QLoRA.
 /// </summary>
 public sealed class LoraLinear : Linear, ILoraLayer
 {
@@ -33,7 +34,7 @@ public sealed class LoraLinear : Linear, ILoraLayer
     public void AddAdapter(string name, int r, double scaling, double dropout, LoraInit init)
     {
         LoraMath.CheckRank("Linear", name, r);
-        _pairs.Add(Lora, name, r, scaling, dropout, init, () => new Linear(InFeatures, r, bias: false), () => new Linear(r, OutFeatures, bias: false), Weight.DType);
+        _pairs.Add(Lora, name, r, scaling, dropout, init, () => new Linear(InFeatures, r, bias: false), () => new Linear(r, OutFeatures, bias: false), Weight.DType.IsFloatingPoint() ? Weight.DType : DType.Float32);
     }
 
     /// <inheritdoc/>
@@ -46,5 +47,5 @@ public sealed class LoraLinear : Linear, ILoraLayer
     public IEnumerable<(string Suffix, Tensor Tensor)> AdapterTensors(string name) => _pairs.Tensors(name);
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => _pairs.Forward(Lora, base.Forward(input), input);
+    public override Tensor Forward(Tensor input) => _pairs.Forward(Lora, ((Linear)BaseLayer).Forward(input), input);   // a quantized base computes its own way
 }

@@ -30,7 +30,7 @@ internal static class LoraMath
         foreach (var n in names ?? layer.Lora.Active)
         {
             if (!layer.Lora.Contains(n) || layer.Lora.Merged.Contains(n)) continue;
-            AddInto(layer.BaseWeight, layer.DeltaWeight(n), 1);
+            AddInto(layer, layer.DeltaWeight(n), 1);
             layer.Lora.Merged.Add(n);
         }
     }
@@ -40,12 +40,19 @@ internal static class LoraMath
     {
         using var _ = Autograd.NoGrad();
         for (int i = layer.Lora.Merged.Count - 1; i >= 0; i--)
-            AddInto(layer.BaseWeight, layer.DeltaWeight(layer.Lora.Merged[i]), -1);
+            AddInto(layer, layer.DeltaWeight(layer.Lora.Merged[i]), -1);
         layer.Lora.Merged.Clear();
     }
 
-    static void AddInto(Tensor weight, Tensor delta, double sign)
+    static void AddInto(ILoraLayer layer, Tensor delta, double sign)
     {
+        // A quantized base is dequantized, summed and quantized again (lossy, as in PEFT).
+        switch (layer.BaseLayer)
+        {
+            case Kiln.Quantization.Linear4bit q4: q4.AddToWeight(sign == 1 ? delta : delta.Neg()); return;
+            case Kiln.Quantization.Linear8bitLt q8: q8.AddToWeight(sign == 1 ? delta : delta.Neg()); return;
+        }
+        var weight = layer.BaseWeight;
         // Half-precision weights: the sum is formed in float32 and rounded once.
         if (weight.DType == DType.Float32) weight.Add_(delta, sign);
         else weight.Copy_(weight.To(DType.Float32).Add(delta, sign).To(weight.DType));

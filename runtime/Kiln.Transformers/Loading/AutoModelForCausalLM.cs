@@ -9,13 +9,15 @@ public static class AutoModelForCausalLM
     /// <summary>
     /// The model of <paramref name="directory"/>'s config.json (chosen by <c>model_type</c>) with its safetensors weights,
     /// in <paramref name="dtype"/> (weights are cast on load) on <paramref name="device"/> (the CPU when null).
+    /// <paramref name="quantizationConfig"/> quantizes the linear layers while loading (transformers'
+    /// <c>quantization_config=BitsAndBytesConfig(...)</c>); a folder saved quantized is read as it is without it.
     /// </summary>
-    public static ICausalLM FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null) =>
+    public static ICausalLM FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig = null) =>
         (ICausalLM)PretrainedWeights.Build(directory, dtype, device, "", SupportedModelTypes, asBaseModel: false, (type, e, file) => type switch
         {
             "llama" => new LlamaForCausalLM(LlamaConfig.FromJson(e, file)),
             "qwen2" => new Qwen2ForCausalLM(Qwen2Config.FromJson(e, file)),
             "gpt2" => new GPT2LMHeadModel(GPT2Config.FromJson(e, file)),
             _ => null,
-        });
+        }, quantizationConfig);
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Text.Json;
 using Kiln.IO;
 using Kiln.NN;
+using Kiln.Quantization;
 
 namespace Kiln.Transformers;
 
@@ -24,19 +25,53 @@ public static class PretrainedWeights
     /// load the weights (a base model also from a checkpoint with a head), move to <paramref name="device"/>, eval mode.
     /// </summary>
     internal static Module Build(string directory, DType dtype, Device? device, string loader, string[] supported, bool asBaseModel,
-        Func<string, JsonElement, string, Module?> create)
+        Func<string, JsonElement, string, Module?> create, BitsAndBytesConfig? quantization = null)
     {
         string file = Path.Combine(directory, "config.json");
         if (!File.Exists(file)) throw new FileNotFoundException($"{directory}: no config.json", file);
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
         string type = new ConfigJson(doc.RootElement, file).String("model_type", "");
-        var model = create(type, doc.RootElement, file)
-            ?? throw new KilnException("from_pretrained", $"{file}: model_type '{type}' is not supported{loader} (supported: {string.Join(", ", supported)})", KilnErrorKind.Unsupported);
-        if (dtype != DType.Float32) model.To(dtype);
-        LoadInto(model, directory, asBaseModel ? type : null);
+        // A quantized checkpoint says so in config.json; its own settings win over the caller's, as in transformers.
+        var stored = doc.RootElement.TryGetProperty("quantization_config", out var qc) ? BitsAndBytesConfig.FromJson(qc, file) : null;
+        var quant = stored ?? quantization;
+        Module? model;
+        // Every weight is about to be loaded: no random init, and (quantizing) no memory touched for weights replaced.
+        using (Init.SkipInit()) model = create(type, doc.RootElement, file);
+        if (model is null)
+            throw new KilnException("from_pretrained", $"{file}: model_type '{type}' is not supported{loader} (supported: {string.Join(", ", supported)})", KilnErrorKind.Unsupported);
+        if (quant is not null)
+        {
+            QuantizedLoading.Load(model, directory, quant, preQuantized: stored is not null);
+            if (dtype != DType.Float32) model.To(dtype);
+        }
+        else
+        {
+            if (dtype != DType.Float32) model.To(dtype);
+            LoadInto(model, directory, asBaseModel ? type : null);
+        }
         if (device is { } d) model.To(d);
         model.Eval();
         return model;
+    }
+
+    /// <summary>The folder's safetensors files: the single file, or each shard its index names, in order.</summary>
+    public static IReadOnlyList<string> WeightFiles(string directory)
+    {
+        string single = Path.Combine(directory, SingleFile), index = Path.Combine(directory, IndexFile);
+        if (File.Exists(single)) return [single];
+        if (!File.Exists(index)) throw new FileNotFoundException($"{directory}: no weights found (looked for {SingleFile} and {IndexFile})", single);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+        if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            throw new SafeTensorsFormatException(index, 0, "index has no weight_map object");
+        var files = new List<string>();
+        foreach (var e in map.EnumerateObject())
+        {
+            string name = e.Value.GetString() ?? "";
+            if (name.Length == 0 || name != Path.GetFileName(name)) throw new SafeTensorsFormatException(index, 0, $"weight_map entry '{e.Name}' names '{name}', not a file beside the index");
+            string path = Path.Combine(directory, name);
+            if (!files.Contains(path)) files.Add(path);
+        }
+        return files;
     }
 
     /// <summary>Every tensor of the folder's weights, by name.</summary>

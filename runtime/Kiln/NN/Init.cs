@@ -9,6 +9,28 @@ namespace Kiln.NN;
 /// </summary>
 public static class Init
 {
+    [ThreadStatic] static int _skip;
+
+    /// <summary>
+    /// Until the handle is disposed, the initialisers on this thread leave tensors as they are (like accelerate's
+    /// <c>init_empty_weights</c> or <c>torch.nn.utils.skip_init</c>): building a model whose weights are about to be
+    /// loaded then neither spends time on random draws nor touches (commits) the memory of weights that get replaced.
+    /// </summary>
+    public static IDisposable SkipInit()
+    {
+        _skip++;
+        return new SkipScope();
+    }
+
+    /// <summary>True inside <see cref="SkipInit"/> on this thread.</summary>
+    public static bool Skipping => _skip > 0;
+
+    sealed class SkipScope : IDisposable
+    {
+        bool _done;
+        public void Dispose() { if (!_done) { _done = true; _skip--; } }
+    }
+
     /// <summary>fan_in = size(1)·receptive field, fan_out = size(0)·receptive field (<c>_calculate_fan_in_and_fan_out</c>).</summary>
     public static (int FanIn, int FanOut) CalculateFans(Tensor t)
     {
@@ -32,16 +54,17 @@ public static class Init
 
     /// <summary>Fills with U(low, high).</summary>
     public static Tensor Uniform_(Tensor t, double low = 0, double high = 1, Generator? generator = null) =>
-        Fill(t, Tensor.Uniform(t.ShapeArray, low, high, t.DType, generator));
+        Skipping ? t : Fill(t, Tensor.Uniform(t.ShapeArray, low, high, t.DType, generator));
 
     /// <summary>Fills with N(mean, std²).</summary>
     public static Tensor Normal_(Tensor t, double mean = 0, double std = 1, Generator? generator = null) =>
-        Fill(t, Tensor.Normal(t.ShapeArray, mean, std, t.DType, generator));
+        Skipping ? t : Fill(t, Tensor.Normal(t.ShapeArray, mean, std, t.DType, generator));
 
     /// <summary>Fills with N(mean, std²) truncated to [a, b] by inverse-CDF sampling (<c>trunc_normal_</c>).</summary>
     public static Tensor TruncNormal_(Tensor t, double mean = 0, double std = 1, double a = -2, double b = 2, Generator? generator = null)
     {
         if (a >= b) throw new KilnException("trunc_normal_", $"trunc_normal_: expected a < b, got a={a}, b={b}");
+        if (Skipping) return t;
         double lo = NormCdf((a - mean) / std), hi = NormCdf((b - mean) / std);
         using var u = Tensor.Uniform(t.ShapeArray, 2 * lo - 1, 2 * hi - 1, DType.Float64, generator);
         var values = u.ToArray<double>();
@@ -54,6 +77,7 @@ public static class Init
     /// <summary>Fills with a constant.</summary>
     public static Tensor Constant_(Tensor t, double value)
     {
+        if (Skipping) return t;
         using (Autograd.NoGrad()) t.Fill_(value);
         return t;
     }
@@ -95,7 +119,7 @@ public static class Init
     {
         if (t.Dim < 2) throw new KilnException("orthogonal_", $"orthogonal_: Only tensors with 2 or more dimensions are supported (shape {ShapeText.Format(t.ShapeArray)})", KilnErrorKind.Shape);
         int rows = t.Size(0), cols = (int)(t.Numel / Math.Max(rows, 1));
-        if (t.Numel == 0) return t;
+        if (t.Numel == 0 || Skipping) return t;
         using var g = Tensor.Normal(new[] { rows, cols }, 0, 1, DType.Float64, generator);
         var a = g.ToArray<double>();
         bool transpose = rows < cols;

@@ -18,13 +18,26 @@ public class Linear : Module<Tensor, Tensor>
     }
 
     /// <summary>A layer sharing <paramref name="source"/>'s weight and bias tensors (no new storage, no initialisation): the base of layers that wrap a linear layer in place, such as LoRA.</summary>
+    /// <remarks>Every parameter and buffer of <paramref name="source"/> is shared under its name, so a wrapped quantized layer's
+    /// statistics move and save with the wrapper.</remarks>
     protected Linear(Linear source)
     {
         ArgumentNullException.ThrowIfNull(source);
         InFeatures = source.InFeatures;
         OutFeatures = source.OutFeatures;
-        RegisterParameter("weight", source.Weight);
-        RegisterParameter("bias", source.Bias);
+        foreach (var s in source.Slots)
+            if (s.Kind == SlotKind.Parameter) RegisterParameter(s.Name, s.Value as Tensor);
+            else if (s.Kind == SlotKind.Buffer) RegisterBuffer(s.Name, s.Value as Tensor, s.Persistent);
+    }
+
+    /// <summary>A layer over given tensors (no initialisation): the base of layers that store their weight another way, such as quantized ones.</summary>
+    protected Linear(int inFeatures, int outFeatures, Tensor weight, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        RegisterParameter("weight", weight);
+        RegisterParameter("bias", bias);
     }
 
     /// <summary>Input features.</summary>

@@ -1,0 +1,64 @@
+using System;
+using Kiln.NN;
+
+namespace Kiln.Quantization;
+
+/// <summary>
+/// The forward and backward every quantized linear layer shares, written once: y = x·Wᵀ + b with W only ever
+/// dequantized (never trained). Up to a few input rows on the CPU use the layer's fused kernel; more rows dequantize W
+/// once and use the GEMM. The backward gives the input x's gradient through the dequantized W, and the bias's.
+/// </summary>
+internal static class QuantizedMatmul
+{
+    public unsafe delegate void FusedKernel(int m, float* x, float* bias, float* y);
+
+    public const int MaxFusedRows = 8;
+
+    public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType outputDType,
+        Func<Tensor> dequantize, FusedKernel? fused)
+    {
+        if (input.Dim == 0 || input.Size(-1) != inFeatures)
+            throw new KilnException(op, $"{op}: input of shape [{string.Join(", ", input.Shape.ToArray())}] does not end in in_features={inFeatures}", KilnErrorKind.Shape);
+        if (!input.DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: expected a floating-point input, got {input.DType}", KilnErrorKind.DType);
+        var dtype = input.DType == DType.Float64 ? DType.Float64 : outputDType;
+        Tensor Compute()
+        {
+            int m = (int)(input.Numel / Math.Max(1, inFeatures));
+            if (fused is not null && m <= MaxFusedRows && m > 0 && !input.IsCuda && input.DType != DType.Float64)
+            {
+                var x = input.To(DType.Float32).Contiguous();
+                var b = bias?.To(DType.Float32).Contiguous();
+                var shape = input.Shape.ToArray();
+                shape[^1] = outFeatures;
+                var y = Tensor.Empty(shape, DType.Float32);
+                Run(fused, m, x, b, y);
+                return y.To(dtype);
+            }
+            var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);
+            if (input.IsCuda) w = w.To(input.Device);
+            return F.Linear(input.To(w.DType), w, bias?.To(w.DType)).To(dtype);
+        }
+        bool needsGrad = Autograd.IsGradEnabled && (input.RequiresGrad || bias?.RequiresGrad == true);
+        if (!needsGrad)
+            using (Autograd.NoGrad()) return Compute();
+        return Autograd.Function(op, bias is null ? [input] : [input, bias], Compute, grad =>
+        {
+            var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);
+            if (grad.IsCuda) w = w.To(grad.Device);
+            var g = grad.To(w.DType);
+            var dx = input.RequiresGrad ? g.Matmul(w).To(input.DType) : null;
+            var db = bias is { RequiresGrad: true } ? g.Reshape(-1, outFeatures).Sum(0).To(bias.DType) : null;
+            return bias is null ? [dx] : [dx, db];
+        });
+    }
+
+    static unsafe void Run(FusedKernel fused, int m, Tensor x, Tensor? b, Tensor y)
+    {
+        fixed (float* px = x.AsSpan<float>()) fixed (float* py = y.AsSpan<float>())
+        {
+            if (b is null) fused(m, px, null, py);
+            else fixed (float* pb = b.AsSpan<float>()) fused(m, px, pb, py);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System;
+using System.Linq;
+using Kiln.NN;
+using Kiln.Optim;
+using Kiln.Peft;
+using Kiln.Quantization;
+using Xunit;
+
+namespace Kiln.Tests.Quantization;
+
+/// <summary>The quantized layers: fused kernels equal dequantize-then-multiply, gradients reach input and bias, QLoRA trains.</summary>
+public class QuantizedLinearTests
+{
+    static void Close(Tensor want, Tensor got, double tol, string what)
+    {
+        Assert.Equal(want.Shape.ToArray(), got.Shape.ToArray());
+        var a = want.ToArray<float>(); var b = got.ToArray<float>();
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= tol + tol * Math.Abs(a[i]), $"{what}[{i}]: {b[i]} vs {a[i]}");
+    }
+
+    [Theory]
+    [InlineData(QuantType.Nf4, 64, false)]
+    [InlineData(QuantType.Fp4, 128, true)]
+    [InlineData(QuantType.Nf4, 32, true)]
+    public void FusedFourBitProductEqualsDequantizedLinear(QuantType type, int blocksize, bool dq)
+    {
+        Generator.ManualSeed(11);
+        var lin = new Linear(256, 40);
+        var q = new Linear4bit(lin, type, blocksize, dq);
+        var w = q.DequantizedWeight();
+        using var _ = Autograd.NoGrad();
+        foreach (int m in new[] { 1, 2, 3, 5, 8, 9, 17 })
+        {
+            var x = Tensor.Randn(m, 256);
+            Close(F.Linear(x, w, lin.Bias), q.Forward(x), 1e-4, $"m={m}");
+        }
+        var x3 = Tensor.Randn(2, 3, 256);                 // leading dims kept
+        Close(F.Linear(x3, w, lin.Bias), q.Forward(x3), 1e-4, "3-D");
+    }
+
+    [Fact]
+    public void FusedInt8ProductEqualsDequantizedLinear()
+    {
+        Generator.ManualSeed(12);
+        var lin = new Linear(100, 24);                    // 100: a scalar tail after the 16-wide vectors
+        var q = new Linear8bitLt(lin);
+        var w = q.DequantizedWeight();
+        using var _ = Autograd.NoGrad();
+        foreach (int m in new[] { 1, 4, 8, 12 })
+        {
+            var x = Tensor.Randn(m, 100);
+            Close(F.Linear(x, w, lin.Bias), q.Forward(x), 1e-4, $"m={m}");
+        }
+    }
+
+    [Fact]
+    public void GradientsReachInputAndBiasNotTheWeight()
+    {
+        Generator.ManualSeed(13);
+        var q = new Linear4bit(new Linear(64, 6), QuantType.Nf4, 64, true);
+        var x = Tensor.Randn([3, 64], DType.Float64).RequiresGrad_();
+        var b = q.Bias!.To(DType.Float64).Detach().RequiresGrad_();
+        Assert.True(Autograd.GradCheck(t => QuantizedForward(q, t[0], t[1]).Tanh(), [x, b]));
+        var y = q.Forward(Tensor.Randn(2, 64).RequiresGrad_());
+        y.Sum().Backward();
+        Assert.Null(q.Weight.Grad);
+        Assert.NotNull(q.Bias!.Grad);
+        Assert.Contains("does not end in in_features=64", Assert.Throws<KilnException>(() => q.Forward(Tensor.Randn(2, 63))).Message);
+    }
+
+    // The layer's product with a float64 bias (GradCheck works in float64).
+    static Tensor QuantizedForward(Linear4bit q, Tensor x, Tensor bias) => q.Forward(x).Sub(q.Bias!.To(DType.Float64)).Add(bias);
+
+    [Fact]
+    public void QloraTrainsAdaptersOverAFrozenFourBitBase()
+    {
+        Generator.ManualSeed(14);
+        var net = new Sequential(new Linear(64, 64), new ReLU(), new Linear(64, 4));
+        Quantizer.Quantize(net, new BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitUseDoubleQuant = true, LlmInt8SkipModules = [] });
+        Assert.All(new[] { net[0], net[2] }, m => Assert.IsType<Linear4bit>(m));
+        var codes = ((Linear4bit)net[0]).Weight.ToArray<byte>();
+        var peft = Kiln.Peft.Peft.GetPeftModel(net, new LoraConfig { R = 4, LoraAlpha = 8, TargetModulesRegex = "0|2", InitLoraWeights = LoraInit.Gaussian });
+        Assert.IsType<LoraLinear>(net[0]);
+        var x = Tensor.Randn(16, 64);
+        var target = Tensor.From(Enumerable.Range(0, 16).Select(i => (long)(i % 4)).ToArray(), 16);
+        var opt = new AdamW(net.Parameters().Where(p => p.RequiresGrad), lr: 1e-2);
+        float first = 0, last = 0;
+        for (int step = 0; step < 30; step++)
+        {
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(net.Forward(x), target);
+            loss.Backward();
+            opt.Step();
+            if (step == 0) first = loss.Item<float>();
+            last = loss.Item<float>();
+        }
+        Assert.True(last < first * 0.7, $"loss {first} -> {last}");
+        Assert.Equal(codes, ((Linear4bit)((LoraLinear)net[0]).BaseLayer).Weight.ToArray<byte>());   // the base never moved
+        // Merging requantizes the base: outputs stay close (4-bit rounding of the merged weight).
+        Tensor adapted;
+        using (Autograd.NoGrad()) adapted = net.Forward(x);
+        var merged = peft.MergeAndUnload();
+        Assert.IsType<Linear4bit>(merged[0]);
+        using (Autograd.NoGrad())
+        {
+            var m = merged.Forward(x);
+            double err = m.Sub(adapted).Abs().Max().Item<float>(), scale = adapted.Abs().Max().Item<float>();
+            Assert.True(err < 0.2 * scale, $"merged differs by {err} (scale {scale})");
+        }
+    }
+
+    [Fact]
+    public void FourBitModelsAreAboutHalfAByteAParameter()
+    {
+        Generator.ManualSeed(15);
+        var net = new Sequential(new Linear(1024, 1024, bias: false), new Linear(1024, 1024, bias: false));
+        long fp32 = Quantizer.ParameterBytes(net);
+        Quantizer.Quantize(net, new BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitUseDoubleQuant = true, LlmInt8SkipModules = [] });
+        double perParam = (double)Quantizer.ParameterBytes(net) / (2 * 1024 * 1024);
+        Assert.InRange(perParam, 0.515, 0.53);        // 0.5 codes + 1/64 absmax codes + nested statistics and maps
+        Assert.Equal(8L * 1024 * 1024, fp32);
+    }
+}

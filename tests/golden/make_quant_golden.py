@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Golden files for Kiln.Quantization: bitsandbytes' 4-bit (NF4/FP4, blockwise absmax, double quantization) and
+LLM.int8 row-wise formats, implemented here from bitsandbytes' documented reference semantics (its pure-PyTorch
+"default" backend: scale each block by 1/absmax, clamp to [-1, 1], take the nearest code — the first on a tie — pack two
+codes per byte with the first in the high nibble; double quantization subtracts the mean absmax and quantizes the rest
+blockwise (256) with the 8-bit signed dynamic map). Debian has no bitsandbytes, so CI regenerates these with plain torch:
+
+    /usr/bin/python3 tests/golden/make_quant_golden.py
+
+Writes tests/golden/data/quant/: one safetensors file per case (input, packed bytes, absmax, maps, the quant-state JSON
+bytes under bitsandbytes' key names, the dequantized tensor) plus llama_gqa_nf4/ — the HF fixture llama_gqa quantized
+the way transformers saves a load_in_4bit model (config.json with quantization_config, model.safetensors with
+bitsandbytes' keys) and dequant.safetensors with every dequantized weight.
+"""
+import json, os, shutil, sys
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from safetensors_io import save_file, load_file  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "data", "quant")
+
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+       -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+       0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0]
+# bitsandbytes' FP4 (e2m1, no inf/nan): these magnitudes in its bit order, sign in bit 3, divided by the largest.
+FP4 = [0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0, -2.0, -3.0]
+
+
+def code4(kind):
+    t = torch.tensor(NF4 if kind == "nf4" else FP4, dtype=torch.float32)
+    return t / t.abs().max()
+
+
+def dynamic_map():
+    """bitsandbytes' create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8): 256 values in [-1, 1]."""
+    data = []
+    for i in range(7):
+        boundaries = torch.linspace(0.1, 1, 2 ** i + 1)
+        means = (boundaries[:-1] + boundaries[1:]) / 2.0
+        data += ((10 ** (-6 + i)) * means).tolist()
+        data += (-(10 ** (-6 + i)) * means).tolist()
+    data += [0, 1.0]
+    data.sort()
+    return torch.tensor(data, dtype=torch.float32)
+
+
+def blockwise(flat, code, blocksize, pad_even=False):
+    """Nearest code of each element scaled by its block's 1/absmax; returns (indices uint8, absmax fp32)."""
+    n = flat.numel()
+    blocks = (n + blocksize - 1) // blocksize
+    padded = torch.zeros(blocks * blocksize, dtype=torch.float32)
+    padded[:n] = flat.float()
+    absmax = padded.view(blocks, blocksize).abs().max(dim=1).values
+    scaled = torch.clamp(padded.view(blocks, blocksize) * (1 / absmax).view(-1, 1), -1, 1).reshape(-1)[:n]
+    if pad_even and n % 2:   # bitsandbytes pads the scaled values with 0.0, so the spare nibble is the code nearest 0
+        scaled = torch.cat([scaled, torch.zeros(1)])
+    idx = torch.argmin((scaled.view(-1, 1) - code.view(1, -1)).abs(), dim=1).to(torch.uint8)
+    return idx, absmax
+
+
+def quantize_4bit(w, kind, blocksize, double_quant):
+    flat = w.reshape(-1)
+    idx, absmax = blockwise(flat, code4(kind), blocksize, pad_even=True)
+    packed = (idx[0::2] << 4 | idx[1::2]).view(-1, 1)
+    t = {"quant_map": code4(kind)}
+    state = {"quant_type": kind, "blocksize": blocksize, "dtype": str(w.dtype).replace("torch.", ""), "shape": list(w.shape)}
+    if double_quant:
+        offset = absmax.mean()
+        qabs, nested = blockwise(absmax - offset, dynamic_map(), 256)
+        t.update({"absmax": qabs, "nested_absmax": nested, "nested_quant_map": dynamic_map()})
+        state.update({"nested_blocksize": 256, "nested_dtype": "float32", "nested_offset": offset.item()})
+    else:
+        t["absmax"] = absmax
+    t["quant_state.bitsandbytes__" + kind] = torch.tensor(list(json.dumps(state).encode()), dtype=torch.uint8)
+    return packed, t
+
+
+def dequantize_4bit(packed, t, kind, blocksize, shape, dtype):
+    n = 1
+    for s in shape: n *= s
+    p = packed.reshape(-1)
+    idx = torch.stack([p >> 4, p & 0xF], dim=1).reshape(-1)[:n].long()
+    if "nested_absmax" in t:
+        state = json.loads(bytes(t["quant_state.bitsandbytes__" + kind].tolist()))
+        q = t["absmax"].long()
+        absmax = t["nested_quant_map"][q] * t["nested_absmax"].repeat_interleave(256)[: q.numel()] + torch.tensor(state["nested_offset"], dtype=torch.float32)
+    else:
+        absmax = t["absmax"]
+    vals = code4(kind)[idx] * absmax.repeat_interleave(blocksize)[:n]
+    return vals.reshape(shape).to(dtype)
+
+
+def quantize_int8_rows(w):
+    """LLM.int8's row-wise format: int8 weight = round(W * 127 / absmax_row) (half to even), SCB = absmax_row."""
+    scb = w.float().abs().max(dim=1).values
+    q = torch.round(w.float() * (127.0 / scb).view(-1, 1)).to(torch.int8)
+    return q, scb
+
+
+def case_4bit(name, w, kind, blocksize, dq):
+    packed, t = quantize_4bit(w, kind, blocksize, dq)
+    out = {"input": w, "weight": packed, "dequant": dequantize_4bit(packed, t, kind, blocksize, list(w.shape), w.dtype)}
+    out.update({"weight." + k: v for k, v in t.items()})
+    save_file(out, os.path.join(OUT, name + ".safetensors"))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    g = torch.Generator().manual_seed(20261204)
+    case_4bit("nf4_b64", torch.randn(48, 40, generator=g), "nf4", 64, False)
+    case_4bit("nf4_b64_remainder", torch.randn(37, 23, generator=g) * 3, "nf4", 64, False)
+    case_4bit("fp4_b128", torch.randn(30, 50, generator=g), "fp4", 128, False)
+    case_4bit("nf4_b64_dq", torch.randn(256, 80, generator=g) * torch.rand(256, 1, generator=g), "nf4", 64, True)
+    case_4bit("fp4_b64_dq", torch.randn(96, 33, generator=g), "fp4", 64, True)
+    case_4bit("nf4_b256_bf16_dq", (torch.randn(32, 64, generator=g) * 0.1).to(torch.bfloat16), "nf4", 256, True)
+    w = torch.randn(24, 40, generator=g)
+    w[3, 7] = 9.0
+    q, scb = quantize_int8_rows(w)
+    save_file({"input": w, "weight": q, "SCB": scb, "dequant": q.float() * scb.view(-1, 1) * (1 / 127.0)}, os.path.join(OUT, "int8_rows.safetensors"))
+    save_file({"dynamic_map": dynamic_map(), "nf4": code4("nf4"), "fp4": code4("fp4")}, os.path.join(OUT, "maps.safetensors"))
+
+    # The HF fixture model quantized as transformers' load_in_4bit saves it: decoder Linear weights become 4-bit
+    # (lm_head and embeddings stay), bitsandbytes' keys beside each; config.json gains quantization_config.
+    src = os.path.join(HERE, "data", "hf", "llama_gqa")
+    dst = os.path.join(OUT, "llama_gqa_nf4")
+    os.makedirs(dst, exist_ok=True)
+    weights = load_file(os.path.join(src, "model.safetensors"))
+    saved, dequant = {}, {}
+    for k, v in weights.items():
+        if k.startswith("model.layers.") and k.endswith("_proj.weight"):
+            packed, t = quantize_4bit(v, "nf4", 64, True)
+            saved[k] = packed
+            saved.update({k + "." + n: x for n, x in t.items()})
+            dequant[k] = dequantize_4bit(packed, t, "nf4", 64, list(v.shape), v.dtype)
+        else:
+            saved[k] = v
+    save_file(saved, os.path.join(dst, "model.safetensors"), {"format": "pt"})
+    save_file(dequant, os.path.join(dst, "dequant.safetensors"))
+    with open(os.path.join(src, "config.json")) as f: config = json.load(f)
+    config["quantization_config"] = {
+        "_load_in_4bit": True, "_load_in_8bit": False, "bnb_4bit_compute_dtype": "float32",
+        "bnb_4bit_quant_storage": "uint8", "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True,
+        "llm_int8_enable_fp32_cpu_offload": False, "llm_int8_has_fp16_weight": False, "llm_int8_skip_modules": None,
+        "llm_int8_threshold": 6.0, "load_in_4bit": True, "load_in_8bit": False, "quant_method": "bitsandbytes"}
+    with open(os.path.join(dst, "config.json"), "w") as f: json.dump(config, f, indent=2, sort_keys=True)
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()
