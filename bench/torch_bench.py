@@ -4,8 +4,10 @@
 Input (stdin): JSON list of {"name", "op", "n", "threads", "reps"}. Output (stdout): JSON {name: seconds}.
 The caller sets OPENBLAS_NUM_THREADS: OpenBLAS keeps its own pthreads, which set_num_threads does not reach.
 """
-import json, statistics, sys, time
+import json, os, statistics, sys, time
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))   # make_quant_golden
 
 torch.manual_seed(0)
 cases = json.load(sys.stdin)
@@ -122,6 +124,30 @@ for c in cases:
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)
             loss.backward(); opt.step(); return loss
+    elif op in ("q_fp32", "q_nf4", "q_nf4_dq", "q_int8"):
+        m, k, nn_ = c["dims"]
+        x, w = torch.randn(m, k), torch.randn(nn_, k) / k ** 0.5
+        if op == "q_fp32":
+            fn = lambda: torch.nn.functional.linear(x, w)
+        elif op == "q_int8":
+            scb = w.abs().amax(1)
+            cb = torch.round(w * (127 / scb).unsqueeze(1)).to(torch.int8)
+            fn = lambda: torch.nn.functional.linear(x, cb.float() * (scb / 127).unsqueeze(1))
+        else:
+            # bitsandbytes' default (pure torch) gemm_4bit: dequantize the NF4 codes with the nested absmax, then linear.
+            import make_quant_golden as q
+            packed, t = q.quantize_4bit(w, "nf4", 64, True)
+            code, qabs, nested, nmap = q.code4("nf4"), t["absmax"].long(), t["nested_absmax"], t["nested_quant_map"]
+            offset = torch.tensor(json.loads(bytes(t["quant_state.bitsandbytes__nf4"].tolist()))["nested_offset"])
+            p = packed.reshape(-1)
+            def fn():
+                absmax = nmap[qabs] * nested.repeat_interleave(256)[: qabs.numel()] + offset
+                idx = torch.empty(p.numel() * 2, dtype=torch.long)
+                idx[0::2] = (p >> 4).long(); idx[1::2] = (p & 15).long()
+                wd = (code[idx].view(-1, 64) * absmax.view(-1, 1)).view(nn_, k)
+                return torch.nn.functional.linear(x, wd)
+    elif op in ("llama_decode_nf4", "llama_decode_int8"):
+        fn = llama_decode(n)
     elif op == "add":
         a, b = torch.randn(n), torch.randn(n)
         fn = lambda: torch.add(a, b)

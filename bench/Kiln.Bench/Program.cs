@@ -10,7 +10,7 @@ using Kiln;
 
 // Side-by-side benchmark: the same work in Kiln and in PyTorch (bench/torch_bench.py), in one run.
 // Usage: dotnet run -c Release --project bench/Kiln.Bench [-- --quick] [--no-write]
-// Usage: ... [--suite core|nn|compile|data|build] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
+// Usage: ... [--suite core|nn|compile|llm|quant|data|build] runs one suite and rewrites only its section of bench/RESULTS.md; [--case text] runs matching cases only.
 var quick = args.Contains("--quick");
 var write = !args.Contains("--no-write");
 int suiteArg = Array.IndexOf(args, "--suite");
@@ -69,6 +69,20 @@ foreach (int t in new[] { 1, 2 })
         cases.Add(new($"Llama 124M generate 32+16 tokens, batch {batch}, fp32 ({t}t)", "llama_decode", batch, t, 3, "llm"));
         cases.Add(new($"Llama 124M generate 32+16 tokens, batch {batch}, bf16 weights ({t}t)", "llama_decode_bf16", batch, t, 3, "llm"));
     }
+// Quantized weights: a 4096x4096 linear layer at decode (1, 8 rows) and prefill (128 rows) sizes, and the decode model.
+foreach (int t in new[] { 1, 2 })
+{
+    foreach (int m in new[] { 1, 8, 128 })
+    {
+        int reps = m == 128 ? 10 : 60;
+        cases.Add(new($"linear {m}x4096->4096 fp32 weight ({t}t)", "q_fp32", m, t, reps, "quant") { Dims = [m, 4096, 4096] });
+        cases.Add(new($"linear {m}x4096->4096 NF4 double-quant, Kiln Linear4bit ({t}t)", "q_nf4", m, t, reps, "quant") { Dims = [m, 4096, 4096] });
+        cases.Add(new($"linear {m}x4096->4096 NF4, dequantize then GEMM ({t}t)", "q_nf4_dq", m, t, reps, "quant") { Dims = [m, 4096, 4096] });
+        cases.Add(new($"linear {m}x4096->4096 int8 rows, Kiln Linear8bitLt ({t}t)", "q_int8", m, t, reps, "quant") { Dims = [m, 4096, 4096] });
+    }
+    cases.Add(new($"Llama 124M generate 32+16 tokens, batch 1, NF4 linears ({t}t)", "llama_decode_nf4", 1, t, 3, "quant"));
+    cases.Add(new($"Llama 124M generate 32+16 tokens, batch 1, int8 linears ({t}t)", "llama_decode_int8", 1, t, 3, "quant"));
+}
 // One Fashion-MNIST epoch, data loading included (skipped when the dataset package is not installed).
 if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-idx3-ubyte.gz")))
     foreach (int t in new[] { 1, 2 })
@@ -136,7 +150,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", "llm" => LlamaBench.Title, _ => "## Training epochs (data loading included)" });
+    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", "llm" => LlamaBench.Title, "quant" => QuantBench.Title, _ => "## Training epochs (data loading included)" });
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -150,6 +164,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     if (suite == "compile")
         section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (the model's graph: producers as GEMMs with bias, ReLU/GELU and dropout in their epilogue and a ReLU-gated backward, the conv/pool/norm/attention kernels, one fused loop per remaining group of elementwise ops each way — residual adds, other activations —, one autograd node), and eager PyTorch (same model, same optimizer), one PyTorch measurement shared by the rows of a model. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's; the Transformer layer has PyTorch's defaults (feed-forward 2048, dropout 0.1, post-norm, relu, batch-first), MSE loss to a random target. MaxAutotune rows use the block sizes measured in their warm-up calls; ReduceOverhead rows run their temporaries in the compiled model's own memory pool (reserved in the warm-up calls). torch.compile is not in Debian's PyTorch 1.13.");
     if (suite == "llm") section.AppendLine(LlamaBench.Description);
+    if (suite == "quant") section.AppendLine(QuantBench.Description);
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
@@ -162,7 +177,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("llm", LlamaBench.Title), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("llm", LlamaBench.Title), ("quant", QuantBench.Title), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -171,7 +186,7 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn", "compile", "llm", "data", "build" })
+    foreach (var suite in new[] { "core", "nn", "compile", "llm", "quant", "data", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
@@ -208,6 +223,36 @@ static double RunKiln(BenchCase c)
             var block = new BenchResBlock();
             var x = Tensor.Randn(new[] { c.N, 64, 32, 32 }, generator: g).RequiresGrad_();
             fn = () => { x.Grad = null; block.ZeroGrad(); var y = block.Forward(x).Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "q_fp32":
+        case "q_nf4":
+        case "q_nf4_dq":
+        case "q_int8":
+        {
+            var dims = c.Dims!;
+            var lin = new Kiln.NN.Linear(dims[1], dims[2], bias: false);
+            var x = Tensor.Randn(new[] { dims[0], dims[1] }, generator: g);
+            Kiln.NN.Linear layer = c.Op switch
+            {
+                "q_fp32" => lin,
+                "q_int8" => new Kiln.Quantization.Linear8bitLt(lin),
+                _ => new Kiln.Quantization.Linear4bit(lin, Kiln.Quantization.QuantType.Nf4, 64, doubleQuant: true),
+            };
+            fn = c.Op == "q_nf4_dq"
+                ? () => { using var _ = Autograd.NoGrad(); return Kiln.NN.F.Linear(x, ((Kiln.Quantization.Linear4bit)layer).DequantizedWeight()); }
+            : () => { using var _ = Autograd.NoGrad(); return layer.Forward(x); };
+            break;
+        }
+        case "llama_decode_nf4":
+        case "llama_decode_int8":
+        {
+            var (model, ids) = LlamaBench.Create(c.N, g);
+            Kiln.Quantization.Quantizer.Quantize(model, c.Op.EndsWith("nf4", StringComparison.Ordinal)
+                ? new Kiln.Quantization.BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitUseDoubleQuant = true }
+                : new Kiln.Quantization.BitsAndBytesConfig { LoadIn8Bit = true });
+            var config = new Kiln.Transformers.GenerationConfig { MaxNewTokens = LlamaBench.NewTokens };
+            fn = () => Kiln.Transformers.TextGeneration.Generate(model, ids, config);
             break;
         }
         case "llama_decode":

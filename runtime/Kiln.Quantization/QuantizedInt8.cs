@@ -53,14 +53,7 @@ public sealed class QuantizedInt8
     public Tensor Dequantize()
     {
         var result = Tensor.Empty([Rows, Cols], DType.Float32);
-        var o = result.AsSpan<float>();
-        var c = Codes.Cpu().Contiguous().AsSpan<sbyte>();
-        var s = Scb.Cpu().Contiguous().AsSpan<float>();
-        for (int r = 0; r < Rows; r++)
-        {
-            float scale = s[r];
-            for (int j = 0; j < Cols; j++) o[r * Cols + j] = c[r * Cols + j] * scale * (1f / 127f);
-        }
+        Kernels.Int8Kernels.Dequantize(Codes.Cpu().Contiguous().AsSpan<sbyte>(), Scb.Cpu().Contiguous().AsSpan<float>(), Cols, result.AsSpan<float>());
         return result;
     }
 

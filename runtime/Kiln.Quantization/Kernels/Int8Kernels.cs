@@ -13,6 +13,34 @@ internal static unsafe class Int8Kernels
     /// <summary>Input rows up to which the fused product is used.</summary>
     public const int MaxFusedRows = 8;
 
+    /// <summary>out[r, j] = code[r, j]·SCB[r]·(1/127) (in that order of float32 operations, as the reference).</summary>
+    public static void Dequantize(ReadOnlySpan<sbyte> codes, ReadOnlySpan<float> scb, int cols, Span<float> output)
+    {
+        int rows = scb.Length;
+        fixed (sbyte* c = codes) fixed (float* s = scb) fixed (float* o = output)
+        {
+            sbyte* cc = c; float* ss = s, oo = o;
+            Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, cols)), (start, end) =>
+            {
+                for (long r = start; r < end; r++)
+                {
+                    sbyte* row = cc + r * cols;
+                    float* dst = oo + r * cols;
+                    float scale = ss[r];
+                    int j = 0;
+                    if (Avx512F.IsSupported)
+                    {
+                        var sc = Vector512.Create(scale);
+                        var inv = Vector512.Create(1f / 127f);
+                        for (; j + 16 <= cols; j += 16)
+                            Avx512F.Store(dst + j, Avx512F.Multiply(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + j))), sc), inv));
+                    }
+                    for (; j < cols; j++) dst[j] = row[j] * scale * (1f / 127f);
+                }
+            });
+        }
+    }
+
     /// <summary>y[r, j] = (SCB[j]/127)·Σ_p x[r, p]·code[j, p] (+ bias[j]) for m ≤ <see cref="MaxFusedRows"/>.</summary>
     public static void FusedMatmul(int m, int n, int k, float* x, sbyte* codes, float* scb, float* bias, float* y)
     {
