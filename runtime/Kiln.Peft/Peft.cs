@@ -18,6 +18,12 @@ public static class Peft
     }
 
     /// <summary>
+    /// Adds new virtual tokens to <paramref name="model"/> — prompt tuning, prefix tuning or P-tuning
+    /// (<c>peft.get_peft_model</c> with a prompt-learning config); the base is frozen.
+    /// </summary>
+    public static PromptLearningModel GetPeftModel(Kiln.Transformers.CausalLanguageModel model, PromptLearningConfig config) => PromptLearningModel.Create(model, config);
+
+    /// <summary>
     /// Loads the adapter saved in <paramref name="directory"/> (PEFT's adapter_config.json + adapter_model.safetensors)
     /// into <paramref name="model"/> (<c>PeftModel.from_pretrained</c>); frozen for inference unless <paramref name="isTrainable"/>.
     /// </summary>

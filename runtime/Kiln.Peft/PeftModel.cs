@@ -206,8 +206,7 @@ public sealed class PeftModel<TModel> where TModel : Module
     public string PrintTrainableParameters()
     {
         var (t, a) = GetNbTrainableParameters();
-        var c = CultureInfo.InvariantCulture;
-        string line = string.Format(c, "trainable params: {0:N0} || all params: {1:N0} || trainable%: {2:F4}", t, a, a == 0 ? 0 : 100.0 * t / a);
+        string line = ParameterLine.Format(t, a);
         Console.WriteLine(line);
         return line;
     }

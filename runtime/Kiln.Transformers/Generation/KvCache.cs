@@ -23,6 +23,23 @@ public sealed class KvCache
         MaxLength = maxLength;
     }
 
+    /// <summary>
+    /// A cache that starts from given keys and values [batch, kv heads, n, head dim] per layer and grows by
+    /// concatenation: slower than the preallocated one, but every entry stays in the autograd graph — how prefix tuning
+    /// trains its virtual keys and values.
+    /// </summary>
+    internal KvCache(Tensor[] keys, Tensor[] values)
+    {
+        _keys = keys;
+        _values = values;
+        _concatenating = true;
+        Batch = keys[0].Size(0);
+        MaxLength = int.MaxValue;
+        Length = keys[0].Size(2);
+    }
+
+    readonly bool _concatenating;
+
     /// <summary>Rows the cache holds.</summary>
     public int Batch { get; }
     /// <summary>Positions the cache can hold.</summary>
@@ -37,6 +54,13 @@ public sealed class KvCache
     internal (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
         int n = keys.Size(2);
+        if (_concatenating)
+        {
+            _keys[layer] = Tensor.Cat([_keys[layer], keys], 2);
+            _values[layer] = Tensor.Cat([_values[layer], values], 2);
+            if (layer == _keys.Length - 1) Length += n;
+            return (_keys[layer], _values[layer]);
+        }
         if (Length + n > MaxLength)
             throw new KilnException("kv_cache", $"kv_cache: {Length} cached + {n} new positions exceed max_length {MaxLength}", KilnErrorKind.Argument);
         using (var k = _keys[layer].Narrow(2, Length, n)) k.Copy_(keys);

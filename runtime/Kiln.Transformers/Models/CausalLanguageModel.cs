@@ -15,8 +15,29 @@ public abstract class CausalLanguageModel : Module, ICausalLM
     /// <summary>The last hidden state of the tokens after <paramref name="cache"/>'s.</summary>
     protected abstract Tensor Body(Tensor inputIds, KvCache cache, Tensor? attentionMask);
 
+    /// <summary>The last hidden state from token embeddings (HF's <c>inputs_embeds</c>), whole sequence.</summary>
+    protected abstract Tensor BodyEmbeds(Tensor inputsEmbeds, Tensor? attentionMask, List<Tensor>? hiddenStates);
+
+    /// <summary>The last hidden state from the embeddings of the tokens after <paramref name="cache"/>'s.</summary>
+    protected abstract Tensor BodyEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask);
+
     /// <summary>Logits of hidden states.</summary>
     protected abstract Tensor Head(Tensor hidden);
+
+    /// <summary>The token embedding table (<c>get_input_embeddings()</c>).</summary>
+    public abstract Embedding InputEmbeddings { get; }
+
+    /// <summary>Logits [batch, length, vocab] from token embeddings [batch, length, hidden] instead of ids (<c>model(inputs_embeds=...)</c>): how prompt tuning puts virtual tokens in front.</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
+        Head(BodyEmbeds(inputsEmbeds, attentionMask, hiddenStates));
+
+    /// <summary>The incremental forward from embeddings of the new tokens (see <see cref="Forward(Tensor, KvCache, Tensor?, int)"/>).</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
+    {
+        var h = BodyEmbeds(inputsEmbeds, cache, attentionMask);
+        int n = h.Size(1);
+        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
+    }
 
     /// <inheritdoc/>
     public abstract KvCache CreateCache(int batch, int maxLength);

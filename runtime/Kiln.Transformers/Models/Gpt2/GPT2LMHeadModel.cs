@@ -29,6 +29,15 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel
     protected override Tensor Body(Tensor inputIds, KvCache cache, Tensor? attentionMask) => Transformer.Forward(inputIds, cache, attentionMask);
 
     /// <inheritdoc/>
+    protected override Tensor BodyEmbeds(Tensor inputsEmbeds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Transformer.ForwardEmbeds(inputsEmbeds, attentionMask, hiddenStates);
+
+    /// <inheritdoc/>
+    protected override Tensor BodyEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask) => Transformer.ForwardEmbeds(inputsEmbeds, cache, attentionMask);
+
+    /// <inheritdoc/>
+    public override Embedding InputEmbeddings => Transformer.Wte;
+
+    /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
         new(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType);
 

@@ -36,12 +36,19 @@ public sealed class GPT2Model : Module
     /// </summary>
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
     {
-        int b = CheckIds(inputIds), s = inputIds.Size(1);
+        CheckIds(inputIds);
+        return ForwardEmbeds(Wte.Forward(inputIds), attentionMask, hiddenStates);
+    }
+
+    /// <summary>As <see cref="Forward(Tensor, Tensor?, List{Tensor}?)"/> from token embeddings [batch, length, n_embd] (HF's <c>inputs_embeds</c>); position embeddings are added here.</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
+    {
+        int b = CheckEmbeds(inputsEmbeds), s = inputsEmbeds.Size(1);
         CheckMask(attentionMask, b, s);
         var positions = new long[b * s];
         for (int i = 0; i < positions.Length; i++) positions[i] = i % s;
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
-        var h = Embed(inputIds, positions, b, s);
+        var h = AddPositions(inputsEmbeds, positions, b, s);
         hiddenStates?.Add(h);
         var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType);
         int layer = 0;
@@ -58,25 +65,39 @@ public sealed class GPT2Model : Module
     /// <summary>The incremental forward (see <see cref="ICausalLM.Forward(Tensor, KvCache, Tensor?, int)"/>): positions from the mask, as generate derives them.</summary>
     public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null)
     {
-        int b = CheckIds(inputIds), n = inputIds.Size(1), past = cache.Length;
-        if (b != cache.Batch) throw new KilnException("GPT2Model", $"GPT2Model: input_ids has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
+        CheckIds(inputIds);
+        return ForwardEmbeds(Wte.Forward(inputIds), cache, attentionMask);
+    }
+
+    /// <summary>The incremental forward from token embeddings [batch, n, n_embd].</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask = null)
+    {
+        int b = CheckEmbeds(inputsEmbeds), n = inputsEmbeds.Size(1), past = cache.Length;
+        if (b != cache.Batch) throw new KilnException("GPT2Model", $"GPT2Model: the input has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
         CheckMask(attentionMask, b, past + n);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
-        var h = Embed(inputIds, positions, b, n);
+        var h = AddPositions(inputsEmbeds, positions, b, n);
         var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
         int layer = 0;
         foreach (var block in H) { h = block.Forward(h, mask, cache, layer); layer++; }
         return LnF.Forward(h);
     }
 
-    Tensor Embed(Tensor inputIds, long[] positions, int b, int n)
+    Tensor AddPositions(Tensor embeds, long[] positions, int b, int n)
     {
         foreach (long p in positions)
             if (p >= Config.NPositions)
                 throw new KilnException("GPT2Model", $"GPT2Model: position {p} is past n_positions {Config.NPositions}", KilnErrorKind.Index);
         using var pos = Tensor.From(positions, b, n);
-        return Wte.Forward(inputIds) + Wpe.Forward(pos);
+        return embeds + Wpe.Forward(pos);
+    }
+
+    int CheckEmbeds(Tensor e)
+    {
+        if (e.Dim != 3 || e.Size(2) != Config.NEmbd)
+            throw new KilnException("GPT2Model", $"GPT2Model: inputs_embeds should be [batch, length, {Config.NEmbd}], got [{string.Join(", ", e.Shape)}]", KilnErrorKind.Shape);
+        return e.Size(0);
     }
 
     static int CheckIds(Tensor inputIds)

@@ -32,6 +32,15 @@ public class LlamaForCausalLM : CausalLanguageModel
     protected override Tensor Body(Tensor inputIds, KvCache cache, Tensor? attentionMask) => Model.Forward(inputIds, cache, attentionMask);
 
     /// <inheritdoc/>
+    protected override Tensor BodyEmbeds(Tensor inputsEmbeds, Tensor? attentionMask, List<Tensor>? hiddenStates) => Model.ForwardEmbeds(inputsEmbeds, attentionMask, hiddenStates);
+
+    /// <inheritdoc/>
+    protected override Tensor BodyEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask) => Model.ForwardEmbeds(inputsEmbeds, cache, attentionMask);
+
+    /// <inheritdoc/>
+    public override Embedding InputEmbeddings => Model.EmbedTokens;
+
+    /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
         new(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
 

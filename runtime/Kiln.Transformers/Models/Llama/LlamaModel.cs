@@ -43,10 +43,17 @@ public sealed class LlamaModel : Module
     {
         if (inputIds.Dim != 2)
             throw new KilnException("LlamaModel", $"LlamaModel: input_ids should be [batch, length], got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
-        int b = inputIds.Size(0), s = inputIds.Size(1);
+        return ForwardEmbeds(EmbedTokens.Forward(inputIds), attentionMask, hiddenStates);
+    }
+
+    /// <summary>As <see cref="Forward(Tensor, Tensor?, List{Tensor}?)"/> from token embeddings [batch, length, hidden] (HF's <c>inputs_embeds</c>).</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
+    {
+        CheckEmbeds(inputsEmbeds);
+        int b = inputsEmbeds.Size(0), s = inputsEmbeds.Size(1);
         if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != b || attentionMask.Size(1) != s))
-            throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should match input_ids [{b}, {s}]", KilnErrorKind.Shape);
-        var h = EmbedTokens.Forward(inputIds);
+            throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should match the input's [{b}, {s}]", KilnErrorKind.Shape);
+        var h = inputsEmbeds;
         hiddenStates?.Add(h);
         var (cos, sin) = _rope.Tables(0, s, h.DType);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
@@ -77,13 +84,20 @@ public sealed class LlamaModel : Module
     {
         if (inputIds.Dim != 2)
             throw new KilnException("LlamaModel", $"LlamaModel: input_ids should be [batch, length], got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
-        int b = inputIds.Size(0), n = inputIds.Size(1), past = cache.Length, total = past + n;
+        return ForwardEmbeds(EmbedTokens.Forward(inputIds), cache, attentionMask);
+    }
+
+    /// <summary>The incremental forward from token embeddings [batch, n, hidden].</summary>
+    public Tensor ForwardEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask = null)
+    {
+        CheckEmbeds(inputsEmbeds);
+        int b = inputsEmbeds.Size(0), n = inputsEmbeds.Size(1), past = cache.Length, total = past + n;
         if (b != cache.Batch) throw new KilnException("LlamaModel", $"LlamaModel: input_ids has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
         if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != b || attentionMask.Size(1) != total))
             throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should be [{b}, {total}] (cached and new positions)", KilnErrorKind.Shape);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
-        var h = EmbedTokens.Forward(inputIds);
+        var h = inputsEmbeds;
         var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
         // One new token and no padding attends to everything cached: no mask at all.
         var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
@@ -95,6 +109,12 @@ public sealed class LlamaModel : Module
             i++;
         }
         return Norm.Forward(h);
+    }
+
+    void CheckEmbeds(Tensor e)
+    {
+        if (e.Dim != 3 || e.Size(2) != Config.HiddenSize)
+            throw new KilnException("LlamaModel", $"LlamaModel: inputs_embeds should be [batch, length, {Config.HiddenSize}], got [{string.Join(", ", e.Shape)}]", KilnErrorKind.Shape);
     }
 
     bool IsSliding(int layer) => Config.SlidingLayers is { } s && s[layer];
