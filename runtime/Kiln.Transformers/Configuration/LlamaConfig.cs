@@ -1,4 +1,6 @@
+using System.Linq;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Kiln.Transformers;
 
@@ -92,6 +94,51 @@ public sealed record LlamaConfig
         c = c with { SlidingWindow = j.OptionalInt("sliding_window"), SlidingLayers = LayerTypes(e, file, c.NumHiddenLayers) };
         c.Validate(file);
         return c;
+    }
+
+    /// <summary>
+    /// config.json as transformers writes it for this model (<c>save_pretrained</c>): sizes, norms, biases, tying, RoPE
+    /// under <c>rope_parameters</c> (type, theta, factor and the type's own fields), sliding layers as <c>layer_types</c>.
+    /// </summary>
+    public JsonObject ToJson()
+    {
+        var rope = new JsonObject { ["rope_theta"] = RopeTheta, ["rope_type"] = RopeScaling.RopeType };
+        if (RopeScaling.RopeType != "default")
+        {
+            rope["factor"] = RopeScaling.Factor;
+            if (RopeScaling.OriginalMaxPositionEmbeddings is int original) rope["original_max_position_embeddings"] = original;
+            if (RopeScaling.RopeType == "llama3") { rope["low_freq_factor"] = RopeScaling.LowFreqFactor; rope["high_freq_factor"] = RopeScaling.HighFreqFactor; }
+            if (RopeScaling.RopeType == "yarn")
+            {
+                rope["beta_fast"] = RopeScaling.BetaFast; rope["beta_slow"] = RopeScaling.BetaSlow; rope["truncate"] = RopeScaling.Truncate;
+                if (RopeScaling.AttentionFactor is double af) rope["attention_factor"] = af;
+                if (RopeScaling.Mscale is double ms) rope["mscale"] = ms;
+                if (RopeScaling.MscaleAllDim is double md) rope["mscale_all_dim"] = md;
+            }
+        }
+        var o = new JsonObject
+        {
+            ["architectures"] = new JsonArray(ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
+            ["attention_bias"] = AttentionBias,
+            ["head_dim"] = HeadDim,
+            ["hidden_act"] = "silu",
+            ["hidden_size"] = HiddenSize,
+            ["initializer_range"] = InitializerRange,
+            ["intermediate_size"] = IntermediateSize,
+            ["max_position_embeddings"] = MaxPositionEmbeddings,
+            ["mlp_bias"] = MlpBias,
+            ["model_type"] = ModelType,
+            ["num_attention_heads"] = NumAttentionHeads,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_key_value_heads"] = NumKeyValueHeads,
+            ["rms_norm_eps"] = RmsNormEps,
+            ["rope_parameters"] = rope,
+            ["tie_word_embeddings"] = TieWordEmbeddings,
+            ["vocab_size"] = VocabSize,
+        };
+        if (SlidingWindow is int w) o["sliding_window"] = w;
+        if (SlidingLayers is { } layers) o["layer_types"] = new JsonArray(layers.Select(x => (JsonNode?)(x ? "sliding_attention" : "full_attention")).ToArray());
+        return o;
     }
 
     /// <summary>Which layers slide, from <c>layer_types</c> ("sliding_attention" / "full_attention"); null when absent or all full.</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using Kiln.IO;
 using Kiln.NN;
@@ -52,6 +53,52 @@ public static class PretrainedWeights
         if (device is { } d) model.To(d);
         model.Eval();
         return model;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face folder (<c>save_pretrained</c>): <paramref name="config"/> as
+    /// config.json and the state dict as model.safetensors. Quantized linear layers are written in bitsandbytes' layout
+    /// (<c>weight</c> + <c>weight.absmax</c>, <c>weight.quant_map</c>, …, or <c>weight</c> + <c>SCB</c> + <c>weight_format</c>)
+    /// and config.json gains the matching <c>quantization_config</c>, so transformers (and Kiln) load it pre-quantized.
+    /// Both files are written to temporary names first: a failure leaves no half-written folder.
+    /// </summary>
+    public static void Save(Module model, System.Text.Json.Nodes.JsonObject config, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var quantized = new Dictionary<string, Module>();
+        foreach (var (path, m) in model.NamedModules())
+            if (m is Linear4bit or Linear8bitLt) quantized[path] = m;
+        var tensors = new OrderedDictionary<string, Tensor>();
+        foreach (var (k, v) in model.StateDict())
+        {
+            int dot = k.LastIndexOf('.');
+            if (dot > 0 && quantized.ContainsKey(k[..dot]) && k[(dot + 1)..] != "bias") continue;   // written below, bitsandbytes' way
+            tensors[k] = v;
+        }
+        BitsAndBytesConfig? quant = null;
+        foreach (var (path, m) in quantized)
+        {
+            if (m is Linear4bit q4)
+            {
+                foreach (var kv in q4.Quantized.ToStateDict(path + ".weight")) tensors[kv.Key] = kv.Value;
+                quant ??= new BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitQuantType = q4.Quantized.Type, Bnb4BitUseDoubleQuant = q4.Quantized.DoubleQuant, Bnb4BitComputeDType = q4.ComputeDType, Blocksize = q4.Quantized.Blocksize };
+            }
+            else if (m is Linear8bitLt q8)
+            {
+                foreach (var kv in new QuantizedInt8 { Codes = q8.Weight, Scb = q8.Quantized.Scb }.ToStateDict(path + ".weight")) tensors[kv.Key] = kv.Value;
+                quant ??= new BitsAndBytesConfig { LoadIn8Bit = true };
+            }
+        }
+        var json = (System.Text.Json.Nodes.JsonObject)config.DeepClone();
+        if (quant is not null) json["quantization_config"] = quant.ToJson();
+        json["dtype"] = DTypeName(tensors.Values.FirstOrDefault(t => t.DType.IsFloatingPoint())?.DType ?? DType.Float32);
+        string weights = Path.Combine(directory, SingleFile), cfg = Path.Combine(directory, "config.json");
+        SafeTensors.Save(weights + ".tmp", tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(cfg + ".tmp", json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(weights + ".tmp", weights, true);
+        File.Move(cfg + ".tmp", cfg, true);
+
+        static string DTypeName(DType d) => d switch { DType.BFloat16 => "bfloat16", DType.Float16 => "float16", _ => "float32" };
     }
 
     /// <summary>The folder's safetensors files: the single file, or each shard its index names, in order.</summary>

@@ -141,4 +141,47 @@ public class BitsAndBytesGoldenTests
         var int8 = (LlamaForCausalLM)AutoModelForCausalLM.FromPretrained(HuggingFaceFixtureTests.Dir("llama_gqa"), quantizationConfig: new BitsAndBytesConfig { LoadIn8Bit = true });
         Assert.IsType<Linear8bitLt>(int8.Model.Layers[1].Mlp.DownProj);
     }
+
+    [Fact]
+    public void SavedQuantizedFolderIsTheReferencesAndLoadsBack()
+    {
+        var config = new BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitUseDoubleQuant = true };
+        var model = (LlamaForCausalLM)AutoModelForCausalLM.FromPretrained(HuggingFaceFixtureTests.Dir("llama_gqa"), quantizationConfig: config);
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-nf4-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            model.SavePretrained(dir);
+            var theirs = SafeTensors.Load(Dir("llama_gqa_nf4/model.safetensors"));
+            var ours = SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+            Assert.Equal(theirs.Keys.Order(StringComparer.Ordinal), ours.Keys.Order(StringComparer.Ordinal));
+            foreach (var (k, t) in theirs) SameBytes(t, ours[k], k);
+            var stored = BitsAndBytesConfig.FromJson(System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json"))).RootElement.GetProperty("quantization_config"), dir)!;
+            Assert.True(stored.LoadIn4Bit && stored.Bnb4BitUseDoubleQuant && stored.Bnb4BitQuantType == QuantType.Nf4);
+            var again = (LlamaForCausalLM)AutoModelForCausalLM.FromPretrained(dir);
+            Assert.IsType<Linear4bit>(again.Model.Layers[1].Mlp.UpProj);
+            var expected = SafeTensors.Load(Path.Combine(HuggingFaceFixtureTests.Dir("llama_gqa"), "expected.safetensors"));
+            using (Autograd.NoGrad())
+                LlamaGoldenTests.Close(model.Forward(expected["input_ids"], expected["attention_mask"]), again.Forward(expected["input_ids"], expected["attention_mask"]), expected["attention_mask"].ToArray<long>(), "reloaded nf4");
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void SavedFloatFolderLoadsBackWithTheSameLogits()
+    {
+        var model = (LlamaForCausalLM)AutoModelForCausalLM.FromPretrained(HuggingFaceFixtureTests.Dir("llama_gqa"));
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-llama-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            model.SavePretrained(dir);
+            var again = (LlamaForCausalLM)AutoModelForCausalLM.FromPretrained(dir);
+            Assert.Equal(model.Config with { SlidingLayers = null }, again.Config with { SlidingLayers = null });
+            var expected = SafeTensors.Load(Path.Combine(HuggingFaceFixtureTests.Dir("llama_gqa"), "expected.safetensors"));
+            using (Autograd.NoGrad())
+                LlamaGoldenTests.Close(expected["logits"], again.Forward(expected["input_ids"], expected["attention_mask"]), expected["attention_mask"].ToArray<long>(), "reloaded");
+            var theirs = SafeTensors.Load(Path.Combine(HuggingFaceFixtureTests.Dir("llama_gqa"), "model.safetensors"));
+            Assert.Equal(theirs.Keys.Order(StringComparer.Ordinal), SafeTensors.Load(Path.Combine(dir, "model.safetensors")).Keys.Order(StringComparer.Ordinal));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
 }

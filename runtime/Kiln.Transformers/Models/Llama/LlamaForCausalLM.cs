@@ -40,6 +40,9 @@ public class LlamaForCausalLM : CausalLanguageModel
     /// <inheritdoc/>
     public override Embedding InputEmbeddings => Model.EmbedTokens;
 
+    /// <summary>Writes this model as a Hugging Face folder (config.json + model.safetensors; quantized layers in bitsandbytes' layout) that <see cref="AutoModelForCausalLM.FromPretrained"/> and transformers load.</summary>
+    public void SavePretrained(string directory) => PretrainedWeights.Save(this, Config.ToJson(), directory);
+
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
         new(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
