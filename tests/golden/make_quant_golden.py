@@ -150,3 +150,65 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def ao_golden():
+    """torch.ao.quantization itself (Debian's torch): observers' qparams, fake quantization and its straight-through
+    gradient, dynamic and static (post-training) quantized Linear outputs. Written to data/quant/ao.safetensors."""
+    import torch.ao.quantization as q
+    import warnings
+    warnings.filterwarnings("ignore")
+    g = torch.Generator().manual_seed(7)
+    out = {}
+    batches = [torch.randn(64, 32, generator=g) * 2 + 0.3, torch.randn(64, 32, generator=g) * 3, torch.rand(64, 32, generator=g) * 5]
+    for i, b in enumerate(batches): out[f"batch{i}"] = b
+    cases = {
+        "minmax_quint8": lambda: q.MinMaxObserver(dtype=torch.quint8),
+        "minmax_quint8_reduce": lambda: q.MinMaxObserver(dtype=torch.quint8, reduce_range=True),
+        "minmax_qint8_symmetric": lambda: q.MinMaxObserver(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric),
+        "minmax_qint8_affine": lambda: q.MinMaxObserver(dtype=torch.qint8),
+        "moving_quint8": lambda: q.MovingAverageMinMaxObserver(dtype=torch.quint8, averaging_constant=0.1),
+        "histogram_quint8": lambda: q.HistogramObserver(dtype=torch.quint8),
+        "histogram_qint8_symmetric": lambda: q.HistogramObserver(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric),
+    }
+    for name, make in cases.items():
+        for n in (1, 3):
+            o = make()
+            for b in batches[:n]: o(b)
+            s, z = o.calculate_qparams()
+            out[f"{name}_{n}.scale"] = s.float().reshape(1)
+            out[f"{name}_{n}.zero_point"] = z.to(torch.int64).reshape(1)
+    # Fake quantization (quint8, scale 0.05, zero point 100) and the straight-through gradient of sum(y * w).
+    x = (torch.randn(200, generator=g) * 4).requires_grad_()
+    w = torch.randn(200, generator=g)
+    y = torch.fake_quantize_per_tensor_affine(x, 0.05, 100, 0, 255)
+    (y * w).sum().backward()
+    out.update({"fq.x": x.detach(), "fq.w": w, "fq.y": y.detach(), "fq.grad": x.grad})
+    # Dynamic quantization of a Linear (qint8 weights, activations quantized per call).
+    lin = torch.nn.Linear(64, 16)
+    xs = torch.randn(5, 64, generator=g)
+    dyn = q.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear}, dtype=torch.qint8)
+    out.update({"dyn.weight": lin.weight.detach(), "dyn.bias": lin.bias.detach(), "dyn.x": xs, "dyn.y": dyn(xs).detach()})
+    # Static post-training quantization: QuantStub, Linear, DeQuantStub; min-max observers, calibrated on three batches.
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.dequant = q.QuantStub(), torch.nn.Linear(32, 8), q.DeQuantStub()
+        def forward(self, t): return self.dequant(self.fc(self.quant(t)))
+    net = Net().eval()
+    net.qconfig = q.QConfig(activation=q.MinMaxObserver.with_args(dtype=torch.quint8),
+                            weight=q.MinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_tensor_symmetric))
+    out.update({"ptq.weight": net.fc.weight.detach().clone(), "ptq.bias": net.fc.bias.detach().clone()})
+    prepared = q.prepare(net)
+    for b in batches: prepared(b)
+    converted = q.convert(prepared)
+    test = torch.randn(6, 32, generator=g) * 2
+    out.update({"ptq.x": test, "ptq.y": converted(test).detach(),
+                "ptq.out_scale": torch.tensor([converted.fc.scale], dtype=torch.float32),
+                "ptq.out_zero_point": torch.tensor([converted.fc.zero_point], dtype=torch.int64)})
+    save_file(out, os.path.join(OUT, "ao.safetensors"))
+
+
+if __name__ == "__main__" and torch.backends.quantized.supported_engines:
+    ao_golden()
+    print("wrote ao.safetensors")

@@ -1,0 +1,47 @@
+using System.Collections.Generic;
+using System.Linq;
+using Kiln.NN;
+
+namespace Kiln.Quantization;
+
+/// <summary>
+/// torch.ao.quantization's eager workflow for linear layers: <see cref="QuantizeDynamic"/>; post-training static
+/// quantization with <see cref="Prepare"/> → calibrate → <see cref="Convert"/>; quantization-aware training with
+/// <see cref="PrepareQat"/> → train → <see cref="Convert"/>. Layers are swapped in place (<see cref="Module.SetSubmodule"/>);
+/// each method returns the paths it changed.
+/// </summary>
+public static class Ao
+{
+    /// <summary>Every plain <see cref="Linear"/> becomes a <see cref="DynamicQuantizedLinear"/> (<c>quantize_dynamic</c>).</summary>
+    public static IReadOnlyList<string> QuantizeDynamic(Module model) =>
+        Swap(model, m => m.GetType() == typeof(Linear), m => new DynamicQuantizedLinear((Linear)m));
+
+    /// <summary>Every plain <see cref="Linear"/> gets observers (<c>prepare</c>); run calibration data through the model next.</summary>
+    public static IReadOnlyList<string> Prepare(Module model, QConfig? config = null) =>
+        Swap(model, m => m.GetType() == typeof(Linear), m => new ObservedLinear((Linear)m, config ?? QConfig.MinMax));
+
+    /// <summary>Every plain <see cref="Linear"/> fake-quantizes its input and weight (<c>prepare_qat</c>); train the model next.</summary>
+    public static IReadOnlyList<string> PrepareQat(Module model, QConfig? config = null) =>
+        Swap(model, m => m.GetType() == typeof(Linear), m => new QatLinear((Linear)m, config ?? QConfig.Qat) { }.TrainAs(m));
+
+    /// <summary>Observed and QAT layers become <see cref="QuantizedLinear"/>s with the ranges they recorded (<c>convert</c>).</summary>
+    public static IReadOnlyList<string> Convert(Module model) =>
+        Swap(model, m => m is ObservedLinear or QatLinear, m => m is ObservedLinear o ? o.Convert() : ((QatLinear)m).Convert());
+
+    static IReadOnlyList<string> Swap(Module model, System.Func<Module, bool> match, System.Func<Module, Module> make)
+    {
+        var targets = model.NamedModules().Where(x => x.Name.Length > 0 && match(x.Module)).ToList();
+        var inside = new List<string>();
+        var done = new List<string>();
+        foreach (var (path, m) in targets)
+        {
+            if (inside.Exists(p => path.StartsWith(p + ".", System.StringComparison.Ordinal))) continue;
+            model.SetSubmodule(path, make(m));
+            inside.Add(path);
+            done.Add(path);
+        }
+        return done;
+    }
+
+    static T TrainAs<T>(this T module, Module like) where T : Module { module.Train(like.Training); return module; }
+}

@@ -1,0 +1,79 @@
+using System;
+using Kiln.NN;
+
+namespace Kiln.Quantization;
+
+/// <summary>
+/// Records statistics of the tensors that pass through it and turns them into a scale and zero point
+/// (torch.ao's observers). The forward returns its input unchanged.
+/// </summary>
+public abstract class Observer : Module<Tensor, Tensor>
+{
+    /// <summary>An observer for <paramref name="dtype"/> values under <paramref name="scheme"/>.</summary>
+    protected Observer(QDType dtype, QScheme scheme, bool reduceRange) { QuantDType = dtype; Scheme = scheme; ReduceRange = reduceRange; }
+
+    /// <summary>The integer type.</summary>
+    public QDType QuantDType { get; }
+    /// <summary>Affine or symmetric.</summary>
+    public QScheme Scheme { get; }
+    /// <summary>One bit less of range (<c>reduce_range</c>).</summary>
+    public bool ReduceRange { get; }
+    /// <summary>Smallest value seen (+∞ before any).</summary>
+    public float Min { get; protected set; } = float.PositiveInfinity;
+    /// <summary>Largest value seen (−∞ before any).</summary>
+    public float Max { get; protected set; } = float.NegativeInfinity;
+
+    /// <summary>The scale and zero point for what was seen (<c>calculate_qparams</c>).</summary>
+    public virtual QParams CalculateQParams() => QParams.FromRange(Min, Max, QuantDType, Scheme, ReduceRange);
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.Numel == 0) return input;
+        using var _ = Autograd.NoGrad();
+        var x = input.Detach().Cpu().To(DType.Float32).Contiguous();
+        Observe(x.AsSpan<float>());
+        return input;
+    }
+
+    /// <summary>Takes in one tensor's values.</summary>
+    protected abstract void Observe(ReadOnlySpan<float> values);
+
+    /// <summary>Min and max of <paramref name="values"/>.</summary>
+    protected static (float Min, float Max) MinMax(ReadOnlySpan<float> values)
+    {
+        float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
+        foreach (var v in values) { if (v < lo) lo = v; if (v > hi) hi = v; }
+        return (lo, hi);
+    }
+}
+
+/// <summary>The running min and max (<c>MinMaxObserver</c>).</summary>
+public sealed class MinMaxObserver(QDType dtype = QDType.QUInt8, QScheme scheme = QScheme.PerTensorAffine, bool reduceRange = false)
+    : Observer(dtype, scheme, reduceRange)
+{
+    /// <inheritdoc/>
+    protected override void Observe(ReadOnlySpan<float> values)
+    {
+        var (lo, hi) = MinMax(values);
+        Min = Math.Min(Min, lo);
+        Max = Math.Max(Max, hi);
+    }
+}
+
+/// <summary>Min and max as exponential moving averages (<c>MovingAverageMinMaxObserver</c>; QAT's activation observer).</summary>
+public sealed class MovingAverageMinMaxObserver(double averagingConstant = 0.01, QDType dtype = QDType.QUInt8, QScheme scheme = QScheme.PerTensorAffine, bool reduceRange = false)
+    : Observer(dtype, scheme, reduceRange)
+{
+    /// <summary>Weight of each new batch's min and max.</summary>
+    public float AveragingConstant { get; } = (float)averagingConstant;
+
+    /// <inheritdoc/>
+    protected override void Observe(ReadOnlySpan<float> values)
+    {
+        var (lo, hi) = MinMax(values);
+        if (float.IsPositiveInfinity(Min) && float.IsNegativeInfinity(Max)) { Min = lo; Max = hi; return; }
+        Min += AveragingConstant * (lo - Min);
+        Max += AveragingConstant * (hi - Max);
+    }
+}
