@@ -184,7 +184,7 @@ public sealed class PeftModel<TModel> where TModel : Module
     {
         long trainable = 0, all = 0;
         var counted = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var (_, p) in Model.NamedParameters()) { counted.Add(p); all += p.Numel; if (p.RequiresGrad) trainable += p.Numel; }
+        foreach (var (_, p) in Model.NamedParameters()) Count(p);
         // The originals and inactive copies of modules to save are parameters too (PEFT keeps them all registered).
         foreach (var s in _saved)
         {
@@ -196,20 +196,16 @@ public sealed class PeftModel<TModel> where TModel : Module
         void Count(Tensor t)
         {
             if (!counted.Add(t)) return;
-            all += t.Numel;
-            if (t.RequiresGrad) trainable += t.Numel;
+            // A 4-bit weight packs two parameters per byte (PEFT counts bitsandbytes' Params4bit the same way).
+            long n = t.DType == DType.UInt8 ? 2 * t.Numel : t.Numel;
+            all += n;
+            if (t.RequiresGrad) trainable += n;
         }
         return (trainable, all);
     }
 
     /// <summary>Prints and returns PEFT's line: <c>trainable params: 896 || all params: 22,624 || trainable%: 3.9604</c>.</summary>
-    public string PrintTrainableParameters()
-    {
-        var (t, a) = GetNbTrainableParameters();
-        string line = ParameterLine.Format(t, a);
-        Console.WriteLine(line);
-        return line;
-    }
+    public string PrintTrainableParameters() => ParameterLine.Print(GetNbTrainableParameters());
 
     /// <summary>
     /// Freezes the base model and unfreezes what the active adapter trains (PEFT's <c>_mark_only_adapters_as_trainable</c>):
@@ -242,14 +238,7 @@ public sealed class PeftModel<TModel> where TModel : Module
         foreach (var name in adapters ?? _configs.Keys)
         {
             if (!_configs.TryGetValue(name, out var config)) throw new KilnException("PeftModel", $"PeftModel: no adapter named '{name}'");
-            string dir = name == "default" ? directory : Path.Combine(directory, name);
-            Directory.CreateDirectory(dir);
-            var tensors = AdapterStateDict(name);
-            // Written to temporary names and moved, so a failure leaves no half-written adapter.
-            SafeTensors.Save(Path.Combine(dir, AdapterKeys.WeightsFile + ".tmp"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-            config.Save(Path.Combine(dir, AdapterKeys.ConfigFile + ".tmp"));
-            File.Move(Path.Combine(dir, AdapterKeys.WeightsFile + ".tmp"), Path.Combine(dir, AdapterKeys.WeightsFile), true);
-            File.Move(Path.Combine(dir, AdapterKeys.ConfigFile + ".tmp"), Path.Combine(dir, AdapterKeys.ConfigFile), true);
+            AdapterKeys.Write(name == "default" ? directory : Path.Combine(directory, name), AdapterStateDict(name), config.Save);
         }
     }
 

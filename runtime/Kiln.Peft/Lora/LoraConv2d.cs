@@ -16,9 +16,7 @@ public sealed class LoraConv2d : Conv2d, ILoraLayer
     {
         if (baseLayer.Groups != 1) throw new KilnException("LoRA", $"LoRA Conv2d: grouped convolutions (groups={baseLayer.Groups}) are not supported");
         BaseLayer = baseLayer;
-        RegisterModule("lora_A", _pairs.A);
-        RegisterModule("lora_B", _pairs.B);
-        RegisterModule("lora_dropout", _pairs.Dropout);
+        foreach (var (name, module) in _pairs.Members) RegisterModule(name, module);
     }
 
     /// <inheritdoc/>

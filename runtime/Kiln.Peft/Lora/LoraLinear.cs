@@ -16,9 +16,7 @@ public sealed class LoraLinear : Linear, ILoraLayer
     public LoraLinear(Linear baseLayer) : base(baseLayer)
     {
         BaseLayer = baseLayer;
-        RegisterModule("lora_A", _pairs.A);
-        RegisterModule("lora_B", _pairs.B);
-        RegisterModule("lora_dropout", _pairs.Dropout);
+        foreach (var (name, module) in _pairs.Members) RegisterModule(name, module);
     }
 
     /// <inheritdoc/>

@@ -14,6 +14,9 @@ internal sealed class LoraPairs
     public ModuleDict<Module<Tensor, Tensor>> B { get; } = new();
     public ModuleDict<Module<Tensor, Tensor>> Dropout { get; } = new();
 
+    /// <summary>The three dictionaries under PEFT's names, for the host layer to register.</summary>
+    public IEnumerable<(string Name, Module Module)> Members => [("lora_A", A), ("lora_B", B), ("lora_dropout", Dropout)];
+
     public void Add(LoraAdapters lora, string name, int r, double scaling, double dropout, LoraInit init,
         Func<Module<Tensor, Tensor>> down, Func<Module<Tensor, Tensor>> up, DType dtype)
     {

@@ -130,25 +130,14 @@ public sealed class PromptLearningModel : Module, ICausalLM
     }
 
     /// <summary>Prints and returns PEFT's trainable-parameter line.</summary>
-    public string PrintTrainableParameters()
-    {
-        var (t, a) = GetNbTrainableParameters();
-        string line = ParameterLine.Format(t, a);
-        Console.WriteLine(line);
-        return line;
-    }
+    public string PrintTrainableParameters() => ParameterLine.Print(GetNbTrainableParameters());
 
     /// <summary>Writes adapter_config.json and adapter_model.safetensors (<c>prompt_embeddings</c>: the encoder's output) as PEFT does.</summary>
     public void SavePretrained(string directory)
     {
-        Directory.CreateDirectory(directory);
         Tensor prompt;
         using (Autograd.NoGrad()) prompt = PromptEncoder.Prompt().Detach().Contiguous();
-        string weights = Path.Combine(directory, AdapterKeys.WeightsFile), config = Path.Combine(directory, AdapterKeys.ConfigFile);
-        SafeTensors.Save(weights + ".tmp", new Dictionary<string, Tensor> { ["prompt_embeddings"] = prompt }, new Dictionary<string, string> { ["format"] = "pt" });
-        Config.Save(config + ".tmp");
-        File.Move(weights + ".tmp", weights, true);
-        File.Move(config + ".tmp", config, true);
+        AdapterKeys.Write(directory, new Dictionary<string, Tensor> { ["prompt_embeddings"] = prompt }, Config.Save);
     }
 
     /// <summary>

@@ -81,6 +81,8 @@ public class QuantizedLinearTests
         var codes = ((Linear4bit)net[0]).Weight.ToArray<byte>();
         var peft = Kiln.Peft.Peft.GetPeftModel(net, new LoraConfig { R = 4, LoraAlpha = 8, TargetModulesRegex = "0|2", InitLoraWeights = LoraInit.Gaussian });
         Assert.IsType<LoraLinear>(net[0]);
+        // PEFT's count: packed 4-bit weights as two parameters a byte (4352), fp32 biases (68), the adapters (784) train.
+        Assert.Equal((784L, 5204L), peft.GetNbTrainableParameters());
         var x = Tensor.Randn(16, 64);
         var target = Tensor.From(Enumerable.Range(0, 16).Select(i => (long)(i % 4)).ToArray(), 16);
         var opt = new AdamW(net.Parameters().Where(p => p.RequiresGrad), lr: 1e-2);
