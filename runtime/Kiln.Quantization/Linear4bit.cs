@@ -12,7 +12,6 @@ namespace Kiln.Quantization;
 /// </summary>
 public sealed unsafe class Linear4bit : Linear
 {
-    Quantized4Bit _q;
 
     /// <summary>Quantizes <paramref name="source"/>'s weight (its bias is kept as it is).</summary>
     public Linear4bit(Linear source, QuantType type = QuantType.Nf4, int blocksize = 64, bool doubleQuant = false)
@@ -24,62 +23,71 @@ public sealed unsafe class Linear4bit : Linear
     {
         if (weight.Shape.Length != 2 || weight.Shape[0] != outFeatures || weight.Shape[1] != inFeatures)
             throw new KilnException("Linear4bit", $"Linear4bit: the quantized weight has shape [{string.Join(", ", weight.Shape)}], the layer needs [{outFeatures}, {inFeatures}]", KilnErrorKind.Shape);
-        _q = weight;
+        _meta = weight;
         RegisterBuffer("absmax", weight.Absmax);
         RegisterBuffer("quant_map", weight.QuantMap);
         if (weight.DoubleQuant)
         {
             RegisterBuffer("nested_absmax", weight.NestedAbsmax);
             RegisterBuffer("nested_quant_map", weight.NestedQuantMap);
+            RegisterBuffer("nested_offset", Tensor.From([weight.NestedOffset], 1));   // in bitsandbytes' quant-state JSON; a buffer here so state dicts carry it
         }
         ComputeDType = weight.DType == DType.Float16 ? DType.Float32 : weight.DType == DType.BFloat16 ? DType.BFloat16 : DType.Float32;
-        RefreshAbsmax();
     }
 
     static Tensor Frozen(Tensor t) => t.RequiresGrad ? t.Detach() : t;
 
-    /// <summary>The quantized weight.</summary>
-    public Quantized4Bit Quantized => _q;
+    /// <summary>The quantized weight, read from the layer's current tensors (after a state dict load or a move too).</summary>
+    public Quantized4Bit Quantized => new()
+    {
+        Packed = Weight,
+        Type = _meta.Type,
+        Blocksize = _meta.Blocksize,
+        Shape = _meta.Shape,
+        DType = _meta.DType,
+        QuantMap = TensorMember("quant_map")!,
+        Absmax = TensorMember("absmax")!,
+        NestedAbsmax = TensorMember("nested_absmax"),
+        NestedQuantMap = TensorMember("nested_quant_map"),
+        NestedOffset = TensorMember("nested_offset") is { } o ? o.Cpu().ToArray<float>()[0] : 0f,
+        NestedBlocksize = _meta.NestedBlocksize,
+    };
     /// <summary>The dtype of the output (<c>bnb_4bit_compute_dtype</c>); products accumulate in float32.</summary>
     public DType ComputeDType { get; set; }
 
+    readonly Quantized4Bit _meta;   // type, block sizes, shape, dtype: what the tensors do not say
     float[] _absmax = [];
     Tensor? _codeF32;
+    (int, int, int, int, Device) _cacheKey = (-1, -1, -1, -1, Device.Cpu);
 
-    void RefreshAbsmax()
+    // The decoded absmax per block and the code table as float32, rebuilt when a statistics tensor changed (its version) or moved.
+    float[] BlockScales()
     {
-        _absmax = _q.BlockAbsmax();
-        _codeF32 = _q.QuantMap.Cpu().To(DType.Float32).Contiguous();
+        var key = (TensorMember("absmax")!.Version, TensorMember("nested_absmax")?.Version ?? 0, TensorMember("nested_offset")?.Version ?? 0, TensorMember("quant_map")!.Version, Weight.Device);
+        if (key == _cacheKey) return _absmax;
+        var q = Quantized;
+        _absmax = q.BlockAbsmax();
+        _codeF32 = q.QuantMap.Cpu().To(DType.Float32).Contiguous();
+        _cacheKey = key;
+        return _absmax;
     }
 
     /// <summary>The weight as float32 [out, in].</summary>
-    public Tensor DequantizedWeight() => _q.Dequantize(DType.Float32);
+    public Tensor DequantizedWeight() => Quantized.Dequantize(DType.Float32);
 
     /// <summary>Adds <paramref name="delta"/> [out, in] to the weight and quantizes again (how an adapter is merged into a 4-bit base).</summary>
     public void AddToWeight(Tensor delta)
     {
         using var _ = Autograd.NoGrad();
+        var current = Quantized;
         var merged = DequantizedWeight().Add(delta.To(DType.Float32));
-        var q = Quantized4Bit.Quantize(merged.To(_q.DType), _q.Type, _q.Blocksize, _q.DoubleQuant);
+        var q = Quantized4Bit.Quantize(merged.To(current.DType), current.Type, current.Blocksize, current.DoubleQuant);
         // Same sizes: the codes and statistics are copied into the tensors this layer (and any wrapper) already shares.
-        _q.Packed.Copy_(q.Packed);
-        _q.Absmax.Copy_(q.Absmax);
-        _q.NestedAbsmax?.Copy_(q.NestedAbsmax!);
-        _q = new Quantized4Bit
-        {
-            Packed = _q.Packed,
-            Type = q.Type,
-            Blocksize = q.Blocksize,
-            Shape = q.Shape,
-            DType = q.DType,
-            QuantMap = _q.QuantMap,
-            Absmax = _q.Absmax,
-            NestedAbsmax = _q.NestedAbsmax,
-            NestedQuantMap = _q.NestedQuantMap,
-            NestedOffset = q.NestedOffset,
-            NestedBlocksize = q.NestedBlocksize,
-        };
-        RefreshAbsmax();
+        var device = Weight.Device;
+        Weight.Copy_(q.Packed.To(device));
+        TensorMember("absmax")!.Copy_(q.Absmax.To(device));
+        TensorMember("nested_absmax")?.Copy_(q.NestedAbsmax!.To(device));
+        TensorMember("nested_offset")?.Copy_(Tensor.From([q.NestedOffset], 1).To(device));
     }
 
     /// <inheritdoc/>
@@ -88,13 +96,14 @@ public sealed unsafe class Linear4bit : Linear
 
     unsafe void FusedProduct(int m, float* x, float* bias, float* y)
     {
-        fixed (byte* p = Weight.AsSpan<byte>()) fixed (float* a = _absmax) fixed (float* c = _codeF32!.AsSpan<float>())
-            Kernels.FourBitKernels.FusedMatmul(m, OutFeatures, InFeatures, x, p, c, a, _q.Blocksize, bias, y);
+        var scales = BlockScales();
+        fixed (byte* p = Weight.AsSpan<byte>()) fixed (float* a = scales) fixed (float* c = _codeF32!.AsSpan<float>())
+            Kernels.FourBitKernels.FusedMatmul(m, OutFeatures, InFeatures, x, p, c, a, _meta.Blocksize, bias, y);
     }
 
     /// <summary>True when the fused kernel applies to this layer (blocks never straddle a row).</summary>
-    internal bool CanFuse => InFeatures % _q.Blocksize == 0 && !Weight.IsCuda;
+    internal bool CanFuse => InFeatures % _meta.Blocksize == 0 && InFeatures % 32 == 0 && !Weight.IsCuda;
 
     /// <inheritdoc/>
-    public override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Py(Bias is not null)}, quant_type={Quantized4Bit.TypeName(_q.Type)}, blocksize={_q.Blocksize}";
+    public override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Py(Bias is not null)}, quant_type={Quantized4Bit.TypeName(_meta.Type)}, blocksize={_meta.Blocksize}";
 }

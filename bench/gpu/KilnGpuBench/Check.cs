@@ -59,6 +59,7 @@ internal static class Check
         }
         if (Kiln.Gpu.CublasLt.IsAvailable) BothGemmPaths(n);
         else Console.WriteLine("SKIP cuBLASLt vs Kiln's kernel: cuBLASLt is not loaded here");
+        Adapters(n);
         Training(small);
         Console.WriteLine($"check: {_passed} passed, {_failed} failed");
         return _failed;
@@ -95,6 +96,33 @@ internal static class Check
         ("silu", t => t.Silu(), 1e-5), ("gelu", t => t.Gelu(), 1e-5), ("gelu tanh", t => t.Gelu("tanh"), 1e-5),
         ("softplus", t => t.Softplus(), 1e-5), ("pow 3", t => t.Pow(3), 1e-5), ("clamp", t => t.Clamp(-0.5, 0.5), 0),
     };
+
+    /// <summary>Issue 17's layers on the device: a 4-bit NF4 and an int8 linear layer (weights dequantized for the product) and a LoRA layer, forward and input gradient against the CPU.</summary>
+    static void Adapters(int n)
+    {
+        Generator.ManualSeed(17);
+        var nf4 = new Kiln.Quantization.Linear4bit(new Linear(64, n + 2), Kiln.Quantization.QuantType.Nf4, 64, doubleQuant: true);
+        var nf4Gpu = new Kiln.Quantization.Linear4bit(new Linear(64, n + 2), Kiln.Quantization.QuantType.Nf4, 64, doubleQuant: true);
+        nf4Gpu.LoadStateDict(nf4.StateDict());
+        nf4Gpu.To(Device.Cuda(0));
+        using var x = Rand(31, 5, 64);
+        Same("linear_4bit (NF4, double quant)", nf4.Forward(x), nf4Gpu.Forward(x.Cuda()), 1e-4);
+        Grad("linear_4bit input", t => t.IsCuda ? nf4Gpu.Forward(t) : nf4.Forward(t), Rand(32, 12, 64), 1e-4);
+        var int8 = new Kiln.Quantization.Linear8bitLt(new Linear(64, n + 2));
+        var int8Gpu = new Kiln.Quantization.Linear8bitLt(new Linear(64, n + 2));
+        int8Gpu.LoadStateDict(int8.StateDict());
+        int8Gpu.To(Device.Cuda(0));
+        Same("linear_8bit (LLM.int8 rows)", int8.Forward(x), int8Gpu.Forward(x.Cuda()), 1e-4);
+        var lora = new Kiln.Peft.LoraLinear(new Linear(64, n + 2));
+        lora.AddAdapter("default", 8, 2.0, 0, Kiln.Peft.LoraInit.Random);
+        var loraGpu = new Kiln.Peft.LoraLinear(new Linear(64, n + 2));
+        loraGpu.AddAdapter("default", 8, 2.0, 0, Kiln.Peft.LoraInit.Random);
+        loraGpu.LoadStateDict(lora.StateDict());
+        lora.Lora.SetActive("default");
+        loraGpu.Lora.SetActive("default");
+        loraGpu.To(Device.Cuda(0));
+        Grad("lora linear (r=8)", t => t.IsCuda ? loraGpu.Forward(t) : lora.Forward(t), Rand(33, 12, 64), 1e-4);
+    }
 
     static Tensor Rand(ulong seed, params int[] shape)
     {

@@ -24,6 +24,14 @@ public sealed class LoraAdapters
     /// <summary>True when adapter <paramref name="name"/> exists here.</summary>
     public bool Contains(string name) => _adapters.ContainsKey(name);
 
+    /// <summary>Makes <paramref name="names"/> the adapters this layer adds (a layer's <c>set_adapter</c>; <see cref="PeftModel{TModel}.SetAdapter"/> does it for a whole model).</summary>
+    public void SetActive(params string[] names)
+    {
+        foreach (var n in names)
+            if (!_adapters.ContainsKey(n)) throw new KilnException("LoRA", $"LoRA: this layer has no adapter '{n}' (has: {string.Join(", ", _order)})");
+        Active = names;
+    }
+
     internal void Add(string name, int rank, double scaling)
     {
         if (!_adapters.ContainsKey(name)) _order.Add(name);

@@ -214,6 +214,9 @@ public sealed unsafe partial class Tensor : IDisposable
     }
 
     /// <summary>Marks an in-place write for autograd's version checks.</summary>
+    /// <summary>Counts in-place writes to this tensor's storage (<c>tensor._version</c>): caches derived from a tensor compare it.</summary>
+    public int Version => _storage.Version;
+
     internal void BumpVersion() => System.Threading.Interlocked.Increment(ref _storage.Version);
 
     /// <summary>Releases this tensor's reference to its storage; memory returns when the last view is disposed.</summary>

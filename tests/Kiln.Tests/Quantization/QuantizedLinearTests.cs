@@ -122,4 +122,19 @@ public class QuantizedLinearTests
         Assert.InRange(perParam, 0.515, 0.53);        // 0.5 codes + 1/64 absmax codes + nested statistics and maps
         Assert.Equal(8L * 1024 * 1024, fp32);
     }
+
+    [Fact]
+    public void StateDictsCarryEverythingTheProductNeeds()
+    {
+        Generator.ManualSeed(16);
+        var a = new Linear4bit(new Linear(128, 8), QuantType.Nf4, 64, doubleQuant: true);
+        var b = new Linear4bit(new Linear(128, 8), QuantType.Nf4, 64, doubleQuant: true);
+        var x = Tensor.Randn(2, 128);
+        using var _ = Autograd.NoGrad();
+        var before = b.Forward(x);                    // fills b's cached scales
+        b.LoadStateDict(a.StateDict());
+        Close(a.Forward(x), b.Forward(x), 1e-6, "after load");
+        Assert.NotEqual(before.ToArray<float>(), b.Forward(x).ToArray<float>());
+        Assert.Contains("nested_offset", a.StateDict().Keys);
+    }
 }
