@@ -188,6 +188,13 @@ if (write)
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
     foreach (var suite in new[] { "core", "nn", "compile", "llm", "quant", "data", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
+    // Sections this program does not write (the GPU run's, bench/gpu/table.py) are kept as they are.
+    var known = new[] { "## Tensor core and autograd", "## NN layers and optimizers", "## Compiled models", LlamaBench.Title, QuantBench.Title, "## Training epochs (data loading included)", BuildTimes.Title };
+    foreach (var part in ("\n" + existing).Split("\n## ").Skip(1))
+    {
+        string other = "## " + part;
+        if (!known.Any(k => other.StartsWith(k, StringComparison.Ordinal))) text.Append(other.TrimEnd('\n')).Append("\n\n");
+    }
     File.WriteAllText(path, text.ToString().TrimEnd('\n') + "\n");
     Console.Error.WriteLine($"wrote {path}");
 }
