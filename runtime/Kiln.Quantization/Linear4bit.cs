@@ -72,8 +72,21 @@ public sealed unsafe class Linear4bit : Linear
         return _absmax;
     }
 
-    /// <summary>The weight as float32 [out, in].</summary>
-    public Tensor DequantizedWeight() => Quantized.Dequantize(DType.Float32);
+    Tensor? _deviceScales;
+
+    /// <summary>The weight as float32 [out, in], on the layer's device (a CUDA layer dequantizes there, one kernel).</summary>
+    public Tensor DequantizedWeight()
+    {
+        if (!Weight.IsCuda) return Quantized.Dequantize(DType.Float32);
+        var key = _cacheKey;
+        var scales = BlockScales();
+        if (_deviceScales is null || key != _cacheKey || _deviceScales.Device != Weight.Device)
+            _deviceScales = Tensor.From(scales, scales.Length).To(Weight.Device);
+        var table = TensorMember("quant_map")!.To(DType.Float32).Contiguous();
+        var y = Tensor.Empty([OutFeatures, InFeatures], DType.Float32, Weight.Device);
+        Kiln.Gpu.GpuOps.Dequantize4Bit(y, Weight.Contiguous(), table, _deviceScales, _meta.Blocksize);
+        return y;
+    }
 
     /// <summary>Adds <paramref name="delta"/> [out, in] to the weight and quantizes again (how an adapter is merged into a 4-bit base).</summary>
     public void AddToWeight(Tensor delta)

@@ -26,8 +26,15 @@ public sealed unsafe class Linear8bitLt : Linear
     /// <summary>The quantized weight.</summary>
     public QuantizedInt8 Quantized { get; }
 
-    /// <summary>The weight as float32 [out, in].</summary>
-    public Tensor DequantizedWeight() => new QuantizedInt8 { Codes = Weight, Scb = (Tensor)TensorMember("SCB")! }.Dequantize();
+    /// <summary>The weight as float32 [out, in], on the layer's device (a CUDA layer dequantizes there, one kernel).</summary>
+    public Tensor DequantizedWeight()
+    {
+        var scb = (Tensor)TensorMember("SCB")!;
+        if (!Weight.IsCuda) return new QuantizedInt8 { Codes = Weight, Scb = scb }.Dequantize();
+        var y = Tensor.Empty([OutFeatures, InFeatures], DType.Float32, Weight.Device);
+        Kiln.Gpu.GpuOps.DequantizeInt8Rows(y, Weight.Contiguous(), scb.Contiguous(), InFeatures);
+        return y;
+    }
 
     /// <summary>Adds <paramref name="delta"/> [out, in] to the weight and quantizes again (merging an adapter into an int8 base).</summary>
     public void AddToWeight(Tensor delta)

@@ -561,6 +561,29 @@ internal static unsafe class GpuOps
             throw new KilnException(op, $"{op}: the CUDA backend updates float32 parameters, got {p.DType.Name()} on {p.Device}", KilnErrorKind.Device);
     }
 
+    /// <summary>
+    /// <paramref name="y"/> (float32, n elements) = the 4-bit codes of <paramref name="packed"/> looked up in
+    /// <paramref name="table"/> and scaled by <paramref name="absmax"/> per <paramref name="blocksize"/> elements (all on one device, contiguous).
+    /// </summary>
+    public static void Dequantize4Bit(Tensor y, Tensor packed, Tensor table, Tensor absmax, int blocksize)
+    {
+        var dev = DeviceOf("dequantize_4bit", y, packed, table, absmax);
+        if (y.Numel > int.MaxValue) throw new KilnException("dequantize_4bit", $"dequantize_4bit: {y.Numel} elements exceed one CUDA launch", KilnErrorKind.Device);
+        if (y.Numel == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, int>>(KernelMethods.Dequantize4Bit)
+            (dev.Stream, (int)y.Numel, y.View<float>(), packed.View<byte>(), table.View<float>(), absmax.View<float>(), blocksize);
+    }
+
+    /// <summary><paramref name="y"/> [rows, cols] (float32) = int8 <paramref name="codes"/> · SCB per row / 127.</summary>
+    public static void DequantizeInt8Rows(Tensor y, Tensor codes, Tensor scb, int cols)
+    {
+        var dev = DeviceOf("dequantize_int8", y, codes, scb);
+        if (y.Numel > int.MaxValue) throw new KilnException("dequantize_int8", $"dequantize_int8: {y.Numel} elements exceed one CUDA launch", KilnErrorKind.Device);
+        if (y.Numel == 0) return;
+        dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, int>>(KernelMethods.DequantizeInt8Rows)
+            (dev.Stream, (int)y.Numel, y.View<float>(), codes.View<sbyte>(), scb.View<float>(), cols);
+    }
+
     /// <summary>One fused SGD step of a contiguous float32 parameter.</summary>
     public static void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdArgs args)
     {
