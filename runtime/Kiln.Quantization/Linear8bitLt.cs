@@ -19,20 +19,19 @@ public sealed unsafe class Linear8bitLt : Linear
     {
         if (weight.Rows != outFeatures || weight.Cols != inFeatures)
             throw new KilnException("Linear8bitLt", $"Linear8bitLt: the quantized weight has shape [{weight.Rows}, {weight.Cols}], the layer needs [{outFeatures}, {inFeatures}]", KilnErrorKind.Shape);
-        Quantized = weight;
         RegisterBuffer("SCB", weight.Scb);
     }
 
-    /// <summary>The quantized weight.</summary>
-    public QuantizedInt8 Quantized { get; }
+    /// <summary>The quantized weight, read from the layer's current tensors.</summary>
+    public QuantizedInt8 Quantized => new() { Codes = Weight, Scb = (Tensor)TensorMember("SCB")! };
 
     /// <summary>The weight as float32 [out, in], on the layer's device (a CUDA layer dequantizes there, one kernel).</summary>
     public Tensor DequantizedWeight()
     {
-        var scb = (Tensor)TensorMember("SCB")!;
-        if (!Weight.IsCuda) return new QuantizedInt8 { Codes = Weight, Scb = scb }.Dequantize();
+        var q = Quantized;
+        if (!Weight.IsCuda) return q.Dequantize();
         var y = Tensor.Empty([OutFeatures, InFeatures], DType.Float32, Weight.Device);
-        Kiln.Gpu.GpuOps.DequantizeInt8Rows(y, Weight.Contiguous(), scb.Contiguous(), InFeatures);
+        Kiln.Gpu.GpuOps.DequantizeInt8Rows(y, q.Codes.Contiguous(), q.Scb.Contiguous(), InFeatures);
         return y;
     }
 

@@ -60,10 +60,10 @@ public sealed class QuantizedInt8
     /// <summary>The tensors bitsandbytes saves for a weight under <paramref name="key"/>: <c>weight</c>, <c>SCB</c> beside it, <c>weight_format</c> 0 (row-major).</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> ToStateDict(string key)
     {
-        string prefix = key.EndsWith(".weight", StringComparison.Ordinal) ? key[..^"weight".Length] : key + ".";
+        string scb = ScbKey(key);
         yield return new(key, Codes);
-        yield return new(prefix + "SCB", Scb);
-        yield return new(prefix + "weight_format", Tensor.Zeros([], DType.UInt8));
+        yield return new(scb, Scb);
+        yield return new(scb[..^"SCB".Length] + "weight_format", Tensor.Zeros([], DType.UInt8));
     }
 
     /// <summary>True when <paramref name="tensors"/> holds an LLM.int8 weight under <paramref name="key"/>.</summary>

@@ -11,31 +11,10 @@ and with --read-kiln IN OUT.json writes PyTorch's view of it (dtype, shape, valu
 import json, os, struct, sys
 import numpy as np
 import torch
-from safetensors_io import CODES, DTYPES, raw, write
+from safetensors_io import CODES, DTYPES, raw, read, write
 
 torch.manual_seed(99)
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
-def read(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        dt = DTYPES[e["dtype"]]
-        buf = bytearray(data[base + b: base + end])
-        if dt == torch.bfloat16:
-            t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if buf else torch.empty(0, dtype=dt)
-        else:
-            t = torch.frombuffer(buf, dtype=dt) if buf else torch.empty(0, dtype=dt)
-        out[name] = t.reshape(e["shape"])
-    return out, header.get("__metadata__", {})
-
-
 if len(sys.argv) > 3 and sys.argv[1] == "--read-kiln":
     # PyTorch's view of a file Kiln wrote, for the test that checks Python reads what Kiln writes.
     tensors, meta = read(sys.argv[2])

@@ -43,8 +43,9 @@ def save_file(tensors, path, metadata=None):
     write(path, tensors, metadata)
 
 
-def load_file(path):
-    """safetensors.torch.load_file's signature: every tensor of the file, in header order."""
+
+def read(path):
+    """Every tensor of the file (in header order) and its __metadata__."""
     with open(path, "rb") as f:
         data = f.read()
     n = struct.unpack("<Q", data[:8])[0]
@@ -60,5 +61,10 @@ def load_file(path):
             t = torch.frombuffer(buf, dtype=torch.int16).view(torch.bfloat16) if buf else torch.empty(0, dtype=dtype)
         else:
             t = torch.frombuffer(buf, dtype=dtype) if buf else torch.empty(0, dtype=dtype)
-        out[name] = t.reshape(info["shape"]).clone()
-    return out
+        out[name] = t.reshape(info["shape"])
+    return out, header.get("__metadata__", {})
+
+
+def load_file(path):
+    """safetensors.torch.load_file's signature: every tensor of the file, in header order."""
+    return read(path)[0]

@@ -123,7 +123,6 @@ public sealed class HistogramObserver(int bins = 2048, int upsampleRate = 128, Q
         double dstWidth = binWidth * (end - start + 1) / DstBins;
         if (dstWidth == 0) return 0;
         float bw = (float)binWidth, dw = (float)dstWidth, halfDw = (float)(dstWidth / 2), negHalfDw = (float)(-dstWidth / 2);
-        float middleNorm = 0;   // _get_norm(-dw/2, dw/2, ·) without the density factor
         var norm = new float[Bins];
         for (int i = 0; i < Bins; i++)
         {
@@ -135,8 +134,7 @@ public sealed class HistogramObserver(int bins = 2048, int upsampleRate = 128, Q
             float dstOfEnd = Math.Clamp(FloorDivide(srcEnd, dw), 0, DstBins - 1);
             float n = 0;
             n += GetNorm(srcBegin - dstOfBeginCenter, halfDw, density);
-            middleNorm = GetNorm(negHalfDw, halfDw, density);
-            n += (dstOfEnd - dstOfBegin - 1) * middleNorm;
+            n += (dstOfEnd - dstOfBegin - 1) * GetNorm(negHalfDw, halfDw, density);
             float dstOfEndCenter = dstOfEnd * dw + halfDw;
             n += GetNorm(negHalfDw, srcEnd - dstOfEndCenter, density);
             norm[i] = n;

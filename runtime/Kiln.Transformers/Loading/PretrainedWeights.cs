@@ -85,7 +85,7 @@ public static class PretrainedWeights
             }
             else if (m is Linear8bitLt q8)
             {
-                foreach (var kv in new QuantizedInt8 { Codes = q8.Weight, Scb = q8.Quantized.Scb }.ToStateDict(path + ".weight")) tensors[kv.Key] = kv.Value;
+                foreach (var kv in q8.Quantized.ToStateDict(path + ".weight")) tensors[kv.Key] = kv.Value;
                 quant ??= new BitsAndBytesConfig { LoadIn8Bit = true };
             }
         }
