@@ -254,11 +254,14 @@ public static unsafe class Sgemm
     {
         int threads = Math.Max(1, Threads.Count);
         int KC = tiles.Kc, NC = tiles.Nc;
-        int mcMax = mr * tiles.McPanels;
-        // Row blocks: enough for every thread, each a multiple of MR and at most mcMax rows.
-        int perThread = (m + threads - 1) / threads;
-        // One thread: big blocks. Several: blocks of 8 micro-panels claimed dynamically, so threads finish together.
-        int mc = threads == 1 ? Math.Min(mcMax, (perThread + mr - 1) / mr * mr) : Math.Min(mr * tiles.ParallelPanels, (perThread + mr - 1) / mr * mr);
+        // Row blocks as equal as whole micro-panels allow: one thread, big blocks; several, blocks of about ParallelPanels
+        // micro-panels claimed dynamically, their count a multiple of the thread count so the threads finish together
+        // (1024 rows in 96-row blocks left one of two threads 12 % idle at every k-block's barrier).
+        int mPanels = (m + mr - 1) / mr;
+        int mBlocks = threads == 1
+            ? (mPanels + tiles.McPanels - 1) / tiles.McPanels
+            : Math.Min(mPanels, ((mPanels + tiles.ParallelPanels - 1) / tiles.ParallelPanels + threads - 1) / threads * threads);
+        int mc = (mPanels + mBlocks - 1) / mBlocks * mr;
         long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
         float* bPack = (float*)(_bPack ??= new()).Get(bNeed * sizeof(float));
         var job = new Job
@@ -279,8 +282,8 @@ public static unsafe class Sgemm
             Epilogue = epilogue,
             BPack = bPack,
             Gate = gate,
+            MPanels = mPanels,
         };
-        int mBlocks = (m + mc - 1) / mc;
         for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
         {
             int nc = Math.Min(NC, n - jc);
@@ -316,7 +319,7 @@ public static unsafe class Sgemm
     /// <summary>The state of one GEMM call shared by the threads working on it.</summary>
     sealed class Job
     {
-        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks;
+        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks, MPanels;
         public int NextBlock;
         public bool Wide, Accumulate, Last, DirectB;
         public float Alpha;
@@ -349,7 +352,9 @@ public static unsafe class Sgemm
             long ldc = Ldc;
             for (int blk; (blk = System.Threading.Interlocked.Increment(ref NextBlock) - 1) < Blocks;)
             {
-                int ic = blk * Mc, mcur = Math.Min(Mc, M - ic);
+                // Block blk covers micro-panels [blk·P/Blocks, (blk+1)·P/Blocks): sizes differ by at most one panel.
+                int ic = (int)((long)blk * MPanels / Blocks) * mr, iend = Math.Min(M, (int)((long)(blk + 1) * MPanels / Blocks) * mr);
+                int mcur = iend - ic;
                 long offset = ic * Rsa + Pc * Csa;
                 if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
                 else PackGatedA(A + offset, Gate.Values + offset, Gate.Scale, Rsa, Csa, mcur, kc, mr, ap);
