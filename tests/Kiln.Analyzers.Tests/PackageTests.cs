@@ -7,7 +7,7 @@ namespace Kiln.Analyzers.Tests;
 
 /// <summary>
 /// As a user would, following README's "Use Kiln in your project": a fresh copy of the repository (what a clone holds),
-/// `dotnet pack Compile.sln -c Release -o feed` (Kiln, Kiln.Compiler beside it, Kiln.Monitoring, Kiln.Vision), a local folder feed in
+/// `dotnet pack Compile.sln -c Release -o feed` (Kiln, Kiln.Compiler beside it, and the companion packages Kiln.Monitoring, Kiln.Vision, Kiln.Onnx, Kiln.Quantization, Kiln.Transformers, Kiln.Peft), a local folder feed in
 /// nuget.config and a PackageReference at the repository's version; the fresh console project's build reports a seeded
 /// shape bug at the right line and, fixed, builds and runs with the generated member registration.
 /// </summary>
@@ -47,9 +47,9 @@ public sealed class PackageTests : IDisposable
         CopyTrackedFiles(RepoRoot(), clone);
         Run(clone, "pack", "Compile.sln", "-c", "Release", "-o", feed, "-nologo");
         string version = RepositoryVersion(clone);
-        foreach (var id in new[] { "Kiln", "Kiln.Compiler", "Kiln.Monitoring", "Kiln.Vision" })
+        foreach (var id in new[] { "Kiln", "Kiln.Compiler", "Kiln.Monitoring", "Kiln.Vision", "Kiln.Onnx", "Kiln.Quantization", "Kiln.Transformers", "Kiln.Peft" })
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.nupkg")), $"{id}.{version}.nupkg is missing from the feed: {string.Join(", ", Directory.GetFiles(feed))}");
-        Assert.Equal(4, Directory.GetFiles(feed, "*.nupkg").Length);
+        Assert.Equal(8, Directory.GetFiles(feed, "*.nupkg").Length);
         using (var kiln = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"Kiln.{version}.nupkg")))
             Assert.NotNull(kiln.GetEntry("docs/diagnostics.md"));
 
@@ -57,7 +57,7 @@ public sealed class PackageTests : IDisposable
         File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable></PropertyGroup>
-              <ItemGroup><PackageReference Include="Kiln" Version="{version}" /></ItemGroup>
+              <ItemGroup><PackageReference Include="Kiln" Version="{version}" /><PackageReference Include="Kiln.Peft" Version="{version}" /></ItemGroup>
             </Project>
             """);
         // The local feed is added to the sources the machine already has (no URL is named here), as README says.
@@ -70,12 +70,15 @@ public sealed class PackageTests : IDisposable
         Assert.True(failed != 0, "the build with a shape bug succeeded:\n" + output);
         Assert.Contains("Program.cs(13,57): error KLN0001: linear: mat1 and mat2 shapes cannot be multiplied (input [N, 128], weight [10, 100]", output);
 
-        File.WriteAllText(Path.Combine(app, "Program.cs"), Buggy.Replace("new(100, 10)", "new(128, 10)"));
+        // Fixed, and using a companion package (Kiln.Peft brings Kiln.Transformers, Kiln.Quantization and Kiln.Onnx with it).
+        File.WriteAllText(Path.Combine(app, "Program.cs"), Buggy.Replace("new(100, 10)", "new(128, 10)")
+            .Replace("Console.WriteLine(model);", "Console.WriteLine(model); Console.WriteLine($\"lora r={new Kiln.Peft.LoraConfig().R}\");"));
         var (ok, built) = Run(app, "build", "-nologo", "--disable-build-servers");
         Assert.True(ok == 0, built);
         var (ran, printed) = Run(app, "run", "--no-build");
         Assert.True(ran == 0, printed);
         Assert.Contains("Net(\n  (layer1): Linear(in_features=784, out_features=128, bias=True)\n  (layer2): Linear(in_features=128, out_features=10, bias=True)\n)", printed.Replace("\r\n", "\n"));
+        Assert.Contains("lora r=8", printed);
         Assert.EndsWith("10", printed.TrimEnd());
     }
 
