@@ -47,8 +47,8 @@ public sealed class Trainer
             throw new KilnException("Trainer", $"Trainer: eval_strategy '{args.EvalStrategy}' needs an eval dataset", KilnErrorKind.Argument);
         if (args.GradientCheckpointing)
         {
-            if (model is LlamaForCausalLM llama) llama.Model.GradientCheckpointing = true;
-            else throw new KilnException("Trainer", $"Trainer: gradient_checkpointing is supported for Llama-family models, not {model.GetType().Name}", KilnErrorKind.Unsupported);
+            if (model is IGradientCheckpointing checkpointed) checkpointed.GradientCheckpointing = true;
+            else throw new KilnException("Trainer", $"Trainer: gradient_checkpointing needs a model that implements IGradientCheckpointing (Llama, Qwen2, GPT-2, BERT), not {model.GetType().Name}", KilnErrorKind.Unsupported);
         }
         _model = model; _args = args; _train = trainDataset; _eval = evalDataset; _collator = dataCollator; _computeMetrics = computeMetrics;
         _forward = forward ?? (model is ICausalLM lm ? (_, b) => lm.Forward(b.InputIds, b.AttentionMask)

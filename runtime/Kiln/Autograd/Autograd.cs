@@ -43,8 +43,9 @@ public static class Autograd
     /// <summary>
     /// Activation checkpointing (<c>torch.utils.checkpoint</c>): runs <paramref name="function"/> on <paramref name="input"/>
     /// without keeping its intermediate tensors, and in the backward runs it again (recording) to get the gradients of the
-    /// input and of <paramref name="parameters"/> — memory for compute, per block of a deep model. The function must be
-    /// deterministic (no dropout draws between the two runs).
+    /// input and of <paramref name="parameters"/> — memory for compute, per block of a deep model. As torch's
+    /// <c>preserve_rng_state</c>, the replay draws from the default generator at the state the forward found, so dropout
+    /// masks repeat exactly; the generator is then put back where the rest of the program left it.
     /// </summary>
     public static Tensor Checkpoint(Func<Tensor, Tensor> function, Tensor input, IEnumerable<Tensor> parameters)
     {
@@ -52,11 +53,19 @@ public static class Autograd
         foreach (var p in parameters) if (p.RequiresGrad) trainable.Add(p);
         var inputs = new List<Tensor?>(trainable.Count + 1) { input };
         inputs.AddRange(trainable);
+        var rng = Generator.Default;
+        ulong seed = rng.Seed;
+        long offset = rng.Offset;
         return Function("Checkpoint", inputs, ctx => { ctx.Save(input); return function(input); }, gradOutput =>
         {
             using var _ = EnableGrad();
             using var replay = input.Detach().RequiresGrad_();
-            var output = function(replay);
+            ulong nowSeed = rng.Seed;
+            long nowOffset = rng.Offset;
+            rng.SetState(seed, offset);
+            Tensor output;
+            try { output = function(replay); }
+            finally { rng.SetState(nowSeed, nowOffset); }
             var wrt = new List<Tensor>(trainable.Count + 1) { replay };
             wrt.AddRange(trainable);
             return Grad([output], wrt, [gradOutput], allowUnused: true);

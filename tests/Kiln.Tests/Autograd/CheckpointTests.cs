@@ -37,4 +37,30 @@ public class CheckpointTests
         Assert.Equal(gx, x.Grad!.ToArray<float>());
         Assert.Equal(gw, layer.Weight.Grad!.ToArray<float>());
     }
+
+    [Fact]
+    public void DropoutInsideDrawsTheSameMaskInTheReplay()
+    {
+        // As torch's preserve_rng_state: the replay starts from the generator state the forward found, and the program's
+        // later draws continue from where they would have without the replay.
+        Generator.ManualSeed(5);
+        var layer = new Linear(8, 8);
+        var x = Tensor.Randn([16, 8]).RequiresGrad_();
+        Tensor Block(Tensor t) => F.Dropout(F.Relu(layer.Forward(t)), 0.5, training: true);
+
+        Generator.ManualSeed(11);
+        Block(x).Pow(2).Sum().Backward();
+        var gx = x.Grad!.ToArray<float>();
+        var gw = layer.Weight.Grad!.ToArray<float>();
+        float after = Tensor.Rand([1]).Item<float>();
+        x.Grad = null; layer.ZeroGrad();
+
+        Generator.ManualSeed(11);
+        var y = Autograd.Checkpoint(Block, x, layer.Parameters());
+        y.Pow(2).Sum().Backward();
+        Assert.Equal(gx, x.Grad!.ToArray<float>());
+        Assert.Equal(gw, layer.Weight.Grad!.ToArray<float>());
+        Assert.Equal(after, Tensor.Rand([1]).Item<float>());
+        Assert.Contains(gx, v => v == 0f);   // the mask did drop something
+    }
 }

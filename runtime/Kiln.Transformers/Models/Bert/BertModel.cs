@@ -7,7 +7,7 @@ namespace Kiln.Transformers;
 /// BERT's encoder (Hugging Face's <c>BertModel</c>): embeddings, <c>encoder.layer.N</c>, and the pooler
 /// (tanh(dense(first token))). Sentence embeddings: <see cref="Pooling.Mean"/> over the last hidden state.
 /// </summary>
-public sealed class BertModel : Module
+public sealed class BertModel : Module, IGradientCheckpointing
 {
     /// <summary>An encoder of <paramref name="config"/>'s sizes (random weights until loaded); <paramref name="addPoolingLayer"/> as HF's.</summary>
     public BertModel(BertConfig config, bool addPoolingLayer = true)
@@ -29,6 +29,9 @@ public sealed class BertModel : Module
     public BertEncoder Encoder { get; }
     /// <summary>The pooler, or null.</summary>
     public BertPooler? Pooler { get; }
+
+    /// <inheritdoc/>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>
     /// The last hidden state [batch, length, hidden] and the pooled first token [batch, hidden] (null without a pooler) of
@@ -56,7 +59,9 @@ public sealed class BertModel : Module
         }
         foreach (var layer in Encoder.Layer)
         {
-            h = layer.Forward(h, mask);
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
+                ? Autograd.Checkpoint(x => layer.Forward(x, mask), h, layer.Parameters())
+                : layer.Forward(h, mask);
             hiddenStates?.Add(h);
         }
         return (h, Pooler?.Forward(h));

@@ -4,7 +4,7 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>GPT-2 with its language-model head (Hugging Face's <c>GPT2LMHeadModel</c>): <c>transformer.</c> and the head tied to <c>wte</c> (or <c>lm_head</c> when untied).</summary>
-public sealed class GPT2LMHeadModel : CausalLanguageModel
+public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointing
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2LMHeadModel(GPT2Config config)
@@ -19,6 +19,9 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel
     public GPT2Config Config { get; }
     /// <summary>The decoder stack.</summary>
     public GPT2Model Transformer { get; }
+
+    /// <inheritdoc/>
+    public bool GradientCheckpointing { get => Transformer.GradientCheckpointing; set => Transformer.GradientCheckpointing = value; }
     /// <summary>The untied head, or null.</summary>
     public Linear? LmHead => Member("lm_head") as Linear;
 

@@ -4,7 +4,7 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>GPT-2's decoder stack (Hugging Face's <c>GPT2Model</c>): <c>wte</c> + <c>wpe</c>, blocks <c>h.N</c>, <c>ln_f</c>.</summary>
-public sealed class GPT2Model : Module
+public sealed class GPT2Model : Module, IGradientCheckpointing
 {
     /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2Model(GPT2Config config)
@@ -28,6 +28,9 @@ public sealed class GPT2Model : Module
     public ModuleList<GPT2Block> H { get; }
     /// <summary>The final norm.</summary>
     public LayerNorm LnF { get; }
+
+    /// <inheritdoc/>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>
     /// The last hidden state of <paramref name="inputIds"/> [batch, length] at positions 0..length-1 (as Hugging Face's
@@ -54,7 +57,10 @@ public sealed class GPT2Model : Module
         int layer = 0;
         foreach (var block in H)
         {
-            h = block.Forward(h, mask, null, layer++);
+            int index = layer++;
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
+                ? Autograd.Checkpoint(x => block.Forward(x, mask, null, index), h, block.Parameters())
+                : block.Forward(h, mask, null, index);
             hiddenStates?.Add(h);
         }
         h = LnF.Forward(h);

@@ -7,7 +7,7 @@ namespace Kiln.Transformers;
 /// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
 /// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
 /// </summary>
-public class LlamaForCausalLM : CausalLanguageModel
+public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaForCausalLM(LlamaConfig config)
@@ -22,6 +22,9 @@ public class LlamaForCausalLM : CausalLanguageModel
     public LlamaConfig Config { get; }
     /// <summary>The decoder stack.</summary>
     public LlamaModel Model { get; }
+
+    /// <inheritdoc/>
+    public bool GradientCheckpointing { get => Model.GradientCheckpointing; set => Model.GradientCheckpointing = value; }
     /// <summary>The output head; null when tied to the token embedding.</summary>
     public Linear? LmHead => Member("lm_head") as Linear;
 

@@ -4,7 +4,7 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>The Llama decoder stack: embed_tokens, layers, norm (Hugging Face's <c>LlamaModel</c>, its key names).</summary>
-public sealed class LlamaModel : Module
+public sealed class LlamaModel : Module, IGradientCheckpointing
 {
     readonly RotaryEmbedding _rope;
 
@@ -29,8 +29,7 @@ public sealed class LlamaModel : Module
     /// <summary>The final norm.</summary>
     public RMSNorm Norm { get; }
 
-    /// <summary>Recompute each block in the backward instead of keeping its activations (training only; HF's
-    /// <c>gradient_checkpointing_enable()</c>).</summary>
+    /// <inheritdoc/>
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
