@@ -11,10 +11,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 ensure_torch() {
-  if /usr/bin/python3 -c "import torch, torchvision, numpy" >/dev/null 2>&1; then return; fi
-  echo "test.sh: installing python3-torch, python3-torchvision, python3-numpy and libopenblas0-pthread (Debian packages)"
+  if /usr/bin/python3 -c "import torch, torchvision, numpy, jinja2" >/dev/null 2>&1; then return; fi
+  echo "test.sh: installing python3-torch, python3-torchvision, python3-numpy, python3-jinja2 and libopenblas0-pthread (Debian packages)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy libopenblas0-pthread >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy python3-jinja2 libopenblas0-pthread >/dev/null
 }
 
 # The tokenizer tests fetch real tokenizer files through npm (cached in ~/.cache/kiln); a new machine may lack it.
@@ -37,6 +37,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   /usr/bin/python3 tests/golden/make_vision_golden.py
   /usr/bin/python3 tests/golden/make_pointwise_golden.py
   /usr/bin/python3 tests/golden/make_transformers_golden.py
+  /usr/bin/python3 tests/golden/make_chat_template_golden.py
   # Kiln writes its reference file, then PyTorch reads it back (the test compares both sides).
   KILN_WRITE_GOLDEN="$PWD/tests/golden/data" dotnet test tests/Kiln.Tests -c Release --nologo --filter "FullyQualifiedName~PythonReadsTheFileKilnWrites" >/dev/null
   /usr/bin/python3 tests/golden/make_safetensors_golden.py --read-kiln tests/golden/data/kiln_written.safetensors tests/golden/data/kiln_written.python.json

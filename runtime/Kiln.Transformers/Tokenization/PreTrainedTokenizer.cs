@@ -18,7 +18,8 @@ public sealed class PreTrainedTokenizer
     readonly Dictionary<char, List<AddedToken>> _addedByFirst = new();
     readonly Dictionary<int, AddedToken> _addedById = new();
     readonly int[] _prefix, _suffix;
-    readonly string? _chatTemplate;
+    string? _chatTemplate;
+    Templates.JinjaTemplate? _compiledTemplate;
 
     internal PreTrainedTokenizer(ISegmentModel model, List<AddedToken> added, int[] prefix, int[] suffix, JsonElement? config)
     {
@@ -38,7 +39,7 @@ public sealed class PreTrainedTokenizer
             PadToken = TokenField(c, "pad_token");
             UnkToken = TokenField(c, "unk_token");
             if (c.TryGetProperty("padding_side", out var ps) && ps.GetString() is { } side) PaddingSide = side;
-            if (c.TryGetProperty("chat_template", out var ct) && ct.ValueKind == JsonValueKind.String) _chatTemplate = ct.GetString();
+            if (c.TryGetProperty("chat_template", out var ct)) _chatTemplate = DefaultTemplate(ct);
         }
     }
 
@@ -166,29 +167,66 @@ public sealed class PreTrainedTokenizer
     }
 
     /// <summary>
-    /// The prompt text of <paramref name="messages"/> in the model's chat format, recognised from its template: ChatML
-    /// (<c>&lt;|im_start|&gt;</c>: Qwen and others) and Llama 3 (<c>&lt;|start_header_id|&gt;</c>); with
-    /// <paramref name="addGenerationPrompt"/> the assistant's header is appended. Other templates (Kiln does not run
-    /// Jinja) are an Unsupported error.
+    /// The Jinja source of the chat template (HF's <c>tokenizer.chat_template</c>): from <c>tokenizer_config.json</c> (the
+    /// one named "default" where it holds several) or <c>chat_template.jinja</c>; settable, null when there is none.
     /// </summary>
-    public string ApplyChatTemplate(IEnumerable<ChatMessage> messages, bool addGenerationPrompt = true)
+    public string? ChatTemplate
     {
-        string template = _chatTemplate ?? throw new KilnException("chat_template", "chat_template: this tokenizer has no chat template", KilnErrorKind.State);
-        var sb = new StringBuilder();
-        if (template.Contains("<|im_start|>", StringComparison.Ordinal))
+        get => _chatTemplate;
+        set { _chatTemplate = value; _compiledTemplate = null; }
+    }
+
+    /// <summary>
+    /// The prompt text of <paramref name="messages"/> in the model's chat format: its Jinja chat template rendered as
+    /// Hugging Face's <c>apply_chat_template(messages, tokenize=False)</c> renders it, with <c>bos_token</c>,
+    /// <c>eos_token</c>, <c>pad_token</c>, <c>unk_token</c>, <c>add_generation_prompt</c> and <paramref name="variables"/>
+    /// (for example <c>tools</c>, <c>enable_thinking</c>, <c>date_string</c>). A template's <c>raise_exception</c> and
+    /// template errors are <see cref="KilnException"/>s carrying the message.
+    /// </summary>
+    public string ApplyChatTemplate(IEnumerable<ChatMessage> messages, bool addGenerationPrompt = true, IReadOnlyDictionary<string, object?>? variables = null)
+    {
+        var list = new List<IReadOnlyDictionary<string, object?>>();
+        foreach (var m in messages) list.Add(new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content });
+        return ApplyChatTemplate(list, addGenerationPrompt, variables);
+    }
+
+    /// <summary>
+    /// As <see cref="ApplyChatTemplate(IEnumerable{ChatMessage}, bool, IReadOnlyDictionary{string, object?}?)"/> for
+    /// messages with any fields (OpenAI-style <c>tool_calls</c>, <c>reasoning_content</c>, lists of content parts):
+    /// values may be strings, numbers, booleans, null, lists, dictionaries or <see cref="JsonElement"/>s.
+    /// </summary>
+    public string ApplyChatTemplate(IEnumerable<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, IReadOnlyDictionary<string, object?>? variables = null)
+    {
+        string source = _chatTemplate ?? throw new KilnException("chat_template", "chat_template: this tokenizer has no chat template", KilnErrorKind.State);
+        var vars = new Dictionary<string, object?>
         {
-            foreach (var m in messages) sb.Append("<|im_start|>").Append(m.Role).Append('\n').Append(m.Content).Append("<|im_end|>\n");
-            if (addGenerationPrompt) sb.Append("<|im_start|>assistant\n");
-        }
-        else if (template.Contains("<|start_header_id|>", StringComparison.Ordinal))
+            ["messages"] = new List<IReadOnlyDictionary<string, object?>>(messages),
+            ["add_generation_prompt"] = addGenerationPrompt,
+        };
+        foreach (var (name, value) in new[] { ("bos_token", BosToken), ("eos_token", EosToken), ("pad_token", PadToken), ("unk_token", UnkToken) })
+            if (value is not null) vars[name] = value;
+        if (variables is not null) foreach (var (k, v) in variables) vars[k] = v;
+        try
         {
-            sb.Append(BosToken);
-            foreach (var m in messages)
-                sb.Append("<|start_header_id|>").Append(m.Role).Append("<|end_header_id|>\n\n").Append(m.Content.Trim()).Append("<|eot_id|>");
-            if (addGenerationPrompt) sb.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
+            _compiledTemplate ??= new Templates.JinjaTemplate(source);
+            return _compiledTemplate.Render(vars);
         }
-        else throw new KilnException("chat_template", "chat_template: this template's format is not one Kiln recognises (ChatML, Llama 3)", KilnErrorKind.Unsupported);
-        return sb.ToString();
+        catch (Templates.JinjaException e)
+        {
+            string where = e.Line > 0 ? $" (template line {e.Line})" : "";
+            throw new KilnException("chat_template", $"chat_template: {e.Message}{where}", e, KilnErrorKind.Argument);
+        }
+    }
+
+    /// <summary>The template text of a config's chat_template: a string, or the "default" entry of a list of named templates.</summary>
+    static string? DefaultTemplate(JsonElement ct)
+    {
+        if (ct.ValueKind == JsonValueKind.String) return ct.GetString();
+        if (ct.ValueKind != JsonValueKind.Array) return null;
+        foreach (var t in ct.EnumerateArray())
+            if (t.ValueKind == JsonValueKind.Object && t.TryGetProperty("name", out var n) && n.GetString() == "default" && t.TryGetProperty("template", out var body))
+                return body.GetString();
+        return null;
     }
 
     static string? TokenField(JsonElement c, string name)
