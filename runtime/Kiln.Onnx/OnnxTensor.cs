@@ -25,6 +25,16 @@ internal static class OnnxTensor
         _ => null,
     };
 
+    /// <summary>A serialized <c>TensorProto</c> file (the inputs and outputs of ONNX's test data sets).</summary>
+    public static Tensor ReadFile(string path)
+    {
+        using var s = System.IO.File.OpenRead(path);
+        TensorProto t;
+        try { t = TensorProto.Parser.ParseFrom(s); }
+        catch (Google.Protobuf.InvalidProtocolBufferException e) { throw new KilnException("onnx", $"onnx: {path} is not a TensorProto: {e.Message}", KilnErrorKind.Format); }
+        return ToTensor(t, path);
+    }
+
     public static Tensor ToTensor(TensorProto t, string source)
     {
         string where = $"onnx: {source}: initializer '{t.Name}'";

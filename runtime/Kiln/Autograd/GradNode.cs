@@ -71,6 +71,16 @@ public sealed class GradNode : IGradContext<Tensor>
     internal int InputCount => _inputs.Length;
     internal GradNode? NextNode(int i) => _inputs[i].Next;
     internal Tensor? NextLeaf(int i) => _inputs[i].Leaf;
+    /// <summary>The value input <paramref name="i"/> had when the op ran (exporters read constants and parameters from it).</summary>
+    internal Tensor? SavedInput(int i) => _inputs[i].Saved;
+    /// <summary>The shape input <paramref name="i"/> had.</summary>
+    internal int[] InputShape(int i) => _inputs[i].Shape;
+    /// <summary>The op's arguments (dims, window geometry, ...).</summary>
+    internal OpArgs Args => OpArgs;
+    /// <summary>The op's registry name (<c>conv2d</c>, <c>addmm</c>, ...).</summary>
+    internal string OpName => Op;
+    /// <summary>The output the op produced, while the node holds it.</summary>
+    internal Tensor? SavedOutput => _savedOutput;
 
     /// <summary>PyTorch-style name, e.g. <c>MulBackward</c>.</summary>
     public string Name

@@ -65,6 +65,34 @@ public class MiniLmOnnxTests
     }
 
     [Fact]
+    public void TheGraphRunsAsIsInKilnsOnnxSession()
+    {
+        // No mapping into BertModel: the exported graph itself, node by node, through Kiln.Onnx.Runtime.
+        var session = Kiln.Onnx.Runtime.OnnxSession.Load(new MemoryStream(Model.Value), "all-MiniLM-L6-v2");
+        Assert.Empty(session.Unsupported);
+        long[] ids = [101, 7592, 2088, 999, 102, 0, 101, 1996, 4248, 2829, 4419, 102];
+        long[] mask = [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1];
+        var types = new long[ids.Length];
+        int[] shape = [2, 6];
+        using var ort = new InferenceSession(Model.Value);
+        using var results = ort.Run(new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, shape)),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, shape)),
+            NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types, shape)),
+        });
+        var got = session.Run(new Dictionary<string, Tensor>
+        {
+            ["input_ids"] = Tensor.From(ids, 2, 6),
+            ["attention_mask"] = Tensor.From(mask, 2, 6),
+            ["token_type_ids"] = Tensor.From(types, 2, 6),
+        });
+        long[] all = [1, 1];
+        foreach (var r in results)
+            Close(System.Linq.Enumerable.ToArray(r.AsEnumerable<float>()), got[r.Name].Contiguous().ToArray<float>(), all, 384, r.Name);
+    }
+
+    [Fact]
     public void NotABertExportIsAClearError()
     {
         var e = Assert.Throws<KilnException>(() => OnnxGraph.Load(new MemoryStream([1, 2, 3, 4, 5]), "junk.onnx"));

@@ -1,0 +1,278 @@
+using System;
+using System.Collections.Generic;
+using Kiln.Compiler.Ops;
+using Onnx;
+using static Kiln.Onnx.Export.OnnxGraphWriter;
+
+namespace Kiln.Onnx.Export;
+
+/// <summary>
+/// Each recorded Kiln op (the op registry's names, with their <see cref="OpArgs"/>) written as ONNX opset-17 nodes.
+/// The inverse of <see cref="Runtime.OnnxOps"/>: what one runs the other writes.
+/// </summary>
+public static class ExportOps
+{
+    delegate string Writer(ExportContext c, GradNode n);
+
+    static readonly Dictionary<string, Writer> Table = Build();
+
+    /// <summary>The Kiln ops the exporter writes.</summary>
+    public static IReadOnlyCollection<string> Names => Table.Keys;
+
+    internal static string Emit(ExportContext c, GradNode n) =>
+        Table.TryGetValue(n.OpName, out var w) ? w(c, n) : throw c.Unsupported(n, "this operation has no ONNX export yet");
+
+    static Dictionary<string, Writer> Build()
+    {
+        var t = new Dictionary<string, Writer>();
+        // Elementwise, inputs as recorded (ONNX broadcasts as Kiln does).
+        foreach (var (kiln, onnx) in new[] { ("add", "Add"), ("sub", "Sub"), ("mul", "Mul"), ("div", "Div"), ("maximum", "Max"), ("minimum", "Min"), ("pow", "Pow"), ("matmul", "MatMul"), ("bmm", "MatMul") })
+            t[kiln] = (c, n) => c.Writer.Node(onnx, [In(c, n, 0), In(c, n, 1)]);
+        foreach (var (kiln, onnx) in new[] { ("abs", "Abs"), ("acos", "Acos"), ("asin", "Asin"), ("atan", "Atan"), ("ceil", "Ceil"), ("cos", "Cos"), ("erf", "Erf"),
+            ("exp", "Exp"), ("floor", "Floor"), ("log", "Log"), ("neg", "Neg"), ("reciprocal", "Reciprocal"), ("relu", "Relu"), ("round", "Round"), ("sigmoid", "Sigmoid"),
+            ("sign", "Sign"), ("sin", "Sin"), ("sqrt", "Sqrt"), ("tan", "Tan"), ("tanh", "Tanh"), ("softsign", "Softsign"), ("hardswish", "HardSwish") })
+            t[kiln] = (c, n) => c.Writer.Node(onnx, [In(c, n, 0)]);
+        foreach (var identity in new[] { "contiguous", "clone", "alias" })
+            t[identity] = (c, n) => c.Writer.Node("Identity", [In(c, n, 0)]);
+        t["to"] = (c, n) => c.Writer.Node("Cast", [In(c, n, 0)], node => node.Attribute.Add(Int("to", ElementType(n.SavedOutput!.DType))));
+        t["where"] = (c, n) => c.Writer.Node("Where", [Cast(c, In(c, n, 0), DType.Bool), In(c, n, 1), In(c, n, 2)]);
+        t["rsqrt"] = (c, n) => c.Writer.Node("Reciprocal", [c.Writer.Node("Sqrt", [In(c, n, 0)])]);
+        t["silu"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Mul", [x, c.Writer.Node("Sigmoid", [x])]); };
+        t["selu"] = (c, n) => c.Writer.Node("Selu", [In(c, n, 0)]);
+        t["hardsigmoid"] = (c, n) => c.Writer.Node("HardSigmoid", [In(c, n, 0)], node => { node.Attribute.Add(Float("alpha", 1f / 6)); node.Attribute.Add(Float("beta", 0.5f)); });
+        t["log1p"] = (c, n) => c.Writer.Node("Log", [c.Writer.Node("Add", [In(c, n, 0), Scalar(c, n, 1)])]);
+        t["logsigmoid"] = (c, n) => c.Writer.Node("Neg", [c.Writer.Node("Softplus", [c.Writer.Node("Neg", [In(c, n, 0)])])]);
+        t["mish"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Mul", [x, c.Writer.Node("Tanh", [c.Writer.Node("Softplus", [x])])]); };
+        t["gelu"] = (c, n) => n.Args is GeluArgs { Approximate: "tanh" } ? GeluTanh(c, n) : GeluErf(c, n);
+        t["gelu_tanh"] = GeluTanh;
+        t["pow_scalar"] = (c, n) => c.Writer.Node("Pow", [In(c, n, 0), Scalar(c, n, ((PowScalarArgs)n.Args).Exponent)]);
+        t["softplus"] = (c, n) =>
+        {
+            var a = (SoftplusArgs)n.Args;
+            if (a.Beta == 1) return c.Writer.Node("Softplus", [In(c, n, 0)]);
+            var scaled = c.Writer.Node("Mul", [In(c, n, 0), Scalar(c, n, a.Beta)]);
+            return c.Writer.Node("Div", [c.Writer.Node("Softplus", [scaled]), Scalar(c, n, a.Beta)]);
+        };
+        t["clamp"] = (c, n) =>
+        {
+            var a = (ClampArgs)n.Args;
+            return c.Writer.Node("Clip", [In(c, n, 0), a.Min is { } lo ? Scalar(c, n, lo) : "", a.Max is { } hi ? Scalar(c, n, hi) : ""]);
+        };
+        t["softmax"] = (c, n) => c.Writer.Node("Softmax", [In(c, n, 0)], node => node.Attribute.Add(Int("axis", ((DimArgs)n.Args).Dim)));
+        t["log_softmax"] = (c, n) => c.Writer.Node("LogSoftmax", [In(c, n, 0)], node => node.Attribute.Add(Int("axis", ((DimArgs)n.Args).Dim)));
+        t["addmm"] = (c, n) =>
+        {
+            var a = (AddmmArgs)n.Args;
+            return c.Writer.Node("Gemm", [In(c, n, 1), In(c, n, 2), In(c, n, 0)], node => { node.Attribute.Add(Float("alpha", (float)a.Alpha)); node.Attribute.Add(Float("beta", (float)a.Beta)); });
+        };
+        t["transpose"] = (c, n) =>
+        {
+            var a = (TransposeArgs)n.Args;
+            int rank = n.InputShape(0).Length;
+            var perm = new long[rank];
+            for (int i = 0; i < rank; i++) perm[i] = i;
+            int d0 = a.Dim0 < 0 ? a.Dim0 + rank : a.Dim0, d1 = a.Dim1 < 0 ? a.Dim1 + rank : a.Dim1;
+            (perm[d0], perm[d1]) = (perm[d1], perm[d0]);
+            return c.Writer.Node("Transpose", [In(c, n, 0)], node => node.Attribute.Add(Ints("perm", perm)));
+        };
+        t["permute"] = (c, n) =>
+        {
+            var dims = ((PermuteArgs)n.Args).Dims;
+            var perm = new long[dims.Count];
+            for (int i = 0; i < perm.Length; i++) perm[i] = dims[i] < 0 ? dims[i] + perm.Length : dims[i];
+            return c.Writer.Node("Transpose", [In(c, n, 0)], node => node.Attribute.Add(Ints("perm", perm)));
+        };
+        t["reshape"] = t["view"] = (c, n) => c.Writer.Node("Reshape", [In(c, n, 0), c.Writer.Longs(BatchShape(c, n, Output(n), copyBatchAs: 0))]);
+        t["expand"] = (c, n) => c.Writer.Node("Expand", [In(c, n, 0), c.Writer.Longs(BatchShape(c, n, Output(n), copyBatchAs: 1))]);
+        t["unsqueeze"] = (c, n) =>
+        {
+            int rank = n.InputShape(0).Length + 1, d = ((DimArgs)n.Args).Dim;
+            return c.Writer.Node("Unsqueeze", [In(c, n, 0), c.Writer.Longs(d < 0 ? d + rank : d)]);
+        };
+        t["squeeze"] = (c, n) =>
+        {
+            var inShape = n.InputShape(0);
+            if (n.Args is DimArgs { Dim: var d }) return c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs(d < 0 ? d + inShape.Length : d)]);
+            var axes = new List<long>();
+            for (int i = 0; i < inShape.Length; i++) if (inShape[i] == 1) axes.Add(i);
+            return c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs([.. axes])]);
+        };
+        t["cat"] = (c, n) =>
+        {
+            var parts = new List<string>();
+            for (int i = 0; i < n.InputCount; i++) parts.Add(In(c, n, i));
+            return c.Writer.Node("Concat", parts, node => node.Attribute.Add(Int("axis", ((DimArgs)n.Args).Dim)));
+        };
+        t["narrow"] = (c, n) =>
+        {
+            var a = (NarrowArgs)n.Args;
+            return c.Writer.Node("Slice", [In(c, n, 0), c.Writer.Longs(a.Start), c.Writer.Longs(a.Start + a.Length), c.Writer.Longs(a.Dim)]);
+        };
+        t["slice"] = (c, n) =>
+        {
+            var a = (SliceArgs)n.Args;
+            int rank = n.InputShape(0).Length, dim = a.Dim < 0 ? a.Dim + rank : a.Dim;
+            long count = Output(n)[dim];
+            return c.Writer.Node("Slice", [In(c, n, 0), c.Writer.Longs(a.Start), c.Writer.Longs(a.Start + (count - 1) * a.Step + 1), c.Writer.Longs(dim), c.Writer.Longs(a.Step)]);
+        };
+        t["select"] = (c, n) =>
+        {
+            var a = (SelectArgs)n.Args;
+            return c.Writer.Node("Gather", [In(c, n, 0), c.Writer.Constant(Tensor.Full([], a.Index, DType.Int64), "index")], node => node.Attribute.Add(Int("axis", a.Dim)));
+        };
+        t["index_select"] = (c, n) => c.Writer.Node("Gather", [In(c, n, 0), In(c, n, 1)], node => node.Attribute.Add(Int("axis", ((DimArgs)n.Args).Dim)));
+        t["sum"] = (c, n) => Reduce(c, n, "ReduceSum", axesAsInput: true);
+        t["mean"] = (c, n) => Reduce(c, n, "ReduceMean", axesAsInput: false);
+        t["conv2d"] = (c, n) =>
+        {
+            var a = (ConvArgs)n.Args;
+            var g = a.Geometry;
+            var inputs = new List<string> { In(c, n, 0), In(c, n, 1) };
+            if (a.HasBias) inputs.Add(In(c, n, 2));
+            return c.Writer.Node("Conv", inputs, node =>
+            {
+                node.Attribute.Add(Ints("kernel_shape", g.KH, g.KW));
+                node.Attribute.Add(Ints("strides", g.SH, g.SW));
+                node.Attribute.Add(Ints("pads", g.PH, g.PW, g.PH, g.PW));
+                node.Attribute.Add(Ints("dilations", g.DH, g.DW));
+                node.Attribute.Add(Int("group", a.Groups));
+            });
+        };
+        t["max_pool2d"] = (c, n) =>
+        {
+            var a = (PoolArgs)n.Args;
+            var g = a.Geometry;
+            return c.Writer.Node("MaxPool", [In(c, n, 0)], node =>
+            {
+                node.Attribute.Add(Ints("kernel_shape", g.KH, g.KW));
+                node.Attribute.Add(Ints("strides", g.SH, g.SW));
+                node.Attribute.Add(Ints("pads", g.PH, g.PW, g.PH, g.PW));
+                node.Attribute.Add(Ints("dilations", g.DH, g.DW));
+                node.Attribute.Add(Int("ceil_mode", a.CeilMode ? 1 : 0));
+            });
+        };
+        t["batch_norm"] = BatchNorm;
+        t["layer_norm"] = LayerNorm;
+        return t;
+    }
+
+    static string In(ExportContext c, GradNode n, int i) => c.Input(n, i);
+
+    static int[] Output(GradNode n) => n.SavedOutput?.ShapeArray ?? throw new KilnException("onnx export", $"onnx export: {n.OpName}: its output was released", KilnErrorKind.State);
+
+    static string Scalar(ExportContext c, GradNode n, double v) => c.Writer.Scalar(v, n.SavedOutput?.DType ?? DType.Float32);
+
+    static string Cast(ExportContext c, string value, DType to) => c.Writer.Node("Cast", [value], node => node.Attribute.Add(Int("to", ElementType(to))));
+
+    /// <summary>
+    /// A shape for Reshape/Expand with a free batch axis: dim 0 equal to the example's batch becomes
+    /// <paramref name="copyBatchAs"/> (Reshape's 0 copies the input's dim 0; Expand's 1 keeps it).
+    /// </summary>
+    static long[] BatchShape(ExportContext c, GradNode n, int[] shape, long copyBatchAs)
+    {
+        var r = new long[shape.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = shape[i];
+        var input = n.InputShape(0);
+        if (!c.DynamicBatch || r.Length == 0 || input.Length == 0) return r;
+        if (shape[0] == c.BatchSize && input[0] == c.BatchSize) r[0] = copyBatchAs;
+        // Folding the batch into dim 0 or unfolding it ([N, T, C] ↔ [N·T, C], as Linear does on 3-D input): dim 0 is
+        // inferred from the element count, the other dims stay fixed.
+        else if (copyBatchAs == 0 && (shape[0] == c.BatchSize || input[0] == c.BatchSize) && shape[0] % c.BatchSize == 0 && input[0] % c.BatchSize == 0)
+            r[0] = -1;
+        return r;
+    }
+
+    static string Reduce(ExportContext c, GradNode n, string op, bool axesAsInput)
+    {
+        var a = (ReduceArgs)n.Args;
+        int rank = n.InputShape(0).Length;
+        long[] axes;
+        if (a.Dims is null || a.Dims.Count == 0)
+        {
+            axes = new long[rank];
+            for (int i = 0; i < rank; i++) axes[i] = i;
+        }
+        else
+        {
+            axes = new long[a.Dims.Count];
+            for (int i = 0; i < axes.Length; i++) axes[i] = a.Dims[i] < 0 ? a.Dims[i] + rank : a.Dims[i];
+        }
+        var x = In(c, n, 0);
+        if (axesAsInput) return c.Writer.Node(op, [x, c.Writer.Longs(axes)], node => node.Attribute.Add(Int("keepdims", a.KeepDim ? 1 : 0)));
+        return c.Writer.Node(op, [x], node => { node.Attribute.Add(Ints("axes", axes)); node.Attribute.Add(Int("keepdims", a.KeepDim ? 1 : 0)); });
+    }
+
+    /// <summary>0.5·x·(1 + erf(x/√2)).</summary>
+    static string GeluErf(ExportContext c, GradNode n)
+    {
+        var x = In(c, n, 0);
+        var erf = c.Writer.Node("Erf", [c.Writer.Node("Div", [x, Scalar(c, n, Math.Sqrt(2))])]);
+        return c.Writer.Node("Mul", [c.Writer.Node("Mul", [x, Scalar(c, n, 0.5)]), c.Writer.Node("Add", [erf, Scalar(c, n, 1)])]);
+    }
+
+    /// <summary>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).</summary>
+    static string GeluTanh(ExportContext c, GradNode n)
+    {
+        var x = In(c, n, 0);
+        var cube = c.Writer.Node("Mul", [c.Writer.Node("Mul", [x, x]), x]);
+        var inner = c.Writer.Node("Mul", [c.Writer.Node("Add", [x, c.Writer.Node("Mul", [cube, Scalar(c, n, 0.044715)])]), Scalar(c, n, Math.Sqrt(2 / Math.PI))]);
+        return c.Writer.Node("Mul", [c.Writer.Node("Mul", [x, Scalar(c, n, 0.5)]), c.Writer.Node("Add", [c.Writer.Node("Tanh", [inner]), Scalar(c, n, 1)])]);
+    }
+
+    /// <summary>Eval-mode batch norm folded as Kiln computes it: y = x·(rstd·γ) + (β − mean·rstd·γ), per channel.</summary>
+    static string BatchNorm(ExportContext c, GradNode n)
+    {
+        var a = (BatchNormArgs)n.Args;
+        if (a.BatchStatistics) throw c.Unsupported(n, "batch statistics (export in eval mode with running statistics)");
+        var x = c.Value(n, 0)!;
+        var mean = c.Value(n, 3)!.To(DType.Float64);
+        var rstd = c.Value(n, 4)!.To(DType.Float64);
+        var scale = a.HasWeight ? rstd * c.Value(n, 1)!.Detach().To(DType.Float64) : rstd;
+        var shift = (a.HasBias ? c.Value(n, 2)!.Detach().To(DType.Float64) : Tensor.ZerosLike(mean)) - mean * scale;
+        var shape = new int[x.Dim - 1];
+        Array.Fill(shape, 1);
+        shape[0] = x.Size(1);
+        var s = c.Writer.Constant(scale.To(x.DType).Reshape(shape), "bn_scale");
+        var b = c.Writer.Constant(shift.To(x.DType).Reshape(shape), "bn_shift");
+        return c.Writer.Node("Add", [c.Writer.Node("Mul", [In(c, n, 0), s]), b]);
+    }
+
+    /// <summary>LayerNormalization over the trailing dims holding the normalized size; eps recovered from the saved statistics.</summary>
+    static string LayerNorm(ExportContext c, GradNode n)
+    {
+        var a = (NormalizationArgs)n.Args;
+        var shape = n.InputShape(0);
+        int axis = shape.Length;
+        long size = 1;
+        while (size < a.Size && axis > 0) size *= shape[--axis];
+        if (size != a.Size) throw c.Unsupported(n, $"a normalized size of {a.Size} that is not a run of trailing dims of [{string.Join(", ", shape)}]");
+        var normalized = shape[axis..];
+        string scale = a.HasWeight ? In(c, n, 1) : c.Writer.Constant(Tensor.Ones(normalized), "ln_scale");
+        var inputs = new List<string> { In(c, n, 0), scale };
+        if (a.HasBias) inputs.Add(In(c, n, 2));
+        double eps = Epsilon(c.Value(n, 0)!, c.Value(n, 4)!, a.Size);
+        return c.Writer.Node("LayerNormalization", inputs, node => { node.Attribute.Add(Int("axis", axis)); node.Attribute.Add(Float("epsilon", (float)eps)); });
+    }
+
+    /// <summary>
+    /// The eps a layer norm ran with, from its first row: 1/rstd² − var. Snapped to the usual values (1e-5, 1e-6,
+    /// 1e-12, ...) when the estimate is within its float32 noise of one.
+    /// </summary>
+    static double Epsilon(Tensor x, Tensor rstd, int size)
+    {
+        var row = x.Reshape(-1).Narrow(0, 0, size).To(DType.Float64).ToArray<double>();
+        double mean = 0, variance = 0;
+        foreach (var v in row) mean += v;
+        mean /= size;
+        foreach (var v in row) variance += (v - mean) * (v - mean);
+        variance /= size;
+        double r = rstd.Reshape(-1).To(DType.Float64).ToArray<double>()[0];
+        double eps = 1 / (r * r) - variance;
+        // rstd is float32: the estimate is good to a few 1e-7 of the variance.
+        double noise = 4e-7 * variance + 1e-9, best = double.NaN;
+        foreach (var common in new[] { 1e-5, 1e-6, 1e-12, 1e-8, 1e-3 })
+            if (double.IsNaN(best) || Math.Abs(eps - common) < Math.Abs(eps - best)) best = common;
+        if (Math.Abs(eps - best) <= 10 * noise) return best;
+        return Math.Max(eps, 0);
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Kiln.Onnx;
+using Kiln.Onnx.Runtime;
+
+namespace Kiln.Tests.Onnx;
+
+/// <summary>
+/// Runs ONNX's own backend node tests (Debian's libonnx-testdata: a one-node model.onnx per case, with
+/// test_data_set_*/input_N.pb and output_N.pb) through <see cref="OnnxSession"/> and compares as ONNX's backend test
+/// runner does: same dtype and shape, values within rtol 1e-3 and atol 1e-7 (NaN equal to NaN).
+/// </summary>
+internal static class OnnxConformance
+{
+    public const string NodeTests = "/usr/share/libonnx-testdata/data/node";
+
+    public enum Outcome { Pass, Mismatch, Unsupported, Error }
+
+    public sealed record Result(string Name, Outcome Outcome, string Detail);
+
+    public static Result RunCase(string dir)
+    {
+        string name = Path.GetFileName(dir);
+        OnnxSession session;
+        try { session = OnnxSession.Load(Path.Combine(dir, "model.onnx")); }
+        catch (KilnException e) { return new(name, e.Kind == KilnErrorKind.Unsupported ? Outcome.Unsupported : Outcome.Error, e.Message); }
+        if (session.Unsupported.Count > 0) return new(name, Outcome.Unsupported, string.Join(", ", session.Unsupported));
+        foreach (var set in Directory.GetDirectories(dir, "test_data_set_*"))
+        {
+            var inputs = new Dictionary<string, Tensor>();
+            var outputs = new List<Tensor>();
+            try
+            {
+                for (int i = 0; i < session.InputNames.Count; i++)
+                    inputs[session.InputNames[i]] = OnnxTensor.ReadFile(Path.Combine(set, $"input_{i}.pb"));
+                for (int i = 0; i < session.OutputNames.Count; i++) outputs.Add(OnnxTensor.ReadFile(Path.Combine(set, $"output_{i}.pb")));
+            }
+            catch (Exception e) when (e is KilnException or IOException) { return new(name, Outcome.Unsupported, "test data: " + e.Message); }
+            Dictionary<string, Tensor> got;
+            try { got = session.Run(inputs); }
+            catch (KilnException e) { return new(name, e.Kind == KilnErrorKind.Unsupported ? Outcome.Unsupported : Outcome.Error, e.Message); }
+            catch (Exception e) when (e is not OutOfMemoryException) { return new(name, Outcome.Error, e.GetType().Name + ": " + e.Message); }
+            for (int i = 0; i < outputs.Count; i++)
+            {
+                string why = Compare(got[session.OutputNames[i]], outputs[i]);
+                if (why.Length > 0) return new(name, Outcome.Mismatch, $"output {i}: {why}");
+            }
+        }
+        return new(name, Outcome.Pass, "");
+    }
+
+    static string Compare(Tensor actual, Tensor expected)
+    {
+        if (actual.DType != expected.DType) return $"dtype {actual.DType} vs {expected.DType}";
+        if (!actual.Shape.Equals(expected.Shape)) return $"shape {actual.Shape} vs {expected.Shape}";
+        if (expected.DType == DType.Bool) { actual = actual.To(DType.UInt8); expected = expected.To(DType.UInt8); }
+        var a = actual.To(DType.Float64).Contiguous().ToArray<double>();
+        var e = expected.To(DType.Float64).Contiguous().ToArray<double>();
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (double.IsNaN(e[i]) && double.IsNaN(a[i])) continue;
+            if (a[i] == e[i]) continue;
+            if (!(Math.Abs(a[i] - e[i]) <= 1e-7 + 1e-3 * Math.Abs(e[i]))) return $"element {i}: {a[i]} vs {e[i]}";
+        }
+        return "";
+    }
+}

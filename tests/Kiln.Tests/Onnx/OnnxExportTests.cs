@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Kiln.NN;
+using Kiln.Onnx.Export;
+using Kiln.Onnx.Runtime;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Xunit;
+
+namespace Kiln.Tests.Onnx;
+
+/// <summary>
+/// Models exported by tracing (<see cref="OnnxExport"/>) run in ONNX Runtime and give Kiln's outputs within 1e-4, at the
+/// traced batch size and at another (the batch axis is free), and run back in Kiln's own <see cref="OnnxSession"/>: the
+/// samples' classifiers (QuickStart's DigitClassifier, FashionMnist's MLP and LeNet, as [Model] classes), a CNN with
+/// BatchNorm, GELU and average pooling by mean, and a LayerNorm/softmax block.
+/// </summary>
+public class OnnxExportTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "kiln-onnx-" + Guid.NewGuid().ToString("N"));
+
+    public OnnxExportTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
+
+    public static IEnumerable<object[]> Models() => [["digits"], ["mlp"], ["lenet"], ["bn-cnn"], ["norm-block"]];
+
+    static (Module<Tensor, Tensor> Model, int[] Input) Build(string name)
+    {
+        Generator.ManualSeed(7);
+        return name switch
+        {
+            "digits" => (new ExportDigitClassifier(), [4, 64]),
+            "mlp" => (new ExportMlp(), [4, 784]),
+            "lenet" => (new ExportLeNet(), [4, 1, 28, 28]),
+            "bn-cnn" => (new BnCnn(), [4, 3, 16, 16]),
+            _ => (new NormBlock(), [4, 6, 16]),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void ExportedModelsRunInOnnxRuntimeAsInKiln(string name)
+    {
+        var (model, shape) = Build(name);
+        // Train a step first where BatchNorm is: its running statistics then differ from their initial values.
+        if (name == "bn-cnn")
+        {
+            model.Train();
+            using (Autograd.NoGrad()) model.Forward(Tensor.Randn(shape) * 2 + 1);
+        }
+        string path = Path.Combine(_dir, name + ".onnx");
+        OnnxExport.Export(model, Tensor.Randn(shape), path);
+        model.Eval();
+        using var ort = new InferenceSession(path);
+        var kilnSession = OnnxSession.Load(path);
+        foreach (int batch in new[] { shape[0], 7 })
+        {
+            var dims = (int[])shape.Clone();
+            dims[0] = batch;
+            var x = Tensor.Randn(dims);
+            Tensor want;
+            using (Autograd.NoGrad()) want = model.Forward(x);
+            var input = new DenseTensor<float>(x.ToArray<float>(), dims);
+            using var results = ort.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+            var got = results.First().AsEnumerable<float>().ToArray();
+            Close(want.ToArray<float>(), got, $"{name} batch {batch} (ONNX Runtime)");
+            var own = kilnSession.Run(new Dictionary<string, Tensor> { ["input"] = x })["output"];
+            Close(want.ToArray<float>(), own.Contiguous().ToArray<float>(), $"{name} batch {batch} (Kiln's OnnxSession)");
+        }
+    }
+
+    [Fact]
+    public void UnsupportedOpsAndTrainingBatchNormAreClearErrors()
+    {
+        var lstm = new LSTM(4, 3, batchFirst: true);
+        string path = Path.Combine(_dir, "lstm.onnx");
+        var e = Assert.Throws<KilnException>(() => OnnxExport.Export(lstm, xs => lstm.Forward(xs[0]).Output, [Tensor.Randn(2, 5, 4)], path));
+        Assert.Contains("onnx export: lstm_layer", e.Message);
+        Assert.False(File.Exists(path));   // nothing written half
+        Assert.Empty(Directory.GetFiles(_dir));
+        Assert.Contains("at least one example input", Assert.Throws<KilnException>(() => OnnxExport.Export(lstm, xs => xs[0], [], path)).Message);
+        Assert.Contains("opset 13 is too old", Assert.Throws<KilnException>(() => OnnxExport.Export(new ExportMlp(), Tensor.Randn(1, 784), path, new OnnxExportOptions { Opset = 13 })).Message);
+    }
+
+    static void Close(float[] want, float[] got, string what)
+    {
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(want[i] - got[i]) <= 1e-4 + 1e-4 * Math.Abs(want[i]), $"{what}[{i}]: {got[i]} vs {want[i]}");
+    }
+}
+
+/// <summary>samples/QuickStart's DigitClassifier.</summary>
+[Model]
+sealed partial class ExportDigitClassifier : Module<Tensor, Tensor>
+{
+    readonly Linear hidden = new(64, 128), output = new(128, 10);
+    readonly Dropout dropout = new(0.2);
+    public override Tensor Forward([Shape("N 64")] Tensor x) => output.Call(dropout.Call(F.Relu(hidden.Call(x))));
+}
+
+/// <summary>samples/FashionMnist's MLP.</summary>
+[Model]
+sealed partial class ExportMlp : Module<Tensor, Tensor>
+{
+    readonly Linear layer1 = new(784, 128), layer2 = new(128, 10);
+    readonly Dropout dropout = new(0.2);
+    public override Tensor Forward([Shape("N 784")] Tensor x) => layer2.Call(dropout.Call(F.Relu(layer1.Call(x))));
+}
+
+/// <summary>samples/FashionMnist's LeNet.</summary>
+[Model]
+sealed partial class ExportLeNet : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1 = new(1, 6, 5, padding: 2), conv2 = new(6, 16, 5);
+    readonly MaxPool2d pool = new(2);
+    readonly Linear fc1 = new(16 * 5 * 5, 120), fc2 = new(120, 84), fc3 = new(84, 10);
+    public override Tensor Forward([Shape("N 1 28 28")] Tensor x)
+    {
+        x = pool.Call(F.Relu(conv1.Call(x)));
+        x = pool.Call(F.Relu(conv2.Call(x)));
+        x = x.Flatten(1);
+        return fc3.Call(F.Relu(fc2.Call(F.Relu(fc1.Call(x)))));
+    }
+}
+
+/// <summary>Conv → BatchNorm → GELU → strided conv → BatchNorm → SiLU → global mean → Linear → log-softmax.</summary>
+sealed class BnCnn : Module<Tensor, Tensor>
+{
+    readonly Conv2d conv1 = new(3, 8, 3, padding: 1), conv2 = new(8, 16, 3, stride: 2, padding: 1);
+    readonly BatchNorm2d bn1 = new(8), bn2 = new(16);
+    readonly Linear head = new(16, 5);
+    public override Tensor Forward(Tensor x)
+    {
+        x = F.Gelu(bn1.Forward(conv1.Forward(x)));
+        x = F.Silu(bn2.Forward(conv2.Forward(x)));
+        return F.LogSoftmax(head.Forward(x.Mean([2, 3])), 1);
+    }
+}
+
+/// <summary>LayerNorm, a projection, tanh-GELU, a residual and a softmax over the last dim of [N, T, C].</summary>
+sealed class NormBlock : Module<Tensor, Tensor>
+{
+    readonly LayerNorm norm = new(16);
+    readonly Linear up = new(16, 32), down = new(32, 16);
+    public override Tensor Forward(Tensor x)
+    {
+        var h = down.Forward(F.Gelu(up.Forward(norm.Forward(x)), "tanh"));
+        return F.Softmax(x + h * 0.5, -1);
+    }
+}
