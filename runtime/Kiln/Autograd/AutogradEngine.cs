@@ -18,6 +18,21 @@ internal static class AutogradEngine
     public static Tensor?[]? Run(IReadOnlyList<Tensor> roots, IReadOnlyList<Tensor?>? gradients, bool retainGraph, bool createGraph,
         IReadOnlyList<Tensor>? captureInputs, bool allowUnused)
     {
+        Tensor?[]? result;
+        try { result = RunGraph(roots, gradients, retainGraph, createGraph, captureInputs, allowUnused); }
+        catch
+        {
+            Autograd.DropQueuedCallbacks();
+            throw;
+        }
+        // What was queued during this pass (Autograd.QueueCallback: distributed gradient sync) runs once it is done.
+        if (captureInputs is null) Autograd.RunQueuedCallbacks();
+        return result;
+    }
+
+    static Tensor?[]? RunGraph(IReadOnlyList<Tensor> roots, IReadOnlyList<Tensor?>? gradients, bool retainGraph, bool createGraph,
+        IReadOnlyList<Tensor>? captureInputs, bool allowUnused)
+    {
         var pending = new Dictionary<GradNode, Tensor>(ReferenceEqualityComparer.Instance);
         var leafCapture = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         var nodeCapture = new Dictionary<GradNode, int>(ReferenceEqualityComparer.Instance);
@@ -165,6 +180,8 @@ internal static class AutogradEngine
         if (old is null) leaf.SetGradInternal(createGraph || stealable ? g : g.Clone(), shared);
         else leaf.SetGradInternal(createGraph ? old + g : AddNoGrad(old, g), shared);
         TensorScope.Exempt(leaf.GradInternal!);
+        if (leaf.PostAccumulateHooks is { Count: > 0 } after)
+            foreach (var hook in after.ToArray()) hook(leaf);
     }
 
     static Tensor AddNoGrad(Tensor a, Tensor b)

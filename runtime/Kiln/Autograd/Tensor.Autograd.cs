@@ -8,6 +8,7 @@ public sealed partial class Tensor
 {
     bool _requiresGrad;
     List<Func<Tensor, Tensor?>>? _hooks;
+    List<Action<Tensor>>? _postAccumulateHooks;
 
     /// <summary>Whether gradients flow to this tensor (<c>requires_grad</c>). Only floating tensors may require them.</summary>
     public bool RequiresGrad
@@ -71,6 +72,7 @@ public sealed partial class Tensor
     public bool RetainsGrad { get; private set; }
 
     internal List<Func<Tensor, Tensor?>>? Hooks => _hooks;
+    internal List<Action<Tensor>>? PostAccumulateHooks => _postAccumulateHooks;
 
     /// <summary>Sets whether this leaf requires gradients (<c>requires_grad_</c>).</summary>
     public Tensor RequiresGrad_(bool requiresGrad = true)
@@ -98,6 +100,23 @@ public sealed partial class Tensor
         (_hooks ??= new()).Add(hook);
         if (GradFn != null) GradFn.HookOwner = this;
         return new HookHandle(this, hook);
+    }
+
+    /// <summary>
+    /// Registers a hook called with this leaf after a backward pass has accumulated into its <see cref="Grad"/>
+    /// (<c>register_post_accumulate_grad_hook</c>: the gradient is final for this pass). Dispose the handle to remove it.
+    /// </summary>
+    public IDisposable RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        if (!RequiresGrad || GradFn != null)
+            throw new KilnException("register_post_accumulate_grad_hook", "register_post_accumulate_grad_hook: only leaf tensors that require grad accumulate gradients", KilnErrorKind.State);
+        (_postAccumulateHooks ??= new()).Add(hook);
+        return new ActionHandle(() => _postAccumulateHooks?.Remove(hook));
+    }
+
+    sealed class ActionHandle(Action remove) : IDisposable
+    {
+        public void Dispose() => remove();
     }
 
     sealed class HookHandle(Tensor owner, Func<Tensor, Tensor?> hook) : IDisposable
