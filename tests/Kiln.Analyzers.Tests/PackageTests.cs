@@ -7,7 +7,7 @@ namespace Kiln.Analyzers.Tests;
 
 /// <summary>
 /// As a user would, following README's "Use Kiln in your project": a fresh copy of the repository (what a clone holds),
-/// `dotnet pack Compile.sln -c Release -o feed` (Kiln, Kiln.Compiler beside it, and the companion packages Kiln.Monitoring, Kiln.Vision, Kiln.Onnx, Kiln.Quantization, Kiln.Transformers, Kiln.Peft), a local folder feed in
+/// `dotnet pack Compile.sln -c Release -o feed` (Kiln, Kiln.Compiler beside it, and the companion packages Kiln.Monitoring, Kiln.Vision, Kiln.Onnx, Kiln.Quantization, Kiln.Transformers, Kiln.Peft, Kiln.Distributed), a local folder feed in
 /// nuget.config and a PackageReference at the repository's version; the fresh console project's build reports a seeded
 /// shape bug at the right line and, fixed, builds and runs with the generated member registration.
 /// </summary>
@@ -47,9 +47,9 @@ public sealed class PackageTests : IDisposable
         CopyTrackedFiles(RepoRoot(), clone);
         Run(clone, "pack", "Compile.sln", "-c", "Release", "-o", feed, "-nologo");
         string version = RepositoryVersion(clone);
-        foreach (var id in new[] { "Kiln", "Kiln.Compiler", "Kiln.Monitoring", "Kiln.Vision", "Kiln.Onnx", "Kiln.Quantization", "Kiln.Transformers", "Kiln.Peft" })
+        foreach (var id in new[] { "Kiln", "Kiln.Compiler", "Kiln.Monitoring", "Kiln.Vision", "Kiln.Onnx", "Kiln.Quantization", "Kiln.Transformers", "Kiln.Peft", "Kiln.Distributed" })
             Assert.True(File.Exists(Path.Combine(feed, $"{id}.{version}.nupkg")), $"{id}.{version}.nupkg is missing from the feed: {string.Join(", ", Directory.GetFiles(feed))}");
-        Assert.Equal(8, Directory.GetFiles(feed, "*.nupkg").Length);
+        Assert.Equal(9, Directory.GetFiles(feed, "*.nupkg").Length);
         using (var kiln = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed, $"Kiln.{version}.nupkg")))
             Assert.NotNull(kiln.GetEntry("docs/diagnostics.md"));
 

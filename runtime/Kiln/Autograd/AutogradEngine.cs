@@ -75,11 +75,18 @@ internal static class AutogradEngine
         var stack = new Stack<GradNode>();
         foreach (var (root, _) in seeds)
             if (root.GradFn is { } n && !deps.ContainsKey(n)) { deps[n] = 0; stack.Push(n); }
+        // Leaves with post-accumulate hooks: how many edges reach each, so the hook runs once, when the last has delivered.
+        Dictionary<Tensor, int>? hookedLeaves = null;
         while (stack.Count > 0)
         {
             var n = stack.Pop();
             for (int i = 0; i < n.InputCount; i++)
             {
+                if (captured is null && n.NextLeaf(i) is { PostAccumulateHooks.Count: > 0 } hooked)
+                {
+                    hookedLeaves ??= new(ReferenceEqualityComparer.Instance);
+                    hookedLeaves[hooked] = hookedLeaves.GetValueOrDefault(hooked) + 1;
+                }
                 var next = n.NextNode(i);
                 if (next is null) continue;
                 if (deps.TryGetValue(next, out int d)) deps[next] = d + 1;
@@ -90,7 +97,12 @@ internal static class AutogradEngine
         var ready = new PriorityQueue<GradNode, long>();
         foreach (var (root, grad) in seeds)
         {
-            if (root.GradFn is null) { DeliverToLeaf(root, grad, createGraph, leafCapture, captured, notStealable); continue; }
+            if (root.GradFn is null)
+            {
+                DeliverToLeaf(root, grad, createGraph, leafCapture, captured, notStealable);
+                if (captured is null) RunPostAccumulateHooks(root);
+                continue;
+            }
             Accumulate(pending, root.GradFn, grad);
         }
         foreach (var (root, _) in seeds)
@@ -103,7 +115,10 @@ internal static class AutogradEngine
             {
                 // No gradient reached this node: its inputs get none either, but their counts still drop.
                 for (int i = 0; i < node.InputCount; i++)
+                {
                     if (node.NextNode(i) is { } next && --deps[next] == 0) ready.Enqueue(next, -next.Sequence);
+                    if (hookedLeaves is not null && node.NextLeaf(i) is { } skipped) LeafEdgeDone(hookedLeaves, skipped, delivered: false);
+                }
                 continue;
             }
             grad = RunHooks(node.HookOwner, grad);
@@ -116,7 +131,11 @@ internal static class AutogradEngine
             {
                 var g = inputGrads[i];
                 if (g != null && g.DType != node.InputDType(i)) g = g.To(node.InputDType(i)); // mixed-dtype ops
-                if (node.NextLeaf(i) is { } leaf) { if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured, notStealable); }
+                if (node.NextLeaf(i) is { } leaf)
+                {
+                    if (g != null) DeliverToLeaf(leaf, g, createGraph, leafCapture, captured, notStealable);
+                    if (hookedLeaves is not null) LeafEdgeDone(hookedLeaves, leaf, g != null);
+                }
                 else if (node.NextNode(i) is { } next)
                 {
                     if (g != null) Accumulate(pending, next, g);
@@ -180,6 +199,25 @@ internal static class AutogradEngine
         if (old is null) leaf.SetGradInternal(createGraph || stealable ? g : g.Clone(), shared);
         else leaf.SetGradInternal(createGraph ? old + g : AddNoGrad(old, g), shared);
         TensorScope.Exempt(leaf.GradInternal!);
+    }
+
+    /// <summary>
+    /// One edge into a hooked leaf has been processed; after the last, the leaf's post-accumulate hooks run (if any
+    /// gradient arrived this pass). A leaf the graph reaches through several ops thus sees its hooks once, with the sum.
+    /// </summary>
+    static void LeafEdgeDone(Dictionary<Tensor, int> remaining, Tensor leaf, bool delivered)
+    {
+        if (!remaining.TryGetValue(leaf, out int left)) return;
+        // A negative count marks "something was delivered": -(edges left) - 1.
+        bool any = left < 0 || delivered;
+        int edges = (left < 0 ? -left - 1 : left) - 1;
+        if (edges > 0) { remaining[leaf] = any ? -edges - 1 : edges; return; }
+        remaining.Remove(leaf);
+        if (any) RunPostAccumulateHooks(leaf);
+    }
+
+    static void RunPostAccumulateHooks(Tensor leaf)
+    {
         if (leaf.PostAccumulateHooks is { Count: > 0 } after)
             foreach (var hook in after.ToArray()) hook(leaf);
     }
