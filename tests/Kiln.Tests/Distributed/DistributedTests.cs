@@ -47,11 +47,37 @@ public class DistributedTests : IDisposable
     [InlineData(4, "train")]
     [InlineData(2, "accum")]
     [InlineData(4, "accum")]
+    [InlineData(2, "zero")]
+    [InlineData(4, "zero")]
+    [InlineData(4, "zero-resume")]
     public void RanksEndEqualToOneProcessOnTheWholeBatch(int ranks, string mode)
     {
         const int steps = 4, globalBatch = 16;
-        var (exit, output, _) = Mpi(ranks, mode, _dir, steps.ToString(), globalBatch.ToString());
-        Assert.True(exit == 0, output);
+        string output;
+        if (mode == "zero-resume")
+        {
+            // Two steps on 2 ranks, a sharded checkpoint, two more steps on 4 ranks from it.
+            var (saved, savedOut, _) = Mpi(2, "zero-save", _dir, "2", globalBatch.ToString());
+            Assert.True(saved == 0, savedOut);
+            Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "ckpt"), "optimizer-rank*-of-2.safetensors").Length);
+            int exit;
+            (exit, output, _) = Mpi(ranks, "zero-resume", _dir, "2", "2", globalBatch.ToString());
+            Assert.True(exit == 0, output);
+        }
+        else
+        {
+            int exit;
+            (exit, output, _) = Mpi(ranks, mode, _dir, steps.ToString(), globalBatch.ToString());
+            Assert.True(exit == 0, output);
+        }
+        if (mode.StartsWith("zero"))
+        {
+            // ZeRO-1: the momentum buffers are split, not copied: they add up to one optimizer's, each rank holds part.
+            var bytes = System.Text.RegularExpressions.Regex.Matches(output, @"optimizer state (\d+) bytes").Select(m => long.Parse(m.Groups[1].Value)).ToList();
+            Assert.Equal(ranks, bytes.Count);
+            Assert.Equal((8 * 16 + 16 + 16 * 4 + 4) * 4L, bytes.Sum());
+            Assert.All(bytes, b => Assert.True(b < bytes.Sum()));
+        }
 
         // One process, the whole batch each step, from rank 0's initial weights.
         Generator.ManualSeed(100);
