@@ -54,9 +54,12 @@ public static class NpmPackages
                     using var tar = new TarReader(gz);
                     for (var e = tar.GetNextEntry(); e is not null; e = tar.GetNextEntry())
                         if (e.Name.StartsWith(prefix, StringComparison.Ordinal) && e.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile
-                            && !e.Name[prefix.Length..].Contains('/'))
+                            && !e.Name.Contains("..", StringComparison.Ordinal))
                         {
-                            e.ExtractToFile(Path.Combine(staging, e.Name[prefix.Length..]), overwrite: true);
+                            // Nested folders are kept (a dataset split into groups); nothing may climb out of the folder.
+                            string target = Path.Combine(staging, e.Name[prefix.Length..]);
+                            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                            e.ExtractToFile(target, overwrite: true);
                             files++;
                         }
                 }

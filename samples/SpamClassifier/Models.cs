@@ -1,0 +1,47 @@
+using System;
+using Kiln.NN;
+
+namespace Kiln.Samples.Spam;
+
+/// <summary>A classifier of padded id batches [B, T] with their true lengths.</summary>
+public interface ISequenceClassifier
+{
+    Tensor Logits(Tensor ids, long[] lengths);
+}
+
+/// <summary>Embedding → LSTM over the packed sequences (padding never enters the recurrence) → last state → 2 classes.</summary>
+public sealed class LstmClassifier(int vocabulary, int width = 64) : Module, ISequenceClassifier
+{
+    readonly Embedding embed = new(vocabulary, width, paddingIdx: 0);
+    readonly LSTM lstm = new(width, width, batchFirst: true);
+    readonly Dropout dropout = new(0.2);
+    readonly Linear head = new(width, 2);
+
+    public Tensor Logits(Tensor ids, long[] lengths)
+    {
+        var packed = RnnUtils.PackPaddedSequence(embed.Forward(ids), lengths, batchFirst: true, enforceSorted: false);
+        var (_, (h, _)) = lstm.Forward(packed);
+        return head.Forward(dropout.Forward(h.Select(0, 0)));
+    }
+}
+
+/// <summary>Embedding + learned positions → one Transformer encoder layer with a padding mask → mean over real tokens → 2 classes.</summary>
+public sealed class TransformerClassifier(int vocabulary, int maxLength, int width = 64) : Module, ISequenceClassifier
+{
+    readonly Embedding embed = new(vocabulary, width, paddingIdx: 0);
+    readonly Embedding positions = new(maxLength, width);
+    readonly TransformerEncoderLayer encoder = new(width, 4, dimFeedforward: 128, dropout: 0.1, batchFirst: true);
+    readonly Linear head = new(width, 2);
+
+    public Tensor Logits(Tensor ids, long[] lengths)
+    {
+        int b = ids.Size(0), t = ids.Size(1);
+        var pos = Tensor.Arange(0, t, 1, DType.Int64).Unsqueeze(0).Expand(b, t);
+        var x = embed.Forward(ids) + positions.Forward(pos);
+        var pad = ids.Eq(0);                                        // true where padding: attention ignores those keys
+        var h = encoder.Forward(x, null, pad);
+        var keep = pad.LogicalNot().To(DType.Float32).Unsqueeze(2);
+        var pooled = (h * keep).Sum(1) / keep.Sum(1).Clamp(min: 1);
+        return head.Forward(pooled);
+    }
+}
