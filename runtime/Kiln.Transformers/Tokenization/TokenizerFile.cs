@@ -13,9 +13,11 @@ internal static class TokenizerFile
 {
     public sealed record Parts(ISegmentModel Model, List<AddedToken> Added, int[] Prefix, int[] Suffix);
 
-    public static Parts Read(string file)
+    public static Parts Read(string file) => Read(File.ReadAllBytes(file), file);
+
+    /// <summary>A tokenizer.json's content; <paramref name="file"/> names it in errors.</summary>
+    public static Parts Read(byte[] bytes, string file)
     {
-        var bytes = File.ReadAllBytes(file);
         using var doc = JsonDocument.Parse(bytes);
         var root = doc.RootElement;
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)

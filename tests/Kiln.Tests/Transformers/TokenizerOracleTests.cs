@@ -63,6 +63,11 @@ public class TokenizerOracleTests
             using var oracle = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
             Compare(kiln, oracle, TokenizerFixtures.Corpus(), "wordpiece", checkDecode: false);
             Assert.Equal([101, 7592, 1010, 2088, 999, 102], kiln.Encode("Hello, world!"));
+            // The same folder as a slow tokenizer saves it (vocab.txt only): Kiln builds the fast tokenizer it converts to.
+            string slow = Path.Combine(dir, "slow");
+            Directory.CreateDirectory(slow);
+            File.WriteAllBytes(Path.Combine(slow, "vocab.txt"), MiniLmOnnxTests.Resource("vocab.txt"));
+            Compare(AutoTokenizer.FromPretrained(slow), oracle, TokenizerFixtures.Corpus(), "wordpiece from vocab.txt", checkDecode: false);
         }
         finally { Directory.Delete(dir, true); }
     }
