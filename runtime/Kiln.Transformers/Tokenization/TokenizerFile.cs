@@ -23,16 +23,18 @@ internal static class TokenizerFile
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
             throw Bad(file, "has no model object");
         string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "BPE";
-        var vocab = Vocab(model, file);
         var normalizer = root.TryGetProperty("normalizer", out var n) ? n : default;
         var pre = root.TryGetProperty("pre_tokenizer", out var p) ? p : default;
+        // Unigram's vocabulary is a list of [piece, score]; the others map token → id.
+        var vocab = type == "Unigram" ? [] : Vocab(model, file);
         ISegmentModel segment = type switch
         {
+            "Unigram" => new UnigramModel(model, normalizer, pre, file),
             "BPE" when IsSentencePieceStyle(model, normalizer) => new SentencePieceBpeModel(vocab, Merges(model), normalizer,
                 model.TryGetProperty("unk_token", out var unk) ? unk.GetString() ?? "<unk>" : "<unk>", file),
             "BPE" => ByteLevelBpe(model, vocab, normalizer, pre, file),
             "WordPiece" => WordPiece(model, vocab, normalizer),
-            _ => throw new KilnException("tokenizer", $"tokenizer: {file}: model type '{type}' is not supported (BPE, WordPiece)", KilnErrorKind.Unsupported),
+            _ => throw new KilnException("tokenizer", $"tokenizer: {file}: model type '{type}' is not supported (BPE, WordPiece, Unigram)", KilnErrorKind.Unsupported),
         };
         var added = new List<AddedToken>();
         if (root.TryGetProperty("added_tokens", out var at) && at.ValueKind == JsonValueKind.Array)

@@ -72,6 +72,63 @@ public class TokenizerOracleTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void UnigramEqualsHuggingFaceTokenizers(bool byteFallback)
+    {
+        // No Unigram tokenizer.json is available offline, so one is built from the corpus the way SentencePiece's
+        // vocabularies look: characters, frequent words with their ▁, frequent substrings, each with a log frequency;
+        // rare characters are left out so unknowns (or byte fallback) happen. HF's tokenizers is the oracle for ids.
+        var corpus = TokenizerFixtures.Corpus();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        void Count(string piece) => counts[piece] = counts.GetValueOrDefault(piece) + 1;
+        foreach (var line in corpus)
+            foreach (var word in line.Normalize(NormalizationForm.FormKC).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                string w = "\u2581" + word;
+                Count(w);
+                var chars = new List<string>();
+                for (int i = 0; i < w.Length; i += char.IsSurrogatePair(w, i) ? 2 : 1) chars.Add(w.Substring(i, char.IsSurrogatePair(w, i) ? 2 : 1));
+                for (int a = 0; a < chars.Count; a++)
+                    for (int len = 1; len <= 6 && a + len <= chars.Count; len++) Count(string.Concat(chars.Skip(a).Take(len)));
+            }
+        double total = counts.Values.Sum();
+        var pieces = counts.Where(kv => kv.Key.Length <= 2 && !char.IsSurrogate(kv.Key[0]) ? kv.Value >= 2 : kv.Value >= 4)
+            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(6000).ToList();
+        var vocab = new StringBuilder("[[\"<unk>\", 0.0]");
+        foreach (var (piece, n) in pieces)
+            vocab.Append(',').Append('[').Append(System.Text.Json.JsonSerializer.Serialize(piece)).Append(", ").Append(Math.Log(n / total).ToString("R", System.Globalization.CultureInfo.InvariantCulture)).Append(']');
+        if (byteFallback)
+            for (int b = 0; b < 256; b++) vocab.Append($",[\"<0x{b:X2}>\", -50.0]");
+        vocab.Append(']');
+        string dir = Path.Combine(Path.GetTempPath(), "kiln-unigram-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+                 "normalizer": {"type": "NFKC"},
+                 "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
+                 "post_processor": null,
+                 "decoder": DECODER,
+                 "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": BYTE_FALLBACK, "vocab": VOCAB}}
+                """.Replace("BYTE_FALLBACK", byteFallback ? "true" : "false").Replace("VOCAB", vocab.ToString())
+                 // With byte fallback, the decoder SentencePiece conversions write (Llama 2's): bytes back to text.
+                 .Replace("DECODER", byteFallback
+                    ? """{"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}"""
+                    : """{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true}"""));
+            var kiln = AutoTokenizer.FromPretrained(dir);
+            using var oracle = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
+            Compare(kiln, oracle, corpus, byteFallback ? "unigram with byte fallback" : "unigram", checkDecode: byteFallback);
+            // A character the vocabulary lacks: the unknown piece, or its four UTF-8 bytes.
+            var ids = kiln.Encode("emoji \U0001F9EA here");
+            if (byteFallback) Assert.Contains(kiln.TokenToId("<0xF0>")!.Value, ids);
+            else Assert.Contains(0, ids);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     static void Compare(PreTrainedTokenizer kiln, Tokenizers.DotNet.Tokenizer oracle, List<string> corpus, string name, bool checkDecode = true)
     {
         var bad = new List<string>();
