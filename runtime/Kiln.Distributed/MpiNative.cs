@@ -13,9 +13,9 @@ internal static unsafe partial class MpiNative
     const string Library = "kiln-mpi";
 
     public const int CommWorld = 0x44000000;
-    public const int Float = 0x4c00040a, Double = 0x4c00080b, Int64 = 0x4c00083a, Byte = 0x4c00010d;
+    public const int Float = 0x4c00040a, Double = 0x4c00080b, Int64 = 0x4c00083a;
     public const int Sum = 0x58000003, Max = 0x58000001, Min = 0x58000002;
-    public const int ThreadFunneled = 1, ThreadMultiple = 3;
+    public const int ThreadMultiple = 3;
     public const int Success = 0;
 
     static MpiNative() => NativeLibrary.SetDllImportResolver(typeof(MpiNative).Assembly, Resolve);

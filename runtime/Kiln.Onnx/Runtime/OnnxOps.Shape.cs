@@ -12,7 +12,8 @@ public static partial class OnnxOps
         return d;
     }
 
-    static Tensor Longs(long[] v) => Tensor.From(v).Reshape(v.Length);
+    /// <summary>A 1-D int64 tensor of <paramref name="v"/> (ONNX's shape values).</summary>
+    static Tensor LongTensor(long[] v) => Tensor.From(v).Reshape(v.Length);
 
     static void AddShape(Dictionary<string, Op> t)
     {
@@ -143,7 +144,7 @@ public static partial class OnnxOps
             start = Math.Clamp(start, 0, d.Length); end = Math.Clamp(end, 0, d.Length);
             var r = new long[Math.Max(0, end - start)];
             for (int i = 0; i < r.Length; i++) r[i] = d[start + i];
-            return One(Longs(r));
+            return One(LongTensor(r));
         };
         t["Size"] = c => One(Tensor.Full([], c.In(0).Numel, DType.Int64));
         t["Expand"] = c =>
@@ -177,7 +178,7 @@ public static partial class OnnxOps
             if (n.Floats.TryGetValue("value_float", out var f)) return One(Tensor.Full([], f, DType.Float32));
             if (n.Ints.TryGetValue("value_int", out var i)) return One(Tensor.Full([], i, DType.Int64));
             if (n.FloatLists.TryGetValue("value_floats", out var fs)) return One(Tensor.From(fs));
-            if (n.IntLists.TryGetValue("value_ints", out var @is)) return One(Longs(@is));
+            if (n.IntLists.TryGetValue("value_ints", out var @is)) return One(LongTensor(@is));
             throw c.Unsupported("a Constant without a tensor, float(s) or int(s) value");
         };
         t["ConstantOfShape"] = c =>

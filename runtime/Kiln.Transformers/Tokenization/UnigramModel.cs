@@ -189,7 +189,7 @@ internal sealed class UnigramModel : ISegmentModel
             // Unknown: with byte fallback each character's UTF-8 bytes; else one unknown for the run of them.
             if (_byteFallback && ByteIds(word.Substring(s, e - s), ids)) continue;
             if (_unk < 0) throw new KilnException("tokenizer", $"tokenizer: '{word.Substring(s, e - s)}' is not in the vocabulary and the model has no unk_id", KilnErrorKind.Argument);
-            if (k > 0 && path[k - 1].Id < 0 && !(_byteFallback)) continue;   // fused with the previous unknown
+            if (k > 0 && path[k - 1].Id < 0) continue;   // fused with the previous unknown
             ids.Add(_unk);
         }
     }

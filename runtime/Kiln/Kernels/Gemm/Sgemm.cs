@@ -109,76 +109,46 @@ public static unsafe class Sgemm
             *o = Accumulate ? *o + v : v;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         void Tile(int i, long j)
         {
-            if (Vector512.IsHardwareAccelerated && K >= 64) { Tile512(i, j); return; }
-            float* x0 = A + i * Rsa, x1 = x0 + Rsa, x2 = x1 + Rsa, x3 = x2 + Rsa;
-            float* w0 = B + j * Csb, w1 = w0 + Csb, w2 = w1 + Csb, w3 = w2 + Csb;
-            Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-            int p = 0;
-            for (; p + 8 <= K; p += 8)
-            {
-                var v0 = Vector256.Load(w0 + p); var v1 = Vector256.Load(w1 + p); var v2 = Vector256.Load(w2 + p); var v3 = Vector256.Load(w3 + p);
-                var r = Vector256.Load(x0 + p);
-                a00 = Vector256.FusedMultiplyAdd(r, v0, a00); a01 = Vector256.FusedMultiplyAdd(r, v1, a01); a02 = Vector256.FusedMultiplyAdd(r, v2, a02); a03 = Vector256.FusedMultiplyAdd(r, v3, a03);
-                r = Vector256.Load(x1 + p);
-                a10 = Vector256.FusedMultiplyAdd(r, v0, a10); a11 = Vector256.FusedMultiplyAdd(r, v1, a11); a12 = Vector256.FusedMultiplyAdd(r, v2, a12); a13 = Vector256.FusedMultiplyAdd(r, v3, a13);
-                r = Vector256.Load(x2 + p);
-                a20 = Vector256.FusedMultiplyAdd(r, v0, a20); a21 = Vector256.FusedMultiplyAdd(r, v1, a21); a22 = Vector256.FusedMultiplyAdd(r, v2, a22); a23 = Vector256.FusedMultiplyAdd(r, v3, a23);
-                r = Vector256.Load(x3 + p);
-                a30 = Vector256.FusedMultiplyAdd(r, v0, a30); a31 = Vector256.FusedMultiplyAdd(r, v1, a31); a32 = Vector256.FusedMultiplyAdd(r, v2, a32); a33 = Vector256.FusedMultiplyAdd(r, v3, a33);
-            }
-            Put(i, j, Finish(a00, x0, w0, p)); Put(i, j + 1, Finish(a01, x0, w1, p)); Put(i, j + 2, Finish(a02, x0, w2, p)); Put(i, j + 3, Finish(a03, x0, w3, p));
-            Put(i + 1, j, Finish(a10, x1, w0, p)); Put(i + 1, j + 1, Finish(a11, x1, w1, p)); Put(i + 1, j + 2, Finish(a12, x1, w2, p)); Put(i + 1, j + 3, Finish(a13, x1, w3, p));
-            Put(i + 2, j, Finish(a20, x2, w0, p)); Put(i + 2, j + 1, Finish(a21, x2, w1, p)); Put(i + 2, j + 2, Finish(a22, x2, w2, p)); Put(i + 2, j + 3, Finish(a23, x2, w3, p));
-            Put(i + 3, j, Finish(a30, x3, w0, p)); Put(i + 3, j + 1, Finish(a31, x3, w1, p)); Put(i + 3, j + 2, Finish(a32, x3, w2, p)); Put(i + 3, j + 3, Finish(a33, x3, w3, p));
+            // 512-bit lanes where the CPU has them: at batch 8 the product is compute-bound, and 256-bit lanes ran at
+            // half the FMA peak of an AVX-512 core.
+            if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j);
+            else Tile<Elementwise.Lanes256>(i, j);
         }
 
-        /// <summary>
-        /// <see cref="Tile"/> with 512-bit lanes (16 accumulators): at batch 8 the product is compute-bound, and the
-        /// 256-bit tile ran at half the FMA peak of an AVX-512 core.
-        /// </summary>
+        /// <summary>Rows i..i+3 against outputs j..j+3: each weight run is read once per four rows (0.5 loads per FMA).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Tile512(int i, long j)
+        void Tile<TL>(int i, long j) where TL : struct, Elementwise.IFloatLanes<TL>
         {
             float* x0 = A + i * Rsa, x1 = x0 + Rsa, x2 = x1 + Rsa, x3 = x2 + Rsa;
             float* w0 = B + j * Csb, w1 = w0 + Csb, w2 = w1 + Csb, w3 = w2 + Csb;
-            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-            int p = 0;
-            for (; p + 16 <= K; p += 16)
+            TL a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            TL a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            int p = 0, n = TL.Count;
+            for (; p + n <= K; p += n)
             {
-                var v0 = Vector512.Load(w0 + p); var v1 = Vector512.Load(w1 + p); var v2 = Vector512.Load(w2 + p); var v3 = Vector512.Load(w3 + p);
-                var r = Vector512.Load(x0 + p);
-                a00 = Vector512.FusedMultiplyAdd(r, v0, a00); a01 = Vector512.FusedMultiplyAdd(r, v1, a01); a02 = Vector512.FusedMultiplyAdd(r, v2, a02); a03 = Vector512.FusedMultiplyAdd(r, v3, a03);
-                r = Vector512.Load(x1 + p);
-                a10 = Vector512.FusedMultiplyAdd(r, v0, a10); a11 = Vector512.FusedMultiplyAdd(r, v1, a11); a12 = Vector512.FusedMultiplyAdd(r, v2, a12); a13 = Vector512.FusedMultiplyAdd(r, v3, a13);
-                r = Vector512.Load(x2 + p);
-                a20 = Vector512.FusedMultiplyAdd(r, v0, a20); a21 = Vector512.FusedMultiplyAdd(r, v1, a21); a22 = Vector512.FusedMultiplyAdd(r, v2, a22); a23 = Vector512.FusedMultiplyAdd(r, v3, a23);
-                r = Vector512.Load(x3 + p);
-                a30 = Vector512.FusedMultiplyAdd(r, v0, a30); a31 = Vector512.FusedMultiplyAdd(r, v1, a31); a32 = Vector512.FusedMultiplyAdd(r, v2, a32); a33 = Vector512.FusedMultiplyAdd(r, v3, a33);
+                TL v0 = TL.Load(w0 + p), v1 = TL.Load(w1 + p), v2 = TL.Load(w2 + p), v3 = TL.Load(w3 + p);
+                var r = TL.Load(x0 + p);
+                a00 = TL.Fma(r, v0, a00); a01 = TL.Fma(r, v1, a01); a02 = TL.Fma(r, v2, a02); a03 = TL.Fma(r, v3, a03);
+                r = TL.Load(x1 + p);
+                a10 = TL.Fma(r, v0, a10); a11 = TL.Fma(r, v1, a11); a12 = TL.Fma(r, v2, a12); a13 = TL.Fma(r, v3, a13);
+                r = TL.Load(x2 + p);
+                a20 = TL.Fma(r, v0, a20); a21 = TL.Fma(r, v1, a21); a22 = TL.Fma(r, v2, a22); a23 = TL.Fma(r, v3, a23);
+                r = TL.Load(x3 + p);
+                a30 = TL.Fma(r, v0, a30); a31 = TL.Fma(r, v1, a31); a32 = TL.Fma(r, v2, a32); a33 = TL.Fma(r, v3, a33);
             }
-            Put(i, j, Finish(a00, x0, w0, p)); Put(i, j + 1, Finish(a01, x0, w1, p)); Put(i, j + 2, Finish(a02, x0, w2, p)); Put(i, j + 3, Finish(a03, x0, w3, p));
-            Put(i + 1, j, Finish(a10, x1, w0, p)); Put(i + 1, j + 1, Finish(a11, x1, w1, p)); Put(i + 1, j + 2, Finish(a12, x1, w2, p)); Put(i + 1, j + 3, Finish(a13, x1, w3, p));
-            Put(i + 2, j, Finish(a20, x2, w0, p)); Put(i + 2, j + 1, Finish(a21, x2, w1, p)); Put(i + 2, j + 2, Finish(a22, x2, w2, p)); Put(i + 2, j + 3, Finish(a23, x2, w3, p));
-            Put(i + 3, j, Finish(a30, x3, w0, p)); Put(i + 3, j + 1, Finish(a31, x3, w1, p)); Put(i + 3, j + 2, Finish(a32, x3, w2, p)); Put(i + 3, j + 3, Finish(a33, x3, w3, p));
+            Put(i, j, Finish(TL.ReduceSum(a00), x0, w0, p)); Put(i, j + 1, Finish(TL.ReduceSum(a01), x0, w1, p)); Put(i, j + 2, Finish(TL.ReduceSum(a02), x0, w2, p)); Put(i, j + 3, Finish(TL.ReduceSum(a03), x0, w3, p));
+            Put(i + 1, j, Finish(TL.ReduceSum(a10), x1, w0, p)); Put(i + 1, j + 1, Finish(TL.ReduceSum(a11), x1, w1, p)); Put(i + 1, j + 2, Finish(TL.ReduceSum(a12), x1, w2, p)); Put(i + 1, j + 3, Finish(TL.ReduceSum(a13), x1, w3, p));
+            Put(i + 2, j, Finish(TL.ReduceSum(a20), x2, w0, p)); Put(i + 2, j + 1, Finish(TL.ReduceSum(a21), x2, w1, p)); Put(i + 2, j + 2, Finish(TL.ReduceSum(a22), x2, w2, p)); Put(i + 2, j + 3, Finish(TL.ReduceSum(a23), x2, w3, p));
+            Put(i + 3, j, Finish(TL.ReduceSum(a30), x3, w0, p)); Put(i + 3, j + 1, Finish(TL.ReduceSum(a31), x3, w1, p)); Put(i + 3, j + 2, Finish(TL.ReduceSum(a32), x3, w2, p)); Put(i + 3, j + 3, Finish(TL.ReduceSum(a33), x3, w3, p));
         }
 
+        /// <summary>The lanes' sum <paramref name="s"/> plus the scalar tail from <paramref name="p"/> to K.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        float Finish(Vector512<float> acc, float* x, float* w, int p)
+        float Finish(float s, float* x, float* w, int p)
         {
-            float s = Vector512.Sum(acc);
-            for (; p < K; p++) s += x[p] * w[p];
-            return s;
-        }
-
-        /// <summary>The lanes' sum plus the scalar tail from <paramref name="p"/> to K.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        float Finish(Vector256<float> acc, float* x, float* w, int p)
-        {
-            float s = Vector256.Sum(acc);
             for (; p < K; p++) s += x[p] * w[p];
             return s;
         }
