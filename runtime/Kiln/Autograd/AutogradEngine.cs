@@ -76,7 +76,7 @@ internal static class AutogradEngine
         foreach (var (root, _) in seeds)
             if (root.GradFn is { } n && !deps.ContainsKey(n)) { deps[n] = 0; stack.Push(n); }
         // Leaves with post-accumulate hooks: how many edges reach each, so the hook runs once, when the last has delivered.
-        Dictionary<Tensor, int>? hookedLeaves = null;
+        Dictionary<Tensor, (int Left, bool Delivered)>? hookedLeaves = null;
         while (stack.Count > 0)
         {
             var n = stack.Pop();
@@ -85,7 +85,7 @@ internal static class AutogradEngine
                 if (captured is null && n.NextLeaf(i) is { PostAccumulateHooks.Count: > 0 } hooked)
                 {
                     hookedLeaves ??= new(ReferenceEqualityComparer.Instance);
-                    hookedLeaves[hooked] = hookedLeaves.GetValueOrDefault(hooked) + 1;
+                    hookedLeaves[hooked] = (hookedLeaves.GetValueOrDefault(hooked).Left + 1, false);
                 }
                 var next = n.NextNode(i);
                 if (next is null) continue;
@@ -205,15 +205,13 @@ internal static class AutogradEngine
     /// One edge into a hooked leaf has been processed; after the last, the leaf's post-accumulate hooks run (if any
     /// gradient arrived this pass). A leaf the graph reaches through several ops thus sees its hooks once, with the sum.
     /// </summary>
-    static void LeafEdgeDone(Dictionary<Tensor, int> remaining, Tensor leaf, bool delivered)
+    static void LeafEdgeDone(Dictionary<Tensor, (int Left, bool Delivered)> remaining, Tensor leaf, bool delivered)
     {
-        if (!remaining.TryGetValue(leaf, out int left)) return;
-        // A negative count marks "something was delivered": -(edges left) - 1.
-        bool any = left < 0 || delivered;
-        int edges = (left < 0 ? -left - 1 : left) - 1;
-        if (edges > 0) { remaining[leaf] = any ? -edges - 1 : edges; return; }
+        if (!remaining.TryGetValue(leaf, out var state)) return;
+        state = (state.Left - 1, state.Delivered || delivered);
+        if (state.Left > 0) { remaining[leaf] = state; return; }
         remaining.Remove(leaf);
-        if (any) RunPostAccumulateHooks(leaf);
+        if (state.Delivered) RunPostAccumulateHooks(leaf);
     }
 
     static void RunPostAccumulateHooks(Tensor leaf)
