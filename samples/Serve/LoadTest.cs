@@ -43,6 +43,7 @@ public static class LoadTest
         using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
         const string body = """{"model": "load", "messages": [{"role": "user", "content": "Write a line about the sea."}], "max_tokens": 32, "temperature": 0}""";
         await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));   // warm-up
+        Console.WriteLine($"Kiln threads: {Kiln.Threads.Count} of {Environment.ProcessorCount} cores");
         Console.WriteLine("| concurrent clients | requests | requests/s | generated tokens/s | p50 latency (ms) | p99 latency (ms) |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
         foreach (var (clients, requests) in new[] { (1, 16), (8, 48), (32, 96) })
@@ -67,6 +68,8 @@ public static class LoadTest
             double P(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
             Console.WriteLine($"| {clients} | {requests} | {requests / seconds:F1} | {tokens / seconds:F0} | {P(0.5):F0} | {P(0.99):F0} |");
         }
+        var batcher = app.Services.GetRequiredService<Scheduler>().Batcher;
+        Console.WriteLine($"largest decode batch {batcher.LargestBatch}, preemptions {batcher.Preemptions}, KV pool {batcher.Cache.BlockCount} blocks of {batcher.Cache.BlockSize} ({batcher.Cache.Bytes / 1e6:F1} MB), free at the end {batcher.Cache.FreeBlocks}");
         await app.StopAsync();
     }
 }

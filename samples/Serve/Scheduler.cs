@@ -18,95 +18,108 @@ public sealed class GenerationJob(long[] prompt, GenerationConfig config, Cancel
     public Channel<string> Pieces { get; } = Channel.CreateUnbounded<string>();
     public string FinishReason { get; set; } = "length";
     public int CompletionTokens { get; set; }
-    internal GenerationSession? Session;
+    internal GenerationRequest? Request;
     internal string Sent = "";
 }
 
 /// <summary>
-/// Continuous scheduling on one model: a single loop owns the model; each turn it admits waiting requests (prefill),
-/// then advances every active request by one token, streams the new text, and retires finished or cancelled ones, so a
-/// new request starts at the next turn instead of waiting for the longest one in flight. Each request keeps its own KV
-/// cache (no batched decode or paged cache yet). At most <c>maxActive</c> run at once; more wait in the queue, and a
-/// full queue is refused.
+/// Continuous batching on one model (Kiln.Transformers' <see cref="ContinuousBatcher"/> over a paged KV cache): a single
+/// loop owns the model; each turn it hands new requests to the batcher, which admits them (prefill) while the block pool
+/// has room and then decodes one token for every running request in one batched forward; the loop streams each new
+/// token's text and completes finished or cancelled jobs, whose blocks go back to the pool. At most
+/// <c>maxActive</c> decode together; up to <c>maxQueued</c> more wait, and beyond that a request is refused.
 /// </summary>
 public sealed class Scheduler : IDisposable
 {
-    readonly ICausalLM _model;
     readonly PreTrainedTokenizer _tokenizer;
-    readonly Channel<GenerationJob> _queue;
-    readonly int _maxActive;
+    readonly ContinuousBatcher _batcher;
+    readonly Channel<GenerationJob> _incoming = Channel.CreateUnbounded<GenerationJob>();
+    readonly Dictionary<GenerationRequest, GenerationJob> _jobs = [];
+    readonly int _limit;
     readonly CancellationTokenSource _stop = new();
     readonly Task _loop;
+    int _outstanding;
 
-    public Scheduler(ICausalLM model, PreTrainedTokenizer tokenizer, int maxActive = 8, int maxQueued = 64)
+    public Scheduler(ICausalLM model, PreTrainedTokenizer tokenizer, int maxActive = 8, int maxQueued = 64, int kvBlocks = 512, int blockSize = 16)
     {
-        _model = model; _tokenizer = tokenizer; _maxActive = maxActive;
-        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(maxQueued) { FullMode = BoundedChannelFullMode.Wait });
+        _tokenizer = tokenizer;
+        _limit = maxActive + maxQueued;
+        _batcher = new ContinuousBatcher(model, model.CreatePagedCache(kvBlocks, blockSize), tokenizer, maxActive);
         _loop = Task.Factory.StartNew(Loop, TaskCreationOptions.LongRunning);
     }
 
-    /// <summary>Queues <paramref name="job"/>; false when the queue is full (the caller answers 429).</summary>
-    public bool TrySubmit(GenerationJob job) => _queue.Writer.TryWrite(job);
+    /// <summary>The batcher's counters (pool, running, waiting, preemptions), for the load test's report.</summary>
+    public ContinuousBatcher Batcher => _batcher;
+
+    /// <summary>Queues <paramref name="job"/>; false when running and waiting jobs are at the limit (the caller answers 429).</summary>
+    public bool TrySubmit(GenerationJob job)
+    {
+        if (Interlocked.Increment(ref _outstanding) > _limit) { Interlocked.Decrement(ref _outstanding); return false; }
+        return _incoming.Writer.TryWrite(job);
+    }
 
     void Loop()
     {
-        var active = new List<GenerationJob>();
         while (!_stop.IsCancellationRequested)
         {
-            while (active.Count < _maxActive && _queue.Reader.TryRead(out var job)) Start(job, active);
-            if (active.Count == 0)
+            while (_incoming.Reader.TryRead(out var job)) Admit(job);
+            if (!_batcher.HasWork)
             {
-                try { _queue.Reader.WaitToReadAsync(_stop.Token).AsTask().Wait(); }
+                try { _incoming.Reader.WaitToReadAsync(_stop.Token).AsTask().Wait(); }
                 catch (AggregateException) { return; }
                 continue;
             }
-            for (int i = active.Count - 1; i >= 0; i--)
+            foreach (var (request, job) in _jobs)
+                if (job.Cancelled.IsCancellationRequested) _batcher.Cancel(request);
+            IReadOnlyList<GenerationRequest> changed;
+            try { changed = _batcher.Step(); }
+            catch (Exception e)
             {
-                var job = active[i];
-                bool more;
-                try
-                {
-                    if (job.Cancelled.IsCancellationRequested) { job.FinishReason = "cancelled"; more = false; }
-                    else more = Advance(job);
-                }
-                catch (Exception e) { job.Pieces.Writer.TryComplete(e); active.RemoveAt(i); continue; }
-                if (!more) { job.Pieces.Writer.TryComplete(); active.RemoveAt(i); }
+                // A failed forward leaves the batch unusable: fail every job in it (each client gets the error).
+                foreach (var (request, job) in _jobs) { _batcher.Cancel(request); Complete(job, e); }
+                _jobs.Clear();
+                while (_batcher.HasWork) _batcher.Step();
+                continue;
             }
+            foreach (var request in changed)
+                if (_jobs.TryGetValue(request, out var job)) Stream(request, job);
         }
     }
 
-    void Start(GenerationJob job, List<GenerationJob> active)
+    void Admit(GenerationJob job)
     {
-        try
-        {
-            job.Session = new GenerationSession(_model, Tensor.From(job.Prompt, 1, job.Prompt.Length), job.Config, tokenizer: _tokenizer);
-            active.Add(job);
-        }
-        catch (Exception e) { job.Pieces.Writer.TryComplete(e); }
+        try { _jobs[job.Request = _batcher.Add(job.Prompt, job.Config)] = job; }
+        catch (Exception e) { Complete(job, e); }
     }
 
-    /// <summary>One token for <paramref name="job"/>; false when it has finished.</summary>
-    bool Advance(GenerationJob job)
+    /// <summary>Sends the text <paramref name="job"/> gained; completes it when its request has finished.</summary>
+    void Stream(GenerationRequest request, GenerationJob job)
     {
-        var session = job.Session!;
-        bool more = session.Step();
-        var generated = session.Generated(0);
+        var generated = request.Generated();
         job.CompletionTokens = generated.Length;
         string text = _tokenizer.Decode(generated, skipSpecialTokens: true);
         // Hold back a trailing replacement character: the next token may complete the UTF-8 sequence.
-        if (!(more && text.EndsWith('\uFFFD')) && text.Length > job.Sent.Length && text.StartsWith(job.Sent, StringComparison.Ordinal))
+        if (!(!request.IsFinished && text.EndsWith('\uFFFD')) && text.Length > job.Sent.Length && text.StartsWith(job.Sent, StringComparison.Ordinal))
         {
             job.Pieces.Writer.TryWrite(text[job.Sent.Length..]);
             job.Sent = text;
         }
-        if (!more) job.FinishReason = session.IsFinished(0) ? "stop" : "length";
-        return more;
+        if (!request.IsFinished) return;
+        job.FinishReason = request.FinishReason!;
+        _jobs.Remove(request);
+        Complete(job, null);
+    }
+
+    void Complete(GenerationJob job, Exception? error)
+    {
+        job.Pieces.Writer.TryComplete(error);
+        Interlocked.Decrement(ref _outstanding);
     }
 
     public void Dispose()
     {
         _stop.Cancel();
-        _queue.Writer.TryComplete();
+        _incoming.Writer.TryComplete();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }
 }

@@ -23,6 +23,8 @@ public sealed record ServeOptions
     public int MaxActive { get; init; } = 8;
     public int MaxQueued { get; init; } = 64;
     public int MaxEmbeddingInputs { get; init; } = 64;
+    /// <summary>Blocks of 16 positions in the paged KV cache all running requests share.</summary>
+    public int KvBlocks { get; init; } = 512;
 }
 
 /// <summary>
@@ -38,7 +40,7 @@ public static class ServeApp
         var builder = WebApplication.CreateSlimBuilder();
         if (urls is not null) builder.WebHost.UseUrls(urls);
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
-        builder.Services.AddSingleton(new Scheduler(model, tokenizer, options.MaxActive, options.MaxQueued));
+        builder.Services.AddSingleton(new Scheduler(model, tokenizer, options.MaxActive, options.MaxQueued, options.KvBlocks));
         var app = builder.Build();
         var scheduler = app.Services.GetRequiredService<Scheduler>();
         var embeddingLock = new SemaphoreSlim(1);

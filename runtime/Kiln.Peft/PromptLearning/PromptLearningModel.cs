@@ -79,6 +79,10 @@ public sealed class PromptLearningModel : Module, ICausalLM
         return CreateCacheWithPrefix(batch, maxLength, PromptEncoder.Prompt());
     }
 
+    /// <summary>Not available: virtual tokens and prefixes are laid out for a contiguous cache (<see cref="CreateCache"/>); merge or serve the base model for paged batching.</summary>
+    public PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16) =>
+        throw new KilnException("paged_kv_cache", $"paged_kv_cache: a {Config.PeftType} model generates with a contiguous cache (CreateCache); page the base model instead", KilnErrorKind.Argument);
+
     KvCache CreateCacheWithPrefix(int batch, int maxLength, Tensor prompt)
     {
         var cache = Model.CreateCache(batch, maxLength + Virtual);
@@ -94,7 +98,7 @@ public sealed class PromptLearningModel : Module, ICausalLM
         var keys = new Tensor[layers];
         var values = new Tensor[layers];
         for (int l = 0; l < layers; l++) { keys[l] = kv.Select(0, 2 * l); values[l] = kv.Select(0, 2 * l + 1); }
-        return new KvCache(keys, values);
+        return new DynamicKvCache(keys, values);
     }
 
     // [virtual, layers·2·token_dim] → [layers·2, batch, heads, virtual, head_dim]: layer l's keys at 2l, values at 2l+1 (PEFT's get_prompt).

@@ -58,13 +58,13 @@ public sealed class GenerationSession
         if (_step >= _config.MaxNewTokens || Array.TrueForAll(_finished, f => f)) return false;
         using var noGrad = Autograd.NoGrad();
         int n = _logits.Size(1), vocab = _logits.Size(2);
-        var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).ToArray<float>();
+        var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).Contiguous();
         var next = new long[_b];
         for (int r = 0; r < _b; r++)
         {
-            next[r] = _finished[r] ? _config.PadTokenId : Choose(last.AsSpan(r * vocab, vocab), _rows[r], _config, _generator);
+            next[r] = _finished[r] ? _config.PadTokenId : TokenChoice.Choose(last.AsSpan<float>().Slice(r * vocab, vocab), _rows[r], _config, _generator);
             _rows[r].Add(next[r]);
-            if (!_finished[r] && (Contains(_config.EosTokenIds, next[r]) || HitStopString(r))) _finished[r] = true;
+            if (!_finished[r] && (TokenChoice.IsEos(_config, next[r]) || HitStopString(r))) _finished[r] = true;
         }
         _step++;
         if (Array.TrueForAll(_finished, f => f) || _step == _config.MaxNewTokens) return false;
@@ -80,17 +80,7 @@ public sealed class GenerationSession
         return true;
     }
 
-    // A stop string ends the row when the newest token completes it (HF's stop_strings: the string stays in the output).
-    bool HitStopString(int r)
-    {
-        if (_config.StopStrings.Count == 0) return false;
-        var g = Generated(r);
-        string now = _tokenizer!.Decode(g, skipSpecialTokens: true);
-        string before = _tokenizer.Decode(g[..^1], skipSpecialTokens: true);
-        foreach (var stop in _config.StopStrings)
-            if (stop.Length > 0 && now.Contains(stop, StringComparison.Ordinal) && !before.Contains(stop, StringComparison.Ordinal)) return true;
-        return false;
-    }
+    bool HitStopString(int r) => _config.StopStrings.Count > 0 && TokenChoice.HitsStopString(_tokenizer!, Generated(r), _config.StopStrings);
 
     /// <summary>Whether row <paramref name="r"/> has ended (EOS or a stop string).</summary>
     public bool IsFinished(int r) => _finished[r];
@@ -105,63 +95,6 @@ public sealed class GenerationSession
         var result = new long[_b * len];
         for (int r = 0; r < _b; r++) _rows[r].CopyTo(result, r * len);
         return Tensor.From(result, _b, len);
-    }
-
-    /// <summary>One row's next token from its last logits (greedy, or sampled through the config's filters).</summary>
-    static long Choose(ReadOnlySpan<float> last, List<long> row, GenerationConfig c, Generator generator)
-    {
-        var scores = new double[last.Length];
-        for (int i = 0; i < scores.Length; i++) scores[i] = last[i];
-        if (c.RepetitionPenalty != 1)
-            foreach (long t in new HashSet<long>(row))
-                if (t >= 0 && t < scores.Length) scores[t] = scores[t] < 0 ? scores[t] * c.RepetitionPenalty : scores[t] / c.RepetitionPenalty;
-        if (!c.DoSample) return ArgMax(scores);
-        for (int i = 0; i < scores.Length; i++) scores[i] /= c.Temperature;
-        var order = new int[scores.Length];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (x, y) => scores[y].CompareTo(scores[x]) is var cmp && cmp != 0 ? cmp : x.CompareTo(y));
-        int keep = c.TopK > 0 ? Math.Min(c.TopK, order.Length) : order.Length;
-        // Probabilities of the kept tokens, most likely first.
-        double max = scores[order[0]], sum = 0;
-        var p = new double[keep];
-        for (int i = 0; i < keep; i++) sum += p[i] = Math.Exp(scores[order[i]] - max);
-        for (int i = 0; i < keep; i++) p[i] /= sum;
-        if (c.TopP < 1)
-        {
-            // The smallest prefix whose mass reaches top_p (at least one token).
-            double mass = 0;
-            int cut = 0;
-            while (cut < keep && mass < c.TopP) mass += p[cut++];
-            keep = Math.Max(1, cut);
-        }
-        if (c.MinP is { } minP)
-        {
-            int cut = 1;
-            while (cut < keep && p[cut] >= minP * p[0]) cut++;
-            keep = cut;
-        }
-        double total = 0;
-        for (int i = 0; i < keep; i++) total += p[i];
-        double u = Tensor.Rand([1], DType.Float64, generator: generator).Item<double>() * total;
-        for (int i = 0; i < keep; i++)
-        {
-            u -= p[i];
-            if (u < 0) return order[i];
-        }
-        return order[keep - 1];
-    }
-
-    static long ArgMax(double[] v)
-    {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
-    }
-
-    static bool Contains(IReadOnlyList<long> list, long v)
-    {
-        foreach (long x in list) if (x == v) return true;
-        return false;
     }
 
     static long[] Ones(int n)

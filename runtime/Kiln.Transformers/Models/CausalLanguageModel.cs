@@ -43,6 +43,9 @@ public abstract class CausalLanguageModel : Module, ICausalLM
     public abstract KvCache CreateCache(int batch, int maxLength);
 
     /// <inheritdoc/>
+    public abstract PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16);
+
+    /// <inheritdoc/>
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
         Head(Body(inputIds, attentionMask, hiddenStates));
 

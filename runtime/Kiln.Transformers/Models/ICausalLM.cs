@@ -23,4 +23,10 @@ public interface ICausalLM
 
     /// <summary>An empty cache for <paramref name="batch"/> rows of up to <paramref name="maxLength"/> positions.</summary>
     KvCache CreateCache(int batch, int maxLength);
+
+    /// <summary>
+    /// A block pool of <paramref name="blockCount"/> × <paramref name="blockSize"/> positions shaped for this model's layers
+    /// and key/value heads, for serving many sequences at once (<see cref="ContinuousBatcher"/>).
+    /// </summary>
+    PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16);
 }

@@ -19,7 +19,7 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]
@@ -33,6 +33,8 @@ public class GemmTests
     [InlineData(17, 43, 17)]
     [InlineData(40, 203, 45)]
     [InlineData(70, 16, 1030)]
+    [InlineData(40, 300, 45)]
+    [InlineData(64, 256, 1030)]
     public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
     {
         var g = new Generator(5);
@@ -117,12 +119,16 @@ public class GemmTests
         try
         {
             var g = new Generator(9);
-            var a = Tensor.Randn(new[] { 300, 200 }, generator: g);
-            var b = Tensor.Randn(new[] { 200, 500 }, generator: g);
-            Threads.Count = 1;
-            var one = a.Matmul(b).ToArray<float>();
-            Threads.Count = 2;
-            Assert.Equal(one, a.Matmul(b).ToArray<float>());
+            // Many rows (row blocks shared out) and few rows (column slices shared out instead).
+            foreach (var (m, n) in new[] { (300, 500), (40, 1030), (7, 300) })
+            {
+                var a = Tensor.Randn(new[] { m, 200 }, generator: g);
+                var b = Tensor.Randn(new[] { 200, n }, generator: g);
+                Threads.Count = 1;
+                var one = a.Matmul(b).ToArray<float>();
+                Threads.Count = 2;
+                Assert.Equal(one, a.Matmul(b).ToArray<float>());
+            }
         }
         finally { Threads.Count = saved; }
     }

@@ -139,6 +139,24 @@ public sealed class ServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConcurrentRequestsAreDecodedTogetherAndEachGetsItsOwnText()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_base) };
+        string[] prompts = ["Once upon a time", "The sea", "Numbers: 1, 2, 3", "A cat and a dog", "Why is the sky blue?", "C# is"];
+        var answers = await Task.WhenAll(prompts.Select(async p =>
+        {
+            var response = await http.PostAsync("/v1/completions", new StringContent(
+                JsonSerializer.Serialize(new { prompt = p, max_tokens = 24, temperature = 0 }), Encoding.UTF8, "application/json"));
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString();
+        }));
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(Direct(prompts[i], 24), answers[i]);
+        var batcher = _app!.Services.GetRequiredService<Scheduler>().Batcher;
+        Assert.True(batcher.LargestBatch > 1, $"largest decode batch {batcher.LargestBatch}");
+        Assert.Equal(batcher.Cache.BlockCount, batcher.Cache.FreeBlocks);
+    }
+
+    [Fact]
     public async Task AClientThatHangsUpDoesNotStallTheServer()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_base) };

@@ -42,7 +42,11 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointin
 
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
-        new(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType);
+        new StaticKvCache(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType);
+
+    /// <inheritdoc/>
+    public override PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16) =>
+        new(Config.NLayer, Config.NHead, Config.HeadDim, blockCount, blockSize);
 
     /// <inheritdoc/>
     protected override Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Transformer.Wte.Weight);

@@ -82,9 +82,10 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         if (b != cache.Batch) throw new KilnException("GPT2Model", $"GPT2Model: the input has {b} rows, the cache {cache.Batch}", KilnErrorKind.Shape);
         CheckMask(attentionMask, b, past + n);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
-        var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
+        var positions = cache.Positions(keep, b, n, out bool padded);
         var h = AddPositions(inputsEmbeds, positions, b, n);
-        var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
+        // A paged step masks in its kernel.
+        var mask = cache is not PagedBatch && (padded || n > 1) ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
         int layer = 0;
         foreach (var block in H) { h = block.Forward(h, mask, cache, layer); layer++; }
         return LnF.Forward(h);

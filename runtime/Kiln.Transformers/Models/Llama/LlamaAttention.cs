@@ -1,3 +1,4 @@
+using System;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
@@ -44,6 +45,7 @@ public sealed class LlamaAttention : Module
         var q = RotaryEmbedding.Apply(QProj.Forward(x).View(b, s, _heads, _headDim).Transpose(1, 2), cos, sin);
         var k = RotaryEmbedding.Apply(KProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2), cos, sin);
         var v = VProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2);
+        if (cache is PagedBatch paged) return Output(paged.Attend(layer, q, k, v, 1 / Math.Sqrt(_headDim)), b, s);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
         k = RepeatKv(k, _heads / _kvHeads);
         v = RepeatKv(v, _heads / _kvHeads);
@@ -54,8 +56,11 @@ public sealed class LlamaAttention : Module
         var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask)
             : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null);
         if (attn.DType != dtype) attn = attn.To(dtype);
-        return OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
+        return Output(attn, b, s);
     }
+
+    /// <summary>The heads [b, heads, s, d] merged and projected back to [b, s, hidden].</summary>
+    Tensor Output(Tensor attn, int b, int s) => OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
 
     /// <summary>[b, kv, s, d] → [b, kv·rep, s, d], each key/value head repeated for the query heads of its group.</summary>
     static Tensor RepeatKv(Tensor t, int rep)

@@ -48,7 +48,19 @@ public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
 
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
-        new(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
+        new StaticKvCache(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
+
+    /// <inheritdoc/>
+    public override PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16)
+    {
+        int?[]? windows = null;
+        if (Config.SlidingLayers is { } sliding)
+        {
+            windows = new int?[sliding.Length];
+            for (int l = 0; l < sliding.Length; l++) windows[l] = sliding[l] ? Config.SlidingWindow : null;
+        }
+        return new PagedKvCache(Config.NumHiddenLayers, Config.NumKeyValueHeads, Config.HeadDim, blockCount, blockSize, windows);
+    }
 
     /// <inheritdoc/>
     protected override Tensor Head(Tensor h) => LmHead is { } head ? head.Forward(h) : F.Linear(h, Model.EmbedTokens.Weight);

@@ -95,12 +95,13 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
         if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != b || attentionMask.Size(1) != total))
             throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should be [{b}, {total}] (cached and new positions)", KilnErrorKind.Shape);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
-        var positions = CausalMask.Positions(keep, b, n, past, out bool padded);
+        var positions = cache.Positions(keep, b, n, out bool padded);
         var h = inputsEmbeds;
         var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
-        // One new token and no padding attends to everything cached: no mask at all.
-        var mask = padded || n > 1 ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
-        var slidingMask = SlidingMask(keep, b, n, past, h.DType);
+        // One new token and no padding attends to everything cached: no mask at all; a paged step masks in its kernel.
+        bool masked = cache is not PagedBatch && (padded || n > 1);
+        var mask = masked ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
+        var slidingMask = cache is not PagedBatch ? SlidingMask(keep, b, n, past, h.DType) : null;
         int i = 0;
         foreach (var layer in Layers)
         {

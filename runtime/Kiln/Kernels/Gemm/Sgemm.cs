@@ -30,6 +30,9 @@ public static unsafe class Sgemm
     /// <summary>Whether row-major B is read in place instead of packed (settable for measuring and testing both paths).</summary>
     public static bool ReadBInPlace { get; set; } = true;
 
+    /// <summary>Most rows of A multiplied against a transposed B without packing it (settable for measuring both paths).</summary>
+    public static int FewRowsMaxRows { get; set; } = 16;
+
     /// <summary>Whether the AVX-512 micro-kernel is used (settable for testing both kernels).</summary>
     public static bool UseAvx512 { get; set; } = Vector512.IsHardwareAccelerated;
 
@@ -54,10 +57,11 @@ public static unsafe class Sgemm
             }
             return;
         }
-        if (m <= 16 && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
+        if ((m <= FewRowsMaxRows || (m <= 4 * FewRowsMaxRows && k >= 256)) && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
         {
-            // A few rows against a transposed weight (decoding through x·Wᵀ, batch up to 16): each output is a dot product
-            // of two contiguous runs; packing B would read the whole weight twice, more than the product costs.
+            // A few rows against a transposed weight (decoding through x·Wᵀ, batch up to 16, or up to 64 over a deep K):
+            // each output is a dot product of two contiguous runs; packing B would read the whole weight twice, more than
+            // the product costs (at 32 × 3072 × 768 on 2 threads: 0.51 ms in place, 0.78 ms packed).
             FewRows(m, n, k, alpha, a, rsa, b, csb, accumulate, c, ldc, epilogue);
             return;
         }
@@ -267,9 +271,13 @@ public static unsafe class Sgemm
         // micro-panels claimed dynamically, their count a multiple of the thread count so the threads finish together
         // (1024 rows in 96-row blocks left one of two threads 12 % idle at every k-block's barrier).
         int mPanels = (m + mr - 1) / mr;
-        int mBlocks = threads == 1
+        // Too few rows to give every thread several row blocks: split the columns instead, so each thread streams only its
+        // share of the packed B (splitting 32 rows in two had both threads read all of B: slower than one thread).
+        bool splitColumns = threads > 1 && mPanels < tiles.ParallelPanels * threads;
+        int mBlocks = threads == 1 || splitColumns
             ? (mPanels + tiles.McPanels - 1) / tiles.McPanels
             : Math.Min(mPanels, ((mPanels + tiles.ParallelPanels - 1) / tiles.ParallelPanels + threads - 1) / threads * threads);
+        int nSlices = splitColumns ? threads : 1;
         int mc = (mPanels + mBlocks - 1) / mBlocks * mr;
         long bNeed = (long)KC * ((Math.Min(NC, n) + nr - 1) / nr * nr);
         float* bPack = (float*)(_bPack ??= new()).Get(bNeed * sizeof(float));
@@ -292,6 +300,8 @@ public static unsafe class Sgemm
             BPack = bPack,
             Gate = gate,
             MPanels = mPanels,
+            MBlocks = mBlocks,
+            NSlices = nSlices,
         };
         for (int jc = 0, jb = 0; jc < n; jc += NC, jb++)
         {
@@ -319,8 +329,8 @@ public static unsafe class Sgemm
                     if (!job.DirectB) Threads.For(panels, 8, job.PackPanels);
                 }
                 job.NextBlock = 0;
-                job.Blocks = mBlocks;
-                Threads.For(Math.Min(threads, mBlocks), 1, job.ComputeBlocks);
+                job.Blocks = mBlocks * nSlices;
+                Threads.For(Math.Min(threads, job.Blocks), 1, job.ComputeBlocks);
             }
         }
     }
@@ -328,7 +338,7 @@ public static unsafe class Sgemm
     /// <summary>The state of one GEMM call shared by the threads working on it.</summary>
     sealed class Job
     {
-        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks, MPanels;
+        public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks, MPanels, MBlocks, NSlices;
         public int NextBlock;
         public bool Wide, Accumulate, Last, DirectB;
         public float Alpha;
@@ -359,10 +369,15 @@ public static unsafe class Sgemm
             float* tile = stackalloc float[MicroKernel512.MR * MicroKernel512.NR];
             int mr = Mr, kc = Kc, nc = Nc, nr = Nr;
             long ldc = Ldc;
+            int nPanels = (nc + nr - 1) / nr;
             for (int blk; (blk = System.Threading.Interlocked.Increment(ref NextBlock) - 1) < Blocks;)
             {
-                // Block blk covers micro-panels [blk·P/Blocks, (blk+1)·P/Blocks): sizes differ by at most one panel.
-                int ic = (int)((long)blk * MPanels / Blocks) * mr, iend = Math.Min(M, (int)((long)(blk + 1) * MPanels / Blocks) * mr);
+                // Block blk is row block blk / NSlices (micro-panels [b·P/MBlocks, (b+1)·P/MBlocks): sizes differ by at most
+                // one panel) times column slice blk % NSlices (B's micro-panels split alike).
+                int mb = blk / NSlices, ns = blk % NSlices;
+                int ic = (int)((long)mb * MPanels / MBlocks) * mr, iend = Math.Min(M, (int)((long)(mb + 1) * MPanels / MBlocks) * mr);
+                int j0 = (int)((long)ns * nPanels / NSlices) * nr, j1 = Math.Min(nc, (int)((long)(ns + 1) * nPanels / NSlices) * nr);
+                if (j0 >= j1) continue;
                 int mcur = iend - ic;
                 long offset = ic * Rsa + Pc * Csa;
                 if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
@@ -370,10 +385,10 @@ public static unsafe class Sgemm
                 // The A micro-panel stays in L1 while the B micro-panels of the block stream from L2
                 // (measured a little faster here than keeping the wider B panel resident).
                 for (int ir = 0; ir < mcur; ir += mr)
-                    for (int jr = 0; jr < nc; jr += nr)
+                    for (int jr = j0; jr < j1; jr += nr)
                         Tile(ap, ic, ir, jr, mcur, tile);
                 if (Last && !Epilogue.IsEmpty)
-                    for (int i = 0; i < mcur; i++) Epilogue.Apply(C + (ic + i) * ldc + Jc, ic + i, Jc, nc);
+                    for (int i = 0; i < mcur; i++) Epilogue.Apply(C + (ic + i) * ldc + Jc + j0, ic + i, Jc + j0, j1 - j0);
             }
         }
 
