@@ -39,6 +39,7 @@ internal static unsafe partial class MpiNative
     [LibraryImport(Library, EntryPoint = "MPI_Barrier")] public static partial int Barrier(int comm);
     [LibraryImport(Library, EntryPoint = "MPI_Bcast")] public static partial int Bcast(void* buffer, int count, int datatype, int root, int comm);
     [LibraryImport(Library, EntryPoint = "MPI_Allreduce")] public static partial int Allreduce(void* send, void* recv, int count, int datatype, int op, int comm);
+    [LibraryImport(Library, EntryPoint = "MPI_Reduce")] public static partial int Reduce(void* send, void* recv, int count, int datatype, int op, int root, int comm);
     [LibraryImport(Library, EntryPoint = "MPI_Allgather")] public static partial int Allgather(void* send, int sendCount, int sendType, void* recv, int recvCount, int recvType, int comm);
 
     /// <summary>MPI_IN_PLACE: MPICH's sentinel address -1.</summary>

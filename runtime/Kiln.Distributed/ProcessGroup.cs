@@ -106,10 +106,28 @@ public sealed unsafe class ProcessGroup
         if (op == ReduceOp.Average) Scale(tensor, 1.0 / WorldSize);
     }
 
+    /// <summary>
+    /// Combines <paramref name="tensor"/> over all ranks into rank <paramref name="root"/>'s, in place there (<c>reduce</c>);
+    /// the other ranks' tensors are left as they were.
+    /// </summary>
+    public void Reduce(Tensor tensor, int root, ReduceOp op = ReduceOp.Sum)
+    {
+        CheckRoot(root, "reduce");
+        var (type, count) = Describe(tensor, "reduce");
+        if (Rank == root)
+        {
+            // Not MPI_IN_PLACE: MPICH 4.0's large-message reduce dereferences it at the root (a crash above ~1 M floats).
+            using var send = tensor.Clone();
+            MpiNative.Check(MpiNative.Reduce(send.DataPointer, tensor.DataPointer, count, type, MpiOp(op), root, MpiNative.CommWorld), "MPI_Reduce");
+        }
+        else MpiNative.Check(MpiNative.Reduce(tensor.DataPointer, null, count, type, MpiOp(op), root, MpiNative.CommWorld), "MPI_Reduce");
+        if (op == ReduceOp.Average && Rank == root) Scale(tensor, 1.0 / WorldSize);
+    }
+
     /// <summary>Copies rank <paramref name="root"/>'s <paramref name="tensor"/> into every rank's, in place.</summary>
     public void Broadcast(Tensor tensor, int root = 0)
     {
-        if (root < 0 || root >= WorldSize) throw new KilnException("broadcast", $"broadcast: root {root} is not a rank of a job of {WorldSize}", KilnErrorKind.Argument);
+        CheckRoot(root, "broadcast");
         var (type, count) = Describe(tensor, "broadcast");
         MpiNative.Check(MpiNative.Bcast(tensor.DataPointer, count, type, root, MpiNative.CommWorld), "MPI_Bcast");
     }
@@ -124,6 +142,11 @@ public sealed unsafe class ProcessGroup
         var result = Tensor.Zeros(shape, tensor.DType);
         MpiNative.Check(MpiNative.Allgather(tensor.DataPointer, count, type, result.DataPointer, count, type, MpiNative.CommWorld), "MPI_Allgather");
         return result;
+    }
+
+    void CheckRoot(int root, string op)
+    {
+        if (root < 0 || root >= WorldSize) throw new KilnException(op, $"{op}: root {root} is not a rank of a job of {WorldSize}", KilnErrorKind.Argument);
     }
 
     static int MpiOp(ReduceOp op) => op switch { ReduceOp.Max => MpiNative.Max, ReduceOp.Min => MpiNative.Min, _ => MpiNative.Sum };

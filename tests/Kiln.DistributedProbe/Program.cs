@@ -21,56 +21,88 @@ switch (mode)
     case "zero":
     case "zero-save":
     case "zero-resume":
+    case "zero2":
+    case "fsdp":
+    case "fsdp-save":
+    case "fsdp-resume":
     {
-        // zero-resume DIR START STEPS BATCH: continue from DIR/ckpt (written by zero-save on another rank count).
+        // *-resume DIR START STEPS BATCH: continue from DIR/ckpt (written by *-save on another rank count).
         string dir = args[1];
-        int argAt = mode == "zero-resume" ? 3 : 2;
-        int start = mode == "zero-resume" ? int.Parse(args[2]) : 0;
+        bool resume = mode.EndsWith("-resume");
+        int argAt = resume ? 3 : 2;
+        int start = resume ? int.Parse(args[2]) : 0;
         int steps = int.Parse(args[argAt]), globalBatch = int.Parse(args[argAt + 1]);
-        // Each rank starts from different weights: DDP's broadcast must make them rank 0's.
+        // Each rank starts from different weights: the wrapper's broadcast must make them rank 0's.
         Generator.ManualSeed(100 + (ulong)group.Rank);
         var model = ProbeNet.Create();
         string ckpt = Path.Combine(dir, "ckpt");
+        bool fsdpMode = mode.StartsWith("fsdp"), zero = mode.StartsWith("zero") || fsdpMode;
         if (mode == "zero-resume")
         {
             var saved = SafeTensors.Load(Path.Combine(ckpt, "model.safetensors"));
             using (Autograd.NoGrad()) foreach (var (name, p) in model.NamedParameters()) p.Copy_(saved[name]);
         }
-        var ddp = new DistributedDataParallel(model, group, bucketCapMb: 0.0005);
-        bool zero = mode.StartsWith("zero");
-        var plain = zero ? null : new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
-        var sharded = zero ? new ZeroRedundancyOptimizer(model.Parameters(), ps => new SGD(ps, lr: 0.05, momentum: 0.9), group) : null;
-        if (mode == "zero-resume") sharded!.LoadSharded(ckpt);
+        Func<IEnumerable<Tensor>, Optimizer> sgd = ps => new SGD(ps, lr: 0.05, momentum: 0.9);
+        DistributedDataParallel? ddp = null;
+        FullyShardedDataParallel? fsdp = null;
+        ZeroRedundancyOptimizer? sharded = null;
+        Optimizer? plain = null;
+        Func<Tensor, Tensor> forward;
+        if (fsdpMode)
+        {
+            fsdp = new FullyShardedDataParallel(model, group);
+            if (mode == "fsdp-resume") fsdp.LoadFullStateDict(SafeTensors.Load(Path.Combine(ckpt, "model.safetensors")));
+            sharded = fsdp.CreateOptimizer(sgd);
+            forward = fsdp.Forward;
+        }
+        else if (mode == "zero2")
+        {
+            sharded = new ZeroRedundancyOptimizer(model.Parameters(), sgd, group, stage: 2);
+            forward = model.Forward;
+        }
+        else
+        {
+            ddp = new DistributedDataParallel(model, group, bucketCapMb: 0.0005);
+            if (zero) sharded = new ZeroRedundancyOptimizer(model.Parameters(), sgd, group);
+            else plain = sgd(model.Parameters());
+            forward = ddp.Forward;
+        }
+        if (resume) sharded!.LoadSharded(ckpt);
         var (x, y) = ProbeNet.Data((start + steps) * globalBatch);
         int local = globalBatch / group.WorldSize;
+        long gradientBytes = 0;
         for (int s = start; s < start + steps; s++)
         {
             if (zero) sharded!.ZeroGrad(); else plain!.ZeroGrad();
             var xs = x.Narrow(0, s * globalBatch + group.Rank * local, local);
             var ys = y.Narrow(0, s * globalBatch + group.Rank * local, local);
-            if (mode != "accum") F.MseLoss(ddp.Forward(xs), ys).Backward();
+            if (mode != "accum") F.MseLoss(forward(xs), ys).Backward();
             else
             {
                 int half = local / 2;
-                using (ddp.NoSync()) (F.MseLoss(ddp.Forward(xs.Narrow(0, 0, half)), ys.Narrow(0, 0, half)) * 0.5).Backward();
-                (F.MseLoss(ddp.Forward(xs.Narrow(0, half, local - half)), ys.Narrow(0, half, local - half)) * 0.5).Backward();
+                using (ddp!.NoSync()) (F.MseLoss(forward(xs.Narrow(0, 0, half)), ys.Narrow(0, 0, half)) * 0.5).Backward();
+                (F.MseLoss(forward(xs.Narrow(0, half, local - half)), ys.Narrow(0, half, local - half)) * 0.5).Backward();
             }
+            if (zero) gradientBytes = sharded!.GradientBytes;
             if (zero) sharded!.Step(); else plain!.Step();
         }
         var state = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in model.NamedParameters()) state[name] = p.Detach();
-        if (mode == "zero-save")
+        if (fsdp is not null) state = fsdp.FullStateDict();
+        else foreach (var (name, p) in model.NamedParameters()) state[name] = p.Detach();
+        if (mode.EndsWith("-save"))
         {
             sharded!.SaveSharded(ckpt);
             if (group.IsMain) SafeTensors.Save(Path.Combine(ckpt, "model.safetensors"), state);
         }
         SafeTensors.Save(Path.Combine(dir, $"rank{group.Rank}.safetensors"), state);
-        Console.WriteLine($"rank {group.Rank}/{group.WorldSize}: {ddp.BucketCount} buckets" + (zero ? $", optimizer state {sharded!.StateBytes} bytes for {sharded.OwnedCount} parameters" : ""));
+        Console.WriteLine($"rank {group.Rank}/{group.WorldSize}: {ddp?.BucketCount ?? 0} buckets"
+            + (zero ? $", optimizer state {sharded!.StateBytes} bytes for {sharded.OwnedCount} parameters, gradients {gradientBytes} bytes" : "")
+            + (fsdp is not null ? $", parameters {fsdp.ParameterBytes} bytes held, peak {fsdp.PeakParameterBytes}, {fsdp.UnitCount} units" : ""));
         break;
     }
     case "errors":
         // Bad input to collectives: each message on its own line for the test to read.
-        foreach (var bad in new Action[] { () => group.AllReduce(Tensor.Ones(2, 3).T), () => group.AllReduce(Tensor.Ones([3], DType.Int32)), () => group.Broadcast(Tensor.Ones(2), root: 5) })
+        foreach (var bad in new Action[] { () => group.AllReduce(Tensor.Ones(2, 3).T), () => group.AllReduce(Tensor.Ones([3], DType.Int32)), () => group.Broadcast(Tensor.Ones(2), root: 5), () => group.Reduce(Tensor.Ones(2), root: -1) })
         {
             try { bad(); Console.WriteLine("no error"); }
             catch (KilnException e) { Console.WriteLine("error: " + e.Message); }
@@ -79,6 +111,10 @@ switch (mode)
         group.AllReduce(summed);
         var gathered = group.AllGather(Tensor.Full([2], (double)group.Rank));
         if (group.IsMain) Console.WriteLine($"sum {string.Join(",", summed.ToArray<float>())} gather {string.Join(",", gathered.Reshape(-1).ToArray<float>())}");
+        // Reduce into rank 1 only: the others keep their own values.
+        var reduced = Tensor.Full([2], group.Rank + 1.0);
+        group.Reduce(reduced, root: 1, ReduceOp.Average);
+        Console.WriteLine($"reduce rank {group.Rank}: {string.Join(",", reduced.ToArray<float>())}");
         break;
     case "throw":
         if (group.Rank == 1) throw new InvalidOperationException("rank 1 fails on purpose");
@@ -90,17 +126,51 @@ switch (mode)
         break;
     case "zero-memory":
     {
-        // Adam's state per rank for the 4-layer 1024-wide MLP, ZeRO-1 against every rank holding all of it.
-        Generator.ManualSeed(1);
-        var model = new Sequential(new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024));
-        var ddp = new DistributedDataParallel(model, group, bucketCapMb: 4);
-        var zero = new ZeroRedundancyOptimizer(model.Parameters(), ps => new Adam(ps, lr: 1e-3), group);
-        ddp.Forward(Tensor.Randn(8, 1024)).Pow(2).Mean().Backward();
-        zero.Step();
-        long mine = zero.StateBytes;
-        var all = group.AllGather(Tensor.Full([1], (double)mine, DType.Int64));
-        if (group.IsMain)
-            Console.WriteLine($"zero-memory ranks={group.WorldSize} adam_state_bytes_per_rank={string.Join(",", all.ToArray<long>())} unsharded={all.Sum().Item<long>()}");
+        // Bytes per rank of parameters, gradients and Adam state for a 4-layer 1024-wide MLP after one step, ZeRO stages
+        // 1, 2 and 3, against one unsharded copy of each.
+        Sequential Mlp()
+        {
+            Generator.ManualSeed(1);
+            return new Sequential(new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024), new ReLU(), new Linear(1024, 1024));
+        }
+        Func<IEnumerable<Tensor>, Optimizer> adam = ps => new Adam(ps, lr: 1e-3);
+        var x = Tensor.Randn(8, 1024);
+        long[] Gather(long v) => group.AllGather(Tensor.Full([1], (double)v, DType.Int64)).ToArray<long>();
+        void Report(int stage, long parameters, long peak, long gradients, long state)
+        {
+            var p = Gather(parameters); var pk = Gather(peak); var g = Gather(gradients); var st = Gather(state);
+            if (group.IsMain)
+                Console.WriteLine($"zero-memory stage={stage} ranks={group.WorldSize} parameter_bytes={string.Join(",", p)} peak_parameter_bytes={string.Join(",", pk)} gradient_bytes={string.Join(",", g)} adam_state_bytes={string.Join(",", st)}");
+        }
+        long Bytes(IEnumerable<Tensor> ts) { long b = 0; foreach (var t in ts) b += t.Numel * sizeof(float); return b; }
+        {
+            var model = Mlp();
+            var ddp = new DistributedDataParallel(model, group, bucketCapMb: 4);
+            var zero = new ZeroRedundancyOptimizer(model.Parameters(), adam, group);
+            ddp.Forward(x).Pow(2).Mean().Backward();
+            long grads = zero.GradientBytes;
+            zero.Step();
+            var all = Gather(zero.StateBytes);
+            if (group.IsMain)
+                Console.WriteLine($"zero-memory ranks={group.WorldSize} adam_state_bytes_per_rank={string.Join(",", all)} unsharded={System.Linq.Enumerable.Sum(all)}");
+            Report(1, Bytes(model.Parameters()), Bytes(model.Parameters()), grads, zero.StateBytes);
+        }
+        {
+            var model = Mlp();
+            var zero = new ZeroRedundancyOptimizer(model.Parameters(), adam, group, stage: 2);
+            model.Forward(x).Pow(2).Mean().Backward();
+            long grads = zero.GradientBytes;
+            zero.Step();
+            Report(2, Bytes(model.Parameters()), Bytes(model.Parameters()), grads, zero.StateBytes);
+        }
+        {
+            var fsdp = new FullyShardedDataParallel(Mlp(), group);
+            var zero = fsdp.CreateOptimizer(adam);
+            fsdp.Forward(x).Pow(2).Mean().Backward();
+            long grads = zero.GradientBytes;
+            zero.Step();
+            Report(3, fsdp.ParameterBytes, fsdp.PeakParameterBytes, grads, zero.StateBytes);
+        }
         break;
     }
     case "overlap":

@@ -15,7 +15,9 @@ namespace Kiln.Tests.Distributed;
 /// Data-parallel training launched as users launch it, <c>mpiexec -n N dotnet app.dll</c> (Debian's MPICH; test.sh installs
 /// it), with 2 and 4 ranks on this machine (oversubscribed): every rank ends with identical parameters, equal to one
 /// process training on the concatenated batch — also with gradient accumulation under NoSync — though each rank starts
-/// from different weights (DDP broadcasts rank 0's); a rank that throws or is killed ends the job within seconds.
+/// from different weights (DDP broadcasts rank 0's); ZeRO stages 1–3 give the same result with their optimizer state,
+/// gradients and parameters split among the ranks, and a sharded checkpoint from 2 ranks resumes on 4; a rank that throws
+/// or is killed ends the job within seconds.
 /// </summary>
 public class DistributedTests : IDisposable
 {
@@ -50,18 +52,23 @@ public class DistributedTests : IDisposable
     [InlineData(2, "zero")]
     [InlineData(4, "zero")]
     [InlineData(4, "zero-resume")]
+    [InlineData(2, "zero2")]
+    [InlineData(4, "zero2")]
+    [InlineData(2, "fsdp")]
+    [InlineData(4, "fsdp")]
+    [InlineData(4, "fsdp-resume")]
     public void RanksEndEqualToOneProcessOnTheWholeBatch(int ranks, string mode)
     {
         const int steps = 4, globalBatch = 16;
         string output;
-        if (mode == "zero-resume")
+        if (mode.EndsWith("-resume"))
         {
             // Two steps on 2 ranks, a sharded checkpoint, two more steps on 4 ranks from it.
-            var (saved, savedOut, _) = Mpi(2, "zero-save", _dir, "2", globalBatch.ToString());
+            var (saved, savedOut, _) = Mpi(2, mode.Replace("-resume", "-save"), _dir, "2", globalBatch.ToString());
             Assert.True(saved == 0, savedOut);
             Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "ckpt"), "optimizer-rank*-of-2.safetensors").Length);
             int exit;
-            (exit, output, _) = Mpi(ranks, "zero-resume", _dir, "2", "2", globalBatch.ToString());
+            (exit, output, _) = Mpi(ranks, mode, _dir, "2", "2", globalBatch.ToString());
             Assert.True(exit == 0, output);
         }
         else
@@ -70,14 +77,18 @@ public class DistributedTests : IDisposable
             (exit, output, _) = Mpi(ranks, mode, _dir, steps.ToString(), globalBatch.ToString());
             Assert.True(exit == 0, output);
         }
-        if (mode.StartsWith("zero"))
+        const long modelBytes = (8 * 16 + 16 + 16 * 4 + 4) * 4L;
+        List<long> Bytes(string pattern) => System.Text.RegularExpressions.Regex.Matches(output, pattern).Select(m => long.Parse(m.Groups[1].Value)).ToList();
+        void Split(List<long> bytes)
         {
-            // ZeRO-1: the momentum buffers are split, not copied: they add up to one optimizer's, each rank holds part.
-            var bytes = System.Text.RegularExpressions.Regex.Matches(output, @"optimizer state (\d+) bytes").Select(m => long.Parse(m.Groups[1].Value)).ToList();
+            // Split, not copied: the shares add up to one copy, each rank holds part.
             Assert.Equal(ranks, bytes.Count);
-            Assert.Equal((8 * 16 + 16 + 16 * 4 + 4) * 4L, bytes.Sum());
-            Assert.All(bytes, b => Assert.True(b < bytes.Sum()));
+            Assert.Equal(modelBytes, bytes.Sum());
+            Assert.All(bytes, b => Assert.True(b < modelBytes));
         }
+        if (mode.StartsWith("zero") || mode.StartsWith("fsdp")) Split(Bytes(@"optimizer state (\d+) bytes"));   // momentum buffers
+        if (mode.StartsWith("zero2") || mode.StartsWith("fsdp")) Split(Bytes(@"gradients (\d+) bytes"));      // stage 2: gradients too
+        if (mode.StartsWith("fsdp")) Split(Bytes(@"parameters (\d+) bytes held"));                          // stage 3: parameters too
 
         // One process, the whole batch each step, from rank 0's initial weights.
         Generator.ManualSeed(100);
@@ -131,6 +142,10 @@ public class DistributedTests : IDisposable
         Assert.Contains("error: all_reduce: dtype Int32 is not supported", output);
         Assert.Contains("error: broadcast: root 5 is not a rank of a job of 3", output);
         Assert.Contains("sum 6,6,6 gather 0,0,1,1,2,2", output);
+        Assert.Contains("error: reduce: root -1 is not a rank of a job of 3", output);
+        Assert.Contains("reduce rank 1: 2,2", output);   // (1 + 2 + 3) / 3
+        Assert.Contains("reduce rank 0: 1,1", output);
+        Assert.Contains("reduce rank 2: 3,3", output);
     }
 
     [Fact]
