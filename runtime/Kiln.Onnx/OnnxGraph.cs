@@ -75,6 +75,7 @@ public sealed class OnnxGraph
             var intLists = new Dictionary<string, long[]>();
             var floatLists = new Dictionary<string, float[]>();
             var strings = new Dictionary<string, string>();
+            var stringLists = new Dictionary<string, string[]>();
             var tensors = new Dictionary<string, Tensor>();
             foreach (var a in n.Attribute)
             {
@@ -85,6 +86,11 @@ public sealed class OnnxGraph
                     case global::Onnx.AttributeProto.Types.AttributeType.Ints: intLists[a.Name] = [.. a.Ints]; break;
                     case global::Onnx.AttributeProto.Types.AttributeType.Floats: floatLists[a.Name] = [.. a.Floats]; break;
                     case global::Onnx.AttributeProto.Types.AttributeType.String: strings[a.Name] = a.S.ToStringUtf8(); break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Strings:
+                        var list = new string[a.Strings.Count];
+                        for (int i = 0; i < list.Length; i++) list[i] = a.Strings[i].ToStringUtf8();
+                        stringLists[a.Name] = list;
+                        break;
                     case global::Onnx.AttributeProto.Types.AttributeType.Tensor: tensors[a.Name] = OnnxTensor.ToTensor(a.T, source); break;
                 }
             }
@@ -93,6 +99,7 @@ public sealed class OnnxGraph
                 IntLists = intLists,
                 FloatLists = floatLists,
                 Strings = strings,
+                StringLists = stringLists,
                 Tensors = tensors,
                 Domain = n.Domain ?? "",
             });

@@ -18,6 +18,8 @@ public sealed record OnnxNode(string OpType, string Name, IReadOnlyList<string> 
     public IReadOnlyDictionary<string, float[]> FloatLists { get; init; } = new Dictionary<string, float[]>();
     /// <summary>String attributes (<c>auto_pad</c>, <c>mode</c>, ...).</summary>
     public IReadOnlyDictionary<string, string> Strings { get; init; } = new Dictionary<string, string>();
+    /// <summary>String-list attributes (the recurrent operators' <c>activations</c>).</summary>
+    public IReadOnlyDictionary<string, string[]> StringLists { get; init; } = new Dictionary<string, string[]>();
     /// <summary>Tensor attributes (<c>Constant</c>'s <c>value</c>, <c>ConstantOfShape</c>'s fill value).</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors { get; init; } = new Dictionary<string, Tensor>();
     /// <summary>The operator's domain ("" for the default ONNX domain).</summary>

@@ -46,11 +46,44 @@ internal sealed class ExportContext(OnnxGraphWriter writer, Dictionary<Tensor, s
         if (t is null) return "";
         if (inputs.TryGetValue(t, out var name)) return name;
         if (parameters.TryGetValue(t, out var p)) return Writer.Initializer(p, t.Detach());
+        if (ReshapedInput(t) is { } reshaped) return reshaped;
         // A number the forward wrote (x * 0.5) is a 0-d tensor Kiln promotes; ONNX wants the operand's own type.
         var value = t.Detach();
         if (value.Dim == 0 && value.DType.IsFloatingPoint() && node.SavedOutput is { } o && o.DType.IsFloatingPoint() && o.DType != value.DType)
             value = value.To(o.DType);
         return Writer.Constant(value);
+    }
+
+    /// <summary>
+    /// Views of integer inputs are not recorded (nothing to differentiate): a reshape of a graph input (the token ids an
+    /// embedding flattens) is recognised by its shared storage and written as a Reshape of that input, dim 0 free.
+    /// </summary>
+    string? ReshapedInput(Tensor t)
+    {
+        if (ViewedInput(t) is not { } name) return null;
+        var shape = new long[t.Dim];
+        for (int d = 0; d < shape.Length; d++) shape[d] = t.Size(d);
+        if (DynamicBatch && shape.Length > 0) shape[0] = -1;
+        return Writer.Node("Reshape", [name, Writer.Longs(shape)]);
+    }
+
+    /// <summary>The graph input <paramref name="t"/> is a reshaped view of (the same storage, all of it), or null.</summary>
+    string? ViewedInput(Tensor t)
+    {
+        if (!t.IsContiguous) return null;
+        foreach (var (input, name) in inputs)
+            if (ReferenceEquals(input.Storage, t.Storage) && input.IsContiguous && input.Numel == t.Numel && input.DType == t.DType) return name;
+        return null;
+    }
+
+    /// <summary>Whether input <paramref name="i"/> is a constant of zeros the forward made (no graph value, input or parameter).</summary>
+    public bool IsZeroConstant(GradNode node, int i)
+    {
+        if (node.NextNode(i) is not null || node.NextLeaf(i) is not null) return false;
+        var t = node.SavedInput(i);
+        if (t is null || inputs.ContainsKey(t) || parameters.ContainsKey(t) || ViewedInput(t) is not null) return false;
+        using var _ = Autograd.NoGrad();
+        return t.Abs().Max().Item<double>() == 0;
     }
 
     /// <summary>The value input <paramref name="i"/> held (constants folded into attributes or other constants).</summary>

@@ -19,8 +19,12 @@ public static class ExportOps
     /// <summary>The Kiln ops the exporter writes.</summary>
     public static IReadOnlyCollection<string> Names => Table.Keys;
 
-    internal static string Emit(ExportContext c, GradNode n) =>
-        Table.TryGetValue(n.OpName, out var w) ? w(c, n) : throw c.Unsupported(n, "this operation has no ONNX export yet");
+    internal static string Emit(ExportContext c, GradNode n)
+    {
+        if (!Table.TryGetValue(n.OpName, out var w)) throw c.Unsupported(n, "this operation has no ONNX export yet");
+        try { return w(c, n); }
+        catch (InvalidCastException) { throw c.Unsupported(n, $"recorded with {n.Args.GetType().Name}, not the arguments its export reads"); }
+    }
 
     static Dictionary<string, Writer> Build()
     {
@@ -84,19 +88,12 @@ public static class ExportOps
         };
         t["reshape"] = t["view"] = (c, n) => c.Writer.Node("Reshape", [In(c, n, 0), c.Writer.Longs(BatchShape(c, n, Output(n), copyBatchAs: 0))]);
         t["expand"] = (c, n) => c.Writer.Node("Expand", [In(c, n, 0), c.Writer.Longs(BatchShape(c, n, Output(n), copyBatchAs: 1))]);
-        t["unsqueeze"] = (c, n) =>
-        {
-            int rank = n.InputShape(0).Length + 1, d = ((DimArgs)n.Args).Dim;
-            return c.Writer.Node("Unsqueeze", [In(c, n, 0), c.Writer.Longs(d < 0 ? d + rank : d)]);
-        };
-        t["squeeze"] = (c, n) =>
-        {
-            var inShape = n.InputShape(0);
-            if (n.Args is DimArgs { Dim: var d }) return c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs(d < 0 ? d + inShape.Length : d)]);
-            var axes = new List<long>();
-            for (int i = 0; i < inShape.Length; i++) if (inShape[i] == 1) axes.Add(i);
-            return c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs([.. axes])]);
-        };
+        // Views record no arguments: the axes come from the input and output shapes.
+        t["unsqueeze"] = (c, n) => c.Writer.Node("Unsqueeze", [In(c, n, 0), c.Writer.Longs(SizeOneAxes(Output(n), n.InputShape(0)))]);
+        t["squeeze"] = (c, n) => c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs(SizeOneAxes(n.InputShape(0), Output(n)))]);
+        t["sdpa"] = Attention;
+        t["lstm_layer"] = RecurrentExport.Lstm;
+        t["gru_layer"] = RecurrentExport.Gru;
         t["cat"] = (c, n) =>
         {
             var parts = new List<string>();
@@ -158,6 +155,47 @@ public static class ExportOps
 
     static string In(ExportContext c, GradNode n, int i) => c.Input(n, i);
 
+    /// <summary>The axes of <paramref name="longer"/> that <paramref name="shorter"/> lacks (size-1 dims added or removed).</summary>
+    static long[] SizeOneAxes(int[] longer, int[] shorter)
+    {
+        // Greedy: a dim that does not match the next one of the shorter shape is an added 1 (where several 1s could
+        // match, any choice gives the same tensor).
+        var axes = new List<long>();
+        for (int i = 0, j = 0; i < longer.Length; i++)
+        {
+            if (j < shorter.Length && longer[i] == shorter[j]) j++;
+            else axes.Add(i);
+        }
+        return [.. axes];
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention as ONNX opset-17 nodes: softmax(q·kᵀ·scale + mask) · v, the causal flag as a constant
+    /// -∞ above the diagonal (top-left aligned, as Kiln's kernel and PyTorch). A mask the forward did not record (built
+    /// from integer inputs, say) is written as the example's constant.
+    /// </summary>
+    static string Attention(ExportContext c, GradNode n)
+    {
+        var a = (AttentionArgs)n.Args;
+        int[] q = n.InputShape(0), k = n.InputShape(1);
+        var perm = new long[k.Length];
+        for (int i = 0; i < perm.Length; i++) perm[i] = i;
+        (perm[^1], perm[^2]) = (perm[^2], perm[^1]);
+        var keys = c.Writer.Node("Transpose", [In(c, n, 1)], node => node.Attribute.Add(Ints("perm", perm)));
+        var scores = c.Writer.Node("Mul", [c.Writer.Node("MatMul", [In(c, n, 0), keys]), Scalar(c, n, a.Scale)]);
+        if (n.InputCount > 4) scores = c.Writer.Node("Add", [scores, In(c, n, 4)]);
+        if (a.Causal)
+        {
+            int l = q[^2], s = k[^2];
+            var above = new float[l * s];
+            for (int i = 0; i < l; i++) for (int j = i + 1; j < s; j++) above[i * s + j] = float.NegativeInfinity;
+            var mask = Tensor.From(above, l, s);
+            scores = c.Writer.Node("Add", [scores, c.Writer.Constant(n.SavedOutput!.DType == DType.Float32 ? mask : mask.To(n.SavedOutput.DType), "causal")]);
+        }
+        var weights = c.Writer.Node("Softmax", [scores], node => node.Attribute.Add(Int("axis", -1)));
+        return c.Writer.Node("MatMul", [weights, In(c, n, 2)]);
+    }
+
     static int[] Output(GradNode n) => n.SavedOutput?.ShapeArray ?? throw new KilnException("onnx export", $"onnx export: {n.OpName}: its output was released", KilnErrorKind.State);
 
     static string Scalar(ExportContext c, GradNode n, double v) => c.Writer.Scalar(v, n.SavedOutput?.DType ?? DType.Float32);
@@ -166,19 +204,31 @@ public static class ExportOps
 
     /// <summary>
     /// A shape for Reshape/Expand with a free batch axis: dim 0 equal to the example's batch becomes
-    /// <paramref name="copyBatchAs"/> (Reshape's 0 copies the input's dim 0; Expand's 1 keeps it).
+    /// <paramref name="copyBatchAs"/> (Reshape's 0 copies the input's dim 0; Expand's 1 keeps it). A Reshape that folds or
+    /// unfolds the batch with neighbouring dims ([N, T, C] ↔ [N·T, C] as Linear does on 3-D input, or [T, N, C] ↔ [T·N, C]
+    /// for sequence-first recurrent layers) gets -1 where the batch went: the dims both shapes share at the start and the
+    /// end stay fixed, and of the output dims between them the one equal to the batch (else the first divisible by it).
     /// </summary>
     static long[] BatchShape(ExportContext c, GradNode n, int[] shape, long copyBatchAs)
     {
         var r = new long[shape.Length];
         for (int i = 0; i < r.Length; i++) r[i] = shape[i];
         var input = n.InputShape(0);
+        int b = c.BatchSize;
         if (!c.DynamicBatch || r.Length == 0 || input.Length == 0) return r;
-        if (shape[0] == c.BatchSize && input[0] == c.BatchSize) r[0] = copyBatchAs;
-        // Folding the batch into dim 0 or unfolding it ([N, T, C] ↔ [N·T, C], as Linear does on 3-D input): dim 0 is
-        // inferred from the element count, the other dims stay fixed.
-        else if (copyBatchAs == 0 && (shape[0] == c.BatchSize || input[0] == c.BatchSize) && shape[0] % c.BatchSize == 0 && input[0] % c.BatchSize == 0)
-            r[0] = -1;
+        if (shape[0] == b && input[0] == b) { r[0] = copyBatchAs; return r; }
+        if (copyBatchAs != 0) return r;
+        int pre = 0, min = Math.Min(shape.Length, input.Length);
+        while (pre < min && shape[pre] == input[pre]) pre++;
+        int suf = 0;
+        while (suf < min - pre && shape[^(suf + 1)] == input[^(suf + 1)]) suf++;
+        bool batchInside = false;
+        for (int i = pre; i < input.Length - suf; i++) batchInside |= input[i] % b == 0;
+        if (!batchInside) return r;
+        int at = -1;
+        for (int i = pre; i < shape.Length - suf; i++) if (shape[i] == b) at = i;
+        for (int i = pre; at < 0 && i < shape.Length - suf; i++) if (shape[i] % b == 0) at = i;
+        if (at >= 0) r[at] = -1;
         return r;
     }
 

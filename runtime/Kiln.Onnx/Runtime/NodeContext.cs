@@ -22,7 +22,7 @@ internal sealed class NodeContext(OnnxNode node, Tensor?[] inputs, long opset)
     public string String(string name, string fallback) => Node.Strings.TryGetValue(name, out var v) ? v : fallback;
     public long[]? Ints(string name) => Node.IntLists.TryGetValue(name, out var v) ? v : null;
     public bool Has(string name) => Node.Ints.ContainsKey(name) || Node.Floats.ContainsKey(name) || Node.IntLists.ContainsKey(name)
-        || Node.FloatLists.ContainsKey(name) || Node.Strings.ContainsKey(name) || Node.Tensors.ContainsKey(name);
+        || Node.FloatLists.ContainsKey(name) || Node.Strings.ContainsKey(name) || Node.Tensors.ContainsKey(name) || Node.StringLists.ContainsKey(name);
 
     /// <summary>An integer tensor input (shapes, axes, pads) as longs.</summary>
     public long[] Longs(Tensor t) => t.To(DType.Int64).Contiguous().ToArray<long>();

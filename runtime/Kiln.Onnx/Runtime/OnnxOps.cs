@@ -8,7 +8,7 @@ namespace Kiln.Onnx.Runtime;
 /// node's outputs written with Kiln's own tensor operations (so an imported graph computes what the same Kiln code would).
 /// The table is split by family: <c>OnnxOps.Math.cs</c> (elementwise), <c>OnnxOps.Shape.cs</c> (shapes, indexing, casts),
 /// <c>OnnxOps.Reduce.cs</c> (reductions, softmax), <c>OnnxOps.Nn.cs</c> (matmul, convolution, pooling, normalization),
-/// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses).
+/// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses), <c>OnnxOps.Recurrent.cs</c> (LSTM, GRU).
 /// </summary>
 public static partial class OnnxOps
 {
@@ -24,6 +24,7 @@ public static partial class OnnxOps
         AddReduce(t);
         AddNn(t);
         AddIndexing(t);
+        AddRecurrent(t);
         return t;
     }
 

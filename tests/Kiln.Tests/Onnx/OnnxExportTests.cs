@@ -72,13 +72,89 @@ public class OnnxExportTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// samples/TinyStoriesStyle's kind of model (Llama: token embedding, RMSNorm, rotary positions, grouped-query causal
+    /// attention, SwiGLU) and a Transformer encoder layer export with their attention as ONNX nodes; the sequence length
+    /// is the example's, the batch is free.
+    /// </summary>
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("encoder")]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    public void SequenceModelsExportWithAttentionAndRecurrentLayers(string name)
+    {
+        Generator.ManualSeed(11);
+        string path = Path.Combine(_dir, name + ".onnx");
+        Module model;
+        Func<Tensor, Tensor> forward;
+        Func<int, Tensor> input;
+        if (name == "llama")
+        {
+            var llama = new Kiln.Transformers.LlamaForCausalLM(new Kiln.Transformers.LlamaConfig
+            {
+                VocabSize = 41,
+                HiddenSize = 16,
+                IntermediateSize = 24,
+                NumHiddenLayers = 2,
+                NumAttentionHeads = 4,
+                NumKeyValueHeads = 2,
+                HeadDim = 4,
+                MaxPositionEmbeddings = 32,
+            });
+            model = llama;
+            forward = ids => llama.Forward(ids);
+            var g = new Generator(3);
+            input = b => Tensor.RandInt(0, 41, [b, 6], generator: g);
+        }
+        else if (name == "lstm")
+        {
+            // Two layers, bidirectional: the output sequence and the final cell state (the last step's c) both exported.
+            var lstm = new LstmHead();
+            model = lstm;
+            forward = lstm.Forward;
+            input = b => Tensor.Randn(b, 4, 6);
+        }
+        else if (name == "gru")
+        {
+            var gru = new GRU(6, 5, numLayers: 2, batchFirst: true, bidirectional: true);
+            model = gru;
+            forward = x => gru.Forward(x).Output;
+            input = b => Tensor.Randn(b, 4, 6);
+        }
+        else
+        {
+            var encoder = new TransformerEncoderLayer(16, 4, dimFeedforward: 32, dropout: 0.1, batchFirst: true);
+            model = encoder;
+            forward = x => encoder.Forward(x);
+            input = b => Tensor.Randn(b, 5, 16);
+        }
+        OnnxExport.Export(model, xs => forward(xs[0]), [input(2)], path);
+        model.Eval();
+        using var ort = new InferenceSession(path);
+        var kilnSession = OnnxSession.Load(path);
+        foreach (int batch in new[] { 2, 3 })
+        {
+            var x = input(batch);
+            Tensor want;
+            using (Autograd.NoGrad()) want = forward(x);
+            var value = x.DType == DType.Int64
+                ? NamedOnnxValue.CreateFromTensor("input", new DenseTensor<long>(x.ToArray<long>(), x.ShapeArray))
+                : NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(x.ToArray<float>(), x.ShapeArray));
+            using var results = ort.Run([value]);
+            Close(want.ToArray<float>(), results.First().AsEnumerable<float>().ToArray(), $"{name} batch {batch} (ONNX Runtime)");
+            var own = kilnSession.Run(new Dictionary<string, Tensor> { ["input"] = x })["output"];
+            Close(want.ToArray<float>(), own.Contiguous().ToArray<float>(), $"{name} batch {batch} (Kiln's OnnxSession)");
+        }
+    }
+
     [Fact]
     public void UnsupportedOpsAndTrainingBatchNormAreClearErrors()
     {
-        var lstm = new LSTM(4, 3, batchFirst: true);
+        var lstm = new LSTM(4, 3, batchFirst: true, projSize: 2);
         string path = Path.Combine(_dir, "lstm.onnx");
         var e = Assert.Throws<KilnException>(() => OnnxExport.Export(lstm, xs => lstm.Forward(xs[0]).Output, [Tensor.Randn(2, 5, 4)], path));
-        Assert.Contains("onnx export: lstm_layer", e.Message);
+        Assert.Contains("onnx export: lstm_layer: a projected LSTM", e.Message);
         Assert.False(File.Exists(path));   // nothing written half
         Assert.Empty(Directory.GetFiles(_dir));
         Assert.Contains("at least one example input", Assert.Throws<KilnException>(() => OnnxExport.Export(lstm, xs => xs[0], [], path)).Message);
@@ -90,6 +166,18 @@ public class OnnxExportTests : IDisposable
         Assert.Equal(want.Length, got.Length);
         for (int i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(want[i] - got[i]) <= 1e-4 + 1e-4 * Math.Abs(want[i]), $"{what}[{i}]: {got[i]} vs {want[i]}");
+    }
+}
+
+/// <summary>A 2-layer bidirectional LSTM whose last output step and final cell state feed a Linear head.</summary>
+sealed class LstmHead : Module<Tensor, Tensor>
+{
+    readonly LSTM lstm = new(6, 5, numLayers: 2, batchFirst: true, bidirectional: true);
+    readonly Linear head = new(10 + 5, 3);
+    public override Tensor Forward(Tensor x)
+    {
+        var (output, (_, c)) = lstm.Forward(x);
+        return head.Forward(Tensor.Cat([output.Select(1, 3), c.Select(0, 3)], 1));
     }
 }
 
