@@ -40,7 +40,7 @@ internal sealed class UnigramModel : ISegmentModel
         foreach (var entry in vocab.EnumerateArray())
         {
             _pieces[i] = entry[0].GetString() ?? throw Bad(file, $"vocab entry {i} has no piece");
-            _scores[i] = entry[1].GetDouble();
+            _scores[i] = RustJsonFloat.Read(entry[1]);
             _ids.TryAdd(_pieces[i], i);
             min = Math.Min(min, _scores[i]);
             _maxPieceLength = Math.Max(_maxPieceLength, _pieces[i].Length);

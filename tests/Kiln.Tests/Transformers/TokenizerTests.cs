@@ -8,6 +8,23 @@ namespace Kiln.Tests.Transformers;
 /// <summary>Batches (padding side, truncation, masks), special tokens, chat templates and bad files of <see cref="PreTrainedTokenizer"/>.</summary>
 public class TokenizerTests
 {
+    /// <summary>
+    /// Unigram scores are read as HF's tokenizers (serde_json's default parser) reads them: digits as an integer, then one
+    /// division by a power of ten — one unit in the last place off the correctly rounded value here, which decided a
+    /// Viterbi near-tie differently (the oracle test found it on "Stages": Sta+ges vs St+ages).
+    /// </summary>
+    [Fact]
+    public void UnigramScoresAreReadAsRustsJsonParserReadsThem()
+    {
+        double Read(string json) => Kiln.Transformers.Tokenization.RustJsonFloat.Read(System.Text.Json.JsonDocument.Parse(json).RootElement);
+        Assert.Equal(-7.224226485877384, Read("-7.2242264858773835"));
+        Assert.NotEqual(double.Parse("-7.2242264858773835", System.Globalization.CultureInfo.InvariantCulture), Read("-7.2242264858773835"));
+        Assert.Equal(-50.0, Read("-50.0"));
+        Assert.Equal(0.0, Read("0"));
+        Assert.Equal(1.5e-5, Read("1.5e-5"));
+        Assert.Equal(-2.5e300, Read("-2.5E+300"));
+    }
+
     [Fact]
     public void BatchesArePaddedOnEitherSideWithMasks()
     {
