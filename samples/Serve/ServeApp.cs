@@ -40,7 +40,8 @@ public static class ServeApp
         var builder = WebApplication.CreateSlimBuilder();
         if (urls is not null) builder.WebHost.UseUrls(urls);
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
-        builder.Services.AddSingleton(new Scheduler(model, tokenizer, options.MaxActive, options.MaxQueued, options.KvBlocks));
+        // Made by the container (not handed to it) so the app disposes it: its loop and thread end with the app.
+        builder.Services.AddSingleton(_ => new Scheduler(model, tokenizer, options.MaxActive, options.MaxQueued, options.KvBlocks));
         var app = builder.Build();
         var scheduler = app.Services.GetRequiredService<Scheduler>();
         var embeddingLock = new SemaphoreSlim(1);

@@ -79,6 +79,7 @@ public class MemoryTests
     }
 }
 
-// Tests that read allocator counters or change process-wide switches (Threads.Count, Sgemm kernels) run alone.
+// Tests that read allocator counters, change process-wide switches (Threads.Count, Sgemm kernels) or compare runs
+// seeded through the global generator run alone.
 [CollectionDefinition("Allocator", DisableParallelization = true)]
 public class AllocatorCollection { }

@@ -15,6 +15,9 @@ namespace Kiln.Tests.Transformers;
 /// where the arguments say (the oldest removed), evaluation reports compute_metrics, and a run resumed from a mid-epoch
 /// checkpoint with gradient accumulation ends with exactly the parameters of the uninterrupted run.
 /// </summary>
+// Two training runs seeded through the global generator must draw the same numbers: no other test may draw from it
+// meanwhile (a parallel test's draws once made a checkpointed run's initial weights differ).
+[Collection("Allocator")]
 public class TrainerTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), "kiln-trainer-" + Guid.NewGuid().ToString("N"));
