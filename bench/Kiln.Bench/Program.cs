@@ -170,6 +170,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     section.AppendLine();
     section.Append(table);
     if (suite == "compile") section.AppendLine().Append(SavedActivations.Table()).AppendLine().Append(AutotuneCost.Table()).AppendLine().Append(PoolUse.Table());
+    if (suite == "llm") section.AppendLine().Append(DecodeBound.Table());
     sections[suite] = section.ToString();
 }
 if (write)
