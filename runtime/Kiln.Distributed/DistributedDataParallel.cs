@@ -46,11 +46,7 @@ public sealed class DistributedDataParallel : Module<Tensor, Tensor>
         _module = module;
         _group = group ?? ProcessGroup.Default ?? throw new KilnException("DistributedDataParallel", "DistributedDataParallel: call ProcessGroup.Init() first", KilnErrorKind.State);
         RegisterModule("module", module);
-        using (Autograd.NoGrad())
-        {
-            foreach (var (_, p) in module.NamedParameters()) _group.Broadcast(p);
-            foreach (var (_, b) in module.NamedBuffers()) if (b.DType is DType.Float32 or DType.Float64 or DType.Int64) _group.Broadcast(b);
-        }
+        _group.BroadcastModule(module);
         var trainable = new List<Tensor>();
         foreach (var (name, p) in module.NamedParameters())
         {

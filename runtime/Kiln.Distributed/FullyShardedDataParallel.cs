@@ -58,11 +58,7 @@ public sealed class FullyShardedDataParallel : Module<Tensor, Tensor>
             _names.Add(name);
             _shapes.Add(p.ShapeArray);
         }
-        using (Autograd.NoGrad())
-        {
-            foreach (var p in _parameters) _group.Broadcast(p);
-            foreach (var (_, b) in module.NamedBuffers()) if (b.DType is DType.Float32 or DType.Float64 or DType.Int64) _group.Broadcast(b);
-        }
+        _group.BroadcastModule(module);
         _owner = ShardPlan.Assign(_parameters, _group.WorldSize);
 
         var chosen = new List<(string Name, Module<Tensor, Tensor> Module)>();

@@ -132,6 +132,17 @@ public sealed unsafe class ProcessGroup
         MpiNative.Check(MpiNative.Bcast(tensor.DataPointer, count, type, root, MpiNative.CommWorld), "MPI_Bcast");
     }
 
+    /// <summary>
+    /// Makes every rank's <paramref name="module"/> rank 0's: its parameters and its float/int64 buffers (BatchNorm's running
+    /// statistics and step count) broadcast in place — what the data-parallel wrappers do when they wrap a model.
+    /// </summary>
+    public void BroadcastModule(NN.Module module)
+    {
+        using var _ = Autograd.NoGrad();
+        foreach (var (_, p) in module.NamedParameters()) Broadcast(p);
+        foreach (var (_, b) in module.NamedBuffers()) if (b.DType is DType.Float32 or DType.Float64 or DType.Int64) Broadcast(b);
+    }
+
     /// <summary>Every rank's <paramref name="tensor"/> stacked along a new first dim (<c>all_gather</c>), in rank order.</summary>
     public Tensor AllGather(Tensor tensor)
     {
