@@ -6,19 +6,20 @@ namespace Kiln.Transformers;
 /// <summary>
 /// The kernels behind <see cref="PagedBatch"/>: storing new keys/values into a sequence's blocks, and attention that
 /// reads each row's keys and values through its block table (no gather into a contiguous copy). Layout per layer:
-/// [blocks, kv heads, block size, head dim], so one head's positions within a block are consecutive rows.
+/// [blocks, kv heads, block size, head dim], so one head's positions within a block are consecutive rows — which is also
+/// a <see cref="StaticKvCache"/>'s [batch, kv heads, max length, head dim] with one block per row.
 /// </summary>
 internal static class PagedAttention
 {
     /// <summary>Copies <paramref name="src"/> [batch, kv heads, n, d] to positions past[r].. of row r's blocks.</summary>
-    public static void Store(float[] pool, ReadOnlySpan<float> src, int[][] tables, int[] past, int n, int kvHeads, int d, int blockSize)
+    public static void Store(Span<float> pool, ReadOnlySpan<float> src, int[][] tables, int[] past, int n, int kvHeads, int d, int blockSize)
     {
         for (int r = 0; r < tables.Length; r++)
             for (int h = 0; h < kvHeads; h++)
                 for (int i = 0; i < n; i++)
                 {
                     int pos = past[r] + i;
-                    src.Slice(((r * kvHeads + h) * n + i) * d, d).CopyTo(pool.AsSpan(Offset(tables[r], pos, h, kvHeads, d, blockSize), d));
+                    src.Slice(((r * kvHeads + h) * n + i) * d, d).CopyTo(pool.Slice(Offset(tables[r], pos, h, kvHeads, d, blockSize), d));
                 }
     }
 
@@ -27,7 +28,7 @@ internal static class PagedAttention
     /// are row r's positions 0 .. past[r] + i (the last <paramref name="window"/> of them when the layer slides), read
     /// from kv head h / (heads / kv heads). Writes <paramref name="output"/> [batch, heads, n, d] (both contiguous float32).
     /// </summary>
-    public static void Attend(Tensor q, float[] keys, float[] values, int[][] tables, int[] past, int n, int heads, int kvHeads, int d,
+    public static void Attend(Tensor q, Tensor keys, Tensor values, int[][] tables, int[] past, int n, int heads, int kvHeads, int d,
         int blockSize, int? window, float scale, Tensor output)
     {
         int b = tables.Length, group = heads / kvHeads, longest = 0;
@@ -37,6 +38,8 @@ internal static class PagedAttention
             var scores = new float[longest];
             var query = q.AsSpan<float>();
             var result = output.AsSpan<float>();
+            var ks = keys.AsSpan<float>();
+            var vs = values.AsSpan<float>();
             for (long task = start; task < end; task++)
             {
                 int i = (int)(task % n), h = (int)(task / n % heads), r = (int)(task / n / heads);
@@ -45,7 +48,7 @@ internal static class PagedAttention
                 float max = float.NegativeInfinity;
                 for (int j = 0; j < count; j++)
                 {
-                    float s = TensorPrimitives.Dot(qv, keys.AsSpan(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d)) * scale;
+                    float s = TensorPrimitives.Dot(qv, ks.Slice(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d)) * scale;
                     scores[j] = s;
                     if (s > max) max = s;
                 }
@@ -54,7 +57,7 @@ internal static class PagedAttention
                 var o = result.Slice((int)task * d, d);
                 o.Clear();
                 for (int j = 0; j < count; j++)
-                    TensorPrimitives.MultiplyAdd(values.AsSpan(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d), scores[j] / sum, o, o);
+                    TensorPrimitives.MultiplyAdd(vs.Slice(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d), scores[j] / sum, o, o);
             }
         });
     }

@@ -67,8 +67,8 @@ public sealed class PagedBatch : KvCache
         int b = q.Size(0), heads = q.Size(1), d = q.Size(3);
         if (q.Dim != 4 || b != Batch || q.Size(2) != _n || d != _pool.HeadDim || k.Size(1) != _pool.KvHeads || heads % _pool.KvHeads != 0)
             throw new KilnException("paged_attention", $"paged_attention: q [{string.Join(", ", q.Shape)}] and k [{string.Join(", ", k.Shape)}] do not fit a step of {Batch}×{_n} over {_pool.KvHeads} kv heads of {_pool.HeadDim}", KilnErrorKind.Shape);
-        PagedAttention.Store(_pool.Keys[layer], k.To(DType.Float32).Contiguous().AsSpan<float>(), _tables, _past, _n, _pool.KvHeads, d, _pool.BlockSize);
-        PagedAttention.Store(_pool.Values[layer], v.To(DType.Float32).Contiguous().AsSpan<float>(), _tables, _past, _n, _pool.KvHeads, d, _pool.BlockSize);
+        PagedAttention.Store(_pool.Keys[layer].AsSpan<float>(), k.To(DType.Float32).Contiguous().AsSpan<float>(), _tables, _past, _n, _pool.KvHeads, d, _pool.BlockSize);
+        PagedAttention.Store(_pool.Values[layer].AsSpan<float>(), v.To(DType.Float32).Contiguous().AsSpan<float>(), _tables, _past, _n, _pool.KvHeads, d, _pool.BlockSize);
         var qc = q.To(DType.Float32).Contiguous();
         var output = Tensor.Empty([b, heads, _n, d], DType.Float32);
         PagedAttention.Attend(qc, _pool.Keys[layer], _pool.Values[layer], _tables, _past, _n, heads, _pool.KvHeads, d, _pool.BlockSize,

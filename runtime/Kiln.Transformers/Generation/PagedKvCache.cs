@@ -6,7 +6,7 @@ namespace Kiln.Transformers;
 /// <summary>
 /// A pool of fixed-size key/value blocks shared by many sequences (vLLM's paged attention): a sequence takes blocks as
 /// it grows and gives them back when it ends, so memory follows the tokens actually held instead of every request's
-/// maximum length. Per layer the keys are stored as [blocks, kv heads, block size, head dim] float32 (values alike);
+/// maximum length. Per layer the keys are one float32 tensor [blocks, kv heads, block size, head dim] (values alike);
 /// <see cref="Step"/> makes the <see cref="KvCache"/> a model forward writes and attends through.
 /// </summary>
 public sealed class PagedKvCache
@@ -27,11 +27,15 @@ public sealed class PagedKvCache
         Layers = layers; KvHeads = kvHeads; HeadDim = headDim; BlockCount = blockCount; BlockSize = blockSize;
         _windows = slidingWindows ?? new int?[layers];
         long perLayer = (long)blockCount * kvHeads * blockSize * headDim;
-        if (perLayer > Array.MaxLength)
-            throw new KilnException("paged_kv_cache", $"paged_kv_cache: {blockCount} blocks of {blockSize}×{kvHeads}×{headDim} floats exceed one array per layer", KilnErrorKind.Argument);
-        Keys = new float[layers][];
-        Values = new float[layers][];
-        for (int l = 0; l < layers; l++) { Keys[l] = new float[perLayer]; Values[l] = new float[perLayer]; }
+        if (perLayer > int.MaxValue)
+            throw new KilnException("paged_kv_cache", $"paged_kv_cache: {blockCount} blocks of {blockSize}×{kvHeads}×{headDim} floats exceed one tensor per layer", KilnErrorKind.Argument);
+        Keys = new Tensor[layers];
+        Values = new Tensor[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            Keys[l] = Tensor.Zeros([blockCount, kvHeads, blockSize, headDim]);
+            Values[l] = Tensor.Zeros([blockCount, kvHeads, blockSize, headDim]);
+        }
         _free = new Stack<int>(blockCount);
         for (int b = blockCount - 1; b >= 0; b--) _free.Push(b);
     }
@@ -51,8 +55,8 @@ public sealed class PagedKvCache
     /// <summary>Bytes of keys and values the pool holds (all blocks, all layers).</summary>
     public long Bytes => 2L * Layers * BlockCount * KvHeads * BlockSize * HeadDim * sizeof(float);
 
-    internal float[][] Keys { get; }
-    internal float[][] Values { get; }
+    internal Tensor[] Keys { get; }
+    internal Tensor[] Values { get; }
     internal int? Window(int layer) => _windows[layer];
 
     /// <summary>A new, empty sequence (it holds no block until it is reserved or stepped).</summary>

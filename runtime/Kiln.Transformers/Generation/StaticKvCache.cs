@@ -31,6 +31,30 @@ public sealed class StaticKvCache : KvCache
     /// <inheritdoc/>
     public override int Length => _length;
 
+    /// <summary>
+    /// One new token per row attending to every cached position (a decode step without padding): appends layer
+    /// <paramref name="layer"/>'s keys and values and attends straight from this cache's [batch, kv heads, max, head dim]
+    /// storage (each row one block of <see cref="MaxLength"/>), query heads mapped to their key/value head — no repeated
+    /// keys, no mask. False (nothing done) when that does not apply: several new tokens, a half-precision cache, or a
+    /// graph to record.
+    /// </summary>
+    internal bool TryAttendOne(int layer, Tensor q, Tensor keys, Tensor values, double scale, out Tensor attended)
+    {
+        attended = null!;
+        if (q.Size(2) != 1 || _keys[layer].DType != DType.Float32 || q.IsCuda || (Autograd.IsGradEnabled && (q.RequiresGrad || keys.RequiresGrad || values.RequiresGrad)))
+            return false;
+        int b = q.Size(0), heads = q.Size(1), d = q.Size(3), kvHeads = _keys[layer].Size(1);
+        int filled = _length;
+        Append(layer, keys, values);
+        var tables = new int[b][];
+        var past = new int[b];
+        for (int r = 0; r < b; r++) { tables[r] = [r]; past[r] = filled; }
+        var output = Tensor.Empty([b, heads, 1, d]);
+        PagedAttention.Attend(q.To(DType.Float32).Contiguous(), _keys[layer], _values[layer], tables, past, 1, heads, kvHeads, d, MaxLength, null, (float)scale, output);
+        attended = output.DType == q.DType ? output : output.To(q.DType);
+        return true;
+    }
+
     internal override (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
         int n = keys.Size(2);

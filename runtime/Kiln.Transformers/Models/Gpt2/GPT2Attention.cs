@@ -30,6 +30,7 @@ public sealed class GPT2Attention : Module
         Tensor Heads(int part) => qkv.Narrow(-1, part * e, e).View(b, s, _heads, _headDim).Transpose(1, 2);
         Tensor q = Heads(0), k = Heads(1), v = Heads(2);
         if (cache is PagedBatch paged) return CProj.Forward(paged.Attend(layer, q, k, v, _scale).Transpose(1, 2).Reshape(b, s, e));
+        if (mask is null && cache is StaticKvCache own && own.TryAttendOne(layer, q, k, v, _scale, out var step)) return CProj.Forward(step.Transpose(1, 2).Reshape(b, s, e));
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
         var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask, scale: _scale)
             : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null, scale: _scale);

@@ -46,6 +46,7 @@ public sealed class LlamaAttention : Module
         var k = RotaryEmbedding.Apply(KProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2), cos, sin);
         var v = VProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2);
         if (cache is PagedBatch paged) return Output(paged.Attend(layer, q, k, v, 1 / Math.Sqrt(_headDim)), b, s);
+        if (mask is null && cache is StaticKvCache own && own.TryAttendOne(layer, q, k, v, 1 / Math.Sqrt(_headDim), out var step)) return Output(step, b, s);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
         k = RepeatKv(k, _heads / _kvHeads);
         v = RepeatKv(v, _heads / _kvHeads);
