@@ -33,7 +33,8 @@ public sealed class FullyShardedDataParallel : Module<Tensor, Tensor>
     {
         public readonly string Name = name;
         public readonly List<int> Parameters = [];
-        public bool Gathered;
+        /// <summary>Whether every rank holds the unit's parameters now (all do until the constructor shards them).</summary>
+        public bool Gathered = true;
         public int Pending;
         /// <summary>The storage version the gathered parameters carry in this forward (the backward regathers with it).</summary>
         public int Version;
@@ -90,7 +91,7 @@ public sealed class FullyShardedDataParallel : Module<Tensor, Tensor>
             if (!_unitOf.ContainsKey(_parameters[i])) { _root.Parameters.Add(i); _unitOf[_parameters[i]] = _root; }
         _units.Add(_root);
         _ = new GradientSharding(_parameters, _owner, _group, Reduced);
-        foreach (var unit in _units) { unit.Gathered = true; Free(unit); }
+        foreach (var unit in _units) Free(unit);
     }
 
     static bool HasParameters(Module m)

@@ -1,3 +1,5 @@
+using System;
+
 namespace Kiln.Transformers;
 
 /// <summary>
@@ -7,6 +9,8 @@ namespace Kiln.Transformers;
 public sealed class StaticKvCache : KvCache
 {
     readonly Tensor[] _keys, _values;
+    // Row r as a block table of one block (block r): how the paged-attention kernel reads this layout.
+    readonly int[][] _rowBlocks;
     int _length;
 
     /// <summary>An empty cache for <paramref name="layers"/> layers.</summary>
@@ -22,6 +26,8 @@ public sealed class StaticKvCache : KvCache
         }
         Batch = batch;
         MaxLength = maxLength;
+        _rowBlocks = new int[batch][];
+        for (int r = 0; r < batch; r++) _rowBlocks[r] = [r];
     }
 
     /// <inheritdoc/>
@@ -46,11 +52,10 @@ public sealed class StaticKvCache : KvCache
         int b = q.Size(0), heads = q.Size(1), d = q.Size(3), kvHeads = _keys[layer].Size(1);
         int filled = _length;
         Append(layer, keys, values);
-        var tables = new int[b][];
         var past = new int[b];
-        for (int r = 0; r < b; r++) { tables[r] = [r]; past[r] = filled; }
+        Array.Fill(past, filled);
         var output = Tensor.Empty([b, heads, 1, d]);
-        PagedAttention.Attend(q.To(DType.Float32).Contiguous(), _keys[layer], _values[layer], tables, past, 1, heads, kvHeads, d, MaxLength, null, (float)scale, output);
+        PagedAttention.Attend(q.To(DType.Float32).Contiguous(), _keys[layer], _values[layer], _rowBlocks, past, 1, heads, kvHeads, d, MaxLength, null, (float)scale, output);
         attended = output.DType == q.DType ? output : output.To(q.DType);
         return true;
     }

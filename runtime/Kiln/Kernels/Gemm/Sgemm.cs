@@ -30,8 +30,9 @@ public static unsafe class Sgemm
     /// <summary>Whether row-major B is read in place instead of packed (settable for measuring and testing both paths).</summary>
     public static bool ReadBInPlace { get; set; } = true;
 
-    /// <summary>Most rows of A multiplied against a transposed B without packing it (settable for measuring both paths).</summary>
-    public static int FewRowsMaxRows { get; set; } = 16;
+    // Rows of A multiplied against a transposed B without packing it: up to 16 always, up to 64 when K is deep enough
+    // (256+) for the dot products to pay for re-reading B's rows once per four rows.
+    const int FewRowsAlways = 16, FewRowsDeepK = 64, DeepK = 256;
 
     /// <summary>Whether the AVX-512 micro-kernel is used (settable for testing both kernels).</summary>
     public static bool UseAvx512 { get; set; } = Vector512.IsHardwareAccelerated;
@@ -57,7 +58,7 @@ public static unsafe class Sgemm
             }
             return;
         }
-        if ((m <= FewRowsMaxRows || (m <= 4 * FewRowsMaxRows && k >= 256)) && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
+        if ((m <= FewRowsAlways || (m <= FewRowsDeepK && k >= DeepK)) && csa == 1 && rsb == 1 && csb != 1 && gate.IsEmpty)
         {
             // A few rows against a transposed weight (decoding through x·Wᵀ, batch up to 16, or up to 64 over a deep K):
             // each output is a dot product of two contiguous runs; packing B would read the whole weight twice, more than
