@@ -15,12 +15,13 @@ internal sealed unsafe partial class CpuBackend : IBackend
     {
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(x, shape));
+        bool stream = StreamingStores.Worth(y);
         switch (y.DType)
         {
-            case DType.Float32: StridedLoop.Run(plan, new UnaryLoop<float, TOp> { Y = y.Ptr<float>(), X = x.Ptr<float>(), Op = op }); break;
-            case DType.Float64: StridedLoop.Run(plan, new UnaryLoop<double, TOp> { Y = y.Ptr<double>(), X = x.Ptr<double>(), Op = op }); break;
-            case DType.Int64: StridedLoop.Run(plan, new UnaryLoop<long, TOp> { Y = y.Ptr<long>(), X = x.Ptr<long>(), Op = op }); break;
-            default: StridedLoop.Run(plan, new UnaryLoop<int, TOp> { Y = y.Ptr<int>(), X = x.Ptr<int>(), Op = op }); break;
+            case DType.Float32: StridedLoop.Run(plan, new UnaryLoop<float, TOp> { Y = y.Ptr<float>(), X = x.Ptr<float>(), Op = op, Stream = stream }); break;
+            case DType.Float64: StridedLoop.Run(plan, new UnaryLoop<double, TOp> { Y = y.Ptr<double>(), X = x.Ptr<double>(), Op = op, Stream = stream }); break;
+            case DType.Int64: StridedLoop.Run(plan, new UnaryLoop<long, TOp> { Y = y.Ptr<long>(), X = x.Ptr<long>(), Op = op, Stream = stream }); break;
+            default: StridedLoop.Run(plan, new UnaryLoop<int, TOp> { Y = y.Ptr<int>(), X = x.Ptr<int>(), Op = op, Stream = stream }); break;
         }
     }
 
@@ -28,12 +29,13 @@ internal sealed unsafe partial class CpuBackend : IBackend
     {
         var shape = y.ShapeArray;
         var plan = LoopPlan.Create(shape, y.StrideArray, LoopPlan.BroadcastStrides(a, shape), LoopPlan.BroadcastStrides(b, shape));
+        bool stream = StreamingStores.Worth(y);
         switch (y.DType)
         {
-            case DType.Float32: StridedLoop.Run(plan, new BinaryLoop<float, TOp> { Y = y.Ptr<float>(), A = a.Ptr<float>(), B = b.Ptr<float>(), Op = op }); break;
-            case DType.Float64: StridedLoop.Run(plan, new BinaryLoop<double, TOp> { Y = y.Ptr<double>(), A = a.Ptr<double>(), B = b.Ptr<double>(), Op = op }); break;
-            case DType.Int64: StridedLoop.Run(plan, new BinaryLoop<long, TOp> { Y = y.Ptr<long>(), A = a.Ptr<long>(), B = b.Ptr<long>(), Op = op }); break;
-            default: StridedLoop.Run(plan, new BinaryLoop<int, TOp> { Y = y.Ptr<int>(), A = a.Ptr<int>(), B = b.Ptr<int>(), Op = op }); break;
+            case DType.Float32: StridedLoop.Run(plan, new BinaryLoop<float, TOp> { Y = y.Ptr<float>(), A = a.Ptr<float>(), B = b.Ptr<float>(), Op = op, Stream = stream }); break;
+            case DType.Float64: StridedLoop.Run(plan, new BinaryLoop<double, TOp> { Y = y.Ptr<double>(), A = a.Ptr<double>(), B = b.Ptr<double>(), Op = op, Stream = stream }); break;
+            case DType.Int64: StridedLoop.Run(plan, new BinaryLoop<long, TOp> { Y = y.Ptr<long>(), A = a.Ptr<long>(), B = b.Ptr<long>(), Op = op, Stream = stream }); break;
+            default: StridedLoop.Run(plan, new BinaryLoop<int, TOp> { Y = y.Ptr<int>(), A = a.Ptr<int>(), B = b.Ptr<int>(), Op = op, Stream = stream }); break;
         }
     }
 

@@ -9,26 +9,37 @@ internal unsafe struct UnaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INumb
 {
     public T* Y, X;
     public TOp Op;
+    /// <summary>Write contiguous runs with non-temporal stores (<see cref="StreamingStores"/>).</summary>
+    public bool Stream;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], x = X + off[1];
         long sy = st[0], sx = st[1];
-        int i = 0;
         if (sy == 1 && sx == 1)
         {
-            // Sixteen float lanes where the CPU has AVX-512 and the op a 16-lane body; eight lanes for the rest.
-            if (Op.Vectorized512<T>() && Vector512.IsHardwareAccelerated)
-                for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-                    Op.Invoke(Vector512.Load(x + i)).Store(y + i);
-            if (Op.Vectorized<T>() && Vector256.IsHardwareAccelerated)
-                for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-                    Op.Invoke(Vector256.Load(x + i)).Store(y + i);
-            for (; i < n; i++) y[i] = Op.Invoke(x[i]);
+            if (Stream) Contiguous<NonTemporalStore>(y, x, n);
+            else Contiguous<CachedStore>(y, x, n);
             return;
         }
-        for (; i < n; i++) y[i * sy] = Op.Invoke(x[i * sx]);
+        for (int i = 0; i < n; i++) y[i * sy] = Op.Invoke(x[i * sx]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    readonly void Contiguous<TStore>(T* y, T* x, int n) where TStore : IVectorStore
+    {
+        int i = TStore.Head(y, n);
+        for (int h = 0; h < i; h++) y[h] = Op.Invoke(x[h]);
+        // Sixteen float lanes where the CPU has AVX-512 and the op a 16-lane body; eight lanes for the rest.
+        if (Op.Vectorized512<T>() && Vector512.IsHardwareAccelerated)
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                TStore.Store(Op.Invoke(Vector512.Load(x + i)), y + i);
+        if (Op.Vectorized<T>() && Vector256.IsHardwareAccelerated)
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                TStore.Store(Op.Invoke(Vector256.Load(x + i)), y + i);
+        for (; i < n; i++) y[i] = Op.Invoke(x[i]);
+        TStore.Finish();
     }
 }
 
@@ -37,35 +48,46 @@ internal unsafe struct BinaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INum
 {
     public T* Y, A, B;
     public TOp Op;
+    /// <summary>Write contiguous runs with non-temporal stores (<see cref="StreamingStores"/>).</summary>
+    public bool Stream;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(long* off, long* st, int n)
     {
         T* y = Y + off[0], a = A + off[1], b = B + off[2];
         long sy = st[0], sa = st[1], sb = st[2];
-        int i = 0, w = Vector256<T>.Count;
-        bool vec = Op.Vectorized<T>() && Vector256.IsHardwareAccelerated;
-        if (sy == 1 && sa == 1 && sb == 1)
+        if (sy == 1 && sa is 0 or 1 && sb is 0 or 1 && sa + sb > 0)
         {
-            if (vec) for (; i <= n - w; i += w) Op.Invoke(Vector256.Load(a + i), Vector256.Load(b + i)).Store(y + i);
-            for (; i < n; i++) y[i] = Op.Invoke(a[i], b[i]);
+            if (Stream) Contiguous<NonTemporalStore>(y, a, b, sa, sb, n);
+            else Contiguous<CachedStore>(y, a, b, sa, sb, n);
+            return;
         }
-        else if (sy == 1 && sa == 1 && sb == 0)
+        for (int i = 0; i < n; i++) y[i * sy] = Op.Invoke(a[i * sa], b[i * sb]);
+    }
+
+    /// <summary>Contiguous y with a and b each contiguous (stride 1) or one repeated value (stride 0), not both repeated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    readonly void Contiguous<TStore>(T* y, T* a, T* b, long sa, long sb, int n) where TStore : IVectorStore
+    {
+        int i = TStore.Head(y, n), w = Vector256<T>.Count;
+        for (int h = 0; h < i; h++) y[h] = Op.Invoke(a[h * sa], b[h * sb]);
+        if (Op.Vectorized<T>() && Vector256.IsHardwareAccelerated)
         {
-            var vb = Vector256.Create(*b);
-            if (vec) for (; i <= n - w; i += w) Op.Invoke(Vector256.Load(a + i), vb).Store(y + i);
-            for (; i < n; i++) y[i] = Op.Invoke(a[i], *b);
+            if (sa == 1 && sb == 1)
+                for (; i <= n - w; i += w) TStore.Store(Op.Invoke(Vector256.Load(a + i), Vector256.Load(b + i)), y + i);
+            else if (sa == 1)
+            {
+                var vb = Vector256.Create(*b);
+                for (; i <= n - w; i += w) TStore.Store(Op.Invoke(Vector256.Load(a + i), vb), y + i);
+            }
+            else
+            {
+                var va = Vector256.Create(*a);
+                for (; i <= n - w; i += w) TStore.Store(Op.Invoke(va, Vector256.Load(b + i)), y + i);
+            }
         }
-        else if (sy == 1 && sa == 0 && sb == 1)
-        {
-            var va = Vector256.Create(*a);
-            if (vec) for (; i <= n - w; i += w) Op.Invoke(va, Vector256.Load(b + i)).Store(y + i);
-            for (; i < n; i++) y[i] = Op.Invoke(*a, b[i]);
-        }
-        else
-        {
-            for (; i < n; i++) y[i * sy] = Op.Invoke(a[i * sa], b[i * sb]);
-        }
+        for (; i < n; i++) y[i] = Op.Invoke(a[i * sa], b[i * sb]);
+        TStore.Finish();
     }
 }
 

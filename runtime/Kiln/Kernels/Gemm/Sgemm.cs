@@ -502,6 +502,18 @@ public static unsafe class Sgemm
                         r0.Store(o); r1.Store(o + mr); r2.Store(o + 2 * mr); r3.Store(o + 3 * mr);
                         r4.Store(o + 4 * mr); r5.Store(o + 5 * mr); r6.Store(o + 6 * mr); r7.Store(o + 7 * mr);
                     }
+                    if (i + 4 <= valid)
+                    {
+                        // Four more rows (MR = 12): a 4 × 8 transpose, each k's four values stored as one 128-bit run.
+                        long at = (ir + i) * rsa + p0;
+                        Vector256<float> r0 = a.Load(at), r1 = a.Load(at + rsa), r2 = a.Load(at + 2 * rsa), r3 = a.Load(at + 3 * rsa);
+                        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+                        float* o = panel + p0 * mr + i;
+                        u0.GetLower().Store(o); u1.GetLower().Store(o + mr); u2.GetLower().Store(o + 2 * mr); u3.GetLower().Store(o + 3 * mr);
+                        u0.GetUpper().Store(o + 4 * mr); u1.GetUpper().Store(o + 5 * mr); u2.GetUpper().Store(o + 6 * mr); u3.GetUpper().Store(o + 7 * mr);
+                        i += 4;
+                    }
                     for (; i < valid; i++)
                     {
                         var v = a.Load((ir + i) * rsa + p0);
@@ -573,7 +585,13 @@ public static unsafe class Sgemm
         {
             float* src = b + p * rsb + col * csb;
             float* row = dst + p * nr;
-            if (csb == 1 && valid == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(row, nr));
+            if (csb == 1 && valid == nr)
+            {
+                // A micro-panel row is 8–32 floats: vector copies inline, not a memmove call per 128 bytes.
+                int j = 0;
+                for (; j + 8 <= nr; j += 8) Vector256.Store(Vector256.Load(src + j), row + j);
+                for (; j < nr; j++) row[j] = src[j];
+            }
             else
             {
                 for (int j = 0; j < valid; j++) row[j] = src[j * csb];
