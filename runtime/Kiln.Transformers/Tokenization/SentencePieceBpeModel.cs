@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Text;
 using System.Text.Json;
@@ -16,36 +17,19 @@ internal sealed class SentencePieceBpeModel : ISegmentModel
     const char Space = '\u2581';
     readonly BpeTokenizer _bpe;
     readonly Dictionary<string, int> _vocab;
-    readonly List<(string? Prepend, string? From, string? To)> _normalizer;
+    readonly Func<string, string> _normalizer;
     readonly int[] _byteIds = new int[256];
     readonly Dictionary<int, string> _inverse = new();
 
     public SentencePieceBpeModel(Dictionary<string, int> vocab, List<string> merges, JsonElement normalizer, string unk, string file)
     {
         _vocab = vocab;
-        _normalizer = Steps(normalizer, file);
+        _normalizer = TextNormalizer.Build(normalizer, file);
         _bpe = BpeTokenizer.Create(new BpeOptions(vocab) { Merges = merges, UnknownToken = unk, FuseUnknownTokens = true });
         for (int b = 0; b < 256; b++)
             _byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id
                 : throw new KilnException("tokenizer", $"tokenizer: {file}: byte_fallback needs <0x{b:X2}> in the vocabulary", KilnErrorKind.Format);
         foreach (var (k, v) in vocab) _inverse[v] = k;
-    }
-
-    static List<(string?, string?, string?)> Steps(JsonElement n, string file)
-    {
-        var steps = new List<(string?, string?, string?)>();
-        void Add(JsonElement e)
-        {
-            switch (e.GetProperty("type").GetString())
-            {
-                case "Sequence": foreach (var inner in e.GetProperty("normalizers").EnumerateArray()) Add(inner); break;
-                case "Prepend": steps.Add((e.GetProperty("prepend").GetString(), null, null)); break;
-                case "Replace": steps.Add((null, e.GetProperty("pattern").GetProperty("String").GetString(), e.GetProperty("content").GetString())); break;
-                case var other: throw new KilnException("tokenizer", $"tokenizer: {file}: normalizer '{other}' with a SentencePiece-style BPE is not supported (Prepend, Replace)", KilnErrorKind.Unsupported);
-            }
-        }
-        if (n.ValueKind == JsonValueKind.Object) Add(n);
-        return steps;
     }
 
     public int VocabSize => _vocab.Count;
@@ -55,8 +39,7 @@ internal sealed class SentencePieceBpeModel : ISegmentModel
     public void Encode(string segment, List<int> ids)
     {
         if (segment.Length == 0) return;
-        foreach (var (prepend, from, to) in _normalizer)
-            segment = prepend is not null ? prepend + segment : segment.Replace(from!, to);
+        segment = _normalizer(segment);
         // Runs of characters the vocabulary knows go to BPE; any other character falls back to its bytes.
         int start = 0;
         for (int i = 0; i < segment.Length;)

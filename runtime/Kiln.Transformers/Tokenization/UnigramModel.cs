@@ -12,8 +12,8 @@ namespace Kiln.Transformers.Tokenization;
 /// Hugging Face's tokenizers does — candidates by increasing length, a later candidate only wins with a strictly higher
 /// score, a character no piece starts with becomes the unknown piece at (lowest score − 10), consecutive unknowns fused
 /// into one; with <c>byte_fallback</c> an unknown character becomes its UTF-8 bytes as <c>&lt;0xNN&gt;</c> pieces.
-/// Normalizers: NFC/NFD/NFKC/NFKD, Lowercase, Replace, Prepend, Strip and sequences of them (not the Precompiled
-/// charsmap); pre-tokenizers: Metaspace and WhitespaceSplit.
+/// Normalizers: those of <see cref="TextNormalizer"/> (SentencePiece's Precompiled charsmap included); pre-tokenizers:
+/// Metaspace and WhitespaceSplit.
 /// </summary>
 internal sealed class UnigramModel : ISegmentModel
 {
@@ -25,7 +25,7 @@ internal sealed class UnigramModel : ISegmentModel
     readonly double _unkScore;
     readonly bool _byteFallback;
     readonly int[]? _byteIds;
-    readonly List<Func<string, string>> _normalize = [];
+    readonly Func<string, string> _normalize;
     readonly char _metaspace;
     readonly string _prependScheme;
     readonly bool _metaspaceSplit, _whitespaceSplit, _hasMetaspace;
@@ -55,43 +55,13 @@ internal sealed class UnigramModel : ISegmentModel
             for (int b = 0; b < 256; b++)
                 _byteIds[b] = _ids.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
         }
-        if (normalizer.ValueKind == JsonValueKind.Object) AddNormalizer(normalizer, file);
+        _normalize = TextNormalizer.Build(normalizer, file);
         _metaspace = '\u2581';
         _prependScheme = "never";
         if (preTokenizer.ValueKind == JsonValueKind.Object) ReadPreTokenizer(preTokenizer, file, ref _hasMetaspace, ref _metaspaceSplit, ref _whitespaceSplit, ref _metaspace, ref _prependScheme);
     }
 
     static KilnException Bad(string file, string what) => new("tokenizer", $"tokenizer: {file}: {what}", KilnErrorKind.Format);
-
-    void AddNormalizer(JsonElement n, string file)
-    {
-        switch (n.GetProperty("type").GetString())
-        {
-            case "Sequence": foreach (var inner in n.GetProperty("normalizers").EnumerateArray()) AddNormalizer(inner, file); break;
-            case "NFC": _normalize.Add(s => s.Normalize(NormalizationForm.FormC)); break;
-            case "NFD": _normalize.Add(s => s.Normalize(NormalizationForm.FormD)); break;
-            case "NFKC": _normalize.Add(s => s.Normalize(NormalizationForm.FormKC)); break;
-            case "NFKD": _normalize.Add(s => s.Normalize(NormalizationForm.FormKD)); break;
-            case "Lowercase": _normalize.Add(s => s.ToLowerInvariant()); break;
-            case "Prepend": { string p = n.GetProperty("prepend").GetString() ?? ""; _normalize.Add(s => s.Length == 0 ? s : p + s); break; }
-            case "Replace":
-            {
-                if (!n.GetProperty("pattern").TryGetProperty("String", out var from))
-                    throw new KilnException("tokenizer", $"tokenizer: {file}: a Replace normalizer with a regex pattern is not supported (string patterns are)", KilnErrorKind.Unsupported);
-                string f = from.GetString() ?? "", to = n.GetProperty("content").GetString() ?? "";
-                _normalize.Add(s => f.Length == 0 ? s : s.Replace(f, to, StringComparison.Ordinal));
-                break;
-            }
-            case "Strip":
-            {
-                bool left = !n.TryGetProperty("strip_left", out var l) || l.GetBoolean(), right = !n.TryGetProperty("strip_right", out var r) || r.GetBoolean();
-                _normalize.Add(s => left && right ? s.Trim() : left ? s.TrimStart() : right ? s.TrimEnd() : s);
-                break;
-            }
-            case var other:
-                throw new KilnException("tokenizer", $"tokenizer: {file}: normalizer '{other}' with a Unigram model is not supported (NFC/NFD/NFKC/NFKD, Lowercase, Replace, Prepend, Strip)", KilnErrorKind.Unsupported);
-        }
-    }
 
     static void ReadPreTokenizer(JsonElement p, string file, ref bool metaspace, ref bool split, ref bool whitespace, ref char replacement, ref string prepend)
     {
@@ -120,7 +90,7 @@ internal sealed class UnigramModel : ISegmentModel
 
     public void Encode(string segment, List<int> ids)
     {
-        foreach (var f in _normalize) segment = f(segment);
+        segment = _normalize(segment);
         if (segment.Length == 0) return;
         foreach (var word in PreTokenize(segment)) Viterbi(word, ids);
     }

@@ -73,9 +73,10 @@ public class TokenizerOracleTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void UnigramEqualsHuggingFaceTokenizers(bool byteFallback)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void UnigramEqualsHuggingFaceTokenizers(bool byteFallback, bool precompiled)
     {
         // No Unigram tokenizer.json is available offline, so one is built from the corpus the way SentencePiece's
         // vocabularies look: characters, frequent words with their ▁, frequent substrings, each with a log frequency;
@@ -108,19 +109,24 @@ public class TokenizerOracleTests
         {
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), """
                 {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
-                 "normalizer": {"type": "NFKC"},
+                 "normalizer": NORMALIZER,
                  "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
                  "post_processor": null,
                  "decoder": DECODER,
                  "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": BYTE_FALLBACK, "vocab": VOCAB}}
                 """.Replace("BYTE_FALLBACK", byteFallback ? "true" : "false").Replace("VOCAB", vocab.ToString())
+                 // SentencePiece's compiled rules, then what HF's SentencePiece converter appends (T5, ALBERT, XLM-R files).
+                 .Replace("NORMALIZER", precompiled
+                    ? $$"""{"type": "Sequence", "normalizers": [{"type": "Precompiled", "precompiled_charsmap": "{{PrecompiledNormalizerTests.Charsmap()}}"}, {"type": "Strip", "strip_left": false, "strip_right": true}, {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "\u2581"}]}"""
+                    : """{"type": "NFKC"}""")
                  // With byte fallback, the decoder SentencePiece conversions write (Llama 2's): bytes back to text.
                  .Replace("DECODER", byteFallback
                     ? """{"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}"""
                     : """{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true}"""));
             var kiln = AutoTokenizer.FromPretrained(dir);
             using var oracle = new Tokenizers.DotNet.Tokenizer(Path.Combine(dir, "tokenizer.json"));
-            Compare(kiln, oracle, corpus, byteFallback ? "unigram with byte fallback" : "unigram", checkDecode: byteFallback);
+            var lines = precompiled ? [.. corpus, .. PrecompiledNormalizerTests.RuleLines] : corpus;
+            Compare(kiln, oracle, lines, precompiled ? "unigram with a Precompiled normalizer" : byteFallback ? "unigram with byte fallback" : "unigram", checkDecode: byteFallback);
             // A character the vocabulary lacks: the unknown piece, or its four UTF-8 bytes.
             var ids = kiln.Encode("emoji \U0001F9EA here");
             if (byteFallback) Assert.Contains(kiln.TokenToId("<0xF0>")!.Value, ids);
