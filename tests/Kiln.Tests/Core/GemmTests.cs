@@ -19,7 +19,8 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (8-row × 2-output tiles over blocks of 32 weight
+    /// rows from 8 rows and K of 64 on AVX-512, then 4×4 tiles, with row, column and k tails); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]
@@ -35,6 +36,9 @@ public class GemmTests
     [InlineData(70, 16, 1030)]
     [InlineData(40, 300, 45)]
     [InlineData(64, 256, 1030)]
+    [InlineData(9, 80, 33)]
+    [InlineData(12, 100, 67)]
+    [InlineData(24, 300, 70)]
     public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
     {
         var g = new Generator(5);
