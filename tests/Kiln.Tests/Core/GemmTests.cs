@@ -19,8 +19,7 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (8-row × 2-output tiles over blocks of 32 weight
-    /// rows from 8 rows and K of 64 on AVX-512, then 4×4 tiles, with row, column and k tails); bias and activation epilogue and
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]

@@ -83,10 +83,6 @@ public static unsafe class Sgemm
 
     sealed class FewRowsJob
     {
-        /// <summary>Weight rows pulled into cache before the eight-row tiles compute on them (see <see cref="Range"/>).</summary>
-        const int TouchRows = 32;
-        /// <summary>Where <see cref="Touch"/> leaves its result, so the loads are not optimised away.</summary>
-        static int _touched;
         public int M, K;
         public float Alpha;
         public float* A, B, C;
@@ -98,105 +94,16 @@ public static unsafe class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Range(long j0, long j1)
         {
-            if (M >= 8 && Vector512.IsHardwareAccelerated && K >= 64)
-            {
-                // Eight rows by two outputs (one pass over each weight row for all eight rows), over blocks of weight rows
-                // first pulled in by a loop of plain loads: the FMA loop itself keeps too few misses in flight to stream
-                // from memory (it read weights at 13-15 GB/s with software prefetch, a load-only loop at 38), so each
-                // block then computes from L2, the rows past a multiple of eight included. Probe, 24 distinct 768x2048
-                // weights at batch 8: 10.2 -> 8.1 ms on 1 thread, 5.7 -> 4.1 ms on 2 (blocks of 8, 16, 64 and 128 rows
-                // were slower than 32).
-                for (long jb = j0; jb < j1; jb += TouchRows)
-                {
-                    long je = Math.Min(j1, jb + TouchRows);
-                    Touch(jb, je);
-                    Block(jb, je, eightRows: true);
-                }
-            }
-            else Block(j0, j1, eightRows: false);
-        }
-
-        /// <summary>Outputs [j0, j1) for every row: eight-row tiles (when <paramref name="eightRows"/>), then four-row tiles, then dot products.</summary>
-        void Block(long j0, long j1, bool eightRows)
-        {
-            int i0 = 0;
-            if (eightRows)
-            {
-                long jp = j0 + (j1 - j0) / 2 * 2;
-                int m8 = M / 8 * 8;
-                for (long j = j0; j < jp; j += 2)
-                    for (int i = 0; i < m8; i += 8) Tile8(i, j);
-                for (long j = jp; j < j1; j++)
-                    for (int i = 0; i < m8; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
-                i0 = m8;
-            }
-            // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA); without
-            // the touch loop, the first row group prefetches the next weight rows.
+            // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA).
             long jt = j0 + (j1 - j0) / 4 * 4;
-            int mt = i0 + (M - i0) / 4 * 4;
+            int mt = M / 4 * 4;
             for (long j = j0; j < jt; j += 4)
-                for (int i = i0; i < mt; i += 4) Tile(i, j, i == i0 && !eightRows);
+                for (int i = 0; i < mt; i += 4) Tile(i, j, i == 0);
             if (mt < M)
                 for (long j = j0; j < jt; j++)
                     for (int i = mt; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
             for (long j = jt; j < j1; j++)
-                for (int i = i0; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
-        }
-
-        /// <summary>Loads one int per cache line of weight rows [j0, j1): a tight loop keeps many misses in flight.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Touch(long j0, long j1)
-        {
-            int t = 0;
-            for (long j = j0; j < j1; j++)
-            {
-                int* w = (int*)(B + j * Csb);
-                for (int q = 0; q < K; q += 16) t ^= w[q];
-            }
-            _touched = t;
-        }
-
-        /// <summary>Rows i..i+7 against outputs j and j+1 in 16-float lanes: the two weight runs are read once for eight rows.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Tile8(int i, long j)
-        {
-            float* x0 = A + i * Rsa;
-            long rsa = Rsa;
-            float* w0 = B + j * Csb, w1 = w0 + Csb;
-            Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
-            Vector512<float> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-            int p = 0, k = K;
-            for (; p + 16 <= k; p += 16)
-            {
-                var v0 = Vector512.Load(w0 + p);
-                var v1 = Vector512.Load(w1 + p);
-                float* x = x0 + p;
-                var r = Vector512.Load(x);
-                a00 = Vector512.FusedMultiplyAdd(r, v0, a00); a01 = Vector512.FusedMultiplyAdd(r, v1, a01);
-                r = Vector512.Load(x + rsa);
-                a10 = Vector512.FusedMultiplyAdd(r, v0, a10); a11 = Vector512.FusedMultiplyAdd(r, v1, a11);
-                r = Vector512.Load(x + 2 * rsa);
-                a20 = Vector512.FusedMultiplyAdd(r, v0, a20); a21 = Vector512.FusedMultiplyAdd(r, v1, a21);
-                r = Vector512.Load(x + 3 * rsa);
-                a30 = Vector512.FusedMultiplyAdd(r, v0, a30); a31 = Vector512.FusedMultiplyAdd(r, v1, a31);
-                r = Vector512.Load(x + 4 * rsa);
-                a40 = Vector512.FusedMultiplyAdd(r, v0, a40); a41 = Vector512.FusedMultiplyAdd(r, v1, a41);
-                r = Vector512.Load(x + 5 * rsa);
-                a50 = Vector512.FusedMultiplyAdd(r, v0, a50); a51 = Vector512.FusedMultiplyAdd(r, v1, a51);
-                r = Vector512.Load(x + 6 * rsa);
-                a60 = Vector512.FusedMultiplyAdd(r, v0, a60); a61 = Vector512.FusedMultiplyAdd(r, v1, a61);
-                r = Vector512.Load(x + 7 * rsa);
-                a70 = Vector512.FusedMultiplyAdd(r, v0, a70); a71 = Vector512.FusedMultiplyAdd(r, v1, a71);
-            }
-            float* xr = x0;
-            Put(i, j, Finish(Vector512.Sum(a00), xr, w0, p)); Put(i, j + 1, Finish(Vector512.Sum(a01), xr, w1, p)); xr += rsa;
-            Put(i + 1, j, Finish(Vector512.Sum(a10), xr, w0, p)); Put(i + 1, j + 1, Finish(Vector512.Sum(a11), xr, w1, p)); xr += rsa;
-            Put(i + 2, j, Finish(Vector512.Sum(a20), xr, w0, p)); Put(i + 2, j + 1, Finish(Vector512.Sum(a21), xr, w1, p)); xr += rsa;
-            Put(i + 3, j, Finish(Vector512.Sum(a30), xr, w0, p)); Put(i + 3, j + 1, Finish(Vector512.Sum(a31), xr, w1, p)); xr += rsa;
-            Put(i + 4, j, Finish(Vector512.Sum(a40), xr, w0, p)); Put(i + 4, j + 1, Finish(Vector512.Sum(a41), xr, w1, p)); xr += rsa;
-            Put(i + 5, j, Finish(Vector512.Sum(a50), xr, w0, p)); Put(i + 5, j + 1, Finish(Vector512.Sum(a51), xr, w1, p)); xr += rsa;
-            Put(i + 6, j, Finish(Vector512.Sum(a60), xr, w0, p)); Put(i + 6, j + 1, Finish(Vector512.Sum(a61), xr, w1, p)); xr += rsa;
-            Put(i + 7, j, Finish(Vector512.Sum(a70), xr, w0, p)); Put(i + 7, j + 1, Finish(Vector512.Sum(a71), xr, w1, p));
+                for (int i = 0; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
