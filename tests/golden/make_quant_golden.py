@@ -208,6 +208,95 @@ def ao_golden():
                 "ptq.out_scale": torch.tensor([converted.fc.scale], dtype=torch.float32),
                 "ptq.out_zero_point": torch.tensor([converted.fc.zero_point], dtype=torch.int64)})
     save_file(out, os.path.join(OUT, "ao.safetensors"))
+    ao_per_channel_golden(q)
+
+
+def ao_per_channel_golden(q):
+    """Per-channel weights and convolutions in torch.ao: per-channel observers' qparams, fake_quantize_per_channel_affine
+    and its gradient, post-training static quantization of a Conv2d and a Linear under fbgemm's default qconfig
+    (histogram activations with reduce_range, per-channel symmetric qint8 weights; run by the oneDNN engine), and QAT of a Conv2d under fbgemm's
+    QAT config (one training-mode forward and backward, then convert). Written to data/quant/ao_per_channel.safetensors."""
+    # Debian's torch has no fbgemm; oneDNN runs the same per-channel int8 convolutions and linears on x86.
+    torch.backends.quantized.engine = "onednn" if "onednn" in torch.backends.quantized.supported_engines else "fbgemm"
+    g = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    out = {}
+    # A weight whose output channels differ in scale by 100x, so per-channel and per-tensor grids really differ.
+    w = torch.randn(6, 4, 3, 3, generator=g) * torch.tensor([0.01, 0.1, 1.0, 0.5, 0.05, 2.0]).reshape(6, 1, 1, 1)
+    out["pc.w"] = w
+    for name, make in {
+        "pc_minmax_sym": lambda: q.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8, qscheme=torch.per_channel_symmetric),
+        "pc_minmax_affine": lambda: q.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.quint8, qscheme=torch.per_channel_affine),
+        "pc_minmax_axis1": lambda: q.PerChannelMinMaxObserver(ch_axis=1, dtype=torch.qint8, qscheme=torch.per_channel_symmetric),
+        "pc_moving_sym": lambda: q.MovingAveragePerChannelMinMaxObserver(averaging_constant=0.1, ch_axis=0, dtype=torch.qint8, qscheme=torch.per_channel_symmetric),
+    }.items():
+        o = make()
+        o(w); o(w * 0.5 + 0.01)
+        s, z = o.calculate_qparams()
+        out[f"{name}.scale"] = s.float()
+        out[f"{name}.zero_point"] = z.to(torch.int64)
+    # fake_quantize_per_channel_affine along dim 0 and its straight-through gradient of sum(y * v).
+    scale = torch.tensor([0.001, 0.01, 0.02, 0.005, 0.0005, 0.05])
+    zp = torch.tensor([0, 0, 3, -2, 0, 1], dtype=torch.int32)
+    x = (w * 1.0).requires_grad_()
+    v = torch.randn(6, 4, 3, 3, generator=g)
+    y = torch.fake_quantize_per_channel_affine(x, scale, zp, 0, -128, 127)
+    (y * v).sum().backward()
+    out.update({"pcfq.scale": scale, "pcfq.zero_point": zp.to(torch.int64), "pcfq.v": v, "pcfq.y": y.detach(), "pcfq.grad": x.grad})
+
+    batches = [torch.randn(4, 4, 9, 9, generator=g) * 2 + 0.2, torch.randn(4, 4, 9, 9, generator=g), torch.rand(4, 4, 9, 9, generator=g) * 3]
+    for i, b in enumerate(batches): out[f"conv.batch{i}"] = b
+    class ConvNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.conv, self.dequant = q.QuantStub(), torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), q.DeQuantStub()
+        def forward(self, t): return self.dequant(self.conv(self.quant(t)))
+    net = ConvNet().eval()
+    with torch.no_grad(): net.conv.weight.copy_(w)
+    net.qconfig = q.get_default_qconfig("fbgemm")
+    out.update({"ptqconv.weight": net.conv.weight.detach().clone(), "ptqconv.bias": net.conv.bias.detach().clone()})
+    prepared = q.prepare(net)
+    for b in batches: prepared(b)
+    converted = q.convert(prepared)
+    test = torch.randn(2, 4, 9, 9, generator=g) * 2
+    out.update({"ptqconv.x": test, "ptqconv.y": converted(test).detach(),
+                "ptqconv.out_scale": torch.tensor([converted.conv.scale], dtype=torch.float32),
+                "ptqconv.out_zero_point": torch.tensor([converted.conv.zero_point], dtype=torch.int64),
+                "ptqconv.w_scales": converted.conv.weight().q_per_channel_scales().float(),
+                "ptqconv.in_scale": converted.quant.scale.float().reshape(1), "ptqconv.in_zero_point": converted.quant.zero_point.to(torch.int64).reshape(1)})
+    class LinNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.dequant = q.QuantStub(), torch.nn.Linear(36, 6), q.DeQuantStub()
+        def forward(self, t): return self.dequant(self.fc(self.quant(t)))
+    lnet = LinNet().eval()
+    with torch.no_grad(): lnet.fc.weight.copy_(w.reshape(6, 36))
+    lnet.qconfig = q.get_default_qconfig("fbgemm")
+    out.update({"ptqlin.weight": lnet.fc.weight.detach().clone(), "ptqlin.bias": lnet.fc.bias.detach().clone()})
+    lprep = q.prepare(lnet)
+    for b in batches: lprep(b.reshape(-1, 36)[:16])
+    lconv = q.convert(lprep)
+    ltest = torch.randn(5, 36, generator=g) * 2
+    out.update({"ptqlin.x": ltest, "ptqlin.y": lconv(ltest).detach()})
+
+    # QAT: fbgemm's fake quantization (explicit FakeQuantize modules, not the fused ones, same arithmetic).
+    qat_cfg = q.QConfig(
+        activation=q.FakeQuantize.with_args(observer=q.MovingAverageMinMaxObserver, dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=True),
+        weight=q.FakeQuantize.with_args(observer=q.MovingAveragePerChannelMinMaxObserver, dtype=torch.qint8, qscheme=torch.per_channel_symmetric))
+    qnet = ConvNet().train()
+    with torch.no_grad(): qnet.conv.weight.copy_(w)
+    qnet.qconfig = qat_cfg
+    out.update({"qat.weight": qnet.conv.weight.detach().clone(), "qat.bias": qnet.conv.bias.detach().clone()})
+    qprep = q.prepare_qat(qnet)
+    xin = batches[0].clone().requires_grad_()
+    qy = qprep(xin)
+    vv = torch.randn(qy.shape, generator=g)
+    (qy * vv).sum().backward()
+    out.update({"qat.v": vv, "qat.y": qy.detach(), "qat.x_grad": xin.grad, "qat.w_grad": qprep.conv.weight.grad})
+    qprep.eval()
+    qconv = q.convert(qprep)
+    out.update({"qat.test_y": qconv(test).detach()})
+    save_file(out, os.path.join(OUT, "ao_per_channel.safetensors"))
 
 
 if __name__ == "__main__" and torch.backends.quantized.supported_engines:

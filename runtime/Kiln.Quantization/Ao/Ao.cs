@@ -5,7 +5,7 @@ using Kiln.NN;
 namespace Kiln.Quantization;
 
 /// <summary>
-/// torch.ao.quantization's eager workflow for linear layers: <see cref="QuantizeDynamic"/>; post-training static
+/// torch.ao.quantization's eager workflow for linear and 2-D convolution layers: <see cref="QuantizeDynamic"/>; post-training static
 /// quantization with <see cref="Prepare"/> → calibrate → <see cref="Convert"/>; quantization-aware training with
 /// <see cref="PrepareQat"/> → train → <see cref="Convert"/>. Layers are swapped in place (<see cref="Module.SetSubmodule"/>);
 /// each method returns the paths it changed.
@@ -16,17 +16,25 @@ public static class Ao
     public static IReadOnlyList<string> QuantizeDynamic(Module model) =>
         Swap(model, m => m.GetType() == typeof(Linear), m => new DynamicQuantizedLinear((Linear)m));
 
-    /// <summary>Every plain <see cref="Linear"/> gets observers (<c>prepare</c>); run calibration data through the model next.</summary>
+    /// <summary>Every plain <see cref="Linear"/> and <see cref="Conv2d"/> gets observers (<c>prepare</c>); run calibration data through the model next.</summary>
     public static IReadOnlyList<string> Prepare(Module model, QConfig? config = null) =>
-        Swap(model, m => m.GetType() == typeof(Linear), m => new ObservedLinear((Linear)m, config ?? QConfig.MinMax));
+        Swap(model, m => m.GetType() == typeof(Linear) || m.GetType() == typeof(Conv2d),
+            m => m is Conv2d c ? new ObservedConv2d(c, config ?? QConfig.MinMax) : new ObservedLinear((Linear)m, config ?? QConfig.MinMax));
 
-    /// <summary>Every plain <see cref="Linear"/> fake-quantizes its input and weight (<c>prepare_qat</c>); train the model next.</summary>
+    /// <summary>Every plain <see cref="Linear"/> and <see cref="Conv2d"/> fake-quantizes its input, weight and output (<c>prepare_qat</c>); train the model next.</summary>
     public static IReadOnlyList<string> PrepareQat(Module model, QConfig? config = null) =>
-        Swap(model, m => m.GetType() == typeof(Linear), m => new QatLinear((Linear)m, config ?? QConfig.Qat) { }.TrainAs(m));
+        Swap(model, m => m.GetType() == typeof(Linear) || m.GetType() == typeof(Conv2d),
+            m => m is Conv2d c ? new QatConv2d(c, config ?? QConfig.Qat).TrainAs(m) : new QatLinear((Linear)m, config ?? QConfig.Qat).TrainAs(m));
 
-    /// <summary>Observed and QAT layers become <see cref="QuantizedLinear"/>s with the ranges they recorded (<c>convert</c>).</summary>
+    /// <summary>Observed and QAT layers become <see cref="QuantizedLinear"/>s and <see cref="QuantizedConv2d"/>s with the ranges they recorded (<c>convert</c>).</summary>
     public static IReadOnlyList<string> Convert(Module model) =>
-        Swap(model, m => m is ObservedLinear or QatLinear, m => m is ObservedLinear o ? o.Convert() : ((QatLinear)m).Convert());
+        Swap(model, m => m is ObservedLinear or QatLinear or ObservedConv2d or QatConv2d, m => m switch
+        {
+            ObservedLinear o => o.Convert(),
+            QatLinear q => q.Convert(),
+            ObservedConv2d o => o.Convert(),
+            _ => (Module)((QatConv2d)m).Convert(),
+        });
 
     static IReadOnlyList<string> Swap(Module model, System.Func<Module, bool> match, System.Func<Module, Module> make)
     {

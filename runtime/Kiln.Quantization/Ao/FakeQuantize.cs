@@ -19,18 +19,40 @@ public sealed class FakeQuantize : Module<Tensor, Tensor>
     public bool ObserverEnabled { get; set; } = true;
     /// <summary>Apply the rounding (<c>enable_fake_quant</c>).</summary>
     public bool FakeQuantEnabled { get; set; } = true;
-    /// <summary>The current scale and zero point.</summary>
+    /// <summary>The current scale and zero point (a per-tensor observer's).</summary>
     public QParams QParams => Observer.CalculateQParams();
+
+    /// <summary>The current scale and zero point of each of <paramref name="channels"/> channels (repeated for a per-tensor observer).</summary>
+    public QParams[] ChannelQParams(int channels) => Observer.CalculateQParamsPerChannel(channels);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
         if (ObserverEnabled) Observer.Forward(input);
-        return FakeQuantEnabled ? Apply(input, QParams) : input;
+        if (!FakeQuantEnabled) return input;
+        int axis = Observer.ChannelAxis;
+        if (axis < 0) return Apply(input, QParams);
+        int dim = axis < 0 ? axis + input.Dim : axis;
+        if (dim < 0 || dim >= input.Dim)
+            throw new KilnException("fake_quantize_per_channel_affine", $"fake_quantize_per_channel_affine: axis {axis} is out of range for an input of shape [{string.Join(", ", input.Shape.ToArray())}]", KilnErrorKind.Index);
+        return ApplyPerChannel(input, ChannelQParams(input.Size(dim)), dim);
     }
 
     /// <summary><c>torch.fake_quantize_per_tensor_affine</c>: (clamp(zero_point + round(x/scale)) − zero_point)·scale, gradient 1 inside the range, 0 outside.</summary>
-    public static Tensor Apply(Tensor input, QParams q)
+    public static Tensor Apply(Tensor input, QParams q) => Apply(input, [q], Math.Max(1, input.Numel), "fake_quantize_per_tensor_affine");
+
+    /// <summary><c>torch.fake_quantize_per_channel_affine</c>: <see cref="Apply(Tensor, QParams)"/> with channel c of dim <paramref name="axis"/> on grid <paramref name="q"/>[c].</summary>
+    public static Tensor ApplyPerChannel(Tensor input, QParams[] q, int axis)
+    {
+        if (axis < 0 || axis >= input.Dim || input.Size(axis) != q.Length)
+            throw new KilnException("fake_quantize_per_channel_affine", $"fake_quantize_per_channel_affine: {q.Length} scales for dim {axis} of an input of shape [{string.Join(", ", input.Shape.ToArray())}]", KilnErrorKind.Shape);
+        long inner = 1;
+        for (int d = axis + 1; d < input.Dim; d++) inner *= input.Size(d);
+        return Apply(input, q, inner, "fake_quantize_per_channel_affine");
+    }
+
+    /// <summary>Element i is on grid q[(i / inner) mod q.Length] (contiguous layout); one loop for both schemes.</summary>
+    static Tensor Apply(Tensor input, QParams[] q, long inner, string op)
     {
         var x = input.To(DType.Float32).Contiguous();
         var mask = new float[x.Numel];
@@ -39,17 +61,22 @@ public sealed class FakeQuantize : Module<Tensor, Tensor>
             var src = x.AsSpan<float>();
             var y = Tensor.Empty(x.Shape.ToArray(), DType.Float32);
             var dst = y.AsSpan<float>();
-            float inv = 1f / q.Scale;
-            for (int i = 0; i < src.Length; i++)
+            for (long start = 0, run = 0; start < src.Length; start += inner, run++)
             {
-                long qv = q.ZeroPoint + (long)MathF.Round(src[i] * inv);
-                mask[i] = qv >= q.QuantMin && qv <= q.QuantMax ? 1f : 0f;
-                dst[i] = (Math.Clamp(qv, q.QuantMin, q.QuantMax) - q.ZeroPoint) * q.Scale;
+                var g = q[run % q.Length];
+                float inv = 1f / g.Scale;
+                long end = Math.Min(src.Length, start + inner);
+                for (long i = start; i < end; i++)
+                {
+                    long qv = g.ZeroPoint + (long)MathF.Round(src[(int)i] * inv);
+                    mask[i] = qv >= g.QuantMin && qv <= g.QuantMax ? 1f : 0f;
+                    dst[(int)i] = (Math.Clamp(qv, g.QuantMin, g.QuantMax) - g.ZeroPoint) * g.Scale;
+                }
             }
             return y.To(input.DType);
         }
         if (!(Autograd.IsGradEnabled && input.RequiresGrad)) using (Autograd.NoGrad()) return Compute();
-        return Autograd.Function("fake_quantize_per_tensor_affine", [input], Compute,
+        return Autograd.Function(op, [input], Compute,
             grad => [grad.Mul(Tensor.From(mask, x.Shape.ToArray()).To(grad.DType))]);
     }
 }

@@ -26,6 +26,21 @@ public abstract class Observer : Module<Tensor, Tensor>
     /// <summary>The scale and zero point for what was seen (<c>calculate_qparams</c>).</summary>
     public virtual QParams CalculateQParams() => QParams.FromRange(Min, Max, QuantDType, Scheme, ReduceRange);
 
+    /// <summary>
+    /// One scale and zero point per channel of a tensor with <paramref name="channels"/> channels: a per-channel
+    /// observer's own, a per-tensor observer's repeated (how a layer quantizes its weight under either).
+    /// </summary>
+    public virtual QParams[] CalculateQParamsPerChannel(int channels)
+    {
+        var q = CalculateQParams();
+        var all = new QParams[channels];
+        System.Array.Fill(all, q);
+        return all;
+    }
+
+    /// <summary>The dim whose channels get their own parameters; -1 for a per-tensor observer.</summary>
+    public virtual int ChannelAxis => -1;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {

@@ -11,13 +11,17 @@ public enum QDType
     QInt8,
 }
 
-/// <summary>How scale and zero point follow from the observed range (<c>torch.per_tensor_affine</c> / <c>per_tensor_symmetric</c>).</summary>
+/// <summary>How scale and zero point follow from the observed range (<c>torch.per_tensor_affine</c>, <c>per_tensor_symmetric</c>, <c>per_channel_affine</c>, <c>per_channel_symmetric</c>).</summary>
 public enum QScheme
 {
     /// <summary>The range [min(min,0), max(max,0)] maps onto the whole integer range.</summary>
     PerTensorAffine,
     /// <summary>A range symmetric about zero; zero point 0 (qint8) or 128 (quint8).</summary>
     PerTensorSymmetric,
+    /// <summary>As <see cref="PerTensorAffine"/>, one scale and zero point per channel (<see cref="PerChannelMinMaxObserver"/>).</summary>
+    PerChannelAffine,
+    /// <summary>As <see cref="PerTensorSymmetric"/>, one scale per channel (torch.ao's default for conv and linear weights on fbgemm).</summary>
+    PerChannelSymmetric,
 }
 
 /// <summary>
@@ -43,7 +47,7 @@ public readonly record struct QParams(float Scale, int ZeroPoint, int QuantMin, 
         if (min > max) throw new KilnException("calculate_qparams", $"calculate_qparams: min {min} should be at most max {max}");
         float minNeg = Math.Min(min, 0f), maxPos = Math.Max(max, 0f);
         const float eps = 1.1920928955078125e-07f;   // torch.finfo(torch.float32).eps
-        if (scheme == QScheme.PerTensorSymmetric)
+        if (scheme is QScheme.PerTensorSymmetric or QScheme.PerChannelSymmetric)
         {
             maxPos = Math.Max(-minNeg, maxPos);
             float scale = Math.Max(maxPos / ((qmax - qmin) / 2f), eps);
@@ -59,4 +63,14 @@ public readonly record struct QParams(float Scale, int ZeroPoint, int QuantMin, 
 
     /// <summary>The value of integer <paramref name="q"/>.</summary>
     public float Dequantize(int q) => (q - ZeroPoint) * Scale;
+
+    /// <summary>
+    /// These parameters clamping to the whole range of their integer type (0..255 or -128..127). reduce_range only shrinks
+    /// the range the scale is computed for; a quantized tensor still holds its dtype's full range, so a converted layer's
+    /// input and output clamp there (fake quantization clamps to the reduced range, as torch's does).
+    /// </summary>
+    public QParams WithFullRange() => QuantMin >= 0 ? this with { QuantMin = 0, QuantMax = 255 } : this with { QuantMin = -128, QuantMax = 127 };
+
+    /// <summary>x rounded to this grid: the value of its integer.</summary>
+    public float Round(float x) => Dequantize(Quantize(x));
 }
