@@ -58,30 +58,15 @@ public sealed class QuantizedConv2d : Conv2d
 /// </summary>
 public sealed class ObservedConv2d : Conv2d
 {
-    internal ObservedConv2d(Conv2d source, QConfig config) : base(source)
-    {
-        RegisterModule("input_observer", config.Activation());
-        RegisterModule("weight_observer", config.Weight());
-        RegisterModule("activation_post_process", config.Activation());
-    }
-
-    Observer InputObserver => Child<Observer>("input_observer");
-    Observer WeightObserver => Child<Observer>("weight_observer");
-    Observer OutputObserver => Child<Observer>("activation_post_process");
+    internal ObservedConv2d(Conv2d source, QConfig config) : base(source) => QuantSlots.AddObservers((n, m) => RegisterModule(n, m), config);
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
-    {
-        InputObserver.Forward(input);
-        var y = base.Forward(input);
-        OutputObserver.Forward(y);
-        return y;
-    }
+    public override Tensor Forward(Tensor input) => QuantSlots.Observed(this, input, base.Forward);
 
     internal QuantizedConv2d Convert()
     {
-        WeightObserver.Forward(Weight);
-        return new QuantizedConv2d(this, InputObserver.CalculateQParams(), WeightObserver.CalculateQParamsPerChannel(OutChannels), OutputObserver.CalculateQParams());
+        var (x, w, y) = QuantSlots.Calibrated(this, Weight);
+        return new QuantizedConv2d(this, x, w, y);
     }
 }
 
@@ -91,19 +76,14 @@ public sealed class ObservedConv2d : Conv2d
 /// </summary>
 public sealed class QatConv2d : Conv2d
 {
-    internal QatConv2d(Conv2d source, QConfig config) : base(source)
-    {
-        RegisterModule("input_fake_quant", new FakeQuantize(config.Activation()));
-        RegisterModule("weight_fake_quant", new FakeQuantize(config.Weight()));
-        RegisterModule("activation_post_process", new FakeQuantize(config.Activation()));
-    }
+    internal QatConv2d(Conv2d source, QConfig config) : base(source) => QuantSlots.AddFakeQuants((n, m) => RegisterModule(n, m), config);
 
     /// <summary>The input's fake quantization.</summary>
-    public FakeQuantize InputFakeQuant => Child<FakeQuantize>("input_fake_quant");
+    public FakeQuantize InputFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.InputFakeQuant);
     /// <summary>The weight's fake quantization.</summary>
-    public FakeQuantize WeightFakeQuant => Child<FakeQuantize>("weight_fake_quant");
+    public FakeQuantize WeightFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.WeightFakeQuant);
     /// <summary>The output's fake quantization.</summary>
-    public FakeQuantize OutputFakeQuant => Child<FakeQuantize>("activation_post_process");
+    public FakeQuantize OutputFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.Output);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
@@ -115,8 +95,11 @@ public sealed class QatConv2d : Conv2d
     }
 
     /// <summary>Freezes every range (<c>disable_observer</c>).</summary>
-    public void DisableObservers() { InputFakeQuant.ObserverEnabled = false; WeightFakeQuant.ObserverEnabled = false; OutputFakeQuant.ObserverEnabled = false; }
+    public void DisableObservers() => QuantSlots.DisableObservers(this);
 
-    internal QuantizedConv2d Convert() =>
-        new(this, InputFakeQuant.QParams, WeightFakeQuant.ChannelQParams(OutChannels), OutputFakeQuant.QParams);
+    internal QuantizedConv2d Convert()
+    {
+        var (x, w, y) = QuantSlots.Trained(this, OutChannels);
+        return new QuantizedConv2d(this, x, w, y);
+    }
 }

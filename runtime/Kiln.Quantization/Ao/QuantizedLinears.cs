@@ -160,30 +160,15 @@ public sealed class QuantizedLinear : Linear
 /// </summary>
 public sealed class ObservedLinear : Linear
 {
-    internal ObservedLinear(Linear source, QConfig config) : base(source)
-    {
-        RegisterModule("input_observer", config.Activation());
-        RegisterModule("weight_observer", config.Weight());
-        RegisterModule("activation_post_process", config.Activation());
-    }
-
-    internal Observer InputObserver => Child<Observer>("input_observer");
-    internal Observer WeightObserver => Child<Observer>("weight_observer");
-    internal Observer OutputObserver => Child<Observer>("activation_post_process");
+    internal ObservedLinear(Linear source, QConfig config) : base(source) => QuantSlots.AddObservers((n, m) => RegisterModule(n, m), config);
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input)
-    {
-        InputObserver.Forward(input);
-        var y = base.Forward(input);
-        OutputObserver.Forward(y);
-        return y;
-    }
+    public override Tensor Forward(Tensor input) => QuantSlots.Observed(this, input, base.Forward);
 
     internal QuantizedLinear Convert()
     {
-        WeightObserver.Forward(Weight);
-        return new QuantizedLinear(this, InputObserver.CalculateQParams(), WeightObserver.CalculateQParamsPerChannel(OutFeatures), OutputObserver.CalculateQParams());
+        var (x, w, y) = QuantSlots.Calibrated(this, Weight);
+        return new QuantizedLinear(this, x, w, y);
     }
 }
 
@@ -194,27 +179,25 @@ public sealed class ObservedLinear : Linear
 /// </summary>
 public sealed class QatLinear : Linear
 {
-    internal QatLinear(Linear source, QConfig config) : base(source)
-    {
-        RegisterModule("input_fake_quant", new FakeQuantize(config.Activation()));
-        RegisterModule("weight_fake_quant", new FakeQuantize(config.Weight()));
-        RegisterModule("activation_post_process", new FakeQuantize(config.Activation()));
-    }
+    internal QatLinear(Linear source, QConfig config) : base(source) => QuantSlots.AddFakeQuants((n, m) => RegisterModule(n, m), config);
 
     /// <summary>The input's fake quantization.</summary>
-    public FakeQuantize InputFakeQuant => Child<FakeQuantize>("input_fake_quant");
+    public FakeQuantize InputFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.InputFakeQuant);
     /// <summary>The weight's fake quantization.</summary>
-    public FakeQuantize WeightFakeQuant => Child<FakeQuantize>("weight_fake_quant");
+    public FakeQuantize WeightFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.WeightFakeQuant);
     /// <summary>The output's fake quantization (the quantized layer's output grid).</summary>
-    public FakeQuantize OutputFakeQuant => Child<FakeQuantize>("activation_post_process");
+    public FakeQuantize OutputFakeQuant => QuantSlots.FakeQuant(this, QuantSlots.Output);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
         OutputFakeQuant.Forward(F.Linear(InputFakeQuant.Forward(input), WeightFakeQuant.Forward(Weight), Bias));
 
     /// <summary>Freezes every range (<c>disable_observer</c>): the fake-quantized forward is then exactly the converted layer's.</summary>
-    public void DisableObservers() { InputFakeQuant.ObserverEnabled = false; WeightFakeQuant.ObserverEnabled = false; OutputFakeQuant.ObserverEnabled = false; }
+    public void DisableObservers() => QuantSlots.DisableObservers(this);
 
-    internal QuantizedLinear Convert() =>
-        new(this, InputFakeQuant.QParams, WeightFakeQuant.ChannelQParams(OutFeatures), OutputFakeQuant.QParams);
+    internal QuantizedLinear Convert()
+    {
+        var (x, w, y) = QuantSlots.Trained(this, OutFeatures);
+        return new QuantizedLinear(this, x, w, y);
+    }
 }
