@@ -30,11 +30,8 @@ public sealed class FakeQuantize : Module<Tensor, Tensor>
     {
         if (ObserverEnabled) Observer.Forward(input);
         if (!FakeQuantEnabled) return input;
-        int axis = Observer.ChannelAxis;
-        if (axis < 0) return Apply(input, QParams);
-        int dim = axis < 0 ? axis + input.Dim : axis;
-        if (dim < 0 || dim >= input.Dim)
-            throw new KilnException("fake_quantize_per_channel_affine", $"fake_quantize_per_channel_affine: axis {axis} is out of range for an input of shape [{string.Join(", ", input.Shape.ToArray())}]", KilnErrorKind.Index);
+        if (Observer.ChannelAxis is null) return Apply(input, QParams);
+        int dim = Observer.ChannelDim(input, "fake_quantize_per_channel_affine");
         return ApplyPerChannel(input, ChannelQParams(input.Size(dim)), dim);
     }
 

@@ -38,8 +38,18 @@ public abstract class Observer : Module<Tensor, Tensor>
         return all;
     }
 
-    /// <summary>The dim whose channels get their own parameters; -1 for a per-tensor observer.</summary>
-    public virtual int ChannelAxis => -1;
+    /// <summary>The dim whose channels get their own parameters (negative counts from the end); null for a per-tensor observer.</summary>
+    public virtual int? ChannelAxis => null;
+
+    /// <summary><see cref="ChannelAxis"/> as a dim of <paramref name="input"/>, checked; <paramref name="op"/> names the caller in the error.</summary>
+    internal int ChannelDim(Tensor input, string op)
+    {
+        int axis = ChannelAxis ?? throw new InvalidOperationException("a per-tensor observer has no channel axis");
+        int dim = axis < 0 ? axis + input.Dim : axis;
+        if (dim < 0 || dim >= input.Dim)
+            throw new KilnException(op, $"{op}: ch_axis {axis} is out of range for an input of shape [{string.Join(", ", input.Shape.ToArray())}]", KilnErrorKind.Index);
+        return dim;
+    }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)

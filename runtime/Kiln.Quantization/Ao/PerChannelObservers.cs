@@ -22,7 +22,7 @@ public class PerChannelMinMaxObserver : Observer
     }
 
     /// <inheritdoc/>
-    public override int ChannelAxis => _axis;
+    public override int? ChannelAxis => _axis;
 
     /// <summary>The smallest value seen in each channel.</summary>
     public ReadOnlySpan<float> MinPerChannel => _min;
@@ -33,9 +33,7 @@ public class PerChannelMinMaxObserver : Observer
     public override Tensor Forward(Tensor input)
     {
         if (input.Numel == 0) return input;
-        int axis = _axis < 0 ? _axis + input.Dim : _axis;
-        if (axis < 0 || axis >= input.Dim)
-            throw new KilnException("PerChannelMinMaxObserver", $"PerChannelMinMaxObserver: ch_axis {_axis} is out of range for an input of shape [{string.Join(", ", input.Shape.ToArray())}]", KilnErrorKind.Index);
+        int axis = ChannelDim(input, "PerChannelMinMaxObserver");
         int channels = input.Size(axis);
         if (_min.Length == 0) { _min = new float[channels]; _max = new float[channels]; Array.Fill(_min, float.PositiveInfinity); Array.Fill(_max, float.NegativeInfinity); }
         else if (_min.Length != channels)

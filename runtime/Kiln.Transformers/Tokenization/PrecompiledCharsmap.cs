@@ -47,10 +47,9 @@ internal sealed class PrecompiledCharsmap
         if (text.Length == 0) return text;
         var sb = new StringBuilder(text.Length);
         Span<byte> utf8 = stackalloc byte[64];
-        var graphemes = StringInfo.GetTextElementEnumerator(text);
-        while (graphemes.MoveNext())
+        for (int start = 0, length; start < text.Length; start += length)
         {
-            int start = graphemes.ElementIndex, length = graphemes.GetTextElement().Length;
+            length = StringInfo.GetNextTextElementLength(text.AsSpan(start));
             var cluster = text.AsSpan(start, length);
             if (Encoding.UTF8.GetByteCount(cluster) < 6)
             {
