@@ -6,16 +6,17 @@ edit this script, not the generated files. Usage: python3 tools/gen_microkernels
 """
 import os, re, sys
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'runtime', 'Kiln', 'Kernels', 'Gemm')
-def body(mr,nvec,width,vec,ko,suffix):
+def body(mr,nvec,width,vec,ko,suffix,gather=False):
     L=[]
+    row = f"b + off[{ko}]" if gather else f"b + {ko} * ldb"
     for j in range(nvec):
-        L.append(f"            var b{j}{suffix} = {vec}.Load(b + {ko} * ldb + {j*width});")
+        L.append(f"            var b{j}{suffix} = {vec}.Load({row} + {j*width});")
     for i in range(mr):
         L.append(f"            var a{i}{suffix} = {vec}.Create(a[{ko*mr + i}]);")
         for j in range(nvec):
             L.append(f"            c{i}_{j} = {vec}.FusedMultiplyAdd(a{i}{suffix}, b{j}{suffix}, c{i}_{j});")
     return L
-def kernel(cls, vec, mr, nvec, width, isa, U=4):
+def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
     nr=nvec*width
     L=[]
     L.append("using System.Runtime.CompilerServices;")
@@ -34,8 +35,30 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4):
     L.append("{")
     L.append(f"    public const int MR = {mr}, NR = {nr};")
     L.append("")
+    L+=method(vec,mr,nvec,width,U,False)
+    if gather:
+        L.append("")
+        L.append("    /// <summary>")
+        L.append("    /// The same tile with B's rows read in place wherever they lie: row k starts at b + off[k] (an implicit-GEMM")
+        L.append("    /// convolution's column matrix is the padded image read at each tap's offset, so it needs no copy).")
+        L.append("    /// </summary>")
+        L+=method(vec,mr,nvec,width,U,True)
+    L.append("")
+    L.append("    [MethodImpl(MethodImplOptions.AggressiveInlining)]")
+    L.append(f"    static void Store(float* p, {vec}<float> v, bool accumulate)")
+    L.append("    {")
+    L.append(f"        if (accumulate) v += {vec}.Load(p);")
+    L.append("        v.Store(p);")
+    L.append("    }")
+    L.append("}")
+    return "\n".join(L)+"\n"
+def method(vec,mr,nvec,width,U,gather):
+    L=[]
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    L.append("    public static void Run(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
+    if gather:
+        L.append("    public static void Run(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)")
+    else:
+        L.append("    public static void Run(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
     L.append("    {")
     for i in range(mr):
         for j in range(nvec):
@@ -48,34 +71,26 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4):
     L.append("        int k = 0;")
     L.append(f"        for (; k <= kc - {U}; k += {U})")
     L.append("        {")
-    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}")
+    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}",gather)
     L.append(f"            a += {U*mr};")
-    L.append(f"            b += {U} * ldb;")
+    L.append(f"            off += {U};" if gather else f"            b += {U} * ldb;")
     L.append("        }")
     L.append("        for (; k < kc; k++)")
     L.append("        {")
-    L+=body(mr,nvec,width,vec,0,"")
+    L+=body(mr,nvec,width,vec,0,"",gather)
     L.append(f"            a += {mr};")
-    L.append("            b += ldb;")
+    L.append("            off++;" if gather else "            b += ldb;")
     L.append("        }")
     L.append(f"        var va = {vec}.Create(alpha);")
     for i in range(mr):
         for j in range(nvec):
             L.append(f"        Store(c + {i} * ldc + {j*width}, c{i}_{j} * va, accumulate);")
     L.append("    }")
-    L.append("")
-    L.append("    [MethodImpl(MethodImplOptions.AggressiveInlining)]")
-    L.append(f"    static void Store(float* p, {vec}<float> v, bool accumulate)")
-    L.append("    {")
-    L.append(f"        if (accumulate) v += {vec}.Load(p);")
-    L.append("        v.Store(p);")
-    L.append("    }")
-    L.append("}")
-    return "\n".join(L)+"\n"
+    return L
 mr512=int(sys.argv[1]) if len(sys.argv)>1 else 12
 nvec512=int(sys.argv[2]) if len(sys.argv)>2 else 2
 open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512"))
 # The stride-1 convolution's tile: 8 output channels x 48 positions (channel counts are multiples of 8 far more often
 # than of 12, and 24 accumulators + 3 B vectors + 1 broadcast fit the 32 registers).
-open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution"))
-open(os.path.join(OUT, 'MicroKernel256.cs'), 'w').write(kernel("MicroKernel256","Vector256",6,2,8,"AVX2/FMA"))
+open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution",gather=True))
+open(os.path.join(OUT, 'MicroKernel256.cs'), 'w').write(kernel("MicroKernel256","Vector256",6,2,8,"AVX2/FMA",gather=True))

@@ -123,8 +123,8 @@ internal static unsafe class ConvKernel
     /// <summary>
     /// Implicit-GEMM forward of a stride-1 convolution, output-stationary: out (O × positions) = W (O × C·kk) · cols, with
     /// positions on the padded width (q = oy·Wp + ox; the Wp - OW columns past each row are computed and dropped). Row r
-    /// of cols is then the padded image read from koff[r] on, so an NR-position panel of cols is NR consecutive floats per
-    /// row (vector copies, no gather), W is packed once into MR-channel panels, and the micro-kernel writes its tiles
+    /// of cols is then the padded image read from koff[r] on, so the micro-kernel reads an NR-position panel of cols in place
+    /// (row r at xpad + koff[r] + q0: no copy, no gather), W is packed once into MR-channel panels, and it writes its tiles
     /// straight into a per-thread output on the padded width that is compacted (bias added) once per image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -147,7 +147,6 @@ internal static unsafe class ConvKernel
             {
                 // Slack past the last plane: the last panel reads up to NR positions beyond the last real one.
                 float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP + nr + 16);
-                float* cols = ConvScratch.Get(ConvScratch.Panel, (long)k * nr);
                 float* wide = ConvScratch.Get(ConvScratch.Output, (long)oPanels * mr * ldw);
                 {
                     fixed (long* ko = koff)
@@ -157,7 +156,6 @@ internal static unsafe class ConvKernel
                                 Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
                                 for (int q0 = 0; q0 < positions; q0 += nr)
                                 {
-                                    for (int r = 0; r < k; r++) CopyRun(xpad + ko[r] + q0, cols + (long)r * nr, nr);
                                     for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
                                     {
                                         int kc = Math.Min(kcEven, k - pc);
@@ -165,8 +163,8 @@ internal static unsafe class ConvKernel
                                         for (int op = 0; op < oPanels; op++)
                                         {
                                             float* c = wide + (long)op * mr * ldw + q0;
-                                            if (wideKernel) Gemm.ConvMicroKernel512.Run(kc, wBlock + (long)op * mr * kc, cols + (long)pc * nr, nr, c, ldw, 1f, pb > 0);
-                                            else Gemm.MicroKernel256.Run(kc, wBlock + (long)op * mr * kc, cols + (long)pc * nr, nr, c, ldw, 1f, pb > 0);
+                                            if (wideKernel) Gemm.ConvMicroKernel512.Run(kc, wBlock + (long)op * mr * kc, xpad + q0, ko + pc, c, ldw, 1f, pb > 0);
+                                            else Gemm.MicroKernel256.Run(kc, wBlock + (long)op * mr * kc, xpad + q0, ko + pc, c, ldw, 1f, pb > 0);
                                         }
                                     }
                                 }
@@ -181,13 +179,6 @@ internal static unsafe class ConvKernel
                 }
             });
         }
-    }
-
-    /// <summary>Copies <paramref name="count"/> floats (a multiple of 8).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void CopyRun(float* src, float* dst, int count)
-    {
-        for (int i = 0; i < count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
     }
 
     /// <summary>dst = src + b over one output row.</summary>
