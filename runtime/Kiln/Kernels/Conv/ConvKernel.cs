@@ -181,6 +181,7 @@ internal static unsafe class ConvKernel
         }
     }
 
+
     /// <summary>dst = src + b over one output row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void AddBias(float* src, float* dst, int count, float b)
@@ -276,6 +277,94 @@ internal static unsafe class ConvKernel
                     dw[(long)q * k + r] = a;
                 }
         }
+    }
+
+    /// <summary>
+    /// Weight gradient of a stride-1, ungrouped convolution on AVX-512: dWᵀ (C·kk × O) = Σ over images and output positions
+    /// of x[tap offset + position] · dYᵀ[position, O]. Each image's dY is transposed once into rows of channels (zeros past
+    /// O) and the taps' values are broadcast from the padded image where they lie, six taps per tile — no column matrix
+    /// and no transposed gather. Positions are walked a few output rows at a time so that block of dYᵀ stays in L1 while
+    /// every tap group reads it. Each thread sums its images into its own dWᵀ; the sums are added and transposed at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightGradStride1(Shape s, float* x, float* dy, float* dw)
+    {
+        const int mr = Gemm.ConvWeightGradKernel512.MR;
+        int k = s.ColRows, o = s.O, l = s.L;
+        int kPad = (k + mr - 1) / mr * mr, oPad = (o + 15) / 16 * 16;
+        var (wp, planeP, koff) = Padding(s);
+        // Taps past the last repeat it; their rows of dWᵀ are never read.
+        var offsets = new long[kPad];
+        for (int r = 0; r < kPad; r++) offsets[r] = koff[Math.Min(r, k - 1)];
+        // Output rows per block: that block of dYᵀ within 32 KB (16 and 32 KB measured alike; the whole image slower).
+        int rowsPerBlock = Math.Max(1, 8192 / (s.OW * oPad));
+        int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+        long wSize = (long)kPad * oPad;
+        float* partial = ConvScratch.Zeroed(ConvScratch.Partial, slots * wSize);
+        Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
+        {
+            float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP);
+            float* dyT = ConvScratch.Zeroed(ConvScratch.Panel, (long)l * oPad);
+            fixed (long* ko = offsets)
+                for (long slot = s0; slot < s1; slot++)
+                {
+                    float* acc = partial + slot * wSize;    // dWᵀ of this thread's images, [kPad, oPad]
+                    for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                    {
+                        Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
+                        Transpose(dy + n * o * l, o, l, dyT, oPad);
+                        for (int y0 = 0; y0 < s.OH; y0 += rowsPerBlock)
+                        {
+                            int rows = Math.Min(rowsPerBlock, s.OH - y0);
+                            float* xb = xpad + (long)y0 * wp, bb = dyT + (long)y0 * s.OW * oPad;
+                            for (int r0 = 0; r0 < kPad; r0 += mr)
+                                for (int j0 = 0; j0 < oPad;)
+                                {
+                                    float* c = acc + (long)r0 * oPad + j0;
+                                    int vectors = (oPad - j0) / 16;
+                                    if (vectors >= 4) { Gemm.ConvWeightGradKernel512.Run4(xb, ko + r0, rows, s.OW, wp, bb + j0, oPad, c, oPad); j0 += 64; }
+                                    else if (vectors >= 2) { Gemm.ConvWeightGradKernel512.Run2(xb, ko + r0, rows, s.OW, wp, bb + j0, oPad, c, oPad); j0 += 32; }
+                                    else { Gemm.ConvWeightGradKernel512.Run1(xb, ko + r0, rows, s.OW, wp, bb + j0, oPad, c, oPad); j0 += 16; }
+                                }
+                        }
+                    }
+                }
+        });
+        // dW[q, r] = Σ over threads of dWᵀ[r, q].
+        for (int r = 0; r < k; r++)
+            for (int q = 0; q < o; q++)
+            {
+                float a = 0;
+                for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)r * oPad + q];
+                dw[(long)q * k + r] = a;
+            }
+    }
+
+    /// <summary>
+    /// dst[p·ld + j] = src[j·cols + p] for j &lt; rows, p &lt; cols: eight-by-eight blocks transposed in registers, the edges
+    /// element by element. Columns rows..ld of dst are left as they are (zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Transpose(float* src, int rows, int cols, float* dst, int ld)
+    {
+        int j = 0;
+        if (Avx.IsSupported)
+            for (; j + 8 <= rows; j += 8)
+            {
+                float* s0 = src + (long)j * cols;
+                int p = 0;
+                for (; p + 8 <= cols; p += 8)
+                {
+                    float* b = s0 + p;
+                    Transpose8(Vector256.Load(b), Vector256.Load(b + cols), Vector256.Load(b + 2 * cols), Vector256.Load(b + 3 * cols),
+                        Vector256.Load(b + 4 * cols), Vector256.Load(b + 5 * cols), Vector256.Load(b + 6 * cols), Vector256.Load(b + 7 * cols),
+                        dst + (long)p * ld + j, ld, 8);
+                }
+                for (; p < cols; p++)
+                    for (int i = 0; i < 8; i++) dst[(long)p * ld + j + i] = s0[(long)i * cols + p];
+            }
+        for (; j < rows; j++)
+            for (int p = 0; p < cols; p++) dst[(long)p * ld + j] = src[(long)j * cols + p];
     }
 
     /// <summary>
@@ -401,7 +490,8 @@ internal static unsafe class ConvKernel
         if (dx == null && dw == null && db == null) return;
         if (typeof(T) == typeof(float) && s.Groups == 1 && dw != null)
         {
-            WeightGradImplicit(s, (float*)x, (float*)dy, (float*)dw);
+            if (Gemm.Sgemm.UseAvx512 && s.G.SH == 1 && s.G.SW == 1) WeightGradStride1(s, (float*)x, (float*)dy, (float*)dw);
+            else WeightGradImplicit(s, (float*)x, (float*)dy, (float*)dw);
             dw = null;
             if (dx == null && db == null) return;
         }
