@@ -10,7 +10,8 @@ def body(mr,nvec,width,vec,ko,suffix,gather=False):
     L=[]
     row = f"b + off[{ko}]" if gather else f"b + {ko} * ldb"
     for j in range(nvec):
-        L.append(f"            var b{j}{suffix} = {vec}.Load({row} + {j*width});")
+        col = (f"q{j}" if j else "0") if gather else f"{j*width}"
+        L.append(f"            var b{j}{suffix} = {vec}.Load({row} + {col});")
     for i in range(mr):
         L.append(f"            var a{i}{suffix} = {vec}.Create(a[{ko*mr + i}]);")
         for j in range(nvec):
@@ -39,10 +40,16 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
     if gather:
         L.append("")
         L.append("    /// <summary>")
-        L.append("    /// The same tile with B's rows read in place wherever they lie: row k starts at b + off[k] (an implicit-GEMM")
-        L.append("    /// convolution's column matrix is the padded image read at each tap's offset, so it needs no copy).")
+        L.append("    /// The same tile with B's rows read in place wherever they lie: row k's vector j is at b + off[k] + qj (q0 = 0;")
+        L.append("    /// an implicit-GEMM convolution's column matrix is the padded image read at each tap's offset, and its vectors")
+        L.append("    /// may be different output rows of the image), so it needs no copy.")
         L.append("    /// </summary>")
         L+=method(vec,mr,nvec,width,U,True)
+        # Narrower tiles for a row's last positions, so a partial tile does not compute a whole one.
+        for v in range(nvec-1,0,-1):
+            L.append("")
+            L.append(f"    /// <summary>The in-place tile for {v*width} positions (an image's last ones).</summary>")
+            L+=method(vec,mr,v,width,U,True,f"Run{v*width}")
     L.append("")
     L.append("    [MethodImpl(MethodImplOptions.AggressiveInlining)]")
     L.append(f"    static void Store(float* p, {vec}<float> v, bool accumulate)")
@@ -52,11 +59,12 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
     L.append("    }")
     L.append("}")
     return "\n".join(L)+"\n"
-def method(vec,mr,nvec,width,U,gather):
+def method(vec,mr,nvec,width,U,gather,name="Run"):
     L=[]
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     if gather:
-        L.append("    public static void Run(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)")
+        qs="".join(f", long q{j}" for j in range(1,nvec))
+        L.append(f"    public static void {name}(int kc, float* a, float* b, long* off{qs}, float* c, long ldc, float alpha, bool accumulate)")
     else:
         L.append("    public static void Run(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
     L.append("    {")

@@ -21,10 +21,21 @@ public class ConvKernelTests
     [InlineData(1, 2, 2, 1, 20, 20)]   // dilated stride-1 forward; dx by the column route
     [InlineData(2, 1, 1, 1, 20, 40)]   // stride 2 with many outputs: pixel-major implicit GEMM
     [InlineData(1, 2, 1, 1, 17, 33)]   // padding 2 (dx's forward unpadded) and channel counts off the vector width
-    public void FusedConvMatchesUnfoldMatmulReference(int stride, int padding, int dilation, int groups, int cin, int cout)
+    public void FusedConvMatchesUnfoldMatmulReference(int stride, int padding, int dilation, int groups, int cin, int cout) =>
+        MatchesReference(stride, padding, dilation, groups, cin, cout, 21, 19);
+
+    [Theory]
+    [InlineData(1, 20, 16, 16, 16)]    // rows of whole vectors: tiles straight into the output, an image's last tile narrower
+    [InlineData(1, 20, 40, 4, 32)]     // a partial channel panel (40 = 5 x 8), two vectors per row, a last tile of two
+    [InlineData(1, 13, 24, 5, 48)]     // three vectors per row; dx's forward has 13 outputs (a partial panel)
+    [InlineData(0, 20, 24, 16, 16)]    // no padding: 14-wide outputs take the padded-width route, dx's 16-wide forward the row route
+    public void RowVectorConvMatchesReference(int padding, int cin, int cout, int h, int w) =>
+        MatchesReference(1, padding, 1, 1, cin, cout, h, w);
+
+    static void MatchesReference(int stride, int padding, int dilation, int groups, int cin, int cout, int h, int width)
     {
         var g = new Generator(17);
-        var x = Tensor.Randn([3, cin, 21, 19], DType.Float32, g).RequiresGrad_();
+        var x = Tensor.Randn([3, cin, h, width], DType.Float32, g).RequiresGrad_();
         var w = (Tensor.Randn([cout, cin / groups, 3, 3], DType.Float32, g) * 0.2).Detach().RequiresGrad_();
         var b = Tensor.Randn([cout], DType.Float32, g).RequiresGrad_();
         var y = F.Conv2d(x, w, b, [stride], [padding], [dilation], groups);
@@ -59,6 +70,8 @@ public class ConvKernelTests
         {
             Kiln.Kernels.Gemm.Sgemm.UseAvx512 = false;
             FusedConvMatchesUnfoldMatmulReference(1, 1, 1, 1, 40, 20);
+            MatchesReference(1, 1, 1, 1, 20, 20, 5, 24);   // rows of whole 8-lane vectors, a last tile of one vector
+            MatchesReference(1, 1, 1, 1, 20, 20, 4, 16);
         }
         finally { Kiln.Kernels.Gemm.Sgemm.UseAvx512 = saved; }
     }

@@ -121,11 +121,12 @@ internal static unsafe class ConvKernel
     }
 
     /// <summary>
-    /// Implicit-GEMM forward of a stride-1 convolution, output-stationary: out (O × positions) = W (O × C·kk) · cols, with
-    /// positions on the padded width (q = oy·Wp + ox; the Wp - OW columns past each row are computed and dropped). Row r
-    /// of cols is then the padded image read from koff[r] on, so the micro-kernel reads an NR-position panel of cols in place
-    /// (row r at xpad + koff[r] + q0: no copy, no gather), W is packed once into MR-channel panels, and it writes its tiles
-    /// straight into a per-thread output on the padded width that is compacted (bias added) once per image.
+    /// Implicit-GEMM forward of a stride-1 convolution, output-stationary: out (O × positions) = W (O × C·kk) · cols. Row r
+    /// of cols is the padded image read from koff[r] on, so the micro-kernel reads its panel of cols in place (vector j of
+    /// row r at xpad + koff[r] + the vector's position: no copy, no gather) and W is packed once into MR-channel panels.
+    /// Where output rows are whole vectors (width a multiple of the lanes) each vector is one run of real positions and the
+    /// tiles go straight into the output; otherwise positions are taken on the padded width (q = oy·Wp + ox; the Wp - OW
+    /// columns past each row are computed and dropped) into a per-thread buffer compacted once per image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void ForwardStride1(Shape s, float* x, float* w, float* bias, float* y)
@@ -133,54 +134,84 @@ internal static unsafe class ConvKernel
         int k = s.ColRows, o = s.O, l = s.L;
         bool wideKernel = Gemm.Sgemm.UseAvx512;
         int mr = wideKernel ? Gemm.ConvMicroKernel512.MR : Gemm.MicroKernel256.MR, nr = wideKernel ? Gemm.ConvMicroKernel512.NR : Gemm.MicroKernel256.NR;
+        int lanes = wideKernel ? 16 : 8;
+        bool rowVectors = s.OW % lanes == 0;
         var (wp, planeP, koff) = Padding(s);
-        int positions = (s.OH - 1) * wp + s.OW, ldw = (positions + nr - 1) / nr * nr;
+        int positions = rowVectors ? l : (s.OH - 1) * wp + s.OW, ldw = (positions + nr - 1) / nr * nr;
         int oPanels = (o + mr - 1) / mr;
         int kBlocks = Math.Max(1, (k + Gemm.Sgemm.KC - 1) / Gemm.Sgemm.KC), kcEven = (k + kBlocks - 1) / kBlocks;
         // W packed per k-block: [block][oc panel][kc × MR], zero rows past O.
         float* packedW = ConvScratch.Get(ConvScratch.Weights, (long)oPanels * mr * k);
+        for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+            Gemm.Sgemm.PackA(w + pc, k, 1, o, Math.Min(kcEven, k - pc), mr, packedW + (long)oPanels * mr * pc);
+        int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
+        Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
         {
-            for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
-                Gemm.Sgemm.PackA(w + pc, k, 1, o, Math.Min(kcEven, k - pc), mr, packedW + (long)oPanels * mr * pc);
-            int slots = Math.Max(1, Math.Min(Threads.Count, s.N));
-            Threads.For(slots, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (s0, s1) =>
-            {
-                // Slack past the last plane: the last panel reads up to NR positions beyond the last real one.
-                float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP + nr + 16);
-                float* wide = ConvScratch.Get(ConvScratch.Output, (long)oPanels * mr * ldw);
-                {
-                    fixed (long* ko = koff)
-                        for (long slot = s0; slot < s1; slot++)
-                            for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+            // Slack past the last plane: the last padded-width panel reads up to NR positions beyond the last real one.
+            float* xpad = ConvScratch.Zeroed(ConvScratch.Padded, s.C * planeP + nr + 16);
+            float* wide = ConvScratch.Get(ConvScratch.Output, (long)oPanels * mr * (rowVectors ? nr : ldw));
+            fixed (long* ko = koff)
+                for (long slot = s0; slot < s1; slot++)
+                    for (long n = s.N * slot / slots; n < s.N * (slot + 1) / slots; n++)
+                    {
+                        Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
+                        float* yn = y + n * o * l;
+                        for (int q0 = 0; q0 < positions; q0 += nr)
+                        {
+                            // Where the tile's vectors start in the padded image. An image's last tile may have fewer
+                            // vectors (a narrower kernel), so every tile of a whole channel panel goes straight into y.
+                            long b0 = q0, q1 = lanes, q2 = 2 * lanes;
+                            int count = nr;
+                            if (rowVectors)
                             {
-                                Padded.Fill(x + n * s.C * s.H * s.W, s.C, s.H, s.W, s.G.PH, s.G.PW, xpad);
-                                for (int q0 = 0; q0 < positions; q0 += nr)
+                                count = Math.Min(nr, l - q0);
+                                b0 = PaddedPosition(q0, s.OW, wp);
+                                q1 = PaddedPosition(Math.Min(q0 + lanes, l - lanes), s.OW, wp) - b0;
+                                q2 = PaddedPosition(Math.Min(q0 + 2 * lanes, l - lanes), s.OW, wp) - b0;
+                            }
+                            for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                            {
+                                int kc = Math.Min(kcEven, k - pc);
+                                float* wBlock = packedW + (long)oPanels * mr * pc;
+                                for (int op = 0; op < oPanels; op++)
                                 {
-                                    for (int pb = 0, pc = 0; pb < kBlocks; pb++, pc += kcEven)
+                                    float* a = wBlock + (long)op * mr * kc, b = xpad + b0, c = wide + (long)op * mr * ldw + q0;
+                                    long ldc = ldw;
+                                    bool acc = pb > 0;
+                                    if (rowVectors && (op + 1) * mr <= o) { c = yn + (long)op * mr * l + q0; ldc = l; }
+                                    else if (rowVectors) { c = wide + (long)op * mr * nr; ldc = nr; }
+                                    if (wideKernel)
                                     {
-                                        int kc = Math.Min(kcEven, k - pc);
-                                        float* wBlock = packedW + (long)oPanels * mr * pc;
-                                        for (int op = 0; op < oPanels; op++)
-                                        {
-                                            float* c = wide + (long)op * mr * ldw + q0;
-                                            if (wideKernel) Gemm.ConvMicroKernel512.Run(kc, wBlock + (long)op * mr * kc, xpad + q0, ko + pc, c, ldw, 1f, pb > 0);
-                                            else Gemm.MicroKernel256.Run(kc, wBlock + (long)op * mr * kc, xpad + q0, ko + pc, c, ldw, 1f, pb > 0);
-                                        }
+                                        if (count == nr) Gemm.ConvMicroKernel512.Run(kc, a, b, ko + pc, q1, q2, c, ldc, 1f, acc);
+                                        else if (count == 2 * lanes) Gemm.ConvMicroKernel512.Run32(kc, a, b, ko + pc, q1, c, ldc, 1f, acc);
+                                        else Gemm.ConvMicroKernel512.Run16(kc, a, b, ko + pc, c, ldc, 1f, acc);
                                     }
-                                }
-                                float* yn = y + n * o * l;
-                                for (int oc = 0; oc < o; oc++)
-                                {
-                                    float b = bias != null ? bias[oc] : 0f;
-                                    for (int oy = 0; oy < s.OH; oy++)
-                                        AddBias(wide + (long)oc * ldw + (long)oy * wp, yn + (long)oc * l + (long)oy * s.OW, s.OW, b);
+                                    else if (count == nr) Gemm.MicroKernel256.Run(kc, a, b, ko + pc, q1, c, ldc, 1f, acc);
+                                    else Gemm.MicroKernel256.Run8(kc, a, b, ko + pc, c, ldc, 1f, acc);
                                 }
                             }
-                }
-            });
-        }
+                            if (rowVectors && o % mr != 0)
+                            {
+                                // The last channel panel's real rows.
+                                int op = oPanels - 1;
+                                for (int i = 0; op * mr + i < o; i++)
+                                    new ReadOnlySpan<float>(wide + (long)(op * mr + i) * nr, count).CopyTo(new Span<float>(yn + (long)(op * mr + i) * l + q0, count));
+                            }
+                        }
+                        for (int oc = 0; oc < o; oc++)
+                        {
+                            float b = bias != null ? bias[oc] : 0f;
+                            if (rowVectors) { if (bias != null) AddBias(yn + (long)oc * l, yn + (long)oc * l, l, b); }
+                            else
+                                for (int oy = 0; oy < s.OH; oy++)
+                                    AddBias(wide + (long)oc * ldw + (long)oy * wp, yn + (long)oc * l + (long)oy * s.OW, s.OW, b);
+                        }
+                    }
+        });
     }
 
+    /// <summary>Where output position q (row-major, <paramref name="ow"/> wide) lies on the padded width.</summary>
+    static long PaddedPosition(int q, int ow, int wp) => (long)(q / ow) * wp + q % ow;
 
     /// <summary>dst = src + b over one output row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

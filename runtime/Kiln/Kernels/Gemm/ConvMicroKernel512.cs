@@ -281,11 +281,12 @@ internal static unsafe class ConvMicroKernel512
     }
 
     /// <summary>
-    /// The same tile with B's rows read in place wherever they lie: row k starts at b + off[k] (an implicit-GEMM
-    /// convolution's column matrix is the padded image read at each tap's offset, so it needs no copy).
+    /// The same tile with B's rows read in place wherever they lie: row k's vector j is at b + off[k] + qj (q0 = 0;
+    /// an implicit-GEMM convolution's column matrix is the padded image read at each tap's offset, and its vectors
+    /// may be different output rows of the image), so it needs no copy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)
+    public static void Run(int kc, float* a, float* b, long* off, long q1, long q2, float* c, long ldc, float alpha, bool accumulate)
     {
         var c0_0 = Vector512<float>.Zero;
         var c0_1 = Vector512<float>.Zero;
@@ -341,8 +342,8 @@ internal static unsafe class ConvMicroKernel512
         for (; k <= kc - 4; k += 4)
         {
             var b0_0 = Vector512.Load(b + off[0] + 0);
-            var b1_0 = Vector512.Load(b + off[0] + 16);
-            var b2_0 = Vector512.Load(b + off[0] + 32);
+            var b1_0 = Vector512.Load(b + off[0] + q1);
+            var b2_0 = Vector512.Load(b + off[0] + q2);
             var a0_0 = Vector512.Create(a[0]);
             c0_0 = Vector512.FusedMultiplyAdd(a0_0, b0_0, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0_0, b1_0, c0_1);
@@ -376,8 +377,8 @@ internal static unsafe class ConvMicroKernel512
             c7_1 = Vector512.FusedMultiplyAdd(a7_0, b1_0, c7_1);
             c7_2 = Vector512.FusedMultiplyAdd(a7_0, b2_0, c7_2);
             var b0_1 = Vector512.Load(b + off[1] + 0);
-            var b1_1 = Vector512.Load(b + off[1] + 16);
-            var b2_1 = Vector512.Load(b + off[1] + 32);
+            var b1_1 = Vector512.Load(b + off[1] + q1);
+            var b2_1 = Vector512.Load(b + off[1] + q2);
             var a0_1 = Vector512.Create(a[8]);
             c0_0 = Vector512.FusedMultiplyAdd(a0_1, b0_1, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0_1, b1_1, c0_1);
@@ -411,8 +412,8 @@ internal static unsafe class ConvMicroKernel512
             c7_1 = Vector512.FusedMultiplyAdd(a7_1, b1_1, c7_1);
             c7_2 = Vector512.FusedMultiplyAdd(a7_1, b2_1, c7_2);
             var b0_2 = Vector512.Load(b + off[2] + 0);
-            var b1_2 = Vector512.Load(b + off[2] + 16);
-            var b2_2 = Vector512.Load(b + off[2] + 32);
+            var b1_2 = Vector512.Load(b + off[2] + q1);
+            var b2_2 = Vector512.Load(b + off[2] + q2);
             var a0_2 = Vector512.Create(a[16]);
             c0_0 = Vector512.FusedMultiplyAdd(a0_2, b0_2, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0_2, b1_2, c0_1);
@@ -446,8 +447,8 @@ internal static unsafe class ConvMicroKernel512
             c7_1 = Vector512.FusedMultiplyAdd(a7_2, b1_2, c7_1);
             c7_2 = Vector512.FusedMultiplyAdd(a7_2, b2_2, c7_2);
             var b0_3 = Vector512.Load(b + off[3] + 0);
-            var b1_3 = Vector512.Load(b + off[3] + 16);
-            var b2_3 = Vector512.Load(b + off[3] + 32);
+            var b1_3 = Vector512.Load(b + off[3] + q1);
+            var b2_3 = Vector512.Load(b + off[3] + q2);
             var a0_3 = Vector512.Create(a[24]);
             c0_0 = Vector512.FusedMultiplyAdd(a0_3, b0_3, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0_3, b1_3, c0_1);
@@ -486,8 +487,8 @@ internal static unsafe class ConvMicroKernel512
         for (; k < kc; k++)
         {
             var b0 = Vector512.Load(b + off[0] + 0);
-            var b1 = Vector512.Load(b + off[0] + 16);
-            var b2 = Vector512.Load(b + off[0] + 32);
+            var b1 = Vector512.Load(b + off[0] + q1);
+            var b2 = Vector512.Load(b + off[0] + q2);
             var a0 = Vector512.Create(a[0]);
             c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
@@ -548,6 +549,333 @@ internal static unsafe class ConvMicroKernel512
         Store(c + 7 * ldc + 0, c7_0 * va, accumulate);
         Store(c + 7 * ldc + 16, c7_1 * va, accumulate);
         Store(c + 7 * ldc + 32, c7_2 * va, accumulate);
+    }
+
+    /// <summary>The in-place tile for 32 positions (an image's last ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run32(int kc, float* a, float* b, long* off, long q1, float* c, long ldc, float alpha, bool accumulate)
+    {
+        var c0_0 = Vector512<float>.Zero;
+        var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero;
+        var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero;
+        var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero;
+        var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero;
+        var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero;
+        var c5_1 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero;
+        var c6_1 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero;
+        var c7_1 = Vector512<float>.Zero;
+        // Pull the C tile toward L1 while the k loop runs; it is read and written only at the end.
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 6 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 6 * ldc + 16);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 7 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 7 * ldc + 16);
+        // Unrolled by 4 so loop overhead does not compete with the FMAs for ports.
+        int k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var b0_0 = Vector512.Load(b + off[0] + 0);
+            var b1_0 = Vector512.Load(b + off[0] + q1);
+            var a0_0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_0, b0_0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_0, b1_0, c0_1);
+            var a1_0 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_0, b0_0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_0, b1_0, c1_1);
+            var a2_0 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_0, b0_0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_0, b1_0, c2_1);
+            var a3_0 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_0, b0_0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_0, b1_0, c3_1);
+            var a4_0 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_0, b0_0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_0, b1_0, c4_1);
+            var a5_0 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_0, b0_0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_0, b1_0, c5_1);
+            var a6_0 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_0, b0_0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_0, b1_0, c6_1);
+            var a7_0 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_0, b0_0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_0, b1_0, c7_1);
+            var b0_1 = Vector512.Load(b + off[1] + 0);
+            var b1_1 = Vector512.Load(b + off[1] + q1);
+            var a0_1 = Vector512.Create(a[8]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_1, b0_1, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_1, b1_1, c0_1);
+            var a1_1 = Vector512.Create(a[9]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_1, b0_1, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_1, b1_1, c1_1);
+            var a2_1 = Vector512.Create(a[10]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_1, b0_1, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_1, b1_1, c2_1);
+            var a3_1 = Vector512.Create(a[11]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_1, b0_1, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_1, b1_1, c3_1);
+            var a4_1 = Vector512.Create(a[12]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_1, b0_1, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_1, b1_1, c4_1);
+            var a5_1 = Vector512.Create(a[13]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_1, b0_1, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_1, b1_1, c5_1);
+            var a6_1 = Vector512.Create(a[14]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_1, b0_1, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_1, b1_1, c6_1);
+            var a7_1 = Vector512.Create(a[15]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_1, b0_1, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_1, b1_1, c7_1);
+            var b0_2 = Vector512.Load(b + off[2] + 0);
+            var b1_2 = Vector512.Load(b + off[2] + q1);
+            var a0_2 = Vector512.Create(a[16]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_2, b0_2, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_2, b1_2, c0_1);
+            var a1_2 = Vector512.Create(a[17]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_2, b0_2, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_2, b1_2, c1_1);
+            var a2_2 = Vector512.Create(a[18]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_2, b0_2, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_2, b1_2, c2_1);
+            var a3_2 = Vector512.Create(a[19]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_2, b0_2, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_2, b1_2, c3_1);
+            var a4_2 = Vector512.Create(a[20]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_2, b0_2, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_2, b1_2, c4_1);
+            var a5_2 = Vector512.Create(a[21]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_2, b0_2, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_2, b1_2, c5_1);
+            var a6_2 = Vector512.Create(a[22]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_2, b0_2, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_2, b1_2, c6_1);
+            var a7_2 = Vector512.Create(a[23]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_2, b0_2, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_2, b1_2, c7_1);
+            var b0_3 = Vector512.Load(b + off[3] + 0);
+            var b1_3 = Vector512.Load(b + off[3] + q1);
+            var a0_3 = Vector512.Create(a[24]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_3, b0_3, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0_3, b1_3, c0_1);
+            var a1_3 = Vector512.Create(a[25]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_3, b0_3, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1_3, b1_3, c1_1);
+            var a2_3 = Vector512.Create(a[26]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_3, b0_3, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2_3, b1_3, c2_1);
+            var a3_3 = Vector512.Create(a[27]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_3, b0_3, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3_3, b1_3, c3_1);
+            var a4_3 = Vector512.Create(a[28]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_3, b0_3, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4_3, b1_3, c4_1);
+            var a5_3 = Vector512.Create(a[29]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_3, b0_3, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5_3, b1_3, c5_1);
+            var a6_3 = Vector512.Create(a[30]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_3, b0_3, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6_3, b1_3, c6_1);
+            var a7_3 = Vector512.Create(a[31]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_3, b0_3, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7_3, b1_3, c7_1);
+            a += 32;
+            off += 4;
+        }
+        for (; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b + off[0] + 0);
+            var b1 = Vector512.Load(b + off[0] + q1);
+            var a0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            c0_1 = Vector512.FusedMultiplyAdd(a0, b1, c0_1);
+            var a1 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            c1_1 = Vector512.FusedMultiplyAdd(a1, b1, c1_1);
+            var a2 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            c2_1 = Vector512.FusedMultiplyAdd(a2, b1, c2_1);
+            var a3 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            c3_1 = Vector512.FusedMultiplyAdd(a3, b1, c3_1);
+            var a4 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            c4_1 = Vector512.FusedMultiplyAdd(a4, b1, c4_1);
+            var a5 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            c5_1 = Vector512.FusedMultiplyAdd(a5, b1, c5_1);
+            var a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            c6_1 = Vector512.FusedMultiplyAdd(a6, b1, c6_1);
+            var a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            c7_1 = Vector512.FusedMultiplyAdd(a7, b1, c7_1);
+            a += 8;
+            off++;
+        }
+        var va = Vector512.Create(alpha);
+        Store(c + 0 * ldc + 0, c0_0 * va, accumulate);
+        Store(c + 0 * ldc + 16, c0_1 * va, accumulate);
+        Store(c + 1 * ldc + 0, c1_0 * va, accumulate);
+        Store(c + 1 * ldc + 16, c1_1 * va, accumulate);
+        Store(c + 2 * ldc + 0, c2_0 * va, accumulate);
+        Store(c + 2 * ldc + 16, c2_1 * va, accumulate);
+        Store(c + 3 * ldc + 0, c3_0 * va, accumulate);
+        Store(c + 3 * ldc + 16, c3_1 * va, accumulate);
+        Store(c + 4 * ldc + 0, c4_0 * va, accumulate);
+        Store(c + 4 * ldc + 16, c4_1 * va, accumulate);
+        Store(c + 5 * ldc + 0, c5_0 * va, accumulate);
+        Store(c + 5 * ldc + 16, c5_1 * va, accumulate);
+        Store(c + 6 * ldc + 0, c6_0 * va, accumulate);
+        Store(c + 6 * ldc + 16, c6_1 * va, accumulate);
+        Store(c + 7 * ldc + 0, c7_0 * va, accumulate);
+        Store(c + 7 * ldc + 16, c7_1 * va, accumulate);
+    }
+
+    /// <summary>The in-place tile for 16 positions (an image's last ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run16(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)
+    {
+        var c0_0 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero;
+        // Pull the C tile toward L1 while the k loop runs; it is read and written only at the end.
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 6 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 7 * ldc + 0);
+        // Unrolled by 4 so loop overhead does not compete with the FMAs for ports.
+        int k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var b0_0 = Vector512.Load(b + off[0] + 0);
+            var a0_0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_0, b0_0, c0_0);
+            var a1_0 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_0, b0_0, c1_0);
+            var a2_0 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_0, b0_0, c2_0);
+            var a3_0 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_0, b0_0, c3_0);
+            var a4_0 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_0, b0_0, c4_0);
+            var a5_0 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_0, b0_0, c5_0);
+            var a6_0 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_0, b0_0, c6_0);
+            var a7_0 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_0, b0_0, c7_0);
+            var b0_1 = Vector512.Load(b + off[1] + 0);
+            var a0_1 = Vector512.Create(a[8]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_1, b0_1, c0_0);
+            var a1_1 = Vector512.Create(a[9]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_1, b0_1, c1_0);
+            var a2_1 = Vector512.Create(a[10]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_1, b0_1, c2_0);
+            var a3_1 = Vector512.Create(a[11]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_1, b0_1, c3_0);
+            var a4_1 = Vector512.Create(a[12]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_1, b0_1, c4_0);
+            var a5_1 = Vector512.Create(a[13]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_1, b0_1, c5_0);
+            var a6_1 = Vector512.Create(a[14]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_1, b0_1, c6_0);
+            var a7_1 = Vector512.Create(a[15]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_1, b0_1, c7_0);
+            var b0_2 = Vector512.Load(b + off[2] + 0);
+            var a0_2 = Vector512.Create(a[16]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_2, b0_2, c0_0);
+            var a1_2 = Vector512.Create(a[17]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_2, b0_2, c1_0);
+            var a2_2 = Vector512.Create(a[18]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_2, b0_2, c2_0);
+            var a3_2 = Vector512.Create(a[19]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_2, b0_2, c3_0);
+            var a4_2 = Vector512.Create(a[20]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_2, b0_2, c4_0);
+            var a5_2 = Vector512.Create(a[21]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_2, b0_2, c5_0);
+            var a6_2 = Vector512.Create(a[22]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_2, b0_2, c6_0);
+            var a7_2 = Vector512.Create(a[23]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_2, b0_2, c7_0);
+            var b0_3 = Vector512.Load(b + off[3] + 0);
+            var a0_3 = Vector512.Create(a[24]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0_3, b0_3, c0_0);
+            var a1_3 = Vector512.Create(a[25]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1_3, b0_3, c1_0);
+            var a2_3 = Vector512.Create(a[26]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2_3, b0_3, c2_0);
+            var a3_3 = Vector512.Create(a[27]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3_3, b0_3, c3_0);
+            var a4_3 = Vector512.Create(a[28]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4_3, b0_3, c4_0);
+            var a5_3 = Vector512.Create(a[29]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5_3, b0_3, c5_0);
+            var a6_3 = Vector512.Create(a[30]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6_3, b0_3, c6_0);
+            var a7_3 = Vector512.Create(a[31]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7_3, b0_3, c7_0);
+            a += 32;
+            off += 4;
+        }
+        for (; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b + off[0] + 0);
+            var a0 = Vector512.Create(a[0]);
+            c0_0 = Vector512.FusedMultiplyAdd(a0, b0, c0_0);
+            var a1 = Vector512.Create(a[1]);
+            c1_0 = Vector512.FusedMultiplyAdd(a1, b0, c1_0);
+            var a2 = Vector512.Create(a[2]);
+            c2_0 = Vector512.FusedMultiplyAdd(a2, b0, c2_0);
+            var a3 = Vector512.Create(a[3]);
+            c3_0 = Vector512.FusedMultiplyAdd(a3, b0, c3_0);
+            var a4 = Vector512.Create(a[4]);
+            c4_0 = Vector512.FusedMultiplyAdd(a4, b0, c4_0);
+            var a5 = Vector512.Create(a[5]);
+            c5_0 = Vector512.FusedMultiplyAdd(a5, b0, c5_0);
+            var a6 = Vector512.Create(a[6]);
+            c6_0 = Vector512.FusedMultiplyAdd(a6, b0, c6_0);
+            var a7 = Vector512.Create(a[7]);
+            c7_0 = Vector512.FusedMultiplyAdd(a7, b0, c7_0);
+            a += 8;
+            off++;
+        }
+        var va = Vector512.Create(alpha);
+        Store(c + 0 * ldc + 0, c0_0 * va, accumulate);
+        Store(c + 1 * ldc + 0, c1_0 * va, accumulate);
+        Store(c + 2 * ldc + 0, c2_0 * va, accumulate);
+        Store(c + 3 * ldc + 0, c3_0 * va, accumulate);
+        Store(c + 4 * ldc + 0, c4_0 * va, accumulate);
+        Store(c + 5 * ldc + 0, c5_0 * va, accumulate);
+        Store(c + 6 * ldc + 0, c6_0 * va, accumulate);
+        Store(c + 7 * ldc + 0, c7_0 * va, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

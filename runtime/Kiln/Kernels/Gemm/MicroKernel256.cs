@@ -170,11 +170,12 @@ internal static unsafe class MicroKernel256
     }
 
     /// <summary>
-    /// The same tile with B's rows read in place wherever they lie: row k starts at b + off[k] (an implicit-GEMM
-    /// convolution's column matrix is the padded image read at each tap's offset, so it needs no copy).
+    /// The same tile with B's rows read in place wherever they lie: row k's vector j is at b + off[k] + qj (q0 = 0;
+    /// an implicit-GEMM convolution's column matrix is the padded image read at each tap's offset, and its vectors
+    /// may be different output rows of the image), so it needs no copy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)
+    public static void Run(int kc, float* a, float* b, long* off, long q1, float* c, long ldc, float alpha, bool accumulate)
     {
         var c0_0 = Vector256<float>.Zero;
         var c0_1 = Vector256<float>.Zero;
@@ -206,7 +207,7 @@ internal static unsafe class MicroKernel256
         for (; k <= kc - 4; k += 4)
         {
             var b0_0 = Vector256.Load(b + off[0] + 0);
-            var b1_0 = Vector256.Load(b + off[0] + 8);
+            var b1_0 = Vector256.Load(b + off[0] + q1);
             var a0_0 = Vector256.Create(a[0]);
             c0_0 = Vector256.FusedMultiplyAdd(a0_0, b0_0, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0_0, b1_0, c0_1);
@@ -226,7 +227,7 @@ internal static unsafe class MicroKernel256
             c5_0 = Vector256.FusedMultiplyAdd(a5_0, b0_0, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5_0, b1_0, c5_1);
             var b0_1 = Vector256.Load(b + off[1] + 0);
-            var b1_1 = Vector256.Load(b + off[1] + 8);
+            var b1_1 = Vector256.Load(b + off[1] + q1);
             var a0_1 = Vector256.Create(a[6]);
             c0_0 = Vector256.FusedMultiplyAdd(a0_1, b0_1, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0_1, b1_1, c0_1);
@@ -246,7 +247,7 @@ internal static unsafe class MicroKernel256
             c5_0 = Vector256.FusedMultiplyAdd(a5_1, b0_1, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5_1, b1_1, c5_1);
             var b0_2 = Vector256.Load(b + off[2] + 0);
-            var b1_2 = Vector256.Load(b + off[2] + 8);
+            var b1_2 = Vector256.Load(b + off[2] + q1);
             var a0_2 = Vector256.Create(a[12]);
             c0_0 = Vector256.FusedMultiplyAdd(a0_2, b0_2, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0_2, b1_2, c0_1);
@@ -266,7 +267,7 @@ internal static unsafe class MicroKernel256
             c5_0 = Vector256.FusedMultiplyAdd(a5_2, b0_2, c5_0);
             c5_1 = Vector256.FusedMultiplyAdd(a5_2, b1_2, c5_1);
             var b0_3 = Vector256.Load(b + off[3] + 0);
-            var b1_3 = Vector256.Load(b + off[3] + 8);
+            var b1_3 = Vector256.Load(b + off[3] + q1);
             var a0_3 = Vector256.Create(a[18]);
             c0_0 = Vector256.FusedMultiplyAdd(a0_3, b0_3, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0_3, b1_3, c0_1);
@@ -291,7 +292,7 @@ internal static unsafe class MicroKernel256
         for (; k < kc; k++)
         {
             var b0 = Vector256.Load(b + off[0] + 0);
-            var b1 = Vector256.Load(b + off[0] + 8);
+            var b1 = Vector256.Load(b + off[0] + q1);
             var a0 = Vector256.Create(a[0]);
             c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
             c0_1 = Vector256.FusedMultiplyAdd(a0, b1, c0_1);
@@ -326,6 +327,109 @@ internal static unsafe class MicroKernel256
         Store(c + 4 * ldc + 8, c4_1 * va, accumulate);
         Store(c + 5 * ldc + 0, c5_0 * va, accumulate);
         Store(c + 5 * ldc + 8, c5_1 * va, accumulate);
+    }
+
+    /// <summary>The in-place tile for 8 positions (an image's last ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run8(int kc, float* a, float* b, long* off, float* c, long ldc, float alpha, bool accumulate)
+    {
+        var c0_0 = Vector256<float>.Zero;
+        var c1_0 = Vector256<float>.Zero;
+        var c2_0 = Vector256<float>.Zero;
+        var c3_0 = Vector256<float>.Zero;
+        var c4_0 = Vector256<float>.Zero;
+        var c5_0 = Vector256<float>.Zero;
+        // Pull the C tile toward L1 while the k loop runs; it is read and written only at the end.
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 0 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 1 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 2 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 3 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 4 * ldc + 0);
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(c + 5 * ldc + 0);
+        // Unrolled by 4 so loop overhead does not compete with the FMAs for ports.
+        int k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var b0_0 = Vector256.Load(b + off[0] + 0);
+            var a0_0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_0, b0_0, c0_0);
+            var a1_0 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_0, b0_0, c1_0);
+            var a2_0 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_0, b0_0, c2_0);
+            var a3_0 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_0, b0_0, c3_0);
+            var a4_0 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_0, b0_0, c4_0);
+            var a5_0 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_0, b0_0, c5_0);
+            var b0_1 = Vector256.Load(b + off[1] + 0);
+            var a0_1 = Vector256.Create(a[6]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_1, b0_1, c0_0);
+            var a1_1 = Vector256.Create(a[7]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_1, b0_1, c1_0);
+            var a2_1 = Vector256.Create(a[8]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_1, b0_1, c2_0);
+            var a3_1 = Vector256.Create(a[9]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_1, b0_1, c3_0);
+            var a4_1 = Vector256.Create(a[10]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_1, b0_1, c4_0);
+            var a5_1 = Vector256.Create(a[11]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_1, b0_1, c5_0);
+            var b0_2 = Vector256.Load(b + off[2] + 0);
+            var a0_2 = Vector256.Create(a[12]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_2, b0_2, c0_0);
+            var a1_2 = Vector256.Create(a[13]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_2, b0_2, c1_0);
+            var a2_2 = Vector256.Create(a[14]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_2, b0_2, c2_0);
+            var a3_2 = Vector256.Create(a[15]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_2, b0_2, c3_0);
+            var a4_2 = Vector256.Create(a[16]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_2, b0_2, c4_0);
+            var a5_2 = Vector256.Create(a[17]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_2, b0_2, c5_0);
+            var b0_3 = Vector256.Load(b + off[3] + 0);
+            var a0_3 = Vector256.Create(a[18]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0_3, b0_3, c0_0);
+            var a1_3 = Vector256.Create(a[19]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1_3, b0_3, c1_0);
+            var a2_3 = Vector256.Create(a[20]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2_3, b0_3, c2_0);
+            var a3_3 = Vector256.Create(a[21]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3_3, b0_3, c3_0);
+            var a4_3 = Vector256.Create(a[22]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4_3, b0_3, c4_0);
+            var a5_3 = Vector256.Create(a[23]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5_3, b0_3, c5_0);
+            a += 24;
+            off += 4;
+        }
+        for (; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b + off[0] + 0);
+            var a0 = Vector256.Create(a[0]);
+            c0_0 = Vector256.FusedMultiplyAdd(a0, b0, c0_0);
+            var a1 = Vector256.Create(a[1]);
+            c1_0 = Vector256.FusedMultiplyAdd(a1, b0, c1_0);
+            var a2 = Vector256.Create(a[2]);
+            c2_0 = Vector256.FusedMultiplyAdd(a2, b0, c2_0);
+            var a3 = Vector256.Create(a[3]);
+            c3_0 = Vector256.FusedMultiplyAdd(a3, b0, c3_0);
+            var a4 = Vector256.Create(a[4]);
+            c4_0 = Vector256.FusedMultiplyAdd(a4, b0, c4_0);
+            var a5 = Vector256.Create(a[5]);
+            c5_0 = Vector256.FusedMultiplyAdd(a5, b0, c5_0);
+            a += 6;
+            off++;
+        }
+        var va = Vector256.Create(alpha);
+        Store(c + 0 * ldc + 0, c0_0 * va, accumulate);
+        Store(c + 1 * ldc + 0, c1_0 * va, accumulate);
+        Store(c + 2 * ldc + 0, c2_0 * va, accumulate);
+        Store(c + 3 * ldc + 0, c3_0 * va, accumulate);
+        Store(c + 4 * ldc + 0, c4_0 * va, accumulate);
+        Store(c + 5 * ldc + 0, c5_0 * va, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
