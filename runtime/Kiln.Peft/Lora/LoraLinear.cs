@@ -8,7 +8,7 @@ namespace Kiln.Peft;
 /// It shares the replaced layer's weight and bias (and a quantized layer's statistics), so the base state dict keys stay
 /// as they were; over a <c>Linear4bit</c> base it is QLoRA.
 /// </summary>
-public sealed class LoraLinear : Linear, ILoraLayer
+public sealed class LoraLinear : Linear, ILoraLayer, ILowRankLinear
 {
     readonly LoraPairs _pairs = new();
 
@@ -43,6 +43,11 @@ public sealed class LoraLinear : Linear, ILoraLayer
 
     /// <inheritdoc/>
     public IEnumerable<(string Suffix, Tensor Tensor)> AdapterTensors(string name) => _pairs.Tensors(name);
+
+    /// <inheritdoc/>
+    /// <remarks>Null over a base that computes its own way (quantized: QLoRA runs eagerly).</remarks>
+    public IReadOnlyList<LowRankTerm>? FusableTerms() =>
+        BaseLayer.GetType() == typeof(Linear) && LoraPairs.FusableWeight(Weight) ? _pairs.Terms(Lora) : null;
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => _pairs.Forward(Lora, ((Linear)BaseLayer).Forward(input), input);   // a quantized base computes its own way

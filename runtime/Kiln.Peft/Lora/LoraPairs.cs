@@ -46,6 +46,25 @@ internal sealed class LoraPairs
         return result;
     }
 
+    /// <summary>
+    /// The active pairs as low-rank terms a compiled model fuses (A's and B's weights, the scale), or null when the
+    /// forward is not that sum: a dropout that drops now, or weights other than float32 on the CPU.
+    /// </summary>
+    public IReadOnlyList<LowRankTerm>? Terms(LoraAdapters lora)
+    {
+        var terms = new List<LowRankTerm>();
+        foreach (var n in lora.Unmerged())
+        {
+            if (A[n] is not Linear a || B[n] is not Linear b || !FusableWeight(a.Weight) || !FusableWeight(b.Weight)) return null;
+            if (Dropout[n] is Kiln.NN.Dropout { Training: true, P: > 0 }) return null;
+            terms.Add(new LowRankTerm(a.Weight, b.Weight, lora.Scaling(n)));
+        }
+        return terms;
+    }
+
+    /// <summary>Whether a weight is one the compiled CPU kernels read (float32, on the CPU).</summary>
+    public static bool FusableWeight(Tensor w) => w.DType == DType.Float32 && !w.IsCuda;
+
     /// <summary>scale·(B·A) as a [out, in·k…] product of the two weights, float32.</summary>
     public Tensor Product(LoraAdapters lora, string name)
     {

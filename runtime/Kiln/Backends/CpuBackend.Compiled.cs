@@ -11,8 +11,11 @@ internal sealed partial class CpuBackend
     public (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor w, Tensor? b, GemmActivation activation, float[]? multiplier, bool keepPreActivation) =>
         FusedLinear.CpuForward(x, w, b, activation, multiplier, keepPreActivation);
 
-    public (Tensor? Input, Tensor Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor w, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput) =>
-        FusedLinear.CpuBackward(x, w, hasBias, grad, output, scale, needInput);
+    public (Tensor? Input, Tensor Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor w, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
+    {
+        var r = FusedLinear.CpuBackward(x, w, hasBias, grad, output, scale, needInput);
+        return (r.Input, r.Weight!, r.Bias);
+    }
 
     public (Tensor Output, Tensor Mean, Tensor Rstd) CompiledLayerNorm(LayerNorm layer, Tensor x, Action<long, long>? produce) => CompiledOps.CpuLayerNorm(layer, x, produce);
 

@@ -24,9 +24,32 @@ public static partial class CompiledOps
     public static (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation) =>
         FusedLinear.Forward(x, weight, bias, activation, multiplier, keepPreActivation);
 
-    /// <summary>The backward of <see cref="LinearEpilogue"/> through a ReLU read from its output (scaled by dropout's 1/(1-p)).</summary>
+    /// <summary>The backward of <see cref="LinearEpilogue(Tensor, Tensor, Tensor?, GemmActivation, float[], bool)"/> through a ReLU read from its output (scaled by dropout's 1/(1-p)).</summary>
     public static (Tensor? Input, Tensor Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput) =>
         FusedLinear.Backward(x, weight, hasBias, grad, output, scale, needInput);
+
+    /// <summary>
+    /// Whether a Linear member computes what the compiled GEMM computes: a plain <see cref="Linear"/> (or attention's
+    /// output projection), or a layer with low-rank terms it can fuse (<see cref="ILowRankLinear"/>). Any other subclass
+    /// (quantized, observed, adapters with dropout while training) runs the eager Forward.
+    /// </summary>
+    public static bool Fusable(Linear layer) =>
+        layer.GetType() == typeof(Linear) || layer is NonDynamicallyQuantizableLinear || (layer is ILowRankLinear l && l.FusableTerms() is not null);
+
+    /// <summary>The low-rank terms a fusable Linear adds for this call, or null when it adds none.</summary>
+    public static LowRankTerms? LowRank(Linear layer) =>
+        layer is ILowRankLinear l && l.FusableTerms() is { Count: > 0 } terms ? new LowRankTerms(terms) : null;
+
+    /// <summary>The trainable tensors of <paramref name="terms"/> (none without terms), listed as the compiled node's inputs.</summary>
+    public static Tensor[] LowRankTensors(LowRankTerms? terms) => terms?.Tensors ?? Array.Empty<Tensor>();
+
+    /// <summary>A Linear with its low-rank terms (LoRA) added before the epilogue's activation and dropout; the terms' inner products saved into <paramref name="ctx"/>.</summary>
+    public static (Tensor Output, Tensor? PreActivation) LinearEpilogue(FunctionContext ctx, Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation, LowRankTerms? lowRank) =>
+        FusedLinear.Forward(ctx, x, weight, bias, activation, multiplier, keepPreActivation, lowRank);
+
+    /// <summary>The backward of the low-rank <see cref="LinearEpilogue(FunctionContext, Tensor, Tensor, Tensor?, GemmActivation, float[], bool, LowRankTerms?)"/>: no weight gradient unless <paramref name="needWeight"/>, the terms' into <see cref="LowRankTerms.Gradients"/>.</summary>
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) LinearEpilogueBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput, LowRankTerms? lowRank, bool needWeight) =>
+        FusedLinear.Backward(x, weight, hasBias, grad, output, scale, needInput, lowRank, needWeight);
 
     /// <summary>Dropout's scale of kept values: 1/(1-p) while dropping, else 1.</summary>
     public static float DropoutScale(bool dropping, double p) => FusedLinear.DropoutScale(dropping, p);

@@ -21,7 +21,7 @@ public static partial class CompiledOps
     /// <summary>Whether a LayerNorm normalises over the last dim only (the form the compiled kernels handle).</summary>
     public static bool Fusable(LayerNorm layer) => layer.NormalizedShape.Length == 1;
 
-    /// <summary>Gradients of y = x·Wᵀ + b for an input of any rank: the input's (when asked), the weight's and the bias's (<see cref="FusedLinear.Backward"/>).</summary>
+    /// <summary>Gradients of y = x·Wᵀ + b for an input of any rank: the input's (when asked), the weight's and the bias's (<see cref="FusedLinear.Backward(Tensor, Tensor, bool, Tensor, Tensor?, float, bool)"/>).</summary>
     public static (Tensor? Input, Tensor Weight, Tensor? Bias) LinearBackward(Tensor input, Tensor weight, bool hasBias, Tensor grad, bool needInput) =>
         FusedLinear.Backward(input, weight, hasBias, grad, null, 1f, needInput);
 

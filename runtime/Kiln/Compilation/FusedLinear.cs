@@ -1,6 +1,7 @@
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels.Gemm;
 using Kiln.Kernels.Reduce;
+using Kiln.NN;
 
 namespace Kiln.Compilation;
 
@@ -31,8 +32,55 @@ internal static unsafe class FusedLinear
         return x.Backend.LinearEpilogue(x, weight, bias, activation, multiplier, keepPreActivation);
     }
 
-    /// <summary>The CPU form of <see cref="Forward"/> (shapes and dtypes checked).</summary>
-    internal static (Tensor Output, Tensor? PreActivation) CpuForward(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation)
+    /// <summary>
+    /// <see cref="Forward(Tensor, Tensor, Tensor?, GemmActivation, float[], bool)"/> with a layer's low-rank terms (LoRA)
+    /// added to the product before the epilogue; the terms' inner products are saved into <paramref name="ctx"/> for the
+    /// backward. Without terms it is the plain fused Linear. The terms run on the CPU (a GPU layer with adapters runs its
+    /// eager Forward: <see cref="CompiledOps.Fusable(Linear)"/>).
+    /// </summary>
+    public static (Tensor Output, Tensor? PreActivation) Forward(FunctionContext ctx, Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation, LowRankTerms? lowRank)
+    {
+        if (lowRank is null) return Forward(x, weight, bias, activation, multiplier, keepPreActivation);
+        int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
+        LayerRules.Linear(x.ShapeArray, inFeatures, outFeatures);
+        RequireFloat32(x, weight, bias);
+        RequireCpu(x, weight);
+        var r = CpuForward(x, weight, bias, activation, multiplier, keepPreActivation, lowRank);
+        foreach (var u in lowRank.Inner) ctx.Save(u);
+        return r;
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Forward(FunctionContext, Tensor, Tensor, Tensor?, GemmActivation, float[], bool, LowRankTerms?)"/>:
+    /// the weight's gradient only when <paramref name="needWeight"/> (a frozen base saves none), the terms' gradients into
+    /// <see cref="LowRankTerms.Gradients"/>.
+    /// </summary>
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) Backward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput, LowRankTerms? lowRank, bool needWeight)
+    {
+        if (lowRank is null && (needWeight || x.IsCuda)) return Backward(x, weight, hasBias, grad, output, scale, needInput);
+        int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
+        if (output is not null && !ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
+            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}", KilnErrorKind.Shape);
+        if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
+            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
+        RequireFloat32(x, weight, grad);
+        RequireCpu(x, weight);
+        return CpuBackward(x, weight, hasBias, grad, output, scale, needInput, lowRank, needWeight);
+    }
+
+    static void RequireCpu(Tensor x, Tensor weight)
+    {
+        if (x.IsCuda || weight.IsCuda)
+            throw new KilnException("linear", "linear: a compiled layer's low-rank terms run on the CPU; on a GPU the layer runs its eager Forward", KilnErrorKind.Device);
+    }
+
+    /// <summary>The CPU form of <see cref="Forward(Tensor, Tensor, Tensor?, GemmActivation, float[], bool)"/> (shapes and dtypes checked).</summary>
+    /// <remarks>
+    /// With <paramref name="lowRank"/> (LoRA) each term's u = scale·x·Downᵀ is computed and kept for the backward,
+    /// Σ u·Upᵀ is written into the output, and the main GEMM accumulates x·Wᵀ onto it with the epilogue (bias,
+    /// activation, dropout) on the finished sum — the update is in each tile before the epilogue runs.
+    /// </remarks>
+    internal static (Tensor Output, Tensor? PreActivation) CpuForward(Tensor x, Tensor weight, Tensor? bias, GemmActivation activation, float[]? multiplier, bool keepPreActivation, LowRankTerms? lowRank = null)
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
@@ -56,7 +104,21 @@ internal static unsafe class FusedLinear
                 PreActivation = pre is null ? null : pre.Ptr<float>(),
                 Ld = outFeatures,
             };
-            Sgemm.Multiply(rows, outFeatures, inFeatures, 1f, xc.Ptr<float>(), inFeatures, 1, wc.Ptr<float>(), 1, inFeatures, 0f, y.Ptr<float>(), outFeatures, epilogue);
+            float beta = 0f;
+            if (lowRank is not null)
+                for (int i = 0; i < lowRank.Terms.Count; i++)
+                {
+                    var term = lowRank.Terms[i];
+                    int r = CheckTerm(term, inFeatures, outFeatures);
+                    using var down = term.Down.Contiguous();
+                    using var up = term.Up.Contiguous();
+                    var u = Tensor.Empty(new[] { rows, r }, DType.Float32);
+                    Sgemm.Multiply(rows, r, inFeatures, (float)term.Scale, xc.Ptr<float>(), inFeatures, 1, down.Ptr<float>(), 1, inFeatures, 0f, u.Ptr<float>(), r);
+                    Sgemm.Multiply(rows, outFeatures, r, 1f, u.Ptr<float>(), r, 1, up.Ptr<float>(), 1, r, beta, y.Ptr<float>(), outFeatures);
+                    lowRank.Inner[i] = u;
+                    beta = 1f;
+                }
+            Sgemm.Multiply(rows, outFeatures, inFeatures, 1f, xc.Ptr<float>(), inFeatures, 1, wc.Ptr<float>(), 1, inFeatures, beta, y.Ptr<float>(), outFeatures, epilogue);
         }
         return (y, pre);
     }
@@ -78,8 +140,13 @@ internal static unsafe class FusedLinear
         return x.Backend.LinearEpilogueBackward(x, weight, hasBias, grad, output, scale, needInput);
     }
 
-    /// <summary>The CPU form of <see cref="Backward"/> (shapes and dtypes checked).</summary>
-    internal static (Tensor? Input, Tensor Weight, Tensor? Bias) CpuBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
+    /// <summary>The CPU form of <see cref="Backward(Tensor, Tensor, bool, Tensor, Tensor?, float, bool)"/> (shapes and dtypes checked).</summary>
+    /// <remarks>
+    /// The weight's gradient only when <paramref name="needWeight"/> (a frozen base saves none). With
+    /// <paramref name="lowRank"/> each term adds, from v = scale·dZ·Up: dUp = dZᵀ·u (u kept by the forward),
+    /// dDown = vᵀ·x and v·Down to the input's gradient, into <see cref="LowRankTerms.Gradients"/>.
+    /// </remarks>
+    internal static (Tensor? Input, Tensor? Weight, Tensor? Bias) CpuBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput, LowRankTerms? lowRank = null, bool needWeight = true)
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
@@ -91,8 +158,12 @@ internal static unsafe class FusedLinear
         float* g = gc.Ptr<float>(), o = oc is null ? null : oc.Ptr<float>();
         var gate = new GemmGate { Values = o, Scale = scale };
         // dW = dZᵀ·x: A is dZ read transposed (rows one apart, columns outFeatures apart), the gate in the same layout.
-        var dw = Tensor.Empty(new[] { outFeatures, inFeatures }, DType.Float32);
-        Sgemm.Multiply(outFeatures, inFeatures, rows, 1f, g, 1, outFeatures, xc.Ptr<float>(), inFeatures, 1, 0f, dw.Ptr<float>(), inFeatures, gate: gate);
+        Tensor? dw = null;
+        if (needWeight)
+        {
+            dw = Tensor.Empty(new[] { outFeatures, inFeatures }, DType.Float32);
+            Sgemm.Multiply(outFeatures, inFeatures, rows, 1f, g, 1, outFeatures, xc.Ptr<float>(), inFeatures, 1, 0f, dw.Ptr<float>(), inFeatures, gate: gate);
+        }
         Tensor? db = null;
         if (hasBias)
         {
@@ -105,7 +176,36 @@ internal static unsafe class FusedLinear
             dx = Tensor.Empty(x.ShapeArray, DType.Float32);
             Sgemm.Multiply(rows, inFeatures, outFeatures, 1f, g, outFeatures, 1, wc.Ptr<float>(), inFeatures, 1, 0f, dx.Ptr<float>(), inFeatures, gate: gate);
         }
+        if (lowRank is not null)
+            for (int i = 0; i < lowRank.Terms.Count; i++)
+            {
+                var term = lowRank.Terms[i];
+                int r = CheckTerm(term, inFeatures, outFeatures);
+                var u = lowRank.Inner[i] ?? throw new KilnException("linear", "linear: the low-rank terms' backward ran without their forward");
+                using var down = term.Down.Contiguous();
+                using var up = term.Up.Contiguous();
+                using var v = Tensor.Empty(new[] { rows, r }, DType.Float32);
+                Sgemm.Multiply(rows, r, outFeatures, (float)term.Scale, g, outFeatures, 1, up.Ptr<float>(), r, 1, 0f, v.Ptr<float>(), r, gate: gate);
+                var dUp = Tensor.Empty(new[] { outFeatures, r }, DType.Float32);
+                Sgemm.Multiply(outFeatures, r, rows, 1f, g, 1, outFeatures, u.Ptr<float>(), r, 1, 0f, dUp.Ptr<float>(), r, gate: gate);
+                var dDown = Tensor.Empty(new[] { r, inFeatures }, DType.Float32);
+                Sgemm.Multiply(r, inFeatures, rows, 1f, v.Ptr<float>(), 1, r, xc.Ptr<float>(), inFeatures, 1, 0f, dDown.Ptr<float>(), inFeatures);
+                if (dx is not null)
+                    Sgemm.Multiply(rows, inFeatures, r, 1f, v.Ptr<float>(), r, 1, down.Ptr<float>(), inFeatures, 1, 1f, dx.Ptr<float>(), inFeatures);
+                lowRank.Gradients[2 * i] = dDown;
+                lowRank.Gradients[2 * i + 1] = dUp;
+            }
         return (dx, dw, db);
+    }
+
+    /// <summary>A term's rank, after checking its Down [r, in] and Up [out, r] against the layer (float32).</summary>
+    static int CheckTerm(LowRankTerm term, int inFeatures, int outFeatures)
+    {
+        int r = term.Down.Dim == 2 ? term.Down.Size(0) : -1;
+        if (r < 0 || term.Down.Size(1) != inFeatures || term.Up.Dim != 2 || term.Up.Size(0) != outFeatures || term.Up.Size(1) != r)
+            throw new KilnException("linear", $"linear: a low-rank term's down {ShapeText.Format(term.Down.ShapeArray)} and up {ShapeText.Format(term.Up.ShapeArray)} do not fit a layer of {inFeatures} inputs and {outFeatures} outputs (expected [r, {inFeatures}] and [{outFeatures}, r])", KilnErrorKind.Shape);
+        RequireFloat32(term.Down, term.Up, null);
+        return r;
     }
 
     /// <summary>The fused kernels read float32; other dtypes get eager's mismatch error instead of misread memory.</summary>

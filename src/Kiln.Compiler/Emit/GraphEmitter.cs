@@ -97,6 +97,9 @@ namespace Kiln.Compiler.Emit
                 m.Slot[n.Id] = inputs.Count;
                 foreach (var (name, value) in names) { w.Line($"var {name} = {value};"); inputs.Add(name); }
             }
+            // A Linear's low-rank terms (LoRA adapters) are found now and listed after the fixed parameters.
+            var linears = graph.Nodes.Where(n => n.Op == IrOps.Linear).ToList();
+            foreach (var n in linears) w.Line($"var lora{n.Id} = {Contract}.LowRank({n.Member});");
             // Eager islands' parameters are found now and listed after the fixed ones.
             foreach (var n in m.Islands)
                 w.Line(n.Member is not null ? $"var ip{n.Id} = {Contract}.IslandParameters({n.Member});"
@@ -104,9 +107,11 @@ namespace Kiln.Compiler.Emit
             // An expression island over values only has no parameters of its own.
             foreach (var n in graph.Nodes.Where(n => n.Op == IrOps.Island && !IrOps.HasParameters(n))) w.Line($"var ip{n.Id} = global::System.Array.Empty<{Tensor}>();");
             string inputList = $"new {Tensor}?[] {{ {string.Join(", ", inputs)} }}";
-            if (m.Islands.Count > 0)
+            bool listed = m.Islands.Count > 0 || linears.Count > 0;
+            if (listed)
             {
                 w.Line($"var inputs = new global::System.Collections.Generic.List<{Tensor}?> {{ {string.Join(", ", inputs)} }};");
+                foreach (var n in linears) w.Line($"int loraAt{n.Id} = inputs.Count; inputs.AddRange({Contract}.LowRankTensors(lora{n.Id}));");
                 foreach (var n in m.Islands) w.Line($"int is{n.Id} = inputs.Count; inputs.AddRange(ip{n.Id});");
                 inputList = "inputs";
             }
@@ -147,7 +152,7 @@ namespace Kiln.Compiler.Emit
             w.Open("backward: grad =>");
             w.Line(tuning);
             w.Line("if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException(\"compile\", \"" + m.ModelName + ".Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model\");");
-            w.Line($"var grads = new {Tensor}?[{(m.Islands.Count > 0 ? "inputs.Count" : inputs.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))}];");
+            w.Line($"var grads = new {Tensor}?[{(listed ? "inputs.Count" : inputs.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))}];");
             w.Line($"{Tensor}? {string.Join(", ", materialized.Select(v => $"gv{v} = null"))};");
             w.Line($"gv{graph.Output} = grad.Contiguous();");
             BackwardEmitter.Write(m);

@@ -45,15 +45,20 @@ namespace Samples.Models
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if (x.DType != global::Kiln.DType.Float32) return m.Forward(x);
+                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer1) || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer2)) return m.Forward(x);
                 var w1 = m.layer1.Weight;
                 var b1 = m.layer1.Bias;
                 var w4 = m.layer2.Weight;
                 var b4 = m.layer2.Bias;
+                var lora1 = global::Kiln.Compilation.CompiledOps.LowRank(m.layer1);
+                var lora4 = global::Kiln.Compilation.CompiledOps.LowRank(m.layer2);
+                var inputs = new global::System.Collections.Generic.List<global::Kiln.Tensor?> { x, w1, b1, w4, b4 };
+                int loraAt1 = inputs.Count; inputs.AddRange(global::Kiln.Compilation.CompiledOps.LowRankTensors(lora1));
+                int loraAt4 = inputs.Count; inputs.AddRange(global::Kiln.Compilation.CompiledOps.LowRankTensors(lora4));
                 double p3 = m.dropout.P; bool drop3 = (m.dropout.Training) && p3 > 0; global::Kiln.Compilation.DropoutDraw draw3 = default;
                 global::Kiln.Tensor? v0 = null, v3 = null, v4 = null;
                 bool need0 = x.RequiresGrad;
-                return global::Kiln.Autograd.Function("simple_classifier", new global::Kiln.Tensor?[] { x, w1, b1, w4, b4 }, forward: ctx =>
+                return global::Kiln.Autograd.Function("simple_classifier", inputs, forward: ctx =>
                 {
                     using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     v0 = x.Contiguous();
@@ -62,32 +67,34 @@ namespace Samples.Models
                         int n = global::Kiln.Compilation.CompiledOps.LinearOutputCount(v0!, w1);
                         float[]? mask3 = null;
                         if (drop3) { draw3 = global::Kiln.Compilation.CompiledOps.ReserveDropout(n, p3); mask3 = global::System.Buffers.ArrayPool<float>.Shared.Rent(n); draw3.Fill(global::System.MemoryExtensions.AsSpan(mask3, 0, n)); }
-                        var fl = global::Kiln.Compilation.CompiledOps.LinearEpilogue(v0!, w1, b1, global::Kiln.Kernels.Gemm.GemmActivation.Relu, mask3, false);
+                        var fl = global::Kiln.Compilation.CompiledOps.LinearEpilogue(ctx, v0!, w1, b1, global::Kiln.Kernels.Gemm.GemmActivation.Relu, mask3, false, lora1);
                         v3 = ctx.Save(fl.Output);
                         if (mask3 != null) global::System.Buffers.ArrayPool<float>.Shared.Return(mask3);
                     }
                     ctx.Save(v3!);
-                    v4 = global::Kiln.NN.F.Linear(v3!, w4, b4);
+                    v4 = lora4 is null ? global::Kiln.NN.F.Linear(v3!, w4, b4) : global::Kiln.Compilation.CompiledOps.LinearEpilogue(ctx, v3!, w4, b4, global::Kiln.Kernels.Gemm.GemmActivation.None, null, false, lora4).Output;
                     return global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, v4)!;
                 },
                 backward: grad =>
                 {
                     using var tuning = global::Kiln.Compilation.CompiledOps.EnterTuning(Mode, "SimpleClassifier"); using var reserved = global::Kiln.Compilation.CompiledOps.UsePool(Pool);
                     if (global::Kiln.Autograd.IsGradEnabled) throw new global::Kiln.KilnException("compile", "SimpleClassifier.Compiled: double backward (createGraph: true) is not supported by compiled kernels; differentiate the eager model");
-                    var grads = new global::Kiln.Tensor?[5];
+                    var grads = new global::Kiln.Tensor?[inputs.Count];
                     global::Kiln.Tensor? gv0 = null, gv3 = null, gv4 = null;
                     gv4 = grad.Contiguous();
                     if (gv4 is { } d4)
                     {
-                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v3!, w4, b4 is not null, d4, true);
+                        var r = global::Kiln.Compilation.CompiledOps.LinearEpilogueBackward(v3!, w4, b4 is not null, d4, null, 1f, true, lora4, w4.RequiresGrad);
                         grads[3] = r.Weight; grads[4] = r.Bias;
+                        if (lora4 is not null) for (int q = 0; q < lora4.Gradients.Length; q++) grads[loraAt4 + q] = lora4.Gradients[q];
                         if (r.Input is not null)
                             { var t = r.Input!; gv3 = gv3 is null ? t : gv3 + t; }
                     }
                     if (gv3 is { } d3)
                     {
-                        var r = global::Kiln.Compilation.CompiledOps.LinearEpilogueBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.CompiledOps.DropoutScale(drop3, p3), need0);
+                        var r = global::Kiln.Compilation.CompiledOps.LinearEpilogueBackward(v0!, w1, b1 is not null, d3, v3!, global::Kiln.Compilation.CompiledOps.DropoutScale(drop3, p3), need0, lora1, w1.RequiresGrad);
                         grads[1] = r.Weight; grads[2] = r.Bias;
+                        if (lora1 is not null) for (int q = 0; q < lora1.Gradients.Length; q++) grads[loraAt1 + q] = lora1.Gradients[q];
                         if (r.Input is not null)
                             { var t = r.Input!; gv0 = gv0 is null ? t : gv0 + t; }
                     }

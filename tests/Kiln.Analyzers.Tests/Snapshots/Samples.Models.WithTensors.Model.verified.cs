@@ -49,12 +49,14 @@ namespace Samples.Models
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if (x.DType != global::Kiln.DType.Float32) return m.Forward(x);
+                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.Head)) return m.Forward(x);
                 var w5 = m.Head.Weight;
                 var b5 = m.Head.Bias;
+                var lora5 = global::Kiln.Compilation.CompiledOps.LowRank(m.Head);
                 var ip1 = global::Kiln.Compilation.CompiledOps.IslandParameters(m._scale);
                 var ip3 = global::Kiln.Compilation.CompiledOps.IslandParameters(m.constant);
                 var inputs = new global::System.Collections.Generic.List<global::Kiln.Tensor?> { x, w5, b5 };
+                int loraAt5 = inputs.Count; inputs.AddRange(global::Kiln.Compilation.CompiledOps.LowRankTensors(lora5));
                 int is1 = inputs.Count; inputs.AddRange(ip1);
                 int is3 = inputs.Count; inputs.AddRange(ip3);
                 global::Kiln.Tensor? v0 = null, v1 = null, v2 = null, v3 = null, v4 = null, v5 = null;
@@ -140,7 +142,7 @@ namespace Samples.Models
                         v4 = ot;
                     }
                     ctx.Save(v4!);
-                    v5 = global::Kiln.NN.F.Linear(v4!, w5, b5);
+                    v5 = lora5 is null ? global::Kiln.NN.F.Linear(v4!, w5, b5) : global::Kiln.Compilation.CompiledOps.LinearEpilogue(ctx, v4!, w5, b5, global::Kiln.Kernels.Gemm.GemmActivation.None, null, false, lora5).Output;
                     return global::Kiln.Compilation.CompiledOps.OutsidePool(Pool, v5)!;
                 },
                 backward: grad =>
@@ -152,8 +154,9 @@ namespace Samples.Models
                     gv5 = grad.Contiguous();
                     if (gv5 is { } d5)
                     {
-                        var r = global::Kiln.Compilation.CompiledOps.LinearBackward(v4!, w5, b5 is not null, d5, true);
+                        var r = global::Kiln.Compilation.CompiledOps.LinearEpilogueBackward(v4!, w5, b5 is not null, d5, null, 1f, true, lora5, w5.RequiresGrad);
                         grads[1] = r.Weight; grads[2] = r.Bias;
+                        if (lora5 is not null) for (int q = 0; q < lora5.Gradients.Length; q++) grads[loraAt5 + q] = lora5.Gradients[q];
                         if (r.Input is not null)
                             { var t = r.Input!; gv4 = gv4 is null ? t : gv4 + t; }
                     }

@@ -54,15 +54,11 @@ namespace Kiln.Compiler.Emit.Model
                 case IrOps.Linear when step.Gated:
                 {
                     string scale = step.EpilogueDropout is { } dn ? $"{Contract}.DropoutScale(drop{dn.Id}, p{dn.Id})" : "1f";
-                    w.Line($"var r = {Contract}.LinearEpilogueBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, v{step.Output}!, {scale}, {m.NeedIn(i)});");
-                    w.Line($"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
-                    AccumulateIfAny(m, "r.Input", i);
+                    LinearBackward(m, p, s, i, d, $"v{step.Output}!", scale);
                     break;
                 }
                 case IrOps.Linear:
-                    w.Line($"var r = {Contract}.LinearBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, {m.NeedIn(i)});");
-                    w.Line($"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
-                    AccumulateIfAny(m, "r.Input", i);
+                    LinearBackward(m, p, s, i, d, "null", "1f");
                     break;
                 case IrOps.Conv2d:
                     w.Line($"var r = {Contract}.Conv2dBackward({p.Member}, v{i}!, {d}, {m.NeedIn(i)});");
@@ -112,6 +108,19 @@ namespace Kiln.Compiler.Emit.Model
                     AccumulateIfAny(m, "r.Input", i);
                     break;
             }
+        }
+
+        /// <summary>
+        /// A Linear's backward (gated by its output when <paramref name="output"/> is not "null"): no weight gradient for a
+        /// frozen weight, its low-rank terms' gradients into their listed inputs.
+        /// </summary>
+        static void LinearBackward(MethodEmission m, Ir.IrNode p, int s, int i, string d, string output, string scale)
+        {
+            var w = m.Code;
+            w.Line($"var r = {Contract}.LinearEpilogueBackward(v{i}!, w{p.Id}, b{p.Id} is not null, {d}, {output}, {scale}, {m.NeedIn(i)}, lora{p.Id}, w{p.Id}.RequiresGrad);");
+            w.Line($"grads[{s}] = r.Weight; grads[{s + 1}] = r.Bias;");
+            w.Line($"if (lora{p.Id} is not null) for (int q = 0; q < lora{p.Id}.Gradients.Length; q++) grads[loraAt{p.Id} + q] = lora{p.Id}.Gradients[q];");
+            AccumulateIfAny(m, "r.Input", i);
         }
 
         /// <summary>A fused group's backward: its GPU kernel on a CUDA device, its loop on the CPU; broadcast inputs' gradients summed back.</summary>

@@ -44,7 +44,7 @@ namespace Kiln.Compiler.Emit.Model
             w.Line($"ctx.Save({x});");
             w.Line($"int n = {Contract}.LinearOutputCount({x}, w{p.Id});");
             Masks(w, g, reserve: true);
-            w.Line($"var fl = {Contract}.LinearEpilogue({x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.{activation}, {mask}, {(keep ? "true" : "false")});");
+            w.Line($"var fl = {Contract}.LinearEpilogue(ctx, {x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.{activation}, {mask}, {(keep ? "true" : "false")}, lora{p.Id});");
             if (keep) w.Line($"v{p.Id} = ctx.Save(fl.PreActivation!);");
             w.Line($"v{g.Output} = {(step.Gated ? "ctx.Save(fl.Output)" : "fl.Output")};");
             ReturnMasks(w, g);
@@ -61,7 +61,7 @@ namespace Kiln.Compiler.Emit.Model
             {
                 case IrOps.Linear:
                     w.Line($"ctx.Save({x});");
-                    w.Line($"v{p.Id} = global::Kiln.NN.F.Linear({x}, w{p.Id}, b{p.Id});");
+                    w.Line($"v{p.Id} = lora{p.Id} is null ? global::Kiln.NN.F.Linear({x}, w{p.Id}, b{p.Id}) : {Contract}.LinearEpilogue(ctx, {x}, w{p.Id}, b{p.Id}, global::Kiln.Kernels.Gemm.GemmActivation.None, null, false, lora{p.Id}).Output;");
                     break;
                 case IrOps.Conv2d:
                     w.Line($"ctx.Save({x});");

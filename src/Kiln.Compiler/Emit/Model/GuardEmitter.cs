@@ -42,7 +42,8 @@ namespace Kiln.Compiler.Emit.Model
             }
             foreach (var n in graph.Nodes)
             {
-                if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm || n.Op == IrOps.RmsNorm) guard.Add($"!{Contract}.Fusable({n.Member})");
+                // A Linear member may hold a subclass computing otherwise (quantized; LoRA with dropout while training).
+                if (n.Op == IrOps.Conv2d || n.Op == IrOps.LayerNorm || n.Op == IrOps.RmsNorm || n.Op == IrOps.Linear) guard.Add($"!{Contract}.Fusable({n.Member})");
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Contract}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
