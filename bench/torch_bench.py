@@ -71,7 +71,7 @@ def llama_decode(batch, prompt=32, new=16, dtype=torch.float32):
     return generate
 
 
-SAME_WORK = {"cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
+SAME_WORK = {"lora_step_compiled": "lora_step_eager", "cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
 measured = {}
 for c in cases:
     torch.set_num_threads(c["threads"])
@@ -113,6 +113,26 @@ for c in cases:
                 opt.zero_grad()
                 loss = torch.nn.functional.mse_loss(block(x), target)
                 loss.backward(); opt.step(); return loss
+    elif op in ("lora_step_eager", "lora_step_compiled"):
+        # PEFT's LoRA Linear, written out (Debian has no peft): frozen base, y = base(x) + (x @ A.T) @ B.T * alpha / r.
+        class LoraLinear(torch.nn.Module):
+            def __init__(self, r=16, alpha=32):
+                super().__init__()
+                self.base = torch.nn.Linear(1024, 1024)
+                self.base.requires_grad_(False)
+                self.lora_A = torch.nn.Parameter(torch.randn(r, 1024) / 32)
+                self.lora_B = torch.nn.Parameter(torch.zeros(1024, r))
+                self.scale = alpha / r
+            def forward(self, x):
+                return self.base(x) + (x @ self.lora_A.t()) @ self.lora_B.t() * self.scale
+        l1, l2, l3 = LoraLinear(), LoraLinear(), LoraLinear()
+        params = [p for m in (l1, l2, l3) for p in m.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=1e-3)
+        x, target = torch.randn(n, 1024), torch.randn(n, 1024)
+        def fn():
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(l3(torch.nn.functional.gelu(l2(torch.relu(l1(x))))), target)
+            loss.backward(); opt.step(); return loss
     elif op in ("cifar_step_eager", "cifar_step_compiled"):
         model = torch.nn.Sequential(
             torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.BatchNorm2d(32), torch.nn.ReLU(), torch.nn.MaxPool2d(2),

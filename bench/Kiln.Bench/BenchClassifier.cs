@@ -58,3 +58,14 @@ sealed partial class BenchResBlock : Module
     readonly BatchNorm2d bn1 = new(64), bn2 = new(64);
     public Tensor Forward([Shape("N 64 32 32")] Tensor x) => F.Relu(bn2.Forward(conv2.Forward(F.Relu(bn1.Forward(conv1.Forward(x))))) + x);
 }
+
+/// <summary>
+/// Three 1024-wide Linear layers (ReLU, GELU, plain) as a [Model] for LoRA fine-tuning: r 16 on every layer, the base
+/// frozen. Fields are not readonly so GetPeftModel can put its LoRA layers in their place.
+/// </summary>
+[Model]
+sealed partial class BenchLoraMlp : Module
+{
+    Linear fc1 = new(1024, 1024), fc2 = new(1024, 1024), fc3 = new(1024, 1024);
+    public Tensor Forward([Shape("N 1024")] Tensor x) => fc3.Forward(F.Gelu(fc2.Forward(F.Relu(fc1.Forward(x)))));
+}

@@ -57,6 +57,8 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ({t}t)", "encoder_step_compiled", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled MaxAutotune ({t}t)", "encoder_step_tuned", 16, t, 6, "compile"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ReduceOverhead ({t}t)", "encoder_step_reduce", 16, t, 6, "compile"));
+    cases.Add(new($"LoRA r16 MLP 3x1024 b256 train step (fwd, MSE, bwd, AdamW on adapters), eager ({t}t)", "lora_step_eager", 256, t, 20, "compile"));
+    cases.Add(new($"LoRA r16 MLP 3x1024 b256 train step (fwd, MSE, bwd, AdamW on adapters), compiled ({t}t)", "lora_step_compiled", 256, t, 20, "compile"));
     cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), eager ({t}t)", "cifar_step_eager", 64, t, 10, "compile"));
     cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), compiled ({t}t)", "cifar_step_compiled", 64, t, 10, "compile"));
     cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), eager ({t}t)", "resblock_step_eager", 32, t, 5, "compile"));
@@ -269,6 +271,26 @@ static double RunKiln(BenchCase c)
             var (model, ids) = LlamaBench.Create(c.N, g, c.Op.EndsWith("bf16", StringComparison.Ordinal) ? DType.BFloat16 : DType.Float32);
             var config = new Kiln.Transformers.GenerationConfig { MaxNewTokens = LlamaBench.NewTokens };
             fn = () => Kiln.Transformers.TextGeneration.Generate(model, ids, config);
+            break;
+        }
+        case "lora_step_eager":
+        case "lora_step_compiled":
+        {
+            var model = new BenchLoraMlp();
+            Kiln.Peft.Peft.GetPeftModel(model, new Kiln.Peft.LoraConfig { R = 16, LoraAlpha = 32, TargetModules = ["fc1", "fc2", "fc3"] });
+            Func<Tensor, Tensor> forward = c.Op.EndsWith("compiled", StringComparison.Ordinal) ? model.Compile().Forward : model.Forward;
+            var opt = new Kiln.Optim.AdamW(model.Parameters().Where(p => p.RequiresGrad), lr: 1e-3);
+            var x = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
+            var target = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
+            fn = () =>
+            {
+                using var scope = Tensor.Scope();
+                opt.ZeroGrad();
+                var loss = Kiln.NN.F.MseLoss(forward(x), target);
+                loss.Backward();
+                opt.Step();
+                return Tensor.Scalar(loss.Item<float>());
+            };
             break;
         }
         case "cifar_step_eager":

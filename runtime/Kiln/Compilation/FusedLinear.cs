@@ -112,10 +112,11 @@ internal static unsafe class FusedLinear
                     int r = CheckTerm(term, inFeatures, outFeatures);
                     using var down = term.Down.Contiguous();
                     using var up = term.Up.Contiguous();
-                    var u = Tensor.Empty(new[] { rows, r }, DType.Float32);
-                    Sgemm.Multiply(rows, r, inFeatures, (float)term.Scale, xc.Ptr<float>(), inFeatures, 1, down.Ptr<float>(), 1, inFeatures, 0f, u.Ptr<float>(), r);
-                    Sgemm.Multiply(rows, outFeatures, r, 1f, u.Ptr<float>(), r, 1, up.Ptr<float>(), 1, r, beta, y.Ptr<float>(), outFeatures);
-                    lowRank.Inner[i] = u;
+                    // uᵀ = scale·Down·xᵀ [r, rows]: r rows of dot products over contiguous runs (2x faster than x·Downᵀ's r columns).
+                    var ut = Tensor.Empty(new[] { r, rows }, DType.Float32);
+                    Sgemm.Multiply(r, rows, inFeatures, (float)term.Scale, down.Ptr<float>(), inFeatures, 1, xc.Ptr<float>(), 1, inFeatures, 0f, ut.Ptr<float>(), rows);
+                    Sgemm.Multiply(rows, outFeatures, r, 1f, ut.Ptr<float>(), 1, rows, up.Ptr<float>(), 1, r, beta, y.Ptr<float>(), outFeatures);
+                    lowRank.Inner[i] = ut;
                     beta = 1f;
                 }
             Sgemm.Multiply(rows, outFeatures, inFeatures, 1f, xc.Ptr<float>(), inFeatures, 1, wc.Ptr<float>(), 1, inFeatures, beta, y.Ptr<float>(), outFeatures, epilogue);
@@ -144,7 +145,8 @@ internal static unsafe class FusedLinear
     /// <remarks>
     /// The weight's gradient only when <paramref name="needWeight"/> (a frozen base saves none). With
     /// <paramref name="lowRank"/> each term adds, from v = scale·dZ·Up: dUp = dZᵀ·u (u kept by the forward),
-    /// dDown = vᵀ·x and v·Down to the input's gradient, into <see cref="LowRankTerms.Gradients"/>.
+    /// dDown = vᵀ·x and v·Down to the input's gradient, into <see cref="LowRankTerms.Gradients"/>; a ReLU gate is then
+    /// applied to dZ once (three products read it).
     /// </remarks>
     internal static (Tensor? Input, Tensor? Weight, Tensor? Bias) CpuBackward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput, LowRankTerms? lowRank = null, bool needWeight = true)
     {
@@ -157,6 +159,16 @@ internal static unsafe class FusedLinear
         int rows = checked((int)(x.Numel / System.Math.Max(1, inFeatures)));
         float* g = gc.Ptr<float>(), o = oc is null ? null : oc.Ptr<float>();
         var gate = new GemmGate { Values = o, Scale = scale };
+        // Low-rank terms read the gradient in two more products: gate it once instead of in every packing.
+        using var gated = lowRank is not null && !gate.IsEmpty ? Tensor.Empty(gc.ShapeArray, DType.Float32) : null;
+        if (gated is not null)
+        {
+            gate.Apply(g, gated.Ptr<float>(), gc.Numel);
+            g = gated.Ptr<float>();
+            o = null;
+            gate = default;
+            scale = 1f;
+        }
         // dW = dZᵀ·x: A is dZ read transposed (rows one apart, columns outFeatures apart), the gate in the same layout.
         Tensor? dw = null;
         if (needWeight)
@@ -181,17 +193,19 @@ internal static unsafe class FusedLinear
             {
                 var term = lowRank.Terms[i];
                 int r = CheckTerm(term, inFeatures, outFeatures);
-                var u = lowRank.Inner[i] ?? throw new KilnException("linear", "linear: the low-rank terms' backward ran without their forward");
+                var ut = lowRank.Inner[i] ?? throw new KilnException("linear", "linear: the low-rank terms' backward ran without their forward");
                 using var down = term.Down.Contiguous();
                 using var up = term.Up.Contiguous();
-                using var v = Tensor.Empty(new[] { rows, r }, DType.Float32);
-                Sgemm.Multiply(rows, r, outFeatures, (float)term.Scale, g, outFeatures, 1, up.Ptr<float>(), r, 1, 0f, v.Ptr<float>(), r, gate: gate);
-                var dUp = Tensor.Empty(new[] { outFeatures, r }, DType.Float32);
-                Sgemm.Multiply(outFeatures, r, rows, 1f, g, 1, outFeatures, u.Ptr<float>(), r, 1, 0f, dUp.Ptr<float>(), r, gate: gate);
-                var dDown = Tensor.Empty(new[] { r, inFeatures }, DType.Float32);
-                Sgemm.Multiply(r, inFeatures, rows, 1f, v.Ptr<float>(), 1, r, xc.Ptr<float>(), inFeatures, 1, 0f, dDown.Ptr<float>(), inFeatures);
-                if (dx is not null)
-                    Sgemm.Multiply(rows, inFeatures, r, 1f, v.Ptr<float>(), r, 1, down.Ptr<float>(), inFeatures, 1, 1f, dx.Ptr<float>(), inFeatures);
+                // Every product in its r-rows form (r rows against long runs), transposed where the result is needed the other way.
+                using var vt = Tensor.Empty(new[] { r, rows }, DType.Float32);       // vᵀ = scale·Upᵀ·dZᵀ
+                Sgemm.Multiply(r, rows, outFeatures, (float)term.Scale, up.Ptr<float>(), 1, r, g, 1, outFeatures, 0f, vt.Ptr<float>(), rows);
+                using var dUpT = Tensor.Empty(new[] { r, outFeatures }, DType.Float32);   // dUpᵀ = uᵀ·dZ
+                Sgemm.Multiply(r, outFeatures, rows, 1f, ut.Ptr<float>(), rows, 1, g, outFeatures, 1, 0f, dUpT.Ptr<float>(), outFeatures);
+                var dUp = dUpT.T.Contiguous();
+                var dDown = Tensor.Empty(new[] { r, inFeatures }, DType.Float32);    // dDown = vᵀ·x
+                Sgemm.Multiply(r, inFeatures, rows, 1f, vt.Ptr<float>(), rows, 1, xc.Ptr<float>(), inFeatures, 1, 0f, dDown.Ptr<float>(), inFeatures);
+                if (dx is not null)                                                  // dx += v·Down
+                    Sgemm.Multiply(rows, inFeatures, r, 1f, vt.Ptr<float>(), 1, rows, down.Ptr<float>(), inFeatures, 1, 1f, dx.Ptr<float>(), inFeatures);
                 lowRank.Gradients[2 * i] = dDown;
                 lowRank.Gradients[2 * i + 1] = dUp;
             }

@@ -113,6 +113,7 @@ public class LoraCompiledTests
         Generator.ManualSeed(3);
         var model = new LoraTargetsMlp();
         model.SetSubmodule("fc2", new Linear4bit((Linear)model.GetSubmodule("fc2")));
+        model.Eval();   // no dropout draws between the two calls
         Assert.False(Kiln.Compilation.CompiledOps.Fusable((Linear)model.GetSubmodule("fc2")));
         var x = Input();
         using (Autograd.NoGrad()) Close(model.Forward(x).ToArray<float>(), model.Compile().Forward(x).ToArray<float>(), "output");
@@ -124,13 +125,14 @@ public class LoraCompiledTests
     }
 }
 
-/// <summary>A [Model] MLP whose three Linear layers take LoRA: a ReLU epilogue, a GELU epilogue, a plain output layer.</summary>
+/// <summary>A [Model] MLP whose three Linear layers take LoRA: a ReLU + dropout epilogue (its backward gated by the output), a GELU epilogue, a plain output layer.</summary>
 [Model]
 public sealed partial class LoraTargetsMlp : Module<Tensor, Tensor>
 {
     // Not readonly: GetPeftModel puts LoRA layers in their place.
     Linear fc1 = new(24, 32), fc2 = new(32, 16), head = new(16, 5);
+    readonly Dropout drop = new(0.25);
 
     /// <inheritdoc/>
-    public override Tensor Forward([Shape("N 24")] Tensor x) => head.Call(F.Gelu(fc2.Call(F.Relu(fc1.Call(x)))));
+    public override Tensor Forward([Shape("N 24")] Tensor x) => head.Call(F.Gelu(fc2.Call(drop.Call(F.Relu(fc1.Call(x))))));
 }

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace Kiln.Kernels.Gemm;
 
 /// <summary>
@@ -15,4 +18,22 @@ public unsafe struct GemmGate
 
     /// <summary>True when there is no gate.</summary>
     public readonly bool IsEmpty => Values == null;
+
+    /// <summary>a·scale where the gate value is positive, else 0 — in lanes, without a branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Gated(Vector256<float> a, Vector256<float> gate, Vector256<float> scale) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(gate, Vector256<float>.Zero), a * scale, Vector256<float>.Zero);
+
+    /// <summary>
+    /// dst[i] = the gated a[i] over <paramref name="count"/> elements laid out as <see cref="Values"/>: for operands read by
+    /// several products (a low-rank term's backward), where gating each packing again would cost more than one pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal readonly void Apply(float* a, float* dst, long count)
+    {
+        var s = Vector256.Create(Scale);
+        long i = 0;
+        for (; i + 8 <= count; i += 8) Gated(Vector256.Load(a + i), Vector256.Load(Values + i), s).Store(dst + i);
+        for (; i < count; i++) dst[i] = Values[i] > 0 ? a[i] * Scale : 0f;
+    }
 }

@@ -457,8 +457,7 @@ public static unsafe class Sgemm
         public float* A, G;
         public Vector256<float> Scale;
         public float S;
-        public readonly Vector256<float> Load(long offset) =>
-            Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(G + offset), Vector256<float>.Zero), Vector256.Load(A + offset) * Scale, Vector256<float>.Zero);
+        public readonly Vector256<float> Load(long offset) => GemmGate.Gated(Vector256.Load(A + offset), Vector256.Load(G + offset), Scale);
         public readonly float Load1(long offset) => G[offset] > 0 ? A[offset] * S : 0f;
     }
 

@@ -35,7 +35,7 @@ internal static unsafe class ColumnKernels
                         for (; j <= w - 8; j += 8)
                         {
                             var v = Vector256.Load(row + j);
-                            if (g != null) v = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(g + j), Vector256<float>.Zero), v * scale, Vector256<float>.Zero);
+                            if (g != null) v = Kiln.Kernels.Gemm.GemmGate.Gated(v, Vector256.Load(g + j), Vector256.Create(scale));
                             var (lo, hi) = Vector256.Widen(v);
                             (Vector256.Load(acc + j) + lo).Store(acc + j);
                             (Vector256.Load(acc + j + 4) + hi).Store(acc + j + 4);
