@@ -35,8 +35,8 @@ public sealed class TransformerClassifier(int vocabulary, int maxLength, int cla
 
     public Tensor Logits(Tensor ids, long[] lengths)
     {
-        int b = ids.Size(0), t = ids.Size(1);
-        var pos = Tensor.Arange(0, t, 1, DType.Int64).Unsqueeze(0).Expand(b, t);
+        // Positions [1, T] broadcast over the batch (an ONNX export then keeps the batch free).
+        var pos = Tensor.Arange(0, ids.Size(1), 1, DType.Int64).Unsqueeze(0);
         var x = embed.Forward(ids) + positions.Forward(pos);
         var pad = ids.Eq(0);                                        // true where padding: attention ignores those keys
         var h = encoder.Forward(x, null, pad);

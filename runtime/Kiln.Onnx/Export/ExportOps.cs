@@ -36,6 +36,10 @@ public static class ExportOps
             ("exp", "Exp"), ("floor", "Floor"), ("log", "Log"), ("neg", "Neg"), ("reciprocal", "Reciprocal"), ("relu", "Relu"), ("round", "Round"), ("sigmoid", "Sigmoid"),
             ("sign", "Sign"), ("sin", "Sin"), ("sqrt", "Sqrt"), ("tan", "Tan"), ("tanh", "Tanh"), ("softsign", "Softsign"), ("hardswish", "HardSwish") })
             t[kiln] = (c, n) => c.Writer.Node(onnx, [In(c, n, 0)]);
+        // Comparisons (recorded while tracing: masks computed from integer inputs). ONNX compares operands of one type.
+        foreach (var (kiln, onnx) in new[] { ("eq", "Equal"), ("lt", "Less"), ("le", "LessOrEqual"), ("gt", "Greater"), ("ge", "GreaterOrEqual") })
+            t[kiln] = (c, n) => c.Writer.Node(onnx, ComparedOperands(c, n));
+        t["ne"] = (c, n) => c.Writer.Node("Not", [c.Writer.Node("Equal", ComparedOperands(c, n))]);
         foreach (var identity in new[] { "contiguous", "clone", "alias" })
             t[identity] = (c, n) => c.Writer.Node("Identity", [In(c, n, 0)]);
         t["to"] = (c, n) => c.Writer.Node("Cast", [In(c, n, 0)], node => node.Attribute.Add(Int("to", ElementType(n.SavedOutput!.DType))));
@@ -199,6 +203,19 @@ public static class ExportOps
     static int[] Output(GradNode n) => n.SavedOutput?.ShapeArray ?? throw new KilnException("onnx export", $"onnx export: {n.OpName}: its output was released", KilnErrorKind.State);
 
     static string Scalar(ExportContext c, GradNode n, double v) => c.Writer.Scalar(v, n.SavedOutput?.DType ?? DType.Float32);
+
+    /// <summary>
+    /// A comparison's two operands in one type, as ONNX requires: a number written in the forward (0-d: ids.Eq(0), a
+    /// mask's <c>logical_not</c> as mask == 0) takes the other operand's type; otherwise both the promoted type.
+    /// </summary>
+    static string[] ComparedOperands(ExportContext c, GradNode n)
+    {
+        DType a = n.InputDType(0), b = n.InputDType(1);
+        int ra = n.InputShape(0).Length, rb = n.InputShape(1).Length;
+        DType common = rb == 0 && ra > 0 ? a : ra == 0 && rb > 0 ? b : DTypes.Promote(a, b);
+        string x = In(c, n, 0), y = In(c, n, 1);
+        return [a == common ? x : Cast(c, x, common), b == common ? y : Cast(c, y, common)];
+    }
 
     static string Cast(ExportContext c, string value, DType to) => c.Writer.Node("Cast", [value], node => node.Attribute.Add(Int("to", ElementType(to))));
 

@@ -67,6 +67,7 @@ public static class OnnxExport
                 string name = options.InputNames is { } names && i < names.Count ? names[i] : examples.Length == 1 ? "input" : $"input_{i}";
                 traced[i] = examples[i].Detach().Clone();
                 if (traced[i].DType.IsFloatingPoint()) traced[i].RequiresGrad_();
+                else traced[i].TraceInput = true;   // integer ids: what the forward computes from them is recorded too
                 known[traced[i]] = name;
                 writer.Graph.Input.Add(OnnxGraphWriter.ValueInfo(name, traced[i].DType, Dims(traced[i]), traced[i].Dim > 0 ? batch : null));
             }
@@ -75,7 +76,9 @@ public static class OnnxExport
             foreach (var (name, b) in model.NamedBuffers()) parameters.TryAdd(b, name);
 
             Tensor output;
-            using (Autograd.EnableGrad()) output = forward(traced);
+            using (Autograd.EnableGrad())
+            using (GradMode.BeginTracing())
+                output = forward(traced);
             var root = output.GradFn ?? throw new KilnException("onnx export", "onnx export: the forward recorded no operation on its inputs (nothing to export)", KilnErrorKind.Argument);
 
             var ctx = new ExportContext(writer, known, parameters, batch is not null, examples[0].Dim > 0 ? examples[0].Size(0) : -1);

@@ -7,9 +7,28 @@ internal static class GradMode
 {
     [ThreadStatic] static bool _disabled;
     [ThreadStatic] static int _anomaly;
+    [ThreadStatic] static int _tracing;
 
     public static bool Enabled => !_disabled;
     public static bool Anomaly => _anomaly > 0;
+
+    /// <summary>
+    /// While an exporter traces a forward: ops on values derived from the traced inputs are recorded even where there is
+    /// nothing to differentiate — integer and bool results too (a padding mask from token ids), so the exported graph
+    /// computes them instead of freezing the example's values.
+    /// </summary>
+    public static bool Tracing => _tracing > 0;
+
+    public static TracingScope BeginTracing()
+    {
+        _tracing++;
+        return new TracingScope();
+    }
+
+    public readonly struct TracingScope : IDisposable
+    {
+        public void Dispose() => _tracing--;
+    }
 
     public static Restore Set(bool enabled)
     {

@@ -134,22 +134,31 @@ public sealed partial class Tensor
     public void Backward(Tensor? gradient, bool retainGraph = false, bool createGraph = false) =>
         AutogradEngine.Run(new[] { this }, gradient is null ? null : new[] { gradient }, retainGraph, createGraph, null, false);
 
-    /// <summary>Attaches a graph node to an op's result when grad mode is on and an input requires grad.</summary>
+    /// <summary>
+    /// A traced input of an exporter (integer token ids): ops reading it, or values derived from it, are recorded while
+    /// <see cref="GradMode.Tracing"/>.
+    /// </summary>
+    internal bool TraceInput { get; set; }
+
+    /// <summary>Whether an op reading <paramref name="t"/> is recorded: it requires grad, or it is traced while tracing.</summary>
+    static bool Recorded(Tensor? t) => t is not null && (t.RequiresGrad || (t.TraceInput && GradMode.Tracing));
+
+    /// <summary>Attaches a graph node to an op's result when grad mode is on and an input requires grad (or is traced).</summary>
     internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor a)
     {
-        if (!GradMode.Enabled || !a.RequiresGrad) return result;
+        if (!GradMode.Enabled || !Recorded(a)) return result;
         return Attach(op, result, args, new Tensor?[] { a });
     }
 
     internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor a, Tensor? b)
     {
-        if (!GradMode.Enabled || !(a.RequiresGrad || b is { RequiresGrad: true })) return result;
+        if (!GradMode.Enabled || !(Recorded(a) || Recorded(b))) return result;
         return Attach(op, result, args, new Tensor?[] { a, b });
     }
 
     internal static Tensor Record(string op, Tensor result, OpArgs? args, Tensor? a, Tensor? b, Tensor? c)
     {
-        if (!GradMode.Enabled || !(a is { RequiresGrad: true } || b is { RequiresGrad: true } || c is { RequiresGrad: true })) return result;
+        if (!GradMode.Enabled || !(Recorded(a) || Recorded(b) || Recorded(c))) return result;
         return Attach(op, result, args, new Tensor?[] { a, b, c });
     }
 
@@ -157,7 +166,7 @@ public sealed partial class Tensor
     {
         if (!GradMode.Enabled) return result;
         bool any = false;
-        foreach (var t in inputs) any |= t is { RequiresGrad: true };
+        foreach (var t in inputs) any |= Recorded(t);
         if (!any) return result;
         var arr = new Tensor?[inputs.Count];
         for (int i = 0; i < arr.Length; i++) arr[i] = inputs[i];
@@ -174,7 +183,7 @@ public sealed partial class Tensor
 
     static Tensor Attach(string op, Tensor result, OpArgs? args, Tensor?[] inputs)
     {
-        if (!result.DType.IsFloatingPoint()) return result; // integer and bool results carry no gradient
+        if (!result.DType.IsFloatingPoint() && !GradMode.Tracing) return result; // integer and bool results carry no gradient (an exporter records them)
         result.GradFn = new GradNode(op, args, inputs, result);
         return result;
     }

@@ -50,7 +50,9 @@ public sealed unsafe partial class Tensor
         if (keepLse is not null) { keepLse[0] = lse; maskFlat?.Dispose(); return output; }
         var args = new AttentionArgs(scale, causal);
         if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
-        // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities.
+        // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities. An exporter's
+        // trace (never differentiated) records the mask as given, so a mask computed from the inputs stays in the graph.
+        if (GradMode.Tracing && mask is not null) { maskFlat?.Dispose(); maskFlat = mask; }
         var inputs = maskFlat is null ? new[] { q, k, v, lse } : new[] { q, k, v, lse, maskFlat };
         return RecordMany(op, output, args, inputs);
     }

@@ -123,7 +123,8 @@ public sealed partial class Tensor
         using var z = b.ToInternal(ct);
         var y = Allocate(shape, DType.Bool, false, DeviceOf(a, b));
         y.Backend.Compare(y, x, z, op);
-        return y;
+        // Nothing to differentiate; recorded only while an exporter traces (a mask computed from token ids).
+        return GradMode.Tracing ? Record(name, y, null, a, b) : y;
     }
 
     /// <summary>Writes <paramref name="result"/> into this tensor (the shared tail of every in-place op).</summary>

@@ -148,6 +148,43 @@ public class OnnxExportTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A padding mask computed from the integer ids (ids == 0, as samples/SpamClassifier's Transformer does) is traced into
+    /// the graph, not frozen at the example: other batches with other padding give Kiln's outputs in ONNX Runtime.
+    /// </summary>
+    [Fact]
+    public void MasksComputedFromIntegerInputsAreExported()
+    {
+        Generator.ManualSeed(13);
+        var model = new Kiln.Samples.Spam.TransformerClassifier(vocabulary: 30, maxLength: 7, classes: 3, width: 16);
+        Func<Tensor, Tensor> forward = ids => model.Logits(ids, []);   // the Transformer reads the padding from the ids
+        string path = Path.Combine(_dir, "masked.onnx");
+        var g = new Generator(5);
+        Tensor Ids(int batch, int seed)
+        {
+            var ids = Tensor.RandInt(1, 30, [batch, 7], generator: g);
+            // Row r keeps its first 7 - (r + seed) % 5 tokens; the rest is padding (id 0).
+            var data = ids.ToArray<long>();
+            for (int r = 0; r < batch; r++)
+                for (int t = 7 - (r + seed) % 5; t < 7; t++) data[r * 7 + t] = 0;
+            return Tensor.From(data, batch, 7);
+        }
+        OnnxExport.Export(model, xs => forward(xs[0]), [Ids(2, 0)], path);
+        model.Eval();
+        using var ort = new InferenceSession(path);
+        var kilnSession = OnnxSession.Load(path);
+        foreach (var (batch, seed) in new[] { (2, 0), (2, 3), (3, 1) })
+        {
+            var x = Ids(batch, seed);
+            Tensor want;
+            using (Autograd.NoGrad()) want = forward(x);
+            using var results = ort.Run([NamedOnnxValue.CreateFromTensor("input", new DenseTensor<long>(x.ToArray<long>(), x.ShapeArray))]);
+            Close(want.ToArray<float>(), results.First().AsEnumerable<float>().ToArray(), $"batch {batch}, padding {seed} (ONNX Runtime)");
+            var own = kilnSession.Run(new Dictionary<string, Tensor> { ["input"] = x })["output"];
+            Close(want.ToArray<float>(), own.Contiguous().ToArray<float>(), $"batch {batch}, padding {seed} (Kiln's OnnxSession)");
+        }
+    }
+
     [Fact]
     public void UnsupportedOpsAndTrainingBatchNormAreClearErrors()
     {

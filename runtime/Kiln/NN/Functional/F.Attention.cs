@@ -45,8 +45,11 @@ public static partial class F
     {
         if (mask.DType == DType.Bool)
         {
-            using var zeros = Tensor.Zeros(mask.ShapeArray, dtype, mask.Device);
-            return zeros.MaskedFill(trueMeansKeep ? mask.LogicalNot() : mask, double.NegativeInfinity);
+            // Two numbers chosen by the mask (not a filled copy of a zeros tensor): a traced export then has no constant
+            // of the example's batch size here.
+            using var blocked = Tensor.Full([], double.NegativeInfinity, dtype, mask.Device);
+            using var open = Tensor.Zeros([], dtype, mask.Device);
+            return Tensor.Where(trueMeansKeep ? mask.LogicalNot() : mask, blocked, open);
         }
         if (!mask.DType.IsFloatingPoint()) throw new KilnException("attention", $"attention: masks must be bool or floating point, got {mask.DType}", KilnErrorKind.DType);
         return mask.ToInternal(dtype);

@@ -77,7 +77,7 @@ public static partial class F
                 throw new KilnException("embedding", $"embedding: index out of range in self (indices must lie in [0, {num}), weight {ShapeText.Format(weight.ShapeArray)})", KilnErrorKind.Index);
         using var rows = weight.IndexSelect(0, flat);
         Tensor picked = rows;
-        if (paddingIdx is int pad && weight.RequiresGrad && GradMode.Enabled)
+        if (paddingIdx is int pad && weight.RequiresGrad && GradMode.Enabled && !GradMode.Tracing)
         {
             // Same values, but the padding rows' contribution is cut from the graph.
             int pi = pad < 0 ? pad + num : pad;
