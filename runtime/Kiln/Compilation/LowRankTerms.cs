@@ -8,6 +8,7 @@ namespace Kiln.Compilation;
 /// tensors in the order the compiled node lists them as inputs (Down, Up per term), the products x·Downᵀ·scale the
 /// forward keeps for the backward, and the gradients the backward hands back in the same order.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class LowRankTerms
 {
     internal LowRankTerms(IReadOnlyList<LowRankTerm> terms)
