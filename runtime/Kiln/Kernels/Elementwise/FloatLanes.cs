@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Kiln.Kernels.Elementwise;
 
@@ -21,6 +22,8 @@ internal interface IFloatLanes<TSelf> where TSelf : struct, IFloatLanes<TSelf>
     static abstract TSelf FixUp(TSelf x, TSelf r, float limit);
     static abstract int Count { get; }
     static abstract unsafe TSelf Load(float* p);
+    /// <summary>Count bfloat16 values widened to float32 (each the high half of a float's bits).</summary>
+    static abstract unsafe TSelf LoadBf16(ushort* p);
     static abstract unsafe void Store(TSelf v, float* p);
     static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Sub(TSelf a, TSelf b);
@@ -53,6 +56,10 @@ internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
             Vector256.ConditionalSelect(Vector256.LessThan(x.V, Vector256.Create(limit)), Vector256<float>.Zero, r.V), x.V));
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Lanes256 Load(float* p) => new(Vector256.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes256 LoadBf16(ushort* p) => new(((Avx2.IsSupported
+        ? Avx2.ConvertToVector256Int32(p).AsUInt32()
+        : Vector256.Create(Vector128.WidenLower(Vector128.Load(p)), Vector128.WidenUpper(Vector128.Load(p)))) << 16).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Lanes256 v, float* p) => v.V.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Add(Lanes256 a, Lanes256 b) => new(a.V + b.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Sub(Lanes256 a, Lanes256 b) => new(a.V - b.V);
@@ -90,6 +97,10 @@ internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
             Vector512.ConditionalSelect(Vector512.LessThan(x.V, Vector512.Create(limit)), Vector512<float>.Zero, r.V), x.V));
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Lanes512 Load(float* p) => new(Vector512.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Lanes512 LoadBf16(ushort* p) => new(((Avx512F.IsSupported
+        ? Avx512F.ConvertToVector512Int32(Vector256.Load(p)).AsUInt32()
+        : Vector512.Create(Vector256.WidenLower(Vector256.Load(p)), Vector256.WidenUpper(Vector256.Load(p)))) << 16).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Lanes512 v, float* p) => v.V.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Add(Lanes512 a, Lanes512 b) => new(a.V + b.V);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Sub(Lanes512 a, Lanes512 b) => new(a.V - b.V);

@@ -72,24 +72,41 @@ public static unsafe class Sgemm
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
     }
 
-    static void FewRows(int m, int n, int k, float alpha, float* a, long rsa, float* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+    static void FewRows(int m, int n, int k, float alpha, float* a, long rsa, float* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue) =>
+        FewRows<Float32Elements>(m, n, k, alpha, a, rsa, (byte*)b, csb, accumulate, c, ldc, epilogue);
+
+    /// <summary>
+    /// C[m×n] = x·Wᵀ for a few rows x [m, k] (float32, rows <paramref name="rsx"/> apart) against a bfloat16 weight W
+    /// [n, k] (rows k apart) read as stored — the decode-shaped product of bf16 models, by the float32 few-rows kernel
+    /// with each weight vector widened in registers. The epilogue (a bias) runs on the finished rows.
+    /// </summary>
+    internal static void FewRowsBf16(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default) =>
+        FewRows<BFloat16Elements>(m, n, k, 1f, x, rsx, (byte*)w, k, false, c, ldc, epilogue);
+
+    static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+        where TW : struct, IWeightElements
     {
-        var job = new FewRowsJob { M = m, K = k, Alpha = alpha, A = a, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
+        if (m == 0 || n == 0) return;
+        var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
         // Columns in chunks big enough to pay for a thread hand-off.
         Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
         if (!epilogue.IsEmpty)
             for (int i = 0; i < m; i++) epilogue.Apply(c + i * ldc, i, 0, n);
     }
 
-    sealed class FewRowsJob
+    /// <summary>The few-rows product over a range of outputs; <typeparamref name="TW"/> says how weight elements are stored.</summary>
+    sealed class FewRowsJob<TW> where TW : struct, IWeightElements
     {
         public int M, K;
         public float Alpha;
-        public float* A, B, C;
+        public float* A, C;
+        public byte* B;
         public long Rsa, Csb, Ldc;
         public bool Accumulate;
         public Action<long, long> Run => _run ??= Range;
         Action<long, long>? _run;
+
+        byte* Row(long j) => B + j * Csb * TW.Size;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Range(long j0, long j1)
@@ -101,9 +118,9 @@ public static unsafe class Sgemm
                 for (int i = 0; i < mt; i += 4) Tile(i, j, i == 0);
             if (mt < M)
                 for (long j = j0; j < jt; j++)
-                    for (int i = mt; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
+                    for (int i = mt; i < M; i++) Put(i, j, Dot(A + i * Rsa, Row(j), K));
             for (long j = jt; j < j1; j++)
-                for (int i = 0; i < M; i++) Put(i, j, Dot(A + i * Rsa, B + j * Csb, K));
+                for (int i = 0; i < M; i++) Put(i, j, Dot(A + i * Rsa, Row(j), K));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -121,7 +138,7 @@ public static unsafe class Sgemm
             // half the FMA peak of an AVX-512 core.
             // The first row group prefetches the next four weight rows as it streams these: decode reads every weight
             // once from memory, and the hardware prefetcher alone left the loop waiting on it (11 of 32 GB/s at batch 8).
-            long ahead = first ? 4 * Csb : 0;
+            long ahead = first ? 4 * Csb * TW.Size : 0;
             if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j, ahead);
             else Tile<Elementwise.Lanes256>(i, j, ahead);
         }
@@ -131,17 +148,21 @@ public static unsafe class Sgemm
         void Tile<TL>(int i, long j, long ahead) where TL : struct, Elementwise.IFloatLanes<TL>
         {
             float* x0 = A + i * Rsa, x1 = x0 + Rsa, x2 = x1 + Rsa, x3 = x2 + Rsa;
-            float* w0 = B + j * Csb, w1 = w0 + Csb, w2 = w1 + Csb, w3 = w2 + Csb;
+            long stride = Csb * TW.Size;
+            byte* w0 = Row(j), w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
             TL a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
             TL a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
             int p = 0, n = TL.Count;
+            // One prefetch per 64-byte line of each weight row.
+            int lineMask = 64 / TW.Size - 1;
             for (; p + n <= K; p += n)
             {
-                if (ahead != 0 && (p & 15) == 0)
+                if (ahead != 0 && (p & lineMask) == 0)
                 {
-                    Sse.Prefetch0(w0 + ahead + p); Sse.Prefetch0(w1 + ahead + p); Sse.Prefetch0(w2 + ahead + p); Sse.Prefetch0(w3 + ahead + p);
+                    long at = ahead + (long)p * TW.Size;
+                    Sse.Prefetch0(w0 + at); Sse.Prefetch0(w1 + at); Sse.Prefetch0(w2 + at); Sse.Prefetch0(w3 + at);
                 }
-                TL v0 = TL.Load(w0 + p), v1 = TL.Load(w1 + p), v2 = TL.Load(w2 + p), v3 = TL.Load(w3 + p);
+                TL v0 = TW.Load<TL>(w0, p), v1 = TW.Load<TL>(w1, p), v2 = TW.Load<TL>(w2, p), v3 = TW.Load<TL>(w3, p);
                 var r = TL.Load(x0 + p);
                 a00 = TL.Fma(r, v0, a00); a01 = TL.Fma(r, v1, a01); a02 = TL.Fma(r, v2, a02); a03 = TL.Fma(r, v3, a03);
                 r = TL.Load(x1 + p);
@@ -159,27 +180,27 @@ public static unsafe class Sgemm
 
         /// <summary>The lanes' sum <paramref name="s"/> plus the scalar tail from <paramref name="p"/> to K.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        float Finish(float s, float* x, float* w, int p)
+        float Finish(float s, float* x, byte* w, int p)
         {
-            for (; p < K; p++) s += x[p] * w[p];
+            for (; p < K; p++) s += x[p] * TW.At(w, p);
             return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static float Dot(float* x, float* y, int k)
+        static float Dot(float* x, byte* w, int k)
         {
             int p = 0;
-            var s0 = Vector256<float>.Zero; var s1 = Vector256<float>.Zero; var s2 = Vector256<float>.Zero; var s3 = Vector256<float>.Zero;
+            Elementwise.Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
             for (; p + 32 <= k; p += 32)
             {
-                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
-                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 8), Vector256.Load(y + p + 8), s1);
-                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 16), Vector256.Load(y + p + 16), s2);
-                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p + 24), Vector256.Load(y + p + 24), s3);
+                s0 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p), TW.Load<Elementwise.Lanes256>(w, p), s0);
+                s1 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 8), TW.Load<Elementwise.Lanes256>(w, p + 8), s1);
+                s2 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 16), TW.Load<Elementwise.Lanes256>(w, p + 16), s2);
+                s3 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 24), TW.Load<Elementwise.Lanes256>(w, p + 24), s3);
             }
-            for (; p + 8 <= k; p += 8) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + p), Vector256.Load(y + p), s0);
-            float sum = Vector256.Sum((s0 + s1) + (s2 + s3));
-            for (; p < k; p++) sum += x[p] * y[p];
+            for (; p + 8 <= k; p += 8) s0 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p), TW.Load<Elementwise.Lanes256>(w, p), s0);
+            float sum = Elementwise.Lanes256.ReduceSum(Elementwise.Lanes256.Add(Elementwise.Lanes256.Add(s0, s1), Elementwise.Lanes256.Add(s2, s3)));
+            for (; p < k; p++) sum += x[p] * TW.At(w, p);
             return sum;
         }
     }

@@ -27,21 +27,28 @@ public static partial class F
         return y.Reshape(outShape);
     }
 
+    const int Bf16DecodeRows = 64;
+
     /// <summary>
     /// A bfloat16 weight against a few rows with no gradient to record (decoding): the weight read as stored, the rows and
     /// bias in float32, the result cast back to the weight's dtype. Null when the case does not apply.
     /// </summary>
+    /// <remarks>
+    /// Up to 64 rows (a batch's decode step, a short prompt): the weight streamed once with each vector widened in
+    /// registers costs less than converting the weight to float32 for the general GEMM.
+    /// </remarks>
     static unsafe Tensor? Bf16Decode(Tensor input, Tensor weight, Tensor? bias)
     {
         if (weight.DType != DType.BFloat16 || input.DType != DType.BFloat16 || input.Device.Type != DeviceType.Cpu || !weight.IsContiguous) return null;
         if (GradMode.Enabled && (input.RequiresGrad || weight.RequiresGrad || bias?.RequiresGrad == true)) return null;
         int n = weight.Size(0), k = weight.Size(1);
         long rows = input.Numel / Math.Max(1, k);
-        if (rows == 0 || rows > Kernels.Gemm.Bf16Gemv.MaxRows) return null;
+        if (rows == 0 || rows > Bf16DecodeRows) return null;
         using var x = input.Reshape(-1, k).To(DType.Float32).Contiguous();
         using var b = bias?.To(DType.Float32).Contiguous();
         using var y = Tensor.Empty(new[] { (int)rows, n }, DType.Float32);
-        Kernels.Gemm.Bf16Gemv.Multiply((int)rows, n, k, x.Ptr<float>(), weight.Ptr<ushort>(), b is null ? null : b.Ptr<float>(), y.Ptr<float>());
+        var epilogue = new Kernels.Gemm.GemmEpilogue { ColumnBias = b is null ? null : b.Ptr<float>(), Ld = n };
+        Kernels.Gemm.Sgemm.FewRowsBf16((int)rows, n, k, x.Ptr<float>(), k, weight.Ptr<ushort>(), y.Ptr<float>(), n, epilogue);
         var outShape = (int[])input.ShapeArray.Clone();
         outShape[^1] = n;
         using var shaped = y.Reshape(outShape);
