@@ -282,15 +282,7 @@ static double RunKiln(BenchCase c)
             var opt = new Kiln.Optim.AdamW(model.Parameters().Where(p => p.RequiresGrad), lr: 1e-3);
             var x = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
             var target = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
-            fn = () =>
-            {
-                using var scope = Tensor.Scope();
-                opt.ZeroGrad();
-                var loss = Kiln.NN.F.MseLoss(forward(x), target);
-                loss.Backward();
-                opt.Step();
-                return Tensor.Scalar(loss.Item<float>());
-            };
+            fn = TrainSteps.Of(opt, () => Kiln.NN.F.MseLoss(forward(x), target));
             break;
         }
         case "cifar_step_eager":
@@ -307,15 +299,7 @@ static double RunKiln(BenchCase c)
             var x = Tensor.Randn(cifar ? new[] { c.N, 3, 32, 32 } : new[] { c.N, 64, 32, 32 }, generator: g);
             var y = Tensor.RandInt(0, 10, new[] { c.N }, generator: g);
             var target = cifar ? null : Tensor.Randn(new[] { c.N, 64, 32, 32 }, generator: g);
-            fn = () =>
-            {
-                using var scope = Tensor.Scope();
-                opt.ZeroGrad();
-                var loss = cifar ? Kiln.NN.F.CrossEntropy(forward(x), y) : Kiln.NN.F.MseLoss(forward(x), target!);
-                loss.Backward();
-                opt.Step();
-                return Tensor.Scalar(loss.Item<float>());
-            };
+            fn = TrainSteps.Of(opt, () => cifar ? Kiln.NN.F.CrossEntropy(forward(x), y) : Kiln.NN.F.MseLoss(forward(x), target!));
             break;
         }
         case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
@@ -355,15 +339,7 @@ static double RunKiln(BenchCase c)
             var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-3);
             var x = lenet ? Tensor.Randn(new[] { c.N, 1, 28, 28 }, generator: g) : Tensor.Randn(new[] { c.N, 784 }, generator: g);
             var y = Tensor.RandInt(0, 10, new[] { c.N }, generator: g);
-            fn = () =>
-            {
-                using var scope = Tensor.Scope();   // as a training loop releases its temporaries
-                opt.ZeroGrad();
-                var loss = Kiln.NN.F.CrossEntropy(useCompiled ? compiled(x) : eager(x), y);
-                loss.Backward();
-                opt.Step();
-                return Tensor.Scalar(loss.Item<float>());
-            };
+            fn = TrainSteps.Of(opt, () => Kiln.NN.F.CrossEntropy(useCompiled ? compiled(x) : eager(x), y));
             break;
         }
         case "encoder_step_eager":
@@ -383,15 +359,7 @@ static double RunKiln(BenchCase c)
             var opt = new Kiln.Optim.Adam(model.Parameters(), lr: 1e-4);
             var x = Tensor.Randn(new[] { c.N, 128, 256 }, generator: g);
             var target = Tensor.Randn(new[] { c.N, 128, 256 }, generator: g);
-            fn = () =>
-            {
-                using var scope = Tensor.Scope();
-                opt.ZeroGrad();
-                var loss = Kiln.NN.F.MseLoss(forward(x), target);
-                loss.Backward();
-                opt.Step();
-                return Tensor.Scalar(loss.Item<float>());
-            };
+            fn = TrainSteps.Of(opt, () => Kiln.NN.F.MseLoss(forward(x), target));
             break;
         }
         case "conv2d":
@@ -561,6 +529,23 @@ static string CpuName()
 {
     try { return File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name")).Split(':')[1].Trim(); }
     catch (Exception) { return "unknown CPU"; }
+}
+
+/// <summary>
+/// One training step as a bench call: the gradients zeroed, the loss, its backward and the optimizer's step, inside a
+/// tensor scope as a training loop releases its temporaries.
+/// </summary>
+static class TrainSteps
+{
+    public static Func<Tensor> Of(Kiln.Optim.Optimizer opt, Func<Tensor> loss) => () =>
+    {
+        using var scope = Tensor.Scope();
+        opt.ZeroGrad();
+        var l = loss();
+        l.Backward();
+        opt.Step();
+        return Tensor.Scalar(l.Item<float>());
+    };
 }
 
 record BenchCase(string Name, string Op, int N, int Threads, int Reps, string Suite = "core")

@@ -8,7 +8,7 @@ using Xunit;
 namespace Kiln.Tests.Transformers;
 
 /// <summary>
-/// bfloat16 weights: the decode-shaped Linear (up to 64 rows: weights read as stored, widened in registers by the
+/// bfloat16 weights: the decode-shaped Linear (up to 256 rows: weights read as stored, widened in registers by the
 /// float32 few-rows kernel) against the same product in float32 of the same bf16 values, row counts to the limit and
 /// past it, odd widths (vector body and tail);
 /// a bf16 Llama loaded with <c>FromPretrained(dir, BFloat16)</c> decodes the fixture's greedy tokens.
@@ -21,8 +21,8 @@ public class Bf16DecodeTests
     [InlineData(8, 96, 17)]
     [InlineData(16, 24, 64)]
     [InlineData(37, 200, 70)]     // 512-bit lanes with a 8-element tail, a row tail (37 = 9 x 4 + 1), an output tail
-    [InlineData(64, 130, 33)]     // the limit of the few-rows route
-    [InlineData(65, 130, 33)]     // past it: the general GEMM
+    [InlineData(256, 130, 33)]    // the limit of the few-rows route
+    [InlineData(257, 130, 33)]    // past it: the general GEMM
     public void TheBf16LinearEqualsTheFloat32ProductOfTheSameValues(int rows, int inFeatures, int outFeatures)
     {
         var g = new Generator(11);

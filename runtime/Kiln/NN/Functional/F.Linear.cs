@@ -27,15 +27,16 @@ public static partial class F
         return y.Reshape(outShape);
     }
 
-    const int Bf16DecodeRows = 64;
+    const int Bf16DecodeRows = 256;
 
     /// <summary>
     /// A bfloat16 weight against a few rows with no gradient to record (decoding): the weight read as stored, the rows and
     /// bias in float32, the result cast back to the weight's dtype. Null when the case does not apply.
     /// </summary>
     /// <remarks>
-    /// Up to 64 rows (a batch's decode step, a short prompt): the weight streamed once with each vector widened in
-    /// registers costs less than converting the weight to float32 for the general GEMM.
+    /// Up to 256 rows (a batch's decode step, a batch's prompt): the weight streamed once with each vector widened in
+    /// registers costs less than converting the weight to float32 for the general GEMM (256 × 768 → 2048: 6.0 vs 6.9 ms
+    /// on 1 thread, 2.9 vs 4.3 ms on 2 — as fast as the float32 GEMM there).
     /// </remarks>
     static unsafe Tensor? Bf16Decode(Tensor input, Tensor weight, Tensor? bias)
     {
