@@ -4,7 +4,7 @@ using System.Diagnostics;
 using Kiln;
 
 /// <summary>
-/// One decode step of the benchmark's Llama against the memory-bandwidth bound (issue 16): each step reads every weight
+/// One decode step of the benchmark's Llama (fp32 and bf16 weights) against the memory-bandwidth bound (issue 16): each step reads every weight
 /// of the products once, so the bound is those bytes over this machine's measured bandwidth on as many threads (a large
 /// array copy split over them: bytes read plus bytes written per second). Steps follow a 32-token prefill, so the cache holds 32-48 positions; median and
 /// best of 24 steps, because this VM's neighbours make single steps vary by up to 2x.
@@ -13,29 +13,34 @@ static class DecodeBound
 {
     public static string Table()
     {
-        var (model, _) = LlamaBench.Create(1, new Generator(1));
-        long bytes = 0;
-        foreach (var (name, p) in model.NamedParameters())
-            if (name != "model.embed_tokens.weight") bytes += p.Numel * sizeof(float);   // the embedding is a lookup, not read whole
-        var table = FormattableString.Invariant($"| decode step, fp32 | median (ms) | best (ms) | copy bandwidth (GB/s) | bound (ms) | bound / median | bound / best |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        var table = FormattableString.Invariant($"| decode step | median (ms) | best (ms) | copy bandwidth (GB/s) | bound (ms) | bound / median | bound / best |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        string bytesLine = "";
         int saved = Threads.Count;
         try
         {
-            foreach (int threads in new[] { 1, 2 })
+            foreach (var dtype in new[] { DType.Float32, DType.BFloat16 })
             {
-                if (threads > Environment.ProcessorCount) continue;
-                Threads.Count = threads;
-                double bandwidth = CopyBandwidth();
-                double bound = bytes / bandwidth * 1e3;
-                foreach (int batch in new[] { 1, 8 })
+                var (model, _) = LlamaBench.Create(1, new Generator(1), dtype);
+                long bytes = 0;
+                foreach (var (name, p) in model.NamedParameters())
+                    if (name != "model.embed_tokens.weight") bytes += p.Numel * p.DType.SizeOf();   // the embedding is a lookup, not read whole
+                bytesLine += FormattableString.Invariant($"{(bytesLine.Length == 0 ? "" : ", ")}{bytes / 1e6:F0} MB in {(dtype == DType.Float32 ? "fp32" : "bf16")}");
+                foreach (int threads in new[] { 1, 2 })
                 {
-                    var (median, best) = Steps(model, batch);
-                    table += FormattableString.Invariant($"| batch {batch} ({threads}t) | {median:F1} | {best:F1} | {bandwidth / 1e9:F1} | {bound:F1} | {bound / median:P0} | {bound / best:P0} |\n");
+                    if (threads > Environment.ProcessorCount) continue;
+                    Threads.Count = threads;
+                    double bandwidth = CopyBandwidth();
+                    double bound = bytes / bandwidth * 1e3;
+                    foreach (int batch in new[] { 1, 8 })
+                    {
+                        var (median, best) = Steps(model, batch);
+                        table += FormattableString.Invariant($"| {(dtype == DType.Float32 ? "fp32" : "bf16")} batch {batch} ({threads}t) | {median:F1} | {best:F1} | {bandwidth / 1e9:F1} | {bound:F1} | {bound / median:P0} | {bound / best:P0} |\n");
+                    }
                 }
             }
         }
         finally { Threads.Count = saved; }
-        return table + FormattableString.Invariant($"\nWeights read per step: {bytes / 1e6:F0} MB (all products, the output head included).\n");
+        return table + $"\nWeights read per step: {bytesLine} (all products, the output head included).\n";
     }
 
     static (double Median, double Best) Steps(Kiln.Transformers.LlamaForCausalLM model, int batch)
