@@ -299,15 +299,20 @@ internal static unsafe class ConvKernel
                         }
                 }
             });
-            // dW[o, r] = Σ over threads of dWᵀ[r, o].
-            for (int r = 0; r < k; r++)
-                for (int q = 0; q < o; q++)
-                {
-                    float a = 0;
-                    for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)r * o + q];
-                    dw[(long)q * k + r] = a;
-                }
+            SumTransposed(partial, slots, wSize, k, o, o, dw);
         }
+    }
+
+    /// <summary>dW[q, r] = Σ over the threads' slots of dWᵀ[r, q] (each slot [k, ld], <paramref name="wSize"/> floats apart).</summary>
+    static void SumTransposed(float* partial, int slots, long wSize, int k, int o, int ld, float* dw)
+    {
+        for (int r = 0; r < k; r++)
+            for (int q = 0; q < o; q++)
+            {
+                float a = 0;
+                for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)r * ld + q];
+                dw[(long)q * k + r] = a;
+            }
     }
 
     /// <summary>
@@ -361,14 +366,7 @@ internal static unsafe class ConvKernel
                     }
                 }
         });
-        // dW[q, r] = Σ over threads of dWᵀ[r, q].
-        for (int r = 0; r < k; r++)
-            for (int q = 0; q < o; q++)
-            {
-                float a = 0;
-                for (int sl = 0; sl < slots; sl++) a += partial[sl * wSize + (long)r * oPad + q];
-                dw[(long)q * k + r] = a;
-            }
+        SumTransposed(partial, slots, wSize, k, o, oPad, dw);
     }
 
     /// <summary>
