@@ -8,6 +8,7 @@ namespace Kiln.Tests.AutogradTests;
 /// <see cref="Autograd.Checkpoint"/>: the recomputed backward gives the same input and parameter gradients as the
 /// recorded one (finite differences in float64 too), and keeps nothing of the block's interior in the graph.
 /// </summary>
+[Collection(DefaultGeneratorCollection.Name)]
 public class CheckpointTests
 {
     [Fact]

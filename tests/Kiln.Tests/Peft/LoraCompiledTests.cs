@@ -12,6 +12,7 @@ namespace Kiln.Tests.Peft;
 /// adapter's gradient — while the frozen base weights get none. Layers the fused GEMM cannot compute (adapter dropout
 /// while training, a 4-bit base) make the compiled model run the eager Forward, with the same results.
 /// </summary>
+[Collection(DefaultGeneratorCollection.Name)]
 public class LoraCompiledTests
 {
     static Tensor Input() { Generator.ManualSeed(5); return Tensor.Randn(6, 24); }
