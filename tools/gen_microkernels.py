@@ -6,18 +6,19 @@ edit this script, not the generated files. Usage: python3 tools/gen_microkernels
 """
 import os, re, sys
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'runtime', 'Kiln', 'Kernels', 'Gemm')
-def body(mr,nvec,width,vec,ko,suffix,gather=False):
+def body(mr,nvec,width,vec,ko,suffix,gather=False,astride=None):
     L=[]
+    astride=astride or mr
     row = f"b + off[{ko}]" if gather else f"b + {ko} * ldb"
     for j in range(nvec):
         col = (f"q{j}" if j else "0") if gather else f"{j*width}"
         L.append(f"            var b{j}{suffix} = {vec}.Load({row} + {col});")
     for i in range(mr):
-        L.append(f"            var a{i}{suffix} = {vec}.Create(a[{ko*mr + i}]);")
+        L.append(f"            var a{i}{suffix} = {vec}.Create(a[{ko*astride + i}]);")
         for j in range(nvec):
             L.append(f"            c{i}_{j} = {vec}.FusedMultiplyAdd(a{i}{suffix}, b{j}{suffix}, c{i}_{j});")
     return L
-def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
+def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False, edges=False):
     nr=nvec*width
     L=[]
     L.append("using System.Runtime.CompilerServices;")
@@ -37,6 +38,16 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
     L.append(f"    public const int MR = {mr}, NR = {nr};")
     L.append("")
     L+=method(vec,mr,nvec,width,U,False)
+    if edges:
+        # A product's last row panel and last column panel: tiles of the rows and columns they have, not a whole tile
+        # computed and mostly thrown away (a 1000-wide product's last panel held 8 of 32 columns: 2 % of its work).
+        L.append("")
+        L.append(f"    /// <summary>The tile's first {width*(nvec-1)} columns (a product's last column panel), from the same packed panels.</summary>")
+        L+=method(vec,mr,nvec-1,width,U,False,f"Run{width*(nvec-1)}")
+        for rows in range(4, mr, 4):
+            L.append("")
+            L.append(f"    /// <summary>The tile's first {rows} rows (a product's last row panel), from the same {mr}-row packed A panel.</summary>")
+            L+=method(vec,rows,nvec,width,U,False,f"Rows{rows}",mr)
     if gather:
         L.append("")
         L.append("    /// <summary>")
@@ -59,14 +70,15 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False):
     L.append("    }")
     L.append("}")
     return "\n".join(L)+"\n"
-def method(vec,mr,nvec,width,U,gather,name="Run"):
+def method(vec,mr,nvec,width,U,gather,name="Run",astride=None):
     L=[]
+    astride=astride or mr
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
     if gather:
         qs="".join(f", long q{j}" for j in range(1,nvec))
         L.append(f"    public static void {name}(int kc, float* a, float* b, long* off{qs}, float* c, long ldc, float alpha, bool accumulate)")
     else:
-        L.append("    public static void Run(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
+        L.append(f"    public static void {name}(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
     L.append("    {")
     for i in range(mr):
         for j in range(nvec):
@@ -79,14 +91,14 @@ def method(vec,mr,nvec,width,U,gather,name="Run"):
     L.append("        int k = 0;")
     L.append(f"        for (; k <= kc - {U}; k += {U})")
     L.append("        {")
-    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}",gather)
-    L.append(f"            a += {U*mr};")
+    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}",gather,astride)
+    L.append(f"            a += {U*astride};")
     L.append(f"            off += {U};" if gather else f"            b += {U} * ldb;")
     L.append("        }")
     L.append("        for (; k < kc; k++)")
     L.append("        {")
-    L+=body(mr,nvec,width,vec,0,"",gather)
-    L.append(f"            a += {mr};")
+    L+=body(mr,nvec,width,vec,0,"",gather,astride)
+    L.append(f"            a += {astride};")
     L.append("            off++;" if gather else "            b += ldb;")
     L.append("        }")
     L.append(f"        var va = {vec}.Create(alpha);")
@@ -149,7 +161,7 @@ def wgrad_kernel(mr=6, widths=(4,2,1), U=4):
     return "\n".join(L)+"\n"
 mr512=int(sys.argv[1]) if len(sys.argv)>1 else 12
 nvec512=int(sys.argv[2]) if len(sys.argv)>2 else 2
-open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512"))
+open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512",edges=True))
 # The stride-1 convolution's tile: 8 output channels x 48 positions (channel counts are multiples of 8 far more often
 # than of 12, and 24 accumulators + 3 B vectors + 1 broadcast fit the 32 registers).
 open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution",gather=True))

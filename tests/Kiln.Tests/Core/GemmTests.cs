@@ -63,8 +63,16 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Both kernels over edge tiles: on AVX-512 the last row panel runs the 4- or 8-row kernel and the last column panel
+    /// the 16-column one, exactly into C (20 rows = 12 + 8, 48 columns = 32 + 16, 100 rows = 96 + 4) or through the scratch
+    /// tile (7, 10 or 13 rows; 3, 6 or 25 columns); K over 256 accumulates a second k-block into C.
+    /// </summary>
     [Theory]
     [InlineData(1, 1, 1, false)]
+    [InlineData(20, 300, 48, true)]
+    [InlineData(7, 300, 40, true)]
+    [InlineData(25, 300, 57, true)]
     [InlineData(13, 300, 35, false)]
     [InlineData(13, 300, 35, true)]
     [InlineData(100, 257, 70, true)]
