@@ -40,7 +40,7 @@ public sealed class TileTable : IGemmTileSource
         {
             if (_tuned.TryGetValue(key, out var t)) return t;
             _pending.Add(key);
-            return GemmTiles.Default;
+            return GemmTiles.ForRows(key.M);
         }
     }
 
@@ -66,9 +66,10 @@ public sealed class TileTable : IGemmTileSource
     // Coordinate descent from the defaults: depth, then width, then rows per block; the fastest of each kept.
     static GemmTiles Measure(GemmKey key)
     {
-        if (key.Threads != Math.Max(1, Threads.Count)) return GemmTiles.Default;
+        var untuned = GemmTiles.ForRows(key.M);
+        if (key.Threads != Math.Max(1, Threads.Count)) return untuned;
         using var problem = new Scratch(key);
-        var best = GemmTiles.Default;
+        var best = untuned;
         double bestTime = problem.Time(best);
         void Try(GemmTiles candidate)
         {
@@ -77,22 +78,22 @@ public sealed class TileTable : IGemmTileSource
             if (t < bestTime * 0.98) { best = candidate; bestTime = t; }   // a clear win, not noise
         }
         foreach (int kc in new[] { 128, 192, 384, 512 }) Try(best with { Kc = kc });
-        foreach (int nc in new[] { 512, 2048 }) Try(best with { Nc = nc });
+        foreach (int nc in new[] { 512, 1024, 2048 }) Try(best with { Nc = nc });
         if (key.Threads == 1) foreach (int mp in new[] { 8, 12, 32 }) Try(best with { McPanels = mp });
         else foreach (int pp in new[] { 4, 12, 16 }) Try(best with { ParallelPanels = pp });
-        return best == GemmTiles.Default || Confirmed(problem, best) ? best : GemmTiles.Default;
+        return best == untuned || Confirmed(problem, untuned, best) ? best : untuned;
     }
 
     // On a noisy machine one lucky timing can pick worse blocks: the winner must beat the defaults in each of several
     // alternating pairs, by 3 % at the median, or the defaults stay.
-    static bool Confirmed(Scratch problem, GemmTiles candidate)
+    static bool Confirmed(Scratch problem, GemmTiles untuned, GemmTiles candidate)
     {
         const int pairs = 5;
         var ratios = new double[pairs];
         int wins = 0;
         for (int i = 0; i < pairs; i++)
         {
-            double d = problem.Time(GemmTiles.Default), c = problem.Time(candidate);
+            double d = problem.Time(untuned), c = problem.Time(candidate);
             ratios[i] = c / d;
             if (c < d) wins++;
         }

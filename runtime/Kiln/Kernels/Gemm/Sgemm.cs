@@ -22,7 +22,7 @@ public static unsafe class Sgemm
     [ThreadStatic] static Memory.ThreadScratch? _bPack;
 
     /// <summary>
-    /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.Default"/>). Compiled models in
+    /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.ForRows"/>). Compiled models in
     /// <c>MaxAutotune</c> mode set it around their forward and backward to their measured table.
     /// </summary>
     [ThreadStatic] public static IGemmTileSource? TileSource;
@@ -66,8 +66,8 @@ public static unsafe class Sgemm
             FewRows(m, n, k, alpha, a, rsa, b, csb, accumulate, c, ldc, epilogue);
             return;
         }
-        var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.Default;
-        if (!tiles.IsValid) tiles = GemmTiles.Default;
+        var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.ForRows(m);
+        if (!tiles.IsValid) tiles = GemmTiles.ForRows(m);
         if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
     }
