@@ -160,14 +160,26 @@ public class GemmTests
         for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 5);
     }
 
-    /// <summary>The epilogue keeps the pre-activation and multiplies by a per-element factor, on the blocked and the few-rows paths.</summary>
+    /// <summary>
+    /// The epilogue keeps the pre-activation and multiplies by a per-element factor, on the few-rows path, the blocked path,
+    /// and (two threads, few rows) column slabs computed on their own, each seeing its columns' bias, factors and kept values.
+    /// </summary>
     [Theory]
-    [InlineData(3)]
-    [InlineData(37)]
-    public unsafe void EpilogueKeepsThePreActivationAndMultipliesByAFactor(int m)
+    [InlineData(3, 45, 1)]
+    [InlineData(37, 45, 1)]
+    [InlineData(37, 300, 2)]
+    public unsafe void EpilogueKeepsThePreActivationAndMultipliesByAFactor(int m, int n, int threads)
+    {
+        int saved = Threads.Count;
+        Threads.Count = threads;
+        try { EpilogueCase(m, n); }
+        finally { Threads.Count = saved; }
+    }
+
+    unsafe void EpilogueCase(int m, int n)
     {
         var g = new Generator(4);
-        int k = 50, n = 45;
+        int k = 50;
         var a = Tensor.Randn(new[] { m, k }, generator: g);
         var w = Tensor.Randn(new[] { n, k }, generator: g);
         var bias = Tensor.Randn(new[] { n }, generator: g);

@@ -41,6 +41,14 @@ public unsafe struct GemmEpilogue
     /// <summary>True when there is nothing to do.</summary>
     public readonly bool IsEmpty => ColumnBias == null && RowBias == null && Activation == GemmActivation.None && PreActivation == null && Multiplier == null;
 
+    /// <summary>This epilogue for a product over C's columns from <paramref name="col0"/> on, computed on its own.</summary>
+    internal readonly GemmEpilogue Columns(int col0) => this with
+    {
+        ColumnBias = ColumnBias == null ? null : ColumnBias + col0,
+        PreActivation = PreActivation == null ? null : PreActivation + col0,
+        Multiplier = Multiplier == null ? null : Multiplier + col0,
+    };
+
     /// <summary>Applies the epilogue to C[row, col0 .. col0+n).</summary>
     internal readonly void Apply(float* c, int row, int col0, int n)
     {

@@ -296,9 +296,10 @@ public static unsafe class Sgemm
     }
 
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
-        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null, GemmGate gate = default)
+        float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null, GemmGate gate = default,
+        int threads = 0)
     {
-        int threads = Math.Max(1, Threads.Count);
+        if (threads == 0) threads = Math.Max(1, Threads.Count);
         int KC = tiles.Kc, NC = tiles.Nc;
         // Row blocks as equal as whole micro-panels allow: one thread, big blocks; several, blocks of about ParallelPanels
         // micro-panels claimed dynamically, their count a multiple of the thread count so the threads finish together
@@ -307,6 +308,36 @@ public static unsafe class Sgemm
         // Too few rows to give every thread several row blocks: split the columns instead, so each thread streams only its
         // share of the packed B (splitting 32 rows in two had both threads read all of B: slower than one thread).
         bool splitColumns = threads > 1 && mPanels < tiles.ParallelPanels * threads;
+        if (splitColumns && packed == null)
+        {
+            // Each thread computes its own slab of columns from start to end — packing its share of B into its own cache,
+            // no barrier between packing and computing, none between k-blocks. Sharing one job per k-block cost two
+            // fork-joins per 256 × 1024 block of B (128 × 4096 × 4096, x·Wᵀ, on two threads: 15.8 → 13.5 ms).
+            new ColumnSlabs
+            {
+                Mr = mr,
+                Nr = nr,
+                Wide = wide,
+                M = m,
+                N = n,
+                K = k,
+                Alpha = alpha,
+                A = a,
+                Rsa = rsa,
+                Csa = csa,
+                B = b,
+                Rsb = rsb,
+                Csb = csb,
+                Accumulate = accumulate,
+                C = c,
+                Ldc = ldc,
+                Epilogue = epilogue,
+                Tiles = tiles,
+                Gate = gate,
+                Slabs = threads,
+            }.Run();
+            return;
+        }
         int mBlocks = threads == 1 || splitColumns
             ? (mPanels + tiles.McPanels - 1) / tiles.McPanels
             : Math.Min(mPanels, ((mPanels + tiles.ParallelPanels - 1) / tiles.ParallelPanels + threads - 1) / threads * threads);
@@ -364,6 +395,33 @@ public static unsafe class Sgemm
                 job.NextBlock = 0;
                 job.Blocks = mBlocks * nSlices;
                 Threads.For(Math.Min(threads, job.Blocks), 1, job.ComputeBlocks);
+            }
+        }
+    }
+
+    /// <summary>A product split into column slabs, one per thread, each computed as a one-thread product of its own.</summary>
+    sealed class ColumnSlabs
+    {
+        public int Mr, Nr, M, N, K, Slabs;
+        public bool Wide, Accumulate;
+        public float Alpha;
+        public float* A, B, C;
+        public long Rsa, Csa, Rsb, Csb, Ldc;
+        public GemmEpilogue Epilogue;
+        public GemmTiles Tiles;
+        public GemmGate Gate;
+
+        public void Run() => Threads.For(Slabs, 1, Range);
+
+        void Range(long s, long e)
+        {
+            int panels = (N + Nr - 1) / Nr;
+            for (long t = s; t < e; t++)
+            {
+                int j0 = (int)(t * panels / Slabs) * Nr, j1 = Math.Min(N, (int)((t + 1) * panels / Slabs) * Nr);
+                if (j0 >= j1) continue;
+                Blocked(Mr, Nr, Wide, M, j1 - j0, K, Alpha, A, Rsa, Csa, B + j0 * Csb, Rsb, Csb, Accumulate, C + j0, Ldc,
+                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1);
             }
         }
     }
