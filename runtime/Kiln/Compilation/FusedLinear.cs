@@ -58,14 +58,20 @@ internal static unsafe class FusedLinear
     public static (Tensor? Input, Tensor? Weight, Tensor? Bias) Backward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput, LowRankTerms? lowRank, bool needWeight)
     {
         if (lowRank is null && (needWeight || x.IsCuda)) return Backward(x, weight, hasBias, grad, output, scale, needInput);
+        CheckGradient(x, weight, grad, output);
+        RequireCpu(x, weight);
+        return CpuBackward(x, weight, hasBias, grad, output, scale, needInput, lowRank, needWeight);
+    }
+
+    /// <summary>The backward's operands: a gradient of the output's shape (and of the size x·Wᵀ gives), all float32.</summary>
+    static void CheckGradient(Tensor x, Tensor weight, Tensor grad, Tensor? output)
+    {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         if (output is not null && !ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
             throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}", KilnErrorKind.Shape);
         if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
             throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         RequireFloat32(x, weight, grad);
-        RequireCpu(x, weight);
-        return CpuBackward(x, weight, hasBias, grad, output, scale, needInput, lowRank, needWeight);
     }
 
     static void RequireCpu(Tensor x, Tensor weight)
@@ -132,12 +138,7 @@ internal static unsafe class FusedLinear
     /// </summary>
     public static (Tensor? Input, Tensor Weight, Tensor? Bias) Backward(Tensor x, Tensor weight, bool hasBias, Tensor grad, Tensor? output, float scale, bool needInput)
     {
-        int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
-        if (output is not null && !ShapeRules.SameShape(grad.ShapeArray, output.ShapeArray))
-            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the output {ShapeText.Format(output.ShapeArray)}", KilnErrorKind.Shape);
-        if (grad.Numel != x.Numel / System.Math.Max(1, inFeatures) * outFeatures)
-            throw new KilnException("linear", $"linear: the gradient {ShapeText.Format(grad.ShapeArray)} does not match the input {ShapeText.Format(x.ShapeArray)} and weight {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
-        RequireFloat32(x, weight, grad);
+        CheckGradient(x, weight, grad, output);
         return x.Backend.LinearEpilogueBackward(x, weight, hasBias, grad, output, scale, needInput);
     }
 
