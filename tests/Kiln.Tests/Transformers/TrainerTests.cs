@@ -86,7 +86,7 @@ public class TrainerTests : IDisposable
         Assert.Equal(2, evals.Length);
         Assert.Equal(16, evals[0]["eval_rows"]);
         Assert.True(evals[1]["eval_loss"] < evals[0]["eval_loss"]);
-        Assert.Equal(["checkpoint-60", "checkpoint-80"], Directory.GetDirectories(_dir, "checkpoint-*").Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["checkpoint-60", "checkpoint-80"], Directory.GetDirectories(_dir, "checkpoint-*").Select(d => Path.GetFileName(d)!).Order().ToArray());
         Assert.True(File.Exists(Path.Combine(_dir, "checkpoint-80", "trainer_state.json")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "runs"), "events.out.tfevents.*"));
         Assert.True(loss > 0 && double.IsFinite(loss));
