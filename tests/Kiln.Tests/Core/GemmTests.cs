@@ -19,7 +19,8 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails); bias and activation epilogue and
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails; K
+    /// over 2048 with two or more row groups in chunks of 1024, the last with a tail); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]
@@ -38,6 +39,8 @@ public class GemmTests
     [InlineData(9, 80, 33)]
     [InlineData(12, 100, 67)]
     [InlineData(24, 300, 70)]
+    [InlineData(8, 2100, 37)]
+    [InlineData(13, 2500, 9)]
     public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
     {
         var g = new Generator(5);
