@@ -20,7 +20,7 @@ public class GemmTests
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
     /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails; K
-    /// over 2048 with two or more row groups in chunks of 1024, the last with a tail); bias and activation epilogue and
+    /// over 1024 with two or more row groups in chunks of 1024, the last with a tail); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]
@@ -40,6 +40,7 @@ public class GemmTests
     [InlineData(12, 100, 67)]
     [InlineData(24, 300, 70)]
     [InlineData(8, 2100, 37)]
+    [InlineData(8, 1300, 20)]
     [InlineData(13, 2500, 9)]
     public unsafe void ATransposedRightOperandMatchesADoubleReference(int m, int k, int n)
     {
