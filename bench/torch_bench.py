@@ -212,6 +212,16 @@ for c in cases:
         def fn():
             x.grad = None; lstm.zero_grad()
             y = lstm(x)[0].sum(); y.backward(); return y
+    elif op == "lstm_packed":
+        # Unsorted lengths 8..64 (8 + 37·i mod 57), packed as the sequences of a text batch are.
+        from torch.nn.utils.rnn import pack_padded_sequence
+        lstm = torch.nn.LSTM(128, 256, batch_first=True)
+        x = torch.randn(n, 64, 128, requires_grad=True)
+        lengths = torch.tensor([8 + (37 * i) % 57 for i in range(n)])
+        def fn():
+            x.grad = None; lstm.zero_grad()
+            out, (h, c) = lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            y = out.data.sum() + h.sum(); y.backward(); return y
     elif op == "gru":
         gru = torch.nn.GRU(128, 256, batch_first=True)
         x = torch.randn(n, 64, 128, requires_grad=True)

@@ -38,6 +38,7 @@ foreach (int t in new[] { 1, 2 })
 {
     cases.Add(new($"Conv2d 3x3 64->64 32x32 b32 fwd+bwd ({t}t)", "conv2d", 32, t, 8, "nn"));
     cases.Add(new($"LSTM 128->256 seq64 b32 fwd+bwd ({t}t)", "lstm", 32, t, 8, "nn"));
+    cases.Add(new($"LSTM 128->256 packed lengths 8-64 b32 fwd+bwd ({t}t)", "lstm_packed", 32, t, 8, "nn"));
     cases.Add(new($"GRU 128->256 seq64 b32 fwd+bwd ({t}t)", "gru", 32, t, 8, "nn"));
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 fwd+bwd ({t}t)", "encoder", 16, t, 6, "nn"));
     cases.Add(new($"AdamW step, 10M params ({t}t)", "adamw", 10_000_000, t, 15, "nn"));
@@ -374,6 +375,21 @@ static double RunKiln(BenchCase c)
             var lstm = new Kiln.NN.LSTM(128, 256, batchFirst: true);
             var x = Tensor.Randn(new[] { c.N, 64, 128 }, generator: g).RequiresGrad_();
             fn = () => { x.Grad = null; lstm.ZeroGrad(); var y = lstm.Forward(x).Output.Sum(); y.Backward(); return y; };
+            break;
+        }
+        case "lstm_packed":
+        {
+            // Unsorted lengths 8..64 (8 + 37·i mod 57), packed as the sequences of a text batch are.
+            var lstm = new Kiln.NN.LSTM(128, 256, batchFirst: true);
+            var x = Tensor.Randn(new[] { c.N, 64, 128 }, generator: g).RequiresGrad_();
+            var lengths = new long[c.N];
+            for (int i = 0; i < c.N; i++) lengths[i] = 8 + 37 * i % 57;
+            fn = () =>
+            {
+                x.Grad = null; lstm.ZeroGrad();
+                var (output, (h, _)) = lstm.Forward(Kiln.NN.RnnUtils.PackPaddedSequence(x, lengths, batchFirst: true, enforceSorted: false));
+                var y = output.Data.Sum() + h.Sum(); y.Backward(); return y;
+            };
             break;
         }
         case "gru":

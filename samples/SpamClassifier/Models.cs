@@ -3,13 +3,16 @@ using Kiln.NN;
 
 namespace Kiln.Samples.Spam;
 
-/// <summary>A classifier of padded id batches [B, T] with their true lengths.</summary>
+/// <summary>A classifier of padded id batches [B, T] with their true lengths (int64 [B]).</summary>
 public interface ISequenceClassifier
 {
-    Tensor Logits(Tensor ids, long[] lengths);
+    Tensor Logits(Tensor ids, Tensor lengths);
 }
 
-/// <summary>Embedding → LSTM over the packed sequences (padding never enters the recurrence) → last state → the classes.</summary>
+/// <summary>
+/// Embedding → LSTM over each sequence's own length (packing's semantics in one fused pass: padding never enters the
+/// recurrence; the lengths are a tensor, so an ONNX export takes them as an input) → final state → the classes.
+/// </summary>
 public sealed class LstmClassifier(int vocabulary, int classes, int width = 64) : Module, ISequenceClassifier
 {
     readonly Embedding embed = new(vocabulary, width, paddingIdx: 0);
@@ -17,10 +20,9 @@ public sealed class LstmClassifier(int vocabulary, int classes, int width = 64) 
     readonly Dropout dropout = new(0.2);
     readonly Linear head = new(width, classes);
 
-    public Tensor Logits(Tensor ids, long[] lengths)
+    public Tensor Logits(Tensor ids, Tensor lengths)
     {
-        var packed = RnnUtils.PackPaddedSequence(embed.Forward(ids), lengths, batchFirst: true, enforceSorted: false);
-        var (_, (h, _)) = lstm.Forward(packed);
+        var (_, (h, _)) = lstm.Forward(embed.Forward(ids), lengths: lengths);
         return head.Forward(dropout.Forward(h.Select(0, 0)));
     }
 }
@@ -33,7 +35,7 @@ public sealed class TransformerClassifier(int vocabulary, int maxLength, int cla
     readonly TransformerEncoderLayer encoder = new(width, 4, dimFeedforward: 128, dropout: 0.1, batchFirst: true);
     readonly Linear head = new(width, classes);
 
-    public Tensor Logits(Tensor ids, long[] lengths)
+    public Tensor Logits(Tensor ids, Tensor lengths)
     {
         // Positions [1, T] broadcast over the batch (an ONNX export then keeps the batch free).
         var pos = Tensor.Arange(0, ids.Size(1), 1, DType.Int64).Unsqueeze(0);

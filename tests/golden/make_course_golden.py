@@ -290,20 +290,32 @@ transformer = {"state": {k: enc(v) for k, v in tr.state_dict().items()}, "src": 
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
-def packed_case(module, enforce_sorted, lengths):
+def packed_case(module, enforce_sorted, lengths, initial_state=False):
     torch.manual_seed(31)
-    x = torch.randn(max(lengths), len(lengths), 3, requires_grad=True)
-    packed = pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=enforce_sorted)
-    out, state = module(packed)
-    padded, lens = pad_packed_sequence(out)
+    shape = (len(lengths), max(lengths), 3) if module.batch_first else (max(lengths), len(lengths), 3)
+    x = torch.randn(*shape, requires_grad=True)
+    packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=module.batch_first, enforce_sorted=enforce_sorted)
+    hx = None
+    if initial_state:
+        layers = module.num_layers * (2 if module.bidirectional else 1)
+        h_width = module.proj_size if getattr(module, "proj_size", 0) > 0 else module.hidden_size
+        h0 = torch.randn(layers, len(lengths), h_width, requires_grad=True)
+        hx = (h0, torch.randn(layers, len(lengths), module.hidden_size, requires_grad=True)) if isinstance(module, nn.LSTM) else h0
+    out, state = module(packed, hx)
+    padded, lens = pad_packed_sequence(out, batch_first=module.batch_first)
     w = torch.randn(padded.shape)
     states = list(state) if isinstance(state, tuple) else [state]
     loss = (padded * w).sum() + sum(s.sum() for s in states)
     loss.backward()
-    return {"state": {k: enc(v) for k, v in module.state_dict().items()}, "input": enc(x), "lengths": lengths,
+    case = {"state": {k: enc(v) for k, v in module.state_dict().items()}, "input": enc(x), "lengths": lengths,
             "packed_data": enc(packed.data), "batch_sizes": packed.batch_sizes.tolist(),
             "padded": enc(padded), "states": [enc(s) for s in states], "weights": enc(w),
             "grads": dict({k: enc(p.grad) for k, p in module.named_parameters()}, input=enc(x.grad))}
+    if initial_state:
+        initial = list(hx) if isinstance(hx, tuple) else [hx]
+        case["initial"] = [enc(t) for t in initial]
+        case["initial_grads"] = [enc(t.grad) for t in initial]
+    return case
 
 
 torch.manual_seed(30)
@@ -311,6 +323,10 @@ packed = {
     "lstm_bidirectional_unsorted": packed_case(nn.LSTM(3, 4, bidirectional=True), False, [3, 5, 2]),
     "gru_two_layers_sorted": packed_case(nn.GRU(3, 4, num_layers=2), True, [4, 4, 1]),
     "rnn_unsorted": packed_case(nn.RNN(3, 4), False, [1, 3, 2]),
+    # Two bidirectional layers with a projection, batch-first, from a given (h0, c0); and a bidirectional GRU from h0.
+    "lstm_projected_two_layers_batch_first_state": packed_case(
+        nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True, proj_size=2), False, [2, 5, 3, 5], initial_state=True),
+    "gru_bidirectional_state": packed_case(nn.GRU(3, 4, bidirectional=True), False, [2, 4, 1], initial_state=True),
 }
 
 with open(OUT, "w") as f:

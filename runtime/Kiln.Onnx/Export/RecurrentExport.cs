@@ -10,7 +10,8 @@ namespace Kiln.Onnx.Export;
 /// projection already computed ([T, N, G·H], biases added), so the ONNX node reads that projection as its input with an
 /// input weight that only reorders the gate blocks (ONNX's LSTM order is i, o, f, c where Kiln's is i, f, g, o; GRU's
 /// z, r, h where Kiln's is r, z, n); the recurrent weight is the parameter gathered into ONNX's order, so it stays an
-/// initializer under its own name.
+/// initializer under its own name. Sequence lengths become <c>sequence_lens</c>; past a sequence's end ONNX writes zeros
+/// where Kiln's layers hold the state, so those steps are filled back in (the final h forward, the initial h in reverse).
 /// </summary>
 internal static class RecurrentExport
 {
@@ -23,8 +24,9 @@ internal static class RecurrentExport
         int[] order = [0, 3, 1, 2];   // ONNX block b reads Kiln block order[b]
         var (w, r) = Weights(c, n, whh: 3, gates: 4, h, order);
         string hInit = InitialState(c, n, 1), cInit = InitialState(c, n, 2);
+        string lengths = SequenceLengths(c, n, 6);
         string yh = "", yc = c.Writer.Fresh("lstm_c");
-        var y = c.Writer.Node("LSTM", [c.Input(n, 0), w, r, "", "", hInit, cInit], node =>
+        var y = c.Writer.Node("LSTM", [c.Input(n, 0), w, r, "", lengths, hInit, cInit], node =>
         {
             node.Output.Add(yh = c.Writer.Fresh("lstm_h"));
             node.Output.Add(yc);
@@ -33,7 +35,7 @@ internal static class RecurrentExport
         });
         // Y [T, 1, N, H] → [T, N, H]. ONNX returns only the last cell state: every step carries it (Kiln's LSTM reads
         // the cell state of the last step only, for the final (h, c)).
-        var hs = c.Writer.Node("Squeeze", [y, c.Writer.Longs(1)]);
+        var hs = Held(c, c.Writer.Node("Squeeze", [y, c.Writer.Longs(1)]), lengths, a.Reverse ? hInit : yh);
         var cs = c.Writer.Node("Expand", [yc, c.Writer.Node("Shape", [hs])]);
         return c.Writer.Node("Concat", [hs, cs], node => node.Attribute.Add(Int("axis", 2)));
     }
@@ -53,13 +55,34 @@ internal static class RecurrentExport
             var rb = c.Writer.Node("Gather", [c.Input(n, 3), c.Writer.Longs(GateRows(order, h))], node => node.Attribute.Add(Int("axis", 0)));
             bias = c.Writer.Node("Unsqueeze", [c.Writer.Node("Concat", [zeros, rb], node => node.Attribute.Add(Int("axis", 0))), c.Writer.Longs(0)]);
         }
-        var y = c.Writer.Node("GRU", [c.Input(n, 0), w, r, bias, "", InitialState(c, n, 1)], node =>
+        string hInit = InitialState(c, n, 1), lengths = SequenceLengths(c, n, 5), yh = "";
+        var y = c.Writer.Node("GRU", [c.Input(n, 0), w, r, bias, lengths, hInit], node =>
         {
+            node.Output.Add(yh = c.Writer.Fresh("gru_h"));
             node.Attribute.Add(Int("hidden_size", h));
             node.Attribute.Add(Int("linear_before_reset", 1));
             node.Attribute.Add(String("direction", a.Reverse ? "reverse" : "forward"));
         });
-        return c.Writer.Node("Squeeze", [y, c.Writer.Longs(1)]);
+        return Held(c, c.Writer.Node("Squeeze", [y, c.Writer.Longs(1)]), lengths, a.Reverse ? hInit : yh);
+    }
+
+    /// <summary>The recorded lengths (input <paramref name="i"/>) as ONNX's int32 <c>sequence_lens</c>, or "" without them.</summary>
+    static string SequenceLengths(ExportContext c, GradNode n, int i) =>
+        n.InputCount > i ? c.Writer.Node("Cast", [c.Input(n, i)], node => node.Attribute.Add(Int("to", (long)TensorProto.Types.DataType.Int32))) : "";
+
+    /// <summary>
+    /// Y [T, N, H] with the steps past each sequence's end set to <paramref name="fill"/> ([1, N, H]; "" = zeros, which ONNX
+    /// wrote already): Where(t &lt; length, Y, fill), the mask built from Y's own step count so no length is pinned.
+    /// </summary>
+    static string Held(ExportContext c, string y, string lengths, string fill)
+    {
+        if (lengths.Length == 0 || fill.Length == 0) return y;
+        var w = c.Writer;
+        var steps = w.Node("Gather", [w.Node("Shape", [y]), w.Constant(Tensor.Full([], 0, DType.Int64), "zero")], node => node.Attribute.Add(Int("axis", 0)));
+        var range = w.Node("Range", [w.Constant(Tensor.Full([], 0, DType.Int32), "zero"), w.Node("Cast", [steps], node => node.Attribute.Add(Int("to", (long)TensorProto.Types.DataType.Int32))),
+            w.Constant(Tensor.Full([], 1, DType.Int32), "one")]);
+        var runs = w.Node("Less", [w.Node("Unsqueeze", [range, w.Longs(1)]), w.Node("Unsqueeze", [lengths, w.Longs(0)])]);
+        return w.Node("Where", [w.Node("Unsqueeze", [runs, w.Longs(2)]), y, fill]);
     }
 
     /// <summary>W: a [1, G·H, G·H] block permutation (the projection in ONNX's gate order); R: W_hh's rows gathered alike.</summary>

@@ -14,7 +14,7 @@ public static partial class OnnxOps
         // Each direction runs Kiln's fused layer over the input projection X·Wᵀ + biases, as nn.LSTM / nn.GRU do.
         t["LSTM"] = ctx =>
         {
-            var (x, directions, h, batchFirst) = Recurrent(ctx, gates: 4, defaultActivations: ["Sigmoid", "Tanh", "Tanh"]);
+            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 4, defaultActivations: ["Sigmoid", "Tanh", "Tanh"]);
             if (ctx.Int("input_forget", 0) != 0) throw ctx.Unsupported("input_forget = 1");
             if (ctx.Optional(7) is not null) throw ctx.Unsupported("peephole weights (P)");
             var ys = new Tensor[directions.Count];
@@ -30,8 +30,9 @@ public static partial class OnnxOps
                 var h0 = State(ctx, 5, d, x, h, batchFirst);
                 var c0 = State(ctx, 6, d, x, h, batchFirst);
                 bool reverse = directions[d];
-                var hc = Tensor.LstmLayerOp(proj, h0, c0, r, null, reverse);
-                ys[d] = hc.Narrow(2, 0, h);
+                var hc = Tensor.LstmLayerOp(proj, h0, c0, r, null, reverse, lengths);
+                ys[d] = Zeroed(hc.Narrow(2, 0, h), lengths);
+                // Past a sequence's end the fused layer holds its state: these steps hold Y_h and Y_c.
                 var last = hc.Select(0, reverse ? 0 : x.Size(0) - 1);
                 hs[d] = last.Narrow(1, 0, h);
                 cs[d] = last.Narrow(1, h, h);
@@ -40,7 +41,7 @@ public static partial class OnnxOps
         };
         t["GRU"] = ctx =>
         {
-            var (x, directions, h, batchFirst) = Recurrent(ctx, gates: 3, defaultActivations: ["Sigmoid", "Tanh"]);
+            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 3, defaultActivations: ["Sigmoid", "Tanh"]);
             if (ctx.Int("linear_before_reset", 0) != 1) throw ctx.Unsupported("linear_before_reset = 0 (the reset gate applied before the recurrent product)");
             var ys = new Tensor[directions.Count];
             var hs = new Tensor[directions.Count];
@@ -57,16 +58,19 @@ public static partial class OnnxOps
                 }
                 var h0 = State(ctx, 5, d, x, h, batchFirst);
                 bool reverse = directions[d];
-                var y = Tensor.GruLayerOp(proj, h0, r, recurrentBias, reverse);
-                ys[d] = y;
+                var y = Tensor.GruLayerOp(proj, h0, r, recurrentBias, reverse, lengths);
+                ys[d] = Zeroed(y, lengths);
                 hs[d] = y.Select(0, reverse ? 0 : x.Size(0) - 1);
             }
             return [Sequence(ys, batchFirst), Tensor.Stack(hs, batchFirst ? 1 : 0)];
         };
     }
 
-    /// <summary>The checks and settings LSTM and GRU share: X as [T, N, I], the directions (true = reverse), the hidden size.</summary>
-    static (Tensor X, List<bool> Directions, int Hidden, bool BatchFirst) Recurrent(NodeContext ctx, int gates, string[] defaultActivations)
+    /// <summary>
+    /// The checks and settings LSTM and GRU share: X as [T, N, I], the directions (true = reverse), the hidden size, the
+    /// layout and <c>sequence_lens</c> as int64 (null when absent).
+    /// </summary>
+    static (Tensor X, List<bool> Directions, int Hidden, bool BatchFirst, Tensor? Lengths) Recurrent(NodeContext ctx, int gates, string[] defaultActivations)
     {
         int h = checked((int)ctx.Int("hidden_size", 0));
         if (h <= 0) throw ctx.Error("hidden_size must be a positive attribute");
@@ -75,7 +79,6 @@ public static partial class OnnxOps
             for (int i = 0; i < acts.Length; i++)
                 if (!string.Equals(acts[i], defaultActivations[i % defaultActivations.Length], System.StringComparison.OrdinalIgnoreCase))
                     throw ctx.Unsupported($"activation {acts[i]} (only the defaults {string.Join(", ", defaultActivations)})");
-        if (ctx.Optional(4) is not null) throw ctx.Unsupported("sequence_lens (pack the sequences instead)");
         var directions = ctx.String("direction", "forward") switch
         {
             "forward" => new List<bool> { false },
@@ -93,8 +96,14 @@ public static partial class OnnxOps
         var r = ctx.In(2);
         if (r.Dim != 3 || r.Size(0) != directions.Count || r.Size(1) != gates * h || r.Size(2) != h)
             throw ctx.Error($"R [{string.Join(", ", r.ShapeArray)}] should be [{directions.Count}, {gates * h}, {h}]");
-        return (x, directions, h, batchFirst);
+        var lengths = ctx.Optional(4)?.To(DType.Int64);
+        if (lengths is not null && (lengths.Dim != 1 || lengths.Size(0) != x.Size(1)))
+            throw ctx.Error($"sequence_lens [{string.Join(", ", lengths.ShapeArray)}] should be [{x.Size(1)}], one length per batch entry");
+        return (x, directions, h, batchFirst, lengths);
     }
+
+    /// <summary>ONNX's Y is zero past each sequence's end (the fused layers hold the state there).</summary>
+    static Tensor Zeroed(Tensor y, Tensor? lengths) => lengths is null ? y : y * Tensor.StepMask(lengths, y.Size(0), y.DType, y.Device);
 
     /// <summary>Direction <paramref name="d"/>'s initial state [N, H] from input <paramref name="i"/> ([D, N, H], or [N, D, H] with layout 1), zeros when omitted.</summary>
     static Tensor State(NodeContext ctx, int i, int d, Tensor x, int h, bool batchFirst) =>

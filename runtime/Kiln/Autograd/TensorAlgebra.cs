@@ -175,15 +175,15 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         // Building a graph (createGraph): the same gradients as recorded ops, so they differentiate again.
         GradMode.Enabled ? Tensor.BatchNormBackwardRecorded(x, weight, hasBias, mean, rstd, grad, batchStatistics, eps)
             : Tensor.BatchNormBackwardOp(x, weight, hasBias, mean, rstd, grad, batchStatistics, needInput: true);
-    public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse)
+    public Tensor?[] GruLayerBackward(Tensor h0, Tensor whh, bool hasBias, Tensor saved, Tensor output, Tensor grad, bool reverse, Tensor? lengths)
     {
         RefuseDoubleBackward("gru_layer");
-        return Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse);
+        return Tensor.GruLayerBackwardOp(h0, whh, hasBias, saved, output, grad, reverse, lengths);
     }
-    public Tensor?[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor? whr, Tensor gates, Tensor output, Tensor grad, bool reverse)
+    public Tensor?[] LstmLayerBackward(Tensor h0, Tensor c0, Tensor whh, Tensor? whr, Tensor gates, Tensor output, Tensor grad, bool reverse, Tensor? lengths)
     {
         RefuseDoubleBackward("lstm_layer");
-        return Tensor.LstmLayerBackwardOp(h0, c0, whh, whr, gates, output, grad, reverse);
+        return Tensor.LstmLayerBackwardOp(h0, c0, whh, whr, gates, output, grad, reverse, lengths);
     }
     public Tensor[] AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
     {

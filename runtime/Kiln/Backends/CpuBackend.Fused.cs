@@ -41,7 +41,7 @@ internal sealed unsafe partial class CpuBackend
     public Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps) =>
         x.DType is DType.Float32 or DType.Float64 ? Tensor.BatchNormOp(x, runningMean, runningVar, weight, bias, training, momentum, eps) : null;
 
-    public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse) => Tensor.HostLstm(proj, h0, c0, whh, whr, reverse);
+    public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse, Tensor? lengths) => Tensor.HostLstm(proj, h0, c0, whh, whr, reverse, lengths);
 
-    public Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse) => Tensor.HostGru(proj, h0, whh, bhh, reverse);
+    public Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse, Tensor? lengths) => Tensor.HostGru(proj, h0, whh, bhh, reverse, lengths);
 }

@@ -32,7 +32,7 @@ internal sealed partial class CudaBackend
 
     public Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps) => null;
 
-    public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse) => Tensor.CudaLstm(proj, h0, c0, whh, whr, reverse);
+    public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse, Tensor? lengths) => Tensor.CudaLstm(proj, h0, c0, whh, whr, reverse, lengths);
 
-    public Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse) => Tensor.CudaGru(proj, h0, whh, bhh, reverse);
+    public Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse, Tensor? lengths) => Tensor.CudaGru(proj, h0, whh, bhh, reverse, lengths);
 }

@@ -122,10 +122,10 @@ internal interface IBackend
     Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps);
 
     /// <summary>One LSTM layer direction over the whole sequence (arguments checked; see <see cref="Tensor.LstmLayerOp"/>), recorded for backward.</summary>
-    Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse);
+    Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse, Tensor? lengths);
 
     /// <summary>One GRU layer direction over the whole sequence (arguments checked; see <see cref="Tensor.GruLayerOp"/>), recorded for backward.</summary>
-    Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse);
+    Tensor GruLayer(Tensor proj, Tensor h0, Tensor whh, Tensor? bhh, bool reverse, Tensor? lengths);
 
     /// <summary>One fused SGD update of contiguous p (momentum buffer <paramref name="buf"/> when momentum is on).</summary>
     void Sgd(Tensor p, Tensor grad, Tensor? buf, SgdStep step);

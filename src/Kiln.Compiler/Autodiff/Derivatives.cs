@@ -288,9 +288,11 @@ namespace Kiln.Compiler.Autodiff
                 }
                 case "lstm_layer":
                 {
-                    // Inputs: proj, h0, c0, W_hh, W_hr (null without a projection), and the activated gates (no gradient).
+                    // Inputs: proj, h0, c0, W_hh, W_hr (null without a projection), the activated gates and the sequence
+                    // lengths when given (neither gets a gradient).
                     bool hasProjection = c.InputShape(4).Length > 0;
-                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), hasProjection ? c.Input(4) : null, c.Input(5), c.Output, grad, OpArgs.Of<LstmArgs>(op, a).Reverse);
+                    var gs = g.LstmLayerBackward(c.Input(1), c.Input(2), c.Input(3), hasProjection ? c.Input(4) : null, c.Input(5), c.Output, grad,
+                        OpArgs.Of<LstmArgs>(op, a).Reverse, c.InputCount > 6 ? c.Input(6) : default);
                     for (int i = 0; i < 5; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
@@ -308,9 +310,9 @@ namespace Kiln.Compiler.Autodiff
                     break;
                 case "gru_layer":
                 {
-                    // Inputs: proj, h0, W_hh, b_hh (null without bias), and the saved gates (no gradient).
+                    // Inputs: proj, h0, W_hh, b_hh (null without bias), the saved gates and the lengths when given (no gradients).
                     var ga = OpArgs.Of<GruArgs>(op, a);
-                    var gs = g.GruLayerBackward(c.Input(1), c.Input(2), ga.HasBias, c.Input(4), c.Output, grad, ga.Reverse);
+                    var gs = g.GruLayerBackward(c.Input(1), c.Input(2), ga.HasBias, c.Input(4), c.Output, grad, ga.Reverse, c.InputCount > 5 ? c.Input(5) : default);
                     for (int i = 0; i < 4; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }

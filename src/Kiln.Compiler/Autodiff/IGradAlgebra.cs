@@ -86,10 +86,10 @@ namespace Kiln.Compiler.Autodiff
         T?[] BatchNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, bool batchStatistics, double eps);
 
         /// <summary>Gradients of the input projection, h0, W_hh and b_hh (null without a bias) of a fused GRU layer direction.</summary>
-        T?[] GruLayerBackward(T h0, T weightHh, bool hasBias, T saved, T output, T grad, bool reverse);
+        T?[] GruLayerBackward(T h0, T weightHh, bool hasBias, T saved, T output, T grad, bool reverse, T? lengths);
 
         /// <summary>Gradients of the input projection, h0, c0, W_hh and W_hr (null without a projection) of a fused LSTM layer direction.</summary>
-        T?[] LstmLayerBackward(T h0, T c0, T weightHh, T? weightHr, T gates, T output, T grad, bool reverse);
+        T?[] LstmLayerBackward(T h0, T c0, T weightHh, T? weightHr, T gates, T output, T grad, bool reverse, T? lengths);
 
         /// <summary>Gradients of q, k and v of streaming attention, recomputed from the saved log-sum-exp.</summary>
         T[] AttentionBackward(T q, T k, T v, T lse, T? mask, T output, T grad, double scale, bool causal);

@@ -113,8 +113,8 @@ namespace Kiln.Compiler.Emit
             public string MaxPool2dBackward(string grad, string indices, int[] inputShape) => No("max_pool2d");
             public string?[] LayerNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, int d) => new[] { No("layer_norm") };
             public string?[] BatchNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, bool batchStatistics, double eps) => new[] { No("batch_norm") };
-            public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse) => new[] { No("gru_layer") };
-            public string?[] LstmLayerBackward(string h0, string c0, string weightHh, string? weightHr, string gates, string output, string grad, bool reverse) => new[] { No("lstm_layer") };
+            public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse, string? lengths) => new[] { No("gru_layer") };
+            public string?[] LstmLayerBackward(string h0, string c0, string weightHh, string? weightHr, string gates, string output, string grad, bool reverse, string? lengths) => new[] { No("lstm_layer") };
             public string[] AttentionBackward(string q, string k, string v, string lse, string? mask, string output, string grad, double scale, bool causal) => new[] { No("sdpa") };
         }
 

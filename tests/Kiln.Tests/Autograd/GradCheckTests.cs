@@ -126,6 +126,14 @@ public class GradCheckTests
                                + Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: true).Pow(2).Sum()
                                + Tensor.LstmLayerOp(x[0], x[4], x[2], x[5], x[6], reverse: false).Pow(2).Sum(),   // with a projection to 2
             () => [R(4, 2, 12), R(2, 3), R(2, 3), R(12, 3), R(2, 2), R(12, 2), R(2, 3)]),
+        // Sequence lengths (unsorted, one running every step, one a single step): held states pass their gradient on.
+        ["lstm_layer_lengths"] = (x => (Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: false, Idx(2, 4, 1)) * x[7]).Sum()
+                                       + Tensor.LstmLayerOp(x[0], x[1], x[2], x[3], null, reverse: true, Idx(2, 4, 1)).Pow(2).Sum()
+                                       + Tensor.LstmLayerOp(x[0], x[4], x[2], x[5], x[6], reverse: true, Idx(3, 1, 4)).Pow(2).Sum(),
+            () => [R(4, 3, 12), R(3, 3), R(3, 3), R(12, 3), R(3, 2), R(12, 2), R(2, 3), R(4, 3, 6)]),
+        ["gru_layer_lengths"] = (x => (Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false, Idx(2, 4, 1)) * x[4]).Sum()
+                                      + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true, Idx(1, 3, 4)).Pow(2).Sum(),
+            () => [R(4, 3, 9), R(3, 3), R(9, 3), R(9), R(4, 3, 3)]),
         // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.
         ["sdpa"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], attnMask: Tensor.Randn([66, 130], DType.Float64, new Generator(5)))
                        + Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true), () => [R(66, 2), R(130, 2), R(130, 2)]),

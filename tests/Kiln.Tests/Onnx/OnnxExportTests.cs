@@ -157,7 +157,7 @@ public class OnnxExportTests : IDisposable
     {
         Generator.ManualSeed(13);
         var model = new Kiln.Samples.Spam.TransformerClassifier(vocabulary: 30, maxLength: 7, classes: 3, width: 16);
-        Func<Tensor, Tensor> forward = ids => model.Logits(ids, []);   // the Transformer reads the padding from the ids
+        Func<Tensor, Tensor> forward = ids => model.Logits(ids, Tensor.Zeros([ids.Size(0)], DType.Int64));   // the Transformer reads the padding from the ids
         string path = Path.Combine(_dir, "masked.onnx");
         var g = new Generator(5);
         Tensor Ids(int batch, int seed)
@@ -182,6 +182,91 @@ public class OnnxExportTests : IDisposable
             Close(want.ToArray<float>(), results.First().AsEnumerable<float>().ToArray(), $"batch {batch}, padding {seed} (ONNX Runtime)");
             var own = kilnSession.Run(new Dictionary<string, Tensor> { ["input"] = x })["output"];
             Close(want.ToArray<float>(), own.Contiguous().ToArray<float>(), $"batch {batch}, padding {seed} (Kiln's OnnxSession)");
+        }
+    }
+
+    /// <summary>
+    /// Recurrent layers run with a lengths tensor (padding never enters the recurrence) export as ONNX LSTM/GRU nodes with
+    /// <c>sequence_lens</c>: samples/SpamClassifier's LSTM (ids and lengths in, logits out), a 2-layer bidirectional LSTM's
+    /// masked output and final (h, c), and a bidirectional GRU from a given h0 (reverse steps past an end hold h0) give
+    /// Kiln's outputs in ONNX Runtime and in Kiln's own OnnxSession (which imports sequence_lens) for other batches and lengths.
+    /// </summary>
+    [Theory]
+    [InlineData("spam_lstm")]
+    [InlineData("lstm")]
+    [InlineData("gru_h0")]
+    public void LengthsBecomeSequenceLens(string name)
+    {
+        Generator.ManualSeed(17);
+        var g = new Generator(6);
+        const int steps = 7;
+        Module model;
+        Func<Tensor[], Tensor> forward;
+        Func<int, Tensor> first;
+        if (name == "spam_lstm")
+        {
+            var spam = new Kiln.Samples.Spam.LstmClassifier(vocabulary: 30, classes: 3, width: 16);
+            model = spam;
+            forward = xs => spam.Logits(xs[0], xs[1]);
+            first = b => Tensor.RandInt(1, 30, [b, steps], generator: g);
+        }
+        else if (name == "lstm")
+        {
+            var lstm = new LSTM(6, 5, numLayers: 2, batchFirst: true, bidirectional: true);
+            model = lstm;
+            forward = xs =>
+            {
+                var (output, (h, c)) = lstm.Forward(xs[0], lengths: xs[1]);
+                return Tensor.Cat([output.Flatten(1), h.Transpose(0, 1).Flatten(1), c.Transpose(0, 1).Flatten(1)], 1);
+            };
+            first = b => Tensor.Randn([b, steps, 6], generator: g);
+        }
+        else
+        {
+            var gru = new GRU(6, 5, batchFirst: true, bidirectional: true);
+            model = gru;
+            forward = xs =>
+            {
+                // h0 comes in batch-first ([N, 2, 5]): the export frees dim 0 of each input.
+                var (output, h) = gru.Forward(xs[0], xs[2].Transpose(0, 1).Contiguous(), xs[1]);
+                return Tensor.Cat([output.Flatten(1), h.Transpose(0, 1).Flatten(1)], 1);
+            };
+            first = b => Tensor.Randn([b, steps, 6], generator: g);
+        }
+        Tensor[] Inputs(int batch, int seed)
+        {
+            // Unsorted lengths from 1 to 7; the ids past each end are padding (0).
+            var lengths = new long[batch];
+            for (int r = 0; r < batch; r++) lengths[r] = 1 + (r * 3 + seed) % steps;
+            var x = first(batch);
+            if (x.DType == DType.Int64)
+            {
+                var ids = x.ToArray<long>();
+                for (int r = 0; r < batch; r++)
+                    for (long t = lengths[r]; t < steps; t++) ids[r * steps + t] = 0;
+                x = Tensor.From(ids, batch, steps);
+            }
+            var inputs = new List<Tensor> { x, Tensor.From(lengths, batch) };
+            if (name == "gru_h0") inputs.Add(Tensor.Randn([batch, 2, 5], generator: g));
+            return [.. inputs];
+        }
+        string path = Path.Combine(_dir, name + ".onnx");
+        OnnxExport.Export(model, forward, Inputs(2, 0), path);
+        model.Eval();
+        using var ort = new InferenceSession(path);
+        var kilnSession = OnnxSession.Load(path);
+        foreach (var (batch, seed) in new[] { (2, 0), (3, 4), (5, 2) })
+        {
+            var xs = Inputs(batch, seed);
+            Tensor want;
+            using (Autograd.NoGrad()) want = forward(xs);
+            var feeds = xs.Select((x, i) => x.DType == DType.Int64
+                ? NamedOnnxValue.CreateFromTensor($"input_{i}", new DenseTensor<long>(x.ToArray<long>(), x.ShapeArray))
+                : NamedOnnxValue.CreateFromTensor($"input_{i}", new DenseTensor<float>(x.ToArray<float>(), x.ShapeArray))).ToList();
+            using var results = ort.Run(feeds);
+            Close(want.ToArray<float>(), results.First().AsEnumerable<float>().ToArray(), $"{name} batch {batch}, lengths {seed} (ONNX Runtime)");
+            var own = kilnSession.Run(xs.Select((x, i) => (Name: $"input_{i}", x)).ToDictionary(p => p.Name, p => p.x))["output"];
+            Close(want.ToArray<float>(), own.Contiguous().ToArray<float>(), $"{name} batch {batch}, lengths {seed} (Kiln's OnnxSession)");
         }
     }
 

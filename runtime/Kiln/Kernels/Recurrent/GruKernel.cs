@@ -13,14 +13,17 @@ namespace Kiln.Kernels.Recurrent;
 /// </summary>
 /// <remarks>
 /// Layout: proj [T, N, 3H] (x·W_ihᵀ + b_ih, gate order r, z, n); output [T, N, H]; saved [T, N, 4H] holds r, z, n and
-/// the hidden part of n's pre-activation (W_hn·h + b_hn) for backward.
+/// the hidden part of n's pre-activation (W_hn·h + b_hn) for backward. With <c>lengths</c>, rows past their length hold
+/// their state as <see cref="LstmKernel"/> describes.
 /// </remarks>
 internal static unsafe class GruKernel
 {
     static int Prev(int t, bool reverse) => reverse ? t + 1 : t - 1;
 
+    static bool Runs(long* lengths, int t, long r) => lengths == null || t < lengths[r];
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<T>(int steps, int n, int h, T* proj, T* h0, T* whh, T* bhh, T* output, T* saved, bool reverse)
+    public static void Forward<T>(int steps, int n, int h, T* proj, T* h0, T* whh, T* bhh, T* output, T* saved, long* lengths, bool reverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int g3 = 3 * h, g4 = 4 * h;
@@ -43,6 +46,13 @@ internal static unsafe class GruKernel
                 {
                     for (long r = r0; r < r1; r++)
                     {
+                        if (!Runs(lengths, t, r))
+                        {
+                            // Held: the previous state carries over; nothing saved for backward.
+                            new ReadOnlySpan<T>(hprev + r * h, h).CopyTo(new Span<T>(ht + r * h, h));
+                            new Span<T>(sv + r * g4, g4).Clear();
+                            continue;
+                        }
                         T* x = xt + r * g3, q = hpp + r * g3, o = ht + r * h, sr = sv + r * g4, hp0 = hprev + r * h;
                         int j0 = typeof(T) == typeof(float) ? Gates256((float*)x, (float*)q, (float*)o, (float*)sr, (float*)hp0, h) : 0;
                         for (int j = j0; j < h; j++)
@@ -61,7 +71,7 @@ internal static unsafe class GruKernel
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(int steps, int n, int h, T* h0, T* whh, T* output, T* saved, T* grad,
-        T* dproj, T* dh0, T* dwhh, T* dbhh, T* dhpAll, T* hprevAll, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
+        T* dproj, T* dh0, T* dwhh, T* dbhh, T* dhpAll, T* hprevAll, long* lengths, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int g3 = 3 * h, g4 = 4 * h;
         var dhNext = new T[n * h];
@@ -78,6 +88,15 @@ internal static unsafe class GruKernel
                 {
                     for (long r = r0; r < r1; r++)
                     {
+                        if (!Runs(lengths, t, r))
+                        {
+                            // A held state passes its gradient (and this step's own) on; its gates get none.
+                            new Span<T>(dp + r * g3, g3).Clear();
+                            new Span<T>(dq + r * g3, g3).Clear();
+                            T* gh = gr + r * h, dn = dhp + r * h;
+                            for (int j = 0; j < h; j++) dn[j] += gh[j];
+                            continue;
+                        }
                         T* sr = sv + r * g4, g = gr + r * h, d1 = dp + r * g3, d2 = dq + r * g3, hp0 = hprev + r * h, dnext = dhp + r * h;
                         for (int j = 0; j < h; j++)
                         {

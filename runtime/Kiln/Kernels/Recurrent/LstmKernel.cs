@@ -16,13 +16,19 @@ namespace Kiln.Kernels.Recurrent;
 /// <remarks>
 /// Layout: proj [T, N, 4H] (x·W_ihᵀ + biases, gate order i, f, g, o); output [T, N, P + H] holding h (P wide; P = H
 /// without projection) then c of each step; gates [T, N, 4H] keeps the activated gates for backward.
+/// With <c>lengths</c> (one per row), row r runs steps t &lt; lengths[r] only (a reverse direction starts at its own last
+/// element); at the other steps its state is held, so the output there repeats the neighbouring state (the final state
+/// forward, the initial one in reverse) and the usual last step reads each row's final state.
 /// </remarks>
 internal static unsafe class LstmKernel
 {
     static int Prev(int t, bool reverse) => reverse ? t + 1 : t - 1;
 
+    /// <summary>Whether row <paramref name="r"/> runs at step <paramref name="t"/> (every row does without lengths).</summary>
+    static bool Runs(long* lengths, int t, long r) => lengths == null || t < lengths[r];
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<T>(int steps, int n, int h, int p, T* proj, T* h0, T* c0, T* whh, T* whr, T* hc, T* gates, bool reverse)
+    public static void Forward<T>(int steps, int n, int h, int p, T* proj, T* h0, T* c0, T* whh, T* whr, T* hc, T* gates, long* lengths, bool reverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int g4 = 4 * h, row = p + h;
@@ -48,6 +54,7 @@ internal static unsafe class LstmKernel
                 {
                     for (long r = r0; r < r1; r++)
                     {
+                        if (!Runs(lengths, t, r)) continue;
                         T* g = gt + r * g4;
                         T* cp = s == 0 ? c0 + r * h : hc + ((long)Prev(t, reverse) * n + r) * row + p;
                         T* cOut = ct + r * row + p;
@@ -66,13 +73,32 @@ internal static unsafe class LstmKernel
                 // h = (o ⊙ tanh c) · W_hrᵀ, written into the output's h columns.
                 if (packedR != null) Gemm.Sgemm.Multiply(n, 1f, (float*)hfull, h, 1, packedR, 0f, (float*)ct, row);
                 else if (whr != null) BlockGemm.Multiply(n, p, h, T.One, hfull, h, 1, whr, 1, h, T.Zero, ct, row);
+                if (lengths != null) Hold(n, p, h, t, s, reverse, h0, c0, hc, gt, lengths);
             }
+        }
+    }
+
+    /// <summary>Rows not running at step t keep their previous state (h0/c0 before the first step); their gates read zero.</summary>
+    static void Hold<T>(int n, int p, int h, int t, int s, bool reverse, T* h0, T* c0, T* hc, T* gt, long* lengths) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int row = p + h;
+        for (long r = 0; r < n; r++)
+        {
+            if (Runs(lengths, t, r)) continue;
+            T* dst = hc + ((long)t * n + r) * row;
+            if (s == 0)
+            {
+                new ReadOnlySpan<T>(h0 + r * p, p).CopyTo(new Span<T>(dst, p));
+                new ReadOnlySpan<T>(c0 + r * h, h).CopyTo(new Span<T>(dst + p, h));
+            }
+            else new ReadOnlySpan<T>(hc + ((long)Prev(t, reverse) * n + r) * row, row).CopyTo(new Span<T>(dst, row));
+            new Span<T>(gt + r * 4 * h, 4 * h).Clear();
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(int steps, int n, int h, int p, T* h0, T* c0, T* whh, T* whr, T* hc, T* gates, T* grad,
-        T* dproj, T* dh0, T* dc0, T* dwhh, T* dwhr, T* hprevAll, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
+        T* dproj, T* dh0, T* dc0, T* dwhh, T* dwhr, T* hprevAll, long* lengths, bool reverse) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int g4 = 4 * h, row = p + h;
         var dhNext = new T[n * p];
@@ -96,6 +122,9 @@ internal static unsafe class LstmKernel
                 if (whr != null)
                 {
                     new ReadOnlySpan<T>(dhp, n * p).CopyTo(new Span<T>(dhAllP + (long)t * n * p, n * p));
+                    // A held row's h is not a product of W_hr at this step.
+                    for (long r = 0; r < n; r++)
+                        if (!Runs(lengths, t, r)) new Span<T>(dhAllP + ((long)t * n + r) * p, p).Clear();
                     BlockGemm.Multiply(n, h, p, T.One, dhp, p, 1, whr, h, 1, T.Zero, dhFullP, h);
                     dhGate = dhFullP;
                 }
@@ -104,6 +133,14 @@ internal static unsafe class LstmKernel
                 {
                     for (long r = r0; r < r1; r++)
                     {
+                        if (!Runs(lengths, t, r))
+                        {
+                            // A held state passes its gradient (and this step's own) on to the step before.
+                            new Span<T>(dg + r * g4, g4).Clear();
+                            T* gcr = gr + r * row + p, dch = dcp + r * h;
+                            for (int j = 0; j < h; j++) dch[j] += gcr[j];
+                            continue;
+                        }
                         T* g = gt + r * g4, d = dg + r * g4, gc = gr + r * row + p, cRow = ct + r * row + p;
                         T* cp = s == 0 ? c0 + r * h : hc + ((long)Prev(t, reverse) * n + r) * row + p;
                         T* dhr = dhGate + r * h, dcr = dcp + r * h;
@@ -125,8 +162,16 @@ internal static unsafe class LstmKernel
                         }
                     }
                 });
-                // dh_prev = dgates · W_hh (this overwrites dh, which the gate pass has consumed)
-                BlockGemm.Multiply(n, p, g4, T.One, dg, g4, 1, whh, p, 1, T.Zero, dhp, p);
+                // dh_prev = dgates · W_hh (this overwrites dh, which the gate pass has consumed). Held rows keep theirs: the
+                // running rows are cleared and the product added (a held row's dgates are zero).
+                T beta = T.Zero;
+                if (lengths != null)
+                {
+                    for (long r = 0; r < n; r++)
+                        if (Runs(lengths, t, r)) new Span<T>(dhp + r * p, p).Clear();
+                    beta = T.One;
+                }
+                BlockGemm.Multiply(n, p, g4, T.One, dg, g4, 1, whh, p, 1, beta, dhp, p);
                 // The h that fed this step, gathered for the single dW_hh GEMM below.
                 T* hp = s == 0 ? h0 : hc + (long)Prev(t, reverse) * n * row;
                 long rsh = s == 0 ? p : row;

@@ -104,49 +104,33 @@ public abstract class RecurrentBase : Module
     }
 
     /// <summary>
-    /// A packed batch, one sequence at a time to its own length (so no step runs on padding and a reverse direction starts
-    /// at each sequence's last element): <paramref name="run"/>(sequence [length, in], batch index) gives its output
-    /// [length, D·H]; the outputs come back packed like the input.
+    /// A packed batch through the lengths-aware padded forward: padded in the original batch order (so an initial state and
+    /// the final one are in batch order too) and this layer's layout, run with its lengths (<paramref name="run"/>(padded,
+    /// lengths)), and the output packed like the input.
     /// </summary>
-    private protected static PackedSequence RunPacked(PackedSequence input, Func<Tensor, int, Tensor> run)
+    private protected (PackedSequence Output, TState State) RunPacked<TState>(PackedSequence input, Func<Tensor, Tensor, (Tensor Output, TState State)> run)
     {
-        var (padded, lengths) = RnnUtils.PadPackedSequence(input);
+        var (padded, lengths) = RnnUtils.PadPackedSequence(input, BatchFirst);
         using (padded)
         {
-            int steps = padded.Size(0);
-            var outputs = new Tensor[lengths.Length];
-            try
-            {
-                for (int b = 0; b < lengths.Length; b++)
-                {
-                    using var column = padded.Select(1, b);
-                    using var sequence = column.Narrow(0, 0, (int)lengths[b]);
-                    using var output = run(sequence, b);
-                    outputs[b] = F.Pad(output, [0, 0, 0, steps - (int)lengths[b]]);
-                }
-                using var stacked = Tensor.Stack(outputs, 1);
-                return RnnUtils.PackPaddedSequence(stacked, lengths, enforceSorted: input.SortedIndices is null);
-            }
-            finally
-            {
-                foreach (var o in outputs) o?.Dispose();
-            }
+            var (output, state) = run(padded, Tensor.From(lengths, lengths.Length));
+            using (output)
+                return (RnnUtils.PackPaddedSequence(output, lengths, BatchFirst, enforceSorted: input.SortedIndices is null), state);
         }
     }
 
-    private protected static int BatchOf(PackedSequence input) => (int)input.BatchSizes.ToArray<long>()[0];
-
-    /// <summary>The packed form of a layer whose state is one tensor h (GRU, RNN): its own forward per sequence, h stacked in batch order.</summary>
-    private protected static (PackedSequence Output, Tensor H) ForwardPacked(PackedSequence input, Tensor? h0, Func<Tensor, Tensor?, (Tensor Output, Tensor H)> forward)
+    /// <summary>
+    /// Checks <paramref name="lengths"/> against the batch (int64 [N], a batched input) and, for the output, the mask
+    /// [T, N, 1] of the steps each sequence runs (zeros past its end, as <c>pad_packed_sequence</c> gives).
+    /// </summary>
+    private protected Tensor? StepMask(Tensor? lengths, Tensor seq, bool unbatched)
     {
-        var hs = new Tensor[BatchOf(input)];
-        var output = RunPacked(input, (sequence, b) =>
-        {
-            var (o, h) = forward(sequence, h0?.Select(1, b));
-            hs[b] = h;
-            return o;
-        });
-        return (output, Tensor.Stack(hs, 1));
+        if (lengths is null) return null;
+        if (unbatched)
+            throw new KilnException(TypeName, $"{TypeName}: lengths need a batched input [L, N, {InputSize}] (or [N, L, {InputSize}] batch-first), got {ShapeText.Format(seq.Squeeze(1).ShapeArray)}", KilnErrorKind.Shape);
+        if (lengths.DType != DType.Int64 || !ShapeRules.SameShape(lengths.ShapeArray, [seq.Size(1)]))
+            throw new KilnException(TypeName, $"{TypeName}: expected lengths as int64 [{seq.Size(1)}] (one per sequence of the batch), got {lengths.DType} {ShapeText.Format(lengths.ShapeArray)}", KilnErrorKind.Shape);
+        return Tensor.StepMask(lengths, seq.Size(0), seq.DType, seq.Device);
     }
 
     private protected Tensor Finish(Tensor output, bool unbatched) => unbatched ? output.Squeeze(1) : BatchFirst ? output.Transpose(0, 1) : output;
@@ -180,10 +164,16 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
     bool bidirectional = false, DType dtype = DType.Float32, int projSize = 0)
     : RecurrentBase("LSTM", 4, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, projSize)
 {
-    /// <summary>Runs the sequence from the initial state (zeros when null).</summary>
-    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state = null)
+    /// <summary>
+    /// Runs the sequence from the initial state (zeros when null). With <paramref name="lengths"/> (int64 [N]) the input
+    /// is a padded batch: sequence n runs its first lengths[n] steps only (a reverse direction starts at its own last
+    /// element), the output is zero past each end and the final (h, c) are each sequence's own — what packing the batch
+    /// gives, in one fused pass and exportable to ONNX (<c>sequence_lens</c>).
+    /// </summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state = null, Tensor? lengths = null)
     {
         var (seq, unbatched) = Prepare(input);
+        var mask = StepMask(lengths, seq, unbatched);
         int batch = seq.Size(1);
         int hs = HiddenSize, ps = ProjSize > 0 ? ProjSize : HiddenSize, steps = seq.Size(0);
         var h0 = StateOrZeros(state?.H, batch, unbatched, seq, "hidden", ps);
@@ -196,30 +186,20 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
             var proj = F.Linear(input, W("weight_ih", l, d), B("bias_ih", l, d));
             if (B("bias_hh", l, d) is { } bhh) proj = proj + bhh;
             var whr = ProjSize > 0 ? W("weight_hr", l, d) : null;
-            var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), whr, reverse: d == 1);
+            var hc = Tensor.LstmLayerOp(proj, h0.Select(0, idx), c0.Select(0, idx), W("weight_hh", l, d), whr, reverse: d == 1, lengths);
+            // Past a sequence's end its state is held, so these steps hold every final state.
             var lastStep = hc.Select(0, d == 1 ? 0 : steps - 1);
             finalH[idx] = lastStep.Narrow(1, 0, ps);
             finalC[idx] = lastStep.Narrow(1, ps, hs);
             return hc.Narrow(2, 0, ps);
         });
+        if (mask is not null) layerInput = layerInput * mask;
         return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
     }
 
     /// <summary>Runs packed variable-length sequences; the final (h, c) are each sequence's own last step, in batch order.</summary>
     public (PackedSequence Output, (Tensor H, Tensor C) State) Forward(PackedSequence input, (Tensor H, Tensor C)? state = null)
-    {
-        int batch = BatchOf(input);
-        var hs = new Tensor[batch];
-        var cs = new Tensor[batch];
-        var output = RunPacked(input, (sequence, b) =>
-        {
-            (Tensor, Tensor)? start = state is { } s ? (s.H.Select(1, b), s.C.Select(1, b)) : null;
-            var (o, (h, c)) = Forward(sequence, start);
-            hs[b] = h; cs[b] = c;
-            return o;
-        });
-        return (output, (Tensor.Stack(hs, 1), Tensor.Stack(cs, 1)));
-    }
+        => RunPacked(input, (padded, lengths) => Forward(padded, state, lengths));
 }
 
 /// <summary>
@@ -230,23 +210,29 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
     bool bidirectional = false, DType dtype = DType.Float32)
     : RecurrentBase("GRU", 3, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype)
 {
-    /// <summary>Runs the sequence from the initial hidden state (zeros when null).</summary>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null)
+    /// <summary>
+    /// Runs the sequence from the initial hidden state (zeros when null); <paramref name="lengths"/> (int64 [N]) as in
+    /// <see cref="LSTM.Forward(Tensor, ValueTuple{Tensor, Tensor}?, Tensor?)"/>.
+    /// </summary>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null, Tensor? lengths = null)
     {
         var (seq, unbatched) = Prepare(input);
+        var mask = StepMask(lengths, seq, unbatched);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden", HiddenSize);
         int steps = seq.Size(0);
         var finalH = new Tensor[NumLayers * Directions];
         var output = StackLayers(seq, (l, d, idx, input) =>
         {
             var proj = F.Linear(input, W("weight_ih", l, d), B("bias_ih", l, d));
-            var hs = Tensor.GruLayerOp(proj, h.Select(0, idx), W("weight_hh", l, d), B("bias_hh", l, d), reverse: d == 1);
+            var hs = Tensor.GruLayerOp(proj, h.Select(0, idx), W("weight_hh", l, d), B("bias_hh", l, d), reverse: d == 1, lengths);
             finalH[idx] = hs.Select(0, d == 1 ? 0 : steps - 1);
             return hs;
         });
+        if (mask is not null) output = output * mask;
         return (Finish(output, unbatched), FinishState(finalH, unbatched));
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>
-    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) => ForwardPacked(input, h0, (x, h) => Forward(x, h));
+    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) =>
+        RunPacked(input, (padded, lengths) => Forward(padded, h0, lengths));
 }

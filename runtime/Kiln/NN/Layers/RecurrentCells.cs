@@ -139,10 +139,14 @@ public sealed class RNN : RecurrentBase
     /// <summary>"tanh" or "relu".</summary>
     public string Nonlinearity { get; }
 
-    /// <summary>Runs the sequence from the initial hidden state (zeros when null).</summary>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null)
+    /// <summary>
+    /// Runs the sequence from the initial hidden state (zeros when null); <paramref name="lengths"/> (int64 [N]) as in
+    /// <see cref="LSTM.Forward(Tensor, ValueTuple{Tensor, Tensor}?, Tensor?)"/>.
+    /// </summary>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null, Tensor? lengths = null)
     {
         var (seq, unbatched) = Prepare(input);
+        var mask = StepMask(lengths, seq, unbatched);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden", HiddenSize);
         int steps = seq.Size(0);
         var finalH = new Tensor[NumLayers * Directions];
@@ -157,17 +161,22 @@ public sealed class RNN : RecurrentBase
             for (int k = 0; k < steps; k++)
             {
                 int t = d == 1 ? steps - 1 - k : k;
-                state = RNNCell.Activate(proj.Select(0, t) + F.Linear(state, whh, bhh), Nonlinearity);
+                var next = RNNCell.Activate(proj.Select(0, t) + F.Linear(state, whh, bhh), Nonlinearity);
+                // Past a sequence's end its state is held, as in the fused LSTM and GRU layers.
+                using var runs = Tensor.RunsAt(lengths, t, next.Device);
+                state = runs is null ? next : Tensor.Where(runs, next, state);
                 outputs[t] = state;
             }
             finalH[idx] = state;
             return Tensor.Stack(outputs, 0);
         });
+        if (mask is not null) output = output * mask;
         return (Finish(output, unbatched), FinishState(finalH, unbatched));
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>
-    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) => ForwardPacked(input, h0, (x, h) => Forward(x, h));
+    public (PackedSequence Output, Tensor H) Forward(PackedSequence input, Tensor? h0 = null) =>
+        RunPacked(input, (padded, lengths) => Forward(padded, h0, lengths));
 
     /// <inheritdoc/>
     public override string ExtraRepr() => base.ExtraRepr() + (Nonlinearity == "tanh" ? "" : ", nonlinearity=relu");
