@@ -19,22 +19,25 @@ public class QuantizedLinearTests
     }
 
     [Theory]
-    [InlineData(QuantType.Nf4, 64, false)]
-    [InlineData(QuantType.Fp4, 128, true)]
-    [InlineData(QuantType.Nf4, 32, true)]
-    public void FusedFourBitProductEqualsDequantizedLinear(QuantType type, int blocksize, bool dq)
+    [InlineData(QuantType.Nf4, 64, false, 256)]
+    [InlineData(QuantType.Fp4, 128, true, 256)]
+    [InlineData(QuantType.Nf4, 32, true, 256)]
+    // Deep rows run in K chunks (8 rows: 1024 columns, so 1024 + 1024 + 256; 5 rows: 1600 + 704 at blocksize 64).
+    [InlineData(QuantType.Nf4, 64, true, 2304)]
+    [InlineData(QuantType.Fp4, 256, false, 2304)]
+    public void FusedFourBitProductEqualsDequantizedLinear(QuantType type, int blocksize, bool dq, int inFeatures)
     {
         Generator.ManualSeed(11);
-        var lin = new Linear(256, 40);
+        var lin = new Linear(inFeatures, 41);              // odd: a thread's last weight row runs alone
         var q = new Linear4bit(lin, type, blocksize, dq);
         var w = q.DequantizedWeight();
         using var _ = Autograd.NoGrad();
         foreach (int m in new[] { 1, 2, 3, 5, 8, 9, 17 })
         {
-            var x = Tensor.Randn(m, 256);
+            var x = Tensor.Randn(m, inFeatures);
             Close(F.Linear(x, w, lin.Bias), q.Forward(x), 1e-4, $"m={m}");
         }
-        var x3 = Tensor.Randn(2, 3, 256);                 // leading dims kept
+        var x3 = Tensor.Randn(2, 3, inFeatures);          // leading dims kept
         Close(F.Linear(x3, w, lin.Bias), q.Forward(x3), 1e-4, "3-D");
     }
 
