@@ -41,17 +41,20 @@ public class QuantizedLinearTests
         Close(F.Linear(x3, w, lin.Bias), q.Forward(x3), 1e-4, "3-D");
     }
 
-    [Fact]
-    public void FusedInt8ProductEqualsDequantizedLinear()
+    [Theory]
+    [InlineData(100, 24)]     // not a multiple of 16: the scalar loop
+    [InlineData(2320, 41)]    // 16·145: K chunks (8 rows: 1024 + 1024 + 272) ending in a 16-column step; an odd row last
+    [InlineData(512, 40)]
+    public void FusedInt8ProductEqualsDequantizedLinear(int inFeatures, int outFeatures)
     {
         Generator.ManualSeed(12);
-        var lin = new Linear(100, 24);                    // 100: a scalar tail after the 16-wide vectors
+        var lin = new Linear(inFeatures, outFeatures);
         var q = new Linear8bitLt(lin);
         var w = q.DequantizedWeight();
         using var _ = Autograd.NoGrad();
-        foreach (int m in new[] { 1, 4, 8, 12 })
+        foreach (int m in new[] { 1, 2, 3, 4, 5, 8, 12 })
         {
-            var x = Tensor.Randn(m, 100);
+            var x = Tensor.Randn(m, inFeatures);
             Close(F.Linear(x, w, lin.Bias), q.Forward(x), 1e-4, $"m={m}");
         }
     }
