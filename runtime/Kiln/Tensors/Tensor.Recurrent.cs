@@ -29,6 +29,9 @@ public sealed unsafe partial class Tensor
         return proj.Backend.LstmLayer(proj, h0, c0, whh, whr, reverse, lengths);
     }
 
+    /// <summary>The lengths where the host kernels read them (a copy when they live on a device).</summary>
+    static Tensor? HostLengths(Tensor? lengths) => lengths is null ? null : lengths.IsCuda ? lengths.Cpu() : lengths.ContiguousInternal();
+
     /// <summary>Sequence lengths must be int64 [N] with values in [0, T] (the kernels index with them).</summary>
     static void CheckLengths(string op, Tensor? lengths, int steps, int n)
     {
@@ -51,7 +54,7 @@ public sealed unsafe partial class Tensor
         using var cc0 = c0.ContiguousInternal();
         using var wc = whh.ContiguousInternal();
         using var rc = whr?.ContiguousInternal();
-        using var lc = lengths?.ContiguousInternal();
+        using var lc = HostLengths(lengths);
         long* lp = lc is null ? null : lc.Ptr<long>();
         var output = Allocate([steps, n, p + h], proj.DType);
         var gates = Allocate([steps, n, 4 * h], proj.DType);
@@ -81,7 +84,7 @@ public sealed unsafe partial class Tensor
         var dwhh = Allocate([4 * h, p], dt);
         var dwhr = whr is null ? null : Allocate([p, h], dt);
         using var hprev = Allocate([steps, n, p], dt);
-        using var lc = lengths?.ContiguousInternal();
+        using var lc = HostLengths(lengths);
         long* lp = lc is null ? null : lc.Ptr<long>();
         if (dt == DType.Float32)
             LstmKernel.Backward(steps, n, h, p, hc0.Ptr<float>(), cc0.Ptr<float>(), wc.Ptr<float>(), rc is null ? null : rc.Ptr<float>(), oc.Ptr<float>(), gates.Ptr<float>(), gc.Ptr<float>(),
@@ -118,7 +121,7 @@ public sealed unsafe partial class Tensor
         using var hc0 = h0.ToInternal(proj.DType).ContiguousInternal();
         using var wc = whh.ToInternal(proj.DType).ContiguousInternal();
         using var bc = bhh?.ToInternal(proj.DType).ContiguousInternal();
-        using var lc = lengths?.ContiguousInternal();
+        using var lc = HostLengths(lengths);
         long* lp = lc is null ? null : lc.Ptr<long>();
         var output = Allocate([steps, n, h], proj.DType);
         var saved = Allocate([steps, n, 4 * h], proj.DType);
@@ -145,7 +148,7 @@ public sealed unsafe partial class Tensor
         var dbhh = hasBias ? Allocate([3 * h], dt) : null;
         using var dhp = Allocate([steps, n, 3 * h], dt);
         using var hprev = Allocate([steps, n, h], dt);
-        using var lc = lengths?.ContiguousInternal();
+        using var lc = HostLengths(lengths);
         long* lp = lc is null ? null : lc.Ptr<long>();
         if (dt == DType.Float32)
             GruKernel.Backward(steps, n, h, hc0.Ptr<float>(), wc.Ptr<float>(), oc.Ptr<float>(), saved.Ptr<float>(), gc.Ptr<float>(), dproj.Ptr<float>(), dh0.Ptr<float>(),
