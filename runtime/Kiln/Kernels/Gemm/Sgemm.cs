@@ -193,10 +193,28 @@ public static unsafe class Sgemm
                 r = TL.Load(x3 + p);
                 a30 = TL.Fma(r, v0, a30); a31 = TL.Fma(r, v1, a31); a32 = TL.Fma(r, v2, a32); a33 = TL.Fma(r, v3, a33);
             }
+            if (p == k1)
+            {
+                // No scalar tail: each row's four sums folded into one vector and stored together (sixteen separate
+                // reductions were a third of the instructions at K = 768; 8 × 768 → 2048 on 1 thread 0.318 → 0.285 ms
+                // in fp32, 0.228 → 0.199 ms with bf16 weights, in alternating probes).
+                Put4(i, j, TL.ReduceSum4(a00, a01, a02, a03), into); Put4(i + 1, j, TL.ReduceSum4(a10, a11, a12, a13), into);
+                Put4(i + 2, j, TL.ReduceSum4(a20, a21, a22, a23), into); Put4(i + 3, j, TL.ReduceSum4(a30, a31, a32, a33), into);
+                return;
+            }
             Put(i, j, Finish(TL.ReduceSum(a00), x0, w0, p, k1), into); Put(i, j + 1, Finish(TL.ReduceSum(a01), x0, w1, p, k1), into); Put(i, j + 2, Finish(TL.ReduceSum(a02), x0, w2, p, k1), into); Put(i, j + 3, Finish(TL.ReduceSum(a03), x0, w3, p, k1), into);
             Put(i + 1, j, Finish(TL.ReduceSum(a10), x1, w0, p, k1), into); Put(i + 1, j + 1, Finish(TL.ReduceSum(a11), x1, w1, p, k1), into); Put(i + 1, j + 2, Finish(TL.ReduceSum(a12), x1, w2, p, k1), into); Put(i + 1, j + 3, Finish(TL.ReduceSum(a13), x1, w3, p, k1), into);
             Put(i + 2, j, Finish(TL.ReduceSum(a20), x2, w0, p, k1), into); Put(i + 2, j + 1, Finish(TL.ReduceSum(a21), x2, w1, p, k1), into); Put(i + 2, j + 2, Finish(TL.ReduceSum(a22), x2, w2, p, k1), into); Put(i + 2, j + 3, Finish(TL.ReduceSum(a23), x2, w3, p, k1), into);
             Put(i + 3, j, Finish(TL.ReduceSum(a30), x3, w0, p, k1), into); Put(i + 3, j + 1, Finish(TL.ReduceSum(a31), x3, w1, p, k1), into); Put(i + 3, j + 2, Finish(TL.ReduceSum(a32), x3, w2, p, k1), into); Put(i + 3, j + 3, Finish(TL.ReduceSum(a33), x3, w3, p, k1), into);
+        }
+
+        /// <summary>C[i, j..j+3] = (C +) alpha · <paramref name="sums"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Put4(int i, long j, Vector128<float> sums, bool into)
+        {
+            float* o = C + i * Ldc + j;
+            var v = sums * Alpha;
+            (into ? Vector128.Load(o) + v : v).Store(o);
         }
 
         /// <summary>The lanes' sum <paramref name="s"/> plus the scalar tail from <paramref name="p"/> to <paramref name="end"/>.</summary>
