@@ -61,7 +61,7 @@ internal static unsafe class FourBitKernels
 
     /// <summary>The 16 bytes at <paramref name="p"/>: their high-nibble codes' values and their low-nibble codes' values (16 each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static (Vector512<float> Hi, Vector512<float> Lo) Lookup(Vector512<float> table, byte* p)
+    internal static (Vector512<float> Hi, Vector512<float> Lo) Lookup(Vector512<float> table, byte* p)
     {
         var v = Avx512F.ConvertToVector512Int32(Vector128.Load(p));
         var hi = Avx512F.ShiftRightLogical(v, 4);
@@ -132,140 +132,9 @@ internal static unsafe class FourBitKernels
             // Alone, the second row is the first again (stride 0).
             long stride = pair ? k / 2 : 0;
             int next = pair ? blocksPerRow : 0;
-            if (m <= 4) ChunkRowPairNarrow(m, ld, c0, width, rows, row, stride, code, scales, next, blocksize, acc);
-            else ChunkRowPair(m, ld, c0, width, rows, row, stride, code, scales, next, blocksize, acc);
+            if (m <= 4) QuantTiles.NibblePairNarrow(m, ld, c0, width, rows, row, stride, code, scales, next, blocksize, acc);
+            else QuantTiles.NibblePair(m, ld, c0, width, rows, row, stride, code, scales, next, blocksize, acc);
         }
-    }
-
-    /// <summary>
-    /// Columns [c0, c0 + width) of two weight rows (<paramref name="row"/>, the next <paramref name="stride"/> bytes on)
-    /// against up to eight input rows: each input vector loaded once feeds both weight rows (one load per two FMAs, not
-    /// one); the high and low nibbles' products share an accumulator per input row and weight row.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ChunkRowPair(int m, int ld, int c0, int width, float* split, byte* row, long stride, float* code, float* scales, int blocksPerRow, int blocksize, float* acc)
-    {
-        var table = Avx512F.LoadVector512(code);
-        int odd = ld / 2;   // the odd columns' offset in a split row (see FusedMatmul)
-        byte* row2 = row + stride;
-        Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
-        for (int q0 = c0 / 2, blk = c0 / blocksize; q0 < (c0 + width) / 2; q0 += blocksize / 2, blk++)
-        {
-            var s0 = Vector512.Create(scales[blk]);
-            var s1 = Vector512.Create(scales[blk + blocksPerRow]);
-            for (int q = q0; q < q0 + blocksize / 2; q += 16)
-            {
-                var (h0, l0) = Lookup(table, row + q);
-                var (h1, l1) = Lookup(table, row2 + q);
-                h0 = Avx512F.Multiply(h0, s0); l0 = Avx512F.Multiply(l0, s0);
-                h1 = Avx512F.Multiply(h1, s1); l1 = Avx512F.Multiply(l1, s1);
-                float* e = split + q;
-                var xe0 = Avx512F.LoadVector512(e); var xo0 = Avx512F.LoadVector512(e + odd);
-                a00 = Avx512F.FusedMultiplyAdd(xo0, l0, Avx512F.FusedMultiplyAdd(xe0, h0, a00));
-                a01 = Avx512F.FusedMultiplyAdd(xo0, l1, Avx512F.FusedMultiplyAdd(xe0, h1, a01));
-                if (m > 1)
-                {
-                    var xe1 = Avx512F.LoadVector512(e + ld); var xo1 = Avx512F.LoadVector512(e + ld + odd);
-                    a10 = Avx512F.FusedMultiplyAdd(xo1, l0, Avx512F.FusedMultiplyAdd(xe1, h0, a10));
-                    a11 = Avx512F.FusedMultiplyAdd(xo1, l1, Avx512F.FusedMultiplyAdd(xe1, h1, a11));
-                }
-                if (m > 2)
-                {
-                    var xe2 = Avx512F.LoadVector512(e + 2 * ld); var xo2 = Avx512F.LoadVector512(e + 2 * ld + odd);
-                    a20 = Avx512F.FusedMultiplyAdd(xo2, l0, Avx512F.FusedMultiplyAdd(xe2, h0, a20));
-                    a21 = Avx512F.FusedMultiplyAdd(xo2, l1, Avx512F.FusedMultiplyAdd(xe2, h1, a21));
-                }
-                if (m > 3)
-                {
-                    var xe3 = Avx512F.LoadVector512(e + 3 * ld); var xo3 = Avx512F.LoadVector512(e + 3 * ld + odd);
-                    a30 = Avx512F.FusedMultiplyAdd(xo3, l0, Avx512F.FusedMultiplyAdd(xe3, h0, a30));
-                    a31 = Avx512F.FusedMultiplyAdd(xo3, l1, Avx512F.FusedMultiplyAdd(xe3, h1, a31));
-                }
-                if (m > 4)
-                {
-                    var xe4 = Avx512F.LoadVector512(e + 4 * ld); var xo4 = Avx512F.LoadVector512(e + 4 * ld + odd);
-                    a40 = Avx512F.FusedMultiplyAdd(xo4, l0, Avx512F.FusedMultiplyAdd(xe4, h0, a40));
-                    a41 = Avx512F.FusedMultiplyAdd(xo4, l1, Avx512F.FusedMultiplyAdd(xe4, h1, a41));
-                }
-                if (m > 5)
-                {
-                    var xe5 = Avx512F.LoadVector512(e + 5 * ld); var xo5 = Avx512F.LoadVector512(e + 5 * ld + odd);
-                    a50 = Avx512F.FusedMultiplyAdd(xo5, l0, Avx512F.FusedMultiplyAdd(xe5, h0, a50));
-                    a51 = Avx512F.FusedMultiplyAdd(xo5, l1, Avx512F.FusedMultiplyAdd(xe5, h1, a51));
-                }
-                if (m > 6)
-                {
-                    var xe6 = Avx512F.LoadVector512(e + 6 * ld); var xo6 = Avx512F.LoadVector512(e + 6 * ld + odd);
-                    a60 = Avx512F.FusedMultiplyAdd(xo6, l0, Avx512F.FusedMultiplyAdd(xe6, h0, a60));
-                    a61 = Avx512F.FusedMultiplyAdd(xo6, l1, Avx512F.FusedMultiplyAdd(xe6, h1, a61));
-                }
-                if (m > 7)
-                {
-                    var xe7 = Avx512F.LoadVector512(e + 7 * ld); var xo7 = Avx512F.LoadVector512(e + 7 * ld + odd);
-                    a70 = Avx512F.FusedMultiplyAdd(xo7, l0, Avx512F.FusedMultiplyAdd(xe7, h0, a70));
-                    a71 = Avx512F.FusedMultiplyAdd(xo7, l1, Avx512F.FusedMultiplyAdd(xe7, h1, a71));
-                }
-            }
-        }
-        acc[0] = Vector512.Sum(a00); acc[1] = Vector512.Sum(a01);
-        if (m > 1) { acc[2] = Vector512.Sum(a10); acc[3] = Vector512.Sum(a11); }
-        if (m > 2) { acc[4] = Vector512.Sum(a20); acc[5] = Vector512.Sum(a21); }
-        if (m > 3) { acc[6] = Vector512.Sum(a30); acc[7] = Vector512.Sum(a31); }
-        if (m > 4) { acc[8] = Vector512.Sum(a40); acc[9] = Vector512.Sum(a41); }
-        if (m > 5) { acc[10] = Vector512.Sum(a50); acc[11] = Vector512.Sum(a51); }
-        if (m > 6) { acc[12] = Vector512.Sum(a60); acc[13] = Vector512.Sum(a61); }
-        if (m > 7) { acc[14] = Vector512.Sum(a70); acc[15] = Vector512.Sum(a71); }
-    }
-
-    /// <summary>
-    /// <see cref="ChunkRowPair"/> for up to four input rows: high and low nibbles in separate accumulators, so each FMA
-    /// chain advances once per 16 bytes (with one shared chain, two to four rows leave the FMA units waiting on latency).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ChunkRowPairNarrow(int m, int ld, int c0, int width, float* split, byte* row, long stride, float* code, float* scales, int blocksPerRow, int blocksize, float* acc)
-    {
-        var table = Avx512F.LoadVector512(code);
-        int odd = ld / 2;
-        byte* row2 = row + stride;
-        Vector512<float> h00 = default, l00 = default, h01 = default, l01 = default, h10 = default, l10 = default, h11 = default, l11 = default, h20 = default, l20 = default, h21 = default, l21 = default, h30 = default, l30 = default, h31 = default, l31 = default;
-        for (int q0 = c0 / 2, blk = c0 / blocksize; q0 < (c0 + width) / 2; q0 += blocksize / 2, blk++)
-        {
-            var s0 = Vector512.Create(scales[blk]);
-            var s1 = Vector512.Create(scales[blk + blocksPerRow]);
-            for (int q = q0; q < q0 + blocksize / 2; q += 16)
-            {
-                var (wh0, wl0) = Lookup(table, row + q);
-                var (wh1, wl1) = Lookup(table, row2 + q);
-                wh0 = Avx512F.Multiply(wh0, s0); wl0 = Avx512F.Multiply(wl0, s0);
-                wh1 = Avx512F.Multiply(wh1, s1); wl1 = Avx512F.Multiply(wl1, s1);
-                float* e = split + q;
-                var xe0 = Avx512F.LoadVector512(e); var xo0 = Avx512F.LoadVector512(e + odd);
-                h00 = Avx512F.FusedMultiplyAdd(xe0, wh0, h00); l00 = Avx512F.FusedMultiplyAdd(xo0, wl0, l00);
-                h01 = Avx512F.FusedMultiplyAdd(xe0, wh1, h01); l01 = Avx512F.FusedMultiplyAdd(xo0, wl1, l01);
-                if (m > 1)
-                {
-                    var xe1 = Avx512F.LoadVector512(e + ld); var xo1 = Avx512F.LoadVector512(e + ld + odd);
-                    h10 = Avx512F.FusedMultiplyAdd(xe1, wh0, h10); l10 = Avx512F.FusedMultiplyAdd(xo1, wl0, l10);
-                    h11 = Avx512F.FusedMultiplyAdd(xe1, wh1, h11); l11 = Avx512F.FusedMultiplyAdd(xo1, wl1, l11);
-                }
-                if (m > 2)
-                {
-                    var xe2 = Avx512F.LoadVector512(e + 2 * ld); var xo2 = Avx512F.LoadVector512(e + 2 * ld + odd);
-                    h20 = Avx512F.FusedMultiplyAdd(xe2, wh0, h20); l20 = Avx512F.FusedMultiplyAdd(xo2, wl0, l20);
-                    h21 = Avx512F.FusedMultiplyAdd(xe2, wh1, h21); l21 = Avx512F.FusedMultiplyAdd(xo2, wl1, l21);
-                }
-                if (m > 3)
-                {
-                    var xe3 = Avx512F.LoadVector512(e + 3 * ld); var xo3 = Avx512F.LoadVector512(e + 3 * ld + odd);
-                    h30 = Avx512F.FusedMultiplyAdd(xe3, wh0, h30); l30 = Avx512F.FusedMultiplyAdd(xo3, wl0, l30);
-                    h31 = Avx512F.FusedMultiplyAdd(xe3, wh1, h31); l31 = Avx512F.FusedMultiplyAdd(xo3, wl1, l31);
-                }
-            }
-        }
-        acc[0] = Vector512.Sum(Avx512F.Add(h00, l00)); acc[1] = Vector512.Sum(Avx512F.Add(h01, l01));
-        if (m > 1) { acc[2] = Vector512.Sum(Avx512F.Add(h10, l10)); acc[3] = Vector512.Sum(Avx512F.Add(h11, l11)); }
-        if (m > 2) { acc[4] = Vector512.Sum(Avx512F.Add(h20, l20)); acc[5] = Vector512.Sum(Avx512F.Add(h21, l21)); }
-        if (m > 3) { acc[6] = Vector512.Sum(Avx512F.Add(h30, l30)); acc[7] = Vector512.Sum(Avx512F.Add(h31, l31)); }
     }
 
     // One input row: high- and low-nibble products in separate accumulators and two 16-byte steps unrolled (four
