@@ -20,7 +20,7 @@ internal static unsafe class GruKernel
 {
     static int Prev(int t, bool reverse) => reverse ? t + 1 : t - 1;
 
-    static bool Runs(long* lengths, int t, long r) => lengths == null || t < lengths[r];
+    static bool Runs(long* lengths, int t, long r) => LstmKernel.Runs(lengths, t, r);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int steps, int n, int h, T* proj, T* h0, T* whh, T* bhh, T* output, T* saved, long* lengths, bool reverse)

@@ -25,7 +25,7 @@ internal static unsafe class LstmKernel
     static int Prev(int t, bool reverse) => reverse ? t + 1 : t - 1;
 
     /// <summary>Whether row <paramref name="r"/> runs at step <paramref name="t"/> (every row does without lengths).</summary>
-    static bool Runs(long* lengths, int t, long r) => lengths == null || t < lengths[r];
+    internal static bool Runs(long* lengths, int t, long r) => lengths == null || t < lengths[r];
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int steps, int n, int h, int p, T* proj, T* h0, T* c0, T* whh, T* whr, T* hc, T* gates, long* lengths, bool reverse)
