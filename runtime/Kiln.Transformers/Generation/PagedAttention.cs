@@ -1,5 +1,5 @@
 using System;
-using System.Numerics.Tensors;
+using Kiln.Kernels.Gemm;
 
 namespace Kiln.Transformers;
 
@@ -27,39 +27,70 @@ internal static class PagedAttention
     /// softmax(q·kᵀ·scale) v for every row r, head h and new token i of <paramref name="q"/> [batch, heads, n, d]: the keys
     /// are row r's positions 0 .. past[r] + i (the last <paramref name="window"/> of them when the layer slides), read
     /// from kv head h / (heads / kv heads). Writes <paramref name="output"/> [batch, heads, n, d] (both contiguous float32).
+    /// Keys and values are float32 or bfloat16 (a bf16 model's cache, widened as it is read: no float32 copy of the past).
     /// </summary>
-    public static void Attend(Tensor q, Tensor keys, Tensor values, int[][] tables, int[] past, int n, int heads, int kvHeads, int d,
+    public static unsafe void Attend(Tensor q, Tensor keys, Tensor values, int[][] tables, int[] past, int n, int heads, int kvHeads, int d,
         int blockSize, int? window, float scale, Tensor output)
     {
-        int b = tables.Length, group = heads / kvHeads, longest = 0;
-        foreach (int p in past) longest = Math.Max(longest, p + n);
-        Threads.For((long)b * heads * n, Math.Max(1, 4096 / Math.Max(1, longest)), (start, end) =>
+        var job = new AttendJob
         {
-            var scores = new float[longest];
-            var query = q.AsSpan<float>();
-            var result = output.AsSpan<float>();
-            var ks = keys.AsSpan<float>();
-            var vs = values.AsSpan<float>();
+            Q = q.Ptr<float>(),
+            Output = output.Ptr<float>(),
+            Keys = keys.Ptr<byte>(),
+            Values = values.Ptr<byte>(),
+            Tables = tables,
+            Past = past,
+            N = n,
+            Heads = heads,
+            KvHeads = kvHeads,
+            D = d,
+            BlockSize = blockSize,
+            Window = window,
+            Scale = scale,
+        };
+        foreach (int p in past) job.Longest = Math.Max(job.Longest, p + n);
+        Action<long, long> run = keys.DType == DType.BFloat16 ? job.Run<BFloat16Elements> : job.Run<Float32Elements>;
+        Threads.For((long)tables.Length * heads * n, Math.Max(1, 4096 / Math.Max(1, job.Longest)), run);
+    }
+
+    /// <summary>One attention call's operands, shared by the threads that split its (row, head, token) tasks.</summary>
+    sealed unsafe class AttendJob
+    {
+        public float* Q, Output;
+        public byte* Keys, Values;
+        public int[][] Tables = [];
+        public int[] Past = [];
+        public int N, Heads, KvHeads, D, BlockSize, Longest;
+        public int? Window;
+        public float Scale;
+
+        public void Run<TW>(long start, long end) where TW : struct, IWeightElements
+        {
+            var scores = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, Longest));
+            int n = N, d = D, group = Heads / KvHeads;
             for (long task = start; task < end; task++)
             {
-                int i = (int)(task % n), h = (int)(task / n % heads), r = (int)(task / n / heads);
-                int kv = h / group, last = past[r] + i, first = window is int w ? Math.Max(0, last - w + 1) : 0, count = last - first + 1;
-                var qv = query.Slice((int)task * d, d);
+                int i = (int)(task % n), h = (int)(task / n % Heads), r = (int)(task / n / Heads);
+                int kv = h / group, last = Past[r] + i, first = Window is int w ? Math.Max(0, last - w + 1) : 0, count = last - first + 1;
+                float* qv = Q + task * d;
                 float max = float.NegativeInfinity;
                 for (int j = 0; j < count; j++)
                 {
-                    float s = TensorPrimitives.Dot(qv, ks.Slice(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d)) * scale;
+                    float s = WeightRows.Dot<TW>(qv, Row<TW>(Keys, r, first + j, kv), d) * Scale;
                     scores[j] = s;
                     if (s > max) max = s;
                 }
                 float sum = 0;
                 for (int j = 0; j < count; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
-                var o = result.Slice((int)task * d, d);
-                o.Clear();
-                for (int j = 0; j < count; j++)
-                    TensorPrimitives.MultiplyAdd(vs.Slice(Offset(tables[r], first + j, kv, kvHeads, d, blockSize), d), scores[j] / sum, o, o);
+                float* o = Output + task * d;
+                new Span<float>(o, d).Clear();
+                for (int j = 0; j < count; j++) WeightRows.MultiplyAdd<TW>(Row<TW>(Values, r, first + j, kv), scores[j] / sum, o, d);
             }
-        });
+            System.Buffers.ArrayPool<float>.Shared.Return(scores);
+        }
+
+        byte* Row<TW>(byte* pool, int r, int pos, int kv) where TW : struct, IWeightElements =>
+            pool + (long)Offset(Tables[r], pos, kv, KvHeads, D, BlockSize) * TW.Size;
     }
 
     static int Offset(int[] table, int pos, int head, int kvHeads, int d, int blockSize) =>

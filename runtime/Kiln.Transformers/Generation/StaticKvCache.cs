@@ -41,13 +41,13 @@ public sealed class StaticKvCache : KvCache
     /// One new token per row attending to every cached position (a decode step without padding): appends layer
     /// <paramref name="layer"/>'s keys and values and attends straight from this cache's [batch, kv heads, max, head dim]
     /// storage (each row one block of <see cref="MaxLength"/>), query heads mapped to their key/value head — no repeated
-    /// keys, no mask. False (nothing done) when that does not apply: several new tokens, a half-precision cache, or a
-    /// graph to record.
+    /// keys, no mask; a bfloat16 cache is widened as it is read, and the result cast back to q's dtype. False (nothing
+    /// done) when that does not apply: several new tokens, a float16 cache, or a graph to record.
     /// </summary>
     internal bool TryAttendOne(int layer, Tensor q, Tensor keys, Tensor values, double scale, out Tensor attended)
     {
         attended = null!;
-        if (q.Size(2) != 1 || _keys[layer].DType != DType.Float32 || q.IsCuda || (Autograd.IsGradEnabled && (q.RequiresGrad || keys.RequiresGrad || values.RequiresGrad)))
+        if (q.Size(2) != 1 || _keys[layer].DType is not (DType.Float32 or DType.BFloat16) || q.IsCuda || (Autograd.IsGradEnabled && (q.RequiresGrad || keys.RequiresGrad || values.RequiresGrad)))
             return false;
         int b = q.Size(0), heads = q.Size(1), d = q.Size(3), kvHeads = _keys[layer].Size(1);
         int filled = _length;

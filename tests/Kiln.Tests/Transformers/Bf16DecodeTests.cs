@@ -51,4 +51,53 @@ public class Bf16DecodeTests
         // bf16 rounds every weight: the first new tokens must agree (random tiny models have close runner-ups later).
         Assert.Equal(want[..11], generated[..11]);
     }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(37)]    // a 32-wide step, no 8-wide one, a scalar tail
+    public void ABf16CacheAttendsAsAFloat32CacheOfTheSameValues(int d)
+    {
+        // A decode step over a bf16 cache reads it widened in place; a float32 cache of the same (bf16-exact) values must
+        // give the same bits, and both the softmax-weighted sum computed here in float64.
+        const int batch = 2, heads = 6, kvHeads = 2, past = 9;
+        var g = new Generator(4);
+        using var pastK = Tensor.Randn([batch, kvHeads, past, d], generator: g).To(DType.BFloat16).To(DType.Float32);
+        using var pastV = Tensor.Randn([batch, kvHeads, past, d], generator: g).To(DType.BFloat16).To(DType.Float32);
+        using var newK = Tensor.Randn([batch, kvHeads, 1, d], generator: g).To(DType.BFloat16).To(DType.Float32);
+        using var newV = Tensor.Randn([batch, kvHeads, 1, d], generator: g).To(DType.BFloat16).To(DType.Float32);
+        using var q = Tensor.Randn([batch, heads, 1, d], generator: g);
+        using var _ = Autograd.NoGrad();
+        double scale = 1 / Math.Sqrt(d);
+        float[] Attend(DType dtype)
+        {
+            var cache = new StaticKvCache(1, batch, kvHeads, 16, d, dtype);
+            cache.Append(0, pastK, pastV);
+            Assert.True(cache.TryAttendOne(0, q, newK, newV, scale, out var y));
+            Assert.Equal(DType.Float32, y.DType);
+            return y.ToArray<float>();
+        }
+        var fromBf16 = Attend(DType.BFloat16);
+        Assert.Equal(Attend(DType.Float32), fromBf16);
+        float[] qs = q.ToArray<float>(), k0 = pastK.ToArray<float>(), v0 = pastV.ToArray<float>(), k1 = newK.ToArray<float>(), v1 = newV.ToArray<float>();
+        for (int r = 0; r < batch; r++)
+            for (int h = 0; h < heads; h++)
+            {
+                int kv = h / (heads / kvHeads);
+                float Key(int pos, int i) => pos < past ? k0[((r * kvHeads + kv) * past + pos) * d + i] : k1[(r * kvHeads + kv) * d + i];
+                float Value(int pos, int i) => pos < past ? v0[((r * kvHeads + kv) * past + pos) * d + i] : v1[(r * kvHeads + kv) * d + i];
+                var s = new double[past + 1];
+                for (int pos = 0; pos <= past; pos++)
+                    for (int i = 0; i < d; i++) s[pos] += qs[(r * heads + h) * d + i] * (double)Key(pos, i) * scale;
+                double max = double.NegativeInfinity, sum = 0;
+                foreach (double x in s) max = Math.Max(max, x);
+                for (int pos = 0; pos <= past; pos++) sum += s[pos] = Math.Exp(s[pos] - max);
+                for (int i = 0; i < d; i++)
+                {
+                    double want = 0;
+                    for (int pos = 0; pos <= past; pos++) want += s[pos] / sum * Value(pos, i);
+                    float got = fromBf16[(r * heads + h) * d + i];
+                    Assert.True(Math.Abs(got - want) <= 1e-5 * (1 + Math.Abs(want)), $"row {r} head {h} [{i}]: {got} vs {want}");
+                }
+            }
+    }
 }

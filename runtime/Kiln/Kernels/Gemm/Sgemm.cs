@@ -225,23 +225,7 @@ public static unsafe class Sgemm
             return s;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        static float Dot(float* x, byte* w, int k)
-        {
-            int p = 0;
-            Elementwise.Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
-            for (; p + 32 <= k; p += 32)
-            {
-                s0 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p), TW.Load<Elementwise.Lanes256>(w, p), s0);
-                s1 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 8), TW.Load<Elementwise.Lanes256>(w, p + 8), s1);
-                s2 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 16), TW.Load<Elementwise.Lanes256>(w, p + 16), s2);
-                s3 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p + 24), TW.Load<Elementwise.Lanes256>(w, p + 24), s3);
-            }
-            for (; p + 8 <= k; p += 8) s0 = Elementwise.Lanes256.Fma(Elementwise.Lanes256.Load(x + p), TW.Load<Elementwise.Lanes256>(w, p), s0);
-            float sum = Elementwise.Lanes256.ReduceSum(Elementwise.Lanes256.Add(Elementwise.Lanes256.Add(s0, s1), Elementwise.Lanes256.Add(s2, s3)));
-            for (; p < k; p++) sum += x[p] * TW.At(w, p);
-            return sum;
-        }
+        static float Dot(float* x, byte* w, int k) => WeightRows.Dot<TW>(x, w, k);
     }
 
     /// <summary>

@@ -43,3 +43,36 @@ internal readonly struct BFloat16Elements : IWeightElements
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe float At(byte* row, long p) => BitConverter.Int32BitsToSingle(((ushort*)row)[p] << 16);
 }
+
+/// <summary>Vector loops over one weight row of either storage type: the dot products and scaled sums that read it as float32.</summary>
+internal static unsafe class WeightRows
+{
+    /// <summary>Σ x[p]·w[p] over p &lt; <paramref name="k"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot<TW>(float* x, byte* w, int k) where TW : struct, IWeightElements
+    {
+        int p = 0;
+        Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; p + 32 <= k; p += 32)
+        {
+            s0 = Lanes256.Fma(Lanes256.Load(x + p), TW.Load<Lanes256>(w, p), s0);
+            s1 = Lanes256.Fma(Lanes256.Load(x + p + 8), TW.Load<Lanes256>(w, p + 8), s1);
+            s2 = Lanes256.Fma(Lanes256.Load(x + p + 16), TW.Load<Lanes256>(w, p + 16), s2);
+            s3 = Lanes256.Fma(Lanes256.Load(x + p + 24), TW.Load<Lanes256>(w, p + 24), s3);
+        }
+        for (; p + 8 <= k; p += 8) s0 = Lanes256.Fma(Lanes256.Load(x + p), TW.Load<Lanes256>(w, p), s0);
+        float sum = Lanes256.ReduceSum(Lanes256.Add(Lanes256.Add(s0, s1), Lanes256.Add(s2, s3)));
+        for (; p < k; p++) sum += x[p] * TW.At(w, p);
+        return sum;
+    }
+
+    /// <summary>o[p] += s·w[p] over p &lt; <paramref name="k"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyAdd<TW>(byte* w, float s, float* o, int k) where TW : struct, IWeightElements
+    {
+        int p = 0;
+        var sv = Lanes256.Splat(s);
+        for (; p + 8 <= k; p += 8) Lanes256.Store(Lanes256.Fma(TW.Load<Lanes256>(w, p), sv, Lanes256.Load(o + p)), o + p);
+        for (; p < k; p++) o[p] += s * TW.At(w, p);
+    }
+}
