@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 using Kiln.Kernels.Gemm;
 
 namespace Kiln.Transformers;
@@ -66,31 +67,61 @@ internal static class PagedAttention
 
         public void Run<TW>(long start, long end) where TW : struct, IWeightElements
         {
-            var scores = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, Longest));
+            var pooled = System.Buffers.ArrayPool<float>.Shared.Rent(Math.Max(1, Longest));
+            fixed (float* scores = pooled)
+                Tasks<TW>(start, end, scores);
+            System.Buffers.ArrayPool<float>.Shared.Return(pooled);
+        }
+
+        void Tasks<TW>(long start, long end, float* scores) where TW : struct, IWeightElements
+        {
             int n = N, d = D, group = Heads / KvHeads;
             for (long task = start; task < end; task++)
             {
                 int i = (int)(task % n), h = (int)(task / n % Heads), r = (int)(task / n / Heads);
                 int kv = h / group, last = Past[r] + i, first = Window is int w ? Math.Max(0, last - w + 1) : 0, count = last - first + 1;
                 float* qv = Q + task * d;
-                float max = float.NegativeInfinity;
-                for (int j = 0; j < count; j++)
+                // Positions four at a time (q and the output row read once per four keys or values), walked block by block
+                // (a division per position cost as much as its dot product): decode attention at batch 8 over 41 positions
+                // 85 → 70 µs a layer.
+                var rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize, TW.Size);
+                int j = 0;
+                for (; j + 4 <= count; j += 4)
                 {
-                    float s = WeightRows.Dot<TW>(qv, Row<TW>(Keys, r, first + j, kv), d) * Scale;
-                    scores[j] = s;
-                    if (s > max) max = s;
+                    long o0 = rows.Offset; rows.Next(); long o1 = rows.Offset; rows.Next(); long o2 = rows.Offset; rows.Next(); long o3 = rows.Offset; rows.Next();
+                    (WeightRows.Dot4<TW>(qv, Keys + o0, Keys + o1, Keys + o2, Keys + o3, d) * Scale).Store(scores + j);
                 }
-                float sum = 0;
-                for (int j = 0; j < count; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
+                for (; j < count; j++, rows.Next()) scores[j] = WeightRows.Dot<TW>(qv, Keys + rows.Offset, d) * Scale;
+                float max = float.NegativeInfinity, sum = 0;
+                for (j = 0; j < count; j++) max = MathF.Max(max, scores[j]);
+                for (j = 0; j < count; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
                 float* o = Output + task * d;
                 new Span<float>(o, d).Clear();
-                for (int j = 0; j < count; j++) WeightRows.MultiplyAdd<TW>(Row<TW>(Values, r, first + j, kv), scores[j] / sum, o, d);
+                float inv = 1 / sum;
+                rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize, TW.Size);
+                for (j = 0; j + 4 <= count; j += 4)
+                {
+                    long o0 = rows.Offset; rows.Next(); long o1 = rows.Offset; rows.Next(); long o2 = rows.Offset; rows.Next(); long o3 = rows.Offset; rows.Next();
+                    WeightRows.MultiplyAdd4<TW>(Values + o0, Values + o1, Values + o2, Values + o3, Vector128.Load(scores + j) * inv, o, d);
+                }
+                for (; j < count; j++, rows.Next()) WeightRows.MultiplyAdd<TW>(Values + rows.Offset, scores[j] * inv, o, d);
             }
-            System.Buffers.ArrayPool<float>.Shared.Return(scores);
         }
+    }
 
-        byte* Row<TW>(byte* pool, int r, int pos, int kv) where TW : struct, IWeightElements =>
-            pool + (long)Offset(Tables[r], pos, kv, KvHeads, D, BlockSize) * TW.Size;
+    /// <summary>Byte offsets of one kv head's rows for consecutive positions of a sequence, through its block table.</summary>
+    struct RowWalk(int[] table, int pos, int head, int kvHeads, int d, int blockSize, int elementSize)
+    {
+        int _block = pos / blockSize, _inBlock = pos % blockSize;
+
+        /// <summary>The current position's row.</summary>
+        public readonly long Offset => (((long)table[_block] * kvHeads + head) * blockSize + _inBlock) * d * elementSize;
+
+        /// <summary>Moves to the next position.</summary>
+        public void Next()
+        {
+            if (++_inBlock == blockSize) { _inBlock = 0; _block++; }
+        }
     }
 
     static int Offset(int[] table, int pos, int head, int kvHeads, int d, int blockSize) =>

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Kernels.Gemm;
@@ -74,5 +75,46 @@ internal static unsafe class WeightRows
         var sv = Lanes256.Splat(s);
         for (; p + 8 <= k; p += 8) Lanes256.Store(Lanes256.Fma(TW.Load<Lanes256>(w, p), sv, Lanes256.Load(o + p)), o + p);
         for (; p < k; p++) o[p] += s * TW.At(w, p);
+    }
+
+    /// <summary>x·w0 .. x·w3 over p &lt; <paramref name="k"/>: x read once for four rows, the four sums folded together.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static Vector128<float> Dot4<TW>(float* x, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements
+    {
+        int p = 0;
+        Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; p + 8 <= k; p += 8)
+        {
+            var xv = Lanes256.Load(x + p);
+            s0 = Lanes256.Fma(xv, TW.Load<Lanes256>(w0, p), s0);
+            s1 = Lanes256.Fma(xv, TW.Load<Lanes256>(w1, p), s1);
+            s2 = Lanes256.Fma(xv, TW.Load<Lanes256>(w2, p), s2);
+            s3 = Lanes256.Fma(xv, TW.Load<Lanes256>(w3, p), s3);
+        }
+        var sums = Lanes256.ReduceSum4(s0, s1, s2, s3);
+        if (p == k) return sums;
+        float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+        for (; p < k; p++)
+        {
+            t0 += x[p] * TW.At(w0, p); t1 += x[p] * TW.At(w1, p); t2 += x[p] * TW.At(w2, p); t3 += x[p] * TW.At(w3, p);
+        }
+        return sums + Vector128.Create(t0, t1, t2, t3);
+    }
+
+    /// <summary>o[p] += s[0]·w0[p] + s[1]·w1[p] + s[2]·w2[p] + s[3]·w3[p] over p &lt; <paramref name="k"/>: o loaded and stored once for four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyAdd4<TW>(byte* w0, byte* w1, byte* w2, byte* w3, Vector128<float> s, float* o, int k) where TW : struct, IWeightElements
+    {
+        int p = 0;
+        Lanes256 c0 = Lanes256.Splat(s.GetElement(0)), c1 = Lanes256.Splat(s.GetElement(1)), c2 = Lanes256.Splat(s.GetElement(2)), c3 = Lanes256.Splat(s.GetElement(3));
+        for (; p + 8 <= k; p += 8)
+        {
+            var a = Lanes256.Fma(TW.Load<Lanes256>(w0, p), c0, Lanes256.Load(o + p));
+            var b = Lanes256.Mul(TW.Load<Lanes256>(w1, p), c1);
+            a = Lanes256.Fma(TW.Load<Lanes256>(w2, p), c2, a);
+            b = Lanes256.Fma(TW.Load<Lanes256>(w3, p), c3, b);
+            Lanes256.Store(Lanes256.Add(a, b), o + p);
+        }
+        for (; p < k; p++) o[p] += s.GetElement(0) * TW.At(w0, p) + s.GetElement(1) * TW.At(w1, p) + s.GetElement(2) * TW.At(w2, p) + s.GetElement(3) * TW.At(w3, p);
     }
 }
