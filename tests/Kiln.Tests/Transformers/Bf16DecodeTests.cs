@@ -8,9 +8,9 @@ using Xunit;
 namespace Kiln.Tests.Transformers;
 
 /// <summary>
-/// bfloat16 weights: the decode-shaped Linear (up to 256 rows: weights read as stored, widened in registers by the
-/// float32 few-rows kernel) against the same product in float32 of the same bf16 values, row counts to the limit and
-/// past it, odd widths (vector body and tail);
+/// bfloat16 weights: the no-grad Linear (weights read as stored — widened in registers by the few-rows kernel below 64
+/// rows, widened as they are packed by the blocked GEMM from 64) against the same product in float32 of the same bf16
+/// values, row counts on both sides of the switch, odd widths (vector body and tail, partial panels);
 /// a bf16 Llama loaded with <c>FromPretrained(dir, BFloat16)</c> decodes the fixture's greedy tokens.
 /// </summary>
 public class Bf16DecodeTests
@@ -21,8 +21,10 @@ public class Bf16DecodeTests
     [InlineData(8, 96, 17)]
     [InlineData(16, 24, 64)]
     [InlineData(37, 200, 70)]     // 512-bit lanes with a 8-element tail, a row tail (37 = 9 x 4 + 1), an output tail
-    [InlineData(256, 130, 33)]    // the limit of the few-rows route
-    [InlineData(257, 130, 33)]    // past it: the general GEMM
+    [InlineData(63, 130, 33)]     // the last few-rows count
+    [InlineData(64, 130, 33)]     // blocked: K = 130 leaves a transposed 8 x 8 block's tail, N = 33 a partial panel
+    [InlineData(257, 2051, 70)]   // blocked, K in several blocks
+    [InlineData(300, 64, 1100)]   // blocked, N in several blocks of B
     public void TheBf16LinearEqualsTheFloat32ProductOfTheSameValues(int rows, int inFeatures, int outFeatures)
     {
         var g = new Generator(11);

@@ -27,16 +27,14 @@ public static partial class F
         return y.Reshape(outShape);
     }
 
-    const int Bf16DecodeRows = 256;
-
     /// <summary>
-    /// A bfloat16 weight against a few rows with no gradient to record (decoding): the weight read as stored, the rows and
+    /// A bfloat16 weight with no gradient to record (decoding, a prompt's prefill): the weight read as stored, the rows and
     /// bias in float32, the result cast back to the weight's dtype. Null when the case does not apply.
     /// </summary>
     /// <remarks>
-    /// Up to 256 rows (a batch's decode step, a batch's prompt): the weight streamed once with each vector widened in
-    /// registers costs less than converting the weight to float32 for the general GEMM (256 × 768 → 2048: 6.0 vs 6.9 ms
-    /// on 1 thread, 2.9 vs 4.3 ms on 2 — as fast as the float32 GEMM there).
+    /// Converting the weight to float32 for the general GEMM cost more than the product (256 × 2048 → 768 on 1 thread:
+    /// 13.1 ms that way; 7.1 ms streaming the bf16 weight through the few-rows kernel; 4.6 ms blocked, the weight widened
+    /// as its panels are packed). <see cref="Kernels.Gemm.Sgemm.MultiplyBf16Weight"/> picks between the last two by rows.
     /// </remarks>
     static unsafe Tensor? Bf16Decode(Tensor input, Tensor weight, Tensor? bias)
     {
@@ -44,12 +42,12 @@ public static partial class F
         if (GradMode.Enabled && (input.RequiresGrad || weight.RequiresGrad || bias?.RequiresGrad == true)) return null;
         int n = weight.Size(0), k = weight.Size(1);
         long rows = input.Numel / Math.Max(1, k);
-        if (rows == 0 || rows > Bf16DecodeRows) return null;
+        if (rows == 0 || rows > int.MaxValue) return null;
         using var x = input.Reshape(-1, k).To(DType.Float32).Contiguous();
         using var b = bias?.To(DType.Float32).Contiguous();
         using var y = Tensor.Empty(new[] { (int)rows, n }, DType.Float32);
         var epilogue = new Kernels.Gemm.GemmEpilogue { ColumnBias = b is null ? null : b.Ptr<float>(), Ld = n };
-        Kernels.Gemm.Sgemm.FewRowsBf16((int)rows, n, k, x.Ptr<float>(), k, weight.Ptr<ushort>(), y.Ptr<float>(), n, epilogue);
+        Kernels.Gemm.Sgemm.MultiplyBf16Weight((int)rows, n, k, x.Ptr<float>(), k, weight.Ptr<ushort>(), y.Ptr<float>(), n, epilogue);
         var outShape = (int[])input.ShapeArray.Clone();
         outShape[^1] = n;
         using var shaped = y.Reshape(outShape);
