@@ -374,6 +374,23 @@ sched_case("sequential_warmup_cosine", lambda o: S.SequentialLR(o, [S.LinearLR(o
 plateau_metrics = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.7] + [0.7] * 17
 sched_case("plateau", lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1), metrics=plateau_metrics)
 
+# Rotary position embedding (HF's apply_rotary_pos_emb for one tensor). Drawn last so every case above keeps its values.
+def rope_ref(x, cos, sin):
+    h = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., h:], x[..., :h]), -1) * sin
+
+
+def rope_tables(positions, d, batch_shape=()):
+    freqs = positions.float()[:, None] * (10000.0 ** (-torch.arange(0, d, 2).float() / d))[None, :]
+    angles = torch.cat((freqs, freqs), -1)
+    return angles.cos().reshape(*batch_shape, len(positions), d), angles.sin().reshape(*batch_shape, len(positions), d)
+
+
+f_case("rope_tables", rope_ref, [R(2, 3, 5, 16), *rope_tables(torch.arange(5), 16)], {"op": "rope"})
+f_case("rope_batched_odd_half", rope_ref, [R(2, 3, 4, 6), *rope_tables(torch.tensor([3, 4, 5, 6]), 6, (1, 1))], {"op": "rope"})
+f_case("rope_rows_64", rope_ref, [R(2, 20, 64), *rope_tables(torch.arange(7, 27), 64)], {"op": "rope"})
+f_case("rope_general_tables", rope_ref, [R(3, 2, 20), R(2, 20), R(20)], {"op": "rope"})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,

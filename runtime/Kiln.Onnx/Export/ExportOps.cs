@@ -95,6 +95,17 @@ public static class ExportOps
         // Views record no arguments: the axes come from the input and output shapes.
         t["unsqueeze"] = (c, n) => c.Writer.Node("Unsqueeze", [In(c, n, 0), c.Writer.Longs(SizeOneAxes(Output(n), n.InputShape(0)))]);
         t["squeeze"] = (c, n) => c.Writer.Node("Squeeze", [In(c, n, 0), c.Writer.Longs(SizeOneAxes(n.InputShape(0), Output(n)))]);
+        t["rope"] = (c, n) =>
+        {
+            // x·cos + concat(-x2, x1)·sin over the last dim (opset 17 has no rotary op).
+            var x = In(c, n, 0);
+            var shape = n.InputShape(0);
+            long half = shape[^1] / 2, axis = shape.Length - 1;
+            var x1 = c.Writer.Node("Slice", [x, c.Writer.Longs(0L), c.Writer.Longs(half), c.Writer.Longs(axis)]);
+            var x2 = c.Writer.Node("Slice", [x, c.Writer.Longs(half), c.Writer.Longs(2 * half), c.Writer.Longs(axis)]);
+            var rotated = c.Writer.Node("Concat", [c.Writer.Node("Neg", [x2]), x1], node => node.Attribute.Add(Int("axis", axis)));
+            return c.Writer.Node("Add", [c.Writer.Node("Mul", [x, In(c, n, 1)]), c.Writer.Node("Mul", [rotated, In(c, n, 2)])]);
+        };
         t["sdpa"] = Attention;
         t["lstm_layer"] = RecurrentExport.Lstm;
         t["gru_layer"] = RecurrentExport.Gru;

@@ -161,10 +161,5 @@ public sealed class RotaryEmbedding
     }
 
     /// <summary>x·cos + rotate_half(x)·sin over the last dim of <paramref name="x"/> [..., length, headDim].</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        int d = x.Size(-1), half = d / 2;
-        var rotated = Tensor.Cat([-x.Narrow(-1, half, half), x.Narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
-    }
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => F.RotaryEmbedding(x, cos, sin);
 }

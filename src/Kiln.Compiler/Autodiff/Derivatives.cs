@@ -27,7 +27,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "batch_norm", "conv2d", "max_pool2d",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "rope",
         };
 
         /// <summary>
@@ -85,6 +85,24 @@ namespace Kiln.Compiler.Autodiff
                     T cond = c.Input(0), zero = g.ZerosLike(grad);
                     if (n1) r[1] = g.SumTo(g.Where(cond, grad, zero), c.InputShape(1));
                     if (c.NeedsGrad(2)) r[2] = g.SumTo(g.Where(cond, zero, grad), c.InputShape(2));
+                    break;
+                }
+                case "rope":
+                {
+                    // y = x·cos + R(x)·sin with R([x1, x2]) = [-x2, x1] over the last dim's halves; R's transpose is
+                    // [b1, b2] → [b2, -b1].
+                    int last = c.InputShape(0).Length - 1, half = c.InputShape(0)[last] / 2;
+                    if (n0)
+                    {
+                        T gs = g.Mul(grad, c.Input(2));
+                        r[0] = g.Add(g.Mul(grad, c.Input(1)), g.Cat(new[] { g.Narrow(gs, last, half, half), g.Neg(g.Narrow(gs, last, 0, half)) }, last));
+                    }
+                    if (n1) r[1] = g.SumTo(g.Mul(grad, c.Input(0)), c.InputShape(1));
+                    if (c.NeedsGrad(2))
+                    {
+                        T x = c.Input(0);
+                        r[2] = g.SumTo(g.Mul(grad, g.Cat(new[] { g.Neg(g.Narrow(x, last, half, half)), g.Narrow(x, last, 0, half) }, last)), c.InputShape(2));
+                    }
                     break;
                 }
                 case "to": r[0] = g.CastLike(grad, c.Input(0)); break;

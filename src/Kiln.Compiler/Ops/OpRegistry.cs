@@ -131,6 +131,7 @@ namespace Kiln.Compiler.Ops
                 // Output: each step's h (the width of h0) then c (hidden).
                 return new[] { s[0][0], s[0][1], s[1][s[1].Length - 1] + s[0][2] / 4 };
             });
+            Add("rope", OpKind.Elementwise, 3, s => ShapeRules.Rope(s[0], s[1], s[2]));
             Add<DiagonalArgs>("tril", OpKind.Elementwise, 1, (s, a) => Same(s));
             Add<DiagonalArgs>("triu", OpKind.Elementwise, 1, (s, a) => Same(s));
         }

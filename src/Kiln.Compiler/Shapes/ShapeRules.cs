@@ -66,6 +66,22 @@ namespace Kiln.Compiler.Shapes
         public static int[] Reduce(string op, IReadOnlyList<int> shape, IReadOnlyList<int>? dims, bool keepDim, out bool[] reduced) =>
             ShapeRules<int, long, IntDims>.Reduce(op, shape, dims, keepDim, out reduced);
 
+        /// <summary>
+        /// rope (rotary position embedding, x·cos + rotate_half(x)·sin): x's last dim pairs its halves, so it is even; cos
+        /// and sin broadcast to x's shape without widening it. The result has x's shape.
+        /// </summary>
+        public static int[] Rope(IReadOnlyList<int> x, IReadOnlyList<int> cos, IReadOnlyList<int> sin)
+        {
+            if (x.Count == 0 || x[x.Count - 1] % 2 != 0)
+                throw new KilnException("rope", $"rope: x's last dim must be even (its two halves rotate together), got shape {ShapeText.Format(x)}", KilnErrorKind.Shape);
+            foreach (var (name, table) in new[] { ("cos", cos), ("sin", sin) })
+                if (table.Count > x.Count || !SameShape(Broadcast("rope", x, table), x))
+                    throw new KilnException("rope", $"rope: {name} of shape {ShapeText.Format(table)} must broadcast to x's shape {ShapeText.Format(x)}", KilnErrorKind.Shape);
+            var r = new int[x.Count];
+            for (int i = 0; i < r.Length; i++) r[i] = x[i];
+            return r;
+        }
+
         /// <summary>cat: all shapes equal except along <paramref name="dim"/>.</summary>
         public static int[] Cat(IReadOnlyList<int[]> shapes, int dim) => ShapeRules<int, long, IntDims>.Cat(shapes, dim);
 

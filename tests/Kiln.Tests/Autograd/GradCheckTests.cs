@@ -134,6 +134,8 @@ public class GradCheckTests
         ["gru_layer_lengths"] = (x => (Tensor.GruLayerOp(x[0], x[1], x[2], x[3], reverse: false, Idx(2, 4, 1)) * x[4]).Sum()
                                       + Tensor.GruLayerOp(x[0], x[1], x[2], null, reverse: true, Idx(1, 3, 4)).Pow(2).Sum(),
             () => [R(4, 3, 9), R(3, 3), R(9, 3), R(9), R(4, 3, 3)]),
+        // Tables broadcast over x's leading dims (their gradients summed back); halves of 3 leave the vector body empty.
+        ["rope"] = (x => Kiln.NN.F.RotaryEmbedding(x[0], x[1], x[2]), () => [R(2, 3, 6), R(3, 6), R(6)]),
         // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.
         ["sdpa"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], attnMask: Tensor.Randn([66, 130], DType.Float64, new Generator(5)))
                        + Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true), () => [R(66, 2), R(130, 2), R(130, 2)]),

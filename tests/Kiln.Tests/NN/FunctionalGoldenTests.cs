@@ -25,6 +25,7 @@ public class FunctionalGoldenTests
         "unfold" => F.Unfold(x[0]!, Ints(a, "k"), Ints(a, "dilation"), Ints(a, "padding"), Ints(a, "stride")),
         "fold" => F.Fold(x[0]!, Ints(a, "size"), Ints(a, "k")),
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
+        "rope" => F.RotaryEmbedding(x[0]!, x[1]!, x[2]!),
         "maxpool_indices" => F.MaxPool2dWithIndices(x[0]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], [Int(a, "dilation", 1)], Bool(a, "ceil")).Indices,
         var op => throw new System.ArgumentException(op),
     };
@@ -56,7 +57,7 @@ public class FunctionalGoldenTests
     }
 
     /// <summary>Functional cases whose op is a registry primitive: case op → registry op.</summary>
-    public static readonly Dictionary<string, string> RegistryOps = new() { ["unfold"] = "im2col", ["fold"] = "col2im", ["sdpa"] = "sdpa" };
+    public static readonly Dictionary<string, string> RegistryOps = new() { ["unfold"] = "im2col", ["fold"] = "col2im", ["sdpa"] = "sdpa", ["rope"] = "rope" };
 
     [Theory]
     [MemberData(nameof(FunctionalCases))]

@@ -1,0 +1,68 @@
+using System;
+using Kiln.NN;
+using Xunit;
+
+namespace Kiln.Tests.NN;
+
+/// <summary>
+/// F.RotaryEmbedding (the rope op): the fused float32 pass equals the op-by-op formula bit for bit on strided inputs and
+/// broadcast tables; other dtypes take the formula; bad shapes name the op and the shapes. Values and gradients against
+/// PyTorch are nn.json's rope cases (FunctionalGoldenTests), float64 finite differences are GradCheckTests' "rope".
+/// </summary>
+public class RotaryEmbeddingTests
+{
+    static Tensor Formula(Tensor x, Tensor cos, Tensor sin)
+    {
+        int half = x.Size(-1) / 2;
+        return x * cos + Tensor.Cat([-x.Narrow(-1, half, half), x.Narrow(-1, 0, half)], -1) * sin;
+    }
+
+    [Theory]
+    [InlineData(64)]   // vector halves
+    [InlineData(22)]   // one vector step and a scalar tail per half
+    [InlineData(6)]    // scalar only
+    public void TheFusedPassEqualsTheFormulaBitForBit(int d)
+    {
+        var g = new Generator(9);
+        // x as attention makes it: [b, s, h, d] viewed as [b, h, s, d] (not contiguous); tables [b, 1, s, d] and [s, d].
+        using var x = Tensor.Randn([2, 5, 3, d], generator: g).Transpose(1, 2);
+        using var cos = Tensor.Randn([2, 1, 5, d], generator: g);
+        using var sin = Tensor.Randn([5, d], generator: g);
+        using var _ = Autograd.NoGrad();
+        Assert.Equal(Formula(x, cos, sin).ToArray<float>(), F.RotaryEmbedding(x, cos, sin).ToArray<float>());
+    }
+
+    [Fact]
+    public void Bf16TakesTheFormulaWithItsRounding()
+    {
+        var g = new Generator(3);
+        using var x = Tensor.Randn([2, 4, 8], generator: g).To(DType.BFloat16);
+        using var cos = Tensor.Randn([4, 8], generator: g).To(DType.BFloat16);
+        using var sin = Tensor.Randn([4, 8], generator: g).To(DType.BFloat16);
+        using var y = F.RotaryEmbedding(x, cos, sin);
+        Assert.Equal(DType.BFloat16, y.DType);
+        Assert.Equal(Array.ConvertAll(Formula(x, cos, sin).ToArray<BFloat16>(), b => b.Bits), Array.ConvertAll(y.ToArray<BFloat16>(), b => b.Bits));
+    }
+
+    [Fact]
+    public void OneNodeRecordsTheOp()
+    {
+        using var x = Tensor.Randn(2, 4).RequiresGrad_();
+        using var y = F.RotaryEmbedding(x, Tensor.Ones(4), Tensor.Zeros(4));
+        Assert.Equal("rope", y.GradFn!.Op);
+        Assert.Equal(x.ToArray<float>(), y.ToArray<float>());   // cos 1, sin 0: the identity rotation
+    }
+
+    [Fact]
+    public void BadShapesNameTheOpAndTheShapes()
+    {
+        var odd = Assert.Throws<KilnException>(() => F.RotaryEmbedding(Tensor.Zeros(2, 5), Tensor.Zeros(5), Tensor.Zeros(5)));
+        Assert.Equal("rope: x's last dim must be even (its two halves rotate together), got shape [2, 5]", odd.Message);
+        Assert.Equal(KilnErrorKind.Shape, odd.Kind);
+        var wide = Assert.Throws<KilnException>(() => F.RotaryEmbedding(Tensor.Zeros(3, 4), Tensor.Zeros(2, 3, 4), Tensor.Zeros(4)));
+        Assert.Equal("rope: cos of shape [2, 3, 4] must broadcast to x's shape [3, 4]", wide.Message);
+        var mismatch = Assert.Throws<KilnException>(() => F.RotaryEmbedding(Tensor.Zeros(3, 4), Tensor.Zeros(4), Tensor.Zeros(5, 4)));
+        Assert.Contains("rope:", mismatch.Message);
+        Assert.Contains("[5, 4]", mismatch.Message);
+    }
+}
