@@ -6,8 +6,9 @@ public sealed unsafe partial class Tensor
 {
     /// <summary>
     /// The rope op: x·cos + rotate_half(x)·sin over the last dim (rotate_half([x1, x2]) = [-x2, x1]), recorded as one node
-    /// whose backward is its rule in Derivatives. float32 on the CPU runs one fused pass; other dtypes and devices compute
-    /// the same formula op by op (a half-precision result rounded after each op, as PyTorch's eager composition does).
+    /// whose backward is its rule in Derivatives. float32 and bfloat16 on the CPU run one fused pass; other dtypes and
+    /// devices compute the same formula op by op (a half-precision result rounded after each op, as PyTorch's eager
+    /// composition does — the fused bfloat16 pass rounds the same way).
     /// </summary>
     internal static Tensor RopeOp(Tensor x, Tensor cos, Tensor sin)
     {
@@ -15,7 +16,7 @@ public sealed unsafe partial class Tensor
         CheckSameDevice("rope", x, cos);
         CheckSameDevice("rope", x, sin);
         Tensor y;
-        if (!x.IsCuda && x.DType == DType.Float32 && cos.DType == DType.Float32 && sin.DType == DType.Float32)
+        if (Kernels.Rotary.RopeKernel.Handles(x, cos, sin))
             y = Kernels.Rotary.RopeKernel.Forward(x, cos, sin);
         else
             using (Autograd.NoGrad())

@@ -198,20 +198,10 @@ internal unsafe struct ToBFloat16Loop : IInnerLoop
         {
             // Sixteen at a time, rounded as FromSingle rounds (a bf16 model's every op ends here: scalar, this pass cost
             // more than the op it follows).
-            for (; i + 16 <= n; i += 16)
-                Vector256.Narrow(Round(Vector256.Load(x + i)), Round(Vector256.Load(x + i + 8))).Store((ushort*)y + i);
+            for (; i + 16 <= n; i += 16) Bf16Vectors.Store(Vector256.Load(x + i), Vector256.Load(x + i + 8), (ushort*)y + i);
             if (i == n) return;
         }
         for (; i < n; i++) y[i * sy] = BFloat16.FromSingle(x[i * sx]);
-    }
-
-    /// <summary>Eight floats rounded to nearest-even bfloat16, each in the low half of its lane; NaN stays a quiet NaN.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<uint> Round(Vector256<float> v)
-    {
-        var u = v.AsUInt32();
-        var rounded = (u + Vector256.Create(0x7FFFu) + ((u >> 16) & Vector256<uint>.One)) >> 16;
-        return Vector256.ConditionalSelect(Vector256.Equals(v, v).AsUInt32(), rounded, (u >> 16) | Vector256.Create(0x40u));
     }
 }
 
@@ -232,9 +222,9 @@ internal unsafe struct FromBFloat16Loop : IInnerLoop
         {
             for (; i + 16 <= n; i += 16)
             {
-                var (lo, hi) = Vector256.Widen(Vector256.Load((ushort*)x + i));
-                (lo << 16).AsSingle().Store(y + i);
-                (hi << 16).AsSingle().Store(y + i + 8);
+                var (lo, hi) = Bf16Vectors.Load((ushort*)x + i);
+                lo.Store(y + i);
+                hi.Store(y + i + 8);
             }
         }
         for (; i < n; i++) y[i * sy] = x[i * sx].ToSingle();

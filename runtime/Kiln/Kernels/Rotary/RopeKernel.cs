@@ -1,16 +1,21 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Kernels.Rotary;
 
 /// <summary>
-/// Rotary position embedding in one pass over float32 rows: y = x·cos + rotate_half(x)·sin, the tables broadcast over
-/// x's leading dims (read through zero strides, never expanded). Each product is rounded before the sum, as the
-/// op-by-op formula rounds it, so results equal PyTorch's eager ones bit for bit.
+/// Rotary position embedding in one pass over float32 or bfloat16 rows: y = x·cos + rotate_half(x)·sin, the tables
+/// broadcast over x's leading dims (read through zero strides, never expanded). Each product is rounded before the sum
+/// (to bfloat16 too, for bf16), as the op-by-op formula rounds it, so results equal PyTorch's eager ones bit for bit.
 /// </summary>
 internal static unsafe class RopeKernel
 {
+    /// <summary>Whether the fused pass computes these operands (all float32, or all bfloat16, on the CPU).</summary>
+    public static bool Handles(Tensor x, Tensor cos, Tensor sin) =>
+        !x.IsCuda && (x.DType is DType.Float32 or DType.BFloat16) && cos.DType == x.DType && sin.DType == x.DType;
+
     /// <summary>The rotated copy of <paramref name="x"/> [..., d] (shapes already checked by the rope rule).</summary>
     public static Tensor Forward(Tensor x, Tensor cos, Tensor sin)
     {
@@ -19,13 +24,14 @@ internal static unsafe class RopeKernel
         using var xc = x.Contiguous();
         using var c = Table(cos, shape);
         using var s = Table(sin, shape);
-        var y = Tensor.Empty((int[])shape.Clone(), DType.Float32);
+        var y = Tensor.Empty((int[])shape.Clone(), x.DType);
         var job = new Job
         {
-            X = xc.Ptr<float>(),
-            Y = y.Ptr<float>(),
-            Cos = c.Ptr<float>(),
-            Sin = s.Ptr<float>(),
+            Bf16 = x.DType == DType.BFloat16,
+            X = xc.Ptr<byte>(),
+            Y = y.Ptr<byte>(),
+            Cos = c.Ptr<byte>(),
+            Sin = s.Ptr<byte>(),
             CosStrides = c.StrideArray,
             SinStrides = s.StrideArray,
             Shape = shape,
@@ -48,14 +54,15 @@ internal static unsafe class RopeKernel
 
     sealed class Job
     {
-        public float* X, Y, Cos, Sin;
+        public bool Bf16;
+        public byte* X, Y, Cos, Sin;
         public long[] CosStrides = [], SinStrides = [];
         public int[] Shape = [];
         public int D;
 
         public void Run(long start, long end)
         {
-            int lead = Shape.Length - 1, d = D;
+            int lead = Shape.Length - 1, d = D, size = Bf16 ? sizeof(ushort) : sizeof(float);
             // The leading index of row `start`, then stepped row by row like an odometer.
             Span<int> index = stackalloc int[Math.Max(1, lead)];
             long rest = start, cosAt = 0, sinAt = 0;
@@ -68,7 +75,9 @@ internal static unsafe class RopeKernel
             }
             for (long row = start; row < end; row++)
             {
-                Row(X + row * d, Cos + cosAt, Sin + sinAt, Y + row * d, d / 2);
+                long at = row * d * size;
+                if (Bf16) RowBf16((ushort*)(X + at), (ushort*)(Cos + cosAt * size), (ushort*)(Sin + sinAt * size), (ushort*)(Y + at), d / 2);
+                else Row((float*)(X + at), (float*)(Cos + cosAt * size), (float*)(Sin + sinAt * size), (float*)(Y + at), d / 2);
                 for (int k = lead - 1; k >= 0; k--)
                 {
                     cosAt += CosStrides[k];
@@ -80,6 +89,35 @@ internal static unsafe class RopeKernel
                 }
             }
         }
+
+        /// <summary>The bfloat16 row: each product and the sum rounded to bfloat16, as the op-by-op formula's ops round.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void RowBf16(ushort* x, ushort* c, ushort* s, ushort* y, int half)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + 16 <= half; i += 16)
+                {
+                    var (x1a, x1b) = Bf16Vectors.Load(x + i);
+                    var (x2a, x2b) = Bf16Vectors.Load(x + half + i);
+                    var (c1a, c1b) = Bf16Vectors.Load(c + i);
+                    var (s1a, s1b) = Bf16Vectors.Load(s + i);
+                    var (c2a, c2b) = Bf16Vectors.Load(c + half + i);
+                    var (s2a, s2b) = Bf16Vectors.Load(s + half + i);
+                    Bf16Vectors.Store(Bf16Vectors.Round(x1a * c1a) - Bf16Vectors.Round(x2a * s1a), Bf16Vectors.Round(x1b * c1b) - Bf16Vectors.Round(x2b * s1b), y + i);
+                    Bf16Vectors.Store(Bf16Vectors.Round(x2a * c2a) + Bf16Vectors.Round(x1a * s2a), Bf16Vectors.Round(x2b * c2b) + Bf16Vectors.Round(x1b * s2b), y + half + i);
+                }
+            for (; i < half; i++)
+            {
+                float x1 = F(x[i]), x2 = F(x[half + i]);
+                y[i] = B(R(x1 * F(c[i])) - R(x2 * F(s[i])));
+                y[half + i] = B(R(x2 * F(c[half + i])) + R(x1 * F(s[half + i])));
+            }
+        }
+
+        static float F(ushort bits) => new BFloat16(bits).ToSingle();
+        static ushort B(float v) => BFloat16.FromSingle(v).Bits;
+        static float R(float v) => BFloat16.FromSingle(v).ToSingle();
 
         /// <summary>y1 = x1·c1 - x2·s1, y2 = x2·c2 + x1·s2 over the halves of one row.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
