@@ -393,6 +393,27 @@ public class CompiledModelTests
         }
 
         [Model]
+        public partial class LlamaBlock : Module
+        {
+            // One Llama decoder block: RMSNorm, grouped-query attention (4 query heads, 2 key/value heads of 4) with rotary
+            // positions and causal SDPA, SwiGLU feed-forward.
+            readonly RMSNorm inputNorm = new(16), postNorm = new(16);
+            readonly Linear q = new(16, 16, bias: false), k = new(16, 8, bias: false), v = new(16, 8, bias: false), o = new(16, 16, bias: false);
+            readonly Linear gate = new(16, 24, bias: false), up = new(16, 24, bias: false), down = new(24, 16, bias: false);
+            [Buffer] readonly Tensor cos = Tensor.Randn(5, 4), sin = Tensor.Randn(5, 4);
+            public Tensor Forward([Shape("N 5 16")] Tensor x)
+            {
+                var h = inputNorm.Forward(x);
+                var qh = F.RotaryEmbedding(q.Forward(h).View(-1, 5, 4, 4).Transpose(1, 2), cos, sin);
+                var kh = F.RotaryEmbedding(k.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2), cos, sin).Unsqueeze(2).Expand(-1, 2, 2, 5, 4).Reshape(-1, 4, 5, 4);
+                var vh = v.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2).Unsqueeze(2).Expand(-1, 2, 2, 5, 4).Reshape(-1, 4, 5, 4);
+                var r = x + o.Forward(F.ScaledDotProductAttention(qh, kh, vh, isCausal: true).Transpose(1, 2).Reshape(-1, 5, 16));
+                var n = postNorm.Forward(r);
+                return r + down.Forward(F.Silu(gate.Forward(n)) * up.Forward(n));
+            }
+        }
+
+        [Model]
         public partial class LearnedScale : Module
         {
             readonly Linear a = new(6, 6), b = new(6, 3);
@@ -506,6 +527,7 @@ public class CompiledModelTests
     [InlineData("HandAttention", new[] { 2, 5, 8 }, new object[0])]
     [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]
     [InlineData("LearnedScale", new[] { 3, 4, 6 }, new object[0])]
+    [InlineData("LlamaBlock", new[] { 3, 5, 16 }, new object[0])]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -811,6 +833,24 @@ public class CompiledModelTests
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            // A Llama block: norms, projections, SwiGLU and residuals fused; attention (views, rotary, repeat-kv, SDPA) eager.
+            "LlamaBlock.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs F.ScaledDotProductAttention eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Expand eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Expand eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Unsqueeze eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.Unsqueeze eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "MaskedEncoder.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "OptionalMask.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
