@@ -17,11 +17,11 @@ internal static class PagedAttention
     {
         for (int r = 0; r < tables.Length; r++)
             for (int h = 0; h < kvHeads; h++)
-                for (int i = 0; i < n; i++)
-                {
-                    int pos = past[r] + i;
-                    src.Slice(((r * kvHeads + h) * n + i) * d, d).CopyTo(pool.Slice(Offset(tables[r], pos, h, kvHeads, d, blockSize), d));
-                }
+            {
+                var rows = new RowWalk(tables[r], past[r], h, kvHeads, d, blockSize);
+                for (int i = 0; i < n; i++, rows.Next())
+                    src.Slice(((r * kvHeads + h) * n + i) * d, d).CopyTo(pool.Slice((int)rows.Offset, d));
+            }
     }
 
     /// <summary>
@@ -84,38 +84,41 @@ internal static class PagedAttention
                 // Positions four at a time (q and the output row read once per four keys or values), walked block by block
                 // (a division per position cost as much as its dot product): decode attention at batch 8 over 41 positions
                 // 85 → 70 µs a layer.
-                var rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize, TW.Size);
+                var rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize);
                 int j = 0;
                 for (; j + 4 <= count; j += 4)
                 {
                     long o0 = rows.Offset; rows.Next(); long o1 = rows.Offset; rows.Next(); long o2 = rows.Offset; rows.Next(); long o3 = rows.Offset; rows.Next();
-                    (WeightRows.Dot4<TW>(qv, Keys + o0, Keys + o1, Keys + o2, Keys + o3, d) * Scale).Store(scores + j);
+                    (WeightRows.Dot4<TW>(qv, Row<TW>(Keys, o0), Row<TW>(Keys, o1), Row<TW>(Keys, o2), Row<TW>(Keys, o3), d) * Scale).Store(scores + j);
                 }
-                for (; j < count; j++, rows.Next()) scores[j] = WeightRows.Dot<TW>(qv, Keys + rows.Offset, d) * Scale;
+                for (; j < count; j++, rows.Next()) scores[j] = WeightRows.Dot<TW>(qv, Row<TW>(Keys, rows.Offset), d) * Scale;
                 float max = float.NegativeInfinity, sum = 0;
                 for (j = 0; j < count; j++) max = MathF.Max(max, scores[j]);
                 for (j = 0; j < count; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
                 float* o = Output + task * d;
                 new Span<float>(o, d).Clear();
                 float inv = 1 / sum;
-                rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize, TW.Size);
+                rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize);
                 for (j = 0; j + 4 <= count; j += 4)
                 {
                     long o0 = rows.Offset; rows.Next(); long o1 = rows.Offset; rows.Next(); long o2 = rows.Offset; rows.Next(); long o3 = rows.Offset; rows.Next();
-                    WeightRows.MultiplyAdd4<TW>(Values + o0, Values + o1, Values + o2, Values + o3, Vector128.Load(scores + j) * inv, o, d);
+                    WeightRows.MultiplyAdd4<TW>(Row<TW>(Values, o0), Row<TW>(Values, o1), Row<TW>(Values, o2), Row<TW>(Values, o3), Vector128.Load(scores + j) * inv, o, d);
                 }
-                for (; j < count; j++, rows.Next()) WeightRows.MultiplyAdd<TW>(Values + rows.Offset, scores[j] * inv, o, d);
+                for (; j < count; j++, rows.Next()) WeightRows.MultiplyAdd<TW>(Row<TW>(Values, rows.Offset), scores[j] * inv, o, d);
             }
         }
+
+        /// <summary>The row at element offset <paramref name="offset"/> of a pool stored as <typeparamref name="TW"/>.</summary>
+        static byte* Row<TW>(byte* pool, long offset) where TW : struct, IWeightElements => pool + offset * TW.Size;
     }
 
-    /// <summary>Byte offsets of one kv head's rows for consecutive positions of a sequence, through its block table.</summary>
-    struct RowWalk(int[] table, int pos, int head, int kvHeads, int d, int blockSize, int elementSize)
+    /// <summary>Element offsets of one kv head's rows for consecutive positions of a sequence, through its block table.</summary>
+    struct RowWalk(int[] table, int pos, int head, int kvHeads, int d, int blockSize)
     {
         int _block = pos / blockSize, _inBlock = pos % blockSize;
 
         /// <summary>The current position's row.</summary>
-        public readonly long Offset => (((long)table[_block] * kvHeads + head) * blockSize + _inBlock) * d * elementSize;
+        public readonly long Offset => (((long)table[_block] * kvHeads + head) * blockSize + _inBlock) * d;
 
         /// <summary>Moves to the next position.</summary>
         public void Next()
@@ -123,7 +126,4 @@ internal static class PagedAttention
             if (++_inBlock == blockSize) { _inBlock = 0; _block++; }
         }
     }
-
-    static int Offset(int[] table, int pos, int head, int kvHeads, int d, int blockSize) =>
-        ((table[pos / blockSize] * kvHeads + head) * blockSize + pos % blockSize) * d;
 }

@@ -156,9 +156,9 @@ public static unsafe class Sgemm
             }
             if (mt < M)
                 for (long j = j0; j < jt; j++)
-                    for (int i = mt; i < M; i++) Put(i, j, Dot(A + i * Rsa, Row(j), K));
+                    for (int i = mt; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
             for (long j = jt; j < j1; j++)
-                for (int i = 0; i < M; i++) Put(i, j, Dot(A + i * Rsa, Row(j), K));
+                for (int i = 0; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -249,8 +249,6 @@ public static unsafe class Sgemm
             for (; p < end; p++) s += x[p] * TW.At(w, p);
             return s;
         }
-
-        static float Dot(float* x, byte* w, int k) => WeightRows.Dot<TW>(x, w, k);
     }
 
     /// <summary>
