@@ -287,6 +287,9 @@ internal sealed partial class GraphLowering
             string flag = training is IPropertyReferenceOperation ? n.Owner + ".Training" : "true";
             return g.Add(IrOps.Dropout, x, attr: pv.ToString("R", System.Globalization.CultureInfo.InvariantCulture), attr2: flag);
         }
+        // F.SwiGlu(gate, up): the op table's two-input op, fused with its neighbours like a product.
+        if (name == "SwiGlu" && call.Arguments.Length == 2)
+            return Need(n.Operand(call.Arguments[1].Value), n) is int up ? g.Add(IrOps.Binary, new[] { x, up }, attr: "swiglu") : null;
         if (name is "Softmax" or "LogSoftmax")
             return call.Arguments.Length == 2 && call.Arguments[1].Value.ConstantValue.Value is int dim ? Softmax(name, x, dim) : null;
         if (name is "CrossEntropy" or "NllLoss")

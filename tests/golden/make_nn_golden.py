@@ -391,6 +391,23 @@ f_case("rope_batched_odd_half", rope_ref, [R(2, 3, 4, 6), *rope_tables(torch.ten
 f_case("rope_rows_64", rope_ref, [R(2, 20, 64), *rope_tables(torch.arange(7, 27), 64)], {"op": "rope"})
 f_case("rope_general_tables", rope_ref, [R(3, 2, 20), R(2, 20), R(20)], {"op": "rope"})
 
+# SwiGLU's gating, silu(gate) * up (Llama's MLP middle). Drawn after rope for the same reason.
+swiglu_ref = lambda gate, up: torch.nn.functional.silu(gate) * up
+f_case("swiglu_rows", swiglu_ref, [R(4, 37) * 4, R(4, 37)], {"op": "swiglu"})
+f_case("swiglu_broadcast_up", swiglu_ref, [R(2, 3, 16) * 4, R(3, 1)], {"op": "swiglu"})
+f_case("swiglu_broadcast_gate", swiglu_ref, [R(1, 24) * 4, R(5, 24)], {"op": "swiglu"})
+
+# Grouped-query attention (torch 2.5's enable_gqa=True; Debian's torch predates it): each key/value head repeated for its
+# group of query heads, as HF's repeat_kv does. Drawn last as well.
+def sdpa_gqa_ref(q, k, v, mask=None, causal=False):
+    g = q.shape[-3] // k.shape[-3]
+    return sdpa_ref(q, k.repeat_interleave(g, -3), v.repeat_interleave(g, -3), mask, causal)
+
+
+f_case("sdpa_gqa_causal", lambda q, k, v: sdpa_gqa_ref(q, k, v, causal=True), [R(2, 6, 9, 8), R(2, 2, 9, 8), R(2, 2, 9, 8)], {"op": "sdpa", "causal": True, "gqa": True})
+f_case("sdpa_gqa_mask_one_kv_head", lambda q, k, v, m: sdpa_gqa_ref(q, k, v, m), [R(2, 4, 5, 8), R(2, 1, 7, 8), R(2, 1, 7, 6), torch.rand(2, 1, 5, 7) > 0.3], {"op": "sdpa", "gqa": True})
+f_case("sdpa_gqa_long", lambda q, k, v: sdpa_gqa_ref(q, k, v, causal=True), [R(1, 4, 140, 16), R(1, 2, 140, 16), R(1, 2, 140, 16)], {"op": "sdpa", "causal": True, "gqa": True})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,

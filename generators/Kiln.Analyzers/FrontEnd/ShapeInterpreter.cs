@@ -272,6 +272,10 @@ internal sealed partial class ShapeInterpreter
             case "LogSoftmax":
             case var _ when UnaryOps.FindMethod(name) is { Functional: true }:
                 return Arg(0);
+            case "SwiGlu":
+                // silu(gate)·up: the two broadcast as a product does.
+                if (Arg(0) is not { Open: false } gate || Arg(1) is not { Open: false } up) return null;
+                return Rule(call, new[] { gate.Dims, up.Dims }, () => Sym.Broadcast("swiglu", gate.Dims, up.Dims));
             case "CrossEntropy":
             case "NllLoss":
             {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Kiln.Compiler.Ops;
+using Kiln.Compiler.Shapes;
 using Onnx;
 using static Kiln.Onnx.Export.OnnxGraphWriter;
 
@@ -46,6 +47,7 @@ public static class ExportOps
         t["where"] = (c, n) => c.Writer.Node("Where", [Cast(c, In(c, n, 0), DType.Bool), In(c, n, 1), In(c, n, 2)]);
         t["rsqrt"] = (c, n) => c.Writer.Node("Reciprocal", [c.Writer.Node("Sqrt", [In(c, n, 0)])]);
         t["silu"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Mul", [x, c.Writer.Node("Sigmoid", [x])]); };
+        t["swiglu"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Mul", [c.Writer.Node("Mul", [x, c.Writer.Node("Sigmoid", [x])]), In(c, n, 1)]); };
         t["selu"] = (c, n) => c.Writer.Node("Selu", [In(c, n, 0)]);
         t["hardsigmoid"] = (c, n) => c.Writer.Node("HardSigmoid", [In(c, n, 0)], node => { node.Attribute.Add(Float("alpha", 1f / 6)); node.Attribute.Add(Float("beta", 0.5f)); });
         t["log1p"] = (c, n) => c.Writer.Node("Log", [c.Writer.Node("Add", [In(c, n, 0), Scalar(c, n, 1)])]);
@@ -193,10 +195,11 @@ public static class ExportOps
     {
         var a = (AttentionArgs)n.Args;
         int[] q = n.InputShape(0), k = n.InputShape(1);
+        ShapeRules.Attention(q, k, n.InputShape(2), a.Grouped, out int group);
         var perm = new long[k.Length];
         for (int i = 0; i < perm.Length; i++) perm[i] = i;
         (perm[^1], perm[^2]) = (perm[^2], perm[^1]);
-        var keys = c.Writer.Node("Transpose", [In(c, n, 1)], node => node.Attribute.Add(Ints("perm", perm)));
+        var keys = c.Writer.Node("Transpose", [RepeatHeads(c, In(c, n, 1), k, group)], node => node.Attribute.Add(Ints("perm", perm)));
         var scores = c.Writer.Node("Mul", [c.Writer.Node("MatMul", [In(c, n, 0), keys]), Scalar(c, n, a.Scale)]);
         if (n.InputCount > 4) scores = c.Writer.Node("Add", [scores, In(c, n, 4)]);
         if (a.Causal)
@@ -208,7 +211,27 @@ public static class ExportOps
             scores = c.Writer.Node("Add", [scores, c.Writer.Constant(n.SavedOutput!.DType == DType.Float32 ? mask : mask.To(n.SavedOutput.DType), "causal")]);
         }
         var weights = c.Writer.Node("Softmax", [scores], node => node.Attribute.Add(Int("axis", -1)));
-        return c.Writer.Node("MatMul", [weights, In(c, n, 2)]);
+        return c.Writer.Node("MatMul", [weights, RepeatHeads(c, In(c, n, 2), n.InputShape(2), group)]);
+    }
+
+    /// <summary>
+    /// Grouped-query attention's key/value heads [..., H, S, E] repeated for their groups as [..., H·group, S, E] (opset 17 has
+    /// no grouped attention): Unsqueeze, Expand, Reshape, with the sequence length left free.
+    /// </summary>
+    static string RepeatHeads(ExportContext c, string x, int[] shape, int group)
+    {
+        if (group == 1) return x;
+        int r = shape.Length;
+        var split = c.Writer.Node("Unsqueeze", [x, c.Writer.Longs((long)(r - 2))]);
+        var reps = new long[r + 1];
+        for (int i = 0; i < reps.Length; i++) reps[i] = 1;
+        reps[r - 2] = group;
+        var repeated = c.Writer.Node("Expand", [split, c.Writer.Longs(reps)]);
+        var target = new long[r];   // 0: copy the leading dim as it comes (a free batch stays free)
+        target[r - 3] = (long)shape[r - 3] * group;
+        target[r - 2] = -1;
+        target[r - 1] = shape[r - 1];
+        return c.Writer.Node("Reshape", [repeated, c.Writer.Longs(target)]);
     }
 
     static int[] Output(GradNode n) => n.SavedOutput?.ShapeArray ?? throw new KilnException("onnx export", $"onnx export: {n.OpName}: its output was released", KilnErrorKind.State);

@@ -32,8 +32,8 @@ internal sealed unsafe partial class CpuBackend
 
     public Tensor? SumFastPath(Tensor x, int[]? dims, bool keepDim, DType resultType) => x.HostSumFastPath(dims, keepDim, resultType);
 
-    public Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale) =>
-        Tensor.AttentionOp(q, k, v, additiveMask, causal, scale);
+    public Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale, bool grouped) =>
+        Tensor.AttentionOp(q, k, v, additiveMask, causal, scale, grouped);
 
     public Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps) =>
         x.DType is DType.Float32 or DType.Float64 ? Tensor.LayerNormOp(x, width, weight, bias, eps) : null;

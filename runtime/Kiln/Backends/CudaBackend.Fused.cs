@@ -26,7 +26,7 @@ internal sealed partial class CudaBackend
 
     public Tensor? SumFastPath(Tensor x, int[]? dims, bool keepDim, DType resultType) => null;
 
-    public Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale) => null;
+    public Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale, bool grouped) => null;
 
     public Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps) => null;
 

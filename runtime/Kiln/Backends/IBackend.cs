@@ -110,7 +110,7 @@ internal interface IBackend
     Tensor? SumFastPath(Tensor x, int[]? dims, bool keepDim, DType resultType);
 
     /// <summary>Streaming-softmax attention that never stores the L×S probabilities; null where the device composes it.</summary>
-    Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale);
+    Tensor? Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, bool causal, double scale, bool grouped);
 
     /// <summary>Layer norm as one fused op over the trailing <paramref name="width"/> elements; null where the device composes it.</summary>
     Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps);

@@ -657,6 +657,7 @@ internal static unsafe class GpuOps
         KeepWhereGreaterOp k => (BinaryCode.KeepWhereGreater, k.Threshold),
         Atan2Op => (BinaryCode.Atan2, 0),
         RemainderOp => (BinaryCode.Remainder, 0),
+        SwiGluOp => (BinaryCode.SwiGlu, 0),
         BitAndOp => (BinaryCode.BitAnd, 0),
         BitOrOp => (BinaryCode.BitOr, 0),
         BitXorOp => (BinaryCode.BitXor, 0),

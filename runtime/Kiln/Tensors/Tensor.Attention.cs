@@ -9,29 +9,30 @@ public sealed unsafe partial class Tensor
 {
     /// <summary>
     /// Streaming-softmax attention softmax(q·kᵀ·scale + mask)·v over the last two dims (batch dims broadcast);
-    /// <paramref name="mask"/> is additive (0 or -inf for masked) and broadcastable to [..., L, S].
+    /// <paramref name="mask"/> is additive (0 or -inf for masked) and broadcastable to [..., L, S]. With
+    /// <paramref name="grouped"/> k and v may have fewer heads than q (grouped-query attention): they are read in place,
+    /// never repeated.
     /// </summary>
-    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale) => AttentionOp(q, k, v, mask, causal, scale, null);
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, bool grouped = false) =>
+        AttentionOp(q, k, v, mask, causal, scale, null, grouped);
 
     /// <summary>
-    /// <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double)"/> unrecorded, handing the row log-sum-exp
+    /// <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double, bool)"/> unrecorded, handing the row log-sum-exp
     /// (what its backward rebuilds the probabilities from) back in <paramref name="keepLse"/>[0] (compiled models keep it).
     /// </summary>
-    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, Tensor[]? keepLse)
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, Tensor[]? keepLse, bool grouped = false)
     {
         const string op = "sdpa";
-        if (q.Dim < 2 || k.Dim < 2 || v.Dim < 2)
-            throw new KilnException(op, $"{op}: query, key and value need at least 2 dims [..., L, E]; got {ShapeText.Format(q._shape)}, {ShapeText.Format(k._shape)}, {ShapeText.Format(v._shape)}", KilnErrorKind.Shape);
+        var outShape = ShapeRules.Attention(q._shape, k._shape, v._shape, grouped, out int group);
         if (q.DType != k.DType || q.DType != v.DType || (q.DType != DType.Float32 && q.DType != DType.Float64))
             throw new KilnException(op, $"{op}: query, key and value must share a float32 or float64 dtype; got {q.DType}, {k.DType}, {v.DType}", KilnErrorKind.DType);
         int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
-        if (k._shape[^1] != e) throw new KilnException(op, $"{op}: query's last dim ({e}) must equal key's ({k._shape[^1]}); shapes {ShapeText.Format(q._shape)} and {ShapeText.Format(k._shape)}", KilnErrorKind.Shape);
-        if (v._shape[^2] != s) throw new KilnException(op, $"{op}: key and value must have the same sequence length; shapes {ShapeText.Format(k._shape)} and {ShapeText.Format(v._shape)}", KilnErrorKind.Shape);
-        var batch = ShapeRules.Broadcast(op, ShapeRules.Broadcast(op, q._shape[..^2], k._shape[..^2]), v._shape[..^2]);
+        var batch = outShape[..^2];
         int bh = (int)ShapeRules.Numel(batch);
+        var kvBatch = KeyValueBatch(batch, group);
         using var qc = Flat(q, batch, l, e);
-        using var kc = Flat(k, batch, s, e);
-        using var vc = Flat(v, batch, s, ev);
+        using var kc = Flat(k, kvBatch, s, e);
+        using var vc = Flat(v, kvBatch, s, ev);
         Tensor? maskFlat = null;
         if (mask is not null)
         {
@@ -45,10 +46,10 @@ public sealed unsafe partial class Tensor
         }
         var output = Allocate([.. batch, l, ev], q.DType);
         var lse = Allocate([.. batch, l], q.DType);
-        if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
-        else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
+        if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
+        else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
         if (keepLse is not null) { keepLse[0] = lse; maskFlat?.Dispose(); return output; }
-        var args = new AttentionArgs(scale, causal);
+        var args = new AttentionArgs(scale, causal, grouped);
         if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
         // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities. An exporter's
         // trace (never differentiated) records the mask as given, so a mask computed from the inputs stays in the graph.
@@ -57,26 +58,50 @@ public sealed unsafe partial class Tensor
         return RecordMany(op, output, args, inputs);
     }
 
-    /// <summary>dq, dk, dv of <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double)"/> (reduced back to each input's batch shape).</summary>
+    /// <summary>dq, dk, dv of <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double, bool)"/> (reduced back to each input's batch shape).</summary>
     internal static Tensor[] AttentionBackwardOp(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
     {
         int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
         var batch = output._shape[..^2];
         int bh = (int)ShapeRules.Numel(batch);
+        // The forward checked the shapes: k's head dim differs from the output's (and is not a broadcast 1) only when grouped.
+        int group = batch.Length >= 1 && k.Dim >= 3 && k._shape[^3] != batch[^1] && k._shape[^3] != 1 ? batch[^1] / k._shape[^3] : 1;
+        var kvBatch = KeyValueBatch(batch, group);
         using var qc = Flat(q, batch, l, e);
-        using var kc = Flat(k, batch, s, e);
-        using var vc = Flat(v, batch, s, ev);
+        using var kc = Flat(k, kvBatch, s, e);
+        using var vc = Flat(v, kvBatch, s, ev);
         using var oc = output.ContiguousInternal();
         using var gc = grad.ToInternal(q.DType).ContiguousInternal();
+        // dk and dv per query head (each head of a group writes its own; the group is summed below, no two threads share a row).
         var dq = Allocate([.. batch, l, e], q.DType);
         var dk = Allocate([.. batch, s, e], q.DType);
         var dv = Allocate([.. batch, s, ev], q.DType);
         if (q.DType == DType.Float32)
-            FlashAttention.Backward(MakeProblem<float>(qc, kc, vc, mask, causal, scale, bh, l, s, e, ev), oc.Ptr<float>(), lse.Ptr<float>(), gc.Ptr<float>(), dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>());
+            FlashAttention.Backward(MakeProblem<float>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<float>(), lse.Ptr<float>(), gc.Ptr<float>(), dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>());
         else
-            FlashAttention.Backward(MakeProblem<double>(qc, kc, vc, mask, causal, scale, bh, l, s, e, ev), oc.Ptr<double>(), lse.Ptr<double>(), gc.Ptr<double>(), dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>());
+            FlashAttention.Backward(MakeProblem<double>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<double>(), lse.Ptr<double>(), gc.Ptr<double>(), dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>());
         using (GradMode.Set(false))
-            return new[] { SumToOwned(dq, q._shape), SumToOwned(dk, k._shape), SumToOwned(dv, v._shape) };
+            return new[] { SumToOwned(dq, q._shape), SumToOwned(SumGroups(dk, group), k._shape), SumToOwned(SumGroups(dv, group), v._shape) };
+    }
+
+    /// <summary>The batch dims key and value are flattened to: the output's, with the head count divided by the group.</summary>
+    static int[] KeyValueBatch(int[] batch, int group)
+    {
+        if (group == 1) return batch;
+        var r = (int[])batch.Clone();
+        r[^1] /= group;
+        return r;
+    }
+
+    /// <summary>[..., heads, S, E] per query head → [..., heads / group, S, E]: each key/value head's gradient summed over its group.</summary>
+    static Tensor SumGroups(Tensor t, int group)
+    {
+        if (group == 1) return t;
+        var sh = t._shape;
+        using var split = t.Reshape([.. sh[..^3], sh[^3] / group, group, sh[^2], sh[^1]]);
+        var summed = split.Sum([sh.Length - 2]);
+        t.Dispose();
+        return summed;
     }
 
     static Tensor SumToOwned(Tensor t, int[] shape)
@@ -87,10 +112,11 @@ public sealed unsafe partial class Tensor
         return r;
     }
 
-    static FlashAttention.Problem<T> MakeProblem<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, int bh, int l, int s, int e, int ev)
+    static FlashAttention.Problem<T> MakeProblem<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, int bh, int group, int l, int s, int e, int ev)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => new()
         {
             BH = bh,
+            Group = group,
             L = l,
             S = s,
             E = e,

@@ -10,6 +10,12 @@ public sealed partial class Tensor
     /// <summary>The angle of (other, this) in radians, quadrant-aware (<c>torch.atan2(self, other)</c>).</summary>
     public Tensor Atan2(Tensor other) => Record("atan2", MapBinary("atan2", this, other, new Atan2Op(), floating: true), null, this, other);
 
+    /// <summary>
+    /// The swiglu op, silu(gate)·up (<see cref="NN.F.SwiGlu"/>): one node, one pass, silu computed exactly as the silu op
+    /// computes it; its derivative is the op table's rule.
+    /// </summary>
+    internal static Tensor SwiGlu(Tensor gate, Tensor up) => Record("swiglu", MapBinary("swiglu", gate, up, new SwiGluOp(), floating: true), null, gate, up);
+
     // ---- modulo and bitwise ----------------------------------------------------------------------------------------------
 
     /// <summary>Python's modulo: the result has the divisor's sign (<c>torch.remainder</c>, the <c>%</c> operator).</summary>

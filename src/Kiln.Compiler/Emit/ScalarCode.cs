@@ -20,9 +20,6 @@ namespace Kiln.Compiler.Emit
         /// <summary>The contract class a generated GPU kernel's double functions come from.</summary>
         public const string GpuMath = "global::Kiln.Compilation.CompiledOps.GpuFunctions";
 
-        /// <summary>Two-input elementwise ops (operands of one shape, or a tensor and a number) a generated kernel can fuse.</summary>
-        public static IReadOnlyCollection<string> Binary { get; } = new[] { "add", "sub", "mul", "div" };
-
         /// <summary>Whether one-input op <paramref name="op"/> (PyTorch's name) can be fused into a generated loop.</summary>
         public static bool IsFusableUnary(string op) => UnaryOps.Find(op) is not null;
 
@@ -41,7 +38,7 @@ namespace Kiln.Compiler.Emit
             return Round(unary.Forward(Printer(vector, gpu), x), vector);
         }
 
-        /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="Binary"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
+        /// <summary>The expression of two-input op <paramref name="op"/> (<see cref="BinaryOps"/>) on <paramref name="a"/> and <paramref name="b"/>.</summary>
         public static string BinaryForward(string op, string a, string b, bool vector = false, bool gpu = false)
         {
             var binary = BinaryOps.Find(op) ?? throw new NotSupportedException($"{op} has no fused elementwise form");

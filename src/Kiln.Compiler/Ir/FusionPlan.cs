@@ -50,7 +50,17 @@ namespace Kiln.Compiler.Ir
         public bool Recomputes => Elementwise.Any(ReadsValues);
 
         /// <summary>Whether a node's derivative reads values (activations, products, quotients) rather than only the gradient (sums, dropout).</summary>
-        public static bool ReadsValues(IrNode n) => n.Op == IrOps.Activation || n.Op == IrOps.Binary && IrOps.BinaryName(n) is "mul" or "div";
+        public static bool ReadsValues(IrNode n) => n.Op == IrOps.Activation || n.Op == IrOps.Binary && BinaryReads(IrOps.BinaryName(n));
+
+        // From the op table: whether either input's gradient reads a, b or y (mul, div, swiglu do; add, sub do not).
+        static bool BinaryReads(string name)
+        {
+            var op = Ops.Pointwise.BinaryOps.Find(name);
+            if (op is null) return true;
+            var (a0, b0, y0) = op.Reads(0);
+            var (a1, b1, y1) = op.Reads(1);
+            return a0 || b0 || y0 || a1 || b1 || y1;
+        }
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ namespace Kiln.Compiler.Ir
         /// <summary>A one-input elementwise op (<see cref="IrNode.Attr"/>: relu, gelu, gelu_tanh, tanh, sigmoid, silu, exp, log, sqrt, rsqrt, abs, neg).</summary>
         public const string Activation = "activation";
         /// <summary>
-        /// A two-operand elementwise op (<see cref="IrNode.Attr"/>: add, sub, mul, div) on two values of one shape, or on one
+        /// A two-operand elementwise op (<see cref="IrNode.Attr"/>: add, sub, mul, div, swiglu) on two values of one shape, or on one
         /// value and the number in <see cref="IrNode.Attr2"/> (Attr rsub/rdiv when the number comes first).
         /// </summary>
         public const string Binary = "binary";

@@ -40,8 +40,8 @@ namespace Kiln.Compiler.Ops
 
         static OpRegistry()
         {
-            foreach (var op in new[] { "add", "sub", "mul", "div", "maximum", "minimum", "pow", "atan2", "remainder" })
-                Add(op, OpKind.Elementwise, 2, s => ShapeRules.Broadcast(op, s[0], s[1]));
+            foreach (var binary in BinaryOps.All)
+                Add(binary.Name, OpKind.Elementwise, 2, s => ShapeRules.Broadcast(binary.Name, s[0], s[1]));
             foreach (var op in new[] { "eq", "ne", "lt", "le", "gt", "ge" })
                 Add(op, OpKind.Comparison, 2, s => ShapeRules.Broadcast(op, s[0], s[1]));
             Add("where", OpKind.Elementwise, 3, s => BroadcastAll("where", s));
@@ -98,14 +98,7 @@ namespace Kiln.Compiler.Ops
             Add<SizesArgs>("repeat", OpKind.Join, 1, (s, a) => ShapeRules.Repeat(s[0], a.Sizes));
             Add<Im2ColArgs>("im2col", OpKind.Indexing, 1, (s, a) => ConvGeometry.Im2ColShape("im2col", s[0], a.Geometry));
             Add<Col2ImArgs>("col2im", OpKind.Indexing, 1, (s, a) => ConvGeometry.Col2ImShape("col2im", s[0], a.Height, a.Width, a.Geometry));
-            Add<AttentionArgs>("sdpa", OpKind.LinearAlgebra, -1, (s, a) =>
-            {
-                if (s[0].Length < 2 || s[1].Length < 2 || s[2].Length < 2)
-                    throw new KilnException("sdpa", "sdpa: query, key and value need at least 2 dims [..., L, E]", KilnErrorKind.Shape);
-                var batch = ShapeRules.Broadcast("sdpa", ShapeRules.Broadcast("sdpa", s[0].Take(s[0].Length - 2).ToArray(), s[1].Take(s[1].Length - 2).ToArray()),
-                    s[2].Take(s[2].Length - 2).ToArray());
-                return batch.Concat(new[] { s[0][s[0].Length - 2], s[2][s[2].Length - 1] }).ToArray();
-            });
+            Add<AttentionArgs>("sdpa", OpKind.LinearAlgebra, -1, (s, a) => ShapeRules.Attention(s[0], s[1], s[2], a.Grouped, out _));
             Add<ConvArgs>("conv2d", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 4 || s[1].Length != 4) throw new KilnException("conv2d", "conv2d: expected 4-D input and weight", KilnErrorKind.Shape);

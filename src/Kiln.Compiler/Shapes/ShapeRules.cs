@@ -82,6 +82,49 @@ namespace Kiln.Compiler.Shapes
             return r;
         }
 
+        /// <summary>
+        /// sdpa (scaled dot-product attention): q [..., L, E], k [..., S, E], v [..., S, Ev] give [batch..., L, Ev], the batch
+        /// dims broadcasting q's, k's and v's. With <paramref name="grouped"/> (grouped-query attention, PyTorch's
+        /// <c>enable_gqa</c>) k and v may have fewer heads (dim -3) than q, a divisor of its count: query head h reads
+        /// key/value head h / <paramref name="group"/>. <paramref name="group"/> is 1 when nothing is grouped.
+        /// </summary>
+        public static int[] Attention(IReadOnlyList<int> q, IReadOnlyList<int> k, IReadOnlyList<int> v, bool grouped, out int group)
+        {
+            const string op = "sdpa";
+            if (q.Count < 2 || k.Count < 2 || v.Count < 2)
+                throw new KilnException(op, $"{op}: query, key and value need at least 2 dims [..., L, E]; got {ShapeText.Format(q)}, {ShapeText.Format(k)}, {ShapeText.Format(v)}", KilnErrorKind.Shape);
+            int e = q[q.Count - 1], s = k[k.Count - 2];
+            if (k[k.Count - 1] != e)
+                throw new KilnException(op, $"{op}: query's last dim ({e}) must equal key's ({k[k.Count - 1]}); shapes {ShapeText.Format(q)} and {ShapeText.Format(k)}", KilnErrorKind.Shape);
+            if (v[v.Count - 2] != s)
+                throw new KilnException(op, $"{op}: key and value must have the same sequence length; shapes {ShapeText.Format(k)} and {ShapeText.Format(v)}", KilnErrorKind.Shape);
+            group = 1;
+            int[] qb = Leading(q, 2), kb = Leading(k, 2), vb = Leading(v, 2);
+            if (grouped && q.Count >= 3 && k.Count >= 3 && v.Count >= 3 && (k[k.Count - 3] != q[q.Count - 3] || v[v.Count - 3] != q[q.Count - 3]))
+            {
+                int hq = q[q.Count - 3], hk = k[k.Count - 3], hv = v[v.Count - 3];
+                if (hk != hv || hk == 0 || hq % hk != 0)
+                    throw new KilnException(op, $"{op}: with grouped-query attention key and value need one head count that divides the query's; got {hq} query, {hk} key and {hv} value heads (shapes {ShapeText.Format(q)}, {ShapeText.Format(k)}, {ShapeText.Format(v)})", KilnErrorKind.Shape);
+                group = hq / hk;
+                // The head dims are matched by the grouping; the dims before them broadcast.
+                qb = Leading(q, 3); kb = Leading(k, 3); vb = Leading(v, 3);
+            }
+            var batch = Broadcast(op, Broadcast(op, qb, kb), vb);
+            var r = new int[batch.Length + (group > 1 ? 3 : 2)];
+            batch.CopyTo(r, 0);
+            if (group > 1) r[r.Length - 3] = q[q.Count - 3];
+            r[r.Length - 2] = q[q.Count - 2];
+            r[r.Length - 1] = v[v.Count - 1];
+            return r;
+        }
+
+        static int[] Leading(IReadOnlyList<int> shape, int drop)
+        {
+            var r = new int[shape.Count - drop];
+            for (int i = 0; i < r.Length; i++) r[i] = shape[i];
+            return r;
+        }
+
         /// <summary>cat: all shapes equal except along <paramref name="dim"/>.</summary>
         public static int[] Cat(IReadOnlyList<int[]> shapes, int dim) => ShapeRules<int, long, IntDims>.Cat(shapes, dim);
 

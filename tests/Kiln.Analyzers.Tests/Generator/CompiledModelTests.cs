@@ -396,7 +396,7 @@ public class CompiledModelTests
         public partial class LlamaBlock : Module
         {
             // One Llama decoder block: RMSNorm, grouped-query attention (4 query heads, 2 key/value heads of 4) with rotary
-            // positions and causal SDPA, SwiGLU feed-forward.
+            // positions and causal grouped SDPA, SwiGLU feed-forward.
             readonly RMSNorm inputNorm = new(16), postNorm = new(16);
             readonly Linear q = new(16, 16, bias: false), k = new(16, 8, bias: false), v = new(16, 8, bias: false), o = new(16, 16, bias: false);
             readonly Linear gate = new(16, 24, bias: false), up = new(16, 24, bias: false), down = new(24, 16, bias: false);
@@ -405,11 +405,11 @@ public class CompiledModelTests
             {
                 var h = inputNorm.Forward(x);
                 var qh = F.RotaryEmbedding(q.Forward(h).View(-1, 5, 4, 4).Transpose(1, 2), cos, sin);
-                var kh = F.RotaryEmbedding(k.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2), cos, sin).Unsqueeze(2).Expand(-1, 2, 2, 5, 4).Reshape(-1, 4, 5, 4);
-                var vh = v.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2).Unsqueeze(2).Expand(-1, 2, 2, 5, 4).Reshape(-1, 4, 5, 4);
-                var r = x + o.Forward(F.ScaledDotProductAttention(qh, kh, vh, isCausal: true).Transpose(1, 2).Reshape(-1, 5, 16));
+                var kh = F.RotaryEmbedding(k.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2), cos, sin);
+                var vh = v.Forward(h).View(-1, 5, 2, 4).Transpose(1, 2);
+                var r = x + o.Forward(F.ScaledDotProductAttention(qh, kh, vh, isCausal: true, enableGqa: true).Transpose(1, 2).Reshape(-1, 5, 16));
                 var n = postNorm.Forward(r);
-                return r + down.Forward(F.Silu(gate.Forward(n)) * up.Forward(n));
+                return r + down.Forward(F.SwiGlu(gate.Forward(n), up.Forward(n)));
             }
         }
 
@@ -473,7 +473,7 @@ public class CompiledModelTests
         }
         """;
 
-    static (Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings) Build()
+    static (Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings, string GeneratedText) Build()
     {
         var compilation = AnalyzerHarness.Compile(Source);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(new ModelGenerator());
@@ -482,10 +482,23 @@ public class CompiledModelTests
         var emit = output.Emit(stream);
         Assert.True(emit.Success, string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
         var generated = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true).ToArray();
-        return (Assembly.Load(stream.ToArray()), diagnostics.ToArray(), generated);
+        string text = string.Concat(output.SyntaxTrees.Where(t => t.FilePath.EndsWith(".g.cs", StringComparison.Ordinal)).Select(t => t.ToString()));
+        return (Assembly.Load(stream.ToArray()), diagnostics.ToArray(), generated, text);
     }
 
-    static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings)> Built = new(Build);
+    static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings, string GeneratedText)> Built = new(Build);
+
+    /// <summary>
+    /// F.SwiGlu lowers to the op table's swiglu inside a fused loop: the Llama block's gate and up projections meet in one
+    /// loop (silu and the product never a tensor of their own), forward and backward generated from the table's formula.
+    /// </summary>
+    [Fact]
+    public void SwiGluIsOneFusedLoop()
+    {
+        var plan = Built.Value.GeneratedText.Split('\n').Single(l => l.Contains("<summary>LlamaBlock run by its generated kernels"));
+        Assert.Contains("one fused loop of swiglu", plan);
+        Assert.DoesNotContain("silu", plan);
+    }
 
     /// <summary>The generated code compiles without warnings (a user's TreatWarningsAsErrors build must not break on it).</summary>
     [Fact]
@@ -833,21 +846,15 @@ public class CompiledModelTests
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            // A Llama block: norms, projections, SwiGLU and residuals fused; attention (views, rotary, repeat-kv, SDPA) eager.
+            // A Llama block: norms, projections, SwiGLU and residuals fused; attention (views, rotary, grouped SDPA) eager.
             "LlamaBlock.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs F.ScaledDotProductAttention eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Expand eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Expand eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.Reshape eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Unsqueeze eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
-            "LlamaBlock.Compile() runs Tensor.Unsqueeze eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "LlamaBlock.Compile() runs Tensor.View eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",

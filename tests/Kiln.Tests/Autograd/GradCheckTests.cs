@@ -136,9 +136,12 @@ public class GradCheckTests
             () => [R(4, 3, 9), R(3, 3), R(9, 3), R(9), R(4, 3, 3)]),
         // Tables broadcast over x's leading dims (their gradients summed back); halves of 3 leave the vector body empty.
         ["rope"] = (x => Kiln.NN.F.RotaryEmbedding(x[0], x[1], x[2]), () => [R(2, 3, 6), R(3, 6), R(6)]),
+        ["swiglu"] = (x => Kiln.NN.F.SwiGlu(x[0], x[1]), () => [S(3, 3, 4), R(4)]),
         // 66 queries x 130 keys crosses both the query (64) and key (128) blocks of the streaming kernel.
         ["sdpa"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], attnMask: Tensor.Randn([66, 130], DType.Float64, new Generator(5)))
                        + Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true), () => [R(66, 2), R(130, 2), R(130, 2)]),
+        // Grouped: 6 query heads over 2 key/value heads (each key/value gradient sums its group of 3).
+        ["sdpa_grouped"] = (x => Kiln.NN.F.ScaledDotProductAttention(x[0], x[1], x[2], isCausal: true, enableGqa: true), () => [R(2, 6, 5, 3), R(2, 2, 5, 3), R(2, 2, 5, 4)]),
     };
 
     /// <summary>Finite-difference steps other than the default, where float32 rounding needs a larger one.</summary>

@@ -29,6 +29,7 @@ public class BinaryOpTableTests
         "pow" => a.Pow(b),
         "atan2" => a.Atan2(b),
         "remainder" => a.Remainder(b),
+        "swiglu" => Kiln.NN.F.SwiGlu(a, b),
         _ => throw new ArgumentException(name),
     };
 

@@ -142,6 +142,7 @@ public class GpuTensorTests
         using var db = b.Cuda();
         Same(x.Atan2(b), dx.Atan2(db), 1e-5, "atan2", 1e-7);
         Same(x.Remainder(b), dx.Remainder(db), 1e-5, "remainder", 1e-6);
+        Same(Kiln.NN.F.SwiGlu(x, b), Kiln.NN.F.SwiGlu(dx, db), 1e-5, "swiglu", 1e-7);
         using var i = Tensor.From(new long[] { 12, -7, 0, 255, -9 }, 5);
         using var j = Tensor.From(new long[] { 10, 3, -1, 15, 4 }, 5);
         using var di = i.Cuda();

@@ -48,6 +48,9 @@ public class ConfigurationErrorTests
         Throws(() => F.MseLoss(Tensor.Randn(4, 3), Tensor.Randn(4, 1)), "mse_loss", "target size ([4, 1])", "input size ([4, 3])");
         Throws(() => F.BinaryCrossEntropy(Tensor.From(1.5f, 0.5f), Tensor.From(1f, 0f)), "all elements of input should be between 0 and 1");
         Throws(() => F.ScaledDotProductAttention(Tensor.Randn(2, 4, 8), Tensor.Randn(2, 5, 6), Tensor.Randn(2, 5, 8)), "sdpa", "query's last dim (8) must equal key's (6)");
+        Throws(() => F.ScaledDotProductAttention(Tensor.Randn(1, 6, 4, 8), Tensor.Randn(1, 4, 5, 8), Tensor.Randn(1, 4, 5, 8), enableGqa: true), "sdpa", "6 query, 4 key and 4 value heads", "[1, 6, 4, 8]");
+        Throws(() => F.ScaledDotProductAttention(Tensor.Randn(1, 6, 4, 8), Tensor.Randn(1, 2, 5, 8), Tensor.Randn(1, 2, 5, 8)), "sdpa", "[1, 6]", "[1, 2]");
+        Throws(() => F.SwiGlu(Tensor.Randn(4, 6), Tensor.Randn(4, 5)), "swiglu", "[4, 6]", "[4, 5]");
         Throws(() => F.Pad(Tensor.Randn(1, 3), [3, 0], "reflect"), "Padding size should be less than the corresponding input dimension");
         Throws(() => F.Interpolate(Tensor.Randn(1, 1, 4, 4), [2, 2], [2.0]), "only one of size or scale_factor");
         Throws(() => F.OneHot(Tensor.From(new long[] { 0, 7 }, 2), 5), "one_hot", "[0, 5)");

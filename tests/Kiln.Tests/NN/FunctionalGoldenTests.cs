@@ -17,8 +17,8 @@ public class FunctionalGoldenTests
     static Tensor CallFunctional(JsonElement a, Tensor?[] x) => a.GetProperty("op").GetString() switch
     {
         "sdpa" => x.Length > 3
-            ? F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, x[3], scale: a.TryGetProperty("scale", out var s) ? s.GetDouble() : null)
-            : F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, isCausal: Bool(a, "causal")),
+            ? F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, x[3], scale: a.TryGetProperty("scale", out var s) ? s.GetDouble() : null, enableGqa: Bool(a, "gqa"))
+            : F.ScaledDotProductAttention(x[0]!, x[1]!, x[2]!, isCausal: Bool(a, "causal"), enableGqa: Bool(a, "gqa")),
         "pad" => F.Pad(x[0]!, Ints(a, "pad"), Str(a, "mode")!, Dbl(a, "value", 0)),
         "interpolate" => F.Interpolate(x[0]!, a.TryGetProperty("size", out _) ? Ints(a, "size") : null,
             a.TryGetProperty("scale", out var sc) ? sc.EnumerateArray().Select(e => e.GetDouble()).ToArray() : null, Str(a, "mode")!, Bool(a, "align_corners")),
@@ -26,6 +26,7 @@ public class FunctionalGoldenTests
         "fold" => F.Fold(x[0]!, Ints(a, "size"), Ints(a, "k")),
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
         "rope" => F.RotaryEmbedding(x[0]!, x[1]!, x[2]!),
+        "swiglu" => F.SwiGlu(x[0]!, x[1]!),
         "maxpool_indices" => F.MaxPool2dWithIndices(x[0]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], [Int(a, "dilation", 1)], Bool(a, "ceil")).Indices,
         var op => throw new System.ArgumentException(op),
     };
@@ -57,7 +58,7 @@ public class FunctionalGoldenTests
     }
 
     /// <summary>Functional cases whose op is a registry primitive: case op → registry op.</summary>
-    public static readonly Dictionary<string, string> RegistryOps = new() { ["unfold"] = "im2col", ["fold"] = "col2im", ["sdpa"] = "sdpa", ["rope"] = "rope" };
+    public static readonly Dictionary<string, string> RegistryOps = new() { ["unfold"] = "im2col", ["fold"] = "col2im", ["sdpa"] = "sdpa", ["rope"] = "rope", ["swiglu"] = "swiglu" };
 
     [Theory]
     [MemberData(nameof(FunctionalCases))]
@@ -79,7 +80,7 @@ public class FunctionalGoldenTests
             var size = Ints(a, "size"); var k = Ints(a, "k");
             args = new Kiln.Compiler.Ops.Col2ImArgs(size[0], size[1], new ConvGeometry("col2im", k[0], k[1], 1, 1, 0, 0, 1, 1));
         }
-        else if (op == "sdpa") args = new Kiln.Compiler.Ops.AttentionArgs(1, Causal: false);
+        else if (op == "sdpa") args = new Kiln.Compiler.Ops.AttentionArgs(1, Causal: false, Grouped: Bool(a, "gqa"));
         var got = Kiln.Compiler.Ops.OpRegistry.Find(op)!.Shape(shapes, args);
         Assert.Equal(c.GetProperty("output").GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()), got);
     }

@@ -4,8 +4,8 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>
-/// Llama's self-attention: q/k/v projections into heads, rotary positions on q and k, key/value heads repeated for
-/// grouped-query attention, one fused scaled-dot-product attention (causal, plus an optional additive mask), o_proj.
+/// Llama's self-attention: q/k/v projections into heads, rotary positions on q and k, one fused scaled-dot-product
+/// attention with grouped key/value heads (causal, plus an optional additive mask), o_proj.
 /// Child names are Hugging Face's (<c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>).
 /// </summary>
 public sealed class LlamaAttention : Module
@@ -48,26 +48,17 @@ public sealed class LlamaAttention : Module
         if (cache is PagedBatch paged) return Output(paged.Attend(layer, q, k, v, 1 / Math.Sqrt(_headDim)), b, s);
         if (mask is null && cache is StaticKvCache own && own.TryAttendOne(layer, q, k, v, 1 / Math.Sqrt(_headDim), out var step)) return Output(step, b, s);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
-        k = RepeatKv(k, _heads / _kvHeads);
-        v = RepeatKv(v, _heads / _kvHeads);
         // No mask: causal over a fresh sequence, or (one new token with a cache) every cached position. Half-precision
         // models attend in float32 (the streaming-softmax kernel's type) and cast back, as HF upcasts the softmax.
+        // Grouped-query attention reads each key/value head for its group of query heads (HF's repeat_kv, without copies).
         var dtype = q.DType;
         if (dtype is DType.BFloat16 or DType.Float16) { q = q.To(DType.Float32); k = k.To(DType.Float32); v = v.To(DType.Float32); mask = mask?.To(DType.Float32); }
-        var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask)
-            : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null);
+        var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask, enableGqa: true)
+            : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null, enableGqa: true);
         if (attn.DType != dtype) attn = attn.To(dtype);
         return Output(attn, b, s);
     }
 
     /// <summary>The heads [b, heads, s, d] merged and projected back to [b, s, hidden].</summary>
     Tensor Output(Tensor attn, int b, int s) => OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
-
-    /// <summary>[b, kv, s, d] → [b, kv·rep, s, d], each key/value head repeated for the query heads of its group.</summary>
-    static Tensor RepeatKv(Tensor t, int rep)
-    {
-        if (rep == 1) return t;
-        int b = t.Size(0), kv = t.Size(1), s = t.Size(2), d = t.Size(3);
-        return t.Unsqueeze(2).Expand(b, kv, rep, s, d).Reshape(b, kv * rep, s, d);
-    }
 }

@@ -22,5 +22,5 @@ public sealed class LlamaMlp : Module<Tensor, Tensor>
     public Linear DownProj => Child<Linear>("down_proj");
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => DownProj.Forward(F.Silu(GateProj.Forward(x)) * UpProj.Forward(x));
+    public override Tensor Forward(Tensor x) => DownProj.Forward(F.SwiGlu(GateProj.Forward(x), UpProj.Forward(x)));
 }

@@ -47,7 +47,7 @@ public static class BinaryCode
 {
 #pragma warning disable CS1591
     public const int Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6, KeepWhereGreater = 7, Atan2 = 8, Remainder = 9,
-        BitAnd = 10, BitOr = 11, BitXor = 12;
+        BitAnd = 10, BitOr = 11, BitXor = 12, SwiGlu = 13;
 #pragma warning restore CS1591
 }
 
@@ -114,6 +114,7 @@ public static class GpuFloat
             case BinaryCode.Pow: return GpuMath.Pow(a, b);
             case BinaryCode.Atan2: return Math.Atan2(a, b);
             case BinaryCode.Remainder: return a - Math.Floor(a / b) * b;
+            case BinaryCode.SwiGlu: return a * GpuMath.Sigmoid(a) * b;
             default: return b > p ? a : 0; // KeepWhereGreater
         }
     }

@@ -12,7 +12,11 @@ namespace Kiln.Kernels.Attention;
 /// stream past in blocks with an online softmax (running max and sum), and backward recomputes each score block
 /// from the saved log-sum-exp. Memory is O(block²) per thread instead of O(L·S) per head.
 /// </summary>
-/// <remarks>Inputs are contiguous [BH, L, E], [BH, S, E], [BH, S, Ev]; the additive mask is [BH or 1, L, S] or null.</remarks>
+/// <remarks>
+/// Inputs are contiguous [BH, L, E], [BH / Group, S, E], [BH / Group, S, Ev] (query row bh reads key/value row bh / Group:
+/// grouped-query attention without repeated keys); the additive mask is [BH or 1, L, S] or null. Backward writes dK and dV
+/// per query row ([BH, S, E], [BH, S, Ev]); the caller sums each group.
+/// </remarks>
 internal static unsafe class FlashAttention
 {
     const int BlockQ = 64, BlockK = 128;
@@ -20,6 +24,8 @@ internal static unsafe class FlashAttention
     public struct Problem<T> where T : unmanaged
     {
         public int BH, L, S, E, Ev;
+        /// <summary>Query heads per key/value head (1: none shared).</summary>
+        public int Group;
         public T Scale;
         public bool Causal;
         public T* Q, K, V, Mask;
@@ -38,7 +44,8 @@ internal static unsafe class FlashAttention
                 {
                     int bh = (int)(t / Blocks(p.L, BlockQ)), q0 = (int)(t % Blocks(p.L, BlockQ)) * BlockQ, bq = Math.Min(BlockQ, p.L - q0);
                     T* q = p.Q + ((long)bh * p.L + q0) * p.E;
-                    T* k = p.K + (long)bh * p.S * p.E, v = p.V + (long)bh * p.S * p.Ev;
+                    long kvh = bh / p.Group;
+                    T* k = p.K + kvh * p.S * p.E, v = p.V + kvh * p.S * p.Ev;
                     for (int i = 0; i < bq; i++) { m[i] = T.NegativeInfinity; l[i] = T.Zero; }
                     new Span<T>(acc, bq * p.Ev).Clear();
                     int kEnd = p.Causal ? Math.Min(p.S, q0 + bq) : p.S;
@@ -90,7 +97,8 @@ internal static unsafe class FlashAttention
             {
                 for (long bh = b0; bh < b1; bh++)
                 {
-                    T* k = p.K + bh * p.S * p.E, v = p.V + bh * p.S * p.Ev;
+                    long kvh = bh / p.Group;
+                    T* k = p.K + kvh * p.S * p.E, v = p.V + kvh * p.S * p.Ev;
                     T* dkh = dk + bh * p.S * p.E, dvh = dv + bh * p.S * p.Ev;
                     new Span<T>(dkh, p.S * p.E).Clear();
                     new Span<T>(dvh, p.S * p.Ev).Clear();

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Kiln.Kernels.Elementwise;
 
 // Hand-written kernels of the first-hour surface that the op table does not generate: sign in every type, the two-input
-// functions, and the bitwise ops (the floating one-input functions are generated from Kiln.Compiler's UnaryOps).
+// functions (swiglu included), and the bitwise ops (the floating one-input functions are generated from Kiln.Compiler's UnaryOps).
 
 /// <summary>sign(x): -1, 0 or 1 in x's type (NaN gives 0, as torch.sign does).</summary>
 internal struct SignOp : IUnaryOp
@@ -23,6 +23,17 @@ internal struct Atan2Op : IBinaryOp
     public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
     public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => T.CreateTruncating(Math.Atan2(double.CreateTruncating(a), double.CreateTruncating(b)));
     public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a;
+}
+
+/// <summary>
+/// swiglu(a, b) = silu(a)·b: silu through the silu op's own table kernel, then one rounded product, so the result equals
+/// <c>F.Silu(a) * b</c> while the activation is never stored.
+/// </summary>
+internal struct SwiGluOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(float);
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => new FloatUnary<SiluF>().Invoke(a) * b;
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => new FloatUnary<SiluF>().Invoke(a) * b;
 }
 
 /// <summary>

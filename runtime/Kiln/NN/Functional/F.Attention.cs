@@ -8,21 +8,37 @@ public static partial class F
     /// <summary>
     /// softmax(q·kᵀ·scale + mask)·v over [..., L, E] / [..., S, E] / [..., S, Ev] (<c>F.scaled_dot_product_attention</c>).
     /// A bool <paramref name="attnMask"/> marks positions that take part (true); a float one is added to the scores.
+    /// With <paramref name="enableGqa"/> (grouped-query attention, as in Llama, Qwen and Mistral) key and value may have
+    /// fewer heads (dim -3) than query, a divisor of its count: query head h attends with key/value head h / (Hq / Hkv),
+    /// which is what repeating each key/value head Hq / Hkv times would give, without the copies.
     /// Without dropout this runs Kiln's streaming-softmax kernel, which never stores the L×S probabilities.
     /// </summary>
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, double dropoutP = 0,
-        bool isCausal = false, double? scale = null, Generator? generator = null)
+        bool isCausal = false, double? scale = null, Generator? generator = null, bool enableGqa = false)
     {
         const string op = "scaled_dot_product_attention";
         if (isCausal && attnMask is not null)
             throw new KilnException(op, $"{op}: explicit attn_mask should not be set when is_causal=True");
         if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
+        ShapeRules.Attention(query.ShapeArray, key.ShapeArray, value.ShapeArray, enableGqa, out int group);
         double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
         using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
-        // Where the device has no streaming kernel: the materialised form, recorded op by op (GEMMs and the row softmax).
-        if (dropoutP == 0) return query.Backend.Attention(query, key, value, additive, isCausal, sc) ?? AttentionWeights(query, key, additive, isCausal, sc).Matmul(value);
-        var weights = AttentionWeights(query, key, additive, isCausal, sc);
-        return Dropout(weights, dropoutP, true, generator).Matmul(value);
+        if (dropoutP == 0 && query.Backend.Attention(query, key, value, additive, isCausal, sc, enableGqa) is { } fused) return fused;
+        // Where the device has no streaming kernel, or with dropout: the materialised form, recorded op by op (GEMMs and the
+        // row softmax), key/value heads repeated for their groups.
+        var weights = AttentionWeights(query, RepeatHeads(key, group), additive, isCausal, sc);
+        if (dropoutP > 0) weights = Dropout(weights, dropoutP, true, generator);
+        return weights.Matmul(RepeatHeads(value, group));
+    }
+
+    /// <summary>[..., heads, S, E] → [..., heads·group, S, E], each head repeated for the query heads of its group.</summary>
+    static Tensor RepeatHeads(Tensor t, int group)
+    {
+        if (group == 1) return t;
+        var sh = t.ShapeArray;
+        int[] expanded = [.. sh[..^2], group, sh[^2], sh[^1]];
+        expanded[^4] = sh[^3];
+        return t.Unsqueeze(-3).Expand(expanded).Reshape([.. sh[..^3], sh[^3] * group, sh[^2], sh[^1]]);
     }
 
     /// <summary>softmax(q·kᵀ·scale + mask) materialised (for returned weights and dropout).</summary>

@@ -1,7 +1,10 @@
 namespace Kiln.Compiler.Ops
 {
-    /// <summary>Scaled dot-product attention: the score scale and whether the causal mask applies.</summary>
-    public sealed record AttentionArgs(double Scale, bool Causal) : OpArgs;
+    /// <summary>
+    /// Scaled dot-product attention: the score scale, whether the causal mask applies, and whether key/value heads may be
+    /// fewer than query heads (grouped-query attention; each key/value head serves a group of query heads).
+    /// </summary>
+    public sealed record AttentionArgs(double Scale, bool Causal, bool Grouped = false) : OpArgs;
 
     /// <summary>One LSTM layer over a sequence: the direction and the hidden size (the width of c).</summary>
     public sealed record LstmArgs(bool Reverse, int HiddenSize) : OpArgs;

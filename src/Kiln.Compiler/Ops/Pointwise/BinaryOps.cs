@@ -8,7 +8,7 @@ namespace Kiln.Compiler.Ops.Pointwise
         /// <summary>Every declared op.</summary>
         public static IReadOnlyList<BinaryOp> All { get; } = new BinaryOp[]
         {
-            new Add(), new Sub(), new Mul(), new Div(), new Maximum(), new Minimum(), new Pow(), new Atan2(), new Remainder(),
+            new Add(), new Sub(), new Mul(), new Div(), new Maximum(), new Minimum(), new Pow(), new Atan2(), new Remainder(), new SwiGlu(),
         };
 
         static Dictionary<string, BinaryOp>? _byName;
@@ -99,6 +99,20 @@ namespace Kiln.Compiler.Ops.Pointwise
             public override T GradA<T>(IScalarAlgebra<T> g, T a, T b, T y, T grad) => grad;
             // The quotient is (a - y) / b.
             public override T GradB<T>(IScalarAlgebra<T> g, T a, T b, T y, T grad) => g.Neg(g.Mul(grad, g.Div(g.Sub(a, y), b)));
+        }
+
+        /// <summary>
+        /// SwiGLU's gating, silu(a)·b (a the gate projection, b the up projection of Llama-style feed-forwards): one op, so
+        /// the gate's activation is never a tensor of its own. Both gradients reuse silu's declaration.
+        /// </summary>
+        sealed class SwiGlu : BinaryOp
+        {
+            static readonly UnaryOp Silu = UnaryOps.Find("silu")!;
+            public SwiGlu() : base("swiglu") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T a, T b) => g.Mul(Silu.Forward(g, a), b);
+            // silu's derivative does not read its output (the y passed is a placeholder).
+            public override T GradA<T>(IScalarAlgebra<T> g, T a, T b, T y, T grad) => Silu.Backward(g, a, a, g.Mul(grad, b));
+            public override T GradB<T>(IScalarAlgebra<T> g, T a, T b, T y, T grad) => g.Mul(grad, Silu.Forward(g, a));
         }
     }
 }
