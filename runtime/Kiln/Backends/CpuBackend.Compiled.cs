@@ -5,7 +5,7 @@ using Kiln.NN;
 
 namespace Kiln.Backends;
 
-// What compiled models run on the CPU: the fused Linear epilogue GEMMs, layer norm with kept statistics, cross entropy rows.
+// What compiled models run on the CPU: the fused Linear epilogue GEMMs, layer and RMS norm with kept statistics, cross entropy rows.
 internal sealed partial class CpuBackend
 {
     public (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor w, Tensor? b, GemmActivation activation, float[]? multiplier, bool keepPreActivation) =>
@@ -21,6 +21,10 @@ internal sealed partial class CpuBackend
 
     public (Tensor Input, Tensor? Weight, Tensor? Bias) CompiledLayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad) =>
         CompiledOps.CpuLayerNormBackward(layer, x, mean, rstd, grad);
+
+    public (Tensor Output, Tensor Rstd) CompiledRmsNorm(RMSNorm layer, Tensor x, double eps, Action<long, long>? produce) => CompiledOps.CpuRmsNorm(layer, x, eps, produce);
+
+    public (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad) => CompiledOps.CpuRmsNormBackward(layer, x, rstd, grad);
 
     public (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex) => CompiledOps.CpuCrossEntropy(rows, target, ignoreIndex);
 

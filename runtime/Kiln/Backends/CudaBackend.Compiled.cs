@@ -20,6 +20,10 @@ internal sealed partial class CudaBackend
     public (Tensor Input, Tensor? Weight, Tensor? Bias) CompiledLayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad) =>
         CudaCompiledOps.LayerNormBackward(layer, x, mean, rstd, grad);
 
+    public (Tensor Output, Tensor Rstd) CompiledRmsNorm(RMSNorm layer, Tensor x, double eps, Action<long, long>? produce) => CudaCompiledOps.RmsNorm(layer, x, eps);
+
+    public (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad) => CudaCompiledOps.RmsNormBackward(layer, x, rstd, grad);
+
     public (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex) => CudaCompiledOps.CrossEntropy(rows, target, ignoreIndex);
 
     public Tensor CrossEntropyRowsBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex) =>

@@ -91,6 +91,12 @@ internal interface IBackend
     /// <summary>The gradients of <see cref="CompiledLayerNorm"/>.</summary>
     (Tensor Input, Tensor? Weight, Tensor? Bias) CompiledLayerNormBackward(NN.LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad);
 
+    /// <summary>A compiled model's RMSNorm over the last dim with its row 1/rms kept (<paramref name="produce"/>: as for <see cref="CompiledLayerNorm"/>).</summary>
+    (Tensor Output, Tensor Rstd) CompiledRmsNorm(NN.RMSNorm layer, Tensor x, double eps, System.Action<long, long>? produce);
+
+    /// <summary>The gradients of <see cref="CompiledRmsNorm"/>: the input's and the weight's (null without one).</summary>
+    (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(NN.RMSNorm layer, Tensor x, Tensor rstd, Tensor grad);
+
     /// <summary>Cross entropy (mean over kept targets) of contiguous float32 rows [n, classes] and int64 targets, keeping each row's log-sum-exp.</summary>
     (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex);
 

@@ -9,25 +9,34 @@ public static partial class CompiledOps
     public static bool Fusable(RMSNorm layer) => layer.NormalizedShape.Length == 1;
 
     /// <summary>
-    /// An RMSNorm over the last dim, unrecorded (the layer-norm kernel without centring), with the row 1/rms its backward
-    /// reads; <paramref name="produce"/> as for <see cref="LayerNorm(NN.LayerNorm, Tensor, System.Action{long, long}?)"/>.
+    /// An RMSNorm over the last dim, unrecorded, with the row 1/rms its backward reads (on the device's compiled form: the
+    /// CPU's layer-norm kernel without centring, a CUDA device's row ops); <paramref name="produce"/> as for
+    /// <see cref="LayerNorm(NN.LayerNorm, Tensor, System.Action{long, long}?)"/>.
     /// </summary>
     public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x, System.Action<long, long>? produce = null)
     {
-        int d = layer.NormalizedShape[0];
         LayerRules.TrailingDims("rms_norm", x.ShapeArray, layer.NormalizedShape);
         // eps as the eager layer takes it: the dtype's machine epsilon when unset.
-        double eps = layer.Eps ?? 1.1920928955078125e-07;
+        return x.Backend.CompiledRmsNorm(layer, x, layer.Eps ?? 1.1920928955078125e-07, produce);
+    }
+
+    /// <summary>Gradients of an RMSNorm over the last dim: the input's and the weight's (null without one).</summary>
+    public static (Tensor Input, Tensor? Weight) RmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad) =>
+        x.Backend.CompiledRmsNormBackward(layer, x, rstd, grad);
+
+    /// <summary>The CPU form of <see cref="RmsNorm"/>: the layer-norm kernel without centring.</summary>
+    internal static (Tensor Output, Tensor Rstd) CpuRmsNorm(RMSNorm layer, Tensor x, double eps, System.Action<long, long>? produce)
+    {
         using (Autograd.NoGrad())
         {
             var stats = new Tensor[2];
-            var y = Tensor.LayerNormOp(x, d, layer.Weight, null, eps, stats, false, produce);
+            var y = Tensor.LayerNormOp(x, layer.NormalizedShape[0], layer.Weight, null, eps, stats, false, produce);
             return (y, stats[1]);
         }
     }
 
-    /// <summary>Gradients of an RMSNorm over the last dim: the input's and the weight's (null without one).</summary>
-    public static (Tensor Input, Tensor? Weight) RmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad)
+    /// <summary>The CPU form of <see cref="RmsNormBackward"/>.</summary>
+    internal static (Tensor Input, Tensor? Weight) CpuRmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad)
     {
         var r = Tensor.LayerNormBackwardOp(x, layer.Weight, false, null, rstd, grad, layer.NormalizedShape[0]);
         return (r[0]!, r[1]);

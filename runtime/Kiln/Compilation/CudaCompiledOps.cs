@@ -132,6 +132,39 @@ internal static class CudaCompiledOps
         return (dx, dw, db);
     }
 
+    /// <summary>RMSNorm over the last dim with its row 1/rms ([rows, 1]): x·rsqrt(mean(x²) + eps)·weight.</summary>
+    public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x, double eps)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var sq = x * x;
+        using var meanSquare = sq.Mean(new[] { -1 }, keepDim: true);
+        using var shifted = meanSquare + eps;
+        var rstd = shifted.Rsqrt();
+        using var xhat = x * rstd;
+        return (layer.Weight is { } w ? xhat * w : xhat.Alias(), rstd);
+    }
+
+    /// <summary>RMSNorm's gradients from the saved 1/rms: dx = rstd·(ĝ - x̂·mean(ĝ·x̂)) with ĝ = grad·weight; dweight = Σ grad·x̂.</summary>
+    public static (Tensor Input, Tensor? Weight) RmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var xhat = x * rstd;
+        Tensor? dw = null;
+        if (layer.Weight is not null)
+        {
+            var leading = new int[x.Dim - 1];
+            for (int i = 0; i < leading.Length; i++) leading[i] = i;
+            using var gx = grad * xhat;
+            dw = gx.Sum(leading);
+        }
+        using var dxhat = layer.Weight is { } w ? grad * w : grad.Alias();
+        using var prod = dxhat * xhat;
+        using var m2 = prod.Mean(new[] { -1 }, keepDim: true);
+        using var t2 = xhat * m2;
+        using var t3 = dxhat - t2;
+        return (t3 * rstd, dw);
+    }
+
     /// <summary>Mean cross entropy over the kept targets of rows [N, C]: the loss, each row's log-sum-exp, the kept count.</summary>
     public static (Tensor Loss, Tensor Lse, long Count) CrossEntropy(Tensor rows, Tensor target, long ignoreIndex)
     {
