@@ -5,7 +5,7 @@ using Kiln.NN;
 
 namespace Kiln.Backends;
 
-// What compiled models run on the CPU: the fused Linear epilogue GEMMs, layer and RMS norm with kept statistics, cross entropy rows.
+// What compiled models run on the CPU: the fused Linear epilogue GEMMs, layer, RMS and batch norm with kept statistics, cross entropy rows.
 internal sealed partial class CpuBackend
 {
     public (Tensor Output, Tensor? PreActivation) LinearEpilogue(Tensor x, Tensor w, Tensor? b, GemmActivation activation, float[]? multiplier, bool keepPreActivation) =>
@@ -25,6 +25,12 @@ internal sealed partial class CpuBackend
     public (Tensor Output, Tensor Rstd) CompiledRmsNorm(RMSNorm layer, Tensor x, double eps, Action<long, long>? produce) => CompiledOps.CpuRmsNorm(layer, x, eps, produce);
 
     public (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad) => CompiledOps.CpuRmsNormBackward(layer, x, rstd, grad);
+
+    public (Tensor Output, Tensor Mean, Tensor Rstd) CompiledBatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool useBatch, bool training, double momentum, double eps) =>
+        CompiledOps.CpuBatchNorm(x, runningMean, runningVar, weight, bias, useBatch, training, momentum, eps);
+
+    public (Tensor? Input, Tensor? Weight, Tensor? Bias) CompiledBatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput) =>
+        CompiledOps.CpuBatchNormBackward(x, weight, hasBias, mean, rstd, grad, batchStatistics, needInput);
 
     public (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex) => CompiledOps.CpuCrossEntropy(rows, target, ignoreIndex);
 

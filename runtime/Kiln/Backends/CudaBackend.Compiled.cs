@@ -24,6 +24,12 @@ internal sealed partial class CudaBackend
 
     public (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad) => CudaCompiledOps.RmsNormBackward(layer, x, rstd, grad);
 
+    public (Tensor Output, Tensor Mean, Tensor Rstd) CompiledBatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool useBatch, bool training, double momentum, double eps) =>
+        CudaCompiledOps.BatchNorm(x, runningMean, runningVar, weight, bias, useBatch, training, momentum, eps);
+
+    public (Tensor? Input, Tensor? Weight, Tensor? Bias) CompiledBatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput) =>
+        CudaCompiledOps.BatchNormBackward(x, weight, hasBias, mean, rstd, grad, batchStatistics, needInput);
+
     public (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex) => CudaCompiledOps.CrossEntropy(rows, target, ignoreIndex);
 
     public Tensor CrossEntropyRowsBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex) =>

@@ -97,6 +97,15 @@ internal interface IBackend
     /// <summary>The gradients of <see cref="CompiledRmsNorm"/>: the input's and the weight's (null without one).</summary>
     (Tensor Input, Tensor? Weight) CompiledRmsNormBackward(NN.RMSNorm layer, Tensor x, Tensor rstd, Tensor grad);
 
+    /// <summary>
+    /// A compiled model's BatchNorm forward with the per-channel mean and 1/σ it used kept: the batch's (<paramref name="useBatch"/>;
+    /// in <paramref name="training"/> the running statistics updated as the eager op does) or the running ones.
+    /// </summary>
+    (Tensor Output, Tensor Mean, Tensor Rstd) CompiledBatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool useBatch, bool training, double momentum, double eps);
+
+    /// <summary>The gradients of <see cref="CompiledBatchNorm"/>: the input's (when <paramref name="needInput"/>), the weight's and the bias's.</summary>
+    (Tensor? Input, Tensor? Weight, Tensor? Bias) CompiledBatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput);
+
     /// <summary>Cross entropy (mean over kept targets) of contiguous float32 rows [n, classes] and int64 targets, keeping each row's log-sum-exp.</summary>
     (Tensor Loss, Tensor Lse, long Count) CrossEntropyRows(Tensor rows, Tensor target, long ignoreIndex);
 

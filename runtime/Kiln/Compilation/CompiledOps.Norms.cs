@@ -54,10 +54,7 @@ public static partial class CompiledOps
         if (step.UseBatch && layer.Training && (long)n * s <= 1)
             throw new KilnException("batch_norm", $"batch_norm: Expected more than 1 value per channel when training, got input size {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
         using var noGrad = Autograd.NoGrad();
-        using var xc = x.Contiguous();
-        // The eager op's statistics and normalisation (one kernel for both paths).
-        var (mean, rstd) = Tensor.BatchNormStatistics(xc, step.RunningMean, step.RunningVar, step.UseBatch, layer.Training, step.Momentum, layer.Eps);
-        var y = Tensor.BatchNormNormalize(xc, mean, rstd, layer.Weight, layer.Bias);
+        var (y, mean, rstd) = x.Backend.CompiledBatchNorm(x, step.RunningMean, step.RunningVar, layer.Weight, layer.Bias, step.UseBatch, layer.Training, step.Momentum, layer.Eps);
         return (y, mean, rstd, step.UseBatch);
     }
 
@@ -65,7 +62,21 @@ public static partial class CompiledOps
     public static (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(BatchNormBase layer, Tensor x, Tensor mean, Tensor rstd, bool batchStatistics, Tensor grad, bool needInput)
     {
         using var noGrad = Autograd.NoGrad();
-        var r = Tensor.BatchNormBackwardOp(x, layer.Weight, layer.Bias is not null, mean, rstd, grad, batchStatistics, needInput);
+        return x.Backend.CompiledBatchNormBackward(x, layer.Weight, layer.Bias is not null, mean, rstd, grad, batchStatistics, needInput);
+    }
+
+    /// <summary>The CPU form of <see cref="BatchNorm"/>: the eager op's statistics and normalisation kernels (one for both paths).</summary>
+    internal static (Tensor Output, Tensor Mean, Tensor Rstd) CpuBatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool useBatch, bool training, double momentum, double eps)
+    {
+        using var xc = x.Contiguous();
+        var (mean, rstd) = Tensor.BatchNormStatistics(xc, runningMean, runningVar, useBatch, training, momentum, eps);
+        return (Tensor.BatchNormNormalize(xc, mean, rstd, weight, bias), mean, rstd);
+    }
+
+    /// <summary>The CPU form of <see cref="BatchNormBackward"/>.</summary>
+    internal static (Tensor? Input, Tensor? Weight, Tensor? Bias) CpuBatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput)
+    {
+        var r = Tensor.BatchNormBackwardOp(x, weight, hasBias, mean, rstd, grad, batchStatistics, needInput);
         return (r[0], r[1], r[2]);
     }
 }

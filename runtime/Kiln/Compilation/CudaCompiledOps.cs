@@ -165,6 +165,86 @@ internal static class CudaCompiledOps
         return (t3 * rstd, dw);
     }
 
+    /// <summary>
+    /// BatchNorm over [N, C, *] with the per-channel mean and 1/σ used ([1, C, 1...]): the batch's (the running statistics
+    /// moved toward them in training, as the eager op does) or the running ones.
+    /// </summary>
+    public static (Tensor Output, Tensor Mean, Tensor Rstd) BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool useBatch, bool training, double momentum, double eps)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var (dims, shape) = ChannelDims(x);
+        int c = x.Size(1);
+        Tensor mean, rstd;
+        if (useBatch)
+        {
+            mean = x.Mean(dims, keepDim: true);
+            using var centred = x - mean;
+            using var sq = centred * centred;
+            using var variance = sq.Mean(dims, keepDim: true);
+            using var shifted = variance + eps;
+            rstd = shifted.Rsqrt();
+            if (training && runningMean is not null && runningVar is not null)
+            {
+                using var m = mean.Reshape(c);
+                using var v = variance.Reshape(c);
+                F.UpdateRunningStats(runningMean, runningVar, m, v, x.Numel / Math.Max(c, 1), momentum);
+            }
+        }
+        else
+        {
+            // A copy: the running statistics may move before the backward reads these.
+            using var rm = runningMean!.Reshape(shape);
+            mean = rm.Clone();
+            using var rv = runningVar!.Reshape(shape);
+            using var shifted = rv + eps;
+            rstd = shifted.Rsqrt();
+        }
+        using var xc = x - mean;
+        var y = xc * rstd;
+        if (weight is not null) { using var w = weight.Reshape(shape); using var scaled = y * w; y.Dispose(); y = scaled.Alias(); }
+        if (bias is not null) { using var b = bias.Reshape(shape); using var shiftedY = y + b; y.Dispose(); y = shiftedY.Alias(); }
+        return (y, mean, rstd);
+    }
+
+    /// <summary>
+    /// BatchNorm's gradients from the saved statistics: dbias = Σ grad, dweight = Σ grad·x̂ over all but the channels; dx =
+    /// rstd·(ĝ - mean(ĝ) - x̂·mean(ĝ·x̂)) with the batch's statistics, rstd·ĝ with the running ones (ĝ = grad·weight).
+    /// </summary>
+    public static (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var (dims, shape) = ChannelDims(x);
+        using var centred = x - mean;
+        using var xhat = centred * rstd;
+        var db = hasBias ? grad.Sum(dims) : null;
+        Tensor? dw = null;
+        if (weight is not null) { using var gx = grad * xhat; dw = gx.Sum(dims); }
+        if (!needInput) return (null, dw, db);
+        using var w = weight?.Reshape(shape);
+        using var g = w is not null ? grad * w : grad.Alias();
+        if (!batchStatistics) return (g * rstd, dw, db);
+        using var m1 = g.Mean(dims, keepDim: true);
+        using var prod = g * xhat;
+        using var m2 = prod.Mean(dims, keepDim: true);
+        using var t1 = g - m1;
+        using var t2 = xhat * m2;
+        using var t3 = t1 - t2;
+        return (t3 * rstd, dw, db);
+    }
+
+    /// <summary>The dims a batch norm reduces over (all but the channels, dim 1) and the shape its per-channel values broadcast as.</summary>
+    static (int[] Dims, int[] Shape) ChannelDims(Tensor x)
+    {
+        var dims = new int[x.Dim - 1];
+        var shape = new int[x.Dim];
+        for (int i = 0, k = 0; i < x.Dim; i++)
+        {
+            shape[i] = i == 1 ? x.Size(1) : 1;
+            if (i != 1) dims[k++] = i;
+        }
+        return (dims, shape);
+    }
+
     /// <summary>Mean cross entropy over the kept targets of rows [N, C]: the loss, each row's log-sum-exp, the kept count.</summary>
     public static (Tensor Loss, Tensor Lse, long Count) CrossEntropy(Tensor rows, Tensor target, long ignoreIndex)
     {

@@ -599,6 +599,8 @@ public class CompiledModelTests
     [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, new object[0])]
     [InlineData("TableFunctions", new[] { 3, 8 }, new object[0])]
     [InlineData("LlamaBlock", new[] { 3, 5, 16 }, new object[0])]
+    [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
+    [InlineData("BnMlp", new[] { 9, 7 }, new object[0])]
     public void CompiledOnCudaEqualsEagerOnCpu(string name, int[] inputShape, object[] args)
     {
         bool was = Kiln.Cuda.Emulate;

@@ -48,15 +48,15 @@ namespace Kiln.Compiler.Emit.Model
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
             // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, convolutions, pooling, softmax,
-            // cross-entropy, layer and RMS norm and embeddings run as the CUDA backend's kernels; a graph with any other
-            // producer (BatchNorm, self-attention) runs the eager Forward there (same results).
+            // cross-entropy, layer, RMS and batch norm and embeddings run as the CUDA backend's kernels; a graph with any
+            // other producer (self-attention) runs the eager Forward there (same results).
             if (m.Plan.Any(st => st.Producer is { } pr && !GpuProducer(pr.Op)))
                 guard.Add($"{GraphEmitter.InputName(0)}.IsCuda");
             return string.Join(" || ", guard.Distinct());
         }
 
         /// <summary>The producers whose CUDA form exists (the CUDA backend's kernels behind the same runtime calls).</summary>
-        static bool GpuProducer(string op) => op is IrOps.Linear or IrOps.Flatten or IrOps.Softmax or IrOps.CrossEntropy or IrOps.LayerNorm or IrOps.RmsNorm or IrOps.Island
+        static bool GpuProducer(string op) => op is IrOps.Linear or IrOps.Flatten or IrOps.Softmax or IrOps.CrossEntropy or IrOps.LayerNorm or IrOps.RmsNorm or IrOps.BatchNorm or IrOps.Island
             or IrOps.Conv2d or IrOps.MaxPool2d or IrOps.Embedding;
     }
 }
