@@ -78,14 +78,27 @@ public sealed unsafe class Linear4bit : Linear
     public Tensor DequantizedWeight()
     {
         if (!Weight.IsCuda) return Quantized.Dequantize(DType.Float32);
+        var (table, scales) = DeviceTables();
+        var y = Tensor.Empty([OutFeatures, InFeatures], DType.Float32, Weight.Device);
+        Kiln.Gpu.GpuOps.Dequantize4Bit(y, Weight.Contiguous(), table, scales, _meta.Blocksize);
+        return y;
+    }
+
+    /// <summary>The code table and the decoded absmax per block as float32 on the layer's CUDA device (the scales kept until the statistics change).</summary>
+    (Tensor Table, Tensor Scales) DeviceTables()
+    {
         var key = _cacheKey;
         var scales = BlockScales();
         if (_deviceScales is null || key != _cacheKey || _deviceScales.Device != Weight.Device)
             _deviceScales = Tensor.From(scales, scales.Length).To(Weight.Device);
-        var table = TensorMember("quant_map")!.To(DType.Float32).Contiguous();
-        var y = Tensor.Empty([OutFeatures, InFeatures], DType.Float32, Weight.Device);
-        Kiln.Gpu.GpuOps.Dequantize4Bit(y, Weight.Contiguous(), table, _deviceScales, _meta.Blocksize);
-        return y;
+        return (TensorMember("quant_map")!.To(DType.Float32).Contiguous(), _deviceScales);
+    }
+
+    /// <summary>A few rows' product on the CUDA device straight from the packed codes (the weight never dequantized).</summary>
+    void DeviceProduct(int m, Tensor x, Tensor? bias, Tensor y)
+    {
+        var (table, scales) = DeviceTables();
+        Kiln.Gpu.GpuOps.FusedMatmul4Bit(y, x, Weight.Contiguous(), table, scales, bias, m, InFeatures, OutFeatures, _meta.Blocksize);
     }
 
     /// <summary>Adds <paramref name="delta"/> [out, in] to the weight and quantizes again (how an adapter is merged into a 4-bit base).</summary>
@@ -105,7 +118,8 @@ public sealed unsafe class Linear4bit : Linear
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
-        QuantizedMatmul.Linear("linear_4bit", input, Bias, InFeatures, OutFeatures, ComputeDType, DequantizedWeight, CanFuse ? FusedProduct : null);
+        QuantizedMatmul.Linear("linear_4bit", input, Bias, InFeatures, OutFeatures, ComputeDType, DequantizedWeight, CanFuse ? FusedProduct : null,
+            Weight.IsCuda && InFeatures % 2 == 0 && _meta.Blocksize % 2 == 0 ? DeviceProduct : null);
 
     unsafe void FusedProduct(int m, float* x, float* bias, float* y)
     {

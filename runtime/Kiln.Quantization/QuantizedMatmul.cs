@@ -5,17 +5,20 @@ namespace Kiln.Quantization;
 
 /// <summary>
 /// The forward and backward every quantized linear layer shares, written once: y = x·Wᵀ + b with W only ever
-/// dequantized (never trained). Up to a few input rows on the CPU use the layer's fused kernel; more rows dequantize W
-/// once and use the GEMM. The backward gives the input x's gradient through the dequantized W, and the bias's.
+/// dequantized (never trained). Up to a few input rows use the layer's fused kernel (on the CPU, or on its CUDA device
+/// where it has one); more rows dequantize W once and use the GEMM. The backward gives the input x's gradient through the dequantized W, and the bias's.
 /// </summary>
 internal static class QuantizedMatmul
 {
     public unsafe delegate void FusedKernel(int m, float* x, float* bias, float* y);
 
+    /// <summary>The fused product on the weight's CUDA device: y [m, out] from x [m, in] and the bias (float32, contiguous).</summary>
+    public delegate void DeviceKernel(int m, Tensor x, Tensor? bias, Tensor y);
+
     public const int MaxFusedRows = 8;
 
     public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType outputDType,
-        Func<Tensor> dequantize, FusedKernel? fused)
+        Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null)
     {
         if (input.Dim == 0 || input.Size(-1) != inFeatures)
             throw new KilnException(op, $"{op}: input of shape [{string.Join(", ", input.Shape.ToArray())}] does not end in in_features={inFeatures}", KilnErrorKind.Shape);
@@ -25,14 +28,15 @@ internal static class QuantizedMatmul
         Tensor Compute()
         {
             int m = (int)(input.Numel / Math.Max(1, inFeatures));
-            if (fused is not null && m <= MaxFusedRows && m > 0 && !input.IsCuda && input.DType != DType.Float64)
+            if ((input.IsCuda ? device is not null : fused is not null) && m <= MaxFusedRows && m > 0 && input.DType != DType.Float64)
             {
                 var x = input.To(DType.Float32).Contiguous();
                 var b = bias?.To(DType.Float32).Contiguous();
                 var shape = input.Shape.ToArray();
                 shape[^1] = outFeatures;
-                var y = Tensor.Empty(shape, DType.Float32);
-                Run(fused, m, x, b, y);
+                var y = Tensor.Empty(shape, DType.Float32, input.Device);
+                if (input.IsCuda) device!(m, x, b, y);
+                else Run(fused!, m, x, b, y);
                 return y.To(dtype);
             }
             var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);

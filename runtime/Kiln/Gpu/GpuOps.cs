@@ -574,6 +574,21 @@ internal static unsafe class GpuOps
             (dev.Stream, (int)y.Numel, y.View<float>(), packed.View<byte>(), table.View<float>(), absmax.View<float>(), blocksize);
     }
 
+    /// <summary>
+    /// <paramref name="y"/> [m, out] = <paramref name="x"/> [m, in] · the 4-bit weight [out, in] ᵀ (+ <paramref name="bias"/>)
+    /// without dequantizing it (<see cref="QuantKernels.FusedMatmul4Bit"/>; m ≤ <see cref="QuantKernels.MaxRows"/>, in even).
+    /// </summary>
+    public static void FusedMatmul4Bit(Tensor y, Tensor x, Tensor packed, Tensor table, Tensor absmax, Tensor? bias, int m, int inFeatures, int outFeatures, int blocksize)
+    {
+        var dev = DeviceOf("linear_4bit", y, x, packed, table, absmax);
+        if (m < 1 || m > QuantKernels.MaxRows || inFeatures % 2 != 0 || blocksize % 2 != 0)
+            throw new KilnException("linear_4bit", $"linear_4bit: the fused device product takes 1 to {QuantKernels.MaxRows} rows and an even in_features and blocksize, got {m} rows, in_features={inFeatures}, blocksize={blocksize}", KilnErrorKind.Shape);
+        if (outFeatures == 0) return;
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>>(KernelMethods.FusedMatmul4Bit)
+            (dev.Stream, new KernelConfig(outFeatures, QuantKernels.GroupSize), y.View<float>(), x.View<float>(), packed.View<byte>(), table.View<float>(), absmax.View<float>(),
+             (bias ?? absmax).View<float>(), m, inFeatures, outFeatures, blocksize, bias is null ? 0 : 1);
+    }
+
     /// <summary><paramref name="y"/> [rows, cols] (float32) = int8 <paramref name="codes"/> · SCB per row / 127.</summary>
     public static void DequantizeInt8Rows(Tensor y, Tensor codes, Tensor scb, int cols)
     {

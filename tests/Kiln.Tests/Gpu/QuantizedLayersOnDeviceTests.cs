@@ -23,6 +23,22 @@ public class QuantizedLayersOnDeviceTests
         var x = Tensor.Randn(3, 64);
         Same(nf4.Forward(x), onDevice.Forward(x.Cuda()), 1e-4, "4-bit product");
 
+        // The fused device product (up to 8 rows, codes read in place) and the dequantize-then-GEMM path (9 rows) on a layer
+        // whose blocks of 64 straddle its rows of 96, so a row's second half reads the next block's absmax.
+        Generator.ManualSeed(42);
+        var wide = new Linear(96, 7);
+        Linear WideCopy() { var l = new Linear(96, 7); l.LoadStateDict(wide.StateDict()); return l; }
+        var wideCpu = new Linear4bit(WideCopy(), QuantType.Nf4, 64, doubleQuant: false);
+        var wideDevice = new Linear4bit(WideCopy(), QuantType.Nf4, 64, doubleQuant: false);
+        wideDevice.To(Device.Cuda());
+        foreach (int rows in new[] { 1, 8, 9 })
+        {
+            var xs = Tensor.Randn(rows, 96);
+            Same(wideCpu.Forward(xs), wideDevice.Forward(xs.Cuda()), 1e-4, $"4-bit product of {rows} rows");
+        }
+        var three = Tensor.Randn(2, 4, 96);
+        Same(wideCpu.Forward(three), wideDevice.Forward(three.Cuda()), 1e-4, "4-bit product of [2, 4, 96]");
+
         var int8 = new Linear8bitLt(Copy());
         var int8Device = new Linear8bitLt(Copy());
         int8Device.To(Device.Cuda());

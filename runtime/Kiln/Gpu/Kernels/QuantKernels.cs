@@ -3,9 +3,10 @@ using ILGPU;
 namespace Kiln.Gpu.Kernels;
 
 /// <summary>
-/// Dequantization of bitsandbytes' weight formats on the device, one thread per output element (Kiln.Quantization's
-/// layers run their products on the GPU through these and the GEMM): 4-bit codes two per byte, the first in the high
-/// nibble, scaled by their block's absmax; int8 rows scaled by SCB/127.
+/// Bitsandbytes' weight formats on the device: dequantization, one thread per output element (Kiln.Quantization's layers
+/// run their prefill-shaped products through it and the GEMM), and the fused 4-bit product of a few rows (decode) that
+/// reads the packed codes directly. 4-bit codes are two per byte, the first in the high nibble, scaled by their block's
+/// absmax; int8 rows are scaled by SCB/127.
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class QuantKernels
@@ -18,6 +19,54 @@ public static class QuantKernels
         int v = packed[k >> 1];
         int code = (k & 1) == 0 ? v >> 4 : v & 15;
         y[k] = table[code] * absmax[k / blocksize];
+    }
+
+    /// <summary>Threads per output feature in <see cref="FusedMatmul4Bit"/>.</summary>
+    public const int GroupSize = 128;
+
+    /// <summary>The most input rows <see cref="FusedMatmul4Bit"/> takes (decode-shaped products; more rows dequantize once and use the GEMM).</summary>
+    public const int MaxRows = 8;
+
+    /// <summary>
+    /// y[r, j] = Σ_k x[r, k]·table[code(j, k)]·absmax[(j·in + k) / blocksize] (+ bias[j]) for m ≤ <see cref="MaxRows"/>
+    /// rows of x [m, in] and a 4-bit weight [out, in] — the dequantized weight is never written. One group per output
+    /// feature j: each thread walks every <see cref="GroupSize"/>-th byte of the weight's row (two codes, one block's
+    /// absmax: blocks and rows hold an even count), keeping one sum per input row; the sums meet in a tree in shared memory.
+    /// </summary>
+    [GpuKernel]
+    public static void FusedMatmul4Bit(ArrayView<float> y, ArrayView<float> x, ArrayView<byte> packed, ArrayView<float> table, ArrayView<float> absmax,
+        ArrayView<float> bias, int m, int inFeatures, int outFeatures, int blocksize, int hasBias)
+    {
+        var sums = SharedMemory.Allocate<float>(GroupSize * MaxRows);
+        var codes = SharedMemory.Allocate<float>(16);
+        var acc = LocalMemory.Allocate<float>(MaxRows);
+        int t = Group.IdxX;
+        long j = Grid.IdxX;
+        if (t < 16) codes[t] = table[t];
+        for (int r = 0; r < MaxRows; r++) acc[r] = 0;
+        Group.Barrier();
+        long rowStart = j * inFeatures;
+        for (int b = t; b < inFeatures / 2; b += GroupSize)
+        {
+            long e = rowStart + 2L * b;
+            int v = packed[e >> 1];
+            float scale = absmax[e / blocksize];
+            float w0 = codes[v >> 4] * scale, w1 = codes[v & 15] * scale;
+            for (int r = 0; r < m; r++)
+            {
+                long xi = (long)r * inFeatures + 2 * b;
+                acc[r] += x[xi] * w0 + x[xi + 1] * w1;
+            }
+        }
+        for (int r = 0; r < m; r++) sums[r * GroupSize + t] = acc[r];
+        Group.Barrier();
+        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s)
+                for (int r = 0; r < m; r++) sums[r * GroupSize + t] += sums[r * GroupSize + t + s];
+            Group.Barrier();
+        }
+        if (t < m) y[(long)t * outFeatures + j] = sums[t * GroupSize] + (hasBias != 0 ? bias[j] : 0f);
     }
 
     /// <summary>y[i] = code[i]·SCB[i / cols]·(1/127), in that order (the CPU kernel's).</summary>
