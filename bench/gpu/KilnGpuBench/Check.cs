@@ -123,12 +123,14 @@ internal static class Check
         loraGpu.To(Device.Cuda(0));
         Grad("lora linear (r=8)", t => t.IsCuda ? loraGpu.Forward(t) : lora.Forward(t), Rand(33, 12, 64), 1e-4);
         if (n < 64) return;
-        // Times on the device (Kiln only; printed, not in the table): a 4096→4096 layer, fp32 vs NF4 — the layer's own path (the
-        // fused kernel reading the codes up to 8 rows, dequantize kernel + GEMM above) and dequantize + GEMM at every size.
+        // Times on the device (Kiln only; printed, not in the table): a 4096→4096 layer, fp32 vs NF4 and int8 — each layer's own
+        // path (the fused kernel reading the codes up to 8 rows, dequantize kernel + GEMM above) and dequantize + GEMM at every size.
         var big = new Linear(4096, 4096, bias: false);
         var bigNf4 = new Kiln.Quantization.Linear4bit(big, Kiln.Quantization.QuantType.Nf4, 64, doubleQuant: true);
+        var bigInt8 = new Kiln.Quantization.Linear8bitLt(big);
         big.To(Device.Cuda(0));
         bigNf4.To(Device.Cuda(0));
+        bigInt8.To(Device.Cuda(0));
         foreach (int m in new[] { 1, 8, 128 })
         {
             using var xin = Rand(34, m, 4096).Cuda();
@@ -142,7 +144,8 @@ internal static class Check
                 return sw.Elapsed.TotalMilliseconds / 50;
             }
             Console.WriteLine($"TIME linear {m}x4096->4096 on the GPU: fp32 {Time(() => big.Forward(xin)):F3} ms, NF4 layer {Time(() => bigNf4.Forward(xin)):F3} ms"
-                + $" ({(m <= 8 ? "fused" : "dequantize + GEMM")}), NF4 dequantize + GEMM {Time(() => F.Linear(xin, bigNf4.DequantizedWeight())):F3} ms");
+                + $" ({(m <= 8 ? "fused" : "dequantize + GEMM")}), NF4 dequantize + GEMM {Time(() => F.Linear(xin, bigNf4.DequantizedWeight())):F3} ms"
+                + $", int8 layer {Time(() => bigInt8.Forward(xin)):F3} ms, int8 dequantize + GEMM {Time(() => F.Linear(xin, bigInt8.DequantizedWeight())):F3} ms");
         }
     }
 

@@ -589,6 +589,21 @@ internal static unsafe class GpuOps
              (bias ?? absmax).View<float>(), m, inFeatures, outFeatures, blocksize, bias is null ? 0 : 1);
     }
 
+    /// <summary>
+    /// <paramref name="y"/> [m, out] = <paramref name="x"/> [m, in] · the int8 weight [out, in] ᵀ scaled by SCB/127 per row
+    /// (+ <paramref name="bias"/>) without dequantizing it (<see cref="QuantKernels.FusedMatmulInt8"/>; m ≤ <see cref="QuantKernels.MaxRows"/>).
+    /// </summary>
+    public static void FusedMatmulInt8(Tensor y, Tensor x, Tensor codes, Tensor scb, Tensor? bias, int m, int inFeatures, int outFeatures)
+    {
+        var dev = DeviceOf("linear_8bit", y, x, codes, scb);
+        if (m < 1 || m > QuantKernels.MaxRows)
+            throw new KilnException("linear_8bit", $"linear_8bit: the fused device product takes 1 to {QuantKernels.MaxRows} rows, got {m}", KilnErrorKind.Shape);
+        if (outFeatures == 0) return;
+        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, ArrayView<float>, int, int, int, int>>(KernelMethods.FusedMatmulInt8)
+            (dev.Stream, new KernelConfig(outFeatures, QuantKernels.GroupSize), y.View<float>(), x.View<float>(), codes.View<sbyte>(), scb.View<float>(),
+             (bias ?? scb).View<float>(), m, inFeatures, outFeatures, bias is null ? 0 : 1);
+    }
+
     /// <summary><paramref name="y"/> [rows, cols] (float32) = int8 <paramref name="codes"/> · SCB per row / 127.</summary>
     public static void DequantizeInt8Rows(Tensor y, Tensor codes, Tensor scb, int cols)
     {

@@ -52,5 +52,6 @@ internal static class KernelMethods
     public static readonly MethodInfo Adagrad = typeof(OptimizerKernels).GetMethod(nameof(OptimizerKernels.Adagrad))!;
     public static readonly MethodInfo Dequantize4Bit = typeof(QuantKernels).GetMethod(nameof(QuantKernels.Dequantize4Bit))!;
     public static readonly MethodInfo FusedMatmul4Bit = typeof(QuantKernels).GetMethod(nameof(QuantKernels.FusedMatmul4Bit))!;
+    public static readonly MethodInfo FusedMatmulInt8 = typeof(QuantKernels).GetMethod(nameof(QuantKernels.FusedMatmulInt8))!;
     public static readonly MethodInfo DequantizeInt8Rows = typeof(QuantKernels).GetMethod(nameof(QuantKernels.DequantizeInt8Rows))!;
 }

@@ -44,5 +44,11 @@ public class QuantizedLayersOnDeviceTests
         int8Device.To(Device.Cuda());
         Same(int8.DequantizedWeight(), int8Device.DequantizedWeight(), 0, "int8 dequantization");
         Same(int8.Forward(x), int8Device.Forward(x.Cuda()), 1e-4, "int8 product");
+        // Fused on the device up to 8 rows, dequantize + GEMM from 9.
+        foreach (int rows in new[] { 1, 8, 9 })
+        {
+            var xs = Tensor.Randn(rows, 64);
+            Same(int8.Forward(xs), int8Device.Forward(xs.Cuda()), 1e-4, $"int8 product of {rows} rows");
+        }
     }
 }

@@ -4,8 +4,8 @@ namespace Kiln.Gpu.Kernels;
 
 /// <summary>
 /// Bitsandbytes' weight formats on the device: dequantization, one thread per output element (Kiln.Quantization's layers
-/// run their prefill-shaped products through it and the GEMM), and the fused 4-bit product of a few rows (decode) that
-/// reads the packed codes directly. 4-bit codes are two per byte, the first in the high nibble, scaled by their block's
+/// run their prefill-shaped products through it and the GEMM), and the fused 4-bit and int8 products of a few rows
+/// (decode) that read the codes in place. 4-bit codes are two per byte, the first in the high nibble, scaled by their block's
 /// absmax; int8 rows are scaled by SCB/127.
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
@@ -58,6 +58,41 @@ public static class QuantKernels
                 acc[r] += x[xi] * w0 + x[xi + 1] * w1;
             }
         }
+        float total = GroupRowSums(sums, acc, m);
+        if (t < m) y[(long)t * outFeatures + j] = total + (hasBias != 0 ? bias[j] : 0f);
+    }
+
+    /// <summary>
+    /// y[r, j] = (Σ_k x[r, k]·code[j, k])·SCB[j]/127 (+ bias[j]) for m ≤ <see cref="MaxRows"/> rows of x [m, in] and an
+    /// int8 weight [out, in] with its row scales — the LLM.int8 layout read in place. One group per output feature j, as
+    /// <see cref="FusedMatmul4Bit"/>.
+    /// </summary>
+    [GpuKernel]
+    public static void FusedMatmulInt8(ArrayView<float> y, ArrayView<float> x, ArrayView<sbyte> codes, ArrayView<float> scb, ArrayView<float> bias,
+        int m, int inFeatures, int outFeatures, int hasBias)
+    {
+        var sums = SharedMemory.Allocate<float>(GroupSize * MaxRows);
+        var acc = LocalMemory.Allocate<float>(MaxRows);
+        int t = Group.IdxX;
+        long j = Grid.IdxX;
+        for (int r = 0; r < MaxRows; r++) acc[r] = 0;
+        long rowStart = j * inFeatures;
+        for (int k = t; k < inFeatures; k += GroupSize)
+        {
+            float w = codes[rowStart + k];
+            for (int r = 0; r < m; r++) acc[r] += x[(long)r * inFeatures + k] * w;
+        }
+        float total = GroupRowSums(sums, acc, m);
+        if (t < m) y[(long)t * outFeatures + j] = total * scb[j] * (1f / 127f) + (hasBias != 0 ? bias[j] : 0f);
+    }
+
+    /// <summary>
+    /// The group's per-thread sums of each of <paramref name="m"/> rows added in a tree in shared memory
+    /// (<paramref name="sums"/>: <see cref="GroupSize"/> per row); thread r &lt; m gets row r's total.
+    /// </summary>
+    static float GroupRowSums(ArrayView<float> sums, ArrayView<float> acc, int m)
+    {
+        int t = Group.IdxX;
         for (int r = 0; r < m; r++) sums[r * GroupSize + t] = acc[r];
         Group.Barrier();
         for (int s = GroupSize / 2; s > 0; s >>= 1)
@@ -66,7 +101,7 @@ public static class QuantKernels
                 for (int r = 0; r < m; r++) sums[r * GroupSize + t] += sums[r * GroupSize + t + s];
             Group.Barrier();
         }
-        if (t < m) y[(long)t * outFeatures + j] = sums[t * GroupSize] + (hasBias != 0 ? bias[j] : 0f);
+        return t < m ? sums[t * GroupSize] : 0f;
     }
 
     /// <summary>y[i] = code[i]·SCB[i / cols]·(1/127), in that order (the CPU kernel's).</summary>
