@@ -58,6 +58,29 @@ public class GpuAutogradTests
         SameGradient("where", t => Tensor.Where(t.Gt(0), t * 2, t.Exp()), x);
     }
 
+    /// <summary>
+    /// Attention on the device (the materialised form: the CUDA backend has no streaming kernel): grouped-query SDPA
+    /// (key/value heads repeated there for their groups) and a MultiheadAttention layer without returned weights.
+    /// </summary>
+    [Fact]
+    public void AttentionMatchesTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var q = Rand(5, 2, 6, 5, 4);
+        using var k = Rand(6, 2, 2, 5, 4);
+        using var v = Rand(7, 2, 2, 5, 3);
+        using var kd = k.Cuda();
+        using var vd = v.Cuda();
+        SameGradient("sdpa grouped, causal", t => F.ScaledDotProductAttention(t, t.IsCuda ? kd : k, t.IsCuda ? vd : v, isCausal: true, enableGqa: true), q, 1e-4, 1e-6);
+        Generator.ManualSeed(8);
+        var mha = new MultiheadAttention(8, 2, batchFirst: true);
+        var mhaDevice = new MultiheadAttention(8, 2, batchFirst: true);
+        mhaDevice.LoadStateDict(mha.StateDict());
+        mhaDevice.To(Device.Cuda());
+        using var x = Rand(9, 2, 5, 8);
+        SameGradient("multi-head attention", t => (t.IsCuda ? mhaDevice : mha).Forward(t, t, t, needWeights: false).Output, x, 1e-4, 1e-6);
+    }
+
     [Fact]
     public void GradientsOfReductionsAndRowOpsMatchTheCpu()
     {

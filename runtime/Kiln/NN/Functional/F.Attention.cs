@@ -161,7 +161,7 @@ public static partial class F
             attended = w.Matmul(v);
             if (needWeights) weights = averageAttnWeights ? w.Mean(1) : w;
         }
-        else attended = Tensor.AttentionOp(q, k, v, mask, isCausal, scale);
+        else attended = q.Backend.Attention(q, k, v, mask, isCausal, scale, false) ?? AttentionWeights(q, k, mask, isCausal, scale).Matmul(v);
         var merged = attended.Transpose(1, 2).Reshape(n, l, e);
         return (Linear(merged, outWeight, outBias), weights);
     }
