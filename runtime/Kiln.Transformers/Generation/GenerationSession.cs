@@ -18,6 +18,7 @@ public sealed class GenerationSession
     readonly bool[] _finished;
     readonly KvCache _cache;
     readonly int _b, _s;
+    readonly Device _device;   // the prompt's: new tokens go there, the result comes back there
     long[] _mask;
     Tensor _logits;
     int _step;
@@ -32,6 +33,7 @@ public sealed class GenerationSession
             throw new KilnException("generate", "generate: stop_strings need the tokenizer (pass it to Generate)", KilnErrorKind.Argument);
         _model = model; _config = config; _tokenizer = tokenizer;
         _b = inputIds.Size(0); _s = inputIds.Size(1);
+        _device = inputIds.Device;
         _generator = config.Seed is { } seed ? new Generator(seed) : Generator.Default;
         _rows = new List<long>[_b];
         var ids = inputIds.To(DType.Int64).ToArray<long>();
@@ -58,7 +60,8 @@ public sealed class GenerationSession
         if (_step >= _config.MaxNewTokens || Array.TrueForAll(_finished, f => f)) return false;
         using var noGrad = Autograd.NoGrad();
         int n = _logits.Size(1), vocab = _logits.Size(2);
-        var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).Contiguous();
+        // Tokens are chosen on the host (sampling, penalties and stop strings read the rows there).
+        var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).Cpu().Contiguous();
         var next = new long[_b];
         for (int r = 0; r < _b; r++)
         {
@@ -76,7 +79,7 @@ public sealed class GenerationSession
             full[r * total + total - 1] = 1;
         }
         _mask = full;
-        _logits = _model.Forward(Tensor.From(next, _b, 1), _cache, Tensor.From(full, _b, total), logitsToKeep: 1);
+        _logits = _model.Forward(Tensor.From(next, _b, 1).To(_device), _cache, Tensor.From(full, _b, total), logitsToKeep: 1);
         return true;
     }
 
@@ -88,13 +91,13 @@ public sealed class GenerationSession
     /// <summary>Tokens generated per row so far.</summary>
     public int Steps => _step;
 
-    /// <summary>The prompt and generated tokens of every row [batch, length + steps].</summary>
+    /// <summary>The prompt and generated tokens of every row [batch, length + steps], on the prompt's device.</summary>
     public Tensor Result()
     {
         int len = _rows[0].Count;
         var result = new long[_b * len];
         for (int r = 0; r < _b; r++) _rows[r].CopyTo(result, r * len);
-        return Tensor.From(result, _b, len);
+        return Tensor.From(result, _b, len).To(_device);
     }
 
     static long[] Ones(int n)

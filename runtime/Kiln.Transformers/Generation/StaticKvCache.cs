@@ -13,16 +13,16 @@ public sealed class StaticKvCache : KvCache
     readonly int[][] _rowBlocks;
     int _length;
 
-    /// <summary>An empty cache for <paramref name="layers"/> layers.</summary>
-    public StaticKvCache(int layers, int batch, int kvHeads, int maxLength, int headDim, DType dtype)
+    /// <summary>An empty cache for <paramref name="layers"/> layers, on <paramref name="device"/> (the CPU when null: where the model lives).</summary>
+    public StaticKvCache(int layers, int batch, int kvHeads, int maxLength, int headDim, DType dtype, Device? device = null)
     {
         if (maxLength <= 0) throw new KilnException("kv_cache", $"kv_cache: max_length must be positive, got {maxLength}", KilnErrorKind.Argument);
         _keys = new Tensor[layers];
         _values = new Tensor[layers];
         for (int i = 0; i < layers; i++)
         {
-            _keys[i] = Tensor.Zeros([batch, kvHeads, maxLength, headDim], dtype);
-            _values[i] = Tensor.Zeros([batch, kvHeads, maxLength, headDim], dtype);
+            _keys[i] = Tensor.Zeros([batch, kvHeads, maxLength, headDim], dtype, device);
+            _values[i] = Tensor.Zeros([batch, kvHeads, maxLength, headDim], dtype, device);
         }
         Batch = batch;
         MaxLength = maxLength;

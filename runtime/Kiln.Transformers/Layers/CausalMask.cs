@@ -4,11 +4,11 @@ namespace Kiln.Transformers;
 internal static class CausalMask
 {
     /// <summary>
-    /// Causal and key-padding mask as one additive [batch, 1, n, past + n] tensor for n queries after
+    /// Causal and key-padding mask as one additive [batch, 1, n, past + n] tensor (on <paramref name="device"/>) for n queries after
     /// <paramref name="past"/> cached positions: 0 where a query may attend, the lowest float where not (as Hugging Face
     /// builds it, so a fully padded row stays finite). <paramref name="keep"/> [batch·(past + n)]: 0 marks padding (null: none).
     /// </summary>
-    public static Tensor Additive(long[]? keep, int b, int n, int past, DType dtype, int? window = null)
+    public static Tensor Additive(long[]? keep, int b, int n, int past, DType dtype, Device device, int? window = null)
     {
         int reach = window ?? int.MaxValue;
         int total = past + n;
@@ -17,7 +17,7 @@ internal static class CausalMask
             for (int q = 0; q < n; q++)
                 for (int k = 0; k < total; k++)
                     if (k > past + q || past + q - k >= reach || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
-        var mask = Tensor.From(add, b, 1, n, total);
+        var mask = Tensor.From(add, b, 1, n, total).To(device);
         return dtype == DType.Float32 ? mask : mask.To(dtype);
     }
 

@@ -127,17 +127,23 @@ public sealed class RotaryEmbedding
         }
     }
 
-    /// <summary>cos and sin tables [length, headDim] for positions start .. start+length-1 (each frequency twice, as cat(freqs, freqs)).</summary>
-    public (Tensor Cos, Tensor Sin) Tables(int start, int length, DType dtype = DType.Float32)
+    /// <summary>
+    /// cos and sin tables [length, headDim] for positions start .. start+length-1 (each frequency twice, as cat(freqs,
+    /// freqs)), on <paramref name="device"/> (the CPU when null).
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Tables(int start, int length, DType dtype = DType.Float32, Device? device = null)
     {
         var positions = new long[length];
         for (int p = 0; p < length; p++) positions[p] = start + p;
-        var (cos, sin) = Tables(positions, 1, length, dtype);
+        var (cos, sin) = Tables(positions, 1, length, dtype, device);
         return (cos.View(length, HeadDim), sin.View(length, HeadDim));
     }
 
-    /// <summary>cos and sin tables [batch, 1, length, headDim] for per-row positions <paramref name="positions"/> [batch·length] (left-padded batches).</summary>
-    public (Tensor Cos, Tensor Sin) Tables(long[] positions, int batch, int length, DType dtype = DType.Float32)
+    /// <summary>
+    /// cos and sin tables [batch, 1, length, headDim] for per-row positions <paramref name="positions"/> [batch·length]
+    /// (left-padded batches), on <paramref name="device"/> (the CPU when null).
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Tables(long[] positions, int batch, int length, DType dtype = DType.Float32, Device? device = null)
     {
         long maxPosition = 0;
         foreach (long p in positions) maxPosition = Math.Max(maxPosition, p);
@@ -155,8 +161,8 @@ public sealed class RotaryEmbedding
                 cos[p * d + i] = cos[p * d + half + i] = c;
                 sin[p * d + i] = sin[p * d + half + i] = s;
             }
-        var tc = Tensor.From(cos, batch, 1, length, d);
-        var ts = Tensor.From(sin, batch, 1, length, d);
+        var tc = Tensor.From(cos, batch, 1, length, d).To(device ?? Device.Cpu);
+        var ts = Tensor.From(sin, batch, 1, length, d).To(device ?? Device.Cpu);
         return dtype == DType.Float32 ? (tc, ts) : (tc.To(dtype), ts.To(dtype));
     }
 

@@ -29,8 +29,8 @@ public sealed class BertEmbeddings : Module
         int b = inputIds.Size(0), s = inputIds.Size(1);
         if (s > PositionEmbeddings.NumEmbeddings)
             throw new KilnException("BertModel", $"BertModel: {s} tokens exceed max_position_embeddings {PositionEmbeddings.NumEmbeddings}", KilnErrorKind.Index);
-        using var positions = Tensor.Arange(0, s).View(1, s);
-        using var types = tokenTypeIds is null ? Tensor.Zeros([b, s], DType.Int64) : null;
+        using var positions = Tensor.Arange(0, s).View(1, s).To(inputIds.Device);
+        using var types = tokenTypeIds is null ? Tensor.Zeros([b, s], DType.Int64, inputIds.Device) : null;
         return LayerNorm.Forward(WordEmbeddings.Forward(inputIds) + PositionEmbeddings.Forward(positions) + TokenTypeEmbeddings.Forward(tokenTypeIds ?? types!));
     }
 }

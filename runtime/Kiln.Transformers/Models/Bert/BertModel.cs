@@ -55,7 +55,7 @@ public sealed class BertModel : Module, IGradientCheckpointing
             var keep = attentionMask.To(DType.Int64).ToArray<long>();
             var add = new float[keep.Length];
             for (int i = 0; i < keep.Length; i++) add[i] = keep[i] == 0 ? float.MinValue : 0f;
-            mask = Tensor.From(add, b, 1, 1, s).To(h.DType);
+            mask = Tensor.From(add, b, 1, 1, s).To(h.Device).To(h.DType);
         }
         foreach (var layer in Encoder.Layer)
         {

@@ -42,7 +42,7 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointin
 
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
-        new StaticKvCache(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType);
+        new StaticKvCache(Config.NLayer, batch, Config.NHead, maxLength, Config.HeadDim, Transformer.Wte.Weight.DType, Transformer.Wte.Weight.Device);
 
     /// <inheritdoc/>
     public override PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16) =>

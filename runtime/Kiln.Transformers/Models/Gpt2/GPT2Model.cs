@@ -53,7 +53,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var h = AddPositions(inputsEmbeds, positions, b, s);
         hiddenStates?.Add(h);
-        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType);
+        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
         int layer = 0;
         foreach (var block in H)
         {
@@ -85,7 +85,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         var positions = cache.Positions(keep, b, n, out bool padded);
         var h = AddPositions(inputsEmbeds, positions, b, n);
         // A paged step masks in its kernel.
-        var mask = cache is not PagedBatch && (padded || n > 1) ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
+        var mask = cache is not PagedBatch && (padded || n > 1) ? CausalMask.Additive(keep, b, n, past, h.DType, h.Device) : null;
         int layer = 0;
         foreach (var block in H) { h = block.Forward(h, mask, cache, layer); layer++; }
         return LnF.Forward(h);
@@ -96,7 +96,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         foreach (long p in positions)
             if (p >= Config.NPositions)
                 throw new KilnException("GPT2Model", $"GPT2Model: position {p} is past n_positions {Config.NPositions}", KilnErrorKind.Index);
-        using var pos = Tensor.From(positions, b, n);
+        using var pos = Tensor.From(positions, b, n).To(embeds.Device);
         return embeds + Wpe.Forward(pos);
     }
 

@@ -48,7 +48,7 @@ public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
 
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>
-        new StaticKvCache(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType);
+        new StaticKvCache(Config.NumHiddenLayers, batch, Config.NumKeyValueHeads, maxLength, Config.HeadDim, Model.EmbedTokens.Weight.DType, Model.EmbedTokens.Weight.Device);
 
     /// <inheritdoc/>
     public override PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16)

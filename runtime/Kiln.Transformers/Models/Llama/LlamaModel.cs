@@ -54,10 +54,10 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
             throw new KilnException("LlamaModel", $"LlamaModel: attention_mask [{string.Join(", ", attentionMask.Shape)}] should match the input's [{b}, {s}]", KilnErrorKind.Shape);
         var h = inputsEmbeds;
         hiddenStates?.Add(h);
-        var (cos, sin) = _rope.Tables(0, s, h.DType);
+        var (cos, sin) = _rope.Tables(0, s, h.DType, h.Device);
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
-        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType);
-        var slidingMask = SlidingMask(keep, b, s, 0, h.DType);
+        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
+        var slidingMask = SlidingMask(keep, b, s, 0, h.DType, h.Device);
         int i = 0;
         foreach (var layer in Layers)
         {
@@ -97,11 +97,11 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var positions = cache.Positions(keep, b, n, out bool padded);
         var h = inputsEmbeds;
-        var (cos, sin) = _rope.Tables(positions, b, n, h.DType);
+        var (cos, sin) = _rope.Tables(positions, b, n, h.DType, h.Device);
         // One new token and no padding attends to everything cached: no mask at all; a paged step masks in its kernel.
         bool masked = cache is not PagedBatch && (padded || n > 1);
-        var mask = masked ? CausalMask.Additive(keep, b, n, past, h.DType) : null;
-        var slidingMask = cache is not PagedBatch ? SlidingMask(keep, b, n, past, h.DType) : null;
+        var mask = masked ? CausalMask.Additive(keep, b, n, past, h.DType, h.Device) : null;
+        var slidingMask = cache is not PagedBatch ? SlidingMask(keep, b, n, past, h.DType, h.Device) : null;
         int i = 0;
         foreach (var layer in Layers)
         {
@@ -120,6 +120,6 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
     bool IsSliding(int layer) => Config.SlidingLayers is { } s && s[layer];
 
     /// <summary>The sliding layers' mask (also hiding keys <see cref="LlamaConfig.SlidingWindow"/> or more positions back); null without sliding layers.</summary>
-    Tensor? SlidingMask(long[]? keep, int b, int n, int past, DType dtype) =>
-        Config.SlidingLayers is null ? null : CausalMask.Additive(keep, b, n, past, dtype, Config.SlidingWindow);
+    Tensor? SlidingMask(long[]? keep, int b, int n, int past, DType dtype, Device device) =>
+        Config.SlidingLayers is null ? null : CausalMask.Additive(keep, b, n, past, dtype, device, Config.SlidingWindow);
 }
