@@ -88,81 +88,42 @@ internal static class CudaCompiledOps
         return host.To(like.Device);
     }
 
+    // The three norms on the device, one formula each way: x̂ = (x - mean)·rstd (RMS: x·rstd) over some dims, y = x̂·w + b;
+    // backward dx = rstd·(ĝ - mean(ĝ) - x̂·mean(ĝ·x̂)) with ĝ = grad·w (RMS: no mean(ĝ) term).
+    static readonly int[] LastDim = { -1 };
+
     /// <summary>LayerNorm over the last dim with its row statistics ([rows, 1] mean and 1/σ).</summary>
     public static (Tensor Output, Tensor Mean, Tensor Rstd) LayerNorm(LayerNorm layer, Tensor x)
     {
         using var noGrad = Autograd.NoGrad();
-        var mean = x.Mean(new[] { -1 }, keepDim: true);
-        using var centred = x - mean;
-        using var sq = centred * centred;
-        using var variance = sq.Mean(new[] { -1 }, keepDim: true);
-        using var shifted = variance + layer.Eps;
-        var rstd = shifted.Rsqrt();
-        using var xhat = centred * rstd;
-        Tensor y;
-        if (layer.Weight is { } w)
-        {
-            using var scaled = xhat * w;
-            y = layer.Bias is { } b ? scaled + b : scaled.Alias();
-        }
-        else y = layer.Bias is { } b ? xhat + b : xhat.Alias();
-        return (y, mean, rstd);
+        var (y, mean, variance, rstd) = Normalize(x, LastDim, layer.Eps, centre: true, layer.Weight, layer.Bias);
+        variance.Dispose();
+        return (y, mean!, rstd);
     }
 
     /// <summary>LayerNorm's gradients from the saved statistics.</summary>
     public static (Tensor Input, Tensor? Weight, Tensor? Bias) LayerNormBackward(LayerNorm layer, Tensor x, Tensor mean, Tensor rstd, Tensor grad)
     {
         using var noGrad = Autograd.NoGrad();
-        using var centred = x - mean;
-        using var xhat = centred * rstd;
-        int rank = x.Dim;
-        var leading = new int[rank - 1];
-        for (int i = 0; i < leading.Length; i++) leading[i] = i;
-        Tensor? dw = null, db = null;
-        if (layer.Weight is not null) { using var gx = grad * xhat; dw = gx.Sum(leading); }
-        if (layer.Bias is not null) db = grad.Sum(leading);
-        using var dxhat = layer.Weight is { } w ? grad * w : grad.Alias();
-        using var m1 = dxhat.Mean(new[] { -1 }, keepDim: true);
-        using var prod = dxhat * xhat;
-        using var m2 = prod.Mean(new[] { -1 }, keepDim: true);
-        using var t1 = dxhat - m1;
-        using var t2 = xhat * m2;
-        using var t3 = t1 - t2;
-        var dx = t3 * rstd;
-        return (dx, dw, db);
+        var (dx, dw, db) = NormalizeBackward(x, mean, rstd, grad, LastDim, LeadingDims(x.Dim), layer.Weight, layer.Bias is not null, needInput: true);
+        return (dx!, dw, db);
     }
 
     /// <summary>RMSNorm over the last dim with its row 1/rms ([rows, 1]): x·rsqrt(mean(x²) + eps)·weight.</summary>
     public static (Tensor Output, Tensor Rstd) RmsNorm(RMSNorm layer, Tensor x, double eps)
     {
         using var noGrad = Autograd.NoGrad();
-        using var sq = x * x;
-        using var meanSquare = sq.Mean(new[] { -1 }, keepDim: true);
-        using var shifted = meanSquare + eps;
-        var rstd = shifted.Rsqrt();
-        using var xhat = x * rstd;
-        return (layer.Weight is { } w ? xhat * w : xhat.Alias(), rstd);
+        var (y, _, meanSquare, rstd) = Normalize(x, LastDim, eps, centre: false, layer.Weight, null);
+        meanSquare.Dispose();
+        return (y, rstd);
     }
 
-    /// <summary>RMSNorm's gradients from the saved 1/rms: dx = rstd·(ĝ - x̂·mean(ĝ·x̂)) with ĝ = grad·weight; dweight = Σ grad·x̂.</summary>
+    /// <summary>RMSNorm's gradients from the saved 1/rms.</summary>
     public static (Tensor Input, Tensor? Weight) RmsNormBackward(RMSNorm layer, Tensor x, Tensor rstd, Tensor grad)
     {
         using var noGrad = Autograd.NoGrad();
-        using var xhat = x * rstd;
-        Tensor? dw = null;
-        if (layer.Weight is not null)
-        {
-            var leading = new int[x.Dim - 1];
-            for (int i = 0; i < leading.Length; i++) leading[i] = i;
-            using var gx = grad * xhat;
-            dw = gx.Sum(leading);
-        }
-        using var dxhat = layer.Weight is { } w ? grad * w : grad.Alias();
-        using var prod = dxhat * xhat;
-        using var m2 = prod.Mean(new[] { -1 }, keepDim: true);
-        using var t2 = xhat * m2;
-        using var t3 = dxhat - t2;
-        return (t3 * rstd, dw);
+        var (dx, dw, _) = NormalizeBackward(x, null, rstd, grad, LastDim, LeadingDims(x.Dim), layer.Weight, false, needInput: true);
+        return (dx!, dw);
     }
 
     /// <summary>
@@ -173,63 +134,99 @@ internal static class CudaCompiledOps
     {
         using var noGrad = Autograd.NoGrad();
         var (dims, shape) = ChannelDims(x);
-        int c = x.Size(1);
-        Tensor mean, rstd;
+        using var w = weight?.Reshape(shape);
+        using var b = bias?.Reshape(shape);
         if (useBatch)
         {
-            mean = x.Mean(dims, keepDim: true);
-            using var centred = x - mean;
-            using var sq = centred * centred;
-            using var variance = sq.Mean(dims, keepDim: true);
-            using var shifted = variance + eps;
-            rstd = shifted.Rsqrt();
-            if (training && runningMean is not null && runningVar is not null)
-            {
-                using var m = mean.Reshape(c);
-                using var v = variance.Reshape(c);
-                F.UpdateRunningStats(runningMean, runningVar, m, v, x.Numel / Math.Max(c, 1), momentum);
-            }
+            var (y, mean, variance, rstd) = Normalize(x, dims, eps, centre: true, w, b);
+            using (variance)
+                if (training && runningMean is not null && runningVar is not null)
+                {
+                    int c = x.Size(1);
+                    using var m = mean!.Reshape(c);
+                    using var v = variance.Reshape(c);
+                    F.UpdateRunningStats(runningMean, runningVar, m, v, x.Numel / Math.Max(c, 1), momentum);
+                }
+            return (y, mean!, rstd);
         }
-        else
-        {
-            // A copy: the running statistics may move before the backward reads these.
-            using var rm = runningMean!.Reshape(shape);
-            mean = rm.Clone();
-            using var rv = runningVar!.Reshape(shape);
-            using var shifted = rv + eps;
-            rstd = shifted.Rsqrt();
-        }
-        using var xc = x - mean;
-        var y = xc * rstd;
-        if (weight is not null) { using var w = weight.Reshape(shape); using var scaled = y * w; y.Dispose(); y = scaled.Alias(); }
-        if (bias is not null) { using var b = bias.Reshape(shape); using var shiftedY = y + b; y.Dispose(); y = shiftedY.Alias(); }
-        return (y, mean, rstd);
+        // A copy: the running statistics may move before the backward reads these.
+        using var rm = runningMean!.Reshape(shape);
+        var runMean = rm.Clone();
+        using var rv = runningVar!.Reshape(shape);
+        using var shifted = rv + eps;
+        var runRstd = shifted.Rsqrt();
+        using var centred = x - runMean;
+        using var xhat = centred * runRstd;
+        return (Affine(xhat, w, b), runMean, runRstd);
     }
 
-    /// <summary>
-    /// BatchNorm's gradients from the saved statistics: dbias = Σ grad, dweight = Σ grad·x̂ over all but the channels; dx =
-    /// rstd·(ĝ - mean(ĝ) - x̂·mean(ĝ·x̂)) with the batch's statistics, rstd·ĝ with the running ones (ĝ = grad·weight).
-    /// </summary>
+    /// <summary>BatchNorm's gradients from the saved statistics; with the running ones dx is rstd·ĝ (the statistics are constants).</summary>
     public static (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, bool needInput)
     {
         using var noGrad = Autograd.NoGrad();
         var (dims, shape) = ChannelDims(x);
-        using var centred = x - mean;
-        using var xhat = centred * rstd;
-        var db = hasBias ? grad.Sum(dims) : null;
-        Tensor? dw = null;
-        if (weight is not null) { using var gx = grad * xhat; dw = gx.Sum(dims); }
-        if (!needInput) return (null, dw, db);
         using var w = weight?.Reshape(shape);
+        if (batchStatistics) return NormalizeBackward(x, mean, rstd, grad, dims, dims, w, hasBias, needInput);
+        var (_, dw, db) = NormalizeBackward(x, mean, rstd, grad, dims, dims, w, hasBias, needInput: false);
+        if (!needInput) return (null, dw, db);
         using var g = w is not null ? grad * w : grad.Alias();
-        if (!batchStatistics) return (g * rstd, dw, db);
-        using var m1 = g.Mean(dims, keepDim: true);
-        using var prod = g * xhat;
+        return (g * rstd, dw, db);
+    }
+
+    /// <summary>
+    /// x̂ over <paramref name="dims"/> (centred or not) and y = x̂·w + b, with the mean (null uncentred), the biased variance
+    /// (the mean square uncentred; the caller disposes it) and 1/σ, keeping their dims.
+    /// </summary>
+    static (Tensor Output, Tensor? Mean, Tensor Variance, Tensor Rstd) Normalize(Tensor x, int[] dims, double eps, bool centre, Tensor? weight, Tensor? bias)
+    {
+        var mean = centre ? x.Mean(dims, keepDim: true) : null;
+        using var centred = mean is null ? x.Alias() : x - mean;
+        using var sq = centred * centred;
+        var variance = sq.Mean(dims, keepDim: true);
+        using var shifted = variance + eps;
+        var rstd = shifted.Rsqrt();
+        using var xhat = centred * rstd;
+        return (Affine(xhat, weight, bias), mean, variance, rstd);
+    }
+
+    /// <summary>
+    /// The gradients of <see cref="Normalize"/> with batch statistics: dx (when <paramref name="needInput"/>), and dw = Σ grad·x̂,
+    /// db = Σ grad over <paramref name="paramDims"/>.
+    /// </summary>
+    static (Tensor? Input, Tensor? Weight, Tensor? Bias) NormalizeBackward(Tensor x, Tensor? mean, Tensor rstd, Tensor grad, int[] dims, int[] paramDims,
+        Tensor? weight, bool hasBias, bool needInput)
+    {
+        using var centred = mean is null ? x.Alias() : x - mean;
+        using var xhat = centred * rstd;
+        Tensor? dw = null;
+        if (weight is not null) { using var gx = grad * xhat; dw = gx.Sum(paramDims); }
+        var db = hasBias ? grad.Sum(paramDims) : null;
+        if (!needInput) return (null, dw, db);
+        using var dxhat = weight is not null ? grad * weight : grad.Alias();
+        using var prod = dxhat * xhat;
         using var m2 = prod.Mean(dims, keepDim: true);
-        using var t1 = g - m1;
+        using var m1 = mean is null ? null : dxhat.Mean(dims, keepDim: true);
+        using var t1 = m1 is null ? dxhat.Alias() : dxhat - m1;
         using var t2 = xhat * m2;
         using var t3 = t1 - t2;
         return (t3 * rstd, dw, db);
+    }
+
+    /// <summary>x̂·w + b, either absent.</summary>
+    static Tensor Affine(Tensor xhat, Tensor? weight, Tensor? bias)
+    {
+        if (weight is null) return bias is null ? xhat.Alias() : xhat + bias;
+        if (bias is null) return xhat * weight;
+        using var scaled = xhat * weight;
+        return scaled + bias;
+    }
+
+    /// <summary>Every dim but the last: what a last-dim norm's weight and bias gradients sum over.</summary>
+    static int[] LeadingDims(int rank)
+    {
+        var dims = new int[rank - 1];
+        for (int i = 0; i < dims.Length; i++) dims[i] = i;
+        return dims;
     }
 
     /// <summary>The dims a batch norm reduces over (all but the channels, dim 1) and the shape its per-channel values broadcast as.</summary>

@@ -36,8 +36,7 @@ public static partial class F
     {
         if (group == 1) return t;
         var sh = t.ShapeArray;
-        int[] expanded = [.. sh[..^2], group, sh[^2], sh[^1]];
-        expanded[^4] = sh[^3];
+        int[] expanded = [.. sh[..^2], group, sh[^2], sh[^1]];   // [..., heads, group, S, E]
         return t.Unsqueeze(-3).Expand(expanded).Reshape([.. sh[..^3], sh[^3] * group, sh[^2], sh[^1]]);
     }
 
