@@ -381,6 +381,21 @@ case("zeros_int", "zeros", [], lambda: torch.zeros(2, 3, dtype=torch.int32), {"s
 case("ones", "ones", [], lambda: torch.ones(4), {"shape": [4], "dtype": "float32"})
 case("full", "full", [], lambda: torch.full((2, 2), 3.5, dtype=torch.float64), {"shape": [2, 2], "value": 3.5, "dtype": "float64"})
 
+
+# ---------------------------------------------------------------- RMS norm (drawn after every earlier case, so those keep their values)
+def rms_norm(x, w=None, eps=1e-5):
+    # PyTorch's rms_norm (2.4+) and Hugging Face's LlamaRMSNorm: half-precision input is normalised in float32 and
+    # rounded once, then multiplied by the weight (PyTorch 1.13 has no rms_norm to call).
+    h = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    y = (h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
+    return y if w is None else y * w
+
+
+case("rms_norm", "rms_norm", [T([4, 24]), T([24])], rms_norm, {"shape": [24], "eps": 1e-5}, tol="reduction")
+case("rms_norm_noweight_3d", "rms_norm", [T([2, 3, 40])], lambda x: rms_norm(x, None, 1e-6), {"shape": [40], "eps": 1e-6}, tol="reduction")
+case("rms_norm_f64", "rms_norm", [T([3, 17], "float64"), T([17], "float64")], rms_norm, {"shape": [17], "eps": 1e-5}, tol="reduction")
+case("rms_norm_bf16", "rms_norm", [T([6, 64], "bfloat16", "wide"), T([64], "bfloat16")], rms_norm, {"shape": [64], "eps": 1e-5}, tol="bfloat16")
+
 # ---------------------------------------------------------------- printing
 prints = [torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1e-5, 1.0]),
           torch.tensor([1, 2, 3]), torch.tensor([True, False]), torch.tensor(1.5), torch.arange(2000.0).reshape(40, 50),

@@ -92,19 +92,17 @@ internal static class PagedAttention
                     (WeightRows.Dot4<TW>(qv, Row<TW>(Keys, o0), Row<TW>(Keys, o1), Row<TW>(Keys, o2), Row<TW>(Keys, o3), d) * Scale).Store(scores + j);
                 }
                 for (; j < count; j++, rows.Next()) scores[j] = WeightRows.Dot<TW>(qv, Row<TW>(Keys, rows.Offset), d) * Scale;
-                float max = float.NegativeInfinity, sum = 0;
-                for (j = 0; j < count; j++) max = MathF.Max(max, scores[j]);
-                for (j = 0; j < count; j++) sum += scores[j] = MathF.Exp(scores[j] - max);
+                // The row's softmax in place, vectorised (exp element by element through MathF cost as much as both products).
+                Kiln.Kernels.Reduce.RowKernels.Softmax(scores, scores, count, log: false);
                 float* o = Output + task * d;
                 new Span<float>(o, d).Clear();
-                float inv = 1 / sum;
                 rows = new RowWalk(Tables[r], first, kv, KvHeads, d, BlockSize);
                 for (j = 0; j + 4 <= count; j += 4)
                 {
                     long o0 = rows.Offset; rows.Next(); long o1 = rows.Offset; rows.Next(); long o2 = rows.Offset; rows.Next(); long o3 = rows.Offset; rows.Next();
-                    WeightRows.MultiplyAdd4<TW>(Row<TW>(Values, o0), Row<TW>(Values, o1), Row<TW>(Values, o2), Row<TW>(Values, o3), Vector128.Load(scores + j) * inv, o, d);
+                    WeightRows.MultiplyAdd4<TW>(Row<TW>(Values, o0), Row<TW>(Values, o1), Row<TW>(Values, o2), Row<TW>(Values, o3), Vector128.Load(scores + j), o, d);
                 }
-                for (; j < count; j++, rows.Next()) WeightRows.MultiplyAdd<TW>(Row<TW>(Values, rows.Offset), scores[j] * inv, o, d);
+                for (; j < count; j++, rows.Next()) WeightRows.MultiplyAdd<TW>(Row<TW>(Values, rows.Offset), scores[j], o, d);
             }
         }
 

@@ -38,6 +38,15 @@ internal sealed unsafe partial class CpuBackend
     public Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps) =>
         x.DType is DType.Float32 or DType.Float64 ? Tensor.LayerNormOp(x, width, weight, bias, eps) : null;
 
+    public Tensor? RmsNorm(Tensor x, int width, Tensor? weight, double eps)
+    {
+        if (x.DType is not (DType.Float32 or DType.Float64)) return null;
+        var stats = new Tensor[2];
+        var y = Tensor.LayerNormOp(x, width, weight, null, eps, stats, center: false);
+        stats[1].Dispose();
+        return y;
+    }
+
     public Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps) =>
         x.DType is DType.Float32 or DType.Float64 ? Tensor.BatchNormOp(x, runningMean, runningVar, weight, bias, training, momentum, eps) : null;
 

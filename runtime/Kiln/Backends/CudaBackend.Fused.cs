@@ -30,6 +30,8 @@ internal sealed partial class CudaBackend
 
     public Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps) => null;
 
+    public Tensor? RmsNorm(Tensor x, int width, Tensor? weight, double eps) => null;
+
     public Tensor? BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training, double momentum, double eps) => null;
 
     public Tensor LstmLayer(Tensor proj, Tensor h0, Tensor c0, Tensor whh, Tensor? whr, bool reverse, Tensor? lengths) => Tensor.CudaLstm(proj, h0, c0, whh, whr, reverse, lengths);

@@ -131,6 +131,12 @@ internal interface IBackend
     Tensor? LayerNorm(Tensor x, int width, Tensor? weight, Tensor? bias, double eps);
 
     /// <summary>
+    /// RMS norm over the trailing <paramref name="width"/> elements as one unrecorded pass (nothing asks for a gradient);
+    /// null where the device composes it.
+    /// </summary>
+    Tensor? RmsNorm(Tensor x, int width, Tensor? weight, double eps);
+
+    /// <summary>
     /// Batch norm over [N, C, *] as one fused op (arguments checked; see <see cref="Tensor.BatchNormOp"/>), updating the
     /// running statistics in training; null where the device composes it.
     /// </summary>

@@ -77,6 +77,7 @@ public static class GoldenOps
         ["prod"] = (x, a) => [OptDim(a) is { } d ? x[0].Prod(d, Keep(a)) : x[0].Prod()],
         ["softmax"] = (x, a) => [(OptD(a, "scale") is { } s ? x[0] * s : x[0]).Softmax(OptDim(a)!.Value)],
         ["log_softmax"] = (x, a) => [x[0].LogSoftmax(OptDim(a)!.Value)],
+        ["rms_norm"] = (x, a) => [Kiln.NN.F.RmsNorm(x[0], Ints(a, "shape"), x.Length > 1 ? x[1] : null, OptD(a, "eps"))],
         ["cumsum"] = (x, a) => [x[0].CumSum(OptDim(a)!.Value)],
         ["all"] = (x, a) => [OptDim(a) is { } d ? x[0].All(d, Keep(a)) : x[0].All()],
         ["any"] = (x, a) => [OptDim(a) is { } d ? x[0].Any(d, Keep(a)) : x[0].Any()],

@@ -29,6 +29,21 @@ public static partial class F
     {
         var dims = TrailingDims("rms_norm", input, normalizedShape, weight, null);
         double e = eps ?? (input.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
+        // Half precision normalises in float32 and rounds once before the weight, as PyTorch's rms_norm and Hugging Face's
+        // LlamaRMSNorm do (each op rounding to bfloat16 drifted from them, and cost six casting ops).
+        if (input.DType is DType.BFloat16 or DType.Float16)
+        {
+            var normalized = RmsNorm(input.To(DType.Float32), normalizedShape, null, e).To(input.DType);
+            return weight is null ? normalized : normalized * weight;
+        }
+        // Nothing to differentiate (inference): one fused pass where the device has it. Recorded, it stays composed of
+        // recorded ops, so it differentiates twice.
+        if (!GradMode.Enabled || !(input.RequiresGrad || weight is { RequiresGrad: true }))
+        {
+            int width = 1;
+            foreach (int s in normalizedShape) width *= s;
+            if (input.Backend.RmsNorm(input, width, weight, e) is { } fused) return fused;
+        }
         var y = input * ((input * input).Mean(dims, keepDim: true) + e).Rsqrt();
         return weight is null ? y : y * weight;
     }
