@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -13,8 +12,9 @@ namespace Kiln.Memory;
 public static unsafe class CachingAllocator
 {
     const int Alignment = 64;
-    static readonly object Gate = new();
-    static readonly Dictionary<long, Stack<nint>> Cache = new();
+    // Blocks by size class, last freed first (still warm in cache). Lock-free: finalizers free undisposed tensors on their
+    // own thread while the program allocates, and one lock for both made every dropped temporary wait on it.
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<long, System.Collections.Concurrent.ConcurrentStack<nint>> Cache = new();
     static long _inUse, _cached, _peak, _live, _osAllocs, _inUseAfterCollect;
 
     /// <summary>Largest number of bytes kept in the cache; beyond it freed blocks go back to the OS.</summary>
@@ -37,13 +37,12 @@ public static unsafe class CachingAllocator
     /// <summary>Returns all cached blocks to the OS.</summary>
     public static void EmptyCache()
     {
-        lock (Gate)
-        {
-            foreach (var stack in Cache.Values)
-                while (stack.Count > 0) NativeMemory.AlignedFree((void*)stack.Pop());
-            Cache.Clear();
-            _cached = 0;
-        }
+        foreach (var (size, stack) in Cache)
+            while (stack.TryPop(out var p))
+            {
+                NativeMemory.AlignedFree((void*)p);
+                Interlocked.Add(ref _cached, -size);
+            }
     }
 
     /// <summary>Rounds a request up to its size class: 64 bytes, then steps of 1/4 of a power of two.</summary>
@@ -60,14 +59,7 @@ public static unsafe class CachingAllocator
         blockSize = SizeClass(bytes);
         MaybeCollect(blockSize);
         nint p = 0;
-        lock (Gate)
-        {
-            if (Cache.TryGetValue(blockSize, out var stack) && stack.Count > 0)
-            {
-                p = stack.Pop();
-                _cached -= blockSize;
-            }
-        }
+        if (Cache.TryGetValue(blockSize, out var stack) && stack.TryPop(out p)) Interlocked.Add(ref _cached, -blockSize);
         if (p == 0)
         {
             // Big blocks start on a huge-page boundary so that all of them can be backed by 2 MiB pages.
@@ -106,16 +98,13 @@ public static unsafe class CachingAllocator
     /// <summary>Puts a block that is not in use into the shared cache (or back to the OS beyond the limit).</summary>
     internal static void Keep(nint p, long blockSize)
     {
-        lock (Gate)
+        // Over the limit by at most what threads freeing at the same moment add.
+        if (Interlocked.Add(ref _cached, blockSize) <= CacheLimitBytes)
         {
-            if (_cached + blockSize <= CacheLimitBytes)
-            {
-                if (!Cache.TryGetValue(blockSize, out var stack)) Cache[blockSize] = stack = new Stack<nint>();
-                stack.Push(p);
-                _cached += blockSize;
-                return;
-            }
+            Cache.GetOrAdd(blockSize, static _ => new()).Push(p);
+            return;
         }
+        Interlocked.Add(ref _cached, -blockSize);
         NativeMemory.AlignedFree((void*)p);
     }
 

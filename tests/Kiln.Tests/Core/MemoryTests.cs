@@ -77,6 +77,46 @@ public class MemoryTests
         for (int i = 0; i < 100; i++) Tensor.Empty(new[] { 4096 }).Dispose();
         Assert.Equal(before, CachingAllocator.OsAllocations);
     }
+
+    [Fact]
+    public unsafe void BlocksFreedAndTakenOnManyThreadsAtOnceAreNeverHandedOutTwice()
+    {
+        // The cache is lock-free (finalizers free on their own thread while the program allocates): four threads take and
+        // free blocks of three size classes, half dropped to the finalizer, each stamping its blocks and checking the stamp
+        // is still there — a block handed to two owners would show another thread's stamp.
+        long before = CachingAllocator.BytesInUse;
+        int[] sizes = [16, 300, 5000];
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var threads = new System.Threading.Thread[4];
+        for (int t = 0; t < threads.Length; t++)
+        {
+            int id = t + 1;
+            threads[t] = new System.Threading.Thread(() =>
+            {
+                var held = new Tensor[8];
+                for (int i = 0; i < 20_000; i++)
+                {
+                    int slot = i % held.Length;
+                    if (held[slot] is { } old)
+                    {
+                        float stamp = old.ToArray<float>()[^1];
+                        if (stamp != id * 100_000 + slot) failures.Add($"thread {id} found {stamp} in its block");
+                        if (i % 2 == 0) old.Dispose();
+                    }
+                    var fresh = Tensor.Empty([sizes[i % sizes.Length]]);
+                    new Span<float>(fresh.Storage.Pointer, fresh.Size(0)).Fill(id * 100_000 + slot);
+                    held[slot] = fresh;
+                }
+                foreach (var h in held) h?.Dispose();
+            });
+            threads[t].Start();
+        }
+        foreach (var th in threads) th.Join();
+        Assert.Empty(failures);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.True(CachingAllocator.BytesInUse <= before + (1 << 20), $"{CachingAllocator.BytesInUse - before} bytes still in use");
+    }
 }
 
 // Tests that read allocator counters, change process-wide switches (Threads.Count, Sgemm kernels) or compare runs
