@@ -12,9 +12,7 @@ namespace Kiln.Memory;
 public static unsafe class CachingAllocator
 {
     const int Alignment = 64;
-    // Blocks by size class, last freed first (still warm in cache). Lock-free: finalizers free undisposed tensors on their
-    // own thread while the program allocates, and one lock for both made every dropped temporary wait on it.
-    static readonly System.Collections.Concurrent.ConcurrentDictionary<long, System.Collections.Concurrent.ConcurrentStack<nint>> Cache = new();
+    static readonly BlockStacks Cache = new();
     static long _inUse, _cached, _peak, _live, _osAllocs, _inUseAfterCollect;
 
     /// <summary>Largest number of bytes kept in the cache; beyond it freed blocks go back to the OS.</summary>
@@ -37,12 +35,11 @@ public static unsafe class CachingAllocator
     /// <summary>Returns all cached blocks to the OS.</summary>
     public static void EmptyCache()
     {
-        foreach (var (size, stack) in Cache)
-            while (stack.TryPop(out var p))
-            {
-                NativeMemory.AlignedFree((void*)p);
-                Interlocked.Add(ref _cached, -size);
-            }
+        Cache.Drain(static (size, p) =>
+        {
+            NativeMemory.AlignedFree((void*)p);
+            Interlocked.Add(ref _cached, -size);
+        });
     }
 
     /// <summary>Rounds a request up to its size class: 64 bytes, then steps of 1/4 of a power of two.</summary>
@@ -59,7 +56,7 @@ public static unsafe class CachingAllocator
         blockSize = SizeClass(bytes);
         MaybeCollect(blockSize);
         nint p = 0;
-        if (Cache.TryGetValue(blockSize, out var stack) && stack.TryPop(out p)) Interlocked.Add(ref _cached, -blockSize);
+        if (Cache.TryPop(blockSize, out p)) Interlocked.Add(ref _cached, -blockSize);
         if (p == 0)
         {
             // Big blocks start on a huge-page boundary so that all of them can be backed by 2 MiB pages.
@@ -101,7 +98,7 @@ public static unsafe class CachingAllocator
         // Over the limit by at most what threads freeing at the same moment add.
         if (Interlocked.Add(ref _cached, blockSize) <= CacheLimitBytes)
         {
-            Cache.GetOrAdd(blockSize, static _ => new()).Push(p);
+            Cache.Push(blockSize, p);
             return;
         }
         Interlocked.Add(ref _cached, -blockSize);

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Threading;
 
 namespace Kiln.Memory;
@@ -14,10 +13,9 @@ namespace Kiln.Memory;
 public sealed class MemoryPool : IDisposable
 {
     [ThreadStatic] static MemoryPool? _current;
-    readonly object _gate = new();
-    readonly Dictionary<long, Stack<nint>> _free = new();
+    readonly BlockStacks _free = new();
     long _reserved, _reused, _added;
-    bool _disposed;
+    volatile bool _disposed;
 
     /// <summary>The pool tensors created on this thread take their memory from, or null.</summary>
     internal static MemoryPool? Current => _current;
@@ -61,16 +59,13 @@ public sealed class MemoryPool : IDisposable
     internal nint Take(long bytes, out long blockSize)
     {
         blockSize = CachingAllocator.SizeClass(bytes);
-        lock (_gate)
+        if (!_disposed && _free.TryPop(blockSize, out var p))
         {
-            if (!_disposed && _free.TryGetValue(blockSize, out var stack) && stack.Count > 0)
-            {
-                _reused++;
-                CachingAllocator.CountIn(blockSize);
-                return stack.Pop();
-            }
+            Interlocked.Increment(ref _reused);
+            CachingAllocator.CountIn(blockSize);
+            return p;
         }
-        var p = CachingAllocator.Allocate(bytes, out blockSize);
+        p = CachingAllocator.Allocate(bytes, out blockSize);
         Interlocked.Add(ref _reserved, blockSize);
         Interlocked.Increment(ref _added);
         return p;
@@ -79,17 +74,16 @@ public sealed class MemoryPool : IDisposable
     internal void Return(nint p, long blockSize)
     {
         CachingAllocator.CountOut(blockSize);
-        lock (_gate)
-        {
-            if (!_disposed)
-            {
-                if (!_free.TryGetValue(blockSize, out var stack)) _free[blockSize] = stack = new Stack<nint>();
-                stack.Push(p);
-                return;
-            }
-        }
-        Interlocked.Add(ref _reserved, -blockSize);
-        CachingAllocator.Keep(p, blockSize);
+        _free.Push(blockSize, p);
+        // Freed as (or after) the pool was released: whatever is on the stacks now goes to the shared cache, this block
+        // included (Release drains what was pushed before it set the flag).
+        if (_disposed) _free.Drain(GiveBack);
+    }
+
+    void GiveBack(long size, nint block)
+    {
+        Interlocked.Add(ref _reserved, -size);
+        CachingAllocator.Keep(block, size);
     }
 
     /// <summary>Hands the free blocks to the shared cache; blocks still in use go there when their tensors are freed.</summary>
@@ -101,18 +95,8 @@ public sealed class MemoryPool : IDisposable
 
     void Release()
     {
-        lock (_gate)
-        {
-            if (_disposed) return;
-            _disposed = true;
-            foreach (var (size, stack) in _free)
-                while (stack.Count > 0)
-                {
-                    Interlocked.Add(ref _reserved, -size);
-                    CachingAllocator.Keep(stack.Pop(), size);
-                }
-            _free.Clear();
-        }
+        _disposed = true;
+        _free.Drain(GiveBack);
     }
 
     /// <summary>A pool dropped without disposing still gives its blocks back.</summary>
