@@ -24,6 +24,8 @@ internal sealed class LoopPlan
     {
         long numel = Compiler.Shapes.ShapeRules.Numel(shape);
         int k = strides.Length;
+        // Every operand contiguous in the output's shape (most elementwise ops): one run, built without the merge walk.
+        if (numel > 0 && AllContiguous(shape, strides)) return new LoopPlan([numel], k == 3 ? UnitStrides3 : Unit(k), numel);
         var dims = new System.Collections.Generic.List<long>(shape.Length);
         var st = new System.Collections.Generic.List<long[]>(shape.Length);
         for (int i = 0; i < shape.Length; i++)
@@ -56,9 +58,34 @@ internal sealed class LoopPlan
         return new LoopPlan(dims.ToArray(), outStrides, numel);
     }
 
-    /// <summary>Strides of <paramref name="t"/> broadcast to <paramref name="shape"/> (0 where stretched).</summary>
+    // Plans only read their strides: the one-run plan of three operands shares these.
+    static readonly long[][] UnitStrides3 = Unit(3);
+
+    static long[][] Unit(int operands)
+    {
+        var r = new long[operands][];
+        for (int j = 0; j < operands; j++) r[j] = [1];
+        return r;
+    }
+
+    static bool AllContiguous(int[] shape, long[][] strides)
+    {
+        foreach (var s in strides)
+        {
+            long expect = 1;
+            for (int i = shape.Length - 1; i >= 0; i--)
+            {
+                if (shape[i] != 1 && s[i] != expect) return false;
+                expect *= shape[i];
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Strides of <paramref name="t"/> broadcast to <paramref name="shape"/> (0 where stretched); its own array when nothing is stretched (plans only read them).</summary>
     public static long[] BroadcastStrides(Tensor t, int[] shape)
     {
+        if (t.Dim == shape.Length && t.ShapeArray.AsSpan().SequenceEqual(shape)) return t.StrideArray;
         var r = new long[shape.Length];
         int lead = shape.Length - t.Dim;
         for (int i = 0; i < t.Dim; i++)
