@@ -25,7 +25,7 @@ internal sealed class LoopPlan
         long numel = Compiler.Shapes.ShapeRules.Numel(shape);
         int k = strides.Length;
         // Every operand contiguous in the output's shape (most elementwise ops): one run, built without the merge walk.
-        if (numel > 0 && AllContiguous(shape, strides)) return new LoopPlan([numel], k == 3 ? UnitStrides3 : Unit(k), numel);
+        if (numel > 0 && k <= MaxOperands && AllContiguous(shape, strides)) return new LoopPlan([numel], UnitStrides[k], numel);
         var dims = new System.Collections.Generic.List<long>(shape.Length);
         var st = new System.Collections.Generic.List<long[]>(shape.Length);
         for (int i = 0; i < shape.Length; i++)
@@ -58,13 +58,17 @@ internal sealed class LoopPlan
         return new LoopPlan(dims.ToArray(), outStrides, numel);
     }
 
-    // Plans only read their strides: the one-run plan of three operands shares these.
-    static readonly long[][] UnitStrides3 = Unit(3);
+    // Plans only read their strides: one-run plans share these, indexed by operand count.
+    static readonly long[][][] UnitStrides = Unit();
 
-    static long[][] Unit(int operands)
+    static long[][][] Unit()
     {
-        var r = new long[operands][];
-        for (int j = 0; j < operands; j++) r[j] = [1];
+        var r = new long[MaxOperands + 1][][];
+        for (int k = 0; k <= MaxOperands; k++)
+        {
+            r[k] = new long[k][];
+            for (int j = 0; j < k; j++) r[k][j] = [1];
+        }
         return r;
     }
 
