@@ -411,6 +411,12 @@ internal static unsafe class GpuOps
 
     static void Reduce<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, int op) where T : unmanaged
     {
+        if (length <= RowKernels.ShortRowLength)
+        {
+            dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, long, int>>(KernelMethods<T>.ShortRows)
+                (dev.Stream, (int)rows, x.View<T>(), y.View<T>(), length, op);
+            return;
+        }
         int splits = SplitsFor(rows, length, op);
         using var pd = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Float64, false, dev.Device);
         using var pl = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Int64, false, dev.Device);

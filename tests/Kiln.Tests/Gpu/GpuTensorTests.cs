@@ -223,6 +223,34 @@ public class GpuTensorTests
     }
 
     [Fact]
+    public void ShortRowsAreReducedOneThreadPerRowWithTheSameResult()
+    {
+        // Rows of at most RowKernels.ShortRowLength elements (a leading dim reduced: bias gradients, batch sums) take one
+        // thread per row; 32 and 33 sit on either side of that switch. Every op, float, double and integer rows.
+        Assert.Equal(32, Kiln.Gpu.Kernels.RowKernels.ShortRowLength);
+        using var cuda = new EmulatedCuda();
+        foreach (int length in new[] { 1, 2, 5, 32, 33 })
+        {
+            using var x = Rand(length, 3, 7);
+            using var d = x.Cuda();
+            Same(x.Sum(new[] { 0 }), d.Sum(new[] { 0 }), 1e-5, $"sum over a leading dim of {length}");
+            Same(x.Mean(new[] { 0 }), d.Mean(new[] { 0 }), 1e-5, $"mean over {length}");
+            Same(x.LogSumExp(0), d.LogSumExp(0), 1e-5, $"logsumexp over {length}");
+            using var near1 = x * 0.01 + 1.0;
+            Same(near1.Prod(0), near1.Cuda().Prod(0), 1e-5, $"prod over {length}");
+            using var x64 = x.To(DType.Float64);
+            Same(x64.Sum(new[] { 0 }), x64.Cuda().Sum(new[] { 0 }), 1e-12, $"float64 sum over {length}");
+            using var ints = Tensor.Arange(0, length * 21).Reshape(length, 21);
+            Same(ints.Sum(new[] { 0 }), ints.Cuda().Sum(new[] { 0 }), 0, $"int64 sum over {length}");
+            using var i32 = ints.To(DType.Int32);
+            Same(i32.Sum(new[] { 0 }), i32.Cuda().Sum(new[] { 0 }), 0, $"int32 sum over {length}");
+        }
+        // A NaN or an infinity in a short row: log-sum-exp is NaN / inf as on the CPU.
+        using var odd = Tensor.From(new float[] { 1, float.NaN, 2, 3, float.PositiveInfinity, 0 }, 2, 3);
+        Same(odd.LogSumExp(1), odd.Cuda().LogSumExp(1), 0, "logsumexp with NaN and inf");
+    }
+
+    [Fact]
     public void SoftmaxAndLogSoftmaxMatchTheCpu()
     {
         using var cuda = new EmulatedCuda();

@@ -69,6 +69,48 @@ public static class RowKernels
         else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
     }
 
+    /// <summary>Rows up to this long are reduced one thread per row by <see cref="ShortRows{T, TN}"/>.</summary>
+    public const int ShortRowLength = 32;
+
+    /// <summary>
+    /// y[row] = sum / mean / log-sum-exp / product of a short row (at most <see cref="ShortRowLength"/>), one thread per
+    /// row. A reduction over a leading dim (a bias gradient, a batch sum) becomes many rows of a few elements: a group of
+    /// <see cref="GroupSize"/> threads per row left all but a few idle and paid the whole shared-memory tree for each.
+    /// Same accumulation as <see cref="Reduce{T, TN}"/>: double or long, log-sum-exp shifted by the row's maximum.
+    /// </summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
+    public static void ShortRows<T, TN>(Index1D row, ArrayView<T> x, ArrayView<T> y, long length, int op)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        long start = (long)(int)row * length;
+        double max = 0;
+        if (op == LogSumExp)
+        {
+            max = double.NegativeInfinity;
+            for (long j = 0; j < length; j++)
+            {
+                double v = n.ToDouble(x[start + j]);
+                if (v > max || double.IsNaN(v)) max = v;
+            }
+            if (double.IsInfinity(max)) max = 0;
+        }
+        bool product = op == Prod;
+        double accD = product ? 1 : 0;
+        long accL = product ? 1 : 0;
+        for (long j = 0; j < length; j++)
+        {
+            T v = x[start + j];
+            if (op == LogSumExp) accD += GpuMath.Exp(n.ToDouble(v) - max);
+            else if (product) { accD *= n.ToDouble(v); accL *= n.ToLong(v); }
+            else if (n.IsFloat) accD += n.ToDouble(v);
+            else accL += n.ToLong(v);
+        }
+        if (op == LogSumExp) y[row] = n.FromDouble(GpuMath.Log(accD) + max);
+        else if (op == Mean) y[row] = n.FromDouble(accD / length);
+        else y[row] = n.IsFloat ? n.FromDouble(accD) : n.FromLong(accL);
+    }
+
     /// <summary>y[row] from the <paramref name="splits"/> partials of <see cref="Reduce{T, TN}"/> (sum, mean or product); one thread per row.</summary>
     [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
     public static void FinishSplit<T, TN>(Index1D row, ArrayView<T> y, ArrayView<double> pd, ArrayView<long> pl, long length, int op, int splits)
