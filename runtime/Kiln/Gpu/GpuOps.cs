@@ -413,6 +413,7 @@ internal static unsafe class GpuOps
     {
         if (length <= RowKernels.ShortRowLength)
         {
+            // Many short rows (a leading dim reduced): one thread per row, see RowKernels.ShortRows.
             dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, long, int>>(KernelMethods<T>.ShortRows)
                 (dev.Stream, (int)rows, x.View<T>(), y.View<T>(), length, op);
             return;
@@ -442,9 +443,15 @@ internal static unsafe class GpuOps
         }
     }
 
-    static void Extreme<T>(GpuDevice dev, Tensor x, Tensor values, Tensor indices, long rows, long length, bool max) where T : unmanaged =>
-        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<long>, long, int>>(KernelMethods<T>.Extreme)
-            (dev.Stream, RowConfig(rows), x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
+    static void Extreme<T>(GpuDevice dev, Tensor x, Tensor values, Tensor indices, long rows, long length, bool max) where T : unmanaged
+    {
+        if (length is >= 1 and <= RowKernels.ShortRowLength)
+            dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, ArrayView<long>, long, int>>(KernelMethods<T>.ShortExtreme)
+                (dev.Stream, (int)rows, x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
+        else
+            dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<long>, long, int>>(KernelMethods<T>.Extreme)
+                (dev.Stream, RowConfig(rows), x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
+    }
 
     /// <summary>Softmax or log-softmax of x·scale along the rows of contiguous x [rows, length].</summary>
     public static void Softmax(Tensor x, Tensor y, long rows, long length, bool log, double scale)
@@ -456,9 +463,15 @@ internal static unsafe class GpuOps
         else Softmax<double>(dev, x, y, rows, length, log, scale);
     }
 
-    static void Softmax<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, bool log, double scale) where T : unmanaged =>
-        dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int, double>>(KernelMethods<T>.Softmax)
-            (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
+    static void Softmax<T>(GpuDevice dev, Tensor x, Tensor y, long rows, long length, bool log, double scale) where T : unmanaged
+    {
+        if (length <= RowKernels.ShortRowLength)
+            dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<T>, long, int, double>>(KernelMethods<T>.ShortSoftmax)
+                (dev.Stream, (int)rows, x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
+        else
+            dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int, double>>(KernelMethods<T>.Softmax)
+                (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
+    }
 
     // ---- matrix product -----------------------------------------------------------------------------
 

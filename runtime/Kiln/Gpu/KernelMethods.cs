@@ -16,6 +16,8 @@ internal static class KernelMethods<T> where T : unmanaged
     public static readonly MethodInfo Compare = Close(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Compare), typeof(T), Number);
     public static readonly MethodInfo Reduce = Close(typeof(RowKernels), nameof(RowKernels.Reduce), typeof(T), Number);
     public static readonly MethodInfo ShortRows = Close(typeof(RowKernels), nameof(RowKernels.ShortRows), typeof(T), Number);
+    public static readonly MethodInfo ShortExtreme = Close(typeof(RowKernels), nameof(RowKernels.ShortExtreme), typeof(T), Number);
+    public static readonly MethodInfo ShortSoftmax = Close(typeof(RowKernels), nameof(RowKernels.ShortSoftmax), typeof(T), Number);
     public static readonly MethodInfo FinishSplit = Close(typeof(RowKernels), nameof(RowKernels.FinishSplit), typeof(T), Number);
     public static readonly MethodInfo Extreme = Close(typeof(RowKernels), nameof(RowKernels.Extreme), typeof(T), Number);
     public static readonly MethodInfo Softmax = Close(typeof(RowKernels), nameof(RowKernels.Softmax), typeof(T), Number);

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Kiln;
+using Kiln.NN;
 using Xunit;
 using static Kiln.Tests.Gpu.EmulatedCuda;
 
@@ -245,9 +246,34 @@ public class GpuTensorTests
             using var i32 = ints.To(DType.Int32);
             Same(i32.Sum(new[] { 0 }), i32.Cuda().Sum(new[] { 0 }), 0, $"int32 sum over {length}");
         }
-        // A NaN or an infinity in a short row: log-sum-exp is NaN / inf as on the CPU.
-        using var odd = Tensor.From(new float[] { 1, float.NaN, 2, 3, float.PositiveInfinity, 0 }, 2, 3);
+        // A NaN or an infinity in a short row: log-sum-exp is NaN / inf as on the CPU, max/argmax take the NaN, ties the
+        // first index.
+        using var odd = Tensor.From(new float[] { 1, float.NaN, 2, 3, float.PositiveInfinity, 0, 4, 1, 4 }, 3, 3);
         Same(odd.LogSumExp(1), odd.Cuda().LogSumExp(1), 0, "logsumexp with NaN and inf");
+        Same(odd.ArgMax(1), odd.Cuda().ArgMax(1), 0, "argmax with NaN, inf and a tie");
+        Same(odd.ArgMin(1), odd.Cuda().ArgMin(1), 0, "argmin with NaN and a tie");
+        Same(odd.Max(1).Values, odd.Cuda().Max(1).Values, 0, "max with NaN");
+    }
+
+    [Fact]
+    public void ShortRowsTakeTheirSoftmaxAndExtremesOneThreadPerRow()
+    {
+        // Softmax, log-softmax (scaled, both signs: attention over a few positions, a 10-class head) and max/argmax over
+        // rows on either side of RowKernels.ShortRowLength, against the CPU.
+        using var cuda = new EmulatedCuda();
+        foreach (int length in new[] { 1, 3, 10, 32, 33 })
+        {
+            using var x = Rand(17, length);
+            using var d = x.Cuda();
+            Same(x.Softmax(-1), d.Softmax(-1), 1e-5, $"softmax over {length}");
+            Same(x.LogSoftmax(-1), d.LogSoftmax(-1), 1e-5, $"log_softmax over {length}", atol: 1e-6);
+            Same(x.ArgMax(1), d.ArgMax(1), 0, $"argmax over {length}");
+            Same(x.ArgMin(1), d.ArgMin(1), 0, $"argmin over {length}");
+            using var xi = (x * 3).To(DType.Int64);
+            Same(xi.ArgMax(1), xi.Cuda().ArgMax(1), 0, $"int64 argmax over {length} (ties)");
+        }
+        using var q = Rand(2, 3, 5, 4);
+        Same(F.ScaledDotProductAttention(q, q, q, isCausal: true), F.ScaledDotProductAttention(q.Cuda(), q.Cuda(), q.Cuda(), isCausal: true), 1e-5, "causal attention over 5 positions", atol: 1e-6);
     }
 
     [Fact]

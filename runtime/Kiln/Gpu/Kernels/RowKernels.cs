@@ -205,6 +205,22 @@ public static class RowKernels
         values[row] = x[start + si[0]];
     }
 
+    /// <summary><see cref="Extreme{T, TN}"/> for short rows (at most <see cref="ShortRowLength"/>), one thread per row.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
+    public static void ShortExtreme<T, TN>(Index1D row, ArrayView<T> x, ArrayView<T> values, ArrayView<long> indices, long length, int max)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        long start = (long)(int)row * length, bestAt = 0;
+        double best = default(TN).ToDouble(x[start]);
+        for (long j = 1; j < length; j++)
+        {
+            double v = default(TN).ToDouble(x[start + j]);
+            if (Better(v, j, best, bestAt, max != 0)) { best = v; bestAt = j; }
+        }
+        indices[row] = bestAt;
+        values[row] = x[start + bestAt];
+    }
+
     /// <summary>Whether (a at ia) beats (b at ib): NaN wins, then the larger (smaller), then the earlier index.</summary>
     static bool Better(double a, long ia, double b, long ib, bool max)
     {
@@ -236,6 +252,30 @@ public static class RowKernels
         }
         double sum = sd[0], logSum = GpuMath.Log(sum);
         for (long j = t; j < length; j += GroupSize)
+        {
+            double z = n.ToDouble(x[start + j]) * scale - max;
+            y[start + j] = n.FromDouble(log != 0 ? z - logSum : GpuMath.Exp(z) / sum);
+        }
+    }
+
+    /// <summary><see cref="Softmax{T, TN}"/> for short rows (at most <see cref="ShortRowLength"/>), one thread per row.</summary>
+    [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64))]
+    public static void ShortSoftmax<T, TN>(Index1D row, ArrayView<T> x, ArrayView<T> y, long length, int log, double scale)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        long start = (long)(int)row * length;
+        bool top = scale >= 0;
+        double bound = top ? double.NegativeInfinity : double.PositiveInfinity;
+        for (long j = 0; j < length; j++)
+        {
+            double v = n.ToDouble(x[start + j]);
+            if ((top ? v > bound : v < bound) || double.IsNaN(v)) bound = v;
+        }
+        double max = bound * scale, sum = 0;
+        for (long j = 0; j < length; j++) sum += GpuMath.Exp(n.ToDouble(x[start + j]) * scale - max);
+        double logSum = GpuMath.Log(sum);
+        for (long j = 0; j < length; j++)
         {
             double z = n.ToDouble(x[start + j]) * scale - max;
             y[start + j] = n.FromDouble(log != 0 ? z - logSum : GpuMath.Exp(z) / sum);
