@@ -26,7 +26,8 @@ internal static class FloatMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TV>(TV x) where TV : struct, IFloatLanes<TV>
     {
-        var xc = TV.Clamp(x, -87.33654f, 88.72283f);
+        // Above 88.7228 (ln of float's max) e^x overflows: clamped to 89, n is still 128 and p · 2^128 is +inf.
+        var xc = TV.Clamp(x, -87.33654f, 89f);
         var n = TV.Round(TV.Mul(xc, TV.Splat(1.44269504088896341f)));
         var r = TV.Fma(n, TV.Splat(-0.693359375f), xc);
         r = TV.Fma(n, TV.Splat(2.12194440e-4f), r);
@@ -38,7 +39,8 @@ internal static class FloatMath
         var q2 = TV.Fma(r, TV.Splat(1f / 120), TV.Splat(1f / 24));
         var q3 = TV.Fma(r, TV.Splat(1f / 5040), TV.Splat(1f / 720));
         var p = TV.Fma(TV.Fma(q3, r2, q2), TV.Mul(r2, r2), TV.Fma(q1, r2, q0));
-        // n is in [-126, 128]: 2^n goes straight into the exponent field (n = 128 gives +inf, as e^x overflows).
+        // n is in [-126, 128]: p · 2^n by one scale instruction (AVX-512) or through the exponent field (there n = 128 gives
+        // +inf, a little early: e^88.7 is just below float's max).
         return TV.FixUp(x, TV.ScaleByPowerOfTwo(p, n), -87.33654f);
     }
 
