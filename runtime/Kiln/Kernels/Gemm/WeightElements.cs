@@ -49,20 +49,26 @@ internal readonly struct BFloat16Elements : IWeightElements
 internal static unsafe class WeightRows
 {
     /// <summary>Σ x[p]·w[p] over p &lt; <paramref name="k"/>.</summary>
+    // Sixteen lanes where the CPU has AVX-512: one weight row streamed from memory ran 3–6 % faster than with eight
+    // (batch-1 decode products, 200–400 MB of weights, alternating probes; software prefetch made it slower).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot<TW>(float* x, byte* w, int k) where TW : struct, IWeightElements =>
+        Vector512.IsHardwareAccelerated && k >= 64 ? Dot<TW, Lanes512>(x, w, k) : Dot<TW, Lanes256>(x, w, k);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Dot<TW>(float* x, byte* w, int k) where TW : struct, IWeightElements
+    static float Dot<TW, TL>(float* x, byte* w, int k) where TW : struct, IWeightElements where TL : struct, IFloatLanes<TL>
     {
-        int p = 0;
-        Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
-        for (; p + 32 <= k; p += 32)
+        int p = 0, n = TL.Count;
+        TL s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; p + 4 * n <= k; p += 4 * n)
         {
-            s0 = Lanes256.Fma(Lanes256.Load(x + p), TW.Load<Lanes256>(w, p), s0);
-            s1 = Lanes256.Fma(Lanes256.Load(x + p + 8), TW.Load<Lanes256>(w, p + 8), s1);
-            s2 = Lanes256.Fma(Lanes256.Load(x + p + 16), TW.Load<Lanes256>(w, p + 16), s2);
-            s3 = Lanes256.Fma(Lanes256.Load(x + p + 24), TW.Load<Lanes256>(w, p + 24), s3);
+            s0 = TL.Fma(TL.Load(x + p), TW.Load<TL>(w, p), s0);
+            s1 = TL.Fma(TL.Load(x + p + n), TW.Load<TL>(w, p + n), s1);
+            s2 = TL.Fma(TL.Load(x + p + 2 * n), TW.Load<TL>(w, p + 2 * n), s2);
+            s3 = TL.Fma(TL.Load(x + p + 3 * n), TW.Load<TL>(w, p + 3 * n), s3);
         }
-        for (; p + 8 <= k; p += 8) s0 = Lanes256.Fma(Lanes256.Load(x + p), TW.Load<Lanes256>(w, p), s0);
-        float sum = Lanes256.ReduceSum(Lanes256.Add(Lanes256.Add(s0, s1), Lanes256.Add(s2, s3)));
+        for (; p + n <= k; p += n) s0 = TL.Fma(TL.Load(x + p), TW.Load<TL>(w, p), s0);
+        float sum = TL.ReduceSum(TL.Add(TL.Add(s0, s1), TL.Add(s2, s3)));
         for (; p < k; p++) sum += x[p] * TW.At(w, p);
         return sum;
     }
