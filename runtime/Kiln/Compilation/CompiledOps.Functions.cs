@@ -26,6 +26,8 @@ public static partial class CompiledOps
         public static double OnePlusErf(double x) => FloatMath.OnePlusErf(x);
         /// <summary>The error function.</summary>
         public static double Erf(double x) => FloatMath.Erf(x);
+        /// <summary>The error function per lane.</summary>
+        public static Vector256<float> Erf(Vector256<float> x) => FloatMath.Erf(x);
         /// <summary>log(1 + x), accurate near 0.</summary>
         public static double Log1p(double x) => FloatMath.Log1p(x);
         /// <summary>Nearest integer, ties to even.</summary>

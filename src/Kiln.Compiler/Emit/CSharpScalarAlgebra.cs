@@ -139,7 +139,7 @@ namespace Kiln.Compiler.Emit
         /// <inheritdoc/>
         public string Sigmoid(string a) => Call(_math + ".Sigmoid", _math + ".Sigmoid", a);
         /// <inheritdoc/>
-        public string Erf(string a) => Call(_math + ".Erf", null, a);
+        public string Erf(string a) => Call(_math + ".Erf", _math + ".Erf", a);
         /// <inheritdoc/>
         public string OnePlusErf(string a) => Call(_math + ".OnePlusErf", _math + ".OnePlusErf", a);
         /// <inheritdoc/>
