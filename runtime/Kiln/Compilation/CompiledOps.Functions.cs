@@ -30,6 +30,8 @@ public static partial class CompiledOps
         public static Vector256<float> Erf(Vector256<float> x) => FloatMath.Erf(x);
         /// <summary>log(1 + x), accurate near 0.</summary>
         public static double Log1p(double x) => FloatMath.Log1p(x);
+        /// <summary>log(1 + x) per lane, accurate near 0.</summary>
+        public static Vector256<float> Log1p(Vector256<float> x) => FloatMath.Log1p(x);
         /// <summary>Nearest integer, ties to even.</summary>
         public static double RoundHalfEven(double x) => FloatMath.RoundHalfEven(x);
         /// <summary>The integer part, toward zero.</summary>

@@ -115,7 +115,7 @@ namespace Kiln.Compiler.Emit
         /// <inheritdoc/>
         public string Log(string a) => Call(M + ".Log", V + ".Log", a);
         /// <inheritdoc/>
-        public string Log1p(string a) => Call(_math + ".Log1p", null, a);
+        public string Log1p(string a) => Call(_math + ".Log1p", _math + ".Log1p", a);
         /// <inheritdoc/>
         public string Log2(string a) => Gpu && !Vector ? $"({M}.Log({a}) * 1.4426950408889634d)" : Call(M + ".Log2", null, a);
         /// <inheritdoc/>

@@ -39,6 +39,10 @@ internal interface IFloatLanes<TSelf> where TSelf : struct, IFloatLanes<TSelf>
     static abstract TSelf Min(TSelf a, TSelf b);
     /// <summary>Lane-wise x &lt; y ? whenLess : otherwise.</summary>
     static abstract TSelf SelectLess(TSelf x, TSelf y, TSelf whenLess, TSelf otherwise);
+    /// <summary>Lane-wise x == y ? whenEqual : otherwise.</summary>
+    static abstract TSelf SelectEqual(TSelf x, TSelf y, TSelf whenEqual, TSelf otherwise);
+    /// <summary>Natural logarithm per lane (the BCL's vector log).</summary>
+    static abstract TSelf Log(TSelf x);
 }
 
 internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
@@ -87,6 +91,10 @@ internal readonly struct Lanes256(Vector256<float> v) : IFloatLanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 SelectLess(Lanes256 x, Lanes256 y, Lanes256 whenLess, Lanes256 otherwise) =>
         new(Vector256.ConditionalSelect(Vector256.LessThan(x.V, y.V), whenLess.V, otherwise.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 SelectEqual(Lanes256 x, Lanes256 y, Lanes256 whenEqual, Lanes256 otherwise) =>
+        new(Vector256.ConditionalSelect(Vector256.Equals(x.V, y.V), whenEqual.V, otherwise.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Log(Lanes256 x) => new(Vector256.Log(x.V));
 }
 
 internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
@@ -136,6 +144,10 @@ internal readonly struct Lanes512(Vector512<float> v) : IFloatLanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 SelectLess(Lanes512 x, Lanes512 y, Lanes512 whenLess, Lanes512 otherwise) =>
         new(Vector512.ConditionalSelect(Vector512.LessThan(x.V, y.V), whenLess.V, otherwise.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 SelectEqual(Lanes512 x, Lanes512 y, Lanes512 whenEqual, Lanes512 otherwise) =>
+        new(Vector512.ConditionalSelect(Vector512.Equals(x.V, y.V), whenEqual.V, otherwise.V));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Log(Lanes512 x) => new(Vector512.Log(x.V));
 }
 
 /// <summary>Four 4-lane vectors' sums in one vector.</summary>

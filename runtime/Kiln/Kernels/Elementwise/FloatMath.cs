@@ -47,6 +47,25 @@ internal static class FloatMath
     /// <summary>log(1+x) without cancellation (Goldberg's trick).</summary>
     public static double Log1p(double x) => Log1p<SystemExpLog>(x);
 
+    /// <summary>log(1+x) for float lanes, Goldberg's form over the vector log (no cancellation near 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Log1p(Vector256<float> x) => Log1p(new Lanes256(x)).V;
+
+    /// <summary>log(1+x) for 16 float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Log1p(Vector512<float> x) => Log1p(new Lanes512(x)).V;
+
+    /// <summary>log(1+x) for any lane width: log(u)·x/(u-1) with u = 1 + x rounded; x itself where u is 1, +inf at +inf.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Log1p<TV>(TV x) where TV : struct, IFloatLanes<TV>
+    {
+        var one = TV.Splat(1f);
+        var u = TV.Add(one, x);
+        var r = TV.Div(TV.Mul(TV.Log(u), x), TV.Sub(u, one));
+        r = TV.SelectEqual(u, one, x, r);
+        return TV.SelectEqual(u, TV.Splat(float.PositiveInfinity), u, r);
+    }
+
     /// <summary>log(1+x) over the exp/log of <typeparamref name="TM"/> (the BCL's, or a GPU kernel's).</summary>
     public static double Log1p<TM>(double x) where TM : struct, IExpLog
     {
