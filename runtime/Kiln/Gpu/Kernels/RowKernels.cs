@@ -32,7 +32,6 @@ public static class RowKernels
         int t = Group.IdxX;
         long g = Grid.IdxX, row = g / splits, part = g - row * splits;
         long start = row * length + part * length / splits, count = (part + 1) * length / splits - part * length / splits;
-        var n = default(TN);
         double max = 0;
         if (op == LogSumExp)
         {
@@ -42,14 +41,7 @@ public static class RowKernels
         bool product = op == Prod;
         double accD = product ? 1 : 0;
         long accL = product ? 1 : 0;
-        for (long j = t; j < count; j += GroupSize)
-        {
-            T v = x[start + j];
-            if (op == LogSumExp) accD += GpuMath.Exp(n.ToDouble(v) - max);
-            else if (product) { accD *= n.ToDouble(v); accL *= n.ToLong(v); }
-            else if (n.IsFloat) accD += n.ToDouble(v);
-            else accL += n.ToLong(v);
-        }
+        for (long j = t; j < count; j += GroupSize) Accumulate<T, TN>(x[start + j], op, max, ref accD, ref accL);
         sd[t] = accD;
         sl[t] = accL;
         Group.Barrier();
@@ -64,9 +56,28 @@ public static class RowKernels
         }
         if (t != 0) return;
         if (splits > 1) { pd[g] = sd[0]; pl[g] = sl[0]; return; }
-        if (op == LogSumExp) y[row] = n.FromDouble(GpuMath.Log(sd[0]) + max);
-        else if (op == Mean) y[row] = n.FromDouble(sd[0] / length);
-        else y[row] = n.IsFloat ? n.FromDouble(sd[0]) : n.FromLong(sl[0]);
+        y[row] = Result<T, TN>(sd[0], sl[0], length, op, max);
+    }
+
+    /// <summary>Folds one element into a row's accumulators: double for floats, long for integers, log-sum-exp shifted by <paramref name="max"/>.</summary>
+    static void Accumulate<T, TN>(T v, int op, double max, ref double d, ref long l)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        if (op == LogSumExp) d += GpuMath.Exp(n.ToDouble(v) - max);
+        else if (op == Prod) { d *= n.ToDouble(v); l *= n.ToLong(v); }
+        else if (n.IsFloat) d += n.ToDouble(v);
+        else l += n.ToLong(v);
+    }
+
+    /// <summary>A row's result from its accumulators.</summary>
+    static T Result<T, TN>(double d, long l, long length, int op, double max)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        var n = default(TN);
+        if (op == LogSumExp) return n.FromDouble(GpuMath.Log(d) + max);
+        if (op == Mean) return n.FromDouble(d / length);
+        return n.IsFloat ? n.FromDouble(d) : n.FromLong(l);
     }
 
     /// <summary>Rows up to this long are reduced one thread per row by <see cref="ShortRows{T, TN}"/>.</summary>
@@ -82,33 +93,17 @@ public static class RowKernels
     public static void ShortRows<T, TN>(Index1D row, ArrayView<T> x, ArrayView<T> y, long length, int op)
         where T : unmanaged where TN : struct, IGpuNumber<T>
     {
-        var n = default(TN);
         long start = (long)(int)row * length;
         double max = 0;
         if (op == LogSumExp)
         {
-            max = double.NegativeInfinity;
-            for (long j = 0; j < length; j++)
-            {
-                double v = n.ToDouble(x[start + j]);
-                if (v > max || double.IsNaN(v)) max = v;
-            }
+            max = ShortBound<T, TN>(x, start, length, true);
             if (double.IsInfinity(max)) max = 0;
         }
-        bool product = op == Prod;
-        double accD = product ? 1 : 0;
-        long accL = product ? 1 : 0;
-        for (long j = 0; j < length; j++)
-        {
-            T v = x[start + j];
-            if (op == LogSumExp) accD += GpuMath.Exp(n.ToDouble(v) - max);
-            else if (product) { accD *= n.ToDouble(v); accL *= n.ToLong(v); }
-            else if (n.IsFloat) accD += n.ToDouble(v);
-            else accL += n.ToLong(v);
-        }
-        if (op == LogSumExp) y[row] = n.FromDouble(GpuMath.Log(accD) + max);
-        else if (op == Mean) y[row] = n.FromDouble(accD / length);
-        else y[row] = n.IsFloat ? n.FromDouble(accD) : n.FromLong(accL);
+        double accD = op == Prod ? 1 : 0;
+        long accL = op == Prod ? 1 : 0;
+        for (long j = 0; j < length; j++) Accumulate<T, TN>(x[start + j], op, max, ref accD, ref accL);
+        y[row] = Result<T, TN>(accD, accL, length, op, max);
     }
 
     /// <summary>y[row] from the <paramref name="splits"/> partials of <see cref="Reduce{T, TN}"/> (sum, mean or product); one thread per row.</summary>
@@ -116,7 +111,6 @@ public static class RowKernels
     public static void FinishSplit<T, TN>(Index1D row, ArrayView<T> y, ArrayView<double> pd, ArrayView<long> pl, long length, int op, int splits)
         where T : unmanaged where TN : struct, IGpuNumber<T>
     {
-        var n = default(TN);
         bool product = op == Prod;
         double d = product ? 1 : 0;
         long l = product ? 1 : 0;
@@ -125,8 +119,7 @@ public static class RowKernels
             if (product) { d *= pd[s]; l *= pl[s]; }
             else { d += pd[s]; l += pl[s]; }
         }
-        if (op == Mean) y[row] = n.FromDouble(d / length);
-        else y[row] = n.IsFloat ? n.FromDouble(d) : n.FromLong(l);
+        y[row] = Result<T, TN>(d, l, length, op, 0);
     }
 
     /// <summary>Each row of contiguous x [rows, length] replaced by its running sum (floats accumulate in double, as on the CPU); one thread per row.</summary>
@@ -154,7 +147,7 @@ public static class RowKernels
         for (long j = t; j < length; j += GroupSize)
         {
             double v = default(TN).ToDouble(x[start + j]);
-            if ((max ? v > m : v < m) || double.IsNaN(v)) m = v;
+            if (Beyond(v, m, max)) m = v;
         }
         sd[t] = m;
         Group.Barrier();
@@ -163,7 +156,7 @@ public static class RowKernels
             if (t < s)
             {
                 double o = sd[t + s];
-                if ((max ? o > sd[t] : o < sd[t]) || double.IsNaN(o)) sd[t] = o;
+                if (Beyond(o, sd[t], max)) sd[t] = o;
             }
             Group.Barrier();
         }
@@ -171,6 +164,22 @@ public static class RowKernels
         Group.Barrier();
         return r;
     }
+
+    /// <summary><see cref="RowBound{T, TN}"/> for a short row, by one thread.</summary>
+    static double ShortBound<T, TN>(ArrayView<T> x, long start, long length, bool max)
+        where T : unmanaged where TN : struct, IGpuNumber<T>
+    {
+        double m = max ? double.NegativeInfinity : double.PositiveInfinity;
+        for (long j = 0; j < length; j++)
+        {
+            double v = default(TN).ToDouble(x[start + j]);
+            if (Beyond(v, m, max)) m = v;
+        }
+        return m;
+    }
+
+    /// <summary>Whether v replaces the bound m: larger (smaller), or NaN (NaN wins).</summary>
+    static bool Beyond(double v, double m, bool max) => (max ? v > m : v < m) || double.IsNaN(v);
 
     /// <summary>values[row], indices[row] = the row's max (or min) and its first index; NaN counts as the extreme.</summary>
     [GpuKernel(typeof(float), typeof(F32)), GpuKernel(typeof(double), typeof(F64)), GpuKernel(typeof(int), typeof(I32)), GpuKernel(typeof(long), typeof(I64))]
@@ -265,14 +274,7 @@ public static class RowKernels
     {
         var n = default(TN);
         long start = (long)(int)row * length;
-        bool top = scale >= 0;
-        double bound = top ? double.NegativeInfinity : double.PositiveInfinity;
-        for (long j = 0; j < length; j++)
-        {
-            double v = n.ToDouble(x[start + j]);
-            if ((top ? v > bound : v < bound) || double.IsNaN(v)) bound = v;
-        }
-        double max = bound * scale, sum = 0;
+        double max = ShortBound<T, TN>(x, start, length, scale >= 0) * scale, sum = 0;
         for (long j = 0; j < length; j++) sum += GpuMath.Exp(n.ToDouble(x[start + j]) * scale - max);
         double logSum = GpuMath.Log(sum);
         for (long j = 0; j < length; j++)

@@ -29,7 +29,7 @@ internal unsafe struct UnaryLoop<T, TOp> : IInnerLoop where T : unmanaged, INumb
         }
         if (Wide || Narrow)
         {
-            // A strided run (a transposed or sliced input): scalar, a special function cost 20–100x its vector body.
+            // A strided run (a transposed or sliced input). Element by element, a special function cost 20–100x its vector body.
             for (int i = 0; i < n; i += Width) Lanes(y + i * sy, sy, x + i * sx, sx, System.Math.Min(Width, n - i));
             return;
         }
