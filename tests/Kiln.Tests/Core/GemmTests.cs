@@ -82,6 +82,9 @@ public class GemmTests
     [InlineData(100, 257, 70, true)]
     [InlineData(250, 40, 1030, false)]
     [InlineData(250, 40, 1030, true)]
+    [InlineData(25, 600, 40, true)]
+    [InlineData(13, 600, 56, true)]
+    [InlineData(13, 600, 56, false)]
     public void BothMicroKernelsMatchADoubleReference(int m, int k, int n, bool wide)
     {
         if (wide && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the CPU has no AVX-512 kernel to test

@@ -573,11 +573,23 @@ public static unsafe class Sgemm
     }
 
     /// <summary>Copies (or adds, with <paramref name="acc"/>) the valid rows × cols of a scratch tile into C.</summary>
+    /// <remarks>
+    /// Eight columns at a time: element by element the copy cost a sixth of an edge tile's time (a 1000-wide product's
+    /// last panel of 8 columns: 1024 × 1024 × 1000 on 1 thread 1.3 % faster, alternating in one process).
+    /// </remarks>
     static void CopyTile(float* tile, long ldt, float* c, long ldc, int rows, int cols, bool acc)
     {
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * ldt + j] : tile[i * ldt + j];
+        {
+            float* t = tile + i * ldt, o = c + i * ldc;
+            int j = 0;
+            for (; j + 8 <= cols; j += 8)
+            {
+                var v = Vector256.Load(t + j);
+                (acc ? Vector256.Load(o + j) + v : v).Store(o + j);
+            }
+            for (; j < cols; j++) o[j] = acc ? o[j] + t[j] : t[j];
+        }
     }
 
     static void Kernel(bool wide, int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool acc)
