@@ -29,6 +29,12 @@ public sealed partial class Tensor
         var rt = floating && !DType.IsFloatingPoint() ? DTypes.Default : DType;
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported", KilnErrorKind.Unsupported);
+        if (rt == DType.BFloat16 && !IsCuda)
+        {
+            var h = Allocate((int[])_shape.Clone(), rt, false, Device);
+            Kernels.Elementwise.Bf16Elementwise.Unary(h, this, op);
+            return h;
+        }
         var ct = TypeDispatch.ComputeType(rt);
         if ((DType != ct || rt != ct) && ConvertsInBlocks(_shape, this, this))
             return InBlocks(_shape, rt, this, this, (x, _) => x.MapUnary(name, op, floating));
@@ -104,6 +110,12 @@ public sealed partial class Tensor
         if (rt == DType.Bool && op is SubOp)
             throw new KilnException(name, $"{name}: subtraction, the `-` operator, with two bool tensors is not supported", KilnErrorKind.Unsupported);
         var shape = ShapeRules.Broadcast(name, a._shape, b._shape);
+        if (rt == DType.BFloat16 && Kernels.Elementwise.Bf16Elementwise.Applies(a, b))
+        {
+            var h = Allocate(shape, rt, false, DeviceOf(a, b));
+            Kernels.Elementwise.Bf16Elementwise.Binary(h, a, b, op);
+            return h;
+        }
         var ct = TypeDispatch.ComputeType(rt);
         if ((a.DType != ct || b.DType != ct || rt != ct) && ConvertsInBlocks(shape, a, b))
             return InBlocks(shape, rt, a, b, (x, z) => MapBinary(name, x, z, op, floating));
