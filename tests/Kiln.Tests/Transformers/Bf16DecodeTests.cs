@@ -42,6 +42,29 @@ public class Bf16DecodeTests
     }
 
     [Fact]
+    public void LeadingDimsAndStridedRowsGiveTheSameBf16Linear()
+    {
+        // Contiguous rows take the thread-buffer path; a transposed (strided) input the tensor path. Both equal the
+        // float32 product of the same values within one bf16 rounding, and keep the input's leading dims.
+        var g = new Generator(12);
+        using var w = Tensor.Randn([24, 40], generator: g).To(DType.BFloat16);
+        using var x3 = Tensor.Randn([2, 3, 40], generator: g).To(DType.BFloat16);
+        using var xt = Tensor.Randn([40, 5], generator: g).To(DType.BFloat16);
+        using var strided = xt.T;
+        using var _ = Autograd.NoGrad();
+        foreach (var x in new[] { x3, strided })
+        {
+            using var fast = F.Linear(x, w);
+            using var reference = F.Linear(x.To(DType.Float32), w.To(DType.Float32));
+            Assert.Equal(reference.ShapeArray, fast.ShapeArray);
+            var got = fast.To(DType.Float32).ToArray<float>();
+            var want = reference.ToArray<float>();
+            for (int i = 0; i < want.Length; i++)
+                Assert.True(Math.Abs(got[i] - want[i]) <= 1e-2 * (1 + Math.Abs(want[i])), $"[{i}] {got[i]} vs {want[i]}");
+        }
+    }
+
+    [Fact]
     public void ABf16LlamaDecodesTheFixturesGreedyTokens()
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "golden", "hf", "llama_gqa");

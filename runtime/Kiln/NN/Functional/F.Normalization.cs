@@ -33,8 +33,12 @@ public static partial class F
         // LlamaRMSNorm do (each op rounding to bfloat16 drifted from them, and cost six casting ops).
         if (input.DType is DType.BFloat16 or DType.Float16)
         {
-            var normalized = RmsNorm(input.To(DType.Float32), normalizedShape, null, e).To(input.DType);
-            return weight is null ? normalized : normalized * weight;
+            // The float32 temporaries are released here rather than by finalizers (a recorded graph pins what it saved).
+            using var wide = input.To(DType.Float32);
+            using var norm32 = RmsNorm(wide, normalizedShape, null, e);
+            if (weight is null) return norm32.To(input.DType);
+            using var normalized = norm32.To(input.DType);
+            return normalized * weight;
         }
         // Nothing to differentiate (inference): one fused pass where the device has it. Recorded, it stays composed of
         // recorded ops, so it differentiates twice.
