@@ -19,7 +19,10 @@ internal static unsafe class Bf16Elementwise
     /// Whether a binary op with a bfloat16 result can run here: host tensors, each operand bfloat16 or a single value
     /// (a wrapped number, which promotion leaves at bfloat16).
     /// </summary>
-    public static bool Applies(Tensor a, Tensor b) => !a.IsCuda && !b.IsCuda && Operand(a) && Operand(b);
+    public static bool Applies(Tensor a, Tensor b) => Enabled && !a.IsCuda && !b.IsCuda && Operand(a) && Operand(b);
+
+    /// <summary>Whether bfloat16 ops take the one-pass loops (settable for measuring against the converting path).</summary>
+    internal static bool Enabled = true;
 
     static bool Operand(Tensor t) => t.DType == DType.BFloat16 || t.Numel == 1;
 

@@ -47,7 +47,7 @@ public static partial class F
         var epilogue = new Kernels.Gemm.GemmEpilogue { ColumnBias = b is null ? null : b.Ptr<float>(), Ld = n };
         var outShape = (int[])input.ShapeArray.Clone();
         outShape[^1] = n;
-        if (rows * Math.Max(k, n) <= ScratchFloats && input.IsContiguous)
+        if (rows * Math.Max(k, n) <= ScratchFloats && input.IsContiguous && Kernels.Elementwise.Bf16Elementwise.Enabled)
         {
             // A decode step's product: the widened rows and the float result in this thread's buffers, only the result a
             // tensor (three tensors and two conversion ops cost 3.4 µs a call, 84 calls a step of a 12-layer Llama).
