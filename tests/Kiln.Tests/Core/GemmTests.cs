@@ -19,12 +19,16 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (4×4 tiles with row, column and k tails; K
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (one row: four weight rows a quarter of the
+    /// outputs apart at a time; more: 4×4 tiles with row, column and k tails; K
     /// over 1024 with two or more row groups in chunks of 1024, the last with a tail); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
     [Theory]
     [InlineData(1, 784, 128)]
+    [InlineData(1, 768, 37)]      // one row: four weight rows a quarter apart at a time (9 each), one row left
+    [InlineData(1, 13, 6)]        // one quarter of one row, two left; K under one 16-lane vector
+    [InlineData(1, 100, 3)]       // fewer than four weight rows: all left over
     [InlineData(3, 37, 19)]
     [InlineData(4, 8, 8)]
     [InlineData(5, 37, 19)]

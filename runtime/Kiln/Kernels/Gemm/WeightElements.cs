@@ -84,20 +84,23 @@ internal static unsafe class WeightRows
     }
 
     /// <summary>x·w0 .. x·w3 over p &lt; <paramref name="k"/>: x read once for four rows, the four sums folded together.</summary>
+    public static Vector128<float> Dot4<TW>(float* x, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements =>
+        Vector512.IsHardwareAccelerated && k >= 64 ? Dot4<TW, Lanes512>(x, w0, w1, w2, w3, k) : Dot4<TW, Lanes256>(x, w0, w1, w2, w3, k);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static Vector128<float> Dot4<TW>(float* x, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements
+    static Vector128<float> Dot4<TW, TL>(float* x, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements where TL : struct, IFloatLanes<TL>
     {
-        int p = 0;
-        Lanes256 s0 = default, s1 = default, s2 = default, s3 = default;
-        for (; p + 8 <= k; p += 8)
+        int p = 0, n = TL.Count;
+        TL s0 = default, s1 = default, s2 = default, s3 = default;
+        for (; p + n <= k; p += n)
         {
-            var xv = Lanes256.Load(x + p);
-            s0 = Lanes256.Fma(xv, TW.Load<Lanes256>(w0, p), s0);
-            s1 = Lanes256.Fma(xv, TW.Load<Lanes256>(w1, p), s1);
-            s2 = Lanes256.Fma(xv, TW.Load<Lanes256>(w2, p), s2);
-            s3 = Lanes256.Fma(xv, TW.Load<Lanes256>(w3, p), s3);
+            var xv = TL.Load(x + p);
+            s0 = TL.Fma(xv, TW.Load<TL>(w0, p), s0);
+            s1 = TL.Fma(xv, TW.Load<TL>(w1, p), s1);
+            s2 = TL.Fma(xv, TW.Load<TL>(w2, p), s2);
+            s3 = TL.Fma(xv, TW.Load<TL>(w3, p), s3);
         }
-        var sums = Lanes256.ReduceSum4(s0, s1, s2, s3);
+        var sums = TL.ReduceSum4(s0, s1, s2, s3);
         if (p == k) return sums;
         float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
         for (; p < k; p++)
