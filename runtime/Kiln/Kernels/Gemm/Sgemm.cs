@@ -29,7 +29,7 @@ public static unsafe class Sgemm
 
     /// <summary>Whether row-major B is read in place instead of packed (settable for measuring and testing both paths).</summary>
     public static bool ReadBInPlace { get; set; } = true;
-    /// <summary>Whether a one-row product reads the weight as four sequences a quarter apart (settable for measuring against row after row).</summary>
+    /// <summary>Whether few-rows products read the weight as four sequences a quarter apart (settable for measuring against adjacent rows).</summary>
     public static bool FarStreams { get; set; } = true;
 
     // Rows of A multiplied against a transposed B without packing it: up to 16 always, up to 64 when K is deep enough
@@ -141,7 +141,9 @@ public static unsafe class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Range(long j0, long j1)
         {
-            // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA).
+            // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA). The four
+            // weight rows of a tile lie a quarter of the range apart, so memory serves four sequences at once (adjacent,
+            // they were one: batch-4 decode steps 7–14 % faster, batch 8 in fp32 0–8 %, alternating in one process).
             long jt = j0 + (j1 - j0) / 4 * 4;
             int mt = M / 4 * 4;
             if (M == 1 && FarStreams)
@@ -154,12 +156,15 @@ public static unsafe class Sgemm
             // took 3.47 ms that way, 3.04 ms in chunks (1 thread; 1.66 → 1.34 ms on 2; bf16 weights 5–8 % faster); over
             // K = 2048 (a SwiGLU down projection, 8 × 768) 0.28 → 0.24 ms.
             int chunk = mt >= 8 && K > KChunk ? KChunk : K;
+            long tiles = (j1 - j0) / 4;
+            bool far = FarStreams && tiles > 1;
+            long spacing = far ? tiles : 1, step = far ? 1 : 4;
             for (int k0 = 0; k0 < K; k0 += chunk)
             {
                 int k1 = Math.Min(K, k0 + chunk);
                 bool into = Accumulate || k0 > 0;
-                for (long j = j0; j < jt; j += 4)
-                    for (int i = 0; i < mt; i += 4) Tile(i, j, i / 4, mt / 4, k0, k1, into);
+                for (long u = 0; u < tiles; u++)
+                    for (int i = 0; i < mt; i += 4) Tile(i, j0 + u * step, spacing, i / 4, mt / 4, k0, k1, into);
             }
             if (mt < M)
                 for (long j = j0; j < jt; j++)
@@ -169,9 +174,10 @@ public static unsafe class Sgemm
         }
 
         /// <summary>
-        /// One to three rows (decoding): four weight rows a quarter of the range apart at a time, so the weight streams from
+        /// One row (batch-1 decoding): four weight rows a quarter of the range apart at a time, so the weight streams from
         /// memory as four sequences (row after row it was one, and a single sequence left the core waiting on memory:
-        /// 3 MB of bf16 weight read 10–18 % faster as four, in a standalone probe).
+        /// 3 MB of bf16 weight read 10–18 % faster as four in a standalone probe; two and three rows measured mixed and
+        /// stay row after row).
         /// </summary>
         void FarQuarters(long j0, long j1)
         {
@@ -201,7 +207,7 @@ public static unsafe class Sgemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void Tile(int i, long j, int group, int groups, int k0, int k1, bool into)
+        void Tile(int i, long j, long spacing, int group, int groups, int k0, int k1, bool into)
         {
             // 512-bit lanes where the CPU has them: at batch 8 the product is compute-bound, and 256-bit lanes ran at
             // half the FMA peak of an AVX-512 core.
@@ -211,17 +217,17 @@ public static unsafe class Sgemm
             // (batch-8 decode step 24.9 → 22.7 ms on 1 thread); bfloat16 halves the bytes and its products are
             // compute-bound there, so the first group prefetches them all (dealt out it measured 8 % slower).
             if (TW.Size < sizeof(float)) (group, groups) = (0, group == 0 ? 1 : 0);
-            long ahead = 4 * Csb * TW.Size;
-            if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j, ahead, group, groups, k0, k1, into);
-            else Tile<Elementwise.Lanes256>(i, j, ahead, group, groups, k0, k1, into);
+            long ahead = (spacing == 1 ? 4 : 1) * Csb * TW.Size;
+            if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j, spacing, ahead, group, groups, k0, k1, into);
+            else Tile<Elementwise.Lanes256>(i, j, spacing, ahead, group, groups, k0, k1, into);
         }
 
-        /// <summary>Rows i..i+3 against outputs j..j+3: each weight run is read once per four rows (0.5 loads per FMA).</summary>
+        /// <summary>Rows i..i+3 against outputs j, j+s, j+2s, j+3s: each weight run is read once per four rows (0.5 loads per FMA).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Tile<TL>(int i, long j, long ahead, int group, int groups, int k0, int k1, bool into) where TL : struct, Elementwise.IFloatLanes<TL>
+        void Tile<TL>(int i, long j, long s, long ahead, int group, int groups, int k0, int k1, bool into) where TL : struct, Elementwise.IFloatLanes<TL>
         {
             float* x0 = A + i * Rsa, x1 = x0 + Rsa, x2 = x1 + Rsa, x3 = x2 + Rsa;
-            long stride = Csb * TW.Size;
+            long stride = s * Csb * TW.Size;
             byte* w0 = Row(j), w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
             TL a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
             TL a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
@@ -251,23 +257,31 @@ public static unsafe class Sgemm
                 // No scalar tail: each row's four sums folded into one vector and stored together (sixteen separate
                 // reductions were a third of the instructions at K = 768; 8 × 768 → 2048 on 1 thread 0.318 → 0.285 ms
                 // in fp32, 0.228 → 0.199 ms with bf16 weights, in alternating probes).
-                Put4(i, j, TL.ReduceSum4(a00, a01, a02, a03), into); Put4(i + 1, j, TL.ReduceSum4(a10, a11, a12, a13), into);
-                Put4(i + 2, j, TL.ReduceSum4(a20, a21, a22, a23), into); Put4(i + 3, j, TL.ReduceSum4(a30, a31, a32, a33), into);
+                Put4(i, j, s, TL.ReduceSum4(a00, a01, a02, a03), into); Put4(i + 1, j, s, TL.ReduceSum4(a10, a11, a12, a13), into);
+                Put4(i + 2, j, s, TL.ReduceSum4(a20, a21, a22, a23), into); Put4(i + 3, j, s, TL.ReduceSum4(a30, a31, a32, a33), into);
                 return;
             }
-            Put(i, j, Finish(TL.ReduceSum(a00), x0, w0, p, k1), into); Put(i, j + 1, Finish(TL.ReduceSum(a01), x0, w1, p, k1), into); Put(i, j + 2, Finish(TL.ReduceSum(a02), x0, w2, p, k1), into); Put(i, j + 3, Finish(TL.ReduceSum(a03), x0, w3, p, k1), into);
-            Put(i + 1, j, Finish(TL.ReduceSum(a10), x1, w0, p, k1), into); Put(i + 1, j + 1, Finish(TL.ReduceSum(a11), x1, w1, p, k1), into); Put(i + 1, j + 2, Finish(TL.ReduceSum(a12), x1, w2, p, k1), into); Put(i + 1, j + 3, Finish(TL.ReduceSum(a13), x1, w3, p, k1), into);
-            Put(i + 2, j, Finish(TL.ReduceSum(a20), x2, w0, p, k1), into); Put(i + 2, j + 1, Finish(TL.ReduceSum(a21), x2, w1, p, k1), into); Put(i + 2, j + 2, Finish(TL.ReduceSum(a22), x2, w2, p, k1), into); Put(i + 2, j + 3, Finish(TL.ReduceSum(a23), x2, w3, p, k1), into);
-            Put(i + 3, j, Finish(TL.ReduceSum(a30), x3, w0, p, k1), into); Put(i + 3, j + 1, Finish(TL.ReduceSum(a31), x3, w1, p, k1), into); Put(i + 3, j + 2, Finish(TL.ReduceSum(a32), x3, w2, p, k1), into); Put(i + 3, j + 3, Finish(TL.ReduceSum(a33), x3, w3, p, k1), into);
+            Put(i, j, Finish(TL.ReduceSum(a00), x0, w0, p, k1), into); Put(i, j + s, Finish(TL.ReduceSum(a01), x0, w1, p, k1), into); Put(i, j + 2 * s, Finish(TL.ReduceSum(a02), x0, w2, p, k1), into); Put(i, j + 3 * s, Finish(TL.ReduceSum(a03), x0, w3, p, k1), into);
+            Put(i + 1, j, Finish(TL.ReduceSum(a10), x1, w0, p, k1), into); Put(i + 1, j + s, Finish(TL.ReduceSum(a11), x1, w1, p, k1), into); Put(i + 1, j + 2 * s, Finish(TL.ReduceSum(a12), x1, w2, p, k1), into); Put(i + 1, j + 3 * s, Finish(TL.ReduceSum(a13), x1, w3, p, k1), into);
+            Put(i + 2, j, Finish(TL.ReduceSum(a20), x2, w0, p, k1), into); Put(i + 2, j + s, Finish(TL.ReduceSum(a21), x2, w1, p, k1), into); Put(i + 2, j + 2 * s, Finish(TL.ReduceSum(a22), x2, w2, p, k1), into); Put(i + 2, j + 3 * s, Finish(TL.ReduceSum(a23), x2, w3, p, k1), into);
+            Put(i + 3, j, Finish(TL.ReduceSum(a30), x3, w0, p, k1), into); Put(i + 3, j + s, Finish(TL.ReduceSum(a31), x3, w1, p, k1), into); Put(i + 3, j + 2 * s, Finish(TL.ReduceSum(a32), x3, w2, p, k1), into); Put(i + 3, j + 3 * s, Finish(TL.ReduceSum(a33), x3, w3, p, k1), into);
         }
 
         /// <summary>C[i, j..j+3] = (C +) alpha · <paramref name="sums"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        void Put4(int i, long j, Vector128<float> sums, bool into)
+        void Put4(int i, long j, long s, Vector128<float> sums, bool into)
         {
             float* o = C + i * Ldc + j;
             var v = sums * Alpha;
-            (into ? Vector128.Load(o) + v : v).Store(o);
+            if (s == 1)
+            {
+                (into ? Vector128.Load(o) + v : v).Store(o);
+                return;
+            }
+            o[0] = into ? o[0] + v.GetElement(0) : v.GetElement(0);
+            o[s] = into ? o[s] + v.GetElement(1) : v.GetElement(1);
+            o[2 * s] = into ? o[2 * s] + v.GetElement(2) : v.GetElement(2);
+            o[3 * s] = into ? o[3 * s] + v.GetElement(3) : v.GetElement(3);
         }
 
         /// <summary>The lanes' sum <paramref name="s"/> plus the scalar tail from <paramref name="p"/> to <paramref name="end"/>.</summary>
