@@ -19,8 +19,8 @@ public class GemmTests
 
     /// <summary>
     /// A transposed right operand (x·Wᵀ, the Linear layout): packed in 8 × 8 register transposes with scalar edges, and for
-    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (one row: four weight rows a quarter of the
-    /// outputs apart at a time; more: 4×4 tiles with row, column and k tails; K
+    /// up to sixteen rows (sixty-four over K of 256 or more) the dot-product path (one to three rows: four weight rows a quarter of
+    /// the outputs apart at a time, two rows sharing each weight vector; more: 4×4 tiles with row, column and k tails; K
     /// over 1024 with two or more row groups in chunks of 1024, the last with a tail); bias and activation epilogue and
     /// accumulation into C included.
     /// </summary>
@@ -29,6 +29,8 @@ public class GemmTests
     [InlineData(1, 768, 37)]      // one row: four weight rows a quarter apart at a time (9 each), one row left
     [InlineData(1, 13, 6)]        // one quarter of one row, two left; K under one 16-lane vector
     [InlineData(1, 100, 3)]       // fewer than four weight rows: all left over
+    [InlineData(2, 300, 41)]      // two rows sharing each weight vector, a k tail of 12 (16 lanes)
+    [InlineData(2, 13, 9)]        // two rows, K under one 8-lane vector's worth of steps
     [InlineData(3, 37, 19)]
     [InlineData(4, 8, 8)]
     [InlineData(5, 37, 19)]

@@ -146,7 +146,7 @@ public static unsafe class Sgemm
             // they were one: batch-4 decode steps 7–14 % faster, batch 8 in fp32 0–8 %, alternating in one process).
             long jt = j0 + (j1 - j0) / 4 * 4;
             int mt = M / 4 * 4;
-            if (M == 1 && FarStreams)
+            if (M <= 3 && FarStreams)
             {
                 FarQuarters(j0, j1);
                 return;
@@ -174,10 +174,10 @@ public static unsafe class Sgemm
         }
 
         /// <summary>
-        /// One row (batch-1 decoding): four weight rows a quarter of the range apart at a time, so the weight streams from
-        /// memory as four sequences (row after row it was one, and a single sequence left the core waiting on memory:
-        /// 3 MB of bf16 weight read 10–18 % faster as four in a standalone probe; two and three rows measured mixed and
-        /// stay row after row).
+        /// One to three rows (decoding at batch 1–3): four weight rows a quarter of the range apart at a time, so the
+        /// weight streams from memory as four sequences (row after row it was one, and a single sequence left the core
+        /// waiting on memory: 3 MB of bf16 weight read 10–18 % faster as four in a standalone probe); two rows share each
+        /// weight vector as it is loaded.
         /// </summary>
         void FarQuarters(long j0, long j1)
         {
@@ -185,11 +185,14 @@ public static unsafe class Sgemm
             for (long t = 0; t < q; t++)
             {
                 long ja = j0 + t, jb = ja + q, jc = jb + q, jd = jc + q;
-                for (int i = 0; i < M; i++)
+                int i = 0;
+                for (; i + 2 <= M; i += 2)
                 {
-                    var s = WeightRows.Dot4<TW>(A + i * Rsa, Row(ja), Row(jb), Row(jc), Row(jd), K);
-                    Put(i, ja, s.GetElement(0)); Put(i, jb, s.GetElement(1)); Put(i, jc, s.GetElement(2)); Put(i, jd, s.GetElement(3));
+                    var (s, u) = WeightRows.Dot4x2<TW>(A + i * Rsa, A + (i + 1) * Rsa, Row(ja), Row(jb), Row(jc), Row(jd), K);
+                    Put4(i, ja, jb - ja, s, Accumulate);
+                    Put4(i + 1, ja, jb - ja, u, Accumulate);
                 }
+                if (i < M) Put4(i, ja, jb - ja, WeightRows.Dot4<TW>(A + i * Rsa, Row(ja), Row(jb), Row(jc), Row(jd), K), Accumulate);
             }
             for (long j = j0 + 4 * q; j < j1; j++)
                 for (int i = 0; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));

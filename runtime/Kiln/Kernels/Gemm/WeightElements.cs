@@ -110,6 +110,42 @@ internal static unsafe class WeightRows
         return sums + Vector128.Create(t0, t1, t2, t3);
     }
 
+    /// <summary>
+    /// <see cref="Dot4{TW}"/> for two rows x0 and x1 at once: each weight vector is loaded and widened once for both
+    /// (x0's four sums in the first result, x1's in the second).
+    /// </summary>
+    public static (Vector128<float>, Vector128<float>) Dot4x2<TW>(float* x0, float* x1, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements =>
+        Vector512.IsHardwareAccelerated && k >= 64 ? Dot4x2<TW, Lanes512>(x0, x1, w0, w1, w2, w3, k) : Dot4x2<TW, Lanes256>(x0, x1, w0, w1, w2, w3, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static (Vector128<float>, Vector128<float>) Dot4x2<TW, TL>(float* x0, float* x1, byte* w0, byte* w1, byte* w2, byte* w3, int k) where TW : struct, IWeightElements where TL : struct, IFloatLanes<TL>
+    {
+        int p = 0, n = TL.Count;
+        TL s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
+        for (; p + n <= k; p += n)
+        {
+            var a = TL.Load(x0 + p);
+            var b = TL.Load(x1 + p);
+            var v = TW.Load<TL>(w0, p);
+            s0 = TL.Fma(a, v, s0); t0 = TL.Fma(b, v, t0);
+            v = TW.Load<TL>(w1, p);
+            s1 = TL.Fma(a, v, s1); t1 = TL.Fma(b, v, t1);
+            v = TW.Load<TL>(w2, p);
+            s2 = TL.Fma(a, v, s2); t2 = TL.Fma(b, v, t2);
+            v = TW.Load<TL>(w3, p);
+            s3 = TL.Fma(a, v, s3); t3 = TL.Fma(b, v, t3);
+        }
+        var first = TL.ReduceSum4(s0, s1, s2, s3);
+        var second = TL.ReduceSum4(t0, t1, t2, t3);
+        for (; p < k; p++)
+        {
+            var w = Vector128.Create(TW.At(w0, p), TW.At(w1, p), TW.At(w2, p), TW.At(w3, p));
+            first += w * x0[p];
+            second += w * x1[p];
+        }
+        return (first, second);
+    }
+
     /// <summary>o[p] += s[0]·w0[p] + s[1]·w1[p] + s[2]·w2[p] + s[3]·w3[p] over p &lt; <paramref name="k"/>: o loaded and stored once for four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyAdd4<TW>(byte* w0, byte* w1, byte* w2, byte* w3, Vector128<float> s, float* o, int k) where TW : struct, IWeightElements
