@@ -29,7 +29,7 @@ public sealed partial class Tensor
         var rt = floating && !DType.IsFloatingPoint() ? DTypes.Default : DType;
         if (!floating && DType == DType.Bool && op is NegOp)
             throw new KilnException(name, $"{name}: negation, the `-` operator, on a bool tensor is not supported", KilnErrorKind.Unsupported);
-        if (rt == DType.BFloat16 && !IsCuda && Kernels.Elementwise.Bf16Elementwise.Enabled)
+        if (rt == DType.BFloat16 && Kernels.Elementwise.Bf16Elementwise.Applies(this))
         {
             var h = Allocate((int[])_shape.Clone(), rt, false, Device);
             Kernels.Elementwise.Bf16Elementwise.Unary(h, this, op);

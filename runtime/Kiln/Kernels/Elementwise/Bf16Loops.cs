@@ -21,6 +21,9 @@ internal static unsafe class Bf16Elementwise
     /// </summary>
     public static bool Applies(Tensor a, Tensor b) => Enabled && !a.IsCuda && !b.IsCuda && Operand(a) && Operand(b);
 
+    /// <summary>Whether a unary op on <paramref name="x"/> (bfloat16, with a bfloat16 result) can run here: a host tensor.</summary>
+    public static bool Applies(Tensor x) => Enabled && !x.IsCuda;
+
     /// <summary>Whether bfloat16 ops take the one-pass loops (settable for measuring against the converting path).</summary>
     internal static bool Enabled = true;
 
@@ -49,22 +52,23 @@ internal static unsafe class Bf16Elementwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Widen(ushort* x, long sx, float* dst, int c)
     {
-        long* off = stackalloc long[2];
-        long* st = stackalloc long[2];
-        st[0] = 1;
-        st[1] = sx;
-        new FromBFloat16Loop { Y = dst, X = (BFloat16*)x }.Run(off, st, c);
+        Pair off = default, st = new(1, sx);
+        new FromBFloat16Loop { Y = dst, X = (BFloat16*)x }.Run(&off.First, &st.First, c);
     }
 
     /// <summary>c contiguous floats rounded to bfloat16 into <paramref name="y"/> (stride <paramref name="sy"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Round(float* src, ushort* y, long sy, int c)
     {
-        long* off = stackalloc long[2];
-        long* st = stackalloc long[2];
-        st[0] = sy;
-        st[1] = 1;
-        new ToBFloat16Loop { Y = (BFloat16*)y, X = src }.Run(off, st, c);
+        Pair off = default, st = new(sy, 1);
+        new ToBFloat16Loop { Y = (BFloat16*)y, X = src }.Run(&off.First, &st.First, c);
+    }
+
+    /// <summary>Offsets or strides of a two-operand loop, on the stack without a stackalloc (called once per buffered piece).</summary>
+    struct Pair(long first, long second)
+    {
+        public long First = first;
+        public long Second = second;
     }
 }
 

@@ -144,19 +144,23 @@ public static unsafe class Sgemm
             // Four outputs by four rows at a time: each weight run is read once per four rows (0.5 loads per FMA). The four
             // weight rows of a tile lie a quarter of the range apart, so memory serves four sequences at once (adjacent,
             // they were one: batch-4 decode steps 7–14 % faster, batch 8 in fp32 0–8 %, alternating in one process).
-            long jt = j0 + (j1 - j0) / 4 * 4;
+            long tiles = (j1 - j0) / 4, jt = j0 + 4 * tiles;
             int mt = M / 4 * 4;
-            if (M <= 3 && FarStreams)
-            {
-                FarQuarters(j0, j1);
-                return;
-            }
+            if (M <= 3 && FarStreams) FarQuarters(j0, tiles);
+            else Tiles(j0, tiles, mt);
+            for (long j = jt; j < j1; j++)
+                for (int i = 0; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
+        }
+
+        /// <summary>Rows [0, mt) in 4 × 4 tiles over the <paramref name="tiles"/> × 4 outputs from <paramref name="j0"/>, the rows after mt by single dot products.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Tiles(long j0, long tiles, int mt)
+        {
             // Two or more row groups over a deep K: K in chunks, so the rows' chunk stays in L1 while every weight row's chunk
             // streams past it. Whole, eight rows of 4096 are 128 KiB and each vector of x came from L2: 8 × 4096 × 4096
             // took 3.47 ms that way, 3.04 ms in chunks (1 thread; 1.66 → 1.34 ms on 2; bf16 weights 5–8 % faster); over
             // K = 2048 (a SwiGLU down projection, 8 × 768) 0.28 → 0.24 ms.
             int chunk = mt >= 8 && K > KChunk ? KChunk : K;
-            long tiles = (j1 - j0) / 4;
             bool far = FarStreams && tiles > 1;
             long spacing = far ? tiles : 1, step = far ? 1 : 4;
             for (int k0 = 0; k0 < K; k0 += chunk)
@@ -167,10 +171,8 @@ public static unsafe class Sgemm
                     for (int i = 0; i < mt; i += 4) Tile(i, j0 + u * step, spacing, i / 4, mt / 4, k0, k1, into);
             }
             if (mt < M)
-                for (long j = j0; j < jt; j++)
+                for (long j = j0; j < j0 + 4 * tiles; j++)
                     for (int i = mt; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
-            for (long j = jt; j < j1; j++)
-                for (int i = 0; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
         }
 
         /// <summary>
@@ -179,9 +181,9 @@ public static unsafe class Sgemm
         /// waiting on memory: 3 MB of bf16 weight read 10–18 % faster as four in a standalone probe); two rows share each
         /// weight vector as it is loaded.
         /// </summary>
-        void FarQuarters(long j0, long j1)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void FarQuarters(long j0, long q)
         {
-            long q = (j1 - j0) / 4;
             for (long t = 0; t < q; t++)
             {
                 long ja = j0 + t, jb = ja + q, jc = jb + q, jd = jc + q;
@@ -194,8 +196,6 @@ public static unsafe class Sgemm
                 }
                 if (i < M) Put4(i, ja, jb - ja, WeightRows.Dot4<TW>(A + i * Rsa, Row(ja), Row(jb), Row(jc), Row(jd), K), Accumulate);
             }
-            for (long j = j0 + 4 * q; j < j1; j++)
-                for (int i = 0; i < M; i++) Put(i, j, WeightRows.Dot<TW>(A + i * Rsa, Row(j), K));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
