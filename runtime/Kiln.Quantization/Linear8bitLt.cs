@@ -47,7 +47,15 @@ public sealed unsafe class Linear8bitLt : Linear
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
         QuantizedMatmul.Linear("linear_8bit", input, Bias, InFeatures, OutFeatures, DType.Float32, DequantizedWeight, Weight.IsCuda ? null : FusedProduct,
-            Weight.IsCuda ? DeviceProduct : null);
+            Weight.IsCuda ? DeviceProduct : null, Weight.IsCuda ? null : BlockedProduct);
+
+    /// <summary>More rows on the CPU: the blocked GEMM, each panel of the weight dequantized as it is packed.</summary>
+    void BlockedProduct(int m, float* x, float* bias, float* y)
+    {
+        fixed (sbyte* c = Weight.AsSpan<sbyte>()) fixed (float* s = ((Tensor)TensorMember("SCB")!).AsSpan<float>())
+            Kiln.Kernels.Gemm.Sgemm.MultiplyDequantized(m, OutFeatures, InFeatures, x, InFeatures, new Kernels.Int8Weight(c, s, InFeatures),
+                y, OutFeatures, new Kiln.Kernels.Gemm.GemmEpilogue { ColumnBias = bias });
+    }
 
     /// <summary>A few rows' product on the CUDA device straight from the int8 codes (the weight never dequantized).</summary>
     void DeviceProduct(int m, Tensor x, Tensor? bias, Tensor y) =>

@@ -6,7 +6,8 @@ namespace Kiln.Quantization;
 /// <summary>
 /// The forward and backward every quantized linear layer shares, written once: y = x·Wᵀ + b with W only ever
 /// dequantized (never trained). Up to a few input rows use the layer's fused kernel (on the CPU, or on its CUDA device
-/// where it has one); more rows dequantize W once and use the GEMM. The backward gives the input x's gradient through the dequantized W, and the bias's.
+/// where it has one); more rows run the blocked GEMM with W dequantized panel by panel as it is packed (on the CPU), or
+/// dequantize W once and use the GEMM (on a device). The backward gives the input x's gradient through the dequantized W, and the bias's.
 /// </summary>
 internal static class QuantizedMatmul
 {
@@ -18,7 +19,7 @@ internal static class QuantizedMatmul
     public const int MaxFusedRows = 8;
 
     public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType outputDType,
-        Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null)
+        Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null, FusedKernel? blocked = null)
     {
         if (input.Dim == 0 || input.Size(-1) != inFeatures)
             throw new KilnException(op, $"{op}: input of shape [{string.Join(", ", input.Shape.ToArray())}] does not end in in_features={inFeatures}", KilnErrorKind.Shape);
@@ -28,7 +29,8 @@ internal static class QuantizedMatmul
         Tensor Compute()
         {
             int m = (int)(input.Numel / Math.Max(1, inFeatures));
-            if ((input.IsCuda ? device is not null : fused is not null) && m <= MaxFusedRows && m > 0 && input.DType != DType.Float64)
+            bool fuse = (input.IsCuda ? device is not null : fused is not null) && m <= MaxFusedRows;
+            if ((fuse || (!input.IsCuda && blocked is not null)) && m > 0 && input.DType != DType.Float64)
             {
                 var x = input.To(DType.Float32).Contiguous();
                 var b = bias?.To(DType.Float32).Contiguous();
@@ -36,7 +38,7 @@ internal static class QuantizedMatmul
                 shape[^1] = outFeatures;
                 var y = Tensor.Empty(shape, DType.Float32, input.Device);
                 if (input.IsCuda) device!(m, x, b, y);
-                else Run(fused!, m, x, b, y);
+                else Run(fuse ? fused! : blocked!, m, x, b, y);
                 return y.To(dtype);
             }
             var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);

@@ -28,35 +28,53 @@ internal static unsafe class FourBitKernels
             int blocks = (n + blocksize - 1) / blocksize;
             Threads.For(blocks, Math.Max(1, 16384 / blocksize), (s, e) =>
             {
-                for (long b = s; b < e; b++)
-                {
-                    int start = (int)b * blocksize, end = Math.Min(n, start + blocksize);
-                    float scale = aa[b];
-                    int i = start;
-                    // Blocks start on even elements (blocksize is even), so byte i/2 holds elements i and i+1.
-                    if (Avx512F.IsSupported)
-                    {
-                        var table = Avx512F.LoadVector512(cc);
-                        var sc = Vector512.Create(scale);
-                        var first = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                        var second = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-                        for (; i + 32 <= end; i += 32)
-                        {
-                            var (hi, lo) = Lookup(table, pp + i / 2);
-                            hi = Avx512F.Multiply(hi, sc);
-                            lo = Avx512F.Multiply(lo, sc);
-                            Avx512F.Store(oo + i, Avx512F.PermuteVar16x32x2(hi, first, lo));
-                            Avx512F.Store(oo + i + 16, Avx512F.PermuteVar16x32x2(hi, second, lo));
-                        }
-                    }
-                    for (; i < end; i++)
-                    {
-                        byte v = pp[i >> 1];
-                        oo[i] = cc[(i & 1) == 0 ? v >> 4 : v & 15] * scale;
-                    }
-                }
+                long start = s * blocksize, end = Math.Min(n, e * blocksize);
+                DequantizeRun(pp, cc, aa, blocksize, start, (int)(end - start), oo + start);
             });
         }
+    }
+
+    /// <summary>
+    /// out[t] = code[nibble(start + t)]·absmax[(start + t) / blocksize] for t &lt; <paramref name="count"/>: any run of the
+    /// flattened weight (a whole tensor, or a piece of one row as the blocked GEMM packs it), block by block.
+    /// </summary>
+    internal static void DequantizeRun(byte* packed, float* code, float* absmax, int blocksize, long start, int count, float* output)
+    {
+        long e = start, end = start + count;
+        float* o = output - start;
+        // 32 elements at a time where they sit in one block: blocks are multiples of 32 long, so from a multiple of 32 on.
+        bool vector = Avx512F.IsSupported && blocksize % 32 == 0;
+        var table = vector ? Avx512F.LoadVector512(code) : default;
+        var first = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        var second = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        while (e < end)
+        {
+            long block = e / blocksize, stop = Math.Min(end, (block + 1) * blocksize);
+            float scale = absmax[block];
+            if (vector)
+            {
+                for (; e < stop && (e & 31) != 0; e++) o[e] = Element(packed, code, e) * scale;
+                var sc = Vector512.Create(scale);
+                for (; e + 32 <= stop; e += 32)
+                {
+                    // Byte e/2 holds elements e (high nibble) and e+1 (low).
+                    var (hi, lo) = Lookup(table, packed + e / 2);
+                    hi = Avx512F.Multiply(hi, sc);
+                    lo = Avx512F.Multiply(lo, sc);
+                    Avx512F.Store(o + e, Avx512F.PermuteVar16x32x2(hi, first, lo));
+                    Avx512F.Store(o + e + 16, Avx512F.PermuteVar16x32x2(hi, second, lo));
+                }
+            }
+            for (; e < stop; e++) o[e] = Element(packed, code, e) * scale;
+        }
+    }
+
+    /// <summary>The code value of element <paramref name="e"/> (high nibble for even elements, low for odd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Element(byte* packed, float* code, long e)
+    {
+        byte v = packed[e >> 1];
+        return code[(e & 1) == 0 ? v >> 4 : v & 15];
     }
 
     /// <summary>The 16 bytes at <paramref name="p"/>: their high-nibble codes' values and their low-nibble codes' values (16 each).</summary>

@@ -23,23 +23,23 @@ internal static unsafe class Int8Kernels
             sbyte* cc = c; float* ss = s, oo = o;
             Threads.For(rows, Math.Max(1, 65536 / Math.Max(1, cols)), (start, end) =>
             {
-                for (long r = start; r < end; r++)
-                {
-                    sbyte* row = cc + r * cols;
-                    float* dst = oo + r * cols;
-                    float scale = ss[r];
-                    int j = 0;
-                    if (Avx512F.IsSupported)
-                    {
-                        var sc = Vector512.Create(scale);
-                        var inv = Vector512.Create(1f / 127f);
-                        for (; j + 16 <= cols; j += 16)
-                            Avx512F.Store(dst + j, Avx512F.Multiply(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + j))), sc), inv));
-                    }
-                    for (; j < cols; j++) dst[j] = row[j] * scale * (1f / 127f);
-                }
+                for (long r = start; r < end; r++) DequantizeRun(cc + r * cols, ss[r], cols, oo + r * cols);
             });
         }
+    }
+
+    /// <summary>dst[j] = code[j]·scale·(1/127) for j &lt; <paramref name="count"/>: a run of one row whose SCB is <paramref name="scale"/>.</summary>
+    internal static void DequantizeRun(sbyte* codes, float scale, int count, float* dst)
+    {
+        int j = 0;
+        if (Avx512F.IsSupported)
+        {
+            var sc = Vector512.Create(scale);
+            var inv = Vector512.Create(1f / 127f);
+            for (; j + 16 <= count; j += 16)
+                Avx512F.Store(dst + j, Avx512F.Multiply(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(codes + j))), sc), inv));
+        }
+        for (; j < count; j++) dst[j] = codes[j] * scale * (1f / 127f);
     }
 
     /// <summary>y[r, j] = (SCB[j]/127)·Σ_p x[r, p]·code[j, p] (+ bias[j]) for m ≤ <see cref="MaxFusedRows"/>.</summary>

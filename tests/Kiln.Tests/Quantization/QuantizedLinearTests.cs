@@ -59,6 +59,42 @@ public class QuantizedLinearTests
         }
     }
 
+    /// <summary>
+    /// More rows than the fused kernels take run the blocked GEMM, each panel of the weight dequantized as it is packed:
+    /// equal to x·Wᵀ in double over the dequantized weight, with 4-bit blocks straddling rows (an odd K starts every other
+    /// row on a low nibble), K blocks that start off a multiple of 32, a partial last panel, on one and two threads (two
+    /// threads and few rows split the columns: each slab reads the weight from its own first row).
+    /// </summary>
+    [Theory]
+    [InlineData(99, 70, 64)]      // odd K: rows start mid-byte and mid-block; 70 outputs = 32 + 32 + 6
+    [InlineData(600, 70, 64)]     // three K blocks of 200
+    [InlineData(1024, 33, 128)]
+    public void ManyRowsRunTheGemmOverPanelsDequantizedAsPacked(int inFeatures, int outFeatures, int blocksize)
+    {
+        Generator.ManualSeed(13);
+        var lin = new Linear(inFeatures, outFeatures);
+        var nf4 = new Linear4bit(lin, QuantType.Nf4, blocksize, true);
+        var int8 = new Linear8bitLt(lin);
+        var layers = new (Linear Layer, Tensor Weight)[] { (nf4, nf4.DequantizedWeight()), (int8, int8.DequantizedWeight()) };
+        using var _ = Autograd.NoGrad();
+        int saved = Threads.Count;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Threads.Count = threads;
+                foreach (var (layer, weight) in layers)
+                    foreach (int m in new[] { 9, 40, 130 })
+                    {
+                        var x = Tensor.Randn(m, inFeatures);
+                        var want = F.Linear(x.To(DType.Float64), weight.To(DType.Float64), lin.Bias!.To(DType.Float64)).To(DType.Float32);
+                        Close(want, layer.Forward(x), 1e-4, $"{layer.GetType().Name} m={m} threads={threads}");
+                    }
+            }
+        }
+        finally { Threads.Count = saved; }
+    }
+
     [Fact]
     public void GradientsReachInputAndBiasNotTheWeight()
     {

@@ -20,6 +20,7 @@ public static unsafe class Sgemm
     // Per-thread packing buffers, freed with their thread (raw [ThreadStatic] pointers leaked on every thread exit).
     [ThreadStatic] static Memory.ThreadScratch? _aPack;
     [ThreadStatic] static Memory.ThreadScratch? _bPack;
+    [ThreadStatic] static Memory.ThreadScratch? _dequantized;
 
     /// <summary>
     /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.ForRows"/>). Compiled models in
@@ -111,6 +112,30 @@ public static unsafe class Sgemm
         var tiles = GemmTiles.ForRows(m);
         if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, (float*)w, 1, k, false, c, ldc, epilogue, tiles, bf16: true);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, x, rsx, 1, (float*)w, 1, k, false, c, ldc, epilogue, tiles, bf16: true);
+    }
+
+    /// <summary>
+    /// C[m×n] = x·Wᵀ for float32 rows x [m, k] (rows <paramref name="rsx"/> apart) against a quantized weight W [n, k]: the
+    /// blocked GEMM with each panel of W dequantized into a per-thread buffer as it is packed — no float32 copy of the weight
+    /// (dequantizing all of it first wrote and reread four bytes per weight and faulted the fresh copy in). The epilogue
+    /// (a bias) runs on the finished tiles.
+    /// </summary>
+    internal static void MultiplyDequantized(int m, int n, int k, float* x, long rsx, IDequantizingWeight w, float* c, long ldc, GemmEpilogue epilogue = default)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                new Span<float>(c + i * ldc, n).Clear();
+                if (!epilogue.IsEmpty) epilogue.Apply(c + i * ldc, i, 0, n);
+            }
+            return;
+        }
+        var tiles = GemmTiles.ForRows(m);
+        var dq = new DequantizingB(w, 0);
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
     }
 
     static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
@@ -383,7 +408,7 @@ public static unsafe class Sgemm
 
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
         float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null, GemmGate gate = default,
-        int threads = 0, bool bf16 = false)
+        int threads = 0, bool bf16 = false, DequantizingB? dq = null)
     {
         if (threads == 0) threads = Math.Max(1, Threads.Count);
         int KC = tiles.Kc, NC = tiles.Nc;
@@ -422,6 +447,7 @@ public static unsafe class Sgemm
                 Gate = gate,
                 Slabs = threads,
                 Bf16 = bf16,
+                Dq = dq,
             }.Run();
             return;
         }
@@ -451,6 +477,8 @@ public static unsafe class Sgemm
             BPack = bPack,
             Gate = gate,
             Bf16 = bf16,
+            Dq = dq?.Weight,
+            DqRow0 = dq?.Row0 ?? 0,
             MPanels = mPanels,
             MBlocks = mBlocks,
             NSlices = nSlices,
@@ -477,7 +505,7 @@ public static unsafe class Sgemm
                     job.BBlock = ElementAt(b, pc * rsb + jc * csb, bf16);
                     // Narrow row-major B (rows at most 2 KiB apart) whose width is a whole number of panels is
                     // read in place: packing it costs more than it saves. Wide B is packed (strided rows thrash L1).
-                    job.DirectB = ReadBInPlace && !bf16 && csb == 1 && nc % nr == 0 && rsb <= 512;
+                    job.DirectB = ReadBInPlace && !bf16 && dq == null && csb == 1 && nc % nr == 0 && rsb <= 512;
                     if (!job.DirectB) Threads.For(panels, 8, job.PackPanels);
                 }
                 job.NextBlock = 0;
@@ -498,6 +526,7 @@ public static unsafe class Sgemm
         public GemmEpilogue Epilogue;
         public GemmTiles Tiles;
         public GemmGate Gate;
+        public DequantizingB? Dq;
 
         public void Run() => Threads.For(Slabs, 1, Range);
 
@@ -509,7 +538,7 @@ public static unsafe class Sgemm
                 int j0 = (int)(t * panels / Slabs) * Nr, j1 = Math.Min(N, (int)((t + 1) * panels / Slabs) * Nr);
                 if (j0 >= j1) continue;
                 Blocked(Mr, Nr, Wide, M, j1 - j0, K, Alpha, A, Rsa, Csa, ElementAt(B, j0 * Csb, Bf16), Rsb, Csb, Accumulate, C + j0, Ldc,
-                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16);
+                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16, dq: Dq is { } dq ? dq with { Row0 = dq.Row0 + j0 } : null);
             }
         }
     }
@@ -525,6 +554,8 @@ public static unsafe class Sgemm
         public long Rsa, Csa, Rsb, Csb, Ldc;
         public GemmEpilogue Epilogue;
         public GemmGate Gate;
+        public IDequantizingWeight? Dq;
+        public int DqRow0;
         public readonly Action<long, long> PackPanels, ComputeBlocks;
 
         public Job()
@@ -536,8 +567,21 @@ public static unsafe class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void PackRange(long s, long e)
         {
-            if (Bf16) PackBPanels<BFloat16Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
+            if (Dq != null) DequantizePanels(s, e);
+            else if (Bf16) PackBPanels<BFloat16Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
             else PackBPanels<Float32Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
+        }
+
+        /// <summary>Panels [s, e) of a quantized B: each panel's weight rows dequantized into this thread's buffer, then packed.</summary>
+        void DequantizePanels(long s, long e)
+        {
+            float* rows = (float*)(_dequantized ??= new()).Get((long)Nr * Kc * sizeof(float));
+            for (long q = s; q < e; q++)
+            {
+                int col = (int)q * Nr, valid = Math.Min(Nr, Nc - col);
+                Dq!.Dequantize(DqRow0 + Jc + col, valid, Pc, Kc, rows);
+                PackB<Float32Elements>((byte*)rows, 1, Kc, Kc, 0, valid, Nr, BPack + q * Nr * Kc);
+            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
