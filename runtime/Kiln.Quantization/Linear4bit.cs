@@ -119,7 +119,8 @@ public sealed unsafe class Linear4bit : Linear
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
         QuantizedMatmul.Linear("linear_4bit", input, Bias, InFeatures, OutFeatures, ComputeDType, DequantizedWeight, CanFuse ? FusedProduct : null,
-            Weight.IsCuda && InFeatures % 2 == 0 && _meta.Blocksize % 2 == 0 ? DeviceProduct : null, Weight.IsCuda ? null : BlockedProduct);
+            Weight.IsCuda && InFeatures % 2 == 0 && _meta.Blocksize % 2 == 0 ? DeviceProduct : null, Weight.IsCuda ? null : BlockedProduct,
+            Weight.IsCuda ? null : InputGradProduct);
 
     /// <summary>More rows on the CPU: the blocked GEMM, each panel of the weight dequantized as it is packed.</summary>
     unsafe void BlockedProduct(int m, float* x, float* bias, float* y)
@@ -128,6 +129,14 @@ public sealed unsafe class Linear4bit : Linear
         fixed (byte* p = Weight.AsSpan<byte>()) fixed (float* a = scales) fixed (float* c = _codeF32!.AsSpan<float>())
             Kiln.Kernels.Gemm.Sgemm.MultiplyDequantized(m, OutFeatures, InFeatures, x, InFeatures, new Kernels.FourBitWeight(p, c, a, _meta.Blocksize, InFeatures),
                 y, OutFeatures, new Kiln.Kernels.Gemm.GemmEpilogue { ColumnBias = bias });
+    }
+
+    /// <summary>The input gradient on the CPU, dx = g·W, by the same GEMM (W's panels dequantized as packed).</summary>
+    unsafe void InputGradProduct(int m, float* g, float* unused, float* dx)
+    {
+        var scales = BlockScales();
+        fixed (byte* p = Weight.AsSpan<byte>()) fixed (float* a = scales) fixed (float* c = _codeF32!.AsSpan<float>())
+            Kiln.Kernels.Gemm.Sgemm.MultiplyByDequantized(m, InFeatures, OutFeatures, g, OutFeatures, new Kernels.FourBitWeight(p, c, a, _meta.Blocksize, InFeatures), dx, InFeatures);
     }
 
     unsafe void FusedProduct(int m, float* x, float* bias, float* y)

@@ -47,7 +47,15 @@ public sealed unsafe class Linear8bitLt : Linear
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) =>
         QuantizedMatmul.Linear("linear_8bit", input, Bias, InFeatures, OutFeatures, DType.Float32, DequantizedWeight, Weight.IsCuda ? null : FusedProduct,
-            Weight.IsCuda ? DeviceProduct : null, Weight.IsCuda ? null : BlockedProduct);
+            Weight.IsCuda ? DeviceProduct : null, Weight.IsCuda ? null : BlockedProduct,
+            Weight.IsCuda ? null : InputGradProduct);
+
+    /// <summary>The input gradient on the CPU, dx = g·W, by the same GEMM (W's panels dequantized as packed).</summary>
+    void InputGradProduct(int m, float* g, float* unused, float* dx)
+    {
+        fixed (sbyte* c = Weight.AsSpan<sbyte>()) fixed (float* s = ((Tensor)TensorMember("SCB")!).AsSpan<float>())
+            Kiln.Kernels.Gemm.Sgemm.MultiplyByDequantized(m, InFeatures, OutFeatures, g, OutFeatures, new Kernels.Int8Weight(c, s, InFeatures), dx, InFeatures);
+    }
 
     /// <summary>More rows on the CPU: the blocked GEMM, each panel of the weight dequantized as it is packed.</summary>
     void BlockedProduct(int m, float* x, float* bias, float* y)

@@ -19,7 +19,7 @@ internal static class QuantizedMatmul
     public const int MaxFusedRows = 8;
 
     public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType outputDType,
-        Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null, FusedKernel? blocked = null)
+        Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null, FusedKernel? blocked = null, FusedKernel? inputGrad = null)
     {
         if (input.Dim == 0 || input.Size(-1) != inFeatures)
             throw new KilnException(op, $"{op}: input of shape [{string.Join(", ", input.Shape.ToArray())}] does not end in in_features={inFeatures}", KilnErrorKind.Shape);
@@ -50,13 +50,26 @@ internal static class QuantizedMatmul
             using (Autograd.NoGrad()) return Compute();
         return Autograd.Function(op, bias is null ? [input] : [input, bias], Compute, grad =>
         {
-            var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);
-            if (grad.IsCuda) w = w.To(grad.Device);
-            var g = grad.To(w.DType);
-            var dx = input.RequiresGrad ? g.Matmul(w).To(input.DType) : null;
-            var db = bias is { RequiresGrad: true } ? g.Reshape(-1, outFeatures).Sum(0).To(bias.DType) : null;
-            return bias is null ? [dx] : [dx, db];
+            var wide = input.DType == DType.Float64 || grad.DType == DType.Float64 ? DType.Float64 : DType.Float32;
+            var g = grad.To(wide);
+            return bias is null ? [InputGrad(g)] : [InputGrad(g), bias.RequiresGrad ? g.Reshape(-1, outFeatures).Sum(0).To(bias.DType) : null];
         });
+
+        // dx = g·W: on the CPU in float32 by the GEMM with W's panels dequantized as packed (inputGrad), else through W dequantized whole.
+        Tensor? InputGrad(Tensor g)
+        {
+            if (!input.RequiresGrad) return null;
+            if (!g.IsCuda && inputGrad is not null && g.DType == DType.Float32)
+            {
+                var gc = g.Contiguous();
+                var dx = Tensor.Empty(input.Shape.ToArray(), DType.Float32);
+                Run(inputGrad, (int)(gc.Numel / Math.Max(1, outFeatures)), gc, null, dx);
+                return dx.To(input.DType);
+            }
+            var w = dequantize().To(g.DType);
+            if (g.IsCuda) w = w.To(g.Device);
+            return g.Matmul(w).To(input.DType);
+        }
     }
 
     static unsafe void Run(FusedKernel fused, int m, Tensor x, Tensor? b, Tensor y)

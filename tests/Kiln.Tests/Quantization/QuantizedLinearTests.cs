@@ -63,7 +63,9 @@ public class QuantizedLinearTests
     /// More rows than the fused kernels take run the blocked GEMM, each panel of the weight dequantized as it is packed:
     /// equal to x·Wᵀ in double over the dequantized weight, with 4-bit blocks straddling rows (an odd K starts every other
     /// row on a low nibble), K blocks that start off a multiple of 32, a partial last panel, on one and two threads (two
-    /// threads and few rows split the columns: each slab reads the weight from its own first row).
+    /// threads and few rows split the columns: each slab reads the weight from its own first row). The input gradient
+    /// g·W runs the same GEMM over W's panels dequantized untransposed, equal to it in double too (after the fused
+    /// forward of a few rows as well).
     /// </summary>
     [Theory]
     [InlineData(99, 70, 64)]      // odd K: rows start mid-byte and mid-block; 70 outputs = 32 + 32 + 6
@@ -76,7 +78,6 @@ public class QuantizedLinearTests
         var nf4 = new Linear4bit(lin, QuantType.Nf4, blocksize, true);
         var int8 = new Linear8bitLt(lin);
         var layers = new (Linear Layer, Tensor Weight)[] { (nf4, nf4.DequantizedWeight()), (int8, int8.DequantizedWeight()) };
-        using var _ = Autograd.NoGrad();
         int saved = Threads.Count;
         try
         {
@@ -84,11 +85,17 @@ public class QuantizedLinearTests
             {
                 Threads.Count = threads;
                 foreach (var (layer, weight) in layers)
-                    foreach (int m in new[] { 9, 40, 130 })
+                    foreach (int m in new[] { 3, 9, 40, 130 })
                     {
-                        var x = Tensor.Randn(m, inFeatures);
-                        var want = F.Linear(x.To(DType.Float64), weight.To(DType.Float64), lin.Bias!.To(DType.Float64)).To(DType.Float32);
-                        Close(want, layer.Forward(x), 1e-4, $"{layer.GetType().Name} m={m} threads={threads}");
+                        string what = $"{layer.GetType().Name} m={m} threads={threads}";
+                        var x = Tensor.Randn(m, inFeatures).RequiresGrad_();
+                        var gy = Tensor.Randn(m, outFeatures);
+                        var y = layer.Forward(x);
+                        y.Backward(gy);
+                        using var _ = Autograd.NoGrad();
+                        var w64 = weight.To(DType.Float64);
+                        Close(F.Linear(x.To(DType.Float64), w64, lin.Bias!.To(DType.Float64)).To(DType.Float32), y.Detach(), 1e-4, what);
+                        Close(gy.To(DType.Float64).Matmul(w64).To(DType.Float32), x.Grad!, 1e-4, what + " dx");
                     }
             }
         }

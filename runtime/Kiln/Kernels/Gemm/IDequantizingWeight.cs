@@ -11,5 +11,9 @@ internal unsafe interface IDequantizingWeight
     void Dequantize(int row0, int rows, int col0, int cols, float* dst);
 }
 
-/// <summary>A dequantizing weight as one product sees it: its rows from <paramref name="Row0"/> on are the product's columns of B.</summary>
-internal readonly record struct DequantizingB(IDequantizingWeight Weight, int Row0);
+/// <summary>
+/// A dequantizing weight as one product's B: its transpose (x·Wᵀ, <paramref name="Transposed"/>: B's columns are W's rows
+/// from <paramref name="Offset"/> on) or itself (g·W, the input gradient: B's columns are W's columns from
+/// <paramref name="Offset"/> on).
+/// </summary>
+internal readonly record struct DequantizingB(IDequantizingWeight Weight, int Offset, bool Transposed);

@@ -133,9 +133,27 @@ public static unsafe class Sgemm
             return;
         }
         var tiles = GemmTiles.ForRows(m);
-        var dq = new DequantizingB(w, 0);
+        var dq = new DequantizingB(w, 0, Transposed: true);
         if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
+    }
+
+    /// <summary>
+    /// C[m×n] = g·W for float32 rows g [m, k] (rows <paramref name="rsg"/> apart) against a quantized weight W [k, n] — the
+    /// input gradient of x·Wᵀ — by the blocked GEMM, each panel of W dequantized as it is packed.
+    /// </summary>
+    internal static void MultiplyByDequantized(int m, int n, int k, float* g, long rsg, IDequantizingWeight w, float* c, long ldc)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            for (int i = 0; i < m; i++) new Span<float>(c + i * ldc, n).Clear();
+            return;
+        }
+        var tiles = GemmTiles.ForRows(m);
+        var dq = new DequantizingB(w, 0, Transposed: false);
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, g, rsg, 1, null, n, 1, false, c, ldc, default, tiles, dq: dq);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, g, rsg, 1, null, n, 1, false, c, ldc, default, tiles, dq: dq);
     }
 
     static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
@@ -477,8 +495,7 @@ public static unsafe class Sgemm
             BPack = bPack,
             Gate = gate,
             Bf16 = bf16,
-            Dq = dq?.Weight,
-            DqRow0 = dq?.Row0 ?? 0,
+            Dq = dq,
             MPanels = mPanels,
             MBlocks = mBlocks,
             NSlices = nSlices,
@@ -538,7 +555,7 @@ public static unsafe class Sgemm
                 int j0 = (int)(t * panels / Slabs) * Nr, j1 = Math.Min(N, (int)((t + 1) * panels / Slabs) * Nr);
                 if (j0 >= j1) continue;
                 Blocked(Mr, Nr, Wide, M, j1 - j0, K, Alpha, A, Rsa, Csa, ElementAt(B, j0 * Csb, Bf16), Rsb, Csb, Accumulate, C + j0, Ldc,
-                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16, dq: Dq is { } dq ? dq with { Row0 = dq.Row0 + j0 } : null);
+                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16, dq: Dq is { } dq ? dq with { Offset = dq.Offset + j0 } : null);
             }
         }
     }
@@ -554,8 +571,7 @@ public static unsafe class Sgemm
         public long Rsa, Csa, Rsb, Csb, Ldc;
         public GemmEpilogue Epilogue;
         public GemmGate Gate;
-        public IDequantizingWeight? Dq;
-        public int DqRow0;
+        public DequantizingB? Dq;
         public readonly Action<long, long> PackPanels, ComputeBlocks;
 
         public Job()
@@ -572,15 +588,27 @@ public static unsafe class Sgemm
             else PackBPanels<Float32Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
         }
 
-        /// <summary>Panels [s, e) of a quantized B: each panel's weight rows dequantized into this thread's buffer, then packed.</summary>
+        /// <summary>Panels [s, e) of a quantized B, dequantized into this thread's buffer and packed.</summary>
         void DequantizePanels(long s, long e)
         {
+            var (weight, offset, transposed) = Dq!.Value;
             float* rows = (float*)(_dequantized ??= new()).Get((long)Nr * Kc * sizeof(float));
             for (long q = s; q < e; q++)
             {
                 int col = (int)q * Nr, valid = Math.Min(Nr, Nc - col);
-                Dq!.Dequantize(DqRow0 + Jc + col, valid, Pc, Kc, rows);
-                PackB<Float32Elements>((byte*)rows, 1, Kc, Kc, 0, valid, Nr, BPack + q * Nr * Kc);
+                float* panel = BPack + q * Nr * Kc;
+                if (transposed)
+                {
+                    // B = Wᵀ: the panel's columns are weight rows, dequantized as rows and transposed by the packer.
+                    weight.Dequantize(offset + Jc + col, valid, Pc, Kc, rows);
+                    PackB<Float32Elements>((byte*)rows, 1, Kc, Kc, 0, valid, Nr, panel);
+                }
+                else if (valid == Nr) weight.Dequantize(Pc, Kc, offset + Jc + col, Nr, panel);   // B = W: already the panel's layout
+                else
+                {
+                    weight.Dequantize(Pc, Kc, offset + Jc + col, valid, rows);
+                    PackB<Float32Elements>((byte*)rows, valid, 1, Kc, 0, valid, Nr, panel);
+                }
             }
         }
 
