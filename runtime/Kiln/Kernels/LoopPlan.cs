@@ -114,9 +114,20 @@ internal static unsafe class StridedLoop
     /// <summary>The longest run handed to one <see cref="IInnerLoop.Run"/> call: its count is an int.</summary>
     const long MaxRun = 1L << 30;
 
+    /// <summary>
+    /// Rows and columns of one tile when an operand is walked across its layout (<see cref="Crosses"/>): 16 copied a
+    /// transposed 1024² in 1.4 ms (32: 2.1, 64: 2.3; untiled 4.0), and added one to a row-major one in 1.8 ms (untiled 3.7).
+    /// </summary>
+    const int Tile = 16;
+
     public static void Run<TLoop>(LoopPlan plan, TLoop loop, long grain = Grain) where TLoop : struct, IInnerLoop
     {
         if (plan.Numel == 0) return;
+        if (Crosses(plan))
+        {
+            RunTiles(plan, loop, grain);
+            return;
+        }
         if (plan.Numel < grain * 2 || Threads.Count == 1)
         {
             RunRange(plan, ref loop, 0, plan.Numel);
@@ -132,6 +143,78 @@ internal static unsafe class StridedLoop
             var copy = loop;
             RunRange(plan, ref copy, s, e);
         });
+
+    /// <summary>
+    /// Whether an operand steps across memory along the plan's last dim while its next-to-last dim is the nearer one (a
+    /// transposed operand against a row-major result): run after run, each of its elements would come from another cache
+    /// line, used again only a whole row of runs later (a transposed 1024² copied in 4 ms, a contiguous one in 0.1; 2048²:
+    /// 30 ms against 0.7). Tiled, the lines are used while in L1.
+    /// </summary>
+    static bool Crosses(LoopPlan plan)
+    {
+        int rank = plan.Shape.Length;
+        if (rank < 2 || plan.Shape[rank - 1] < 2 * Tile || plan.Shape[rank - 2] < 2 * Tile) return false;
+        for (int j = 0; j < plan.Operands; j++)
+        {
+            long inner = Math.Abs(plan.Strides[j][rank - 1]), next = Math.Abs(plan.Strides[j][rank - 2]);
+            if (inner >= 16 && next < inner) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The plan's last two dims in square tiles: each of a tile's rows is one run, so the crossing operand's cache lines
+    /// are read once for the whole tile and the other operands still write and read runs. Work is split by row blocks.
+    /// </summary>
+    static void RunTiles<TLoop>(LoopPlan plan, TLoop loop, long grain) where TLoop : struct, IInnerLoop
+    {
+        int rank = plan.Shape.Length, tile = Tile;
+        long rows = plan.Shape[rank - 2], cols = plan.Shape[rank - 1];
+        long blocks = (rows + tile - 1) / tile, units = plan.Numel / (rows * cols) * blocks;
+        if (plan.Numel < grain * 2 || Threads.Count == 1)
+        {
+            RunRowBlocks(plan, ref loop, 0, units);
+            return;
+        }
+        Threads.For(units, Math.Max(1, grain / (tile * cols)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+        {
+            var copy = loop;
+            RunRowBlocks(plan, ref copy, s, e);
+        });
+    }
+
+    /// <summary>Row blocks [start, end) of <see cref="RunTiles"/>: block u is rows tile·(u mod blocks).. of slice u / blocks.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    static void RunRowBlocks<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop
+    {
+        int rank = plan.Shape.Length, k = plan.Operands, tile = Tile;
+        long rows = plan.Shape[rank - 2], cols = plan.Shape[rank - 1], blocks = (rows + tile - 1) / tile;
+        long* baseOff = stackalloc long[LoopPlan.MaxOperands];
+        long* off = stackalloc long[LoopPlan.MaxOperands];
+        long* inner = stackalloc long[LoopPlan.MaxOperands];
+        for (int j = 0; j < k; j++) inner[j] = plan.Strides[j][rank - 1];
+        for (long u = start; u < end; u++)
+        {
+            long slice = u / blocks, r0 = u % blocks * tile, r1 = Math.Min(rows, r0 + tile);
+            for (int j = 0; j < k; j++) baseOff[j] = 0;
+            long rem = slice;
+            for (int d = rank - 3; d >= 0; d--)
+            {
+                long i = rem % plan.Shape[d];
+                rem /= plan.Shape[d];
+                for (int j = 0; j < k; j++) baseOff[j] += i * plan.Strides[j][d];
+            }
+            for (long c0 = 0; c0 < cols; c0 += tile)
+            {
+                int n = (int)Math.Min(tile, cols - c0);
+                for (long r = r0; r < r1; r++)
+                {
+                    for (int j = 0; j < k; j++) off[j] = baseOff[j] + r * plan.Strides[j][rank - 2] + c0 * inner[j];
+                    loop.Run(off, inner, n);
+                }
+            }
+        }
+    }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void RunRange<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop

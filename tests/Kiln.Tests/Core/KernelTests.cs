@@ -147,6 +147,51 @@ public class KernelTests
         }
     }
 
+    /// <summary>
+    /// Elementwise ops whose operand is walked across its layout (a transposed view against a row-major result) run in
+    /// tiles of the last two dims: every element still meets its own partners — copy, unary, binary with a broadcast
+    /// operand, compare, where and a dtype conversion — over sizes that are not multiples of the tile, a batch dim in
+    /// front, on one thread and split over two.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 70, 50, 1)]
+    [InlineData(2, 300, 170, 2)]    // 102,000 elements: the row blocks are shared out
+    public void TransposedOperandsWalkedInTilesMeetTheirPartners(int batch, int rows, int cols, int threads)
+    {
+        int saved = Threads.Count;
+        try
+        {
+            Threads.Count = threads;
+            var source = Tensor.Randn(batch, rows, cols);
+            var x = source.Transpose(1, 2);                         // [batch, cols, rows], strides (rows·cols, 1, cols)
+            var other = Tensor.Randn(batch, cols, rows);
+            var bias = Tensor.Randn(rows);
+            float[] s = source.ToArray<float>(), o = other.ToArray<float>(), b = bias.ToArray<float>();
+            float X(int n, int i, int j) => s[(n * rows + j) * cols + i];   // x[n, i, j]
+            var copy = x.Contiguous().ToArray<float>();
+            var exp = x.Exp().ToArray<float>();
+            var sum = (x + other).ToArray<float>();
+            var shifted = (x - bias).ToArray<float>();
+            var greater = (x > other).ToArray<bool>();
+            var picked = Tensor.Where(x > 0, x, other).ToArray<float>();
+            var wide = x.To(DType.Float64).ToArray<double>();
+            for (int n = 0, at = 0; n < batch; n++)
+                for (int i = 0; i < cols; i++)
+                    for (int j = 0; j < rows; j++, at++)
+                    {
+                        float v = X(n, i, j);
+                        Assert.Equal(v, copy[at]);
+                        Assert.True(Math.Abs(exp[at] - Math.Exp(v)) <= 2e-6 * Math.Exp(v), $"exp at {at}");
+                        Assert.Equal(v + o[at], sum[at]);
+                        Assert.Equal(v - b[j], shifted[at]);
+                        Assert.Equal(v > o[at], greater[at]);
+                        Assert.Equal(v > 0 ? v : o[at], picked[at]);
+                        Assert.Equal(v, wide[at]);
+                    }
+        }
+        finally { Threads.Count = saved; }
+    }
+
     [Fact]
     public void DoubleErfMatchesKnownValues()
     {
