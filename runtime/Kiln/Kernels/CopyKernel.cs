@@ -30,6 +30,11 @@ internal static unsafe class CopyKernel
             return;
         }
         var plan = LoopPlan.Create(shape, dst.StrideArray, LoopPlan.BroadcastStrides(src, shape));
+        if (src.DType == dst.DType && dst.DType.SizeOf() == 4 && TransposedCopy.Applies(plan))
+        {
+            TransposedCopy.Run(plan, (float*)dst.Ptr<uint>(), (float*)src.Ptr<uint>());
+            return;
+        }
         if (src.DType == dst.DType)
         {
             switch (dst.DType.SizeOf())

@@ -149,9 +149,9 @@ public class KernelTests
 
     /// <summary>
     /// Elementwise ops whose operand is walked across its layout (a transposed view against a row-major result) run in
-    /// tiles of the last two dims: every element still meets its own partners — copy, unary, binary with a broadcast
-    /// operand, compare, where and a dtype conversion — over sizes that are not multiples of the tile, a batch dim in
-    /// front, on one thread and split over two.
+    /// tiles of the last two dims, and a 4-byte copy of one in 8 × 8 register transposes: every element still meets its
+    /// own partners — copy (float and int), unary, binary with a broadcast operand, compare, where and a dtype conversion —
+    /// over sizes that are not multiples of the tile or the block, a batch dim in front, on one thread and split over two.
     /// </summary>
     [Theory]
     [InlineData(3, 70, 50, 1)]
@@ -175,6 +175,7 @@ public class KernelTests
             var greater = (x > other).ToArray<bool>();
             var picked = Tensor.Where(x > 0, x, other).ToArray<float>();
             var wide = x.To(DType.Float64).ToArray<double>();
+            var ints = (source * 1000).To(DType.Int32).Transpose(1, 2).Contiguous().ToArray<int>();   // 4-byte copies move bits
             for (int n = 0, at = 0; n < batch; n++)
                 for (int i = 0; i < cols; i++)
                     for (int j = 0; j < rows; j++, at++)
@@ -187,6 +188,7 @@ public class KernelTests
                         Assert.Equal(v > o[at], greater[at]);
                         Assert.Equal(v > 0 ? v : o[at], picked[at]);
                         Assert.Equal(v, wide[at]);
+                        Assert.Equal((int)(v * 1000), ints[at]);
                     }
         }
         finally { Threads.Count = saved; }

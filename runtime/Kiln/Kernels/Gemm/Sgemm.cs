@@ -867,7 +867,7 @@ public static unsafe class Sgemm
 
     /// <summary>Writes the transpose of the 8 × 8 block at <paramref name="src"/> (rows <paramref name="srcStride"/> apart) to <paramref name="dst"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8x8<TW>(byte* src, long srcStride, float* dst, long dstStride) where TW : struct, IWeightElements
+    internal static void Transpose8x8<TW>(byte* src, long srcStride, float* dst, long dstStride) where TW : struct, IWeightElements
     {
         Vector256<float> r0 = Row8<TW>(src, 0), r1 = Row8<TW>(src, srcStride), r2 = Row8<TW>(src, 2 * srcStride), r3 = Row8<TW>(src, 3 * srcStride),
             r4 = Row8<TW>(src, 4 * srcStride), r5 = Row8<TW>(src, 5 * srcStride), r6 = Row8<TW>(src, 6 * srcStride), r7 = Row8<TW>(src, 7 * srcStride);
