@@ -174,6 +174,15 @@ for c in cases:
     elif op == "gelu":
         a = torch.randn(n)
         fn = lambda: torch.nn.functional.gelu(a)
+    elif op == "transpose_copy":
+        a = torch.randn(n, n).t()
+        fn = lambda: a.contiguous()
+    elif op == "gelu_t":
+        a = torch.randn(n, n).t()
+        fn = lambda: torch.nn.functional.gelu(a)
+    elif op == "add_t":
+        a, b = torch.randn(n, n).t(), torch.randn(n, n)
+        fn = lambda: torch.add(a, b)
     elif op == "log_softmax":
         a = torch.randn(4096, 1000)
         fn = lambda: torch.log_softmax(a, dim=1)

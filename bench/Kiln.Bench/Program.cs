@@ -29,6 +29,10 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"softmax 4096x1024 rows ({t}t)", "softmax", 4096, t, 15));
     cases.Add(new($"log_softmax 4096x1000 rows ({t}t)", "log_softmax", 4096, t, 15));
     cases.Add(new($"sum 16M ({t}t)", "sum", 16 << 20, t, 15));
+    // An operand walked across its layout: a transposed view copied, passed through gelu, added to a row-major tensor.
+    cases.Add(new($"contiguous() of a transposed 2048x2048 ({t}t)", "transpose_copy", 2048, t, 15));
+    cases.Add(new($"gelu of a transposed 2048x2048 ({t}t)", "gelu_t", 2048, t, 15));
+    cases.Add(new($"transposed + row-major 2048x2048 ({t}t)", "add_t", 2048, t, 15));
     cases.Add(new($"MLP 784-128-10 b64 fwd+CE+bwd ({t}t)", "mlp", 64, t, 200));
 }
 // Autograd's per-op cost: a chain of 1000 multiplies on a one-element tensor, recorded and not.
@@ -305,6 +309,9 @@ static double RunKiln(BenchCase c)
         }
         case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
         case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
+        case "transpose_copy": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g).T; fn = () => a.Contiguous(); break; }
+        case "gelu_t": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g).T; fn = () => a.Gelu(); break; }
+        case "add_t": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g).T; var b = Tensor.Randn(new[] { c.N, c.N }, generator: g); fn = () => a + b; break; }
         case "softmax": { var a = Tensor.Randn(new[] { 4096, 1024 }, generator: g); fn = () => a.Softmax(1); break; }
         case "log_softmax": { var a = Tensor.Randn(new[] { 4096, 1000 }, generator: g); fn = () => a.LogSoftmax(1); break; }
         case "sum": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Sum(); break; }
