@@ -84,8 +84,7 @@ internal static class PagedAttention
             int n = N, d = D, group = Heads / KvHeads, rowBytes = d * TW.Size;
             for (long task = start; task < end; task++)
             {
-                int i = (int)(task % n), kv = (int)(task / n % KvHeads), r = (int)(task / n / KvHeads);
-                int last = Past[r] + i, first = Window is int w ? Math.Max(0, last - w + 1) : 0, count = last - first + 1;
+                var (r, kv, i, first, count) = Positions(task);
                 // Query head h = kv·group + g of token i sits at ((r·heads + h)·n + i)·d, as does its output row.
                 long head0 = (long)r * Heads + kv * group, headStride = (long)n * d;
                 float* q0 = Q + (head0 * n + i) * d;
@@ -122,10 +121,8 @@ internal static class PagedAttention
                 RowWalk next = default;
                 if (task + 1 < end)
                 {
-                    long t1 = task + 1;
-                    int i1 = (int)(t1 % n), kv1 = (int)(t1 / n % KvHeads), r1 = (int)(t1 / n / KvHeads);
-                    int last1 = Past[r1] + i1, first1 = Window is int w1 ? Math.Max(0, last1 - w1 + 1) : 0;
-                    nextCount = last1 - first1 + 1;
+                    var (r1, kv1, _, first1, count1) = Positions(task + 1);
+                    nextCount = count1;
                     next = new RowWalk(Tables[r1], first1, kv1, KvHeads, d, BlockSize);
                 }
                 for (j = 0; j + 4 <= count; j += 4)
@@ -142,6 +139,14 @@ internal static class PagedAttention
                     for (int g = 0; g < group; g++) WeightRows.MultiplyAdd<TW>(v0, scores[g * count + j], out0 + g * headStride, d);
                 }
             }
+        }
+
+        /// <summary>Task (row r, kv head, token i)'s positions: the first one it attends to and how many.</summary>
+        (int R, int Kv, int I, int First, int Count) Positions(long task)
+        {
+            int i = (int)(task % N), kv = (int)(task / N % KvHeads), r = (int)(task / N / KvHeads);
+            int last = Past[r] + i, first = Window is int w ? Math.Max(0, last - w + 1) : 0;
+            return (r, kv, i, first, last - first + 1);
         }
 
         /// <summary>Asks for the cache lines of one row ahead of its use (nothing where the CPU has no prefetch instruction).</summary>

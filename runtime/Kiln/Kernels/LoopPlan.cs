@@ -19,6 +19,28 @@ internal sealed class LoopPlan
         Shape = shape; Strides = strides; Numel = numel; Operands = strides.Length;
     }
 
+    /// <summary>
+    /// Blocks of <paramref name="tile"/> rows of the last two dims, over every slice of the dims before them: block u is
+    /// rows tile·(u mod blocks).. of slice u / blocks.
+    /// </summary>
+    public long RowBlocks(int tile)
+    {
+        long rows = Shape[^2], cols = Shape[^1];
+        return Numel / (rows * cols) * ((rows + tile - 1) / tile);
+    }
+
+    /// <summary>Each operand's element offset of slice <paramref name="slice"/> (an index over all dims but the last two).</summary>
+    public unsafe void SliceOffsets(long slice, long* offsets)
+    {
+        for (int j = 0; j < Operands; j++) offsets[j] = 0;
+        for (int d = Shape.Length - 3; d >= 0; d--)
+        {
+            long i = slice % Shape[d];
+            slice /= Shape[d];
+            for (int j = 0; j < Operands; j++) offsets[j] += i * Strides[j][d];
+        }
+    }
+
     /// <summary>Builds a plan; each operand's strides must already be broadcast to <paramref name="shape"/>.</summary>
     public static LoopPlan Create(int[] shape, params long[][] strides)
     {
@@ -166,24 +188,22 @@ internal static unsafe class StridedLoop
     /// The plan's last two dims in square tiles: each of a tile's rows is one run, so the crossing operand's cache lines
     /// are read once for the whole tile and the other operands still write and read runs. Work is split by row blocks.
     /// </summary>
-    static void RunTiles<TLoop>(LoopPlan plan, TLoop loop, long grain) where TLoop : struct, IInnerLoop
-    {
-        int rank = plan.Shape.Length, tile = Tile;
-        long rows = plan.Shape[rank - 2], cols = plan.Shape[rank - 1];
-        long blocks = (rows + tile - 1) / tile, units = plan.Numel / (rows * cols) * blocks;
-        if (plan.Numel < grain * 2 || Threads.Count == 1)
-        {
-            RunRowBlocks(plan, ref loop, 0, units);
-            return;
-        }
-        Threads.For(units, Math.Max(1, grain / (tile * cols)), [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
+    static void RunTiles<TLoop>(LoopPlan plan, TLoop loop, long grain) where TLoop : struct, IInnerLoop =>
+        ForRowBlocks(plan, Tile, grain, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (s, e) =>
         {
             var copy = loop;
             RunRowBlocks(plan, ref copy, s, e);
         });
+
+    /// <summary>Runs <paramref name="blocks"/> over the plan's <see cref="LoopPlan.RowBlocks"/>, split among threads when large.</summary>
+    internal static void ForRowBlocks(LoopPlan plan, int tile, long grain, Action<long, long> blocks)
+    {
+        long units = plan.RowBlocks(tile);
+        if (plan.Numel < grain * 2 || Threads.Count == 1) blocks(0, units);
+        else Threads.For(units, Math.Max(1, grain / (tile * plan.Shape[^1])), blocks);
     }
 
-    /// <summary>Row blocks [start, end) of <see cref="RunTiles"/>: block u is rows tile·(u mod blocks).. of slice u / blocks.</summary>
+    /// <summary>Row blocks [start, end) of <see cref="RunTiles"/> (<see cref="LoopPlan.RowBlocks"/>).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     static void RunRowBlocks<TLoop>(LoopPlan plan, ref TLoop loop, long start, long end) where TLoop : struct, IInnerLoop
     {
@@ -195,15 +215,8 @@ internal static unsafe class StridedLoop
         for (int j = 0; j < k; j++) inner[j] = plan.Strides[j][rank - 1];
         for (long u = start; u < end; u++)
         {
-            long slice = u / blocks, r0 = u % blocks * tile, r1 = Math.Min(rows, r0 + tile);
-            for (int j = 0; j < k; j++) baseOff[j] = 0;
-            long rem = slice;
-            for (int d = rank - 3; d >= 0; d--)
-            {
-                long i = rem % plan.Shape[d];
-                rem /= plan.Shape[d];
-                for (int j = 0; j < k; j++) baseOff[j] += i * plan.Strides[j][d];
-            }
+            long r0 = u % blocks * tile, r1 = Math.Min(rows, r0 + tile);
+            plan.SliceOffsets(u / blocks, baseOff);
             for (long c0 = 0; c0 < cols; c0 += tile)
             {
                 int n = (int)Math.Min(tile, cols - c0);

@@ -20,33 +20,22 @@ internal static unsafe class TransposedCopy
     }
 
     /// <summary>dst = src over the plan (operand 0 the destination, 1 the source), bit for bit.</summary>
-    public static void Run(LoopPlan plan, float* dst, float* src)
-    {
-        int rank = plan.Shape.Length;
-        long rows = plan.Shape[rank - 2], blocks = (rows + 15) / 16, units = plan.Numel / (rows * plan.Shape[rank - 1]) * blocks;
-        if (plan.Numel < 2 * StridedLoop.Grain || Threads.Count == 1) Blocks(plan, dst, src, 0, units);
-        else Threads.For(units, Math.Max(1, StridedLoop.Grain / (16 * plan.Shape[rank - 1])), (s, e) => Blocks(plan, dst, src, s, e));
-    }
+    public static void Run(LoopPlan plan, float* dst, float* src) =>
+        StridedLoop.ForRowBlocks(plan, 16, StridedLoop.Grain, (s, e) => Blocks(plan, dst, src, s, e));
 
-    /// <summary>Row blocks [start, end): block u is rows 16·(u mod blocks).. of slice u / blocks.</summary>
+    /// <summary>Row blocks [start, end) of 16 rows (<see cref="LoopPlan.RowBlocks"/>).</summary>
     static void Blocks(LoopPlan plan, float* dst, float* src, long start, long end)
     {
         int rank = plan.Shape.Length;
         long rows = plan.Shape[rank - 2], cols = plan.Shape[rank - 1], blocks = (rows + 15) / 16;
         long ldd = plan.Strides[0][rank - 2], lds = plan.Strides[1][rank - 1];
         long cols8 = cols / 8 * 8;
+        long* slice = stackalloc long[2];
         for (long u = start; u < end; u++)
         {
-            long slice = u / blocks, r0 = u % blocks * 16, r1 = Math.Min(rows, r0 + 16), rows8 = r0 + (r1 - r0) / 8 * 8;
-            float* d = dst, s = src;
-            long rem = slice;
-            for (int dim = rank - 3; dim >= 0; dim--)
-            {
-                long i = rem % plan.Shape[dim];
-                rem /= plan.Shape[dim];
-                d += i * plan.Strides[0][dim];
-                s += i * plan.Strides[1][dim];
-            }
+            long r0 = u % blocks * 16, r1 = Math.Min(rows, r0 + 16), rows8 = r0 + (r1 - r0) / 8 * 8;
+            plan.SliceOffsets(u / blocks, slice);
+            float* d = dst + slice[0], s = src + slice[1];
             // dst[r, c] = src[r + c·lds]: source "row" c holds rows r.. contiguously.
             for (long c = 0; c < cols8; c += 8)
                 for (long r = r0; r < rows8; r += 8)

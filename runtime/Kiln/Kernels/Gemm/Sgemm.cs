@@ -120,7 +120,18 @@ public static unsafe class Sgemm
     /// (dequantizing all of it first wrote and reread four bytes per weight and faulted the fresh copy in). The epilogue
     /// (a bias) runs on the finished tiles.
     /// </summary>
-    internal static void MultiplyDequantized(int m, int n, int k, float* x, long rsx, IDequantizingWeight w, float* c, long ldc, GemmEpilogue epilogue = default)
+    internal static void MultiplyDequantized(int m, int n, int k, float* x, long rsx, IDequantizingWeight w, float* c, long ldc, GemmEpilogue epilogue = default) =>
+        Dequantized(m, n, k, x, rsx, new DequantizingB(w, 0, Transposed: true), 1, k, c, ldc, epilogue);
+
+    /// <summary>
+    /// C[m×n] = g·W for float32 rows g [m, k] (rows <paramref name="rsg"/> apart) against a quantized weight W [k, n] — the
+    /// input gradient of x·Wᵀ — by the blocked GEMM, each panel of W dequantized as it is packed.
+    /// </summary>
+    internal static void MultiplyByDequantized(int m, int n, int k, float* g, long rsg, IDequantizingWeight w, float* c, long ldc) =>
+        Dequantized(m, n, k, g, rsg, new DequantizingB(w, 0, Transposed: false), n, 1, c, ldc, default);
+
+    /// <summary>The blocked GEMM over a dequantizing B whose elements sit <paramref name="rsb"/>, <paramref name="csb"/> apart as <paramref name="dq"/> lays them out.</summary>
+    static void Dequantized(int m, int n, int k, float* a, long rsa, DequantizingB dq, long rsb, long csb, float* c, long ldc, GemmEpilogue epilogue)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -133,27 +144,8 @@ public static unsafe class Sgemm
             return;
         }
         var tiles = GemmTiles.ForRows(m);
-        var dq = new DequantizingB(w, 0, Transposed: true);
-        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
-        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, x, rsx, 1, null, 1, k, false, c, ldc, epilogue, tiles, dq: dq);
-    }
-
-    /// <summary>
-    /// C[m×n] = g·W for float32 rows g [m, k] (rows <paramref name="rsg"/> apart) against a quantized weight W [k, n] — the
-    /// input gradient of x·Wᵀ — by the blocked GEMM, each panel of W dequantized as it is packed.
-    /// </summary>
-    internal static void MultiplyByDequantized(int m, int n, int k, float* g, long rsg, IDequantizingWeight w, float* c, long ldc)
-    {
-        if (m == 0 || n == 0) return;
-        if (k == 0)
-        {
-            for (int i = 0; i < m; i++) new Span<float>(c + i * ldc, n).Clear();
-            return;
-        }
-        var tiles = GemmTiles.ForRows(m);
-        var dq = new DequantizingB(w, 0, Transposed: false);
-        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, g, rsg, 1, null, n, 1, false, c, ldc, default, tiles, dq: dq);
-        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, g, rsg, 1, null, n, 1, false, c, ldc, default, tiles, dq: dq);
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, a, rsa, 1, null, rsb, csb, false, c, ldc, epilogue, tiles, dq: dq);
+        else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, a, rsa, 1, null, rsb, csb, false, c, ldc, epilogue, tiles, dq: dq);
     }
 
     static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
