@@ -71,7 +71,54 @@ def llama_decode(batch, prompt=32, new=16, dtype=torch.float32):
     return generate
 
 
-SAME_WORK = {"lora_step_compiled": "lora_step_eager", "cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
+def llama_train(batch, seq=128):
+    """One training step (forward, cross entropy of the next token, backward, AdamW) of a small Llama written as the
+    golden script's reference computes it (Hugging Face's eager semantics: repeat_kv, additive causal mask)."""
+    import math
+    hs, inter, vocab, layers, nh, nkv, hd = 256, 688, 2048, 4, 8, 4, 32
+    P = lambda *shape: torch.nn.Parameter(torch.randn(*shape) * 0.02)
+    W = [dict(q=P(nh * hd, hs), k=P(nkv * hd, hs), v=P(nkv * hd, hs), o=P(hs, nh * hd), gate=P(inter, hs), up=P(inter, hs),
+              down=P(hs, inter), n1=torch.nn.Parameter(torch.ones(hs)), n2=torch.nn.Parameter(torch.ones(hs))) for _ in range(layers)]
+    embed, head, norm = P(vocab, hs), P(vocab, hs), torch.nn.Parameter(torch.ones(hs))
+    params = [embed, head, norm] + [p for w in W for p in w.values()]
+    opt = torch.optim.AdamW(params, lr=1e-4)
+    inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2).float() / hd))
+    freqs = torch.arange(seq).float()[:, None] * inv[None]
+    emb = torch.cat((freqs, freqs), -1)
+    cos, sin = emb.cos(), emb.sin()
+    causal = torch.full((seq, seq), float("-inf")).triu(1)
+    ids = torch.randint(0, vocab, (batch, seq))
+
+    def rms(x, w):
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
+
+    def rot(x):
+        return torch.cat((-x[..., hd // 2:], x[..., :hd // 2]), dim=-1)
+
+    def fn():
+        opt.zero_grad()
+        b, s = ids.shape
+        h = embed[ids]
+        for w in W:
+            x = rms(h, w["n1"])
+            q = (x @ w["q"].T).view(b, s, nh, hd).transpose(1, 2)
+            k = (x @ w["k"].T).view(b, s, nkv, hd).transpose(1, 2)
+            v = (x @ w["v"].T).view(b, s, nkv, hd).transpose(1, 2)
+            q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+            kk, vv = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
+            scores = q @ kk.transpose(2, 3) / math.sqrt(hd) + causal
+            h = h + (torch.softmax(scores, -1) @ vv).transpose(1, 2).reshape(b, s, nh * hd) @ w["o"].T
+            x = rms(h, w["n2"])
+            h = h + (torch.nn.functional.silu(x @ w["gate"].T) * (x @ w["up"].T)) @ w["down"].T
+        logits = rms(h, norm) @ head.T
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, vocab), ids[:, 1:].reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+    return fn
+
+
+SAME_WORK = {"llama_step_compiled": "llama_step_eager", "lora_step_compiled": "lora_step_eager", "cifar_step_compiled": "cifar_step_eager", "resblock_step_compiled": "resblock_step_eager", "mlp_step_compiled": "mlp_step_eager", "mlp_step_reduce": "mlp_step_eager", "encoder_step_reduce": "encoder_step_eager", "lenet_step_compiled": "lenet_step_eager", "encoder_step_compiled": "encoder_step_eager", "encoder_step_tuned": "encoder_step_eager"}
 measured = {}
 for c in cases:
     torch.set_num_threads(c["threads"])
@@ -186,6 +233,8 @@ for c in cases:
     elif op == "log_softmax":
         a = torch.randn(4096, 1000)
         fn = lambda: torch.log_softmax(a, dim=1)
+    elif op in ("llama_step_eager", "llama_step_compiled"):
+        fn = llama_train(n)
     elif op == "llama_decode":
         fn = llama_decode(n)
     elif op == "llama_decode_bf16":

@@ -64,6 +64,8 @@ foreach (int t in new[] { 1, 2 })
     cases.Add(new($"TransformerEncoderLayer d256 h4 seq128 b16 train step (fwd, MSE, bwd, Adam), compiled ReduceOverhead ({t}t)", "encoder_step_reduce", 16, t, 6, "compile"));
     cases.Add(new($"LoRA r16 MLP 3x1024 b256 train step (fwd, MSE, bwd, AdamW on adapters), eager ({t}t)", "lora_step_eager", 256, t, 20, "compile"));
     cases.Add(new($"LoRA r16 MLP 3x1024 b256 train step (fwd, MSE, bwd, AdamW on adapters), compiled ({t}t)", "lora_step_compiled", 256, t, 20, "compile"));
+    cases.Add(new($"Llama d256 4 layers GQA 8/4 heads seq128 b8 train step (fwd, CE, bwd, AdamW), eager ({t}t)", "llama_step_eager", 8, t, 5, "compile"));
+    cases.Add(new($"Llama d256 4 layers GQA 8/4 heads seq128 b8 train step (fwd, CE, bwd, AdamW), compiled blocks ({t}t)", "llama_step_compiled", 8, t, 5, "compile"));
     cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), eager ({t}t)", "cifar_step_eager", 64, t, 10, "compile"));
     cases.Add(new($"CIFAR CNN 3->32->64 BN b64 train step (fwd, CE, bwd, SGD momentum), compiled ({t}t)", "cifar_step_compiled", 64, t, 10, "compile"));
     cases.Add(new($"ResNet-18 basic block 64ch 32x32 b32 train step (fwd, MSE, bwd, SGD momentum), eager ({t}t)", "resblock_step_eager", 32, t, 5, "compile"));
@@ -288,6 +290,30 @@ static double RunKiln(BenchCase c)
             var x = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
             var target = Tensor.Randn(new[] { c.N, 1024 }, generator: g);
             fn = TrainSteps.Of(opt, () => Kiln.NN.F.MseLoss(forward(x), target));
+            break;
+        }
+        case "llama_step_eager":
+        case "llama_step_compiled":
+        {
+            // HF's LlamaForCausalLM with random weights; the compiled rows run each decoder block by its generated kernels.
+            Generator.ManualSeed(0);
+            var model = new Kiln.Transformers.LlamaForCausalLM(new Kiln.Transformers.LlamaConfig
+            {
+                VocabSize = 2048,
+                HiddenSize = 256,
+                IntermediateSize = 688,
+                NumHiddenLayers = 4,
+                NumAttentionHeads = 8,
+                NumKeyValueHeads = 4,
+                HeadDim = 32,
+                MaxPositionEmbeddings = 256,
+                RmsNormEps = 1e-6,
+            });
+            if (c.Op.EndsWith("compiled", StringComparison.Ordinal)) model.Compile();
+            var opt = new Kiln.Optim.AdamW(model.Parameters(), lr: 1e-4);
+            var ids = Tensor.RandInt(0, 2048, new[] { c.N, 128 }, generator: g);
+            var targets = ids.Narrow(1, 1, 127).Reshape(-1);
+            fn = TrainSteps.Of(opt, () => Kiln.NN.F.CrossEntropy(model.Forward(ids).Narrow(1, 0, 127).Reshape(-1, 2048), targets));
             break;
         }
         case "cifar_step_eager":

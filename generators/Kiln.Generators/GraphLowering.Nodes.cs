@@ -116,6 +116,8 @@ internal sealed partial class GraphLowering
         // No fused form: the layer runs eagerly inside the compiled model.
         Restore(saved);
         var m = call.TargetMethod;
+        // A [Model] block called with several tensors whose body did not fuse: one eager call of it.
+        if (n.Inputs.Length > 1) return ExpressionIsland(n);
         if (!ForwardSyntax.IsModule(member.Type) || !ForwardSyntax.IsTensor(m.ReturnType) || m.Parameters.Length != 1 || !ForwardSyntax.IsTensor(m.Parameters[0].Type))
         { _why[n.Id] = new Why($"the layer {member.Type.Name} ({member.Display})", call.Syntax); return null; }
         _result.Islands.Add(($"{member.Type.Name} ({member.Display})", call.Syntax));
@@ -169,6 +171,7 @@ internal sealed partial class GraphLowering
         var values = new List<int>();
         string? Operand(IOperation o)
         {
+            var read = n.Operand(o);
             while (o is IConversionOperation c && !ForwardSyntax.IsTensor(o.Type)) o = c.Operand;
             if (o.ConstantValue is { HasValue: true, Value: null }) return "null";   // an absent optional tensor (a mask)
             if (ForwardSyntax.IsTensor(o.Type))
@@ -177,7 +180,7 @@ internal sealed partial class GraphLowering
                 values.Add(v);
                 return IrOps.Placeholder(values.Count - 1);
             }
-            return Literal(o);
+            return Literal(o) ?? (read is int id ? Setting(id, o.Type) : null);
         }
         string? receiver = layer?.Access;
         if (!m.IsStatic && receiver is null && (call.Instance is null || (receiver = Operand(call.Instance)) is null)) return null;
@@ -198,6 +201,26 @@ internal sealed partial class GraphLowering
         return _g.Add(IrOps.Island, values, layer?.Access, attr: m.Name, attr2: $"{target}({string.Join(", ", parts)})");
     }
 
+    /// <summary>
+    /// A number or flag the build does not know, as C# the compiled model evaluates when it runs: a setting of the module
+    /// (<c>m.heads</c>), a value the reader folded (<c>mask is null</c> under the compiled model's non-null inputs), and
+    /// +, -, *, / of those; null for anything else.
+    /// </summary>
+    string? Setting(int id, ITypeSymbol? type)
+    {
+        var node = _ir[id];
+        if (node.SettingAccess is { } access) return access;
+        if (node.HasConstant) return Literal(node.Constant, type);
+        if (node.Kind == ForwardKind.Binary && node.Operation is IBinaryOperation b && !ForwardSyntax.IsTensor(b.Type)
+            && b.OperatorKind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide
+            && Setting(node.Inputs[0], b.LeftOperand.Type) is { } left && Setting(node.Inputs[1], b.RightOperand.Type) is { } right)
+        {
+            string op = b.OperatorKind switch { BinaryOperatorKind.Add => "+", BinaryOperatorKind.Subtract => "-", BinaryOperatorKind.Multiply => "*", _ => "/" };
+            return $"({left} {op} {right})";
+        }
+        return null;
+    }
+
     /// <summary>An array of <paramref name="type"/> with the given element texts, or null when one of them is not known.</summary>
     static string? ArrayText(IArrayTypeSymbol type, List<string?> items) => items.Any(i => i is null) ? null
         : $"new {type.ElementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}[] {{ {string.Join(", ", items)} }}";
@@ -209,8 +232,12 @@ internal sealed partial class GraphLowering
         while (o is IConversionOperation c) o = c.Operand;
         if (o is IArrayCreationOperation { Initializer: { } init, Type: IArrayTypeSymbol at }) return ArrayText(at, init.ElementValues.Select(Literal).ToList());
         if (o is ICollectionExpressionOperation { Type: IArrayTypeSymbol ct } collection) return ArrayText(ct, collection.Elements.Select(Literal).ToList());
-        if (!o.ConstantValue.HasValue) return null;
-        var value = o.ConstantValue.Value;
+        return o.ConstantValue.HasValue ? Literal(o.ConstantValue.Value, target) : null;
+    }
+
+    /// <summary>A known value as C# text of <paramref name="target"/> (numbers cast to it).</summary>
+    static string? Literal(object? value, ITypeSymbol? target)
+    {
         if (value is null) return target is null ? "null" : $"default({target.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})";
         string text = value switch
         {

@@ -89,7 +89,7 @@ internal static class ModelEmitter
         // Layers reachable by models that use this one as a block (their compiled Forward inlines this Forward).
         foreach (var m in model.Members)
             if (m.Exposable)
-                sb.AppendLine($"{i2}internal {m.TypeName}{(m.Kind == MemberKind.Module ? "" : "?")} {GeneratedAccessor.Prefix}{m.Access} => this.{m.Access};");
+                sb.AppendLine($"{i2}internal {m.TypeName}{(m.Kind is MemberKind.Module or MemberKind.Setting ? "" : "?")} {GeneratedAccessor.Prefix}{m.Access} => this.{m.Access};");
         sb.AppendLine();
         sb.AppendLine($"{i2}/// <summary>The [Shape] of each Forward input, as written (symbolic dims by name).</summary>");
         sb.Append($"{i2}public static global::System.Collections.Generic.IReadOnlyList<(string Parameter, string Shape)> ForwardShapes {{ get; }} = new (string, string)[] {{");

@@ -9,7 +9,12 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Kiln.Generators;
 
 /// <summary>How a field becomes a module member.</summary>
-internal enum MemberKind { Module, Parameter, Buffer, TrainableTensor }
+internal enum MemberKind
+{
+    Module, Parameter, Buffer, TrainableTensor,
+    /// <summary>A number or flag (heads, a scale): not registered, only exposed to models that inline this one.</summary>
+    Setting,
+}
 
 /// <summary>One member field or auto-property of a [Model] class (what the generated registration needs, nothing else).</summary>
 internal sealed record MemberInfo(string Access, string Name, string TypeName, MemberKind Kind, bool Writable, bool Persistent, bool Exposable = false);
@@ -99,6 +104,9 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
         void Add(ISymbol symbol, string access, string name, ITypeSymbol memberType, bool writable, ISymbol attributes)
         {
             string typeName = memberType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            // [PyTorchName("q_proj")]: the member's name in state dicts and checkpoints, as the runtime's reflection reads it.
+            var rename = attributes.GetAttributes().FirstOrDefault(a => a.AttributeClass?.Name == "PyTorchNameAttribute");
+            if (rename is { ConstructorArguments.Length: 1 } && rename.ConstructorArguments[0].Value is string given) name = given;
             if (ForwardSyntax.IsModule(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Module, writable, true, GeneratedAccessor.CanExpose(memberType)));
             else if (memberType.Name == "Tensor" && memberType.ContainingNamespace?.ToDisplayString() == "Kiln")
             {
@@ -107,6 +115,7 @@ internal sealed record ModelInfo(string? Namespace, string Name, string TypePara
                 var kind = buffer is not null ? MemberKind.Buffer : HasAttribute(attributes, "ParameterAttribute") ? MemberKind.Parameter : MemberKind.TrainableTensor;
                 members.Add(new MemberInfo(access, name, typeName, kind, writable, persistent, Exposable: true));
             }
+            else if (GeneratedAccessor.IsSetting(memberType)) members.Add(new MemberInfo(access, name, typeName, MemberKind.Setting, writable, false, Exposable: true));
         }
     }
 

@@ -81,6 +81,11 @@ internal sealed class ForwardNode
     /// <summary>For the call of an inlined [Model] block: the first of its body's nodes (its value is <see cref="InlinedValue"/>).</summary>
     public int? InlinedFrom { get; init; }
     public int? InlinedValue { get; init; }
+    /// <summary>
+    /// For a number or flag field of the module (an Opaque the build cannot know: <c>heads</c> set from a config): the C#
+    /// expression over <c>m</c> that reads it when the compiled model runs.
+    /// </summary>
+    public string? SettingAccess { get; init; }
 
     /// <summary>The value an operand of this node (its receiver, an argument, an element of an argument list) was read into.</summary>
     public int? Operand(IOperation operation)

@@ -249,11 +249,34 @@ internal sealed class ForwardReader
             case IMemberReferenceOperation { Instance: { } of } member and (IFieldReferenceOperation or IPropertyReferenceOperation)
                 when of is not IInstanceReferenceOperation && !ForwardSyntax.IsModule(of.Type):
                 return Node(ForwardKind.Member, member, new[] { Expr(of, scope) }, scope, name: member.Member.Name, failure: "the expression '" + op.Syntax + "'");
+            case IMemberReferenceOperation { Instance: IInstanceReferenceOperation } setting and (IFieldReferenceOperation or IPropertyReferenceOperation)
+                when SettingAccess(setting.Member, scope) is { } access:
+                // A number or flag of the module set when it was built (heads from a config): read when the compiled model runs.
+                return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.Opaque, original, System.Array.Empty<int>())
+                { Owner = scope.Owner, Modes = _modes, SettingAccess = access, Failure = "the expression '" + op.Syntax + "'" });
             case IInvocationOperation call:
                 return Invocation(call, scope);
             default:
                 return Opaque(original, scope);
         }
+    }
+
+    /// <summary>
+    /// How compiled code reads <paramref name="member"/>, a number or flag field (or auto-property) of the module whose code
+    /// this is: <c>m.heads</c> at the top, the generated accessor inside an inlined [Model] block; null for anything else
+    /// (a composite layer's members, computed properties, other types).
+    /// </summary>
+    static string? SettingAccess(ISymbol member, Scope scope)
+    {
+        if (scope.Settings is not null || member.IsStatic || !SymbolEqualityComparer.Default.Equals(member.ContainingType, scope.Type)) return null;
+        var type = member switch
+        {
+            IFieldSymbol { IsConst: false } f => f.Type,
+            IPropertySymbol { IsIndexer: false } p when p.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, p)) => p.Type,
+            _ => null,
+        };
+        if (!GeneratedAccessor.IsSetting(type)) return null;
+        return scope.MemberPrefix.Length == 0 ? scope.Owner + "." + member.Name : scope.MemberPrefix + member.Name;
     }
 
     int Opaque(IOperation op, Scope scope)
@@ -284,6 +307,10 @@ internal sealed class ForwardReader
             }
             return LayerCall(call, layer, x, scope);
         }
+        // block.Forward(x, cos, sin, mask) on a [Model] block whose Forward takes several tensors: read through its body.
+        if (m.Name == "Forward" && call.Arguments.Length > 1 && _inlineModels && Member(call.Instance, scope) is { } multi
+            && ModelForward(multi.Type, scope, m) is { } several && InlineSeveral(call, multi, several, scope) is int inlined)
+            return inlined;
         // A method of the module's own class (a helper, another Forward overload): its body read here, arguments bound.
         if (OwnMethod(call, scope) is { } own)
         {
@@ -355,25 +382,63 @@ internal sealed class ForwardReader
         return Add(new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, new[] { x }) { Layer = layer, Owner = scope.Owner, Modes = _modes });
     }
 
-    /// <summary>Reads a block's Forward in <paramref name="scope"/> with its input bound to <paramref name="x"/>; its value, or null.</summary>
-    int? Inline(IMethodSymbol forward, Scope scope, int x)
+    /// <summary>
+    /// A [Model] block called with several tensors, its Forward read here with each parameter bound to its argument; the
+    /// call node keeps the arguments as operands (the lowering runs the block as one eager call if its body cannot be fused).
+    /// Null, with nothing read, when the body cannot be read.
+    /// </summary>
+    int? InlineSeveral(IInvocationOperation call, LayerRef layer, (IMethodSymbol Forward, SemanticModel Semantics) block, Scope scope)
+    {
+        int first = _ir.Nodes.Count;
+        var saved = _stopped;
+        var operands = new Dictionary<IOperation, int>();
+        var args = new int[block.Forward.Parameters.Length];
+        foreach (var a in call.Arguments)
+        {
+            if (a.Parameter is null) return Forget();
+            int v = Expr(a.Value, scope);
+            operands[a.Value] = v;
+            args[a.Parameter.Ordinal] = v;
+        }
+        int body = _ir.Nodes.Count;
+        int? value = Inline(block.Forward, scope.Inner(layer.Access, layer.Access + "." + GeneratedAccessor.Prefix, block.Semantics, block.Forward.ContainingType, null), args);
+        if (value is not int result || _stopped) return Forget();
+        var node = new ForwardNode(_ir.Nodes.Count, ForwardKind.LayerCall, call, args)
+        { Layer = layer, Owner = scope.Owner, Modes = _modes, InlinedFrom = body, InlinedValue = result };
+        node.SetOperands(operands);
+        return Add(node);
+
+        int? Forget()
+        {
+            _ir.Nodes.RemoveRange(first, _ir.Nodes.Count - first);
+            _stopped = saved;
+            return null;
+        }
+    }
+
+    /// <summary>Reads a block's Forward in <paramref name="scope"/> with its parameters bound to <paramref name="args"/>; its value, or null.</summary>
+    int? Inline(IMethodSymbol forward, Scope scope, params int[] args)
     {
         if (scope.Depth > 8 || Body(forward, scope.Semantics) is not { } operation) return null;
-        scope.Env[forward.Parameters[0]] = x;
+        for (int i = 0; i < args.Length; i++) scope.Env[forward.Parameters[i]] = args[i];
         int? returned = null;
         Statements(Single(operation), scope, ref returned);
         return returned;
     }
 
-    /// <summary>The Forward of a [Model] block a module holds (a top-level partial class of this compilation), with its semantics.</summary>
-    (IMethodSymbol Forward, SemanticModel Semantics)? ModelForward(ITypeSymbol type, Scope scope)
+    /// <summary>
+    /// The Forward of a [Model] block a module holds (a top-level partial class of this compilation), with its semantics:
+    /// its one-tensor Forward, or the overload <paramref name="called"/> when every parameter of that one is a tensor.
+    /// </summary>
+    (IMethodSymbol Forward, SemanticModel Semantics)? ModelForward(ITypeSymbol type, Scope scope, IMethodSymbol? called = null)
     {
         if (scope.Depth > 8 || type is not INamedTypeSymbol { ContainingType: null } named || ForwardSyntax.IsKilnNN(named)
             || !named.GetAttributes().Any(a => a.AttributeClass?.Name == "ModelAttribute")
             || !named.DeclaringSyntaxReferences.Any(d => d.GetSyntax(_cancel) is ClassDeclarationSyntax c && c.Modifiers.Any(m => m.Text == "partial")))
             return null;
         var forward = named.GetMembers("Forward").OfType<IMethodSymbol>()
-            .FirstOrDefault(f => f.Parameters.Length == 1 && ForwardSyntax.IsTensor(f.Parameters[0].Type) && ForwardSyntax.IsTensor(f.ReturnType) && !f.IsStatic);
+            .FirstOrDefault(f => (called is null ? f.Parameters.Length == 1 : SymbolEqualityComparer.Default.Equals(f, called.OriginalDefinition))
+                && f.Parameters.All(p => ForwardSyntax.IsTensor(p.Type) && p.RefKind == RefKind.None) && ForwardSyntax.IsTensor(f.ReturnType) && !f.IsStatic);
         var tree = forward?.DeclaringSyntaxReferences.FirstOrDefault()?.SyntaxTree;
         if (forward is null || tree is null || !scope.Semantics.Compilation.ContainsSyntaxTree(tree)) return null;
         return (forward, tree == scope.Semantics.SyntaxTree ? scope.Semantics : scope.Semantics.Compilation.GetSemanticModel(tree));
@@ -477,6 +542,11 @@ internal sealed class ForwardReader
             case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
                 when Fold(isNull.Value, scope) is { } tested:
                 return new Known(tested.Value is null);
+            case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
+                when _inlineModels && IsInput(isNull.Value, scope):
+                // mask is null on a tensor of Forward: the compiled model runs only with every tensor given (a null one runs
+                // the eager Forward), so in its graph the test is false.
+                return new Known(false);
             case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr:
             {
                 bool and = b.OperatorKind == BinaryOperatorKind.ConditionalAnd;
@@ -495,6 +565,14 @@ internal sealed class ForwardReader
             default:
                 return null;
         }
+    }
+
+    /// <summary>Whether <paramref name="op"/> is a parameter or local bound to one of Forward's inputs.</summary>
+    bool IsInput(IOperation op, Scope scope)
+    {
+        op = op.UnwrapConversions();
+        ISymbol? symbol = op switch { IParameterReferenceOperation p => p.Parameter.OriginalDefinition, ILocalReferenceOperation l => l.Local, _ => null };
+        return symbol is not null && scope.Env.TryGetValue(symbol, out var bound) && bound is int id && _ir[id].Kind == ForwardKind.Input;
     }
 
     /// <summary>

@@ -16,4 +16,9 @@ internal static class GeneratedAccessor
                 or Microsoft.CodeAnalysis.Accessibility.ProtectedAndInternal) return false;
         return t is not Microsoft.CodeAnalysis.INamedTypeSymbol g || System.Linq.Enumerable.All(g.TypeArguments, CanExpose);
     }
+
+    /// <summary>Whether a member of type <paramref name="t"/> is a setting compiled code reads as it runs (a number or a flag).</summary>
+    public static bool IsSetting(Microsoft.CodeAnalysis.ITypeSymbol? t) => t?.SpecialType is Microsoft.CodeAnalysis.SpecialType.System_Int32
+        or Microsoft.CodeAnalysis.SpecialType.System_Int64 or Microsoft.CodeAnalysis.SpecialType.System_Single
+        or Microsoft.CodeAnalysis.SpecialType.System_Double or Microsoft.CodeAnalysis.SpecialType.System_Boolean;
 }

@@ -50,6 +50,11 @@ public sealed class Trainer
             if (model is IGradientCheckpointing checkpointed) checkpointed.GradientCheckpointing = true;
             else throw new KilnException("Trainer", $"Trainer: gradient_checkpointing needs a model that implements IGradientCheckpointing (Llama, Qwen2, GPT-2, BERT), not {model.GetType().Name}", KilnErrorKind.Unsupported);
         }
+        if (args.CompileMode is { } mode)
+        {
+            if (model is IBlockCompilation blocks) blocks.Compile(mode);
+            else throw new KilnException("Trainer", $"Trainer: torch_compile needs a model that implements IBlockCompilation (Llama, Qwen2), not {model.GetType().Name}", KilnErrorKind.Unsupported);
+        }
         _model = model; _args = args; _train = trainDataset; _eval = evalDataset; _collator = dataCollator; _computeMetrics = computeMetrics;
         _forward = forward ?? (model is ICausalLM lm ? (_, b) => lm.Forward(b.InputIds, b.AttentionMask)
             : throw new KilnException("Trainer", $"Trainer: {model.GetType().Name} is not a causal language model; pass forward to get its logits", KilnErrorKind.Argument));

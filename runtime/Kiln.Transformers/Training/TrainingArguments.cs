@@ -55,6 +55,13 @@ public sealed record TrainingArguments
     public bool Bf16 { get; init; }
     /// <summary><c>gradient_checkpointing</c>: decoder blocks recompute their activations in the backward (Llama-family models).</summary>
     public bool GradientCheckpointing { get; init; }
+    /// <summary>
+    /// <c>torch_compile</c>: the model's blocks run by their generated kernels (<see cref="IBlockCompilation"/>; Llama and
+    /// Qwen2). Setting <see cref="TorchCompileMode"/> implies it.
+    /// </summary>
+    public bool TorchCompile { get; init; }
+    /// <summary><c>torch_compile_mode</c>: "default", "reduce-overhead" or "max-autotune" (null: default).</summary>
+    public string? TorchCompileMode { get; init; }
     /// <summary><c>report_to="tensorboard"</c>: scalars written under <see cref="LoggingDir"/>.</summary>
     public bool ReportToTensorBoard { get; init; }
     /// <summary><c>logging_dir</c> (OutputDir/runs when null).</summary>
@@ -75,5 +82,15 @@ public sealed record TrainingArguments
         Need(LoggingSteps > 0 && SaveSteps > 0 && EvalSteps is null or > 0, "logging, eval and save steps must be positive");
         Need(WarmupSteps >= 0 && WarmupRatio >= 0 && WarmupRatio < 1, "warmup must be non-negative (ratio below 1)");
         Need(SaveTotalLimit is null or > 0, "save_total_limit must be positive");
+        Need(TorchCompileMode is null or "default" or "reduce-overhead" or "max-autotune", $"torch_compile_mode '{TorchCompileMode}' is not one of default, reduce-overhead, max-autotune");
     }
+
+    /// <summary>The compile mode <see cref="TorchCompile"/> / <see cref="TorchCompileMode"/> ask for; null when neither is set.</summary>
+    internal Kiln.Compilation.CompileMode? CompileMode => TorchCompileMode switch
+    {
+        "reduce-overhead" => Kiln.Compilation.CompileMode.ReduceOverhead,
+        "max-autotune" => Kiln.Compilation.CompileMode.MaxAutotune,
+        "default" => Kiln.Compilation.CompileMode.Default,
+        _ => TorchCompile ? Kiln.Compilation.CompileMode.Default : null,
+    };
 }

@@ -413,6 +413,44 @@ public class CompiledModelTests
             }
         }
 
+
+        public sealed class BlockConfig { public int Hidden { get; init; } = 16; public int Heads { get; init; } = 4; public int KvHeads { get; init; } = 2; }
+
+        [Model]
+        public partial class ConfigAttention : Module
+        {
+            // Sized by a config object: the head counts are fields the compiled model reads as it runs.
+            readonly int heads, kvHeads, headDim;
+            readonly Linear q, k, v, o;
+            public ConfigAttention(BlockConfig config)
+            {
+                heads = config.Heads; kvHeads = config.KvHeads; headDim = config.Hidden / config.Heads;
+                q = new(config.Hidden, heads * headDim); k = new(config.Hidden, kvHeads * headDim);
+                v = new(config.Hidden, kvHeads * headDim); o = new(heads * headDim, config.Hidden);
+            }
+            public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) =>
+                o.Forward(F.ScaledDotProductAttention(Rotated(q.Forward(x), heads, cos, sin), Rotated(k.Forward(x), kvHeads, cos, sin),
+                    v.Forward(x).Unflatten(2, kvHeads, headDim).Transpose(1, 2), attnMask: mask, isCausal: mask is null, enableGqa: true).Transpose(1, 2).Flatten(2));
+            Tensor Rotated(Tensor t, int count, Tensor cos, Tensor sin) => F.RotaryEmbedding(t.Unflatten(2, count, headDim).Transpose(1, 2), cos, sin);
+        }
+
+        [Model]
+        public partial class ConfigBlock : Module
+        {
+            // A [Model] block called with four tensors is inlined; its mask test folds (the compiled graph has every input).
+            readonly RMSNorm norm;
+            readonly ConfigAttention attention;
+            readonly Linear head;
+            [Buffer] readonly Tensor cos, sin;
+            public ConfigBlock() : this(new BlockConfig()) { }
+            public ConfigBlock(BlockConfig config)
+            {
+                norm = new(config.Hidden); attention = new(config); head = new(config.Hidden, 3);
+                cos = Tensor.Randn(5, config.Hidden / config.Heads); sin = Tensor.Randn(5, config.Hidden / config.Heads);
+            }
+            public Tensor Forward(Tensor x, Tensor mask) => head.Forward(x + attention.Forward(norm.Forward(x), cos, sin, mask));
+        }
+
         [Model]
         public partial class LearnedScale : Module
         {
@@ -487,6 +525,23 @@ public class CompiledModelTests
     }
 
     static readonly Lazy<(Assembly Assembly, Diagnostic[] Diagnostics, Diagnostic[] GeneratedWarnings, string GeneratedText)> Built = new(Build);
+
+    /// <summary>
+    /// A block sized by a config object compiles whole: the attention [Model] called with four tensors is inlined (its GEMMs
+    /// in the block's graph), its head counts are read from the fields when the compiled model runs, and its
+    /// <c>mask is null</c> folds to false (a null mask runs the eager Forward).
+    /// </summary>
+    [Fact]
+    public void ConfigSizedBlocksInlineAndReadTheirSettings()
+    {
+        var text = Built.Value.GeneratedText;
+        var plan = text.Split('\n').Single(l => l.Contains("<summary>ConfigBlock run by its generated kernels"));
+        Assert.Contains("GEMM+bias (m.attention.__Kiln_q)", plan);
+        Assert.DoesNotContain("eager ConfigAttention", plan);
+        Assert.Contains("Unflatten(@dim: ((int)(2)), @sizes: new int[] { m.attention.__Kiln_heads, m.attention.__Kiln_headDim })", text);
+        Assert.Contains("@attnMask: t[3], @isCausal: false", text);
+        Assert.Contains("internal int __Kiln_kvHeads => this.kvHeads;", text);
+    }
 
     /// <summary>
     /// F.SwiGlu lowers to the op table's swiglu inside a fused loop: the Llama block's gate and up projections meet in one
@@ -842,6 +897,21 @@ public class CompiledModelTests
         var islands = Built.Value.Diagnostics.Where(d => d.Id == "KLN0103").OrderBy(d => d.GetMessage()).ToArray();
         Assert.Equal(new[]
         {
+            // A block sized by a config: its attention inlined, views over the config's head counts eager.
+            "ConfigAttention.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs F.ScaledDotProductAttention eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs Tensor.Unflatten eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigAttention.Compile() runs Tensor.Unflatten eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs F.RotaryEmbedding eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs F.ScaledDotProductAttention eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs Tensor.Transpose eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs Tensor.Unflatten eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "ConfigBlock.Compile() runs Tensor.Unflatten eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "Decoder.Compile() runs TransformerDecoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "HandAttention.Compile() runs Tensor.Matmul eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
@@ -882,6 +952,7 @@ public class CompiledModelTests
     [InlineData("NllClassifier")]
     [InlineData("MaskedEncoder")]
     [InlineData("Decoder")]
+    [InlineData("ConfigBlock")]
     public void ForwardWithTwoInputsMatchesEager(string test)
     {
         // "Model:variant" runs one model with differently shaped second inputs.
@@ -907,6 +978,7 @@ public class CompiledModelTests
             y = Tensor.From(new long[] { 0, 4, -100, 2, 2, 1, 3 }, 7);
         }
         else if (name == "MaskedEncoder") { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Ones([5, 5], DType.Bool).Triu(1); }
+        else if (name == "ConfigBlock") { x = Tensor.Randn([2, 5, 16], DType.Float32, new Generator(1)); y = Tensor.Randn([2, 1, 5, 5], DType.Float32, new Generator(2)); }
         else { x = Tensor.Randn([2, 5, 8], DType.Float32, new Generator(1)); y = Tensor.Randn([2, 4, 8], DType.Float32, new Generator(2)); }
         foreach (bool training in new[] { true, false })
         {

@@ -24,7 +24,8 @@ public class TrainerTests : IDisposable
 
     public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
 
-    static LlamaForCausalLM TinyLlama(ulong seed)
+    /// <summary>A 2-layer Llama with grouped-query attention (4 query heads, 2 key/value heads of 8), vocabulary 32.</summary>
+    internal static LlamaForCausalLM TinyLlama(ulong seed, bool bias = false)
     {
         Generator.ManualSeed(seed);
         return new LlamaForCausalLM(new LlamaConfig
@@ -38,6 +39,8 @@ public class TrainerTests : IDisposable
             HeadDim = 8,
             MaxPositionEmbeddings = 64,
             RmsNormEps = 1e-6,
+            AttentionBias = bias,
+            MlpBias = bias,
         });
     }
 

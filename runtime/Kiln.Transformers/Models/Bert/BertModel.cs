@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Kiln.Compilation;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
@@ -7,8 +8,10 @@ namespace Kiln.Transformers;
 /// BERT's encoder (Hugging Face's <c>BertModel</c>): embeddings, <c>encoder.layer.N</c>, and the pooler
 /// (tanh(dense(first token))). Sentence embeddings: <see cref="Pooling.Mean"/> over the last hidden state.
 /// </summary>
-public sealed class BertModel : Module, IGradientCheckpointing
+public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilation
 {
+    readonly CompiledBlocks<BertLayer, BertLayer.Compiled> _compiled = new((layer, mode) => layer.Compile(mode), c => c.Model);
+
     /// <summary>An encoder of <paramref name="config"/>'s sizes (random weights until loaded); <paramref name="addPoolingLayer"/> as HF's.</summary>
     public BertModel(BertConfig config, bool addPoolingLayer = true)
     {
@@ -34,6 +37,15 @@ public sealed class BertModel : Module, IGradientCheckpointing
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// Runs each encoder layer by its generated kernels from now on (see <see cref="IBlockCompilation"/>): float32
+    /// forwards; other dtypes run eagerly.
+    /// </summary>
+    public void Compile(CompileMode mode = CompileMode.Default) => _compiled.Compile(mode);
+
+    /// <inheritdoc/>
+    public bool IsCompiled => _compiled.IsCompiled;
+
+    /// <summary>
     /// The last hidden state [batch, length, hidden] and the pooled first token [batch, hidden] (null without a pooler) of
     /// <paramref name="inputIds"/> [batch, length]; <paramref name="attentionMask"/> (1 token, 0 padding) hides padded keys;
     /// <paramref name="hiddenStates"/> collects the embeddings and every layer's output.
@@ -49,6 +61,8 @@ public sealed class BertModel : Module, IGradientCheckpointing
         var h = Embeddings.Forward(inputIds, tokenTypeIds);
         hiddenStates?.Add(h);
         Tensor? mask = null;
+        // Compiled layers take the mask written out (zeros: every position); a null one runs the eager Forward.
+        if (IsCompiled && attentionMask is null && h.DType == DType.Float32) mask = Tensor.Zeros([b, 1, 1, s], h.DType, h.Device);
         if (attentionMask is not null)
         {
             // (1 - mask) · lowest float, broadcast over heads and queries, as HF extends it.
@@ -57,11 +71,12 @@ public sealed class BertModel : Module, IGradientCheckpointing
             for (int i = 0; i < keep.Length; i++) add[i] = keep[i] == 0 ? float.MinValue : 0f;
             mask = Tensor.From(add, b, 1, 1, s).To(h.Device).To(h.DType);
         }
+        int index = 0;
         foreach (var layer in Encoder.Layer)
         {
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
-                ? Autograd.Checkpoint(x => layer.Forward(x, mask), h, layer.Parameters())
-                : layer.Forward(h, mask);
+            var compiled = _compiled.For(index++, layer);
+            System.Func<Tensor, Tensor> run = compiled is null ? x => layer.Forward(x, mask) : x => compiled.Forward(x, mask);
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(run, h, layer.Parameters()) : run(h);
             hiddenStates?.Add(h);
         }
         return (h, Pooler?.Forward(h));

@@ -1,11 +1,14 @@
 using System.Collections.Generic;
+using Kiln.Compilation;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
 
 /// <summary>GPT-2's decoder stack (Hugging Face's <c>GPT2Model</c>): <c>wte</c> + <c>wpe</c>, blocks <c>h.N</c>, <c>ln_f</c>.</summary>
-public sealed class GPT2Model : Module, IGradientCheckpointing
+public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilation
 {
+    readonly CompiledBlocks<GPT2Block, GPT2Block.Compiled> _compiled = new((block, mode) => block.Compile(mode), c => c.Model);
+
     /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2Model(GPT2Config config)
     {
@@ -33,6 +36,15 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// Runs each block by its generated kernels from now on (see <see cref="IBlockCompilation"/>): float32 forwards without
+    /// a cache; other dtypes and generation's cached steps run eagerly.
+    /// </summary>
+    public void Compile(CompileMode mode = CompileMode.Default) => _compiled.Compile(mode);
+
+    /// <inheritdoc/>
+    public bool IsCompiled => _compiled.IsCompiled;
+
+    /// <summary>
     /// The last hidden state of <paramref name="inputIds"/> [batch, length] at positions 0..length-1 (as Hugging Face's
     /// forward without position ids); <paramref name="attentionMask"/> hides padded keys; <paramref name="hiddenStates"/>
     /// collects the embeddings and each block's output, the last after <c>ln_f</c>.
@@ -53,14 +65,14 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var h = AddPositions(inputsEmbeds, positions, b, s);
         hiddenStates?.Add(h);
-        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
+        // Compiled blocks take the causal mask written out (their graph has the mask as an input; a null one runs eagerly).
+        var mask = keep is not null || IsCompiled && h.DType == DType.Float32 ? CausalMask.Additive(keep, b, s, 0, h.DType, h.Device) : null;
         int layer = 0;
         foreach (var block in H)
         {
-            int index = layer++;
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
-                ? Autograd.Checkpoint(x => block.Forward(x, mask, null, index), h, block.Parameters())
-                : block.Forward(h, mask, null, index);
+            var compiled = _compiled.For(layer++, block);
+            System.Func<Tensor, Tensor> run = compiled is null ? x => block.Forward(x, mask) : x => compiled.Forward(x, mask);
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(run, h, block.Parameters()) : run(h);
             hiddenStates?.Add(h);
         }
         h = LnF.Forward(h);
@@ -87,7 +99,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing
         // A paged step masks in its kernel.
         var mask = cache is not PagedBatch && (padded || n > 1) ? CausalMask.Additive(keep, b, n, past, h.DType, h.Device) : null;
         int layer = 0;
-        foreach (var block in H) { h = block.Forward(h, mask, cache, layer); layer++; }
+        foreach (var block in H) { h = block.Step(h, mask, cache, layer); layer++; }
         return LnF.Forward(h);
     }
 

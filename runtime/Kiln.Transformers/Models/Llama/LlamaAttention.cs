@@ -8,57 +8,63 @@ namespace Kiln.Transformers;
 /// attention with grouped key/value heads (causal, plus an optional additive mask), o_proj.
 /// Child names are Hugging Face's (<c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>).
 /// </summary>
-public sealed class LlamaAttention : Module
+[Model]
+public sealed partial class LlamaAttention : Module
 {
-    readonly int _heads, _kvHeads, _headDim;
+    readonly int heads, kvHeads, headDim;
 
     /// <summary>The projections of <paramref name="config"/>'s sizes.</summary>
     public LlamaAttention(LlamaConfig config)
     {
-        _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
+        heads = config.NumAttentionHeads; kvHeads = config.NumKeyValueHeads; headDim = config.HeadDim;
         int h = config.HiddenSize;
-        RegisterModule("q_proj", new Linear(h, _heads * _headDim, config.QkvBias));
-        RegisterModule("k_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
-        RegisterModule("v_proj", new Linear(h, _kvHeads * _headDim, config.QkvBias));
-        RegisterModule("o_proj", new Linear(_heads * _headDim, h, config.OutputBias));
+        QProj = new Linear(h, heads * headDim, config.QkvBias);
+        KProj = new Linear(h, kvHeads * headDim, config.QkvBias);
+        VProj = new Linear(h, kvHeads * headDim, config.QkvBias);
+        OProj = new Linear(heads * headDim, h, config.OutputBias);
     }
 
     /// <summary>The query projection.</summary>
-    public Linear QProj => Child<Linear>("q_proj");
+    [PyTorchName("q_proj")] public Linear QProj { get; private set; }
     /// <summary>The key projection.</summary>
-    public Linear KProj => Child<Linear>("k_proj");
+    [PyTorchName("k_proj")] public Linear KProj { get; private set; }
     /// <summary>The value projection.</summary>
-    public Linear VProj => Child<Linear>("v_proj");
+    [PyTorchName("v_proj")] public Linear VProj { get; private set; }
     /// <summary>The output projection.</summary>
-    public Linear OProj => Child<Linear>("o_proj");
+    [PyTorchName("o_proj")] public Linear OProj { get; private set; }
 
     /// <summary>
     /// Attention over <paramref name="x"/> [batch, length, hidden] with rotary tables [length, headDim]; without
     /// <paramref name="mask"/> causal, with it the additive mask [batch, 1, length, length] (causal and padding folded in).
+    /// Grouped-query attention reads each key/value head for its group of query heads (HF's repeat_kv, without copies).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) => Forward(x, cos, sin, mask, null, 0);
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) =>
+        Output(F.ScaledDotProductAttention(Queries(x, cos, sin), Keys(x, cos, sin), Values(x), attnMask: mask, isCausal: mask is null, enableGqa: true));
 
-    /// <summary>As <see cref="Forward(Tensor, Tensor, Tensor, Tensor?)"/>, the new keys and values appended to <paramref name="cache"/> (layer <paramref name="layer"/>) and attended with the cached ones; <paramref name="mask"/> then spans every cached position.</summary>
-    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
+    /// <summary>
+    /// As <see cref="Forward(Tensor, Tensor, Tensor, Tensor?)"/>, the new keys and values appended to <paramref name="cache"/>
+    /// (layer <paramref name="layer"/>) and attended with the cached ones; <paramref name="mask"/> then spans every cached
+    /// position (null: one new token, or a paged step that masks in its kernel).
+    /// </summary>
+    internal Tensor Step(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache cache, int layer)
     {
-        int b = x.Size(0), s = x.Size(1);
-        var q = RotaryEmbedding.Apply(QProj.Forward(x).View(b, s, _heads, _headDim).Transpose(1, 2), cos, sin);
-        var k = RotaryEmbedding.Apply(KProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2), cos, sin);
-        var v = VProj.Forward(x).View(b, s, _kvHeads, _headDim).Transpose(1, 2);
-        if (cache is PagedBatch paged) return Output(paged.Attend(layer, q, k, v, 1 / Math.Sqrt(_headDim)), b, s);
-        if (mask is null && cache is StaticKvCache own && own.TryAttendOne(layer, q, k, v, 1 / Math.Sqrt(_headDim), out var step)) return Output(step, b, s);
-        if (cache is not null) (k, v) = cache.Append(layer, k, v);
-        // No mask: causal over a fresh sequence, or (one new token with a cache) every cached position. Half-precision
-        // models attend in float32 (the streaming-softmax kernel's type) and cast back, as HF upcasts the softmax.
-        // Grouped-query attention reads each key/value head for its group of query heads (HF's repeat_kv, without copies).
-        var dtype = q.DType;
-        if (dtype is DType.BFloat16 or DType.Float16) { q = q.To(DType.Float32); k = k.To(DType.Float32); v = v.To(DType.Float32); mask = mask?.To(DType.Float32); }
-        var attn = mask is not null ? F.ScaledDotProductAttention(q, k, v, attnMask: mask, enableGqa: true)
-            : F.ScaledDotProductAttention(q, k, v, isCausal: cache is null, enableGqa: true);
-        if (attn.DType != dtype) attn = attn.To(dtype);
-        return Output(attn, b, s);
+        Tensor q = Queries(x, cos, sin), k = Keys(x, cos, sin), v = Values(x);
+        double scale = 1 / Math.Sqrt(headDim);
+        if (cache is PagedBatch paged) return Output(paged.Attend(layer, q, k, v, scale));
+        if (mask is null && cache is StaticKvCache own && own.TryAttendOne(layer, q, k, v, scale, out var step)) return Output(step);
+        (k, v) = cache.Append(layer, k, v);
+        return Output(F.ScaledDotProductAttention(q, k, v, attnMask: mask, enableGqa: true));
     }
 
+    /// <summary>The rotated query heads [batch, heads, length, headDim].</summary>
+    Tensor Queries(Tensor x, Tensor cos, Tensor sin) => F.RotaryEmbedding(QProj.Forward(x).Unflatten(2, heads, headDim).Transpose(1, 2), cos, sin);
+
+    /// <summary>The rotated key heads [batch, kvHeads, length, headDim].</summary>
+    Tensor Keys(Tensor x, Tensor cos, Tensor sin) => F.RotaryEmbedding(KProj.Forward(x).Unflatten(2, kvHeads, headDim).Transpose(1, 2), cos, sin);
+
+    /// <summary>The value heads [batch, kvHeads, length, headDim].</summary>
+    Tensor Values(Tensor x) => VProj.Forward(x).Unflatten(2, kvHeads, headDim).Transpose(1, 2);
+
     /// <summary>The heads [b, heads, s, d] merged and projected back to [b, s, hidden].</summary>
-    Tensor Output(Tensor attn, int b, int s) => OProj.Forward(attn.Transpose(1, 2).Reshape(b, s, _heads * _headDim));
+    Tensor Output(Tensor attn) => OProj.Forward(attn.Transpose(1, 2).Flatten(2));
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Kiln.Compilation;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
@@ -7,7 +8,7 @@ namespace Kiln.Transformers;
 /// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
 /// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
 /// </summary>
-public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
+public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing, IBlockCompilation
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaForCausalLM(LlamaConfig config)
@@ -25,6 +26,15 @@ public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
 
     /// <inheritdoc/>
     public bool GradientCheckpointing { get => Model.GradientCheckpointing; set => Model.GradientCheckpointing = value; }
+    /// <summary>
+    /// Runs each decoder block by its generated kernels (<see cref="LlamaModel.Compile"/>): training steps, evaluation and
+    /// prefills without a cache in float32; generation's cached steps stay eager.
+    /// </summary>
+    public void Compile(CompileMode mode = CompileMode.Default) => Model.Compile(mode);
+
+    /// <inheritdoc/>
+    public bool IsCompiled => Model.IsCompiled;
+
     /// <summary>The output head; null when tied to the token embedding.</summary>
     public Linear? LmHead => Member("lm_head") as Linear;
 

@@ -1,12 +1,14 @@
 using System.Collections.Generic;
+using Kiln.Compilation;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
 
 /// <summary>The Llama decoder stack: embed_tokens, layers, norm (Hugging Face's <c>LlamaModel</c>, its key names).</summary>
-public sealed class LlamaModel : Module, IGradientCheckpointing
+public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilation
 {
     readonly RotaryEmbedding _rope;
+    readonly CompiledBlocks<LlamaDecoderLayer, LlamaDecoderLayer.Compiled> _compiled = new((l, mode) => l.Compile(mode), c => c.Model);
 
     /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaModel(LlamaConfig config)
@@ -31,6 +33,17 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
 
     /// <inheritdoc/>
     public bool GradientCheckpointing { get; set; }
+
+    /// <summary>
+    /// Runs each decoder block by its generated kernels from now on (PyTorch's in-place <c>module.compile()</c>, applied to
+    /// the repeated block as regional compilation does): attention and feed-forward of a block are one autograd node, its
+    /// GEMMs with their epilogues, SwiGLU and the residual adds fused loops. Float32 forwards without a cache use it
+    /// (training, evaluation, a prefill without cache); other dtypes and the cached decode steps run eagerly, as before.
+    /// </summary>
+    public void Compile(CompileMode mode = CompileMode.Default) => _compiled.Compile(mode);
+
+    /// <inheritdoc/>
+    public bool IsCompiled => _compiled.IsCompiled;
 
     /// <summary>
     /// The last hidden state [batch, length, hidden] of <paramref name="inputIds"/> [batch, length] (int64);
@@ -58,13 +71,15 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
         var slidingMask = SlidingMask(keep, b, s, 0, h.DType, h.Device);
+        // Compiled blocks take the causal mask written out (their graph has the mask as an input; a null one runs eagerly).
+        if (IsCompiled && mask is null && h.DType == DType.Float32) mask = CausalMask.Additive(null, b, s, 0, h.DType, h.Device);
         int i = 0;
         foreach (var layer in Layers)
         {
-            var layerMask = IsSliding(i++) ? slidingMask : mask;
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled
-                ? Autograd.Checkpoint(x => layer.Forward(x, cos, sin, layerMask), h, layer.Parameters())
-                : layer.Forward(h, cos, sin, layerMask);
+            var layerMask = IsSliding(i) ? slidingMask : mask;
+            var compiled = _compiled.For(i++, layer);
+            System.Func<Tensor, Tensor> block = compiled is null ? x => layer.Forward(x, cos, sin, layerMask) : x => compiled.Forward(x, cos, sin, layerMask);
+            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(block, h, layer.Parameters()) : block(h);
             hiddenStates?.Add(h);
         }
         h = Norm.Forward(h);
@@ -105,7 +120,7 @@ public sealed class LlamaModel : Module, IGradientCheckpointing
         int i = 0;
         foreach (var layer in Layers)
         {
-            h = layer.Forward(h, cos, sin, IsSliding(i) ? slidingMask : mask, cache, i);
+            h = layer.Step(h, cos, sin, IsSliding(i) ? slidingMask : mask, cache, i);
             i++;
         }
         return Norm.Forward(h);

@@ -21,6 +21,14 @@ public static partial class F
             throw new KilnException(op, $"{op}: explicit attn_mask should not be set when is_causal=True");
         if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
         ShapeRules.Attention(query.ShapeArray, key.ShapeArray, value.ShapeArray, enableGqa, out int group);
+        if (dropoutP == 0 && query.DType is DType.BFloat16 or DType.Float16 && key.DType == query.DType && value.DType == query.DType)
+        {
+            // Half precision attends in float32 (the streaming kernels' type; PyTorch's CPU kernels accumulate in float
+            // too, and Hugging Face's eager attention upcasts its softmax) and casts back.
+            var half = query.DType;
+            var mask = attnMask is not null && attnMask.DType == half ? attnMask.To(DType.Float32) : attnMask;
+            return ScaledDotProductAttention(query.To(DType.Float32), key.To(DType.Float32), value.To(DType.Float32), mask, 0, isCausal, scale, generator, enableGqa).To(half);
+        }
         double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
         using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
         if (dropoutP == 0 && query.Backend.Attention(query, key, value, additive, isCausal, sc, enableGqa) is { } fused) return fused;

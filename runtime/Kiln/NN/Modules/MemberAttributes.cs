@@ -17,3 +17,17 @@ public sealed class BufferAttribute : Attribute
 /// <summary>Keeps a field out of automatic registration.</summary>
 [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property)]
 public sealed class NotAMemberAttribute : Attribute { }
+
+/// <summary>
+/// The member's name in state dicts and checkpoints when it differs from the C# name: <c>[PyTorchName("q_proj")] public
+/// Linear QProj { get; }</c> loads Hugging Face's <c>q_proj.weight</c> (PyTorch names a member after its attribute).
+/// </summary>
+[AttributeUsage(AttributeTargets.Field | AttributeTargets.Property)]
+public sealed class PyTorchNameAttribute : Attribute
+{
+    /// <summary>Names the member <paramref name="name"/>.</summary>
+    public PyTorchNameAttribute(string name) => Name = name;
+
+    /// <summary>The name state dicts use.</summary>
+    public string Name { get; }
+}

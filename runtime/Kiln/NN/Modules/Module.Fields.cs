@@ -11,7 +11,8 @@ public abstract partial class Module
 
     /// <summary>
     /// The reflection fallback: registers fields holding modules or trainable tensors, named after the field
-    /// (<c>_layer1</c> and an auto-property's backing field both give <c>layer1</c>/<c>Layer1</c> as written).
+    /// (<c>_layer1</c> and an auto-property's backing field both give <c>layer1</c>/<c>Layer1</c> as written) or as
+    /// <see cref="PyTorchNameAttribute"/> says.
     /// Runs once, the first time members are enumerated, so fields assigned in the constructor are seen.
     /// </summary>
     void EnsureFields()
@@ -32,7 +33,7 @@ public abstract partial class Module
         foreach (var f in FieldCache.GetOrAdd(GetType(), CandidateFields))
         {
             if (generated.IsCovered(f.DeclaringType!)) continue;   // the [Model] generator registered this class's fields
-            string name = MemberName(f.Name);
+            string name = (f.GetCustomAttribute<PyTorchNameAttribute>() ?? PropertyAttribute<PyTorchNameAttribute>(f))?.Name ?? MemberName(f.Name);
             if (_byName.ContainsKey(name)) continue;
             object? value = f.GetValue(this);
             if (value != null && IsRegistered(value)) continue; // a property caching an explicitly registered member
