@@ -176,6 +176,7 @@ internal sealed partial class GraphLowering
             if (o.ConstantValue is { HasValue: true, Value: null }) return "null";   // an absent optional tensor (a mask)
             if (ForwardSyntax.IsTensor(o.Type))
             {
+                if (read is int absent && _ir[absent] is { HasConstant: true, Constant: null }) return "null";   // a Tensor? argument this graph is without
                 if (Need(n.Operand(o), n) is not int v) return null;
                 values.Add(v);
                 return IrOps.Placeholder(values.Count - 1);

@@ -23,6 +23,11 @@ internal sealed partial class GraphLowering
         public IrGraph? Graph;
         /// <summary>The graph in eval mode when Forward branches on <c>Training</c> (then <see cref="Graph"/> is the training one).</summary>
         public IrGraph? EvalGraph;
+        /// <summary>
+        /// The graph for calls whose trailing <c>Tensor?</c> arguments are all null (read with them as the constant null:
+        /// <c>mask is null</c> true, <c>attnMask: mask</c> null), or null when that reading does not lower.
+        /// </summary>
+        public IrGraph? NullGraph;
         public string? Unsupported;
         public SyntaxNode? Where;
         /// <summary>Layers run by the eager engine inside the compiled model, with the call that uses each.</summary>
@@ -61,7 +66,8 @@ internal sealed partial class GraphLowering
     public static Result Lower(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
     {
         var declaration = forward.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancel);
-        // Tensors; after the first, Tensor? (with or without the default null: a null argument runs the eager Forward).
+        // Tensors; after the first, Tensor? (with or without the default null: trailing ones all null take the graph read
+        // without them, any other null argument runs the eager Forward).
         static bool Plain(IParameterSymbol p) => !p.HasExplicitDefaultValue && p.NullableAnnotation != NullableAnnotation.Annotated;
         static bool NullTensor(IParameterSymbol p) => p.Ordinal > 0 && (!p.HasExplicitDefaultValue || p.ExplicitDefaultValue is null);
         if (forward.Parameters.Length == 0 || !ForwardSyntax.IsTensor(forward.ReturnType)
@@ -69,7 +75,12 @@ internal sealed partial class GraphLowering
             return Fail(new Result(), "a Forward whose parameters are not all tensors (after the first, Tensor? may default to null), or that does not return one", declaration);
         var ir = ForwardReader.Read(forward, semantics, inlineModels: true, cancel);
         if (ir.NotRead is { } notRead) return Fail(new Result(), notRead.Construct, notRead.Where);
-        if (!ir.BranchesOnTraining) return new GraphLowering(ir, null, new Result()).Run(declaration);
+        if (!ir.BranchesOnTraining)
+        {
+            var result = new GraphLowering(ir, null, new Result()).Run(declaration);
+            if (result.Graph is { } full) result.NullGraph = WithoutOptionals(forward, semantics, full, declaration, cancel);
+            return result;
+        }
         // Forward branches on Training: one graph per mode, chosen when the compiled model runs.
         var training = new GraphLowering(ir, true, new Result()).Run(declaration);
         if (training.Graph is null) return training;
@@ -77,6 +88,21 @@ internal sealed partial class GraphLowering
         if (eval.Graph is null) return eval;
         training.EvalGraph = eval.Graph;
         return training;
+    }
+
+    /// <summary>
+    /// The graph for calls without Forward's trailing <c>Tensor?</c> parameters (all null), when every parameter before
+    /// them is an input of both graphs in order; null when there are none or that reading does not lower.
+    /// </summary>
+    static IrGraph? WithoutOptionals(IMethodSymbol forward, SemanticModel semantics, IrGraph full, SyntaxNode? declaration, CancellationToken cancel)
+    {
+        int from = forward.Parameters.Length;
+        while (from > 1 && forward.Parameters[from - 1].NullableAnnotation == NullableAnnotation.Annotated) from--;
+        if (from == forward.Parameters.Length || full.InputValues.Count != forward.Parameters.Length) return null;
+        var ir = ForwardReader.Read(forward, semantics, inlineModels: true, cancel, nullFrom: from);
+        if (ir.NotRead is not null || ir.BranchesOnTraining) return null;
+        var graph = new GraphLowering(ir, null, new Result()).Run(declaration).Graph;
+        return graph is not null && graph.InputValues.Select(v => IrGraph.InputPosition(graph.Nodes[v])).SequenceEqual(Enumerable.Range(0, from)) ? graph : null;
     }
 
     Result Run(SyntaxNode? declaration)

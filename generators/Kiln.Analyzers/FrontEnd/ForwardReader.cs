@@ -49,9 +49,10 @@ internal sealed class ForwardReader
 
     /// <summary>
     /// Reads <paramref name="forward"/>. With <paramref name="inlineModels"/> a call of a [Model] block of the module is
-    /// read through the block's own Forward (the generator fuses it); otherwise it stays one call.
+    /// read through the block's own Forward (the generator fuses it); otherwise it stays one call. Parameters from
+    /// <paramref name="nullFrom"/> on read as the constant null (the generator's graph for calls without them).
     /// </summary>
-    public static ForwardIr Read(IMethodSymbol forward, SemanticModel semantics, bool inlineModels, CancellationToken cancel)
+    public static ForwardIr Read(IMethodSymbol forward, SemanticModel semantics, bool inlineModels, CancellationToken cancel, int nullFrom = int.MaxValue)
     {
         var ir = new ForwardIr(forward);
         var reader = new ForwardReader(ir, inlineModels, cancel);
@@ -60,7 +61,9 @@ internal sealed class ForwardReader
         SyntaxNode? body = (SyntaxNode?)method.Body ?? method.ExpressionBody;
         if (body is null || semantics.GetOperation(body, cancel) is not { } operation) { ir.NotRead = ("Forward's body", method); return ir; }
         foreach (var p in forward.Parameters)
-            scope.Env[p] = reader.Add(new ForwardNode(ir.Nodes.Count, ForwardKind.Input, null, System.Array.Empty<int>()) { Parameter = p });
+            scope.Env[p] = reader.Add(p.Ordinal >= nullFrom
+                ? new ForwardNode(ir.Nodes.Count, ForwardKind.Opaque, null, System.Array.Empty<int>()) { Parameter = p, HasConstant = true, Constant = null, Failure = "the null argument '" + p.Name + "'" }
+                : new ForwardNode(ir.Nodes.Count, ForwardKind.Input, null, System.Array.Empty<int>()) { Parameter = p });
         int? returned = null;
         reader.Statements(Single(operation), scope, ref returned);
         ir.Returned = returned;

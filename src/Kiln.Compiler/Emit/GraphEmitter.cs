@@ -28,11 +28,12 @@ namespace Kiln.Compiler.Emit
         static string Arguments(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => InputName(k)));
 
         /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
-        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null)
+        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null, IrGraph? nullGraph = null)
         {
             var w = new IndentedWriter(indent);
             string description = evalGraph is null ? Describe(FusionPlanner.Plan(graph))
                 : "in training, " + Describe(FusionPlanner.Plan(graph)) + "; in eval, " + Describe(FusionPlanner.Plan(evalGraph));
+            if (nullGraph is not null) description += "; called without its optional inputs, " + Describe(FusionPlanner.Plan(nullGraph));
             w.Line("/// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>");
             w.Line("public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
             w.Line();
@@ -51,7 +52,19 @@ namespace Kiln.Compiler.Emit
             w.Line("public global::Kiln.Memory.MemoryPool? Pool { get; }");
             w.Line();
             var kernels = new IndentedWriter(indent, 1);
-            if (evalGraph is null) Method(new MethodEmission(modelName, nodeName, "Forward", graph, w, kernels), "public");
+            if (nullGraph is not null)
+            {
+                // Trailing Tensor? arguments all null: the graph read without them (a null mask: the causal kernel).
+                int with = graph.InputValues.Count, without = nullGraph.InputValues.Count;
+                string absent = string.Join(" && ", Enumerable.Range(without, with - without).Select(k => InputName(k) + " is null"));
+                w.Line($"/// <summary>The model's Forward, compiled (one graph for calls with the optional inputs, one for calls without them).</summary>");
+                w.Line($"public {Tensor} Forward({Signature(graph)}) => {absent} ? ForwardWithout({Arguments(nullGraph)}) : ForwardWith({Arguments(graph)});");
+                w.Line();
+                Method(new MethodEmission(modelName, nodeName, "ForwardWith", graph, w, kernels), "");
+                w.Line();
+                Method(new MethodEmission(modelName, nodeName, "ForwardWithout", nullGraph, w, kernels) { Absent = with - without }, "");
+            }
+            else if (evalGraph is null) Method(new MethodEmission(modelName, nodeName, "Forward", graph, w, kernels), "public");
             else
             {
                 // Forward branches on Training: one compiled graph per mode.
@@ -78,7 +91,7 @@ namespace Kiln.Compiler.Emit
             w.Line($"/// <summary>The model's Forward, compiled; an input that is not a {(rank == 0 ? "" : rank + "-D ")}float32 tensor, or a layer configured outside the compiled form, runs the eager Forward.</summary>");
             w.Open($"{(visibility.Length == 0 ? "" : visibility + " ")}{Tensor} {m.MethodName}({Signature(graph)})");
             w.Line("var m = _model;");
-            w.Line($"if ({GuardEmitter.Condition(m)}) return m.Forward({Arguments(graph)});");
+            w.Line($"if ({GuardEmitter.Condition(m)}) return m.Forward({Arguments(graph)}{string.Concat(Enumerable.Repeat(", null", m.Absent))});");
 
             // Parameters, in the order the node lists its inputs; each producer's first slot.
             var inputs = inputValues.Select((_, k) => InputName(k)).ToList();

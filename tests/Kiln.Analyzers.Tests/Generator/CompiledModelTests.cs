@@ -529,7 +529,7 @@ public class CompiledModelTests
     /// <summary>
     /// A block sized by a config object compiles whole: the attention [Model] called with four tensors is inlined (its GEMMs
     /// in the block's graph), its head counts are read from the fields when the compiled model runs, and its
-    /// <c>mask is null</c> folds to false (a null mask runs the eager Forward).
+    /// <c>mask is null</c> folds to false in the graph with the mask and to true in the one without it.
     /// </summary>
     [Fact]
     public void ConfigSizedBlocksInlineAndReadTheirSettings()
@@ -540,6 +540,8 @@ public class CompiledModelTests
         Assert.DoesNotContain("eager ConfigAttention", plan);
         Assert.Contains("Unflatten(@dim: ((int)(2)), @sizes: new int[] { m.attention.__Kiln_heads, m.attention.__Kiln_headDim })", text);
         Assert.Contains("@attnMask: t[3], @isCausal: false", text);
+        // ConfigAttention's own Compile() also has the graph for calls without the mask: the causal kernel, no mask.
+        Assert.Contains("@attnMask: null, @isCausal: true", text);
         Assert.Contains("internal int __Kiln_kvHeads => this.kvHeads;", text);
     }
 
@@ -1003,9 +1005,12 @@ public class CompiledModelTests
         Assert.Equal(name + "Backward", ((Tensor)forward.Invoke(compiled, [x.Detach().RequiresGrad_(), y])!).GradFn!.Name);
     }
 
-    /// <summary>A <c>Tensor? mask = null</c> parameter compiles: with a mask the compiled node runs, without one the eager Forward — both equal eager.</summary>
+    /// <summary>
+    /// A <c>Tensor? mask = null</c> parameter compiles both ways: with a mask one graph, called without it (null, or the
+    /// default) a second graph read with the mask as the constant null — both the compiled node, both equal eager.
+    /// </summary>
     [Fact]
-    public void AnOptionalMaskCompilesAndANullOneRunsTheEagerForward()
+    public void AnOptionalMaskCompilesWithAndWithoutIt()
     {
         var type = Built.Value.Assembly.GetType("OptionalMask")!;
         Generator.ManualSeed(4);
@@ -1025,11 +1030,13 @@ public class CompiledModelTests
             e.Sum().Backward();
             Close(e, c, $"output (mask={(m is null ? "null" : "causal")})");
             Close(xe.Grad!, xi.Grad!, $"input gradient (mask={(m is null ? "null" : "causal")})");
-            Assert.Equal(m is null, c.GradFn!.Name != "OptionalMaskBackward");
+            Assert.Equal("OptionalMaskBackward", c.GradFn!.Name);
         }
         // The default argument is there as in the model's Forward.
-        Tensor d = compiled.Forward(x);
+        Tensor d = compiled.Forward(x.Detach().RequiresGrad_());
         Close((Tensor)eagerForward.Invoke(model, [x, null])!, d, "output with the default mask");
+        Assert.Equal("OptionalMaskBackward", d.GradFn!.Name);
+        Assert.Contains("=> input1 is null ? ForwardWithout(x) : ForwardWith(x, input1);", Built.Value.GeneratedText);
     }
 
     /// <summary>Token ids (int64) through an Embedding (an eager island) into a compiled Transformer layer: equal to eager, padding row without gradient.</summary>

@@ -42,7 +42,7 @@ public class CompiledBlockTests
         LlamaGoldenTests.Close(expected["logits"], logits.Detach(), mask, "logits (compiled)");
         for (int i = 0; i < hidden.Count; i++) LlamaGoldenTests.Close(expected[$"hidden_states.{i}"], hidden[i].Detach(), mask, $"hidden_states.{i} (compiled)");
 
-        // Without a mask the compiled blocks take the causal mask written out: the unpadded first row's logits again.
+        // Without a mask the compiled blocks run their graph read without it (the causal kernel): the first row again.
         var ids = expected["input_ids"].Narrow(0, 0, 1);
         var causalHidden = new List<Tensor>();
         var causal = model.Forward(ids, null, causalHidden);
@@ -69,7 +69,7 @@ public class CompiledBlockTests
         LlamaGoldenTests.Close(expected["last_hidden_state"], last.Detach(), real, "last_hidden_state (compiled)");
         for (int i = 0; i < hidden.Count; i++) LlamaGoldenTests.Close(expected[$"hidden_states.{i}"], hidden[i].Detach(), real, $"hidden_states.{i} (compiled)");
         LlamaGoldenTests.Close(expected["pooler_output"], pooled!.Detach(), [1, 1], "pooler_output (compiled)");
-        // Without a mask (every position attended) the compiled layers take zeros written out: the eager model's states.
+        // Without a mask (every position attended) the compiled layers run their graph read without it: the eager states.
         var ids = expected["input_ids"];
         var eager = Assert.IsType<BertModel>(AutoModel.FromPretrained(dir));
         Tensor want;

@@ -61,8 +61,6 @@ public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilatio
         var h = Embeddings.Forward(inputIds, tokenTypeIds);
         hiddenStates?.Add(h);
         Tensor? mask = null;
-        // Compiled layers take the mask written out (zeros: every position); a null one runs the eager Forward.
-        if (IsCompiled && attentionMask is null && h.DType == DType.Float32) mask = Tensor.Zeros([b, 1, 1, s], h.DType, h.Device);
         if (attentionMask is not null)
         {
             // (1 - mask) · lowest float, broadcast over heads and queries, as HF extends it.

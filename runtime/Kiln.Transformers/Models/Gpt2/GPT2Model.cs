@@ -65,8 +65,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var h = AddPositions(inputsEmbeds, positions, b, s);
         hiddenStates?.Add(h);
-        // Compiled blocks take the causal mask written out (their graph has the mask as an input; a null one runs eagerly).
-        var mask = keep is not null || IsCompiled && h.DType == DType.Float32 ? CausalMask.Additive(keep, b, s, 0, h.DType, h.Device) : null;
+        var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
         int layer = 0;
         foreach (var block in H)
         {

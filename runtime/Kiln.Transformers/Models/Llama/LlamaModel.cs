@@ -71,8 +71,6 @@ public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilati
         var keep = attentionMask?.To(DType.Int64).ToArray<long>();
         var mask = keep is null ? null : CausalMask.Additive(keep, b, s, 0, h.DType, h.Device);
         var slidingMask = SlidingMask(keep, b, s, 0, h.DType, h.Device);
-        // Compiled blocks take the causal mask written out (their graph has the mask as an input; a null one runs eagerly).
-        if (IsCompiled && mask is null && h.DType == DType.Float32) mask = CausalMask.Additive(null, b, s, 0, h.DType, h.Device);
         int i = 0;
         foreach (var layer in Layers)
         {

@@ -46,6 +46,8 @@ namespace Kiln.Compiler.Emit.Model
         public List<IrNode> Islands { get; }
         /// <summary>Each parameterised producer's first slot among the node's inputs.</summary>
         public Dictionary<int, int> Slot { get; } = new Dictionary<int, int>();
+        /// <summary>How many trailing Forward arguments this method's graph is without (null when the eager Forward takes the call).</summary>
+        public int Absent { get; init; }
         /// <summary>The method's text.</summary>
         public IndentedWriter Code { get; }
         /// <summary>The GPU kernels' text (members of the Compiled class, after the methods).</summary>
