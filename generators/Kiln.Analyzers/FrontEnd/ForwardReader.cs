@@ -547,9 +547,13 @@ internal sealed class ForwardReader
                 return new Known(tested.Value is null);
             case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
                 when _inlineModels && IsInput(isNull.Value, scope):
-                // mask is null on a tensor of Forward: the compiled model runs only with every tensor given (a null one runs
-                // the eager Forward), so in its graph the test is false.
+                // mask is null on a tensor of Forward: a graph with that input runs only when it is given (calls without
+                // it take the graph read with it as null, or the eager Forward), so there the test is false.
                 return new Known(false);
+            case IIsPatternOperation { Pattern: INegatedPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } } notNull:
+                // mask is not null: the same, negated.
+                if (Fold(notNull.Value, scope) is { } given) return new Known(given.Value is not null);
+                return _inlineModels && IsInput(notNull.Value, scope) ? new Known(true) : null;
             case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr:
             {
                 bool and = b.OperatorKind == BinaryOperatorKind.ConditionalAnd;
@@ -559,6 +563,10 @@ internal sealed class ForwardReader
             }
             case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals:
             {
+                // mask == null / mask != null on a tensor of Forward: as mask is null above.
+                if (_inlineModels && (b.RightOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } && IsInput(b.LeftOperand, scope)
+                    || b.LeftOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } && IsInput(b.RightOperand, scope)))
+                    return new Known(b.OperatorKind == BinaryOperatorKind.NotEquals);
                 if (Fold(b.LeftOperand, scope) is not { } l || Fold(b.RightOperand, scope) is not { } r) return null;
                 return new Known(Equals(l.Value, r.Value) == (b.OperatorKind == BinaryOperatorKind.Equals));
             }

@@ -430,7 +430,7 @@ public class CompiledModelTests
             }
             public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) =>
                 o.Forward(F.ScaledDotProductAttention(Rotated(q.Forward(x), heads, cos, sin), Rotated(k.Forward(x), kvHeads, cos, sin),
-                    v.Forward(x).Unflatten(2, kvHeads, headDim).Transpose(1, 2), attnMask: mask, isCausal: mask is null, enableGqa: true).Transpose(1, 2).Flatten(2));
+                    v.Forward(x).Unflatten(2, kvHeads, headDim).Transpose(1, 2), attnMask: mask is not null ? mask : null, isCausal: mask == null, enableGqa: true).Transpose(1, 2).Flatten(2));
             Tensor Rotated(Tensor t, int count, Tensor cos, Tensor sin) => F.RotaryEmbedding(t.Unflatten(2, count, headDim).Transpose(1, 2), cos, sin);
         }
 
@@ -529,7 +529,8 @@ public class CompiledModelTests
     /// <summary>
     /// A block sized by a config object compiles whole: the attention [Model] called with four tensors is inlined (its GEMMs
     /// in the block's graph), its head counts are read from the fields when the compiled model runs, and its
-    /// <c>mask is null</c> folds to false in the graph with the mask and to true in the one without it.
+    /// null tests of the mask (<c>is not null</c>, <c>== null</c>) fold to its presence in the graph with the mask and to its
+    /// absence in the one without it.
     /// </summary>
     [Fact]
     public void ConfigSizedBlocksInlineAndReadTheirSettings()
