@@ -177,7 +177,7 @@ internal sealed partial class GraphLowering
             if (ForwardSyntax.IsTensor(o.Type))
             {
                 if (read is int absent && _ir[absent] is { HasConstant: true, Constant: null }) return "null";   // a Tensor? argument this graph is without
-                if (Need(n.Operand(o), n) is not int v) return null;
+                if (Need(read, n) is not int v) return null;
                 values.Add(v);
                 return IrOps.Placeholder(values.Count - 1);
             }

@@ -542,18 +542,10 @@ internal sealed class ForwardReader
                 return new Known(_ir[li].Constant);
             case IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } not when Fold(not.Operand, scope) is { Value: bool b }:
                 return new Known(!b);
-            case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
-                when Fold(isNull.Value, scope) is { } tested:
-                return new Known(tested.Value is null);
-            case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull
-                when _inlineModels && IsInput(isNull.Value, scope):
-                // mask is null on a tensor of Forward: a graph with that input runs only when it is given (calls without
-                // it take the graph read with it as null, or the eager Forward), so there the test is false.
-                return new Known(false);
+            case IIsPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } isNull:
+                return IsNull(isNull.Value, scope) is bool none ? new Known(none) : null;
             case IIsPatternOperation { Pattern: INegatedPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } } notNull:
-                // mask is not null: the same, negated.
-                if (Fold(notNull.Value, scope) is { } given) return new Known(given.Value is not null);
-                return _inlineModels && IsInput(notNull.Value, scope) ? new Known(true) : null;
+                return IsNull(notNull.Value, scope) is bool absent ? new Known(!absent) : null;
             case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr:
             {
                 bool and = b.OperatorKind == BinaryOperatorKind.ConditionalAnd;
@@ -563,10 +555,10 @@ internal sealed class ForwardReader
             }
             case IBinaryOperation b when b.OperatorKind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals:
             {
-                // mask == null / mask != null on a tensor of Forward: as mask is null above.
-                if (_inlineModels && (b.RightOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } && IsInput(b.LeftOperand, scope)
-                    || b.LeftOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } && IsInput(b.RightOperand, scope)))
-                    return new Known(b.OperatorKind == BinaryOperatorKind.NotEquals);
+                // x == null / x != null: as x is null.
+                var other = b.RightOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } ? b.LeftOperand
+                    : b.LeftOperand.UnwrapConversions().ConstantValue is { HasValue: true, Value: null } ? b.RightOperand : null;
+                if (other is not null && IsNull(other, scope) is bool isNull) return new Known(isNull == (b.OperatorKind == BinaryOperatorKind.Equals));
                 if (Fold(b.LeftOperand, scope) is not { } l || Fold(b.RightOperand, scope) is not { } r) return null;
                 return new Known(Equals(l.Value, r.Value) == (b.OperatorKind == BinaryOperatorKind.Equals));
             }
@@ -578,12 +570,17 @@ internal sealed class ForwardReader
         }
     }
 
-    /// <summary>Whether <paramref name="op"/> is a parameter or local bound to one of Forward's inputs.</summary>
-    bool IsInput(IOperation op, Scope scope)
+    /// <summary>
+    /// Whether <paramref name="tested"/> is null, when the reader knows: a value it folds, or (for the generator) a
+    /// parameter or local bound to one of Forward's inputs — a graph with that input runs only when it is given (calls
+    /// without it take the graph read with it as null, or the eager Forward), so there it is not null.
+    /// </summary>
+    bool? IsNull(IOperation tested, Scope scope)
     {
-        op = op.UnwrapConversions();
+        if (Fold(tested, scope) is { } known) return known.Value is null;
+        var op = tested.UnwrapConversions();
         ISymbol? symbol = op switch { IParameterReferenceOperation p => p.Parameter.OriginalDefinition, ILocalReferenceOperation l => l.Local, _ => null };
-        return symbol is not null && scope.Env.TryGetValue(symbol, out var bound) && bound is int id && _ir[id].Kind == ForwardKind.Input;
+        return _inlineModels && symbol is not null && scope.Env.TryGetValue(symbol, out var bound) && bound is int id && _ir[id].Kind == ForwardKind.Input ? false : null;
     }
 
     /// <summary>

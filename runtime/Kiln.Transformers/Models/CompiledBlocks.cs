@@ -33,8 +33,19 @@ internal sealed class CompiledBlocks<TBlock, TCompiled> where TBlock : Module wh
         _compiled = [];
     }
 
+    /// <summary>
+    /// Block <paramref name="index"/> over <paramref name="h"/>: <paramref name="compiled"/> of its compiled form while the
+    /// blocks are compiled, else <paramref name="eager"/>; under <see cref="Autograd.Checkpoint"/> when <paramref name="checkpoint"/>.
+    /// </summary>
+    public Tensor Run(int index, TBlock block, Tensor h, bool checkpoint, Func<Tensor, Tensor> eager, Func<TCompiled, Tensor, Tensor> compiled)
+    {
+        var form = For(index, block);
+        Func<Tensor, Tensor> run = form is null ? eager : x => compiled(form, x);
+        return checkpoint ? Autograd.Checkpoint(run, h, block.Parameters()) : run(h);
+    }
+
     /// <summary>Block <paramref name="index"/>'s compiled form, or null while the blocks run eagerly.</summary>
-    public TCompiled? For(int index, TBlock block)
+    TCompiled? For(int index, TBlock block)
     {
         if (_mode is not { } mode) return null;
         if (index >= _compiled.Length) Array.Resize(ref _compiled, index + 1);

@@ -72,9 +72,7 @@ public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilatio
         int index = 0;
         foreach (var layer in Encoder.Layer)
         {
-            var compiled = _compiled.For(index++, layer);
-            System.Func<Tensor, Tensor> run = compiled is null ? x => layer.Forward(x, mask) : x => compiled.Forward(x, mask);
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(run, h, layer.Parameters()) : run(h);
+            h = _compiled.Run(index++, layer, h, GradientCheckpointing && Training && Autograd.IsGradEnabled, x => layer.Forward(x, mask), (c, x) => c.Forward(x, mask));
             hiddenStates?.Add(h);
         }
         return (h, Pooler?.Forward(h));

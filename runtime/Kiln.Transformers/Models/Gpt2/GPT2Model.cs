@@ -69,9 +69,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
         int layer = 0;
         foreach (var block in H)
         {
-            var compiled = _compiled.For(layer++, block);
-            System.Func<Tensor, Tensor> run = compiled is null ? x => block.Forward(x, mask) : x => compiled.Forward(x, mask);
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(run, h, block.Parameters()) : run(h);
+            h = _compiled.Run(layer++, block, h, GradientCheckpointing && Training && Autograd.IsGradEnabled, x => block.Forward(x, mask), (c, x) => c.Forward(x, mask));
             hiddenStates?.Add(h);
         }
         h = LnF.Forward(h);

@@ -75,9 +75,8 @@ public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilati
         foreach (var layer in Layers)
         {
             var layerMask = IsSliding(i) ? slidingMask : mask;
-            var compiled = _compiled.For(i++, layer);
-            System.Func<Tensor, Tensor> block = compiled is null ? x => layer.Forward(x, cos, sin, layerMask) : x => compiled.Forward(x, cos, sin, layerMask);
-            h = GradientCheckpointing && Training && Autograd.IsGradEnabled ? Autograd.Checkpoint(block, h, layer.Parameters()) : block(h);
+            h = _compiled.Run(i++, layer, h, GradientCheckpointing && Training && Autograd.IsGradEnabled,
+                x => layer.Forward(x, cos, sin, layerMask), (c, x) => c.Forward(x, cos, sin, layerMask));
             hiddenStates?.Add(h);
         }
         h = Norm.Forward(h);
