@@ -84,10 +84,12 @@ public static unsafe class Sgemm
     /// <summary>
     /// C[m×n] = x·Wᵀ for a few rows x [m, k] (float32, rows <paramref name="rsx"/> apart) against a bfloat16 weight W
     /// [n, k] (rows k apart) read as stored — the decode-shaped product of bf16 models, by the float32 few-rows kernel
-    /// with each weight vector widened in registers. The epilogue (a bias) runs on the finished rows.
+    /// with each weight vector widened in registers. The epilogue (a bias) runs on the finished rows. Where the caller also
+    /// has the rows in bfloat16 (x16, rows rsx apart), row groups of four run AVX512_BF16 dot products
+    /// (<see cref="Bf16DotTile"/>) where the CPU has them.
     /// </summary>
-    internal static void FewRowsBf16(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default) =>
-        FewRows<BFloat16Elements>(m, n, k, 1f, x, rsx, (byte*)w, k, false, c, ldc, epilogue);
+    internal static void FewRowsBf16(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null) =>
+        FewRows<BFloat16Elements>(m, n, k, 1f, x, rsx, (byte*)w, k, false, c, ldc, epilogue, x16);
 
     /// <summary>
     /// Rows from which x·Wᵀ with a bfloat16 W runs blocked (W widened as it is packed) rather than few-rows. With W in
@@ -100,17 +102,18 @@ public static unsafe class Sgemm
     /// <summary>
     /// C[m×n] = x·Wᵀ for float32 rows x [m, k] against a bfloat16 weight W [n, k] read as stored: few rows stream W
     /// through the few-rows kernel (widened in registers), more go through the blocked GEMM with W widened as its panels
-    /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows.
+    /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows; x16, the rows
+    /// in bfloat16 too when the caller has them, lets few rows use dot-product instructions (see <see cref="FewRowsBf16"/>).
     /// </summary>
-    internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default)
+    internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
     {
         if (m < Bf16BlockedRows || k == 0)
         {
-            FewRowsBf16(m, n, k, x, rsx, w, c, ldc, epilogue);
+            FewRowsBf16(m, n, k, x, rsx, w, c, ldc, epilogue, x16);
             return;
         }
         var tiles = GemmTiles.ForRows(m);
-        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, (float*)w, 1, k, false, c, ldc, epilogue, tiles, bf16: true);
+        if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, 1f, x, rsx, 1, (float*)w, 1, k, false, c, ldc, epilogue, tiles, bf16: true, a16: x16);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, x, rsx, 1, (float*)w, 1, k, false, c, ldc, epilogue, tiles, bf16: true);
     }
 
@@ -148,11 +151,12 @@ public static unsafe class Sgemm
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, 1f, a, rsa, 1, null, rsb, csb, false, c, ldc, epilogue, tiles, dq: dq);
     }
 
-    static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue)
+    static void FewRows<TW>(int m, int n, int k, float alpha, float* a, long rsa, byte* b, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, ushort* a16 = null)
         where TW : struct, IWeightElements
     {
         if (m == 0 || n == 0) return;
-        var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
+        bool dot16 = a16 != null && TW.Size == sizeof(ushort) && Bf16DotTile.IsSupported;
+        var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, A16 = dot16 ? a16 : null, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
         // Columns in chunks big enough to pay for a thread hand-off.
         Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
         if (!epilogue.IsEmpty)
@@ -165,6 +169,8 @@ public static unsafe class Sgemm
         public int M, K;
         public float Alpha;
         public float* A, C;
+        /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="Bf16DotTile"/>; else null.</summary>
+        public ushort* A16;
         public byte* B;
         public long Rsa, Csb, Ldc;
         public bool Accumulate;
@@ -256,6 +262,11 @@ public static unsafe class Sgemm
             // compute-bound there, so the first group prefetches them all (dealt out it measured 8 % slower).
             if (TW.Size < sizeof(float)) (group, groups) = (0, group == 0 ? 1 : 0);
             long ahead = (spacing == 1 ? 4 : 1) * Csb * TW.Size;
+            if (A16 != null && k1 - k0 >= Bf16DotTile.Chunk)
+            {
+                DotTile(i, j, spacing, ahead, groups > 0, k0, k1, into);
+                return;
+            }
             if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j, spacing, ahead, group, groups, k0, k1, into);
             else Tile<Elementwise.Lanes256>(i, j, spacing, ahead, group, groups, k0, k1, into);
         }
@@ -303,6 +314,42 @@ public static unsafe class Sgemm
             Put(i + 1, j, Finish(TL.ReduceSum(a10), x1, w0, p, k1), into); Put(i + 1, j + s, Finish(TL.ReduceSum(a11), x1, w1, p, k1), into); Put(i + 1, j + 2 * s, Finish(TL.ReduceSum(a12), x1, w2, p, k1), into); Put(i + 1, j + 3 * s, Finish(TL.ReduceSum(a13), x1, w3, p, k1), into);
             Put(i + 2, j, Finish(TL.ReduceSum(a20), x2, w0, p, k1), into); Put(i + 2, j + s, Finish(TL.ReduceSum(a21), x2, w1, p, k1), into); Put(i + 2, j + 2 * s, Finish(TL.ReduceSum(a22), x2, w2, p, k1), into); Put(i + 2, j + 3 * s, Finish(TL.ReduceSum(a23), x2, w3, p, k1), into);
             Put(i + 3, j, Finish(TL.ReduceSum(a30), x3, w0, p, k1), into); Put(i + 3, j + s, Finish(TL.ReduceSum(a31), x3, w1, p, k1), into); Put(i + 3, j + 2 * s, Finish(TL.ReduceSum(a32), x3, w2, p, k1), into); Put(i + 3, j + 3 * s, Finish(TL.ReduceSum(a33), x3, w3, p, k1), into);
+        }
+
+        /// <summary>
+        /// <see cref="Tile{TL}"/> by AVX512_BF16 dot products over A's bfloat16 rows: whole 32-element chunks in the generated
+        /// kernel (twice the products of widening FMAs an instruction), the last few elements by the float32 tail.
+        /// </summary>
+        void DotTile(int i, long j, long s, long ahead, bool prefetch, int k0, int k1, bool into)
+        {
+            long stride = s * Csb * TW.Size;
+            int chunks = (k1 - k0) / Bf16DotTile.Chunk, p = k0 + chunks * Bf16DotTile.Chunk;
+            float* sums = stackalloc float[256];
+            var args = new Bf16TileArgs
+            {
+                X = A16 + i * Rsa + k0,
+                XStride = Rsa * sizeof(ushort),
+                W = Row(j) + (long)k0 * TW.Size,
+                WStride = stride,
+                Chunks = chunks,
+                Sums = sums,
+                Ahead = ahead,
+            };
+            Bf16DotTile.Run(&args, prefetch);
+            for (int r = 0; r < 4; r++)
+            {
+                float* q = sums + 64 * r;
+                var folded = Elementwise.Lanes512.ReduceSum4(Elementwise.Lanes512.Load(q), Elementwise.Lanes512.Load(q + 16), Elementwise.Lanes512.Load(q + 32), Elementwise.Lanes512.Load(q + 48));
+                if (p < k1)
+                {
+                    float* x = A + (i + r) * Rsa;
+                    byte* w0 = Row(j);
+                    folded = Vector128.Create(
+                        Finish(folded.GetElement(0), x, w0, p, k1), Finish(folded.GetElement(1), x, w0 + stride, p, k1),
+                        Finish(folded.GetElement(2), x, w0 + 2 * stride, p, k1), Finish(folded.GetElement(3), x, w0 + 3 * stride, p, k1));
+                }
+                Put4(i + r, j, s, folded, into);
+            }
         }
 
         /// <summary>C[i, j..j+3] = (C +) alpha · <paramref name="sums"/>.</summary>
@@ -418,9 +465,13 @@ public static unsafe class Sgemm
 
     static void Blocked(int mr, int nr, bool wide, int m, int n, int k, float alpha, float* a, long rsa, long csa,
         float* b, long rsb, long csb, bool accumulate, float* c, long ldc, GemmEpilogue epilogue, GemmTiles tiles, PackedB? packed = null, GemmGate gate = default,
-        int threads = 0, bool bf16 = false, DequantizingB? dq = null)
+        int threads = 0, bool bf16 = false, DequantizingB? dq = null, ushort* a16 = null)
     {
         if (threads == 0) threads = Math.Max(1, Threads.Count);
+        // Both operands in bfloat16 (A's rows at hand as stored, B the weight's rows): the dot-product micro-kernel, its
+        // panels packed in pairs of k (same tile shape as the float32 AVX-512 kernel, so the blocking below is shared).
+        bool dot16 = a16 != null && bf16 && wide && alpha == 1f && rsb == 1 && csa == 1 && packed == null && dq == null && gate.IsEmpty
+            && mr == Bf16DotMicroKernel.MR && nr == Bf16DotMicroKernel.NR && Bf16DotMicroKernel.IsSupported;
         int KC = tiles.Kc, NC = tiles.Nc;
         // Row blocks as equal as whole micro-panels allow: one thread, big blocks; several, blocks of about ParallelPanels
         // micro-panels claimed dynamically, their count a multiple of the thread count so the threads finish together
@@ -458,6 +509,7 @@ public static unsafe class Sgemm
                 Slabs = threads,
                 Bf16 = bf16,
                 Dq = dq,
+                A16 = dot16 ? a16 : null,
             }.Run();
             return;
         }
@@ -488,6 +540,8 @@ public static unsafe class Sgemm
             Gate = gate,
             Bf16 = bf16,
             Dq = dq,
+            Dot16 = dot16,
+            A16 = a16,
             MPanels = mPanels,
             MBlocks = mBlocks,
             NSlices = nSlices,
@@ -498,6 +552,7 @@ public static unsafe class Sgemm
             int panels = (nc + nr - 1) / nr;
             // K in equal blocks of at most KC: no short last block paying a full tile's C traffic.
             int kBlocks = (k + KC - 1) / KC, kcEven = (k + kBlocks - 1) / kBlocks;
+            if (dot16) kcEven += kcEven & 1;   // pairs of k never straddle two blocks
             for (int pc = 0, pb = 0; pc < k; pc += kcEven, pb++)
             {
                 int kc = Math.Min(kcEven, k - pc);
@@ -536,6 +591,7 @@ public static unsafe class Sgemm
         public GemmTiles Tiles;
         public GemmGate Gate;
         public DequantizingB? Dq;
+        public ushort* A16;
 
         public void Run() => Threads.For(Slabs, 1, Range);
 
@@ -547,7 +603,7 @@ public static unsafe class Sgemm
                 int j0 = (int)(t * panels / Slabs) * Nr, j1 = Math.Min(N, (int)((t + 1) * panels / Slabs) * Nr);
                 if (j0 >= j1) continue;
                 Blocked(Mr, Nr, Wide, M, j1 - j0, K, Alpha, A, Rsa, Csa, ElementAt(B, j0 * Csb, Bf16), Rsb, Csb, Accumulate, C + j0, Ldc,
-                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16, dq: Dq is { } dq ? dq with { Offset = dq.Offset + j0 } : null);
+                    Epilogue.Columns(j0), Tiles, gate: Gate, threads: 1, bf16: Bf16, dq: Dq is { } dq ? dq with { Offset = dq.Offset + j0 } : null, a16: A16);
             }
         }
     }
@@ -558,6 +614,9 @@ public static unsafe class Sgemm
         public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks, MPanels, MBlocks, NSlices;
         public int NextBlock;
         public bool Wide, Accumulate, Last, DirectB, Bf16;
+        /// <summary>Both operands in bfloat16, packed in pairs of k for <see cref="Bf16DotMicroKernel"/> (A read from <see cref="A16"/>).</summary>
+        public bool Dot16;
+        public ushort* A16;
         public float Alpha;
         public float* A, BBlock, C, BPack;
         public long Rsa, Csa, Rsb, Csb, Ldc;
@@ -576,6 +635,7 @@ public static unsafe class Sgemm
         void PackRange(long s, long e)
         {
             if (Dq != null) DequantizePanels(s, e);
+            else if (Dot16) Bf16PairPacking.PackB((ushort*)BBlock, Csb, Kc, Nc, s, e, (uint*)BPack);
             else if (Bf16) PackBPanels<BFloat16Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
             else PackBPanels<Float32Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
         }
@@ -623,16 +683,40 @@ public static unsafe class Sgemm
                 if (j0 >= j1) continue;
                 int mcur = iend - ic;
                 long offset = ic * Rsa + Pc * Csa;
-                if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
+                if (Dot16)
+                {
+                    Bf16PairPacking.PackA(A16 + offset, Rsa, mcur, kc, (uint*)ap);
+                    for (int ir = 0; ir < mcur; ir += mr)
+                        for (int jr = j0; jr < j1; jr += nr)
+                            PairTile((uint*)ap, ic, ir, jr, mcur, tile);
+                }
+                else if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
                 else PackGatedA(A + offset, Gate.Values + offset, Gate.Scale, Rsa, Csa, mcur, kc, mr, ap);
                 // The A micro-panel stays in L1 while the B micro-panels of the block stream from L2
                 // (measured a little faster here than keeping the wider B panel resident).
-                for (int ir = 0; ir < mcur; ir += mr)
+                for (int ir = 0; ir < mcur && !Dot16; ir += mr)
                     for (int jr = j0; jr < j1; jr += nr)
                         Tile(ap, ic, ir, jr, mcur, tile);
                 if (Last && !Epilogue.IsEmpty)
                     for (int i = 0; i < mcur; i++) Epilogue.Apply(C + (ic + i) * ldc + Jc + j0, ic + i, Jc + j0, j1 - j0);
             }
+        }
+
+        /// <summary><see cref="Tile"/> over panels packed in pairs of k, by <see cref="Bf16DotMicroKernel"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void PairTile(uint* ap, int ic, int ir, int jr, int mcur, float* tile)
+        {
+            int mr = Mr, nr = Nr, pairs = (Kc + 1) / 2;
+            int mrows = Math.Min(mr, mcur - ir), ncur = Math.Min(nr, Nc - jr);
+            uint* apanel = ap + (long)ir * pairs, bpanel = (uint*)BPack + (long)jr * pairs;
+            float* cTile = C + (ic + ir) * Ldc + Jc + jr;
+            if (mrows == mr && ncur == nr)
+            {
+                Bf16DotMicroKernel.Run(pairs, apanel, bpanel, cTile, Ldc, Accumulate);
+                return;
+            }
+            Bf16DotMicroKernel.Run(pairs, apanel, bpanel, tile, nr, false);
+            CopyTile(tile, nr, cTile, Ldc, mrows, ncur, Accumulate);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -54,14 +54,14 @@ public static partial class F
             float* xs = (float*)(_bf16Rows ??= new()).Get(rows * k * sizeof(float));
             float* ys = (float*)(_bf16Result ??= new()).Get(rows * n * sizeof(float));
             Kernels.Elementwise.Bf16Elementwise.Widen(input.Ptr<ushort>(), 1, xs, (int)(rows * k));
-            Kernels.Gemm.Sgemm.MultiplyBf16Weight((int)rows, n, k, xs, k, weight.Ptr<ushort>(), ys, n, epilogue);
+            Kernels.Gemm.Sgemm.MultiplyBf16Weight((int)rows, n, k, xs, k, weight.Ptr<ushort>(), ys, n, epilogue, input.Ptr<ushort>());
             var result = Tensor.Empty(outShape, DType.BFloat16);
             Kernels.Elementwise.Bf16Elementwise.Round(ys, result.Ptr<ushort>(), 1, (int)(rows * n));
             return result;
         }
         using var x = input.Reshape(-1, k).To(DType.Float32).Contiguous();
         using var y = Tensor.Empty(new[] { (int)rows, n }, DType.Float32);
-        Kernels.Gemm.Sgemm.MultiplyBf16Weight((int)rows, n, k, x.Ptr<float>(), k, weight.Ptr<ushort>(), y.Ptr<float>(), n, epilogue);
+        Kernels.Gemm.Sgemm.MultiplyBf16Weight((int)rows, n, k, x.Ptr<float>(), k, weight.Ptr<ushort>(), y.Ptr<float>(), n, epilogue, input.IsContiguous ? input.Ptr<ushort>() : null);
         using var shaped = y.Reshape(outShape);
         return shaped.To(DType.BFloat16);
     }
