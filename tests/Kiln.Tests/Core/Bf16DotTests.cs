@@ -10,7 +10,8 @@ namespace Kiln.Tests.Core;
 /// The AVX512_BF16 dot-product kernels (assembled at start-up): where this CPU has the instructions they run, and the
 /// bf16 products they serve — the decode-shaped few-rows tile and the blocked GEMM's micro-kernel with its pair packing —
 /// equal the float64 sums of the same bfloat16 values within float32 summation error. Where the CPU lacks them the
-/// same products run the float32 kernels and the same assertions hold.
+/// same products run the float32 kernels and the same assertions hold. Products are checked with C written and with C
+/// accumulated into (K over 1024 runs its later chunks into the first's sums).
 /// </summary>
 public unsafe class Bf16DotTests
 {
@@ -22,7 +23,7 @@ public unsafe class Bf16DotTests
         bool listed = File.ReadAllText("/proc/cpuinfo").Contains(" avx512_bf16");
         bool x64 = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
         Assert.Equal(listed && x64 && Bf16DotInstructions.Enabled, Bf16DotInstructions.IsSupported);
-        Assert.Equal(Bf16DotInstructions.IsSupported, Bf16DotTile.IsSupported);
+        Assert.Equal(Bf16DotInstructions.IsSupported, Bf16DotTiles.IsSupported);
         Assert.Equal(Bf16DotInstructions.IsSupported, Bf16DotMicroKernel.IsSupported);
     }
 
@@ -65,8 +66,12 @@ public unsafe class Bf16DotTests
     [Theory]
     [InlineData(4, 32, 8)]        // few rows: one 4-row group, one 32-element chunk
     [InlineData(5, 70, 9)]        // a row after the group, a k tail of 6, an output after the 4-wide tiles
-    [InlineData(8, 768, 64)]      // a batch-8 decode step's shape (two row groups, far-spaced weight rows)
-    [InlineData(12, 2100, 16)]    // K over 1024: chunks of 1024 then a tail
+    [InlineData(4, 768, 64)]      // a batch-4 decode step's shape: one group, four far-spaced weight rows
+    [InlineData(8, 768, 64)]      // a batch-8 decode step's shape: eight rows against three far-spaced weight rows (one left)
+    [InlineData(9, 64, 7)]        // two 8 × 3 tiles a column apart, the last column and the ninth row by single dots
+    [InlineData(12, 2100, 16)]    // K over 1024: chunks of 1024 then one of 52 (a vector and a tail); four rows after the group
+    [InlineData(16, 1030, 50)]    // two groups of eight; the last K chunk (6) shorter than a vector, added to the first
+    [InlineData(6, 40, 13)]       // one 4-row group and two rows by single dots
     [InlineData(64, 33, 37)]      // blocked: odd K (a last pair with zero), partial row and column panels
     [InlineData(77, 1001, 100)]   // blocked: K in several even blocks, odd in total
     [InlineData(130, 256, 2051)]  // blocked: N in several blocks of B

@@ -86,7 +86,7 @@ public static unsafe class Sgemm
     /// [n, k] (rows k apart) read as stored — the decode-shaped product of bf16 models, by the float32 few-rows kernel
     /// with each weight vector widened in registers. The epilogue (a bias) runs on the finished rows. Where the caller also
     /// has the rows in bfloat16 (x16, rows rsx apart), row groups of four run AVX512_BF16 dot products
-    /// (<see cref="Bf16DotTile"/>) where the CPU has them.
+    /// (<see cref="Bf16DotTiles"/>) where the CPU has them.
     /// </summary>
     internal static void FewRowsBf16(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null) =>
         FewRows<BFloat16Elements>(m, n, k, 1f, x, rsx, (byte*)w, k, false, c, ldc, epilogue, x16);
@@ -105,7 +105,7 @@ public static unsafe class Sgemm
     /// through the few-rows kernel (widened in registers), more go through the blocked GEMM with W widened as its panels
     /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows. With x16, the
     /// rows in bfloat16 too, both paths run AVX512_BF16 dot products where the CPU has them: few rows by
-    /// <see cref="Bf16DotTile"/>, more by <see cref="Bf16DotMicroKernel"/> over both operands packed in pairs of k, nothing
+    /// <see cref="Bf16DotTiles"/>, more by <see cref="Bf16DotMicroKernel"/> over both operands packed in pairs of k, nothing
     /// widened (256 × 768 → 2048 on 1 thread: 4.6 ms widened, 2.7 ms so; a batch-8 prompt of the 124M Llama 261 → 168 ms).
     /// </summary>
     internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
@@ -158,7 +158,7 @@ public static unsafe class Sgemm
         where TW : struct, IWeightElements
     {
         if (m == 0 || n == 0) return;
-        bool dot16 = a16 != null && TW.Size == sizeof(ushort) && Bf16DotTile.IsSupported;
+        bool dot16 = a16 != null && TW.Size == sizeof(ushort) && alpha == 1f && Bf16DotTiles.IsSupported;
         var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, A16 = dot16 ? a16 : null, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
         // Columns in chunks big enough to pay for a thread hand-off.
         Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
@@ -172,7 +172,7 @@ public static unsafe class Sgemm
         public int M, K;
         public float Alpha;
         public float* A, C;
-        /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="Bf16DotTile"/>; else null.</summary>
+        /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="Bf16DotTiles"/>; else null.</summary>
         public ushort* A16;
         public byte* B;
         public long Rsa, Csb, Ldc;
@@ -211,6 +211,11 @@ public static unsafe class Sgemm
             {
                 int k1 = Math.Min(K, k0 + chunk);
                 bool into = Accumulate || k0 > 0;
+                if (A16 != null && k1 - k0 >= Bf16DotTiles.Chunk)
+                {
+                    DotTiles(j0, tiles, step, spacing, mt / 4, k0, k1, into);
+                    continue;
+                }
                 for (long u = 0; u < tiles; u++)
                     for (int i = 0; i < mt; i += 4) Tile(i, j0 + u * step, spacing, i / 4, mt / 4, k0, k1, into);
             }
@@ -265,11 +270,6 @@ public static unsafe class Sgemm
             // compute-bound there, so the first group prefetches them all (dealt out it measured 8 % slower).
             if (TW.Size < sizeof(float)) (group, groups) = (0, group == 0 ? 1 : 0);
             long ahead = (spacing == 1 ? 4 : 1) * Csb * TW.Size;
-            if (A16 != null && k1 - k0 >= Bf16DotTile.Chunk)
-            {
-                DotTile(i, j, spacing, ahead, groups > 0, k0, k1, into);
-                return;
-            }
             if (Vector512.IsHardwareAccelerated && K >= 64) Tile<Elementwise.Lanes512>(i, j, spacing, ahead, group, groups, k0, k1, into);
             else Tile<Elementwise.Lanes256>(i, j, spacing, ahead, group, groups, k0, k1, into);
         }
@@ -320,39 +320,39 @@ public static unsafe class Sgemm
         }
 
         /// <summary>
-        /// <see cref="Tile{TL}"/> by AVX512_BF16 dot products over A's bfloat16 rows: whole 32-element chunks in the generated
-        /// kernel (twice the products of widening FMAs an instruction), the last few elements by the float32 tail.
+        /// The tiles of <see cref="Tiles"/> over k in [k0, k1) by AVX512_BF16 dot products over A's bfloat16 rows
+        /// (<see cref="Bf16DotTiles"/>, many tiles a call): whole 32-element chunks in the generated kernel, the last few
+        /// elements by the float32 tail.
         /// </summary>
-        void DotTile(int i, long j, long s, long ahead, bool prefetch, int k0, int k1, bool into)
+        void DotTiles(long j0, long tiles, long step, long spacing, int groups, int k0, int k1, bool into)
         {
-            long stride = s * Csb * TW.Size;
-            int chunks = (k1 - k0) / Bf16DotTile.Chunk, p = k0 + chunks * Bf16DotTile.Chunk;
-            float* sums = stackalloc float[256];
-            var args = new Bf16TileArgs
+            long stride = spacing * Csb * TW.Size;
+            int chunks = (k1 - k0) / Bf16DotTiles.Chunk, p = k0 + chunks * Bf16DotTiles.Chunk;
+            var args = new Bf16TilesArgs
             {
-                X = A16 + i * Rsa + k0,
+                X = A16 + k0,
                 XStride = Rsa * sizeof(ushort),
-                W = Row(j) + (long)k0 * TW.Size,
+                W = Row(j0) + (long)k0 * TW.Size,
                 WStride = stride,
                 Chunks = chunks,
-                Sums = sums,
-                Ahead = ahead,
+                C = C + j0,
+                Ahead = (spacing == 1 ? 4 : 1) * Csb * TW.Size,
+                Tiles = tiles,
+                Groups = groups,
+                TileStep = step * Csb * TW.Size,
+                CRowBytes = Ldc * sizeof(float),
+                CColumnBytes = spacing * sizeof(float),
+                CStep = step * sizeof(float),
             };
-            Bf16DotTile.Run(&args, prefetch);
-            for (int r = 0; r < 4; r++)
-            {
-                float* q = sums + 64 * r;
-                var folded = Elementwise.Lanes512.ReduceSum4(Elementwise.Lanes512.Load(q), Elementwise.Lanes512.Load(q + 16), Elementwise.Lanes512.Load(q + 32), Elementwise.Lanes512.Load(q + 48));
-                if (p < k1)
-                {
-                    float* x = A + (i + r) * Rsa;
-                    byte* w0 = Row(j);
-                    folded = Vector128.Create(
-                        Finish(folded.GetElement(0), x, w0, p, k1), Finish(folded.GetElement(1), x, w0 + stride, p, k1),
-                        Finish(folded.GetElement(2), x, w0 + 2 * stride, p, k1), Finish(folded.GetElement(3), x, w0 + 3 * stride, p, k1));
-                }
-                Put4(i + r, j, s, folded, into);
-            }
+            Bf16DotTiles.Run(&args, into);
+            if (p == k1) return;
+            for (long u = 0; u < tiles; u++)
+                for (int i = 0; i < 4 * groups; i++)
+                    for (int c = 0; c < 4; c++)
+                    {
+                        long j = j0 + u * step + c * spacing;
+                        C[i * Ldc + j] += Finish(0, A + i * Rsa, Row(j), p, k1);
+                    }
         }
 
         /// <summary>C[i, j..j+3] = (C +) alpha · <paramref name="sums"/>.</summary>
