@@ -86,7 +86,7 @@ public static unsafe class Sgemm
     /// [n, k] (rows k apart) read as stored — the decode-shaped product of bf16 models, by the float32 few-rows kernel
     /// with each weight vector widened in registers. The epilogue (a bias) runs on the finished rows. Where the caller also
     /// has the rows in bfloat16 (x16, rows rsx apart), row groups of four run AVX512_BF16 dot products
-    /// (<see cref="Bf16DotTiles"/>) where the CPU has them.
+    /// (<see cref="FewRowsTiles"/>) where the CPU has them.
     /// </summary>
     internal static void FewRowsBf16(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null) =>
         FewRows<BFloat16Elements>(m, n, k, 1f, x, rsx, (byte*)w, k, false, c, ldc, epilogue, x16);
@@ -105,7 +105,7 @@ public static unsafe class Sgemm
     /// through the few-rows kernel (widened in registers), more go through the blocked GEMM with W widened as its panels
     /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows. With x16, the
     /// rows in bfloat16 too, both paths run AVX512_BF16 dot products where the CPU has them: few rows by
-    /// <see cref="Bf16DotTiles"/>, more by <see cref="Bf16DotMicroKernel"/> over both operands packed in pairs of k, nothing
+    /// <see cref="FewRowsTiles"/>, more by <see cref="Bf16DotMicroKernel"/> over both operands packed in pairs of k, nothing
     /// widened (256 × 768 → 2048 on 1 thread: 4.6 ms widened, 2.7 ms so; a batch-8 prompt of the 124M Llama 261 → 168 ms).
     /// </summary>
     internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
@@ -158,7 +158,7 @@ public static unsafe class Sgemm
         where TW : struct, IWeightElements
     {
         if (m == 0 || n == 0) return;
-        bool dot16 = a16 != null && TW.Size == sizeof(ushort) && alpha == 1f && Bf16DotTiles.IsSupported;
+        bool dot16 = a16 != null && TW.Size == sizeof(ushort) && alpha == 1f && FewRowsTiles.IsSupported;
         var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, A16 = dot16 ? a16 : null, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
         // Columns in chunks big enough to pay for a thread hand-off.
         Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
@@ -172,7 +172,7 @@ public static unsafe class Sgemm
         public int M, K;
         public float Alpha;
         public float* A, C;
-        /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="Bf16DotTiles"/>; else null.</summary>
+        /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="FewRowsTiles"/>; else null.</summary>
         public ushort* A16;
         public byte* B;
         public long Rsa, Csb, Ldc;
@@ -211,7 +211,7 @@ public static unsafe class Sgemm
             {
                 int k1 = Math.Min(K, k0 + chunk);
                 bool into = Accumulate || k0 > 0;
-                if (A16 != null && k1 - k0 >= Bf16DotTiles.Chunk)
+                if (A16 != null && (k1 - k0) * TW.Size >= FewRowsTiles.ChunkBytes)
                 {
                     DotTiles(j0, tiles, step, spacing, mt / 4, k0, k1, into);
                     continue;
@@ -320,18 +320,18 @@ public static unsafe class Sgemm
         }
 
         /// <summary>
-        /// The tiles of <see cref="Tiles"/> over k in [k0, k1) by AVX512_BF16 dot products over A's bfloat16 rows
-        /// (<see cref="Bf16DotTiles"/>, many tiles a call): whole 32-element chunks in the generated kernel, the last few
-        /// elements by the float32 tail.
+        /// The tiles of <see cref="Tiles"/> over k in [k0, k1) by <see cref="FewRowsTiles"/> (many tiles a call): bf16 dot
+        /// products over A's bfloat16 rows, whole 64-byte chunks in the generated kernel, the last few elements by the
+        /// float32 tail.
         /// </summary>
         void DotTiles(long j0, long tiles, long step, long spacing, int groups, int k0, int k1, bool into)
         {
             long stride = spacing * Csb * TW.Size;
-            int chunks = (k1 - k0) / Bf16DotTiles.Chunk, p = k0 + chunks * Bf16DotTiles.Chunk;
-            var args = new Bf16TilesArgs
+            int perChunk = FewRowsTiles.ChunkBytes / TW.Size, chunks = (k1 - k0) / perChunk, p = k0 + chunks * perChunk;
+            var args = new FewRowsTilesArgs
             {
-                X = A16 + k0,
-                XStride = Rsa * sizeof(ushort),
+                X = (byte*)(A16 + k0),
+                XStride = Rsa * TW.Size,
                 W = Row(j0) + (long)k0 * TW.Size,
                 WStride = stride,
                 Chunks = chunks,
@@ -344,7 +344,7 @@ public static unsafe class Sgemm
                 CColumnBytes = spacing * sizeof(float),
                 CStep = step * sizeof(float),
             };
-            Bf16DotTiles.Run(&args, into);
+            FewRowsTiles.Run(&args, into);
             if (p == k1) return;
             for (long u = 0; u < tiles; u++)
                 for (int i = 0; i < 4 * groups; i++)

@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Iced.Intel;
@@ -9,7 +8,7 @@ namespace Kiln.Kernels.Native;
 /// <summary>
 /// AVX512_BF16's <c>vdpbf16ps</c> — 32 bfloat16 products summed pairwise into 16 float32 lanes by one instruction, where
 /// widening the bfloat16 to float32 for FMAs gives 16. .NET exposes no AVX512_BF16 intrinsics, so Kiln's kernels that use
-/// it are assembled at start-up (with Iced) into executable memory; where the CPU or OS lacks it the float32 kernels run.
+/// it are assembled at start-up (<see cref="GeneratedCode"/>); where the CPU or OS lacks it the float32 kernels run.
 /// </summary>
 /// <remarks>
 /// Each lane accumulates a[2i]·b[2i] + a[2i+1]·b[2i+1]: bfloat16 products are exact in float32, so each step is the
@@ -20,28 +19,14 @@ internal static unsafe class Bf16DotInstructions
     static readonly bool Available = CpuHasBf16Dot() && ExecutableCode.IsSupported;
 
     /// <summary>Whether the generated kernels run here (AVX512_BF16 on x64 Linux) and are switched on.</summary>
-    public static bool IsSupported => Available && Enabled;
+    public static bool IsSupported => Available && Enabled && GeneratedCode.Enabled;
 
     /// <summary>Switch for measuring against the float32 kernels: on by default where supported; the environment variable
     /// KILN_BF16_DOT=0 starts a process with it off.</summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("KILN_BF16_DOT") != "0";
 
-    /// <summary>Assembles <paramref name="code"/> (position-independent) into executable memory; null where unavailable or
-    /// where the encoder refuses an instruction.</summary>
-    public static void* Place(Assembler code)
-    {
-        if (!Available) return null;
-        using var bytes = new MemoryStream();
-        try
-        {
-            code.Assemble(new StreamCodeWriter(bytes), 0);
-        }
-        catch (InvalidOperationException)
-        {
-            return null;   // an operand the encoder refuses: the float32 kernels run (Bf16DotTests fails on such a CPU)
-        }
-        return ExecutableCode.Place(bytes.ToArray());
-    }
+    /// <summary>Assembles <paramref name="code"/> where the CPU has the instructions (see <see cref="GeneratedCode.Place"/>).</summary>
+    public static void* Place(Assembler code) => Available ? GeneratedCode.Place(code) : null;
 
     /// <summary>CPUID leaf 7, sub-leaf 1, EAX bit 5, with AVX-512 enabled by the OS.</summary>
     static bool CpuHasBf16Dot()

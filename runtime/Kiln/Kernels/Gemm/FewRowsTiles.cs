@@ -5,19 +5,19 @@ using static Iced.Intel.AssemblerRegisters;
 
 namespace Kiln.Kernels.Gemm;
 
-/// <summary>What one call of <see cref="Bf16DotTiles"/> reads and writes (the generated code reads it by these offsets).</summary>
+/// <summary>What one call of <see cref="FewRowsTiles"/> reads and writes (the generated code reads it by these offsets).</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct Bf16TilesArgs
+internal unsafe struct FewRowsTilesArgs
 {
     /// <summary>Row 0 of the bfloat16 x rows, at the first element of the k range.</summary>
-    public ushort* X;
+    public byte* X;
     /// <summary>Bytes from one x row to the next.</summary>
     public long XStride;
     /// <summary>The first tile's weight row 0, at the first element of the k range.</summary>
     public byte* W;
     /// <summary>Bytes from one of a tile's four weight rows to the next.</summary>
     public long WStride;
-    /// <summary>32-element chunks of the k range (at least one).</summary>
+    /// <summary>64-byte chunks of the k range (32 elements each; at least one).</summary>
     public long Chunks;
     /// <summary>C at the first tile's output for x row 0: x row i against the tile's weight row c goes to
     /// C + i·<see cref="CRowBytes"/> + c·<see cref="CColumnBytes"/> (advanced by the kernel, tile by tile).</summary>
@@ -39,22 +39,24 @@ internal unsafe struct Bf16TilesArgs
 }
 
 /// <summary>
-/// The few-rows product's 4 × 4 tiles for bfloat16 rows against bfloat16 weight rows by dot-product instructions
-/// (<see cref="Bf16DotInstructions"/>): each tile's four weight rows are read once, from memory, for every group of four
-/// x rows (the later groups find them in L1), and each group's sixteen sums are folded in registers and written (or
-/// added) to C.
+/// The few-rows product's 4 × 4 tiles (x·Wᵀ for a handful of rows: decode steps) as generated code, bfloat16 rows
+/// against bfloat16 weight rows by dot-product instructions (<see cref="Bf16DotInstructions"/>).
+/// Each tile's four weight rows are read once, from memory, for every group of four x rows (the later groups find them
+/// in L1), and each group's sixteen sums are folded in registers and written (or added) to C.
 /// </summary>
 /// <remarks>
 /// A call runs many tiles: a decode step's products are short (K = 768 is 24 chunks), and a call, sixteen stored
 /// accumulators and their reduction and scatter in C# per tile cost as much as the dot products. Eight rows against 64
 /// weights of 768 × 2048, 1 thread: 7.2 ms with the weights in cache and 17 GB/s streamed that way; 4.5 ms and 21–24 GB/s
 /// so (four rows stream at 30–37 GB/s). Tried and left out: an 8 × 3 tile (one pass over the weight for eight rows:
-/// the same 21 GB/s, 4.8 ms in cache), prefetching further ahead, into L2 as well, or all from the first group.
+/// the same 21 GB/s, 4.8 ms in cache), prefetching further ahead, into L2 as well, or all from the first group; the same
+/// kernel with float32 FMAs for float32 weights (10–17 % faster in cache, 5–8 % slower streamed than the managed tiles,
+/// which deal their prefetches out over the row groups line by line).
 /// </remarks>
-internal static unsafe class Bf16DotTiles
+internal static unsafe class FewRowsTiles
 {
-    /// <summary>Elements per chunk: one 512-bit register of bfloat16.</summary>
-    public const int Chunk = 32;
+    /// <summary>Bytes per chunk: one 512-bit register, one cache line of each weight row.</summary>
+    public const int ChunkBytes = 64;
 
     // The accumulators' registers: declared before the kernels, which are assembled from them as the type initialises.
     static readonly AssemblerRegisterZMM[] Acc =
@@ -62,22 +64,18 @@ internal static unsafe class Bf16DotTiles
         zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14, zmm15,
     ];
 
-    static readonly delegate* unmanaged[SuppressGCTransition]<Bf16TilesArgs*, void> Store =
-        (delegate* unmanaged[SuppressGCTransition]<Bf16TilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false));
-    static readonly delegate* unmanaged[SuppressGCTransition]<Bf16TilesArgs*, void> Accumulate =
-        (delegate* unmanaged[SuppressGCTransition]<Bf16TilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true));
+    static readonly delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void> Store =
+        (delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false));
+    static readonly delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void> Accumulate =
+        (delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true));
 
-    /// <summary>Whether the kernel runs here.</summary>
+    /// <summary>Whether the kernels run here (AVX512_BF16 on x64 Linux).</summary>
     public static bool IsSupported => Store != null && Accumulate != null && Bf16DotInstructions.IsSupported;
 
     /// <summary>Runs the tiles, writing C, or adding to it with <paramref name="accumulate"/>.</summary>
-    public static void Run(Bf16TilesArgs* args, bool accumulate)
-    {
-        if (accumulate) Accumulate(args);
-        else Store(args);
-    }
+    public static void Run(FewRowsTilesArgs* args, bool accumulate) => (accumulate ? Accumulate : Store)(args);
 
-    /// <summary>The kernel, System V calling convention: rdi = <see cref="Bf16TilesArgs"/>*.</summary>
+    /// <summary>The kernel, System V calling convention: rdi = <see cref="FewRowsTilesArgs"/>*.</summary>
     static Assembler Assemble(bool accumulate)
     {
         var a = new Assembler(64);
