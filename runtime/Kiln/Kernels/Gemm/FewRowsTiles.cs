@@ -64,10 +64,12 @@ internal static unsafe class FewRowsTiles
         zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11, zmm12, zmm13, zmm14, zmm15,
     ];
 
-    static readonly delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void> Store =
-        (delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false));
-    static readonly delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void> Accumulate =
-        (delegate* unmanaged[SuppressGCTransition]<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true));
+    // A call runs a thread's whole share of a product (up to milliseconds), so it makes the GC transition: a collection
+    // need not wait for it (the micro-kernel's sub-microsecond calls skip it).
+    static readonly delegate* unmanaged<FewRowsTilesArgs*, void> Store =
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false));
+    static readonly delegate* unmanaged<FewRowsTilesArgs*, void> Accumulate =
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true));
 
     /// <summary>Whether the kernels run here (AVX512_BF16 on x64 Linux).</summary>
     public static bool IsSupported => Store != null && Accumulate != null && Bf16DotInstructions.IsSupported;
