@@ -9,7 +9,7 @@ namespace Kiln.Kernels.Gemm;
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct FewRowsTilesArgs
 {
-    /// <summary>Row 0 of the bfloat16 x rows, at the first element of the k range.</summary>
+    /// <summary>Row 0 of the x rows (the weight's element type), at the first element of the k range.</summary>
     public byte* X;
     /// <summary>Bytes from one x row to the next.</summary>
     public long XStride;
@@ -17,12 +17,12 @@ internal unsafe struct FewRowsTilesArgs
     public byte* W;
     /// <summary>Bytes from one of a tile's four weight rows to the next.</summary>
     public long WStride;
-    /// <summary>64-byte chunks of the k range (32 elements each; at least one).</summary>
+    /// <summary>64-byte chunks of the k range (32 bfloat16 or 16 float32 elements; at least one).</summary>
     public long Chunks;
     /// <summary>C at the first tile's output for x row 0: x row i against the tile's weight row c goes to
     /// C + i·<see cref="CRowBytes"/> + c·<see cref="CColumnBytes"/> (advanced by the kernel, tile by tile).</summary>
     public float* C;
-    /// <summary>Bytes ahead of each weight row that the first row group prefetches (one line per row and chunk).</summary>
+    /// <summary>Bytes ahead of each weight row that the first row groups prefetch (one line per row and chunk in all).</summary>
     public long Ahead;
     /// <summary>Tiles to run.</summary>
     public long Tiles;
@@ -39,19 +39,19 @@ internal unsafe struct FewRowsTilesArgs
 }
 
 /// <summary>
-/// The few-rows product's 4 × 4 tiles (x·Wᵀ for a handful of rows: decode steps) as generated code, bfloat16 rows
-/// against bfloat16 weight rows by dot-product instructions (<see cref="Bf16DotInstructions"/>).
-/// Each tile's four weight rows are read once, from memory, for every group of four x rows (the later groups find them
-/// in L1), and each group's sixteen sums are folded in registers and written (or added) to C.
+/// The few-rows product's 4 × 4 tiles (x·Wᵀ for a handful of rows: decode steps) as generated code: bfloat16 rows
+/// against bfloat16 weight rows by dot-product instructions (<see cref="Bf16DotInstructions"/>), float32 by FMAs. Each
+/// tile's four weight rows are read once, from memory, for every group of four x rows (the later groups find them in
+/// L1), and each group's sixteen sums are folded in registers and written (or added) to C.
 /// </summary>
 /// <remarks>
 /// A call runs many tiles: a decode step's products are short (K = 768 is 24 chunks), and a call, sixteen stored
-/// accumulators and their reduction and scatter in C# per tile cost as much as the dot products. Eight rows against 64
-/// weights of 768 × 2048, 1 thread: 7.2 ms with the weights in cache and 17 GB/s streamed that way; 4.5 ms and 21–24 GB/s
-/// so (four rows stream at 30–37 GB/s). Tried and left out: an 8 × 3 tile (one pass over the weight for eight rows:
-/// the same 21 GB/s, 4.8 ms in cache), prefetching further ahead, into L2 as well, or all from the first group; the same
-/// kernel with float32 FMAs for float32 weights (10–17 % faster in cache, 5–8 % slower streamed than the managed tiles,
-/// which deal their prefetches out over the row groups line by line).
+/// accumulators and their reduction and scatter in C# per tile cost as much as the dot products. Eight bf16 rows against
+/// 64 weights of 768 × 2048, 1 thread: 7.2 ms with the weights in cache and 17 GB/s streamed that way; 4.5 ms and
+/// 21–24 GB/s so (four rows stream at 30–37 GB/s). Float32: eight rows 10–17 % faster than the managed tiles in cache,
+/// 3 % streamed (a batch-8 fp32 decode step 2–5 % faster, alternating in one process). Tried and left out: an 8 × 3 tile
+/// (one pass over the weight for eight rows: the same 21 GB/s, 4.8 ms in cache), prefetching further ahead, or into L2
+/// as well.
 /// </remarks>
 internal static unsafe class FewRowsTiles
 {
@@ -67,18 +67,30 @@ internal static unsafe class FewRowsTiles
     // A call runs a thread's whole share of a product (up to milliseconds), so it makes the GC transition: a collection
     // need not wait for it (the micro-kernel's sub-microsecond calls skip it).
     static readonly delegate* unmanaged<FewRowsTilesArgs*, void> Store =
-        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false));
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: false, float32: false));
     static readonly delegate* unmanaged<FewRowsTilesArgs*, void> Accumulate =
-        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true));
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)Bf16DotInstructions.Place(Assemble(accumulate: true, float32: false));
+    static readonly delegate* unmanaged<FewRowsTilesArgs*, void> StoreFloat32 =
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)GeneratedCode.Place(Assemble(accumulate: false, float32: true));
+    static readonly delegate* unmanaged<FewRowsTilesArgs*, void> AccumulateFloat32 =
+        (delegate* unmanaged<FewRowsTilesArgs*, void>)GeneratedCode.Place(Assemble(accumulate: true, float32: true));
 
-    /// <summary>Whether the kernels run here (AVX512_BF16 on x64 Linux).</summary>
+    /// <summary>Whether the bfloat16 kernels run here (AVX512_BF16 on x64 Linux).</summary>
     public static bool IsSupported => Store != null && Accumulate != null && Bf16DotInstructions.IsSupported;
 
-    /// <summary>Runs the tiles, writing C, or adding to it with <paramref name="accumulate"/>.</summary>
-    public static void Run(FewRowsTilesArgs* args, bool accumulate) => (accumulate ? Accumulate : Store)(args);
+    /// <summary>Whether the float32 kernels run here (AVX-512 on x64 Linux).</summary>
+    public static bool Float32IsSupported => StoreFloat32 != null && AccumulateFloat32 != null && GeneratedCode.Enabled;
+
+    /// <summary>Runs the tiles — float32 rows and weights by FMAs with <paramref name="float32"/>, else bfloat16 by dot
+    /// products — writing C, or adding to it with <paramref name="accumulate"/>.</summary>
+    public static void Run(FewRowsTilesArgs* args, bool accumulate, bool float32)
+    {
+        if (float32) (accumulate ? AccumulateFloat32 : StoreFloat32)(args);
+        else (accumulate ? Accumulate : Store)(args);
+    }
 
     /// <summary>The kernel, System V calling convention: rdi = <see cref="FewRowsTilesArgs"/>*.</summary>
-    static Assembler Assemble(bool accumulate)
+    static Assembler Assemble(bool accumulate, bool float32)
     {
         var a = new Assembler(64);
         // rbp: the group's x row 0; rax, r10, r11: x row 0 as it advances, x stride, x row 3; r15: the tile's weight row 0;
@@ -98,20 +110,21 @@ internal static unsafe class FewRowsTiles
         a.mov(rbp, __qword_ptr[rdi]);
         a.mov(r12, __qword_ptr[rdi + 40]);
         a.mov(r14, __qword_ptr[rdi + 64]);
-        // The first group streams the tile's weight rows; the next tile's are prefetched by the first two groups, half
-        // each, so requests go out through the whole tile rather than in a burst while the later groups read from L1.
+        // The first group streams the tile's weight rows; the next tile's are prefetched by the first two groups, every
+        // other line each, so requests go out through the whole tile rather than in a burst while the later groups read
+        // from L1 (by rows — two each — eight bf16 rows streamed at 21 GB/s, by lines 22.5; float32 as the managed tiles).
         a.cmp(r14, 1);
         a.jne(several);
-        Group(a, first: 0, count: 4, accumulate);
+        Group(a, prefetch: true, accumulate, float32, parity: 0);
         a.jmp(tileEnd);
         a.Label(ref several);
-        Group(a, first: 0, count: 2, accumulate);
+        Group(a, prefetch: true, accumulate, float32, parity: 1);
         a.dec(r14);
-        Group(a, first: 2, count: 2, accumulate);
+        Group(a, prefetch: true, accumulate, float32, parity: 2);
         a.dec(r14);
         a.jz(tileEnd);
         a.Label(ref rest);
-        Group(a, first: 0, count: 0, accumulate);
+        Group(a, prefetch: false, accumulate, float32, parity: 0);
         a.dec(r14);
         a.jnz(rest);
         a.Label(ref tileEnd);
@@ -128,12 +141,11 @@ internal static unsafe class FewRowsTiles
     }
 
     /// <summary>
-    /// One group of four x rows against the tile's four weight rows, prefetching the next tile's weight rows
-    /// [<paramref name="first"/>, first + <paramref name="count"/>); its sixteen sums written (or added) to C at r12.
+    /// One group of four x rows against the tile's four weight rows, prefetching the next tile's four weight rows (with
+    /// <paramref name="parity"/> 1 or 2: only in the odd or even chunks); its sixteen sums written (or added) to C at r12.
     /// </summary>
-    static void Group(Assembler a, int first, int count, bool accumulate)
+    static void Group(Assembler a, bool prefetch, bool accumulate, bool float32, int parity)
     {
-        bool prefetch = count > 0;
         a.mov(rax, rbp);
         a.lea(r11, __[rbp + r10 * 2]);
         a.add(r11, r10);
@@ -143,32 +155,65 @@ internal static unsafe class FewRowsTiles
         if (prefetch) a.lea(rbx, __[r15 + rsi]);
         a.mov(r9, __qword_ptr[rdi + 32]);
         foreach (var z in Acc) a.vxorps(z, z, z);
-        var loop = a.CreateLabel();
-        a.Label(ref loop);
         var w = new[] { zmm16, zmm17, zmm18, zmm19 };
         var x = new[] { zmm20, zmm21, zmm22, zmm23 };
-        a.vmovdqu16(w[0], __zmmword_ptr[rdx]);
-        a.vmovdqu16(w[1], __zmmword_ptr[rdx + rcx]);
-        a.vmovdqu16(w[2], __zmmword_ptr[rdx + rcx * 2]);
-        a.vmovdqu16(w[3], __zmmword_ptr[r8]);
-        if (prefetch)
+        void Body(bool pf)
         {
-            for (int row = first; row < first + count; row++)
-                a.prefetcht0(row switch { 0 => __byte_ptr[rbx], 1 => __byte_ptr[rbx + rcx], 2 => __byte_ptr[rbx + rcx * 2], _ => __byte_ptr[r8 + rsi] });
-            a.add(rbx, 64);
+            a.vmovdqu16(w[0], __zmmword_ptr[rdx]);
+            a.vmovdqu16(w[1], __zmmword_ptr[rdx + rcx]);
+            a.vmovdqu16(w[2], __zmmword_ptr[rdx + rcx * 2]);
+            a.vmovdqu16(w[3], __zmmword_ptr[r8]);
+            if (pf)
+            {
+                a.prefetcht0(__byte_ptr[rbx]);
+                a.prefetcht0(__byte_ptr[rbx + rcx]);
+                a.prefetcht0(__byte_ptr[rbx + rcx * 2]);
+                a.prefetcht0(__byte_ptr[r8 + rsi]);
+            }
+            if (prefetch) a.add(rbx, 64);
+            a.vmovdqu16(x[0], __zmmword_ptr[rax]);
+            a.vmovdqu16(x[1], __zmmword_ptr[rax + r10]);
+            a.vmovdqu16(x[2], __zmmword_ptr[rax + r10 * 2]);
+            a.vmovdqu16(x[3], __zmmword_ptr[r11]);
+            for (int r = 0; r < 4; r++)
+                for (int c = 0; c < 4; c++)
+                {
+                    if (float32) a.vfmadd231ps(Acc[4 * r + c], x[r], w[c]);
+                    else a.vdpbf16ps(Acc[4 * r + c], x[r], w[c]);
+                }
+            a.add(rax, 64);
+            a.add(r11, 64);
+            a.add(rdx, 64);
+            a.add(r8, 64);
         }
-        a.vmovdqu16(x[0], __zmmword_ptr[rax]);
-        a.vmovdqu16(x[1], __zmmword_ptr[rax + r10]);
-        a.vmovdqu16(x[2], __zmmword_ptr[rax + r10 * 2]);
-        a.vmovdqu16(x[3], __zmmword_ptr[r11]);
-        for (int r = 0; r < 4; r++)
-            for (int c = 0; c < 4; c++) a.vdpbf16ps(Acc[4 * r + c], x[r], w[c]);
-        a.add(rax, 64);
-        a.add(r11, 64);
-        a.add(rdx, 64);
-        a.add(r8, 64);
-        a.dec(r9);
-        a.jne(loop);
+        if (parity == 0)
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            Body(prefetch);
+            a.dec(r9);
+            a.jne(loop);
+        }
+        else
+        {
+            // Two chunks an iteration, this group prefetching in one of them (its parity): the lines dealt out over groups.
+            var loop2 = a.CreateLabel();
+            var single = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.cmp(r9, 2);
+            a.jb(single);
+            a.Label(ref loop2);
+            Body(parity == 1);
+            Body(parity == 2);
+            a.sub(r9, 2);
+            a.cmp(r9, 2);
+            a.jae(loop2);
+            a.Label(ref single);
+            a.test(r9, r9);
+            a.jz(done);
+            Body(parity == 1);
+            a.Label(ref done);
+        }
         FoldSixteen(a);
         Scatter(a, accumulate);
         a.lea(rbp, __[rbp + r10 * 4]);

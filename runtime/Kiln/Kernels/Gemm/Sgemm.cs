@@ -159,7 +159,22 @@ public static unsafe class Sgemm
     {
         if (m == 0 || n == 0) return;
         bool dot16 = a16 != null && TW.Size == sizeof(ushort) && alpha == 1f && FewRowsTiles.IsSupported;
-        var job = new FewRowsJob<TW> { M = m, K = k, Alpha = alpha, A = a, A16 = dot16 ? a16 : null, Rsa = rsa, B = b, Csb = csb, Accumulate = accumulate, C = c, Ldc = ldc };
+        bool float32 = TW.Size == sizeof(float) && alpha == 1f && FewRowsTiles.Float32IsSupported;
+        var job = new FewRowsJob<TW>
+        {
+            M = m,
+            K = k,
+            Alpha = alpha,
+            A = a,
+            A16 = dot16 ? a16 : null,
+            Float32Tiles = float32,
+            Rsa = rsa,
+            B = b,
+            Csb = csb,
+            Accumulate = accumulate,
+            C = c,
+            Ldc = ldc,
+        };
         // Columns in chunks big enough to pay for a thread hand-off.
         Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
         if (!epilogue.IsEmpty)
@@ -174,6 +189,8 @@ public static unsafe class Sgemm
         public float* A, C;
         /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="FewRowsTiles"/>; else null.</summary>
         public ushort* A16;
+        /// <summary>Whether float32 4 × 4 tiles run as <see cref="FewRowsTiles"/>' generated FMA loop.</summary>
+        public bool Float32Tiles;
         public byte* B;
         public long Rsa, Csb, Ldc;
         public bool Accumulate;
@@ -211,7 +228,7 @@ public static unsafe class Sgemm
             {
                 int k1 = Math.Min(K, k0 + chunk);
                 bool into = Accumulate || k0 > 0;
-                if (A16 != null && (k1 - k0) * TW.Size >= FewRowsTiles.ChunkBytes)
+                if ((A16 != null || Float32Tiles) && (k1 - k0) * TW.Size >= FewRowsTiles.ChunkBytes)
                 {
                     DotTiles(j0, tiles, step, spacing, mt / 4, k0, k1, into);
                     continue;
@@ -321,8 +338,8 @@ public static unsafe class Sgemm
 
         /// <summary>
         /// The tiles of <see cref="Tiles"/> over k in [k0, k1) by <see cref="FewRowsTiles"/> (many tiles a call): bf16 dot
-        /// products over A's bfloat16 rows, whole 64-byte chunks in the generated kernel, the last few elements by the
-        /// float32 tail.
+        /// products over A's bfloat16 rows, or float32 FMAs over A; whole 64-byte chunks in the generated kernel, the last
+        /// few elements by the float32 tail.
         /// </summary>
         void DotTiles(long j0, long tiles, long step, long spacing, int groups, int k0, int k1, bool into)
         {
@@ -330,7 +347,7 @@ public static unsafe class Sgemm
             int perChunk = FewRowsTiles.ChunkBytes / TW.Size, chunks = (k1 - k0) / perChunk, p = k0 + chunks * perChunk;
             var args = new FewRowsTilesArgs
             {
-                X = (byte*)(A16 + k0),
+                X = A16 != null ? (byte*)(A16 + k0) : (byte*)(A + k0),
                 XStride = Rsa * TW.Size,
                 W = Row(j0) + (long)k0 * TW.Size,
                 WStride = stride,
@@ -344,7 +361,7 @@ public static unsafe class Sgemm
                 CColumnBytes = spacing * sizeof(float),
                 CStep = step * sizeof(float),
             };
-            FewRowsTiles.Run(&args, into);
+            FewRowsTiles.Run(&args, into, float32: A16 == null);
             if (p == k1) return;
             for (long u = 0; u < tiles; u++)
                 for (int i = 0; i < 4 * groups; i++)
