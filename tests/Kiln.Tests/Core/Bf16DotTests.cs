@@ -72,6 +72,7 @@ public unsafe class Bf16DotTests
     [InlineData(12, 2100, 16)]    // K over 1024: chunks of 1024 then one of 52 (a vector and a tail); four rows after the group
     [InlineData(16, 1030, 50)]    // two groups of eight; the last K chunk (6) shorter than a vector, added to the first
     [InlineData(6, 40, 13)]       // one 4-row group and two rows by single dots
+    [InlineData(4, 64, 3)]        // fewer than four outputs: no tile at all, every output by single dots
     [InlineData(64, 33, 37)]      // blocked: odd K (a last pair with zero), partial row and column panels
     [InlineData(77, 1001, 100)]   // blocked: K in several even blocks, odd in total
     [InlineData(130, 256, 2051)]  // blocked: N in several blocks of B

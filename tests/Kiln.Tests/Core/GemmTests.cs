@@ -29,6 +29,7 @@ public class GemmTests
     [InlineData(1, 768, 37)]      // one row: four weight rows a quarter apart at a time (9 each), one row left
     [InlineData(1, 13, 6)]        // one quarter of one row, two left; K under one 16-lane vector
     [InlineData(1, 100, 3)]       // fewer than four weight rows: all left over
+    [InlineData(5, 100, 3)]       // several rows, fewer than four weight rows: no tile for the tile kernels
     [InlineData(2, 300, 41)]      // two rows sharing each weight vector, a k tail of 12 (16 lanes)
     [InlineData(2, 13, 9)]        // two rows, K under one 8-lane vector's worth of steps
     [InlineData(3, 37, 19)]

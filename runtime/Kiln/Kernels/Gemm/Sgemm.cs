@@ -343,6 +343,7 @@ public static unsafe class Sgemm
         /// </summary>
         void DotTiles(long j0, long tiles, long step, long spacing, int groups, int k0, int k1, bool into)
         {
+            if (tiles == 0 || groups == 0) return;   // the kernel's loops run at least once: a range under four columns has no tile
             long stride = spacing * Csb * TW.Size;
             int perChunk = FewRowsTiles.ChunkBytes / TW.Size, chunks = (k1 - k0) / perChunk, p = k0 + chunks * perChunk;
             var args = new FewRowsTilesArgs
