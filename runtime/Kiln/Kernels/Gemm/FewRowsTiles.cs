@@ -259,36 +259,31 @@ internal static unsafe class FewRowsTiles
     /// lanes, then by 64-bit lanes (each 128-bit lane then holds four accumulators' partial sums), then 128-bit lanes
     /// shuffled and added twice — 45 instructions for sixteen sums, a third of folding each one separately.
     /// </summary>
-    static void FoldSixteen(Assembler a) => Fold(a, Acc, 16, zmm16);
-
-    /// <summary>
-    /// <paramref name="v"/>[0] = the sums of the first <paramref name="count"/> (8 or 16) vectors of <paramref name="v"/>,
-    /// in order (eight: in its low 256 bits); <paramref name="temp"/> is overwritten.
-    /// </summary>
-    static void Fold(Assembler a, AssemblerRegisterZMM[] v, int count, AssemblerRegisterZMM temp)
+    static void FoldSixteen(Assembler a)
     {
-        for (int i = 0; i < count; i += 2)
+        var v = Acc;
+        var temp = zmm16;
+        for (int i = 0; i < 16; i += 2)
         {
             a.vunpcklps(temp, v[i], v[i + 1]);
             a.vunpckhps(v[i], v[i], v[i + 1]);
             a.vaddps(v[i], v[i], temp);
         }
-        for (int i = 0; i < count; i += 4)
+        for (int i = 0; i < 16; i += 4)
         {
             a.vunpcklpd(temp, v[i], v[i + 2]);
             a.vunpckhpd(v[i], v[i], v[i + 2]);
             a.vaddps(v[i], v[i], temp);
         }
         // 0x88 takes 128-bit lanes 0 and 2 of each source, 0xDD lanes 1 and 3.
-        for (int i = 0; i < count; i += 8)
+        for (int i = 0; i < 16; i += 8)
         {
             a.vshuff32x4(temp, v[i], v[i + 4], 0x88);
             a.vshuff32x4(v[i], v[i], v[i + 4], 0xDD);
             a.vaddps(v[i], v[i], temp);
         }
-        var last = count == 16 ? v[8] : v[0];   // eight vectors: fold the two halves of the one result into each other
-        a.vshuff32x4(temp, v[0], last, 0x88);
-        a.vshuff32x4(v[0], v[0], last, 0xDD);
+        a.vshuff32x4(temp, v[0], v[8], 0x88);
+        a.vshuff32x4(v[0], v[0], v[8], 0xDD);
         a.vaddps(v[0], v[0], temp);
     }
 }

@@ -561,8 +561,7 @@ public static unsafe class Sgemm
             Gate = gate,
             Bf16 = bf16,
             Dq = dq,
-            Dot16 = dot16,
-            A16 = a16,
+            A16 = dot16 ? a16 : null,
             MPanels = mPanels,
             MBlocks = mBlocks,
             NSlices = nSlices,
@@ -635,8 +634,7 @@ public static unsafe class Sgemm
         public int Mr, Nr, M, Mc, Jc, Nc, Pc, Kc, Blocks, MPanels, MBlocks, NSlices;
         public int NextBlock;
         public bool Wide, Accumulate, Last, DirectB, Bf16;
-        /// <summary>Both operands in bfloat16, packed in pairs of k for <see cref="Bf16DotMicroKernel"/> (A read from <see cref="A16"/>).</summary>
-        public bool Dot16;
+        /// <summary>A in bfloat16 where both operands are packed in pairs of k for <see cref="Bf16DotMicroKernel"/>; else null.</summary>
         public ushort* A16;
         public float Alpha;
         public float* A, BBlock, C, BPack;
@@ -656,7 +654,7 @@ public static unsafe class Sgemm
         void PackRange(long s, long e)
         {
             if (Dq != null) DequantizePanels(s, e);
-            else if (Dot16) Bf16PairPacking.PackB((ushort*)BBlock, Csb, Kc, Nc, s, e, (uint*)BPack);
+            else if (A16 != null) Bf16PairPacking.PackB((ushort*)BBlock, Csb, Kc, Nc, s, e, (uint*)BPack);
             else if (Bf16) PackBPanels<BFloat16Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
             else PackBPanels<Float32Elements>((byte*)BBlock, Rsb, Csb, Kc, Nc, Nr, s, e, BPack);
         }
@@ -704,20 +702,17 @@ public static unsafe class Sgemm
                 if (j0 >= j1) continue;
                 int mcur = iend - ic;
                 long offset = ic * Rsa + Pc * Csa;
-                if (Dot16)
-                {
-                    Bf16PairPacking.PackA(A16 + offset, Rsa, mcur, kc, (uint*)ap);
-                    for (int ir = 0; ir < mcur; ir += mr)
-                        for (int jr = j0; jr < j1; jr += nr)
-                            PairTile((uint*)ap, ic, ir, jr, mcur, tile);
-                }
+                if (A16 != null) Bf16PairPacking.PackA(A16 + offset, Rsa, mcur, kc, (uint*)ap);
                 else if (Gate.IsEmpty) PackA(A + offset, Rsa, Csa, mcur, kc, mr, ap);
                 else PackGatedA(A + offset, Gate.Values + offset, Gate.Scale, Rsa, Csa, mcur, kc, mr, ap);
                 // The A micro-panel stays in L1 while the B micro-panels of the block stream from L2
                 // (measured a little faster here than keeping the wider B panel resident).
-                for (int ir = 0; ir < mcur && !Dot16; ir += mr)
+                for (int ir = 0; ir < mcur; ir += mr)
                     for (int jr = j0; jr < j1; jr += nr)
-                        Tile(ap, ic, ir, jr, mcur, tile);
+                    {
+                        if (A16 != null) PairTile((uint*)ap, ic, ir, jr, mcur, tile);
+                        else Tile(ap, ic, ir, jr, mcur, tile);
+                    }
                 if (Last && !Epilogue.IsEmpty)
                     for (int i = 0; i < mcur; i++) Epilogue.Apply(C + (ic + i) * ldc + Jc + j0, ic + i, Jc + j0, j1 - j0);
             }
