@@ -26,7 +26,7 @@ internal unsafe struct Bf16MicroArgs
 /// <summary>
 /// The blocked GEMM's 12 × 32 micro-kernel for bfloat16 operands by dot-product instructions
 /// (<see cref="Bf16DotInstructions"/>): per pair of k, B's two vectors against each row's pair broadcast — 768 products in
-/// 24 instructions, twice what the float32 micro-kernel's FMAs do on the same registers.
+/// 24 dot-product instructions, twice what the float32 micro-kernel's FMAs do on the same registers.
 /// </summary>
 internal static unsafe class Bf16DotMicroKernel
 {
@@ -58,7 +58,7 @@ internal static unsafe class Bf16DotMicroKernel
     {
         var a = new Assembler(64);
         // rax: A panel, rdx: B panel, r9: pairs left, rcx: C row, r10: C stride. zmm(2r), zmm(2r+1): row r's two column
-        // vectors; zmm24, zmm25: B's two vectors of the current pair.
+        // vectors; zmm24, zmm25: B's two vectors of the current pair; zmm26–31: rows' pairs broadcast, in turn.
         a.mov(rax, __qword_ptr[rdi]);
         a.mov(rdx, __qword_ptr[rdi + 8]);
         a.mov(r9, __qword_ptr[rdi + 16]);
@@ -69,15 +69,20 @@ internal static unsafe class Bf16DotMicroKernel
             zmm0, zmm1, zmm2, zmm3, zmm4, zmm5, zmm6, zmm7, zmm8, zmm9, zmm10, zmm11,
             zmm12, zmm13, zmm14, zmm15, zmm16, zmm17, zmm18, zmm19, zmm20, zmm21, zmm22, zmm23,
         };
+        var broadcasts = new[] { zmm26, zmm27, zmm28, zmm29, zmm30, zmm31 };
         foreach (var r in z) a.vxorps(r, r, r);
         var loop = a.CreateLabel();
         a.Label(ref loop);
         a.vmovups(zmm24, __zmmword_ptr[rdx]);
         a.vmovups(zmm25, __zmmword_ptr[rdx + 64]);
+        // Each row's pair is broadcast once into a register for both products: as a broadcast memory operand of each,
+        // the 26 loads a pair ran the load ports at their limit (315 → 375 GFLOP/s with B in L2, 1 thread).
         for (int r = 0; r < MR; r++)
         {
-            a.vdpbf16ps(z[2 * r], zmm24, __dword_bcst[rax + 4 * r]);
-            a.vdpbf16ps(z[2 * r + 1], zmm25, __dword_bcst[rax + 4 * r]);
+            var pair = broadcasts[r % broadcasts.Length];
+            a.vpbroadcastd(pair, __dword_ptr[rax + 4 * r]);
+            a.vdpbf16ps(z[2 * r], zmm24, pair);
+            a.vdpbf16ps(z[2 * r + 1], zmm25, pair);
         }
         a.add(rax, 4 * MR);
         a.add(rdx, 4 * NR);

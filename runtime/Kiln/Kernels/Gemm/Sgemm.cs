@@ -101,15 +101,23 @@ public static unsafe class Sgemm
     internal const int Bf16BlockedRows = 64;
 
     /// <summary>
+    /// Whether <see cref="MultiplyBf16Weight"/> multiplies <paramref name="m"/> contiguous bfloat16 rows as stored, never
+    /// reading their float32 copy (the blocked path by <see cref="Bf16DotMicroKernel"/>); then x may be null.
+    /// </summary>
+    internal static bool TakesBf16RowsAsStored(int m) => m >= Bf16BlockedRows && UseAvx512 && Bf16DotMicroKernel.IsSupported;
+
+    /// <summary>
     /// C[m×n] = x·Wᵀ for float32 rows x [m, k] against a bfloat16 weight W [n, k] read as stored: few rows stream W
     /// through the few-rows kernel (widened in registers), more go through the blocked GEMM with W widened as its panels
     /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows. With x16, the
     /// rows in bfloat16 too, both paths run AVX512_BF16 dot products where the CPU has them: few rows by
     /// <see cref="FewRowsTiles"/>, more by <see cref="Bf16DotMicroKernel"/> over both operands packed in pairs of k, nothing
-    /// widened (256 × 768 → 2048 on 1 thread: 4.6 ms widened, 2.7 ms so; a batch-8 prompt of the 124M Llama 261 → 168 ms).
+    /// widened (256 × 768 → 2048 on 1 thread: 4.6 ms widened, 2.4–2.5 ms so; a batch-8 prompt of the 124M Llama 261 → 168 ms).
     /// </summary>
     internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
     {
+        if (x == null && (x16 == null || !TakesBf16RowsAsStored(m)))
+            throw new ArgumentException("MultiplyBf16Weight: float32 rows are needed where the bfloat16 rows are not multiplied as stored", nameof(x));
         if (m < Bf16BlockedRows || k == 0)
         {
             FewRowsBf16(m, n, k, x, rsx, w, c, ldc, epilogue, x16);
