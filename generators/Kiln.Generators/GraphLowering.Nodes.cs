@@ -54,10 +54,30 @@ internal sealed partial class GraphLowering
         }
         // A value and a number: the number is a constant of the build.
         var number = leftTensor ? binary.RightOperand : binary.LeftOperand;
-        if (Number(number) is not { } constant) { _why[n.Id] = new Why("the expression '" + binary.Syntax + "' (a tensor with a non-constant number)", binary.Syntax); return null; }
+        if (Number(number) is not { } constant) return RunTimeNumber(n, binary, leftTensor);
         if (Need(n.Inputs[leftTensor ? 0 : 1], n) is not int value) return null;
         string attr = !leftTensor && name is "sub" or "div" ? "r" + name : name;
         return _g.Add(IrOps.Binary, new[] { value }, attr: attr, attr2: constant);
+    }
+
+    /// <summary>
+    /// A tensor and a number the build does not know (a setting of the module such as <c>x * scale</c>, read when the
+    /// compiled model runs): the operation as an expression island, run eagerly inside the compiled model — the fused loops
+    /// take their numbers as constants of the build. Anything else is outside the compiled subset.
+    /// </summary>
+    int? RunTimeNumber(ForwardNode n, IBinaryOperation binary, bool leftTensor)
+    {
+        var number = leftTensor ? binary.RightOperand : binary.LeftOperand;
+        if (Setting(n.Inputs[leftTensor ? 1 : 0], number.Type) is not { } setting)
+        {
+            _why[n.Id] = new Why("the expression '" + binary.Syntax + "' (a tensor with a number that is neither a constant nor a setting of the module)", binary.Syntax);
+            return null;
+        }
+        if (Need(n.Inputs[leftTensor ? 0 : 1], n) is not int value) return null;
+        string op = binary.OperatorKind switch { BinaryOperatorKind.Add => "+", BinaryOperatorKind.Subtract => "-", BinaryOperatorKind.Multiply => "*", _ => "/" };
+        string text = leftTensor ? $"({IrOps.Placeholder(0)} {op} {setting})" : $"({setting} {op} {IrOps.Placeholder(0)})";
+        _result.Islands.Add(("'" + binary.Syntax + "'", binary.Syntax));
+        return _g.Add(IrOps.Island, new[] { value }, attr: "operator " + op, attr2: text);
     }
 
     int? Member(ForwardNode n)

@@ -465,6 +465,21 @@ public class CompiledModelTests
             }
         }
 
+        /// <summary>Numbers the build does not know — settings of the module, and arithmetic of them — with tensors: eager islands.</summary>
+        [Model]
+        public partial class SettingScale : Module
+        {
+            readonly Linear a = new(6, 8), b = new(8, 3);
+            readonly double scale;
+            readonly float shift;
+            public SettingScale(double scale, float shift) { this.scale = scale; this.shift = shift; }
+            public Tensor Forward([Shape("N 6")] Tensor x)
+            {
+                var h = F.Relu(a.Forward(x)) * scale;
+                return b.Forward((shift - h).Tanh() / (scale * 2) + h);
+            }
+        }
+
         [Model]
         public partial class TwoInputs : Module
         {
@@ -599,6 +614,7 @@ public class CompiledModelTests
     [InlineData("AttentionBlock", new[] { 3, 4, 12 }, new object[0])]
     [InlineData("LearnedScale", new[] { 3, 4, 6 }, new object[0])]
     [InlineData("LlamaBlock", new[] { 3, 5, 16 }, new object[0])]
+    [InlineData("SettingScale", new[] { 5, 6 }, new object[] { 0.7, 0.25f })]
     public void CompiledEqualsEagerInTrainingAndEval(string name, int[] inputShape, object[] args)
     {
         var type = Built.Value.Assembly.GetType(name)!;
@@ -936,6 +952,10 @@ public class CompiledModelTests
             "MaskedEncoder.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "NormAndCustom.Compile() runs Shift (shift) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
             "OptionalMask.Compile() runs TransformerEncoderLayer (layer) eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            // A tensor with a number read from the module when it runs (the fused loops take build-time constants only).
+            "SettingScale.Compile() runs '(shift - h).Tanh() / (scale * 2)' eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "SettingScale.Compile() runs 'F.Relu(a.Forward(x)) * scale' eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
+            "SettingScale.Compile() runs 'shift - h' eagerly inside its compiled kernels (no fused form for it yet); the layers around it are fused",
         }, islands.Select(d => d.GetMessage()));
         Assert.All(islands, d => Assert.Equal(DiagnosticSeverity.Info, d.Severity));
         var shift = islands.Single(d => d.GetMessage().Contains("Shift")).Location.GetLineSpan();
