@@ -56,17 +56,12 @@ internal static unsafe class FlashAttention
                         for (int i = 0; i < bq; i++)
                         {
                             T* row = s + i * BlockK;
-                            T mx = m[i];
-                            for (int j = 0; j < bk; j++) mx = T.Max(mx, row[j]);
-                            if (T.IsNegativeInfinity(mx)) { for (int j = 0; j < bk; j++) row[j] = T.Zero; continue; }
-                            T correction = T.Exp(m[i] - mx), sum = ExpShifted(row, bk, mx);
+                            T mx = T.Max(m[i], AttentionRows.Max(row, bk));
+                            if (T.IsNegativeInfinity(mx)) { new Span<T>(row, bk).Clear(); continue; }
+                            T correction = T.Exp(m[i] - mx), sum = AttentionRows.ExpShifted(row, bk, mx);
                             l[i] = l[i] * correction + sum;
                             m[i] = mx;
-                            if (correction != T.One)
-                            {
-                                T* a = acc + i * p.Ev;
-                                for (int j = 0; j < p.Ev; j++) a[j] *= correction;
-                            }
+                            if (correction != T.One) AttentionRows.Scale(acc + i * p.Ev, p.Ev, correction);
                         }
                         // acc += P · V_block
                         BlockGemm.Multiply(bq, p.Ev, bk, T.One, s, BlockK, 1, v + (long)k0 * p.Ev, p.Ev, 1, T.One, acc, p.Ev);
@@ -108,30 +103,17 @@ internal static unsafe class FlashAttention
                         long rowBase = bh * p.L + q0;
                         T* q = p.Q + rowBase * p.E, o = output + rowBase * p.Ev, go = dOut + rowBase * p.Ev, gq = dq + rowBase * p.E;
                         new Span<T>(gq, bq * p.E).Clear();
-                        for (int i = 0; i < bq; i++)
-                        {
-                            T acc = T.Zero;
-                            for (int j = 0; j < p.Ev; j++) acc += go[i * p.Ev + j] * o[i * p.Ev + j];
-                            d[i] = acc;
-                        }
+                        for (int i = 0; i < bq; i++) d[i] = AttentionRows.Dot(go + i * p.Ev, o + i * p.Ev, p.Ev);
                         int kEnd = p.Causal ? Math.Min(p.S, q0 + bq) : p.S;
                         for (int k0 = 0; k0 < kEnd; k0 += BlockK)
                         {
                             int bk = Math.Min(BlockK, kEnd - k0);
                             Scores(p, (int)bh, q0, bq, k0, bk, q, k, s);
-                            for (int i = 0; i < bq; i++)
-                            {
-                                T rowLse = lse[rowBase + i];
-                                ExpShifted(s + i * BlockK, bk, rowLse);
-                            }
+                            for (int i = 0; i < bq; i++) AttentionRows.ExpShifted(s + i * BlockK, bk, lse[rowBase + i]);
                             // dV += Pᵀ · dO ; dP = dO · Vᵀ
                             BlockGemm.Multiply(bk, p.Ev, bq, T.One, s, 1, BlockK, go, p.Ev, 1, T.One, dvh + (long)k0 * p.Ev, p.Ev);
                             BlockGemm.Multiply(bq, bk, p.Ev, T.One, go, p.Ev, 1, v + (long)k0 * p.Ev, 1, p.Ev, T.Zero, dp, BlockK);
-                            for (int i = 0; i < bq; i++)
-                            {
-                                T* pr = s + i * BlockK, dr = dp + i * BlockK;
-                                for (int j = 0; j < bk; j++) dr[j] = pr[j] * (dr[j] - d[i]);
-                            }
+                            for (int i = 0; i < bq; i++) AttentionRows.SoftmaxGrad(s + i * BlockK, dp + i * BlockK, bk, d[i]);
                             // dQ += scale · dS · K ; dK += scale · dSᵀ · Q
                             BlockGemm.Multiply(bq, p.E, bk, p.Scale, dp, BlockK, 1, k + (long)k0 * p.E, p.E, 1, T.One, gq, p.E);
                             BlockGemm.Multiply(bk, p.E, bq, p.Scale, dp, 1, BlockK, q, p.E, 1, T.One, dkh + (long)k0 * p.E, p.E);
@@ -150,45 +132,14 @@ internal static unsafe class FlashAttention
         if (p.Mask != null)
         {
             T* mask = p.Mask + (p.MaskPerBatch ? (long)bh * p.L * p.S : 0);
-            for (int i = 0; i < bq; i++)
-            {
-                T* mr = mask + (long)(q0 + i) * p.S + k0;
-                T* row = s + i * BlockK;
-                for (int j = 0; j < bk; j++) row[j] += mr[j];
-            }
+            for (int i = 0; i < bq; i++) AttentionRows.Add(s + i * BlockK, mask + (long)(q0 + i) * p.S + k0, bk);
         }
         if (p.Causal)
             for (int i = 0; i < bq; i++)
-                for (int j = Math.Max(0, q0 + i + 1 - k0); j < bk; j++) s[i * BlockK + j] = T.NegativeInfinity;
-    }
-
-    /// <summary>row[j] = exp(row[j] - shift) (0 for -inf), returning the sum; eight float lanes at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static T ExpShifted<T>(T* row, int n, T shift) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int j = 0;
-        T sum = T.Zero;
-        if (typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
-        {
-            float* f = (float*)row;
-            var sh = Vector256.Create(float.CreateTruncating(shift));
-            var acc = Vector256<float>.Zero;
-            for (; j <= n - 8; j += 8)
             {
-                // exp(-inf) is 0 in FloatMath.Exp's clamped range, so masked scores vanish.
-                var e = FloatMath.Exp(Vector256.Load(f + j) - sh);
-                e.Store(f + j);
-                acc += e;
+                int from = Math.Max(0, q0 + i + 1 - k0);
+                if (from < bk) new Span<T>(s + i * BlockK + from, bk - from).Fill(T.NegativeInfinity);
             }
-            sum = T.CreateTruncating(Vector256.Sum(acc));
-        }
-        for (; j < n; j++)
-        {
-            T e = T.IsNegativeInfinity(row[j]) ? T.Zero : T.Exp(row[j] - shift);
-            row[j] = e;
-            sum += e;
-        }
-        return sum;
     }
 
     static int Blocks(int n, int b) => (n + b - 1) / b;
