@@ -57,15 +57,19 @@ internal static unsafe class AttentionRows
 
     /// <summary>row[j] *= s.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Scale<T>(T* row, int n, T s) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Scale<T>(T* row, int n, T s) where T : unmanaged, IFloatingPointIeee754<T> => Scale(row, row, n, s);
+
+    /// <summary>to[j] = from[j]·s (from may be to).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale<T>(T* from, T* to, int n, T s) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float))
         {
-            if (Vector512.IsHardwareAccelerated) Scale<Lanes512>((float*)row, n, (float)(object)s);
-            else Scale<Lanes256>((float*)row, n, (float)(object)s);
+            if (Vector512.IsHardwareAccelerated) Scale<Lanes512>((float*)from, (float*)to, n, (float)(object)s);
+            else Scale<Lanes256>((float*)from, (float*)to, n, (float)(object)s);
             return;
         }
-        for (int j = 0; j < n; j++) row[j] *= s;
+        for (int j = 0; j < n; j++) to[j] = from[j] * s;
     }
 
     /// <summary>Σ a[j]·b[j] (a row of dO against its output row: softmax's backward term).</summary>
@@ -134,12 +138,12 @@ internal static unsafe class AttentionRows
         for (; j < n; j++) row[j] += add[j];
     }
 
-    static void Scale<TV>(float* row, int n, float s) where TV : struct, IFloatLanes<TV>
+    static void Scale<TV>(float* from, float* to, int n, float s) where TV : struct, IFloatLanes<TV>
     {
         int w = TV.Count, j = 0;
         var vs = TV.Splat(s);
-        for (; j <= n - w; j += w) TV.Store(TV.Mul(TV.Load(row + j), vs), row + j);
-        for (; j < n; j++) row[j] *= s;
+        for (; j <= n - w; j += w) TV.Store(TV.Mul(TV.Load(from + j), vs), to + j);
+        for (; j < n; j++) to[j] = from[j] * s;
     }
 
     static float Dot<TV>(float* a, float* b, int n) where TV : struct, IFloatLanes<TV>

@@ -70,8 +70,7 @@ internal static unsafe class FlashAttention
                     for (int i = 0; i < bq; i++)
                     {
                         // A fully masked row has no weights: NaN, as softmax over all -inf gives.
-                        T inv = T.One / l[i];
-                        for (int j = 0; j < p.Ev; j++) o[i * p.Ev + j] = acc[i * p.Ev + j] * inv;
+                        AttentionRows.Scale(acc + i * p.Ev, o + i * p.Ev, p.Ev, T.One / l[i]);
                         lse[(long)bh * p.L + q0 + i] = m[i] + T.Log(l[i]);
                     }
                 }
