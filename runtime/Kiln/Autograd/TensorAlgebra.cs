@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Kiln.Compiler.Autodiff;
 
@@ -125,8 +126,9 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
 
     public Tensor IndexAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src)
     {
-        // index_add through scatter_add: the 1-D index broadcast along every other dim of src.
         int d = Compiler.Shapes.ShapeRules.NormalizeDim("index_add", dim, shape.Length);
+        if (d == 0 && IndexAddRowsInto(shape, like, index, src) is { } rows) return rows;
+        // index_add through scatter_add: the 1-D index broadcast along every other dim of src.
         var view = new int[src.Dim];
         for (int i = 0; i < view.Length; i++) view[i] = i == d ? -1 : 1;
         using var raw = index.To(DType.Int64);
@@ -138,6 +140,36 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         using var idx = nonNegative.Reshape(view);
         using var full = idx.Expand(src.ShapeArray).Contiguous();
         return ScatterAddInto(shape, like, d, full, src);
+    }
+
+    /// <summary>
+    /// index_add along dim 0 of float32 rows on the CPU by <see cref="Kernels.IndexAddRows"/> (an embedding's gradient), when
+    /// nothing records it (a second-order graph goes through the recorded scatter_add); null when the case does not apply.
+    /// </summary>
+    static unsafe Tensor? IndexAddRowsInto(int[] shape, Tensor like, Tensor index, Tensor src)
+    {
+        if (like.DType != DType.Float32 || src.DType != DType.Float32 || src.Device.Type != DeviceType.Cpu || like.Device.Type != DeviceType.Cpu
+            || index.Dim != 1 || index.DType.IsFloatingPoint() || index.DType == DType.Bool || src.Dim != shape.Length || src.Size(0) != index.Size(0)
+            || GradMode.Enabled && src.RequiresGrad) return null;
+        for (int i = 1; i < shape.Length; i++) if (src.Size(i) != shape[i]) return null;
+        using var rows = index.To(DType.Int64).Contiguous();
+        using var from = src.Contiguous();
+        int n = rows.Size(0);
+        long cols = n == 0 ? 0 : from.Numel / n;
+        long* given = rows.Ptr<long>();
+        // index_select wraps negative indices: the same here (into a copy: rows may be the caller's tensor); anything
+        // else out of range names the op.
+        var wrapped = GC.AllocateUninitializedArray<long>(n);
+        for (int r = 0; r < n; r++)
+        {
+            long i = given[r] < 0 ? given[r] + shape[0] : given[r];
+            if (i < 0 || i >= shape[0])
+                throw new KilnException("index_add", $"index_add: index {given[r]} at position {r} is out of range for dim 0 of size {shape[0]} (shape {Compiler.Shapes.ShapeText.Format(shape)})", KilnErrorKind.Index);
+            wrapped[r] = i;
+        }
+        var result = Tensor.Zeros(shape, DType.Float32, like.Device);
+        fixed (long* at = wrapped) Kernels.IndexAddRows.Run(result.Ptr<float>(), from.Ptr<float>(), at, n, cols);
+        return result;
     }
 
     public Tensor ScatterZero(Tensor a, int dim, Tensor index) => a.Scatter(dim, index, 0.0);

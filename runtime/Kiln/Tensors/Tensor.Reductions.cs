@@ -47,12 +47,12 @@ public sealed unsafe partial class Tensor
         return Record("sum", Finish(y, rt), new ReduceArgs(dims, keepDim), this);
     }
 
-    /// <summary>The host's faster sums: an integer total in blocks (no full int64 copy), float32 leading dims; null for the general path.</summary>
+    /// <summary>The host's faster sums: an integer total in blocks (no full int64 copy), float32 runs of adjacent dims before kept ones; null for the general path.</summary>
     internal Tensor? HostSumFastPath(int[]? dims, bool keepDim, DType rt)
     {
         var ct = rt.IsFloatingPoint() ? TypeDispatch.ComputeType(rt) : DType.Int64;
         if (dims is null && !keepDim && ct == DType.Int64 && DType != ct && IsContiguous && Numel > ConvertBlock) return IntegerSumInBlocks(rt);
-        return LeadingPrefixSum(dims, keepDim, rt);
+        return AdjacentRunSum(dims, keepDim, rt);
     }
 
     /// <summary>The exact int64 total of a large contiguous integer tensor, converting one block at a time.</summary>
@@ -71,21 +71,25 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>
-    /// Float32 sums over a leading run of dims of a contiguous tensor (bias gradients) without the transpose the
-    /// general path makes; null when the case does not apply.
+    /// Float32 sums over one run of adjacent dims of a contiguous tensor followed by dims kept (bias gradients: the leading
+    /// dims; a group of heads: a middle one) without the transpose the general path makes; null when the case does not
+    /// apply (a run at the end is already rows of the general path).
     /// </summary>
-    Tensor? LeadingPrefixSum(int[]? dims, bool keepDim, DType rt)
+    Tensor? AdjacentRunSum(int[]? dims, bool keepDim, DType rt)
     {
         if (DType != DType.Float32 || rt != DType.Float32 || dims == null || dims.Length == 0 || dims.Length >= _shape.Length || !IsContiguous) return null;
         var shape = ShapeRules.Reduce("sum", _shape, dims, keepDim, out var reduced);
-        int k = dims.Length;
-        for (int i = 0; i < _shape.Length; i++) if (reduced[i] != (i < k)) return null;
-        long rows = 1;
-        for (int i = 0; i < k; i++) rows *= _shape[i];
-        long cols = Numel / Math.Max(rows, 1);
-        if (rows < 2 || cols == 0) return null;
+        int first = Array.IndexOf(reduced, true), end = first;
+        while (end < _shape.Length && reduced[end]) end++;
+        if (end == _shape.Length) return null;
+        for (int i = end; i < _shape.Length; i++) if (reduced[i]) return null;
+        long outer = 1, rows = 1;
+        for (int i = 0; i < first; i++) outer *= _shape[i];
+        for (int i = first; i < end; i++) rows *= _shape[i];
+        long cols = Numel / Math.Max(outer * rows, 1);
+        if (rows < 2 || cols == 0 || outer == 0) return null;
         var y = Allocate(shape, DType.Float32);
-        Kernels.Reduce.ColumnKernels.Sum(Ptr<float>(), y.Ptr<float>(), rows, cols);
+        Kernels.Reduce.ColumnKernels.SumMiddle(Ptr<float>(), y.Ptr<float>(), outer, rows, cols);
         return y;
     }
 
