@@ -203,6 +203,20 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("layer_norm");
         return Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
     }
+    public Tensor?[] RmsNormBackward(Tensor x, Tensor? weight, Tensor rstd, Tensor grad, int d, double eps)
+    {
+        if (!GradMode.Enabled) return Tensor.LayerNormBackwardOp(x, weight, false, null, rstd, grad, d)[..2];
+        // Building a graph (createGraph): the same gradients as recorded ops, so they differentiate again — 1/rms formed
+        // again from x (the saved one is a constant to the graph). Per row of length d, with r = 1/rms and u = g·w:
+        // dx = r·u - x·r³·mean(u·x), dw = Σ_rows g·x·r.
+        var x2 = x.Reshape(-1, d);
+        var rows = ((x2 * x2).Mean([1], keepDim: true) + eps).Rsqrt();
+        var g2 = grad.Reshape(-1, d);
+        var u = weight is null ? g2 : g2 * weight.Reshape(1, d);
+        var dx = (u * rows - x2 * (rows * rows * rows) * (u * x2).Mean([1], keepDim: true)).Reshape(x.ShapeArray);
+        var dw = weight is null ? null : (g2 * x2 * rows).Sum([0]).Reshape(weight.ShapeArray);
+        return [dx, dw];
+    }
     public Tensor?[] BatchNormBackward(Tensor x, Tensor? weight, bool hasBias, Tensor mean, Tensor rstd, Tensor grad, bool batchStatistics, double eps) =>
         // Building a graph (createGraph): the same gradients as recorded ops, so they differentiate again.
         GradMode.Enabled ? Tensor.BatchNormBackwardRecorded(x, weight, hasBias, mean, rstd, grad, batchStatistics, eps)

@@ -21,7 +21,7 @@ public sealed unsafe partial class Tensor
 
     /// <summary>
     /// <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/>, or with <paramref name="center"/> false RMS
-    /// norm (rows not centred; no mean is kept — <paramref name="keepStats"/>[0] is null). Only the layer norm is recorded.
+    /// norm (rows not centred; no mean is kept — <paramref name="keepStats"/>[0] is null).
     /// </summary>
     internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center) =>
         LayerNormOp(x, d, weight, bias, eps, keepStats, center, null);
@@ -33,8 +33,7 @@ public sealed unsafe partial class Tensor
     internal static Tensor LayerNormOp(Tensor x, int d, Tensor? weight, Tensor? bias, double eps, Tensor[]? keepStats, bool center, Action<long, long>? produce)
     {
         string op = center ? "layer_norm" : "rms_norm";
-        // The fused RMS norm has no recorded form: eager RMSNorm is composed of recorded ops (and differentiates twice).
-        if ((!center || produce is not null) && keepStats is null) throw new KilnException(op, $"{op}: the fused kernel runs only where its statistics are kept (compiled models)");
+        if (produce is not null && keepStats is null) throw new KilnException(op, $"{op}: a produced input runs only where its statistics are kept (compiled models)");
         RequireFloat(op, x);
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
@@ -49,9 +48,9 @@ public sealed unsafe partial class Tensor
             LayerNormKernel.Forward(xc.Ptr<double>(), wc is null ? null : wc.Ptr<double>(), bc is null ? null : bc.Ptr<double>(), y.Ptr<double>(), mean is null ? null : mean.Ptr<double>(), rstd.Ptr<double>(), rows, d, eps, produce);
         if (keepStats is not null) { keepStats[0] = mean!; keepStats[1] = rstd; return y; }
         bool needs = x.RequiresGrad || weight is { RequiresGrad: true } || bias is { RequiresGrad: true };
-        if (!GradMode.Enabled || !needs) { mean!.Dispose(); rstd.Dispose(); return y; }
-        // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient).
-        return RecordMany(op, y, new NormalizationArgs(d, HasWeight: weight is not null, HasBias: bias is not null), [x, weight, bias, mean, rstd]);
+        if (!GradMode.Enabled || !needs) { mean?.Dispose(); rstd.Dispose(); return y; }
+        // Inputs: x, weight, bias (null when absent), then the row statistics (no gradient; RMS norm keeps no mean).
+        return RecordMany(op, y, new NormalizationArgs(d, HasWeight: weight is not null, HasBias: bias is not null, Eps: eps), [x, weight, bias, mean, rstd]);
     }
 
     /// <summary>dx, dweight, dbias of <see cref="LayerNormOp(Tensor, int, Tensor?, Tensor?, double)"/> (null where there is no weight or bias); without <paramref name="mean"/>, of RMS norm.</summary>

@@ -27,7 +27,7 @@ namespace Kiln.Compiler.Autodiff
             "contiguous", "clone", "copy", "sum", "mean", "prod", "var", "std", "norm", "logsumexp", "max", "min", "max_dim",
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
-            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "batch_norm", "conv2d", "max_pool2d", "rope",
+            "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "rms_norm", "batch_norm", "conv2d", "max_pool2d", "rope",
         };
 
         /// <summary>
@@ -340,6 +340,14 @@ namespace Kiln.Compiler.Autodiff
                     var la = OpArgs.Of<NormalizationArgs>(op, a);
                     var gs = g.LayerNormBackward(c.Input(0), la.HasWeight ? c.Input(1) : null, la.HasBias, c.Input(3), c.Input(4), grad, la.Size);
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "rms_norm":
+                {
+                    // Inputs: x, weight (null when absent), no bias, no mean, row 1/rms.
+                    var ra = OpArgs.Of<NormalizationArgs>(op, a);
+                    var gs = g.RmsNormBackward(c.Input(0), ra.HasWeight ? c.Input(1) : null, c.Input(4), grad, ra.Size, ra.Eps);
+                    for (int i = 0; i < 2; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
                     break;
                 }
                 case "batch_norm":

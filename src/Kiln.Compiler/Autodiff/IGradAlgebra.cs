@@ -79,6 +79,9 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 
+        /// <summary>Gradients of x and weight of a fused RMS norm over rows of length <paramref name="d"/> from each row's 1/rms (formed with <paramref name="eps"/>).</summary>
+        T?[] RmsNormBackward(T x, T? weight, T rstd, T grad, int d, double eps);
+
         /// <summary>
         /// Gradients of x, weight and bias of a fused batch norm over [N, C, *] from its per-channel mean and 1/σ
         /// (<paramref name="batchStatistics"/>: they were the batch's own, formed with <paramref name="eps"/>).

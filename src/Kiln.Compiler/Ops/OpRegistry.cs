@@ -117,6 +117,7 @@ namespace Kiln.Compiler.Ops
                 return new[] { s[0][0], s[0][1], s[0][2] / 3 };
             });
             Add<NormalizationArgs>("layer_norm", OpKind.Reduction, -1, (s, a) => Same(s));
+            Add<NormalizationArgs>("rms_norm", OpKind.Reduction, -1, (s, a) => Same(s));
             Add<BatchNormArgs>("batch_norm", OpKind.Reduction, -1, (s, a) => Same(s));
             Add<LstmArgs>("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {

@@ -42,6 +42,7 @@ public class OpRegistryTests
             nameof(ClampArgs) => new ClampArgs(Num("min"), Num("max")),
             nameof(AddmmArgs) => new AddmmArgs(Num("beta") ?? 1, Num("alpha") ?? 1),
             nameof(DiagonalArgs) => new DiagonalArgs(Int("diagonal")),
+            nameof(NormalizationArgs) => new NormalizationArgs((Ints("shape") ?? []).Aggregate(1, (p, v) => p * v), HasWeight: false, HasBias: false),
             _ => throw new System.InvalidOperationException($"no golden reader for {def.ArgsType.Name} ({def.Name})"),
         };
     }

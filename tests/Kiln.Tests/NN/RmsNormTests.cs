@@ -7,8 +7,8 @@ using Xunit;
 namespace Kiln.Tests.NN;
 
 /// <summary>
-/// RMS norm's two forms: with nothing to differentiate one fused pass, recorded the composed ops (which differentiate
-/// twice); and half precision normalised in float32 and rounded once, as PyTorch and Hugging Face do. The values
+/// RMS norm's forms: with nothing to differentiate one fused pass, recorded on the CPU one fused op (whose gradient
+/// differentiates again); and half precision normalised in float32 and rounded once, as PyTorch and Hugging Face do. The values
 /// themselves are PyTorch's golden cases (<c>rms_norm*</c> in tensor_ops.json, gradients in GradientGoldenTests).
 /// </summary>
 public class RmsNormTests
@@ -47,6 +47,32 @@ public class RmsNormTests
         var a = fused.ToArray<float>();
         var b = recorded.Detach().ToArray<float>();
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5 * (1 + Math.Abs(b[i])), $"[{i}] {a[i]} vs {b[i]}");
+    }
+
+    /// <summary>
+    /// Training on the CPU records one fused op; a gradient built with createGraph differentiates again (its rule writes
+    /// the gradient as recorded ops): the second derivative equals that of the norm written out, in float64.
+    /// </summary>
+    [Fact]
+    public void TheFusedOpDifferentiatesTwiceLikeTheComposedOps()
+    {
+        var g = new Generator(8);
+        var x0 = Tensor.Randn([3, 2, 5], DType.Float64, g);
+        var w0 = Tensor.Randn([2, 5], DType.Float64, g);
+        var c = Tensor.Randn([3, 2, 5], DType.Float64, g);
+        (double[] X, double[] W) SecondOrder(Func<Tensor, Tensor, Tensor> norm)
+        {
+            var x = x0.Detach().RequiresGrad_();
+            var w = w0.Detach().RequiresGrad_();
+            var first = Autograd.Grad([(norm(x, w) * c).Sum()], [x, w], createGraph: true);
+            ((first[0]! * first[0]!).Sum() + (first[1]! * x.Sum([0])).Sum()).Backward();
+            return (x.Grad!.ToArray<double>(), w.Grad!.ToArray<double>());
+        }
+        var fused = SecondOrder((x, w) => F.RmsNorm(x, [2, 5], w, 1e-6));
+        var composed = SecondOrder((x, w) => x * ((x * x).Mean([1, 2], keepDim: true) + 1e-6).Rsqrt() * w);
+        Assert.Equal("RmsNormBackward", F.RmsNorm(x0.Detach().RequiresGrad_(), [2, 5], w0, 1e-6).GradFn!.Name);   // one node, not the composed chain
+        for (int i = 0; i < composed.X.Length; i++) Assert.True(Math.Abs(fused.X[i] - composed.X[i]) <= 1e-10 * (1 + Math.Abs(composed.X[i])), $"x [{i}] {fused.X[i]} vs {composed.X[i]}");
+        for (int i = 0; i < composed.W.Length; i++) Assert.True(Math.Abs(fused.W[i] - composed.W[i]) <= 1e-10 * (1 + Math.Abs(composed.W[i])), $"w [{i}] {fused.W[i]} vs {composed.W[i]}");
     }
 
     [Fact]

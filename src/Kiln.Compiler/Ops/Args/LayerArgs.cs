@@ -12,8 +12,8 @@ namespace Kiln.Compiler.Ops
     /// <summary>One GRU layer over a sequence: the direction and whether the hidden-to-hidden bias exists.</summary>
     public sealed record GruArgs(bool Reverse, bool HasBias) : OpArgs;
 
-    /// <summary>layer_norm / rms_norm over the last <paramref name="Size"/> values of each row, with which affine tensors exist.</summary>
-    public sealed record NormalizationArgs(int Size, bool HasWeight, bool HasBias) : OpArgs;
+    /// <summary>layer_norm / rms_norm over the last <paramref name="Size"/> values of each row, with which affine tensors exist and the epsilon (rms_norm's gradient of the gradient forms 1/rms again from it).</summary>
+    public sealed record NormalizationArgs(int Size, bool HasWeight, bool HasBias, double Eps = 0) : OpArgs;
 
     /// <summary>
     /// batch_norm over [N, C, *] with which affine tensors exist, whether the statistics were the batch's own (their
