@@ -102,7 +102,7 @@ public static unsafe class Sgemm
 
     /// <summary>
     /// Whether <see cref="MultiplyBf16Weight"/> multiplies <paramref name="m"/> contiguous bfloat16 rows as stored, never
-    /// reading their float32 copy (the blocked path by <see cref="Bf16DotMicroKernel"/>); then x may be null.
+    /// reading their float32 copy (the blocked path by <see cref="Bf16DotMicroKernel"/>); then, with K above zero, x may be null.
     /// </summary>
     internal static bool TakesBf16RowsAsStored(int m) => m >= Bf16BlockedRows && UseAvx512 && Bf16DotMicroKernel.IsSupported;
 
@@ -116,7 +116,7 @@ public static unsafe class Sgemm
     /// </summary>
     internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
     {
-        if (x == null && (x16 == null || !TakesBf16RowsAsStored(m)))
+        if (x == null && (x16 == null || k == 0 || !TakesBf16RowsAsStored(m)))
             throw new ArgumentException("MultiplyBf16Weight: float32 rows are needed where the bfloat16 rows are not multiplied as stored", nameof(x));
         if (m < Bf16BlockedRows || k == 0)
         {

@@ -50,7 +50,7 @@ public static partial class F
         // Training on the CPU: one recorded op, one pass each way (its gradient of the gradient is built from recorded ops).
         // Traced (an export) it stays the composed ops every exporter knows.
         if (input.Device.Type == DeviceType.Cpu && input.DType is DType.Float32 or DType.Float64 && !GradMode.Tracing
-            && (weight is null || weight.Device.Type == DeviceType.Cpu))
+            && (weight is null || weight.Device.Type == DeviceType.Cpu && weight.DType == input.DType))
         {
             int width = 1;
             foreach (int s in normalizedShape) width *= s;
