@@ -31,6 +31,7 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
             c.AddSource("F.Unary.g.cs", Functions());
             c.AddSource("Modules.Unary.g.cs", ModuleClasses());
             c.AddSource("GpuUnary.g.cs", GpuSwitch());
+            c.AddSource("UnaryGradients.g.cs", GradientKernels());
         });
 
     /// <summary>The ops whose kernel is generated (the rest run hand-written integer-capable kernels).</summary>
@@ -40,6 +41,48 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
     {
         try { return op.Forward(new CSharpScalarAlgebra(lanes, Math, gpu), "x"); }
         catch (NotSupportedException) { return null; }
+    }
+
+    /// <summary>The derivative as C# over v (the x or y it reads) and g, or null where it reads both or neither or has no form in these lanes.</summary>
+    static string? TryPrintGrad(UnaryOp op, Lanes lanes)
+    {
+        if (op.BackwardReadsInput == op.BackwardReadsOutput) return null;   // reads both, or neither (a constant gradient)
+        try { return op.Backward(new CSharpScalarAlgebra(lanes, Math, false), "v", "v", "g"); }
+        catch (NotSupportedException) { return null; }
+    }
+
+    /// <summary>
+    /// Each op's derivative as one fused loop over (x or y, grad) — the eager engine's backward without a graph to build
+    /// (written op by op over tensors, silu's took five passes) — and the lookup by op name.
+    /// </summary>
+    static string GradientKernels()
+    {
+        var w = new IndentedWriter().Line(Header).Line("#nullable enable").Line("namespace Kiln.Kernels.Elementwise").Line("{");
+        var fused = Generated.Where(o => TryPrintGrad(o, Lanes.Double) is not null).ToArray();
+        foreach (var op in fused)
+        {
+            string scalar = TryPrintGrad(op, Lanes.Double)!;
+            string? vector = TryPrintGrad(op, Lanes.Vector256);
+            w.Line($"    /// <summary>The gradient of <c>{op.Name}</c> from {(op.BackwardReadsOutput ? "its output" : "its input")} v and the output's gradient g.</summary>");
+            w.Line($"    internal struct {op.KernelStruct}Grad : IFloatGradFunction").Line("    {");
+            w.Line($"        public bool HasVector => {(vector is null ? "false" : "true")};");
+            w.Line($"        public double Scalar(double v, double g) => {scalar};");
+            w.Line($"        public global::System.Runtime.Intrinsics.Vector256<float> Vector(global::System.Runtime.Intrinsics.Vector256<float> v, global::System.Runtime.Intrinsics.Vector256<float> g) => {vector ?? "v"};");
+            w.Line("    }");
+        }
+        w.Line("    /// <summary>The fused gradient loops by op name.</summary>");
+        w.Line("    internal static class UnaryGradients").Line("    {");
+        w.Line("        /// <summary>Whether <paramref name=\"op\"/> has a fused gradient loop.</summary>");
+        w.Line("        public static bool Has(string op) => op switch").Line("        {");
+        foreach (var op in fused) w.Line($"            \"{op.Name}\" => true,");
+        w.Line("            _ => false,").Line("        };");
+        w.Line("        /// <summary>The gradient of <paramref name=\"op\"/> from v (its input or output, as its rule reads) and <paramref name=\"g\"/>, unrecorded.</summary>");
+        w.Line("        public static global::Kiln.Tensor Run(string op, global::Kiln.Tensor v, global::Kiln.Tensor g) => op switch").Line("        {");
+        foreach (var op in fused)
+            w.Line($"            \"{op.Name}\" => global::Kiln.Tensor.MapBinary(\"{op.Name}_backward\", v, g, new FloatGrad<{op.KernelStruct}Grad>(), floating: true),");
+        w.Line("            _ => throw new global::System.ArgumentException(\"no fused gradient for \" + op, nameof(op)),").Line("        };");
+        w.Line("    }").Line("}");
+        return w.ToString();
     }
 
     static string Doc(UnaryOp op) => $"/// <summary>{op.Summary}</summary>";

@@ -203,6 +203,15 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         RefuseDoubleBackward("layer_norm");
         return Tensor.LayerNormBackwardOp(x, weight, hasBias, mean, rstd, grad, d);
     }
+    public Tensor? FusedUnaryBackward(string op, Tensor? input, Tensor? output, Tensor grad)
+    {
+        // Building a graph (createGraph) needs the rule's recorded ops; the loop covers float32 on the CPU, same shapes.
+        if (GradMode.Enabled || (input is null) == (output is null) || !Kernels.Elementwise.UnaryGradients.Has(op)) return null;
+        var v = input ?? output!;
+        if (v.DType != DType.Float32 || grad.DType != DType.Float32 || v.Device.Type != DeviceType.Cpu || grad.Device.Type != DeviceType.Cpu
+            || !Compiler.Shapes.ShapeRules.SameShape(v.ShapeArray, grad.ShapeArray)) return null;
+        return Kernels.Elementwise.UnaryGradients.Run(op, v, grad);
+    }
     public Tensor?[] RmsNormBackward(Tensor x, Tensor? weight, Tensor rstd, Tensor grad, int d, double eps)
     {
         if (!GradMode.Enabled) return Tensor.LayerNormBackwardOp(x, weight, false, null, rstd, grad, d)[..2];

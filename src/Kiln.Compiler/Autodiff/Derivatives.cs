@@ -44,7 +44,8 @@ namespace Kiln.Compiler.Autodiff
             if (UnaryOps.Find(op == "gelu" && a is GeluArgs { Approximate: "tanh" } ? "gelu_tanh" : op) is { } unary)
             {
                 // Only what the rule reads is fetched: an in-place op may have overwritten the other.
-                r[0] = unary.Backward(g, unary.BackwardReadsInput ? c.Input(0) : null!, unary.BackwardReadsOutput ? c.Output : null!, grad);
+                T x = unary.BackwardReadsInput ? c.Input(0) : null!, y = unary.BackwardReadsOutput ? c.Output : null!;
+                r[0] = g.FusedUnaryBackward(unary.Name, x, y, grad) ?? unary.Backward(g, x, y, grad);
                 return r;
             }
             // Two-input pointwise ops: the declaration's gradients, reduced to each input's (broadcast) shape.

@@ -79,6 +79,12 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>Gradients of x, weight and bias of a fused layer norm over rows of length <paramref name="d"/>.</summary>
         T?[] LayerNormBackward(T x, T? weight, bool hasBias, T mean, T rstd, T grad, int d);
 
+        /// <summary>
+        /// The gradient of one-input pointwise op <paramref name="op"/> by one fused loop where the algebra has it (eager
+        /// tensors, nothing recorded); null to evaluate the op's rule term by term.
+        /// </summary>
+        T? FusedUnaryBackward(string op, T? input, T? output, T grad);
+
         /// <summary>Gradients of x and weight of a fused RMS norm over rows of length <paramref name="d"/> from each row's 1/rms (formed with <paramref name="eps"/>).</summary>
         T?[] RmsNormBackward(T x, T? weight, T rstd, T grad, int d, double eps);
 
