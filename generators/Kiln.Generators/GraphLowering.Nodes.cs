@@ -74,7 +74,7 @@ internal sealed partial class GraphLowering
             return null;
         }
         if (Need(n.Inputs[leftTensor ? 0 : 1], n) is not int value) return null;
-        string op = binary.OperatorKind switch { BinaryOperatorKind.Add => "+", BinaryOperatorKind.Subtract => "-", BinaryOperatorKind.Multiply => "*", _ => "/" };
+        string op = OperatorText(binary.OperatorKind);
         string text = leftTensor ? $"({IrOps.Placeholder(0)} {op} {setting})" : $"({setting} {op} {IrOps.Placeholder(0)})";
         _result.Islands.Add(("'" + binary.Syntax + "'", binary.Syntax));
         return _g.Add(IrOps.Island, new[] { value }, attr: "operator " + op, attr2: text);
@@ -236,7 +236,7 @@ internal sealed partial class GraphLowering
             && b.OperatorKind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide
             && Setting(node.Inputs[0], b.LeftOperand.Type) is { } left && Setting(node.Inputs[1], b.RightOperand.Type) is { } right)
         {
-            string op = b.OperatorKind switch { BinaryOperatorKind.Add => "+", BinaryOperatorKind.Subtract => "-", BinaryOperatorKind.Multiply => "*", _ => "/" };
+            string op = OperatorText(b.OperatorKind);
             return $"({left} {op} {right})";
         }
         return null;
@@ -373,6 +373,15 @@ internal sealed partial class GraphLowering
         BinaryOperatorKind.Multiply => "mul",
         BinaryOperatorKind.Divide => "div",
         _ => null,
+    };
+
+    /// <summary>The C# text of +, -, * or / (the kinds <see cref="BinaryName"/> accepts).</summary>
+    static string OperatorText(BinaryOperatorKind kind) => kind switch
+    {
+        BinaryOperatorKind.Add => "+",
+        BinaryOperatorKind.Subtract => "-",
+        BinaryOperatorKind.Multiply => "*",
+        _ => "/",
     };
 
     /// <summary>A compile-time number as an invariant literal.</summary>

@@ -2,8 +2,6 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using Kiln.Kernels.Elementwise;
 
 namespace Kiln.Kernels.Attention;
 

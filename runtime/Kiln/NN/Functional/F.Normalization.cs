@@ -40,22 +40,16 @@ public static partial class F
             using var normalized = norm32.To(input.DType);
             return normalized * weight;
         }
+        int width = 1;
+        foreach (int s in normalizedShape) width *= s;
         // Nothing to differentiate (inference): one fused pass where the device has it.
         if (!GradMode.Enabled || !(input.RequiresGrad || weight is { RequiresGrad: true }))
-        {
-            int width = 1;
-            foreach (int s in normalizedShape) width *= s;
             if (input.Backend.RmsNorm(input, width, weight, e) is { } fused) return fused;
-        }
         // Training on the CPU: one recorded op, one pass each way (its gradient of the gradient is built from recorded ops).
         // Traced (an export) it stays the composed ops every exporter knows.
         if (input.Device.Type == DeviceType.Cpu && input.DType is DType.Float32 or DType.Float64 && !GradMode.Tracing
             && (weight is null || weight.Device.Type == DeviceType.Cpu && weight.DType == input.DType))
-        {
-            int width = 1;
-            foreach (int s in normalizedShape) width *= s;
             return Tensor.LayerNormOp(input, width, weight, null, e, null, center: false);
-        }
         var y = input * ((input * input).Mean(dims, keepDim: true) + e).Rsqrt();
         return weight is null ? y : y * weight;
     }
