@@ -120,6 +120,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     }
 
     public Tensor Cat(IReadOnlyList<Tensor> parts, int dim) => Tensor.Cat(parts, dim);
+    public Tensor Rope(Tensor x, Tensor cos, Tensor sin) => Tensor.RopeOp(x, cos, sin);
     public Tensor Select(Tensor a, int dim, int index) => a.Select(dim, index);
     public Tensor Gather(Tensor a, int dim, Tensor index) => a.Gather(dim, index);
     public Tensor ScatterAddInto(int[] shape, Tensor like, int dim, Tensor index, Tensor src) => Tensor.Zeros(shape, like.DType, like.Device).ScatterAdd(dim, index, src);
@@ -212,6 +213,17 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
             || !Compiler.Shapes.ShapeRules.SameShape(v.ShapeArray, grad.ShapeArray)) return null;
         return Kernels.Elementwise.UnaryGradients.Run(op, v, grad);
     }
+    public Tensor?[]? FusedBinaryBackward(string op, Tensor? a, Tensor? b, Tensor? output, Tensor grad, bool needA, bool needB)
+    {
+        // As FusedUnaryBackward: float32 on the CPU, every operand of the gradient's shape, nothing to record.
+        if (GradMode.Enabled || !Kernels.Elementwise.BinaryGradients.Has(op) || !FusedOperand(a, grad) || !FusedOperand(b, grad)
+            || !FusedOperand(output, grad) || !FusedOperand(grad, grad)) return null;
+        return Kernels.Elementwise.BinaryGradients.Run(op, a, b, output, grad, needA, needB);
+    }
+
+    static bool FusedOperand(Tensor? t, Tensor grad) => t is null
+        || t.DType == DType.Float32 && t.Device.Type == DeviceType.Cpu && Compiler.Shapes.ShapeRules.SameShape(t.ShapeArray, grad.ShapeArray);
+
     public Tensor?[] RmsNormBackward(Tensor x, Tensor? weight, Tensor rstd, Tensor grad, int d, double eps)
     {
         if (!GradMode.Enabled) return Tensor.LayerNormBackwardOp(x, weight, false, null, rstd, grad, d)[..2];

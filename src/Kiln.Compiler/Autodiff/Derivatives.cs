@@ -51,6 +51,13 @@ namespace Kiln.Compiler.Autodiff
             // Two-input pointwise ops: the declaration's gradients, reduced to each input's (broadcast) shape.
             if (BinaryOps.Find(op) is { } binary)
             {
+                // Both in one fused pass where the algebra has one and no input was broadcast (nothing to reduce).
+                if ((!n0 || ShapeRules.SameShape(c.InputShape(0), g.Shape(grad))) && (!n1 || ShapeRules.SameShape(c.InputShape(1), g.Shape(grad))))
+                {
+                    var (ra, rb) = (n0 ? binary.Reads(0) : default, n1 ? binary.Reads(1) : default);
+                    T? fa = ra.A || rb.A ? c.Input(0) : null, fb = ra.B || rb.B ? c.Input(1) : null, fy = ra.Y || rb.Y ? c.Output : null;
+                    if (g.FusedBinaryBackward(binary.Name, fa, fb, fy, grad, n0, n1) is { } both) return both;
+                }
                 for (int i = 0; i < 2; i++)
                 {
                     if (!c.NeedsGrad(i)) continue;
@@ -91,12 +98,17 @@ namespace Kiln.Compiler.Autodiff
                 case "rope":
                 {
                     // y = x·cos + R(x)·sin with R([x1, x2]) = [-x2, x1] over the last dim's halves; R's transpose is
-                    // [b1, b2] → [b2, -b1].
+                    // [b1, b2] → [b2, -b1], so dx = g·cos + Rᵀ(g·sin) = g·cos + R(g)·[-s2, -s1]: a rope of g with the sin
+                    // table's halves swapped and negated (one fused pass; the same products and sums, so the same bits).
                     int last = c.InputShape(0).Length - 1, half = c.InputShape(0)[last] / 2;
                     if (n0)
                     {
-                        T gs = g.Mul(grad, c.Input(2));
-                        r[0] = g.Add(g.Mul(grad, c.Input(1)), g.Cat(new[] { g.Narrow(gs, last, half, half), g.Neg(g.Narrow(gs, last, 0, half)) }, last));
+                        T sin = c.Input(2);
+                        int[] ss = c.InputShape(2);
+                        int sl = ss.Length - 1;
+                        // A table broadcast along the last dim (or a scalar) holds one value for both halves.
+                        T flipped = sl < 0 || ss[sl] == 1 ? g.Neg(sin) : g.Cat(new[] { g.Neg(g.Narrow(sin, sl, half, half)), g.Neg(g.Narrow(sin, sl, 0, half)) }, sl);
+                        r[0] = g.Rope(grad, c.Input(1), flipped);
                     }
                     if (n1) r[1] = g.SumTo(g.Mul(grad, c.Input(0)), c.InputShape(1));
                     if (c.NeedsGrad(2))

@@ -46,6 +46,8 @@ namespace Kiln.Compiler.Autodiff
         T PadSlice(T src, int[] shape, int dim, int start, int step);
         /// <summary>Concatenation along a dim.</summary>
         T Cat(IReadOnlyList<T> parts, int dim);
+        /// <summary>The rope op, x·cos + rotate_half(x)·sin over the last dim (its own backward is a rope).</summary>
+        T Rope(T x, T cos, T sin);
         /// <summary>Index of a dim, removing it.</summary>
         T Select(T a, int dim, int index);
         /// <summary>Values picked along a dim by an index.</summary>
@@ -84,6 +86,13 @@ namespace Kiln.Compiler.Autodiff
         /// tensors, nothing recorded); null to evaluate the op's rule term by term.
         /// </summary>
         T? FusedUnaryBackward(string op, T? input, T? output, T grad);
+
+        /// <summary>
+        /// Both gradients of two-input pointwise op <paramref name="op"/> by one fused loop where the algebra has it (eager
+        /// tensors of the gradient's shape, nothing recorded): [da, db], null where not needed; null to evaluate the rules.
+        /// Operands the rules do not read are null.
+        /// </summary>
+        T?[]? FusedBinaryBackward(string op, T? a, T? b, T? output, T grad, bool needA, bool needB);
 
         /// <summary>Gradients of x and weight of a fused RMS norm over rows of length <paramref name="d"/> from each row's 1/rms (formed with <paramref name="eps"/>).</summary>
         T?[] RmsNormBackward(T x, T? weight, T rstd, T grad, int d, double eps);

@@ -96,6 +96,7 @@ namespace Kiln.Compiler.Emit
             public string SliceStep(string a, int dim, int start, int step, int length) => No("slice");
             public string PadSlice(string src, int[] shape, int dim, int start, int step) => No("pad_slice");
             public string Cat(IReadOnlyList<string> parts, int dim) => No("cat");
+            public string Rope(string x, string cos, string sin) => No("rope");
             public string Select(string a, int dim, int index) => No("select");
             public string Gather(string a, int dim, string index) => No("gather");
             public string ScatterAddInto(int[] shape, string like, int dim, string index, string src) => No("scatter_add");
@@ -110,6 +111,7 @@ namespace Kiln.Compiler.Emit
             public string MaxPool2dBackward(string grad, string indices, int[] inputShape) => No("max_pool2d");
             public string?[] LayerNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, int d) => new[] { No("layer_norm") };
             public string? FusedUnaryBackward(string op, string? input, string? output, string grad) => null;
+            public string?[]? FusedBinaryBackward(string op, string? a, string? b, string? output, string grad, bool needA, bool needB) => null;
             public string?[] RmsNormBackward(string x, string? weight, string rstd, string grad, int d, double eps) => new[] { No("rms_norm") };
             public string?[] BatchNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, bool batchStatistics, double eps) => new[] { No("batch_norm") };
             public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse, string? lengths) => new[] { No("gru_layer") };

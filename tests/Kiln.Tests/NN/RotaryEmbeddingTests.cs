@@ -7,7 +7,9 @@ namespace Kiln.Tests.NN;
 /// <summary>
 /// F.RotaryEmbedding (the rope op): the fused float32 and bfloat16 passes equal the op-by-op formula bit for bit (bf16
 /// rounded after each op) on strided inputs and broadcast tables; bad shapes name the op and the shapes. Values and gradients against
-/// PyTorch are nn.json's rope cases (FunctionalGoldenTests), float64 finite differences are GradCheckTests' "rope".
+/// PyTorch are nn.json's rope cases (FunctionalGoldenTests), float64 finite differences are GradCheckTests' "rope"; the
+/// input's gradient (a rope of the gradient with the sin table's halves swapped and negated) equals the formula's bit for
+/// bit, also for tables broadcast along the last dim and scalar ones.
 /// </summary>
 public class RotaryEmbeddingTests
 {
@@ -67,5 +69,25 @@ public class RotaryEmbeddingTests
         var mismatch = Assert.Throws<KilnException>(() => F.RotaryEmbedding(Tensor.Zeros(3, 4), Tensor.Zeros(4), Tensor.Zeros(5, 4)));
         Assert.Contains("rope:", mismatch.Message);
         Assert.Contains("[5, 4]", mismatch.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { 5, 16 }, new[] { 5, 16 })]   // full tables: the halves swap
+    [InlineData(new[] { 5, 1 }, new[] { 1, 5, 1 })]   // one value per position for both halves
+    [InlineData(new int[0], new int[0])]               // scalar tables
+    public void TheInputGradientEqualsTheFormulasBitForBit(int[] cosShape, int[] sinShape)
+    {
+        var g = new Generator(5);
+        using var x0 = Tensor.Randn([2, 3, 5, 16], generator: g);
+        using var cos = Tensor.Randn(cosShape, generator: g);
+        using var sin = Tensor.Randn(sinShape, generator: g);
+        using var w = Tensor.Randn([2, 3, 5, 16], generator: g);
+        float[] Grad(Func<Tensor, Tensor> f)
+        {
+            using var x = x0.Detach().RequiresGrad_();
+            using var loss = (f(x) * w).Sum();
+            return Autograd.Grad(loss, x).ToArray<float>();
+        }
+        Assert.Equal(Grad(x => Formula(x, cos, sin)), Grad(x => F.RotaryEmbedding(x, cos, sin)));
     }
 }
