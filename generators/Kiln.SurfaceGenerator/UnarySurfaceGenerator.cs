@@ -63,11 +63,14 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
         {
             string scalar = TryPrintGrad(op, Lanes.Double)!;
             string? vector = TryPrintGrad(op, Lanes.Vector256);
+            string? vector512 = TryPrintGrad(op, Lanes.Vector512);
             w.Line($"    /// <summary>The gradient of <c>{op.Name}</c> from {(op.BackwardReadsOutput ? "its output" : "its input")} v and the output's gradient g.</summary>");
             w.Line($"    internal struct {op.KernelStruct}Grad : IFloatGradFunction").Line("    {");
             w.Line($"        public bool HasVector => {(vector is null ? "false" : "true")};");
             w.Line($"        public double Scalar(double v, double g) => {scalar};");
             w.Line($"        public global::System.Runtime.Intrinsics.Vector256<float> Vector(global::System.Runtime.Intrinsics.Vector256<float> v, global::System.Runtime.Intrinsics.Vector256<float> g) => {vector ?? "v"};");
+            w.Line($"        public bool HasVector512 => {(vector512 is null ? "false" : "true")};");
+            w.Line($"        public global::System.Runtime.Intrinsics.Vector512<float> Vector512(global::System.Runtime.Intrinsics.Vector512<float> v, global::System.Runtime.Intrinsics.Vector512<float> g) => {vector512 ?? "v"};");
             w.Line("    }");
         }
         w.Line("    /// <summary>The fused gradient loops by op name.</summary>");
@@ -79,7 +82,7 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
         w.Line("        /// <summary>The gradient of <paramref name=\"op\"/> from v (its input or output, as its rule reads) and <paramref name=\"g\"/>, unrecorded.</summary>");
         w.Line("        public static global::Kiln.Tensor Run(string op, global::Kiln.Tensor v, global::Kiln.Tensor g) => op switch").Line("        {");
         foreach (var op in fused)
-            w.Line($"            \"{op.Name}\" => global::Kiln.Tensor.MapBinary(\"{op.Name}_backward\", v, g, new FloatGrad<{op.KernelStruct}Grad>(), floating: true),");
+            w.Line($"            \"{op.Name}\" => FloatGrad<{op.KernelStruct}Grad>.Run(v, g),");
         w.Line("            _ => throw new global::System.ArgumentException(\"no fused gradient for \" + op, nameof(op)),").Line("        };");
         w.Line("    }").Line("}");
         return w.ToString();

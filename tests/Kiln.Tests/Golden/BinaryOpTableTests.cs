@@ -109,4 +109,28 @@ public class BinaryOpTableTests
         // Every op whose two gradients both read an operand has the loop; add's, sub's and remainder's pass the gradient on.
         Assert.Equal(name is not ("add" or "sub" or "remainder"), Kiln.Kernels.Elementwise.BinaryGradients.Has(name));
     }
+
+    /// <summary>Outputs past the streaming threshold (16 MiB) are written with non-temporal stores: still the rules' values, tail included.</summary>
+    [Fact]
+    public void FusedGradientsOfABigOperandMatchTheRules()
+    {
+        const int n = (4 << 20) + 3;
+        var g = new Generator(2);
+        using var a0 = Tensor.Randn([n], generator: g);
+        using var b0 = Tensor.Randn([n], generator: g);
+        using var w = Tensor.Randn([n], generator: g);
+        float[][] Grads(bool createGraph)
+        {
+            using var a = a0.Detach().RequiresGrad_();
+            using var b = b0.Detach().RequiresGrad_();
+            using var loss = (Kiln.NN.F.SwiGlu(a, b) * w).Sum();
+            return Autograd.Grad(new[] { loss }, new[] { a, b }, createGraph: createGraph).Select(t => t!.ToArray<float>()).ToArray();
+        }
+        var fused = Grads(false);
+        var rule = Grads(true);
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < n; i++)
+                if (!(Math.Abs(fused[k][i] - rule[k][i]) <= 1e-5 * Math.Abs(rule[k][i]) + 1e-6))
+                    Assert.Fail($"swiglu d/d{(k == 0 ? "a" : "b")}[{i}]: fused {fused[k][i]:R}, rule {rule[k][i]:R}");
+    }
 }

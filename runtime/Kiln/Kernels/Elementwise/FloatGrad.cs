@@ -1,5 +1,3 @@
-using System;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -8,26 +6,30 @@ namespace Kiln.Kernels.Elementwise;
 /// <summary>A one-input function's derivative as a two-input kernel: v (the input or output its rule reads) and the output's gradient g.</summary>
 internal interface IFloatGradFunction
 {
-    bool HasVector { get; }
     double Scalar(double v, double g);
+    bool HasVector { get; }
     Vector256<float> Vector(Vector256<float> v, Vector256<float> g);
+    bool HasVector512 { get; }
+    Vector512<float> Vector512(Vector512<float> v, Vector512<float> g);
 }
 
-/// <summary>Adapts an <see cref="IFloatGradFunction"/> (generated from the op table's derivatives) to <see cref="IBinaryOp"/> for float and double.</summary>
-internal struct FloatGrad<TF> : IBinaryOp where TF : struct, IFloatGradFunction
+/// <summary>
+/// Runs an <see cref="IFloatGradFunction"/> (generated from the op table's derivatives) on <see cref="GradPairLoop"/>: v
+/// rides as a, the gradient as g, the result comes out as a's gradient (b's is never stored).
+/// </summary>
+internal struct FloatGrad<TF> : IFloatGradPair where TF : struct, IFloatGradFunction
 {
-    public TF F;
-
-    public bool Vectorized<T>() where T : unmanaged, INumber<T> => typeof(T) == typeof(float) && F.HasVector;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T>
-    {
-        if (typeof(T) == typeof(float)) { float r = (float)F.Scalar(Unsafe.As<T, float>(ref a), Unsafe.As<T, float>(ref b)); return Unsafe.As<float, T>(ref r); }
-        if (typeof(T) == typeof(double)) { double r = F.Scalar(Unsafe.As<T, double>(ref a), Unsafe.As<T, double>(ref b)); return Unsafe.As<double, T>(ref r); }
-        throw new InvalidOperationException("floating derivative on an integer compute type");
-    }
-
+    public void Scalar(double a, double b, double y, double g, out double ga, out double gb) { ga = default(TF).Scalar(a, g); gb = 0; }
+    public bool HasVector => default(TF).HasVector;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => F.Vector(a.As<T, float>(), b.As<T, float>()).As<float, T>();
+    public void Vector(Vector256<float> a, Vector256<float> b, Vector256<float> y, Vector256<float> g, out Vector256<float> ga, out Vector256<float> gb)
+    { ga = default(TF).Vector(a, g); gb = g; }
+    public bool HasVector512 => default(TF).HasVector512;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Vector512(Vector512<float> a, Vector512<float> b, Vector512<float> y, Vector512<float> g, out Vector512<float> ga, out Vector512<float> gb)
+    { ga = default(TF).Vector512(a, g); gb = g; }
+
+    /// <summary>The gradient from v and g (same shape, float32 on the CPU: the caller checked).</summary>
+    public static Tensor Run(Tensor v, Tensor g) => GradPairLoop.Run<FloatGrad<TF>>(v, null, null, g, true, false)[0]!;
 }

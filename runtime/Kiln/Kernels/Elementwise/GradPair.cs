@@ -36,20 +36,17 @@ internal static unsafe class GradPairLoop
         var gb = needB ? Tensor.Empty((int[])shape.Clone(), DType.Float32) : null;
         float* gp = gc.Ptr<float>();
         // An operand the rules do not read is bound to g: its lanes are never used.
-        var job = new Job<TF>
-        {
-            A = ac is null ? gp : ac.Ptr<float>(),
-            B = bc is null ? gp : bc.Ptr<float>(),
-            Y = yc is null ? gp : yc.Ptr<float>(),
-            G = gp,
-            GA = ga is null ? null : ga.Ptr<float>(),
-            GB = gb is null ? null : gb.Ptr<float>(),
-        };
-        Threads.For(g.Numel, 16384, job.Run);
+        float* ap = ac is null ? gp : ac.Ptr<float>(), bp = bc is null ? gp : bc.Ptr<float>(), yp = yc is null ? gp : yc.Ptr<float>();
+        float* gap = ga is null ? null : ga.Ptr<float>(), gbp = gb is null ? null : gb.Ptr<float>();
+        // Outputs far bigger than the caches stream to memory (no read for ownership), as the elementwise loops do.
+        if (StreamingStores.Worth(ga ?? gb ?? g))
+            Threads.For(g.Numel, 16384, new Job<TF, NonTemporalStore> { A = ap, B = bp, Y = yp, G = gp, GA = gap, GB = gbp }.Run);
+        else
+            Threads.For(g.Numel, 16384, new Job<TF, CachedStore> { A = ap, B = bp, Y = yp, G = gp, GA = gap, GB = gbp }.Run);
         return [ga, gb];
     }
 
-    sealed class Job<TF> where TF : struct, IFloatGradPair
+    sealed class Job<TF, TStore> where TF : struct, IFloatGradPair where TStore : IVectorStore
     {
         public float* A, B, Y, G, GA, GB;
 
@@ -58,28 +55,34 @@ internal static unsafe class GradPairLoop
         public void Run(long start, long end)
         {
             var f = default(TF);
-            long i = start;
             float* a = A, b = B, y = Y, g = G, ga = GA, gb = GB;
+            // Both outputs are fresh 64-byte-aligned blocks: one head aligns the stores of each.
+            long i = start + TStore.Head(ga != null ? ga + start : gb + start, (int)Math.Min(end - start, 64));
+            for (long h = start; h < i; h++) ScalarAt(f, h);
             if (Vector512.IsHardwareAccelerated && f.HasVector512)
                 for (; i + 16 <= end; i += 16)
                 {
                     f.Vector512(Vector512.Load(a + i), Vector512.Load(b + i), Vector512.Load(y + i), Vector512.Load(g + i), out var da, out var db);
-                    if (ga != null) da.Store(ga + i);
-                    if (gb != null) db.Store(gb + i);
+                    if (ga != null) TStore.Store(da, ga + i);
+                    if (gb != null) TStore.Store(db, gb + i);
                 }
             else if (Vector256.IsHardwareAccelerated && f.HasVector)
                 for (; i + 8 <= end; i += 8)
                 {
                     f.Vector(Vector256.Load(a + i), Vector256.Load(b + i), Vector256.Load(y + i), Vector256.Load(g + i), out var da, out var db);
-                    if (ga != null) da.Store(ga + i);
-                    if (gb != null) db.Store(gb + i);
+                    if (ga != null) TStore.Store(da, ga + i);
+                    if (gb != null) TStore.Store(db, gb + i);
                 }
-            for (; i < end; i++)
-            {
-                f.Scalar(a[i], b[i], y[i], g[i], out double da, out double db);
-                if (ga != null) ga[i] = (float)da;
-                if (gb != null) gb[i] = (float)db;
-            }
+            TStore.Finish();
+            for (; i < end; i++) ScalarAt(f, i);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void ScalarAt(TF f, long i)
+        {
+            f.Scalar(A[i], B[i], Y[i], G[i], out double da, out double db);
+            if (GA != null) GA[i] = (float)da;
+            if (GB != null) GB[i] = (float)db;
         }
     }
 }
