@@ -881,25 +881,32 @@ public static unsafe class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Pack<TRead>(TRead a, long rsa, long csa, int rows, int kc, int mr, float* dst) where TRead : struct, IReadA
     {
+        if (rsa == 1 && csa != 1)
+        {
+            // A stored column-major (a transposed view, as in weight gradients dYᵀ·X): each k's values of all the block's
+            // rows are one contiguous run, dealt out MR at a time to the panels. Panel by panel instead, every k jumped a
+            // whole column (often 4–8 KiB) for MR values: a new page and no prefetch each time (2048 × 1024 × 256 at
+            // 144 GFLOP/s against 173 with A row-major).
+            if (rows % mr != 0) new Span<float>(dst + (long)(rows - rows % mr) * kc, kc * mr).Clear();
+            for (int p = 0; p < kc; p++)
+            {
+                long at = p * csa;
+                for (int ir = 0; ir < rows; ir += mr)
+                {
+                    int valid = Math.Min(mr, rows - ir);
+                    float* o = dst + (long)ir * kc + p * mr;
+                    int i = 0;
+                    for (; i + 8 <= valid; i += 8) a.Load(at + ir + i).Store(o + i);
+                    for (; i < valid; i++) o[i] = a.Load1(at + ir + i);
+                }
+            }
+            return;
+        }
         for (int ir = 0; ir < rows; ir += mr)
         {
             int valid = Math.Min(mr, rows - ir);
             float* panel = dst + (long)ir * kc;
             if (valid < mr) new Span<float>(panel, kc * mr).Clear();
-            if (rsa == 1)
-            {
-                // A stored column-major (a transposed view, as in weight gradients dYᵀ·X): each k's MR values are adjacent,
-                // so read them as one run rather than striding a page per element.
-                for (int p = 0; p < kc; p++)
-                {
-                    long at = ir + p * csa;
-                    float* o = panel + p * mr;
-                    int i = 0;
-                    for (; i + 8 <= valid; i += 8) a.Load(at + i).Store(o + i);
-                    for (; i < valid; i++) o[i] = a.Load1(at + i);
-                }
-                continue;
-            }
             int p0 = 0;
             if (csa == 1 && Avx.IsSupported)
             {
