@@ -50,7 +50,7 @@ internal static unsafe class GradPairLoop
     {
         public float* A, B, Y, G, GA, GB;
 
-        // Fully optimised from the first call: at tier 0 the vector bodies ran 40x slower, a training run's first steps.
+        // A hot loop from its first call (a training step runs it for every pointwise op): compiled optimised at once.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(long start, long end)
         {
