@@ -221,6 +221,14 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         return Kernels.Elementwise.BinaryGradients.Run(op, a, b, output, grad, needA, needB);
     }
 
+    public Tensor? FusedSoftmaxBackward(Tensor grad, Tensor output, int dim, bool log)
+    {
+        // Rows along the last dim only (the kernel walks contiguous rows); createGraph takes the rule's recorded ops.
+        int rank = output.Dim;
+        if (GradMode.Enabled || rank == 0 || (dim < 0 ? dim + rank : dim) != rank - 1 || !FusedOperand(output, grad) || !FusedOperand(grad, grad)) return null;
+        return Kernels.Reduce.SoftmaxGradient.Run(grad, output, log);
+    }
+
     static bool FusedOperand(Tensor? t, Tensor grad) => t is null
         || t.DType == DType.Float32 && t.Device.Type == DeviceType.Cpu && Compiler.Shapes.ShapeRules.SameShape(t.ShapeArray, grad.ShapeArray);
 

@@ -203,14 +203,16 @@ namespace Kiln.Compiler.Autodiff
                 case "softmax":
                 {
                     int d = OpArgs.Of<DimArgs>(op, a).Dim;
-                    T y = c.Output, gy = g.Mul(grad, y);
+                    T y = c.Output;
+                    if (g.FusedSoftmaxBackward(grad, y, d, false) is { } fused) { r[0] = fused; break; }
+                    T gy = g.Mul(grad, y);
                     r[0] = g.Sub(gy, g.Mul(y, g.Sum(gy, new[] { d }, true)));
                     break;
                 }
                 case "log_softmax":
                 {
                     int d = OpArgs.Of<DimArgs>(op, a).Dim;
-                    r[0] = g.Sub(grad, g.Mul(g.Exp(c.Output), g.Sum(grad, new[] { d }, true)));
+                    r[0] = g.FusedSoftmaxBackward(grad, c.Output, d, true) ?? g.Sub(grad, g.Mul(g.Exp(c.Output), g.Sum(grad, new[] { d }, true)));
                     break;
                 }
                 case "cumsum":

@@ -94,6 +94,12 @@ namespace Kiln.Compiler.Autodiff
         /// </summary>
         T?[]? FusedBinaryBackward(string op, T? a, T? b, T? output, T grad, bool needA, bool needB);
 
+        /// <summary>
+        /// The gradient of a softmax (or, with <paramref name="log"/>, log-softmax) along <paramref name="dim"/> from its
+        /// output, by one fused row pass where the algebra has it; null to evaluate the rule.
+        /// </summary>
+        T? FusedSoftmaxBackward(T grad, T output, int dim, bool log);
+
         /// <summary>Gradients of x and weight of a fused RMS norm over rows of length <paramref name="d"/> from each row's 1/rms (formed with <paramref name="eps"/>).</summary>
         T?[] RmsNormBackward(T x, T? weight, T rstd, T grad, int d, double eps);
 

@@ -112,6 +112,7 @@ namespace Kiln.Compiler.Emit
             public string?[] LayerNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, int d) => new[] { No("layer_norm") };
             public string? FusedUnaryBackward(string op, string? input, string? output, string grad) => null;
             public string?[]? FusedBinaryBackward(string op, string? a, string? b, string? output, string grad, bool needA, bool needB) => null;
+            public string? FusedSoftmaxBackward(string grad, string output, int dim, bool log) => null;
             public string?[] RmsNormBackward(string x, string? weight, string rstd, string grad, int d, double eps) => new[] { No("rms_norm") };
             public string?[] BatchNormBackward(string x, string? weight, bool hasBias, string mean, string rstd, string grad, bool batchStatistics, double eps) => new[] { No("batch_norm") };
             public string?[] GruLayerBackward(string h0, string weightHh, bool hasBias, string saved, string output, string grad, bool reverse, string? lengths) => new[] { No("gru_layer") };

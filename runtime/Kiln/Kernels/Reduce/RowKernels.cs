@@ -185,6 +185,52 @@ internal static unsafe class RowKernels
         for (; i < n; i++) y[i] *= s;
     }
 
+    /// <summary>
+    /// The gradient of one float row's softmax from its output y and the output's gradient g, y·(g - Σ g·y), or of its
+    /// log-softmax, g - e^y·Σ g: a pass for the sum and one for the result, where the rule took four over the tensor.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SoftmaxBackward(float* g, float* y, float* dx, int n, bool log)
+    {
+        if (Vector512.IsHardwareAccelerated) SoftmaxBackward<Lanes512>(g, y, dx, n, log);
+        else SoftmaxBackward<Lanes256>(g, y, dx, n, log);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void SoftmaxBackward<TV>(float* g, float* y, float* dx, int n, bool log) where TV : struct, IFloatLanes<TV>
+    {
+        float s = (float)(log ? Sum<TV>(g, n) : Dot<TV>(g, y, n));
+        int w = TV.Count, i = 0;
+        var vs = TV.Splat(s);
+        if (log)
+        {
+            for (; i <= n - w; i += w) TV.Store(TV.Sub(TV.Load(g + i), TV.Mul(FloatMath.Exp(TV.Load(y + i)), vs)), dx + i);
+            for (; i < n; i++) dx[i] = g[i] - MathF.Exp(y[i]) * s;
+            return;
+        }
+        for (; i <= n - w; i += w) TV.Store(TV.Mul(TV.Load(y + i), TV.Sub(TV.Load(g + i), vs)), dx + i);
+        for (; i < n; i++) dx[i] = y[i] * (g[i] - s);
+    }
+
+    /// <summary>Σ a·b over a float row: vector lanes in blocks, block totals in double (as <see cref="Sum(float*, long)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static double Dot<TV>(float* a, float* b, long n) where TV : struct, IFloatLanes<TV>
+    {
+        double total = 0;
+        long i = 0;
+        int w = TV.Count;
+        while (i < n)
+        {
+            long end = Math.Min(n, i + Block);
+            var acc = TV.Splat(0);
+            for (; i + w <= end; i += w) acc = TV.Fma(TV.Load(a + i), TV.Load(b + i), acc);
+            double block = TV.ReduceSum(acc);
+            for (; i < end; i++) block += a[i] * b[i];
+            total += block;
+        }
+        return total;
+    }
+
     /// <summary>Softmax or log-softmax of a double row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(double* x, double* y, int n, bool log, double scale = 1)
