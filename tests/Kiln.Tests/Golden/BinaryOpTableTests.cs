@@ -133,4 +133,28 @@ public class BinaryOpTableTests
                 if (!(Math.Abs(fused[k][i] - rule[k][i]) <= 1e-5 * Math.Abs(rule[k][i]) + 1e-6))
                     Assert.Fail($"swiglu d/d{(k == 0 ? "a" : "b")}[{i}]: fused {fused[k][i]:R}, rule {rule[k][i]:R}");
     }
+
+    /// <summary>Operands that are views (a transposed one, and a gradient arriving through a transpose) are read in their logical order.</summary>
+    [Fact]
+    public void FusedGradientsOfViewsMatchTheRules()
+    {
+        var g = new Generator(3);
+        using var a0 = Tensor.Randn([37, 24], generator: g);
+        using var b0 = Tensor.Randn([24, 37], generator: g);
+        using var w = Tensor.Randn([37, 24], generator: g);
+        float[][] Grads(bool createGraph)
+        {
+            using var a = a0.Detach().RequiresGrad_();
+            using var b = b0.Detach().RequiresGrad_();
+            using var bt = b.T;                                 // a transposed view of b
+            using var y = Kiln.NN.F.SwiGlu(a, bt).T.Contiguous().T;   // the gradient reaches swiglu through transposes
+            using var loss = (y * w).Sum();
+            return Autograd.Grad(new[] { loss }, new[] { a, b }, createGraph: createGraph).Select(t => t!.ToArray<float>()).ToArray();
+        }
+        var fused = Grads(false);
+        var rule = Grads(true);
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < fused[k].Length; i++)
+                Assert.True(Math.Abs(fused[k][i] - rule[k][i]) <= 1e-5 * Math.Abs(rule[k][i]) + 1e-6, $"swiglu d/d{(k == 0 ? "a" : "b")}[{i}]: fused {fused[k][i]:R}, rule {rule[k][i]:R}");
+    }
 }
