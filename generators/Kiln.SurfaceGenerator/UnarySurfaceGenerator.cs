@@ -65,11 +65,7 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
             string? vector512 = TryPrintGrad(op, Lanes.Vector512);
             w.Line($"    /// <summary>The gradient of <c>{op.Name}</c> from {(op.BackwardReadsOutput ? "its output" : "its input")} v and the output's gradient g.</summary>");
             w.Line($"    internal struct {op.KernelStruct}Grad : IFloatGradFunction").Line("    {");
-            w.Line($"        public bool HasVector => {(vector is null ? "false" : "true")};");
-            w.Line($"        public double Scalar(double v, double g) => {scalar};");
-            w.Line($"        public global::System.Runtime.Intrinsics.Vector256<float> Vector(global::System.Runtime.Intrinsics.Vector256<float> v, global::System.Runtime.Intrinsics.Vector256<float> g) => {vector ?? "v"};");
-            w.Line($"        public bool HasVector512 => {(vector512 is null ? "false" : "true")};");
-            w.Line($"        public global::System.Runtime.Intrinsics.Vector512<float> Vector512(global::System.Runtime.Intrinsics.Vector512<float> v, global::System.Runtime.Intrinsics.Vector512<float> g) => {vector512 ?? "v"};");
+            Bodies(w, new[] { "v", "g" }, scalar, vector, vector512);
             w.Line("    }");
         }
         Lookup(w, "UnaryGradients", "fused gradient loop", fused.Select(o => o.Name).ToArray(),
@@ -77,6 +73,21 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
             "global::Kiln.Tensor Run(string op, global::Kiln.Tensor v, global::Kiln.Tensor g)",
             name => $"FloatGrad<{UnaryOps.Find(name)!.KernelStruct}Grad>.Run(v, g)");
         return w.ToString();
+    }
+
+    /// <summary>
+    /// A kernel struct's members over <paramref name="parameters"/>: the double scalar body, then each lane width's flag and
+    /// body (a body without a form in those lanes is flagged absent and returns its first parameter, never called).
+    /// </summary>
+    static void Bodies(IndentedWriter w, string[] parameters, string scalar, string? vector, string? vector512)
+    {
+        w.Line($"        public double Scalar({string.Join(", ", parameters.Select(p => "double " + p))}) => {scalar};");
+        foreach (var (flag, method, type, body) in new[] { ("HasVector", "Vector", "Vector256", vector), ("HasVector512", "Vector512", "Vector512", vector512) })
+        {
+            string v = $"global::System.Runtime.Intrinsics.{type}<float>";
+            w.Line($"        public bool {flag} => {(body is null ? "false" : "true")};");
+            w.Line($"        public {v} {method}({string.Join(", ", parameters.Select(p => $"{v} {p}"))}) => {body ?? parameters[0]};");
+        }
     }
 
     static string Doc(UnaryOp op) => $"/// <summary>{op.Summary}</summary>";
@@ -91,11 +102,7 @@ public sealed class UnarySurfaceGenerator : IIncrementalGenerator
             string? vector512 = TryPrint(op, Lanes.Vector512);
             w.Line($"    /// <summary><c>{op.Name}</c>: {op.Summary}</summary>");
             w.Line($"    internal struct {op.KernelStruct} : IFloatFunction").Line("    {");
-            w.Line($"        public bool HasVector => {(vector is null ? "false" : "true")};");
-            w.Line($"        public double Scalar(double x) => {scalar};");
-            w.Line($"        public global::System.Runtime.Intrinsics.Vector256<float> Vector(global::System.Runtime.Intrinsics.Vector256<float> x) => {vector ?? "x"};");
-            w.Line($"        public bool HasVector512 => {(vector512 is null ? "false" : "true")};");
-            w.Line($"        public global::System.Runtime.Intrinsics.Vector512<float> Vector512(global::System.Runtime.Intrinsics.Vector512<float> x) => {vector512 ?? "x"};");
+            Bodies(w, new[] { "x" }, scalar, vector, vector512);
             w.Line("    }");
         }
         return w.Line("}").ToString();

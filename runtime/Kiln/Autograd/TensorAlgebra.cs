@@ -209,8 +209,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
         // Building a graph (createGraph) needs the rule's recorded ops; the loop covers float32 on the CPU, same shapes.
         if (GradMode.Enabled || (input is null) == (output is null) || !Kernels.Elementwise.UnaryGradients.Has(op)) return null;
         var v = input ?? output!;
-        if (v.DType != DType.Float32 || grad.DType != DType.Float32 || v.Device.Type != DeviceType.Cpu || grad.Device.Type != DeviceType.Cpu
-            || !Compiler.Shapes.ShapeRules.SameShape(v.ShapeArray, grad.ShapeArray)) return null;
+        if (!FusedOperand(v, grad) || !FusedOperand(grad, grad)) return null;
         return Kernels.Elementwise.UnaryGradients.Run(op, v, grad);
     }
     public Tensor?[]? FusedBinaryBackward(string op, Tensor? a, Tensor? b, Tensor? output, Tensor grad, bool needA, bool needB)
@@ -225,10 +224,12 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     {
         // Rows along the last dim only (the kernel walks contiguous rows); createGraph takes the rule's recorded ops.
         int rank = output.Dim;
-        if (GradMode.Enabled || rank == 0 || (dim < 0 ? dim + rank : dim) != rank - 1 || !FusedOperand(output, grad) || !FusedOperand(grad, grad)) return null;
+        if (GradMode.Enabled || rank == 0 || Compiler.Shapes.ShapeRules.NormalizeDim(log ? "log_softmax" : "softmax", dim, rank) != rank - 1
+            || !FusedOperand(output, grad) || !FusedOperand(grad, grad)) return null;
         return Kernels.Reduce.SoftmaxGradient.Run(grad, output, log);
     }
 
+    /// <summary>Whether a fused gradient loop can read <paramref name="t"/> (absent, or float32 on the CPU with the gradient's shape).</summary>
     static bool FusedOperand(Tensor? t, Tensor grad) => t is null
         || t.DType == DType.Float32 && t.Device.Type == DeviceType.Cpu && Compiler.Shapes.ShapeRules.SameShape(t.ShapeArray, grad.ShapeArray);
 
