@@ -408,6 +408,12 @@ f_case("sdpa_gqa_causal", lambda q, k, v: sdpa_gqa_ref(q, k, v, causal=True), [R
 f_case("sdpa_gqa_mask_one_kv_head", lambda q, k, v, m: sdpa_gqa_ref(q, k, v, m), [R(2, 4, 5, 8), R(2, 1, 7, 8), R(2, 1, 7, 6), torch.rand(2, 1, 5, 7) > 0.3], {"op": "sdpa", "gqa": True})
 f_case("sdpa_gqa_long", lambda q, k, v: sdpa_gqa_ref(q, k, v, causal=True), [R(1, 4, 140, 16), R(1, 2, 140, 16), R(1, 2, 140, 16)], {"op": "sdpa", "causal": True, "gqa": True})
 
+# 3×3 convolutions with 16+ channels and outputs 15+ wide, which Kiln runs (forward and input gradient) through its
+# Winograd F(2×2, 3×3) kernel on AVX-512: an odd output height, tile rows rounded up, padding 0 (its input gradient
+# then pads by 2). Drawn last as well.
+module_case("conv2d_winograd_odd_rows", "Conv2d", {"in": 16, "out": 24, "k": 3, "padding": 1}, [R(1, 16, 15, 16)])
+module_case("conv2d_winograd_pad0_nobias", "Conv2d", {"in": 16, "out": 16, "k": 3, "bias": False}, [R(1, 16, 7, 26)])
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,

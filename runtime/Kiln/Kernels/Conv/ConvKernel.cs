@@ -31,6 +31,11 @@ internal static unsafe class ConvKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Shape s, T* x, T* w, T* bias, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (typeof(T) == typeof(float) && WinogradConv.Handles(s))
+        {
+            WinogradConv.Forward(s, (float*)x, (float*)w, (float*)bias, (float*)y);
+            return;
+        }
         if (typeof(T) == typeof(float) && DirectConv.Handles(s) && PreferDirect(s.O))
         {
             DirectConv.Forward(s, (float*)x, (float*)w, (float*)bias, (float*)y);
