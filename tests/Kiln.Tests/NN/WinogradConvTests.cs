@@ -8,8 +8,8 @@ using Xunit;
 namespace Kiln.Tests.NN;
 
 /// <summary>
-/// The Winograd F(2×2, 3×3) route (float32 forwards and input gradients of 3×3 stride-1 layers with 16+ channels on
-/// AVX-512) against the float64 route (im2col + GEMM) and against the float32 direct route with the Winograd route
+/// The Winograd routes (float32 forwards and input gradients of 3×3 stride-1 layers with 16+ channels on AVX-512 by
+/// F(2×2, 3×3), their weight gradients by F(3×3, 2×2)) against the float64 route (im2col + GEMM) and against the float32 direct route with the Winograd route
 /// switched off: odd output sizes, tile rows rounded up to eight tiles, paddings 0-2, more input channels than one
 /// GEMM k-block, output channels not a multiple of the micro-kernel's eight, several threads. PyTorch's values for two
 /// such layers are golden cases of ModuleGoldenTests (conv2d_winograd_*).
@@ -30,7 +30,7 @@ public class WinogradConvTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MatchesTheFloat64RouteAndTheDirectRoute(int n, int cin, int cout, int h, int w, int pad, int threads)
+    public void OutputAndGradientsMatchTheFloat64RouteAndTheDirectRoute(int n, int cin, int cout, int h, int w, int pad, int threads)
     {
         if (!WinogradConv.Enabled) return;   // KILN_WINOGRAD=0 in the environment: the route is off for the process
         int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
@@ -48,16 +48,19 @@ public class WinogradConvTests
         Threads.Count = threads;
         try
         {
-            var (y64, dx64) = Run(x, weight, bias, upstream, pad);
-            var (y32, dx32) = Run(x.To(DType.Float32), weight.To(DType.Float32), bias.To(DType.Float32), upstream.To(DType.Float32), pad);
+            var (y64, dx64, dw64) = Run(x, weight, bias, upstream, pad);
+            var (y32, dx32, dw32) = Run(x.To(DType.Float32), weight.To(DType.Float32), bias.To(DType.Float32), upstream.To(DType.Float32), pad);
             WinogradConv.Enabled = false;
-            var (yDirect, dxDirect) = Run(x.To(DType.Float32), weight.To(DType.Float32), bias.To(DType.Float32), upstream.To(DType.Float32), pad);
+            var (yDirect, dxDirect, dwDirect) = Run(x.To(DType.Float32), weight.To(DType.Float32), bias.To(DType.Float32), upstream.To(DType.Float32), pad);
             WinogradConv.Enabled = true;
             // Dot products of 9·C terms: 1e-5 of the output's scale (the transforms' rounding stays near 1e-7 of it).
             Close(y64, y32, 1e-5, "output");
             Close(dx64, dx32, 1e-5, "input gradient");
             Close(yDirect.To(DType.Float64), y32, 1e-5, "output against the direct route");
             Close(dxDirect.To(DType.Float64), dx32, 1e-5, "input gradient against the direct route");
+            // Sums over every output position of the batch, accumulated per transform position before the 3×3 is formed.
+            Close(dw64, dw32, 1e-5, "weight gradient");
+            Close(dwDirect.To(DType.Float64), dw32, 1e-5, "weight gradient against the direct route");
         }
         finally
         {
@@ -93,12 +96,13 @@ public class WinogradConvTests
         G = new ConvGeometry("conv2d", k, k, dilation, dilation, pad, pad, stride, stride),
     };
 
-    static (Tensor Y, Tensor Dx) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, int pad)
+    static (Tensor Y, Tensor Dx, Tensor Dw) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, int pad)
     {
         x = x.Detach().RequiresGrad_();
+        w = w.Detach().RequiresGrad_();
         var y = F.Conv2d(x, w, b, padding: [pad, pad]);
         (y * upstream).Sum().Backward();
-        return (y.Detach(), x.Grad!);
+        return (y.Detach(), x.Grad!, w.Grad!);
     }
 
     static void Close(Tensor expected, Tensor actual, double rel, string what)

@@ -379,7 +379,7 @@ internal static unsafe class ConvKernel
     /// element by element. Columns rows..ld of dst are left as they are (zero).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Transpose(float* src, int rows, int cols, float* dst, int ld)
+    internal static void Transpose(float* src, int rows, int cols, float* dst, int ld)
     {
         int j = 0;
         if (Avx.IsSupported)
@@ -516,6 +516,11 @@ internal static unsafe class ConvKernel
             dx = null;
         }
         if (typeof(T) == typeof(float) && dx != null && InputGradAsForward(s, (float*)w, (float*)dy, (float*)dx)) dx = null;
+        if (typeof(T) == typeof(float) && dw != null && WinogradConv.Handles(s))
+        {
+            WinogradConv.WeightGrad(s, (float*)x, (float*)dy, (float*)dw);
+            dw = null;
+        }
         if (typeof(T) == typeof(float) && dw != null && DirectConv.Handles(s))
         {
             DirectConv.WeightGrad(s, (float*)x, (float*)dy, (float*)dw);

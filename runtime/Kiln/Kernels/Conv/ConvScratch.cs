@@ -24,7 +24,11 @@ internal static unsafe class ConvScratch
     public const int Partial = 5;
     /// <summary>Micro-kernel edge tiles.</summary>
     public const int Tile = 6;
-    const int Count = 7;
+    /// <summary>The Winograd weight gradient's transformed input tiles of one position, transposed to rows of channels.</summary>
+    public const int WinogradB = 7;
+    /// <summary>The Winograd weight gradient's transformed output-gradient tiles of one position, in panels of eight channels.</summary>
+    public const int WinogradA = 8;
+    const int Count = 9;
 
     [System.ThreadStatic] static ThreadScratch?[]? _slots;
 

@@ -15,10 +15,10 @@ namespace Kiln.Kernels.Conv;
 /// stays within a few ulps of the direct sum). Its channels-by-tiles products run on the convolution micro-kernel.
 /// The transforms work on eight tiles of a tile row at a time, two such runs to a 16-lane vector (AVX-512's two-source
 /// permutes split even and odd columns); tile rows are rounded up to eight tiles, the extra ones computed and dropped.
-/// Work is cut into blocks of a few tile rows of one image (its transformed tiles and their
-/// products stay in L2), spread over threads.
+/// Work is cut into blocks of a few tile rows of one image (its transformed tiles and their products stay in L2),
+/// spread over threads. The weight gradient (WinogradConv.WeightGrad.cs) is the same algorithm transposed.
 /// </summary>
-internal static unsafe class WinogradConv
+internal static unsafe partial class WinogradConv
 {
     /// <summary>Transform positions ξ of a 4×4 tile.</summary>
     const int Positions = 16;
@@ -30,7 +30,7 @@ internal static unsafe class WinogradConv
     const int BlockTiles = ConvMicroKernel512.NR;
 
     /// <summary>
-    /// Whether forwards (and input gradients, which run as forwards) take this route; on by default,
+    /// Whether forwards, input gradients (which run as forwards) and weight gradients take this route; on by default,
     /// KILN_WINOGRAD=0 starts a process with it off.
     /// </summary>
     public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("KILN_WINOGRAD") != "0";
@@ -154,8 +154,8 @@ internal static unsafe class WinogradConv
         var at = stackalloc RunAt[2 * vectors];
         for (int v = 0; v < vectors; v++)
         {
-            at[2 * v] = new RunAt(s, tr0, 2 * v, runsPerRow);
-            at[2 * v + 1] = new RunAt(s, tr0, Math.Min(2 * v + 1, runs - 1), runsPerRow);
+            at[2 * v] = InputRun(s, tr0, 2 * v, runsPerRow);
+            at[2 * v + 1] = InputRun(s, tr0, Math.Min(2 * v + 1, runs - 1), runsPerRow);
         }
         // Channel by channel, so each channel's rows of the block are read in one sequential sweep; the next
         // channel's rows are prefetched meanwhile (a plane apart, the hardware prefetchers miss them).
@@ -170,10 +170,10 @@ internal static unsafe class WinogradConv
             {
                 ref readonly RunAt ra = ref at[2 * v], rb = ref at[2 * v + 1];
                 float* dst = vt + (long)ch * p.Tcap + 16 * v;
-                Columns(img, ra, rb, 0, s, out var e00, out var e01, out var e02, out var e03);
-                Columns(img, ra, rb, 1, s, out var e10, out var e11, out var e12, out var e13);
-                Columns(img, ra, rb, 2, s, out var e20, out var e21, out var e22, out var e23);
-                Columns(img, ra, rb, 3, s, out var e30, out var e31, out var e32, out var e33);
+                Columns(img, ra, rb, 0, s.H, s.W, out var e00, out var e01, out var e02, out var e03);
+                Columns(img, ra, rb, 1, s.H, s.W, out var e10, out var e11, out var e12, out var e13);
+                Columns(img, ra, rb, 2, s.H, s.W, out var e20, out var e21, out var e22, out var e23);
+                Columns(img, ra, rb, 3, s.H, s.W, out var e30, out var e31, out var e32, out var e33);
                 (e00 - e20).Store(dst);
                 (e01 - e21).Store(dst + ldv);
                 (e02 - e22).Store(dst + 2 * ldv);
@@ -195,22 +195,26 @@ internal static unsafe class WinogradConv
         return vectors * 16;
     }
 
-    /// <summary>Where a run of eight tiles reads the image: its first input row and column, and which lanes of its two loads lie inside.</summary>
+    /// <summary>Where run <paramref name="run"/> of a block's tiles reads the input: 2 rows and 16 columns per tile row and run, less the padding.</summary>
+    static RunAt InputRun(ConvKernel.Shape s, int tr0, int run, int runsPerRow) =>
+        new(2 * (tr0 + run / runsPerRow) - s.G.PH, 2 * (run % runsPerRow) * Run - s.G.PW, s.W);
+
+    /// <summary>Where a run of eight tiles reads an image (input or output gradient): its first row and column, and which lanes of its two loads lie inside.</summary>
     readonly struct RunAt
     {
         public readonly int Y, X;
         public readonly bool Inside0, Inside2;
         public readonly Vector512<float> Mask0, Mask2;
 
-        public RunAt(ConvKernel.Shape s, int tr0, int run, int runsPerRow)
+        public RunAt(int y, int x, int width)
         {
-            Y = 2 * (tr0 + run / runsPerRow) - s.G.PH;
-            X = 2 * (run % runsPerRow) * Run - s.G.PW;
-            Inside0 = X >= 0 && X + 16 <= s.W;
-            Inside2 = X + 2 >= 0 && X + 18 <= s.W;
+            Y = y;
+            X = x;
+            Inside0 = X >= 0 && X + 16 <= width;
+            Inside2 = X + 2 >= 0 && X + 18 <= width;
             var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            Mask0 = Inside(lane + Vector512.Create(X), s.W);
-            Mask2 = Inside(lane + Vector512.Create(X + 2), s.W);
+            Mask0 = Inside(lane + Vector512.Create(X), width);
+            Mask2 = Inside(lane + Vector512.Create(X + 2), width);
         }
 
         static Vector512<float> Inside(Vector512<int> col, int w) =>
@@ -222,26 +226,31 @@ internal static unsafe class WinogradConv
     /// into d0..d3 by even/odd permutes, then (d0 - d2, d1 + d2, d2 - d1, d1 - d3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Columns(float* img, in RunAt a, in RunAt b, int r, ConvKernel.Shape s,
+    static void Columns(float* img, in RunAt a, in RunAt b, int r, int h, int w,
         out Vector512<float> e0, out Vector512<float> e1, out Vector512<float> e2, out Vector512<float> e3)
     {
-        var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        int ya = a.Y + r, yb = b.Y + r;
-        bool inA = (uint)ya < (uint)s.H, inB = (uint)yb < (uint)s.H;
-        float* pa = img + (long)ya * s.W + a.X, pb = img + (long)yb * s.W + b.X;
-        var a0 = Load(pa, inA, a.Inside0, a.Mask0);
-        var b0 = Load(pb, inB, b.Inside0, b.Mask0);
-        var a2 = Load(pa + 2, inA, a.Inside2, a.Mask2);
-        var b2 = Load(pb + 2, inB, b.Inside2, b.Mask2);
-        var d0 = Avx512F.PermuteVar16x32x2(a0, even, b0);
-        var d1 = Avx512F.PermuteVar16x32x2(a0, odd, b0);
-        var d2 = Avx512F.PermuteVar16x32x2(a2, even, b2);
-        var d3 = Avx512F.PermuteVar16x32x2(a2, odd, b2);
+        Split(img, a, b, r, 0, h, w, out var d0, out var d1);
+        Split(img, a, b, r, 2, h, w, out var d2, out var d3);
         e0 = d0 - d2;
         e1 = d1 + d2;
         e2 = d2 - d1;
         e3 = d1 - d3;
+    }
+
+    /// <summary>
+    /// Columns 2t + <paramref name="col"/> (even) and 2t + col + 1 (odd) of row <paramref name="r"/> of runs a and b's
+    /// eight tiles each (lanes 0-7 and 8-15), zeros outside the h × w image: one load per run and two-source permutes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Split(float* img, in RunAt a, in RunAt b, int r, int col, int h, int w, out Vector512<float> even, out Vector512<float> odd)
+    {
+        int ya = a.Y + r, yb = b.Y + r;
+        bool inA = (uint)ya < (uint)h, inB = (uint)yb < (uint)h;
+        float* pa = img + (long)ya * w + a.X + col, pb = img + (long)yb * w + b.X + col;
+        var va = col == 0 ? Load(pa, inA, a.Inside0, a.Mask0) : Load(pa, inA, a.Inside2, a.Mask2);
+        var vb = col == 0 ? Load(pb, inB, b.Inside0, b.Mask0) : Load(pb, inB, b.Inside2, b.Mask2);
+        even = Avx512F.PermuteVar16x32x2(va, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), vb);
+        odd = Avx512F.PermuteVar16x32x2(va, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), vb);
     }
 
     /// <summary>16 floats from <paramref name="at"/>, zeros outside the image (a row above or below it, lanes left or right of it).</summary>
