@@ -26,6 +26,8 @@ public class WinogradConvTests
         { 2, 20, 16, 12, 30, 2, 1 },    // padding 2: outputs 14 × 32 (its input gradient pads by 0)
         { 1, 300, 17, 9, 31, 1, 2 },    // 300 input channels: two k-blocks; odd width: a half tile dropped
         { 2, 16, 16, 33, 47, 1, 2 },    // both sizes odd, 24 tiles a row
+        { 2, 32, 32, 14, 14, 1, 2 },    // 7 tiles a row rounded up to 8 (a ResNet's 14 × 14 stage)
+        { 1, 24, 16, 11, 12, 1, 1 },    // 6 tiles a row, the fewest the route takes; odd height
     };
 
     [Theory]
@@ -72,7 +74,7 @@ public class WinogradConvTests
     [Fact]
     public void OtherLayersKeepTheirRoutes()
     {
-        // Stride 2, a 5×5 kernel, dilation, groups, few channels, narrow outputs, 9-tile rows (rounding adds 7/9).
+        // Stride 2, a 5×5 kernel, dilation, groups, few channels, 4- and 5-tile rows, 9-tile rows (rounding adds 7/9).
         Assert.False(WinogradConv.Handles(Shape(1, 64, 32, 32, 64, 16, 16, 1, stride: 2)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 32, 32, 64, 32, 32, 2, k: 5)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 32, 32, 64, 30, 30, 1, dilation: 2)));
@@ -80,6 +82,7 @@ public class WinogradConvTests
         Assert.False(WinogradConv.Handles(Shape(1, 3, 32, 32, 64, 32, 32, 1)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 32, 32, 8, 32, 32, 1)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 8, 8, 64, 8, 8, 1)));
+        Assert.False(WinogradConv.Handles(Shape(1, 64, 10, 10, 64, 10, 10, 1)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 18, 18, 64, 18, 18, 1)));
     }
 

@@ -37,8 +37,8 @@ internal static unsafe partial class WinogradConv
 
     /// <summary>
     /// Whether this convolution takes the Winograd route: a 3×3 stride-1 layer with enough channels that the products
-    /// dominate (16 or more each way), tile rows of at least eight tiles (outputs 15 wide or more) of which rounding up
-    /// to whole runs of eight adds at most a third.
+    /// dominate (16 or more each way) and tile rows that rounding up to whole runs of eight tiles grows by at most a
+    /// third (6-8 tiles, outputs 11-16 wide, or 12 and more; 14 × 14 outputs with 256 channels: forward 22.5 → 14.9 ms).
     /// </summary>
     public static bool Handles(ConvKernel.Shape s)
     {
@@ -47,7 +47,7 @@ internal static unsafe partial class WinogradConv
             || g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || g.PH > 2 || g.PW > 2 || s.OH < 2)
             return false;
         int tilesX = (s.OW + 1) / 2;
-        return s.C >= 16 && s.O >= 16 && tilesX >= Run && RoundUp(tilesX, Run) * 3 <= tilesX * 4;
+        return s.C >= 16 && s.O >= 16 && RoundUp(tilesX, Run) * 3 <= tilesX * 4;
     }
 
     static int RoundUp(int v, int m) => (v + m - 1) / m * m;
