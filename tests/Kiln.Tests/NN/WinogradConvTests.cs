@@ -84,6 +84,11 @@ public class WinogradConvTests
         Assert.False(WinogradConv.Handles(Shape(1, 64, 8, 8, 64, 8, 8, 1)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 10, 10, 64, 10, 10, 1)));
         Assert.False(WinogradConv.Handles(Shape(1, 64, 18, 18, 64, 18, 18, 1)));
+        if (!WinogradConv.Handles(Shape(1, 64, 32, 32, 64, 32, 32, 1))) return;   // no AVX-512, or switched off
+        // 16 input channels: the weight gradient keeps the direct route unless that is the few-output-channel one.
+        Assert.True(WinogradConv.Handles(Shape(1, 16, 32, 32, 32, 32, 32, 1)) && !WinogradConv.HandlesWeightGrad(Shape(1, 16, 32, 32, 32, 32, 32, 1)));
+        Assert.True(WinogradConv.HandlesWeightGrad(Shape(1, 16, 32, 32, 16, 32, 32, 1)));
+        Assert.True(WinogradConv.HandlesWeightGrad(Shape(1, 24, 32, 32, 32, 32, 32, 1)));
     }
 
     static ConvKernel.Shape Shape(int n, int c, int h, int w, int o, int oh, int ow, int pad, int k = 3, int stride = 1, int dilation = 1, int groups = 1) => new()

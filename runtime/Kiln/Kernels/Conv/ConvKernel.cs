@@ -516,7 +516,7 @@ internal static unsafe class ConvKernel
             dx = null;
         }
         if (typeof(T) == typeof(float) && dx != null && InputGradAsForward(s, (float*)w, (float*)dy, (float*)dx)) dx = null;
-        if (typeof(T) == typeof(float) && dw != null && WinogradConv.Handles(s))
+        if (typeof(T) == typeof(float) && dw != null && WinogradConv.HandlesWeightGrad(s))
         {
             WinogradConv.WeightGrad(s, (float*)x, (float*)dy, (float*)dw);
             dw = null;

@@ -12,7 +12,14 @@ namespace Kiln.Kernels.Conv;
 // of the 16 positions ξ, a product with the tiles as its inner dimension: M[ξ] (O × C) += Dy[ξ] (O × tiles) · V[ξ]ᵀ.
 internal static unsafe partial class WinogradConv
 {
-    /// <summary>dW = ∂(Σ y·dy)/∂w for a shape <see cref="Handles"/> accepts (the forward's shape).</summary>
+    /// <summary>
+    /// Whether the weight gradient of this (forward) shape takes the route: as <see cref="Handles"/>, but with 16 input
+    /// channels (its products one 16-wide micro-kernel tile) only where the direct route is the slow few-channel one
+    /// (16 → 32 on 32 × 32 × 32 images: 1.9 ms direct, 2.2 here; 16 → 16: 2.2 direct, 1.3 here).
+    /// </summary>
+    public static bool HandlesWeightGrad(ConvKernel.Shape s) => Handles(s) && (s.C > 16 || s.O <= 16);
+
+    /// <summary>dW = ∂(Σ y·dy)/∂w for a shape <see cref="HandlesWeightGrad"/> accepts (the forward's shape).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad(ConvKernel.Shape s, float* x, float* dy, float* dw)
     {
