@@ -32,20 +32,30 @@ public class WinogradConvTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void OutputAndGradientsMatchTheFloat64RouteAndTheDirectRoute(int n, int cin, int cout, int h, int w, int pad, int threads)
+    public void OutputAndGradientsMatchTheFloat64RouteAndTheDirectRoute(int n, int cin, int cout, int h, int w, int pad, int threads) =>
+        Check(n, cin, cout, h, w, pad, pad, threads);
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(0, 2)]
+    public void UnequalPaddingsMatchTheFloat64Route(int padH, int padW) => Check(2, 20, 24, 13, 28, padH, padW, 2);
+
+    static void Check(int n, int cin, int cout, int h, int w, int padH, int padW, int threads)
     {
         if (!WinogradConv.Enabled) return;   // KILN_WINOGRAD=0 in the environment: the route is off for the process
-        int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-        bool fast = WinogradConv.Handles(Shape(n, cin, h, w, cout, oh, ow, pad));
-        // The shapes above are chosen to take the route wherever the hardware has it, input gradient included.
+        int oh = h + 2 * padH - 2, ow = w + 2 * padW - 2;
+        bool fast = WinogradConv.Handles(Shape(n, cin, h, w, cout, oh, ow, (padH, padW)));
+        // The shapes are chosen to take the route wherever the hardware has it, input gradient included.
         Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported && Kiln.Kernels.Gemm.Sgemm.UseAvx512, fast);
-        if (fast) Assert.True(WinogradConv.Handles(Shape(n, cout, oh, ow, cin, h, w, 2 - pad)));
+        if (fast) Assert.True(WinogradConv.Handles(Shape(n, cout, oh, ow, cin, h, w, (2 - padH, 2 - padW))));
 
         var g = new Generator(5);
         var x = Tensor.Randn([n, cin, h, w], DType.Float64, g);
         var weight = Tensor.Randn([cout, cin, 3, 3], DType.Float64, g) * 0.2;
         var bias = Tensor.Randn([cout], DType.Float64, g);
         var upstream = Tensor.Randn([n, cout, oh, ow], DType.Float64, g);
+        int[] pad = [padH, padW];
         int saved = Threads.Count;
         Threads.Count = threads;
         try
@@ -91,7 +101,10 @@ public class WinogradConvTests
         Assert.True(WinogradConv.HandlesWeightGrad(Shape(1, 24, 32, 32, 32, 32, 32, 1)));
     }
 
-    static ConvKernel.Shape Shape(int n, int c, int h, int w, int o, int oh, int ow, int pad, int k = 3, int stride = 1, int dilation = 1, int groups = 1) => new()
+    static ConvKernel.Shape Shape(int n, int c, int h, int w, int o, int oh, int ow, int pad, int k = 3, int stride = 1, int dilation = 1, int groups = 1) =>
+        Shape(n, c, h, w, o, oh, ow, (pad, pad), k, stride, dilation, groups);
+
+    static ConvKernel.Shape Shape(int n, int c, int h, int w, int o, int oh, int ow, (int H, int W) pad, int k = 3, int stride = 1, int dilation = 1, int groups = 1) => new()
     {
         N = n,
         C = c,
@@ -101,14 +114,14 @@ public class WinogradConvTests
         Groups = groups,
         OH = oh,
         OW = ow,
-        G = new ConvGeometry("conv2d", k, k, dilation, dilation, pad, pad, stride, stride),
+        G = new ConvGeometry("conv2d", k, k, dilation, dilation, pad.H, pad.W, stride, stride),
     };
 
-    static (Tensor Y, Tensor Dx, Tensor Dw) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, int pad)
+    static (Tensor Y, Tensor Dx, Tensor Dw) Run(Tensor x, Tensor w, Tensor b, Tensor upstream, int[] pad)
     {
         x = x.Detach().RequiresGrad_();
         w = w.Detach().RequiresGrad_();
-        var y = F.Conv2d(x, w, b, padding: [pad, pad]);
+        var y = F.Conv2d(x, w, b, padding: pad);
         (y * upstream).Sum().Backward();
         return (y.Detach(), x.Grad!, w.Grad!);
     }
