@@ -66,13 +66,13 @@ public class WinogradConvTests
             var (yDirect, dxDirect, dwDirect) = Run(x.To(DType.Float32), weight.To(DType.Float32), bias.To(DType.Float32), upstream.To(DType.Float32), pad);
             WinogradConv.Enabled = true;
             // Dot products of 9·C terms: 1e-5 of the output's scale (the transforms' rounding stays near 1e-7 of it).
-            Close(y64, y32, 1e-5, "output");
-            Close(dx64, dx32, 1e-5, "input gradient");
-            Close(yDirect.To(DType.Float64), y32, 1e-5, "output against the direct route");
-            Close(dxDirect.To(DType.Float64), dx32, 1e-5, "input gradient against the direct route");
+            ScaleAssert.Close(y64, y32, 1e-5, "output");
+            ScaleAssert.Close(dx64, dx32, 1e-5, "input gradient");
+            ScaleAssert.Close(yDirect.To(DType.Float64), y32, 1e-5, "output against the direct route");
+            ScaleAssert.Close(dxDirect.To(DType.Float64), dx32, 1e-5, "input gradient against the direct route");
             // Sums over every output position of the batch, accumulated per transform position before the 3×3 is formed.
-            Close(dw64, dw32, 1e-5, "weight gradient");
-            Close(dwDirect.To(DType.Float64), dw32, 1e-5, "weight gradient against the direct route");
+            ScaleAssert.Close(dw64, dw32, 1e-5, "weight gradient");
+            ScaleAssert.Close(dwDirect.To(DType.Float64), dw32, 1e-5, "weight gradient against the direct route");
         }
         finally
         {
@@ -124,16 +124,5 @@ public class WinogradConvTests
         var y = F.Conv2d(x, w, b, padding: pad);
         (y * upstream).Sum().Backward();
         return (y.Detach(), x.Grad!, w.Grad!);
-    }
-
-    static void Close(Tensor expected, Tensor actual, double rel, string what)
-    {
-        var e = expected.ToArray<double>();
-        var a = actual.To(DType.Float64).ToArray<double>();
-        Assert.Equal(e.Length, a.Length);
-        double scale = 0;
-        foreach (var v in e) scale = Math.Max(scale, Math.Abs(v));
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= rel * scale, $"{what}[{i}]: {a[i]} vs {e[i]} (scale {scale})");
     }
 }
