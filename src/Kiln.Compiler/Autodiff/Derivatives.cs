@@ -28,6 +28,7 @@ namespace Kiln.Compiler.Autodiff
             "min_dim", "softmax", "log_softmax", "cumsum", "matmul", "bmm", "addmm", "permute", "transpose", "expand", "narrow",
             "slice", "select", "cat", "index_select", "gather", "scatter", "scatter_add", "tril", "triu", "pad_slice",
             "im2col", "col2im", "sdpa", "lstm_layer", "gru_layer", "layer_norm", "rms_norm", "batch_norm", "conv2d", "max_pool2d", "rope",
+            "mse_loss",
         };
 
         /// <summary>
@@ -371,6 +372,16 @@ namespace Kiln.Compiler.Autodiff
                     var ba = OpArgs.Of<BatchNormArgs>(op, a);
                     var gs = g.BatchNormBackward(c.Input(0), ba.HasWeight ? c.Input(1) : null, ba.HasBias, c.Input(3), c.Input(4), grad, ba.BatchStatistics, ba.Eps);
                     for (int i = 0; i < 3; i++) if (c.NeedsGrad(i)) r[i] = gs[i];
+                    break;
+                }
+                case "mse_loss":
+                {
+                    // Σ (x - t)² (÷ N for the mean): the input's gradient 2·(x - t)·grad (÷ N), the target's its negation.
+                    long count = ShapeRules.Numel(c.InputShape(0));
+                    double scale = OpArgs.Of<MseLossArgs>(op, a).Mean ? 2.0 / count : 2.0;
+                    var dx = g.Mul(g.Sub(c.Input(0), c.Input(1)), g.Scale(grad, scale));
+                    if (n0) r[0] = dx;
+                    if (n1) r[1] = g.Neg(dx);
                     break;
                 }
                 case "tril": r[0] = g.Tril(grad, OpArgs.Of<DiagonalArgs>(op, a).Diagonal); break;

@@ -119,6 +119,12 @@ namespace Kiln.Compiler.Ops
             Add<NormalizationArgs>("layer_norm", OpKind.Reduction, -1, (s, a) => Same(s));
             Add<NormalizationArgs>("rms_norm", OpKind.Reduction, -1, (s, a) => Same(s));
             Add<BatchNormArgs>("batch_norm", OpKind.Reduction, -1, (s, a) => Same(s));
+            Add<MseLossArgs>("mse_loss", OpKind.Reduction, 2, (s, a) =>
+            {
+                if (!ShapeRules.SameShape(s[0], s[1]))
+                    throw new KilnException("mse_loss", $"mse_loss: input {ShapeText.Format(s[0])} and target {ShapeText.Format(s[1])} differ in shape", KilnErrorKind.Shape);
+                return new int[0];
+            });
             Add<LstmArgs>("lstm_layer", OpKind.LinearAlgebra, -1, (s, a) =>
             {
                 if (s[0].Length != 3 || s[0][2] % 4 != 0) throw new KilnException("lstm_layer", "lstm_layer: expected the input projection [T, N, 4*hidden]", KilnErrorKind.Shape);

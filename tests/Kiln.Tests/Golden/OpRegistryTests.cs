@@ -99,6 +99,7 @@ public class OpRegistryTests
         // NN primitives are covered by nn.json's functional cases (FunctionalGoldenTests checks their shape rules).
         covered.UnionWith(Kiln.Tests.NN.FunctionalGoldenTests.RegistryOps.Values);
         covered.UnionWith(Kiln.Tests.NN.ModuleGoldenTests.RegistryOpsCoveredByModules);
+        covered.UnionWith(Kiln.Tests.NN.FunctionalGoldenTests.RegistryOpsCoveredByLosses);
         covered.UnionWith(CourseGoldenTests.RegistryOpsCovered);
         // The one-input op table has its own golden file (UnaryOpTableTests).
         covered.UnionWith(Kiln.Compiler.Ops.Pointwise.UnaryOps.All.Select(o => o.Name));

@@ -120,6 +120,10 @@ public static partial class F
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
         if (Autocast.Widen(input)) { using var wideTarget = target.To(DType.Float32); return Autocast.RunWidened(t => MseLoss(t, wideTarget, reduction), input); }
+        if (reduction is Reduction.Mean or Reduction.Sum && ShapeRules.SameShape(input.ShapeArray, target.ShapeArray)
+            && input.Device.Type == DeviceType.Cpu && target.Device.Type == DeviceType.Cpu && input.DType is DType.Float32 or DType.Float64
+            && target.DType == input.DType && !GradMode.Tracing)
+            return Tensor.MseLossOp(input, target, reduction == Reduction.Mean);
         var d = Diff("mse_loss", input, target);
         return Reduce("mse_loss", d * d, reduction);
     }
