@@ -109,6 +109,9 @@ public class GradCheckTests
         ["max_pool2d_double"] = (x => Autograd.Grad((Kiln.NN.F.MaxPool2d(x[0], [2]).Pow(2)).Sum(), x[0], createGraph: true)[0], () => [R(1, 2, 4, 4)]),
         ["layer_norm"] = (x => Kiln.NN.F.LayerNorm(x[0], [3, 4], x[1], x[2]) + Kiln.NN.F.LayerNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4), R(3, 4)]),
         ["rms_norm"] = (x => Kiln.NN.F.RmsNorm(x[0], [3, 4], x[1]) + Kiln.NN.F.RmsNorm(x[0], [4]).Sum(), () => [R(2, 3, 4), R(3, 4)]),
+        // Both gradients (input and target), mean and sum, and a second derivative through the rule.
+        ["mse_loss"] = (x => Kiln.NN.F.MseLoss(x[0], x[1]) + Kiln.NN.F.MseLoss(x[1], x[0], Kiln.NN.Reduction.Sum) * 0.1
+                             + Autograd.Grad([Kiln.NN.F.MseLoss(x[0], x[1])], [x[0]], createGraph: true)[0]!.Pow(2).Sum(), () => [R(3, 4), R(3, 4)]),
         // Batch statistics (with a running update), then running statistics; BatchNorm1d's [N, C] form (S = 1) too.
         ["batch_norm"] = (x => Kiln.NN.F.BatchNorm(x[0], Tensor.Zeros([3], DType.Float64), Tensor.Ones([3], DType.Float64), x[1], x[2], training: true)
                              + Kiln.NN.F.BatchNorm(x[0], Tensor.Randn([3], DType.Float64, new Generator(9)), Tensor.Rand([3], DType.Float64, new Generator(8)) + 0.5, x[1], null).Pow(2)
