@@ -6,7 +6,7 @@ edit this script, not the generated files. Usage: python3 tools/gen_microkernels
 """
 import os, re, sys
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'runtime', 'Kiln', 'Kernels', 'Gemm')
-def body(mr,nvec,width,vec,ko,suffix,gather=False,astride=None):
+def body(mr,nvec,width,vec,ko,suffix,gather=False,astride=None,arows=False):
     L=[]
     astride=astride or mr
     row = f"b + off[{ko}]" if gather else f"b + {ko} * ldb"
@@ -14,11 +14,12 @@ def body(mr,nvec,width,vec,ko,suffix,gather=False,astride=None):
         col = (f"q{j}" if j else "0") if gather else f"{j*width}"
         L.append(f"            var b{j}{suffix} = {vec}.Load({row} + {col});")
     for i in range(mr):
-        L.append(f"            var a{i}{suffix} = {vec}.Create(a[{ko*astride + i}]);")
+        at = f"a{i}p[{ko}]" if arows else f"a[{ko*astride + i}]"
+        L.append(f"            var a{i}{suffix} = {vec}.Create({at});")
         for j in range(nvec):
             L.append(f"            c{i}_{j} = {vec}.FusedMultiplyAdd(a{i}{suffix}, b{j}{suffix}, c{i}_{j});")
     return L
-def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False, edges=False):
+def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False, edges=False, arows=False):
     nr=nvec*width
     L=[]
     L.append("using System.Runtime.CompilerServices;")
@@ -61,6 +62,13 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False, edges=False):
             L.append("")
             L.append(f"    /// <summary>The in-place tile for {v*width} positions (an image's last ones).</summary>")
             L+=method(vec,mr,v,width,U,True,f"Run{v*width}")
+    if arows:
+        # A's rows read in place too (row i at a + i·lda, k contiguous): the broadcasts cost the same from any address,
+        # so an operand stored row-major needs no packing (the Winograd weight gradient's transformed output gradients).
+        for v in range(nvec,0,-1):
+            L.append("")
+            L.append(f"    /// <summary>The in-place tile, {v*width} positions wide, with A's {mr} rows read where they lie, <paramref name=\"lda\"/> apart.</summary>")
+            L+=method(vec,mr,v,width,U,True,f"RowsInPlace{v*width}",arows=True)
     L.append("")
     L.append("    [MethodImpl(MethodImplOptions.AggressiveInlining)]")
     L.append(f"    static void Store(float* p, {vec}<float> v, bool accumulate)")
@@ -70,16 +78,20 @@ def kernel(cls, vec, mr, nvec, width, isa, U=4, gather=False, edges=False):
     L.append("    }")
     L.append("}")
     return "\n".join(L)+"\n"
-def method(vec,mr,nvec,width,U,gather,name="Run",astride=None):
+def method(vec,mr,nvec,width,U,gather,name="Run",astride=None,arows=False):
     L=[]
     astride=astride or mr
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
+    alda = ", long lda" if arows else ""
     if gather:
         qs="".join(f", long q{j}" for j in range(1,nvec))
-        L.append(f"    public static void {name}(int kc, float* a, float* b, long* off{qs}, float* c, long ldc, float alpha, bool accumulate)")
+        L.append(f"    public static void {name}(int kc, float* a{alda}, float* b, long* off{qs}, float* c, long ldc, float alpha, bool accumulate)")
     else:
-        L.append(f"    public static void {name}(int kc, float* a, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
+        L.append(f"    public static void {name}(int kc, float* a{alda}, float* b, long ldb, float* c, long ldc, float alpha, bool accumulate)")
     L.append("    {")
+    if arows:
+        for i in range(mr):
+            L.append(f"        float* a{i}p = a + {i} * lda;")
     for i in range(mr):
         for j in range(nvec):
             L.append(f"        var c{i}_{j} = {vec}<float>.Zero;")
@@ -91,14 +103,14 @@ def method(vec,mr,nvec,width,U,gather,name="Run",astride=None):
     L.append("        int k = 0;")
     L.append(f"        for (; k <= kc - {U}; k += {U})")
     L.append("        {")
-    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}",gather,astride)
-    L.append(f"            a += {U*astride};")
+    for ko in range(U): L+=body(mr,nvec,width,vec,ko,f"_{ko}",gather,astride,arows)
+    L+=[f"            a{i}p += {U};" for i in range(mr)] if arows else [f"            a += {U*astride};"]
     L.append(f"            off += {U};" if gather else f"            b += {U} * ldb;")
     L.append("        }")
     L.append("        for (; k < kc; k++)")
     L.append("        {")
-    L+=body(mr,nvec,width,vec,0,"",gather,astride)
-    L.append(f"            a += {astride};")
+    L+=body(mr,nvec,width,vec,0,"",gather,astride,arows)
+    L+=[f"            a{i}p++;" for i in range(mr)] if arows else [f"            a += {astride};"]
     L.append("            off++;" if gather else "            b += ldb;")
     L.append("        }")
     L.append(f"        var va = {vec}.Create(alpha);")
@@ -164,6 +176,6 @@ nvec512=int(sys.argv[2]) if len(sys.argv)>2 else 2
 open(os.path.join(OUT, 'MicroKernel512.cs'), 'w').write(kernel("MicroKernel512","Vector512",mr512,nvec512,16,"AVX-512",edges=True))
 # The stride-1 convolution's tile: 8 output channels x 48 positions (channel counts are multiples of 8 far more often
 # than of 12, and 24 accumulators + 3 B vectors + 1 broadcast fit the 32 registers).
-open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution",gather=True))
+open(os.path.join(OUT, 'ConvMicroKernel512.cs'), 'w').write(kernel("ConvMicroKernel512","Vector512",8,3,16,"AVX-512 convolution",gather=True,arows=True))
 open(os.path.join(OUT, 'MicroKernel256.cs'), 'w').write(kernel("MicroKernel256","Vector256",6,2,8,"AVX2/FMA",gather=True))
 open(os.path.join(OUT, 'ConvWeightGradKernel512.cs'), 'w').write(wgrad_kernel())

@@ -26,9 +26,7 @@ internal static unsafe class ConvScratch
     public const int Tile = 6;
     /// <summary>The Winograd weight gradient's transformed input tiles of one position, transposed to rows of channels.</summary>
     public const int WinogradB = 7;
-    /// <summary>The Winograd weight gradient's transformed output-gradient tiles of one position, in panels of eight channels.</summary>
-    public const int WinogradA = 8;
-    const int Count = 9;
+    const int Count = 8;
 
     [System.ThreadStatic] static ThreadScratch?[]? _slots;
 

@@ -36,9 +36,12 @@ internal static unsafe partial class WinogradConv
         {
             float* vt = ConvScratch.Get(ConvScratch.Panel, Positions * p.VPlane);
             float* gt = ConvScratch.Get(ConvScratch.Output, Positions * p.MPlane);
+            // The rows past O of the last eight-channel panel: never written by the transform, read by the products
+            // (whose sums there are never read): zeros, so no stale NaN or denormal slows the multiplies.
+            for (int xi = 0; xi < Positions; xi++)
+                new Span<float>(gt + xi * p.MPlane + (long)s.O * p.Tcap, (p.OPad - s.O) * p.Tcap).Clear();
             // Zeroed once: the columns past C and the rows past O of the last panel stay zero for every block.
             float* vb = ConvScratch.Zeroed(ConvScratch.WinogradB, (long)p.Tcap * cPad);
-            float* ga = ConvScratch.Zeroed(ConvScratch.WinogradA, (long)p.OPad * p.Tcap);
             fixed (long* off = offsets)
                 for (long slot = s0; slot < s1; slot++)
                     for (long item = items * slot / slots; item < items * (slot + 1) / slots; item++)
@@ -49,12 +52,10 @@ internal static unsafe partial class WinogradConv
                         GradTransform(dy + n * s.O * s.OH * s.OW, s, p, tr0, rows, gt);
                         for (int xi = 0; xi < Positions; xi++)
                         {
-                            // Position ξ's operands in the micro-kernel's layouts (V[ξ] as rows of a tile's channels,
-                            // Dy[ξ] as panels of eight channels per tile), small enough to stay in L1 for its product.
+                            // V[ξ] as rows of a tile's channels (the micro-kernel's B, small enough to stay in L1 for
+                            // the product); Dy[ξ] is read where it lies, its channels' rows of tiles as A's rows.
                             ConvKernel.Transpose(vt + xi * p.VPlane, s.C, p.Tcap, vb, cPad);
-                            for (int op = 0; op * Mr < s.O; op++)
-                                ConvKernel.Transpose(gt + xi * p.MPlane + (long)op * Mr * p.Tcap, Math.Min(Mr, s.O - op * Mr), p.Tcap, ga + (long)op * Mr * p.Tcap, Mr);
-                            Accumulate(ga, vb, off, p.OPad, cPad, tiles, sums + slot * sumSize + xi * sumPlane, p.Tcap);
+                            Accumulate(gt + xi * p.MPlane, p.OPad, vb, off, cPad, tiles, sums + slot * sumSize + xi * sumPlane, p.Tcap);
                         }
                     }
         });
@@ -111,20 +112,23 @@ internal static unsafe partial class WinogradConv
         (-q).Store(dst + (4 * i + 3) * ld);
     }
 
-    /// <summary>M[ξ] (OPad × cPad) += Dy[ξ] · V[ξ]ᵀ over the block's tiles, on the convolution micro-kernel.</summary>
+    /// <summary>
+    /// M[ξ] (OPad × cPad) += Dy[ξ] · V[ξ]ᵀ over the block's tiles on the convolution micro-kernel, Dy[ξ]'s rows (output
+    /// channels, <paramref name="tcap"/> apart) read where they lie.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Accumulate(float* ga, float* vb, long* off, int oPad, int cPad, int tiles, float* m, int tcap)
+    static void Accumulate(float* dy, int oPad, float* vb, long* off, int cPad, int tiles, float* m, int tcap)
     {
         for (int op = 0; op < oPad / Mr; op++)
         {
-            float* a = ga + (long)op * Mr * tcap, c = m + (long)op * Mr * cPad;
+            float* a = dy + (long)op * Mr * tcap, c = m + (long)op * Mr * cPad;
             for (int j = 0; j < cPad;)
             {
                 // 48-wide tiles, but 64 as two 32s (a 16-wide tile is the least efficient).
                 int left = cPad - j;
-                if (left >= 48 && left != 64) { ConvMicroKernel512.Run(tiles, a, vb + j, off, 16, 32, c + j, cPad, 1f, true); j += 48; }
-                else if (left >= 32) { ConvMicroKernel512.Run32(tiles, a, vb + j, off, 16, c + j, cPad, 1f, true); j += 32; }
-                else { ConvMicroKernel512.Run16(tiles, a, vb + j, off, c + j, cPad, 1f, true); j += 16; }
+                if (left >= 48 && left != 64) { ConvMicroKernel512.RowsInPlace48(tiles, a, tcap, vb + j, off, 16, 32, c + j, cPad, 1f, true); j += 48; }
+                else if (left >= 32) { ConvMicroKernel512.RowsInPlace32(tiles, a, tcap, vb + j, off, 16, c + j, cPad, 1f, true); j += 32; }
+                else { ConvMicroKernel512.RowsInPlace16(tiles, a, tcap, vb + j, off, c + j, cPad, 1f, true); j += 16; }
             }
         }
     }
