@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Kiln.Kernels.Gemm;
 
 namespace Kiln.Kernels.Conv;
@@ -40,7 +39,7 @@ internal static unsafe partial class WinogradConv
             // (whose sums there are never read): zeros, so no stale NaN or denormal slows the multiplies.
             for (int xi = 0; xi < Positions; xi++)
                 new Span<float>(gt + xi * p.MPlane + (long)s.O * p.Tcap, (p.OPad - s.O) * p.Tcap).Clear();
-            // Zeroed once: the columns past C and the rows past O of the last panel stay zero for every block.
+            // Zeroed once: its columns past C stay zero for every block.
             float* vb = ConvScratch.Zeroed(ConvScratch.WinogradB, (long)p.Tcap * cPad);
             fixed (long* off = offsets)
                 for (long slot = s0; slot < s1; slot++)
