@@ -73,8 +73,8 @@ internal static unsafe partial class WinogradConv
 
     /// <summary>
     /// A·dy·Aᵀ of every tile of the block (A's rows (1, 0), (1, 1), (1, -1), (0, -1)), stored [ξ][o][tile] like the
-    /// input's transform. Output positions past the image — odd sizes, the tiles rounding added — and the repeated half of
-    /// an odd last run read as zeros, so they add nothing to the sums.
+    /// input's transform. Output positions past the image — odd sizes, the tiles rounding added — and the half vector
+    /// past an odd last run read as zeros, so they add nothing to the sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void GradTransform(float* dy, ConvKernel.Shape s, Plan p, int tr0, int rows, float* gt)
@@ -83,7 +83,7 @@ internal static unsafe partial class WinogradConv
         long ld = p.MPlane, plane = (long)s.OH * s.OW;
         var at = stackalloc RunAt[2 * vectors];
         for (int v = 0; v < 2 * vectors; v++)
-            at[v] = v < runs ? new RunAt(2 * (tr0 + v / runsPerRow), 2 * (v % runsPerRow) * Run, s.OW) : new RunAt(int.MinValue / 2, 0, s.OW);
+            at[v] = v < runs ? new RunAt(2 * (tr0 + v / runsPerRow), 2 * (v % runsPerRow) * Run, s.OW) : RunAt.Absent(s.OW);
         for (int o = 0; o < s.O; o++)
         {
             float* img = dy + o * plane;

@@ -143,8 +143,8 @@ internal static unsafe partial class WinogradConv
     /// <summary>
     /// V = Bᵀ·d·B of every tile of the block, read straight from the image (lanes outside it load as zeros: the padding),
     /// stored [ξ][c][tile] with the block's tiles in tile-row order (rows of TilesX8). Bᵀ's rows are (1, 0, -1, 0),
-    /// (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1). Returns the tiles written (a multiple of 16: an odd last run is
-    /// repeated, its products computed and dropped).
+    /// (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1). Returns the tiles written (a multiple of 16: the half vector past an
+    /// odd last run reads as zeros, its products computed and dropped).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int InputTransform(float* x, ConvKernel.Shape s, Plan p, int tr0, int rows, float* vt)
@@ -155,7 +155,7 @@ internal static unsafe partial class WinogradConv
         for (int v = 0; v < vectors; v++)
         {
             at[2 * v] = InputRun(s, tr0, 2 * v, runsPerRow);
-            at[2 * v + 1] = InputRun(s, tr0, Math.Min(2 * v + 1, runs - 1), runsPerRow);
+            at[2 * v + 1] = 2 * v + 1 < runs ? InputRun(s, tr0, 2 * v + 1, runsPerRow) : RunAt.Absent(s.W);
         }
         // Channel by channel, so each channel's rows of the block are read in one sequential sweep; the next
         // channel's rows are prefetched meanwhile (a plane apart, the hardware prefetchers miss them).
@@ -216,6 +216,9 @@ internal static unsafe partial class WinogradConv
             Mask0 = Inside(lane + Vector512.Create(X), width);
             Mask2 = Inside(lane + Vector512.Create(X + 2), width);
         }
+
+        /// <summary>The half vector past an odd last run: its row lies outside every image, so it loads as zeros.</summary>
+        public static RunAt Absent(int width) => new(int.MinValue / 2, 0, width);
 
         static Vector512<float> Inside(Vector512<int> col, int w) =>
             (Vector512.GreaterThanOrEqual(col, Vector512<int>.Zero) & Vector512.LessThan(col, Vector512.Create(w))).AsSingle();
