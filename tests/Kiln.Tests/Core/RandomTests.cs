@@ -58,7 +58,9 @@ public class PhiloxFillTests
     [InlineData(0UL, 1000)]
     [InlineData(3UL, 77)]
     [InlineData(1UL << 33, 129)]
-    [InlineData(0xFFFFFFF0UL, 64)] // counters crossing a 32-bit boundary
+    [InlineData(0xFFFFFFF0UL, 64)]
+    [InlineData(5UL, 4099)]                     // an unaligned head, sixteen-block steps, then eight-, four- and one-block tails
+    [InlineData((1UL << 34) - 200, 600)]        // block counters whose low halves wrap inside a sixteen-block step
     public void VectorFillMatchesTheScalarStream(ulong first, int length)
     {
         var dest = new uint[length];
