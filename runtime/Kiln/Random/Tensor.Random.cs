@@ -138,6 +138,50 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// Dropout of a contiguous float32 CPU tensor in one pass over the Philox stream: x·mask with the mask of
+    /// <see cref="DropoutMask"/> (the same draws, the same products), the mask itself written only when
+    /// <paramref name="keepMask"/> (the backward needs it). Drawing the mask, then multiplying, read it back from memory.
+    /// </summary>
+    internal static Tensor DropoutApply(Tensor x, double p, Generator? generator, bool keepMask, out Tensor? mask)
+    {
+        var g = generator ?? Generator.Default;
+        var y = Allocate((int[])x._shape.Clone(), DType.Float32);
+        mask = keepMask ? Allocate((int[])x._shape.Clone(), DType.Float32) : null;
+        long n = y.Numel;
+        ulong key = g.Seed, start = g.Reserve(n);
+        uint threshold = (uint)Math.Ceiling(p * (1 << 24));
+        float keep = (float)(1 / (1 - p));
+        float* xs = (float*)x.DataPointer, ys = (float*)y.DataPointer, ms = mask is null ? null : (float*)mask.DataPointer;
+        ForEachWordChunk(key, start, n, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
+        {
+            int len = words.Length, j = 0;
+            float* xc = xs + c, yc = ys + c, mc = ms == null ? null : ms + c;
+            fixed (uint* wp = words)
+            {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var thr = Vector256.Create(threshold);
+                    var kv = Vector256.Create(keep);
+                    for (; j <= len - 8; j += 8)
+                    {
+                        // Same test as FillDropoutMask: the word's top 24 bits against ceil(p·2²⁴).
+                        var m = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8), thr).AsSingle() & kv;
+                        (Vector256.Load(xc + j) * m).Store(yc + j);
+                        if (mc != null) m.Store(mc + j);
+                    }
+                }
+                for (; j < len; j++)
+                {
+                    float m = (wp[j] >> 8) >= threshold ? keep : 0f;
+                    yc[j] = xc[j] * m;
+                    if (mc != null) mc[j] = m;
+                }
+            }
+        });
+        return y;
+    }
+
     /// <summary>Writes the mask of <see cref="DropoutMask"/> for the draws (key, start..start+n): the same mask again, on demand.</summary>
     internal static void FillDropoutMask(ulong key, ulong start, long n, double p, DType dtype, byte* ptr)
     {

@@ -24,6 +24,34 @@ public class TrainingUtilityTests
         Assert.Equal(d.ToArray<float>(), g.Grad!.ToArray<float>()); // the gradient is the same mask and scale
     }
 
+    /// <summary>
+    /// Dropout of a contiguous float32 tensor draws and applies its mask in one pass: the same values as the mask drawn
+    /// from the same generator state then multiplied (odd sizes for the scalar tail, a transposed view through the
+    /// composition), with and without a gradient, and the gradient is that mask.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0.1)]
+    [InlineData(37, 0.5)]
+    [InlineData(5003, 0.25)]
+    [InlineData(70000, 0.9)]
+    public void OnePassDropoutEqualsTheMaskTimesTheInput(int n, double p)
+    {
+        var x = Tensor.Randn(new[] { n }, generator: new Generator(3));
+        var mask = Tensor.DropoutMask([n], p, DType.Float32, new Generator(17));
+        var expected = (x * mask).ToArray<float>();
+        Assert.Equal(expected, F.Dropout(x, p, true, new Generator(17)).ToArray<float>());
+        var leaf = x.Detach().RequiresGrad_();
+        var y = F.Dropout(leaf, p, true, new Generator(17));
+        Assert.Equal(expected, y.ToArray<float>());
+        y.Sum().Backward();
+        Assert.Equal(mask.ToArray<float>(), leaf.Grad!.ToArray<float>());
+        // A transposed view runs the composition and draws the same stream in its logical order.
+        var m = Tensor.Randn(new[] { 13, 9 }, generator: new Generator(5));
+        var viaView = F.Dropout(m.T, p, true, new Generator(8)).ToArray<float>();
+        var viaCopy = F.Dropout(m.T.Contiguous(), p, true, new Generator(8)).ToArray<float>();
+        Assert.Equal(viaCopy, viaView);
+    }
+
     [Fact]
     public void ClipGradNormScalesAllGradientsTogether()
     {

@@ -81,6 +81,13 @@ public static partial class F
         if (p < 0 || p > 1) throw new KilnException("dropout", $"dropout: probability has to be between 0 and 1, but got {p}");
         if (!training || p == 0) return input;
         if (p == 1) return input * 0.0;
+        if (input.Device.Type == DeviceType.Cpu && input.DType == DType.Float32 && input.IsContiguous)
+        {
+            // One pass: the mask drawn and applied together, kept only for a backward (recorded as the same product).
+            bool recorded = GradMode.Enabled && (input.RequiresGrad || (input.TraceInput && GradMode.Tracing));
+            var y = Tensor.DropoutApply(input, p, generator, recorded, out var kept);
+            using (kept) return recorded ? Tensor.Record("mul", y, null, input, kept!) : y;
+        }
         using var mask = Tensor.DropoutMask(input.ShapeArray, p, input.DType, generator);
         // Drawn on the host (the same Philox stream, so the same mask on every device), then sent to the input's device
         // (on the CPU an alias of it).
