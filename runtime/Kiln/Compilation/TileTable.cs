@@ -40,7 +40,7 @@ public sealed class TileTable : IGemmTileSource
         {
             if (_tuned.TryGetValue(key, out var t)) return t;
             _pending.Add(key);
-            return GemmTiles.ForRows(key.M);
+            return GemmTiles.For(key.M, key.N, key.K);
         }
     }
 
@@ -66,7 +66,7 @@ public sealed class TileTable : IGemmTileSource
     // Coordinate descent from the defaults: depth, then width, then rows per block; the fastest of each kept.
     static GemmTiles Measure(GemmKey key)
     {
-        var untuned = GemmTiles.ForRows(key.M);
+        var untuned = GemmTiles.For(key.M, key.N, key.K);
         if (key.Threads != Math.Max(1, Threads.Count)) return untuned;
         using var problem = new Scratch(key);
         var best = untuned;

@@ -92,6 +92,8 @@ public class GemmTests
     [InlineData(25, 600, 40, true)]
     [InlineData(13, 600, 56, true)]
     [InlineData(13, 600, 56, false)]
+    [InlineData(100, 1100, 70, true)]    // narrow and deep: k-blocks of 512 (three of 367)
+    [InlineData(30, 2050, 256, true)]
     public void BothMicroKernelsMatchADoubleReference(int m, int k, int n, bool wide)
     {
         if (wide && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return; // the CPU has no AVX-512 kernel to test

@@ -23,7 +23,7 @@ public static unsafe class Sgemm
     [ThreadStatic] static Memory.ThreadScratch? _dequantized;
 
     /// <summary>
-    /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.ForRows"/>). Compiled models in
+    /// Where this thread's GEMMs take their block sizes (null: <see cref="GemmTiles.For"/>). Compiled models in
     /// <c>MaxAutotune</c> mode set it around their forward and backward to their measured table.
     /// </summary>
     [ThreadStatic] public static IGemmTileSource? TileSource;
@@ -72,8 +72,8 @@ public static unsafe class Sgemm
             FewRows(m, n, k, alpha, a, rsa, b, csb, accumulate, c, ldc, epilogue);
             return;
         }
-        var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.ForRows(m);
-        if (!tiles.IsValid) tiles = GemmTiles.ForRows(m);
+        var tiles = TileSource is { } source ? source.Tiles(new GemmKey(m, n, k, rsa == 1 && csa != 1, csb != 1, Math.Max(1, Threads.Count))) : GemmTiles.For(m, n, k);
+        if (!tiles.IsValid) tiles = GemmTiles.For(m, n, k);
         if (UseAvx512) Blocked(MicroKernel512.MR, MicroKernel512.NR, true, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
         else Blocked(MicroKernel256.MR, MicroKernel256.NR, false, m, n, k, alpha, a, rsa, csa, b, rsb, csb, accumulate, c, ldc, epilogue, tiles, gate: gate);
     }
