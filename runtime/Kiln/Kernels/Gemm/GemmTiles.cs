@@ -20,13 +20,17 @@ public readonly record struct GemmTiles(int Kc, int Nc, int McPanels, int Parall
 
     /// <summary>
     /// The sizes for an m × n × k product when nothing measured better ones: <see cref="ForRows"/>, with blocks of k twice
-    /// as deep (and half as many rows a block, so A's block stays in L2) when B is narrow and deep. Every k-block reads and
-    /// writes all of C and packs A again, and at 256 columns that work is not spread over many: half as many k-blocks
-    /// made 2048 × 256 × 2048 (a feed-forward layer's projection back, or its weight gradient) 182 → 190–194 GFLOP/s on
-    /// one thread (+3–5 % at 688 × 256 × 1024, on two threads too); square and wide products measured the same either way, and
-    /// 512 columns already lose (4096 × 512 × 1024: 190 → 179).
+    /// as deep when k is 1000 or more and B is narrow (at most 256 columns; then half as many rows a block, so A's block
+    /// stays in L2) or wide (768 and more). Every k-block reads and writes all of C and packs A again. Measured in one
+    /// process against <see cref="ForRows"/>: 2048 × 256 × 2048 with A transposed 179 → 187 GFLOP/s and 688 × 256 × 1024
+    /// 181 → 189 on one thread; 1000³ 188 → 191, 2048³ 195 → 198 on one thread and 282 → 305, 332 → 342 on two;
+    /// 4096 × 512 × 1024 lost 9 % (189 → 172), so B 512 wide keeps the shallow blocks.
     /// </summary>
-    public static GemmTiles For(int m, int n, int k) => n <= 256 && k >= 1024 ? ForRows(m) with { Kc = 512, McPanels = 10 } : ForRows(m);
+    public static GemmTiles For(int m, int n, int k) =>
+        k < 1000 ? ForRows(m)
+        : n <= 256 ? ForRows(m) with { Kc = 512, McPanels = 10 }
+        : n >= 768 ? ForRows(m) with { Kc = 512 }
+        : ForRows(m);
 
     /// <summary>Whether every size lies in the range the kernel's buffers allow.</summary>
     public bool IsValid => Kc is >= 16 and <= 1024 && Nc is >= 64 and <= 4096 && McPanels is >= 1 and <= 64 && ParallelPanels is >= 1 and <= 64;
