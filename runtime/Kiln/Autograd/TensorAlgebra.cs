@@ -96,6 +96,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor Transpose(Tensor a, int d0, int d1) => a.Transpose(d0, d1);
     public Tensor Unsqueeze(Tensor a, int dim) => a.Unsqueeze(dim);
     public Tensor Matmul(Tensor a, Tensor b) => a.Matmul(b);
+    public bool IsTransposedInMemory(Tensor a) => a.Dim == 2 && a.Size(0) > 1 && a.Size(1) > 1 && a.Stride(0) == 1 && a.Stride(1) == a.Size(0);
     public Tensor CumSum(Tensor a, int dim) => a.CumSum(dim);
     public Tensor Flip(Tensor a, int dim) => a.Flip(dim);
     public Tensor Narrow(Tensor a, int dim, int start, int length) => a.Narrow(dim, start, length);

@@ -229,10 +229,10 @@ namespace Kiln.Compiler.Autodiff
                 case "addmm":
                 {
                     var (beta, alpha) = OpArgs.Of<AddmmArgs>(op, a);
-                    if (n0) r[0] = g.SumTo(g.Scale(grad, beta), c.InputShape(0));
+                    if (n0) r[0] = g.SumTo(Scaled(g, grad, beta), c.InputShape(0));
                     T m1 = c.Input(1), m2 = c.Input(2);
-                    if (n1) r[1] = g.Scale(g.Matmul(grad, g.Transpose(m2, 0, 1)), alpha);
-                    if (c.NeedsGrad(2)) r[2] = g.Scale(g.Matmul(g.Transpose(m1, 0, 1), grad), alpha);
+                    if (n1) r[1] = Scaled(g, g.Matmul(grad, g.Transpose(m2, 0, 1)), alpha);
+                    if (c.NeedsGrad(2)) r[2] = SecondOperandGrad(g, m1, m2, grad, alpha);
                     break;
                 }
                 case "permute":
@@ -393,6 +393,19 @@ namespace Kiln.Compiler.Autodiff
         }
 
         /// <summary>matmul's backward for every torch.matmul form (1-D operands gain and lose a dim).</summary>
+        /// <summary>
+        /// alpha·aᵀ·grad, the gradient of a 2-D product's second operand b, laid out as b is: a b stored transposed (a
+        /// Linear's Wᵀ) gets (alpha·gradᵀ·a)ᵀ, so the transpose that made b hands its input a row-major gradient — a
+        /// weight's gradient then needs no transposed copy when it reaches the weight (PyTorch's mm backward does the same).
+        /// </summary>
+        static T SecondOperandGrad<T>(IGradAlgebra<T> g, T a, T b, T grad, double alpha) where T : class =>
+            g.IsTransposedInMemory(b)
+                ? g.Transpose(Scaled(g, g.Matmul(g.Transpose(grad, 0, 1), a), alpha), 0, 1)
+                : Scaled(g, g.Matmul(g.Transpose(a, 0, 1), grad), alpha);
+
+        /// <summary>x·s, or x itself for s = 1 (no pass over it).</summary>
+        static T Scaled<T>(IGradAlgebra<T> g, T x, double s) where T : class => s == 1 ? x : g.Scale(x, s);
+
         static void MatmulBackward<T>(IGradAlgebra<T> g, IGradContext<T> c, T grad, T?[] r, double scale) where T : class
         {
             var sa = c.InputShape(0);
@@ -418,7 +431,7 @@ namespace Kiln.Compiler.Autodiff
             }
             if (c.NeedsGrad(1))
             {
-                T gb = g.SumTo(g.Matmul(g.Transpose(a2, -1, -2), g2), sb2);
+                T gb = sa2.Length == 2 && sb2.Length == 2 ? SecondOperandGrad(g, a2, b2, g2, 1.0) : g.SumTo(g.Matmul(g.Transpose(a2, -1, -2), g2), sb2);
                 r[1] = g.Reshape(gb, sb);
             }
         }

@@ -34,6 +34,8 @@ namespace Kiln.Compiler.Autodiff
         T Unsqueeze(T a, int dim);
         /// <summary>torch.matmul.</summary>
         T Matmul(T a, T b);
+        /// <summary>Whether a 2-D value lies transposed in memory (column-major: a transposed view of a row-major one).</summary>
+        bool IsTransposedInMemory(T a);
         /// <summary>Cumulative sum along a dim.</summary>
         T CumSum(T a, int dim);
         /// <summary>Reverses along a dim (for cumsum's backward).</summary>

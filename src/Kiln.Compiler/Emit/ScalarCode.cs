@@ -90,6 +90,7 @@ namespace Kiln.Compiler.Emit
             public string Transpose(string a, int d0, int d1) => No("transpose");
             public string Unsqueeze(string a, int dim) => No("unsqueeze");
             public string Matmul(string a, string b) => No("matmul");
+            public bool IsTransposedInMemory(string a) => false;
             public string CumSum(string a, int dim) => No("cumsum");
             public string Flip(string a, int dim) => No("flip");
             public string Narrow(string a, int dim, int start, int length) => No("narrow");
