@@ -7,7 +7,7 @@ namespace Kiln.Kernels.Reduce;
 /// <summary>
 /// Sums over the leading dims of a contiguous tensor (bias and norm-weight gradients: [rows, cols] → [cols]), or over a
 /// middle run of them ([outer, rows, cols] → [outer, cols]), by adding
-/// whole rows into double accumulators — no transpose, every element read once in order. A gate (a compiled
+/// whole rows into double accumulators (four rows summed in float lanes first) — no transpose, every element read once. A gate (a compiled
 /// Linear+ReLU's output) sums only where it is positive, scaled: the bias gradient of the pre-activation without
 /// writing that gradient out.
 /// </summary>
@@ -38,7 +38,25 @@ internal static unsafe class ColumnKernels
                 int w = (int)Math.Min(Block, cols - c0);
                 float* x0 = x + o * rows * cols, g0 = gate == null ? null : gate + o * rows * cols;
                 new Span<double>(acc, w).Clear();
-                for (long r = 0; r < rows; r++)
+                long r = 0;
+                if (g0 == null && Vector256.IsHardwareAccelerated)
+                    // Four rows added in float lanes before each widening: the double accumulators are loaded and stored a
+                    // quarter as often, and four rows' reads are in flight at once (a bias gradient over [2048, 2048],
+                    // 1 thread: 1.4–2.2 → 0.56–0.59 ms, alternating builds; [2048, 256] the same either way).
+                    for (; r + 4 <= rows; r += 4)
+                    {
+                        float* row = x0 + r * cols + c0;
+                        int j = 0;
+                        for (; j <= w - 8; j += 8)
+                        {
+                            var v = (Vector256.Load(row + j) + Vector256.Load(row + cols + j)) + (Vector256.Load(row + 2 * cols + j) + Vector256.Load(row + 3 * cols + j));
+                            var (lo, hi) = Vector256.Widen(v);
+                            (Vector256.Load(acc + j) + lo).Store(acc + j);
+                            (Vector256.Load(acc + j + 4) + hi).Store(acc + j + 4);
+                        }
+                        for (; j < w; j++) acc[j] += (row[j] + row[cols + j]) + (row[2 * cols + j] + row[3 * cols + j]);
+                    }
+                for (; r < rows; r++)
                 {
                     float* row = x0 + r * cols + c0;
                     float* g = g0 == null ? null : g0 + r * cols + c0;
