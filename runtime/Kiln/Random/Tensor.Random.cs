@@ -150,34 +150,12 @@ public sealed unsafe partial class Tensor
         mask = keepMask ? Allocate((int[])x._shape.Clone(), DType.Float32) : null;
         long n = y.Numel;
         ulong key = g.Seed, start = g.Reserve(n);
-        uint threshold = (uint)Math.Ceiling(p * (1 << 24));
+        uint threshold = DropoutThreshold(p);
         float keep = (float)(1 / (1 - p));
         float* xs = (float*)x.DataPointer, ys = (float*)y.DataPointer, ms = mask is null ? null : (float*)mask.DataPointer;
         ForEachWordChunk(key, start, n, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            int len = words.Length, j = 0;
-            float* xc = xs + c, yc = ys + c, mc = ms == null ? null : ms + c;
-            fixed (uint* wp = words)
-            {
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    var thr = Vector256.Create(threshold);
-                    var kv = Vector256.Create(keep);
-                    for (; j <= len - 8; j += 8)
-                    {
-                        // Same test as FillDropoutMask: the word's top 24 bits against ceil(p·2²⁴).
-                        var m = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8), thr).AsSingle() & kv;
-                        (Vector256.Load(xc + j) * m).Store(yc + j);
-                        if (mc != null) m.Store(mc + j);
-                    }
-                }
-                for (; j < len; j++)
-                {
-                    float m = (wp[j] >> 8) >= threshold ? keep : 0f;
-                    yc[j] = xc[j] * m;
-                    if (mc != null) mc[j] = m;
-                }
-            }
+            fixed (uint* wp = words) DropoutChunk(wp, words.Length, threshold, keep, xs + c, ys + c, ms == null ? null : ms + c);
         });
         return y;
     }
@@ -186,33 +164,46 @@ public sealed unsafe partial class Tensor
     internal static void FillDropoutMask(ulong key, ulong start, long n, double p, DType dtype, byte* ptr)
     {
         int size = dtype.SizeOf();
-        // u = w·2⁻²⁴ ≥ p  ⇔  w ≥ ceil(p·2²⁴), with w the top 24 bits of a word.
-        uint threshold = (uint)Math.Ceiling(p * (1 << 24));
+        uint threshold = DropoutThreshold(p);
         double scale = 1 / (1 - p);
         ForEachWordChunk(key, start, n, 1, [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] (c, words) =>
         {
-            int len = words.Length;
             if (dtype == DType.Float32)
-            {
-                float* f = (float*)ptr + c;
-                float keep = (float)scale;
-                int j = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    var thr = Vector256.Create(threshold);
-                    var kv = Vector256.Create(keep);
-                    fixed (uint* wp = words)
-                        for (; j <= len - 8; j += 8)
-                        {
-                            var bits = Vector256.ShiftRightLogical(Vector256.Load(wp + j), 8);
-                            (Vector256.GreaterThanOrEqual(bits, thr).AsSingle() & kv).Store(f + j);
-                        }
-                }
-                for (; j < len; j++) f[j] = (words[j] >> 8) >= threshold ? keep : 0f;
-            }
+                fixed (uint* wp = words) DropoutChunk(wp, words.Length, threshold, (float)scale, null, null, (float*)ptr + c);
             else
-                for (int j = 0; j < len; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
+                for (int j = 0; j < words.Length; j++) ElementIO.Write(ptr + (c + j) * size, dtype, (words[j] >> 8) >= threshold ? scale : 0);
         });
+    }
+
+    /// <summary>The word threshold of dropout with probability <paramref name="p"/>: u = w·2⁻²⁴ ≥ p ⇔ w ≥ ceil(p·2²⁴), w a word's top 24 bits.</summary>
+    static uint DropoutThreshold(double p) => (uint)Math.Ceiling(p * (1 << 24));
+
+    /// <summary>
+    /// One chunk of dropout's draws: the scaled keep-mask m (<paramref name="keep"/> where a word's top 24 bits reach
+    /// <paramref name="threshold"/>, else 0) written to <paramref name="mask"/> when it is not null, and x·m to
+    /// <paramref name="y"/> when <paramref name="x"/> is not null.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static void DropoutChunk(uint* words, int len, uint threshold, float keep, float* x, float* y, float* mask)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var thr = Vector256.Create(threshold);
+            var kv = Vector256.Create(keep);
+            for (; j <= len - 8; j += 8)
+            {
+                var m = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(Vector256.Load(words + j), 8), thr).AsSingle() & kv;
+                if (x != null) (Vector256.Load(x + j) * m).Store(y + j);
+                if (mask != null) m.Store(mask + j);
+            }
+        }
+        for (; j < len; j++)
+        {
+            float m = (words[j] >> 8) >= threshold ? keep : 0f;
+            if (x != null) y[j] = x[j] * m;
+            if (mask != null) mask[j] = m;
+        }
     }
 
     static void RequireFloat(string op, DType dtype)

@@ -392,7 +392,6 @@ namespace Kiln.Compiler.Autodiff
             return r;
         }
 
-        /// <summary>matmul's backward for every torch.matmul form (1-D operands gain and lose a dim).</summary>
         /// <summary>
         /// alpha·aᵀ·grad, the gradient of a 2-D product's second operand b, laid out as b is: a b stored transposed (a
         /// Linear's Wᵀ) gets (alpha·gradᵀ·a)ᵀ, so the transpose that made b hands its input a row-major gradient — a
@@ -406,6 +405,7 @@ namespace Kiln.Compiler.Autodiff
         /// <summary>x·s, or x itself for s = 1 (no pass over it).</summary>
         static T Scaled<T>(IGradAlgebra<T> g, T x, double s) where T : class => s == 1 ? x : g.Scale(x, s);
 
+        /// <summary>matmul's backward for every torch.matmul form (1-D operands gain and lose a dim).</summary>
         static void MatmulBackward<T>(IGradAlgebra<T> g, IGradContext<T> c, T grad, T?[] r, double scale) where T : class
         {
             var sa = c.InputShape(0);

@@ -24,6 +24,11 @@ public unsafe struct GemmGate
     internal static Vector256<float> Gated(Vector256<float> a, Vector256<float> gate, Vector256<float> scale) =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(gate, Vector256<float>.Zero), a * scale, Vector256<float>.Zero);
 
+    /// <summary>The same gate over four lanes (the rest of a 12-row panel's run).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> Gated(Vector128<float> a, Vector128<float> gate, Vector128<float> scale) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(gate, Vector128<float>.Zero), a * scale, Vector128<float>.Zero);
+
     /// <summary>
     /// dst[i] = the gated a[i] over <paramref name="count"/> elements laid out as <see cref="Values"/>: for operands read by
     /// several products (a low-rank term's backward), where gating each packing again would cost more than one pass.

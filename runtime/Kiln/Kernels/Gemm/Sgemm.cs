@@ -880,8 +880,7 @@ public static unsafe class Sgemm
         public Vector256<float> Scale;
         public float S;
         public readonly Vector256<float> Load(long offset) => GemmGate.Gated(Vector256.Load(A + offset), Vector256.Load(G + offset), Scale);
-        public readonly Vector128<float> Load4(long offset) =>
-            Vector128.ConditionalSelect(Vector128.GreaterThan(Vector128.Load(G + offset), Vector128<float>.Zero), Vector128.Load(A + offset) * Scale.GetLower(), Vector128<float>.Zero);
+        public readonly Vector128<float> Load4(long offset) => GemmGate.Gated(Vector128.Load(A + offset), Vector128.Load(G + offset), Scale.GetLower());
         public readonly float Load1(long offset) => G[offset] > 0 ? A[offset] * S : 0f;
         public readonly void Prefetch(long offset) { Sse.Prefetch0(A + offset); Sse.Prefetch0(G + offset); }
     }

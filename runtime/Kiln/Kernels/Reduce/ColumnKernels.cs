@@ -49,10 +49,7 @@ internal static unsafe class ColumnKernels
                         int j = 0;
                         for (; j <= w - 8; j += 8)
                         {
-                            var v = (Vector256.Load(row + j) + Vector256.Load(row + cols + j)) + (Vector256.Load(row + 2 * cols + j) + Vector256.Load(row + 3 * cols + j));
-                            var (lo, hi) = Vector256.Widen(v);
-                            (Vector256.Load(acc + j) + lo).Store(acc + j);
-                            (Vector256.Load(acc + j + 4) + hi).Store(acc + j + 4);
+                            AddWidened(acc + j, (Vector256.Load(row + j) + Vector256.Load(row + cols + j)) + (Vector256.Load(row + 2 * cols + j) + Vector256.Load(row + 3 * cols + j)));
                         }
                         for (; j < w; j++) acc[j] += (row[j] + row[cols + j]) + (row[2 * cols + j] + row[3 * cols + j]);
                     }
@@ -66,14 +63,21 @@ internal static unsafe class ColumnKernels
                         {
                             var v = Vector256.Load(row + j);
                             if (g != null) v = Kiln.Kernels.Gemm.GemmGate.Gated(v, Vector256.Load(g + j), Vector256.Create(scale));
-                            var (lo, hi) = Vector256.Widen(v);
-                            (Vector256.Load(acc + j) + lo).Store(acc + j);
-                            (Vector256.Load(acc + j + 4) + hi).Store(acc + j + 4);
+                            AddWidened(acc + j, v);
                         }
                     for (; j < w; j++) acc[j] += g == null ? row[j] : g[j] > 0 ? row[j] * scale : 0f;
                 }
                 for (int j = 0; j < w; j++) y[o * cols + c0 + j] = (float)acc[j];
             }
         });
+    }
+
+    /// <summary>acc[0..8) += the eight lanes of <paramref name="v"/>, widened to double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddWidened(double* acc, Vector256<float> v)
+    {
+        var (lo, hi) = Vector256.Widen(v);
+        (Vector256.Load(acc) + lo).Store(acc);
+        (Vector256.Load(acc + 4) + hi).Store(acc + 4);
     }
 }
