@@ -64,6 +64,31 @@ public unsafe class Bf16DotTests
     }
 
     [Theory]
+    [InlineData(18, 20, 25)]   // whole pairs, rows an even number apart: the register-transposing path (8 + 1 pairs, 12 + 12 + 1 rows)
+    [InlineData(18, 19, 13)]   // rows an odd number of elements apart: word by word
+    [InlineData(17, 18, 13)]   // an odd k: the last pair with zero, word by word
+    public void PackedAHoldsEachRowsPairsPanelByPanel(int kc, int stride, int rows)
+    {
+        const int mr = Bf16DotMicroKernel.MR;
+        int pairs = (kc + 1) / 2, panels = (rows + mr - 1) / mr;
+        var a = new ushort[rows * stride];
+        for (int i = 0; i < a.Length; i++) a[i] = (ushort)(7 + 3 * i);
+        var ap = new uint[panels * mr * pairs];
+        Array.Fill(ap, 0xDEADBEEFu);   // padding rows must be written as zeros, not left
+        fixed (ushort* pa = a)
+        fixed (uint* pap = ap)
+            Bf16PairPacking.PackA(pa, stride, rows, kc, pap);
+        for (int panel = 0; panel < panels; panel++)
+            for (int p = 0; p < pairs; p++)
+                for (int r = 0; r < mr; r++)
+                {
+                    int row = panel * mr + r;
+                    uint want = row >= rows ? 0u : a[row * stride + 2 * p] | (2 * p + 1 < kc ? (uint)a[row * stride + 2 * p + 1] << 16 : 0u);
+                    Assert.Equal(want, ap[panel * mr * pairs + p * mr + r]);
+                }
+    }
+
+    [Theory]
     [InlineData(4, 32, 8)]        // few rows: one 4-row group, one 32-element chunk
     [InlineData(5, 70, 9)]        // a row after the group, a k tail of 6, an output after the 4-wide tiles
     [InlineData(4, 768, 64)]      // a batch-4 decode step's shape: one group, four far-spaced weight rows

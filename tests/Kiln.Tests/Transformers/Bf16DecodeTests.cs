@@ -44,8 +44,9 @@ public class Bf16DecodeTests
     [Fact]
     public void LeadingDimsAndStridedRowsGiveTheSameBf16Linear()
     {
-        // Contiguous rows take the thread-buffer path; a transposed (strided) input the tensor path. Both equal the
-        // float32 product of the same values within one bf16 rounding, and keep the input's leading dims.
+        // Leading dims fold into rows; a transposed (strided) input is copied dense first and gives its contiguous copy's
+        // result bit for bit. Both equal the float32 product of the same values within one bf16 rounding, and keep the
+        // input's leading dims.
         var g = new Generator(12);
         using var w = Tensor.Randn([24, 40], generator: g).To(DType.BFloat16);
         using var x3 = Tensor.Randn([2, 3, 40], generator: g).To(DType.BFloat16);
@@ -62,6 +63,10 @@ public class Bf16DecodeTests
             for (int i = 0; i < want.Length; i++)
                 Assert.True(Math.Abs(got[i] - want[i]) <= 1e-2 * (1 + Math.Abs(want[i])), $"[{i}] {got[i]} vs {want[i]}");
         }
+        using var dense = strided.Contiguous();
+        using var fromView = F.Linear(strided, w);
+        using var fromDense = F.Linear(dense, w);
+        Assert.Equal(Array.ConvertAll(fromDense.ToArray<BFloat16>(), v => v.Bits), Array.ConvertAll(fromView.ToArray<BFloat16>(), v => v.Bits));
     }
 
     [Fact]

@@ -13,11 +13,21 @@ internal static unsafe class Bf16PairPacking
     /// Rows [0, rows) of row-major bfloat16 A (rows <paramref name="rsa"/> apart), k in [0, kc), into MR-row panels
     /// (panel i at dst + i·MR·pairs, for each pair MR words); rows past the last are zero.
     /// </summary>
+    /// <remarks>
+    /// A pair is four bytes, as a float: with whole pairs in rows an even number of elements apart, the rows are a float32
+    /// matrix of pairs and the float32 packer's register transposes lay them out (a batch-8 prompt's 256 rows were packed
+    /// word by word, 5 % of the prompt).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(ushort* a, long rsa, int rows, int kc, uint* dst)
     {
         const int mr = Bf16DotMicroKernel.MR;
         int pairs = (kc + 1) / 2, whole = kc / 2;
+        if (kc % 2 == 0 && rsa % 2 == 0)
+        {
+            Sgemm.PackA((float*)a, rsa / 2, 1, rows, pairs, mr, (float*)dst);
+            return;
+        }
         for (int ir = 0; ir < rows; ir += mr)
         {
             int valid = Math.Min(mr, rows - ir);

@@ -41,6 +41,13 @@ public static partial class F
     {
         if (weight.DType != DType.BFloat16 || input.DType != DType.BFloat16 || input.Device.Type != DeviceType.Cpu || !weight.IsContiguous) return null;
         if (GradMode.Enabled && (input.RequiresGrad || weight.RequiresGrad || bias?.RequiresGrad == true)) return null;
+        if (!input.IsContiguous)
+        {
+            // A view (the prompt's last position, narrowed for the head) copied in bfloat16 goes through the dot-product
+            // kernels; the widening path below would multiply it by float32 tiles (8 × 768 → 32000: 2.7 ms of a prompt).
+            using var dense = input.Contiguous();
+            return Bf16Decode(dense, weight, bias);
+        }
         int n = weight.Size(0), k = weight.Size(1);
         long rows = input.Numel / Math.Max(1, k);
         if (rows == 0 || rows > int.MaxValue) return null;
