@@ -74,8 +74,12 @@ internal static unsafe class Bf16PairPacking
                 int p8 = whole / 8 * 8;
                 for (; j + 8 <= valid; j += 8)
                 {
-                    ushort* row = b + (col + j) * csb;
-                    for (int p = 0; p < p8; p += 8) Sgemm.Transpose8x8<Float32Elements>((byte*)(row + 2 * p), csb / 2, (float*)(panel + p * nr + j), nr);
+                    ushort* row = b + (col + j) * csb, next = row + 8 * csb;
+                    for (int p = 0; p < p8; p += 8)
+                    {
+                        if ((p & 15) == 0) Sgemm.FetchEightRows((byte*)(next + 2 * p), csb * sizeof(ushort));
+                        Sgemm.Transpose8x8<Float32Elements>((byte*)(row + 2 * p), csb / 2, (float*)(panel + p * nr + j), nr);
+                    }
                     for (int jj = 0; jj < 8; jj++) Tail(row + jj * csb, p8, whole, pairs, kc, panel + j + jj);
                 }
             }

@@ -1007,8 +1007,12 @@ public static unsafe class Sgemm
             int j8 = Avx.IsSupported ? valid / 8 * 8 : 0, p8 = kc / 8 * 8;
             for (int j = 0; j < j8; j += 8)
             {
-                byte* src = b + (col + j) * csb * TW.Size;
-                for (int p = 0; p < p8; p += 8) Transpose8x8<TW>(src + p * TW.Size, csb, dst + p * nr + j, nr);
+                byte* src = b + (col + j) * csb * TW.Size, next = src + 8 * csb * TW.Size;
+                for (int p = 0; p < p8; p += 8)
+                {
+                    if ((p * TW.Size & 63) == 0) FetchEightRows(next + p * TW.Size, csb * TW.Size);
+                    Transpose8x8<TW>(src + p * TW.Size, csb, dst + p * nr + j, nr);
+                }
                 for (int p = p8; p < kc; p++)
                     for (int jj = 0; jj < 8; jj++) dst[p * nr + j + jj] = TW.At(src, jj * csb + p);
             }
@@ -1039,6 +1043,20 @@ public static unsafe class Sgemm
                 for (int j = valid; j < nr; j++) row[j] = 0;
             }
         }
+    }
+
+    /// <summary>
+    /// Fetches the line at <paramref name="at"/> in each of eight rows <paramref name="rowBytes"/> apart: a packer reading
+    /// eight weight rows (a column-major B) fetches the next eight as it goes. Each row's run in a block is short (kc
+    /// values) and a whole weight row from the next, too short for the hardware prefetcher to follow: with the weights in
+    /// memory a batch-8 prompt of the 124M Llama ran 4–6 % faster (fp32 and bf16, alternating rounds of one process);
+    /// products with the weight in cache the same.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void FetchEightRows(byte* at, long rowBytes)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < 8; r++) Sse.Prefetch0(at + r * rowBytes);
     }
 
     /// <summary>Eight elements of B at element offset <paramref name="at"/>, as float32.</summary>
