@@ -49,6 +49,25 @@ public class RmsNormTests
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5 * (1 + Math.Abs(b[i])), $"[{i}] {a[i]} vs {b[i]}");
     }
 
+    [Theory]
+    [InlineData(new[] { 5, 40 }, new[] { 40 }, true)]      // two 16-lane blocks and an 8-value tail, with the weight
+    [InlineData(new[] { 3, 768 }, new[] { 768 }, true)]    // a decode step's rows
+    [InlineData(new[] { 2, 3, 4, 7 }, new[] { 4, 7 }, false)] // over two trailing dims, no weight: the tail alone
+    public void TheOnePassBf16NormEqualsTheComposedOpsBitForBit(int[] shape, int[] normalized, bool withWeight)
+    {
+        // Without a graph a bf16 norm is one pass; with one it is the composed ops (widen, float32 norm, round, bf16 product).
+        var g = new Generator(6);
+        var x = (Tensor.Randn(shape, generator: g) * 3).To(DType.BFloat16);
+        var w = withWeight ? Tensor.Randn(normalized, generator: g).To(DType.BFloat16) : null;
+        Tensor fused;
+        using (Autograd.NoGrad()) fused = F.RmsNorm(x, normalized, w, 1e-6);
+        var recorded = F.RmsNorm(x.Detach().RequiresGrad_(), normalized, w, 1e-6);
+        Assert.NotNull(recorded.GradFn);
+        Assert.Equal(DType.BFloat16, fused.DType);
+        Assert.Equal(recorded.ShapeArray, fused.ShapeArray);
+        Assert.Equal(Array.ConvertAll(recorded.Detach().ToArray<BFloat16>(), v => v.Bits), Array.ConvertAll(fused.ToArray<BFloat16>(), v => v.Bits));
+    }
+
     /// <summary>
     /// Training on the CPU records one fused op; a gradient built with createGraph differentiates again (its rule writes
     /// the gradient as recorded ops): the second derivative equals that of the norm written out, in float64.

@@ -31,6 +31,7 @@ public static partial class F
         double e = eps ?? (input.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
         // Half precision normalises in float32 and rounds once before the weight, as PyTorch's rms_norm and Hugging Face's
         // LlamaRMSNorm do (each op rounding to bfloat16 drifted from them, and cost six casting ops).
+        if (input.DType == DType.BFloat16 && Bf16RmsNormApplies(input, weight)) return Bf16RmsNorm(input, normalizedShape, weight, e);
         if (input.DType is DType.BFloat16 or DType.Float16)
         {
             // The float32 temporaries are released here rather than by finalizers (a recorded graph pins what it saved).
@@ -52,6 +53,25 @@ public static partial class F
             return Tensor.LayerNormOp(input, width, weight, null, e, null, center: false);
         var y = input * ((input * input).Mean(dims, keepDim: true) + e).Rsqrt();
         return weight is null ? y : y * weight;
+    }
+
+    /// <summary>
+    /// Whether a bf16 RMS norm runs as one pass (<see cref="Kernels.Normalization.Bf16RmsNorm"/>): contiguous CPU rows, a
+    /// bf16 weight or none, nothing to differentiate and no trace being recorded (an export keeps the composed ops).
+    /// </summary>
+    static bool Bf16RmsNormApplies(Tensor input, Tensor? weight) =>
+        input.Device.Type == DeviceType.Cpu && input.IsContiguous && !GradMode.Tracing
+        && (!GradMode.Enabled || !(input.RequiresGrad || weight is { RequiresGrad: true }))
+        && (weight is null || weight.DType == DType.BFloat16 && weight.Device.Type == DeviceType.Cpu && weight.IsContiguous);
+
+    static unsafe Tensor Bf16RmsNorm(Tensor input, int[] normalizedShape, Tensor? weight, double eps)
+    {
+        int width = 1;
+        foreach (int s in normalizedShape) width *= s;
+        var y = Tensor.Empty(input.ShapeArray, DType.BFloat16);
+        long rows = width == 0 ? 0 : input.Numel / width;
+        Kernels.Normalization.Bf16RmsNorm.Forward(input.Ptr<ushort>(), weight is null ? null : weight.Ptr<ushort>(), y.Ptr<ushort>(), rows, width, eps);
+        return y;
     }
 
     /// <summary>Normalises each of <paramref name="numGroups"/> channel groups of [N, C, *], then applies per-channel weight and bias.</summary>
