@@ -1049,8 +1049,8 @@ public static unsafe class Sgemm
     /// Fetches the line at <paramref name="at"/> in each of eight rows <paramref name="rowBytes"/> apart: a packer reading
     /// eight weight rows (a column-major B) fetches the next eight as it goes. Each row's run in a block is short (kc
     /// values) and a whole weight row from the next, too short for the hardware prefetcher to follow: with the weights in
-    /// memory a batch-8 prompt of the 124M Llama ran 4–6 % faster (fp32 and bf16, alternating rounds of one process);
-    /// products with the weight in cache the same.
+    /// memory a batch-8 prompt of the 124M Llama ran 3–5 % faster in bf16 and 0–6 % in fp32 (alternating builds, and
+    /// rounds of one process); products with the weight in cache the same.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void FetchEightRows(byte* at, long rowBytes)
