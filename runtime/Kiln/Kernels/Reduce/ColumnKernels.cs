@@ -48,9 +48,7 @@ internal static unsafe class ColumnKernels
                         float* row = x0 + r * cols + c0;
                         int j = 0;
                         for (; j <= w - 8; j += 8)
-                        {
                             AddWidened(acc + j, (Vector256.Load(row + j) + Vector256.Load(row + cols + j)) + (Vector256.Load(row + 2 * cols + j) + Vector256.Load(row + 3 * cols + j)));
-                        }
                         for (; j < w; j++) acc[j] += (row[j] + row[cols + j]) + (row[2 * cols + j] + row[3 * cols + j]);
                     }
                 for (; r < rows; r++)

@@ -29,9 +29,11 @@ public static partial class F
     {
         var dims = TrailingDims("rms_norm", input, normalizedShape, weight, null);
         double e = eps ?? (input.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07);
+        int width = 1;
+        foreach (int s in normalizedShape) width *= s;
         // Half precision normalises in float32 and rounds once before the weight, as PyTorch's rms_norm and Hugging Face's
         // LlamaRMSNorm do (each op rounding to bfloat16 drifted from them, and cost six casting ops).
-        if (input.DType == DType.BFloat16 && Bf16RmsNormApplies(input, weight)) return Bf16RmsNorm(input, normalizedShape, weight, e);
+        if (input.DType == DType.BFloat16 && Bf16RmsNormApplies(input, weight)) return Bf16RmsNorm(input, width, weight, e);
         if (input.DType is DType.BFloat16 or DType.Float16)
         {
             // The float32 temporaries are released here rather than by finalizers (a recorded graph pins what it saved).
@@ -41,8 +43,6 @@ public static partial class F
             using var normalized = norm32.To(input.DType);
             return normalized * weight;
         }
-        int width = 1;
-        foreach (int s in normalizedShape) width *= s;
         // Nothing to differentiate (inference): one fused pass where the device has it.
         if (!GradMode.Enabled || !(input.RequiresGrad || weight is { RequiresGrad: true }))
             if (input.Backend.RmsNorm(input, width, weight, e) is { } fused) return fused;
@@ -64,10 +64,8 @@ public static partial class F
         && (!GradMode.Enabled || !(input.RequiresGrad || weight is { RequiresGrad: true }))
         && (weight is null || weight.DType == DType.BFloat16 && weight.Device.Type == DeviceType.Cpu && weight.IsContiguous);
 
-    static unsafe Tensor Bf16RmsNorm(Tensor input, int[] normalizedShape, Tensor? weight, double eps)
+    static unsafe Tensor Bf16RmsNorm(Tensor input, int width, Tensor? weight, double eps)
     {
-        int width = 1;
-        foreach (int s in normalizedShape) width *= s;
         var y = Tensor.Empty(input.ShapeArray, DType.BFloat16);
         long rows = width == 0 ? 0 : input.Numel / width;
         Kernels.Normalization.Bf16RmsNorm.Forward(input.Ptr<ushort>(), weight is null ? null : weight.Ptr<ushort>(), y.Ptr<ushort>(), rows, width, eps);
