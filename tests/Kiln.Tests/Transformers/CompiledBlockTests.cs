@@ -81,16 +81,18 @@ public class CompiledBlockTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ABertTrainingStepHasTheEagerGradients(bool padded)
+    [InlineData(false, "gelu")]
+    [InlineData(true, "gelu")]
+    [InlineData(true, "gelu_new")]
+    [InlineData(false, "relu")]
+    public void ABertTrainingStepHasTheEagerGradients(bool padded, string activation)
     {
         var ids = Tensor.From(Enumerable.Range(0, 14).Select(i => (long)((i * 5 + 1) % 30)).ToArray(), 2, 7);
         var mask = padded ? Tensor.From(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0 }, 2, 7) : null;
         Dictionary<string, float[]> Grads(bool compiled)
         {
             Generator.ManualSeed(3);
-            var model = new BertModel(new BertConfig { VocabSize = 30, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 32, MaxPositionEmbeddings = 16 });
+            var model = new BertModel(new BertConfig { VocabSize = 30, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 32, MaxPositionEmbeddings = 16, HiddenAct = activation });
             if (compiled) model.Compile();
             var (last, pooled) = model.Forward(ids, mask);
             ((last * last).Mean() + pooled!.Sum()).Backward();
