@@ -277,6 +277,8 @@ internal sealed partial class GraphLowering
     int? Layer(string access, ITypeSymbol type, IObjectCreationOperation? creation, int x)
     {
         var g = _g;
+        // A layer of any assembly that stores a Linear's weight transposed (GPT-2's Conv1D): the same GEMM, read in place.
+        if (type.AllInterfaces.Any(i => i.Name == "ITransposedLinear" && ForwardSyntax.IsKilnNN(i))) return g.Add(IrOps.Linear, x, access, attr: IrOps.WeightInOut);
         if (!ForwardSyntax.IsKilnNN(type)) return null;
         switch (type.Name)
         {

@@ -4,9 +4,10 @@ namespace Kiln.Transformers;
 
 /// <summary>
 /// GPT-2's <c>Conv1D</c>: a linear layer whose weight is stored [in, out] (transposed against <see cref="Linear"/>), so
-/// checkpoints load as they are; y = x·W + b.
+/// checkpoints load as they are; y = x·W + b. Inside a compiled block it is the fused GEMM of a Linear, reading the
+/// weight in place (<see cref="ITransposedLinear"/>).
 /// </summary>
-public class Conv1D : Module<Tensor, Tensor>
+public class Conv1D : Module<Tensor, Tensor>, ITransposedLinear
 {
     /// <summary>A layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>, weights N(0, 0.02) as GPT-2 initialises them.</summary>
     public Conv1D(int inFeatures, int outFeatures)
@@ -33,6 +34,11 @@ public class Conv1D : Module<Tensor, Tensor>
     public Tensor Weight => TensorMember("weight")!;
     /// <summary>The bias [out].</summary>
     public Tensor Bias => TensorMember("bias")!;
+
+    Tensor? ITransposedLinear.Bias => Bias;
+
+    /// <inheritdoc/>
+    public bool IsPlainLinear => GetType() == typeof(Conv1D);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => F.Linear(x, Weight.T, Bias);

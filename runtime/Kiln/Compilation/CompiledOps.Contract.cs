@@ -36,6 +36,12 @@ public static partial class CompiledOps
     public static bool Fusable(Linear layer) =>
         layer.GetType() == typeof(Linear) || layer is NonDynamicallyQuantizableLinear || (layer is ILowRankLinear l && l.FusableTerms() is not null);
 
+    /// <summary>Whether a layer with its weight stored [in, out] computes what the compiled GEMM computes (x·W + b) on a float32 weight.</summary>
+    public static bool Fusable(ITransposedLinear layer) => layer.IsPlainLinear && layer.Weight.DType == DType.Float32;
+
+    /// <summary>The weight of a layer stored [in, out] as the [out, in] view the compiled GEMM reads (no copy; its gradient reaches the stored weight).</summary>
+    public static Tensor LinearWeight(ITransposedLinear layer) => layer.Weight.T;
+
     /// <summary>The low-rank terms a fusable Linear adds for this call, or null when it adds none.</summary>
     public static LowRankTerms? LowRank(Linear layer) =>
         layer is ILowRankLinear l && l.FusableTerms() is { Count: > 0 } terms ? new LowRankTerms(terms) : null;

@@ -50,8 +50,10 @@ namespace Kiln.Compiler.Ir
     {
         /// <summary>The Forward parameter.</summary>
         public const string Input = "input";
-        /// <summary>A Linear layer: GEMM with bias.</summary>
+        /// <summary>A Linear layer: GEMM with bias (<see cref="IrNode.Attr"/> <see cref="WeightInOut"/> for a weight stored [in, out]).</summary>
         public const string Linear = "linear";
+        /// <summary>A <see cref="Linear"/> node's <see cref="IrNode.Attr"/> when its layer stores the weight [in, out] (GPT-2's Conv1D, <c>Kiln.NN.ITransposedLinear</c>).</summary>
+        public const string WeightInOut = "in_out";
         /// <summary>A Conv2d layer.</summary>
         public const string Conv2d = "conv2d";
         /// <summary>A MaxPool2d layer.</summary>

@@ -40,6 +40,45 @@ public class FusedLinearTests
         Close(b.Grad!, r.Bias!, "bias gradient");
     }
 
+    [Theory]
+    [InlineData(GemmActivation.None)]
+    [InlineData(GemmActivation.GeluTanh)]
+    [InlineData(GemmActivation.Relu)]
+    public void AWeightStoredInOutIsReadInPlaceWithTheSameResults(GemmActivation activation)
+    {
+        // GPT-2's Conv1D keeps W [in, out]; the compiled GEMM gets the [out, in] view Wᵀ and must equal the dense copy.
+        var g = new Generator(21);
+        var x = Tensor.Randn(new[] { 2, 9, 24 }, generator: g);
+        var stored = Tensor.Randn(new[] { 24, 40 }, generator: g);   // [in, out]
+        var b = Tensor.Randn(new[] { 40 }, generator: g);
+        var view = stored.T;
+        Assert.False(view.IsContiguous);
+        var dense = view.Contiguous();
+        var (yView, preView) = FusedLinear.Forward(x, view, b, activation, null, keepPreActivation: activation != GemmActivation.None);
+        var (yDense, preDense) = FusedLinear.Forward(x, dense, b, activation, null, keepPreActivation: activation != GemmActivation.None);
+        Assert.Equal(yDense.ToArray<float>(), yView.ToArray<float>());
+        if (preDense is not null) Assert.Equal(preDense.ToArray<float>(), preView!.ToArray<float>());
+        var upstream = Tensor.Randn(new[] { 2, 9, 40 }, generator: g);
+        var output = activation == GemmActivation.Relu ? yDense : null;
+        var rView = FusedLinear.Backward(x, view, true, upstream, output, 1f, needInput: true);
+        var rDense = FusedLinear.Backward(x, dense, true, upstream, output, 1f, needInput: true);
+        // The weight's gradient comes in the stored layout (xᵀ·dZ, a transposed view), and a gate is applied once up front:
+        // other summation orders, so these agree to rounding.
+        Close(rDense.Input!, rView.Input!, "input gradient");
+        Close(rDense.Weight, rView.Weight, "weight gradient");
+        Close(rDense.Bias!, rView.Bias!, "bias gradient");
+        Assert.Equal(new long[] { 1, 40 }, new[] { rView.Weight.Stride(0), rView.Weight.Stride(1) });
+        // And against eager autograd on the stored weight: x·W + b.
+        var xe = x.Detach(); var we = stored.Detach(); var be = b.Detach();
+        xe.RequiresGrad = true; we.RequiresGrad = true; be.RequiresGrad = true;
+        (xe.Matmul(we) + be).Backward(upstream);
+        if (activation == GemmActivation.None)
+        {
+            Close(xe.Grad!, rView.Input!, "input gradient");
+            Close(we.Grad!, rView.Weight.T, "weight gradient, stored layout");
+        }
+    }
+
     [Fact]
     public void WithoutAGateTheBackwardIsThePlainLinears()
     {

@@ -41,25 +41,3 @@ public sealed partial class GPT2Block : Module
         return h + Mlp.Forward(Ln2.Forward(h));
     }
 }
-
-/// <summary>GPT-2's MLP: <c>c_fc</c> → the config's activation → <c>c_proj</c>.</summary>
-public sealed class GPT2Mlp : Module<Tensor, Tensor>
-{
-    readonly string _activation;
-
-    /// <summary>An MLP of <paramref name="config"/>'s sizes.</summary>
-    public GPT2Mlp(GPT2Config config)
-    {
-        _activation = config.ActivationFunction;
-        RegisterModule("c_fc", new Conv1D(config.NEmbd, config.NInner));
-        RegisterModule("c_proj", new Conv1D(config.NInner, config.NEmbd));
-    }
-
-    /// <summary>The widening projection.</summary>
-    public Conv1D CFc => Child<Conv1D>("c_fc");
-    /// <summary>The narrowing projection.</summary>
-    public Conv1D CProj => Child<Conv1D>("c_proj");
-
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => CProj.Forward(Activations.Apply(_activation, CFc.Forward(x)));
-}
