@@ -28,6 +28,8 @@ public abstract class CausalLanguageModel : Module, ICausalLM
     public abstract Embedding InputEmbeddings { get; }
 
     /// <summary>Logits [batch, length, vocab] from token embeddings [batch, length, hidden] instead of ids (<c>model(inputs_embeds=...)</c>): how prompt tuning puts virtual tokens in front.</summary>
+    // Forward(ids, null) means "no mask", as model(input_ids, None) does: not an ambiguity with the cached overload.
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
         Head(BodyEmbeds(inputsEmbeds, attentionMask, hiddenStates));
 
@@ -46,6 +48,7 @@ public abstract class CausalLanguageModel : Module, ICausalLM
     public abstract PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16);
 
     /// <inheritdoc/>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null) =>
         Head(Body(inputIds, attentionMask, hiddenStates));
 

@@ -10,6 +10,7 @@ public interface ICausalLM
     /// [batch, length] marks real tokens (1) and padding (0); <paramref name="hiddenStates"/>, when given, receives
     /// Hugging Face's <c>output_hidden_states</c>.
     /// </summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null);
 
     /// <summary>

@@ -49,6 +49,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
     /// forward without position ids); <paramref name="attentionMask"/> hides padded keys; <paramref name="hiddenStates"/>
     /// collects the embeddings and each block's output, the last after <c>ln_f</c>.
     /// </summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
     {
         CheckIds(inputIds);
@@ -56,6 +57,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
     }
 
     /// <summary>As <see cref="Forward(Tensor, Tensor?, List{Tensor}?)"/> from token embeddings [batch, length, n_embd] (HF's <c>inputs_embeds</c>); position embeddings are added here.</summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
     {
         int b = CheckEmbeds(inputsEmbeds), s = inputsEmbeds.Size(1);

@@ -51,6 +51,7 @@ public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilati
     /// <paramref name="hiddenStates"/> it also collects Hugging Face's <c>output_hidden_states</c>: the embeddings and each
     /// block's output, the last one after the final norm.
     /// </summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
     {
         if (inputIds.Dim != 2)
@@ -59,6 +60,7 @@ public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilati
     }
 
     /// <summary>As <see cref="Forward(Tensor, Tensor?, List{Tensor}?)"/> from token embeddings [batch, length, hidden] (HF's <c>inputs_embeds</c>).</summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, Tensor? attentionMask = null, List<Tensor>? hiddenStates = null)
     {
         CheckEmbeds(inputsEmbeds);
