@@ -41,6 +41,42 @@ public class Bf16DecodeTests
             Assert.True(Math.Abs(got[i] - want[i]) <= 1e-2 * (1 + Math.Abs(want[i])), $"[{i}] {got[i]} vs {want[i]}");   // one bf16 rounding of the result
     }
 
+    [Theory]
+    [InlineData(8, 64, 36)]
+    [InlineData(4, 2048, 768)]    // a batch-4 step's down projection
+    [InlineData(8, 1024, 36)]     // nine quads of outputs: on two threads split 4 + 5, each share whole tiles
+    [InlineData(12, 96, 40)]
+    public void WholeTilesTakeTheBf16RowsAsStoredOnOneAndTwoThreads(int rows, int inFeatures, int outFeatures)
+    {
+        // Row counts in fours, outputs in fours and K in 32-element chunks run only the dot-product tiles, which read the
+        // bf16 rows: no float32 copy is made. Two threads split the outputs at a multiple of four and give the same bits.
+        Assert.True(Kiln.Kernels.Gemm.Sgemm.TakesBf16RowsAsStored(rows, outFeatures, inFeatures) || !Kiln.Kernels.Gemm.FewRowsTiles.IsSupported);
+        Assert.False(Kiln.Kernels.Gemm.Sgemm.TakesBf16RowsAsStored(rows + 1, outFeatures, inFeatures) && rows + 1 < Kiln.Kernels.Gemm.Sgemm.Bf16BlockedRows);
+        var g = new Generator(13);
+        using var x = Tensor.Randn([rows, inFeatures], generator: g).To(DType.BFloat16);
+        using var w = Tensor.Randn([outFeatures, inFeatures], generator: g).To(DType.BFloat16);
+        using var b = Tensor.Randn([outFeatures], generator: g).To(DType.BFloat16);
+        using var _ = Autograd.NoGrad();
+        using var reference = F.Linear(x.To(DType.Float32), w.To(DType.Float32), b.To(DType.Float32));
+        var want = reference.ToArray<float>();
+        int saved = Threads.Count;
+        try
+        {
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Threads.Count = threads;
+                using var fast = F.Linear(x, w, b);
+                var got = fast.To(DType.Float32).ToArray<float>();
+                for (int i = 0; i < want.Length; i++)
+                    Assert.True(Math.Abs(got[i] - want[i]) <= 1e-2 * (1 + Math.Abs(want[i])), $"{threads} threads [{i}] {got[i]} vs {want[i]}");
+                if (first is null) first = got;
+                else Assert.Equal(first, got);
+            }
+        }
+        finally { Threads.Count = saved; }
+    }
+
     [Fact]
     public void LeadingDimsAndStridedRowsGiveTheSameBf16Linear()
     {

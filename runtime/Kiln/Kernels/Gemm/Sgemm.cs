@@ -107,6 +107,14 @@ public static unsafe class Sgemm
     internal static bool TakesBf16RowsAsStored(int m) => m >= Bf16BlockedRows && UseAvx512 && Bf16DotMicroKernel.IsSupported;
 
     /// <summary>
+    /// <see cref="TakesBf16RowsAsStored(int)"/> for an m × n × k product: also few rows that fill whole 4 × 4 tiles of
+    /// <see cref="FewRowsTiles"/> over whole 64-byte chunks of k (a batch-8 decode step's products), which read the
+    /// bfloat16 rows alone — their float32 copy serves only the single dot products of ragged edges.
+    /// </summary>
+    internal static bool TakesBf16RowsAsStored(int m, int n, int k) =>
+        TakesBf16RowsAsStored(m) || (m < Bf16BlockedRows && m >= 4 && m % 4 == 0 && n % 4 == 0 && k > 0 && k % (FewRowsTiles.ChunkBytes / sizeof(ushort)) == 0 && FewRowsTiles.IsSupported);
+
+    /// <summary>
     /// C[m×n] = x·Wᵀ for float32 rows x [m, k] against a bfloat16 weight W [n, k] read as stored: few rows stream W
     /// through the few-rows kernel (widened in registers), more go through the blocked GEMM with W widened as its panels
     /// are packed — no float32 copy of the weight either way. The epilogue (a bias) runs on the finished rows. With x16, the
@@ -116,7 +124,7 @@ public static unsafe class Sgemm
     /// </summary>
     internal static void MultiplyBf16Weight(int m, int n, int k, float* x, long rsx, ushort* w, float* c, long ldc, GemmEpilogue epilogue = default, ushort* x16 = null)
     {
-        if (x == null && (x16 == null || k == 0 || !TakesBf16RowsAsStored(m)))
+        if (x == null && (x16 == null || k == 0 || !TakesBf16RowsAsStored(m, n, k)))
             throw new ArgumentException("MultiplyBf16Weight: float32 rows are needed where the bfloat16 rows are not multiplied as stored", nameof(x));
         if (m < Bf16BlockedRows || k == 0)
         {
@@ -183,8 +191,10 @@ public static unsafe class Sgemm
             C = c,
             Ldc = ldc,
         };
-        // Columns in chunks big enough to pay for a thread hand-off.
-        Threads.For(n, Math.Max(16, 65536 / Math.Max(1, k * m)), job.Run);
+        // Columns in chunks big enough to pay for a thread hand-off, split at multiples of four: a thread's share ends on a
+        // whole 4 × 4 tile (ragged shares left single dot products, which read the float32 rows, at every split).
+        job.N = n;
+        Threads.For((n + 3) / 4, Math.Max(4, 16384 / Math.Max(1, k * m)), job.Run);
         if (!epilogue.IsEmpty)
             for (int i = 0; i < m; i++) epilogue.Apply(c + i * ldc, i, 0, n);
     }
@@ -192,7 +202,7 @@ public static unsafe class Sgemm
     /// <summary>The few-rows product over a range of outputs; <typeparamref name="TW"/> says how weight elements are stored.</summary>
     sealed class FewRowsJob<TW> where TW : struct, IWeightElements
     {
-        public int M, K;
+        public int M, K, N;
         public float Alpha;
         public float* A, C;
         /// <summary>A in bfloat16 (rows <see cref="Rsa"/> apart) where bfloat16 weights run <see cref="FewRowsTiles"/>; else null.</summary>
@@ -202,7 +212,8 @@ public static unsafe class Sgemm
         public byte* B;
         public long Rsa, Csb, Ldc;
         public bool Accumulate;
-        public Action<long, long> Run => _run ??= Range;
+        /// <summary>Outputs [4·q0, 4·q1) (the last quad cut at <see cref="N"/>).</summary>
+        public Action<long, long> Run => _run ??= (q0, q1) => Range(4 * q0, Math.Min(N, 4 * q1));
         Action<long, long>? _run;
 
         byte* Row(long j) => B + j * Csb * TW.Size;

@@ -55,9 +55,9 @@ public static partial class F
         var epilogue = new Kernels.Gemm.GemmEpilogue { ColumnBias = b is null ? null : b.Ptr<float>(), Ld = n };
         var outShape = (int[])input.ShapeArray.Clone();
         outShape[^1] = n;
-        // Rows the dot-product GEMM takes as stored need no float32 copy (a prompt's q, k and v each widened the same
-        // 256 × 768 rows again: 0.1–0.2 ms a product).
-        bool widen = !(input.IsContiguous && k > 0 && Kernels.Gemm.Sgemm.TakesBf16RowsAsStored((int)rows));
+        // Rows the dot-product kernels take as stored need no float32 copy (a prompt's q, k and v each widened the same
+        // 256 × 768 rows again: 0.1–0.2 ms a product; a batch-8 decode step widened its rows 85 times).
+        bool widen = !(input.IsContiguous && k > 0 && Kernels.Gemm.Sgemm.TakesBf16RowsAsStored((int)rows, n, k));
         if (rows * Math.Max(k, n) <= ScratchFloats && input.IsContiguous && Kernels.Elementwise.Bf16Elementwise.Enabled)
         {
             // A decode step's product: the widened rows and the float result in this thread's buffers, only the result a
