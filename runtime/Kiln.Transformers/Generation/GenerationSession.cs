@@ -29,6 +29,8 @@ public sealed class GenerationSession
         config.Validate();
         if (inputIds.Dim != 2 || inputIds.Size(1) == 0)
             throw new KilnException("generate", $"generate: input_ids should be [batch, length] with length > 0, got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
+        if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != inputIds.Size(0) || attentionMask.Size(1) != inputIds.Size(1)))
+            throw new KilnException("generate", $"generate: attention_mask [{string.Join(", ", attentionMask.Shape)}] should match input_ids [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
         if (config.StopStrings.Count > 0 && tokenizer is null)
             throw new KilnException("generate", "generate: stop_strings need the tokenizer (pass it to Generate)", KilnErrorKind.Argument);
         _model = model; _config = config; _tokenizer = tokenizer;

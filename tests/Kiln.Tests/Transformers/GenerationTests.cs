@@ -77,5 +77,9 @@ public class GenerationTests
         var stopped = model.Generate(ids, new GenerationConfig { MaxNewTokens = 5, EosTokenIds = [eos] }).ToArray<long>();
         Assert.Equal(greedy[..(first + 1)], stopped);
         Assert.Throws<KilnException>(() => model.Generate(ids, new GenerationConfig { TopP = 0 }));
+        // A mask of another shape than the prompt is named as such (it failed filling a tensor of the prompt's shape).
+        var wrongMask = Tensor.Ones([ids.Size(0), ids.Size(1) + 2], DType.Int64);
+        var e = Assert.Throws<KilnException>(() => model.Generate(ids, new GenerationConfig { MaxNewTokens = 2 }, wrongMask));
+        Assert.Contains($"attention_mask [{ids.Size(0)}, {ids.Size(1) + 2}] should match input_ids [{ids.Size(0)}, {ids.Size(1)}]", e.Message);
     }
 }
