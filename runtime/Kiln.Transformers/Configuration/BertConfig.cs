@@ -50,15 +50,24 @@ public sealed record BertConfig
             LayerNormEps = j.Double("layer_norm_eps", 1e-12),
             InitializerRange = j.Double("initializer_range", 0.02),
         };
-        foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("hidden_size", c.HiddenSize), ("num_hidden_layers", c.NumHiddenLayers),
-                     ("num_attention_heads", c.NumAttentionHeads), ("intermediate_size", c.IntermediateSize), ("max_position_embeddings", c.MaxPositionEmbeddings), ("type_vocab_size", c.TypeVocabSize) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
-        if (c.HiddenSize % c.NumAttentionHeads != 0)
-            throw new KilnException("config", $"{file}: hidden_size ({c.HiddenSize}) must be a multiple of num_attention_heads ({c.NumAttentionHeads})", KilnErrorKind.Format);
         string positions = j.String("position_embedding_type", "absolute");
         if (positions != "absolute")
             throw new KilnException("config", $"{file}: position_embedding_type '{positions}' is not supported (supported: absolute)", KilnErrorKind.Unsupported);
-        Activations.Check(c.HiddenAct, file, "hidden_act");
+        c.Validate(file);
         return c;
+    }
+
+    /// <summary>
+    /// Checks every size and how they fit together; <paramref name="file"/> names the config in the error: a config.json
+    /// (a <paramref name="kind"/> of Format), or the config's type when a model is built from one in code (Argument).
+    /// </summary>
+    internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
+    {
+        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("num_hidden_layers", NumHiddenLayers),
+                     ("num_attention_heads", NumAttentionHeads), ("intermediate_size", IntermediateSize), ("max_position_embeddings", MaxPositionEmbeddings), ("type_vocab_size", TypeVocabSize) })
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+        if (HiddenSize % NumAttentionHeads != 0)
+            throw new KilnException("config", $"{file}: hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads})", kind);
+        Activations.Check(HiddenAct, file, "hidden_act");
     }
 }

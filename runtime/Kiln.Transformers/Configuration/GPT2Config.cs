@@ -61,11 +61,20 @@ public sealed record GPT2Config
             TieWordEmbeddings = j.Bool("tie_word_embeddings", true),
             InitializerRange = j.Double("initializer_range", 0.02),
         };
-        foreach (var (name, v) in new[] { ("vocab_size", c.VocabSize), ("n_embd", c.NEmbd), ("n_layer", c.NLayer), ("n_head", c.NHead), ("n_positions", c.NPositions), ("n_inner", c.NInner) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
-        if (c.NEmbd % c.NHead != 0)
-            throw new KilnException("config", $"{file}: n_embd ({c.NEmbd}) must be a multiple of n_head ({c.NHead})", KilnErrorKind.Format);
-        Activations.Check(c.ActivationFunction, file, "activation_function");
+        c.Validate(file);
         return c;
+    }
+
+    /// <summary>
+    /// Checks every size and how they fit together; <paramref name="file"/> names the config in the error: a config.json
+    /// (a <paramref name="kind"/> of Format), or the config's type when a model is built from one in code (Argument).
+    /// </summary>
+    internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
+    {
+        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("n_embd", NEmbd), ("n_layer", NLayer), ("n_head", NHead), ("n_positions", NPositions), ("n_inner", NInner) })
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+        if (NEmbd % NHead != 0)
+            throw new KilnException("config", $"{file}: n_embd ({NEmbd}) must be a multiple of n_head ({NHead})", kind);
+        Activations.Check(ActivationFunction, file, "activation_function");
     }
 }

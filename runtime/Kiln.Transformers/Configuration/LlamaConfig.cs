@@ -21,10 +21,11 @@ public sealed record LlamaConfig
     public int NumHiddenLayers { get; init; } = 32;
     /// <summary><c>num_attention_heads</c> (query heads).</summary>
     public int NumAttentionHeads { get; init; } = 32;
-    /// <summary><c>num_key_value_heads</c> (grouped-query attention; equal to the query heads when absent).</summary>
-    public int NumKeyValueHeads { get; init; } = 32;
-    /// <summary><c>head_dim</c> (hidden_size / heads when absent).</summary>
-    public int HeadDim { get; init; } = 128;
+    /// <summary><c>num_key_value_heads</c> (grouped-query attention): <see cref="NumAttentionHeads"/> when not set, as in Hugging Face's config.</summary>
+    public int NumKeyValueHeads { get => _kvHeads ?? NumAttentionHeads; init => _kvHeads = value; }
+    /// <summary><c>head_dim</c>: <see cref="HiddenSize"/> / <see cref="NumAttentionHeads"/> when not set, as in Hugging Face's config.</summary>
+    public int HeadDim { get => _headDim ?? (NumAttentionHeads > 0 ? HiddenSize / NumAttentionHeads : 0); init => _headDim = value; }
+    int? _kvHeads, _headDim;
     /// <summary><c>rms_norm_eps</c>.</summary>
     public double RmsNormEps { get; init; } = 1e-6;
     /// <summary><c>rope_theta</c> (or <c>rope_parameters.rope_theta</c>).</summary>
@@ -160,15 +161,19 @@ public sealed record LlamaConfig
         return any ? sliding : null;
     }
 
-    internal void Validate(string file)
+    /// <summary>
+    /// Checks every size and how they fit together; <paramref name="file"/> names the config in the error: a config.json
+    /// (a <paramref name="kind"/> of Format), or the config's type when a model is built from one in code (Argument).
+    /// </summary>
+    internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
     {
         foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
                      ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", KilnErrorKind.Format);
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
         if (NumAttentionHeads % NumKeyValueHeads != 0)
-            throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", KilnErrorKind.Format);
+            throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", kind);
         if (SlidingLayers is not null && SlidingWindow is not > 0)
-            throw new KilnException("config", $"{file}: sliding layers need a positive sliding_window, got {SlidingWindow?.ToString() ?? "null"}", KilnErrorKind.Format);
-        if (HeadDim % 2 != 0) throw new KilnException("config", $"{file}: head_dim must be even for rotary embeddings, got {HeadDim}", KilnErrorKind.Format);
+            throw new KilnException("config", $"{file}: sliding layers need a positive sliding_window, got {SlidingWindow?.ToString() ?? "null"}", kind);
+        if (HeadDim % 2 != 0) throw new KilnException("config", $"{file}: head_dim must be even for rotary embeddings, got {HeadDim}", kind);
     }
 }

@@ -13,8 +13,7 @@ public sealed class ActivationLayer : Module<Tensor, Tensor>
     public ActivationLayer(string name)
     {
         System.ArgumentNullException.ThrowIfNull(name);
-        if (System.Array.IndexOf(Activations.Names, name) < 0)
-            throw new KilnException("activation", $"activation '{name}' is not supported (supported: {string.Join(", ", Activations.Names)})", KilnErrorKind.Unsupported);
+        if (System.Array.IndexOf(Activations.Names, name) < 0) throw Activations.Unsupported(name);
         Name = name;
     }
 

@@ -16,8 +16,12 @@ public static class Activations
         "relu" => x.Relu(),
         "silu" or "swish" => x.Silu(),
         "tanh" => x.Tanh(),
-        _ => throw new KilnException("activation", $"activation '{name}' is not supported (supported: {string.Join(", ", Names)})", KilnErrorKind.Unsupported),
+        _ => throw Unsupported(name),
     };
+
+    /// <summary>The error for an activation name this version does not apply.</summary>
+    internal static KilnException Unsupported(string name) =>
+        new("activation", $"activation '{name}' is not supported (supported: {string.Join(", ", Names)})", KilnErrorKind.Unsupported);
 
     internal static void Check(string name, string file, string field)
     {

@@ -105,6 +105,28 @@ public class LlamaGoldenTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public void ConfigsBuiltInCodeDefaultAsTransformersAndAreCheckedByTheModel()
+    {
+        // head_dim and num_key_value_heads follow the sizes given, as LlamaConfig(hidden_size=64, num_attention_heads=4) does.
+        var c = new LlamaConfig { HiddenSize = 64, NumAttentionHeads = 4 };
+        Assert.Equal((16, 4), (c.HeadDim, c.NumKeyValueHeads));
+        Assert.Equal((32, 4), ((c with { HiddenSize = 128 }).HeadDim, (c with { HiddenSize = 128 }).NumKeyValueHeads));
+        var set = c with { HeadDim = 8, NumKeyValueHeads = 2 };
+        Assert.Equal((8, 2), ((set with { HiddenSize = 128 }).HeadDim, (set with { HiddenSize = 128 }).NumKeyValueHeads));
+        Assert.Equal((128, 32), (new LlamaConfig().HeadDim, new LlamaConfig().NumKeyValueHeads));
+        // A model built from a config that cannot work says so when it is built, naming the config's type.
+        var llama = Assert.Throws<KilnException>(() => new LlamaForCausalLM(new LlamaConfig { VocabSize = 32, HiddenSize = 48, IntermediateSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 6, NumKeyValueHeads = 4 }));
+        Assert.Equal("LlamaConfig: num_attention_heads (6) must be a multiple of num_key_value_heads (4)", llama.Message);
+        Assert.Equal(KilnErrorKind.Argument, llama.Kind);
+        var gpt2 = Assert.Throws<KilnException>(() => new GPT2LMHeadModel(new GPT2Config { VocabSize = 32, NEmbd = 16, NLayer = 1, NHead = 3, NPositions = 8 }));
+        Assert.Equal("GPT2Config: n_embd (16) must be a multiple of n_head (3)", gpt2.Message);
+        var bert = Assert.Throws<KilnException>(() => new BertModel(new BertConfig { VocabSize = 30, HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 3, IntermediateSize = 32 }));
+        Assert.Equal("BertConfig: hidden_size (16) must be a multiple of num_attention_heads (3)", bert.Message);
+        Assert.Contains("BertConfig: num_hidden_layers must be positive, got 0",
+            Assert.Throws<KilnException>(() => new BertModel(new BertConfig { VocabSize = 30, HiddenSize = 16, NumHiddenLayers = 0, NumAttentionHeads = 4, IntermediateSize = 32 })).Message);
+    }
+
     /// <summary>|want - got| ≤ 1e-4 + 1e-4·|want| at every position whose token is real (mask 1); [batch, length, ...] tensors.</summary>
     internal static void Close(Tensor want, Tensor got, long[] mask, string what)
     {

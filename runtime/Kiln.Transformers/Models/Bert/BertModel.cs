@@ -15,6 +15,7 @@ public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilatio
     /// <summary>An encoder of <paramref name="config"/>'s sizes (random weights until loaded); <paramref name="addPoolingLayer"/> as HF's.</summary>
     public BertModel(BertConfig config, bool addPoolingLayer = true)
     {
+        config.Validate(nameof(BertConfig), KilnErrorKind.Argument);
         Config = config;
         Embeddings = RegisterModule("embeddings", new BertEmbeddings(config));
         var layers = new List<BertLayer>();

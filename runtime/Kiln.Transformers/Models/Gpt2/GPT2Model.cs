@@ -12,6 +12,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
     /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2Model(GPT2Config config)
     {
+        config.Validate(nameof(GPT2Config), KilnErrorKind.Argument);
         Config = config;
         RegisterModule("wte", new Embedding(config.VocabSize, config.NEmbd));
         RegisterModule("wpe", new Embedding(config.NPositions, config.NEmbd));

@@ -13,6 +13,7 @@ public sealed class LlamaModel : Module, IGradientCheckpointing, IBlockCompilati
     /// <summary>A stack of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaModel(LlamaConfig config)
     {
+        config.Validate(nameof(LlamaConfig), KilnErrorKind.Argument);
         Config = config;
         RegisterModule("embed_tokens", new Embedding(config.VocabSize, config.HiddenSize));
         var layers = new List<LlamaDecoderLayer>();
