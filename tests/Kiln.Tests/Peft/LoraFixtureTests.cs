@@ -33,7 +33,8 @@ public class LoraFixtureTests
     {
         var expected = SafeTensors.Load(Path.Combine(HuggingFaceFixtureTests.Dir(name), "expected.safetensors"));
         var ids = expected["input_ids"]; var mask = expected["attention_mask"]; var real = mask.ToArray<long>();
-        var peft = Kiln.Peft.Peft.FromPretrained(Base(name), HuggingFaceFixtureTests.Dir(name));
+        // PEFT's own spelling, PeftModel.from_pretrained(base, dir) (the other tests load through Peft.FromPretrained).
+        var peft = Kiln.Peft.PeftModel.FromPretrained(Base(name), HuggingFaceFixtureTests.Dir(name));
         LlamaGoldenTests.Close(expected["logits"], Logits(peft.Model, ids, mask), real, "adapter on");
         using (peft.DisableAdapter())
             LlamaGoldenTests.Close(expected["base_logits"], Logits(peft.Model, ids, mask), real, "adapter off");
