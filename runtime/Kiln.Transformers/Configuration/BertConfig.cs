@@ -63,9 +63,8 @@ public sealed record BertConfig
     /// </summary>
     internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
     {
-        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("num_hidden_layers", NumHiddenLayers),
-                     ("num_attention_heads", NumAttentionHeads), ("intermediate_size", IntermediateSize), ("max_position_embeddings", MaxPositionEmbeddings), ("type_vocab_size", TypeVocabSize) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+        ConfigJson.RequirePositive(file, kind, ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("num_hidden_layers", NumHiddenLayers),
+                     ("num_attention_heads", NumAttentionHeads), ("intermediate_size", IntermediateSize), ("max_position_embeddings", MaxPositionEmbeddings), ("type_vocab_size", TypeVocabSize));
         if (HiddenSize % NumAttentionHeads != 0)
             throw new KilnException("config", $"{file}: hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads})", kind);
         Activations.Check(HiddenAct, file, "hidden_act");

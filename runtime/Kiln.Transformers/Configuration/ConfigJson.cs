@@ -7,6 +7,13 @@ namespace Kiln.Transformers;
 /// <summary>Typed reads of a config.json's fields with defaults; a field of the wrong JSON kind is an error naming the file and field.</summary>
 internal readonly struct ConfigJson(JsonElement e, string file)
 {
+    /// <summary>Refuses the first size that is not positive, naming it and <paramref name="file"/> (the config's source).</summary>
+    public static void RequirePositive(string file, KilnErrorKind kind, params (string Name, int Value)[] sizes)
+    {
+        foreach (var (name, v) in sizes)
+            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+    }
+
     /// <summary>Parses <paramref name="path"/> (a config.json, or the folder holding it) with <paramref name="read"/>.</summary>
     public static T ReadFile<T>(string path, Func<JsonElement, string, T> read)
     {

@@ -71,8 +71,7 @@ public sealed record GPT2Config
     /// </summary>
     internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
     {
-        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("n_embd", NEmbd), ("n_layer", NLayer), ("n_head", NHead), ("n_positions", NPositions), ("n_inner", NInner) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+        ConfigJson.RequirePositive(file, kind, ("vocab_size", VocabSize), ("n_embd", NEmbd), ("n_layer", NLayer), ("n_head", NHead), ("n_positions", NPositions), ("n_inner", NInner));
         if (NEmbd % NHead != 0)
             throw new KilnException("config", $"{file}: n_embd ({NEmbd}) must be a multiple of n_head ({NHead})", kind);
         Activations.Check(ActivationFunction, file, "activation_function");

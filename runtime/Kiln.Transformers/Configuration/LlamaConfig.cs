@@ -167,9 +167,8 @@ public sealed record LlamaConfig
     /// </summary>
     internal void Validate(string file, KilnErrorKind kind = KilnErrorKind.Format)
     {
-        foreach (var (name, v) in new[] { ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
-                     ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim) })
-            if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
+        ConfigJson.RequirePositive(file, kind, ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
+                     ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim));
         if (NumAttentionHeads % NumKeyValueHeads != 0)
             throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", kind);
         if (SlidingLayers is not null && SlidingWindow is not > 0)
