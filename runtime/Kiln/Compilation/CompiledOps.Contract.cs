@@ -42,6 +42,9 @@ public static partial class CompiledOps
     /// <summary>The weight of a layer stored [in, out] as the [out, in] view the compiled GEMM reads (no copy; its gradient reaches the stored weight).</summary>
     public static Tensor LinearWeight(ITransposedLinear layer) => layer.Weight.T;
 
+    /// <summary>None: a layer stored [in, out] with adapters is not <see cref="Fusable(ITransposedLinear)"/> (its model runs the eager Forward).</summary>
+    public static LowRankTerms? LowRank(ITransposedLinear layer) => null;
+
     /// <summary>The low-rank terms a fusable Linear adds for this call, or null when it adds none.</summary>
     public static LowRankTerms? LowRank(Linear layer) =>
         layer is ILowRankLinear l && l.FusableTerms() is { Count: > 0 } terms ? new LowRankTerms(terms) : null;

@@ -91,7 +91,7 @@ internal static unsafe class FusedLinear
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
-        using var wc = InPlace(weight, out long rsw, out long csw);
+        using var wc = InPlace(weight, out long rsw, out long csw, out _);
         using var bc = bias?.Contiguous();
         var shape = (int[])x.ShapeArray.Clone();
         shape[^1] = outFeatures;
@@ -134,12 +134,13 @@ internal static unsafe class FusedLinear
     /// The weight [out, in] for the GEMMs, with W[o, i] at its pointer + o·<paramref name="rs"/> + i·<paramref name="cs"/>:
     /// as stored when contiguous, read in place when it is the transposed view of a contiguous [in, out] weight (a layer
     /// stored that way, <see cref="Kiln.NN.ITransposedLinear"/>: copying it cost a weight's worth of memory traffic per
-    /// call), else a contiguous copy.
+    /// call; <paramref name="storedInOut"/> says so), else a contiguous copy.
     /// </summary>
-    static Tensor InPlace(Tensor weight, out long rs, out long cs)
+    static Tensor InPlace(Tensor weight, out long rs, out long cs, out bool storedInOut)
     {
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
-        if (!weight.IsContiguous && weight.Stride(0) == 1 && weight.Stride(1) == outFeatures)
+        storedInOut = !weight.IsContiguous && weight.Stride(0) == 1 && weight.Stride(1) == outFeatures;
+        if (storedInOut)
         {
             rs = 1;
             cs = outFeatures;
@@ -174,10 +175,9 @@ internal static unsafe class FusedLinear
         int outFeatures = weight.Size(0), inFeatures = weight.Size(1);
         using var noGrad = Autograd.NoGrad();
         using var xc = x.Contiguous();
-        using var wc = InPlace(weight, out long rsw, out long csw);
         // A weight stored [in, out] gets its gradient in that layout (xᵀ·dZ), handed back as the [out, in] view: computed
         // [out, in], the transposed view's backward copied it across (GPT-2's training step 2–4 % slower than eager).
-        bool storedInOut = rsw == 1 && csw != 1;
+        using var wc = InPlace(weight, out long rsw, out long csw, out bool storedInOut);
         using var gc = grad.Contiguous();
         using var oc = output?.Contiguous();
         int rows = checked((int)(x.Numel / System.Math.Max(1, inFeatures)));

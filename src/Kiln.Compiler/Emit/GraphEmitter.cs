@@ -113,8 +113,7 @@ namespace Kiln.Compiler.Emit
             }
             // A Linear's low-rank terms (LoRA adapters) are found now and listed after the fixed parameters.
             var linears = graph.Nodes.Where(n => n.Op == IrOps.Linear).ToList();
-            foreach (var n in linears)
-                w.Line(n.Attr == IrOps.WeightInOut ? $"global::Kiln.Compilation.LowRankTerms? lora{n.Id} = null;" : $"var lora{n.Id} = {Contract}.LowRank({n.Member});");
+            foreach (var n in linears) w.Line($"var lora{n.Id} = {Contract}.LowRank({n.Member});");
             // Eager islands' parameters are found now and listed after the fixed ones.
             foreach (var n in m.Islands)
                 w.Line(n.Member is not null ? $"var ip{n.Id} = {Contract}.IslandParameters({n.Member});"

@@ -179,6 +179,7 @@ public static unsafe class Sgemm
         var job = new FewRowsJob<TW>
         {
             M = m,
+            N = n,
             K = k,
             Alpha = alpha,
             A = a,
@@ -193,7 +194,6 @@ public static unsafe class Sgemm
         };
         // Columns in chunks big enough to pay for a thread hand-off, split at multiples of four: a thread's share ends on a
         // whole 4 × 4 tile (ragged shares left single dot products, which read the float32 rows, at every split).
-        job.N = n;
         Threads.For((n + 3) / 4, Math.Max(4, 16384 / Math.Max(1, k * m)), job.Run);
         if (!epilogue.IsEmpty)
             for (int i = 0; i < m; i++) epilogue.Apply(c + i * ldc, i, 0, n);
