@@ -414,6 +414,28 @@ f_case("sdpa_gqa_long", lambda q, k, v: sdpa_gqa_ref(q, k, v, causal=True), [R(1
 module_case("conv2d_winograd_odd_rows", "Conv2d", {"in": 16, "out": 24, "k": 3, "padding": 1}, [R(1, 16, 15, 16)])
 module_case("conv2d_winograd_pad0_nobias", "Conv2d", {"in": 16, "out": 16, "k": 3, "bias": False}, [R(1, 16, 7, 26)])
 
+# Hugging Face's padded causal masks: float32's minimum (not -inf) where a key is masked, so a left-padded row's first
+# queries see no key at all and their scores all round to that minimum: softmax spreads them evenly, and gradients flow
+# through those rows too. One short case, one past a key block (128 keys). Drawn last as well.
+def hf_mask(b, l, pads):
+    m = torch.zeros(b, 1, l, l)
+    for r in range(b):
+        masked = torch.ones(l, l, dtype=torch.bool).triu(1)
+        masked[:, :pads[r]] = True
+        m[r, 0][masked] = torch.finfo(torch.float32).min
+    return m
+
+
+f_case("sdpa_hf_min_mask_padded", lambda q, k, v, m: sdpa_ref(q, k, v, m), [R(2, 2, 5, 8), R(2, 2, 5, 8), R(2, 2, 5, 6), hf_mask(2, 5, [2, 0])], {"op": "sdpa"})
+def min_mask_long():
+    m = torch.zeros(1, 1, 3, 130)
+    m[0, 0, :2] = torch.finfo(torch.float32).min   # two queries that see none of the 130 keys
+    m[0, 0, 2, :129] = torch.finfo(torch.float32).min   # one that sees only the last, in the second key block
+    return m
+
+
+f_case("sdpa_hf_min_mask_gqa_long", lambda q, k, v, m: sdpa_gqa_ref(q, k, v, m), [R(1, 2, 3, 4), R(1, 1, 130, 4), R(1, 1, 130, 4), min_mask_long()], {"op": "sdpa", "gqa": True})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,

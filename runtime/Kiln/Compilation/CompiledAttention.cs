@@ -7,7 +7,7 @@ namespace Kiln.Compilation;
 /// Self-attention of a <see cref="MultiheadAttention"/> layer (packed q/k/v projection, heads, attention, output
 /// projection) as a compiled model runs it: unrecorded forward that keeps only what its backward reads, and a backward
 /// that applies the registry's derivative rules to those saved values. Without attention dropout it runs the streaming
-/// kernel and keeps its log-sum-exp; with dropout it materialises the probabilities as eager does and regenerates the
+/// kernel and keeps its row statistics (max and sum); with dropout it materialises the probabilities as eager does and regenerates the
 /// dropout mask from its counter-based draw instead of keeping it.
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
@@ -15,16 +15,16 @@ public sealed class CompiledAttention
 {
     readonly MultiheadAttention _layer;
     readonly Tensor _input, _qkv, _merged;
-    readonly Tensor? _lse, _attended, _probabilities;
+    readonly Tensor? _stats, _attended, _probabilities;
     readonly DropoutDraw _draw;
     readonly bool _dropped;
     readonly int _n, _l, _e, _heads;
     readonly double _scale;
 
-    CompiledAttention(MultiheadAttention layer, Tensor input, Tensor qkv, Tensor merged, Tensor? lse, Tensor? attended, Tensor? probabilities,
+    CompiledAttention(MultiheadAttention layer, Tensor input, Tensor qkv, Tensor merged, Tensor? stats, Tensor? attended, Tensor? probabilities,
         DropoutDraw draw, bool dropped, Tensor output)
     {
-        _layer = layer; _input = input; _qkv = qkv; _merged = merged; _lse = lse; _attended = attended; _probabilities = probabilities;
+        _layer = layer; _input = input; _qkv = qkv; _merged = merged; _stats = stats; _attended = attended; _probabilities = probabilities;
         _draw = draw; _dropped = dropped; Output = output;
         _n = input.Size(0); _l = input.Size(1); _e = layer.EmbedDim; _heads = layer.NumHeads;
         _scale = 1.0 / System.Math.Sqrt(_e / _heads);
@@ -49,7 +49,7 @@ public sealed class CompiledAttention
         var (q, k, v) = Heads(qkv, n, l, e, h);
         double p = layer.Training ? layer.Dropout : 0;
         Tensor attended;
-        Tensor? lse = null, probabilities = null;
+        Tensor? stats = null, probabilities = null;
         var draw = default(DropoutDraw);
         if (p > 0)
         {
@@ -65,13 +65,13 @@ public sealed class CompiledAttention
         {
             var keep = new Tensor[1];
             attended = Tensor.AttentionOp(q, k, v, null, false, scale, keep);
-            lse = ctx.Save(keep[0]);
+            stats = ctx.Save(keep[0]);
             ctx.Save(attended);
         }
         var merged = attended.Transpose(1, 2).Reshape(n, l, e);
         var output = F.Linear(merged, layer.OutProj.Weight, layer.OutProj.Bias);
         ctx.Save(x); ctx.Save(qkv); ctx.Save(merged);
-        return new CompiledAttention(layer, x, qkv, merged, lse, p > 0 ? null : attended, probabilities, draw, p > 0, output);
+        return new CompiledAttention(layer, x, qkv, merged, stats, p > 0 ? null : attended, probabilities, draw, p > 0, output);
     }
 
     static (Tensor Q, Tensor K, Tensor V) Heads(Tensor qkv, int n, int l, int e, int h) =>
@@ -113,7 +113,7 @@ public sealed class CompiledAttention
         }
         else
         {
-            var d = SavedCall.Backward("sdpa", [q, k, v, _lse!], _attended!, dAttended, new AttentionArgs(_scale, Causal: false));
+            var d = SavedCall.Backward("sdpa", [q, k, v, _stats!], _attended!, dAttended, new AttentionArgs(_scale, Causal: false));
             dq = d[0]!; dk = d[1]!; dv = d[2]!;
         }
         var dqkv = Tensor.Cat([Merge(dq), Merge(dk), Merge(dv)], 2);

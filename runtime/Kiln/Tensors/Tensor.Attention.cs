@@ -17,10 +17,11 @@ public sealed unsafe partial class Tensor
         AttentionOp(q, k, v, mask, causal, scale, null, grouped);
 
     /// <summary>
-    /// <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double, bool)"/> unrecorded, handing the row log-sum-exp
-    /// (what its backward rebuilds the probabilities from) back in <paramref name="keepLse"/>[0] (compiled models keep it).
+    /// <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double, bool)"/> unrecorded, handing the row statistics
+    /// (each query row's score max and exponential sum, [..., L, 2]: what its backward rebuilds the probabilities from) back
+    /// in <paramref name="keepStats"/>[0] (compiled models keep them).
     /// </summary>
-    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, Tensor[]? keepLse, bool grouped = false)
+    internal static Tensor AttentionOp(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal, double scale, Tensor[]? keepStats, bool grouped = false)
     {
         const string op = "sdpa";
         var outShape = ShapeRules.Attention(q._shape, k._shape, v._shape, grouped, out int group);
@@ -45,21 +46,21 @@ public sealed unsafe partial class Tensor
             maskFlat = perBatch ? Flat(m, batch, l, s) : FlatSingle(m, l, s);
         }
         var output = Allocate([.. batch, l, ev], q.DType);
-        var lse = Allocate([.. batch, l], q.DType);
-        if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<float>(), lse.Ptr<float>());
-        else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<double>(), lse.Ptr<double>());
-        if (keepLse is not null) { keepLse[0] = lse; maskFlat?.Dispose(); return output; }
+        var stats = Allocate([.. batch, l, 2], q.DType);
+        if (q.DType == DType.Float32) FlashAttention.Forward(MakeProblem<float>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<float>(), stats.Ptr<float>());
+        else FlashAttention.Forward(MakeProblem<double>(qc, kc, vc, maskFlat, causal, scale, bh, group, l, s, e, ev), output.Ptr<double>(), stats.Ptr<double>());
+        if (keepStats is not null) { keepStats[0] = stats; maskFlat?.Dispose(); return output; }
         var args = new AttentionArgs(scale, causal, grouped);
-        if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); lse.Dispose(); return output; }
-        // The log-sum-exp rides along as a non-differentiable input so backward can rebuild probabilities. An exporter's
+        if (!GradMode.Enabled || !(q.RequiresGrad || k.RequiresGrad || v.RequiresGrad)) { maskFlat?.Dispose(); stats.Dispose(); return output; }
+        // The row statistics ride along as a non-differentiable input so backward can rebuild probabilities. An exporter's
         // trace (never differentiated) records the mask as given, so a mask computed from the inputs stays in the graph.
         if (GradMode.Tracing && mask is not null) { maskFlat?.Dispose(); maskFlat = mask; }
-        var inputs = maskFlat is null ? new[] { q, k, v, lse } : new[] { q, k, v, lse, maskFlat };
+        var inputs = maskFlat is null ? new[] { q, k, v, stats } : new[] { q, k, v, stats, maskFlat };
         return RecordMany(op, output, args, inputs);
     }
 
     /// <summary>dq, dk, dv of <see cref="AttentionOp(Tensor, Tensor, Tensor, Tensor?, bool, double, bool)"/> (reduced back to each input's batch shape).</summary>
-    internal static Tensor[] AttentionBackwardOp(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
+    internal static Tensor[] AttentionBackwardOp(Tensor q, Tensor k, Tensor v, Tensor stats, Tensor? mask, Tensor output, Tensor grad, double scale, bool causal)
     {
         int l = q._shape[^2], e = q._shape[^1], s = k._shape[^2], ev = v._shape[^1];
         var batch = output._shape[..^2];
@@ -77,9 +78,9 @@ public sealed unsafe partial class Tensor
         var dk = Allocate([.. batch, s, e], q.DType);
         var dv = Allocate([.. batch, s, ev], q.DType);
         if (q.DType == DType.Float32)
-            FlashAttention.Backward(MakeProblem<float>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<float>(), lse.Ptr<float>(), gc.Ptr<float>(), dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>());
+            FlashAttention.Backward(MakeProblem<float>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<float>(), stats.Ptr<float>(), gc.Ptr<float>(), dq.Ptr<float>(), dk.Ptr<float>(), dv.Ptr<float>());
         else
-            FlashAttention.Backward(MakeProblem<double>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<double>(), lse.Ptr<double>(), gc.Ptr<double>(), dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>());
+            FlashAttention.Backward(MakeProblem<double>(qc, kc, vc, mask, causal, scale, bh, group, l, s, e, ev), oc.Ptr<double>(), stats.Ptr<double>(), gc.Ptr<double>(), dq.Ptr<double>(), dk.Ptr<double>(), dv.Ptr<double>());
         using (GradMode.Set(false))
             return new[] { SumToOwned(dq, q._shape), SumToOwned(SumGroups(dk, group), k._shape), SumToOwned(SumGroups(dv, group), v._shape) };
     }

@@ -30,8 +30,14 @@ internal static unsafe class FlashAttention
         public bool MaskPerBatch;
     }
 
+    /// <summary>
+    /// The output, and each query row's score max and exponential sum in <paramref name="stats"/> ([BH·L, 2]): kept apart,
+    /// not as one log-sum-exp, because a row masked throughout by a finite minimum (Hugging Face's float.MinValue masks)
+    /// has a max so large that adding log(sum) to it changes nothing, and its probabilities rebuilt from that sum came
+    /// out `sum` times too large.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward<T>(Problem<T> p, T* output, T* lse) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(Problem<T> p, T* output, T* stats) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Threads.For((long)p.BH * Blocks(p.L, BlockQ), 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t0, t1) =>
         {
@@ -69,7 +75,9 @@ internal static unsafe class FlashAttention
                     {
                         // A fully masked row has no weights: NaN, as softmax over all -inf gives.
                         AttentionRows.Scale(acc + i * p.Ev, o + i * p.Ev, p.Ev, T.One / l[i]);
-                        lse[(long)bh * p.L + q0 + i] = m[i] + T.Log(l[i]);
+                        long r = (long)bh * p.L + q0 + i;
+                        stats[2 * r] = m[i];
+                        stats[2 * r + 1] = l[i];
                     }
                 }
             }
@@ -77,14 +85,14 @@ internal static unsafe class FlashAttention
         });
     }
 
-    /// <summary>dQ, dK, dV from dO, recomputing P = exp(S - lse) block by block (no stored probabilities).</summary>
+    /// <summary>dQ, dK, dV from dO, recomputing P = exp(S - max) / sum block by block from <see cref="Forward"/>'s row statistics (no stored probabilities).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Backward<T>(Problem<T> p, T* output, T* lse, T* dOut, T* dq, T* dk, T* dv) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Backward<T>(Problem<T> p, T* output, T* stats, T* dOut, T* dq, T* dk, T* dv) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // One task per (batch·head): dK and dV sum over all query blocks of that head.
         Threads.For(p.BH, 1, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (b0, b1) =>
         {
-            T* s = Alloc<T>(BlockQ * BlockK), dp = Alloc<T>(BlockQ * BlockK), d = Alloc<T>(BlockQ);
+            T* s = Alloc<T>(BlockQ * BlockK), dp = Alloc<T>(BlockQ * BlockK), d = Alloc<T>(BlockQ), lse = Alloc<T>(BlockQ);
             try
             {
                 for (long bh = b0; bh < b1; bh++)
@@ -100,13 +108,17 @@ internal static unsafe class FlashAttention
                         long rowBase = bh * p.L + q0;
                         T* q = p.Q + rowBase * p.E, o = output + rowBase * p.Ev, go = dOut + rowBase * p.Ev, gq = dq + rowBase * p.E;
                         new Span<T>(gq, bq * p.E).Clear();
-                        for (int i = 0; i < bq; i++) d[i] = AttentionRows.Dot(go + i * p.Ev, o + i * p.Ev, p.Ev);
+                        for (int i = 0; i < bq; i++)
+                        {
+                            d[i] = AttentionRows.Dot(go + i * p.Ev, o + i * p.Ev, p.Ev);
+                            lse[i] = LogSumExp(stats[2 * (rowBase + i)], stats[2 * (rowBase + i) + 1]);
+                        }
                         int kEnd = p.Causal ? Math.Min(p.S, q0 + bq) : p.S;
                         for (int k0 = 0; k0 < kEnd; k0 += BlockK)
                         {
                             int bk = Math.Min(BlockK, kEnd - k0);
                             Scores(p, (int)bh, q0, bq, k0, bk, q, k, s);
-                            for (int i = 0; i < bq; i++) AttentionRows.ExpShifted(s + i * BlockK, bk, lse[rowBase + i]);
+                            for (int i = 0; i < bq; i++) Probabilities(s + i * BlockK, bk, lse[i], stats + 2 * (rowBase + i));
                             // dV += Pᵀ · dO ; dP = dO · Vᵀ
                             BlockGemm.Multiply(bk, p.Ev, bq, T.One, s, 1, BlockK, go, p.Ev, 1, T.One, dvh + (long)k0 * p.Ev, p.Ev);
                             BlockGemm.Multiply(bq, bk, p.Ev, T.One, go, p.Ev, 1, v + (long)k0 * p.Ev, 1, p.Ev, T.Zero, dp, BlockK);
@@ -118,8 +130,27 @@ internal static unsafe class FlashAttention
                     }
                 }
             }
-            finally { NativeMemory.Free(s); NativeMemory.Free(dp); NativeMemory.Free(d); }
+            finally { NativeMemory.Free(s); NativeMemory.Free(dp); NativeMemory.Free(d); NativeMemory.Free(lse); }
         });
+    }
+
+    /// <summary>
+    /// A row's log-sum-exp from its max and sum, or NaN where adding log(sum) to the max is lost to rounding (a row masked
+    /// throughout by a finite minimum, whose sum counts its equal scores): <see cref="Probabilities"/> then divides by the sum.
+    /// </summary>
+    static T LogSumExp<T>(T max, T sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T lse = max + T.Log(sum);
+        return lse == max && sum > T.One && T.IsFinite(max) ? T.NaN : lse;
+    }
+
+    /// <summary>A block's scores in place as probabilities: exp(s - lse), or exp(s - max) / sum where lse is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Probabilities<T>(T* row, int n, T lse, T* stats) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!T.IsNaN(lse)) { AttentionRows.ExpShifted(row, n, lse); return; }
+        AttentionRows.ExpShifted(row, n, stats[0]);
+        AttentionRows.Scale(row, n, T.One / stats[1]);
     }
 
     /// <summary>s[i, j] = scale · q_i·k_j + mask (and -∞ above the diagonal when causal).</summary>
