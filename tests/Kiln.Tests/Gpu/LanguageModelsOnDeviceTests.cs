@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using Kiln.IO;
 using Kiln.Transformers;
 using Xunit;
@@ -34,6 +35,47 @@ public class LanguageModelsOnDeviceTests
         var output = model.Generate(ids.Cuda(), new GenerationConfig { MaxNewTokens = 3 }, mask.Cuda());
         Assert.True(output.IsCuda);
         Assert.Equal(expected["greedy"].Narrow(1, 0, ids.Size(1) + 3).ToArray<long>(), output.Cpu().ToArray<long>());
+    }
+
+    /// <summary>
+    /// Compiled blocks on the device: each block runs as its generated node (GPT-2's Conv1D weights, stored [in, out],
+    /// read through their transposed view), and a padded training step gives the CPU eager model's loss and gradients.
+    /// </summary>
+    [Theory]
+    [InlineData("llama", "LlamaDecoderLayerBackward")]
+    [InlineData("gpt2", "GPT2BlockBackward")]
+    public void CompiledBlocksTrainOnTheDeviceAsOnTheCpu(string family, string blockNode)
+    {
+        using var cuda = new EmulatedCuda();
+        var ids = Tensor.From(new long[] { 3, 17, 9, 30, 4, 11, 25, 8, 1, 19, 6, 14 }, 2, 6);
+        var mask = Tensor.From(new long[] { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, 2, 6);
+        CausalLanguageModel Tiny()
+        {
+            Generator.ManualSeed(9);
+            return family == "gpt2"
+                ? new GPT2LMHeadModel(new GPT2Config { VocabSize = 32, NEmbd = 16, NLayer = 2, NHead = 2, NPositions = 16, NInner = 32 })
+                : new LlamaForCausalLM(new LlamaConfig { VocabSize = 32, HiddenSize = 16, IntermediateSize = 24, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 16 });
+        }
+        (Tensor Loss, Tensor[] Grads, string? Node) Step(CausalLanguageModel model, Tensor i, Tensor m)
+        {
+            var hidden = new System.Collections.Generic.List<Tensor>();
+            var logits = model.Forward(i, m, hidden);
+            var loss = Kiln.NN.F.CrossEntropy(logits.Narrow(1, 0, 5).Reshape(-1, 32), i.Narrow(1, 1, 5).Reshape(-1));
+            loss.Backward();
+            return (loss.Detach(), model.Parameters().Select(p => p.Grad!).ToArray(), hidden[1].GradFn?.Name);
+        }
+        var cpu = Step(Tiny(), ids, mask);
+        var eagerModel = Tiny();
+        eagerModel.To(Device.Cuda());
+        var eagerDevice = Step(eagerModel, ids.Cuda(), mask.Cuda());
+        for (int k = 0; k < cpu.Grads.Length; k++) Same(cpu.Grads[k], eagerDevice.Grads[k], 1e-4, $"eager gradient {k}", 1e-6);
+        var model = Tiny();
+        model.To(Device.Cuda());
+        ((IBlockCompilation)model).Compile();
+        var device = Step(model, ids.Cuda(), mask.Cuda());
+        Assert.Equal(blockNode, device.Node);
+        Same(cpu.Loss, device.Loss, 1e-5, "loss");
+        for (int k = 0; k < cpu.Grads.Length; k++) Same(cpu.Grads[k], device.Grads[k], 1e-4, $"gradient {k}", 1e-6);
     }
 
     [Fact]

@@ -49,8 +49,8 @@ namespace Kiln.Compiler.Emit.Model
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
             // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, convolutions, pooling, softmax,
             // cross-entropy, layer, RMS and batch norm and embeddings run as the CUDA backend's kernels; a graph with any
-            // other producer (self-attention, a Linear whose weight is stored [in, out]) runs the eager Forward there (same results).
-            if (m.Plan.Any(st => st.Producer is { } pr && (!GpuProducer(pr.Op) || pr.Attr == IrOps.WeightInOut)))
+            // other producer (self-attention) runs the eager Forward there (same results).
+            if (m.Plan.Any(st => st.Producer is { } pr && !GpuProducer(pr.Op)))
                 guard.Add($"{GraphEmitter.InputName(0)}.IsCuda");
             return string.Join(" || ", guard.Distinct());
         }
