@@ -5,18 +5,19 @@ internal static class CausalMask
 {
     /// <summary>
     /// Causal and key-padding mask as one additive [batch, 1, n, past + n] tensor (on <paramref name="device"/>) for n queries after
-    /// <paramref name="past"/> cached positions: 0 where a query may attend, the lowest float where not (as Hugging Face
-    /// builds it, so a fully padded row stays finite). <paramref name="keep"/> [batch·(past + n)]: 0 marks padding (null: none).
+    /// <paramref name="past"/> cached positions: 0 where a query may attend, the dtype's lowest finite value where not (as
+    /// Hugging Face builds it, so a fully padded row stays finite; float.MinValue is -inf in bfloat16 and float16). <paramref name="keep"/> [batch·(past + n)]: 0 marks padding (null: none).
     /// </summary>
     public static Tensor Additive(long[]? keep, int b, int n, int past, DType dtype, Device device, int? window = null)
     {
         int reach = window ?? int.MaxValue;
         int total = past + n;
+        float masked = Lowest(dtype);
         var add = new float[b * n * total];
         for (int r = 0; r < b; r++)
             for (int q = 0; q < n; q++)
                 for (int k = 0; k < total; k++)
-                    if (k > past + q || past + q - k >= reach || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = float.MinValue;
+                    if (k > past + q || past + q - k >= reach || (keep is not null && keep[r * total + k] == 0)) add[(r * n + q) * total + k] = masked;
         var mask = Tensor.From(add, b, 1, n, total).To(device);
         return dtype == DType.Float32 ? mask : mask.To(dtype);
     }
@@ -44,4 +45,10 @@ internal static class CausalMask
         }
         return positions;
     }
+
+    /// <summary>
+    /// The value masked scores get in <paramref name="dtype"/>: its lowest finite value, held by a float32 array that is
+    /// converted to it (float64's lowest is past float32's range: float32's lowest masks as well there).
+    /// </summary>
+    public static float Lowest(DType dtype) => dtype == DType.Float64 ? float.MinValue : (float)dtype.MinValue();
 }

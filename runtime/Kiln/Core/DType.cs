@@ -44,6 +44,21 @@ public static class DTypes
     /// <summary>True for the integer types (not Bool).</summary>
     public static bool IsInteger(this DType t) => t is DType.Int64 or DType.Int32 or DType.Int8 or DType.UInt8;
 
+    /// <summary>
+    /// The lowest finite value of a floating dtype (<c>torch.finfo(dtype).min</c>): what Hugging Face fills masked attention
+    /// scores with, so a row masked throughout stays finite. float.MinValue is not it for bfloat16 and float16, where it
+    /// rounds to -inf.
+    /// </summary>
+    /// <exception cref="KilnException">For an integer or boolean dtype.</exception>
+    public static double MinValue(this DType t) => t switch
+    {
+        DType.Float32 => float.MinValue,
+        DType.Float64 => double.MinValue,
+        DType.Float16 => (double)System.Half.MinValue,
+        DType.BFloat16 => -3.3895313892515355e38,   // sign 1, exponent 254, mantissa all ones
+        _ => throw new KilnException("finfo", $"finfo: {t.Name()} is not a floating dtype", KilnErrorKind.DType),
+    };
+
     /// <summary>PyTorch's lowercase name, e.g. <c>float32</c>.</summary>
     public static string Name(this DType t) => t switch
     {

@@ -54,6 +54,26 @@ public class TensorApiTests
         Assert.Equal(DType.Float32, DTypes.Promote(DType.Float16, DType.BFloat16));
     }
 
+    /// <summary>torch.finfo(dtype).min for each floating dtype: finite once stored in that dtype, the next value down -inf.</summary>
+    [Theory]
+    [InlineData(DType.Float32, -3.4028234663852886e38)]
+    [InlineData(DType.Float64, double.MinValue)]
+    [InlineData(DType.Float16, -65504.0)]
+    [InlineData(DType.BFloat16, -3.3895313892515355e38)]
+    public void MinValueIsTorchFinfoMin(DType dtype, double torchMin)
+    {
+        Assert.Equal(torchMin, dtype.MinValue());
+        using var stored = Tensor.Full([1], dtype.MinValue(), dtype);
+        Assert.Equal(torchMin, stored.To(DType.Float64).Item<double>());
+        if (dtype is DType.Float16 or DType.BFloat16)
+        {
+            using var below = Tensor.Full([1], torchMin * 1.01, dtype);
+            Assert.Equal(double.NegativeInfinity, below.To(DType.Float64).Item<double>());
+        }
+        var error = Assert.Throws<KilnException>(() => DType.Int64.MinValue());
+        Assert.Contains("int64 is not a floating dtype", error.Message);
+    }
+
     [Fact]
     public void LargeElementwiseRunsInParallelWithTheSameResult()
     {

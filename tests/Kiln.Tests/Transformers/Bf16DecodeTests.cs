@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using Kiln.IO;
 using Kiln.NN;
 using Kiln.Transformers;
@@ -116,6 +117,68 @@ public class Bf16DecodeTests
         var want = expected["greedy"].Narrow(0, 0, 1).ToArray<long>();
         // bf16 rounds every weight: the first new tokens must agree (random tiny models have close runner-ups later).
         Assert.Equal(want[..11], generated[..11]);
+    }
+
+    /// <summary>
+    /// A left-padded batch in bfloat16: its masks hold bfloat16's lowest finite value, as transformers' do (float.MinValue
+    /// rounds to -inf there, a padded query then saw only -inf, and its NaN reached every row in the next layer through
+    /// the zero-weighted values). Both rows give transformers' float32 logits within bf16's rounding and its first tokens.
+    /// </summary>
+    [Theory]
+    [InlineData("llama_gqa")]
+    [InlineData("qwen2")]
+    [InlineData("gpt2")]
+    public void ALeftPaddedBf16BatchGeneratesTheFixturesFirstTokens(string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "golden", "hf", name);
+        var expected = SafeTensors.Load(Path.Combine(dir, "expected.safetensors"));
+        var model = AutoModelForCausalLM.FromPretrained(dir, DType.BFloat16);
+        var ids = expected["input_ids"];
+        var mask = expected["attention_mask"];
+        var keep = mask.ToArray<long>();
+        int n = ids.Size(1), pads = Array.IndexOf(keep, 1L, n) - n;
+        Assert.True(keep[..n].All(k => k == 1) && pads > 0, "the fixture's second row is the left-padded one");
+        using (Autograd.NoGrad())
+        {
+            // Against transformers' float32 logits at the real positions: bf16 weights and activations, rounded at every op.
+            var got = model.Forward(ids, mask).To(DType.Float32).ToArray<float>();
+            var reference = expected["logits"].ToArray<float>();
+            int vocab = reference.Length / (2 * n);
+            var worst = new double[2];
+            for (int i = 0; i < reference.Length; i++)
+            {
+                Assert.True(float.IsFinite(got[i]), $"{name} logit [{i}] is {got[i]}");
+                if (keep[i / vocab] == 1) worst[i / vocab / n] = Math.Max(worst[i / vocab / n], Math.Abs(got[i] - reference[i]) / (1 + Math.Abs(reference[i])));
+            }
+            // The unpadded row is 4–7 % off (relative to 1 + |value|) in these tiny random models; the padded row no more.
+            Assert.True(worst[0] <= 0.1 && worst[1] <= 0.1, $"{name}: bf16 logits {worst[0]:G3} / {worst[1]:G3} off transformers' float32 ones (relative to 1 + |value|)");
+        }
+        var generated = model.Generate(ids, new GenerationConfig { MaxNewTokens = 6 }, mask);
+        var want = expected["greedy"];
+        // bf16 rounds every weight: the first two new tokens must agree (random tiny models have close runner-ups later).
+        for (int row = 0; row < 2; row++)
+            Assert.Equal(want.Narrow(0, row, 1).ToArray<long>()[..(n + 2)], generated.Narrow(0, row, 1).ToArray<long>()[..(n + 2)]);
+    }
+
+    /// <summary>BERT in bfloat16 with a padded batch: finite states, the padded row's real positions as the row alone.</summary>
+    [Fact]
+    public void APaddedBf16BertBatchIsFiniteAndAsTheRowAlone()
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "golden", "hf", "bert");
+        var expected = SafeTensors.Load(Path.Combine(dir, "expected.safetensors"));
+        var model = (BertModel)AutoModel.FromPretrained(dir, DType.BFloat16);
+        var ids = expected["input_ids"];
+        var mask = expected["attention_mask"];
+        var keep = mask.ToArray<long>();
+        int n = ids.Size(1), row = keep[..n].All(k => k == 1) ? 1 : 0, real = keep.Skip(row * n).Take(n).Count(k => k == 1);
+        Assert.True(real < n, "the fixture has a padded row");
+        using var _ = Autograd.NoGrad();
+        var batch = model.Forward(ids, mask).LastHiddenState.To(DType.Float32);
+        Assert.All(batch.ToArray<float>(), v => Assert.True(float.IsFinite(v)));
+        var alone = model.Forward(ids.Narrow(0, row, 1).Narrow(1, 0, real)).LastHiddenState.To(DType.Float32).ToArray<float>();
+        var padded = batch.Narrow(0, row, 1).Narrow(1, 0, real).ToArray<float>();
+        for (int i = 0; i < alone.Length; i++)
+            Assert.True(Math.Abs(padded[i] - alone[i]) <= 2e-2 * (1 + Math.Abs(alone[i])), $"padded row state [{i}]: {padded[i]} vs {alone[i]} alone");
     }
 
     [Theory]

@@ -64,10 +64,11 @@ public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilatio
         Tensor? mask = null;
         if (attentionMask is not null)
         {
-            // (1 - mask) · lowest float, broadcast over heads and queries, as HF extends it.
+            // (1 - mask) · the dtype's lowest value, broadcast over heads and queries, as HF extends it.
             var keep = attentionMask.To(DType.Int64).ToArray<long>();
+            float masked = CausalMask.Lowest(h.DType);
             var add = new float[keep.Length];
-            for (int i = 0; i < keep.Length; i++) add[i] = keep[i] == 0 ? float.MinValue : 0f;
+            for (int i = 0; i < keep.Length; i++) add[i] = keep[i] == 0 ? masked : 0f;
             mask = Tensor.From(add, b, 1, 1, s).To(h.Device).To(h.DType);
         }
         int index = 0;
