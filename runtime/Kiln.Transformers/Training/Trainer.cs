@@ -104,6 +104,7 @@ public sealed class Trainer
         double lossSum = 0, logLossSum = 0, gradNorm = 0, shownLoss = double.NaN;
         int lossSteps = 0, logSteps = 0;
         _model.Train();
+        var device = ModelDevice;
         while (GlobalStep < total)
         {
             int micro = resumedMicro;   // batches of this epoch already consumed (a resumed run starts mid-epoch)
@@ -113,7 +114,7 @@ public sealed class Trainer
                 using (var scope = Tensor.Scope())
                 {
                     Tensor loss;
-                    using (Autocast.Enable(DType.BFloat16, DeviceType.Cpu, a.Bf16)) loss = Loss(batch);
+                    using (Autocast.Enable(DType.BFloat16, device.Type, a.Bf16)) loss = Loss(OnDevice(batch, device));
                     using var scaled = loss / a.GradientAccumulationSteps;
                     scaled.Backward();
                     double l = loss.To(DType.Float64).Item<double>();
@@ -161,14 +162,18 @@ public sealed class Trainer
         int batches = 0;
         var predictions = new List<Tensor>();
         var labels = new List<Tensor>();
+        var device = ModelDevice;
         using (Autograd.NoGrad())
+        using (Autocast.Enable(DType.BFloat16, device.Type, _args.Bf16))
             foreach (var batch in loader)
             {
-                using var logits = _forward(_model, batch);
-                using var loss = LossOf(logits, batch.Labels);
+                var on = OnDevice(batch, device);
+                using var logits = _forward(_model, on);
+                using var loss = LossOf(logits, on.Labels);
                 sum += loss.To(DType.Float64).Item<double>();
                 batches++;
-                if (_computeMetrics is not null) { predictions.Add(logits.Clone()); labels.Add(batch.Labels); }
+                // compute_metrics gets host tensors, as HF hands it numpy arrays.
+                if (_computeMetrics is not null) { predictions.Add(logits.IsCuda ? logits.Cpu() : logits.Clone()); labels.Add(batch.Labels); }
             }
         if (training) _model.Train();
         var result = new Dictionary<string, double> { ["eval_loss"] = sum / Math.Max(1, batches) };
@@ -177,6 +182,20 @@ public sealed class Trainer
                 result[k.StartsWith("eval_", StringComparison.Ordinal) ? k : "eval_" + k] = v;
         return result;
     }
+
+    /// <summary>The device of the model's parameters: batches go there, and bf16 autocast runs for it.</summary>
+    Device ModelDevice
+    {
+        get
+        {
+            foreach (var p in _model.Parameters()) return p.Device;
+            return Device.Cpu;
+        }
+    }
+
+    /// <summary>The batch on <paramref name="device"/> (HF's Trainer moves its inputs to the model's device).</summary>
+    static TrainingBatch OnDevice(TrainingBatch b, Device device) =>
+        device.Type == DeviceType.Cpu ? b : new TrainingBatch(b.InputIds.To(device), b.AttentionMask.To(device), b.Labels.To(device));
 
     Tensor Loss(TrainingBatch batch) => LossOf(_forward(_model, batch), batch.Labels);
 

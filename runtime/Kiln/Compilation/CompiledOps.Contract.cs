@@ -36,6 +36,12 @@ public static partial class CompiledOps
     public static bool Fusable(Linear layer) =>
         layer.GetType() == typeof(Linear) || layer is NonDynamicallyQuantizableLinear || (layer is ILowRankLinear l && l.FusableTerms() is not null);
 
+    /// <summary>
+    /// Whether autocast is on for <paramref name="input"/>'s device: the compiled method then runs the eager Forward, whose
+    /// products run in the 16-bit type (the generated kernels are float32).
+    /// </summary>
+    public static bool Autocasting(Tensor input) => Autocast.IsEnabled(input.Device.Type);
+
     /// <summary>Whether a layer with its weight stored [in, out] computes what the compiled GEMM computes (x·W + b) on a float32 weight.</summary>
     public static bool Fusable(ITransposedLinear layer) => layer.IsPlainLinear && layer.Weight.DType == DType.Float32;
 

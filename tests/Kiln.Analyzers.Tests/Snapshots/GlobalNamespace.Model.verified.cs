@@ -39,7 +39,7 @@ partial class GlobalNamespace
         public global::Kiln.Tensor Forward(global::Kiln.Tensor x, global::Kiln.Tensor input1)
         {
             var m = _model;
-            if (x.DType != global::Kiln.DType.Float32 || x.Dim != 4 || (input1.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(input1.DType)) || !global::Kiln.Compilation.CompiledOps.Fusable(m.conv)) return m.Forward(x, input1);
+            if (x.DType != global::Kiln.DType.Float32 || x.Dim != 4 || (input1.DType != global::Kiln.DType.Float32 && global::Kiln.DTypes.IsFloatingPoint(input1.DType)) || !global::Kiln.Compilation.CompiledOps.Fusable(m.conv) || global::Kiln.Compilation.CompiledOps.Autocasting(x)) return m.Forward(x, input1);
             var w2 = m.conv.Weight;
             var b2 = m.conv.Bias;
             global::Kiln.Tensor? v0 = null, v1 = null, v2 = null;

@@ -45,7 +45,7 @@ namespace Samples.Models
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer1) || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer2)) return m.Forward(x);
+                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer1) || !global::Kiln.Compilation.CompiledOps.Fusable(m.layer2) || global::Kiln.Compilation.CompiledOps.Autocasting(x)) return m.Forward(x);
                 var w1 = m.layer1.Weight;
                 var b1 = m.layer1.Bias;
                 var w4 = m.layer2.Weight;

@@ -49,7 +49,7 @@ namespace Samples.Models
             public global::Kiln.Tensor Forward(global::Kiln.Tensor x)
             {
                 var m = _model;
-                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.Head)) return m.Forward(x);
+                if (x.DType != global::Kiln.DType.Float32 || !global::Kiln.Compilation.CompiledOps.Fusable(m.Head) || global::Kiln.Compilation.CompiledOps.Autocasting(x)) return m.Forward(x);
                 var w5 = m.Head.Weight;
                 var b5 = m.Head.Bias;
                 var lora5 = global::Kiln.Compilation.CompiledOps.LowRank(m.Head);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Kiln.IO;
@@ -104,6 +105,43 @@ public class LanguageModelsOnDeviceTests
         var device = Step(model, ids.Cuda(), mask.Cuda());
         Assert.Equal("BertLayerBackward", device.Node);
         for (int k = 0; k < cpu.Grads.Length; k++) Same(cpu.Grads[k], device.Grads[k], 1e-4, $"gradient {k}", 1e-6);
+    }
+
+    /// <summary>
+    /// The Trainer with a model on the device moves each batch there (as Hugging Face's does): two steps of a padded batch
+    /// end with the CPU run's parameters, and compute_metrics receives host tensors.
+    /// </summary>
+    [Fact]
+    public void TheTrainerTrainsAModelOnTheDevice()
+    {
+        using var cuda = new EmulatedCuda();
+        var dir = Path.Combine(Path.GetTempPath(), "kiln-device-trainer-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            (LlamaForCausalLM Model, IReadOnlyDictionary<string, double> Eval) Run(Device device)
+            {
+                var model = Kiln.Tests.Transformers.TrainerTests.TinyLlama(6);
+                model.To(device);
+                var args = new Kiln.Transformers.Training.TrainingArguments { OutputDir = dir, MaxSteps = 2, PerDeviceTrainBatchSize = 4, LearningRate = 1e-2, SaveStrategy = "no", DisableTqdm = true };
+                var trainer = new Kiln.Transformers.Training.Trainer(model, args, Kiln.Tests.Transformers.TrainerTests.Counting(4, 7, 3), new Kiln.Transformers.Training.DataCollatorForLanguageModeling(0),
+                    Kiln.Tests.Transformers.TrainerTests.Counting(2, 7, 4), computeMetrics: p =>
+                    {
+                        Assert.False(p.Predictions.IsCuda);
+                        return new Dictionary<string, double> { ["first_logit"] = p.Predictions.Flatten().Narrow(0, 0, 1).Item<float>() };
+                    });
+                trainer.Train();
+                return (model, trainer.Evaluate());
+            }
+            var cpu = Run(Device.Cpu);
+            var device = Run(Device.Cuda());
+            var onDevice = device.Model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+            // Adam divides by each gradient's running size: last-bit differences of tiny gradients move a weight by up to
+            // ~1e-5 (the learning rate is 1e-2).
+            foreach (var (name, p) in cpu.Model.NamedParameters()) Same(p, onDevice[name], 1e-4, name, 1e-4);
+            Assert.Equal(cpu.Eval["eval_loss"], device.Eval["eval_loss"], 1e-4);
+            Assert.Equal(cpu.Eval["eval_first_logit"], device.Eval["eval_first_logit"], 1e-4);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
     [Fact]

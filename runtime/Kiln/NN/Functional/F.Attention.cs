@@ -21,6 +21,11 @@ public static partial class F
             throw new KilnException(op, $"{op}: explicit attn_mask should not be set when is_causal=True");
         if (dropoutP < 0 || dropoutP > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {dropoutP}");
         ShapeRules.Attention(query.ShapeArray, key.ShapeArray, value.ShapeArray, enableGqa, out int group);
+        // Under autocast attention is a lower-precision op (PyTorch's lists, both devices): query, key and value in the
+        // 16-bit type — rotary embedding's float32 tables leave query and key float32 beside a 16-bit value. The mask keeps
+        // its type, so a float32 mask's lowest value stays finite.
+        if (Autocast.Lower(query, key, value) is { } low)
+            return Autocast.RunLowered(t => ScaledDotProductAttention(t[0]!, t[1]!, t[2]!, attnMask, dropoutP, isCausal, scale, generator, enableGqa), low, query, key, value);
         if (dropoutP == 0 && query.DType is DType.BFloat16 or DType.Float16 && key.DType == query.DType && value.DType == query.DType)
         {
             // Half precision attends in float32 (the streaming kernels' type; PyTorch's CPU kernels accumulate in float

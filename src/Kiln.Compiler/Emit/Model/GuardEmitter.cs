@@ -8,7 +8,8 @@ namespace Kiln.Compiler.Emit.Model
     /// <summary>
     /// When a compiled method hands the call to the eager Forward instead (same results): a null optional input, an input
     /// that is not float32 of the rank the kernels read, a layer configured outside the compiled form, a condition the
-    /// reader required (a composite layer's settings), or a CUDA input for a graph with a producer that has no CUDA form.
+    /// reader required (a composite layer's settings), autocast on for the input's device, or a CUDA input for a graph
+    /// with a producer that has no CUDA form.
     /// </summary>
     internal static class GuardEmitter
     {
@@ -47,6 +48,9 @@ namespace Kiln.Compiler.Emit.Model
                 if (n.Op == IrOps.SelfAttention) guard.Add($"!{Contract}.Fusable({n.Member})");
             }
             foreach (var c in graph.Conditions) guard.Add($"!({c})");
+            // Under autocast the eager Forward runs its products in the 16-bit type, as PyTorch's compiled code would; the
+            // generated kernels are float32.
+            guard.Add($"{Contract}.Autocasting({GraphEmitter.InputName(0)})");
             // On a CUDA device the fused groups are generated GPU kernels and the GEMMs, convolutions, pooling, softmax,
             // cross-entropy, layer, RMS and batch norm and embeddings run as the CUDA backend's kernels; a graph with any
             // other producer (self-attention) runs the eager Forward there (same results).
