@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Kiln.Transformers;
 
@@ -64,6 +65,25 @@ public sealed record GPT2Config
         c.Validate(file);
         return c;
     }
+
+    /// <summary>config.json as transformers writes it for this model (<c>save_pretrained</c>).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["activation_function"] = ActivationFunction,
+        ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+        ["initializer_range"] = InitializerRange,
+        ["layer_norm_epsilon"] = LayerNormEpsilon,
+        ["model_type"] = "gpt2",
+        ["n_embd"] = NEmbd,
+        ["n_head"] = NHead,
+        ["n_inner"] = NInner,
+        ["n_layer"] = NLayer,
+        ["n_positions"] = NPositions,
+        ["scale_attn_by_inverse_layer_idx"] = ScaleAttnByInverseLayerIdx,
+        ["scale_attn_weights"] = ScaleAttnWeights,
+        ["tie_word_embeddings"] = TieWordEmbeddings,
+        ["vocab_size"] = VocabSize,
+    };
 
     /// <summary>
     /// Checks every size and how they fit together; <paramref name="file"/> names the config in the error: a config.json

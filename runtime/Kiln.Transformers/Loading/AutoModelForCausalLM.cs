@@ -11,9 +11,11 @@ public static class AutoModelForCausalLM
     /// in <paramref name="dtype"/> (weights are cast on load) on <paramref name="device"/> (the CPU when null).
     /// <paramref name="quantizationConfig"/> quantizes the linear layers while loading (transformers'
     /// <c>quantization_config=BitsAndBytesConfig(...)</c>); a folder saved quantized is read as it is without it.
+    /// The model is a <see cref="Kiln.NN.Module"/> as well as an <see cref="ICausalLM"/>: it goes to <c>Peft.GetPeftModel</c>,
+    /// the Trainer and <c>Compile()</c> without a cast.
     /// </summary>
-    public static ICausalLM FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig = null) =>
-        (ICausalLM)PretrainedWeights.Build(directory, dtype, device, "", SupportedModelTypes, asBaseModel: false, (type, e, file) => type switch
+    public static CausalLanguageModel FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig = null) =>
+        (CausalLanguageModel)PretrainedWeights.Build(directory, dtype, device, "", SupportedModelTypes, asBaseModel: false, (type, e, file) => type switch
         {
             "llama" => new LlamaForCausalLM(LlamaConfig.FromJson(e, file)),
             "qwen2" => new Qwen2ForCausalLM(Qwen2Config.FromJson(e, file)),

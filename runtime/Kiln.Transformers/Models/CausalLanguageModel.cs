@@ -6,9 +6,26 @@ namespace Kiln.Transformers;
 /// <summary>
 /// What every decoder-only model shares: a body giving the last hidden state (whole sequence, or new tokens after a KV
 /// cache) and a head over it; the two <see cref="ICausalLM"/> forwards — <c>logitsToKeep</c> included — are written once here.
+/// Each compiles its repeated block (<see cref="IBlockCompilation"/>): <c>model.Compile()</c> as in PyTorch, no cast.
 /// </summary>
-public abstract class CausalLanguageModel : Module, ICausalLM
+public abstract class CausalLanguageModel : Module, ICausalLM, IBlockCompilation
 {
+    /// <inheritdoc/>
+    public abstract void Compile(Kiln.Compilation.CompileMode mode = Kiln.Compilation.CompileMode.Default);
+
+    /// <inheritdoc/>
+    public abstract bool IsCompiled { get; }
+
+    /// <summary>config.json as transformers writes it for this model.</summary>
+    protected abstract System.Text.Json.Nodes.JsonObject ConfigToJson();
+
+    /// <summary>
+    /// Writes this model as a Hugging Face folder (<c>save_pretrained</c>: config.json + model.safetensors with HF's key
+    /// names; quantized layers in bitsandbytes' layout) that <see cref="AutoModelForCausalLM.FromPretrained"/> and
+    /// transformers load.
+    /// </summary>
+    public void SavePretrained(string directory) => PretrainedWeights.Save(this, ConfigToJson(), directory);
+
     /// <summary>The last hidden state of a whole sequence (see <see cref="ICausalLM.Forward(Tensor, Tensor?, List{Tensor}?)"/>).</summary>
     protected abstract Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates);
 

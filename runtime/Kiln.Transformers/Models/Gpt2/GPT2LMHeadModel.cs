@@ -5,7 +5,7 @@ using Kiln.NN;
 namespace Kiln.Transformers;
 
 /// <summary>GPT-2 with its language-model head (Hugging Face's <c>GPT2LMHeadModel</c>): <c>transformer.</c> and the head tied to <c>wte</c> (or <c>lm_head</c> when untied).</summary>
-public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointing, IBlockCompilation
+public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointing
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public GPT2LMHeadModel(GPT2Config config)
@@ -24,10 +24,13 @@ public sealed class GPT2LMHeadModel : CausalLanguageModel, IGradientCheckpointin
     /// <inheritdoc/>
     public bool GradientCheckpointing { get => Transformer.GradientCheckpointing; set => Transformer.GradientCheckpointing = value; }
     /// <summary>Runs each block by its generated kernels (<see cref="GPT2Model.Compile"/>).</summary>
-    public void Compile(CompileMode mode = CompileMode.Default) => Transformer.Compile(mode);
+    public override void Compile(CompileMode mode = CompileMode.Default) => Transformer.Compile(mode);
 
     /// <inheritdoc/>
-    public bool IsCompiled => Transformer.IsCompiled;
+    public override bool IsCompiled => Transformer.IsCompiled;
+
+    /// <inheritdoc/>
+    protected override System.Text.Json.Nodes.JsonObject ConfigToJson() => Config.ToJson();
 
     /// <summary>The untied head, or null.</summary>
     public Linear? LmHead => Member("lm_head") as Linear;

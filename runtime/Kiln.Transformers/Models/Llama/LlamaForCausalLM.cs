@@ -8,7 +8,7 @@ namespace Kiln.Transformers;
 /// A Llama-family causal language model (Hugging Face's <c>LlamaForCausalLM</c>): <see cref="LlamaModel"/> under
 /// <c>model.</c> and an output head <c>lm_head</c>, or the token embedding reused when the config ties them.
 /// </summary>
-public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing, IBlockCompilation
+public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing
 {
     /// <summary>A model of <paramref name="config"/>'s sizes (random weights until loaded).</summary>
     public LlamaForCausalLM(LlamaConfig config)
@@ -30,10 +30,10 @@ public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing, IBl
     /// Runs each decoder block by its generated kernels (<see cref="LlamaModel.Compile"/>): training steps, evaluation and
     /// prefills without a cache in float32; generation's cached steps stay eager.
     /// </summary>
-    public void Compile(CompileMode mode = CompileMode.Default) => Model.Compile(mode);
+    public override void Compile(CompileMode mode = CompileMode.Default) => Model.Compile(mode);
 
     /// <inheritdoc/>
-    public bool IsCompiled => Model.IsCompiled;
+    public override bool IsCompiled => Model.IsCompiled;
 
     /// <summary>The output head; null when tied to the token embedding.</summary>
     public Linear? LmHead => Member("lm_head") as Linear;
@@ -53,8 +53,8 @@ public class LlamaForCausalLM : CausalLanguageModel, IGradientCheckpointing, IBl
     /// <inheritdoc/>
     public override Embedding InputEmbeddings => Model.EmbedTokens;
 
-    /// <summary>Writes this model as a Hugging Face folder (config.json + model.safetensors; quantized layers in bitsandbytes' layout) that <see cref="AutoModelForCausalLM.FromPretrained"/> and transformers load.</summary>
-    public void SavePretrained(string directory) => PretrainedWeights.Save(this, Config.ToJson(), directory);
+    /// <inheritdoc/>
+    protected override System.Text.Json.Nodes.JsonObject ConfigToJson() => Config.ToJson();
 
     /// <inheritdoc/>
     public override KvCache CreateCache(int batch, int maxLength) =>

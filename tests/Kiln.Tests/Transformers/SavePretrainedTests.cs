@@ -1,0 +1,49 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Kiln.IO;
+using Kiln.Transformers;
+using Xunit;
+
+namespace Kiln.Tests.Transformers;
+
+/// <summary>
+/// <c>save_pretrained</c> for every causal LM family: the folder holds transformers' own key names (the fixture's
+/// key set), its config.json has the fixture's sizes and flags, and it loads back to the same logits.
+/// </summary>
+public class SavePretrainedTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "kiln-save-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
+
+    [Theory]
+    [InlineData("gpt2", new[] { "n_embd", "n_head", "n_layer", "n_positions", "vocab_size", "layer_norm_epsilon", "activation_function", "scale_attn_weights", "tie_word_embeddings", "model_type" })]
+    [InlineData("llama_gqa", new[] { "hidden_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers", "vocab_size", "rms_norm_eps", "tie_word_embeddings", "model_type" })]
+    [InlineData("qwen2_tied", new[] { "hidden_size", "num_key_value_heads", "vocab_size", "tie_word_embeddings", "model_type" })]
+    public void AFolderSavedByKilnHasTransformersKeysAndLoadsBack(string name, string[] configKeys)
+    {
+        var source = HuggingFaceFixtureTests.Dir(name);
+        var model = AutoModelForCausalLM.FromPretrained(source);
+        model.SavePretrained(_dir);
+
+        using (var saved = new SafeTensorsFile(Path.Combine(_dir, "model.safetensors")))
+        using (var original = new SafeTensorsFile(Path.Combine(source, "model.safetensors")))
+            Assert.Equal(original.Names.Order(), saved.Names.Order());
+        using (var savedConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json"))))
+        using (var originalConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json"))))
+            foreach (var key in configKeys)
+            {
+                JsonElement want = originalConfig.RootElement.GetProperty(key), got = savedConfig.RootElement.GetProperty(key);
+                if (want.ValueKind == JsonValueKind.Number) Assert.Equal(want.GetDouble(), got.GetDouble());
+                else Assert.Equal(want.ToString(), got.ToString());
+            }
+
+        var again = AutoModelForCausalLM.FromPretrained(_dir);
+        Assert.Equal(model.GetType(), again.GetType());
+        var expected = SafeTensors.Load(Path.Combine(source, "expected.safetensors"));
+        using var _ = Autograd.NoGrad();
+        Assert.Equal(model.Forward(expected["input_ids"], expected["attention_mask"]).ToArray<float>(), again.Forward(expected["input_ids"], expected["attention_mask"]).ToArray<float>());
+    }
+}
