@@ -29,6 +29,8 @@ public sealed class PromptLearningModel : Module, ICausalLM
 
     /// <summary>The base model.</summary>
     public CausalLanguageModel Model { get; }
+    /// <summary>The base model's generation defaults.</summary>
+    public GenerationConfig GenerationConfig => Model.GenerationConfig;
     /// <summary>The settings, sizes filled in.</summary>
     public PromptLearningConfig Config { get; }
     /// <summary>What makes the virtual tokens.</summary>

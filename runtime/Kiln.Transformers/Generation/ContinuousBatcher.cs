@@ -52,6 +52,7 @@ public sealed class ContinuousBatcher
     public GenerationRequest Add(long[] prompt, GenerationConfig config)
     {
         config.Validate();
+        config = config.For(_model);
         if (prompt.Length == 0) throw new KilnException("continuous_batching", "continuous_batching: the prompt is empty", KilnErrorKind.Argument);
         if (config.StopStrings.Count > 0 && _tokenizer is null)
             throw new KilnException("continuous_batching", "continuous_batching: stop_strings need the tokenizer (pass it to the batcher)", KilnErrorKind.Argument);

@@ -1,11 +1,19 @@
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Kiln.Transformers;
 
 /// <summary>
 /// How <see cref="TextGeneration.Generate"/> picks tokens (Hugging Face's <c>GenerationConfig</c>, its defaults): greedy
 /// unless <see cref="DoSample"/>; sampling through temperature, top-k, top-p and min-p in that order; a repetition
-/// penalty; end-of-sequence tokens; a seed for reproducible sampling.
+/// penalty; end-of-sequence tokens; a seed for reproducible sampling. A loaded model carries its folder's
+/// generation_config.json as <see cref="ICausalLM.GenerationConfig"/>: <c>Generate</c> without a config uses it, and a
+/// config that leaves <see cref="EosTokenIds"/> or <see cref="PadTokenId"/> unset takes the model's, as
+/// <c>generate(**kwargs)</c> updates the model's generation config. <c>model.GenerationConfig with { ... }</c> changes
+/// some fields and keeps the rest.
 /// </summary>
 public sealed record GenerationConfig
 {
@@ -23,22 +31,96 @@ public sealed record GenerationConfig
     public double? MinP { get; init; }
     /// <summary>Above 1, makes tokens already in the row less likely (<c>repetition_penalty</c>, CTRL's rule).</summary>
     public double RepetitionPenalty { get; init; } = 1.0;
-    /// <summary>Tokens that end a row (<c>eos_token_id</c>); a finished row is filled with <see cref="PadTokenId"/>.</summary>
-    public IReadOnlyList<long> EosTokenIds { get; init; } = [];
+    /// <summary>
+    /// Tokens that end a row (<c>eos_token_id</c>); a finished row is filled with <see cref="PadTokenId"/>. Null: the
+    /// model's (its generation_config.json or config.json); empty: none.
+    /// </summary>
+    public IReadOnlyList<long>? EosTokenIds { get; init; }
     /// <summary>Texts that end a row once generated (<c>stop_strings</c>; the row keeps the string); needs the tokenizer.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
-    /// <summary>The filler after a row ends (<c>pad_token_id</c>).</summary>
-    public long PadTokenId { get; init; }
+    /// <summary>The filler after a row ends (<c>pad_token_id</c>). Null: the model's, else the first EOS token, else 0.</summary>
+    public long? PadTokenId { get; init; }
     /// <summary>The sampling seed (the default generator when null).</summary>
     public ulong? Seed { get; init; }
 
-    internal void Validate()
+    /// <summary>
+    /// This config with what it leaves unset taken from <paramref name="model"/>'s (<see cref="EosTokenIds"/>,
+    /// <see cref="PadTokenId"/>), both then set.
+    /// </summary>
+    internal GenerationConfig For(ICausalLM model)
     {
-        if (MaxNewTokens < 0) throw new KilnException("generate", $"generate: max_new_tokens must be non-negative, got {MaxNewTokens}", KilnErrorKind.Argument);
-        if (!(Temperature > 0)) throw new KilnException("generate", $"generate: temperature must be positive, got {Temperature}", KilnErrorKind.Argument);
-        if (TopK < 0) throw new KilnException("generate", $"generate: top_k must be non-negative, got {TopK}", KilnErrorKind.Argument);
-        if (!(TopP > 0 && TopP <= 1)) throw new KilnException("generate", $"generate: top_p must be in (0, 1], got {TopP}", KilnErrorKind.Argument);
-        if (MinP is { } m && !(m >= 0 && m <= 1)) throw new KilnException("generate", $"generate: min_p must be in [0, 1], got {m}", KilnErrorKind.Argument);
-        if (!(RepetitionPenalty > 0)) throw new KilnException("generate", $"generate: repetition_penalty must be positive, got {RepetitionPenalty}", KilnErrorKind.Argument);
+        var eos = EosTokenIds ?? model.GenerationConfig.EosTokenIds ?? [];
+        long pad = PadTokenId ?? model.GenerationConfig.PadTokenId ?? (eos.Count > 0 ? eos[0] : 0);
+        return this with { EosTokenIds = eos, PadTokenId = pad };
+    }
+
+    /// <summary>
+    /// The generation defaults of a Hugging Face folder (<c>GenerationConfig.from_pretrained</c>): its
+    /// generation_config.json (sampling settings, EOS and pad tokens), else the token ids of its config.json; HF's
+    /// defaults for what neither names. A field of the wrong kind is an error naming the file.
+    /// </summary>
+    public static GenerationConfig FromPretrained(string directory)
+    {
+        string generation = Path.Combine(directory, "generation_config.json");
+        if (File.Exists(generation)) return ConfigJson.ReadFile(generation, Read);
+        return ConfigJson.ReadFile(directory, Read);
+    }
+
+    static GenerationConfig Read(JsonElement e, string file)
+    {
+        var j = new ConfigJson(e, file);
+        var defaults = new GenerationConfig();
+        var c = new GenerationConfig
+        {
+            MaxNewTokens = j.Int("max_new_tokens", defaults.MaxNewTokens),
+            DoSample = j.Bool("do_sample", defaults.DoSample),
+            Temperature = j.Double("temperature", defaults.Temperature),
+            TopK = j.Int("top_k", defaults.TopK),
+            TopP = j.Double("top_p", defaults.TopP),
+            MinP = e.TryGetProperty("min_p", out var m) && m.ValueKind != JsonValueKind.Null ? j.Double("min_p", 0) : null,
+            RepetitionPenalty = j.Double("repetition_penalty", defaults.RepetitionPenalty),
+            EosTokenIds = TokenIds(e, file, "eos_token_id"),
+            PadTokenId = j.OptionalInt("pad_token_id"),
+        };
+        c.Validate(file);
+        return c;
+    }
+
+    /// <summary>A token id field that holds one id or a list of them (<c>eos_token_id</c>); null when absent.</summary>
+    static IReadOnlyList<long>? TokenIds(JsonElement e, string file, string name)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long one)) return [one];
+        if (v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out _)))
+            return v.EnumerateArray().Select(x => x.GetInt64()).ToArray();
+        throw new KilnException("config", $"{file}: {name} should be a token id or a list of them, got {v.GetRawText()}", KilnErrorKind.Format);
+    }
+
+    /// <summary>generation_config.json as transformers writes it (the fields this config has; unset token ids left out).</summary>
+    public JsonObject ToJson()
+    {
+        var o = new JsonObject
+        {
+            ["do_sample"] = DoSample,
+            ["max_new_tokens"] = MaxNewTokens,
+            ["repetition_penalty"] = RepetitionPenalty,
+            ["temperature"] = Temperature,
+            ["top_k"] = TopK,
+            ["top_p"] = TopP,
+        };
+        if (MinP is { } minP) o["min_p"] = minP;
+        if (EosTokenIds is { } eos) o["eos_token_id"] = eos.Count == 1 ? eos[0] : new JsonArray(eos.Select(x => (JsonNode?)x).ToArray());
+        if (PadTokenId is { } pad) o["pad_token_id"] = pad;
+        return o;
+    }
+
+    internal void Validate(string where = "generate")
+    {
+        if (MaxNewTokens < 0) throw new KilnException("generate", $"{where}: max_new_tokens must be non-negative, got {MaxNewTokens}", KilnErrorKind.Argument);
+        if (!(Temperature > 0)) throw new KilnException("generate", $"{where}: temperature must be positive, got {Temperature}", KilnErrorKind.Argument);
+        if (TopK < 0) throw new KilnException("generate", $"{where}: top_k must be non-negative, got {TopK}", KilnErrorKind.Argument);
+        if (!(TopP > 0 && TopP <= 1)) throw new KilnException("generate", $"{where}: top_p must be in (0, 1], got {TopP}", KilnErrorKind.Argument);
+        if (MinP is { } m && !(m >= 0 && m <= 1)) throw new KilnException("generate", $"{where}: min_p must be in [0, 1], got {m}", KilnErrorKind.Argument);
+        if (!(RepetitionPenalty > 0)) throw new KilnException("generate", $"{where}: repetition_penalty must be positive, got {RepetitionPenalty}", KilnErrorKind.Argument);
     }
 }

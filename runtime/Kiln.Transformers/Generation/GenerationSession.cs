@@ -27,6 +27,7 @@ public sealed class GenerationSession
     public GenerationSession(ICausalLM model, Tensor inputIds, GenerationConfig config, Tensor? attentionMask = null, Tokenization.PreTrainedTokenizer? tokenizer = null)
     {
         config.Validate();
+        config = config.For(model);
         if (inputIds.Dim != 2 || inputIds.Size(1) == 0)
             throw new KilnException("generate", $"generate: input_ids should be [batch, length] with length > 0, got [{string.Join(", ", inputIds.Shape)}]", KilnErrorKind.Shape);
         if (attentionMask is not null && (attentionMask.Dim != 2 || attentionMask.Size(0) != inputIds.Size(0) || attentionMask.Size(1) != inputIds.Size(1)))
@@ -67,7 +68,7 @@ public sealed class GenerationSession
         var next = new long[_b];
         for (int r = 0; r < _b; r++)
         {
-            next[r] = _finished[r] ? _config.PadTokenId : TokenChoice.Choose(last.AsSpan<float>().Slice(r * vocab, vocab), _rows[r], _config, _generator);
+            next[r] = _finished[r] ? _config.PadTokenId!.Value : TokenChoice.Choose(last.AsSpan<float>().Slice(r * vocab, vocab), _rows[r], _config, _generator);
             _rows[r].Add(next[r]);
             if (!_finished[r] && (TokenChoice.IsEos(_config, next[r]) || HitStopString(r))) _finished[r] = true;
         }

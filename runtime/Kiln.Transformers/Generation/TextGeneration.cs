@@ -9,13 +9,14 @@ public static class TextGeneration
     /// <summary>
     /// The rows of <paramref name="inputIds"/> [batch, length] (int64) continued by up to <c>MaxNewTokens</c> tokens each
     /// ([batch, length + generated]). <paramref name="attentionMask"/> marks padding (left-pad batched prompts); the keys
-    /// and values live in a cache allocated once for the whole run. <paramref name="tokenizer"/> is needed for the
-    /// config's <see cref="GenerationConfig.StopStrings"/>.
+    /// and values live in a cache allocated once for the whole run. Without <paramref name="config"/> the model's
+    /// <see cref="ICausalLM.GenerationConfig"/> applies; a config's unset EOS and pad tokens are the model's.
+    /// <paramref name="tokenizer"/> is needed for the config's <see cref="GenerationConfig.StopStrings"/>.
     /// </summary>
     public static Tensor Generate(this ICausalLM model, Tensor inputIds, GenerationConfig? config = null, Tensor? attentionMask = null,
         Tokenization.PreTrainedTokenizer? tokenizer = null)
     {
-        var run = new GenerationSession(model, inputIds, config ?? new GenerationConfig(), attentionMask, tokenizer);
+        var run = new GenerationSession(model, inputIds, config ?? model.GenerationConfig, attentionMask, tokenizer);
         while (run.Step()) { }
         return run.Result();
     }
@@ -30,7 +31,7 @@ public static class TextGeneration
     {
         var ids = tokenizer.Encode(prompt);
         var input = Tensor.From(Array.ConvertAll(ids, i => (long)i), 1, ids.Length);
-        var run = new GenerationSession(model, input, config ?? new GenerationConfig(), null, tokenizer);
+        var run = new GenerationSession(model, input, config ?? model.GenerationConfig, null, tokenizer);
         string sent = "";
         bool more = true;
         while (more)

@@ -69,7 +69,7 @@ internal static class TokenChoice
     /// <summary>Whether <paramref name="token"/> is one of the config's EOS tokens.</summary>
     public static bool IsEos(GenerationConfig c, long token)
     {
-        foreach (long x in c.EosTokenIds) if (x == token) return true;
+        foreach (long x in c.EosTokenIds ?? []) if (x == token) return true;
         return false;
     }
 

@@ -14,7 +14,14 @@ public static class AutoModelForCausalLM
     /// The model is a <see cref="Kiln.NN.Module"/> as well as an <see cref="ICausalLM"/>: it goes to <c>Peft.GetPeftModel</c>,
     /// the Trainer and <c>Compile()</c> without a cast.
     /// </summary>
-    public static CausalLanguageModel FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig = null) =>
+    public static CausalLanguageModel FromPretrained(string directory, DType dtype = DType.Float32, Device? device = null, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig = null)
+    {
+        var model = Build(directory, dtype, device, quantizationConfig);
+        model.GenerationConfig = GenerationConfig.FromPretrained(directory);
+        return model;
+    }
+
+    static CausalLanguageModel Build(string directory, DType dtype, Device? device, Kiln.Quantization.BitsAndBytesConfig? quantizationConfig) =>
         (CausalLanguageModel)PretrainedWeights.Build(directory, dtype, device, "", SupportedModelTypes, asBaseModel: false, (type, e, file) => type switch
         {
             "llama" => new LlamaForCausalLM(LlamaConfig.FromJson(e, file)),

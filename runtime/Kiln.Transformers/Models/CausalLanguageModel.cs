@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.IO;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
@@ -16,15 +17,22 @@ public abstract class CausalLanguageModel : Module, ICausalLM, IBlockCompilation
     /// <inheritdoc/>
     public abstract bool IsCompiled { get; }
 
+    /// <inheritdoc/>
+    public GenerationConfig GenerationConfig { get; set; } = new();
+
     /// <summary>config.json as transformers writes it for this model.</summary>
     protected abstract System.Text.Json.Nodes.JsonObject ConfigToJson();
 
     /// <summary>
     /// Writes this model as a Hugging Face folder (<c>save_pretrained</c>: config.json + model.safetensors with HF's key
-    /// names; quantized layers in bitsandbytes' layout) that <see cref="AutoModelForCausalLM.FromPretrained"/> and
-    /// transformers load.
+    /// names, quantized layers in bitsandbytes' layout, and generation_config.json) that
+    /// <see cref="AutoModelForCausalLM.FromPretrained"/> and transformers load.
     /// </summary>
-    public void SavePretrained(string directory) => PretrainedWeights.Save(this, ConfigToJson(), directory);
+    public void SavePretrained(string directory)
+    {
+        PretrainedWeights.Save(this, ConfigToJson(), directory);
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), GenerationConfig.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
 
     /// <summary>The last hidden state of a whole sequence (see <see cref="ICausalLM.Forward(Tensor, Tensor?, List{Tensor}?)"/>).</summary>
     protected abstract Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates);

@@ -30,4 +30,10 @@ public interface ICausalLM
     /// and key/value heads, for serving many sequences at once (<see cref="ContinuousBatcher"/>).
     /// </summary>
     PagedKvCache CreatePagedCache(int blockCount, int blockSize = 16);
+
+    /// <summary>
+    /// The model's generation defaults (<c>model.generation_config</c>: a loaded model's generation_config.json): what
+    /// <see cref="TextGeneration.Generate"/> uses without a config, and where a config's unset EOS and pad tokens come from.
+    /// </summary>
+    GenerationConfig GenerationConfig { get; }
 }
