@@ -25,17 +25,16 @@ public sealed class SGD : Optimizer
         foreach (var p in g.Params)
         {
             if (p.GradInternal is null) continue;
-            using var grad = Fused.Grad(this, p);
+            using var step = new FusedStep(this, p);
             var st = State(p);
             bool first = false;
             Tensor? buf = null;
             if (g["momentum"] != 0)
             {
                 first = !st.ContainsKey("momentum_buffer");
-                buf = Buffer(st, "momentum_buffer", p);
+                buf = step.State(Buffer(st, "momentum_buffer", p));
             }
-            p.Backend.Sgd(p, grad, buf, new(g.Lr, g["weight_decay"], g["momentum"], g["dampening"], first, g.Flag("nesterov"), g.Flag("maximize")));
-            Fused.Written(p);
+            p.Backend.Sgd(step.Param, step.Grad, buf, new(g.Lr, g["weight_decay"], g["momentum"], g["dampening"], first, g.Flag("nesterov"), g.Flag("maximize")));
         }
     }
 }
@@ -68,15 +67,14 @@ public class Adam : Optimizer
         foreach (var p in g.Params)
         {
             if (p.GradInternal is null) continue;
-            using var grad = Fused.Grad(this, p);
+            using var fused = new FusedStep(this, p);
             var st = State(p);
             double step = NextStep(st);
-            var m = Buffer(st, "exp_avg", p);
-            var v = Buffer(st, "exp_avg_sq", p);
-            var vmax = g.Flag("amsgrad") ? Buffer(st, "max_exp_avg_sq", p) : null;
+            var m = fused.State(Buffer(st, "exp_avg", p));
+            var v = fused.State(Buffer(st, "exp_avg_sq", p));
+            var vmax = g.Flag("amsgrad") ? fused.State(Buffer(st, "max_exp_avg_sq", p)) : null;
             double stepSize = lr / (1 - Math.Pow(b1, step)), bc2Sqrt = Math.Sqrt(1 - Math.Pow(b2, step));
-            p.Backend.Adam(p, grad, m, v, vmax, new(lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt));
-            Fused.Written(p);
+            p.Backend.Adam(fused.Param, fused.Grad, m, v, vmax, new(lr, b1, b2, g["eps"], g["weight_decay"], Decoupled, g.Flag("maximize"), stepSize, bc2Sqrt));
         }
     }
 }
@@ -111,14 +109,13 @@ public sealed class RMSprop : Optimizer
         foreach (var p in g.Params)
         {
             if (p.GradInternal is null) continue;
-            using var grad = Fused.Grad(this, p);
+            using var step = new FusedStep(this, p);
             var st = State(p);
             NextStep(st);
-            var sq = Buffer(st, "square_avg", p);
-            var gAvg = g.Flag("centered") ? Buffer(st, "grad_avg", p) : null;
-            var buf = g["momentum"] > 0 ? Buffer(st, "momentum_buffer", p) : null;
-            p.Backend.RmsProp(p, grad, sq, gAvg, buf, new(g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize")));
-            Fused.Written(p);
+            var sq = step.State(Buffer(st, "square_avg", p));
+            var gAvg = g.Flag("centered") ? step.State(Buffer(st, "grad_avg", p)) : null;
+            var buf = g["momentum"] > 0 ? step.State(Buffer(st, "momentum_buffer", p)) : null;
+            p.Backend.RmsProp(step.Param, step.Grad, sq, gAvg, buf, new(g.Lr, g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g.Flag("maximize")));
         }
     }
 }
@@ -144,13 +141,12 @@ public sealed class Adagrad : Optimizer
         foreach (var p in g.Params)
         {
             if (p.GradInternal is null) continue;
-            using var grad = Fused.Grad(this, p);
+            using var fused = new FusedStep(this, p);
             var st = State(p);
             double step = NextStep(st);
-            var sum = Buffer(st, "sum", p, g["initial_accumulator_value"]);
+            var sum = fused.State(Buffer(st, "sum", p, g["initial_accumulator_value"]));
             double clr = g.Lr / (1 + (step - 1) * g["lr_decay"]);
-            p.Backend.Adagrad(p, grad, sum, new(clr, g["eps"], g["weight_decay"], g.Flag("maximize")));
-            Fused.Written(p);
+            p.Backend.Adagrad(fused.Param, fused.Grad, sum, new(clr, g["eps"], g["weight_decay"], g.Flag("maximize")));
         }
     }
 }
@@ -158,18 +154,69 @@ public sealed class Adagrad : Optimizer
 /// <summary>Shared plumbing of the fused steps.</summary>
 internal static class Fused
 {
-    /// <summary>The parameter's gradient as a contiguous tensor of the parameter's dtype (float32 or float64 only).</summary>
-    public static Tensor Grad(Optimizer opt, Tensor p)
+    /// <summary>
+    /// The parameter's gradient as a contiguous tensor of <paramref name="dtype"/> (the parameter's, or float32 for a
+    /// 16-bit parameter's step).
+    /// </summary>
+    public static Tensor Grad(Optimizer opt, Tensor p, DType dtype)
     {
-        if (p.DType != DType.Float32 && p.DType != DType.Float64)
-            throw new KilnException(opt.Name, $"{opt.Name}: fused updates support float32 and float64 parameters, got {p.DType}", KilnErrorKind.DType);
+        if (!p.DType.IsFloatingPoint())
+            throw new KilnException(opt.Name, $"{opt.Name}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
         if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
         var g = p.GradInternal!;
         if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]", KilnErrorKind.Shape);
-        using var converted = g.ToInternal(p.DType);
+        using var converted = g.ToInternal(dtype);
         return converted.ContiguousInternal();
     }
 
     /// <summary>Marks an in-place parameter write for autograd's version checks.</summary>
     public static void Written(Tensor p) => p.BumpVersion();
+}
+
+/// <summary>
+/// One parameter's fused update. A float32 or float64 parameter is updated in place. A bfloat16 or float16 one — and its
+/// state, kept in its dtype as PyTorch keeps it — is widened to float32, updated, and rounded back once when the step is
+/// disposed, as PyTorch's fused optimizers compute 16-bit parameters in float32 (the fused kernels read float32/float64).
+/// </summary>
+internal sealed class FusedStep : IDisposable
+{
+    readonly Tensor _p;
+    readonly List<(Tensor Stored, Tensor Wide)> _widened = [];
+
+    public FusedStep(Optimizer opt, Tensor p)
+    {
+        _p = p;
+        bool half = p.DType is DType.BFloat16 or DType.Float16;
+        Grad = Fused.Grad(opt, p, half ? DType.Float32 : p.DType);
+        Param = half ? Widen(p) : p;
+    }
+
+    /// <summary>What the fused kernel updates: the parameter, or its float32 copy.</summary>
+    public Tensor Param { get; }
+
+    /// <summary>The gradient in <see cref="Param"/>'s dtype, contiguous.</summary>
+    public Tensor Grad { get; }
+
+    /// <summary>A state buffer as the kernel reads it: itself, or a float32 copy written back with the parameter.</summary>
+    public Tensor State(Tensor stored) => ReferenceEquals(Param, _p) ? stored : Widen(stored);
+
+    Tensor Widen(Tensor stored)
+    {
+        var wide = stored.ToInternal(DType.Float32).ContiguousInternal();
+        _widened.Add((stored, wide));
+        return wide;
+    }
+
+    public void Dispose()
+    {
+        using (Autograd.NoGrad())
+            foreach (var (stored, wide) in _widened)
+            {
+                using var rounded = wide.ToInternal(stored.DType);
+                stored.Copy_(rounded);
+                wide.Dispose();
+            }
+        Grad.Dispose();
+        Fused.Written(_p);
+    }
 }

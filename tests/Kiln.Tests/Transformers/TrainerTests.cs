@@ -302,4 +302,33 @@ public class TrainerTests : IDisposable
         Assert.True(losses[^1] < 0.5 * losses[0], $"bf16 loss {losses[0]} -> {losses[^1]}");
         Assert.All(model.Parameters(), p => Assert.Equal(DType.Float32, p.DType));
     }
+
+    /// <summary>
+    /// LoRA over a model loaded in bfloat16 (PEFT makes the adapters in the base's dtype): AdamW steps the bf16 adapters
+    /// (widened to float32 for the update, rounded back), the base stays frozen, and the loss falls as the float32 run's.
+    /// </summary>
+    [Fact]
+    public void LoraAdaptersOverABf16ModelTrain()
+    {
+        double[] Run(DType dtype, out LlamaForCausalLM model)
+        {
+            model = TinyLlama(2);
+            model.To(dtype);
+            Kiln.Peft.Peft.GetPeftModel(model, new Kiln.Peft.LoraConfig { R = 8, LoraAlpha = 16, TargetModules = ["q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"] });
+            var trainable = model.Parameters().Where(p => p.RequiresGrad).ToList();
+            Assert.NotEmpty(trainable);
+            Assert.All(trainable, p => Assert.Equal(dtype, p.DType));
+            var trainer = new Trainer(model, new TrainingArguments { OutputDir = _dir, MaxSteps = 60, PerDeviceTrainBatchSize = 8, LearningRate = 1e-2, WarmupSteps = 6, LoggingSteps = 20, SaveStrategy = "no", DisableTqdm = true },
+                Counting(64, 12, 1), new DataCollatorForLanguageModeling(padTokenId: 0));
+            trainer.Train();
+            return trainer.LogHistory.Where(e => e.ContainsKey("loss")).Select(e => e["loss"]).ToArray();
+        }
+        var fp32 = Run(DType.Float32, out _);
+        var before = TinyLlama(2).Model.Layers[0].SelfAttn.QProj.Weight.To(DType.BFloat16);
+        var bf16 = Run(DType.BFloat16, out var model);
+        // The adapters learn as in float32 (a frozen random base limits how far: ~11 % in 60 steps), the base unchanged.
+        Assert.True(bf16[^1] < 0.95 * bf16[0], $"LoRA over bf16: loss {bf16[0]} -> {bf16[^1]}");
+        Assert.True(Math.Abs(bf16[^1] - fp32[^1]) <= 0.03 * fp32[^1], $"LoRA's last loss: bf16 {bf16[^1]}, float32 {fp32[^1]}");
+        Assert.Equal(Array.ConvertAll(before.ToArray<BFloat16>(), v => v.Bits), Array.ConvertAll(model.Model.Layers[0].SelfAttn.QProj.Weight.ToArray<BFloat16>(), v => v.Bits));
+    }
 }
