@@ -6,7 +6,7 @@ namespace Kiln.Quantization;
 /// <summary>
 /// A linear layer whose weight is stored in bitsandbytes' 4-bit format (<c>bnb.nn.Linear4bit</c>): <c>weight</c> holds
 /// the packed codes, <c>absmax</c>/<c>quant_map</c> (and the nested statistics) are buffers. The forward computes in
-/// float32 (or <see cref="ComputeDType"/>): a few input rows go through the fused dequantizing product, more rows
+/// <see cref="ComputeDType"/> and returns the input's dtype: a few input rows go through the fused dequantizing product, more rows
 /// dequantize the weight once and multiply. Gradients flow to the input and bias (the weight is frozen), which is what
 /// QLoRA trains through.
 /// </summary>
@@ -52,7 +52,10 @@ public sealed unsafe class Linear4bit : Linear
         NestedOffset = TensorMember("nested_offset") is { } o ? o.Cpu().ToArray<float>()[0] : 0f,
         NestedBlocksize = _meta.NestedBlocksize,
     };
-    /// <summary>The dtype of the output (<c>bnb_4bit_compute_dtype</c>); products accumulate in float32.</summary>
+    /// <summary>
+    /// The dtype the product runs in (<c>bnb_4bit_compute_dtype</c>): the input is cast to it and the product rounded to
+    /// it, accumulating in float32; the output comes back in the input's dtype, as bitsandbytes returns it.
+    /// </summary>
     public DType ComputeDType { get; set; }
 
     readonly Quantized4Bit _meta;   // type, block sizes, shape, dtype: what the tensors do not say

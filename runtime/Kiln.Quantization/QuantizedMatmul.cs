@@ -18,32 +18,36 @@ internal static class QuantizedMatmul
 
     public const int MaxFusedRows = 8;
 
-    public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType outputDType,
+    public static Tensor Linear(string op, Tensor input, Tensor? bias, int inFeatures, int outFeatures, DType computeDType,
         Func<Tensor> dequantize, FusedKernel? fused, DeviceKernel? device = null, FusedKernel? blocked = null, FusedKernel? inputGrad = null)
     {
         if (input.Dim == 0 || input.Size(-1) != inFeatures)
             throw new KilnException(op, $"{op}: input of shape [{string.Join(", ", input.Shape.ToArray())}] does not end in in_features={inFeatures}", KilnErrorKind.Shape);
         if (!input.DType.IsFloatingPoint())
             throw new KilnException(op, $"{op}: expected a floating-point input, got {input.DType}", KilnErrorKind.DType);
-        var dtype = input.DType == DType.Float64 ? DType.Float64 : outputDType;
+        // As bitsandbytes: the input is cast to the compute dtype, the product rounded to it, and the output handed back
+        // in the input's dtype (a float32 model with a bf16 compute dtype keeps float32 activations). Products
+        // accumulate in float32; float64 inputs stay float64 throughout.
+        var compute = input.DType == DType.Float64 ? DType.Float64 : computeDType;
+        Tensor Output(Tensor y) => y.To(compute).To(input.DType);
         Tensor Compute()
         {
             int m = (int)(input.Numel / Math.Max(1, inFeatures));
             bool fuse = (input.IsCuda ? device is not null : fused is not null) && m <= MaxFusedRows;
             if ((fuse || (!input.IsCuda && blocked is not null)) && m > 0 && input.DType != DType.Float64)
             {
-                var x = input.To(DType.Float32).Contiguous();
-                var b = bias?.To(DType.Float32).Contiguous();
+                var x = input.To(compute).To(DType.Float32).Contiguous();
+                var b = bias?.To(compute).To(DType.Float32).Contiguous();
                 var shape = input.Shape.ToArray();
                 shape[^1] = outFeatures;
                 var y = Tensor.Empty(shape, DType.Float32, input.Device);
                 if (input.IsCuda) device!(m, x, b, y);
                 else Run(fuse ? fused! : blocked!, m, x, b, y);
-                return y.To(dtype);
+                return Output(y);
             }
             var w = dequantize().To(input.DType == DType.Float64 ? DType.Float64 : DType.Float32);
             if (input.IsCuda) w = w.To(input.Device);
-            return F.Linear(input.To(w.DType), w, bias?.To(w.DType)).To(dtype);
+            return Output(F.Linear(input.To(compute).To(w.DType), w, bias?.To(compute).To(w.DType)));
         }
         bool needsGrad = Autograd.IsGradEnabled && (input.RequiresGrad || bias?.RequiresGrad == true);
         if (!needsGrad)

@@ -117,6 +117,32 @@ public class QuantizedLinearTests
         Assert.Contains("does not end in in_features=64", Assert.Throws<KilnException>(() => q.Forward(Tensor.Randn(2, 63))).Message);
     }
 
+    /// <summary>
+    /// bitsandbytes' dtypes: the input is cast to the compute dtype, the product rounded to it, and the output returned in
+    /// the input's dtype — a float32 model with <c>bnb_4bit_compute_dtype=bfloat16</c> keeps float32 activations (its
+    /// query and key, rotated by float32 tables, must match its value), and a bf16 model over int8 layers stays bf16.
+    /// </summary>
+    [Theory]
+    [InlineData(DType.Float32, DType.BFloat16, 3)]
+    [InlineData(DType.Float32, DType.BFloat16, 80)]     // the blocked GEMM
+    [InlineData(DType.BFloat16, DType.Float32, 3)]
+    [InlineData(DType.BFloat16, DType.BFloat16, 80)]
+    [InlineData(DType.Float16, DType.Float32, 5)]
+    public void TheOutputHasTheInputsDTypeAndTheProductIsRoundedToTheComputeDType(DType input, DType compute, int rows)
+    {
+        Generator.ManualSeed(17);
+        var q = new Linear4bit(new Linear(64, 24), QuantType.Nf4, 64, true) { ComputeDType = compute };
+        var x = Tensor.Randn([rows, 64]).To(input);
+        using var _ = Autograd.NoGrad();
+        var y = q.Forward(x);
+        Assert.Equal(input, y.DType);
+        var want = F.Linear(x.To(compute).To(DType.Float32), q.DequantizedWeight().To(DType.Float32), q.Bias!.To(compute).To(DType.Float32)).To(compute).To(input);
+        // One rounding of the result to the compute (then input) dtype: equal, or one unit of the coarser type apart.
+        Close(want.To(DType.Float32), y.To(DType.Float32), compute == DType.Float32 && input == DType.Float32 ? 1e-5 : 1e-2, $"{input}/{compute}");
+        var int8 = new Linear8bitLt(new Linear(64, 24));
+        Assert.Equal(input, int8.Forward(x).DType);
+    }
+
     // The layer's product with a float64 bias (GradCheck works in float64).
     static Tensor QuantizedForward(Linear4bit q, Tensor x, Tensor bias) => q.Forward(x).Sub(q.Bias!.To(DType.Float64)).Add(bias);
 

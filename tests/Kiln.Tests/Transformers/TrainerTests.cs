@@ -331,4 +331,31 @@ public class TrainerTests : IDisposable
         Assert.True(Math.Abs(bf16[^1] - fp32[^1]) <= 0.03 * fp32[^1], $"LoRA's last loss: bf16 {bf16[^1]}, float32 {fp32[^1]}");
         Assert.Equal(Array.ConvertAll(before.ToArray<BFloat16>(), v => v.Bits), Array.ConvertAll(model.Model.Layers[0].SelfAttn.QProj.Weight.ToArray<BFloat16>(), v => v.Bits));
     }
+
+    /// <summary>
+    /// QLoRA as its paper configures it: NF4 with double quantization and <c>bnb_4bit_compute_dtype=bfloat16</c> over a
+    /// float32 Llama (the 4-bit layers hand back float32, as bitsandbytes does: rotary's float32 query and key then meet
+    /// a float32 value), with and without bf16 autocast; the adapters learn as with a float32 compute dtype.
+    /// </summary>
+    [Fact]
+    public void QloraWithABf16ComputeDTypeTrainsALlama()
+    {
+        double[] Run(DType compute, bool bf16)
+        {
+            var model = TinyLlama(3);
+            Kiln.Quantization.Quantizer.Quantize(model, new Kiln.Quantization.BitsAndBytesConfig { LoadIn4Bit = true, Bnb4BitUseDoubleQuant = true, Bnb4BitComputeDType = compute });
+            Kiln.Peft.Peft.GetPeftModel(model, new Kiln.Peft.LoraConfig { R = 8, LoraAlpha = 16, TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj"] });
+            var trainer = new Trainer(model, new TrainingArguments { OutputDir = _dir, MaxSteps = 30, PerDeviceTrainBatchSize = 8, LearningRate = 1e-2, LoggingSteps = 10, SaveStrategy = "no", DisableTqdm = true, Bf16 = bf16 },
+                Counting(32, 10, 4), new DataCollatorForLanguageModeling(padTokenId: 0));
+            trainer.Train();
+            return trainer.LogHistory.Where(e => e.ContainsKey("loss")).Select(e => e["loss"]).ToArray();
+        }
+        var fp32 = Run(DType.Float32, false);
+        foreach (bool bf16 in new[] { false, true })
+        {
+            var losses = Run(DType.BFloat16, bf16);
+            Assert.True(losses[^1] < 0.97 * losses[0], $"QLoRA bf16 compute (autocast {bf16}): loss {losses[0]} -> {losses[^1]}");
+            Assert.True(Math.Abs(losses[^1] - fp32[^1]) <= 0.03 * fp32[^1], $"QLoRA's last loss: bf16 compute {losses[^1]}, float32 {fp32[^1]}");
+        }
+    }
 }
