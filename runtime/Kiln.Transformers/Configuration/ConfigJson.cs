@@ -43,6 +43,12 @@ internal readonly struct ConfigJson(JsonElement e, string file)
         return v.GetDouble();
     }
 
+    public double? OptionalDouble(string name)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        return Double(name, 0);
+    }
+
     public bool Bool(string name, bool fallback)
     {
         if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;

@@ -77,7 +77,7 @@ public sealed record GenerationConfig
             Temperature = j.Double("temperature", defaults.Temperature),
             TopK = j.Int("top_k", defaults.TopK),
             TopP = j.Double("top_p", defaults.TopP),
-            MinP = e.TryGetProperty("min_p", out var m) && m.ValueKind != JsonValueKind.Null ? j.Double("min_p", 0) : null,
+            MinP = j.OptionalDouble("min_p"),
             RepetitionPenalty = j.Double("repetition_penalty", defaults.RepetitionPenalty),
             EosTokenIds = TokenIds(e, file, "eos_token_id"),
             PadTokenId = j.OptionalInt("pad_token_id"),

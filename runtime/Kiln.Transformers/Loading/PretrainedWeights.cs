@@ -60,9 +60,10 @@ public static class PretrainedWeights
     /// config.json and the state dict as model.safetensors. Quantized linear layers are written in bitsandbytes' layout
     /// (<c>weight</c> + <c>weight.absmax</c>, <c>weight.quant_map</c>, …, or <c>weight</c> + <c>SCB</c> + <c>weight_format</c>)
     /// and config.json gains the matching <c>quantization_config</c>, so transformers (and Kiln) load it pre-quantized.
-    /// Both files are written to temporary names first: a failure leaves no half-written folder.
+    /// <paramref name="generation"/>, when given, is written as generation_config.json. Every file is written to a
+    /// temporary name first: a failure leaves no half-written folder.
     /// </summary>
-    public static void Save(Module model, System.Text.Json.Nodes.JsonObject config, string directory)
+    public static void Save(Module model, System.Text.Json.Nodes.JsonObject config, string directory, System.Text.Json.Nodes.JsonObject? generation = null)
     {
         Directory.CreateDirectory(directory);
         var quantized = new Dictionary<string, Module>();
@@ -92,11 +93,14 @@ public static class PretrainedWeights
         var json = (System.Text.Json.Nodes.JsonObject)config.DeepClone();
         if (quant is not null) json["quantization_config"] = quant.ToJson();
         json["dtype"] = DTypeName(tensors.Values.FirstOrDefault(t => t.DType.IsFloatingPoint())?.DType ?? DType.Float32);
-        string weights = Path.Combine(directory, SingleFile), cfg = Path.Combine(directory, "config.json");
+        string weights = Path.Combine(directory, SingleFile), cfg = Path.Combine(directory, "config.json"), gen = Path.Combine(directory, "generation_config.json");
+        var indented = new JsonSerializerOptions { WriteIndented = true };
         SafeTensors.Save(weights + ".tmp", tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        File.WriteAllText(cfg + ".tmp", json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(cfg + ".tmp", json.ToJsonString(indented));
+        if (generation is not null) File.WriteAllText(gen + ".tmp", generation.ToJsonString(indented));
         File.Move(weights + ".tmp", weights, true);
         File.Move(cfg + ".tmp", cfg, true);
+        if (generation is not null) File.Move(gen + ".tmp", gen, true);
 
         static string DTypeName(DType d) => d switch { DType.BFloat16 => "bfloat16", DType.Float16 => "float16", _ => "float32" };
     }

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.IO;
 using Kiln.NN;
 
 namespace Kiln.Transformers;
@@ -28,11 +27,7 @@ public abstract class CausalLanguageModel : Module, ICausalLM, IBlockCompilation
     /// names, quantized layers in bitsandbytes' layout, and generation_config.json) that
     /// <see cref="AutoModelForCausalLM.FromPretrained"/> and transformers load.
     /// </summary>
-    public void SavePretrained(string directory)
-    {
-        PretrainedWeights.Save(this, ConfigToJson(), directory);
-        File.WriteAllText(Path.Combine(directory, "generation_config.json"), GenerationConfig.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
-    }
+    public void SavePretrained(string directory) => PretrainedWeights.Save(this, ConfigToJson(), directory, GenerationConfig.ToJson());
 
     /// <summary>The last hidden state of a whole sequence (see <see cref="ICausalLM.Forward(Tensor, Tensor?, List{Tensor}?)"/>).</summary>
     protected abstract Tensor Body(Tensor inputIds, Tensor? attentionMask, List<Tensor>? hiddenStates);

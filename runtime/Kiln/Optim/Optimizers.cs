@@ -151,28 +151,6 @@ public sealed class Adagrad : Optimizer
     }
 }
 
-/// <summary>Shared plumbing of the fused steps.</summary>
-internal static class Fused
-{
-    /// <summary>
-    /// The parameter's gradient as a contiguous tensor of <paramref name="dtype"/> (the parameter's, or float32 for a
-    /// 16-bit parameter's step).
-    /// </summary>
-    public static Tensor Grad(Optimizer opt, Tensor p, DType dtype)
-    {
-        if (!p.DType.IsFloatingPoint())
-            throw new KilnException(opt.Name, $"{opt.Name}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
-        if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
-        var g = p.GradInternal!;
-        if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]", KilnErrorKind.Shape);
-        using var converted = g.ToInternal(dtype);
-        return converted.ContiguousInternal();
-    }
-
-    /// <summary>Marks an in-place parameter write for autograd's version checks.</summary>
-    public static void Written(Tensor p) => p.BumpVersion();
-}
-
 /// <summary>
 /// One parameter's fused update. A float32 or float64 parameter is updated in place. A bfloat16 or float16 one — and its
 /// state, kept in its dtype as PyTorch keeps it — is widened to float32, updated, and rounded back once when the step is
@@ -181,14 +159,19 @@ internal static class Fused
 internal sealed class FusedStep : IDisposable
 {
     readonly Tensor _p;
-    readonly List<(Tensor Stored, Tensor Wide)> _widened = [];
+    readonly List<(Tensor Stored, Tensor Wide)>? _widened;   // null for a float32/float64 parameter (nothing to round back)
 
     public FusedStep(Optimizer opt, Tensor p)
     {
+        if (!p.DType.IsFloatingPoint())
+            throw new KilnException(opt.Name, $"{opt.Name}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
+        if (!p.IsContiguous) throw new KilnException(opt.Name, $"{opt.Name}: parameters must be contiguous");
+        var g = p.GradInternal!;
+        if (g.Numel != p.Numel) throw new KilnException(opt.Name, $"{opt.Name}: gradient shape [{string.Join(", ", g.Shape)}] does not match parameter shape [{string.Join(", ", p.Shape)}]", KilnErrorKind.Shape);
         _p = p;
-        bool half = p.DType is DType.BFloat16 or DType.Float16;
-        Grad = Fused.Grad(opt, p, half ? DType.Float32 : p.DType);
-        Param = half ? Widen(p) : p;
+        if (p.DType is DType.BFloat16 or DType.Float16) _widened = [];
+        using (var converted = g.ToInternal(_widened is null ? p.DType : DType.Float32)) Grad = converted.ContiguousInternal();
+        Param = State(p);
     }
 
     /// <summary>What the fused kernel updates: the parameter, or its float32 copy.</summary>
@@ -198,25 +181,26 @@ internal sealed class FusedStep : IDisposable
     public Tensor Grad { get; }
 
     /// <summary>A state buffer as the kernel reads it: itself, or a float32 copy written back with the parameter.</summary>
-    public Tensor State(Tensor stored) => ReferenceEquals(Param, _p) ? stored : Widen(stored);
-
-    Tensor Widen(Tensor stored)
+    public Tensor State(Tensor stored)
     {
+        if (_widened is null) return stored;
         var wide = stored.ToInternal(DType.Float32).ContiguousInternal();
         _widened.Add((stored, wide));
         return wide;
     }
 
+    /// <summary>Rounds the widened copies back into their 16-bit tensors; marks the parameter written for autograd's version checks.</summary>
     public void Dispose()
     {
-        using (Autograd.NoGrad())
-            foreach (var (stored, wide) in _widened)
-            {
-                using var rounded = wide.ToInternal(stored.DType);
-                stored.Copy_(rounded);
-                wide.Dispose();
-            }
+        if (_widened is not null)
+            using (Autograd.NoGrad())
+                foreach (var (stored, wide) in _widened)
+                {
+                    using var rounded = wide.ToInternal(stored.DType);
+                    stored.Copy_(rounded);
+                    wide.Dispose();
+                }
         Grad.Dispose();
-        Fused.Written(_p);
+        _p.BumpVersion();
     }
 }
