@@ -108,6 +108,10 @@ case("movedim_unbind", {"x": torch.randn(2, 3, 4)}, lambda x: (torch.movedim(x, 
 case("diag_1d", {"x": torch.randn(3)}, lambda x: (torch.diag(x), torch.diag(x, 1), torch.diag(x, -2)))
 case("diag_2d", {"x": torch.randn(3, 4)}, lambda x: (torch.diag(x), torch.diag(x, 1), torch.diag(x, -1)))
 case("trace", {"x": torch.randn(4, 3)}, lambda x: torch.trace(x))
+with torch.random.fork_rng():  # its own seed, so the cases after it keep their values
+    torch.manual_seed(17)
+    case("flip", {"x": torch.randn(2, 3, 4)}, lambda x: (torch.flip(x, [1]), torch.flip(x, [0, 2]), torch.flip(x, [-1, 0, 1]), torch.flip(x, [])))
+    case("flip_scalar", {"x": torch.tensor(1.5)}, lambda x: (torch.flip(x, [0]), torch.flip(x, [-1])))
 
 # loss modules and layers of the first hour
 import torch.nn as nn

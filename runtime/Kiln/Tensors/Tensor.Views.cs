@@ -399,9 +399,32 @@ public sealed unsafe partial class Tensor
     public Tensor Flip(int dim)
     {
         int d = ShapeRules.NormalizeDim("flip", dim, _shape.Length);
+        if (_shape.Length == 0) return Clone(); // a scalar has nothing to reverse; PyTorch accepts dim 0 and -1 on it
         using var reversedHost = Arange(_shape[d] - 1, -1, -1);
         using var reversed = reversedHost.To(Device);
         return IndexSelect(d, reversed);
+    }
+
+    /// <summary>Reverses the order of elements along each of <paramref name="dims"/> (<c>torch.flip(x, dims)</c>).</summary>
+    public Tensor Flip(params int[] dims)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        var seen = new bool[Math.Max(_shape.Length, 1)];
+        foreach (int dim in dims)
+        {
+            int d = ShapeRules.NormalizeDim("flip", dim, _shape.Length);
+            if (seen[d]) throw new KilnException("flip", $"flip: dim {d} appears multiple times in the list of dims", KilnErrorKind.Argument);
+            seen[d] = true;
+        }
+        if (dims.Length == 0) return Clone();
+        var r = Flip(dims[0]);
+        for (int i = 1; i < dims.Length; i++)
+        {
+            var next = r.Flip(dims[i]);
+            if (!r.RequiresGrad) r.Dispose(); // an intermediate no graph holds
+            r = next;
+        }
+        return r;
     }
 
     /// <summary>

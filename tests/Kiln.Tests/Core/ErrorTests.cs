@@ -18,6 +18,14 @@ public class ErrorTests
     }
 
     [Fact]
+    public void FlipRepeatedOrOutOfRangeDims()
+    {
+        Assert.Equal("flip: dim 1 appears multiple times in the list of dims", Throws(() => Tensor.Zeros(2, 3).Flip(1, -1)).Message);
+        Assert.Equal(KilnErrorKind.Index, Throws(() => Tensor.Zeros(2, 3).Flip(0, 2)).Kind);
+        Assert.Equal(KilnErrorKind.Index, Throws(() => Tensor.Scalar(1.0).Flip(1)).Kind);
+    }
+
+    [Fact]
     public void BroadcastMismatch()
     {
         var e = Throws(() => _ = Tensor.Zeros(2, 3) + Tensor.Zeros(4));

@@ -97,6 +97,8 @@ public class CourseGoldenTests
         ["diag_1d"] = i => [i["x"].Diag(), i["x"].Diag(1), i["x"].Diag(-2)],
         ["diag_2d"] = i => [i["x"].Diag(), i["x"].Diag(1), i["x"].Diag(-1)],
         ["trace"] = i => [i["x"].Trace()],
+        ["flip"] = i => [i["x"].Flip(1), i["x"].Flip(0, 2), i["x"].Flip(-1, 0, 1), i["x"].Flip([])],
+        ["flip_scalar"] = i => [i["x"].Flip(0), i["x"].Flip([-1])],
         ["cross_entropy_loss"] = i => [new Kiln.NN.CrossEntropyLoss(weight: i["w"].Detach(), labelSmoothing: 0.1).Call(i["x"], i["y"])],
         ["nll_loss_sum"] = i => [new Kiln.NN.NLLLoss(reduction: Kiln.NN.Reduction.Sum).Call(i["x"], i["y"])],
         ["mse_loss"] = i => [new Kiln.NN.MSELoss().Call(i["x"], i["t"])],
