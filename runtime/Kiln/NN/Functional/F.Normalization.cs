@@ -80,7 +80,9 @@ public static partial class F
         int n = input.Size(0), c = input.Size(1);
         if (numGroups <= 0 || c % numGroups != 0)
             throw new KilnException(op, $"{op}: Expected number of channels in input to be divisible by num_groups, but got input of shape {ShapeText.Format(input.ShapeArray)} and num_groups={numGroups}", KilnErrorKind.Shape);
-        var grouped = input.Reshape(n, numGroups, -1);
+        long groupSize = c / numGroups;
+        for (int d = 2; d < input.Dim; d++) groupSize *= input.Size(d);
+        var grouped = input.Reshape(n, numGroups, checked((int)groupSize)); // explicit: an empty batch leaves -1 undetermined
         var mean = grouped.Mean(2, keepDim: true);
         var centered = grouped - mean;
         var variance = (centered * centered).Mean(2, keepDim: true);
@@ -105,14 +107,22 @@ public static partial class F
         foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
             if (t is not null && (t.Dim != 1 || t.Size(0) != c))
                 throw new KilnException(op, $"{op}: {name} should contain {c} elements (the input's channels), got shape {ShapeText.Format(t.ShapeArray)}", KilnErrorKind.Shape);
-        if (training && input.Numel / Math.Max(c, 1) <= 1)
+        if (training && input.Numel == c && c > 0)
             throw new KilnException(op, $"{op}: Expected more than 1 value per channel when training, got input size {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        var channelShape = ChannelShape(input);
+        if (input.Numel == 0)
+        {
+            // An empty batch (as PyTorch): an empty result, the running statistics untouched rather than averaged with NaN.
+            var empty = input.Clone();
+            if (weight is not null) empty = empty * weight.Reshape(channelShape);
+            if (bias is not null) empty = empty + bias.Reshape(channelShape);
+            return empty;
+        }
         // One fused op (statistics in double, one pass each way); where the device has none, the recorded chain below.
         if (input.Backend.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps) is { } fused) return fused;
         var dims = new int[input.Dim - 1];
         dims[0] = 0;
         for (int i = 2; i < input.Dim; i++) dims[i - 1] = i;
-        var channelShape = ChannelShape(input);
         Tensor y;
         if (training || runningMean is null || runningVar is null)
         {
