@@ -112,6 +112,10 @@ with torch.random.fork_rng():  # its own seed, so the cases after it keep their 
     torch.manual_seed(17)
     case("flip", {"x": torch.randn(2, 3, 4)}, lambda x: (torch.flip(x, [1]), torch.flip(x, [0, 2]), torch.flip(x, [-1, 0, 1]), torch.flip(x, [])))
     case("flip_scalar", {"x": torch.tensor(1.5)}, lambda x: (torch.flip(x, [0]), torch.flip(x, [-1])))
+    # Vector norms over rows holding zeros: a zero row and a zero inside a row, where p < 2 puts 0·inf in a naive rule.
+    rows = torch.randn(3, 4); rows[1] = 0; rows[2, 1] = 0
+    for p_name, p in [("2", 2.0), ("1", 1.0), ("3", 3.0), ("0_5", 0.5), ("1_5", 1.5), ("inf", float("inf"))]:
+        case("norm_zero_rows_p" + p_name, {"x": rows}, lambda x, p=p: torch.norm(x, p, dim=1))
 
 # loss modules and layers of the first hour
 import torch.nn as nn

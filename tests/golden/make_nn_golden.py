@@ -82,6 +82,18 @@ def build(t, a):
     if t == "TransformerDecoder":
         layer = nn.TransformerDecoderLayer(a["d"], a["heads"], a["ff"], dropout=0.0, batch_first=True, norm_first=a.get("norm_first", False))
         return nn.TransformerDecoder(layer, a["layers"], norm=nn.LayerNorm(a["d"]) if a.get("norm") else None)
+    if t == "ELU": return nn.ELU(a.get("alpha", 1.0))
+    if t == "CELU": return nn.CELU(a.get("alpha", 1.0))
+    if t == "PReLU": return nn.PReLU(a.get("n", 1), a.get("init", 0.25))
+    if t == "ReLU6": return nn.ReLU6()
+    if t == "Hardtanh": return nn.Hardtanh(a.get("min", -1.0), a.get("max", 1.0))
+    if t == "Threshold": return nn.Threshold(a["threshold"], a["value"])
+    if t == "Softshrink": return nn.Softshrink(a.get("lambd", 0.5))
+    if t == "Hardshrink": return nn.Hardshrink(a.get("lambd", 0.5))
+    if t == "Tanhshrink": return nn.Tanhshrink()
+    if t == "GLU": return nn.GLU(a.get("dim", -1))
+    if t == "Softmin": return nn.Softmin(a["dim"])
+    if t == "Softplus": return nn.Softplus(a.get("beta", 1), a.get("threshold", 20))
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     raise ValueError(t)
 
@@ -217,6 +229,36 @@ module_case("encoder_2layers_norm", "TransformerEncoder", {"d": 8, "heads": 2, "
 module_case("decoder_layer", "TransformerDecoderLayer", {"d": 8, "heads": 2, "ff": 16}, [R(2, 4, 8), R(2, 6, 8), torch.triu(torch.full((4, 4), float("-inf")), 1)])
 module_case("decoder_2layers_normfirst", "TransformerDecoder", {"d": 8, "heads": 2, "ff": 16, "layers": 2, "norm": True, "norm_first": True}, [R(2, 4, 8), R(2, 6, 8)])
 module_case("sequential", "Sequential", {}, [R(3, 4)])
+
+
+def with_edges(x, values):
+    """x with its first elements replaced by values: the kinks and bounds where PyTorch's gradient rules are strict."""
+    x = x.clone()
+    x.view(-1)[:len(values)] = torch.tensor(values, dtype=x.dtype)
+    return x
+
+
+# More activations, on their own seed so the cases above and below keep their values. Each input holds the op's kinks.
+with torch.random.fork_rng():
+    torch.manual_seed(23)
+    for name, t, a, edges in [
+            ("elu", "ELU", {}, [0.0, -1e-3, 1e-3, -30.0, 100.0]),
+            ("elu_alpha", "ELU", {"alpha": 0.5}, [0.0, -2.0]),
+            ("celu", "CELU", {"alpha": 2.0}, [0.0, -1e-3, -30.0, 100.0]),
+            ("prelu", "PReLU", {}, [0.0, -1.0]),
+            ("relu6", "ReLU6", {}, [0.0, 6.0, 3.0, 7.0, -1.0]),
+            ("hardtanh", "Hardtanh", {"min": -0.5, "max": 2.0}, [-0.5, 2.0, 0.0, 2.5]),
+            ("threshold", "Threshold", {"threshold": 0.1, "value": 20.0}, [0.1, 0.2, 0.0]),
+            ("softshrink", "Softshrink", {"lambd": 0.5}, [0.5, -0.5, 0.0, 0.6]),
+            ("hardshrink", "Hardshrink", {"lambd": 0.5}, [0.5, -0.5, 0.0, 0.6]),
+            ("tanhshrink", "Tanhshrink", {}, [0.0, 1e-3]),
+            ("glu", "GLU", {}, []),
+            ("glu_dim1", "GLU", {"dim": 1}, []),
+            ("softmin", "Softmin", {"dim": 1}, []),
+            ("softplus", "Softplus", {}, [20.0, 25.0]),
+            ("softplus_beta", "Softplus", {"beta": 2, "threshold": 5}, [2.5, 3.0])]:
+        module_case(name, t, a, [with_edges(R(3, 4, 6) * 2, edges)])
+    module_case("prelu_channels", "PReLU", {"n": 4, "init": 0.1}, [with_edges(R(2, 4, 3, 3), [0.0, -1.0])], randomize=True)
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []
@@ -435,6 +477,18 @@ def min_mask_long():
 
 
 f_case("sdpa_hf_min_mask_gqa_long", lambda q, k, v, m: sdpa_gqa_ref(q, k, v, m), [R(1, 2, 3, 4), R(1, 1, 130, 4), R(1, 1, 130, 4), min_mask_long()], {"op": "sdpa", "gqa": True})
+
+# Distances and normalisation: a zero row (the norm held at eps: PyTorch's huge but finite gradient), broadcasting.
+with torch.random.fork_rng():
+    torch.manual_seed(29)
+    zero_row = R(3, 5); zero_row[1] = 0
+    f_case("normalize", lambda x: F.normalize(x, dim=1), [zero_row], {"op": "normalize", "p": 2.0, "dim": 1})
+    f_case("normalize_p1_dim0", lambda x: F.normalize(x, p=1.0, dim=0), [R(4, 3)], {"op": "normalize", "p": 1.0, "dim": 0})
+    f_case("cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=1), [R(4, 6), R(4, 6)], {"op": "cosine_similarity", "dim": 1})
+    f_case("cosine_similarity_broadcast", lambda a, b: F.cosine_similarity(a, b, dim=-1), [R(2, 3, 5), R(5)], {"op": "cosine_similarity", "dim": -1})
+    f_case("cosine_similarity_zero", lambda a, b: F.cosine_similarity(a, b, dim=1), [torch.zeros(2, 3), R(2, 3)], {"op": "cosine_similarity", "dim": 1})
+    f_case("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), [R(4, 6), R(4, 6)], {"op": "pairwise_distance", "p": 2.0})
+    f_case("pairwise_distance_p1_keepdim", lambda a, b: F.pairwise_distance(a, b, p=1.0, keepdim=True), [R(4, 6), R(6)], {"op": "pairwise_distance", "p": 1.0, "keepdim": True})
 
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:

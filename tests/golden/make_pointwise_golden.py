@@ -52,6 +52,27 @@ OPS = {
     "ceil": (torch.ceil, -3.3, 3.3),
     "round": (torch.round, -3.3, 3.3),
     "trunc": (torch.trunc, -3.3, 3.3),
+    "expm1": (torch.expm1, -3, 3),
+    "exp2": (torch.exp2, -6, 6),
+    "sinh": (torch.sinh, -4, 4),
+    "cosh": (torch.cosh, -4, 4),
+    "asinh": (torch.asinh, -6, 6),
+    "acosh": (torch.acosh, 1.05, 8),
+    "atanh": (torch.atanh, -0.95, 0.95),
+    "erfc": (torch.erfc, -3, 4),
+    "logit": (torch.logit, 0.05, 0.95),
+}
+
+# Inputs that replace the first points of an op's sample: near 0 (expm1, sinh, asinh, atanh), near 1 (acosh), near 1/2
+# (logit), far in erfc's tail, large enough for asinh's square to overflow a float.
+EDGES = {
+    "expm1": [1e-6, -3e-5, 1e-3, -0.02],
+    "sinh": [1e-6, -3e-5, 1e-3, -0.02],
+    "asinh": [1e-6, -3e-5, 1e-3, -0.02, 3e19, -1e25],
+    "atanh": [1e-6, -3e-5, 1e-3, -0.02],
+    "acosh": [1.001, 1.01, 1e25],
+    "erfc": [5.0, 7.0, 9.0],
+    "logit": [0.5, 0.5001, 0.499],
 }
 
 def main():
@@ -61,6 +82,8 @@ def main():
         x = torch.linspace(lo, hi, 43, dtype=torch.float32)
         if name == "round":
             x[:6] = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])  # ties go to even
+        if name in EDGES:
+            x[:len(EDGES[name])] = torch.tensor(EDGES[name])  # where a naive formula cancels or underflows
         y = fn(x)
         w = torch.randn(43, generator=g, dtype=torch.float64)
         x64 = x.double().requires_grad_(True)

@@ -32,10 +32,11 @@ public static class ExportOps
         var t = new Dictionary<string, Writer>();
         // Elementwise, inputs as recorded (ONNX broadcasts as Kiln does).
         foreach (var (kiln, onnx) in new[] { ("add", "Add"), ("sub", "Sub"), ("mul", "Mul"), ("div", "Div"), ("maximum", "Max"), ("minimum", "Min"), ("pow", "Pow"), ("matmul", "MatMul"), ("bmm", "MatMul") })
-            t[kiln] = (c, n) => c.Writer.Node(onnx, [In(c, n, 0), In(c, n, 1)]);
+            t[kiln] = (c, n) => c.Writer.Node(onnx, ArithmeticOperands(c, n));
         foreach (var (kiln, onnx) in new[] { ("abs", "Abs"), ("acos", "Acos"), ("asin", "Asin"), ("atan", "Atan"), ("ceil", "Ceil"), ("cos", "Cos"), ("erf", "Erf"),
             ("exp", "Exp"), ("floor", "Floor"), ("log", "Log"), ("neg", "Neg"), ("reciprocal", "Reciprocal"), ("relu", "Relu"), ("round", "Round"), ("sigmoid", "Sigmoid"),
-            ("sign", "Sign"), ("sin", "Sin"), ("sqrt", "Sqrt"), ("tan", "Tan"), ("tanh", "Tanh"), ("softsign", "Softsign"), ("hardswish", "HardSwish") })
+            ("sign", "Sign"), ("sin", "Sin"), ("sqrt", "Sqrt"), ("tan", "Tan"), ("tanh", "Tanh"), ("softsign", "Softsign"), ("hardswish", "HardSwish"),
+            ("sinh", "Sinh"), ("cosh", "Cosh"), ("asinh", "Asinh"), ("acosh", "Acosh"), ("atanh", "Atanh") })
             t[kiln] = (c, n) => c.Writer.Node(onnx, [In(c, n, 0)]);
         // Comparisons (recorded while tracing: masks computed from integer inputs). ONNX compares operands of one type.
         foreach (var (kiln, onnx) in new[] { ("eq", "Equal"), ("lt", "Less"), ("le", "LessOrEqual"), ("gt", "Greater"), ("ge", "GreaterOrEqual") })
@@ -51,6 +52,10 @@ public static class ExportOps
         t["selu"] = (c, n) => c.Writer.Node("Selu", [In(c, n, 0)]);
         t["hardsigmoid"] = (c, n) => c.Writer.Node("HardSigmoid", [In(c, n, 0)], node => { node.Attribute.Add(Float("alpha", 1f / 6)); node.Attribute.Add(Float("beta", 0.5f)); });
         t["log1p"] = (c, n) => c.Writer.Node("Log", [c.Writer.Node("Add", [In(c, n, 0), Scalar(c, n, 1)])]);
+        t["expm1"] = (c, n) => c.Writer.Node("Sub", [c.Writer.Node("Exp", [In(c, n, 0)]), Scalar(c, n, 1)]);
+        t["exp2"] = (c, n) => c.Writer.Node("Pow", [Scalar(c, n, 2), In(c, n, 0)]);
+        t["erfc"] = (c, n) => c.Writer.Node("Sub", [Scalar(c, n, 1), c.Writer.Node("Erf", [In(c, n, 0)])]);
+        t["logit"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Log", [c.Writer.Node("Div", [x, c.Writer.Node("Sub", [Scalar(c, n, 1), x])])]); };
         t["logsigmoid"] = (c, n) => c.Writer.Node("Neg", [c.Writer.Node("Softplus", [c.Writer.Node("Neg", [In(c, n, 0)])])]);
         t["mish"] = (c, n) => { var x = In(c, n, 0); return c.Writer.Node("Mul", [x, c.Writer.Node("Tanh", [c.Writer.Node("Softplus", [x])])]); };
         t["gelu"] = (c, n) => n.Args is GeluArgs { Approximate: "tanh" } ? GeluTanh(c, n) : GeluErf(c, n);
@@ -249,6 +254,17 @@ public static class ExportOps
         DType common = rb == 0 && ra > 0 ? a : ra == 0 && rb > 0 ? b : DTypes.Promote(a, b);
         string x = In(c, n, 0), y = In(c, n, 1);
         return [a == common ? x : Cast(c, x, common), b == common ? y : Cast(c, y, common)];
+    }
+
+    /// <summary>
+    /// An arithmetic op's two operands in its result's type, as ONNX requires one type: Kiln promotes (x * 4 multiplies a
+    /// float tensor by an int64 number), so an operand of another type is cast to the promoted one, as PyTorch's exporter does.
+    /// </summary>
+    static string[] ArithmeticOperands(ExportContext c, GradNode n)
+    {
+        DType result = n.SavedOutput?.DType ?? DTypes.Promote(n.InputDType(0), n.InputDType(1));
+        string x = In(c, n, 0), y = In(c, n, 1);
+        return [n.InputDType(0) == result ? x : Cast(c, x, result), n.InputDType(1) == result ? y : Cast(c, y, result)];
     }
 
     static string Cast(ExportContext c, string value, DType to) => c.Writer.Node("Cast", [value], node => node.Attribute.Add(Int("to", ElementType(to))));

@@ -25,11 +25,11 @@ public static partial class OnnxOps
         Unary("Asin", (x, _) => x.Asin());
         Unary("Acos", (x, _) => x.Acos());
         Unary("Atan", (x, _) => x.Atan());
-        Unary("Sinh", (x, _) => (x.Exp() - x.Neg().Exp()) * 0.5);
-        Unary("Cosh", (x, _) => (x.Exp() + x.Neg().Exp()) * 0.5);
-        Unary("Asinh", (x, _) => (x + (x * x + 1).Sqrt()).Log());
-        Unary("Acosh", (x, _) => (x + (x * x - 1).Sqrt()).Log());
-        Unary("Atanh", (x, _) => ((x + 1) / (x.Neg() + 1)).Log() * 0.5);
+        Unary("Sinh", (x, _) => x.Sinh());
+        Unary("Cosh", (x, _) => x.Cosh());
+        Unary("Asinh", (x, _) => x.Asinh());
+        Unary("Acosh", (x, _) => x.Acosh());
+        Unary("Atanh", (x, _) => x.Atanh());
         Unary("Tanh", (x, _) => x.Tanh());
         Unary("Sigmoid", (x, _) => x.Sigmoid());
         Unary("Erf", (x, _) => x.Erf());
@@ -46,13 +46,9 @@ public static partial class OnnxOps
         });
         Unary("Not", (x, _) => x.LogicalNot());
         Unary("LeakyRelu", (x, c) => NN.F.LeakyRelu(x, c.Float("alpha", 0.01f)));
-        Unary("Elu", (x, c) => Elu(x, c.Float("alpha", 1f)));
-        Unary("Celu", (x, c) =>
-        {
-            double a = c.Float("alpha", 1f);
-            return x.Relu() + ((x / a).Exp() - 1).Clamp(max: 0) * a;
-        });
-        Unary("Selu", (x, c) => Elu(x, c.Float("alpha", 1.67326319217681884765625f)) * (double)c.Float("gamma", 1.05070102214813232421875f));
+        Unary("Elu", (x, c) => NN.F.Elu(x, c.Float("alpha", 1f)));
+        Unary("Celu", (x, c) => NN.F.Celu(x, c.Float("alpha", 1f)));
+        Unary("Selu", (x, c) => NN.F.Elu(x, c.Float("alpha", 1.67326319217681884765625f)) * (double)c.Float("gamma", 1.05070102214813232421875f));
         Unary("ThresholdedRelu", (x, c) => Tensor.Where(x.Gt(c.Float("alpha", 1f)), x, Tensor.ZerosLike(x)));
         Unary("HardSigmoid", (x, c) => (x * (double)c.Float("alpha", 0.2f) + c.Float("beta", 0.5f)).Clamp(0, 1));
         Unary("Shrink", (x, c) =>
@@ -109,6 +105,4 @@ public static partial class OnnxOps
         };
         t["Where"] = c => One(Tensor.Where(c.In(0).To(DType.Bool), c.In(1), c.In(2)));
     }
-
-    static Tensor Elu(Tensor x, double alpha) => Tensor.Where(x.Gt(0), x, (x.Exp() - 1) * alpha);
 }

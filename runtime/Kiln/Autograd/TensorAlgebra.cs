@@ -27,6 +27,7 @@ internal sealed class TensorAlgebra : IGradAlgebra<Tensor>
     public Tensor MinScalar(Tensor a, double s) => a.Clamp(max: s);
     public Tensor Exp(Tensor a) => a.Exp();
     public Tensor Log1p(Tensor a) => a.Log1p();
+    public Tensor Expm1(Tensor a) => a.Expm1();
     public Tensor Log2(Tensor a) => a.Log2();
     public Tensor Log10(Tensor a) => a.Log10();
     public Tensor Tan(Tensor a) => a.Tan();

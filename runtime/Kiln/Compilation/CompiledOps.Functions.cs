@@ -28,6 +28,10 @@ public static partial class CompiledOps
         public static double Erf(double x) => FloatMath.Erf(x);
         /// <summary>The error function per lane.</summary>
         public static Vector256<float> Erf(Vector256<float> x) => FloatMath.Erf(x);
+        /// <summary>e^x - 1, accurate near 0.</summary>
+        public static double Expm1(double x) => FloatMath.Expm1(x);
+        /// <summary>e^x - 1 per lane, accurate near 0.</summary>
+        public static Vector256<float> Expm1(Vector256<float> x) => FloatMath.Expm1(x);
         /// <summary>log(1 + x), accurate near 0.</summary>
         public static double Log1p(double x) => FloatMath.Log1p(x);
         /// <summary>log(1 + x) per lane, accurate near 0.</summary>

@@ -28,6 +28,8 @@ public static partial class CompiledOps
         public static double Max(double a, double b) => GpuMath.Max(a, b);
         public static double Min(double a, double b) => GpuMath.Min(a, b);
         public static double Log1p(double x) => GpuMath.Log1p(x);
+        /// <summary>e^x - 1, accurate near 0.</summary>
+        public static double Expm1(double x) => GpuMath.Expm1(x);
         public static double Sigmoid(double x) => GpuMath.Sigmoid(x);
         public static double Erf(double x) => GpuMath.Erf(x);
         public static double OnePlusErf(double x) => GpuMath.OnePlusErf(x);

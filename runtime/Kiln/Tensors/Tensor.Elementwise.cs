@@ -224,6 +224,19 @@ public sealed partial class Tensor
         Record("softplus", MapUnary("softplus", new FloatUnary<SoftplusF>(new SoftplusF { Beta = beta, Threshold = threshold }), floating: true),
             new SoftplusArgs(beta, threshold), this);
 
+    /// <summary>x·x in x's dtype (<c>torch.square</c>; an integer tensor stays integer).</summary>
+    public Tensor Square() => Mul(this);
+
+    /// <summary>
+    /// log(x / (1 - x)) of x clamped into [<paramref name="eps"/>, 1 - <paramref name="eps"/>] (<c>torch.logit(x, eps)</c>);
+    /// the gradient is 0 where the clamp bites, as PyTorch's.
+    /// </summary>
+    public Tensor Logit(double eps)
+    {
+        using var clamped = Clamp(eps, 1 - eps);
+        return clamped.Logit();
+    }
+
     /// <summary>Clamps into [min, max]; a null bound is open.</summary>
     public Tensor Clamp(double? min = null, double? max = null)
     {

@@ -171,7 +171,16 @@ public sealed unsafe partial class Tensor
         return v.Sqrt();
     }
 
+    // The norm's value composed, recorded as one norm node: its rule gives a zero row a zero gradient, where the chain of
+    // pow and sum would meet 0·inf there.
     Tensor ComposedNorm(double p, int[]? dims, bool keepDim)
+    {
+        Tensor value;
+        using (Autograd.NoGrad()) value = ComposedNormValue(p, dims, keepDim);
+        return Record("norm", value, new NormArgs(dims, keepDim, p), this);
+    }
+
+    Tensor ComposedNormValue(double p, int[]? dims, bool keepDim)
     {
         if (p == 0)
         {

@@ -163,14 +163,23 @@ namespace Kiln.Compiler.Autodiff
                     T x = c.Input(0), gu = Unreduce(g, grad, shape, na), nu = Unreduce(g, c.Output, shape, na);
                     if (p == 0) r[0] = g.ZerosLike(x); // a count of non-zeros: flat almost everywhere
                     else if (p == 1) r[0] = g.Mul(gu, g.Sign(x));
-                    else if (p == 2) r[0] = g.Div(g.Mul(gu, x), nu);
+                    // A zero norm (a zero row) divides by 1 instead: every x there is 0, so its gradient is 0, as PyTorch's
+                    // masked rule gives (F.normalize and cosine_similarity meet such rows).
+                    else if (p == 2) r[0] = g.Div(g.Mul(gu, x), g.Add(nu, g.EqualMask(nu, g.ZerosLike(nu))));
                     else if (double.IsInfinity(p))
                     {
                         T hit = g.EqualMask(g.Abs(x), nu);
                         T ties = Unreduce(g, g.Sum(hit, ReducedDims(na, shape.Length), na.KeepDim), shape, na);
                         r[0] = g.Div(g.Mul(gu, g.Mul(g.Sign(x), hit)), ties);
                     }
-                    else r[0] = g.Div(g.Mul(gu, g.Mul(x, g.PowScalar(g.Abs(x), p - 2))), g.PowScalar(nu, p - 1));
+                    else
+                    {
+                        // sign(x)·|x|^(p-1), with |x| read as 1 where x is 0 (below p = 1 its power is infinite there, and
+                        // 0·inf is NaN): 0 at x = 0, as PyTorch's masked rule; a zero norm divides by 1, as above.
+                        T scaled = g.Mul(g.Sign(x), g.PowScalar(g.Add(g.Abs(x), g.EqualMask(x, g.ZerosLike(x))), p - 1));
+                        T denominator = g.PowScalar(nu, p - 1);
+                        r[0] = g.Div(g.Mul(gu, scaled), g.Add(denominator, g.EqualMask(nu, g.ZerosLike(nu))));
+                    }
                     break;
                 }
                 case "logsumexp":

@@ -117,6 +117,8 @@ namespace Kiln.Compiler.Emit
         /// <inheritdoc/>
         public string Log1p(string a) => Call(_math + ".Log1p", _math + ".Log1p", a);
         /// <inheritdoc/>
+        public string Expm1(string a) => Call(_math + ".Expm1", _math + ".Expm1", a);
+        /// <inheritdoc/>
         public string Log2(string a) => Gpu && !Vector ? $"({M}.Log({a}) * 1.4426950408889634d)" : Call(M + ".Log2", null, a);
         /// <inheritdoc/>
         public string Log10(string a) => Gpu && !Vector ? $"({M}.Log({a}) * 0.43429448190325182d)" : Call(M + ".Log10", null, a);

@@ -27,6 +27,7 @@ internal sealed class DoubleAlgebra : IScalarAlgebra<double>
     public double Exp(double a) => Math.Exp(a);
     public double Log(double a) => Math.Log(a);
     public double Log1p(double a) => FloatMath.Log1p(a);
+    public double Expm1(double a) => FloatMath.Expm1(a);
     public double Log2(double a) => Math.Log2(a);
     public double Log10(double a) => Math.Log10(a);
     public double Sqrt(double a) => Math.Sqrt(a);

@@ -40,6 +40,26 @@ public class GpuAutogradTests
         Same(xc.Grad!, xd.Grad!, rel, what + " (gradient)", atol);
     }
 
+    /// <summary>
+    /// The device composes vector norms from powers and sums but records one norm node, so a zero row (F.normalize,
+    /// cosine similarity) and a zero element under p &lt; 2 get the CPU's (PyTorch's) zero gradient, not 0·inf = NaN.
+    /// </summary>
+    [Fact]
+    public void NormGradientsThroughZeroRowsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var random = Rand(3, 3, 5);
+        using var zeroRow = Tensor.From(new float[] { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1 }, 3, 5);
+        using var x = random * zeroRow;
+        foreach (double p in new[] { 2.0, 1.0, 3.0, 0.5, 1.5 })
+            SameGradient($"norm p={p}", t => t.Norm(p, [1]), x);
+        SameGradient("normalize", t => F.Normalize(t, dim: 1), x);
+        SameGradient("cosine_similarity", t => F.CosineSimilarity(t, Tensor.OnesLike(t)), x);
+        using var xc = x.Detach().RequiresGrad_();
+        F.Normalize(xc, dim: 1).Sum().Backward();
+        Assert.All(xc.Grad!.ToArray<float>(), g => Assert.True(float.IsFinite(g)));
+    }
+
     [Fact]
     public void GradientsOfElementwiseOpsMatchTheCpu()
     {

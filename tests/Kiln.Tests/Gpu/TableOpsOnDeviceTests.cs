@@ -23,6 +23,8 @@ public class TableOpsOnDeviceTests
         using var dx = x.Cuda();
         using var expected = UnaryOpTableTests.Apply(op, x);
         using var got = UnaryOpTableTests.Apply(op, dx);
-        Same(expected, got, 1e-6, name);
+        // An absolute floor of a float's rounding at 1 (1.2e-7): logit's log(x / (1 - x)) at x ≈ 1/2 is the log of a ratio
+        // within an ulp of 1, which the CPU rounds in float lanes and the device in double.
+        Same(expected, got, 1e-6, name, atol: 1.2e-7);
     }
 }

@@ -27,6 +27,9 @@ public class FunctionalGoldenTests
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
         "rope" => F.RotaryEmbedding(x[0]!, x[1]!, x[2]!),
         "swiglu" => F.SwiGlu(x[0]!, x[1]!),
+        "normalize" => F.Normalize(x[0]!, Dbl(a, "p", 2), Int(a, "dim", 1)),
+        "cosine_similarity" => F.CosineSimilarity(x[0]!, x[1]!, Int(a, "dim", 1)),
+        "pairwise_distance" => F.PairwiseDistance(x[0]!, x[1]!, Dbl(a, "p", 2), keepDim: Bool(a, "keepdim")),
         "maxpool_indices" => F.MaxPool2dWithIndices(x[0]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], [Int(a, "dilation", 1)], Bool(a, "ceil")).Indices,
         var op => throw new System.ArgumentException(op),
     };

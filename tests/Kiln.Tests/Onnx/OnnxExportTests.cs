@@ -25,7 +25,7 @@ public class OnnxExportTests : IDisposable
 
     public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
 
-    public static IEnumerable<object[]> Models() => [["digits"], ["mlp"], ["lenet"], ["bn-cnn"], ["norm-block"]];
+    public static IEnumerable<object[]> Models() => [["digits"], ["mlp"], ["lenet"], ["bn-cnn"], ["norm-block"], ["activations"]];
 
     static (Module<Tensor, Tensor> Model, int[] Input) Build(string name)
     {
@@ -36,6 +36,7 @@ public class OnnxExportTests : IDisposable
             "mlp" => (new ExportMlp(), [4, 784]),
             "lenet" => (new ExportLeNet(), [4, 1, 28, 28]),
             "bn-cnn" => (new BnCnn(), [4, 3, 16, 16]),
+            "activations" => (new ActivationBlock(), [4, 16]),
             _ => (new NormBlock(), [4, 6, 16]),
         };
     }
@@ -360,5 +361,21 @@ sealed class NormBlock : Module<Tensor, Tensor>
     {
         var h = down.Forward(F.Gelu(up.Forward(norm.Forward(x)), "tanh"));
         return F.Softmax(x + h * 0.5, -1);
+    }
+}
+
+/// <summary>The activations and elementwise functions added with expm1, each exported as ONNX nodes.</summary>
+sealed class ActivationBlock : Module<Tensor, Tensor>
+{
+    readonly Linear up = new(16, 32), down = new(16, 16);
+    readonly PReLU prelu = new(16);
+    public override Tensor Forward(Tensor x)
+    {
+        var h = F.Glu(F.Elu(up.Forward(x), 0.7));                        // 32 → 16
+        h = F.Hardtanh(prelu.Forward(down.Forward(h)), -0.8, 0.9) + F.Celu(h, 1.5) + F.Softshrink(h, 0.1) + F.Relu6(h * 4);
+        var bounded = h.Tanh();                                            // (-1, 1): in atanh's and asinh's domains
+        var unit = h.Sigmoid();                                            // (0, 1): in logit's
+        return bounded.Sinh() + bounded.Cosh() + bounded.Asinh() + (bounded * 0.9).Atanh() + (unit * 0.98 + 0.01).Logit()
+            + bounded.Expm1() + bounded.Exp2() + bounded.Erfc() + (bounded + 2).Acosh() + F.Tanhshrink(h) + F.Hardshrink(h, 0.2);
     }
 }

@@ -74,6 +74,43 @@ internal static class FloatMath
         return default(TM).Log(u) * x / (u - 1.0);
     }
 
+    /// <summary>e^x - 1 without cancellation near 0 (Kahan's form over exp and log).</summary>
+    public static double Expm1(double x) => Expm1<SystemExpLog>(x);
+
+    /// <summary>e^x - 1 for float lanes, Kahan's form over the vector exp and log (no cancellation near 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Expm1(Vector256<float> x) => Expm1(new Lanes256(x)).V;
+
+    /// <summary>e^x - 1 for 16 float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Expm1(Vector512<float> x) => Expm1(new Lanes512(x)).V;
+
+    /// <summary>
+    /// e^x - 1 for any lane width: (u - 1)·x / log(u) with u = e^x rounded, exact to a few ulp because log(u) recovers the
+    /// point u is the exponential of; x itself where u is 1, u - 1 where u is 0 or +inf (-1 and +inf).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Expm1<TV>(TV x) where TV : struct, IFloatLanes<TV>
+    {
+        var one = TV.Splat(1f);
+        var u = Exp(x);
+        var um1 = TV.Sub(u, one);
+        var r = TV.Div(TV.Mul(um1, x), TV.Log(u));
+        r = TV.SelectEqual(u, one, x, r);
+        r = TV.SelectEqual(u, TV.Splat(0f), um1, r);
+        return TV.SelectEqual(u, TV.Splat(float.PositiveInfinity), u, r);
+    }
+
+    /// <summary>e^x - 1 over the exp/log of <typeparamref name="TM"/>.</summary>
+    public static double Expm1<TM>(double x) where TM : struct, IExpLog
+    {
+        double u = default(TM).Exp(x);
+        if (u == 1.0) return x;
+        double um1 = u - 1.0;
+        if (um1 == -1.0 || double.IsInfinity(u)) return um1;
+        return um1 * x / default(TM).Log(u);
+    }
+
     /// <summary>
     /// 1 + erf(x) to double precision: the Maclaurin series of erf for |x| &lt; 2.5 (beyond it the series cancels),
     /// erfc's continued fraction (modified Lentz) outside, so 1 + erf(x) = erfc(-x) keeps its relative accuracy when tiny.

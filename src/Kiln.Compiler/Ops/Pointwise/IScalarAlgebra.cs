@@ -44,6 +44,8 @@ namespace Kiln.Compiler.Ops.Pointwise
         T Log(T a);
         /// <summary>log(1 + a), accurate near 0.</summary>
         T Log1p(T a);
+        /// <summary>e^a - 1, accurate near 0.</summary>
+        T Expm1(T a);
         /// <summary>Base-2 log.</summary>
         T Log2(T a);
         /// <summary>Base-10 log.</summary>

@@ -18,6 +18,7 @@ namespace Kiln.Compiler.Ops.Pointwise
             new Silu(), new Gelu(), new GeluTanh(), new Mish(), new Hardsigmoid(), new Hardswish(), new Softsign(), new LogSigmoid(), new Selu(),
             new Erf(), new NormalPdf(), new NormalCdf(),
             new Floor(), new Ceil(), new Round(), new Trunc(),
+            new Expm1(), new Exp2(), new Sinh(), new Cosh(), new Asinh(), new Acosh(), new Atanh(), new Erfc(), new Logit(),
         };
 
         const double Ln2 = 0.69314718055994530942, Ln10 = 2.30258509299404568402;
@@ -322,6 +323,87 @@ namespace Kiln.Compiler.Ops.Pointwise
             public NormalCdf() : base("normal_cdf", "NormalCdf", "Standard normal CDF Φ(x).") { }
             public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.NormalCdf(x);
             public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.NormalPdf(x));
+        }
+
+        // ---- more exponentials, hyperbolic functions, erfc, logit (each built from primitives without cancellation) -----------
+
+        sealed class Expm1 : UnaryOp
+        {
+            public Expm1() : base("expm1", "Expm1", "e^x - 1, accurate near 0 (<c>torch.expm1</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Expm1(x);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.AddScalar(y, 1));
+        }
+
+        sealed class Exp2 : UnaryOp
+        {
+            public Exp2() : base("exp2", "Exp2", "2^x (<c>torch.exp2</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Exp(g.Scale(x, Ln2));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(y, Ln2));
+        }
+
+        sealed class Sinh : UnaryOp
+        {
+            public Sinh() : base("sinh", "Sinh", "Hyperbolic sine (<c>torch.sinh</c>).") { }
+            // (expm1(x) - expm1(-x))/2: the two terms have opposite signs, so nothing cancels near 0.
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Scale(g.Sub(g.Expm1(x), g.Expm1(g.Neg(x))), 0.5);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(g.Add(g.Exp(x), g.Exp(g.Neg(x))), 0.5));
+        }
+
+        sealed class Cosh : UnaryOp
+        {
+            public Cosh() : base("cosh", "Cosh", "Hyperbolic cosine (<c>torch.cosh</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Scale(g.Add(g.Exp(x), g.Exp(g.Neg(x))), 0.5);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(g.Sub(g.Expm1(x), g.Expm1(g.Neg(x))), 0.5));
+        }
+
+        sealed class Asinh : UnaryOp
+        {
+            public Asinh() : base("asinh", "Asinh", "Inverse hyperbolic sine (<c>torch.asinh</c>).") { }
+            // Odd: sign(x)·log1p(a + a·a/(1 + √(1 + a²))) with a = |x|, and √(1 + a²) = M·√(1 + (m/M)²) (M = max(a, 1),
+            // m = min(a, 1)) so a² never overflows.
+            public override T Forward<T>(IScalarAlgebra<T> g, T x)
+            {
+                T a = g.Abs(x), big = g.MaxScalar(a, 1), small = g.MinScalar(a, 1);
+                T ratio = g.Div(small, big);
+                T root = g.Mul(big, g.Sqrt(g.AddScalar(g.Mul(ratio, ratio), 1)));
+                T magnitude = g.Log1p(g.Add(a, g.Mul(a, g.Div(a, g.AddScalar(root, 1)))));
+                return g.Mul(g.Sub(g.GreaterMask(x, 0), g.GreaterMask(g.Neg(x), 0)), magnitude);
+            }
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Sqrt(g.AddScalar(g.Mul(x, x), 1)));
+        }
+
+        sealed class Acosh : UnaryOp
+        {
+            public Acosh() : base("acosh", "Acosh", "Inverse hyperbolic cosine, NaN below 1 (<c>torch.acosh</c>).") { }
+            // log1p(t + √t·√(t + 2)) with t = x - 1: accurate near 1, and no square to overflow far from it.
+            public override T Forward<T>(IScalarAlgebra<T> g, T x)
+            {
+                T t = g.AddScalar(x, -1);
+                return g.Log1p(g.Add(t, g.Mul(g.Sqrt(t), g.Sqrt(g.AddScalar(t, 2)))));
+            }
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Mul(g.Sqrt(g.AddScalar(x, -1)), g.Sqrt(g.AddScalar(x, 1))));
+        }
+
+        sealed class Atanh : UnaryOp
+        {
+            public Atanh() : base("atanh", "Atanh", "Inverse hyperbolic tangent, ±inf at ±1 (<c>torch.atanh</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Scale(g.Sub(g.Log1p(x), g.Log1p(g.Neg(x))), 0.5);
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.AddScalar(g.Neg(g.Mul(x, x)), 1));
+        }
+
+        sealed class Erfc : UnaryOp
+        {
+            public Erfc() : base("erfc", "Erfc", "The complementary error function 1 - erf(x), accurate where it is tiny (<c>torch.erfc</c>).") { }
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.OnePlusErf(g.Neg(x)); // erfc(x) = 1 + erf(-x)
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Mul(grad, g.Scale(g.Exp(g.Neg(g.Mul(x, x))), -1.1283791670955125739));
+        }
+
+        sealed class Logit : UnaryOp
+        {
+            public Logit() : base("logit", "Logit", "log(x / (1 - x)), the inverse of the sigmoid (<c>torch.logit</c>).") { }
+            // PyTorch's own formula, so values near 1/2 round as its do.
+            public override T Forward<T>(IScalarAlgebra<T> g, T x) => g.Log(g.Div(x, g.AddScalar(g.Neg(x), 1)));
+            public override T Backward<T>(IScalarAlgebra<T> g, T x, T y, T grad) => g.Div(grad, g.Mul(x, g.AddScalar(g.Neg(x), 1)));
         }
 
         // ---- rounding: flat almost everywhere (PyTorch's zero gradient); integers are their own answer ----------------------
