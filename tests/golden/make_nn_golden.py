@@ -413,6 +413,10 @@ sched_case("lambda", lambda o: S.LambdaLR(o, lambda e: 1.0 / (1 + e)))
 sched_case("onecycle", lambda o: S.OneCycleLR(o, 0.5, total_steps=30))
 sched_case("onecycle_linear_three_phase_adam", lambda o: S.OneCycleLR(o, 0.5, total_steps=30, anneal_strategy="linear", three_phase=True), opt_cls="Adam")
 sched_case("sequential_warmup_cosine", lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 5), S.CosineAnnealingLR(o, 25)], [5]))
+sched_case("constant", lambda o: S.ConstantLR(o, 0.5, 4))
+sched_case("polynomial", lambda o: S.PolynomialLR(o, 20, 2.0))
+sched_case("multiplicative", lambda o: S.MultiplicativeLR(o, lambda e: 0.95 if e % 2 else 0.9))
+sched_case("chained_constant_exponential", lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.1, 3), S.ExponentialLR(o, 0.9)]))
 plateau_metrics = [1.0, 0.9, 0.95, 0.95, 0.96, 0.97, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.7] + [0.7] * 17
 sched_case("plateau", lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1), metrics=plateau_metrics)
 

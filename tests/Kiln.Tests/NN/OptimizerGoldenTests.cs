@@ -113,6 +113,10 @@ public class OptimizerGoldenTests
         "onecycle_linear_three_phase_adam" => new OneCycleLR(o, 0.5, 30, annealStrategy: "linear", threePhase: true),
         "sequential_warmup_cosine" => new SequentialLR(o, [new LinearLR(o, 0.1, 1.0, 5), new CosineAnnealingLR(o, 25)], [5]),
         "plateau" => new ReduceLROnPlateau(o, factor: 0.5, patience: 2, cooldown: 1),
+        "constant" => new ConstantLR(o, 0.5, 4),
+        "polynomial" => new PolynomialLR(o, 20, 2.0),
+        "multiplicative" => new MultiplicativeLR(o, e => e % 2 != 0 ? 0.95 : 0.9),
+        "chained_constant_exponential" => new ChainedScheduler([new ConstantLR(o, 0.1, 3), new ExponentialLR(o, 0.9)]),
         _ => throw new ArgumentException(name),
     };
 
@@ -121,6 +125,9 @@ public class OptimizerGoldenTests
     [InlineData("cosine")]
     [InlineData("onecycle")]
     [InlineData("plateau")]
+    [InlineData("sequential_warmup_cosine")]
+    [InlineData("chained_constant_exponential")]
+    [InlineData("polynomial")]
     public void SchedulerStateDictResumesTheSequence(string name)
     {
         var metrics = Case("schedulers", "plateau").GetProperty("metrics").EnumerateArray().Select(e => e.GetDouble()).ToArray();

@@ -206,21 +206,15 @@ public sealed class OneCycleLR : LRScheduler
 }
 
 /// <summary>Runs schedulers one after another, switching at the milestone epochs (<c>SequentialLR</c>, e.g. warm-up then cosine).</summary>
-public sealed class SequentialLR : LRScheduler
+public sealed class SequentialLR : ComposedScheduler
 {
-    readonly LRScheduler[] _schedulers;
     readonly int[] _milestones;
 
     /// <summary>Chains <paramref name="schedulers"/>; scheduler i+1 takes over at <paramref name="milestones"/>[i].</summary>
-    public SequentialLR(Optimizer optimizer, LRScheduler[] schedulers, int[] milestones) : base(optimizer, initialStep: false)
+    public SequentialLR(Optimizer optimizer, LRScheduler[] schedulers, int[] milestones) : base(optimizer, schedulers, "SequentialLR")
     {
-        if (schedulers.Length < 1) throw new KilnException("SequentialLR", "SequentialLR: expects at least one scheduler");
         if (milestones.Length != schedulers.Length - 1)
             throw new KilnException("SequentialLR", $"SequentialLR: Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers {schedulers.Length} and the number of milestones to be equal to {milestones.Length}");
-        foreach (var s in schedulers)
-            if (!ReferenceEquals(s.Optimizer, optimizer))
-                throw new KilnException("SequentialLR", "SequentialLR: expects all schedulers to belong to the same optimizer");
-        _schedulers = schedulers;
         _milestones = milestones;
         LastEpoch = 0;
         // Undo the initial steps the schedulers took when they were built, then let the first one take it again.
@@ -238,7 +232,7 @@ public sealed class SequentialLR : LRScheduler
         LastEpoch++;
         int idx = 0;
         while (idx < _milestones.Length && _milestones[idx] <= LastEpoch) idx++;
-        var s = _schedulers[idx];
+        var s = Schedulers[idx];
         if (idx > 0 && _milestones[idx - 1] == LastEpoch)
         {
             // PyTorch calls scheduler.step(0): the closed form at epoch 0 where one exists, else get_lr at epoch 0.
