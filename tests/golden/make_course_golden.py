@@ -117,6 +117,40 @@ with torch.random.fork_rng():  # its own seed, so the cases after it keep their 
     for p_name, p in [("2", 2.0), ("1", 1.0), ("3", 3.0), ("0_5", 0.5), ("1_5", 1.5), ("inf", float("inf"))]:
         case("norm_zero_rows_p" + p_name, {"x": rows}, lambda x, p=p: torch.norm(x, p, dim=1))
 
+# Functions PyTorch code reaches for beyond the layers: amax/amin (ties share the gradient), logaddexp, xlogy, grids,
+# stacking, rotation, differences, take_along_dim, cdist (both of PyTorch's p=2 forms), counting and searching.
+with torch.random.fork_rng():
+    torch.manual_seed(31)
+    tied = torch.tensor([[1.0, 3.0, 3.0, -2.0], [0.5, 0.5, 0.5, 0.5], [-1.0, 4.0, 2.0, 4.0]])
+    case("amax_ties", {"x": tied}, lambda x: (torch.amax(x, 1), torch.amax(x, (0, 1)), torch.amax(x, 0, keepdim=True)))
+    case("amax_all", {"x": tied}, lambda x: torch.amax(x, (0, 1)))
+    case("amin_ties_keepdim", {"x": -tied}, lambda x: (torch.amin(x, 1, keepdim=True), torch.amin(x, 0)))
+    case("logaddexp", {"a": torch.tensor([0.0, 1.0, -3.0, 100.0, -100.0, 2.0]), "b": torch.tensor([0.0, -2.0, -3.5, 99.0, -101.0, 2.0])},
+         lambda a, b: torch.logaddexp(a, b))
+    case("xlogy", {"x": torch.tensor([0.0, 0.0, 2.0, 1.5, -1.0]), "y": torch.tensor([0.5, 3.0, 3.0, 0.5, 2.0])}, lambda x, y: torch.xlogy(x, y))
+    # Values only where y is 0 or NaN: PyTorch's gradient of y at x = y = 0 is NaN, Kiln's 0.
+    case("xlogy_zero", {"x": torch.tensor([0.0, 0.0, 2.0, 0.0]), "y": torch.tensor([0.0, float("nan"), 0.0, 3.0])}, lambda x, y: torch.xlogy(x, y), grad=False)
+    case("meshgrid_ij", {"a": torch.randn(3), "b": torch.randn(2)}, lambda a, b: torch.meshgrid(a, b, indexing="ij"))
+    case("meshgrid_xy", {"a": torch.randn(3), "b": torch.randn(2), "c": torch.randn(4)}, lambda a, b, c: torch.meshgrid(a, b, c, indexing="xy"))
+    case("hstack", {"a": torch.randn(2, 3), "b": torch.randn(2, 1)}, lambda a, b: torch.hstack([a, b]))
+    case("hstack_vectors", {"a": torch.randn(3), "b": torch.randn(2)}, lambda a, b: torch.hstack([a, b]))
+    case("vstack", {"a": torch.randn(3), "b": torch.randn(2, 3)}, lambda a, b: torch.vstack([a, b]))
+    case("rot90", {"x": torch.randn(2, 3, 4)}, lambda x: (torch.rot90(x), torch.rot90(x, 2), torch.rot90(x, 3, [1, 2]), torch.rot90(x, -1, [0, 2])))
+    case("diff", {"x": torch.randn(3, 5), "p": torch.randn(3, 1)}, lambda x, p: (torch.diff(x, n=2, prepend=p), torch.diff(x, dim=0)))
+    case("take_along_dim", {"x": torch.randn(3, 4), "i": torch.tensor([[0, 3], [2, 2], [1, 0]])}, lambda x, i: torch.take_along_dim(x, i, 1))
+    case("take_along_dim_broadcast", {"x": torch.randn(3, 4), "i": torch.tensor([[0, 2, 1]])}, lambda x, i: torch.take_along_dim(x, i.T, 0))
+    case("take_along_dim_flat", {"x": torch.randn(3, 4), "i": torch.tensor([11, 0, 5])}, lambda x, i: torch.take_along_dim(x, i))
+    case("cdist", {"a": torch.randn(4, 3), "b": torch.randn(5, 3)}, lambda a, b: torch.cdist(a, b))
+    case("cdist_p1_batched", {"a": torch.randn(2, 4, 3), "b": torch.randn(2, 5, 3)}, lambda a, b: torch.cdist(a, b, p=1.0))
+    case("cdist_products", {"a": torch.randn(30, 6), "b": torch.randn(7, 6)}, lambda a, b: torch.cdist(a, b))
+    case("bincount", {"x": torch.tensor([0, 1, 1, 3, 1]), "w": torch.tensor([0.5, 1.0, 2.0, 0.25, 1.0])},
+         lambda x, w: (torch.bincount(x), torch.bincount(x, minlength=6), torch.bincount(x, weights=w)), grad=False)
+    case("count_nonzero", {"x": torch.tensor([[0, 1, 2], [0, 0, 3]])}, lambda x: (torch.count_nonzero(x), torch.count_nonzero(x, 0)), grad=False)
+    case("searchsorted", {"s": torch.tensor([1.0, 3.0, 5.0, 7.0]), "v": torch.tensor([[3.0, 6.0], [9.0, 0.0]])},
+         lambda s, v: (torch.searchsorted(s, v), torch.searchsorted(s, v, right=True), torch.bucketize(v, s), torch.bucketize(v, s, right=True)), grad=False)
+    case("searchsorted_rows", {"s": torch.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]), "v": torch.tensor([[2.0, 0.0], [5.0, 6.0]])},
+         lambda s, v: torch.searchsorted(s, v), grad=False)
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

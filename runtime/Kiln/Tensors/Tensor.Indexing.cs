@@ -50,6 +50,37 @@ public sealed unsafe partial class Tensor
         return Record("gather", result, new DimArgs(d), this, index);
     }
 
+    /// <summary>
+    /// Values picked along <paramref name="dim"/> at <paramref name="indices"/>, the other dims broadcast between the two
+    /// (<c>torch.take_along_dim</c>; argsort's and topk's indices pick this way). Without a dim, both are flattened.
+    /// </summary>
+    public Tensor TakeAlongDim(Tensor indices, int? dim = null)
+    {
+        const string op = "take_along_dim";
+        if (dim is null)
+        {
+            using var flat = Reshape(-1);
+            using var flatIndices = indices.Reshape(-1);
+            return flat.Gather(0, flatIndices);
+        }
+        int d = ShapeRules.NormalizeDim(op, dim.Value, _shape.Length);
+        if (indices.Dim != Dim)
+            throw new KilnException(op, $"{op}: input and indices should have the same number of dimensions, but got {ShapeText.Format(_shape)} and {ShapeText.Format(indices._shape)}", KilnErrorKind.Shape);
+        var selfShape = (int[])_shape.Clone();
+        var indexShape = (int[])indices._shape.Clone();
+        for (int i = 0; i < selfShape.Length; i++)
+        {
+            if (i == d) continue;
+            int a = selfShape[i], b = indexShape[i];
+            if (a != b && a != 1 && b != 1)
+                throw new KilnException(op, $"{op}: shapes {ShapeText.Format(_shape)} and {ShapeText.Format(indices._shape)} cannot be broadcast outside dim {d}: size {a} and size {b} differ at dimension {i}", KilnErrorKind.Shape);
+            selfShape[i] = indexShape[i] = a == 1 ? b : a;
+        }
+        using var x = Expand(selfShape);
+        using var index = indices.Expand(indexShape);
+        return x.Gather(d, index);
+    }
+
     /// <summary>Copy with src values written at the index positions of a dim (<c>scatter</c>).</summary>
     public Tensor Scatter(int dim, Tensor index, Tensor src) => ScatterImpl("scatter", dim, index, src, add: false);
 

@@ -49,6 +49,80 @@ public sealed unsafe partial class Tensor
         finally { foreach (var p in parts) p.Dispose(); }
     }
 
+    /// <summary>Concatenates column-wise (<c>torch.hstack</c>): along dim 1, or dim 0 when every tensor is 1-D.</summary>
+    public static Tensor Hstack(params Tensor[] tensors)
+    {
+        if (tensors is not { Length: > 0 }) throw new KilnException("hstack", "hstack: expects a non-empty list of tensors");
+        bool vectors = true;
+        foreach (var t in tensors) vectors &= t.Dim <= 1;
+        if (!vectors) return Cat(tensors, 1);
+        return CatReshaped(tensors, 0, t => t.Dim == 0 ? [1] : null);
+    }
+
+    /// <summary>Concatenates row-wise (<c>torch.vstack</c>): 0-D and 1-D tensors become rows [1, n] first.</summary>
+    public static Tensor Vstack(params Tensor[] tensors)
+    {
+        if (tensors is not { Length: > 0 }) throw new KilnException("vstack", "vstack: expects a non-empty list of tensors");
+        return CatReshaped(tensors, 0, t => t.Dim >= 2 ? null : [1, t.Dim == 0 ? 1 : t.Size(0)]);
+    }
+
+    // Cat of the tensors, each first reshaped to shapeOf(t) where that is not null (the reshaped copies are ours to free).
+    static Tensor CatReshaped(Tensor[] tensors, int dim, Func<Tensor, int[]?> shapeOf)
+    {
+        var parts = new Tensor[tensors.Length];
+        var owned = new bool[tensors.Length];
+        try
+        {
+            for (int i = 0; i < parts.Length; i++)
+            {
+                var shape = shapeOf(tensors[i]);
+                owned[i] = shape is not null;
+                parts[i] = shape is null ? tensors[i] : tensors[i].Reshape(shape);
+            }
+            return Cat(parts, dim);
+        }
+        finally
+        {
+            for (int i = 0; i < parts.Length; i++) if (owned[i]) parts[i]?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Coordinate grids from 1-D tensors (<c>torch.meshgrid</c>): with <paramref name="indexing"/> "ij" output i varies
+    /// along dim i; with "xy" (NumPy's default) the first two dims are swapped. Each output is an expanded view.
+    /// </summary>
+    public static Tensor[] Meshgrid(IReadOnlyList<Tensor> tensors, string indexing = "ij")
+    {
+        const string op = "meshgrid";
+        if (indexing != "ij" && indexing != "xy") throw new KilnException(op, $"{op}: indexing must be one of \"xy\" or \"ij\", but received: {indexing}");
+        if (tensors.Count == 0) throw new KilnException(op, $"{op}: expects a non-empty list of tensors");
+        var sizes = new int[tensors.Count];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            var t = tensors[i];
+            if (t.Dim > 1) throw new KilnException(op, $"{op}: Expected 0D or 1D tensor in the tensor list but got: {ShapeText.Format(t._shape)}", KilnErrorKind.Shape);
+            if (i > 0) CheckSameDevice(op, tensors[0], t);
+            sizes[i] = t.Dim == 0 ? 1 : t._shape[0];
+        }
+        bool swap = indexing == "xy" && sizes.Length >= 2;
+        var grid = (int[])sizes.Clone();
+        if (swap) (grid[0], grid[1]) = (grid[1], grid[0]);
+        var r = new Tensor[sizes.Length];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            int axis = swap && i < 2 ? 1 - i : i; // where input i varies in the grid
+            var view = new int[grid.Length];
+            Array.Fill(view, 1);
+            view[axis] = sizes[i];
+            using var column = tensors[i].Reshape(view);
+            r[i] = column.Expand(grid);
+        }
+        return r;
+    }
+
+    /// <summary>Coordinate grids from 1-D tensors, "ij" indexing (<c>torch.meshgrid(*tensors, indexing="ij")</c>).</summary>
+    public static Tensor[] Meshgrid(params Tensor[] tensors) => Meshgrid(tensors, "ij");
+
     /// <summary>Splits into views of <paramref name="splitSize"/> along a dim (the last may be smaller).</summary>
     public Tensor[] Split(int splitSize, int dim = 0)
     {

@@ -16,6 +16,50 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor SwiGlu(Tensor gate, Tensor up) => Record("swiglu", MapBinary("swiglu", gate, up, new SwiGluOp(), floating: true), null, gate, up);
 
+    /// <summary>
+    /// log(eˣ + eʸ) without overflow (<c>torch.logaddexp</c>): max(x, y) + log1p(e^-|x - y|); two equal infinities give
+    /// themselves.
+    /// </summary>
+    public Tensor Logaddexp(Tensor other)
+    {
+        using var peak = Maximum(other);
+        using var gap = this - other;
+        using var distance = gap.Abs();
+        using var negated = distance.Neg();
+        using var small = negated.Exp();
+        using var correction = small.Log1p();
+        var r = peak + correction;
+        using var same = Eq(other);
+        using var infinite = IsInf();
+        using var bothInfinite = same.BitwiseAnd(infinite);
+        using var anyBoth = bothInfinite.Any();
+        if (!anyBoth.Item<bool>()) return r;
+        using (r) return Where(bothInfinite, peak, r); // -inf - -inf is NaN inside the formula
+    }
+
+    /// <summary>
+    /// x·log(y), 0 where x is 0 even when y is 0 (<c>torch.xlogy</c>, entropy terms); NaN where y is NaN.
+    /// </summary>
+    public Tensor Xlogy(Tensor other)
+    {
+        // Where x and y are both 0, y is read as 1: log 1 = 0, so neither the value nor x's gradient meets log 0 (x's
+        // gradient is log y elsewhere, at x = 0 too, as PyTorch's).
+        using var zero = Eq(0);
+        using var zeroY = other.Eq(0);
+        using var replace = zero.BitwiseAnd(zeroY);
+        using var one = Full([], 1, other.DType.IsFloatingPoint() ? other.DType : DTypes.Default, other.Device);
+        using var safe = Where(replace, one, other);
+        using var log = safe.Log();
+        return this * log;
+    }
+
+    /// <summary>x·log(y) with a number y (<c>torch.xlogy</c>).</summary>
+    public Tensor Xlogy(double y)
+    {
+        using var t = Scalar(y);
+        return Xlogy(t);
+    }
+
     // ---- modulo and bitwise ----------------------------------------------------------------------------------------------
 
     /// <summary>Python's modulo: the result has the divisor's sign (<c>torch.remainder</c>, the <c>%</c> operator).</summary>

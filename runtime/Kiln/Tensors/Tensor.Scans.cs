@@ -6,6 +6,30 @@ namespace Kiln;
 public sealed partial class Tensor
 {
     /// <summary>
+    /// The <paramref name="n"/>-th forward difference along <paramref name="dim"/> (<c>torch.diff</c>): out[i] = x[i+1] - x[i],
+    /// repeated n times, after <paramref name="prepend"/> and <paramref name="append"/> are joined on; bool tensors give
+    /// x[i+1] != x[i].
+    /// </summary>
+    public Tensor Diff(int n = 1, int dim = -1, Tensor? prepend = null, Tensor? append = null)
+    {
+        const string op = "diff";
+        if (Dim == 0) throw new KilnException(op, "diff: expects input to be at least one-dimensional", KilnErrorKind.Shape);
+        if (n < 0) throw new KilnException(op, $"diff: order must be non-negative but got {n}");
+        int d = ShapeRules.NormalizeDim(op, dim, Dim);
+        Tensor x = prepend is null && append is null ? Clone() : Cat(prepend is null ? [this, append!] : append is null ? [prepend, this] : [prepend, this, append], d);
+        for (int k = 0; k < n && x.Size(d) > 0; k++)
+        {
+            int len = x.Size(d) - 1;
+            using var later = x.Narrow(d, 1, len);
+            using var earlier = x.Narrow(d, 0, len);
+            var next = x.DType == DType.Bool ? later.Ne(earlier) : later - earlier;
+            x.Dispose();
+            x = next;
+        }
+        return x;
+    }
+
+    /// <summary>
     /// Cumulative product along <paramref name="dim"/> (<c>torch.cumprod</c>). Built step by step from products of
     /// slices, so its gradient is exact with zeros in the input too (a division-based rule would give NaN there).
     /// </summary>

@@ -428,6 +428,25 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>
+    /// Rotates by 90° <paramref name="k"/> times in the plane of <paramref name="dim0"/> and <paramref name="dim1"/>, from
+    /// the first toward the second (<c>torch.rot90</c>).
+    /// </summary>
+    public Tensor Rot90(int k = 1, int dim0 = 0, int dim1 = 1)
+    {
+        const string op = "rot90";
+        if (_shape.Length < 2) throw new KilnException(op, $"{op}: expected total dims >= 2, but got total dims = {_shape.Length}", KilnErrorKind.Shape);
+        int a = ShapeRules.NormalizeDim(op, dim0, _shape.Length), b = ShapeRules.NormalizeDim(op, dim1, _shape.Length);
+        if (a == b) throw new KilnException(op, $"{op}: expected rotation dims to be different, but got dim0 = {a} and dim1 = {b}", KilnErrorKind.Argument);
+        switch (((k % 4) + 4) % 4)
+        {
+            case 1: { using var f = Flip(b); return f.Transpose(a, b); }
+            case 2: return Flip(a, b);
+            case 3: { using var f = Flip(a); return f.Transpose(a, b); }
+            default: return Clone();
+        }
+    }
+
+    /// <summary>
     /// This tensor on <paramref name="device"/> (<c>tensor.to(device)</c>): itself, as a new view, when it is there already,
     /// else a contiguous copy there (recorded: gradients flow back to the source device).
     /// </summary>

@@ -1,0 +1,119 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// How many times each value 0..max occurs in a 1-D tensor of non-negative integers (<c>torch.bincount</c>), at least
+    /// <paramref name="minlength"/> bins; with <paramref name="weights"/> each occurrence adds its weight instead of 1.
+    /// </summary>
+    public Tensor Bincount(Tensor? weights = null, int minlength = 0)
+    {
+        const string op = "bincount";
+        if (Dim != 1 || DType.IsFloatingPoint() || DType == DType.Bool)
+            throw new KilnException(op, $"{op}: only supports 1-d non-negative integral inputs, got {DType} {ShapeText.Format(_shape)}", KilnErrorKind.Argument);
+        if (minlength < 0) throw new KilnException(op, $"{op}: minlength should be >= 0, got {minlength}");
+        if (weights is not null && (weights.Dim != 1 || weights.Size(0) != Size(0)))
+            throw new KilnException(op, $"{op}: weights should be 1-d and have the same length as input, got {ShapeText.Format(weights._shape)} for input {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
+        var values = HostLongs(this);
+        long bins = minlength;
+        foreach (long v in values)
+        {
+            if (v < 0) throw new KilnException(op, $"{op}: only supports 1-d non-negative integral inputs, found {v}", KilnErrorKind.Argument);
+            bins = Math.Max(bins, v + 1);
+        }
+        if (weights is null)
+        {
+            var counts = new long[bins];
+            foreach (long v in values) counts[v]++;
+            using var hostCounts = From(counts, (int)bins);
+            return hostCounts.To(Device);
+        }
+        // float32 weights sum in float32, others in float64 (as PyTorch's dtypes).
+        DType dtype = weights.DType == DType.Float32 ? DType.Float32 : DType.Float64;
+        using var w = weights.To(DType.Float64);
+        var weightValues = w.ToArray<double>();
+        var sums = new double[bins];
+        for (int i = 0; i < values.Length; i++) sums[values[i]] += weightValues[i];
+        using var hostSums = From(sums, (int)bins);
+        using var typed = hostSums.To(dtype);
+        return typed.To(Device);
+    }
+
+    /// <summary>Counts the non-zero elements over <paramref name="dims"/> (all when null) as int64 (<c>torch.count_nonzero</c>).</summary>
+    public Tensor CountNonzero(int[]? dims = null)
+    {
+        using var nonZero = Ne(0);
+        using var asLong = nonZero.To(DType.Int64);
+        return dims is null ? asLong.Sum() : asLong.Sum(dims);
+    }
+
+    /// <summary>Counts the non-zero elements along one dim (<c>torch.count_nonzero(x, dim)</c>).</summary>
+    public Tensor CountNonzero(int dim) => CountNonzero([dim]);
+
+    /// <summary>
+    /// For each of <paramref name="values"/>, the index where it would be inserted into the last dim of
+    /// <paramref name="sortedSequence"/> to keep it sorted (<c>torch.searchsorted</c>): the first such index, or the last
+    /// with <paramref name="right"/>. A 1-D sequence serves every value; otherwise its leading dims match the values'.
+    /// </summary>
+    public static Tensor Searchsorted(Tensor sortedSequence, Tensor values, bool right = false)
+    {
+        const string op = "searchsorted";
+        CheckSameDevice(op, sortedSequence, values);
+        if (sortedSequence.Dim == 0) throw new KilnException(op, $"{op}: boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor [] and input value tensor {ShapeText.Format(values._shape)}", KilnErrorKind.Shape);
+        bool shared = sortedSequence.Dim == 1;
+        if (!shared)
+        {
+            bool match = values.Dim == sortedSequence.Dim;
+            for (int i = 0; match && i < sortedSequence.Dim - 1; i++) match = values._shape[i] == sortedSequence._shape[i];
+            if (!match)
+                throw new KilnException(op, $"{op}: boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor {ShapeText.Format(sortedSequence._shape)} and input value tensor {ShapeText.Format(values._shape)}", KilnErrorKind.Shape);
+        }
+        // Compared in float64: exact for every float dtype, and for integers below 2^53.
+        using var seq = sortedSequence.To(DType.Float64);
+        using var val = values.To(DType.Float64);
+        var s = seq.ToArray<double>();
+        var v = val.ToArray<double>();
+        int n = sortedSequence._shape[^1];
+        int perRow = values.Dim == 0 ? 1 : values._shape[^1];
+        var result = new long[v.Length];
+        for (int i = 0; i < v.Length; i++)
+        {
+            int row = shared ? 0 : i / perRow;
+            result[i] = Insertion(s.AsSpan(row * n, n), v[i], right);
+        }
+        using var host = From(result, values._shape);
+        return host.To(values.Device);
+    }
+
+    /// <summary>
+    /// The bucket of each element among sorted 1-D <paramref name="boundaries"/> (<c>torch.bucketize</c>): i such that
+    /// boundaries[i-1] &lt; x ≤ boundaries[i], or boundaries[i-1] ≤ x &lt; boundaries[i] with <paramref name="right"/>.
+    /// </summary>
+    public Tensor Bucketize(Tensor boundaries, bool right = false)
+    {
+        if (boundaries.Dim != 1) throw new KilnException("bucketize", $"bucketize: boundaries tensor must be 1 dimension, but got dim({boundaries.Dim})", KilnErrorKind.Shape);
+        return Searchsorted(boundaries, this, right);
+    }
+
+    // The first index whose element is ≥ x (left) or > x (right): a binary search over a sorted row; NaN sorts last.
+    static long Insertion(ReadOnlySpan<double> row, double x, bool right)
+    {
+        int lo = 0, hi = row.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            bool goRight = right ? !(x < row[mid]) : row[mid] < x;
+            if (goRight) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    static long[] HostLongs(Tensor t)
+    {
+        using var wide = t.To(DType.Int64);
+        return wide.ToArray<long>();
+    }
+}
