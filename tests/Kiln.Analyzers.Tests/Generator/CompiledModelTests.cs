@@ -262,6 +262,16 @@ public class CompiledModelTests
                 b.Forward(selu.Forward(hardswish.Forward(mish.Forward(a.Forward(x)))).Softsign() + F.LogSigmoid(x).Atan()).Hardsigmoid().Erf();
         }
 
+        /// <summary>The table's exponential and hyperbolic functions (expm1 is a primitive of its own), inside their domains.</summary>
+        [Model]
+        public partial class HyperbolicFunctions : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 8);
+            public Tensor Forward([Shape("N 8")] Tensor x) =>
+                b.Forward(a.Forward(x).Tanh().Sinh() + x.Tanh().Atanh() + x.Asinh().Expm1() + x.Sigmoid().Logit() + x.Erfc() + x.Tanh().Exp2()
+                    + (x.Cosh() + 1).Acosh());
+        }
+
         [Model]
         public partial class ConvBn : Module<Tensor, Tensor>
         {
@@ -599,6 +609,7 @@ public class CompiledModelTests
     [InlineData("Arithmetic", new[] { 7, 8 }, new object[0])]
     [InlineData("ScalarOnlyOps", new[] { 4, 6 }, new object[0])]
     [InlineData("TableFunctions", new[] { 5, 8 }, new object[0])]
+    [InlineData("HyperbolicFunctions", new[] { 5, 8 }, new object[0])]
     [InlineData("EpilogueForms", new[] { 13, 9 }, new object[0])]
     [InlineData("EpilogueForms", new[] { 3, 9 }, new object[0])]
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
@@ -672,6 +683,7 @@ public class CompiledModelTests
     [InlineData("StridedGroups", new[] { 2, 4, 8, 8 }, new object[0])]
     [InlineData("TwoPools", new[] { 2, 2, 8, 8 }, new object[0])]
     [InlineData("TableFunctions", new[] { 3, 8 }, new object[0])]
+    [InlineData("HyperbolicFunctions", new[] { 3, 8 }, new object[0])]
     [InlineData("LlamaBlock", new[] { 3, 5, 16 }, new object[0])]
     [InlineData("ConvBn", new[] { 4, 2, 6, 6 }, new object[0])]
     [InlineData("BnMlp", new[] { 9, 7 }, new object[0])]
