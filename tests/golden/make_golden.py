@@ -400,7 +400,8 @@ case("rms_norm_bf16", "rms_norm", [T([6, 64], "bfloat16", "wide"), T([64], "bflo
 prints = [torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1e-5, 1.0]),
           torch.tensor([1, 2, 3]), torch.tensor([True, False]), torch.tensor(1.5), torch.arange(2000.0).reshape(40, 50),
           torch.tensor([1.5, -2.25], dtype=torch.float64), torch.zeros(0, 3), torch.arange(24).reshape(2, 3, 4),
-          torch.tensor([float("nan"), float("inf"), 1.25]), torch.linspace(0, 1, 30), torch.tensor([1, 2], dtype=torch.int32)]
+          torch.tensor([float("nan"), float("inf"), 1.25]), torch.linspace(0, 1, 30), torch.tensor([1, 2], dtype=torch.int32),
+          torch.tensor([float("nan"), float("inf"), 1.0]), torch.tensor([float("nan"), float("-inf"), 5e-6, 1.0]), torch.tensor([float("nan"), 0.0])]
 printing = [{"input": enc(t), "text": str(t).replace("torch.", "")} for t in prints]
 
 with open(OUT, "w") as f:

@@ -25,8 +25,9 @@ internal sealed class TensorFormatter
         var values = new List<double>();
         Collect(new List<int>(), values);
         _format = ChooseFormat(t.DType, values);
+        // The column width comes from the finite values (as PyTorch's): nan and inf print unpadded beside them.
         int width = 1;
-        foreach (var v in values) width = Math.Max(width, _format(v).Length);
+        foreach (var v in values) if (double.IsFinite(v)) width = Math.Max(width, _format(v).Length);
         _width = width;
     }
 
