@@ -347,6 +347,33 @@ loss_case("kl_div_batchmean", lambda x, t: F.kl_div(x, t, reduction="batchmean")
 loss_case("kl_div_log_target_sum", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True), [lp, torch.log_softmax(R(4, 5), 1)], {"op": "kl_div", "reduction": "sum", "log_target": True})
 loss_case("kl_div_mean", lambda x, t: F.kl_div(x, t, reduction="mean"), [lp, tp], {"op": "kl_div"})
 
+# Ranking, embedding and likelihood losses, on their own seed so the cases around them keep their values.
+with torch.random.fork_rng():
+    torch.manual_seed(37)
+    pm = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    loss_case("margin_ranking", lambda a, b, y: F.margin_ranking_loss(a, b, y, margin=0.3), [R(6), R(6), pm], {"op": "margin_ranking", "margin": 0.3})
+    loss_case("margin_ranking_none", lambda a, b, y: F.margin_ranking_loss(a, b, y, reduction="none"), [R(6), R(6), pm], {"op": "margin_ranking", "reduction": "none"})
+    loss_case("hinge_embedding", lambda x, y: F.hinge_embedding_loss(x, y, margin=0.8), [R(6) * 2, pm], {"op": "hinge_embedding", "margin": 0.8})
+    loss_case("soft_margin", lambda x, y: F.soft_margin_loss(x, y), [R(2, 3) * 2, pm.view(2, 3)], {"op": "soft_margin"})
+    loss_case("multilabel_soft_margin", lambda x, y: F.multilabel_soft_margin_loss(x, y), [R(4, 5) * 2, (torch.rand(4, 5) > 0.5).float()], {"op": "multilabel_soft_margin"})
+    loss_case("multilabel_soft_margin_weight_none", lambda x, y, w: F.multilabel_soft_margin_loss(x, y, weight=w, reduction="none"),
+              [R(4, 5) * 2, (torch.rand(4, 5) > 0.5).float(), torch.rand(5) + 0.5], {"op": "multilabel_soft_margin", "weight": True, "reduction": "none"})
+    loss_case("cosine_embedding", lambda a, b, y: F.cosine_embedding_loss(a, b, y, margin=0.2), [R(6, 4), R(6, 4), pm], {"op": "cosine_embedding", "margin": 0.2})
+    loss_case("cosine_embedding_sum", lambda a, b, y: F.cosine_embedding_loss(a, b, y, reduction="sum"), [R(6, 4), R(6, 4), pm], {"op": "cosine_embedding", "reduction": "sum"})
+    loss_case("triplet_margin", lambda a, p, n: F.triplet_margin_loss(a, p, n), [R(5, 4), R(5, 4), R(5, 4)], {"op": "triplet_margin"})
+    loss_case("triplet_margin_p1_swap_none", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True, reduction="none"),
+              [R(5, 4), R(5, 4), R(5, 4)], {"op": "triplet_margin", "margin": 2.0, "p": 1.0, "swap": True, "reduction": "none"})
+    loss_case("multi_margin", lambda x, y: F.multi_margin_loss(x, y), [R(5, 4), torch.tensor([0, 3, 1, 1, 2])], {"op": "multi_margin"})
+    loss_case("multi_margin_p2_weight", lambda x, y, w: F.multi_margin_loss(x, y, p=2, margin=0.5, weight=w, reduction="sum"),
+              [R(5, 4), torch.tensor([0, 3, 1, 1, 2]), torch.rand(4) + 0.5], {"op": "multi_margin", "p": 2, "margin": 0.5, "weight": True, "reduction": "sum"})
+    counts = torch.tensor([0.0, 1.0, 3.0, 7.0, 2.0, 12.0])
+    loss_case("poisson_nll", lambda x, y: F.poisson_nll_loss(x, y), [R(6), counts], {"op": "poisson_nll"})
+    loss_case("poisson_nll_rate_full", lambda x, y: F.poisson_nll_loss(x, y, log_input=False, full=True, reduction="none"),
+              [torch.rand(6) * 5 + 0.1, counts], {"op": "poisson_nll", "log_input": False, "full": True, "reduction": "none"})
+    loss_case("gaussian_nll", lambda x, y, v: F.gaussian_nll_loss(x, y, v), [R(4, 3), R(4, 3), torch.rand(4, 3) + 0.1], {"op": "gaussian_nll"})
+    loss_case("gaussian_nll_homoscedastic_full", lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=True, eps=0.05, reduction="none"),
+              [R(4, 3), R(4, 3), torch.tensor([0.5, 0.01, 2.0, 0.0])], {"op": "gaussian_nll", "full": True, "eps": 0.05, "reduction": "none"})
+
 # ---- optimizers -----------------------------------------------------------------------------------------------
 P1, P2 = torch.randn(3, 4), torch.randn(5)
 C1, T1, C2 = torch.randn(3, 4), torch.randn(3, 4), torch.randn(5)

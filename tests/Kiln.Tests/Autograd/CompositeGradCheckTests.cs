@@ -41,6 +41,16 @@ public class CompositeGradCheckTests
         ["diff"] = (x => x[0].Diff(2, 1, prepend: x[1]), () => [R(3, 5), R(3, 2)]),
         ["take_along_dim"] = (x => x[0].TakeAlongDim(Tensor.From(new long[] { 2, 0, 1 }, 3, 1), 1), () => [R(3, 4)]),
         ["square"] = (x => x[0].Square(), () => [R(4)]),
+        // Losses: the gradient of every floating input (targets of ±1 and class indices held constant).
+        ["margin_ranking"] = (x => new MarginRankingLoss(0.3).Call(x[0], x[1], Tensor.From(new double[] { 1, -1, 1, -1 }, 4)), () => [R(4), R2(4)]),
+        ["cosine_embedding"] = (x => new CosineEmbeddingLoss(0.1).Call(x[0], x[1], Tensor.From(new double[] { 1, -1, -1 }, 3)), () => [R(3, 4), R2(3, 4)]),
+        ["triplet_margin"] = (x => new TripletMarginLoss(2, swap: true).Call(x[0], x[1], x[2]), () => [R(3, 4), R2(3, 4), R(3, 4) * 0.5]),
+        ["gaussian_nll"] = (x => new GaussianNLLLoss(full: true).Call(x[0], x[1], x[2]), () => [R(3, 2), R2(3, 2), P(3, 2)]),
+        ["poisson_nll"] = (x => new PoissonNLLLoss().Call(x[0], x[1]) + new PoissonNLLLoss(logInput: false, full: true).Call(x[2], x[1]), () => [R(5), P(5) * 4, P(5)]),
+        ["margin_losses"] = (x => new HingeEmbeddingLoss(0.5).Call(x[0], Tensor.From(new double[] { 1, -1, 1, -1, -1 }, 5))
+            + new SoftMarginLoss().Call(x[0], Tensor.From(new double[] { 1, -1, -1, 1, 1 }, 5))
+            + new MultiLabelSoftMarginLoss().Call(x[1], Tensor.From(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3))
+            + new MultiMarginLoss(2, 0.5).Call(x[1], Tensor.From(new long[] { 2, 0 }, 2)), () => [R(5), R(2, 3)]),
     };
 
     public static TheoryData<string> Names()
@@ -73,5 +83,10 @@ public class CompositeGradCheckTests
         Assert.StartsWith("amax:", Assert.Throws<KilnException>(() => Tensor.Ones(0, 3).Amax(0)).Message);
         Assert.StartsWith("celu:", Assert.Throws<KilnException>(() => F.Celu(Tensor.Ones(2), 0)).Message);
         Assert.StartsWith("diff:", Assert.Throws<KilnException>(() => Tensor.Scalar(1.0).Diff()).Message);
+        Assert.Equal("gaussian_nll_loss: var has negative entry/entries", Assert.Throws<KilnException>(() => F.GaussianNllLoss(Tensor.Ones(2), Tensor.Ones(2), Tensor.From(new float[] { 1, -1 }, 2))).Message);
+        Assert.StartsWith("gaussian_nll_loss: var is of incorrect size", Assert.Throws<KilnException>(() => F.GaussianNllLoss(Tensor.Ones(2, 3), Tensor.Ones(2, 3), Tensor.Ones(3))).Message);
+        Assert.StartsWith("margin_ranking_loss:", Assert.Throws<KilnException>(() => F.MarginRankingLoss(Tensor.Ones(2, 3), Tensor.Ones(3), Tensor.Ones(3))).Message);
+        Assert.StartsWith("multi_margin_loss:", Assert.Throws<KilnException>(() => F.MultiMarginLoss(Tensor.Ones(2, 3), Tensor.Zeros(new[] { 2 }, DType.Int64), p: 3)).Message);
+        Assert.StartsWith("cosine_embedding_loss:", Assert.Throws<KilnException>(() => F.CosineEmbeddingLoss(Tensor.Ones(2, 3), Tensor.Ones(2, 4), Tensor.Ones(2))).Message);
     }
 }

@@ -114,6 +114,15 @@ public class FunctionalGoldenTests
             "bce" => F.BinaryCrossEntropy(x[0], x[1], Bool(a, "weight") ? third : null, r),
             "bce_logits" => F.BinaryCrossEntropyWithLogits(x[0], x[1], null, Bool(a, "pos_weight") ? third : null, r),
             "kl_div" => F.KlDiv(x[0], x[1], r, Bool(a, "log_target")),
+            "margin_ranking" => F.MarginRankingLoss(x[0], x[1], x[2], Dbl(a, "margin", 0), r),
+            "hinge_embedding" => F.HingeEmbeddingLoss(x[0], x[1], Dbl(a, "margin", 1), r),
+            "soft_margin" => F.SoftMarginLoss(x[0], x[1], r),
+            "multilabel_soft_margin" => F.MultilabelSoftMarginLoss(x[0], x[1], Bool(a, "weight") ? third : null, r),
+            "cosine_embedding" => F.CosineEmbeddingLoss(x[0], x[1], x[2], Dbl(a, "margin", 0), r),
+            "triplet_margin" => F.TripletMarginLoss(x[0], x[1], x[2], Dbl(a, "margin", 1), Dbl(a, "p", 2), swap: Bool(a, "swap"), reduction: r),
+            "multi_margin" => F.MultiMarginLoss(x[0], x[1], Int(a, "p", 1), Dbl(a, "margin", 1), Bool(a, "weight") ? third : null, r),
+            "poisson_nll" => F.PoissonNllLoss(x[0], x[1], a.TryGetProperty("log_input", out var li) ? li.GetBoolean() : true, Bool(a, "full"), reduction: r),
+            "gaussian_nll" => F.GaussianNllLoss(x[0], x[1], x[2], Bool(a, "full"), Dbl(a, "eps", 1e-6), r),
             var op => throw new System.ArgumentException(op),
         };
     }

@@ -79,3 +79,80 @@ public sealed class KLDivLoss(Reduction reduction = Reduction.Mean, bool logTarg
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input, Tensor target) => F.KlDiv(input, target, Reduction, logTarget);
 }
+
+/// <summary>A loss of three inputs (<c>criterion(a, b, c)</c>): ranking pairs with their order, triplets, a Gaussian's mean and variance.</summary>
+public abstract class ThreeInputLoss(Reduction reduction) : Module
+{
+    /// <summary>How per-element losses are combined.</summary>
+    public Reduction Reduction { get; } = reduction;
+
+    /// <summary>The loss of the three inputs.</summary>
+    public abstract Tensor Forward(Tensor first, Tensor second, Tensor third);
+
+    /// <summary>Runs the loss (PyTorch's <c>criterion(a, b, c)</c>).</summary>
+    public Tensor Call(Tensor first, Tensor second, Tensor third) => Forward(first, second, third);
+}
+
+/// <summary>max(0, -y·(x1 - x2) + margin) (<c>nn.MarginRankingLoss</c>): x1 should rank above x2 where y = 1.</summary>
+public sealed class MarginRankingLoss(double margin = 0, Reduction reduction = Reduction.Mean) : ThreeInputLoss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor first, Tensor second, Tensor third) => F.MarginRankingLoss(first, second, third, margin, Reduction);
+}
+
+/// <summary>Pulls pairs with y = 1 together and pushes pairs with y = -1 below a cosine margin (<c>nn.CosineEmbeddingLoss</c>).</summary>
+public sealed class CosineEmbeddingLoss(double margin = 0, Reduction reduction = Reduction.Mean) : ThreeInputLoss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor first, Tensor second, Tensor third) => F.CosineEmbeddingLoss(first, second, third, margin, Reduction);
+}
+
+/// <summary>max(d(a, p) - d(a, n) + margin, 0) over anchor, positive and negative (<c>nn.TripletMarginLoss</c>).</summary>
+public sealed class TripletMarginLoss(double margin = 1, double p = 2, double eps = 1e-6, bool swap = false, Reduction reduction = Reduction.Mean)
+    : ThreeInputLoss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor first, Tensor second, Tensor third) => F.TripletMarginLoss(first, second, third, margin, p, eps, swap, Reduction);
+}
+
+/// <summary>Gaussian negative log-likelihood of targets under predicted means and variances (<c>nn.GaussianNLLLoss</c>).</summary>
+public sealed class GaussianNLLLoss(bool full = false, double eps = 1e-6, Reduction reduction = Reduction.Mean) : ThreeInputLoss(reduction)
+{
+    /// <summary>The loss of <paramref name="first"/> (means) against <paramref name="second"/> (targets) with variances <paramref name="third"/>.</summary>
+    public override Tensor Forward(Tensor first, Tensor second, Tensor third) => F.GaussianNllLoss(first, second, third, full, eps, Reduction);
+}
+
+/// <summary>x where y = 1, max(0, margin - x) where y = -1 (<c>nn.HingeEmbeddingLoss</c>).</summary>
+public sealed class HingeEmbeddingLoss(double margin = 1, Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.HingeEmbeddingLoss(input, target, margin, Reduction);
+}
+
+/// <summary>log(1 + e^(-y·x)) (<c>nn.SoftMarginLoss</c>).</summary>
+public sealed class SoftMarginLoss(Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.SoftMarginLoss(input, target, Reduction);
+}
+
+/// <summary>Per-class logistic loss averaged over classes, for multi-label targets (<c>nn.MultiLabelSoftMarginLoss</c>).</summary>
+public sealed class MultiLabelSoftMarginLoss(Tensor? weight = null, Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.MultilabelSoftMarginLoss(input, target, weight, Reduction);
+}
+
+/// <summary>The multi-class hinge loss over scores [N, C] and class indices (<c>nn.MultiMarginLoss</c>).</summary>
+public sealed class MultiMarginLoss(int p = 1, double margin = 1, Tensor? weight = null, Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.MultiMarginLoss(input, target, p, margin, weight, Reduction);
+}
+
+/// <summary>Poisson negative log-likelihood of counts under predicted (log-)rates (<c>nn.PoissonNLLLoss</c>).</summary>
+public sealed class PoissonNLLLoss(bool logInput = true, bool full = false, double eps = 1e-8, Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.PoissonNllLoss(input, target, logInput, full, eps, Reduction);
+}
