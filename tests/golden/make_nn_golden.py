@@ -94,6 +94,19 @@ def build(t, a):
     if t == "GLU": return nn.GLU(a.get("dim", -1))
     if t == "Softmin": return nn.Softmin(a["dim"])
     if t == "Softplus": return nn.Softplus(a.get("beta", 1), a.get("threshold", 20))
+    if t == "ZeroPad2d": return nn.ZeroPad2d(tuple(a["pad"]))
+    if t == "ConstantPad1d": return nn.ConstantPad1d(tuple(a["pad"]), a["value"])
+    if t == "ConstantPad2d": return nn.ConstantPad2d(tuple(a["pad"]), a["value"])
+    if t == "ReflectionPad1d": return nn.ReflectionPad1d(tuple(a["pad"]))
+    if t == "ReflectionPad2d": return nn.ReflectionPad2d(tuple(a["pad"]))
+    if t == "ReplicationPad1d": return nn.ReplicationPad1d(tuple(a["pad"]))
+    if t == "ReplicationPad2d": return nn.ReplicationPad2d(tuple(a["pad"]))
+    if t == "PixelShuffle": return nn.PixelShuffle(a["r"])
+    if t == "PixelUnshuffle": return nn.PixelUnshuffle(a["r"])
+    if t == "Unflatten": return nn.Unflatten(a["dim"], tuple(a["sizes"]))
+    if t == "AdaptiveAvgPool1d": return nn.AdaptiveAvgPool1d(a["size"])
+    if t == "AdaptiveMaxPool1d": return nn.AdaptiveMaxPool1d(a["size"])
+    if t == "Bilinear": return nn.Bilinear(a["in1"], a["in2"], a["out"], bias=a.get("bias", True))
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     raise ValueError(t)
 
@@ -117,6 +130,8 @@ def run(t, m, inputs, a):
         if len(inputs) > 1 and inputs[1] is not None: kw["src_mask" if t.endswith("Layer") else "mask"] = inputs[1]
         if len(inputs) > 2 and inputs[2] is not None: kw["src_key_padding_mask"] = inputs[2]
         return [m(inputs[0], **kw)]
+    if t == "Bilinear":
+        return [m(inputs[0], inputs[1])]
     if t in ("TransformerDecoderLayer", "TransformerDecoder"):
         kw = {}
         if len(inputs) > 2 and inputs[2] is not None: kw["tgt_mask"] = inputs[2]
@@ -259,6 +274,25 @@ with torch.random.fork_rng():
             ("softplus_beta", "Softplus", {"beta": 2, "threshold": 5}, [2.5, 3.0])]:
         module_case(name, t, a, [with_edges(R(3, 4, 6) * 2, edges)])
     module_case("prelu_channels", "PReLU", {"n": 4, "init": 0.1}, [with_edges(R(2, 4, 3, 3), [0.0, -1.0])], randomize=True)
+
+# Padding, shuffling and reshaping layers, 1-D adaptive pools, Bilinear: their own seed again.
+with torch.random.fork_rng():
+    torch.manual_seed(41)
+    module_case("zero_pad2d", "ZeroPad2d", {"pad": [1, 1, 2, 0]}, [R(2, 3, 4, 5)])
+    module_case("constant_pad1d", "ConstantPad1d", {"pad": [2, 1], "value": 3.5}, [R(2, 3, 4)])
+    module_case("constant_pad2d", "ConstantPad2d", {"pad": [1, 2, 3, 4], "value": 0.5}, [R(1, 2, 3, 3)])
+    module_case("reflection_pad1d", "ReflectionPad1d", {"pad": [2, 3]}, [R(2, 3, 5)])
+    module_case("reflection_pad2d", "ReflectionPad2d", {"pad": [1, 1, 2, 0]}, [R(1, 2, 4, 4)])
+    module_case("replication_pad1d", "ReplicationPad1d", {"pad": [1, 2]}, [R(2, 3, 4)])
+    module_case("replication_pad2d", "ReplicationPad2d", {"pad": [2, 2, 2, 2]}, [R(1, 2, 3, 3)])
+    module_case("pixel_shuffle", "PixelShuffle", {"r": 2}, [R(2, 8, 3, 4)])
+    module_case("pixel_shuffle_unbatched", "PixelShuffle", {"r": 3}, [R(9, 2, 2)])
+    module_case("pixel_unshuffle", "PixelUnshuffle", {"r": 2}, [R(2, 3, 4, 6)])
+    module_case("unflatten", "Unflatten", {"dim": 1, "sizes": [2, 5]}, [R(3, 10, 2)])
+    module_case("adaptive_avgpool1d", "AdaptiveAvgPool1d", {"size": 3}, [R(2, 3, 8)])
+    module_case("adaptive_maxpool1d", "AdaptiveMaxPool1d", {"size": 3}, [R(2, 3, 7)])
+    module_case("bilinear", "Bilinear", {"in1": 3, "in2": 4, "out": 5}, [R(6, 3), R(6, 4)])
+    module_case("bilinear_nobias_3d", "Bilinear", {"in1": 3, "in2": 2, "out": 4, "bias": False}, [R(2, 5, 3), R(2, 5, 2)])
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

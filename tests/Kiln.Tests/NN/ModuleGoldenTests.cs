@@ -97,6 +97,19 @@ public class ModuleGoldenTests
         "GLU" => new GLU(Int(a, "dim", -1)),
         "Softmin" => new Softmin(Int(a, "dim", 0)),
         "Softplus" => new Softplus(Dbl(a, "beta", 1), Dbl(a, "threshold", 20)),
+        "ZeroPad2d" => new ZeroPad2d(Ints(a, "pad")),
+        "ConstantPad1d" => new ConstantPad1d(Ints(a, "pad"), Dbl(a, "value", 0)),
+        "ConstantPad2d" => new ConstantPad2d(Ints(a, "pad"), Dbl(a, "value", 0)),
+        "ReflectionPad1d" => new ReflectionPad1d(Ints(a, "pad")),
+        "ReflectionPad2d" => new ReflectionPad2d(Ints(a, "pad")),
+        "ReplicationPad1d" => new ReplicationPad1d(Ints(a, "pad")),
+        "ReplicationPad2d" => new ReplicationPad2d(Ints(a, "pad")),
+        "PixelShuffle" => new PixelShuffle(Int(a, "r", 2)),
+        "PixelUnshuffle" => new PixelUnshuffle(Int(a, "r", 2)),
+        "Unflatten" => new Unflatten(Int(a, "dim", 1), Ints(a, "sizes")),
+        "AdaptiveAvgPool1d" => new AdaptiveAvgPool1d(Int(a, "size", 1)),
+        "AdaptiveMaxPool1d" => new AdaptiveMaxPool1d(Int(a, "size", 1)),
+        "Bilinear" => new Bilinear(Int(a, "in1", 0), Int(a, "in2", 0), Int(a, "out", 0), Bool(a, "bias", true)),
         "Sequential" => new Sequential(new Linear(4, 6), new ReLU(), new Linear(6, 3)),
         _ => throw new ArgumentException(type),
     };
@@ -131,6 +144,7 @@ public class ModuleGoldenTests
             case TransformerEncoder encs: return [encs.Forward(x[0]!, x.Length > 1 ? x[1] : null, x.Length > 2 ? x[2] : null)];
             case TransformerDecoderLayer dec: return [dec.Forward(x[0]!, x[1]!, x.Length > 2 ? x[2] : null)];
             case TransformerDecoder decs: return [decs.Forward(x[0]!, x[1]!, x.Length > 2 ? x[2] : null)];
+            case Bilinear bilinear: return [bilinear.Call(x[0]!, x[1]!)];
             case Module<Tensor, Tensor> single: return [single.Call(x[0]!)];
             default: throw new ArgumentException(type);
         }

@@ -172,4 +172,29 @@ public static partial class F
         using var scaled = p == 1 ? mask.Alias() : mask.Mul(1.0 / (1 - p));
         return input.Mul(scaled);
     }
+
+    /// <summary>
+    /// y = x1ᵀ·A·x2 + b for each output feature (<c>F.bilinear</c>): x1 [*, in1], x2 [*, in2], weight [out, in1, in2].
+    /// </summary>
+    public static Tensor Bilinear(Tensor input1, Tensor input2, Tensor weight, Tensor? bias = null)
+    {
+        const string op = "bilinear";
+        if (weight.Dim != 3 || input1.Dim < 1 || input1.Size(-1) != weight.Size(1) || input2.Size(-1) != weight.Size(2)
+            || !Kiln.Compiler.Shapes.ShapeRules.SameShape(input1.ShapeArray[..^1], input2.ShapeArray[..^1]))
+            throw new KilnException(op, $"{op}: inputs {ShapeText.Format(input1.ShapeArray)} and {ShapeText.Format(input2.ShapeArray)} do not fit weight {ShapeText.Format(weight.ShapeArray)} [out, in1, in2] (same leading dims, last dims in1 and in2)", KilnErrorKind.Shape);
+        int o = weight.Size(0), i1 = weight.Size(1), i2 = weight.Size(2);
+        var lead = input1.ShapeArray[..^1];
+        using var x1 = input1.Reshape(-1, i1);
+        using var x2 = input2.Reshape(-1, i2);
+        // x1·(A as [in1, out·in2]) gives each row's x1ᵀA for every output, then the dot with x2.
+        using var arranged = weight.Permute(1, 0, 2);
+        using var flat = arranged.Reshape(i1, o * i2);
+        using var left = x1.Matmul(flat);
+        using var grouped = left.Reshape(-1, o, i2);
+        using var right = x2.Unsqueeze(1);
+        using var product = grouped * right;
+        using var summed = product.Sum(-1);
+        using var withBias = bias is null ? null : summed + bias;
+        return (withBias ?? summed).Reshape([.. lead, o]);
+    }
 }

@@ -163,4 +163,20 @@ public static partial class F
             foreach (var c in cells) c.Dispose();
         }
     }
+
+    /// <summary>Averages [N, C, L] (or [C, L]) into <paramref name="outputSize"/> adaptive windows (<c>F.adaptive_avg_pool1d</c>).</summary>
+    public static Tensor AdaptiveAvgPool1d(Tensor input, int outputSize) => AsPlane("adaptive_avg_pool1d", input, x => AdaptiveAvgPool2d(x, [1, outputSize]));
+
+    /// <summary>The largest value of each of <paramref name="outputSize"/> adaptive windows over [N, C, L] (<c>F.adaptive_max_pool1d</c>).</summary>
+    public static Tensor AdaptiveMaxPool1d(Tensor input, int outputSize) => AsPlane("adaptive_max_pool1d", input, x => AdaptiveMaxPool2d(x, [1, outputSize]));
+
+    // A 1-D pool as the 2-D one over planes of height 1.
+    static Tensor AsPlane(string op, Tensor input, System.Func<Tensor, Tensor> pool2d)
+    {
+        if (input.Dim != 2 && input.Dim != 3)
+            throw new KilnException(op, $"{op}: expected 2-D or 3-D input [(N,) C, L], got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        using var plane = input.Unsqueeze(-2);
+        using var pooled = pool2d(plane);
+        return pooled.Squeeze(-2);
+    }
 }

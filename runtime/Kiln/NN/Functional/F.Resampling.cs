@@ -1,3 +1,4 @@
+using System.Linq;
 using System;
 using Kiln.Compiler.Shapes;
 
@@ -118,5 +119,41 @@ public static partial class F
         using var t = Tensor.From(m, output, input);
         using var typed = t.To(dtype);
         return typed.To(device);
+    }
+
+    /// <summary>
+    /// Rearranges [*, C·r², H, W] into [*, C, H·r, W·r] (<c>F.pixel_shuffle</c>, sub-pixel upsampling).
+    /// </summary>
+    public static Tensor PixelShuffle(Tensor input, int upscaleFactor)
+    {
+        const string op = "pixel_shuffle";
+        int r = upscaleFactor;
+        if (r <= 0) throw new KilnException(op, $"{op}: upscale_factor must be positive, got {r}");
+        if (input.Dim < 3) throw new KilnException(op, $"{op}: expects input to have at least 3 dimensions, but got input with {input.Dim} dimension(s)", KilnErrorKind.Shape);
+        int c = input.Size(-3), h = input.Size(-2), w = input.Size(-1);
+        if (c % (r * r) != 0)
+            throw new KilnException(op, $"{op}: expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}", KilnErrorKind.Shape);
+        var lead = input.ShapeArray[..^3];
+        int n = lead.Length;
+        using var split = input.Reshape([.. lead, c / (r * r), r, r, h, w]);
+        using var moved = split.Permute([.. Enumerable.Range(0, n), n, n + 3, n + 1, n + 4, n + 2]);
+        return moved.Reshape([.. lead, c / (r * r), h * r, w * r]);
+    }
+
+    /// <summary>Rearranges [*, C, H·r, W·r] into [*, C·r², H, W] (<c>F.pixel_unshuffle</c>), the inverse of <see cref="PixelShuffle"/>.</summary>
+    public static Tensor PixelUnshuffle(Tensor input, int downscaleFactor)
+    {
+        const string op = "pixel_unshuffle";
+        int r = downscaleFactor;
+        if (r <= 0) throw new KilnException(op, $"{op}: downscale_factor must be positive, got {r}");
+        if (input.Dim < 3) throw new KilnException(op, $"{op}: expects input to have at least 3 dimensions, but got input with {input.Dim} dimension(s)", KilnErrorKind.Shape);
+        int c = input.Size(-3), h = input.Size(-2), w = input.Size(-1);
+        if (h % r != 0 || w % r != 0)
+            throw new KilnException(op, $"{op}: expects height and width of input ({h}, {w}) to be divisible by downscale_factor {r}", KilnErrorKind.Shape);
+        var lead = input.ShapeArray[..^3];
+        int n = lead.Length;
+        using var split = input.Reshape([.. lead, c, h / r, r, w / r, r]);
+        using var moved = split.Permute([.. Enumerable.Range(0, n), n, n + 2, n + 4, n + 1, n + 3]);
+        return moved.Reshape([.. lead, c * r * r, h / r, w / r]);
     }
 }

@@ -83,3 +83,50 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Module<Tensor, 
     /// <inheritdoc/>
     public override string ExtraRepr() => $"start_dim={startDim}, end_dim={endDim}";
 }
+
+/// <summary>Splits dim <c>dim</c> into the given sizes (<c>nn.Unflatten</c>), the inverse of <see cref="Flatten"/>.</summary>
+public sealed class Unflatten(int dim, int[] unflattenedSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Unflatten(dim, unflattenedSize);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"dim={dim}, unflattened_size={Py(unflattenedSize)}";
+}
+
+/// <summary>
+/// A bilinear map y = x1ᵀ·A·x2 + b per output feature (<c>nn.Bilinear</c>): weight [out, in1, in2] and bias drawn from
+/// U(-1/√in1, 1/√in1), as PyTorch's.
+/// </summary>
+public sealed class Bilinear : Module
+{
+    /// <summary>A bilinear layer from <paramref name="in1Features"/> and <paramref name="in2Features"/> to <paramref name="outFeatures"/>.</summary>
+    public Bilinear(int in1Features, int in2Features, int outFeatures, bool bias = true, DType dtype = DType.Float32)
+    {
+        if (in1Features <= 0 || in2Features <= 0 || outFeatures <= 0)
+            throw new KilnException("Bilinear", $"Bilinear: feature counts must be positive, got {in1Features}, {in2Features}, {outFeatures}");
+        In1Features = in1Features; In2Features = in2Features; OutFeatures = outFeatures;
+        double bound = 1 / System.Math.Sqrt(in1Features);
+        var w = RegisterParameter("weight", Parameter(Tensor.Empty([outFeatures, in1Features, in2Features], dtype)))!;
+        Init.Uniform_(w, -bound, bound);
+        var b = RegisterParameter("bias", bias ? Parameter(Tensor.Empty([outFeatures], dtype)) : null);
+        if (b is not null) Init.Uniform_(b, -bound, bound);
+    }
+
+    /// <summary>Size of the first input's last dim.</summary>
+    public int In1Features { get; }
+    /// <summary>Size of the second input's last dim.</summary>
+    public int In2Features { get; }
+    /// <summary>Size of the output's last dim.</summary>
+    public int OutFeatures { get; }
+    /// <summary>A [out, in1, in2].</summary>
+    public Tensor Weight => TensorMember("weight")!;
+    /// <summary>b [out], or null.</summary>
+    public Tensor? Bias => TensorMember("bias");
+
+    /// <summary>The map of <paramref name="input1"/> [*, in1] and <paramref name="input2"/> [*, in2].</summary>
+    public Tensor Forward(Tensor input1, Tensor input2) => F.Bilinear(input1, input2, Weight, Bias);
+    /// <summary>Runs the layer (PyTorch's <c>layer(x1, x2)</c>).</summary>
+    public Tensor Call(Tensor input1, Tensor input2) => Forward(input1, input2);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"in1_features={In1Features}, in2_features={In2Features}, out_features={OutFeatures}, bias={Py(Bias is not null)}";
+}

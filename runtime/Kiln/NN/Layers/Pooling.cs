@@ -81,3 +81,21 @@ public sealed class AdaptiveMaxPool2d : Module<Tensor, Tensor>
     public override string ExtraRepr() => _size[0] == _size[1] ? $"output_size={_size[0]}" : $"output_size=({_size[0]}, {_size[1]})";
 }
 
+
+/// <summary>Averages [N, C, L] into a fixed number of adaptive windows (<c>nn.AdaptiveAvgPool1d</c>).</summary>
+public sealed class AdaptiveAvgPool1d(int outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AdaptiveAvgPool1d(input, outputSize);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"output_size={outputSize}";
+}
+
+/// <summary>The largest value of each of a fixed number of adaptive windows over [N, C, L] (<c>nn.AdaptiveMaxPool1d</c>).</summary>
+public sealed class AdaptiveMaxPool1d(int outputSize) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.AdaptiveMaxPool1d(input, outputSize);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"output_size={outputSize}";
+}
