@@ -444,6 +444,31 @@ for kw in [{"lr": 0.1}, {"lr": 0.1, "lr_decay": 0.1}, {"lr": 0.1, "initial_accum
 opt_case("sgd_param_groups", "SGD", {"lr": 0.01}, groups=[{"lr": 0.1, "momentum": 0.9}, {}])
 opt_case("adam_param_groups", "Adam", {"lr": 0.01}, groups=[{"weight_decay": 0.1}, {"lr": 0.05, "amsgrad": True}])
 
+
+# L-BFGS: three step(closure) calls on the same problem; the losses each step returned and the parameters after it.
+lbfgs = []
+
+
+def lbfgs_case(name, kwargs, steps=3):
+    p1, p2 = P1.clone().requires_grad_(), P2.clone().requires_grad_()
+    opt = torch.optim.LBFGS([p1, p2], **kwargs)
+    def closure():
+        opt.zero_grad()
+        loss = opt_loss(p1, p2)
+        loss.backward()
+        return loss
+    trace = []
+    for _ in range(steps):
+        loss = opt.step(closure)
+        trace.append({"loss": float(loss), "p1": enc(p1), "p2": enc(p2), "func_evals": opt.state[p1]["func_evals"], "n_iter": opt.state[p1]["n_iter"]})
+    lbfgs.append({"name": name, "kwargs": kwargs, "steps": trace})
+
+
+lbfgs_case("lbfgs", {"lr": 0.5, "max_iter": 4}, steps=2)  # a third step amplifies float32 rounding 4e-4 in PyTorch itself (vs float64)
+lbfgs_case("lbfgs_history2", {"lr": 0.8, "max_iter": 6, "history_size": 2})
+lbfgs_case("lbfgs_strong_wolfe", {"lr": 1.0, "max_iter": 5, "line_search_fn": "strong_wolfe"})
+lbfgs_case("lbfgs_strong_wolfe_history3", {"max_iter": 8, "history_size": 3, "line_search_fn": "strong_wolfe"}, steps=2)
+
 # ---- schedulers -------------------------------------------------------------------------------------------------
 S = torch.optim.lr_scheduler
 scheds = []
@@ -557,6 +582,6 @@ with torch.random.fork_rng():
 
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
-    json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims,
+    json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims, "lbfgs": lbfgs,
                "schedulers": scheds}, f, separators=(",", ":"))
 print(f"wrote {OUT}: {len(modules)} modules, {len(functional)} functional, {len(losses)} losses, {len(optims)} optimizers, {len(scheds)} schedulers")

@@ -54,6 +54,9 @@ public abstract class Optimizer
         _groups.Add(group);
     }
 
+    /// <summary>Whether a saved state entry fits its parameter: a step count, or a buffer of the parameter's size.</summary>
+    private protected virtual bool StateFits(string key, Tensor value, Tensor parameter) => key == "step" || value.Numel == parameter.Numel;
+
     /// <summary>Checks a group's options (after defaults are filled in).</summary>
     private protected virtual void Validate(ParamGroup group) { }
 
@@ -77,7 +80,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Re-evaluates the loss with <paramref name="closure"/> (which should zero gradients, compute the loss and call Backward), then steps.</summary>
-    public Tensor Step(Func<Tensor> closure)
+    public virtual Tensor Step(Func<Tensor> closure)
     {
         Tensor loss;
         using (Autograd.EnableGrad()) loss = closure();
@@ -174,7 +177,7 @@ public abstract class Optimizer
         {
             if (idx < 0 || idx >= byIndex.Count) throw new KilnException(Name, $"{Name}: state for parameter index {idx} but the optimizer has {byIndex.Count} parameters", KilnErrorKind.Index);
             foreach (var (k, t) in s)
-                if (k != "step" && t.Numel != byIndex[idx].Numel)
+                if (!StateFits(k, t, byIndex[idx]))
                     throw new KilnException(Name, $"{Name}: state '{k}' of parameter {idx} has shape [{string.Join(", ", t.Shape)}], the parameter has [{string.Join(", ", byIndex[idx].Shape)}]", KilnErrorKind.Shape);
         }
         for (int i = 0; i < _groups.Count; i++)

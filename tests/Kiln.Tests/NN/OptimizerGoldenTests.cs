@@ -60,6 +60,73 @@ public class OptimizerGoldenTests
         return (p1, p2, () => Loss(p1, p2, c1, t1, c2));
     }
 
+    public static IEnumerable<object[]> LbfgsCases() => Names("lbfgs");
+
+    /// <summary>
+    /// L-BFGS, plain and with the strong Wolfe line search: each step(closure) returns PyTorch's first loss and leaves its
+    /// parameters (after up to 8 inner iterations, so rounding differences have room to grow: 1e-4), with its evaluation count.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LbfgsCases))]
+    public void LbfgsStepsMatchPyTorch(string name)
+    {
+        var c = Case("lbfgs", name);
+        var (p1, p2, loss) = Problem();
+        var k = c.GetProperty("kwargs");
+        double D(string key, double fallback) => k.TryGetProperty(key, out var v) ? v.GetDouble() : fallback;
+        var opt = new LBFGS([p1, p2], D("lr", 1), (int)D("max_iter", 20), historySize: (int)D("history_size", 100),
+            lineSearchFn: k.TryGetProperty("line_search_fn", out var ls) ? ls.GetString() : null);
+        Tensor Closure()
+        {
+            opt.ZeroGrad();
+            var l = loss();
+            l.Backward();
+            return l;
+        }
+        int i = 0;
+        foreach (var step in c.GetProperty("steps").EnumerateArray())
+        {
+            var returned = opt.Step(Closure);
+            Assert.Equal(step.GetProperty("loss").GetDouble(), returned.To(DType.Float64).Item<double>(), 4);
+            AssertClose(step.GetProperty("p1"), p1, $"{name} step {i} p1", 1e-4, 1e-4);
+            AssertClose(step.GetProperty("p2"), p2, $"{name} step {i} p2", 1e-4, 1e-4);
+            var state = opt.StateDict().State[0];
+            Assert.Equal(step.GetProperty("func_evals").GetInt32(), (int)state["func_evals"].Item<float>());
+            Assert.Equal(step.GetProperty("n_iter").GetInt32(), (int)state["n_iter"].Item<float>());
+            i++;
+        }
+    }
+
+    [Fact]
+    public void LbfgsResumesFromItsStateDict()
+    {
+        var (a1, a2, lossA) = Problem();
+        var (b1, b2, lossB) = Problem();
+        var optA = new LBFGS([a1, a2], 0.8, maxIter: 3, historySize: 4);
+        var optB = new LBFGS([b1, b2], 0.8, maxIter: 3, historySize: 4);
+        Func<Tensor> closure(LBFGS o, Func<Tensor> f) => () => { o.ZeroGrad(); var l = f(); l.Backward(); return l; };
+        optA.Step(closure(optA, lossA));
+        optB.Step(closure(optB, lossB));
+        var saved = optA.StateDict();
+        var (c1, c2, lossC) = Problem();
+        using (Autograd.NoGrad()) { c1.Copy_(a1); c2.Copy_(a2); }
+        var optC = new LBFGS([c1, c2], 0.8, maxIter: 3, historySize: 4);
+        optC.LoadStateDict(saved);
+        optB.Step(closure(optB, lossB));
+        optC.Step(closure(optC, lossC));
+        Assert.Equal(b1.ToArray<float>(), c1.ToArray<float>());
+        Assert.Equal(b2.ToArray<float>(), c2.ToArray<float>());
+    }
+
+    [Fact]
+    public void LbfgsNeedsAClosureAndOneGroup()
+    {
+        var (p1, p2, _) = Problem();
+        Assert.Contains("closure", Assert.Throws<KilnException>(() => new LBFGS([p1, p2]).Step()).Message);
+        Assert.Contains("strong_wolfe", Assert.Throws<KilnException>(() => new LBFGS([p1], lineSearchFn: "backtracking")).Message);
+        Assert.Contains("parameter groups", Assert.Throws<KilnException>(() => new LBFGS([p1]).AddParamGroup(new ParamGroup([p2]))).Message);
+    }
+
     [Theory]
     [MemberData(nameof(OptimizerCases))]
     public void FiveStepsMatchPyTorch(string name)
