@@ -265,6 +265,8 @@ optimizers = {
     "adadelta": trajectory(lambda p: optim.Adadelta(p, lr=0.5, rho=0.8)),
     "nadam": trajectory(lambda p: ModernNAdam(p, lr=0.05, weight_decay=0.01)),
     "radam": trajectory(lambda p: optim.RAdam(p, lr=0.05), steps=8),
+    "rprop": trajectory(lambda p: optim.Rprop(p, lr=0.05, etas=(0.4, 1.3), step_sizes=(1e-3, 0.2)), steps=10),
+    "asgd": trajectory(lambda p: optim.ASGD(p, lr=0.05, lambd=1e-2, alpha=0.6, t0=3, weight_decay=0.01), steps=8),
 }
 
 

@@ -144,6 +144,95 @@ public sealed class RAdam : Optimizer
 }
 
 /// <summary>What the optimizers above share.</summary>
+/// <summary>
+/// Rprop (<c>torch.optim.Rprop</c>): a per-element step size grown by <c>etaPlus</c> while the gradient keeps its sign
+/// and shrunk by <c>etaMinus</c> when it flips (that step then skipped), moving by the gradient's sign only. For full
+/// batches.
+/// </summary>
+public sealed class Rprop : Optimizer
+{
+    /// <summary>Rprop over <paramref name="parameters"/>, each step size starting at <paramref name="lr"/>.</summary>
+    public Rprop(IEnumerable<Tensor> parameters, double lr = 1e-2, double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50,
+        bool maximize = false)
+        : base("Rprop", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["eta_minus"] = etaMinus, ["eta_plus"] = etaPlus, ["step_size_min"] = stepSizeMin,
+            ["step_size_max"] = stepSizeMax, ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override void Validate(ParamGroup g)
+    {
+        if (!(0 < g["eta_minus"] && g["eta_minus"] < 1 && 1 < g["eta_plus"]))
+            throw new KilnException(Name, $"{Name}: Invalid eta values: {g["eta_minus"]}, {g["eta_plus"]} (need 0 < eta_minus < 1 < eta_plus)");
+    }
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double etaMinus = g["eta_minus"], etaPlus = g["eta_plus"], min = g["step_size_min"], max = g["step_size_max"];
+        foreach (var p in g.Params)
+        {
+            if (p.GradInternal is null) continue;
+            var st = State(p);
+            NextStep(st);
+            var prev = Buffer(st, "prev", p);
+            var stepSize = Buffer(st, "step_size", p, g.Lr);
+            using var grad = g.Flag("maximize") ? p.GradInternal.Neg() : p.GradInternal.Clone();
+            // The sign of grad·prev picks each element's factor: etaPlus (same sign), etaMinus (flipped), 1 (a zero).
+            using var agreement = grad * prev;
+            using var same = agreement.Gt(0);
+            using var flipped = agreement.Lt(0);
+            using var ones = Tensor.OnesLike(grad);
+            using var up = ones.MaskedFill(same, etaPlus);
+            using var factor = up.MaskedFill(flipped, etaMinus);
+            stepSize.Mul_(factor).Clamp_(min, max);
+            using var kept = grad.MaskedFill(flipped, 0); // a flipped sign skips this step and forgets the gradient
+            using var direction = kept.Sign();
+            using var move = direction * stepSize;
+            p.Sub_(move);
+            prev.Copy_(kept);
+        }
+    }
+}
+
+/// <summary>
+/// Averaged SGD (<c>torch.optim.ASGD</c>): SGD with a decaying rate η = lr/(1 + λ·lr·t)^α and a running average of the
+/// parameters (state <c>ax</c>) from step <c>t0</c> on.
+/// </summary>
+public sealed class ASGD : Optimizer
+{
+    /// <summary>ASGD over <paramref name="parameters"/>.</summary>
+    public ASGD(IEnumerable<Tensor> parameters, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false)
+        : base("ASGD", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["lambd"] = lambd, ["alpha"] = alpha, ["t0"] = t0, ["weight_decay"] = weightDecay,
+            ["maximize"] = maximize ? 1 : 0 }) { }
+
+    private protected override void StepGroup(ParamGroup g)
+    {
+        double lr = g.Lr, lambd = g["lambd"], alpha = g["alpha"], t0 = g["t0"];
+        foreach (var p in g.Params)
+        {
+            if (p.GradInternal is null) continue;
+            var st = State(p);
+            double step = NextStep(st);
+            var eta = Buffer(st, "eta", Scalar, lr);
+            var mu = Buffer(st, "mu", Scalar, 1);
+            var ax = Buffer(st, "ax", p);
+            using var grad = MoreOptimizers.Gradient(p, g);
+            double etaValue = eta.Item<float>(), muValue = mu.Item<float>();
+            p.Mul_(1 - lambd * etaValue);
+            p.Add_(grad, -etaValue);
+            if (muValue != 1)
+            {
+                using var gap = p - ax;
+                using var scaled = gap * muValue;
+                ax.Add_(scaled);
+            }
+            else ax.Copy_(p);
+            eta.Fill_(lr / Math.Pow(1 + lambd * lr * step, alpha));
+            mu.Fill_(1 / Math.Max(1, step - t0));
+        }
+    }
+
+    // Scalar state (eta, mu) as PyTorch keeps it: 0-d float tensors.
+    static readonly Tensor Scalar = Tensor.Zeros(System.Array.Empty<int>());
+}
+
 internal static class MoreOptimizers
 {
     public static void CheckBetas(string name, ParamGroup g)

@@ -26,6 +26,8 @@ public class CourseOptimizerTests
     [InlineData("adadelta")]
     [InlineData("nadam")]
     [InlineData("radam")]
+    [InlineData("rprop")]
+    [InlineData("asgd")]
     public void TrajectoriesMatchPyTorch(string name)
     {
         var c = CourseData.Root.GetProperty("optimizers").GetProperty(name);
@@ -37,6 +39,8 @@ public class CourseOptimizerTests
             "adamax" => new Adamax([w], lr: 0.05, weightDecay: 0.01),
             "adadelta" => new Adadelta([w], lr: 0.5, rho: 0.8),
             "nadam" => new NAdam([w], lr: 0.05, weightDecay: 0.01),
+            "rprop" => new Rprop([w], lr: 0.05, etaMinus: 0.4, etaPlus: 1.3, stepSizeMin: 1e-3, stepSizeMax: 0.2),
+            "asgd" => new ASGD([w], lr: 0.05, lambd: 1e-2, alpha: 0.6, t0: 3, weightDecay: 0.01),
             _ => new RAdam([w], lr: 0.05),
         };
         int step = 0;
