@@ -154,8 +154,16 @@ public sealed class Rprop : Optimizer
     /// <summary>Rprop over <paramref name="parameters"/>, each step size starting at <paramref name="lr"/>.</summary>
     public Rprop(IEnumerable<Tensor> parameters, double lr = 1e-2, double etaMinus = 0.5, double etaPlus = 1.2, double stepSizeMin = 1e-6, double stepSizeMax = 50,
         bool maximize = false)
-        : base("Rprop", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["eta_minus"] = etaMinus, ["eta_plus"] = etaPlus, ["step_size_min"] = stepSizeMin,
-            ["step_size_max"] = stepSizeMax, ["maximize"] = maximize ? 1 : 0 }) { }
+        : base("Rprop", [new ParamGroup(parameters)], new()
+        {
+            ["lr"] = lr,
+            ["eta_minus"] = etaMinus,
+            ["eta_plus"] = etaPlus,
+            ["step_size_min"] = stepSizeMin,
+            ["step_size_max"] = stepSizeMax,
+            ["maximize"] = maximize ? 1 : 0
+        })
+    { }
 
     private protected override void Validate(ParamGroup g)
     {
@@ -199,8 +207,16 @@ public sealed class ASGD : Optimizer
 {
     /// <summary>ASGD over <paramref name="parameters"/>.</summary>
     public ASGD(IEnumerable<Tensor> parameters, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6, double weightDecay = 0, bool maximize = false)
-        : base("ASGD", [new ParamGroup(parameters)], new() { ["lr"] = lr, ["lambd"] = lambd, ["alpha"] = alpha, ["t0"] = t0, ["weight_decay"] = weightDecay,
-            ["maximize"] = maximize ? 1 : 0 }) { }
+        : base("ASGD", [new ParamGroup(parameters)], new()
+        {
+            ["lr"] = lr,
+            ["lambd"] = lambd,
+            ["alpha"] = alpha,
+            ["t0"] = t0,
+            ["weight_decay"] = weightDecay,
+            ["maximize"] = maximize ? 1 : 0
+        })
+    { }
 
     private protected override void StepGroup(ParamGroup g)
     {
