@@ -218,6 +218,8 @@ public sealed class ASGD : Optimizer
         })
     { }
 
+    private protected override bool StateFits(string key, Tensor value, Tensor parameter) => key is "eta" or "mu" || base.StateFits(key, value, parameter);
+
     private protected override void StepGroup(ParamGroup g)
     {
         double lr = g.Lr, lambd = g["lambd"], alpha = g["alpha"], t0 = g["t0"];
@@ -226,8 +228,8 @@ public sealed class ASGD : Optimizer
             if (p.GradInternal is null) continue;
             var st = State(p);
             double step = NextStep(st);
-            var eta = Buffer(st, "eta", Scalar, lr);
-            var mu = Buffer(st, "mu", Scalar, 1);
+            var eta = ScalarState(st, "eta", lr);
+            var mu = ScalarState(st, "mu", 1);
             var ax = Buffer(st, "ax", p);
             using var grad = MoreOptimizers.Gradient(p, g);
             double etaValue = eta.Item<float>(), muValue = mu.Item<float>();
@@ -244,9 +246,6 @@ public sealed class ASGD : Optimizer
             mu.Fill_(1 / Math.Max(1, step - t0));
         }
     }
-
-    // Scalar state (eta, mu) as PyTorch keeps it: 0-d float tensors.
-    static readonly Tensor Scalar = Tensor.Zeros(System.Array.Empty<int>());
 }
 
 internal static class MoreOptimizers

@@ -109,6 +109,17 @@ public abstract class Optimizer
         return b;
     }
 
+    /// <summary>A 0-d float32 state value (ASGD's eta and mu, as PyTorch keeps them), created as <paramref name="initial"/>.</summary>
+    private protected static Tensor ScalarState(Dictionary<string, Tensor> state, string name, double initial)
+    {
+        if (!state.TryGetValue(name, out var s))
+        {
+            state[name] = s = Tensor.Full([], initial, DType.Float32);
+            TensorScope.Exempt(s);
+        }
+        return s;
+    }
+
     /// <summary>Increments and returns the parameter's step count (kept as a float scalar tensor, as PyTorch does).</summary>
     private protected static double NextStep(Dictionary<string, Tensor> state)
     {

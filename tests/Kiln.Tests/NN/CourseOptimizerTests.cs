@@ -57,6 +57,24 @@ public class CourseOptimizerTests
         }
     }
 
+    /// <summary>Rprop's and ASGD's state (ASGD's 0-d eta and mu among it) saves and loads, and the loaded run continues alike.</summary>
+    [Theory]
+    [InlineData("rprop")]
+    [InlineData("asgd")]
+    public void StateDictResumes(string name)
+    {
+        Optimizer Make(Tensor w) => name == "rprop" ? new Rprop([w], lr: 0.05) : new ASGD([w], lr: 0.05, t0: 1);
+        static void Step(Optimizer o, Tensor w) { o.ZeroGrad(); using (var sq = w * w) using (var s = sq.Sum()) s.Backward(); o.Step(); }
+        var a = Tensor.From(new double[] { 1, -2, 3 }, 3).RequiresGrad_();
+        var optA = Make(a);
+        for (int i = 0; i < 3; i++) Step(optA, a);
+        var b = a.Detach().Clone().RequiresGrad_();
+        var optB = Make(b);
+        optB.LoadStateDict(optA.StateDict());
+        for (int i = 0; i < 3; i++) { Step(optA, a); Step(optB, b); }
+        Assert.Equal(a.ToArray<double>(), b.ToArray<double>());
+    }
+
     static (double[] Lr, double[] Momentum) Expected(string name)
     {
         var s = CourseData.Root.GetProperty("schedulers").GetProperty(name);
