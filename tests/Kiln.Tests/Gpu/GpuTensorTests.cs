@@ -326,6 +326,25 @@ public class GpuTensorTests
         Assert.Contains("cuda:0", Assert.Throws<KilnException>(() => d.AsSpan<float>()).Message);
     }
 
+    /// <summary>module.To/Cuda/Cpu hand back the module as its own type (PyTorch's <c>model = Net().to(device)</c>), converted in place.</summary>
+    [Fact]
+    public void ModuleConversionsChainAndKeepTheType()
+    {
+        using var cuda = new EmulatedCuda();
+        var linear = new Kiln.NN.Linear(4, 3);
+        var weight = linear.Weight;
+        Kiln.NN.Linear moved = linear.To(Device.Cuda());
+        Assert.Same(linear, moved);
+        Assert.Same(weight, moved.Weight); // the same parameter object, now on the device
+        Assert.True(moved.Weight.IsCuda);
+        Kiln.NN.Linear wide = new Kiln.NN.Linear(2, 2).To(DType.Float64).Cuda();
+        Assert.Equal(DType.Float64, wide.Weight.DType);
+        Assert.True(wide.Bias!.IsCuda);
+        Assert.False(wide.Cpu().Weight.IsCuda);
+        using var y = moved.Call(Tensor.Ones(2, 4).Cuda());
+        Assert.True(y.IsCuda);
+    }
+
     [Fact]
     public void ACudaModelSavesAndLoadsThroughSafetensors()
     {

@@ -174,16 +174,15 @@ public abstract partial class Module
         return this;
     }
 
-    /// <summary>Converts floating-point parameters and buffers to <paramref name="dtype"/> in place (<c>module.to(dtype)</c>).</summary>
-    public Module To(DType dtype)
+    // module.to(...) is the extension ModuleConversions.To, which hands back the module's own type for chaining.
+    internal void ConvertTo(DType dtype)
     {
         if (!dtype.IsFloatingPoint())
             throw new KilnException("Module.to", $"Module.to only accepts floating point dtypes, but got desired dtype={dtype}", KilnErrorKind.DType);
-        return Convert(t => t.DType.IsFloatingPoint() && t.DType != dtype ? t.To(dtype) : null);
+        Convert(t => t.DType.IsFloatingPoint() && t.DType != dtype ? t.To(dtype) : null);
     }
 
-    /// <summary>Moves parameters and buffers to <paramref name="device"/> in place (<c>module.to(device)</c>).</summary>
-    public Module To(Device device) => Convert(t => t.Device.Equals(device) ? null : t.To(device));
+    internal void MoveTo(Device device) => Convert(t => t.Device.Equals(device) ? null : t.To(device));
 
     Module Convert(Func<Tensor, Tensor?> fn)
     {
