@@ -60,6 +60,23 @@ public class GpuAutogradTests
         Assert.All(xc.Grad!.ToArray<float>(), g => Assert.True(float.IsFinite(g)));
     }
 
+    /// <summary>
+    /// Adaptive pools on the device: the averaging matrices are made on the input's device (they were made on the host,
+    /// and a CUDA input failed), and the 1-D pools run over them.
+    /// </summary>
+    [Fact]
+    public void AdaptivePoolsMatchTheCpu()
+    {
+        using var cuda = new EmulatedCuda();
+        using var image = Rand(7, 2, 3, 7, 5);
+        SameGradient("adaptive_avg_pool2d", t => F.AdaptiveAvgPool2d(t, [3, 2]), image);
+        SameGradient("adaptive_max_pool2d", t => F.AdaptiveMaxPool2d(t, [2, 2]), image);
+        using var sequence = Rand(8, 2, 3, 9);
+        SameGradient("adaptive_avg_pool1d", t => F.AdaptiveAvgPool1d(t, 4), sequence);
+        SameGradient("adaptive_max_pool1d", t => F.AdaptiveMaxPool1d(t, 4), sequence);
+        SameGradient("pixel_shuffle", t => F.PixelUnshuffle(F.PixelShuffle(t.Reshape(2, 12, 1, 3), 2), 2), Rand(9, 2, 12, 3));
+    }
+
     [Fact]
     public void GradientsOfElementwiseOpsMatchTheCpu()
     {

@@ -64,9 +64,11 @@ public static partial class F
     {
         var (o, h, w) = AdaptiveSetup("adaptive_avg_pool2d", input, outputSize);
         // Averaging is linear and separable: y = Ph · x · Pwᵀ with row-averaging matrices.
-        using var ph = AdaptiveMatrix(h, o[0], input.DType);
-        using var pwT = AdaptiveMatrix(w, o[1], input.DType).T;
-        return ph.Matmul(input).Matmul(pwT);
+        using var ph = AdaptiveMatrix(h, o[0], input.DType, input.Device);
+        using var pw = AdaptiveMatrix(w, o[1], input.DType, input.Device);
+        using var rows = ph.Matmul(input);
+        using var pwT = pw.T;
+        return rows.Matmul(pwT);
     }
 
     /// <summary>The checks of the adaptive pools: a 3-D or 4-D input with non-empty planes, a positive output size.</summary>
@@ -81,7 +83,7 @@ public static partial class F
         return (o, h, w);
     }
 
-    static Tensor AdaptiveMatrix(int input, int output, DType dtype)
+    static Tensor AdaptiveMatrix(int input, int output, DType dtype, Device device)
     {
         var m = new double[output * input];
         for (int i = 0; i < output; i++)
@@ -90,7 +92,8 @@ public static partial class F
             for (int j = start; j < end; j++) m[i * input + j] = 1.0 / (end - start);
         }
         using var t = Tensor.From(m, output, input);
-        return t.To(dtype);
+        using var typed = t.To(dtype);
+        return typed.To(device); // the input's device: a CUDA input met a host matrix before
     }
 
     static (Tensor X, ConvGeometry G, int OH, int OW, bool Unbatched) PoolSetup(string op, Tensor input, int[] kernelSize, int[]? stride, int[]? padding, int[]? dilation, bool ceil)
