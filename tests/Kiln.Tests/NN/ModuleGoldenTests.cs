@@ -152,7 +152,13 @@ public class ModuleGoldenTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void MatchesPyTorch(string name)
+    public void MatchesPyTorch(string name) => Check(name, Device.Cpu);
+
+    /// <summary>
+    /// Runs case <paramref name="name"/> with the module and its inputs on <paramref name="device"/>: PyTorch's state dict
+    /// loaded, outputs, input and parameter gradients and buffers compared with PyTorch's.
+    /// </summary>
+    internal static void Check(string name, Device device)
     {
         var c = Case("modules", name);
         string type = c.GetProperty("type").GetString()!;
@@ -160,17 +166,18 @@ public class ModuleGoldenTests
         var m = Build(type, a);
         var result = m.LoadStateDict(Tensors(c.GetProperty("state")));
         Assert.Empty(result.MissingKeys);
+        m.To(device);
         m.Train(c.GetProperty("train").GetBoolean());
         var wantInGrads = c.GetProperty("input_grads").EnumerateArray().ToArray();
         // Exactly the inputs PyTorch took gradients for (masks never do).
         var inputs = c.GetProperty("inputs").EnumerateArray().Select((e, i) =>
         {
-            var t = NNGolden.Tensor(e);
-            return t is not null && wantInGrads[i].ValueKind != JsonValueKind.Null ? t.RequiresGrad_() : t;
+            var t = NNGolden.Tensor(e)?.To(device);
+            return t is not null && wantInGrads[i].ValueKind != JsonValueKind.Null ? t.Detach().RequiresGrad_() : t;
         }).ToArray();
         var outs = Run(type, m, inputs, a);
         var wantOuts = c.GetProperty("outputs").EnumerateArray().ToArray();
-        var cots = c.GetProperty("cots").EnumerateArray().Select(e => NNGolden.Tensor(e)!).ToArray();
+        var cots = c.GetProperty("cots").EnumerateArray().Select(e => NNGolden.Tensor(e)!.To(device)).ToArray();
         Assert.Equal(wantOuts.Length, outs.Length);
         // Deep stacks (Transformers) accumulate float32 rounding across many reductions.
         double atol = type.StartsWith("Transformer") || type == "MultiheadAttention" ? 5e-5 : 1e-5;

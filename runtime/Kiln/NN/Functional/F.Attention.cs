@@ -128,8 +128,9 @@ public static partial class F
         }
         if (addZeroAttn)
         {
-            k = Tensor.Cat([k, Tensor.Zeros([n, numHeads, 1, hd], k.DType)], 2);
-            v = Tensor.Cat([v, Tensor.Zeros([n, numHeads, 1, hd], v.DType)], 2);
+            // On the keys' device (a CUDA model's zero key was made on the host).
+            k = Tensor.Cat([k, Tensor.Zeros([n, numHeads, 1, hd], k.DType, k.Device)], 2);
+            v = Tensor.Cat([v, Tensor.Zeros([n, numHeads, 1, hd], v.DType, v.Device)], 2);
             extra++;
         }
         if (extra > 0 && isCausal) throw new KilnException(op, $"{op}: is_causal cannot be combined with add_bias_kv or add_zero_attn");
