@@ -36,14 +36,17 @@ public class FunctionalGoldenTests
 
     [Theory]
     [MemberData(nameof(FunctionalCases))]
-    public void FunctionalMatchesPyTorch(string name)
+    public void FunctionalMatchesPyTorch(string name) => CheckFunctional(name, Device.Cpu);
+
+    /// <summary>Runs functional case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
+    internal static void CheckFunctional(string name, Device device)
     {
         var c = Case("functional", name);
         var grads = c.GetProperty("input_grads").EnumerateArray().ToArray();
         var x = c.GetProperty("inputs").EnumerateArray().Select((e, i) =>
         {
-            var t = NNGolden.Tensor(e);
-            return t is not null && grads[i].ValueKind != JsonValueKind.Null ? t.RequiresGrad_() : t;
+            var t = NNGolden.Tensor(e)?.To(device);
+            return t is not null && grads[i].ValueKind != JsonValueKind.Null ? t.Detach().RequiresGrad_() : t;
         }).ToArray();
         var y = CallFunctional(c.GetProperty("args"), x);
         var want = c.GetProperty("output");
@@ -55,7 +58,7 @@ public class FunctionalGoldenTests
         }
         AssertClose(want, y, $"{name} output");
         if (c.GetProperty("cot").ValueKind == JsonValueKind.Null) return;
-        (y * NNGolden.Tensor(c.GetProperty("cot"))!).Sum().Backward();
+        (y * NNGolden.Tensor(c.GetProperty("cot"))!.To(device)).Sum().Backward();
         for (int i = 0; i < x.Length; i++)
             if (grads[i].ValueKind != JsonValueKind.Null) AssertClose(grads[i], x[i]!.Grad!, $"{name} grad of input {i}");
     }
@@ -129,14 +132,17 @@ public class FunctionalGoldenTests
 
     [Theory]
     [MemberData(nameof(LossCases))]
-    public void LossMatchesPyTorch(string name)
+    public void LossMatchesPyTorch(string name) => CheckLoss(name, Device.Cpu);
+
+    /// <summary>Runs loss case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
+    internal static void CheckLoss(string name, Device device)
     {
         var c = Case("losses", name);
-        var x = c.GetProperty("inputs").EnumerateArray().Select(e => NNGolden.Tensor(e)!).ToArray();
-        x[0].RequiresGrad_();
+        var x = c.GetProperty("inputs").EnumerateArray().Select(e => NNGolden.Tensor(e)!.To(device)).ToArray();
+        x[0] = x[0].Detach().RequiresGrad_();
         var y = CallLoss(c.GetProperty("args"), x);
         AssertClose(c.GetProperty("output"), y, $"{name} value");
-        (y * NNGolden.Tensor(c.GetProperty("cot"))!).Sum().Backward();
+        (y * NNGolden.Tensor(c.GetProperty("cot"))!.To(device)).Sum().Backward();
         AssertClose(c.GetProperty("grad"), x[0].Grad!, $"{name} input gradient");
     }
 }
