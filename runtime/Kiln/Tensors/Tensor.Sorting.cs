@@ -317,7 +317,8 @@ public sealed unsafe partial class Tensor
         if (Dim == 1)
         {
             int n = _shape[0], size = n + Math.Abs(diagonal);
-            using var eye = Eye(n, null, DType);
+            using var hostEye = Eye(n, null, DType);
+            using var eye = hostEye.To(Device); // a CUDA vector met a host identity before
             using var column = Unsqueeze(1);
             using var scaled = column.Mul(eye);                      // [n, n], the values on the diagonal
             int before = diagonal >= 0 ? 0 : -diagonal, left = diagonal >= 0 ? diagonal : 0;

@@ -189,10 +189,13 @@ public class CourseGoldenTests
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void MatchesPyTorch(string name)
+    public void MatchesPyTorch(string name) => Check(name, Device.Cpu);
+
+    /// <summary>Runs case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
+    internal static void Check(string name, Device device)
     {
         var c = Case(name);
-        var inputs = c.GetProperty("inputs").EnumerateObject().ToDictionary(p => p.Name, p => Build(p.Value));
+        var inputs = c.GetProperty("inputs").EnumerateObject().ToDictionary(p => p.Name, p => Build(p.Value).To(device));
         bool withGrad = c.TryGetProperty("grads", out var grads);
         if (withGrad)
             foreach (var (k, t) in inputs) if (t.DType.IsFloatingPoint()) t.RequiresGrad_();
@@ -205,7 +208,7 @@ public class CourseGoldenTests
             CourseData.Close($"{name} output {k}", expected[k], outputs[k], 1e-5);
         }
         if (!withGrad) return;
-        using var weights = Build(c.GetProperty("weights"));
+        using var weights = Build(c.GetProperty("weights")).To(device);
         using var weighted = outputs[0].Mul(weights);
         weighted.Sum().Backward();
         foreach (var g in grads.EnumerateObject())
