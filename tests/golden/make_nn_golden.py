@@ -107,6 +107,7 @@ def build(t, a):
     if t == "AdaptiveAvgPool1d": return nn.AdaptiveAvgPool1d(a["size"])
     if t == "AdaptiveMaxPool1d": return nn.AdaptiveMaxPool1d(a["size"])
     if t == "Bilinear": return nn.Bilinear(a["in1"], a["in2"], a["out"], bias=a.get("bias", True))
+    if t == "ConvTranspose1d": return nn.ConvTranspose1d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), dilation=a.get("dilation", 1), bias=a.get("bias", True))
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     raise ValueError(t)
 
@@ -293,6 +294,8 @@ with torch.random.fork_rng():
     module_case("adaptive_maxpool1d", "AdaptiveMaxPool1d", {"size": 3}, [R(2, 3, 7)])
     module_case("bilinear", "Bilinear", {"in1": 3, "in2": 4, "out": 5}, [R(6, 3), R(6, 4)])
     module_case("bilinear_nobias_3d", "Bilinear", {"in1": 3, "in2": 2, "out": 4, "bias": False}, [R(2, 5, 3), R(2, 5, 2)])
+    module_case("conv_transpose1d", "ConvTranspose1d", {"in": 3, "out": 4, "k": 3, "stride": 2, "padding": 1, "output_padding": 1}, [R(2, 3, 5)])
+    module_case("conv_transpose1d_groups_dilation_unbatched", "ConvTranspose1d", {"in": 4, "out": 2, "k": 2, "groups": 2, "dilation": 2, "bias": False}, [R(4, 6)])
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

@@ -110,6 +110,8 @@ public class ModuleGoldenTests
         "AdaptiveAvgPool1d" => new AdaptiveAvgPool1d(Int(a, "size", 1)),
         "AdaptiveMaxPool1d" => new AdaptiveMaxPool1d(Int(a, "size", 1)),
         "Bilinear" => new Bilinear(Int(a, "in1", 0), Int(a, "in2", 0), Int(a, "out", 0), Bool(a, "bias", true)),
+        "ConvTranspose1d" => new ConvTranspose1d(Int(a, "in", 0), Int(a, "out", 0), Int(a, "k", 1), Int(a, "stride", 1), Int(a, "padding", 0),
+            Int(a, "output_padding", 0), Int(a, "groups", 1), Bool(a, "bias", true), Int(a, "dilation", 1)),
         "Sequential" => new Sequential(new Linear(4, 6), new ReLU(), new Linear(6, 3)),
         _ => throw new ArgumentException(type),
     };

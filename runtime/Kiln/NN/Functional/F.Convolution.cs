@@ -64,6 +64,22 @@ public static partial class F
     }
 
     /// <summary>
+    /// Transposed 1-D convolution of [N, Cin, L] (or [Cin, L]) with weight [Cin, Cout/groups, k]
+    /// (<c>F.conv_transpose1d</c>): the 2-D one over planes of height 1.
+    /// </summary>
+    public static Tensor ConvTranspose1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1, int dilation = 1)
+    {
+        const string op = "conv_transpose1d";
+        if (weight.Dim != 3) throw new KilnException(op, $"{op}: expected 3-D weight [in_channels, out_channels/groups, k], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
+        if (input.Dim != 3 && input.Dim != 2)
+            throw new KilnException(op, $"{op}: expected 2-D (unbatched) or 3-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        using var plane = input.Unsqueeze(-2);
+        using var kernel = weight.Unsqueeze(2);
+        using var y = ConvTranspose2d(plane, kernel, bias, [1, stride], [0, padding], [0, outputPadding], groups, [1, dilation]);
+        return y.Squeeze(-2);
+    }
+
+    /// <summary>
     /// Transposed 2-D convolution (the gradient of <c>Conv2d</c> with respect to its input)
     /// of [N, Cin, H, W] with weight [Cin, Cout/groups, kh, kw].
     /// </summary>

@@ -159,3 +159,17 @@ public sealed class ConvTranspose2d : ConvBase
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => F.ConvTranspose2d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }
+
+/// <summary>Transposed 1-D convolution (<c>nn.ConvTranspose1d</c>): weight [in_channels, out_channels/groups, k].</summary>
+public sealed class ConvTranspose1d : ConvBase
+{
+    /// <summary>A transposed 1-D convolution.</summary>
+    public ConvTranspose1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1,
+        bool bias = true, int dilation = 1, DType dtype = DType.Float32)
+        : base("ConvTranspose1d", inChannels, outChannels, [kernelSize], [stride], [padding], null, [dilation], [outputPadding], groups, bias, true, dtype)
+    { }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) =>
+        F.ConvTranspose1d(input, Weight, Bias, Stride[0], Padding[0], OutputPadding[0], Groups, Dilation[0]);
+}
