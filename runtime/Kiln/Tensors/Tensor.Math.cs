@@ -28,13 +28,11 @@ public sealed partial class Tensor
         using var negated = distance.Neg();
         using var small = negated.Exp();
         using var correction = small.Log1p();
-        var r = peak + correction;
+        using var r = peak + correction;
         using var same = Eq(other);
         using var infinite = IsInf();
         using var bothInfinite = same.BitwiseAnd(infinite);
-        using var anyBoth = bothInfinite.Any();
-        if (!anyBoth.Item<bool>()) return r;
-        using (r) return Where(bothInfinite, peak, r); // -inf - -inf is NaN inside the formula
+        return Where(bothInfinite, peak, r); // -inf - -inf is NaN inside the formula; one select, no host read of the mask
     }
 
     /// <summary>
