@@ -151,6 +151,89 @@ with torch.random.fork_rng():
     case("searchsorted_rows", {"s": torch.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]), "v": torch.tensor([[2.0, 0.0], [5.0, 6.0]])},
          lambda s, v: torch.searchsorted(s, v), grad=False)
 
+# The rest of the tensor surface ported code reaches for: index updates, repeat_interleave, running extrema and
+# logcumsumexp, NaN-aware reductions, windows and diagonals, the named products, covariance, k-th values, histograms and
+# the pointwise functions composed of others.
+with torch.random.fork_rng():
+    torch.manual_seed(47)
+    case("index_add", {"x": torch.randn(4, 3), "i": torch.tensor([0, 2, 0]), "s": torch.randn(3, 3)},
+         lambda x, i, s: (x.index_add(0, i, s), x.index_add(0, i, s, alpha=-0.5)))
+    case("index_add_dim1", {"x": torch.randn(2, 5), "i": torch.tensor([4, 1]), "s": torch.randn(2, 2)}, lambda x, i, s: x.index_add(1, i, s))
+    case("index_copy", {"x": torch.randn(4, 3), "i": torch.tensor([3, 1]), "s": torch.randn(2, 3)}, lambda x, i, s: x.index_copy(0, i, s))
+    case("index_fill", {"x": torch.randn(3, 4), "i": torch.tensor([0, 2])}, lambda x, i: (x.index_fill(1, i, -1.5), x.index_fill(0, i, 2.0)))
+    case("repeat_interleave", {"x": torch.randn(2, 3)},
+         lambda x: (x.repeat_interleave(2), x.repeat_interleave(3, dim=1), x.repeat_interleave(2, dim=0)))
+    case("repeat_interleave_counts", {"x": torch.randn(3, 2), "r": torch.tensor([1, 0, 3])},
+         lambda x, r: (x.repeat_interleave(r, dim=0), x.repeat_interleave(torch.tensor([2]), dim=1)))
+    tied_run = torch.tensor([[1.0, 3.0, 2.0, 3.0, 5.0, -1.0, 5.0], [0.5, float("nan"), 2.0, float("nan"), 9.0, 1.0, 0.0]])
+    case("cummax", {"x": torch.randn(3, 6)}, lambda x: (torch.cummax(x, 1).values, torch.cummax(x, 1).indices, torch.cummax(x, 0).values))
+    case("cummin", {"x": torch.randn(3, 6)}, lambda x: (torch.cummin(x, 1).values, torch.cummin(x, 1).indices, torch.cummin(x, 0).indices))
+    case("cummax_ties_nan", {"x": tied_run}, lambda x: (torch.cummax(x, 1).values, torch.cummax(x, 1).indices,
+                                                        torch.cummin(x, 1).values, torch.cummin(x, 1).indices), grad=False)
+    case("cummax_int", {"x": torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]])}, lambda x: (torch.cummax(x, 1).values, torch.cummax(x, 1).indices), grad=False)
+    case("logcumsumexp", {"x": torch.randn(3, 9) * 3}, lambda x: (torch.logcumsumexp(x, 1), torch.logcumsumexp(x, 0)))
+    case("logcumsumexp_wide_range", {"x": torch.tensor([-1000.0, 0.0, 1000.0, float("-inf"), 999.0])}, lambda x: torch.logcumsumexp(x, 0))
+    nans = torch.randn(3, 4); nans[0, 1] = float("nan"); nans[2] = float("nan"); nans[1, 3] = float("inf")
+    case("nan_to_num", {"x": nans}, lambda x: (torch.nan_to_num(x), torch.nan_to_num(x, nan=2.0, posinf=5.0, neginf=-5.0)))
+    nan_only = torch.randn(3, 4); nan_only[0, 1] = float("nan"); nan_only[2] = float("nan")
+    case("nansum", {"x": nan_only}, lambda x: (torch.nansum(x), torch.nansum(x, 1), torch.nansum(x, 0, keepdim=True)))
+    case("nanmean", {"x": nan_only}, lambda x: (torch.nanmean(x, 0), torch.nanmean(x), torch.nanmean(x, 1)))
+    case("unfold_windows", {"x": torch.randn(2, 7)}, lambda x: (x.unfold(1, 3, 2), x.unfold(0, 2, 1), x.unfold(1, 7, 1)))
+    case("unfold_middle", {"x": torch.randn(2, 6, 3)}, lambda x: x.unfold(1, 2, 3))
+    case("diagonal", {"x": torch.randn(3, 4, 5)},
+         lambda x: (torch.diagonal(x, 0, 1, 2), torch.diagonal(x, 1, 0, 2), torch.diagonal(x, -2, 2, 1), torch.diagonal(x, 0, 0, 1)))
+    case("diag_embed", {"x": torch.randn(2, 3)}, lambda x: (torch.diag_embed(x), torch.diag_embed(x, 1), torch.diag_embed(x, -1, 0, 2)))
+    case("tensor_split", {"x": torch.randn(7, 2)},
+         lambda x: torch.tensor_split(x, 3) + torch.tensor_split(x, [2, 5]) + torch.tensor_split(x, [4, 2, 9]))
+    case("dot_mv_mm", {"a": torch.randn(3), "m": torch.randn(2, 3), "n": torch.randn(3, 4)},
+         lambda a, m, n: (m.mm(n), torch.dot(a, a), m.mv(a)))
+    case("inner", {"a": torch.randn(2, 3), "b": torch.randn(4, 3)}, lambda a, b: (torch.inner(a, b), torch.inner(a[0], b[1])))
+    case("kron", {"a": torch.randn(2, 3), "b": torch.randn(2, 2)}, lambda a, b: (torch.kron(a, b), torch.kron(a[0], b)))
+    case("baddbmm", {"x": torch.randn(2, 3, 4), "b1": torch.randn(2, 3, 5), "b2": torch.randn(2, 5, 4)},
+         lambda x, b1, b2: (torch.baddbmm(x, b1, b2, beta=0.5, alpha=2.0), torch.baddbmm(x, b1, b2)))
+    case("addmv_addr", {"x": torch.randn(3), "m": torch.randn(3, 4), "v": torch.randn(4)},
+         lambda x, m, v: (torch.addmv(x, m, v, beta=2.0, alpha=-1.0), torch.addr(m, x, v, beta=0.5)))
+    case("addmv_beta_zero", {"x": torch.tensor([float("nan"), 1.0]), "m": torch.randn(2, 2), "v": torch.randn(2)},
+         lambda x, m, v: torch.addmv(x, m, v, beta=0.0))
+    case("cross", {"a": torch.randn(4, 3), "b": torch.randn(4, 3)}, lambda a, b: (torch.linalg.cross(a, b), torch.cross(a.T, b.T, dim=0)))
+    case("matrix_power", {"a": torch.randn(2, 3, 3, dtype=torch.float64) * 0.5 + torch.eye(3, dtype=torch.float64)},
+         lambda a: (torch.linalg.matrix_power(a, 5), torch.linalg.matrix_power(a, 0), torch.linalg.matrix_power(a, 1), torch.linalg.matrix_power(a, -2)))
+    case("cov", {"x": torch.randn(3, 6)}, lambda x: (torch.cov(x), torch.cov(x, correction=0), torch.cov(x[0])))
+    case("cov_weights", {"x": torch.randn(2, 5), "fw": torch.tensor([1, 2, 1, 3, 1]), "aw": torch.rand(5) + 0.1},
+         lambda x, fw, aw: (torch.cov(x, fweights=fw, aweights=aw), torch.cov(x, aweights=aw), torch.cov(x, fweights=fw, correction=0)))
+    case("corrcoef", {"x": torch.randn(3, 8)}, lambda x: torch.corrcoef(x))
+    case("kthvalue", {"x": torch.randn(3, 5)}, lambda x: (torch.kthvalue(x, 2, 1).values, torch.kthvalue(x, 2, 1).indices,
+                                                          torch.kthvalue(x, 3, 0, keepdim=True).values, torch.kthvalue(x, 3, 0, keepdim=True).indices))
+    case("unique_consecutive", {"x": torch.tensor([[1, 1, 2], [2, 3, 3], [1, 1, 1]])},
+         lambda x: torch.unique_consecutive(x, return_inverse=True, return_counts=True), grad=False)
+    case("histc", {"x": torch.randn(40)}, lambda x: (torch.histc(x, 7), torch.histc(x, 5, -1.0, 1.0), torch.histc(x, 4, 0.0, 0.0)), grad=False)
+    case("histc_edges", {"x": torch.tensor([0.0, 0.25, 0.5, 1.0, 1.5, -0.1, 0.3])}, lambda x: torch.histc(x, 4, 0.0, 1.0), grad=False)
+    signed = torch.tensor([5.5, -5.5, 5.5, -5.5, 7.0, -0.0, 3.0, -2.25])
+    divisor = torch.tensor([2.0, 2.0, -2.0, -2.0, 3.5, 1.0, 0.7, 0.5])
+    case("fmod", {"a": signed, "b": divisor}, lambda a, b: (torch.fmod(a, b), torch.fmod(a, 1.5)))
+    case("fmod_int", {"a": torch.tensor([7, -7, 7, -7, 0]), "b": torch.tensor([3, 3, -3, -3, 2])}, lambda a, b: torch.fmod(a, b), grad=False)
+    case("frac", {"x": torch.tensor([2.75, -2.75, 0.5, -0.0, 3.0, 1e-3])}, lambda x: torch.frac(x))
+    case("hypot", {"a": torch.randn(6), "b": torch.randn(6)}, lambda a, b: torch.hypot(a, b))
+    case("copysign", {"a": torch.tensor([1.5, -2.0, 3.0, -0.5, 2.0]), "b": torch.tensor([-1.0, 2.0, -0.0, 0.0, -3.0])},
+         lambda a, b: (torch.copysign(a, b), torch.copysign(a, -1.0)))
+    case("signbit", {"x": torch.tensor([1.5, -2.0, -0.0, 0.0, float("-inf")])}, lambda x: torch.signbit(x), grad=False)
+    # No input near 0 but 0: both PyTorch's derivative formula and the composed one cancel there in float32.
+    case("sinc", {"x": torch.tensor([0.0, 0.5, -1.25, 2.0, 0.1, -3.7])}, lambda x: torch.sinc(x))
+    case("deg2rad_rad2deg", {"x": torch.randn(5) * 100}, lambda x: (torch.deg2rad(x), torch.rad2deg(x)))
+    case("deg2rad_int", {"x": torch.tensor([0, 90, 180, -45])}, lambda x: (torch.deg2rad(x), torch.rad2deg(x)), grad=False)
+    case("heaviside", {"x": torch.tensor([-1.5, 0.0, 2.0, 0.0]), "v": torch.tensor([0.5, 0.25, 0.5, 1.0])}, lambda x, v: torch.heaviside(x, v), grad=False)
+    case("float_power", {"x": torch.rand(5) + 0.5, "y": torch.randn(5)}, lambda x, y: (torch.float_power(x, y), torch.float_power(x, 3)))
+    case("floor_divide", {"a": signed, "b": divisor}, lambda a, b: torch.floor_divide(a, b), grad=False)
+    case("floor_divide_int", {"a": torch.tensor([7, -7, 7, -7, 0]), "b": torch.tensor([3, 3, -3, -3, 2])},
+         lambda a, b: (torch.floor_divide(a, b), torch.floor_divide(a, 2)), grad=False)
+    case("logaddexp2", {"a": torch.randn(6) * 10, "b": torch.randn(6) * 10}, lambda a, b: torch.logaddexp2(a, b))
+    case("logical_ops", {"a": torch.tensor([0.0, 1.5, 0.0, -2.0]), "b": torch.tensor([0, 0, 3, 1])},
+         lambda a, b: (torch.logical_and(a, b), torch.logical_or(a, b), torch.logical_xor(a, b)), grad=False)
+    case("isposinf_isneginf", {"x": torch.tensor([1.0, float("inf"), float("-inf"), float("nan")])}, lambda x: (torch.isposinf(x), torch.isneginf(x)), grad=False)
+    case("aliases", {"x": torch.randn(2, 3, 4)},
+         lambda x: (x.swapaxes(0, 2), x.moveaxis(0, 1), torch.broadcast_to(x[:, :1], (2, 3, 4)), x.clamp_min(0.1), x.clamp_max(-0.2), x.reshape_as(x.swapaxes(0, 2)).clip(-0.5, 0.5)))
+    case("dist_msort", {"a": torch.randn(3, 4), "b": torch.randn(3, 4)}, lambda a, b: (torch.dist(a, b), torch.dist(a, b, 1), torch.msort(a)))
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

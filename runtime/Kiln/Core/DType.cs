@@ -59,6 +59,10 @@ public static class DTypes
         _ => throw new KilnException("finfo", $"finfo: {t.Name()} is not a floating dtype", KilnErrorKind.DType),
     };
 
+    /// <summary>The largest finite value of a floating dtype (<c>torch.finfo(dtype).max</c>).</summary>
+    /// <exception cref="KilnException">For an integer or boolean dtype.</exception>
+    public static double MaxValue(this DType t) => -t.MinValue();
+
     /// <summary>PyTorch's lowercase name, e.g. <c>float32</c>.</summary>
     public static string Name(this DType t) => t switch
     {

@@ -11,7 +11,7 @@ namespace Kiln;
 /// solve are differentiable (their backward is written with these same functions, so it is differentiable again), QR
 /// (m ≥ n) and the thin SVD (distinct singular values) too; norms through SVD (2, -2, "nuc") are not.
 /// </summary>
-public static class Linalg
+public static partial class Linalg
 {
     /// <summary>The inverse of each square matrix (<c>torch.linalg.inv</c>); a singular one is an error naming the zero pivot.</summary>
     public static Tensor Inv(Tensor a)

@@ -116,4 +116,42 @@ public sealed partial class Tensor
         using var wide = t.To(DType.Int64);
         return wide.ToArray<long>();
     }
+
+    /// <summary>
+    /// A histogram of <paramref name="bins"/> equal-width bins over [<paramref name="min"/>, <paramref name="max"/>]
+    /// (<c>torch.histc</c>): values outside are ignored, the last bin includes max, and min = max takes the data's range.
+    /// Counted on the host in the input's floating dtype.
+    /// </summary>
+    public Tensor Histc(int bins = 100, double min = 0, double max = 0)
+    {
+        const string op = "histc";
+        if (!DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: expected a floating point input, got {DType}", KilnErrorKind.DType);
+        if (bins <= 0) throw new KilnException(op, $"{op}: bins must be > 0, but got {bins}");
+        if (min > max) throw new KilnException(op, $"{op}: max must be larger than min, got min {min} and max {max}");
+        using var wide = To(DType.Float64);
+        var values = wide.ToArray<double>();
+        if (min == max && values.Length > 0)
+        {
+            min = double.PositiveInfinity; max = double.NegativeInfinity;
+            foreach (double v in values) if (!double.IsNaN(v)) { min = Math.Min(min, v); max = Math.Max(max, v); }
+        }
+        if (min == max || double.IsInfinity(min)) { min -= 1; max += 1; }
+        if (double.IsInfinity(min) || double.IsInfinity(max) || double.IsNaN(min) || double.IsNaN(max))
+            throw new KilnException(op, $"{op}: range of [{min}, {max}] is not finite");
+        bool single = DType != DType.Float64;
+        float lowF = (float)min, spanF = (float)max - (float)min;
+        var counts = new double[bins];
+        foreach (double v in values)
+        {
+            if (!(v >= min && v <= max)) continue;
+            // The bin as PyTorch computes it, in the input's precision: (x - min) · bins / (max - min), the top edge folded in.
+            long pos = single ? (long)(((float)v - lowF) * bins / spanF) : (long)((v - min) * bins / (max - min));
+            if (pos >= bins) pos = bins - 1;
+            counts[pos]++;
+        }
+        using var host = From(counts, bins);
+        using var typed = host.To(DType);
+        return typed.To(Device);
+    }
 }

@@ -344,4 +344,62 @@ public sealed unsafe partial class Tensor
         using var d = Diag();
         return d.Sum();
     }
+
+    /// <summary>
+    /// The <paramref name="k"/>-th smallest value along <paramref name="dim"/> (1-based) and its index (<c>torch.kthvalue</c>);
+    /// NaN counts as the largest. The gradient goes to the element picked.
+    /// </summary>
+    public ValuesIndices Kthvalue(int k, int dim = -1, bool keepDim = false)
+    {
+        const string op = "kthvalue";
+        int d = ShapeRules.NormalizeDim(op, dim, Math.Max(Dim, 1));
+        int size = Dim == 0 ? 1 : _shape[d];
+        if (k < 1 || k > size)
+            throw new KilnException(op, $"{op}: selected number k out of range for dimension {d}: k = {k}, size {size} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Index);
+        if (Dim == 0) return new(Clone(), Zeros([], DType.Int64, Device));
+        Tensor index;
+        using (GradMode.Set(false))
+        {
+            using var order = SortIndices(op, d, descending: false);
+            using var kth = order.Narrow(d, k - 1, 1);
+            index = kth.Contiguous();
+        }
+        using (index)
+        {
+            using var values = Gather(d, index);
+            return keepDim ? new(values.To(DType), index.To(DType.Int64)) : new(values.Squeeze(d), index.Squeeze(d));
+        }
+    }
+
+    /// <summary>
+    /// The runs of equal consecutive elements of the flattened tensor (<c>torch.unique_consecutive</c>): each run's value,
+    /// which run each element belongs to (the input's shape) and each run's length.
+    /// </summary>
+    public (Tensor Values, Tensor Inverse, Tensor Counts) UniqueConsecutive()
+    {
+        using var grad = GradMode.Set(false);
+        using var host = IsCuda ? Cpu() : Alias();
+        using var flat = host.Reshape(-1);
+        using var keys = Kernels.CopyKernel.Convert(flat, DType.IsFloatingPoint() ? DType.Float64 : DType.Int64);
+        long n = flat.Numel;
+        bool floating = DType.IsFloatingPoint();
+        double* kd = floating ? keys.Ptr<double>() : null;
+        long* kl = floating ? null : keys.Ptr<long>();
+        var firstOfRun = new List<long>();
+        var counts = new List<long>();
+        var inverse = new long[n];
+        for (long i = 0; i < n; i++)
+        {
+            bool same = i > 0 && (floating ? kd[i] == kd[i - 1] : kl[i] == kl[i - 1]);   // NaN never equals: each its own run
+            if (!same) { firstOfRun.Add(i); counts.Add(0); }
+            counts[^1]++;
+            inverse[i] = counts.Count - 1;
+        }
+        using var firstIndex = From(firstOfRun.ToArray(), firstOfRun.Count);
+        var values = flat.IndexSelect(0, firstIndex);
+        var inv = From(inverse, (int[])_shape.Clone());
+        var cnt = From(counts.ToArray(), counts.Count);
+        if (!IsCuda) return (values, inv, cnt);
+        using (values) using (inv) using (cnt) return (values.To(Device), inv.To(Device), cnt.To(Device));
+    }
 }

@@ -1,0 +1,119 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln;
+
+// The named products PyTorch offers beside matmul (dot, mv, mm, inner, kron) and the add-and-scale forms (baddbmm, addmv,
+// addr), each checked for its own ranks and then computed by matmul, bmm, outer or a broadcast product.
+public sealed partial class Tensor
+{
+    /// <summary>The dot product of two 1-D tensors of the same length (<c>torch.dot</c>).</summary>
+    public Tensor Dot(Tensor other)
+    {
+        const string op = "dot";
+        if (Dim != 1 || other.Dim != 1)
+            throw new KilnException(op, $"{op}: 1D tensors expected, but got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}", KilnErrorKind.Shape);
+        if (_shape[0] != other._shape[0])
+            throw new KilnException(op, $"{op}: inconsistent tensor size, expected tensor [{_shape[0]}] and src [{other._shape[0]}] to have the same number of elements", KilnErrorKind.Shape);
+        return Matmul(other);
+    }
+
+    /// <summary>Matrix times vector: [n, m] · [m] → [n] (<c>torch.mv</c>).</summary>
+    public Tensor Mv(Tensor vec)
+    {
+        const string op = "mv";
+        if (Dim != 2 || vec.Dim != 1)
+            throw new KilnException(op, $"{op}: expected a matrix and a vector, got {ShapeText.Format(_shape)} and {ShapeText.Format(vec._shape)}", KilnErrorKind.Shape);
+        return Matmul(vec);
+    }
+
+    /// <summary>Matrix product of two 2-D tensors, no broadcasting (<c>torch.mm</c>).</summary>
+    public Tensor Mm(Tensor other)
+    {
+        const string op = "mm";
+        if (Dim != 2 || other.Dim != 2)
+            throw new KilnException(op, $"{op}: expected 2-D matrices, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}", KilnErrorKind.Shape);
+        return Matmul(other);
+    }
+
+    /// <summary>
+    /// Sum of products over the last dims (<c>torch.inner</c>): [a.., k] and [b.., k] give [a.., b..]; a scalar operand
+    /// multiplies.
+    /// </summary>
+    public Tensor Inner(Tensor other)
+    {
+        const string op = "inner";
+        if (Dim == 0 || other.Dim == 0) return Mul(other);
+        int k = _shape[^1];
+        if (other._shape[^1] != k)
+            throw new KilnException(op, $"{op}: the last dimensions must match, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}", KilnErrorKind.Shape);
+        using var rows = Reshape(-1, k);
+        using var cols = other.Reshape(-1, k);
+        using var product = rows.Matmul(cols.T);
+        return product.Reshape([.. _shape[..^1], .. other._shape[..^1]]);
+    }
+
+    /// <summary>
+    /// The Kronecker product (<c>torch.kron</c>): blocks a[i]·b laid out so that each dim has size a.size·b.size; the
+    /// shorter shape is padded with leading 1s.
+    /// </summary>
+    public Tensor Kron(Tensor other)
+    {
+        int rank = Math.Max(Dim, other.Dim);
+        var aShape = new int[2 * rank];
+        var bShape = new int[2 * rank];
+        var result = new int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            int sa = i < rank - Dim ? 1 : _shape[i - (rank - Dim)];
+            int sb = i < rank - other.Dim ? 1 : other._shape[i - (rank - other.Dim)];
+            // a as [a0, 1, a1, 1, ..] and b as [1, b0, 1, b1, ..]: their product's pairs of dims merge into a·b sizes.
+            aShape[2 * i] = sa; aShape[2 * i + 1] = 1;
+            bShape[2 * i] = 1; bShape[2 * i + 1] = sb;
+            result[i] = sa * sb;
+        }
+        using var a = Reshape(aShape);
+        using var b = other.Reshape(bShape);
+        using var blocks = a.Mul(b);
+        return blocks.Reshape(result);
+    }
+
+    /// <summary>beta·input + alpha·(b1 @ b2) for batches of matrices [B, n, k] and [B, k, m] (<c>torch.baddbmm</c>).</summary>
+    public static Tensor Baddbmm(Tensor input, Tensor batch1, Tensor batch2, double beta = 1, double alpha = 1)
+    {
+        using var product = batch1.Bmm(batch2);
+        return ScaledSum("baddbmm", input, product, beta, alpha);
+    }
+
+    /// <summary>beta·input + alpha·(mat @ vec) (<c>torch.addmv</c>).</summary>
+    public static Tensor Addmv(Tensor input, Tensor mat, Tensor vec, double beta = 1, double alpha = 1)
+    {
+        using var product = mat.Mv(vec);
+        return ScaledSum("addmv", input, product, beta, alpha);
+    }
+
+    /// <summary>beta·input + alpha·outer(vec1, vec2) (<c>torch.addr</c>).</summary>
+    public static Tensor Addr(Tensor input, Tensor vec1, Tensor vec2, double beta = 1, double alpha = 1)
+    {
+        using var product = vec1.Outer(vec2);
+        return ScaledSum("addr", input, product, beta, alpha);
+    }
+
+    /// <summary>beta·input + alpha·product, input broadcast to the product's shape; beta 0 ignores input (NaN in it too), as PyTorch.</summary>
+    static Tensor ScaledSum(string op, Tensor input, Tensor product, double beta, double alpha)
+    {
+        var shape = ShapeRules.Broadcast(op, input._shape, product._shape);
+        if (!ShapeRules.SameShape(shape, product._shape))
+            throw new KilnException(op, $"{op}: input of shape {ShapeText.Format(input._shape)} cannot be broadcast to the product's shape {ShapeText.Format(product._shape)}", KilnErrorKind.Shape);
+        using var scaled = alpha == 1 ? product.To(product.DType) : product.Mul(alpha);
+        if (beta == 0) return scaled.To(scaled.DType);
+        using var bias = beta == 1 ? input.To(input.DType) : input.Mul(beta);
+        return bias.Add(scaled);
+    }
+
+    /// <summary>The cross product of 3-vectors along <paramref name="dim"/> (<c>torch.cross</c> with a dim; see <see cref="Linalg.Cross"/>).</summary>
+    public Tensor Cross(Tensor other, int dim = -1) => Linalg.Cross(this, other, dim);
+
+    /// <summary>This square matrix to an integer power (<c>torch.matrix_power</c>; see <see cref="Linalg.MatrixPower"/>).</summary>
+    public Tensor MatrixPower(int n) => Linalg.MatrixPower(this, n);
+}
