@@ -116,9 +116,16 @@ public sealed unsafe partial class Tensor
     /// <summary>Same shape, filled.</summary>
     public static Tensor FullLike(Tensor t, double value, DType? dtype = null) => Full(t._shape, value, dtype ?? t.DType, t.Device);
     /// <summary>Same shape, uniform [0, 1).</summary>
-    public static Tensor RandLike(Tensor t, Generator? g = null) => Rand(t._shape, t.DType, g);
+    public static Tensor RandLike(Tensor t, Generator? g = null) => OnDeviceOf(t, Rand(t._shape, t.DType, g));
     /// <summary>Same shape, standard normal.</summary>
-    public static Tensor RandnLike(Tensor t, Generator? g = null) => Randn(t._shape, t.DType, g);
+    public static Tensor RandnLike(Tensor t, Generator? g = null) => OnDeviceOf(t, Randn(t._shape, t.DType, g));
+
+    /// <summary>A host-drawn tensor moved to <paramref name="like"/>'s device (the generator's stream is the host's on any device).</summary>
+    static Tensor OnDeviceOf(Tensor like, Tensor drawn)
+    {
+        if (!like.IsCuda) return drawn;
+        using (drawn) return drawn.To(like.Device);
+    }
 
     /// <summary>Integers [start, end) by step, int64 (<c>torch.arange</c> with integer arguments).</summary>
     public static Tensor Arange(long start, long end, long step = 1)

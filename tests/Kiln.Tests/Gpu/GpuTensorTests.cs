@@ -23,6 +23,22 @@ public class GpuTensorTests
     }
 
     [Fact]
+    public void LikeConstructorsKeepTheDevice()
+    {
+        // RandLike/RandnLike drew on the host and stayed there: x + RandnLike(x) then failed for a CUDA x.
+        using var cuda = new EmulatedCuda();
+        using var x = Tensor.Zeros([2, 3], DType.Float32, Device.Cuda());
+        using var r = Tensor.RandLike(x, new Generator(3));
+        using var n = Tensor.RandnLike(x, new Generator(3));
+        Assert.Equal(Device.Cuda(0), r.Device);
+        Assert.Equal(Device.Cuda(0), n.Device);
+        using var hostDraw = Tensor.Randn([2, 3], DType.Float32, new Generator(3));
+        Assert.Equal(hostDraw.ToArray<float>(), n.ToArray<float>());   // the same stream as on the host
+        foreach (var t in new[] { Tensor.ZerosLike(x), Tensor.OnesLike(x), Tensor.EmptyLike(x), Tensor.FullLike(x, 2), x.NewZeros(4), x.NewFull([1], 3) })
+            using (t) Assert.Equal(Device.Cuda(0), t.Device);
+    }
+
+    [Fact]
     public void EveryDTypeMakesTheRoundTripExactly()
     {
         using var cuda = new EmulatedCuda();
