@@ -45,6 +45,25 @@ class RMSNormRef(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps) * self.weight
 
 
+class ChannelShuffle(nn.Module):
+    """nn.ChannelShuffle of PyTorch 1.13 has no derivative; this is its permutation written with reshape and transpose."""
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        return x.reshape(n, self.groups, c // self.groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
+def tup(v):
+    """A list from the JSON arguments as the tuple a PyTorch user writes (PyTorch prints what it was given)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
 def build(t, a):
     if t == "Linear": return nn.Linear(a["in"], a["out"], bias=a.get("bias", True))
     if t == "Conv1d": return nn.Conv1d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
@@ -108,6 +127,23 @@ def build(t, a):
     if t == "AdaptiveMaxPool1d": return nn.AdaptiveMaxPool1d(a["size"])
     if t == "Bilinear": return nn.Bilinear(a["in1"], a["in2"], a["out"], bias=a.get("bias", True))
     if t == "ConvTranspose1d": return nn.ConvTranspose1d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), dilation=a.get("dilation", 1), bias=a.get("bias", True))
+    if t == "Conv3d": return nn.Conv3d(a["in"], a["out"], tuple(a["k"]) if isinstance(a["k"], list) else a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
+    if t == "MaxPool3d": return nn.MaxPool3d(tup(a["k"]), stride=tup(a.get("stride")), padding=tup(a.get("padding", 0)), dilation=tup(a.get("dilation", 1)), ceil_mode=a.get("ceil_mode", False))
+    if t == "AvgPool3d": return nn.AvgPool3d(tup(a["k"]), stride=tup(a.get("stride")), padding=a.get("padding", 0), ceil_mode=a.get("ceil_mode", False), count_include_pad=a.get("count_include_pad", True))
+    if t == "AdaptiveAvgPool3d": return nn.AdaptiveAvgPool3d(tuple(a["size"]) if isinstance(a["size"], list) else a["size"])
+    if t == "AdaptiveMaxPool3d": return nn.AdaptiveMaxPool3d(tuple(a["size"]) if isinstance(a["size"], list) else a["size"])
+    if t == "BatchNorm3d": return nn.BatchNorm3d(a["n"], momentum=a.get("momentum", 0.1), affine=a.get("affine", True), track_running_stats=a.get("track", True))
+    if t == "InstanceNorm3d": return nn.InstanceNorm3d(a["n"], affine=a.get("affine", False))
+    if t == "Unfold": return nn.Unfold(tuple(a["k"]), dilation=a.get("dilation", 1), padding=a.get("padding", 0), stride=a.get("stride", 1))
+    if t == "Fold": return nn.Fold(tuple(a["out"]), tuple(a["k"]), dilation=a.get("dilation", 1), padding=a.get("padding", 0), stride=a.get("stride", 1))
+    if t == "UpsamplingNearest2d": return nn.UpsamplingNearest2d(scale_factor=a["scale"]) if "scale" in a else nn.UpsamplingNearest2d(size=tuple(a["size"]))
+    if t == "UpsamplingBilinear2d": return nn.UpsamplingBilinear2d(scale_factor=a["scale"]) if "scale" in a else nn.UpsamplingBilinear2d(size=tuple(a["size"]))
+    if t == "ChannelShuffle": return ChannelShuffle(a["groups"])
+    if t == "Softmax2d": return nn.Softmax2d()
+    if t == "LPPool2d": return nn.LPPool2d(a["p"], a["k"], stride=a.get("stride"), ceil_mode=a.get("ceil_mode", False))
+    if t == "LPPool1d": return nn.LPPool1d(a["p"], a["k"], stride=a.get("stride"), ceil_mode=a.get("ceil_mode", False))
+    if t == "Dropout1d": return nn.Dropout1d(a["p"])
+    if t == "Dropout3d": return nn.Dropout3d(a["p"])
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     raise ValueError(t)
 
@@ -296,6 +332,34 @@ with torch.random.fork_rng():
     module_case("bilinear_nobias_3d", "Bilinear", {"in1": 3, "in2": 2, "out": 4, "bias": False}, [R(2, 5, 3), R(2, 5, 2)])
     module_case("conv_transpose1d", "ConvTranspose1d", {"in": 3, "out": 4, "k": 3, "stride": 2, "padding": 1, "output_padding": 1}, [R(2, 3, 5)])
     module_case("conv_transpose1d_groups_dilation_unbatched", "ConvTranspose1d", {"in": 4, "out": 2, "k": 2, "groups": 2, "dilation": 2, "bias": False}, [R(4, 6)])
+
+# The 3-D (volumetric) family, the patch and channel-rearranging layers, LP pooling: their own seed.
+with torch.random.fork_rng():
+    torch.manual_seed(43)
+    module_case("conv3d", "Conv3d", {"in": 2, "out": 3, "k": 2}, [R(2, 2, 4, 5, 5)])
+    module_case("conv3d_stride_padding_dilation", "Conv3d", {"in": 3, "out": 2, "k": [2, 3, 2], "stride": [2, 1, 2], "padding": [1, 1, 0], "dilation": [1, 2, 1]}, [R(1, 3, 5, 6, 5)])
+    module_case("conv3d_groups_unbatched", "Conv3d", {"in": 4, "out": 2, "k": 3, "groups": 2, "padding": 1, "bias": False}, [R(4, 3, 4, 4)])
+    module_case("maxpool3d", "MaxPool3d", {"k": 2}, [R(2, 3, 4, 6, 5)])
+    module_case("maxpool3d_padding_ceil", "MaxPool3d", {"k": [3, 2, 2], "stride": [2, 1, 2], "padding": [1, 0, 1], "dilation": [1, 2, 1], "ceil_mode": True}, [R(1, 2, 5, 6, 5)])
+    module_case("avgpool3d", "AvgPool3d", {"k": 2, "stride": 1}, [R(2, 2, 3, 4, 4)])
+    module_case("avgpool3d_padding_exclude", "AvgPool3d", {"k": [3, 2, 3], "stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}, [R(1, 2, 5, 4, 6)])
+    module_case("avgpool3d_padding_include", "AvgPool3d", {"k": 3, "stride": 2, "padding": 1}, [R(1, 2, 5, 4, 6)])
+    module_case("adaptive_avgpool3d", "AdaptiveAvgPool3d", {"size": [2, 3, 2]}, [R(2, 2, 5, 7, 4)])
+    module_case("adaptive_maxpool3d", "AdaptiveMaxPool3d", {"size": 2}, [R(1, 3, 5, 4, 3)])
+    module_case("batchnorm3d_train", "BatchNorm3d", {"n": 3}, [R(2, 3, 2, 3, 4) * 2 + 1], randomize=True)
+    module_case("batchnorm3d_eval", "BatchNorm3d", {"n": 3}, [R(2, 3, 2, 3, 4)], train=False, randomize=True)
+    module_case("instancenorm3d_affine", "InstanceNorm3d", {"n": 2, "affine": True}, [R(2, 2, 3, 3, 4)], randomize=True)
+    module_case("unfold_module", "Unfold", {"k": [2, 3], "padding": 1, "stride": 2}, [R(2, 3, 5, 6)])
+    module_case("fold_module", "Fold", {"out": [4, 5], "k": [2, 2]}, [R(2, 12, 12)])
+    module_case("upsampling_nearest2d", "UpsamplingNearest2d", {"scale": 2}, [R(1, 2, 3, 4)])
+    module_case("upsampling_bilinear2d", "UpsamplingBilinear2d", {"size": [5, 7]}, [R(1, 2, 3, 4)])
+    module_case("channel_shuffle", "ChannelShuffle", {"groups": 3}, [R(2, 6, 2, 3)])
+    module_case("softmax2d", "Softmax2d", {}, [R(2, 4, 3, 3)])
+    module_case("lppool2d", "LPPool2d", {"p": 2, "k": 2}, [R(2, 3, 4, 6)])
+    module_case("lppool2d_p3_stride", "LPPool2d", {"p": 3, "k": 3, "stride": 1}, [R(1, 2, 5, 5).abs() + 0.1])
+    module_case("lppool1d", "LPPool1d", {"p": 1.5, "k": 3, "stride": 2}, [R(2, 3, 9).abs() + 0.1])
+    module_case("dropout1d_eval", "Dropout1d", {"p": 0.5}, [R(2, 3, 4)], train=False)
+    module_case("dropout3d_eval", "Dropout3d", {"p": 0.3}, [R(2, 3, 2, 2, 2)], train=False)
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

@@ -154,22 +154,40 @@ public static partial class F
     }
 
     /// <summary>
-    /// Zeroes whole channels of [N, C, *] with probability <paramref name="p"/> and scales the rest by 1/(1-p)
-    /// (<c>F.dropout2d</c>); the identity when not <paramref name="training"/>.
+    /// Zeroes whole channels of [N, C, L] (or [C, L]) with probability <paramref name="p"/> and scales the rest by 1/(1-p)
+    /// (<c>F.dropout1d</c>); the identity when not <paramref name="training"/>.
     /// </summary>
-    public static Tensor Dropout2d(Tensor input, double p = 0.5, bool training = true, Generator? generator = null)
+    public static Tensor Dropout1d(Tensor input, double p = 0.5, bool training = true, Generator? generator = null) =>
+        ChannelDropout("dropout1d", input, p, training, generator, 1);
+
+    /// <summary>
+    /// Zeroes whole channels of [N, C, H, W] (or [C, H, W]) with probability <paramref name="p"/> and scales the rest by
+    /// 1/(1-p) (<c>F.dropout2d</c>); the identity when not <paramref name="training"/>.
+    /// </summary>
+    public static Tensor Dropout2d(Tensor input, double p = 0.5, bool training = true, Generator? generator = null) =>
+        ChannelDropout("dropout2d", input, p, training, generator, 2);
+
+    /// <summary>
+    /// Zeroes whole channels of [N, C, D, H, W] (or [C, D, H, W]) with probability <paramref name="p"/> and scales the rest
+    /// by 1/(1-p) (<c>F.dropout3d</c>); the identity when not <paramref name="training"/>.
+    /// </summary>
+    public static Tensor Dropout3d(Tensor input, double p = 0.5, bool training = true, Generator? generator = null) =>
+        ChannelDropout("dropout3d", input, p, training, generator, 3);
+
+    /// <summary>Channel dropout over inputs with <paramref name="spatial"/> dims after the channel dim, batched or not.</summary>
+    internal static Tensor ChannelDropout(string op, Tensor input, double p, bool training, Generator? generator, int spatial)
     {
-        const string op = "dropout2d";
         if (p < 0 || p > 1) throw new KilnException(op, $"{op}: dropout probability has to be between 0 and 1, but got {p}");
-        if (input.Dim != 3 && input.Dim != 4)
-            throw new KilnException(op, $"{op}: expected 3D or 4D input [N, C, H, W] (got shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
+        if (input.Dim != spatial + 1 && input.Dim != spatial + 2)
+            throw new KilnException(op, $"{op}: expected {spatial + 1}D or {spatial + 2}D input [N, C, {(spatial == 1 ? "L" : spatial == 2 ? "H, W" : "D, H, W")}] (got shape {ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
         if (!training || p == 0) return input;
         var maskShape = (int[])input.ShapeArray.Clone();
-        for (int i = input.Dim == 4 ? 2 : 1; i < maskShape.Length; i++) maskShape[i] = 1;
-        using var draw = Tensor.Rand(maskShape, input.DType, generator).To(input.Device);
+        for (int i = input.Dim == spatial + 2 ? 2 : 1; i < maskShape.Length; i++) maskShape[i] = 1;
+        using var hostDraw = Tensor.Rand(maskShape, input.DType, generator);
+        using var draw = hostDraw.To(input.Device);
         using var keep = draw.Ge(p);
         using var mask = keep.To(input.DType);
-        using var scaled = p == 1 ? mask.Alias() : mask.Mul(1.0 / (1 - p));
+        using var scaled = p == 1 ? mask.To(mask.DType) : mask.Mul(1.0 / (1 - p));
         return input.Mul(scaled);
     }
 

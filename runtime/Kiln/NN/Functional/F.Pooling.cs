@@ -182,4 +182,35 @@ public static partial class F
         using var pooled = pool2d(plane);
         return pooled.Squeeze(-2);
     }
+
+    /// <summary>
+    /// Power-average pooling of [N, C, H, W]: (Σ xᵖ over each window)^(1/p) (<c>F.lp_pool2d</c>), with PyTorch's formula:
+    /// the window mean of xᵖ times the window size, negative sums clamped to 0.
+    /// </summary>
+    public static Tensor LpPool2d(Tensor input, double normType, int[] kernelSize, int[]? stride = null, bool ceilMode = false)
+    {
+        var k = Pair("lp_pool2d", kernelSize, "kernel_size");
+        using var powered = input.Pow(normType);
+        using var mean = AvgPool2d(powered, k, stride, [0], ceilMode);
+        return LpFinish(mean, normType, k[0] * k[1]);
+    }
+
+    /// <summary>Power-average pooling of [N, C, L] (<c>F.lp_pool1d</c>).</summary>
+    public static Tensor LpPool1d(Tensor input, double normType, int kernelSize, int? stride = null, bool ceilMode = false)
+    {
+        using var powered = input.Pow(normType);
+        using var mean = AvgPool1d(powered, kernelSize, stride, 0, ceilMode);
+        return LpFinish(mean, normType, kernelSize);
+    }
+
+    static Tensor LpFinish(Tensor mean, double normType, int window)
+    {
+        using var sign = mean.Sign();
+        using var magnitude = mean.Abs();
+        using var positive = magnitude.Relu();
+        using var signed = sign.Mul(positive);
+        using var sum = signed.Mul(window);
+        return sum.Pow(1.0 / normType);
+    }
 }
+

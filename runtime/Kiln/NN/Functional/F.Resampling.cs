@@ -156,4 +156,21 @@ public static partial class F
         using var moved = split.Permute([.. Enumerable.Range(0, n), n, n + 2, n + 4, n + 1, n + 3]);
         return moved.Reshape([.. lead, c * r * r, h / r, w / r]);
     }
+
+    /// <summary>
+    /// Interleaves the channels of [N, C, *] from <paramref name="groups"/> groups (<c>F.channel_shuffle</c>, ShuffleNet):
+    /// channel g·(C/groups) + i moves to i·groups + g.
+    /// </summary>
+    public static Tensor ChannelShuffle(Tensor input, int groups)
+    {
+        const string op = "channel_shuffle";
+        if (input.Dim < 3) throw new KilnException(op, $"{op}: expected an input of at least 3 dimensions [N, C, *], got shape {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if (groups <= 0) throw new KilnException(op, $"{op}: number of groups to divide channels in must be positive, got {groups}");
+        int c = input.Size(1);
+        if (c % groups != 0) throw new KilnException(op, $"{op}: number of channels {c} must be divisible by groups {groups}", KilnErrorKind.Shape);
+        var rest = input.ShapeArray[2..];
+        using var split = input.Reshape([input.Size(0), groups, c / groups, .. rest]);
+        using var swapped = split.Transpose(1, 2);
+        return swapped.Reshape(input.ShapeArray);
+    }
 }

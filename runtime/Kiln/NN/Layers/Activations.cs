@@ -27,6 +27,18 @@ public sealed class Softmax(int dim) : Module<Tensor, Tensor>
     public override string ExtraRepr() => $"dim={dim}";
 }
 
+/// <summary>Softmax over the channels of [N, C, H, W] or [C, H, W] at each position (<c>nn.Softmax2d</c>).</summary>
+public sealed class Softmax2d : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.Dim != 3 && input.Dim != 4)
+            throw new KilnException("Softmax2d", $"Softmax2d: expected an input of 3 or 4 dimensions, got shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        return F.Softmax(input, -3);
+    }
+}
+
 /// <summary>Log-softmax along a dim (<c>nn.LogSoftmax</c>).</summary>
 public sealed class LogSoftmax(int dim) : Module<Tensor, Tensor>
 {
@@ -55,24 +67,38 @@ public sealed class Dropout : Module<Tensor, Tensor>
     public override string ExtraRepr() => $"p={Py(P)}, inplace=False";
 }
 
-/// <summary>Zeroes whole channels while training (<c>nn.Dropout2d</c>).</summary>
-public sealed class Dropout2d : Module<Tensor, Tensor>
+/// <summary>What the channel dropouts share: the probability check, the forward and PyTorch's printing.</summary>
+public abstract class ChannelDropoutBase : Module<Tensor, Tensor>
 {
-    /// <summary>A channel dropout layer with drop probability <paramref name="p"/>.</summary>
-    public Dropout2d(double p = 0.5)
+    readonly string _op;
+    readonly int _spatial;
+
+    private protected ChannelDropoutBase(string name, string op, double p, int spatial)
     {
-        if (p < 0 || p > 1) throw new KilnException("Dropout2d", $"Dropout2d: dropout probability has to be between 0 and 1, but got {p}");
-        P = p;
+        if (p < 0 || p > 1) throw new KilnException(name, $"{name}: dropout probability has to be between 0 and 1, but got {p}");
+        P = p; _op = op; _spatial = spatial;
     }
 
     /// <summary>The drop probability.</summary>
     public double P { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.Dropout2d(input, P, Training);
+    public override Tensor Forward(Tensor input) => F.ChannelDropout(_op, input, P, Training, null, _spatial);
     /// <inheritdoc/>
     public override string ExtraRepr() => $"p={Py(P)}, inplace=False";
 }
+
+/// <summary>Zeroes whole channels of [N, C, L] in training (<c>nn.Dropout1d</c>).</summary>
+/// <param name="p">The drop probability.</param>
+public sealed class Dropout1d(double p = 0.5) : ChannelDropoutBase("Dropout1d", "dropout1d", p, 1);
+
+/// <summary>Zeroes whole channels of [N, C, H, W] in training (<c>nn.Dropout2d</c>).</summary>
+/// <param name="p">The drop probability.</param>
+public sealed class Dropout2d(double p = 0.5) : ChannelDropoutBase("Dropout2d", "dropout2d", p, 2);
+
+/// <summary>Zeroes whole channels of [N, C, D, H, W] in training (<c>nn.Dropout3d</c>).</summary>
+/// <param name="p">The drop probability.</param>
+public sealed class Dropout3d(double p = 0.5) : ChannelDropoutBase("Dropout3d", "dropout3d", p, 3);
 
 
 /// <summary>x, or α·(eˣ - 1) for x ≤ 0 (<c>nn.ELU</c>).</summary>

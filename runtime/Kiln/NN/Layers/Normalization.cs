@@ -82,6 +82,10 @@ public sealed class BatchNorm1d(int numFeatures, double eps = 1e-5, double? mome
 public sealed class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, DType dtype = DType.Float32)
     : BatchNormBase("BatchNorm2d", numFeatures, eps, momentum, affine, trackRunningStats, dtype, [4]);
 
+/// <summary>Batch norm over [N, C, D, H, W] (<c>nn.BatchNorm3d</c>).</summary>
+public sealed class BatchNorm3d(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true, DType dtype = DType.Float32)
+    : BatchNormBase("BatchNorm3d", numFeatures, eps, momentum, affine, trackRunningStats, dtype, [5]);
+
 /// <summary>Layer normalisation over the trailing dims (<c>nn.LayerNorm</c>); weight ones, bias zeros.</summary>
 public sealed class LayerNorm : Module<Tensor, Tensor>
 {
@@ -222,4 +226,8 @@ public sealed class InstanceNorm1d(int numFeatures, double eps = 1e-5, bool affi
 
 /// <summary>Instance normalization of [N, C, H, W] (<c>nn.InstanceNorm2d</c>).</summary>
 public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affine = false, DType dtype = DType.Float32)
+    : InstanceNormBase(numFeatures, eps, affine, dtype);
+
+/// <summary>Instance normalization of [N, C, D, H, W] (<c>nn.InstanceNorm3d</c>).</summary>
+public sealed class InstanceNorm3d(int numFeatures, double eps = 1e-5, bool affine = false, DType dtype = DType.Float32)
     : InstanceNormBase(numFeatures, eps, affine, dtype);

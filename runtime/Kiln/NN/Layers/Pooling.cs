@@ -99,3 +99,29 @@ public sealed class AdaptiveMaxPool1d(int outputSize) : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override string ExtraRepr() => $"output_size={outputSize}";
 }
+
+/// <summary>Power-average pooling of [N, C, H, W] (<c>nn.LPPool2d</c>); stride defaults to the kernel size.</summary>
+public sealed class LPPool2d(double normType, int kernelSize, int? stride = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.LpPool2d(input, normType, [kernelSize], stride is { } s ? [s] : null, ceilMode);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"norm_type={LpPoolText.NormType(normType)}, kernel_size={kernelSize}, stride={(stride is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>Power-average pooling of [N, C, L] (<c>nn.LPPool1d</c>); stride defaults to the kernel size.</summary>
+public sealed class LPPool1d(double normType, int kernelSize, int? stride = null, bool ceilMode = false) : Module<Tensor, Tensor>
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.LpPool1d(input, normType, kernelSize, stride, ceilMode);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"norm_type={LpPoolText.NormType(normType)}, kernel_size={kernelSize}, stride={(stride is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, ceil_mode={Py(ceilMode)}";
+}
+
+/// <summary>How the LP pools print their norm type: a whole number as an integer, as PyTorch echoes <c>nn.LPPool2d(2, ...)</c>.</summary>
+static class LpPoolText
+{
+    internal static string NormType(double p) => p == System.Math.Floor(p) && System.Math.Abs(p) < 1e15
+        ? ((long)p).ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : PyFormat.Float(p);
+}
