@@ -647,6 +647,21 @@ with torch.random.fork_rng():
     f_case("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), [R(4, 6), R(4, 6)], {"op": "pairwise_distance", "p": 2.0})
     f_case("pairwise_distance_p1_keepdim", lambda a, b: F.pairwise_distance(a, b, p=1.0, keepdim=True), [R(4, 6), R(6)], {"op": "pairwise_distance", "p": 1.0, "keepdim": True})
 
+# The other interpolation modes: linear (3-D), bicubic, trilinear, nearest on 3-D and 5-D inputs, nearest-exact, area.
+with torch.random.fork_rng():
+    torch.manual_seed(53)
+    f_case("interp_linear", lambda x: F.interpolate(x, size=7, mode="linear"), [R(2, 3, 4)], {"op": "interpolate", "size": [7], "mode": "linear"})
+    f_case("interp_linear_corners_down", lambda x: F.interpolate(x, size=3, mode="linear", align_corners=True), [R(1, 2, 8)], {"op": "interpolate", "size": [3], "mode": "linear", "align_corners": True})
+    f_case("interp_bicubic", lambda x: F.interpolate(x, size=(7, 5), mode="bicubic"), [R(1, 2, 4, 3)], {"op": "interpolate", "size": [7, 5], "mode": "bicubic"})
+    f_case("interp_bicubic_corners_scale", lambda x: F.interpolate(x, scale_factor=2.0, mode="bicubic", align_corners=True), [R(2, 1, 3, 4)], {"op": "interpolate", "scale": [2.0], "mode": "bicubic", "align_corners": True})
+    f_case("interp_bicubic_down", lambda x: F.interpolate(x, size=(3, 4), mode="bicubic"), [R(1, 2, 7, 9)], {"op": "interpolate", "size": [3, 4], "mode": "bicubic"})
+    f_case("interp_trilinear", lambda x: F.interpolate(x, size=(3, 5, 4), mode="trilinear"), [R(1, 2, 2, 3, 3)], {"op": "interpolate", "size": [3, 5, 4], "mode": "trilinear"})
+    f_case("interp_trilinear_corners", lambda x: F.interpolate(x, scale_factor=1.5, mode="trilinear", align_corners=True), [R(1, 1, 2, 4, 3)], {"op": "interpolate", "scale": [1.5], "mode": "trilinear", "align_corners": True})
+    f_case("interp_nearest_1d", lambda x: F.interpolate(x, size=5, mode="nearest"), [R(2, 3, 3)], {"op": "interpolate", "size": [5], "mode": "nearest"})
+    f_case("interp_nearest_3d", lambda x: F.interpolate(x, scale_factor=2.0, mode="nearest"), [R(1, 2, 2, 2, 3)], {"op": "interpolate", "scale": [2.0], "mode": "nearest"})
+    f_case("interp_nearest_exact", lambda x: F.interpolate(x, size=(5, 3), mode="nearest-exact"), [R(1, 2, 3, 7)], {"op": "interpolate", "size": [5, 3], "mode": "nearest-exact"})
+    f_case("interp_area", lambda x: F.interpolate(x, size=(2, 3), mode="area"), [R(1, 2, 5, 7)], {"op": "interpolate", "size": [2, 3], "mode": "area"})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims, "lbfgs": lbfgs,

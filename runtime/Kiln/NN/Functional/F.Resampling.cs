@@ -65,59 +65,96 @@ public static partial class F
     }
 
     /// <summary>
-    /// Resizes the spatial dims of [N, C, H, W] (or [N, C, L]): "nearest" or "bilinear" (4-D), by <paramref name="size"/>
-    /// or <paramref name="scaleFactor"/>, with PyTorch's coordinate rules (<paramref name="alignCorners"/> for bilinear).
+    /// Resizes the spatial dims of [N, C, L], [N, C, H, W] or [N, C, D, H, W] (<c>F.interpolate</c>) by <paramref name="size"/>
+    /// or <paramref name="scaleFactor"/>, with PyTorch's coordinate rules: "nearest", "nearest-exact", "linear" (3-D input),
+    /// "bilinear" and "bicubic" (4-D), "trilinear" (5-D), each with <paramref name="alignCorners"/> for the interpolating
+    /// modes, and "area" (adaptive average pooling).
     /// </summary>
     public static Tensor Interpolate(Tensor input, int[]? size = null, double[]? scaleFactor = null, string mode = "nearest", bool alignCorners = false)
     {
         const string op = "interpolate";
         int spatial = input.Dim - 2;
-        if (spatial < 1 || spatial > 2) throw new KilnException(op, $"{op}: expected a 3-D or 4-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if (spatial < 1 || spatial > 3) throw new KilnException(op, $"{op}: expected a 3-D, 4-D or 5-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         if ((size == null) == (scaleFactor == null)) throw new KilnException(op, $"{op}: only one of size or scale_factor should be defined", KilnErrorKind.Shape);
-        if (mode == "bilinear" && spatial != 2) throw new KilnException(op, $"{op}: bilinear interpolation needs a 4-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
-        if (mode != "nearest" && mode != "bilinear") throw new KilnException(op, $"{op}: mode '{mode}' is not supported (nearest, bilinear)", KilnErrorKind.Unsupported);
+        int needs = mode switch { "linear" => 1, "bilinear" or "bicubic" => 2, "trilinear" => 3, "nearest" or "nearest-exact" or "area" => spatial, _ => -1 };
+        if (needs < 0) throw new KilnException(op, $"{op}: mode '{mode}' is not supported (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area)", KilnErrorKind.Unsupported);
+        if (needs != spatial)
+            throw new KilnException(op, $"{op}: {mode} interpolation needs a {needs + 2}-D input, got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        var outSizes = new int[spatial];
+        var scales = new double[spatial];
+        for (int i = 0; i < spatial; i++)
+        {
+            int inSize = input.Size(2 + i);
+            double? factor = scaleFactor is null ? null : scaleFactor.Length == 1 ? scaleFactor[0] : scaleFactor[i];
+            outSizes[i] = size != null ? (size.Length == 1 ? size[0] : size[i]) : (int)Math.Floor(inSize * factor!.Value);
+            if (outSizes[i] <= 0) throw new KilnException(op, $"{op}: output size must be positive, got {outSizes[i]} for dim {2 + i}", KilnErrorKind.Shape);
+            // PyTorch uses 1/scale_factor when it is given, in/out otherwise.
+            scales[i] = factor is { } f ? 1.0 / f : (double)inSize / outSizes[i];
+        }
+        if (mode == "area")
+            return spatial switch { 1 => AdaptiveAvgPool1d(input, outSizes[0]), 2 => AdaptiveAvgPool2d(input, outSizes), _ => AdaptiveAvgPool3d(input, outSizes) };
         var x = input;
         for (int i = 0; i < spatial; i++)
         {
-            int dim = 2 + i, inSize = input.Size(dim);
-            int outSize = size != null ? (size.Length == 1 ? size[0] : size[i]) : (int)Math.Floor(inSize * (scaleFactor!.Length == 1 ? scaleFactor[0] : scaleFactor[i]));
-            if (outSize <= 0) throw new KilnException(op, $"{op}: output size must be positive, got {outSize} for dim {dim}", KilnErrorKind.Shape);
-            // PyTorch uses 1/scale_factor when it is given, in/out otherwise.
-            double scale = scaleFactor != null ? 1.0 / (scaleFactor.Length == 1 ? scaleFactor[0] : scaleFactor[i]) : (double)inSize / outSize;
-            if (mode == "nearest")
+            int dim = 2 + i, inSize = input.Size(dim), outSize = outSizes[i];
+            double scale = scales[i];
+            Tensor next;
+            if (mode is "nearest" or "nearest-exact")
             {
                 var idx = new long[outSize];
-                for (int j = 0; j < outSize; j++) idx[j] = Math.Min((long)Math.Floor((float)(j * (float)scale)), inSize - 1);
+                for (int j = 0; j < outSize; j++)
+                    idx[j] = mode == "nearest"
+                        ? Math.Min((long)Math.Floor((float)(j * (float)scale)), inSize - 1)
+                        : Math.Min((long)Math.Floor((float)((j + 0.5f) * (float)scale)), inSize - 1);
                 using var hostIndex = Tensor.From(idx, outSize);
                 using var index = hostIndex.To(x.Device);
-                x = x.IndexSelect(dim, index);
+                next = x.IndexSelect(dim, index);
             }
             else
             {
-                using var m = BilinearMatrix(inSize, outSize, alignCorners, scale, x.DType, x.Device);
+                using var m = ResampleMatrix(inSize, outSize, alignCorners, scale, cubic: mode == "bicubic", x.DType, x.Device);
                 // Resample along `dim` as a matrix product: move dim last, multiply by Mᵀ, move back.
-                var moved = x.Transpose(dim, -1);
-                x = moved.Matmul(m.T).Transpose(dim, -1);
+                using var moved = x.Transpose(dim, -1);
+                using var mt = m.T;
+                using var product = moved.Matmul(mt);
+                next = product.Transpose(dim, -1);
             }
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            x = next;
         }
-        return x;
+        return ReferenceEquals(x, input) ? input.To(input.DType) : x;
     }
 
-    static Tensor BilinearMatrix(int input, int output, bool alignCorners, double scale, DType dtype, Device device)
+    /// <summary>
+    /// The [out, in] matrix of one resampled dim: linear weights on the two nearest inputs, or cubic convolution weights
+    /// (A = -0.75) on four with indices clamped at the borders, at PyTorch's source coordinates.
+    /// </summary>
+    static Tensor ResampleMatrix(int input, int output, bool alignCorners, double scale, bool cubic, DType dtype, Device device)
     {
         var m = new double[output * input];
+        double cornerScale = output > 1 ? (double)(input - 1) / (output - 1) : 0;
         for (int j = 0; j < output; j++)
         {
-            double src;
-            if (alignCorners) src = output > 1 ? (double)j * (input - 1) / (output - 1) : 0;
-            else src = Math.Max((j + 0.5) * scale - 0.5, 0);
-            int i0 = Math.Min((int)Math.Floor(src), input - 1), i1 = Math.Min(i0 + 1, input - 1);
-            double l1 = src - i0;
-            m[j * input + i0] += 1 - l1;
-            m[j * input + i1] += l1;
+            double src = alignCorners ? j * cornerScale : (j + 0.5) * scale - 0.5;
+            if (!cubic)
+            {
+                src = Math.Max(src, 0);   // linear modes clamp the source coordinate at 0 (cubic does not)
+                int i0 = Math.Min((int)Math.Floor(src), input - 1), i1 = Math.Min(i0 + 1, input - 1);
+                double l1 = src - i0;
+                m[j * input + i0] += 1 - l1;
+                m[j * input + i1] += l1;
+                continue;
+            }
+            int floor = (int)Math.Floor(src);
+            double t = src - floor;
+            const double A = -0.75;
+            double Near(double x) => ((A + 2) * x - (A + 3)) * x * x + 1;            // |x| ≤ 1
+            double Far(double x) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;      // 1 < |x| < 2
+            ReadOnlySpan<double> w = [Far(t + 1), Near(t), Near(1 - t), Far(2 - t)];
+            for (int k = 0; k < 4; k++) m[j * input + Math.Clamp(floor - 1 + k, 0, input - 1)] += w[k];
         }
-        using var t = Tensor.From(m, output, input);
-        using var typed = t.To(dtype);
+        using var t64 = Tensor.From(m, output, input);
+        using var typed = t64.To(dtype);
         return typed.To(device);
     }
 
