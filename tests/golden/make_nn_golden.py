@@ -475,6 +475,24 @@ with torch.random.fork_rng():
     loss_case("gaussian_nll_homoscedastic_full", lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=True, eps=0.05, reduction="none"),
               [R(4, 3), R(4, 3), torch.tensor([0.5, 0.01, 2.0, 0.0])], {"op": "gaussian_nll", "full": True, "eps": 0.05, "reduction": "none"})
 
+# CTC: the loss of log_softmax(logits), so the gradient compared is the logits' (PyTorch's CTC backward with respect to
+# log-probabilities carries a term that only a log-softmax cancels). Padded and concatenated targets, repeated labels
+# (no blank skip between them), an impossible alignment, an unbatched input, another blank.
+with torch.random.fork_rng():
+    torch.manual_seed(59)
+    def ctc(blank=0, reduction="mean", zero_infinity=False):
+        return lambda x, t, il, tl: F.ctc_loss(x.log_softmax(-1), t, il, tl, blank=blank, reduction=reduction, zero_infinity=zero_infinity)
+    loss_case("ctc_padded_mean", ctc(), [R(12, 3, 5), torch.tensor([[1, 2, 3, 0], [4, 4, 1, 2], [2, 0, 0, 0]]), torch.tensor([12, 10, 7]), torch.tensor([3, 4, 1])],
+              {"op": "ctc"})
+    loss_case("ctc_concatenated_sum", ctc(reduction="sum"), [R(9, 2, 4), torch.tensor([1, 1, 2, 3, 3]), torch.tensor([9, 8]), torch.tensor([3, 2])],
+              {"op": "ctc", "reduction": "sum"})
+    loss_case("ctc_repeats_none", ctc(reduction="none"), [R(8, 2, 3), torch.tensor([[1, 1, 1], [2, 1, 2]]), torch.tensor([8, 6]), torch.tensor([3, 3])],
+              {"op": "ctc", "reduction": "none"})
+    loss_case("ctc_impossible_zero_infinity", ctc(reduction="none", zero_infinity=True), [R(4, 2, 4), torch.tensor([[1, 1, 1, 2], [3, 2, 0, 0]]), torch.tensor([4, 4]), torch.tensor([4, 2])],
+              {"op": "ctc", "reduction": "none", "zero_infinity": True})
+    loss_case("ctc_unbatched_blank_last", ctc(blank=4), [R(10, 5), torch.tensor([0, 3, 3, 1]), torch.tensor(10), torch.tensor(4)], {"op": "ctc", "blank": 4})
+    loss_case("ctc_empty_target", ctc(reduction="none"), [R(5, 2, 3), torch.tensor([[1, 2], [0, 0]]), torch.tensor([5, 4]), torch.tensor([2, 0])], {"op": "ctc", "reduction": "none"})
+
 # ---- optimizers -----------------------------------------------------------------------------------------------
 P1, P2 = torch.randn(3, 4), torch.randn(5)
 C1, T1, C2 = torch.randn(3, 4), torch.randn(3, 4), torch.randn(5)

@@ -22,17 +22,21 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Logaddexp(Tensor other)
     {
+        using var same = Eq(other);
+        using var infinite = IsInf();
+        using var bothInfinite = same.BitwiseAnd(infinite);
         using var peak = Maximum(other);
-        using var gap = this - other;
+        // -inf - -inf is NaN: there the gap reads as 0, so neither the value nor the gradient of the unused branch meets a
+        // NaN (two -inf give a finite gradient, which a CTC or logcumsumexp recursion over unreachable states needs).
+        using var rawGap = this - other;
+        using var zero = Full([], 0, rawGap.DType, rawGap.Device);
+        using var gap = Where(bothInfinite, zero, rawGap);
         using var distance = gap.Abs();
         using var negated = distance.Neg();
         using var small = negated.Exp();
         using var correction = small.Log1p();
         using var r = peak + correction;
-        using var same = Eq(other);
-        using var infinite = IsInf();
-        using var bothInfinite = same.BitwiseAnd(infinite);
-        return Where(bothInfinite, peak, r); // -inf - -inf is NaN inside the formula; one select, no host read of the mask
+        return Where(bothInfinite, peak, r); // one select, no host read of the mask
     }
 
     /// <summary>

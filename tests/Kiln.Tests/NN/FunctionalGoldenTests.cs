@@ -126,6 +126,7 @@ public class FunctionalGoldenTests
             "multi_margin" => F.MultiMarginLoss(x[0], x[1], Int(a, "p", 1), Dbl(a, "margin", 1), Bool(a, "weight") ? third : null, r),
             "poisson_nll" => F.PoissonNllLoss(x[0], x[1], a.TryGetProperty("log_input", out var li) ? li.GetBoolean() : true, Bool(a, "full"), reduction: r),
             "gaussian_nll" => F.GaussianNllLoss(x[0], x[1], x[2], Bool(a, "full"), Dbl(a, "eps", 1e-6), r),
+            "ctc" => new CTCLoss(Int(a, "blank", 0), r, Bool(a, "zero_infinity")).Call(x[0].LogSoftmax(-1), x[1], x[2], x[3]),
             var op => throw new System.ArgumentException(op),
         };
     }

@@ -156,3 +156,22 @@ public sealed class PoissonNLLLoss(bool logInput = true, bool full = false, doub
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input, Tensor target) => F.PoissonNllLoss(input, target, logInput, full, eps, Reduction);
 }
+
+/// <summary>
+/// Connectionist temporal classification loss (<c>nn.CTCLoss</c>) of [T, N, C] log-probabilities against unaligned target
+/// sequences; see <see cref="F.CtcLoss(Tensor, Tensor, Tensor, Tensor, int, Reduction, bool)"/>.
+/// </summary>
+public sealed class CTCLoss(int blank = 0, Reduction reduction = Reduction.Mean, bool zeroInfinity = false) : Module
+{
+    /// <summary>The blank label.</summary>
+    public int Blank { get; } = blank;
+    /// <summary>How per-sample losses are combined.</summary>
+    public Reduction Reduction { get; } = reduction;
+    /// <summary>Whether infinite losses (and their gradients) are zeroed.</summary>
+    public bool ZeroInfinity { get; } = zeroInfinity;
+
+    /// <summary>The loss (PyTorch's <c>criterion(log_probs, targets, input_lengths, target_lengths)</c>).</summary>
+    public Tensor Call(Tensor logProbs, Tensor targets, Tensor inputLengths, Tensor targetLengths) =>
+        F.CtcLoss(logProbs, targets, inputLengths, targetLengths, Blank, Reduction, ZeroInfinity);
+}
+
