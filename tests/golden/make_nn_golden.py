@@ -143,6 +143,7 @@ def build(t, a):
     if t == "LPPool2d": return nn.LPPool2d(a["p"], a["k"], stride=a.get("stride"), ceil_mode=a.get("ceil_mode", False))
     if t == "LPPool1d": return nn.LPPool1d(a["p"], a["k"], stride=a.get("stride"), ceil_mode=a.get("ceil_mode", False))
     if t == "Dropout1d": return nn.Dropout1d(a["p"])
+    if t == "EmbeddingBag": return nn.EmbeddingBag(a["num"], a["dim"], mode=a.get("mode", "mean"), include_last_offset=a.get("include_last_offset", False), padding_idx=a.get("padding_idx"))
     if t == "Dropout3d": return nn.Dropout3d(a["p"])
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     raise ValueError(t)
@@ -169,6 +170,8 @@ def run(t, m, inputs, a):
         return [m(inputs[0], **kw)]
     if t == "Bilinear":
         return [m(inputs[0], inputs[1])]
+    if t == "EmbeddingBag":
+        return [m(inputs[0], inputs[1] if len(inputs) > 1 else None, per_sample_weights=inputs[2] if len(inputs) > 2 else None)]
     if t in ("TransformerDecoderLayer", "TransformerDecoder"):
         kw = {}
         if len(inputs) > 2 and inputs[2] is not None: kw["tgt_mask"] = inputs[2]
@@ -360,6 +363,17 @@ with torch.random.fork_rng():
     module_case("lppool1d", "LPPool1d", {"p": 1.5, "k": 3, "stride": 2}, [R(2, 3, 9).abs() + 0.1])
     module_case("dropout1d_eval", "Dropout1d", {"p": 0.5}, [R(2, 3, 4)], train=False)
     module_case("dropout3d_eval", "Dropout3d", {"p": 0.3}, [R(2, 3, 2, 2, 2)], train=False)
+
+# EmbeddingBag: 2-D bags, 1-D bags with offsets (an empty bag), per-sample weights, max, include_last_offset, padding_idx.
+with torch.random.fork_rng():
+    torch.manual_seed(67)
+    module_case("embedding_bag_mean_2d", "EmbeddingBag", {"num": 10, "dim": 3}, [torch.tensor([[1, 2, 4], [4, 3, 9]])])
+    module_case("embedding_bag_sum_offsets_weights", "EmbeddingBag", {"num": 10, "dim": 4, "mode": "sum"},
+                [torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 3, 3, 6]), torch.rand(8) + 0.5])
+    module_case("embedding_bag_max_last_offset", "EmbeddingBag", {"num": 8, "dim": 3, "mode": "max", "include_last_offset": True},
+                [torch.tensor([1, 5, 2, 2, 7, 0, 3, 6]), torch.tensor([0, 2, 5, 8])])
+    module_case("embedding_bag_mean_padding", "EmbeddingBag", {"num": 6, "dim": 2, "padding_idx": 0},
+                [torch.tensor([0, 2, 3, 0, 0, 5, 1]), torch.tensor([0, 3, 5])])
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

@@ -40,16 +40,23 @@ public sealed partial class Tensor
         {
             if (!DType.IsFloatingPoint() || !RequiresGrad || !GradMode.Enabled)
                 return keepDim ? peak.Clone() : SqueezeDims(peak, reduced);
-            // peak + Σ (x - peak)·tie/ties: the sum is exactly 0, and its derivative is 1/ties at each tie.
-            using var isTie = Eq(peak);
-            using var tie = isTie.To(DType);
-            using var ties = tie.Sum(reduced, keepDim: true);
-            using var offset = this - peak;
-            using var weighted = offset * tie;
-            using var share = weighted / ties;
-            using var spread = share.Sum(reduced, keepDim);
-            using var value = keepDim ? peak.Alias() : SqueezeDims(peak, reduced);
-            return value + spread;
+            // The gradient is shared among the ties (1/ties each), as PyTorch's. A hand-written backward rather than a
+            // composite such as peak + Σ (x - peak)·tie/ties: that reads inf - inf (NaN) wherever an input is infinite.
+            int[] keptShape = peak.ShapeArray;
+            Tensor share;
+            using (Autograd.NoGrad())
+            {
+                using var isTie = Eq(peak);
+                using var tie = isTie.To(DType);
+                using var ties = tie.Sum(reduced, keepDim: true);
+                share = tie.Div(ties);
+            }
+            var value = keepDim ? peak.Clone() : SqueezeDims(peak, reduced);
+            return Autograd.Function(op, [this], () => value, grad =>
+            {
+                using var spread = grad.Reshape(keptShape);
+                return [spread.Mul(share)];
+            });
         }
     }
 

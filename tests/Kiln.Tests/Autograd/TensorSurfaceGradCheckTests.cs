@@ -111,4 +111,18 @@ public class TensorSurfaceGradCheckTests
         Assert.True(float.IsNaN(nanRow.Nanmean(1).ToArray<float>()[0]));
         Assert.Equal(2f, nanRow.Nanmean(1).ToArray<float>()[1]);
     }
+
+    [Fact]
+    public void AmaxOverInfiniteValuesWhileRecording()
+    {
+        // amax's gradient was written as peak + Σ (x - peak)·tie/ties, which reads -inf·0 and inf - inf: NaN values as soon
+        // as the input required a gradient and held an infinity (a masked max, an empty bag of EmbeddingBag).
+        var x = Tensor.From(new[] { 1f, 2f, float.NegativeInfinity, 3f, float.NegativeInfinity, float.PositiveInfinity, 2f, 2f, 0f }, 3, 3).RequiresGrad_();
+        var y = x.Amax(1);
+        Assert.Equal(new[] { 2f, float.PositiveInfinity, 2f }, y.ToArray<float>());
+        y.Sum().Backward();
+        Assert.Equal(new[] { 0f, 1f, 0f, 0f, 0f, 1f, 0.5f, 0.5f, 0f }, x.Grad!.ToArray<float>());
+        var z = Tensor.From(new[] { float.NegativeInfinity, float.NegativeInfinity }, 2).RequiresGrad_();
+        Assert.Equal(float.NegativeInfinity, z.Amin().Item<float>());
+    }
 }

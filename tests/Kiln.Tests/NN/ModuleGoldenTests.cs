@@ -133,6 +133,8 @@ public class ModuleGoldenTests
         "LPPool2d" => new LPPool2d(Dbl(a, "p", 2), Int(a, "k", 1), a.TryGetProperty("stride", out var ls) ? ls.GetInt32() : null, Bool(a, "ceil_mode")),
         "LPPool1d" => new LPPool1d(Dbl(a, "p", 2), Int(a, "k", 1), a.TryGetProperty("stride", out var ls1) ? ls1.GetInt32() : null, Bool(a, "ceil_mode")),
         "Dropout1d" => new Dropout1d(Dbl(a, "p", 0.5)),
+        "EmbeddingBag" => new EmbeddingBag(Int(a, "num", 0), Int(a, "dim", 0), Str(a, "mode") ?? "mean", Bool(a, "include_last_offset"),
+            a.TryGetProperty("padding_idx", out var bp) && bp.ValueKind == JsonValueKind.Number ? bp.GetInt32() : null),
         "Dropout3d" => new Dropout3d(Dbl(a, "p", 0.5)),
         "Sequential" => new Sequential(new Linear(4, 6), new ReLU(), new Linear(6, 3)),
         _ => throw new ArgumentException(type),
@@ -150,6 +152,8 @@ public class ModuleGoldenTests
     {
         switch (m)
         {
+            case EmbeddingBag bag:
+                return [bag.Call(x[0]!, x.Length > 1 ? x[1] : null, x.Length > 2 ? x[2] : null)];
             case LSTM lstm:
             {
                 var (o, (h, c)) = x.Length > 1 ? lstm.Forward(x[0]!, (x[1]!, x[2]!)) : lstm.Forward(x[0]!);
