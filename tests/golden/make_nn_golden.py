@@ -694,6 +694,23 @@ with torch.random.fork_rng():
     f_case("interp_nearest_exact", lambda x: F.interpolate(x, size=(5, 3), mode="nearest-exact"), [R(1, 2, 3, 7)], {"op": "interpolate", "size": [5, 3], "mode": "nearest-exact"})
     f_case("interp_area", lambda x: F.interpolate(x, size=(2, 3), mode="area"), [R(1, 2, 5, 7)], {"op": "interpolate", "size": [2, 3], "mode": "area"})
 
+# Spatial transformers: grid_sample (bilinear, nearest; zeros, border, reflection padding; both corner conventions), some
+# points outside the image, and affine_grid feeding it (gradients of the image, the grid and theta).
+with torch.random.fork_rng():
+    torch.manual_seed(73)
+    def grid(n, h, w): return torch.rand(n, h, w, 2) * 2.6 - 1.3
+    for mode in ["bilinear", "nearest"]:
+        for pad in ["zeros", "border", "reflection"]:
+            for align in [False, True]:
+                if mode == "nearest" and align: continue
+                name = f"grid_sample_{mode}_{pad}" + ("_align" if align else "")
+                f_case(name, lambda x, g, mode=mode, pad=pad, align=align: F.grid_sample(x, g, mode=mode, padding_mode=pad, align_corners=align),
+                       [R(2, 3, 4, 5), grid(2, 3, 4)], {"op": "grid_sample", "mode": mode, "padding": pad, "align_corners": align})
+    theta = torch.tensor([[[0.9, -0.3, 0.1], [0.2, 1.1, -0.2]], [[1.2, 0.4, 0.3], [-0.5, 0.8, 0.05]]])
+    for align in [False, True]:
+        f_case("affine_grid_sample" + ("_align" if align else ""), lambda x, t, align=align: F.grid_sample(x, F.affine_grid(t, [2, 3, 5, 6], align_corners=align), align_corners=align),
+               [R(2, 3, 4, 5), theta], {"op": "affine_grid_sample", "size": [2, 3, 5, 6], "align_corners": align})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims, "lbfgs": lbfgs,
