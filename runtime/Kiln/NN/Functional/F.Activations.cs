@@ -127,6 +127,54 @@ public static partial class F
         return a * gate;
     }
 
+    /// <summary>
+    /// A sample from the Gumbel-softmax (concrete) distribution over <paramref name="dim"/> (<c>F.gumbel_softmax</c>):
+    /// softmax((logits + g) / τ) with g standard Gumbel noise; <paramref name="hard"/> returns the one-hot argmax in the
+    /// forward and the soft sample's gradient in the backward (straight-through).
+    /// </summary>
+    public static Tensor GumbelSoftmax(Tensor logits, double tau = 1, bool hard = false, int dim = -1, Generator? generator = null)
+    {
+        const string op = "gumbel_softmax";
+        if (!logits.DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: expected floating point logits, got {logits.DType}", KilnErrorKind.DType);
+        if (!(tau > 0)) throw new KilnException(op, $"{op}: tau must be positive, got {tau}");
+        Tensor noise;
+        using (Autograd.NoGrad())
+        {
+            // g = -log(E) with E = -log(U) exponential; U is kept off 0 so that no class is ruled out by an infinite draw.
+            using var host = Tensor.Rand(logits.ShapeArray, logits.DType, generator);
+            using var uniform = host.To(logits.Device);
+            using var safe = uniform.Clamp(1e-20, null);
+            using var logU = safe.Log();
+            using var exponential = logU.Neg();
+            using var logE = exponential.Log();
+            noise = logE.Neg();
+        }
+        using (noise)
+        {
+            using var perturbed = logits + noise;
+            using var scaled = perturbed / tau;
+            var soft = scaled.Softmax(dim);
+            if (!hard) return soft;
+            using (soft)
+            {
+                int d = Compiler.Shapes.ShapeRules.NormalizeDim(op, dim, logits.Dim);
+                Tensor oneHot;
+                using (Autograd.NoGrad())
+                {
+                    using var index = soft.ArgMax(d, keepDim: true);
+                    using var zeros = Tensor.ZerosLike(soft);
+                    oneHot = zeros.Scatter(d, index, 1.0);
+                }
+                using (oneHot)
+                {
+                    using var frozen = soft.Detach();
+                    using var jump = oneHot - frozen;
+                    return jump + soft;   // the one-hot's values, the soft sample's gradient
+                }
+            }
+        }
+    }
+
     /// <summary>Softmax of -x along <paramref name="dim"/> (<c>F.softmin</c>).</summary>
     public static Tensor Softmin(Tensor x, int dim)
     {
