@@ -234,6 +234,23 @@ with torch.random.fork_rng():
          lambda x: (x.swapaxes(0, 2), x.moveaxis(0, 1), torch.broadcast_to(x[:, :1], (2, 3, 4)), x.clamp_min(0.1), x.clamp_max(-0.2), x.reshape_as(x.swapaxes(0, 2)).clip(-0.5, 0.5)))
     case("dist_msort", {"a": torch.randn(3, 4), "b": torch.randn(3, 4)}, lambda a, b: (torch.dist(a, b), torch.dist(a, b, 1), torch.msort(a)))
 
+# scatter_reduce: every reduction with and without self, ties for amax/amin, zeros for prod, an index smaller than src.
+with torch.random.fork_rng():
+    torch.manual_seed(79)
+    sr_index = torch.tensor([[0, 1, 0, 2], [2, 2, 1, 0]])
+    for reduce in ["sum", "prod", "mean", "amax", "amin"]:
+        for include in [True, False]:
+            case(f"scatter_reduce_{reduce}" + ("" if include else "_exclude_self"), {"x": torch.randn(3, 4), "i": sr_index, "s": torch.randn(2, 5)},
+                 lambda x, i, s, reduce=reduce, include=include: x.scatter_reduce(0, i, s[:, :4], reduce, include_self=include))
+    tied_src = torch.tensor([[1.0, 2.0, 2.0], [2.0, 0.5, 2.0]])
+    case("scatter_reduce_amax_ties", {"x": torch.tensor([[2.0, 0.0, 1.0], [-1.0, 2.0, 3.0]]), "i": torch.tensor([[0, 1, 1], [0, 1, 1]]), "s": tied_src},
+         lambda x, i, s: x.scatter_reduce(1, i, s, "amax"))
+    zeros_src = torch.tensor([[0.0, 2.0, 3.0], [0.5, 0.0, 0.0]])
+    case("scatter_reduce_prod_zeros", {"x": torch.tensor([[2.0, 0.0, 1.5], [-1.0, 2.0, 3.0]]), "i": torch.tensor([[0, 0, 1], [2, 2, 2]]), "s": zeros_src},
+         lambda x, i, s: x.scatter_reduce(1, i, s, "prod"))
+    case("scatter_reduce_int_mean", {"x": torch.tensor([5, 7, -3]), "i": torch.tensor([0, 0, 2, 2]), "s": torch.tensor([2, 3, 4, -6])},
+         lambda x, i, s: (x.scatter_reduce(0, i, s, "mean"), x.scatter_reduce(0, i, s, "amax", include_self=False)), grad=False)
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

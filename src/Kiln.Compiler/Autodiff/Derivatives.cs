@@ -305,12 +305,12 @@ namespace Kiln.Compiler.Autodiff
                 {
                     int d = OpArgs.Of<DimArgs>(op, a).Dim;
                     if (n0) r[0] = g.ScatterZero(grad, d, c.Input(1));
-                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, d, c.Input(1));
+                    if (c.NeedsGrad(2)) r[2] = GrowTo(g, g.Gather(grad, d, c.Input(1)), c.InputShape(2));
                     break;
                 }
                 case "scatter_add":
                     if (n0) r[0] = grad;
-                    if (c.NeedsGrad(2)) r[2] = g.Gather(grad, OpArgs.Of<DimArgs>(op, a).Dim, c.Input(1));
+                    if (c.NeedsGrad(2)) r[2] = GrowTo(g, g.Gather(grad, OpArgs.Of<DimArgs>(op, a).Dim, c.Input(1)), c.InputShape(2));
                     break;
                 case "im2col":
                 {
@@ -467,6 +467,23 @@ namespace Kiln.Compiler.Autodiff
             double n = 1;
             foreach (int d in dims) n *= shape[ShapeRules.NormalizeDim("backward", d, shape.Length)];
             return n;
+        }
+
+        /// <summary>
+        /// <paramref name="a"/> zero-padded at the end of each dim to <paramref name="shape"/>: scatter reads only the leading
+        /// block of a src larger than its index, so the rest of src gets a zero gradient.
+        /// </summary>
+        static T GrowTo<T>(IGradAlgebra<T> g, T a, int[] shape) where T : class
+        {
+            var current = g.Shape(a);
+            for (int i = 0; i < current.Length && i < shape.Length; i++)
+            {
+                if (current[i] == shape[i]) continue;
+                var grown = (int[])g.Shape(a).Clone();
+                grown[i] = shape[i];
+                a = g.PadSlice(a, grown, i, 0, 1);
+            }
+            return a;
         }
 
         static int[] AllDims(int rank)

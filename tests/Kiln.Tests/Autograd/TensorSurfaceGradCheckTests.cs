@@ -40,6 +40,9 @@ public class TensorSurfaceGradCheckTests
         ["pointwise"] = (x => x[0].Fmod(x[1]) + x[0].Frac() + x[0].Hypot(x[1]) + x[0].Copysign(x[1]) + x[0].Sinc() + x[0].Deg2rad() + x[0].Logaddexp2(x[1]),
             () => [P(6) * 3, R2(6) + 4]),
         ["float_power"] = (x => x[0].FloatPower(x[1]) + x[0].FloatPower(2.5), () => [P(5), R2(5)]),
+        ["scatter_reduce_prod_amax"] = (x => x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "prod")
+            + x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "amax", includeSelf: false)
+            + x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "mean"), () => [R(2, 3), R2(2, 4)]),
     };
 
     public static TheoryData<string> Names()
@@ -124,5 +127,29 @@ public class TensorSurfaceGradCheckTests
         Assert.Equal(new[] { 0f, 1f, 0f, 0f, 0f, 1f, 0.5f, 0.5f, 0f }, x.Grad!.ToArray<float>());
         var z = Tensor.From(new[] { float.NegativeInfinity, float.NegativeInfinity }, 2).RequiresGrad_();
         Assert.Equal(float.NegativeInfinity, z.Amin().Item<float>());
+    }
+
+    [Fact]
+    public void ScatterFromALargerSourceGivesItsWholeShapeAGradient()
+    {
+        // scatter and scatter_add read only the leading block of a src larger than the index; its gradient had the index's
+        // shape and the backward failed to accumulate it into src.
+        var src = Tensor.Ones(2, 5).RequiresGrad_();
+        var index = Tensor.From(new long[] { 0, 1, 0, 2, 2, 2, 1, 0 }, 2, 4);
+        using (var added = Tensor.Zeros(3, 4).ScatterAdd(0, index, src)) added.Sum().Backward();
+        Assert.Equal(new float[] { 1, 1, 1, 1, 0, 1, 1, 1, 1, 0 }, src.Grad!.ToArray<float>());
+        src.Grad = null;
+        using (var written = Tensor.Zeros(3, 4).Scatter(0, Tensor.From(new long[] { 0, 1 }, 1, 2), src)) written.Sum().Backward();
+        Assert.Equal(new float[] { 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 }, src.Grad!.ToArray<float>());
+    }
+
+    [Fact]
+    public void ScatterReduceRejectsBadInput()
+    {
+        var x = Tensor.Zeros(3, 4);
+        Assert.StartsWith("scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin", Assert.Throws<KilnException>(() => x.ScatterReduce(0, Tensor.From(new long[] { 0 }, 1, 1), Tensor.Ones(1, 1), "max")).Message);
+        Assert.Equal("scatter_reduce: index 3 is out of bounds for dimension 0 with size 3",
+            Assert.Throws<KilnException>(() => x.ScatterReduce(0, Tensor.From(new long[] { 3 }, 1, 1), Tensor.Ones(1, 1), "amax")).Message);
+        Assert.StartsWith("scatter_reduce: expected self and src to have the same dtype", Assert.Throws<KilnException>(() => x.ScatterReduce(0, Tensor.From(new long[] { 0 }, 1, 1), Tensor.Ones(new[] { 1, 1 }, DType.Float64), "sum")).Message);
     }
 }
