@@ -251,6 +251,23 @@ with torch.random.fork_rng():
     case("scatter_reduce_int_mean", {"x": torch.tensor([5, 7, -3]), "i": torch.tensor([0, 0, 2, 2]), "s": torch.tensor([2, 3, 4, -6])},
          lambda x, i, s: (x.scatter_reduce(0, i, s, "mean"), x.scatter_reduce(0, i, s, "amax", include_self=False)), grad=False)
 
+# Symmetric factorizations, log-determinants and the pseudo-inverse (float64). Inputs are built inside the call (X·Xᵀ + I,
+# X + Xᵀ) so the gradient of X is the symmetric one; eigenvectors enter only sign-free (V∘V scaled by the eigenvalues).
+with torch.random.fork_rng():
+    torch.manual_seed(83)
+    eye3 = torch.eye(3, dtype=torch.float64)
+    case("linalg_cholesky", {"x": torch.randn(2, 3, 3, dtype=torch.float64)}, lambda x: torch.linalg.cholesky(x @ x.transpose(-2, -1) + eye3))
+    def eigh_signfree(x):
+        L, V = torch.linalg.eigh(x + x.transpose(-2, -1))
+        return (V * V * L.unsqueeze(-2), L)
+    case("linalg_eigh", {"x": torch.randn(2, 4, 4, dtype=torch.float64)}, eigh_signfree)
+    case("linalg_eigvalsh", {"x": torch.randn(3, 3, dtype=torch.float64)}, lambda x: torch.linalg.eigvalsh(x + x.T))
+    case("linalg_slogdet", {"x": torch.randn(2, 3, 3, dtype=torch.float64)}, lambda x: torch.linalg.slogdet(x)[::-1])
+    case("linalg_logdet", {"x": torch.randn(3, 3, dtype=torch.float64)}, lambda x: torch.logdet(x @ x.T + eye3))
+    case("linalg_pinv_tall", {"x": torch.randn(5, 3, dtype=torch.float64)}, lambda x: torch.linalg.pinv(x))
+    case("linalg_pinv_wide_batch", {"x": torch.randn(2, 2, 4, dtype=torch.float64)}, lambda x: torch.linalg.pinv(x))
+    case("linalg_pinv_rank_deficient", {"x": torch.tensor([[1.0, 2.0], [2.0, 4.0], [0.5, 1.0]], dtype=torch.float64)}, lambda x: torch.linalg.pinv(x), grad=False)
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

@@ -40,6 +40,9 @@ public class TensorSurfaceGradCheckTests
         ["pointwise"] = (x => x[0].Fmod(x[1]) + x[0].Frac() + x[0].Hypot(x[1]) + x[0].Copysign(x[1]) + x[0].Sinc() + x[0].Deg2rad() + x[0].Logaddexp2(x[1]),
             () => [P(6) * 3, R2(6) + 4]),
         ["float_power"] = (x => x[0].FloatPower(x[1]) + x[0].FloatPower(2.5), () => [P(5), R2(5)]),
+        ["cholesky_slogdet"] = (x => Linalg.Cholesky(x[0].Matmul(x[0].T) + Tensor.Eye(3, null, DType.Float64)).Sum() + Linalg.Slogdet(x[0]).LogAbsDet, () => [R(3, 3)]),
+        ["eigh"] = (x => Linalg.Eigh(x[0] + x[0].T) is var (l, v) ? (v * v * l.Unsqueeze(-2)).Sum(0) : x[0], () => [R(4, 4)]),
+        ["pinv"] = (x => Linalg.Pinv(x[0]), () => [R(4, 3)]),
         ["scatter_reduce_prod_amax"] = (x => x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "prod")
             + x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "amax", includeSelf: false)
             + x[0].ScatterReduce(1, Tensor.From(new long[] { 0, 2, 2, 1, 1, 1 }, 2, 3), x[1], "mean"), () => [R(2, 3), R2(2, 4)]),
@@ -151,5 +154,25 @@ public class TensorSurfaceGradCheckTests
         Assert.Equal("scatter_reduce: index 3 is out of bounds for dimension 0 with size 3",
             Assert.Throws<KilnException>(() => x.ScatterReduce(0, Tensor.From(new long[] { 3 }, 1, 1), Tensor.Ones(1, 1), "amax")).Message);
         Assert.StartsWith("scatter_reduce: expected self and src to have the same dtype", Assert.Throws<KilnException>(() => x.ScatterReduce(0, Tensor.From(new long[] { 0 }, 1, 1), Tensor.Ones(new[] { 1, 1 }, DType.Float64), "sum")).Message);
+    }
+
+    [Fact]
+    public void SymmetricFactorizationsHoldAndRefuseBadInput()
+    {
+        var x = Tensor.Randn([5, 5], DType.Float64, new Generator(97));
+        var a = x + x.T;
+        var (values, vectors) = Linalg.Eigh(a);
+        Assert.True(a.Matmul(vectors).AllClose(vectors * values.Unsqueeze(0), 1e-10, 1e-10));           // A·V = V·diag(L)
+        Assert.True(vectors.T.Matmul(vectors).AllClose(Tensor.Eye(5, null, DType.Float64), 1e-10, 1e-12));
+        var spd = x.Matmul(x.T) + Tensor.Eye(5, null, DType.Float64);
+        var l = Linalg.Cholesky(spd);
+        Assert.True(l.Matmul(l.T).AllClose(spd, 1e-10, 1e-10));
+        Assert.Equal(0.0, l.Triu(1).Abs().Sum().Item<double>());
+        Assert.StartsWith("linalg.cholesky: The factorization could not be completed because the input is not positive-definite (the leading minor of order 2",
+            Assert.Throws<KilnException>(() => Linalg.Cholesky(Tensor.From(new[] { 1.0, 2.0, 2.0, 1.0 }, 2, 2))).Message);
+        Assert.StartsWith("linalg.eigh: A must be batches of square matrices", Assert.Throws<KilnException>(() => Linalg.Eigh(Tensor.Ones(2, 3))).Message);
+        var (sign, log) = Linalg.Slogdet(Tensor.From(new[] { 1.0, 2.0, 2.0, 4.0 }, 2, 2));
+        Assert.Equal(0.0, sign.Item<double>());
+        Assert.Equal(double.NegativeInfinity, log.Item<double>());
     }
 }

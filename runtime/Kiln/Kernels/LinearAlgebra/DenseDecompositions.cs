@@ -218,4 +218,96 @@ internal static class DenseDecompositions
             }
         }
     }
+
+    /// <summary>
+    /// The lower Cholesky factor L of a symmetric positive-definite <paramref name="a"/> (n×n, its lower triangle read)
+    /// into <paramref name="l"/>; returns -1, or the order of the first leading minor that is not positive-definite.
+    /// </summary>
+    public static int Cholesky(ReadOnlySpan<double> a, int n, Span<double> l)
+    {
+        l.Clear();
+        for (int j = 0; j < n; j++)
+        {
+            double d = a[j * n + j];
+            for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
+            if (!(d > 0)) return j + 1;
+            double root = Math.Sqrt(d);
+            l[j * n + j] = root;
+            for (int i = j + 1; i < n; i++)
+            {
+                double v = a[i * n + j];
+                for (int k = 0; k < j; k++) v -= l[i * n + k] * l[j * n + k];
+                l[i * n + j] = v / root;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Eigenvalues (ascending, into <paramref name="values"/>) and orthonormal eigenvectors (the columns of row-major
+    /// <paramref name="vectors"/>) of the symmetric <paramref name="a"/> (n×n, overwritten) by cyclic Jacobi rotations.
+    /// Each vector's sign makes its largest-magnitude component positive.
+    /// </summary>
+    public static void SymmetricEigen(Span<double> a, int n, Span<double> values, Span<double> vectors)
+    {
+        vectors.Clear();
+        for (int i = 0; i < n; i++) vectors[i * n + i] = 1;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < i; j++) a[j * n + i] = a[i * n + j] = 0.5 * (a[i * n + j] + a[j * n + i]);
+        for (int sweep = 0; sweep < 100; sweep++)
+        {
+            double off = 0, scale = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double v = a[i * n + j] * a[i * n + j];
+                    if (i == j) scale += v; else off += v;
+                }
+            if (off <= 1e-30 * Math.Max(scale, double.Epsilon)) break;
+            for (int p = 0; p < n - 1; p++)
+                for (int q = p + 1; q < n; q++)
+                {
+                    double apq = a[p * n + q];
+                    if (apq == 0) continue;
+                    double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+                    double t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
+                    if (theta == 0) t = 1;
+                    double c = 1 / Math.Sqrt(t * t + 1), s = t * c;
+                    for (int k = 0; k < n; k++)
+                    {
+                        double akp = a[k * n + p], akq = a[k * n + q];
+                        a[k * n + p] = c * akp - s * akq;
+                        a[k * n + q] = s * akp + c * akq;
+                    }
+                    for (int k = 0; k < n; k++)
+                    {
+                        double apk = a[p * n + k], aqk = a[q * n + k];
+                        a[p * n + k] = c * apk - s * aqk;
+                        a[q * n + k] = s * apk + c * aqk;
+                    }
+                    for (int k = 0; k < n; k++)
+                    {
+                        double vkp = vectors[k * n + p], vkq = vectors[k * n + q];
+                        vectors[k * n + p] = c * vkp - s * vkq;
+                        vectors[k * n + q] = s * vkp + c * vkq;
+                    }
+                }
+        }
+        // Ascending order, columns moved with their values.
+        var order = new int[n];
+        var diagonal = new double[n];
+        for (int i = 0; i < n; i++) { order[i] = i; diagonal[i] = a[i * n + i]; }
+        Array.Sort((double[])diagonal.Clone(), order);
+        var sorted = vectors.ToArray();
+        for (int j = 0; j < n; j++)
+        {
+            int from = order[j];
+            values[j] = diagonal[from];
+            int peak = 0;
+            for (int i = 1; i < n; i++) if (Math.Abs(sorted[i * n + from]) > Math.Abs(sorted[peak * n + from])) peak = i;
+            double sign = sorted[peak * n + from] < 0 ? -1 : 1;
+            for (int i = 0; i < n; i++) vectors[i * n + j] = sign * sorted[i * n + from];
+        }
+    }
 }
+
