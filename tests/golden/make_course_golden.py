@@ -268,6 +268,48 @@ with torch.random.fork_rng():
     case("linalg_pinv_wide_batch", {"x": torch.randn(2, 2, 4, dtype=torch.float64)}, lambda x: torch.linalg.pinv(x))
     case("linalg_pinv_rank_deficient", {"x": torch.tensor([[1.0, 2.0], [2.0, 4.0], [0.5, 1.0]], dtype=torch.float64)}, lambda x: torch.linalg.pinv(x), grad=False)
 
+# torch.distributions: log densities, entropies, the normal's cdf and closed-form KL divergences, with the parameters'
+# gradients (and the value's, for continuous families).
+import torch.distributions as D
+with torch.random.fork_rng():
+    torch.manual_seed(89)
+    loc, scale = torch.randn(3), torch.rand(3) + 0.3
+    case("dist_normal", {"loc": loc, "scale": scale, "x": torch.randn(2, 3)},
+         lambda loc, scale, x: (D.Normal(loc, scale).log_prob(x), D.Normal(loc, scale).entropy(), D.Normal(loc, scale).cdf(x)))
+    case("dist_uniform", {"low": torch.tensor([0.0, -1.0, 2.0]), "high": torch.tensor([1.0, 3.0, 2.5]), "x": torch.tensor([[0.5, 2.9, 2.1], [0.25, -0.5, 2.4]])},
+         lambda low, high, x: (D.Uniform(low, high).log_prob(x), D.Uniform(low, high).entropy()))
+    case("dist_uniform_outside", {"low": torch.tensor([0.0, -1.0]), "high": torch.tensor([1.0, 3.0]), "x": torch.tensor([1.5, -1.0])},
+         lambda low, high, x: D.Uniform(low, high, validate_args=False).log_prob(x), grad=False)
+    bern_x = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
+    case("dist_bernoulli_probs", {"p": torch.rand(4) * 0.9 + 0.05, "x": bern_x},
+         lambda p, x: (D.Bernoulli(probs=p).log_prob(x), D.Bernoulli(probs=p).entropy()))
+    case("dist_bernoulli_logits", {"l": torch.randn(4) * 2, "x": bern_x},
+         lambda l, x: (D.Bernoulli(logits=l).log_prob(x), D.Bernoulli(logits=l).entropy(), D.Bernoulli(logits=l).probs))
+    cat_values = torch.tensor([[0, 3, 1], [2, 2, 4]])
+    case("dist_categorical_logits", {"l": torch.randn(3, 5), "v": cat_values},
+         lambda l, v: (D.Categorical(logits=l).log_prob(v), D.Categorical(logits=l).entropy(), D.Categorical(logits=l).probs))
+    zero_probs = torch.rand(2, 4) + 0.1; zero_probs[0, 2] = 0
+    case("dist_categorical_probs", {"p": zero_probs, "v": torch.tensor([1, 3])},
+         lambda p, v: (D.Categorical(probs=p).log_prob(v), D.Categorical(probs=p).entropy()))
+    tril = torch.tensor([[1.2, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.4, 0.5, 1.5]])
+    case("dist_mvn_scale_tril", {"loc": torch.randn(2, 3), "L": tril, "x": torch.randn(4, 2, 3)},
+         lambda loc, L, x: (D.MultivariateNormal(loc, scale_tril=L).log_prob(x), D.MultivariateNormal(loc, scale_tril=L).entropy()))
+    case("dist_mvn_covariance", {"loc": torch.randn(3), "c": torch.randn(3, 3), "x": torch.randn(5, 3)},
+         lambda loc, c, x: (D.MultivariateNormal(loc, covariance_matrix=c @ c.T + torch.eye(3)).log_prob(x),
+                            D.MultivariateNormal(loc, covariance_matrix=c @ c.T + torch.eye(3)).variance))
+    case("kl_normal", {"l1": torch.randn(3), "s1": torch.rand(3) + 0.3, "l2": torch.randn(3), "s2": torch.rand(3) + 0.3},
+         lambda l1, s1, l2, s2: D.kl_divergence(D.Normal(l1, s1), D.Normal(l2, s2)))
+    case("kl_bernoulli", {"p": torch.tensor([0.2, 0.0, 0.7, 1.0]), "q": torch.tensor([0.5, 0.3, 0.0, 0.9])},
+         lambda p, q: D.kl_divergence(D.Bernoulli(probs=p), D.Bernoulli(probs=q)), grad=False)
+    case("kl_bernoulli_grad", {"lp": torch.randn(4), "lq": torch.randn(4)},
+         lambda lp, lq: D.kl_divergence(D.Bernoulli(logits=lp), D.Bernoulli(logits=lq)))
+    case("kl_categorical", {"a": torch.randn(2, 4), "b": torch.randn(2, 4)},
+         lambda a, b: D.kl_divergence(D.Categorical(logits=a), D.Categorical(logits=b)))
+    case("kl_uniform", {"l1": torch.tensor([0.0, 0.0]), "h1": torch.tensor([1.0, 2.0]), "l2": torch.tensor([-1.0, 0.5]), "h2": torch.tensor([2.0, 3.0])},
+         lambda l1, h1, l2, h2: D.kl_divergence(D.Uniform(l1, h1), D.Uniform(l2, h2)), grad=False)
+    case("kl_mvn", {"m1": torch.randn(2, 3), "c1": torch.randn(3, 3), "m2": torch.randn(3), "L2": tril},
+         lambda m1, c1, m2, L2: D.kl_divergence(D.MultivariateNormal(m1, covariance_matrix=c1 @ c1.T + torch.eye(3)), D.MultivariateNormal(m2, scale_tril=L2)))
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

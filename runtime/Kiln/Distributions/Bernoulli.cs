@@ -1,0 +1,67 @@
+using Kiln.NN;
+
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The Bernoulli distribution over {0, 1} (<c>torch.distributions.Bernoulli</c>), given either the probabilities of 1 or
+/// their logits.
+/// </summary>
+public sealed class Bernoulli : Distribution
+{
+    /// <summary>Bernoullis with <paramref name="probs"/> (probabilities of 1) or <paramref name="logits"/> (log-odds): exactly one.</summary>
+    public Bernoulli(Tensor? probs = null, Tensor? logits = null) : base(Parameter("Bernoulli", probs, logits).ShapeArray, [])
+    {
+        if (logits is not null)
+        {
+            Logits = logits;
+            Probs = logits.Sigmoid();
+        }
+        else
+        {
+            Probs = probs!;
+            Logits = Categorical.ProbsToLogits(probs!, binary: true);
+        }
+    }
+
+    /// <summary>The probabilities of 1.</summary>
+    public Tensor Probs { get; }
+
+    /// <summary>The log-odds log(p / (1 - p)).</summary>
+    public Tensor Logits { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Mean => Probs.To(Probs.DType);
+
+    /// <inheritdoc/>
+    public override Tensor Variance => Probs * (1.0 - Probs);
+
+    /// <summary>0/1 draws in the probabilities' dtype.</summary>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var spread = Probs.Expand(ExtendedShape(sampleShape));
+        return spread.Bernoulli(generator);
+    }
+
+    /// <summary>x·log p + (1 - x)·log(1 - p), through the logits (no log 0).</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        var (logits, target) = Broadcast("Bernoulli", Logits, value.DType.IsFloatingPoint() ? value : value.To(Logits.DType));
+        using (logits)
+        using (target)
+        using (var loss = F.BinaryCrossEntropyWithLogits(logits, target, null, null, Reduction.None))
+            return loss.Neg();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Entropy() => F.BinaryCrossEntropyWithLogits(Logits, Probs, null, null, Reduction.None);
+
+    internal static Tensor Parameter(string family, Tensor? probs, Tensor? logits)
+    {
+        if ((probs is null) == (logits is null))
+            throw new KilnException(family, $"{family}: either probs or logits must be specified, but not both");
+        var p = probs ?? logits!;
+        if (!p.DType.IsFloatingPoint()) throw new KilnException(family, $"{family}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
+        return p;
+    }
+}

@@ -1,0 +1,85 @@
+using System;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.Distributions;
+
+/// <summary>
+/// A probability distribution over tensors (<c>torch.distributions.Distribution</c>): batches of independent
+/// distributions of one event shape, with seeded sampling, log densities and entropies that are differentiable in the
+/// parameters, and reparameterized samples (<see cref="RSample"/>) where the family has them.
+/// </summary>
+public abstract class Distribution
+{
+    private protected Distribution(int[] batchShape, int[] eventShape)
+    {
+        BatchShape = batchShape;
+        EventShape = eventShape;
+    }
+
+    /// <summary>The shape of the batch of independent distributions.</summary>
+    public int[] BatchShape { get; }
+
+    /// <summary>The shape of one sample of one distribution ([] for scalar families, [k] for a k-variate normal).</summary>
+    public int[] EventShape { get; }
+
+    /// <summary>The mean of each distribution.</summary>
+    public abstract Tensor Mean { get; }
+
+    /// <summary>The variance of each distribution (of each coordinate, for a multivariate family).</summary>
+    public abstract Tensor Variance { get; }
+
+    /// <summary>The standard deviation, √variance.</summary>
+    public Tensor Stddev => Variance.Sqrt();
+
+    /// <summary>Whether <see cref="RSample"/> exists (<c>has_rsample</c>).</summary>
+    public virtual bool HasRSample => false;
+
+    /// <summary>
+    /// Samples of shape <paramref name="sampleShape"/> + batch + event, with no gradient (<c>sample</c>), drawn from
+    /// <paramref name="generator"/>'s stream.
+    /// </summary>
+    public virtual Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        return HasRSample ? RSample(sampleShape, generator) : throw new KilnException("sample", $"sample: {GetType().Name} does not implement sampling", KilnErrorKind.Unsupported);
+    }
+
+    /// <summary>
+    /// Reparameterized samples (<c>rsample</c>): a differentiable function of the parameters and parameter-free noise, so
+    /// a loss of the samples trains the parameters (the VAE trick).
+    /// </summary>
+    public virtual Tensor RSample(int[]? sampleShape = null, Generator? generator = null) =>
+        throw new KilnException("rsample", $"rsample: {GetType().Name} has no reparameterized sampler (use Sample and a score-function estimator)", KilnErrorKind.Unsupported);
+
+    /// <summary>The log density (or log mass) of <paramref name="value"/> under each distribution (<c>log_prob</c>).</summary>
+    public abstract Tensor LogProb(Tensor value);
+
+    /// <summary>The entropy of each distribution, in nats.</summary>
+    public abstract Tensor Entropy();
+
+    /// <summary>sampleShape + batch + event.</summary>
+    private protected int[] ExtendedShape(int[]? sampleShape) => [.. sampleShape ?? [], .. BatchShape, .. EventShape];
+
+    /// <summary>Standard normal noise of <paramref name="shape"/> on <paramref name="like"/>'s device and dtype.</summary>
+    private protected static Tensor StandardNormal(int[] shape, Tensor like, Generator? generator)
+    {
+        using var host = Tensor.Randn(shape, like.DType, generator);
+        return host.To(like.Device);
+    }
+
+    /// <summary>Uniform [0, 1) noise of <paramref name="shape"/> on <paramref name="like"/>'s device and dtype.</summary>
+    private protected static Tensor StandardUniform(int[] shape, Tensor like, Generator? generator)
+    {
+        using var host = Tensor.Rand(shape, like.DType, generator);
+        return host.To(like.Device);
+    }
+
+    /// <summary>Two parameters broadcast against each other, as floating tensors.</summary>
+    private protected static (Tensor A, Tensor B) Broadcast(string family, Tensor a, Tensor b)
+    {
+        if (!a.DType.IsFloatingPoint() || !b.DType.IsFloatingPoint())
+            throw new KilnException(family, $"{family}: parameters must be floating point, got {a.DType} and {b.DType}", KilnErrorKind.DType);
+        var shape = ShapeRules.Broadcast(family, a.ShapeArray, b.ShapeArray);
+        return (a.Expand(shape), b.Expand(shape));
+    }
+}

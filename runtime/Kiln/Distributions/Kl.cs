@@ -1,0 +1,94 @@
+using System;
+
+namespace Kiln.Distributions;
+
+/// <summary>Closed-form Kullback-Leibler divergences KL(p ‖ q) between distributions of one family (<c>torch.distributions.kl_divergence</c>).</summary>
+public static class Kl
+{
+    /// <summary>KL(p ‖ q) for each pair of the two batches; Normal, Uniform, Bernoulli, Categorical and MultivariateNormal pairs.</summary>
+    public static Tensor Divergence(Distribution p, Distribution q) => (p, q) switch
+    {
+        (Normal a, Normal b) => NormalNormal(a, b),
+        (Bernoulli a, Bernoulli b) => BernoulliBernoulli(a, b),
+        (Categorical a, Categorical b) => CategoricalCategorical(a, b),
+        (Uniform a, Uniform b) => UniformUniform(a, b),
+        (MultivariateNormal a, MultivariateNormal b) => MvnMvn(a, b),
+        _ => throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
+    };
+
+    // ½·(σp²/σq² + ((μp - μq)/σq)² - 1 - log(σp²/σq²))
+    static Tensor NormalNormal(Normal p, Normal q)
+    {
+        using var ratio = p.Scale / q.Scale;
+        using var varRatio = ratio.Square();
+        using var shift = (p.Loc - q.Loc) / q.Scale;
+        using var t1 = shift.Square();
+        using var logRatio = varRatio.Log();
+        return (varRatio + t1 - 1.0 - logRatio) * 0.5;
+    }
+
+    // p·(softplus(-lq) - softplus(-lp)) + (1 - p)·(softplus(lq) - softplus(lp)), infinite where q rules out what p allows.
+    static Tensor BernoulliBernoulli(Bernoulli p, Bernoulli q)
+    {
+        using var inf = Tensor.Full([], double.PositiveInfinity, p.Probs.DType, p.Probs.Device);
+        using var zero = Tensor.Full([], 0, p.Probs.DType, p.Probs.Device);
+        using var t1Raw = p.Probs * ((-q.Logits).Softplus() - (-p.Logits).Softplus());
+        using var qZero = q.Probs.Eq(0);
+        using var pZero = p.Probs.Eq(0);
+        using var t1Inf = Tensor.Where(qZero, inf, t1Raw);
+        using var t1 = Tensor.Where(pZero, zero, t1Inf);
+        using var t2Raw = (1.0 - p.Probs) * (q.Logits.Softplus() - p.Logits.Softplus());
+        using var qOne = q.Probs.Eq(1);
+        using var pOne = p.Probs.Eq(1);
+        using var t2Inf = Tensor.Where(qOne, inf, t2Raw);
+        using var t2 = Tensor.Where(pOne, zero, t2Inf);
+        return t1 + t2;
+    }
+
+    // Σ p·(log p - log q): infinite where q is 0 and p is not, 0 where p is 0.
+    static Tensor CategoricalCategorical(Categorical p, Categorical q)
+    {
+        using var inf = Tensor.Full([], double.PositiveInfinity, p.Probs.DType, p.Probs.Device);
+        using var zero = Tensor.Full([], 0, p.Probs.DType, p.Probs.Device);
+        using var raw = p.Probs * (p.Logits - q.Logits);
+        using var qZero = q.Probs.Eq(0);
+        using var pZero = p.Probs.Eq(0);
+        using var withInf = Tensor.Where(qZero, inf, raw);
+        using var t = Tensor.Where(pZero, zero, withInf);
+        return t.Sum(-1);
+    }
+
+    // log((hq - lq)/(hp - lp)) where q's support covers p's, else +inf.
+    static Tensor UniformUniform(Uniform p, Uniform q)
+    {
+        using var ratio = (q.High - q.Low) / (p.High - p.Low);
+        using var logRatio = ratio.Log();
+        using var lowOut = q.Low.Gt(p.Low);
+        using var highOut = q.High.Lt(p.High);
+        using var outside = lowOut.BitwiseOr(highOut);
+        using var inf = Tensor.Full([], double.PositiveInfinity, p.Low.DType, p.Low.Device);
+        return Tensor.Where(outside, inf, logRatio);
+    }
+
+    // ½·(|Lq⁻¹Lp|²_F + |Lq⁻¹(μq - μp)|² - k) + Σ log diag Lq - Σ log diag Lp
+    static Tensor MvnMvn(MultivariateNormal p, MultivariateNormal q)
+    {
+        int k = p.EventShape[0];
+        if (q.EventShape[0] != k)
+            throw new KilnException("kl_divergence", $"kl_divergence: multivariate normals of different sizes ({k} and {q.EventShape[0]})", KilnErrorKind.Shape);
+        var batch = Compiler.Shapes.ShapeRules.Broadcast("kl_divergence", p.BatchShape, q.BatchShape);
+        using var lq = q.ScaleTril.Expand([.. batch, k, k]);
+        using var lp = p.ScaleTril.Expand([.. batch, k, k]);
+        using var lqLower = lq.Tril();         // triangular solves read the lower triangles only
+        using var lpLower = lp.Tril();
+        using var m = Linalg.Solve(lqLower, lpLower);
+        using var frob = m.Square();
+        using var trace = frob.Sum([-2, -1]);
+        using var shift = q.Loc - p.Loc;
+        using var mahalanobis = MultivariateNormal.Mahalanobis(q.ScaleTril, shift);
+        using var halfQ = MultivariateNormal.HalfLogDet(q.ScaleTril);
+        using var halfP = MultivariateNormal.HalfLogDet(p.ScaleTril);
+        using var quadratic = (trace + mahalanobis - (double)k) * 0.5;
+        return quadratic + halfQ - halfP;
+    }
+}

@@ -1,0 +1,58 @@
+namespace Kiln.Distributions;
+
+/// <summary>The uniform distribution on [low, high) (<c>torch.distributions.Uniform</c>).</summary>
+public sealed class Uniform : Distribution
+{
+    /// <summary>Uniforms on [<paramref name="low"/>, <paramref name="high"/>), broadcast.</summary>
+    public Uniform(Tensor low, Tensor high) : this(Broadcast("Uniform", low, high)) { }
+
+    Uniform((Tensor Low, Tensor High) p) : base(p.Low.ShapeArray, [])
+    {
+        Low = p.Low;
+        High = p.High;
+    }
+
+    /// <summary>The lower bounds.</summary>
+    public Tensor Low { get; }
+
+    /// <summary>The upper bounds (excluded).</summary>
+    public Tensor High { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Mean => (Low + High) * 0.5;
+
+    /// <inheritdoc/>
+    public override Tensor Variance => (High - Low).Square() / 12.0;
+
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>low + (high - low)·u with u ~ U[0, 1).</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var u = StandardUniform(ExtendedShape(sampleShape), Low, generator);
+        using var width = High - Low;
+        using var scaled = u.Mul(width);
+        return scaled.Add(Low);
+    }
+
+    /// <summary>-log(high - low) inside [low, high), -inf outside.</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        using var above = Low.Le(value);
+        using var below = High.Gt(value);
+        using var inside = above.BitwiseAnd(below);
+        using var insideF = inside.To(value.DType.IsFloatingPoint() ? value.DType : Low.DType);
+        using var logInside = insideF.Log();
+        using var width = High - Low;
+        using var logWidth = width.Log();
+        return logInside - logWidth;
+    }
+
+    /// <summary>log(high - low).</summary>
+    public override Tensor Entropy()
+    {
+        using var width = High - Low;
+        return width.Log();
+    }
+}
