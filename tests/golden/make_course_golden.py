@@ -310,6 +310,34 @@ with torch.random.fork_rng():
     case("kl_mvn", {"m1": torch.randn(2, 3), "c1": torch.randn(3, 3), "m2": torch.randn(3), "L2": tril},
          lambda m1, c1, m2, L2: D.kl_divergence(D.MultivariateNormal(m1, covariance_matrix=c1 @ c1.T + torch.eye(3)), D.MultivariateNormal(m2, scale_tril=L2)))
 
+# torch.special's lgamma, digamma and erfinv (reflection below 1/2, poles, ±1), and the families built on them.
+with torch.random.fork_rng():
+    torch.manual_seed(97)
+    gamma_points = torch.tensor([0.1, 0.5, 0.9, 1.0, 1.5, 2.0, 3.7, 10.0, 55.5, -0.3, -1.7, -2.5])
+    case("lgamma", {"x": gamma_points}, lambda x: torch.lgamma(x))
+    case("lgamma_float64", {"x": gamma_points.double() * 1.3}, lambda x: torch.lgamma(x))
+    case("lgamma_poles", {"x": torch.tensor([0.0, -1.0, -2.0, 1.0, 2.0])}, lambda x: torch.lgamma(x), grad=False)
+    case("digamma", {"x": gamma_points}, lambda x: torch.digamma(x))
+    case("digamma_float64", {"x": gamma_points.double() * 0.7 + 0.05}, lambda x: torch.digamma(x))
+    case("digamma_poles", {"x": torch.tensor([0.0, -1.0, -3.0, 1.0])}, lambda x: torch.digamma(x), grad=False)
+    case("erfinv", {"x": torch.tensor([-0.999, -0.7, -0.2, 0.0, 1e-4, 0.3, 0.9, 0.99999])}, lambda x: torch.erfinv(x))
+    case("erfinv_float64", {"x": torch.tensor([-0.95, -0.5, 0.001, 0.25, 0.75, 0.999999], dtype=torch.float64)}, lambda x: torch.erfinv(x))
+    case("erfinv_ends", {"x": torch.tensor([1.0, -1.0, 1.5, 0.0])}, lambda x: torch.erfinv(x), grad=False)
+    rates = torch.rand(3) * 2 + 0.2
+    case("dist_exponential", {"r": rates, "x": torch.rand(2, 3) * 3}, lambda r, x: (D.Exponential(r).log_prob(x), D.Exponential(r).entropy()))
+    case("dist_laplace", {"loc": torch.randn(3), "s": rates, "x": torch.randn(2, 3)},
+         lambda loc, s, x: (D.Laplace(loc, s).log_prob(x), D.Laplace(loc, s).entropy()))
+    case("dist_gamma", {"a": torch.rand(3) * 3 + 0.2, "b": rates, "x": torch.rand(2, 3) * 3 + 0.05},
+         lambda a, b, x: (D.Gamma(a, b).log_prob(x), D.Gamma(a, b).entropy()))
+    case("dist_beta", {"a": torch.rand(3) * 3 + 0.2, "b": torch.rand(3) * 2 + 0.5, "x": torch.rand(2, 3) * 0.9 + 0.05},
+         lambda a, b, x: (D.Beta(a, b).log_prob(x), D.Beta(a, b).entropy()))
+    case("dist_poisson", {"r": rates * 3, "k": torch.tensor([[0.0, 1.0, 4.0], [2.0, 7.0, 0.0]])}, lambda r, k: D.Poisson(r).log_prob(k))
+    case("kl_exponential_laplace_poisson", {"r1": rates, "r2": torch.rand(3) + 0.5, "m1": torch.randn(3), "m2": torch.randn(3)},
+         lambda r1, r2, m1, m2: D.kl_divergence(D.Exponential(r1), D.Exponential(r2)) + D.kl_divergence(D.Laplace(m1, r1), D.Laplace(m2, r2))
+                                + D.kl_divergence(D.Poisson(r1), D.Poisson(r2)))
+    case("kl_gamma_beta", {"a1": torch.rand(3) * 2 + 0.3, "b1": rates, "a2": torch.rand(3) * 2 + 0.3, "b2": torch.rand(3) + 0.5},
+         lambda a1, b1, a2, b2: (D.kl_divergence(D.Gamma(a1, b1), D.Gamma(a2, b2)), D.kl_divergence(D.Beta(a1, b1), D.Beta(a2, b2))))
+
 # loss modules and layers of the first hour
 import torch.nn as nn
 logits = torch.randn(4, 5); classes = torch.tensor([1, 0, 4, 2]); cw = torch.rand(5) + 0.5

@@ -5,7 +5,10 @@ namespace Kiln.Distributions;
 /// <summary>Closed-form Kullback-Leibler divergences KL(p ‖ q) between distributions of one family (<c>torch.distributions.kl_divergence</c>).</summary>
 public static class Kl
 {
-    /// <summary>KL(p ‖ q) for each pair of the two batches; Normal, Uniform, Bernoulli, Categorical and MultivariateNormal pairs.</summary>
+    /// <summary>
+    /// KL(p ‖ q) for each pair of the two batches: Normal, Uniform, Bernoulli, Categorical, MultivariateNormal, Exponential,
+    /// Laplace, Gamma, Beta and Poisson pairs.
+    /// </summary>
     public static Tensor Divergence(Distribution p, Distribution q) => (p, q) switch
     {
         (Normal a, Normal b) => NormalNormal(a, b),
@@ -13,6 +16,11 @@ public static class Kl
         (Categorical a, Categorical b) => CategoricalCategorical(a, b),
         (Uniform a, Uniform b) => UniformUniform(a, b),
         (MultivariateNormal a, MultivariateNormal b) => MvnMvn(a, b),
+        (Exponential a, Exponential b) => ExponentialExponential(a, b),
+        (Laplace a, Laplace b) => LaplaceLaplace(a, b),
+        (Gamma a, Gamma b) => GammaGamma(a, b),
+        (Beta a, Beta b) => BetaBeta(a, b),
+        (Poisson a, Poisson b) => PoissonPoisson(a, b),
         _ => throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
     };
 
@@ -90,5 +98,55 @@ public static class Kl
         using var halfP = MultivariateNormal.HalfLogDet(p.ScaleTril);
         using var quadratic = (trace + mahalanobis - (double)k) * 0.5;
         return quadratic + halfQ - halfP;
+    }
+
+    // r - 1 - log r with r = λq/λp
+    static Tensor ExponentialExponential(Exponential p, Exponential q)
+    {
+        using var ratio = q.Rate / p.Rate;
+        using var log = ratio.Log();
+        return ratio - 1.0 - log;
+    }
+
+    // -log(bp/bq) + |μp - μq|/bq + (bp/bq)·exp(-|μp - μq|/bp) - 1
+    static Tensor LaplaceLaplace(Laplace p, Laplace q)
+    {
+        using var ratio = p.Scale / q.Scale;
+        using var distance = (p.Loc - q.Loc).Abs();
+        using var logRatio = ratio.Log();
+        using var t2 = distance / q.Scale;
+        using var decay = (distance / p.Scale).Neg().Exp();
+        using var t3 = ratio * decay;
+        return t2 + t3 - logRatio - 1.0;
+    }
+
+    // αq·log(βp/βq) + log Γ(αq) - log Γ(αp) + (αp - αq)·ψ(αp) + (βq - βp)·αp/βp
+    static Tensor GammaGamma(Gamma p, Gamma q)
+    {
+        using var rateRatio = p.Rate / q.Rate;
+        using var t1 = q.Concentration * rateRatio.Log();
+        using var t2 = q.Concentration.Lgamma() - p.Concentration.Lgamma();
+        using var t3 = (p.Concentration - q.Concentration) * p.Concentration.Digamma();
+        using var t4 = (q.Rate - p.Rate) * (p.Concentration / p.Rate);
+        return t1 + t2 + t3 + t4;
+    }
+
+    // log B(αq, βq) - log B(αp, βp) + (αp - αq)(ψ(αp) - ψ(sp)) + (βp - βq)(ψ(βp) - ψ(sp)), sp = αp + βp
+    static Tensor BetaBeta(Beta p, Beta q)
+    {
+        using var sum = p.Concentration1 + p.Concentration0;
+        using var psiSum = sum.Digamma();
+        using var logBq = Beta.LogBeta(q.Concentration1, q.Concentration0);
+        using var logBp = Beta.LogBeta(p.Concentration1, p.Concentration0);
+        using var a = (p.Concentration1 - q.Concentration1) * (p.Concentration1.Digamma() - psiSum);
+        using var b = (p.Concentration0 - q.Concentration0) * (p.Concentration0.Digamma() - psiSum);
+        return logBq - logBp + a + b;
+    }
+
+    // λp·(log λp - log λq) - (λp - λq)
+    static Tensor PoissonPoisson(Poisson p, Poisson q)
+    {
+        using var logRatio = p.Rate.Log() - q.Rate.Log();
+        return p.Rate * logRatio - (p.Rate - q.Rate);
     }
 }

@@ -1,0 +1,87 @@
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The beta distribution on (0, 1) with concentrations α and β (<c>torch.distributions.Beta</c>); samples X/(X + Y) of
+/// gamma draws, not reparameterized here.
+/// </summary>
+public sealed class Beta : Distribution
+{
+    /// <summary>Betas with <paramref name="concentration1"/> α and <paramref name="concentration0"/> β, broadcast.</summary>
+    public Beta(Tensor concentration1, Tensor concentration0) : this(Broadcast("Beta", concentration1, concentration0)) { }
+
+    Beta((Tensor Alpha, Tensor Beta) p) : base(p.Alpha.ShapeArray, [])
+    {
+        Concentration1 = p.Alpha;
+        Concentration0 = p.Beta;
+    }
+
+    /// <summary>α (the weight of 1).</summary>
+    public Tensor Concentration1 { get; }
+
+    /// <summary>β (the weight of 0).</summary>
+    public Tensor Concentration0 { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Mean => Concentration1 / (Concentration1 + Concentration0);
+
+    /// <inheritdoc/>
+    public override Tensor Variance
+    {
+        get
+        {
+            using var total = Concentration1 + Concentration0;
+            using var product = Concentration1 * Concentration0;
+            using var squared = total.Square();
+            using var plusOne = total + 1.0;
+            return product / (squared * plusOne);
+        }
+    }
+
+    /// <summary>X/(X + Y) with X ~ Γ(α, 1), Y ~ Γ(β, 1).</summary>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var shape = ExtendedShape(sampleShape);
+        using var alphas = Concentration1.Expand(shape);
+        using var betas = Concentration0.Expand(shape);
+        using var x = Gamma.StandardGamma(alphas, generator);
+        using var y = Gamma.StandardGamma(betas, generator);
+        return x / (x + y);
+    }
+
+    /// <summary>(α - 1)·log x + (β - 1)·log(1 - x) - log B(α, β).</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        using var a1 = Concentration1 - 1.0;
+        using var b1 = Concentration0 - 1.0;
+        using var first = a1.Xlogy(value);
+        using var rest = 1.0 - value;
+        using var second = b1.Xlogy(rest);
+        using var logBeta = LogBeta(Concentration1, Concentration0);
+        return first + second - logBeta;
+    }
+
+    /// <summary>log B(α, β) - (α - 1)ψ(α) - (β - 1)ψ(β) + (α + β - 2)ψ(α + β).</summary>
+    public override Tensor Entropy()
+    {
+        using var total = Concentration1 + Concentration0;
+        using var logBeta = LogBeta(Concentration1, Concentration0);
+        using var psiA = Concentration1.Digamma();
+        using var psiB = Concentration0.Digamma();
+        using var psiTotal = total.Digamma();
+        using var a = (Concentration1 - 1.0) * psiA;
+        using var b = (Concentration0 - 1.0) * psiB;
+        using var c = (total - 2.0) * psiTotal;
+        return logBeta - a - b + c;
+    }
+
+    /// <summary>log Γ(a) + log Γ(b) - log Γ(a + b).</summary>
+    internal static Tensor LogBeta(Tensor a, Tensor b)
+    {
+        using var la = a.Lgamma();
+        using var lb = b.Lgamma();
+        using var total = a + b;
+        using var lt = total.Lgamma();
+        return la + lb - lt;
+    }
+}

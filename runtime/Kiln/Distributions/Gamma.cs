@@ -1,0 +1,127 @@
+using System;
+
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The gamma distribution with concentration α and rate β (<c>torch.distributions.Gamma</c>). Samples are drawn by
+/// Marsaglia and Tsang's method on the host; they are not reparameterized here (<see cref="Distribution.RSample"/> refuses).
+/// </summary>
+public sealed class Gamma : Distribution
+{
+    /// <summary>Gammas with <paramref name="concentration"/> α and <paramref name="rate"/> β, broadcast.</summary>
+    public Gamma(Tensor concentration, Tensor rate) : this(Broadcast("Gamma", concentration, rate)) { }
+
+    Gamma((Tensor Concentration, Tensor Rate) p) : base(p.Concentration.ShapeArray, [])
+    {
+        Concentration = p.Concentration;
+        Rate = p.Rate;
+    }
+
+    /// <summary>α.</summary>
+    public Tensor Concentration { get; }
+
+    /// <summary>β.</summary>
+    public Tensor Rate { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Mean => Concentration / Rate;
+
+    /// <inheritdoc/>
+    public override Tensor Variance => Concentration / Rate.Square();
+
+    /// <summary>Draws of Γ(α, β): standard gamma draws divided by β.</summary>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var shapes = Concentration.Expand(ExtendedShape(sampleShape));
+        using var standard = StandardGamma(shapes, generator);
+        return standard / Rate;
+    }
+
+    /// <summary>α·log β + (α - 1)·log x - βx - log Γ(α).</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        using var logRate = Rate.Log();
+        using var first = Concentration * logRate;
+        using var shape = Concentration - 1.0;
+        using var second = shape.Xlogy(value);
+        using var decay = Rate * value;
+        using var normaliser = Concentration.Lgamma();
+        return first + second - decay - normaliser;
+    }
+
+    /// <summary>α - log β + log Γ(α) + (1 - α)·ψ(α).</summary>
+    public override Tensor Entropy()
+    {
+        using var logRate = Rate.Log();
+        using var lgamma = Concentration.Lgamma();
+        using var digamma = Concentration.Digamma();
+        using var weight = 1.0 - Concentration;
+        using var last = weight * digamma;
+        return Concentration - logRate + lgamma + last;
+    }
+
+    /// <summary>Standard Γ(α, 1) draws for every α of <paramref name="concentration"/>, on the host (Marsaglia-Tsang; α &lt; 1 boosted).</summary>
+    internal static Tensor StandardGamma(Tensor concentration, Generator? generator)
+    {
+        using var wide = concentration.To(DType.Float64);
+        var alphas = wide.ToArray<double>();
+        var g = generator ?? Generator.Default;
+        var draws = new double[alphas.Length];
+        // Uniform and normal variates in blocks from the generator's stream, refilled as rejection consumes them.
+        var source = new VariateSource(g);
+        for (int i = 0; i < alphas.Length; i++)
+        {
+            double a = alphas[i];
+            if (!(a > 0)) { draws[i] = double.NaN; continue; }
+            double boost = 1;
+            if (a < 1) { boost = Math.Pow(source.Uniform(), 1 / a); a += 1; }
+            double d = a - 1.0 / 3, c = 1 / Math.Sqrt(9 * d);
+            while (true)
+            {
+                double x = source.Normal(), v = 1 + c * x;
+                if (v <= 0) continue;
+                v = v * v * v;
+                double u = source.Uniform();
+                if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v)))
+                {
+                    draws[i] = d * v * boost;
+                    break;
+                }
+            }
+        }
+        using var host = Tensor.From(draws, concentration.ShapeArray);
+        using var typed = host.To(concentration.DType);
+        return typed.To(concentration.Device);
+    }
+
+    /// <summary>Uniform (0, 1) and standard normal variates drawn in blocks from a generator.</summary>
+    sealed class VariateSource(Generator generator)
+    {
+        double[] _uniform = [], _normal = [];
+        int _u, _n;
+
+        public double Uniform()
+        {
+            if (_u == _uniform.Length)
+            {
+                using var t = Tensor.Rand([256], DType.Float64, generator);
+                _uniform = t.ToArray<double>();
+                _u = 0;
+            }
+            double v = _uniform[_u++];
+            return v > 0 ? v : double.Epsilon;
+        }
+
+        public double Normal()
+        {
+            if (_n == _normal.Length)
+            {
+                using var t = Tensor.Randn([256], DType.Float64, generator);
+                _normal = t.ToArray<double>();
+                _n = 0;
+            }
+            return _normal[_n++];
+        }
+    }
+}
