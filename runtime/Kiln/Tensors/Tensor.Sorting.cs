@@ -204,7 +204,12 @@ public sealed unsafe partial class Tensor
             inverse[ord[i]] = counts.Count - 1;
         }
         using var firstIndex = From(firstOfRun.ToArray(), firstOfRun.Count);
-        var values = sorted.IndexSelect(0, firstIndex);
+        return Runs(sorted.IndexSelect(0, firstIndex), inverse, counts);
+    }
+
+    /// <summary>unique's and unique_consecutive's three results, made on the host and moved to this tensor's device.</summary>
+    (Tensor Values, Tensor Inverse, Tensor Counts) Runs(Tensor values, long[] inverse, List<long> counts)
+    {
         var inv = From(inverse, (int[])_shape.Clone());
         var cnt = From(counts.ToArray(), counts.Count);
         if (!IsCuda) return (values, inv, cnt);
@@ -396,10 +401,6 @@ public sealed unsafe partial class Tensor
             inverse[i] = counts.Count - 1;
         }
         using var firstIndex = From(firstOfRun.ToArray(), firstOfRun.Count);
-        var values = flat.IndexSelect(0, firstIndex);
-        var inv = From(inverse, (int[])_shape.Clone());
-        var cnt = From(counts.ToArray(), counts.Count);
-        if (!IsCuda) return (values, inv, cnt);
-        using (values) using (inv) using (cnt) return (values.To(Device), inv.To(Device), cnt.To(Device));
+        return Runs(flat.IndexSelect(0, firstIndex), inverse, counts);
     }
 }

@@ -145,21 +145,9 @@ internal static class DenseDecompositions
                     }
                     if (gamma == 0 || Math.Abs(gamma) <= 1e-15 * Math.Sqrt(alpha * beta)) continue;
                     off = Math.Max(off, Math.Abs(gamma) / Math.Sqrt(alpha * beta));
-                    double zeta = (beta - alpha) / (2 * gamma);
-                    double t = Math.Sign(zeta == 0 ? 1 : zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
-                    double c = 1 / Math.Sqrt(1 + t * t), sn = c * t;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        double wp = w[i * cols + p], wq = w[i * cols + q];
-                        w[i * cols + p] = c * wp - sn * wq;
-                        w[i * cols + q] = sn * wp + c * wq;
-                    }
-                    for (int i = 0; i < cols; i++)
-                    {
-                        double vp = v[i * cols + p], vq = v[i * cols + q];
-                        v[i * cols + p] = c * vp - sn * vq;
-                        v[i * cols + q] = sn * vp + c * vq;
-                    }
+                    var (c, sn) = JacobiRotation((beta - alpha) / (2 * gamma));
+                    RotateColumns(w, rows, cols, p, q, c, sn);
+                    RotateColumns(v, cols, cols, p, q, c, sn);
                 }
             if (off < 1e-15) break;
         }
@@ -269,28 +257,11 @@ internal static class DenseDecompositions
                 {
                     double apq = a[p * n + q];
                     if (apq == 0) continue;
-                    double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-                    double t = Math.Sign(theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
-                    if (theta == 0) t = 1;
-                    double c = 1 / Math.Sqrt(t * t + 1), s = t * c;
-                    for (int k = 0; k < n; k++)
-                    {
-                        double akp = a[k * n + p], akq = a[k * n + q];
-                        a[k * n + p] = c * akp - s * akq;
-                        a[k * n + q] = s * akp + c * akq;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double apk = a[p * n + k], aqk = a[q * n + k];
-                        a[p * n + k] = c * apk - s * aqk;
-                        a[q * n + k] = s * apk + c * aqk;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double vkp = vectors[k * n + p], vkq = vectors[k * n + q];
-                        vectors[k * n + p] = c * vkp - s * vkq;
-                        vectors[k * n + q] = s * vkp + c * vkq;
-                    }
+                    // Jᵀ·A·J with J the rotation that zeroes a[p, q]; the vectors accumulate J.
+                    var (c, s) = JacobiRotation((a[q * n + q] - a[p * n + p]) / (2 * apq));
+                    RotateColumns(a, n, n, p, q, c, s);
+                    RotateRows(a, n, p, q, c, s);
+                    RotateColumns(vectors, n, n, p, q, c, s);
                 }
         }
         // Ascending order, columns moved with their values.
@@ -309,5 +280,34 @@ internal static class DenseDecompositions
             for (int i = 0; i < n; i++) vectors[i * n + j] = sign * sorted[i * n + from];
         }
     }
-}
 
+    /// <summary>The plane rotation (c, s) that zeroes the off-diagonal entry whose ζ = (a_qq - a_pp) / (2·a_pq) is given (ζ = 0: 45°).</summary>
+    static (double C, double S) JacobiRotation(double zeta)
+    {
+        double t = Math.Sign(zeta == 0 ? 1 : zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
+        double c = 1 / Math.Sqrt(1 + t * t);
+        return (c, c * t);
+    }
+
+    /// <summary>Columns p and q of a row-major rows×cols matrix rotated: (c·x_p - s·x_q, s·x_p + c·x_q).</summary>
+    static void RotateColumns(Span<double> m, int rows, int cols, int p, int q, double c, double s)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            double xp = m[i * cols + p], xq = m[i * cols + q];
+            m[i * cols + p] = c * xp - s * xq;
+            m[i * cols + q] = s * xp + c * xq;
+        }
+    }
+
+    /// <summary>Rows p and q of a row-major n×n matrix rotated the same way.</summary>
+    static void RotateRows(Span<double> m, int n, int p, int q, double c, double s)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            double xp = m[p * n + k], xq = m[q * n + k];
+            m[p * n + k] = c * xp - s * xq;
+            m[q * n + k] = s * xp + c * xq;
+        }
+    }
+}

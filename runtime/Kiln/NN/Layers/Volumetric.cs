@@ -73,44 +73,45 @@ public sealed class AvgPool3d : Module<Tensor, Tensor>
     public override string ExtraRepr() => $"kernel_size={_kernel}, stride={_stride}, padding={_padding}";
 }
 
-/// <summary>Average pooling of [N, C, D, H, W] to a fixed output size (<c>nn.AdaptiveAvgPool3d</c>).</summary>
-public sealed class AdaptiveAvgPool3d : Module<Tensor, Tensor>
+/// <summary>What the adaptive 3-D pools share: the output size, given as one number or three, and its printing.</summary>
+public abstract class AdaptivePool3dBase : Module<Tensor, Tensor>
 {
-    readonly VolumeSetting _size;
+    private protected AdaptivePool3dBase(int[] size) => Size = new VolumeSetting(size);
 
+    private protected VolumeSetting Size { get; }
+
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"output_size={Size}";
+}
+
+/// <summary>Average pooling of [N, C, D, H, W] to a fixed output size (<c>nn.AdaptiveAvgPool3d</c>).</summary>
+public sealed class AdaptiveAvgPool3d : AdaptivePool3dBase
+{
     /// <summary>Pools to size x size x size.</summary>
-    public AdaptiveAvgPool3d(int outputSize) => _size = new VolumeSetting(outputSize);
+    public AdaptiveAvgPool3d(int outputSize) : base([outputSize]) { }
 
     /// <summary>Pools to depth x height x width.</summary>
-    public AdaptiveAvgPool3d(int depth, int height, int width) => _size = new VolumeSetting([depth, height, width]);
+    public AdaptiveAvgPool3d(int depth, int height, int width) : base([depth, height, width]) { }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.AdaptiveAvgPool3d(input, _size.Values);
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => $"output_size={_size}";
+    public override Tensor Forward(Tensor input) => F.AdaptiveAvgPool3d(input, Size.Values);
 }
 
 /// <summary>Max pooling of [N, C, D, H, W] to a fixed output size (<c>nn.AdaptiveMaxPool3d</c>).</summary>
-public sealed class AdaptiveMaxPool3d : Module<Tensor, Tensor>
+public sealed class AdaptiveMaxPool3d : AdaptivePool3dBase
 {
-    readonly VolumeSetting _size;
-
     /// <summary>Pools to size x size x size.</summary>
-    public AdaptiveMaxPool3d(int outputSize) => _size = new VolumeSetting(outputSize);
+    public AdaptiveMaxPool3d(int outputSize) : base([outputSize]) { }
 
     /// <summary>Pools to depth x height x width.</summary>
-    public AdaptiveMaxPool3d(int depth, int height, int width) => _size = new VolumeSetting([depth, height, width]);
+    public AdaptiveMaxPool3d(int depth, int height, int width) : base([depth, height, width]) { }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => F.AdaptiveMaxPool3d(input, _size.Values);
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => $"output_size={_size}";
+    public override Tensor Forward(Tensor input) => F.AdaptiveMaxPool3d(input, Size.Values);
 }
 
 /// <summary>A 3-D layer setting given as one number or per dim; printed as it was given, as PyTorch prints it.</summary>
-readonly struct VolumeSetting
+internal readonly struct VolumeSetting
 {
     readonly bool _single;
 
