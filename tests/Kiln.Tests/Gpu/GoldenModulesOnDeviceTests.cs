@@ -27,11 +27,7 @@ public class GoldenModulesOnDeviceTests
     static readonly string[] SlowFunctional = ["sdpa_gqa_long", "sdpa_float_mask_scale", "sdpa_causal"];
 
     public static TheoryData<string> FunctionalCases() => Names(FunctionalGoldenTests.FunctionalCases(), SlowFunctional);
-    // The CTC recursion is a few hundred small ops the emulator runs one launch at a time (13-23 s a case); the
-    // impossible-alignment case (6 s) covers the device path.
-    static readonly string[] SlowLosses = ["ctc_padded_mean", "ctc_concatenated_sum", "ctc_repeats_none", "ctc_unbatched_blank_last", "ctc_empty_target"];
-
-    public static TheoryData<string> LossCases() => Names(FunctionalGoldenTests.LossCases(), SlowLosses);
+    public static TheoryData<string> LossCases() => Names(FunctionalGoldenTests.LossCases(), []);
 
     static TheoryData<string> Names(System.Collections.Generic.IEnumerable<object[]> cases, string[] skip)
     {

@@ -1,5 +1,6 @@
 using System;
 using Kiln.Compiler.Shapes;
+using Kiln.Kernels;
 
 namespace Kiln.NN;
 
@@ -13,10 +14,9 @@ public static partial class F
     /// <paramref name="zeroInfinity"/> zeroes impossible alignments' infinite losses and their gradients.
     /// </summary>
     /// <remarks>
-    /// The forward (alpha) recursion runs over the frames as batched tensor ops in log space (one logaddexp per path into a
-    /// state), so its gradient is autograd's through that recursion: equal to PyTorch's once both pass through a
-    /// log-softmax (PyTorch's backward with respect to log-probabilities carries an extra eˣ term that the log-softmax
-    /// cancels).
+    /// The forward-backward recursion runs on the host in float64 (a device tensor makes the round trip). The gradient with
+    /// respect to the log-probabilities is the exact one, -γ (the posterior occupancy); PyTorch's carries an extra eˣ term
+    /// that a log-softmax in front cancels, so the two agree on the logits.
     /// </remarks>
     public static Tensor CtcLoss(Tensor logProbs, Tensor targets, Tensor inputLengths, Tensor targetLengths, int blank = 0,
         Reduction reduction = Reduction.Mean, bool zeroInfinity = false)
@@ -33,128 +33,58 @@ public static partial class F
         var inLens = HostLongs(op, "input_lengths", inputLengths, batch);
         var tgtLens = HostLongs(op, "target_lengths", targetLengths, batch);
         var rows = TargetRows(op, targets, tgtLens, unbatched, classes);
-        long longest = 0;
         for (int b = 0; b < batch; b++)
-        {
             if (inLens[b] < 0 || inLens[b] > frames)
                 throw new KilnException(op, $"{op}: input length {inLens[b]} of sample {b} is outside [0, {frames}] (log_probs {ShapeText.Format(logProbs.ShapeArray)})", KilnErrorKind.Shape);
-            longest = Math.Max(longest, tgtLens[b]);
-        }
-        // The extended targets l' = blank, t1, blank, t2, ..., blank: state s holds l'[s]; padded states are blanks never read.
-        int states = (int)(2 * longest + 1);
-        var ext = new long[batch * states];
-        var canSkip = new bool[batch * states];
-        var starts = new bool[batch * states];
-        var last = new long[batch];
-        var beforeLast = new long[batch];
-        var hasTarget = new bool[batch];
-        var active = new bool[Math.Max(frames, 1) * batch];
-        for (int b = 0; b < batch; b++)
-        {
-            long length = tgtLens[b];
-            for (int s = 0; s < states; s++)
-            {
-                bool label = s % 2 == 1 && s / 2 < length;
-                ext[b * states + s] = label ? rows[b][s / 2] : blank;
-                // A label may be reached from two states back (skipping a blank) unless it repeats the label there.
-                canSkip[b * states + s] = label && s >= 2 && rows[b][s / 2] != rows[b][s / 2 - 1];
-                starts[b * states + s] = s == 0 || (s == 1 && length > 0);
-            }
-            last[b] = 2 * length;
-            beforeLast[b] = Math.Max(2 * length - 1, 0);
-            hasTarget[b] = length > 0;
-            for (int t = 0; t < frames; t++) active[t * batch + b] = t < inLens[b];
-        }
+        // The forward-backward recursion on the host in float64 (Kernels.CtcKernel); its gradient -γ is kept for the backward.
         var device = lp.Device;
-        using var extIndex = OnDevice(Tensor.From(ext, batch, states), device);
-        using var skipMask = OnDevice(Tensor.From(canSkip, batch, states), device);
-        using var startMask = OnDevice(Tensor.From(starts, batch, states), device);
-        using var spread = extIndex.Unsqueeze(0);
-        using var gatherIndex = spread.Expand(frames, batch, states);
-        using var emissions = lp.Gather(2, gatherIndex.Contiguous());                   // [T, N, S'] log p(l'[s] at t)
-        using var negInf = Tensor.Full([], double.NegativeInfinity, lp.DType, device);
-        using var pad1 = Tensor.Full([batch, 1], double.NegativeInfinity, lp.DType, device);
-        using var pad2 = Tensor.Full([batch, Math.Min(2, states)], double.NegativeInfinity, lp.DType, device);
-        Tensor alpha;
-        using (var first = emissions.Select(0, 0)) alpha = Tensor.Where(startMask, first, negInf);
-        for (int t = 1; t < frames; t++)
+        double[] values;
+        double[]? gradient = null;
+        bool differentiate = lp.RequiresGrad && GradMode.Enabled;
+        using (Autograd.NoGrad())
         {
-            using var frameActive = OnDevice(Tensor.From(active[(t * batch)..((t + 1) * batch)], batch, 1), device);
-            using var staying = alpha.To(alpha.DType);
-            Tensor? fromPrev = null, fromSkip = null;
-            if (states > 1)
-            {
-                using var head1 = alpha.Narrow(1, 0, states - 1);
-                fromPrev = Tensor.Cat([pad1, head1], 1);
-            }
-            if (states > 2)
-            {
-                using var head2 = alpha.Narrow(1, 0, states - 2);
-                using var shifted = Tensor.Cat([pad2, head2], 1);
-                fromSkip = Tensor.Where(skipMask, shifted, negInf);
-            }
-            using (fromPrev)
-            using (fromSkip)
-            {
-                using var two = fromPrev is null ? staying.To(staying.DType) : staying.Logaddexp(fromPrev);
-                using var three = fromSkip is null ? two.To(two.DType) : two.Logaddexp(fromSkip);
-                using var emission = emissions.Select(0, t);
-                using var next = three.Add(emission);
-                var updated = Tensor.Where(frameActive, next, alpha);   // a sample whose input has ended keeps its alpha
-                alpha.Dispose();
-                alpha = updated;
-            }
+            var host = HostDoubles(lp);
+            if (differentiate) gradient = new double[host.Length];
+            values = CtcKernel.NegativeLogLikelihood(host, frames, batch, classes, rows, inLens, blank, gradient);
         }
-        using (alpha)
+        var dtype = lp.DType;
+        var shape = lp.ShapeArray;
+        Tensor perSample;
+        using (var hostValues = Tensor.From(values, batch))
+        using (var typedValues = hostValues.To(dtype))
+            perSample = OnDevice(typedValues.To(dtype), device);
+        Tensor loss = gradient is null ? perSample : Autograd.Function("ctc_loss", [lp], () => perSample, grad =>
         {
-            using var lastIndex = OnDevice(Tensor.From(last, batch, 1), device);
-            using var beforeIndex = OnDevice(Tensor.From(beforeLast, batch, 1), device);
-            using var targetMask = OnDevice(Tensor.From(hasTarget, batch, 1), device);
-            using var endBlank = alpha.Gather(1, lastIndex);
-            using var endLabelRaw = alpha.Gather(1, beforeIndex);
-            using var endLabel = Tensor.Where(targetMask, endLabelRaw, negInf);
-            using var logLikelihood = endBlank.Logaddexp(endLabel);
-            using var perSample = logLikelihood.Reshape(batch);
-            var loss = perSample.Neg();
-            // An empty input explains only an empty target: loss 0, else +inf (the recursion above read frame 0 for it).
-            if (Array.Exists(inLens, n => n == 0))
+            using var hostGradient = Tensor.From(gradient, shape);
+            using var typed = hostGradient.To(dtype);
+            using var onDevice = typed.To(grad.Device);
+            using var perFrame = grad.Reshape(1, batch, 1);
+            return [onDevice.Mul(perFrame)];
+        });
+        if (zeroInfinity)
+        {
+            using var infinite = loss.IsInf();
+            using var zero = Tensor.Full([], 0, lp.DType, device);
+            var cleaned = Tensor.Where(infinite, zero, loss);
+            loss.Dispose();
+            loss = cleaned;
+        }
+        using (loss)
+        {
+            switch (reduction)
             {
-                var zeroInput = new bool[batch];
-                var emptyBoth = new bool[batch];
-                for (int b = 0; b < batch; b++) { zeroInput[b] = inLens[b] == 0; emptyBoth[b] = inLens[b] == 0 && tgtLens[b] == 0; }
-                using var zeroMask = OnDevice(Tensor.From(zeroInput, batch), device);
-                using var emptyMask = OnDevice(Tensor.From(emptyBoth, batch), device);
-                using var inf = Tensor.Full([], double.PositiveInfinity, lp.DType, device);
-                using var zero = Tensor.Full([], 0, lp.DType, device);
-                using var impossible = Tensor.Where(zeroMask, inf, loss);
-                loss.Dispose();
-                loss = Tensor.Where(emptyMask, zero, impossible);
-            }
-            if (zeroInfinity)
-            {
-                using var infinite = loss.IsInf();
-                using var zero = Tensor.Full([], 0, lp.DType, device);
-                var cleaned = Tensor.Where(infinite, zero, loss);
-                loss.Dispose();
-                loss = cleaned;
-            }
-            using (loss)
-            {
-                switch (reduction)
-                {
-                    case Reduction.None:
-                        return unbatched ? loss.Reshape([]) : loss.To(loss.DType);
-                    case Reduction.Sum:
-                        return loss.Sum();
-                    default:
-                        var divisors = new double[batch];
-                        for (int b = 0; b < batch; b++) divisors[b] = Math.Max(tgtLens[b], 1);
-                        using (var hostDivisors = Tensor.From(divisors, batch))
-                        using (var typed = hostDivisors.To(lp.DType))
-                        using (var onDevice = typed.To(device))
-                        using (var scaled = loss.Div(onDevice))
-                            return scaled.Mean();
-                }
+                case Reduction.None:
+                    return unbatched ? loss.Reshape([]) : loss.To(loss.DType);
+                case Reduction.Sum:
+                    return loss.Sum();
+                default:
+                    var divisors = new double[batch];
+                    for (int b = 0; b < batch; b++) divisors[b] = Math.Max(tgtLens[b], 1);
+                    using (var hostDivisors = Tensor.From(divisors, batch))
+                    using (var typed = hostDivisors.To(lp.DType))
+                    using (var onDevice = typed.To(device))
+                    using (var scaled = loss.Div(onDevice))
+                        return scaled.Mean();
             }
         }
     }
@@ -172,6 +102,16 @@ public static partial class F
     {
         if (device.Type == DeviceType.Cpu) return host;
         using (host) return host.To(device);
+    }
+
+    /// <summary>The values as float64 on the host, read in the tensor's own dtype (no converted copy for float32).</summary>
+    static double[] HostDoubles(Tensor t)
+    {
+        if (t.DType != DType.Float32) { using var wide = t.To(DType.Float64); return wide.ToArray<double>(); }
+        var floats = t.ToArray<float>();
+        var r = new double[floats.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = floats[i];
+        return r;
     }
 
     static long[] HostLongs(string op, string name, Tensor lengths, int batch)
