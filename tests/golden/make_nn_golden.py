@@ -711,6 +711,18 @@ with torch.random.fork_rng():
         f_case("affine_grid_sample" + ("_align" if align else ""), lambda x, t, align=align: F.grid_sample(x, F.affine_grid(t, [2, 3, 5, 6], align_corners=align), align_corners=align),
                [R(2, 3, 4, 5), theta], {"op": "affine_grid_sample", "size": [2, 3, 5, 6], "align_corners": align})
 
+# Max unpooling: the indices PyTorch's own max pools return, default and explicit output sizes, 1-D and 2-D.
+with torch.random.fork_rng():
+    torch.manual_seed(101)
+    _, i2 = F.max_pool2d(R(2, 3, 6, 8), 2, return_indices=True)
+    f_case("max_unpool2d", lambda x, i: F.max_unpool2d(x, i, 2), [R(2, 3, 3, 4), i2], {"op": "max_unpool2d", "k": 2, "stride": 2, "padding": 0})
+    # Windows that do not overlap, so no two outputs share an index (which write wins is unspecified, on a GPU too).
+    _, i3 = F.max_pool2d(R(1, 2, 7, 6), 2, 2, 1, return_indices=True)
+    f_case("max_unpool2d_padding_size", lambda x, i: F.max_unpool2d(x, i, 2, 2, 1, output_size=[7, 6]), [R(1, 2, 4, 4), i3],
+           {"op": "max_unpool2d", "k": 2, "stride": 2, "padding": 1, "size": [7, 6]})
+    _, i1 = F.max_pool1d(R(2, 3, 10), 3, 3, return_indices=True)
+    f_case("max_unpool1d", lambda x, i: F.max_unpool1d(x, i, 3, 3, output_size=[10]), [R(2, 3, 3), i1], {"op": "max_unpool1d", "k": 3, "stride": 3, "padding": 0, "size": [10]})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims, "lbfgs": lbfgs,

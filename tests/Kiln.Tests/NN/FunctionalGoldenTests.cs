@@ -27,6 +27,8 @@ public class FunctionalGoldenTests
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
         "rope" => F.RotaryEmbedding(x[0]!, x[1]!, x[2]!),
         "swiglu" => F.SwiGlu(x[0]!, x[1]!),
+        "max_unpool2d" => F.MaxUnpool2d(x[0]!, x[1]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], a.TryGetProperty("size", out _) ? Ints(a, "size") : null),
+        "max_unpool1d" => F.MaxUnpool1d(x[0]!, x[1]!, Int(a, "k", 1), Int(a, "stride", 1), Int(a, "padding", 0), Ints(a, "size")[0]),
         "grid_sample" => F.GridSample(x[0]!, x[1]!, Str(a, "mode")!, Str(a, "padding")!, Bool(a, "align_corners")),
         "affine_grid_sample" => F.GridSample(x[0]!, F.AffineGrid(x[1]!, Ints(a, "size"), Bool(a, "align_corners")), alignCorners: Bool(a, "align_corners")),
         "normalize" => F.Normalize(x[0]!, Dbl(a, "p", 2), Int(a, "dim", 1)),

@@ -62,4 +62,21 @@ public class VolumetricLayerTests
         Assert.StartsWith("dropout1d: expected 2D or 3D input [N, C, L]", Assert.Throws<KilnException>(() => F.Dropout1d(Tensor.Ones(2, 3, 4, 5))).Message);
         Assert.StartsWith("BatchNorm3d:", Assert.Throws<KilnException>(() => new BatchNorm3d(3).Call(Tensor.Ones(2, 3, 4, 4))).Message);
     }
+
+    [Fact]
+    public void MaxUnpoolingInvertsThePoolsIndicesAndPrintsLikePyTorch()
+    {
+        var x = Tensor.Randn([1, 2, 4, 6], DType.Float32, new Generator(3));
+        var (pooled, indices) = F.MaxPool2dWithIndices(x, [2]);
+        var layer = new MaxUnpool2d(2);
+        var restored = layer.Call(pooled, indices);
+        // Every maximum is back where it was, every other position is zero.
+        var back = restored.Reshape(1, 2, 24).Gather(2, indices.Reshape(1, 2, 6));
+        Assert.Equal(pooled.ToArray<float>(), back.ToArray<float>());
+        Assert.Equal(pooled.Sum().Item<float>(), restored.Sum().Item<float>(), 4);
+        Assert.Equal(2 * (24 - 6), restored.Eq(0).To(DType.Int64).Sum().Item<long>());   // two channels
+        Assert.Equal("MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))", layer.ToString());
+        Assert.Equal("MaxUnpool1d(kernel_size=(3,), stride=(2,), padding=(0,))", new MaxUnpool1d(3, 2).ToString());
+        Assert.StartsWith("max_unpool2d: expected indices of the input's shape", Assert.Throws<KilnException>(() => F.MaxUnpool2d(pooled, indices.Narrow(3, 0, 2), [2])).Message);
+    }
 }

@@ -212,5 +212,47 @@ public static partial class F
         using var sum = signed.Mul(window);
         return sum.Pow(1.0 / normType);
     }
+
+    /// <summary>
+    /// The partial inverse of max pooling (<c>F.max_unpool2d</c>): each value of [N, C, H, W] written at the flat plane
+    /// position <paramref name="indices"/> holds (from <see cref="MaxPool2dWithIndices"/>), zeros elsewhere; the output
+    /// size is the pool's input size, computed from kernel, stride and padding unless <paramref name="outputSize"/> says.
+    /// </summary>
+    public static Tensor MaxUnpool2d(Tensor input, Tensor indices, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? outputSize = null)
+    {
+        const string op = "max_unpool2d";
+        bool unbatched = input.Dim == 3;
+        if (input.Dim != 4 && !unbatched)
+            throw new KilnException(op, $"{op}: expected 3D or 4D input, got shape {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if (!ShapeRules.SameShape(indices.ShapeArray, input.ShapeArray))
+            throw new KilnException(op, $"{op}: expected indices of the input's shape {ShapeText.Format(input.ShapeArray)}, got {ShapeText.Format(indices.ShapeArray)}", KilnErrorKind.Shape);
+        var k = Pair(op, kernelSize, "kernel_size");
+        var st = stride is null || stride.Length == 0 ? k : Pair(op, stride, "stride");
+        var pad = padding is null || padding.Length == 0 ? [0, 0] : Pair(op, padding, "padding");
+        int h = input.Size(-2), w = input.Size(-1);
+        int oh = outputSize is { } o ? o[^2] : (h - 1) * st[0] - 2 * pad[0] + k[0];
+        int ow = outputSize is { } o2 ? o2[^1] : (w - 1) * st[1] - 2 * pad[1] + k[1];
+        if (oh <= 0 || ow <= 0) throw new KilnException(op, $"{op}: output size ({oh}, {ow}) must be positive", KilnErrorKind.Shape);
+        using var x = unbatched ? input.Unsqueeze(0) : input.To(input.DType);
+        using var idx = unbatched ? indices.Unsqueeze(0) : indices.To(indices.DType);
+        int n = x.Size(0), c = x.Size(1);
+        using var flatValues = x.Reshape(n, c, h * w);
+        using var flatIndices = idx.Reshape(n, c, h * w);
+        using var zeros = Tensor.Zeros([n, c, oh * ow], input.DType, input.Device);
+        using var placed = zeros.Scatter(2, flatIndices, flatValues);   // an index past the plane is scatter's bounds error
+        using var planes = placed.Reshape(n, c, oh, ow);
+        return unbatched ? planes.Squeeze(0) : planes.To(planes.DType);
+    }
+
+    /// <summary>The partial inverse of 1-D max pooling over [N, C, L] (<c>F.max_unpool1d</c>).</summary>
+    public static Tensor MaxUnpool1d(Tensor input, Tensor indices, int kernelSize, int? stride = null, int padding = 0, int? outputSize = null)
+    {
+        Check1d("max_unpool1d", input);
+        using var x = input.Unsqueeze(-2);
+        using var idx = indices.Unsqueeze(-2);
+        int length = outputSize ?? (input.Size(-1) - 1) * (stride ?? kernelSize) - 2 * padding + kernelSize;
+        using var y = MaxUnpool2d(x, idx, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, length]);
+        return y.Squeeze(-2);
+    }
 }
 

@@ -125,3 +125,24 @@ static class LpPoolText
         ? ((long)p).ToString(System.Globalization.CultureInfo.InvariantCulture)
         : PyFormat.Float(p);
 }
+
+/// <summary>The partial inverse of <see cref="MaxPool2d"/> (<c>nn.MaxUnpool2d</c>): <c>Call(input, indices)</c>.</summary>
+public sealed class MaxUnpool2d(int kernelSize, int? stride = null, int padding = 0) : Module
+{
+    /// <summary>Writes each value at its max-pool index; <paramref name="outputSize"/> [.., H, W] picks among the possible sizes.</summary>
+    public Tensor Call(Tensor input, Tensor indices, int[]? outputSize = null) =>
+        F.MaxUnpool2d(input, indices, [kernelSize], [stride ?? kernelSize], [padding], outputSize);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size=({kernelSize}, {kernelSize}), stride=({stride ?? kernelSize}, {stride ?? kernelSize}), padding=({padding}, {padding})";
+}
+
+/// <summary>The partial inverse of <see cref="MaxPool1d"/> (<c>nn.MaxUnpool1d</c>): <c>Call(input, indices)</c>.</summary>
+public sealed class MaxUnpool1d(int kernelSize, int? stride = null, int padding = 0) : Module
+{
+    /// <summary>Writes each value at its max-pool index; <paramref name="outputSize"/> picks among the possible lengths.</summary>
+    public Tensor Call(Tensor input, Tensor indices, int? outputSize = null) =>
+        F.MaxUnpool1d(input, indices, kernelSize, stride ?? kernelSize, padding, outputSize);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"kernel_size=({kernelSize},), stride=({stride ?? kernelSize},), padding=({padding},)";
+}
+
