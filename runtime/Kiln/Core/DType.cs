@@ -63,6 +63,17 @@ public static class DTypes
     /// <exception cref="KilnException">For an integer or boolean dtype.</exception>
     public static double MaxValue(this DType t) => -t.MinValue();
 
+    /// <summary>The gap between 1 and the next larger value of a floating dtype (<c>torch.finfo(dtype).eps</c>).</summary>
+    /// <exception cref="KilnException">For an integer or boolean dtype.</exception>
+    public static double Eps(this DType t) => t switch
+    {
+        DType.Float32 => 1.1920928955078125e-07,
+        DType.Float64 => 2.220446049250313e-16,
+        DType.Float16 => 0.0009765625,
+        DType.BFloat16 => 0.0078125,
+        _ => throw new KilnException("finfo", $"finfo: {t.Name()} is not a floating dtype", KilnErrorKind.DType),
+    };
+
     /// <summary>PyTorch's lowercase name, e.g. <c>float32</c>.</summary>
     public static string Name(this DType t) => t switch
     {

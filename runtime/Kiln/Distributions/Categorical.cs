@@ -89,7 +89,7 @@ public sealed class Categorical : Distribution
     /// <summary>PyTorch's probs_to_logits: log p (log-odds for a binary family) of probabilities clamped to [eps, 1 - eps].</summary>
     internal static Tensor ProbsToLogits(Tensor probs, bool binary)
     {
-        double eps = probs.DType == DType.Float64 ? 2.220446049250313e-16 : probs.DType == DType.Float32 ? 1.1920928955078125e-07 : 0.0009765625;
+        double eps = probs.DType.Eps();
         using var clamped = probs.Clamp(eps, 1 - eps);
         if (!binary) return clamped.Log();
         using var log = clamped.Log();

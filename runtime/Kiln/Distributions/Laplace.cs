@@ -33,7 +33,7 @@ public sealed class Laplace : Distribution
     public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
         using var unit = StandardUniform(ExtendedShape(sampleShape), Loc, generator);
-        double eps = Loc.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07;
+        double eps = Loc.DType.Eps();
         using var u = unit * (2.0 - eps) - (1.0 - eps);                     // (-1, 1), as PyTorch's open interval
         using var magnitude = u.Abs();
         using var rest = magnitude.Neg();

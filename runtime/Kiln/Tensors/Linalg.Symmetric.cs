@@ -152,7 +152,7 @@ public static partial class Linalg
         const string op = "linalg.pinv";
         CheckMatrix(op, a);
         int m = a.Size(-2), n = a.Size(-1);
-        double cut = rtol ?? (a.DType == DType.Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07) * Math.Max(m, n);
+        double cut = rtol ?? a.DType.Eps() * Math.Max(m, n);
         var (u, s, vh) = Svd(a);
         using (u)
         using (s)

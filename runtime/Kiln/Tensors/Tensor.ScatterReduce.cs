@@ -37,9 +37,9 @@ public sealed unsafe partial class Tensor
                 // How many values each position averages: itself (unless left out where scattered) plus its sources.
                 var countType = DType.IsFloatingPoint() ? DType : DType.Int64;
                 using var ones = OnesLike(this, countType);
-                using var base_ = includeSelf ? ones.To(countType) : ones.Scatter(d, index, 0.0);
+                using var own = includeSelf ? ones.To(countType) : ones.Scatter(d, index, 0.0);
                 using var srcOnes = Ones(index.ShapeArray, countType, Device);
-                using var count = base_.ScatterAdd(d, index, srcOnes);
+                using var count = own.ScatterAdd(d, index, srcOnes);
                 using var safeCount = count.Clamp(1, null);
                 if (DType.IsFloatingPoint()) return sum.Div(safeCount);
                 using var quotient = sum.To(DType.Int64).FloorDivide(safeCount);

@@ -15,7 +15,7 @@ public sealed partial class Tensor
     ];
 
     /// <summary>log |Γ(x)| (<c>torch.lgamma</c>); +inf at the poles 0, -1, -2, ...; its gradient is digamma.</summary>
-    public Tensor Lgamma() => InFloat64("lgamma", x =>
+    public Tensor Lgamma() => InFloat64(x =>
     {
         // lgamma(x) = log(π / |sin πx|) - lgamma(1 - x) below 1/2; the unused side reads a harmless x, so its gradient
         // cannot be 0 · inf.
@@ -57,7 +57,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>ψ(x) = d/dx log Γ(x) (<c>torch.digamma</c>): -inf at 0, NaN at the negative integers.</summary>
-    public Tensor Digamma() => InFloat64("digamma", x =>
+    public Tensor Digamma() => InFloat64(x =>
     {
         using var reflect = x.Lt(0.5);
         using var mirrored = 1.0 - x;
@@ -187,7 +187,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Runs <paramref name="body"/> on this tensor as float64 and converts back (integers give the default dtype).</summary>
-    Tensor InFloat64(string op, Func<Tensor, Tensor> body)
+    Tensor InFloat64(Func<Tensor, Tensor> body)
     {
         var resultType = DType.IsFloatingPoint() ? DType : DTypes.Default;
         using var wide = To(DType.Float64);
