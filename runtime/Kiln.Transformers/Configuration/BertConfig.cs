@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Kiln.Transformers;
 
@@ -23,6 +24,11 @@ public sealed record BertConfig
     public int TypeVocabSize { get; init; } = 2;
     /// <summary><c>layer_norm_eps</c>.</summary>
     public double LayerNormEps { get; init; } = 1e-12;
+
+    /// <summary><c>hidden_dropout_prob</c>, carried to a saved config.json (Kiln's encoder runs without dropout).</summary>
+    public double HiddenDropoutProb { get; init; } = 0.1;
+    /// <summary><c>attention_probs_dropout_prob</c>, carried to a saved config.json (Kiln's encoder runs without dropout).</summary>
+    public double AttentionProbsDropoutProb { get; init; } = 0.1;
 
     /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
     public double InitializerRange { get; init; } = 0.02;
@@ -49,6 +55,8 @@ public sealed record BertConfig
             TypeVocabSize = j.Int("type_vocab_size", 2),
             LayerNormEps = j.Double("layer_norm_eps", 1e-12),
             InitializerRange = j.Double("initializer_range", 0.02),
+            HiddenDropoutProb = j.Double("hidden_dropout_prob", 0.1),
+            AttentionProbsDropoutProb = j.Double("attention_probs_dropout_prob", 0.1),
         };
         string positions = j.String("position_embedding_type", "absolute");
         if (positions != "absolute")
@@ -56,6 +64,27 @@ public sealed record BertConfig
         c.Validate(file);
         return c;
     }
+
+    /// <summary>config.json as transformers writes it for a <c>BertModel</c> (<c>save_pretrained</c>).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["architectures"] = new JsonArray("BertModel"),
+        ["attention_probs_dropout_prob"] = AttentionProbsDropoutProb,
+        ["hidden_act"] = HiddenAct,
+        ["hidden_dropout_prob"] = HiddenDropoutProb,
+        ["hidden_size"] = HiddenSize,
+        ["initializer_range"] = InitializerRange,
+        ["intermediate_size"] = IntermediateSize,
+        ["layer_norm_eps"] = LayerNormEps,
+        ["max_position_embeddings"] = MaxPositionEmbeddings,
+        ["model_type"] = "bert",
+        ["num_attention_heads"] = NumAttentionHeads,
+        ["num_hidden_layers"] = NumHiddenLayers,
+        ["pad_token_id"] = 0,
+        ["position_embedding_type"] = "absolute",
+        ["type_vocab_size"] = TypeVocabSize,
+        ["vocab_size"] = VocabSize,
+    };
 
     /// <summary>
     /// Checks every size and how they fit together; <paramref name="file"/> names the config in the error: a config.json

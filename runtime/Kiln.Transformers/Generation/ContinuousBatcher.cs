@@ -54,6 +54,7 @@ public sealed class ContinuousBatcher
         config.Validate();
         config = config.For(_model);
         if (prompt.Length == 0) throw new KilnException("continuous_batching", "continuous_batching: the prompt is empty", KilnErrorKind.Argument);
+        config = config with { MaxNewTokens = config.NewTokensFor(prompt.Length) };
         if (config.StopStrings.Count > 0 && _tokenizer is null)
             throw new KilnException("continuous_batching", "continuous_batching: stop_strings need the tokenizer (pass it to the batcher)", KilnErrorKind.Argument);
         long positions = (long)prompt.Length + config.MaxNewTokens, capacity = (long)Cache.BlockCount * Cache.BlockSize;

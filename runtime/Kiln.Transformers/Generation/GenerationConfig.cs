@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -19,6 +20,12 @@ public sealed record GenerationConfig
 {
     /// <summary>Tokens generated at most per row (<c>max_new_tokens</c>).</summary>
     public int MaxNewTokens { get; init; } = 20;
+    /// <summary>
+    /// Prompt plus generated tokens at most per row (<c>max_length</c>), or null. Where both bounds are set the tighter one
+    /// stops the row; as in transformers at least one token is generated even when the prompt already reaches it. A
+    /// generation_config.json that names <c>max_length</c> without <c>max_new_tokens</c> is bounded by it alone.
+    /// </summary>
+    public int? MaxLength { get; init; }
     /// <summary>Sample from the distribution instead of taking the most likely token (<c>do_sample</c>).</summary>
     public bool DoSample { get; init; }
     /// <summary>Logits divided by this before sampling (<c>temperature</c>).</summary>
@@ -54,6 +61,10 @@ public sealed record GenerationConfig
         return this with { EosTokenIds = eos, PadTokenId = pad };
     }
 
+    /// <summary>New tokens a row of <paramref name="promptLength"/> tokens may get under both bounds.</summary>
+    internal int NewTokensFor(int promptLength) =>
+        MaxLength is { } total ? Math.Min(MaxNewTokens, Math.Max(1, total - promptLength)) : MaxNewTokens;
+
     /// <summary>
     /// The generation defaults of a Hugging Face folder (<c>GenerationConfig.from_pretrained</c>): its
     /// generation_config.json (sampling settings, EOS and pad tokens), else the token ids of its config.json; HF's
@@ -70,9 +81,12 @@ public sealed record GenerationConfig
     {
         var j = new ConfigJson(e, file);
         var defaults = new GenerationConfig();
+        int? maxLength = j.OptionalInt("max_length");
         var c = new GenerationConfig
         {
-            MaxNewTokens = j.Int("max_new_tokens", defaults.MaxNewTokens),
+            // max_length alone bounds the row by itself, as in transformers (max_new_tokens never exceeds it then).
+            MaxNewTokens = j.Int("max_new_tokens", maxLength ?? defaults.MaxNewTokens),
+            MaxLength = maxLength,
             DoSample = j.Bool("do_sample", defaults.DoSample),
             Temperature = j.Double("temperature", defaults.Temperature),
             TopK = j.Int("top_k", defaults.TopK),
@@ -108,6 +122,7 @@ public sealed record GenerationConfig
             ["top_k"] = TopK,
             ["top_p"] = TopP,
         };
+        if (MaxLength is { } maxLength) o["max_length"] = maxLength;
         if (MinP is { } minP) o["min_p"] = minP;
         if (EosTokenIds is { } eos) o["eos_token_id"] = eos.Count == 1 ? eos[0] : new JsonArray(eos.Select(x => (JsonNode?)x).ToArray());
         if (PadTokenId is { } pad) o["pad_token_id"] = pad;
@@ -117,6 +132,7 @@ public sealed record GenerationConfig
     internal void Validate(string where = "generate")
     {
         if (MaxNewTokens < 0) throw new KilnException("generate", $"{where}: max_new_tokens must be non-negative, got {MaxNewTokens}", KilnErrorKind.Argument);
+        if (MaxLength is <= 0) throw new KilnException("generate", $"{where}: max_length must be positive, got {MaxLength}", KilnErrorKind.Argument);
         if (!(Temperature > 0)) throw new KilnException("generate", $"{where}: temperature must be positive, got {Temperature}", KilnErrorKind.Argument);
         if (TopK < 0) throw new KilnException("generate", $"{where}: top_k must be non-negative, got {TopK}", KilnErrorKind.Argument);
         if (!(TopP > 0 && TopP <= 1)) throw new KilnException("generate", $"{where}: top_p must be in (0, 1], got {TopP}", KilnErrorKind.Argument);

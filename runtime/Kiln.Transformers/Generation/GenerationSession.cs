@@ -36,6 +36,7 @@ public sealed class GenerationSession
             throw new KilnException("generate", "generate: stop_strings need the tokenizer (pass it to Generate)", KilnErrorKind.Argument);
         _model = model; _config = config; _tokenizer = tokenizer;
         _b = inputIds.Size(0); _s = inputIds.Size(1);
+        _config = config = config with { MaxNewTokens = config.NewTokensFor(_s) };
         _device = inputIds.Device;
         _generator = config.Seed is { } seed ? new Generator(seed) : Generator.Default;
         _rows = new List<long>[_b];

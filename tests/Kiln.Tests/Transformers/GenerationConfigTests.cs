@@ -60,6 +60,37 @@ public class GenerationConfigTests : IDisposable
         Assert.Equal(g.EosTokenIds, back.EosTokenIds);
     }
 
+    [Fact]
+    public void MaxLengthBoundsPromptAndNewTokensTogether()
+    {
+        var ids = SafeTensors.Load(Path.Combine(_dir, "expected.safetensors"))["input_ids"].Narrow(0, 0, 1);
+        int prompt = ids.Size(1);
+        var model = AutoModelForCausalLM.FromPretrained(_dir);
+        var greedy = model.Generate(ids, new GenerationConfig { MaxNewTokens = 6, EosTokenIds = [] }).ToArray<long>();
+
+        // A folder that names max_length alone (Llama 2's layout): prompt + new tokens up to it.
+        File.WriteAllText(Path.Combine(_dir, "generation_config.json"), $$"""{"max_length": {{prompt + 4}}, "eos_token_id": []}""");
+        var loaded = AutoModelForCausalLM.FromPretrained(_dir);
+        Assert.Equal(prompt + 4, loaded.GenerationConfig.MaxLength);
+        Assert.Equal(greedy[..(prompt + 4)], loaded.Generate(ids).ToArray<long>());
+        // Both bounds: the tighter one; a prompt already past max_length still gets one token, as in transformers.
+        Assert.Equal(greedy[..(prompt + 2)], loaded.Generate(ids, loaded.GenerationConfig with { MaxNewTokens = 2 }).ToArray<long>());
+        Assert.Equal(greedy[..(prompt + 1)], loaded.Generate(ids, loaded.GenerationConfig with { MaxLength = prompt - 3 }).ToArray<long>());
+
+        // The continuous batcher applies the same bound per request.
+        var batcher = new ContinuousBatcher(loaded, loaded.CreatePagedCache(16, 4));
+        var request = batcher.Add(ids.ToArray<long>(), loaded.GenerationConfig with { MaxLength = prompt + 3 });
+        while (batcher.HasWork) batcher.Step();
+        Assert.Equal(greedy[prompt..(prompt + 3)], request.Generated().Select(t => (long)t).ToArray());
+        Assert.Equal("length", request.FinishReason);
+
+        // It travels through SavePretrained, and a non-positive one names the op.
+        loaded.SavePretrained(Path.Combine(_dir, "saved"));
+        Assert.Equal(prompt + 4, GenerationConfig.FromPretrained(Path.Combine(_dir, "saved")).MaxLength);
+        var e = Assert.Throws<KilnException>(() => model.Generate(ids, new GenerationConfig { MaxLength = 0 }));
+        Assert.Contains("max_length must be positive, got 0", e.Message);
+    }
+
     [Theory]
     [InlineData("""{"eos_token_id": "2"}""", "eos_token_id should be a token id or a list of them")]
     [InlineData("""{"top_p": 0}""", "top_p must be in (0, 1]")]

@@ -46,4 +46,34 @@ public class SavePretrainedTests : IDisposable
         using var _ = Autograd.NoGrad();
         Assert.Equal(model.Forward(expected["input_ids"], expected["attention_mask"]).ToArray<float>(), again.Forward(expected["input_ids"], expected["attention_mask"]).ToArray<float>());
     }
+
+    [Fact]
+    public void ABertEncoderSavedByKilnHasTransformersKeysAndLoadsBack()
+    {
+        var source = HuggingFaceFixtureTests.Dir("bert");
+        var model = Assert.IsType<BertModel>(AutoModel.FromPretrained(source));
+        model.SavePretrained(_dir);
+
+        using (var saved = new SafeTensorsFile(Path.Combine(_dir, "model.safetensors")))
+        using (var original = new SafeTensorsFile(Path.Combine(source, "model.safetensors")))
+            Assert.Equal(original.Names.Order(), saved.Names.Order());
+        using (var savedConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json"))))
+        using (var originalConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json"))))
+            foreach (var key in new[] { "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size", "vocab_size", "max_position_embeddings",
+                                        "type_vocab_size", "layer_norm_eps", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "model_type" })
+            {
+                JsonElement want = originalConfig.RootElement.GetProperty(key), got = savedConfig.RootElement.GetProperty(key);
+                if (want.ValueKind == JsonValueKind.Number) Assert.Equal(want.GetDouble(), got.GetDouble());
+                else Assert.Equal(want.ToString(), got.ToString());
+            }
+        Assert.False(File.Exists(Path.Combine(_dir, "generation_config.json")));
+
+        var again = Assert.IsType<BertModel>(AutoModel.FromPretrained(_dir));
+        var expected = SafeTensors.Load(Path.Combine(source, "expected.safetensors"));
+        using var _ = Autograd.NoGrad();
+        var (last, pooled) = model.Forward(expected["input_ids"], expected["attention_mask"], expected["token_type_ids"]);
+        var (last2, pooled2) = again.Forward(expected["input_ids"], expected["attention_mask"], expected["token_type_ids"]);
+        Assert.Equal(last.ToArray<float>(), last2.ToArray<float>());
+        Assert.Equal(pooled!.ToArray<float>(), pooled2!.ToArray<float>());
+    }
 }

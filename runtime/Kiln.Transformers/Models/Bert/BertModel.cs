@@ -38,6 +38,12 @@ public sealed class BertModel : Module, IGradientCheckpointing, IBlockCompilatio
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// Writes this encoder as a Hugging Face folder (<c>save_pretrained</c>: config.json + model.safetensors with
+    /// transformers' key names) that <see cref="AutoModel.FromPretrained"/> and transformers' <c>BertModel</c> load.
+    /// </summary>
+    public void SavePretrained(string directory) => PretrainedWeights.Save(this, Config.ToJson(), directory);
+
+    /// <summary>
     /// Runs each encoder layer by its generated kernels from now on (see <see cref="IBlockCompilation"/>): float32
     /// forwards; other dtypes run eagerly.
     /// </summary>
