@@ -28,6 +28,8 @@ internal sealed partial class GraphLowering
         /// <c>mask is null</c> true, <c>attnMask: mask</c> null), or null when that reading does not lower.
         /// </summary>
         public IrGraph? NullGraph;
+        /// <summary>The eval-mode <see cref="NullGraph"/> when Forward branches on <c>Training</c> (both are set, or neither).</summary>
+        public IrGraph? NullEvalGraph;
         public string? Unsupported;
         public SyntaxNode? Where;
         /// <summary>Layers run by the eager engine inside the compiled model, with the call that uses each.</summary>
@@ -87,21 +89,28 @@ internal sealed partial class GraphLowering
         var eval = new GraphLowering(ir, false, new Result()).Run(declaration);
         if (eval.Graph is null) return eval;
         training.EvalGraph = eval.Graph;
+        if (WithoutOptionals(forward, semantics, training.Graph, declaration, cancel, training: true) is { } nullTraining
+            && WithoutOptionals(forward, semantics, eval.Graph, declaration, cancel, training: false) is { } nullEval)
+        {
+            training.NullGraph = nullTraining;
+            training.NullEvalGraph = nullEval;
+        }
         return training;
     }
 
     /// <summary>
     /// The graph for calls without Forward's trailing <c>Tensor?</c> parameters (all null), when every parameter before
-    /// them is an input of both graphs in order; null when there are none or that reading does not lower.
+    /// them is an input of both graphs in order; null when there are none or that reading does not lower. With
+    /// <paramref name="training"/>, the graph of that mode (for a Forward that branches on <c>Training</c>).
     /// </summary>
-    static IrGraph? WithoutOptionals(IMethodSymbol forward, SemanticModel semantics, IrGraph full, SyntaxNode? declaration, CancellationToken cancel)
+    static IrGraph? WithoutOptionals(IMethodSymbol forward, SemanticModel semantics, IrGraph full, SyntaxNode? declaration, CancellationToken cancel, bool? training = null)
     {
         int from = forward.Parameters.Length;
         while (from > 1 && forward.Parameters[from - 1].NullableAnnotation == NullableAnnotation.Annotated) from--;
         if (from == forward.Parameters.Length || full.InputValues.Count != forward.Parameters.Length) return null;
         var ir = ForwardReader.Read(forward, semantics, inlineModels: true, cancel, nullFrom: from);
-        if (ir.NotRead is not null || ir.BranchesOnTraining) return null;
-        var graph = new GraphLowering(ir, null, new Result()).Run(declaration).Graph;
+        if (ir.NotRead is not null || ir.BranchesOnTraining && training is null) return null;
+        var graph = new GraphLowering(ir, ir.BranchesOnTraining ? training : null, new Result()).Run(declaration).Graph;
         return graph is not null && graph.InputValues.Select(v => IrGraph.InputPosition(graph.Nodes[v])).SequenceEqual(Enumerable.Range(0, from)) ? graph : null;
     }
 

@@ -103,7 +103,7 @@ internal static class ModelEmitter
             if (forward.Graph is { } graph)
             {
                 // A fault of the kernel compiler must not break the user's build: that model's Compile() runs eagerly instead.
-                try { compiled = Kiln.Compiler.Emit.GraphEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), graph, i2, forward.EvalGraph, forward.NullGraph); }
+                try { compiled = Kiln.Compiler.Emit.GraphEmitter.Emit(model.Name + model.TypeParameters, SnakeCase(model.Name), graph, i2, forward.EvalGraph, forward.NullGraph, forward.NullEvalGraph); }
                 catch (System.Exception e) when (e is not System.OperationCanceledException) { failure = $"an internal error of Kiln's kernel compiler ({e.GetType().Name}: {e.Message})"; }
             }
             if (compiled is not null) sb.Append(compiled);

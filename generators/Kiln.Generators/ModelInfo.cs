@@ -38,7 +38,8 @@ internal sealed record SourceSpot(string Path, int Start, int Length, int StartL
 
 /// <summary>Forward's signature (for the eager fallback) and its compiled form, or why there is none.</summary>
 internal sealed record ForwardInfo(string ReturnType, string Parameters, string Arguments, Kiln.Compiler.Ir.IrGraph? Graph, Kiln.Compiler.Ir.IrGraph? EvalGraph,
-    string? NotCompiled, SourceSpot? NotCompiledAt, EquatableArray<IslandInfo> Islands, SourceSpot? At = null, Kiln.Compiler.Ir.IrGraph? NullGraph = null)
+    string? NotCompiled, SourceSpot? NotCompiledAt, EquatableArray<IslandInfo> Islands, SourceSpot? At = null, Kiln.Compiler.Ir.IrGraph? NullGraph = null,
+    Kiln.Compiler.Ir.IrGraph? NullEvalGraph = null)
 {
     public static ForwardInfo From(IMethodSymbol forward, SemanticModel semantics, CancellationToken cancel)
     {
@@ -53,7 +54,7 @@ internal sealed record ForwardInfo(string ReturnType, string Parameters, string 
             read.Graph is null ? read.Unsupported : null, read.Graph is null ? SourceSpot.Of(read.Where) : null,
             new EquatableArray<IslandInfo>(read.Graph is null ? ImmutableArray<IslandInfo>.Empty
                 : read.Islands.Select(i => new IslandInfo(i.Layer, SourceSpot.Of(i.Where))).Distinct().ToImmutableArray()),
-            SourceSpot.Of(forward.Locations.FirstOrDefault()), read.NullGraph);
+            SourceSpot.Of(forward.Locations.FirstOrDefault()), read.NullGraph, read.NullEvalGraph);
     }
 }
 

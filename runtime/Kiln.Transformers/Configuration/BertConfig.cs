@@ -25,9 +25,9 @@ public sealed record BertConfig
     /// <summary><c>layer_norm_eps</c>.</summary>
     public double LayerNormEps { get; init; } = 1e-12;
 
-    /// <summary><c>hidden_dropout_prob</c>, carried to a saved config.json (Kiln's encoder runs without dropout).</summary>
+    /// <summary><c>hidden_dropout_prob</c>: dropout on the embeddings and on each residual branch while training.</summary>
     public double HiddenDropoutProb { get; init; } = 0.1;
-    /// <summary><c>attention_probs_dropout_prob</c>, carried to a saved config.json (Kiln's encoder runs without dropout).</summary>
+    /// <summary><c>attention_probs_dropout_prob</c>: dropout on the attention probabilities while training.</summary>
     public double AttentionProbsDropoutProb { get; init; } = 0.1;
 
     /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
@@ -96,6 +96,7 @@ public sealed record BertConfig
                      ("num_attention_heads", NumAttentionHeads), ("intermediate_size", IntermediateSize), ("max_position_embeddings", MaxPositionEmbeddings), ("type_vocab_size", TypeVocabSize));
         if (HiddenSize % NumAttentionHeads != 0)
             throw new KilnException("config", $"{file}: hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads})", kind);
+        ConfigJson.RequireProbability(file, kind, ("hidden_dropout_prob", HiddenDropoutProb), ("attention_probs_dropout_prob", AttentionProbsDropoutProb));
         Activations.Check(HiddenAct, file, "hidden_act");
     }
 }

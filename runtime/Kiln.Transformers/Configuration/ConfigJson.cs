@@ -14,6 +14,13 @@ internal readonly struct ConfigJson(JsonElement e, string file)
             if (v <= 0) throw new KilnException("config", $"{file}: {name} must be positive, got {v}", kind);
     }
 
+    /// <summary>Throws, naming <paramref name="file"/> and the field, unless each probability is in [0, 1].</summary>
+    public static void RequireProbability(string file, KilnErrorKind kind, params (string Name, double Value)[] probabilities)
+    {
+        foreach (var (name, p) in probabilities)
+            if (!(p >= 0 && p <= 1)) throw new KilnException("config", $"{file}: {name} must be in [0, 1], got {p}", kind);
+    }
+
     /// <summary>Parses <paramref name="path"/> (a config.json, or the folder holding it) with <paramref name="read"/>.</summary>
     public static T ReadFile<T>(string path, Func<JsonElement, string, T> read)
     {

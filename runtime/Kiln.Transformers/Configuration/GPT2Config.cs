@@ -33,6 +33,13 @@ public sealed record GPT2Config
     /// <summary><c>tie_word_embeddings</c> (true for GPT-2: the head is the token embedding).</summary>
     public bool TieWordEmbeddings { get; init; } = true;
 
+    /// <summary><c>resid_pdrop</c>: dropout on each attention and MLP output while training.</summary>
+    public double ResidPdrop { get; init; } = 0.1;
+    /// <summary><c>embd_pdrop</c>: dropout on the summed token and position embeddings while training.</summary>
+    public double EmbdPdrop { get; init; } = 0.1;
+    /// <summary><c>attn_pdrop</c>: dropout on the attention probabilities while training.</summary>
+    public double AttnPdrop { get; init; } = 0.1;
+
     /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
     public double InitializerRange { get; init; } = 0.02;
 
@@ -61,6 +68,9 @@ public sealed record GPT2Config
             ScaleAttnByInverseLayerIdx = j.Bool("scale_attn_by_inverse_layer_idx", false),
             TieWordEmbeddings = j.Bool("tie_word_embeddings", true),
             InitializerRange = j.Double("initializer_range", 0.02),
+            ResidPdrop = j.Double("resid_pdrop", 0.1),
+            EmbdPdrop = j.Double("embd_pdrop", 0.1),
+            AttnPdrop = j.Double("attn_pdrop", 0.1),
         };
         c.Validate(file);
         return c;
@@ -71,6 +81,8 @@ public sealed record GPT2Config
     {
         ["activation_function"] = ActivationFunction,
         ["architectures"] = new JsonArray("GPT2LMHeadModel"),
+        ["attn_pdrop"] = AttnPdrop,
+        ["embd_pdrop"] = EmbdPdrop,
         ["initializer_range"] = InitializerRange,
         ["layer_norm_epsilon"] = LayerNormEpsilon,
         ["model_type"] = "gpt2",
@@ -79,6 +91,7 @@ public sealed record GPT2Config
         ["n_inner"] = NInner,
         ["n_layer"] = NLayer,
         ["n_positions"] = NPositions,
+        ["resid_pdrop"] = ResidPdrop,
         ["scale_attn_by_inverse_layer_idx"] = ScaleAttnByInverseLayerIdx,
         ["scale_attn_weights"] = ScaleAttnWeights,
         ["tie_word_embeddings"] = TieWordEmbeddings,
@@ -94,6 +107,7 @@ public sealed record GPT2Config
         ConfigJson.RequirePositive(file, kind, ("vocab_size", VocabSize), ("n_embd", NEmbd), ("n_layer", NLayer), ("n_head", NHead), ("n_positions", NPositions), ("n_inner", NInner));
         if (NEmbd % NHead != 0)
             throw new KilnException("config", $"{file}: n_embd ({NEmbd}) must be a multiple of n_head ({NHead})", kind);
+        ConfigJson.RequireProbability(file, kind, ("resid_pdrop", ResidPdrop), ("embd_pdrop", EmbdPdrop), ("attn_pdrop", AttnPdrop));
         Activations.Check(ActivationFunction, file, "activation_function");
     }
 }

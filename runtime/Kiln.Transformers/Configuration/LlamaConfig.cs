@@ -50,6 +50,8 @@ public sealed record LlamaConfig
     /// <summary>Per layer, whether it attends through the sliding window (<c>layer_types</c>, or Qwen2's
     /// <c>use_sliding_window</c> from <c>max_window_layers</c> on); null: no sliding layers.</summary>
     public bool[]? SlidingLayers { get; init; }
+    /// <summary><c>attention_dropout</c>: dropout on the attention probabilities while training (0 in released checkpoints).</summary>
+    public double AttentionDropout { get; init; }
     /// <summary><c>initializer_range</c>: the std of a freshly built model's weights.</summary>
     public double InitializerRange { get; init; } = 0.02;
     /// <summary><c>model_type</c>.</summary>
@@ -90,6 +92,7 @@ public sealed record LlamaConfig
             MlpBias = j.Bool("mlp_bias", false),
             TieWordEmbeddings = j.Bool("tie_word_embeddings", false),
             InitializerRange = j.Double("initializer_range", 0.02),
+            AttentionDropout = j.Double("attention_dropout", 0.0),
             ModelType = j.String("model_type", "llama"),
         };
         c = c with { SlidingWindow = j.OptionalInt("sliding_window"), SlidingLayers = LayerTypes(e, file, c.NumHiddenLayers) };
@@ -121,6 +124,7 @@ public sealed record LlamaConfig
         {
             ["architectures"] = new JsonArray(ModelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"),
             ["attention_bias"] = AttentionBias,
+            ["attention_dropout"] = AttentionDropout,
             ["head_dim"] = HeadDim,
             ["hidden_act"] = "silu",
             ["hidden_size"] = HiddenSize,
@@ -169,6 +173,7 @@ public sealed record LlamaConfig
     {
         ConfigJson.RequirePositive(file, kind, ("vocab_size", VocabSize), ("hidden_size", HiddenSize), ("intermediate_size", IntermediateSize),
                      ("num_hidden_layers", NumHiddenLayers), ("num_attention_heads", NumAttentionHeads), ("num_key_value_heads", NumKeyValueHeads), ("head_dim", HeadDim));
+        ConfigJson.RequireProbability(file, kind, ("attention_dropout", AttentionDropout));
         if (NumAttentionHeads % NumKeyValueHeads != 0)
             throw new KilnException("config", $"{file}: num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads})", kind);
         if (SlidingLayers is not null && SlidingWindow is not > 0)

@@ -28,12 +28,16 @@ namespace Kiln.Compiler.Emit
         static string Arguments(IrGraph graph) => string.Join(", ", graph.InputValues.Select((_, k) => InputName(k)));
 
         /// <summary>The members to add to the model's partial class: <c>Compile()</c> and the nested <c>Compiled</c> class.</summary>
-        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null, IrGraph? nullGraph = null)
+        public static string Emit(string modelName, string nodeName, IrGraph graph, string indent, IrGraph? evalGraph = null, IrGraph? nullGraph = null,
+            IrGraph? nullEvalGraph = null)
         {
+            // A Forward that branches on Training has its null-inputs graph per mode, or none.
+            if (evalGraph is not null && nullEvalGraph is null) nullGraph = null;
             var w = new IndentedWriter(indent);
             string description = evalGraph is null ? Describe(FusionPlanner.Plan(graph))
                 : "in training, " + Describe(FusionPlanner.Plan(graph)) + "; in eval, " + Describe(FusionPlanner.Plan(evalGraph));
-            if (nullGraph is not null) description += "; called without its optional inputs, " + Describe(FusionPlanner.Plan(nullGraph));
+            if (nullGraph is not null) description += "; called without its optional inputs, " + Describe(FusionPlanner.Plan(nullGraph))
+                + (evalGraph is null ? "" : " in training, " + Describe(FusionPlanner.Plan(nullEvalGraph!)) + " in eval");
             w.Line("/// <summary>The model with its generated fused kernels (<c>torch.compile</c>); parameters and modes are shared with this instance.</summary>");
             w.Line("public Compiled Compile(global::Kiln.Compilation.CompileMode mode = global::Kiln.Compilation.CompileMode.Default) => new Compiled(this, mode);");
             w.Line();
@@ -54,15 +58,24 @@ namespace Kiln.Compiler.Emit
             var kernels = new IndentedWriter(indent, 1);
             if (nullGraph is not null)
             {
-                // Trailing Tensor? arguments all null: the graph read without them (a null mask: the causal kernel).
+                // Trailing Tensor? arguments all null: the graph read without them (a null mask: the causal kernel); per
+                // mode when Forward branches on Training.
                 int with = graph.InputValues.Count, without = nullGraph.InputValues.Count;
                 string absent = string.Join(" && ", Enumerable.Range(without, with - without).Select(k => InputName(k) + " is null"));
-                w.Line($"/// <summary>The model's Forward, compiled (one graph for calls with the optional inputs, one for calls without them).</summary>");
-                w.Line($"public {Tensor} Forward({Signature(graph)}) => {absent} ? ForwardWithout({Arguments(nullGraph)}) : ForwardWith({Arguments(graph)});");
-                w.Line();
-                Method(new MethodEmission(modelName, nodeName, "ForwardWith", graph, w, kernels), "");
-                w.Line();
-                Method(new MethodEmission(modelName, nodeName, "ForwardWithout", nullGraph, w, kernels) { Absent = with - without }, "");
+                string withCall = evalGraph is null ? $"ForwardWith({Arguments(graph)})"
+                    : $"(_model.Training ? ForwardTrainingWith({Arguments(graph)}) : ForwardEvalWith({Arguments(graph)}))";
+                string withoutCall = evalGraph is null ? $"ForwardWithout({Arguments(nullGraph)})"
+                    : $"(_model.Training ? ForwardTrainingWithout({Arguments(nullGraph)}) : ForwardEvalWithout({Arguments(nullGraph)}))";
+                w.Line($"/// <summary>The model's Forward, compiled (one graph for calls with the optional inputs, one for calls without them{(evalGraph is null ? "" : ", each per mode")}).</summary>");
+                w.Line($"public {Tensor} Forward({Signature(graph)}) => {absent} ? {withoutCall} : {withCall};");
+                var methods = evalGraph is null
+                    ? new[] { ("ForwardWith", graph, 0), ("ForwardWithout", nullGraph, with - without) }
+                    : new[] { ("ForwardTrainingWith", graph, 0), ("ForwardTrainingWithout", nullGraph, with - without), ("ForwardEvalWith", evalGraph, 0), ("ForwardEvalWithout", nullEvalGraph!, with - without) };
+                foreach (var (name, g, absentCount) in methods)
+                {
+                    w.Line();
+                    Method(new MethodEmission(modelName, nodeName, name, g, w, kernels) { Absent = absentCount }, "");
+                }
             }
             else if (evalGraph is null) Method(new MethodEmission(modelName, nodeName, "Forward", graph, w, kernels), "public");
             else

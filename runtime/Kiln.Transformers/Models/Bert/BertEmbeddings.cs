@@ -2,7 +2,7 @@ using Kiln.NN;
 
 namespace Kiln.Transformers;
 
-/// <summary>BERT's embeddings: LayerNorm(word + position + token type), Hugging Face's names.</summary>
+/// <summary>BERT's embeddings: LayerNorm(word + position + token type), then dropout while training; Hugging Face's names.</summary>
 public sealed class BertEmbeddings : Module
 {
     /// <summary>Tables of <paramref name="config"/>'s sizes.</summary>
@@ -12,6 +12,7 @@ public sealed class BertEmbeddings : Module
         RegisterModule("position_embeddings", new Embedding(config.MaxPositionEmbeddings, config.HiddenSize));
         RegisterModule("token_type_embeddings", new Embedding(config.TypeVocabSize, config.HiddenSize));
         LayerNorm = RegisterModule("LayerNorm", new LayerNorm(config.HiddenSize, config.LayerNormEps));
+        Dropout = RegisterModule("dropout", new Dropout(config.HiddenDropoutProb));
     }
 
     /// <summary>Token vectors.</summary>
@@ -22,6 +23,8 @@ public sealed class BertEmbeddings : Module
     public Embedding TokenTypeEmbeddings => Child<Embedding>("token_type_embeddings");
     /// <summary>The norm over their sum.</summary>
     public LayerNorm LayerNorm { get; }
+    /// <summary>Dropout after the norm (<c>hidden_dropout_prob</c>) while training.</summary>
+    public Dropout Dropout { get; }
 
     /// <summary>[batch, length, hidden] for ids and segment ids [batch, length] (segments 0 when null), positions 0..length-1.</summary>
     public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds)
@@ -31,6 +34,6 @@ public sealed class BertEmbeddings : Module
             throw new KilnException("BertModel", $"BertModel: {s} tokens exceed max_position_embeddings {PositionEmbeddings.NumEmbeddings}", KilnErrorKind.Index);
         using var positions = Tensor.Arange(0, s).View(1, s).To(inputIds.Device);
         using var types = tokenTypeIds is null ? Tensor.Zeros([b, s], DType.Int64, inputIds.Device) : null;
-        return LayerNorm.Forward(WordEmbeddings.Forward(inputIds) + PositionEmbeddings.Forward(positions) + TokenTypeEmbeddings.Forward(tokenTypeIds ?? types!));
+        return Dropout.Forward(LayerNorm.Forward(WordEmbeddings.Forward(inputIds) + PositionEmbeddings.Forward(positions) + TokenTypeEmbeddings.Forward(tokenTypeIds ?? types!)));
     }
 }

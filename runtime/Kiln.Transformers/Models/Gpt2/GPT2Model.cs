@@ -4,7 +4,10 @@ using Kiln.NN;
 
 namespace Kiln.Transformers;
 
-/// <summary>GPT-2's decoder stack (Hugging Face's <c>GPT2Model</c>): <c>wte</c> + <c>wpe</c>, blocks <c>h.N</c>, <c>ln_f</c>.</summary>
+/// <summary>
+/// GPT-2's decoder stack (Hugging Face's <c>GPT2Model</c>): <c>wte</c> + <c>wpe</c> (then <c>drop</c>, <c>embd_pdrop</c>,
+/// while training), blocks <c>h.N</c>, <c>ln_f</c>.
+/// </summary>
 public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilation
 {
     readonly CompiledBlocks<GPT2Block, GPT2Block.Compiled> _compiled = new((block, mode) => block.Compile(mode), c => c.Model);
@@ -16,6 +19,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
         Config = config;
         RegisterModule("wte", new Embedding(config.VocabSize, config.NEmbd));
         RegisterModule("wpe", new Embedding(config.NPositions, config.NEmbd));
+        RegisterModule("drop", new Dropout(config.EmbdPdrop));
         var blocks = new List<GPT2Block>();
         for (int i = 0; i < config.NLayer; i++) blocks.Add(new GPT2Block(config, i));
         H = RegisterModule("h", new ModuleList<GPT2Block>(blocks));
@@ -28,6 +32,8 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
     public Embedding Wte => Child<Embedding>("wte");
     /// <summary>Learned position embeddings.</summary>
     public Embedding Wpe => Child<Embedding>("wpe");
+    /// <summary>Dropout on the summed embeddings while training.</summary>
+    public Dropout Drop => Child<Dropout>("drop");
     /// <summary>The blocks.</summary>
     public ModuleList<GPT2Block> H { get; }
     /// <summary>The final norm.</summary>
@@ -109,7 +115,7 @@ public sealed class GPT2Model : Module, IGradientCheckpointing, IBlockCompilatio
             if (p >= Config.NPositions)
                 throw new KilnException("GPT2Model", $"GPT2Model: position {p} is past n_positions {Config.NPositions}", KilnErrorKind.Index);
         using var pos = Tensor.From(positions, b, n).To(embeds.Device);
-        return embeds + Wpe.Forward(pos);
+        return Drop.Forward(embeds + Wpe.Forward(pos));
     }
 
     int CheckEmbeds(Tensor e)

@@ -5,18 +5,21 @@ namespace Kiln.Transformers;
 
 /// <summary>
 /// Llama's self-attention: q/k/v projections into heads, rotary positions on q and k, one fused scaled-dot-product
-/// attention with grouped key/value heads (causal, plus an optional additive mask), o_proj.
+/// attention with grouped key/value heads (causal, plus an optional additive mask; dropout on its probabilities while
+/// training when the config has <c>attention_dropout</c>), o_proj.
 /// Child names are Hugging Face's (<c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c>).
 /// </summary>
 [Model]
 public sealed partial class LlamaAttention : Module
 {
     readonly int heads, kvHeads, headDim;
+    readonly double attentionDropout;
 
     /// <summary>The projections of <paramref name="config"/>'s sizes.</summary>
     public LlamaAttention(LlamaConfig config)
     {
         heads = config.NumAttentionHeads; kvHeads = config.NumKeyValueHeads; headDim = config.HeadDim;
+        attentionDropout = config.AttentionDropout;
         int h = config.HiddenSize;
         QProj = new Linear(h, heads * headDim, config.QkvBias);
         KProj = new Linear(h, kvHeads * headDim, config.QkvBias);
@@ -38,8 +41,13 @@ public sealed partial class LlamaAttention : Module
     /// <paramref name="mask"/> causal, with it the additive mask [batch, 1, length, length] (causal and padding folded in).
     /// Grouped-query attention reads each key/value head for its group of query heads (HF's repeat_kv, without copies).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask) =>
-        Output(F.ScaledDotProductAttention(Queries(x, cos, sin), Keys(x, cos, sin), Values(x), attnMask: mask, isCausal: mask is null, enableGqa: true));
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask)
+    {
+        Tensor q = Queries(x, cos, sin), k = Keys(x, cos, sin), v = Values(x);
+        var attn = Training ? F.ScaledDotProductAttention(q, k, v, attnMask: mask, dropoutP: attentionDropout, isCausal: mask is null, enableGqa: true)
+                            : F.ScaledDotProductAttention(q, k, v, attnMask: mask, isCausal: mask is null, enableGqa: true);
+        return Output(attn);
+    }
 
     /// <summary>
     /// As <see cref="Forward(Tensor, Tensor, Tensor, Tensor?)"/>, the new keys and values appended to <paramref name="cache"/>
