@@ -19,6 +19,57 @@ public class EmbeddingBagTests
         Assert.True(Autograd.GradCheck(x => F.EmbeddingBag(input, x[0], offsets, "mean", paddingIdx: 4) + F.EmbeddingBag(input, x[0], offsets, "max"), [weight]));
     }
 
+    [Theory]
+    [InlineData("sum")]
+    [InlineData("mean")]
+    [InlineData("max")]
+    public void WideRowsEqualEachBagsLookupsFolded(string mode)
+    {
+        // 37 columns: the kernel's vector body and its scalar tail (the golden cases' tables are narrower than a vector).
+        var weight = Tensor.Randn([50, 37], DType.Float32, new Generator(73)).RequiresGrad_();
+        long[] entries = [3, 17, 3, 49, 0, 22, 8, 8, 31, 12, 40, 5];
+        long[] offsets = [0, 4, 4, 9];
+        var perSample = mode == "sum" ? Tensor.Rand([entries.Length], DType.Float32, new Generator(74)).RequiresGrad_() : null;
+        var bags = F.EmbeddingBag(Longs(entries), weight, Longs(offsets), mode, perSample);
+        var upstream = Tensor.Randn([4, 37], DType.Float32, new Generator(75));
+        (bags * upstream).Sum().Backward();
+
+        var table = weight.Detach().RequiresGrad_();
+        var weights = perSample?.Detach().RequiresGrad_();
+        var rows = new System.Collections.Generic.List<Tensor>();
+        for (int b = 0; b < offsets.Length; b++)
+        {
+            int start = (int)offsets[b], end = b + 1 < offsets.Length ? (int)offsets[b + 1] : entries.Length;
+            if (start == end) { rows.Add(Tensor.Zeros(37)); continue; }
+            var picked = table.IndexSelect(0, Longs(entries[start..end]));
+            if (weights is not null) picked = picked * weights.Narrow(0, start, end - start).Unsqueeze(1);
+            rows.Add(mode == "max" ? picked.Max(0).Values : mode == "mean" ? picked.Mean(0) : picked.Sum(0));
+        }
+        var expected = Tensor.Stack(rows);
+        (expected * upstream).Sum().Backward();
+        AssertClose(expected, bags);
+        AssertClose(table.Grad!, weight.Grad!);
+        if (weights is not null) AssertClose(weights.Grad!, perSample!.Grad!);
+
+        static void AssertClose(Tensor want, Tensor got)
+        {
+            float[] w = want.ToArray<float>(), g = got.ToArray<float>();
+            Assert.Equal(w.Length, g.Length);
+            for (int i = 0; i < w.Length; i++) Assert.True(System.Math.Abs(w[i] - g[i]) <= 1e-5 * System.Math.Abs(w[i]) + 1e-6, $"[{i}]: {g[i]} vs {w[i]}");
+        }
+    }
+
+    [Fact]
+    public void WideRowGradientsPassFiniteDifferences()
+    {
+        var weight = Tensor.Randn([9, 13], DType.Float64, new Generator(76)).RequiresGrad_();
+        var perSample = (Tensor.Rand([7], DType.Float64, new Generator(77)) + 0.5).Detach().RequiresGrad_();
+        var input = Longs(1, 2, 8, 4, 0, 5, 3);
+        var offsets = Longs(0, 3, 3, 5);
+        Assert.True(Autograd.GradCheck(x => F.EmbeddingBag(input, x[0], offsets, "sum", x[1]), [weight, perSample]));
+        Assert.True(Autograd.GradCheck(x => F.EmbeddingBag(input, x[0], offsets, "mean", paddingIdx: 4) + F.EmbeddingBag(input, x[0], offsets, "max"), [weight]));
+    }
+
     [Fact]
     public void BadInputsNameTheFunction()
     {

@@ -1,5 +1,6 @@
 using System;
 using Kiln.Compiler.Shapes;
+using Kiln.Kernels;
 
 namespace Kiln.NN;
 
@@ -28,6 +29,17 @@ public static partial class F
         int pad = paddingIdx is int p ? (p < 0 ? p + num : p) : -1;
         var (starts, ends, values) = Bags(op, input, offsets, includeLastOffset);
         int bags = starts.Length, widest = 0;
+        for (int b = 0; b < bags; b++)
+            for (long i = starts[b]; i < ends[b]; i++)
+                if (values[i] < 0 || values[i] >= num)
+                    throw new KilnException(op, $"{op}: index {values[i]} at position {i} is out of range for a table of {num} rows", KilnErrorKind.Index);
+        // Host float tables: the kernel reads each bag's rows in place. Other devices and dtypes: the composition below.
+        if (!weight.IsCuda && weight.DType is DType.Float32 or DType.Float64 && (perSampleWeights is null || !perSampleWeights.IsCuda && perSampleWeights.DType == weight.DType))
+        {
+            var kind = mode == "sum" ? EmbeddingBagMode.Sum : mode == "mean" ? EmbeddingBagMode.Mean : EmbeddingBagMode.Max;
+            return weight.DType == DType.Float32 ? BagsOnHost<float>(weight, perSampleWeights, starts, ends, values, pad, kind)
+                                                 : BagsOnHost<double>(weight, perSampleWeights, starts, ends, values, pad, kind);
+        }
         for (int b = 0; b < bags; b++) widest = Math.Max(widest, (int)(ends[b] - starts[b]));
         // Each bag as a padded row of [bags, widest] slots: the entry's table row and its position in the input, or unused.
         var rows = new long[bags * widest];
@@ -38,8 +50,6 @@ public static partial class F
             for (long i = starts[b]; i < ends[b]; i++)
             {
                 long v = values[i];
-                if (v < 0 || v >= num)
-                    throw new KilnException(op, $"{op}: index {v} at position {i} is out of range for a table of {num} rows", KilnErrorKind.Index);
                 if (v == pad) continue;
                 int slot = b * widest + (int)(i - starts[b]);
                 rows[slot] = v; positions[slot] = i; used[slot] = true;
@@ -81,6 +91,49 @@ public static partial class F
             using var divisor = count.Clamp(1, null);
             return sum.Div(divisor);
         }
+    }
+
+    /// <summary>
+    /// <see cref="EmbeddingBag"/> of a host float table by <see cref="EmbeddingBagKernel{T}"/>: one node whose backward adds
+    /// the bags' gradient into the rows they read (and dots it with them for the per-entry weights).
+    /// </summary>
+    static unsafe Tensor BagsOnHost<T>(Tensor weight, Tensor? perSampleWeights, long[] starts, long[] ends, long[] values, long pad, EmbeddingBagMode mode)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int bags = starts.Length, dim = weight.Size(1);
+        var winners = mode == EmbeddingBagMode.Max ? new int[bags * dim] : null;
+        Tensor Forward()
+        {
+            using var table = weight.Contiguous();
+            using var entryWeights = perSampleWeights?.Contiguous();
+            var output = Tensor.Empty([bags, dim], weight.DType);
+            fixed (int* argmax = winners)
+                EmbeddingBagKernel<T>.Forward((T*)table.DataPointer, dim, starts, ends, values, pad,
+                    entryWeights is null ? null : (T*)entryWeights.DataPointer, mode, (T*)output.DataPointer, argmax);
+            return output;
+        }
+        if (!Autograd.IsGradEnabled || !weight.RequiresGrad && perSampleWeights?.RequiresGrad != true) return Forward();
+        return Autograd.Function("embedding_bag", [weight, perSampleWeights], Forward, grad =>
+        {
+            using var noGrad = Autograd.NoGrad();
+            using var g = grad.Contiguous();
+            using var table = weight.Contiguous();
+            using var entryWeights = perSampleWeights?.Contiguous();
+            Tensor? weightGrad = null, entryGrad = null;
+            if (weight.RequiresGrad)
+            {
+                weightGrad = Tensor.Zeros(weight.ShapeArray, weight.DType);
+                fixed (int* argmax = winners)
+                    EmbeddingBagKernel<T>.WeightGradient((T*)g.DataPointer, dim, starts, ends, values, pad,
+                        entryWeights is null ? null : (T*)entryWeights.DataPointer, mode, argmax, (T*)weightGrad.DataPointer);
+            }
+            if (perSampleWeights?.RequiresGrad == true)
+            {
+                entryGrad = Tensor.Zeros(perSampleWeights.ShapeArray, weight.DType);   // entries outside every bag get none
+                EmbeddingBagKernel<T>.PerSampleGradient((T*)g.DataPointer, (T*)table.DataPointer, dim, starts, ends, values, pad, (T*)entryGrad.DataPointer);
+            }
+            return [weightGrad, entryGrad];
+        });
     }
 
     /// <summary>Each bag's [start, end) in the flattened input, and the input's values on the host.</summary>
