@@ -13,6 +13,12 @@ public class GridSampleTests
         var grid = (Tensor.Rand([1, 2, 3, 2], DType.Float64, new Generator(82)) * 2.4 - 1.2).Detach().RequiresGrad_();
         foreach (string padding in new[] { "zeros", "border", "reflection" })
             Assert.True(Autograd.GradCheck(x => F.GridSample(x[0], x[1], paddingMode: padding), [image, grid]));
+        foreach (string padding in new[] { "zeros", "border", "reflection" })
+        {
+            Assert.True(Autograd.GradCheck(x => F.GridSample(x[0], x[1], paddingMode: padding, alignCorners: true), [image, grid]));
+            // Nearest sampling is linear in the image (its grid gradient is zero, as PyTorch's).
+            Assert.True(Autograd.GradCheck(x => F.GridSample(x[0], grid.Detach(), "nearest", padding), [image]));
+        }
         var theta = Tensor.From(new[] { 0.93, -0.21, 0.05, 0.31, 1.07, -0.12 }, 1, 2, 3).RequiresGrad_();
         Assert.True(Autograd.GradCheck(x => F.GridSample(x[0], F.AffineGrid(x[1], [1, 2, 3, 3], alignCorners: true), alignCorners: true), [image, theta]));
     }

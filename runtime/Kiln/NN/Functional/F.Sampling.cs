@@ -1,11 +1,12 @@
 using System;
 using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Sampling;
 
 namespace Kiln.NN;
 
-// Spatial transformers: affine sampling grids and sampling an image at grid points. Composed of gather, where and pointwise
-// ops, so the gradients of the image (scatter-add into it) and of the grid (through the interpolation weights) are those
-// ops', on either device.
+// Spatial transformers: affine sampling grids and sampling an image at grid points. Host float tensors sample by a kernel
+// with its own backward; elsewhere sampling is composed of gather, where and pointwise ops, so the gradients of the image
+// (scatter-add into it) and of the grid (through the interpolation weights) are those ops', on either device.
 public static partial class F
 {
     /// <summary>
@@ -61,6 +62,13 @@ public static partial class F
         if (input.DType != grid.DType)
             throw new KilnException(op, $"{op}: expected input and grid to have the same dtype, got {input.DType} and {grid.DType}", KilnErrorKind.DType);
         int n = input.Size(0), c = input.Size(1), h = input.Size(2), w = input.Size(3), ho = grid.Size(1), wo = grid.Size(2);
+        if (!input.IsCuda && !grid.IsCuda && input.DType is DType.Float32 or DType.Float64)
+        {
+            var padding = paddingMode == "zeros" ? GridPadding.Zeros : paddingMode == "border" ? GridPadding.Border : GridPadding.Reflection;
+            var shape = new GridSampleKernel<float>.Shape(n, c, h, w, ho, wo, mode == "bilinear", padding, alignCorners);
+            return input.DType == DType.Float32 ? SampleOnHost<float>(input, grid, shape) : SampleOnHost<double>(input, grid, shape);
+        }
+        // Other devices and dtypes: the composition below.
         using var gx = grid.Select(3, 0);
         using var gy = grid.Select(3, 1);
         using var ix = SourceCoordinate(gx, w, paddingMode, alignCorners);
@@ -100,6 +108,34 @@ public static partial class F
             using var cd = cc + d;
             return ab + cd;
         }
+    }
+
+    /// <summary><see cref="GridSample"/> of host float tensors by <see cref="GridSampleKernel{T}"/>, one node with the kernel's backward.</summary>
+    static unsafe Tensor SampleOnHost<T>(Tensor input, Tensor grid, GridSampleKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var s = new GridSampleKernel<T>.Shape(sizes.N, sizes.C, sizes.H, sizes.W, sizes.Ho, sizes.Wo, sizes.Bilinear, sizes.Padding, sizes.AlignCorners);
+        Tensor Forward()
+        {
+            using var image = input.Contiguous();
+            using var points = grid.Contiguous();
+            var output = Tensor.Empty([s.N, s.C, s.Ho, s.Wo], input.DType);
+            GridSampleKernel<T>.Forward((T*)image.DataPointer, (T*)points.DataPointer, (T*)output.DataPointer, s);
+            return output;
+        }
+        if (!Autograd.IsGradEnabled || !input.RequiresGrad && !grid.RequiresGrad) return Forward();
+        return Autograd.Function("grid_sampler_2d", [input, grid], Forward, grad =>
+        {
+            using var noGrad = Autograd.NoGrad();
+            using var g = grad.Contiguous();
+            using var image = input.Contiguous();
+            using var points = grid.Contiguous();
+            var inputGrad = input.RequiresGrad ? Tensor.Zeros(input.ShapeArray, input.DType) : null;
+            // Nearest sampling is piecewise constant: its grid gradient is zero, as PyTorch's.
+            var gridGrad = grid.RequiresGrad ? Tensor.Zeros(grid.ShapeArray, grid.DType) : null;
+            GridSampleKernel<T>.Backward((T*)g.DataPointer, (T*)image.DataPointer, (T*)points.DataPointer,
+                inputGrad is null ? null : (T*)inputGrad.DataPointer, gridGrad is null ? null : (T*)gridGrad.DataPointer, s);
+            return [inputGrad, gridGrad];
+        });
     }
 
     /// <summary>Pixel coordinate of normalised <paramref name="g"/> along a dim of <paramref name="size"/>, after the padding rule.</summary>

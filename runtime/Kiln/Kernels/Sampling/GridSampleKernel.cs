@@ -1,0 +1,181 @@
+using System;
+using System.Numerics;
+
+namespace Kiln.Kernels.Sampling;
+
+/// <summary>What <c>grid_sample</c> reads for a point outside the image.</summary>
+internal enum GridPadding { Zeros, Border, Reflection }
+
+/// <summary>
+/// <c>grid_sample</c> of 2-D images on the host, with PyTorch's CPU rules: each grid point's normalised (x, y) becomes a
+/// pixel coordinate (align_corners or not), folded by the padding mode (border clips, reflection mirrors then clips —
+/// with the derivative of each step, 0 where a clip holds), then read bilinearly from its four neighbours or at the
+/// nearest pixel (half to even); neighbours outside the image read zero. The backward adds each output gradient into
+/// the pixels it read and, for bilinear, gives the grid its gradient through the interpolation weights.
+/// </summary>
+/// <remarks>Tensors are contiguous: input [N, C, H, W], grid [N, Ho, Wo, 2], output [N, C, Ho, Wo].</remarks>
+internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The sizes and modes of one call.</summary>
+    public readonly record struct Shape(int N, int C, int H, int W, int Ho, int Wo, bool Bilinear, GridPadding Padding, bool AlignCorners);
+
+    /// <summary>Fills <paramref name="output"/> with the samples.</summary>
+    public static void Forward(T* input, T* grid, T* output, Shape s)
+    {
+        long points = (long)s.Ho * s.Wo;
+        T* src = input, g = grid, dst = output;
+        // Rows of output points, each reading every channel: about 16K values a share.
+        Threads.For((long)s.N * s.Ho, Math.Max(1, 16384 / Math.Max(1, (long)s.Wo * s.C)), (r0, r1) =>
+        {
+            for (long r = r0; r < r1; r++)
+            {
+                long n = r / s.Ho;
+                T* planes = src + n * s.C * s.H * s.W;
+                for (long p = (r % s.Ho) * s.Wo, end = p + s.Wo; p < end; p++)
+                {
+                    var at = Locate(g + (n * points + p) * 2, s);
+                    T* o = dst + n * s.C * points + p;
+                    for (int c = 0; c < s.C; c++, o += points) *o = at.Read(planes + (long)c * s.H * s.W);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Adds the gradients of <paramref name="gradOutput"/> into <paramref name="gradInput"/> (zeroed, or null) and writes the
+    /// grid's into <paramref name="gradGrid"/> (or null).
+    /// </summary>
+    public static void Backward(T* gradOutput, T* input, T* grid, T* gradInput, T* gradGrid, Shape s)
+    {
+        long points = (long)s.Ho * s.Wo, plane = (long)s.H * s.W;
+        T* go = gradOutput, src = input, g = grid, gi = gradInput, gg = gradGrid;
+        // Images are independent (their pixels' gradients never meet): one per share.
+        Threads.For(s.N, 1, (n0, n1) =>
+        {
+            for (long n = n0; n < n1; n++)
+                for (long p = 0; p < points; p++)
+                {
+                    var at = Locate(g + (n * points + p) * 2, s);
+                    T gx = T.Zero, gy = T.Zero;
+                    for (int c = 0; c < s.C; c++)
+                    {
+                        T up = go[(n * s.C + c) * points + p];
+                        if (gi is not null) at.Scatter(gi + (n * s.C + c) * plane, up);
+                        if (gg is not null && s.Bilinear) at.AddGridGradient(src + (n * s.C + c) * plane, up, ref gx, ref gy);
+                    }
+                    if (gg is not null)
+                    {
+                        gg[(n * points + p) * 2] = gx * at.ScaleX;
+                        gg[(n * points + p) * 2 + 1] = gy * at.ScaleY;
+                    }
+                }
+        });
+    }
+
+    /// <summary>
+    /// Where a grid point reads: its neighbours' offsets in a plane (-1 outside the image) and bilinear weights (nearest:
+    /// one neighbour of weight 1), and d coordinate / d grid value.
+    /// </summary>
+    readonly struct Point
+    {
+        public readonly T ScaleX, ScaleY;
+        readonly T _east, _south;
+        readonly long _nw, _ne, _sw, _se;
+        readonly bool _bilinear;
+
+        public Point(T x, T y, T scaleX, T scaleY, int h, int w, bool bilinear)
+        {
+            ScaleX = scaleX; ScaleY = scaleY; _bilinear = bilinear;
+            // Coordinates far outside (or NaN) read nothing: clamp before converting so the int cannot overflow.
+            T lowest = T.CreateChecked(-2), highestX = T.CreateChecked(w + 1), highestY = T.CreateChecked(h + 1);
+            T fx = bilinear ? T.Floor(x) : T.Round(x), fy = bilinear ? T.Floor(y) : T.Round(y);
+            int x0 = T.IsNaN(fx) ? -2 : int.CreateTruncating(T.Clamp(fx, lowest, highestX));
+            int y0 = T.IsNaN(fy) ? -2 : int.CreateTruncating(T.Clamp(fy, lowest, highestY));
+            _east = x - T.CreateChecked(x0); _south = y - T.CreateChecked(y0);
+            _nw = Offset(x0, y0, h, w); _ne = Offset(x0 + 1, y0, h, w);
+            _sw = Offset(x0, y0 + 1, h, w); _se = Offset(x0 + 1, y0 + 1, h, w);
+        }
+
+        static long Offset(int x, int y, int h, int w) => (uint)x < (uint)w && (uint)y < (uint)h ? (long)y * w + x : -1;
+
+        static T At(T* plane, long offset) => offset >= 0 ? plane[offset] : T.Zero;
+
+        static void Add(T* plane, long offset, T v)
+        {
+            if (offset >= 0) plane[offset] += v;
+        }
+
+        public T Read(T* plane)
+        {
+            if (!_bilinear) return At(plane, _nw);
+            T west = T.One - _east, north = T.One - _south;
+            return At(plane, _nw) * west * north + At(plane, _ne) * _east * north + At(plane, _sw) * west * _south + At(plane, _se) * _east * _south;
+        }
+
+        public void Scatter(T* plane, T up)
+        {
+            if (!_bilinear) { Add(plane, _nw, up); return; }
+            T west = T.One - _east, north = T.One - _south;
+            Add(plane, _nw, up * west * north);
+            Add(plane, _ne, up * _east * north);
+            Add(plane, _sw, up * west * _south);
+            Add(plane, _se, up * _east * _south);
+        }
+
+        public void AddGridGradient(T* plane, T up, ref T gx, ref T gy)
+        {
+            T west = T.One - _east, north = T.One - _south;
+            T nw = At(plane, _nw), ne = At(plane, _ne), sw = At(plane, _sw), se = At(plane, _se);
+            gx += up * ((ne - nw) * north + (se - sw) * _south);
+            gy += up * ((sw - nw) * west + (se - ne) * _east);
+        }
+    }
+
+    static Point Locate(T* xy, Shape s)
+    {
+        T x = Source(xy[0], s.W, s, out T sx), y = Source(xy[1], s.H, s, out T sy);
+        return new Point(x, y, sx, sy, s.H, s.W, s.Bilinear);
+    }
+
+    /// <summary>The pixel coordinate of normalised <paramref name="coord"/> along a dim of <paramref name="size"/>, and its derivative.</summary>
+    static T Source(T coord, int size, Shape s, out T grad)
+    {
+        T two = T.CreateChecked(2), n = T.CreateChecked(size);
+        T x;
+        if (s.AlignCorners) { grad = (n - T.One) / two; x = (coord + T.One) / two * (n - T.One); }
+        else { grad = n / two; x = ((coord + T.One) * n - T.One) / two; }
+        if (s.Padding == GridPadding.Zeros) return x;
+        if (s.Padding == GridPadding.Reflection)
+        {
+            x = s.AlignCorners ? Reflect(x, 0, 2 * (size - 1), out T r) : Reflect(x, -1, 2 * size - 1, out r);
+            grad *= r;
+        }
+        x = Clip(x, size, out T c);
+        grad *= c;
+        return x;
+    }
+
+    /// <summary>Clips to [0, size - 1]; the derivative is 0 where the clip holds (at the ends too, as PyTorch).</summary>
+    static T Clip(T x, int size, out T grad)
+    {
+        T max = T.CreateChecked(size - 1);
+        if (x <= T.Zero) { grad = T.Zero; return T.Zero; }
+        if (x >= max) { grad = T.Zero; return max; }
+        grad = T.One;
+        return x;
+    }
+
+    /// <summary>Mirrors <paramref name="x"/> into [low/2, high/2] (doubled bounds, as PyTorch passes them), with the derivative's sign.</summary>
+    static T Reflect(T x, int twiceLow, int twiceHigh, out T grad)
+    {
+        if (twiceLow == twiceHigh) { grad = T.Zero; return T.Zero; }
+        T min = T.CreateChecked(twiceLow) / T.CreateChecked(2), span = T.CreateChecked(twiceHigh - twiceLow) / T.CreateChecked(2);
+        x -= min;
+        T sign = T.One;
+        if (x < T.Zero) { sign = -T.One; x = -x; }
+        T extra = x % span, flips = T.Floor(x / span);
+        if (T.IsNaN(flips) || flips % T.CreateChecked(2) == T.Zero) { grad = sign; return extra + min; }
+        grad = -sign;
+        return span - extra + min;
+    }
+}
