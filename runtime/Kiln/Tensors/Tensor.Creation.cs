@@ -166,6 +166,25 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// <paramref name="steps"/> values base^p for p evenly spaced from <paramref name="start"/> to <paramref name="end"/>
+    /// inclusive (<c>torch.logspace</c>).
+    /// </summary>
+    public static Tensor Logspace(double start, double end, int steps, double @base = 10, DType dtype = DType.Float32)
+    {
+        if (steps < 0) throw new KilnException("logspace", $"logspace: number of steps must be non-negative, got {steps}");
+        var t = Allocate(new[] { steps }, dtype);
+        int size = dtype.SizeOf();
+        double step = steps > 1 ? (end - start) / (steps - 1) : 0;
+        int half = steps / 2;   // linspace's symmetric fill, as PyTorch
+        for (int i = 0; i < steps; i++)
+        {
+            double p = steps == 1 ? start : i < half ? start + step * i : end - step * (steps - 1 - i);
+            ElementIO.Write(t.DataPointer + (long)i * size, dtype, Math.Pow(@base, p));
+        }
+        return t;
+    }
+
     /// <summary><paramref name="steps"/> evenly spaced values from start to end inclusive (<c>torch.linspace</c>).</summary>
     public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32)
     {

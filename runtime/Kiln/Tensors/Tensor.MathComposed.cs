@@ -199,4 +199,62 @@ public sealed partial class Tensor
         using var b = other.Ne(0);
         return a.Ne(b);
     }
+
+    /// <summary>x · 2^<paramref name="other"/> (<c>torch.ldexp</c>), in a floating dtype.</summary>
+    public Tensor Ldexp(Tensor other)
+    {
+        using var two = Full([], 2.0, DType.IsFloatingPoint() ? DType : DTypes.Default, Device);
+        using var scale = two.Pow(other);
+        return Mul(scale);
+    }
+
+    /// <summary>
+    /// x split as mantissa · 2^exponent with 0.5 ≤ |mantissa| &lt; 1 (<c>torch.frexp</c>); zero, infinities and NaN keep
+    /// their value with exponent 0. The exponent is int32; the mantissa's gradient is 2^-exponent.
+    /// </summary>
+    public (Tensor Mantissa, Tensor Exponent) Frexp()
+    {
+        if (!DType.IsFloatingPoint())
+            throw new KilnException("frexp", $"frexp: torch.frexp() only supports floating-point dtypes, got {DType}", KilnErrorKind.DType);
+        Tensor exponent;
+        using (Autograd.NoGrad())
+        {
+            // floor(log2 |x|) + 1 in float64, where every float32 and float16 value (subnormals too) is a normal number.
+            using var wide = To(DType.Float64);
+            using var magnitude = wide.Abs();
+            using var log = magnitude.Log2();
+            using var floor = log.Floor();
+            using var e = floor + 1.0;
+            using var finite = wide.IsFinite();
+            using var nonZero = wide.Ne(0);
+            using var regular = finite.BitwiseAnd(nonZero);
+            using var zero = Zeros([], DType.Float64, Device);
+            using var kept = Where(regular, e, zero);
+            exponent = kept.To(DType.Int32);
+        }
+        using var negated = exponent.Neg();
+        using var scale = Ldexp(negated);
+        return (scale, exponent);
+    }
+
+    /// <summary>
+    /// Each slice along <paramref name="dim"/> whose p-norm exceeds <paramref name="maxnorm"/> scaled down to it
+    /// (<c>torch.renorm</c>: by maxnorm / (norm + 1e-7)); the others unchanged.
+    /// </summary>
+    public Tensor Renorm(double p, int dim, double maxnorm)
+    {
+        const string op = "renorm";
+        if (!(p > 0)) throw new KilnException(op, $"{op}: non-positive-norm not supported, got p = {p}", KilnErrorKind.Argument);
+        if (maxnorm < 0) throw new KilnException(op, $"{op}: expected maxnorm to be >= 0 but got {maxnorm}", KilnErrorKind.Argument);
+        if (Dim <= 1) throw new KilnException(op, $"{op}: input needs at least 2 dimensions, got {Dim} dimensions", KilnErrorKind.Shape);
+        int d = Compiler.Shapes.ShapeRules.NormalizeDim(op, dim, Dim);
+        var others = new int[Dim - 1];
+        for (int i = 0, k = 0; i < Dim; i++) if (i != d) others[k++] = i;
+        using var norms = Norm(p, others, keepDim: true);
+        using var over = norms.Gt(maxnorm);
+        using var shrink = maxnorm / (norms + 1e-7);
+        using var one = OnesLike(norms);
+        using var factor = Where(over, shrink, one);
+        return Mul(factor);
+    }
 }

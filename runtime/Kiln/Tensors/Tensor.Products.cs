@@ -1,9 +1,10 @@
 using System;
+using System.Collections.Generic;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln;
 
-// The named products PyTorch offers beside matmul (dot, mv, mm, inner, kron) and the add-and-scale forms (baddbmm, addmv,
+// The named products PyTorch offers beside matmul (dot, mv, mm, inner, tensordot, kron) and the add-and-scale forms (baddbmm, addmv,
 // addr), each checked for its own ranks and then computed by matmul, bmm, outer or a broadcast product.
 public sealed partial class Tensor
 {
@@ -51,6 +52,65 @@ public sealed partial class Tensor
         using var cols = other.Reshape(-1, k);
         using var product = rows.Matmul(cols.T);
         return product.Reshape([.. _shape[..^1], .. other._shape[..^1]]);
+    }
+
+    /// <summary>
+    /// Sums of products over the last <paramref name="dims"/> dims of this tensor and the first <paramref name="dims"/> of
+    /// <paramref name="other"/> (<c>torch.tensordot(a, b, dims=n)</c>): [a.., k..] and [k.., b..] give [a.., b..].
+    /// </summary>
+    public Tensor Tensordot(Tensor other, int dims = 2)
+    {
+        if (dims < 0 || dims > Dim || dims > other.Dim)
+            throw new KilnException("tensordot", $"tensordot: dims must be in [0, {Math.Min(Dim, other.Dim)}] for {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}, got {dims}", KilnErrorKind.Argument);
+        var mine = new int[dims];
+        var theirs = new int[dims];
+        for (int i = 0; i < dims; i++) { mine[i] = Dim - dims + i; theirs[i] = i; }
+        return Tensordot(other, mine, theirs);
+    }
+
+    /// <summary>
+    /// Sums of products over the paired dims <paramref name="dimsA"/> of this tensor and <paramref name="dimsB"/> of
+    /// <paramref name="other"/> (<c>torch.tensordot(a, b, dims=([..], [..]))</c>): the result has this tensor's other dims,
+    /// then the other's, in order.
+    /// </summary>
+    public Tensor Tensordot(Tensor other, int[] dimsA, int[] dimsB)
+    {
+        const string op = "tensordot";
+        if (dimsA.Length != dimsB.Length)
+            throw new KilnException(op, $"{op}: both dimension lists should have the same length, got {dimsA.Length} and {dimsB.Length}", KilnErrorKind.Argument);
+        var contractA = new bool[Dim];
+        var contractB = new bool[other.Dim];
+        var a = new int[dimsA.Length];
+        var b = new int[dimsB.Length];
+        long k = 1;
+        for (int i = 0; i < dimsA.Length; i++)
+        {
+            a[i] = ShapeRules.NormalizeDim(op, dimsA[i], Dim);
+            b[i] = ShapeRules.NormalizeDim(op, dimsB[i], other.Dim);
+            if (contractA[a[i]] || contractB[b[i]])
+                throw new KilnException(op, $"{op}: a dimension appears twice in ([{string.Join(", ", dimsA)}], [{string.Join(", ", dimsB)}])", KilnErrorKind.Argument);
+            contractA[a[i]] = true; contractB[b[i]] = true;
+            if (_shape[a[i]] != other._shape[b[i]])
+                throw new KilnException(op, $"{op}: contracted dimensions need to match, but first has size {_shape[a[i]]} in dim {a[i]} and second has size {other._shape[b[i]]} in dim {b[i]}", KilnErrorKind.Shape);
+            k *= _shape[a[i]];
+        }
+        // [free a.., contracted in a's list order] · [contracted in the same order, free b..], as one matrix product.
+        var permA = new List<int>();
+        var freeA = new List<int>();
+        for (int d = 0; d < Dim; d++) if (!contractA[d]) { permA.Add(d); freeA.Add(_shape[d]); }
+        permA.AddRange(a);
+        var permB = new List<int>(b);
+        var freeB = new List<int>();
+        for (int d = 0; d < other.Dim; d++) if (!contractB[d]) { permB.Add(d); freeB.Add(other._shape[d]); }
+        long m = 1, n = 1;
+        foreach (int s in freeA) m *= s;
+        foreach (int s in freeB) n *= s;
+        using var left = Permute([.. permA]);
+        using var right = other.Permute([.. permB]);
+        using var matrixA = left.Reshape((int)m, (int)k);
+        using var matrixB = right.Reshape((int)k, (int)n);
+        using var product = matrixA.Matmul(matrixB);
+        return product.Reshape([.. freeA, .. freeB]);
     }
 
     /// <summary>

@@ -147,6 +147,14 @@ public sealed unsafe partial class Tensor
     public Tensor Std(int[]? dims = null, double correction = 1, bool keepDim = false) =>
         FloatStat("std", dims, keepDim, Backends.RowStatistic.Std, correction, new MomentArgs(dims, keepDim, correction)) ?? ComposedStd(dims, correction, keepDim);
 
+    /// <summary>The standard deviation and the mean over the same dims (<c>torch.std_mean</c>).</summary>
+    public (Tensor Std, Tensor Mean) StdMean(int[]? dims = null, double correction = 1, bool keepDim = false) =>
+        (Std(dims, correction, keepDim), Mean(dims, keepDim));
+
+    /// <summary>The variance and the mean over the same dims (<c>torch.var_mean</c>).</summary>
+    public (Tensor Var, Tensor Mean) VarMean(int[]? dims = null, double correction = 1, bool keepDim = false) =>
+        (Var(dims, correction, keepDim), Mean(dims, keepDim));
+
     /// <summary>Vector p-norm over dims (2 by default; 1, inf and any p &gt; 0 too).</summary>
     public Tensor Norm(double p = 2, int[]? dims = null, bool keepDim = false) =>
         FloatStat("norm", dims, keepDim, Backends.RowStatistic.Norm, p, new NormArgs(dims, keepDim, p)) ?? ComposedNorm(p, dims, keepDim);

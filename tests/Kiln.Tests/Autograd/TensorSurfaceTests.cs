@@ -44,6 +44,20 @@ public class TensorSurfaceTests
         Assert.StartsWith("logcumsumexp: expected a floating point input", Assert.Throws<KilnException>(() => Longs(1, 2).Logcumsumexp(0)).Message);
         Assert.StartsWith("heaviside: is not yet implemented for tensors with different dtypes", Assert.Throws<KilnException>(() => x.Heaviside(Longs(1))).Message);
         Assert.StartsWith("remainder: ZeroDivisionError", Assert.Throws<KilnException>(() => Longs(3).Fmod(Longs(0))).Message);
+        // Arrangements, integration, frexp and renorm.
+        Assert.Equal("tensordot: contracted dimensions need to match, but first has size 4 in dim 1 and second has size 3 in dim 0",
+            Assert.Throws<KilnException>(() => x.Tensordot(Tensor.Ones(3, 2), 1)).Message);
+        Assert.StartsWith("tensordot: dims must be in [0, 2]", Assert.Throws<KilnException>(() => x.Tensordot(x, 3)).Message);
+        Assert.StartsWith("block_diag: Input tensors must have 2 or fewer dimensions. Input 1 has 3 dimensions", Assert.Throws<KilnException>(() => Tensor.BlockDiag(x, Tensor.Ones(1, 1, 1))).Message);
+        Assert.StartsWith("cartesian_prod: expects one-dimensional tensors, got tensor 0 of shape [3, 4]", Assert.Throws<KilnException>(() => Tensor.CartesianProd(x, x)).Message);
+        Assert.StartsWith("combinations: Expect a 1D vector, but got shape [3, 4]", Assert.Throws<KilnException>(() => x.Combinations()).Message);
+        Assert.StartsWith("vander: x must be a one-dimensional tensor", Assert.Throws<KilnException>(() => x.Vander()).Message);
+        Assert.StartsWith("trapezoid: There must be one `x` value for each sample point, got 3 for 4 samples", Assert.Throws<KilnException>(() => x.Trapezoid(Tensor.Ones(3))).Message);
+        Assert.StartsWith("frexp: torch.frexp() only supports floating-point dtypes", Assert.Throws<KilnException>(() => Longs(1, 2).Frexp()).Message);
+        Assert.StartsWith("renorm: non-positive-norm not supported", Assert.Throws<KilnException>(() => x.Renorm(0, 0, 1)).Message);
+        Assert.StartsWith("tril_indices: row and col must be non-negative", Assert.Throws<KilnException>(() => Tensor.TrilIndices(-1, 2)).Message);
+        Assert.Equal(new[] { 0 }, x[0].Combinations(0).ShapeArray);   // r = 0 and r > n give empty results, as PyTorch
+        Assert.Equal(new[] { 0, 3 }, Tensor.Ones(2).Combinations(3).ShapeArray);
     }
 
     [Fact]

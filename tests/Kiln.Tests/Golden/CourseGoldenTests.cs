@@ -198,6 +198,23 @@ public class CourseGoldenTests
         ["linalg_cholesky"] = i => [Linalg.Cholesky(i["x"].Matmul(i["x"].Transpose(-2, -1)) + Tensor.Eye(3, null, DType.Float64))],
         ["linalg_eigh"] = i => Linalg.Eigh(i["x"] + i["x"].Transpose(-2, -1)) is var (l, v) ? [v * v * l.Unsqueeze(-2), l] : [],
         ["linalg_eigvalsh"] = i => [Linalg.Eigvalsh(i["x"] + i["x"].T)],
+        ["tensordot"] = i => [i["a"].Tensordot(i["b"]), i["a"].Tensordot(i["b"], 0).Sum([-1]), i["a"].Tensordot(i["b"].Permute(1, 2, 0), [1, 2], [2, 0])],
+        ["block_diag"] = i => [Tensor.BlockDiag(i["a"], i["b"], i["c"], i["d"])],
+        ["cartesian_prod"] = i => [Tensor.CartesianProd(i["a"], i["b"], i["c"]), Tensor.CartesianProd(i["a"], i["b"])],
+        ["combinations"] = i => [i["x"].Combinations(), i["x"].Combinations(3), i["x"].Combinations(withReplacement: true)],
+        ["tril_triu_indices"] = i => [Tensor.TrilIndices(3, 4), Tensor.TrilIndices(4, 3, -1), Tensor.TriuIndices(3, 4, 1), Tensor.TriuIndices(4, 4, -2)],
+        ["vander"] = i => [i["x"].Vander(), i["x"].Vander(3, increasing: true), i["x"].Vander(1)],
+        ["vander_int"] = i => [i["x"].Vander(4)],
+        ["logspace"] = i => [Tensor.Logspace(-2, 3, 6), Tensor.Logspace(0, 4, 5, 2), Tensor.Logspace(1, 1.5, 4, dtype: DType.Float64)],
+        ["std_mean"] = i => [.. Pair(i["x"].StdMean([1])), .. Pair(i["x"].StdMean([0], correction: 0, keepDim: true))],
+        ["var_mean"] = i => [.. Pair(i["x"].VarMean([0, 1])), .. Pair(i["x"].VarMean([1], correction: 0))],
+        ["trapezoid"] = i => [i["y"].Trapezoid(i["x"]), i["y"].Trapezoid(0.5, 0), i["y"].Trapezoid()],
+        ["trapezoid_broadcast_x"] = i => [i["y"].Trapezoid(i["x"], 1)],
+        ["cumulative_trapezoid"] = i => [i["y"].CumulativeTrapezoid(i["x"]), i["y"].CumulativeTrapezoid(2.0, 0)],
+        ["ldexp"] = i => [i["x"].Ldexp(i["e"])],
+        ["frexp"] = i => Pair(i["x"].Frexp()),
+        ["renorm"] = i => [i["x"].Renorm(2, 0, 2.5), i["x"].Renorm(1, 2, 3.0)],
+        ["renorm_inf"] = i => [i["x"].Renorm(double.PositiveInfinity, 1, 1.0)],
         ["linalg_slogdet"] = i => Linalg.Slogdet(i["x"]) is var (sign, log) ? [log, sign] : [],
         ["linalg_logdet"] = i => [Linalg.Logdet(i["x"].Matmul(i["x"].T) + Tensor.Eye(3, null, DType.Float64))],
         ["linalg_pinv_tall"] = i => [Linalg.Pinv(i["x"])],
@@ -285,6 +302,7 @@ public class CourseGoldenTests
 
     static Tensor[] Pair(ValuesIndices r) => [r.Values, r.Indices];
     static Tensor[] Triple((Tensor Values, Tensor Inverse, Tensor Counts) r) => [r.Values, r.Inverse, r.Counts];
+    static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];
 
     static Tensor[] Assigned()
     {
