@@ -146,7 +146,26 @@ def build(t, a):
     if t == "EmbeddingBag": return nn.EmbeddingBag(a["num"], a["dim"], mode=a.get("mode", "mean"), include_last_offset=a.get("include_last_offset", False), padding_idx=a.get("padding_idx"))
     if t == "Dropout3d": return nn.Dropout3d(a["p"])
     if t == "Sequential": return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    if t == "SpectralNorm": return torch.nn.utils.parametrizations.spectral_norm(build(a["of"], a["args"]), n_power_iterations=a.get("iterations", 1))
+    if t == "WeightNorm":
+        m = build(a["of"], a["args"])
+        torch.nn.utils.parametrize.register_parametrization(m, "weight", WeightNormReference(a.get("dim", 0)))
+        return m
     raise ValueError(t)
+
+
+class WeightNormReference(nn.Module):
+    """torch.nn.utils.parametrizations.weight_norm's parametrization as PyTorch 2 writes it (1.13 has only the hook-based
+    weight_norm): originals g = norm_except_dim(w) and v = w, forward torch._weight_norm(v, g, dim)."""
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = -1 if dim is None else dim
+    def forward(self, weight_g, weight_v):
+        return torch._weight_norm(weight_v, weight_g, self.dim)
+    def right_inverse(self, weight):
+        return torch.norm_except_dim(weight, 2, self.dim), weight
+    def _get_name(self):
+        return "_WeightNorm"
 
 
 def run(t, m, inputs, a):
@@ -374,6 +393,18 @@ with torch.random.fork_rng():
                 [torch.tensor([1, 5, 2, 2, 7, 0, 3, 6]), torch.tensor([0, 2, 5, 8])])
     module_case("embedding_bag_mean_padding", "EmbeddingBag", {"num": 6, "dim": 2, "padding_idx": 0},
                 [torch.tensor([0, 2, 3, 0, 0, 5, 1]), torch.tensor([0, 3, 5])])
+
+# Parametrizations: spectral norm (its power-iteration vectors loaded, one step per training forward; eval reads them)
+# and weight norm (g and v as original0 and original1), on Linear, Conv2d and ConvTranspose2d (spectral dim 1 there).
+with torch.random.fork_rng():
+    torch.manual_seed(68)
+    module_case("spectral_norm_linear", "SpectralNorm", {"of": "Linear", "args": {"in": 5, "out": 4}}, [R(3, 5)])
+    module_case("spectral_norm_linear_eval", "SpectralNorm", {"of": "Linear", "args": {"in": 5, "out": 4}}, [R(3, 5)], train=False)
+    module_case("spectral_norm_conv2d_two_steps", "SpectralNorm", {"of": "Conv2d", "args": {"in": 3, "out": 4, "k": 3}, "iterations": 2}, [R(2, 3, 6, 6)])
+    module_case("spectral_norm_conv_transpose2d", "SpectralNorm", {"of": "ConvTranspose2d", "args": {"in": 3, "out": 2, "k": 3, "stride": 2}}, [R(2, 3, 4, 4)])
+    module_case("weight_norm_linear", "WeightNorm", {"of": "Linear", "args": {"in": 5, "out": 4}}, [R(3, 5)])
+    module_case("weight_norm_conv2d_whole", "WeightNorm", {"of": "Conv2d", "args": {"in": 3, "out": 4, "k": 3}, "dim": None}, [R(2, 3, 6, 6)])
+    module_case("weight_norm_linear_dim1", "WeightNorm", {"of": "Linear", "args": {"in": 5, "out": 4}, "dim": 1}, [R(3, 5)])
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

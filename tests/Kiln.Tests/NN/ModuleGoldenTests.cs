@@ -137,6 +137,9 @@ public class ModuleGoldenTests
             a.TryGetProperty("padding_idx", out var bp) && bp.ValueKind == JsonValueKind.Number ? bp.GetInt32() : null),
         "Dropout3d" => new Dropout3d(Dbl(a, "p", 0.5)),
         "Sequential" => new Sequential(new Linear(4, 6), new ReLU(), new Linear(6, 3)),
+        "SpectralNorm" => Parametrizations.SpectralNorm(Build(Str(a, "of")!, a.GetProperty("args")), powerIterations: Int(a, "iterations", 1)),
+        "WeightNorm" => Parametrizations.WeightNorm(Build(Str(a, "of")!, a.GetProperty("args")),
+            dim: !a.TryGetProperty("dim", out var wd) ? 0 : wd.ValueKind == JsonValueKind.Number ? wd.GetInt32() : null),
         _ => throw new ArgumentException(type),
     };
 

@@ -26,7 +26,8 @@ public abstract partial class Module
             string child = s.Value is Module m ? Indent(m.ToString(), 2) : "None";
             lines.Add("(" + s.Name + "): " + child);
         }
-        var sb = new StringBuilder(TypeName).Append('(');
+        // PyTorch swaps a parametrized module's class for a subclass named "Parametrized" + the class name.
+        var sb = new StringBuilder(IsParametrized(null) ? "Parametrized" + TypeName : TypeName).Append('(');
         if (lines.Count > 0)
         {
             if (extraCount == 1 && children == 0) sb.Append(lines[0]);

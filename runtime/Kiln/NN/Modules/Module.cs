@@ -63,7 +63,11 @@ public abstract partial class Module
     }
 
     /// <summary>The registered member <paramref name="name"/> of this module (parameter, buffer or submodule), or null.</summary>
-    protected object? Member(string name) { EnsureFields(); return _byName.TryGetValue(name, out var s) ? s.Value : null; }
+    protected object? Member(string name)
+    {
+        EnsureFields();
+        return _byName.TryGetValue(name, out var s) ? s.Value : ParametrizedValue(name);
+    }
 
     /// <summary>A registered parameter or buffer of this module by its local name.</summary>
     protected Tensor? TensorMember(string name) => Member(name) as Tensor;

@@ -29,6 +29,9 @@ internal sealed class Slot
     public SlotKind Kind { get; }
     public bool Persistent { get; init; } = true;
 
+    /// <summary>Whether the module registered the value itself (not a field read by reflection or generated accessors).</summary>
+    public bool IsRegistered => _get == null && _field == null;
+
     public object? Value
     {
         get => _get != null ? _get() : _field != null ? _field.GetValue(_owner) : _value;
