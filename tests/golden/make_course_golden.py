@@ -423,6 +423,23 @@ with torch.random.fork_rng():
     # (PyTorch 1.13 fails in the backward of an inf-norm renorm: values only.)
     case("renorm_inf", {"x": torch.randn(4, 3) * 2}, lambda x: torch.renorm(x, float("inf"), 1, 1.0), grad=False)
 
+# Independent, transformed distributions (tanh-squashed and affine-then-sigmoid normals) and LogNormal.
+with torch.random.fork_rng():
+    torch.manual_seed(99)
+    loc, sc = torch.randn(2, 3), torch.rand(2, 3) + 0.3
+    case("dist_independent", {"loc": loc, "s": sc, "x": torch.randn(4, 2, 3)},
+         lambda loc, s, x: (D.Independent(D.Normal(loc, s), 1).log_prob(x), D.Independent(D.Normal(loc, s), 2).log_prob(x),
+                            D.Independent(D.Normal(loc, s), 1).entropy()))
+    case("kl_independent", {"l1": loc, "s1": sc, "l2": torch.randn(2, 3), "s2": torch.rand(2, 3) + 0.5},
+         lambda l1, s1, l2, s2: D.kl_divergence(D.Independent(D.Normal(l1, s1), 1), D.Independent(D.Normal(l2, s2), 1)))
+    case("dist_tanh_normal", {"loc": loc, "s": sc, "y": torch.rand(5, 2, 3) * 1.8 - 0.9},
+         lambda loc, s, y: (D.TransformedDistribution(D.Normal(loc, s), [D.TanhTransform()]).log_prob(y),
+                            D.TransformedDistribution(D.Independent(D.Normal(loc, s), 1), [D.TanhTransform()]).log_prob(y)))
+    case("dist_affine_sigmoid", {"loc": loc, "s": sc, "y": torch.rand(2, 3) * 0.9 + 0.05},
+         lambda loc, s, y: D.TransformedDistribution(D.Normal(loc, s), [D.AffineTransform(0.5, 2.0), D.SigmoidTransform()]).log_prob(y))
+    case("dist_lognormal", {"loc": loc, "s": sc, "x": torch.rand(3, 2, 3) * 4 + 0.05},
+         lambda loc, s, x: (D.LogNormal(loc, s).log_prob(x), D.LogNormal(loc, s).mean, D.LogNormal(loc, s).variance, D.LogNormal(loc, s).entropy()))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -7,7 +7,7 @@ public static class Kl
 {
     /// <summary>
     /// KL(p ‖ q) for each pair of the two batches: Normal, Uniform, Bernoulli, Categorical, MultivariateNormal, Exponential,
-    /// Laplace, Gamma, Beta and Poisson pairs.
+    /// Laplace, Gamma, Beta and Poisson pairs, and Independent pairs reinterpreting the same dims of such a pair.
     /// </summary>
     public static Tensor Divergence(Distribution p, Distribution q) => (p, q) switch
     {
@@ -21,8 +21,18 @@ public static class Kl
         (Gamma a, Gamma b) => GammaGamma(a, b),
         (Beta a, Beta b) => BetaBeta(a, b),
         (Poisson a, Poisson b) => PoissonPoisson(a, b),
+        (Independent a, Independent b) => IndependentIndependent(a, b),
         _ => throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
     };
+
+    // The bases' divergence summed over the reinterpreted dims (both must reinterpret the same number).
+    static Tensor IndependentIndependent(Independent p, Independent q)
+    {
+        if (p.ReinterpretedBatchNdims != q.ReinterpretedBatchNdims)
+            throw new KilnException("kl_divergence", $"kl_divergence: Independent distributions reinterpret {p.ReinterpretedBatchNdims} and {q.ReinterpretedBatchNdims} batch dims; they must match", KilnErrorKind.Unsupported);
+        using var each = Divergence(p.Base, q.Base);
+        return Independent.SumRightmost(each, p.ReinterpretedBatchNdims);
+    }
 
     // ½·(σp²/σq² + ((μp - μq)/σq)² - 1 - log(σp²/σq²))
     static Tensor NormalNormal(Normal p, Normal q)

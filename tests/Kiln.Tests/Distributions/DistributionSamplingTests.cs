@@ -98,9 +98,44 @@ public class DistributionSamplingTests
     }
 
     [Fact]
+    public void IndependentAndTransformedDistributionsSampleThroughTheirBase()
+    {
+        var loc = Tensor.From(new[] { 0.3f, -0.8f, 1.2f }, 3).RequiresGrad_();
+        var scale = Tensor.From(new[] { 0.5f, 1.0f, 0.2f }, 3);
+        var diagonal = new Independent(new Normal(loc, scale), 1);
+        Assert.Empty(diagonal.BatchShape);
+        Assert.Equal([3], diagonal.EventShape);
+        Assert.Equal([5, 3], diagonal.Sample([5], new Generator(21)).ShapeArray);
+        Assert.Equal([5], diagonal.LogProb(diagonal.Sample([5], new Generator(21))).ShapeArray);
+
+        // A tanh-squashed Gaussian policy (SAC's): samples inside (-1, 1), reparameterized, with tanh(loc) as their median.
+        var squashed = new TransformedDistribution(diagonal, new TanhTransform());
+        Assert.True(squashed.HasRSample);
+        var actions = squashed.RSample([20000], new Generator(22));
+        Assert.All(actions.ToArray<float>(), a => Assert.InRange(a, -1f, 1f));
+        var sorted = actions.Sort(0).Values.Select(0, 10000).ToArray<float>();
+        var expected = loc.Detach().Tanh().ToArray<float>();
+        for (int i = 0; i < 3; i++) Assert.InRange(sorted[i], expected[i] - 0.02, expected[i] + 0.02);
+        actions.Mean().Backward();
+        Assert.NotNull(loc.Grad);
+
+        var logNormal = new LogNormal(Tensor.From(new[] { 0.2f }, 1), Tensor.From(new[] { 0.4f }, 1));
+        var draws = logNormal.Sample([40000], new Generator(23));
+        Assert.InRange(draws.Mean().Item<float>(), logNormal.Mean.Item<float>() * 0.98, logNormal.Mean.Item<float>() * 1.02);
+        Assert.InRange(draws.Var().Item<float>(), logNormal.Variance.Item<float>() * 0.95, logNormal.Variance.Item<float>() * 1.05);
+    }
+
+    [Fact]
     public void BadInputsNameTheDistribution()
     {
         Assert.StartsWith("Bernoulli: either probs or logits must be specified, but not both", Assert.Throws<KilnException>(() => new Bernoulli()).Message);
+        var normals = new Normal(Tensor.Zeros(2, 3), Tensor.Ones(2, 3));
+        Assert.StartsWith("Independent: expected 0 <= reinterpreted_batch_ndims <= len(base_distribution.batch_shape) = 2, actual 3",
+            Assert.Throws<KilnException>(() => new Independent(normals, 3)).Message);
+        Assert.StartsWith("kl_divergence: Independent distributions reinterpret 1 and 2 batch dims",
+            Assert.Throws<KilnException>(() => Kl.Divergence(new Independent(normals, 1), new Independent(normals, 2))).Message);
+        Assert.StartsWith("mean: TransformedDistribution has no closed-form mean",
+            Assert.Throws<KilnException>(() => new TransformedDistribution(normals, new TanhTransform()).Mean).Message);
         Assert.StartsWith("Categorical: either probs or logits", Assert.Throws<KilnException>(() => new Categorical(Tensor.Ones(3), Tensor.Ones(3))).Message);
         Assert.StartsWith("Categorical: log_prob expects integer category indices", Assert.Throws<KilnException>(() => new Categorical(Tensor.Ones(3)).LogProb(Tensor.Ones(2))).Message);
         Assert.StartsWith("rsample: Categorical has no reparameterized sampler", Assert.Throws<KilnException>(() => new Categorical(Tensor.Ones(3)).RSample()).Message);

@@ -1,0 +1,131 @@
+using System.Collections.Generic;
+
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The distribution of f(x) for x from a base distribution and f a chain of elementwise <see cref="Transform"/>s
+/// (<c>torch.distributions.TransformedDistribution</c>): samples are the base's pushed through the transforms; the log
+/// density pulls a value back through their inverses and subtracts each log-Jacobian, summed over the event dims.
+/// </summary>
+public class TransformedDistribution : Distribution
+{
+    /// <summary><paramref name="baseDistribution"/> pushed through <paramref name="transforms"/>, first to last.</summary>
+    public TransformedDistribution(Distribution baseDistribution, params Transform[] transforms)
+        : base(baseDistribution.BatchShape, baseDistribution.EventShape)
+    {
+        Base = baseDistribution;
+        Transforms = transforms;
+    }
+
+    /// <summary>The distribution before the transforms.</summary>
+    public Distribution Base { get; }
+
+    /// <summary>The transforms, applied first to last.</summary>
+    public IReadOnlyList<Transform> Transforms { get; }
+
+    /// <summary>Not known in closed form for a general chain (PyTorch raises too); <see cref="LogNormal"/> has one.</summary>
+    public override Tensor Mean => throw new KilnException("mean", $"mean: {GetType().Name} has no closed-form mean", KilnErrorKind.Unsupported);
+
+    /// <summary>Not known in closed form for a general chain (PyTorch raises too).</summary>
+    public override Tensor Variance => throw new KilnException("variance", $"variance: {GetType().Name} has no closed-form variance", KilnErrorKind.Unsupported);
+
+    /// <inheritdoc/>
+    public override bool HasRSample => Base.HasRSample;
+
+    /// <inheritdoc/>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        var x = Base.Sample(sampleShape, generator);
+        return Push(x);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null) => Push(Base.RSample(sampleShape, generator));
+
+    Tensor Push(Tensor x)
+    {
+        foreach (var t in Transforms)
+        {
+            var y = t.Forward(x);
+            x.Dispose();
+            x = y;
+        }
+        return x;
+    }
+
+    /// <summary>log p(y) = log p_base(x) - Σ log |det J|, x = the inverses applied last to first.</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        var y = value.To(value.DType);
+        Tensor? correction = null;
+        try
+        {
+            for (int i = Transforms.Count - 1; i >= 0; i--)
+            {
+                var x = Transforms[i].Inverse(y);
+                using var jacobian = Transforms[i].LogAbsDetJacobian(x, y);
+                using var summed = Independent.SumRightmost(jacobian, EventShape.Length);
+                var next = correction is null ? summed.To(summed.DType) : correction + summed;
+                correction?.Dispose();
+                correction = next;
+                y.Dispose();
+                y = x;
+            }
+            using var baseLog = Base.LogProb(y);
+            return correction is null ? baseLog.To(baseLog.DType) : baseLog - correction;
+        }
+        finally
+        {
+            y.Dispose();
+            correction?.Dispose();
+        }
+    }
+
+    /// <summary>Not known in closed form for a general chain (PyTorch raises too).</summary>
+    public override Tensor Entropy() => throw new KilnException("entropy", $"entropy: {GetType().Name} has no closed-form entropy", KilnErrorKind.Unsupported);
+}
+
+/// <summary>exp of a normal variable (<c>torch.distributions.LogNormal</c>), with its closed-form moments and entropy.</summary>
+public sealed class LogNormal : TransformedDistribution
+{
+    /// <summary>exp(N(loc, scale²)).</summary>
+    public LogNormal(Tensor loc, Tensor scale) : base(new Normal(loc, scale), new ExpTransform()) { }
+
+    /// <summary>The underlying normal's mean.</summary>
+    public Tensor Loc => ((Normal)Base).Loc;
+
+    /// <summary>The underlying normal's standard deviation.</summary>
+    public Tensor Scale => ((Normal)Base).Scale;
+
+    /// <summary>exp(loc + scale²/2).</summary>
+    public override Tensor Mean
+    {
+        get
+        {
+            using var variance = Scale.Square();
+            using var exponent = Loc + variance * 0.5;
+            return exponent.Exp();
+        }
+    }
+
+    /// <summary>(exp(scale²) - 1)·exp(2·loc + scale²).</summary>
+    public override Tensor Variance
+    {
+        get
+        {
+            using var variance = Scale.Square();
+            using var grow = variance.Expm1();
+            using var exponent = Loc * 2.0 + variance;
+            using var scale = exponent.Exp();
+            return grow * scale;
+        }
+    }
+
+    /// <summary>The normal's entropy + loc.</summary>
+    public override Tensor Entropy()
+    {
+        using var normal = Base.Entropy();
+        return normal + Loc;
+    }
+}
