@@ -127,6 +127,7 @@ def build(t, a):
     if t == "AdaptiveMaxPool1d": return nn.AdaptiveMaxPool1d(a["size"])
     if t == "Bilinear": return nn.Bilinear(a["in1"], a["in2"], a["out"], bias=a.get("bias", True))
     if t == "ConvTranspose1d": return nn.ConvTranspose1d(a["in"], a["out"], a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), dilation=a.get("dilation", 1), bias=a.get("bias", True))
+    if t == "ConvTranspose3d": return nn.ConvTranspose3d(a["in"], a["out"], tuple(a["k"]) if isinstance(a["k"], list) else a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), output_padding=a.get("output_padding", 0), groups=a.get("groups", 1), bias=a.get("bias", True), dilation=a.get("dilation", 1))
     if t == "Conv3d": return nn.Conv3d(a["in"], a["out"], tuple(a["k"]) if isinstance(a["k"], list) else a["k"], stride=a.get("stride", 1), padding=a.get("padding", 0), dilation=a.get("dilation", 1), groups=a.get("groups", 1), bias=a.get("bias", True))
     if t == "MaxPool3d": return nn.MaxPool3d(tup(a["k"]), stride=tup(a.get("stride")), padding=tup(a.get("padding", 0)), dilation=tup(a.get("dilation", 1)), ceil_mode=a.get("ceil_mode", False))
     if t == "AvgPool3d": return nn.AvgPool3d(tup(a["k"]), stride=tup(a.get("stride")), padding=a.get("padding", 0), ceil_mode=a.get("ceil_mode", False), count_include_pad=a.get("count_include_pad", True))
@@ -405,6 +406,16 @@ with torch.random.fork_rng():
     module_case("weight_norm_linear", "WeightNorm", {"of": "Linear", "args": {"in": 5, "out": 4}}, [R(3, 5)])
     module_case("weight_norm_conv2d_whole", "WeightNorm", {"of": "Conv2d", "args": {"in": 3, "out": 4, "k": 3}, "dim": None}, [R(2, 3, 6, 6)])
     module_case("weight_norm_linear_dim1", "WeightNorm", {"of": "Linear", "args": {"in": 5, "out": 4}, "dim": 1}, [R(3, 5)])
+
+# ConvTranspose3d: strides per dim with output padding, dilation, groups without bias, unbatched; spectral norm on it (dim 1).
+with torch.random.fork_rng():
+    torch.manual_seed(69)
+    module_case("conv_transpose3d", "ConvTranspose3d", {"in": 2, "out": 3, "k": 2}, [R(2, 2, 3, 4, 4)])
+    module_case("conv_transpose3d_stride_output_padding", "ConvTranspose3d", {"in": 3, "out": 2, "k": [3, 2, 3], "stride": [2, 2, 1], "padding": [1, 0, 1], "output_padding": [1, 1, 0]},
+                [R(1, 3, 3, 4, 3)])
+    module_case("conv_transpose3d_dilation_groups_unbatched", "ConvTranspose3d", {"in": 4, "out": 2, "k": 2, "dilation": [2, 1, 2], "groups": 2, "bias": False},
+                [R(4, 3, 3, 4)])
+    module_case("spectral_norm_conv_transpose3d", "SpectralNorm", {"of": "ConvTranspose3d", "args": {"in": 2, "out": 3, "k": 2, "stride": 2}}, [R(1, 2, 2, 3, 3)])
 
 # ---- functional ---------------------------------------------------------------------------------------------
 functional = []

@@ -18,10 +18,53 @@ public sealed partial class Tensor
     {
         const string op = "index_add";
         int d = CheckIndexUpdate(op, dim, index, source);
+        if (!IsCuda && !source.IsCuda && !index.IsCuda && DType == DType.Float32 && source.DType == DType.Float32 && Dim > 0)
+            return IndexAddOnHost(op, d, index, source, alpha);
         using var spread = SpreadIndex(index, d, source._shape);
         if (alpha == 1) return ScatterAdd(d, spread, source);
         using var scaled = source.Mul(alpha);
         return ScatterAdd(d, spread, scaled);
+    }
+
+    /// <summary>
+    /// index_add of host float32 tensors by <see cref="Kernels.IndexAddRows"/> (slices added in place of a copy, no int64
+    /// index the size of source), one node: self's gradient passes through, source's is the gradient's slices at the index.
+    /// </summary>
+    unsafe Tensor IndexAddOnHost(string op, int d, Tensor index, Tensor source, double alpha)
+    {
+        int size = _shape[d];
+        using var wide = index.To(DType.Int64);
+        var rows = wide.Reshape(-1).ToArray<long>();
+        for (int r = 0; r < rows.Length; r++)
+        {
+            if (rows[r] < 0 || rows[r] >= size)   // no wrapping of negative indices, as PyTorch's index_add
+                throw new KilnException(op, $"{op}: index {rows[r]} is out of bounds for dimension {d} with size {size}", KilnErrorKind.Index);
+        }
+        long outer = 1, inner = 1;
+        for (int i = 0; i < d; i++) outer *= _shape[i];
+        for (int i = d + 1; i < Dim; i++) inner *= _shape[i];
+        var self = this;
+        Tensor Forward()
+        {
+            var result = self.Clone();
+            using var from = source.Contiguous();
+            fixed (long* at = rows) Kernels.IndexAddRows.Run(result.Ptr<float>(), from.Ptr<float>(), at, outer, size, rows.Length, inner, (float)alpha);
+            return result;
+        }
+        if (!Autograd.IsGradEnabled || !RequiresGrad && !source.RequiresGrad) return Forward();
+        return Autograd.Function(op, [this, source], Forward, grad =>
+        {
+            var gradSelf = RequiresGrad ? grad.Clone() : null;
+            Tensor? gradSource = null;
+            if (source.RequiresGrad)
+            {
+                using var positions = From(rows, rows.Length);
+                using var onDevice = positions.To(grad.Device);
+                using var picked = grad.IndexSelect(d, onDevice);
+                gradSource = alpha == 1 ? picked.Clone() : picked.Mul(alpha);
+            }
+            return [gradSelf, gradSource];
+        });
     }
 
     /// <summary>

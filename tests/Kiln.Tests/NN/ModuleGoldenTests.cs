@@ -112,6 +112,8 @@ public class ModuleGoldenTests
         "Bilinear" => new Bilinear(Int(a, "in1", 0), Int(a, "in2", 0), Int(a, "out", 0), Bool(a, "bias", true)),
         "ConvTranspose1d" => new ConvTranspose1d(Int(a, "in", 0), Int(a, "out", 0), Int(a, "k", 1), Int(a, "stride", 1), Int(a, "padding", 0),
             Int(a, "output_padding", 0), Int(a, "groups", 1), Bool(a, "bias", true), Int(a, "dilation", 1)),
+        "ConvTranspose3d" => new ConvTranspose3d(Int(a, "in", 0), Int(a, "out", 0), IntOrInts(a, "k", 1), IntOrInts(a, "stride", 1), IntOrInts(a, "padding", 0),
+            IntOrInts(a, "output_padding", 0), Int(a, "groups", 1), Bool(a, "bias", true), IntOrInts(a, "dilation", 1)),
         "Conv3d" => new Conv3d(Int(a, "in", 0), Int(a, "out", 0), IntOrInts(a, "k", 1), IntOrInts(a, "stride", 1), IntOrInts(a, "padding", 0), IntOrInts(a, "dilation", 1),
             Int(a, "groups", 1), Bool(a, "bias", true)),
         "MaxPool3d" => a.GetProperty("k").ValueKind == JsonValueKind.Number && !a.TryGetProperty("stride", out _)

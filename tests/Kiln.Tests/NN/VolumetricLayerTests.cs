@@ -41,6 +41,7 @@ public class VolumetricLayerTests
     public void ConvolutionAndPoolsPassFiniteDifferences()
     {
         Assert.True(Autograd.GradCheck(x => F.Conv3d(x[0], x[1], x[2], [1, 2, 1], [1, 0, 1], [2, 1, 1], groups: 2), [R(1, 4, 4, 4, 3), R(2, 2, 2, 2, 2), R(2)]));
+        Assert.True(Autograd.GradCheck(x => F.ConvTranspose3d(x[0], x[1], x[2], [2, 1, 2], [1, 0, 0], [1, 0, 1], groups: 2, dilation: [1, 2, 1]), [R(1, 4, 2, 3, 2), R(4, 1, 2, 2, 2), R(2)]));
         Assert.True(Autograd.GradCheck(x => F.MaxPool3d(x[0], [2], [1], [1]) + F.AvgPool3d(x[0], [2], [1], [1], countIncludePad: false), [R(1, 2, 3, 3, 3)]));
         Assert.True(Autograd.GradCheck(x => F.AdaptiveAvgPool3d(x[0], [2, 2, 1]).Sum() + F.AdaptiveMaxPool3d(x[0], [1, 2, 2]).Sum(), [R(1, 2, 3, 4, 3)]));
         Assert.True(Autograd.GradCheck(x => F.LpPool2d(x[0].Abs() + 0.2, 2.5, [2]), [R(1, 2, 4, 4)]));
@@ -54,6 +55,9 @@ public class VolumetricLayerTests
         Assert.StartsWith("conv3d: Given groups=1, weight of size [4, 3, 2, 2, 2], expected input [1, 2, 3, 3, 3] to have 3 channels",
             Assert.Throws<KilnException>(() => F.Conv3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(4, 3, 2, 2, 2))).Message);
         Assert.StartsWith("conv3d: kernel depth 4", Assert.Throws<KilnException>(() => F.Conv3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(4, 2, 4, 2, 2))).Message);
+        Assert.StartsWith("conv_transpose3d: expected 5-D weight", Assert.Throws<KilnException>(() => F.ConvTranspose3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(2, 2, 3, 3))).Message);
+        Assert.StartsWith("conv_transpose3d: Given transposed=1, weight of size [3, 2, 2, 2, 2]", Assert.Throws<KilnException>(() => F.ConvTranspose3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(3, 2, 2, 2, 2))).Message);
+        Assert.StartsWith("conv_transpose3d: output padding must be smaller than either stride or dilation", Assert.Throws<KilnException>(() => F.ConvTranspose3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(2, 2, 2, 2, 2), outputPadding: [1])).Message);
         Assert.StartsWith("conv3d: stride must be one or three numbers", Assert.Throws<KilnException>(() => F.Conv3d(Tensor.Ones(1, 2, 3, 3, 3), Tensor.Ones(4, 2, 2, 2, 2), stride: [1, 2])).Message);
         Assert.StartsWith("max_pool3d: expected 4-D (unbatched) or 5-D (batched) input", Assert.Throws<KilnException>(() => F.MaxPool3d(Tensor.Ones(2, 3, 3), [2])).Message);
         Assert.StartsWith("Softmax2d: expected an input of 3 or 4 dimensions", Assert.Throws<KilnException>(() => new Softmax2d().Call(Tensor.Ones(2, 3))).Message);

@@ -3,7 +3,8 @@ using Kiln.Compiler.Shapes;
 
 namespace Kiln.NN;
 
-// The 3-D (volumetric) layers over [N, C, D, H, W]: a 3-D convolution as one 2-D convolution per depth tap, summed; 3-D
+// The 3-D (volumetric) layers over [N, C, D, H, W]: a 3-D convolution as one 2-D convolution per depth tap, summed (and a
+// transposed one as one transposed 2-D convolution with the taps as channels, added along the depth); 3-D
 // pools as a 2-D pool over each depth slice followed by a 1-D pool along the depth (max, mean and their window counts are
 // separable over a box). Everything is recorded 2-D and 1-D work, so the gradients and both devices come from those ops.
 public static partial class F
@@ -58,6 +59,56 @@ public static partial class F
             using var biased = bias is null ? ordered.To(ordered.DType) : ordered.Add(bias.View(1, o, 1, 1, 1));
             return unbatched ? biased.Squeeze(0) : biased.To(biased.DType);
         }
+    }
+
+    /// <summary>
+    /// Transposed 3-D convolution of [N, Cin, D, H, W] (or [Cin, D, H, W]) with weight [Cin, Cout/groups, kd, kh, kw]
+    /// (<c>F.conv_transpose3d</c>): one transposed 2-D convolution of every depth slice with all depth taps as extra output
+    /// channels, each slice's taps added at their output depths (index_add), then cropped by the padding.
+    /// </summary>
+    public static Tensor ConvTranspose3d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null,
+        int[]? outputPadding = null, int groups = 1, int[]? dilation = null)
+    {
+        const string op = "conv_transpose3d";
+        if (weight.Dim != 5) throw new KilnException(op, $"{op}: expected 5-D weight [in_channels, out_channels/groups, kD, kH, kW], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
+        bool unbatched = input.Dim == 4;
+        if (input.Dim != 5 && !unbatched)
+            throw new KilnException(op, $"{op}: expected 4-D (unbatched) or 5-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        using var x = unbatched ? input.Unsqueeze(0) : input.To(input.DType);
+        int n = x.Size(0), cin = x.Size(1), depth = x.Size(2), kd = weight.Size(2);
+        if (groups <= 0 || cin != weight.Size(0) || cin % groups != 0)
+            throw new KilnException(op, $"{op}: Given transposed=1, weight of size {ShapeText.Format(weight.ShapeArray)}, expected input{ShapeText.Format(x.ShapeArray)} to have {weight.Size(0)} channels (divisible by groups={groups}), but got {cin} channels instead", KilnErrorKind.Shape);
+        var s = Triple(op, stride, "stride", 1);
+        var p = Triple(op, padding, "padding", 0);
+        var o = Triple(op, outputPadding, "output_padding", 0);
+        var d = Triple(op, dilation, "dilation", 1);
+        if (o[0] < 0 || o[0] >= Math.Max(s[0], d[0]))
+            throw new KilnException(op, $"{op}: output padding must be smaller than either stride or dilation, got output_padding=({string.Join(", ", o)}), stride=({string.Join(", ", s)}), dilation=({string.Join(", ", d)})");
+        int full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1 + o[0];   // the output depth before the padding is cropped
+        int outDepth = full - 2 * p[0];
+        if (outDepth <= 0) throw new KilnException(op, $"{op}: calculated output depth {outDepth} is too small for input depth {depth}", KilnErrorKind.Shape);
+        using var moved = x.Permute(0, 2, 1, 3, 4);
+        using var planes = moved.Reshape(n * depth, cin, x.Size(3), x.Size(4));   // every depth slice, one batch of planes
+        // All depth taps at once, as extra output channels of one transposed 2-D convolution: per group [kd, Cout/g].
+        int perGroup = weight.Size(1), cout = perGroup * groups;
+        using var tapsFirst = weight.Permute(0, 2, 1, 3, 4);                        // [Cin, kd, Cout/g, kh, kw]
+        using var tapWeights = tapsFirst.Reshape(cin, kd * perGroup, weight.Size(3), weight.Size(4));
+        using var y = ConvTranspose2d(planes, tapWeights, null, [s[1], s[2]], [p[1], p[2]], [o[1], o[2]], groups, [d[1], d[2]]);
+        int ho = y.Size(2), wo = y.Size(3);
+        using var split = y.Reshape(n, depth, groups, kd, perGroup, ho, wo);
+        using var ordered = split.Permute(0, 2, 4, 1, 3, 5, 6);                     // [N, g, Cout/g, D, kd, Ho, Wo]
+        using var slices = ordered.Reshape(n, cout, depth * kd, ho, wo);
+        // Slice i of tap z lands at depth i·stride + z·dilation; overlapping landings add.
+        var target = new long[depth * kd];
+        for (int i = 0; i < depth; i++)
+            for (int z = 0; z < kd; z++) target[i * kd + z] = (long)i * s[0] + (long)z * d[0];
+        using var hostIndex = Tensor.From(target, target.Length);
+        using var index = hostIndex.To(x.Device);
+        using var zeros = Tensor.Zeros([n, cout, full, ho, wo], y.DType, y.Device);
+        using var sum = zeros.IndexAdd(2, index, slices);
+        using var cropped = sum.Narrow(2, p[0], outDepth);
+        using var biased = bias is null ? cropped.To(cropped.DType) : cropped.Add(bias.View(1, -1, 1, 1, 1));
+        return unbatched ? biased.Squeeze(0) : biased.To(biased.DType);
     }
 
     /// <summary>Max over sliding 3-D windows of [N, C, D, H, W] (<c>F.max_pool3d</c>); stride defaults to the kernel.</summary>

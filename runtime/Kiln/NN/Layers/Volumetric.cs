@@ -21,6 +21,25 @@ public sealed class Conv3d : ConvBase
     public override Tensor Forward(Tensor input) => F.Conv3d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 }
 
+/// <summary>Transposed 3-D convolution (<c>nn.ConvTranspose3d</c>), weight [in, out/groups, kD, kH, kW].</summary>
+public sealed class ConvTranspose3d : ConvBase
+{
+    /// <summary>A transposed 3-D convolution; each setting one number for all dims or three.</summary>
+    public ConvTranspose3d(int inChannels, int outChannels, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? outputPadding = null,
+        int groups = 1, bool bias = true, int[]? dilation = null, DType dtype = DType.Float32)
+        : base("ConvTranspose3d", inChannels, outChannels, Expand(kernelSize, 3, "ConvTranspose3d", "kernel_size"), Expand(stride ?? [1], 3, "ConvTranspose3d", "stride"),
+            Expand(padding ?? [0], 3, "ConvTranspose3d", "padding"), null, Expand(dilation ?? [1], 3, "ConvTranspose3d", "dilation"),
+            Expand(outputPadding ?? [0], 3, "ConvTranspose3d", "output_padding"), groups, bias, true, dtype)
+    { }
+
+    /// <summary>A transposed 3-D convolution with a cubic kernel.</summary>
+    public ConvTranspose3d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1, bool bias = true, int dilation = 1, DType dtype = DType.Float32)
+        : this(inChannels, outChannels, [kernelSize], [stride], [padding], [outputPadding], groups, bias, [dilation], dtype) { }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.ConvTranspose3d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
+}
+
 /// <summary>Max over sliding 3-D windows (<c>nn.MaxPool3d</c>); stride defaults to the kernel size.</summary>
 public sealed class MaxPool3d : Module<Tensor, Tensor>
 {

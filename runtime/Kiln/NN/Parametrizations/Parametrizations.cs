@@ -20,7 +20,7 @@ public static class Parametrizations
     {
         var weight = module.NamedParameters(recurse: false).FirstOrDefault(name) ?? module.NamedBuffers(recurse: false).FirstOrDefault(name)
             ?? throw new KilnException("spectral_norm", $"spectral_norm: {module.GetType().Name} has no parameter or buffer named '{name}'", KilnErrorKind.Argument);
-        int d = dim ?? (module is ConvTranspose1d or ConvTranspose2d ? 1 : 0);
+        int d = dim ?? (module is ConvTranspose1d or ConvTranspose2d or ConvTranspose3d ? 1 : 0);
         return Parametrize.RegisterParametrization(module, name, new SpectralNormParametrization(weight, powerIterations, d, eps));
     }
 
