@@ -28,17 +28,7 @@ public class SavePretrainedTests : IDisposable
         var model = AutoModelForCausalLM.FromPretrained(source);
         model.SavePretrained(_dir);
 
-        using (var saved = new SafeTensorsFile(Path.Combine(_dir, "model.safetensors")))
-        using (var original = new SafeTensorsFile(Path.Combine(source, "model.safetensors")))
-            Assert.Equal(original.Names.Order(), saved.Names.Order());
-        using (var savedConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json"))))
-        using (var originalConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json"))))
-            foreach (var key in configKeys)
-            {
-                JsonElement want = originalConfig.RootElement.GetProperty(key), got = savedConfig.RootElement.GetProperty(key);
-                if (want.ValueKind == JsonValueKind.Number) Assert.Equal(want.GetDouble(), got.GetDouble());
-                else Assert.Equal(want.ToString(), got.ToString());
-            }
+        AssertSavedLike(source, configKeys);
 
         var again = AutoModelForCausalLM.FromPretrained(_dir);
         Assert.Equal(model.GetType(), again.GetType());
@@ -54,18 +44,8 @@ public class SavePretrainedTests : IDisposable
         var model = Assert.IsType<BertModel>(AutoModel.FromPretrained(source));
         model.SavePretrained(_dir);
 
-        using (var saved = new SafeTensorsFile(Path.Combine(_dir, "model.safetensors")))
-        using (var original = new SafeTensorsFile(Path.Combine(source, "model.safetensors")))
-            Assert.Equal(original.Names.Order(), saved.Names.Order());
-        using (var savedConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json"))))
-        using (var originalConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json"))))
-            foreach (var key in new[] { "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size", "vocab_size", "max_position_embeddings",
-                                        "type_vocab_size", "layer_norm_eps", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "model_type" })
-            {
-                JsonElement want = originalConfig.RootElement.GetProperty(key), got = savedConfig.RootElement.GetProperty(key);
-                if (want.ValueKind == JsonValueKind.Number) Assert.Equal(want.GetDouble(), got.GetDouble());
-                else Assert.Equal(want.ToString(), got.ToString());
-            }
+        AssertSavedLike(source, ["hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size", "vocab_size", "max_position_embeddings",
+                                 "type_vocab_size", "layer_norm_eps", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "model_type"]);
         Assert.False(File.Exists(Path.Combine(_dir, "generation_config.json")));
 
         var again = Assert.IsType<BertModel>(AutoModel.FromPretrained(_dir));
@@ -75,5 +55,21 @@ public class SavePretrainedTests : IDisposable
         var (last2, pooled2) = again.Forward(expected["input_ids"], expected["attention_mask"], expected["token_type_ids"]);
         Assert.Equal(last.ToArray<float>(), last2.ToArray<float>());
         Assert.Equal(pooled!.ToArray<float>(), pooled2!.ToArray<float>());
+    }
+
+    /// <summary>The saved folder has the source's tensor names and the source config's values under <paramref name="configKeys"/>.</summary>
+    void AssertSavedLike(string source, string[] configKeys)
+    {
+        using (var saved = new SafeTensorsFile(Path.Combine(_dir, "model.safetensors")))
+        using (var original = new SafeTensorsFile(Path.Combine(source, "model.safetensors")))
+            Assert.Equal(original.Names.Order(), saved.Names.Order());
+        using var savedConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")));
+        using var originalConfig = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json")));
+        foreach (var key in configKeys)
+        {
+            JsonElement want = originalConfig.RootElement.GetProperty(key), got = savedConfig.RootElement.GetProperty(key);
+            if (want.ValueKind == JsonValueKind.Number) Assert.Equal(want.GetDouble(), got.GetDouble());
+            else Assert.Equal(want.ToString(), got.ToString());
+        }
     }
 }
