@@ -440,6 +440,19 @@ with torch.random.fork_rng():
     case("dist_lognormal", {"loc": loc, "s": sc, "x": torch.rand(3, 2, 3) * 4 + 0.05},
          lambda loc, s, x: (D.LogNormal(loc, s).log_prob(x), D.LogNormal(loc, s).mean, D.LogNormal(loc, s).variance, D.LogNormal(loc, s).entropy()))
 
+# nn.utils: pad_sequence / unpad_sequence / unpack_sequence, parameters_to_vector.
+with torch.random.fork_rng():
+    torch.manual_seed(100)
+    from torch.nn.utils.rnn import pad_sequence, unpad_sequence, pack_sequence, unpack_sequence
+    from torch.nn.utils import parameters_to_vector
+    sa, sb, sc = torch.randn(3, 2), torch.randn(5, 2), torch.randn(1, 2)
+    case("pad_sequence", {"a": sa, "b": sb, "c": sc},
+         lambda a, b, c: (pad_sequence([a, b, c]), pad_sequence([a, b, c], batch_first=True, padding_value=-1.5)))
+    case("unpad_unpack_sequence", {"a": sa, "b": sb, "c": sc},
+         lambda a, b, c: (*unpad_sequence(pad_sequence([a, b, c], batch_first=True), torch.tensor([3, 5, 1]), batch_first=True),
+                          *unpack_sequence(pack_sequence([a, b, c], enforce_sorted=False))))
+    case("parameters_to_vector", {"w": torch.randn(2, 3), "b": torch.randn(3)}, lambda w, b: parameters_to_vector([w, b]))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -70,6 +70,46 @@ public class TrainingUtilityTests
         Assert.Equal(0.7f, b.Grad.ToArray<float>()[0]);
         b.Grad = Tensor.From(float.NaN);
         Assert.Throws<KilnException>(() => GradClipping.ClipGradNorm_([a, b], 1, errorIfNonfinite: true));
+
+        // The two halves on their own (a norm over several groups, then one scale): get_total_norm, clip_grads_with_norm_.
+        a.Grad = Tensor.From(3f, 0f);
+        b.Grad = Tensor.From(4f);
+        double total = GradClipping.GetTotalNorm([a.Grad, b.Grad]);
+        Assert.Equal(5.0, total, 6);
+        Assert.Equal(2.0, GradClipping.GetTotalNorm([Tensor.From(1f, -1f), Tensor.From(1f, 1f)], 1) / 2, 6);
+        GradClipping.ClipGradsWithNorm_([a], 2.5, total);   // only a's gradient is scaled, by 2.5 / 5
+        Assert.Equal(1.5f, a.Grad!.ToArray<float>()[0], 5);
+        Assert.Equal(4f, b.Grad!.ToArray<float>()[0]);
+    }
+
+    [Fact]
+    public void ParametersMakeOneVectorAndTakeItBack()
+    {
+        var w = Tensor.From(new[] { 1f, 2f, 3f, 4f }, 2, 2).RequiresGrad_();
+        var bias = Tensor.From(5f).RequiresGrad_();
+        var vector = GradClipping.ParametersToVector([w, bias]);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f], vector.ToArray<float>());
+        GradClipping.VectorToParameters(vector * 10, [w, bias]);
+        Assert.Equal([10f, 20f, 30f, 40f], w.ToArray<float>());
+        Assert.Equal(50f, bias.ToArray<float>()[0]);
+        Assert.True(w.IsLeaf && w.RequiresGrad);
+        Assert.StartsWith("vector_to_parameters: the vector has 4 elements, the parameters 5",
+            Assert.Throws<KilnException>(() => GradClipping.VectorToParameters(Tensor.Zeros(4), [w, bias])).Message);
+    }
+
+    [Fact]
+    public void PadSequenceCanPadOnTheLeft()
+    {
+        var a = Tensor.From(new[] { 1f, 2f }, 2);
+        var b = Tensor.From(new[] { 3f, 4f, 5f }, 3);
+        var left = RnnUtils.PadSequence([a, b], batchFirst: true, paddingValue: -1, paddingSide: "left");
+        Assert.Equal([-1f, 1f, 2f, 3f, 4f, 5f], left.ToArray<float>());
+        Assert.Equal([3, 2], RnnUtils.PadSequence([a, b]).ShapeArray);
+        Assert.StartsWith("pad_sequence: Expected padding_side to be one of left or right, but got middle",
+            Assert.Throws<KilnException>(() => RnnUtils.PadSequence([a, b], paddingSide: "middle")).Message);
+        var back = RnnUtils.UnpadSequence(RnnUtils.PadSequence([a, b]), [2, 3]);
+        Assert.Equal(a.ToArray<float>(), back[0].ToArray<float>());
+        Assert.Equal(b.ToArray<float>(), back[1].ToArray<float>());
     }
 
     [Fact]

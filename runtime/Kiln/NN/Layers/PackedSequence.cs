@@ -107,6 +107,68 @@ public static class RnnUtils
         return (batchFirst ? shaped.Transpose(0, 1).Contiguous() : shaped.Contiguous(), lengths);
     }
 
+    /// <summary>
+    /// Sequences [Lᵢ, *] padded with <paramref name="paddingValue"/> to the longest, stacked as [L, B, *] ([B, L, *] with
+    /// <paramref name="batchFirst"/>) (<c>pad_sequence</c>); <paramref name="paddingSide"/> "left" puts the padding first.
+    /// </summary>
+    public static Tensor PadSequence(IReadOnlyList<Tensor> sequences, bool batchFirst = false, double paddingValue = 0, string paddingSide = "right")
+    {
+        const string op = "pad_sequence";
+        if (paddingSide is not ("right" or "left"))
+            throw new KilnException(op, $"{op}: Expected padding_side to be one of left or right, but got {paddingSide}.", KilnErrorKind.Argument);
+        Tensor batch;
+        if (paddingSide == "right")
+        {
+            var (padded, mask) = Data.Collate.PadSequences(sequences, paddingValue);
+            mask.Dispose();
+            batch = padded;
+        }
+        else
+        {
+            // Left padding is right padding of the reversed sequences, reversed back.
+            var reversed = new Tensor[sequences.Count];
+            for (int i = 0; i < reversed.Length; i++)
+            {
+                if (sequences[i].Dim == 0) throw new KilnException(op, $"{op}: sequences must have at least one dim (the length)", KilnErrorKind.Shape);
+                reversed[i] = sequences[i].Flip(0);
+            }
+            var (padded, mask) = Data.Collate.PadSequences(reversed, paddingValue);
+            using (padded) using (mask) batch = padded.Flip(1);
+            foreach (var r in reversed) r.Dispose();
+        }
+        if (batchFirst) return batch;
+        using (batch) return batch.Transpose(0, 1).Contiguous();
+    }
+
+    /// <summary>
+    /// The sequences of a padded batch [T, B, *] ([B, T, *] with <paramref name="batchFirst"/>), each cut to its length
+    /// (<c>unpad_sequence</c>).
+    /// </summary>
+    public static Tensor[] UnpadSequence(Tensor paddedSequences, long[] lengths, bool batchFirst = false)
+    {
+        const string op = "unpad_sequence";
+        if (paddedSequences.Dim < 2) throw new KilnException(op, $"{op}: expected a padded batch [T, B, *], got shape {ShapeText.Format(paddedSequences.ShapeArray)}", KilnErrorKind.Shape);
+        int batchDim = batchFirst ? 0 : 1, timeDim = 1 - batchDim;
+        if (lengths.Length != paddedSequences.Size(batchDim))
+            throw new KilnException(op, $"{op}: {lengths.Length} lengths for a batch of {paddedSequences.Size(batchDim)}", KilnErrorKind.Shape);
+        var result = new Tensor[lengths.Length];
+        for (int b = 0; b < lengths.Length; b++)
+        {
+            if (lengths[b] < 0 || lengths[b] > paddedSequences.Size(timeDim))
+                throw new KilnException(op, $"{op}: length {lengths[b]} of sequence {b} is outside [0, {paddedSequences.Size(timeDim)}]", KilnErrorKind.Index);
+            using var row = paddedSequences.Select(batchDim, b);
+            result[b] = row.Narrow(0, 0, (int)lengths[b]);
+        }
+        return result;
+    }
+
+    /// <summary>The sequences of a packed batch, in their original order (<c>unpack_sequence</c>).</summary>
+    public static Tensor[] UnpackSequence(PackedSequence packed)
+    {
+        var (padded, lengths) = PadPackedSequence(packed, batchFirst: true);
+        using (padded) return UnpadSequence(padded, lengths, batchFirst: true);
+    }
+
     /// <summary>Packs a list of sequences [L_i, *] (<c>pack_sequence</c>).</summary>
     public static PackedSequence PackSequence(IReadOnlyList<Tensor> sequences, bool enforceSorted = true)
     {
