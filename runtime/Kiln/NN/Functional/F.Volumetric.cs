@@ -121,7 +121,7 @@ public static partial class F
         var d = Triple(op, dilation, "dilation", 1);
         return Separable3d(op, input,
             planes => MaxPool2d(planes, [k[1], k[2]], [s[1], s[2]], [p[1], p[2]], [d[1], d[2]], ceilMode),
-            rows => MaxPool1d(rows, k[0], s[0], p[0], d[0], ceilMode));
+            depths => MaxPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], [d[0], 1], ceilMode));
     }
 
     /// <summary>
@@ -136,26 +136,26 @@ public static partial class F
         var p = Triple(op, padding, "padding", 0);
         return Separable3d(op, input,
             planes => AvgPool2d(planes, [k[1], k[2]], [s[1], s[2]], [p[1], p[2]], ceilMode, countIncludePad),
-            rows => AvgPool1d(rows, k[0], s[0], p[0], ceilMode, countIncludePad));
+            depths => AvgPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], ceilMode, countIncludePad));
     }
 
     /// <summary>Averages [N, C, D, H, W] into <paramref name="outputSize"/> (d, h, w) adaptive windows (<c>F.adaptive_avg_pool3d</c>).</summary>
     public static Tensor AdaptiveAvgPool3d(Tensor input, int[] outputSize)
     {
         var o = Triple("adaptive_avg_pool3d", outputSize, "output_size", 1);
-        return Separable3d("adaptive_avg_pool3d", input, planes => AdaptiveAvgPool2d(planes, [o[1], o[2]]), rows => AdaptiveAvgPool1d(rows, o[0]));
+        return Separable3d("adaptive_avg_pool3d", input, planes => AdaptiveAvgPool2d(planes, [o[1], o[2]]), depths => AdaptiveAvgPool2d(depths, [o[0], depths.Size(3)]));
     }
 
     /// <summary>The largest value of each of <paramref name="outputSize"/> adaptive 3-D windows (<c>F.adaptive_max_pool3d</c>).</summary>
     public static Tensor AdaptiveMaxPool3d(Tensor input, int[] outputSize)
     {
         var o = Triple("adaptive_max_pool3d", outputSize, "output_size", 1);
-        return Separable3d("adaptive_max_pool3d", input, planes => AdaptiveMaxPool2d(planes, [o[1], o[2]]), rows => AdaptiveMaxPool1d(rows, o[0]));
+        return Separable3d("adaptive_max_pool3d", input, planes => AdaptiveMaxPool2d(planes, [o[1], o[2]]), depths => AdaptiveMaxPool2d(depths, [o[0], depths.Size(3)]));
     }
 
     /// <summary>
     /// A separable 3-D pool: <paramref name="plane"/> pools [N, C·D, H, W] over (H, W), then <paramref name="depth"/> pools
-    /// [N, C·Ho·Wo, D] along the depth.
+    /// [N, C, D, Ho·Wo] along the depth (a 2-D pool whose windows are one column wide).
     /// </summary>
     static Tensor Separable3d(string op, Tensor input, Func<Tensor, Tensor> plane, Func<Tensor, Tensor> depth)
     {
@@ -167,13 +167,11 @@ public static partial class F
         using var planes = x.Reshape(n, c * d, h, w);
         using var pooled = plane(planes);
         int ho = pooled.Size(2), wo = pooled.Size(3);
-        using var split = pooled.Reshape(n, c, d, ho, wo);
-        using var moved = split.Permute(0, 1, 3, 4, 2);
-        using var rows = moved.Reshape(n, c * ho * wo, d);
-        using var along = depth(rows);
-        using var back = along.Reshape(n, c, ho, wo, along.Size(2));
-        using var ordered = back.Permute(0, 1, 4, 2, 3);
-        return unbatched ? ordered.Squeeze(0) : ordered.To(ordered.DType);
+        // The depth pool is a 2-D pool of [N, C, D, Ho·Wo] with windows one column wide: no transposed copies.
+        using var columns = pooled.Reshape(n, c, d, ho * wo);
+        using var along = depth(columns);
+        using var back = along.Reshape(n, c, along.Size(2), ho, wo);
+        return unbatched ? back.Squeeze(0) : back.To(back.DType);
     }
 
     /// <summary>One number for all three dims or one per dim (PyTorch's <c>_triple</c>); <paramref name="fallback"/> when not given.</summary>
