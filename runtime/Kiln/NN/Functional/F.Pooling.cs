@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Kiln.Compiler.Shapes;
+using Kiln.Kernels.Pooling;
 
 namespace Kiln.NN;
 
@@ -20,7 +21,15 @@ public static partial class F
         const string op = "avg_pool2d";
         var (x, g, oh, ow, unbatched) = PoolSetup(op, input, kernelSize, stride, padding, null, ceilMode);
         int n = x.Size(0), c = x.Size(1), h = x.Size(2), w = x.Size(3);
-        // Zero padding all round, plus the extra bottom/right rows ceil mode's last windows read.
+        if (divisorOverride == 0) throw new KilnException(op, $"{op}: divisor must be not zero");
+        if (!x.IsCuda && x.DType is DType.Float32 or DType.Float64)
+        {
+            var shape = new AvgPoolKernel<float>.Shape((long)n * c, h, w, oh, ow, g, countIncludePad, divisorOverride);
+            var pooled = x.DType == DType.Float32 ? AvgPoolOnHost<float>(x, shape) : AvgPoolOnHost<double>(x, shape);
+            if (!unbatched) return pooled;
+            using (pooled) return pooled.Squeeze(0);
+        }
+        // Other devices and dtypes: windows unfolded and summed. Zero padding all round, plus the extra bottom/right rows ceil mode's last windows read.
         int needH = (oh - 1) * g.SH + g.KH, needW = (ow - 1) * g.SW + g.KW;
         int extraH = Math.Max(0, needH - h - 2 * g.PH), extraW = Math.Max(0, needW - w - 2 * g.PW);
         var inner = new ConvGeometry(op, g.KH, g.KW, 1, 1, 0, 0, g.SH, g.SW);
@@ -94,6 +103,40 @@ public static partial class F
         using var t = Tensor.From(m, output, input);
         using var typed = t.To(dtype);
         return typed.To(device); // the input's device: a CUDA input met a host matrix before
+    }
+
+    /// <summary><see cref="AvgPool2d"/> of a host float batch [N, C, H, W] by <see cref="AvgPoolKernel{T}"/>, one node with its backward.</summary>
+    static unsafe Tensor AvgPoolOnHost<T>(Tensor x, AvgPoolKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var s = new AvgPoolKernel<T>.Shape(sizes.Planes, sizes.H, sizes.W, sizes.OH, sizes.OW, sizes.G, sizes.CountIncludePad, sizes.Divisor);
+        int n = x.Size(0), c = x.Size(1);
+        Tensor Forward()
+        {
+            using var input = x.Contiguous();
+            var output = Tensor.Empty([n, c, s.OH, s.OW], x.DType);
+            AvgPoolKernel<T>.Forward((T*)input.DataPointer, (T*)output.DataPointer, s);
+            return output;
+        }
+        if (!Autograd.IsGradEnabled || !x.RequiresGrad) return Forward();
+        return Autograd.Function("avg_pool2d", [x], Forward, grad => [AvgPoolBackwardOnHost<T>(grad, x.ShapeArray, sizes)]);
+    }
+
+    /// <summary>
+    /// The input gradient of <see cref="AvgPoolOnHost{T}"/>: linear in <paramref name="grad"/>, so under create_graph it is
+    /// recorded with the pool itself as its backward (a gradient penalty differentiates through it).
+    /// </summary>
+    static unsafe Tensor AvgPoolBackwardOnHost<T>(Tensor grad, int[] inputShape, AvgPoolKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var s = new AvgPoolKernel<T>.Shape(sizes.Planes, sizes.H, sizes.W, sizes.OH, sizes.OW, sizes.G, sizes.CountIncludePad, sizes.Divisor);
+        Tensor Compute()
+        {
+            using var g = grad.Contiguous();
+            var gradX = Tensor.Zeros(inputShape, grad.DType);
+            AvgPoolKernel<T>.Backward((T*)g.DataPointer, (T*)gradX.DataPointer, s);
+            return gradX;
+        }
+        if (!Autograd.IsGradEnabled || !grad.RequiresGrad) return Compute();
+        return Autograd.Function("avg_pool2d_backward", [grad], Compute, gg => [AvgPoolOnHost<T>(gg, sizes)]);
     }
 
     static (Tensor X, ConvGeometry G, int OH, int OW, bool Unbatched) PoolSetup(string op, Tensor input, int[] kernelSize, int[]? stride, int[]? padding, int[]? dilation, bool ceil)

@@ -1,0 +1,114 @@
+using System;
+using System.Numerics;
+using Kiln.Compiler.Shapes;
+
+namespace Kiln.Kernels.Pooling;
+
+/// <summary>
+/// 2-D average pooling straight over the input planes, with PyTorch's divisor rule: a window's size counts the padding it
+/// covers (not the cells past the padding a ceil-mode window reaches) unless count_include_pad is off, then only the
+/// input cells; a divisor override replaces both. The backward spreads each output's gradient over its window.
+/// </summary>
+internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The sizes and rules of one call (dilation is 1 for average pools).</summary>
+    public readonly record struct Shape(long Planes, int H, int W, int OH, int OW, ConvGeometry G, bool CountIncludePad, int? Divisor);
+
+    /// <summary>Each output's window mean into <paramref name="y"/> [planes, OH, OW] from <paramref name="x"/> [planes, H, W].</summary>
+    public static void Forward(T* x, T* y, Shape s)
+    {
+        var windows = Windows.Of(s);
+        T* src = x, dst = y;
+        Threads.For(s.Planes, Math.Max(1, 16384 / Math.Max(1, (long)s.H * s.W)), (p0, p1) =>
+        {
+            for (long p = p0; p < p1; p++)
+            {
+                T* plane = src + p * s.H * s.W;
+                T* o = dst + p * s.OH * s.OW;
+                for (int i = 0; i < s.OH; i++)
+                {
+                    int h0 = windows.H0[i], h1 = windows.H1[i];
+                    for (int j = 0; j < s.OW; j++)
+                    {
+                        int w0 = windows.W0[j], w1 = windows.W1[j];
+                        T sum = T.Zero;
+                        for (int r = h0; r < h1; r++)
+                        {
+                            T* row = plane + (long)r * s.W;
+                            for (int c = w0; c < w1; c++) sum += row[c];
+                        }
+                        o[i * s.OW + j] = sum / windows.Divisor(i, j);   // divided, as PyTorch, not multiplied by a reciprocal
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary><paramref name="gradX"/> [planes, H, W] (zeroed) += each output gradient divided over its window.</summary>
+    public static void Backward(T* gradY, T* gradX, Shape s)
+    {
+        var windows = Windows.Of(s);
+        T* gy = gradY, gx = gradX;
+        Threads.For(s.Planes, Math.Max(1, 16384 / Math.Max(1, (long)s.H * s.W)), (p0, p1) =>
+        {
+            for (long p = p0; p < p1; p++)
+            {
+                T* plane = gx + p * s.H * s.W;
+                T* g = gy + p * s.OH * s.OW;
+                for (int i = 0; i < s.OH; i++)
+                {
+                    int h0 = windows.H0[i], h1 = windows.H1[i];
+                    for (int j = 0; j < s.OW; j++)
+                    {
+                        int w0 = windows.W0[j], w1 = windows.W1[j];
+                        T share = g[i * s.OW + j] / windows.Divisor(i, j);
+                        for (int r = h0; r < h1; r++)
+                        {
+                            T* row = plane + (long)r * s.W;
+                            for (int c = w0; c < w1; c++) row[c] += share;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Every output row's and column's window inside the input, and each output's divisor — the same for every plane, so
+    /// worked out once per call.
+    /// </summary>
+    sealed class Windows
+    {
+        public int[] H0 = [], H1 = [], W0 = [], W1 = [];
+        T[] _divisor = [];
+        int _ow;
+
+        public T Divisor(int i, int j) => _divisor[i * _ow + j];
+
+        public static Windows Of(in Shape s)
+        {
+            var w = new Windows { H0 = new int[s.OH], H1 = new int[s.OH], W0 = new int[s.OW], W1 = new int[s.OW], _divisor = new T[s.OH * s.OW], _ow = s.OW };
+            for (int i = 0; i < s.OH; i++)
+                for (int j = 0; j < s.OW; j++)
+                {
+                    var (h0, h1, w0, w1, divisor) = Window(s, i, j);
+                    w.H0[i] = h0; w.H1[i] = h1; w.W0[j] = w0; w.W1[j] = w1;
+                    w._divisor[i * s.OW + j] = divisor;
+                }
+            return w;
+        }
+    }
+
+    /// <summary>Output (i, j)'s window inside the input, and its divisor.</summary>
+    static (int H0, int H1, int W0, int W1, T Divisor) Window(in Shape s, int i, int j)
+    {
+        var g = s.G;
+        int h0 = i * g.SH - g.PH, w0 = j * g.SW - g.PW;
+        int h1 = Math.Min(h0 + g.KH, s.H + g.PH), w1 = Math.Min(w0 + g.KW, s.W + g.PW);
+        int padded = (h1 - h0) * (w1 - w0);
+        h0 = Math.Max(h0, 0); w0 = Math.Max(w0, 0);
+        h1 = Math.Min(h1, s.H); w1 = Math.Min(w1, s.W);
+        int divisor = s.Divisor ?? (s.CountIncludePad ? padded : (h1 - h0) * (w1 - w0));
+        return (h0, h1, w0, w1, T.CreateChecked(divisor));
+    }
+}
