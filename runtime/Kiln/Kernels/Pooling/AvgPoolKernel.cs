@@ -15,59 +15,56 @@ internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPoin
     public readonly record struct Shape(long Planes, int H, int W, int OH, int OW, ConvGeometry G, bool CountIncludePad, int? Divisor);
 
     /// <summary>Each output's window mean into <paramref name="y"/> [planes, OH, OW] from <paramref name="x"/> [planes, H, W].</summary>
-    public static void Forward(T* x, T* y, Shape s)
-    {
-        var windows = Windows.Of(s);
-        T* src = x, dst = y;
-        Threads.For(s.Planes, Math.Max(1, 16384 / Math.Max(1, (long)s.H * s.W)), (p0, p1) =>
-        {
-            for (long p = p0; p < p1; p++)
-            {
-                T* plane = src + p * s.H * s.W;
-                T* o = dst + p * s.OH * s.OW;
-                for (int i = 0; i < s.OH; i++)
-                {
-                    int h0 = windows.H0[i], h1 = windows.H1[i];
-                    for (int j = 0; j < s.OW; j++)
-                    {
-                        int w0 = windows.W0[j], w1 = windows.W1[j];
-                        T sum = T.Zero;
-                        for (int r = h0; r < h1; r++)
-                        {
-                            T* row = plane + (long)r * s.W;
-                            for (int c = w0; c < w1; c++) sum += row[c];
-                        }
-                        o[i * s.OW + j] = sum / windows.Divisor(i, j);   // divided, as PyTorch, not multiplied by a reciprocal
-                    }
-                }
-            }
-        });
-    }
+    public static void Forward(T* x, T* y, Shape s) => EachWindow<Mean>(x, y, s);
 
     /// <summary><paramref name="gradX"/> [planes, H, W] (zeroed) += each output gradient divided over its window.</summary>
-    public static void Backward(T* gradY, T* gradX, Shape s)
+    public static void Backward(T* gradY, T* gradX, Shape s) => EachWindow<Spread>(gradX, gradY, s);
+
+    /// <summary>What is done with one window, given its top-left input cell (rows × columns, rows stride apart) and its output.</summary>
+    interface IWindowOp
+    {
+        static abstract void Apply(T* cells, int rows, int columns, int stride, T* output, T divisor);
+    }
+
+    /// <summary>output = Σ cells / divisor (divided, as PyTorch, not multiplied by a reciprocal).</summary>
+    readonly struct Mean : IWindowOp
+    {
+        public static void Apply(T* cells, int rows, int columns, int stride, T* output, T divisor)
+        {
+            T sum = T.Zero;
+            for (int r = 0; r < rows; r++, cells += stride)
+                for (int c = 0; c < columns; c++) sum += cells[c];
+            *output = sum / divisor;
+        }
+    }
+
+    /// <summary>cells += output / divisor.</summary>
+    readonly struct Spread : IWindowOp
+    {
+        public static void Apply(T* cells, int rows, int columns, int stride, T* output, T divisor)
+        {
+            T share = *output / divisor;
+            for (int r = 0; r < rows; r++, cells += stride)
+                for (int c = 0; c < columns; c++) cells[c] += share;
+        }
+    }
+
+    /// <summary>Every window of every plane of <paramref name="inputs"/> [planes, H, W] with its output in <paramref name="outputs"/> [planes, OH, OW], planes over the threads.</summary>
+    static void EachWindow<TOp>(T* inputs, T* outputs, Shape s) where TOp : struct, IWindowOp
     {
         var windows = Windows.Of(s);
-        T* gy = gradY, gx = gradX;
+        T* xs = inputs, ys = outputs;
         Threads.For(s.Planes, Math.Max(1, 16384 / Math.Max(1, (long)s.H * s.W)), (p0, p1) =>
         {
             for (long p = p0; p < p1; p++)
             {
-                T* plane = gx + p * s.H * s.W;
-                T* g = gy + p * s.OH * s.OW;
+                T* plane = xs + p * s.H * s.W;
+                T* o = ys + p * s.OH * s.OW;
                 for (int i = 0; i < s.OH; i++)
                 {
-                    int h0 = windows.H0[i], h1 = windows.H1[i];
+                    int h0 = windows.H0[i], rows = windows.H1[i] - h0;
                     for (int j = 0; j < s.OW; j++)
-                    {
-                        int w0 = windows.W0[j], w1 = windows.W1[j];
-                        T share = g[i * s.OW + j] / windows.Divisor(i, j);
-                        for (int r = h0; r < h1; r++)
-                        {
-                            T* row = plane + (long)r * s.W;
-                            for (int c = w0; c < w1; c++) row[c] += share;
-                        }
-                    }
+                        TOp.Apply(plane + (long)h0 * s.W + windows.W0[j], rows, windows.W1[j] - windows.W0[j], s.W, o + i * s.OW + j, windows.Divisor(i, j));
                 }
             }
         });
