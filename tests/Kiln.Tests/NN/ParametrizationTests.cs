@@ -88,6 +88,28 @@ public class ParametrizationTests
     }
 
     [Fact]
+    public void CheckpointsOfTheOldWeightNormLoadIntoTheParametrization()
+    {
+        // torch.nn.utils.weight_norm (before parametrizations) saved g and v as weight_g and weight_v; PyTorch 2 renames
+        // them on load, and so does Kiln, inside a model too.
+        Generator.ManualSeed(98);
+        var source = new Sequential(new Linear(4, 3), new ReLU(), Parametrizations.WeightNorm(new Linear(3, 2)));
+        var old = new Dictionary<string, Tensor>();
+        foreach (var (key, value) in source.StateDict())
+            old[key.Replace("parametrizations.weight.original0", "weight_g").Replace("parametrizations.weight.original1", "weight_v")] = value;
+        Assert.Contains("2.weight_g", old.Keys);
+
+        Generator.ManualSeed(99);
+        var target = new Sequential(new Linear(4, 3), new ReLU(), Parametrizations.WeightNorm(new Linear(3, 2)));
+        Assert.Equal("<All keys matched successfully>", target.LoadStateDict(old).ToString());
+        var x = Tensor.Randn(5, 4);
+        Assert.Equal(source.Forward(x).ToArray<float>(), target.Forward(x).ToArray<float>());
+        // A model without the parametrization keeps them as unexpected keys.
+        var plain = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+        Assert.Contains("2.weight_g", plain.LoadStateDict(old, strict: false).UnexpectedKeys);
+    }
+
+    [Fact]
     public void MovesCarryTheOriginalsAndTheBuffers()
     {
         var layer = Parametrizations.SpectralNorm(new Linear(3, 2)).To(DType.Float64);

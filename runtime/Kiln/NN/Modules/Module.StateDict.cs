@@ -42,6 +42,7 @@ public abstract partial class Module
     /// </summary>
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
+        stateDict = WithWeightNormKeys(stateDict);
         var result = CheckStateDict(stateDict, strict);
         using (Autograd.NoGrad())
             foreach (var (key, target) in StateTensors())
@@ -55,6 +56,7 @@ public abstract partial class Module
     /// </summary>
     public LoadStateDictResult CheckStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
+        stateDict = WithWeightNormKeys(stateDict);
         var targets = StateTensors();
 
         var missing = new List<string>();
@@ -103,5 +105,32 @@ public abstract partial class Module
         var sb = new StringBuilder();
         for (int i = 0; i < keys.Count; i++) sb.Append(i == 0 ? "" : ", ").Append('"').Append(keys[i]).Append('"');
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="stateDict"/> with the old hook-based weight norm's keys (<c>weight_g</c>, <c>weight_v</c>) renamed to
+    /// a weight-norm parametrization's (<c>parametrizations.weight.original0/1</c>) where this module tree has one and the
+    /// new keys are absent, as PyTorch 2 converts them on load; the same dictionary when nothing is renamed.
+    /// </summary>
+    IReadOnlyDictionary<string, Tensor> WithWeightNormKeys(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        Dictionary<string, Tensor>? renamed = null;
+        foreach (var (path, module) in NamedModules())
+        {
+            if (module._parametrized is null) continue;
+            string prefix = path.Length == 0 ? "" : path + ".";
+            foreach (var (name, list) in module._parametrized)
+            {
+                if (list.Parametrization is not WeightNormParametrization) continue;
+                string g = prefix + name + "_g", v = prefix + name + "_v", to = prefix + "parametrizations." + name + ".original";
+                if (!stateDict.ContainsKey(g) || !stateDict.ContainsKey(v) || stateDict.ContainsKey(to + "0")) continue;
+                renamed ??= new Dictionary<string, Tensor>(stateDict);
+                renamed.Remove(g, out var gv);
+                renamed.Remove(v, out var vv);
+                renamed[to + "0"] = gv!;
+                renamed[to + "1"] = vv!;
+            }
+        }
+        return renamed ?? stateDict;
     }
 }
