@@ -4,6 +4,9 @@ using Kiln.Compiler.Shapes;
 
 namespace Kiln.Kernels.Pooling;
 
+/// <summary>The sizes and rules of one <c>avg_pool2d</c> call (dilation is 1 for average pools; the same for every element type).</summary>
+internal readonly record struct AvgPoolShape(long Planes, int H, int W, int OH, int OW, ConvGeometry G, bool CountIncludePad, int? Divisor);
+
 /// <summary>
 /// 2-D average pooling straight over the input planes, with PyTorch's divisor rule: a window's size counts the padding it
 /// covers (not the cells past the padding a ceil-mode window reaches) unless count_include_pad is off, then only the
@@ -11,14 +14,11 @@ namespace Kiln.Kernels.Pooling;
 /// </summary>
 internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The sizes and rules of one call (dilation is 1 for average pools).</summary>
-    public readonly record struct Shape(long Planes, int H, int W, int OH, int OW, ConvGeometry G, bool CountIncludePad, int? Divisor);
-
     /// <summary>Each output's window mean into <paramref name="y"/> [planes, OH, OW] from <paramref name="x"/> [planes, H, W].</summary>
-    public static void Forward(T* x, T* y, Shape s) => EachWindow<Mean>(x, y, s);
+    public static void Forward(T* x, T* y, AvgPoolShape s) => EachWindow<Mean>(x, y, s);
 
     /// <summary><paramref name="gradX"/> [planes, H, W] (zeroed) += each output gradient divided over its window.</summary>
-    public static void Backward(T* gradY, T* gradX, Shape s) => EachWindow<Spread>(gradX, gradY, s);
+    public static void Backward(T* gradY, T* gradX, AvgPoolShape s) => EachWindow<Spread>(gradX, gradY, s);
 
     /// <summary>What is done with one window, given its top-left input cell (rows × columns, rows stride apart) and its output.</summary>
     interface IWindowOp
@@ -50,7 +50,7 @@ internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPoin
     }
 
     /// <summary>Every window of every plane of <paramref name="inputs"/> [planes, H, W] with its output in <paramref name="outputs"/> [planes, OH, OW], planes over the threads.</summary>
-    static void EachWindow<TOp>(T* inputs, T* outputs, Shape s) where TOp : struct, IWindowOp
+    static void EachWindow<TOp>(T* inputs, T* outputs, AvgPoolShape s) where TOp : struct, IWindowOp
     {
         var windows = Windows.Of(s);
         T* xs = inputs, ys = outputs;
@@ -82,7 +82,7 @@ internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPoin
 
         public T Divisor(int i, int j) => _divisor[i * _ow + j];
 
-        public static Windows Of(in Shape s)
+        public static Windows Of(in AvgPoolShape s)
         {
             var w = new Windows { H0 = new int[s.OH], H1 = new int[s.OH], W0 = new int[s.OW], W1 = new int[s.OW], _divisor = new T[s.OH * s.OW], _ow = s.OW };
             for (int i = 0; i < s.OH; i++)
@@ -97,7 +97,7 @@ internal static unsafe class AvgPoolKernel<T> where T : unmanaged, IFloatingPoin
     }
 
     /// <summary>Output (i, j)'s window inside the input, and its divisor.</summary>
-    static (int H0, int H1, int W0, int W1, T Divisor) Window(in Shape s, int i, int j)
+    static (int H0, int H1, int W0, int W1, T Divisor) Window(in AvgPoolShape s, int i, int j)
     {
         var g = s.G;
         int h0 = i * g.SH - g.PH, w0 = j * g.SW - g.PW;

@@ -6,6 +6,9 @@ namespace Kiln.Kernels.Sampling;
 /// <summary>What <c>grid_sample</c> reads for a point outside the image.</summary>
 internal enum GridPadding { Zeros, Border, Reflection }
 
+/// <summary>The sizes and modes of one <c>grid_sample</c> call (the same for every element type).</summary>
+internal readonly record struct GridSampleShape(int N, int C, int H, int W, int Ho, int Wo, bool Bilinear, GridPadding Padding, bool AlignCorners);
+
 /// <summary>
 /// <c>grid_sample</c> of 2-D images on the host, with PyTorch's CPU rules: each grid point's normalised (x, y) becomes a
 /// pixel coordinate (align_corners or not), folded by the padding mode (border clips, reflection mirrors then clips —
@@ -16,11 +19,8 @@ internal enum GridPadding { Zeros, Border, Reflection }
 /// <remarks>Tensors are contiguous: input [N, C, H, W], grid [N, Ho, Wo, 2], output [N, C, Ho, Wo].</remarks>
 internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>The sizes and modes of one call.</summary>
-    public readonly record struct Shape(int N, int C, int H, int W, int Ho, int Wo, bool Bilinear, GridPadding Padding, bool AlignCorners);
-
     /// <summary>Fills <paramref name="output"/> with the samples.</summary>
-    public static void Forward(T* input, T* grid, T* output, Shape s)
+    public static void Forward(T* input, T* grid, T* output, GridSampleShape s)
     {
         long points = (long)s.Ho * s.Wo;
         T* src = input, g = grid, dst = output;
@@ -45,7 +45,7 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
     /// Adds the gradients of <paramref name="gradOutput"/> into <paramref name="gradInput"/> (zeroed, or null) and writes the
     /// grid's into <paramref name="gradGrid"/> (or null).
     /// </summary>
-    public static void Backward(T* gradOutput, T* input, T* grid, T* gradInput, T* gradGrid, Shape s)
+    public static void Backward(T* gradOutput, T* input, T* grid, T* gradInput, T* gradGrid, GridSampleShape s)
     {
         long points = (long)s.Ho * s.Wo, plane = (long)s.H * s.W;
         T* go = gradOutput, src = input, g = grid, gi = gradInput, gg = gradGrid;
@@ -131,14 +131,14 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
         }
     }
 
-    static Point Locate(T* xy, Shape s)
+    static Point Locate(T* xy, GridSampleShape s)
     {
         T x = Source(xy[0], s.W, s, out T sx), y = Source(xy[1], s.H, s, out T sy);
         return new Point(x, y, sx, sy, s.H, s.W, s.Bilinear);
     }
 
     /// <summary>The pixel coordinate of normalised <paramref name="coord"/> along a dim of <paramref name="size"/>, and its derivative.</summary>
-    static T Source(T coord, int size, Shape s, out T grad)
+    static T Source(T coord, int size, GridSampleShape s, out T grad)
     {
         T two = T.CreateChecked(2), n = T.CreateChecked(size);
         T x;

@@ -24,7 +24,7 @@ public static partial class F
         if (divisorOverride == 0) throw new KilnException(op, $"{op}: divisor must be not zero");
         if (!x.IsCuda && x.DType is DType.Float32 or DType.Float64)
         {
-            var shape = new AvgPoolKernel<float>.Shape((long)n * c, h, w, oh, ow, g, countIncludePad, divisorOverride);
+            var shape = new AvgPoolShape((long)n * c, h, w, oh, ow, g, countIncludePad, divisorOverride);
             var pooled = x.DType == DType.Float32 ? AvgPoolOnHost<float>(x, shape) : AvgPoolOnHost<double>(x, shape);
             if (!unbatched) return pooled;
             using (pooled) return pooled.Squeeze(0);
@@ -106,9 +106,8 @@ public static partial class F
     }
 
     /// <summary><see cref="AvgPool2d"/> of a host float batch [N, C, H, W] by <see cref="AvgPoolKernel{T}"/>, one node with its backward.</summary>
-    static unsafe Tensor AvgPoolOnHost<T>(Tensor x, AvgPoolKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    static unsafe Tensor AvgPoolOnHost<T>(Tensor x, AvgPoolShape s) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var s = new AvgPoolKernel<T>.Shape(sizes.Planes, sizes.H, sizes.W, sizes.OH, sizes.OW, sizes.G, sizes.CountIncludePad, sizes.Divisor);
         int n = x.Size(0), c = x.Size(1);
         Tensor Forward()
         {
@@ -118,16 +117,15 @@ public static partial class F
             return output;
         }
         if (!Autograd.IsGradEnabled || !x.RequiresGrad) return Forward();
-        return Autograd.Function("avg_pool2d", [x], Forward, grad => [AvgPoolBackwardOnHost<T>(grad, x.ShapeArray, sizes)]);
+        return Autograd.Function("avg_pool2d", [x], Forward, grad => [AvgPoolBackwardOnHost<T>(grad, x.ShapeArray, s)]);
     }
 
     /// <summary>
     /// The input gradient of <see cref="AvgPoolOnHost{T}"/>: linear in <paramref name="grad"/>, so under create_graph it is
     /// recorded with the pool itself as its backward (a gradient penalty differentiates through it).
     /// </summary>
-    static unsafe Tensor AvgPoolBackwardOnHost<T>(Tensor grad, int[] inputShape, AvgPoolKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    static unsafe Tensor AvgPoolBackwardOnHost<T>(Tensor grad, int[] inputShape, AvgPoolShape s) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var s = new AvgPoolKernel<T>.Shape(sizes.Planes, sizes.H, sizes.W, sizes.OH, sizes.OW, sizes.G, sizes.CountIncludePad, sizes.Divisor);
         Tensor Compute()
         {
             using var g = grad.Contiguous();
@@ -136,7 +134,7 @@ public static partial class F
             return gradX;
         }
         if (!Autograd.IsGradEnabled || !grad.RequiresGrad) return Compute();
-        return Autograd.Function("avg_pool2d_backward", [grad], Compute, gg => [AvgPoolOnHost<T>(gg, sizes)]);
+        return Autograd.Function("avg_pool2d_backward", [grad], Compute, gg => [AvgPoolOnHost<T>(gg, s)]);
     }
 
     static (Tensor X, ConvGeometry G, int OH, int OW, bool Unbatched) PoolSetup(string op, Tensor input, int[] kernelSize, int[]? stride, int[]? padding, int[]? dilation, bool ceil)

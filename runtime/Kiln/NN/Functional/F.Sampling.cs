@@ -65,7 +65,7 @@ public static partial class F
         if (!input.IsCuda && !grid.IsCuda && input.DType is DType.Float32 or DType.Float64)
         {
             var padding = paddingMode == "zeros" ? GridPadding.Zeros : paddingMode == "border" ? GridPadding.Border : GridPadding.Reflection;
-            var shape = new GridSampleKernel<float>.Shape(n, c, h, w, ho, wo, mode == "bilinear", padding, alignCorners);
+            var shape = new GridSampleShape(n, c, h, w, ho, wo, mode == "bilinear", padding, alignCorners);
             return input.DType == DType.Float32 ? SampleOnHost<float>(input, grid, shape) : SampleOnHost<double>(input, grid, shape);
         }
         // Other devices and dtypes: the composition below.
@@ -111,9 +111,8 @@ public static partial class F
     }
 
     /// <summary><see cref="GridSample"/> of host float tensors by <see cref="GridSampleKernel{T}"/>, one node with the kernel's backward.</summary>
-    static unsafe Tensor SampleOnHost<T>(Tensor input, Tensor grid, GridSampleKernel<float>.Shape sizes) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    static unsafe Tensor SampleOnHost<T>(Tensor input, Tensor grid, GridSampleShape s) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var s = new GridSampleKernel<T>.Shape(sizes.N, sizes.C, sizes.H, sizes.W, sizes.Ho, sizes.Wo, sizes.Bilinear, sizes.Padding, sizes.AlignCorners);
         Tensor Forward()
         {
             using var image = input.Contiguous();
