@@ -33,8 +33,7 @@ switch (mode)
         int start = resume ? int.Parse(args[2]) : 0;
         int steps = int.Parse(args[argAt]), globalBatch = int.Parse(args[argAt + 1]);
         // Each rank starts from different weights: the wrapper's broadcast must make them rank 0's.
-        Generator.ManualSeed(100 + (ulong)group.Rank);
-        var model = ProbeNet.Create();
+        var model = ProbeNet.Create(100 + (ulong)group.Rank);
         string ckpt = Path.Combine(dir, "ckpt");
         bool fsdpMode = mode.StartsWith("fsdp"), zero = mode.StartsWith("zero") || fsdpMode;
         if (mode == "zero-resume")
@@ -213,7 +212,18 @@ ProcessGroup.Shutdown();
 /// <summary>Linear 8→16, tanh, Linear 16→4, with a fixed data set (the tests train the same net in one process).</summary>
 public static class ProbeNet
 {
-    public static Sequential Create() => new(new Linear(8, 16), new Tanh(), new Linear(16, 4));
+    /// <summary>
+    /// The net with weights drawn from a generator of its own (<paramref name="seed"/>), not the process-wide one, which
+    /// tests running beside the one that builds the reference could draw from between a seed and the build.
+    /// </summary>
+    public static Sequential Create(ulong seed)
+    {
+        var net = new Sequential(new Linear(8, 16), new Tanh(), new Linear(16, 4));
+        var g = new Generator(seed);
+        using (Autograd.NoGrad())
+            foreach (var p in net.Parameters()) Init.Uniform_(p, -0.3, 0.3, g);
+        return net;
+    }
 
     /// <summary>The first <paramref name="rows"/> of one fixed pool of 1024 examples (any count gives the same rows).</summary>
     public static (Tensor X, Tensor Y) Data(int rows)

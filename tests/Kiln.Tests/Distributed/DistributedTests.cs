@@ -91,8 +91,7 @@ public class DistributedTests : IDisposable
         if (mode.StartsWith("fsdp")) Split(Bytes(@"parameters (\d+) bytes held"));                          // stage 3: parameters too
 
         // One process, the whole batch each step, from rank 0's initial weights.
-        Generator.ManualSeed(100);
-        var model = ProbeNet.Create();
+        var model = ProbeNet.Create(100);
         var optimizer = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
         var (x, y) = ProbeNet.Data(steps * globalBatch);
         for (int s = 0; s < steps; s++)
