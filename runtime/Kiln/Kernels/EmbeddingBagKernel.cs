@@ -37,10 +37,10 @@ internal static unsafe class EmbeddingBagKernel<T> where T : unmanaged, IFloatin
                     if (values[i] == pad) continue;
                     count++;
                     T* src = w + values[i] * dim;
-                    if (psw is null) Add(row, src, dim);
-                    else AddScaled(row, src, psw[i], dim);
+                    if (psw is null) RowVectors<T>.Add(row, src, dim);
+                    else RowVectors<T>.AddScaled(row, src, psw[i], dim);
                 }
-                if (mode == EmbeddingBagMode.Mean && count > 1) Divide(row, T.CreateChecked(count), dim);
+                if (mode == EmbeddingBagMode.Mean && count > 1) RowVectors<T>.Divide(row, T.CreateChecked(count), dim);
             }
         });
     }
@@ -72,7 +72,7 @@ internal static unsafe class EmbeddingBagKernel<T> where T : unmanaged, IFloatin
             for (long i = starts[b]; i < ends[b]; i++)
             {
                 if (values[i] == pad) continue;
-                AddScaled(weightGrad + values[i] * dim, g, perSample is null ? scale : perSample[i], dim);
+                RowVectors<T>.AddScaled(weightGrad + values[i] * dim, g, perSample is null ? scale : perSample[i], dim);
             }
         }
     }
@@ -85,7 +85,7 @@ internal static unsafe class EmbeddingBagKernel<T> where T : unmanaged, IFloatin
         {
             for (long b = from; b < to; b++)
                 for (long i = starts[b]; i < ends[b]; i++)
-                    r[i] = values[i] == pad ? T.Zero : Dot(g + b * dim, w + values[i] * dim, dim);
+                    r[i] = values[i] == pad ? T.Zero : RowVectors<T>.Dot(g + b * dim, w + values[i] * dim, dim);
         });
     }
 
@@ -111,42 +111,5 @@ internal static unsafe class EmbeddingBagKernel<T> where T : unmanaged, IFloatin
                 if (first || src[d] > row[d]) { row[d] = src[d]; winners[d] = (int)v; }
             first = false;
         }
-    }
-
-    static void Add(T* dst, T* src, int n)
-    {
-        int i = 0;
-        for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            (Vector.Load(dst + i) + Vector.Load(src + i)).Store(dst + i);
-        for (; i < n; i++) dst[i] += src[i];
-    }
-
-    static void AddScaled(T* dst, T* src, T s, int n)
-    {
-        int i = 0;
-        var sv = new Vector<T>(s);
-        for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            (Vector.Load(dst + i) + Vector.Load(src + i) * sv).Store(dst + i);
-        for (; i < n; i++) dst[i] += src[i] * s;
-    }
-
-    static void Divide(T* dst, T s, int n)
-    {
-        int i = 0;
-        var sv = new Vector<T>(s);
-        for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            (Vector.Load(dst + i) / sv).Store(dst + i);
-        for (; i < n; i++) dst[i] /= s;
-    }
-
-    static T Dot(T* a, T* b, int n)
-    {
-        int i = 0;
-        var acc = Vector<T>.Zero;
-        for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            acc += Vector.Load(a + i) * Vector.Load(b + i);
-        T sum = Vector.Sum(acc);
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
     }
 }

@@ -129,7 +129,7 @@ public static partial class F
         Tensor Compute()
         {
             using var g = grad.Contiguous();
-            var gradX = Tensor.Zeros(inputShape, grad.DType);
+            var gradX = Tensor.Empty(inputShape, grad.DType);   // the kernel zeroes each plane it fills
             AvgPoolKernel<T>.Backward((T*)g.DataPointer, (T*)gradX.DataPointer, s);
             return gradX;
         }
