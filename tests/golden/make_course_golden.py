@@ -453,6 +453,68 @@ with torch.random.fork_rng():
                           *unpack_sequence(pack_sequence([a, b, c], enforce_sorted=False))))
     case("parameters_to_vector", {"w": torch.randn(2, 3), "b": torch.randn(3)}, lambda w, b: parameters_to_vector([w, b]))
 
+# More distribution families (log densities with parameter gradients; moments, entropies, cdf and icdf as values) and their KLs.
+with torch.random.fork_rng():
+    torch.manual_seed(101)
+    loc, sc = torch.randn(3), torch.rand(3) + 0.4
+    xs, ps = torch.randn(2, 3) * 2, torch.rand(2, 3) * 0.9 + 0.05
+    pos = torch.rand(2, 3) * 3 + 0.05
+    case("dist_cauchy", {"loc": loc, "s": sc, "x": xs, "p": ps},
+         lambda loc, s, x, p: (D.Cauchy(loc, s).log_prob(x), D.Cauchy(loc, s).entropy(), D.Cauchy(loc, s).cdf(x),
+                               D.Cauchy(loc, s).icdf(p), D.Cauchy(loc, s).mean, D.Cauchy(loc, s).variance))
+    case("dist_cauchy_icdf", {"loc": loc, "s": sc, "p": ps}, lambda loc, s, p: D.Cauchy(loc, s).icdf(p))
+    case("dist_halfnormal", {"s": sc, "x": pos, "p": ps},
+         lambda s, x, p: (D.HalfNormal(s).log_prob(x), D.HalfNormal(s).entropy(), D.HalfNormal(s).cdf(x), D.HalfNormal(s).icdf(p),
+                          D.HalfNormal(s).mean, D.HalfNormal(s).variance))
+    case("dist_halfcauchy", {"s": sc, "x": pos, "p": ps},
+         lambda s, x, p: (D.HalfCauchy(s).log_prob(x), D.HalfCauchy(s).entropy(), D.HalfCauchy(s).cdf(x), D.HalfCauchy(s).icdf(p),
+                          D.HalfCauchy(s).mean, D.HalfCauchy(s).variance))
+    case("dist_half_below_zero", {"s": sc, "x": torch.tensor([[-0.5, 0.0, 1.0], [2.0, -3.0, 0.25]])},
+         lambda s, x: (D.HalfNormal(s, validate_args=False).log_prob(x), D.HalfCauchy(s, validate_args=False).log_prob(x)), grad=False)
+    case("dist_gumbel", {"loc": loc, "s": sc, "x": xs, "p": ps},
+         lambda loc, s, x, p: (D.Gumbel(loc, s).log_prob(x), D.Gumbel(loc, s).entropy(), D.Gumbel(loc, s).mean, D.Gumbel(loc, s).variance,
+                               D.Gumbel(loc, s).cdf(x), D.Gumbel(loc, s).icdf(p)))
+    df = torch.tensor([0.8, 1.5, 5.0])
+    case("dist_studentt", {"df": df, "loc": loc, "s": sc, "x": xs},
+         lambda df, loc, s, x: (D.StudentT(df, loc, s).log_prob(x), D.StudentT(df, loc, s).entropy(), D.StudentT(df, loc, s).mean,
+                                D.StudentT(df, loc, s).variance))
+    case("dist_studentt_entropy", {"df": df + 2, "s": sc}, lambda df, s: D.StudentT(df, 0.0, s).entropy())
+    case("dist_chi2", {"df": torch.tensor([0.7, 2.0, 6.5]), "x": pos},
+         lambda df, x: (D.Chi2(df).log_prob(x), D.Chi2(df).entropy(), D.Chi2(df).mean, D.Chi2(df).variance))
+    conc = torch.rand(2, 4) * 3 + 0.3
+    simplex = torch.rand(3, 2, 4) + 0.05
+    simplex = simplex / simplex.sum(-1, keepdim=True)
+    case("dist_dirichlet", {"a": conc, "x": simplex},
+         lambda a, x: (D.Dirichlet(a).log_prob(x), D.Dirichlet(a).entropy(), D.Dirichlet(a).mean, D.Dirichlet(a).variance))
+    case("dist_dirichlet_entropy", {"a": conc}, lambda a: D.Dirichlet(a).entropy())
+    gp = torch.tensor([0.2, 0.55, 0.9])
+    ks = torch.tensor([[0.0, 1.0, 3.0], [5.0, 0.0, 2.0]])
+    case("dist_geometric", {"p": gp, "k": ks},
+         lambda p, k: (D.Geometric(p).log_prob(k), D.Geometric(p).entropy(), D.Geometric(p).mean, D.Geometric(p).variance))
+    case("dist_geometric_logits", {"l": torch.randn(3), "k": ks}, lambda l, k: (D.Geometric(logits=l).log_prob(k), D.Geometric(logits=l).entropy()))
+    case("dist_binomial_grad", {"p": gp, "k": torch.tensor([[0.0, 4.0, 10.0], [7.0, 5.0, 9.0]])},
+         lambda p, k: (D.Binomial(10, p).log_prob(k), D.Binomial(10, p).mean, D.Binomial(10, p).variance, D.Binomial(10, p).entropy()))
+    case("dist_binomial_logits", {"l": torch.randn(3) * 2, "k": torch.tensor([[0.0, 4.0, 6.0], [3.0, 5.0, 1.0]])},
+         lambda l, k: (D.Binomial(torch.tensor([6.0, 8.0, 6.0]), logits=l).log_prob(k), D.Binomial(6, logits=l).entropy()))
+    mix_logits, mloc, msc = torch.randn(2, 3), torch.randn(2, 3), torch.rand(2, 3) + 0.3
+    case("dist_mixture", {"w": mix_logits, "loc": mloc, "s": msc, "x": torch.randn(4, 2)},
+         lambda w, loc, s, x: (D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(loc, s)).log_prob(x),
+                               D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(loc, s)).mean,
+                               D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(loc, s)).variance,
+                               D.MixtureSameFamily(D.Categorical(logits=w), D.Normal(loc, s)).cdf(x)))
+    case("dist_mixture_event", {"w": mix_logits, "loc": torch.randn(2, 3, 2), "s": torch.rand(2, 3, 2) + 0.3, "x": torch.randn(4, 2, 2)},
+         lambda w, loc, s, x: (D.MixtureSameFamily(D.Categorical(logits=w), D.Independent(D.Normal(loc, s), 1)).log_prob(x),
+                               D.MixtureSameFamily(D.Categorical(logits=w), D.Independent(D.Normal(loc, s), 1)).mean,
+                               D.MixtureSameFamily(D.Categorical(logits=w), D.Independent(D.Normal(loc, s), 1)).variance))
+    case("dist_cdf_icdf", {"loc": loc, "s": sc, "x": xs, "p": ps},
+         lambda loc, s, x, p: (D.Normal(loc, s).icdf(p), D.Exponential(s).cdf(x.abs()), D.Exponential(s).icdf(p),
+                               D.Uniform(loc, loc + s, validate_args=False).cdf(x), D.Uniform(loc, loc + s).icdf(p), D.Laplace(loc, s).cdf(x), D.Laplace(loc, s).icdf(p)))
+    a2, b2 = torch.rand(2, 4) * 2 + 0.5, torch.rand(3) + 0.3
+    case("kl_more_families", {"a1": conc, "a2": a2, "l1": loc, "s1": sc, "l2": torch.randn(3), "s2": b2, "p1": gp, "p2": torch.tensor([0.4, 0.3, 0.7])},
+         lambda a1, a2, l1, s1, l2, s2, p1, p2: (D.kl_divergence(D.Dirichlet(a1), D.Dirichlet(a2)), D.kl_divergence(D.Gumbel(l1, s1), D.Gumbel(l2, s2)),
+                                                 D.kl_divergence(D.Geometric(p1), D.Geometric(p2)), D.kl_divergence(D.HalfNormal(s1), D.HalfNormal(s2))))
+    case("kl_cauchy", {"l1": loc, "s1": sc, "l2": torch.randn(3), "s2": b2}, lambda l1, s1, l2, s2: D.kl_divergence(D.Cauchy(l1, s1), D.Cauchy(l2, s2)))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -74,6 +74,15 @@ public static class DTypes
         _ => throw new KilnException("finfo", $"finfo: {t.Name()} is not a floating dtype", KilnErrorKind.DType),
     };
 
+    /// <summary>The smallest positive normal number of a floating dtype (<c>torch.finfo(dtype).tiny</c>).</summary>
+    public static double Tiny(this DType t) => t switch
+    {
+        DType.Float32 or DType.BFloat16 => 1.1754943508222875e-38,
+        DType.Float64 => 2.2250738585072014e-308,
+        DType.Float16 => 6.103515625e-05,
+        _ => throw new KilnException("finfo", $"finfo: {t.Name()} is not a floating dtype", KilnErrorKind.DType),
+    };
+
     /// <summary>PyTorch's lowercase name, e.g. <c>float32</c>.</summary>
     public static string Name(this DType t) => t switch
     {

@@ -46,4 +46,22 @@ public sealed class Exponential : Distribution
         using var logRate = Rate.Log();
         return 1.0 - logRate;
     }
+
+    /// <summary>1 - exp(-λx).</summary>
+    public override Tensor Cdf(Tensor value)
+    {
+        using var decay = Rate * value;
+        using var negative = decay.Neg();
+        using var survival = negative.Exp();
+        return 1.0 - survival;
+    }
+
+    /// <summary>-log(1 - p)/λ.</summary>
+    public override Tensor Icdf(Tensor value)
+    {
+        using var rest = value.Neg();
+        using var log = rest.Log1p();
+        using var negative = log.Neg();
+        return negative / Rate;
+    }
 }

@@ -7,7 +7,7 @@ public static class Kl
 {
     /// <summary>
     /// KL(p ‖ q) for each pair of the two batches: Normal, Uniform, Bernoulli, Categorical, MultivariateNormal, Exponential,
-    /// Laplace, Gamma, Beta and Poisson pairs, and Independent pairs reinterpreting the same dims of such a pair.
+    /// Laplace, Gamma, Beta, Poisson, Dirichlet, Cauchy, Gumbel, Geometric and HalfNormal pairs, and Independent pairs reinterpreting the same dims of such a pair.
     /// </summary>
     public static Tensor Divergence(Distribution p, Distribution q) => (p, q) switch
     {
@@ -21,6 +21,11 @@ public static class Kl
         (Gamma a, Gamma b) => GammaGamma(a, b),
         (Beta a, Beta b) => BetaBeta(a, b),
         (Poisson a, Poisson b) => PoissonPoisson(a, b),
+        (Dirichlet a, Dirichlet b) => DirichletDirichlet(a, b),
+        (Cauchy a, Cauchy b) => CauchyCauchy(a, b),
+        (Gumbel a, Gumbel b) => GumbelGumbel(a, b),
+        (Geometric a, Geometric b) => GeometricGeometric(a, b),
+        (HalfNormal a, HalfNormal b) => HalfNormalHalfNormal(a, b),
         (Independent a, Independent b) => IndependentIndependent(a, b),
         _ => throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
     };
@@ -158,5 +163,66 @@ public static class Kl
     {
         using var logRatio = p.Rate.Log() - q.Rate.Log();
         return p.Rate * logRatio - (p.Rate - q.Rate);
+    }
+
+    // log Γ(Σp) - log Γ(Σq) - Σ(log Γ(p) - log Γ(q)) + Σ (p - q)·(ψ(p) - ψ(Σp))
+    static Tensor DirichletDirichlet(Dirichlet p, Dirichlet q)
+    {
+        using var sumP = p.Concentration.Sum(-1);
+        using var sumQ = q.Concentration.Sum(-1);
+        using var t1 = sumP.Lgamma() - sumQ.Lgamma();
+        using var lgammaGap = p.Concentration.Lgamma() - q.Concentration.Lgamma();
+        using var t2 = lgammaGap.Sum(-1);
+        using var t3 = p.Concentration - q.Concentration;
+        using var psiSum = sumP.Digamma();
+        using var t4 = p.Concentration.Digamma() - psiSum.Unsqueeze(-1);
+        using var cross = t3 * t4;
+        using var crossSum = cross.Sum(-1);
+        return t1 - t2 + crossSum;
+    }
+
+    // log(((γp + γq)² + (μp - μq)²) / (4·γp·γq))
+    static Tensor CauchyCauchy(Cauchy p, Cauchy q)
+    {
+        using var widths = p.Scale + q.Scale;
+        using var shift = p.Loc - q.Loc;
+        using var numerator = widths.Square() + shift.Square();
+        using var denominator = p.Scale * q.Scale * 4.0;
+        using var ratio = numerator / denominator;
+        return ratio.Log();
+    }
+
+    // With c1 = βp/βq, c2 = μq/βq, c3 = μp/βq: -log c1 - c2 + c3 + c1·γ + exp(c2 + log Γ(1 + c1) - c3) - (1 + γ)
+    static Tensor GumbelGumbel(Gumbel p, Gumbel q)
+    {
+        using var ct1 = p.Scale / q.Scale;
+        using var ct2 = q.Loc / q.Scale;
+        using var ct3 = p.Loc / q.Scale;
+        using var logCt1 = ct1.Log();
+        using var onePlus = ct1 + 1.0;
+        using var lgamma = onePlus.Lgamma();
+        using var exponent = ct2 + lgamma - ct3;
+        using var exp = exponent.Exp();
+        using var t1 = logCt1.Neg() - ct2 + ct3 + ct1 * Gumbel.EulerGamma;
+        return t1 + exp - (1 + Gumbel.EulerGamma);
+    }
+
+    // -H(p) - E_p[k]·log(1 - q) - log q = -H(p) - log(1 - q)/p - logit(q), as E_p[k] = 1/p - 1
+    static Tensor GeometricGeometric(Geometric p, Geometric q)
+    {
+        using var entropy = p.Entropy();
+        using var rest = q.Probs.Neg();
+        using var logRest = rest.Log1p();
+        using var perSuccess = logRest / p.Probs;
+        return entropy.Neg() - perSuccess - q.Logits;
+    }
+
+    // The normals' divergence: folding both at 0 keeps it (½·(r² - 1 - log r²), r = σp/σq).
+    static Tensor HalfNormalHalfNormal(HalfNormal p, HalfNormal q)
+    {
+        using var ratio = p.Scale / q.Scale;
+        using var square = ratio.Square();
+        using var log = square.Log();
+        return (square - 1.0 - log) * 0.5;
     }
 }

@@ -61,4 +61,29 @@ public sealed class Laplace : Distribution
         using var logTwice = twice.Log();
         return logTwice + 1.0;
     }
+
+    /// <summary>½ - ½·sign(x - loc)·expm1(-|x - loc|/scale).</summary>
+    public override Tensor Cdf(Tensor value)
+    {
+        using var diff = value - Loc;
+        using var sign = diff.Sign();
+        using var distance = diff.Abs();
+        using var scaled = distance / Scale;
+        using var negative = scaled.Neg();
+        using var tail = negative.Expm1();
+        using var signed = sign * tail;
+        return 0.5 - 0.5 * signed;
+    }
+
+    /// <summary>loc - scale·sign(p - ½)·log1p(-2|p - ½|).</summary>
+    public override Tensor Icdf(Tensor value)
+    {
+        using var term = value - 0.5;
+        using var sign = term.Sign();
+        using var magnitude = term.Abs();
+        using var rest = magnitude * -2.0;
+        using var log = rest.Log1p();
+        using var offset = Scale * sign * log;
+        return Loc - offset;
+    }
 }

@@ -60,11 +60,20 @@ public sealed class Normal : Distribution
     }
 
     /// <summary>The cumulative distribution function, ½·(1 + erf((x - loc)/(scale·√2))).</summary>
-    public Tensor Cdf(Tensor value)
+    public override Tensor Cdf(Tensor value)
     {
         using var diff = value - Loc;
         using var z = diff / (Scale * Math.Sqrt(2));
         using var erf = z.Erf();
         return (erf + 1.0) * 0.5;
+    }
+
+    /// <summary>The inverse cumulative distribution function, loc + scale·√2·erfinv(2p - 1).</summary>
+    public override Tensor Icdf(Tensor value)
+    {
+        using var centred = value * 2.0 - 1.0;
+        using var inverse = centred.Erfinv();
+        using var scaled = inverse * Scale * Math.Sqrt(2);
+        return scaled + Loc;
     }
 }

@@ -55,4 +55,21 @@ public sealed class Uniform : Distribution
         using var width = High - Low;
         return width.Log();
     }
+
+    /// <summary>(x - low)/(high - low), clamped to [0, 1].</summary>
+    public override Tensor Cdf(Tensor value)
+    {
+        using var offset = value - Low;
+        using var width = High - Low;
+        using var ratio = offset / width;
+        return ratio.Clamp(0, 1);
+    }
+
+    /// <summary>low + p·(high - low).</summary>
+    public override Tensor Icdf(Tensor value)
+    {
+        using var width = High - Low;
+        using var scaled = value * width;
+        return scaled + Low;
+    }
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Xunit;
+using KD = Kiln.Distributions;
 
 namespace Kiln.Tests.Golden;
 
@@ -265,6 +266,28 @@ public class CourseGoldenTests
         ["dist_affine_sigmoid"] = i => [new Kiln.Distributions.TransformedDistribution(new Kiln.Distributions.Normal(i["loc"], i["s"]),
             new Kiln.Distributions.AffineTransform(0.5, 2.0), new Kiln.Distributions.SigmoidTransform()).LogProb(i["y"])],
         ["dist_lognormal"] = i => new Kiln.Distributions.LogNormal(i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_cauchy"] = i => new KD.Cauchy(i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["p"]), d.Mean, d.Variance] : [],
+        ["dist_cauchy_icdf"] = i => [new KD.Cauchy(i["loc"], i["s"]).Icdf(i["p"])],
+        ["dist_halfnormal"] = i => new KD.HalfNormal(i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["p"]), d.Mean, d.Variance] : [],
+        ["dist_halfcauchy"] = i => new KD.HalfCauchy(i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["p"]), d.Mean, d.Variance] : [],
+        ["dist_half_below_zero"] = i => [new KD.HalfNormal(i["s"]).LogProb(i["x"]), new KD.HalfCauchy(i["s"]).LogProb(i["x"])],
+        ["dist_gumbel"] = i => new KD.Gumbel(i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance, d.Cdf(i["x"]), d.Icdf(i["p"])] : [],
+        ["dist_studentt"] = i => new KD.StudentT(i["df"], i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance] : [],
+        ["dist_studentt_entropy"] = i => [new KD.StudentT(i["df"], scale: i["s"]).Entropy()],
+        ["dist_chi2"] = i => new KD.Chi2(i["df"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance] : [],
+        ["dist_dirichlet"] = i => new KD.Dirichlet(i["a"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance] : [],
+        ["dist_dirichlet_entropy"] = i => [new KD.Dirichlet(i["a"]).Entropy()],
+        ["dist_geometric"] = i => new KD.Geometric(i["p"]) is var d ? [d.LogProb(i["k"]), d.Entropy(), d.Mean, d.Variance] : [],
+        ["dist_geometric_logits"] = i => new KD.Geometric(logits: i["l"]) is var d ? [d.LogProb(i["k"]), d.Entropy()] : [],
+        ["dist_binomial_grad"] = i => new KD.Binomial(10, i["p"]) is var d ? [d.LogProb(i["k"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_binomial_logits"] = i => [new KD.Binomial(Tensor.From(new[] { 6f, 8f, 6f }, 3), logits: i["l"]).LogProb(i["k"]), new KD.Binomial(6, logits: i["l"]).Entropy()],
+        ["dist_mixture"] = i => new KD.MixtureSameFamily(new KD.Categorical(logits: i["w"]), new KD.Normal(i["loc"], i["s"])) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Cdf(i["x"])] : [],
+        ["dist_mixture_event"] = i => new KD.MixtureSameFamily(new KD.Categorical(logits: i["w"]), new KD.Independent(new KD.Normal(i["loc"], i["s"]), 1)) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance] : [],
+        ["dist_cdf_icdf"] = i => [new KD.Normal(i["loc"], i["s"]).Icdf(i["p"]), new KD.Exponential(i["s"]).Cdf(i["x"].Abs()), new KD.Exponential(i["s"]).Icdf(i["p"]),
+            new KD.Uniform(i["loc"], i["loc"] + i["s"]).Cdf(i["x"]), new KD.Uniform(i["loc"], i["loc"] + i["s"]).Icdf(i["p"]), new KD.Laplace(i["loc"], i["s"]).Cdf(i["x"]), new KD.Laplace(i["loc"], i["s"]).Icdf(i["p"])],
+        ["kl_more_families"] = i => [KD.Kl.Divergence(new KD.Dirichlet(i["a1"]), new KD.Dirichlet(i["a2"])), KD.Kl.Divergence(new KD.Gumbel(i["l1"], i["s1"]), new KD.Gumbel(i["l2"], i["s2"])),
+            KD.Kl.Divergence(new KD.Geometric(i["p1"]), new KD.Geometric(i["p2"])), KD.Kl.Divergence(new KD.HalfNormal(i["s1"]), new KD.HalfNormal(i["s2"]))],
+        ["kl_cauchy"] = i => [KD.Kl.Divergence(new KD.Cauchy(i["l1"], i["s1"]), new KD.Cauchy(i["l2"], i["s2"]))],
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],

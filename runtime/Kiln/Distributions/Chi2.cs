@@ -1,0 +1,33 @@
+namespace Kiln.Distributions;
+
+/// <summary>The chi-squared distribution with <c>df</c> degrees of freedom, Γ(df/2, rate ½) (<c>torch.distributions.Chi2</c>).</summary>
+public sealed class Chi2 : Distribution
+{
+    readonly Gamma _gamma;
+
+    /// <summary>Chi-squared distributions of <paramref name="df"/> degrees of freedom.</summary>
+    public Chi2(Tensor df) : base(df.ShapeArray, [])
+    {
+        if (!df.DType.IsFloatingPoint()) throw new KilnException("Chi2", $"Chi2: parameters must be floating point, got {df.DType}", KilnErrorKind.DType);
+        Df = df;
+        _gamma = new Gamma(df * 0.5, Tensor.Full([], 0.5, df.DType, df.Device));
+    }
+
+    /// <summary>The degrees of freedom.</summary>
+    public Tensor Df { get; }
+
+    /// <summary>df.</summary>
+    public override Tensor Mean => Df.To(Df.DType);
+
+    /// <summary>2·df.</summary>
+    public override Tensor Variance => Df * 2.0;
+
+    /// <inheritdoc/>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null) => _gamma.Sample(sampleShape, generator);
+
+    /// <inheritdoc/>
+    public override Tensor LogProb(Tensor value) => _gamma.LogProb(value);
+
+    /// <inheritdoc/>
+    public override Tensor Entropy() => _gamma.Entropy();
+}

@@ -1,0 +1,91 @@
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The Dirichlet distribution over the probability simplex of K categories, with concentrations α [..., K]
+/// (<c>torch.distributions.Dirichlet</c>). Draws are normalised gamma draws from the host's sampler (not reparameterized here).
+/// </summary>
+public sealed class Dirichlet : Distribution
+{
+    /// <summary>Dirichlets of <paramref name="concentration"/> [..., K] (K ≥ 1, every α &gt; 0).</summary>
+    public Dirichlet(Tensor concentration) : base(BatchOf(concentration), [concentration.Size(-1)])
+    {
+        Concentration = concentration;
+    }
+
+    /// <summary>α [..., K].</summary>
+    public Tensor Concentration { get; }
+
+    /// <summary>α / Σα.</summary>
+    public override Tensor Mean
+    {
+        get
+        {
+            using var total = Concentration.Sum(-1, keepDim: true);
+            return Concentration / total;
+        }
+    }
+
+    /// <summary>α(α₀ - α) / (α₀²(α₀ + 1)) with α₀ = Σα.</summary>
+    public override Tensor Variance
+    {
+        get
+        {
+            using var total = Concentration.Sum(-1, keepDim: true);
+            using var rest = total - Concentration;
+            using var numerator = Concentration * rest;
+            using var square = total.Square();
+            using var plusOne = total + 1.0;
+            using var denominator = square * plusOne;
+            return numerator / denominator;
+        }
+    }
+
+    /// <summary>Gamma(α, 1) draws normalised over the last dim (no gradient).</summary>
+    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var shapes = Concentration.Expand(ExtendedShape(sampleShape));
+        using var draws = Gamma.StandardGamma(shapes, generator);
+        using var gammas = draws.ClampMin(Concentration.DType.Tiny());   // as PyTorch: a tiny α's draw underflowing to 0 cannot make 0/0
+        using var total = gammas.Sum(-1, keepDim: true);
+        return gammas / total;
+    }
+
+    /// <summary>Σ (α - 1)·log x + log Γ(α₀) - Σ log Γ(α).</summary>
+    public override Tensor LogProb(Tensor value)
+    {
+        using var shape = Concentration - 1.0;
+        using var terms = shape.Xlogy(value);
+        using var kernel = terms.Sum(-1);
+        using var total = Concentration.Sum(-1);
+        using var lgammaTotal = total.Lgamma();
+        using var lgammas = Concentration.Lgamma();
+        using var lgammaSum = lgammas.Sum(-1);
+        return kernel + lgammaTotal - lgammaSum;
+    }
+
+    /// <summary>log B(α) + (α₀ - K)·ψ(α₀) - Σ (α - 1)·ψ(α).</summary>
+    public override Tensor Entropy()
+    {
+        int k = Concentration.Size(-1);
+        using var total = Concentration.Sum(-1);
+        using var lgammas = Concentration.Lgamma();
+        using var lgammaSum = lgammas.Sum(-1);
+        using var lgammaTotal = total.Lgamma();
+        using var psiTotal = total.Digamma();
+        using var excess = total - k;
+        using var spread = excess * psiTotal;
+        using var shape = Concentration - 1.0;
+        using var psi = Concentration.Digamma();
+        using var weighted = shape * psi;
+        using var weightedSum = weighted.Sum(-1);
+        return lgammaSum - lgammaTotal + spread - weightedSum;
+    }
+
+    static int[] BatchOf(Tensor concentration)
+    {
+        if (!concentration.DType.IsFloatingPoint()) throw new KilnException("Dirichlet", $"Dirichlet: parameters must be floating point, got {concentration.DType}", KilnErrorKind.DType);
+        if (concentration.Dim < 1) throw new KilnException("Dirichlet", "Dirichlet: concentration must have at least one dimension (the categories)", KilnErrorKind.Shape);
+        return concentration.ShapeArray[..^1];
+    }
+}
