@@ -4,6 +4,7 @@ using System.Linq;
 using Kiln;
 using Kiln.NN;
 using Xunit;
+using KD = Kiln.Distributions;
 
 namespace Kiln.Tests.AutogradTests;
 
@@ -89,6 +90,16 @@ public class CompositeGradCheckTests
             + new SoftMarginLoss().Call(x[0], Tensor.From(new double[] { 1, -1, -1, 1, 1 }, 5))
             + new MultiLabelSoftMarginLoss().Call(x[1], Tensor.From(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3))
             + new MultiMarginLoss(2, 0.5).Call(x[1], Tensor.From(new long[] { 2, 0 }, 2)), () => [R(5), R(2, 3)]),
+        // Distribution families composed of recorded ops: log densities, entropies and KLs in every parameter (and the value).
+        ["dist_continuous"] = (x => new KD.Cauchy(x[0], x[1]).LogProb(x[2]) + new KD.Gumbel(x[0], x[1]).LogProb(x[2]) + new KD.StudentT(x[1] + 1.5, x[0], x[1]).LogProb(x[2])
+            + new KD.HalfNormal(x[1]).LogProb(x[3]) + new KD.HalfCauchy(x[1]).LogProb(x[3]) + new KD.Chi2(x[1] * 3).LogProb(x[3])
+            + new KD.StudentT(x[1] + 2.5, x[0], x[1]).Entropy() + new KD.Gumbel(x[0], x[1]).Cdf(x[2]) + new KD.Cauchy(x[0], x[1]).Icdf(x[3] * 0.6), () => [R(4), P(4), R2(4), Unit(4) + 0.5]),
+        ["dist_dirichlet"] = (x => new KD.Dirichlet(x[0]).LogProb(x[1].Softmax(-1)) + new KD.Dirichlet(x[0]).Entropy()
+            + KD.Kl.Divergence(new KD.Dirichlet(x[0]), new KD.Dirichlet(x[0].Flip(-1) + 0.3)), () => [P(2, 3) * 2, R(4, 2, 3)]),
+        ["dist_counts"] = (x => new KD.Geometric(x[0]).LogProb(Tensor.From(new double[] { 0, 2, 5 }, 3)) + new KD.Binomial(7, x[0]).LogProb(Tensor.From(new double[] { 1, 6, 3 }, 3))
+            + new KD.Binomial(4, logits: x[1]).Entropy() + new KD.Geometric(logits: x[1]).Entropy(), () => [Unit(3), R(3)]),
+        ["dist_mixture"] = (x => new KD.MixtureSameFamily(new KD.Categorical(logits: x[0]), new KD.Normal(x[1], x[2])).LogProb(x[3])
+            + new KD.MixtureSameFamily(new KD.Categorical(logits: x[0]), new KD.Normal(x[1], x[2])).Variance.Sum(), () => [R(2, 3), R2(2, 3), P(2, 3), R(5, 2)]),
     };
 
     public static TheoryData<string> Names()
