@@ -515,6 +515,23 @@ with torch.random.fork_rng():
                                                  D.kl_divergence(D.Geometric(p1), D.Geometric(p2)), D.kl_divergence(D.HalfNormal(s1), D.HalfNormal(s2))))
     case("kl_cauchy", {"l1": loc, "s1": sc, "l2": torch.randn(3), "s2": b2}, lambda l1, s1, l2, s2: D.kl_divergence(D.Cauchy(l1, s1), D.Cauchy(l2, s2)))
 
+# torch.autograd.functional: Jacobians, Hessians and the four vector products, one and several inputs.
+with torch.random.fork_rng():
+    torch.manual_seed(102)
+    import torch.autograd.functional as AF
+    fx = lambda x: (x.sin() * x.sum()).tanh()
+    gx = lambda x: (x.exp() * x.cos()).sum() + (x ** 3).sum() * x.norm()
+    x0, v0, w0 = torch.randn(2, 3) * 0.7, torch.randn(2, 3), torch.randn(2, 3)
+    case("autograd_functional", {"x": x0, "v": v0, "w": w0},
+         lambda x, v, w: (AF.jacobian(fx, x), AF.hessian(gx, x), AF.vjp(fx, x, w)[1], AF.jvp(fx, x, v)[1],
+                          AF.hvp(gx, x, v)[1], AF.vhp(gx, x, v)[1], AF.vjp(fx, x, w)[0], AF.hvp(gx, x, v)[0]), grad=False)
+    fab = lambda a, b: (a @ b, (a.sum() * b).sigmoid())
+    gab = lambda a, b: (a @ b).tanh().sum() + (a ** 2).sum() * b.sum()
+    a0, b0 = torch.randn(2, 3) * 0.5, torch.randn(3, 2) * 0.5
+    case("autograd_functional_many", {"a": a0, "b": b0, "u": torch.randn(2, 2), "t": torch.randn(3, 2)},
+         lambda a, b, u, t: tuple(j for row in AF.jacobian(fab, (a, b)) for j in row) + tuple(h for row in AF.hessian(gab, (a, b)) for h in row)
+                            + AF.vjp(fab, (a, b), (u, t))[1] + AF.jvp(fab, (a, b), (a * 0 + 1, b))[1] + AF.hvp(gab, (a, b), (a, b))[1], grad=False)
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace Kiln;
 
 /// <summary>Kiln's <c>torch.autograd</c>: grad-mode scopes, functional gradients, anomaly detection and gradient checking.</summary>
-public static class Autograd
+public static partial class Autograd
 {
     /// <summary>True when ops record the graph on this thread.</summary>
     public static bool IsGradEnabled => GradMode.Enabled;

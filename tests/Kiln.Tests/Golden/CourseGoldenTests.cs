@@ -288,6 +288,26 @@ public class CourseGoldenTests
         ["kl_more_families"] = i => [KD.Kl.Divergence(new KD.Dirichlet(i["a1"]), new KD.Dirichlet(i["a2"])), KD.Kl.Divergence(new KD.Gumbel(i["l1"], i["s1"]), new KD.Gumbel(i["l2"], i["s2"])),
             KD.Kl.Divergence(new KD.Geometric(i["p1"]), new KD.Geometric(i["p2"])), KD.Kl.Divergence(new KD.HalfNormal(i["s1"]), new KD.HalfNormal(i["s2"]))],
         ["kl_cauchy"] = i => [KD.Kl.Divergence(new KD.Cauchy(i["l1"], i["s1"]), new KD.Cauchy(i["l2"], i["s2"]))],
+        ["autograd_functional"] = i =>
+        {
+            static Tensor Fx(Tensor x) => (x.Sin() * x.Sum()).Tanh();
+            static Tensor Gx(Tensor x) => (x.Exp() * x.Cos()).Sum() + x.Pow(3).Sum() * x.Norm();
+            var (x, v, w) = (i["x"], i["v"], i["w"]);
+            var vjp = Autograd.Functional.Vjp(Fx, x, w);
+            var hvp = Autograd.Functional.Hvp(Gx, x, v);
+            return [Autograd.Functional.Jacobian(Fx, x), Autograd.Functional.Hessian(Gx, x), vjp.Vjp, Autograd.Functional.Jvp(Fx, x, v).Jvp,
+                hvp.Hvp, Autograd.Functional.Vhp(Gx, x, v).Vhp, vjp.Output, hvp.Output];
+        },
+        ["autograd_functional_many"] = i =>
+        {
+            static Tensor[] Fab(Tensor[] t) => [t[0].Matmul(t[1]), (t[0].Sum() * t[1]).Sigmoid()];
+            static Tensor Gab(Tensor[] t) => t[0].Matmul(t[1]).Tanh().Sum() + t[0].Pow(2).Sum() * t[1].Sum();
+            var (a, b) = (i["a"], i["b"]);
+            var jacobian = Autograd.Functional.Jacobian(Fab, [a, b]);
+            var hessian = Autograd.Functional.Hessian(Gab, [a, b]);
+            return [.. jacobian.SelectMany(row => row), .. hessian.SelectMany(row => row), .. Autograd.Functional.Vjp(Fab, [a, b], [i["u"], i["t"]]).Vjp,
+                .. Autograd.Functional.Jvp(Fab, [a, b], [Tensor.OnesLike(a), b]).Jvp, .. Autograd.Functional.Hvp(Gab, [a, b], [a, b]).Hvp];
+        },
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],

@@ -13,7 +13,10 @@ public class CourseOpsOnDeviceTests
     // The CUDA backend multiplies float32 and 16-bit matrices only (a clear error for float64, these cases' dtype); the
     // instance-norm case builds its layer inside the call, on the host.
     static readonly string[] HostOnly = ["linalg_solve", "linalg_solve_vector", "linalg_inv", "linalg_inv_batch", "matrix_power", "linalg_cholesky", "linalg_eigh",
-        "linalg_eigvalsh", "linalg_logdet", "linalg_pinv_tall", "linalg_pinv_wide_batch", "linalg_pinv_rank_deficient", "instance_norm1d_affine"];
+        "linalg_eigvalsh", "linalg_logdet", "linalg_pinv_tall", "linalg_pinv_wide_batch", "linalg_pinv_rank_deficient", "instance_norm1d_affine",
+        // Device-agnostic compositions of backward passes the other cases already run on the device; an element-by-element
+        // Jacobian is hundreds of backward runs, ~12 s each case on the emulator.
+        "autograd_functional", "autograd_functional_many"];
 
     public static TheoryData<string> Names()
     {
