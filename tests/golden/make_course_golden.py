@@ -532,6 +532,37 @@ with torch.random.fork_rng():
          lambda a, b, u, t: tuple(j for row in AF.jacobian(fab, (a, b)) for j in row) + tuple(h for row in AF.hessian(gab, (a, b)) for h in row)
                             + AF.vjp(fab, (a, b), (u, t))[1] + AF.jvp(fab, (a, b), (a * 0 + 1, b))[1] + AF.hvp(gab, (a, b), (a, b))[1], grad=False)
 
+# torch.linalg: svdvals, matrix_rank, cond, lstsq (its drivers' extra results), solve_triangular, cholesky_solve, multi_dot, matrix_exp.
+with torch.random.fork_rng():
+    torch.manual_seed(103)
+    L = torch.linalg
+    sq = torch.randn(2, 3, 3) + 3 * torch.eye(3)
+    case("linalg_svdvals", {"a": torch.randn(2, 4, 3)}, lambda a: L.svdvals(a))
+    low_rank = torch.randn(2, 5, 2) @ torch.randn(2, 2, 4)
+    case("linalg_matrix_rank", {"a": low_rank, "b": torch.randn(3, 4)},
+         lambda a, b: (L.matrix_rank(a), L.matrix_rank(b), L.matrix_rank(b, atol=1.0, rtol=0.0), L.matrix_rank(b, rtol=0.5)), grad=False)
+    case("linalg_cond", {"a": sq},
+         lambda a: (L.cond(a), L.cond(a, -2), L.cond(a, 1), L.cond(a, float("inf")), L.cond(a, -1), L.cond(a, "fro"), L.cond(a, "nuc")))
+    A, B = torch.randn(5, 3), torch.randn(5, 2)
+    case("linalg_lstsq", {"a": A, "b": B},
+         lambda a, b: (L.lstsq(a, b).solution, L.lstsq(a, b).rank, L.lstsq(a, b, driver="gelsd").residuals, L.lstsq(a, b, driver="gelsd").rank,
+                       L.lstsq(a, b, driver="gelsd").singular_values, L.lstsq(a, b, driver="gels").residuals))
+    case("linalg_lstsq_batched_vector", {"a": torch.randn(2, 4, 3), "b": torch.randn(2, 4)},
+         lambda a, b: (L.lstsq(a, b.unsqueeze(-1)).solution.squeeze(-1), L.lstsq(a, b.unsqueeze(-1), driver="gelss").residuals.squeeze(-1)))
+    case("linalg_lstsq_wide", {"a": torch.randn(2, 4), "b": torch.randn(2, 3)}, lambda a, b: L.lstsq(a, b).solution)
+    tri = torch.randn(3, 3) + 3 * torch.eye(3)
+    case("linalg_solve_triangular", {"a": tri, "b": torch.randn(3, 2), "c": torch.randn(2, 3)},
+         lambda a, b, c: (L.solve_triangular(a, b, upper=True), L.solve_triangular(a, b, upper=False), L.solve_triangular(a, c, upper=True, left=False),
+                          L.solve_triangular(a, b, upper=False, unitriangular=True)))
+    spd = torch.randn(3, 3); spd = spd @ spd.T + 3 * torch.eye(3)
+    chol = torch.linalg.cholesky(spd)
+    case("cholesky_solve", {"b": torch.randn(3, 2), "l": chol},
+         lambda b, l: (torch.cholesky_solve(b, l), torch.cholesky_solve(b, l.T.contiguous(), upper=True)))
+    case("linalg_multi_dot", {"v": torch.randn(3), "m1": torch.randn(3, 6), "m2": torch.randn(6, 2), "m3": torch.randn(2, 5), "w": torch.randn(5)},
+         lambda v, m1, m2, m3, w: (L.multi_dot([m1, m2, m3]), L.multi_dot([v, m1, m2, m3, w]), L.multi_dot([v, m1]), L.multi_dot([m2, m3, w])))
+    case("linalg_matrix_exp", {"a": torch.randn(2, 3, 3) * 1.5}, lambda a: L.matrix_exp(a))
+    case("linalg_matrix_exp_float64", {"a": torch.randn(3, 3, dtype=torch.float64) * 0.3}, lambda a: L.matrix_exp(a))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

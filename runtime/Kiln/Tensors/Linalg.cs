@@ -186,7 +186,8 @@ public static partial class Linalg
             using var gV = gVh.Transpose(-2, -1);
             using var s2 = s * s;
             using var e = s2.Unsqueeze(-2) - s2.Unsqueeze(-1);
-            using var eye = Tensor.Eye(s.Size(-1), null, s.DType);
+            using var hostEye = Tensor.Eye(s.Size(-1), null, s.DType);
+            using var eye = hostEye.To(s.Device);
             using var safeE = e + eye;                            // the diagonal's skew part is zero: any non-zero divisor
             using var utgu = u.Transpose(-2, -1).Matmul(gU);
             using var vtgv = v.Transpose(-2, -1).Matmul(gV);
@@ -269,49 +270,102 @@ public static partial class Linalg
 
     /// <summary>
     /// <c>torch.linalg.norm</c> with a number order: over all elements (or <paramref name="dims"/>, one dim) a vector norm;
-    /// over two dims of a matrix, ord 1/-1 (max/min column sum), ∞/-∞ (max/min row sum), 2/-2 (largest/smallest singular
-    /// value). Without an order: the 2-norm of all elements (Frobenius for a matrix).
+    /// over two dims of a matrix (a 2-D input, or two <paramref name="dims"/> of a batch) the matrix norm of
+    /// <see cref="MatrixNorm(Tensor, double, int[], bool)"/>. Without an order: the 2-norm of all elements (Frobenius for a matrix).
     /// </summary>
     public static Tensor Norm(Tensor x, double? ord = null, int[]? dims = null, bool keepDim = false)
     {
         const string op = "linalg.norm";
         if (ord is null) return x.Norm(2, dims, keepDim);
         bool matrix = dims is { Length: 2 } || (dims is null && x.Dim == 2);
-        if (!matrix)
-        {
-            if (dims is null && x.Dim != 1) throw new KilnException(op, $"{op}: a number order without dims needs a 1-D or 2-D input, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-            return x.Norm(ord.Value, dims, keepDim);
-        }
-        if (dims is not null || x.Dim != 2)
-            throw new KilnException(op, $"{op}: matrix norms are supported over a 2-D input's two dims, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-        double p = ord.Value;
-        if (Math.Abs(p) == 1 || double.IsInfinity(p))
-        {
-            using var abs = x.Abs();
-            using var sums = abs.Sum([Math.Abs(p) == 1 ? 0 : 1], keepDim: false);
-            var r = p > 0 ? sums.Max() : sums.Min();
-            if (!keepDim) return r;
-            using (r) return r.Reshape(1, 1);
-        }
-        if (Math.Abs(p) == 2)
-        {
-            var (u, s, vh) = SvdValues(x);
-            u.Dispose(); vh.Dispose();
-            using (s) { var r = p > 0 ? s.Max() : s.Min(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
-        }
-        throw new KilnException(op, $"{op}: order {p} is not a matrix norm (use 1, -1, 2, -2, inf, -inf, \"fro\" or \"nuc\")");
+        if (matrix) return MatrixNorm(x, ord.Value, dims ?? [-2, -1], keepDim);
+        if (dims is null && x.Dim != 1) throw new KilnException(op, $"{op}: a number order without dims needs a 1-D or 2-D input, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        return x.Norm(ord.Value, dims, keepDim);
     }
 
-    /// <summary><c>torch.linalg.norm</c> with "fro" (Frobenius) or "nuc" (sum of singular values) over a matrix.</summary>
-    public static Tensor Norm(Tensor x, string ord, bool keepDim = false)
+    /// <summary><c>torch.linalg.norm</c> with "fro" (Frobenius) or "nuc" (sum of singular values) over a matrix (or two <paramref name="dims"/> of a batch).</summary>
+    public static Tensor Norm(Tensor x, string ord, bool keepDim = false, int[]? dims = null)
     {
-        const string op = "linalg.norm";
-        if (x.Dim != 2) throw new KilnException(op, $"{op}: '{ord}' needs a matrix, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-        if (ord == "fro") return x.Norm(2, [0, 1], keepDim);
+        if (dims is null && x.Dim != 2)
+            throw new KilnException("linalg.norm", $"linalg.norm: '{ord}' needs a matrix, or two dims of a batch, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        return MatrixNorm(x, ord, dims ?? [-2, -1], keepDim);
+    }
+
+    /// <summary>
+    /// The vector norm of order <paramref name="ord"/> over <paramref name="dims"/> (all elements by default)
+    /// (<c>torch.linalg.vector_norm</c>): Σ|x|^p to the 1/p, ∞ the largest |x|, -∞ the smallest, 0 the count of non-zeros.
+    /// </summary>
+    public static Tensor VectorNorm(Tensor x, double ord = 2, int[]? dims = null, bool keepDim = false) => x.Norm(ord, dims, keepDim);
+
+    /// <summary>
+    /// The matrix norm of each matrix over <paramref name="dims"/> (the last two by default) (<c>torch.linalg.matrix_norm</c>):
+    /// ord 1/-1 the largest/smallest column sum of |A|, ∞/-∞ the largest/smallest row sum, 2/-2 the largest/smallest
+    /// singular value (differentiable where the singular values are distinct).
+    /// </summary>
+    public static Tensor MatrixNorm(Tensor x, double ord, int[]? dims = null, bool keepDim = false)
+    {
+        const string op = "linalg.matrix_norm";
+        var (rows, columns) = MatrixDims(op, x, dims);
+        if (Math.Abs(ord) == 1 || double.IsInfinity(ord))
+        {
+            // |A| summed down the columns (1) or along the rows (∞), then the extreme of those sums.
+            using var abs = x.Abs();
+            int summed = Math.Abs(ord) == 1 ? rows : columns, across = Math.Abs(ord) == 1 ? columns : rows;
+            using var sums = abs.Sum([summed], keepDim: true);
+            using var extreme = ord > 0 ? sums.Amax([across], keepDim: true) : sums.Amin([across], keepDim: true);
+            if (keepDim) return extreme.To(extreme.DType);
+            using var once = extreme.Squeeze(Math.Max(rows, columns));   // the later dim first, so the earlier keeps its index
+            return once.Squeeze(Math.Min(rows, columns));
+        }
+        if (Math.Abs(ord) == 2)
+        {
+            using var s = SingularValuesOver(x, rows, columns);
+            using var extreme = ord > 0 ? s.Amax([-1]) : s.Amin([-1]);
+            return keepDim ? KeepMatrixDims(extreme, rows, columns) : extreme.To(extreme.DType);
+        }
+        throw new KilnException(op, $"{op}: order {ord} is not a matrix norm (use 1, -1, 2, -2, inf, -inf, \"fro\" or \"nuc\")");
+    }
+
+    /// <summary>The Frobenius ("fro") or nuclear ("nuc") norm of each matrix over <paramref name="dims"/> (the last two by default) (<c>torch.linalg.matrix_norm</c>).</summary>
+    public static Tensor MatrixNorm(Tensor x, string ord = "fro", int[]? dims = null, bool keepDim = false)
+    {
+        const string op = "linalg.matrix_norm";
+        var (rows, columns) = MatrixDims(op, x, dims);
+        if (ord == "fro") return x.Norm(2, [rows, columns], keepDim);
         if (ord != "nuc") throw new KilnException(op, $"{op}: unknown order '{ord}' (expected \"fro\" or \"nuc\")");
-        var (u, s, vh) = SvdValues(x);
-        u.Dispose(); vh.Dispose();
-        using (s) { var r = s.Sum(); if (!keepDim) return r; using (r) return r.Reshape(1, 1); }
+        using var s = SingularValuesOver(x, rows, columns);
+        using var sum = s.Sum(-1);
+        return keepDim ? KeepMatrixDims(sum, rows, columns) : sum.To(sum.DType);
+    }
+
+    static (int Rows, int Columns) MatrixDims(string op, Tensor x, int[]? dims)
+    {
+        dims ??= [-2, -1];
+        if (dims.Length != 2)
+            throw new KilnException(op, $"{op}: dim must be a 2-tuple, got {dims.Length} dims", KilnErrorKind.Shape);
+        if (x.Dim < 2)
+            throw new KilnException(op, $"{op}: the input must have at least 2 dimensions, got shape {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        int rows = ShapeRules.NormalizeDim(op, dims[0], x.Dim), columns = ShapeRules.NormalizeDim(op, dims[1], x.Dim);
+        if (rows == columns) throw new KilnException(op, $"{op}: dims must be different, got ({dims[0]}, {dims[1]})", KilnErrorKind.Shape);
+        return (rows, columns);
+    }
+
+    /// <summary>The singular values of the matrices spanning dims <paramref name="rows"/> and <paramref name="columns"/> [..., k].</summary>
+    static Tensor SingularValuesOver(Tensor x, int rows, int columns)
+    {
+        var order = new int[x.Dim];
+        int next = 0;
+        for (int d = 0; d < x.Dim; d++) if (d != rows && d != columns) order[next++] = d;
+        order[next++] = rows;
+        order[next] = columns;
+        using var moved = x.Permute(order);
+        return Svdvals(moved);
+    }
+
+    static Tensor KeepMatrixDims(Tensor reduced, int rows, int columns)
+    {
+        using var first = reduced.Unsqueeze(Math.Min(rows, columns));
+        return first.Unsqueeze(Math.Max(rows, columns));
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------------

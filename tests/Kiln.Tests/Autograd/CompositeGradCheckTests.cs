@@ -90,6 +90,16 @@ public class CompositeGradCheckTests
             + new SoftMarginLoss().Call(x[0], Tensor.From(new double[] { 1, -1, -1, 1, 1 }, 5))
             + new MultiLabelSoftMarginLoss().Call(x[1], Tensor.From(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3))
             + new MultiMarginLoss(2, 0.5).Call(x[1], Tensor.From(new long[] { 2, 0 }, 2)), () => [R(5), R(2, 3)]),
+        // torch.linalg solvers and functions of matrices.
+        ["linalg_matrix_exp"] = (x => Linalg.MatrixExp(x[0]), () => [R(2, 3, 3)]),
+        ["linalg_solvers"] = (x => Linalg.SolveTriangular(x[0] + Tensor.Eye(3, null, DType.Float64) * 3, x[1], upper: true)
+            + Linalg.SolveTriangular(x[0] + Tensor.Eye(3, null, DType.Float64) * 3, x[1], upper: false, unitriangular: true)
+            + Linalg.CholeskySolve(x[1], x[0].Tril() + Tensor.Eye(3, null, DType.Float64) * 3)
+            + Linalg.Lstsq(x[2], x[1]).Solution, () => [R(3, 3), R(3, 2), R2(3, 3) + Tensor.Eye(3, null, DType.Float64) * 2]),
+        ["linalg_lstsq_tall"] = (x => Linalg.Lstsq(x[0], x[1]).Solution, () => [R(5, 3), R(5, 2)]),
+        ["linalg_cond_norms"] = (x => Linalg.Cond(x[0]) + Linalg.Cond(x[0], 1) + Linalg.MatrixNorm(x[0], 2).Sum() + Linalg.MatrixNorm(x[0], "nuc").Sum(),
+            () => [R(2, 3, 3) + Tensor.Eye(3, null, DType.Float64) * 2]),
+        ["linalg_multi_dot"] = (x => Linalg.MultiDot(x[0], x[1], x[2], x[3]), () => [R(3), R(3, 5), R2(5, 2), R(2)]),
         // Distribution families composed of recorded ops: log densities, entropies and KLs in every parameter (and the value).
         ["dist_continuous"] = (x => new KD.Cauchy(x[0], x[1]).LogProb(x[2]) + new KD.Gumbel(x[0], x[1]).LogProb(x[2]) + new KD.StudentT(x[1] + 1.5, x[0], x[1]).LogProb(x[2])
             + new KD.HalfNormal(x[1]).LogProb(x[3]) + new KD.HalfCauchy(x[1]).LogProb(x[3]) + new KD.Chi2(x[1] * 3).LogProb(x[3])
