@@ -563,6 +563,32 @@ with torch.random.fork_rng():
     case("linalg_matrix_exp", {"a": torch.randn(2, 3, 3) * 1.5}, lambda a: L.matrix_exp(a))
     case("linalg_matrix_exp_float64", {"a": torch.randn(3, 3, dtype=torch.float64) * 0.3}, lambda a: L.matrix_exp(a))
 
+# torch.special: Bessel functions, polygamma and zeta, the normal's tails, xlog1py/entr/multigammaln.
+with torch.random.fork_rng():
+    torch.manual_seed(104)
+    S = torch.special
+    bessel_points = torch.tensor([-45.0, -12.5, -3.0, -0.4, 0.0, 0.3, 1.0, 2.9, 7.5, 29.0, 31.0, 80.0])
+    case("special_i0", {"x": bessel_points}, lambda x: (torch.i0(x), S.i0e(x), S.i1(x), S.i1e(x)))
+    case("special_i0e_grad", {"x": bessel_points}, lambda x: S.i0e(x))
+    case("special_i1_grad", {"x": bessel_points / 4}, lambda x: S.i1(x))
+    case("special_i1e_grad", {"x": bessel_points}, lambda x: S.i1e(x))
+    case("special_bessel_float64", {"x": bessel_points.double() * 1.1}, lambda x: (torch.i0(x), S.i0e(x), S.i1(x), S.i1e(x)))
+    gamma_points = torch.tensor([0.1, 0.5, 1.0, 2.5, 7.0, 33.0, -0.5, -1.5, -2.7])
+    case("special_polygamma", {"x": gamma_points}, lambda x: (torch.polygamma(1, x), torch.polygamma(2, x), torch.polygamma(3, x), torch.polygamma(0, x)))
+    case("special_polygamma_grad", {"x": gamma_points}, lambda x: torch.polygamma(2, x))
+    case("special_polygamma_float64", {"x": gamma_points.double() * 0.9}, lambda x: torch.polygamma(1, x))
+    case("special_zeta", {"s": torch.tensor([2.0, 3.5, 1.0, 0.5, 4.0, 2.0, 3.0, 2.5]), "q": torch.tensor([1.0, 0.3, 2.0, 1.0, -2.0, -1.5, 12.0, -0.5])},
+         lambda s, q: S.zeta(s, q), grad=False)
+    tails = torch.tensor([-40.0, -25.0, -20.5, -19.0, -5.0, -1.0, 0.0, 0.7, 3.0, 8.0])
+    case("special_ndtr", {"x": tails}, lambda x: (S.log_ndtr(x), S.ndtr(x)))
+    case("special_ndtri", {"p": torch.tensor([1e-6, 0.01, 0.3, 0.5, 0.8, 0.999])}, lambda p: S.ndtri(p))
+    case("special_ndtri_ends", {"p": torch.tensor([0.0, 1.0, 0.5])}, lambda p: S.ndtri(p), grad=False)
+    case("special_erfcx", {"x": torch.tensor([-3.0, -0.5, 0.0, 0.5, 2.0, 10.0, 24.0, 26.0, 100.0, 1e4])}, lambda x: S.erfcx(x))
+    case("special_erfcx_float64", {"x": torch.tensor([-2.0, 0.1, 5.0, 20.0, 30.0, 300.0], dtype=torch.float64)}, lambda x: S.erfcx(x))
+    case("special_xlog1py_entr", {"x": torch.tensor([0.0, 0.5, 2.0, -1.0, 3.0]), "y": torch.tensor([-1.0, 0.3, 4.0, 0.5, -0.5])},
+         lambda x, y: (S.xlog1py(x, y), S.entr(x.abs()), S.entr(torch.tensor([-1.0, 0.0, 2.0]))))
+    case("special_multigammaln", {"x": torch.rand(2, 3) * 3 + 1.6}, lambda x: (S.multigammaln(x, 3), torch.mvlgamma(x, 1)))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

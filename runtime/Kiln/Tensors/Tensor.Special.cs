@@ -172,6 +172,87 @@ public sealed partial class Tensor
         });
     }
 
+    /// <summary>
+    /// x·log(1 + y), 0 where x is 0 (and y is not NaN), as PyTorch's <c>torch.special.xlog1py</c>; its gradients are
+    /// PyTorch's: xlog1py(x ≠ 0, y) for x and x/(1 + y) for y (NaN at x = 0, y = -1, as there).
+    /// </summary>
+    public Tensor Xlog1py(Tensor y)
+    {
+        var x = this;
+        var value = XlogOnePlus(x, y);
+        return Autograd.Function("xlog1py", [x, y], () => value, grad =>
+        {
+            using var nonZero = x.Ne(0);
+            using var indicator = nonZero.To(value.DType);
+            using var gx = XlogOnePlus(indicator, y);
+            using var yPlus = y + 1.0;
+            using var gy = x / yPlus;
+            return [grad * gx, grad * gy];
+        });
+
+        static Tensor XlogOnePlus(Tensor x, Tensor y)
+        {
+            // Where x is 0, y is read as 0 (log1p 0 = 0), so the value does not meet 0·log 0 at y = -1.
+            using var noGrad = Autograd.NoGrad();
+            using var zero = x.Eq(0);
+            using var finite = y.Eq(y);                               // not NaN
+            using var replace = zero.BitwiseAnd(finite);
+            using var nothing = Full([], 0, y.DType.IsFloatingPoint() ? y.DType : DTypes.Default, y.Device);
+            using var safe = Where(replace, nothing, y);
+            using var log = safe.Log1p();
+            return x * log;
+        }
+    }
+
+    /// <summary>The elementwise entropy term -x·log x (<c>torch.special.entr</c>): 0 at 0, -inf below 0.</summary>
+    public Tensor Entr()
+    {
+        if (!DType.IsFloatingPoint())
+        {
+            using var wide = To(DTypes.Default);
+            return wide.Entr();
+        }
+        using var positive = Gt(0);
+        using var zero = Eq(0);
+        using var one = Full([], 1, DType, Device);
+        using var safe = Where(positive, this, one);                 // log read at 1 off the positive half
+        using var log = safe.Log();
+        using var product = this * log;
+        using var value = product.Neg();
+        using var nothing = Full([], 0, DType, Device);
+        using var minusInf = Full([], double.NegativeInfinity, DType, Device);
+        using var outside = Where(zero, nothing, minusInf);
+        using var kept = Where(positive, value, outside);
+        using var nan = IsNan();
+        return Where(nan, this, kept);
+    }
+
+    /// <summary>
+    /// The multivariate log-gamma function of dimension <paramref name="p"/> (<c>torch.mvlgamma</c>,
+    /// <c>torch.special.multigammaln</c>): p(p-1)/4·log π + Σ_{j&lt;p} log Γ(x - j/2); every element must exceed (p - 1)/2.
+    /// </summary>
+    public Tensor Mvlgamma(int p)
+    {
+        const string op = "mvlgamma";
+        if (p < 1) throw new KilnException(op, $"{op}: p has to be greater than or equal to 1, got {p}");
+        using (Autograd.NoGrad())
+        using (var lowest = Numel == 0 ? Full([], double.PositiveInfinity, DType.Float64, Device) : Amin())
+        {
+            double low = lowest.To(DType.Float64).Item<double>();
+            if (low <= (p - 1) / 2.0)
+                throw new KilnException(op, $"{op}: All elements must be greater than (p-1)/2 = {(p - 1) / 2.0}, got {low}");
+        }
+        Tensor sum = Lgamma();
+        for (int j = 1; j < p; j++)
+        {
+            using var shifted = this - j / 2.0;
+            using var lg = shifted.Lgamma();
+            using var before = sum;
+            sum = before + lg;
+        }
+        using (sum) return sum + p * (p - 1) / 4.0 * Math.Log(Math.PI);
+    }
+
     /// <summary>Horner's rule with the coefficients from the highest power down.</summary>
     static Tensor Polynomial(Tensor x, double[] coefficients)
     {

@@ -90,6 +90,12 @@ public class CompositeGradCheckTests
             + new SoftMarginLoss().Call(x[0], Tensor.From(new double[] { 1, -1, -1, 1, 1 }, 5))
             + new MultiLabelSoftMarginLoss().Call(x[1], Tensor.From(new double[] { 1, 0, 0, 1, 1, 0 }, 2, 3))
             + new MultiMarginLoss(2, 0.5).Call(x[1], Tensor.From(new long[] { 2, 0 }, 2)), () => [R(5), R(2, 3)]),
+        // torch.special: closed-form backward functions (differentiable again) and compositions.
+        ["special_bessel"] = (x => x[0].I0() + x[0].I0e() + x[0].I1() + x[0].I1e() + (x[0] * 12).I1e() + (x[0] * 12).I0e(), () => [R(6) * 3]),
+        ["special_bessel_second_order"] = (x => Autograd.Grad((x[0].I0() + x[0].I1e()).Sum(), x[0], createGraph: true), () => [R(5) * 2]),
+        ["special_polygamma"] = (x => x[0].Polygamma(1) + x[0].Polygamma(3) + Autograd.Grad(x[0].Polygamma(2).Sum(), x[0], createGraph: true), () => [P(5) * 3]),
+        ["special_tails"] = (x => x[0].LogNdtr() + (x[0] - 22).LogNdtr() + x[0].Erfcx() + (x[0] + 27).Erfcx() + x[1].Ndtri(), () => [R(5), Unit(5)]),
+        ["special_xlog1py_entr_mvlgamma"] = (x => x[0].Xlog1py(x[1]) + x[1].Entr() + (x[1] + 2).Mvlgamma(3), () => [R(4), Unit(4)]),
         // torch.linalg solvers and functions of matrices.
         ["linalg_matrix_exp"] = (x => Linalg.MatrixExp(x[0]), () => [R(2, 3, 3)]),
         ["linalg_solvers"] = (x => Linalg.SolveTriangular(x[0] + Tensor.Eye(3, null, DType.Float64) * 3, x[1], upper: true)
