@@ -537,7 +537,7 @@ with torch.random.fork_rng():
     torch.manual_seed(103)
     L = torch.linalg
     sq = torch.randn(2, 3, 3) + 3 * torch.eye(3)
-    case("linalg_svdvals", {"a": torch.randn(2, 4, 3)}, lambda a: L.svdvals(a))
+    case("linalg_svdvals_batched", {"a": torch.randn(2, 4, 3)}, lambda a: L.svdvals(a))
     low_rank = torch.randn(2, 5, 2) @ torch.randn(2, 2, 4)
     case("linalg_matrix_rank", {"a": low_rank, "b": torch.randn(3, 4)},
          lambda a, b: (L.matrix_rank(a), L.matrix_rank(b), L.matrix_rank(b, atol=1.0, rtol=0.0), L.matrix_rank(b, rtol=0.5)), grad=False)
@@ -588,6 +588,13 @@ with torch.random.fork_rng():
     case("special_xlog1py_entr", {"x": torch.tensor([0.0, 0.5, 2.0, -1.0, 3.0]), "y": torch.tensor([-1.0, 0.3, 4.0, 0.5, -0.5])},
          lambda x, y: (S.xlog1py(x, y), S.entr(x.abs()), S.entr(torch.tensor([-1.0, 0.0, 2.0]))))
     case("special_multigammaln", {"x": torch.rand(2, 3) * 3 + 1.6}, lambda x: (S.multigammaln(x, 3), torch.mvlgamma(x, 1)))
+
+# Window functions: periodic and symmetric, odd and even lengths, one point.
+case("signal_windows", {"x": torch.zeros(1)},
+     lambda x: (torch.hann_window(8), torch.hann_window(9, periodic=False), torch.hamming_window(10), torch.hamming_window(7, False, alpha=0.5, beta=0.4),
+                torch.blackman_window(12), torch.blackman_window(5, periodic=False), torch.bartlett_window(8), torch.bartlett_window(7, periodic=False),
+                torch.kaiser_window(9), torch.kaiser_window(6, False, 5.0), torch.hann_window(1), torch.kaiser_window(1),
+                torch.hann_window(16, dtype=torch.float64), torch.kaiser_window(11, True, 3.5, dtype=torch.float64)), grad=False)
 
 # assignment through the indexer (no gradients)
 def assigned():

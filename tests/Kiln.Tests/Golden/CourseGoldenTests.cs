@@ -308,7 +308,7 @@ public class CourseGoldenTests
             return [.. jacobian.SelectMany(row => row), .. hessian.SelectMany(row => row), .. Autograd.Functional.Vjp(Fab, [a, b], [i["u"], i["t"]]).Vjp,
                 .. Autograd.Functional.Jvp(Fab, [a, b], [Tensor.OnesLike(a), b]).Jvp, .. Autograd.Functional.Hvp(Gab, [a, b], [a, b]).Hvp];
         },
-        ["linalg_svdvals"] = i => [Linalg.Svdvals(i["a"])],
+        ["linalg_svdvals_batched"] = i => [Linalg.Svdvals(i["a"])],
         ["linalg_matrix_rank"] = i => [Linalg.MatrixRank(i["a"]), Linalg.MatrixRank(i["b"]), Linalg.MatrixRank(i["b"], atol: 1.0, rtol: 0.0), Linalg.MatrixRank(i["b"], rtol: 0.5)],
         ["linalg_cond"] = i => [Linalg.Cond(i["a"]), Linalg.Cond(i["a"], -2), Linalg.Cond(i["a"], 1), Linalg.Cond(i["a"], double.PositiveInfinity), Linalg.Cond(i["a"], -1),
             Linalg.Cond(i["a"], "fro"), Linalg.Cond(i["a"], "nuc")],
@@ -339,6 +339,10 @@ public class CourseGoldenTests
         ["special_erfcx_float64"] = i => [i["x"].Erfcx()],
         ["special_xlog1py_entr"] = i => [Special.Xlog1py(i["x"], i["y"]), i["x"].Abs().Entr(), Special.Entr(Tensor.From(new[] { -1f, 0f, 2f }, 3))],
         ["special_multigammaln"] = i => [Special.Multigammaln(i["x"], 3), i["x"].Mvlgamma(1)],
+        ["signal_windows"] = i => [Tensor.HannWindow(8), Tensor.HannWindow(9, periodic: false), Tensor.HammingWindow(10), Tensor.HammingWindow(7, false, alpha: 0.5, beta: 0.4),
+            Tensor.BlackmanWindow(12), Tensor.BlackmanWindow(5, periodic: false), Tensor.BartlettWindow(8), Tensor.BartlettWindow(7, periodic: false),
+            Tensor.KaiserWindow(9), Tensor.KaiserWindow(6, periodic: false, beta: 5.0), Tensor.HannWindow(1), Tensor.KaiserWindow(1),
+            Tensor.HannWindow(16, dtype: DType.Float64), Tensor.KaiserWindow(11, beta: 3.5, dtype: DType.Float64)],
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],
@@ -406,6 +410,15 @@ public class CourseGoldenTests
     [Theory]
     [MemberData(nameof(Names))]
     public void MatchesPyTorch(string name) => Check(name, Device.Cpu);
+
+    /// <summary>Each case is named once (a repeated name would run one of them twice and the other never) and has its call here.</summary>
+    [Fact]
+    public void EveryCaseIsNamedOnceAndHasItsCall()
+    {
+        var names = Root.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToList();
+        Assert.Empty(names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key));
+        Assert.Empty(names.Where(n => !Calls.ContainsKey(n)));
+    }
 
     /// <summary>Runs case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
     internal static void Check(string name, Device device)
