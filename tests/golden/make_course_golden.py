@@ -596,6 +596,22 @@ case("signal_windows", {"x": torch.zeros(1)},
                 torch.kaiser_window(9), torch.kaiser_window(6, False, 5.0), torch.hann_window(1), torch.kaiser_window(1),
                 torch.hann_window(16, dtype=torch.float64), torch.kaiser_window(11, True, 3.5, dtype=torch.float64)), grad=False)
 
+# mode, nanmedian, histogram.
+with torch.random.fork_rng():
+    torch.manual_seed(105)
+    counts = torch.tensor([[1.0, 2, 2, 3, 3, 0], [5, 5, 1, 1, 4, 4], [7, 7, 7, 2, 2, 9]])
+    case("mode", {"x": counts}, lambda x: (*torch.mode(x, 1), *torch.mode(x, 0, keepdim=True), *torch.mode(torch.tensor([3.0, 1, 3, 1, 2, 1, 3]), 0)))
+    case("mode_grad", {"x": counts * 0.5}, lambda x: torch.mode(x, -1)[0])
+    case("mode_int", {"x": torch.tensor([[4, 4, -1, 2], [0, 3, 3, 0]])}, lambda x: torch.mode(x), grad=False)
+    nan = float("nan")
+    case("nanmedian", {"x": torch.tensor([[1.0, nan, 3, 2], [4, 1, nan, nan], [2, 8, 6, 4]])},
+         lambda x: (*torch.nanmedian(x, 1), torch.nanmedian(x), *torch.nanmedian(x, 0, keepdim=True)))
+    case("nanmedian_all_nan", {"x": torch.tensor([[nan, nan], [1.0, nan]])}, lambda x: torch.nanmedian(x, 1)[0], grad=False)
+    data = torch.randn(50) * 2
+    case("histogram", {"x": data, "w": torch.rand(50)},
+         lambda x, w: (*torch.histogram(x, bins=7), *torch.histogram(x, bins=4, range=(-1.0, 3.0)), *torch.histogram(x, bins=5, weight=w, density=True),
+                       *torch.histogram(x, bins=torch.tensor([-3.0, -1.0, 0.0, 0.5, 4.0])), *torch.histogram(torch.tensor([2.0, 2.0, 2.0]), bins=4)), grad=False)
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

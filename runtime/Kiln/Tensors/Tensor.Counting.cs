@@ -154,4 +154,110 @@ public sealed partial class Tensor
         using var typed = host.To(DType);
         return typed.To(Device);
     }
+
+    /// <summary>
+    /// A histogram of <paramref name="bins"/> equal-width bins over <paramref name="range"/> (the data's minimum and
+    /// maximum by default; an empty range widened by ½ each way) (<c>torch.histogram</c>): values outside are ignored, the
+    /// last bin includes its right edge; with <paramref name="weight"/> each value adds its weight, with
+    /// <paramref name="density"/> the counts are divided by their total and each bin's width.
+    /// </summary>
+    public HistogramResult Histogram(int bins = 100, (double Min, double Max)? range = null, Tensor? weight = null, bool density = false)
+    {
+        const string op = "histogram";
+        CheckHistogramInput(op, weight);
+        if (bins <= 0) throw new KilnException(op, $"{op}: bins must be > 0, but got {bins}");
+        using var wide = To(DType.Float64);
+        var values = wide.ToArray<double>();
+        double low, high;
+        if (range is { } r) (low, high) = r;
+        else
+        {
+            low = double.PositiveInfinity; high = double.NegativeInfinity;
+            foreach (double v in values) if (!double.IsNaN(v)) { low = Math.Min(low, v); high = Math.Max(high, v); }
+            if (values.Length == 0) (low, high) = (0, 0);
+        }
+        if (!(low <= high)) throw new KilnException(op, $"{op}: max must be larger than min, got min {low} and max {high}");
+        if (double.IsInfinity(low) || double.IsInfinity(high) || double.IsNaN(low) || double.IsNaN(high))
+            throw new KilnException(op, $"{op}: range of [{low}, {high}] is not finite");
+        if (low == high) { low -= 0.5; high += 0.5; }
+        var edges = Linspace(low, high, bins + 1, DType);
+        return HistogramOver(op, values, edges, weight, density, uniform: true);
+    }
+
+    /// <summary>A histogram over the given increasing <paramref name="binEdges"/> (<c>torch.histogram</c> with a tensor of edges).</summary>
+    public HistogramResult Histogram(Tensor binEdges, Tensor? weight = null, bool density = false)
+    {
+        const string op = "histogram";
+        CheckHistogramInput(op, weight);
+        if (binEdges.Dim != 1 || binEdges.Numel < 2)
+            throw new KilnException(op, $"{op}: bins must be a 1-D tensor of at least 2 edges, got shape {ShapeText.Format(binEdges.ShapeArray)}", KilnErrorKind.Shape);
+        using var wide = To(DType.Float64);
+        var edges = binEdges.To(DType);
+        var e = HistogramEdges(edges);
+        for (int i = 1; i < e.Length; i++)
+            if (!(e[i] >= e[i - 1])) throw new KilnException(op, $"{op}: bin edges must be increasing, got {e[i - 1]} then {e[i]} at {i}");
+        return HistogramOver(op, wide.ToArray<double>(), edges, weight, density, uniform: false);
+    }
+
+    void CheckHistogramInput(string op, Tensor? weight)
+    {
+        if (!DType.IsFloatingPoint()) throw new KilnException(op, $"{op}: expected a floating point input, got {DType}", KilnErrorKind.DType);
+        if (weight is not null && !weight.ShapeArray.AsSpan().SequenceEqual(_shape))
+            throw new KilnException(op, $"{op}: weight {ShapeText.Format(weight.ShapeArray)} must have the input's shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
+    }
+
+    static double[] HistogramEdges(Tensor edges)
+    {
+        using var wide = edges.To(DType.Float64);
+        return wide.ToArray<double>();
+    }
+
+    /// <summary>
+    /// Counts (or weights) per bin of <paramref name="edges"/>: uniform edges find a value's bin by interpolation, then a
+    /// step either way against the edges as stored (PyTorch's local search), others by binary search.
+    /// </summary>
+    HistogramResult HistogramOver(string op, double[] values, Tensor edges, Tensor? weight, bool density, bool uniform)
+    {
+        var e = HistogramEdges(edges);
+        int bins = e.Length - 1;
+        double[]? w = null;
+        if (weight is not null) { using var ww = weight.To(DType.Float64); w = ww.ToArray<double>(); }
+        var hist = new double[bins];
+        double low = e[0], high = e[^1];
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = values[i];
+            if (!(v >= low && v <= high)) continue;
+            long pos;
+            if (uniform)
+            {
+                pos = high == low ? 0 : (long)((v - low) * bins / (high - low));
+                if (pos > bins - 1) pos = bins - 1;
+                while (pos > 0 && v < e[pos]) pos--;
+                while (pos < bins - 1 && v >= e[pos + 1]) pos++;
+            }
+            else
+            {
+                pos = Insertion(e, v, right: true) - 1;                 // the last edge ≤ v
+                if (pos >= bins) pos = bins - 1;                        // v on the last edge: the last bin
+            }
+            hist[pos] += w?[i] ?? 1;
+        }
+        if (density)
+        {
+            double total = 0;
+            foreach (double h in hist) total += h;
+            for (int b = 0; b < bins; b++) hist[b] /= total * (e[b + 1] - e[b]);
+        }
+        using var host = From(hist, bins);
+        using var typed = host.To(DType);
+        var placedEdges = edges.To(Device);
+        edges.Dispose();
+        return new HistogramResult(typed.To(Device), placedEdges);
+    }
 }
+
+/// <summary>What <see cref="Tensor.Histogram(int, ValueTuple{double, double}?, Tensor?, bool)"/> returns (<c>torch.histogram</c>'s named tuple).</summary>
+/// <param name="Hist">The count (or weight, or density) in each bin.</param>
+/// <param name="BinEdges">The bins' edges, one more than the bins.</param>
+public readonly record struct HistogramResult(Tensor Hist, Tensor BinEdges);

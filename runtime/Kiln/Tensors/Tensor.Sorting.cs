@@ -60,6 +60,105 @@ public sealed unsafe partial class Tensor
         using (values) using (indices) return new(values.Squeeze(d), indices.Squeeze(d));
     }
 
+    /// <summary>The lower median of the elements that are not NaN (<c>torch.nanmedian()</c>); NaN when all are.</summary>
+    public Tensor Nanmedian()
+    {
+        using var flat = Reshape(-1);
+        var (values, indices) = flat.Nanmedian(0);
+        indices.Dispose();
+        return values;
+    }
+
+    /// <summary>
+    /// The lower median along <paramref name="dim"/> of the elements that are not NaN, and where it is
+    /// (<c>torch.nanmedian(dim)</c>); a row of NaN only gives NaN.
+    /// </summary>
+    public ValuesIndices Nanmedian(int dim, bool keepDim = false)
+    {
+        const string op = "nanmedian";
+        int d = ShapeRules.NormalizeDim(op, dim, Dim);
+        int size = Dim == 0 ? 1 : _shape[d];
+        if (size == 0) throw new KilnException(op, $"{op}: cannot compute the median of an empty dimension {d} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
+        if (Dim == 0) return Median(0, keepDim);
+        using var order = SortIndices(op, d, descending: false);      // NaN sorts last
+        Tensor at;
+        using (Autograd.NoGrad())
+        {
+            using var nan = IsNan();
+            using var present = nan.LogicalNot();
+            using var counts = present.Sum([d], keepDim: true, dtype: DType.Int64);
+            using var last = counts - 1;
+            using var clamped = last.ClampMin(0);
+            using var position = clamped.FloorDivide(2);             // the lower median's rank among the numbers
+            at = order.Gather(d, position);
+        }
+        using (at)
+        {
+            var values = Gather(d, at);
+            var indices = at.Clone();
+            if (keepDim) return new(values, indices);
+            using (values) using (indices) return new(values.Squeeze(d), indices.Squeeze(d));
+        }
+    }
+
+    /// <summary>
+    /// The most frequent value along <paramref name="dim"/> and where it last occurs (<c>torch.mode</c>): among equally
+    /// frequent values the smallest, its index the last position holding it, as PyTorch's CPU kernel.
+    /// </summary>
+    public ValuesIndices Mode(int dim = -1, bool keepDim = false)
+    {
+        const string op = "mode";
+        int d = ShapeRules.NormalizeDim(op, dim, Dim);
+        int size = Dim == 0 ? 1 : _shape[d];
+        if (size == 0) throw new KilnException(op, $"{op}: cannot compute the mode of an empty dimension {d} (shape {ShapeText.Format(_shape)})", KilnErrorKind.Shape);
+        if (Dim == 0) return new(To(DType), Zeros([], DType.Int64, Device));
+        Tensor at;
+        using (Autograd.NoGrad())
+        {
+            // Rows along the last dim; in each, the stable ascending order groups equal values with their positions rising.
+            using var order = SortIndices(op, d, descending: false);
+            using var movedOrder = order.Transpose(d, -1);
+            using var orderRows = movedOrder.Contiguous();
+            using var host = IsCuda ? Cpu() : Alias();
+            using var moved = host.Transpose(d, -1);
+            var keyType = DType.IsFloatingPoint() ? DType.Float64 : DType.Int64;
+            using var keys = Kernels.CopyKernel.Convert(moved, keyType);
+            using var wide = keys.To(DType.Float64);
+            var values = wide.ToArray<double>();
+            var positions = orderRows.ToArray<long>();
+            long rows = values.Length / size;
+            var picked = new long[rows];
+            for (long r = 0; r < rows; r++)
+            {
+                long bestCount = 0, bestIndex = 0, runStart = 0;
+                for (int i = 1; i <= size; i++)
+                {
+                    bool runEnds = i == size || !SameValue(values[r * size + positions[r * size + i]], values[r * size + positions[r * size + runStart]]);
+                    if (!runEnds) continue;
+                    long count = i - runStart;
+                    if (count > bestCount) { bestCount = count; bestIndex = positions[r * size + i - 1]; }   // the run's last position
+                    runStart = i;
+                }
+                picked[r] = bestIndex;
+            }
+            var keptShape = (int[])moved.ShapeArray.Clone();
+            keptShape[^1] = 1;
+            using var flat = From(picked, keptShape);
+            using var placed = flat.To(Device);
+            using var back = placed.Transpose(d, -1);
+            at = back.Contiguous();
+        }
+        using (at)
+        {
+            var values = Gather(d, at);
+            var indices = at.Clone();
+            if (keepDim) return new(values, indices);
+            using (values) using (indices) return new(values.Squeeze(d), indices.Squeeze(d));
+        }
+
+        static bool SameValue(double a, double b) => a == b || (double.IsNaN(a) && double.IsNaN(b));
+    }
+
     /// <summary>
     /// The <paramref name="q"/>-quantile (0 ≤ q ≤ 1) with linear interpolation between the two nearest ranks, over all
     /// elements or along <paramref name="dim"/> (<c>torch.quantile</c>); NaN when any element is NaN.

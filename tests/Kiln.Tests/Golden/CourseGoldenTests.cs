@@ -343,6 +343,13 @@ public class CourseGoldenTests
             Tensor.BlackmanWindow(12), Tensor.BlackmanWindow(5, periodic: false), Tensor.BartlettWindow(8), Tensor.BartlettWindow(7, periodic: false),
             Tensor.KaiserWindow(9), Tensor.KaiserWindow(6, periodic: false, beta: 5.0), Tensor.HannWindow(1), Tensor.KaiserWindow(1),
             Tensor.HannWindow(16, dtype: DType.Float64), Tensor.KaiserWindow(11, beta: 3.5, dtype: DType.Float64)],
+        ["mode"] = i => [.. Pair(i["x"].Mode(1)), .. Pair(i["x"].Mode(0, keepDim: true)), .. Pair(Tensor.From(new[] { 3f, 1, 3, 1, 2, 1, 3 }, 7).Mode(0))],
+        ["mode_grad"] = i => [i["x"].Mode(-1).Values],
+        ["mode_int"] = i => Pair(i["x"].Mode()),
+        ["nanmedian"] = i => [.. Pair(i["x"].Nanmedian(1)), i["x"].Nanmedian(), .. Pair(i["x"].Nanmedian(0, keepDim: true))],
+        ["nanmedian_all_nan"] = i => [i["x"].Nanmedian(1).Values],
+        ["histogram"] = i => [.. Hist(i["x"].Histogram(7)), .. Hist(i["x"].Histogram(4, range: (-1.0, 3.0))), .. Hist(i["x"].Histogram(5, weight: i["w"], density: true)),
+            .. Hist(i["x"].Histogram(Tensor.From(new[] { -3f, -1f, 0f, 0.5f, 4f }, 5))), .. Hist(Tensor.From(new[] { 2f, 2f, 2f }, 3).Histogram(4))],
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],
@@ -395,6 +402,7 @@ public class CourseGoldenTests
     static Tensor[] Pair(ValuesIndices r) => [r.Values, r.Indices];
     static Tensor[] Triple((Tensor Values, Tensor Inverse, Tensor Counts) r) => [r.Values, r.Inverse, r.Counts];
     static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];
+    static Tensor[] Hist(HistogramResult r) => [r.Hist, r.BinEdges];
 
     static Tensor[] Assigned()
     {
