@@ -280,7 +280,7 @@ public class CourseGoldenTests
         ["dist_geometric"] = i => new KD.Geometric(i["p"]) is var d ? [d.LogProb(i["k"]), d.Entropy(), d.Mean, d.Variance] : [],
         ["dist_geometric_logits"] = i => new KD.Geometric(logits: i["l"]) is var d ? [d.LogProb(i["k"]), d.Entropy()] : [],
         ["dist_binomial_grad"] = i => new KD.Binomial(10, i["p"]) is var d ? [d.LogProb(i["k"]), d.Mean, d.Variance, d.Entropy()] : [],
-        ["dist_binomial_logits"] = i => [new KD.Binomial(Tensor.From(new[] { 6f, 8f, 6f }, 3), logits: i["l"]).LogProb(i["k"]), new KD.Binomial(6, logits: i["l"]).Entropy()],
+        ["dist_binomial_logits"] = i => [new KD.Binomial(Tensor.From(new[] { 6f, 8f, 6f }, 3).To(i["l"].Device), logits: i["l"]).LogProb(i["k"]), new KD.Binomial(6, logits: i["l"]).Entropy()],
         ["dist_mixture"] = i => new KD.MixtureSameFamily(new KD.Categorical(logits: i["w"]), new KD.Normal(i["loc"], i["s"])) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Cdf(i["x"])] : [],
         ["dist_mixture_event"] = i => new KD.MixtureSameFamily(new KD.Categorical(logits: i["w"]), new KD.Independent(new KD.Normal(i["loc"], i["s"]), 1)) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance] : [],
         ["dist_cdf_icdf"] = i => [new KD.Normal(i["loc"], i["s"]).Icdf(i["p"]), new KD.Exponential(i["s"]).Cdf(i["x"].Abs()), new KD.Exponential(i["s"]).Icdf(i["p"]),
