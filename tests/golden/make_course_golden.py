@@ -612,6 +612,32 @@ with torch.random.fork_rng():
          lambda x, w: (*torch.histogram(x, bins=7), *torch.histogram(x, bins=4, range=(-1.0, 3.0)), *torch.histogram(x, bins=5, weight=w, density=True),
                        *torch.histogram(x, bins=torch.tensor([-3.0, -1.0, 0.0, 0.5, 4.0])), *torch.histogram(torch.tensor([2.0, 2.0, 2.0]), bins=4)), grad=False)
 
+# torch.nn.utils.fusion: a batch norm folded into the convolution or linear layer before it (eval mode).
+with torch.random.fork_rng():
+    torch.manual_seed(106)
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval, fuse_conv_bn_weights
+    def fused_conv(cw, cb, rm, rv, g, b, x, transposed=False):
+        conv = (torch.nn.ConvTranspose2d(4, 3, 3, stride=2) if transposed else torch.nn.Conv2d(3, 4, 3, padding=1)).eval()
+        bn = torch.nn.BatchNorm2d(3 if transposed else 4).eval()
+        with torch.no_grad():
+            conv.weight.copy_(cw); conv.bias.copy_(cb); bn.running_mean.copy_(rm); bn.running_var.copy_(rv); bn.weight.copy_(g); bn.bias.copy_(b)
+        f = fuse_conv_bn_eval(conv, bn, transpose=transposed)
+        return f.weight, f.bias, f(x), bn(conv(x))
+    case("fuse_conv_bn", {"cw": torch.randn(4, 3, 3, 3), "cb": torch.randn(4), "rm": torch.randn(4), "rv": torch.rand(4) + 0.5, "g": torch.randn(4), "b": torch.randn(4),
+                          "x": torch.randn(2, 3, 5, 5)}, lambda **k: fused_conv(**k), grad=False)
+    case("fuse_conv_transpose_bn", {"cw": torch.randn(4, 3, 3, 3), "cb": torch.randn(3), "rm": torch.randn(3), "rv": torch.rand(3) + 0.5, "g": torch.randn(3), "b": torch.randn(3),
+                                    "x": torch.randn(2, 4, 4, 4)}, lambda **k: fused_conv(**k, transposed=True), grad=False)
+    def fused_linear(lw, lb, rm, rv, g, b, x):
+        lin, bn = torch.nn.Linear(5, 3).eval(), torch.nn.BatchNorm1d(3).eval()
+        with torch.no_grad():
+            lin.weight.copy_(lw); lin.bias.copy_(lb); bn.running_mean.copy_(rm); bn.running_var.copy_(rv); bn.weight.copy_(g); bn.bias.copy_(b)
+        f = fuse_linear_bn_eval(lin, bn)
+        return f.weight, f.bias, f(x), bn(lin(x))
+    case("fuse_linear_bn", {"lw": torch.randn(3, 5), "lb": torch.randn(3), "rm": torch.randn(3), "rv": torch.rand(3) + 0.5, "g": torch.randn(3), "b": torch.randn(3),
+                            "x": torch.randn(4, 5)}, lambda **k: fused_linear(**k), grad=False)
+    case("fuse_conv_bn_weights_no_bias", {"cw": torch.randn(2, 1, 3), "rm": torch.randn(2), "rv": torch.rand(2) + 0.5},
+         lambda cw, rm, rv: fuse_conv_bn_weights(cw, None, rm, rv, 1e-3, None, None), grad=False)
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -350,6 +350,17 @@ public class CourseGoldenTests
         ["nanmedian_all_nan"] = i => [i["x"].Nanmedian(1).Values],
         ["histogram"] = i => [.. Hist(i["x"].Histogram(7)), .. Hist(i["x"].Histogram(4, range: (-1.0, 3.0))), .. Hist(i["x"].Histogram(5, weight: i["w"], density: true)),
             .. Hist(i["x"].Histogram(Tensor.From(new[] { -3f, -1f, 0f, 0.5f, 4f }, 5))), .. Hist(Tensor.From(new[] { 2f, 2f, 2f }, 3).Histogram(4))],
+        ["fuse_conv_bn"] = i => FusedConv(i, new Kiln.NN.Conv2d(3, 4, 3, padding: 1), new Kiln.NN.BatchNorm2d(4)),
+        ["fuse_conv_transpose_bn"] = i => FusedConv(i, new Kiln.NN.ConvTranspose2d(4, 3, 3, stride: 2), new Kiln.NN.BatchNorm2d(3)),
+        ["fuse_linear_bn"] = i =>
+        {
+            var (linear, bn) = (new Kiln.NN.Linear(5, 3).To(i["x"].Device), new Kiln.NN.BatchNorm1d(3).To(i["x"].Device));
+            Load(linear.Weight, i["lw"], linear.Bias!, i["lb"], bn, i);
+            linear.Eval(); bn.Eval();
+            var fused = Kiln.NN.Fusion.FuseLinearBnEval(linear, bn);
+            return [fused.Weight, fused.Bias!, fused.Call(i["x"]), bn.Call(linear.Call(i["x"]))];
+        },
+        ["fuse_conv_bn_weights_no_bias"] = i => Kiln.NN.Fusion.FuseConvBnWeights(i["cw"], null, i["rm"], i["rv"], 1e-3, null, null) is var (w, b) ? [w, b] : [],
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],
@@ -404,6 +415,23 @@ public class CourseGoldenTests
     static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];
     static Tensor[] Hist(HistogramResult r) => [r.Hist, r.BinEdges];
 
+    /// <summary>A convolution and batch norm loaded from a fusion case, folded; the fused weight, bias and output, and the two layers' output.</summary>
+    static Tensor[] FusedConv(Dictionary<string, Tensor> i, Kiln.NN.ConvBase conv, Kiln.NN.BatchNormBase bn)
+    {
+        conv.To(i["x"].Device); bn.To(i["x"].Device);
+        Load(conv.Weight, i["cw"], conv.Bias!, i["cb"], bn, i);
+        conv.Eval(); bn.Eval();
+        var fused = Kiln.NN.Fusion.FuseConvBnEval(conv, bn);
+        return [fused.Weight, fused.Bias!, fused.Call(i["x"]), bn.Call(conv.Call(i["x"]))];
+    }
+
+    static void Load(Tensor weight, Tensor w, Tensor bias, Tensor b, Kiln.NN.BatchNormBase bn, Dictionary<string, Tensor> i)
+    {
+        using var _ = Autograd.NoGrad();
+        weight.Copy_(w); bias.Copy_(b);
+        bn.RunningMean!.Copy_(i["rm"]); bn.RunningVar!.Copy_(i["rv"]); bn.Weight!.Copy_(i["g"]); bn.Bias!.Copy_(i["b"]);
+    }
+
     static Tensor[] Assigned()
     {
         Tensor Base() => Tensor.Arange(0.0, 12.0, 1.0).Reshape(3, 4);
@@ -424,8 +452,10 @@ public class CourseGoldenTests
     public void EveryCaseIsNamedOnceAndHasItsCall()
     {
         var names = Root.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToList();
-        Assert.Empty(names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key));
-        Assert.Empty(names.Where(n => !Calls.ContainsKey(n)));
+        var repeated = names.GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(repeated.Count == 0, "case names used twice: " + string.Join(", ", repeated));
+        var missing = names.Where(n => !Calls.ContainsKey(n)).ToList();
+        Assert.True(missing.Count == 0, "cases without a call: " + string.Join(", ", missing));
     }
 
     /// <summary>Runs case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
