@@ -638,6 +638,18 @@ with torch.random.fork_rng():
     case("fuse_conv_bn_weights_no_bias", {"cw": torch.randn(2, 1, 3), "rm": torch.randn(2), "rv": torch.rand(2) + 0.5},
          lambda cw, rm, rv: fuse_conv_bn_weights(cw, None, rm, rv, 1e-3, None, None), grad=False)
 
+# One-hot categorical and multinomial.
+with torch.random.fork_rng():
+    torch.manual_seed(107)
+    pr = torch.rand(2, 4) + 0.1
+    hot = torch.nn.functional.one_hot(torch.tensor([[1, 3], [0, 2], [3, 3]]), 4).float()
+    case("dist_onehot_categorical", {"p": pr, "v": hot},
+         lambda p, v: (D.OneHotCategorical(p).log_prob(v), D.OneHotCategorical(p).entropy(), D.OneHotCategorical(p).mean, D.OneHotCategorical(p).variance))
+    case("dist_multinomial", {"p": pr, "x": torch.tensor([[2.0, 0, 1, 3], [1, 1, 1, 3]])},
+         lambda p, x: (D.Multinomial(6, p).log_prob(x), D.Multinomial(6, p).mean, D.Multinomial(6, p).variance, D.Multinomial(6, p).entropy()))
+    case("dist_multinomial_logits", {"l": torch.randn(4), "x": torch.tensor([0.0, 2, 0, 1])},
+         lambda l, x: (D.Multinomial(3, logits=l).log_prob(x), D.Multinomial(3, logits=l).entropy()))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

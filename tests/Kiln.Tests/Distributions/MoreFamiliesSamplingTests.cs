@@ -169,3 +169,29 @@ public class MoreFamiliesSamplingTests
         }
     }
 }
+
+/// <summary>One-hot categorical and multinomial draws: their supports and frequencies.</summary>
+public class CountVectorSamplingTests
+{
+    [Fact]
+    public void OneHotAndMultinomialDrawsFollowTheirProbabilities()
+    {
+        var probs = Tensor.From(new[] { 0.1, 0.6, 0.3 }, 3);
+        var hot = new OneHotCategorical(probs).Sample([6000], new Generator(71));
+        Assert.Equal([6000, 3], hot.ShapeArray);
+        Assert.True(hot.Sum(-1).AllClose(Tensor.Ones([6000], DType.Float64), 0, 0));   // exactly one 1 per draw
+        var share = hot.Mean(0).ToArray<double>();
+        for (int k = 0; k < 3; k++) Assert.InRange(share[k], probs.ToArray<double>()[k] - 0.025, probs.ToArray<double>()[k] + 0.025);
+
+        var multinomial = new Multinomial(10, Tensor.From(new[] { 0.2, 0.5, 0.3, 0.0, 0.8, 0.2 }, 2, 3));
+        var counts = multinomial.Sample([4000], new Generator(72));
+        Assert.Equal([4000, 2, 3], counts.ShapeArray);
+        Assert.True(counts.Sum(-1).AllClose(Tensor.Full([4000, 2], 10.0, DType.Float64), 0, 0));   // n draws each
+        Assert.All(counts.Narrow(2, 0, 1).Narrow(1, 1, 1).ToArray<double>(), v => Assert.Equal(0.0, v));   // p = 0 never drawn
+        var mean = counts.Mean(0).ToArray<double>();
+        var want = multinomial.Mean.ToArray<double>();
+        for (int k = 0; k < 6; k++) Assert.InRange(mean[k], want[k] - 0.1, want[k] + 0.1);
+        Assert.Equal(0, new Multinomial(0, probs).Sample([5]).Sum().Item<double>());
+        Assert.Contains("total_count must be non-negative", Assert.Throws<KilnException>(() => new Multinomial(-1, probs)).Message);
+    }
+}

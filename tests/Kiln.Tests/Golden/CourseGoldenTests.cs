@@ -361,6 +361,9 @@ public class CourseGoldenTests
             return [fused.Weight, fused.Bias!, fused.Call(i["x"]), bn.Call(linear.Call(i["x"]))];
         },
         ["fuse_conv_bn_weights_no_bias"] = i => Kiln.NN.Fusion.FuseConvBnWeights(i["cw"], null, i["rm"], i["rv"], 1e-3, null, null) is var (w, b) ? [w, b] : [],
+        ["dist_onehot_categorical"] = i => new KD.OneHotCategorical(i["p"]) is var d ? [d.LogProb(i["v"]), d.Entropy(), d.Mean, d.Variance] : [],
+        ["dist_multinomial"] = i => new KD.Multinomial(6, i["p"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_multinomial_logits"] = i => new KD.Multinomial(3, logits: i["l"]) is var d ? [d.LogProb(i["x"]), d.Entropy()] : [],
         ["pad_sequence"] = i => [Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]]), Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true, paddingValue: -1.5)],
         ["unpad_unpack_sequence"] = i => [.. Kiln.NN.RnnUtils.UnpadSequence(Kiln.NN.RnnUtils.PadSequence([i["a"], i["b"], i["c"]], batchFirst: true), [3, 5, 1], batchFirst: true),
             .. Kiln.NN.RnnUtils.UnpackSequence(Kiln.NN.RnnUtils.PackSequence([i["a"], i["b"], i["c"]], enforceSorted: false))],

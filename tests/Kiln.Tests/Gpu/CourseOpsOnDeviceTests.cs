@@ -16,7 +16,14 @@ public class CourseOpsOnDeviceTests
         "linalg_eigvalsh", "linalg_logdet", "linalg_pinv_tall", "linalg_pinv_wide_batch", "linalg_pinv_rank_deficient", "instance_norm1d_affine",
         // Device-agnostic compositions of backward passes the other cases already run on the device; an element-by-element
         // Jacobian is hundreds of backward runs, ~12 s each case on the emulator.
-        "autograd_functional", "autograd_functional_many", "linalg_matrix_exp_float64"];
+        "autograd_functional", "autograd_functional_many", "linalg_matrix_exp_float64",
+        // Long compositions (series of special functions, distributions built on lgamma/digamma/polygamma): each op they
+        // use runs on the device in its own case (lgamma, digamma, pow, where, ...), and the emulator takes 5-18 s for
+        // each of these, minutes in all.
+        "special_i0", "special_bessel_float64", "special_i0e_grad", "special_i1_grad", "special_i1e_grad", "special_polygamma",
+        "special_polygamma_grad", "special_polygamma_float64", "special_multigammaln", "dist_studentt", "dist_studentt_entropy",
+        "dist_dirichlet", "dist_dirichlet_entropy", "dist_binomial_grad", "dist_binomial_logits", "dist_chi2", "dist_beta",
+        "kl_more_families", "kl_gamma_beta"];
 
     public static TheoryData<string> Names()
     {
