@@ -11,16 +11,7 @@ public sealed class Bernoulli : Distribution
     /// <summary>Bernoullis with <paramref name="probs"/> (probabilities of 1) or <paramref name="logits"/> (log-odds): exactly one.</summary>
     public Bernoulli(Tensor? probs = null, Tensor? logits = null) : base(Parameter("Bernoulli", probs, logits).ShapeArray, [])
     {
-        if (logits is not null)
-        {
-            Logits = logits;
-            Probs = logits.Sigmoid();
-        }
-        else
-        {
-            Probs = probs!;
-            Logits = Categorical.ProbsToLogits(probs!, binary: true);
-        }
+        (Probs, Logits) = ProbsAndLogits(probs, logits);
     }
 
     /// <summary>The probabilities of 1.</summary>
@@ -55,6 +46,10 @@ public sealed class Bernoulli : Distribution
 
     /// <inheritdoc/>
     public override Tensor Entropy() => F.BinaryCrossEntropyWithLogits(Logits, Probs, null, null, Reduction.None);
+
+    /// <summary>A binary family's probabilities and log-odds from whichever one was given (the other derived, as PyTorch's lazy properties).</summary>
+    internal static (Tensor Probs, Tensor Logits) ProbsAndLogits(Tensor? probs, Tensor? logits) =>
+        logits is not null ? (logits.Sigmoid(), logits) : (probs!, Categorical.ProbsToLogits(probs!, binary: true));
 
     internal static Tensor Parameter(string family, Tensor? probs, Tensor? logits)
     {

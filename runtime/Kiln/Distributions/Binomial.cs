@@ -18,16 +18,7 @@ public sealed class Binomial : Distribution
     Binomial((Tensor Count, Tensor Parameter) p, bool fromLogits) : base(p.Parameter.ShapeArray, [])
     {
         TotalCount = p.Count;
-        if (fromLogits)
-        {
-            Logits = p.Parameter;
-            Probs = p.Parameter.Sigmoid();
-        }
-        else
-        {
-            Probs = p.Parameter;
-            Logits = Categorical.ProbsToLogits(p.Parameter, binary: true);
-        }
+        (Probs, Logits) = Bernoulli.ProbsAndLogits(fromLogits ? null : p.Parameter, fromLogits ? p.Parameter : null);
     }
 
     /// <summary>The numbers of trials n (a floating tensor, as PyTorch keeps it).</summary>

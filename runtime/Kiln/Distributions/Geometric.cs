@@ -9,16 +9,7 @@ public sealed class Geometric : Distribution
     /// <summary>Geometrics with success <paramref name="probs"/> in (0, 1] or log-odds <paramref name="logits"/>: exactly one.</summary>
     public Geometric(Tensor? probs = null, Tensor? logits = null) : base(Bernoulli.Parameter("Geometric", probs, logits).ShapeArray, [])
     {
-        if (logits is not null)
-        {
-            Logits = logits;
-            Probs = logits.Sigmoid();
-        }
-        else
-        {
-            Probs = probs!;
-            Logits = Categorical.ProbsToLogits(probs!, binary: true);
-        }
+        (Probs, Logits) = Bernoulli.ProbsAndLogits(probs, logits);
     }
 
     /// <summary>The success probabilities p.</summary>

@@ -32,21 +32,8 @@ public sealed partial class Tensor
         using var erfc = scaled.Erfc();
         using var half = erfc * 0.5;
         using var direct = half.Log();
-        // Σ (-1)^k (2k-1)!! / x^(2k), eight terms (below 1e-16 at x = -20).
         using var inverse2 = far.Square().Reciprocal();
-        var series = Full(far.ShapeArray, 1, DType.Float64, x.Device);
-        var power = Full(far.ShapeArray, 1, DType.Float64, x.Device);
-        double coefficient = 1;
-        for (int k = 1; k <= 8; k++)
-        {
-            coefficient *= -(2 * k - 1);
-            using (var p = power) power = p * inverse2;
-            using var term = power * coefficient;
-            using var before = series;
-            series = before + term;
-        }
-        power.Dispose();
-        using (series)
+        using (var series = TailSeries(inverse2))                     // Σ (-1)^k (2k-1)!! / x^(2k): below 1e-16 at x = -20
         {
             using var logSeries = series.Log();
             using var square = far.Square();
@@ -72,25 +59,30 @@ public sealed partial class Tensor
         using var square = near.Square();
         using var growth = square.Exp();
         using var direct = growth * erfc;
-        // Σ (-1)^k (2k-1)!! / (2x²)^k, eight terms (below 1e-16 at x = 25).
         using var inverse = far.Square().Reciprocal() * 0.5;
-        var series = Full(far.ShapeArray, 1, DType.Float64, x.Device);
-        var power = Full(far.ShapeArray, 1, DType.Float64, x.Device);
-        double coefficient = 1;
-        for (int k = 1; k <= 8; k++)
-        {
-            coefficient *= -(2 * k - 1);
-            using (var p = power) power = p * inverse;
-            using var term = power * coefficient;
-            using var before = series;
-            series = before + term;
-        }
-        power.Dispose();
-        using (series)
+        using (var series = TailSeries(inverse))                      // Σ (-1)^k (2k-1)!! / (2x²)^k: below 1e-16 at x = 25
         {
             using var lead = far * Math.Sqrt(Math.PI);
             using var asymptotic = series / lead;
             return Where(tail, asymptotic, direct);
         }
     });
+
+    /// <summary>Σ_{k≤8} (-1)^k (2k-1)!!·tᵏ, the asymptotic series both Gaussian tails share (t = 1/x² or 1/(2x²)).</summary>
+    static Tensor TailSeries(Tensor t)
+    {
+        var series = Full(t.ShapeArray, 1, DType.Float64, t.Device);
+        var power = Full(t.ShapeArray, 1, DType.Float64, t.Device);
+        double coefficient = 1;
+        for (int k = 1; k <= 8; k++)
+        {
+            coefficient *= -(2 * k - 1);
+            using (var p = power) power = p * t;
+            using var term = power * coefficient;
+            using var before = series;
+            series = before + term;
+        }
+        power.Dispose();
+        return series;
+    }
 }
