@@ -101,17 +101,18 @@ public static partial class Linalg
             throw new KilnException(op, $"{op}: the batch dims of A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)} differ", KilnErrorKind.Shape);
 
         double cut = rcond ?? a.DType.Eps() * Math.Max(m, n);
-        using var pinv = Pinv(a, cut);
-        using var solved = pinv.Matmul(rhs);
-        var solution = vector ? solved.Squeeze(-1) : solved.To(solved.DType);
-
-        Tensor s;
-        using (Autograd.NoGrad()) s = Svdvals(a);
+        // One SVD gives the pseudo-inverse (differentiable) and the singular values the rank and gelsd/gelss report.
+        var (u, s, vh) = Svd(a);
+        using (u)
         using (s)
+        using (vh)
         {
+            using var pinv = PinvOf(u, s, vh, cut);
+            using var solved = pinv.Matmul(rhs);
+            var solution = vector ? solved.Squeeze(-1) : solved.To(solved.DType);
             using var rank = RankOf(s, 0, cut);
             var rankOut = driver != "gels" ? rank.To(DType.Int64) : Tensor.Empty([0], DType.Int64, a.Device);
-            var values = driver is "gelsd" or "gelss" ? s.To(s.DType) : Tensor.Empty([0], a.DType, a.Device);
+            var values = driver is "gelsd" or "gelss" ? s.Detach() : Tensor.Empty([0], a.DType, a.Device);
             var residuals = Tensor.Empty([0], a.DType, a.Device);
             if (m > n && driver != "gelsy" && FullRank(rank, Math.Min(m, n)))
             {

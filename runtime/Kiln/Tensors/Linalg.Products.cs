@@ -148,7 +148,8 @@ public static partial class Linalg
         double norm;
         using (Autograd.NoGrad())
         {
-            using var columns = a.Abs().Sum(-2);          // column sums: the 1-norm is the largest
+            using var magnitudes = a.Abs();
+            using var columns = magnitudes.Sum(-2);       // column sums: the 1-norm is the largest
             using var largest = columns.Amax();
             using var wide = largest.To(DType.Float64);
             norm = wide.Item<double>();

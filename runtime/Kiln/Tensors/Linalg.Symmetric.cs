@@ -157,6 +157,12 @@ public static partial class Linalg
         using (u)
         using (s)
         using (vh)
+            return PinvOf(u, s, vh, cut);
+    }
+
+    /// <summary>V·diag(1/σ)·Uᵀ of a thin SVD, singular values at or below <paramref name="cut"/>·σ_max read as zero.</summary>
+    static Tensor PinvOf(Tensor u, Tensor s, Tensor vh, double cut)
+    {
         {
             using var largest = s.Amax(-1, keepDim: true);
             Tensor keep;

@@ -123,8 +123,9 @@ public sealed unsafe partial class Tensor
             using var moved = host.Transpose(d, -1);
             var keyType = DType.IsFloatingPoint() ? DType.Float64 : DType.Int64;
             using var keys = Kernels.CopyKernel.Convert(moved, keyType);
-            using var wide = keys.To(DType.Float64);
-            var values = wide.ToArray<double>();
+            // Keys compared as exact 64-bit patterns: integers as they are (beyond 2^53 doubles would merge them), floats by
+            // their bits with every NaN one pattern and -0 read as 0.
+            var values = keyType == DType.Int64 ? keys.ToArray<long>() : Array.ConvertAll(keys.ToArray<double>(), ExactBits);
             var positions = orderRows.ToArray<long>();
             long rows = values.Length / size;
             var picked = new long[rows];
@@ -133,7 +134,7 @@ public sealed unsafe partial class Tensor
                 long bestCount = 0, bestIndex = 0, runStart = 0;
                 for (int i = 1; i <= size; i++)
                 {
-                    bool runEnds = i == size || !SameValue(values[r * size + positions[r * size + i]], values[r * size + positions[r * size + runStart]]);
+                    bool runEnds = i == size || values[r * size + positions[r * size + i]] != values[r * size + positions[r * size + runStart]];
                     if (!runEnds) continue;
                     long count = i - runStart;
                     if (count > bestCount) { bestCount = count; bestIndex = positions[r * size + i - 1]; }   // the run's last position
@@ -156,7 +157,7 @@ public sealed unsafe partial class Tensor
             using (values) using (indices) return new(values.Squeeze(d), indices.Squeeze(d));
         }
 
-        static bool SameValue(double a, double b) => a == b || (double.IsNaN(a) && double.IsNaN(b));
+        static long ExactBits(double v) => double.IsNaN(v) ? long.MinValue : BitConverter.DoubleToInt64Bits(v == 0 ? 0.0 : v);
     }
 
     /// <summary>
