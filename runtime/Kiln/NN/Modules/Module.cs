@@ -66,7 +66,7 @@ public abstract partial class Module
     protected object? Member(string name)
     {
         EnsureFields();
-        return _byName.TryGetValue(name, out var s) ? s.Value : ParametrizedValue(name);
+        return _byName.TryGetValue(name, out var s) ? s.Value : ParametrizedValue(name) ?? PrunedValue(name);
     }
 
     /// <summary>A registered parameter or buffer of this module by its local name.</summary>
