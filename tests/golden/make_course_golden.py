@@ -650,6 +650,45 @@ with torch.random.fork_rng():
     case("dist_multinomial_logits", {"l": torch.randn(4), "x": torch.tensor([0.0, 2, 0, 1])},
          lambda l, x: (D.Multinomial(3, logits=l).log_prob(x), D.Multinomial(3, logits=l).entropy()))
 
+# More distribution families: Weibull, Pareto, Kumaraswamy (transformed, through PowerTransform), the relaxed (Concrete)
+# Bernoulli and one-hot categorical, negative binomial, F, logistic-normal (StickBreakingTransform).
+with torch.random.fork_rng():
+    torch.manual_seed(108)
+    sc, conc = torch.rand(3) + 0.5, torch.tensor([0.7, 1.6, 3.2])
+    pos = torch.rand(2, 3) * 3 + 0.05
+    case("dist_weibull", {"s": sc, "k": conc, "x": pos},
+         lambda s, k, x: (D.Weibull(s, k).log_prob(x), D.Weibull(s, k).mean, D.Weibull(s, k).variance, D.Weibull(s, k).entropy()))
+    alpha = torch.tensor([0.8, 1.5, 3.0])
+    case("dist_pareto", {"s": sc, "a": alpha, "x": sc + torch.rand(2, 3) * 2},
+         lambda s, a, x: (D.Pareto(s, a).log_prob(x), D.Pareto(s, a).mean, D.Pareto(s, a).variance, D.Pareto(s, a).entropy()))
+    unit = torch.rand(2, 3) * 0.9 + 0.05
+    case("dist_kumaraswamy", {"a": torch.tensor([0.6, 1.5, 4.0]), "b": torch.tensor([2.5, 0.8, 1.2]), "x": unit},
+         lambda a, b, x: (D.Kumaraswamy(a, b).log_prob(x), D.Kumaraswamy(a, b).mean, D.Kumaraswamy(a, b).variance, D.Kumaraswamy(a, b).entropy()))
+    logits = torch.randn(3)
+    case("dist_relaxed_bernoulli", {"t": torch.tensor(0.6), "l": logits, "x": unit, "y": torch.randn(2, 3) * 2},
+         lambda t, l, x, y: (D.RelaxedBernoulli(t, logits=l).log_prob(x), D.relaxed_bernoulli.LogitRelaxedBernoulli(t, logits=l).log_prob(y)))
+    case("dist_relaxed_bernoulli_probs", {"t": torch.tensor(1.7), "p": torch.tensor([0.2, 0.5, 0.85]), "x": unit},
+         lambda t, p, x: D.RelaxedBernoulli(t, probs=p).log_prob(x))
+    simplex = torch.rand(3, 2, 4) + 0.05
+    simplex = simplex / simplex.sum(-1, keepdim=True)
+    cl = torch.randn(2, 4)
+    case("dist_relaxed_onehot", {"t": torch.tensor(0.8), "l": cl, "x": simplex},
+         lambda t, l, x: (D.RelaxedOneHotCategorical(t, logits=l).log_prob(x), D.relaxed_categorical.ExpRelaxedCategorical(t, logits=l).log_prob(x.log())))
+    case("dist_relaxed_onehot_probs", {"t": torch.tensor(2.5), "p": torch.rand(2, 4) + 0.1, "x": simplex},
+         lambda t, p, x: D.RelaxedOneHotCategorical(t, probs=p).log_prob(x))
+    counts = torch.tensor([[0.0, 3.0, 7.0], [2.0, 0.0, 12.0]])
+    case("dist_negative_binomial", {"r": torch.tensor([2.5, 4.0, 1.0]), "p": torch.tensor([0.3, 0.6, 0.85]), "k": counts},
+         lambda r, p, k: (D.NegativeBinomial(r, probs=p).log_prob(k), D.NegativeBinomial(r, probs=p).mean, D.NegativeBinomial(r, probs=p).variance))
+    case("dist_negative_binomial_logits", {"r": torch.tensor([0.5, 3.0, 6.0]), "l": torch.randn(3), "k": counts},
+         lambda r, l, k: (D.NegativeBinomial(r, logits=l).log_prob(k), D.NegativeBinomial(r, logits=l).mean))
+    case("dist_fisher_snedecor", {"d1": torch.tensor([1.5, 4.0, 9.0]), "d2": torch.tensor([1.8, 3.5, 7.0]), "x": pos},
+         lambda d1, d2, x: (D.FisherSnedecor(d1, d2).log_prob(x), D.FisherSnedecor(d1, d2).mean, D.FisherSnedecor(d1, d2).variance))
+    case("dist_logistic_normal", {"loc": torch.randn(2, 3), "s": torch.rand(2, 3) + 0.4, "x": simplex[0]},
+         lambda loc, s, x: D.LogisticNormal(loc, s).log_prob(x))
+    case("stick_breaking", {"x": torch.randn(2, 3) * 1.5},
+         lambda x: (D.transforms.StickBreakingTransform()(x), D.transforms.StickBreakingTransform().log_abs_det_jacobian(x, D.transforms.StickBreakingTransform()(x)),
+                    D.transforms.StickBreakingTransform().inv(D.transforms.StickBreakingTransform()(x))))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

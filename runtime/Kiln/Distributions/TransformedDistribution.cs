@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace Kiln.Distributions;
@@ -11,10 +12,31 @@ public class TransformedDistribution : Distribution
 {
     /// <summary><paramref name="baseDistribution"/> pushed through <paramref name="transforms"/>, first to last.</summary>
     public TransformedDistribution(Distribution baseDistribution, params Transform[] transforms)
-        : base(baseDistribution.BatchShape, baseDistribution.EventShape)
+        : this(baseDistribution, transforms, Shapes(baseDistribution, transforms)) { }
+
+    TransformedDistribution(Distribution baseDistribution, Transform[] transforms, (int[] Batch, int[] Event) shapes)
+        : base(shapes.Batch, shapes.Event)
     {
         Base = baseDistribution;
         Transforms = transforms;
+    }
+
+    /// <summary>
+    /// The batch and event shapes after the transforms (PyTorch's): the base's shape pushed through each transform's
+    /// <see cref="Transform.ForwardShape"/>, with as many event dims as the base or any transform acts on together.
+    /// </summary>
+    static (int[], int[]) Shapes(Distribution baseDistribution, Transform[] transforms)
+    {
+        int[] shape = [.. baseDistribution.BatchShape, .. baseDistribution.EventShape];
+        int eventDims = baseDistribution.EventShape.Length;
+        foreach (var t in transforms)
+        {
+            shape = t.ForwardShape(shape);
+            eventDims = Math.Max(eventDims, t.EventDim);
+        }
+        if (eventDims > shape.Length)
+            throw new KilnException("TransformedDistribution", $"TransformedDistribution: a transform acts on {eventDims} dims, the base distribution's samples have {shape.Length}", KilnErrorKind.Shape);
+        return (shape[..^eventDims], shape[^eventDims..]);
     }
 
     /// <summary>The distribution before the transforms.</summary>
@@ -65,7 +87,7 @@ public class TransformedDistribution : Distribution
             {
                 var x = Transforms[i].Inverse(y);
                 using var jacobian = Transforms[i].LogAbsDetJacobian(x, y);
-                using var summed = Independent.SumRightmost(jacobian, EventShape.Length);
+                using var summed = Independent.SumRightmost(jacobian, EventShape.Length - Transforms[i].EventDim);
                 var next = correction is null ? summed.To(summed.DType) : correction + summed;
                 correction?.Dispose();
                 correction = next;

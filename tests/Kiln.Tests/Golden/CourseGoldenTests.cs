@@ -288,6 +288,18 @@ public class CourseGoldenTests
         ["kl_more_families"] = i => [KD.Kl.Divergence(new KD.Dirichlet(i["a1"]), new KD.Dirichlet(i["a2"])), KD.Kl.Divergence(new KD.Gumbel(i["l1"], i["s1"]), new KD.Gumbel(i["l2"], i["s2"])),
             KD.Kl.Divergence(new KD.Geometric(i["p1"]), new KD.Geometric(i["p2"])), KD.Kl.Divergence(new KD.HalfNormal(i["s1"]), new KD.HalfNormal(i["s2"]))],
         ["kl_cauchy"] = i => [KD.Kl.Divergence(new KD.Cauchy(i["l1"], i["s1"]), new KD.Cauchy(i["l2"], i["s2"]))],
+        ["dist_weibull"] = i => new KD.Weibull(i["s"], i["k"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_pareto"] = i => new KD.Pareto(i["s"], i["a"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_kumaraswamy"] = i => new KD.Kumaraswamy(i["a"], i["b"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_relaxed_bernoulli"] = i => [new KD.RelaxedBernoulli(i["t"], logits: i["l"]).LogProb(i["x"]), new KD.LogitRelaxedBernoulli(i["t"], logits: i["l"]).LogProb(i["y"])],
+        ["dist_relaxed_bernoulli_probs"] = i => [new KD.RelaxedBernoulli(i["t"], probs: i["p"]).LogProb(i["x"])],
+        ["dist_relaxed_onehot"] = i => [new KD.RelaxedOneHotCategorical(i["t"], logits: i["l"]).LogProb(i["x"]), new KD.ExpRelaxedCategorical(i["t"], logits: i["l"]).LogProb(i["x"].Log())],
+        ["dist_relaxed_onehot_probs"] = i => [new KD.RelaxedOneHotCategorical(i["t"], probs: i["p"]).LogProb(i["x"])],
+        ["dist_negative_binomial"] = i => new KD.NegativeBinomial(i["r"], probs: i["p"]) is var d ? [d.LogProb(i["k"]), d.Mean, d.Variance] : [],
+        ["dist_negative_binomial_logits"] = i => new KD.NegativeBinomial(i["r"], logits: i["l"]) is var d ? [d.LogProb(i["k"]), d.Mean] : [],
+        ["dist_fisher_snedecor"] = i => new KD.FisherSnedecor(i["d1"], i["d2"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance] : [],
+        ["dist_logistic_normal"] = i => [new KD.LogisticNormal(i["loc"], i["s"]).LogProb(i["x"])],
+        ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
             static Tensor Fx(Tensor x) => (x.Sin() * x.Sum()).Tanh();

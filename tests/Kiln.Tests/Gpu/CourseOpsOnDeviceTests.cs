@@ -23,7 +23,8 @@ public class CourseOpsOnDeviceTests
         "special_i0", "special_bessel_float64", "special_i0e_grad", "special_i1_grad", "special_i1e_grad", "special_polygamma",
         "special_polygamma_grad", "special_polygamma_float64", "special_multigammaln", "dist_studentt", "dist_studentt_entropy",
         "dist_dirichlet", "dist_dirichlet_entropy", "dist_binomial_grad", "dist_binomial_logits", "dist_chi2", "dist_beta",
-        "kl_more_families", "kl_gamma_beta"];
+        "kl_more_families", "kl_gamma_beta", "dist_weibull", "dist_kumaraswamy", "dist_negative_binomial", "dist_negative_binomial_logits",
+        "dist_fisher_snedecor"];
 
     public static TheoryData<string> Names()
     {

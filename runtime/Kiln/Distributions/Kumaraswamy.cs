@@ -1,0 +1,77 @@
+namespace Kiln.Distributions;
+
+/// <summary>
+/// The Kumaraswamy distribution on (0, 1) with concentrations a and b (<c>torch.distributions.Kumaraswamy</c>): density
+/// a·b·x^(a-1)·(1 - xᵃ)^(b-1), drawn as (1 - U^(1/b))^(1/a), so samples are reparameterized. A Beta look-alike with a
+/// closed-form cdf.
+/// </summary>
+public sealed class Kumaraswamy : TransformedDistribution
+{
+    /// <summary>Kumaraswamys with <paramref name="concentration1"/> a and <paramref name="concentration0"/> b, broadcast.</summary>
+    public Kumaraswamy(Tensor concentration1, Tensor concentration0) : this(Broadcast("Kumaraswamy", concentration1, concentration0)) { }
+
+    Kumaraswamy((Tensor A, Tensor B) p)
+        : base(new Uniform(Tensor.ZerosLike(p.B), Tensor.OnesLike(p.B)),
+            new PowerTransform(p.B.Reciprocal()), new AffineTransform(Scalar(1, p.B), Scalar(-1, p.B)), new PowerTransform(p.A.Reciprocal()))
+    {
+        Concentration1 = p.A;
+        Concentration0 = p.B;
+    }
+
+    static Tensor Scalar(double v, Tensor like) => Tensor.Full([], v, like.DType, like.Device);
+
+    /// <summary>The concentrations a (the exponent of x).</summary>
+    public Tensor Concentration1 { get; }
+
+    /// <summary>The concentrations b (the exponent of 1 - xᵃ).</summary>
+    public Tensor Concentration0 { get; }
+
+    /// <summary>E[Xⁿ] = b·B(1 + n/a, b), through log-gammas.</summary>
+    Tensor Moment(int n)
+    {
+        using var step = Concentration1.Reciprocal();
+        using var scaled = step * (double)n;
+        using var arg1 = scaled + 1.0;
+        using var sum = arg1 + Concentration0;
+        using var lg1 = arg1.Lgamma();
+        using var lgB = Concentration0.Lgamma();
+        using var lgSum = sum.Lgamma();
+        using var partial = lg1 + lgB;
+        using var logBeta = partial - lgSum;
+        using var beta = logBeta.Exp();
+        return Concentration0 * beta;
+    }
+
+    /// <summary>b·B(1 + 1/a, b).</summary>
+    public override Tensor Mean => Moment(1);
+
+    /// <summary>E[X²] - E[X]².</summary>
+    public override Tensor Variance
+    {
+        get
+        {
+            using var second = Moment(2);
+            using var mean = Moment(1);
+            using var meanSquared = mean.Square();
+            return second - meanSquared;
+        }
+    }
+
+    /// <summary>(1 - 1/b) + (1 - 1/a)·(ψ(b + 1) + γ) - log a - log b.</summary>
+    public override Tensor Entropy()
+    {
+        using var invA = Concentration1.Reciprocal();
+        using var invB = Concentration0.Reciprocal();
+        using var t1 = 1.0 - invA;
+        using var t0 = 1.0 - invB;
+        using var bPlus1 = Concentration0 + 1.0;
+        using var digamma = bPlus1.Digamma();
+        using var h0 = digamma + Gumbel.EulerGamma;
+        using var middle = t1 * h0;
+        using var logA = Concentration1.Log();
+        using var logB = Concentration0.Log();
+        using var sum = t0 + middle;
+        using var less = sum - logA;
+        return less - logB;
+    }
+}
