@@ -54,6 +54,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   /usr/bin/python3 tests/golden/make_course_golden.py
   /usr/bin/python3 tests/golden/make_vision_golden.py
   /usr/bin/python3 tests/golden/make_prune_golden.py
+  /usr/bin/python3 tests/golden/make_swa_golden.py
   /usr/bin/python3 tests/golden/make_pointwise_golden.py
   /usr/bin/python3 tests/golden/make_transformers_golden.py
   /usr/bin/python3 tests/golden/make_chat_template_golden.py

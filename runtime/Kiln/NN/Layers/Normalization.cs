@@ -28,7 +28,7 @@ public abstract class BatchNormBase : Module<Tensor, Tensor>
     /// <summary>Added to the variance.</summary>
     public double Eps { get; }
     /// <summary>Running-statistics momentum; null for a cumulative average.</summary>
-    public double? Momentum { get; }
+    public double? Momentum { get; set; }
     /// <summary>Whether there is a learnable weight and bias.</summary>
     public bool Affine { get; }
     /// <summary>Whether running statistics are kept.</summary>
