@@ -663,7 +663,8 @@ with torch.random.fork_rng():
          lambda s, a, x: (D.Pareto(s, a).log_prob(x), D.Pareto(s, a).mean, D.Pareto(s, a).variance, D.Pareto(s, a).entropy()))
     unit = torch.rand(2, 3) * 0.9 + 0.05
     case("dist_kumaraswamy", {"a": torch.tensor([0.6, 1.5, 4.0]), "b": torch.tensor([2.5, 0.8, 1.2]), "x": unit},
-         lambda a, b, x: (D.Kumaraswamy(a, b).log_prob(x), D.Kumaraswamy(a, b).mean, D.Kumaraswamy(a, b).variance, D.Kumaraswamy(a, b).entropy()))
+         lambda a, b, x: (D.Kumaraswamy(a, b).log_prob(x), D.Kumaraswamy(a, b).mean, D.Kumaraswamy(a, b).variance, D.Kumaraswamy(a, b).entropy(),
+                          D.Kumaraswamy(a, b).cdf(x), D.Kumaraswamy(a, b).icdf(x)))
     logits = torch.randn(3)
     case("dist_relaxed_bernoulli", {"t": torch.tensor(0.6), "l": logits, "x": unit, "y": torch.randn(2, 3) * 2},
          lambda t, l, x, y: (D.RelaxedBernoulli(t, logits=l).log_prob(x), D.relaxed_bernoulli.LogitRelaxedBernoulli(t, logits=l).log_prob(y)))

@@ -51,6 +51,14 @@ public sealed class Bernoulli : Distribution
     internal static (Tensor Probs, Tensor Logits) ProbsAndLogits(Tensor? probs, Tensor? logits) =>
         logits is not null ? (logits.Sigmoid(), logits) : (probs!, Categorical.ProbsToLogits(probs!, binary: true));
 
+    /// <summary>A count family's trial count in its parameter's dtype and that parameter, broadcast together (Binomial, NegativeBinomial).</summary>
+    internal static (Tensor Count, Tensor Parameter) CountAndParameter(string family, Tensor totalCount, Tensor? probs, Tensor? logits)
+    {
+        var parameter = Parameter(family, probs, logits);
+        var count = totalCount.DType == parameter.DType ? totalCount : totalCount.To(parameter.DType);   // the views below share it
+        return Broadcast(family, count, parameter);
+    }
+
     internal static Tensor Parameter(string family, Tensor? probs, Tensor? logits)
     {
         if ((probs is null) == (logits is null))

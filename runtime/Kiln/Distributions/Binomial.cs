@@ -9,7 +9,7 @@ namespace Kiln.Distributions;
 public sealed class Binomial : Distribution
 {
     /// <summary>Binomials of <paramref name="totalCount"/> trials with success <paramref name="probs"/> or log-odds <paramref name="logits"/> (exactly one), broadcast.</summary>
-    public Binomial(Tensor totalCount, Tensor? probs = null, Tensor? logits = null) : this(Parameters(totalCount, probs, logits), logits is not null) { }
+    public Binomial(Tensor totalCount, Tensor? probs = null, Tensor? logits = null) : this(Bernoulli.CountAndParameter("Binomial", totalCount, probs, logits), logits is not null) { }
 
     /// <summary>Binomials of <paramref name="totalCount"/> trials each.</summary>
     public Binomial(int totalCount, Tensor? probs = null, Tensor? logits = null)
@@ -139,10 +139,4 @@ public sealed class Binomial : Distribution
         return flip ? n - successes : successes;
     }
 
-    static (Tensor, Tensor) Parameters(Tensor totalCount, Tensor? probs, Tensor? logits)
-    {
-        var parameter = Bernoulli.Parameter("Binomial", probs, logits);
-        var count = totalCount.DType == parameter.DType ? totalCount : totalCount.To(parameter.DType);   // the views below share it
-        return Broadcast("Binomial", count, parameter);
-    }
 }

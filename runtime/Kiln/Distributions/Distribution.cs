@@ -59,11 +59,15 @@ public abstract class Distribution
 
     /// <summary>The cumulative distribution function P(X ≤ value) of each distribution (<c>cdf</c>), where the family has one in closed form.</summary>
     public virtual Tensor Cdf(Tensor value) =>
-        throw new KilnException("cdf", $"cdf: {GetType().Name} has no closed-form cumulative distribution function", KilnErrorKind.Unsupported);
+        throw NotClosedForm("cdf", "cumulative distribution function");
 
     /// <summary>The inverse of <see cref="Cdf"/> (<c>icdf</c>): the value below which each distribution puts probability <paramref name="value"/>.</summary>
     public virtual Tensor Icdf(Tensor value) =>
-        throw new KilnException("icdf", $"icdf: {GetType().Name} has no closed-form inverse cumulative distribution function", KilnErrorKind.Unsupported);
+        throw NotClosedForm("icdf", "inverse cumulative distribution function");
+
+    /// <summary>The refusal of a quantity this family has no closed form for (PyTorch raises NotImplementedError).</summary>
+    private protected KilnException NotClosedForm(string op, string what) =>
+        new(op, $"{op}: {GetType().Name} has no closed-form {what}", KilnErrorKind.Unsupported);
 
     /// <summary>A tensor of <see cref="BatchShape"/> filled with <paramref name="value"/>, like <paramref name="like"/> (an undefined or infinite moment).</summary>
     private protected Tensor Filled(double value, Tensor like) => Tensor.Full(BatchShape, value, like.DType, like.Device);

@@ -29,10 +29,10 @@ public sealed class ExpRelaxedCategorical : Distribution
     public Tensor Logits => _categorical.Logits;
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Mean => throw new KilnException("mean", "mean: ExpRelaxedCategorical has no closed-form mean", KilnErrorKind.Unsupported);
+    public override Tensor Mean => throw NotClosedForm("mean", "mean");
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Variance => throw new KilnException("variance", "variance: ExpRelaxedCategorical has no closed-form variance", KilnErrorKind.Unsupported);
+    public override Tensor Variance => throw NotClosedForm("variance", "variance");
 
     /// <inheritdoc/>
     public override bool HasRSample => true;
@@ -78,5 +78,5 @@ public sealed class ExpRelaxedCategorical : Distribution
     }
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Entropy() => throw new KilnException("entropy", "entropy: ExpRelaxedCategorical has no closed-form entropy", KilnErrorKind.Unsupported);
+    public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
 }

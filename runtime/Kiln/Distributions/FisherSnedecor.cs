@@ -95,5 +95,5 @@ public sealed class FisherSnedecor : Distribution
     }
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Entropy() => throw new KilnException("entropy", "entropy: FisherSnedecor has no closed-form entropy", KilnErrorKind.Unsupported);
+    public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
 }

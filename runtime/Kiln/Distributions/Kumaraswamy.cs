@@ -57,6 +57,26 @@ public sealed class Kumaraswamy : TransformedDistribution
         }
     }
 
+    /// <summary>1 - (1 - xᵃ)ᵇ.</summary>
+    public override Tensor Cdf(Tensor value)
+    {
+        using var powered = value.Pow(Concentration1);
+        using var rest = 1.0 - powered;
+        using var tail = rest.Pow(Concentration0);
+        return 1.0 - tail;
+    }
+
+    /// <summary>(1 - (1 - p)^(1/b))^(1/a).</summary>
+    public override Tensor Icdf(Tensor value)
+    {
+        using var rest = 1.0 - value;
+        using var invB = Concentration0.Reciprocal();
+        using var root = rest.Pow(invB);
+        using var inner = 1.0 - root;
+        using var invA = Concentration1.Reciprocal();
+        return inner.Pow(invA);
+    }
+
     /// <summary>(1 - 1/b) + (1 - 1/a)·(ψ(b + 1) + γ) - log a - log b.</summary>
     public override Tensor Entropy()
     {

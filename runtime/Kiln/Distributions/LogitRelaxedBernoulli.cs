@@ -25,10 +25,10 @@ public sealed class LogitRelaxedBernoulli : Distribution
     public Tensor Logits { get; }
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Mean => throw new KilnException("mean", "mean: LogitRelaxedBernoulli has no closed-form mean", KilnErrorKind.Unsupported);
+    public override Tensor Mean => throw NotClosedForm("mean", "mean");
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Variance => throw new KilnException("variance", "variance: LogitRelaxedBernoulli has no closed-form variance", KilnErrorKind.Unsupported);
+    public override Tensor Variance => throw NotClosedForm("variance", "variance");
 
     /// <inheritdoc/>
     public override bool HasRSample => true;
@@ -60,5 +60,5 @@ public sealed class LogitRelaxedBernoulli : Distribution
     }
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Entropy() => throw new KilnException("entropy", "entropy: LogitRelaxedBernoulli has no closed-form entropy", KilnErrorKind.Unsupported);
+    public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
 }

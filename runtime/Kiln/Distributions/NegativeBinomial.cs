@@ -8,7 +8,7 @@ namespace Kiln.Distributions;
 public sealed class NegativeBinomial : Distribution
 {
     /// <summary><paramref name="totalCount"/> failures, success <paramref name="probs"/> or log-odds <paramref name="logits"/> (exactly one), broadcast.</summary>
-    public NegativeBinomial(Tensor totalCount, Tensor? probs = null, Tensor? logits = null) : this(Parameters(totalCount, probs, logits), logits is not null) { }
+    public NegativeBinomial(Tensor totalCount, Tensor? probs = null, Tensor? logits = null) : this(Bernoulli.CountAndParameter("NegativeBinomial", totalCount, probs, logits), logits is not null) { }
 
     /// <summary><paramref name="totalCount"/> failures each.</summary>
     public NegativeBinomial(double totalCount, Tensor? probs = null, Tensor? logits = null)
@@ -18,13 +18,6 @@ public sealed class NegativeBinomial : Distribution
     {
         TotalCount = p.Count;
         (Probs, Logits) = Bernoulli.ProbsAndLogits(fromLogits ? null : p.Parameter, fromLogits ? p.Parameter : null);
-    }
-
-    static (Tensor, Tensor) Parameters(Tensor totalCount, Tensor? probs, Tensor? logits)
-    {
-        var parameter = Bernoulli.Parameter("NegativeBinomial", probs, logits);
-        var count = totalCount.DType == parameter.DType ? totalCount : totalCount.To(parameter.DType);
-        return Broadcast("NegativeBinomial", count, parameter);
     }
 
     /// <summary>The numbers of failures r (a floating tensor).</summary>
@@ -91,5 +84,5 @@ public sealed class NegativeBinomial : Distribution
     }
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
-    public override Tensor Entropy() => throw new KilnException("entropy", "entropy: NegativeBinomial has no closed-form entropy", KilnErrorKind.Unsupported);
+    public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
 }

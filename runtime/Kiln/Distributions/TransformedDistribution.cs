@@ -46,10 +46,10 @@ public class TransformedDistribution : Distribution
     public IReadOnlyList<Transform> Transforms { get; }
 
     /// <summary>Not known in closed form for a general chain (PyTorch raises too); <see cref="LogNormal"/> has one.</summary>
-    public override Tensor Mean => throw new KilnException("mean", $"mean: {GetType().Name} has no closed-form mean", KilnErrorKind.Unsupported);
+    public override Tensor Mean => throw NotClosedForm("mean", "mean");
 
     /// <summary>Not known in closed form for a general chain (PyTorch raises too).</summary>
-    public override Tensor Variance => throw new KilnException("variance", $"variance: {GetType().Name} has no closed-form variance", KilnErrorKind.Unsupported);
+    public override Tensor Variance => throw NotClosedForm("variance", "variance");
 
     /// <inheritdoc/>
     public override bool HasRSample => Base.HasRSample;
@@ -105,7 +105,7 @@ public class TransformedDistribution : Distribution
     }
 
     /// <summary>Not known in closed form for a general chain (PyTorch raises too).</summary>
-    public override Tensor Entropy() => throw new KilnException("entropy", $"entropy: {GetType().Name} has no closed-form entropy", KilnErrorKind.Unsupported);
+    public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
 }
 
 /// <summary>exp of a normal variable (<c>torch.distributions.LogNormal</c>), with its closed-form moments and entropy.</summary>

@@ -72,29 +72,17 @@ public class DistributionSamplingTests
     {
         var gamma = new Gamma(Tensor.From(new[] { 0.4, 3.0 }, 2), Tensor.From(new[] { 2.0, 0.5 }, 2));
         var g = gamma.Sample([20000], new Generator(21));
-        AssertMoments(g, [0.2, 6.0], [0.1, 12.0], 0.04);
+        SamplingLaws.AssertMoments(g, [0.2, 6.0], [0.1, 12.0], 0.04);
         var beta = new Beta(Tensor.From(new[] { 0.5, 2.0 }, 2), Tensor.From(new[] { 0.5, 5.0 }, 2));
-        AssertMoments(beta.Sample([20000], new Generator(22)), [0.5, 2.0 / 7], [0.125, 10.0 / 392], 0.04);
+        SamplingLaws.AssertMoments(beta.Sample([20000], new Generator(22)), [0.5, 2.0 / 7], [0.125, 10.0 / 392], 0.04);
         var poisson = new Poisson(Tensor.From(new[] { 0.7, 50.0 }, 2));
         var counts = poisson.Sample([20000], new Generator(23));
         Assert.All(counts.ToArray<double>(), c => Assert.Equal(System.Math.Floor(c), c));
-        AssertMoments(counts, [0.7, 50.0], [0.7, 50.0], 0.04);
-        AssertMoments(new Exponential(Tensor.From(new[] { 4.0 }, 1)).RSample([20000], new Generator(24)), [0.25], [0.0625], 0.04);
-        AssertMoments(new Laplace(Tensor.From(new[] { 1.0 }, 1), Tensor.From(new[] { 2.0 }, 1)).RSample([20000], new Generator(25)), [1.0], [8.0], 0.05);
+        SamplingLaws.AssertMoments(counts, [0.7, 50.0], [0.7, 50.0], 0.04);
+        SamplingLaws.AssertMoments(new Exponential(Tensor.From(new[] { 4.0 }, 1)).RSample([20000], new Generator(24)), [0.25], [0.0625], 0.04);
+        SamplingLaws.AssertMoments(new Laplace(Tensor.From(new[] { 1.0 }, 1), Tensor.From(new[] { 2.0 }, 1)).RSample([20000], new Generator(25)), [1.0], [8.0], 0.05);
         Assert.StartsWith("Poisson: entropy has no closed form", Assert.Throws<KilnException>(() => poisson.Entropy()).Message);
         Assert.StartsWith("rsample: Gamma has no reparameterized sampler", Assert.Throws<KilnException>(() => gamma.RSample()).Message);
-    }
-
-    /// <summary>Sample means and variances along dim 0 within a relative (or, near 0, absolute) tolerance.</summary>
-    static void AssertMoments(Tensor samples, double[] mean, double[] variance, double tolerance)
-    {
-        var m = samples.Mean(0).ToArray<double>();
-        var v = samples.Var([0]).ToArray<double>();
-        for (int i = 0; i < mean.Length; i++)
-        {
-            Assert.InRange(m[i], mean[i] - tolerance * System.Math.Max(System.Math.Abs(mean[i]), 0.25), mean[i] + tolerance * System.Math.Max(System.Math.Abs(mean[i]), 0.25));
-            Assert.InRange(v[i], variance[i] * (1 - 2.5 * tolerance), variance[i] * (1 + 2.5 * tolerance));
-        }
     }
 
     [Fact]

@@ -14,29 +14,6 @@ public class MoreFamiliesSamplingTests
 {
     static Tensor T(params double[] values) => Tensor.From(values, values.Length);
 
-    /// <summary>The fraction of each column of <paramref name="draws"/> [n, k] at or below <paramref name="at"/>[k], which should be the cdf there.</summary>
-    static void AssertCdf(Distribution d, Tensor draws, double[] at, double tolerance)
-    {
-        var x = draws.ToArray2D<double>();
-        var want = d.Cdf(T(at)).ToArray<double>();
-        for (int c = 0; c < at.Length; c++)
-        {
-            double share = Enumerable.Range(0, x.GetLength(0)).Count(r => x[r, c] <= at[c]) / (double)x.GetLength(0);
-            Assert.InRange(share, want[c] - tolerance, want[c] + tolerance);
-        }
-    }
-
-    static void AssertMoments(Tensor draws, double[] mean, double[] variance, double tolerance)
-    {
-        var m = draws.Mean(0).ToArray<double>();
-        var v = draws.Var([0]).ToArray<double>();
-        for (int i = 0; i < mean.Length; i++)
-        {
-            Assert.True(Math.Abs(m[i] - mean[i]) <= tolerance * Math.Max(Math.Abs(mean[i]), 0.25), $"mean[{i}] {m[i]} vs {mean[i]}");
-            Assert.True(Math.Abs(v[i] - variance[i]) <= 2.5 * tolerance * variance[i], $"variance[{i}] {v[i]} vs {variance[i]}");
-        }
-    }
-
     [Fact]
     public void HeavyTailedDrawsFollowTheirCdfsAndCarryGradients()
     {
@@ -44,21 +21,21 @@ public class MoreFamiliesSamplingTests
         var scale = T(0.5, 2.0).RequiresGrad_();
         var cauchy = new Cauchy(loc, scale);
         var x = cauchy.RSample([20000], new Generator(31));
-        AssertCdf(cauchy, x.Detach(), [1.0, -4.0], 0.015);             // its median, and a quartile (-2 - 2)
-        AssertCdf(cauchy, x.Detach(), [2.0, 0.0], 0.015);
+        SamplingLaws.AssertCdf(cauchy, x.Detach(), [1.0, -4.0], 0.015);             // its median, and a quartile (-2 - 2)
+        SamplingLaws.AssertCdf(cauchy, x.Detach(), [2.0, 0.0], 0.015);
         x.Sum().Backward();
         Assert.Equal([20000.0, 20000.0], loc.Grad!.ToArray<double>());  // x = loc + scale·t: d/dloc = 1 per draw
 
         var half = new HalfCauchy(T(1.5, 0.3));
         var h = half.Sample([20000], new Generator(32));
         Assert.All(h.ToArray<double>(), v => Assert.True(v >= 0));
-        AssertCdf(half, h, [1.5, 0.3], 0.015);                          // the median of |Cauchy(0, s)| is s
+        SamplingLaws.AssertCdf(half, h, [1.5, 0.3], 0.015);                          // the median of |Cauchy(0, s)| is s
 
         var halfNormal = new HalfNormal(T(1.0, 3.0));
-        AssertMoments(halfNormal.Sample([20000], new Generator(33)), halfNormal.Mean.ToArray<double>(), halfNormal.Variance.ToArray<double>(), 0.03);
+        SamplingLaws.AssertMoments(halfNormal.Sample([20000], new Generator(33)), halfNormal.Mean.ToArray<double>(), halfNormal.Variance.ToArray<double>(), 0.03);
 
         var t = new StudentT(T(5.0, 12.0), T(1.0, -1.0), T(2.0, 0.5));
-        AssertMoments(t.Sample([40000], new Generator(34)), [1.0, -1.0], [4.0 * 5 / 3, 0.25 * 12 / 10], 0.05);
+        SamplingLaws.AssertMoments(t.Sample([40000], new Generator(34)), [1.0, -1.0], [4.0 * 5 / 3, 0.25 * 12 / 10], 0.05);
         Assert.False(t.HasRSample);
     }
 
@@ -66,16 +43,16 @@ public class MoreFamiliesSamplingTests
     public void GumbelChi2AndDirichletDrawsHaveTheirMoments()
     {
         var gumbel = new Gumbel(T(0.5, -1.0), T(1.0, 2.5));
-        AssertMoments(gumbel.RSample([20000], new Generator(41)), gumbel.Mean.ToArray<double>(), gumbel.Variance.ToArray<double>(), 0.04);
+        SamplingLaws.AssertMoments(gumbel.RSample([20000], new Generator(41)), gumbel.Mean.ToArray<double>(), gumbel.Variance.ToArray<double>(), 0.04);
         var chi2 = new Chi2(T(1.0, 7.0));
-        AssertMoments(chi2.Sample([20000], new Generator(42)), [1.0, 7.0], [2.0, 14.0], 0.04);
+        SamplingLaws.AssertMoments(chi2.Sample([20000], new Generator(42)), [1.0, 7.0], [2.0, 14.0], 0.04);
 
         var alpha = Tensor.From(new[] { 0.5, 2.0, 4.0, 1.0, 1.0, 1.0 }, 2, 3);
         var dirichlet = new Dirichlet(alpha);
         var p = dirichlet.Sample([20000], new Generator(43));
         Assert.Equal([20000, 2, 3], p.ShapeArray);
         Assert.True(p.Sum(-1).AllClose(Tensor.OnesLike(p.Sum(-1)), 1e-12, 1e-12));   // on the simplex
-        AssertMoments(p.Reshape(20000, 6), dirichlet.Mean.Reshape(6).ToArray<double>(), dirichlet.Variance.Reshape(6).ToArray<double>(), 0.04);
+        SamplingLaws.AssertMoments(p.Reshape(20000, 6), dirichlet.Mean.Reshape(6).ToArray<double>(), dirichlet.Variance.Reshape(6).ToArray<double>(), 0.04);
         Assert.Equal([2], dirichlet.BatchShape);
         Assert.Equal([3], dirichlet.EventShape);
     }
@@ -86,7 +63,7 @@ public class MoreFamiliesSamplingTests
         var geometric = new Geometric(T(0.2, 0.75));
         var g = geometric.Sample([20000], new Generator(51));
         Assert.All(g.ToArray<double>(), v => Assert.Equal(Math.Floor(v), v));
-        AssertMoments(g, [4.0, 1.0 / 3], [20.0, (1.0 / 3) / 0.75], 0.05);
+        SamplingLaws.AssertMoments(g, [4.0, 1.0 / 3], [20.0, (1.0 / 3) / 0.75], 0.05);
 
         // Small and large counts, rare and common successes (the large p draws its failures), and n = 0.
         var binomial = new Binomial(T(10, 3000, 200000, 0), T(0.3, 0.01, 0.9, 0.5));
@@ -98,7 +75,7 @@ public class MoreFamiliesSamplingTests
             Assert.InRange(values[r, 0], 0, 10);
             Assert.Equal(0.0, values[r, 3]);
         }
-        AssertMoments(b.Narrow(1, 0, 3), [3.0, 30.0, 180000.0], [2.1, 29.7, 18000.0], 0.05);
+        SamplingLaws.AssertMoments(b.Narrow(1, 0, 3), [3.0, 30.0, 180000.0], [2.1, 29.7, 18000.0], 0.05);
         Assert.Equal(b.ToArray<double>(), binomial.Sample([4000], new Generator(52)).ToArray<double>());   // seeded
     }
 
@@ -115,7 +92,7 @@ public class MoreFamiliesSamplingTests
         double low = Enumerable.Range(0, 10000).Count(r => v[r, 0] < 0) / 10000.0, high = Enumerable.Range(0, 10000).Count(r => v[r, 1] > 50) / 10000.0;
         Assert.InRange(low, 0.18, 0.22);
         Assert.InRange(high, 0.48, 0.52);
-        AssertMoments(x, mixture.Mean.ToArray<double>(), mixture.Variance.ToArray<double>(), 0.04);
+        SamplingLaws.AssertMoments(x, mixture.Mean.ToArray<double>(), mixture.Variance.ToArray<double>(), 0.04);
 
         // Event-shaped components: each draw is one whole component's vector.
         var vectors = new MixtureSameFamily(new Categorical(probs: T(0.5, 0.5)),

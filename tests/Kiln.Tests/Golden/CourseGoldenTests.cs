@@ -290,7 +290,7 @@ public class CourseGoldenTests
         ["kl_cauchy"] = i => [KD.Kl.Divergence(new KD.Cauchy(i["l1"], i["s1"]), new KD.Cauchy(i["l2"], i["s2"]))],
         ["dist_weibull"] = i => new KD.Weibull(i["s"], i["k"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
         ["dist_pareto"] = i => new KD.Pareto(i["s"], i["a"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
-        ["dist_kumaraswamy"] = i => new KD.Kumaraswamy(i["a"], i["b"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy()] : [],
+        ["dist_kumaraswamy"] = i => new KD.Kumaraswamy(i["a"], i["b"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["x"])] : [],
         ["dist_relaxed_bernoulli"] = i => [new KD.RelaxedBernoulli(i["t"], logits: i["l"]).LogProb(i["x"]), new KD.LogitRelaxedBernoulli(i["t"], logits: i["l"]).LogProb(i["y"])],
         ["dist_relaxed_bernoulli_probs"] = i => [new KD.RelaxedBernoulli(i["t"], probs: i["p"]).LogProb(i["x"])],
         ["dist_relaxed_onehot"] = i => [new KD.RelaxedOneHotCategorical(i["t"], logits: i["l"]).LogProb(i["x"]), new KD.ExpRelaxedCategorical(i["t"], logits: i["l"]).LogProb(i["x"].Log())],
