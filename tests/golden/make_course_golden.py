@@ -689,6 +689,14 @@ with torch.random.fork_rng():
     case("stick_breaking", {"x": torch.randn(2, 3) * 1.5},
          lambda x: (D.transforms.StickBreakingTransform()(x), D.transforms.StickBreakingTransform().log_abs_det_jacobian(x, D.transforms.StickBreakingTransform()(x)),
                     D.transforms.StickBreakingTransform().inv(D.transforms.StickBreakingTransform()(x))))
+    case("dist_von_mises", {"loc": torch.tensor([0.5, -2.0, 3.0]), "k": torch.tensor([0.3, 2.5, 8.0]), "x": torch.randn(2, 3) * 2},
+         lambda loc, k, x: (D.VonMises(loc, k).log_prob(x), D.VonMises(loc, k).mean, D.VonMises(loc, k).variance))
+    cb_p = torch.tensor([0.1, 0.4995, 0.8])
+    case("dist_continuous_bernoulli", {"p": cb_p, "x": unit},
+         lambda p, x: (D.ContinuousBernoulli(p).log_prob(x), D.ContinuousBernoulli(p).mean, D.ContinuousBernoulli(p).variance,
+                       D.ContinuousBernoulli(p).entropy(), D.ContinuousBernoulli(p).cdf(x), D.ContinuousBernoulli(p).icdf(x)))
+    case("dist_continuous_bernoulli_logits", {"l": torch.tensor([-2.0, 0.001, 1.5]), "x": unit},
+         lambda l, x: (D.ContinuousBernoulli(logits=l).log_prob(x), D.ContinuousBernoulli(logits=l).mean, D.ContinuousBernoulli(logits=l).entropy()))
 
 # assignment through the indexer (no gradients)
 def assigned():

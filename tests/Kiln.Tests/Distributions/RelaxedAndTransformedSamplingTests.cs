@@ -7,7 +7,7 @@ namespace Kiln.Tests.Distributions;
 
 /// <summary>
 /// The samplers of Weibull, Pareto, Kumaraswamy, the relaxed (Concrete) Bernoulli and one-hot categorical, the negative
-/// binomial, the F distribution and the logistic normal, checked by their laws over seeded draws (their densities and
+/// binomial, the F distribution, the logistic normal, von Mises and the continuous Bernoulli, checked by their laws over seeded draws (their densities and
 /// moments are golden cases in course.json); the reparameterized gradients; the refusals PyTorch makes too.
 /// </summary>
 public class RelaxedAndTransformedSamplingTests
@@ -96,6 +96,37 @@ public class RelaxedAndTransformedSamplingTests
     }
 
     [Fact]
+    public void CircularAndUnitIntervalDrawsHaveTheirLaws()
+    {
+        var loc = T(0.5, -2.8);
+        var kappa = T(2.0, 0.7);
+        var vonMises = new VonMises(loc, kappa);
+        var a = vonMises.Sample([40000], new Generator(91)).ToArray2D<double>();
+        var resultant = Tensor.From([1 - vonMises.Variance.ToArray<double>()[0], 1 - vonMises.Variance.ToArray<double>()[1]], 2).ToArray<double>();
+        for (int c = 0; c < 2; c++)
+        {
+            double sumCos = 0, sumSin = 0;
+            for (int r = 0; r < 40000; r++)
+            {
+                Assert.InRange(a[r, c], -Math.PI, Math.PI);
+                sumCos += Math.Cos(a[r, c]);
+                sumSin += Math.Sin(a[r, c]);
+            }
+            // The mean direction is μ (wrapped) and the mean resultant length I₁(κ)/I₀(κ) = 1 - the circular variance.
+            Assert.Equal(loc.ToArray<double>()[c], Math.Atan2(sumSin, sumCos), 0.03);
+            Assert.Equal(resultant[c], Math.Sqrt(sumCos * sumCos + sumSin * sumSin) / 40000, 0.01);
+        }
+
+        var probs = T(0.15, 0.35, 0.9).RequiresGrad_();   // not 1/2: there the inverse cdf is the identity, and its gradient 0 (as PyTorch's)
+        var cb = new ContinuousBernoulli(probs);
+        var x = cb.RSample([40000], new Generator(92));
+        Assert.All(x.Detach().ToArray<double>(), v => Assert.InRange(v, 0, 1));
+        SamplingLaws.AssertMoments(x.Detach(), cb.Mean.ToArray<double>(), cb.Variance.ToArray<double>(), 0.03);
+        x.Sum().Backward();   // inverse-cdf draws: reparameterized
+        Assert.All(probs.Grad!.ToArray<double>(), g => Assert.True(double.IsFinite(g) && g > 0));
+    }
+
+    [Fact]
     public void LogDensitiesPassFiniteDifferencesInFloat64()
     {
         Tensor Leaf(params double[] v) => T(v).RequiresGrad_();
@@ -110,6 +141,8 @@ public class RelaxedAndTransformedSamplingTests
         Assert.True(Autograd.GradCheck(a => new RelaxedOneHotCategorical(a[0], logits: a[1]).LogProb(simplex), [Leaf(0.8)[0].Detach().RequiresGrad_(), Leaf(0.5, -0.2, 0.1, 1.0)]));
         Assert.True(Autograd.GradCheck(a => new LogisticNormal(a[0], a[1]).LogProb(simplex), [Leaf(0.3, -0.5, 1.0), Leaf(0.5, 1.0, 0.7)]));
         Assert.True(Autograd.GradCheck(a => new StickBreakingTransform().Forward(a[0]), [Leaf(0.3, -1.5, 2.0)]));
+        Assert.True(Autograd.GradCheck(a => new VonMises(a[0], a[1]).LogProb(T(0.4, -3.0)), [Leaf(0.1, 2.0), Leaf(0.5, 4.0)]));
+        Assert.True(Autograd.GradCheck(a => new ContinuousBernoulli(a[0]).LogProb(T(0.3, 0.8)), [Leaf(0.2, 0.7)]));
     }
 
     [Fact]
@@ -122,6 +155,7 @@ public class RelaxedAndTransformedSamplingTests
             () => _ = new LogitRelaxedBernoulli(T(0.5)[0], probs: T(0.5)).Mean,
             () => _ = new ExpRelaxedCategorical(T(0.5)[0], probs: T(0.5, 0.5)).Entropy(),
             () => _ = new LogisticNormal(T(0.0, 1.0), T(1.0, 1.0)).Mean,
+            () => _ = new VonMises(T(0.0), T(1.0)).Entropy(),
         };
         foreach (var a in refused)
         {

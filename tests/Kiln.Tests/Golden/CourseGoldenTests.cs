@@ -299,6 +299,9 @@ public class CourseGoldenTests
         ["dist_negative_binomial_logits"] = i => new KD.NegativeBinomial(i["r"], logits: i["l"]) is var d ? [d.LogProb(i["k"]), d.Mean] : [],
         ["dist_fisher_snedecor"] = i => new KD.FisherSnedecor(i["d1"], i["d2"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance] : [],
         ["dist_logistic_normal"] = i => [new KD.LogisticNormal(i["loc"], i["s"]).LogProb(i["x"])],
+        ["dist_von_mises"] = i => new KD.VonMises(i["loc"], i["k"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance] : [],
+        ["dist_continuous_bernoulli"] = i => new KD.ContinuousBernoulli(i["p"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Variance, d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["x"])] : [],
+        ["dist_continuous_bernoulli_logits"] = i => new KD.ContinuousBernoulli(logits: i["l"]) is var d ? [d.LogProb(i["x"]), d.Mean, d.Entropy()] : [],
         ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
