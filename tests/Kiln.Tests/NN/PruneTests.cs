@@ -167,9 +167,52 @@ public class PruneTests
         Assert.Equal(new[] { "weight", "bias" }, a.StateDict().Keys.ToArray());
     }
 
+    [Fact]
+    public void ACompiledModelReadsThePrunedWeight()
+    {
+        var model = new PrunableMlp();
+        var x = Tensor.Randn([5, 6], generator: new Generator(10));
+        var compiledBefore = model.Compile();   // compiled first, pruned after: the kernels must still read orig·mask
+        Prune.L1Unstructured(model.Fc1, "weight", 0.5);
+        Prune.LnStructured(model.Fc2, "weight", 1, 2, dim: 0);
+        var compiledAfter = model.Compile();
+        var eager = model.Forward(x).ToArray<float>();
+        Assert.Equal(5 * 3, eager.Length);
+        foreach (var compiled in new[] { compiledBefore, compiledAfter })
+        {
+            var fused = compiled.Forward(x).ToArray<float>();
+            for (int i = 0; i < eager.Length; i++) Assert.Equal(eager[i], fused[i], 1e-5);
+        }
+        // The pruned output channel of fc2 is its bias alone.
+        var mask = MaskOf(model.Fc2, "weight");
+        int pruned = Enumerable.Range(0, 3).Single(r => mask[r * 8] == 0);
+        using (Autograd.NoGrad())
+        {
+            var y = compiledAfter.Forward(x).ToArray2D<float>();
+            var bias = model.Fc2.Bias!.ToArray<float>()[pruned];
+            for (int r = 0; r < 5; r++) Assert.Equal(bias, y[r, pruned], 1e-6);
+        }
+    }
+
     sealed class FieldHolder : Module
     {
         readonly Tensor _w = Tensor.Ones(2).RequiresGrad_();
         public Tensor W => _w;
     }
+}
+
+/// <summary>A [Model] MLP whose built-in layers can be pruned (PruneTests).</summary>
+[Model]
+public sealed partial class PrunableMlp : Module<Tensor, Tensor>
+{
+    readonly Linear fc1 = new(6, 8), fc2 = new(8, 3);
+
+    /// <summary>The first layer.</summary>
+    public Linear Fc1 => fc1;
+
+    /// <summary>The output layer.</summary>
+    public Linear Fc2 => fc2;
+
+    /// <inheritdoc/>
+    public override Tensor Forward([Shape("N 6")] Tensor x) => fc2.Call(F.Relu(fc1.Call(x)));
 }
