@@ -10,7 +10,9 @@ namespace Kiln.Distributions;
 /// </summary>
 public sealed class ContinuousBernoulli : Distribution
 {
-    readonly double _low, _high;
+    // Where λ is far enough from 1/2 for the closed forms, and λ there with the low limit elsewhere (so the unused branch
+    // stays finite for its gradient): fixed by λ, so computed once.
+    readonly Tensor _outside, _cut;
 
     /// <summary>Continuous Bernoullis with shape <paramref name="probs"/> λ or log-odds <paramref name="logits"/> (exactly one).</summary>
     /// <param name="probs">λ in [0, 1] (clamped into (0, 1) by the dtype's eps, as PyTorch).</param>
@@ -19,7 +21,7 @@ public sealed class ContinuousBernoulli : Distribution
     public ContinuousBernoulli(Tensor? probs = null, Tensor? logits = null, (double Low, double High)? lims = null)
         : base(Bernoulli.Parameter("ContinuousBernoulli", probs, logits).ShapeArray, [])
     {
-        (_low, _high) = lims ?? (0.499, 0.501);
+        var (low, high) = lims ?? (0.499, 0.501);
         if (probs is not null)
         {
             Probs = Clamped(probs);
@@ -31,6 +33,11 @@ public sealed class ContinuousBernoulli : Distribution
             Probs = Clamped(p);
             Logits = logits;
         }
+        using var below = Probs.Le(low);
+        using var above = Probs.Gt(high);
+        _outside = below.LogicalOr(above);
+        using var lowLimit = Tensor.Full([], low, Probs.DType, Probs.Device);
+        _cut = Tensor.Where(_outside, Probs, lowLimit);
     }
 
     static Tensor Clamped(Tensor p)
@@ -45,22 +52,6 @@ public sealed class ContinuousBernoulli : Distribution
     /// <summary>The log-odds of λ.</summary>
     public Tensor Logits { get; }
 
-    /// <summary>Where λ is far enough from 1/2 for the closed forms.</summary>
-    Tensor Outside()
-    {
-        using var below = Probs.Le(_low);
-        using var above = Probs.Gt(_high);
-        return below.LogicalOr(above);
-    }
-
-    /// <summary>λ where the closed forms hold, the low limit elsewhere (so the unused branch stays finite for its gradient).</summary>
-    Tensor CutProbs()
-    {
-        using var outside = Outside();
-        using var low = Tensor.Full([], _low, Probs.DType, Probs.Device);
-        return Tensor.Where(outside, Probs, low);
-    }
-
     /// <summary>log(1 - λ) - log λ of the cut probabilities.</summary>
     static Tensor LogRatio(Tensor cut)
     {
@@ -73,7 +64,7 @@ public sealed class ContinuousBernoulli : Distribution
     /// <summary>log C(λ): log|log(1 - λ) - log λ| - log|1 - 2λ|, or log 2 + (4/3 + 104/45·d²)·d² with d = λ - 1/2 near 1/2.</summary>
     Tensor LogNormaliser()
     {
-        using var cut = CutProbs();
+        var cut = _cut;
         using var ratio = LogRatio(cut);
         using var magnitude = ratio.Abs();
         using var logMagnitude = magnitude.Log();
@@ -96,8 +87,7 @@ public sealed class ContinuousBernoulli : Distribution
         using var factor = slope + 4.0 / 3.0;
         using var series = factor * d2;
         using var taylor = series + Math.Log(2.0);
-        using var outside = Outside();
-        return Tensor.Where(outside, closed, taylor);
+        return Tensor.Where(_outside, closed, taylor);
     }
 
     /// <summary>λ/(2λ - 1) + 1/(log(1 - λ) - log λ), or 1/2 + (1/3 + 16/45·d²)·d near 1/2.</summary>
@@ -105,7 +95,7 @@ public sealed class ContinuousBernoulli : Distribution
     {
         get
         {
-            using var cut = CutProbs();
+            var cut = _cut;
             using var twice = cut * 2.0;
             using var denominator = twice - 1.0;
             using var first = cut / denominator;
@@ -118,8 +108,7 @@ public sealed class ContinuousBernoulli : Distribution
             using var factor = slope + 1.0 / 3.0;
             using var series = factor * d;
             using var taylor = series + 0.5;
-            using var outside = Outside();
-            return Tensor.Where(outside, closed, taylor);
+            return Tensor.Where(_outside, closed, taylor);
         }
     }
 
@@ -128,7 +117,7 @@ public sealed class ContinuousBernoulli : Distribution
     {
         get
         {
-            using var cut = CutProbs();
+            var cut = _cut;
             using var less = cut - 1.0;
             using var top = cut * less;
             using var twice = cut * 2.0;
@@ -145,8 +134,7 @@ public sealed class ContinuousBernoulli : Distribution
             using var factor = (1.0 / 15.0) - slope;
             using var series = factor * d2;
             using var taylor = (1.0 / 12.0) - series;
-            using var outside = Outside();
-            return Tensor.Where(outside, closed, taylor);
+            return Tensor.Where(_outside, closed, taylor);
         }
     }
 
@@ -174,7 +162,7 @@ public sealed class ContinuousBernoulli : Distribution
     /// <summary>(λˣ(1 - λ)¹⁻ˣ + λ - 1)/(2λ - 1), x itself near λ = 1/2; 0 below 0 and 1 above 1.</summary>
     public override Tensor Cdf(Tensor value)
     {
-        using var cut = CutProbs();
+        var cut = _cut;
         using var rest = 1.0 - cut;
         using var restPower = 1.0 - value;
         using var a = cut.Pow(value);
@@ -185,8 +173,7 @@ public sealed class ContinuousBernoulli : Distribution
         using var twice = cut * 2.0;
         using var bottom = twice - 1.0;
         using var closed = top / bottom;
-        using var outside = Outside();
-        using var unbounded = Tensor.Where(outside, closed, value);
+        using var unbounded = Tensor.Where(_outside, closed, value);
         using var zeros = Tensor.ZerosLike(value);
         using var ones = Tensor.OnesLike(value);
         using var atLeastOne = value.Ge(1.0);
@@ -198,7 +185,7 @@ public sealed class ContinuousBernoulli : Distribution
     /// <summary>(log(1 - λ + p(2λ - 1)) - log(1 - λ))/(log λ - log(1 - λ)), p itself near λ = 1/2.</summary>
     public override Tensor Icdf(Tensor value)
     {
-        using var cut = CutProbs();
+        var cut = _cut;
         using var twice = cut * 2.0;
         using var slope = twice - 1.0;
         using var moved = value * slope;
@@ -210,8 +197,7 @@ public sealed class ContinuousBernoulli : Distribution
         using var logCut = cut.Log();
         using var bottom = logCut - logRest;
         using var closed = top / bottom;
-        using var outside = Outside();
-        return Tensor.Where(outside, closed, value);
+        return Tensor.Where(_outside, closed, value);
     }
 
     /// <summary>mean·(log(1 - λ) - log λ) - log C(λ) - log(1 - λ).</summary>

@@ -20,9 +20,7 @@ public sealed class L1Unstructured(PruningAmount amount) : PruningMethod
         if (k == 0) return defaultMask.Clone();
         using var abs = importanceScores.Abs();
         using var flat = abs.Reshape(-1);
-        var smallest = flat.TopK(k, largest: false);
-        smallest.Values.Dispose();
-        using var indices = smallest.Indices;
-        return ZeroAt(defaultMask, indices);
+        using var smallest = Top(flat, k, largest: false, defaultMask.Device);
+        return ZeroAt(defaultMask, smallest);
     }
 }

@@ -24,16 +24,7 @@ public sealed class LnStructured(PruningAmount amount, double n, int dim = -1) :
         int k = Amount.Of(channels, op);
         if (k == 0) return defaultMask.Clone();
         using var norms = importanceScores.Norm(N, OtherDims(importanceScores.Dim, d));
-        var kept = norms.TopK(channels - k, largest: true);
-        kept.Values.Dispose();
-        using var keep = kept.Indices;
+        using var keep = Top(norms, channels - k, largest: true, defaultMask.Device);
         return KeepSlices(importanceScores, d, keep, defaultMask);
-    }
-
-    internal static int[] OtherDims(int rank, int dim)
-    {
-        var dims = new int[rank - 1];
-        for (int i = 0, j = 0; i < rank; i++) if (i != dim) dims[j++] = i;
-        return dims;
     }
 }

@@ -116,7 +116,8 @@ public static class Prune
                         given = s;
                     }
                     scores.Add((given ?? value).Reshape(-1));
-                    masks.Add(module.MaskOf(name) is { } m ? m.Reshape(-1) : Tensor.OnesLike(value).Reshape(-1));
+                    if (module.MaskOf(name) is { } m) masks.Add(m.Reshape(-1));
+                    else using (var ones = Tensor.OnesLike(value)) masks.Add(ones.Reshape(-1));
                 }
                 using var allScores = Tensor.Cat(scores.ToArray());
                 using var allMasks = Tensor.Cat(masks.ToArray());

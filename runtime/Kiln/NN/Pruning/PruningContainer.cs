@@ -75,7 +75,7 @@ public sealed class PruningContainer : PruningMethod, IReadOnlyList<PruningMetho
                 if (defaultMask.Dim <= 1)
                     throw new KilnException(op, $"{op}: structured pruning can only be applied to multidimensional tensors; got shape {Compiler.Shapes.ShapeText.Format(defaultMask.ShapeArray)}", KilnErrorKind.Shape);
                 int d = Compiler.Shapes.ShapeRules.NormalizeDim(op, structured.Dim, defaultMask.Dim);
-                using var sums = defaultMask.Sum(LnStructured.OtherDims(defaultMask.Dim, d));
+                using var sums = defaultMask.Sum(StructuredPruningMethod.OtherDims(defaultMask.Dim, d));
                 using var alive = sums.Ne(0);
                 using var positions = alive.Nonzero();
                 using var index = positions.Reshape(-1);

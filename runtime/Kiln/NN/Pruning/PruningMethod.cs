@@ -32,6 +32,15 @@ public abstract class PruningMethod
         using (mask) return t * mask;
     }
 
+    /// <summary>The indices of the <paramref name="k"/> largest (or smallest) of the 1-D <paramref name="scores"/>, on <paramref name="device"/>; ties go to the earlier entry.</summary>
+    private protected static Tensor Top(Tensor scores, int k, bool largest, Device device)
+    {
+        var top = scores.TopK(k, largest: largest);
+        top.Values.Dispose();
+        if (top.Indices.Device == device) return top.Indices;
+        using (top.Indices) return top.Indices.To(device);
+    }
+
     /// <summary>A copy of <paramref name="mask"/> with the entries at flat <paramref name="indices"/> set to 0.</summary>
     private protected static Tensor ZeroAt(Tensor mask, Tensor indices)
     {
@@ -70,5 +79,13 @@ public abstract class StructuredPruningMethod : PruningMethod
         if (t.Dim <= 1)
             throw new KilnException(op, $"{op}: structured pruning can only be applied to multidimensional tensors; got shape {Compiler.Shapes.ShapeText.Format(t.ShapeArray)} with {t.Dim} dims", KilnErrorKind.Shape);
         return Compiler.Shapes.ShapeRules.NormalizeDim(op, Dim, t.Dim);
+    }
+
+    /// <summary>Every dim of a rank-<paramref name="rank"/> tensor but <paramref name="dim"/>: what a slice's norm or sum runs over.</summary>
+    internal static int[] OtherDims(int rank, int dim)
+    {
+        var dims = new int[rank - 1];
+        for (int i = 0, j = 0; i < rank; i++) if (i != dim) dims[j++] = i;
+        return dims;
     }
 }

@@ -19,10 +19,7 @@ public sealed class RandomStructured(PruningAmount amount, int dim = -1, Generat
         if (k == 0) return defaultMask.Clone();
         // A uniform draw per slice; the k smallest draws are pruned (PyTorch keeps those above the k-th smallest).
         using var draws = Tensor.Rand([channels], DType.Float32, generator);
-        var kept = draws.TopK(channels - k, largest: true);
-        kept.Values.Dispose();
-        using var keep = kept.Indices.To(defaultMask.Device);
-        kept.Indices.Dispose();
+        using var keep = Top(draws, channels - k, largest: true, defaultMask.Device);
         return KeepSlices(importanceScores, d, keep, defaultMask);
     }
 }

@@ -18,10 +18,7 @@ public sealed class RandomUnstructured(PruningAmount amount, Generator? generato
         if (k == 0) return defaultMask.Clone();
         // As PyTorch: a uniform draw per entry, the k largest draws pruned.
         using var draws = Tensor.Rand([(int)importanceScores.Numel], DType.Float32, generator);
-        var chosen = draws.TopK(k);
-        chosen.Values.Dispose();
-        using var indices = chosen.Indices.To(defaultMask.Device);
-        chosen.Indices.Dispose();
-        return ZeroAt(defaultMask, indices);
+        using var chosen = Top(draws, k, largest: true, defaultMask.Device);
+        return ZeroAt(defaultMask, chosen);
     }
 }

@@ -51,12 +51,8 @@ public sealed class AveragedModel<T> : Module<Tensor, Tensor> where T : Module
         if (ReferenceEquals(copy, model))
             throw new KilnException("AveragedModel", "AveragedModel: create must build a new model, not return the one being averaged", KilnErrorKind.Argument);
         copy.LoadStateDict(model.StateDict());
-        foreach (var (_, p) in model.NamedParameters())
-        {
-            copy.To(p.Device);
-            break;
-        }
-        if (device is { } d) copy.To(d);
+        // deepcopy keeps the model's device; a given device moves the copy there.
+        if ((device ?? FirstDevice(model)) is { } d) copy.To(d);
         _average = avgFn ?? Mean;
         UseBuffers = useBuffers;
         RegisterModule("module", copy);
@@ -120,6 +116,12 @@ public sealed class AveragedModel<T> : Module<Tensor, Tensor> where T : Module
             using var placed = one.To(count.Device);
             count.Add_(placed);
         }
+    }
+
+    static Device? FirstDevice(Module m)
+    {
+        foreach (var p in m.Parameters()) return p.Device;
+        return null;
     }
 
     List<Tensor> Tensors(Module m)
