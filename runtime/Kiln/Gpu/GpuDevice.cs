@@ -35,8 +35,10 @@ internal sealed class GpuDevice : IDisposable
         Emulated = emulated;
         if (emulated)
         {
-            // 256 threads per group: the row and GEMM kernels' group sizes.
-            Context = PtxCompiler.CreateContext(b => b.CPU(new CPUDevice(32, 8, 1)));
+            // Every thread of an emulated group is an OS thread and every barrier waits for all the threads ever started
+            // (a phase at 256 threads takes ~3 ms on two cores, at 16 ~0.1 ms): the emulator launches groups of
+            // EmulatedGroupSize, which the row, GEMM and quantized kernels read from the launch.
+            Context = PtxCompiler.CreateContext(b => b.CPU(new CPUDevice(EmulatedGroupSize / 4, 4, 1)));
             Accelerator = Context.CreateCPUAccelerator(0);
         }
         else
@@ -64,6 +66,18 @@ internal sealed class GpuDevice : IDisposable
             return d;
         }
     }
+
+    /// <summary>Threads per group on the emulator (a power of two; a GEMM tile is its square root on a side).</summary>
+    const int EmulatedGroupSize = 16;
+
+    /// <summary>Threads per row-reduction group: <see cref="Kernels.RowKernels.GroupSize"/> on a GPU.</summary>
+    public int RowGroupSize => Emulated ? EmulatedGroupSize : Kernels.RowKernels.GroupSize;
+
+    /// <summary>Threads per output feature of the fused quantized products: <see cref="Kernels.QuantKernels.GroupSize"/> on a GPU.</summary>
+    public int QuantGroupSize => Emulated ? EmulatedGroupSize : Kernels.QuantKernels.GroupSize;
+
+    /// <summary>The fallback GEMM's tile edge: <see cref="Kernels.GemmKernels.Tile"/> on a GPU.</summary>
+    public int GemmTile => Emulated ? 4 : Kernels.GemmKernels.Tile;
 
     /// <summary>The stream every kernel and copy of this device runs on.</summary>
     public AcceleratorStream Stream => Accelerator.DefaultStream;

@@ -400,7 +400,7 @@ internal static unsafe class GpuOps
     static void CumSum<T>(GpuDevice dev, Tensor x, long rows, long length) where T : unmanaged =>
         dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, long>>(KernelMethods<T>.CumSum)(dev.Stream, (int)rows, x.View<T>(), length);
 
-    static KernelConfig RowConfig(long rows) => new((int)rows, RowKernels.GroupSize);
+    static KernelConfig RowConfig(GpuDevice dev, long rows) => new((int)rows, dev.RowGroupSize);
 
     /// <summary>Groups that keep the device busy: fewer rows than this split each row (an H200 has 132 multiprocessors).</summary>
     const int BusyGroups = 1024;
@@ -422,7 +422,7 @@ internal static unsafe class GpuOps
         using var pd = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Float64, false, dev.Device);
         using var pl = Tensor.Allocate([(int)(splits > 1 ? rows * splits : 1)], DType.Int64, false, dev.Device);
         dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<double>, ArrayView<long>, long, int, int>>(KernelMethods<T>.Reduce)
-            (dev.Stream, RowConfig(rows * splits), x.View<T>(), y.View<T>(), pd.View<double>(), pl.View<long>(), length, op, splits);
+            (dev.Stream, RowConfig(dev, rows * splits), x.View<T>(), y.View<T>(), pd.View<double>(), pl.View<long>(), length, op, splits);
         if (splits > 1)
             dev.Launcher<Action<AcceleratorStream, Index1D, ArrayView<T>, ArrayView<double>, ArrayView<long>, long, int, int>>(KernelMethods<T>.FinishSplit)
                 (dev.Stream, (int)rows, y.View<T>(), pd.View<double>(), pl.View<long>(), length, op, splits);
@@ -450,7 +450,7 @@ internal static unsafe class GpuOps
                 (dev.Stream, (int)rows, x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
         else
             dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<long>, long, int>>(KernelMethods<T>.Extreme)
-                (dev.Stream, RowConfig(rows), x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
+                (dev.Stream, RowConfig(dev, rows), x.View<T>(), values.View<T>(), indices.View<long>(), length, max ? 1 : 0);
     }
 
     /// <summary>Softmax or log-softmax of x·scale along the rows of contiguous x [rows, length].</summary>
@@ -470,7 +470,7 @@ internal static unsafe class GpuOps
                 (dev.Stream, (int)rows, x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
         else
             dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<T>, ArrayView<T>, long, int, double>>(KernelMethods<T>.Softmax)
-                (dev.Stream, RowConfig(rows), x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
+                (dev.Stream, RowConfig(dev, rows), x.View<T>(), y.View<T>(), length, log ? 1 : 0, scale);
     }
 
     // ---- matrix product -----------------------------------------------------------------------------
@@ -487,7 +487,7 @@ internal static unsafe class GpuOps
             throw new KilnException("matmul", $"matmul: the CUDA backend multiplies float32, float16 and bfloat16 matrices, got {c.DType.Name()}", KilnErrorKind.Device);
         if (batch == 0 || m == 0 || n == 0) return;
         var s = new GemmShape { M = m, N = n, K = k, RowA = rowA, ColA = colA, BatchA = batchA, RowB = rowB, ColB = colB, BatchB = batchB, BatchC = (long)m * n, Alpha = (float)alpha, Beta = (float)beta };
-        int t = GemmKernels.Tile;
+        int t = dev.GemmTile;
         var config = new KernelConfig(new Index3D((n + t - 1) / t, (m + t - 1) / t, batch), new Index3D(t, t, 1));
         dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmShape>>(KernelMethods.Sgemm)
             (dev.Stream, config, a.View<float>(), b.View<float>(), c.View<float>(), s);
@@ -604,7 +604,7 @@ internal static unsafe class GpuOps
             throw new KilnException("linear_4bit", $"linear_4bit: the fused device product takes 1 to {QuantKernels.MaxRows} rows and an even in_features and blocksize, got {m} rows, in_features={inFeatures}, blocksize={blocksize}", KilnErrorKind.Shape);
         if (outFeatures == 0) return;
         dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, int, int>>(KernelMethods.FusedMatmul4Bit)
-            (dev.Stream, new KernelConfig(outFeatures, QuantKernels.GroupSize), y.View<float>(), x.View<float>(), packed.View<byte>(), table.View<float>(), absmax.View<float>(),
+            (dev.Stream, new KernelConfig(outFeatures, dev.QuantGroupSize), y.View<float>(), x.View<float>(), packed.View<byte>(), table.View<float>(), absmax.View<float>(),
              (bias ?? absmax).View<float>(), m, inFeatures, outFeatures, blocksize, bias is null ? 0 : 1);
     }
 
@@ -619,7 +619,7 @@ internal static unsafe class GpuOps
             throw new KilnException("linear_8bit", $"linear_8bit: the fused device product takes 1 to {QuantKernels.MaxRows} rows, got {m}", KilnErrorKind.Shape);
         if (outFeatures == 0) return;
         dev.Launcher<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<sbyte>, ArrayView<float>, ArrayView<float>, int, int, int, int>>(KernelMethods.FusedMatmulInt8)
-            (dev.Stream, new KernelConfig(outFeatures, QuantKernels.GroupSize), y.View<float>(), x.View<float>(), codes.View<sbyte>(), scb.View<float>(),
+            (dev.Stream, new KernelConfig(outFeatures, dev.QuantGroupSize), y.View<float>(), x.View<float>(), codes.View<sbyte>(), scb.View<float>(),
              (bias ?? scb).View<float>(), m, inFeatures, outFeatures, bias is null ? 0 : 1);
     }
 

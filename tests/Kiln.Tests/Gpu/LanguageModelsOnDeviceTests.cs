@@ -32,10 +32,10 @@ public class LanguageModelsOnDeviceTests
         var mask = expected["attention_mask"];
         using (Autograd.NoGrad())
             Same(cpu.Forward(ids, mask), model.Forward(ids.Cuda(), mask.Cuda()), 1e-4, name + " logits", 1e-5);
-        // Three new tokens (the emulator is slow): the first three of transformers' six, prompt included, on the prompt's device.
-        var output = model.Generate(ids.Cuda(), new GenerationConfig { MaxNewTokens = 3 }, mask.Cuda());
+        // Transformers' six new tokens, prompt included, on the prompt's device.
+        var output = model.Generate(ids.Cuda(), new GenerationConfig { MaxNewTokens = 6 }, mask.Cuda());
         Assert.True(output.IsCuda);
-        Assert.Equal(expected["greedy"].Narrow(1, 0, ids.Size(1) + 3).ToArray<long>(), output.Cpu().ToArray<long>());
+        Assert.Equal(expected["greedy"].ToArray<long>(), output.Cpu().ToArray<long>());
     }
 
     /// <summary>

@@ -22,7 +22,10 @@ public struct GemmShape
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class GemmKernels
 {
-    /// <summary>Tile edge (group is Tile×Tile threads).</summary>
+    /// <summary>
+    /// Tile edge on a GPU (the group is Tile×Tile threads), and the most any launch may use (the shared tiles' edge): the
+    /// kernel takes its tile edge from the launch's square group, as the emulator launches smaller ones.
+    /// </summary>
     public const int Tile = 16;
 
     /// <summary>C[b] = alpha·A[b]·B[b] + beta·C[b] (C contiguous [batch, M, N]).</summary>
@@ -31,18 +34,18 @@ public static class GemmKernels
     {
         var ta = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
         var tb = SharedMemory.Allocate2D<float, Stride2D.DenseX>(new Index2D(Tile, Tile), new Stride2D.DenseX(Tile));
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int col = Grid.IdxX * Tile + tx, row = Grid.IdxY * Tile + ty;
+        int tx = Group.IdxX, ty = Group.IdxY, tile = Group.DimX;
+        int col = Grid.IdxX * tile + tx, row = Grid.IdxY * tile + ty;
         long batch = Grid.IdxZ;
         long baseA = batch * s.BatchA, baseB = batch * s.BatchB;
         float acc = 0;
-        for (int k0 = 0; k0 < s.K; k0 += Tile)
+        for (int k0 = 0; k0 < s.K; k0 += tile)
         {
             int ka = k0 + tx, kb = k0 + ty;
             ta[ty, tx] = row < s.M && ka < s.K ? a[baseA + row * s.RowA + ka * s.ColA] : 0f;
             tb[ty, tx] = kb < s.K && col < s.N ? b[baseB + kb * s.RowB + col * s.ColB] : 0f;
             Group.Barrier();
-            for (int k = 0; k < Tile; k++) acc += ta[ty, k] * tb[k, tx];
+            for (int k = 0; k < tile; k++) acc += ta[ty, k] * tb[k, tx];
             Group.Barrier();
         }
         if (row >= s.M || col >= s.N) return;

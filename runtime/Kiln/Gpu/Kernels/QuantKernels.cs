@@ -21,7 +21,11 @@ public static class QuantKernels
         y[k] = table[code] * absmax[k / blocksize];
     }
 
-    /// <summary>Threads per output feature in <see cref="FusedMatmul4Bit"/>.</summary>
+    /// <summary>
+    /// Threads per output feature in <see cref="FusedMatmul4Bit"/> on a GPU, and the most any launch may use (the kernels
+    /// read the size from the launch, a power of two of at least 16 — the first 16 threads load the code table; the emulator
+    /// launches fewer).
+    /// </summary>
     public const int GroupSize = 128;
 
     /// <summary>The most input rows <see cref="FusedMatmul4Bit"/> takes (decode-shaped products; more rows dequantize once and use the GEMM).</summary>
@@ -30,7 +34,7 @@ public static class QuantKernels
     /// <summary>
     /// y[r, j] = Σ_k x[r, k]·table[code(j, k)]·absmax[(j·in + k) / blocksize] (+ bias[j]) for m ≤ <see cref="MaxRows"/>
     /// rows of x [m, in] and a 4-bit weight [out, in] — the dequantized weight is never written. One group per output
-    /// feature j: each thread walks every <see cref="GroupSize"/>-th byte of the weight's row (two codes, one block's
+    /// feature j: each thread walks every group-size-th byte of the weight's row (two codes, one block's
     /// absmax: blocks and rows hold an even count), keeping one sum per input row; the sums meet in a tree in shared memory.
     /// </summary>
     [GpuKernel]
@@ -46,7 +50,7 @@ public static class QuantKernels
         for (int r = 0; r < MaxRows; r++) acc[r] = 0;
         Group.Barrier();
         long rowStart = j * inFeatures;
-        for (int b = t; b < inFeatures / 2; b += GroupSize)
+        for (int b = t; b < inFeatures / 2; b += Group.DimX)
         {
             long e = rowStart + 2L * b;
             int v = packed[e >> 1];
@@ -77,7 +81,7 @@ public static class QuantKernels
         long j = Grid.IdxX;
         for (int r = 0; r < MaxRows; r++) acc[r] = 0;
         long rowStart = j * inFeatures;
-        for (int k = t; k < inFeatures; k += GroupSize)
+        for (int k = t; k < inFeatures; k += Group.DimX)
         {
             float w = codes[rowStart + k];
             for (int r = 0; r < m; r++) acc[r] += x[(long)r * inFeatures + k] * w;
@@ -95,7 +99,7 @@ public static class QuantKernels
         int t = Group.IdxX;
         for (int r = 0; r < m; r++) sums[r * GroupSize + t] = acc[r];
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
             if (t < s)
                 for (int r = 0; r < m; r++) sums[r * GroupSize + t] += sums[r * GroupSize + t + s];

@@ -5,13 +5,14 @@ namespace Kiln.Gpu.Kernels;
 
 /// <summary>
 /// Row reductions over a contiguous [rows, length] matrix — the shape every reduction is brought to (the host moves the
-/// reduced dims last). One group of <see cref="GroupSize"/> threads per row: a strided pass, then a tree in shared memory.
+/// reduced dims last). One group of threads per row (<see cref="GroupSize"/> on a GPU; the kernels read the size from the
+/// launch, a power of two up to that, as the emulator launches fewer): a strided pass, then a tree in shared memory.
 /// Floats accumulate in double and integers in long, as the CPU's row kernels do.
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public static class RowKernels
 {
-    /// <summary>Threads per row group.</summary>
+    /// <summary>Threads per row group on a GPU, and the most any launch may use (the shared arrays' length).</summary>
     public const int GroupSize = 256;
 
     /// <summary>Row operation codes.</summary>
@@ -41,11 +42,11 @@ public static class RowKernels
         bool product = op == Prod;
         double accD = product ? 1 : 0;
         long accL = product ? 1 : 0;
-        for (long j = t; j < count; j += GroupSize) Accumulate<T, TN>(x[start + j], op, max, ref accD, ref accL);
+        for (long j = t; j < count; j += Group.DimX) Accumulate<T, TN>(x[start + j], op, max, ref accD, ref accL);
         sd[t] = accD;
         sl[t] = accL;
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
             if (t < s)
             {
@@ -144,14 +145,14 @@ public static class RowKernels
     {
         int t = Group.IdxX;
         double m = max ? double.NegativeInfinity : double.PositiveInfinity;
-        for (long j = t; j < length; j += GroupSize)
+        for (long j = t; j < length; j += Group.DimX)
         {
             double v = default(TN).ToDouble(x[start + j]);
             if (Beyond(v, m, max)) m = v;
         }
         sd[t] = m;
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
             if (t < s)
             {
@@ -192,7 +193,7 @@ public static class RowKernels
         long row = Grid.IdxX, start = row * length;
         double best = 0;
         long bestAt = -1;
-        for (long j = t; j < length; j += GroupSize)
+        for (long j = t; j < length; j += Group.DimX)
         {
             double v = default(TN).ToDouble(x[start + j]);
             if (bestAt < 0 || Better(v, j, best, bestAt, max != 0)) { best = v; bestAt = j; }
@@ -200,7 +201,7 @@ public static class RowKernels
         sv[t] = best;
         si[t] = bestAt;
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
             if (t < s && si[t + s] >= 0 && (si[t] < 0 || Better(sv[t + s], si[t + s], sv[t], si[t], max != 0)))
             {
@@ -251,16 +252,16 @@ public static class RowKernels
         // The largest of x·scale: the row's max, or its min for a negative scale.
         double max = RowBound<T, TN>(x, start, length, sd, scale >= 0) * scale;
         double acc = 0;
-        for (long j = t; j < length; j += GroupSize) acc += GpuMath.Exp(n.ToDouble(x[start + j]) * scale - max);
+        for (long j = t; j < length; j += Group.DimX) acc += GpuMath.Exp(n.ToDouble(x[start + j]) * scale - max);
         sd[t] = acc;
         Group.Barrier();
-        for (int s = GroupSize / 2; s > 0; s >>= 1)
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
             if (t < s) sd[t] += sd[t + s];
             Group.Barrier();
         }
         double sum = sd[0], logSum = GpuMath.Log(sum);
-        for (long j = t; j < length; j += GroupSize)
+        for (long j = t; j < length; j += Group.DimX)
         {
             double z = n.ToDouble(x[start + j]) * scale - max;
             y[start + j] = n.FromDouble(log != 0 ? z - logSum : GpuMath.Exp(z) / sum);
