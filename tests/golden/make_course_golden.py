@@ -698,6 +698,50 @@ with torch.random.fork_rng():
     case("dist_continuous_bernoulli_logits", {"l": torch.tensor([-2.0, 0.001, 1.5]), "x": unit},
          lambda l, x: (D.ContinuousBernoulli(logits=l).log_prob(x), D.ContinuousBernoulli(logits=l).mean, D.ContinuousBernoulli(logits=l).entropy()))
 
+# Low-rank multivariate normals (capacitance forms) and the precision-matrix normal, their KL pairs.
+with torch.random.fork_rng():
+    torch.manual_seed(109)
+    lr_loc, lr_w, lr_d = torch.randn(2, 4), torch.randn(4, 2), torch.rand(4) + 0.3
+    case("dist_lowrank_mvn", {"loc": lr_loc, "w": lr_w, "d": lr_d, "x": torch.randn(3, 2, 4)},
+         lambda loc, w, d, x: (D.LowRankMultivariateNormal(loc, w, d).log_prob(x), D.LowRankMultivariateNormal(loc, w, d).entropy(),
+                               D.LowRankMultivariateNormal(loc, w, d).variance))
+    case("dist_lowrank_mvn_matrices", {"w": torch.randn(3, 4, 2), "d": torch.rand(3, 4) + 0.3},
+         lambda w, d: (D.LowRankMultivariateNormal(torch.zeros(4), w, d).scale_tril, D.LowRankMultivariateNormal(torch.zeros(4), w, d).covariance_matrix,
+                       D.LowRankMultivariateNormal(torch.zeros(4), w, d).precision_matrix))
+    spd = torch.randn(3, 3)
+    case("dist_mvn_precision", {"loc": torch.randn(2, 3), "c": spd, "x": torch.randn(4, 2, 3)},
+         lambda loc, c, x: (D.MultivariateNormal(loc, precision_matrix=c @ c.T + torch.eye(3)).log_prob(x),
+                            D.MultivariateNormal(loc, precision_matrix=c @ c.T + torch.eye(3)).scale_tril,
+                            D.MultivariateNormal(loc, precision_matrix=c @ c.T + torch.eye(3)).precision_matrix))
+    case("kl_lowrank_mvn", {"m1": torch.randn(2, 4), "w1": torch.randn(4, 2), "d1": torch.rand(4) + 0.3, "m2": torch.randn(4), "w2": torch.randn(4, 3),
+                            "d2": torch.rand(4) + 0.3, "c": torch.randn(4, 4)},
+         lambda m1, w1, d1, m2, w2, d2, c: (D.kl_divergence(D.LowRankMultivariateNormal(m1, w1, d1), D.LowRankMultivariateNormal(m2, w2, d2)),
+                                            D.kl_divergence(D.MultivariateNormal(m2, covariance_matrix=c @ c.T + torch.eye(4)), D.LowRankMultivariateNormal(m1, w1, d1)),
+                                            D.kl_divergence(D.LowRankMultivariateNormal(m1, w1, d1), D.MultivariateNormal(m2, covariance_matrix=c @ c.T + torch.eye(4)))))
+    # linalg.solve broadcasts batch dims; B of A's shape minus one dim is one right-hand side, otherwise matrices.
+    case("linalg_solve_broadcast", {"a": torch.randn(2, 1, 3, 3) + 3 * torch.eye(3), "b": torch.randn(4, 3, 2)}, lambda a, b: torch.linalg.solve(a, b))
+    case("linalg_solve_matrix_rhs_fewer_dims", {"a": torch.randn(2, 3, 3) + 3 * torch.eye(3), "b": torch.randn(3, 4)}, lambda a, b: torch.linalg.solve(a, b))
+    # Wishart: the three parameterizations, batched df, log density at SPD points, moments, entropy.
+    wl = torch.tril(torch.randn(2, 3, 3), -1) + torch.diag_embed(torch.rand(2, 3) + 0.5)
+    spd_points = torch.randn(4, 2, 3, 3)
+    spd_points = spd_points @ spd_points.mT + torch.eye(3)
+    case("dist_wishart_scale_tril", {"df": torch.tensor([3.5, 6.0]), "L": wl, "x": spd_points},
+         lambda df, L, x: (D.Wishart(df, scale_tril=L).log_prob(x), D.Wishart(df, scale_tril=L).entropy(), D.Wishart(df, scale_tril=L).mean,
+                           D.Wishart(df, scale_tril=L).variance, D.Wishart(df, scale_tril=L).mode))
+    wc = torch.randn(3, 3)
+    case("dist_wishart_covariance", {"c": wc, "x": spd_points[0]},
+         lambda c, x: (D.Wishart(torch.tensor(4.0), covariance_matrix=c @ c.T + torch.eye(3)).log_prob(x),
+                       D.Wishart(torch.tensor(4.0), covariance_matrix=c @ c.T + torch.eye(3)).precision_matrix))
+    case("dist_wishart_precision", {"c": wc, "x": spd_points[0]},
+         lambda c, x: (D.Wishart(torch.tensor(2.5), precision_matrix=c @ c.T + torch.eye(3)).log_prob(x),
+                       D.Wishart(torch.tensor(2.5), precision_matrix=c @ c.T + torch.eye(3)).scale_tril))
+    # LKJCholesky: log density of Cholesky factors of correlation matrices (rows of unit length).
+    corr_rows = torch.tril(torch.randn(3, 4, 4))
+    corr_rows = corr_rows / corr_rows.norm(dim=-1, keepdim=True)
+    corr_rows = corr_rows * torch.where(torch.diagonal(corr_rows, dim1=-2, dim2=-1) < 0, -1.0, 1.0).unsqueeze(-1)
+    case("dist_lkj_cholesky", {"eta": torch.tensor([0.5, 1.0, 3.0]), "L": corr_rows},
+         lambda eta, L: D.LKJCholesky(4, eta).log_prob(L))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

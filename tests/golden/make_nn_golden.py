@@ -103,6 +103,7 @@ def build(t, a):
         return nn.TransformerDecoder(layer, a["layers"], norm=nn.LayerNorm(a["d"]) if a.get("norm") else None)
     if t == "ELU": return nn.ELU(a.get("alpha", 1.0))
     if t == "CELU": return nn.CELU(a.get("alpha", 1.0))
+    if t == "RReLU": return nn.RReLU(a.get("lower", 1 / 8), a.get("upper", 1 / 3))
     if t == "PReLU": return nn.PReLU(a.get("n", 1), a.get("init", 0.25))
     if t == "ReLU6": return nn.ReLU6()
     if t == "Hardtanh": return nn.Hardtanh(a.get("min", -1.0), a.get("max", 1.0))
@@ -764,6 +765,12 @@ with torch.random.fork_rng():
            {"op": "max_unpool2d", "k": 2, "stride": 2, "padding": 1, "size": [7, 6]})
     _, i1 = F.max_pool1d(R(2, 3, 10), 3, 3, return_indices=True)
     f_case("max_unpool1d", lambda x, i: F.max_unpool1d(x, i, 3, 3, output_size=[10]), [R(2, 3, 3), i1], {"op": "max_unpool1d", "k": 3, "stride": 3, "padding": 0, "size": [10]})
+
+# Randomized leaky ReLU in evaluation (the mean slope; training draws slopes, checked by its laws): its own seed.
+with torch.random.fork_rng():
+    torch.manual_seed(103)
+    module_case("rrelu_eval", "RReLU", {}, [with_edges(R(3, 4, 6) * 2, [0.0, -1.0])], train=False)
+    module_case("rrelu_eval_bounds", "RReLU", {"lower": 0.05, "upper": 0.6}, [with_edges(R(2, 5) * 2, [0.0, -1.0])], train=False)
 
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:

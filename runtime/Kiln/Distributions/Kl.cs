@@ -16,6 +16,9 @@ public static class Kl
         (Categorical a, Categorical b) => CategoricalCategorical(a, b),
         (Uniform a, Uniform b) => UniformUniform(a, b),
         (MultivariateNormal a, MultivariateNormal b) => MvnMvn(a, b),
+        // A low-rank normal through its full Cholesky factor (k × k: PyTorch keeps the capacitance; same values).
+        (LowRankMultivariateNormal a, MultivariateNormal or LowRankMultivariateNormal) => Divergence(a.Full(), q),
+        (MultivariateNormal a, LowRankMultivariateNormal b) => MvnMvn(a, b.Full()),
         (Exponential a, Exponential b) => ExponentialExponential(a, b),
         (Laplace a, Laplace b) => LaplaceLaplace(a, b),
         (Gamma a, Gamma b) => GammaGamma(a, b),
@@ -100,17 +103,17 @@ public static class Kl
         if (q.EventShape[0] != k)
             throw new KilnException("kl_divergence", $"kl_divergence: multivariate normals of different sizes ({k} and {q.EventShape[0]})", KilnErrorKind.Shape);
         var batch = Compiler.Shapes.ShapeRules.Broadcast("kl_divergence", p.BatchShape, q.BatchShape);
-        using var lq = q.ScaleTril.Expand([.. batch, k, k]);
-        using var lp = p.ScaleTril.Expand([.. batch, k, k]);
+        using var lq = q.Factor.Expand([.. batch, k, k]);
+        using var lp = p.Factor.Expand([.. batch, k, k]);
         using var lqLower = lq.Tril();         // triangular solves read the lower triangles only
         using var lpLower = lp.Tril();
         using var m = Linalg.Solve(lqLower, lpLower);
         using var frob = m.Square();
         using var trace = frob.Sum([-2, -1]);
         using var shift = q.Loc - p.Loc;
-        using var mahalanobis = MultivariateNormal.Mahalanobis(q.ScaleTril, shift);
-        using var halfQ = MultivariateNormal.HalfLogDet(q.ScaleTril);
-        using var halfP = MultivariateNormal.HalfLogDet(p.ScaleTril);
+        using var mahalanobis = MultivariateNormal.Mahalanobis(q.Factor, shift);
+        using var halfQ = MultivariateNormal.HalfLogDet(q.Factor);
+        using var halfP = MultivariateNormal.HalfLogDet(p.Factor);
         using var quadratic = (trace + mahalanobis - (double)k) * 0.5;
         return quadratic + halfQ - halfP;
     }

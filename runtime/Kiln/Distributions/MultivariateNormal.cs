@@ -4,35 +4,74 @@ using Kiln.Compiler.Shapes;
 namespace Kiln.Distributions;
 
 /// <summary>
-/// The multivariate normal N(loc, Σ) (<c>torch.distributions.MultivariateNormal</c>) given the covariance matrix or its
-/// lower Cholesky factor L (Σ = L·Lᵀ); loc [..., k].
+/// The multivariate normal N(loc, Σ) (<c>torch.distributions.MultivariateNormal</c>) given the covariance matrix, its
+/// lower Cholesky factor L (Σ = L·Lᵀ) or the precision matrix Σ⁻¹; loc [..., k].
 /// </summary>
 public sealed class MultivariateNormal : Distribution
 {
-    /// <summary>Normals with means <paramref name="loc"/> and <paramref name="covarianceMatrix"/> or <paramref name="scaleTril"/>: exactly one.</summary>
-    public MultivariateNormal(Tensor loc, Tensor? covarianceMatrix = null, Tensor? scaleTril = null)
-        : base(BatchOf(loc, covarianceMatrix ?? scaleTril), [loc.Size(-1)])
+    /// <summary>
+    /// Normals with means <paramref name="loc"/> and <paramref name="covarianceMatrix"/>, <paramref name="scaleTril"/> or
+    /// <paramref name="precisionMatrix"/>: exactly one.
+    /// </summary>
+    public MultivariateNormal(Tensor loc, Tensor? covarianceMatrix = null, Tensor? scaleTril = null, Tensor? precisionMatrix = null)
+        : base(BatchOf(loc, covarianceMatrix, scaleTril, precisionMatrix), [loc.Size(-1)])
     {
         Loc = loc;
-        ScaleTril = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix) : scaleTril!;
+        Factor = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix)
+            : precisionMatrix is not null ? PrecisionToScaleTril(precisionMatrix)
+            : scaleTril!;
     }
 
     /// <summary>The means [..., k].</summary>
     public Tensor Loc { get; }
 
-    /// <summary>The lower Cholesky factor L of the covariance [..., k, k].</summary>
-    public Tensor ScaleTril { get; }
+    /// <summary>L as given or computed, not broadcast to the batch (what the densities compute with).</summary>
+    internal Tensor Factor { get; }
 
-    /// <summary>Σ = L·Lᵀ.</summary>
-    public Tensor CovarianceMatrix => ScaleTril.Matmul(ScaleTril.Transpose(-2, -1));
+    /// <summary>The lower Cholesky factor L of the covariance, batch + [k, k].</summary>
+    public Tensor ScaleTril => Batched(Factor);
+
+    /// <summary>Σ = L·Lᵀ, batch + [k, k].</summary>
+    public Tensor CovarianceMatrix
+    {
+        get
+        {
+            using var ft = Factor.Transpose(-2, -1);
+            using var sigma = Factor.Matmul(ft);
+            return Batched(sigma);
+        }
+    }
+
+    /// <summary><paramref name="matrix"/> [..., k, k] broadcast to batch + [k, k] (a view).</summary>
+    Tensor Batched(Tensor matrix) => matrix.Expand([.. BatchShape, EventShape[0], EventShape[0]]);
+
+    /// <summary>Σ⁻¹ = L⁻ᵀ·L⁻¹.</summary>
+    public Tensor PrecisionMatrix
+    {
+        get
+        {
+            int k = EventShape[0];
+            using var eye = Tensor.Eye(k, k, Factor.DType).To(Factor.Device);
+            using var lower = Factor.Tril();
+            using var inverse = Linalg.SolveTriangular(lower, eye, upper: false);
+            using var inverseT = inverse.Transpose(-2, -1);
+            using var precision = inverseT.Matmul(inverse);
+            return Batched(precision);
+        }
+    }
 
     /// <inheritdoc/>
-    public override Tensor Mean => Loc.To(Loc.DType);
+    public override Tensor Mean => Loc.Expand([.. BatchShape, .. EventShape]).Contiguous();
 
     /// <summary>The diagonal of Σ: each row of L squared and summed.</summary>
     public override Tensor Variance
     {
-        get { using var squared = ScaleTril.Square(); return squared.Sum(-1); }
+        get
+        {
+            using var squared = Factor.Square();
+            using var rows = squared.Sum(-1);
+            return rows.Expand([.. BatchShape, .. EventShape]).Contiguous();
+        }
     }
 
     /// <inheritdoc/>
@@ -43,7 +82,7 @@ public sealed class MultivariateNormal : Distribution
     {
         using var eps = StandardNormal(ExtendedShape(sampleShape), Loc, generator);
         using var column = eps.Unsqueeze(-1);
-        using var mixed = ScaleTril.Matmul(column);
+        using var mixed = Factor.Matmul(column);
         using var flat = mixed.Squeeze(-1);
         return flat.Add(Loc);
     }
@@ -53,8 +92,8 @@ public sealed class MultivariateNormal : Distribution
     {
         int k = EventShape[0];
         using var diff = value - Loc;
-        using var mahalanobis = Mahalanobis(ScaleTril, diff);
-        using var halfLogDet = HalfLogDet(ScaleTril);
+        using var mahalanobis = Mahalanobis(Factor, diff);
+        using var halfLogDet = HalfLogDet(Factor);
         using var scaled = (mahalanobis + k * Math.Log(2 * Math.PI)) * -0.5;
         return scaled - halfLogDet;
     }
@@ -63,7 +102,7 @@ public sealed class MultivariateNormal : Distribution
     public override Tensor Entropy()
     {
         int k = EventShape[0];
-        using var halfLogDet = HalfLogDet(ScaleTril);
+        using var halfLogDet = HalfLogDet(Factor);
         using var spread = halfLogDet + 0.5 * k * (1 + Math.Log(2 * Math.PI));
         return spread.Expand(BatchShape).Contiguous();
     }
@@ -91,10 +130,29 @@ public sealed class MultivariateNormal : Distribution
         return summed.Squeeze(-1);
     }
 
-    static int[] BatchOf(Tensor loc, Tensor? matrix)
+    /// <summary>
+    /// The lower Cholesky factor of P⁻¹ without inverting P (PyTorch's way): with J the reversal permutation and
+    /// J·P·J = L_f·L_fᵀ, P = U·Uᵀ for the upper triangular U = J·L_f·J, so P⁻¹ = L·Lᵀ with L = (Uᵀ)⁻¹: one Cholesky and
+    /// one triangular solve.
+    /// </summary>
+    internal static Tensor PrecisionToScaleTril(Tensor precision)
+    {
+        using var flipped = precision.Flip(-2, -1);
+        using var lf = Linalg.Cholesky(flipped);
+        using var back = lf.Flip(-2, -1);
+        using var lInv = back.Transpose(-2, -1);
+        int k = precision.Size(-1);
+        using var eye = Tensor.Eye(k, k, precision.DType).To(precision.Device);
+        return Linalg.SolveTriangular(lInv, eye, upper: false);
+    }
+
+    static int[] BatchOf(Tensor loc, Tensor? covariance, Tensor? scaleTril, Tensor? precision)
     {
         const string op = "MultivariateNormal";
-        if (matrix is null) throw new KilnException(op, $"{op}: exactly one of covariance_matrix or scale_tril may be specified (got neither)");
+        int given = (covariance is null ? 0 : 1) + (scaleTril is null ? 0 : 1) + (precision is null ? 0 : 1);
+        if (given != 1)
+            throw new KilnException(op, $"{op}: exactly one of covariance_matrix, precision_matrix or scale_tril may be specified (got {(given == 0 ? "none" : given.ToString())})");
+        var matrix = covariance ?? scaleTril ?? precision!;
         if (loc.Dim < 1) throw new KilnException(op, $"{op}: loc must be at least one-dimensional", KilnErrorKind.Shape);
         if (matrix.Dim < 2 || matrix.Size(-1) != loc.Size(-1) || matrix.Size(-2) != loc.Size(-1))
             throw new KilnException(op, $"{op}: the matrix {ShapeText.Format(matrix.ShapeArray)} must be [..., {loc.Size(-1)}, {loc.Size(-1)}] for loc {ShapeText.Format(loc.ShapeArray)}", KilnErrorKind.Shape);

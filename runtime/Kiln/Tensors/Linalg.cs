@@ -65,19 +65,26 @@ public static partial class Linalg
 
     /// <summary>
     /// X with A·X = B (<c>torch.linalg.solve</c>): A [..., n, n]; B [..., n, k], or [..., n] for one right-hand side.
-    /// A's batch dims are B's, or A is one matrix for all of B.
+    /// The batch dims broadcast (one matrix for many right-hand sides is solved without copying it).
     /// </summary>
     public static Tensor Solve(Tensor a, Tensor b)
     {
         const string op = "linalg.solve";
         int n = CheckSquare(op, a);
-        bool vector = b.Dim == a.Dim - 1 || b.Dim == 1;
+        // One right-hand side when B is 1-D or A's shape without its last dim (PyTorch's rule); otherwise matrices.
+        bool vector = b.Dim == 1 || (b.Dim == a.Dim - 1 && ShapeRules.SameShape(b.ShapeArray, a.ShapeArray[..^1]));
         using var rhs = vector ? b.Unsqueeze(-1) : b.Alias();
         if (rhs.Size(-2) != n)
             throw new KilnException(op, $"{op}: A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)}: B's rows must be A's {n}", KilnErrorKind.Shape);
         bool shared = a.Dim == 2 && rhs.Dim > 2;
         if (!shared && !ShapeRules.SameShape(a.ShapeArray[..^2], rhs.ShapeArray[..^2]))
-            throw new KilnException(op, $"{op}: the batch dims of A {ShapeText.Format(a.ShapeArray)} and B {ShapeText.Format(b.ShapeArray)} differ", KilnErrorKind.Shape);
+        {
+            // Broadcast batch dims: both sides expanded (their gradients sum back over the broadcast dims).
+            var batch = ShapeRules.Broadcast(op, a.ShapeArray[..^2], rhs.ShapeArray[..^2]);
+            using var wideA = a.Expand([.. batch, n, n]);
+            using var wideB = b.Expand(vector ? [.. batch, n] : [.. batch, n, rhs.Size(-1)]);
+            return Solve(wideA, wideB);
+        }
         Tensor? x = null;
         var result = Autograd.Function("linalg_solve", [a, b], () =>
         {

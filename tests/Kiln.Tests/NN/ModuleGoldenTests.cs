@@ -87,6 +87,7 @@ public class ModuleGoldenTests
             Int(a, "layers", 1), Bool(a, "norm") ? new LayerNorm(Int(a, "d", 0)) : null),
         "ELU" => new ELU(Dbl(a, "alpha", 1)),
         "CELU" => new CELU(Dbl(a, "alpha", 1)),
+        "RReLU" => new RReLU(Dbl(a, "lower", 1.0 / 8), Dbl(a, "upper", 1.0 / 3)),
         "PReLU" => new PReLU(Int(a, "n", 1), Dbl(a, "init", 0.25)),
         "ReLU6" => new ReLU6(),
         "Hardtanh" => new Hardtanh(Dbl(a, "min", -1), Dbl(a, "max", 1)),

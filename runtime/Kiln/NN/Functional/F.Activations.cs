@@ -16,6 +16,25 @@ public static partial class F
         return Tensor.Where(positive, x, scaled);
     }
 
+    /// <summary>
+    /// Randomized leaky ReLU (<c>F.rrelu</c>): in training each element x ≤ 0 is scaled by its own slope drawn uniformly
+    /// from [<paramref name="lower"/>, <paramref name="upper"/>] (the gradient there is that slope); otherwise the leaky
+    /// ReLU with the mean slope (lower + upper)/2.
+    /// </summary>
+    public static Tensor Rrelu(Tensor x, double lower = 1.0 / 8, double upper = 1.0 / 3, bool training = false, Generator? generator = null)
+    {
+        if (!(lower <= upper)) throw new KilnException("rrelu", $"rrelu: lower bound should be less than or equal to the upper bound, got lower={lower}, upper={upper}");
+        if (!training) return LeakyRelu(x, (lower + upper) / 2);
+        // The slopes are drawn on the host (the same Philox stream on every device) for every element and used where x ≤ 0;
+        // x·slope then carries the slope as its gradient, as PyTorch's saved noise does.
+        using var drawn = Tensor.Uniform(x.ShapeArray, lower, upper, x.DType, generator);
+        using var slopes = drawn.To(x.Device);
+        using var negative = x.Le(0);
+        using var one = Tensor.OnesLike(slopes);
+        using var noise = Tensor.Where(negative, slopes, one);
+        return x * noise;
+    }
+
     /// <summary>log(1 + e^(βx))/β, linear above the threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta = 1, double threshold = 20) => x.Softplus(beta, threshold);
 

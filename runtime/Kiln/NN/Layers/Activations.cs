@@ -18,6 +18,32 @@ public sealed class LeakyReLU(double negativeSlope = 0.01) : Module<Tensor, Tens
     public override string ExtraRepr() => $"negative_slope={Py(negativeSlope)}";
 }
 
+/// <summary>
+/// Randomized leaky ReLU (<c>nn.RReLU</c>): negative inputs scaled by slopes drawn from [lower, upper] in training, by
+/// their mean in evaluation.
+/// </summary>
+public sealed class RReLU : Module<Tensor, Tensor>
+{
+    /// <summary>An RReLU with slopes from [<paramref name="lower"/>, <paramref name="upper"/>].</summary>
+    public RReLU(double lower = 1.0 / 8, double upper = 1.0 / 3)
+    {
+        if (!(lower <= upper)) throw new KilnException("RReLU", $"RReLU: lower bound should be less than or equal to the upper bound, got lower={lower}, upper={upper}");
+        Lower = lower;
+        Upper = upper;
+    }
+
+    /// <summary>The smallest slope.</summary>
+    public double Lower { get; }
+
+    /// <summary>The largest slope.</summary>
+    public double Upper { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.Rrelu(input, Lower, Upper, Training);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"lower={Py(Lower)}, upper={Py(Upper)}";
+}
+
 /// <summary>Softmax along a dim (<c>nn.Softmax</c>).</summary>
 public sealed class Softmax(int dim) : Module<Tensor, Tensor>
 {
