@@ -742,6 +742,51 @@ with torch.random.fork_rng():
     case("dist_lkj_cholesky", {"eta": torch.tensor([0.5, 1.0, 3.0]), "L": corr_rows},
          lambda eta, L: D.LKJCholesky(4, eta).log_prob(L))
 
+# KL divergences across families (PyTorch's registry), the remaining same-family pairs, Chi2 as a Gamma, transformed
+# pairs with the same transforms; +inf where q has no density over part of p's support.
+with torch.random.fork_rng():
+    torch.manual_seed(110)
+    K = D.kl_divergence
+    case("kl_cross_beta", {"a": torch.tensor([0.7, 2.0, 3.5]), "b": torch.tensor([1.5, 0.9, 2.5]), "l": torch.randn(3), "r": torch.rand(3) + 0.5,
+                           "k": torch.rand(3) + 0.8, "m": torch.randn(3), "s": torch.rand(3) + 0.6},
+         lambda a, b, l, r, k, m, s: (K(D.Beta(a, b), D.Normal(m, s)), K(D.Beta(a, b), D.ContinuousBernoulli(logits=l)), K(D.Beta(a, b), D.Exponential(r)),
+                                      K(D.Beta(a, b), D.Gamma(k, r)), K(D.Beta(a, b), D.Uniform(-0.5 - r, 1 + r)), K(D.Beta(a, b), D.Uniform(0.1 * r, 1 + r)),
+                                      K(D.Beta(a, b), D.Pareto(r, k))))
+    case("kl_cross_continuous_bernoulli", {"l": torch.tensor([-1.5, 0.0005, 2.0]), "r": torch.rand(3) + 0.5, "m": torch.randn(3), "s": torch.rand(3) + 0.6},
+         lambda l, r, m, s: (K(D.ContinuousBernoulli(logits=l), D.Normal(m, s)), K(D.ContinuousBernoulli(logits=l), D.Exponential(r)),
+                             K(D.ContinuousBernoulli(logits=l), D.Uniform(-r, 1 + r)), K(D.ContinuousBernoulli(logits=l), D.Uniform(0.1 * r, 1 + r)),
+                             K(D.ContinuousBernoulli(logits=l), D.Pareto(r, r))))
+    case("kl_cross_exponential_gamma", {"lam": torch.rand(3) + 0.4, "k": torch.tensor([0.6, 1.4, 3.0]), "r": torch.rand(3) + 0.5, "m": torch.randn(3), "s": torch.rand(3) + 0.6},
+         lambda lam, k, r, m, s: (K(D.Exponential(lam), D.Gamma(k, r)), K(D.Exponential(lam), D.Gumbel(m, s)), K(D.Exponential(lam), D.Normal(m, s)),
+                                  K(D.Gamma(k, r), D.Exponential(lam)), K(D.Gamma(k, r), D.Gumbel(m, s)), K(D.Gamma(k, r), D.Normal(m, s)),
+                                  K(D.Chi2(k * 2), D.Gamma(k, r)), K(D.Gamma(k, r), D.Chi2(lam * 3)),
+                                  K(D.Exponential(lam), D.Beta(k, r)), K(D.Gamma(k, r), D.Uniform(m - 1, m + 1))))
+    case("kl_cross_location_scale", {"m1": torch.randn(3), "s1": torch.rand(3) + 0.5, "m2": torch.randn(3), "s2": torch.rand(3) + 0.6},
+         lambda m1, s1, m2, s2: (K(D.Gumbel(m1, s1), D.Normal(m2, s2)), K(D.Laplace(m1, s1), D.Normal(m2, s2)), K(D.Normal(m1, s1), D.Gumbel(m2, s2)),
+                                 K(D.Normal(m1, s1), D.Laplace(m2, s2)), K(D.Normal(m1, s1), D.Exponential(s2)), K(D.Laplace(m1, s1), D.Gamma(s1, s2)),
+                                 K(D.Gumbel(m1, s1), D.Uniform(m2 - 1, m2 + 1))))
+    case("kl_cross_pareto", {"sc": torch.rand(3) + 0.5, "al": torch.tensor([2.5, 3.2, 6.0]), "lam": torch.rand(3) + 0.4, "k": torch.rand(3) + 0.8,
+                             "m": torch.randn(3), "s": torch.rand(3) + 0.6},
+         lambda sc, al, lam, k, m, s: (K(D.Pareto(sc, al), D.Normal(m, s)), K(D.Pareto(sc, al), D.Exponential(lam)), K(D.Pareto(sc, al), D.Gamma(k, lam)),
+                                       K(D.Pareto(sc, al), D.Pareto(sc * 0.8, k)), K(D.Pareto(sc, al), D.Pareto(sc * 1.2, k)),
+                                       K(D.Pareto(sc, torch.tensor([0.8, 1.5, 1.9])), D.Normal(m, s)), K(D.Pareto(sc, torch.tensor([0.8, 1.5, 1.9])), D.Exponential(lam)),
+                                       K(D.Pareto(sc, al), D.Uniform(m - 1, m + 1))))
+    case("kl_cross_uniform", {"lo": torch.tensor([0.1, 0.25, 0.4]), "w": torch.tensor([0.3, 0.5, 0.55]), "a": torch.tensor([0.7, 2.0, 3.5]),
+                              "b": torch.tensor([1.5, 0.9, 2.5]), "l": torch.randn(3), "r": torch.rand(3) + 0.5, "m": torch.randn(3), "s": torch.rand(3) + 0.6},
+         lambda lo, w, a, b, l, r, m, s: (K(D.Uniform(lo, lo + w), D.Beta(a, b)), K(D.Uniform(lo, lo + w), D.ContinuousBernoulli(logits=l)),
+                                          K(D.Uniform(lo, lo + w), D.Exponential(r)), K(D.Uniform(lo, lo + w), D.Gamma(a, r)), K(D.Uniform(lo, lo + w), D.Gumbel(m, s)),
+                                          K(D.Uniform(lo, lo + w), D.Normal(m, s)), K(D.Uniform(lo + 1, lo + 1 + w), D.Pareto(r * 0.5 + 0.2, a)),
+                                          K(D.Uniform(lo - 0.5, lo + w), D.Beta(a, b)), K(D.Uniform(lo - 0.5, lo + w), D.Exponential(r)),
+                                          K(D.Uniform(lo, lo + w), D.Pareto(lo + 0.05, a))))
+    case("kl_same_more", {"pa": torch.tensor([0.2, 0.5, 0.85]), "pb": torch.tensor([0.35, 0.4, 0.6]), "l1": torch.randn(3), "l2": torch.randn(3),
+                          "c1": torch.randn(2, 4), "c2": torch.randn(2, 4), "m1": torch.randn(3), "s1": torch.rand(3) + 0.5, "m2": torch.randn(3),
+                          "s2": torch.rand(3) + 0.6, "rate": torch.rand(3) + 0.3},
+         lambda pa, pb, l1, l2, c1, c2, m1, s1, m2, s2, rate: (
+             K(D.Binomial(torch.tensor([5.0, 5.0, 9.0]), probs=pa), D.Binomial(torch.tensor([5.0, 3.0, 9.0]), probs=pb)),
+             K(D.ContinuousBernoulli(logits=l1), D.ContinuousBernoulli(logits=l2)), K(D.OneHotCategorical(logits=c1), D.OneHotCategorical(logits=c2)),
+             K(D.LogNormal(m1, s1), D.LogNormal(m2, s2)), K(D.Bernoulli(pa), D.Poisson(rate)), K(D.Poisson(rate), D.Bernoulli(pb)),
+             K(D.Poisson(rate), D.Binomial(torch.tensor([5.0, 3.0, 9.0]), probs=pb))))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -13,6 +13,9 @@ public sealed class Chi2 : Distribution
         _gamma = new Gamma(df * 0.5, Tensor.Full([], 0.5, df.DType, df.Device));
     }
 
+    /// <summary>The same distribution as a Gamma (PyTorch's Chi2 is a Gamma subclass: its KL pairs are Gamma's).</summary>
+    internal Gamma AsGamma => _gamma;
+
     /// <summary>The degrees of freedom.</summary>
     public Tensor Df { get; }
 

@@ -62,7 +62,7 @@ public sealed class ContinuousBernoulli : Distribution
     }
 
     /// <summary>log C(λ): log|log(1 - λ) - log λ| - log|1 - 2λ|, or log 2 + (4/3 + 104/45·d²)·d² with d = λ - 1/2 near 1/2.</summary>
-    Tensor LogNormaliser()
+    internal Tensor LogNormaliser()
     {
         var cut = _cut;
         using var ratio = LogRatio(cut);

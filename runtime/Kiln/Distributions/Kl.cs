@@ -3,11 +3,15 @@ using System;
 namespace Kiln.Distributions;
 
 /// <summary>Closed-form Kullback-Leibler divergences KL(p ‖ q) between distributions of one family (<c>torch.distributions.kl_divergence</c>).</summary>
-public static class Kl
+public static partial class Kl
 {
     /// <summary>
-    /// KL(p ‖ q) for each pair of the two batches: Normal, Uniform, Bernoulli, Categorical, MultivariateNormal, Exponential,
-    /// Laplace, Gamma, Beta, Poisson, Dirichlet, Cauchy, Gumbel, Geometric and HalfNormal pairs, and Independent pairs reinterpreting the same dims of such a pair.
+    /// KL(p ‖ q) for each pair of the two batches: every pair PyTorch's registry has in closed form — the same-family pairs
+    /// (Normal, Uniform, Bernoulli, Binomial, Categorical, OneHotCategorical, (LowRank)MultivariateNormal, Exponential,
+    /// Laplace, Gamma, Chi2, Beta, Poisson, Dirichlet, Cauchy, Gumbel, Geometric, HalfNormal, Pareto, ContinuousBernoulli,
+    /// transformed distributions with the same transforms, Independent pairs reinterpreting the same dims) and the
+    /// cross-family ones (e.g. Beta ‖ Normal, Gamma ‖ Gumbel, Uniform ‖ Pareto), +∞ where q has no density over part of
+    /// p's support.
     /// </summary>
     public static Tensor Divergence(Distribution p, Distribution q) => (p, q) switch
     {
@@ -30,7 +34,7 @@ public static class Kl
         (Geometric a, Geometric b) => GeometricGeometric(a, b),
         (HalfNormal a, HalfNormal b) => HalfNormalHalfNormal(a, b),
         (Independent a, Independent b) => IndependentIndependent(a, b),
-        _ => throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
+        _ => CrossFamily(p, q) ?? throw new KilnException("kl_divergence", $"kl_divergence: no closed form for KL({p.GetType().Name} ‖ {q.GetType().Name})", KilnErrorKind.Unsupported),
     };
 
     // The bases' divergence summed over the reinterpreted dims (both must reinterpret the same number).

@@ -8,6 +8,9 @@ public sealed class OneHotCategorical : Distribution
 {
     readonly Categorical _categorical;
 
+    /// <summary>The categorical over the hot index.</summary>
+    internal Categorical Inner => _categorical;
+
     /// <summary>One-hot categoricals with <paramref name="probs"/> or <paramref name="logits"/> [..., K]: exactly one.</summary>
     public OneHotCategorical(Tensor? probs = null, Tensor? logits = null) : this(new Categorical(probs, logits)) { }
 

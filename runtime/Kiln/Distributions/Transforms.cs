@@ -23,6 +23,22 @@ public abstract class Transform
 
     /// <summary>The shape of f(x) for an x of <paramref name="shape"/> (<c>forward_shape</c>); the same shape for most transforms.</summary>
     public virtual int[] ForwardShape(int[] shape) => shape;
+
+    /// <summary>
+    /// Whether <paramref name="other"/> is the same map (PyTorch's <c>Transform.__eq__</c>): the same kind, and for a
+    /// parameterized transform equal parameters. KL divergences between transformed distributions need it.
+    /// </summary>
+    public virtual bool SameAs(Transform other) => ReferenceEquals(this, other) || other.GetType() == GetType();
+
+    /// <summary>Whether two parameter tensors hold equal values (broadcast).</summary>
+    private protected static bool SameValues(Tensor a, Tensor b)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var hostB = b.To(a.Device);
+        using var equal = a.Eq(hostB);
+        using var all = equal.All();
+        return all.Item<bool>();
+    }
 }
 
 /// <summary>y = xᵉ (<c>PowerTransform</c>) for positive x; Weibull and Kumaraswamy are built on it.</summary>
@@ -30,6 +46,9 @@ public sealed class PowerTransform(Tensor exponent) : Transform
 {
     /// <summary>The exponent e.</summary>
     public Tensor Exponent { get; } = exponent;
+
+    /// <inheritdoc/>
+    public override bool SameAs(Transform other) => other is PowerTransform p && SameValues(Exponent, p.Exponent);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => x.Pow(Exponent);
@@ -139,6 +158,9 @@ public sealed class AffineTransform(Tensor loc, Tensor scale) : Transform
     public Tensor Loc { get; } = loc;
     /// <summary>The scale.</summary>
     public Tensor Scale { get; } = scale;
+
+    /// <inheritdoc/>
+    public override bool SameAs(Transform other) => other is AffineTransform a && SameValues(Loc, a.Loc) && SameValues(Scale, a.Scale);
 
     // Numbers given as host scalars follow the samples to their device (PyTorch mixes 0-D CPU tensors in freely).
     static Tensor On(Tensor t, Tensor like) => t.Device == like.Device ? t : t.To(like.Device);

@@ -42,6 +42,8 @@ public class CourseGoldenTests
         return shaped.To(TypeOf(spec.GetProperty("dtype").GetString()!));
     }
 
+    static Tensor K(KD.Distribution p, KD.Distribution q) => KD.Kl.Divergence(p, q);
+
     static readonly Dictionary<string, Func<Dictionary<string, Tensor>, Tensor[]>> Calls = new()
     {
         ["floor"] = i => [i["x"].Floor()],
@@ -318,6 +320,35 @@ public class CourseGoldenTests
         ["dist_wishart_precision"] = i => new KD.Wishart(2.5, precisionMatrix: i["c"].Matmul(i["c"].T) + Tensor.Eye(3).To(i["c"].Device)) is var d
             ? [d.LogProb(i["x"]), d.ScaleTril] : [],
         ["dist_lkj_cholesky"] = i => [new KD.LKJCholesky(4, i["eta"]).LogProb(i["L"])],
+        ["kl_cross_beta"] = i => new KD.Beta(i["a"], i["b"]) is var p && i["r"] is var r && i["k"] is var k
+            ? [K(p, new KD.Normal(i["m"], i["s"])), K(p, new KD.ContinuousBernoulli(logits: i["l"])), K(p, new KD.Exponential(r)), K(p, new KD.Gamma(k, r)),
+               K(p, new KD.Uniform(-0.5 - r, 1.0 + r)), K(p, new KD.Uniform(0.1 * r, 1.0 + r)), K(p, new KD.Pareto(r, k))] : [],
+        ["kl_cross_continuous_bernoulli"] = i => new KD.ContinuousBernoulli(logits: i["l"]) is var p && i["r"] is var r
+            ? [K(p, new KD.Normal(i["m"], i["s"])), K(p, new KD.Exponential(r)), K(p, new KD.Uniform(-r, 1.0 + r)), K(p, new KD.Uniform(0.1 * r, 1.0 + r)),
+               K(p, new KD.Pareto(r, r))] : [],
+        ["kl_cross_exponential_gamma"] = i => new KD.Exponential(i["lam"]) is var e && new KD.Gamma(i["k"], i["r"]) is var g && new KD.Normal(i["m"], i["s"]) is var n
+            && new KD.Gumbel(i["m"], i["s"]) is var gu
+            ? [K(e, g), K(e, gu), K(e, n), K(g, new KD.Exponential(i["lam"])), K(g, gu), K(g, n), K(new KD.Chi2(i["k"] * 2.0), g), K(g, new KD.Chi2(i["lam"] * 3.0)),
+               K(e, new KD.Beta(i["k"], i["r"])), K(g, new KD.Uniform(i["m"] - 1.0, i["m"] + 1.0))] : [],
+        ["kl_cross_location_scale"] = i => i["m1"] is var m1 && i["s1"] is var s1 && i["m2"] is var m2 && i["s2"] is var s2
+            ? [K(new KD.Gumbel(m1, s1), new KD.Normal(m2, s2)), K(new KD.Laplace(m1, s1), new KD.Normal(m2, s2)), K(new KD.Normal(m1, s1), new KD.Gumbel(m2, s2)),
+               K(new KD.Normal(m1, s1), new KD.Laplace(m2, s2)), K(new KD.Normal(m1, s1), new KD.Exponential(s2)), K(new KD.Laplace(m1, s1), new KD.Gamma(s1, s2)),
+               K(new KD.Gumbel(m1, s1), new KD.Uniform(m2 - 1.0, m2 + 1.0))] : [],
+        ["kl_cross_pareto"] = i => new KD.Pareto(i["sc"], i["al"]) is var p && new KD.Normal(i["m"], i["s"]) is var n && i["lam"] is var lam
+            && new KD.Pareto(i["sc"], Tensor.From(new[] { 0.8f, 1.5f, 1.9f }, 3).To(i["sc"].Device)) is var heavy
+            ? [K(p, n), K(p, new KD.Exponential(lam)), K(p, new KD.Gamma(i["k"], lam)), K(p, new KD.Pareto(i["sc"] * 0.8, i["k"])), K(p, new KD.Pareto(i["sc"] * 1.2, i["k"])),
+               K(heavy, n), K(heavy, new KD.Exponential(lam)), K(p, new KD.Uniform(i["m"] - 1.0, i["m"] + 1.0))] : [],
+        ["kl_cross_uniform"] = i => new KD.Uniform(i["lo"], i["lo"] + i["w"]) is var u && new KD.Beta(i["a"], i["b"]) is var beta && i["r"] is var r
+            && new KD.Uniform(i["lo"] - 0.5, i["lo"] + i["w"]) is var wide
+            ? [K(u, beta), K(u, new KD.ContinuousBernoulli(logits: i["l"])), K(u, new KD.Exponential(r)), K(u, new KD.Gamma(i["a"], r)), K(u, new KD.Gumbel(i["m"], i["s"])),
+               K(u, new KD.Normal(i["m"], i["s"])), K(new KD.Uniform(i["lo"] + 1.0, i["lo"] + 1.0 + i["w"]), new KD.Pareto(r * 0.5 + 0.2, i["a"])),
+               K(wide, beta), K(wide, new KD.Exponential(r)), K(u, new KD.Pareto(i["lo"] + 0.05, i["a"]))] : [],
+        ["kl_same_more"] = i => Tensor.From(new[] { 5f, 5f, 9f }, 3).To(i["pa"].Device) is var n1 && Tensor.From(new[] { 5f, 3f, 9f }, 3).To(i["pa"].Device) is var n2
+            ? [K(new KD.Binomial(n1, probs: i["pa"]), new KD.Binomial(n2, probs: i["pb"])),
+               K(new KD.ContinuousBernoulli(logits: i["l1"]), new KD.ContinuousBernoulli(logits: i["l2"])),
+               K(new KD.OneHotCategorical(logits: i["c1"]), new KD.OneHotCategorical(logits: i["c2"])), K(new KD.LogNormal(i["m1"], i["s1"]), new KD.LogNormal(i["m2"], i["s2"])),
+               K(new KD.Bernoulli(i["pa"]), new KD.Poisson(i["rate"])), K(new KD.Poisson(i["rate"]), new KD.Bernoulli(i["pb"])),
+               K(new KD.Poisson(i["rate"]), new KD.Binomial(n2, probs: i["pb"]))] : [],
         ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
