@@ -11,10 +11,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 ensure_torch() {
-  if /usr/bin/python3 -c "import torch, torchvision, numpy, jinja2" >/dev/null 2>&1; then return; fi
-  echo "test.sh: installing python3-torch, python3-torchvision, python3-numpy, python3-jinja2 and libopenblas0-pthread (Debian packages)"
+  if /usr/bin/python3 -c "import torch, torchvision, numpy, jinja2, mpmath" >/dev/null 2>&1; then return; fi
+  echo "test.sh: installing python3-torch, python3-torchvision, python3-numpy, python3-jinja2, python3-mpmath and libopenblas0-pthread (Debian packages)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy python3-jinja2 libopenblas0-pthread >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-numpy python3-jinja2 python3-mpmath libopenblas0-pthread >/dev/null
 }
 
 # The tokenizer tests fetch real tokenizer files through npm (cached in ~/.cache/kiln); a new machine may lack it.
@@ -55,6 +55,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   /usr/bin/python3 tests/golden/make_vision_golden.py
   /usr/bin/python3 tests/golden/make_prune_golden.py
   /usr/bin/python3 tests/golden/make_swa_golden.py
+  /usr/bin/python3 tests/golden/make_reparam_golden.py
   /usr/bin/python3 tests/golden/make_pointwise_golden.py
   /usr/bin/python3 tests/golden/make_transformers_golden.py
   /usr/bin/python3 tests/golden/make_chat_template_golden.py

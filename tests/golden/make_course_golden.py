@@ -787,6 +787,19 @@ with torch.random.fork_rng():
              K(D.LogNormal(m1, s1), D.LogNormal(m2, s2)), K(D.Bernoulli(pa), D.Poisson(rate)), K(D.Poisson(rate), D.Bernoulli(pb)),
              K(D.Poisson(rate), D.Binomial(torch.tensor([5.0, 3.0, 9.0]), probs=pb))))
 
+# The regularized incomplete gamma functions (gradients in x; PyTorch has none in a), and the gamma and chi-squared cdfs
+# through them (newer PyTorch's Gamma.cdf: gammainc(concentration, rate * x)).
+with torch.random.fork_rng():
+    torch.manual_seed(111)
+    ig_a = torch.tensor([0.3, 1.0, 2.5, 30.0])
+    ig_x = torch.rand(3, 4) * torch.tensor([1.0, 3.0, 6.0, 60.0]) + 0.01
+    case("special_gammainc", {"x": ig_x},
+         lambda x: (torch.special.gammainc(torch.tensor([0.3, 1.0, 2.5, 30.0]), x), torch.special.gammaincc(torch.tensor([0.3, 1.0, 2.5, 30.0]), x),
+                    torch.igamma(torch.tensor([0.3, 1.0, 2.5, 30.0]), x)))
+    case("dist_gamma_cdf", {"x": torch.rand(2, 3) * 4 + 0.01},
+         lambda x: (torch.special.gammainc(torch.tensor([0.7, 2.0, 5.0]), torch.tensor([1.5, 0.5, 2.0]) * x),
+                    torch.special.gammainc(torch.tensor([1.5, 2.0, 3.5]), 0.5 * x)))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -1,8 +1,8 @@
 namespace Kiln.Distributions;
 
 /// <summary>
-/// The beta distribution on (0, 1) with concentrations α and β (<c>torch.distributions.Beta</c>); samples X/(X + Y) of
-/// gamma draws, not reparameterized here.
+/// The beta distribution on (0, 1) with concentrations α and β (<c>torch.distributions.Beta</c>); samples are the first
+/// coordinate of Dirichlet(α, β) draws, reparameterized as the Dirichlet's are.
 /// </summary>
 public sealed class Beta : Distribution
 {
@@ -37,16 +37,18 @@ public sealed class Beta : Distribution
         }
     }
 
-    /// <summary>X/(X + Y) with X ~ Γ(α, 1), Y ~ Γ(β, 1).</summary>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>The first coordinate of a Dirichlet(α, β) draw, differentiable in α and β (PyTorch's construction).</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var noGrad = Autograd.NoGrad();
         var shape = ExtendedShape(sampleShape);
         using var alphas = Concentration1.Expand(shape);
         using var betas = Concentration0.Expand(shape);
-        using var x = Gamma.StandardGamma(alphas, generator);
-        using var y = Gamma.StandardGamma(betas, generator);
-        return x / (x + y);
+        using var pair = Tensor.Stack([alphas, betas], -1);
+        using var draws = Dirichlet.RSampleOf(pair, generator);
+        return draws.Select(-1, 0);
     }
 
     /// <summary>(α - 1)·log x + (β - 1)·log(1 - x) - log B(α, β).</summary>

@@ -26,7 +26,13 @@ public sealed class Chi2 : Distribution
     public override Tensor Variance => Df * 2.0;
 
     /// <inheritdoc/>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null) => _gamma.Sample(sampleShape, generator);
+    public override bool HasRSample => true;
+
+    /// <summary>Gamma(df/2, ½) draws, differentiable in df.</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null) => _gamma.RSample(sampleShape, generator);
+
+    /// <inheritdoc/>
+    public override Tensor Cdf(Tensor value) => _gamma.Cdf(value);
 
     /// <inheritdoc/>
     public override Tensor LogProb(Tensor value) => _gamma.LogProb(value);

@@ -1,8 +1,12 @@
+using Kiln.Kernels.Special;
+
 namespace Kiln.Distributions;
 
 /// <summary>
 /// The Dirichlet distribution over the probability simplex of K categories, with concentrations α [..., K]
-/// (<c>torch.distributions.Dirichlet</c>). Draws are normalised gamma draws from the host's sampler (not reparameterized here).
+/// (<c>torch.distributions.Dirichlet</c>). Draws are normalised gamma draws from the host's sampler, reparameterized as
+/// PyTorch's are: each marginal xᵢ ~ Beta(αᵢ, Σα - αᵢ) moves along its fixed quantile when αᵢ moves and the others share
+/// the change in proportion (the marginal derivative in float64; PyTorch fits an approximation of it).
 /// </summary>
 public sealed class Dirichlet : Distribution
 {
@@ -40,15 +44,40 @@ public sealed class Dirichlet : Distribution
         }
     }
 
-    /// <summary>Gamma(α, 1) draws normalised over the last dim (no gradient).</summary>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>Gamma(α, 1) draws normalised over the last dim, differentiable in α.</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var noGrad = Autograd.NoGrad();
         using var shapes = Concentration.Expand(ExtendedShape(sampleShape));
-        using var draws = Gamma.StandardGamma(shapes, generator);
-        using var gammas = draws.ClampMin(Concentration.DType.Tiny());   // as PyTorch: a tiny α's draw underflowing to 0 cannot make 0/0
-        using var total = gammas.Sum(-1, keepDim: true);
-        return gammas / total;
+        return RSampleOf(shapes, generator);
+    }
+
+    /// <summary>
+    /// Dirichlet draws for the concentrations <paramref name="alpha"/> [..., K] (already at the sample shape): dxⱼ/dαᵢ =
+    /// gᵢ·(δᵢⱼ - xⱼ) with gᵢ the marginal gradient of <see cref="IncompleteBeta.DirichletGradient"/> (PyTorch's backward).
+    /// </summary>
+    internal static Tensor RSampleOf(Tensor alpha, Generator? generator)
+    {
+        Tensor x;
+        using (Autograd.NoGrad())
+        {
+            using var draws = Gamma.StandardGamma(alpha, generator);
+            using var gammas = draws.ClampMin(alpha.DType.Tiny());   // as PyTorch: a tiny α's draw underflowing to 0 cannot make 0/0
+            using var sum = gammas.Sum(-1, keepDim: true);
+            x = gammas / sum;
+        }
+        return Autograd.Function("dirichlet", [alpha], ctx => ctx.Save(x), grad =>
+        {
+            using var totals = alpha.Sum(-1, keepDim: true);
+            using var total = totals.Expand(alpha.ShapeArray);
+            using var marginal = Tensor.HostElementwise(x, alpha, total, grad.DType, IncompleteBeta.DirichletGradient);
+            using var weighted = x * grad;
+            using var mixed = weighted.Sum(-1, keepDim: true);
+            using var centred = grad - mixed;
+            return [marginal * centred];
+        });
     }
 
     /// <summary>Σ (α - 1)·log x + log Γ(α₀) - Σ log Γ(α).</summary>

@@ -2,8 +2,7 @@ namespace Kiln.Distributions;
 
 /// <summary>
 /// The F distribution with d₁ and d₂ degrees of freedom (<c>torch.distributions.FisherSnedecor</c>): the ratio of two
-/// scaled chi-squared variables, the law of variance ratios. Samples are drawn from two gammas (not reparameterized here,
-/// as Kiln's gamma samples are not).
+/// scaled chi-squared variables, the law of variance ratios. Samples are the ratio of two reparameterized gamma draws.
 /// </summary>
 public sealed class FisherSnedecor : Distribution
 {
@@ -55,14 +54,16 @@ public sealed class FisherSnedecor : Distribution
         }
     }
 
-    /// <summary>X₁/X₂ with Xᵢ ~ Gamma(dᵢ/2, dᵢ), both clamped at the dtype's tiny (no gradient).</summary>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>X₁/X₂ with Xᵢ ~ Gamma(dᵢ/2, dᵢ), both clamped at the dtype's tiny, differentiable in d₁ and d₂.</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var noGrad = Autograd.NoGrad();
         using var half1 = Df1 * 0.5;
         using var half2 = Df2 * 0.5;
-        using var x1 = new Gamma(half1, Df1).Sample(sampleShape, generator);
-        using var x2 = new Gamma(half2, Df2).Sample(sampleShape, generator);
+        using var x1 = new Gamma(half1, Df1).RSample(sampleShape, generator);
+        using var x2 = new Gamma(half2, Df2).RSample(sampleShape, generator);
         double tiny = Df1.DType.Tiny();
         using var denominator = x2.ClampMin(tiny);
         using var ratio = x1 / denominator;

@@ -1,10 +1,13 @@
 using System;
+using Kiln.Kernels.Special;
 
 namespace Kiln.Distributions;
 
 /// <summary>
 /// The gamma distribution with concentration α and rate β (<c>torch.distributions.Gamma</c>). Samples are drawn by
-/// Marsaglia and Tsang's method on the host; they are not reparameterized here (<see cref="Distribution.RSample"/> refuses).
+/// Marsaglia and Tsang's method on the host and reparameterized implicitly: a draw x moves with α along its fixed
+/// quantile, dx/dα = -(∂P(α, x)/∂α)/p(x; α), computed in float64 (PyTorch fits an approximation of the same derivative,
+/// within about 0.5 % of it in the bulk and further off in the far tails).
 /// </summary>
 public sealed class Gamma : Distribution
 {
@@ -29,13 +32,22 @@ public sealed class Gamma : Distribution
     /// <inheritdoc/>
     public override Tensor Variance => Concentration / Rate.Square();
 
-    /// <summary>Draws of Γ(α, β): standard gamma draws divided by β.</summary>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>Draws of Γ(α, β): standard gamma draws (differentiable in α) divided by β.</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var noGrad = Autograd.NoGrad();
         using var shapes = Concentration.Expand(ExtendedShape(sampleShape));
-        using var standard = StandardGamma(shapes, generator);
+        using var standard = StandardGammaRSample(shapes, generator);
         return standard / Rate;
+    }
+
+    /// <summary>P(α, βx), the regularized lower incomplete gamma function.</summary>
+    public override Tensor Cdf(Tensor value)
+    {
+        using var scaled = Rate * value;
+        return Concentration.Igamma(scaled);
     }
 
     /// <summary>α·log β + (α - 1)·log x - βx - log Γ(α).</summary>
@@ -59,6 +71,25 @@ public sealed class Gamma : Distribution
         using var weight = 1.0 - Concentration;
         using var last = weight * digamma;
         return Concentration - logRate + lgamma + last;
+    }
+
+    /// <summary>
+    /// Standard Γ(α, 1) draws for every α of <paramref name="concentration"/> (clamped at the dtype's tiny, as PyTorch
+    /// clamps them), differentiable in α by the implicit reparameterization gradient.
+    /// </summary>
+    internal static Tensor StandardGammaRSample(Tensor concentration, Generator? generator)
+    {
+        Tensor draws;
+        using (Autograd.NoGrad())
+        {
+            using var raw = StandardGamma(concentration, generator);
+            draws = raw.ClampMin(concentration.DType.Tiny());
+        }
+        return Autograd.Function("standard_gamma", [concentration], ctx => ctx.Save(draws), grad =>
+        {
+            using var dxda = Tensor.HostElementwise(concentration, draws, grad.DType, IncompleteGamma.SampleGradient);
+            return [grad * dxda];
+        });
     }
 
     /// <summary>Standard Γ(α, 1) draws for every α of <paramref name="concentration"/>, on the host (Marsaglia-Tsang; α &lt; 1 boosted).</summary>

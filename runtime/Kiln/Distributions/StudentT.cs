@@ -57,14 +57,16 @@ public sealed class StudentT : Distribution
         }
     }
 
-    /// <summary>loc + scale·z/√(χ²/ν) with z standard normal and χ² ~ Chi2(ν) (no gradient).</summary>
-    public override Tensor Sample(int[]? sampleShape = null, Generator? generator = null)
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>loc + scale·z/√(χ²/ν) with z standard normal and χ² ~ Chi2(ν), differentiable in loc, scale and ν.</summary>
+    public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var noGrad = Autograd.NoGrad();
         var shape = ExtendedShape(sampleShape);
         using var halfDf = Df * 0.5;
         using var shapes = halfDf.Expand(shape);
-        using var gamma = Gamma.StandardGamma(shapes, generator);     // Γ(ν/2, 1) = χ²/2
+        using var gamma = Gamma.StandardGammaRSample(shapes, generator);     // Γ(ν/2, 1) = χ²/2
         using var z = StandardNormal(shape, Loc, generator);
         using var chi2 = gamma * 2.0;
         using var perDf = chi2 / Df;

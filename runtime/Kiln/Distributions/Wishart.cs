@@ -7,8 +7,7 @@ namespace Kiln.Distributions;
 /// The Wishart distribution over p × p positive-definite matrices with ν degrees of freedom and scale Σ = L·Lᵀ
 /// (<c>torch.distributions.Wishart</c>), given the covariance matrix, its lower Cholesky factor or the precision matrix.
 /// Draws use the Bartlett decomposition: L·A·Aᵀ·Lᵀ with A lower triangular, √χ²(ν - i) on its diagonal and standard
-/// normals below it. They are differentiable in the scale; the chi-squared draws are not reparameterized here, so a
-/// ν that requires a gradient is refused by <see cref="RSample"/>.
+/// normals below it, differentiable in the scale and, through the reparameterized chi-squared draws, in ν.
 /// </summary>
 public sealed class Wishart : Distribution
 {
@@ -110,32 +109,25 @@ public sealed class Wishart : Distribution
     /// <inheritdoc/>
     public override bool HasRSample => true;
 
-    /// <summary>Bartlett draws L·A·Aᵀ·Lᵀ (differentiable in the scale; ν must not require a gradient).</summary>
+    /// <summary>Bartlett draws L·A·Aᵀ·Lᵀ, differentiable in the scale and in ν (through the chi-squared draws).</summary>
     public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        if (GradMode.Enabled && Df.RequiresGrad)
-            throw new KilnException("rsample", "rsample: Wishart's chi-squared draws are not reparameterized in df here; df must not require a gradient (use Sample, or detach df)", KilnErrorKind.Unsupported);
         var shape = ExtendedShape(sampleShape);
         int[] vectorShape = [.. shape[..^2], P];
-        Tensor a;
-        using (Autograd.NoGrad())
-        {
-            // √χ²(ν - i) on the diagonal (clamped above machine epsilon, as PyTorch does), normals strictly below it.
-            using var steps = Tensor.Arange(0, P).To(Df.DType).To(Df.Device);
-            using var nu = Df.Unsqueeze(-1);
-            using var dfs = nu - steps;
-            using var wide = dfs.Expand(vectorShape).Contiguous();
-            using var half = wide * 0.5;
-            using var gammas = Gamma.StandardGamma(half, generator);
-            using var chi2 = gammas * 2.0;
-            using var typed = chi2.To(Df.DType).To(Df.Device);
-            using var root = typed.Sqrt();
-            using var clamped = root.Clamp(min: Df.DType.Eps());
-            using var diagonal = clamped.DiagEmbed();
-            using var normals = StandardNormal(shape, Df, generator);
-            using var below = normals.Tril(-1);
-            a = diagonal + below;
-        }
+        // √χ²(ν - i) on the diagonal (clamped above machine epsilon, as PyTorch does), normals strictly below it.
+        using var steps = Tensor.Arange(0, P).To(Df.DType).To(Df.Device);
+        using var nu = Df.Unsqueeze(-1);
+        using var dfs = nu - steps;
+        using var wide = dfs.Expand(vectorShape);
+        using var half = wide * 0.5;
+        using var gammas = Gamma.StandardGammaRSample(half, generator);
+        using var chi2 = gammas * 2.0;
+        using var root = chi2.Sqrt();
+        using var clamped = root.Clamp(min: Df.DType.Eps());
+        using var diagonal = clamped.DiagEmbed();
+        using var normals = StandardNormal(shape, Df, generator);
+        using var below = normals.Tril(-1);
+        var a = diagonal + below;
         using (a)
         {
             using var chol = Factor.Matmul(a);

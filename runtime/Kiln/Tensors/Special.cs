@@ -24,6 +24,12 @@ public static class Special
     /// <summary>ψ⁽ⁿ⁾(x) (<c>special.polygamma</c>).</summary>
     public static Tensor Polygamma(int n, Tensor x) => x.Polygamma(n);
 
+    /// <summary>The regularized lower incomplete gamma function P(a, x) (<c>special.gammainc</c>).</summary>
+    public static Tensor Gammainc(Tensor a, Tensor x) => a.Igamma(x);
+
+    /// <summary>The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x) (<c>special.gammaincc</c>).</summary>
+    public static Tensor Gammaincc(Tensor a, Tensor x) => a.Igammac(x);
+
     /// <summary>The multivariate log-gamma of dimension <paramref name="p"/> (<c>special.multigammaln</c>).</summary>
     public static Tensor Multigammaln(Tensor x, int p) => x.Mvlgamma(p);
 

@@ -349,6 +349,10 @@ public class CourseGoldenTests
                K(new KD.OneHotCategorical(logits: i["c1"]), new KD.OneHotCategorical(logits: i["c2"])), K(new KD.LogNormal(i["m1"], i["s1"]), new KD.LogNormal(i["m2"], i["s2"])),
                K(new KD.Bernoulli(i["pa"]), new KD.Poisson(i["rate"])), K(new KD.Poisson(i["rate"]), new KD.Bernoulli(i["pb"])),
                K(new KD.Poisson(i["rate"]), new KD.Binomial(n2, probs: i["pb"]))] : [],
+        ["special_gammainc"] = i => Tensor.From(new[] { 0.3f, 1.0f, 2.5f, 30.0f }, 4).To(i["x"].Device) is var a
+            ? [Special.Gammainc(a, i["x"]), Special.Gammaincc(a, i["x"]), a.Igamma(i["x"])] : [],
+        ["dist_gamma_cdf"] = i => [new KD.Gamma(Tensor.From(new[] { 0.7f, 2.0f, 5.0f }, 3).To(i["x"].Device), Tensor.From(new[] { 1.5f, 0.5f, 2.0f }, 3).To(i["x"].Device)).Cdf(i["x"]),
+            new KD.Chi2(Tensor.From(new[] { 3.0f, 4.0f, 7.0f }, 3).To(i["x"].Device)).Cdf(i["x"])],
         ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
