@@ -34,6 +34,19 @@ public sealed class Bernoulli : Distribution
         return spread.Bernoulli(generator);
     }
 
+    /// <summary>1 where p &gt; ½, 0 where p &lt; ½, NaN at ½ (no single mode).</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var high = Probs.Ge(0.5);
+            using var values = high.To(Probs.DType);
+            using var tie = Probs.Eq(0.5);
+            using var nan = Tensor.Full([], double.NaN, Probs.DType, Probs.Device);
+            return Tensor.Where(tie, nan, values);
+        }
+    }
+
     /// <summary>x·log p + (1 - x)·log(1 - p), through the logits (no log 0).</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -51,6 +51,17 @@ public sealed class Beta : Distribution
         return draws.Select(-1, 0);
     }
 
+    /// <summary>The first coordinate of the Dirichlet(α, β) mode (PyTorch's construction).</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var pair = Tensor.Stack([Concentration1, Concentration0], -1);
+            using var mode = new Dirichlet(pair).Mode;
+            return mode.Select(-1, 0);
+        }
+    }
+
     /// <summary>(α - 1)·log x + (β - 1)·log(1 - x) - log B(α, β).</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -67,6 +67,18 @@ public sealed class Binomial : Distribution
         return typed.To(Probs.Device);
     }
 
+    /// <summary>⌊(n + 1)·p⌋, at most n.</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var trials = TotalCount + 1.0;
+            using var scaled = trials * Probs;
+            using var floor = scaled.Floor();
+            return floor.Minimum(TotalCount);
+        }
+    }
+
     /// <summary>log C(n, k) + k·logit - n·log(1 + e^logit), written as PyTorch's stable form.</summary>
     public override Tensor LogProb(Tensor value)
     {

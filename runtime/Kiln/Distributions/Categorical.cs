@@ -54,6 +54,9 @@ public sealed class Categorical : Distribution
         return picked.Reshape(ExtendedShape(sampleShape));
     }
 
+    /// <summary>The most probable category (the first on ties).</summary>
+    public override Tensor Mode => Probs.ArgMax(-1);
+
     /// <summary>The log-probability of each category index in <paramref name="value"/> (broadcast against the batch).</summary>
     public override Tensor LogProb(Tensor value)
     {

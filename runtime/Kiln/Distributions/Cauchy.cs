@@ -36,6 +36,9 @@ public sealed class Cauchy : Distribution
         return Icdf(u);
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>-log π - log scale - log1p(((x - loc)/scale)²).</summary>
     public override Tensor LogProb(Tensor value)
     {

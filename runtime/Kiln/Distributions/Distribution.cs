@@ -28,6 +28,9 @@ public abstract class Distribution
     /// <summary>The variance of each distribution (of each coordinate, for a multivariate family).</summary>
     public abstract Tensor Variance { get; }
 
+    /// <summary>The most probable value of each distribution (<c>mode</c>), where the family has one in closed form.</summary>
+    public virtual Tensor Mode => throw NotClosedForm("mode", "mode");
+
     /// <summary>The standard deviation, √variance.</summary>
     public Tensor Stddev => Variance.Sqrt();
 

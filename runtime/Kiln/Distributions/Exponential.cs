@@ -32,6 +32,9 @@ public sealed class Exponential : Distribution
         return exponential / Rate;
     }
 
+    /// <summary>0.</summary>
+    public override Tensor Mode => Tensor.ZerosLike(Rate);
+
     /// <summary>log λ - λx.</summary>
     public override Tensor LogProb(Tensor value)
     {

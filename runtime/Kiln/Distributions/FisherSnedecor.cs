@@ -70,6 +70,22 @@ public sealed class FisherSnedecor : Distribution
         return ratio.ClampMin(tiny);
     }
 
+    /// <summary>(d₁ - 2)/d₁ · d₂/(d₂ + 2), NaN for d₁ ≤ 2.</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var a = Df1 - 2.0;
+            using var b = a / Df1;
+            using var c = Df2 + 2.0;
+            using var d = Df2 / c;
+            using var mode = b * d;
+            using var small = Df1.Le(2);
+            using var nan = Tensor.Full([], double.NaN, mode.DType, mode.Device);
+            return Tensor.Where(small, nan, mode);
+        }
+    }
+
     /// <summary>lgamma(a + b) - lgamma(a) - lgamma(b) + a·log(d₁/d₂) + (a - 1)·log x - (a + b)·log(1 + x·d₁/d₂), a = d₁/2, b = d₂/2.</summary>
     public override Tensor LogProb(Tensor value)
     {

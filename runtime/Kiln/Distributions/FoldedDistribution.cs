@@ -30,6 +30,9 @@ public abstract class FoldedDistribution : Distribution
         return x.Abs();
     }
 
+    /// <summary>0.</summary>
+    public override Tensor Mode => Tensor.ZerosLike(Scale);
+
     /// <summary>The base's log density + log 2 at x ≥ 0; -inf below.</summary>
     public override Tensor LogProb(Tensor value)
     {

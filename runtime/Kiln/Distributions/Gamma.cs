@@ -50,6 +50,17 @@ public sealed class Gamma : Distribution
         return Concentration.Igamma(scaled);
     }
 
+    /// <summary>(α - 1)/β, or 0 for α &lt; 1 (the density is highest at the origin).</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var shape = Concentration - 1.0;
+            using var ratio = shape / Rate;
+            return ratio.ClampMin(0);
+        }
+    }
+
     /// <summary>α·log β + (α - 1)·log x - βx - log Γ(α).</summary>
     public override Tensor LogProb(Tensor value)
     {

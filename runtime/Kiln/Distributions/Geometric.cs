@@ -52,6 +52,9 @@ public sealed class Geometric : Distribution
         return ratio.Floor();
     }
 
+    /// <summary>0 (no failures before the first success).</summary>
+    public override Tensor Mode => Tensor.ZerosLike(Probs);
+
     /// <summary>k·log(1 - p) + log p (0·log 0 read as 0 where p = 1 and k = 0).</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -54,6 +54,9 @@ public sealed class Gumbel : Distribution
         return Icdf(u);
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>z - exp(z) - log scale with z = (loc - x)/scale.</summary>
     public override Tensor LogProb(Tensor value)
     {

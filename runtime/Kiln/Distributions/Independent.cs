@@ -46,6 +46,9 @@ public sealed class Independent : Distribution
     /// <inheritdoc/>
     public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null) => Base.RSample(sampleShape, generator);
 
+    /// <summary>The base's mode.</summary>
+    public override Tensor Mode => Base.Mode;
+
     /// <summary>The base's log density summed over the reinterpreted dims.</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -94,4 +94,30 @@ public sealed class Kumaraswamy : TransformedDistribution
         using var less = sum - logA;
         return less - logB;
     }
+
+    /// <summary>
+    /// ((a - 1)/(ab - 1))^(1/a) for a, b ≥ 1 (not both 1), NaN otherwise (the density peaks at an end). PyTorch 1.13's
+    /// formula, (1/b)·log(1 - b) - log(1 - ab) in log space, is NaN for every b &gt; 1; this is the interior maximum.
+    /// </summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            var a = Concentration1;
+            var b = Concentration0;
+            using var product = a * b;
+            using var denominator = product - 1.0;
+            using var numerator = a - 1.0;
+            using var ratio = numerator / denominator;
+            using var inverse = a.Reciprocal();
+            using var mode = ratio.Pow(inverse);
+            using var lowA = a.Lt(1);
+            using var lowB = b.Lt(1);
+            using var outside = lowA.LogicalOr(lowB);
+            using var flat = product.Eq(1);
+            using var undefined = outside.LogicalOr(flat);
+            using var nan = Tensor.Full([], double.NaN, mode.DType, mode.Device);
+            return Tensor.Where(undefined, nan, mode);
+        }
+    }
 }

@@ -43,6 +43,9 @@ public sealed class Laplace : Distribution
         return Loc - offset;
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>-log(2·scale) - |x - loc|/scale.</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -118,6 +118,9 @@ public sealed class LowRankMultivariateNormal : Distribution
         return spread + Loc;
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Mean;
+
     /// <summary>-½·(k·log 2π + log det Σ + (x - loc)ᵀ·Σ⁻¹·(x - loc)), both terms through the capacitance.</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -87,6 +87,9 @@ public sealed class MultivariateNormal : Distribution
         return flat.Add(Loc);
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Mean;
+
     /// <summary>-½·(k·log 2π + |L⁻¹(x - loc)|²) - Σ log diag L.</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -61,6 +61,19 @@ public sealed class NegativeBinomial : Distribution
         return new Poisson(rates).Sample(null, generator);
     }
 
+    /// <summary>⌊(r - 1)·p/(1 - p)⌋, at least 0.</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var odds = Logits.Exp();
+            using var less = TotalCount - 1.0;
+            using var scaled = less * odds;
+            using var floor = scaled.Floor();
+            return floor.ClampMin(0);
+        }
+    }
+
     /// <summary>r·log σ(-logits) + k·log σ(logits) + lgamma(r + k) - lgamma(1 + k) - lgamma(r), the normaliser 0 where r + k = 0.</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -40,6 +40,9 @@ public sealed class Normal : Distribution
         return scaled.Add(Loc);
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>-(x - loc)²/(2·scale²) - log scale - ½·log 2π.</summary>
     public override Tensor LogProb(Tensor value)
     {

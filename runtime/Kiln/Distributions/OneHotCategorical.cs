@@ -44,6 +44,17 @@ public sealed class OneHotCategorical : Distribution
         return hot.To(Probs.DType);
     }
 
+    /// <summary>The one-hot vector of the most probable category.</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var index = _categorical.Mode;
+            using var hot = NN.F.OneHot(index, _categorical.NumEvents);
+            return hot.To(Probs.DType);
+        }
+    }
+
     /// <summary>The log-probability of the category each vector of <paramref name="value"/> marks (its largest entry).</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -59,4 +59,7 @@ public sealed class Pareto : TransformedDistribution
         using var sum = log + inverse;
         return sum + 1.0;
     }
+
+    /// <summary>The scale (the density falls from there).</summary>
+    public override Tensor Mode => Scale.Expand(BatchShape).Contiguous();
 }

@@ -58,6 +58,9 @@ public sealed class Poisson : Distribution
         return typed.To(Rate.Device);
     }
 
+    /// <summary>⌊λ⌋.</summary>
+    public override Tensor Mode => Rate.Floor();
+
     /// <summary>x·log λ - λ - log Γ(x + 1).</summary>
     public override Tensor LogProb(Tensor value)
     {

@@ -76,6 +76,9 @@ public sealed class StudentT : Distribution
         return scaled + Loc;
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>-(ν + 1)/2 · log1p(y²/ν) - log scale - ½ log ν - ½ log π - log Γ(ν/2) + log Γ((ν + 1)/2), y = (x - loc)/scale.</summary>
     public override Tensor LogProb(Tensor value)
     {

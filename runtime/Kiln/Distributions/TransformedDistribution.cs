@@ -150,4 +150,15 @@ public sealed class LogNormal : TransformedDistribution
         using var normal = Base.Entropy();
         return normal + Loc;
     }
+
+    /// <summary>e^(μ - σ²).</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var variance = Scale.Square();
+            using var shifted = Loc - variance;
+            return shifted.Exp();
+        }
+    }
 }

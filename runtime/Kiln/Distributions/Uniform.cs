@@ -36,6 +36,9 @@ public sealed class Uniform : Distribution
         return scaled.Add(Low);
     }
 
+    /// <summary>NaN: every point of [low, high) is a mode (PyTorch's value).</summary>
+    public override Tensor Mode => High * double.NaN;
+
     /// <summary>-log(high - low) inside [low, high), -inf outside.</summary>
     public override Tensor LogProb(Tensor value)
     {

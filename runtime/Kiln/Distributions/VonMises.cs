@@ -39,6 +39,9 @@ public sealed class VonMises : Distribution
         }
     }
 
+    /// <summary>loc.</summary>
+    public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
+
     /// <summary>κ·cos(x - μ) - log 2π - log I₀(κ), with log I₀(κ) = log I0e(κ) + κ (exact where PyTorch uses a polynomial fit, agreeing within 1e-6).</summary>
     public override Tensor LogProb(Tensor value)
     {

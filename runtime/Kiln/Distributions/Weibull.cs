@@ -65,4 +65,17 @@ public sealed class Weibull : TransformedDistribution
         using var sum = euler + log;
         return sum + 1.0;
     }
+
+    /// <summary>λ·((k - 1)/k)^(1/k) (NaN for k &lt; 1, as PyTorch's formula gives).</summary>
+    public override Tensor Mode
+    {
+        get
+        {
+            using var less = Concentration - 1.0;
+            using var ratio = less / Concentration;
+            using var inverse = Concentration.Reciprocal();
+            using var power = ratio.Pow(inverse);
+            return Scale * power;
+        }
+    }
 }

@@ -75,7 +75,7 @@ public sealed class Wishart : Distribution
     }
 
     /// <summary>(ν - p - 1)·Σ, NaN where ν ≤ p + 1 (no mode).</summary>
-    public Tensor Mode
+    public override Tensor Mode
     {
         get
         {

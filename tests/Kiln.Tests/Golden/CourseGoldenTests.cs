@@ -353,6 +353,15 @@ public class CourseGoldenTests
             ? [Special.Gammainc(a, i["x"]), Special.Gammaincc(a, i["x"]), a.Igamma(i["x"])] : [],
         ["dist_gamma_cdf"] = i => [new KD.Gamma(Tensor.From(new[] { 0.7f, 2.0f, 5.0f }, 3).To(i["x"].Device), Tensor.From(new[] { 1.5f, 0.5f, 2.0f }, 3).To(i["x"].Device)).Cdf(i["x"]),
             new KD.Chi2(Tensor.From(new[] { 3.0f, 4.0f, 7.0f }, 3).To(i["x"].Device)).Cdf(i["x"])],
+        ["dist_modes"] = i => i["p"] is var p && i["a"] is var a && i["b"] is var b && i["l"] is var l && i["c"] is var c && i["p"].Device is var dev
+            ? [new KD.Normal(l, a).Mode, new KD.Gamma(a, b).Mode, new KD.Beta(a, b).Mode, new KD.Dirichlet(i["conc"]).Mode,
+               new KD.Binomial(Tensor.From(new[] { 4f, 7f, 10f }, 3).To(dev), probs: p).Mode, new KD.NegativeBinomial(Tensor.From(new[] { 0.5f, 3f, 6f }, 3).To(dev), probs: p).Mode,
+               new KD.Bernoulli(p).Mode, new KD.Categorical(logits: c).Mode, new KD.OneHotCategorical(logits: c).Mode, new KD.Poisson(a * 3.0).Mode,
+               new KD.FisherSnedecor(Tensor.From(new[] { 1.5f, 4f, 9f }, 3).To(dev), b * 3.0).Mode, new KD.Weibull(b, a + 1.0).Mode, new KD.LogNormal(l, a).Mode,
+               new KD.Pareto(b, a).Mode, new KD.Exponential(a).Mode, new KD.Geometric(p).Mode, new KD.HalfNormal(a).Mode, new KD.HalfCauchy(a).Mode,
+               new KD.Uniform(l, l + a).Mode, new KD.Independent(new KD.Normal(c, c.Exp()), 1).Mode, new KD.MultivariateNormal(l, Tensor.Eye(3).To(dev)).Mode,
+               new KD.Laplace(l, a).Mode, new KD.Cauchy(l, a).Mode, new KD.Gumbel(l, a).Mode, new KD.StudentT(a, l, b).Mode, new KD.VonMises(l, a).Mode,
+               new KD.LowRankMultivariateNormal(l, Tensor.Ones(3, 1).To(dev), a).Mode] : [],
         ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
