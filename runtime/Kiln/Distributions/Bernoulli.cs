@@ -12,6 +12,7 @@ public sealed class Bernoulli : Distribution
     public Bernoulli(Tensor? probs = null, Tensor? logits = null) : base(Parameter("Bernoulli", probs, logits).ShapeArray, [])
     {
         (Probs, Logits) = ProbsAndLogits(probs, logits);
+        CheckParameters(("probs", Probs, Constraints.UnitInterval), ("logits", Logits, Constraints.Real));
     }
 
     /// <summary>The probabilities of 1.</summary>
@@ -48,7 +49,7 @@ public sealed class Bernoulli : Distribution
     }
 
     /// <summary>x·log p + (1 - x)·log(1 - p), through the logits (no log 0).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         var (logits, target) = Broadcast("Bernoulli", Logits, value.DType.IsFloatingPoint() ? value : value.To(Logits.DType));
         using (logits)
@@ -80,4 +81,7 @@ public sealed class Bernoulli : Distribution
         if (!p.DType.IsFloatingPoint()) throw new KilnException(family, $"{family}: parameters must be floating point, got {p.DType}", KilnErrorKind.DType);
         return p;
     }
+
+    /// <summary>0 or 1.</summary>
+    public override Constraint Support => Constraints.Boolean;
 }

@@ -13,6 +13,7 @@ public sealed class Beta : Distribution
     {
         Concentration1 = p.Alpha;
         Concentration0 = p.Beta;
+        CheckParameters(("concentration1", Concentration1, Constraints.Positive), ("concentration0", Concentration0, Constraints.Positive));
     }
 
     /// <summary>α (the weight of 1).</summary>
@@ -63,7 +64,7 @@ public sealed class Beta : Distribution
     }
 
     /// <summary>(α - 1)·log x + (β - 1)·log(1 - x) - log B(α, β).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var a1 = Concentration1 - 1.0;
         using var b1 = Concentration0 - 1.0;
@@ -97,4 +98,7 @@ public sealed class Beta : Distribution
         using var lt = total.Lgamma();
         return la + lb - lt;
     }
+
+    /// <summary>0 ≤ x ≤ 1.</summary>
+    public override Constraint Support => Constraints.UnitInterval;
 }

@@ -19,6 +19,7 @@ public sealed class Binomial : Distribution
     {
         TotalCount = p.Count;
         (Probs, Logits) = Bernoulli.ProbsAndLogits(fromLogits ? null : p.Parameter, fromLogits ? p.Parameter : null);
+        CheckParameters(("total_count", TotalCount, Constraints.NonnegativeInteger), ("probs", Probs, Constraints.UnitInterval), ("logits", Logits, Constraints.Real));
     }
 
     /// <summary>The numbers of trials n (a floating tensor, as PyTorch keeps it).</summary>
@@ -80,7 +81,7 @@ public sealed class Binomial : Distribution
     }
 
     /// <summary>log C(n, k) + k·logit - n·log(1 + e^logit), written as PyTorch's stable form.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var nPlus = TotalCount + 1.0;
         using var logFactorialN = nPlus.Lgamma();
@@ -151,4 +152,7 @@ public sealed class Binomial : Distribution
         return flip ? n - successes : successes;
     }
 
+
+    /// <summary>0, 1, ..., total_count.</summary>
+    public override Constraint Support => Constraints.IntegerInterval(0, TotalCount);
 }

@@ -25,6 +25,7 @@ public sealed class Categorical : Distribution
             Logits = ProbsToLogits(Probs, binary: false);
         }
         NumEvents = Probs.Size(-1);
+        CheckParameters(("probs", Probs, Constraints.Simplex), ("logits", Logits, Constraints.Independent(Constraints.Real, 1)));
     }
 
     /// <summary>The normalised probabilities [..., K].</summary>
@@ -58,7 +59,7 @@ public sealed class Categorical : Distribution
     public override Tensor Mode => Probs.ArgMax(-1);
 
     /// <summary>The log-probability of each category index in <paramref name="value"/> (broadcast against the batch).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         const string op = "Categorical";
         if (value.DType.IsFloatingPoint() || value.DType == DType.Bool)
@@ -100,4 +101,7 @@ public sealed class Categorical : Distribution
         using var logRest = rest.Log1p();
         return log - logRest;
     }
+
+    /// <summary>0, 1, ..., K - 1.</summary>
+    public override Constraint Support => Constraints.IntegerInterval(0, NumEvents - 1);
 }

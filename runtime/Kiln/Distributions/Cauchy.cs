@@ -12,6 +12,7 @@ public sealed class Cauchy : Distribution
     {
         Loc = p.Loc;
         Scale = p.Scale;
+        CheckParameters(("loc", Loc, Constraints.Real), ("scale", Scale, Constraints.Positive));
     }
 
     /// <summary>The locations (medians).</summary>
@@ -40,7 +41,7 @@ public sealed class Cauchy : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>-log π - log scale - log1p(((x - loc)/scale)²).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = value - Loc;
         using var z = diff / Scale;

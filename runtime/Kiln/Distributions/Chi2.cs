@@ -10,6 +10,7 @@ public sealed class Chi2 : Distribution
     {
         if (!df.DType.IsFloatingPoint()) throw new KilnException("Chi2", $"Chi2: parameters must be floating point, got {df.DType}", KilnErrorKind.DType);
         Df = df;
+        CheckParameters(("df", Df, Constraints.Positive));
         _gamma = new Gamma(df * 0.5, Tensor.Full([], 0.5, df.DType, df.Device));
     }
 
@@ -35,8 +36,11 @@ public sealed class Chi2 : Distribution
     public override Tensor Cdf(Tensor value) => _gamma.Cdf(value);
 
     /// <inheritdoc/>
-    public override Tensor LogProb(Tensor value) => _gamma.LogProb(value);
+    private protected override Tensor LogProbOf(Tensor value) => _gamma.LogProb(value);
 
     /// <inheritdoc/>
     public override Tensor Entropy() => _gamma.Entropy();
+
+    /// <summary>x ≥ 0.</summary>
+    public override Constraint Support => Constraints.Nonnegative;
 }

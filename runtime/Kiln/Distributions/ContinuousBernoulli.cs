@@ -38,6 +38,7 @@ public sealed class ContinuousBernoulli : Distribution
         _outside = below.LogicalOr(above);
         using var lowLimit = Tensor.Full([], low, Probs.DType, Probs.Device);
         _cut = Tensor.Where(_outside, Probs, lowLimit);
+        CheckParameters(("probs", Probs, Constraints.UnitInterval), ("logits", Logits, Constraints.Real));
     }
 
     static Tensor Clamped(Tensor p)
@@ -149,7 +150,7 @@ public sealed class ContinuousBernoulli : Distribution
     }
 
     /// <summary>-BCE-with-logits(logits, x) + log C(λ).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         var (logits, target) = Broadcast("ContinuousBernoulli", Logits, value);
         using (logits)
@@ -213,4 +214,7 @@ public sealed class ContinuousBernoulli : Distribution
         using var less = weighted - logNorm;
         return less - log0;
     }
+
+    /// <summary>0 ≤ x ≤ 1.</summary>
+    public override Constraint Support => Constraints.UnitInterval;
 }

@@ -14,6 +14,7 @@ public sealed class Dirichlet : Distribution
     public Dirichlet(Tensor concentration) : base(BatchOf(concentration), [concentration.Size(-1)])
     {
         Concentration = concentration;
+        CheckParameters(("concentration", Concentration, Constraints.Independent(Constraints.Positive, 1)));
     }
 
     /// <summary>α [..., K].</summary>
@@ -102,7 +103,7 @@ public sealed class Dirichlet : Distribution
     }
 
     /// <summary>Σ (α - 1)·log x + log Γ(α₀) - Σ log Γ(α).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var shape = Concentration - 1.0;
         using var terms = shape.Xlogy(value);
@@ -138,4 +139,7 @@ public sealed class Dirichlet : Distribution
         if (concentration.Dim < 1) throw new KilnException("Dirichlet", "Dirichlet: concentration must have at least one dimension (the categories)", KilnErrorKind.Shape);
         return concentration.ShapeArray[..^1];
     }
+
+    /// <summary>The probability simplex.</summary>
+    public override Constraint Support => Constraints.Simplex;
 }

@@ -12,6 +12,7 @@ public abstract class Distribution
 {
     private protected Distribution(int[] batchShape, int[] eventShape)
     {
+        ValidateArgs = ScopedValidation.Value ?? DefaultValidateArgs;
         BatchShape = batchShape;
         EventShape = eventShape;
     }
@@ -54,8 +55,88 @@ public abstract class Distribution
     public virtual Tensor RSample(int[]? sampleShape = null, Generator? generator = null) =>
         throw new KilnException("rsample", $"rsample: {GetType().Name} has no reparameterized sampler (use Sample and a score-function estimator)", KilnErrorKind.Unsupported);
 
-    /// <summary>The log density (or log mass) of <paramref name="value"/> under each distribution (<c>log_prob</c>).</summary>
-    public abstract Tensor LogProb(Tensor value);
+    /// <summary>
+    /// The log density (or log mass) of <paramref name="value"/> under each distribution (<c>log_prob</c>). With
+    /// <see cref="ValidateArgs"/> a value outside the <see cref="Support"/> is refused, naming the family and the first
+    /// offending element (PyTorch's <c>validate_args</c>).
+    /// </summary>
+    public Tensor LogProb(Tensor value)
+    {
+        if (ValidateArgs) CheckSample(value);
+        return LogProbOf(value);
+    }
+
+    /// <summary>The family's log density, the value already checked.</summary>
+    private protected abstract Tensor LogProbOf(Tensor value);
+
+    /// <summary>
+    /// Whether new distributions check their parameters against their constraints when built and the values given to
+    /// <see cref="LogProb"/> against their support (<c>Distribution.set_default_validate_args</c>; on by default, as in
+    /// PyTorch). Each check reads a flag back from the device.
+    /// </summary>
+    public static bool DefaultValidateArgs { get; set; } = true;
+
+    static readonly System.Threading.AsyncLocal<bool?> ScopedValidation = new();
+
+    /// <summary>
+    /// Builds the distributions created inside the scope with validation on or off (PyTorch's per-object
+    /// <c>validate_args=</c>): <c>using (Distribution.ValidateArgsScope(false)) { var u = new Uniform(low, high); ... }</c>.
+    /// It follows the async flow and leaves other threads alone.
+    /// </summary>
+    public static IDisposable ValidateArgsScope(bool validate)
+    {
+        var previous = ScopedValidation.Value;
+        ScopedValidation.Value = validate;
+        return new ScopeEnd(previous);
+    }
+
+    sealed class ScopeEnd(bool? previous) : IDisposable
+    {
+        public void Dispose() => ScopedValidation.Value = previous;
+    }
+
+    /// <summary>Whether this distribution checks its parameters and the values given to <see cref="LogProb"/> (<c>validate_args</c>), fixed when it was built.</summary>
+    public bool ValidateArgs { get; }
+
+    /// <summary>The set the samples lie in (<c>support</c>).</summary>
+    public virtual Constraint Support => Constraints.Real;
+
+    /// <summary>Refuses parameters outside their constraints (with <see cref="ValidateArgs"/>); null parameters are skipped.</summary>
+    private protected void CheckParameters(params (string Name, Tensor? Value, Constraint Constraint)[] parameters)
+    {
+        if (!ValidateArgs) return;
+        foreach (var (name, value, constraint) in parameters)
+            if (value is not null) Check(value, constraint, $"parameter {name}", $"to satisfy the constraint {constraint}");
+    }
+
+    /// <summary>Refuses a value outside the support.</summary>
+    private protected void CheckSample(Tensor value)
+    {
+        var support = Support;
+        Check(value, support, "value argument", $"to be within the support ({support}) of the distribution");
+    }
+
+    void Check(Tensor value, Constraint constraint, string what, string expectation)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var ok = constraint.Check(value);
+        using var all = ok.All();
+        if (all.Item<bool>()) return;
+        using var flags = ok.Cpu();
+        var each = flags.ToArray<bool>();
+        int first = Array.IndexOf(each, false);
+        string found = "";
+        if (ok.Numel == value.Numel)
+        {
+            using var flat = value.Reshape([-1]);
+            using var element = flat[first];
+            using var wide = element.To(DType.Float64);
+            found = $": {wide.Item<double>().ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+        }
+        string family = GetType().Name;
+        throw new KilnException(family, $"{family}: expected {what} (shape {ShapeText.Format(value.ShapeArray)}) {expectation}, but found invalid values, the first at flat index {first}{found}",
+            KilnErrorKind.Argument);
+    }
 
     /// <summary>The entropy of each distribution, in nats.</summary>
     public abstract Tensor Entropy();

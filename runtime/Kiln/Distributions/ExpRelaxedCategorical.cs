@@ -56,7 +56,7 @@ public sealed class ExpRelaxedCategorical : Distribution
     /// <summary>
     /// log Γ(K) + (K - 1)·log τ + Σ (s - logsumexp s) with s = logits - τ·x, the density of the log-space Concrete.
     /// </summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         int k = _categorical.NumEvents;
         using var logT = Temperature.Log();

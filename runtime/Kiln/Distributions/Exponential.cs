@@ -8,6 +8,7 @@ public sealed class Exponential : Distribution
     {
         if (!rate.DType.IsFloatingPoint()) throw new KilnException("Exponential", $"Exponential: parameters must be floating point, got {rate.DType}", KilnErrorKind.DType);
         Rate = rate;
+        CheckParameters(("rate", Rate, Constraints.Positive));
     }
 
     /// <summary>The rates λ.</summary>
@@ -36,7 +37,7 @@ public sealed class Exponential : Distribution
     public override Tensor Mode => Tensor.ZerosLike(Rate);
 
     /// <summary>log λ - λx.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var logRate = Rate.Log();
         using var decay = Rate * value;
@@ -67,4 +68,7 @@ public sealed class Exponential : Distribution
         using var negative = log.Neg();
         return negative / Rate;
     }
+
+    /// <summary>x ≥ 0.</summary>
+    public override Constraint Support => Constraints.Nonnegative;
 }

@@ -13,6 +13,7 @@ public sealed class FisherSnedecor : Distribution
     {
         Df1 = p.Df1;
         Df2 = p.Df2;
+        CheckParameters(("df1", Df1, Constraints.Positive), ("df2", Df2, Constraints.Positive));
     }
 
     /// <summary>The numerator's degrees of freedom d₁.</summary>
@@ -87,7 +88,7 @@ public sealed class FisherSnedecor : Distribution
     }
 
     /// <summary>lgamma(a + b) - lgamma(a) - lgamma(b) + a·log(d₁/d₂) + (a - 1)·log x - (a + b)·log(1 + x·d₁/d₂), a = d₁/2, b = d₂/2.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var a = Df1 * 0.5;
         using var b = Df2 * 0.5;
@@ -113,4 +114,7 @@ public sealed class FisherSnedecor : Distribution
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
     public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
+
+    /// <summary>x > 0.</summary>
+    public override Constraint Support => Constraints.Positive;
 }

@@ -34,7 +34,7 @@ public abstract class FoldedDistribution : Distribution
     public override Tensor Mode => Tensor.ZerosLike(Scale);
 
     /// <summary>The base's log density + log 2 at x ≥ 0; -inf below.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var baseLog = Base.LogProb(value);
         using var doubled = baseLog + Math.Log(2);
@@ -71,4 +71,7 @@ public abstract class FoldedDistribution : Distribution
             throw new KilnException("scale", $"scale must be floating point, got {scale.DType}", KilnErrorKind.DType);
         return Tensor.ZerosLike(scale);
     }
+
+    /// <summary>x ≥ 0.</summary>
+    public override Constraint Support => Constraints.Nonnegative;
 }

@@ -18,6 +18,7 @@ public sealed class Gamma : Distribution
     {
         Concentration = p.Concentration;
         Rate = p.Rate;
+        CheckParameters(("concentration", Concentration, Constraints.Positive), ("rate", Rate, Constraints.Positive));
     }
 
     /// <summary>α.</summary>
@@ -62,7 +63,7 @@ public sealed class Gamma : Distribution
     }
 
     /// <summary>α·log β + (α - 1)·log x - βx - log Γ(α).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var logRate = Rate.Log();
         using var first = Concentration * logRate;
@@ -136,4 +137,7 @@ public sealed class Gamma : Distribution
         using var typed = host.To(concentration.DType);
         return typed.To(concentration.Device);
     }
+
+    /// <summary>x ≥ 0.</summary>
+    public override Constraint Support => Constraints.Nonnegative;
 }

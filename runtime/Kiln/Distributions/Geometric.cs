@@ -10,6 +10,7 @@ public sealed class Geometric : Distribution
     public Geometric(Tensor? probs = null, Tensor? logits = null) : base(Bernoulli.Parameter("Geometric", probs, logits).ShapeArray, [])
     {
         (Probs, Logits) = Bernoulli.ProbsAndLogits(probs, logits);
+        CheckParameters(("probs", Probs, Constraints.UnitInterval), ("logits", Logits, Constraints.Real));
     }
 
     /// <summary>The success probabilities p.</summary>
@@ -56,7 +57,7 @@ public sealed class Geometric : Distribution
     public override Tensor Mode => Tensor.ZerosLike(Probs);
 
     /// <summary>k·log(1 - p) + log p (0·log 0 read as 0 where p = 1 and k = 0).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var certain = Probs.Eq(1);
         using var first = value.Eq(0);
@@ -76,4 +77,7 @@ public sealed class Geometric : Distribution
         using var bce = NN.F.BinaryCrossEntropyWithLogits(Logits, Probs, reduction: NN.Reduction.None);
         return bce / Probs;
     }
+
+    /// <summary>0, 1, 2, ...</summary>
+    public override Constraint Support => Constraints.NonnegativeInteger;
 }

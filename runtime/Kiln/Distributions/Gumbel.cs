@@ -15,6 +15,7 @@ public sealed class Gumbel : Distribution
     {
         Loc = p.Loc;
         Scale = p.Scale;
+        CheckParameters(("loc", Loc, Constraints.Real), ("scale", Scale, Constraints.Positive));
     }
 
     /// <summary>The locations (modes).</summary>
@@ -58,7 +59,7 @@ public sealed class Gumbel : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>z - exp(z) - log scale with z = (loc - x)/scale.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = Loc - value;
         using var z = diff / Scale;

@@ -50,7 +50,7 @@ public sealed class Independent : Distribution
     public override Tensor Mode => Base.Mode;
 
     /// <summary>The base's log density summed over the reinterpreted dims.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var each = Base.LogProb(value);
         return SumRightmost(each, ReinterpretedBatchNdims);
@@ -71,4 +71,7 @@ public sealed class Independent : Distribution
         for (int i = 0; i < n; i++) dims[i] = t.Dim - n + i;
         return t.Sum(dims);
     }
+
+    /// <summary>The base's support over the reinterpreted dims.</summary>
+    public override Constraint Support => Constraints.Independent(Base.Support, ReinterpretedBatchNdims);
 }

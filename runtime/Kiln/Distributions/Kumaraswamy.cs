@@ -16,6 +16,7 @@ public sealed class Kumaraswamy : TransformedDistribution
     {
         Concentration1 = p.A;
         Concentration0 = p.B;
+        CheckParameters(("concentration1", Concentration1, Constraints.Positive), ("concentration0", Concentration0, Constraints.Positive));
     }
 
     static Tensor Scalar(double v, Tensor like) => Tensor.Full([], v, like.DType, like.Device);
@@ -120,4 +121,7 @@ public sealed class Kumaraswamy : TransformedDistribution
             return Tensor.Where(undefined, nan, mode);
         }
     }
+
+    /// <summary>0 ≤ x ≤ 1.</summary>
+    public override Constraint Support => Constraints.UnitInterval;
 }

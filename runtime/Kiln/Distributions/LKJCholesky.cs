@@ -27,6 +27,7 @@ public sealed class LKJCholesky : Distribution
         using var column = marginal.Unsqueeze(-1);
         using var second = column - halfSteps;
         _beta = new Beta(first, second);
+        CheckParameters(("concentration", Concentration, Constraints.Positive));
     }
 
     /// <summary>LKJ distributions with a number for η.</summary>
@@ -73,7 +74,7 @@ public sealed class LKJCholesky : Distribution
     }
 
     /// <summary>Σᵢ₌₁^(d-1) (2(η - 1) + d - 1 - i)·log Lᵢᵢ minus the normaliser ½(d - 1)·log π + log Γ_(d-1)(α - ½) - (d - 1)·log Γ(α), α = η + (d - 1)/2.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         int d = Dimension;
         using var diagonal = value.Diagonal(0, -2, -1);
@@ -117,4 +118,7 @@ public sealed class LKJCholesky : Distribution
             throw new KilnException(Op, $"{Op}: concentration must be floating point, got {concentration.DType}", KilnErrorKind.DType);
         return concentration.ShapeArray;
     }
+
+    /// <summary>Cholesky factors of correlation matrices.</summary>
+    public override Constraint Support => Constraints.CorrCholesky;
 }

@@ -12,6 +12,7 @@ public sealed class Laplace : Distribution
     {
         Loc = p.Loc;
         Scale = p.Scale;
+        CheckParameters(("loc", Loc, Constraints.Real), ("scale", Scale, Constraints.Positive));
     }
 
     /// <summary>The locations (medians).</summary>
@@ -47,7 +48,7 @@ public sealed class Laplace : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>-log(2·scale) - |x - loc|/scale.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = value - Loc;
         using var distance = diff.Abs();

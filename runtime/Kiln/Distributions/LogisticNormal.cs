@@ -16,4 +16,7 @@ public sealed class LogisticNormal : TransformedDistribution
 
     /// <summary>The underlying normals' standard deviations [..., K - 1].</summary>
     public Tensor Scale => ((Normal)((Independent)Base).Base).Scale;
+
+    /// <summary>The probability simplex.</summary>
+    public override Constraint Support => Constraints.Simplex;
 }

@@ -13,6 +13,7 @@ public sealed class LogitRelaxedBernoulli : Distribution
     {
         Temperature = temperature ?? throw new System.ArgumentNullException(nameof(temperature));
         (Probs, Logits) = Bernoulli.ProbsAndLogits(probs, logits);
+        CheckParameters(("probs", Probs, Constraints.UnitInterval), ("logits", Logits, Constraints.Real));
     }
 
     /// <summary>The temperature τ: towards 0 the samples approach ±∞ (their sigmoid, hard 0/1).</summary>
@@ -47,7 +48,7 @@ public sealed class LogitRelaxedBernoulli : Distribution
     }
 
     /// <summary>log τ + d - 2·log(1 + eᵈ) with d = logits - τ·x.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var scaled = value * Temperature;
         using var diff = Logits - scaled;

@@ -17,6 +17,7 @@ public sealed class LowRankMultivariateNormal : Distribution
         Loc = loc;
         CovFactor = covFactor;
         CovDiag = covDiag;
+        CheckParameters(("loc", Loc, Constraints.RealVector), ("cov_factor", CovFactor, Constraints.Independent(Constraints.Real, 2)), ("cov_diag", CovDiag, Constraints.Independent(Constraints.Positive, 1)));
         CapacitanceTril = Capacitance(covFactor, covDiag);
     }
 
@@ -122,7 +123,7 @@ public sealed class LowRankMultivariateNormal : Distribution
     public override Tensor Mode => Mean;
 
     /// <summary>-½·(k·log 2π + log det Σ + (x - loc)ᵀ·Σ⁻¹·(x - loc)), both terms through the capacitance.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         int k = EventShape[0];
         using var diff = value - Loc;
@@ -201,4 +202,7 @@ public sealed class LowRankMultivariateNormal : Distribution
         var batch = ShapeRules.Broadcast(op, loc.ShapeArray[..^1], covFactor.ShapeArray[..^2]);
         return ShapeRules.Broadcast(op, batch, covDiag.ShapeArray[..^1]);
     }
+
+    /// <summary>Real vectors.</summary>
+    public override Constraint Support => Constraints.RealVector;
 }

@@ -63,7 +63,7 @@ public sealed class MixtureSameFamily : Distribution
     }
 
     /// <summary>log Σₖ πₖ·pₖ(x), as a log-sum-exp of the components' log densities and the mixture's log weights.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var padded = value.Unsqueeze(KDim);
         using var logProbs = Component.LogProb(padded);                 // [..., K]
@@ -127,4 +127,7 @@ public sealed class MixtureSameFamily : Distribution
             throw new KilnException(op, $"{op}: the mixture's batch shape {ShapeText.Format(mixture.BatchShape)} does not match the components' {ShapeText.Format(batch)} (their batch shape without its last dim)", KilnErrorKind.Shape);
         return batch;
     }
+
+    /// <summary>The components' support.</summary>
+    public override Constraint Support => Component.Support;
 }

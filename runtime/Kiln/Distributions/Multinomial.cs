@@ -56,7 +56,7 @@ public sealed class Multinomial : Distribution
     }
 
     /// <summary>log (Σx)! - Σ log xₖ! + Σ xₖ·log pₖ (0·log 0 read as 0).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var zero = value.Eq(0);
         using var impossible = Logits.Eq(double.NegativeInfinity);

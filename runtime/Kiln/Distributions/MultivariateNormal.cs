@@ -20,6 +20,7 @@ public sealed class MultivariateNormal : Distribution
         Factor = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix)
             : precisionMatrix is not null ? PrecisionToScaleTril(precisionMatrix)
             : scaleTril!;
+        CheckParameters(("loc", loc, Constraints.RealVector), ("covariance_matrix", covarianceMatrix, Constraints.PositiveDefinite), ("precision_matrix", precisionMatrix, Constraints.PositiveDefinite), ("scale_tril", scaleTril, Constraints.LowerCholesky));
     }
 
     /// <summary>The means [..., k].</summary>
@@ -91,7 +92,7 @@ public sealed class MultivariateNormal : Distribution
     public override Tensor Mode => Mean;
 
     /// <summary>-½·(k·log 2π + |L⁻¹(x - loc)|²) - Σ log diag L.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         int k = EventShape[0];
         using var diff = value - Loc;
@@ -161,4 +162,7 @@ public sealed class MultivariateNormal : Distribution
             throw new KilnException(op, $"{op}: the matrix {ShapeText.Format(matrix.ShapeArray)} must be [..., {loc.Size(-1)}, {loc.Size(-1)}] for loc {ShapeText.Format(loc.ShapeArray)}", KilnErrorKind.Shape);
         return ShapeRules.Broadcast(op, loc.ShapeArray[..^1], matrix.ShapeArray[..^2]);
     }
+
+    /// <summary>Real vectors.</summary>
+    public override Constraint Support => Constraints.RealVector;
 }

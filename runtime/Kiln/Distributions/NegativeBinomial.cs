@@ -18,6 +18,7 @@ public sealed class NegativeBinomial : Distribution
     {
         TotalCount = p.Count;
         (Probs, Logits) = Bernoulli.ProbsAndLogits(fromLogits ? null : p.Parameter, fromLogits ? p.Parameter : null);
+        CheckParameters(("total_count", TotalCount, Constraints.GreaterThanEq(0)), ("probs", Probs, Constraints.HalfOpenInterval(0, 1)), ("logits", Logits, Constraints.Real));
     }
 
     /// <summary>The numbers of failures r (a floating tensor).</summary>
@@ -75,7 +76,7 @@ public sealed class NegativeBinomial : Distribution
     }
 
     /// <summary>r·log σ(-logits) + k·log σ(logits) + lgamma(r + k) - lgamma(1 + k) - lgamma(r), the normaliser 0 where r + k = 0.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var negated = Logits.Neg();
         using var logFail = negated.LogSigmoid();
@@ -98,4 +99,7 @@ public sealed class NegativeBinomial : Distribution
 
     /// <summary>Not known in closed form (PyTorch raises too).</summary>
     public override Tensor Entropy() => throw NotClosedForm("entropy", "entropy");
+
+    /// <summary>0, 1, 2, ...</summary>
+    public override Constraint Support => Constraints.NonnegativeInteger;
 }

@@ -15,6 +15,7 @@ public sealed class Normal : Distribution
     {
         Loc = p.Loc;
         Scale = p.Scale;
+        CheckParameters(("loc", Loc, Constraints.Real), ("scale", Scale, Constraints.Positive));
     }
 
     /// <summary>The means.</summary>
@@ -44,7 +45,7 @@ public sealed class Normal : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>-(x - loc)²/(2·scale²) - log scale - ½·log 2π.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = value - Loc;
         using var squared = diff.Square();

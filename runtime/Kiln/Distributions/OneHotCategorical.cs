@@ -56,7 +56,7 @@ public sealed class OneHotCategorical : Distribution
     }
 
     /// <summary>The log-probability of the category each vector of <paramref name="value"/> marks (its largest entry).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         var (values, indices) = value.Max(-1);
         values.Dispose();

@@ -14,6 +14,7 @@ public sealed class Pareto : TransformedDistribution
     {
         Scale = p.Scale;
         Alpha = p.Alpha;
+        CheckParameters(("scale", Scale, Constraints.Positive), ("alpha", Alpha, Constraints.Positive));
     }
 
     /// <summary>The scales xₘ (the support's lower end).</summary>
@@ -62,4 +63,7 @@ public sealed class Pareto : TransformedDistribution
 
     /// <summary>The scale (the density falls from there).</summary>
     public override Tensor Mode => Scale.Expand(BatchShape).Contiguous();
+
+    /// <summary>x ≥ the scale.</summary>
+    public override Constraint Support => Constraints.GreaterThanEq(Scale);
 }

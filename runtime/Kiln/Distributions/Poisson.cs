@@ -10,6 +10,7 @@ public sealed class Poisson : Distribution
     {
         if (!rate.DType.IsFloatingPoint()) throw new KilnException("Poisson", $"Poisson: parameters must be floating point, got {rate.DType}", KilnErrorKind.DType);
         Rate = rate;
+        CheckParameters(("rate", Rate, Constraints.Nonnegative));
     }
 
     /// <summary>The rates λ.</summary>
@@ -62,7 +63,7 @@ public sealed class Poisson : Distribution
     public override Tensor Mode => Rate.Floor();
 
     /// <summary>x·log λ - λ - log Γ(x + 1).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var counts = value.DType.IsFloatingPoint() ? value.To(value.DType) : value.To(Rate.DType);
         using var first = counts.Xlogy(Rate);
@@ -74,4 +75,7 @@ public sealed class Poisson : Distribution
     /// <summary>The Poisson entropy has no closed form; PyTorch does not define it either.</summary>
     public override Tensor Entropy() =>
         throw new KilnException("Poisson", "Poisson: entropy has no closed form (PyTorch leaves it unimplemented too)", KilnErrorKind.Unsupported);
+
+    /// <summary>0, 1, 2, ...</summary>
+    public override Constraint Support => Constraints.NonnegativeInteger;
 }

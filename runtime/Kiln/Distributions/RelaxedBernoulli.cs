@@ -19,4 +19,7 @@ public sealed class RelaxedBernoulli : TransformedDistribution
 
     /// <summary>The log-odds.</summary>
     public Tensor Logits => ((LogitRelaxedBernoulli)Base).Logits;
+
+    /// <summary>0 ≤ x ≤ 1.</summary>
+    public override Constraint Support => Constraints.UnitInterval;
 }

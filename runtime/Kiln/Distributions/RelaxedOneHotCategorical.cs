@@ -19,4 +19,7 @@ public sealed class RelaxedOneHotCategorical : TransformedDistribution
 
     /// <summary>The normalised log-probabilities [..., K].</summary>
     public Tensor Logits => ((ExpRelaxedCategorical)Base).Logits;
+
+    /// <summary>The probability simplex.</summary>
+    public override Constraint Support => Constraints.Simplex;
 }

@@ -17,6 +17,7 @@ public sealed class StudentT : Distribution
         Df = p.Df;
         Loc = p.Loc;
         Scale = p.Scale;
+        CheckParameters(("df", Df, Constraints.Positive), ("loc", Loc, Constraints.Real), ("scale", Scale, Constraints.Positive));
     }
 
     /// <summary>The degrees of freedom ν.</summary>
@@ -80,7 +81,7 @@ public sealed class StudentT : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>-(ν + 1)/2 · log1p(y²/ν) - log scale - ½ log ν - ½ log π - log Γ(ν/2) + log Γ((ν + 1)/2), y = (x - loc)/scale.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = value - Loc;
         using var y = diff / Scale;

@@ -77,7 +77,7 @@ public class TransformedDistribution : Distribution
     }
 
     /// <summary>log p(y) = log p_base(x) - Σ log |det J|, x = the inverses applied last to first.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         var y = value.To(value.DType);
         Tensor? correction = null;
@@ -161,4 +161,7 @@ public sealed class LogNormal : TransformedDistribution
             return shifted.Exp();
         }
     }
+
+    /// <summary>x > 0.</summary>
+    public override Constraint Support => Constraints.Positive;
 }

@@ -10,6 +10,7 @@ public sealed class Uniform : Distribution
     {
         Low = p.Low;
         High = p.High;
+        CheckParameters(("high", High, Constraints.GreaterThan(Low)));
     }
 
     /// <summary>The lower bounds.</summary>
@@ -40,7 +41,7 @@ public sealed class Uniform : Distribution
     public override Tensor Mode => High * double.NaN;
 
     /// <summary>-log(high - low) inside [low, high), -inf outside.</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var above = Low.Le(value);
         using var below = High.Gt(value);
@@ -75,4 +76,7 @@ public sealed class Uniform : Distribution
         using var scaled = value * width;
         return scaled + Low;
     }
+
+    /// <summary>low ≤ x ≤ high.</summary>
+    public override Constraint Support => Constraints.Interval(Low, High);
 }

@@ -16,6 +16,7 @@ public sealed class VonMises : Distribution
     {
         Loc = p.Loc;
         Concentration = p.Concentration;
+        CheckParameters(("loc", Loc, Constraints.Real), ("concentration", Concentration, Constraints.Positive));
     }
 
     /// <summary>The mean directions μ.</summary>
@@ -43,7 +44,7 @@ public sealed class VonMises : Distribution
     public override Tensor Mode => Loc.Expand(BatchShape).Contiguous();
 
     /// <summary>κ·cos(x - μ) - log 2π - log I₀(κ), with log I₀(κ) = log I0e(κ) + κ (exact where PyTorch uses a polynomial fit, agreeing within 1e-6).</summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         using var diff = value - Loc;
         using var cos = diff.Cos();

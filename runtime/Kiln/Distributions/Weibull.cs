@@ -14,6 +14,7 @@ public sealed class Weibull : TransformedDistribution
     {
         Scale = p.Scale;
         Concentration = p.Concentration;
+        CheckParameters(("scale", Scale, Constraints.Positive), ("concentration", Concentration, Constraints.Positive));
     }
 
     /// <summary>The scales λ.</summary>
@@ -78,4 +79,7 @@ public sealed class Weibull : TransformedDistribution
             return Scale * power;
         }
     }
+
+    /// <summary>x > 0.</summary>
+    public override Constraint Support => Constraints.Positive;
 }

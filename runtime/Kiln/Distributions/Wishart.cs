@@ -28,6 +28,7 @@ public sealed class Wishart : Distribution
         Factor = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix)
             : precisionMatrix is not null ? MultivariateNormal.PrecisionToScaleTril(precisionMatrix)
             : scaleTril!;
+        CheckParameters(("covariance_matrix", covarianceMatrix, Constraints.PositiveDefinite), ("precision_matrix", precisionMatrix, Constraints.PositiveDefinite), ("scale_tril", scaleTril, Constraints.LowerCholesky));
     }
 
     /// <summary>ν, broadcast to the batch.</summary>
@@ -139,7 +140,7 @@ public sealed class Wishart : Distribution
     /// <summary>
     /// -ν·(p·log 2/2 + Σ log diag L) - log Γ_p(ν/2) + (ν - p - 1)/2·log|det X| - tr(Σ⁻¹·X)/2.
     /// </summary>
-    public override Tensor LogProb(Tensor value)
+    private protected override Tensor LogProbOf(Tensor value)
     {
         int p = P;
         using var halfLogDet = MultivariateNormal.HalfLogDet(Factor);
@@ -227,4 +228,7 @@ public sealed class Wishart : Distribution
         }
         return (df.Expand(batch), batch);
     }
+
+    /// <summary>Symmetric positive-definite matrices.</summary>
+    public override Constraint Support => Constraints.PositiveDefinite;
 }

@@ -20,7 +20,7 @@ public class KlCrossFamilyTests
         var checks = new Func<Tensor[], Tensor>[]
         {
             a => Kl.Divergence(new Beta(a[0], a[1]), new Normal(a[2], a[3])),
-            a => Kl.Divergence(new Beta(a[0], a[1]), new Gamma(a[2], a[3])),
+            a => Kl.Divergence(new Beta(a[0], a[1]), new Gamma(a[3], a[0])),
             a => Kl.Divergence(new Beta(a[0], a[1]), new ContinuousBernoulli(logits: a[2])),
             a => Kl.Divergence(new Gamma(a[0], a[1]), new Gumbel(a[2], a[3])),
             a => Kl.Divergence(new Gamma(a[0], a[1]), new Normal(a[2], a[3])),

@@ -44,6 +44,13 @@ public class CourseGoldenTests
 
     static Tensor K(KD.Distribution p, KD.Distribution q) => KD.Kl.Divergence(p, q);
 
+    /// <summary>A case PyTorch records with <c>validate_args=False</c> (values outside the support).</summary>
+    static Tensor[] Unvalidated(Func<Tensor[]> call)
+    {
+        using var scope = KD.Distribution.ValidateArgsScope(false);
+        return call();
+    }
+
     static readonly Dictionary<string, Func<Dictionary<string, Tensor>, Tensor[]>> Calls = new()
     {
         ["floor"] = i => [i["x"].Floor()],
@@ -225,7 +232,7 @@ public class CourseGoldenTests
         ["linalg_pinv_rank_deficient"] = i => [Linalg.Pinv(i["x"])],
         ["dist_normal"] = i => new Kiln.Distributions.Normal(i["loc"], i["scale"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"])] : [],
         ["dist_uniform"] = i => new Kiln.Distributions.Uniform(i["low"], i["high"]) is var d ? [d.LogProb(i["x"]), d.Entropy()] : [],
-        ["dist_uniform_outside"] = i => [new Kiln.Distributions.Uniform(i["low"], i["high"]).LogProb(i["x"])],
+        ["dist_uniform_outside"] = i => Unvalidated(() => [new Kiln.Distributions.Uniform(i["low"], i["high"]).LogProb(i["x"])]),
         ["dist_bernoulli_probs"] = i => new Kiln.Distributions.Bernoulli(probs: i["p"]) is var d ? [d.LogProb(i["x"]), d.Entropy()] : [],
         ["dist_bernoulli_logits"] = i => new Kiln.Distributions.Bernoulli(logits: i["l"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Probs] : [],
         ["dist_categorical_logits"] = i => new Kiln.Distributions.Categorical(logits: i["l"]) is var d ? [d.LogProb(i["v"]), d.Entropy(), d.Probs] : [],
@@ -272,7 +279,7 @@ public class CourseGoldenTests
         ["dist_cauchy_icdf"] = i => [new KD.Cauchy(i["loc"], i["s"]).Icdf(i["p"])],
         ["dist_halfnormal"] = i => new KD.HalfNormal(i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["p"]), d.Mean, d.Variance] : [],
         ["dist_halfcauchy"] = i => new KD.HalfCauchy(i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Cdf(i["x"]), d.Icdf(i["p"]), d.Mean, d.Variance] : [],
-        ["dist_half_below_zero"] = i => [new KD.HalfNormal(i["s"]).LogProb(i["x"]), new KD.HalfCauchy(i["s"]).LogProb(i["x"])],
+        ["dist_half_below_zero"] = i => Unvalidated(() => [new KD.HalfNormal(i["s"]).LogProb(i["x"]), new KD.HalfCauchy(i["s"]).LogProb(i["x"])]),
         ["dist_gumbel"] = i => new KD.Gumbel(i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance, d.Cdf(i["x"]), d.Icdf(i["p"])] : [],
         ["dist_studentt"] = i => new KD.StudentT(i["df"], i["loc"], i["s"]) is var d ? [d.LogProb(i["x"]), d.Entropy(), d.Mean, d.Variance] : [],
         ["dist_studentt_entropy"] = i => [new KD.StudentT(i["df"], scale: i["s"]).Entropy()],
