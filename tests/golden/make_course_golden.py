@@ -816,6 +816,30 @@ with torch.random.fork_rng():
         D.Gumbel(l, a).mode, D.StudentT(a, l, b).mode, D.VonMises(l, a).mode, D.LowRankMultivariateNormal(l, torch.ones(3, 1), a).mode),
         grad=False)
 
+# More transforms, transform_to/biject_to for the common constraints, enumerate_support, perplexity.
+with torch.random.fork_rng():
+    torch.manual_seed(113)
+    TT = D.transforms
+    C_ = D.constraints
+    case("transforms_more", {"x": torch.randn(2, 3) * 2, "m": torch.randn(2, 3, 3)},
+         lambda x, m: (TT.SoftplusTransform()(x), TT.SoftplusTransform().inv(TT.SoftplusTransform()(x)),
+                       TT.SoftplusTransform().log_abs_det_jacobian(x, TT.SoftplusTransform()(x)), TT.AbsTransform()(x), TT.SoftmaxTransform()(x),
+                       TT.LowerCholeskyTransform()(m), TT.LowerCholeskyTransform().inv(TT.LowerCholeskyTransform()(m)),
+                       TT.ComposeTransform([TT.ExpTransform(), TT.AffineTransform(1.0, 2.0)]).log_abs_det_jacobian(x, TT.ComposeTransform([TT.ExpTransform(), TT.AffineTransform(1.0, 2.0)])(x))))
+    case("transform_to", {"x": torch.randn(2, 3) * 1.5},
+         lambda x: (D.transform_to(C_.positive)(x), D.transform_to(C_.greater_than(2.0))(x), D.transform_to(C_.less_than(1.0))(x),
+                    D.transform_to(C_.interval(-1.0, 3.0))(x), D.transform_to(C_.unit_interval)(x), D.biject_to(C_.simplex)(x), D.transform_to(C_.simplex)(x),
+                    D.biject_to(C_.interval(-1.0, 3.0)).log_abs_det_jacobian(x, D.biject_to(C_.interval(-1.0, 3.0))(x)),
+                    D.biject_to(C_.independent(C_.positive, 1)).log_abs_det_jacobian(x, D.biject_to(C_.independent(C_.positive, 1))(x)),
+                    D.biject_to(C_.simplex).log_abs_det_jacobian(x, D.biject_to(C_.simplex)(x)),
+                    D.biject_to(C_.interval(-1.0, 3.0)).inv(D.biject_to(C_.interval(-1.0, 3.0))(x))))
+    case("enumerate_support", {"p": torch.rand(2, 3) * 0.8 + 0.1, "c": torch.randn(2, 4)},
+         lambda p, c: (D.Bernoulli(p).enumerate_support(), D.Bernoulli(p).enumerate_support(expand=False), D.Categorical(logits=c).enumerate_support(),
+                       D.OneHotCategorical(logits=c).enumerate_support(), D.OneHotCategorical(logits=c).enumerate_support(expand=False),
+                       D.Binomial(5, probs=p[0]).enumerate_support()), grad=False)
+    case("perplexity", {"l": torch.randn(3), "s": torch.rand(3) + 0.4, "c": torch.randn(2, 4)},
+         lambda l, s, c: (D.Normal(l, s).perplexity(), D.Categorical(logits=c).perplexity(), D.Gamma(s, s + 1).perplexity()))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

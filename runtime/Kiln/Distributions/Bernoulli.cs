@@ -84,4 +84,14 @@ public sealed class Bernoulli : Distribution
 
     /// <summary>0 or 1.</summary>
     public override Constraint Support => Constraints.Boolean;
+
+    /// <inheritdoc/>
+    public override bool HasEnumerateSupport => true;
+
+    /// <summary>0 and 1.</summary>
+    public override Tensor EnumerateSupport(bool expand = true)
+    {
+        using var values = Tensor.Arange(0, 2).To(Probs.DType).To(Probs.Device);
+        return Enumerated(values, expand);
+    }
 }

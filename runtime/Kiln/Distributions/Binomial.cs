@@ -155,4 +155,23 @@ public sealed class Binomial : Distribution
 
     /// <summary>0, 1, ..., total_count.</summary>
     public override Constraint Support => Constraints.IntegerInterval(0, TotalCount);
+
+    /// <inheritdoc/>
+    public override bool HasEnumerateSupport => true;
+
+    /// <summary>0, 1, ..., n, for a batch with one total count (PyTorch refuses an inhomogeneous one too).</summary>
+    public override Tensor EnumerateSupport(bool expand = true)
+    {
+        double n;
+        using (Autograd.NoGrad())
+        {
+            using var max = TotalCount.Max();
+            using var min = TotalCount.Min();
+            n = max.Item<double>();
+            if (min.Item<double>() != n)
+                throw new KilnException("enumerate_support", "enumerate_support: Binomial with an inhomogeneous total_count has no common support to enumerate", KilnErrorKind.Unsupported);
+        }
+        using var values = Tensor.Arange(0, (long)n + 1).To(Probs.DType).To(Probs.Device);
+        return Enumerated(values, expand);
+    }
 }

@@ -104,4 +104,14 @@ public sealed class Categorical : Distribution
 
     /// <summary>0, 1, ..., K - 1.</summary>
     public override Constraint Support => Constraints.IntegerInterval(0, NumEvents - 1);
+
+    /// <inheritdoc/>
+    public override bool HasEnumerateSupport => true;
+
+    /// <summary>0, 1, ..., K - 1 (int64).</summary>
+    public override Tensor EnumerateSupport(bool expand = true)
+    {
+        using var values = Tensor.Arange(0, NumEvents).To(Probs.Device);
+        return Enumerated(values, expand);
+    }
 }

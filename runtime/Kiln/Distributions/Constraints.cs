@@ -14,6 +14,9 @@ public abstract class Constraint
 
     /// <summary>The trailing dims one check covers (1 for a simplex, 2 for a matrix constraint).</summary>
     public virtual int EventDim => 0;
+
+    /// <summary>A transform from unconstrained values onto this set (a bijection when asked), or null when there is none.</summary>
+    internal virtual Transform? From(bool bijective) => null;
 }
 
 /// <summary>The constraints PyTorch's distributions declare, under its names.</summary>
@@ -83,6 +86,20 @@ public static class Constraints
     /// <summary><paramref name="lower"/> ≤ x ≤ <paramref name="upper"/> elementwise (Uniform's support).</summary>
     public static Constraint Interval(Tensor lower, Tensor upper) => new Bounded(lower, true, upper, true, false, "Interval(lower_bound=low, upper_bound=high)");
 
+    /// <summary>x &lt; <paramref name="upper"/>.</summary>
+    public static Constraint LessThan(double upper) => new Bounded(null, false, upper, false, false, $"LessThan(upper_bound={PyFloat(upper)})");
+
+    /// <summary>
+    /// The bijection from unconstrained reals onto <paramref name="constraint"/>'s set (<c>biject_to</c>): for optimizing a
+    /// constrained parameter through an unconstrained one, with the log-determinant a density needs.
+    /// </summary>
+    public static Transform BijectTo(Constraint constraint) =>
+        constraint.From(bijective: true) ?? throw new KilnException("biject_to", $"biject_to: cannot transform {constraint} constraints", KilnErrorKind.Unsupported);
+
+    /// <summary>A transform from unconstrained reals onto <paramref name="constraint"/>'s set (<c>transform_to</c>; softmax for a simplex, not a bijection).</summary>
+    public static Transform TransformTo(Constraint constraint) =>
+        constraint.From(bijective: false) ?? throw new KilnException("transform_to", $"transform_to: cannot transform {constraint} constraints", KilnErrorKind.Unsupported);
+
     /// <summary><paramref name="inner"/> over events of <paramref name="reinterpretedDims"/> more trailing dims (<c>constraints.independent</c>).</summary>
     public static Constraint Independent(Constraint inner, int reinterpretedDims) => new IndependentConstraint(inner, reinterpretedDims);
 
@@ -129,6 +146,22 @@ public static class Constraints
         };
 
         public override string ToString() => text;
+
+        // Exp then a shift for a one-sided bound (a flip below an upper one), a sigmoid then an affine map for an interval
+        // (the sigmoid alone for [0, 1]); discrete sets have none.
+        internal override Transform? From(bool bijective)
+        {
+            if (integer || booleanOnly) return null;
+            if (lower is null && upper is null) return new ComposeTransform();
+            if (upper is null) return new ComposeTransform(new ExpTransform(), new AffineTransform(AsTensor(lower!), Tensor.Scalar(1.0)));
+            if (lower is null) return new ComposeTransform(new ExpTransform(), new AffineTransform(AsTensor(upper), Tensor.Scalar(-1.0)));
+            if (lower is double lo && upper is double hi && lo == 0 && hi == 1) return new SigmoidTransform();
+            var low = AsTensor(lower);
+            var width = AsTensor(upper) - low;
+            return new ComposeTransform(new SigmoidTransform(), new AffineTransform(low, width));
+        }
+
+        static Tensor AsTensor(object bound) => bound is Tensor t ? t : Tensor.Scalar((double)bound);
     }
 
     /// <summary><paramref name="a"/> ∧ <paramref name="b"/>, disposing <paramref name="a"/>.</summary>
@@ -154,6 +187,8 @@ public static class Constraints
         }
 
         public override string ToString() => "Simplex()";
+
+        internal override Transform? From(bool bijective) => bijective ? new StickBreakingTransform() : new SoftmaxTransform();
     }
 
     sealed class IndependentConstraint(Constraint inner, int dims) : Constraint
@@ -172,6 +207,8 @@ public static class Constraints
         }
 
         public override string ToString() => $"IndependentConstraint({inner}, {dims})";
+
+        internal override Transform? From(bool bijective) => inner.From(bijective) is { } t ? new IndependentTransform(t, dims) : null;
     }
 
     sealed class MatrixConstraint(MatrixConstraint.Kind kind) : Constraint
@@ -215,6 +252,9 @@ public static class Constraints
             }
             return ok;
         }
+
+        // PyTorch registers the lower-Cholesky map for transform_to only (it is not onto all of them with its inverse).
+        internal override Transform? From(bool bijective) => kind == Kind.LowerCholesky && !bijective ? new LowerCholeskyTransform() : null;
 
         public override string ToString() => kind switch
         {

@@ -29,6 +29,34 @@ public abstract class Distribution
     /// <summary>The variance of each distribution (of each coordinate, for a multivariate family).</summary>
     public abstract Tensor Variance { get; }
 
+    /// <summary>Whether <see cref="EnumerateSupport"/> lists the values (a discrete family with a finite support).</summary>
+    public virtual bool HasEnumerateSupport => false;
+
+    /// <summary>
+    /// Every value of the support along a new leading dim (<c>enumerate_support</c>): [n] + batch + event with
+    /// <paramref name="expand"/>, [n] + ones + event without.
+    /// </summary>
+    public virtual Tensor EnumerateSupport(bool expand = true) =>
+        throw new KilnException("enumerate_support", $"enumerate_support: {GetType().Name} has no finite support to enumerate", KilnErrorKind.Unsupported);
+
+    /// <summary>The support's values <paramref name="values"/> [n, ...event] laid out as <see cref="EnumerateSupport"/> returns them.</summary>
+    private protected Tensor Enumerated(Tensor values, bool expand)
+    {
+        int n = values.Size(0);
+        int[] eventShape = values.ShapeArray[1..];
+        int[] ones = new int[BatchShape.Length];
+        Array.Fill(ones, 1);
+        using var shaped = values.Reshape([n, .. ones, .. eventShape]);
+        return expand ? shaped.Expand([n, .. BatchShape, .. eventShape]).Contiguous() : shaped.Contiguous();
+    }
+
+    /// <summary>e^entropy (<c>perplexity</c>).</summary>
+    public Tensor Perplexity()
+    {
+        using var entropy = Entropy();
+        return entropy.Exp();
+    }
+
     /// <summary>The most probable value of each distribution (<c>mode</c>), where the family has one in closed form.</summary>
     public virtual Tensor Mode => throw NotClosedForm("mode", "mode");
 

@@ -65,4 +65,14 @@ public sealed class OneHotCategorical : Distribution
 
     /// <inheritdoc/>
     public override Tensor Entropy() => _categorical.Entropy();
+
+    /// <inheritdoc/>
+    public override bool HasEnumerateSupport => true;
+
+    /// <summary>The K one-hot vectors, in the probabilities' dtype.</summary>
+    public override Tensor EnumerateSupport(bool expand = true)
+    {
+        using var eye = Tensor.Eye(_categorical.NumEvents, _categorical.NumEvents, Probs.DType).To(Probs.Device);
+        return Enumerated(eye, expand);
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Kiln.Distributions;
 
@@ -179,13 +180,14 @@ public sealed class AffineTransform(Tensor loc, Tensor scale) : Transform
         return shifted / On(Scale, y);
     }
 
-    /// <summary>log |scale|, broadcast to x.</summary>
+    /// <summary>log |scale|, broadcast to x, in the dtype x·scale has (a 0-D scale does not widen x, as PyTorch's numbers do not).</summary>
     public override Tensor LogAbsDetJacobian(Tensor x, Tensor y)
     {
         using var magnitude = On(Scale, x).Abs();
         using var log = magnitude.Log();
-        var shape = Compiler.Shapes.ShapeRules.Broadcast("AffineTransform", x.ShapeArray, log.ShapeArray);
-        using var expanded = log.Expand(shape);
+        using var typed = log.To(Tensor.ResultType(x, Scale));
+        var shape = Compiler.Shapes.ShapeRules.Broadcast("AffineTransform", x.ShapeArray, typed.ShapeArray);
+        using var expanded = typed.Expand(shape);
         return expanded.Contiguous();
     }
 }
@@ -247,4 +249,197 @@ public sealed class TanhTransform : Transform
         using var inner = (Math.Log(2) - x) - soft;
         return inner * 2.0;
     }
+}
+
+/// <summary>y = |x| (<c>AbsTransform</c>): not invertible; the inverse is the identity, as PyTorch's.</summary>
+public sealed class AbsTransform : Transform
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => x.Abs();
+    /// <inheritdoc/>
+    public override Tensor Inverse(Tensor y) => y.Alias();
+    /// <summary>Not defined: |x| is not a bijection.</summary>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y) =>
+        throw new KilnException("log_abs_det_jacobian", "log_abs_det_jacobian: AbsTransform is not bijective", KilnErrorKind.Unsupported);
+}
+
+/// <summary>y = log(1 + eˣ) (<c>SoftplusTransform</c>), onto the positive reals.</summary>
+public sealed class SoftplusTransform : Transform
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => x.Softplus();
+
+    /// <summary>x = y + log(1 - e^(-y)).</summary>
+    public override Tensor Inverse(Tensor y)
+    {
+        using var negative = y.Neg();
+        using var m1 = negative.Expm1();
+        using var flipped = m1.Neg();
+        using var log = flipped.Log();
+        return log + y;
+    }
+
+    /// <summary>-softplus(-x) = log σ(x).</summary>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y)
+    {
+        using var negative = x.Neg();
+        using var soft = negative.Softplus();
+        return soft.Neg();
+    }
+}
+
+/// <summary>y = softmax(x) over the last dim (<c>SoftmaxTransform</c>), onto the simplex; not bijective (the inverse is log y).</summary>
+public sealed class SoftmaxTransform : Transform
+{
+    /// <inheritdoc/>
+    public override int EventDim => 1;
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => x.Softmax(-1);
+    /// <inheritdoc/>
+    public override Tensor Inverse(Tensor y) => y.Log();
+    /// <summary>Not defined: softmax is not a bijection.</summary>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y) =>
+        throw new KilnException("log_abs_det_jacobian", "log_abs_det_jacobian: SoftmaxTransform is not bijective", KilnErrorKind.Unsupported);
+}
+
+/// <summary>
+/// Unconstrained matrices to lower Cholesky factors (<c>LowerCholeskyTransform</c>): the strict lower triangle kept,
+/// the diagonal exponentiated.
+/// </summary>
+public sealed class LowerCholeskyTransform : Transform
+{
+    /// <inheritdoc/>
+    public override int EventDim => 2;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => Map(x, exp: true);
+
+    /// <inheritdoc/>
+    public override Tensor Inverse(Tensor y) => Map(y, exp: false);
+
+    static Tensor Map(Tensor m, bool exp)
+    {
+        using var strict = m.Tril(-1);
+        using var diagonal = m.Diagonal(0, -2, -1);
+        using var mapped = exp ? diagonal.Exp() : diagonal.Log();
+        using var placed = mapped.DiagEmbed();
+        return strict + placed;
+    }
+
+    /// <summary>Not defined by PyTorch (its log_abs_det_jacobian raises).</summary>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y) =>
+        throw new KilnException("log_abs_det_jacobian", "log_abs_det_jacobian: LowerCholeskyTransform has no log-determinant here, as in PyTorch", KilnErrorKind.Unsupported);
+}
+
+/// <summary>
+/// Transforms applied in order (<c>ComposeTransform</c>); no parts is the identity. Its log-determinant sums the parts',
+/// each summed over the trailing dims its own event leaves out.
+/// </summary>
+public sealed class ComposeTransform(params Transform[] parts) : Transform
+{
+    /// <summary>The transforms, first applied first.</summary>
+    public IReadOnlyList<Transform> Parts { get; } = parts;
+
+    /// <inheritdoc/>
+    public override int EventDim
+    {
+        get
+        {
+            int d = 0;
+            foreach (var p in Parts) d = Math.Max(d, p.EventDim);
+            return d;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override int[] ForwardShape(int[] shape)
+    {
+        foreach (var p in Parts) shape = p.ForwardShape(shape);
+        return shape;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => Chain(x, forward: true);
+
+    /// <inheritdoc/>
+    public override Tensor Inverse(Tensor y) => Chain(y, forward: false);
+
+    // Each part on the last one's output (the input itself is never disposed; no parts copy it, keeping its graph).
+    Tensor Chain(Tensor start, bool forward)
+    {
+        if (Parts.Count == 0) return start.Clone();
+        Tensor? value = null;
+        for (int k = 0; k < Parts.Count; k++)
+        {
+            var part = Parts[forward ? k : Parts.Count - 1 - k];
+            var next = forward ? part.Forward(value ?? start) : part.Inverse(value ?? start);
+            value?.Dispose();
+            value = next;
+        }
+        return value!;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y)
+    {
+        if (Parts.Count == 0) return Tensor.ZerosLike(x);
+        int eventDim = EventDim;
+        Tensor? total = null, input = null;
+        for (int i = 0; i < Parts.Count; i++)
+        {
+            var from = input ?? x;
+            var output = i == Parts.Count - 1 ? null : Parts[i].Forward(from);
+            using var part = Parts[i].LogAbsDetJacobian(from, output ?? y);
+            var summed = Independent.SumRightmost(part, eventDim - Parts[i].EventDim);
+            if (total is null) total = summed;
+            else
+            {
+                using (summed)
+                using (var before = total) total = before + summed;
+            }
+            input?.Dispose();
+            input = output;
+        }
+        return total!;
+    }
+
+    /// <inheritdoc/>
+    public override bool SameAs(Transform other)
+    {
+        if (other is not ComposeTransform c || c.Parts.Count != Parts.Count) return false;
+        for (int i = 0; i < Parts.Count; i++) if (!Parts[i].SameAs(c.Parts[i])) return false;
+        return true;
+    }
+}
+
+/// <summary>
+/// <paramref name="inner"/> treating <paramref name="reinterpretedDims"/> more trailing dims as one event
+/// (<c>IndependentTransform</c>): the same map, its log-determinant summed over those dims.
+/// </summary>
+public sealed class IndependentTransform(Transform inner, int reinterpretedDims) : Transform
+{
+    /// <summary>The elementwise (or smaller-event) transform.</summary>
+    public Transform Inner { get; } = inner;
+
+    /// <summary>The dims added to the event.</summary>
+    public int ReinterpretedDims { get; } = reinterpretedDims;
+
+    /// <inheritdoc/>
+    public override int EventDim => Inner.EventDim + ReinterpretedDims;
+    /// <inheritdoc/>
+    public override int[] ForwardShape(int[] shape) => Inner.ForwardShape(shape);
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => Inner.Forward(x);
+    /// <inheritdoc/>
+    public override Tensor Inverse(Tensor y) => Inner.Inverse(y);
+
+    /// <inheritdoc/>
+    public override Tensor LogAbsDetJacobian(Tensor x, Tensor y)
+    {
+        using var each = Inner.LogAbsDetJacobian(x, y);
+        return Independent.SumRightmost(each, ReinterpretedDims);
+    }
+
+    /// <inheritdoc/>
+    public override bool SameAs(Transform other) => other is IndependentTransform t && t.ReinterpretedDims == ReinterpretedDims && Inner.SameAs(t.Inner);
 }

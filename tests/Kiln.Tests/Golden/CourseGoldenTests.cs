@@ -369,6 +369,21 @@ public class CourseGoldenTests
                new KD.Uniform(l, l + a).Mode, new KD.Independent(new KD.Normal(c, c.Exp()), 1).Mode, new KD.MultivariateNormal(l, Tensor.Eye(3).To(dev)).Mode,
                new KD.Laplace(l, a).Mode, new KD.Cauchy(l, a).Mode, new KD.Gumbel(l, a).Mode, new KD.StudentT(a, l, b).Mode, new KD.VonMises(l, a).Mode,
                new KD.LowRankMultivariateNormal(l, Tensor.Ones(3, 1).To(dev), a).Mode] : [],
+        ["transforms_more"] = i => i["x"] is var x && new KD.SoftplusTransform() is var sp && new KD.LowerCholeskyTransform() is var lc
+            && new KD.ComposeTransform(new KD.ExpTransform(), new KD.AffineTransform(Tensor.Scalar(1.0).Float().To(x.Device), Tensor.Scalar(2.0).Float().To(x.Device))) is var chain
+            ? [sp.Forward(x), sp.Inverse(sp.Forward(x)), sp.LogAbsDetJacobian(x, sp.Forward(x)), new KD.AbsTransform().Forward(x), new KD.SoftmaxTransform().Forward(x),
+               lc.Forward(i["m"]), lc.Inverse(lc.Forward(i["m"])), chain.LogAbsDetJacobian(x, chain.Forward(x))] : [],
+        ["transform_to"] = i => i["x"] is var x && KD.Constraints.BijectTo(KD.Constraints.Interval(-1.0, 3.0)) is var interval
+            && KD.Constraints.BijectTo(KD.Constraints.Independent(KD.Constraints.Positive, 1)) is var positives && KD.Constraints.BijectTo(KD.Constraints.Simplex) is var stick
+            ? [KD.Constraints.TransformTo(KD.Constraints.Positive).Forward(x), KD.Constraints.TransformTo(KD.Constraints.GreaterThan(2.0)).Forward(x),
+               KD.Constraints.TransformTo(KD.Constraints.LessThan(1.0)).Forward(x), KD.Constraints.TransformTo(KD.Constraints.Interval(-1.0, 3.0)).Forward(x),
+               KD.Constraints.TransformTo(KD.Constraints.UnitInterval).Forward(x), stick.Forward(x), KD.Constraints.TransformTo(KD.Constraints.Simplex).Forward(x),
+               interval.LogAbsDetJacobian(x, interval.Forward(x)), positives.LogAbsDetJacobian(x, positives.Forward(x)), stick.LogAbsDetJacobian(x, stick.Forward(x)),
+               interval.Inverse(interval.Forward(x))] : [],
+        ["enumerate_support"] = i => new KD.Bernoulli(i["p"]) is var b && new KD.Categorical(logits: i["c"]) is var c && new KD.OneHotCategorical(logits: i["c"]) is var h
+            ? [b.EnumerateSupport(), b.EnumerateSupport(expand: false), c.EnumerateSupport(), h.EnumerateSupport(), h.EnumerateSupport(expand: false),
+               new KD.Binomial(5, probs: i["p"][0]).EnumerateSupport()] : [],
+        ["perplexity"] = i => [new KD.Normal(i["l"], i["s"]).Perplexity(), new KD.Categorical(logits: i["c"]).Perplexity(), new KD.Gamma(i["s"], i["s"] + 1.0).Perplexity()],
         ["stick_breaking"] = i => new KD.StickBreakingTransform() is var t && t.Forward(i["x"]) is var y ? [y, t.LogAbsDetJacobian(i["x"], y), t.Inverse(y)] : [],
         ["autograd_functional"] = i =>
         {
