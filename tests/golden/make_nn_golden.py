@@ -115,6 +115,10 @@ def build(t, a):
     if t == "Softmin": return nn.Softmin(a["dim"])
     if t == "Softplus": return nn.Softplus(a.get("beta", 1), a.get("threshold", 20))
     if t == "ZeroPad2d": return nn.ZeroPad2d(tuple(a["pad"]))
+    if t == "ConstantPad3d": return nn.ConstantPad3d(tuple(a["pad"]), a["value"])
+    if t == "ReflectionPad3d": return nn.ReflectionPad3d(tuple(a["pad"]))
+    if t == "ReplicationPad3d": return nn.ReplicationPad3d(tuple(a["pad"]))
+    if t == "LocalResponseNorm": return nn.LocalResponseNorm(a["size"], a.get("alpha", 1e-4), a.get("beta", 0.75), a.get("k", 1.0))
     if t == "ConstantPad1d": return nn.ConstantPad1d(tuple(a["pad"]), a["value"])
     if t == "ConstantPad2d": return nn.ConstantPad2d(tuple(a["pad"]), a["value"])
     if t == "ReflectionPad1d": return nn.ReflectionPad1d(tuple(a["pad"]))
@@ -771,6 +775,29 @@ with torch.random.fork_rng():
     torch.manual_seed(103)
     module_case("rrelu_eval", "RReLU", {}, [with_edges(R(3, 4, 6) * 2, [0.0, -1.0])], train=False)
     module_case("rrelu_eval_bounds", "RReLU", {"lower": 0.05, "upper": 0.6}, [with_edges(R(2, 5) * 2, [0.0, -1.0])], train=False)
+
+# Local response normalization, the 3-D and circular paddings, the multi-label hinge and the triplet loss with a
+# distance function: their own seed.
+with torch.random.fork_rng():
+    torch.manual_seed(104)
+    module_case("local_response_norm", "LocalResponseNorm", {"size": 3}, [R(2, 5, 4, 4)])
+    module_case("local_response_norm_3d_input_params", "LocalResponseNorm", {"size": 2, "alpha": 0.01, "beta": 0.5, "k": 2.0}, [R(2, 6, 7)])
+    module_case("local_response_norm_5d", "LocalResponseNorm", {"size": 4, "alpha": 0.1}, [R(1, 4, 2, 3, 3)])
+    module_case("constant_pad3d", "ConstantPad3d", {"pad": [1, 0, 2, 1, 0, 1], "value": 2.5}, [R(1, 2, 3, 4, 3)])
+    module_case("reflection_pad3d", "ReflectionPad3d", {"pad": [1, 1, 2, 0, 1, 2]}, [R(1, 2, 3, 4, 3)])
+    module_case("replication_pad3d", "ReplicationPad3d", {"pad": [1, 0, 2, 1, 0, 2]}, [R(2, 3, 2, 3)])
+    f_case("pad_circular_3d", lambda x: F.pad(x, (1, 1, 2, 0, 0, 1), mode="circular"), [R(1, 2, 3, 4, 5)],
+           {"op": "pad", "pad": [1, 1, 2, 0, 0, 1], "mode": "circular"})
+    loss_case("multilabel_margin", lambda x, y: F.multilabel_margin_loss(x, y), [R(3, 5), torch.tensor([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 0, 0, 0, 0]])],
+              {"op": "multilabel_margin"})
+    loss_case("multilabel_margin_vector_sum", lambda x, y: F.multilabel_margin_loss(x, y, reduction="sum"), [R(4), torch.tensor([2, 1, -1, 0])],
+              {"op": "multilabel_margin", "reduction": "sum"})
+    loss_case("multilabel_margin_none", lambda x, y: F.multilabel_margin_loss(x, y, reduction="none"), [R(2, 4), torch.tensor([[0, -1, 1, 2], [3, 2, 1, 0]])],
+              {"op": "multilabel_margin", "reduction": "none"})
+    loss_case("triplet_with_distance", lambda a, p, n: F.triplet_margin_with_distance_loss(a, p, n), [R(5, 4), R(5, 4), R(5, 4)], {"op": "triplet_with_distance"})
+    loss_case("triplet_with_cosine_distance_swap", lambda a, p, n: F.triplet_margin_with_distance_loss(
+                  a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.5, swap=True, reduction="none"),
+              [R(5, 4), R(5, 4), R(5, 4)], {"op": "triplet_with_distance", "distance": "cosine", "margin": 0.5, "swap": True, "reduction": "none"})
 
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:

@@ -1,3 +1,4 @@
+using System;
 using Kiln.Compiler.Shapes;
 
 namespace Kiln.NN;
@@ -101,11 +102,29 @@ public static partial class F
         const string op = "triplet_margin_loss";
         if (anchor.Dim != positive.Dim || anchor.Dim != negative.Dim)
             throw new KilnException(op, $"{op}: All inputs should have same dimension but got {anchor.Dim}D, {positive.Dim}D and {negative.Dim}D inputs.", KilnErrorKind.Shape);
-        using var toPositive = PairwiseDistance(anchor, positive, p, eps);
-        var toNegative = PairwiseDistance(anchor, negative, p, eps);
+        return Triplet(op, anchor, positive, negative, (a, b) => PairwiseDistance(a, b, p, eps), margin, swap, reduction);
+    }
+
+    /// <summary>
+    /// max(d(a, p) - d(a, n) + margin, 0) with any distance <paramref name="distanceFunction"/> (the pairwise Euclidean
+    /// distance when null) (<c>F.triplet_margin_with_distance_loss</c>); with <paramref name="swap"/> d(a, n) is replaced
+    /// by d(p, n) where that is smaller.
+    /// </summary>
+    public static Tensor TripletMarginWithDistanceLoss(Tensor anchor, Tensor positive, Tensor negative, Func<Tensor, Tensor, Tensor>? distanceFunction = null,
+        double margin = 1, bool swap = false, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "triplet_margin_with_distance_loss";
+        if (!(margin > 0)) throw new KilnException(op, $"{op}: margin must be greater than 0, got {margin}");
+        return Triplet(op, anchor, positive, negative, distanceFunction ?? ((a, b) => PairwiseDistance(a, b)), margin, swap, reduction);
+    }
+
+    static Tensor Triplet(string op, Tensor anchor, Tensor positive, Tensor negative, Func<Tensor, Tensor, Tensor> distance, double margin, bool swap, Reduction reduction)
+    {
+        using var toPositive = distance(anchor, positive);
+        var toNegative = distance(anchor, negative);
         if (swap)
         {
-            using var swapped = PairwiseDistance(positive, negative, p, eps);
+            using var swapped = distance(positive, negative);
             var unswapped = toNegative;
             toNegative = unswapped.Minimum(swapped);
             unswapped.Dispose();
@@ -116,6 +135,49 @@ public static partial class F
             using var shifted = gap + margin;
             return Reduce(op, shifted.Clamp(min: 0), reduction);
         }
+    }
+
+    /// <summary>
+    /// The multi-label hinge loss (<c>F.multilabel_margin_loss</c>): target [N, C] (or [C]) lists each sample's classes
+    /// up to the first -1; the loss is Σ over listed j and unlisted i of max(0, 1 - (x[j] - x[i])), over C.
+    /// </summary>
+    public static Tensor MultilabelMarginLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "multilabel_margin_loss";
+        if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray) || input.Dim < 1 || input.Dim > 2)
+            throw new KilnException(op, $"{op}: expected input [N, C] or [C] and a target of the same shape, got {ShapeText.Format(input.ShapeArray)} and {ShapeText.Format(target.ShapeArray)}", KilnErrorKind.Shape);
+        if (target.DType.IsFloatingPoint())
+            throw new KilnException(op, $"{op}: the target must hold class indices (an integer dtype), got {target.DType.Name()}", KilnErrorKind.DType);
+        bool vector = input.Dim <= 1;
+        using var rows = input.Reshape([vector ? 1 : input.Size(0), -1]);
+        int n = rows.Size(0), classes = rows.Size(1);
+        // Which classes each sample lists (on the host: the -1 terminator makes it a per-row scan).
+        var listed = new float[n * classes];
+        using (var hostTarget = target.Cpu())
+        using (var wide = hostTarget.To(DType.Int64))
+        {
+            var t = wide.ToArray<long>();
+            for (int r = 0; r < n; r++)
+                for (int j = 0; j < classes; j++)
+                {
+                    long c = t[r * classes + j];
+                    if (c < 0) break;
+                    if (c >= classes) throw new KilnException(op, $"{op}: target index {c} at [{r}, {j}] is out of range for {classes} classes", KilnErrorKind.Index);
+                    listed[r * classes + c] = 1;
+                }
+        }
+        using var isTarget = Tensor.From(listed, n, classes).To(input.DType).To(input.Device);
+        using var notTarget = 1.0 - isTarget;
+        using var xj = rows.Unsqueeze(2);                    // [N, C, 1]: the listed class j
+        using var xi = rows.Unsqueeze(1);                    // [N, 1, C]: the other class i
+        using var gap = xi - xj;
+        using var hinge = (gap + 1.0).Clamp(min: 0);
+        using var pairs = isTarget.Unsqueeze(2) * notTarget.Unsqueeze(1);
+        using var masked = hinge * pairs;
+        using var summed = masked.Sum([1, 2]);
+        if (!vector) return Reduce(op, summed / classes, reduction);
+        using var single = summed.Reshape([]);
+        return Reduce(op, single / classes, reduction);
     }
 
     /// <summary>

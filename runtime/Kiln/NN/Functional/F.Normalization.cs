@@ -178,4 +178,27 @@ public static partial class F
         for (int i = 0; i < k; i++) dims[i] = input.Dim - k + i;
         return dims;
     }
+
+    /// <summary>
+    /// Local response normalization across channels (<c>F.local_response_norm</c>): x / (k + α·mean of x² over a window of
+    /// <paramref name="size"/> channels)^β, the window zero-padded size/2 channels before and (size - 1)/2 after.
+    /// </summary>
+    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    {
+        const string op = "local_response_norm";
+        if (input.Dim < 3)
+            throw new KilnException(op, $"{op}: expected 3D or higher dimensionality input (got {input.Dim} dimensions), shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        if (size < 1) throw new KilnException(op, $"{op}: size must be positive, got {size}");
+        using var squared = input.Square();
+        using var channelsLast = squared.Movedim(1, -1);
+        using var padded = Pad(channelsLast, [size / 2, (size - 1) / 2]);
+        using var windows = padded.Unfold(-1, size, 1);             // [..., C, size]
+        using var average = windows.Mean([-1]);
+        using var back = average.Movedim(-1, 1);
+        using var scaled = back * alpha;
+        using var shifted = scaled + k;
+        using var divisor = shifted.Pow(beta);
+        return input / divisor;
+    }
+
 }

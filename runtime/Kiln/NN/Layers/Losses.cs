@@ -1,3 +1,4 @@
+using System;
 namespace Kiln.NN;
 
 /// <summary>
@@ -115,6 +116,18 @@ public sealed class TripletMarginLoss(double margin = 1, double p = 2, double ep
     public override Tensor Forward(Tensor first, Tensor second, Tensor third) => F.TripletMarginLoss(first, second, third, margin, p, eps, swap, Reduction);
 }
 
+/// <summary>
+/// max(d(a, p) - d(a, n) + margin, 0) with any distance function, the pairwise Euclidean distance by default
+/// (<c>nn.TripletMarginWithDistanceLoss</c>).
+/// </summary>
+public sealed class TripletMarginWithDistanceLoss(Func<Tensor, Tensor, Tensor>? distanceFunction = null, double margin = 1, bool swap = false,
+    Reduction reduction = Reduction.Mean) : ThreeInputLoss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor first, Tensor second, Tensor third) =>
+        F.TripletMarginWithDistanceLoss(first, second, third, distanceFunction, margin, swap, Reduction);
+}
+
 /// <summary>Gaussian negative log-likelihood of targets under predicted means and variances (<c>nn.GaussianNLLLoss</c>).</summary>
 public sealed class GaussianNLLLoss(bool full = false, double eps = 1e-6, Reduction reduction = Reduction.Mean) : ThreeInputLoss(reduction)
 {
@@ -141,6 +154,13 @@ public sealed class MultiLabelSoftMarginLoss(Tensor? weight = null, Reduction re
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input, Tensor target) => F.MultilabelSoftMarginLoss(input, target, weight, Reduction);
+}
+
+/// <summary>The multi-label hinge loss over scores [N, C] and class lists ended by -1 (<c>nn.MultiLabelMarginLoss</c>).</summary>
+public sealed class MultiLabelMarginLoss(Reduction reduction = Reduction.Mean) : Loss(reduction)
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input, Tensor target) => F.MultilabelMarginLoss(input, target, Reduction);
 }
 
 /// <summary>The multi-class hinge loss over scores [N, C] and class indices (<c>nn.MultiMarginLoss</c>).</summary>

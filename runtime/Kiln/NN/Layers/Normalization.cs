@@ -231,3 +231,16 @@ public sealed class InstanceNorm2d(int numFeatures, double eps = 1e-5, bool affi
 /// <summary>Instance normalization of [N, C, D, H, W] (<c>nn.InstanceNorm3d</c>).</summary>
 public sealed class InstanceNorm3d(int numFeatures, double eps = 1e-5, bool affine = false, DType dtype = DType.Float32)
     : InstanceNormBase(numFeatures, eps, affine, dtype);
+
+/// <summary>Local response normalization across channels (<c>nn.LocalResponseNorm</c>), AlexNet's.</summary>
+public sealed class LocalResponseNorm(int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0) : Module<Tensor, Tensor>
+{
+    /// <summary>Channels in a window.</summary>
+    public int Size { get; } = size;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.LocalResponseNorm(input, Size, alpha, beta, k);
+
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"{Size}, alpha={Py(alpha)}, beta={Py(beta)}, k={Py(k)}";
+}

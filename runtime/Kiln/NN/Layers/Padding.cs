@@ -1,25 +1,33 @@
+using System;
+
 namespace Kiln.NN;
 
 /// <summary>
-/// The padding layers (<c>nn.ZeroPad2d</c>, <c>nn.ConstantPad1d/2d</c>, <c>nn.ReflectionPad1d/2d</c>,
-/// <c>nn.ReplicationPad1d/2d</c>): F.Pad with a fixed mode and (left, right[, top, bottom]) amounts.
+/// The padding layers (<c>nn.ZeroPad1d/2d/3d</c>, <c>nn.ConstantPad1d/2d/3d</c>, <c>nn.ReflectionPad1d/2d/3d</c>,
+/// <c>nn.ReplicationPad1d/2d/3d</c>, <c>nn.CircularPad1d/2d/3d</c>): F.Pad with a fixed mode and (left, right[, top,
+/// bottom[, front, back]]) amounts.
 /// </summary>
 public abstract class PaddingLayer : Module<Tensor, Tensor>
 {
     private protected PaddingLayer(string mode, int[] padding, int sides, double value = 0)
     {
         if (padding.Length != 2 * sides)
-            throw new KilnException(GetType().Name, $"{GetType().Name}: expected {2 * sides} padding amounts (left, right{(sides == 2 ? ", top, bottom" : "")}), got {padding.Length}");
+            throw new KilnException(GetType().Name, $"{GetType().Name}: expected {2 * sides} padding amounts (left, right{(sides >= 2 ? ", top, bottom" : "")}{(sides == 3 ? ", front, back" : "")}), got {padding.Length}");
         Mode = mode;
         Padding = (int[])padding.Clone();
         Value = value;
     }
 
-    private protected static int[] Same(int amount, int sides) => sides == 1 ? [amount, amount] : [amount, amount, amount, amount];
+    private protected static int[] Same(int amount, int sides)
+    {
+        var all = new int[2 * sides];
+        Array.Fill(all, amount);
+        return all;
+    }
 
     /// <summary>The amounts: left, right (, top, bottom).</summary>
     public int[] Padding { get; }
-    /// <summary>F.Pad's mode: constant, reflect or replicate.</summary>
+    /// <summary>F.Pad's mode: constant, reflect, replicate or circular.</summary>
     public string Mode { get; }
     /// <summary>The fill value of constant padding.</summary>
     public double Value { get; }
@@ -95,4 +103,78 @@ public sealed class ReplicationPad2d : PaddingLayer
     public ReplicationPad2d(int padding) : base("replicate", Same(padding, 2), 2) { }
     /// <summary>Left, right, top, bottom.</summary>
     public ReplicationPad2d(int[] padding) : base("replicate", padding, 2) { }
+}
+
+/// <summary>Pads the last dim with zeros (<c>nn.ZeroPad1d</c>).</summary>
+public sealed class ZeroPad1d : PaddingLayer
+{
+    /// <summary>The same amount on both sides.</summary>
+    public ZeroPad1d(int padding) : base("constant", Same(padding, 1), 1) { }
+    /// <summary>Left, right.</summary>
+    public ZeroPad1d(int[] padding) : base("constant", padding, 1) { }
+}
+
+/// <summary>Pads the last three dims with zeros (<c>nn.ZeroPad3d</c>).</summary>
+public sealed class ZeroPad3d : PaddingLayer
+{
+    /// <summary>The same amount on all six sides.</summary>
+    public ZeroPad3d(int padding) : base("constant", Same(padding, 3), 3) { }
+    /// <summary>Left, right, top, bottom, front, back.</summary>
+    public ZeroPad3d(int[] padding) : base("constant", padding, 3) { }
+}
+
+/// <summary>Pads the last three dims with a constant (<c>nn.ConstantPad3d</c>).</summary>
+public sealed class ConstantPad3d : PaddingLayer
+{
+    /// <summary>The same amount on all six sides.</summary>
+    public ConstantPad3d(int padding, double value) : base("constant", Same(padding, 3), 3, value) { }
+    /// <summary>Left, right, top, bottom, front, back.</summary>
+    public ConstantPad3d(int[] padding, double value) : base("constant", padding, 3, value) { }
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"padding={Py(Padding)}, value={Py(Value)}";
+}
+
+/// <summary>Pads the last three dims with their reflection (<c>nn.ReflectionPad3d</c>).</summary>
+public sealed class ReflectionPad3d : PaddingLayer
+{
+    /// <summary>The same amount on all six sides.</summary>
+    public ReflectionPad3d(int padding) : base("reflect", Same(padding, 3), 3) { }
+    /// <summary>Left, right, top, bottom, front, back.</summary>
+    public ReflectionPad3d(int[] padding) : base("reflect", padding, 3) { }
+}
+
+/// <summary>Pads the last three dims by repeating their edge values (<c>nn.ReplicationPad3d</c>).</summary>
+public sealed class ReplicationPad3d : PaddingLayer
+{
+    /// <summary>The same amount on all six sides.</summary>
+    public ReplicationPad3d(int padding) : base("replicate", Same(padding, 3), 3) { }
+    /// <summary>Left, right, top, bottom, front, back.</summary>
+    public ReplicationPad3d(int[] padding) : base("replicate", padding, 3) { }
+}
+
+/// <summary>Pads the last dim by wrapping around (<c>nn.CircularPad1d</c>).</summary>
+public sealed class CircularPad1d : PaddingLayer
+{
+    /// <summary>The same amount on both sides.</summary>
+    public CircularPad1d(int padding) : base("circular", Same(padding, 1), 1) { }
+    /// <summary>Left, right.</summary>
+    public CircularPad1d(int[] padding) : base("circular", padding, 1) { }
+}
+
+/// <summary>Pads the last two dims by wrapping around (<c>nn.CircularPad2d</c>).</summary>
+public sealed class CircularPad2d : PaddingLayer
+{
+    /// <summary>The same amount on all four sides.</summary>
+    public CircularPad2d(int padding) : base("circular", Same(padding, 2), 2) { }
+    /// <summary>Left, right, top, bottom.</summary>
+    public CircularPad2d(int[] padding) : base("circular", padding, 2) { }
+}
+
+/// <summary>Pads the last three dims by wrapping around (<c>nn.CircularPad3d</c>).</summary>
+public sealed class CircularPad3d : PaddingLayer
+{
+    /// <summary>The same amount on all six sides.</summary>
+    public CircularPad3d(int padding) : base("circular", Same(padding, 3), 3) { }
+    /// <summary>Left, right, top, bottom, front, back.</summary>
+    public CircularPad3d(int[] padding) : base("circular", padding, 3) { }
 }
