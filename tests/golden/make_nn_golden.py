@@ -428,7 +428,8 @@ functional = []
 
 def f_case(name, fn, inputs, args, grad=True):
     # Attention masks are constants in Kiln (no gradient), so only q, k, v require one.
-    n = 3 if args["op"] == "sdpa" else len(inputs)
+    # The random samples of fractional max pooling are constants too.
+    n = 3 if args["op"] == "sdpa" else 1 if args["op"] == "fractional_max_pool2d" else len(inputs)
     ins = [x.clone().requires_grad_(grad and x.dtype.is_floating_point and i < n) if x is not None else None for i, x in enumerate(inputs)]
     out = fn(*ins)
     cot = torch.randn(out.shape, dtype=out.dtype) if out.dtype.is_floating_point else None
@@ -788,6 +789,13 @@ with torch.random.fork_rng():
     module_case("replication_pad3d", "ReplicationPad3d", {"pad": [1, 0, 2, 1, 0, 2]}, [R(2, 3, 2, 3)])
     f_case("pad_circular_3d", lambda x: F.pad(x, (1, 1, 2, 0, 0, 1), mode="circular"), [R(1, 2, 3, 4, 5)],
            {"op": "pad", "pad": [1, 1, 2, 0, 0, 1], "mode": "circular"})
+    fx = R(2, 3, 9, 11)
+    f_case("fractional_max_pool2d", lambda x, s: F.fractional_max_pool2d(x, 3, output_size=(4, 5), _random_samples=s), [fx, torch.rand(2, 3, 2)],
+           {"op": "fractional_max_pool2d", "k": [3, 3], "size": [4, 5]})
+    f_case("fractional_max_pool2d_ratio_rect", lambda x, s: F.fractional_max_pool2d(x, (2, 3), output_ratio=(0.5, 0.6), _random_samples=s), [R(3, 10, 12), torch.rand(1, 3, 2)],
+           {"op": "fractional_max_pool2d", "k": [2, 3], "ratio": [0.5, 0.6]})
+    f_case("fractional_max_pool2d_indices", lambda x, s: F.fractional_max_pool2d(x, 2, output_size=(3, 3), _random_samples=s, return_indices=True)[1], [R(1, 2, 7, 6), torch.rand(1, 2, 2)],
+           {"op": "fractional_max_pool2d", "k": [2, 2], "size": [3, 3], "indices": True}, grad=False)
     loss_case("multilabel_margin", lambda x, y: F.multilabel_margin_loss(x, y), [R(3, 5), torch.tensor([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 0, 0, 0, 0]])],
               {"op": "multilabel_margin"})
     loss_case("multilabel_margin_vector_sum", lambda x, y: F.multilabel_margin_loss(x, y, reduction="sum"), [R(4), torch.tensor([2, 1, -1, 0])],

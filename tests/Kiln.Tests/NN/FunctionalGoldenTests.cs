@@ -27,6 +27,10 @@ public class FunctionalGoldenTests
         "one_hot" => F.OneHot(x[0]!, Int(a, "classes", -1)),
         "rope" => F.RotaryEmbedding(x[0]!, x[1]!, x[2]!),
         "swiglu" => F.SwiGlu(x[0]!, x[1]!),
+        "fractional_max_pool2d" => Bool(a, "indices")
+            ? F.FractionalMaxPool2dWithIndices(x[0]!, Ints(a, "k"), a.TryGetProperty("size", out _) ? Ints(a, "size") : null, null, x[1]).Indices
+            : F.FractionalMaxPool2d(x[0]!, Ints(a, "k"), a.TryGetProperty("size", out _) ? Ints(a, "size") : null,
+                a.TryGetProperty("ratio", out var ratio) ? ratio.EnumerateArray().Select(e => e.GetDouble()).ToArray() : null, x[1]),
         "max_unpool2d" => F.MaxUnpool2d(x[0]!, x[1]!, [Int(a, "k", 1)], [Int(a, "stride", 1)], [Int(a, "padding", 0)], a.TryGetProperty("size", out _) ? Ints(a, "size") : null),
         "max_unpool1d" => F.MaxUnpool1d(x[0]!, x[1]!, Int(a, "k", 1), Int(a, "stride", 1), Int(a, "padding", 0), Ints(a, "size")[0]),
         "grid_sample" => F.GridSample(x[0]!, x[1]!, Str(a, "mode")!, Str(a, "padding")!, Bool(a, "align_corners")),

@@ -146,3 +146,36 @@ public sealed class MaxUnpool1d(int kernelSize, int? stride = null, int padding 
     public override string ExtraRepr() => $"kernel_size=({kernelSize},), stride=({stride ?? kernelSize},), padding=({padding},)";
 }
 
+
+/// <summary>
+/// Fractional max pooling over pseudo-random windows (<c>nn.FractionalMaxPool2d</c>): an output of <c>outputSize</c> or
+/// <c>outputRatio</c> of the input, windows of <c>kernelSize</c>, new window starts drawn for every call.
+/// </summary>
+public sealed class FractionalMaxPool2d : Module<Tensor, Tensor>
+{
+    readonly int[] _kernel;
+    readonly int[]? _size;
+    readonly double[]? _ratio;
+
+    /// <summary>Windows of <paramref name="kernelSize"/>, an output of <paramref name="outputSize"/> or <paramref name="outputRatio"/> (exactly one).</summary>
+    public FractionalMaxPool2d(int[] kernelSize, int[]? outputSize = null, double[]? outputRatio = null)
+    {
+        if ((outputSize is null) == (outputRatio is null))
+            throw new KilnException("FractionalMaxPool2d", "FractionalMaxPool2d requires specifying either an output size, or a pooling ratio");
+        _kernel = (int[])kernelSize.Clone();
+        _size = outputSize is null ? null : (int[])outputSize.Clone();
+        _ratio = outputRatio is null ? null : (double[])outputRatio.Clone();
+    }
+
+    /// <summary>Square windows of <paramref name="kernelSize"/>.</summary>
+    public FractionalMaxPool2d(int kernelSize, int[]? outputSize = null, double[]? outputRatio = null) : this([kernelSize], outputSize, outputRatio) { }
+
+    /// <summary>The generator the window starts are drawn from (the default one when null).</summary>
+    public Generator? Generator { get; set; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.FractionalMaxPool2d(input, _kernel, _size, _ratio, generator: Generator);
+
+    /// <summary>The pooled values and the flat input-plane index of each maximum (<c>return_indices=True</c>).</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input) => F.FractionalMaxPool2dWithIndices(input, _kernel, _size, _ratio, generator: Generator);
+}
