@@ -118,6 +118,7 @@ def build(t, a):
     if t == "ConstantPad3d": return nn.ConstantPad3d(tuple(a["pad"]), a["value"])
     if t == "ReflectionPad3d": return nn.ReflectionPad3d(tuple(a["pad"]))
     if t == "ReplicationPad3d": return nn.ReplicationPad3d(tuple(a["pad"]))
+    if t == "AdaptiveLogSoftmaxWithLoss": return nn.AdaptiveLogSoftmaxWithLoss(a["in"], a["n"], a["cutoffs"], div_value=a.get("div", 4.0), head_bias=a.get("head_bias", False))
     if t == "LocalResponseNorm": return nn.LocalResponseNorm(a["size"], a.get("alpha", 1e-4), a.get("beta", 0.75), a.get("k", 1.0))
     if t == "ConstantPad1d": return nn.ConstantPad1d(tuple(a["pad"]), a["value"])
     if t == "ConstantPad2d": return nn.ConstantPad2d(tuple(a["pad"]), a["value"])
@@ -195,6 +196,9 @@ def run(t, m, inputs, a):
         return [m(inputs[0], **kw)]
     if t == "Bilinear":
         return [m(inputs[0], inputs[1])]
+    if t == "AdaptiveLogSoftmaxWithLoss":
+        out = m(inputs[0], inputs[1])
+        return [out.output, out.loss, m.log_prob(inputs[0])]
     if t == "EmbeddingBag":
         return [m(inputs[0], inputs[1] if len(inputs) > 1 else None, per_sample_weights=inputs[2] if len(inputs) > 2 else None)]
     if t in ("TransformerDecoderLayer", "TransformerDecoder"):
@@ -806,6 +810,14 @@ with torch.random.fork_rng():
     loss_case("triplet_with_cosine_distance_swap", lambda a, p, n: F.triplet_margin_with_distance_loss(
                   a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.5, swap=True, reduction="none"),
               [R(5, 4), R(5, 4), R(5, 4)], {"op": "triplet_with_distance", "distance": "cosine", "margin": 0.5, "swap": True, "reduction": "none"})
+
+# Adaptive softmax: its own seed.
+with torch.random.fork_rng():
+    torch.manual_seed(105)
+    module_case("adaptive_log_softmax", "AdaptiveLogSoftmaxWithLoss", {"in": 8, "n": 20, "cutoffs": [4, 10], "div": 2.0},
+                [R(6, 8), torch.tensor([0, 5, 12, 3, 19, 9])])
+    module_case("adaptive_log_softmax_head_bias", "AdaptiveLogSoftmaxWithLoss", {"in": 16, "n": 30, "cutoffs": [5, 12, 20], "head_bias": True},
+                [R(7, 16), torch.tensor([29, 1, 13, 4, 20, 11, 0])], randomize=True)
 
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:

@@ -102,6 +102,7 @@ public class ModuleGoldenTests
         "ConstantPad3d" => new ConstantPad3d(Ints(a, "pad"), Dbl(a, "value", 0)),
         "ReflectionPad3d" => new ReflectionPad3d(Ints(a, "pad")),
         "ReplicationPad3d" => new ReplicationPad3d(Ints(a, "pad")),
+        "AdaptiveLogSoftmaxWithLoss" => new AdaptiveLogSoftmaxWithLoss(Int(a, "in", 0), Int(a, "n", 0), Ints(a, "cutoffs"), Dbl(a, "div", 4), Bool(a, "head_bias")),
         "LocalResponseNorm" => new LocalResponseNorm(Int(a, "size", 0), Dbl(a, "alpha", 1e-4), Dbl(a, "beta", 0.75), Dbl(a, "k", 1)),
         "ConstantPad1d" => new ConstantPad1d(Ints(a, "pad"), Dbl(a, "value", 0)),
         "ConstantPad2d" => new ConstantPad2d(Ints(a, "pad"), Dbl(a, "value", 0)),
@@ -187,6 +188,11 @@ public class ModuleGoldenTests
             case TransformerDecoderLayer dec: return [dec.Forward(x[0]!, x[1]!, x.Length > 2 ? x[2] : null)];
             case TransformerDecoder decs: return [decs.Forward(x[0]!, x[1]!, x.Length > 2 ? x[2] : null)];
             case Bilinear bilinear: return [bilinear.Call(x[0]!, x[1]!)];
+            case AdaptiveLogSoftmaxWithLoss adaptive:
+            {
+                var (output, loss) = adaptive.Forward(x[0]!, x[1]!);
+                return [output, loss, adaptive.LogProb(x[0]!)];
+            }
             case Module<Tensor, Tensor> single: return [single.Call(x[0]!)];
             default: throw new ArgumentException(type);
         }
