@@ -58,7 +58,7 @@ public sealed class Beta : Distribution
         get
         {
             using var pair = Tensor.Stack([Concentration1, Concentration0], -1);
-            using var mode = new Dirichlet(pair).Mode;
+            using var mode = Dirichlet.ModeOf(pair);
             return mode.Select(-1, 0);
         }
     }

@@ -62,7 +62,7 @@ public static class Constraints
     public static Constraint GreaterThanEq(double lower) => new Bounded(lower, true, null, false, false, $"GreaterThanEq(lower_bound={PyFloat(lower)})");
 
     /// <summary>x ≥ <paramref name="lower"/> elementwise (a tensor bound: Pareto's support starts at its scale).</summary>
-    public static Constraint GreaterThanEq(Tensor lower) => new Bounded(lower, true, null, false, false, "GreaterThanEq(lower_bound=scale)");
+    public static Constraint GreaterThanEq(Tensor lower) => new Bounded(lower, true, null, false, false, $"GreaterThanEq(lower_bound={Bound(lower)})");
 
     /// <summary><paramref name="lower"/> ≤ x ≤ <paramref name="upper"/>.</summary>
     public static Constraint Interval(double lower, double upper) =>
@@ -78,13 +78,13 @@ public static class Constraints
 
     /// <summary>Whole numbers in [<paramref name="lower"/>, <paramref name="upper"/>] elementwise (Binomial's support).</summary>
     public static Constraint IntegerInterval(int lower, Tensor upper) =>
-        new Bounded((double)lower, true, upper, true, true, $"IntegerInterval(lower_bound={lower}, upper_bound=total_count)");
+        new Bounded((double)lower, true, upper, true, true, $"IntegerInterval(lower_bound={lower}, upper_bound={Bound(upper)})");
 
     /// <summary>x &gt; <paramref name="lower"/> elementwise (Uniform's high above its low).</summary>
-    public static Constraint GreaterThan(Tensor lower) => new Bounded(lower, false, null, false, false, "GreaterThan(lower_bound=low)");
+    public static Constraint GreaterThan(Tensor lower) => new Bounded(lower, false, null, false, false, $"GreaterThan(lower_bound={Bound(lower)})");
 
     /// <summary><paramref name="lower"/> ≤ x ≤ <paramref name="upper"/> elementwise (Uniform's support).</summary>
-    public static Constraint Interval(Tensor lower, Tensor upper) => new Bounded(lower, true, upper, true, false, "Interval(lower_bound=low, upper_bound=high)");
+    public static Constraint Interval(Tensor lower, Tensor upper) => new Bounded(lower, true, upper, true, false, $"Interval(lower_bound={Bound(lower)}, upper_bound={Bound(upper)})");
 
     /// <summary>x &lt; <paramref name="upper"/>.</summary>
     public static Constraint LessThan(double upper) => new Bounded(null, false, upper, false, false, $"LessThan(upper_bound={PyFloat(upper)})");
@@ -104,6 +104,9 @@ public static class Constraints
     public static Constraint Independent(Constraint inner, int reinterpretedDims) => new IndependentConstraint(inner, reinterpretedDims);
 
     static string PyFloat(double v) => Kiln.NN.PyFormat.Float(v);
+
+    /// <summary>A tensor bound in a constraint's text, by its shape (reading its values would wait on the device).</summary>
+    static string Bound(Tensor t) => $"tensor of shape {Compiler.Shapes.ShapeText.Format(t.ShapeArray)}";
 
     /// <summary>Lower and upper bounds (numbers or tensors, open or closed), whole numbers only or 0/1 only when asked.</summary>
     sealed class Bounded(object? lower, bool lowerClosed, object? upper, bool upperClosed, bool integer, string text, bool booleanOnly = false) : Constraint

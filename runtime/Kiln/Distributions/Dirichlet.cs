@@ -85,21 +85,21 @@ public sealed class Dirichlet : Distribution
     /// (α - 1)/Σ(α - 1) with α - 1 clamped at 0; where every α &lt; 1 the mass piles on a vertex: the one-hot of the largest
     /// clamped coordinate (PyTorch's rule, which puts a tie on the first).
     /// </summary>
-    public override Tensor Mode
+    public override Tensor Mode => ModeOf(Concentration);
+
+    /// <summary>The mode rule for concentrations α [..., K] (Beta's is the first coordinate of Dirichlet(α, β)'s).</summary>
+    internal static Tensor ModeOf(Tensor concentration)
     {
-        get
-        {
-            using var less = Concentration - 1.0;
-            using var clamped = less.ClampMin(0);
-            using var total = clamped.Sum(-1, keepDim: true);
-            using var interior = clamped / total;
-            using var below = Concentration.Lt(1);
-            using var allBelow = below.All(-1, keepDim: true);
-            using var corner = interior.ArgMax(-1);
-            using var hot = NN.F.OneHot(corner, Concentration.Size(-1));
-            using var vertex = hot.To(interior.DType);
-            return Tensor.Where(allBelow, vertex, interior);
-        }
+        using var less = concentration - 1.0;
+        using var clamped = less.ClampMin(0);
+        using var total = clamped.Sum(-1, keepDim: true);
+        using var interior = clamped / total;
+        using var below = concentration.Lt(1);
+        using var allBelow = below.All(-1, keepDim: true);
+        using var corner = interior.ArgMax(-1);
+        using var hot = NN.F.OneHot(corner, concentration.Size(-1));
+        using var vertex = hot.To(interior.DType);
+        return Tensor.Where(allBelow, vertex, interior);
     }
 
     /// <summary>Σ (α - 1)·log x + log Γ(α₀) - Σ log Γ(α).</summary>

@@ -14,7 +14,12 @@ public sealed class FisherSnedecor : Distribution
         Df1 = p.Df1;
         Df2 = p.Df2;
         CheckParameters(("df1", Df1, Constraints.Positive), ("df2", Df2, Constraints.Positive));
+        _numerator = new Gamma(Df1 * 0.5, Df1);
+        _denominator = new Gamma(Df2 * 0.5, Df2);
     }
+
+    // Xᵢ ~ Gamma(dᵢ/2, dᵢ), built once: each construction checks its parameters.
+    readonly Gamma _numerator, _denominator;
 
     /// <summary>The numerator's degrees of freedom d₁.</summary>
     public Tensor Df1 { get; }
@@ -61,10 +66,8 @@ public sealed class FisherSnedecor : Distribution
     /// <summary>X₁/X₂ with Xᵢ ~ Gamma(dᵢ/2, dᵢ), both clamped at the dtype's tiny, differentiable in d₁ and d₂.</summary>
     public override Tensor RSample(int[]? sampleShape = null, Generator? generator = null)
     {
-        using var half1 = Df1 * 0.5;
-        using var half2 = Df2 * 0.5;
-        using var x1 = new Gamma(half1, Df1).RSample(sampleShape, generator);
-        using var x2 = new Gamma(half2, Df2).RSample(sampleShape, generator);
+        using var x1 = _numerator.RSample(sampleShape, generator);
+        using var x2 = _denominator.RSample(sampleShape, generator);
         double tiny = Df1.DType.Tiny();
         using var denominator = x2.ClampMin(tiny);
         using var ratio = x1 / denominator;

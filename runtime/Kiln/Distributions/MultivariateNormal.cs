@@ -17,9 +17,7 @@ public sealed class MultivariateNormal : Distribution
         : base(BatchOf(loc, covarianceMatrix, scaleTril, precisionMatrix), [loc.Size(-1)])
     {
         Loc = loc;
-        Factor = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix)
-            : precisionMatrix is not null ? PrecisionToScaleTril(precisionMatrix)
-            : scaleTril!;
+        Factor = ScaleTrilOf(covarianceMatrix, precisionMatrix, scaleTril);
         CheckParameters(("loc", loc, Constraints.RealVector), ("covariance_matrix", covarianceMatrix, Constraints.PositiveDefinite), ("precision_matrix", precisionMatrix, Constraints.PositiveDefinite), ("scale_tril", scaleTril, Constraints.LowerCholesky));
     }
 
@@ -139,7 +137,11 @@ public sealed class MultivariateNormal : Distribution
     /// J·P·J = L_f·L_fᵀ, P = U·Uᵀ for the upper triangular U = J·L_f·J, so P⁻¹ = L·Lᵀ with L = (Uᵀ)⁻¹: one Cholesky and
     /// one triangular solve.
     /// </summary>
-    internal static Tensor PrecisionToScaleTril(Tensor precision)
+    /// <summary>The lower Cholesky factor from whichever of the three parameterizations was given (Wishart's too).</summary>
+    internal static Tensor ScaleTrilOf(Tensor? covariance, Tensor? precision, Tensor? scaleTril) =>
+        covariance is not null ? Linalg.Cholesky(covariance) : precision is not null ? PrecisionToScaleTril(precision) : scaleTril!;
+
+    static Tensor PrecisionToScaleTril(Tensor precision)
     {
         using var flipped = precision.Flip(-2, -1);
         using var lf = Linalg.Cholesky(flipped);
@@ -150,13 +152,19 @@ public sealed class MultivariateNormal : Distribution
         return Linalg.SolveTriangular(lInv, eye, upper: false);
     }
 
+    /// <summary>The one matrix of the three parameterizations given (Wishart's too); a clear error for none or several.</summary>
+    internal static Tensor TheMatrix(string op, Tensor? covariance, Tensor? precision, Tensor? scaleTril)
+    {
+        int given = (covariance is null ? 0 : 1) + (precision is null ? 0 : 1) + (scaleTril is null ? 0 : 1);
+        if (given != 1)
+            throw new KilnException(op, $"{op}: exactly one of covariance_matrix, precision_matrix or scale_tril may be specified (got {(given == 0 ? "none" : given.ToString())})");
+        return (covariance ?? precision ?? scaleTril)!;
+    }
+
     static int[] BatchOf(Tensor loc, Tensor? covariance, Tensor? scaleTril, Tensor? precision)
     {
         const string op = "MultivariateNormal";
-        int given = (covariance is null ? 0 : 1) + (scaleTril is null ? 0 : 1) + (precision is null ? 0 : 1);
-        if (given != 1)
-            throw new KilnException(op, $"{op}: exactly one of covariance_matrix, precision_matrix or scale_tril may be specified (got {(given == 0 ? "none" : given.ToString())})");
-        var matrix = covariance ?? scaleTril ?? precision!;
+        var matrix = TheMatrix(op, covariance, precision, scaleTril);
         if (loc.Dim < 1) throw new KilnException(op, $"{op}: loc must be at least one-dimensional", KilnErrorKind.Shape);
         if (matrix.Dim < 2 || matrix.Size(-1) != loc.Size(-1) || matrix.Size(-2) != loc.Size(-1))
             throw new KilnException(op, $"{op}: the matrix {ShapeText.Format(matrix.ShapeArray)} must be [..., {loc.Size(-1)}, {loc.Size(-1)}] for loc {ShapeText.Format(loc.ShapeArray)}", KilnErrorKind.Shape);

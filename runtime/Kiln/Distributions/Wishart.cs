@@ -21,13 +21,10 @@ public sealed class Wishart : Distribution
     public Wishart(double df, Tensor? covarianceMatrix = null, Tensor? precisionMatrix = null, Tensor? scaleTril = null)
         : this(ScalarDf(df, covarianceMatrix ?? precisionMatrix ?? scaleTril), covarianceMatrix, precisionMatrix, scaleTril) { }
 
-    Wishart((Tensor Df, int[] Batch) p, Tensor? covarianceMatrix, Tensor? precisionMatrix, Tensor? scaleTril)
-        : base(p.Batch, [Matrix(covarianceMatrix, precisionMatrix, scaleTril).Size(-1), Matrix(covarianceMatrix, precisionMatrix, scaleTril).Size(-1)])
+    Wishart((Tensor Df, int[] Batch, int P) p, Tensor? covarianceMatrix, Tensor? precisionMatrix, Tensor? scaleTril) : base(p.Batch, [p.P, p.P])
     {
         Df = p.Df;
-        Factor = covarianceMatrix is not null ? Linalg.Cholesky(covarianceMatrix)
-            : precisionMatrix is not null ? MultivariateNormal.PrecisionToScaleTril(precisionMatrix)
-            : scaleTril!;
+        Factor = MultivariateNormal.ScaleTrilOf(covarianceMatrix, precisionMatrix, scaleTril);
         CheckParameters(("covariance_matrix", covarianceMatrix, Constraints.PositiveDefinite), ("precision_matrix", precisionMatrix, Constraints.PositiveDefinite), ("scale_tril", scaleTril, Constraints.LowerCholesky));
     }
 
@@ -199,21 +196,12 @@ public sealed class Wishart : Distribution
 
     Tensor Identity() => Tensor.Eye(P, P, Factor.DType).To(Factor.Device);
 
-    static Tensor Matrix(Tensor? covariance, Tensor? precision, Tensor? scaleTril) => covariance ?? precision ?? scaleTril!;
+    static (Tensor, int[], int) ScalarDf(double df, Tensor? matrix) =>
+        matrix is null ? Checked(null!, null, null, null) : Checked(Tensor.Full([], df, matrix.DType, matrix.Device), matrix, null, null);
 
-    static (Tensor, int[]) ScalarDf(double df, Tensor? matrix)
+    static (Tensor Df, int[] Batch, int P) Checked(Tensor df, Tensor? covariance, Tensor? precision, Tensor? scaleTril)
     {
-        if (matrix is null) return Checked(null!, null, null, null);
-        using var t = Tensor.Full([], df, matrix.DType, matrix.Device);
-        return Checked(t.Alias(), matrix, null, null);
-    }
-
-    static (Tensor Df, int[] Batch) Checked(Tensor df, Tensor? covariance, Tensor? precision, Tensor? scaleTril)
-    {
-        int given = (covariance is null ? 0 : 1) + (precision is null ? 0 : 1) + (scaleTril is null ? 0 : 1);
-        if (given != 1)
-            throw new KilnException(Op, $"{Op}: exactly one of covariance_matrix, precision_matrix or scale_tril may be specified (got {(given == 0 ? "none" : given.ToString())})");
-        var m = Matrix(covariance, precision, scaleTril);
+        var m = MultivariateNormal.TheMatrix(Op, covariance, precision, scaleTril);
         if (m.Dim < 2 || m.Size(-1) != m.Size(-2))
             throw new KilnException(Op, $"{Op}: the matrix must be a batch of square matrices [..., p, p], got shape {ShapeText.Format(m.ShapeArray)}", KilnErrorKind.Shape);
         if (!df.DType.IsFloatingPoint())
@@ -226,7 +214,7 @@ public sealed class Wishart : Distribution
             if (low.Any().Item<bool>())
                 throw new KilnException(Op, $"{Op}: df must be greater than p - 1 = {p - 1} for {p} × {p} matrices");
         }
-        return (df.Expand(batch), batch);
+        return (df.Expand(batch), batch, p);
     }
 
     /// <summary>Symmetric positive-definite matrices.</summary>

@@ -67,8 +67,11 @@ internal sealed class GpuDevice : IDisposable
         }
     }
 
-    /// <summary>Threads per group on the emulator (a power of two; a GEMM tile is its square root on a side).</summary>
-    const int EmulatedGroupSize = 16;
+    /// <summary>The emulator's GEMM tile edge; its groups have this squared threads (a power of two).</summary>
+    const int EmulatedGemmTile = 4;
+
+    /// <summary>Threads per group on the emulator.</summary>
+    const int EmulatedGroupSize = EmulatedGemmTile * EmulatedGemmTile;
 
     /// <summary>Threads per row-reduction group: <see cref="Kernels.RowKernels.GroupSize"/> on a GPU.</summary>
     public int RowGroupSize => Emulated ? EmulatedGroupSize : Kernels.RowKernels.GroupSize;
@@ -77,7 +80,7 @@ internal sealed class GpuDevice : IDisposable
     public int QuantGroupSize => Emulated ? EmulatedGroupSize : Kernels.QuantKernels.GroupSize;
 
     /// <summary>The fallback GEMM's tile edge: <see cref="Kernels.GemmKernels.Tile"/> on a GPU.</summary>
-    public int GemmTile => Emulated ? 4 : Kernels.GemmKernels.Tile;
+    public int GemmTile => Emulated ? EmulatedGemmTile : Kernels.GemmKernels.Tile;
 
     /// <summary>The stream every kernel and copy of this device runs on.</summary>
     public AcceleratorStream Stream => Accelerator.DefaultStream;

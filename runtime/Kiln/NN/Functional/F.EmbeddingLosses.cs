@@ -171,8 +171,11 @@ public static partial class F
         using var xj = rows.Unsqueeze(2);                    // [N, C, 1]: the listed class j
         using var xi = rows.Unsqueeze(1);                    // [N, 1, C]: the other class i
         using var gap = xi - xj;
-        using var hinge = (gap + 1.0).Clamp(min: 0);
-        using var pairs = isTarget.Unsqueeze(2) * notTarget.Unsqueeze(1);
+        using var shifted = gap + 1.0;
+        using var hinge = shifted.Clamp(min: 0);
+        using var listedRows = isTarget.Unsqueeze(2);
+        using var otherColumns = notTarget.Unsqueeze(1);
+        using var pairs = listedRows * otherColumns;
         using var masked = hinge * pairs;
         using var summed = masked.Sum([1, 2]);
         if (!vector) return Reduce(op, summed / classes, reduction);

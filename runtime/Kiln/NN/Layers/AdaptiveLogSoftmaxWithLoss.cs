@@ -157,7 +157,4 @@ public sealed class AdaptiveLogSoftmaxWithLoss : Module
         using var log = LogProb(input);
         return log.ArgMax(-1);
     }
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => "";
 }
