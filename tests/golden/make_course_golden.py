@@ -840,6 +840,18 @@ with torch.random.fork_rng():
     case("perplexity", {"l": torch.randn(3), "s": torch.rand(3) + 0.4, "c": torch.randn(2, 4)},
          lambda l, s, c: (D.Normal(l, s).perplexity(), D.Categorical(logits=c).perplexity(), D.Gamma(s, s + 1).perplexity()))
 
+# einsum with an ellipsis (broadcast from the right) and with a letter repeated in one operand (diagonal, trace).
+with torch.random.fork_rng():
+    torch.manual_seed(114)
+    case("einsum_ellipsis_batch_matmul", {"a": torch.randn(2, 3, 4, 5), "b": torch.randn(3, 5, 6)}, lambda a, b: torch.einsum("...ij,...jk->...ik", a, b))
+    case("einsum_ellipsis_implicit", {"a": torch.randn(2, 3, 7), "b": torch.randn(2, 4, 7)}, lambda a, b: torch.einsum("bi...,bj...", a, b))
+    case("einsum_ellipsis_summed", {"a": torch.randn(2, 3, 4, 4)}, lambda a: torch.einsum("...ij->ij", a))
+    case("einsum_ellipsis_broadcast_one", {"a": torch.randn(3, 2), "b": torch.randn(3, 1)}, lambda a, b: torch.einsum("i...,i...->...", a, b))
+    case("einsum_ellipsis_middle", {"a": torch.randn(2, 3, 5), "b": torch.randn(3, 4)}, lambda a, b: torch.einsum("ij...,jk", a, b))
+    case("einsum_diagonal", {"a": torch.randn(4, 4)}, lambda a: (torch.einsum("ii->i", a), torch.einsum("ii", a)))
+    case("einsum_batch_diagonal", {"a": torch.randn(2, 3, 4, 4)}, lambda a: (torch.einsum("...ii->...i", a), torch.einsum("biji->bj", a.permute(0, 2, 1, 3))))
+    case("einsum_repeated_with_product", {"a": torch.randn(3, 4, 3), "b": torch.randn(4, 5)}, lambda a, b: torch.einsum("iji,jk->k", a, b))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

@@ -98,10 +98,14 @@ public class NestedArrayTests
     }
 
     [Fact]
-    public void EinsumRefusesWhatItDoesNotFollow()
+    public void EinsumRefusesBadSubscripts()
     {
         using var a = Tensor.Zeros(3, 3);
-        Assert.Contains("diagonal", Assert.Throws<KilnException>(() => Tensor.Einsum("ii->i", a)).Message);
+        using var r = Tensor.Zeros(3, 4);
+        Assert.Contains("sizes 3 and 4", Assert.Throws<KilnException>(() => Tensor.Einsum("ii->i", r)).Message);
+        Assert.Contains("'...'", Assert.Throws<KilnException>(() => Tensor.Einsum("i..j", a)).Message);
+        Assert.Contains("do not broadcast", Assert.Throws<KilnException>(() => Tensor.Einsum("...i,...i->...", Tensor.Zeros(2, 3), Tensor.Zeros(4, 3))).Message);
+        Assert.Contains("3 letters and '...'", Assert.Throws<KilnException>(() => Tensor.Einsum("ijk...", a)).Message);
         Assert.Contains("operand", Assert.Throws<KilnException>(() => Tensor.Einsum("ij,jk->ik", a)).Message);
         Assert.Contains("size 3", Assert.Throws<KilnException>(() => Tensor.Einsum("ij,jk->ik", a, Tensor.Zeros(4, 2))).Message);
     }
