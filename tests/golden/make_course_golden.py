@@ -850,6 +850,8 @@ with torch.random.fork_rng():
     case("einsum_ellipsis_middle", {"a": torch.randn(2, 3, 5), "b": torch.randn(3, 4)}, lambda a, b: torch.einsum("ij...,jk", a, b))
     case("einsum_diagonal", {"a": torch.randn(4, 4)}, lambda a: (torch.einsum("ii->i", a), torch.einsum("ii", a)))
     case("einsum_batch_diagonal", {"a": torch.randn(2, 3, 4, 4)}, lambda a: (torch.einsum("...ii->...i", a), torch.einsum("biji->bj", a.permute(0, 2, 1, 3))))
+    case("unique_dim", {"x": torch.tensor([[1., 2., 3.], [0., 5., 1.], [1., 2., 3.], [0., 5., 0.], [0., 5., 1.]])},
+         lambda x: (*torch.unique(x, dim=0, return_inverse=True, return_counts=True), *torch.unique(x, dim=1, return_inverse=True, return_counts=True)), grad=False)
     case("einsum_repeated_with_product", {"a": torch.randn(3, 4, 3), "b": torch.randn(4, 5)}, lambda a, b: torch.einsum("iji,jk->k", a, b))
 
 # assignment through the indexer (no gradients)

@@ -103,6 +103,7 @@ public static partial class OnnxOps
             if (hi is not null) r = r.Minimum(hi.To(x.DType));
             return One(r);
         };
+        t["Det"] = c => One(Linalg.Det(c.In(0)));
         t["Where"] = c => One(Tensor.Where(c.In(0).To(DType.Bool), c.In(1), c.In(2)));
     }
 }

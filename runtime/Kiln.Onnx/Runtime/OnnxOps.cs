@@ -8,7 +8,9 @@ namespace Kiln.Onnx.Runtime;
 /// node's outputs written with Kiln's own tensor operations (so an imported graph computes what the same Kiln code would).
 /// The table is split by family: <c>OnnxOps.Math.cs</c> (elementwise), <c>OnnxOps.Shape.cs</c> (shapes, indexing, casts),
 /// <c>OnnxOps.Reduce.cs</c> (reductions, softmax), <c>OnnxOps.Nn.cs</c> (matmul, convolution, pooling, normalization),
-/// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses), <c>OnnxOps.Recurrent.cs</c> (LSTM, GRU).
+/// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses), <c>OnnxOps.Recurrent.cs</c> (LSTM, GRU),
+/// <c>OnnxOps.Resize.cs</c> (Resize, Upsample), <c>OnnxOps.Signal.cs</c> (windows, DFT, STFT, mel filters), <c>OnnxOps.Training.cs</c>
+/// (the ai.onnx.preview.training optimizers, keyed "domain:Op").
 /// </summary>
 public static partial class OnnxOps
 {
@@ -25,18 +27,24 @@ public static partial class OnnxOps
         AddNn(t);
         AddIndexing(t);
         AddRecurrent(t);
+        AddResize(t);
+        AddSignal(t);
+        AddTraining(t);
         return t;
     }
 
-    /// <summary>The operator types Kiln runs (default ONNX domain).</summary>
+    /// <summary>The operator types Kiln runs (those of another domain than the default as "domain:Op").</summary>
     public static IReadOnlyCollection<string> Names => Table.Keys;
 
-    internal static bool Supports(OnnxNode node) => node.Domain is "" or "ai.onnx" && Table.ContainsKey(node.OpType);
+    /// <summary>A node's key in the table: its type, prefixed by its domain unless that is the default one.</summary>
+    static string Key(OnnxNode node) => node.Domain is "" or "ai.onnx" ? node.OpType : node.Domain + ":" + node.OpType;
+
+    internal static bool Supports(OnnxNode node) => Table.ContainsKey(Key(node));
 
     internal static Tensor?[] Run(NodeContext ctx)
     {
-        if (ctx.Node.Domain is not ("" or "ai.onnx")) throw ctx.Unsupported($"domain '{ctx.Node.Domain}'");
-        if (!Table.TryGetValue(ctx.Node.OpType, out var op)) throw ctx.Unsupported("this operator");
+        if (!Table.TryGetValue(Key(ctx.Node), out var op))
+            throw ctx.Unsupported(ctx.Node.Domain is "" or "ai.onnx" ? "this operator" : $"domain '{ctx.Node.Domain}'");
         try { return op(ctx); }
         catch (KilnException e) when (e.Op != "onnx")
         {

@@ -495,6 +495,7 @@ public class CourseGoldenTests
         ["einsum_ellipsis_middle"] = i => [Tensor.Einsum("ij...,jk", i["a"], i["b"])],
         ["einsum_diagonal"] = i => [Tensor.Einsum("ii->i", i["a"]), Tensor.Einsum("ii", i["a"])],
         ["einsum_batch_diagonal"] = i => [Tensor.Einsum("...ii->...i", i["a"]), Tensor.Einsum("biji->bj", i["a"].Permute(0, 2, 1, 3))],
+        ["unique_dim"] = i => [.. Triple(i["x"].Unique(0)), .. Triple(i["x"].Unique(1))],
         ["einsum_repeated_with_product"] = i => [Tensor.Einsum("iji,jk->k", i["a"], i["b"])],
         ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
         ["cumprod_int"] = i => [i["x"].CumProd(1)],

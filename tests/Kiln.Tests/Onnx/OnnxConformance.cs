@@ -15,7 +15,21 @@ internal static class OnnxConformance
 {
     public const string NodeTests = "/usr/share/libonnx-testdata/data/node";
 
-    public enum Outcome { Pass, Mismatch, Unsupported, Error }
+    public enum Outcome { Pass, Mismatch, Unsupported, Error, Random, BadData }
+
+    /// <summary>Cases whose expected outputs do not follow the node they come with (checked by hand), and why.</summary>
+    static readonly Dictionary<string, string> BadData = new()
+    {
+        ["test_adam_multiple"] = "the expected values use epsilon 1e-2, which the node does not set (ONNX's default is 1e-6); "
+            + "OnnxConformanceTests.AdamMultipleMatchesWithTheEpsilonItsDataUsed runs it with 1e-2",
+    };
+
+    /// <summary>Cases whose expected outputs are numpy's random draws: no generator can reproduce them, so these pass as
+    /// <see cref="Outcome.Random"/> when dtype and shape match and the values agree wherever neither is zero (a dropped
+    /// or Bernoulli element is zero in one of the two).</summary>
+    static readonly HashSet<string> RandomCases = ["test_training_dropout", "test_training_dropout_default", "test_training_dropout_default_mask",
+        "test_training_dropout_mask", "test_bernoulli", "test_bernoulli_double", "test_bernoulli_seed", "test_bernoulli_expanded",
+        "test_bernoulli_double_expanded", "test_bernoulli_seed_expanded"];
 
     public sealed record Result(string Name, Outcome Outcome, string Detail);
 
@@ -43,14 +57,15 @@ internal static class OnnxConformance
             catch (Exception e) when (e is not OutOfMemoryException) { return new(name, Outcome.Error, e.GetType().Name + ": " + e.Message); }
             for (int i = 0; i < outputs.Count; i++)
             {
-                string why = Compare(got[session.OutputNames[i]], outputs[i]);
-                if (why.Length > 0) return new(name, Outcome.Mismatch, $"output {i}: {why}");
+                string why = Compare(got[session.OutputNames[i]], outputs[i], RandomCases.Contains(name));
+                if (why.Length > 0)
+                    return BadData.TryGetValue(name, out var bad) ? new(name, Outcome.BadData, bad) : new(name, Outcome.Mismatch, $"output {i}: {why}");
             }
         }
-        return new(name, Outcome.Pass, "");
+        return new(name, RandomCases.Contains(name) ? Outcome.Random : Outcome.Pass, "");
     }
 
-    static string Compare(Tensor actual, Tensor expected)
+    static string Compare(Tensor actual, Tensor expected, bool random)
     {
         if (actual.DType != expected.DType) return $"dtype {actual.DType} vs {expected.DType}";
         if (!actual.Shape.Equals(expected.Shape)) return $"shape {actual.Shape} vs {expected.Shape}";
@@ -60,7 +75,7 @@ internal static class OnnxConformance
         for (int i = 0; i < a.Length; i++)
         {
             if (double.IsNaN(e[i]) && double.IsNaN(a[i])) continue;
-            if (a[i] == e[i]) continue;
+            if (a[i] == e[i] || random && (a[i] == 0 || e[i] == 0)) continue;
             if (!(Math.Abs(a[i] - e[i]) <= 1e-7 + 1e-3 * Math.Abs(e[i]))) return $"element {i}: {a[i]} vs {e[i]}";
         }
         return "";

@@ -183,7 +183,12 @@ public static partial class F
     /// Local response normalization across channels (<c>F.local_response_norm</c>): x / (k + α·mean of x² over a window of
     /// <paramref name="size"/> channels)^β, the window zero-padded size/2 channels before and (size - 1)/2 after.
     /// </summary>
-    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0) =>
+        LocalResponseNorm(input, size, alpha, beta, k, size / 2);
+
+    /// <summary>Local response normalization over a window of <paramref name="size"/> channels starting <paramref name="before"/>
+    /// channels before each (PyTorch's window starts size/2 before; ONNX's LRN (size-1)/2 before).</summary>
+    internal static Tensor LocalResponseNorm(Tensor input, int size, double alpha, double beta, double k, int before)
     {
         const string op = "local_response_norm";
         if (input.Dim < 3)
@@ -191,7 +196,7 @@ public static partial class F
         if (size < 1) throw new KilnException(op, $"{op}: size must be positive, got {size}");
         using var squared = input.Square();
         using var channelsLast = squared.Movedim(1, -1);
-        using var padded = Pad(channelsLast, [size / 2, (size - 1) / 2]);
+        using var padded = Pad(channelsLast, [before, size - 1 - before]);
         using var windows = padded.Unfold(-1, size, 1);             // [..., C, size]
         using var average = windows.Mean([-1]);
         using var back = average.Movedim(-1, 1);
