@@ -819,6 +819,15 @@ with torch.random.fork_rng():
     module_case("adaptive_log_softmax_head_bias", "AdaptiveLogSoftmaxWithLoss", {"in": 16, "n": 30, "cutoffs": [5, 12, 20], "head_bias": True},
                 [R(7, 16), torch.tensor([29, 1, 13, 4, 20, 11, 0])], randomize=True)
 
+# Bicubic grid_sample: each padding and corner convention, points outside the image (gradients of the image and the grid).
+with torch.random.fork_rng():
+    torch.manual_seed(106)
+    for pad in ["zeros", "border", "reflection"]:
+        for align in [False, True]:
+            name = f"grid_sample_bicubic_{pad}" + ("_align" if align else "")
+            f_case(name, lambda x, g, pad=pad, align=align: F.grid_sample(x, g, mode="bicubic", padding_mode=pad, align_corners=align),
+                   [R(2, 3, 4, 5), torch.rand(2, 3, 4, 2) * 2.6 - 1.3], {"op": "grid_sample", "mode": "bicubic", "padding": pad, "align_corners": align})
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:
     json.dump({"torch": torch.__version__, "optimizer_problem": {"P1": enc(P1), "P2": enc(P2), "C1": enc(C1), "T1": enc(T1), "C2": enc(C2)}, "modules": modules, "functional": functional, "losses": losses, "optimizers": optims, "lbfgs": lbfgs,

@@ -227,6 +227,7 @@ public static partial class OnnxOps
             double momentum = c.Float("momentum", 0.9f);
             return [y, c.In(3) * momentum + mean * (1 - momentum), c.In(4) * momentum + variance * (1 - momentum)];
         };
+        t["GridSample"] = c => One(F.GridSample(c.In(0), c.In(1).To(c.In(0).DType), c.String("mode", "bilinear"), c.String("padding_mode", "zeros"), c.Int("align_corners", 0) != 0));
         t["LRN"] = c =>
         {
             int size = checked((int)c.Int("size", 0));

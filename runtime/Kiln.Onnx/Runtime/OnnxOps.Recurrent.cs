@@ -14,9 +14,9 @@ public static partial class OnnxOps
         // Each direction runs Kiln's fused layer over the input projection X·Wᵀ + biases, as nn.LSTM / nn.GRU do.
         t["LSTM"] = ctx =>
         {
-            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 4, defaultActivations: ["Sigmoid", "Tanh", "Tanh"]);
-            if (ctx.Int("input_forget", 0) != 0) throw ctx.Unsupported("input_forget = 1");
-            if (ctx.Optional(7) is not null) throw ctx.Unsupported("peephole weights (P)");
+            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 4);
+            if (!DefaultActivations(ctx, ["Sigmoid", "Tanh", "Tanh"]) || ctx.Int("input_forget", 0) != 0 || ctx.Optional(7) is not null)
+                return Stepwise(ctx, RecurrentKind.Lstm, x, directions, h, batchFirst, lengths);
             var ys = new Tensor[directions.Count];
             var hs = new Tensor[directions.Count];
             var cs = new Tensor[directions.Count];
@@ -41,8 +41,9 @@ public static partial class OnnxOps
         };
         t["GRU"] = ctx =>
         {
-            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 3, defaultActivations: ["Sigmoid", "Tanh"]);
-            if (ctx.Int("linear_before_reset", 0) != 1) throw ctx.Unsupported("linear_before_reset = 0 (the reset gate applied before the recurrent product)");
+            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 3);
+            if (!DefaultActivations(ctx, ["Sigmoid", "Tanh"]) || ctx.Int("linear_before_reset", 0) == 0)
+                return Stepwise(ctx, RecurrentKind.Gru, x, directions, h, batchFirst, lengths);
             var ys = new Tensor[directions.Count];
             var hs = new Tensor[directions.Count];
             for (int d = 0; d < directions.Count; d++)
@@ -64,21 +65,31 @@ public static partial class OnnxOps
             }
             return [Sequence(ys, batchFirst), Tensor.Stack(hs, batchFirst ? 1 : 0)];
         };
+        t["RNN"] = ctx =>
+        {
+            var (x, directions, h, batchFirst, lengths) = Recurrent(ctx, gates: 1);
+            return Stepwise(ctx, RecurrentKind.Rnn, x, directions, h, batchFirst, lengths);
+        };
+    }
+
+    /// <summary>Whether the node keeps ONNX's default activations and no clip (what the fused layers compute).</summary>
+    static bool DefaultActivations(NodeContext ctx, string[] defaults)
+    {
+        if (ctx.Has("clip")) return false;
+        if (!ctx.Node.StringLists.TryGetValue("activations", out var acts)) return true;
+        for (int i = 0; i < acts.Length; i++)
+            if (!string.Equals(acts[i], defaults[i % defaults.Length], System.StringComparison.OrdinalIgnoreCase)) return false;
+        return true;
     }
 
     /// <summary>
-    /// The checks and settings LSTM and GRU share: X as [T, N, I], the directions (true = reverse), the hidden size, the
+    /// The checks and settings LSTM, GRU and RNN share: X as [T, N, I], the directions (true = reverse), the hidden size, the
     /// layout and <c>sequence_lens</c> as int64 (null when absent).
     /// </summary>
-    static (Tensor X, List<bool> Directions, int Hidden, bool BatchFirst, Tensor? Lengths) Recurrent(NodeContext ctx, int gates, string[] defaultActivations)
+    static (Tensor X, List<bool> Directions, int Hidden, bool BatchFirst, Tensor? Lengths) Recurrent(NodeContext ctx, int gates)
     {
         int h = checked((int)ctx.Int("hidden_size", 0));
         if (h <= 0) throw ctx.Error("hidden_size must be a positive attribute");
-        if (ctx.Has("clip")) throw ctx.Unsupported("clip");
-        if (ctx.Node.StringLists.TryGetValue("activations", out var acts))
-            for (int i = 0; i < acts.Length; i++)
-                if (!string.Equals(acts[i], defaultActivations[i % defaultActivations.Length], System.StringComparison.OrdinalIgnoreCase))
-                    throw ctx.Unsupported($"activation {acts[i]} (only the defaults {string.Join(", ", defaultActivations)})");
         var directions = ctx.String("direction", "forward") switch
         {
             "forward" => new List<bool> { false },

@@ -6,15 +6,23 @@ namespace Kiln.Kernels.Sampling;
 /// <summary>What <c>grid_sample</c> reads for a point outside the image.</summary>
 internal enum GridPadding { Zeros, Border, Reflection }
 
+/// <summary>How <c>grid_sample</c> reads between pixels.</summary>
+internal enum GridMode { Bilinear, Nearest, Bicubic }
+
 /// <summary>The sizes and modes of one <c>grid_sample</c> call (the same for every element type).</summary>
-internal readonly record struct GridSampleShape(int N, int C, int H, int W, int Ho, int Wo, bool Bilinear, GridPadding Padding, bool AlignCorners);
+internal readonly record struct GridSampleShape(int N, int C, int H, int W, int Ho, int Wo, GridMode Mode, GridPadding Padding, bool AlignCorners)
+{
+    public bool Bilinear => Mode == GridMode.Bilinear;
+}
 
 /// <summary>
 /// <c>grid_sample</c> of 2-D images on the host, with PyTorch's CPU rules: each grid point's normalised (x, y) becomes a
 /// pixel coordinate (align_corners or not), folded by the padding mode (border clips, reflection mirrors then clips —
 /// with the derivative of each step, 0 where a clip holds), then read bilinearly from its four neighbours or at the
-/// nearest pixel (half to even); neighbours outside the image read zero. The backward adds each output gradient into
-/// the pixels it read and, for bilinear, gives the grid its gradient through the interpolation weights.
+/// nearest pixel (half to even); neighbours outside the image read zero. Bicubic reads the 4 × 4 pixels around the
+/// unfolded coordinate with cubic convolution weights (A = -0.75), each pixel's integer coordinate folded by the padding
+/// mode on its own (see <see cref="Bicubic"/>). The backward adds each output gradient into the pixels it read and, for
+/// bilinear and bicubic, gives the grid its gradient through the interpolation weights.
 /// </summary>
 /// <remarks>Tensors are contiguous: input [N, C, H, W], grid [N, Ho, Wo, 2], output [N, C, Ho, Wo].</remarks>
 internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -33,6 +41,13 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
                 T* planes = src + n * s.C * s.H * s.W;
                 for (long p = (r % s.Ho) * s.Wo, end = p + s.Wo; p < end; p++)
                 {
+                    if (s.Mode == GridMode.Bicubic)
+                    {
+                        var cubic = new Bicubic(g + (n * points + p) * 2, s);
+                        T* oc = dst + n * s.C * points + p;
+                        for (int c = 0; c < s.C; c++, oc += points) *oc = cubic.Read(planes + (long)c * s.H * s.W);
+                        continue;
+                    }
                     var at = Locate(g + (n * points + p) * 2, s);
                     T* o = dst + n * s.C * points + p;
                     for (int c = 0; c < s.C; c++, o += points) *o = at.Read(planes + (long)c * s.H * s.W);
@@ -55,8 +70,24 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
             for (long n = n0; n < n1; n++)
                 for (long p = 0; p < points; p++)
                 {
-                    var at = Locate(g + (n * points + p) * 2, s);
                     T gx = T.Zero, gy = T.Zero;
+                    if (s.Mode == GridMode.Bicubic)
+                    {
+                        var cubic = new Bicubic(g + (n * points + p) * 2, s);
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            T up = go[(n * s.C + c) * points + p];
+                            if (gi is not null) cubic.Scatter(gi + (n * s.C + c) * plane, up);
+                            if (gg is not null) cubic.AddGridGradient(src + (n * s.C + c) * plane, up, ref gx, ref gy);
+                        }
+                        if (gg is not null)
+                        {
+                            gg[(n * points + p) * 2] = gx * cubic.ScaleX;
+                            gg[(n * points + p) * 2 + 1] = gy * cubic.ScaleY;
+                        }
+                        continue;
+                    }
+                    var at = Locate(g + (n * points + p) * 2, s);
                     for (int c = 0; c < s.C; c++)
                     {
                         T up = go[(n * s.C + c) * points + p];
@@ -140,10 +171,25 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
     /// <summary>The pixel coordinate of normalised <paramref name="coord"/> along a dim of <paramref name="size"/>, and its derivative.</summary>
     static T Source(T coord, int size, GridSampleShape s, out T grad)
     {
+        T x = Unnormalize(coord, size, s.AlignCorners, out grad);
+        x = Fold(x, size, s, out T fold);
+        grad *= fold;
+        return x;
+    }
+
+    /// <summary>The pixel coordinate of normalised <paramref name="coord"/> (align_corners: -1 and 1 are the end pixels' centres), and its derivative.</summary>
+    static T Unnormalize(T coord, int size, bool alignCorners, out T grad)
+    {
         T two = T.CreateChecked(2), n = T.CreateChecked(size);
-        T x;
-        if (s.AlignCorners) { grad = (n - T.One) / two; x = (coord + T.One) / two * (n - T.One); }
-        else { grad = n / two; x = ((coord + T.One) * n - T.One) / two; }
+        if (alignCorners) { grad = (n - T.One) / two; return (coord + T.One) / two * (n - T.One); }
+        grad = n / two;
+        return ((coord + T.One) * n - T.One) / two;
+    }
+
+    /// <summary>A pixel coordinate folded by the padding mode (zeros: unchanged), and its derivative.</summary>
+    static T Fold(T x, int size, GridSampleShape s, out T grad)
+    {
+        grad = T.One;
         if (s.Padding == GridPadding.Zeros) return x;
         if (s.Padding == GridPadding.Reflection)
         {
@@ -153,6 +199,112 @@ internal static unsafe class GridSampleKernel<T> where T : unmanaged, IFloatingP
         x = Clip(x, size, out T c);
         grad *= c;
         return x;
+    }
+
+    /// <summary>
+    /// A bicubic read: the 4 × 4 pixels from (floor(x) - 1, floor(y) - 1) of the unfolded coordinate, each pixel's integer
+    /// coordinate folded by the padding mode (so border and reflection repeat or mirror edge pixels; zeros reads nothing
+    /// outside), weighted by the cubic convolution coefficients of the fractional parts. The grid's gradient comes from
+    /// the coefficients' derivatives alone (folding integer coordinates moves nothing continuously).
+    /// </summary>
+    readonly struct Bicubic
+    {
+        public readonly T ScaleX, ScaleY;
+        readonly T _tx, _ty;
+        readonly long _x0, _x1, _x2, _x3, _y0, _y1, _y2, _y3;   // folded column / row, -1 outside the image
+
+        public Bicubic(T* xy, GridSampleShape s)
+        {
+            Width = s.W;
+            T x = Unnormalize(xy[0], s.W, s.AlignCorners, out ScaleX), y = Unnormalize(xy[1], s.H, s.AlignCorners, out ScaleY);
+            // Far outside (or NaN) reads nothing: clamp before converting so the int cannot overflow.
+            T fx = T.Floor(x), fy = T.Floor(y);
+            int ix = T.IsNaN(fx) ? -8 : int.CreateTruncating(T.Clamp(fx, T.CreateChecked(-8), T.CreateChecked(s.W + 8)));
+            int iy = T.IsNaN(fy) ? -8 : int.CreateTruncating(T.Clamp(fy, T.CreateChecked(-8), T.CreateChecked(s.H + 8)));
+            _tx = T.IsNaN(fx) ? T.Zero : x - fx;
+            _ty = T.IsNaN(fy) ? T.Zero : y - fy;
+            _x0 = Pixel(ix - 1, s.W, s); _x1 = Pixel(ix, s.W, s); _x2 = Pixel(ix + 1, s.W, s); _x3 = Pixel(ix + 2, s.W, s);
+            _y0 = Pixel(iy - 1, s.H, s); _y1 = Pixel(iy, s.H, s); _y2 = Pixel(iy + 1, s.H, s); _y3 = Pixel(iy + 2, s.H, s);
+        }
+
+        static long Pixel(int i, int size, GridSampleShape s)
+        {
+            T folded = Fold(T.CreateChecked(i), size, s, out _);
+            long p = long.CreateTruncating(folded);
+            return p >= 0 && p < size && folded == T.CreateChecked(p) ? p : -1;
+        }
+
+        long Column(int i) => i switch { 0 => _x0, 1 => _x1, 2 => _x2, _ => _x3 };
+        long Row(int j) => j switch { 0 => _y0, 1 => _y1, 2 => _y2, _ => _y3 };
+
+        static T At(T* plane, long row, long column, int w) => row >= 0 && column >= 0 ? plane[row * w + column] : T.Zero;
+
+        public T Read(T* plane)
+        {
+            Span<T> cx = stackalloc T[4], cy = stackalloc T[4];
+            Coefficients(_tx, cx);
+            Coefficients(_ty, cy);
+            T sum = T.Zero;
+            for (int j = 0; j < 4; j++)
+            {
+                T row = T.Zero;
+                for (int i = 0; i < 4; i++) row += At(plane, Row(j), Column(i), Width) * cx[i];
+                sum += row * cy[j];
+            }
+            return sum;
+        }
+
+        public void Scatter(T* plane, T up)
+        {
+            Span<T> cx = stackalloc T[4], cy = stackalloc T[4];
+            Coefficients(_tx, cx);
+            Coefficients(_ty, cy);
+            for (int j = 0; j < 4; j++)
+                for (int i = 0; i < 4; i++)
+                    if (Row(j) >= 0 && Column(i) >= 0) plane[Row(j) * Width + Column(i)] += up * cx[i] * cy[j];
+        }
+
+        public void AddGridGradient(T* plane, T up, ref T gx, ref T gy)
+        {
+            Span<T> cx = stackalloc T[4], cy = stackalloc T[4], dx = stackalloc T[4], dy = stackalloc T[4];
+            Coefficients(_tx, cx);
+            Coefficients(_ty, cy);
+            Derivatives(_tx, dx);
+            Derivatives(_ty, dy);
+            for (int j = 0; j < 4; j++)
+                for (int i = 0; i < 4; i++)
+                {
+                    T v = At(plane, Row(j), Column(i), Width) * up;
+                    gx += v * dx[i] * cy[j];
+                    gy += v * cx[i] * dy[j];
+                }
+        }
+
+        int Width { get; }
+
+        static readonly T A = T.CreateChecked(-0.75);
+
+        // Cubic convolution: near(s) for |s| ≤ 1, far(s) for 1 < |s| < 2.
+        static T Near(T s) => ((A + T.CreateChecked(2)) * s - (A + T.CreateChecked(3))) * s * s + T.One;
+        static T Far(T s) => ((A * s - T.CreateChecked(5) * A) * s + T.CreateChecked(8) * A) * s - T.CreateChecked(4) * A;
+        static T NearSlope(T s) => (T.CreateChecked(3) * (A + T.CreateChecked(2)) * s - T.CreateChecked(2) * (A + T.CreateChecked(3))) * s;
+        static T FarSlope(T s) => (T.CreateChecked(3) * A * s - T.CreateChecked(10) * A) * s + T.CreateChecked(8) * A;
+
+        static void Coefficients(T t, Span<T> c)
+        {
+            c[0] = Far(t + T.One);
+            c[1] = Near(t);
+            c[2] = Near(T.One - t);
+            c[3] = Far(T.CreateChecked(2) - t);
+        }
+
+        static void Derivatives(T t, Span<T> d)
+        {
+            d[0] = FarSlope(t + T.One);
+            d[1] = NearSlope(t);
+            d[2] = -NearSlope(T.One - t);
+            d[3] = -FarSlope(T.CreateChecked(2) - t);
+        }
     }
 
     /// <summary>Clips to [0, size - 1]; the derivative is 0 where the clip holds (at the ends too, as PyTorch).</summary>

@@ -48,13 +48,14 @@ public static partial class F
 
     /// <summary>
     /// Samples [N, C, H, W] at the normalised (x, y) points of <paramref name="grid"/> [N, Ho, Wo, 2] (<c>F.grid_sample</c>):
-    /// <paramref name="mode"/> "bilinear" or "nearest"; points outside read zeros, the border ("border") or the image
+    /// <paramref name="mode"/> "bilinear", "nearest" or "bicubic" (cubic convolution over 4 × 4 pixels, A = -0.75, on the
+    /// host); points outside read zeros, the border ("border") or the image
     /// reflected ("reflection"); <paramref name="alignCorners"/> puts -1 and 1 on the corner pixels' centres.
     /// </summary>
     public static Tensor GridSample(Tensor input, Tensor grid, string mode = "bilinear", string paddingMode = "zeros", bool alignCorners = false)
     {
         const string op = "grid_sample";
-        if (mode is not ("bilinear" or "nearest")) throw new KilnException(op, $"{op}: mode must be 'bilinear' or 'nearest', got '{mode}'", KilnErrorKind.Unsupported);
+        if (mode is not ("bilinear" or "nearest" or "bicubic")) throw new KilnException(op, $"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', got '{mode}'", KilnErrorKind.Unsupported);
         if (paddingMode is not ("zeros" or "border" or "reflection"))
             throw new KilnException(op, $"{op}: padding_mode must be 'zeros', 'border' or 'reflection', got '{paddingMode}'", KilnErrorKind.Unsupported);
         if (input.Dim != 4 || grid.Dim != 4 || grid.Size(3) != 2 || grid.Size(0) != input.Size(0))
@@ -65,8 +66,18 @@ public static partial class F
         if (!input.IsCuda && !grid.IsCuda && input.DType is DType.Float32 or DType.Float64)
         {
             var padding = paddingMode == "zeros" ? GridPadding.Zeros : paddingMode == "border" ? GridPadding.Border : GridPadding.Reflection;
-            var shape = new GridSampleShape(n, c, h, w, ho, wo, mode == "bilinear", padding, alignCorners);
+            var shape = new GridSampleShape(n, c, h, w, ho, wo, mode switch { "bilinear" => GridMode.Bilinear, "nearest" => GridMode.Nearest, _ => GridMode.Bicubic }, padding, alignCorners);
             return input.DType == DType.Float32 ? SampleOnHost<float>(input, grid, shape) : SampleOnHost<double>(input, grid, shape);
+        }
+        // Bicubic elsewhere: the host kernel in float32 (or float64), the result back on the input's device and dtype.
+        if (mode == "bicubic")
+        {
+            var hostType = input.DType == DType.Float64 ? DType.Float64 : DType.Float32;
+            using var hostInput = input.To(Device.Cpu).To(hostType);
+            using var hostGrid = grid.To(Device.Cpu).To(hostType);
+            using var sampled = GridSample(hostInput, hostGrid, mode, paddingMode, alignCorners);
+            using var typed = sampled.To(input.DType);
+            return typed.To(input.Device);
         }
         // Other devices and dtypes: the composition below.
         using var gx = grid.Select(3, 0);
