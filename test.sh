@@ -53,6 +53,7 @@ if [[ "${1:-}" == "--regenerate-golden" ]]; then
   /usr/bin/python3 tests/golden/make_hardening_golden.py
   /usr/bin/python3 tests/golden/make_course_golden.py
   /usr/bin/python3 tests/golden/make_vision_golden.py
+  /usr/bin/python3 tests/golden/make_vision_ops_golden.py
   /usr/bin/python3 tests/golden/make_prune_golden.py
   /usr/bin/python3 tests/golden/make_swa_golden.py
   /usr/bin/python3 tests/golden/make_reparam_golden.py

@@ -10,7 +10,7 @@ namespace Kiln.Onnx.Runtime;
 /// <c>OnnxOps.Reduce.cs</c> (reductions, softmax), <c>OnnxOps.Nn.cs</c> (matmul, convolution, pooling, normalization),
 /// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses), <c>OnnxOps.Recurrent.cs</c> (LSTM, GRU),
 /// <c>OnnxOps.Resize.cs</c> (Resize, Upsample), <c>OnnxOps.Signal.cs</c> (windows, DFT, STFT, mel filters), <c>OnnxOps.Training.cs</c>
-/// (the ai.onnx.preview.training optimizers, keyed "domain:Op").
+/// (the ai.onnx.preview.training optimizers, keyed "domain:Op"), <c>OnnxOps.Detection.cs</c> (NonMaxSuppression, RoiAlign).
 /// </summary>
 public static partial class OnnxOps
 {
@@ -30,6 +30,7 @@ public static partial class OnnxOps
         AddResize(t);
         AddSignal(t);
         AddTraining(t);
+        AddDetection(t);
         return t;
     }
 
