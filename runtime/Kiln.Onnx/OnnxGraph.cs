@@ -6,7 +6,7 @@ using Google.Protobuf;
 namespace Kiln.Onnx;
 
 /// <summary>
-/// An ONNX model's main graph, read: its nodes in order, its inputs and outputs, and every initializer as a Kiln tensor
+/// An ONNX model's main graph (or a control-flow operator's body), read: its nodes in order, its inputs and outputs, and every initializer as a Kiln tensor
 /// (float32/64, float16, bfloat16, int32/64, int8, uint8, bool; from <c>raw_data</c> or the typed fields). Importers walk
 /// it to map anonymous initializers to module parameters (a MatMul's transposed weight, say).
 /// </summary>
@@ -65,6 +65,14 @@ public sealed class OnnxGraph
             throw new KilnException("onnx", $"onnx: {source} is not a valid ONNX model: {e.Message}", KilnErrorKind.Format);
         }
         var g = model.Graph ?? throw new KilnException("onnx", $"onnx: {source} has no graph", KilnErrorKind.Format);
+        long opset = 0;
+        foreach (var o in model.OpsetImport) if (o.Domain is "" or "ai.onnx") opset = o.Version;
+        return FromProto(g, opset, $"{model.ProducerName} {model.ProducerVersion}".Trim(), source);
+    }
+
+    /// <summary>A graph (the main one, or a control-flow operator's body) read from its proto.</summary>
+    static OnnxGraph FromProto(global::Onnx.GraphProto g, long opset, string producer, string source)
+    {
         var inits = new Dictionary<string, Tensor>();
         foreach (var t in g.Initializer) inits[t.Name] = OnnxTensor.ToTensor(t, source);
         var nodes = new List<OnnxNode>(g.Node.Count);
@@ -77,6 +85,8 @@ public sealed class OnnxGraph
             var strings = new Dictionary<string, string>();
             var stringLists = new Dictionary<string, string[]>();
             var tensors = new Dictionary<string, Tensor>();
+            var graphs = new Dictionary<string, OnnxGraph>();
+            var types = new Dictionary<string, global::Onnx.TypeProto>();
             foreach (var a in n.Attribute)
             {
                 switch (a.Type)
@@ -92,6 +102,8 @@ public sealed class OnnxGraph
                         stringLists[a.Name] = list;
                         break;
                     case global::Onnx.AttributeProto.Types.AttributeType.Tensor: tensors[a.Name] = OnnxTensor.ToTensor(a.T, source); break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.Graph: graphs[a.Name] = FromProto(a.G, opset, producer, source); break;
+                    case global::Onnx.AttributeProto.Types.AttributeType.TypeProto: types[a.Name] = a.Tp; break;
                 }
             }
             nodes.Add(new OnnxNode(n.OpType, n.Name, [.. n.Input], [.. n.Output], ints, floats)
@@ -101,15 +113,23 @@ public sealed class OnnxGraph
                 Strings = strings,
                 StringLists = stringLists,
                 Tensors = tensors,
+                Graphs = graphs,
+                Types = types,
                 Domain = n.Domain ?? "",
             });
         }
         var inputs = new List<string>();
-        foreach (var i in g.Input) if (!inits.ContainsKey(i.Name)) inputs.Add(i.Name);
+        var inputTypes = new List<global::Onnx.TypeProto?>();
+        foreach (var i in g.Input)
+            if (!inits.ContainsKey(i.Name)) { inputs.Add(i.Name); inputTypes.Add(i.Type); }
         var outputs = new List<string>();
-        foreach (var o in g.Output) outputs.Add(o.Name);
-        long opset = 0;
-        foreach (var o in model.OpsetImport) if (o.Domain is "" or "ai.onnx") opset = o.Version;
-        return new OnnxGraph(nodes, inits, inputs, outputs, opset, $"{model.ProducerName} {model.ProducerVersion}".Trim());
+        var outputTypes = new List<global::Onnx.TypeProto?>();
+        foreach (var o in g.Output) { outputs.Add(o.Name); outputTypes.Add(o.Type); }
+        return new OnnxGraph(nodes, inits, inputs, outputs, opset, producer) { InputTypes = inputTypes, OutputTypes = outputTypes };
     }
+
+    /// <summary>The declared type of each input (null where the file declares none): tensor, sequence or optional.</summary>
+    internal IReadOnlyList<global::Onnx.TypeProto?> InputTypes { get; private init; } = [];
+    /// <summary>The declared type of each output.</summary>
+    internal IReadOnlyList<global::Onnx.TypeProto?> OutputTypes { get; private init; } = [];
 }

@@ -22,6 +22,10 @@ public sealed record OnnxNode(string OpType, string Name, IReadOnlyList<string> 
     public IReadOnlyDictionary<string, string[]> StringLists { get; init; } = new Dictionary<string, string[]>();
     /// <summary>Tensor attributes (<c>Constant</c>'s <c>value</c>, <c>ConstantOfShape</c>'s fill value).</summary>
     public IReadOnlyDictionary<string, Tensor> Tensors { get; init; } = new Dictionary<string, Tensor>();
+    /// <summary>Graph attributes: the bodies of <c>If</c> (then_branch, else_branch), <c>Loop</c>, <c>Scan</c>, <c>SequenceMap</c>.</summary>
+    public IReadOnlyDictionary<string, OnnxGraph> Graphs { get; init; } = new Dictionary<string, OnnxGraph>();
+    /// <summary>Type attributes (<c>Optional</c>'s <c>type</c>).</summary>
+    internal IReadOnlyDictionary<string, global::Onnx.TypeProto> Types { get; init; } = new Dictionary<string, global::Onnx.TypeProto>();
     /// <summary>The operator's domain ("" for the default ONNX domain).</summary>
     public string Domain { get; init; } = "";
 }

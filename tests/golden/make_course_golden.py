@@ -852,6 +852,10 @@ with torch.random.fork_rng():
     case("einsum_batch_diagonal", {"a": torch.randn(2, 3, 4, 4)}, lambda a: (torch.einsum("...ii->...i", a), torch.einsum("biji->bj", a.permute(0, 2, 1, 3))))
     case("unique_dim", {"x": torch.tensor([[1., 2., 3.], [0., 5., 1.], [1., 2., 3.], [0., 5., 0.], [0., 5., 1.]])},
          lambda x: (*torch.unique(x, dim=0, return_inverse=True, return_counts=True), *torch.unique(x, dim=1, return_inverse=True, return_counts=True)), grad=False)
+    case("bitwise_shifts", {"a": torch.tensor([1, -8, 100, 7, -1, 12345], dtype=torch.int32), "b": torch.tensor([0, 2, 20, 3, 30, 1], dtype=torch.int32),
+                            "u": torch.tensor([1, 200, 255, 16], dtype=torch.uint8), "s": torch.tensor([1, 1, 7, 3], dtype=torch.uint8),
+                            "l": torch.tensor([3, -5, 1 << 40], dtype=torch.int64), "m": torch.tensor([60, 1, 23], dtype=torch.int64)},
+         lambda a, b, u, s, l, m: (torch.bitwise_left_shift(a, b), torch.bitwise_right_shift(a, b), u << s, u >> s, l << m, l >> m, a << 3, a >> 2), grad=False)
     case("einsum_repeated_with_product", {"a": torch.randn(3, 4, 3), "b": torch.randn(4, 5)}, lambda a, b: torch.einsum("iji,jk->k", a, b))
 
 # assignment through the indexer (no gradients)

@@ -8,7 +8,7 @@ public static partial class OnnxOps
     static void AddMath(Dictionary<string, Op> t)
     {
         void Unary(string name, Func<Tensor, NodeContext, Tensor> f) => t[name] = c => One(f(c.In(0), c));
-        Unary("Identity", (x, _) => x);
+        t["Identity"] = c => One(c.Value(0));   // tensors, sequences and optionals alike
         Unary("Abs", (x, _) => x.Abs());
         Unary("Neg", (x, _) => x.Neg());
         Unary("Exp", (x, _) => x.Exp());

@@ -10,11 +10,13 @@ namespace Kiln.Onnx.Runtime;
 /// <c>OnnxOps.Reduce.cs</c> (reductions, softmax), <c>OnnxOps.Nn.cs</c> (matmul, convolution, pooling, normalization),
 /// <c>OnnxOps.Indexing.cs</c> (scatter/gather, one-hot, losses), <c>OnnxOps.Recurrent.cs</c> (LSTM, GRU),
 /// <c>OnnxOps.Resize.cs</c> (Resize, Upsample), <c>OnnxOps.Signal.cs</c> (windows, DFT, STFT, mel filters), <c>OnnxOps.Training.cs</c>
-/// (the ai.onnx.preview.training optimizers, keyed "domain:Op"), <c>OnnxOps.Detection.cs</c> (NonMaxSuppression, RoiAlign).
+/// (the ai.onnx.preview.training optimizers, keyed "domain:Op"), <c>OnnxOps.Detection.cs</c> (NonMaxSuppression, RoiAlign),
+/// <c>OnnxOps.Quantized.cs</c> (linear quantization and the integer / QLinear products), <c>OnnxOps.ControlFlow.cs</c> (If, Loop, Scan,
+/// sequences, optionals), <c>OnnxOps.Random.cs</c> (random draws, BitShift).
 /// </summary>
 public static partial class OnnxOps
 {
-    delegate Tensor?[] Op(NodeContext ctx);
+    delegate object?[] Op(NodeContext ctx);
 
     static readonly Dictionary<string, Op> Table = Build();
 
@@ -31,6 +33,9 @@ public static partial class OnnxOps
         AddSignal(t);
         AddTraining(t);
         AddDetection(t);
+        AddQuantized(t);
+        AddControlFlow(t);
+        AddRandom(t);
         return t;
     }
 
@@ -42,7 +47,7 @@ public static partial class OnnxOps
 
     internal static bool Supports(OnnxNode node) => Table.ContainsKey(Key(node));
 
-    internal static Tensor?[] Run(NodeContext ctx)
+    internal static object?[] Run(NodeContext ctx)
     {
         if (!Table.TryGetValue(Key(ctx.Node), out var op))
             throw ctx.Unsupported(ctx.Node.Domain is "" or "ai.onnx" ? "this operator" : $"domain '{ctx.Node.Domain}'");
@@ -53,7 +58,7 @@ public static partial class OnnxOps
         }
     }
 
-    static Tensor?[] One(Tensor t) => [t];
+    static object?[] One(object? t) => [t];
 
     /// <summary>A 0-d tensor of <paramref name="dtype"/>.</summary>
     static Tensor Const(double value, DType dtype) => Tensor.Full([], value, dtype);

@@ -17,8 +17,18 @@ public sealed class OnnxSession
     {
         _graph = graph;
         var missing = new SortedSet<string>();
-        foreach (var n in graph.Nodes) if (!OnnxOps.Supports(n)) missing.Add(n.OpType);
+        Collect(graph, missing);
         Unsupported = [.. missing];
+    }
+
+    /// <summary>The operator types Kiln does not run in <paramref name="graph"/> and the bodies of its control flow.</summary>
+    static void Collect(OnnxGraph graph, SortedSet<string> missing)
+    {
+        foreach (var n in graph.Nodes)
+        {
+            if (!OnnxOps.Supports(n)) missing.Add(n.OpType);
+            foreach (var body in n.Graphs.Values) Collect(body, missing);
+        }
     }
 
     /// <summary>Loads the model at <paramref name="path"/>.</summary>
@@ -36,36 +46,36 @@ public sealed class OnnxSession
     /// <summary>Operator types in the graph that Kiln does not run (empty when the whole model runs).</summary>
     public IReadOnlyList<string> Unsupported { get; }
 
-    /// <summary>Runs the graph on <paramref name="inputs"/> (by input name) and returns every graph output by name.</summary>
+    /// <summary>Runs the graph on <paramref name="inputs"/> (by input name) and returns every graph output by name; every
+    /// input and output a tensor (<see cref="RunValues"/> takes and gives sequences and optionals too).</summary>
     public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
     {
-        using var _ = Autograd.NoGrad();
-        var values = new Dictionary<string, Tensor>(_graph.Initializers);
-        foreach (var name in _graph.Inputs)
-        {
-            if (!inputs.TryGetValue(name, out var t))
-                throw new KilnException("onnx", $"onnx: input '{name}' was not given (the model takes {string.Join(", ", _graph.Inputs)})", KilnErrorKind.Argument);
-            values[name] = t;
-        }
-        foreach (var name in inputs.Keys)
-            if (!values.ContainsKey(name)) throw new KilnException("onnx", $"onnx: the model has no input '{name}' (it takes {string.Join(", ", _graph.Inputs)})", KilnErrorKind.Argument);
-        foreach (var node in _graph.Nodes)
-        {
-            var args = new Tensor?[node.Inputs.Count];
-            for (int i = 0; i < args.Length; i++)
-            {
-                string n = node.Inputs[i];
-                if (n.Length == 0) continue;
-                args[i] = values.TryGetValue(n, out var v) ? v
-                    : throw new KilnException("onnx", $"onnx {node.OpType}: value '{n}' is used before any node writes it", KilnErrorKind.Format);
-            }
-            var results = OnnxOps.Run(new NodeContext(node, args, _graph.Opset));
-            for (int i = 0; i < node.Outputs.Count && i < results.Length; i++)
-                if (node.Outputs[i].Length > 0 && results[i] is { } r) values[node.Outputs[i]] = r;
-        }
+        var feeds = new Dictionary<string, object?>();
+        foreach (var (name, t) in inputs) feeds[name] = t;
         var outputs = new Dictionary<string, Tensor>();
-        foreach (var o in _graph.Outputs)
-            outputs[o] = values.TryGetValue(o, out var v) ? v : throw new KilnException("onnx", $"onnx: no node writes the graph output '{o}'", KilnErrorKind.Format);
+        foreach (var (name, v) in RunValues(feeds))
+            outputs[name] = v as Tensor ?? throw new KilnException("onnx", $"onnx: output '{name}' is {NodeContext.Describe(v)}, not a tensor: use RunValues", KilnErrorKind.Argument);
+        return outputs;
+    }
+
+    /// <summary>
+    /// Runs the graph on <paramref name="inputs"/> by name, each a <see cref="Tensor"/>, an <see cref="OnnxSequence"/> or an
+    /// <see cref="OnnxOptional"/>, and returns every graph output by name in the same kinds.
+    /// </summary>
+    public Dictionary<string, object?> RunValues(IReadOnlyDictionary<string, object?> inputs)
+    {
+        using var _ = Autograd.NoGrad();
+        foreach (var name in _graph.Inputs)
+            if (!inputs.ContainsKey(name))
+                throw new KilnException("onnx", $"onnx: input '{name}' was not given (the model takes {string.Join(", ", _graph.Inputs)})", KilnErrorKind.Argument);
+        var known = new HashSet<string>(_graph.Inputs);
+        foreach (var name in inputs.Keys)
+            if (!known.Contains(name)) throw new KilnException("onnx", $"onnx: the model has no input '{name}' (it takes {string.Join(", ", _graph.Inputs)})", KilnErrorKind.Argument);
+        var ordered = new object?[_graph.Inputs.Count];
+        for (int i = 0; i < ordered.Length; i++) ordered[i] = inputs[_graph.Inputs[i]];
+        var values = GraphRunner.Run(_graph, ordered, null, "the graph");
+        var outputs = new Dictionary<string, object?>();
+        for (int i = 0; i < values.Length; i++) outputs[_graph.Outputs[i]] = values[i];
         return outputs;
     }
 }

@@ -57,6 +57,7 @@ internal static unsafe class GpuOps
     {
         var dev = DeviceOf("binary", y, a, b);
         var (code, p) = BinaryCodeOf(op);
+        if (code is BinaryCode.ShiftLeft or BinaryCode.ShiftRight) p = y.DType == DType.Int64 ? 64 : 32;
         switch (y.DType)
         {
             case DType.Float32: Binary<float>(dev, y, a, b, code, p); break;
@@ -710,6 +711,8 @@ internal static unsafe class GpuOps
         BitAndOp => (BinaryCode.BitAnd, 0),
         BitOrOp => (BinaryCode.BitOr, 0),
         BitXorOp => (BinaryCode.BitXor, 0),
+        ShiftLeftOp => (BinaryCode.ShiftLeft, 0),
+        ShiftRightOp => (BinaryCode.ShiftRight, 0),
         _ => throw new KilnException("cuda", $"the CUDA backend has no kernel for the elementwise op {typeof(TOp).Name} yet", KilnErrorKind.Device),
     };
 }

@@ -86,6 +86,19 @@ public sealed partial class Tensor
     /// <summary>Bitwise exclusive or (<c>^</c>).</summary>
     public Tensor BitwiseXor(Tensor other) => Bitwise("bitwise_xor", other, new BitXorOp());
 
+    /// <summary>Each integer shifted left by <paramref name="bits"/> (<c>torch.bitwise_left_shift</c>, <c>&lt;&lt;</c>); a count
+    /// at or past the type's width wraps modulo the width of int (long for int64), as PyTorch's x86 CPU kernels do.</summary>
+    public Tensor BitwiseLeftShift(Tensor bits) => Shift("bitwise_left_shift", bits, new ShiftLeftOp());
+    /// <summary>Each integer shifted right by <paramref name="bits"/>, arithmetically for signed types (<c>torch.bitwise_right_shift</c>, <c>&gt;&gt;</c>).</summary>
+    public Tensor BitwiseRightShift(Tensor bits) => Shift("bitwise_right_shift", bits, new ShiftRightOp());
+
+    Tensor Shift<TOp>(string op, Tensor bits, TOp kernel) where TOp : struct, IBinaryOp
+    {
+        if (!DType.IsInteger() || !bits.DType.IsInteger())
+            throw new KilnException(op, $"{op}: only integer tensors are supported, got {DType} and {bits.DType}", KilnErrorKind.DType);
+        return MapBinary(op, this, bits, kernel);
+    }
+
     /// <summary>Bitwise not of an integer tensor, logical not of a bool one (<c>~</c>).</summary>
     public Tensor BitwiseNot()
     {
@@ -115,6 +128,14 @@ public sealed partial class Tensor
     public static Tensor operator ^(Tensor a, Tensor b) => a.BitwiseXor(b);
     /// <summary>Bitwise (or logical) not.</summary>
     public static Tensor operator ~(Tensor a) => a.BitwiseNot();
+    /// <summary>Left shift by a tensor of counts.</summary>
+    public static Tensor operator <<(Tensor a, Tensor bits) => a.BitwiseLeftShift(bits);
+    /// <summary>Right shift by a tensor of counts.</summary>
+    public static Tensor operator >>(Tensor a, Tensor bits) => a.BitwiseRightShift(bits);
+    /// <summary>Left shift by a count.</summary>
+    public static Tensor operator <<(Tensor a, int bits) => a.BitwiseLeftShift(Scalar((long)bits));
+    /// <summary>Right shift by a count.</summary>
+    public static Tensor operator >>(Tensor a, int bits) => a.BitwiseRightShift(Scalar((long)bits));
 
     // ---- tests of values ---------------------------------------------------------------------------------------------
 

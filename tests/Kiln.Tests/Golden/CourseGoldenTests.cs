@@ -496,6 +496,7 @@ public class CourseGoldenTests
         ["einsum_diagonal"] = i => [Tensor.Einsum("ii->i", i["a"]), Tensor.Einsum("ii", i["a"])],
         ["einsum_batch_diagonal"] = i => [Tensor.Einsum("...ii->...i", i["a"]), Tensor.Einsum("biji->bj", i["a"].Permute(0, 2, 1, 3))],
         ["unique_dim"] = i => [.. Triple(i["x"].Unique(0)), .. Triple(i["x"].Unique(1))],
+        ["bitwise_shifts"] = i => [i["a"].BitwiseLeftShift(i["b"]), i["a"].BitwiseRightShift(i["b"]), i["u"] << i["s"], i["u"] >> i["s"], i["l"] << i["m"], i["l"] >> i["m"], i["a"] << 3, i["a"] >> 2],
         ["einsum_repeated_with_product"] = i => [Tensor.Einsum("iji,jk->k", i["a"], i["b"])],
         ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
         ["cumprod_int"] = i => [i["x"].CumProd(1)],

@@ -47,7 +47,7 @@ public static class BinaryCode
 {
 #pragma warning disable CS1591
     public const int Add = 0, Sub = 1, Mul = 2, Div = 3, Maximum = 4, Minimum = 5, Pow = 6, KeepWhereGreater = 7, Atan2 = 8, Remainder = 9,
-        BitAnd = 10, BitOr = 11, BitXor = 12, SwiGlu = 13;
+        BitAnd = 10, BitOr = 11, BitXor = 12, SwiGlu = 13, ShiftLeft = 14, ShiftRight = 15;
 #pragma warning restore CS1591
 }
 
@@ -230,6 +230,9 @@ public static class GpuInteger
             case BinaryCode.BitAnd: return a & b;
             case BinaryCode.BitOr: return a | b;
             case BinaryCode.BitXor: return a ^ b;
+            // p is the width the host kernels shift in (64 for int64, 32 otherwise: C's promotion of narrow types).
+            case BinaryCode.ShiftLeft: return p == 64 ? a << (int)b : (int)a << (int)b;
+            case BinaryCode.ShiftRight: return p == 64 ? a >> (int)b : (int)a >> (int)b;
             default: return b > p ? a : 0;
         }
     }

@@ -84,6 +84,27 @@ internal struct BitXorOp : IBinaryOp
     public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => a ^ b;
 }
 
+/// <summary>
+/// a shifted left by b bits (<c>bitwise_left_shift</c>): 8-bit values widen to int as C does, and the count is taken
+/// modulo the width of int or long as C# (and x86) do — PyTorch 1.13's CPU results, counts past the width included.
+/// </summary>
+internal struct ShiftLeftOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(long.CreateTruncating(a) << int.CreateTruncating(b)) : T.CreateTruncating(int.CreateTruncating(a) << int.CreateTruncating(b));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
+}
+
+/// <summary>a shifted right by b bits (<c>bitwise_right_shift</c>): arithmetic for signed values, with <see cref="ShiftLeftOp"/>'s widening and count.</summary>
+internal struct ShiftRightOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> =>
+        typeof(T) == typeof(long) ? T.CreateTruncating(long.CreateTruncating(a) >> int.CreateTruncating(b)) : T.CreateTruncating(int.CreateTruncating(a) >> int.CreateTruncating(b));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
+}
+
 /// <summary>Bitwise not of an integer.</summary>
 internal struct BitNotOp : IUnaryOp
 {
