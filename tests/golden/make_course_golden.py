@@ -9,6 +9,7 @@ Writes tests/golden/data/course.json; tests/Kiln.Tests/Golden/CourseGoldenTests.
 """
 import json, math, os
 import torch
+import numpy as np
 
 torch.manual_seed(15)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "course.json")
@@ -857,6 +858,38 @@ with torch.random.fork_rng():
                             "l": torch.tensor([3, -5, 1 << 40], dtype=torch.int64), "m": torch.tensor([60, 1, 23], dtype=torch.int64)},
          lambda a, b, u, s, l, m: (torch.bitwise_left_shift(a, b), torch.bitwise_right_shift(a, b), u << s, u >> s, l << m, l >> m, a << 3, a >> 2), grad=False)
     case("einsum_repeated_with_product", {"a": torch.randn(3, 4, 3), "b": torch.randn(4, 5)}, lambda a, b: torch.einsum("iji,jk->k", a, b))
+
+# Shape helpers, NaN-ignoring extrema, integer gcd/lcm, nextafter, isin, aminmax, flat indexing, index_reduce,
+# unravel_index, addbmm, vecdot.
+with torch.random.fork_rng():
+    torch.manual_seed(115)
+    case("atleast_and_stacks", {"s": torch.tensor(1.5), "v": torch.randn(3), "m": torch.randn(2, 3), "w": torch.randn(2, 3)},
+         lambda s, v, m, w: (torch.atleast_1d(s), torch.atleast_2d(v), torch.atleast_3d(m), torch.atleast_3d(v), torch.dstack([m, w]),
+                             torch.column_stack([v, m.t()]), torch.row_stack([v, m]), *torch.broadcast_tensors(v, m), torch.fliplr(m), torch.flipud(m),
+                             torch.ravel(m.t())))
+    nan = float("nan")
+    case("fmax_fmin", {"a": torch.tensor([1.0, nan, 3.0, 2.0, nan, -1.0]), "b": torch.tensor([2.0, 1.0, nan, 2.0, nan, -4.0])},
+         lambda a, b: (torch.fmax(a, b), torch.fmin(a, b)))
+    case("gcd_lcm", {"a": torch.tensor([12, -18, 0, 7, 0, 100], dtype=torch.int64), "b": torch.tensor([8, 12, 5, 13, 0, -75], dtype=torch.int64)},
+         lambda a, b: (torch.gcd(a, b), torch.lcm(a, b), torch.gcd(a.int(), b.int())), grad=False)
+    case("nextafter", {"a": torch.tensor([1.0, 1.0, 0.0, -2.5, 3.0]), "b": torch.tensor([2.0, 0.0, -1.0, -2.5, float("inf")])},
+         lambda a, b: (torch.nextafter(a, b), torch.nextafter(a.double(), b.double())), grad=False)
+    case("isin_aminmax", {"x": torch.tensor([[1.0, 2.0, nan], [4.0, 2.0, -1.0]]), "t": torch.tensor([2.0, -1.0, nan, 7.0]), "y": torch.randn(3, 4)},
+         lambda x, t, y: (torch.isin(x, t), torch.isin(x, t, invert=True), *torch.aminmax(y), *torch.aminmax(y, dim=1), *torch.aminmax(y, dim=0, keepdim=True)), grad=False)
+    case("take_put", {"x": torch.randn(3, 4), "s": torch.randn(2, 2)},
+         lambda x, s: (torch.take(x, torch.tensor([[0, 5], [-1, 11]])), x.put(torch.tensor([[1, 6], [1, -2]]), s, accumulate=True),
+                       x.put(torch.tensor([[1, 6], [3, -2]]), s)))
+    case("masked_scatter", {"x": torch.randn(3, 4), "src": torch.randn(12)},
+         lambda x, src: x.masked_scatter(torch.tensor([True, False, True, True]), src))
+    for reduce in ["prod", "mean", "amax", "amin"]:
+        for include in [True, False]:
+            case(f"index_reduce_{reduce}" + ("" if include else "_exclude"), {"x": torch.rand(4, 3) + 0.5, "src": torch.rand(5, 3) + 0.5},
+                 lambda x, src, reduce=reduce, include=include: x.index_reduce(0, torch.tensor([0, 2, 0, 3, 2]), src, reduce, include_self=include))
+    case("argwhere_unravel", {"x": torch.tensor([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])},
+         # torch.unravel_index arrived after 1.13: numpy's, the same definition.
+         lambda x: (torch.argwhere(x), *[torch.from_numpy(c).long() for c in np.unravel_index(np.array([0, 5, 13, 23]), (2, 3, 4))]), grad=False)
+    case("addbmm_vecdot", {"i": torch.randn(3, 5), "b1": torch.randn(4, 3, 2), "b2": torch.randn(4, 2, 5), "u": torch.randn(2, 3, 4), "v": torch.randn(3, 4)},
+         lambda i, b1, b2, u, v: (torch.addbmm(i, b1, b2, beta=0.5, alpha=2.0), torch.linalg.vecdot(u, v), torch.linalg.vecdot(u, v.unsqueeze(0), dim=1)))
 
 # assignment through the indexer (no gradients)
 def assigned():

@@ -298,6 +298,13 @@ public static partial class Linalg
         return MatrixNorm(x, ord, dims ?? [-2, -1], keepDim);
     }
 
+    /// <summary>The dot product of vectors along <paramref name="dim"/>, broadcasting the rest (<c>torch.linalg.vecdot</c>, real tensors).</summary>
+    public static Tensor Vecdot(Tensor x, Tensor y, int dim = -1)
+    {
+        using var products = x.Mul(y);
+        return products.Sum([dim]);
+    }
+
     /// <summary>
     /// The vector norm of order <paramref name="ord"/> over <paramref name="dims"/> (all elements by default)
     /// (<c>torch.linalg.vector_norm</c>): Σ|x|^p to the 1/p, ∞ the largest |x|, -∞ the smallest, 0 the count of non-zeros.

@@ -145,6 +145,14 @@ public sealed partial class Tensor
         return ScaledSum("baddbmm", input, product, beta, alpha);
     }
 
+    /// <summary>beta·input + alpha·Σ_b (b1[b] @ b2[b]): the batch of products summed (<c>torch.addbmm</c>).</summary>
+    public static Tensor Addbmm(Tensor input, Tensor batch1, Tensor batch2, double beta = 1, double alpha = 1)
+    {
+        using var products = batch1.Bmm(batch2);
+        using var summed = products.Sum([0]);
+        return ScaledSum("addbmm", input, summed, beta, alpha);
+    }
+
     /// <summary>beta·input + alpha·(mat @ vec) (<c>torch.addmv</c>).</summary>
     public static Tensor Addmv(Tensor input, Tensor mat, Tensor vec, double beta = 1, double alpha = 1)
     {

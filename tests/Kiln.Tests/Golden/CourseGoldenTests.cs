@@ -497,6 +497,26 @@ public class CourseGoldenTests
         ["einsum_batch_diagonal"] = i => [Tensor.Einsum("...ii->...i", i["a"]), Tensor.Einsum("biji->bj", i["a"].Permute(0, 2, 1, 3))],
         ["unique_dim"] = i => [.. Triple(i["x"].Unique(0)), .. Triple(i["x"].Unique(1))],
         ["bitwise_shifts"] = i => [i["a"].BitwiseLeftShift(i["b"]), i["a"].BitwiseRightShift(i["b"]), i["u"] << i["s"], i["u"] >> i["s"], i["l"] << i["m"], i["l"] >> i["m"], i["a"] << 3, i["a"] >> 2],
+        ["atleast_and_stacks"] = i => [i["s"].Atleast1d(), i["v"].Atleast2d(), i["m"].Atleast3d(), i["v"].Atleast3d(), Tensor.Dstack(i["m"], i["w"]),
+            Tensor.ColumnStack(i["v"], i["m"].T), Tensor.RowStack(i["v"], i["m"]), .. Tensor.BroadcastTensors(i["v"], i["m"]), i["m"].Fliplr(), i["m"].Flipud(), i["m"].T.Ravel()],
+        ["fmax_fmin"] = i => [i["a"].Fmax(i["b"]), i["a"].Fmin(i["b"])],
+        ["gcd_lcm"] = i => [i["a"].Gcd(i["b"]), i["a"].Lcm(i["b"]), i["a"].To(DType.Int32).Gcd(i["b"].To(DType.Int32))],
+        ["nextafter"] = i => [i["a"].Nextafter(i["b"]), i["a"].To(DType.Float64).Nextafter(i["b"].To(DType.Float64))],
+        ["isin_aminmax"] = i => [i["x"].Isin(i["t"]), i["x"].Isin(i["t"], invert: true), .. Pair(i["y"].Aminmax()), .. Pair(i["y"].Aminmax(1)), .. Pair(i["y"].Aminmax(0, keepDim: true))],
+        ["take_put"] = i => [i["x"].Take(Tensor.From(new long[] { 0, 5, -1, 11 }, 2, 2).To(i["x"].Device)),
+            i["x"].Put(Tensor.From(new long[] { 1, 6, 1, -2 }, 2, 2).To(i["x"].Device), i["s"], accumulate: true),
+            i["x"].Put(Tensor.From(new long[] { 1, 6, 3, -2 }, 2, 2).To(i["x"].Device), i["s"])],
+        ["masked_scatter"] = i => [i["x"].MaskedScatter(Tensor.From(new[] { true, false, true, true }, 4).To(i["x"].Device), i["src"])],
+        ["index_reduce_prod"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "prod")],
+        ["index_reduce_prod_exclude"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "prod", includeSelf: false)],
+        ["index_reduce_mean"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "mean")],
+        ["index_reduce_mean_exclude"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "mean", includeSelf: false)],
+        ["index_reduce_amax"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "amax")],
+        ["index_reduce_amax_exclude"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "amax", includeSelf: false)],
+        ["index_reduce_amin"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "amin")],
+        ["index_reduce_amin_exclude"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "amin", includeSelf: false)],
+        ["argwhere_unravel"] = i => [i["x"].Argwhere(), .. Tensor.UnravelIndex(Tensor.From(new long[] { 0, 5, 13, 23 }, 4).To(i["x"].Device), [2, 3, 4])],
+        ["addbmm_vecdot"] = i => [Tensor.Addbmm(i["i"], i["b1"], i["b2"], beta: 0.5, alpha: 2.0), Linalg.Vecdot(i["u"], i["v"]), Linalg.Vecdot(i["u"], i["v"].Unsqueeze(0), dim: 1)],
         ["einsum_repeated_with_product"] = i => [Tensor.Einsum("iji,jk->k", i["a"], i["b"])],
         ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
         ["cumprod_int"] = i => [i["x"].CumProd(1)],
@@ -521,6 +541,7 @@ public class CourseGoldenTests
         ["floor", "ceil", "round", "trunc", "sign", "erf", "log2", "log10", "tan", "asin", "acos", "atan", "atan2", "remainder"];
 
     static Tensor[] Pair(ValuesIndices r) => [r.Values, r.Indices];
+    static Tensor ReduceIndex => Tensor.From(new long[] { 0, 2, 0, 3, 2 }, 5);
     static Tensor[] Triple((Tensor Values, Tensor Inverse, Tensor Counts) r) => [r.Values, r.Inverse, r.Counts];
     static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];
     static Tensor[] Hist(HistogramResult r) => [r.Hist, r.BinEdges];

@@ -105,6 +105,50 @@ internal struct ShiftRightOp : IBinaryOp
     public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
 }
 
+/// <summary>Greatest common divisor of integers (Euclid on magnitudes).</summary>
+internal struct GcdOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T> => T.CreateTruncating(Gcd(long.CreateTruncating(a), long.CreateTruncating(b)));
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
+
+    internal static long Gcd(long a, long b)
+    {
+        a = Math.Abs(a); b = Math.Abs(b);
+        while (b != 0) (a, b) = (b, a % b);
+        return a;
+    }
+}
+
+/// <summary>Least common multiple of integers: |a / gcd · b|, 0 when either is 0.</summary>
+internal struct LcmOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T>
+    {
+        long x = long.CreateTruncating(a), y = long.CreateTruncating(b), g = GcdOp.Gcd(x, y);
+        return T.CreateTruncating(g == 0 ? 0 : Math.Abs(x / g * y));
+    }
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
+}
+
+/// <summary>The next representable float after a towards b (C's nextafter).</summary>
+internal struct NextafterOp : IBinaryOp
+{
+    public bool Vectorized<T>() where T : unmanaged, INumber<T> => false;
+    public T Invoke<T>(T a, T b) where T : unmanaged, INumber<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float x = float.CreateTruncating(a), y = float.CreateTruncating(b);
+            return T.CreateTruncating(float.IsNaN(x) || float.IsNaN(y) ? float.NaN : x == y ? y : y > x ? MathF.BitIncrement(x) : MathF.BitDecrement(x));
+        }
+        double u = double.CreateTruncating(a), v = double.CreateTruncating(b);
+        return T.CreateTruncating(double.IsNaN(u) || double.IsNaN(v) ? double.NaN : u == v ? v : v > u ? Math.BitIncrement(u) : Math.BitDecrement(u));
+    }
+    public Vector256<T> Invoke<T>(Vector256<T> a, Vector256<T> b) where T : unmanaged, INumber<T> => throw new NotSupportedException("scalar only");
+}
+
 /// <summary>Bitwise not of an integer.</summary>
 internal struct BitNotOp : IUnaryOp
 {
