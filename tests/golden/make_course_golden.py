@@ -891,6 +891,37 @@ with torch.random.fork_rng():
     case("addbmm_vecdot", {"i": torch.randn(3, 5), "b1": torch.randn(4, 3, 2), "b2": torch.randn(4, 2, 5), "u": torch.randn(2, 3, 4), "v": torch.randn(3, 4)},
          lambda i, b1, b2, u, v: (torch.addbmm(i, b1, b2, beta=0.5, alpha=2.0), torch.linalg.vecdot(u, v), torch.linalg.vecdot(u, v.unsqueeze(0), dim=1)))
 
+# torch.fft: complex inputs and outputs as view_as_real pairs [..., 2]; each case's first output carries the gradient.
+with torch.random.fork_rng():
+    torch.manual_seed(116)
+    C = torch.view_as_complex
+    R = torch.view_as_real
+    case("fft_c2c", {"z": torch.randn(3, 8, 2)},
+         lambda z: (R(torch.fft.fft(C(z))), R(torch.fft.fft(C(z), n=6)), R(torch.fft.fft(C(z), dim=0, norm="ortho")), R(torch.fft.ifft(C(z), norm="forward"))))
+    case("fft_c2c_odd_lengths", {"z": torch.randn(2, 7, 2)},
+         lambda z: (R(torch.fft.fft(C(z), n=12)), R(torch.fft.fft(C(z))), R(torch.fft.ifft(C(z), n=5)), R(torch.fft.fft(C(z), n=13, norm="ortho"))))
+    case("ifft_c2c", {"z": torch.randn(4, 6, 2)}, lambda z: (R(torch.fft.ifft(C(z), dim=0)), R(torch.fft.ifft(C(z), norm="ortho"))))
+    case("fft_of_real", {"x": torch.randn(3, 10)}, lambda x: (R(torch.fft.fft(x)), R(torch.fft.fft(x, n=7, dim=0))))
+    case("rfft", {"x": torch.randn(3, 10)}, lambda x: (R(torch.fft.rfft(x)), R(torch.fft.rfft(x, n=9)), R(torch.fft.rfft(x, dim=0, norm="forward"))))
+    case("irfft", {"z": torch.randn(3, 6, 2)}, lambda z: (torch.fft.irfft(C(z)), torch.fft.irfft(C(z), n=11), torch.fft.irfft(C(z), n=7, norm="ortho")))
+    case("hfft_ihfft", {"z": torch.randn(2, 5, 2), "x": torch.randn(2, 9)},
+         lambda z, x: (torch.fft.hfft(C(z)), torch.fft.hfft(C(z), n=9, norm="ortho"), R(torch.fft.ihfft(x).resolve_conj())))
+    case("ihfft_grad", {"x": torch.randn(2, 9)}, lambda x: R(torch.fft.ihfft(x, norm="forward").resolve_conj()))
+    case("fft2_ifft2", {"z": torch.randn(2, 4, 6, 2)}, lambda z: (R(torch.fft.fft2(C(z))), R(torch.fft.ifft2(C(z), s=(3, 8))), R(torch.fft.fftn(C(z))), R(torch.fft.ifftn(C(z), dim=(0, 2)))))
+    case("rfft2_irfft2", {"x": torch.randn(2, 6, 8)}, lambda x: (R(torch.fft.rfft2(x)), R(torch.fft.rfftn(x, s=(5, 7))), torch.fft.irfft2(torch.fft.rfft2(x)),
+                                                               torch.fft.irfftn(torch.fft.rfftn(x, dim=(0, 2)), dim=(0, 2))))
+    case("irfftn_grad", {"z": torch.randn(3, 4, 5, 2)}, lambda z: torch.fft.irfftn(C(z), s=(4, 8), dim=(1, 2)))
+    case("fft_freq_shift", {"x": torch.randn(4, 5)},
+         lambda x: (torch.fft.fftshift(x), torch.fft.ifftshift(x), torch.fft.fftshift(x, dim=1), torch.fft.fftfreq(8), torch.fft.fftfreq(7, d=0.5),
+                    torch.fft.rfftfreq(8), torch.fft.rfftfreq(9, d=2.0)))
+    case("stft", {"x": torch.randn(2, 64)},
+         lambda x: (R(torch.stft(x, 16, hop_length=4, window=torch.hann_window(16), return_complex=True)),
+                    R(torch.stft(x[0], 16, hop_length=5, win_length=12, window=torch.hann_window(12), return_complex=True)),
+                    R(torch.stft(x, 8, center=False, normalized=True, return_complex=True)),
+                    R(torch.stft(x, 8, hop_length=3, onesided=False, pad_mode="constant", return_complex=True))))
+    case("complex_abs_angle", {"z": torch.cat([torch.randn(5, 2), torch.zeros(1, 2)])},
+         lambda z: (C(z).abs(), C(z).angle(), R(torch.polar(C(z).abs(), C(z).angle()))))
+
 # assignment through the indexer (no gradients)
 def assigned():
     base = torch.arange(12.0).reshape(3, 4)

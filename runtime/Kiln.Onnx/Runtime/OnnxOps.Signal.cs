@@ -56,45 +56,18 @@ public static partial class OnnxOps
     /// <summary>
     /// The discrete Fourier transform along <paramref name="axis"/> of x [..., 1 or 2] (real, or real and imaginary in the
     /// last dim), zero-padded or cut to <paramref name="length"/>; inverse divides by the length; one-sided keeps the first
-    /// length/2 + 1 bins. Computed as products with cos/sin matrices in float64.
+    /// length/2 + 1 bins. ONNX's layout is <see cref="ComplexTensor"/>'s, so this is Kiln's <see cref="Fourier"/> transform.
     /// </summary>
     static Tensor Dft(NodeContext c, Tensor x, int axis, int? length, bool inverse, bool onesided)
     {
         int parts = x.Size(x.Dim - 1);
         if (parts is not (1 or 2)) throw c.Error($"the last dim is {parts}: 1 for a real signal, 2 for a complex one");
         if (onesided && inverse) throw c.Unsupported("an inverse one-sided DFT");
-        var moved = x.To(DType.Float64).Movedim(axis, x.Dim - 2);   // [..., n, parts]
-        int have = moved.Size(moved.Dim - 2), n = length ?? have;
-        if (n < 1) throw c.Error($"dft_length {n} is not positive");
-        var re = moved.Select(moved.Dim - 1, 0);
-        var im = parts == 2 ? moved.Select(moved.Dim - 1, 1) : null;
-        Tensor Fit(Tensor v) => n < have ? v.Narrow(v.Dim - 1, 0, n) : n > have ? NN.F.Pad(v, [0, n - have]) : v;
-        re = Fit(re);
-        if (im is not null) im = Fit(im);
-        int bins = onesided ? n / 2 + 1 : n;
-        var cos = new double[n * bins];
-        var sin = new double[n * bins];
-        for (int j = 0; j < n; j++)
-            for (int k = 0; k < bins; k++)
-            {
-                // j·k mod n keeps the angle small, so large transforms keep their precision.
-                double angle = 2 * Math.PI * ((long)j * k % n) / n;
-                cos[j * bins + k] = Math.Cos(angle);
-                sin[j * bins + k] = inverse ? Math.Sin(angle) : -Math.Sin(angle);
-            }
-        var C = Tensor.From(cos).Reshape(n, bins);
-        var S = Tensor.From(sin).Reshape(n, bins);
-        // (re + i·im)(cos + i·sin) summed over j.
-        var outRe = re.Matmul(C);
-        var outIm = re.Matmul(S);
-        if (im is not null)
-        {
-            outRe = outRe - im.Matmul(S);
-            outIm = outIm + im.Matmul(C);
-        }
-        if (inverse) { outRe = outRe / n; outIm = outIm / n; }
-        var y = Tensor.Stack([outRe, outIm], -1).Movedim(x.Dim - 2, axis);
-        return y.To(x.DType);
+        var pairs = parts == 2 ? x : Tensor.Cat([x, Tensor.ZerosLike(x)], x.Dim - 1);
+        var z = ComplexTensor.ViewAsComplex(pairs.DType is DType.Float32 or DType.Float64 ? pairs : pairs.To(DType.Float32));
+        var y = inverse ? Fourier.Ifft(z, length, axis) : Fourier.Fft(z, length, axis);
+        var result = onesided ? y.AsReal.Narrow(axis, 0, y.Size(axis) / 2 + 1) : y.AsReal;
+        return result.To(x.DType);
     }
 
     /// <summary>ONNX's triangular mel filters: [dft_length/2 + 1, bins], with its reference's integer bin edges.</summary>

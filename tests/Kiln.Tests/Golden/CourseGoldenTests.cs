@@ -517,6 +517,27 @@ public class CourseGoldenTests
         ["index_reduce_amin_exclude"] = i => [i["x"].IndexReduce(0, ReduceIndex.To(i["x"].Device), i["src"], "amin", includeSelf: false)],
         ["argwhere_unravel"] = i => [i["x"].Argwhere(), .. Tensor.UnravelIndex(Tensor.From(new long[] { 0, 5, 13, 23 }, 4).To(i["x"].Device), [2, 3, 4])],
         ["addbmm_vecdot"] = i => [Tensor.Addbmm(i["i"], i["b1"], i["b2"], beta: 0.5, alpha: 2.0), Linalg.Vecdot(i["u"], i["v"]), Linalg.Vecdot(i["u"], i["v"].Unsqueeze(0), dim: 1)],
+        ["fft_c2c"] = i => [Fourier.Fft(Z(i["z"])).AsReal, Fourier.Fft(Z(i["z"]), n: 6).AsReal, Fourier.Fft(Z(i["z"]), dim: 0, norm: "ortho").AsReal,
+            Fourier.Ifft(Z(i["z"]), norm: "forward").AsReal],
+        ["fft_c2c_odd_lengths"] = i => [Fourier.Fft(Z(i["z"]), n: 12).AsReal, Fourier.Fft(Z(i["z"])).AsReal, Fourier.Ifft(Z(i["z"]), n: 5).AsReal,
+            Fourier.Fft(Z(i["z"]), n: 13, norm: "ortho").AsReal],
+        ["ifft_c2c"] = i => [Fourier.Ifft(Z(i["z"]), dim: 0).AsReal, Fourier.Ifft(Z(i["z"]), norm: "ortho").AsReal],
+        ["fft_of_real"] = i => [Fourier.Fft(i["x"]).AsReal, Fourier.Fft(i["x"], n: 7, dim: 0).AsReal],
+        ["rfft"] = i => [Fourier.Rfft(i["x"]).AsReal, Fourier.Rfft(i["x"], n: 9).AsReal, Fourier.Rfft(i["x"], dim: 0, norm: "forward").AsReal],
+        ["irfft"] = i => [Fourier.Irfft(Z(i["z"])), Fourier.Irfft(Z(i["z"]), n: 11), Fourier.Irfft(Z(i["z"]), n: 7, norm: "ortho")],
+        ["hfft_ihfft"] = i => [Fourier.Hfft(Z(i["z"])), Fourier.Hfft(Z(i["z"]), n: 9, norm: "ortho"), Fourier.Ihfft(i["x"]).AsReal],
+        ["ihfft_grad"] = i => [Fourier.Ihfft(i["x"], norm: "forward").AsReal],
+        ["fft2_ifft2"] = i => [Fourier.Fft2(Z(i["z"])).AsReal, Fourier.Ifft2(Z(i["z"]), s: [3, 8]).AsReal, Fourier.Fftn(Z(i["z"])).AsReal,
+            Fourier.Ifftn(Z(i["z"]), dims: [0, 2]).AsReal],
+        ["rfft2_irfft2"] = i => [Fourier.Rfft2(i["x"]).AsReal, Fourier.Rfftn(i["x"], s: [5, 7]).AsReal, Fourier.Irfft2(Fourier.Rfft2(i["x"])),
+            Fourier.Irfftn(Fourier.Rfftn(i["x"], dims: [0, 2]), dims: [0, 2])],
+        ["irfftn_grad"] = i => [Fourier.Irfftn(Z(i["z"]), s: [4, 8], dims: [1, 2])],
+        ["fft_freq_shift"] = i => [Fourier.Fftshift(i["x"]), Fourier.Ifftshift(i["x"]), Fourier.Fftshift(i["x"], [1]), Fourier.Fftfreq(8), Fourier.Fftfreq(7, 0.5),
+            Fourier.Rfftfreq(8), Fourier.Rfftfreq(9, 2.0)],
+        ["stft"] = i => [Fourier.Stft(i["x"], 16, hopLength: 4, window: Tensor.HannWindow(16).To(i["x"].Device)).AsReal,
+            Fourier.Stft(i["x"].Select(0, 0), 16, hopLength: 5, winLength: 12, window: Tensor.HannWindow(12).To(i["x"].Device)).AsReal,
+            Fourier.Stft(i["x"], 8, center: false, normalized: true).AsReal, Fourier.Stft(i["x"], 8, hopLength: 3, onesided: false, padMode: "constant").AsReal],
+        ["complex_abs_angle"] = i => [Z(i["z"]).Abs(), Z(i["z"]).Angle(), ComplexTensor.Polar(Z(i["z"]).Abs(), Z(i["z"]).Angle()).AsReal],
         ["einsum_repeated_with_product"] = i => [Tensor.Einsum("iji,jk->k", i["a"], i["b"])],
         ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
         ["cumprod_int"] = i => [i["x"].CumProd(1)],
@@ -541,6 +562,7 @@ public class CourseGoldenTests
         ["floor", "ceil", "round", "trunc", "sign", "erf", "log2", "log10", "tan", "asin", "acos", "atan", "atan2", "remainder"];
 
     static Tensor[] Pair(ValuesIndices r) => [r.Values, r.Indices];
+    static ComplexTensor Z(Tensor pairs) => ComplexTensor.ViewAsComplex(pairs);
     static Tensor ReduceIndex => Tensor.From(new long[] { 0, 2, 0, 3, 2 }, 5);
     static Tensor[] Triple((Tensor Values, Tensor Inverse, Tensor Counts) r) => [r.Values, r.Inverse, r.Counts];
     static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];

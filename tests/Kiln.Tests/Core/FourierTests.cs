@@ -1,0 +1,68 @@
+using System;
+using Xunit;
+
+namespace Kiln.Tests.Core;
+
+/// <summary>
+/// torch.fft beyond its golden cases: float64 finite differences through every transform, the radix-2 and Bluestein
+/// paths against a direct O(n²) sum at large and prime lengths, round trips, and bad input.
+/// </summary>
+public class FourierTests
+{
+    [Fact]
+    public void GradientsPassFiniteDifferences()
+    {
+        var g = new Generator(61);
+        var z = Tensor.Randn([3, 6, 2], DType.Float64, g).RequiresGrad_();
+        var x = Tensor.Randn([3, 7], DType.Float64, g).RequiresGrad_();
+        Assert.True(Autograd.GradCheck(t => Fourier.Fft(ComplexTensor.ViewAsComplex(t[0]), n: 5).AsReal, [z]));
+        Assert.True(Autograd.GradCheck(t => Fourier.Ifft(ComplexTensor.ViewAsComplex(t[0]), n: 8, dim: 0, norm: "ortho").AsReal, [z]));
+        Assert.True(Autograd.GradCheck(t => Fourier.Rfft(t[0], n: 9).AsReal, [x]));
+        Assert.True(Autograd.GradCheck(t => Fourier.Irfft(ComplexTensor.ViewAsComplex(t[0]), n: 9), [z]));
+        Assert.True(Autograd.GradCheck(t => Fourier.Irfftn(ComplexTensor.ViewAsComplex(t[0])), [z]));
+        Assert.True(Autograd.GradCheck(t => Fourier.Stft(t[0], 4, hopLength: 2, window: Tensor.HannWindow(4, dtype: DType.Float64)).AsReal, [x]));
+        Assert.True(Autograd.GradCheck(t => ComplexTensor.ViewAsComplex(t[0]).Abs(), [z]));
+    }
+
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(1000)]
+    [InlineData(997)]
+    public void MatchesTheDirectSum(int n)
+    {
+        var g = new Generator((ulong)n);
+        var z = Tensor.Randn([n, 2], DType.Float64, g);
+        var fast = Fourier.Fft(ComplexTensor.ViewAsComplex(z)).AsReal.ToArray<double>();
+        var v = z.ToArray<double>();
+        double worst = 0, scale = 0;
+        foreach (int k in new[] { 0, 1, 7, n / 3, n - 1 })
+        {
+            double re = 0, im = 0;
+            for (int j = 0; j < n; j++)
+            {
+                double angle = -2 * Math.PI * ((long)j * k % n) / n;
+                re += v[2 * j] * Math.Cos(angle) - v[2 * j + 1] * Math.Sin(angle);
+                im += v[2 * j] * Math.Sin(angle) + v[2 * j + 1] * Math.Cos(angle);
+            }
+            worst = Math.Max(worst, Math.Max(Math.Abs(re - fast[2 * k]), Math.Abs(im - fast[2 * k + 1])));
+            scale = Math.Max(scale, Math.Sqrt(re * re + im * im));
+        }
+        Assert.True(worst <= 1e-10 * Math.Max(1, scale), $"n = {n}: largest difference {worst}");
+        // And back.
+        var back = Fourier.Ifft(Fourier.Fft(ComplexTensor.ViewAsComplex(z))).AsReal.ToArray<double>();
+        for (int i = 0; i < v.Length; i++) Assert.True(Math.Abs(back[i] - v[i]) <= 1e-12, $"ifft(fft(z))[{i}] = {back[i]}, z = {v[i]}");
+    }
+
+    [Fact]
+    public void BadInputIsAClearError()
+    {
+        var x = Tensor.Randn(4, 8);
+        Assert.Contains("invalid normalization mode 'half'", Assert.Throws<KilnException>(() => Fourier.Rfft(x, norm: "half")).Message);
+        Assert.Contains("invalid number of data points (0)", Assert.Throws<KilnException>(() => Fourier.Fft(x, n: 0)).Message);
+        Assert.Contains("expected a float32 or float64 tensor, got Int64", Assert.Throws<KilnException>(() => Fourier.Rfft(Tensor.Zeros([4], DType.Int64))).Message);
+        Assert.Contains("view_as_complex: expected a last dim of size 2", Assert.Throws<KilnException>(() => ComplexTensor.ViewAsComplex(x)).Message);
+        Assert.Contains("stft: expected a 1-D window of 8 samples", Assert.Throws<KilnException>(() => Fourier.Stft(x, 8, window: Tensor.Ones(5))).Message);
+        Assert.Contains("is shorter than n_fft = 16", Assert.Throws<KilnException>(() => Fourier.Stft(x, 16, center: false)).Message);
+        Assert.Contains("s has 1 sizes for 2 dims", Assert.Throws<KilnException>(() => Fourier.Rfft2(x, s: [4])).Message);
+    }
+}
