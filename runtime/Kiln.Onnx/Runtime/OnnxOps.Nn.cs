@@ -48,17 +48,9 @@ public static partial class OnnxOps
             var w = c.In(1);
             int spatial = x.Dim - 2;
             if (spatial is < 1 or > 3) throw c.Unsupported($"{spatial}-D transposed convolution");
-            int[] Attr(string name, int fill)
-            {
-                var v = c.Ints(name);
-                var r = new int[spatial];
-                for (int i = 0; i < spatial; i++) r[i] = v is null ? fill : checked((int)v[i]);
-                return r;
-            }
-            var strides = Attr("strides", 1);
-            var dil = Attr("dilations", 1);
-            var outPad = Attr("output_padding", 0);
-            var kernel = Dims(w)[2..];
+            var strides = SpatialAttr(c, "strides", spatial, 1);
+            var dil = SpatialAttr(c, "dilations", spatial, 1);
+            var outPad = SpatialAttr(c, "output_padding", spatial, 0);
             int groups = checked((int)c.Int("group", 1));
             var zeros = new int[spatial];
             var full = spatial switch
@@ -145,7 +137,7 @@ public static partial class OnnxOps
             var indices = c.In(1).To(DType.Int64);
             int spatial = x.Dim - 2;
             var kernel = ToInts(c.Ints("kernel_shape") ?? throw c.Error("kernel_shape is required"));
-            var strides = c.Ints("strides") is { } st ? ToInts(st) : Ones(spatial);
+            var strides = SpatialAttr(c, "strides", spatial, 1);
             var pads = c.Ints("pads") is { } pd ? ToInts(pd) : new int[2 * spatial];
             int[] shape = [x.Size(0), x.Size(1), .. new int[spatial]];
             for (int i = 0; i < spatial; i++) shape[2 + i] = (x.Size(2 + i) - 1) * strides[i] + kernel[i] - pads[i] - pads[spatial + i];
@@ -297,17 +289,20 @@ public static partial class OnnxOps
     /// <summary>A pooling or convolution window in 2-D terms (1-D layers get a leading size-1 axis).</summary>
     sealed record WindowSpec(int[] Kernel, int[] Strides, int[] Dilations, int[] PadBegin, int[] PadEnd);
 
+    /// <summary>A per-spatial-dim integer attribute (strides, dilations, ...), <paramref name="fill"/> for each dim when absent.</summary>
+    static int[] SpatialAttr(NodeContext c, string name, int spatial, int fill)
+    {
+        var v = c.Ints(name);
+        if (v is not null && v.Length < spatial) throw c.Error($"{name} has {v.Length} entries for {spatial} spatial dims");
+        var r = new int[spatial];
+        for (int i = 0; i < spatial; i++) r[i] = v is null ? fill : checked((int)v[i]);
+        return r;
+    }
+
     static WindowSpec Window(NodeContext c, Tensor x, int spatial, int[] kernel)
     {
-        int[] Attr(string name, int fill)
-        {
-            var v = c.Ints(name);
-            var r = new int[spatial];
-            for (int i = 0; i < spatial; i++) r[i] = v is null ? fill : checked((int)v[i]);
-            return r;
-        }
-        var strides = Attr("strides", 1);
-        var dil = Attr("dilations", 1);
+        var strides = SpatialAttr(c, "strides", spatial, 1);
+        var dil = SpatialAttr(c, "dilations", spatial, 1);
         var begin = new int[spatial];
         var end = new int[spatial];
         string autoPad = c.String("auto_pad", "NOTSET");

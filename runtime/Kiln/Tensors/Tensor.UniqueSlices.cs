@@ -38,34 +38,10 @@ public sealed unsafe partial class Tensor
         int width = n == 0 ? 0 : checked((int)(keys.Numel / n));
         var order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
-        // Lexicographic over each slice's elements (NaN above every number, as sort orders it), ties by position so the
-        // first of each run is where that slice first occurs.
-        if (floating)
-        {
-            double* k = keys.Ptr<double>();
-            Array.Sort(order, (a, b) =>
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    int c = k[(long)a * width + j].CompareTo(k[(long)b * width + j]);
-                    if (c != 0) return c;
-                }
-                return a.CompareTo(b);
-            });
-        }
-        else
-        {
-            long* k = keys.Ptr<long>();
-            Array.Sort(order, (a, b) =>
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    int c = k[(long)a * width + j].CompareTo(k[(long)b * width + j]);
-                    if (c != 0) return c;
-                }
-                return a.CompareTo(b);
-            });
-        }
+        // Lexicographic over each slice's elements, ties by position so the first of each run is where that slice first
+        // occurs (NaN orders first here, .NET's comparison, and stays distinct: see SameSlice).
+        if (floating) SortSlices(order, keys.Ptr<double>(), width);
+        else SortSlices(order, keys.Ptr<long>(), width);
         var first = new List<long>();
         var counts = new List<long>();
         var inverse = new long[n];
@@ -83,6 +59,17 @@ public sealed unsafe partial class Tensor
         using (result.Values) using (result.Inverse) using (result.Counts) using (result.First)
             return new(result.Values.To(Device), result.Inverse.To(Device), result.Counts.To(Device), result.First.To(Device));
     }
+
+    static void SortSlices<T>(int[] order, T* keys, int width) where T : unmanaged, IComparable<T> =>
+        Array.Sort(order, (a, b) =>
+        {
+            for (int j = 0; j < width; j++)
+            {
+                int c = keys[(long)a * width + j].CompareTo(keys[(long)b * width + j]);
+                if (c != 0) return c;
+            }
+            return a.CompareTo(b);
+        });
 
     static bool SameSlice(Tensor keys, bool floating, int width, int a, int b)
     {
