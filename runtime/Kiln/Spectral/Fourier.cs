@@ -30,8 +30,10 @@ public static class Fourier
         RequireReal("rfft", x);
         int d = ShapeRules.NormalizeDim("rfft", dim, x.Dim);
         int length = n ?? x.Size(d);
-        var full = Transform("rfft", ComplexTensor.FromReal(x), length, d, norm, inverse: false);
-        return ComplexTensor.ViewAsComplex(full.AsReal.Narrow(d, 0, length / 2 + 1));
+        if (length < 1) throw new KilnException("rfft", $"rfft: invalid number of data points ({length}) specified", KilnErrorKind.Shape);
+        double scale = Scale("rfft", norm, length, inverse: false);
+        var fitted = Fit(x, d, length);
+        return ComplexTensor.ViewAsComplex(RealToComplex(fitted, d, scale));
     }
 
     /// <summary>
@@ -171,18 +173,20 @@ public static class Fourier
         int d = ShapeRules.NormalizeDim(op, dim, x.Dim);
         int length = n ?? x.Size(d);
         if (length < 1) throw new KilnException(op, $"{op}: invalid number of data points ({length}) specified", KilnErrorKind.Shape);
-        double scale = norm switch
-        {
-            "backward" => inverse ? 1.0 / length : 1,
-            "forward" => inverse ? 1 : 1.0 / length,
-            "ortho" => 1 / Math.Sqrt(length),
-            _ => throw new KilnException(op, $"{op}: invalid normalization mode '{norm}' (backward, forward or ortho)"),
-        };
+        double scale = Scale(op, norm, length, inverse);
         var fitted = Fit(x.AsReal, d, length);
         return ComplexTensor.ViewAsComplex(Dft(fitted, d, inverse ? 1 : -1, scale));
     }
 
-    /// <summary>The pairs tensor cut or zero-padded to <paramref name="n"/> along complex dim <paramref name="d"/>.</summary>
+    static double Scale(string op, string norm, int length, bool inverse) => norm switch
+    {
+        "backward" => inverse ? 1.0 / length : 1,
+        "forward" => inverse ? 1 : 1.0 / length,
+        "ortho" => 1 / Math.Sqrt(length),
+        _ => throw new KilnException(op, $"{op}: invalid normalization mode '{norm}' (backward, forward or ortho)"),
+    };
+
+    /// <summary>A tensor (a signal, or pairs) cut or zero-padded to <paramref name="n"/> along dim <paramref name="d"/>.</summary>
     static Tensor Fit(Tensor pairs, int d, int n)
     {
         int have = pairs.Size(d);
@@ -197,33 +201,56 @@ public static class Fourier
     static Tensor Dft(Tensor pairs, int d, int sign, double scale) =>
         Autograd.Function("fft_c2c", [pairs], () => DftOnHost(pairs, d, sign, scale), grad => [Dft(grad, d, -sign, scale)]);
 
-    static Tensor DftOnHost(Tensor pairs, int d, int sign, double scale)
+    static unsafe Tensor DftOnHost(Tensor pairs, int d, int sign, double scale)
     {
         using var noGrad = Autograd.NoGrad();
         using var host = pairs.Cpu();
-        using var moved = host.Movedim(d, -2);          // [..., n, 2]
-        using var wide = moved.To(DType.Float64);
-        using var dense = wide.Contiguous();
-        var data = dense.ToArray<double>();
-        int n = moved.Size(-2);
-        long rows = data.Length / (2L * n);
-        Threads.For(rows, Math.Max(1, 16384 / Math.Max(1, n)), (r0, r1) =>
+        using var moved = host.Movedim(d, -2);          // [..., n, 2], the transform's points adjacent
+        using var dense = moved.Contiguous();
+        int n = dense.Size(-2);
+        long rows = n == 0 ? 0 : dense.Numel / (2L * n);
+        var result = Tensor.Empty(dense.ShapeArray, dense.DType);
+        if (dense.DType == DType.Float32) FftRows.Complex(dense.Ptr<float>(), result.Ptr<float>(), rows, n, sign > 0, scale);
+        else FftRows.Complex(dense.Ptr<double>(), result.Ptr<double>(), rows, n, sign > 0, scale);
+        using (result)
         {
-            var re = new double[n];
-            var im = new double[n];
-            for (long r = r0; r < r1; r++)
-            {
-                long o = r * 2 * n;
-                for (int k = 0; k < n; k++) { re[k] = data[o + 2 * k]; im[k] = data[o + 2 * k + 1]; }
-                FftKernel.Transform(re, im, sign);
-                for (int k = 0; k < n; k++) { data[o + 2 * k] = re[k] * scale; data[o + 2 * k + 1] = im[k] * scale; }
-            }
+            using var back = result.Movedim(-2, d);
+            using var placed = back.Contiguous();
+            return placed.To(pairs.Device);
+        }
+    }
+
+    /// <summary>
+    /// The half spectrum [..., n/2 + 1, 2] (along <paramref name="d"/>) of a real signal already fitted to n points, as one
+    /// autograd node: its backward pads the gradient's bins to n with zeros, runs the inverse-sign transform and keeps the
+    /// real part (the adjoint of "embed as complex, transform, keep the first half").
+    /// </summary>
+    static Tensor RealToComplex(Tensor x, int d, double scale) =>
+        Autograd.Function("fft_r2c", [x], () => RealToComplexOnHost(x, d, scale), grad =>
+        {
+            int n = x.Size(d);
+            var full = Fit(grad, d, n);
+            return [Dft(full, d, 1, scale).Select(-1, 0)];
         });
-        using var result = Tensor.From(data, moved.ShapeArray);
-        using var back = result.Movedim(-2, d);
-        using var typed = back.To(pairs.DType);
-        using var dense2 = typed.Contiguous();
-        return dense2.To(pairs.Device);
+
+    static unsafe Tensor RealToComplexOnHost(Tensor x, int d, double scale)
+    {
+        using var noGrad = Autograd.NoGrad();
+        using var host = x.Cpu();
+        using var moved = host.Movedim(d, -1);
+        using var dense = moved.Contiguous();
+        int n = dense.Size(-1);
+        long rows = n == 0 ? 0 : dense.Numel / n;
+        var shape = dense.ShapeArray[..^1];
+        var result = Tensor.Empty([.. shape, n / 2 + 1, 2], dense.DType);
+        if (dense.DType == DType.Float32) FftRows.Real(dense.Ptr<float>(), result.Ptr<float>(), rows, n, scale);
+        else FftRows.Real(dense.Ptr<double>(), result.Ptr<double>(), rows, n, scale);
+        using (result)
+        {
+            using var back = result.Movedim(-2, d);
+            using var placed = back.Contiguous();
+            return placed.To(x.Device);
+        }
     }
 
     static (int[] Dims, int[] Sizes) Dims(string op, int rank, int[] shape, int[]? s, int[]? dims)

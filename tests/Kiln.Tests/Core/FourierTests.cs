@@ -53,6 +53,40 @@ public class FourierTests
         for (int i = 0; i < v.Length; i++) Assert.True(Math.Abs(back[i] - v[i]) <= 1e-12, $"ifft(fft(z))[{i}] = {back[i]}, z = {v[i]}");
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(30)]
+    [InlineData(1000)]
+    [InlineData(997)]
+    [InlineData(49)]
+    public void FourRowsAtOnceEqualOneRowAtATime(int n)
+    {
+        // 9 rows: two blocks of four through the vector lanes, one row alone; each must equal that row transformed alone.
+        var x = Tensor.Randn([9, n], DType.Float64, new Generator((ulong)(n + 1)));
+        var z = Tensor.Randn([9, n, 2], DType.Float64, new Generator((ulong)(n + 2)));
+        var real = Fourier.Rfft(x).AsReal.ToArray<double>();
+        var complex = Fourier.Fft(ComplexTensor.ViewAsComplex(z), norm: "ortho").AsReal.ToArray<double>();
+        int bins = n / 2 + 1;
+        for (int r = 0; r < 9; r++)
+        {
+            var one = Fourier.Rfft(x.Narrow(0, r, 1)).AsReal.ToArray<double>();
+            for (int i = 0; i < one.Length; i++) Assert.True(Math.Abs(one[i] - real[r * 2 * bins + i]) <= 1e-12 * Math.Sqrt(n), $"rfft row {r}, value {i}");
+            var alone = Fourier.Fft(ComplexTensor.ViewAsComplex(z.Narrow(0, r, 1)), norm: "ortho").AsReal.ToArray<double>();
+            for (int i = 0; i < alone.Length; i++) Assert.True(Math.Abs(alone[i] - complex[r * 2 * n + i]) <= 1e-12, $"fft row {r}, value {i}");
+        }
+        // And both against the direct sum for the last value of the first row.
+        var row = x.Narrow(0, 0, 1).ToArray<double>();
+        int k = bins - 1;
+        double re = 0, im = 0;
+        for (int j = 0; j < n; j++)
+        {
+            double angle = -2 * Math.PI * ((long)j * k % n) / n;
+            re += row[j] * Math.Cos(angle);
+            im += row[j] * Math.Sin(angle);
+        }
+        Assert.True(Math.Abs(re - real[2 * k]) <= 1e-10 * n && Math.Abs(im - real[2 * k + 1]) <= 1e-10 * n, $"bin {k}: ({real[2 * k]}, {real[2 * k + 1]}) vs ({re}, {im})");
+    }
+
     [Fact]
     public void BadInputIsAClearError()
     {
