@@ -215,6 +215,16 @@ for c in cases:
                 return torch.nn.functional.linear(x, wd)
     elif op in ("llama_decode_nf4", "llama_decode_int8"):
         fn = llama_decode(n)
+    elif op == "rfft":
+        x = torch.randn(*c["dims"])
+        fn = lambda: torch.fft.rfft(x)
+    elif op == "fft_c2c":
+        z = torch.randn(*c["dims"], dtype=torch.complex64)
+        fn = lambda: torch.fft.fft(z)
+    elif op == "stft":
+        x = torch.randn(*c["dims"])
+        w = torch.hann_window(400)
+        fn = lambda: torch.stft(x, 400, 160, window=w, return_complex=True)
     elif op == "add":
         a, b = torch.randn(n), torch.randn(n)
         fn = lambda: torch.add(a, b)

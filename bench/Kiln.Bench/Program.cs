@@ -99,6 +99,14 @@ if (File.Exists(Path.Combine(Kiln.Data.FashionMnist.DefaultRoot, "train-images-i
         cases.Add(new($"Fashion-MNIST MLP epoch, batch 64, Adam ({t}t)", "fashion_mlp", 64, t, 2, "data"));
         cases.Add(new($"Fashion-MNIST LeNet CNN epoch, batch 64, Adam ({t}t)", "fashion_cnn", 64, t, 1, "data"));
     }
+// torch.fft: real and complex transforms of batches of rows, and an audio-style STFT.
+foreach (int t in new[] { 1, 2 })
+{
+    cases.Add(new($"rfft 64 rows x 4096 ({t}t)", "rfft", 4096, t, 30, "signal") { Dims = [64, 4096] });
+    cases.Add(new($"rfft 256 rows x 1000 ({t}t)", "rfft", 1000, t, 30, "signal") { Dims = [256, 1000] });
+    cases.Add(new($"fft complex 64 rows x 4096 ({t}t)", "fft_c2c", 4096, t, 30, "signal") { Dims = [64, 4096] });
+    cases.Add(new($"stft 8 x 16000 samples, n_fft 400, hop 160, hann ({t}t)", "stft", 16000, t, 30, "signal") { Dims = [8, 16000] });
+}
 if (onlySuite != null) cases = cases.Where(c => c.Suite == onlySuite).ToList();
 // --case <text> keeps the cases whose name contains the text (for measuring one kernel; implies --no-write).
 int caseArg = Array.IndexOf(args, "--case");
@@ -159,7 +167,7 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
     }
     Console.WriteLine(table);
     var section = new StringBuilder();
-    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", "llm" => LlamaBench.Title, "quant" => QuantBench.Title, _ => "## Training epochs (data loading included)" });
+    section.AppendLine(suite switch { "core" => "## Tensor core and autograd", "nn" => "## NN layers and optimizers", "compile" => "## Compiled models", "llm" => LlamaBench.Title, "quant" => QuantBench.Title, "signal" => "## Spectral transforms", _ => "## Training epochs (data loading included)" });
     section.AppendLine();
     section.AppendLine($"Command: `dotnet run -c Release --project bench/Kiln.Bench -- --suite {suite}`  ");
     section.AppendLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({CpuName()}); PyTorch {torchVersion} with OpenBLAS, same run. " +
@@ -174,6 +182,8 @@ foreach (var suite in cases.Select(c => c.Suite).Distinct())
         section.AppendLine("[Model] classes, one training step on a fixed batch: eager Kiln, its generated Compile() (the model's graph: producers as GEMMs with bias, ReLU/GELU and dropout in their epilogue and a ReLU-gated backward, the conv/pool/norm/attention kernels, one fused loop per remaining group of elementwise ops each way — residual adds, other activations —, one autograd node), and eager PyTorch (same model, same optimizer), one PyTorch measurement shared by the rows of a model. The MLP is the seed's classifier (Linear 784→128, ReLU, Dropout 0.2, Linear 128→10); LeNet is samples/FashionMnist's; the Transformer layer has PyTorch's defaults (feed-forward 2048, dropout 0.1, post-norm, relu, batch-first), MSE loss to a random target. MaxAutotune rows use the block sizes measured in their warm-up calls; ReduceOverhead rows run their temporaries in the compiled model's own memory pool (reserved in the warm-up calls). torch.compile is not in Debian's PyTorch 1.13.");
     if (suite == "llm") section.AppendLine(LlamaBench.Description);
     if (suite == "quant") section.AppendLine(QuantBench.Description);
+    if (suite == "signal")
+        section.AppendLine("Kiln.Fourier against torch.fft (pocketfft) on float32 rows: rfft of real rows, fft of complex rows (Kiln's ComplexTensor pairs against complex64), and torch.stft with return_complex=True (centre reflect padding, a Hann window). Kiln transforms in float64 (radix 4/2/3/5, four rows at a time in vector lanes); pocketfft in float32 with vectorized passes.");
     if (suite == "data")
         section.AppendLine("One epoch on Fashion-MNIST (Debian's dataset-fashion-mnist files), batch 64, shuffled, Adam, of the 784-128-10 MLP with dropout and of the LeNet-style CNN of samples/FashionMnist (conv 1→6 5x5 pad 2, max-pool 2, conv 6→16 5x5, max-pool 2, 400-120-84-10): each side reads samples one by one from the uint8 images (to float, /255, normalise) and stacks batches in its DataLoader on the calling thread.");
     section.AppendLine();
@@ -187,7 +197,7 @@ if (write)
     var path = Path.Combine(FindRepoRoot(), "bench", "RESULTS.md");
     // Keep the sections of suites not run this time.
     var existing = File.Exists(path) ? File.ReadAllText(path) : "";
-    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("llm", LlamaBench.Title), ("quant", QuantBench.Title), ("data", "## Training epochs (data loading included)"), ("build", BuildTimes.Title) })
+    foreach (var (suite, title) in new[] { ("core", "## Tensor core and autograd"), ("nn", "## NN layers and optimizers"), ("compile", "## Compiled models"), ("llm", LlamaBench.Title), ("quant", QuantBench.Title), ("data", "## Training epochs (data loading included)"), ("signal", "## Spectral transforms"), ("build", BuildTimes.Title) })
     {
         if (sections.ContainsKey(suite)) continue;
         int at = existing.IndexOf(title, StringComparison.Ordinal);
@@ -196,10 +206,10 @@ if (write)
         sections[suite] = end < 0 ? existing[at..] : existing[at..(end + 1)];
     }
     var text = new StringBuilder("# Benchmarks\n\nKiln and PyTorch 1.13 side by side on the same machine in one run. These machines are noisy: read the ratios, not the absolute times.\n\n");
-    foreach (var suite in new[] { "core", "nn", "compile", "llm", "quant", "data", "build" })
+    foreach (var suite in new[] { "core", "nn", "compile", "llm", "quant", "data", "signal", "build" })
         if (sections.TryGetValue(suite, out var sec)) text.Append(sec.TrimEnd('\n')).Append("\n\n");
     // Sections this program does not write (the GPU run's, bench/gpu/table.py) are kept as they are.
-    var known = new[] { "## Tensor core and autograd", "## NN layers and optimizers", "## Compiled models", LlamaBench.Title, QuantBench.Title, "## Training epochs (data loading included)", BuildTimes.Title };
+    var known = new[] { "## Tensor core and autograd", "## NN layers and optimizers", "## Compiled models", LlamaBench.Title, QuantBench.Title, "## Training epochs (data loading included)", "## Spectral transforms", BuildTimes.Title };
     foreach (var part in ("\n" + existing).Split("\n## ").Skip(1))
     {
         string other = "## " + part;
@@ -333,6 +343,9 @@ static double RunKiln(BenchCase c)
             fn = TrainSteps.Of(opt, () => cifar ? Kiln.NN.F.CrossEntropy(forward(x), y) : Kiln.NN.F.MseLoss(forward(x), target!));
             break;
         }
+        case "rfft": { var x = Tensor.Randn(c.Dims!, generator: g); fn = () => Fourier.Rfft(x).AsReal; break; }
+        case "fft_c2c": { var z = ComplexTensor.ViewAsComplex(Tensor.Randn([.. c.Dims!, 2], generator: g)); fn = () => Fourier.Fft(z).AsReal; break; }
+        case "stft": { var x = Tensor.Randn(c.Dims!, generator: g); var w = Tensor.HannWindow(400); fn = () => Fourier.Stft(x, 400, 160, window: w).AsReal; break; }
         case "add": { var a = Tensor.Randn(new[] { c.N }, generator: g); var b = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a + b; break; }
         case "gelu": { var a = Tensor.Randn(new[] { c.N }, generator: g); fn = () => a.Gelu(); break; }
         case "transpose_copy": { var a = Tensor.Randn(new[] { c.N, c.N }, generator: g).T; fn = () => a.Contiguous(); break; }
