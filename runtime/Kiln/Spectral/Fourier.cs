@@ -155,7 +155,13 @@ public static class Fourier
         if (center) signal = NN.F.Pad(signal.Unsqueeze(1), [nFft / 2, nFft / 2], padMode).Squeeze(1);
         if (signal.Size(1) < nFft)
             throw new KilnException(op, $"{op}: the signal ({signal.Size(1)} samples{(center ? " after padding" : "")}) is shorter than n_fft = {nFft}", KilnErrorKind.Shape);
-        var frames = signal.Unfold(1, nFft, hop);   // [B, frames, nFft]
+        // The frames gathered into a dense [B, frames, nFft] (an index_select: elementwise work over the overlapping
+        // unfold view walks it slowly), differentiable as a gather.
+        int count = (signal.Size(1) - nFft) / hop + 1;
+        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
+        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
+        var positions = (starts + offsets).Reshape(-1);   // kept: the gather's backward reads it
+        var frames = signal.IndexSelect(1, positions.To(signal.Device)).Reshape(signal.Size(0), count, nFft);
         var w = window ?? Tensor.Ones([win], x.DType, x.Device);
         if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
         frames = frames * w.To(x.DType);
