@@ -921,6 +921,14 @@ with torch.random.fork_rng():
                     R(torch.stft(x, 8, hop_length=3, onesided=False, pad_mode="constant", return_complex=True))))
     case("complex_abs_angle", {"z": torch.cat([torch.randn(5, 2), torch.zeros(1, 2)])},
          lambda z: (C(z).abs(), C(z).angle(), R(torch.polar(C(z).abs(), C(z).angle()))))
+    case("istft", {"z": torch.randn(2, 9, 7, 2)},
+         lambda z: (torch.istft(C(z), 16, hop_length=4, window=torch.hann_window(16)),
+                    torch.istft(C(z), 16, hop_length=4, window=torch.hann_window(16), length=30),
+                    torch.istft(C(z[0]), 16, hop_length=5, win_length=12, window=torch.hann_window(12), normalized=True),
+                    torch.istft(C(z), 16, hop_length=4, window=torch.hamming_window(16), center=False)))
+    case("stft_istft_round_trip", {"x": torch.randn(2, 50)},
+         lambda x: torch.istft(torch.stft(x, 16, hop_length=4, window=torch.hann_window(16), return_complex=True), 16, hop_length=4,
+                               window=torch.hann_window(16), length=50))
 
 # assignment through the indexer (no gradients)
 def assigned():

@@ -8,7 +8,7 @@ namespace Kiln;
 /// Discrete Fourier transforms (<c>torch.fft</c>): <see cref="Fft(ComplexTensor, int?, int, string)"/>/<see cref="Ifft"/> of complex signals,
 /// <see cref="Rfft"/>/<see cref="Irfft"/> of real ones (the half spectrum), <see cref="Hfft"/>/<see cref="Ihfft"/>, their 2-D
 /// and n-D forms, <see cref="Fftfreq"/>, <see cref="Rfftfreq"/>, <see cref="Fftshift"/>, <see cref="Ifftshift"/>, and
-/// <see cref="Stft"/>. Complex values are <see cref="ComplexTensor"/>s. <c>n</c> zero-pads or cuts the signal;
+/// <see cref="Stft"/>/<see cref="Istft"/>. Complex values are <see cref="ComplexTensor"/>s. <c>n</c> zero-pads or cuts the signal;
 /// <c>norm</c> is "backward" (the default: the inverse divides by n), "ortho" (both by √n) or "forward" (the forward
 /// divides). Transforms run in float64 on the host (radix-2, or Bluestein for other lengths) and are differentiable:
 /// the backward of a transform is the transform of the opposite sign.
@@ -168,6 +168,57 @@ public static class Fourier
         var spectrum = onesided ? Rfft(frames, null, -1, normalized ? "ortho" : "backward") : Fft(frames, null, -1, normalized ? "ortho" : "backward");
         var bins = ComplexTensor.ViewAsComplex(spectrum.AsReal.Transpose(1, 2));   // [B, bins, frames]
         return x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins;
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Stft"/> (<c>torch.istft</c>): each frame of <paramref name="x"/> [(B,) bins, frames] back
+    /// to n_fft samples (one-sided when bins = n_fft/2 + 1), times the window, overlap-added and divided by the summed
+    /// squared window; with <paramref name="center"/> the n_fft/2 padding is cut off. <paramref name="length"/> trims or
+    /// zero-pads the result. The window's overlap must not vanish anywhere kept (PyTorch's NOLA condition).
+    /// </summary>
+    public static Tensor Istft(ComplexTensor x, int nFft, int? hopLength = null, int? winLength = null, Tensor? window = null, bool center = true,
+        bool normalized = false, bool? onesided = null, int? length = null)
+    {
+        const string op = "istft";
+        if (x.Dim is not (2 or 3)) throw new KilnException(op, $"{op}: expected a [bins, frames] or [B, bins, frames] spectrum, got {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        int hop = hopLength ?? nFft / 4, win = winLength ?? nFft;
+        if (nFft < 1 || hop < 1 || win < 1 || win > nFft)
+            throw new KilnException(op, $"{op}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={nFft}, hop_length={hop}, win_length={win}");
+        var spectrum = x.Dim == 2 ? ComplexTensor.ViewAsComplex(x.AsReal.Unsqueeze(0)) : x;
+        int bins = spectrum.Size(1), count = spectrum.Size(2), batch = spectrum.Size(0);
+        bool half = onesided ?? bins != nFft;
+        if (bins != (half ? nFft / 2 + 1 : nFft))
+            throw new KilnException(op, $"{op}: {bins} frequency bins do not match n_fft = {nFft} ({(half ? nFft / 2 + 1 : nFft)} expected{(half ? ", one-sided" : "")})", KilnErrorKind.Shape);
+        var perFrame = ComplexTensor.ViewAsComplex(spectrum.AsReal.Transpose(1, 2));   // [B, frames, bins]
+        string norm = normalized ? "ortho" : "backward";
+        var frames = half ? Irfft(perFrame, nFft, -1, norm) : Ifft(perFrame, nFft, -1, norm).Real;   // [B, frames, nFft]
+        var dtype = frames.DType;
+        var w = (window ?? Tensor.Ones([win], dtype, frames.Device)).To(dtype);
+        if (window is not null && (window.Dim != 1 || window.Size(0) != win))
+            throw new KilnException(op, $"{op}: expected a 1-D window of {win} samples, got {ShapeText.Format(window.ShapeArray)}", KilnErrorKind.Shape);
+        if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
+        int total = nFft + hop * (count - 1);
+        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
+        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
+        var positions = (starts + offsets).Reshape(-1).To(frames.Device);   // kept: index_add's backward reads it
+        var signal = Tensor.Zeros([batch, total], dtype, frames.Device).IndexAdd(1, positions, (frames * w).Reshape(batch, -1));
+        Tensor envelope;
+        using (Autograd.NoGrad())
+        {
+            using var squares = (w * w).Expand(count, nFft).Contiguous();
+            envelope = Tensor.Zeros([total], dtype, frames.Device).IndexAdd(0, positions, squares.Reshape(-1));
+        }
+        int start = center ? nFft / 2 : 0;
+        int end = length is { } l ? start + l : center ? total - nFft / 2 : total;
+        int kept = Math.Min(end, total) - start;
+        if (kept < 0) kept = 0;
+        using (var window2 = envelope.Narrow(0, start, kept))
+        using (var low = window2.Abs().Min())
+            if (kept > 0 && low.To(DType.Float64).Item<double>() < 1e-11)
+                throw new KilnException(op, $"{op}: the window overlap-add sums to ~0 somewhere (the NOLA condition fails): try another window or a smaller hop_length");
+        var y = signal.Narrow(1, start, kept) / envelope.Narrow(0, start, kept);
+        if (length is { } wanted && wanted > kept) y = NN.F.Pad(y, [0, wanted - kept]);
+        return x.Dim == 2 ? y.Squeeze(0) : y;
     }
 
     // ---- the transform -------------------------------------------------------------------------------------------

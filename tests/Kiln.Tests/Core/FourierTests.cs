@@ -22,6 +22,8 @@ public class FourierTests
         Assert.True(Autograd.GradCheck(t => Fourier.Irfftn(ComplexTensor.ViewAsComplex(t[0])), [z]));
         Assert.True(Autograd.GradCheck(t => Fourier.Stft(t[0], 4, hopLength: 2, window: Tensor.HannWindow(4, dtype: DType.Float64)).AsReal, [x]));
         Assert.True(Autograd.GradCheck(t => ComplexTensor.ViewAsComplex(t[0]).Abs(), [z]));
+        var spec = Tensor.Randn([5, 4, 2], DType.Float64, g).RequiresGrad_();
+        Assert.True(Autograd.GradCheck(t => Fourier.Istft(ComplexTensor.ViewAsComplex(t[0]), 8, 2, window: Tensor.HannWindow(8, dtype: DType.Float64)), [spec]));
     }
 
     [Theory]
@@ -97,6 +99,9 @@ public class FourierTests
         Assert.Contains("view_as_complex: expected a last dim of size 2", Assert.Throws<KilnException>(() => ComplexTensor.ViewAsComplex(x)).Message);
         Assert.Contains("stft: expected a 1-D window of 8 samples", Assert.Throws<KilnException>(() => Fourier.Stft(x, 8, window: Tensor.Ones(5))).Message);
         Assert.Contains("is shorter than n_fft = 16", Assert.Throws<KilnException>(() => Fourier.Stft(x, 16, center: false)).Message);
+        var spectrum = Fourier.Stft(x, 8, window: Tensor.HannWindow(8));
+        Assert.Contains("NOLA condition fails", Assert.Throws<KilnException>(() => Fourier.Istft(spectrum, 8, window: Tensor.HannWindow(8), center: false)).Message);
+        Assert.Contains("istft: 5 frequency bins do not match n_fft = 16", Assert.Throws<KilnException>(() => Fourier.Istft(spectrum, 16)).Message);
         Assert.Contains("s has 1 sizes for 2 dims", Assert.Throws<KilnException>(() => Fourier.Rfft2(x, s: [4])).Message);
     }
 }

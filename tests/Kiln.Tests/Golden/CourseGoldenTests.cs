@@ -537,6 +537,9 @@ public class CourseGoldenTests
         ["stft"] = i => [Fourier.Stft(i["x"], 16, hopLength: 4, window: Tensor.HannWindow(16).To(i["x"].Device)).AsReal,
             Fourier.Stft(i["x"].Select(0, 0), 16, hopLength: 5, winLength: 12, window: Tensor.HannWindow(12).To(i["x"].Device)).AsReal,
             Fourier.Stft(i["x"], 8, center: false, normalized: true).AsReal, Fourier.Stft(i["x"], 8, hopLength: 3, onesided: false, padMode: "constant").AsReal],
+        ["istft"] = i => [Fourier.Istft(Z(i["z"]), 16, 4, window: Hann(16, i["z"])), Fourier.Istft(Z(i["z"]), 16, 4, window: Hann(16, i["z"]), length: 30),
+            Fourier.Istft(Z(i["z"].Select(0, 0)), 16, 5, 12, Hann(12, i["z"]), normalized: true), Fourier.Istft(Z(i["z"]), 16, 4, window: Tensor.HammingWindow(16).To(i["z"].Device), center: false)],
+        ["stft_istft_round_trip"] = i => [Fourier.Istft(Fourier.Stft(i["x"], 16, 4, window: Hann(16, i["x"])), 16, 4, window: Hann(16, i["x"]), length: 50)],
         ["complex_abs_angle"] = i => [Z(i["z"]).Abs(), Z(i["z"]).Angle(), ComplexTensor.Polar(Z(i["z"]).Abs(), Z(i["z"]).Angle()).AsReal],
         ["einsum_repeated_with_product"] = i => [Tensor.Einsum("iji,jk->k", i["a"], i["b"])],
         ["cumprod"] = i => [i["x"].CumProd(1), i["x"].CumProd(0)],
@@ -563,6 +566,7 @@ public class CourseGoldenTests
 
     static Tensor[] Pair(ValuesIndices r) => [r.Values, r.Indices];
     static ComplexTensor Z(Tensor pairs) => ComplexTensor.ViewAsComplex(pairs);
+    static Tensor Hann(int n, Tensor like) => Tensor.HannWindow(n).To(like.Device);
     static Tensor ReduceIndex => Tensor.From(new long[] { 0, 2, 0, 3, 2 }, 5);
     static Tensor[] Triple((Tensor Values, Tensor Inverse, Tensor Counts) r) => [r.Values, r.Inverse, r.Counts];
     static Tensor[] Pair((Tensor, Tensor) r) => [r.Item1, r.Item2];
