@@ -158,10 +158,7 @@ public static class Fourier
         // The frames gathered into a dense [B, frames, nFft] (an index_select: elementwise work over the overlapping
         // unfold view walks it slowly), differentiable as a gather.
         int count = (signal.Size(1) - nFft) / hop + 1;
-        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
-        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
-        var positions = (starts + offsets).Reshape(-1);   // kept: the gather's backward reads it
-        var frames = signal.IndexSelect(1, positions.To(signal.Device)).Reshape(signal.Size(0), count, nFft);
+        var frames = signal.IndexSelect(1, FramePositions(count, nFft, hop, signal.Device)).Reshape(signal.Size(0), count, nFft);
         var w = window ?? Tensor.Ones([win], x.DType, x.Device);
         if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
         frames = frames * w.To(x.DType);
@@ -198,9 +195,7 @@ public static class Fourier
             throw new KilnException(op, $"{op}: expected a 1-D window of {win} samples, got {ShapeText.Format(window.ShapeArray)}", KilnErrorKind.Shape);
         if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
         int total = nFft + hop * (count - 1);
-        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
-        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
-        var positions = (starts + offsets).Reshape(-1).To(frames.Device);   // kept: index_add's backward reads it
+        var positions = FramePositions(count, nFft, hop, frames.Device);
         var signal = Tensor.Zeros([batch, total], dtype, frames.Device).IndexAdd(1, positions, (frames * w).Reshape(batch, -1));
         Tensor envelope;
         using (Autograd.NoGrad())
@@ -219,6 +214,19 @@ public static class Fourier
         var y = signal.Narrow(1, start, kept) / envelope.Narrow(0, start, kept);
         if (length is { } wanted && wanted > kept) y = NN.F.Pad(y, [0, wanted - kept]);
         return x.Dim == 2 ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>
+    /// The sample index of each point of each frame, [count·nFft] int64 (frame f's point j at f·hop + j): Stft gathers
+    /// by it, Istft overlap-adds by it. Not disposed by the callers: their ops' backwards read it.
+    /// </summary>
+    static Tensor FramePositions(int count, int nFft, int hop, Device device)
+    {
+        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
+        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
+        using var positions = starts + offsets;
+        using var flat = positions.Reshape(-1);
+        return flat.To(device).Contiguous();
     }
 
     // ---- the transform -------------------------------------------------------------------------------------------
