@@ -146,11 +146,7 @@ public static class Fourier
         const string op = "stft";
         RequireReal(op, x);
         if (x.Dim is not (1 or 2)) throw new KilnException(op, $"{op}: expected a 1-D or 2-D signal, got {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-        int hop = hopLength ?? nFft / 4, win = winLength ?? nFft;
-        if (nFft < 1 || hop < 1 || win < 1 || win > nFft)
-            throw new KilnException(op, $"{op}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={nFft}, hop_length={hop}, win_length={win}");
-        if (window is not null && (window.Dim != 1 || window.Size(0) != win))
-            throw new KilnException(op, $"{op}: expected a 1-D window of {win} samples, got {ShapeText.Format(window.ShapeArray)}", KilnErrorKind.Shape);
+        var (hop, w) = FrameSettings(op, nFft, hopLength, winLength, window, x.DType, x.Device);
         var signal = x.Dim == 1 ? x.Unsqueeze(0) : x;
         if (center) signal = NN.F.Pad(signal.Unsqueeze(1), [nFft / 2, nFft / 2], padMode).Squeeze(1);
         if (signal.Size(1) < nFft)
@@ -159,9 +155,7 @@ public static class Fourier
         // unfold view walks it slowly), differentiable as a gather.
         int count = (signal.Size(1) - nFft) / hop + 1;
         var frames = signal.IndexSelect(1, FramePositions(count, nFft, hop, signal.Device)).Reshape(signal.Size(0), count, nFft);
-        var w = window ?? Tensor.Ones([win], x.DType, x.Device);
-        if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
-        frames = frames * w.To(x.DType);
+        frames = frames * w;
         var spectrum = onesided ? Rfft(frames, null, -1, normalized ? "ortho" : "backward") : Fft(frames, null, -1, normalized ? "ortho" : "backward");
         var bins = ComplexTensor.ViewAsComplex(spectrum.AsReal.Transpose(1, 2));   // [B, bins, frames]
         return x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins;
@@ -178,9 +172,7 @@ public static class Fourier
     {
         const string op = "istft";
         if (x.Dim is not (2 or 3)) throw new KilnException(op, $"{op}: expected a [bins, frames] or [B, bins, frames] spectrum, got {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
-        int hop = hopLength ?? nFft / 4, win = winLength ?? nFft;
-        if (nFft < 1 || hop < 1 || win < 1 || win > nFft)
-            throw new KilnException(op, $"{op}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={nFft}, hop_length={hop}, win_length={win}");
+        var (hop, w) = FrameSettings(op, nFft, hopLength, winLength, window, x.AsReal.DType, x.AsReal.Device);
         var spectrum = x.Dim == 2 ? ComplexTensor.ViewAsComplex(x.AsReal.Unsqueeze(0)) : x;
         int bins = spectrum.Size(1), count = spectrum.Size(2), batch = spectrum.Size(0);
         bool half = onesided ?? bins != nFft;
@@ -190,10 +182,6 @@ public static class Fourier
         string norm = normalized ? "ortho" : "backward";
         var frames = half ? Irfft(perFrame, nFft, -1, norm) : Ifft(perFrame, nFft, -1, norm).Real;   // [B, frames, nFft]
         var dtype = frames.DType;
-        var w = (window ?? Tensor.Ones([win], dtype, frames.Device)).To(dtype);
-        if (window is not null && (window.Dim != 1 || window.Size(0) != win))
-            throw new KilnException(op, $"{op}: expected a 1-D window of {win} samples, got {ShapeText.Format(window.ShapeArray)}", KilnErrorKind.Shape);
-        if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
         int total = nFft + hop * (count - 1);
         var positions = FramePositions(count, nFft, hop, frames.Device);
         var signal = Tensor.Zeros([batch, total], dtype, frames.Device).IndexAdd(1, positions, (frames * w).Reshape(batch, -1));
@@ -214,6 +202,22 @@ public static class Fourier
         var y = signal.Narrow(1, start, kept) / envelope.Narrow(0, start, kept);
         if (length is { } wanted && wanted > kept) y = NN.F.Pad(y, [0, wanted - kept]);
         return x.Dim == 2 ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>
+    /// Stft's and Istft's shared settings, checked: the hop (n_fft/4 by default) and the window (ones when null) in
+    /// <paramref name="dtype"/>, zero-padded on both sides from win_length to n_fft.
+    /// </summary>
+    static (int Hop, Tensor Window) FrameSettings(string op, int nFft, int? hopLength, int? winLength, Tensor? window, DType dtype, Device device)
+    {
+        int hop = hopLength ?? nFft / 4, win = winLength ?? nFft;
+        if (nFft < 1 || hop < 1 || win < 1 || win > nFft)
+            throw new KilnException(op, $"{op}: expected 0 < win_length <= n_fft and hop_length > 0, got n_fft={nFft}, hop_length={hop}, win_length={win}");
+        if (window is not null && (window.Dim != 1 || window.Size(0) != win))
+            throw new KilnException(op, $"{op}: expected a 1-D window of {win} samples, got {ShapeText.Format(window.ShapeArray)}", KilnErrorKind.Shape);
+        var w = (window ?? Tensor.Ones([win], dtype, device)).To(dtype);
+        if (win < nFft) w = NN.F.Pad(w, [(nFft - win) / 2, nFft - win - (nFft - win) / 2]);
+        return (hop, w);
     }
 
     /// <summary>

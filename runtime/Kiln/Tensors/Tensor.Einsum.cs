@@ -57,12 +57,8 @@ public sealed partial class Tensor
         if (parts.Length == 2)
         {
             output = parts[1];
-            int dots = output.IndexOf("...", StringComparison.Ordinal);
-            if (output.IndexOf('.') is int dot && dot >= 0 && (dot != dots || output.IndexOf('.', dots + 3) >= 0))
-                throw new KilnException(op, $"{op}: the output '{output}' has a '.' that is not one '...'");
+            int dots = EllipsisAt(output, equation);
             if (dots >= 0) output = output[..dots] + ellipsis + output[(dots + 3)..];
-            foreach (char c in output)
-                if (!char.IsAsciiLetter(c) && c < EllipsisLetter0) throw new KilnException(op, $"{op}: subscripts must be letters, got '{parts[1]}' in '{equation}'");
         }
         else output = ellipsis + new string(sizes.Keys.Where(c => c < EllipsisLetter0 && written.Sum(s => s.Count(x => x == c)) == 1).OrderBy(c => c).ToArray());
         foreach (char c in output)
@@ -104,12 +100,8 @@ public sealed partial class Tensor
         for (int k = 0; k < inputs.Length; k++)
         {
             var s = inputs[k];
-            int dots = s.IndexOf("...", StringComparison.Ordinal);
+            int dots = EllipsisAt(s, equation);
             int named = dots >= 0 ? s.Length - 3 : s.Length;
-            if (s.IndexOf('.') is int dot && dot >= 0 && (dot != dots || s.IndexOf('.', dots + 3) >= 0))
-                throw new KilnException(op, $"{op}: the subscript '{s}' has a '.' that is not one '...' in '{equation}'");
-            foreach (char c in s)
-                if (c != '.' && !char.IsAsciiLetter(c)) throw new KilnException(op, $"{op}: subscripts must be letters, got '{s}' in '{equation}'");
             if (dots < 0 ? named != operands[k].Dim : named > operands[k].Dim)
                 throw new KilnException(op, $"{op}: the subscript '{s}' has {named} letters{(dots >= 0 ? " and '...'" : "")} for operand {k} of shape {ShapeText.Format(operands[k].ShapeArray)}", KilnErrorKind.Shape);
             counts[k] = dots < 0 ? -1 : operands[k].Dim - named;
@@ -122,6 +114,18 @@ public sealed partial class Tensor
         for (int k = 0; k < inputs.Length; k++)
             letters[k] = counts[k] < 0 ? inputs[k] : inputs[k].Replace("...", ellipsis[(most - counts[k])..]);
         return (letters, ellipsis);
+    }
+
+    /// <summary>Where a subscript's one <c>...</c> starts (-1 without one), after checking it holds only letters and that.</summary>
+    static int EllipsisAt(string subscript, string equation)
+    {
+        const string op = "einsum";
+        int dots = subscript.IndexOf("...", StringComparison.Ordinal);
+        if (subscript.IndexOf('.') is int dot && dot >= 0 && (dot != dots || subscript.IndexOf('.', dots + 3) >= 0))
+            throw new KilnException(op, $"{op}: the subscript '{subscript}' has a '.' that is not one '...' in '{equation}'");
+        foreach (char c in subscript)
+            if (c != '.' && !char.IsAsciiLetter(c)) throw new KilnException(op, $"{op}: subscripts must be letters, got '{subscript}' in '{equation}'");
+        return dots;
     }
 
     /// <summary>One operand to <paramref name="to"/>: letters not kept are summed out, the rest permuted into place.</summary>

@@ -36,15 +36,18 @@ public sealed partial class Tensor
     {
         if (!DType.IsInteger() || !other.DType.IsInteger())
             throw new KilnException(op, $"{op}: only integer tensors are supported, got {DType} and {other.DType}", KilnErrorKind.DType);
-        if (IsCuda || other.IsCuda)
-        {
-            // No CUDA kernel (integer number theory is rare on a GPU): on the host, then back.
-            using var a = Cpu();
-            using var b = other.Cpu();
-            using var result = MapBinary(op, a, b, kernel);
-            return result.To(IsCuda ? Device : other.Device);
-        }
-        return MapBinary(op, this, other, kernel);
+        return OnHost(op, other, kernel);
+    }
+
+    /// <summary>An elementwise kernel the CUDA backend has no code for (integer number theory, bit steps): a CUDA
+    /// operand runs on the host and the result goes back.</summary>
+    Tensor OnHost<TOp>(string op, Tensor other, TOp kernel) where TOp : struct, IBinaryOp
+    {
+        if (!IsCuda && !other.IsCuda) return MapBinary(op, this, other, kernel);
+        using var a = Cpu();
+        using var b = other.Cpu();
+        using var result = MapBinary(op, a, b, kernel);
+        return result.To(IsCuda ? Device : other.Device);
     }
 
     /// <summary>The next representable value after each element towards <paramref name="other"/> (<c>torch.nextafter</c>).</summary>
@@ -54,15 +57,7 @@ public sealed partial class Tensor
         if (DType is not (DType.Float32 or DType.Float64) || other.DType != DType)
             throw new KilnException(op, $"{op}: expected two float32 or two float64 tensors, got {DType} and {other.DType}", KilnErrorKind.DType);
         using var grad = GradMode.Set(false);
-        if (IsCuda || other.IsCuda)
-        {
-            // A bit-level step with no CUDA kernel: on the host, then back.
-            using var a = Cpu();
-            using var b = other.Cpu();
-            using var stepped = a.Nextafter(b);
-            return stepped.To(IsCuda ? Device : other.Device);
-        }
-        return MapBinary(op, this, other, new NextafterOp());
+        return OnHost(op, other, new NextafterOp());
     }
 
     /// <summary>
