@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using Kiln.Compiler.Shapes;
 using Kiln.Kernels;
 
@@ -14,17 +15,84 @@ internal sealed unsafe partial class CpuBackend
         long outer = 1, inner = 1;
         for (int i = 0; i < dim; i++) outer *= shape[i];
         for (int i = dim + 1; i < shape.Length; i++) inner *= shape[i];
-        long block = inner * src.DType.SizeOf();
+        int esize = src.DType.SizeOf();
+        long block = inner * esize;
         long* ix = index.Ptr<long>();
         int size = shape[dim];
-        for (int j = 0; j < count; j++) ShapeRules.NormalizeIndex(op, ix[j], size, dim);
+        // One pass finds the range and the runs of consecutive positions; only an index with negative or out-of-range
+        // entries is checked one by one (for the error) and wrapped into a pinned copy (it may be the caller's tensor).
+        long low = long.MaxValue, high = long.MinValue;
+        int runCount = count == 0 ? 0 : 1;
+        for (int j = 0; j < count; j++)
+        {
+            long v = ix[j];
+            if (v < low) low = v;
+            if (v > high) high = v;
+            if (j > 0 && v != ix[j - 1] + 1) runCount++;
+        }
+        long[]? wrapped = null;
+        if (count > 0 && (low < 0 || high >= size))
+        {
+            wrapped = GC.AllocateUninitializedArray<long>(count, pinned: true);
+            for (int j = 0; j < count; j++) wrapped[j] = ShapeRules.NormalizeIndex(op, ix[j], size, dim);
+            ix = (long*)Unsafe.AsPointer(ref wrapped[0]);
+            runCount = Runs(ix, count, null);
+        }
         byte* s = src.DataPointer, o = result.DataPointer;
-        for (long a = 0; a < outer; a++)
-            for (int j = 0; j < count; j++)
+        // An index made of runs of consecutive positions (frames, unfold windows, the middle of a padding; eight or more
+        // on average) copies each run whole; otherwise single elements (the last dim) are copied by type: a memcpy call
+        // per element costs several times the copy.
+        int[]? runs = null;
+        if (count >= 8L * runCount)
+        {
+            runs = new int[runCount + 1];
+            Runs(ix, count, runs);
+        }
+        long grain = Math.Max(1, (1 << 15) / Math.Max(1, count * block));
+        Threads.For(outer, grain, (a0, a1) =>
+        {
+            for (long a = a0; a < a1; a++)
             {
-                long k = ix[j] < 0 ? ix[j] + size : ix[j];
-                Buffer.MemoryCopy(s + (a * size + k) * block, o + (a * count + j) * block, block, block);
+                byte* from = s + a * size * block, to = o + a * count * block;
+                if (runs is not null)
+                    for (int r = 0; r + 1 < runs.Length; r++)
+                    {
+                        int j = runs[r];
+                        long bytes = (runs[r + 1] - j) * block;
+                        Buffer.MemoryCopy(from + ix[j] * block, to + j * block, bytes, bytes);
+                    }
+                else if (inner == 1 && esize == 4) PickElements((int*)from, (int*)to, ix, count);
+                else if (inner == 1 && esize == 8) PickElements((long*)from, (long*)to, ix, count);
+                else if (inner == 1 && esize == 2) PickElements((short*)from, (short*)to, ix, count);
+                else if (inner == 1) PickElements(from, to, ix, count);
+                else
+                    for (int j = 0; j < count; j++) Buffer.MemoryCopy(from + ix[j] * block, to + j * block, block, block);
             }
+        });
+        GC.KeepAlive(wrapped);
+    }
+
+    /// <summary>
+    /// The number of runs of consecutive positions in <paramref name="ix"/>; with <paramref name="starts"/>, where each
+    /// starts (then <paramref name="count"/>).
+    /// </summary>
+    static int Runs(long* ix, int count, int[]? starts)
+    {
+        if (count == 0) return 0;
+        int r = 1;
+        for (int j = 1; j < count; j++)
+            if (ix[j] != ix[j - 1] + 1)
+            {
+                if (starts is not null) starts[r] = j;
+                r++;
+            }
+        if (starts is not null) starts[r] = count;
+        return r;
+    }
+
+    static void PickElements<T>(T* from, T* to, long* ix, int count) where T : unmanaged
+    {
+        for (int j = 0; j < count; j++) to[j] = from[ix[j]];
     }
 
     public void Gather(string op, Tensor result, Tensor x, Tensor index, int dim)

@@ -10,8 +10,9 @@ namespace Kiln;
 /// and n-D forms, <see cref="Fftfreq"/>, <see cref="Rfftfreq"/>, <see cref="Fftshift"/>, <see cref="Ifftshift"/>, and
 /// <see cref="Stft"/>/<see cref="Istft"/>. Complex values are <see cref="ComplexTensor"/>s. <c>n</c> zero-pads or cuts the signal;
 /// <c>norm</c> is "backward" (the default: the inverse divides by n), "ortho" (both by √n) or "forward" (the forward
-/// divides). Transforms run in float64 on the host (radix-2, or Bluestein for other lengths) and are differentiable:
-/// the backward of a transform is the transform of the opposite sign.
+/// divides). Transforms run on the host (mixed radix 4/2/3/5, Bluestein for a large prime factor) in the signal's
+/// precision — float32 rows in float32 as PyTorch's pocketfft does, eight at a time in vector lanes; float64 in float64 —
+/// and are differentiable: the backward of a transform is the transform of the opposite sign.
 /// </summary>
 public static class Fourier
 {
@@ -46,6 +47,7 @@ public static class Fourier
         int d = ShapeRules.NormalizeDim("irfft", dim, x.Dim);
         int length = n ?? 2 * (x.Size(d) - 1);
         if (length < 1) throw new KilnException("irfft", $"irfft: invalid number of data points ({length}) specified", KilnErrorKind.Shape);
+        using var scope = Tensor.Scope();
         var half = Fit(x.AsReal, d, length / 2 + 1);
         int mirrored = length - (length / 2 + 1);
         var pairs = half;
@@ -55,14 +57,22 @@ public static class Fourier
             pairs = Tensor.Cat([half, tail.AsReal], d);
         }
         var signal = Transform("irfft", ComplexTensor.ViewAsComplex(pairs), length, d, norm, inverse: true);
-        return signal.Real;
+        return scope.Keep(signal.Real);
     }
 
     /// <summary>The real spectrum of a Hermitian-symmetric signal given by its first half (<c>torch.fft.hfft</c>).</summary>
-    public static Tensor Hfft(ComplexTensor x, int? n = null, int dim = -1, string norm = "backward") => Irfft(x.Conj(), n, dim, Swap(norm));
+    public static Tensor Hfft(ComplexTensor x, int? n = null, int dim = -1, string norm = "backward")
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(Irfft(x.Conj(), n, dim, Swap(norm)));
+    }
 
     /// <summary>The inverse of <see cref="Hfft"/> for a real signal: n/2 + 1 bins (<c>torch.fft.ihfft</c>).</summary>
-    public static ComplexTensor Ihfft(Tensor x, int? n = null, int dim = -1, string norm = "backward") => Rfft(x, n, dim, Swap(norm)).Conj();
+    public static ComplexTensor Ihfft(Tensor x, int? n = null, int dim = -1, string norm = "backward")
+    {
+        using var scope = Tensor.Scope();
+        return Kept(scope, Rfft(x, n, dim, Swap(norm)).Conj());
+    }
 
     /// <summary>The 2-D DFT over <paramref name="dims"/> (default the last two) (<c>torch.fft.fft2</c>).</summary>
     public static ComplexTensor Fft2(ComplexTensor x, int[]? s = null, int[]? dims = null, string norm = "backward") => Fftn(x, s, dims ?? [-2, -1], norm);
@@ -80,25 +90,28 @@ public static class Fourier
     public static ComplexTensor Fftn(ComplexTensor x, int[]? s = null, int[]? dims = null, string norm = "backward")
     {
         var (ds, sizes) = Dims("fftn", x.Dim, x.ShapeArray, s, dims);
+        using var scope = Tensor.Scope();
         for (int i = 0; i < ds.Length; i++) x = Fft(x, sizes[i], ds[i], norm);
-        return x;
+        return Kept(scope, x);
     }
 
     /// <summary>The inverse DFT over several dims (<c>torch.fft.ifftn</c>).</summary>
     public static ComplexTensor Ifftn(ComplexTensor x, int[]? s = null, int[]? dims = null, string norm = "backward")
     {
         var (ds, sizes) = Dims("ifftn", x.Dim, x.ShapeArray, s, dims);
+        using var scope = Tensor.Scope();
         for (int i = 0; i < ds.Length; i++) x = Ifft(x, sizes[i], ds[i], norm);
-        return x;
+        return Kept(scope, x);
     }
 
     /// <summary>The n-D DFT of a real signal: a real transform along the last of <paramref name="dims"/>, full ones along the rest (<c>torch.fft.rfftn</c>).</summary>
     public static ComplexTensor Rfftn(Tensor x, int[]? s = null, int[]? dims = null, string norm = "backward")
     {
         var (ds, sizes) = Dims("rfftn", x.Dim, x.ShapeArray, s, dims);
+        using var scope = Tensor.Scope();
         var y = Rfft(x, sizes[^1], ds[^1], norm);
         for (int i = 0; i < ds.Length - 1; i++) y = Fft(y, sizes[i], ds[i], norm);
-        return y;
+        return Kept(scope, y);
     }
 
     /// <summary>The inverse of <see cref="Rfftn"/> (<c>torch.fft.irfftn</c>); the last size defaults to 2·(bins − 1).</summary>
@@ -107,8 +120,9 @@ public static class Fourier
         var shape = x.ShapeArray;
         var (ds, sizes) = Dims("irfftn", x.Dim, shape, s, dims);
         if (s is null) sizes[^1] = 2 * (shape[ds[^1]] - 1);
+        using var scope = Tensor.Scope();
         for (int i = 0; i < ds.Length - 1; i++) x = Ifft(x, sizes[i], ds[i], norm);
-        return Irfft(x, sizes[^1], ds[^1], norm);
+        return scope.Keep(Irfft(x, sizes[^1], ds[^1], norm));
     }
 
     /// <summary>The sample frequencies of an n-point DFT with spacing <paramref name="d"/> (<c>torch.fft.fftfreq</c>).</summary>
@@ -146,19 +160,25 @@ public static class Fourier
         const string op = "stft";
         RequireReal(op, x);
         if (x.Dim is not (1 or 2)) throw new KilnException(op, $"{op}: expected a 1-D or 2-D signal, got {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        using var scope = Tensor.Scope();   // the padded signal, the frames and the spectrum go when it returns
         var (hop, w) = FrameSettings(op, nFft, hopLength, winLength, window, x.DType, x.Device);
         var signal = x.Dim == 1 ? x.Unsqueeze(0) : x;
-        if (center) signal = NN.F.Pad(signal.Unsqueeze(1), [nFft / 2, nFft / 2], padMode).Squeeze(1);
-        if (signal.Size(1) < nFft)
-            throw new KilnException(op, $"{op}: the signal ({signal.Size(1)} samples{(center ? " after padding" : "")}) is shorter than n_fft = {nFft}", KilnErrorKind.Shape);
+        // Centring pads by n_fft/2 on both sides. A copying mode needs no padded copy: its positions are composed with
+        // the frames' so one gather reads every frame from the signal (its gradient adds the mirrored samples back).
+        NN.PadMap? padded = null;
+        if (center && padMode == "constant") signal = NN.F.Pad(signal, [nFft / 2, nFft / 2], padMode);
+        else if (center) padded = NN.PadMap.For("pad", padMode, signal.ShapeArray, 1, nFft / 2, nFft / 2);
+        int length = padded?.Length ?? signal.Size(1);
+        if (length < nFft)
+            throw new KilnException(op, $"{op}: the signal ({length} samples{(center ? " after padding" : "")}) is shorter than n_fft = {nFft}", KilnErrorKind.Shape);
         // The frames gathered into a dense [B, frames, nFft] (an index_select: elementwise work over the overlapping
         // unfold view walks it slowly), differentiable as a gather.
-        int count = (signal.Size(1) - nFft) / hop + 1;
-        var frames = signal.IndexSelect(1, FramePositions(count, nFft, hop, signal.Device)).Reshape(signal.Size(0), count, nFft);
+        int count = (length - nFft) / hop + 1;
+        var frames = signal.IndexSelect(1, FramePositions(count, nFft, hop, padded, signal.Device)).Reshape(signal.Size(0), count, nFft);
         frames = frames * w;
         var spectrum = onesided ? Rfft(frames, null, -1, normalized ? "ortho" : "backward") : Fft(frames, null, -1, normalized ? "ortho" : "backward");
         var bins = ComplexTensor.ViewAsComplex(spectrum.AsReal.Transpose(1, 2));   // [B, bins, frames]
-        return x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins;
+        return Kept(scope, x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins);
     }
 
     /// <summary>
@@ -172,6 +192,7 @@ public static class Fourier
     {
         const string op = "istft";
         if (x.Dim is not (2 or 3)) throw new KilnException(op, $"{op}: expected a [bins, frames] or [B, bins, frames] spectrum, got {ShapeText.Format(x.ShapeArray)}", KilnErrorKind.Shape);
+        using var scope = Tensor.Scope();   // the frames, the overlap-added signal and its envelope go when it returns
         var (hop, w) = FrameSettings(op, nFft, hopLength, winLength, window, x.AsReal.DType, x.AsReal.Device);
         var spectrum = x.Dim == 2 ? ComplexTensor.ViewAsComplex(x.AsReal.Unsqueeze(0)) : x;
         int bins = spectrum.Size(1), count = spectrum.Size(2), batch = spectrum.Size(0);
@@ -183,7 +204,7 @@ public static class Fourier
         var frames = half ? Irfft(perFrame, nFft, -1, norm) : Ifft(perFrame, nFft, -1, norm).Real;   // [B, frames, nFft]
         var dtype = frames.DType;
         int total = nFft + hop * (count - 1);
-        var positions = FramePositions(count, nFft, hop, frames.Device);
+        var positions = FramePositions(count, nFft, hop, null, frames.Device);
         var signal = Tensor.Zeros([batch, total], dtype, frames.Device).IndexAdd(1, positions, (frames * w).Reshape(batch, -1));
         Tensor envelope;
         using (Autograd.NoGrad())
@@ -201,7 +222,7 @@ public static class Fourier
                 throw new KilnException(op, $"{op}: the window overlap-add sums to ~0 somewhere (the NOLA condition fails): try another window or a smaller hop_length");
         var y = signal.Narrow(1, start, kept) / envelope.Narrow(0, start, kept);
         if (length is { } wanted && wanted > kept) y = NN.F.Pad(y, [0, wanted - kept]);
-        return x.Dim == 2 ? y.Squeeze(0) : y;
+        return scope.Keep(x.Dim == 2 ? y.Squeeze(0) : y);
     }
 
     /// <summary>
@@ -221,16 +242,25 @@ public static class Fourier
     }
 
     /// <summary>
-    /// The sample index of each point of each frame, [count·nFft] int64 (frame f's point j at f·hop + j): Stft gathers
-    /// by it, Istft overlap-adds by it. Not disposed by the callers: their ops' backwards read it.
+    /// The sample index of each point of each frame, [count·nFft] int64 (frame f's point j at f·hop + j, read through
+    /// <paramref name="padded"/> when the frames are cut from a padded signal): Stft gathers by it, Istft overlap-adds by
+    /// it. Not disposed by the callers: their ops' backwards read it.
     /// </summary>
-    static Tensor FramePositions(int count, int nFft, int hop, Device device)
+    static unsafe Tensor FramePositions(int count, int nFft, int hop, NN.PadMap? padded, Device device)
     {
-        using var starts = Tensor.Arange(0, count, 1, DType.Int64).Reshape(count, 1) * (long)hop;
-        using var offsets = Tensor.Arange(0, nFft, 1, DType.Int64).Reshape(1, nFft);
-        using var positions = starts + offsets;
-        using var flat = positions.Reshape(-1);
-        return flat.To(device).Contiguous();
+        // Filled in place: a managed array of this size would land on the large-object heap every call.
+        using var host = Tensor.Empty([count * nFft], DType.Int64);
+        long* positions = host.Ptr<long>();
+        for (int f = 0; f < count; f++)
+        {
+            long start = (long)f * hop, source = start;
+            long* frame = positions + (long)f * nFft;
+            if (padded is { } map && !map.Straight(start, nFft, out source))
+                for (int j = 0; j < nFft; j++) frame[j] = map.Source(start + j);   // a frame reaching into the padding
+            else
+                for (int j = 0; j < nFft; j++) frame[j] = source + j;
+        }
+        return host.To(device);
     }
 
     // ---- the transform -------------------------------------------------------------------------------------------
@@ -347,6 +377,13 @@ public static class Fourier
             y = y.Roll(inverse ? -(size / 2) : size / 2, dim);
         }
         return y;
+    }
+
+    /// <summary>Keeps a result past the scope that owns its temporaries.</summary>
+    static ComplexTensor Kept(TensorScope scope, ComplexTensor z)
+    {
+        scope.Keep(z.AsReal);
+        return z;
     }
 
     static string Swap(string norm) => norm switch { "backward" => "forward", "forward" => "backward", _ => norm };

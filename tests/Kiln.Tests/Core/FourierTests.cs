@@ -89,6 +89,40 @@ public class FourierTests
         Assert.True(Math.Abs(re - real[2 * k]) <= 1e-10 * n && Math.Abs(im - real[2 * k + 1]) <= 1e-10 * n, $"bin {k}: ({real[2 * k]}, {real[2 * k + 1]}) vs ({re}, {im})");
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(30)]
+    [InlineData(400)]
+    [InlineData(997)]
+    [InlineData(4096)]
+    public void Float32RowsMatchFloat64WithinFloat32Rounding(int n)
+    {
+        // 17 float32 rows: two blocks of eight through the float32 lanes, one row alone in float64. Every value must be
+        // the float64 transform of the same data within float32 rounding of the spectrum's scale (a DFT's error grows
+        // with log n relative to the row's largest bin, as pocketfft's does).
+        var g = new Generator((ulong)(n + 3));
+        var x = Tensor.Randn([17, n], generator: g);
+        var z = Tensor.Randn([17, n, 2], generator: g);
+        Check("rfft", Fourier.Rfft(x).AsReal, Fourier.Rfft(x.To(DType.Float64)).AsReal);
+        Check("fft", Fourier.Fft(ComplexTensor.ViewAsComplex(z)).AsReal, Fourier.Fft(ComplexTensor.ViewAsComplex(z.To(DType.Float64))).AsReal);
+        Check("ifft", Fourier.Ifft(ComplexTensor.ViewAsComplex(z), norm: "ortho").AsReal, Fourier.Ifft(ComplexTensor.ViewAsComplex(z.To(DType.Float64)), norm: "ortho").AsReal);
+
+        static void Check(string what, Tensor single, Tensor reference)
+        {
+            Assert.Equal(DType.Float32, single.DType);
+            var got = single.To(DType.Float64).ToArray<double>();
+            var want = reference.ToArray<double>();
+            int perRow = want.Length / 17;
+            for (int r = 0; r < 17; r++)
+            {
+                double scale = 0, worst = 0;
+                for (int i = r * perRow; i < (r + 1) * perRow; i++) scale = Math.Max(scale, Math.Abs(want[i]));
+                for (int i = r * perRow; i < (r + 1) * perRow; i++) worst = Math.Max(worst, Math.Abs(got[i] - want[i]));
+                Assert.True(worst <= 1e-7 * Math.Log2(perRow) * scale, $"{what} row {r}: largest difference {worst}, largest bin {scale}");
+            }
+        }
+    }
+
     [Fact]
     public void BadInputIsAClearError()
     {

@@ -5,11 +5,11 @@ using System.Numerics;
 namespace Kiln.Kernels.Spectral;
 
 /// <summary>
-/// A planned discrete Fourier transform of length n in float64: X_k = Σ_j x_j·e^{∓2πi·jk/n} (forward −, inverse +),
+/// A planned discrete Fourier transform of length n (twiddles in float64, rounded by float32 lanes): X_k = Σ_j x_j·e^{∓2πi·jk/n} (forward −, inverse +),
 /// unscaled. Lengths whose prime factors are small run a mixed-radix Cooley–Tukey recursion (radix 4, 2, 3 and 5 by
 /// hand, other factors by a general butterfly) over a table of the n twiddles, computed once per length and cached;
 /// a length with a prime factor above 31 runs Bluestein's chirp-z identity over a power-of-two plan. Written once over
-/// <see cref="IFftLane{T}"/>: one row, or four rows in vector registers.
+/// <see cref="IFftLane{T}"/>: one row, or a block of rows in vector registers.
 /// </summary>
 internal sealed class FftPlan
 {

@@ -6,8 +6,9 @@ namespace Kiln.Kernels.Spectral;
 
 /// <summary>
 /// What a transform does with its values, written once for <see cref="FftPlan"/>: one complex number
-/// (<see cref="ComplexLane"/>) or four rows' numbers side by side in vector registers (<see cref="ComplexLanes4"/>), so
-/// the same recursion transforms four rows at once and the rest one at a time. Twiddles are the same for every lane.
+/// (<see cref="ComplexLane"/>), or several rows' numbers side by side in vector registers (four float64 rows:
+/// <see cref="ComplexLanes4"/>; eight float32 rows: <see cref="ComplexLanes8"/>), so the same recursion transforms a
+/// block of rows at once and the rest one at a time. Twiddles are the same for every lane.
 /// </summary>
 internal interface IFftLane<T> where T : struct, IFftLane<T>
 {
@@ -60,4 +61,32 @@ internal struct ComplexLanes4(Vector256<double> re, Vector256<double> im) : IFft
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ComplexLanes4 TimesI(ComplexLanes4 a, bool negative) => negative ? new(a.Im, -a.Re) : new(-a.Im, a.Re);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ComplexLanes4 Conj(ComplexLanes4 a) => new(a.Re, -a.Im);
+}
+
+/// <summary>
+/// Eight complex numbers in float32 (eight float32 rows' values at one position): float32 signals transform eight rows
+/// per instruction, as PyTorch's pocketfft does in float32; twiddles are rounded from the float64 table.
+/// </summary>
+internal struct ComplexLanes8(Vector256<float> re, Vector256<float> im) : IFftLane<ComplexLanes8>
+{
+    public Vector256<float> Re = re, Im = im;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ComplexLanes8 Add(ComplexLanes8 a, ComplexLanes8 b) => new(a.Re + b.Re, a.Im + b.Im);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ComplexLanes8 Sub(ComplexLanes8 a, ComplexLanes8 b) => new(a.Re - b.Re, a.Im - b.Im);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ComplexLanes8 Mul(ComplexLanes8 a, Complex w)
+    {
+        var wr = Vector256.Create((float)w.Real);
+        var wi = Vector256.Create((float)w.Imaginary);
+        return new(a.Re * wr - a.Im * wi, a.Re * wi + a.Im * wr);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ComplexLanes8 Scale(ComplexLanes8 a, double s)
+    {
+        var v = Vector256.Create((float)s);
+        return new(a.Re * v, a.Im * v);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ComplexLanes8 TimesI(ComplexLanes8 a, bool negative) => negative ? new(a.Im, -a.Re) : new(-a.Im, a.Re);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ComplexLanes8 Conj(ComplexLanes8 a) => new(a.Re, -a.Im);
 }

@@ -15,6 +15,7 @@ public static partial class F
         const string op = "pad";
         if (pad.Length % 2 != 0 || pad.Length / 2 > input.Dim)
             throw new KilnException(op, $"{op}: padding length must be even and at most twice the number of dims; got {pad.Length} values for a {input.Dim}-D input {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
+        using var scope = Tensor.Scope();   // one dim's result is the next one's input: only the last is kept
         var x = input;
         for (int i = 0; i < pad.Length / 2; i++)
         {
@@ -33,28 +34,11 @@ public static partial class F
                 x = Tensor.Cat(parts, dim);
                 continue;
             }
-            if (left < 0 || right < 0) throw new KilnException(op, $"{op}: negative padding is only supported in constant mode");
-            if (mode == "reflect" && (left >= size || right >= size))
-                throw new KilnException(op, $"{op}: Padding size should be less than the corresponding input dimension, but got: padding ({left}, {right}) at dimension {dim} of input {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
-            if (mode == "circular" && (left > size || right > size))
-                throw new KilnException(op, $"{op}: Padding value causes wrapping around more than once (padding ({left}, {right}), size {size})", KilnErrorKind.Shape);
-            var idx = new long[size + left + right];
-            for (int j = 0; j < idx.Length; j++)
-            {
-                int s = j - left;
-                idx[j] = mode switch
-                {
-                    "reflect" => s < 0 ? -s : s >= size ? 2 * (size - 1) - s : s,
-                    "replicate" => Math.Clamp(s, 0, size - 1),
-                    "circular" => ((s % size) + size) % size,
-                    _ => throw new KilnException(op, $"{op}: unknown padding mode '{mode}' (expected constant, reflect, replicate or circular)"),
-                };
-            }
-            using var hostIndex = Tensor.From(idx, idx.Length);
+            using var hostIndex = PadMap.For(op, mode, input.ShapeArray, dim, left, right).Positions();
             using var index = hostIndex.To(x.Device);
             x = x.IndexSelect(dim, index);
         }
-        return x;
+        return ReferenceEquals(x, input) ? x : scope.Keep(x);
     }
 
     static Tensor Filled(Tensor like, int dim, int count, double value)
