@@ -34,7 +34,7 @@ public static partial class CompiledOps
         LayerRules.ClassTarget(op, logits.ShapeArray, target.ShapeArray);
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);
-        using var t = target.ToInternal(DType.Int64).Contiguous();
+        using var t = target.ContiguousAs(DType.Int64);
         return rows.Backend.CrossEntropyRows(rows, t, ignoreIndex);
     }
 
@@ -69,7 +69,7 @@ public static partial class CompiledOps
     {
         using var noGrad = Autograd.NoGrad();
         using var rows = ClassRows(logits);
-        using var t = target.ToInternal(DType.Int64).Contiguous();
+        using var t = target.ContiguousAs(DType.Int64);
         var dRows = rows.Backend.CrossEntropyRowsBackward(rows, t, lse, count, grad, ignoreIndex);
         if (logits.Dim <= 2) return logits.Dim == 1 ? dRows.Reshape(-1) : dRows;
         // Back from [N·d..., C] rows to [N, C, d...].

@@ -246,7 +246,8 @@ internal static class CudaCompiledOps
     public static (Tensor Loss, Tensor Lse, long Count) CrossEntropy(Tensor rows, Tensor target, long ignoreIndex)
     {
         using var noGrad = Autograd.NoGrad();
-        using var t = target.ToInternal(DType.Int64).Reshape(-1, 1);
+        using var t64 = target.ToInternal(DType.Int64);
+        using var t = t64.Reshape(-1, 1);
         using var ignored = t.Eq(ignoreIndex);
         using var safe = t.MaskedFill(ignored, 0);
         using var keep = ignored.LogicalNot().To(DType.Float32);
@@ -265,7 +266,8 @@ internal static class CudaCompiledOps
     public static Tensor CrossEntropyBackward(Tensor rows, Tensor target, Tensor lse, long count, Tensor grad, long ignoreIndex)
     {
         using var noGrad = Autograd.NoGrad();
-        using var t = target.ToInternal(DType.Int64).Reshape(-1, 1);
+        using var t64 = target.ToInternal(DType.Int64);
+        using var t = t64.Reshape(-1, 1);
         using var ignored = t.Eq(ignoreIndex);
         using var safe = t.MaskedFill(ignored, 0);
         using var keep = ignored.LogicalNot().To(DType.Float32);

@@ -184,7 +184,7 @@ internal sealed class FusedStep : IDisposable
     public Tensor State(Tensor stored)
     {
         if (_widened is null) return stored;
-        var wide = stored.ToInternal(DType.Float32).ContiguousInternal();
+        var wide = stored.ContiguousAs(DType.Float32);
         _widened.Add((stored, wide));
         return wide;
     }

@@ -28,10 +28,20 @@ public readonly struct ComplexTensor
             : throw new KilnException("view_as_complex", $"view_as_complex: expected a last dim of size 2, got {ShapeText.Format(pairs.ShapeArray)}", KilnErrorKind.Shape);
 
     /// <summary>A real tensor as complex numbers with zero imaginary parts.</summary>
-    public static ComplexTensor FromReal(Tensor real) => new(real, Tensor.ZerosLike(real));
+    public static ComplexTensor FromReal(Tensor real)
+    {
+        using var zeros = Tensor.ZerosLike(real);
+        return new(real, zeros);
+    }
 
     /// <summary>abs·e^{i·angle} (<c>torch.polar</c>).</summary>
-    public static ComplexTensor Polar(Tensor abs, Tensor angle) => new(abs * angle.Cos(), abs * angle.Sin());
+    public static ComplexTensor Polar(Tensor abs, Tensor angle)
+    {
+        using var scope = Tensor.Scope();
+        var z = new ComplexTensor(abs * angle.Cos(), abs * angle.Sin());
+        scope.Keep(z.AsReal);
+        return z;
+    }
 
     /// <summary>The real parts.</summary>
     public Tensor Real => AsReal.Select(-1, 0);
@@ -52,10 +62,21 @@ public readonly struct ComplexTensor
     public Tensor Abs() => AsReal.Norm(2, [-1]);
 
     /// <summary>The arguments atan2(Im, Re) (<c>torch.angle</c>).</summary>
-    public Tensor Angle() => Imag.Atan2(Real);
+    public Tensor Angle()
+    {
+        using var re = Real;
+        using var im = Imag;
+        return im.Atan2(re);
+    }
 
     /// <summary>The complex conjugate.</summary>
-    public ComplexTensor Conj() => new(Real, Imag.Neg());
+    public ComplexTensor Conj()
+    {
+        using var re = Real;
+        using var im = Imag;
+        using var negated = im.Neg();
+        return new(re, negated);
+    }
 
     /// <summary>Complex sum.</summary>
     public static ComplexTensor operator +(ComplexTensor a, ComplexTensor b) => new(a.AsReal + b.AsReal);
@@ -66,12 +87,19 @@ public readonly struct ComplexTensor
     /// <summary>Complex product (broadcasting as real tensors do).</summary>
     public static ComplexTensor operator *(ComplexTensor a, ComplexTensor b)
     {
+        using var scope = Tensor.Scope();   // the parts and partial products go when it returns
         Tensor ar = a.Real, ai = a.Imag, br = b.Real, bi = b.Imag;
-        return new(ar * br - ai * bi, ar * bi + ai * br);
+        var z = new ComplexTensor(ar * br - ai * bi, ar * bi + ai * br);
+        scope.Keep(z.AsReal);
+        return z;
     }
 
     /// <summary>Each element times a real tensor (broadcast over the complex shape).</summary>
-    public static ComplexTensor operator *(ComplexTensor a, Tensor scale) => new(a.AsReal * scale.Unsqueeze(-1));
+    public static ComplexTensor operator *(ComplexTensor a, Tensor scale)
+    {
+        using var column = scale.Unsqueeze(-1);
+        return new(a.AsReal * column);
+    }
 
     /// <summary>Each element times a real number.</summary>
     public static ComplexTensor operator *(ComplexTensor a, double scale) => new(a.AsReal * scale);

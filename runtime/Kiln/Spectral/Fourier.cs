@@ -20,7 +20,11 @@ public static class Fourier
     public static ComplexTensor Fft(ComplexTensor x, int? n = null, int dim = -1, string norm = "backward") => Transform("fft", x, n, dim, norm, inverse: false);
 
     /// <summary>The DFT of a real signal (<c>torch.fft.fft</c> of a real tensor): the full spectrum.</summary>
-    public static ComplexTensor Fft(Tensor x, int? n = null, int dim = -1, string norm = "backward") => Fft(ComplexTensor.FromReal(x), n, dim, norm);
+    public static ComplexTensor Fft(Tensor x, int? n = null, int dim = -1, string norm = "backward")
+    {
+        using var scope = Tensor.Scope();
+        return Kept(scope, Fft(ComplexTensor.FromReal(x), n, dim, norm));
+    }
 
     /// <summary>The inverse DFT (<c>torch.fft.ifft</c>).</summary>
     public static ComplexTensor Ifft(ComplexTensor x, int? n = null, int dim = -1, string norm = "backward") => Transform("ifft", x, n, dim, norm, inverse: true);
@@ -33,8 +37,9 @@ public static class Fourier
         int length = n ?? x.Size(d);
         if (length < 1) throw new KilnException("rfft", $"rfft: invalid number of data points ({length}) specified", KilnErrorKind.Shape);
         double scale = Scale("rfft", norm, length, inverse: false);
+        using var scope = Tensor.Scope();   // a cut or zero-padded copy of the signal
         var fitted = Fit(x, d, length);
-        return ComplexTensor.ViewAsComplex(RealToComplex(fitted, d, scale));
+        return Kept(scope, ComplexTensor.ViewAsComplex(RealToComplex(fitted, d, scale)));
     }
 
     /// <summary>
@@ -273,8 +278,9 @@ public static class Fourier
         int length = n ?? x.Size(d);
         if (length < 1) throw new KilnException(op, $"{op}: invalid number of data points ({length}) specified", KilnErrorKind.Shape);
         double scale = Scale(op, norm, length, inverse);
+        using var scope = Tensor.Scope();
         var fitted = Fit(x.AsReal, d, length);
-        return ComplexTensor.ViewAsComplex(Dft(fitted, d, inverse ? 1 : -1, scale));
+        return Kept(scope, ComplexTensor.ViewAsComplex(Dft(fitted, d, inverse ? 1 : -1, scale)));
     }
 
     static double Scale(string op, string norm, int length, bool inverse) => norm switch

@@ -10,6 +10,7 @@ public static partial class Linalg
     /// </summary>
     public static Tensor Cross(Tensor a, Tensor b, int dim = -1)
     {
+        using var scope = Tensor.Scope();
         const string op = "linalg.cross";
         if (a.Dim != b.Dim)
             throw new KilnException(op, $"{op}: inputs must have the same number of dimensions, got {ShapeText.Format(a.ShapeArray)} and {ShapeText.Format(b.ShapeArray)}", KilnErrorKind.Shape);
@@ -31,7 +32,7 @@ public static partial class Linalg
                 using var second = ak.Mul(bj);
                 parts[i] = first.Sub(second);
             }
-            return Tensor.Cat(parts, d);
+            return scope.Keep(Tensor.Cat(parts, d));
         }
         finally
         {

@@ -14,10 +14,11 @@ public static partial class Linalg
     /// </summary>
     public static Tensor Cholesky(Tensor a)
     {
+        using var scope = Tensor.Scope();
         const string op = "linalg.cholesky";
         int n = CheckSquare(op, a);
         Tensor? l = null;
-        return Autograd.Function("linalg_cholesky", [a], () => l = PerMatrix(op, a, a.ShapeArray, (m, output) =>
+        return scope.Keep(Autograd.Function("linalg_cholesky", [a], () => l = PerMatrix(op, a, a.ShapeArray, (m, output) =>
         {
             int failed = DenseDecompositions.Cholesky(m, n, output);
             if (failed > 0)
@@ -36,7 +37,7 @@ public static partial class Linalg
             using var leftT = left.Transpose(-2, -1);
             using var both = Solve(lt, leftT);                     // (left·L⁻¹)ᵀ = L⁻ᵀ·leftᵀ
             return [both.Transpose(-2, -1).Contiguous()];
-        });
+        }));
     }
 
     /// <summary>
@@ -133,13 +134,14 @@ public static partial class Linalg
     /// <summary>log det A of each square matrix (<c>torch.logdet</c>): NaN for a negative determinant, -inf for a singular one.</summary>
     public static Tensor Logdet(Tensor a)
     {
+        using var scope = Tensor.Scope();
         var (sign, logAbs) = Slogdet(a);
         using (sign)
         using (logAbs)
         {
             using var negative = sign.Lt(0);
             using var nan = Tensor.Full([], double.NaN, a.DType, a.Device);
-            return Tensor.Where(negative, nan, logAbs);
+            return scope.Keep(Tensor.Where(negative, nan, logAbs));
         }
     }
 

@@ -34,11 +34,12 @@ public static partial class Linalg
     /// </summary>
     public static Tensor CholeskySolve(Tensor b, Tensor factor, bool upper = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "cholesky_solve";
         CheckSquare(op, factor);
         using var transposed = factor.Transpose(-2, -1);
         using var a = upper ? transposed.Matmul(factor) : factor.Matmul(transposed);
-        return Solve(a, b);
+        return scope.Keep(Solve(a, b));
     }
 
     /// <summary>A's upper or lower triangle, with ones on the diagonal when <paramref name="unit"/>.</summary>

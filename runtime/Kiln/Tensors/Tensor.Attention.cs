@@ -72,7 +72,7 @@ public sealed unsafe partial class Tensor
         using var kc = Flat(k, kvBatch, s, e);
         using var vc = Flat(v, kvBatch, s, ev);
         using var oc = output.ContiguousInternal();
-        using var gc = grad.ToInternal(q.DType).ContiguousInternal();
+        using var gc = grad.ContiguousAs(q.DType);
         // dk and dv per query head (each head of a group writes its own; the group is summed below, no two threads share a row).
         var dq = Allocate([.. batch, l, e], q.DType);
         var dk = Allocate([.. batch, s, e], q.DType);

@@ -45,8 +45,8 @@ public sealed unsafe partial class Tensor
                 NN.F.UpdateRunningStats(runningMean, runningVar, mean, variance, (long)n * s, momentum);
             return (mean, rstd);
         }
-        using var rm = runningMean!.ToInternal(xc.DType).ContiguousInternal();
-        using var rv = runningVar!.ToInternal(xc.DType).ContiguousInternal();
+        using var rm = runningMean!.ContiguousAs(xc.DType);
+        using var rv = runningVar!.ContiguousAs(xc.DType);
         if (xc.DType == DType.Float32) FromRunning(rm.Ptr<float>(), rv.Ptr<float>(), mean.Ptr<float>(), rstd.Ptr<float>(), c, eps);
         else FromRunning(rm.Ptr<double>(), rv.Ptr<double>(), mean.Ptr<double>(), rstd.Ptr<double>(), c, eps);
         return (mean, rstd);
@@ -67,8 +67,8 @@ public sealed unsafe partial class Tensor
     {
         int n = xc._shape[0], c = xc._shape[1];
         long s = xc.Numel / Math.Max(1L, (long)n * c);
-        using var wc = weight?.ToInternal(xc.DType).ContiguousInternal();
-        using var bc = bias?.ToInternal(xc.DType).ContiguousInternal();
+        using var wc = weight?.ContiguousAs(xc.DType);
+        using var bc = bias?.ContiguousAs(xc.DType);
         var y = Allocate((int[])xc._shape.Clone(), xc.DType);
         if (xc.DType == DType.Float32)
             BatchNormKernel.Normalize(xc.Ptr<float>(), y.Ptr<float>(), n, c, s, mean.Ptr<float>(), rstd.Ptr<float>(), wc is null ? null : wc.Ptr<float>(), bc is null ? null : bc.Ptr<float>());
@@ -83,8 +83,8 @@ public sealed unsafe partial class Tensor
         int n = x._shape[0], c = x._shape[1];
         long s = x.Numel / Math.Max(1L, (long)n * c);
         using var xc = x.ContiguousInternal();
-        using var gc = grad.ToInternal(x.DType).ContiguousInternal();
-        using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
+        using var gc = grad.ContiguousAs(x.DType);
+        using var wc = weight?.ContiguousAs(x.DType);
         var dx = needInput ? Allocate((int[])x._shape.Clone(), x.DType) : null;
         var dw = weight is null ? null : Allocate([c], x.DType);
         var db = hasBias ? Allocate([c], x.DType) : null;

@@ -15,8 +15,9 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor BlockDiag(params Tensor[] tensors)
     {
+        using var scope = Tensor.Scope();
         const string op = "block_diag";
-        if (tensors.Length == 0) return Empty([1, 0]);
+        if (tensors.Length == 0) return scope.Keep(Empty([1, 0]));
         var blocks = new Tensor[tensors.Length];
         var dtype = ResultType(tensors);
         int columns = 0;
@@ -45,7 +46,7 @@ public sealed partial class Tensor
                 foreach (var p in parts) if (!ReferenceEquals(p, b)) p.Dispose();
                 before += c;
             }
-            return Cat(rows, 0);
+            return scope.Keep(Cat(rows, 0));
         }
         finally
         {
@@ -127,15 +128,21 @@ public sealed partial class Tensor
     /// The [2, N] row and column indices of a <paramref name="row"/> × <paramref name="col"/> matrix's lower triangle
     /// (on and below diagonal <paramref name="offset"/>), row by row (<c>torch.tril_indices</c>).
     /// </summary>
-    public static Tensor TrilIndices(int row, int col, int offset = 0, DType dtype = DType.Int64, Device? device = null) =>
-        TriangleIndices("tril_indices", row, col, offset, lower: true, dtype, device);
+    public static Tensor TrilIndices(int row, int col, int offset = 0, DType dtype = DType.Int64, Device? device = null)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(TriangleIndices("tril_indices", row, col, offset, lower: true, dtype, device));
+    }
 
     /// <summary>
     /// The [2, N] row and column indices of a <paramref name="row"/> × <paramref name="col"/> matrix's upper triangle
     /// (on and above diagonal <paramref name="offset"/>), row by row (<c>torch.triu_indices</c>).
     /// </summary>
-    public static Tensor TriuIndices(int row, int col, int offset = 0, DType dtype = DType.Int64, Device? device = null) =>
-        TriangleIndices("triu_indices", row, col, offset, lower: false, dtype, device);
+    public static Tensor TriuIndices(int row, int col, int offset = 0, DType dtype = DType.Int64, Device? device = null)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(TriangleIndices("triu_indices", row, col, offset, lower: false, dtype, device));
+    }
 
     static Tensor TriangleIndices(string op, int row, int col, int offset, bool lower, DType dtype, Device? device)
     {

@@ -41,8 +41,8 @@ public sealed unsafe partial class Tensor
         RequireFloat(op, x);
         var s = ConvShape(x._shape, weight._shape, g, groups);
         using var xc = x.ContiguousInternal();
-        using var wc = weight.ToInternal(x.DType).ContiguousInternal();
-        using var bc = bias?.ToInternal(x.DType).ContiguousInternal();
+        using var wc = weight.ContiguousAs(x.DType);
+        using var bc = bias?.ContiguousAs(x.DType);
         var y = x.Backend.Conv2d(xc, wc, bc, s);
         return RecordMany(op, y, new ConvArgs(g, groups, HasBias: bias is not null), [x, weight, bias]);
     }
@@ -52,8 +52,8 @@ public sealed unsafe partial class Tensor
     {
         var s = ConvShape(x._shape, weight._shape, g, groups);
         using var xc = x.ContiguousInternal();
-        using var wc = weight.ToInternal(x.DType).ContiguousInternal();
-        using var gc = grad.ToInternal(x.DType).ContiguousInternal();
+        using var wc = weight.ContiguousAs(x.DType);
+        using var gc = grad.ContiguousAs(x.DType);
         return x.Backend.Conv2dBackward(xc, wc, hasBias, gc, s, needX, needW, needB);
     }
 

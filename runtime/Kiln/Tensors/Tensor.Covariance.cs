@@ -13,6 +13,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Cov(int correction = 1, Tensor? fweights = null, Tensor? aweights = null)
     {
+        using var scope = Tensor.Scope();
         const string op = "cov";
         if (Dim > 2) throw new KilnException(op, $"{op}: expected input to have two or fewer dimensions but got an input with {Dim} dimensions", KilnErrorKind.Shape);
         using var x = Dim < 2 ? Reshape(1, -1) : To(DType);
@@ -20,7 +21,7 @@ public sealed partial class Tensor
         if (!DType.IsFloatingPoint())
         {
             using var wide = x.To(DTypes.Default);
-            return wide.Cov(correction, fweights, aweights);
+            return scope.Keep(wide.Cov(correction, fweights, aweights));
         }
         using var weights = ObservationWeights(op, observations, fweights, aweights);
         using var sum = weights is null ? Full([], observations, DType, Device) : weights.Sum();
@@ -46,8 +47,8 @@ public sealed partial class Tensor
         using (var clamped = norm.Clamp(0, null))
         {
             var c = products.Div(clamped);
-            if (Dim >= 2) return c;
-            using (c) return c.Reshape([]);
+            if (Dim >= 2) return scope.Keep(c);
+            using (c) return scope.Keep(c.Reshape([]));
         }
     }
 
@@ -57,13 +58,14 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Corrcoef()
     {
+        using var scope = Tensor.Scope();
         using var c = Cov();
-        if (c.Dim == 0) return c.Div(c);
+        if (c.Dim == 0) return scope.Keep(c.Div(c));
         using var diagonal = c.Diagonal();
         using var std = diagonal.Sqrt();
         using var byRow = c.Div(std.Unsqueeze(1));
         using var both = byRow.Div(std.Unsqueeze(0));
-        return both.Clamp(-1, 1);
+        return scope.Keep(both.Clamp(-1, 1));
     }
 
     /// <summary>fweights · aweights as this dtype, checked (1-D, one per observation, fweights integral and non-negative); null when neither.</summary>

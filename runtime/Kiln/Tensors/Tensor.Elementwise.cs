@@ -20,8 +20,12 @@ public sealed partial class Tensor
     /// <summary>A converted copy when the dtype differs, else null (the caller uses the tensor itself).</summary>
     internal Tensor? ConvertedOrNull(DType dtype) => dtype == DType ? null : Kernels.CopyKernel.Convert(this, dtype);
 
-    /// <summary>A contiguous tensor of <paramref name="dtype"/> to dispose after use: a new view when nothing changes, else a copy.</summary>
-    internal Tensor ContiguousAs(DType dtype) => dtype == DType ? Contiguous() : Kernels.CopyKernel.Convert(this, dtype);
+    /// <summary>
+    /// This data as a contiguous tensor of <paramref name="dtype"/> that records nothing, to dispose after use: a new
+    /// reference when it already is one, else one converted copy — never a converted alias left for the collector (kernels
+    /// call it on every weight and gradient).
+    /// </summary>
+    internal Tensor ContiguousAs(DType dtype) => dtype == DType ? ContiguousInternal() : Kernels.CopyKernel.Convert(this, dtype);
 
     /// <summary>Runs a unary op: floating ops lift integer input to float32; f16/bf16 compute in float32.</summary>
     internal Tensor MapUnary<TOp>(string name, TOp op, bool floating) where TOp : struct, IUnaryOp
@@ -200,17 +204,18 @@ public sealed partial class Tensor
     {
         if (DType.IsFloatingPoint() || exponent != System.Math.Floor(exponent))
             return Record("pow_scalar", MapUnary("pow", new FloatUnary<PowScalarF>(new PowScalarF { Exponent = exponent }), floating: true), new PowScalarArgs(exponent), this);
-        return Pow(Scalar((long)exponent));
+        using var integer = Scalar((long)exponent);
+        return Pow(integer);
     }
 
     /// <summary>a + scalar.</summary>
-    public Tensor Add(double s) => Add(Scalar(s));
+    public Tensor Add(double s) { using var scalar = Scalar(s); return Add(scalar); }
     /// <summary>a - scalar.</summary>
-    public Tensor Sub(double s) => Sub(Scalar(s));
+    public Tensor Sub(double s) { using var scalar = Scalar(s); return Sub(scalar); }
     /// <summary>a * scalar.</summary>
-    public Tensor Mul(double s) => Mul(Scalar(s));
+    public Tensor Mul(double s) { using var scalar = Scalar(s); return Mul(scalar); }
     /// <summary>a / scalar.</summary>
-    public Tensor Div(double s) => Div(Scalar(s));
+    public Tensor Div(double s) { using var scalar = Scalar(s); return Div(scalar); }
 
     /// <summary>GELU; <paramref name="approximate"/> is "none" (erf) or "tanh", as in PyTorch.</summary>
     public Tensor Gelu(string approximate = "none") => approximate switch
@@ -275,17 +280,17 @@ public sealed partial class Tensor
     /// <summary>a &gt;= b (bool).</summary>
     public Tensor Ge(Tensor other) => MapCompare("ge", this, other, new GeOp());
     /// <summary>a == scalar.</summary>
-    public Tensor Eq(double s) => Eq(Scalar(s));
+    public Tensor Eq(double s) { using var scalar = Scalar(s); return Eq(scalar); }
     /// <summary>a &lt; scalar.</summary>
-    public Tensor Lt(double s) => Lt(Scalar(s));
+    public Tensor Lt(double s) { using var scalar = Scalar(s); return Lt(scalar); }
     /// <summary>a &gt; scalar.</summary>
-    public Tensor Gt(double s) => Gt(Scalar(s));
+    public Tensor Gt(double s) { using var scalar = Scalar(s); return Gt(scalar); }
     /// <summary>a &lt;= scalar.</summary>
-    public Tensor Le(double s) => Le(Scalar(s));
+    public Tensor Le(double s) { using var scalar = Scalar(s); return Le(scalar); }
     /// <summary>a &gt;= scalar.</summary>
-    public Tensor Ge(double s) => Ge(Scalar(s));
+    public Tensor Ge(double s) { using var scalar = Scalar(s); return Ge(scalar); }
     /// <summary>a != scalar.</summary>
-    public Tensor Ne(double s) => Ne(Scalar(s));
+    public Tensor Ne(double s) { using var scalar = Scalar(s); return Ne(scalar); }
 
     /// <summary>Elementwise choice: <paramref name="condition"/> ? a : b, all broadcast (<c>torch.where</c>).</summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
@@ -409,27 +414,27 @@ public sealed partial class Tensor
     /// <summary>Negation.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
     /// <summary>Tensor + number.</summary>
-    public static Tensor operator +(Tensor a, double s) => a.Add(Scalar(s));
+    public static Tensor operator +(Tensor a, double s) { using var scalar = Scalar(s); return a.Add(scalar); }
     /// <summary>Number + tensor.</summary>
-    public static Tensor operator +(double s, Tensor a) => Scalar(s).Add(a);
+    public static Tensor operator +(double s, Tensor a) { using var scalar = Scalar(s); return scalar.Add(a); }
     /// <summary>Tensor - number.</summary>
-    public static Tensor operator -(Tensor a, double s) => a.Sub(Scalar(s));
+    public static Tensor operator -(Tensor a, double s) { using var scalar = Scalar(s); return a.Sub(scalar); }
     /// <summary>Number - tensor.</summary>
-    public static Tensor operator -(double s, Tensor a) => Scalar(s).Sub(a);
+    public static Tensor operator -(double s, Tensor a) { using var scalar = Scalar(s); return scalar.Sub(a); }
     /// <summary>Tensor * number.</summary>
-    public static Tensor operator *(Tensor a, double s) => a.Mul(Scalar(s));
+    public static Tensor operator *(Tensor a, double s) { using var scalar = Scalar(s); return a.Mul(scalar); }
     /// <summary>Number * tensor.</summary>
-    public static Tensor operator *(double s, Tensor a) => Scalar(s).Mul(a);
+    public static Tensor operator *(double s, Tensor a) { using var scalar = Scalar(s); return scalar.Mul(a); }
     /// <summary>Tensor / number.</summary>
-    public static Tensor operator /(Tensor a, double s) => a.Div(Scalar(s));
+    public static Tensor operator /(Tensor a, double s) { using var scalar = Scalar(s); return a.Div(scalar); }
     /// <summary>Number / tensor.</summary>
-    public static Tensor operator /(double s, Tensor a) => Scalar(s).Div(a);
+    public static Tensor operator /(double s, Tensor a) { using var scalar = Scalar(s); return scalar.Div(a); }
     /// <summary>Tensor + integer (keeps integer dtypes).</summary>
-    public static Tensor operator +(Tensor a, long s) => a.Add(Scalar(s));
+    public static Tensor operator +(Tensor a, long s) { using var scalar = Scalar(s); return a.Add(scalar); }
     /// <summary>Tensor - integer.</summary>
-    public static Tensor operator -(Tensor a, long s) => a.Sub(Scalar(s));
+    public static Tensor operator -(Tensor a, long s) { using var scalar = Scalar(s); return a.Sub(scalar); }
     /// <summary>Tensor * integer.</summary>
-    public static Tensor operator *(Tensor a, long s) => a.Mul(Scalar(s));
+    public static Tensor operator *(Tensor a, long s) { using var scalar = Scalar(s); return a.Mul(scalar); }
     /// <summary>Elementwise a &lt; b.</summary>
     public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);
     /// <summary>Elementwise a &gt; b.</summary>

@@ -13,10 +13,11 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Take(Tensor index)
     {
+        using var scope = Tensor.Scope();
         using var positions = FlatPositions("take", index);
         using var flat = Reshape(-1);
         using var picked = flat.IndexSelect(0, positions);
-        return picked.Reshape(index._shape);
+        return scope.Keep(picked.Reshape(index._shape));
     }
 
     /// <summary>
@@ -25,6 +26,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Put(Tensor index, Tensor source, bool accumulate = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "put";
         if (source.Numel != index.Numel)
             throw new KilnException(op, $"{op}: source has {source.Numel} elements for {index.Numel} indices (shapes {ShapeText.Format(source._shape)} and {ShapeText.Format(index._shape)})", KilnErrorKind.Shape);
@@ -32,7 +34,7 @@ public sealed partial class Tensor
         using var flat = Reshape(-1);
         using var values = source.Reshape(-1);
         using var written = accumulate ? flat.IndexAdd(0, positions, values) : flat.IndexCopy(0, positions, values);
-        return written.Reshape(_shape);
+        return scope.Keep(written.Reshape(_shape));
     }
 
     /// <summary>
@@ -106,8 +108,9 @@ public sealed partial class Tensor
         var rest = wide.Clone();
         for (int i = shape.Length - 1; i >= 0; i--)
         {
-            result[i] = rest.Remainder(Scalar((long)shape[i]));
-            var next = rest.FloorDivide(Scalar((long)shape[i]));
+            using var size = Scalar((long)shape[i]);
+            result[i] = rest.Remainder(size);
+            var next = rest.FloorDivide(size);
             rest.Dispose();
             rest = next;
         }

@@ -20,7 +20,7 @@ public sealed unsafe partial class Tensor
         RequireIndexType(op, index);
         if (index.Dim > 1) throw new KilnException(op, $"{op}: index must be 0-D or 1-D, got shape {ShapeText.Format(index._shape)}", KilnErrorKind.Index);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
-        using var idx = index.ToInternal(DType.Int64).Contiguous();
+        using var idx = index.ContiguousAs(DType.Int64);
         int count = (int)idx.Numel;
         var shape = (int[])_shape.Clone();
         if (shape.Length > 0) shape[d] = count;
@@ -43,7 +43,7 @@ public sealed unsafe partial class Tensor
         RequireIndexType(op, index);
         int d = ShapeRules.NormalizeDim(op, dim, _shape.Length);
         CheckIndexShape(op, index, d, null);
-        using var idx = index.ToInternal(DType.Int64).Contiguous();
+        using var idx = index.ContiguousAs(DType.Int64);
         var result = Allocate((int[])index._shape.Clone(), DType, false, Device);
         CheckSameDevice(op, this, index);
         Backend.Gather(op, result, this, idx, d);
@@ -104,7 +104,7 @@ public sealed unsafe partial class Tensor
         var ct = add ? TypeDispatch.ComputeType(DType) : DType;
         using var work = Kernels.CopyKernel.Convert(this, ct);
         using var s = src.ToInternal(ct);
-        using var idx = index.ToInternal(DType.Int64).Contiguous();
+        using var idx = index.ContiguousAs(DType.Int64);
         CheckSameDevice(op, this, index);
         CheckSameDevice(op, this, src);
         Backend.Scatter(op, work, s, idx, d, add);

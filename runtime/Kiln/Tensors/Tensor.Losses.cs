@@ -13,7 +13,7 @@ public sealed unsafe partial class Tensor
     internal static Tensor MseLossOp(Tensor input, Tensor target, bool mean)
     {
         using var xc = input.ContiguousInternal();
-        using var tc = target.ToInternal(input.DType).ContiguousInternal();
+        using var tc = target.ContiguousAs(input.DType);
         long n = input.Numel;
         double sum = input.DType == DType.Float32 ? SquaredDistance.Of(xc.Ptr<float>(), tc.Ptr<float>(), n) : SquaredDistance.Of(xc.Ptr<double>(), tc.Ptr<double>(), n);
         double value = mean ? sum / n : sum;   // the mean of nothing is NaN, as PyTorch's

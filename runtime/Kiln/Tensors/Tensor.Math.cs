@@ -77,7 +77,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Python's modulo by a number.</summary>
-    public Tensor Remainder(double other) => Remainder(Scalar(other));
+    public Tensor Remainder(double other) { using var scalar = Scalar(other); return Remainder(scalar); }
 
     /// <summary>Bitwise and of integer tensors, logical and of bool ones (<c>&amp;</c>).</summary>
     public Tensor BitwiseAnd(Tensor other) => Bitwise("bitwise_and", other, new BitAndOp());
@@ -117,9 +117,9 @@ public sealed partial class Tensor
     /// <summary>Python's modulo (<c>a % b</c>).</summary>
     public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
     /// <summary>Python's modulo by a number.</summary>
-    public static Tensor operator %(Tensor a, double b) => a.Remainder(Scalar(b));
+    public static Tensor operator %(Tensor a, double b) { using var scalar = Scalar(b); return a.Remainder(scalar); }
     /// <summary>Python's modulo by an integer (an integer tensor stays integer).</summary>
-    public static Tensor operator %(Tensor a, long b) => a.Remainder(Scalar(b));
+    public static Tensor operator %(Tensor a, long b) { using var scalar = Scalar(b); return a.Remainder(scalar); }
     /// <summary>Bitwise (or logical) and.</summary>
     public static Tensor operator &(Tensor a, Tensor b) => a.BitwiseAnd(b);
     /// <summary>Bitwise (or logical) or.</summary>
@@ -133,9 +133,9 @@ public sealed partial class Tensor
     /// <summary>Right shift by a tensor of counts.</summary>
     public static Tensor operator >>(Tensor a, Tensor bits) => a.BitwiseRightShift(bits);
     /// <summary>Left shift by a count.</summary>
-    public static Tensor operator <<(Tensor a, int bits) => a.BitwiseLeftShift(Scalar((long)bits));
+    public static Tensor operator <<(Tensor a, int bits) { using var scalar = Scalar((long)bits); return a.BitwiseLeftShift(scalar); }
     /// <summary>Right shift by a count.</summary>
-    public static Tensor operator >>(Tensor a, int bits) => a.BitwiseRightShift(Scalar((long)bits));
+    public static Tensor operator >>(Tensor a, int bits) { using var scalar = Scalar((long)bits); return a.BitwiseRightShift(scalar); }
 
     // ---- tests of values ---------------------------------------------------------------------------------------------
 
@@ -214,20 +214,22 @@ public sealed partial class Tensor
     }
 
     /// <summary>self + weight·(end − self) with a number weight.</summary>
-    public Tensor Lerp(Tensor end, double weight) => Lerp(end, Scalar(weight));
+    public Tensor Lerp(Tensor end, double weight) { using var scalar = Scalar(weight); return Lerp(end, scalar); }
 
     /// <summary>self + value·t1·t2 (<c>torch.addcmul</c>).</summary>
     public Tensor Addcmul(Tensor tensor1, Tensor tensor2, double value = 1)
     {
+        using var scope = Tensor.Scope();
         using var product = tensor1.Mul(tensor2);
-        return Add(product, value);
+        return scope.Keep(Add(product, value));
     }
 
     /// <summary>self + value·t1/t2 (<c>torch.addcdiv</c>).</summary>
     public Tensor Addcdiv(Tensor tensor1, Tensor tensor2, double value = 1)
     {
+        using var scope = Tensor.Scope();
         using var quotient = tensor1.Div(tensor2);
-        return Add(quotient, value);
+        return scope.Keep(Add(quotient, value));
     }
 
     // ---- dtype shortcuts --------------------------------------------------------------------------------------------

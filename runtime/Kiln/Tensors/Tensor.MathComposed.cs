@@ -243,6 +243,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Renorm(double p, int dim, double maxnorm)
     {
+        using var scope = Tensor.Scope();
         const string op = "renorm";
         if (!(p > 0)) throw new KilnException(op, $"{op}: non-positive-norm not supported, got p = {p}", KilnErrorKind.Argument);
         if (maxnorm < 0) throw new KilnException(op, $"{op}: expected maxnorm to be >= 0 but got {maxnorm}", KilnErrorKind.Argument);
@@ -255,6 +256,6 @@ public sealed partial class Tensor
         using var shrink = maxnorm / (norms + 1e-7);
         using var one = OnesLike(norms);
         using var factor = Where(over, shrink, one);
-        return Mul(factor);
+        return scope.Keep(Mul(factor));
     }
 }

@@ -66,6 +66,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Isin(Tensor testElements, bool invert = false)
     {
+        using var scope = Tensor.Scope();
         using var grad = GradMode.Set(false);
         using var wanted = testElements.To(Device.Cpu).To(DType.Float64).Contiguous();
         var set = new HashSet<double>(wanted.ToArray<double>());
@@ -78,7 +79,7 @@ public sealed partial class Tensor
             hits[i] = found != invert;
         }
         using var host = From(hits, (int[])_shape.Clone());
-        return host.To(Device);
+        return scope.Keep(host.To(Device));
     }
 
     /// <summary>The minimum and maximum together (<c>torch.aminmax</c>), over every element or along <paramref name="dim"/>.</summary>

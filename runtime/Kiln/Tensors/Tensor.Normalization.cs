@@ -37,8 +37,8 @@ public sealed unsafe partial class Tensor
         RequireFloat(op, x);
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
-        using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
-        using var bc = bias?.ToInternal(x.DType).ContiguousInternal();
+        using var wc = weight?.ContiguousAs(x.DType);
+        using var bc = bias?.ContiguousAs(x.DType);
         var y = Allocate((int[])x._shape.Clone(), x.DType);
         var mean = center ? Allocate([(int)rows], x.DType) : null;
         var rstd = Allocate([(int)rows], x.DType);
@@ -58,8 +58,8 @@ public sealed unsafe partial class Tensor
     {
         long rows = d == 0 ? 0 : x.Numel / d;
         using var xc = x.ContiguousInternal();
-        using var wc = weight?.ToInternal(x.DType).ContiguousInternal();
-        using var gc = grad.ToInternal(x.DType).ContiguousInternal();
+        using var wc = weight?.ContiguousAs(x.DType);
+        using var gc = grad.ContiguousAs(x.DType);
         var dx = Allocate((int[])x._shape.Clone(), x.DType);
         var dw = weight is null ? null : Allocate((int[])weight._shape.Clone(), x.DType);
         int[] paramShape = weight is not null ? weight._shape : x._shape[(x._shape.Length - 1)..];

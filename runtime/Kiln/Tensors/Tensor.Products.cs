@@ -43,15 +43,16 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Inner(Tensor other)
     {
+        using var scope = Tensor.Scope();
         const string op = "inner";
-        if (Dim == 0 || other.Dim == 0) return Mul(other);
+        if (Dim == 0 || other.Dim == 0) return scope.Keep(Mul(other));
         int k = _shape[^1];
         if (other._shape[^1] != k)
             throw new KilnException(op, $"{op}: the last dimensions must match, got {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}", KilnErrorKind.Shape);
         using var rows = Reshape(-1, k);
         using var cols = other.Reshape(-1, k);
         using var product = rows.Matmul(cols.T);
-        return product.Reshape([.. _shape[..^1], .. other._shape[..^1]]);
+        return scope.Keep(product.Reshape([.. _shape[..^1], .. other._shape[..^1]]));
     }
 
     /// <summary>
@@ -60,12 +61,13 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Tensordot(Tensor other, int dims = 2)
     {
+        using var scope = Tensor.Scope();
         if (dims < 0 || dims > Dim || dims > other.Dim)
             throw new KilnException("tensordot", $"tensordot: dims must be in [0, {Math.Min(Dim, other.Dim)}] for {ShapeText.Format(_shape)} and {ShapeText.Format(other._shape)}, got {dims}", KilnErrorKind.Argument);
         var mine = new int[dims];
         var theirs = new int[dims];
         for (int i = 0; i < dims; i++) { mine[i] = Dim - dims + i; theirs[i] = i; }
-        return Tensordot(other, mine, theirs);
+        return scope.Keep(Tensordot(other, mine, theirs));
     }
 
     /// <summary>
@@ -75,6 +77,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Tensordot(Tensor other, int[] dimsA, int[] dimsB)
     {
+        using var scope = Tensor.Scope();
         const string op = "tensordot";
         if (dimsA.Length != dimsB.Length)
             throw new KilnException(op, $"{op}: both dimension lists should have the same length, got {dimsA.Length} and {dimsB.Length}", KilnErrorKind.Argument);
@@ -110,7 +113,7 @@ public sealed partial class Tensor
         using var matrixA = left.Reshape((int)m, (int)k);
         using var matrixB = right.Reshape((int)k, (int)n);
         using var product = matrixA.Matmul(matrixB);
-        return product.Reshape([.. freeA, .. freeB]);
+        return scope.Keep(product.Reshape([.. freeA, .. freeB]));
     }
 
     /// <summary>
@@ -119,6 +122,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Kron(Tensor other)
     {
+        using var scope = Tensor.Scope();
         int rank = Math.Max(Dim, other.Dim);
         var aShape = new int[2 * rank];
         var bShape = new int[2 * rank];
@@ -135,7 +139,7 @@ public sealed partial class Tensor
         using var a = Reshape(aShape);
         using var b = other.Reshape(bShape);
         using var blocks = a.Mul(b);
-        return blocks.Reshape(result);
+        return scope.Keep(blocks.Reshape(result));
     }
 
     /// <summary>beta·input + alpha·(b1 @ b2) for batches of matrices [B, n, k] and [B, k, m] (<c>torch.baddbmm</c>).</summary>

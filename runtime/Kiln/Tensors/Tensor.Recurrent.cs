@@ -77,7 +77,7 @@ public sealed unsafe partial class Tensor
         using var wc = whh.ContiguousInternal();
         using var rc = whr?.ContiguousInternal();
         using var oc = output.ContiguousInternal();
-        using var gc = grad.ToInternal(dt).ContiguousInternal();
+        using var gc = grad.ContiguousAs(dt);
         var dproj = Allocate([steps, n, 4 * h], dt);
         var dh0 = Allocate([n, p], dt);
         var dc0 = Allocate([n, h], dt);
@@ -118,9 +118,9 @@ public sealed unsafe partial class Tensor
         const string op = "gru_layer";
         int steps = proj.Size(0), n = proj.Size(1), h = proj.Size(2) / 3;
         using var pc = proj.ContiguousInternal();
-        using var hc0 = h0.ToInternal(proj.DType).ContiguousInternal();
-        using var wc = whh.ToInternal(proj.DType).ContiguousInternal();
-        using var bc = bhh?.ToInternal(proj.DType).ContiguousInternal();
+        using var hc0 = h0.ContiguousAs(proj.DType);
+        using var wc = whh.ContiguousAs(proj.DType);
+        using var bc = bhh?.ContiguousAs(proj.DType);
         using var lc = HostLengths(lengths);
         long* lp = lc is null ? null : lc.Ptr<long>();
         var output = Allocate([steps, n, h], proj.DType);
@@ -138,10 +138,10 @@ public sealed unsafe partial class Tensor
     {
         int steps = saved.Size(0), n = saved.Size(1), h = saved.Size(2) / 4;
         var dt = saved.DType;
-        using var hc0 = h0.ToInternal(dt).ContiguousInternal();
-        using var wc = whh.ToInternal(dt).ContiguousInternal();
+        using var hc0 = h0.ContiguousAs(dt);
+        using var wc = whh.ContiguousAs(dt);
         using var oc = output.ContiguousInternal();
-        using var gc = grad.ToInternal(dt).ContiguousInternal();
+        using var gc = grad.ContiguousAs(dt);
         var dproj = Allocate([steps, n, 3 * h], dt);
         var dh0 = Allocate([n, h], dt);
         var dwhh = Allocate([3 * h, h], dt);

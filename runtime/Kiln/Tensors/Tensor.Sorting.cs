@@ -418,6 +418,7 @@ public sealed unsafe partial class Tensor
     /// </summary>
     public Tensor Diag(int diagonal = 0)
     {
+        using var scope = Tensor.Scope();
         const string op = "diag";
         if (Dim == 1)
         {
@@ -427,27 +428,28 @@ public sealed unsafe partial class Tensor
             using var column = Unsqueeze(1);
             using var scaled = column.Mul(eye);                      // [n, n], the values on the diagonal
             int before = diagonal >= 0 ? 0 : -diagonal, left = diagonal >= 0 ? diagonal : 0;
-            return NN.F.Pad(scaled, [left, size - n - left, before, size - n - before]);
+            return scope.Keep(NN.F.Pad(scaled, [left, size - n - left, before, size - n - before]));
         }
         if (Dim != 2) throw new KilnException(op, $"{op}: expected a 1-D or 2-D tensor, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         int rows = _shape[0], cols = _shape[1];
         int start0 = diagonal >= 0 ? 0 : -diagonal, start1 = diagonal >= 0 ? diagonal : 0;
         int length = Math.Max(0, Math.Min(rows - start0, cols - start1));
-        if (length == 0) return Zeros([0], DType, Device);
+        if (length == 0) return scope.Keep(Zeros([0], DType, Device));
         using var rowIndex = Arange(start0, start0 + length);
         using var colIndex = Arange(start1, start1 + length);
         using var rowsPicked = IndexSelect(0, rowIndex.To(Device));   // [length, cols]
         using var columns = colIndex.To(Device).Unsqueeze(1);
         using var picked = rowsPicked.Gather(1, columns);               // [length, 1]
-        return picked.Reshape(length);
+        return scope.Keep(picked.Reshape(length));
     }
 
     /// <summary>The sum of the main diagonal of a matrix (<c>torch.trace</c>).</summary>
     public Tensor Trace()
     {
+        using var scope = Tensor.Scope();
         if (Dim != 2) throw new KilnException("trace", $"trace: expected a matrix, got shape {ShapeText.Format(_shape)}", KilnErrorKind.Shape);
         using var d = Diag();
-        return d.Sum();
+        return scope.Keep(d.Sum());
     }
 
     /// <summary>

@@ -15,23 +15,27 @@ public sealed partial class Tensor
     ];
 
     /// <summary>log |Γ(x)| (<c>torch.lgamma</c>); +inf at the poles 0, -1, -2, ...; its gradient is digamma.</summary>
-    public Tensor Lgamma() => InFloat64(x =>
+    public Tensor Lgamma()
     {
-        // lgamma(x) = log(π / |sin πx|) - lgamma(1 - x) below 1/2; the unused side reads a harmless x, so its gradient
-        // cannot be 0 · inf.
-        using var reflect = x.Lt(0.5);
-        using var mirrored = 1.0 - x;
-        using var y = Where(reflect, mirrored, x);
-        using var lanczos = LanczosLog(y);
-        using var quarter = Full([], 0.25, DType.Float64, x.Device);
-        using var safe = Where(reflect, x, quarter);
-        using var angle = safe * Math.PI;
-        using var sine = angle.Sin();
-        using var magnitude = sine.Abs();
-        using var logSine = magnitude.Log();
-        using var reflected = (Math.Log(Math.PI) - logSine) - lanczos;
-        return Where(reflect, reflected, lanczos);
-    });
+        using var scope = Tensor.Scope();
+        return scope.Keep(InFloat64(x =>
+        {
+            // lgamma(x) = log(π / |sin πx|) - lgamma(1 - x) below 1/2; the unused side reads a harmless x, so its gradient
+            // cannot be 0 · inf.
+            using var reflect = x.Lt(0.5);
+            using var mirrored = 1.0 - x;
+            using var y = Where(reflect, mirrored, x);
+            using var lanczos = LanczosLog(y);
+            using var quarter = Full([], 0.25, DType.Float64, x.Device);
+            using var safe = Where(reflect, x, quarter);
+            using var angle = safe * Math.PI;
+            using var sine = angle.Sin();
+            using var magnitude = sine.Abs();
+            using var logSine = magnitude.Log();
+            using var reflected = (Math.Log(Math.PI) - logSine) - lanczos;
+            return Where(reflect, reflected, lanczos);
+        }));
+    }
 
     /// <summary>log Γ(y) for y ≥ 1/2 by Lanczos' approximation (g = 7, nine terms).</summary>
     static Tensor LanczosLog(Tensor y)
@@ -57,48 +61,52 @@ public sealed partial class Tensor
     }
 
     /// <summary>ψ(x) = d/dx log Γ(x) (<c>torch.digamma</c>): -inf at 0, NaN at the negative integers.</summary>
-    public Tensor Digamma() => InFloat64(x =>
+    public Tensor Digamma()
     {
-        using var reflect = x.Lt(0.5);
-        using var mirrored = 1.0 - x;
-        using var y = Where(reflect, mirrored, x);                     // y ≥ 1/2
-        // ψ(y) = ψ(y + 6) - Σ_{k<6} 1/(y + k), and ψ(w) for w ≥ 6.5 by the asymptotic series.
-        using var w = y + 6.0;
-        using var inverse = w.Reciprocal();
-        using var inverse2 = inverse.Square();
-        using var series = inverse2 * (-1.0 / 12 + inverse2 * (1.0 / 120 + inverse2 * (-1.0 / 252 + inverse2 * (1.0 / 240 + inverse2 * (-1.0 / 132)))));
-        using var logW = w.Log();
-        var psi = logW - inverse * 0.5 + series;
-        for (int k = 0; k < 6; k++)
+        using var scope = Tensor.Scope();
+        return scope.Keep(InFloat64(x =>
         {
-            using var shifted = y + k;
-            using var step = shifted.Reciprocal();
-            var next = psi - step;
-            psi.Dispose();
-            psi = next;
-        }
-        using (psi)
-        {
-            // ψ(x) = ψ(1 - x) - π / tan(πx) below 1/2, read at a harmless x elsewhere.
-            using var quarter = Full([], 0.25, DType.Float64, x.Device);
-            using var safe = Where(reflect, x, quarter);
-            using var angle = safe * Math.PI;
-            using var tangent = angle.Tan();
-            using var cot = Math.PI / tangent;
-            using var reflected = psi - cot;
-            using var value = Where(reflect, reflected, psi);
-            // Poles: -inf at 0, NaN at the negative integers (PyTorch's values).
-            using var whole = x.Floor();
-            using var integral = x.Eq(whole);
-            using var nonPositive = x.Le(0);
-            using var pole = integral.BitwiseAnd(nonPositive);
-            using var zero = x.Eq(0);
-            using var minusInf = Full([], double.NegativeInfinity, DType.Float64, x.Device);
-            using var nan = Full([], double.NaN, DType.Float64, x.Device);
-            using var poleValue = Where(zero, minusInf, nan);
-            return Where(pole, poleValue, value);
-        }
-    });
+            using var reflect = x.Lt(0.5);
+            using var mirrored = 1.0 - x;
+            using var y = Where(reflect, mirrored, x);                     // y ≥ 1/2
+            // ψ(y) = ψ(y + 6) - Σ_{k<6} 1/(y + k), and ψ(w) for w ≥ 6.5 by the asymptotic series.
+            using var w = y + 6.0;
+            using var inverse = w.Reciprocal();
+            using var inverse2 = inverse.Square();
+            using var series = inverse2 * (-1.0 / 12 + inverse2 * (1.0 / 120 + inverse2 * (-1.0 / 252 + inverse2 * (1.0 / 240 + inverse2 * (-1.0 / 132)))));
+            using var logW = w.Log();
+            var psi = logW - inverse * 0.5 + series;
+            for (int k = 0; k < 6; k++)
+            {
+                using var shifted = y + k;
+                using var step = shifted.Reciprocal();
+                var next = psi - step;
+                psi.Dispose();
+                psi = next;
+            }
+            using (psi)
+            {
+                // ψ(x) = ψ(1 - x) - π / tan(πx) below 1/2, read at a harmless x elsewhere.
+                using var quarter = Full([], 0.25, DType.Float64, x.Device);
+                using var safe = Where(reflect, x, quarter);
+                using var angle = safe * Math.PI;
+                using var tangent = angle.Tan();
+                using var cot = Math.PI / tangent;
+                using var reflected = psi - cot;
+                using var value = Where(reflect, reflected, psi);
+                // Poles: -inf at 0, NaN at the negative integers (PyTorch's values).
+                using var whole = x.Floor();
+                using var integral = x.Eq(whole);
+                using var nonPositive = x.Le(0);
+                using var pole = integral.BitwiseAnd(nonPositive);
+                using var zero = x.Eq(0);
+                using var minusInf = Full([], double.NegativeInfinity, DType.Float64, x.Device);
+                using var nan = Full([], double.NaN, DType.Float64, x.Device);
+                using var poleValue = Where(zero, minusInf, nan);
+                return Where(pole, poleValue, value);
+            }
+        }));
+    }
 
     /// <summary>
     /// The inverse error function, erf(erfinv(y)) = y on (-1, 1), ±inf at ±1 (<c>torch.erfinv</c>); its gradient is
@@ -106,11 +114,12 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Erfinv()
     {
+        using var scope = Tensor.Scope();
         const string op = "erfinv";
         if (!DType.IsFloatingPoint())
         {
             using var wide = To(DTypes.Default);
-            return wide.Erfinv();
+            return scope.Keep(wide.Erfinv());
         }
         Tensor value;
         using (Autograd.NoGrad())
@@ -163,13 +172,13 @@ public sealed partial class Tensor
             }
         }
         var result = value;
-        return Autograd.Function(op, [this], () => result, grad =>
+        return scope.Keep(Autograd.Function(op, [this], () => result, grad =>
         {
             using var square = result.Square();
             using var growth = square.Exp();
             using var slope = growth * (Math.Sqrt(Math.PI) / 2);
             return [grad.Mul(slope)];
-        });
+        }));
     }
 
     /// <summary>
@@ -233,6 +242,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Mvlgamma(int p)
     {
+        using var scope = Tensor.Scope();
         const string op = "mvlgamma";
         if (p < 1) throw new KilnException(op, $"{op}: p has to be greater than or equal to 1, got {p}");
         using (Autograd.NoGrad())
@@ -250,7 +260,7 @@ public sealed partial class Tensor
             using var before = sum;
             sum = before + lg;
         }
-        using (sum) return sum + p * (p - 1) / 4.0 * Math.Log(Math.PI);
+        using (sum) return scope.Keep(sum + p * (p - 1) / 4.0 * Math.Log(Math.PI));
     }
 
     /// <summary>Horner's rule with the coefficients from the highest power down.</summary>

@@ -15,13 +15,14 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Polygamma(int n)
     {
+        using var scope = Tensor.Scope();
         const string op = "polygamma";
         if (n < 0) throw new KilnException(op, $"{op}: polygamma(n, x) does not support negative n, got {n}");
-        if (n == 0) return Digamma();
+        if (n == 0) return scope.Keep(Digamma());
         if (!DType.IsFloatingPoint())
         {
             using var wide = To(DTypes.Default);
-            return wide.Polygamma(n);
+            return scope.Keep(wide.Polygamma(n));
         }
         Tensor value;
         using (Autograd.NoGrad())
@@ -36,11 +37,11 @@ public sealed partial class Tensor
         }
         var input = this;
         var result = value;
-        return Autograd.Function(op, [this], () => result, grad =>
+        return scope.Keep(Autograd.Function(op, [this], () => result, grad =>
         {
             using var next = input.Polygamma(n + 1);
             return [grad * next];
-        });
+        }));
     }
 
     /// <summary>
@@ -49,6 +50,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Zeta(Tensor q)
     {
+        using var scope = Tensor.Scope();
         const string op = "special.zeta";
         var dtype = ResultType(this, q);
         if (!dtype.IsFloatingPoint()) dtype = DTypes.Default;
@@ -56,7 +58,7 @@ public sealed partial class Tensor
         using var s = To(DType.Float64);
         using var q64 = q.To(DType.Float64);
         using var zeta = HurwitzZeta(op, s, q64);
-        return zeta.To(dtype);
+        return scope.Keep(zeta.To(dtype));
     }
 
     /// <summary>ζ(s, q) of float64 tensors (broadcast): shifted sum plus the Euler–Maclaurin tail, with Cephes' domain rules.</summary>

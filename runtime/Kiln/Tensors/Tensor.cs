@@ -242,6 +242,9 @@ public sealed unsafe partial class Tensor : IDisposable
         if (System.Threading.Interlocked.Exchange(ref _storageReleased, 1) == 0) _storage.Release();
     }
 
+    /// <summary>The scope that disposes this tensor (where it was created, or where a scope kept it), or null.</summary>
+    internal TensorScope? OwnerScope { get; set; }
+
     /// <summary>True after <see cref="Dispose"/>.</summary>
     public bool IsDisposed => _disposed != 0;
 

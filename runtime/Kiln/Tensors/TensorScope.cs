@@ -21,7 +21,12 @@ public sealed class TensorScope : IDisposable
         _current = this;
     }
 
-    internal static void Register(Tensor t) => _current?._owned.Add(t);
+    internal static void Register(Tensor t)
+    {
+        if (_current is not { } scope) return;
+        scope._owned.Add(t);
+        t.OwnerScope = scope;
+    }
 
     /// <summary>Keeps a tensor the runtime hands to the user past every open scope (gradients live on after a training step's scope).</summary>
     internal static void Exempt(Tensor t)
@@ -29,10 +34,14 @@ public sealed class TensorScope : IDisposable
         for (var s = _current; s != null; s = s._outer) s._kept.Add(t);
     }
 
-    /// <summary>Keeps <paramref name="t"/> alive past this scope (it moves to the enclosing scope, if any).</summary>
+    /// <summary>
+    /// Keeps <paramref name="t"/> alive past this scope: a tensor this scope owns moves to the enclosing scope, if any; one
+    /// created before the scope opened (an op's input handed back) stays where it was.
+    /// </summary>
     public Tensor Keep(Tensor t)
     {
-        _kept.Add(t);
+        if (!_kept.Add(t) || !ReferenceEquals(t.OwnerScope, this)) return t;
+        t.OwnerScope = _outer;
         _outer?._owned.Add(t);
         return t;
     }

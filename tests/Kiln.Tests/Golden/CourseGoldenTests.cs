@@ -615,6 +615,18 @@ public class CourseGoldenTests
         Assert.True(missing.Count == 0, "cases without a call: " + string.Join(", ", missing));
     }
 
+    internal static IEnumerable<string> AllNames() => Root.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("name").GetString()!);
+
+    internal static void RunAndDispose(string name)
+    {
+        var c = Case(name);
+        using var noGrad = Autograd.NoGrad();
+        var inputs = c.GetProperty("inputs").EnumerateObject().ToDictionary(p => p.Name, p => Build(p.Value));
+        var outputs = Calls[name](inputs);
+        foreach (var o in outputs) o.Dispose();
+        foreach (var t in inputs.Values) t.Dispose();
+    }
+
     /// <summary>Runs case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
     internal static void Check(string name, Device device)
     {

@@ -46,6 +46,16 @@ public class FunctionalGoldenTests
     [MemberData(nameof(FunctionalCases))]
     public void FunctionalMatchesPyTorch(string name) => CheckFunctional(name, Device.Cpu);
 
+    internal static void RunAndDispose(string section, string name)
+    {
+        var c = Case(section, name);
+        using var noGrad = Autograd.NoGrad();
+        var x = c.GetProperty("inputs").EnumerateArray().Select(e => NNGolden.Tensor(e)).ToArray();
+        var y = section == "losses" ? CallLoss(c.GetProperty("args"), x!) : CallFunctional(c.GetProperty("args"), x);
+        y.Dispose();
+        foreach (var t in x) t?.Dispose();
+    }
+
     /// <summary>Runs functional case <paramref name="name"/> with its inputs on <paramref name="device"/>.</summary>
     internal static void CheckFunctional(string name, Device device)
     {

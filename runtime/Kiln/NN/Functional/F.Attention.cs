@@ -16,6 +16,7 @@ public static partial class F
     public static Tensor ScaledDotProductAttention(Tensor query, Tensor key, Tensor value, Tensor? attnMask = null, double dropoutP = 0,
         bool isCausal = false, double? scale = null, Generator? generator = null, bool enableGqa = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "scaled_dot_product_attention";
         if (isCausal && attnMask is not null)
             throw new KilnException(op, $"{op}: explicit attn_mask should not be set when is_causal=True");
@@ -25,23 +26,23 @@ public static partial class F
         // 16-bit type — rotary embedding's float32 tables leave query and key float32 beside a 16-bit value. The mask keeps
         // its type, so a float32 mask's lowest value stays finite.
         if (Autocast.Lower(query, key, value) is { } low)
-            return Autocast.RunLowered(t => ScaledDotProductAttention(t[0]!, t[1]!, t[2]!, attnMask, dropoutP, isCausal, scale, generator, enableGqa), low, query, key, value);
+            return scope.Keep(Autocast.RunLowered(t => ScaledDotProductAttention(t[0]!, t[1]!, t[2]!, attnMask, dropoutP, isCausal, scale, generator, enableGqa), low, query, key, value));
         if (dropoutP == 0 && query.DType is DType.BFloat16 or DType.Float16 && key.DType == query.DType && value.DType == query.DType)
         {
             // Half precision attends in float32 (the streaming kernels' type; PyTorch's CPU kernels accumulate in float
             // too, and Hugging Face's eager attention upcasts its softmax) and casts back.
             var half = query.DType;
             var mask = attnMask is not null && attnMask.DType == half ? attnMask.To(DType.Float32) : attnMask;
-            return ScaledDotProductAttention(query.To(DType.Float32), key.To(DType.Float32), value.To(DType.Float32), mask, 0, isCausal, scale, generator, enableGqa).To(half);
+            return scope.Keep(ScaledDotProductAttention(query.To(DType.Float32), key.To(DType.Float32), value.To(DType.Float32), mask, 0, isCausal, scale, generator, enableGqa).To(half));
         }
         double sc = scale ?? 1.0 / Math.Sqrt(query.Size(-1));
         using var additive = attnMask is null ? null : AdditiveMask(attnMask, query.DType, trueMeansKeep: true);
-        if (dropoutP == 0 && query.Backend.Attention(query, key, value, additive, isCausal, sc, enableGqa) is { } fused) return fused;
+        if (dropoutP == 0 && query.Backend.Attention(query, key, value, additive, isCausal, sc, enableGqa) is { } fused) return scope.Keep(fused);
         // Where the device has no streaming kernel, or with dropout: the materialised form, recorded op by op (GEMMs and the
         // row softmax), key/value heads repeated for their groups.
         var weights = AttentionWeights(query, RepeatHeads(key, group), additive, isCausal, sc);
         if (dropoutP > 0) weights = Dropout(weights, dropoutP, true, generator);
-        return weights.Matmul(RepeatHeads(value, group));
+        return scope.Keep(weights.Matmul(RepeatHeads(value, group)));
     }
 
     /// <summary>[..., heads, S, E] → [..., heads·group, S, E], each head repeated for the query heads of its group.</summary>

@@ -10,9 +10,10 @@ public static partial class F
     /// </summary>
     public static Tensor Normalize(Tensor x, double p = 2, int dim = 1, double eps = 1e-12)
     {
+        using var scope = Tensor.Scope();
         using var norm = x.Norm(p, [dim], keepDim: true);
         using var bounded = norm.Clamp(min: eps);
-        return x / bounded;
+        return scope.Keep(x / bounded);
     }
 
     /// <summary>
@@ -21,6 +22,7 @@ public static partial class F
     /// </summary>
     public static Tensor CosineSimilarity(Tensor x1, Tensor x2, int dim = 1, double eps = 1e-8)
     {
+        using var scope = Tensor.Scope();
         const string op = "cosine_similarity";
         var shape = ShapeRules.Broadcast(op, x1.ShapeArray, x2.ShapeArray);
         int d = ShapeRules.NormalizeDim(op, dim, shape.Length);
@@ -29,7 +31,7 @@ public static partial class F
         using var na = Normalize(a, 2, d, eps);
         using var nb = Normalize(b, 2, d, eps);
         using var product = na * nb;
-        return product.Sum(d);
+        return scope.Keep(product.Sum(d));
     }
 
     /// <summary>
@@ -37,8 +39,9 @@ public static partial class F
     /// </summary>
     public static Tensor PairwiseDistance(Tensor x1, Tensor x2, double p = 2, double eps = 1e-6, bool keepDim = false)
     {
+        using var scope = Tensor.Scope();
         using var difference = x1 - x2;
         using var shifted = difference + eps;
-        return shifted.Norm(p, [-1], keepDim);
+        return scope.Keep(shifted.Norm(p, [-1], keepDim));
     }
 }

@@ -8,34 +8,37 @@ public static partial class F
     /// <summary>max(0, -y·(x1 - x2) + margin) with y = ±1 (<c>F.margin_ranking_loss</c>).</summary>
     public static Tensor MarginRankingLoss(Tensor input1, Tensor input2, Tensor target, double margin = 0, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "margin_ranking_loss";
         if (input1.Dim != input2.Dim || input1.Dim != target.Dim)
             throw new KilnException(op, $"{op}: All input tensors should have same dimension but got sizes: input1: {ShapeText.Format(input1.ShapeArray)}, input2: {ShapeText.Format(input2.ShapeArray)}, target: {ShapeText.Format(target.ShapeArray)}", KilnErrorKind.Shape);
         using var gap = input1 - input2;
         using var signed = target * gap;
         using var shifted = margin - signed;
-        return Reduce(op, shifted.Clamp(min: 0), reduction);
+        return scope.Keep(Reduce(op, shifted.Clamp(min: 0), reduction));
     }
 
     /// <summary>x where y = 1, max(0, margin - x) where y = -1 (<c>F.hinge_embedding_loss</c>).</summary>
     public static Tensor HingeEmbeddingLoss(Tensor input, Tensor target, double margin = 1, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         using var below = margin - input;
         using var hinge = below.Clamp(min: 0);
         using var notPositive = target.Ne(1);
         using var notNegative = target.Ne(-1);
         using var marginPart = hinge * notPositive.To(hinge.DType);
         using var selfPart = input * notNegative.To(input.DType);
-        return Reduce("hinge_embedding_loss", marginPart + selfPart, reduction);
+        return scope.Keep(Reduce("hinge_embedding_loss", marginPart + selfPart, reduction));
     }
 
     /// <summary>log(1 + e^(-y·x)) with y = ±1 (<c>F.soft_margin_loss</c>).</summary>
     public static Tensor SoftMarginLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         using var signed = input * target;
         using var negated = signed.Neg();
         using var e = negated.Exp();
-        return Reduce("soft_margin_loss", e.Log1p(), reduction);
+        return scope.Keep(Reduce("soft_margin_loss", e.Log1p(), reduction));
     }
 
     /// <summary>
@@ -44,6 +47,7 @@ public static partial class F
     /// </summary>
     public static Tensor MultilabelSoftMarginLoss(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "multilabel_soft_margin_loss";
         if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
             throw new KilnException(op, $"{op}: target size ({ShapeText.Format(target.ShapeArray)}) must be the same as input size ({ShapeText.Format(input.ShapeArray)})", KilnErrorKind.Shape);
@@ -57,8 +61,8 @@ public static partial class F
         int classDim = input.Dim - 1;
         using var summed = (weighted ?? perClass).Sum(classDim);
         var perSample = summed / input.Size(classDim);
-        if (reduction == Reduction.None) return perSample;
-        using (perSample) return Reduce(op, perSample, reduction);
+        if (reduction == Reduction.None) return scope.Keep(perSample);
+        using (perSample) return scope.Keep(Reduce(op, perSample, reduction));
     }
 
     /// <summary>
@@ -67,6 +71,7 @@ public static partial class F
     /// </summary>
     public static Tensor CosineEmbeddingLoss(Tensor input1, Tensor input2, Tensor target, double margin = 0, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "cosine_embedding_loss";
         if (!ShapeRules.SameShape(input1.ShapeArray, input2.ShapeArray) || input1.Dim < 1 || input1.Dim > 2 || target.Dim != input1.Dim - 1)
             throw new KilnException(op, $"{op}: expected inputs [N, D] (or [D]) of one shape and a target [N] (or []), got {ShapeText.Format(input1.ShapeArray)}, {ShapeText.Format(input2.ShapeArray)} and {ShapeText.Format(target.ShapeArray)}", KilnErrorKind.Shape);
@@ -89,7 +94,7 @@ public static partial class F
         using var isNegative = target.Eq(-1);
         using var positivePart = positive * isPositive.To(positive.DType);
         using var negativePart = negative * isNegative.To(negative.DType);
-        return Reduce(op, positivePart + negativePart, reduction);
+        return scope.Keep(Reduce(op, positivePart + negativePart, reduction));
     }
 
     /// <summary>
@@ -99,10 +104,11 @@ public static partial class F
     public static Tensor TripletMarginLoss(Tensor anchor, Tensor positive, Tensor negative, double margin = 1, double p = 2, double eps = 1e-6,
         bool swap = false, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "triplet_margin_loss";
         if (anchor.Dim != positive.Dim || anchor.Dim != negative.Dim)
             throw new KilnException(op, $"{op}: All inputs should have same dimension but got {anchor.Dim}D, {positive.Dim}D and {negative.Dim}D inputs.", KilnErrorKind.Shape);
-        return Triplet(op, anchor, positive, negative, (a, b) => PairwiseDistance(a, b, p, eps), margin, swap, reduction);
+        return scope.Keep(Triplet(op, anchor, positive, negative, (a, b) => PairwiseDistance(a, b, p, eps), margin, swap, reduction));
     }
 
     /// <summary>
@@ -113,9 +119,10 @@ public static partial class F
     public static Tensor TripletMarginWithDistanceLoss(Tensor anchor, Tensor positive, Tensor negative, Func<Tensor, Tensor, Tensor>? distanceFunction = null,
         double margin = 1, bool swap = false, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "triplet_margin_with_distance_loss";
         if (!(margin > 0)) throw new KilnException(op, $"{op}: margin must be greater than 0, got {margin}");
-        return Triplet(op, anchor, positive, negative, distanceFunction ?? ((a, b) => PairwiseDistance(a, b)), margin, swap, reduction);
+        return scope.Keep(Triplet(op, anchor, positive, negative, distanceFunction ?? ((a, b) => PairwiseDistance(a, b)), margin, swap, reduction));
     }
 
     static Tensor Triplet(string op, Tensor anchor, Tensor positive, Tensor negative, Func<Tensor, Tensor, Tensor> distance, double margin, bool swap, Reduction reduction)
@@ -143,6 +150,7 @@ public static partial class F
     /// </summary>
     public static Tensor MultilabelMarginLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "multilabel_margin_loss";
         if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray) || input.Dim < 1 || input.Dim > 2)
             throw new KilnException(op, $"{op}: expected input [N, C] or [C] and a target of the same shape, got {ShapeText.Format(input.ShapeArray)} and {ShapeText.Format(target.ShapeArray)}", KilnErrorKind.Shape);
@@ -178,9 +186,9 @@ public static partial class F
         using var pairs = listedRows * otherColumns;
         using var masked = hinge * pairs;
         using var summed = masked.Sum([1, 2]);
-        if (!vector) return Reduce(op, summed / classes, reduction);
+        if (!vector) return scope.Keep(Reduce(op, summed / classes, reduction));
         using var single = summed.Reshape([]);
-        return Reduce(op, single / classes, reduction);
+        return scope.Keep(Reduce(op, single / classes, reduction));
     }
 
     /// <summary>
@@ -189,6 +197,7 @@ public static partial class F
     /// </summary>
     public static Tensor MultiMarginLoss(Tensor input, Tensor target, int p = 1, double margin = 1, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "multi_margin_loss";
         if (p != 1 && p != 2) throw new KilnException(op, $"{op}: only p == 1 and p == 2 supported, got {p}");
         bool vector = input.Dim == 1;
@@ -213,8 +222,8 @@ public static partial class F
         using var weighted = rowWeight is null ? null : masked * rowWeight;
         using var sum = (weighted ?? masked).Sum(1);
         var perSample = sum / classes;
-        if (vector && reduction == Reduction.None) { using (perSample) return perSample.Reshape([]); }
-        if (reduction == Reduction.None) return perSample;
-        using (perSample) return Reduce(op, perSample, reduction);
+        if (vector && reduction == Reduction.None) { using (perSample) return scope.Keep(perSample.Reshape([])); }
+        if (reduction == Reduction.None) return scope.Keep(perSample);
+        using (perSample) return scope.Keep(Reduce(op, perSample, reduction));
     }
 }

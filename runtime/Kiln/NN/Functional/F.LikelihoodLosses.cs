@@ -11,6 +11,7 @@ public static partial class F
     /// </summary>
     public static Tensor PoissonNllLoss(Tensor input, Tensor target, bool logInput = true, bool full = false, double eps = 1e-8, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "poisson_nll_loss";
         Tensor loss;
         if (logInput)
@@ -36,8 +37,8 @@ public static partial class F
             loss = partial + term;
             partial.Dispose();
         }
-        if (reduction == Reduction.None) return loss;
-        using (loss) return Reduce(op, loss, reduction);
+        if (reduction == Reduction.None) return scope.Keep(loss);
+        using (loss) return scope.Keep(Reduce(op, loss, reduction));
     }
 
     /// <summary>
@@ -47,6 +48,7 @@ public static partial class F
     /// </summary>
     public static Tensor GaussianNllLoss(Tensor input, Tensor target, Tensor var, bool full = false, double eps = 1e-6, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "gaussian_nll_loss";
         Tensor v = var;
         bool unsqueezed = false;
@@ -79,8 +81,8 @@ public static partial class F
                 loss = partial + 0.5 * Math.Log(2 * Math.PI);
                 partial.Dispose();
             }
-            if (reduction == Reduction.None) return loss;
-            using (loss) return Reduce(op, loss, reduction);
+            if (reduction == Reduction.None) return scope.Keep(loss);
+            using (loss) return scope.Keep(Reduce(op, loss, reduction));
         }
         finally
         {

@@ -134,6 +134,7 @@ public static partial class F
     /// <summary>One-hot encoding of int64 class indices: shape + [numClasses], int64 (numClasses -1 = max + 1).</summary>
     public static Tensor OneHot(Tensor indices, int numClasses = -1)
     {
+        using var scope = Tensor.Scope();
         if (indices.DType != DType.Int64) throw new KilnException("one_hot", $"one_hot is only applicable to index tensor (int64), got {indices.DType}", KilnErrorKind.DType);
         if (numClasses < 0)
         {
@@ -150,7 +151,7 @@ public static partial class F
         shape[^1] = numClasses;
         using var zeros = Tensor.Zeros(shape, DType.Int64, indices.Device);
         using var idx = indices.Unsqueeze(-1);
-        return zeros.Scatter(-1, idx, 1.0);
+        return scope.Keep(zeros.Scatter(-1, idx, 1.0));
     }
 
     /// <summary>

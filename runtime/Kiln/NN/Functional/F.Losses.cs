@@ -12,7 +12,8 @@ public static partial class F
     public static Tensor CrossEntropy(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100,
         Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
     {
-        if (Autocast.Widen(input)) return Autocast.RunWidened(t => CrossEntropy(t, target, weight, ignoreIndex, reduction, labelSmoothing), input);
+        using var scope = Tensor.Scope();
+        if (Autocast.Widen(input)) return scope.Keep(Autocast.RunWidened(t => CrossEntropy(t, target, weight, ignoreIndex, reduction, labelSmoothing), input));
         const string op = "cross_entropy";
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new KilnException(op, $"{op}: label_smoothing must be between 0.0 and 1.0. Got: {labelSmoothing}");
@@ -28,16 +29,16 @@ public static partial class F
             var prod = logp * t;
             if (weight is not null) prod = prod * weight.Reshape(ClassShape(input.Dim, classDim, c));
             var perSample = -prod.Sum(classDim);
-            return reduction switch
+            return scope.Keep(reduction switch
             {
                 Reduction.None => perSample,
                 Reduction.Sum => perSample.Sum(),
                 Reduction.Mean => perSample.Sum() * (1.0 / Math.Max(1, input.Numel / c)),
                 _ => throw BadReduction(op, reduction),
-            };
+            });
         }
         var nll = NllLoss(logp, target, weight, ignoreIndex, reduction);
-        if (labelSmoothing == 0) return nll;
+        if (labelSmoothing == 0) return scope.Keep(nll);
         // PyTorch's smoothing term: -Σ_c w_c·logp_c per sample, zero at ignored targets, normalised like the NLL part.
         var smoothProd = weight is null ? logp : logp * weight.Reshape(ClassShape(input.Dim, classDim, c));
         var smooth = -smoothProd.Sum(classDim);
@@ -50,7 +51,7 @@ public static partial class F
             Reduction.Mean => smooth.Sum() / Denominator(target, weight, ignoreIndex, input.DType),
             _ => throw BadReduction(op, reduction),
         };
-        return nll * (1 - labelSmoothing) + reduced * (labelSmoothing / c);
+        return scope.Keep(nll * (1 - labelSmoothing) + reduced * (labelSmoothing / c));
     }
 
     /// <summary>The error for a class index outside [0, classes) that is not the ignore index.</summary>
@@ -60,7 +61,8 @@ public static partial class F
     /// <summary>Negative log likelihood of log-probabilities [N, C, d...] at int64 class indices [N, d...] (<c>F.nll_loss</c>).</summary>
     public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
-        if (Autocast.Widen(input)) return Autocast.RunWidened(t => NllLoss(t, target, weight, ignoreIndex, reduction), input);
+        using var scope = Tensor.Scope();
+        if (Autocast.Widen(input)) return scope.Keep(Autocast.RunWidened(t => NllLoss(t, target, weight, ignoreIndex, reduction), input));
         const string op = "nll_loss";
         if (target.DType != DType.Int64 && target.DType != DType.Int32)
             throw new KilnException(op, $"{op}: expected target of integer class indices (int64), got {target.DType}", KilnErrorKind.DType);
@@ -81,18 +83,20 @@ public static partial class F
         if (weight is not null)
         {
             using var flat = safe.Reshape(-1);
-            using var wPicked = weight.ToInternal(input.DType).IndexSelect(0, flat).Reshape(safe.ShapeArray);
+            using var wTyped = weight.ToInternal(input.DType);
+            using var wFlat = wTyped.IndexSelect(0, flat);
+            using var wPicked = wFlat.Reshape(safe.ShapeArray);
             w = wPicked * keep;
         }
         else w = keep.Alias();
         var losses = picked * w;
-        return reduction switch
+        return scope.Keep(reduction switch
         {
             Reduction.None => losses,
             Reduction.Sum => losses.Sum(),
             Reduction.Mean => losses.Sum() / w.Sum(),
             _ => throw BadReduction(op, reduction),
-        };
+        });
     }
 
     static Tensor Denominator(Tensor target, Tensor? weight, int ignoreIndex, DType dtype)
@@ -103,7 +107,9 @@ public static partial class F
         if (weight is null) return keep.Sum();
         using var safe = t64.MaskedFill(t64.Eq(ignoreIndex), 0);
         using var flat = safe.Reshape(-1);
-        using var w = weight.ToInternal(dtype).IndexSelect(0, flat).Reshape(safe.ShapeArray);
+        using var wTyped = weight.ToInternal(dtype);
+        using var wFlat = wTyped.IndexSelect(0, flat);
+        using var w = wFlat.Reshape(safe.ShapeArray);
         using var kept = w * keep;
         return kept.Sum();
     }
@@ -119,45 +125,52 @@ public static partial class F
     /// <summary>Mean squared error.</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
     {
-        if (Autocast.Widen(input)) { using var wideTarget = target.To(DType.Float32); return Autocast.RunWidened(t => MseLoss(t, wideTarget, reduction), input); }
+        using var scope = Tensor.Scope();
+        if (Autocast.Widen(input)) { using var wideTarget = target.To(DType.Float32); return scope.Keep(Autocast.RunWidened(t => MseLoss(t, wideTarget, reduction), input)); }
         if (reduction is Reduction.Mean or Reduction.Sum && ShapeRules.SameShape(input.ShapeArray, target.ShapeArray)
             && input.Device.Type == DeviceType.Cpu && target.Device.Type == DeviceType.Cpu && input.DType is DType.Float32 or DType.Float64
             && target.DType == input.DType && !GradMode.Tracing)
-            return Tensor.MseLossOp(input, target, reduction == Reduction.Mean);
+            return scope.Keep(Tensor.MseLossOp(input, target, reduction == Reduction.Mean));
         var d = Diff("mse_loss", input, target);
-        return Reduce("mse_loss", d * d, reduction);
+        return scope.Keep(Reduce("mse_loss", d * d, reduction));
     }
 
     /// <summary>Mean absolute error.</summary>
-    public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Reduce("l1_loss", Diff("l1_loss", input, target).Abs(), reduction);
+    public static Tensor L1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(Reduce("l1_loss", Diff("l1_loss", input, target).Abs(), reduction));
+    }
 
     /// <summary>0.5·d²/β where |d| &lt; β, else |d| - 0.5·β.</summary>
     public static Tensor SmoothL1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double beta = 1.0)
     {
+        using var scope = Tensor.Scope();
         if (beta < 0) throw new KilnException("smooth_l1_loss", $"smooth_l1_loss does not support negative values for beta (got {beta})");
         var a = Diff("smooth_l1_loss", input, target).Abs();
-        if (beta == 0) return Reduce("smooth_l1_loss", a, reduction);
+        if (beta == 0) return scope.Keep(Reduce("smooth_l1_loss", a, reduction));
         using var small = a.Lt(beta);
         var quad = a * a * (0.5 / beta);
         var lin = a - 0.5 * beta;
-        return Reduce("smooth_l1_loss", Tensor.Where(small, quad, lin), reduction);
+        return scope.Keep(Reduce("smooth_l1_loss", Tensor.Where(small, quad, lin), reduction));
     }
 
     /// <summary>0.5·d² where |d| ≤ δ, else δ·(|d| - 0.5·δ).</summary>
     public static Tensor HuberLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double delta = 1.0)
     {
+        using var scope = Tensor.Scope();
         if (delta <= 0) throw new KilnException("huber_loss", $"huber_loss does not support non-positive values for delta (got {delta})");
         var a = Diff("huber_loss", input, target).Abs();
         using var small = a.Le(delta);
         var quad = a * a * 0.5;
         var lin = (a - 0.5 * delta) * delta;
-        return Reduce("huber_loss", Tensor.Where(small, quad, lin), reduction);
+        return scope.Keep(Reduce("huber_loss", Tensor.Where(small, quad, lin), reduction));
     }
 
     /// <summary>Binary cross entropy of probabilities; the logs are clamped at -100 as in PyTorch.</summary>
     public static Tensor BinaryCrossEntropy(Tensor input, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "binary_cross_entropy";
         if (!ShapeRules.SameShape(input.ShapeArray, target.ShapeArray))
             throw new KilnException(op, $"{op}: Using a target size ({ShapeText.Format(target.ShapeArray)}) that is different to the input size ({ShapeText.Format(input.ShapeArray)}) is deprecated. Please ensure they have the same size.", KilnErrorKind.Shape);
@@ -168,7 +181,7 @@ public static partial class F
         var log1mX = (1.0 - input).Log().Clamp(-100, null);
         var loss = -(target * logX + (1.0 - target) * log1mX);
         if (weight is not null) loss = loss * weight;
-        return Reduce(op, loss, reduction);
+        return scope.Keep(Reduce(op, loss, reduction));
     }
 
     /// <summary>
@@ -177,6 +190,7 @@ public static partial class F
     /// </summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
     {
+        using var scope = Tensor.Scope();
         const string op = "binary_cross_entropy_with_logits";
         LayerRules.SameSize(op, input.ShapeArray, target.ShapeArray);
         // log(1 + e^-x) written with m = max(-x, 0) so that neither exponent overflows.
@@ -190,7 +204,7 @@ public static partial class F
         }
         else loss = (1.0 - target) * input + softplusNeg;
         if (weight is not null) loss = loss * weight;
-        return Reduce(op, loss, reduction);
+        return scope.Keep(Reduce(op, loss, reduction));
     }
 
     /// <summary>
@@ -199,6 +213,7 @@ public static partial class F
     /// </summary>
     public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "kl_div";
         Tensor loss;
         if (logTarget) loss = target.Exp() * (target - input);
@@ -211,10 +226,10 @@ public static partial class F
         }
         if (reduction == Reduction.BatchMean)
         {
-            if (input.Dim == 0) return loss.Sum();
-            return loss.Sum() * (1.0 / input.Size(0));
+            if (input.Dim == 0) return scope.Keep(loss.Sum());
+            return scope.Keep(loss.Sum() * (1.0 / input.Size(0)));
         }
-        return Reduce(op, loss, reduction);
+        return scope.Keep(Reduce(op, loss, reduction));
     }
 
     static Tensor Diff(string op, Tensor input, Tensor target)

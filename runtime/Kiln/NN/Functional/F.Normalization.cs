@@ -75,6 +75,7 @@ public static partial class F
     /// <summary>Normalises each of <paramref name="numGroups"/> channel groups of [N, C, *], then applies per-channel weight and bias.</summary>
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        using var scope = Tensor.Scope();
         const string op = "group_norm";
         if (input.Dim < 2) throw new KilnException(op, $"{op}: expected at least 2 dims [N, C, *], got {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         int n = input.Size(0), c = input.Size(1);
@@ -90,7 +91,7 @@ public static partial class F
         var channelShape = ChannelShape(input);
         if (weight is not null) y = y * weight.Reshape(channelShape);
         if (bias is not null) y = y + bias.Reshape(channelShape);
-        return y;
+        return scope.Keep(y);
     }
 
     /// <summary>
@@ -183,13 +184,17 @@ public static partial class F
     /// Local response normalization across channels (<c>F.local_response_norm</c>): x / (k + α·mean of x² over a window of
     /// <paramref name="size"/> channels)^β, the window zero-padded size/2 channels before and (size - 1)/2 after.
     /// </summary>
-    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0) =>
-        LocalResponseNorm(input, size, alpha, beta, k, size / 2);
+    public static Tensor LocalResponseNorm(Tensor input, int size, double alpha = 1e-4, double beta = 0.75, double k = 1.0)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(LocalResponseNorm(input, size, alpha, beta, k, size / 2));
+    }
 
     /// <summary>Local response normalization over a window of <paramref name="size"/> channels starting <paramref name="before"/>
     /// channels before each (PyTorch's window starts size/2 before; ONNX's LRN (size-1)/2 before).</summary>
     internal static Tensor LocalResponseNorm(Tensor input, int size, double alpha, double beta, double k, int before)
     {
+        using var scope = Tensor.Scope();
         const string op = "local_response_norm";
         if (input.Dim < 3)
             throw new KilnException(op, $"{op}: expected 3D or higher dimensionality input (got {input.Dim} dimensions), shape {Compiler.Shapes.ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
@@ -203,7 +208,7 @@ public static partial class F
         using var scaled = back * alpha;
         using var shifted = scaled + k;
         using var divisor = shifted.Pow(beta);
-        return input / divisor;
+        return scope.Keep(input / divisor);
     }
 
 }

@@ -8,8 +8,11 @@ namespace Kiln.NN;
 public static partial class F
 {
     /// <summary>Max over sliding windows of a [N, C, H, W] (or [C, H, W]) input; padding counts as -∞.</summary>
-    public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
-        MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Values;
+    public static Tensor MaxPool2d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Values);
+    }
 
     /// <summary>
     /// Mean over sliding windows; with <paramref name="countIncludePad"/> false, padded zeros are left out of each window's
@@ -153,10 +156,11 @@ public static partial class F
     /// <summary>Max over sliding windows of [N, C, L] or [C, L] (<c>F.max_pool1d</c>): the 2-D pool over a height of 1.</summary>
     public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
     {
+        using var scope = Tensor.Scope();
         Check1d("max_pool1d", input);
         using var lifted = input.Unsqueeze(-2);
         using var pooled = MaxPool2d(lifted, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode);
-        return pooled.Squeeze(-2);
+        return scope.Keep(pooled.Squeeze(-2));
     }
 
     /// <summary>Mean over sliding windows of [N, C, L] or [C, L] (<c>F.avg_pool1d</c>).</summary>
@@ -180,6 +184,7 @@ public static partial class F
     /// </summary>
     public static Tensor AdaptiveMaxPool2d(Tensor input, int[] outputSize)
     {
+        using var scope = Tensor.Scope();
         var (o, h, w) = AdaptiveSetup("adaptive_max_pool2d", input, outputSize);
         var cells = new List<Tensor>(o[0] * o[1]);
         try
@@ -200,7 +205,7 @@ public static partial class F
             var shape = (int[])input.ShapeArray.Clone();
             shape[^2] = o[0];
             shape[^1] = o[1];
-            return stacked.Reshape(shape);
+            return scope.Keep(stacked.Reshape(shape));
         }
         finally
         {
@@ -261,6 +266,7 @@ public static partial class F
     /// </summary>
     public static Tensor MaxUnpool2d(Tensor input, Tensor indices, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? outputSize = null)
     {
+        using var scope = Tensor.Scope();
         const string op = "max_unpool2d";
         bool unbatched = input.Dim == 3;
         if (input.Dim != 4 && !unbatched)
@@ -282,18 +288,19 @@ public static partial class F
         using var zeros = Tensor.Zeros([n, c, oh * ow], input.DType, input.Device);
         using var placed = zeros.Scatter(2, flatIndices, flatValues);   // an index past the plane is scatter's bounds error
         using var planes = placed.Reshape(n, c, oh, ow);
-        return unbatched ? planes.Squeeze(0) : planes.To(planes.DType);
+        return scope.Keep(unbatched ? planes.Squeeze(0) : planes.To(planes.DType));
     }
 
     /// <summary>The partial inverse of 1-D max pooling over [N, C, L] (<c>F.max_unpool1d</c>).</summary>
     public static Tensor MaxUnpool1d(Tensor input, Tensor indices, int kernelSize, int? stride = null, int padding = 0, int? outputSize = null)
     {
+        using var scope = Tensor.Scope();
         Check1d("max_unpool1d", input);
         using var x = input.Unsqueeze(-2);
         using var idx = indices.Unsqueeze(-2);
         int length = outputSize ?? (input.Size(-1) - 1) * (stride ?? kernelSize) - 2 * padding + kernelSize;
         using var y = MaxUnpool2d(x, idx, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, length]);
-        return y.Squeeze(-2);
+        return scope.Keep(y.Squeeze(-2));
     }
 }
 

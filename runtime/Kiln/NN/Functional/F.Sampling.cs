@@ -16,6 +16,7 @@ public static partial class F
     /// </summary>
     public static Tensor AffineGrid(Tensor theta, int[] size, bool alignCorners = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "affine_grid";
         if (size.Length != 4)
             throw new KilnException(op, $"{op}: only 2-D affine grids (size [N, C, H, W]) are supported, got size of {size.Length} numbers", KilnErrorKind.Unsupported);
@@ -35,7 +36,7 @@ public static partial class F
         using var basis = OnDevice(typed.To(typed.DType), theta.Device);
         using var mapT = theta.Transpose(1, 2);                           // [N, 3, 2]
         using var mapped = basis.Matmul(mapT);                             // [N, H·W, 2]
-        return mapped.Reshape(n, h, w, 2);
+        return scope.Keep(mapped.Reshape(n, h, w, 2));
     }
 
     /// <summary>The normalised coordinate of pixel <paramref name="i"/> of <paramref name="size"/>, as PyTorch's linspace rule.</summary>
@@ -54,6 +55,7 @@ public static partial class F
     /// </summary>
     public static Tensor GridSample(Tensor input, Tensor grid, string mode = "bilinear", string paddingMode = "zeros", bool alignCorners = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "grid_sample";
         if (mode is not ("bilinear" or "nearest" or "bicubic")) throw new KilnException(op, $"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', got '{mode}'", KilnErrorKind.Unsupported);
         if (paddingMode is not ("zeros" or "border" or "reflection"))
@@ -67,7 +69,7 @@ public static partial class F
         {
             var padding = paddingMode == "zeros" ? GridPadding.Zeros : paddingMode == "border" ? GridPadding.Border : GridPadding.Reflection;
             var shape = new GridSampleShape(n, c, h, w, ho, wo, mode switch { "bilinear" => GridMode.Bilinear, "nearest" => GridMode.Nearest, _ => GridMode.Bicubic }, padding, alignCorners);
-            return input.DType == DType.Float32 ? SampleOnHost<float>(input, grid, shape) : SampleOnHost<double>(input, grid, shape);
+            return scope.Keep(input.DType == DType.Float32 ? SampleOnHost<float>(input, grid, shape) : SampleOnHost<double>(input, grid, shape));
         }
         // Bicubic elsewhere: the host kernel in float32 (or float64), the result back on the input's device and dtype.
         if (mode == "bicubic")
@@ -77,7 +79,7 @@ public static partial class F
             using var hostGrid = grid.To(Device.Cpu).To(hostType);
             using var sampled = GridSample(hostInput, hostGrid, mode, paddingMode, alignCorners);
             using var typed = sampled.To(input.DType);
-            return typed.To(input.Device);
+            return scope.Keep(typed.To(input.Device));
         }
         // Other devices and dtypes: the composition below.
         using var gx = grid.Select(3, 0);
@@ -89,7 +91,7 @@ public static partial class F
         {
             using var nx = ix.Round();   // half to even, as PyTorch's nearbyint
             using var ny = iy.Round();
-            return Corner(planes, nx, ny, h, w, c, ho, wo);
+            return scope.Keep(Corner(planes, nx, ny, h, w, c, ho, wo));
         }
         Tensor x0, y0;
         using (Autograd.NoGrad()) { x0 = ix.Floor(); y0 = iy.Floor(); }
@@ -117,7 +119,7 @@ public static partial class F
             using var d = v11 * w11;
             using var ab = a + b;
             using var cd = cc + d;
-            return ab + cd;
+            return scope.Keep(ab + cd);
         }
     }
 

@@ -21,6 +21,7 @@ public static partial class F
     public static Tensor CtcLoss(Tensor logProbs, Tensor targets, Tensor inputLengths, Tensor targetLengths, int blank = 0,
         Reduction reduction = Reduction.Mean, bool zeroInfinity = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "ctc_loss";
         bool unbatched = logProbs.Dim == 2;
         if (logProbs.Dim != 3 && !unbatched)
@@ -74,9 +75,9 @@ public static partial class F
             switch (reduction)
             {
                 case Reduction.None:
-                    return unbatched ? loss.Reshape([]) : loss.To(loss.DType);
+                    return scope.Keep(unbatched ? loss.Reshape([]) : loss.To(loss.DType));
                 case Reduction.Sum:
-                    return loss.Sum();
+                    return scope.Keep(loss.Sum());
                 default:
                     var divisors = new double[batch];
                     for (int b = 0; b < batch; b++) divisors[b] = Math.Max(tgtLens[b], 1);
@@ -84,7 +85,7 @@ public static partial class F
                     using (var typed = hostDivisors.To(lp.DType))
                     using (var onDevice = typed.To(device))
                     using (var scaled = loss.Div(onDevice))
-                        return scaled.Mean();
+                        return scope.Keep(scaled.Mean());
             }
         }
     }
@@ -93,9 +94,10 @@ public static partial class F
     public static Tensor CtcLoss(Tensor logProbs, Tensor targets, long[] inputLengths, long[] targetLengths, int blank = 0,
         Reduction reduction = Reduction.Mean, bool zeroInfinity = false)
     {
+        using var scope = Tensor.Scope();
         using var inLens = Tensor.From(inputLengths, inputLengths.Length);
         using var tgtLens = Tensor.From(targetLengths, targetLengths.Length);
-        return CtcLoss(logProbs, targets, inLens, tgtLens, blank, reduction, zeroInfinity);
+        return scope.Keep(CtcLoss(logProbs, targets, inLens, tgtLens, blank, reduction, zeroInfinity));
     }
 
     static Tensor OnDevice(Tensor host, Device device)

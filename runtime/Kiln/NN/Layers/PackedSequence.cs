@@ -113,6 +113,7 @@ public static class RnnUtils
     /// </summary>
     public static Tensor PadSequence(IReadOnlyList<Tensor> sequences, bool batchFirst = false, double paddingValue = 0, string paddingSide = "right")
     {
+        using var scope = Tensor.Scope();
         const string op = "pad_sequence";
         if (paddingSide is not ("right" or "left"))
             throw new KilnException(op, $"{op}: Expected padding_side to be one of left or right, but got {paddingSide}.", KilnErrorKind.Argument);
@@ -136,8 +137,8 @@ public static class RnnUtils
             using (padded) using (mask) batch = padded.Flip(1);
             foreach (var r in reversed) r.Dispose();
         }
-        if (batchFirst) return batch;
-        using (batch) return batch.Transpose(0, 1).Contiguous();
+        if (batchFirst) return scope.Keep(batch);
+        using (batch) return scope.Keep(batch.Transpose(0, 1).Contiguous());
     }
 
     /// <summary>
