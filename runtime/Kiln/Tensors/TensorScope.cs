@@ -46,6 +46,13 @@ public sealed class TensorScope : IDisposable
         return t;
     }
 
+    /// <summary>Keeps each non-null tensor of an op's several results (see <see cref="Keep"/>).</summary>
+    internal void KeepAll(params Tensor?[] results)
+    {
+        foreach (var t in results)
+            if (t is not null) Keep(t);
+    }
+
     /// <summary>Disposes every tensor created in the scope that was not kept.</summary>
     public void Dispose()
     {

@@ -8,7 +8,7 @@ using Xunit;
 namespace Kiln.Tests.Golden;
 
 /// <summary>
-/// Every golden case (course.json; nn.json's functional and loss cases) run without gradients and its outputs disposed
+/// Every golden case (course.json; nn.json's functional, loss and module cases) run without gradients and its outputs disposed
 /// must give back every block it took: an op's temporaries are disposed by the op (a `using`, or a TensorScope around a
 /// composite), not left to the collector — left there, a big one keeps its memory until a finalizer runs, and the
 /// allocator's collections (it forces one each 256 MB of such garbage) stall the loop that made them. Each case runs
@@ -67,6 +67,10 @@ public class OpsReleaseTemporariesTests
         "special_i1_grad", "special_i1e_grad", "special_ndtr", "special_ndtri", "special_ndtri_ends",
         "special_xlog1py_entr", "stft", "stft_istft_round_trip", "take_along_dim_broadcast", "take_put", "tensordot",
         "topk", "topk_smallest_dim0", "transform_to", "transforms_more", "unique_dim", "unpad_unpack_sequence",
+        "modules/sequential", "modules/spectral_norm_linear", "modules/spectral_norm_linear_eval",
+        "modules/spectral_norm_conv2d_two_steps", "modules/spectral_norm_conv_transpose2d", "modules/weight_norm_linear",
+        "modules/weight_norm_conv2d_whole", "modules/weight_norm_linear_dim1", "modules/spectral_norm_conv_transpose3d",
+        "modules/adaptive_log_softmax", "modules/adaptive_log_softmax_head_bias",
     ];
 
     [Fact]
@@ -80,6 +84,11 @@ public class OpsReleaseTemporariesTests
                 var name = (string)row[0];
                 Measure($"{section}/{name}", () => FunctionalGoldenTests.RunAndDispose(section, name), leaks);
             }
+        foreach (var row in ModuleGoldenTests.Cases())
+        {
+            var name = (string)row[0];
+            Measure($"modules/{name}", ModuleGoldenTests.ForwardAndDispose(name), leaks);
+        }
         Assert.True(leaks.Count == 0, "ops that left tensors to the collector: " + string.Join("; ", leaks));
     }
 

@@ -202,6 +202,23 @@ public class ModuleGoldenTests
     [MemberData(nameof(Cases))]
     public void MatchesPyTorch(string name) => Check(name, Device.Cpu);
 
+    /// <summary>Case <paramref name="name"/>'s module, loaded, as an action that runs it without gradients on its inputs and disposes the outputs.</summary>
+    internal static Action ForwardAndDispose(string name)
+    {
+        var c = Case("modules", name);
+        string type = c.GetProperty("type").GetString()!;
+        var a = c.GetProperty("args");
+        var m = Build(type, a);
+        m.LoadStateDict(Tensors(c.GetProperty("state")));
+        m.Train(c.GetProperty("train").GetBoolean());
+        var inputs = c.GetProperty("inputs").EnumerateArray().Select(e => NNGolden.Tensor(e)).ToArray();
+        return () =>
+        {
+            using var noGrad = Autograd.NoGrad();
+            foreach (var o in Run(type, m, inputs, a)) o.Dispose();
+        };
+    }
+
     /// <summary>
     /// Runs case <paramref name="name"/> with the module and its inputs on <paramref name="device"/>: PyTorch's state dict
     /// loaded, outputs, input and parameter gradients and buffers compared with PyTorch's.

@@ -6,14 +6,18 @@ namespace Kiln.NN;
 public static partial class F
 {
     /// <summary>Sliding local blocks of a [N, C, H, W] batch as columns [N, C·kh·kw, L] (<c>F.unfold</c>, im2col).</summary>
-    public static Tensor Unfold(Tensor input, int[] kernelSize, int[]? dilation = null, int[]? padding = null, int[]? stride = null) =>
-        Tensor.Im2ColOp(input, Geometry("unfold", kernelSize, dilation, padding, stride));
+    public static Tensor Unfold(Tensor input, int[] kernelSize, int[]? dilation = null, int[]? padding = null, int[]? stride = null)
+    {
+        using var scope = Tensor.Scope();
+        return scope.Keep(Tensor.Im2ColOp(input, Geometry("unfold", kernelSize, dilation, padding, stride)));
+    }
 
     /// <summary>Sums columns [N, C·kh·kw, L] back into a [N, C, H, W] batch (<c>F.fold</c>, col2im).</summary>
     public static Tensor Fold(Tensor input, int[] outputSize, int[] kernelSize, int[]? dilation = null, int[]? padding = null, int[]? stride = null)
     {
+        using var scope = Tensor.Scope();
         var o = Pair("fold", outputSize, "output_size");
-        return Tensor.Col2ImOp(input, o[0], o[1], Geometry("fold", kernelSize, dilation, padding, stride));
+        return scope.Keep(Tensor.Col2ImOp(input, o[0], o[1], Geometry("fold", kernelSize, dilation, padding, stride)));
     }
 
     /// <summary>
@@ -22,7 +26,8 @@ public static partial class F
     /// </summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? dilation = null, int groups = 1)
     {
-        if (Autocast.Lower(input, weight, bias) is { } low) return Autocast.RunLowered(t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups), low, input, weight, bias);
+        using var scope = Tensor.Scope();
+        if (Autocast.Lower(input, weight, bias) is { } low) return scope.Keep(Autocast.RunLowered(t => Conv2d(t[0]!, t[1]!, t[2], stride, padding, dilation, groups), low, input, weight, bias));
         const string op = "conv2d";
         LayerRules.Conv2d(input.ShapeArray, weight.ShapeArray, [Pick(stride, 0, 1), Pick(stride, 1, 1)], [Pick(padding, 0, 0), Pick(padding, 1, 0)],
             [Pick(dilation, 0, 1), Pick(dilation, 1, 1)], groups, out var g);
@@ -33,34 +38,37 @@ public static partial class F
         var x = unbatched ? input.Unsqueeze(0) : input;
         // One fused op (ConvKernel): implicit GEMM for float32 without groups, else per-image im2col and one GEMM per group.
         var y = Tensor.Conv2dOp(x, weight, bias, g, groups);
-        return unbatched ? y.Squeeze(0) : y;
+        return scope.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     /// <summary>2-D convolution with string padding: "valid" (none) or "same" (output as large as the input; stride 1 only).</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, int[]? stride, string padding, int[]? dilation = null, int groups = 1)
     {
+        using var scope = Tensor.Scope();
         var pads = SamePadding("conv2d", padding, stride, dilation, new[] { weight.Size(2), weight.Size(3) });
         if (pads.Extra) input = Pad(input, pads.Asymmetric);
-        return Conv2d(input, weight, bias, stride, pads.Symmetric, dilation, groups);
+        return scope.Keep(Conv2d(input, weight, bias, stride, pads.Symmetric, dilation, groups));
     }
 
     /// <summary>1-D convolution of [N, C, L] with weight [O, C/groups, k].</summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
     {
+        using var scope = Tensor.Scope();
         const string op = "conv1d";
         if (weight.Dim != 3) throw new KilnException(op, $"{op}: expected 3-D weight [out_channels, in_channels/groups, k], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         if (input.Dim != 3 && input.Dim != 2)
             throw new KilnException(op, $"{op}: expected 2-D (unbatched) or 3-D (batched) input, but got input of size: {ShapeText.Format(input.ShapeArray)}", KilnErrorKind.Shape);
         var y = Conv2d(input.Unsqueeze(-2), weight.Unsqueeze(2), bias, new[] { 1, stride }, new[] { 0, padding }, new[] { 1, dilation }, groups);
-        return y.Squeeze(-2);
+        return scope.Keep(y.Squeeze(-2));
     }
 
     /// <summary>1-D convolution with "valid" or "same" padding.</summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias, int stride, string padding, int dilation = 1, int groups = 1)
     {
+        using var scope = Tensor.Scope();
         var pads = SamePadding("conv1d", padding, new[] { stride }, new[] { dilation }, new[] { weight.Size(2) });
         if (pads.Extra) input = Pad(input, new[] { pads.Asymmetric[0], pads.Asymmetric[1] });
-        return Conv1d(input, weight, bias, stride, pads.Symmetric[0], dilation, groups);
+        return scope.Keep(Conv1d(input, weight, bias, stride, pads.Symmetric[0], dilation, groups));
     }
 
     /// <summary>
@@ -69,6 +77,7 @@ public static partial class F
     /// </summary>
     public static Tensor ConvTranspose1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int groups = 1, int dilation = 1)
     {
+        using var scope = Tensor.Scope();
         const string op = "conv_transpose1d";
         if (weight.Dim != 3) throw new KilnException(op, $"{op}: expected 3-D weight [in_channels, out_channels/groups, k], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         if (input.Dim != 3 && input.Dim != 2)
@@ -76,7 +85,7 @@ public static partial class F
         using var plane = input.Unsqueeze(-2);
         using var kernel = weight.Unsqueeze(2);
         using var y = ConvTranspose2d(plane, kernel, bias, [1, stride], [0, padding], [0, outputPadding], groups, [1, dilation]);
-        return y.Squeeze(-2);
+        return scope.Keep(y.Squeeze(-2));
     }
 
     /// <summary>
@@ -85,6 +94,7 @@ public static partial class F
     /// </summary>
     public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? outputPadding = null, int groups = 1, int[]? dilation = null)
     {
+        using var scope = Tensor.Scope();
         const string op = "conv_transpose2d";
         if (weight.Dim != 4) throw new KilnException(op, $"{op}: expected 4-D weight [in_channels, out_channels/groups, kH, kW], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 3;
@@ -111,7 +121,7 @@ public static partial class F
         cols = wg.Matmul(xs).Reshape(n, cout * kh * kw, h * w);
         var y = Tensor.Col2ImOp(cols, oh, ow, g);
         if (bias is not null) y = y + bias.View(1, cout, 1, 1);
-        return unbatched ? y.Squeeze(0) : y;
+        return scope.Keep(unbatched ? y.Squeeze(0) : y);
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ public static partial class F
     /// </summary>
     public static Tensor Conv3d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? dilation = null, int groups = 1)
     {
+        using var scope = Tensor.Scope();
         const string op = "conv3d";
         if (weight.Dim != 5) throw new KilnException(op, $"{op}: expected 5-D weight [out_channels, in_channels/groups, kD, kH, kW], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 4;
@@ -57,7 +58,7 @@ public static partial class F
             using var split = sum!.Reshape(n, outDepth, o, sum.Size(2), sum.Size(3));
             using var ordered = split.Permute(0, 2, 1, 3, 4);
             using var biased = bias is null ? ordered.To(ordered.DType) : ordered.Add(bias.View(1, o, 1, 1, 1));
-            return unbatched ? biased.Squeeze(0) : biased.To(biased.DType);
+            return scope.Keep(unbatched ? biased.Squeeze(0) : biased.To(biased.DType));
         }
     }
 
@@ -69,6 +70,7 @@ public static partial class F
     public static Tensor ConvTranspose3d(Tensor input, Tensor weight, Tensor? bias = null, int[]? stride = null, int[]? padding = null,
         int[]? outputPadding = null, int groups = 1, int[]? dilation = null)
     {
+        using var scope = Tensor.Scope();
         const string op = "conv_transpose3d";
         if (weight.Dim != 5) throw new KilnException(op, $"{op}: expected 5-D weight [in_channels, out_channels/groups, kD, kH, kW], got {ShapeText.Format(weight.ShapeArray)}", KilnErrorKind.Shape);
         bool unbatched = input.Dim == 4;
@@ -108,20 +110,21 @@ public static partial class F
         using var sum = zeros.IndexAdd(2, index, slices);
         using var cropped = sum.Narrow(2, p[0], outDepth);
         using var biased = bias is null ? cropped.To(cropped.DType) : cropped.Add(bias.View(1, -1, 1, 1, 1));
-        return unbatched ? biased.Squeeze(0) : biased.To(biased.DType);
+        return scope.Keep(unbatched ? biased.Squeeze(0) : biased.To(biased.DType));
     }
 
     /// <summary>Max over sliding 3-D windows of [N, C, D, H, W] (<c>F.max_pool3d</c>); stride defaults to the kernel.</summary>
     public static Tensor MaxPool3d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
     {
+        using var scope = Tensor.Scope();
         const string op = "max_pool3d";
         var k = Triple(op, kernelSize, "kernel_size", 1);
         var s = stride is null || stride.Length == 0 ? k : Triple(op, stride, "stride", 1);
         var p = Triple(op, padding, "padding", 0);
         var d = Triple(op, dilation, "dilation", 1);
-        return Separable3d(op, input,
+        return scope.Keep(Separable3d(op, input,
             planes => MaxPool2d(planes, [k[1], k[2]], [s[1], s[2]], [p[1], p[2]], [d[1], d[2]], ceilMode),
-            depths => MaxPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], [d[0], 1], ceilMode));
+            depths => MaxPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], [d[0], 1], ceilMode)));
     }
 
     /// <summary>
@@ -130,27 +133,30 @@ public static partial class F
     /// </summary>
     public static Tensor AvgPool3d(Tensor input, int[] kernelSize, int[]? stride = null, int[]? padding = null, bool ceilMode = false, bool countIncludePad = true)
     {
+        using var scope = Tensor.Scope();
         const string op = "avg_pool3d";
         var k = Triple(op, kernelSize, "kernel_size", 1);
         var s = stride is null || stride.Length == 0 ? k : Triple(op, stride, "stride", 1);
         var p = Triple(op, padding, "padding", 0);
-        return Separable3d(op, input,
+        return scope.Keep(Separable3d(op, input,
             planes => AvgPool2d(planes, [k[1], k[2]], [s[1], s[2]], [p[1], p[2]], ceilMode, countIncludePad),
-            depths => AvgPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], ceilMode, countIncludePad));
+            depths => AvgPool2d(depths, [k[0], 1], [s[0], 1], [p[0], 0], ceilMode, countIncludePad)));
     }
 
     /// <summary>Averages [N, C, D, H, W] into <paramref name="outputSize"/> (d, h, w) adaptive windows (<c>F.adaptive_avg_pool3d</c>).</summary>
     public static Tensor AdaptiveAvgPool3d(Tensor input, int[] outputSize)
     {
+        using var scope = Tensor.Scope();
         var o = Triple("adaptive_avg_pool3d", outputSize, "output_size", 1);
-        return Separable3d("adaptive_avg_pool3d", input, planes => AdaptiveAvgPool2d(planes, [o[1], o[2]]), depths => AdaptiveAvgPool2d(depths, [o[0], depths.Size(3)]));
+        return scope.Keep(Separable3d("adaptive_avg_pool3d", input, planes => AdaptiveAvgPool2d(planes, [o[1], o[2]]), depths => AdaptiveAvgPool2d(depths, [o[0], depths.Size(3)])));
     }
 
     /// <summary>The largest value of each of <paramref name="outputSize"/> adaptive 3-D windows (<c>F.adaptive_max_pool3d</c>).</summary>
     public static Tensor AdaptiveMaxPool3d(Tensor input, int[] outputSize)
     {
+        using var scope = Tensor.Scope();
         var o = Triple("adaptive_max_pool3d", outputSize, "output_size", 1);
-        return Separable3d("adaptive_max_pool3d", input, planes => AdaptiveMaxPool2d(planes, [o[1], o[2]]), depths => AdaptiveMaxPool2d(depths, [o[0], depths.Size(3)]));
+        return scope.Keep(Separable3d("adaptive_max_pool3d", input, planes => AdaptiveMaxPool2d(planes, [o[1], o[2]]), depths => AdaptiveMaxPool2d(depths, [o[0], depths.Size(3)])));
     }
 
     /// <summary>

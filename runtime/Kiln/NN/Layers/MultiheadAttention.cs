@@ -72,6 +72,7 @@ public sealed class MultiheadAttention : Module
     public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
         Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false)
     {
+        using var scope = Tensor.Scope();   // views, projections and per-head tensors go when it returns
         bool unbatched = query.Dim == 2;
         Compiler.Shapes.LayerRules.AttentionQuery(query.ShapeArray, EmbedDim);
         Tensor q = query, k = key, v = value;
@@ -86,7 +87,7 @@ public sealed class MultiheadAttention : Module
             var (o, wts) = F.AttendProjected(qkv.Narrow(2, 0, EmbedDim), qkv.Narrow(2, EmbedDim, EmbedDim), qkv.Narrow(2, 2 * EmbedDim, EmbedDim), NumHeads,
                 OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal, null,
                 TensorMember("bias_k"), TensorMember("bias_v"), AddZeroAttn);
-            return Finish(o, wts, unbatched);
+            return Finish(scope, o, wts, unbatched);
         }
         Tensor wq, wk, wv;
         if (SameEmbedDim)
@@ -99,12 +100,13 @@ public sealed class MultiheadAttention : Module
             b?.Narrow(0, 0, EmbedDim), b?.Narrow(0, EmbedDim, EmbedDim), b?.Narrow(0, 2 * EmbedDim, EmbedDim),
             OutProj.Weight, OutProj.Bias, kp, needWeights, attnMask, averageAttnWeights, Dropout, Training, isCausal, null,
             TensorMember("bias_k"), TensorMember("bias_v"), AddZeroAttn);
-        return Finish(output, weights, unbatched);
+        return Finish(scope, output, weights, unbatched);
     }
 
-    (Tensor, Tensor?) Finish(Tensor output, Tensor? weights, bool unbatched)
+    (Tensor, Tensor?) Finish(TensorScope scope, Tensor output, Tensor? weights, bool unbatched)
     {
-        if (unbatched) return (output.Squeeze(0), weights?.Squeeze(0));
-        return (BatchFirst ? output : output.Transpose(0, 1), weights);
+        var result = unbatched ? (output.Squeeze(0), weights?.Squeeze(0)) : (BatchFirst ? output : output.Transpose(0, 1), weights);
+        scope.KeepAll(result.Item1, result.Item2);
+        return result;
     }
 }

@@ -172,6 +172,7 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
     /// </summary>
     public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state = null, Tensor? lengths = null)
     {
+        using var scope = Tensor.Scope();   // the layers' projections, states and views go when it returns
         var (seq, unbatched) = Prepare(input);
         var mask = StepMask(lengths, seq, unbatched);
         int batch = seq.Size(1);
@@ -194,7 +195,9 @@ public sealed class LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool 
             return hc.Narrow(2, 0, ps);
         });
         if (mask is not null) layerInput = layerInput * mask;
-        return (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
+        var result = (Finish(layerInput, unbatched), (FinishState(finalH, unbatched), FinishState(finalC, unbatched)));
+        scope.KeepAll(result.Item1, result.Item2.Item1, result.Item2.Item2);
+        return result;
     }
 
     /// <summary>Runs packed variable-length sequences; the final (h, c) are each sequence's own last step, in batch order.</summary>
@@ -216,6 +219,7 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
     /// </summary>
     public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null, Tensor? lengths = null)
     {
+        using var scope = Tensor.Scope();   // the layers' projections, states and views go when it returns
         var (seq, unbatched) = Prepare(input);
         var mask = StepMask(lengths, seq, unbatched);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden", HiddenSize);
@@ -229,7 +233,9 @@ public sealed class GRU(int inputSize, int hiddenSize, int numLayers = 1, bool b
             return hs;
         });
         if (mask is not null) output = output * mask;
-        return (Finish(output, unbatched), FinishState(finalH, unbatched));
+        var result = (Finish(output, unbatched), FinishState(finalH, unbatched));
+        scope.KeepAll(result.Item1, result.Item2);
+        return result;
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>

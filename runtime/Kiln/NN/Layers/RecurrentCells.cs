@@ -145,6 +145,7 @@ public sealed class RNN : RecurrentBase
     /// </summary>
     public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0 = null, Tensor? lengths = null)
     {
+        using var scope = Tensor.Scope();   // the steps' projections and states go when it returns
         var (seq, unbatched) = Prepare(input);
         var mask = StepMask(lengths, seq, unbatched);
         var h = StateOrZeros(h0, seq.Size(1), unbatched, seq, "hidden", HiddenSize);
@@ -171,7 +172,9 @@ public sealed class RNN : RecurrentBase
             return Tensor.Stack(outputs, 0);
         });
         if (mask is not null) output = output * mask;
-        return (Finish(output, unbatched), FinishState(finalH, unbatched));
+        var result = (Finish(output, unbatched), FinishState(finalH, unbatched));
+        scope.KeepAll(result.Item1, result.Item2);
+        return result;
     }
 
     /// <summary>Runs packed variable-length sequences; the final h is each sequence's own last step, in batch order.</summary>

@@ -78,6 +78,7 @@ public sealed partial class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// <summary>Runs the layer; bool masks mark positions to ignore.</summary>
     public Tensor Forward(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask, bool isCausal = false)
     {
+        using var scope = Tensor.Scope();
         var x = src;
         if (NormFirst)
         {
@@ -89,7 +90,7 @@ public sealed partial class TransformerEncoderLayer : Module<Tensor, Tensor>
             x = Norm1.Call(x + SelfAttention(x, srcMask, srcKeyPaddingMask, isCausal));
             x = Norm2.Call(x + FeedForward(x));
         }
-        return x;
+        return scope.Keep(x);
     }
 
     Tensor SelfAttention(Tensor x, Tensor? mask, Tensor? keyPadding, bool causal) =>
@@ -158,6 +159,7 @@ public sealed class TransformerDecoderLayer : Module
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false)
     {
+        using var scope = Tensor.Scope();
         var x = tgt;
         if (NormFirst)
         {
@@ -171,7 +173,7 @@ public sealed class TransformerDecoderLayer : Module
             x = M("norm2").Call(x + CrossBlock(x, memory, memoryMask, memoryKeyPaddingMask));
             x = M("norm3").Call(x + FeedForward(x));
         }
-        return x;
+        return scope.Keep(x);
     }
 
     Tensor SelfBlock(Tensor x, Tensor? mask, Tensor? keyPadding, bool causal) =>
@@ -217,9 +219,10 @@ public sealed class TransformerEncoder : Module<Tensor, Tensor>
     /// <summary>Runs every layer, then the norm.</summary>
     public Tensor Forward(Tensor src, Tensor? mask, Tensor? srcKeyPaddingMask, bool isCausal = false)
     {
+        using var scope = Tensor.Scope();
         var x = src;
         foreach (var layer in Layers) x = layer.Forward(x, mask, srcKeyPaddingMask, isCausal);
-        return Member("norm") is Module<Tensor, Tensor> norm ? norm.Call(x) : x;
+        return scope.Keep(Member("norm") is Module<Tensor, Tensor> norm ? norm.Call(x) : x);
     }
 }
 
@@ -246,9 +249,10 @@ public sealed class TransformerDecoder : Module
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false)
     {
+        using var scope = Tensor.Scope();
         var x = tgt;
         foreach (var layer in Layers) x = layer.Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal);
-        return Member("norm") is Module<Tensor, Tensor> norm ? norm.Call(x) : x;
+        return scope.Keep(Member("norm") is Module<Tensor, Tensor> norm ? norm.Call(x) : x);
     }
 }
 
@@ -287,6 +291,7 @@ public sealed class Transformer : Module
     public Tensor Forward(Tensor src, Tensor tgt, Tensor? srcMask = null, Tensor? tgtMask = null, Tensor? memoryMask = null,
         Tensor? srcKeyPaddingMask = null, Tensor? tgtKeyPaddingMask = null, Tensor? memoryKeyPaddingMask = null)
     {
+        using var scope = Tensor.Scope();
         const string op = "Transformer";
         bool batched = src.Dim == 3;
         if (src.Dim != tgt.Dim) throw new KilnException(op, $"{op}: src and tgt must have the same rank, got {ShapeText(src)} and {ShapeText(tgt)}", KilnErrorKind.Shape);
@@ -295,7 +300,7 @@ public sealed class Transformer : Module
         if (src.Size(-1) != DModel || tgt.Size(-1) != DModel)
             throw new KilnException(op, $"{op}: the feature number of src and tgt must be equal to d_model={DModel} ({ShapeText(src)} and {ShapeText(tgt)})", KilnErrorKind.Shape);
         var memory = Encoder.Forward(src, srcMask, srcKeyPaddingMask);
-        return Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask);
+        return scope.Keep(Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask));
     }
 
     static string ShapeText(Tensor t) => Compiler.Shapes.ShapeText.Format(t.ShapeArray);
