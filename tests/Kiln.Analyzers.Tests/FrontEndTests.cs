@@ -69,6 +69,18 @@ public class FrontEndTests
         }
 
         [Model]
+        public partial class Scoped : Module
+        {
+            readonly Linear a = new(8, 8), b = new(8, 4);
+            public Tensor Forward([Shape("N 8")] Tensor x)
+            {
+                using var scope = Tensor.Scope();
+                var h = F.Relu(a.Forward(x));
+                return scope.Keep(b.Forward(h));
+            }
+        }
+
+        [Model]
         public partial class Outer : Module
         {
             readonly Odd block = new();
@@ -126,6 +138,18 @@ public class FrontEndTests
         Assert.Equal(new[] { "Odd", "Outer" }, found.Where(d => d.Id == DiagnosticDescriptors.Unsupported.Id)
             .Select(d => d.Location.SourceTree!.GetRoot().FindNode(d.Location.SourceSpan).AncestorsAndSelf()
                 .OfType<Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax>().First().Identifier.Text).OrderBy(n => n));
+    }
+
+    [Fact]
+    public void ATensorScopeInForwardIsTheEagerPathsBookkeepingAndCompilesAway()
+    {
+        // using var scope = Tensor.Scope() frees the eager path's temporaries (Kiln's own layers do it); scope.Keep(y) is y.
+        var ir = Read("Scoped");
+        Assert.DoesNotContain(ir.Nodes, n => n.Kind is ForwardKind.Unfollowed or ForwardKind.Opaque or ForwardKind.Effect);
+        var (forward, semantics) = ForwardOf("Scoped");
+        var lowered = GraphLowering.Lower(forward, semantics, CancellationToken.None);
+        Assert.Null(lowered.Unsupported);
+        Assert.Equal(new[] { IrOps.Input, IrOps.Linear, IrOps.Activation, IrOps.Linear }, lowered.Graph!.Nodes.Select(n => n.Op));
     }
 
     [Fact]

@@ -103,6 +103,10 @@ internal sealed class ForwardReader
                 case IBlockOperation inner:
                     Statements(inner.Operations, scope, ref returned);
                     break;
+                case IUsingDeclarationOperation { DeclarationGroup: var scoped } when ForwardSyntax.IsTensorScope(scoped):
+                    // using var scope = Tensor.Scope(): how the eager path frees its temporaries; the compiled model owns its
+                    // buffers, so there is nothing to read (scope.Keep(x) reads as x).
+                    break;
                 case IVariableDeclarationGroupOperation group:
                     foreach (var declaration in group.Declarations)
                         foreach (var d in declaration.Declarators)
@@ -298,6 +302,8 @@ internal sealed class ForwardReader
     int Invocation(IInvocationOperation call, Scope scope)
     {
         var m = call.TargetMethod;
+        // scope.Keep(x): x, kept past the eager path's scope.
+        if (m.Name == "Keep" && ForwardSyntax.IsTensorScope(m.ContainingType) && call.Arguments.Length == 1) return Expr(call.Arguments[0].Value, scope);
         // layer.Forward(x) / layer.Call(x) on a layer of the module.
         if ((m.Name == "Forward" || m.Name == "Call") && call.Arguments.Length == 1 && Member(call.Instance, scope) is { } layer)
         {

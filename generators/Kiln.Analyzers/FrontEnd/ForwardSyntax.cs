@@ -1,3 +1,4 @@
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -19,6 +20,13 @@ internal static class ForwardSyntax
 
     /// <summary>Whether <paramref name="type"/> is <c>Kiln.Tensor</c>.</summary>
     public static bool IsTensor(ITypeSymbol? type) => type is { Name: "Tensor" } t && t.ContainingNamespace?.ToDisplayString() == "Kiln";
+
+    /// <summary>Whether <paramref name="type"/> is <c>Kiln.TensorScope</c>.</summary>
+    public static bool IsTensorScope(ITypeSymbol? type) => type is { Name: "TensorScope" } t && t.ContainingNamespace?.ToDisplayString() == "Kiln";
+
+    /// <summary>Whether a <c>using</c> declaration only opens tensor scopes (<c>using var scope = Tensor.Scope();</c>).</summary>
+    public static bool IsTensorScope(IVariableDeclarationGroupOperation group) =>
+        group.Declarations.All(d => d.Declarators.All(v => IsTensorScope(v.Symbol.Type)));
 
     /// <summary>Whether <paramref name="type"/> is declared in <c>Kiln.NN</c> (a built-in layer or container).</summary>
     public static bool IsKilnNN(ITypeSymbol type) => type.ContainingNamespace?.ToDisplayString() == "Kiln.NN";

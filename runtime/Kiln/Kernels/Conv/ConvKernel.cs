@@ -444,22 +444,15 @@ internal static unsafe class ConvKernel
     static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
         Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, int stride, int width)
     {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Store(Avx.Permute2x128(s0, s4, 0x20), dst);
-        Store(Avx.Permute2x128(s1, s5, 0x20), dst + stride);
-        Store(Avx.Permute2x128(s2, s6, 0x20), dst + 2 * stride);
-        Store(Avx.Permute2x128(s3, s7, 0x20), dst + 3 * stride);
-        Store(Avx.Permute2x128(s0, s4, 0x31), dst + 4 * stride);
-        Store(Avx.Permute2x128(s1, s5, 0x31), dst + 5 * stride);
-        Store(Avx.Permute2x128(s2, s6, 0x31), dst + 6 * stride);
-        Store(Avx.Permute2x128(s3, s7, 0x31), dst + 7 * stride);
+        RegisterTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Store(r0, dst);
+        Store(r1, dst + stride);
+        Store(r2, dst + 2 * stride);
+        Store(r3, dst + 3 * stride);
+        Store(r4, dst + 4 * stride);
+        Store(r5, dst + 5 * stride);
+        Store(r6, dst + 6 * stride);
+        Store(r7, dst + 7 * stride);
 
         void Store(Vector256<float> v, float* at)
         {

@@ -950,7 +950,7 @@ public static unsafe class Sgemm
                         long at = (ir + i) * rsa + p0;
                         Vector256<float> r0 = a.Load(at), r1 = a.Load(at + rsa), r2 = a.Load(at + 2 * rsa), r3 = a.Load(at + 3 * rsa),
                             r4 = a.Load(at + 4 * rsa), r5 = a.Load(at + 5 * rsa), r6 = a.Load(at + 6 * rsa), r7 = a.Load(at + 7 * rsa);
-                        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                        RegisterTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
                         float* o = panel + p0 * mr + i;
                         r0.Store(o); r1.Store(o + mr); r2.Store(o + 2 * mr); r3.Store(o + 3 * mr);
                         r4.Store(o + 4 * mr); r5.Store(o + 5 * mr); r6.Store(o + 6 * mr); r7.Store(o + 7 * mr);
@@ -983,26 +983,13 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>Transposes the 8 × 8 block held in eight registers (row k becomes column k).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
-        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
-    {
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
-            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
-            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        r0 = Avx.Permute2x128(u0, u4, 0x20); r1 = Avx.Permute2x128(u1, u5, 0x20); r2 = Avx.Permute2x128(u2, u6, 0x20); r3 = Avx.Permute2x128(u3, u7, 0x20);
-        r4 = Avx.Permute2x128(u0, u4, 0x31); r5 = Avx.Permute2x128(u1, u5, 0x31); r6 = Avx.Permute2x128(u2, u6, 0x31); r7 = Avx.Permute2x128(u3, u7, 0x31);
-    }
-
     /// <summary>Writes the transpose of the 8 × 8 block at <paramref name="src"/> (rows <paramref name="srcStride"/> apart) to <paramref name="dst"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Transpose8x8<TW>(byte* src, long srcStride, float* dst, long dstStride) where TW : struct, IWeightElements
     {
         Vector256<float> r0 = Row8<TW>(src, 0), r1 = Row8<TW>(src, srcStride), r2 = Row8<TW>(src, 2 * srcStride), r3 = Row8<TW>(src, 3 * srcStride),
             r4 = Row8<TW>(src, 4 * srcStride), r5 = Row8<TW>(src, 5 * srcStride), r6 = Row8<TW>(src, 6 * srcStride), r7 = Row8<TW>(src, 7 * srcStride);
-        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        RegisterTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         Avx.Store(dst, r0); Avx.Store(dst + dstStride, r1); Avx.Store(dst + 2 * dstStride, r2); Avx.Store(dst + 3 * dstStride, r3);
         Avx.Store(dst + 4 * dstStride, r4); Avx.Store(dst + 5 * dstStride, r5); Avx.Store(dst + 6 * dstStride, r6); Avx.Store(dst + 7 * dstStride, r7);
     }

@@ -51,21 +51,21 @@ internal unsafe struct OneRow<T> : IFftRowBlock<ComplexLane, T> where T : unmana
 }
 
 /// <summary>Four rows of float or double, transformed in float64 vector lanes (one row per lane).</summary>
-internal unsafe struct FourRows<T> : IFftRowBlock<ComplexLanes4, T> where T : unmanaged, IFloatingPointIeee754<T>
+internal unsafe struct FourRows<T> : IFftRowBlock<VectorLanes<double>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static int Rows => 4;
 
-    public static void LoadPairs(T* p, long stride, int count, Span<ComplexLanes4> lanes)
+    public static void LoadPairs(T* p, long stride, int count, Span<VectorLanes<double>> lanes)
     {
         for (int k = 0; k < count; k++) lanes[k] = new(Column(p + 2 * k, stride), Column(p + 2 * k + 1, stride));
     }
 
-    public static void LoadReals(T* p, long stride, int count, Span<ComplexLanes4> lanes)
+    public static void LoadReals(T* p, long stride, int count, Span<VectorLanes<double>> lanes)
     {
         for (int k = 0; k < count; k++) lanes[k] = new(Column(p + k, stride), Vector256<double>.Zero);
     }
 
-    public static void StorePairs(T* p, long stride, int count, double scale, ReadOnlySpan<ComplexLanes4> lanes)
+    public static void StorePairs(T* p, long stride, int count, double scale, ReadOnlySpan<VectorLanes<double>> lanes)
     {
         var s = Vector256.Create(scale);
         for (int k = 0; k < count; k++)
@@ -88,14 +88,14 @@ internal unsafe struct FourRows<T> : IFftRowBlock<ComplexLanes4, T> where T : un
 /// Eight float32 rows in float32 vector lanes: eight consecutive floats of each row are loaded whole and turned into
 /// eight lanes by one 8×8 register transpose (and back on the way out); the last few values go one at a time.
 /// </summary>
-internal unsafe struct EightFloatRows : IFftRowBlock<ComplexLanes8, float>
+internal unsafe struct EightFloatRows : IFftRowBlock<VectorLanes<float>, float>
 {
     public static int Rows => 8;
 
     /// <summary>The block needs AVX's shuffles; without them float32 rows take the float64 blocks.</summary>
     public static bool Supported => Avx.IsSupported;
 
-    public static void LoadPairs(float* p, long stride, int count, Span<ComplexLanes8> lanes)
+    public static void LoadPairs(float* p, long stride, int count, Span<VectorLanes<float>> lanes)
     {
         int k = 0;
         for (; k + 4 <= count; k += 4)
@@ -109,7 +109,7 @@ internal unsafe struct EightFloatRows : IFftRowBlock<ComplexLanes8, float>
         for (; k < count; k++) lanes[k] = new(Column(p + 2 * k, stride), Column(p + 2 * k + 1, stride));
     }
 
-    public static void LoadReals(float* p, long stride, int count, Span<ComplexLanes8> lanes)
+    public static void LoadReals(float* p, long stride, int count, Span<VectorLanes<float>> lanes)
     {
         int k = 0;
         for (; k + 8 <= count; k += 8)
@@ -127,17 +127,18 @@ internal unsafe struct EightFloatRows : IFftRowBlock<ComplexLanes8, float>
         for (; k < count; k++) lanes[k] = new(Column(p + k, stride), default);
     }
 
-    public static void StorePairs(float* p, long stride, int count, double scale, ReadOnlySpan<ComplexLanes8> lanes)
+    public static void StorePairs(float* p, long stride, int count, double scale, ReadOnlySpan<VectorLanes<float>> lanes)
     {
         var s = Vector256.Create((float)scale);
         int k = 0;
         for (; k + 4 <= count; k += 4)
         {
-            var r = Transpose8(lanes[k].Re * s, lanes[k].Im * s, lanes[k + 1].Re * s, lanes[k + 1].Im * s,
-                lanes[k + 2].Re * s, lanes[k + 2].Im * s, lanes[k + 3].Re * s, lanes[k + 3].Im * s);
+            Vector256<float> r0 = lanes[k].Re * s, r1 = lanes[k].Im * s, r2 = lanes[k + 1].Re * s, r3 = lanes[k + 1].Im * s,
+                r4 = lanes[k + 2].Re * s, r5 = lanes[k + 2].Im * s, r6 = lanes[k + 3].Re * s, r7 = lanes[k + 3].Im * s;
+            RegisterTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
             float* o = p + 2 * k;
-            r.R0.Store(o); r.R1.Store(o + stride); r.R2.Store(o + 2 * stride); r.R3.Store(o + 3 * stride);
-            r.R4.Store(o + 4 * stride); r.R5.Store(o + 5 * stride); r.R6.Store(o + 6 * stride); r.R7.Store(o + 7 * stride);
+            r0.Store(o); r1.Store(o + stride); r2.Store(o + 2 * stride); r3.Store(o + 3 * stride);
+            r4.Store(o + 4 * stride); r5.Store(o + 5 * stride); r6.Store(o + 6 * stride); r7.Store(o + 7 * stride);
         }
         for (; k < count; k++)
         {
@@ -151,30 +152,10 @@ internal unsafe struct EightFloatRows : IFftRowBlock<ComplexLanes8, float>
     static void Transpose(float* p, long stride, out Vector256<float> v0, out Vector256<float> v1, out Vector256<float> v2, out Vector256<float> v3,
         out Vector256<float> v4, out Vector256<float> v5, out Vector256<float> v6, out Vector256<float> v7)
     {
-        var t = Transpose8(Vector256.Load(p), Vector256.Load(p + stride), Vector256.Load(p + 2 * stride), Vector256.Load(p + 3 * stride),
-            Vector256.Load(p + 4 * stride), Vector256.Load(p + 5 * stride), Vector256.Load(p + 6 * stride), Vector256.Load(p + 7 * stride));
-        (v0, v1, v2, v3, v4, v5, v6, v7) = (t.R0, t.R1, t.R2, t.R3, t.R4, t.R5, t.R6, t.R7);
+        v0 = Vector256.Load(p); v1 = Vector256.Load(p + stride); v2 = Vector256.Load(p + 2 * stride); v3 = Vector256.Load(p + 3 * stride);
+        v4 = Vector256.Load(p + 4 * stride); v5 = Vector256.Load(p + 5 * stride); v6 = Vector256.Load(p + 6 * stride); v7 = Vector256.Load(p + 7 * stride);
+        RegisterTranspose.Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
     }
-
-    /// <summary>The 8×8 transpose of eight registers (unpack pairs, shuffle quads, swap 128-bit halves).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Block8 Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7)
-    {
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        return new(Avx.Permute2x128(s0, s4, 0x20), Avx.Permute2x128(s1, s5, 0x20), Avx.Permute2x128(s2, s6, 0x20), Avx.Permute2x128(s3, s7, 0x20),
-            Avx.Permute2x128(s0, s4, 0x31), Avx.Permute2x128(s1, s5, 0x31), Avx.Permute2x128(s2, s6, 0x31), Avx.Permute2x128(s3, s7, 0x31));
-    }
-
-    readonly record struct Block8(Vector256<float> R0, Vector256<float> R1, Vector256<float> R2, Vector256<float> R3,
-        Vector256<float> R4, Vector256<float> R5, Vector256<float> R6, Vector256<float> R7);
 
     static Vector256<float> Column(float* p, long stride) =>
         Vector256.Create(p[0], p[stride], p[2 * stride], p[3 * stride], p[4 * stride], p[5 * stride], p[6 * stride], p[7 * stride]);

@@ -22,13 +22,13 @@ internal static unsafe class FftRows
         if (typeof(T) == typeof(float) && EightFloatRows.Supported)
             ForRowBlocks(rows, 8, n, (r0, count) =>
             {
-                if (count == 8) ComplexBlock<ComplexLanes8, EightFloatRows, float>((float*)src, (float*)dst, r0, n, plan, inverse, scale);
+                if (count == 8) ComplexBlock<VectorLanes<float>, EightFloatRows, float>((float*)src, (float*)dst, r0, n, plan, inverse, scale);
                 else ComplexBlock<ComplexLane, OneRow<T>, T>(src, dst, r0, n, plan, inverse, scale);
             });
         else
             ForRowBlocks(rows, 4, n, (r0, count) =>
             {
-                if (count == 4) ComplexBlock<ComplexLanes4, FourRows<T>, T>(src, dst, r0, n, plan, inverse, scale);
+                if (count == 4) ComplexBlock<VectorLanes<double>, FourRows<T>, T>(src, dst, r0, n, plan, inverse, scale);
                 else ComplexBlock<ComplexLane, OneRow<T>, T>(src, dst, r0, n, plan, inverse, scale);
             });
     }
@@ -60,13 +60,13 @@ internal static unsafe class FftRows
         if (typeof(T) == typeof(float) && EightFloatRows.Supported)
             ForRowBlocks(rows, 8, n, (r0, count) =>
             {
-                if (count == 8) RealBlock<ComplexLanes8, EightFloatRows, float>((float*)src, (float*)dst, r0, n, packed, plan, w, scale);
+                if (count == 8) RealBlock<VectorLanes<float>, EightFloatRows, float>((float*)src, (float*)dst, r0, n, packed, plan, w, scale);
                 else RealBlock<ComplexLane, OneRow<T>, T>(src, dst, r0, n, packed, plan, w, scale);
             });
         else
             ForRowBlocks(rows, 4, n, (r0, count) =>
             {
-                if (count == 4) RealBlock<ComplexLanes4, FourRows<T>, T>(src, dst, r0, n, packed, plan, w, scale);
+                if (count == 4) RealBlock<VectorLanes<double>, FourRows<T>, T>(src, dst, r0, n, packed, plan, w, scale);
                 else RealBlock<ComplexLane, OneRow<T>, T>(src, dst, r0, n, packed, plan, w, scale);
             });
     }
