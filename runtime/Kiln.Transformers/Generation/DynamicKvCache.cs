@@ -8,6 +8,7 @@ namespace Kiln.Transformers;
 public sealed class DynamicKvCache : KvCache
 {
     readonly Tensor[] _keys, _values;
+    readonly bool[] _grown;   // whether a layer's entries are the cache's own concatenation (not the caller's tensors)
     int _length;
 
     /// <summary>A cache holding <paramref name="keys"/> and <paramref name="values"/> (one [batch, kv heads, n, head dim] per layer).</summary>
@@ -17,6 +18,7 @@ public sealed class DynamicKvCache : KvCache
             throw new KilnException("kv_cache", $"kv_cache: expected the same positive number of key and value tensors, got {keys.Length} and {values.Length}", KilnErrorKind.Argument);
         _keys = keys;
         _values = values;
+        _grown = new bool[keys.Length];
         Batch = keys[0].Size(0);
         _length = keys[0].Size(2);
     }
@@ -28,8 +30,15 @@ public sealed class DynamicKvCache : KvCache
 
     internal override (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
     {
-        _keys[layer] = Tensor.Cat([_keys[layer], keys], 2);
-        _values[layer] = Tensor.Cat([_values[layer], values], 2);
+        var (oldKeys, oldValues) = (_keys[layer], _values[layer]);
+        _keys[layer] = Tensor.Cat([oldKeys, keys], 2);
+        _values[layer] = Tensor.Cat([oldValues, values], 2);
+        // The entries outlive the step that grew them (a scope around a forward must not free them); the ones they
+        // replace are the cache's own and go (an autograd graph still holding them keeps them until its backward).
+        TensorScope.Exempt(_keys[layer]);
+        TensorScope.Exempt(_values[layer]);
+        if (_grown[layer]) { oldKeys.Dispose(); oldValues.Dispose(); }
+        _grown[layer] = true;
         if (layer == _keys.Length - 1) _length += keys.Size(2);
         return (_keys[layer], _values[layer]);
     }

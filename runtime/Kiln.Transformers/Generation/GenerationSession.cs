@@ -63,6 +63,7 @@ public sealed class GenerationSession
     {
         if (_step >= _config.MaxNewTokens || Array.TrueForAll(_finished, f => f)) return false;
         using var noGrad = Autograd.NoGrad();
+        using var scope = Tensor.Scope();   // the step's host copies and inputs; the previous logits go below
         int n = _logits.Size(1), vocab = _logits.Size(2);
         // Tokens are chosen on the host (sampling, penalties and stop strings read the rows there).
         var last = _logits.Narrow(1, n - 1, 1).To(DType.Float32).Cpu().Contiguous();
@@ -83,7 +84,10 @@ public sealed class GenerationSession
             full[r * total + total - 1] = 1;
         }
         _mask = full;
+        var previous = _logits;
         _logits = _model.Forward(Tensor.From(next, _b, 1).To(_device), _cache, Tensor.From(full, _b, total), logitsToKeep: 1);
+        TensorScope.Exempt(_logits);   // read by the next step, past this one's scope and any scope around the loop
+        previous.Dispose();
         return true;
     }
 

@@ -56,9 +56,11 @@ public abstract class CausalLanguageModel : Module, ICausalLM, IBlockCompilation
     /// <summary>The incremental forward from embeddings of the new tokens (see <see cref="Forward(Tensor, KvCache, Tensor?, int)"/>).</summary>
     public Tensor ForwardEmbeds(Tensor inputsEmbeds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
     {
+        // A decoding step's activations, tables and masks go when it returns (the cache keeps its own tensors).
+        using var scope = Tensor.Scope();
         var h = BodyEmbeds(inputsEmbeds, cache, attentionMask);
         int n = h.Size(1);
-        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
+        return scope.Keep(Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h));
     }
 
     /// <inheritdoc/>
@@ -75,8 +77,10 @@ public abstract class CausalLanguageModel : Module, ICausalLM, IBlockCompilation
     /// <inheritdoc/>
     public Tensor Forward(Tensor inputIds, KvCache cache, Tensor? attentionMask = null, int logitsToKeep = 0)
     {
+        // A decoding step's activations, tables and masks go when it returns (the cache keeps its own tensors).
+        using var scope = Tensor.Scope();
         var h = Body(inputIds, cache, attentionMask);
         int n = h.Size(1);
-        return Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h);
+        return scope.Keep(Head(logitsToKeep > 0 && logitsToKeep < n ? h.Narrow(1, n - logitsToKeep, logitsToKeep) : h));
     }
 }

@@ -30,6 +30,34 @@ public class GenerationTests
     }
 
     [Fact]
+    public void StepsInsideScopesKeepTheCacheAndGiveTheSameLogits()
+    {
+        // Each step in its own Tensor.Scope(), as a training-style loop would write it: the step's activations go with
+        // the scope, the cache's entries (here a growing DynamicKvCache) and the returned logits stay.
+        var expected = SafeTensors.Load(Path.Combine(Dir("llama3_rope_sharded"), "expected.safetensors"));
+        var model = AutoModelForCausalLM.FromPretrained(Dir("llama3_rope_sharded"));
+        using var _ = Autograd.NoGrad();
+        var ids = expected["input_ids"].Narrow(0, 0, 1);
+        var full = model.Forward(ids).ToArray<float>();
+        var config = ((LlamaForCausalLM)model).Config;
+        int layers = config.NumHiddenLayers, kvHeads = config.NumKeyValueHeads, headDim = config.HeadDim;
+        var empty = new Tensor[layers];
+        var emptyValues = new Tensor[layers];
+        for (int l = 0; l < layers; l++) { empty[l] = Tensor.Zeros([1, kvHeads, 0, headDim]); emptyValues[l] = Tensor.Zeros([1, kvHeads, 0, headDim]); }
+        var cache = new DynamicKvCache(empty, emptyValues);
+        int vocab = 97;
+        for (int t = 0; t < 9; t++)
+        {
+            float[] step;
+            using (Tensor.Scope()) step = model.Forward(ids.Narrow(1, t, 1), cache, logitsToKeep: 1).ToArray<float>();
+            for (int v = 0; v < vocab; v++)
+                Assert.True(Math.Abs(step[v] - full[t * vocab + v]) <= 1e-4 + 1e-4 * Math.Abs(full[t * vocab + v]), $"step {t} token {v}: {step[v]} vs {full[t * vocab + v]}");
+        }
+        Assert.Equal(9, cache.Length);
+        Assert.All(empty, t => Assert.False(t.IsDisposed));   // the caller's starting entries are the caller's
+    }
+
+    [Fact]
     public void CachedStepsGiveTheFullForwardsLogits()
     {
         var expected = SafeTensors.Load(Path.Combine(Dir("llama3_rope_sharded"), "expected.safetensors"));
