@@ -67,7 +67,7 @@ public class OpsReleaseTemporariesTests
         "special_i1_grad", "special_i1e_grad", "special_ndtr", "special_ndtri", "special_ndtri_ends",
         "special_xlog1py_entr", "stft", "stft_istft_round_trip", "take_along_dim_broadcast", "take_put", "tensordot",
         "topk", "topk_smallest_dim0", "transform_to", "transforms_more", "unique_dim", "unpad_unpack_sequence",
-        "modules/sequential", "modules/spectral_norm_linear", "modules/spectral_norm_linear_eval",
+        "modules/spectral_norm_linear", "modules/spectral_norm_linear_eval",
         "modules/spectral_norm_conv2d_two_steps", "modules/spectral_norm_conv_transpose2d", "modules/weight_norm_linear",
         "modules/weight_norm_conv2d_whole", "modules/weight_norm_linear_dim1", "modules/spectral_norm_conv_transpose3d",
         "modules/adaptive_log_softmax", "modules/adaptive_log_softmax_head_bias",

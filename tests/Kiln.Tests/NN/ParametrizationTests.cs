@@ -30,6 +30,27 @@ public class ParametrizationTests
     }
 
     [Fact]
+    public void TrainingStepsInsideScopesKeepTheModulesState()
+    {
+        // Each step in its own Tensor.Scope(): spectral norm replaces its u and v buffers every training forward, and a
+        // layer built inside a scope is used after it. Module state is exempt from scopes, so both keep working and
+        // give what the same steps give without scopes.
+        Linear scoped;
+        using (Tensor.Scope()) scoped = Parametrizations.SpectralNorm(new Linear(5, 4));
+        var plain = Parametrizations.SpectralNorm(new Linear(5, 4));
+        plain.LoadStateDict(scoped.StateDict());
+        var x = Tensor.Randn([3, 5], generator: new Generator(97));
+        for (int step = 0; step < 3; step++)
+        {
+            float[] got;
+            using (Tensor.Scope()) got = scoped.Call(x).ToArray<float>();
+            var want = plain.Call(x).ToArray<float>();
+            Assert.Equal(want, got);
+        }
+        Assert.All(scoped.Buffers(), b => Assert.False(b.IsDisposed));
+    }
+
+    [Fact]
     public void TheLayerTrainsThroughItsOriginalsAndKeepsItsNorm()
     {
         Generator.ManualSeed(95);

@@ -31,8 +31,9 @@ public sealed class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tens
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
+        using var scope = Tensor.Scope();   // each layer's output but the last goes when it returns
         foreach (var m in _layers) input = m.Call(input);
-        return input;
+        return scope.Keep(input);
     }
 
     /// <inheritdoc/>

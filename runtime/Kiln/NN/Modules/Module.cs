@@ -31,6 +31,7 @@ public abstract partial class Module
         if (value != null && !value.IsLeaf)
             throw new KilnException("register_parameter", $"{GetType().Name}: cannot assign non-leaf tensor to parameter '{name}'; parameters must be leaves (use Detach())");
         Put(new Slot(name, SlotKind.Parameter, value));
+        if (value is not null) TensorScope.Exempt(value);   // module state outlives any scope it was made or replaced in
         return value;
     }
 
@@ -38,6 +39,8 @@ public abstract partial class Module
     protected Tensor? RegisterBuffer(string name, Tensor? value, bool persistent = true)
     {
         Put(new Slot(name, SlotKind.Buffer, value) { Persistent = persistent });
+        // Module state outlives any scope it was made or replaced in (spectral norm replaces its vectors each forward).
+        if (value is not null) TensorScope.Exempt(value);
         return value;
     }
 
