@@ -38,9 +38,7 @@ public readonly struct ComplexTensor
     public static ComplexTensor Polar(Tensor abs, Tensor angle)
     {
         using var scope = Tensor.Scope();
-        var z = new ComplexTensor(abs * angle.Cos(), abs * angle.Sin());
-        scope.Keep(z.AsReal);
-        return z;
+        return Kept(scope, new ComplexTensor(abs * angle.Cos(), abs * angle.Sin()));
     }
 
     /// <summary>The real parts.</summary>
@@ -89,9 +87,7 @@ public readonly struct ComplexTensor
     {
         using var scope = Tensor.Scope();   // the parts and partial products go when it returns
         Tensor ar = a.Real, ai = a.Imag, br = b.Real, bi = b.Imag;
-        var z = new ComplexTensor(ar * br - ai * bi, ar * bi + ai * br);
-        scope.Keep(z.AsReal);
-        return z;
+        return Kept(scope, new ComplexTensor(ar * br - ai * bi, ar * bi + ai * br));
     }
 
     /// <summary>Each element times a real tensor (broadcast over the complex shape).</summary>
@@ -103,6 +99,13 @@ public readonly struct ComplexTensor
 
     /// <summary>Each element times a real number.</summary>
     public static ComplexTensor operator *(ComplexTensor a, double scale) => new(a.AsReal * scale);
+
+    /// <summary><paramref name="z"/>, kept past <paramref name="scope"/> (which owns the temporaries that made it).</summary>
+    internal static ComplexTensor Kept(TensorScope scope, ComplexTensor z)
+    {
+        scope.Keep(z.AsReal);
+        return z;
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"complex tensor {ShapeText.Format(ShapeArray)} of {AsReal.DType}";

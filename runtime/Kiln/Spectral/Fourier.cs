@@ -23,7 +23,7 @@ public static class Fourier
     public static ComplexTensor Fft(Tensor x, int? n = null, int dim = -1, string norm = "backward")
     {
         using var scope = Tensor.Scope();
-        return Kept(scope, Fft(ComplexTensor.FromReal(x), n, dim, norm));
+        return ComplexTensor.Kept(scope, Fft(ComplexTensor.FromReal(x), n, dim, norm));
     }
 
     /// <summary>The inverse DFT (<c>torch.fft.ifft</c>).</summary>
@@ -39,7 +39,7 @@ public static class Fourier
         double scale = Scale("rfft", norm, length, inverse: false);
         using var scope = Tensor.Scope();   // a cut or zero-padded copy of the signal
         var fitted = Fit(x, d, length);
-        return Kept(scope, ComplexTensor.ViewAsComplex(RealToComplex(fitted, d, scale)));
+        return ComplexTensor.Kept(scope, ComplexTensor.ViewAsComplex(RealToComplex(fitted, d, scale)));
     }
 
     /// <summary>
@@ -76,7 +76,7 @@ public static class Fourier
     public static ComplexTensor Ihfft(Tensor x, int? n = null, int dim = -1, string norm = "backward")
     {
         using var scope = Tensor.Scope();
-        return Kept(scope, Rfft(x, n, dim, Swap(norm)).Conj());
+        return ComplexTensor.Kept(scope, Rfft(x, n, dim, Swap(norm)).Conj());
     }
 
     /// <summary>The 2-D DFT over <paramref name="dims"/> (default the last two) (<c>torch.fft.fft2</c>).</summary>
@@ -97,7 +97,7 @@ public static class Fourier
         var (ds, sizes) = Dims("fftn", x.Dim, x.ShapeArray, s, dims);
         using var scope = Tensor.Scope();
         for (int i = 0; i < ds.Length; i++) x = Fft(x, sizes[i], ds[i], norm);
-        return Kept(scope, x);
+        return ComplexTensor.Kept(scope, x);
     }
 
     /// <summary>The inverse DFT over several dims (<c>torch.fft.ifftn</c>).</summary>
@@ -106,7 +106,7 @@ public static class Fourier
         var (ds, sizes) = Dims("ifftn", x.Dim, x.ShapeArray, s, dims);
         using var scope = Tensor.Scope();
         for (int i = 0; i < ds.Length; i++) x = Ifft(x, sizes[i], ds[i], norm);
-        return Kept(scope, x);
+        return ComplexTensor.Kept(scope, x);
     }
 
     /// <summary>The n-D DFT of a real signal: a real transform along the last of <paramref name="dims"/>, full ones along the rest (<c>torch.fft.rfftn</c>).</summary>
@@ -116,7 +116,7 @@ public static class Fourier
         using var scope = Tensor.Scope();
         var y = Rfft(x, sizes[^1], ds[^1], norm);
         for (int i = 0; i < ds.Length - 1; i++) y = Fft(y, sizes[i], ds[i], norm);
-        return Kept(scope, y);
+        return ComplexTensor.Kept(scope, y);
     }
 
     /// <summary>The inverse of <see cref="Rfftn"/> (<c>torch.fft.irfftn</c>); the last size defaults to 2·(bins − 1).</summary>
@@ -183,7 +183,7 @@ public static class Fourier
         frames = frames * w;
         var spectrum = onesided ? Rfft(frames, null, -1, normalized ? "ortho" : "backward") : Fft(frames, null, -1, normalized ? "ortho" : "backward");
         var bins = ComplexTensor.ViewAsComplex(spectrum.AsReal.Transpose(1, 2));   // [B, bins, frames]
-        return Kept(scope, x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins);
+        return ComplexTensor.Kept(scope, x.Dim == 1 ? ComplexTensor.ViewAsComplex(bins.AsReal.Squeeze(0)) : bins);
     }
 
     /// <summary>
@@ -249,7 +249,7 @@ public static class Fourier
     /// <summary>
     /// The sample index of each point of each frame, [count·nFft] int64 (frame f's point j at f·hop + j, read through
     /// <paramref name="padded"/> when the frames are cut from a padded signal): Stft gathers by it, Istft overlap-adds by
-    /// it. Not disposed by the callers: their ops' backwards read it.
+    /// it. Their ops' backwards read it: the recorded op pins it, so the callers' scopes may let it go.
     /// </summary>
     static unsafe Tensor FramePositions(int count, int nFft, int hop, NN.PadMap? padded, Device device)
     {
@@ -280,7 +280,7 @@ public static class Fourier
         double scale = Scale(op, norm, length, inverse);
         using var scope = Tensor.Scope();
         var fitted = Fit(x.AsReal, d, length);
-        return Kept(scope, ComplexTensor.ViewAsComplex(Dft(fitted, d, inverse ? 1 : -1, scale)));
+        return ComplexTensor.Kept(scope, ComplexTensor.ViewAsComplex(Dft(fitted, d, inverse ? 1 : -1, scale)));
     }
 
     static double Scale(string op, string norm, int length, bool inverse) => norm switch
@@ -383,13 +383,6 @@ public static class Fourier
             y = y.Roll(inverse ? -(size / 2) : size / 2, dim);
         }
         return y;
-    }
-
-    /// <summary>Keeps a result past the scope that owns its temporaries.</summary>
-    static ComplexTensor Kept(TensorScope scope, ComplexTensor z)
-    {
-        scope.Keep(z.AsReal);
-        return z;
     }
 
     static string Swap(string norm) => norm switch { "backward" => "forward", "forward" => "backward", _ => norm };

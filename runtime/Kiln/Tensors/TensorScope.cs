@@ -11,8 +11,9 @@ public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] static TensorScope? _current;
     readonly TensorScope? _outer;
+    // What a scope disposes is what it still owns (Tensor.OwnerScope): Keep moves a tensor out, Exempt takes it out of
+    // every scope, so no kept-set is needed (ops open a scope per call).
     readonly List<Tensor> _owned = new();
-    readonly HashSet<Tensor> _kept = new(ReferenceEqualityComparer.Instance);
     bool _closed;
 
     internal TensorScope()
@@ -29,10 +30,7 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>Keeps a tensor the runtime hands to the user past every open scope (gradients live on after a training step's scope).</summary>
-    internal static void Exempt(Tensor t)
-    {
-        for (var s = _current; s != null; s = s._outer) s._kept.Add(t);
-    }
+    internal static void Exempt(Tensor t) => t.OwnerScope = null;
 
     /// <summary>
     /// Keeps <paramref name="t"/> alive past this scope: a tensor this scope owns moves to the enclosing scope, if any; one
@@ -40,7 +38,7 @@ public sealed class TensorScope : IDisposable
     /// </summary>
     public Tensor Keep(Tensor t)
     {
-        if (!_kept.Add(t) || !ReferenceEquals(t.OwnerScope, this)) return t;
+        if (!ReferenceEquals(t.OwnerScope, this)) return t;
         t.OwnerScope = _outer;
         _outer?._owned.Add(t);
         return t;
@@ -60,7 +58,7 @@ public sealed class TensorScope : IDisposable
         _closed = true;
         if (_current == this) _current = _outer;
         foreach (var t in _owned)
-            if (!_kept.Contains(t)) t.Dispose();
+            if (ReferenceEquals(t.OwnerScope, this)) t.Dispose();
         _owned.Clear();
     }
 }

@@ -10,9 +10,12 @@ namespace Kiln.NN;
 /// </summary>
 internal readonly struct PadMap
 {
-    readonly int _kind, _size, _left;
+    enum Kind { Reflect, Replicate, Circular }
 
-    PadMap(int kind, int size, int left, int right)
+    readonly Kind _kind;
+    readonly int _size, _left;
+
+    PadMap(Kind kind, int size, int left, int right)
     {
         _kind = kind;
         _size = size;
@@ -27,17 +30,17 @@ internal readonly struct PadMap
     public static PadMap For(string op, string mode, int[] shape, int dim, int left, int right)
     {
         int size = shape[dim];
-        int kind = mode switch
+        var kind = mode switch
         {
-            "reflect" => 0,
-            "replicate" => 1,
-            "circular" => 2,
+            "reflect" => Kind.Reflect,
+            "replicate" => Kind.Replicate,
+            "circular" => Kind.Circular,
             _ => throw new KilnException(op, $"{op}: unknown padding mode '{mode}' (expected constant, reflect, replicate or circular)"),
         };
         if (left < 0 || right < 0) throw new KilnException(op, $"{op}: negative padding is only supported in constant mode");
-        if (kind == 0 && (left >= size || right >= size))
+        if (kind == Kind.Reflect && (left >= size || right >= size))
             throw new KilnException(op, $"{op}: Padding size should be less than the corresponding input dimension, but got: padding ({left}, {right}) at dimension {dim} of input {ShapeText.Format(shape)}", KilnErrorKind.Shape);
-        if (kind == 2 && (left > size || right > size))
+        if (kind == Kind.Circular && (left > size || right > size))
             throw new KilnException(op, $"{op}: Padding value causes wrapping around more than once (padding ({left}, {right}), size {size})", KilnErrorKind.Shape);
         return new PadMap(kind, size, left, right);
     }
@@ -48,8 +51,8 @@ internal readonly struct PadMap
         long s = j - _left;
         return _kind switch
         {
-            0 => s < 0 ? -s : s >= _size ? 2L * (_size - 1) - s : s,
-            1 => Math.Clamp(s, 0, _size - 1),
+            Kind.Reflect => s < 0 ? -s : s >= _size ? 2L * (_size - 1) - s : s,
+            Kind.Replicate => Math.Clamp(s, 0, _size - 1),
             _ => ((s % _size) + _size) % _size,
         };
     }
